@@ -1,0 +1,24 @@
+# Thin wrapper around Meson for the README's two commands.
+.PHONY: demo test check build deps format clean
+
+build:
+	@scripts/deps.sh build
+	@[ -f build/build.ninja ] || meson setup build
+	@ninja -C build
+
+demo: build
+	./build/paygate demo
+
+# Every test, in a normal and a sanitizer build (what CI runs).
+test:
+	@scripts/test.sh
+
+# Normal build only: the quick loop while working.
+check:
+	@scripts/test.sh --quick
+
+format:
+	@clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]' 'fuzz/*.[ch]')
+
+clean:
+	rm -rf build build-asan build*.log

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what paygate needs from Debian's packages, only when something is missing.
+# usage: scripts/deps.sh [build|test]   (test adds what the test suites need: browsers, node)
+set -euo pipefail
+want=${1:-build}
+
+pkgs=(build-essential meson ninja-build pkg-config
+      libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libssl-dev
+      libcurl4-openssl-dev libinih-dev libqrencode-dev libpq-dev libcmocka-dev
+      sqlite3 openssl ca-certificates curl)
+if [ "$want" = test ]; then
+  pkgs+=(clang-format clang chromium postgresql)
+  command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "paygate: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

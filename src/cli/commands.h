@@ -1,0 +1,17 @@
+/* The subcommands of the `paygate` binary. Each takes the arguments after its name
+ * (argv[0] is the subcommand's name), handles --help itself, and returns the exit status. */
+#ifndef PAY_CLI_COMMANDS_H
+#define PAY_CLI_COMMANDS_H
+
+struct pay_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+/* True when argv holds -h or --help; the command then prints its usage and returns 0. */
+int pay_cli_wants_help(int argc, char **argv);
+
+int pay_cmd_errors(int argc, char **argv);
+
+#endif

@@ -1,0 +1,63 @@
+/* paygate: one binary, many subcommands (DESIGN.md section 1). */
+#include "cli/commands.h"
+#include "core/errors.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct pay_command commands[] = {
+    {"errors", "print the error registry (--markdown for docs/errors.md)", pay_cmd_errors},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: paygate <command> [options]\n\n"
+                 "paygate is an online payment system: a sandbox bank, a payment platform,\n"
+                 "a demo shop and the ledger they share.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`paygate <command> --help` describes one command.\n");
+}
+
+int pay_cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+int pay_cmd_errors(int argc, char **argv)
+{
+    if (pay_cli_wants_help(argc, argv)) {
+        printf("usage: paygate errors [--markdown]\n\n"
+               "Prints every error code with its HTTP status and message.\n"
+               "--markdown writes the table that docs/errors.md holds.\n");
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "--markdown") == 0)
+        return pay_err_write_markdown(stdout) == 0 ? 0 : 1;
+    for (int i = 1; i < PAY_ERR__COUNT; i++)
+        printf("%-28s %d  %s\n", pay_err_name((enum pay_err)i),
+               pay_err_http_status((enum pay_err)i), pay_err_message((enum pay_err)i));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("paygate %s\n", PAYGATE_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "paygate: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

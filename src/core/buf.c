@@ -1,0 +1,103 @@
+/* Bounded growable buffer. */
+#include "core/buf.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pay_buf_init(struct pay_buf *b, size_t max)
+{
+    assert(max > 0);
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max = max;
+}
+
+void pay_buf_fini(struct pay_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void pay_buf_reset(struct pay_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+static int reserve(struct pay_buf *b, size_t extra)
+{
+    if (extra > b->max || b->len > b->max - extra)
+        return -1;
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    if (cap > b->max + 1)
+        cap = b->max + 1;
+    char *p = realloc(b->data, cap);
+    if (p == NULL)
+        return -1;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int pay_buf_append(struct pay_buf *b, const void *p, size_t n)
+{
+    if (reserve(b, n) != 0)
+        return -1;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int pay_buf_puts(struct pay_buf *b, const char *s)
+{
+    return pay_buf_append(b, s, strlen(s));
+}
+
+int pay_buf_vprintf(struct pay_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0 || reserve(b, (size_t)n) != 0)
+        return -1;
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+int pay_buf_printf(struct pay_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = pay_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+char *pay_buf_steal(struct pay_buf *b)
+{
+    char *p = b->data;
+    if (p == NULL)
+        p = calloc(1, 1);
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}
+
+const char *pay_buf_str(const struct pay_buf *b)
+{
+    return b->data ? b->data : "";
+}

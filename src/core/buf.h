@@ -1,0 +1,36 @@
+/* A growable byte buffer with a hard cap (after curl's dynbuf): every buffer that grows from
+ * outside input is bounded. The data is always NUL-terminated for convenience. */
+#ifndef PAY_CORE_BUF_H
+#define PAY_CORE_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct pay_buf {
+    char *data; /* NULL until the first append; owned by the buffer */
+    size_t len;
+    size_t cap;
+    size_t max; /* appends that would make len exceed max fail and change nothing */
+};
+
+void pay_buf_init(struct pay_buf *b, size_t max);
+void pay_buf_fini(struct pay_buf *b);  /* frees data; b may be reused after pay_buf_init */
+void pay_buf_reset(struct pay_buf *b); /* len = 0, keeps the memory */
+
+/* Return 0, or -1 when the cap would be exceeded or memory is short (b unchanged). */
+int pay_buf_append(struct pay_buf *b, const void *p, size_t n)
+    __attribute__((warn_unused_result));
+int pay_buf_puts(struct pay_buf *b, const char *s) __attribute__((warn_unused_result));
+int pay_buf_printf(struct pay_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), warn_unused_result));
+int pay_buf_vprintf(struct pay_buf *b, const char *fmt, va_list ap)
+    __attribute__((warn_unused_result));
+
+/* Hands the data to the caller, who frees it with free(); b is left empty.
+ * Returns "" (heap allocated) for an empty buffer, NULL only when out of memory. */
+char *pay_buf_steal(struct pay_buf *b);
+
+/* The contents as a string; "" when empty. Valid until the next change to b. */
+const char *pay_buf_str(const struct pay_buf *b);
+
+#endif

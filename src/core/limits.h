@@ -1,0 +1,115 @@
+/* Every limit of paygate in one place, each with the reason for its value (after SQLite's
+ * sqliteLimit.h). Change one here and only here; tests and docs read them from here. */
+#ifndef PAY_CORE_LIMITS_H
+#define PAY_CORE_LIMITS_H
+
+/* --- HTTP ------------------------------------------------------------------------------ */
+
+/* Largest request body. Our biggest legitimate body is a B2C order form (a few KiB of base64
+ * plus a certificate, ~4 KiB) or an API call; 64 KiB leaves room and bounds memory per
+ * connection: 1,000 connections cost at most 64 MiB. */
+#define PAY_HTTP_BODY_MAX 65536
+
+/* Largest total size of request headers. Browsers send ~1-2 KiB; 8 KiB is nginx's
+ * large_client_header_buffers default. */
+#define PAY_HTTP_HEADER_MAX 8192
+
+/* Concurrent connections per server; beyond this libmicrohttpd refuses new ones. */
+#define PAY_HTTP_CONNECTIONS_MAX 1024
+
+/* Seconds an idle client connection is kept before it is closed (slowloris bound). */
+#define PAY_HTTP_CONNECTION_TIMEOUT_S 30
+
+/* Path parameters in one route ("/v1/trades/{id}/refunds/{rid}" has two). */
+#define PAY_HTTP_PATH_PARAMS_MAX 4
+
+/* Fields in one urlencoded form; the B2C gateway form has 4, our pages fewer than 20. */
+#define PAY_HTTP_FORM_FIELDS_MAX 64
+
+/* Seconds a server waits for in-flight requests after SIGTERM before it exits anyway. */
+#define PAY_HTTP_SHUTDOWN_GRACE_S 10
+
+/* --- outbound HTTP (libcurl) ------------------------------------------------------------ */
+
+/* Connect and total timeouts for server-to-server calls. A bank that does not answer in 10 s
+ * is treated as down; the caller retries from its outbox. */
+#define PAY_CLIENT_CONNECT_TIMEOUT_MS 3000
+#define PAY_CLIENT_TOTAL_TIMEOUT_MS 10000
+
+/* Largest response body we read from another server. */
+#define PAY_CLIENT_RESPONSE_MAX 1048576
+
+/* --- JSON ------------------------------------------------------------------------------- */
+
+/* Deepest nesting accepted in a request; our APIs use at most 3 levels. Bounds recursion. */
+#define PAY_JSON_DEPTH_MAX 16
+
+/* --- strings and identifiers ------------------------------------------------------------ */
+
+/* Longest merchant-chosen identifier (out_trade_no, out_refund_no, Idempotency-Key); Alipay
+ * allows 64. */
+#define PAY_MERCHANT_ID_FIELD_MAX 64
+
+/* Longest free-text field (subject, goods name). */
+#define PAY_TEXT_FIELD_MAX 256
+
+/* Longest URL we store or call (notify_url, return_url, merURL). */
+#define PAY_URL_MAX 1024
+
+/* Length of a paygate id: prefix (up to 4) + '_' + 26 chars of base32 (48-bit time + 80 bits
+ * randomness) + NUL. */
+#define PAY_ID_MAX 32
+
+/* --- money ------------------------------------------------------------------------------ */
+
+/* Largest amount of one payment or refund, in minor units: 10^13 minor units is 100 billion
+ * CNY, well above any single online payment, and far below INT64_MAX so that sums of many
+ * such amounts cannot overflow in a batch. */
+#define PAY_AMOUNT_MAX_MINOR 10000000000000LL
+
+/* Longest decimal money string we parse ("-92233720368547758.07" fits). */
+#define PAY_MONEY_TEXT_MAX 32
+
+/* --- security --------------------------------------------------------------------------- */
+
+/* Replay window for signed requests: a timestamp further than this from our clock is stale,
+ * and nonces are remembered this long. 5 minutes, as DESIGN.md section 6 says. */
+#define PAY_SIGNATURE_WINDOW_S 300
+
+/* Nonces remembered per process inside the window; at 10,000 signed requests/s for 300 s a
+ * cache must hold 3 million; beyond this the oldest are evicted and stale timestamps
+ * (refused anyway) cover the gap. */
+#define PAY_NONCE_CACHE_MAX 4194304
+
+/* Failed password / code attempts before a lock, and how long the lock lasts (PCI DSS 8.3.4:
+ * at most 10 tries, at least 30 minutes). */
+#define PAY_LOCKOUT_ATTEMPTS 5
+#define PAY_LOCKOUT_DURATION_S 1800
+
+/* One-time SMS codes: how long one is valid. */
+#define PAY_OTP_TTL_S 300
+
+/* Idle web session lifetime (platform consumers). */
+#define PAY_SESSION_IDLE_S 900
+
+/* --- logging ---------------------------------------------------------------------------- */
+
+/* Longest log line; longer lines are cut and end in "...". */
+#define PAY_LOG_LINE_MAX 2048
+
+/* --- storage and ledger ----------------------------------------------------------------- */
+
+/* Commands the ledger committer applies in one transaction. Larger batches amortise the
+ * fsync further but hold callers longer; 8,192 keeps a batch under ~10 ms on SQLite. */
+#define PAY_LEDGER_BATCH_MAX 8192
+
+/* Prepared statements cached per store connection. */
+#define PAY_STORE_STMT_CACHE_MAX 128
+
+/* Attempts of one transaction on "busy"/serialisation failures before giving up. */
+#define PAY_STORE_RETRY_MAX 8
+
+/* Milliseconds SQLite waits on a lock before reporting busy. */
+#define PAY_STORE_BUSY_TIMEOUT_MS 5000
+
+#endif
