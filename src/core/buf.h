@@ -18,8 +18,7 @@ void pay_buf_fini(struct pay_buf *b);  /* frees data; b may be reused after pay_
 void pay_buf_reset(struct pay_buf *b); /* len = 0, keeps the memory */
 
 /* Return 0, or -1 when the cap would be exceeded or memory is short (b unchanged). */
-int pay_buf_append(struct pay_buf *b, const void *p, size_t n)
-    __attribute__((warn_unused_result));
+int pay_buf_append(struct pay_buf *b, const void *p, size_t n) __attribute__((warn_unused_result));
 int pay_buf_puts(struct pay_buf *b, const char *s) __attribute__((warn_unused_result));
 int pay_buf_printf(struct pay_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), warn_unused_result));

@@ -58,12 +58,13 @@ enum pay_err pay_error_set(struct pay_error *e, enum pay_err code, const char *f
 
 int pay_err_write_markdown(FILE *fp)
 {
-    fprintf(fp, "# paygate error codes\n\n"
-                "Generated from `src/core/errors.def` by `paygate errors --markdown`; do not edit.\n"
-                "Every API error is JSON: "
-                "`{\"error\":{\"code\":\"AMOUNT_INVALID\",\"message\":\"...\",\"field\":\"amount\"}}`"
-                " with the HTTP status below; browser pages show the same code and message.\n\n"
-                "| code | HTTP status | meaning |\n| --- | --- | --- |\n");
+    fprintf(fp,
+            "# paygate error codes\n\n"
+            "Generated from `src/core/errors.def` by `paygate errors --markdown`; do not edit.\n"
+            "Every API error is JSON: "
+            "`{\"error\":{\"code\":\"AMOUNT_INVALID\",\"message\":\"...\",\"field\":\"amount\"}}`"
+            " with the HTTP status below; browser pages show the same code and message.\n\n"
+            "| code | HTTP status | meaning |\n| --- | --- | --- |\n");
     for (size_t i = 1; i < PAY_ERR__COUNT; i++)
         fprintf(fp, "| `%s` | %d | %s |\n", registry[i].name, registry[i].status,
                 registry[i].message);

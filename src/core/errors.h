@@ -16,8 +16,8 @@ enum pay_err {
  * Caller-owned, fixed size: never allocates. */
 struct pay_error {
     enum pay_err code;
-    char field[64];    /* JSON path or form field name, "" when none */
-    char detail[192];  /* specific reason, "" to use the registry message */
+    char field[64];   /* JSON path or form field name, "" when none */
+    char detail[192]; /* specific reason, "" to use the registry message */
 };
 
 /* Registry look-ups. Never NULL; an out-of-range code maps to INTERNAL. */

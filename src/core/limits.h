@@ -34,7 +34,7 @@
 /* Connect and total timeouts for server-to-server calls. A bank that does not answer in 10 s
  * is treated as down; the caller retries from its outbox. */
 #define PAY_CLIENT_CONNECT_TIMEOUT_MS 3000
-#define PAY_CLIENT_TOTAL_TIMEOUT_MS 10000
+#define PAY_CLIENT_TOTAL_TIMEOUT_MS   10000
 
 /* Largest response body we read from another server. */
 #define PAY_CLIENT_RESPONSE_MAX 1048576
@@ -83,7 +83,7 @@
 
 /* Failed password / code attempts before a lock, and how long the lock lasts (PCI DSS 8.3.4:
  * at most 10 tries, at least 30 minutes). */
-#define PAY_LOCKOUT_ATTEMPTS 5
+#define PAY_LOCKOUT_ATTEMPTS   5
 #define PAY_LOCKOUT_DURATION_S 1800
 
 /* One-time SMS codes: how long one is valid. */

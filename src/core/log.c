@@ -48,9 +48,9 @@ const char *pay_log_request_id(void)
 /* Key names whose values are secrets. A key matches when it contains one of these
  * (case-insensitive), so "card_password", "api_secret" and "sms_code" are all masked. */
 static const char *const secret_keys[] = {
-    "password", "passwd",      "pin",    "cvv",           "cvn",    "secret",  "token",
-    "key",      "otp",         "sms_code", "verify_code", "pan",    "card_number", "cardno",
-    "authorization", "cookie", "session",
+    "password",    "passwd", "pin",           "cvv",      "cvn",         "secret",
+    "token",       "key",    "otp",           "sms_code", "verify_code", "pan",
+    "card_number", "cardno", "authorization", "cookie",   "session",
 };
 
 static bool key_is_secret(const char *key, size_t n)
@@ -177,8 +177,8 @@ void pay_log(enum pay_log_level level, const char *event, const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s rid=%s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, level_names[level], event, request_id);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, level_names[level], event, request_id);
     if (n < 0 || (size_t)n >= sizeof line)
         return;
     va_list ap;

@@ -17,7 +17,7 @@ static void registry_lookups(void **state)
     assert_int_equal(pay_err_http_status(PAY_ERR_NOT_FOUND), 404);
     assert_int_equal(pay_err_http_status(PAY_ERR_BODY_TOO_LARGE), 413);
     assert_string_equal(pay_err_name((enum pay_err)9999), "INTERNAL");
-    assert_string_equal(pay_err_name((enum pay_err)-1), "INTERNAL");
+    assert_string_equal(pay_err_name((enum pay_err) - 1), "INTERNAL");
 }
 
 static void every_code_is_unique_and_sane(void **state)

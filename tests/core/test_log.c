@@ -39,7 +39,8 @@ static void line_format(void **state)
 
 static void emit_pans(void)
 {
-    PAY_WARN("oops", "raw=4242424242424242 spaced=\"4000 0000 0000 0002\" dashed=5555-5555-5555-4444");
+    PAY_WARN("oops",
+             "raw=4242424242424242 spaced=\"4000 0000 0000 0002\" dashed=5555-5555-5555-4444");
     PAY_INFO("ok", "amount=123456789012 order=20261125000001");
 }
 
