@@ -1,0 +1,33 @@
+// Shared launcher for the browser tests: Debian's Chromium driven by playwright-core,
+// headless, with the flags this closed network needs. Screenshots go to $PAYGATE_ARTIFACTS
+// (default tests/browser/artifacts).
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const artifacts = process.env.PAYGATE_ARTIFACTS ||
+  path.join(path.dirname(new URL(import.meta.url).pathname), 'artifacts');
+
+export async function launch() {
+  fs.mkdirSync(artifacts, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return browser;
+}
+
+export async function shot(page, name) {
+  const file = path.join(artifacts, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+// A tiny assertion helper that fails the process with a clear message.
+export function expect(cond, message) {
+  if (!cond) {
+    throw new Error(`expectation failed: ${message}`);
+  }
+}
