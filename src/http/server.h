@@ -1,0 +1,173 @@
+/* The HTTP server framework every paygate server (bank, platform, shop) is built on:
+ * libmicrohttpd underneath, a static route table on top, one place that turns errors into
+ * responses, built-in /healthz and /metrics, security headers, TLS, clean shutdown.
+ *
+ * Threading: one thread per connection (MHD_USE_THREAD_PER_CONNECTION), so a handler may
+ * block on a database commit or an outbound HTTP call without stalling other clients.
+ * Handlers run concurrently; anything they share must be thread-safe. See docs/http.md. */
+#ifndef PAY_HTTP_SERVER_H
+#define PAY_HTTP_SERVER_H
+
+#include "core/errors.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct pay_http_server;  /* opaque */
+struct pay_http_request; /* opaque; one per request, also carries its response */
+struct pay_form;         /* http/codec.h */
+
+/* How errors of a route are rendered and which headers its responses carry. */
+enum pay_http_kind {
+    PAY_HTTP_API = 0, /* errors as JSON {"error":{...}} */
+    PAY_HTTP_PAGE,    /* errors as an HTML page; security headers, Cache-Control: no-store */
+};
+
+/* How the body of a request to a route is decoded before the handler runs. A decoding
+ * failure is answered by the framework (400 JSON_INVALID / JSON_TOO_DEEP / FORM_INVALID) and
+ * the handler is not called. */
+enum pay_http_body {
+    PAY_HTTP_BODY_AUTO = 0, /* by Content-Type: application/json or urlencoded form; else raw */
+    PAY_HTTP_BODY_JSON,     /* always JSON (an object); an empty body gives json == NULL */
+    PAY_HTTP_BODY_FORM,     /* always an urlencoded form */
+    PAY_HTTP_BODY_RAW,      /* never decoded: pay_http_req_body() only */
+};
+
+/* A handler answers with one of the pay_http_respond_* functions and returns PAY_ERR_OK, or
+ * returns an error code (usually `return pay_error_set(err, PAY_ERR_X, "field", ...)`), and
+ * the framework answers with pay_http_respond_error(req, err). *err arrives zeroed. */
+typedef enum pay_err (*pay_http_handler)(struct pay_http_request *req, struct pay_error *err);
+
+struct pay_http_route {
+    const char *method;  /* "GET", "POST", ...; HEAD is served by GET routes */
+    const char *pattern; /* "/v1/trades/{id}/refunds": {name} matches one non-empty segment */
+    enum pay_http_kind kind;
+    enum pay_http_body body;
+    pay_http_handler handler;
+    void *ctx; /* handed to the handler through pay_http_req_ctx() */
+};
+
+struct pay_http_config {
+    const char *name;          /* server's name for logs, e.g. "bank-icbc"; NULL: "http" */
+    const char *listen;        /* "127.0.0.1:8080", "[::1]:0", "0.0.0.0:8443"; port 0 picks one */
+    const char *tls_cert_file; /* PEM; both set: serve HTTPS only */
+    const char *tls_key_file;
+    bool insecure_http; /* allow plain HTTP on a non-loopback address (else INSECURE_LISTEN) */
+    /* Directory holding templates/ (*.html, see http/template.h) and static/ (served at
+     * GET /static/<file>). NULL: neither. */
+    const char *web_root;
+    /* Extra origins this server's pages may post forms to ("https://bank.example:8443"),
+     * added to CSP form-action after 'self'. NULL-terminated; NULL: none. Copied. */
+    const char *const *form_action_origins;
+    /* Optional check run by GET /healthz (e.g. a database ping); nonzero → 503. */
+    int (*health_check)(void *ctx, struct pay_error *err);
+    void *health_ctx;
+};
+
+/* Creates a server (not yet listening): validates the address and TLS files and refuses a
+ * non-loopback address without TLS unless insecure_http (PAY_ERR_INSECURE_LISTEN).
+ * The caller frees *out with pay_http_server_free(). */
+enum pay_err pay_http_server_new(const struct pay_http_config *cfg, struct pay_http_server **out,
+                                 struct pay_error *err);
+
+/* Adds routes (copied; strings must outlive the server). Only before start. Patterns are
+ * checked: a malformed one or more than PAY_HTTP_PATH_PARAMS_MAX parameters is an error. */
+enum pay_err pay_http_server_add_routes(struct pay_http_server *srv,
+                                        const struct pay_http_route *routes, size_t n,
+                                        struct pay_error *err);
+
+/* Adds an origin to CSP form-action for every page of this server. Only before start. */
+enum pay_err pay_http_server_add_form_action(struct pay_http_server *srv, const char *origin);
+
+/* Binds and starts serving (returns at once; requests run on libmicrohttpd's threads). */
+enum pay_err pay_http_server_start(struct pay_http_server *srv, struct pay_error *err);
+
+/* The bound port (useful after listening on port 0) and base URL ("https://127.0.0.1:4431",
+ * owned by the server). Valid after start. */
+int pay_http_server_port(const struct pay_http_server *srv);
+const char *pay_http_server_url(const struct pay_http_server *srv);
+
+/* Stops accepting, waits up to PAY_HTTP_SHUTDOWN_GRACE_S for in-flight requests to finish,
+ * then closes every connection and returns. Idempotent. */
+void pay_http_server_stop(struct pay_http_server *srv);
+void pay_http_server_free(struct pay_http_server *srv); /* stops first if needed; NULL ok */
+
+/* Signals: call pay_http_signals_block() at the top of main, before any thread starts (the
+ * mask is inherited, so only the waiting thread sees SIGTERM/SIGINT), then
+ * pay_http_signals_wait() blocks until one arrives and returns its number. */
+void pay_http_signals_block(void);
+int pay_http_signals_wait(void);
+
+/* --- the request (valid inside the handler only) ---------------------------------------- */
+
+const char *pay_http_req_method(const struct pay_http_request *req);
+const char *pay_http_req_path(const struct pay_http_request *req); /* decoded, no query */
+const char *pay_http_req_id(const struct pay_http_request *req);   /* also X-Request-Id */
+const char *pay_http_req_remote_ip(const struct pay_http_request *req);
+bool pay_http_req_is_tls(const struct pay_http_request *req);
+void *pay_http_req_ctx(const struct pay_http_request *req); /* the route's ctx */
+
+/* Look-ups; NULL when absent. Strings are owned by the request. Header names are
+ * case-insensitive. */
+const char *pay_http_req_param(const struct pay_http_request *req, const char *name); /* {name} */
+const char *pay_http_req_query(const struct pay_http_request *req, const char *name);
+const char *pay_http_req_header(const struct pay_http_request *req, const char *name);
+const char *pay_http_req_cookie(const struct pay_http_request *req, const char *name);
+
+/* The raw body (NUL-terminated for convenience; may contain NULs), "" when none. */
+const char *pay_http_req_body(const struct pay_http_request *req, size_t *len);
+/* The decoded body: JSON object (borrowed; NULL when the body was not JSON) or form (NULL
+ * when not a form). */
+json_t *pay_http_req_json(const struct pay_http_request *req);
+const struct pay_form *pay_http_req_form(const struct pay_http_request *req);
+const char *pay_http_req_form_get(const struct pay_http_request *req, const char *name);
+
+/* Per-request memory, freed when the request ends: never free it yourself. NULL when out of
+ * memory. */
+void *pay_http_req_alloc(struct pay_http_request *req, size_t n);
+char *pay_http_req_strdup(struct pay_http_request *req, const char *s);
+char *pay_http_req_printf(struct pay_http_request *req, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Runs fn(arg) when the request ends (after the response is sent), in reverse order. */
+int pay_http_req_defer(struct pay_http_request *req, void (*fn)(void *), void *arg);
+
+/* --- the response (one per request; a second respond replaces the first) ---------------- */
+
+/* Takes ownership of body (json_decref'd by the framework, also on failure); body == NULL
+ * (e.g. a failed json_pack) answers 500 INTERNAL. */
+void pay_http_respond_json(struct pay_http_request *req, int status, json_t *body);
+void pay_http_respond_html(struct pay_http_request *req, int status, const char *html);
+void pay_http_respond_text(struct pay_http_request *req, int status, const char *text);
+void pay_http_respond_bytes(struct pay_http_request *req, int status, const char *content_type,
+                            const void *data, size_t len);
+void pay_http_respond_redirect(struct pay_http_request *req, const char *location); /* 303 */
+/* Renders template `name` (from web_root/templates) with ctx (borrowed) as an HTML page;
+ * a rendering failure answers 500. */
+void pay_http_respond_template(struct pay_http_request *req, int status, const char *name,
+                               const json_t *ctx);
+
+/* THE one place errors become responses: API routes get JSON
+ * {"error":{"code":"AMOUNT_INVALID","message":"...","field":"amount"}} with the registry's
+ * status; PAGE routes get an escaped HTML error page. message is e->detail when set, else the
+ * registry's message. Also counts the error in /metrics. */
+void pay_http_respond_error(struct pay_http_request *req, const struct pay_error *e);
+/* Shorthand: pay_http_respond_error with just a code. */
+void pay_http_respond_code(struct pay_http_request *req, enum pay_err code);
+
+/* Extra response headers (copied). Names/values with CR or LF are refused (-1). */
+int pay_http_respond_header(struct pay_http_request *req, const char *name, const char *value);
+
+/* Cookies: always Path=/ and HttpOnly (unless PAY_HTTP_COOKIE_SCRIPT), SameSite=Lax (or
+ * Strict), Secure when the server serves TLS. max_age_s < 0: session cookie; 0: delete. */
+enum {
+    PAY_HTTP_COOKIE_STRICT = 1 << 0, /* SameSite=Strict instead of Lax */
+    PAY_HTTP_COOKIE_SCRIPT = 1 << 1, /* readable by JavaScript (no HttpOnly); rarely right */
+};
+int pay_http_respond_cookie(struct pay_http_request *req, const char *name, const char *value,
+                            long max_age_s, unsigned flags);
+
+/* Adds an origin to this page's CSP form-action (e.g. the bank gateway the page posts to). */
+int pay_http_respond_form_action(struct pay_http_request *req, const char *origin);
+
+#endif
