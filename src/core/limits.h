@@ -112,4 +112,23 @@
 /* Milliseconds SQLite waits on a lock before reporting busy. */
 #define PAY_STORE_BUSY_TIMEOUT_MS 5000
 
+/* --- money (core) ----------------------------------------------------------------------- */
+
+/* Parts of one pay_money_split (a refund across its sub-orders, a fee shared among parties);
+ * the largest-remainder pass is O(n^2), so n stays small. */
+#define PAY_MONEY_SPLIT_PARTS_MAX 1024
+
+/* --- configuration files ------------------------------------------------------------------ */
+
+/* Largest config file read; ours is ~5 KiB of mostly comments. */
+#define PAY_CONFIG_FILE_MAX 65536
+
+/* key = value entries in one config file; each server reads fewer than 50. */
+#define PAY_CONFIG_ENTRIES_MAX 256
+
+/* Longest section or key name, and longest value (a path or URL; inih itself cuts lines at
+ * 200 bytes, which pay_config_load reports as an error rather than splitting the line). */
+#define PAY_CONFIG_NAME_MAX  64
+#define PAY_CONFIG_VALUE_MAX 256
+
 #endif
