@@ -131,4 +131,17 @@
 #define PAY_CONFIG_NAME_MAX  64
 #define PAY_CONFIG_VALUE_MAX 256
 
+/* --- signed requests (docs/protocol.md) ------------------------------------------------ */
+
+/* Longest signature header value: an RSA-4096 signature is 683 base64url chars, plus keyId,
+ * ts, nonce and the syntax; 1 KiB holds it and stays well inside PAY_HTTP_HEADER_MAX. */
+#define PAY_SIG_HEADER_MAX 1024
+
+/* Longest keyId (merchant or bank id, or "<id>.<key version>"). */
+#define PAY_SIG_KEY_ID_MAX 64
+
+/* Nonce length bounds: at least 16 chars (96+ bits when random), at most 64 (a UUID fits). */
+#define PAY_SIG_NONCE_MIN 16
+#define PAY_SIG_NONCE_MAX 64
+
 #endif
