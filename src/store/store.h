@@ -1,0 +1,161 @@
+/* The store: paygate's database behind one small interface (after GNU Taler's DB plugin).
+ * A store is one database (SQLite file today, PostgreSQL later) with one writer connection
+ * and a pool of reader connections, numbered per-component migrations, one retry loop for
+ * busy/serialisation failures (pay_store_run_tx) and a thin query API with a prepared
+ * statement cache. SQL uses `$1`, `$2`, ... parameters so that it runs on both backends.
+ *
+ * Threads: every function may be called from any thread. A transaction (struct pay_store_tx)
+ * belongs to the thread that runs it; statements belong to their transaction. */
+#ifndef PAY_STORE_STORE_H
+#define PAY_STORE_STORE_H
+
+#include "core/errors.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pay_store;      /* one database: a writer connection + reader pool (opaque) */
+struct pay_store_tx;   /* an open transaction on one connection (opaque) */
+struct pay_store_stmt; /* a prepared statement inside a transaction (opaque) */
+
+/* One numbered migration: `version` starts at 1 and increases by 1; `sql` may hold several
+ * statements separated by ';'. */
+struct pay_store_migration {
+    int version;
+    const char *sql;
+};
+
+/* A module's schema: its name (the key in table schema_migrations) and its migrations in
+ * version order. Static storage; the store keeps the pointer. */
+struct pay_store_component {
+    const char *name; /* "ledger", "bank", "platform", ... */
+    const struct pay_store_migration *migrations;
+    size_t count;
+};
+
+struct pay_store_options {
+    int readers; /* reader connections; 0 means 4 */
+    /* Tests only: synchronous=OFF. Durability is gone; never set it in a server. */
+    bool unsafe_no_sync;
+};
+
+/* Opens (creating if needed) the SQLite database at path with WAL, synchronous=FULL,
+ * foreign_keys=ON and the busy timeout, then applies every component's pending migrations
+ * in one transaction. `components` is NULL-terminated and may be NULL. Refuses with
+ * PAY_ERR_DB_SCHEMA_TOO_NEW when the file has a version newer than a component knows.
+ * opts may be NULL. On success *out is the store; free it with pay_store_close(). */
+enum pay_err pay_store_open(const char *path, const struct pay_store_options *opts,
+                            const struct pay_store_component *const *components,
+                            struct pay_store **out, struct pay_error *err);
+
+/* Applies one component's pending migrations (same rules as at open). */
+enum pay_err pay_store_migrate(struct pay_store *s, const struct pay_store_component *c,
+                               struct pay_error *err);
+
+/* Highest applied version of a component, 0 when none. */
+enum pay_err pay_store_schema_version(struct pay_store *s, const char *component, int *version,
+                                      struct pay_error *err);
+
+/* Closes every connection. No transaction may be running. s may be NULL. */
+void pay_store_close(struct pay_store *s);
+
+/* --- transactions ------------------------------------------------------------------------ */
+
+/* What a transaction body tells the retry loop. */
+enum pay_store_status {
+    PAY_STORE_COMMIT = 0, /* done: commit */
+    PAY_STORE_SOFT,       /* transient (busy, serialisation failure): roll back, retry */
+    PAY_STORE_HARD,       /* will fail again (constraint, I/O, business rule): roll back */
+};
+
+/* The status a body should return for an error from the query API: DB_BUSY is SOFT, OK is
+ * COMMIT, anything else HARD. */
+enum pay_store_status pay_store_status_of(enum pay_err code);
+
+/* Runs fn inside a write transaction (BEGIN IMMEDIATE on SQLite) on the writer connection,
+ * commits when it returns PAY_STORE_COMMIT, and retries the whole body (rolled back) on SOFT
+ * or a busy commit, up to PAY_STORE_RETRY_MAX times with backoff. fn may therefore run more
+ * than once: it must have no effects outside the transaction. Returns PAY_ERR_OK once the
+ * commit is durable; on HARD the code fn put in *err (INTERNAL if none); DB_BUSY when retries
+ * ran out. Only one write transaction runs at a time per store (others wait). */
+enum pay_err pay_store_run_tx(struct pay_store *s,
+                              enum pay_store_status (*fn)(struct pay_store_tx *tx, void *ctx,
+                                                          struct pay_error *err),
+                              void *ctx, struct pay_error *err);
+
+/* Same, read-only, on a reader connection (a consistent snapshot; many run in parallel). */
+enum pay_err pay_store_run_read(struct pay_store *s,
+                                enum pay_store_status (*fn)(struct pay_store_tx *tx, void *ctx,
+                                                            struct pay_error *err),
+                                void *ctx, struct pay_error *err);
+
+/* Savepoints inside a write transaction; they nest. rollback undoes everything since the
+ * matching savepoint and ends it; release keeps the changes and ends it. */
+enum pay_err pay_store_savepoint(struct pay_store_tx *tx, struct pay_error *err);
+enum pay_err pay_store_release(struct pay_store_tx *tx, struct pay_error *err);
+enum pay_err pay_store_rollback_to(struct pay_store_tx *tx, struct pay_error *err);
+int pay_store_savepoint_depth(const struct pay_store_tx *tx);
+
+/* Observers of a write transaction, for modules that keep per-transaction state in memory
+ * (the ledger's balance cache). Called on the transaction's thread. before_commit may fail
+ * (then the transaction rolls back with its error); the others cannot. At most
+ * PAY_STORE_TX_HOOKS_MAX per transaction; registering the same (hooks, ctx) twice is a no-op. */
+struct pay_store_tx_hooks {
+    enum pay_err (*before_commit)(struct pay_store_tx *tx, void *ctx, struct pay_error *err);
+    void (*after_end)(void *ctx, bool committed); /* commit done or rolled back */
+    void (*savepoint)(void *ctx, int depth);      /* a savepoint at this depth was opened */
+    void (*rollback_to)(void *ctx, int depth);    /* ... was rolled back (and ended) */
+    void (*release)(void *ctx, int depth);        /* ... was released */
+};
+#define PAY_STORE_TX_HOOKS_MAX 4
+enum pay_err pay_store_tx_observe(struct pay_store_tx *tx, const struct pay_store_tx_hooks *hooks,
+                                  void *ctx, struct pay_error *err);
+
+bool pay_store_tx_is_write(const struct pay_store_tx *tx);
+struct pay_store *pay_store_tx_store(struct pay_store_tx *tx);
+
+/* --- queries ----------------------------------------------------------------------------- */
+
+/* Prepares sql (from the connection's statement cache) and binds its parameters from the
+ * varargs as described by `types`, one letter per parameter $1, $2, ...:
+ *   'i' int64_t, 't' const char * (NULL binds NULL), 'b' const void *, size_t (blob),
+ *   'n' no argument: NULL.
+ * Text and blobs are copied. Returns the statement, or NULL with *err filled. Step it with
+ * pay_store_step() and give it back with pay_store_done() (always, also after an error). */
+struct pay_store_stmt *pay_store_query(struct pay_store_tx *tx, struct pay_error *err,
+                                       const char *sql, const char *types, ...);
+
+/* Runs a statement that returns no rows (or whose rows are ignored). Returns PAY_ERR_OK,
+ * DB_CONSTRAINT (unique, check, foreign key, not null), DB_BUSY, DB_IO or INTERNAL. */
+enum pay_err pay_store_exec(struct pay_store_tx *tx, struct pay_error *err, const char *sql,
+                            const char *types, ...);
+
+/* Returns 1 when a row is ready, 0 when done, -1 on error (*err filled; code as above). */
+int pay_store_step(struct pay_store_stmt *st, struct pay_error *err);
+
+/* Columns of the current row, 0-based. Text and blob pointers stay valid until the next
+ * step or done; NULL text reads as NULL, NULL integers as 0. */
+int64_t pay_store_col_int64(struct pay_store_stmt *st, int col);
+const char *pay_store_col_text(struct pay_store_stmt *st, int col);
+const void *pay_store_col_blob(struct pay_store_stmt *st, int col, size_t *len);
+bool pay_store_col_is_null(struct pay_store_stmt *st, int col);
+
+/* Resets the statement and returns it to the cache. st may be NULL. */
+void pay_store_done(struct pay_store_stmt *st);
+
+/* Rows changed by the last INSERT/UPDATE/DELETE and the last inserted integer key, on the
+ * transaction's connection. */
+int64_t pay_store_changes(struct pay_store_tx *tx);
+int64_t pay_store_last_insert_id(struct pay_store_tx *tx);
+
+/* Counters for tests and the bench (summed over connections). */
+struct pay_store_stats {
+    uint64_t prepares;   /* statements compiled */
+    uint64_t cache_hits; /* statements reused from the cache */
+    uint64_t commits;    /* write transactions committed */
+    uint64_t retries;    /* write transaction attempts retried after SOFT/busy */
+};
+void pay_store_get_stats(struct pay_store *s, struct pay_store_stats *out);
+
+#endif
