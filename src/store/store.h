@@ -38,6 +38,7 @@ struct pay_store_options {
     int readers; /* reader connections; 0 means 4 */
     /* Tests only: synchronous=OFF. Durability is gone; never set it in a server. */
     bool unsafe_no_sync;
+    int busy_timeout_ms; /* 0 means PAY_STORE_BUSY_TIMEOUT_MS */
 };
 
 /* Opens (creating if needed) the SQLite database at path with WAL, synchronous=FULL,

@@ -1,0 +1,648 @@
+/* The backend-neutral half of the store: connection pools (one writer, N readers), the
+ * prepared-statement cache, the one retry loop for transactions, savepoints with observers,
+ * parameter binding and numbered per-component migrations. */
+#include "store/store.h"
+
+#include "core/limits.h"
+#include "store/store_backend.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct cache_entry;
+
+struct pay_store_stmt {
+    struct conn *conn;
+    void *raw;
+    struct cache_entry *entry; /* NULL: not cached, finalised by pay_store_done */
+};
+
+struct cache_entry {
+    char *sql;
+    uint64_t hash;
+    uint64_t last_used;
+    bool in_use;
+    struct pay_store_stmt stmt;
+};
+
+struct conn {
+    const struct pay_store_backend *be;
+    void *raw;
+    bool busy; /* readers: lent out */
+    struct cache_entry *cache[PAY_STORE_STMT_CACHE_MAX];
+    size_t cached;
+    uint64_t tick;
+};
+
+struct hook_slot {
+    const struct pay_store_tx_hooks *hooks;
+    void *ctx;
+};
+
+struct pay_store_tx {
+    struct pay_store *s;
+    struct conn *c;
+    bool write;
+    int depth;
+    struct hook_slot hooks[PAY_STORE_TX_HOOKS_MAX];
+    int n_hooks;
+};
+
+struct pay_store {
+    const struct pay_store_backend *be;
+    char *path;
+    struct conn writer;
+    pthread_mutex_t writer_lock;
+    struct conn *readers;
+    int n_readers;
+    pthread_mutex_t readers_lock;
+    pthread_cond_t readers_free;
+    struct pay_store_stats stats; /* updated with __atomic builtins */
+};
+
+static void stat_add(uint64_t *p, uint64_t n)
+{
+    __atomic_fetch_add(p, n, __ATOMIC_RELAXED);
+}
+
+static uint64_t hash_sql(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* --- statement cache --------------------------------------------------------------------- */
+
+static void cache_evict_lru(struct pay_store *s, struct conn *c)
+{
+    size_t victim = SIZE_MAX;
+    for (size_t i = 0; i < c->cached; i++)
+        if (!c->cache[i]->in_use &&
+            (victim == SIZE_MAX || c->cache[i]->last_used < c->cache[victim]->last_used))
+            victim = i;
+    if (victim == SIZE_MAX)
+        return; /* all in use: the new statement goes uncached */
+    struct cache_entry *e = c->cache[victim];
+    s->be->finalize(e->stmt.raw);
+    free(e->sql);
+    free(e);
+    c->cache[victim] = c->cache[--c->cached];
+}
+
+static struct pay_store_stmt *stmt_get(struct pay_store *s, struct conn *c, const char *sql,
+                                       struct pay_error *err)
+{
+    uint64_t h = hash_sql(sql);
+    for (size_t i = 0; i < c->cached; i++) {
+        struct cache_entry *e = c->cache[i];
+        if (e->hash == h && !e->in_use && strcmp(e->sql, sql) == 0) {
+            e->in_use = true;
+            e->last_used = ++c->tick;
+            stat_add(&s->stats.cache_hits, 1);
+            return &e->stmt;
+        }
+    }
+    void *raw = s->be->prepare(c->raw, sql, err);
+    if (!raw)
+        return NULL;
+    stat_add(&s->stats.prepares, 1);
+    if (c->cached == PAY_STORE_STMT_CACHE_MAX)
+        cache_evict_lru(s, c);
+    struct cache_entry *e = calloc(1, sizeof *e);
+    char *copy = strdup(sql);
+    if (!e || !copy || c->cached == PAY_STORE_STMT_CACHE_MAX) {
+        free(e);
+        free(copy);
+        struct pay_store_stmt *st = malloc(sizeof *st);
+        if (!st) {
+            s->be->finalize(raw);
+            pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+            return NULL;
+        }
+        *st = (struct pay_store_stmt){.conn = c, .raw = raw, .entry = NULL};
+        return st;
+    }
+    *e = (struct cache_entry){.sql = copy, .hash = h, .last_used = ++c->tick, .in_use = true};
+    e->stmt = (struct pay_store_stmt){.conn = c, .raw = raw, .entry = e};
+    c->cache[c->cached++] = e;
+    return &e->stmt;
+}
+
+static void conn_close(struct pay_store *s, struct conn *c)
+{
+    for (size_t i = 0; i < c->cached; i++) {
+        assert(!c->cache[i]->in_use);
+        s->be->finalize(c->cache[i]->stmt.raw);
+        free(c->cache[i]->sql);
+        free(c->cache[i]);
+    }
+    c->cached = 0;
+    if (c->raw)
+        s->be->conn_close(c->raw);
+    c->raw = NULL;
+}
+
+static const struct pay_store_backend *be_of(const struct pay_store_stmt *st)
+{
+    return st->conn->be;
+}
+
+void pay_store_done(struct pay_store_stmt *st)
+{
+    if (!st)
+        return;
+    be_of(st)->reset(st->raw);
+    if (st->entry) {
+        assert(st->entry->in_use);
+        st->entry->in_use = false;
+    } else {
+        be_of(st)->finalize(st->raw);
+        free(st);
+    }
+}
+
+/* --- queries ----------------------------------------------------------------------------- */
+
+static enum pay_err bind_args(const struct pay_store_backend *be, void *raw, const char *types,
+                              va_list ap)
+{
+    enum pay_err e = PAY_ERR_OK;
+    for (int i = 0; types && types[i] && e == PAY_ERR_OK; i++) {
+        switch (types[i]) {
+        case 'i':
+            e = be->bind_int64(raw, i + 1, va_arg(ap, int64_t));
+            break;
+        case 't':
+            e = be->bind_text(raw, i + 1, va_arg(ap, const char *));
+            break;
+        case 'b': {
+            const void *p = va_arg(ap, const void *);
+            size_t n = va_arg(ap, size_t);
+            e = be->bind_blob(raw, i + 1, p, n);
+            break;
+        }
+        case 'n':
+            e = be->bind_null(raw, i + 1);
+            break;
+        default:
+            assert(!"pay_store_query: unknown type letter");
+            e = PAY_ERR_INTERNAL;
+        }
+    }
+    return e;
+}
+
+static struct pay_store_stmt *vquery(struct pay_store_tx *tx, struct pay_error *err,
+                                     const char *sql, const char *types, va_list ap)
+{
+    assert(tx && sql);
+    struct pay_store_stmt *st = stmt_get(tx->s, tx->c, sql, err);
+    if (!st)
+        return NULL;
+    enum pay_err e = bind_args(tx->s->be, st->raw, types, ap);
+    if (e != PAY_ERR_OK) {
+        pay_store_done(st);
+        pay_error_set(err, e, "", "binding parameters of: %.80s", sql);
+        return NULL;
+    }
+    return st;
+}
+
+struct pay_store_stmt *pay_store_query(struct pay_store_tx *tx, struct pay_error *err,
+                                       const char *sql, const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    struct pay_store_stmt *st = vquery(tx, err, sql, types, ap);
+    va_end(ap);
+    return st;
+}
+
+enum pay_err pay_store_exec(struct pay_store_tx *tx, struct pay_error *err, const char *sql,
+                            const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    struct pay_store_stmt *st = vquery(tx, err, sql, types, ap);
+    va_end(ap);
+    if (!st)
+        return err ? err->code : PAY_ERR_INTERNAL;
+    struct pay_error local;
+    struct pay_error *e = err ? err : &local;
+    int rc;
+    while ((rc = pay_store_step(st, e)) == 1)
+        ;
+    pay_store_done(st);
+    return rc == 0 ? PAY_ERR_OK : e->code;
+}
+
+int pay_store_step(struct pay_store_stmt *st, struct pay_error *err)
+{
+    struct pay_error local;
+    return be_of(st)->step(st->raw, err ? err : &local);
+}
+
+int64_t pay_store_col_int64(struct pay_store_stmt *st, int col)
+{
+    return be_of(st)->col_int64(st->raw, col);
+}
+
+const char *pay_store_col_text(struct pay_store_stmt *st, int col)
+{
+    return be_of(st)->col_text(st->raw, col);
+}
+
+const void *pay_store_col_blob(struct pay_store_stmt *st, int col, size_t *len)
+{
+    return be_of(st)->col_blob(st->raw, col, len);
+}
+
+bool pay_store_col_is_null(struct pay_store_stmt *st, int col)
+{
+    return be_of(st)->col_is_null(st->raw, col);
+}
+
+int64_t pay_store_changes(struct pay_store_tx *tx)
+{
+    return tx->s->be->changes(tx->c->raw);
+}
+
+int64_t pay_store_last_insert_id(struct pay_store_tx *tx)
+{
+    return tx->s->be->last_insert_id(tx->c->raw);
+}
+
+bool pay_store_tx_is_write(const struct pay_store_tx *tx)
+{
+    return tx->write;
+}
+
+struct pay_store *pay_store_tx_store(struct pay_store_tx *tx)
+{
+    return tx->s;
+}
+
+void pay_store_get_stats(struct pay_store *s, struct pay_store_stats *out)
+{
+    out->prepares = __atomic_load_n(&s->stats.prepares, __ATOMIC_RELAXED);
+    out->cache_hits = __atomic_load_n(&s->stats.cache_hits, __ATOMIC_RELAXED);
+    out->commits = __atomic_load_n(&s->stats.commits, __ATOMIC_RELAXED);
+    out->retries = __atomic_load_n(&s->stats.retries, __ATOMIC_RELAXED);
+}
+
+enum pay_store_status pay_store_status_of(enum pay_err code)
+{
+    if (code == PAY_ERR_OK)
+        return PAY_STORE_COMMIT;
+    return code == PAY_ERR_DB_BUSY ? PAY_STORE_SOFT : PAY_STORE_HARD;
+}
+
+/* --- savepoints and observers ------------------------------------------------------------ */
+
+enum pay_err pay_store_tx_observe(struct pay_store_tx *tx, const struct pay_store_tx_hooks *hooks,
+                                  void *ctx, struct pay_error *err)
+{
+    assert(tx->write);
+    for (int i = 0; i < tx->n_hooks; i++)
+        if (tx->hooks[i].hooks == hooks && tx->hooks[i].ctx == ctx)
+            return PAY_ERR_OK;
+    if (tx->n_hooks == PAY_STORE_TX_HOOKS_MAX)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "too many transaction observers");
+    tx->hooks[tx->n_hooks++] = (struct hook_slot){hooks, ctx};
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_store_savepoint(struct pay_store_tx *tx, struct pay_error *err)
+{
+    assert(tx->write);
+    enum pay_err e = pay_store_exec(tx, err, "SAVEPOINT pay_sp", NULL);
+    if (e != PAY_ERR_OK)
+        return e;
+    tx->depth++;
+    for (int i = 0; i < tx->n_hooks; i++)
+        if (tx->hooks[i].hooks->savepoint)
+            tx->hooks[i].hooks->savepoint(tx->hooks[i].ctx, tx->depth);
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_store_release(struct pay_store_tx *tx, struct pay_error *err)
+{
+    assert(tx->depth > 0);
+    enum pay_err e = pay_store_exec(tx, err, "RELEASE SAVEPOINT pay_sp", NULL);
+    if (e != PAY_ERR_OK)
+        return e;
+    for (int i = 0; i < tx->n_hooks; i++)
+        if (tx->hooks[i].hooks->release)
+            tx->hooks[i].hooks->release(tx->hooks[i].ctx, tx->depth);
+    tx->depth--;
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_store_rollback_to(struct pay_store_tx *tx, struct pay_error *err)
+{
+    assert(tx->depth > 0);
+    enum pay_err e = pay_store_exec(tx, err, "ROLLBACK TO SAVEPOINT pay_sp", NULL);
+    if (e == PAY_ERR_OK)
+        e = pay_store_exec(tx, err, "RELEASE SAVEPOINT pay_sp", NULL);
+    if (e != PAY_ERR_OK)
+        return e;
+    for (int i = 0; i < tx->n_hooks; i++)
+        if (tx->hooks[i].hooks->rollback_to)
+            tx->hooks[i].hooks->rollback_to(tx->hooks[i].ctx, tx->depth);
+    tx->depth--;
+    return PAY_ERR_OK;
+}
+
+int pay_store_savepoint_depth(const struct pay_store_tx *tx)
+{
+    return tx->depth;
+}
+
+/* --- transactions ------------------------------------------------------------------------ */
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void end_tx(struct pay_store_tx *tx, bool committed)
+{
+    if (!committed) {
+        struct pay_error ignored;
+        tx->s->be->exec_script(tx->c->raw, "ROLLBACK", &ignored);
+    }
+    for (int i = 0; i < tx->n_hooks; i++)
+        if (tx->hooks[i].hooks->after_end)
+            tx->hooks[i].hooks->after_end(tx->hooks[i].ctx, committed);
+}
+
+static enum pay_err before_commit(struct pay_store_tx *tx, struct pay_error *err)
+{
+    for (int i = 0; i < tx->n_hooks; i++)
+        if (tx->hooks[i].hooks->before_commit) {
+            enum pay_err e = tx->hooks[i].hooks->before_commit(tx, tx->hooks[i].ctx, err);
+            if (e != PAY_ERR_OK)
+                return e;
+        }
+    return PAY_ERR_OK;
+}
+
+/* One attempt: BEGIN, body, COMMIT. Returns the status and leaves the error in *err. */
+static enum pay_store_status attempt(struct pay_store_tx *tx,
+                                     enum pay_store_status (*fn)(struct pay_store_tx *, void *,
+                                                                 struct pay_error *),
+                                     void *ctx, struct pay_error *err)
+{
+    const struct pay_store_backend *be = tx->s->be;
+    enum pay_err e =
+        be->exec_script(tx->c->raw, tx->write ? be->begin_write_sql : be->begin_read_sql, err);
+    if (e != PAY_ERR_OK)
+        return pay_store_status_of(e);
+    err->code = PAY_ERR_INTERNAL;
+    enum pay_store_status st = fn(tx, ctx, err);
+    assert(st != PAY_STORE_COMMIT || tx->depth == 0);
+    if (st == PAY_STORE_COMMIT && tx->write)
+        st = pay_store_status_of(before_commit(tx, err));
+    if (st == PAY_STORE_COMMIT) {
+        e = be->exec_script(tx->c->raw, "COMMIT", err);
+        st = pay_store_status_of(e);
+    }
+    end_tx(tx, st == PAY_STORE_COMMIT);
+    if (st == PAY_STORE_COMMIT) {
+        err->code = PAY_ERR_OK;
+        if (tx->write)
+            stat_add(&tx->s->stats.commits, 1);
+    }
+    return st;
+}
+
+static enum pay_err run_on(struct pay_store *s, struct conn *c, bool write,
+                           enum pay_store_status (*fn)(struct pay_store_tx *, void *,
+                                                       struct pay_error *),
+                           void *ctx, struct pay_error *err)
+{
+    struct pay_error local;
+    struct pay_error *e = err ? err : &local;
+    int backoff_ms = 2;
+    for (int i = 0; i < PAY_STORE_RETRY_MAX; i++) {
+        struct pay_store_tx tx = {.s = s, .c = c, .write = write};
+        *e = (struct pay_error){0};
+        enum pay_store_status st = attempt(&tx, fn, ctx, e);
+        if (st == PAY_STORE_COMMIT)
+            return PAY_ERR_OK;
+        if (st == PAY_STORE_HARD)
+            return e->code == PAY_ERR_OK ? PAY_ERR_INTERNAL : e->code;
+        stat_add(&s->stats.retries, 1);
+        sleep_ms(backoff_ms + rand() % (backoff_ms + 1)); /* jitter: unsynchronise rivals */
+        backoff_ms = backoff_ms < 256 ? backoff_ms * 2 : backoff_ms;
+    }
+    return pay_error_set(err, PAY_ERR_DB_BUSY, "", "gave up after %d attempts",
+                         PAY_STORE_RETRY_MAX);
+}
+
+enum pay_err pay_store_run_tx(struct pay_store *s,
+                              enum pay_store_status (*fn)(struct pay_store_tx *tx, void *ctx,
+                                                          struct pay_error *err),
+                              void *ctx, struct pay_error *err)
+{
+    pthread_mutex_lock(&s->writer_lock);
+    enum pay_err e = run_on(s, &s->writer, true, fn, ctx, err);
+    pthread_mutex_unlock(&s->writer_lock);
+    return e;
+}
+
+enum pay_err pay_store_run_read(struct pay_store *s,
+                                enum pay_store_status (*fn)(struct pay_store_tx *tx, void *ctx,
+                                                            struct pay_error *err),
+                                void *ctx, struct pay_error *err)
+{
+    pthread_mutex_lock(&s->readers_lock);
+    struct conn *c = NULL;
+    for (;;) {
+        for (int i = 0; i < s->n_readers && !c; i++)
+            if (!s->readers[i].busy)
+                c = &s->readers[i];
+        if (c)
+            break;
+        pthread_cond_wait(&s->readers_free, &s->readers_lock);
+    }
+    c->busy = true;
+    pthread_mutex_unlock(&s->readers_lock);
+    enum pay_err e = run_on(s, c, false, fn, ctx, err);
+    pthread_mutex_lock(&s->readers_lock);
+    c->busy = false;
+    pthread_cond_signal(&s->readers_free);
+    pthread_mutex_unlock(&s->readers_lock);
+    return e;
+}
+
+/* --- migrations -------------------------------------------------------------------------- */
+
+static const char schema_migrations_sql[] =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " component TEXT NOT NULL, version INTEGER NOT NULL, applied_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (component, version))";
+
+static enum pay_err read_version(struct pay_store_tx *tx, const char *component, int *version,
+                                 struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err, "SELECT coalesce(max(version), 0) FROM schema_migrations WHERE component = $1",
+        "t", component);
+    if (!st)
+        return err->code;
+    int rc = pay_store_step(st, err);
+    if (rc == 1)
+        *version = (int)pay_store_col_int64(st, 0);
+    pay_store_done(st);
+    return rc == 1 ? PAY_ERR_OK : err->code;
+}
+
+static enum pay_err migrate_one(struct pay_store_tx *tx, const struct pay_store_component *c,
+                                struct pay_error *err)
+{
+    int have = 0;
+    enum pay_err e = read_version(tx, c->name, &have, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    int known = c->count ? c->migrations[c->count - 1].version : 0;
+    if (have > known)
+        return pay_error_set(err, PAY_ERR_DB_SCHEMA_TOO_NEW, c->name,
+                             "database has %s schema version %d; this binary knows up to %d",
+                             c->name, have, known);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    for (size_t i = 0; i < c->count; i++) {
+        const struct pay_store_migration *m = &c->migrations[i];
+        assert(m->version == (int)i + 1); /* numbered 1..n without gaps */
+        if (m->version <= have)
+            continue;
+        e = tx->s->be->exec_script(tx->c->raw, m->sql, err);
+        if (e == PAY_ERR_OK)
+            e = pay_store_exec(tx, err,
+                               "INSERT INTO schema_migrations (component, version, applied_ms)"
+                               " VALUES ($1, $2, $3)",
+                               "tii", c->name, (int64_t)m->version,
+                               (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        if (e != PAY_ERR_OK)
+            return e;
+    }
+    return PAY_ERR_OK;
+}
+
+struct migrate_ctx {
+    const struct pay_store_component *const *list;
+    const struct pay_store_component *one;
+};
+
+static enum pay_store_status migrate_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct migrate_ctx *m = ctx;
+    enum pay_err e = tx->s->be->exec_script(tx->c->raw, schema_migrations_sql, err);
+    if (e == PAY_ERR_OK && m->one)
+        e = migrate_one(tx, m->one, err);
+    for (size_t i = 0; e == PAY_ERR_OK && m->list && m->list[i]; i++)
+        e = migrate_one(tx, m->list[i], err);
+    return pay_store_status_of(e);
+}
+
+enum pay_err pay_store_migrate(struct pay_store *s, const struct pay_store_component *c,
+                               struct pay_error *err)
+{
+    struct migrate_ctx m = {.one = c};
+    return pay_store_run_tx(s, migrate_body, &m, err);
+}
+
+struct version_ctx {
+    const char *component;
+    int *version;
+};
+
+static enum pay_store_status version_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct version_ctx *v = ctx;
+    enum pay_err e = tx->s->be->exec_script(tx->c->raw, schema_migrations_sql, err);
+    if (e == PAY_ERR_OK)
+        e = read_version(tx, v->component, v->version, err);
+    return pay_store_status_of(e);
+}
+
+enum pay_err pay_store_schema_version(struct pay_store *s, const char *component, int *version,
+                                      struct pay_error *err)
+{
+    struct version_ctx v = {component, version};
+    *version = 0;
+    return pay_store_run_tx(s, version_body, &v, err);
+}
+
+/* --- open / close ------------------------------------------------------------------------ */
+
+static enum pay_err open_readers(struct pay_store *s, int n, int busy_ms, struct pay_error *err)
+{
+    s->readers = calloc((size_t)n, sizeof *s->readers);
+    if (!s->readers)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    for (int i = 0; i < n; i++) {
+        s->readers[i].be = s->be;
+        enum pay_err e = s->be->conn_open(s->path, false, busy_ms, false, &s->readers[i].raw, err);
+        if (e != PAY_ERR_OK)
+            return e;
+        s->n_readers = i + 1;
+    }
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_store_open(const char *path, const struct pay_store_options *opts,
+                            const struct pay_store_component *const *components,
+                            struct pay_store **out, struct pay_error *err)
+{
+    struct pay_store_options o = opts ? *opts : (struct pay_store_options){0};
+    int readers = o.readers > 0 ? o.readers : 4;
+    int busy_ms = o.busy_timeout_ms > 0 ? o.busy_timeout_ms : PAY_STORE_BUSY_TIMEOUT_MS;
+    *out = NULL;
+    struct pay_store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    }
+    s->be = &pay_store_sqlite_backend;
+    s->writer.be = s->be;
+    pthread_mutex_init(&s->writer_lock, NULL);
+    pthread_mutex_init(&s->readers_lock, NULL);
+    pthread_cond_init(&s->readers_free, NULL);
+    enum pay_err e = s->be->conn_open(path, true, busy_ms, o.unsafe_no_sync, &s->writer.raw, err);
+    if (e == PAY_ERR_OK) {
+        struct migrate_ctx m = {.list = components};
+        e = pay_store_run_tx(s, migrate_body, &m, err);
+    }
+    if (e == PAY_ERR_OK)
+        e = open_readers(s, readers, busy_ms, err);
+    if (e != PAY_ERR_OK) {
+        pay_store_close(s);
+        return e;
+    }
+    *out = s;
+    return PAY_ERR_OK;
+}
+
+void pay_store_close(struct pay_store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n_readers; i++)
+        conn_close(s, &s->readers[i]);
+    conn_close(s, &s->writer);
+    free(s->readers);
+    pthread_mutex_destroy(&s->writer_lock);
+    pthread_mutex_destroy(&s->readers_lock);
+    pthread_cond_destroy(&s->readers_free);
+    free(s->path);
+    free(s);
+}

@@ -1,0 +1,42 @@
+/* The store's backend interface (a struct of function pointers, after GNU Taler's DB plugin):
+ * store.c holds everything backend-neutral (pools, statement cache, retry loop, migrations,
+ * hooks); a backend only opens connections and runs statements. Internal to src/store. */
+#ifndef PAY_STORE_BACKEND_H
+#define PAY_STORE_BACKEND_H
+
+#include "core/errors.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pay_store_backend {
+    const char *name;
+    /* Opens one connection to `path`; *conn is backend-owned until conn_close. */
+    enum pay_err (*conn_open)(const char *path, bool writer, int busy_timeout_ms, bool no_sync,
+                              void **conn, struct pay_error *err);
+    void (*conn_close)(void *conn);
+    /* Runs one or more statements without parameters (migrations, BEGIN, COMMIT). */
+    enum pay_err (*exec_script)(void *conn, const char *sql, struct pay_error *err);
+    /* The statement text that starts a write / read transaction. */
+    const char *begin_write_sql;
+    const char *begin_read_sql;
+    void *(*prepare)(void *conn, const char *sql, struct pay_error *err);
+    void (*finalize)(void *stmt);
+    void (*reset)(void *stmt); /* also clears bindings */
+    enum pay_err (*bind_int64)(void *stmt, int idx, int64_t v);
+    enum pay_err (*bind_text)(void *stmt, int idx, const char *s);
+    enum pay_err (*bind_blob)(void *stmt, int idx, const void *p, size_t n);
+    enum pay_err (*bind_null)(void *stmt, int idx);
+    int (*step)(void *stmt, struct pay_error *err); /* 1 row, 0 done, -1 error */
+    int64_t (*col_int64)(void *stmt, int col);
+    const char *(*col_text)(void *stmt, int col);
+    const void *(*col_blob)(void *stmt, int col, size_t *len);
+    bool (*col_is_null)(void *stmt, int col);
+    int64_t (*changes)(void *conn);
+    int64_t (*last_insert_id)(void *conn);
+};
+
+extern const struct pay_store_backend pay_store_sqlite_backend;
+
+#endif

@@ -1,0 +1,188 @@
+/* The SQLite backend of the store: one file, WAL, synchronous=FULL, foreign keys on, a busy
+ * timeout. Maps SQLite's result codes onto paygate's: BUSY/LOCKED → DB_BUSY (retry may help),
+ * CONSTRAINT → DB_CONSTRAINT, I/O and full disk → DB_IO, the rest → INTERNAL. */
+#include "store/store_backend.h"
+
+#include "core/limits.h"
+
+#include <sqlite3.h>
+#include <string.h>
+
+static enum pay_err map_rc(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return PAY_ERR_OK;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return PAY_ERR_DB_BUSY;
+    case SQLITE_CONSTRAINT:
+        return PAY_ERR_DB_CONSTRAINT;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_READONLY:
+        return PAY_ERR_DB_IO;
+    default:
+        return PAY_ERR_INTERNAL;
+    }
+}
+
+static enum pay_err fail(sqlite3 *db, int rc, struct pay_error *err)
+{
+    return pay_error_set(err, map_rc(rc), "", "sqlite: %s (%d)",
+                         db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
+}
+
+static enum pay_err sq_exec_script(void *conn, const char *sql, struct pay_error *err)
+{
+    int rc = sqlite3_exec(conn, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? PAY_ERR_OK : fail(conn, rc, err);
+}
+
+static enum pay_err sq_conn_open(const char *path, bool writer, int busy_timeout_ms, bool no_sync,
+                                 void **conn, struct pay_error *err)
+{
+    sqlite3 *db = NULL;
+    /* We serialise use of each connection ourselves (one thread at a time). */
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
+    int rc = sqlite3_open_v2(path, &db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        enum pay_err e = fail(db, rc, err);
+        sqlite3_close(db);
+        return e;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, busy_timeout_ms);
+    const char *pragmas = writer ? (no_sync ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
+                                              " PRAGMA foreign_keys=ON;"
+                                            : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                              " PRAGMA foreign_keys=ON;")
+                                 : "PRAGMA foreign_keys=ON;";
+    enum pay_err e = sq_exec_script(db, pragmas, err);
+    if (e != PAY_ERR_OK) {
+        sqlite3_close(db);
+        return e;
+    }
+    *conn = db;
+    return PAY_ERR_OK;
+}
+
+static void sq_conn_close(void *conn)
+{
+    sqlite3_close(conn);
+}
+
+static void *sq_prepare(void *conn, const char *sql, struct pay_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v3(conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        fail(conn, rc, err);
+        return NULL;
+    }
+    return st;
+}
+
+static void sq_finalize(void *stmt)
+{
+    sqlite3_finalize(stmt);
+}
+
+static void sq_reset(void *stmt)
+{
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+}
+
+static enum pay_err sq_bind_int64(void *stmt, int idx, int64_t v)
+{
+    return map_rc(sqlite3_bind_int64(stmt, idx, v));
+}
+
+static enum pay_err sq_bind_text(void *stmt, int idx, const char *s)
+{
+    return map_rc(s ? sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT)
+                    : sqlite3_bind_null(stmt, idx));
+}
+
+static enum pay_err sq_bind_blob(void *stmt, int idx, const void *p, size_t n)
+{
+    return map_rc(sqlite3_bind_blob64(stmt, idx, p, n, SQLITE_TRANSIENT));
+}
+
+static enum pay_err sq_bind_null(void *stmt, int idx)
+{
+    return map_rc(sqlite3_bind_null(stmt, idx));
+}
+
+static int sq_step(void *stmt, struct pay_error *err)
+{
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    fail(sqlite3_db_handle(stmt), rc, err);
+    return -1;
+}
+
+static int64_t sq_col_int64(void *stmt, int col)
+{
+    return sqlite3_column_int64(stmt, col);
+}
+
+static const char *sq_col_text(void *stmt, int col)
+{
+    return (const char *)sqlite3_column_text(stmt, col);
+}
+
+static const void *sq_col_blob(void *stmt, int col, size_t *len)
+{
+    const void *p = sqlite3_column_blob(stmt, col);
+    *len = (size_t)sqlite3_column_bytes(stmt, col);
+    return p;
+}
+
+static bool sq_col_is_null(void *stmt, int col)
+{
+    return sqlite3_column_type(stmt, col) == SQLITE_NULL;
+}
+
+static int64_t sq_changes(void *conn)
+{
+    return sqlite3_changes64(conn);
+}
+
+static int64_t sq_last_insert_id(void *conn)
+{
+    return sqlite3_last_insert_rowid(conn);
+}
+
+const struct pay_store_backend pay_store_sqlite_backend = {
+    .name = "sqlite",
+    .conn_open = sq_conn_open,
+    .conn_close = sq_conn_close,
+    .exec_script = sq_exec_script,
+    .begin_write_sql = "BEGIN IMMEDIATE",
+    .begin_read_sql = "BEGIN",
+    .prepare = sq_prepare,
+    .finalize = sq_finalize,
+    .reset = sq_reset,
+    .bind_int64 = sq_bind_int64,
+    .bind_text = sq_bind_text,
+    .bind_blob = sq_bind_blob,
+    .bind_null = sq_bind_null,
+    .step = sq_step,
+    .col_int64 = sq_col_int64,
+    .col_text = sq_col_text,
+    .col_blob = sq_col_blob,
+    .col_is_null = sq_col_is_null,
+    .changes = sq_changes,
+    .last_insert_id = sq_last_insert_id,
+};
