@@ -1,0 +1,473 @@
+/* Strict wire codecs: JSON request bodies, urlencoded forms, URLs, HTML escaping, and the
+ * private-address test used by the client's SSRF guard. */
+#include "http/codec.h"
+
+#include "core/limits.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* --- JSON ------------------------------------------------------------------------------- */
+
+/* Finds the first place where nesting exceeds max, scanning outside strings. jansson has no
+ * run-time depth limit, so we check before it recurses. Returns the offset or -1. */
+static long json_too_deep_at(const char *s, size_t len, int max)
+{
+    int depth = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max)
+                return (long)i;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return -1;
+}
+
+enum pay_err pay_json_decode(const char *data, size_t len, json_t **out, struct pay_error *err)
+{
+    assert(out != NULL);
+    *out = NULL;
+    long deep = json_too_deep_at(data, len, PAY_JSON_DEPTH_MAX);
+    if (deep >= 0)
+        return pay_error_set(err, PAY_ERR_JSON_TOO_DEEP, "",
+                             "JSON nesting deeper than %d levels at byte %ld", PAY_JSON_DEPTH_MAX,
+                             deep);
+    json_error_t je;
+    json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    if (j == NULL)
+        return pay_error_set(err, PAY_ERR_JSON_INVALID, "",
+                             "invalid JSON at line %d, column %d (byte %d): %.120s", je.line,
+                             je.column, je.position, je.text);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return pay_error_set(err, PAY_ERR_JSON_INVALID, "", "request body must be a JSON object");
+    }
+    *out = j;
+    return PAY_ERR_OK;
+}
+
+/* --- UTF-8 ------------------------------------------------------------------------------ */
+
+/* Validates UTF-8 (no overlongs, no surrogates, <= U+10FFFF) and refuses control characters
+ * other than those in `allowed_ctl`. Returns the offset of the first bad byte or -1. */
+static long utf8_bad_at(const unsigned char *s, size_t n, const char *allowed_ctl)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            if ((c < 0x20 || c == 0x7f) && (c == 0 || strchr(allowed_ctl, (int)c) == NULL))
+                return (long)i;
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t cp, min;
+        if (c >= 0xc2 && c <= 0xdf)
+            k = 1, cp = c & 0x1f, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef)
+            k = 2, cp = c & 0x0f, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4)
+            k = 3, cp = c & 0x07, min = 0x10000;
+        else
+            return (long)i;
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
+                return (long)i;
+            cp = (cp << 6) | (s[i + j] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return (long)i;
+        i += k + 1;
+    }
+    return -1;
+}
+
+/* --- forms ------------------------------------------------------------------------------ */
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Percent-decodes s[0..n) into a new NUL-terminated string (caller frees); NULL on a bad
+ * escape (or no memory), with *bad_at set to the offset. */
+static char *pct_decode(const char *s, size_t n, size_t *out_len, long *bad_at)
+{
+    char *o = malloc(n + 1);
+    size_t k = 0;
+    *bad_at = -1;
+    if (o == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '+') {
+            o[k++] = ' ';
+        } else if (s[i] == '%') {
+            int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
+            int lo = hi >= 0 ? hexval((unsigned char)s[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                *bad_at = (long)i;
+                free(o);
+                return NULL;
+            }
+            o[k++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            o[k++] = s[i];
+        }
+    }
+    o[k] = '\0';
+    *out_len = k;
+    return o;
+}
+
+void pay_form_fini(struct pay_form *f)
+{
+    if (f == NULL)
+        return;
+    for (size_t i = 0; i < f->n; i++) {
+        free(f->fields[i].name);
+        free(f->fields[i].value);
+    }
+    free(f->fields);
+    f->fields = NULL;
+    f->n = 0;
+}
+
+const char *pay_form_get(const struct pay_form *f, const char *name)
+{
+    if (f == NULL)
+        return NULL;
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->fields[i].name, name) == 0)
+            return f->fields[i].value;
+    return NULL;
+}
+
+/* Decodes one "name=value" pair into field; index is 1-based for messages. */
+static enum pay_err form_pair(const char *p, size_t n, size_t index, struct pay_form_field *field,
+                              struct pay_error *err)
+{
+    const char *eq = memchr(p, '=', n);
+    if (n == 0)
+        return pay_error_set(err, PAY_ERR_FORM_INVALID, "", "field #%zu is empty", index);
+    if (eq == NULL || eq == p)
+        return pay_error_set(err, PAY_ERR_FORM_INVALID, "", "field #%zu has no name=value form",
+                             index);
+    size_t name_len, value_len;
+    long bad;
+    char *name = pct_decode(p, (size_t)(eq - p), &name_len, &bad);
+    if (name == NULL || utf8_bad_at((unsigned char *)name, name_len, "") >= 0) {
+        free(name);
+        return pay_error_set(err, PAY_ERR_FORM_INVALID, "",
+                             "field #%zu: name has a bad %%-escape or is not UTF-8", index);
+    }
+    char *value = pct_decode(eq + 1, n - (size_t)(eq - p) - 1, &value_len, &bad);
+    if (value == NULL) {
+        pay_error_set(err, PAY_ERR_FORM_INVALID, name, "bad %%-escape at offset %ld of the value",
+                      bad);
+        free(name);
+        return PAY_ERR_FORM_INVALID;
+    }
+    long u = utf8_bad_at((unsigned char *)value, value_len, "\t\r\n");
+    if (u >= 0) {
+        pay_error_set(err, PAY_ERR_FORM_INVALID, name,
+                      "value is not UTF-8 text (bad byte at offset %ld)", u);
+        free(name);
+        free(value);
+        return PAY_ERR_FORM_INVALID;
+    }
+    *field = (struct pay_form_field){name, value, value_len};
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_form_decode(const char *data, size_t len, struct pay_form *out,
+                             struct pay_error *err)
+{
+    assert(out != NULL);
+    *out = (struct pay_form){0};
+    if (len == 0)
+        return PAY_ERR_OK;
+    out->fields = calloc(PAY_HTTP_FORM_FIELDS_MAX, sizeof *out->fields);
+    if (out->fields == NULL)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    const char *p = data, *end = data + len;
+    while (p <= end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        if (out->n == PAY_HTTP_FORM_FIELDS_MAX) {
+            pay_form_fini(out);
+            return pay_error_set(err, PAY_ERR_FORM_INVALID, "", "more than %d fields",
+                                 PAY_HTTP_FORM_FIELDS_MAX);
+        }
+        struct pay_form_field f;
+        enum pay_err rc = form_pair(p, (size_t)(stop - p), out->n + 1, &f, err);
+        if (rc == PAY_ERR_OK && pay_form_get(out, f.name) != NULL) {
+            rc = pay_error_set(err, PAY_ERR_FORM_INVALID, f.name, "field appears more than once");
+            free(f.name);
+            free(f.value);
+        }
+        if (rc != PAY_ERR_OK) {
+            pay_form_fini(out);
+            return rc;
+        }
+        out->fields[out->n++] = f;
+        p = stop + 1;
+    }
+    return PAY_ERR_OK;
+}
+
+int pay_url_escape(struct pay_buf *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            if (pay_buf_append(out, p, 1) != 0)
+                return -1;
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            if (pay_buf_append(out, e, 3) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int pay_form_append(struct pay_buf *out, const char *name, const char *value)
+{
+    size_t before = out->len;
+    if ((out->len > 0 && pay_buf_puts(out, "&") != 0) || pay_url_escape(out, name) != 0 ||
+        pay_buf_puts(out, "=") != 0 || pay_url_escape(out, value) != 0) {
+        out->len = before; /* all or nothing */
+        if (out->data)
+            out->data[before] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+/* --- HTML ------------------------------------------------------------------------------- */
+
+int pay_html_escape(struct pay_buf *out, const char *s)
+{
+    const char *run = s;
+    for (const char *p = s;; p++) {
+        const char *rep = NULL;
+        switch (*p) {
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
+        case '`':
+            rep = "&#96;";
+            break;
+        case '=':
+            rep = "&#61;";
+            break;
+        case '\0':
+            return pay_buf_append(out, run, (size_t)(p - run));
+        default:
+            continue;
+        }
+        if (pay_buf_append(out, run, (size_t)(p - run)) != 0 || pay_buf_puts(out, rep) != 0)
+            return -1;
+        run = p + 1;
+    }
+}
+
+/* --- URLs ------------------------------------------------------------------------------- */
+
+static bool host_name_valid(const char *h, size_t n)
+{
+    if (n == 0 || n > 253)
+        return false;
+    size_t label = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)h[i];
+        if (c == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+        } else if (isalnum(c) || c == '-') {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return label > 0 || n > 1; /* a trailing dot is allowed, a lone "." is not */
+}
+
+/* Splits "host[:port]" or "[v6][:port]" into out->host / out->port. */
+static enum pay_err url_authority(const char *a, size_t n, const char *field, struct pay_url *out,
+                                  struct pay_error *err)
+{
+    const char *port = NULL;
+    size_t hn;
+    if (n > 0 && a[0] == '[') {
+        const char *close = memchr(a, ']', n);
+        if (close == NULL)
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "unclosed [ in host");
+        hn = (size_t)(close - a - 1);
+        if (hn >= sizeof out->host)
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "host is too long");
+        memcpy(out->host, a + 1, hn);
+        out->host[hn] = '\0';
+        struct in6_addr a6;
+        if (inet_pton(AF_INET6, out->host, &a6) != 1)
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "bad IPv6 address");
+        if (close + 1 < a + n && close[1] != ':')
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "junk after ]");
+        port = close + 1 < a + n ? close + 2 : NULL;
+    } else {
+        const char *colon = memchr(a, ':', n);
+        hn = colon ? (size_t)(colon - a) : n;
+        if (!host_name_valid(a, hn) || hn >= sizeof out->host)
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "host is not a valid name");
+        for (size_t i = 0; i < hn; i++)
+            out->host[i] = (char)tolower((unsigned char)a[i]);
+        out->host[hn] = '\0';
+        port = colon ? colon + 1 : NULL;
+    }
+    if (port != NULL) {
+        size_t pn = (size_t)(a + n - port);
+        long v = 0;
+        if (pn == 0 || pn > 5)
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "bad port");
+        for (size_t i = 0; i < pn; i++) {
+            if (!isdigit((unsigned char)port[i]))
+                return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "bad port");
+            v = v * 10 + (port[i] - '0');
+        }
+        if (v < 1 || v > 65535)
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "port out of range");
+        out->port = (int)v;
+    }
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_url_parse(const char *url, const char *field, struct pay_url *out,
+                           struct pay_error *err)
+{
+    assert(out != NULL);
+    *out = (struct pay_url){0};
+    size_t len = url ? strlen(url) : 0;
+    if (len == 0 || len > PAY_URL_MAX)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "URL is empty or too long");
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f || url[i] == '#' ||
+            url[i] == '\\')
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, field,
+                                 "URL has a character that is not allowed at offset %zu", i);
+    const char *rest;
+    if (strncasecmp(url, "https://", 8) == 0)
+        rest = url + 8, out->tls = true, out->port = 443;
+    else if (strncasecmp(url, "http://", 7) == 0)
+        rest = url + 7, out->port = 80;
+    else
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "URL must start with http(s)://");
+    snprintf(out->scheme, sizeof out->scheme, "%s", out->tls ? "https" : "http");
+    size_t an = strcspn(rest, "/?");
+    if (memchr(rest, '@', an) != NULL)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "URL must not contain user info");
+    enum pay_err rc = url_authority(rest, an, field, out, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    snprintf(out->path, sizeof out->path, "%s%s", rest[an] == '/' ? "" : "/", rest + an);
+    return PAY_ERR_OK;
+}
+
+/* --- addresses -------------------------------------------------------------------------- */
+
+static bool v4_is_private(uint32_t a) /* host byte order */
+{
+    uint32_t b1 = a >> 24, b2 = (a >> 16) & 0xff;
+    return b1 == 0 || b1 == 10 || b1 == 127 || b1 >= 224 ||    /* this net, private, loop, mc */
+           (b1 == 100 && (b2 & 0xc0) == 64) ||                 /* 100.64/10 CGNAT */
+           (b1 == 169 && b2 == 254) ||                         /* link-local */
+           (b1 == 172 && (b2 & 0xf0) == 16) ||                 /* 172.16/12 */
+           (b1 == 192 && b2 == 168) ||                         /* 192.168/16 */
+           (b1 == 192 && b2 == 0 && ((a >> 8) & 0xff) == 0) || /* 192.0.0/24 IETF */
+           (b1 == 198 && (b2 & 0xfe) == 18);                   /* 198.18/15 benchmarking */
+}
+
+static uint32_t v4_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static bool v6_is_private(const uint8_t *a)
+{
+    static const uint8_t zero[16];
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b};
+    if (memcmp(a, zero, 12) == 0) /* ::, ::1, and IPv4-compatible ::a.b.c.d */
+        return v4_at(a + 12) <= 1 || v4_is_private(v4_at(a + 12));
+    if (memcmp(a, mapped, 12) == 0 || memcmp(a, nat64, 12) == 0)
+        return v4_is_private(v4_at(a + 12));
+    if (a[0] == 0x20 && a[1] == 0x02) /* 6to4 2002:V4ADDR::/48 */
+        return v4_is_private(v4_at(a + 2));
+    return (a[0] & 0xfe) == 0xfc ||                   /* fc00::/7 unique local */
+           (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
+           (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) || /* fec0::/10 old site-local */
+           a[0] == 0xff;                              /* multicast */
+}
+
+bool pay_addr_is_private(const struct sockaddr *sa)
+{
+    if (sa == NULL)
+        return true;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
+        return v4_is_private(ntohl(s4->sin_addr.s_addr));
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+        return v6_is_private(s6->sin6_addr.s6_addr);
+    }
+    return true;
+}
+
+int pay_addr_text_is_private(const char *ip)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, ip, &a4) == 1)
+        return v4_is_private(ntohl(a4.s_addr));
+    if (inet_pton(AF_INET6, ip, &a6) == 1)
+        return v6_is_private(a6.s6_addr);
+    return -1;
+}

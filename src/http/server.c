@@ -1,0 +1,623 @@
+/* The server: configuration, routes, the libmicrohttpd callbacks that run each request through
+ * its fixed phases (limits → route → body decoding → handler → response → metrics/log), the
+ * built-in routes, TLS, and graceful shutdown. */
+#include "http/internal.h"
+
+#include "core/log.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STATIC_FILE_MAX 1048576 /* largest file served from web_root/static */
+
+static enum pay_err h_healthz(struct pay_http_request *req, struct pay_error *err);
+static enum pay_err h_metrics(struct pay_http_request *req, struct pay_error *err);
+static enum pay_err h_static(struct pay_http_request *req, struct pay_error *err);
+
+/* --- configuration ---------------------------------------------------------------------- */
+
+/* Parses "a.b.c.d:port", "localhost:port" or "[v6]:port"; sets *loopback. */
+static enum pay_err parse_listen(struct pay_http_server *srv, const char *listen, bool *loopback,
+                                 struct pay_error *err)
+{
+    char host[64];
+    const char *colon = listen ? strrchr(listen, ':') : NULL;
+    if (colon == NULL || colon == listen || (size_t)(colon - listen) >= sizeof host)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "listen", "expected host:port");
+    snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+    char *end;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (errno || *end || end == colon + 1 || port < 0 || port > 65535)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "listen", "bad port");
+    memset(&srv->addr, 0, sizeof srv->addr);
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&srv->addr;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&srv->addr;
+    size_t hl = strlen(host);
+    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+            return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "listen", "bad IPv6 address");
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        srv->addr_len = sizeof *s6;
+        *loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
+        return PAY_ERR_OK;
+    }
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "listen",
+                             "host must be an IP address or localhost");
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    srv->addr_len = sizeof *s4;
+    *loopback = (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+    return PAY_ERR_OK;
+}
+
+static char *slurp(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    struct pay_buf b;
+    pay_buf_init(&b, max);
+    char chunk[4096];
+    size_t n;
+    int bad = 0;
+    while (!bad && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        bad = pay_buf_append(&b, chunk, n);
+    bad |= ferror(f);
+    fclose(f);
+    char *s = bad ? NULL : pay_buf_steal(&b);
+    pay_buf_fini(&b);
+    return s;
+}
+
+static bool name_valid(const char *s)
+{
+    if (s == NULL || *s == '\0' || strlen(s) > 63)
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+           strlen(s);
+}
+
+static enum pay_err load_web_root(struct pay_http_server *srv, const char *root,
+                                  struct pay_error *err)
+{
+    char dir[4096];
+    struct stat st;
+    if (root == NULL)
+        return pay_tpl_set_load(NULL, &srv->templates, err);
+    snprintf(dir, sizeof dir, "%s/templates", root);
+    enum pay_err rc = pay_tpl_set_load(stat(dir, &st) == 0 ? dir : NULL, &srv->templates, err);
+    snprintf(dir, sizeof dir, "%s/static", root);
+    if (rc == PAY_ERR_OK && stat(dir, &st) == 0 && (srv->static_dir = strdup(dir)) == NULL)
+        rc = pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    return rc;
+}
+
+static enum pay_err configure(struct pay_http_server *srv, const struct pay_http_config *cfg,
+                              struct pay_error *err)
+{
+    bool loopback = false;
+    const char *name = cfg->name ? cfg->name : "http";
+    if (!name_valid(name))
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "name", "letters, digits, _ . - only");
+    if ((srv->name = strdup(name)) == NULL)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    enum pay_err rc = parse_listen(srv, cfg->listen, &loopback, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    if ((cfg->tls_cert_file == NULL) != (cfg->tls_key_file == NULL))
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "tls_cert_file",
+                             "set both tls_cert_file and tls_key_file, or neither");
+    srv->tls = cfg->tls_cert_file != NULL;
+    if (!srv->tls && !loopback && !cfg->insecure_http)
+        return pay_error_set(err, PAY_ERR_INSECURE_LISTEN, "listen", NULL);
+    if (srv->tls) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+            return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "tls_cert_file",
+                                 "libmicrohttpd was built without TLS");
+        srv->cert_pem = slurp(cfg->tls_cert_file, STATIC_FILE_MAX);
+        srv->key_pem = slurp(cfg->tls_key_file, STATIC_FILE_MAX);
+        if (srv->cert_pem == NULL || srv->key_pem == NULL)
+            return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "tls_cert_file",
+                                 "cannot read the TLS certificate or key file");
+    }
+    for (size_t i = 0; cfg->form_action_origins && cfg->form_action_origins[i]; i++)
+        if (pay_http_server_add_form_action(srv, cfg->form_action_origins[i]) != PAY_ERR_OK)
+            return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "form_action_origins",
+                                 "not an http(s) origin: %.100s", cfg->form_action_origins[i]);
+    srv->health_check = cfg->health_check;
+    srv->health_ctx = cfg->health_ctx;
+    return load_web_root(srv, cfg->web_root, err);
+}
+
+enum pay_err pay_http_server_new(const struct pay_http_config *cfg, struct pay_http_server **out,
+                                 struct pay_error *err)
+{
+    assert(cfg != NULL && out != NULL);
+    *out = NULL;
+    struct pay_http_server *srv = calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&srv->mu, NULL);
+    pay_buf_init(&srv->form_action, 4096);
+    srv->unmatched.label = "unmatched";
+    enum pay_err rc = configure(srv, cfg, err);
+    if (rc == PAY_ERR_OK) {
+        const struct pay_http_route builtin[] = {
+            {"GET", "/healthz", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_healthz, srv},
+            {"GET", "/metrics", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_metrics, srv},
+            {"GET", "/static/{file}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_static, srv},
+        };
+        rc = pay_http_server_add_routes(srv, builtin, srv->static_dir ? 3 : 2, err);
+    }
+    if (rc != PAY_ERR_OK) {
+        pay_http_server_free(srv);
+        return rc;
+    }
+    *out = srv;
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_http_server_add_routes(struct pay_http_server *srv,
+                                        const struct pay_http_route *routes, size_t n,
+                                        struct pay_error *err)
+{
+    assert(srv->daemon == NULL); /* routes are fixed once serving: no locking needed */
+    for (size_t i = 0; i < n; i++)
+        if (!pay_http_pattern_valid(routes[i].pattern) || routes[i].method == NULL ||
+            routes[i].handler == NULL)
+            return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "route", "bad route %.100s",
+                                 routes[i].pattern ? routes[i].pattern : "(null)");
+    struct route_rt *r = realloc(srv->routes, (srv->n_routes + n) * sizeof *r);
+    if (r == NULL)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    srv->routes = r;
+    for (size_t i = 0; i < n; i++) {
+        struct route_rt *rt = &srv->routes[srv->n_routes];
+        memset(rt, 0, sizeof *rt);
+        rt->r = routes[i];
+        size_t ln = strlen(routes[i].method) + strlen(routes[i].pattern) + 2;
+        if ((rt->label = malloc(ln)) == NULL)
+            return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+        snprintf(rt->label, ln, "%s %s", routes[i].method, routes[i].pattern);
+        rt->m.label = rt->label;
+        srv->n_routes++;
+    }
+    return PAY_ERR_OK;
+}
+
+/* --- request phases --------------------------------------------------------------------- */
+
+static bool request_id_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return n >= 8 && n < PAY_ID_MAX &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+/* Takes the caller's X-Request-Id when it is well formed (so one id follows a payment across
+ * our servers), else makes a fresh random one. */
+static void assign_request_id(struct pay_http_request *req)
+{
+    const char *in = pay_http_req_header(req, "X-Request-Id");
+    if (request_id_ok(in)) {
+        snprintf(req->id, sizeof req->id, "%s", in);
+        return;
+    }
+    unsigned char r[12];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        memset(r, 0, sizeof r); /* ids are for tracing only, not security */
+    static const char hex[] = "0123456789abcdef";
+    char *p = req->id + snprintf(req->id, sizeof req->id, "req_");
+    for (size_t i = 0; i < sizeof r; i++) {
+        *p++ = hex[r[i] >> 4];
+        *p++ = hex[r[i] & 15];
+    }
+    *p = '\0';
+}
+
+static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+    *(size_t *)cls += strlen(k) + (v ? strlen(v) : 0) + 4;
+    return MHD_YES;
+}
+
+static void remote_ip(struct pay_http_request *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(req->remote_ip, sizeof req->remote_ip, "-");
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                  req->remote_ip, sizeof req->remote_ip);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                  req->remote_ip, sizeof req->remote_ip);
+}
+
+/* Finds the route; copies path parameters into the arena as strings. Sets *path_known when
+ * some route has this path with another method (405 rather than 404). */
+static void route_request(struct pay_http_request *req, bool *path_known)
+{
+    struct pay_http_server *srv = req->srv;
+    const char *m = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+    *path_known = false;
+    for (size_t i = 0; i < srv->n_routes; i++) {
+        struct pay_http_param p[PAY_HTTP_PATH_PARAMS_MAX];
+        size_t n;
+        if (!pay_http_route_match(srv->routes[i].r.pattern, req->path, p, &n))
+            continue;
+        *path_known = true;
+        if (strcmp(srv->routes[i].r.method, m) != 0)
+            continue;
+        req->route = &srv->routes[i];
+        req->kind = req->route->r.kind;
+        for (size_t k = 0; k < n; k++) {
+            char *v = pay_http_req_alloc(req, p[k].value_len + 1);
+            if (v == NULL)
+                continue;
+            memcpy(v, p[k].value, p[k].value_len);
+            v[p[k].value_len] = '\0';
+            p[k].value = v;
+            req->params[req->n_params++] = p[k];
+        }
+        return;
+    }
+    const char *accept = pay_http_req_header(req, "Accept");
+    req->kind = accept && strstr(accept, "text/html") ? PAY_HTTP_PAGE : PAY_HTTP_API;
+}
+
+static struct pay_http_request *begin(struct pay_http_server *srv, struct MHD_Connection *conn,
+                                      const char *method, const char *url)
+{
+    struct pay_http_request *req = pay_http_req_new(srv, conn, method, url);
+    if (req == NULL)
+        return NULL;
+    atomic_fetch_add(&srv->in_flight, 1);
+    assign_request_id(req);
+    pay_log_set_request_id(req->id);
+    remote_ip(req);
+    size_t hdr = strlen(method) + strlen(url) + 12;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, sum_header, &hdr);
+    const char *cl = pay_http_req_header(req, "Content-Length");
+    char *end;
+    if (hdr > PAY_HTTP_HEADER_MAX)
+        req->early = PAY_ERR_HEADER_TOO_LARGE;
+    else if (cl != NULL && (strtoull(cl, &end, 10) > PAY_HTTP_BODY_MAX || *end != '\0'))
+        req->early = PAY_ERR_BODY_TOO_LARGE;
+    bool path_known;
+    route_request(req, &path_known);
+    if (req->early == PAY_ERR_OK && req->route == NULL)
+        req->early = path_known ? PAY_ERR_METHOD_NOT_ALLOWED : PAY_ERR_NOT_FOUND;
+    return req;
+}
+
+static enum pay_err decode_body(struct pay_http_request *req, struct pay_error *err)
+{
+    enum pay_http_body mode = req->route->r.body;
+    if (mode == PAY_HTTP_BODY_AUTO) {
+        const char *ct = pay_http_req_header(req, "Content-Type");
+        if (ct && strncasecmp(ct, "application/json", 16) == 0)
+            mode = PAY_HTTP_BODY_JSON;
+        else if (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0)
+            mode = PAY_HTTP_BODY_FORM;
+        else
+            return PAY_ERR_OK;
+    }
+    if (mode == PAY_HTTP_BODY_JSON && req->body.len > 0)
+        return pay_json_decode(req->body.data, req->body.len, &req->json, err);
+    if (mode == PAY_HTTP_BODY_FORM) {
+        enum pay_err rc = pay_form_decode(req->body.data, req->body.len, &req->form, err);
+        req->has_form = rc == PAY_ERR_OK;
+        return rc;
+    }
+    return PAY_ERR_OK;
+}
+
+/* Runs the handler (or answers the error found earlier) and queues the response. */
+static enum MHD_Result finish(struct pay_http_request *req)
+{
+    struct pay_error err = {0};
+    enum pay_err rc = req->early;
+    if (rc == PAY_ERR_OK && req->body_too_large)
+        rc = PAY_ERR_BODY_TOO_LARGE;
+    if (rc == PAY_ERR_OK)
+        rc = decode_body(req, &err);
+    if (rc == PAY_ERR_OK)
+        rc = req->route->r.handler(req, &err);
+    if (rc != PAY_ERR_OK) {
+        if (err.code != rc)
+            pay_error_set(&err, rc, "", NULL);
+        if (rc == PAY_ERR_METHOD_NOT_ALLOWED)
+            (void)pay_http_respond_header(req, "Allow", "GET, HEAD, POST");
+        pay_http_respond_error(req, &err);
+    }
+    struct MHD_Response *r = pay_http_req_build_response(req);
+    if (r == NULL)
+        return MHD_NO;
+    enum MHD_Result q = MHD_queue_response(req->conn, (unsigned)req->status, r);
+    MHD_destroy_response(r);
+    return q;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct pay_http_request *req = *con_cls;
+    if (req == NULL) {
+        req = begin(cls, conn, method, url);
+        if (req == NULL)
+            return MHD_NO;
+        *con_cls = req;
+        /* Answer limit violations at once, without reading a body we will not use. */
+        if (req->early == PAY_ERR_HEADER_TOO_LARGE || req->early == PAY_ERR_BODY_TOO_LARGE)
+            return finish(req);
+        return MHD_YES;
+    }
+    pay_log_set_request_id(req->id);
+    if (*upload_data_size > 0) {
+        if (!req->body_too_large && pay_buf_append(&req->body, upload_data, *upload_data_size) != 0)
+            req->body_too_large = true; /* chunked body over the cap: keep reading, drop it */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return req->responded ? MHD_YES : finish(req);
+}
+
+/* Sanitises a path for the access log: no control characters or quotes. */
+static void log_safe(char *dst, size_t n, const char *s)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < n; i++)
+        dst[i] = ((unsigned char)s[i] < 0x20 || s[i] == '"' || s[i] == 0x7f) ? '?' : s[i];
+    dst[i] = '\0';
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct pay_http_server *srv = cls;
+    struct pay_http_request *req = *con_cls;
+    if (req == NULL)
+        return;
+    *con_cls = NULL;
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long us = (t1.tv_sec - req->t0.tv_sec) * 1000000L + (t1.tv_nsec - req->t0.tv_nsec) / 1000;
+    pay_http_metric_observe(req->route ? &req->route->m : &srv->unmatched, req->status, us);
+    char path[256];
+    log_safe(path, sizeof path, req->path);
+    PAY_INFO("http.request", "method=%s path=\"%s\" status=%d us=%ld ip=%s%s", req->method, path,
+             req->status, us, req->remote_ip,
+             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    pay_http_req_free(req);
+    pthread_mutex_lock(&srv->mu);
+    atomic_fetch_sub(&srv->in_flight, 1);
+    pthread_cond_broadcast(&srv->cv);
+    pthread_mutex_unlock(&srv->mu);
+    pay_log_set_request_id(NULL);
+}
+
+/* --- lifecycle -------------------------------------------------------------------------- */
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\r\n")] = '\0';
+    PAY_WARN("http.mhd", "server=%s msg=\"%s\"", ((struct pay_http_server *)cls)->name, msg);
+}
+
+enum pay_err pay_http_server_start(struct pay_http_server *srv, struct pay_error *err)
+{
+    assert(srv->daemon == NULL);
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key_pem},
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    /* Thread per connection: handlers block on commits and outbound calls, and one slow
+     * handler must not stall other clients. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (srv->addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (srv->tls)
+        flags |= MHD_USE_TLS;
+    srv->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &srv->addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)PAY_HTTP_CONNECTIONS_MAX,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PAY_HTTP_CONNECTION_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(4 * PAY_HTTP_HEADER_MAX),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+        MHD_OPTION_ARRAY, srv->tls ? tls : tls + 2, MHD_OPTION_END);
+    if (srv->daemon == NULL)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "listen",
+                             "cannot listen (address in use, or bad TLS key/certificate)");
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : 0;
+    char host[INET6_ADDRSTRLEN] = "";
+    if (srv->addr.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&srv->addr)->sin6_addr, host, sizeof host);
+    else
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&srv->addr)->sin_addr, host, sizeof host);
+    snprintf(srv->url, sizeof srv->url, "%s://%s%s%s:%d", srv->tls ? "https" : "http",
+             srv->addr.ss_family == AF_INET6 ? "[" : "", host,
+             srv->addr.ss_family == AF_INET6 ? "]" : "", srv->port);
+    PAY_INFO("http.listening", "server=%s url=%s", srv->name, srv->url);
+    return PAY_ERR_OK;
+}
+
+int pay_http_server_port(const struct pay_http_server *srv)
+{
+    return srv->port;
+}
+
+const char *pay_http_server_url(const struct pay_http_server *srv)
+{
+    return srv->url;
+}
+
+void pay_http_server_stop(struct pay_http_server *srv)
+{
+    if (srv == NULL || srv->daemon == NULL)
+        return;
+    atomic_store(&srv->stopping, true);
+    MHD_socket s = MHD_quiesce_daemon(srv->daemon);
+    if (s != MHD_INVALID_SOCKET)
+        close(s);
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += PAY_HTTP_SHUTDOWN_GRACE_S;
+    pthread_mutex_lock(&srv->mu);
+    int rc = 0;
+    while (atomic_load(&srv->in_flight) > 0 && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&srv->cv, &srv->mu, &deadline);
+    pthread_mutex_unlock(&srv->mu);
+    long left = atomic_load(&srv->in_flight);
+    if (left > 0)
+        PAY_WARN("http.shutdown_grace_over", "server=%s in_flight=%ld", srv->name, left);
+    MHD_stop_daemon(srv->daemon); /* closes idle connections, joins their threads */
+    srv->daemon = NULL;
+    PAY_INFO("http.stopped", "server=%s", srv->name);
+}
+
+void pay_http_server_free(struct pay_http_server *srv)
+{
+    if (srv == NULL)
+        return;
+    pay_http_server_stop(srv);
+    for (size_t i = 0; i < srv->n_routes; i++)
+        free(srv->routes[i].label);
+    free(srv->routes);
+    pay_tpl_set_free(srv->templates);
+    pay_buf_fini(&srv->form_action);
+    free(srv->static_dir);
+    free(srv->cert_pem);
+    free(srv->key_pem);
+    free(srv->name);
+    pthread_mutex_destroy(&srv->mu);
+    pthread_cond_destroy(&srv->cv);
+    free(srv);
+}
+
+static void shutdown_signals(sigset_t *s)
+{
+    sigemptyset(s);
+    sigaddset(s, SIGTERM);
+    sigaddset(s, SIGINT);
+}
+
+void pay_http_signals_block(void)
+{
+    sigset_t s;
+    shutdown_signals(&s);
+    pthread_sigmask(SIG_BLOCK, &s, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a client that hangs up must not kill the server */
+}
+
+int pay_http_signals_wait(void)
+{
+    sigset_t s;
+    int sig = 0;
+    shutdown_signals(&s);
+    while (sigwait(&s, &sig) != 0)
+        ;
+    return sig;
+}
+
+/* --- built-in routes -------------------------------------------------------------------- */
+
+static enum pay_err h_healthz(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_http_server *srv = pay_http_req_ctx(req);
+    if (srv->health_check != NULL && srv->health_check(srv->health_ctx, err) != 0) {
+        const char *why = err->detail[0] ? err->detail : pay_err_name(err->code);
+        pay_http_respond_json(req, 503, json_pack("{s:s, s:s}", "status", "fail", "detail", why));
+        return PAY_ERR_OK;
+    }
+    pay_http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
+    return PAY_ERR_OK;
+}
+
+static enum pay_err h_metrics(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_buf out;
+    pay_buf_init(&out, PAY_CLIENT_RESPONSE_MAX);
+    if (pay_http_metrics_write(pay_http_req_ctx(req), &out) != 0) {
+        pay_buf_fini(&out);
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "metrics are larger than the cap");
+    }
+    pay_http_respond_bytes(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
+    pay_buf_fini(&out);
+    return PAY_ERR_OK;
+}
+
+static const char *content_type_of(const char *name)
+{
+    static const char *const types[][2] = {
+        {".css", "text/css; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".txt", "text/plain; charset=utf-8"},
+    };
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(dot, types[i][0]) == 0)
+            return types[i][1];
+    return "application/octet-stream";
+}
+
+/* GET /static/<file>: flat directory, no dot files, no path tricks. */
+static enum pay_err h_static(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_http_server *srv = pay_http_req_ctx(req);
+    const char *name = pay_http_req_param(req, "file");
+    if (name == NULL || name[0] == '.' || !name_valid(name))
+        return PAY_ERR_NOT_FOUND;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", srv->static_dir, name);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return PAY_ERR_NOT_FOUND;
+    struct pay_buf b;
+    pay_buf_init(&b, STATIC_FILE_MAX);
+    char chunk[8192];
+    size_t n;
+    int bad = 0;
+    while (!bad && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        bad = pay_buf_append(&b, chunk, n);
+    fclose(f);
+    if (!bad) {
+        pay_http_respond_bytes(req, 200, content_type_of(name), b.data, b.len);
+        bad = pay_http_respond_header(req, "Cache-Control", "public, max-age=300");
+    }
+    pay_buf_fini(&b);
+    return bad ? pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot serve %.60s", name) : PAY_ERR_OK;
+}

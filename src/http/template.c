@@ -1,0 +1,385 @@
+/* Mustache-subset HTML templates that escape by default (see template.h for the syntax). The
+ * renderer works straight on the template text, without a compiled form: our pages are a few
+ * KiB and rendering is a linear scan. */
+#include "http/template.h"
+
+#include "http/codec.h"
+
+#include <assert.h>
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TPL_NAME_MAX     64
+#define TPL_STACK_MAX    32     /* nested sections */
+#define TPL_PARTIALS_MAX 8      /* nested partials */
+#define TPL_FILE_MAX     262144 /* one template file */
+#define TRUSTED_KEY      "__pay_trusted_html"
+
+struct tpl {
+    char *name;
+    char *text;
+};
+
+struct pay_tpl_set {
+    struct tpl *items;
+    size_t n;
+};
+
+struct render {
+    const struct pay_tpl_set *set;
+    const char *tpl_name; /* for messages */
+    const json_t *stack[TPL_STACK_MAX];
+    int depth;
+    int partials;
+    struct pay_buf *out;
+    struct pay_error *err;
+};
+
+json_t *pay_tpl_trusted(const char *html)
+{
+    return json_pack("{s:s}", TRUSTED_KEY, html ? html : "");
+}
+
+static const char *trusted_html(const json_t *v)
+{
+    return json_is_object(v) && json_object_size(v) == 1
+               ? json_string_value(json_object_get(v, TRUSTED_KEY))
+               : NULL;
+}
+
+/* --- the set ---------------------------------------------------------------------------- */
+
+static const struct tpl *set_find(const struct pay_tpl_set *set, const char *name)
+{
+    for (size_t i = 0; set != NULL && i < set->n; i++)
+        if (strcmp(set->items[i].name, name) == 0)
+            return &set->items[i];
+    return NULL;
+}
+
+int pay_tpl_set_has(const struct pay_tpl_set *set, const char *name)
+{
+    return set_find(set, name) != NULL;
+}
+
+enum pay_err pay_tpl_set_add(struct pay_tpl_set *set, const char *name, const char *text)
+{
+    char *t = strdup(text);
+    if (t == NULL)
+        return PAY_ERR_INTERNAL;
+    struct tpl *old = (struct tpl *)set_find(set, name);
+    if (old != NULL) {
+        free(old->text);
+        old->text = t;
+        return PAY_ERR_OK;
+    }
+    struct tpl *items = realloc(set->items, (set->n + 1) * sizeof *items);
+    char *nm = strdup(name);
+    if (items == NULL || nm == NULL) {
+        if (items != NULL)
+            set->items = items;
+        free(t);
+        free(nm);
+        return PAY_ERR_INTERNAL;
+    }
+    set->items = items;
+    set->items[set->n++] = (struct tpl){nm, t};
+    return PAY_ERR_OK;
+}
+
+void pay_tpl_set_free(struct pay_tpl_set *set)
+{
+    if (set == NULL)
+        return;
+    for (size_t i = 0; i < set->n; i++) {
+        free(set->items[i].name);
+        free(set->items[i].text);
+    }
+    free(set->items);
+    free(set);
+}
+
+/* Reads a whole file of at most TPL_FILE_MAX bytes; caller frees. */
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    struct pay_buf b;
+    pay_buf_init(&b, TPL_FILE_MAX);
+    char chunk[4096];
+    size_t n;
+    int bad = 0;
+    while (!bad && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        bad = pay_buf_append(&b, chunk, n);
+    bad |= ferror(f);
+    fclose(f);
+    char *s = bad ? NULL : pay_buf_steal(&b);
+    pay_buf_fini(&b);
+    return s;
+}
+
+enum pay_err pay_tpl_set_load(const char *dir, struct pay_tpl_set **out, struct pay_error *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (*out == NULL)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    if (dir == NULL)
+        return PAY_ERR_OK;
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        pay_tpl_set_free(*out);
+        *out = NULL;
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "web_root", "cannot open %.150s", dir);
+    }
+    enum pay_err rc = PAY_ERR_OK;
+    struct dirent *e;
+    while (rc == PAY_ERR_OK && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (e->d_name[0] == '.' || n <= 5 || n - 5 >= TPL_NAME_MAX ||
+            strcmp(e->d_name + n - 5, ".html") != 0)
+            continue;
+        char path[4096], name[TPL_NAME_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        snprintf(name, sizeof name, "%.*s", (int)(n - 5), e->d_name);
+        char *text = read_file(path);
+        rc = text ? pay_tpl_set_add(*out, name, text)
+                  : pay_error_set(err, PAY_ERR_CONFIG_INVALID, "web_root",
+                                  "cannot read template %.150s", path);
+        free(text);
+    }
+    closedir(d);
+    if (rc != PAY_ERR_OK) {
+        pay_tpl_set_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* --- rendering -------------------------------------------------------------------------- */
+
+/* One parsed tag: [start, end) covers the whole tag in the text. */
+struct tag {
+    size_t start, end;
+    char sigil; /* 0 for a value, '#', '^', '/', '!', '>', '&' (raw) */
+    char name[TPL_NAME_MAX];
+};
+
+static enum pay_err fail(struct render *r, size_t at, const char *why)
+{
+    return pay_error_set(r->err, PAY_ERR_INTERNAL, "", "template %s: %s at byte %zu", r->tpl_name,
+                         why, at);
+}
+
+/* Finds the next tag at or after `from` before `end`; 0 when none, -1 when malformed. */
+static int next_tag(const char *t, size_t from, size_t end, struct tag *tg)
+{
+    const char *open = NULL;
+    for (size_t i = from; i + 1 < end; i++)
+        if (t[i] == '{' && t[i + 1] == '{') {
+            open = t + i;
+            break;
+        }
+    if (open == NULL)
+        return 0;
+    tg->start = (size_t)(open - t);
+    bool triple = tg->start + 2 < end && open[2] == '{';
+    const char *body = open + (triple ? 3 : 2);
+    const char *close = strstr(body, triple ? "}}}" : "}}");
+    if (close == NULL || (size_t)(close - t) >= end)
+        return -1;
+    tg->end = (size_t)(close - t) + (triple ? 3 : 2);
+    while (body < close && *body == ' ')
+        body++;
+    tg->sigil = triple ? '&' : 0;
+    if (!triple && body < close && strchr("#^/!>&", *body)) {
+        tg->sigil = *body++;
+        while (body < close && *body == ' ')
+            body++;
+    }
+    size_t n = (size_t)(close - body);
+    while (n > 0 && body[n - 1] == ' ')
+        n--;
+    if (tg->sigil == '!')
+        n = 0;
+    else if (n == 0 || n >= sizeof tg->name)
+        return -1;
+    memcpy(tg->name, body, n);
+    tg->name[n] = '\0';
+    return 1;
+}
+
+/* Finds the {{/name}} closing the section opened by `open`; returns its tag in *close. */
+static int find_close(const char *t, const struct tag *open, size_t end, struct tag *close)
+{
+    int nest = 0;
+    size_t pos = open->end;
+    int k;
+    while ((k = next_tag(t, pos, end, close)) == 1) {
+        if (close->sigil == '#' || close->sigil == '^')
+            nest++;
+        else if (close->sigil == '/' && nest-- == 0)
+            return strcmp(close->name, open->name) == 0 ? 1 : -1;
+        pos = close->end;
+    }
+    return -1;
+}
+
+static const json_t *lookup(const struct render *r, const char *name)
+{
+    if (strcmp(name, ".") == 0)
+        return r->depth > 0 ? r->stack[r->depth - 1] : NULL;
+    char part[TPL_NAME_MAX];
+    size_t n = strcspn(name, ".");
+    snprintf(part, sizeof part, "%.*s", (int)n, name);
+    const json_t *v = NULL;
+    for (int i = r->depth - 1; i >= 0 && v == NULL; i--)
+        if (json_is_object(r->stack[i]))
+            v = json_object_get(r->stack[i], part);
+    for (const char *p = name + n; v != NULL && *p == '.'; p += n + 1) {
+        n = strcspn(p + 1, ".");
+        snprintf(part, sizeof part, "%.*s", (int)n, p + 1);
+        v = json_object_get(v, part);
+    }
+    return v;
+}
+
+static bool truthy(const json_t *v)
+{
+    switch (v ? json_typeof(v) : JSON_NULL) {
+    case JSON_OBJECT:
+        return true;
+    case JSON_ARRAY:
+        return json_array_size(v) > 0;
+    case JSON_STRING:
+        return json_string_length(v) > 0;
+    case JSON_INTEGER:
+        return json_integer_value(v) != 0;
+    case JSON_REAL:
+        return json_real_value(v) != 0;
+    case JSON_TRUE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int emit_value(struct pay_buf *out, const json_t *v, bool raw)
+{
+    char num[40];
+    const char *s = "";
+    const char *trusted = trusted_html(v);
+    if (trusted != NULL && raw)
+        return pay_buf_puts(out, trusted);
+    if (trusted != NULL)
+        s = trusted;
+    else if (json_is_string(v))
+        s = json_string_value(v);
+    else if (json_is_integer(v))
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)), s = num;
+    else if (json_is_real(v))
+        snprintf(num, sizeof num, "%.17g", json_real_value(v)), s = num;
+    else if (json_is_boolean(v))
+        s = json_is_true(v) ? "true" : "false";
+    return pay_html_escape(out, s);
+}
+
+static enum pay_err render_range(struct render *r, const char *t, size_t from, size_t end);
+
+static enum pay_err render_section(struct render *r, const char *t, const struct tag *open,
+                                   const struct tag *close)
+{
+    const json_t *v = lookup(r, open->name);
+    bool on = truthy(v);
+    if (open->sigil == '^')
+        return on ? PAY_ERR_OK : render_range(r, t, open->end, close->start);
+    if (!on)
+        return PAY_ERR_OK;
+    if (r->depth >= TPL_STACK_MAX)
+        return fail(r, open->start, "sections nested too deeply");
+    size_t n = json_is_array(v) ? json_array_size(v) : 1;
+    enum pay_err rc = PAY_ERR_OK;
+    for (size_t i = 0; i < n && rc == PAY_ERR_OK; i++) {
+        const json_t *item = json_is_array(v) ? json_array_get(v, i) : v;
+        bool push = json_is_array(v) || json_is_object(v);
+        if (push)
+            r->stack[r->depth++] = item;
+        rc = render_range(r, t, open->end, close->start);
+        if (push)
+            r->depth--;
+    }
+    return rc;
+}
+
+static enum pay_err render_partial(struct render *r, const struct tag *tg)
+{
+    const struct tpl *p = set_find(r->set, tg->name);
+    if (p == NULL)
+        return fail(r, tg->start, "unknown partial");
+    if (r->partials >= TPL_PARTIALS_MAX)
+        return fail(r, tg->start, "partials nested too deeply");
+    const char *saved = r->tpl_name;
+    r->partials++;
+    r->tpl_name = p->name;
+    enum pay_err rc = render_range(r, p->text, 0, strlen(p->text));
+    r->tpl_name = saved;
+    r->partials--;
+    return rc;
+}
+
+static enum pay_err render_range(struct render *r, const char *t, size_t from, size_t end)
+{
+    struct tag tg, close;
+    int k;
+    while ((k = next_tag(t, from, end, &tg)) == 1) {
+        if (pay_buf_append(r->out, t + from, tg.start - from) != 0)
+            return fail(r, tg.start, "output too large");
+        enum pay_err rc = PAY_ERR_OK;
+        from = tg.end;
+        if (tg.sigil == '#' || tg.sigil == '^') {
+            if (find_close(t, &tg, end, &close) != 1)
+                return fail(r, tg.start, "section is not closed");
+            rc = render_section(r, t, &tg, &close);
+            from = close.end;
+        } else if (tg.sigil == '/') {
+            return fail(r, tg.start, "unexpected closing tag");
+        } else if (tg.sigil == '>') {
+            rc = render_partial(r, &tg);
+        } else if (tg.sigil != '!' &&
+                   emit_value(r->out, lookup(r, tg.name), tg.sigil == '&') != 0) {
+            rc = fail(r, tg.start, "output too large");
+        }
+        if (rc != PAY_ERR_OK)
+            return rc;
+    }
+    if (k < 0)
+        return fail(r, from, "malformed tag");
+    if (pay_buf_append(r->out, t + from, end - from) != 0)
+        return fail(r, end, "output too large");
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_tpl_render_string(const struct pay_tpl_set *set, const char *tpl,
+                                   const json_t *ctx, struct pay_buf *out, struct pay_error *err)
+{
+    assert(tpl != NULL && out != NULL);
+    struct render r = {.set = set, .tpl_name = "(string)", .out = out, .err = err};
+    if (ctx != NULL)
+        r.stack[r.depth++] = ctx;
+    return render_range(&r, tpl, 0, strlen(tpl));
+}
+
+enum pay_err pay_tpl_render(const struct pay_tpl_set *set, const char *name, const json_t *ctx,
+                            struct pay_buf *out, struct pay_error *err)
+{
+    const struct tpl *t = set_find(set, name);
+    if (t == NULL)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "no template named %.60s", name);
+    struct render r = {.set = set, .tpl_name = t->name, .out = out, .err = err};
+    if (ctx != NULL)
+        r.stack[r.depth++] = ctx;
+    return render_range(&r, t->text, 0, strlen(t->text));
+}
