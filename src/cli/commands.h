@@ -13,5 +13,6 @@ struct pay_command {
 int pay_cli_wants_help(int argc, char **argv);
 
 int pay_cmd_errors(int argc, char **argv);
+int pay_cmd_demo(int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
 
 static const struct pay_command commands[] = {
     {"errors", "print the error registry (--markdown for docs/errors.md)", pay_cmd_errors},
+    {"demo", "run the demo servers on loopback (--port N)", pay_cmd_demo},
 };
 
 static void usage(FILE *out)

@@ -449,12 +449,13 @@ enum pay_err pay_http_server_start(struct pay_http_server *srv, struct pay_error
     if (srv->tls)
         flags |= MHD_USE_TLS;
     srv->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &srv->addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)PAY_HTTP_CONNECTIONS_MAX,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PAY_HTTP_CONNECTION_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(4 * PAY_HTTP_HEADER_MAX),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-        MHD_OPTION_ARRAY, srv->tls ? tls : tls + 2, MHD_OPTION_END);
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+        MHD_OPTION_SOCK_ADDR, &srv->addr, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)PAY_HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)PAY_HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(4 * PAY_HTTP_HEADER_MAX), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_ARRAY, srv->tls ? tls : tls + 2,
+        MHD_OPTION_END);
     if (srv->daemon == NULL)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "listen",
                              "cannot listen (address in use, or bad TLS key/certificate)");
