@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Source checks, run as the 'check-source' test (usage: check_source.sh [SOURCE_ROOT]).
+# Fails, listing file:line, if a C file under src/ tests/ bench/ fuzz/:
+#   - calls a banned function (strcpy, strcat, sprintf, vsprintf, gets, atoi, atol, atoll,
+#     strtok): unbounded copies and parsers without error reporting;
+#   - uses float or double where money is handled: anywhere in src/core/money.* and
+#     src/ledger/, and on any src/ line that mentions amount, money, price, fee, balance or
+#     minor (money is int64_t minor units, docs/money.md);
+#   - is not formatted as .clang-format says (skipped, with a notice, without clang-format).
+# Comment lines (starting with /*, * or //) are not searched. In a git checkout the files
+# checked are the tracked ones, as CI sees them; elsewhere every *.c and *.h.
+set -u
+
+root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
+cd "$root" || { echo "check-source: cannot enter $root" >&2; exit 2; }
+
+files=()
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    while IFS= read -r f; do
+        [ -f "$f" ] && files+=("$f")
+    done < <(git ls-files -- 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]' 'fuzz/*.[ch]')
+else
+    while IFS= read -r f; do
+        files+=("$f")
+    done < <(find src tests bench fuzz -name node_modules -prune -o -type f -name '*.[ch]' \
+                 -print 2>/dev/null | sort)
+fi
+if [ ${#files[@]} -eq 0 ]; then
+    echo "check-source: no C files found under $root" >&2
+    exit 2
+fi
+
+problems=$(awk '
+    BEGIN {
+        word = "(^|[^A-Za-z0-9_])"
+        banned = word "(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|atoll|strtok)[ \t]*\\("
+        floating = word "(float|double)([^A-Za-z0-9_]|$)"
+        moneyish = "amount|money|price|fee|balance|minor"
+    }
+    /^[ \t]*(\/\/|\/\*|\*)/ { next }
+    $0 ~ banned {
+        match($0, banned)
+        call = substr($0, RSTART, RLENGTH)
+        sub(/^[^A-Za-z_]/, "", call)
+        sub(/[ \t]*\($/, "", call)
+        printf "%s:%d: banned function %s\n", FILENAME, FNR, call
+    }
+    FILENAME ~ /^src\// && $0 ~ floating {
+        if (FILENAME ~ /^src\/core\/money\./ || FILENAME ~ /^src\/ledger\//)
+            printf "%s:%d: floating point in money code\n", FILENAME, FNR
+        else if (tolower($0) ~ moneyish)
+            printf "%s:%d: floating point on a line about money\n", FILENAME, FNR
+    }
+' "${files[@]}")
+
+status=0
+if [ -n "$problems" ]; then
+    echo "$problems"
+    status=1
+fi
+
+if command -v clang-format >/dev/null 2>&1; then
+    unformatted=$(clang-format --dry-run --Werror "${files[@]}" 2>&1 |
+        sed -n 's/^\([^:]*\):\([0-9]*\):[0-9]*: error: code should be clang-formatted.*/\1:\2/p' |
+        sort -u -t: -k1,1)
+    if [ -n "$unformatted" ]; then
+        while IFS= read -r loc; do
+            echo "$loc: not formatted (run: clang-format -i ${loc%%:*})"
+        done <<<"$unformatted"
+        status=1
+    fi
+else
+    echo "check-source: clang-format not installed; format check skipped"
+fi
+
+if [ $status -eq 0 ]; then
+    echo "check-source: ${#files[@]} files clean"
+fi
+exit $status
