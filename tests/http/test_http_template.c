@@ -1,0 +1,159 @@
+/* Templates: escaping by default, trusted raw values, sections, inverted sections, partials,
+ * errors, and loading the shipped web/ directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/template.h"
+
+/* Renders tpl with the JSON context text; returns a static copy of the output. */
+static const char *render(const struct pay_tpl_set *set, const char *tpl, const char *ctx_json)
+{
+    static char out[4096];
+    json_t *ctx = ctx_json ? json_loads(ctx_json, 0, NULL) : NULL;
+    struct pay_buf b;
+    struct pay_error e = {0};
+    pay_buf_init(&b, sizeof out - 1);
+    enum pay_err rc = pay_tpl_render_string(set, tpl, ctx, &b, &e);
+    snprintf(out, sizeof out, "%s", rc == PAY_ERR_OK ? pay_buf_str(&b) : "ERROR");
+    pay_buf_fini(&b);
+    json_decref(ctx);
+    return out;
+}
+
+static void escapes_by_default(void **state)
+{
+    (void)state;
+    const char *ctx = "{\"name\":\"<script>alert('x')</script>\",\"q\":\"\\\" onmouseover=\\\"x\"}";
+    assert_string_equal(render(NULL, "<p>{{name}}</p>", ctx),
+                        "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;</p>");
+    assert_string_equal(render(NULL, "<a title=\"{{q}}\">", ctx),
+                        "<a title=\"&quot; onmouseover&#61;&quot;x\">");
+    /* {{{ }}} on a value the code did not mark trusted is still escaped */
+    assert_string_equal(render(NULL, "{{{name}}}", ctx),
+                        "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
+    assert_string_equal(render(NULL, "{{&name}}", ctx),
+                        "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
+}
+
+static void trusted_values(void **state)
+{
+    (void)state;
+    json_t *ctx = json_object();
+    json_object_set_new(ctx, "svg", pay_tpl_trusted("<svg><rect/></svg>"));
+    struct pay_buf b;
+    pay_buf_init(&b, 1024);
+    assert_int_equal(pay_tpl_render_string(NULL, "{{{svg}}}|{{svg}}", ctx, &b, NULL), PAY_ERR_OK);
+    assert_string_equal(pay_buf_str(&b), "<svg><rect/></svg>|&lt;svg&gt;&lt;rect/&gt;&lt;/svg&gt;");
+    pay_buf_fini(&b);
+    json_decref(ctx);
+}
+
+static void values_and_sections(void **state)
+{
+    (void)state;
+    const char *ctx = "{\"n\":42,\"t\":true,\"f\":false,\"z\":null,\"user\":{\"name\":\"ann\"},"
+                      "\"items\":[{\"id\":1,\"tag\":\"<b>\"},{\"id\":2}],\"tags\":[\"x\",\"y\"],"
+                      "\"empty\":[],\"s\":\"\"}";
+    assert_string_equal(render(NULL, "{{n}} {{t}} [{{z}}] [{{missing}}] {{user.name}}", ctx),
+                        "42 true [] [] ann");
+    assert_string_equal(render(NULL, "{{#items}}<{{id}}:{{tag}}:{{n}}>{{/items}}", ctx),
+                        "<1:&lt;b&gt;:42><2::42>");
+    assert_string_equal(render(NULL, "{{#tags}}{{.}},{{/tags}}", ctx), "x,y,");
+    assert_string_equal(render(NULL, "{{#user}}hi {{name}}{{/user}}", ctx), "hi ann");
+    assert_string_equal(render(NULL, "{{#t}}yes{{/t}}{{#f}}no{{/f}}{{#empty}}no{{/empty}}", ctx),
+                        "yes");
+    assert_string_equal(render(NULL,
+                               "{{^f}}a{{/f}}{{^empty}}b{{/empty}}{{^s}}c{{/s}}"
+                               "{{^missing}}d{{/missing}}{{^t}}X{{/t}}",
+                               ctx),
+                        "abcd");
+    assert_string_equal(render(NULL, "{{#items}}{{#tag}}T{{/tag}}{{^tag}}-{{/tag}}{{/items}}", ctx),
+                        "T-");
+    assert_string_equal(render(NULL, "a{{! a comment }}b", ctx), "ab");
+}
+
+static void malformed(void **state)
+{
+    (void)state;
+    assert_string_equal(render(NULL, "{{#a}}never closed", "{}"), "ERROR");
+    assert_string_equal(render(NULL, "{{/a}}", "{}"), "ERROR");
+    assert_string_equal(render(NULL, "{{#a}}x{{/b}}", "{\"a\":1}"), "ERROR");
+    assert_string_equal(render(NULL, "{{name", "{}"), "ERROR");
+    assert_string_equal(render(NULL, "{{}}", "{}"), "ERROR");
+    assert_string_equal(render(NULL, "{{> nope}}", "{}"), "ERROR");
+}
+
+static void partials_and_recursion(void **state)
+{
+    (void)state;
+    struct pay_tpl_set *set = NULL;
+    assert_int_equal(pay_tpl_set_load(NULL, &set, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_tpl_set_add(set, "head", "<h1>{{title}}</h1>"), PAY_ERR_OK);
+    assert_int_equal(pay_tpl_set_add(set, "loop", "{{> loop}}"), PAY_ERR_OK);
+    assert_string_equal(render(set, "{{> head}}body", "{\"title\":\"<T>\"}"),
+                        "<h1>&lt;T&gt;</h1>body");
+    assert_string_equal(render(set, "{{> loop}}", "{}"), "ERROR"); /* bounded, no crash */
+    pay_tpl_set_free(set);
+}
+
+static void loads_directory(void **state)
+{
+    (void)state;
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "/tmp/paygate-tpl-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/hello.html", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("Hello {{who}}!", f);
+    fclose(f);
+    struct pay_tpl_set *set = NULL;
+    struct pay_error e = {0};
+    assert_int_equal(pay_tpl_set_load(dir, &set, &e), PAY_ERR_OK);
+    assert_true(pay_tpl_set_has(set, "hello"));
+    json_t *ctx = json_pack("{s:s}", "who", "<you>");
+    struct pay_buf b;
+    pay_buf_init(&b, 256);
+    assert_int_equal(pay_tpl_render(set, "hello", ctx, &b, &e), PAY_ERR_OK);
+    assert_string_equal(pay_buf_str(&b), "Hello &lt;you&gt;!");
+    assert_int_equal(pay_tpl_render(set, "nope", ctx, &b, &e), PAY_ERR_INTERNAL);
+    pay_buf_fini(&b);
+    json_decref(ctx);
+    pay_tpl_set_free(set);
+    remove(path);
+    remove(dir);
+    assert_int_equal(pay_tpl_set_load("/nonexistent/dir", &set, &e), PAY_ERR_CONFIG_INVALID);
+}
+
+static void output_cap(void **state)
+{
+    (void)state;
+    json_t *ctx = json_pack("{s:[i,i,i,i,i,i,i,i]}", "a", 1, 2, 3, 4, 5, 6, 7, 8);
+    struct pay_buf b;
+    pay_buf_init(&b, 10);
+    struct pay_error e = {0};
+    assert_int_equal(pay_tpl_render_string(NULL, "{{#a}}xx{{.}}{{/a}}", ctx, &b, &e),
+                     PAY_ERR_INTERNAL);
+    assert_non_null(strstr(e.detail, "too large"));
+    pay_buf_fini(&b);
+    json_decref(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(escapes_by_default),
+        cmocka_unit_test(trusted_values),
+        cmocka_unit_test(values_and_sections),
+        cmocka_unit_test(malformed),
+        cmocka_unit_test(partials_and_recursion),
+        cmocka_unit_test(loads_directory),
+        cmocka_unit_test(output_cap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
