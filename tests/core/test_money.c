@@ -286,6 +286,8 @@ static void fee_rounding_half_even(void **state)
     assert_int_equal(bp(10000, 60, PAY_ROUND_FEE), 60); /* 100.00 at 0.6% = 0.60 */
     assert_int_equal(bp(12345, 60, PAY_ROUND_FEE), 74); /* 74.07 -> 74 */
     assert_int_equal(bp(12500, 60, PAY_ROUND_FEE), 75); /* exact */
+    assert_int_equal(bp(250, 60, PAY_ROUND_FEE), 2);    /* 0.6% of 2.50 = 1.5 fen -> 2 */
+    assert_int_equal(bp(750, 60, PAY_ROUND_FEE), 4);    /* 0.6% of 7.50 = 4.5 fen -> 4 */
     assert_int_equal(bp(1, 5000, PAY_ROUND_FEE), 0);    /* 0.5 -> 0 (even) */
     assert_int_equal(bp(3, 5000, PAY_ROUND_FEE), 2);    /* 1.5 -> 2 */
     assert_int_equal(bp(5, 5000, PAY_ROUND_FEE), 2);    /* 2.5 -> 2 */
