@@ -1,0 +1,52 @@
+/* `paygate ledger verify <db>`: checks every ledger invariant of a database file and prints a
+ * readable report; exit 0 when clean, 1 when an invariant is violated, 2 on usage or I/O
+ * errors. */
+#include "cli/commands.h"
+#include "ledger/ledger.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int usage(FILE *out, int status)
+{
+    fprintf(out, "usage: paygate ledger verify <db>\n\n"
+                 "Checks the ledger in the SQLite file <db>: debits equal credits per currency\n"
+                 "(posted and pending), every account's balances equal the sums over its\n"
+                 "transfers, no flagged account crosses zero, every pending transfer resolved\n"
+                 "at most once. Exit 0 when clean, 1 with a report of each violation.\n");
+    return status;
+}
+
+int pay_cmd_ledger(int argc, char **argv)
+{
+    if (pay_cli_wants_help(argc, argv))
+        return usage(stdout, 0);
+    if (argc != 3 || strcmp(argv[1], "verify") != 0)
+        return usage(stderr, 2);
+    const char *path = argv[2];
+    if (access(path, R_OK | W_OK) != 0) {
+        fprintf(stderr, "paygate ledger verify: cannot open %s\n", path);
+        return 2;
+    }
+    const struct pay_store_component *schema[] = {&pay_ledger_schema, NULL};
+    struct pay_store_options opts = {.readers = 1};
+    struct pay_store *s = NULL;
+    struct pay_error err = {0};
+    enum pay_err e = pay_store_open(path, &opts, schema, &s, &err);
+    size_t violations = 0;
+    if (e == PAY_ERR_OK)
+        e = pay_ledger_verify(s, stdout, &violations, &err);
+    pay_store_close(s);
+    if (e != PAY_ERR_OK) {
+        fprintf(stderr, "paygate ledger verify: %s: %s\n", pay_err_name(e),
+                err.detail[0] ? err.detail : pay_err_message(e));
+        return 2;
+    }
+    if (violations) {
+        printf("ledger verify: %zu violation(s) in %s\n", violations, path);
+        return 1;
+    }
+    printf("ledger verify: %s is clean\n", path);
+    return 0;
+}

@@ -1,0 +1,245 @@
+/* The single committer per process (DESIGN.md section 5): callers on any thread queue a
+ * command and sleep; one thread takes everything queued (up to batch_max), applies it in one
+ * write transaction (generic callbacks each in their own savepoint, pure-ledger commands
+ * validated before they write), commits once, and only then wakes the callers. Nobody hears
+ * an answer before the batch is durable. Pending-transfer expiry runs in the same thread. */
+#include "ledger/ledger_internal.h"
+
+#include "core/limits.h"
+#include "core/log.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+enum cmd_kind { CMD_APPLY, CMD_TRANSFERS, CMD_ACCOUNTS };
+
+/* Lives on the submitting thread's stack until done is set. */
+struct cmd {
+    enum cmd_kind kind;
+    int (*apply)(struct pay_store_tx *tx, void *ctx);
+    void *ctx;
+    int result;
+    struct pay_ledger_transfer *transfers;
+    struct pay_ledger_account *accounts;
+    size_t n;
+    enum pay_ledger_result *results;
+    enum pay_err status;
+    struct pay_error err;
+    bool done;
+    struct cmd *next;
+};
+
+struct pay_committer {
+    struct pay_ledger *lg;
+    size_t batch_max;
+    int expire_interval_ms;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t work; /* queue non-empty or stopping */
+    pthread_cond_t done; /* some batch finished */
+    struct cmd *head, *tail;
+    bool stopping;
+    struct cmd **batch;
+    size_t n_batch;
+    int64_t last_expire_ms;
+    size_t expired_in_batch; /* set by the batch body (which may run again on a retry) */
+    struct pay_committer_stats stats;
+};
+
+static enum pay_err run_cmd(struct pay_committer *c, struct pay_store_tx *tx, struct cmd *m,
+                            struct pay_error *err)
+{
+    switch (m->kind) {
+    case CMD_TRANSFERS:
+        return pay_ledger_tx_transfers(c->lg, tx, m->transfers, m->n, m->results, err);
+    case CMD_ACCOUNTS:
+        return pay_ledger_tx_create_accounts(c->lg, tx, m->accounts, m->n, m->results, err);
+    case CMD_APPLY:
+        break;
+    }
+    enum pay_err e = pay_store_savepoint(tx, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    m->result = m->apply(tx, m->ctx);
+    /* A callback must close every savepoint it opened. */
+    assert(pay_store_savepoint_depth(tx) == 1);
+    return m->result == 0 ? pay_store_release(tx, err) : pay_store_rollback_to(tx, err);
+}
+
+static enum pay_store_status batch_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct pay_committer *c = ctx;
+    enum pay_err e = ledger_begin(c->lg, tx, err);
+    for (size_t i = 0; i < c->n_batch && e == PAY_ERR_OK; i++)
+        e = run_cmd(c, tx, c->batch[i], err);
+    int64_t now = pay_ledger_now_ms(c->lg);
+    c->expired_in_batch = 0;
+    if (e == PAY_ERR_OK && now - c->last_expire_ms >= c->expire_interval_ms) {
+        size_t n = 0;
+        e = pay_ledger_tx_expire(c->lg, tx, now, c->batch_max, &n, err);
+        if (e == PAY_ERR_OK) {
+            c->last_expire_ms = now;
+            c->expired_in_batch = n;
+        }
+    }
+    return pay_store_status_of(e);
+}
+
+static void finish_batch(struct pay_committer *c, enum pay_err e, const struct pay_error *err)
+{
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->n_batch; i++) {
+        struct cmd *m = c->batch[i];
+        m->status = e;
+        if (e != PAY_ERR_OK)
+            m->err = *err;
+        m->done = true;
+    }
+    if (e == PAY_ERR_OK) {
+        c->stats.batches++;
+        c->stats.commands += c->n_batch;
+        c->stats.expired += c->expired_in_batch;
+    }
+    pthread_cond_broadcast(&c->done);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void *committer_main(void *arg)
+{
+    struct pay_committer *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->head && !c->stopping) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += c->expire_interval_ms / 1000;
+            ts.tv_nsec += (long)(c->expire_interval_ms % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            if (pthread_cond_timedwait(&c->work, &c->mu, &ts) != 0)
+                break; /* timed out: scan for expired pending transfers */
+        }
+        if (!c->head && c->stopping)
+            break;
+        c->n_batch = 0;
+        while (c->head && c->n_batch < c->batch_max) {
+            c->batch[c->n_batch++] = c->head;
+            c->head = c->head->next;
+        }
+        if (!c->head)
+            c->tail = NULL;
+        pthread_mutex_unlock(&c->mu);
+        struct pay_error err = {0};
+        enum pay_err e = pay_store_run_tx(pay_ledger_store(c->lg), batch_body, c, &err);
+        if (e != PAY_ERR_OK)
+            PAY_ERROR("ledger.batch_failed", "commands=%zu code=%s detail=\"%s\"", c->n_batch,
+                      pay_err_name(e), err.detail);
+        finish_batch(c, e, &err);
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+enum pay_err pay_committer_start(struct pay_ledger *lg, const struct pay_committer_options *opts,
+                                 struct pay_committer **out, struct pay_error *err)
+{
+    struct pay_committer *c = calloc(1, sizeof *c);
+    if (!c)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    c->lg = lg;
+    c->batch_max = opts && opts->batch_max ? opts->batch_max : PAY_LEDGER_BATCH_MAX;
+    c->expire_interval_ms = opts && opts->expire_interval_ms > 0 ? opts->expire_interval_ms : 1000;
+    c->batch = calloc(c->batch_max, sizeof *c->batch);
+    if (!c->batch) {
+        free(c);
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->work, NULL);
+    pthread_cond_init(&c->done, NULL);
+    if (pthread_create(&c->thread, NULL, committer_main, c) != 0) {
+        free(c->batch);
+        free(c);
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot start the committer thread");
+    }
+    *out = c;
+    return PAY_ERR_OK;
+}
+
+void pay_committer_stop(struct pay_committer *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->stopping = true;
+    pthread_cond_signal(&c->work);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->work);
+    pthread_cond_destroy(&c->done);
+    free(c->batch);
+    free(c);
+}
+
+/* Queues m and sleeps until its batch has been committed (or has failed). */
+static enum pay_err submit(struct pay_committer *c, struct cmd *m, struct pay_error *err)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->stopping) {
+        pthread_mutex_unlock(&c->mu);
+        return pay_error_set(err, PAY_ERR_UNAVAILABLE, "", "the committer is stopping");
+    }
+    if (c->tail)
+        c->tail->next = m;
+    else
+        c->head = m;
+    c->tail = m;
+    pthread_cond_signal(&c->work);
+    while (!m->done)
+        pthread_cond_wait(&c->done, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+    if (m->status != PAY_ERR_OK && err)
+        *err = m->err;
+    return m->status;
+}
+
+enum pay_err pay_committer_submit(struct pay_committer *c,
+                                  int (*apply)(struct pay_store_tx *tx, void *ctx), void *ctx,
+                                  int *result, struct pay_error *err)
+{
+    assert(apply);
+    struct cmd m = {.kind = CMD_APPLY, .apply = apply, .ctx = ctx};
+    enum pay_err e = submit(c, &m, err);
+    if (result)
+        *result = m.result;
+    return e;
+}
+
+enum pay_err pay_committer_transfers(struct pay_committer *c, struct pay_ledger_transfer *t,
+                                     size_t n, enum pay_ledger_result *results,
+                                     struct pay_error *err)
+{
+    struct cmd m = {.kind = CMD_TRANSFERS, .transfers = t, .n = n, .results = results};
+    return submit(c, &m, err);
+}
+
+enum pay_err pay_committer_create_accounts(struct pay_committer *c, struct pay_ledger_account *a,
+                                           size_t n, enum pay_ledger_result *results,
+                                           struct pay_error *err)
+{
+    struct cmd m = {.kind = CMD_ACCOUNTS, .accounts = a, .n = n, .results = results};
+    return submit(c, &m, err);
+}
+
+void pay_committer_get_stats(struct pay_committer *c, struct pay_committer_stats *out)
+{
+    pthread_mutex_lock(&c->mu);
+    *out = c->stats;
+    pthread_mutex_unlock(&c->mu);
+}

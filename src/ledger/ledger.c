@@ -1,0 +1,498 @@
+/* The ledger object, its schema, the per-transaction account cache with its undo log, and
+ * accounts (create, close, read inside a transaction). Transfers are in ledger_transfer.c. */
+#include "ledger/ledger_internal.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const struct pay_store_migration ledger_migrations[] = {
+    {1, "CREATE TABLE ledger_accounts ("
+        " rid INTEGER PRIMARY KEY,"
+        " id TEXT NOT NULL UNIQUE,"
+        " currency TEXT NOT NULL CHECK (length(currency) = 3),"
+        " code INTEGER NOT NULL,"
+        " flags INTEGER NOT NULL CHECK ((flags & 3) <> 3),"
+        " owner TEXT NOT NULL,"
+        " debits_pending INTEGER NOT NULL DEFAULT 0 CHECK (debits_pending >= 0),"
+        " debits_posted INTEGER NOT NULL DEFAULT 0 CHECK (debits_posted >= 0),"
+        " credits_pending INTEGER NOT NULL DEFAULT 0 CHECK (credits_pending >= 0),"
+        " credits_posted INTEGER NOT NULL DEFAULT 0 CHECK (credits_posted >= 0),"
+        " created_ms INTEGER NOT NULL,"
+        " CHECK ((flags & 1) = 0 OR debits_pending + debits_posted <= credits_posted),"
+        " CHECK ((flags & 2) = 0 OR credits_pending + credits_posted <= debits_posted));"
+        "CREATE TABLE ledger_transfers ("
+        " rid INTEGER PRIMARY KEY,"
+        " id TEXT NOT NULL UNIQUE,"
+        " debit_rid INTEGER NOT NULL REFERENCES ledger_accounts (rid),"
+        " credit_rid INTEGER NOT NULL REFERENCES ledger_accounts (rid),"
+        " amount INTEGER NOT NULL CHECK (amount > 0),"
+        " currency TEXT NOT NULL,"
+        " code INTEGER NOT NULL,"
+        " flags INTEGER NOT NULL,"
+        " pending_rid INTEGER REFERENCES ledger_transfers (rid),"
+        " timeout_s INTEGER NOT NULL CHECK (timeout_s >= 0),"
+        " user_data TEXT NOT NULL,"
+        " created_ms INTEGER NOT NULL,"
+        " CHECK (debit_rid <> credit_rid),"
+        " CHECK ((pending_rid IS NULL) = ((flags & 28) = 0)));"
+        /* A pending transfer is resolved (posted, voided, expired) at most once. */
+        "CREATE UNIQUE INDEX ledger_transfers_pending ON ledger_transfers (pending_rid)"
+        " WHERE pending_rid IS NOT NULL;"
+        "CREATE INDEX ledger_transfers_debit ON ledger_transfers (debit_rid);"
+        "CREATE INDEX ledger_transfers_credit ON ledger_transfers (credit_rid);"
+        /* Unresolved pending transfers with a timeout: what the expiry scan reads. */
+        "CREATE TABLE ledger_pending_timeouts ("
+        " transfer_rid INTEGER PRIMARY KEY REFERENCES ledger_transfers (rid),"
+        " expires_ms INTEGER NOT NULL);"
+        "CREATE INDEX ledger_pending_timeouts_expires ON ledger_pending_timeouts (expires_ms)"},
+};
+
+const struct pay_store_component pay_ledger_schema = {
+    "ledger", ledger_migrations, sizeof ledger_migrations / sizeof ledger_migrations[0]};
+
+static int64_t real_now_ms(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum pay_err pay_ledger_new(struct pay_store *s, int64_t (*now_ms)(void *clock_ctx),
+                            void *clock_ctx, struct pay_ledger **out, struct pay_error *err)
+{
+    assert(s && out);
+    struct pay_ledger *lg = calloc(1, sizeof *lg);
+    if (!lg)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    lg->s = s;
+    lg->now_ms = now_ms ? now_ms : real_now_ms;
+    lg->clock_ctx = clock_ctx;
+    *out = lg;
+    return PAY_ERR_OK;
+}
+
+void pay_ledger_free(struct pay_ledger *lg)
+{
+    if (!lg)
+        return;
+    assert(!lg->tx);
+    free(lg->accts);
+    free(lg->slots);
+    free(lg->undo);
+    free(lg);
+}
+
+struct pay_store *pay_ledger_store(struct pay_ledger *lg)
+{
+    return lg->s;
+}
+
+int64_t pay_ledger_now_ms(struct pay_ledger *lg)
+{
+    return lg->now_ms(lg->clock_ctx);
+}
+
+const char *pay_ledger_result_name(enum pay_ledger_result r)
+{
+    static const char *const names[] = {
+#define PAY_LEDGER_RESULT_NAME(name) #name,
+        PAY_LEDGER_RESULTS(PAY_LEDGER_RESULT_NAME)
+#undef PAY_LEDGER_RESULT_NAME
+    };
+    return (unsigned)r < PAY_LEDGER__RESULT_COUNT ? names[r] : "UNKNOWN";
+}
+
+/* --- validation of identifiers ------------------------------------------------------------ */
+
+bool ledger_id_valid(const char *id, size_t cap)
+{
+    const char *end = memchr(id, 0, cap);
+    if (!end || end == id)
+        return false;
+    for (const char *p = id; p < end; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '.' || *p == ':' || *p == '-'))
+            return false;
+    return true;
+}
+
+bool ledger_text_valid(const char *s, size_t cap)
+{
+    const char *end = memchr(s, 0, cap);
+    if (!end)
+        return false;
+    for (const char *p = s; p < end; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            return false;
+    return true;
+}
+
+bool ledger_currency_valid(const char *c)
+{
+    return c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' && c[2] >= 'A' && c[2] <= 'Z' &&
+           c[3] == 0;
+}
+
+/* --- the cache ---------------------------------------------------------------------------- */
+
+static uint32_t hash_id(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static void cache_clear(struct pay_ledger *lg)
+{
+    if (lg->slots && lg->n_accts)
+        memset(lg->slots, 0xff, lg->cap_slots * sizeof *lg->slots);
+    lg->n_accts = 0;
+    lg->n_undo = 0;
+    lg->depth = 0;
+    lg->tx = NULL;
+}
+
+static bool cache_grow(struct pay_ledger *lg)
+{
+    if (lg->n_accts == lg->cap_accts) {
+        size_t cap = lg->cap_accts ? lg->cap_accts * 2 : 256;
+        struct acct *a = realloc(lg->accts, cap * sizeof *a);
+        if (!a)
+            return false;
+        lg->accts = a;
+        lg->cap_accts = cap;
+    }
+    if ((lg->n_accts + 1) * 2 <= lg->cap_slots)
+        return true;
+    size_t cap = lg->cap_slots ? lg->cap_slots * 2 : 512;
+    int32_t *slots = malloc(cap * sizeof *slots);
+    if (!slots)
+        return false;
+    memset(slots, 0xff, cap * sizeof *slots);
+    for (size_t i = 0; i < lg->n_accts; i++) {
+        size_t j = lg->accts[i].hash & (cap - 1);
+        while (slots[j] >= 0)
+            j = (j + 1) & (cap - 1);
+        slots[j] = (int32_t)i;
+    }
+    free(lg->slots);
+    lg->slots = slots;
+    lg->cap_slots = cap;
+    return true;
+}
+
+static enum pay_err acct_load(struct pay_ledger *lg, struct acct *a, struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(
+        lg->tx, err,
+        "SELECT rid, currency, code, flags, owner, debits_pending, debits_posted,"
+        " credits_pending, credits_posted, created_ms FROM ledger_accounts WHERE id = $1",
+        "t", a->id);
+    if (!st)
+        return err->code;
+    int rc = pay_store_step(st, err);
+    a->rid = 0;
+    if (rc == 1) {
+        a->rid = pay_store_col_int64(st, 0);
+        memcpy(a->currency, pay_store_col_text(st, 1), 4);
+        a->code = (int32_t)pay_store_col_int64(st, 2);
+        a->flags = (uint32_t)pay_store_col_int64(st, 3);
+        snprintf(a->owner, sizeof a->owner, "%s", pay_store_col_text(st, 4));
+        for (int i = 0; i < 4; i++)
+            a->bal[i] = pay_store_col_int64(st, 5 + i);
+        a->created_ms = pay_store_col_int64(st, 9);
+    }
+    pay_store_done(st);
+    return rc < 0 ? err->code : PAY_ERR_OK;
+}
+
+struct acct *ledger_acct(struct pay_ledger *lg, const char *id, enum pay_err *e,
+                         struct pay_error *err)
+{
+    assert(lg->tx);
+    *e = PAY_ERR_OK;
+    uint32_t h = hash_id(id);
+    size_t j = lg->cap_slots ? h & (lg->cap_slots - 1) : 0;
+    for (; lg->cap_slots && lg->slots[j] >= 0; j = (j + 1) & (lg->cap_slots - 1)) {
+        struct acct *a = &lg->accts[lg->slots[j]];
+        if (a->hash == h && strcmp(a->id, id) == 0) {
+            if (a->rid == 0 && (*e = acct_load(lg, a, err)) != PAY_ERR_OK)
+                return NULL;
+            return a->rid ? a : NULL;
+        }
+    }
+    if (!cache_grow(lg)) {
+        *e = pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+        return NULL;
+    }
+    struct acct *a = &lg->accts[lg->n_accts];
+    memset(a, 0, sizeof *a);
+    snprintf(a->id, sizeof a->id, "%s", id);
+    a->hash = h;
+    if ((*e = acct_load(lg, a, err)) != PAY_ERR_OK)
+        return NULL;
+    /* Cache misses too (rid 0): a later creation in this transaction fills the entry. */
+    j = h & (lg->cap_slots - 1);
+    while (lg->slots[j] >= 0)
+        j = (j + 1) & (lg->cap_slots - 1);
+    lg->slots[j] = (int32_t)lg->n_accts++;
+    return a->rid ? a : NULL;
+}
+
+/* The entry of an account known not to exist (after ledger_acct returned NULL). */
+static struct acct *acct_slot(struct pay_ledger *lg, const char *id)
+{
+    uint32_t h = hash_id(id);
+    for (size_t j = h & (lg->cap_slots - 1); lg->slots[j] >= 0; j = (j + 1) & (lg->cap_slots - 1))
+        if (strcmp(lg->accts[lg->slots[j]].id, id) == 0)
+            return &lg->accts[lg->slots[j]];
+    assert(!"acct_slot: no entry");
+    return NULL;
+}
+
+/* --- undo log and transaction hooks ------------------------------------------------------ */
+
+void ledger_undo_push(struct pay_ledger *lg, struct acct *a, bool created)
+{
+    if (lg->depth == 0)
+        return; /* a failure outside savepoints rolls back the whole transaction */
+    if (lg->n_undo == lg->cap_undo) {
+        size_t cap = lg->cap_undo ? lg->cap_undo * 2 : 256;
+        struct undo *u = realloc(lg->undo, cap * sizeof *u);
+        if (!u)
+            abort(); /* cannot keep the cache consistent without it */
+        lg->undo = u;
+        lg->cap_undo = cap;
+    }
+    struct undo *u = &lg->undo[lg->n_undo++];
+    u->idx = (int32_t)(a - lg->accts);
+    u->created = created;
+    u->flags = a->flags;
+    u->dirty = a->dirty;
+    memcpy(u->bal, a->bal, sizeof u->bal);
+}
+
+static void hook_savepoint(void *ctx, int depth)
+{
+    struct pay_ledger *lg = ctx;
+    assert(depth == lg->depth + 1 && depth <= LEDGER_SAVEPOINT_DEPTH_MAX);
+    lg->marks[depth] = lg->n_undo;
+    lg->depth = depth;
+}
+
+static void hook_rollback_to(void *ctx, int depth)
+{
+    struct pay_ledger *lg = ctx;
+    assert(depth == lg->depth);
+    while (lg->n_undo > lg->marks[depth]) {
+        struct undo *u = &lg->undo[--lg->n_undo];
+        struct acct *a = &lg->accts[u->idx];
+        if (u->created) {
+            a->rid = 0; /* tombstone: the row is gone too */
+            continue;
+        }
+        a->flags = u->flags;
+        a->dirty = u->dirty;
+        memcpy(a->bal, u->bal, sizeof a->bal);
+    }
+    lg->depth = depth - 1;
+}
+
+static void hook_release(void *ctx, int depth)
+{
+    struct pay_ledger *lg = ctx;
+    assert(depth == lg->depth);
+    /* The entries stay: an enclosing savepoint's rollback must still undo them. */
+    if (depth == 1)
+        lg->n_undo = 0;
+    lg->depth = depth - 1;
+}
+
+static enum pay_err hook_before_commit(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct pay_ledger *lg = ctx;
+    for (size_t i = 0; i < lg->n_accts; i++) {
+        struct acct *a = &lg->accts[i];
+        if (!a->dirty || a->rid == 0)
+            continue;
+        /* Invariants before they reach the disk (the CHECK constraints say the same). */
+        assert(a->bal[BAL_DP] >= 0 && a->bal[BAL_DPO] >= 0 && a->bal[BAL_CP] >= 0 &&
+               a->bal[BAL_CPO] >= 0);
+        assert(!(a->flags & PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS) ||
+               a->bal[BAL_DP] + a->bal[BAL_DPO] <= a->bal[BAL_CPO]);
+        assert(!(a->flags & PAY_LEDGER_AF_CREDITS_MUST_NOT_EXCEED_DEBITS) ||
+               a->bal[BAL_CP] + a->bal[BAL_CPO] <= a->bal[BAL_DPO]);
+        enum pay_err e = pay_store_exec(
+            tx, err,
+            "UPDATE ledger_accounts SET flags = $2, debits_pending = $3, debits_posted = $4,"
+            " credits_pending = $5, credits_posted = $6 WHERE rid = $1",
+            "iiiiii", a->rid, (int64_t)a->flags, a->bal[0], a->bal[1], a->bal[2], a->bal[3]);
+        if (e != PAY_ERR_OK)
+            return e;
+        a->dirty = false;
+    }
+    return PAY_ERR_OK;
+}
+
+static void hook_after_end(void *ctx, bool committed)
+{
+    (void)committed;
+    cache_clear(ctx);
+}
+
+static const struct pay_store_tx_hooks ledger_hooks = {
+    .before_commit = hook_before_commit,
+    .after_end = hook_after_end,
+    .savepoint = hook_savepoint,
+    .rollback_to = hook_rollback_to,
+    .release = hook_release,
+};
+
+enum pay_err ledger_begin(struct pay_ledger *lg, struct pay_store_tx *tx, struct pay_error *err)
+{
+    assert(pay_store_tx_is_write(tx) && pay_store_tx_store(tx) == lg->s);
+    if (lg->tx == tx)
+        return PAY_ERR_OK;
+    assert(!lg->tx); /* one write transaction at a time per store */
+    /* Savepoints opened before we joined are invisible to the undo log; refuse them. */
+    assert(pay_store_savepoint_depth(tx) <= 1);
+    enum pay_err e = pay_store_tx_observe(tx, &ledger_hooks, lg, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    cache_clear(lg);
+    lg->tx = tx;
+    lg->depth = pay_store_savepoint_depth(tx);
+    lg->marks[lg->depth] = 0;
+    return PAY_ERR_OK;
+}
+
+/* --- accounts ------------------------------------------------------------------------------ */
+
+static enum pay_ledger_result account_static_check(const struct pay_ledger_account *a)
+{
+    if (!ledger_id_valid(a->id, sizeof a->id))
+        return PAY_LEDGER_ID_INVALID;
+    if (!ledger_currency_valid(a->currency))
+        return PAY_LEDGER_CURRENCY_INVALID;
+    const uint32_t both =
+        PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS | PAY_LEDGER_AF_CREDITS_MUST_NOT_EXCEED_DEBITS;
+    if ((a->flags & ~both) || (a->flags & both) == both)
+        return PAY_LEDGER_FLAGS_INVALID;
+    if (!ledger_text_valid(a->owner, sizeof a->owner))
+        return PAY_LEDGER_USER_DATA_INVALID;
+    return PAY_LEDGER_OK;
+}
+
+static enum pay_ledger_result account_compare(const struct acct *have,
+                                              const struct pay_ledger_account *want)
+{
+    if ((have->flags & ~(uint32_t)PAY_LEDGER_AF_CLOSED) != want->flags)
+        return PAY_LEDGER_EXISTS_WITH_DIFFERENT_FLAGS;
+    if (strcmp(have->currency, want->currency) != 0)
+        return PAY_LEDGER_EXISTS_WITH_DIFFERENT_CURRENCY;
+    if (have->code != want->code)
+        return PAY_LEDGER_EXISTS_WITH_DIFFERENT_CODE;
+    if (strcmp(have->owner, want->owner) != 0)
+        return PAY_LEDGER_EXISTS_WITH_DIFFERENT_OWNER;
+    return PAY_LEDGER_EXISTS;
+}
+
+static enum pay_err create_account(struct pay_ledger *lg, struct pay_ledger_account *want,
+                                   enum pay_ledger_result *res, struct pay_error *err)
+{
+    if ((*res = account_static_check(want)) != PAY_LEDGER_OK)
+        return PAY_ERR_OK;
+    enum pay_err e;
+    struct acct *have = ledger_acct(lg, want->id, &e, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (have) {
+        *res = account_compare(have, want);
+        return PAY_ERR_OK;
+    }
+    int64_t now = pay_ledger_now_ms(lg);
+    e = pay_store_exec(lg->tx, err,
+                       "INSERT INTO ledger_accounts (id, currency, code, flags, owner, created_ms)"
+                       " VALUES ($1, $2, $3, $4, $5, $6)",
+                       "ttiiti", want->id, want->currency, (int64_t)want->code,
+                       (int64_t)want->flags, want->owner, now);
+    if (e != PAY_ERR_OK)
+        return e;
+    struct acct *a = acct_slot(lg, want->id);
+    ledger_undo_push(lg, a, true);
+    a->rid = pay_store_last_insert_id(lg->tx);
+    memcpy(a->currency, want->currency, 4);
+    snprintf(a->owner, sizeof a->owner, "%s", want->owner);
+    a->code = want->code;
+    a->flags = want->flags;
+    memset(a->bal, 0, sizeof a->bal);
+    a->created_ms = now;
+    a->dirty = false;
+    want->created_ms = now;
+    *res = PAY_LEDGER_OK;
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_ledger_tx_create_accounts(struct pay_ledger *lg, struct pay_store_tx *tx,
+                                           struct pay_ledger_account *accounts, size_t n,
+                                           enum pay_ledger_result *results, struct pay_error *err)
+{
+    enum pay_err e = ledger_begin(lg, tx, err);
+    for (size_t i = 0; i < n && e == PAY_ERR_OK; i++)
+        e = create_account(lg, &accounts[i], &results[i], err);
+    return e;
+}
+
+enum pay_err pay_ledger_tx_close_account(struct pay_ledger *lg, struct pay_store_tx *tx,
+                                         const char *account_id, enum pay_ledger_result *result,
+                                         struct pay_error *err)
+{
+    enum pay_err e = ledger_begin(lg, tx, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    *result = PAY_LEDGER_ACCOUNT_NOT_FOUND;
+    if (!ledger_id_valid(account_id, PAY_LEDGER_ID_MAX + 1))
+        return PAY_ERR_OK;
+    struct acct *a = ledger_acct(lg, account_id, &e, err);
+    if (!a)
+        return e;
+    if (!(a->flags & PAY_LEDGER_AF_CLOSED)) {
+        ledger_undo_push(lg, a, false);
+        a->flags |= PAY_LEDGER_AF_CLOSED;
+        a->dirty = true;
+    }
+    *result = PAY_LEDGER_OK;
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_ledger_tx_account_get(struct pay_ledger *lg, struct pay_store_tx *tx,
+                                       const char *account_id, struct pay_ledger_account *out,
+                                       enum pay_ledger_result *result, struct pay_error *err)
+{
+    enum pay_err e = ledger_begin(lg, tx, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    *result = PAY_LEDGER_ACCOUNT_NOT_FOUND;
+    if (!ledger_id_valid(account_id, PAY_LEDGER_ID_MAX + 1))
+        return PAY_ERR_OK;
+    struct acct *a = ledger_acct(lg, account_id, &e, err);
+    if (!a)
+        return e;
+    memset(out, 0, sizeof *out);
+    snprintf(out->id, sizeof out->id, "%s", a->id);
+    memcpy(out->currency, a->currency, 4);
+    snprintf(out->owner, sizeof out->owner, "%s", a->owner);
+    out->code = a->code;
+    out->flags = a->flags;
+    out->debits_pending = a->bal[BAL_DP];
+    out->debits_posted = a->bal[BAL_DPO];
+    out->credits_pending = a->bal[BAL_CP];
+    out->credits_posted = a->bal[BAL_CPO];
+    out->created_ms = a->created_ms;
+    *result = PAY_LEDGER_OK;
+    return PAY_ERR_OK;
+}

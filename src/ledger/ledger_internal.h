@@ -1,0 +1,71 @@
+/* Internals shared by the ledger's files: the ledger object and its per-transaction account
+ * cache. The cache holds every account a write transaction touched with its balances; the
+ * balances are written back once per account just before the commit (the before_commit hook)
+ * and an undo log restores them when a savepoint is rolled back. Not for use outside
+ * src/ledger. */
+#ifndef PAY_LEDGER_INTERNAL_H
+#define PAY_LEDGER_INTERNAL_H
+
+#include "ledger/ledger.h"
+
+/* Savepoints nested inside one transaction that the undo log can track. The committer uses
+ * 1 (the command) + 1 (a linked chain inside it); callbacks may nest a few more. */
+#define LEDGER_SAVEPOINT_DEPTH_MAX 32
+
+enum { BAL_DP, BAL_DPO, BAL_CP, BAL_CPO }; /* debits pending/posted, credits pending/posted */
+
+struct acct {
+    int64_t rid; /* row id; 0 when the entry is a tombstone (creation rolled back) */
+    char id[PAY_LEDGER_ID_MAX + 1];
+    char currency[4];
+    char owner[PAY_LEDGER_ID_MAX + 1];
+    int32_t code;
+    uint32_t flags;
+    int64_t bal[4];
+    int64_t created_ms;
+    uint32_t hash;
+    bool dirty; /* balances or flags differ from the row */
+};
+
+struct undo {
+    int32_t idx; /* into accts */
+    bool created;
+    uint32_t flags;
+    int64_t bal[4];
+    bool dirty;
+};
+
+struct pay_ledger {
+    struct pay_store *s;
+    int64_t (*now_ms)(void *);
+    void *clock_ctx;
+    struct pay_store_tx *tx; /* the write transaction the cache belongs to, or NULL */
+    struct acct *accts;
+    size_t n_accts, cap_accts;
+    int32_t *slots; /* open addressing, -1 empty */
+    size_t cap_slots;
+    struct undo *undo;
+    size_t n_undo, cap_undo;
+    size_t marks[LEDGER_SAVEPOINT_DEPTH_MAX + 1];
+    int depth;
+};
+
+/* Joins tx (registers the hooks) and returns the cache entry of account `id`, loading it from
+ * the database on first use; NULL with *e == OK when there is no such account. */
+enum pay_err ledger_begin(struct pay_ledger *lg, struct pay_store_tx *tx, struct pay_error *err);
+struct acct *ledger_acct(struct pay_ledger *lg, const char *id, enum pay_err *e,
+                         struct pay_error *err);
+/* Records a's current state in the undo log (when inside a savepoint), before a change. */
+void ledger_undo_push(struct pay_ledger *lg, struct acct *a, bool created);
+
+/* Reads transfer `id` as stored (accounts and pending id as text ids); *pending_amount (may be
+ * NULL) receives the amount of the pending transfer it resolves. Works on any transaction. */
+enum pay_err ledger_transfer_load(struct pay_store_tx *tx, const char *id,
+                                  struct pay_ledger_transfer *out, int64_t *pending_amount,
+                                  bool *found, struct pay_error *err);
+
+bool ledger_id_valid(const char *id, size_t cap);
+bool ledger_text_valid(const char *s, size_t cap);
+bool ledger_currency_valid(const char *c);
+
+#endif

@@ -1,0 +1,273 @@
+/* Reads of committed state on the store's reader connections (balances, a transfer, an
+ * account's transfers page by page) and the full invariant check behind
+ * `paygate ledger verify`. */
+#include "ledger/ledger_internal.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+struct get_ctx {
+    const char *id;
+    void *out;
+    bool *found;
+};
+
+static enum pay_store_status account_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct get_ctx *g = ctx;
+    struct pay_ledger_account *a = g->out;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT currency, code, flags, owner, debits_pending, debits_posted, credits_pending,"
+        " credits_posted, created_ms FROM ledger_accounts WHERE id = $1",
+        "t", g->id);
+    if (!st)
+        return pay_store_status_of(err->code);
+    int rc = pay_store_step(st, err);
+    *g->found = rc == 1;
+    if (rc == 1) {
+        memset(a, 0, sizeof *a);
+        snprintf(a->id, sizeof a->id, "%s", g->id);
+        memcpy(a->currency, pay_store_col_text(st, 0), 4);
+        a->code = (int32_t)pay_store_col_int64(st, 1);
+        a->flags = (uint32_t)pay_store_col_int64(st, 2);
+        snprintf(a->owner, sizeof a->owner, "%s", pay_store_col_text(st, 3));
+        a->debits_pending = pay_store_col_int64(st, 4);
+        a->debits_posted = pay_store_col_int64(st, 5);
+        a->credits_pending = pay_store_col_int64(st, 6);
+        a->credits_posted = pay_store_col_int64(st, 7);
+        a->created_ms = pay_store_col_int64(st, 8);
+    }
+    pay_store_done(st);
+    return rc < 0 ? pay_store_status_of(err->code) : PAY_STORE_COMMIT;
+}
+
+enum pay_err pay_ledger_account_get(struct pay_ledger *lg, const char *account_id,
+                                    struct pay_ledger_account *out, bool *found,
+                                    struct pay_error *err)
+{
+    struct get_ctx g = {account_id, out, found};
+    *found = false;
+    return pay_store_run_read(lg->s, account_body, &g, err);
+}
+
+static enum pay_store_status transfer_body(struct pay_store_tx *tx, void *ctx,
+                                           struct pay_error *err)
+{
+    struct get_ctx *g = ctx;
+    return pay_store_status_of(ledger_transfer_load(tx, g->id, g->out, NULL, g->found, err));
+}
+
+enum pay_err pay_ledger_transfer_get(struct pay_ledger *lg, const char *transfer_id,
+                                     struct pay_ledger_transfer *out, bool *found,
+                                     struct pay_error *err)
+{
+    struct get_ctx g = {transfer_id, out, found};
+    *found = false;
+    return pay_store_run_read(lg->s, transfer_body, &g, err);
+}
+
+struct page_ctx {
+    const char *account_id;
+    int64_t cursor;
+    struct pay_ledger_transfer *out;
+    size_t max, *n;
+    int64_t *next;
+};
+
+static enum pay_store_status page_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct page_ctx *p = ctx;
+    *p->n = 0;
+    *p->next = 0;
+    /* One row more than asked for tells whether another page exists. */
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT t.rid, t.id FROM ledger_transfers t, ledger_accounts a WHERE a.id = $1"
+        " AND (t.debit_rid = a.rid OR t.credit_rid = a.rid) AND t.rid < $2"
+        " ORDER BY t.rid DESC LIMIT $3",
+        "tii", p->account_id, p->cursor > 0 ? p->cursor : INT64_MAX, (int64_t)p->max + 1);
+    if (!st)
+        return pay_store_status_of(err->code);
+    int rc;
+    int64_t last_rid = 0;
+    while ((rc = pay_store_step(st, err)) == 1 && *p->n < p->max) {
+        last_rid = pay_store_col_int64(st, 0);
+        snprintf(p->out[*p->n].id, sizeof p->out[*p->n].id, "%s", pay_store_col_text(st, 1));
+        ++*p->n;
+    }
+    if (rc == 1)
+        *p->next = last_rid; /* a further row exists */
+    pay_store_done(st);
+    if (rc < 0)
+        return pay_store_status_of(err->code);
+    for (size_t i = 0; i < *p->n; i++) {
+        bool found;
+        char id[PAY_LEDGER_ID_MAX + 1];
+        snprintf(id, sizeof id, "%s", p->out[i].id);
+        enum pay_err e = ledger_transfer_load(tx, id, &p->out[i], NULL, &found, err);
+        if (e != PAY_ERR_OK)
+            return pay_store_status_of(e);
+    }
+    return PAY_STORE_COMMIT;
+}
+
+enum pay_err pay_ledger_account_transfers(struct pay_ledger *lg, const char *account_id,
+                                          int64_t cursor, struct pay_ledger_transfer *out,
+                                          size_t max, size_t *n, int64_t *next_cursor,
+                                          struct pay_error *err)
+{
+    struct page_ctx p = {account_id, cursor, out, max, n, next_cursor};
+    return pay_store_run_read(lg->s, page_body, &p, err);
+}
+
+/* --- verify ---------------------------------------------------------------------------------- */
+
+struct verify_ctx {
+    FILE *report;
+    size_t violations;
+};
+
+static void violation(struct verify_ctx *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void violation(struct verify_ctx *v, const char *fmt, ...)
+{
+    v->violations++;
+    if (!v->report)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("VIOLATION ", v->report);
+    vfprintf(v->report, fmt, ap);
+    fputc('\n', v->report);
+    va_end(ap);
+}
+
+#define NOT_RESOLVED "NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_rid = t.rid)"
+static const char balances_sql[] =
+    "SELECT a.id, a.currency, a.debits_pending, a.debits_posted, a.credits_pending,"
+    " a.credits_posted,"
+    " (SELECT coalesce(sum(t.amount), 0) FROM ledger_transfers t WHERE t.debit_rid = a.rid"
+    "   AND (t.flags & 2) <> 0 AND " NOT_RESOLVED "),"
+    " (SELECT coalesce(sum(t.amount), 0) FROM ledger_transfers t WHERE t.debit_rid = a.rid"
+    "   AND (t.flags & 26) = 0),"
+    " (SELECT coalesce(sum(t.amount), 0) FROM ledger_transfers t WHERE t.credit_rid = a.rid"
+    "   AND (t.flags & 2) <> 0 AND " NOT_RESOLVED "),"
+    " (SELECT coalesce(sum(t.amount), 0) FROM ledger_transfers t WHERE t.credit_rid = a.rid"
+    "   AND (t.flags & 26) = 0),"
+    " a.flags FROM ledger_accounts a ORDER BY a.rid";
+
+static enum pay_err verify_accounts(struct pay_store_tx *tx, struct verify_ctx *v,
+                                    struct pay_error *err)
+{
+    static const char *const names[] = {"debits_pending", "debits_posted", "credits_pending",
+                                        "credits_posted"};
+    struct pay_store_stmt *st = pay_store_query(tx, err, balances_sql, NULL);
+    if (!st)
+        return err->code;
+    int rc;
+    while ((rc = pay_store_step(st, err)) == 1) {
+        const char *id = pay_store_col_text(st, 0), *cur = pay_store_col_text(st, 1);
+        int64_t have[4], want[4];
+        for (int i = 0; i < 4; i++) {
+            have[i] = pay_store_col_int64(st, 2 + i);
+            want[i] = pay_store_col_int64(st, 6 + i);
+            if (have[i] != want[i])
+                violation(
+                    v, "account %s (%s): %s expected %" PRId64 " (sum of transfers) found %" PRId64,
+                    id, cur, names[i], want[i], have[i]);
+            if (have[i] < 0)
+                violation(v, "account %s (%s): %s is negative (%" PRId64 ")", id, cur, names[i],
+                          have[i]);
+        }
+        int64_t flags = pay_store_col_int64(st, 10);
+        if ((flags & PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS) && have[0] + have[1] > have[3])
+            violation(v,
+                      "account %s (%s): debits %" PRId64 " exceed credits %" PRId64
+                      " but the account forbids it",
+                      id, cur, have[0] + have[1], have[3]);
+        if ((flags & PAY_LEDGER_AF_CREDITS_MUST_NOT_EXCEED_DEBITS) && have[2] + have[3] > have[1])
+            violation(v,
+                      "account %s (%s): credits %" PRId64 " exceed debits %" PRId64
+                      " but the account forbids it",
+                      id, cur, have[2] + have[3], have[1]);
+    }
+    pay_store_done(st);
+    return rc < 0 ? err->code : PAY_ERR_OK;
+}
+
+static enum pay_err verify_currencies(struct pay_store_tx *tx, struct verify_ctx *v,
+                                      struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT currency, sum(debits_pending), sum(credits_pending), sum(debits_posted),"
+        " sum(credits_posted) FROM ledger_accounts GROUP BY currency ORDER BY currency",
+        NULL);
+    if (!st)
+        return err->code;
+    int rc;
+    while ((rc = pay_store_step(st, err)) == 1) {
+        const char *cur = pay_store_col_text(st, 0);
+        int64_t dp = pay_store_col_int64(st, 1), cp = pay_store_col_int64(st, 2);
+        int64_t dpo = pay_store_col_int64(st, 3), cpo = pay_store_col_int64(st, 4);
+        if (dp != cp)
+            violation(v, "currency %s: pending debits %" PRId64 " != pending credits %" PRId64, cur,
+                      dp, cp);
+        if (dpo != cpo)
+            violation(v, "currency %s: posted debits %" PRId64 " != posted credits %" PRId64, cur,
+                      dpo, cpo);
+    }
+    pay_store_done(st);
+    return rc < 0 ? err->code : PAY_ERR_OK;
+}
+
+/* Queries whose every row is a violation, described by the row's first column. */
+static const struct {
+    const char *what;
+    const char *sql;
+} row_checks[] = {
+    {"transfer's currency differs from an account's",
+     "SELECT t.id FROM ledger_transfers t JOIN ledger_accounts d ON d.rid = t.debit_rid"
+     " JOIN ledger_accounts c ON c.rid = t.credit_rid"
+     " WHERE t.currency <> d.currency OR t.currency <> c.currency"},
+    {"resolution does not match its pending transfer (accounts, currency, kind or amount)",
+     "SELECT r.id FROM ledger_transfers r JOIN ledger_transfers p ON p.rid = r.pending_rid"
+     " WHERE (p.flags & 2) = 0 OR r.debit_rid <> p.debit_rid OR r.credit_rid <> p.credit_rid"
+     " OR r.currency <> p.currency OR r.amount > p.amount"
+     " OR ((r.flags & 24) <> 0 AND r.amount <> p.amount)"},
+    {"timeout row for a resolved or non-pending transfer",
+     "SELECT t.id FROM ledger_pending_timeouts pt JOIN ledger_transfers t"
+     " ON t.rid = pt.transfer_rid WHERE (t.flags & 2) = 0 OR NOT " NOT_RESOLVED},
+    {"database integrity", "SELECT quick_check FROM pragma_quick_check WHERE quick_check <> 'ok'"},
+};
+
+static enum pay_store_status verify_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct verify_ctx *v = ctx;
+    v->violations = 0;
+    enum pay_err e = verify_accounts(tx, v, err);
+    if (e == PAY_ERR_OK)
+        e = verify_currencies(tx, v, err);
+    for (size_t i = 0; e == PAY_ERR_OK && i < sizeof row_checks / sizeof row_checks[0]; i++) {
+        struct pay_store_stmt *st = pay_store_query(tx, err, row_checks[i].sql, NULL);
+        if (!st)
+            return pay_store_status_of(err->code);
+        int rc;
+        while ((rc = pay_store_step(st, err)) == 1)
+            violation(v, "%s: %s", row_checks[i].what, pay_store_col_text(st, 0));
+        pay_store_done(st);
+        e = rc < 0 ? err->code : PAY_ERR_OK;
+    }
+    return pay_store_status_of(e);
+}
+
+enum pay_err pay_ledger_verify(struct pay_store *s, FILE *report, size_t *violations,
+                               struct pay_error *err)
+{
+    struct verify_ctx v = {report, 0};
+    enum pay_err e = pay_store_run_read(s, verify_body, &v, err);
+    *violations = v.violations;
+    return e;
+}

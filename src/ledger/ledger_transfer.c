@@ -1,0 +1,429 @@
+/* Transfers: validation in a fixed order (static fields, then an existing transfer with the
+ * same id, then the state of the accounts), single transfers applied without a savepoint
+ * because they are validated fully before anything is written, linked chains inside one
+ * savepoint, two-phase resolution (post, void, expiry) exactly once. */
+#include "ledger/ledger_internal.h"
+
+#include "core/limits.h"
+
+#include <assert.h>
+#include <string.h>
+
+#define TF_RESOLVE (PAY_LEDGER_TF_POST_PENDING | PAY_LEDGER_TF_VOID_PENDING | PAY_LEDGER_TF_EXPIRED)
+#define TF_CLIENT                                                                                  \
+    (PAY_LEDGER_TF_LINKED | PAY_LEDGER_TF_PENDING | PAY_LEDGER_TF_POST_PENDING |                   \
+     PAY_LEDGER_TF_VOID_PENDING)
+
+static const char load_sql[] =
+    "SELECT t.rid, d.id, c.id, t.amount, t.currency, t.code, t.flags, p.id, t.timeout_s,"
+    " t.user_data, t.created_ms, p.amount FROM ledger_transfers t"
+    " JOIN ledger_accounts d ON d.rid = t.debit_rid"
+    " JOIN ledger_accounts c ON c.rid = t.credit_rid"
+    " LEFT JOIN ledger_transfers p ON p.rid = t.pending_rid WHERE t.id = $1";
+
+/* Reads transfer `id` into out (see ledger_internal.h). */
+enum pay_err ledger_transfer_load(struct pay_store_tx *tx, const char *id,
+                                  struct pay_ledger_transfer *out, int64_t *pending_amount,
+                                  bool *found, struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(tx, err, load_sql, "t", id);
+    if (!st)
+        return err->code;
+    int rc = pay_store_step(st, err);
+    *found = rc == 1;
+    if (rc == 1) {
+        memset(out, 0, sizeof *out);
+        snprintf(out->id, sizeof out->id, "%s", id);
+        snprintf(out->debit_account_id, sizeof out->debit_account_id, "%s",
+                 pay_store_col_text(st, 1));
+        snprintf(out->credit_account_id, sizeof out->credit_account_id, "%s",
+                 pay_store_col_text(st, 2));
+        out->amount_minor = pay_store_col_int64(st, 3);
+        memcpy(out->currency, pay_store_col_text(st, 4), 4);
+        out->code = (int32_t)pay_store_col_int64(st, 5);
+        out->flags = (uint32_t)pay_store_col_int64(st, 6);
+        if (!pay_store_col_is_null(st, 7))
+            snprintf(out->pending_id, sizeof out->pending_id, "%s", pay_store_col_text(st, 7));
+        out->timeout_s = (uint32_t)pay_store_col_int64(st, 8);
+        snprintf(out->user_data, sizeof out->user_data, "%s", pay_store_col_text(st, 9));
+        out->created_ms = pay_store_col_int64(st, 10);
+        if (pending_amount)
+            *pending_amount = pay_store_col_int64(st, 11);
+    }
+    pay_store_done(st);
+    return rc < 0 ? err->code : PAY_ERR_OK;
+}
+
+static enum pay_ledger_result static_check(const struct pay_ledger_transfer *t)
+{
+    if (!ledger_id_valid(t->id, sizeof t->id))
+        return PAY_LEDGER_ID_INVALID;
+    uint32_t kind = t->flags & (PAY_LEDGER_TF_PENDING | PAY_LEDGER_TF_POST_PENDING |
+                                PAY_LEDGER_TF_VOID_PENDING);
+    if ((t->flags & ~(uint32_t)TF_CLIENT) || (kind & (kind - 1)))
+        return PAY_LEDGER_FLAGS_INVALID;
+    bool resolve = kind & TF_RESOLVE;
+    if (resolve && t->pending_id[0] == 0)
+        return PAY_LEDGER_PENDING_ID_REQUIRED;
+    if (resolve && !ledger_id_valid(t->pending_id, sizeof t->pending_id))
+        return PAY_LEDGER_ID_INVALID;
+    if (!resolve && t->pending_id[0] != 0)
+        return PAY_LEDGER_PENDING_ID_MUST_BE_EMPTY;
+    if (t->timeout_s != 0 && kind != PAY_LEDGER_TF_PENDING)
+        return PAY_LEDGER_TIMEOUT_RESERVED_FOR_PENDING;
+    if (!ledger_text_valid(t->user_data, sizeof t->user_data))
+        return PAY_LEDGER_USER_DATA_INVALID;
+    if (t->amount_minor < 0 || (!resolve && t->amount_minor == 0))
+        return PAY_LEDGER_AMOUNT_MUST_BE_POSITIVE;
+    if (t->amount_minor > PAY_AMOUNT_MAX_MINOR)
+        return PAY_LEDGER_AMOUNT_TOO_LARGE;
+    bool need = !resolve; /* post/void may leave accounts and currency empty */
+    if ((need || t->debit_account_id[0]) &&
+        !ledger_id_valid(t->debit_account_id, sizeof t->debit_account_id))
+        return PAY_LEDGER_ID_INVALID;
+    if ((need || t->credit_account_id[0]) &&
+        !ledger_id_valid(t->credit_account_id, sizeof t->credit_account_id))
+        return PAY_LEDGER_ID_INVALID;
+    if (t->debit_account_id[0] && strcmp(t->debit_account_id, t->credit_account_id) == 0)
+        return PAY_LEDGER_ACCOUNTS_MUST_DIFFER;
+    if ((need || t->currency[0]) && !ledger_currency_valid(t->currency))
+        return PAY_LEDGER_CURRENCY_INVALID;
+    return PAY_LEDGER_OK;
+}
+
+static enum pay_ledger_result compare(const struct pay_ledger_transfer *have, int64_t p_amount,
+                                      const struct pay_ledger_transfer *want)
+{
+    bool resolve = want->flags & TF_RESOLVE;
+    if (have->flags != want->flags)
+        return PAY_LEDGER_EXISTS_WITH_DIFFERENT_FLAGS;
+    if (strcmp(have->pending_id, want->pending_id) != 0)
+        return PAY_LEDGER_EXISTS_WITH_DIFFERENT_PENDING_ID;
+    if ((!resolve || want->debit_account_id[0]) &&
+        strcmp(have->debit_account_id, want->debit_account_id) != 0)
+        return PAY_LEDGER_EXISTS_WITH_DIFFERENT_DEBIT_ACCOUNT;
+    if ((!resolve || want->credit_account_id[0]) &&
+        strcmp(have->credit_account_id, want->credit_account_id) != 0)
+        return PAY_LEDGER_EXISTS_WITH_DIFFERENT_CREDIT_ACCOUNT;
+    int64_t amount = resolve && want->amount_minor == 0 ? p_amount : want->amount_minor;
+    if (have->amount_minor != amount)
+        return PAY_LEDGER_EXISTS_WITH_DIFFERENT_AMOUNT;
+    if ((!resolve || want->currency[0]) && strcmp(have->currency, want->currency) != 0)
+        return PAY_LEDGER_EXISTS_WITH_DIFFERENT_CURRENCY;
+    if (have->code != want->code)
+        return PAY_LEDGER_EXISTS_WITH_DIFFERENT_CODE;
+    if (have->timeout_s != want->timeout_s)
+        return PAY_LEDGER_EXISTS_WITH_DIFFERENT_TIMEOUT;
+    if (strcmp(have->user_data, want->user_data) != 0)
+        return PAY_LEDGER_EXISTS_WITH_DIFFERENT_USER_DATA;
+    return PAY_LEDGER_EXISTS;
+}
+
+/* A transfer with t's id exists: *res becomes EXISTS or EXISTS_WITH_DIFFERENT_*. When it does
+ * not exist, *res is left as it was (the state-based failure stands). */
+static enum pay_err check_existing(struct pay_ledger *lg, const struct pay_ledger_transfer *t,
+                                   enum pay_ledger_result *res, bool *found, struct pay_error *err)
+{
+    struct pay_ledger_transfer have;
+    int64_t p_amount = 0;
+    enum pay_err e = ledger_transfer_load(lg->tx, t->id, &have, &p_amount, found, err);
+    if (e == PAY_ERR_OK && *found)
+        *res = compare(&have, p_amount, t);
+    return e;
+}
+
+/* INSERTs the row; a unique violation on the id turns into EXISTS / EXISTS_WITH_DIFFERENT_*. */
+static enum pay_err insert_row(struct pay_ledger *lg, const struct pay_ledger_transfer *t,
+                               const struct acct *d, const struct acct *c, int64_t amount,
+                               const char *currency, int64_t pending_rid, int64_t now,
+                               enum pay_ledger_result *res, struct pay_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO ledger_transfers (id, debit_rid, credit_rid, amount, currency, code,"
+        " flags, pending_rid, timeout_s, user_data, created_ms)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    enum pay_err e = pending_rid
+                         ? pay_store_exec(lg->tx, err, sql, "tiiitiiiiti", t->id, d->rid, c->rid,
+                                          amount, currency, (int64_t)t->code, (int64_t)t->flags,
+                                          pending_rid, (int64_t)t->timeout_s, t->user_data, now)
+                         : pay_store_exec(lg->tx, err, sql, "tiiitiiniti", t->id, d->rid, c->rid,
+                                          amount, currency, (int64_t)t->code, (int64_t)t->flags,
+                                          (int64_t)t->timeout_s, t->user_data, now);
+    if (e != PAY_ERR_DB_CONSTRAINT) {
+        *res = e == PAY_ERR_OK ? PAY_LEDGER_OK : *res;
+        return e;
+    }
+    bool found = false;
+    e = check_existing(lg, t, res, &found, err);
+    if (e == PAY_ERR_OK && !found)
+        e = pay_error_set(err, PAY_ERR_INTERNAL, "", "transfer %s: constraint without duplicate",
+                          t->id);
+    return e;
+}
+
+static void add_balance(struct pay_ledger *lg, struct acct *a, int which, int64_t delta)
+{
+    ledger_undo_push(lg, a, false);
+    a->bal[which] += delta;
+    a->dirty = true;
+    assert(a->bal[which] >= 0);
+}
+
+/* The account-state checks of a plain or pending transfer, in the documented order. */
+static enum pay_ledger_result state_check(const struct pay_ledger_transfer *t, const struct acct *d,
+                                          const struct acct *c)
+{
+    if (!d)
+        return PAY_LEDGER_DEBIT_ACCOUNT_NOT_FOUND;
+    if (!c)
+        return PAY_LEDGER_CREDIT_ACCOUNT_NOT_FOUND;
+    if (strcmp(d->currency, t->currency) != 0 || strcmp(c->currency, t->currency) != 0)
+        return PAY_LEDGER_CURRENCY_MISMATCH;
+    if ((d->flags | c->flags) & PAY_LEDGER_AF_CLOSED)
+        return PAY_LEDGER_ACCOUNT_CLOSED;
+    bool pending = t->flags & PAY_LEDGER_TF_PENDING;
+    int64_t amt = t->amount_minor, x, dtot, ctot;
+    if (__builtin_add_overflow(d->bal[pending ? BAL_DP : BAL_DPO], amt, &x) ||
+        __builtin_add_overflow(c->bal[pending ? BAL_CP : BAL_CPO], amt, &x) ||
+        __builtin_add_overflow(d->bal[BAL_DP], d->bal[BAL_DPO], &dtot) ||
+        __builtin_add_overflow(dtot, amt, &dtot) ||
+        __builtin_add_overflow(c->bal[BAL_CP], c->bal[BAL_CPO], &ctot) ||
+        __builtin_add_overflow(ctot, amt, &ctot))
+        return PAY_LEDGER_OVERFLOW;
+    if ((d->flags & PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS) && dtot > d->bal[BAL_CPO])
+        return PAY_LEDGER_EXCEEDS_CREDITS;
+    if ((c->flags & PAY_LEDGER_AF_CREDITS_MUST_NOT_EXCEED_DEBITS) && ctot > c->bal[BAL_DPO])
+        return PAY_LEDGER_EXCEEDS_DEBITS;
+    return PAY_LEDGER_OK;
+}
+
+static enum pay_err apply_new(struct pay_ledger *lg, struct pay_ledger_transfer *t,
+                              enum pay_ledger_result *res, struct pay_error *err)
+{
+    enum pay_err e;
+    struct acct *d = ledger_acct(lg, t->debit_account_id, &e, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    struct acct *c = ledger_acct(lg, t->credit_account_id, &e, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    /* ledger_acct may grow the cache: d may have moved. */
+    d = ledger_acct(lg, t->debit_account_id, &e, err);
+    if ((*res = state_check(t, d, c)) != PAY_LEDGER_OK) {
+        bool found;
+        return check_existing(lg, t, res, &found, err);
+    }
+    int64_t now = pay_ledger_now_ms(lg);
+    e = insert_row(lg, t, d, c, t->amount_minor, t->currency, 0, now, res, err);
+    if (e != PAY_ERR_OK || *res != PAY_LEDGER_OK)
+        return e;
+    bool pending = t->flags & PAY_LEDGER_TF_PENDING;
+    if (pending && t->timeout_s) {
+        e = pay_store_exec(lg->tx, err,
+                           "INSERT INTO ledger_pending_timeouts (transfer_rid, expires_ms)"
+                           " VALUES ($1, $2)",
+                           "ii", pay_store_last_insert_id(lg->tx),
+                           now + (int64_t)t->timeout_s * 1000);
+        if (e != PAY_ERR_OK)
+            return e;
+    }
+    add_balance(lg, d, pending ? BAL_DP : BAL_DPO, t->amount_minor);
+    add_balance(lg, c, pending ? BAL_CP : BAL_CPO, t->amount_minor);
+    t->created_ms = now;
+    return PAY_ERR_OK;
+}
+
+/* The pending transfer a post/void/expiry names, and how it was resolved (0: not yet). */
+struct pending {
+    struct pay_ledger_transfer t;
+    int64_t rid;
+    uint32_t resolved_flags;
+};
+
+static enum pay_err load_pending(struct pay_ledger *lg, const char *id, struct pending *p,
+                                 bool *found, struct pay_error *err)
+{
+    enum pay_err e = ledger_transfer_load(lg->tx, id, &p->t, NULL, found, err);
+    if (e != PAY_ERR_OK || !*found)
+        return e;
+    struct pay_store_stmt *st = pay_store_query(
+        lg->tx, err,
+        "SELECT p.rid, (SELECT r.flags FROM ledger_transfers r WHERE r.pending_rid = p.rid)"
+        " FROM ledger_transfers p WHERE p.id = $1",
+        "t", id);
+    if (!st)
+        return err->code;
+    int rc = pay_store_step(st, err);
+    if (rc == 1) {
+        p->rid = pay_store_col_int64(st, 0);
+        p->resolved_flags = (uint32_t)pay_store_col_int64(st, 1);
+    }
+    pay_store_done(st);
+    return rc == 1 ? PAY_ERR_OK : rc == 0 ? PAY_ERR_INTERNAL : err->code;
+}
+
+static enum pay_ledger_result resolve_check(const struct pay_ledger_transfer *t,
+                                            const struct pending *p, int64_t now, bool expire)
+{
+    const struct pay_ledger_transfer *pt = &p->t;
+    if (!(pt->flags & PAY_LEDGER_TF_PENDING))
+        return PAY_LEDGER_PENDING_TRANSFER_NOT_PENDING;
+    if (t->debit_account_id[0] && strcmp(t->debit_account_id, pt->debit_account_id) != 0)
+        return PAY_LEDGER_PENDING_TRANSFER_HAS_DIFFERENT_DEBIT_ACCOUNT;
+    if (t->credit_account_id[0] && strcmp(t->credit_account_id, pt->credit_account_id) != 0)
+        return PAY_LEDGER_PENDING_TRANSFER_HAS_DIFFERENT_CREDIT_ACCOUNT;
+    if (t->currency[0] && strcmp(t->currency, pt->currency) != 0)
+        return PAY_LEDGER_PENDING_TRANSFER_HAS_DIFFERENT_CURRENCY;
+    if (p->resolved_flags & PAY_LEDGER_TF_POST_PENDING)
+        return PAY_LEDGER_PENDING_TRANSFER_ALREADY_POSTED;
+    if (p->resolved_flags & PAY_LEDGER_TF_VOID_PENDING)
+        return PAY_LEDGER_PENDING_TRANSFER_ALREADY_VOIDED;
+    if (p->resolved_flags & PAY_LEDGER_TF_EXPIRED)
+        return PAY_LEDGER_PENDING_TRANSFER_EXPIRED;
+    if (!expire && pt->timeout_s && now >= pt->created_ms + (int64_t)pt->timeout_s * 1000)
+        return PAY_LEDGER_PENDING_TRANSFER_EXPIRED;
+    if ((t->flags & PAY_LEDGER_TF_POST_PENDING) && t->amount_minor > pt->amount_minor)
+        return PAY_LEDGER_EXCEEDS_PENDING_AMOUNT;
+    if ((t->flags & PAY_LEDGER_TF_VOID_PENDING) && t->amount_minor != 0 &&
+        t->amount_minor != pt->amount_minor)
+        return PAY_LEDGER_PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT;
+    return PAY_LEDGER_OK;
+}
+
+static enum pay_err apply_resolve(struct pay_ledger *lg, struct pay_ledger_transfer *t, bool expire,
+                                  enum pay_ledger_result *res, struct pay_error *err)
+{
+    struct pending p = {0};
+    bool found = false;
+    int64_t now = pay_ledger_now_ms(lg);
+    enum pay_err e = load_pending(lg, t->pending_id, &p, &found, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    *res = found ? resolve_check(t, &p, now, expire) : PAY_LEDGER_PENDING_TRANSFER_NOT_FOUND;
+    bool post = t->flags & PAY_LEDGER_TF_POST_PENDING;
+    int64_t amt = post && t->amount_minor ? t->amount_minor : p.t.amount_minor, x;
+    struct acct *d = NULL, *c = NULL;
+    if (*res == PAY_LEDGER_OK) {
+        c = ledger_acct(lg, p.t.credit_account_id, &e, err);
+        d = e == PAY_ERR_OK ? ledger_acct(lg, p.t.debit_account_id, &e, err) : NULL;
+        c = e == PAY_ERR_OK ? ledger_acct(lg, p.t.credit_account_id, &e, err) : NULL;
+        if (e != PAY_ERR_OK)
+            return e;
+        assert(d && c && d->bal[BAL_DP] >= p.t.amount_minor && c->bal[BAL_CP] >= p.t.amount_minor);
+        if (post && (__builtin_add_overflow(d->bal[BAL_DPO], amt, &x) ||
+                     __builtin_add_overflow(c->bal[BAL_CPO], amt, &x)))
+            *res = PAY_LEDGER_OVERFLOW;
+    }
+    if (*res != PAY_LEDGER_OK)
+        return expire ? PAY_ERR_OK : check_existing(lg, t, res, &found, err);
+    e = insert_row(lg, t, d, c, amt, p.t.currency, p.rid, now, res, err);
+    if (e != PAY_ERR_OK || *res != PAY_LEDGER_OK)
+        return e;
+    if (p.t.timeout_s)
+        e = pay_store_exec(
+            lg->tx, err, "DELETE FROM ledger_pending_timeouts WHERE transfer_rid = $1", "i", p.rid);
+    if (e != PAY_ERR_OK)
+        return e;
+    add_balance(lg, d, BAL_DP, -p.t.amount_minor);
+    add_balance(lg, c, BAL_CP, -p.t.amount_minor);
+    if (post) {
+        add_balance(lg, d, BAL_DPO, amt);
+        add_balance(lg, c, BAL_CPO, amt);
+    }
+    t->created_ms = now;
+    return PAY_ERR_OK;
+}
+
+static enum pay_err apply_one(struct pay_ledger *lg, struct pay_ledger_transfer *t,
+                              enum pay_ledger_result *res, struct pay_error *err)
+{
+    if ((*res = static_check(t)) != PAY_LEDGER_OK)
+        return PAY_ERR_OK;
+    if (t->flags & TF_RESOLVE)
+        return apply_resolve(lg, t, false, res, err);
+    return apply_new(lg, t, res, err);
+}
+
+/* transfers[i..j] (inclusive) form one linked chain: all or nothing, in one savepoint. */
+static enum pay_err apply_chain(struct pay_ledger *lg, struct pay_ledger_transfer *t, size_t i,
+                                size_t j, enum pay_ledger_result *res, struct pay_error *err)
+{
+    enum pay_err e = pay_store_savepoint(lg->tx, err);
+    size_t failed = SIZE_MAX;
+    for (size_t k = i; k <= j && e == PAY_ERR_OK && failed == SIZE_MAX; k++) {
+        e = apply_one(lg, &t[k], &res[k], err);
+        if (e == PAY_ERR_OK && res[k] != PAY_LEDGER_OK && res[k] != PAY_LEDGER_EXISTS)
+            failed = k;
+    }
+    if (e != PAY_ERR_OK)
+        return e; /* the caller abandons the transaction or its savepoint */
+    if (failed == SIZE_MAX)
+        return pay_store_release(lg->tx, err);
+    for (size_t k = i; k <= j; k++)
+        if (k != failed)
+            res[k] = PAY_LEDGER_LINKED_EVENT_FAILED;
+    return pay_store_rollback_to(lg->tx, err);
+}
+
+enum pay_err pay_ledger_tx_transfers(struct pay_ledger *lg, struct pay_store_tx *tx,
+                                     struct pay_ledger_transfer *transfers, size_t n,
+                                     enum pay_ledger_result *results, struct pay_error *err)
+{
+    enum pay_err e = ledger_begin(lg, tx, err);
+    for (size_t i = 0; i < n && e == PAY_ERR_OK; i++) {
+        if (!(transfers[i].flags & PAY_LEDGER_TF_LINKED)) {
+            e = apply_one(lg, &transfers[i], &results[i], err);
+            continue;
+        }
+        size_t j = i;
+        while (j < n && (transfers[j].flags & PAY_LEDGER_TF_LINKED))
+            j++;
+        if (j == n) { /* the chain never closes */
+            for (size_t k = i; k < n; k++)
+                results[k] = PAY_LEDGER_LINKED_EVENT_FAILED;
+            results[n - 1] = PAY_LEDGER_LINKED_EVENT_CHAIN_OPEN;
+            break;
+        }
+        e = apply_chain(lg, transfers, i, j, results, err);
+        i = j;
+    }
+    return e;
+}
+
+enum pay_err pay_ledger_tx_transfer(struct pay_ledger *lg, struct pay_store_tx *tx,
+                                    struct pay_ledger_transfer *t, enum pay_ledger_result *result,
+                                    struct pay_error *err)
+{
+    return pay_ledger_tx_transfers(lg, tx, t, 1, result, err);
+}
+
+enum pay_err pay_ledger_tx_expire(struct pay_ledger *lg, struct pay_store_tx *tx, int64_t now_ms,
+                                  size_t max, size_t *expired, struct pay_error *err)
+{
+    enum pay_err e = ledger_begin(lg, tx, err);
+    *expired = 0;
+    while (e == PAY_ERR_OK && *expired < max) {
+        struct pay_store_stmt *st = pay_store_query(
+            tx, err,
+            "SELECT t.id, t.rid FROM ledger_pending_timeouts pt"
+            " JOIN ledger_transfers t ON t.rid = pt.transfer_rid WHERE pt.expires_ms <= $1"
+            " ORDER BY pt.expires_ms, pt.transfer_rid LIMIT 1",
+            "i", now_ms);
+        if (!st)
+            return err->code;
+        struct pay_ledger_transfer t = {.flags = PAY_LEDGER_TF_EXPIRED};
+        int rc = pay_store_step(st, err);
+        if (rc == 1) {
+            snprintf(t.pending_id, sizeof t.pending_id, "%s", pay_store_col_text(st, 0));
+            snprintf(t.id, sizeof t.id, "!exp:%lld", (long long)pay_store_col_int64(st, 1));
+        }
+        pay_store_done(st);
+        if (rc <= 0)
+            return rc == 0 ? PAY_ERR_OK : err->code;
+        enum pay_ledger_result res;
+        e = apply_resolve(lg, &t, true, &res, err);
+        assert(e != PAY_ERR_OK || res == PAY_LEDGER_OK);
+        ++*expired;
+    }
+    return e;
+}
