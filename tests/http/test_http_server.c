@@ -1,0 +1,406 @@
+/* Integration: a real server on a random loopback port, driven by our libcurl client. Covers
+ * the built-in routes, limits, error rendering, security headers, no-redirect and SSRF guard
+ * of the client, graceful shutdown, TLS with a certificate made by `openssl`, and the refusal
+ * to serve plain HTTP on a public address. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/limits.h"
+#include "http/client.h"
+#include "http/server.h"
+/* after errors.h: log.h defines PAY_ERROR, which errors.def also uses */
+#include "core/log.h"
+
+static const struct pay_http_client_options local = {.allow_private_addresses = true};
+
+static enum pay_err h_json(struct pay_http_request *req, struct pay_error *err)
+{
+    json_t *in = pay_http_req_json(req);
+    pay_http_respond_json(req, 201, json_pack("{s:O?}", "got", in));
+    return PAY_ERR_OK;
+}
+
+static enum pay_err h_form(struct pay_http_request *req, struct pay_error *err)
+{
+    const char *amount = pay_http_req_form_get(req, "amount");
+    if (amount == NULL)
+        return pay_error_set(err, PAY_ERR_FIELD_MISSING, "amount", NULL);
+    pay_http_respond_json(req, 200, json_pack("{s:s}", "amount", amount));
+    return PAY_ERR_OK;
+}
+
+static enum pay_err h_page_fail(struct pay_http_request *req, struct pay_error *err)
+{
+    return pay_error_set(err, PAY_ERR_AMOUNT_INVALID, "amount", "<script>alert(1)</script>");
+}
+
+static enum pay_err h_redirect(struct pay_http_request *req, struct pay_error *err)
+{
+    pay_http_respond_redirect(req, "/healthz");
+    return PAY_ERR_OK;
+}
+
+static enum pay_err h_slow(struct pay_http_request *req, struct pay_error *err)
+{
+    struct timespec ts = {1, 0};
+    nanosleep(&ts, NULL);
+    pay_http_respond_text(req, 200, "slow done");
+    return PAY_ERR_OK;
+}
+
+static enum pay_err h_refunds(struct pay_http_request *req, struct pay_error *err)
+{
+    const char *id = pay_http_req_param(req, "id");
+    const char *q = pay_http_req_query(req, "page");
+    const char *c = pay_http_req_cookie(req, "sid");
+    char *s = pay_http_req_printf(req, "%s|%s|%s", id, q ? q : "-", c ? c : "-");
+    if (s == NULL || pay_http_respond_cookie(req, "sid", "abc", 60, PAY_HTTP_COOKIE_STRICT) != 0)
+        return PAY_ERR_INTERNAL;
+    pay_http_respond_text(req, 200, s);
+    return PAY_ERR_OK;
+}
+
+static const struct pay_http_route routes[] = {
+    {"POST", "/json", PAY_HTTP_API, PAY_HTTP_BODY_JSON, h_json, NULL},
+    {"POST", "/form", PAY_HTTP_API, PAY_HTTP_BODY_FORM, h_form, NULL},
+    {"GET", "/page/fail", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_page_fail, NULL},
+    {"GET", "/redirect", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_redirect, NULL},
+    {"GET", "/slow", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_slow, NULL},
+    {"GET", "/v1/trades/{id}/refunds", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_refunds, NULL},
+};
+
+static struct pay_http_server *start(const char *cert, const char *key)
+{
+    static const char *const gateways[] = {"https://bank.example:8443", NULL};
+    struct pay_http_config cfg = {.name = "test",
+                                  .listen = "127.0.0.1:0",
+                                  .tls_cert_file = cert,
+                                  .tls_key_file = key,
+                                  .form_action_origins = gateways};
+    struct pay_http_server *srv = NULL;
+    struct pay_error e = {0};
+    assert_int_equal(pay_http_server_new(&cfg, &srv, &e), PAY_ERR_OK);
+    assert_int_equal(pay_http_server_add_routes(srv, routes, sizeof routes / sizeof routes[0], &e),
+                     PAY_ERR_OK);
+    assert_int_equal(pay_http_server_start(srv, &e), PAY_ERR_OK);
+    assert_true(pay_http_server_port(srv) > 0);
+    return srv;
+}
+
+/* One request against srv; returns the status (0 on a transport error, code in *rc). */
+static long call(struct pay_http_server *srv, const char *method, const char *path,
+                 const char *ctype, const char *body, size_t len,
+                 struct pay_http_client_response *res)
+{
+    char url[256], hdr[128];
+    snprintf(url, sizeof url, "%s%s", pay_http_server_url(srv), path);
+    snprintf(hdr, sizeof hdr, "Content-Type: %s", ctype ? ctype : "text/plain");
+    const char *const headers[] = {hdr, NULL};
+    struct pay_error e = {0};
+    enum pay_err rc = pay_http_client_request(method, url, headers, body, len, &local, res, &e);
+    if (rc != PAY_ERR_OK)
+        print_message("client: %s %s\n", pay_err_name(rc), e.detail);
+    return rc == PAY_ERR_OK ? res->status : 0;
+}
+
+static const char *header(struct pay_http_client_response *r, const char *name)
+{
+    static char buf[1024];
+    return pay_http_client_response_header(r, name, buf, sizeof buf);
+}
+
+static void basics(void **state)
+{
+    struct pay_http_server *srv = *state;
+    struct pay_http_client_response r;
+    assert_int_equal(call(srv, "GET", "/healthz", NULL, NULL, 0, &r), 200);
+    assert_string_equal(pay_buf_str(&r.body), "{\"status\":\"ok\"}");
+    assert_non_null(header(&r, "X-Request-Id"));
+    pay_http_client_response_fini(&r);
+
+    assert_int_equal(call(srv, "GET", "/nope", NULL, NULL, 0, &r), 404);
+    assert_string_equal(header(&r, "Content-Type"), "application/json");
+    assert_non_null(strstr(pay_buf_str(&r.body), "\"code\":\"NOT_FOUND\""));
+    pay_http_client_response_fini(&r);
+
+    assert_int_equal(call(srv, "DELETE", "/healthz", NULL, NULL, 0, &r), 405);
+    pay_http_client_response_fini(&r);
+
+    const char *cookie_hdr[] = {"Cookie: sid=old", "X-Request-Id: trace_12345678", NULL};
+    char url[256];
+    snprintf(url, sizeof url, "%s/v1/trades/T42/refunds?page=3", pay_http_server_url(srv));
+    assert_int_equal(pay_http_client_request("GET", url, cookie_hdr, NULL, 0, &local, &r, NULL),
+                     PAY_ERR_OK);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(pay_buf_str(&r.body), "T42|3|old");
+    assert_string_equal(header(&r, "X-Request-Id"), "trace_12345678");
+    assert_string_equal(header(&r, "Set-Cookie"), "sid=abc; Path=/; Max-Age=60; HttpOnly; "
+                                                  "SameSite=Strict");
+    pay_http_client_response_fini(&r);
+
+    assert_int_equal(call(srv, "GET", "/metrics", NULL, NULL, 0, &r), 200);
+    const char *m = pay_buf_str(&r.body);
+    assert_non_null(strstr(m, "paygate_http_requests_total{server=\"test\",route=\"GET "
+                              "/healthz\",class=\"2xx\"} 1"));
+    assert_non_null(strstr(m, "route=\"unmatched\",class=\"4xx\"} 2"));
+    assert_non_null(strstr(m, "paygate_http_errors_total{server=\"test\",code=\"NOT_FOUND\"} 1"));
+    assert_non_null(strstr(m, "paygate_http_request_duration_seconds_count{server=\"test\","
+                              "route=\"GET /v1/trades/{id}/refunds\"} 1"));
+    assert_non_null(strstr(m, "paygate_http_in_flight{server=\"test\"} 1")); /* this one */
+    pay_http_client_response_fini(&r);
+}
+
+static void bodies(void **state)
+{
+    struct pay_http_server *srv = *state;
+    struct pay_http_client_response r;
+    const char *ok = "{\"amount\":\"12.30\"}";
+    assert_int_equal(call(srv, "POST", "/json", "application/json", ok, strlen(ok), &r), 201);
+    assert_string_equal(pay_buf_str(&r.body), "{\"got\":{\"amount\":\"12.30\"}}");
+    pay_http_client_response_fini(&r);
+
+    const char *bad = "{\"amount\": 12,\n \"x\": }";
+    assert_int_equal(call(srv, "POST", "/json", "application/json", bad, strlen(bad), &r), 400);
+    assert_non_null(strstr(pay_buf_str(&r.body), "\"code\":\"JSON_INVALID\""));
+    assert_non_null(strstr(pay_buf_str(&r.body), "line 2"));
+    pay_http_client_response_fini(&r);
+
+    char deep[128] = "{\"a\":";
+    size_t n = strlen(deep);
+    for (int i = 0; i < PAY_JSON_DEPTH_MAX + 2; i++)
+        deep[n++] = '[';
+    deep[n] = '\0';
+    assert_int_equal(call(srv, "POST", "/json", "application/json", deep, n, &r), 400);
+    assert_non_null(strstr(pay_buf_str(&r.body), "JSON_TOO_DEEP"));
+    pay_http_client_response_fini(&r);
+
+    const char *form = "amount=12%zz";
+    assert_int_equal(
+        call(srv, "POST", "/form", "application/x-www-form-urlencoded", form, strlen(form), &r),
+        400);
+    assert_non_null(strstr(pay_buf_str(&r.body), "\"code\":\"FORM_INVALID\""));
+    assert_non_null(strstr(pay_buf_str(&r.body), "\"field\":\"amount\""));
+    pay_http_client_response_fini(&r);
+
+    assert_int_equal(call(srv, "POST", "/form", NULL, "x=1", 3, &r), 400);
+    assert_non_null(strstr(pay_buf_str(&r.body), "\"code\":\"FIELD_MISSING\""));
+    pay_http_client_response_fini(&r);
+
+    size_t big_len = PAY_HTTP_BODY_MAX + 1;
+    char *big = malloc(big_len);
+    memset(big, 'a', big_len);
+    assert_int_equal(call(srv, "POST", "/json", "application/json", big, big_len, &r), 413);
+    assert_non_null(strstr(pay_buf_str(&r.body), "BODY_TOO_LARGE"));
+    pay_http_client_response_fini(&r);
+    free(big);
+}
+
+static void header_limit(void **state)
+{
+    struct pay_http_server *srv = *state;
+    char *h = malloc(PAY_HTTP_HEADER_MAX + 64);
+    int n = snprintf(h, 64, "X-Big: ");
+    memset(h + n, 'b', PAY_HTTP_HEADER_MAX);
+    h[n + PAY_HTTP_HEADER_MAX] = '\0';
+    const char *const headers[] = {h, NULL};
+    struct pay_http_client_response r;
+    char url[256];
+    snprintf(url, sizeof url, "%s/healthz", pay_http_server_url(srv));
+    assert_int_equal(pay_http_client_request("GET", url, headers, NULL, 0, &local, &r, NULL),
+                     PAY_ERR_OK);
+    assert_int_equal(r.status, 431);
+    assert_non_null(strstr(pay_buf_str(&r.body), "HEADER_TOO_LARGE"));
+    pay_http_client_response_fini(&r);
+    free(h);
+}
+
+static void page_errors(void **state)
+{
+    struct pay_http_server *srv = *state;
+    struct pay_http_client_response r;
+    assert_int_equal(call(srv, "GET", "/page/fail", NULL, NULL, 0, &r), 400);
+    const char *body = pay_buf_str(&r.body);
+    assert_null(strstr(body, "<script>"));
+    assert_non_null(strstr(body, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert_non_null(strstr(body, "AMOUNT_INVALID"));
+    assert_string_equal(header(&r, "Content-Type"), "text/html; charset=utf-8");
+    assert_string_equal(header(&r, "X-Frame-Options"), "DENY");
+    assert_string_equal(header(&r, "X-Content-Type-Options"), "nosniff");
+    assert_string_equal(header(&r, "Referrer-Policy"), "strict-origin-when-cross-origin");
+    assert_string_equal(header(&r, "Cache-Control"), "no-store");
+    const char *csp = header(&r, "Content-Security-Policy");
+    assert_non_null(csp);
+    assert_non_null(strstr(csp, "default-src 'self'"));
+    assert_non_null(strstr(csp, "frame-ancestors 'none'"));
+    assert_non_null(strstr(csp, "form-action 'self' https://bank.example:8443"));
+    pay_http_client_response_fini(&r);
+}
+
+static void client_rules(void **state)
+{
+    struct pay_http_server *srv = *state;
+    struct pay_http_client_response r;
+    assert_int_equal(call(srv, "GET", "/redirect", NULL, NULL, 0, &r), 303);
+    assert_string_equal(header(&r, "Location"), "/healthz");
+    assert_string_equal(pay_buf_str(&r.body), "");
+    pay_http_client_response_fini(&r);
+
+    char url[256];
+    struct pay_error e = {0};
+    snprintf(url, sizeof url, "%s/healthz", pay_http_server_url(srv));
+    assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, NULL, &r, &e),
+                     PAY_ERR_URL_FORBIDDEN);
+    pay_http_client_response_fini(&r);
+    snprintf(url, sizeof url, "http://localhost:%d/healthz", pay_http_server_port(srv));
+    assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, NULL, &r, &e),
+                     PAY_ERR_URL_FORBIDDEN);
+    pay_http_client_response_fini(&r);
+    assert_int_equal(
+        pay_http_client_request("GET", "ftp://x.example/", NULL, NULL, 0, NULL, &r, &e),
+        PAY_ERR_FIELD_INVALID);
+    pay_http_client_response_fini(&r);
+
+    struct pay_http_client_options small = {.allow_private_addresses = true, .response_max = 5};
+    assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, &small, &r, &e),
+                     PAY_ERR_UPSTREAM_FAILED);
+    pay_http_client_response_fini(&r);
+    struct pay_http_client_options quick = {.allow_private_addresses = true,
+                                            .total_timeout_ms = 200};
+    snprintf(url, sizeof url, "%s/slow", pay_http_server_url(srv));
+    assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, &quick, &r, &e),
+                     PAY_ERR_UPSTREAM_TIMEOUT);
+    pay_http_client_response_fini(&r);
+}
+
+struct slow_call {
+    struct pay_http_server *srv;
+    long status;
+    char body[32];
+};
+
+static void *slow_thread(void *arg)
+{
+    struct slow_call *c = arg;
+    struct pay_http_client_response r;
+    c->status = call(c->srv, "GET", "/slow", NULL, NULL, 0, &r);
+    snprintf(c->body, sizeof c->body, "%s", pay_buf_str(&r.body));
+    pay_http_client_response_fini(&r);
+    return NULL;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void shutdown_waits_for_in_flight(void **state)
+{
+    struct pay_http_server *srv = start(NULL, NULL);
+    struct slow_call c = {.srv = srv};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, slow_thread, &c), 0);
+    struct timespec ts = {0, 300 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    double t0 = now_s();
+    pay_http_server_stop(srv);
+    double took = now_s() - t0;
+    pthread_join(t, NULL);
+    assert_int_equal(c.status, 200);
+    assert_string_equal(c.body, "slow done");
+    assert_true(took > 0.4 && took < PAY_HTTP_SHUTDOWN_GRACE_S);
+    /* after stop nothing listens any more */
+    struct pay_http_client_response r;
+    assert_int_equal(call(srv, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+    pay_http_client_response_fini(&r);
+    pay_http_server_free(srv);
+}
+
+static void tls_serving(void **state)
+{
+    char dir[] = "/tmp/paygate-tls-XXXXXX", cert[128], key[128], cmd[1024];
+    assert_non_null(mkdtemp(dir));
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null",
+             key, cert);
+    assert_int_equal(system(cmd), 0);
+    struct pay_http_server *srv = start(cert, key);
+    assert_int_equal(strncmp(pay_http_server_url(srv), "https://", 8), 0);
+    char url[256];
+    snprintf(url, sizeof url, "%s/v1/trades/T1/refunds", pay_http_server_url(srv));
+    struct pay_http_client_options o = {.allow_private_addresses = true, .ca_file = cert};
+    struct pay_http_client_response r;
+    struct pay_error e = {0};
+    assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, &o, &r, &e), PAY_ERR_OK);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(header(&r, "Set-Cookie"), "; Secure"));
+    assert_non_null(header(&r, "Strict-Transport-Security"));
+    pay_http_client_response_fini(&r);
+    /* without trusting the certificate the client refuses */
+    o.ca_file = NULL;
+    assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, &o, &r, &e),
+                     PAY_ERR_UPSTREAM_FAILED);
+    pay_http_client_response_fini(&r);
+    pay_http_server_free(srv);
+    remove(cert);
+    remove(key);
+    remove(dir);
+}
+
+static void insecure_listen_refused(void **state)
+{
+    struct pay_http_config cfg = {.listen = "0.0.0.0:0"};
+    struct pay_http_server *srv = NULL;
+    struct pay_error e = {0};
+    assert_int_equal(pay_http_server_new(&cfg, &srv, &e), PAY_ERR_INSECURE_LISTEN);
+    assert_null(srv);
+    cfg.listen = "[::]:0";
+    assert_int_equal(pay_http_server_new(&cfg, &srv, &e), PAY_ERR_INSECURE_LISTEN);
+    cfg.insecure_http = true;
+    cfg.listen = "0.0.0.0:0";
+    assert_int_equal(pay_http_server_new(&cfg, &srv, &e), PAY_ERR_OK);
+    pay_http_server_free(srv);
+    cfg.listen = "example.com:80";
+    assert_int_equal(pay_http_server_new(&cfg, &srv, &e), PAY_ERR_CONFIG_INVALID);
+    cfg.listen = "[::1]:0";
+    cfg.insecure_http = false;
+    assert_int_equal(pay_http_server_new(&cfg, &srv, &e), PAY_ERR_OK);
+    pay_http_server_free(srv);
+}
+
+static int setup(void **state)
+{
+    *state = start(NULL, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    pay_http_server_free(*state);
+    return 0;
+}
+
+int main(void)
+{
+    pay_log_init(stderr, PAY_LOG_ERROR);
+    pay_http_signals_block();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(basics),       cmocka_unit_test(bodies),
+        cmocka_unit_test(header_limit), cmocka_unit_test(page_errors),
+        cmocka_unit_test(client_rules), cmocka_unit_test(shutdown_waits_for_in_flight),
+        cmocka_unit_test(tls_serving),  cmocka_unit_test(insecure_listen_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
