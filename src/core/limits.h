@@ -144,4 +144,19 @@
 #define PAY_SIG_NONCE_MIN 16
 #define PAY_SIG_NONCE_MAX 64
 
+/* --- bank (docs/bank.md) ------------------------------------------------------------------ */
+
+/* How long the bank waits for a merchant's answer to a B2C notification before it shows the
+ * consumer the result anyway (ICBC: the notification and the result page are serial, so a
+ * slow merchant must not keep the consumer waiting past a browser's patience). */
+#define PAY_BANK_NOTIFY_TIMEOUT_MS 5000
+
+/* Requests per minute per client IP to the gateway pages, and card-number / password / SMS
+ * attempts per minute per card: above a human's pace, far below a guessing script's. */
+#define PAY_BANK_RATE_PER_IP_PER_MIN   120
+#define PAY_BANK_RATE_PER_CARD_PER_MIN 20
+
+/* SMS messages kept in memory for the sandbox outbox page. */
+#define PAY_BANK_SMS_OUTBOX_MAX 200
+
 #endif

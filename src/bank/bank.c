@@ -1,0 +1,459 @@
+/* The bank object: opening a data dir (keys, database, ledger, committer), the one write
+ * helper every money movement goes through, and the account/customer primitives. */
+#include "bank/bank.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+#include "crypto/x509.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef PAY_BANK_WEB_ROOT
+#define PAY_BANK_WEB_ROOT "web/bank"
+#endif
+
+void pay_bank_options_defaults(struct pay_bank_options *o)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->listen, sizeof o->listen, "127.0.0.1:0");
+    snprintf(o->web_root, sizeof o->web_root, "%s", PAY_BANK_WEB_ROOT);
+    o->allow_private_notify = true;
+    o->notify_timeout_ms = PAY_BANK_NOTIFY_TIMEOUT_MS;
+    static const int64_t sched[] = {60000, 300000, 900000, 3600000, 7200000, 21600000};
+    o->retry_n = sizeof sched / sizeof sched[0];
+    memcpy(o->retry_ms, sched, sizeof sched);
+}
+
+int pay_bank_write_file(const char *path, const char *data, size_t len, int mode)
+{
+    char tmp[PAY_BANK_PATH_MAX + 8];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return -1;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            close(fd);
+            unlink(tmp);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return chmod(path, (mode_t)mode);
+}
+
+char *pay_bank_read_file(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    fclose(f);
+    if (!buf || n > max) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static int key_path(const struct pay_bank *b, const char *name, char *out, size_t n)
+{
+    return snprintf(out, n, "%s/keys/%s", b->opt.data_dir, name) < (int)n ? 0 : -1;
+}
+
+/* A 32-byte secret kept as hex in keys/<name>; created on first use. */
+static int load_secret(struct pay_bank *b, const char *name, uint8_t out[32])
+{
+    char path[PAY_BANK_PATH_MAX + 16];
+    if (key_path(b, name, path, sizeof path) != 0)
+        return -1;
+    char *text = pay_bank_read_file(path, 256);
+    if (!text) {
+        uint8_t k[32];
+        char hex[PAY_HEX_LEN(32)];
+        pay_random_bytes(k, sizeof k);
+        if (pay_hex_encode(hex, sizeof hex, k, sizeof k) != 0 ||
+            pay_bank_write_file(path, hex, strlen(hex), 0600) != 0)
+            return -1;
+        pay_wipe(k, sizeof k);
+        text = pay_bank_read_file(path, 256);
+        if (!text)
+            return -1;
+    }
+    size_t len = 0;
+    int rc = pay_hex_decode(out, 32, text, strlen(text), &len) == 0 && len == 32 ? 0 : -1;
+    pay_wipe(text, strlen(text));
+    free(text);
+    return rc;
+}
+
+static int load_aead(struct pay_bank *b)
+{
+    char path[PAY_BANK_PATH_MAX + 16];
+    if (key_path(b, "aead.key", path, sizeof path) != 0)
+        return -1;
+    char *text = pay_bank_read_file(path, 256);
+    if (!text) {
+        char gen[128];
+        if (pay_keyring_generate_text("k1", gen, sizeof gen) != 0 ||
+            pay_bank_write_file(path, gen, strlen(gen), 0600) != 0)
+            return -1;
+        pay_wipe(gen, sizeof gen);
+        text = pay_bank_read_file(path, 256);
+        if (!text)
+            return -1;
+    }
+    text[strcspn(text, "\r\n")] = '\0';
+    int rc = pay_keyring_add_text(&b->keys.aead, text, 1);
+    pay_wipe(text, strlen(text));
+    free(text);
+    return rc;
+}
+
+/* The CA and the signing certificate (CN = bank code), created on first use. */
+static enum pay_err load_certs(struct pay_bank *b, struct pay_error *err)
+{
+    char cp[PAY_BANK_PATH_MAX + 16], kp[PAY_BANK_PATH_MAX + 16];
+    char sp[PAY_BANK_PATH_MAX + 16], skp[PAY_BANK_PATH_MAX + 16];
+    key_path(b, "ca.crt", cp, sizeof cp);
+    key_path(b, "ca.key", kp, sizeof kp);
+    key_path(b, "sign.crt", sp, sizeof sp);
+    key_path(b, "sign.key", skp, sizeof skp);
+    if (access(cp, R_OK) != 0) {
+        struct pay_x509_pair ca = {0};
+        char cn[PAY_X509_NAME_MAX + 1];
+        snprintf(cn, sizeof cn, "%s Root CA", b->opt.name);
+        enum pay_err rc = pay_x509_ca_create(cn, b->opt.name, PAY_X509_DAYS_MAX, &ca, err);
+        if (rc != PAY_ERR_OK)
+            return rc;
+        int w = pay_bank_write_file(kp, ca.key_pem, strlen(ca.key_pem), 0600) |
+                pay_bank_write_file(cp, ca.cert_pem, strlen(ca.cert_pem), 0644);
+        pay_x509_pair_fini(&ca);
+        if (w != 0)
+            return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot write %s", cp);
+        unlink(sp);
+    }
+    b->keys.ca_cert_pem = pay_bank_read_file(cp, 65536);
+    b->keys.ca_key_pem = pay_bank_read_file(kp, 65536);
+    if (!b->keys.ca_cert_pem || !b->keys.ca_key_pem)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot read the CA in %s/keys",
+                             b->opt.data_dir);
+    if (access(sp, R_OK) != 0) {
+        struct pay_x509_pair s = {0};
+        enum pay_err rc =
+            pay_x509_issue(b->keys.ca_cert_pem, b->keys.ca_key_pem, b->opt.code, b->opt.name,
+                           PAY_X509_DAYS_MAX, PAY_X509_KEY_RSA2048, &s, err);
+        if (rc != PAY_ERR_OK)
+            return rc;
+        int w = pay_bank_write_file(skp, s.key_pem, strlen(s.key_pem), 0600) |
+                pay_bank_write_file(sp, s.cert_pem, strlen(s.cert_pem), 0644);
+        pay_x509_pair_fini(&s);
+        if (w != 0)
+            return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot write %s", sp);
+    }
+    b->keys.sign_cert_pem = pay_bank_read_file(sp, 65536);
+    if (!b->keys.sign_cert_pem || pay_rsa_key_load(skp, &b->keys.sign_key) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot read the signing key");
+    return PAY_ERR_OK;
+}
+
+static enum pay_err load_keys(struct pay_bank *b, struct pay_error *err)
+{
+    char dir[PAY_BANK_PATH_MAX + 8];
+    snprintf(dir, sizeof dir, "%s/keys", b->opt.data_dir);
+    if ((mkdir(b->opt.data_dir, 0700) != 0 && errno != EEXIST) ||
+        (mkdir(dir, 0700) != 0 && errno != EEXIST))
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "cannot create %s", dir);
+    pay_keyring_init(&b->keys.aead);
+    if (load_aead(b) != 0 || load_secret(b, "index.key", b->keys.index_key) != 0 ||
+        load_secret(b, "cvv.key", b->keys.cvv_key) != 0 ||
+        load_secret(b, "otp.key", b->keys.otp_key) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot read or create keys in %s", dir);
+    return load_certs(b, err);
+}
+
+/* bank_info holds name, code and BIN from the first start: one data dir = one bank. */
+static enum pay_store_status info_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct pay_bank_options *o = ctx;
+    struct {
+        const char *k;
+        char *v;
+        size_t n;
+        const char *def;
+    } f[] = {{"name", o->name, sizeof o->name, "Sandbox Bank"},
+             {"code", o->code, sizeof o->code, "sandbox"},
+             {"bin", o->bin, sizeof o->bin, "622202"}};
+    for (size_t i = 0; i < 3; i++) {
+        struct pay_store_stmt *st =
+            pay_store_query(tx, err, "SELECT v FROM bank_info WHERE k = $1", "t", f[i].k);
+        if (!st)
+            return pay_store_status_of(err->code);
+        int r = pay_store_step(st, err);
+        if (r == 1) {
+            const char *v = pay_store_col_text(st, 0);
+            if (f[i].v[0] && strcmp(v, f[i].v) != 0 && strcmp(f[i].k, "name") != 0) {
+                pay_error_set(err, PAY_ERR_CONFIG_INVALID, f[i].k,
+                              "this data dir belongs to the bank with %s %s", f[i].k, v);
+                pay_store_done(st);
+                return PAY_STORE_HARD;
+            }
+            snprintf(f[i].v, f[i].n, "%s", v);
+        }
+        pay_store_done(st);
+        if (r < 0)
+            return pay_store_status_of(err->code);
+        if (r == 0) {
+            if (!f[i].v[0])
+                snprintf(f[i].v, f[i].n, "%s", f[i].def);
+            enum pay_err rc = pay_store_exec(
+                tx, err, "INSERT INTO bank_info (k, v) VALUES ($1, $2)", "tt", f[i].k, f[i].v);
+            if (rc != PAY_ERR_OK)
+                return pay_store_status_of(rc);
+        }
+    }
+    return PAY_STORE_COMMIT;
+}
+
+static enum pay_err check_identity(const struct pay_bank_options *o, struct pay_error *err)
+{
+    if (strlen(o->bin) != 6 || strspn(o->bin, "0123456789") != 6)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "bin", "BIN must be 6 digits");
+    size_t n = strlen(o->code);
+    if (n < 2 || strspn(o->code, "abcdefghijklmnopqrstuvwxyz0123456789") != n)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "code", "code must be [a-z0-9]{2,16}");
+    return PAY_ERR_OK;
+}
+
+static enum pay_err internal_accounts(struct pay_bank *b, struct pay_error *err)
+{
+    snprintf(b->cash_account, sizeof b->cash_account, "%s:cash", b->opt.code);
+    snprintf(b->credit_lines_account, sizeof b->credit_lines_account, "%s:credit-lines",
+             b->opt.code);
+    struct pay_ledger_account a[2];
+    memset(a, 0, sizeof a);
+    for (int i = 0; i < 2; i++) {
+        snprintf(a[i].id, sizeof a[i].id, "%s", i ? b->credit_lines_account : b->cash_account);
+        snprintf(a[i].currency, sizeof a[i].currency, PAY_BANK_CURRENCY);
+        a[i].code = PAY_BANK_ACCT_INTERNAL;
+        snprintf(a[i].owner, sizeof a[i].owner, "%s", b->opt.code);
+    }
+    enum pay_ledger_result res[2];
+    enum pay_err rc = pay_committer_create_accounts(b->committer, a, 2, res, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    for (int i = 0; i < 2; i++)
+        if (res[i] != PAY_LEDGER_OK && res[i] != PAY_LEDGER_EXISTS)
+            return pay_error_set(err, PAY_ERR_INTERNAL, "", "internal account: %s",
+                                 pay_ledger_result_name(res[i]));
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **out,
+                           struct pay_error *err)
+{
+    *out = NULL;
+    if (pay_crypto_init() != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "crypto library did not start");
+    if (!o->data_dir[0])
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "--data-dir is required");
+    if (o->fast_hash)
+        pay_pwhash_set_level(PAY_PWHASH_TEST_MIN);
+    struct pay_bank *b = calloc(1, sizeof *b);
+    if (!b)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    b->opt = *o;
+    pthread_mutex_init(&b->sms_lock, NULL);
+    pthread_mutex_init(&b->stop_lock, NULL);
+    pthread_cond_init(&b->stop_cond, NULL);
+    *out = b;
+    if (mkdir(o->data_dir, 0700) != 0 && errno != EEXIST)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "cannot create %s",
+                             o->data_dir);
+    char db[PAY_BANK_PATH_MAX + 16];
+    snprintf(db, sizeof db, "%s/bank.db", o->data_dir);
+    const struct pay_store_component *comps[] = {&pay_ledger_schema, &pay_bank_schema, NULL};
+    enum pay_err rc = pay_store_open(db, NULL, comps, &b->store, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_store_run_tx(b->store, info_tx, &b->opt, err);
+    if (rc == PAY_ERR_OK)
+        rc = check_identity(&b->opt, err);
+    if (rc == PAY_ERR_OK)
+        rc = load_keys(b, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_ledger_new(b->store, NULL, NULL, &b->ledger, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_committer_start(b->ledger, NULL, &b->committer, err);
+    if (rc == PAY_ERR_OK)
+        rc = internal_accounts(b, err);
+    return rc;
+}
+
+void pay_bank_close(struct pay_bank *b)
+{
+    if (!b)
+        return;
+    pay_committer_stop(b->committer);
+    pay_ledger_free(b->ledger);
+    pay_store_close(b->store);
+    free(b->keys.ca_cert_pem);
+    if (b->keys.ca_key_pem) {
+        pay_wipe(b->keys.ca_key_pem, strlen(b->keys.ca_key_pem));
+        free(b->keys.ca_key_pem);
+    }
+    free(b->keys.sign_cert_pem);
+    pay_rsa_key_free(b->keys.sign_key);
+    pay_keyring_fini(&b->keys.aead);
+    pay_wipe(&b->keys, sizeof b->keys);
+    pthread_mutex_destroy(&b->sms_lock);
+    pthread_mutex_destroy(&b->stop_lock);
+    pthread_cond_destroy(&b->stop_cond);
+    free(b);
+}
+
+/* The committer may run apply more than once (batch retry): the shim resets the op's error
+ * before every run so no stale detail survives. */
+struct write_shim {
+    int (*apply)(struct pay_store_tx *tx, void *ctx);
+    struct pay_bank_op *op;
+};
+
+static int shim_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct write_shim *s = ctx;
+    memset(&s->op->err, 0, sizeof s->op->err);
+    return s->apply(tx, s->op);
+}
+
+enum pay_err pay_bank_write(struct pay_bank *b, int (*apply)(struct pay_store_tx *tx, void *ctx),
+                            struct pay_bank_op *op, struct pay_error *err)
+{
+    struct write_shim s = {apply, op};
+    op->b = b;
+    int result = 0;
+    enum pay_err rc = pay_committer_submit(b->committer, shim_apply, &s, &result, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    if (result != PAY_ERR_OK) {
+        if (err) {
+            *err = op->err;
+            if (err->code == PAY_ERR_OK)
+                err->code = (enum pay_err)result;
+        }
+        return (enum pay_err)result;
+    }
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_bank_read(struct pay_bank *b,
+                           enum pay_store_status (*fn)(struct pay_store_tx *, void *,
+                                                       struct pay_error *),
+                           void *ctx, struct pay_error *err)
+{
+    return pay_store_run_read(b->store, fn, ctx, err);
+}
+
+int pay_bank_db_fail(struct pay_error *err, enum pay_err code)
+{
+    if (err && err->code == PAY_ERR_OK)
+        err->code = code;
+    return (int)pay_store_status_of(code);
+}
+
+enum pay_err pay_bank_account_create(struct pay_bank *b, struct pay_store_tx *tx, const char *kind,
+                                     const char *owner, char id_out[PAY_LEDGER_ID_MAX + 1],
+                                     struct pay_error *err)
+{
+    struct pay_ledger_account a;
+    memset(&a, 0, sizeof a);
+    char id[PAY_ID_MAX];
+    enum pay_err rc = pay_id_new("acct", id);
+    if (rc != PAY_ERR_OK)
+        return pay_error_set(err, rc, "", "no random id");
+    snprintf(a.id, sizeof a.id, "%s", id);
+    snprintf(a.currency, sizeof a.currency, PAY_BANK_CURRENCY);
+    a.code = strcmp(kind, "credit") == 0     ? PAY_BANK_ACCT_CREDIT
+             : strcmp(kind, "merchant") == 0 ? PAY_BANK_ACCT_MERCHANT
+                                             : PAY_BANK_ACCT_DEPOSIT;
+    a.flags = PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS;
+    snprintf(a.owner, sizeof a.owner, "%s", owner);
+    enum pay_ledger_result res;
+    rc = pay_ledger_tx_create_accounts(b->ledger, tx, &a, 1, &res, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    if (res != PAY_LEDGER_OK)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "account: %s", pay_ledger_result_name(res));
+    rc = pay_store_exec(tx, err,
+                        "INSERT INTO bank_accounts (id, kind, owner, currency, created_ms)"
+                        " VALUES ($1, $2, $3, $4, $5)",
+                        "tttti", id, kind, owner, PAY_BANK_CURRENCY, pay_time_now_ms());
+    if (rc == PAY_ERR_OK)
+        snprintf(id_out, PAY_LEDGER_ID_MAX + 1, "%s", id);
+    return rc;
+}
+
+enum pay_err pay_bank_transfer(struct pay_bank *b, struct pay_store_tx *tx, const char *id,
+                               const char *from, const char *to, int64_t amount_minor, int32_t code,
+                               const char *user_data, struct pay_error *err)
+{
+    struct pay_ledger_transfer t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.id, sizeof t.id, "%s", id);
+    snprintf(t.debit_account_id, sizeof t.debit_account_id, "%s", from);
+    snprintf(t.credit_account_id, sizeof t.credit_account_id, "%s", to);
+    snprintf(t.currency, sizeof t.currency, PAY_BANK_CURRENCY);
+    t.amount_minor = amount_minor;
+    t.code = code;
+    snprintf(t.user_data, sizeof t.user_data, "%s", user_data ? user_data : "");
+    enum pay_ledger_result res;
+    enum pay_err rc = pay_ledger_tx_transfer(b->ledger, tx, &t, &res, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    switch (res) {
+    case PAY_LEDGER_OK:
+    case PAY_LEDGER_EXISTS:
+        return PAY_ERR_OK;
+    case PAY_LEDGER_EXCEEDS_CREDITS:
+        return pay_error_set(err, PAY_ERR_INSUFFICIENT_FUNDS, "amount", NULL);
+    case PAY_LEDGER_DEBIT_ACCOUNT_NOT_FOUND:
+    case PAY_LEDGER_CREDIT_ACCOUNT_NOT_FOUND:
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "account", "no such account");
+    case PAY_LEDGER_ACCOUNTS_MUST_DIFFER:
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "toAccount", "accounts must differ");
+    default:
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "", "ledger refused the transfer: %s",
+                             pay_ledger_result_name(res));
+    }
+}
+
+enum pay_err pay_bank_customer_create(struct pay_bank *b, struct pay_store_tx *tx, const char *name,
+                                      const char *phone, char id_out[PAY_ID_MAX],
+                                      struct pay_error *err)
+{
+    (void)b;
+    enum pay_err rc = pay_id_new("cus", id_out);
+    if (rc != PAY_ERR_OK)
+        return pay_error_set(err, rc, "", "no random id");
+    return pay_store_exec(tx, err,
+                          "INSERT INTO bank_customers (id, name, phone, created_ms)"
+                          " VALUES ($1, $2, $3, $4)",
+                          "ttti", id_out, name, phone, pay_time_now_ms());
+}

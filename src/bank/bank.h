@@ -1,0 +1,278 @@
+/* The sandbox bank (docs/bank.md): one process per bank with its own database, ledger, keys
+ * and HTTP server. This header is internal to src/bank: the module's files share the bank
+ * object, the committer helper and the domain operations declared here. */
+#ifndef PAY_BANK_BANK_H
+#define PAY_BANK_BANK_H
+
+#include "core/errors.h"
+#include "core/limits.h"
+#include "crypto/aead.h"
+#include "crypto/password.h"
+#include "crypto/sign.h"
+#include "ledger/ledger.h"
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PAY_BANK_RETRY_MAX   16 /* entries of the notification retry schedule */
+#define PAY_BANK_PAN_LEN     16 /* BIN 6 + serial 9 + Luhn 1 */
+#define PAY_BANK_CODE_MAX    16
+#define PAY_BANK_NAME_MAX    64
+#define PAY_BANK_CURRENCY    "CNY" /* the sandbox banks hold CNY accounts */
+#define PAY_BANK_PATH_MAX    1024
+#define PAY_BANK_MASKED_MAX  24 /* "622202******0015" */
+#define PAY_BANK_SESSION_MAX 64
+
+/* Ledger codes of the bank's transfers (docs/bank.md statement "kind"). */
+enum pay_bank_xfer_code {
+    PAY_BANK_XFER_DEPOSIT = 1,
+    PAY_BANK_XFER_PAYMENT = 2,
+    PAY_BANK_XFER_REFUND = 3,
+    PAY_BANK_XFER_AGREEMENT = 4,
+    PAY_BANK_XFER_TRANSFER = 5,
+    PAY_BANK_XFER_CREDIT_LINE = 6,
+};
+
+/* Ledger codes of accounts. */
+enum pay_bank_acct_code {
+    PAY_BANK_ACCT_DEPOSIT = 1,
+    PAY_BANK_ACCT_CREDIT = 2,
+    PAY_BANK_ACCT_MERCHANT = 3,
+    PAY_BANK_ACCT_INTERNAL = 9,
+};
+
+struct pay_bank_options {
+    char name[PAY_BANK_NAME_MAX + 1];
+    char code[PAY_BANK_CODE_MAX + 1];
+    char bin[7];
+    char data_dir[PAY_BANK_PATH_MAX];
+    char listen[128];
+    char web_root[PAY_BANK_PATH_MAX];
+    char print_url_file[PAY_BANK_PATH_MAX];
+    char admin_token[128];
+    bool demo_data;
+    bool fast_hash;
+    bool allow_private_notify;
+    int64_t notify_timeout_ms;
+    int64_t retry_ms[PAY_BANK_RETRY_MAX];
+    size_t retry_n;
+};
+
+/* The bank's keys, loaded from (or created in) <data_dir>/keys. */
+struct pay_bank_keys {
+    char *ca_cert_pem;
+    char *ca_key_pem;
+    char *sign_cert_pem;
+    struct pay_rsa_key *sign_key;
+    struct pay_keyring aead;
+    uint8_t index_key[PAY_KEYED_HASH_KEY_LEN];
+    uint8_t cvv_key[32];
+    uint8_t otp_key[PAY_OTP_KEY_LEN];
+};
+
+struct pay_bank_sms {
+    int64_t time_ms;
+    char phone[24];
+    char text[200];
+};
+
+struct pay_bank_rate; /* server.c */
+
+struct pay_bank {
+    struct pay_bank_options opt;
+    struct pay_bank_keys keys;
+    struct pay_store *store;
+    struct pay_ledger *ledger;
+    struct pay_committer *committer;
+    struct pay_http_server *http;
+    struct pay_nonce_cache *nonces;
+    struct pay_bank_rate *rate;
+    char cash_account[PAY_LEDGER_ID_MAX + 1];
+    char credit_lines_account[PAY_LEDGER_ID_MAX + 1];
+    /* sandbox SMS outbox: a ring of the latest messages */
+    pthread_mutex_t sms_lock;
+    struct pay_bank_sms sms[PAY_BANK_SMS_OUTBOX_MAX];
+    size_t sms_next, sms_count;
+    /* notification worker */
+    pthread_t worker;
+    bool worker_running;
+    pthread_mutex_t stop_lock;
+    pthread_cond_t stop_cond;
+    bool stopping;
+};
+
+/* --- bank.c: lifecycle and the write helper ---------------------------------------------- */
+void pay_bank_options_defaults(struct pay_bank_options *o);
+/* Opens the data dir (keys, database, ledger, committer); *out is freed with
+ * pay_bank_close(). */
+enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **out,
+                           struct pay_error *err);
+void pay_bank_close(struct pay_bank *b);
+
+/* Every write: ctx starts with struct pay_bank_op; apply returns an enum pay_err (OK keeps
+ * the changes, anything else rolls back this command only) and fills op->err. Returns the
+ * committed outcome with *err set. */
+struct pay_bank_op {
+    struct pay_bank *b;
+    struct pay_error err;
+};
+enum pay_err pay_bank_write(struct pay_bank *b, int (*apply)(struct pay_store_tx *tx, void *ctx),
+                            struct pay_bank_op *op, struct pay_error *err);
+/* Reads run on a reader connection. */
+enum pay_err pay_bank_read(struct pay_bank *b,
+                           enum pay_store_status (*fn)(struct pay_store_tx *, void *,
+                                                       struct pay_error *),
+                           void *ctx, struct pay_error *err);
+/* Maps a store error to a status for pay_bank_read bodies and returns it. */
+int pay_bank_db_fail(struct pay_error *err, enum pay_err code);
+
+/* --- schema.c ------------------------------------------------------------------------------ */
+extern const struct pay_store_component pay_bank_schema;
+
+/* --- cards.c ------------------------------------------------------------------------------- */
+int pay_bank_luhn_digit(const char *digits); /* check digit for digits (no check digit yet) */
+bool pay_bank_luhn_valid(const char *pan);
+/* Normalises user input ("6222 0200 ...") into out (digits only); -1 when not 13-19 digits. */
+int pay_bank_pan_normalise(const char *in, char out[20]);
+void pay_bank_pan_mask(const char *pan, char out[PAY_BANK_MASKED_MAX]);
+void pay_bank_cvv2(const struct pay_bank *b, const char *pan, const char *expiry_mmyy, char out[4]);
+/* True when "MM/YY" is past its month's end at now_ms; -1 when malformed. */
+int pay_bank_expiry_past(const char *expiry, int64_t now_ms);
+void pay_bank_pan_index(const struct pay_bank *b, const char *pan, char out[PAY_SHA256_HEX_LEN]);
+
+/* A card as the bank code sees it (the PAN is never loaded into this). */
+struct pay_bank_card {
+    char id[PAY_ID_MAX];
+    char bin[7];
+    char last4[5];
+    char expiry[6];
+    char kind[8]; /* DEBIT / CREDIT */
+    char account_id[PAY_LEDGER_ID_MAX + 1];
+    char phone[24];
+    char password_hash[PAY_PWHASH_STR_LEN];
+    int64_t failed_attempts;
+    int64_t locked_until_ms;
+};
+/* Looks a card up by PAN inside tx. PAY_ERR_CARD_INVALID when unknown. */
+enum pay_err pay_bank_card_find(struct pay_bank *b, struct pay_store_tx *tx, const char *pan,
+                                struct pay_bank_card *out, struct pay_error *err);
+enum pay_err pay_bank_card_get(struct pay_store_tx *tx, const char *card_id,
+                               struct pay_bank_card *out, struct pay_error *err);
+/* Records a failed password/SMS attempt (locks at PAY_LOCKOUT_ATTEMPTS) or a success. */
+enum pay_err pay_bank_card_attempt(struct pay_store_tx *tx, const char *card_id, bool ok,
+                                   int64_t now_ms, struct pay_error *err);
+/* LOCKED / CARD_EXPIRED / OK for using the card at now_ms. */
+enum pay_err pay_bank_card_usable(const struct pay_bank_card *c, int64_t now_ms,
+                                  struct pay_error *err);
+
+/* Issues a card (inside tx). pan_out receives the number (caller shows it once), cvv_out the
+ * CVV2. serial < 0 picks a random serial. */
+struct pay_bank_card_new {
+    const char *customer_id;
+    const char *kind; /* "debit" or "credit" */
+    const char *password;
+    const char *expiry; /* "MM/YY" */
+    const char *phone;
+    int64_t credit_limit_minor;
+    int64_t serial;
+    int64_t locked_until_ms;
+};
+enum pay_err pay_bank_card_issue(struct pay_bank *b, struct pay_store_tx *tx,
+                                 const struct pay_bank_card_new *c, char pan_out[20],
+                                 char cvv_out[4], char card_id_out[PAY_ID_MAX],
+                                 struct pay_error *err);
+
+/* --- accounts (bank.c) ------------------------------------------------------------------- */
+/* Creates a ledger account + its row; kind "deposit", "credit", "merchant". */
+enum pay_err pay_bank_account_create(struct pay_bank *b, struct pay_store_tx *tx, const char *kind,
+                                     const char *owner, char id_out[PAY_LEDGER_ID_MAX + 1],
+                                     struct pay_error *err);
+/* One ledger transfer inside tx; maps EXCEEDS_CREDITS to INSUFFICIENT_FUNDS. */
+enum pay_err pay_bank_transfer(struct pay_bank *b, struct pay_store_tx *tx, const char *id,
+                               const char *from, const char *to, int64_t amount_minor, int32_t code,
+                               const char *user_data, struct pay_error *err);
+enum pay_err pay_bank_customer_create(struct pay_bank *b, struct pay_store_tx *tx, const char *name,
+                                      const char *phone, char id_out[PAY_ID_MAX],
+                                      struct pay_error *err);
+
+/* --- merchants.c --------------------------------------------------------------------------- */
+struct pay_bank_merchant {
+    char mer_id[PAY_MERCHANT_ID_FIELD_MAX + 1];
+    char name[PAY_TEXT_FIELD_MAX + 1];
+    char account_id[PAY_LEDGER_ID_MAX + 1];
+    char referrer_domain[256];
+    char notify_domain[256];
+    bool allow_no_referer;
+};
+enum pay_err pay_bank_merchant_get(struct pay_store_tx *tx, const char *mer_id,
+                                   struct pay_bank_merchant *out, struct pay_error *err);
+/* Checks a presented certificate PEM for mer_id: CA, CN, not revoked. */
+enum pay_err pay_bank_cert_check(struct pay_bank *b, struct pay_store_tx *tx, const char *cert_pem,
+                                 const char *mer_id, struct pay_error *err);
+/* Creates the contract, account and certificate; writes merchant.key/.crt/.json to out_dir. */
+enum pay_err pay_bank_merchant_add(struct pay_bank *b, const struct pay_bank_merchant *m,
+                                   const char *out_dir, char serial_out[64], struct pay_error *err);
+enum pay_err pay_bank_merchant_revoke(struct pay_bank *b, const char *mer_id, const char *serial,
+                                      int *revoked_out, struct pay_error *err);
+bool pay_bank_domain_match(const char *host, const char *domain);
+
+/* --- sms (notify.c) ------------------------------------------------------------------------ */
+void pay_bank_sms_send(struct pay_bank *b, const char *phone, const char *text);
+
+/* --- notify.c ------------------------------------------------------------------------------ */
+/* Tries one delivery of notification id now (bounded by notify_timeout_ms) and records it. */
+void pay_bank_notify_attempt(struct pay_bank *b, const char *notify_id);
+int pay_bank_notify_worker_start(struct pay_bank *b);
+void pay_bank_notify_worker_stop(struct pay_bank *b);
+/* Builds the signed notification fields of an order inside tx and inserts the row. */
+enum pay_err pay_bank_notify_create(struct pay_bank *b, struct pay_store_tx *tx,
+                                    const char *order_pk, int64_t now_ms, char id_out[PAY_ID_MAX],
+                                    struct pay_error *err);
+
+/* --- demo_data.c --------------------------------------------------------------------------- */
+enum pay_err pay_bank_demo_data(struct pay_bank *b, bool print, struct pay_error *err);
+
+/* --- server.c ------------------------------------------------------------------------------ */
+int pay_bank_serve(struct pay_bank_options *o);
+/* Token bucket: true when the key may go on (per-IP / per-card limits). */
+bool pay_bank_rate_allow(struct pay_bank *b, const char *kind, const char *key, int per_min);
+
+/* --- routes (gateway.c, api.c, admin.c) ---------------------------------------------------- */
+struct pay_http_route;
+const struct pay_http_route *pay_bank_gateway_routes(size_t *n);
+const struct pay_http_route *pay_bank_api_routes(size_t *n);
+const struct pay_http_route *pay_bank_admin_routes(size_t *n);
+
+/* Utility: writes a file with mode 0600 atomically; 0 or -1. */
+int pay_bank_write_file(const char *path, const char *data, size_t len, int mode);
+/* Reads a whole file (at most max bytes) into a heap string (caller frees); NULL on error. */
+char *pay_bank_read_file(const char *path, size_t max);
+
+/* --- order_doc.c: the B2C order document (tranData) -------------------------------------- */
+struct pay_bank_order_doc {
+    char order_id[PAY_MERCHANT_ID_FIELD_MAX + 1];
+    char order_date[16];
+    int64_t amount_minor;
+    char currency[4];
+    char mer_id[PAY_MERCHANT_ID_FIELD_MAX + 1];
+    char mer_acct[PAY_LEDGER_ID_MAX + 1];
+    char mer_url[PAY_URL_MAX + 1];
+    char notify_type[3];
+    char result_type[2];
+    char mer_var[PAY_TEXT_FIELD_MAX + 1];
+    char goods_name[PAY_TEXT_FIELD_MAX + 1];
+    char return_url[PAY_URL_MAX + 1];
+};
+/* Verifies the gateway form (tranData, merSignMsg, merCert) inside tx: certificate,
+ * signature, strict document fields, contract, merURL domain, Referer. Fills doc and m. */
+enum pay_err pay_bank_order_verify(struct pay_bank *b, struct pay_store_tx *tx,
+                                   const char *tran_data, const char *sign_msg,
+                                   const char *mer_cert, const char *referer,
+                                   struct pay_bank_order_doc *doc, struct pay_bank_merchant *m,
+                                   struct pay_error *err);
+/* True when s is 1..max chars of [A-Za-z0-9_.:-]. */
+bool pay_bank_id_ok(const char *s, size_t max);
+
+#endif
