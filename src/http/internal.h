@@ -100,6 +100,7 @@ struct pay_http_request {
     struct pay_buf body;
     bool body_too_large;
     enum pay_err early; /* an error found before the body was read (431, 413) */
+    char allow[64];     /* methods of the routes with this path, for 405's Allow */
     json_t *json;
     struct pay_form form;
     bool has_form;

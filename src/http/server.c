@@ -271,8 +271,12 @@ static void route_request(struct pay_http_request *req, bool *path_known)
         if (!pay_http_route_match(srv->routes[i].r.pattern, req->path, p, &n))
             continue;
         *path_known = true;
-        if (strcmp(srv->routes[i].r.method, m) != 0)
+        if (strcmp(srv->routes[i].r.method, m) != 0) {
+            size_t used = strlen(req->allow);
+            snprintf(req->allow + used, sizeof req->allow - used, "%s%s", used ? ", " : "",
+                     srv->routes[i].r.method);
             continue;
+        }
         req->route = &srv->routes[i];
         req->kind = req->route->r.kind;
         for (size_t k = 0; k < n; k++) {
@@ -352,7 +356,7 @@ static enum MHD_Result finish(struct pay_http_request *req)
         if (err.code != rc)
             pay_error_set(&err, rc, "", NULL);
         if (rc == PAY_ERR_METHOD_NOT_ALLOWED)
-            (void)pay_http_respond_header(req, "Allow", "GET, HEAD, POST");
+            (void)pay_http_respond_header(req, "Allow", req->allow);
         pay_http_respond_error(req, &err);
     }
     struct MHD_Response *r = pay_http_req_build_response(req);
@@ -454,8 +458,7 @@ enum pay_err pay_http_server_start(struct pay_http_server *srv, struct pay_error
         (unsigned)PAY_HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)PAY_HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(4 * PAY_HTTP_HEADER_MAX), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_ARRAY, srv->tls ? tls : tls + 2,
-        MHD_OPTION_END);
+        MHD_OPTION_ARRAY, srv->tls ? tls : tls + 2, MHD_OPTION_END);
     if (srv->daemon == NULL)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "listen",
                              "cannot listen (address in use, or bad TLS key/certificate)");

@@ -132,6 +132,7 @@ static void basics(void **state)
     pay_http_client_response_fini(&r);
 
     assert_int_equal(call(srv, "DELETE", "/healthz", NULL, NULL, 0, &r), 405);
+    assert_string_equal(header(&r, "Allow"), "GET");
     pay_http_client_response_fini(&r);
 
     const char *cookie_hdr[] = {"Cookie: sid=old", "X-Request-Id: trace_12345678", NULL};
