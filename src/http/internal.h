@@ -99,6 +99,7 @@ struct pay_http_request {
     size_t n_params;
     struct pay_buf body;
     bool body_too_large;
+    size_t drained;     /* bytes dropped after the cap */
     enum pay_err early; /* an error found before the body was read (431, 413) */
     char allow[64];     /* methods of the routes with this path, for 405's Allow */
     json_t *json;

@@ -117,7 +117,8 @@ static void respond_error_page(struct pay_http_request *req, const struct pay_er
             PAY_ERROR("http.error_page_failed", "status=%d", status);
     }
     size_t len = out.len;
-    set_body(req, status, "text/html; charset=utf-8", pay_buf_steal(&out), len);
+    char *html = pay_buf_steal(&out);
+    set_body(req, status, "text/html; charset=utf-8", html, html ? len : 0);
     pay_buf_fini(&out);
 }
 

@@ -18,7 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STATIC_FILE_MAX 1048576 /* largest file served from web_root/static */
+#define STATIC_FILE_MAX 1048576                  /* largest file served from web_root/static */
+#define DRAIN_MAX       (16 * PAY_HTTP_BODY_MAX) /* oversized chunked body read and dropped */
 
 static enum pay_err h_healthz(struct pay_http_request *req, struct pay_error *err);
 static enum pay_err h_metrics(struct pay_http_request *req, struct pay_error *err);
@@ -384,8 +385,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     pay_log_set_request_id(req->id);
     if (*upload_data_size > 0) {
+        /* Over the cap (chunked, so not caught by Content-Length): drop the rest and answer
+         * 413 at the end, since libmicrohttpd cannot answer mid-body; a client that streams
+         * more than DRAIN_MAX is cut off. */
         if (!req->body_too_large && pay_buf_append(&req->body, upload_data, *upload_data_size) != 0)
-            req->body_too_large = true; /* chunked body over the cap: keep reading, drop it */
+            req->body_too_large = true;
+        if (req->body_too_large && (req->drained += *upload_data_size) > DRAIN_MAX)
+            return MHD_NO;
         *upload_data_size = 0;
         return MHD_YES;
     }

@@ -201,6 +201,14 @@ static void bodies(void **state)
     assert_int_equal(call(srv, "POST", "/json", "application/json", big, big_len, &r), 413);
     assert_non_null(strstr(pay_buf_str(&r.body), "BODY_TOO_LARGE"));
     pay_http_client_response_fini(&r);
+    /* the same without Content-Length: chunked, found while reading */
+    char url[256];
+    snprintf(url, sizeof url, "%s/json", pay_http_server_url(srv));
+    const char *const chunked[] = {"Transfer-Encoding: chunked", NULL};
+    assert_int_equal(pay_http_client_request("POST", url, chunked, big, big_len, &local, &r, NULL),
+                     PAY_ERR_OK);
+    assert_int_equal(r.status, 413);
+    pay_http_client_response_fini(&r);
     free(big);
 }
 
