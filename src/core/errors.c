@@ -10,9 +10,13 @@ static const struct {
     int status;
     const char *message;
 } registry[] = {
+/* log.h has a PAY_ERROR log macro too: set it aside while the registry expands. */
+#pragma push_macro("PAY_ERROR")
+#undef PAY_ERROR
 #define PAY_ERROR(name, status, msg) {#name, status, msg},
 #include "core/errors.def"
 #undef PAY_ERROR
+#pragma pop_macro("PAY_ERROR")
 };
 
 _Static_assert(sizeof registry / sizeof registry[0] == PAY_ERR__COUNT, "registry complete");

@@ -6,9 +6,13 @@
 #include <stdio.h>
 
 enum pay_err {
+/* log.h has a PAY_ERROR log macro too: set it aside while the registry expands. */
+#pragma push_macro("PAY_ERROR")
+#undef PAY_ERROR
 #define PAY_ERROR(name, status, msg) PAY_ERR_##name,
 #include "core/errors.def"
 #undef PAY_ERROR
+#pragma pop_macro("PAY_ERROR")
     PAY_ERR__COUNT
 };
 
