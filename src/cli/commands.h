@@ -15,5 +15,6 @@ int pay_cli_wants_help(int argc, char **argv);
 int pay_cmd_errors(int argc, char **argv);
 int pay_cmd_demo(int argc, char **argv);
 int pay_cmd_ledger(int argc, char **argv);
+int pay_cmd_platform(int argc, char **argv);
 
 #endif

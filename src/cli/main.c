@@ -9,6 +9,7 @@ static const struct pay_command commands[] = {
     {"errors", "print the error registry (--markdown for docs/errors.md)", pay_cmd_errors},
     {"demo", "run the demo servers on loopback (--port N)", pay_cmd_demo},
     {"ledger", "ledger verify <db>: check every ledger invariant", pay_cmd_ledger},
+    {"platform", "run the payment platform; merchant add, keygen", pay_cmd_platform},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,51 @@
+/* Internals of the open API shared by api.c (request phases) and the endpoint files
+ * (api_trades.c): one call's state, the endpoint signature and the route table entry. */
+#ifndef PAY_PLATFORM_API_H
+#define PAY_PLATFORM_API_H
+
+#include "platform/platform.h"
+
+struct pay_http_request;
+
+/* One authenticated API call. Strings borrowed from the request. */
+struct api_call {
+    struct pay_platform *p;
+    struct pay_http_request *req;
+    char merchant_id[PAY_PLATFORM_MERCHANT_ID_MAX + 1]; /* the authenticated merchant */
+    int64_t fee_bp;
+    char notify_hosts[PAY_PLATFORM_NOTIFY_HOSTS_TEXT_MAX + 1];
+    char req_nonce[PAY_SIG_NONCE_MAX + 1]; /* "" when the request's header was unreadable */
+    char target[PAY_URL_MAX + 1];          /* what the signature covers */
+    const char *query_value;               /* the route's query parameter, if any */
+    const char *idem_key;
+    const char *body;
+    size_t body_len;
+    json_t *json; /* POST body, owned by api.c */
+};
+
+/* An endpoint: fills *status (default 200) and *out (a new reference) and returns OK, or
+ * returns an error with err filled. */
+typedef enum pay_err (*api_op)(struct api_call *c, int *status, json_t **out,
+                               struct pay_error *err);
+
+struct api_op_def {
+    const char *method;
+    const char *pattern;
+    api_op op;
+    const char *query_param; /* GET by merchant key: the one query parameter signed */
+};
+
+struct api_route {
+    struct pay_platform *p;
+    api_op op;
+    bool post;
+    const char *query_param;
+};
+
+/* The endpoint table (api_trades.c); static storage. */
+const struct api_op_def *pay_platform_api_ops(size_t *n);
+
+/* 1..max of [A-Za-z0-9_.-]: out_trade_no, out_refund_no, Idempotency-Key. */
+bool pay_platform_api_token_valid(const char *s, size_t max);
+
+#endif

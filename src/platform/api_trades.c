@@ -1,0 +1,312 @@
+/* Endpoints of the open API (docs/api.md): trades (create, get, query by out_trade_no,
+ * close), refunds (create, get, query by out_refund_no) and notification attempts. Strict
+ * validation: unknown fields, wrong types and bad values are refused with the field named. */
+#include "platform/api.h"
+
+#include "core/ids.h"
+#include "core/money.h"
+#include "core/timeutil.h"
+#include "http/codec.h"
+#include "http/server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Unknown fields are refused, so a typo ("notify_ur1") never passes silently. */
+static enum pay_err only_fields(json_t *o, const char *const *allowed, const char *prefix,
+                                struct pay_error *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; allowed[i] && !ok; i++)
+            ok = strcmp(allowed[i], k) == 0;
+        if (!ok)
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, "", "unknown field %s%s", prefix, k);
+    }
+    return PAY_ERR_OK;
+}
+
+/* A string field: absent -> *out = NULL (FIELD_MISSING if required). Control characters are
+ * refused; length is in bytes. */
+static enum pay_err str_field(json_t *o, const char *name, const char *field, bool required,
+                              size_t max, const char **out, struct pay_error *err)
+{
+    json_t *v = json_object_get(o, name);
+    *out = NULL;
+    if (!v)
+        return required ? pay_error_set(err, PAY_ERR_FIELD_MISSING, field, NULL) : PAY_ERR_OK;
+    if (!json_is_string(v))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "must be a string");
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (n > max)
+        return pay_error_set(err, PAY_ERR_FIELD_TOO_LONG, field, "at most %zu bytes", max);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return pay_error_set(err, PAY_ERR_ENCODING_INVALID, field, NULL);
+    if (required && n == 0)
+        return pay_error_set(err, PAY_ERR_FIELD_MISSING, field, "must not be empty");
+    *out = s;
+    return PAY_ERR_OK;
+}
+
+/* "amount": {"value": "12.30", "currency": "CNY"}, positive, at most PAY_AMOUNT_MAX_MINOR. */
+static enum pay_err amount_field(json_t *o, int64_t *minor, char currency[4], struct pay_error *err)
+{
+    static const char *const keys[] = {"value", "currency", NULL};
+    json_t *a = json_object_get(o, "amount");
+    if (!a)
+        return pay_error_set(err, PAY_ERR_FIELD_MISSING, "amount", NULL);
+    if (!json_is_object(a))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "amount",
+                             "must be {\"value\": \"12.30\", \"currency\": \"CNY\"}");
+    const char *value, *cur;
+    enum pay_err e;
+    if ((e = only_fields(a, keys, "amount.", err)) != PAY_ERR_OK ||
+        (e = str_field(a, "value", "amount.value", true, PAY_MONEY_TEXT_MAX, &value, err)) !=
+            PAY_ERR_OK ||
+        (e = str_field(a, "currency", "amount.currency", true, 3, &cur, err)) != PAY_ERR_OK)
+        return e;
+    if (pay_currency_lookup(cur) < 0)
+        return pay_error_set(err, PAY_ERR_CURRENCY_UNKNOWN, "amount.currency", NULL);
+    if ((e = pay_money_parse(value, cur, minor, err)) != PAY_ERR_OK) {
+        snprintf(err->field, sizeof err->field, "amount.value");
+        return e;
+    }
+    if (*minor <= 0)
+        return pay_error_set(err, PAY_ERR_AMOUNT_NOT_POSITIVE, "amount.value", NULL);
+    if (*minor > PAY_AMOUNT_MAX_MINOR)
+        return pay_error_set(err, PAY_ERR_AMOUNT_TOO_LARGE, "amount.value", NULL);
+    memcpy(currency, cur, 4);
+    return PAY_ERR_OK;
+}
+
+/* notify_url: http(s), on a host the merchant registered, never a private address literal
+ * unless the operator allows it (names are checked again at connect time by the client). */
+static enum pay_err notify_url_check(struct api_call *c, const char *url, struct pay_error *err)
+{
+    struct pay_url u;
+    if (pay_url_parse(url, "notify_url", &u, err) != PAY_ERR_OK)
+        return pay_error_set(err, PAY_ERR_NOTIFY_URL_INVALID, "notify_url", "%s", err->detail);
+    struct pay_platform_merchant m = {0};
+    snprintf(m.notify_hosts, sizeof m.notify_hosts, "%s", c->notify_hosts);
+    if (!pay_platform_merchant_host_allowed(&m, u.host))
+        return pay_error_set(err, PAY_ERR_NOTIFY_URL_INVALID, "notify_url",
+                             "host %s is not one of the merchant's registered notify hosts",
+                             u.host);
+    if (!c->p->set.allow_private_hosts && pay_addr_text_is_private(u.host) == 1)
+        return pay_error_set(err, PAY_ERR_URL_FORBIDDEN, "notify_url",
+                             "private, loopback and link-local addresses are refused");
+    return PAY_ERR_OK;
+}
+
+static enum pay_err product_check(const char *product, struct pay_error *err)
+{
+    static const char *const ok[] = {"page", "mobile_page", "qr", NULL};
+    for (size_t i = 0; ok[i]; i++)
+        if (strcmp(product, ok[i]) == 0)
+            return PAY_ERR_OK;
+    return pay_error_set(err, PAY_ERR_FIELD_INVALID, "product", "one of page, mobile_page, qr");
+}
+
+static enum pay_err create_parse(struct api_call *c, struct pay_platform_trade *t,
+                                 struct pay_error *err)
+{
+    static const char *const keys[] = {"out_trade_no", "amount",  "subject", "body", "notify_url",
+                                       "return_url",   "timeout", "product", NULL};
+    json_t *o = c->json;
+    const char *otn, *subject, *body, *notify, *ret, *timeout, *product;
+    enum pay_err e;
+    if ((e = only_fields(o, keys, "", err)) != PAY_ERR_OK ||
+        (e = str_field(o, "out_trade_no", "out_trade_no", true, PAY_MERCHANT_ID_FIELD_MAX, &otn,
+                       err)) != PAY_ERR_OK ||
+        (e = amount_field(o, &t->amount_minor, t->currency, err)) != PAY_ERR_OK ||
+        (e = str_field(o, "subject", "subject", true, PAY_TEXT_FIELD_MAX, &subject, err)) !=
+            PAY_ERR_OK ||
+        (e = str_field(o, "body", "body", false, PAY_TEXT_FIELD_MAX, &body, err)) != PAY_ERR_OK ||
+        (e = str_field(o, "notify_url", "notify_url", false, PAY_URL_MAX, &notify, err)) !=
+            PAY_ERR_OK ||
+        (e = str_field(o, "return_url", "return_url", false, PAY_URL_MAX, &ret, err)) !=
+            PAY_ERR_OK ||
+        (e = str_field(o, "timeout", "timeout", false, 16, &timeout, err)) != PAY_ERR_OK ||
+        (e = str_field(o, "product", "product", false, 16, &product, err)) != PAY_ERR_OK)
+        return e;
+    if (!pay_platform_api_token_valid(otn, PAY_MERCHANT_ID_FIELD_MAX))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "out_trade_no",
+                             "1-64 of A-Z a-z 0-9 _ - .");
+    if (notify && (e = notify_url_check(c, notify, err)) != PAY_ERR_OK)
+        return e;
+    struct pay_url u;
+    if (ret && (e = pay_url_parse(ret, "return_url", &u, err)) != PAY_ERR_OK)
+        return e;
+    if ((e = product_check(product ? product : "page", err)) != PAY_ERR_OK)
+        return e;
+    int64_t timeout_ms = c->p->set.trade_timeout_ms;
+    if (timeout && pay_time_parse_duration_ms(timeout, &timeout_ms, err) != PAY_ERR_OK)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "timeout", "a duration such as 15m");
+    if (timeout_ms < PAY_PLATFORM_TIMEOUT_MIN_MS || timeout_ms > PAY_PLATFORM_TIMEOUT_MAX_MS)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "timeout", "between 1m and 15d");
+    snprintf(t->merchant_id, sizeof t->merchant_id, "%s", c->merchant_id);
+    snprintf(t->out_trade_no, sizeof t->out_trade_no, "%s", otn);
+    snprintf(t->subject, sizeof t->subject, "%s", subject);
+    snprintf(t->body, sizeof t->body, "%s", body ? body : "");
+    snprintf(t->notify_url, sizeof t->notify_url, "%s", notify ? notify : "");
+    snprintf(t->return_url, sizeof t->return_url, "%s", ret ? ret : "");
+    snprintf(t->product, sizeof t->product, "%s", product ? product : "page");
+    t->expire_ms = timeout_ms; /* made absolute by pay_platform_trade_create */
+    return PAY_ERR_OK;
+}
+
+static json_t *trade_out(struct api_call *c, const struct pay_platform_trade *t)
+{
+    json_t *o = pay_platform_trade_json(t);
+    if (o && strcmp(t->state, PAY_TRADE_WAIT_BUYER_PAY) == 0)
+        json_object_set_new(o, "cashier_url",
+                            json_sprintf("%s/cashier/%s", c->p->set.public_url, t->id));
+    return o;
+}
+
+static enum pay_err op_trade_create(struct api_call *c, int *status, json_t **out,
+                                    struct pay_error *err)
+{
+    struct pay_platform_trade t = {0};
+    enum pay_err e = create_parse(c, &t, err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_trade_create(c->p, &t, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    *status = 201;
+    *out = trade_out(c, &t);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err trade_id_param(struct api_call *c, const char **id, struct pay_error *err)
+{
+    *id = pay_http_req_param(c->req, "trade_id");
+    if (!*id || !pay_id_valid(*id, "tr"))
+        return pay_error_set(err, PAY_ERR_TRADE_NOT_FOUND, "trade_id", NULL);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err op_trade_get(struct api_call *c, int *status, json_t **out,
+                                 struct pay_error *err)
+{
+    struct pay_platform_trade t;
+    const char *id;
+    enum pay_err e = trade_id_param(c, &id, err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_trade_get(c->p, c->merchant_id, id, NULL, &t, err);
+    if (e == PAY_ERR_OK)
+        *out = trade_out(c, &t);
+    return e;
+}
+
+static enum pay_err op_trade_query(struct api_call *c, int *status, json_t **out,
+                                   struct pay_error *err)
+{
+    struct pay_platform_trade t;
+    enum pay_err e = pay_platform_trade_get(c->p, c->merchant_id, NULL, c->query_value, &t, err);
+    if (e == PAY_ERR_OK)
+        *out = trade_out(c, &t);
+    return e;
+}
+
+static enum pay_err op_trade_close(struct api_call *c, int *status, json_t **out,
+                                   struct pay_error *err)
+{
+    static const char *const keys[] = {NULL};
+    const char *id;
+    enum pay_err e = trade_id_param(c, &id, err);
+    if (e == PAY_ERR_OK)
+        e = only_fields(c->json, keys, "", err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_trade_close(c->p, c->merchant_id, id, "closed", err);
+    if (e != PAY_ERR_OK)
+        return e;
+    return op_trade_get(c, status, out, err);
+}
+
+static enum pay_err op_refund_create(struct api_call *c, int *status, json_t **out,
+                                     struct pay_error *err)
+{
+    static const char *const keys[] = {"out_refund_no", "amount", "reason", NULL};
+    struct pay_platform_refund r = {0};
+    const char *id, *orn, *reason;
+    enum pay_err e;
+    if ((e = trade_id_param(c, &id, err)) != PAY_ERR_OK ||
+        (e = only_fields(c->json, keys, "", err)) != PAY_ERR_OK ||
+        (e = str_field(c->json, "out_refund_no", "out_refund_no", true, PAY_MERCHANT_ID_FIELD_MAX,
+                       &orn, err)) != PAY_ERR_OK ||
+        (e = amount_field(c->json, &r.amount_minor, r.currency, err)) != PAY_ERR_OK ||
+        (e = str_field(c->json, "reason", "reason", false, PAY_TEXT_FIELD_MAX, &reason, err)) !=
+            PAY_ERR_OK)
+        return e;
+    if (!pay_platform_api_token_valid(orn, PAY_MERCHANT_ID_FIELD_MAX))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "out_refund_no",
+                             "1-64 of A-Z a-z 0-9 _ - .");
+    snprintf(r.trade_id, sizeof r.trade_id, "%s", id);
+    snprintf(r.merchant_id, sizeof r.merchant_id, "%s", c->merchant_id);
+    snprintf(r.out_refund_no, sizeof r.out_refund_no, "%s", orn);
+    snprintf(r.reason, sizeof r.reason, "%s", reason ? reason : "");
+    if ((e = pay_platform_refund_create(c->p, &r, err)) != PAY_ERR_OK)
+        return e;
+    *status = 201;
+    *out = pay_platform_refund_json(&r);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err op_refund_get(struct api_call *c, int *status, json_t **out,
+                                  struct pay_error *err)
+{
+    struct pay_platform_refund r;
+    const char *id, *rid = pay_http_req_param(c->req, "refund_id");
+    enum pay_err e = trade_id_param(c, &id, err);
+    if (e == PAY_ERR_OK && (!rid || !pay_id_valid(rid, "rf")))
+        e = pay_error_set(err, PAY_ERR_REFUND_NOT_FOUND, "refund_id", NULL);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_refund_get(c->p, c->merchant_id, id, rid, NULL, &r, err);
+    if (e == PAY_ERR_OK)
+        *out = pay_platform_refund_json(&r);
+    return e;
+}
+
+static enum pay_err op_refund_query(struct api_call *c, int *status, json_t **out,
+                                    struct pay_error *err)
+{
+    struct pay_platform_refund r;
+    const char *id;
+    enum pay_err e = trade_id_param(c, &id, err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_refund_get(c->p, c->merchant_id, id, NULL, c->query_value, &r, err);
+    if (e == PAY_ERR_OK)
+        *out = pay_platform_refund_json(&r);
+    return e;
+}
+
+static enum pay_err op_notifications(struct api_call *c, int *status, json_t **out,
+                                     struct pay_error *err)
+{
+    if (!pay_id_valid(c->query_value, "tr"))
+        return pay_error_set(err, PAY_ERR_TRADE_NOT_FOUND, "trade_id", NULL);
+    return pay_platform_notify_list(c->p, c->merchant_id, c->query_value, out, err);
+}
+
+static const struct api_op_def ops[] = {
+    {"POST", "/v1/trades", op_trade_create, NULL},
+    {"GET", "/v1/trades", op_trade_query, "out_trade_no"},
+    {"GET", "/v1/trades/{trade_id}", op_trade_get, NULL},
+    {"POST", "/v1/trades/{trade_id}/close", op_trade_close, NULL},
+    {"POST", "/v1/trades/{trade_id}/refunds", op_refund_create, NULL},
+    {"GET", "/v1/trades/{trade_id}/refunds", op_refund_query, "out_refund_no"},
+    {"GET", "/v1/trades/{trade_id}/refunds/{refund_id}", op_refund_get, NULL},
+    {"GET", "/v1/notifications", op_notifications, "trade_id"},
+};
+
+const struct api_op_def *pay_platform_api_ops(size_t *n)
+{
+    *n = sizeof ops / sizeof ops[0];
+    return ops;
+}

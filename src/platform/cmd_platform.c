@@ -1,0 +1,276 @@
+/* `paygate platform`: runs the payment platform server, and its admin subcommands
+ * (`merchant add`, `keygen`). Offline subcommands open the database directly; SQLite's locking
+ * makes them safe next to a running server. */
+#include "cli/commands.h"
+#include "platform/platform.h"
+
+#include "crypto/crypto.h"
+#include "http/server.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+static void usage(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: paygate platform [--config FILE] [--listen HOST:PORT] [--data-dir DIR]\n"
+        "                        [--public-url URL]\n"
+        "       paygate platform merchant add --data-dir DIR --id ID --name NAME\n"
+        "                        --public-key-file FILE --notify-host HOST [--notify-host HOST]\n"
+        "                        [--fee-bp N] [--settle-bank CODE --settle-account NO]\n"
+        "       paygate platform keygen --out FILE [--rsa]\n\n"
+        "Runs the third-party payment platform (merchant API, cashier, notifications).\n"
+        "It prints its URL once it listens and stops cleanly on SIGTERM.\n"
+        "`merchant add` registers a merchant: the public key file holds an Ed25519 key\n"
+        "(base64 or PEM) or an RSA key of 2048+ bits (PEM). `keygen` makes a merchant key\n"
+        "pair: FILE (private, mode 0600) and FILE.pub, and prints the public key.\n");
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 16385);
+    size_t n = buf ? fread(buf, 1, 16384, f) : 0;
+    bool more = fgetc(f) != EOF;
+    fclose(f);
+    if (!buf || more) {
+        free(buf);
+        return NULL;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    return buf;
+}
+
+/* Normalises the key file to what pf_merchants stores: base64 (Ed25519) or PEM (RSA). */
+static int key_from_file(const char *path, struct pay_platform_merchant *m)
+{
+    char *text = read_file(path);
+    if (!text)
+        return -1;
+    uint8_t pk[PAY_ED25519_PK_LEN];
+    if (pay_ed25519_pk_from_text(pk, text) == 0 ||
+        pay_ed25519_pk_from_pem(pk, text, strlen(text)) == 0) {
+        char b64[PAY_ED25519_KEY_TEXT_LEN];
+        pay_ed25519_pk_to_text(b64, pk);
+        free(text);
+        m->alg = PAY_SIG_ED25519;
+        m->public_key = strdup(b64);
+        return m->public_key ? 0 : -1;
+    }
+    struct pay_rsa_key *k = NULL;
+    if (pay_rsa_key_from_pem(text, strlen(text), &k) != 0) {
+        free(text);
+        return -1;
+    }
+    free(text);
+    m->alg = PAY_SIG_RSA_SHA256;
+    m->public_key = pay_rsa_public_pem(k);
+    pay_rsa_key_free(k);
+    return m->public_key ? 0 : -1;
+}
+
+static int append_host(struct pay_platform_merchant *m, const char *h)
+{
+    size_t used = strlen(m->notify_hosts);
+    int n =
+        snprintf(m->notify_hosts + used, sizeof m->notify_hosts - used, "%s%s", used ? "," : "", h);
+    return n > 0 && (size_t)n < sizeof m->notify_hosts - used ? 0 : -1;
+}
+
+static int merchant_add(int argc, char **argv)
+{
+    static const struct option opts[] = {{"data-dir", required_argument, NULL, 'd'},
+                                         {"id", required_argument, NULL, 'i'},
+                                         {"name", required_argument, NULL, 'n'},
+                                         {"public-key-file", required_argument, NULL, 'k'},
+                                         {"notify-host", required_argument, NULL, 'h'},
+                                         {"fee-bp", required_argument, NULL, 'f'},
+                                         {"settle-bank", required_argument, NULL, 'b'},
+                                         {"settle-account", required_argument, NULL, 'a'},
+                                         {NULL, 0, NULL, 0}};
+    struct pay_platform_merchant m = {.fee_bp = 60};
+    const char *dir = NULL, *keyfile = NULL;
+    int c, bad = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case 'd':
+            dir = optarg;
+            break;
+        case 'i':
+            snprintf(m.id, sizeof m.id, "%s", optarg);
+            break;
+        case 'n':
+            snprintf(m.name, sizeof m.name, "%s", optarg);
+            break;
+        case 'k':
+            keyfile = optarg;
+            break;
+        case 'h':
+            bad |= append_host(&m, optarg);
+            break;
+        case 'f':
+            m.fee_bp = strtoll(optarg, &end, 10);
+            bad |= (!*optarg || *end) ? -1 : 0;
+            break;
+        case 'b':
+            snprintf(m.settle_bank, sizeof m.settle_bank, "%s", optarg);
+            break;
+        case 'a':
+            snprintf(m.settle_account, sizeof m.settle_account, "%s", optarg);
+            break;
+        default:
+            bad = -1;
+        }
+    }
+    if (bad || !dir || !keyfile || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (pay_crypto_init() != 0 || key_from_file(keyfile, &m) != 0) {
+        fprintf(stderr, "paygate platform: %s is not an Ed25519 or RSA public key\n", keyfile);
+        pay_platform_merchant_fini(&m);
+        return 1;
+    }
+    struct pay_platform *p = NULL;
+    struct pay_error err = {0};
+    enum pay_err e = pay_platform_open_offline(dir, &p, &err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_merchant_add(p, &m, &err);
+    pay_platform_close(p);
+    pay_platform_merchant_fini(&m);
+    if (e != PAY_ERR_OK) {
+        fprintf(stderr, "paygate platform: %s %s: %s\n", pay_err_name(e), err.field,
+                err.detail[0] ? err.detail : pay_err_message(e));
+        return 1;
+    }
+    printf("merchant %s added\n", m.id);
+    return 0;
+}
+
+static int keygen(int argc, char **argv)
+{
+    const char *out = NULL;
+    bool rsa = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else if (strcmp(argv[i], "--rsa") == 0)
+            rsa = true;
+        else
+            out = NULL, i = argc;
+    }
+    if (!out || pay_crypto_init() != 0) {
+        usage(stderr);
+        return 2;
+    }
+    char pub[1024];
+    snprintf(pub, sizeof pub, "%s.pub", out);
+    if (!rsa) {
+        struct pay_ed25519_key k;
+        pay_ed25519_generate(&k);
+        char text[PAY_ED25519_KEY_TEXT_LEN];
+        pay_ed25519_pk_to_text(text, k.pk);
+        FILE *f = pay_ed25519_key_save(out, &k) == 0 ? fopen(pub, "w") : NULL;
+        pay_ed25519_key_fini(&k);
+        if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0) {
+            fprintf(stderr, "paygate platform: cannot write %s\n", out);
+            return 1;
+        }
+        printf("%s\n", text);
+        return 0;
+    }
+    struct pay_rsa_key *k = NULL;
+    char *pem = NULL;
+    int rc = pay_rsa_generate(2048, &k) == 0 && pay_rsa_key_save(out, k, 0) == 0 &&
+                     pay_rsa_key_save(pub, k, 1) == 0 && (pem = pay_rsa_public_pem(k))
+                 ? 0
+                 : 1;
+    if (pem)
+        fputs(pem, stdout);
+    free(pem);
+    pay_rsa_key_free(k);
+    if (rc)
+        fprintf(stderr, "paygate platform: cannot write %s\n", out);
+    return rc;
+}
+
+static int serve(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"listen", required_argument, NULL, 'l'},
+                                         {"data-dir", required_argument, NULL, 'd'},
+                                         {"public-url", required_argument, NULL, 'u'},
+                                         {NULL, 0, NULL, 0}};
+    const char *config = NULL, *listen = NULL, *dir = NULL, *url = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'c')
+            config = optarg;
+        else if (c == 'l')
+            listen = optarg;
+        else if (c == 'd')
+            dir = optarg;
+        else if (c == 'u')
+            url = optarg;
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    pay_http_signals_block();
+    struct pay_platform_settings s;
+    struct pay_error err = {0};
+    struct pay_platform *p = NULL;
+    enum pay_err e = pay_platform_settings_load(&s, config, &err);
+    if (listen)
+        snprintf(s.listen, sizeof s.listen, "%s", listen);
+    if (dir)
+        snprintf(s.data_dir, sizeof s.data_dir, "%s", dir);
+    if (url)
+        snprintf(s.public_url, sizeof s.public_url, "%s", url);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_open(&s, &p, &err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_start(p, &err);
+    if (e != PAY_ERR_OK) {
+        fprintf(stderr, "paygate platform: %s %s: %s\n", pay_err_name(e), err.field,
+                err.detail[0] ? err.detail : pay_err_message(e));
+        pay_platform_close(p);
+        return 1;
+    }
+    printf("platform listening on %s\n", pay_http_server_url(p->http));
+    fflush(stdout);
+    int sig = pay_http_signals_wait();
+    PAY_INFO("platform.stopping", "signal=%d", sig);
+    pay_platform_close(p);
+    return 0;
+}
+
+int pay_cmd_platform(int argc, char **argv)
+{
+    if (argc >= 3 && strcmp(argv[1], "merchant") == 0 && strcmp(argv[2], "add") == 0) {
+        if (pay_cli_wants_help(argc, argv)) {
+            usage(stdout);
+            return 0;
+        }
+        return merchant_add(argc - 2, argv + 2);
+    }
+    if (pay_cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
+        return keygen(argc - 1, argv + 1);
+    return serve(argc, argv);
+}

@@ -1,0 +1,200 @@
+/* Merchants of the platform: onboarding (validated before anything is written), look-up, the
+ * notify-host allow list, and the key look-up that authenticates every open-API request
+ * (keyId = merchant id). */
+#include "platform/platform.h"
+
+#include "core/timeutil.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pay_platform_merchant_fini(struct pay_platform_merchant *m)
+{
+    free(m->public_key);
+    m->public_key = NULL;
+}
+
+bool pay_platform_merchant_id_valid(const char *id)
+{
+    size_t n = strnlen(id, PAY_PLATFORM_MERCHANT_ID_MAX + 1);
+    if (n == 0 || n > PAY_PLATFORM_MERCHANT_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(islower((unsigned char)id[i]) || isdigit((unsigned char)id[i]) || id[i] == '_'))
+            return false;
+    return true;
+}
+
+/* Host names: letters, digits, '-', '.', and ':' for IPv6 literals; lower case. */
+static bool hosts_valid(const char *list)
+{
+    size_t n = strlen(list), count = 1;
+    if (n == 0 || n > PAY_PLATFORM_NOTIFY_HOSTS_TEXT_MAX || list[0] == ',' || list[n - 1] == ',')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = list[i];
+        if (c == ',') {
+            if (list[i + 1] == ',')
+                return false;
+            count++;
+        } else if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '-' ||
+                     c == '.' || c == ':'))
+            return false;
+    }
+    return count <= PAY_PLATFORM_NOTIFY_HOSTS_MAX;
+}
+
+bool pay_platform_merchant_host_allowed(const struct pay_platform_merchant *m, const char *host)
+{
+    size_t hl = strlen(host);
+    const char *s = m->notify_hosts;
+    while (*s) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        if (len == hl && memcmp(s, host, hl) == 0)
+            return true;
+        s += len + (comma ? 1 : 0);
+    }
+    return false;
+}
+
+static enum pay_err key_check(const struct pay_platform_merchant *m, struct pay_error *err)
+{
+    if (m->alg == PAY_SIG_ED25519) {
+        uint8_t pk[PAY_ED25519_PK_LEN];
+        if (pay_ed25519_pk_from_text(pk, m->public_key) != 0)
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, "public_key",
+                                 "not a base64 Ed25519 public key");
+        return PAY_ERR_OK;
+    }
+    struct pay_rsa_key *k = NULL;
+    if (m->alg != PAY_SIG_RSA_SHA256 ||
+        pay_rsa_key_from_pem(m->public_key, strlen(m->public_key), &k) != 0)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "public_key",
+                             "not an RSA public key (PEM, at least 2048 bits)");
+    pay_rsa_key_free(k);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err merchant_validate(const struct pay_platform_merchant *m, struct pay_error *err)
+{
+    if (!pay_platform_merchant_id_valid(m->id))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "id", "1-32 of a-z, 0-9 and _");
+    if (m->name[0] == '\0')
+        return pay_error_set(err, PAY_ERR_FIELD_MISSING, "name", NULL);
+    if (!hosts_valid(m->notify_hosts))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "notify_hosts",
+                             "comma-separated lower-case host names, at most %d",
+                             PAY_PLATFORM_NOTIFY_HOSTS_MAX);
+    if (m->fee_bp < 0 || m->fee_bp > 10000)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "fee_bp", "0..10000 basis points");
+    if (!m->public_key)
+        return pay_error_set(err, PAY_ERR_FIELD_MISSING, "public_key", NULL);
+    return key_check(m, err);
+}
+
+static enum pay_store_status add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    const struct pay_platform_merchant *m = ctx;
+    enum pay_err e = pay_store_exec(
+        tx, err,
+        "INSERT INTO pf_merchants (id, name, key_alg, public_key, notify_hosts, fee_bp,"
+        " settle_bank, settle_account, status, created_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+        "tttttittti", m->id, m->name, m->alg == PAY_SIG_ED25519 ? "ed25519" : "rsa", m->public_key,
+        m->notify_hosts, m->fee_bp, m->settle_bank, m->settle_account,
+        m->status[0] ? m->status : "active", pay_time_now_ms());
+    if (e == PAY_ERR_DB_CONSTRAINT)
+        pay_error_set(err, PAY_ERR_DUPLICATE, "id", "merchant %s exists", m->id);
+    return pay_store_status_of(e);
+}
+
+enum pay_err pay_platform_merchant_add(struct pay_platform *p,
+                                       const struct pay_platform_merchant *m, struct pay_error *err)
+{
+    enum pay_err e = merchant_validate(m, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    return pay_store_run_tx(p->store, add_tx, (void *)m, err);
+}
+
+struct get_ctx {
+    const char *id;
+    struct pay_platform_merchant *m;
+    bool found;
+};
+
+static enum pay_store_status get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct get_ctx *g = ctx;
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT id, name, key_alg, public_key, notify_hosts, fee_bp, settle_bank,"
+                        " settle_account, status FROM pf_merchants WHERE id = $1",
+                        "t", g->id);
+    if (!st)
+        return pay_store_status_of(err->code);
+    int rc = pay_store_step(st, err);
+    g->found = rc == 1;
+    if (rc == 1) {
+        struct pay_platform_merchant *m = g->m;
+        snprintf(m->id, sizeof m->id, "%s", pay_store_col_text(st, 0));
+        snprintf(m->name, sizeof m->name, "%s", pay_store_col_text(st, 1));
+        m->alg =
+            strcmp(pay_store_col_text(st, 2), "rsa") == 0 ? PAY_SIG_RSA_SHA256 : PAY_SIG_ED25519;
+        free(m->public_key);
+        m->public_key = strdup(pay_store_col_text(st, 3));
+        snprintf(m->notify_hosts, sizeof m->notify_hosts, "%s", pay_store_col_text(st, 4));
+        m->fee_bp = pay_store_col_int64(st, 5);
+        snprintf(m->settle_bank, sizeof m->settle_bank, "%s", pay_store_col_text(st, 6));
+        snprintf(m->settle_account, sizeof m->settle_account, "%s", pay_store_col_text(st, 7));
+        snprintf(m->status, sizeof m->status, "%s", pay_store_col_text(st, 8));
+        if (!m->public_key)
+            rc = -1;
+    }
+    pay_store_done(st);
+    return rc < 0 ? PAY_STORE_HARD : PAY_STORE_COMMIT;
+}
+
+enum pay_err pay_platform_merchant_get(struct pay_platform *p, const char *id,
+                                       struct pay_platform_merchant *m, struct pay_error *err)
+{
+    memset(m, 0, sizeof *m);
+    struct get_ctx g = {id, m, false};
+    enum pay_err e = pay_store_run_read(p->store, get_tx, &g, err);
+    if (e == PAY_ERR_OK && !g.found)
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "merchant_id", "no merchant %s", id);
+    return e;
+}
+
+enum pay_err pay_platform_merchant_key_lookup(void *ctx, const char *key_id,
+                                              struct pay_sig_pubkey *out)
+{
+    struct pay_platform *p = ctx;
+    struct pay_platform_merchant m;
+    struct pay_error err = {0};
+    memset(out, 0, sizeof *out);
+    if (!pay_platform_merchant_id_valid(key_id) ||
+        pay_platform_merchant_get(p, key_id, &m, &err) != PAY_ERR_OK)
+        return PAY_ERR_SIGNATURE_INVALID; /* unknown keyId: same answer as a bad signature */
+    enum pay_err e = PAY_ERR_OK;
+    out->alg = m.alg;
+    if (m.alg == PAY_SIG_ED25519) {
+        if (pay_ed25519_pk_from_text(out->ed25519, m.public_key) != 0)
+            e = PAY_ERR_SIGNATURE_INVALID;
+    } else {
+        struct pay_rsa_key *k = NULL;
+        if (pay_rsa_key_from_pem(m.public_key, strlen(m.public_key), &k) != 0)
+            e = PAY_ERR_SIGNATURE_INVALID;
+        out->rsa = k;
+    }
+    pay_platform_merchant_fini(&m);
+    return e;
+}
+
+void pay_platform_merchant_key_release(void *ctx, struct pay_sig_pubkey *key)
+{
+    if (key->rsa)
+        pay_rsa_key_free((struct pay_rsa_key *)key->rsa);
+    key->rsa = NULL;
+}

@@ -1,0 +1,291 @@
+/* Asynchronous notifications to merchants: an outbox row written in the same transaction as
+ * the state change it reports, and a worker that delivers it as a signed POST, records every
+ * attempt and retries on the configured schedule until the merchant answers "success".
+ * The outbox lives in the database, so a restart loses nothing: a row claimed by a process
+ * that died becomes due again when its lease runs out. */
+#include "platform/platform.h"
+
+#include "core/ids.h"
+#include "core/timeutil.h"
+#include "http/client.h"
+#include "http/codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h" /* after errors.h users: errors.h redefines PAY_ERROR */
+
+/* Rows claimed per round, and how long a claim lasts beyond the delivery timeout. */
+#define NOTIFY_BATCH    8
+#define NOTIFY_LEASE_MS 5000
+
+enum pay_err pay_platform_notify_enqueue(struct pay_store_tx *tx,
+                                         const struct pay_platform_trade *t, const char *event,
+                                         const char *refund_id, struct pay_error *err)
+{
+    if (t->notify_url[0] == '\0')
+        return PAY_ERR_OK;
+    char id[PAY_ID_MAX];
+    if (pay_id_new("nt", id) != PAY_ERR_OK)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "no randomness for an id");
+    json_t *o = json_pack("{s:s, s:s, s:o}", "notify_id", id, "event", event, "trade",
+                          pay_platform_trade_json(t));
+    if (o && refund_id)
+        json_object_set_new(o, "refund_id", json_string(refund_id));
+    char *payload = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    if (!payload)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "notification payload");
+    int64_t now = pay_time_now_ms();
+    enum pay_err e = pay_store_exec(
+        tx, err,
+        "INSERT INTO pf_notify_outbox (id, merchant_id, trade_id, event, url, payload, status,"
+        " next_attempt_ms, created_ms) VALUES ($1,$2,$3,$4,$5,$6,'pending',$7,$8)",
+        "ttttttii", id, t->merchant_id, t->id, event, t->notify_url, payload, now, now);
+    free(payload);
+    return e;
+}
+
+struct due {
+    char id[PAY_ID_MAX];
+    char url[PAY_URL_MAX + 1];
+    char *payload;
+    int64_t attempts;
+};
+
+struct claim_ctx {
+    struct pay_platform *p;
+    struct due rows[NOTIFY_BATCH];
+    size_t n;
+};
+
+static void claim_reset(struct claim_ctx *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->rows[i].payload);
+    c->n = 0;
+}
+
+/* Takes up to NOTIFY_BATCH due rows and pushes their due time past the lease, so no other
+ * worker (or process) sends them meanwhile. */
+static enum pay_store_status claim_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct claim_ctx *c = ctx;
+    claim_reset(c);
+    int64_t now = pay_time_now_ms();
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT id, url, payload, attempts FROM pf_notify_outbox WHERE status = 'pending'"
+        " AND next_attempt_ms <= $1 ORDER BY next_attempt_ms LIMIT $2",
+        "ii", now, (int64_t)NOTIFY_BATCH);
+    if (!st)
+        return pay_store_status_of(err->code);
+    int rc;
+    while (c->n < NOTIFY_BATCH && (rc = pay_store_step(st, err)) == 1) {
+        struct due *d = &c->rows[c->n++];
+        snprintf(d->id, sizeof d->id, "%s", pay_store_col_text(st, 0));
+        snprintf(d->url, sizeof d->url, "%s", pay_store_col_text(st, 1));
+        d->payload = strdup(pay_store_col_text(st, 2));
+        d->attempts = pay_store_col_int64(st, 3);
+        if (!d->payload)
+            rc = -1;
+    }
+    pay_store_done(st);
+    int64_t until = now + c->p->set.notify_timeout_ms + NOTIFY_LEASE_MS;
+    for (size_t i = 0; i < c->n; i++) {
+        enum pay_err e = pay_store_exec(
+            tx, err, "UPDATE pf_notify_outbox SET next_attempt_ms = $1 WHERE id = $2", "it", until,
+            c->rows[i].id);
+        if (e != PAY_ERR_OK)
+            return pay_store_status_of(e);
+    }
+    return PAY_STORE_COMMIT;
+}
+
+struct result_ctx {
+    struct pay_platform *p;
+    const struct due *d;
+    int64_t started_ms;
+    long http_status;
+    const char *result;
+    bool ok;
+};
+
+static enum pay_store_status result_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct result_ctx *r = ctx;
+    int64_t attempt = r->d->attempts + 1, now = pay_time_now_ms();
+    enum pay_err e = pay_store_exec(
+        tx, err,
+        "INSERT INTO pf_notify_attempts (notify_id, attempt, started_ms, http_status, result)"
+        " VALUES ($1,$2,$3,$4,$5)",
+        "tiiit", r->d->id, attempt, r->started_ms, (int64_t)r->http_status, r->result);
+    if (e != PAY_ERR_OK)
+        return pay_store_status_of(e);
+    const char *status = "pending";
+    int64_t next = now;
+    if (r->ok)
+        status = "delivered";
+    else if ((size_t)attempt <= r->p->set.notify_schedule_n)
+        next = now + r->p->set.notify_schedule_ms[attempt - 1];
+    else
+        status = "failed"; /* the schedule is spent: the merchant can still query */
+    e = pay_store_exec(tx, err,
+                       "UPDATE pf_notify_outbox SET status = $1, attempts = $2,"
+                       " next_attempt_ms = $3, delivered_ms = $4 WHERE id = $5",
+                       "tiiit", status, attempt, next, r->ok ? now : (int64_t)0, r->d->id);
+    return pay_store_status_of(e);
+}
+
+/* One signed POST; fills r->http_status, r->result, r->ok. */
+static void deliver(struct pay_platform *p, struct result_ctx *r)
+{
+    struct pay_url u;
+    struct pay_error err = {0};
+    r->started_ms = pay_time_now_ms();
+    r->http_status = 0;
+    if (pay_url_parse(r->d->url, "notify_url", &u, &err) != PAY_ERR_OK) {
+        r->result = "bad url";
+        return;
+    }
+    char nonce[PAY_SIG_NONCE_MAX + 1], sig[PAY_SIG_HEADER_MAX], hdr[PAY_SIG_HEADER_MAX + 32];
+    pay_sig_nonce_generate(nonce);
+    struct pay_sig_signer s = {PAY_SIG_ED25519, p->key_id, &p->key, NULL};
+    size_t len = strlen(r->d->payload);
+    if (pay_sig_sign_request(&s, "POST", u.path, r->d->payload, len, pay_time_now_ms() / 1000,
+                             nonce, sig, sizeof sig, &err) != PAY_ERR_OK) {
+        r->result = "signing failed";
+        return;
+    }
+    snprintf(hdr, sizeof hdr, "%s: %s", PAY_SIG_RESPONSE_HEADER, sig);
+    const char *headers[] = {"Content-Type: application/json", hdr, NULL};
+    struct pay_http_client_options opt = {
+        .total_timeout_ms = (long)p->set.notify_timeout_ms,
+        .response_max = 4096,
+        .allow_private_addresses = p->set.allow_private_hosts,
+    };
+    struct pay_http_client_response resp = {0};
+    enum pay_err e =
+        pay_http_client_request("POST", r->d->url, headers, r->d->payload, len, &opt, &resp, &err);
+    if (e != PAY_ERR_OK) {
+        r->result = pay_err_name(e);
+    } else {
+        r->http_status = resp.status;
+        const char *b = pay_buf_str(&resp.body);
+        size_t bl = strlen(b);
+        while (bl > 0 && (b[bl - 1] == '\n' || b[bl - 1] == '\r' || b[bl - 1] == ' '))
+            bl--;
+        r->ok = resp.status == 200 && bl == 7 && memcmp(b, "success", 7) == 0;
+        r->result = r->ok ? "success" : "answer was not \"success\"";
+    }
+    pay_http_client_response_fini(&resp);
+}
+
+void *pay_platform_notify_worker(void *arg)
+{
+    struct pay_platform *p = arg;
+    struct claim_ctx c = {.p = p};
+    while (!atomic_load(&p->stopping)) {
+        struct pay_error err = {0};
+        if (pay_store_run_tx(p->store, claim_tx, &c, &err) != PAY_ERR_OK)
+            claim_reset(&c);
+        for (size_t i = 0; i < c.n && !atomic_load(&p->stopping); i++) {
+            struct result_ctx r = {.p = p, .d = &c.rows[i]};
+            deliver(p, &r);
+            PAY_INFO("notify.attempt", "notify=%s attempt=%lld status=%ld ok=%d", r.d->id,
+                     (long long)r.d->attempts + 1, r.http_status, r.ok);
+            if (pay_store_run_tx(p->store, result_tx, &r, &err) != PAY_ERR_OK)
+                PAY_WARN("notify.record_failed", "notify=%s err=%s", r.d->id,
+                         pay_err_name(err.code));
+        }
+        bool busy = c.n == NOTIFY_BATCH;
+        claim_reset(&c);
+        if (!busy)
+            pay_platform_wait(p, p->set.notify_poll_ms);
+    }
+    return NULL;
+}
+
+struct list_ctx {
+    const char *merchant_id, *trade_id;
+    json_t *arr;
+    enum pay_err code;
+};
+
+static enum pay_err attempts_json(struct pay_store_tx *tx, const char *id, json_t *arr,
+                                  struct pay_error *err)
+{
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT attempt, started_ms, http_status, result FROM pf_notify_attempts"
+                        " WHERE notify_id = $1 ORDER BY attempt",
+                        "t", id);
+    if (!st)
+        return err->code;
+    int rc;
+    while ((rc = pay_store_step(st, err)) == 1)
+        json_array_append_new(arr, json_pack("{s:I, s:o, s:I, s:s}", "attempt",
+                                             (json_int_t)pay_store_col_int64(st, 0), "at",
+                                             pay_platform_time_json(pay_store_col_int64(st, 1)),
+                                             "http_status", (json_int_t)pay_store_col_int64(st, 2),
+                                             "result", pay_store_col_text(st, 3)));
+    pay_store_done(st);
+    return rc < 0 ? err->code : PAY_ERR_OK;
+}
+
+static enum pay_store_status list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct list_ctx *l = ctx;
+    struct pay_platform_trade t;
+    json_array_clear(l->arr);
+    l->code = pay_platform_trade_load(tx, l->merchant_id, l->trade_id, NULL, &t, err);
+    if (l->code != PAY_ERR_OK)
+        return l->code == PAY_ERR_TRADE_NOT_FOUND ? PAY_STORE_COMMIT : PAY_STORE_HARD;
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT id, event, status, attempts, next_attempt_ms, delivered_ms, payload"
+                        " FROM pf_notify_outbox WHERE trade_id = $1 ORDER BY id",
+                        "t", t.id);
+    if (!st)
+        return pay_store_status_of(err->code);
+    int rc;
+    while ((rc = pay_store_step(st, err)) == 1) {
+        const char *status = pay_store_col_text(st, 2);
+        json_t *n = json_pack(
+            "{s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:[]}", "notify_id", pay_store_col_text(st, 0),
+            "event", pay_store_col_text(st, 1), "status", status, "attempts",
+            (json_int_t)pay_store_col_int64(st, 3), "next_attempt_at",
+            strcmp(status, "pending") == 0 ? pay_platform_time_json(pay_store_col_int64(st, 4))
+                                           : json_null(),
+            "delivered_at", pay_platform_time_json(pay_store_col_int64(st, 5)), "payload",
+            json_loads(pay_store_col_text(st, 6), 0, NULL), "attempt_log");
+        json_array_append_new(l->arr, n);
+    }
+    pay_store_done(st);
+    if (rc < 0)
+        return pay_store_status_of(err->code);
+    for (size_t i = 0; i < json_array_size(l->arr); i++) {
+        json_t *n = json_array_get(l->arr, i);
+        enum pay_err e = attempts_json(tx, json_string_value(json_object_get(n, "notify_id")),
+                                       json_object_get(n, "attempt_log"), err);
+        if (e != PAY_ERR_OK)
+            return pay_store_status_of(e);
+    }
+    return PAY_STORE_COMMIT;
+}
+
+enum pay_err pay_platform_notify_list(struct pay_platform *p, const char *merchant_id,
+                                      const char *trade_id, json_t **out, struct pay_error *err)
+{
+    struct list_ctx l = {merchant_id, trade_id, json_array(), PAY_ERR_OK};
+    enum pay_err e = pay_store_run_read(p->store, list_tx, &l, err);
+    if (e == PAY_ERR_OK)
+        e = l.code;
+    if (e != PAY_ERR_OK) {
+        json_decref(l.arr);
+        return e;
+    }
+    *out = json_pack("{s:s, s:o}", "trade_id", trade_id, "notifications", l.arr);
+    return PAY_ERR_OK;
+}

@@ -1,0 +1,291 @@
+/* The third-party payment platform (`paygate platform`): its process-wide state and the
+ * internal API shared by the files of src/platform (schema, chart of accounts, merchants,
+ * trades and their state machine, idempotency, notifications, the open API). See
+ * docs/platform.md for the design and docs/api.md for the merchant API. */
+#ifndef PAY_PLATFORM_PLATFORM_H
+#define PAY_PLATFORM_PLATFORM_H
+
+#include "core/errors.h"
+#include "core/limits.h"
+#include "crypto/sig.h"
+#include "crypto/sign.h"
+#include "ledger/ledger.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pay_config;
+struct pay_http_server;
+
+/* The platform's schema (component "platform"), to pass to pay_store_open(). */
+extern const struct pay_store_component pay_platform_schema;
+
+/* Most retry delays in a notification schedule. */
+#define PAY_PLATFORM_NOTIFY_SCHEDULE_MAX 16
+/* Longest merchant id: [a-z0-9_]{1,32} (it is also a keyId and part of ledger account ids). */
+#define PAY_PLATFORM_MERCHANT_ID_MAX 32
+/* Registered notify hosts per merchant, and the longest text of the list. */
+#define PAY_PLATFORM_NOTIFY_HOSTS_MAX      16
+#define PAY_PLATFORM_NOTIFY_HOSTS_TEXT_MAX 1024
+/* Trade timeout bounds: 1 minute to 15 days, as Alipay's timeout_express. */
+#define PAY_PLATFORM_TIMEOUT_MIN_MS (60LL * 1000)
+#define PAY_PLATFORM_TIMEOUT_MAX_MS (15LL * 24 * 3600 * 1000)
+
+/* Settings read from the INI file and flags (all have defaults). */
+struct pay_platform_settings {
+    char name[64];
+    char listen[128];
+    char public_url[PAY_URL_MAX + 1];
+    char data_dir[512];
+    int64_t default_fee_bp;
+    int64_t trade_timeout_ms;  /* default timeout when a create omits it */
+    int64_t refund_window_ms;  /* TRADE_SUCCESS -> TRADE_FINISHED after this */
+    int64_t sweep_interval_ms; /* expiry worker period */
+    int64_t notify_schedule_ms[PAY_PLATFORM_NOTIFY_SCHEDULE_MAX];
+    size_t notify_schedule_n;
+    int64_t notify_timeout_ms;
+    int64_t notify_poll_ms;
+    bool allow_private_hosts;
+    bool test_fast_hash; /* tests only: Argon2id minimum cost */
+};
+
+/* The running platform. Created by pay_platform_open, freed by pay_platform_close. */
+struct pay_platform {
+    struct pay_platform_settings set;
+    struct pay_store *store;
+    struct pay_ledger *ledger;
+    struct pay_committer *committer;
+    struct pay_ed25519_key key; /* the platform's signing key */
+    char key_id[PAY_SIG_KEY_ID_MAX + 1];
+    struct pay_nonce_cache *nonces;
+    struct pay_http_server *http;
+    pthread_t sweeper, notifier;
+    bool sweeper_started, notifier_started;
+    atomic_bool stopping;
+    void *api_routes;        /* api.c's per-route contexts, freed by pay_platform_close */
+    pthread_mutex_t wake_mu; /* wakes the workers early (stop, new outbox row) */
+    pthread_cond_t wake_cv;
+};
+
+/* --- lifecycle (server.c) ----------------------------------------------------------------- */
+
+/* Defaults, then the INI file (may be NULL), into *s. */
+enum pay_err pay_platform_settings_load(struct pay_platform_settings *s, const char *config_path,
+                                        struct pay_error *err);
+/* Opens the data dir's database (creating it), the ledger and the signing key (generated on
+ * first start). No threads yet. Caller frees with pay_platform_close. */
+enum pay_err pay_platform_open(const struct pay_platform_settings *s, struct pay_platform **out,
+                               struct pay_error *err);
+/* Starts the committer, the HTTP server and the workers. */
+enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err);
+void pay_platform_close(struct pay_platform *p); /* stops everything; NULL ok */
+/* Sleeps up to ms or until woken; returns true when stopping. */
+bool pay_platform_wait(struct pay_platform *p, int64_t ms);
+void pay_platform_wake(struct pay_platform *p);
+
+/* The database file inside a data dir, into out. */
+int pay_platform_db_path(const char *data_dir, char *out, size_t n);
+/* Opens just the store and ledger (for offline CLI commands). Free with pay_platform_close. */
+enum pay_err pay_platform_open_offline(const char *data_dir, struct pay_platform **out,
+                                       struct pay_error *err);
+
+/* --- chart of accounts (accounts.c) ------------------------------------------------------- */
+
+enum pay_platform_account_kind {
+    PAY_PF_ACCT_RESERVE = 1,       /* asset: our reserve (备付金) at a bank */
+    PAY_PF_ACCT_WALLET = 2,        /* liability: a consumer's wallet balance */
+    PAY_PF_ACCT_MERCHANT = 3,      /* liability: a merchant's available balance */
+    PAY_PF_ACCT_FEES = 4,          /* income: fees taken at payment */
+    PAY_PF_ACCT_REFUND_FLIGHT = 5, /* liability: refunds sent to a bank, not yet confirmed */
+    PAY_PF_ACCT_SANDBOX = 6,       /* sandbox only: operator funding of wallets */
+};
+
+/* Ledger transfer codes of the platform. */
+enum pay_platform_transfer_code {
+    PAY_PF_XFER_PAY = 100,        /* source -> merchant available: a trade paid */
+    PAY_PF_XFER_FEE = 101,        /* merchant available -> fees */
+    PAY_PF_XFER_REFUND = 110,     /* merchant available -> payer (wallet or in flight) */
+    PAY_PF_XFER_REFUND_FEE = 111, /* fees -> payer: the refunded share of the fee */
+    PAY_PF_XFER_SANDBOX_CREDIT = 120,
+};
+
+/* Account id of a kind for an owner ("" for platform-wide ones) and a currency, into out
+ * (PAY_LEDGER_ID_MAX + 1). Returns 0 or -1 (owner too long). */
+int pay_platform_account_id(enum pay_platform_account_kind kind, const char *owner,
+                            const char *currency, char *out);
+/* Makes sure the account exists inside tx (creating it with the kind's flags); OK or a DB
+ * error. */
+enum pay_err pay_platform_account_ensure(struct pay_platform *p, struct pay_store_tx *tx,
+                                         enum pay_platform_account_kind kind, const char *owner,
+                                         const char *currency, char *id_out, struct pay_error *err);
+
+/* --- merchants (merchants.c) -------------------------------------------------------------- */
+
+struct pay_platform_merchant {
+    char id[PAY_PLATFORM_MERCHANT_ID_MAX + 1];
+    char name[PAY_TEXT_FIELD_MAX + 1];
+    enum pay_sig_alg alg;
+    char *public_key; /* base64 Ed25519 or RSA SPKI PEM; heap, freed by _fini */
+    char notify_hosts[PAY_PLATFORM_NOTIFY_HOSTS_TEXT_MAX + 1]; /* comma-separated */
+    int64_t fee_bp;
+    char settle_bank[16];
+    char settle_account[64];
+    char status[16]; /* active | suspended */
+};
+void pay_platform_merchant_fini(struct pay_platform_merchant *m);
+bool pay_platform_merchant_id_valid(const char *id);
+/* Validates and inserts m (public key checked by parsing it). DUPLICATE if the id exists. */
+enum pay_err pay_platform_merchant_add(struct pay_platform *p,
+                                       const struct pay_platform_merchant *m,
+                                       struct pay_error *err);
+/* Reads merchant id into *m (caller _fini's it). NOT_FOUND when absent. */
+enum pay_err pay_platform_merchant_get(struct pay_platform *p, const char *id,
+                                       struct pay_platform_merchant *m, struct pay_error *err);
+/* True when host (lower case) is one of the merchant's registered notify hosts. */
+bool pay_platform_merchant_host_allowed(const struct pay_platform_merchant *m, const char *host);
+/* The signature verifier's key look-up (ctx = struct pay_platform *). */
+enum pay_err pay_platform_merchant_key_lookup(void *ctx, const char *key_id,
+                                              struct pay_sig_pubkey *out);
+void pay_platform_merchant_key_release(void *ctx, struct pay_sig_pubkey *key);
+
+/* --- trades (trades.c): the state machine ------------------------------------------------- */
+
+#define PAY_TRADE_WAIT_BUYER_PAY "WAIT_BUYER_PAY"
+#define PAY_TRADE_SUCCESS        "TRADE_SUCCESS"
+#define PAY_TRADE_CLOSED         "TRADE_CLOSED"
+#define PAY_TRADE_FINISHED       "TRADE_FINISHED"
+
+struct pay_platform_trade {
+    char id[PAY_ID_MAX];
+    char merchant_id[PAY_PLATFORM_MERCHANT_ID_MAX + 1];
+    char out_trade_no[PAY_MERCHANT_ID_FIELD_MAX + 1];
+    int64_t amount_minor;
+    char currency[4];
+    char subject[PAY_TEXT_FIELD_MAX + 1];
+    char body[PAY_TEXT_FIELD_MAX + 1];
+    char notify_url[PAY_URL_MAX + 1];
+    char return_url[PAY_URL_MAX + 1];
+    char product[16];
+    char state[24];
+    int64_t created_ms, expire_ms, paid_ms, closed_ms, finished_ms;
+    char pay_method[16];               /* wallet | card | bank | qr ("" unpaid) */
+    char payer[PAY_LEDGER_ID_MAX + 1]; /* consumer id or bank code */
+    int64_t fee_minor, refunded_minor, fee_refunded_minor;
+    char close_reason[32];
+};
+
+/* Inserts a new WAIT_BUYER_PAY trade (t->id, created_ms, expire_ms, state are set here);
+ * DUPLICATE (field out_trade_no) when the merchant used out_trade_no before. */
+enum pay_err pay_platform_trade_create(struct pay_platform *p, struct pay_platform_trade *t,
+                                       struct pay_error *err);
+/* Reads a trade by id (merchant_id NULL: any merchant) or by (merchant_id, out_trade_no)
+ * when id is NULL. TRADE_NOT_FOUND when absent or another merchant's. */
+enum pay_err pay_platform_trade_get(struct pay_platform *p, const char *merchant_id, const char *id,
+                                    const char *out_trade_no, struct pay_platform_trade *t,
+                                    struct pay_error *err);
+/* The same inside a transaction. */
+enum pay_err pay_platform_trade_load(struct pay_store_tx *tx, const char *merchant_id,
+                                     const char *id, const char *out_trade_no,
+                                     struct pay_platform_trade *t, struct pay_error *err);
+
+/* Where the money of a payment comes from. */
+struct pay_platform_payment {
+    const char *method;                         /* wallet | card | bank | qr */
+    enum pay_platform_account_kind source_kind; /* WALLET or RESERVE */
+    const char *source_owner;                   /* consumer id or bank code */
+    const char *reference;                      /* bank order id etc., may be "" */
+};
+/* WAIT_BUYER_PAY -> TRADE_SUCCESS with the ledger transfers, the fee and the notification,
+ * in one transaction. TRADE_STATE_INVALID when not payable, WALLET_BALANCE_INSUFFICIENT. */
+enum pay_err pay_platform_trade_pay(struct pay_platform *p, const char *trade_id,
+                                    const struct pay_platform_payment *pm, struct pay_error *err);
+/* WAIT_BUYER_PAY -> TRADE_CLOSED (reason "closed" or "expired"). merchant_id may be NULL. */
+enum pay_err pay_platform_trade_close(struct pay_platform *p, const char *merchant_id,
+                                      const char *trade_id, const char *reason,
+                                      struct pay_error *err);
+/* TRADE_SUCCESS -> TRADE_FINISHED once the refund window has passed. */
+enum pay_err pay_platform_trade_finish(struct pay_platform *p, const char *trade_id,
+                                       struct pay_error *err);
+/* Trade as API JSON (new reference). */
+json_t *pay_platform_trade_json(const struct pay_platform_trade *t);
+
+/* --- refunds (refunds.c) -------------------------------------------------------------------- */
+
+struct pay_platform_refund {
+    char id[PAY_ID_MAX];
+    char trade_id[PAY_ID_MAX];
+    char merchant_id[PAY_PLATFORM_MERCHANT_ID_MAX + 1];
+    char out_refund_no[PAY_MERCHANT_ID_FIELD_MAX + 1];
+    int64_t amount_minor;
+    int64_t fee_minor; /* refunded share of the fee */
+    char currency[4];
+    char reason[PAY_TEXT_FIELD_MAX + 1];
+    char status[16]; /* SUCCESS | PROCESSING */
+    int64_t created_ms;
+};
+/* Refunds r->amount_minor of the merchant's trade r->trade_id. The same out_refund_no with the
+ * same amount returns the first refund (idempotent); with another amount DUPLICATE.
+ * REFUND_EXCEEDS_PAID when above what is left; TRADE_STATE_INVALID when not refundable. */
+enum pay_err pay_platform_refund_create(struct pay_platform *p, struct pay_platform_refund *r,
+                                        struct pay_error *err);
+/* By id or (when id is NULL) by out_refund_no, of the merchant's trade. REFUND_NOT_FOUND. */
+enum pay_err pay_platform_refund_get(struct pay_platform *p, const char *merchant_id,
+                                     const char *trade_id, const char *id,
+                                     const char *out_refund_no, struct pay_platform_refund *r,
+                                     struct pay_error *err);
+json_t *pay_platform_refund_json(const struct pay_platform_refund *r);
+
+/* --- notifications (notify.c) ------------------------------------------------------------- */
+
+/* Queues a notification of trade t's current state inside tx (event "trade.state" or
+ * "refund"). No-op when the trade has no notify_url. */
+enum pay_err pay_platform_notify_enqueue(struct pay_store_tx *tx,
+                                         const struct pay_platform_trade *t, const char *event,
+                                         const char *refund_id, struct pay_error *err);
+/* The delivery worker's thread body (arg = struct pay_platform *). */
+void *pay_platform_notify_worker(void *arg);
+/* Notifications of a merchant's trade with their attempts, as API JSON (new reference). */
+enum pay_err pay_platform_notify_list(struct pay_platform *p, const char *merchant_id,
+                                      const char *trade_id, json_t **out, struct pay_error *err);
+
+/* --- workers (sweeper.c) ------------------------------------------------------------------ */
+
+/* Closes expired unpaid trades and finishes trades past their refund window. */
+void *pay_platform_sweeper(void *arg);
+
+/* --- open API (api.c, api_trades.c, idempotency.c) ---------------------------------------- */
+
+/* An Idempotency-Key left "in_progress" longer than this (its process died mid-request) may
+ * be taken over by a retry; creating trades and refunds is safe to re-run because
+ * out_trade_no and out_refund_no are unique. */
+#define PAY_PLATFORM_IDEMPOTENCY_STALE_MS 60000
+
+enum pay_idem_state { PAY_IDEM_NEW, PAY_IDEM_REPLAY };
+/* Claims (merchant, key) for a request whose hash is request_hash: PAY_IDEM_NEW (go ahead,
+ * then call _finish), or PAY_IDEM_REPLAY with the stored answer in *status and *body (caller
+ * frees *body). IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_IN_PROGRESS otherwise. */
+enum pay_err pay_platform_idem_begin(struct pay_platform *p, const char *merchant_id,
+                                     const char *key, const char *request_hash,
+                                     enum pay_idem_state *state, int *status, char **body,
+                                     struct pay_error *err);
+/* Stores the answer (or forgets the key after a 5xx, so a retry may run again). */
+enum pay_err pay_platform_idem_finish(struct pay_platform *p, const char *merchant_id,
+                                      const char *key, int status, const char *body,
+                                      struct pay_error *err);
+
+/* Adds every route of the platform to p->http. */
+enum pay_err pay_platform_routes_add(struct pay_platform *p, struct pay_error *err);
+
+/* Helpers for the apply callbacks: map a ledger result to an error. */
+enum pay_err pay_platform_ledger_error(enum pay_ledger_result r, struct pay_error *err);
+
+/* Money as API JSON {"value":"12.30","currency":"CNY"} (new reference). */
+json_t *pay_platform_money_json(int64_t minor, const char *currency);
+/* Unix ms as RFC 3339 JSON string, or null for 0. */
+json_t *pay_platform_time_json(int64_t ms);
+
+#endif

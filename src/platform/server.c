@@ -1,0 +1,265 @@
+/* Life of the platform process: settings (defaults, INI file), the data directory with its
+ * database and signing key, the committer, the HTTP server and the two workers (sweeper,
+ * notifier), and an orderly stop. */
+#include "platform/platform.h"
+
+#include "core/config.h"
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+#include "http/server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/log.h"
+
+#define KEY_FILE "platform-signing-key.pem"
+#define DB_FILE  "platform.db"
+
+static void defaults(struct pay_platform_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "PayGate");
+    snprintf(s->listen, sizeof s->listen, "127.0.0.1:8080");
+    snprintf(s->data_dir, sizeof s->data_dir, "./paygate-data");
+    s->default_fee_bp = 60;
+    s->trade_timeout_ms = 15LL * 60 * 1000;
+    s->refund_window_ms = 90LL * 24 * 3600 * 1000;
+    s->sweep_interval_ms = 1000;
+    static const int64_t alipay[] = {4, 10, 10, 60, 120, 360, 900}; /* minutes */
+    for (size_t i = 0; i < sizeof alipay / sizeof alipay[0]; i++)
+        s->notify_schedule_ms[i] = alipay[i] * 60 * 1000;
+    s->notify_schedule_n = sizeof alipay / sizeof alipay[0];
+    s->notify_timeout_ms = 10000;
+    s->notify_poll_ms = 1000;
+}
+
+static void copy_opt(const struct pay_config *c, const char *sec, const char *key, char *dst,
+                     size_t n)
+{
+    const char *v = pay_config_get(c, sec, key, NULL);
+    if (v && v[0])
+        snprintf(dst, n, "%s", v);
+}
+
+static enum pay_err read_config(struct pay_platform_settings *s, const struct pay_config *c,
+                                struct pay_error *err)
+{
+    static const char *const platform_keys[] = {
+        "name", "bank_url", "fee_bp", "trade_timeout", "refund_window", "sweep_interval", NULL};
+    static const char *const notify_keys[] = {
+        "retry_schedule", "timeout", "allow_private_hosts", "workers", "poll_interval", NULL};
+    enum pay_err e;
+    if ((e = pay_config_check_keys(c, "platform", platform_keys, err)) != PAY_ERR_OK ||
+        (e = pay_config_check_keys(c, "notify", notify_keys, err)) != PAY_ERR_OK)
+        return e;
+    copy_opt(c, "server", "listen", s->listen, sizeof s->listen);
+    copy_opt(c, "server", "public_url", s->public_url, sizeof s->public_url);
+    copy_opt(c, "server", "data_dir", s->data_dir, sizeof s->data_dir);
+    copy_opt(c, "platform", "name", s->name, sizeof s->name);
+    if ((e = pay_config_get_int(c, "platform", "fee_bp", s->default_fee_bp, 0, 10000,
+                                &s->default_fee_bp, err)) != PAY_ERR_OK ||
+        (e = pay_config_get_duration_ms(c, "platform", "trade_timeout", s->trade_timeout_ms,
+                                        &s->trade_timeout_ms, err)) != PAY_ERR_OK ||
+        (e = pay_config_get_duration_ms(c, "platform", "refund_window", s->refund_window_ms,
+                                        &s->refund_window_ms, err)) != PAY_ERR_OK ||
+        (e = pay_config_get_duration_ms(c, "platform", "sweep_interval", s->sweep_interval_ms,
+                                        &s->sweep_interval_ms, err)) != PAY_ERR_OK ||
+        (e = pay_config_get_duration_ms(c, "notify", "timeout", s->notify_timeout_ms,
+                                        &s->notify_timeout_ms, err)) != PAY_ERR_OK ||
+        (e = pay_config_get_duration_ms(c, "notify", "poll_interval", s->notify_poll_ms,
+                                        &s->notify_poll_ms, err)) != PAY_ERR_OK ||
+        (e = pay_config_get_bool(c, "notify", "allow_private_hosts", s->allow_private_hosts,
+                                 &s->allow_private_hosts, err)) != PAY_ERR_OK)
+        return e;
+    const char *sched = pay_config_get(c, "notify", "retry_schedule", NULL);
+    if (sched &&
+        pay_time_parse_durations(sched, s->notify_schedule_ms, PAY_PLATFORM_NOTIFY_SCHEDULE_MAX,
+                                 &s->notify_schedule_n, err) != PAY_ERR_OK)
+        return pay_config_error(c, "notify", "retry_schedule", err, "%s", err->detail);
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_platform_settings_load(struct pay_platform_settings *s, const char *config_path,
+                                        struct pay_error *err)
+{
+    defaults(s);
+    if (!config_path)
+        return PAY_ERR_OK;
+    struct pay_config *c = NULL;
+    enum pay_err e = pay_config_load(config_path, &c, err);
+    if (e == PAY_ERR_OK)
+        e = read_config(s, c, err);
+    pay_config_free(c);
+    return e;
+}
+
+int pay_platform_db_path(const char *data_dir, char *out, size_t n)
+{
+    int len = snprintf(out, n, "%s/%s", data_dir, DB_FILE);
+    return len > 0 && (size_t)len < n ? 0 : -1;
+}
+
+static enum pay_err open_store(struct pay_platform *p, struct pay_error *err)
+{
+    if (pay_crypto_init() != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "crypto start-up failed");
+    if (mkdir(p->set.data_dir, 0700) != 0 && errno != EEXIST)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "cannot create %s: %s",
+                             p->set.data_dir, strerror(errno));
+    char path[600];
+    if (pay_platform_db_path(p->set.data_dir, path, sizeof path) != 0)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "path too long");
+    const struct pay_store_component *comps[] = {&pay_ledger_schema, &pay_platform_schema, NULL};
+    enum pay_err e = pay_store_open(path, NULL, comps, &p->store, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    return pay_ledger_new(p->store, NULL, NULL, &p->ledger, err);
+}
+
+/* The signing key lives in the data dir (0600); generated on first start. */
+static enum pay_err open_key(struct pay_platform *p, struct pay_error *err)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", p->set.data_dir, KEY_FILE);
+    snprintf(p->key_id, sizeof p->key_id, "paygate-platform");
+    if (pay_ed25519_key_load(path, &p->key) == 0)
+        return PAY_ERR_OK;
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir",
+                             "%s exists but is not an Ed25519 private key", path);
+    pay_ed25519_generate(&p->key);
+    if (pay_ed25519_key_save(path, &p->key) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot write %s", path);
+    PAY_INFO("platform.key_generated", "file=%s", path);
+    return PAY_ERR_OK;
+}
+
+static struct pay_platform *platform_alloc(const struct pay_platform_settings *s)
+{
+    struct pay_platform *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->set = *s;
+    pthread_mutex_init(&p->wake_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->wake_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return p;
+}
+
+enum pay_err pay_platform_open_offline(const char *data_dir, struct pay_platform **out,
+                                       struct pay_error *err)
+{
+    struct pay_platform_settings s;
+    defaults(&s);
+    snprintf(s.data_dir, sizeof s.data_dir, "%s", data_dir);
+    return pay_platform_open(&s, out, err);
+}
+
+enum pay_err pay_platform_open(const struct pay_platform_settings *s, struct pay_platform **out,
+                               struct pay_error *err)
+{
+    *out = NULL;
+    struct pay_platform *p = platform_alloc(s);
+    if (!p)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    enum pay_err e = open_store(p, err);
+    if (e == PAY_ERR_OK)
+        e = open_key(p, err);
+    if (e != PAY_ERR_OK) {
+        pay_platform_close(p);
+        return e;
+    }
+    *out = p;
+    return PAY_ERR_OK;
+}
+
+static int health(void *ctx, struct pay_error *err)
+{
+    struct pay_platform *p = ctx;
+    int v = 0;
+    return pay_store_schema_version(p->store, "platform", &v, err) == PAY_ERR_OK ? 0 : 1;
+}
+
+enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
+{
+    enum pay_err e = pay_committer_start(p->ledger, NULL, &p->committer, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    p->nonces = pay_nonce_cache_mem_new(PAY_NONCE_CACHE_MAX, PAY_SIGNATURE_WINDOW_S);
+    if (!p->nonces)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    struct pay_http_config hc = {
+        .name = "platform", .listen = p->set.listen, .health_check = health, .health_ctx = p};
+    if ((e = pay_http_server_new(&hc, &p->http, err)) != PAY_ERR_OK ||
+        (e = pay_platform_routes_add(p, err)) != PAY_ERR_OK ||
+        (e = pay_http_server_start(p->http, err)) != PAY_ERR_OK)
+        return e;
+    if (p->set.public_url[0] == '\0')
+        snprintf(p->set.public_url, sizeof p->set.public_url, "%s", pay_http_server_url(p->http));
+    if (pthread_create(&p->sweeper, NULL, pay_platform_sweeper, p) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot start the sweeper");
+    p->sweeper_started = true;
+    if (pthread_create(&p->notifier, NULL, pay_platform_notify_worker, p) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot start the notifier");
+    p->notifier_started = true;
+    return PAY_ERR_OK;
+}
+
+bool pay_platform_wait(struct pay_platform *p, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&p->wake_mu);
+    if (!atomic_load(&p->stopping))
+        pthread_cond_timedwait(&p->wake_cv, &p->wake_mu, &ts);
+    pthread_mutex_unlock(&p->wake_mu);
+    return atomic_load(&p->stopping);
+}
+
+void pay_platform_wake(struct pay_platform *p)
+{
+    pthread_mutex_lock(&p->wake_mu);
+    pthread_cond_broadcast(&p->wake_cv);
+    pthread_mutex_unlock(&p->wake_mu);
+}
+
+void pay_platform_close(struct pay_platform *p)
+{
+    if (!p)
+        return;
+    if (p->http)
+        pay_http_server_stop(p->http);
+    pthread_mutex_lock(&p->wake_mu);
+    atomic_store(&p->stopping, true);
+    pthread_cond_broadcast(&p->wake_cv);
+    pthread_mutex_unlock(&p->wake_mu);
+    if (p->sweeper_started)
+        pthread_join(p->sweeper, NULL);
+    if (p->notifier_started)
+        pthread_join(p->notifier, NULL);
+    pay_http_server_free(p->http);
+    pay_committer_stop(p->committer);
+    pay_nonce_cache_free(p->nonces);
+    pay_ledger_free(p->ledger);
+    pay_store_close(p->store);
+    pay_ed25519_key_fini(&p->key);
+    free(p->api_routes);
+    pthread_mutex_destroy(&p->wake_mu);
+    pthread_cond_destroy(&p->wake_cv);
+    free(p);
+}

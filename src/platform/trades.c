@@ -1,0 +1,358 @@
+/* Trades: creation, reading, and the state machine of DESIGN.md section 3 (without escrow).
+ * Every transition runs in ONE committer command (pay_committer_submit): the row update, its
+ * ledger transfers and its notification outbox row commit together or not at all. */
+#include "platform/platform.h"
+
+#include "core/ids.h"
+#include "core/money.h"
+#include "core/timeutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define TRADE_COLS                                                                                 \
+    "id, merchant_id, out_trade_no, amount_minor, currency, subject, body, notify_url,"            \
+    " return_url, product, state, created_ms, expire_ms, paid_ms, closed_ms, finished_ms,"         \
+    " pay_method, payer, fee_minor, refunded_minor, fee_refunded_minor, close_reason"
+
+static void cpy(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+static void trade_from_row(struct pay_store_stmt *st, struct pay_platform_trade *t)
+{
+    cpy(t->id, sizeof t->id, pay_store_col_text(st, 0));
+    cpy(t->merchant_id, sizeof t->merchant_id, pay_store_col_text(st, 1));
+    cpy(t->out_trade_no, sizeof t->out_trade_no, pay_store_col_text(st, 2));
+    t->amount_minor = pay_store_col_int64(st, 3);
+    cpy(t->currency, sizeof t->currency, pay_store_col_text(st, 4));
+    cpy(t->subject, sizeof t->subject, pay_store_col_text(st, 5));
+    cpy(t->body, sizeof t->body, pay_store_col_text(st, 6));
+    cpy(t->notify_url, sizeof t->notify_url, pay_store_col_text(st, 7));
+    cpy(t->return_url, sizeof t->return_url, pay_store_col_text(st, 8));
+    cpy(t->product, sizeof t->product, pay_store_col_text(st, 9));
+    cpy(t->state, sizeof t->state, pay_store_col_text(st, 10));
+    t->created_ms = pay_store_col_int64(st, 11);
+    t->expire_ms = pay_store_col_int64(st, 12);
+    t->paid_ms = pay_store_col_int64(st, 13);
+    t->closed_ms = pay_store_col_int64(st, 14);
+    t->finished_ms = pay_store_col_int64(st, 15);
+    cpy(t->pay_method, sizeof t->pay_method, pay_store_col_text(st, 16));
+    cpy(t->payer, sizeof t->payer, pay_store_col_text(st, 17));
+    t->fee_minor = pay_store_col_int64(st, 18);
+    t->refunded_minor = pay_store_col_int64(st, 19);
+    t->fee_refunded_minor = pay_store_col_int64(st, 20);
+    cpy(t->close_reason, sizeof t->close_reason, pay_store_col_text(st, 21));
+}
+
+enum pay_err pay_platform_trade_load(struct pay_store_tx *tx, const char *merchant_id,
+                                     const char *id, const char *out_trade_no,
+                                     struct pay_platform_trade *t, struct pay_error *err)
+{
+    struct pay_store_stmt *st;
+    if (id)
+        st =
+            pay_store_query(tx, err, "SELECT " TRADE_COLS " FROM pf_trades WHERE id = $1", "t", id);
+    else
+        st = pay_store_query(tx, err,
+                             "SELECT " TRADE_COLS
+                             " FROM pf_trades WHERE merchant_id = $1 AND out_trade_no = $2",
+                             "tt", merchant_id, out_trade_no);
+    if (!st)
+        return err->code;
+    int rc = pay_store_step(st, err);
+    if (rc == 1)
+        trade_from_row(st, t);
+    pay_store_done(st);
+    if (rc < 0)
+        return err->code;
+    /* Another merchant's trade is "not found": its existence is not theirs to learn. */
+    if (rc == 0 || (merchant_id && strcmp(t->merchant_id, merchant_id) != 0))
+        return pay_error_set(err, PAY_ERR_TRADE_NOT_FOUND, id ? "trade_id" : "out_trade_no", NULL);
+    return PAY_ERR_OK;
+}
+
+struct get_ctx {
+    const char *merchant_id, *id, *out_trade_no;
+    struct pay_platform_trade *t;
+    enum pay_err code;
+};
+
+static enum pay_store_status get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct get_ctx *g = ctx;
+    g->code = pay_platform_trade_load(tx, g->merchant_id, g->id, g->out_trade_no, g->t, err);
+    if (g->code == PAY_ERR_TRADE_NOT_FOUND)
+        return PAY_STORE_COMMIT; /* a read: nothing to roll back */
+    return pay_store_status_of(g->code);
+}
+
+enum pay_err pay_platform_trade_get(struct pay_platform *p, const char *merchant_id, const char *id,
+                                    const char *out_trade_no, struct pay_platform_trade *t,
+                                    struct pay_error *err)
+{
+    struct get_ctx g = {merchant_id, id, out_trade_no, t, PAY_ERR_OK};
+    enum pay_err e = pay_store_run_read(p->store, get_tx, &g, err);
+    return e != PAY_ERR_OK ? e : g.code;
+}
+
+/* --- create ---------------------------------------------------------------------------- */
+
+struct cmd {
+    struct pay_platform *p;
+    struct pay_platform_trade *t;
+    const struct pay_platform_payment *pm;
+    const char *merchant_id, *trade_id, *reason;
+    struct pay_error err;
+};
+
+static int create_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct cmd *c = ctx;
+    struct pay_platform_trade *t = c->t;
+    memset(&c->err, 0, sizeof c->err);
+    enum pay_err e = pay_store_exec(
+        tx, &c->err,
+        "INSERT INTO pf_trades (id, merchant_id, out_trade_no, amount_minor, currency, subject,"
+        " body, notify_url, return_url, product, state, created_ms, expire_ms)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+        "tttitttttttii", t->id, t->merchant_id, t->out_trade_no, t->amount_minor, t->currency,
+        t->subject, t->body, t->notify_url, t->return_url, t->product, t->state, t->created_ms,
+        t->expire_ms);
+    if (e == PAY_ERR_DB_CONSTRAINT)
+        e = pay_error_set(&c->err, PAY_ERR_DUPLICATE, "out_trade_no",
+                          "out_trade_no %s was used before", t->out_trade_no);
+    return (int)e;
+}
+
+static enum pay_err submit(struct pay_platform *p, int (*apply)(struct pay_store_tx *, void *),
+                           struct cmd *c, struct pay_error *err)
+{
+    int result = 0;
+    enum pay_err e = pay_committer_submit(p->committer, apply, c, &result, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (result != PAY_ERR_OK) {
+        if (err)
+            *err = c->err;
+        return (enum pay_err)result;
+    }
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_platform_trade_create(struct pay_platform *p, struct pay_platform_trade *t,
+                                       struct pay_error *err)
+{
+    enum pay_err e = pay_id_new("tr", t->id);
+    if (e != PAY_ERR_OK)
+        return pay_error_set(err, e, "", "no randomness for an id");
+    cpy(t->state, sizeof t->state, PAY_TRADE_WAIT_BUYER_PAY);
+    t->created_ms = pay_time_now_ms();
+    t->expire_ms += t->created_ms; /* the caller put the timeout there */
+    struct cmd c = {.p = p, .t = t};
+    return submit(p, create_apply, &c, err);
+}
+
+/* --- pay ------------------------------------------------------------------------------- */
+
+/* The first failing result of a linked chain (the others say LINKED_EVENT_FAILED). */
+static enum pay_ledger_result first_failure(const enum pay_ledger_result *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r[i] != PAY_LEDGER_OK && r[i] != PAY_LEDGER_LINKED_EVENT_FAILED)
+            return r[i];
+    return PAY_LEDGER_OK;
+}
+
+static void xfer(struct pay_ledger_transfer *x, const char *suffix, const char *trade_id,
+                 const char *debit, const char *credit, int64_t amount, const char *currency,
+                 int32_t code)
+{
+    memset(x, 0, sizeof *x);
+    snprintf(x->id, sizeof x->id, "%s.%s", trade_id, suffix);
+    cpy(x->debit_account_id, sizeof x->debit_account_id, debit);
+    cpy(x->credit_account_id, sizeof x->credit_account_id, credit);
+    cpy(x->currency, sizeof x->currency, currency);
+    x->amount_minor = amount;
+    x->code = code;
+    cpy(x->user_data, sizeof x->user_data, trade_id);
+}
+
+/* Source -> merchant (amount), then merchant -> fees (fee), linked: all or nothing. */
+static enum pay_err book_payment(struct cmd *c, struct pay_store_tx *tx,
+                                 struct pay_platform_trade *t)
+{
+    char src[PAY_LEDGER_ID_MAX + 1], mch[PAY_LEDGER_ID_MAX + 1], fees[PAY_LEDGER_ID_MAX + 1];
+    enum pay_err e;
+    if ((e = pay_platform_account_ensure(c->p, tx, c->pm->source_kind, c->pm->source_owner,
+                                         t->currency, src, &c->err)) != PAY_ERR_OK ||
+        (e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_MERCHANT, t->merchant_id,
+                                         t->currency, mch, &c->err)) != PAY_ERR_OK ||
+        (e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_FEES, "", t->currency, fees,
+                                         &c->err)) != PAY_ERR_OK)
+        return e;
+    struct pay_ledger_transfer x[2];
+    enum pay_ledger_result r[2] = {PAY_LEDGER_OK, PAY_LEDGER_OK};
+    size_t n = t->fee_minor > 0 ? 2 : 1;
+    xfer(&x[0], "pay", t->id, src, mch, t->amount_minor, t->currency, PAY_PF_XFER_PAY);
+    xfer(&x[1], "fee", t->id, mch, fees, t->fee_minor, t->currency, PAY_PF_XFER_FEE);
+    if (n == 2)
+        x[0].flags |= PAY_LEDGER_TF_LINKED;
+    e = pay_ledger_tx_transfers(c->p->ledger, tx, x, n, r, &c->err);
+    if (e != PAY_ERR_OK)
+        return e;
+    return pay_platform_ledger_error(first_failure(r, n), &c->err);
+}
+
+static int pay_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct cmd *c = ctx;
+    struct pay_platform_trade t;
+    memset(&c->err, 0, sizeof c->err);
+    enum pay_err e = pay_platform_trade_load(tx, NULL, c->trade_id, NULL, &t, &c->err);
+    if (e != PAY_ERR_OK)
+        return (int)e;
+    int64_t now = pay_time_now_ms();
+    if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || now >= t.expire_ms)
+        return (int)pay_error_set(
+            &c->err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", "trade is %s",
+            now >= t.expire_ms && strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) == 0 ? "expired"
+                                                                                 : t.state);
+    struct pay_platform_merchant m;
+    /* The fee rate is read inside the transaction so it is the rate at payment time. */
+    struct pay_store_stmt *st = pay_store_query(
+        tx, &c->err, "SELECT fee_bp FROM pf_merchants WHERE id = $1", "t", t.merchant_id);
+    if (!st)
+        return (int)c->err.code;
+    int rc = pay_store_step(st, &c->err);
+    m.fee_bp = rc == 1 ? pay_store_col_int64(st, 0) : 0;
+    pay_store_done(st);
+    if (rc != 1)
+        return (int)(rc < 0 ? c->err.code
+                            : pay_error_set(&c->err, PAY_ERR_INTERNAL, "", "merchant"));
+    if ((e = pay_money_mul_bp(t.amount_minor, m.fee_bp, PAY_ROUND_FEE, &t.fee_minor)) != PAY_ERR_OK)
+        return (int)pay_error_set(&c->err, e, "amount", NULL);
+    if ((e = book_payment(c, tx, &t)) != PAY_ERR_OK)
+        return (int)e;
+    cpy(t.state, sizeof t.state, PAY_TRADE_SUCCESS);
+    t.paid_ms = now;
+    cpy(t.pay_method, sizeof t.pay_method, c->pm->method);
+    cpy(t.payer, sizeof t.payer, c->pm->source_owner);
+    e = pay_store_exec(tx, &c->err,
+                       "UPDATE pf_trades SET state = $1, paid_ms = $2, pay_method = $3,"
+                       " payer = $4, fee_minor = $5 WHERE id = $6 AND state = $7",
+                       "tittitt", t.state, t.paid_ms, t.pay_method, t.payer, t.fee_minor, t.id,
+                       PAY_TRADE_WAIT_BUYER_PAY);
+    if (e != PAY_ERR_OK)
+        return (int)e;
+    return (int)pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, &c->err);
+}
+
+enum pay_err pay_platform_trade_pay(struct pay_platform *p, const char *trade_id,
+                                    const struct pay_platform_payment *pm, struct pay_error *err)
+{
+    struct cmd c = {.p = p, .pm = pm, .trade_id = trade_id};
+    return submit(p, pay_apply, &c, err);
+}
+
+/* --- close and finish -------------------------------------------------------------------- */
+
+static int close_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct cmd *c = ctx;
+    struct pay_platform_trade t;
+    memset(&c->err, 0, sizeof c->err);
+    enum pay_err e = pay_platform_trade_load(tx, c->merchant_id, c->trade_id, NULL, &t, &c->err);
+    if (e != PAY_ERR_OK)
+        return (int)e;
+    int64_t now = pay_time_now_ms();
+    bool expire = strcmp(c->reason, "expired") == 0;
+    if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || (expire && now < t.expire_ms))
+        return (int)pay_error_set(&c->err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
+                                  "trade is %s; only an unpaid trade can be closed", t.state);
+    cpy(t.state, sizeof t.state, PAY_TRADE_CLOSED);
+    t.closed_ms = now;
+    cpy(t.close_reason, sizeof t.close_reason, c->reason);
+    e = pay_store_exec(tx, &c->err,
+                       "UPDATE pf_trades SET state = $1, closed_ms = $2, close_reason = $3"
+                       " WHERE id = $4",
+                       "titt", t.state, t.closed_ms, t.close_reason, t.id);
+    if (e != PAY_ERR_OK)
+        return (int)e;
+    return (int)pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, &c->err);
+}
+
+enum pay_err pay_platform_trade_close(struct pay_platform *p, const char *merchant_id,
+                                      const char *trade_id, const char *reason,
+                                      struct pay_error *err)
+{
+    struct cmd c = {.p = p, .merchant_id = merchant_id, .trade_id = trade_id, .reason = reason};
+    return submit(p, close_apply, &c, err);
+}
+
+static int finish_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct cmd *c = ctx;
+    struct pay_platform_trade t;
+    memset(&c->err, 0, sizeof c->err);
+    enum pay_err e = pay_platform_trade_load(tx, NULL, c->trade_id, NULL, &t, &c->err);
+    if (e != PAY_ERR_OK)
+        return (int)e;
+    int64_t now = pay_time_now_ms();
+    if (strcmp(t.state, PAY_TRADE_SUCCESS) != 0 || now < t.paid_ms + c->p->set.refund_window_ms)
+        return (int)pay_error_set(&c->err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", NULL);
+    cpy(t.state, sizeof t.state, PAY_TRADE_FINISHED);
+    t.finished_ms = now;
+    e = pay_store_exec(tx, &c->err,
+                       "UPDATE pf_trades SET state = $1, finished_ms = $2 WHERE id = $3", "tit",
+                       t.state, t.finished_ms, t.id);
+    if (e != PAY_ERR_OK)
+        return (int)e;
+    return (int)pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, &c->err);
+}
+
+enum pay_err pay_platform_trade_finish(struct pay_platform *p, const char *trade_id,
+                                       struct pay_error *err)
+{
+    struct cmd c = {.p = p, .trade_id = trade_id};
+    return submit(p, finish_apply, &c, err);
+}
+
+/* --- JSON -------------------------------------------------------------------------------- */
+
+json_t *pay_platform_money_json(int64_t minor, const char *currency)
+{
+    char text[PAY_MONEY_TEXT_MAX + 1];
+    if (pay_money_format(minor, currency, text, sizeof text) < 0)
+        return NULL;
+    return json_pack("{s:s, s:s}", "value", text, "currency", currency);
+}
+
+json_t *pay_platform_time_json(int64_t ms)
+{
+    char text[PAY_TIME_TEXT_MAX];
+    if (ms <= 0 || pay_time_format_rfc3339(ms, text) < 0)
+        return json_null();
+    return json_string(text);
+}
+
+json_t *pay_platform_trade_json(const struct pay_platform_trade *t)
+{
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+        "trade_id", t->id, "merchant_id", t->merchant_id, "out_trade_no", t->out_trade_no, "amount",
+        pay_platform_money_json(t->amount_minor, t->currency), "subject", t->subject, "product",
+        t->product, "state", t->state, "notify_url", t->notify_url, "return_url", t->return_url,
+        "created_at", pay_platform_time_json(t->created_ms), "expires_at",
+        pay_platform_time_json(t->expire_ms), "paid_at", pay_platform_time_json(t->paid_ms),
+        "closed_at", pay_platform_time_json(t->closed_ms), "fee",
+        pay_platform_money_json(t->fee_minor, t->currency), "refunded",
+        pay_platform_money_json(t->refunded_minor, t->currency), "finished_at",
+        pay_platform_time_json(t->finished_ms));
+    if (o && t->pay_method[0])
+        json_object_set_new(o, "pay_method", json_string(t->pay_method));
+    if (o && t->close_reason[0])
+        json_object_set_new(o, "close_reason", json_string(t->close_reason));
+    return o;
+}
