@@ -6,6 +6,7 @@
 #include "core/limits.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
 
 static enum pay_err map_rc(int rc)
@@ -100,25 +101,37 @@ static void sq_reset(void *stmt)
     sqlite3_clear_bindings(stmt);
 }
 
+/* SQLite treats `$1` as a *named* parameter and numbers parameters in order of first
+ * appearance, so "SET a = $2 WHERE id = $1" would bind backwards. Map our $N to SQLite's slot
+ * by name ('?' style statements keep their position). */
+static int slot(void *stmt, int n)
+{
+    char name[16];
+    snprintf(name, sizeof name, "$%d", n);
+    int i = sqlite3_bind_parameter_index(stmt, name);
+    return i > 0 ? i : n;
+}
+
 static enum pay_err sq_bind_int64(void *stmt, int idx, int64_t v)
 {
-    return map_rc(sqlite3_bind_int64(stmt, idx, v));
+    return map_rc(sqlite3_bind_int64(stmt, slot(stmt, idx), v));
 }
 
 static enum pay_err sq_bind_text(void *stmt, int idx, const char *s)
 {
+    idx = slot(stmt, idx);
     return map_rc(s ? sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT)
                     : sqlite3_bind_null(stmt, idx));
 }
 
 static enum pay_err sq_bind_blob(void *stmt, int idx, const void *p, size_t n)
 {
-    return map_rc(sqlite3_bind_blob64(stmt, idx, p, n, SQLITE_TRANSIENT));
+    return map_rc(sqlite3_bind_blob64(stmt, slot(stmt, idx), p, n, SQLITE_TRANSIENT));
 }
 
 static enum pay_err sq_bind_null(void *stmt, int idx)
 {
-    return map_rc(sqlite3_bind_null(stmt, idx));
+    return map_rc(sqlite3_bind_null(stmt, slot(stmt, idx)));
 }
 
 static int sq_step(void *stmt, struct pay_error *err)

@@ -187,6 +187,36 @@ static enum pay_store_status many_body(struct pay_store_tx *tx, void *ctx, struc
     return PAY_STORE_COMMIT;
 }
 
+/* $N binds by number even when the SQL names them out of order (SQLite itself numbers them by
+ * first appearance). */
+static enum pay_store_status order_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    (void)ctx;
+    assert_int_equal(pay_store_exec(tx, err, "INSERT INTO t (name, n) VALUES ('x', 1)", NULL),
+                     PAY_ERR_OK);
+    assert_int_equal(
+        pay_store_exec(tx, err, "UPDATE t SET n = $2 WHERE name = $1", "ti", "x", (int64_t)42),
+        PAY_ERR_OK);
+    assert_int_equal(pay_store_changes(tx), 1);
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err, "SELECT n, $2 FROM t WHERE name = $1", "tt", "x", "two");
+    assert_int_equal(pay_store_step(st, err), 1);
+    assert_int_equal(pay_store_col_int64(st, 0), 42);
+    assert_string_equal(pay_store_col_text(st, 1), "two");
+    pay_store_done(st);
+    return PAY_STORE_COMMIT;
+}
+
+static void parameters_by_number(void **state)
+{
+    (void)state;
+    char *path = temp_db();
+    struct pay_store *s = open_with(path, &comp_v1);
+    assert_int_equal(pay_store_run_tx(s, order_body, NULL, NULL), PAY_ERR_OK);
+    pay_store_close(s);
+    rm_db(path);
+}
+
 static void statement_cache(void **state)
 {
     (void)state;
@@ -312,6 +342,7 @@ int main(void)
         cmocka_unit_test(pragmas_wal_full),
         cmocka_unit_test(constraints_map_to_db_constraint),
         cmocka_unit_test(statement_cache),
+        cmocka_unit_test(parameters_by_number),
         cmocka_unit_test(savepoints_nest),
         cmocka_unit_test(retry_on_busy),
         cmocka_unit_test(soft_gives_up),
