@@ -92,6 +92,8 @@ struct pay_http_request {
     struct route_rt *route; /* NULL: no route matched */
     enum pay_http_kind kind;
     const char *method, *path; /* owned by libmicrohttpd for the request's life */
+    char *target;              /* the request target as sent (path?query, undecoded); owned */
+    bool begun;                /* the access handler has seen the request (begin() ran) */
     char id[PAY_ID_MAX];
     char remote_ip[64];
     struct timespec t0;

@@ -52,6 +52,7 @@ void pay_http_req_free(struct pay_http_request *req)
     for (struct deferred *d = req->defers; d != NULL; d = d->next)
         d->fn(d->arg); /* pushed at the head, so this runs in reverse order */
     json_decref(req->json);
+    free(req->target);
     pay_form_fini(&req->form);
     pay_buf_fini(&req->body);
     pay_buf_fini(&req->form_action);
@@ -119,6 +120,11 @@ int pay_http_req_defer(struct pay_http_request *req, void (*fn)(void *), void *a
 const char *pay_http_req_method(const struct pay_http_request *req)
 {
     return req->method;
+}
+
+const char *pay_http_req_target(const struct pay_http_request *req)
+{
+    return req->target ? req->target : req->path;
 }
 
 const char *pay_http_req_path(const struct pay_http_request *req)

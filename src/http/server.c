@@ -295,12 +295,27 @@ static void route_request(struct pay_http_request *req, bool *path_known)
     req->kind = accept && strstr(accept, "text/html") ? PAY_HTTP_PAGE : PAY_HTTP_API;
 }
 
-static struct pay_http_request *begin(struct pay_http_server *srv, struct MHD_Connection *conn,
-                                      const char *method, const char *url)
+/* libmicrohttpd calls this first with the target as sent, before it decodes the path; its
+ * result becomes the request's context, completed by begin(). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    struct pay_http_request *req = pay_http_req_new(srv, conn, method, url);
+    struct pay_http_request *req = pay_http_req_new(cls, conn, NULL, NULL);
+    if (req != NULL)
+        req->target = strndup(uri, PAY_HTTP_HEADER_MAX);
+    return req;
+}
+
+static struct pay_http_request *begin(struct pay_http_server *srv, struct MHD_Connection *conn,
+                                      const char *method, const char *url,
+                                      struct pay_http_request *req)
+{
+    if (req == NULL)
+        req = pay_http_req_new(srv, conn, method, url);
     if (req == NULL)
         return NULL;
+    req->method = method;
+    req->path = url;
+    req->begun = true;
     atomic_fetch_add(&srv->in_flight, 1);
     assign_request_id(req);
     pay_log_set_request_id(req->id);
@@ -373,8 +388,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *upload_data_size, void **con_cls)
 {
     struct pay_http_request *req = *con_cls;
-    if (req == NULL) {
-        req = begin(cls, conn, method, url);
+    if (req == NULL || !req->begun) {
+        req = begin(cls, conn, method, url, req);
         if (req == NULL)
             return MHD_NO;
         *con_cls = req;
@@ -415,6 +430,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (req == NULL)
         return;
     *con_cls = NULL;
+    if (!req->begun) { /* ended before the access handler saw it (bad request line) */
+        pay_http_req_free(req);
+        return;
+    }
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long us = (t1.tv_sec - req->t0.tv_sec) * 1000000L + (t1.tv_nsec - req->t0.tv_nsec) / 1000;
@@ -464,7 +483,8 @@ enum pay_err pay_http_server_start(struct pay_http_server *srv, struct pay_error
         (unsigned)PAY_HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)PAY_HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(4 * PAY_HTTP_HEADER_MAX), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_ARRAY, srv->tls ? tls : tls + 2, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_ARRAY, srv->tls ? tls : tls + 2,
+        MHD_OPTION_END);
     if (srv->daemon == NULL)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "listen",
                              "cannot listen (address in use, or bad TLS key/certificate)");

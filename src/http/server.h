@@ -103,7 +103,10 @@ int pay_http_signals_wait(void);
 
 const char *pay_http_req_method(const struct pay_http_request *req);
 const char *pay_http_req_path(const struct pay_http_request *req); /* decoded, no query */
-const char *pay_http_req_id(const struct pay_http_request *req);   /* also X-Request-Id */
+/* The request target exactly as the client sent it (path and query, not decoded): what a
+ * signed request's canonical string covers (docs/protocol.md). */
+const char *pay_http_req_target(const struct pay_http_request *req);
+const char *pay_http_req_id(const struct pay_http_request *req); /* also X-Request-Id */
 const char *pay_http_req_remote_ip(const struct pay_http_request *req);
 bool pay_http_req_is_tls(const struct pay_http_request *req);
 void *pay_http_req_ctx(const struct pay_http_request *req); /* the route's ctx */

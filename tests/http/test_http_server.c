@@ -61,7 +61,8 @@ static enum pay_err h_refunds(struct pay_http_request *req, struct pay_error *er
     const char *id = pay_http_req_param(req, "id");
     const char *q = pay_http_req_query(req, "page");
     const char *c = pay_http_req_cookie(req, "sid");
-    char *s = pay_http_req_printf(req, "%s|%s|%s", id, q ? q : "-", c ? c : "-");
+    char *s = pay_http_req_printf(req, "%s|%s|%s|%s", id, q ? q : "-", c ? c : "-",
+                                  pay_http_req_target(req));
     if (s == NULL || pay_http_respond_cookie(req, "sid", "abc", 60, PAY_HTTP_COOKIE_STRICT) != 0)
         return PAY_ERR_INTERNAL;
     pay_http_respond_text(req, 200, s);
@@ -137,11 +138,11 @@ static void basics(void **state)
 
     const char *cookie_hdr[] = {"Cookie: sid=old", "X-Request-Id: trace_12345678", NULL};
     char url[256];
-    snprintf(url, sizeof url, "%s/v1/trades/T42/refunds?page=3", pay_http_server_url(srv));
+    snprintf(url, sizeof url, "%s/v1/trades/T42/refunds?page=3&x=a%%2Fb", pay_http_server_url(srv));
     assert_int_equal(pay_http_client_request("GET", url, cookie_hdr, NULL, 0, &local, &r, NULL),
                      PAY_ERR_OK);
     assert_int_equal(r.status, 200);
-    assert_string_equal(pay_buf_str(&r.body), "T42|3|old");
+    assert_string_equal(pay_buf_str(&r.body), "T42|3|old|/v1/trades/T42/refunds?page=3&x=a%2Fb");
     assert_string_equal(header(&r, "X-Request-Id"), "trace_12345678");
     assert_string_equal(header(&r, "Set-Cookie"), "sid=abc; Path=/; Max-Age=60; HttpOnly; "
                                                   "SameSite=Strict");
