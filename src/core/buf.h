@@ -23,7 +23,7 @@ int pay_buf_puts(struct pay_buf *b, const char *s) __attribute__((warn_unused_re
 int pay_buf_printf(struct pay_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), warn_unused_result));
 int pay_buf_vprintf(struct pay_buf *b, const char *fmt, va_list ap)
-    __attribute__((warn_unused_result));
+    __attribute__((format(printf, 2, 0), warn_unused_result));
 
 /* Hands the data to the caller, who frees it with free(); b is left empty.
  * Returns "" (heap allocated) for an empty buffer, NULL only when out of memory. */
