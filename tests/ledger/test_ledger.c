@@ -1,0 +1,331 @@
+/* Ledger scenarios through the committer: generic callbacks that change their own tables and
+ * the ledger in one transaction (a failing one undoes only itself, balances included), linked
+ * chains, two-phase with expiry on the committer's scan, paging an account's transfers, and
+ * verify catching a tampered balance. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ledger/ledger.h"
+
+static const struct pay_store_migration app_migrations[] = {
+    {1, "CREATE TABLE orders (id TEXT PRIMARY KEY, state TEXT NOT NULL)"},
+};
+static const struct pay_store_component app_schema = {"app", app_migrations, 1};
+
+struct env {
+    char dir[64], path[96];
+    struct pay_store *s;
+    struct pay_ledger *lg;
+    struct pay_committer *c;
+    int64_t now;
+};
+
+static int64_t env_now(void *ctx)
+{
+    return ((struct env *)ctx)->now;
+}
+
+static int setup(void **state)
+{
+    struct env *e = calloc(1, sizeof *e);
+    snprintf(e->dir, sizeof e->dir, "/tmp/paygate-ledger-XXXXXX");
+    assert_non_null(mkdtemp(e->dir));
+    snprintf(e->path, sizeof e->path, "%s/l.db", e->dir);
+    const struct pay_store_component *schema[] = {&pay_ledger_schema, &app_schema, NULL};
+    assert_int_equal(pay_store_open(e->path, NULL, schema, &e->s, NULL), PAY_ERR_OK);
+    e->now = 1700000000000LL;
+    assert_int_equal(pay_ledger_new(e->s, env_now, e, &e->lg, NULL), PAY_ERR_OK);
+    struct pay_committer_options o = {.expire_interval_ms = 1};
+    assert_int_equal(pay_committer_start(e->lg, &o, &e->c, NULL), PAY_ERR_OK);
+    struct pay_ledger_account a[3] = {
+        {.id = "bank", .currency = "CNY"},
+        {.id = "alice", .currency = "CNY", .flags = PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS},
+        {.id = "shop", .currency = "CNY", .flags = PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS},
+    };
+    enum pay_ledger_result r[3];
+    assert_int_equal(pay_committer_create_accounts(e->c, a, 3, r, NULL), PAY_ERR_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(r[i], PAY_LEDGER_OK);
+    struct pay_ledger_transfer t = {.id = "fund",
+                                    .debit_account_id = "bank",
+                                    .credit_account_id = "alice",
+                                    .currency = "CNY",
+                                    .amount_minor = 10000};
+    assert_int_equal(pay_committer_transfers(e->c, &t, 1, r, NULL), PAY_ERR_OK);
+    assert_int_equal(r[0], PAY_LEDGER_OK);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    pay_committer_stop(e->c);
+    size_t v = 99;
+    assert_int_equal(pay_ledger_verify(e->s, stderr, &v, NULL), PAY_ERR_OK);
+    assert_int_equal(v, 0);
+    pay_ledger_free(e->lg);
+    pay_store_close(e->s);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
+    assert_int_equal(system(cmd), 0);
+    free(e);
+    return 0;
+}
+
+static int64_t available(struct env *e, const char *id)
+{
+    struct pay_ledger_account a;
+    bool found;
+    assert_int_equal(pay_ledger_account_get(e->lg, id, &a, &found, NULL), PAY_ERR_OK);
+    assert_true(found);
+    return a.credits_posted - a.debits_posted - a.debits_pending;
+}
+
+/* An order payment: order row → PAID and the ledger transfer, in one transaction. */
+struct pay_order {
+    struct env *e;
+    const char *order_id;
+    int64_t amount;
+    bool fail_after; /* fail after writing: everything of this command must vanish */
+    enum pay_ledger_result result;
+};
+
+static int pay_order_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct pay_order *p = ctx;
+    struct pay_error err;
+    if (pay_store_exec(tx, &err, "INSERT INTO orders (id, state) VALUES ($1, 'PAID')", "t",
+                       p->order_id) != PAY_ERR_OK)
+        return 1;
+    struct pay_ledger_transfer t = {.debit_account_id = "alice",
+                                    .credit_account_id = "shop",
+                                    .currency = "CNY",
+                                    .amount_minor = p->amount};
+    snprintf(t.id, sizeof t.id, "pay-%s", p->order_id);
+    snprintf(t.user_data, sizeof t.user_data, "%s", p->order_id);
+    if (pay_ledger_tx_transfer(p->e->lg, tx, &t, &p->result, &err) != PAY_ERR_OK)
+        return 2;
+    if (p->result != PAY_LEDGER_OK)
+        return 3;
+    return p->fail_after ? 4 : 0;
+}
+
+static void *submit_thread(void *arg)
+{
+    struct pay_order *p = arg;
+    int r = -1;
+    assert_int_equal(pay_committer_submit(p->e->c, pay_order_apply, p, &r, NULL), PAY_ERR_OK);
+    return (void *)(intptr_t)r;
+}
+
+static enum pay_store_status count_orders(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(tx, err, "SELECT count(*) FROM orders", NULL);
+    assert_int_equal(pay_store_step(st, err), 1);
+    *(int64_t *)ctx = pay_store_col_int64(st, 0);
+    pay_store_done(st);
+    return PAY_STORE_COMMIT;
+}
+
+static void generic_commands_isolated(void **state)
+{
+    struct env *e = *state;
+    struct pay_order o[6];
+    pthread_t th[6];
+    for (int i = 0; i < 6; i++) {
+        static const char *const ids[] = {"o1", "o2", "o3", "o4", "o5", "o6"};
+        o[i] = (struct pay_order){e, ids[i], 1000, i == 2, PAY_LEDGER_OK};
+        if (i == 4)
+            o[i].amount = 1000000; /* more than alice has */
+        pthread_create(&th[i], NULL, submit_thread, &o[i]);
+    }
+    int rc[6];
+    for (int i = 0; i < 6; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        rc[i] = (int)(intptr_t)r;
+    }
+    assert_int_equal(rc[0], 0);
+    assert_int_equal(rc[2], 4);
+    assert_int_equal(rc[4], 3);
+    assert_int_equal(o[4].result, PAY_LEDGER_EXCEEDS_CREDITS);
+    /* 4 succeeded: alice 10000 - 4000; the failed command's order row and transfer are gone. */
+    assert_int_equal(available(e, "alice"), 6000);
+    assert_int_equal(available(e, "shop"), 4000);
+    int64_t n = 0;
+    assert_int_equal(pay_store_run_read(e->s, count_orders, &n, NULL), PAY_ERR_OK);
+    assert_int_equal(n, 4);
+    struct pay_ledger_transfer t;
+    bool found = true;
+    assert_int_equal(pay_ledger_transfer_get(e->lg, "pay-o3", &t, &found, NULL), PAY_ERR_OK);
+    assert_false(found);
+    assert_int_equal(pay_ledger_transfer_get(e->lg, "pay-o1", &t, &found, NULL), PAY_ERR_OK);
+    assert_true(found);
+    assert_string_equal(t.user_data, "o1");
+    assert_int_equal(t.amount_minor, 1000);
+}
+
+static void linked_and_idempotent(void **state)
+{
+    struct env *e = *state;
+    struct pay_ledger_transfer t[2] = {
+        {.id = "l1",
+         .debit_account_id = "alice",
+         .credit_account_id = "shop",
+         .currency = "CNY",
+         .amount_minor = 6000,
+         .flags = PAY_LEDGER_TF_LINKED},
+        {.id = "l2",
+         .debit_account_id = "alice",
+         .credit_account_id = "shop",
+         .currency = "CNY",
+         .amount_minor = 6000},
+    };
+    enum pay_ledger_result r[2];
+    assert_int_equal(pay_committer_transfers(e->c, t, 2, r, NULL), PAY_ERR_OK);
+    assert_int_equal(r[0], PAY_LEDGER_LINKED_EVENT_FAILED);
+    assert_int_equal(r[1], PAY_LEDGER_EXCEEDS_CREDITS);
+    assert_int_equal(available(e, "alice"), 10000);
+    t[1].amount_minor = 4000;
+    assert_int_equal(pay_committer_transfers(e->c, t, 2, r, NULL), PAY_ERR_OK);
+    assert_int_equal(r[0], PAY_LEDGER_OK);
+    assert_int_equal(r[1], PAY_LEDGER_OK);
+    assert_int_equal(pay_committer_transfers(e->c, t, 2, r, NULL), PAY_ERR_OK);
+    assert_int_equal(r[0], PAY_LEDGER_EXISTS);
+    assert_int_equal(r[1], PAY_LEDGER_EXISTS);
+    t[1].amount_minor = 1;
+    assert_int_equal(pay_committer_transfers(e->c, &t[1], 1, r, NULL), PAY_ERR_OK);
+    assert_int_equal(r[0], PAY_LEDGER_EXISTS_WITH_DIFFERENT_AMOUNT);
+    assert_int_equal(available(e, "alice"), 0);
+}
+
+static void two_phase_and_expiry(void **state)
+{
+    struct env *e = *state;
+    struct pay_ledger_transfer hold = {.id = "h1",
+                                       .debit_account_id = "alice",
+                                       .credit_account_id = "shop",
+                                       .currency = "CNY",
+                                       .amount_minor = 3000,
+                                       .flags = PAY_LEDGER_TF_PENDING};
+    struct pay_ledger_transfer hold2 = hold;
+    snprintf(hold2.id, sizeof hold2.id, "h2");
+    hold2.timeout_s = 60;
+    enum pay_ledger_result r;
+    assert_int_equal(pay_committer_transfers(e->c, &hold, 1, &r, NULL), PAY_ERR_OK);
+    assert_int_equal(r, PAY_LEDGER_OK);
+    assert_int_equal(pay_committer_transfers(e->c, &hold2, 1, &r, NULL), PAY_ERR_OK);
+    assert_int_equal(r, PAY_LEDGER_OK);
+    assert_int_equal(available(e, "alice"), 4000);
+    struct pay_ledger_transfer post = {
+        .id = "p1", .pending_id = "h1", .amount_minor = 1000, .flags = PAY_LEDGER_TF_POST_PENDING};
+    assert_int_equal(pay_committer_transfers(e->c, &post, 1, &r, NULL), PAY_ERR_OK);
+    assert_int_equal(r, PAY_LEDGER_OK);
+    assert_int_equal(available(e, "alice"), 6000); /* 2000 of the hold released */
+    struct pay_ledger_transfer void1 = {
+        .id = "v1", .pending_id = "h1", .flags = PAY_LEDGER_TF_VOID_PENDING};
+    assert_int_equal(pay_committer_transfers(e->c, &void1, 1, &r, NULL), PAY_ERR_OK);
+    assert_int_equal(r, PAY_LEDGER_PENDING_TRANSFER_ALREADY_POSTED);
+    e->now += 61 * 1000; /* h2 times out; the committer's scan expires it with the next batch */
+    struct pay_ledger_transfer nop = {.id = "after",
+                                      .debit_account_id = "bank",
+                                      .credit_account_id = "alice",
+                                      .currency = "CNY",
+                                      .amount_minor = 1};
+    assert_int_equal(pay_committer_transfers(e->c, &nop, 1, &r, NULL), PAY_ERR_OK);
+    struct pay_committer_stats st;
+    pay_committer_get_stats(e->c, &st);
+    assert_int_equal(st.expired, 1);
+    assert_int_equal(available(e, "alice"), 9001);
+    void1.pending_id[1] = '2';
+    assert_int_equal(pay_committer_transfers(e->c, &void1, 1, &r, NULL), PAY_ERR_OK);
+    assert_int_equal(r, PAY_LEDGER_PENDING_TRANSFER_EXPIRED);
+}
+
+static void paging_newest_first(void **state)
+{
+    struct env *e = *state;
+    for (int i = 0; i < 25; i++) {
+        struct pay_ledger_transfer t = {.debit_account_id = "bank",
+                                        .credit_account_id = "shop",
+                                        .currency = "CNY",
+                                        .amount_minor = i + 1};
+        snprintf(t.id, sizeof t.id, "pg%02d", i);
+        enum pay_ledger_result r;
+        assert_int_equal(pay_committer_transfers(e->c, &t, 1, &r, NULL), PAY_ERR_OK);
+        assert_int_equal(r, PAY_LEDGER_OK);
+    }
+    struct pay_ledger_transfer page[10];
+    int64_t cursor = 0;
+    int seen = 0;
+    do {
+        size_t n = 0;
+        assert_int_equal(
+            pay_ledger_account_transfers(e->lg, "shop", cursor, page, 10, &n, &cursor, NULL),
+            PAY_ERR_OK);
+        for (size_t i = 0; i < n; i++, seen++) {
+            char want[16];
+            snprintf(want, sizeof want, "pg%02d", 24 - seen);
+            assert_string_equal(page[i].id, want);
+        }
+    } while (cursor);
+    assert_int_equal(seen, 25);
+}
+
+static enum pay_store_status tamper(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    (void)ctx;
+    return pay_store_status_of(pay_store_exec(
+        tx, err, "UPDATE ledger_accounts SET credits_posted = credits_posted + 7 WHERE id = 'bank'",
+        NULL));
+}
+
+static void verify_reports_tampering(void **state)
+{
+    struct env *e = *state;
+    assert_int_equal(pay_store_run_tx(e->s, tamper, NULL, NULL), PAY_ERR_OK);
+    char *buf = NULL;
+    size_t len = 0, v = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(pay_ledger_verify(e->s, f, &v, NULL), PAY_ERR_OK);
+    fclose(f);
+    assert_int_equal(v, 2); /* the account's sum and the currency's balance */
+    assert_non_null(
+        strstr(buf, "account bank (CNY): credits_posted expected 0 (sum of transfers) found 7"));
+    assert_non_null(strstr(buf, "currency CNY: posted debits"));
+    free(buf);
+}
+
+static enum pay_store_status untamper(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    (void)ctx;
+    return pay_store_status_of(pay_store_exec(
+        tx, err, "UPDATE ledger_accounts SET credits_posted = 0 WHERE id = 'bank'", NULL));
+}
+
+static void verify_reports_tampering_then_fix(void **state)
+{
+    struct env *e = *state;
+    verify_reports_tampering(state);
+    assert_int_equal(pay_store_run_tx(e->s, untamper, NULL, NULL), PAY_ERR_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(generic_commands_isolated, setup, teardown),
+        cmocka_unit_test_setup_teardown(linked_and_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(two_phase_and_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(paging_newest_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(verify_reports_tampering_then_fix, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
