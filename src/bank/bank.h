@@ -75,7 +75,7 @@ struct pay_bank_keys {
 struct pay_bank_sms {
     int64_t time_ms;
     char phone[24];
-    char text[200];
+    char text[400];
 };
 
 struct pay_bank_rate; /* server.c */

@@ -10,6 +10,7 @@ static const struct pay_command commands[] = {
     {"demo", "run the demo servers on loopback (--port N)", pay_cmd_demo},
     {"ledger", "ledger verify <db>: check every ledger invariant", pay_cmd_ledger},
     {"platform", "run the payment platform; merchant add, keygen", pay_cmd_platform},
+    {"bank", "run a sandbox bank (B2C gateway); merchant/customer/card add, deposit", pay_cmd_bank},
 };
 
 static void usage(FILE *out)

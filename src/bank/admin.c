@@ -1,0 +1,165 @@
+/* Public certificates (/ca.pem, /b2c/bank-cert.pem), the sandbox SMS outbox (/sandbox/sms)
+ * and the sandbox admin page (/admin: loopback clients, or ?token=<admin_token>). */
+#include "bank/bank.h"
+#include "core/money.h"
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+#include "http/server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static enum pay_err ca_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    const char *pem = strcmp(pay_http_req_path(req), "/ca.pem") == 0 ? b->keys.ca_cert_pem
+                                                                     : b->keys.sign_cert_pem;
+    pay_http_respond_bytes(req, 200, "application/x-pem-file", pem, strlen(pem));
+    return PAY_ERR_OK;
+}
+
+static enum pay_err sms_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    json_t *list = json_array();
+    pthread_mutex_lock(&b->sms_lock);
+    for (size_t i = 0; i < b->sms_count; i++) {
+        size_t at = (b->sms_next + PAY_BANK_SMS_OUTBOX_MAX - 1 - i) % PAY_BANK_SMS_OUTBOX_MAX;
+        char when[PAY_TIME_TEXT_MAX];
+        pay_time_format_rfc3339(b->sms[at].time_ms, when);
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "time", when, "phone",
+                                              b->sms[at].phone, "text", b->sms[at].text));
+    }
+    pthread_mutex_unlock(&b->sms_lock);
+    const char *fmt = pay_http_req_query(req, "format");
+    if (fmt && strcmp(fmt, "json") == 0) {
+        pay_http_respond_json(req, 200, json_pack("{s:o}", "messages", list));
+        return PAY_ERR_OK;
+    }
+    json_t *ctx = json_pack("{s:s, s:o}", "bank_name", b->opt.name, "messages", list);
+    pay_http_respond_template(req, 200, "sms_outbox", ctx);
+    json_decref(ctx);
+    return PAY_ERR_OK;
+}
+
+static bool admin_allowed(struct pay_http_request *req, struct pay_bank *b)
+{
+    const char *ip = pay_http_req_remote_ip(req);
+    if (ip && (strcmp(ip, "127.0.0.1") == 0 || strcmp(ip, "::1") == 0))
+        return true;
+    const char *t = pay_http_req_query(req, "token");
+    size_t n = strlen(b->opt.admin_token);
+    return n > 0 && t && strlen(t) == n && pay_ct_equal(t, b->opt.admin_token, n);
+}
+
+static void money_text(int64_t minor, char out[PAY_MONEY_TEXT_MAX])
+{
+    if (pay_money_format(minor, PAY_BANK_CURRENCY, out, PAY_MONEY_TEXT_MAX) < 0)
+        snprintf(out, PAY_MONEY_TEXT_MAX, "%lld", (long long)minor);
+}
+
+struct admin_ctx {
+    struct pay_bank *b;
+    json_t *cards, *merchants, *orders;
+};
+
+static int64_t balance_of(struct pay_bank *b, const char *acct)
+{
+    struct pay_ledger_account a;
+    bool found = false;
+    struct pay_error e = {0};
+    if (pay_ledger_account_get(b->ledger, acct, &a, &found, &e) != PAY_ERR_OK || !found)
+        return 0;
+    return a.credits_posted - a.debits_posted;
+}
+
+static enum pay_store_status admin_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct admin_ctx *a = ctx;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT c.customer_id, u.name, c.bin, c.last4, c.kind, c.expiry, c.account_id,"
+        " c.locked_until_ms FROM bank_cards c JOIN bank_customers u ON u.id = c.customer_id"
+        " ORDER BY c.created_ms LIMIT 200",
+        "");
+    if (!st)
+        return pay_store_status_of(err->code);
+    while (pay_store_step(st, err) == 1) {
+        char masked[PAY_BANK_MASKED_MAX], bal[PAY_MONEY_TEXT_MAX];
+        snprintf(masked, sizeof masked, "%s******%s", pay_store_col_text(st, 2),
+                 pay_store_col_text(st, 3));
+        money_text(balance_of(a->b, pay_store_col_text(st, 6)), bal);
+        json_array_append_new(
+            a->cards,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "customer_id",
+                      pay_store_col_text(st, 0), "name", pay_store_col_text(st, 1), "masked",
+                      masked, "kind", pay_store_col_text(st, 4), "expiry",
+                      pay_store_col_text(st, 5), "account_id", pay_store_col_text(st, 6), "balance",
+                      bal, "locked", pay_store_col_int64(st, 7) > pay_time_now_ms()));
+    }
+    pay_store_done(st);
+    st = pay_store_query(tx, err,
+                         "SELECT mer_id, name, account_id, referrer_domain, notify_domain"
+                         " FROM bank_merchants ORDER BY mer_id LIMIT 200",
+                         "");
+    if (!st)
+        return pay_store_status_of(err->code);
+    while (pay_store_step(st, err) == 1) {
+        char bal[PAY_MONEY_TEXT_MAX];
+        money_text(balance_of(a->b, pay_store_col_text(st, 2)), bal);
+        json_array_append_new(a->merchants, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "mer_id",
+                                                      pay_store_col_text(st, 0), "name",
+                                                      pay_store_col_text(st, 1), "account_id",
+                                                      pay_store_col_text(st, 2), "balance", bal,
+                                                      "referrer_domain", pay_store_col_text(st, 3),
+                                                      "notify_domain", pay_store_col_text(st, 4)));
+    }
+    pay_store_done(st);
+    st = pay_store_query(tx, err,
+                         "SELECT id, mer_id, order_id, amount_minor, status, refunded_minor"
+                         " FROM bank_orders ORDER BY created_ms DESC LIMIT 50",
+                         "");
+    if (!st)
+        return pay_store_status_of(err->code);
+    while (pay_store_step(st, err) == 1) {
+        char amt[PAY_MONEY_TEXT_MAX], ref[PAY_MONEY_TEXT_MAX];
+        money_text(pay_store_col_int64(st, 3), amt);
+        money_text(pay_store_col_int64(st, 5), ref);
+        json_array_append_new(
+            a->orders,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", pay_store_col_text(st, 0), "mer_id",
+                      pay_store_col_text(st, 1), "order_id", pay_store_col_text(st, 2), "amount",
+                      amt, "status", pay_store_col_text(st, 4), "refunded", ref));
+    }
+    pay_store_done(st);
+    return PAY_STORE_COMMIT;
+}
+
+static enum pay_err admin_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    if (!admin_allowed(req, b))
+        return pay_error_set(err, PAY_ERR_FORBIDDEN, "", "the admin page is for loopback clients");
+    struct admin_ctx a = {b, json_array(), json_array(), json_array()};
+    enum pay_err rc = pay_bank_read(b, admin_tx, &a, err);
+    json_t *ctx = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "bank_name", b->opt.name, "bank_code",
+                            b->opt.code, "bin", b->opt.bin, "cards", a.cards, "merchants",
+                            a.merchants, "orders", a.orders);
+    if (rc == PAY_ERR_OK)
+        pay_http_respond_template(req, 200, "admin", ctx);
+    json_decref(ctx);
+    return rc;
+}
+
+static struct pay_http_route routes[] = {
+    {"GET", "/ca.pem", PAY_HTTP_API, PAY_HTTP_BODY_AUTO, ca_handler, NULL},
+    {"GET", "/b2c/bank-cert.pem", PAY_HTTP_API, PAY_HTTP_BODY_AUTO, ca_handler, NULL},
+    {"GET", "/sandbox/sms", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, sms_handler, NULL},
+    {"GET", "/admin", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, admin_handler, NULL},
+};
+
+const struct pay_http_route *pay_bank_admin_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}

@@ -1,0 +1,274 @@
+/* `paygate bank`: the sandbox bank server and its offline administration commands, which
+ * open bank.db directly with the same code as the server (docs/bank.md). */
+#include "bank/bank.h"
+#include "cli/commands.h"
+#include "core/log.h"
+#include "core/money.h"
+#include "core/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: paygate bank [serve] [options]        run a sandbox bank (docs/bank.md)\n"
+            "       paygate bank merchant add --data-dir D --mer-id M --name N\n"
+            "            --referrer-domain H --notify-domain H [--allow-no-referer] --out DIR\n"
+            "       paygate bank merchant revoke --data-dir D (--serial HEX | --mer-id M)\n"
+            "       paygate bank customer add --data-dir D --name N --phone P\n"
+            "       paygate bank card add --data-dir D --customer C [--kind debit|credit]\n"
+            "            [--password 123456] [--expiry MM/YY] [--limit MINOR]\n"
+            "       paygate bank deposit --data-dir D --account A --amount MINOR\n"
+            "       paygate bank movements --data-dir D --account A\n\n"
+            "server options: --name N --code C --bin 622202 --data-dir D --listen ADDR:PORT\n"
+            "  --demo-data --print-url-file F --notify-timeout 5s --notify-retry 1m,5m,...\n"
+            "  --allow-private-notify=yes|no --fast-hash (tests only) --admin-token T\n"
+            "  --web-root DIR\n");
+}
+
+/* Generic --key value options into a small table. */
+struct opts {
+    const char *k[32], *v[32];
+    int n;
+    bool allow_no_referer;
+};
+
+static int parse(int argc, char **argv, int start, struct opts *o)
+{
+    for (int i = start; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || o->n >= 32) {
+            fprintf(stderr, "paygate bank: unexpected argument '%s'\n", a);
+            return -1;
+        }
+        if (strcmp(a, "--demo-data") == 0 || strcmp(a, "--fast-hash") == 0 ||
+            strcmp(a, "--allow-no-referer") == 0) {
+            o->k[o->n] = a + 2;
+            o->v[o->n++] = "yes";
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "paygate bank: %s needs a value\n", a);
+            return -1;
+        }
+        o->k[o->n] = a + 2;
+        o->v[o->n++] = argv[++i];
+    }
+    return 0;
+}
+
+static const char *get(const struct opts *o, const char *k)
+{
+    for (int i = o->n - 1; i >= 0; i--)
+        if (strcmp(o->k[i], k) == 0)
+            return o->v[i];
+    return NULL;
+}
+
+static int fill_options(const struct opts *in, struct pay_bank_options *o)
+{
+    pay_bank_options_defaults(o);
+    const char *v;
+#define STR(key, f)                                                                                \
+    if ((v = get(in, key)) != NULL)                                                                \
+    snprintf(o->f, sizeof o->f, "%s", v)
+    STR("name", name);
+    STR("code", code);
+    STR("bin", bin);
+    STR("data-dir", data_dir);
+    STR("listen", listen);
+    STR("web-root", web_root);
+    STR("print-url-file", print_url_file);
+    STR("admin-token", admin_token);
+#undef STR
+    o->demo_data = get(in, "demo-data") != NULL;
+    o->fast_hash = get(in, "fast-hash") != NULL;
+    if ((v = get(in, "allow-private-notify")) != NULL)
+        o->allow_private_notify = strcmp(v, "no") != 0;
+    struct pay_error e = {0};
+    if ((v = get(in, "notify-timeout")) != NULL &&
+        pay_time_parse_duration_ms(v, &o->notify_timeout_ms, &e) != PAY_ERR_OK) {
+        fprintf(stderr, "paygate bank: --notify-timeout: %s\n", e.detail);
+        return -1;
+    }
+    if ((v = get(in, "notify-retry")) != NULL &&
+        pay_time_parse_durations(v, o->retry_ms, PAY_BANK_RETRY_MAX, &o->retry_n, &e) !=
+            PAY_ERR_OK) {
+        fprintf(stderr, "paygate bank: --notify-retry: %s\n", e.detail);
+        return -1;
+    }
+    return 0;
+}
+
+static int fail(const char *what, enum pay_err rc, const struct pay_error *e)
+{
+    fprintf(stderr, "paygate bank %s: %s: %s%s%s\n", what, pay_err_name(rc),
+            e->detail[0] ? e->detail : pay_err_message(rc), e->field[0] ? " field=" : "", e->field);
+    return 1;
+}
+
+static int merchant_cmd(struct pay_bank *b, const char *verb, const struct opts *in)
+{
+    struct pay_error e = {0};
+    enum pay_err rc;
+    if (strcmp(verb, "add") == 0) {
+        struct pay_bank_merchant m = {.allow_no_referer = get(in, "allow-no-referer") != NULL};
+        snprintf(m.mer_id, sizeof m.mer_id, "%s", get(in, "mer-id") ? get(in, "mer-id") : "");
+        snprintf(m.name, sizeof m.name, "%s", get(in, "name") ? get(in, "name") : "");
+        snprintf(m.referrer_domain, sizeof m.referrer_domain, "%s",
+                 get(in, "referrer-domain") ? get(in, "referrer-domain") : "");
+        snprintf(m.notify_domain, sizeof m.notify_domain, "%s",
+                 get(in, "notify-domain") ? get(in, "notify-domain") : "");
+        const char *out = get(in, "out") ? get(in, "out") : ".";
+        char serial[64];
+        rc = pay_bank_merchant_add(b, &m, out, serial, &e);
+        if (rc != PAY_ERR_OK)
+            return fail("merchant add", rc, &e);
+        printf("merchant %s: certificate serial %s; key, certificate and merchant.json in %s\n",
+               m.mer_id, serial, out);
+        return 0;
+    }
+    if (strcmp(verb, "revoke") == 0) {
+        int n = 0;
+        if (!get(in, "serial") && !get(in, "mer-id"))
+            return fail("merchant revoke", PAY_ERR_FIELD_MISSING, &e);
+        rc = pay_bank_merchant_revoke(b, get(in, "mer-id"), get(in, "serial"), &n, &e);
+        if (rc != PAY_ERR_OK)
+            return fail("merchant revoke", rc, &e);
+        printf("revoked %d certificate(s)\n", n);
+        return 0;
+    }
+    usage(stderr);
+    return 2;
+}
+
+struct card_cmd_op {
+    struct pay_bank_op op;
+    const struct opts *in;
+    char pan[20], cvv[4], id[PAY_ID_MAX], cus[PAY_ID_MAX];
+    const char *what;
+};
+
+static int admin_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct card_cmd_op *c = ctx;
+    struct pay_bank *b = c->op.b;
+    const struct opts *in = c->in;
+    struct pay_error *err = &c->op.err;
+    if (strcmp(c->what, "customer") == 0)
+        return pay_bank_customer_create(b, tx, get(in, "name") ? get(in, "name") : "",
+                                        get(in, "phone") ? get(in, "phone") : "", c->cus, err);
+    if (strcmp(c->what, "deposit") == 0) {
+        int64_t amount = 0;
+        const char *a = get(in, "amount"), *acct = get(in, "account");
+        if (!a || !acct || sscanf(a, "%lld", (long long *)&amount) != 1 || amount <= 0)
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, "amount",
+                                 "--account and a positive --amount (minor units) required");
+        char id[PAY_ID_MAX + 8];
+        snprintf(id, sizeof id, "dep:%lld:%s", (long long)pay_time_now_ms(), acct);
+        return pay_bank_transfer(b, tx, id, b->cash_account, acct, amount, PAY_BANK_XFER_DEPOSIT,
+                                 "deposit", err);
+    }
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err, "SELECT phone FROM bank_customers WHERE id = $1", "t",
+                        get(in, "customer") ? get(in, "customer") : "");
+    if (!st)
+        return err->code;
+    char phone[24] = "";
+    if (pay_store_step(st, err) == 1)
+        snprintf(phone, sizeof phone, "%s", pay_store_col_text(st, 0));
+    pay_store_done(st);
+    if (!phone[0])
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "customer", "no such customer");
+    long long limit = 0;
+    if (get(in, "limit"))
+        sscanf(get(in, "limit"), "%lld", &limit);
+    struct pay_bank_card_new n = {.customer_id = get(in, "customer"),
+                                  .kind = get(in, "kind") ? get(in, "kind") : "debit",
+                                  .password = get(in, "password") ? get(in, "password") : "123456",
+                                  .expiry = get(in, "expiry") ? get(in, "expiry") : "12/30",
+                                  .phone = phone,
+                                  .credit_limit_minor = limit,
+                                  .serial = -1};
+    return pay_bank_card_issue(b, tx, &n, c->pan, c->cvv, c->id, err);
+}
+
+static int admin_cmd(struct pay_bank *b, const char *what, const struct opts *in)
+{
+    struct card_cmd_op c = {.in = in, .what = what};
+    struct pay_error e = {0};
+    enum pay_err rc = pay_bank_write(b, admin_apply, &c.op, &e);
+    if (rc != PAY_ERR_OK)
+        return fail(what, rc, &e);
+    if (strcmp(what, "customer") == 0)
+        printf("customer %s\n", c.cus);
+    else if (strcmp(what, "card") == 0) /* shown once, on stdout only */
+        printf("card %s\nnumber %s\nexpiry %s\ncvv2 %s\n", c.id, c.pan,
+               get(in, "expiry") ? get(in, "expiry") : "12/30", c.cvv);
+    else
+        printf("deposited\n");
+    return 0;
+}
+
+static int movements_cmd(struct pay_bank *b, const struct opts *in)
+{
+    const char *acct = get(in, "account");
+    struct pay_ledger_transfer t[100];
+    size_t n = 0;
+    int64_t next = 0;
+    struct pay_error e = {0};
+    enum pay_err rc =
+        pay_ledger_account_transfers(b->ledger, acct ? acct : "", 0, t, 100, &n, &next, &e);
+    if (rc != PAY_ERR_OK)
+        return fail("movements", rc, &e);
+    for (size_t i = 0; i < n; i++) {
+        char when[PAY_TIME_TEXT_MAX];
+        pay_time_format_rfc3339(t[i].created_ms, when);
+        bool credit = strcmp(t[i].credit_account_id, acct) == 0;
+        printf("%s %-40s %s %12lld %s %s\n", when, t[i].id, credit ? "CR" : "DR",
+               (long long)t[i].amount_minor, t[i].currency, t[i].user_data);
+    }
+    return 0;
+}
+
+int pay_cmd_bank(int argc, char **argv)
+{
+    if (pay_cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    int at = 1;
+    const char *cmd = argc > 1 && strncmp(argv[1], "--", 2) != 0 ? argv[1] : "serve";
+    if (argc > 1 && strncmp(argv[1], "--", 2) != 0)
+        at = 2;
+    const char *verb = "";
+    if (strcmp(cmd, "merchant") == 0 || strcmp(cmd, "customer") == 0 || strcmp(cmd, "card") == 0)
+        verb = at < argc ? argv[at++] : "";
+    struct opts in = {0};
+    struct pay_bank_options o;
+    if (parse(argc, argv, at, &in) != 0 || fill_options(&in, &o) != 0)
+        return 2;
+    if (strcmp(cmd, "serve") == 0)
+        return pay_bank_serve(&o);
+    struct pay_bank *b = NULL;
+    struct pay_error e = {0};
+    enum pay_err rc = pay_bank_open(&o, &b, &e);
+    int status;
+    if (rc != PAY_ERR_OK)
+        status = fail(cmd, rc, &e);
+    else if (strcmp(cmd, "merchant") == 0)
+        status = merchant_cmd(b, verb, &in);
+    else if (strcmp(cmd, "customer") == 0 || strcmp(cmd, "card") == 0 ||
+             strcmp(cmd, "deposit") == 0)
+        status = admin_cmd(b, cmd, &in);
+    else if (strcmp(cmd, "movements") == 0)
+        status = movements_cmd(b, &in);
+    else {
+        usage(stderr);
+        status = 2;
+    }
+    pay_bank_close(b);
+    return status;
+}

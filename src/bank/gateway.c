@@ -1,0 +1,243 @@
+/* The B2C gateway pages (DESIGN.md 2A steps 3-8): the merchant's signed order form, then card
+ * number → card password (sends the SMS code) → SMS code → confirmation → debit → (HS: the
+ * notification, bounded) → result page. A session cookie bound to the order and a CSRF token
+ * per session protect every step; the committer makes each step one transaction. */
+#include "bank/bank.h"
+#include "bank/gateway.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/money.h"
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+#include "http/codec.h"
+#include "http/server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define SESSION_COOKIE "bank_session"
+#define SESSION_TTL_MS (15 * 60 * 1000LL) /* a payment page older than this must start over */
+
+/* --- loading the session and its order ------------------------------------------------------ */
+
+static enum pay_store_status load_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct gw_session *s = ctx;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT s.order_pk, s.csrf, s.stage, COALESCE(s.card_id, ''), COALESCE(s.sms_hash, ''),"
+        " s.sms_expires_ms, s.created_ms, o.mer_id, o.order_id, o.amount_minor, o.currency,"
+        " o.goods_name, o.notify_type, o.mer_url, o.return_url, o.status, m.name, o.paid_ms"
+        " FROM bank_sessions s JOIN bank_orders o ON o.id = s.order_pk"
+        " JOIN bank_merchants m ON m.mer_id = o.mer_id WHERE s.id = $1",
+        "t", s->id);
+    if (!st)
+        return pay_store_status_of(err->code);
+    int r = pay_store_step(st, err);
+    if (r == 1) {
+#define COPY(f, i) snprintf(s->f, sizeof s->f, "%s", pay_store_col_text(st, i))
+        COPY(order_pk, 0);
+        COPY(csrf, 1);
+        COPY(stage, 2);
+        COPY(card_id, 3);
+        COPY(sms_hash, 4);
+        s->sms_expires_ms = pay_store_col_int64(st, 5);
+        s->created_ms = pay_store_col_int64(st, 6);
+        COPY(mer_id, 7);
+        COPY(order_id, 8);
+        s->amount_minor = pay_store_col_int64(st, 9);
+        COPY(currency, 10);
+        COPY(goods_name, 11);
+        COPY(notify_type, 12);
+        COPY(mer_url, 13);
+        COPY(return_url, 14);
+        COPY(status, 15);
+        COPY(merchant_name, 16);
+        s->paid_ms = pay_store_col_int64(st, 17);
+#undef COPY
+        s->found = true;
+    }
+    pay_store_done(st);
+    return r < 0 ? pay_store_status_of(err->code) : PAY_STORE_COMMIT;
+}
+
+enum pay_err gw_session_load(struct pay_bank *b, const char *id, struct gw_session *s,
+                             struct pay_error *err)
+{
+    memset(s, 0, sizeof *s);
+    if (!id || strlen(id) >= sizeof s->id)
+        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "session",
+                             "your payment session has expired; start again from the merchant");
+    snprintf(s->id, sizeof s->id, "%s", id);
+    enum pay_err rc = pay_bank_read(b, load_tx, s, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    if (!s->found || pay_time_now_ms() - s->created_ms > SESSION_TTL_MS)
+        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "session",
+                             "your payment session has expired; start again from the merchant");
+    return PAY_ERR_OK;
+}
+
+/* Every step's prologue: rate limit, session from the cookie, CSRF token. */
+enum pay_err gw_step_begin(struct pay_http_request *req, struct gw_session *s,
+                           struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    if (!pay_bank_rate_allow(b, "ip", pay_http_req_remote_ip(req), PAY_BANK_RATE_PER_IP_PER_MIN))
+        return pay_error_set(err, PAY_ERR_RATE_LIMITED, "", NULL);
+    enum pay_err rc = gw_session_load(b, pay_http_req_cookie(req, SESSION_COOKIE), s, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    const char *csrf = pay_http_req_form_get(req, "csrf");
+    if (!csrf || strlen(csrf) != strlen(s->csrf) || !pay_ct_equal(csrf, s->csrf, strlen(csrf)))
+        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
+    return PAY_ERR_OK;
+}
+
+/* The page context: bank, order summary and the CSRF token. Caller json_decref()s. */
+json_t *gw_page_ctx(struct pay_bank *b, const struct gw_session *s, const char *error)
+{
+    char amount[PAY_MONEY_TEXT_MAX];
+    if (pay_money_format(s->amount_minor, s->currency, amount, sizeof amount) < 0)
+        snprintf(amount, sizeof amount, "%lld", (long long)s->amount_minor);
+    json_t *ctx = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "bank_name", b->opt.name,
+                            "merchant_name", s->merchant_name, "mer_id", s->mer_id, "order_id",
+                            s->order_id, "goods_name", s->goods_name, "amount_text", amount,
+                            "currency", s->currency, "csrf", s->csrf);
+    if (ctx && error)
+        json_object_set_new(ctx, "error", json_string(error));
+    return ctx;
+}
+
+void gw_card_ctx(json_t *ctx, const struct pay_bank_card *c)
+{
+    char masked[PAY_BANK_MASKED_MAX];
+    snprintf(masked, sizeof masked, "%s******%s", c->bin, c->last4);
+    size_t pl = strlen(c->phone);
+    json_object_set_new(ctx, "card_masked", json_string(masked));
+    json_object_set_new(ctx, "phone_last4", json_string(pl >= 4 ? c->phone + pl - 4 : ""));
+}
+
+/* --- POST /b2c/pay -------------------------------------------------------------------------- */
+
+struct verify_ctx {
+    struct pay_bank *b;
+    const char *tran_data, *sign_msg, *mer_cert, *referer;
+    struct pay_bank_order_doc doc;
+    struct pay_bank_merchant m;
+    enum pay_err rc;
+};
+
+static enum pay_store_status verify_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct verify_ctx *v = ctx;
+    v->rc = pay_bank_order_verify(v->b, tx, v->tran_data, v->sign_msg, v->mer_cert, v->referer,
+                                  &v->doc, &v->m, err);
+    return v->rc == PAY_ERR_DB_BUSY ? PAY_STORE_SOFT : PAY_STORE_COMMIT;
+}
+
+struct create_op {
+    struct pay_bank_op op;
+    const struct pay_bank_order_doc *d;
+    char order_pk[PAY_ID_MAX];
+    char session[48];
+    char csrf[48];
+};
+
+static int create_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct create_op *c = ctx;
+    const struct pay_bank_order_doc *d = c->d;
+    struct pay_error *err = &c->op.err;
+    int64_t now = pay_time_now_ms();
+    enum pay_err rc = pay_store_exec(
+        tx, err,
+        "INSERT INTO bank_orders (id, mer_id, order_id, amount_minor, currency, channel, mer_url,"
+        " notify_type, result_type, mer_var, goods_name, order_date, return_url, status,"
+        " created_ms) VALUES ($1, $2, $3, $4, $5, 'b2c', $6, $7, $8, $9, $10, $11, $12,"
+        " 'CREATED', $13)",
+        "tttitttttttti", c->order_pk, d->mer_id, d->order_id, d->amount_minor, d->currency,
+        d->mer_url, d->notify_type, d->result_type, d->mer_var, d->goods_name, d->order_date,
+        d->return_url, now);
+    if (rc == PAY_ERR_DB_CONSTRAINT)
+        return pay_error_set(err, PAY_ERR_DUPLICATE, "orderId",
+                             "order %s was already submitted to the bank; a merchant order id"
+                             " can be used once",
+                             d->order_id);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    return pay_store_exec(tx, err,
+                          "INSERT INTO bank_sessions (id, order_pk, csrf, stage, created_ms)"
+                          " VALUES ($1, $2, $3, 'card', $4)",
+                          "ttti", c->session, c->order_pk, c->csrf, now);
+}
+
+static enum pay_err pay_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    if (!pay_bank_rate_allow(b, "ip", pay_http_req_remote_ip(req), PAY_BANK_RATE_PER_IP_PER_MIN))
+        return pay_error_set(err, PAY_ERR_RATE_LIMITED, "", NULL);
+    const char *iname = pay_http_req_form_get(req, "interfaceName");
+    const char *iver = pay_http_req_form_get(req, "interfaceVersion");
+    if (!iname || strcmp(iname, "PAYGATE_B2C_PAY") != 0 || !iver || strcmp(iver, "1.0") != 0)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "interfaceName",
+                             "interfaceName must be PAYGATE_B2C_PAY and interfaceVersion 1.0");
+    struct verify_ctx v = {.b = b,
+                           .tran_data = pay_http_req_form_get(req, "tranData"),
+                           .sign_msg = pay_http_req_form_get(req, "merSignMsg"),
+                           .mer_cert = pay_http_req_form_get(req, "merCert"),
+                           .referer = pay_http_req_header(req, "Referer")};
+    if (!v.tran_data || !v.sign_msg || !v.mer_cert)
+        return pay_error_set(err, PAY_ERR_FIELD_MISSING, "tranData",
+                             "tranData, merSignMsg and merCert are required");
+    enum pay_err rc = pay_bank_read(b, verify_tx, &v, err);
+    if (rc == PAY_ERR_OK && v.rc != PAY_ERR_OK)
+        rc = v.rc;
+    if (rc != PAY_ERR_OK) {
+        PAY_WARN("bank.order_refused", "code=%s field=%s detail=\"%s\"", pay_err_name(rc),
+                 err->field, err->detail);
+        return rc;
+    }
+    struct create_op c = {.d = &v.doc};
+    if (pay_id_new("bo", c.order_pk) != PAY_ERR_OK ||
+        pay_random_token(c.session, sizeof c.session, 24) ||
+        pay_random_token(c.csrf, sizeof c.csrf, 24))
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    rc = pay_bank_write(b, create_apply, &c.op, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    PAY_INFO("bank.order_received", "order=%s mer_id=%s order_id=%s amount=%lld notify=%s",
+             c.order_pk, v.doc.mer_id, v.doc.order_id, (long long)v.doc.amount_minor,
+             v.doc.notify_type);
+    struct gw_session s;
+    rc = gw_session_load(b, c.session, &s, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    pay_http_respond_cookie(req, SESSION_COOKIE, c.session, -1, 0);
+    json_t *ctx = gw_page_ctx(b, &s, NULL);
+    pay_http_respond_template(req, 200, "card", ctx);
+    json_decref(ctx);
+    return PAY_ERR_OK;
+}
+
+/* GET on the gateway (a bookmarked or reloaded page): explain instead of a bare 405. */
+static enum pay_err pay_get_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    return pay_error_set(err, PAY_ERR_METHOD_NOT_ALLOWED, "",
+                         "the payment page is opened by the merchant's order form");
+}
+
+static struct pay_http_route routes[] = {
+    {"POST", "/b2c/pay", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, pay_handler, NULL},
+    {"GET", "/b2c/pay", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, pay_get_handler, NULL},
+    {"POST", "/b2c/card", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_card_handler, NULL},
+    {"POST", "/b2c/password", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_password_handler, NULL},
+    {"POST", "/b2c/sms", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_sms_handler, NULL},
+    {"POST", "/b2c/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_confirm_handler, NULL},
+};
+
+const struct pay_http_route *pay_bank_gateway_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}

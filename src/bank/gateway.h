@@ -1,0 +1,43 @@
+/* Shared by the gateway's page handlers (gateway.c, gateway_steps.c). */
+#ifndef PAY_BANK_GATEWAY_H
+#define PAY_BANK_GATEWAY_H
+
+#include "bank/bank.h"
+#include "http/server.h"
+
+#include <jansson.h>
+
+struct gw_session {
+    char id[PAY_BANK_SESSION_MAX];
+    bool found;
+    char order_pk[PAY_ID_MAX];
+    char csrf[PAY_BANK_SESSION_MAX];
+    char stage[16];
+    char card_id[PAY_ID_MAX];
+    char sms_hash[PAY_OTP_HASH_LEN];
+    int64_t sms_expires_ms, created_ms, paid_ms;
+    char mer_id[PAY_MERCHANT_ID_FIELD_MAX + 1];
+    char order_id[PAY_MERCHANT_ID_FIELD_MAX + 1];
+    int64_t amount_minor;
+    char currency[4];
+    char goods_name[PAY_TEXT_FIELD_MAX + 1];
+    char notify_type[3];
+    char mer_url[PAY_URL_MAX + 1];
+    char return_url[PAY_URL_MAX + 1];
+    char status[16];
+    char merchant_name[PAY_TEXT_FIELD_MAX + 1];
+};
+
+enum pay_err gw_session_load(struct pay_bank *b, const char *id, struct gw_session *s,
+                             struct pay_error *err);
+enum pay_err gw_step_begin(struct pay_http_request *req, struct gw_session *s,
+                           struct pay_error *err);
+json_t *gw_page_ctx(struct pay_bank *b, const struct gw_session *s, const char *error);
+void gw_card_ctx(json_t *ctx, const struct pay_bank_card *c);
+
+enum pay_err gw_card_handler(struct pay_http_request *req, struct pay_error *err);
+enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error *err);
+enum pay_err gw_sms_handler(struct pay_http_request *req, struct pay_error *err);
+enum pay_err gw_confirm_handler(struct pay_http_request *req, struct pay_error *err);
+
+#endif

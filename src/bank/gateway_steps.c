@@ -1,0 +1,410 @@
+/* The steps of the B2C payment page after the order arrived: card number, card password
+ * (which sends the SMS code), SMS code, confirmation and debit, result. Failed password and
+ * SMS attempts are committed (they count towards the lock) even though the step fails. */
+#include "bank/gateway.h"
+#include "core/log.h"
+#include "core/money.h"
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+#include "http/codec.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void render(struct pay_http_request *req, int status, const char *tpl,
+                   const struct gw_session *s, const struct pay_bank_card *c, const char *error)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    json_t *ctx = gw_page_ctx(b, s, error);
+    if (ctx && c)
+        gw_card_ctx(ctx, c);
+    pay_http_respond_template(req, status, tpl, ctx);
+    json_decref(ctx);
+}
+
+static const char *msg_of(const struct pay_error *e)
+{
+    return e->detail[0] ? e->detail : pay_err_message(e->code);
+}
+
+/* --- the result page ------------------------------------------------------------------------ */
+
+struct result_ctx {
+    const struct gw_session *s;
+    char card_id[PAY_ID_MAX];
+    struct pay_bank_card card;
+    bool have_card;
+    char notify_status[16];
+};
+
+static enum pay_store_status result_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct result_ctx *r = ctx;
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT COALESCE(o.card_id, ''), COALESCE(n.status, '') FROM bank_orders o"
+                        " LEFT JOIN bank_notifications n ON n.order_pk = o.id WHERE o.id = $1",
+                        "t", r->s->order_pk);
+    if (!st)
+        return pay_store_status_of(err->code);
+    if (pay_store_step(st, err) == 1) {
+        snprintf(r->card_id, sizeof r->card_id, "%s", pay_store_col_text(st, 0));
+        snprintf(r->notify_status, sizeof r->notify_status, "%s", pay_store_col_text(st, 1));
+    }
+    pay_store_done(st);
+    if (r->card_id[0])
+        r->have_card = pay_bank_card_get(tx, r->card_id, &r->card, err) == PAY_ERR_OK;
+    return PAY_STORE_COMMIT;
+}
+
+static void render_result(struct pay_http_request *req, struct pay_bank *b, const char *session)
+{
+    struct gw_session s;
+    struct pay_error err = {0};
+    if (gw_session_load(b, session, &s, &err) != PAY_ERR_OK) {
+        pay_http_respond_error(req, &err);
+        return;
+    }
+    struct result_ctx r = {.s = &s};
+    (void)pay_bank_read(b, result_tx, &r, &err);
+    json_t *ctx = gw_page_ctx(b, &s, NULL);
+    if (!ctx) {
+        pay_http_respond_code(req, PAY_ERR_INTERNAL);
+        return;
+    }
+    if (r.have_card)
+        gw_card_ctx(ctx, &r.card);
+    char when[PAY_TIME_TEXT_MAX] = "";
+    if (s.paid_ms)
+        pay_time_format_rfc3339(s.paid_ms, when);
+    struct pay_url u;
+    char back[PAY_URL_MAX + 1];
+    if (s.return_url[0])
+        snprintf(back, sizeof back, "%s", s.return_url);
+    else if (pay_url_parse(s.mer_url, "merURL", &u, &err) == PAY_ERR_OK)
+        snprintf(back, sizeof back, "%s://%s:%d/", u.scheme, u.host, u.port);
+    else
+        back[0] = '\0';
+    json_object_set_new(ctx, "paid", json_boolean(strcmp(s.status, "CREATED") != 0));
+    json_object_set_new(ctx, "tran_serial_no", json_string(s.order_pk));
+    json_object_set_new(ctx, "tran_time", json_string(when));
+    json_object_set_new(ctx, "back_url", json_string(back));
+    if (r.notify_status[0])
+        json_object_set_new(ctx, "notify_status", json_string(r.notify_status));
+    pay_http_respond_template(req, 200, "result", ctx);
+    json_decref(ctx);
+}
+
+/* A step posted after the order was paid (back button, double submit) shows the result. */
+static bool already_paid(struct pay_http_request *req, const struct gw_session *s)
+{
+    if (strcmp(s->status, "CREATED") == 0)
+        return false;
+    render_result(req, pay_http_req_ctx(req), s->id);
+    return true;
+}
+
+/* --- card number ---------------------------------------------------------------------------- */
+
+struct card_op {
+    struct pay_bank_op op;
+    const char *session, *pan;
+    struct pay_bank_card card;
+};
+
+static int card_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct card_op *c = ctx;
+    struct pay_error *err = &c->op.err;
+    enum pay_err rc = pay_bank_card_find(c->op.b, tx, c->pan, &c->card, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_card_usable(&c->card, pay_time_now_ms(), err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    return pay_store_exec(tx, err,
+                          "UPDATE bank_sessions SET card_id = $2, stage = 'password',"
+                          " sms_hash = NULL WHERE id = $1",
+                          "tt", c->session, c->card.id);
+}
+
+enum pay_err gw_card_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    struct gw_session s;
+    enum pay_err rc = gw_step_begin(req, &s, err);
+    if (rc != PAY_ERR_OK || already_paid(req, &s))
+        return rc;
+    char pan[20];
+    const char *in = pay_http_req_form_get(req, "cardNo");
+    if (!in || pay_bank_pan_normalise(in, pan) != 0 || !pay_bank_luhn_valid(pan)) {
+        render(req, 400, "card", &s, NULL, "This is not a valid card number.");
+        return PAY_ERR_OK;
+    }
+    char idx[PAY_SHA256_HEX_LEN];
+    pay_bank_pan_index(b, pan, idx);
+    if (!pay_bank_rate_allow(b, "card", idx, PAY_BANK_RATE_PER_CARD_PER_MIN))
+        return pay_error_set(err, PAY_ERR_RATE_LIMITED, "cardNo", NULL);
+    struct card_op c = {.session = s.id, .pan = pan};
+    rc = pay_bank_write(b, card_apply, &c.op, err);
+    pay_wipe(pan, sizeof pan);
+    if (rc == PAY_ERR_CARD_INVALID || rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED) {
+        render(req, pay_err_http_status(rc), "card", &s, NULL,
+               rc == PAY_ERR_CARD_INVALID ? "This card is not a card of this bank." : msg_of(err));
+        return PAY_ERR_OK;
+    }
+    if (rc != PAY_ERR_OK)
+        return rc;
+    render(req, 200, "password", &s, &c.card, NULL);
+    return PAY_ERR_OK;
+}
+
+/* --- card password (then the SMS code is sent) -------------------------------------------- */
+
+struct pw_op {
+    struct pay_bank_op op;
+    const struct gw_session *s;
+    bool ok;
+    char sms_hash[PAY_OTP_HASH_LEN];
+    struct pay_bank_card card; /* after the attempt */
+};
+
+static enum pay_store_status card_read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *e)
+{
+    struct pw_op *p = ctx;
+    enum pay_err rc = pay_bank_card_get(tx, p->s->card_id, &p->card, e);
+    return rc == PAY_ERR_OK ? PAY_STORE_COMMIT : PAY_STORE_HARD;
+}
+
+static int pw_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct pw_op *p = ctx;
+    struct pay_error *err = &p->op.err;
+    int64_t now = pay_time_now_ms();
+    enum pay_err rc = pay_bank_card_get(tx, p->s->card_id, &p->card, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_card_usable(&p->card, now, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_card_attempt(tx, p->s->card_id, p->ok, now, err);
+    if (rc == PAY_ERR_OK && p->ok)
+        rc = pay_store_exec(tx, err,
+                            "UPDATE bank_sessions SET stage = 'sms', sms_hash = $2,"
+                            " sms_expires_ms = $3 WHERE id = $1",
+                            "tti", p->s->id, p->sms_hash, now + PAY_OTP_TTL_S * 1000LL);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_card_get(tx, p->s->card_id, &p->card, err);
+    return rc;
+}
+
+static void send_code(struct pay_bank *b, const struct gw_session *s, const char *phone,
+                      const char *code)
+{
+    char amount[PAY_MONEY_TEXT_MAX], text[400];
+    if (pay_money_format(s->amount_minor, s->currency, amount, sizeof amount) < 0)
+        amount[0] = '\0';
+    snprintf(text, sizeof text,
+             "[%.30s] Code %s: pay %s %s to %.60s (order %.64s). Valid 5 minutes. Never share it.",
+             b->opt.name, code, amount, s->currency, s->merchant_name, s->order_id);
+    pay_bank_sms_send(b, phone, text);
+}
+
+enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    struct gw_session s;
+    enum pay_err rc = gw_step_begin(req, &s, err);
+    if (rc != PAY_ERR_OK || already_paid(req, &s))
+        return rc;
+    if (strcmp(s.stage, "password") != 0 && strcmp(s.stage, "sms") != 0)
+        return pay_error_set(err, PAY_ERR_ORDER_STATE, "", "enter the card number first");
+    const char *pw = pay_http_req_form_get(req, "password");
+    struct pw_op p = {.s = &s};
+    rc = pay_bank_read(b, card_read_tx, &p, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    if (!pay_bank_rate_allow(b, "card", p.card.id, PAY_BANK_RATE_PER_CARD_PER_MIN))
+        return pay_error_set(err, PAY_ERR_RATE_LIMITED, "password", NULL);
+    p.ok = pw && strlen(pw) <= PAY_PASSWORD_MAX &&
+           pay_pwhash_verify(p.card.password_hash, pw, strlen(pw)) == 0;
+    char code[PAY_OTP_DIGITS + 1];
+    pay_otp_generate(code);
+    pay_otp_hash(p.sms_hash, b->keys.otp_key, s.id, code);
+    rc = pay_bank_write(b, pw_apply, &p.op, err);
+    if (rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED) {
+        render(req, pay_err_http_status(rc), "password", &s, &p.card, msg_of(err));
+        return PAY_ERR_OK;
+    }
+    if (rc != PAY_ERR_OK)
+        return rc;
+    if (!p.ok) {
+        bool locked = p.card.locked_until_ms > pay_time_now_ms();
+        PAY_WARN("bank.card_password_wrong", "card=%s locked=%d", p.card.id, locked);
+        render(req, locked ? 423 : 401, "password", &s, &p.card,
+               locked ? "Wrong card password. The card is now locked for 30 minutes."
+                      : "Wrong card password.");
+        return PAY_ERR_OK;
+    }
+    send_code(b, &s, p.card.phone, code);
+    pay_wipe(code, sizeof code);
+    render(req, 200, "sms", &s, &p.card, NULL);
+    return PAY_ERR_OK;
+}
+
+/* --- SMS code ------------------------------------------------------------------------------- */
+
+struct sms_op {
+    struct pay_bank_op op;
+    const struct gw_session *s;
+    const char *code;
+    enum pay_err outcome; /* committed either way: a wrong code counts towards the lock */
+    struct pay_bank_card card;
+};
+
+static int sms_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct sms_op *m = ctx;
+    struct pay_error *err = &m->op.err;
+    struct pay_bank *b = m->op.b;
+    int64_t now = pay_time_now_ms();
+    m->outcome = PAY_ERR_OK;
+    enum pay_err rc = pay_bank_card_get(tx, m->s->card_id, &m->card, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_card_usable(&m->card, now, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    /* re-read the session in the transaction: a code is single use */
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err, "SELECT COALESCE(sms_hash, ''), sms_expires_ms FROM bank_sessions WHERE id = $1",
+        "t", m->s->id);
+    if (!st)
+        return err->code;
+    char hash[PAY_OTP_HASH_LEN] = "";
+    int64_t expires = 0;
+    if (pay_store_step(st, err) == 1) {
+        snprintf(hash, sizeof hash, "%s", pay_store_col_text(st, 0));
+        expires = pay_store_col_int64(st, 1);
+    }
+    pay_store_done(st);
+    if (!hash[0] || now > expires) {
+        m->outcome = pay_error_set(err, PAY_ERR_SMS_CODE_INVALID, "smsCode",
+                                   "The SMS code has expired or was used; request a new one.");
+        return PAY_ERR_OK;
+    }
+    bool ok = m->code && strlen(m->code) == PAY_OTP_DIGITS &&
+              pay_otp_verify(hash, b->keys.otp_key, m->s->id, m->code) == 0;
+    rc = pay_bank_card_attempt(tx, m->card.id, ok, now, err);
+    if (rc == PAY_ERR_OK && ok)
+        rc = pay_store_exec(tx, err,
+                            "UPDATE bank_sessions SET stage = 'confirm', sms_hash = NULL"
+                            " WHERE id = $1",
+                            "t", m->s->id);
+    if (rc == PAY_ERR_OK && !ok) {
+        rc = pay_bank_card_get(tx, m->card.id, &m->card, err);
+        m->outcome = pay_error_set(
+            err, m->card.locked_until_ms > now ? PAY_ERR_LOCKED : PAY_ERR_SMS_CODE_INVALID,
+            "smsCode",
+            m->card.locked_until_ms > now ? "Wrong SMS code. The card is now locked for 30 minutes."
+                                          : "Wrong SMS code.");
+    }
+    return rc;
+}
+
+enum pay_err gw_sms_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    struct gw_session s;
+    enum pay_err rc = gw_step_begin(req, &s, err);
+    if (rc != PAY_ERR_OK || already_paid(req, &s))
+        return rc;
+    if (strcmp(s.stage, "sms") != 0)
+        return pay_error_set(err, PAY_ERR_ORDER_STATE, "", "enter the card password first");
+    if (!pay_bank_rate_allow(b, "card", s.card_id, PAY_BANK_RATE_PER_CARD_PER_MIN))
+        return pay_error_set(err, PAY_ERR_RATE_LIMITED, "smsCode", NULL);
+    struct sms_op m = {.s = &s, .code = pay_http_req_form_get(req, "smsCode")};
+    rc = pay_bank_write(b, sms_apply, &m.op, err);
+    if (rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED) {
+        render(req, pay_err_http_status(rc), "sms", &s, &m.card, msg_of(err));
+        return PAY_ERR_OK;
+    }
+    if (rc != PAY_ERR_OK)
+        return rc;
+    if (m.outcome != PAY_ERR_OK) {
+        render(req, pay_err_http_status(m.outcome), "sms", &s, &m.card, msg_of(&m.op.err));
+        return PAY_ERR_OK;
+    }
+    render(req, 200, "confirm", &s, &m.card, NULL);
+    return PAY_ERR_OK;
+}
+
+/* --- confirmation: the debit ----------------------------------------------------------------- */
+
+struct confirm_op {
+    struct pay_bank_op op;
+    const struct gw_session *s;
+    bool newly_paid;
+    char notify_id[PAY_ID_MAX];
+    struct pay_bank_card card;
+};
+
+static int confirm_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct confirm_op *c = ctx;
+    struct pay_error *err = &c->op.err;
+    struct pay_bank *b = c->op.b;
+    int64_t now = pay_time_now_ms();
+    c->newly_paid = false;
+    c->notify_id[0] = '\0';
+    struct pay_bank_merchant m;
+    enum pay_err rc = pay_bank_merchant_get(tx, c->s->mer_id, &m, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_card_get(tx, c->s->card_id, &c->card, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_card_usable(&c->card, now, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    /* only a CREATED order is debited: a double submit finds it PAID and changes nothing */
+    rc = pay_store_exec(tx, err,
+                        "UPDATE bank_orders SET status = 'PAID', card_id = $2, paid_ms = $3"
+                        " WHERE id = $1 AND status = 'CREATED'",
+                        "tti", c->s->order_pk, c->card.id, now);
+    if (rc != PAY_ERR_OK || pay_store_changes(tx) == 0)
+        return rc;
+    char tid[PAY_ID_MAX + 8];
+    snprintf(tid, sizeof tid, "pay:%s", c->s->order_pk);
+    rc = pay_bank_transfer(b, tx, tid, c->card.account_id, m.account_id, c->s->amount_minor,
+                           PAY_BANK_XFER_PAYMENT, c->s->order_id, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_store_exec(tx, err, "UPDATE bank_sessions SET stage = 'done' WHERE id = $1", "t",
+                            c->s->id);
+    if (rc == PAY_ERR_OK && strcmp(c->s->notify_type, "HS") == 0)
+        rc = pay_bank_notify_create(b, tx, c->s->order_pk, now, c->notify_id, err);
+    c->newly_paid = rc == PAY_ERR_OK;
+    return rc;
+}
+
+enum pay_err gw_confirm_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    struct gw_session s;
+    enum pay_err rc = gw_step_begin(req, &s, err);
+    if (rc != PAY_ERR_OK || already_paid(req, &s))
+        return rc;
+    if (strcmp(s.stage, "confirm") != 0)
+        return pay_error_set(err, PAY_ERR_ORDER_STATE, "", "verify the SMS code first");
+    struct confirm_op c = {.s = &s};
+    rc = pay_bank_write(b, confirm_apply, &c.op, err);
+    if (rc == PAY_ERR_INSUFFICIENT_FUNDS || rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED) {
+        PAY_WARN("bank.payment_refused", "order=%s code=%s", s.order_pk, pay_err_name(rc));
+        render(req, pay_err_http_status(rc), "confirm", &s, &c.card, msg_of(err));
+        return PAY_ERR_OK;
+    }
+    if (rc != PAY_ERR_OK)
+        return rc;
+    if (c.newly_paid) {
+        PAY_INFO("bank.order_paid", "order=%s mer_id=%s order_id=%s amount=%lld", s.order_pk,
+                 s.mer_id, s.order_id, (long long)s.amount_minor);
+        if (c.notify_id[0]) /* ICBC step 7: notify first (bounded), then the result page */
+            pay_bank_notify_attempt(b, c.notify_id);
+    }
+    render_result(req, b, s.id);
+    return PAY_ERR_OK;
+}

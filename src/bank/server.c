@@ -1,0 +1,153 @@
+/* The bank server: opens the data dir, seeds demo data if asked, assembles the routes of the
+ * gateway, the API and the sandbox/admin pages, starts the notification worker and serves
+ * until SIGTERM/SIGINT. Also the per-IP / per-card rate limiter (token buckets). */
+#include "bank/bank.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "crypto/sig.h"
+#include "http/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RATE_SLOTS 4096 /* buckets kept; a full table forgets the oldest, never refuses */
+
+struct rate_slot {
+    char key[72];
+    double tokens;
+    int64_t last_ms;
+};
+
+struct pay_bank_rate {
+    pthread_mutex_t lock;
+    struct rate_slot slots[RATE_SLOTS];
+};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+bool pay_bank_rate_allow(struct pay_bank *b, const char *kind, const char *key, int per_min)
+{
+    if (!b->rate || !key)
+        return true;
+    char k[72];
+    snprintf(k, sizeof k, "%s:%s", kind, key);
+    struct rate_slot *s = &b->rate->slots[fnv1a(k) % RATE_SLOTS];
+    int64_t now = pay_time_mono_ms();
+    pthread_mutex_lock(&b->rate->lock);
+    if (strcmp(s->key, k) != 0) { /* new key (or a collision: the newer key takes the slot) */
+        snprintf(s->key, sizeof s->key, "%s", k);
+        s->tokens = per_min;
+        s->last_ms = now;
+    }
+    s->tokens += (double)(now - s->last_ms) * per_min / 60000.0;
+    if (s->tokens > per_min)
+        s->tokens = per_min;
+    s->last_ms = now;
+    bool ok = s->tokens >= 1.0;
+    if (ok)
+        s->tokens -= 1.0;
+    pthread_mutex_unlock(&b->rate->lock);
+    return ok;
+}
+
+static int health(void *ctx, struct pay_error *err)
+{
+    (void)ctx;
+    (void)err;
+    return 0;
+}
+
+static enum pay_err add_routes(struct pay_bank *b, struct pay_error *err)
+{
+    const struct pay_http_route *(*lists[])(size_t *) = {
+        pay_bank_gateway_routes, pay_bank_api_routes, pay_bank_admin_routes};
+    for (size_t l = 0; l < 3; l++) {
+        size_t n = 0;
+        const struct pay_http_route *src = lists[l](&n);
+        struct pay_http_route copy[32];
+        if (n > 32)
+            return pay_error_set(err, PAY_ERR_INTERNAL, "", "too many routes");
+        for (size_t i = 0; i < n; i++) {
+            copy[i] = src[i];
+            copy[i].ctx = b;
+        }
+        enum pay_err rc = pay_http_server_add_routes(b->http, copy, n, err);
+        if (rc != PAY_ERR_OK)
+            return rc;
+    }
+    return PAY_ERR_OK;
+}
+
+static enum pay_err start_http(struct pay_bank *b, struct pay_error *err)
+{
+    char name[PAY_BANK_CODE_MAX + 8];
+    snprintf(name, sizeof name, "bank-%s", b->opt.code);
+    struct pay_http_config cfg = {.name = name,
+                                  .listen = b->opt.listen,
+                                  .web_root = b->opt.web_root,
+                                  .health_check = health,
+                                  .health_ctx = b};
+    enum pay_err rc = pay_http_server_new(&cfg, &b->http, err);
+    if (rc == PAY_ERR_OK)
+        rc = add_routes(b, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_http_server_start(b->http, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    const char *url = pay_http_server_url(b->http);
+    printf("%s (%s, BIN %s) listening on %s\n", b->opt.name, b->opt.code, b->opt.bin, url);
+    fflush(stdout);
+    if (b->opt.print_url_file[0] &&
+        pay_bank_write_file(b->opt.print_url_file, url, strlen(url), 0644) != 0)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "print-url-file", "cannot write %s",
+                             b->opt.print_url_file);
+    PAY_INFO("bank.started", "code=%s url=%s", b->opt.code, url);
+    return PAY_ERR_OK;
+}
+
+int pay_bank_serve(struct pay_bank_options *o)
+{
+    pay_http_signals_block();
+    struct pay_bank *b = NULL;
+    struct pay_error err = {0};
+    enum pay_err rc = pay_bank_open(o, &b, &err);
+    if (rc == PAY_ERR_OK && o->demo_data)
+        rc = pay_bank_demo_data(b, true, &err);
+    if (rc == PAY_ERR_OK) {
+        b->rate = calloc(1, sizeof *b->rate);
+        b->nonces = pay_nonce_cache_mem_new(65536, 0);
+        if (!b->rate || !b->nonces)
+            rc = pay_error_set(&err, PAY_ERR_INTERNAL, "", "out of memory");
+        else
+            pthread_mutex_init(&b->rate->lock, NULL);
+    }
+    if (rc == PAY_ERR_OK)
+        rc = start_http(b, &err);
+    if (rc == PAY_ERR_OK && pay_bank_notify_worker_start(b) != 0)
+        rc = pay_error_set(&err, PAY_ERR_INTERNAL, "", "cannot start the notification worker");
+    if (rc != PAY_ERR_OK) {
+        fprintf(stderr, "paygate bank: %s: %s%s%s\n", pay_err_name(rc),
+                err.detail[0] ? err.detail : pay_err_message(rc), err.field[0] ? " field=" : "",
+                err.field);
+    } else {
+        int sig = pay_http_signals_wait();
+        PAY_INFO("bank.stopping", "signal=%d", sig);
+    }
+    if (b) {
+        pay_http_server_free(b->http);
+        pay_bank_notify_worker_stop(b);
+        if (b->rate)
+            pthread_mutex_destroy(&b->rate->lock);
+        free(b->rate);
+        pay_nonce_cache_free(b->nonces);
+    }
+    pay_bank_close(b);
+    return rc == PAY_ERR_OK ? 0 : 1;
+}
