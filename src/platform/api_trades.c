@@ -147,7 +147,7 @@ static enum pay_err create_parse(struct api_call *c, struct pay_platform_trade *
     int64_t timeout_ms = c->p->set.trade_timeout_ms;
     if (timeout && pay_time_parse_duration_ms(timeout, &timeout_ms, err) != PAY_ERR_OK)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "timeout", "a duration such as 15m");
-    if (timeout_ms < PAY_PLATFORM_TIMEOUT_MIN_MS || timeout_ms > PAY_PLATFORM_TIMEOUT_MAX_MS)
+    if (timeout_ms < c->p->set.timeout_min_ms || timeout_ms > PAY_PLATFORM_TIMEOUT_MAX_MS)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "timeout", "between 1m and 15d");
     snprintf(t->merchant_id, sizeof t->merchant_id, "%s", c->merchant_id);
     snprintf(t->out_trade_no, sizeof t->out_trade_no, "%s", otn);

@@ -1,0 +1,337 @@
+/* See harness.h. */
+#include "harness.h"
+
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+#include "crypto/sig.h"
+#include "http/client.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *h_paygate;
+
+void h_reply_fini(struct h_reply *r)
+{
+    json_decref(r->json);
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+const char *h_str(json_t *o, const char *path)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ".", &save); t && o; t = strtok_r(NULL, ".", &save))
+        o = json_object_get(o, t);
+    return json_is_string(o) ? json_string_value(o) : "";
+}
+
+const char *h_err_code(const struct h_reply *r)
+{
+    return h_str(r->json, "error.code");
+}
+
+int h_run(const char *const *argv)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void add_merchant(struct h_platform *pf, struct h_merchant *m, const char *id, int seed)
+{
+    uint8_t s[PAY_ED25519_SEED_LEN];
+    memset(s, seed, sizeof s);
+    pay_ed25519_from_seed(&m->key, s);
+    snprintf(m->id, sizeof m->id, "%s", id);
+    char path[300], text[PAY_ED25519_KEY_TEXT_LEN];
+    snprintf(path, sizeof path, "%s/%s.pub", pf->dir, id);
+    pay_ed25519_pk_to_text(text, m->key.pk);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", text);
+    fclose(f);
+    const char *argv[] = {h_paygate,
+                          "platform",
+                          "merchant",
+                          "add",
+                          "--data-dir",
+                          pf->dir,
+                          "--id",
+                          id,
+                          "--name",
+                          id,
+                          "--public-key-file",
+                          path,
+                          "--notify-host",
+                          "127.0.0.1",
+                          "--fee-bp",
+                          "60",
+                          NULL};
+    assert_int_equal(h_run(argv), 0);
+}
+
+void h_setup(struct h_platform *pf, struct h_merchant *ma, struct h_merchant *mb,
+             const char *extra_ini)
+{
+    assert_int_equal(pay_crypto_init(), 0);
+    memset(pf, 0, sizeof *pf);
+    snprintf(pf->dir, sizeof pf->dir, "/tmp/paygate-pf-XXXXXX");
+    assert_non_null(mkdtemp(pf->dir));
+    char path[300];
+    snprintf(path, sizeof path, "%s/platform.ini", pf->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "[platform]\nsweep_interval = 100ms\n%s\n[notify]\nretry_schedule = 1s,1s,1s\n"
+            "allow_private_hosts = true\npoll_interval = 100ms\ntimeout = 2s\n",
+            extra_ini ? extra_ini : "");
+    fclose(f);
+    if (ma)
+        add_merchant(pf, ma, "m_a", 1);
+    if (mb)
+        add_merchant(pf, mb, "m_b", 2);
+}
+
+void h_start(struct h_platform *pf)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    char ini[300], log[300];
+    snprintf(ini, sizeof ini, "%s/platform.ini", pf->dir);
+    snprintf(log, sizeof log, "%s/platform.log", pf->dir);
+    pf->pid = fork();
+    assert_true(pf->pid >= 0);
+    if (pf->pid == 0) {
+        dup2(fds[1], 1);
+        int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        dup2(lfd, 2);
+        close(fds[0]);
+        execl(h_paygate, h_paygate, "platform", "--config", ini, "--listen", "127.0.0.1:0",
+              "--data-dir", pf->dir, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[256] = {0};
+    size_t n = 0;
+    struct pollfd p = {fds[0], POLLIN, 0};
+    while (n < sizeof line - 1 && poll(&p, 1, 20000) == 1) {
+        ssize_t k = read(fds[0], line + n, 1);
+        if (k <= 0 || line[n] == '\n')
+            break;
+        n++;
+    }
+    line[n] = '\0';
+    close(fds[0]);
+    const char *u = strstr(line, "http://");
+    assert_non_null(u);
+    snprintf(pf->url, sizeof pf->url, "%s", u);
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response r = {0};
+    char url[256];
+    snprintf(url, sizeof url, "%s/.well-known/paygate-platform-key", pf->url);
+    assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, &opt, &r, NULL),
+                     PAY_ERR_OK);
+    json_t *j = json_loads(pay_buf_str(&r.body), 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(pay_ed25519_pk_from_text(pf->pk, h_str(j, "public_key")), 0);
+    json_decref(j);
+    pay_http_client_response_fini(&r);
+}
+
+void h_stop(struct h_platform *pf, int sig)
+{
+    if (pf->pid <= 0)
+        return;
+    kill(pf->pid, sig);
+    int st = 0;
+    waitpid(pf->pid, &st, 0);
+    if (sig == SIGTERM)
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    pf->pid = 0;
+}
+
+void h_teardown(struct h_platform *pf)
+{
+    h_stop(pf, SIGTERM);
+    if (getenv("PAYGATE_KEEP_TMP"))
+        return;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", pf->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static enum pay_err pf_lookup(void *ctx, const char *key_id, struct pay_sig_pubkey *out)
+{
+    memset(out, 0, sizeof *out);
+    out->alg = PAY_SIG_ED25519;
+    memcpy(out->ed25519, ctx, PAY_ED25519_PK_LEN);
+    return strcmp(key_id, "paygate-platform") == 0 ? PAY_ERR_OK : PAY_ERR_SIGNATURE_INVALID;
+}
+
+void h_call_raw(struct h_platform *pf, const char *method, const char *target, const char *body,
+                const char *auth, const char *idem, const char *req_nonce, struct h_reply *out)
+{
+    memset(out, 0, sizeof *out);
+    char url[2048], ah[PAY_SIG_HEADER_MAX + 32], ih[128];
+    snprintf(url, sizeof url, "%s%s", pf->url, target);
+    const char *headers[4] = {"Content-Type: application/json", NULL, NULL, NULL};
+    size_t h = 1;
+    if (auth) {
+        snprintf(ah, sizeof ah, "Authorization: %s", auth);
+        headers[h++] = ah;
+    }
+    if (idem) {
+        snprintf(ih, sizeof ih, "Idempotency-Key: %s", idem);
+        headers[h++] = ih;
+    }
+    struct pay_http_client_options opt = {.allow_private_addresses = true,
+                                          .total_timeout_ms = 30000};
+    struct pay_http_client_response r = {0};
+    struct pay_error err = {0};
+    assert_int_equal(pay_http_client_request(method, url, headers, body, body ? strlen(body) : 0,
+                                             &opt, &r, &err),
+                     PAY_ERR_OK);
+    out->status = r.status;
+    out->body = strdup(pay_buf_str(&r.body));
+    out->json = json_loads(out->body, 0, NULL);
+    char sig[PAY_SIG_HEADER_MAX], rep[16];
+    const char *sh = pay_http_client_response_header(&r, PAY_SIG_RESPONSE_HEADER, sig, sizeof sig);
+    out->replayed = pay_http_client_response_header(&r, "Idempotent-Replayed", rep, sizeof rep) &&
+                    strcmp(rep, "true") == 0;
+    struct pay_sig_verifier v = {pf_lookup, NULL, pf->pk, NULL, 0};
+    out->sig_ok = sh && pay_sig_verify_response(&v, sh, (int)r.status, req_nonce, out->body,
+                                                strlen(out->body), pay_time_now_ms() / 1000, NULL,
+                                                &err) == PAY_ERR_OK;
+    pay_http_client_response_fini(&r);
+}
+
+void h_call(struct h_platform *pf, const struct h_merchant *m, const char *method,
+            const char *target, const char *body, const char *idem, struct h_reply *out)
+{
+    char nonce[PAY_SIG_NONCE_MAX + 1], auth[PAY_SIG_HEADER_MAX];
+    pay_sig_nonce_generate(nonce);
+    struct pay_sig_signer s = {PAY_SIG_ED25519, m->id, &m->key, NULL};
+    assert_int_equal(pay_sig_sign_request(&s, method, target, body, body ? strlen(body) : 0,
+                                          pay_time_now_ms() / 1000, nonce, auth, sizeof auth, NULL),
+                     PAY_ERR_OK);
+    h_call_raw(pf, method, target, body, auth, idem, nonce, out);
+}
+
+const char *h_create_trade(struct h_platform *pf, const struct h_merchant *m, const char *otn,
+                           const char *amount, const char *notify_url)
+{
+    static char id[64];
+    char body[1024], idem[80];
+    snprintf(body, sizeof body,
+             "{\"out_trade_no\":\"%s\",\"amount\":{\"value\":\"%s\",\"currency\":\"CNY\"},"
+             "\"subject\":\"test order\"%s%s%s}",
+             otn, amount, notify_url ? ",\"notify_url\":\"" : "", notify_url ? notify_url : "",
+             notify_url ? "\"" : "");
+    snprintf(idem, sizeof idem, "create-%s", otn);
+    struct h_reply r;
+    h_call(pf, m, "POST", "/v1/trades", body, idem, &r);
+    if (r.status != 201)
+        fprintf(stderr, "create: %ld %s\n", r.status, r.body);
+    assert_int_equal(r.status, 201);
+    assert_true(r.sig_ok);
+    snprintf(id, sizeof id, "%s", h_str(r.json, "trade_id"));
+    h_reply_fini(&r);
+    return id;
+}
+
+/* --- notify sink ------------------------------------------------------------------------- */
+
+static enum pay_err sink_notify(struct pay_http_request *req, struct pay_error *err)
+{
+    struct h_notify_sink *s = pay_http_req_ctx(req);
+    size_t len = 0;
+    const char *body = pay_http_req_body(req, &len);
+    const char *sig = pay_http_req_header(req, PAY_SIG_RESPONSE_HEADER);
+    struct pay_error e = {0};
+    struct pay_sig_verifier v = {pf_lookup, NULL, (void *)s->platform_pk, s->nonces, 0};
+    bool ok = sig && pay_sig_verify_request(&v, sig, "POST", pay_http_req_path(req), body, len,
+                                            pay_time_now_ms() / 1000, NULL, &e) == PAY_ERR_OK;
+    json_t *j = json_loads(body, 0, NULL);
+    pthread_mutex_lock(&s->mu);
+    s->hits++;
+    s->bad_sigs += ok ? 0 : 1;
+    bool fail = s->fail_first > 0;
+    if (fail)
+        s->fail_first--;
+    else if (s->n_ids < 64) {
+        snprintf(s->ids[s->n_ids++], 32, "%s", h_str(j, "notify_id"));
+        snprintf(s->last_state, sizeof s->last_state, "%s", h_str(j, "trade.state"));
+    }
+    pthread_mutex_unlock(&s->mu);
+    json_decref(j);
+    if (fail)
+        pay_http_respond_text(req, 500, "try later");
+    else
+        pay_http_respond_text(req, 200, "success");
+    return PAY_ERR_OK;
+}
+
+void h_sink_start(struct h_notify_sink *s, const uint8_t *platform_pk, int fail_first)
+{
+    memset(s, 0, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
+    s->platform_pk = platform_pk;
+    s->fail_first = fail_first;
+    s->nonces = pay_nonce_cache_mem_new(1024, 300);
+    struct pay_http_config c = {.name = "sink", .listen = "127.0.0.1:0"};
+    struct pay_http_route r = {"POST", "/notify", PAY_HTTP_API, PAY_HTTP_BODY_RAW, sink_notify, s};
+    assert_int_equal(pay_http_server_new(&c, &s->srv, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_http_server_add_routes(s->srv, &r, 1, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_http_server_start(s->srv, NULL), PAY_ERR_OK);
+    snprintf(s->url, sizeof s->url, "%s/notify", pay_http_server_url(s->srv));
+}
+
+void h_sink_stop(struct h_notify_sink *s)
+{
+    pay_http_server_free(s->srv);
+    pay_nonce_cache_free(s->nonces);
+    pthread_mutex_destroy(&s->mu);
+}
+
+int h_sink_wait(struct h_notify_sink *s, int n, int ms)
+{
+    int got = 0;
+    for (int waited = 0; waited <= ms; waited += 50) {
+        pthread_mutex_lock(&s->mu);
+        got = s->n_ids;
+        pthread_mutex_unlock(&s->mu);
+        if (got >= n)
+            break;
+        usleep(50000);
+    }
+    return got;
+}
+
+size_t h_ledger_verify(struct h_platform *pf)
+{
+    char db[300];
+    snprintf(db, sizeof db, "%s/platform.db", pf->dir);
+    const char *argv[] = {h_paygate, "ledger", "verify", db, NULL};
+    return (size_t)h_run(argv);
+}

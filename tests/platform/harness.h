@@ -1,0 +1,86 @@
+/* Test harness for the platform's integration tests: runs the real `paygate platform` binary
+ * on a random loopback port with a temp data dir, a test merchant that signs its requests
+ * with an Ed25519 key and checks the platform's signed answers, and an in-process notify
+ * endpoint (http/server.h) that records what it receives. */
+#ifndef PAY_TESTS_PLATFORM_HARNESS_H
+#define PAY_TESTS_PLATFORM_HARNESS_H
+
+#include "crypto/sig.h"
+#include "crypto/sign.h"
+#include "http/server.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+extern const char *h_paygate; /* the binary, from argv[1] */
+
+struct h_platform {
+    char dir[256];
+    char url[128];
+    pid_t pid;
+    uint8_t pk[PAY_ED25519_PK_LEN]; /* the platform's key, from the well-known URL */
+};
+
+struct h_merchant {
+    char id[33];
+    struct pay_ed25519_key key;
+};
+
+/* A reply, with its signature already checked (sig_ok). */
+struct h_reply {
+    long status;
+    json_t *json; /* parsed body, NULL if not JSON; freed by h_reply_fini */
+    char *body;
+    bool sig_ok;
+    bool replayed; /* Idempotent-Replayed: true */
+};
+void h_reply_fini(struct h_reply *r);
+/* error.code of a reply, or "" */
+const char *h_err_code(const struct h_reply *r);
+const char *h_str(json_t *o, const char *path); /* "a.b" lookup of a string, or "" */
+
+/* Creates the data dir and config (extra_ini appended), adds merchants "m_a" and "m_b"
+ * (notify host 127.0.0.1), fills keys into ma/mb. Does not start the server. */
+void h_setup(struct h_platform *pf, struct h_merchant *ma, struct h_merchant *mb,
+             const char *extra_ini);
+void h_start(struct h_platform *pf);
+void h_stop(struct h_platform *pf, int sig); /* SIGTERM or SIGKILL; waits */
+void h_teardown(struct h_platform *pf);      /* removes the dir */
+int h_run(const char *const *argv);          /* runs the binary, returns exit status */
+
+/* A signed call. body may be NULL (GET). idem may be NULL (no header). */
+void h_call(struct h_platform *pf, const struct h_merchant *m, const char *method,
+            const char *target, const char *body, const char *idem, struct h_reply *out);
+/* Same, with a raw Authorization header (or NULL: unsigned) instead of signing. */
+void h_call_raw(struct h_platform *pf, const char *method, const char *target, const char *body,
+                const char *auth, const char *idem, const char *req_nonce, struct h_reply *out);
+/* POST /v1/trades with this out_trade_no and amount; asserts 201; returns the trade id
+ * (static buffer, copy it). */
+const char *h_create_trade(struct h_platform *pf, const struct h_merchant *m, const char *otn,
+                           const char *amount, const char *notify_url);
+
+/* The notify endpoint: answers "success" after `fail_first` failures (HTTP 500). */
+struct h_notify_sink {
+    struct pay_http_server *srv;
+    char url[128];
+    const uint8_t *platform_pk;
+    struct pay_nonce_cache *nonces; /* a retried notification has a fresh nonce */
+    pthread_mutex_t mu;
+    int fail_first;
+    int hits;     /* requests received */
+    int bad_sigs; /* requests whose Paygate-Signature did not verify */
+    char ids[64][32];
+    int n_ids; /* notify ids of the successful answers, in order */
+    char last_state[32];
+};
+void h_sink_start(struct h_notify_sink *s, const uint8_t *platform_pk, int fail_first);
+void h_sink_stop(struct h_notify_sink *s);
+/* Waits up to ms for at least n successful deliveries; returns the count. */
+int h_sink_wait(struct h_notify_sink *s, int n, int ms);
+
+/* Platform ledger verification on the data dir's database: violations count. */
+size_t h_ledger_verify(struct h_platform *pf);
+
+#endif

@@ -1,0 +1,429 @@
+/* Integration tests of the platform's open API against the real `paygate platform` process:
+ * signed requests and answers, create/query/close, duplicate out_trade_no, Idempotency-Key
+ * replay/mismatch/concurrency, strict validation, merchant isolation, forged/stale/replayed
+ * signatures, expiry, SSRF refusal, and notification delivery with retries and a restart. */
+#include "harness.h"
+
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+#include "crypto/sig.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct h_platform pf;
+static struct h_merchant ma, mb;
+
+static int group_setup(void **state)
+{
+    h_setup(&pf, &ma, &mb, "timeout_min = 1s");
+    h_start(&pf);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    h_stop(&pf, SIGTERM);
+    assert_int_equal(h_ledger_verify(&pf), 0);
+    h_teardown(&pf);
+    return 0;
+}
+
+static void create_query_close(void **state)
+{
+    const char *id0 = h_create_trade(&pf, &ma, "order-1", "12.30", NULL);
+    char id[64];
+    snprintf(id, sizeof id, "%s", id0);
+    assert_int_equal(strncmp(id, "tr_", 3), 0);
+    struct h_reply r;
+    char path[128];
+    snprintf(path, sizeof path, "/v1/trades/%s", id);
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(r.sig_ok);
+    assert_string_equal(h_str(r.json, "state"), "WAIT_BUYER_PAY");
+    assert_string_equal(h_str(r.json, "amount.value"), "12.30");
+    assert_string_equal(h_str(r.json, "amount.currency"), "CNY");
+    assert_non_null(strstr(h_str(r.json, "cashier_url"), "/cashier/tr_"));
+    h_reply_fini(&r);
+    h_call(&pf, &ma, "GET", "/v1/trades?out_trade_no=order-1", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(h_str(r.json, "trade_id"), id);
+    h_reply_fini(&r);
+    /* close, then close again: only an unpaid trade can be closed */
+    snprintf(path, sizeof path, "/v1/trades/%s/close", id);
+    h_call(&pf, &ma, "POST", path, NULL, "close-1", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(h_str(r.json, "state"), "TRADE_CLOSED");
+    assert_string_equal(h_str(r.json, "close_reason"), "closed");
+    h_reply_fini(&r);
+    h_call(&pf, &ma, "POST", path, NULL, "close-2", &r);
+    assert_int_equal(r.status, 409);
+    assert_true(r.sig_ok);
+    assert_string_equal(h_err_code(&r), "TRADE_STATE_INVALID");
+    h_reply_fini(&r);
+    /* a refund of an unpaid trade is refused */
+    snprintf(path, sizeof path, "/v1/trades/%s/refunds", id);
+    h_call(&pf, &ma, "POST", path,
+           "{\"out_refund_no\":\"r1\",\"amount\":{\"value\":\"1.00\",\"currency\":\"CNY\"}}",
+           "refund-unpaid", &r);
+    assert_int_equal(r.status, 409);
+    assert_string_equal(h_err_code(&r), "TRADE_STATE_INVALID");
+    h_reply_fini(&r);
+}
+
+static void duplicate_out_trade_no(void **state)
+{
+    h_create_trade(&pf, &ma, "dup-1", "1.00", NULL);
+    struct h_reply r;
+    h_call(&pf, &ma, "POST", "/v1/trades",
+           "{\"out_trade_no\":\"dup-1\",\"amount\":{\"value\":\"1.00\",\"currency\":\"CNY\"},"
+           "\"subject\":\"again\"}",
+           "dup-other-key", &r);
+    assert_int_equal(r.status, 409);
+    assert_string_equal(h_err_code(&r), "DUPLICATE");
+    assert_string_equal(h_str(r.json, "error.field"), "out_trade_no");
+    h_reply_fini(&r);
+    /* the same out_trade_no is fine for another merchant */
+    h_create_trade(&pf, &mb, "dup-1", "1.00", NULL);
+}
+
+static const char idem_body[] =
+    "{\"out_trade_no\":\"idem-1\",\"amount\":{\"value\":\"5.00\",\"currency\":\"CNY\"},"
+    "\"subject\":\"idem\"}";
+
+static void idempotency_replay_and_mismatch(void **state)
+{
+    struct h_reply a, b, c;
+    h_call(&pf, &ma, "POST", "/v1/trades", idem_body, "key-idem-1", &a);
+    assert_int_equal(a.status, 201);
+    assert_false(a.replayed);
+    h_call(&pf, &ma, "POST", "/v1/trades", idem_body, "key-idem-1", &b);
+    assert_int_equal(b.status, 201);
+    assert_true(b.replayed);
+    assert_true(b.sig_ok); /* re-signed for the new request */
+    assert_string_equal(a.body, b.body);
+    h_call(&pf, &ma, "POST", "/v1/trades",
+           "{\"out_trade_no\":\"idem-2\",\"amount\":{\"value\":\"5.00\",\"currency\":\"CNY\"},"
+           "\"subject\":\"idem\"}",
+           "key-idem-1", &c);
+    assert_int_equal(c.status, 422);
+    assert_string_equal(h_err_code(&c), "IDEMPOTENCY_KEY_REUSED");
+    h_reply_fini(&a);
+    h_reply_fini(&b);
+    h_reply_fini(&c);
+    /* another merchant's key space is its own */
+    h_call(&pf, &mb, "POST", "/v1/trades", idem_body, "key-idem-1", &a);
+    assert_int_equal(a.status, 201);
+    assert_false(a.replayed);
+    h_reply_fini(&a);
+    /* a POST without the header is refused */
+    h_call(&pf, &ma, "POST", "/v1/trades", idem_body, NULL, &a);
+    assert_int_equal(a.status, 400);
+    assert_string_equal(h_str(a.json, "error.field"), "Idempotency-Key");
+    h_reply_fini(&a);
+}
+
+#define N_CONC 16
+static struct h_reply conc[N_CONC];
+static void *conc_call(void *arg)
+{
+    struct h_reply *r = arg;
+    h_call(&pf, &ma, "POST", "/v1/trades",
+           "{\"out_trade_no\":\"conc-1\",\"amount\":{\"value\":\"7.00\",\"currency\":\"CNY\"},"
+           "\"subject\":\"c\"}",
+           "key-conc", r);
+    return NULL;
+}
+
+static void idempotency_concurrent(void **state)
+{
+    pthread_t t[N_CONC];
+    for (int i = 0; i < N_CONC; i++)
+        pthread_create(&t[i], NULL, conc_call, &conc[i]);
+    for (int i = 0; i < N_CONC; i++)
+        pthread_join(t[i], NULL);
+    const char *id = NULL;
+    int created = 0, busy = 0;
+    for (int i = 0; i < N_CONC; i++) {
+        if (conc[i].status == 201) {
+            created++;
+            if (!id)
+                id = h_str(conc[i].json, "trade_id");
+            assert_string_equal(h_str(conc[i].json, "trade_id"), id); /* one trade only */
+        } else {
+            assert_int_equal(conc[i].status, 409);
+            assert_string_equal(h_err_code(&conc[i]), "IDEMPOTENCY_IN_PROGRESS");
+            busy++;
+        }
+    }
+    assert_true(created >= 1);
+    assert_int_equal(created + busy, N_CONC);
+    for (int i = 0; i < N_CONC; i++)
+        h_reply_fini(&conc[i]);
+}
+
+static void expect_field_error(const char *body, long status, const char *code, const char *field)
+{
+    static int n;
+    char idem[32];
+    snprintf(idem, sizeof idem, "bad-%d", n++);
+    struct h_reply r;
+    h_call(&pf, &ma, "POST", "/v1/trades", body, idem, &r);
+    if (r.status != status || strcmp(h_err_code(&r), code) != 0)
+        fprintf(stderr, "body %s -> %ld %s\n", body, r.status, r.body);
+    assert_int_equal(r.status, status);
+    assert_true(r.sig_ok);
+    assert_string_equal(h_err_code(&r), code);
+    assert_string_equal(h_str(r.json, "error.field"), field);
+    h_reply_fini(&r);
+}
+
+static void validation(void **state)
+{
+    expect_field_error("{\"out_trade_no\":\"v1\",\"subject\":\"s\"}", 400, "FIELD_MISSING",
+                       "amount");
+    expect_field_error("{\"out_trade_no\":\"v1\",\"subject\":\"s\",\"amount\":{\"value\":"
+                       "\"1.234\",\"currency\":\"CNY\"}}",
+                       400, "AMOUNT_INVALID", "amount.value");
+    expect_field_error("{\"out_trade_no\":\"v1\",\"subject\":\"s\",\"amount\":{\"value\":"
+                       "\"0.00\",\"currency\":\"CNY\"}}",
+                       400, "AMOUNT_NOT_POSITIVE", "amount.value");
+    expect_field_error("{\"out_trade_no\":\"v1\",\"subject\":\"s\",\"amount\":{\"value\":"
+                       "\"1.00\",\"currency\":\"XXY\"}}",
+                       400, "CURRENCY_UNKNOWN", "amount.currency");
+    expect_field_error("{\"out_trade_no\":\"v 1\",\"subject\":\"s\",\"amount\":{\"value\":"
+                       "\"1.00\",\"currency\":\"CNY\"}}",
+                       400, "FIELD_INVALID", "out_trade_no");
+    expect_field_error("{\"out_trade_no\":\"v1\",\"subject\":\"s\",\"amount\":{\"value\":"
+                       "\"1.00\",\"currency\":\"CNY\"},\"timeout\":\"16d\"}",
+                       400, "FIELD_INVALID", "timeout");
+    expect_field_error("{\"out_trade_no\":\"v1\",\"subject\":\"s\",\"amount\":{\"value\":"
+                       "\"1.00\",\"currency\":\"CNY\"},\"product\":\"barter\"}",
+                       400, "FIELD_INVALID", "product");
+    expect_field_error("{\"out_trade_no\":\"v1\",\"subject\":\"s\",\"amount\":{\"value\":"
+                       "\"1.00\",\"currency\":\"CNY\"},\"notify_url\":\"http://evil.example/n\"}",
+                       400, "NOTIFY_URL_INVALID", "notify_url");
+    expect_field_error("{\"out_trade_no\":\"v1\",\"subject\":\"s\",\"amount\":{\"value\":"
+                       "\"1.00\",\"currency\":\"CNY\"},\"notify_ur1\":\"x\"}",
+                       400, "FIELD_INVALID", "");
+    expect_field_error("{\"out_trade_no\":\"v1\"", 400, "JSON_INVALID", "");
+}
+
+static void isolation(void **state)
+{
+    char id[64], path[128];
+    snprintf(id, sizeof id, "%s", h_create_trade(&pf, &ma, "iso-1", "3.00", NULL));
+    struct h_reply r;
+    snprintf(path, sizeof path, "/v1/trades/%s", id);
+    h_call(&pf, &mb, "GET", path, NULL, NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(h_err_code(&r), "TRADE_NOT_FOUND");
+    h_reply_fini(&r);
+    h_call(&pf, &mb, "GET", "/v1/trades?out_trade_no=iso-1", NULL, NULL, &r);
+    assert_int_equal(r.status, 404);
+    h_reply_fini(&r);
+    snprintf(path, sizeof path, "/v1/trades/%s/close", id);
+    h_call(&pf, &mb, "POST", path, NULL, "iso-close", &r);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(h_err_code(&r), "TRADE_NOT_FOUND");
+    h_reply_fini(&r);
+    snprintf(path, sizeof path, "/v1/notifications?trade_id=%s", id);
+    h_call(&pf, &mb, "GET", path, NULL, NULL, &r);
+    assert_int_equal(r.status, 404);
+    h_reply_fini(&r);
+    snprintf(path, sizeof path, "/v1/trades/%s", id); /* still open for its owner */
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    assert_string_equal(h_str(r.json, "state"), "WAIT_BUYER_PAY");
+    h_reply_fini(&r);
+}
+
+static void signatures(void **state)
+{
+    struct h_reply r;
+    h_call_raw(&pf, "GET", "/v1/trades?out_trade_no=x", NULL, NULL, NULL, "", &r);
+    assert_int_equal(r.status, 401);
+    assert_string_equal(h_err_code(&r), "SIGNATURE_MISSING");
+    assert_true(r.sig_ok);
+    h_reply_fini(&r);
+    /* forged: m_a's keyId, another key */
+    struct h_merchant forger = mb;
+    snprintf(forger.id, sizeof forger.id, "m_a");
+    h_call(&pf, &forger, "GET", "/v1/trades?out_trade_no=x", NULL, NULL, &r);
+    assert_int_equal(r.status, 401);
+    assert_string_equal(h_err_code(&r), "SIGNATURE_INVALID");
+    h_reply_fini(&r);
+    /* stale: ten minutes old */
+    char nonce[PAY_SIG_NONCE_MAX + 1], auth[PAY_SIG_HEADER_MAX];
+    struct pay_sig_signer s = {PAY_SIG_ED25519, ma.id, &ma.key, NULL};
+    pay_sig_nonce_generate(nonce);
+    assert_int_equal(pay_sig_sign_request(&s, "GET", "/v1/trades?out_trade_no=x", NULL, 0,
+                                          pay_time_now_ms() / 1000 - 600, nonce, auth, sizeof auth,
+                                          NULL),
+                     PAY_ERR_OK);
+    h_call_raw(&pf, "GET", "/v1/trades?out_trade_no=x", NULL, auth, NULL, nonce, &r);
+    assert_int_equal(r.status, 401);
+    assert_string_equal(h_err_code(&r), "TIMESTAMP_STALE");
+    h_reply_fini(&r);
+    /* replayed: the same signed request twice */
+    pay_sig_nonce_generate(nonce);
+    assert_int_equal(pay_sig_sign_request(&s, "GET", "/v1/trades?out_trade_no=x", NULL, 0,
+                                          pay_time_now_ms() / 1000, nonce, auth, sizeof auth, NULL),
+                     PAY_ERR_OK);
+    h_call_raw(&pf, "GET", "/v1/trades?out_trade_no=x", NULL, auth, NULL, nonce, &r);
+    assert_int_equal(r.status, 404);
+    h_reply_fini(&r);
+    h_call_raw(&pf, "GET", "/v1/trades?out_trade_no=x", NULL, auth, NULL, nonce, &r);
+    assert_int_equal(r.status, 401);
+    assert_string_equal(h_err_code(&r), "NONCE_REPLAYED");
+    h_reply_fini(&r);
+    /* a body changed after signing */
+    pay_sig_nonce_generate(nonce);
+    assert_int_equal(pay_sig_sign_request(&s, "POST", "/v1/trades", idem_body, strlen(idem_body),
+                                          pay_time_now_ms() / 1000, nonce, auth, sizeof auth, NULL),
+                     PAY_ERR_OK);
+    h_call_raw(&pf, "POST", "/v1/trades", "{\"out_trade_no\":\"tampered\"}", auth, "tamper", nonce,
+               &r);
+    assert_int_equal(r.status, 401);
+    assert_string_equal(h_err_code(&r), "SIGNATURE_INVALID");
+    h_reply_fini(&r);
+}
+
+static void expiry(void **state)
+{
+    struct h_reply r;
+    h_call(&pf, &ma, "POST", "/v1/trades",
+           "{\"out_trade_no\":\"exp-1\",\"amount\":{\"value\":\"1.00\",\"currency\":\"CNY\"},"
+           "\"subject\":\"short\",\"timeout\":\"1s\"}",
+           "exp-1", &r);
+    assert_int_equal(r.status, 201);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/trades/%s", h_str(r.json, "trade_id"));
+    h_reply_fini(&r);
+    const char *state_now = "";
+    for (int i = 0; i < 50; i++) {
+        usleep(100000);
+        h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+        state_now = strcmp(h_str(r.json, "state"), "TRADE_CLOSED") == 0 ? "closed" : "open";
+        bool done = strcmp(state_now, "closed") == 0 &&
+                    strcmp(h_str(r.json, "close_reason"), "expired") == 0;
+        h_reply_fini(&r);
+        if (done)
+            break;
+    }
+    assert_string_equal(state_now, "closed");
+}
+
+static void notify_retry_and_attempts(void **state)
+{
+    struct h_notify_sink sink;
+    h_sink_start(&sink, pf.pk, 3);
+    char id[64], path[160];
+    snprintf(id, sizeof id, "%s", h_create_trade(&pf, &ma, "ntf-1", "2.00", sink.url));
+    struct h_reply r;
+    snprintf(path, sizeof path, "/v1/trades/%s/close", id);
+    h_call(&pf, &ma, "POST", path, "{}", "ntf-close", &r);
+    assert_int_equal(r.status, 200);
+    h_reply_fini(&r);
+    assert_int_equal(h_sink_wait(&sink, 1, 15000), 1);
+    usleep(300000);
+    assert_int_equal(sink.hits, 4); /* three failures, then success, then nothing more */
+    assert_int_equal(sink.bad_sigs, 0);
+    assert_string_equal(sink.last_state, "TRADE_CLOSED");
+    snprintf(path, sizeof path, "/v1/notifications?trade_id=%s", id);
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    json_t *n = json_array_get(json_object_get(r.json, "notifications"), 0);
+    assert_non_null(n);
+    assert_string_equal(h_str(n, "status"), "delivered");
+    assert_string_equal(h_str(n, "notify_id"), sink.ids[0]);
+    assert_int_equal(json_array_size(json_object_get(n, "attempt_log")), 4);
+    h_reply_fini(&r);
+    h_sink_stop(&sink);
+}
+
+static void notify_survives_kill(void **state)
+{
+    struct h_notify_sink sink;
+    h_sink_start(&sink, pf.pk, 1); /* the first attempt fails; the retry is due 1 s later */
+    char id[64], path[160];
+    snprintf(id, sizeof id, "%s", h_create_trade(&pf, &ma, "ntf-kill", "2.00", sink.url));
+    struct h_reply r;
+    snprintf(path, sizeof path, "/v1/trades/%s/close", id);
+    h_call(&pf, &ma, "POST", path, NULL, "ntf-kill-close", &r);
+    assert_int_equal(r.status, 200);
+    h_reply_fini(&r);
+    for (int i = 0; i < 100 && sink.hits < 1; i++)
+        usleep(20000);
+    h_stop(&pf, SIGKILL); /* dies between the failed attempt and the retry */
+    assert_int_equal(sink.n_ids, 0);
+    h_start(&pf);
+    assert_int_equal(h_sink_wait(&sink, 1, 15000), 1);
+    h_sink_stop(&sink);
+}
+
+static void ssrf_refused(void **state)
+{
+    struct h_platform p2;
+    struct h_merchant m;
+    h_setup(&p2, &m, NULL, NULL);
+    char ini[300];
+    snprintf(ini, sizeof ini, "%s/platform.ini", p2.dir);
+    FILE *f = fopen(ini, "w");
+    assert_non_null(f);
+    fprintf(f, "[notify]\nallow_private_hosts = false\n");
+    fclose(f);
+    h_start(&p2);
+    const char *urls[] = {"http://127.0.0.1:9/n",   "http://127.1/n",
+                          "http://[::1]/n",         "http://169.254.169.254/latest",
+                          "http://10.0.0.1/n",      "file:///etc/passwd",
+                          "http://user@127.0.0.1/n"};
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        char body[512], idem[32];
+        snprintf(body, sizeof body,
+                 "{\"out_trade_no\":\"s%zu\",\"amount\":{\"value\":\"1.00\",\"currency\":"
+                 "\"CNY\"},\"subject\":\"s\",\"notify_url\":\"%s\"}",
+                 i, urls[i]);
+        snprintf(idem, sizeof idem, "ssrf-%zu", i);
+        struct h_reply r;
+        h_call(&p2, &m, "POST", "/v1/trades", body, idem, &r);
+        if (r.status != 400)
+            fprintf(stderr, "%s -> %ld %s\n", urls[i], r.status, r.body);
+        assert_int_equal(r.status, 400);
+        assert_string_equal(h_str(r.json, "error.field"), "notify_url");
+        h_reply_fini(&r);
+    }
+    h_teardown(&p2);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s PAYGATE_BINARY\n", argv[0]);
+        return 2;
+    }
+    h_paygate = argv[1];
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(create_query_close),
+        cmocka_unit_test(duplicate_out_trade_no),
+        cmocka_unit_test(idempotency_replay_and_mismatch),
+        cmocka_unit_test(idempotency_concurrent),
+        cmocka_unit_test(validation),
+        cmocka_unit_test(isolation),
+        cmocka_unit_test(signatures),
+        cmocka_unit_test(expiry),
+        cmocka_unit_test(notify_retry_and_attempts),
+        cmocka_unit_test(notify_survives_kill),
+        cmocka_unit_test(ssrf_refused),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
