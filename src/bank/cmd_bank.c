@@ -252,6 +252,7 @@ int pay_cmd_bank(int argc, char **argv)
         return 2;
     if (strcmp(cmd, "serve") == 0)
         return pay_bank_serve(&o);
+    o.name[0] = '\0'; /* --name of the offline commands names a merchant, not the bank */
     struct pay_bank *b = NULL;
     struct pay_error e = {0};
     enum pay_err rc = pay_bank_open(&o, &b, &e);

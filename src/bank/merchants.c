@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <sys/stat.h>
 
 bool pay_bank_domain_match(const char *host, const char *domain)
 {
@@ -124,6 +126,8 @@ static int write_merchant_files(const char *dir, const struct pay_x509_pair *p, 
                                 const char *acct, const char *code)
 {
     char path[PAY_BANK_PATH_MAX + 32], json[512];
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return -1;
     snprintf(path, sizeof path, "%s/merchant.key", dir);
     if (pay_bank_write_file(path, p->key_pem, strlen(p->key_pem), 0600) != 0)
         return -1;

@@ -122,7 +122,7 @@ int pay_bank_serve(struct pay_bank_options *o)
         rc = pay_bank_demo_data(b, true, &err);
     if (rc == PAY_ERR_OK) {
         b->rate = calloc(1, sizeof *b->rate);
-        b->nonces = pay_nonce_cache_mem_new(65536, 0);
+        b->nonces = pay_nonce_cache_mem_new(65536, PAY_SIGNATURE_WINDOW_S);
         if (!b->rate || !b->nonces)
             rc = pay_error_set(&err, PAY_ERR_INTERNAL, "", "out of memory");
         else

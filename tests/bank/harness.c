@@ -1,0 +1,342 @@
+/* See harness.h. */
+#include "harness.h"
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+#include "crypto/x509.h"
+#include "http/codec.h"
+#include "http/server.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *bin(void)
+{
+    const char *p = getenv("PAYGATE_BIN");
+    return p ? p : "paygate";
+}
+
+int h_paygate(struct pay_buf *out, const char *fmt, ...)
+{
+    char args[2048], cmd[2600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "'%s' %s", bin(), args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+        if (out && pay_buf_append(out, buf, n) != 0)
+            break;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int h_bank_start(struct bank_proc *b, const char *extra)
+{
+    memset(b, 0, sizeof *b);
+    snprintf(b->dir, sizeof b->dir, "/tmp/paygate-bank-test-XXXXXX");
+    if (!mkdtemp(b->dir))
+        return -1;
+    for (int i = 1; i <= 2; i++)
+        if (h_paygate(NULL,
+                      "bank merchant add --data-dir %s/data --code test --fast-hash --mer-id M%d"
+                      " --name 'Test Shop %d' --referrer-domain shop.test --notify-domain"
+                      " 127.0.0.1 --out %s/M%d/ 2>>%s/cli.log",
+                      b->dir, i, i, b->dir, i, b->dir) != 0) {
+            char d[300];
+            snprintf(d, sizeof d, "%s/M%d", b->dir, i);
+            return -1;
+        }
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "exec '%s' bank serve --data-dir %s/data --demo-data --fast-hash --print-url-file"
+             " %s/url --notify-timeout 1s --notify-retry 1s,1s,1s,1s %s >%s/stdout.txt"
+             " 2>%s/bank.log",
+             bin(), b->dir, b->dir, extra ? extra : "", b->dir, b->dir);
+    b->pid = fork();
+    if (b->pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    char path[300];
+    snprintf(path, sizeof path, "%s/url", b->dir);
+    for (int i = 0; i < 300; i++) {
+        FILE *f = fopen(path, "r");
+        if (f) {
+            size_t n = fread(b->url, 1, sizeof b->url - 1, f);
+            fclose(f);
+            b->url[n] = '\0';
+            if (n > 0)
+                return 0;
+        }
+        usleep(50000);
+    }
+    return -1;
+}
+
+void h_bank_stop(struct bank_proc *b)
+{
+    if (b->pid > 0) {
+        kill(b->pid, SIGTERM);
+        int st;
+        waitpid(b->pid, &st, 0);
+        b->pid = 0;
+    }
+}
+
+void h_resp_fini(struct h_resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+static void take_cookie(struct pay_http_client_response *resp, char *cookie, size_t n)
+{
+    char buf[512];
+    if (!cookie || !pay_http_client_response_header(resp, "Set-Cookie", buf, sizeof buf))
+        return;
+    size_t len = strcspn(buf, ";");
+    buf[len] = '\0';
+    snprintf(cookie, n, "%s", buf);
+}
+
+int h_post(const char *url, const char *form, char *cookie, size_t cookie_n, const char *referer,
+           struct h_resp *r)
+{
+    char ck[300] = "", rf[600] = "";
+    const char *headers[4] = {"Content-Type: application/x-www-form-urlencoded", NULL, NULL, NULL};
+    int h = 1;
+    if (cookie && cookie[0]) {
+        snprintf(ck, sizeof ck, "Cookie: %s", cookie);
+        headers[h++] = ck;
+    }
+    if (referer) {
+        snprintf(rf, sizeof rf, "Referer: %s", referer);
+        headers[h++] = rf;
+    }
+    struct pay_http_client_options opt = {.allow_private_addresses = true,
+                                          .total_timeout_ms = 20000};
+    struct pay_http_client_response resp;
+    memset(&resp, 0, sizeof resp);
+    struct pay_error e = {0};
+    int64_t t0 = pay_time_mono_ms();
+    enum pay_err rc =
+        pay_http_client_request("POST", url, headers, form, strlen(form), &opt, &resp, &e);
+    r->elapsed_ms = pay_time_mono_ms() - t0;
+    if (rc != PAY_ERR_OK) {
+        pay_http_client_response_fini(&resp);
+        return -1;
+    }
+    r->status = resp.status;
+    r->body = strdup(pay_buf_str(&resp.body));
+    take_cookie(&resp, cookie, cookie_n);
+    pay_http_client_response_fini(&resp);
+    return 0;
+}
+
+int h_get(const char *url, struct h_resp *r)
+{
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response resp;
+    memset(&resp, 0, sizeof resp);
+    struct pay_error e = {0};
+    if (pay_http_client_request("GET", url, NULL, NULL, 0, &opt, &resp, &e) != PAY_ERR_OK) {
+        pay_http_client_response_fini(&resp);
+        return -1;
+    }
+    r->status = resp.status;
+    r->body = strdup(pay_buf_str(&resp.body));
+    pay_http_client_response_fini(&resp);
+    return 0;
+}
+
+int h_csrf(const char *html, char *out, size_t n)
+{
+    const char *k = "name=\"csrf\" value=\"";
+    const char *p = html ? strstr(html, k) : NULL;
+    if (!p)
+        return -1;
+    p += strlen(k);
+    size_t len = strcspn(p, "\"");
+    if (len == 0 || len >= n)
+        return -1;
+    memcpy(out, p, len);
+    out[len] = '\0';
+    return 0;
+}
+
+int h_sms_code(const struct bank_proc *b, const char *phone, char out[7])
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/sandbox/sms?format=json", b->url);
+    struct h_resp r = {0};
+    if (h_get(url, &r) != 0)
+        return -1;
+    json_t *j = json_loads(r.body, 0, NULL);
+    h_resp_fini(&r);
+    int rc = -1;
+    json_t *m = json_object_get(j, "messages");
+    for (size_t i = 0; rc != 0 && i < json_array_size(m); i++) {
+        json_t *e = json_array_get(m, i);
+        const char *text = json_string_value(json_object_get(e, "text"));
+        const char *ph = json_string_value(json_object_get(e, "phone"));
+        const char *c = text ? strstr(text, "Code ") : NULL;
+        if (ph && strcmp(ph, phone) == 0 && c) {
+            memcpy(out, c + 5, 6);
+            out[6] = '\0';
+            rc = 0;
+        }
+    }
+    json_decref(j);
+    return rc;
+}
+
+/* --- the test merchant ----------------------------------------------------------------------- */
+
+static struct pay_http_server *msrv;
+static atomic_int mode, notified, bad_sigs;
+static char *bank_cert;
+
+static enum pay_err notify_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    const char *data64 = pay_http_req_form_get(req, "notifyData");
+    const char *sig = pay_http_req_form_get(req, "signMsg");
+    char data[4096];
+    size_t len = 0;
+    bool ok = data64 && sig && bank_cert &&
+              pay_base64_decode(data, sizeof data - 1, data64, strlen(data64), &len) == 0 &&
+              pay_x509_verify_data(bank_cert, data, len, sig) == 0;
+    if (ok)
+        atomic_fetch_add(&notified, 1);
+    else
+        atomic_fetch_add(&bad_sigs, 1);
+    int m = atomic_load(&mode);
+    if (m == H_SLOW)
+        usleep(2500 * 1000);
+    pay_http_respond_text(req, m == H_ERROR ? 500 : 200, m == H_ERROR ? "error" : "OK");
+    return PAY_ERR_OK;
+}
+
+int h_merchant_start(const struct bank_proc *b)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/b2c/bank-cert.pem", b->url);
+    struct h_resp r = {0};
+    if (h_get(url, &r) != 0 || r.status != 200)
+        return -1;
+    bank_cert = r.body;
+    static const struct pay_http_route routes[] = {
+        {"POST", "/notify", PAY_HTTP_API, PAY_HTTP_BODY_FORM, notify_handler, NULL}};
+    struct pay_http_config cfg = {.name = "test-merchant", .listen = "127.0.0.1:0"};
+    struct pay_error e = {0};
+    if (pay_http_server_new(&cfg, &msrv, &e) != PAY_ERR_OK ||
+        pay_http_server_add_routes(msrv, routes, 1, &e) != PAY_ERR_OK ||
+        pay_http_server_start(msrv, &e) != PAY_ERR_OK)
+        return -1;
+    return 0;
+}
+
+void h_merchant_stop(void)
+{
+    pay_http_server_free(msrv);
+    msrv = NULL;
+    free(bank_cert);
+    bank_cert = NULL;
+}
+
+void h_merchant_mode(enum h_mode m)
+{
+    atomic_store(&mode, (int)m);
+}
+int h_merchant_notified(void)
+{
+    return atomic_load(&notified);
+}
+int h_merchant_bad_signatures(void)
+{
+    return atomic_load(&bad_sigs);
+}
+const char *h_merchant_url(void)
+{
+    return pay_http_server_url(msrv);
+}
+
+char *h_order_doc(const struct bank_proc *b, const char *mer, const char *order_id, int64_t amount,
+                  const char *notify_type, const char *mer_url)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/%s/merchant.json", b->dir, mer);
+    json_t *mj = json_load_file(path, 0, NULL);
+    char murl[300];
+    snprintf(murl, sizeof murl, "%s/notify", h_merchant_url());
+    json_t *d = json_pack(
+        "{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "interfaceName",
+        "PAYGATE_B2C_PAY", "interfaceVersion", "1.0", "orderId", order_id, "orderDate",
+        "20261125103000", "amount", (json_int_t)amount, "currency", "CNY", "merID", mer, "merAcct",
+        json_string_value(json_object_get(mj, "merAcct")), "merURL", mer_url ? mer_url : murl,
+        "notifyType", notify_type, "resultType", "0", "merVAR", "var-42", "goodsName", "Green tea");
+    char *s = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    json_decref(mj);
+    return s;
+}
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 65537);
+    size_t n = buf ? fread(buf, 1, 65536, f) : 0;
+    fclose(f);
+    if (buf)
+        buf[n] = '\0';
+    return buf;
+}
+
+char *h_order_form(const struct bank_proc *b, const char *mer, const char *doc, bool tamper)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/%s/merchant.key", b->dir, mer);
+    char *key = read_all(path);
+    snprintf(path, sizeof path, "%s/%s/merchant.crt", b->dir, mer);
+    char *crt = read_all(path);
+    char sig[1024];
+    if (!key || !crt || pay_x509_sign(key, doc, strlen(doc), sig, sizeof sig) != 0) {
+        free(key);
+        free(crt);
+        return NULL;
+    }
+    char *sent = strdup(doc);
+    char *amt = tamper ? strstr(sent, "\"amount\":") : NULL;
+    if (amt) /* the consumer edits the amount after the merchant signed: 1xxx -> 9xxx */
+        amt[9] = '9';
+    size_t dl = strlen(sent), cl = strlen(crt);
+    char *d64 = malloc(PAY_BASE64_LEN(dl)), *c64 = malloc(PAY_BASE64_LEN(cl));
+    pay_base64_encode(d64, PAY_BASE64_LEN(dl), sent, dl);
+    pay_base64_encode(c64, PAY_BASE64_LEN(cl), crt, cl);
+    struct pay_buf f;
+    pay_buf_init(&f, 1 << 20);
+    int rc = pay_form_append(&f, "interfaceName", "PAYGATE_B2C_PAY") |
+             pay_form_append(&f, "interfaceVersion", "1.0") | pay_form_append(&f, "tranData", d64) |
+             pay_form_append(&f, "merSignMsg", sig) | pay_form_append(&f, "merCert", c64);
+    free(key);
+    free(crt);
+    free(sent);
+    free(d64);
+    free(c64);
+    char *out = rc == 0 ? pay_buf_steal(&f) : NULL;
+    pay_buf_fini(&f);
+    return out;
+}

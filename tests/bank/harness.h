@@ -1,0 +1,57 @@
+/* Test harness for the bank's integration tests: runs the real `paygate bank` binary
+ * (PAYGATE_BIN) on a random port with a temp data dir, plays the consumer's browser over
+ * HTTP, and runs an in-process test merchant that signs orders and receives notifications. */
+#ifndef PAY_TESTS_BANK_HARNESS_H
+#define PAY_TESTS_BANK_HARNESS_H
+
+#include "core/buf.h"
+#include "http/client.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct bank_proc {
+    char dir[256];
+    char url[128];
+    pid_t pid;
+};
+
+/* Runs `paygate <args>` (a shell-quoted string), stdout into out (may be NULL); exit status. */
+int h_paygate(struct pay_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Makes a temp dir, adds merchant M1 (and M2), starts the bank with demo data. 0 or -1. */
+int h_bank_start(struct bank_proc *b, const char *extra_args);
+void h_bank_stop(struct bank_proc *b);
+
+/* One HTTP exchange; status, body and the session cookie (updated from Set-Cookie). */
+struct h_resp {
+    long status;
+    char *body; /* heap; free with h_resp_fini */
+    int64_t elapsed_ms;
+};
+void h_resp_fini(struct h_resp *r);
+int h_post(const char *url, const char *form, char *cookie, size_t cookie_n, const char *referer,
+           struct h_resp *r);
+int h_get(const char *url, struct h_resp *r);
+/* Copies the value of the hidden csrf field of a page; -1 when none. */
+int h_csrf(const char *html, char *out, size_t n);
+/* The newest sandbox SMS code sent to phone; -1 when none. */
+int h_sms_code(const struct bank_proc *b, const char *phone, char out[7]);
+
+/* The test merchant: signs orders with <dir>/<mer>/merchant.{key,crt}; receives
+ * notifications at <url>/notify and answers per mode. */
+enum h_mode { H_OK, H_ERROR, H_SLOW };
+int h_merchant_start(const struct bank_proc *b);
+void h_merchant_stop(void);
+void h_merchant_mode(enum h_mode m);
+int h_merchant_notified(void);       /* notifications received with a valid signature */
+int h_merchant_bad_signatures(void); /* received with an invalid one */
+const char *h_merchant_url(void);
+/* The gateway form body for an order (JSON text of the document). mer is "M1" etc. */
+char *h_order_form(const struct bank_proc *b, const char *mer, const char *doc_json,
+                   bool tamper_amount);
+/* A standard order document for mer/order id/amount/notify type; heap. */
+char *h_order_doc(const struct bank_proc *b, const char *mer, const char *order_id, int64_t amount,
+                  const char *notify_type, const char *mer_url);
+
+#endif

@@ -1,0 +1,418 @@
+/* Integration tests of the bank's B2C gateway over real HTTP against the real `paygate bank`
+ * process: the ICBC flow (HS and AG), every refusal of docs/bank.md, passwords, SMS codes,
+ * lockout, funds, slow and failing merchants, double submits; then a scan of the database,
+ * WAL and logs for card numbers and CVV2s, and `paygate ledger verify`. */
+#include "harness.h"
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CARD_OK      "6222020000000015"
+#define CARD_NOFUNDS "6222020000000023"
+#define CARD_EXPIRED "6222020000000031"
+#define CARD_LOCKED  "6222020000000049"
+#define CARD_CREDIT  "6222020000000056"
+#define REFERER      "http://shop.test/checkout"
+
+static struct bank_proc bank;
+static char lock_pan[20]; /* a card of its own for the lockout test */
+
+struct flow {
+    char cookie[256];
+    char csrf[128];
+    struct h_resp r;
+};
+
+static long start(struct flow *f, const char *keydir, const char *doc, bool tamper,
+                  const char *referer)
+{
+    memset(f, 0, sizeof *f);
+    char *form = h_order_form(&bank, keydir, doc, tamper);
+    assert_non_null(form);
+    char url[256];
+    snprintf(url, sizeof url, "%s/b2c/pay", bank.url);
+    assert_int_equal(h_post(url, form, f->cookie, sizeof f->cookie, referer, &f->r), 0);
+    free(form);
+    h_csrf(f->r.body, f->csrf, sizeof f->csrf);
+    return f->r.status;
+}
+
+static long step(struct flow *f, const char *path, const char *field, const char *value)
+{
+    char url[256], form[512];
+    snprintf(url, sizeof url, "%s%s", bank.url, path);
+    snprintf(form, sizeof form, "csrf=%s%s%s%s%s", f->csrf, field ? "&" : "", field ? field : "",
+             field ? "=" : "", field ? value : "");
+    h_resp_fini(&f->r);
+    assert_int_equal(h_post(url, form, f->cookie, sizeof f->cookie, NULL, &f->r), 0);
+    return f->r.status;
+}
+
+static void order(struct flow *f, const char *id, int64_t amount, const char *type)
+{
+    char *doc = h_order_doc(&bank, "M1", id, amount, type, NULL);
+    assert_int_equal(start(f, "M1", doc, false, REFERER), 200);
+    free(doc);
+    assert_non_null(strstr(f->r.body, "data-page=\"card\""));
+}
+
+/* Card, password, SMS code: ends on the confirmation page. */
+static void to_confirm(struct flow *f, const char *pan, const char *phone)
+{
+    assert_int_equal(step(f, "/b2c/card", "cardNo", pan), 200);
+    assert_int_equal(step(f, "/b2c/password", "password", "123456"), 200);
+    char code[7];
+    assert_int_equal(h_sms_code(&bank, phone, code), 0);
+    assert_int_equal(step(f, "/b2c/sms", "smsCode", code), 200);
+    assert_non_null(strstr(f->r.body, "data-page=\"confirm\""));
+}
+
+static int64_t movements_of(const char *order_id)
+{
+    struct pay_buf out;
+    pay_buf_init(&out, 1 << 20);
+    char path[300];
+    snprintf(path, sizeof path, "%s/M1/merchant.json", bank.dir);
+    FILE *fj = fopen(path, "r");
+    char js[512] = "";
+    if (fj) {
+        size_t n = fread(js, 1, sizeof js - 1, fj);
+        js[n] = '\0';
+        fclose(fj);
+    }
+    char *acct = strstr(js, "acct_");
+    if (acct)
+        acct[strcspn(acct, "\"")] = '\0';
+    assert_int_equal(h_paygate(&out, "bank movements --data-dir %s/data --account %s 2>/dev/null",
+                               bank.dir, acct ? acct : "none"),
+                     0);
+    int64_t n = 0;
+    for (const char *p = pay_buf_str(&out); (p = strstr(p, order_id)) != NULL; p++)
+        n++;
+    pay_buf_fini(&out);
+    return n;
+}
+
+static bool wait_notified(int want, int timeout_ms)
+{
+    for (int t = 0; t < timeout_ms; t += 100) {
+        if (h_merchant_notified() >= want)
+            return true;
+        usleep(100000);
+    }
+    return false;
+}
+
+static void test_happy_path_hs(void **state)
+{
+    (void)state;
+    h_merchant_mode(H_OK);
+    int n0 = h_merchant_notified();
+    struct flow f;
+    order(&f, "HS-1", 12300, "HS");
+    to_confirm(&f, CARD_OK, "13800000001");
+    assert_int_equal(step(&f, "/b2c/confirm", NULL, NULL), 200);
+    assert_non_null(strstr(f.r.body, "Payment successful"));
+    assert_non_null(strstr(f.r.body, "DELIVERED")); /* the result came after the notification */
+    assert_int_equal(h_merchant_notified(), n0 + 1);
+    /* a double submit shows the result again: no second debit, no second notification */
+    assert_int_equal(step(&f, "/b2c/confirm", NULL, NULL), 200);
+    assert_non_null(strstr(f.r.body, "Payment successful"));
+    usleep(300000);
+    assert_int_equal(h_merchant_notified(), n0 + 1);
+    assert_int_equal(h_merchant_bad_signatures(), 0);
+    assert_int_equal(movements_of("HS-1"), 1);
+    h_resp_fini(&f.r);
+}
+
+static void test_ag_mode(void **state)
+{
+    (void)state;
+    int n0 = h_merchant_notified();
+    struct flow f;
+    order(&f, "AG-1", 500, "AG");
+    to_confirm(&f, CARD_CREDIT, "13800000005");
+    assert_int_equal(step(&f, "/b2c/confirm", NULL, NULL), 200);
+    assert_non_null(strstr(f.r.body, "Payment successful"));
+    usleep(1500000);
+    assert_int_equal(h_merchant_notified(), n0);
+    assert_int_equal(movements_of("AG-1"), 1);
+    h_resp_fini(&f.r);
+}
+
+static void refused(const char *keydir, const char *doc, bool tamper, const char *referer,
+                    long status, const char *code)
+{
+    struct flow f;
+    assert_int_equal(start(&f, keydir, doc, tamper, referer), status);
+    assert_non_null(strstr(f.r.body, code));
+    h_resp_fini(&f.r);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    char *doc = h_order_doc(&bank, "M1", "R-1", 1000, "HS", NULL);
+    refused("M1", doc, true, REFERER, 401, "SIGNATURE_INVALID");
+    refused("F1", doc, false, REFERER, 401, "CERT_INVALID"); /* another bank's CA */
+    refused("M1", doc, false, "http://evil.test/", 403, "FORBIDDEN");
+    refused("M1", doc, false, NULL, 403, "FORBIDDEN");
+    free(doc);
+    doc = h_order_doc(&bank, "M1", "R-2", 1000, "HS", "http://evil.example/notify");
+    refused("M1", doc, false, REFERER, 400, "URL_FORBIDDEN");
+    free(doc);
+    doc = h_order_doc(&bank, "M1", "R-3", 1000, "HS", NULL);
+    struct flow f;
+    assert_int_equal(start(&f, "M1", doc, false, REFERER), 200);
+    h_resp_fini(&f.r);
+    refused("M1", doc, false, REFERER, 409, "DUPLICATE"); /* reused order id */
+    free(doc);
+    doc = h_order_doc(&bank, "M2", "R-4", 1000, "HS", NULL);
+    assert_int_equal(start(&f, "M2", doc, false, REFERER), 200);
+    h_resp_fini(&f.r);
+    assert_int_equal(h_paygate(NULL,
+                               "bank merchant revoke --data-dir %s/data --mer-id M2"
+                               " >/dev/null 2>&1",
+                               bank.dir),
+                     0);
+    free(doc);
+    doc = h_order_doc(&bank, "M2", "R-5", 1000, "HS", NULL);
+    refused("M2", doc, false, REFERER, 401, "CERT_REVOKED");
+    free(doc);
+}
+
+static void test_password_lockout(void **state)
+{
+    (void)state;
+    struct flow f;
+    order(&f, "L-1", 100, "AG");
+    assert_int_equal(step(&f, "/b2c/card", "cardNo", lock_pan), 200);
+    for (int i = 1; i < 5; i++)
+        assert_int_equal(step(&f, "/b2c/password", "password", "000000"), 401);
+    assert_int_equal(step(&f, "/b2c/password", "password", "000000"), 423);
+    assert_int_equal(step(&f, "/b2c/password", "password", "123456"), 423);
+    h_resp_fini(&f.r);
+    order(&f, "L-2", 100, "AG");
+    assert_int_equal(step(&f, "/b2c/card", "cardNo", lock_pan), 423);
+    assert_int_equal(step(&f, "/b2c/card", "cardNo", CARD_LOCKED), 423);
+    h_resp_fini(&f.r);
+}
+
+static void test_sms_code_wrong_then_right(void **state)
+{
+    (void)state;
+    struct flow f;
+    order(&f, "S-1", 700, "AG");
+    assert_int_equal(step(&f, "/b2c/card", "cardNo", CARD_CREDIT), 200);
+    assert_int_equal(step(&f, "/b2c/password", "password", "123456"), 200);
+    char code[7];
+    assert_int_equal(h_sms_code(&bank, "13800000005", code), 0);
+    char wrong[7];
+    memcpy(wrong, code, sizeof wrong);
+    wrong[5] = (char)(wrong[5] == '9' ? '0' : wrong[5] + 1); /* a different code */
+    assert_int_equal(step(&f, "/b2c/sms", "smsCode", wrong), 401);
+    assert_int_equal(step(&f, "/b2c/sms", "smsCode", code), 200);
+    /* single use: the same code cannot pass the step twice */
+    assert_int_equal(step(&f, "/b2c/confirm", NULL, NULL), 200);
+    h_resp_fini(&f.r);
+}
+
+static void test_refused_cards(void **state)
+{
+    (void)state;
+    struct flow f;
+    order(&f, "F-1", 100, "AG");
+    to_confirm(&f, CARD_NOFUNDS, "13800000002");
+    assert_int_equal(step(&f, "/b2c/confirm", NULL, NULL), 402);
+    assert_int_equal(movements_of("F-1"), 0);
+    h_resp_fini(&f.r);
+    order(&f, "E-1", 100, "AG");
+    assert_int_equal(step(&f, "/b2c/card", "cardNo", CARD_EXPIRED), 400);
+    assert_int_equal(step(&f, "/b2c/card", "cardNo", "6222020000000010"), 400); /* bad Luhn */
+    h_resp_fini(&f.r);
+    /* no session cookie, or a wrong CSRF token: refused */
+    order(&f, "C-1", 100, "AG");
+    snprintf(f.csrf, sizeof f.csrf, "forged");
+    assert_int_equal(step(&f, "/b2c/card", "cardNo", CARD_OK), 403);
+    h_resp_fini(&f.r);
+}
+
+static void test_slow_merchant(void **state)
+{
+    (void)state;
+    h_merchant_mode(H_SLOW);
+    int n0 = h_merchant_notified();
+    struct flow f;
+    order(&f, "SLOW-1", 200, "HS");
+    to_confirm(&f, CARD_OK, "13800000001");
+    assert_int_equal(step(&f, "/b2c/confirm", NULL, NULL), 200);
+    /* bounded: the notify timeout is 1 s; the merchant takes 2.5 s */
+    assert_true(f.r.elapsed_ms < 2400);
+    assert_non_null(strstr(f.r.body, "Payment successful"));
+    assert_non_null(strstr(f.r.body, "PENDING"));
+    h_merchant_mode(H_OK);
+    assert_true(wait_notified(n0 + 2, 10000)); /* retried by the worker */
+    assert_int_equal(movements_of("SLOW-1"), 1);
+    h_resp_fini(&f.r);
+}
+
+static void test_error_merchant(void **state)
+{
+    (void)state;
+    h_merchant_mode(H_ERROR);
+    int n0 = h_merchant_notified();
+    struct flow f;
+    order(&f, "ERR-1", 300, "HS");
+    to_confirm(&f, CARD_OK, "13800000001");
+    assert_int_equal(step(&f, "/b2c/confirm", NULL, NULL), 200);
+    assert_non_null(strstr(f.r.body, "PENDING"));
+    assert_int_equal(h_merchant_notified(), n0 + 1);
+    assert_true(wait_notified(n0 + 2, 10000)); /* failed answers are retried too */
+    h_merchant_mode(H_OK);
+    assert_true(wait_notified(n0 + 3, 10000));
+    assert_int_equal(movements_of("ERR-1"), 1);
+    h_resp_fini(&f.r);
+}
+
+/* Every test card number (plain and in groups of four) and every CVV2 in its printed forms
+ * must be absent from the database, its WAL and the logs. */
+static size_t count_in(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t cap = 64 << 20;
+    char *buf = malloc(cap);
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    size_t hits = 0, nl = strlen(needle);
+    for (size_t i = 0; i + nl <= n; i++)
+        if (memcmp(buf + i, needle, nl) == 0)
+            hits++;
+    free(buf);
+    return hits;
+}
+
+static void test_no_card_data_at_rest(void **state)
+{
+    (void)state;
+    const char *pans[] = {CARD_OK, CARD_NOFUNDS, CARD_EXPIRED, CARD_LOCKED, CARD_CREDIT, lock_pan};
+    const char *files[] = {"data/bank.db", "data/bank.db-wal", "bank.log", "cli.log"};
+    char needles[64][64];
+    size_t nn = 0;
+    for (size_t i = 0; i < 6; i++) {
+        snprintf(needles[nn++], 64, "%s", pans[i]);
+        snprintf(needles[nn++], 64, "%.4s %.4s %.4s %.4s", pans[i], pans[i] + 4, pans[i] + 8,
+                 pans[i] + 12);
+    }
+    /* the CVV2s the bank printed for its demo cards (stdout only) */
+    char path[400];
+    snprintf(path, sizeof path, "%s/stdout.txt", bank.dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[256];
+    while (fgets(line, sizeof line, f) && nn < 60) {
+        char *c = strstr(line, "cvv2 ");
+        if (!c)
+            continue;
+        snprintf(needles[nn++], 64, "cvv2=%.3s", c + 5);
+        snprintf(needles[nn++], 64, "\"cvv2\":\"%.3s\"", c + 5);
+        snprintf(needles[nn++], 64, "cvv2 %.3s", c + 5);
+    }
+    fclose(f);
+    assert_true(nn > 12);
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", bank.dir, files[i]);
+        for (size_t k = 0; k < nn; k++) {
+            size_t h = count_in(path, needles[k]);
+            if (h)
+                fprintf(stderr, "found %s in %s\n", needles[k], files[i]);
+            total += h;
+        }
+    }
+    assert_int_equal(total, 0);
+    /* the scan can fail: the numbers are where they are allowed to be (stdout) */
+    snprintf(path, sizeof path, "%s/stdout.txt", bank.dir);
+    assert_true(count_in(path, CARD_OK) > 0);
+}
+
+static void test_ledger_verify(void **state)
+{
+    (void)state;
+    assert_int_equal(h_paygate(NULL, "ledger verify %s/data/bank.db >/dev/null", bank.dir), 0);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (pay_crypto_init() != 0 || h_bank_start(&bank, NULL) != 0)
+        return -1;
+    /* the foreign certificate: merchant M1 of another bank (another CA) */
+    if (h_paygate(NULL,
+                  "bank merchant add --data-dir %s/other --code other --mer-id M1 --name X"
+                  " --referrer-domain shop.test --notify-domain 127.0.0.1 --out %s/F1/"
+                  " >/dev/null 2>&1",
+                  bank.dir, bank.dir) != 0)
+        return -1;
+    /* a card of its own for the lockout test, issued by the CLI */
+    struct pay_buf out;
+    pay_buf_init(&out, 65536);
+    int rc = h_paygate(&out,
+                       "bank customer add --data-dir %s/data --name Lock --phone 13900000001"
+                       " 2>>%s/cli.log",
+                       bank.dir, bank.dir);
+    char cus[64] = "";
+    if (rc == 0)
+        sscanf(pay_buf_str(&out), "customer %63s", cus);
+    pay_buf_reset(&out);
+    rc |= h_paygate(&out,
+                    "bank card add --data-dir %s/data --customer %s --fast-hash"
+                    " 2>>%s/cli.log",
+                    bank.dir, cus, bank.dir);
+    const char *num = strstr(pay_buf_str(&out), "number ");
+    if (rc != 0 || !num || sscanf(num, "number %19s", lock_pan) != 1)
+        rc = -1;
+    pay_buf_fini(&out);
+    return rc == 0 ? h_merchant_start(&bank) : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    h_bank_stop(&bank);
+    h_merchant_stop();
+    if (!getenv("PAYGATE_KEEP_TMP")) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", bank.dir);
+        if (system(cmd) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_happy_path_hs),
+        cmocka_unit_test(test_ag_mode),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_password_lockout),
+        cmocka_unit_test(test_sms_code_wrong_then_right),
+        cmocka_unit_test(test_refused_cards),
+        cmocka_unit_test(test_slow_merchant),
+        cmocka_unit_test(test_error_merchant),
+        cmocka_unit_test(test_no_card_data_at_rest),
+        cmocka_unit_test(test_ledger_verify),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
