@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "platform/platform.h"
 
+#include "core/money.h"
 #include "crypto/crypto.h"
 #include "http/server.h"
 
@@ -23,7 +24,11 @@ static void usage(FILE *out)
         "       paygate platform merchant add --data-dir DIR --id ID --name NAME\n"
         "                        --public-key-file FILE --notify-host HOST [--notify-host HOST]\n"
         "                        [--fee-bp N] [--settle-bank CODE --settle-account NO]\n"
-        "       paygate platform keygen --out FILE [--rsa]\n\n"
+        "       paygate platform keygen --out FILE [--rsa]\n"
+        "       paygate platform consumer add --data-dir DIR --login PHONE|EMAIL\n"
+        "                        --password PW --pay-password NNNNNN\n"
+        "       paygate platform wallet credit --data-dir DIR --consumer LOGIN\n"
+        "                        --amount 100.00 [--currency CNY]   (SANDBOX funding)\n\n"
         "Runs the third-party payment platform (merchant API, cashier, notifications).\n"
         "It prints its URL once it listens and stops cleanly on SIGTERM.\n"
         "`merchant add` registers a merchant: the public key file holds an Ed25519 key\n"
@@ -204,6 +209,81 @@ static int keygen(int argc, char **argv)
     return rc;
 }
 
+/* --name value pairs into vals[] by position of names[]; 0, or -1 on anything else. */
+static int simple_opts(int argc, char **argv, const char *const *names, const char **vals)
+{
+    for (int i = 1; i < argc; i++) {
+        int k = -1;
+        for (int j = 0; names[j] && k < 0; j++)
+            if (strcmp(argv[i], names[j]) == 0)
+                k = j;
+        if (k < 0 || i + 1 >= argc)
+            return -1;
+        vals[k] = argv[++i];
+    }
+    return 0;
+}
+
+static int report(enum pay_err e, const struct pay_error *err)
+{
+    if (e == PAY_ERR_OK)
+        return 0;
+    fprintf(stderr, "paygate platform: %s %s: %s\n", pay_err_name(e), err->field,
+            err->detail[0] ? err->detail : pay_err_message(e));
+    return 1;
+}
+
+/* `consumer add --data-dir D --login L --password P --pay-password NNNNNN` */
+static int consumer_add(int argc, char **argv)
+{
+    static const char *const names[] = {"--data-dir", "--login", "--password", "--pay-password",
+                                        NULL};
+    const char *v[4] = {NULL};
+    if (simple_opts(argc, argv, names, v) != 0 || !v[0] || !v[1] || !v[2] || !v[3]) {
+        usage(stderr);
+        return 2;
+    }
+    struct pay_platform *p = NULL;
+    struct pay_error err = {0};
+    char id[PAY_ID_MAX];
+    enum pay_err e = pay_platform_open_offline(v[0], &p, &err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_consumer_add(p, v[1], v[2], v[3], id, &err);
+    pay_platform_close(p);
+    if (e == PAY_ERR_OK)
+        printf("consumer %s added as %s\n", v[1], id);
+    return report(e, &err);
+}
+
+/* `wallet credit --data-dir D --consumer LOGIN --amount 100.00 [--currency CNY]`: SANDBOX
+ * funding, booked from pf.sandbox.<cur>. */
+static int wallet_credit(int argc, char **argv)
+{
+    static const char *const names[] = {"--data-dir", "--consumer", "--amount", "--currency", NULL};
+    const char *v[4] = {NULL, NULL, NULL, "CNY"};
+    if (simple_opts(argc, argv, names, v) != 0 || !v[0] || !v[1] || !v[2]) {
+        usage(stderr);
+        return 2;
+    }
+    struct pay_platform *p = NULL;
+    struct pay_error err = {0};
+    char id[PAY_ID_MAX];
+    int64_t minor = 0;
+    enum pay_err e = pay_money_parse(v[2], v[3], &minor, &err);
+    if (e == PAY_ERR_OK && minor <= 0)
+        e = pay_error_set(&err, PAY_ERR_AMOUNT_NOT_POSITIVE, "amount", NULL);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_open_offline(v[0], &p, &err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_consumer_find(p, v[1], id, &err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_wallet_credit_sandbox(p, id, minor, v[3], &err);
+    pay_platform_close(p);
+    if (e == PAY_ERR_OK)
+        printf("sandbox credit: %s %s to %s\n", v[2], v[3], v[1]);
+    return report(e, &err);
+}
+
 static int serve(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -270,6 +350,10 @@ int pay_cmd_platform(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (argc >= 3 && strcmp(argv[1], "consumer") == 0 && strcmp(argv[2], "add") == 0)
+        return consumer_add(argc - 2, argv + 2);
+    if (argc >= 3 && strcmp(argv[1], "wallet") == 0 && strcmp(argv[2], "credit") == 0)
+        return wallet_credit(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
         return keygen(argc - 1, argv + 1);
     return serve(argc, argv);

@@ -51,7 +51,7 @@ struct pay_platform_settings {
     int64_t notify_timeout_ms;
     int64_t notify_poll_ms;
     bool allow_private_hosts;
-    bool test_fast_hash; /* tests only: Argon2id minimum cost */
+    char web_root[512]; /* templates/ and static/ of the cashier */
 };
 
 /* The running platform. Created by pay_platform_open, freed by pay_platform_close. */
@@ -252,6 +252,56 @@ void *pay_platform_notify_worker(void *arg);
 /* Notifications of a merchant's trade with their attempts, as API JSON (new reference). */
 enum pay_err pay_platform_notify_list(struct pay_platform *p, const char *merchant_id,
                                       const char *trade_id, json_t **out, struct pay_error *err);
+
+/* --- consumers (consumers.c) --------------------------------------------------------------- */
+
+#define PAY_PLATFORM_LOGIN_MAX           64
+#define PAY_PLATFORM_SESSION_TOKEN_BYTES 32
+#define PAY_PLATFORM_TOKEN_TEXT_MAX      64 /* base64url of 32 bytes is 43 chars */
+
+/* Registers a consumer: login is a phone number (+ and 6-15 digits) or an e-mail address;
+ * password 8+ characters; pay_password exactly 6 digits. id_out gets "cu_...". DUPLICATE when
+ * the login is taken. Argon2id hashes only. */
+enum pay_err pay_platform_consumer_add(struct pay_platform *p, const char *login,
+                                       const char *password, const char *pay_password,
+                                       char id_out[PAY_ID_MAX], struct pay_error *err);
+/* Checks login + password (lockout after PAY_LOCKOUT_ATTEMPTS failures for
+ * PAY_LOCKOUT_DURATION_S) and opens a session: token_out is the cookie value.
+ * CREDENTIALS_INVALID or LOCKED otherwise. */
+enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *login,
+                                         const char *password,
+                                         char token_out[PAY_PLATFORM_TOKEN_TEXT_MAX],
+                                         struct pay_error *err);
+/* The consumer and CSRF token of a live session (idle for less than PAY_SESSION_IDLE_S),
+ * touching it; UNAUTHENTICATED otherwise. */
+enum pay_err pay_platform_session_get(struct pay_platform *p, const char *token,
+                                      char consumer_id[PAY_ID_MAX],
+                                      char csrf[PAY_PLATFORM_TOKEN_TEXT_MAX],
+                                      char login[PAY_PLATFORM_LOGIN_MAX + 1],
+                                      struct pay_error *err);
+void pay_platform_session_end(struct pay_platform *p, const char *token);
+/* Checks the payment password, with its own lockout. */
+enum pay_err pay_platform_consumer_check_pay_password(struct pay_platform *p,
+                                                      const char *consumer_id,
+                                                      const char *pay_password,
+                                                      struct pay_error *err);
+/* Finds a consumer id by login; NOT_FOUND. */
+enum pay_err pay_platform_consumer_find(struct pay_platform *p, const char *login,
+                                        char id_out[PAY_ID_MAX], struct pay_error *err);
+/* Posted wallet balance (0 when the wallet has never been used). */
+enum pay_err pay_platform_wallet_balance(struct pay_platform *p, const char *consumer_id,
+                                         const char *currency, int64_t *minor,
+                                         struct pay_error *err);
+/* SANDBOX ONLY: credits a wallet from pf.sandbox.<cur> (operator funding for tests and demos;
+ * real money arrives by top-up from a bound card through the bank). */
+enum pay_err pay_platform_wallet_credit_sandbox(struct pay_platform *p, const char *consumer_id,
+                                                int64_t minor, const char *currency,
+                                                struct pay_error *err);
+
+/* --- cashier (cashier.c) -------------------------------------------------------------------- */
+
+/* Adds the cashier's pages to p->http. */
+enum pay_err pay_platform_cashier_routes_add(struct pay_platform *p, struct pay_error *err);
 
 /* --- workers (sweeper.c) ------------------------------------------------------------------ */
 

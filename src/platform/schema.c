@@ -92,6 +92,26 @@ static const struct pay_store_migration migrations[] = {
      " http_status INTEGER NOT NULL,"
      " result TEXT NOT NULL,"
      " PRIMARY KEY (notify_id, attempt))"},
+    {2,
+     /* Consumers: login (phone or email), Argon2id hashes of the login and the payment
+      * password, lockout counters. Sessions: only the SHA-256 of the cookie token is kept. */
+     "CREATE TABLE pf_consumers ("
+     " id TEXT PRIMARY KEY,"
+     " login TEXT NOT NULL UNIQUE,"
+     " password_hash TEXT NOT NULL,"
+     " pay_password_hash TEXT NOT NULL,"
+     " totp_secret TEXT NOT NULL DEFAULT '',"
+     " failed_logins INTEGER NOT NULL DEFAULT 0,"
+     " login_locked_until_ms INTEGER NOT NULL DEFAULT 0,"
+     " failed_pays INTEGER NOT NULL DEFAULT 0,"
+     " pay_locked_until_ms INTEGER NOT NULL DEFAULT 0,"
+     " created_ms INTEGER NOT NULL);"
+     "CREATE TABLE pf_sessions ("
+     " token_hash TEXT PRIMARY KEY,"
+     " consumer_id TEXT NOT NULL REFERENCES pf_consumers(id),"
+     " csrf TEXT NOT NULL,"
+     " created_ms INTEGER NOT NULL,"
+     " last_seen_ms INTEGER NOT NULL)"},
 };
 
 const struct pay_store_component pay_platform_schema = {"platform", migrations,

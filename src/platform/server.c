@@ -27,6 +27,7 @@ static void defaults(struct pay_platform_settings *s)
     snprintf(s->listen, sizeof s->listen, "127.0.0.1:8080");
     snprintf(s->data_dir, sizeof s->data_dir, "./paygate-data");
     s->default_fee_bp = 60;
+    snprintf(s->web_root, sizeof s->web_root, "%s", PAYGATE_PLATFORM_WEB_ROOT);
     s->trade_timeout_ms = 15LL * 60 * 1000;
     s->timeout_min_ms = PAY_PLATFORM_TIMEOUT_MIN_MS;
     s->refund_window_ms = 90LL * 24 * 3600 * 1000;
@@ -50,9 +51,9 @@ static void copy_opt(const struct pay_config *c, const char *sec, const char *ke
 static enum pay_err read_config(struct pay_platform_settings *s, const struct pay_config *c,
                                 struct pay_error *err)
 {
-    static const char *const platform_keys[] = {
-        "name",          "bank_url",       "fee_bp",      "trade_timeout",
-        "refund_window", "sweep_interval", "timeout_min", NULL};
+    static const char *const platform_keys[] = {"name",          "bank_url",      "fee_bp",
+                                                "trade_timeout", "refund_window", "sweep_interval",
+                                                "timeout_min",   "web_root",      NULL};
     static const char *const notify_keys[] = {
         "retry_schedule", "timeout", "allow_private_hosts", "workers", "poll_interval", NULL};
     enum pay_err e;
@@ -63,6 +64,7 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
     copy_opt(c, "server", "public_url", s->public_url, sizeof s->public_url);
     copy_opt(c, "server", "data_dir", s->data_dir, sizeof s->data_dir);
     copy_opt(c, "platform", "name", s->name, sizeof s->name);
+    copy_opt(c, "platform", "web_root", s->web_root, sizeof s->web_root);
     if ((e = pay_config_get_int(c, "platform", "fee_bp", s->default_fee_bp, 0, 10000,
                                 &s->default_fee_bp, err)) != PAY_ERR_OK ||
         (e = pay_config_get_duration_ms(c, "platform", "trade_timeout", s->trade_timeout_ms,
@@ -201,10 +203,14 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
     p->nonces = pay_nonce_cache_mem_new(PAY_NONCE_CACHE_MAX, PAY_SIGNATURE_WINDOW_S);
     if (!p->nonces)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
-    struct pay_http_config hc = {
-        .name = "platform", .listen = p->set.listen, .health_check = health, .health_ctx = p};
+    struct pay_http_config hc = {.name = "platform",
+                                 .listen = p->set.listen,
+                                 .web_root = p->set.web_root,
+                                 .health_check = health,
+                                 .health_ctx = p};
     if ((e = pay_http_server_new(&hc, &p->http, err)) != PAY_ERR_OK ||
         (e = pay_platform_routes_add(p, err)) != PAY_ERR_OK ||
+        (e = pay_platform_cashier_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_http_server_start(p->http, err)) != PAY_ERR_OK)
         return e;
     if (p->set.public_url[0] == '\0')

@@ -1,0 +1,209 @@
+/* The cashier (收银台): server-rendered pages where a consumer pays a trade. Today: log in and
+ * pay by wallet balance with the payment password. Every form carries a CSRF token (the
+ * session's, or before login a double-submit cookie); the session cookie is HttpOnly and
+ * SameSite=Strict. After payment the consumer goes back to the merchant's return_url with a
+ * query string signed by the platform. */
+#include "platform/platform.h"
+
+#include "core/buf.h"
+#include "core/money.h"
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+#include "http/codec.h"
+#include "http/server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+
+#define SESSION_COOKIE "pf_session"
+#define CSRF_COOKIE    "pf_csrf"
+
+struct page {
+    struct pay_platform *p;
+    struct pay_http_request *req;
+    struct pay_platform_trade t;
+    char consumer_id[PAY_ID_MAX];
+    char csrf[PAY_PLATFORM_TOKEN_TEXT_MAX];
+    char login[PAY_PLATFORM_LOGIN_MAX + 1];
+    bool logged_in;
+};
+
+static bool same_token(const char *a, const char *b)
+{
+    size_t n = a ? strlen(a) : 0;
+    return a && b && n > 0 && n == strlen(b) && pay_ct_equal(a, b, n);
+}
+
+/* The return_url with trade_id, out_trade_no, state, amount, currency, ts and sign (base64url
+ * Ed25519 by the platform key over the query string before "&sign="). Request memory. */
+static const char *signed_return(struct page *pg)
+{
+    if (!pg->t.return_url[0])
+        return NULL;
+    char amount[PAY_MONEY_TEXT_MAX + 1], ts[24];
+    pay_money_format(pg->t.amount_minor, pg->t.currency, amount, sizeof amount);
+    snprintf(ts, sizeof ts, "%lld", (long long)(pay_time_now_ms() / 1000));
+    struct pay_buf q;
+    pay_buf_init(&q, 2048);
+    int bad = pay_form_append(&q, "trade_id", pg->t.id) |
+              pay_form_append(&q, "out_trade_no", pg->t.out_trade_no) |
+              pay_form_append(&q, "state", pg->t.state) | pay_form_append(&q, "amount", amount) |
+              pay_form_append(&q, "currency", pg->t.currency) | pay_form_append(&q, "ts", ts);
+    uint8_t sig[PAY_ED25519_SIG_LEN];
+    char sig64[PAY_BASE64URL_LEN(PAY_ED25519_SIG_LEN)];
+    pay_ed25519_sign(sig, q.data, q.len, &pg->p->key);
+    bad |= pay_base64url_encode(sig64, sizeof sig64, sig, sizeof sig);
+    bad |= pay_form_append(&q, "sign", sig64);
+    const char *url =
+        bad ? NULL
+            : pay_http_req_printf(pg->req, "%s%c%s", pg->t.return_url,
+                                  strchr(pg->t.return_url, '?') ? '&' : '?', pay_buf_str(&q));
+    pay_buf_fini(&q);
+    return url;
+}
+
+static void render(struct page *pg, int status, const char *error, const char *notice)
+{
+    char amount[PAY_MONEY_TEXT_MAX + 1] = "";
+    pay_money_format(pg->t.amount_minor, pg->t.currency, amount, sizeof amount);
+    struct pay_platform_merchant m;
+    struct pay_error err = {0};
+    const char *mname = pg->t.merchant_id;
+    bool have_m = pay_platform_merchant_get(pg->p, pg->t.merchant_id, &m, &err) == PAY_ERR_OK;
+    if (have_m)
+        mname = m.name;
+    bool open = strcmp(pg->t.state, PAY_TRADE_WAIT_BUYER_PAY) == 0;
+    bool paid =
+        strcmp(pg->t.state, PAY_TRADE_SUCCESS) == 0 || strcmp(pg->t.state, PAY_TRADE_FINISHED) == 0;
+    json_t *ctx =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:s}", "platform",
+                  pg->p->set.name, "trade_id", pg->t.id, "subject", pg->t.subject, "merchant",
+                  mname, "amount", amount, "currency", pg->t.currency, "open", open, "paid", paid,
+                  "logged_in", pg->logged_in, "csrf", pg->csrf, "state", pg->t.state);
+    if (have_m)
+        pay_platform_merchant_fini(&m);
+    if (ctx && pg->logged_in) {
+        int64_t bal = 0;
+        char text[PAY_MONEY_TEXT_MAX + 1] = "";
+        if (pay_platform_wallet_balance(pg->p, pg->consumer_id, pg->t.currency, &bal, &err) ==
+            PAY_ERR_OK)
+            pay_money_format(bal, pg->t.currency, text, sizeof text);
+        json_object_set_new(ctx, "login", json_string(pg->login));
+        json_object_set_new(ctx, "balance", json_string(text));
+        json_object_set_new(ctx, "enough", json_boolean(bal >= pg->t.amount_minor));
+    }
+    if (ctx && error)
+        json_object_set_new(ctx, "error", json_string(error));
+    if (ctx && notice)
+        json_object_set_new(ctx, "notice", json_string(notice));
+    const char *ret = paid ? signed_return(pg) : NULL;
+    if (ctx && ret)
+        json_object_set_new(ctx, "return_url", json_string(ret));
+    pay_http_respond_header(pg->req, "X-Frame-Options", "DENY");
+    pay_http_respond_template(pg->req, status, "cashier", ctx);
+    json_decref(ctx);
+}
+
+/* Loads the trade and the session (or the pre-login CSRF cookie, set when missing). */
+static enum pay_err page_load(struct page *pg, struct pay_http_request *req, struct pay_error *err)
+{
+    memset(pg, 0, sizeof *pg);
+    pg->p = pay_http_req_ctx(req);
+    pg->req = req;
+    const char *id = pay_http_req_param(req, "trade_id");
+    enum pay_err e = pay_platform_trade_get(pg->p, NULL, id, NULL, &pg->t, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    struct pay_error ignore = {0};
+    pg->logged_in =
+        pay_platform_session_get(pg->p, pay_http_req_cookie(req, SESSION_COOKIE), pg->consumer_id,
+                                 pg->csrf, pg->login, &ignore) == PAY_ERR_OK;
+    if (pg->logged_in)
+        return PAY_ERR_OK;
+    const char *c = pay_http_req_cookie(req, CSRF_COOKIE);
+    if (c && strlen(c) > 16 && strlen(c) < sizeof pg->csrf) {
+        snprintf(pg->csrf, sizeof pg->csrf, "%s", c);
+        return PAY_ERR_OK;
+    }
+    if (pay_random_token(pg->csrf, sizeof pg->csrf, 32) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    pay_http_respond_cookie(req, CSRF_COOKIE, pg->csrf, -1, PAY_HTTP_COOKIE_STRICT);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err h_cashier(struct pay_http_request *req, struct pay_error *err)
+{
+    struct page pg;
+    enum pay_err e = page_load(&pg, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    render(&pg, 200, NULL, NULL);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
+{
+    struct page pg;
+    enum pay_err e = page_load(&pg, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (!same_token(pay_http_req_form_get(req, "csrf"), pg.csrf))
+        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
+    const char *login = pay_http_req_form_get(req, "login");
+    const char *pw = pay_http_req_form_get(req, "password");
+    char token[PAY_PLATFORM_TOKEN_TEXT_MAX];
+    e = pay_platform_consumer_login(pg.p, login ? login : "", pw ? pw : "", token, err);
+    if (e == PAY_ERR_CREDENTIALS_INVALID || e == PAY_ERR_LOCKED) {
+        render(&pg, pay_err_http_status(e), pay_err_message(e), NULL);
+        return PAY_ERR_OK;
+    }
+    if (e != PAY_ERR_OK)
+        return e;
+    pay_http_respond_cookie(req, SESSION_COOKIE, token, -1, PAY_HTTP_COOKIE_STRICT);
+    pay_http_respond_redirect(req, pay_http_req_printf(req, "/cashier/%s", pg.t.id));
+    return PAY_ERR_OK;
+}
+
+static enum pay_err h_pay_wallet(struct pay_http_request *req, struct pay_error *err)
+{
+    struct page pg;
+    enum pay_err e = page_load(&pg, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (!pg.logged_in)
+        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", "please log in again");
+    if (!same_token(pay_http_req_form_get(req, "csrf"), pg.csrf))
+        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
+    const char *pw = pay_http_req_form_get(req, "pay_password");
+    e = pay_platform_consumer_check_pay_password(pg.p, pg.consumer_id, pw ? pw : "", err);
+    if (e == PAY_ERR_OK) {
+        struct pay_platform_payment pm = {"wallet", PAY_PF_ACCT_WALLET, pg.consumer_id, ""};
+        e = pay_platform_trade_pay(pg.p, pg.t.id, &pm, err);
+        PAY_INFO("cashier.pay", "trade=%s method=wallet result=%s", pg.t.id, pay_err_name(e));
+    }
+    if (e != PAY_ERR_OK && e != PAY_ERR_CREDENTIALS_INVALID && e != PAY_ERR_LOCKED &&
+        e != PAY_ERR_BALANCE_INSUFFICIENT && e != PAY_ERR_TRADE_STATE_INVALID)
+        return e;
+    if (e == PAY_ERR_OK) {
+        pay_platform_wake(pg.p); /* the notifier: a new outbox row */
+        struct pay_error ignore = {0};
+        (void)pay_platform_trade_get(pg.p, NULL, pg.t.id, NULL, &pg.t, &ignore);
+    }
+    render(&pg, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
+           e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+           e == PAY_ERR_OK ? "Payment successful" : NULL);
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_platform_cashier_routes_add(struct pay_platform *p, struct pay_error *err)
+{
+    const struct pay_http_route routes[] = {
+        {"GET", "/cashier/{trade_id}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_cashier, p},
+        {"POST", "/cashier/{trade_id}/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, p},
+        {"POST", "/cashier/{trade_id}/pay/wallet", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_wallet,
+         p},
+    };
+    return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
+}

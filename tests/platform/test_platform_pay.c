@@ -1,0 +1,366 @@
+/* Integration tests of paying and refunding through the real `paygate platform` process: a
+ * consumer logs in on the cashier and pays by wallet balance (CSRF, payment password,
+ * lockout), the merchant is notified, partial refunds up to the paid amount, an over-refund
+ * refused, 100 concurrent refunds never exceeding it, and the ledger balances and invariants
+ * checked at the end. */
+#include "harness.h"
+
+#include "core/money.h"
+#include "http/client.h"
+#include "http/codec.h"
+#include "ledger/ledger.h"
+#include "store/store.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct h_platform pf;
+static struct h_merchant ma, mb;
+static struct h_notify_sink sink;
+
+static int group_setup(void **state)
+{
+    h_setup(&pf, &ma, &mb, "timeout_min = 1s");
+    const char *add[] = {h_paygate,        "platform", "consumer",    "add",        "--data-dir",
+                         pf.dir,           "--login",  "13800000001", "--password", "correct horse",
+                         "--pay-password", "246810",   NULL};
+    assert_int_equal(h_run(add), 0);
+    const char *credit[] = {h_paygate,    "platform", "wallet",     "credit",
+                            "--data-dir", pf.dir,     "--consumer", "13800000001",
+                            "--amount",   "1000.00",  NULL};
+    assert_int_equal(h_run(credit), 0);
+    const char *add2[] = {h_paygate,    "platform",      "consumer",       "add",
+                          "--data-dir", pf.dir,          "--login",        "guard@example.com",
+                          "--password", "correct horse", "--pay-password", "246810",
+                          NULL};
+    assert_int_equal(h_run(add2), 0);
+    h_start(&pf);
+    h_sink_start(&sink, pf.pk, 0);
+    return 0;
+}
+
+/* --- a small browser ------------------------------------------------------------------------ */
+
+struct browser {
+    char csrf_cookie[128];
+    char session[128];
+    char last_csrf[128]; /* from the last page's hidden input */
+    long status;
+    char *page;
+};
+
+static void cookie_from(struct pay_http_client_response *r, struct browser *b)
+{
+    char v[512];
+    if (!pay_http_client_response_header(r, "Set-Cookie", v, sizeof v))
+        return;
+    char *semi = strchr(v, ';');
+    if (semi)
+        *semi = '\0';
+    if (strncmp(v, "pf_csrf=", 8) == 0)
+        snprintf(b->csrf_cookie, sizeof b->csrf_cookie, "%.127s", v + 8);
+    if (strncmp(v, "pf_session=", 11) == 0)
+        snprintf(b->session, sizeof b->session, "%.127s", v + 11);
+}
+
+static void b_request(struct browser *b, const char *method, const char *path, const char *form)
+{
+    char url[512], cookie[400];
+    snprintf(url, sizeof url, "%s%s", pf.url, path);
+    snprintf(cookie, sizeof cookie, "Cookie: pf_csrf=%s; pf_session=%s", b->csrf_cookie,
+             b->session);
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", cookie, NULL};
+    struct pay_http_client_options opt = {.allow_private_addresses = true,
+                                          .total_timeout_ms = 30000};
+    struct pay_http_client_response r = {0};
+    assert_int_equal(pay_http_client_request(method, url, headers, form, form ? strlen(form) : 0,
+                                             &opt, &r, NULL),
+                     PAY_ERR_OK);
+    b->status = r.status;
+    free(b->page);
+    b->page = strdup(pay_buf_str(&r.body));
+    cookie_from(&r, b);
+    const char *m = strstr(b->page, "name=\"csrf\" value=\"");
+    if (m) {
+        m += strlen("name=\"csrf\" value=\"");
+        size_t n = strcspn(m, "\"");
+        snprintf(b->last_csrf, sizeof b->last_csrf, "%.*s", (int)n, m);
+    }
+    pay_http_client_response_fini(&r);
+}
+
+static void b_login(struct browser *b, const char *trade_id, const char *login, const char *pw)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/cashier/%s", trade_id);
+    b_request(b, "GET", path, NULL);
+    assert_int_equal(b->status, 200);
+    assert_non_null(strstr(b->page, "login-form"));
+    struct pay_buf f;
+    pay_buf_init(&f, 4096);
+    assert_int_equal(pay_form_append(&f, "csrf", b->last_csrf) |
+                         pay_form_append(&f, "login", login) | pay_form_append(&f, "password", pw),
+                     0);
+    snprintf(path, sizeof path, "/cashier/%s/login", trade_id);
+    b_request(b, "POST", path, pay_buf_str(&f));
+    pay_buf_fini(&f);
+}
+
+static void b_pay_wallet(struct browser *b, const char *trade_id, const char *pay_pw)
+{
+    char path[128], form[256];
+    snprintf(path, sizeof path, "/cashier/%s", trade_id);
+    b_request(b, "GET", path, NULL);
+    assert_int_equal(b->status, 200);
+    snprintf(form, sizeof form, "csrf=%s&pay_password=%s", b->last_csrf, pay_pw);
+    snprintf(path, sizeof path, "/cashier/%s/pay/wallet", trade_id);
+    b_request(b, "POST", path, form);
+}
+
+static void b_fini(struct browser *b)
+{
+    free(b->page);
+    b->page = NULL;
+}
+
+static char paid_trade[64];
+
+static void pay_by_wallet(void **state)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"out_trade_no\":\"pay-1\",\"amount\":{\"value\":\"100.00\",\"currency\":\"CNY\"},"
+             "\"subject\":\"a book\",\"notify_url\":\"%s\",\"return_url\":"
+             "\"http://127.0.0.1:1/return\"}",
+             sink.url);
+    struct h_reply r;
+    h_call(&pf, &ma, "POST", "/v1/trades", body, "pay-1", &r);
+    assert_int_equal(r.status, 201);
+    snprintf(paid_trade, sizeof paid_trade, "%s", h_str(r.json, "trade_id"));
+    h_reply_fini(&r);
+    struct browser b = {0};
+    b_login(&b, paid_trade, "13800000001", "correct horse");
+    assert_int_equal(b.status, 303);
+    assert_true(b.session[0] != '\0');
+    b_pay_wallet(&b, paid_trade, "246810");
+    if (b.status != 200)
+        fprintf(stderr, "%s\n", b.page);
+    assert_int_equal(b.status, 200);
+    assert_non_null(strstr(b.page, "Payment successful"));
+    assert_non_null(strstr(b.page, "id=\"return\""));
+    assert_non_null(strstr(b.page, "127.0.0.1:1/return?trade_id")); /* '=' is escaped */
+    char path[128];
+    snprintf(path, sizeof path, "/v1/trades/%s", paid_trade);
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    assert_string_equal(h_str(r.json, "state"), "TRADE_SUCCESS");
+    assert_string_equal(h_str(r.json, "fee.value"), "0.60"); /* 60 bp of 100.00 */
+    assert_string_equal(h_str(r.json, "pay_method"), "wallet");
+    h_reply_fini(&r);
+    assert_int_equal(h_sink_wait(&sink, 1, 10000), 1);
+    assert_string_equal(sink.last_state, "TRADE_SUCCESS");
+    /* paying again is refused, and the page shows the trade paid */
+    b_pay_wallet(&b, paid_trade, "246810");
+    assert_int_equal(b.status, 409);
+    assert_non_null(strstr(b.page, "id=\"paid\""));
+    assert_null(strstr(b.page, "wallet-form"));
+    b_fini(&b);
+}
+
+static void cashier_guards(void **state)
+{
+    const char *id0 = h_create_trade(&pf, &ma, "guard-1", "1.00", NULL);
+    char id[64], path[128];
+    snprintf(id, sizeof id, "%s", id0);
+    struct browser b = {0};
+    /* a login form without the CSRF token */
+    snprintf(path, sizeof path, "/cashier/%s/login", id);
+    b_request(&b, "POST", path, "login=13800000001&password=correct+horse");
+    assert_int_equal(b.status, 403);
+    /* wrong login password */
+    b_login(&b, id, "guard@example.com", "wrong horse");
+    assert_int_equal(b.status, 401);
+    /* pay without a session */
+    snprintf(path, sizeof path, "/cashier/%s/pay/wallet", id);
+    b_request(&b, "POST", path, "csrf=x&pay_password=246810");
+    assert_int_equal(b.status, 401);
+    /* the payment password locks after 5 failures */
+    b_login(&b, id, "guard@example.com", "correct horse");
+    assert_int_equal(b.status, 303);
+    for (int i = 0; i < 5; i++) {
+        b_pay_wallet(&b, id, "111111");
+        assert_int_equal(b.status, 401);
+    }
+    b_pay_wallet(&b, id, "246810");
+    assert_int_equal(b.status, 423);
+    b_fini(&b);
+    struct h_reply r;
+    snprintf(path, sizeof path, "/v1/trades/%s", id);
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    assert_string_equal(h_str(r.json, "state"), "WAIT_BUYER_PAY");
+    h_reply_fini(&r);
+}
+
+static long refund(const char *trade, const char *orn, const char *amount, const char *idem,
+                   struct h_reply *r)
+{
+    char body[256], path[128];
+    snprintf(body, sizeof body,
+             "{\"out_refund_no\":\"%s\",\"amount\":{\"value\":\"%s\",\"currency\":\"CNY\"}}", orn,
+             amount);
+    snprintf(path, sizeof path, "/v1/trades/%s/refunds", trade);
+    h_call(&pf, &ma, "POST", path, body, idem, r);
+    return r->status;
+}
+
+static void partial_refunds(void **state)
+{
+    struct h_reply r;
+    assert_int_equal(refund(paid_trade, "rf-1", "30.00", "rf-1", &r), 201);
+    char rid[64];
+    snprintf(rid, sizeof rid, "%s", h_str(r.json, "refund_id"));
+    assert_string_equal(h_str(r.json, "status"), "SUCCESS");
+    assert_string_equal(h_str(r.json, "fee_refunded.value"), "0.18");
+    h_reply_fini(&r);
+    /* the same out_refund_no again (new key): the same refund */
+    assert_int_equal(refund(paid_trade, "rf-1", "30.00", "rf-1-again", &r), 201);
+    assert_string_equal(h_str(r.json, "refund_id"), rid);
+    h_reply_fini(&r);
+    assert_int_equal(refund(paid_trade, "rf-1", "31.00", "rf-1-other", &r), 409);
+    assert_string_equal(h_err_code(&r), "DUPLICATE");
+    h_reply_fini(&r);
+    assert_int_equal(refund(paid_trade, "rf-2", "50.00", "rf-2", &r), 201);
+    h_reply_fini(&r);
+    assert_int_equal(refund(paid_trade, "rf-3", "20.01", "rf-3", &r), 409);
+    assert_string_equal(h_err_code(&r), "REFUND_EXCEEDS_PAID");
+    assert_string_equal(h_str(r.json, "error.field"), "amount.value");
+    h_reply_fini(&r);
+    assert_int_equal(refund(paid_trade, "rf-4", "20.00", "rf-4", &r), 201);
+    h_reply_fini(&r);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/trades/%s", paid_trade);
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    assert_string_equal(h_str(r.json, "state"), "TRADE_CLOSED");
+    assert_string_equal(h_str(r.json, "close_reason"), "refunded");
+    assert_string_equal(h_str(r.json, "refunded.value"), "100.00");
+    h_reply_fini(&r);
+    snprintf(path, sizeof path, "/v1/trades/%s/refunds/%s", paid_trade, rid);
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(h_str(r.json, "out_refund_no"), "rf-1");
+    h_reply_fini(&r);
+    snprintf(path, sizeof path, "/v1/trades/%s/refunds?out_refund_no=rf-2", paid_trade);
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(h_str(r.json, "amount.value"), "50.00");
+    h_reply_fini(&r);
+    h_call(&pf, &mb, "GET", path, NULL, NULL, &r); /* another merchant */
+    assert_int_equal(r.status, 404);
+    h_reply_fini(&r);
+}
+
+#define N_REFUNDS 100
+static char conc_trade[64];
+static struct h_reply conc[N_REFUNDS];
+
+static void *conc_refund(void *arg)
+{
+    size_t i = (size_t)((struct h_reply *)arg - conc);
+    char orn[32];
+    snprintf(orn, sizeof orn, "c-%zu", i);
+    refund(conc_trade, orn, "1.00", orn, arg);
+    return NULL;
+}
+
+static void concurrent_refunds(void **state)
+{
+    const char *id = h_create_trade(&pf, &ma, "conc-pay", "50.00", NULL);
+    snprintf(conc_trade, sizeof conc_trade, "%s", id);
+    struct browser b = {0};
+    b_login(&b, conc_trade, "13800000001", "correct horse");
+    b_pay_wallet(&b, conc_trade, "246810");
+    assert_int_equal(b.status, 200);
+    b_fini(&b);
+    pthread_t t[N_REFUNDS];
+    for (int i = 0; i < N_REFUNDS; i++)
+        pthread_create(&t[i], NULL, conc_refund, &conc[i]);
+    for (int i = 0; i < N_REFUNDS; i++)
+        pthread_join(t[i], NULL);
+    int ok = 0, over = 0;
+    for (int i = 0; i < N_REFUNDS; i++) {
+        if (conc[i].status == 201)
+            ok++;
+        else if (strcmp(h_err_code(&conc[i]), "REFUND_EXCEEDS_PAID") == 0 ||
+                 strcmp(h_err_code(&conc[i]), "TRADE_STATE_INVALID") == 0)
+            over++;
+        else
+            fprintf(stderr, "refund %d: %ld %s\n", i, conc[i].status, conc[i].body);
+        h_reply_fini(&conc[i]);
+    }
+    assert_int_equal(ok, 50);
+    assert_int_equal(over, 50);
+    struct h_reply r;
+    char path[128];
+    snprintf(path, sizeof path, "/v1/trades/%s", conc_trade);
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    assert_string_equal(h_str(r.json, "refunded.value"), "50.00");
+    assert_string_equal(h_str(r.json, "state"), "TRADE_CLOSED");
+    h_reply_fini(&r);
+}
+
+static int64_t balance(struct pay_ledger *lg, const char *id)
+{
+    struct pay_ledger_account a;
+    bool found = false;
+    assert_int_equal(pay_ledger_account_get(lg, id, &a, &found, NULL), PAY_ERR_OK);
+    return found ? a.credits_posted - a.debits_posted : 0;
+}
+
+static void ledger_after_everything(void **state)
+{
+    h_stop(&pf, SIGTERM);
+    char db[300];
+    snprintf(db, sizeof db, "%s/platform.db", pf.dir);
+    const struct pay_store_component *comps[] = {&pay_ledger_schema, NULL};
+    struct pay_store *s = NULL;
+    struct pay_ledger *lg = NULL;
+    assert_int_equal(pay_store_open(db, NULL, comps, &s, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_ledger_new(s, NULL, NULL, &lg, NULL), PAY_ERR_OK);
+    /* both paid trades were refunded in full: nothing left with the merchant or as fees */
+    assert_int_equal(balance(lg, "pf.merchant.m_a.CNY"), 0);
+    assert_int_equal(balance(lg, "pf.fees.CNY"), 0);
+    assert_int_equal(balance(lg, "pf.sandbox.CNY"), -100000);
+    pay_ledger_free(lg);
+    pay_store_close(s);
+    assert_int_equal(h_ledger_verify(&pf), 0);
+}
+
+static int group_teardown(void **state)
+{
+    h_sink_stop(&sink);
+    h_teardown(&pf);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s PAYGATE_BINARY\n", argv[0]);
+        return 2;
+    }
+    h_paygate = argv[1];
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(pay_by_wallet),           cmocka_unit_test(cashier_guards),
+        cmocka_unit_test(partial_refunds),         cmocka_unit_test(concurrent_refunds),
+        cmocka_unit_test(ledger_after_everything),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
