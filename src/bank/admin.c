@@ -7,6 +7,7 @@
 #include "http/server.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static enum pay_err ca_handler(struct pay_http_request *req, struct pay_error *err)
@@ -15,6 +16,19 @@ static enum pay_err ca_handler(struct pay_http_request *req, struct pay_error *e
     const char *pem = strcmp(pay_http_req_path(req), "/ca.pem") == 0 ? b->keys.ca_cert_pem
                                                                      : b->keys.sign_cert_pem;
     pay_http_respond_bytes(req, 200, "application/x-pem-file", pem, strlen(pem));
+    return PAY_ERR_OK;
+}
+
+/* The signing key as SPKI PEM, for clients that verify Paygate-Signature without parsing the
+ * certificate (the same key as /b2c/bank-cert.pem). */
+static enum pay_err key_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    char *pem = pay_rsa_public_pem(b->keys.sign_key);
+    if (!pem)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    pay_http_respond_bytes(req, 200, "application/x-pem-file", pem, strlen(pem));
+    free(pem);
     return PAY_ERR_OK;
 }
 
@@ -154,6 +168,7 @@ static enum pay_err admin_handler(struct pay_http_request *req, struct pay_error
 static struct pay_http_route routes[] = {
     {"GET", "/ca.pem", PAY_HTTP_API, PAY_HTTP_BODY_AUTO, ca_handler, NULL},
     {"GET", "/b2c/bank-cert.pem", PAY_HTTP_API, PAY_HTTP_BODY_AUTO, ca_handler, NULL},
+    {"GET", "/api/v1/bank-key.pem", PAY_HTTP_API, PAY_HTTP_BODY_AUTO, key_handler, NULL},
     {"GET", "/sandbox/sms", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, sms_handler, NULL},
     {"GET", "/admin", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, admin_handler, NULL},
 };

@@ -1,10 +1,551 @@
-/* The signed server-to-server API (/api/v1/..., docs/bank.md). Not built yet: this build
- * serves no API routes (see the report in docs/bank.md "Status"). */
-#include "bank/bank.h"
-#include "http/server.h"
+/* The signed server-to-server API (/api/v1/..., docs/bank.md): merchants sign requests with
+ * their certificate's key (PAYGATE-RSA-SHA256, keyId = merID); every answer, errors too, is
+ * signed with the bank's key (keyId = bank code). Order query, refunds, transfers and the
+ * daily statement live here; card binding and agreements in api_cards.c. */
+#include "bank/api.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "http/codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static enum pay_store_status key_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    char **io = ctx; /* [0] mer id in, [1] public pem out */
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT public_pem FROM bank_certs WHERE mer_id = $1 AND revoked_ms = 0"
+                        " ORDER BY created_ms DESC LIMIT 1",
+                        "t", io[0]);
+    if (!st)
+        return pay_store_status_of(err->code);
+    if (pay_store_step(st, err) == 1)
+        io[1] = strdup(pay_store_col_text(st, 0));
+    pay_store_done(st);
+    return PAY_STORE_COMMIT;
+}
+
+static enum pay_err lookup(void *ctx, const char *key_id, struct pay_sig_pubkey *out)
+{
+    struct pay_bank *b = ctx;
+    char *io[2] = {(char *)key_id, NULL};
+    struct pay_error e = {0};
+    if (pay_bank_read(b, key_tx, io, &e) != PAY_ERR_OK || !io[1]) {
+        free(io[1]);
+        return PAY_ERR_SIGNATURE_INVALID;
+    }
+    struct pay_rsa_key *k = NULL;
+    int rc = pay_rsa_key_from_pem(io[1], strlen(io[1]), &k);
+    free(io[1]);
+    if (rc != 0)
+        return PAY_ERR_SIGNATURE_INVALID;
+    memset(out, 0, sizeof *out);
+    out->alg = PAY_SIG_RSA_SHA256;
+    out->rsa = k;
+    return PAY_ERR_OK;
+}
+
+static void release(void *ctx, struct pay_sig_pubkey *key)
+{
+    (void)ctx;
+    pay_rsa_key_free((struct pay_rsa_key *)key->rsa);
+    key->rsa = NULL;
+}
+
+static enum pay_store_status mer_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct api_call *c = ctx;
+    return pay_bank_merchant_get(tx, c->m.mer_id, &c->m, err) == PAY_ERR_OK ? PAY_STORE_COMMIT
+                                                                            : PAY_STORE_HARD;
+}
+
+bool api_begin(struct pay_http_request *req, struct api_call *c)
+{
+    memset(c, 0, sizeof *c);
+    c->req = req;
+    c->b = pay_http_req_ctx(req);
+    c->body = NULL;
+    c->nonce[0] = '\0';
+    struct pay_error e = {0};
+    size_t len = 0;
+    const char *body = pay_http_req_body(req, &len);
+    const char *q = pay_http_req_query(req, "date");
+    char target[PAY_URL_MAX + 1];
+    snprintf(target, sizeof target, "%s%s%s", pay_http_req_path(req), q ? "?date=" : "",
+             q ? q : "");
+    struct pay_sig_verifier v = {lookup, release, c->b, c->b->nonces, 0};
+    struct pay_sig_header h;
+    enum pay_err rc = pay_sig_verify_request(&v, pay_http_req_header(req, PAY_SIG_REQUEST_HEADER),
+                                             pay_http_req_method(req), target, body, len,
+                                             pay_time_now_ms() / 1000, &h, &e);
+    if (rc == PAY_ERR_OK) {
+        snprintf(c->nonce, sizeof c->nonce, "%s", h.nonce);
+        snprintf(c->m.mer_id, sizeof c->m.mer_id, "%s", h.key_id);
+        if (pay_bank_read(c->b, mer_tx, c, &e) != PAY_ERR_OK)
+            rc = pay_error_set(&e, PAY_ERR_SIGNATURE_INVALID, "", "unknown merchant");
+    }
+    if (rc == PAY_ERR_OK && strcmp(pay_http_req_method(req), "POST") == 0)
+        rc = pay_json_decode(body, len, &c->body, &e);
+    if (rc != PAY_ERR_OK) {
+        if (e.code == PAY_ERR_OK)
+            e.code = rc;
+        /* a readable but refused request still gets its nonce echoed, so the caller can
+         * check that the refusal came from us and answers its request */
+        const char *hv = pay_http_req_header(req, PAY_SIG_REQUEST_HEADER);
+        struct pay_error ignore = {0};
+        if (!c->nonce[0] && hv && pay_sig_header_parse(hv, strlen(hv), &h, &ignore) == PAY_ERR_OK)
+            snprintf(c->nonce, sizeof c->nonce, "%s", h.nonce);
+        api_fail(c, &e);
+        return false;
+    }
+    return true;
+}
+
+void api_end(struct api_call *c)
+{
+    json_decref(c->body);
+    c->body = NULL;
+}
+
+void api_reply_bytes(struct api_call *c, int status, const char *type, const char *data, size_t len)
+{
+    char nonce[PAY_SIG_NONCE_MAX + 1], hdr[PAY_SIG_HEADER_MAX];
+    pay_sig_nonce_generate(nonce);
+    struct pay_sig_signer s = {PAY_SIG_RSA_SHA256, c->b->opt.code, NULL, c->b->keys.sign_key};
+    struct pay_error e = {0};
+    if (pay_sig_sign_response(&s, status, c->nonce, data, len, pay_time_now_ms() / 1000, nonce, hdr,
+                              sizeof hdr, &e) != PAY_ERR_OK) {
+        pay_http_respond_code(c->req, PAY_ERR_INTERNAL);
+        return;
+    }
+    pay_http_respond_header(c->req, PAY_SIG_RESPONSE_HEADER, hdr);
+    pay_http_respond_bytes(c->req, status, type, data, len);
+}
+
+void api_reply(struct api_call *c, int status, json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!text) {
+        pay_http_respond_code(c->req, PAY_ERR_INTERNAL);
+        return;
+    }
+    api_reply_bytes(c, status, "application/json", text, strlen(text));
+    free(text);
+}
+
+void api_fail(struct api_call *c, const struct pay_error *e)
+{
+    enum pay_err code = e->code ? e->code : PAY_ERR_INTERNAL;
+    json_t *inner = json_pack("{s:s, s:s}", "code", pay_err_name(code), "message",
+                              e->detail[0] ? e->detail : pay_err_message(code));
+    if (inner && e->field[0])
+        json_object_set_new(inner, "field", json_string(e->field));
+    api_reply(c, pay_err_http_status(code), inner ? json_pack("{s:o}", "error", inner) : NULL);
+}
+
+const char *api_str(struct api_call *c, const char *k, size_t max, struct pay_error *e)
+{
+    json_t *v = json_object_get(c->body, k);
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max) {
+        pay_error_set(e, v ? PAY_ERR_FIELD_INVALID : PAY_ERR_FIELD_MISSING, k,
+                      "%s must be a string of 1-%zu characters", k, max);
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+bool api_amount(struct api_call *c, const char *k, int64_t *out, struct pay_error *e)
+{
+    json_t *v = json_object_get(c->body, k);
+    if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+        json_integer_value(v) > PAY_AMOUNT_MAX_MINOR) {
+        pay_error_set(e, PAY_ERR_AMOUNT_INVALID, k,
+                      "%s must be an integer number of minor units, 1..%lld", k,
+                      (long long)PAY_AMOUNT_MAX_MINOR);
+        return false;
+    }
+    *out = (int64_t)json_integer_value(v);
+    return true;
+}
+
+/* --- POST /api/v1/orders/query ---------------------------------------------------------------- */
+
+struct order_q {
+    const char *mer_id, *order_id;
+    json_t *out;
+};
+
+static json_t *notify_json(struct pay_store_tx *tx, const char *order_pk, struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT id, status, attempts, last_status, last_error FROM bank_notifications"
+        " WHERE order_pk = $1",
+        "t", order_pk);
+    json_t *n = json_null();
+    if (st && pay_store_step(st, err) == 1)
+        n = json_pack("{s:s, s:s, s:I, s:I, s:s}", "notifyId", pay_store_col_text(st, 0), "status",
+                      pay_store_col_text(st, 1), "attempts", (json_int_t)pay_store_col_int64(st, 2),
+                      "lastStatus", (json_int_t)pay_store_col_int64(st, 3), "lastError",
+                      pay_store_col_text(st, 4));
+    pay_store_done(st);
+    return n;
+}
+
+static enum pay_store_status query_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct order_q *q = ctx;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT o.id, o.status, o.amount_minor, o.currency, o.refunded_minor, o.paid_ms,"
+        " COALESCE(c.bin, ''), COALESCE(c.last4, ''), o.channel FROM bank_orders o"
+        " LEFT JOIN bank_cards c ON c.id = o.card_id WHERE o.mer_id = $1 AND o.order_id = $2",
+        "tt", q->mer_id, q->order_id);
+    if (!st)
+        return pay_store_status_of(err->code);
+    if (pay_store_step(st, err) == 1) {
+        char when[PAY_TIME_TEXT_MAX] = "";
+        if (pay_store_col_int64(st, 5))
+            pay_time_format_rfc3339(pay_store_col_int64(st, 5), when);
+        char pk[PAY_ID_MAX];
+        snprintf(pk, sizeof pk, "%s", pay_store_col_text(st, 0));
+        q->out =
+            json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:s}", "orderId", q->order_id,
+                      "tranSerialNo", pk, "status", pay_store_col_text(st, 1), "amount",
+                      (json_int_t)pay_store_col_int64(st, 2), "currency", pay_store_col_text(st, 3),
+                      "refundedAmount", (json_int_t)pay_store_col_int64(st, 4), "tranTime", when,
+                      "cardBin", pay_store_col_text(st, 6), "cardLast4", pay_store_col_text(st, 7),
+                      "channel", pay_store_col_text(st, 8));
+        pay_store_done(st);
+        if (q->out)
+            json_object_set_new(q->out, "notify", notify_json(tx, pk, err));
+        return PAY_STORE_COMMIT;
+    }
+    pay_store_done(st);
+    return PAY_STORE_COMMIT;
+}
+
+static enum pay_err query_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct api_call c;
+    if (!api_begin(req, &c))
+        return PAY_ERR_OK;
+    struct order_q q = {c.m.mer_id, api_str(&c, "orderId", PAY_MERCHANT_ID_FIELD_MAX, err), NULL};
+    if (q.order_id && pay_bank_read(c.b, query_tx, &q, err) == PAY_ERR_OK && !q.out)
+        pay_error_set(err, PAY_ERR_NOT_FOUND, "orderId", "no such order");
+    if (q.out)
+        api_reply(&c, 200, q.out);
+    else
+        api_fail(&c, err);
+    api_end(&c);
+    return PAY_ERR_OK;
+}
+
+/* --- POST /api/v1/refunds --------------------------------------------------------------------- */
+
+struct refund_op {
+    struct pay_bank_op op;
+    const char *mer_id, *mer_acct, *order_id, *refund_id;
+    int64_t amount;
+    char serial[PAY_ID_MAX];
+    int64_t refunded_after;
+};
+
+static enum pay_err refund_replay(struct pay_store_tx *tx, struct refund_op *r, bool *found)
+{
+    struct pay_error *err = &r->op.err;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT f.id, f.amount_minor, o.order_id, o.refunded_minor FROM bank_refunds f"
+        " JOIN bank_orders o ON o.id = f.order_pk WHERE f.mer_id = $1 AND f.refund_id = $2",
+        "tt", r->mer_id, r->refund_id);
+    if (!st)
+        return err->code;
+    *found = pay_store_step(st, err) == 1;
+    enum pay_err rc = PAY_ERR_OK;
+    if (*found) {
+        snprintf(r->serial, sizeof r->serial, "%s", pay_store_col_text(st, 0));
+        r->refunded_after = pay_store_col_int64(st, 3);
+        if (pay_store_col_int64(st, 1) != r->amount ||
+            strcmp(pay_store_col_text(st, 2), r->order_id) != 0)
+            rc = pay_error_set(err, PAY_ERR_IDEMPOTENCY_KEY_REUSED, "refundId",
+                               "refund %s was made with another order or amount", r->refund_id);
+    }
+    pay_store_done(st);
+    return rc;
+}
+
+static int refund_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct refund_op *r = ctx;
+    struct pay_error *err = &r->op.err;
+    bool found = false;
+    enum pay_err rc = refund_replay(tx, r, &found);
+    if (rc != PAY_ERR_OK || found)
+        return rc;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT o.id, o.amount_minor, o.refunded_minor, a.account_id FROM bank_orders o"
+        " JOIN bank_cards a ON a.id = o.card_id WHERE o.mer_id = $1 AND o.order_id = $2"
+        " AND o.status IN ('PAID', 'REFUNDED')",
+        "tt", r->mer_id, r->order_id);
+    if (!st)
+        return err->code;
+    if (pay_store_step(st, err) != 1) {
+        pay_store_done(st);
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "orderId", "no paid order %s", r->order_id);
+    }
+    char pk[PAY_ID_MAX], acct[PAY_LEDGER_ID_MAX + 1];
+    snprintf(pk, sizeof pk, "%s", pay_store_col_text(st, 0));
+    int64_t paid = pay_store_col_int64(st, 1), refunded = pay_store_col_int64(st, 2);
+    snprintf(acct, sizeof acct, "%s", pay_store_col_text(st, 3));
+    pay_store_done(st);
+    if (r->amount > paid - refunded)
+        return pay_error_set(err, PAY_ERR_REFUND_EXCEEDS, "amount",
+                             "at most %lld minor units are left to refund",
+                             (long long)(paid - refunded));
+    r->refunded_after = refunded + r->amount;
+    char tid[PAY_ID_MAX + 8];
+    rc = pay_id_new("rf", r->serial);
+    snprintf(tid, sizeof tid, "rf:%s", r->serial);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_transfer(r->op.b, tx, tid, r->mer_acct, acct, r->amount, PAY_BANK_XFER_REFUND,
+                               r->refund_id, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_store_exec(tx, err,
+                            "UPDATE bank_orders SET refunded_minor = $2, status = CASE WHEN $2 ="
+                            " amount_minor THEN 'REFUNDED' ELSE status END WHERE id = $1",
+                            "ti", pk, r->refunded_after);
+    if (rc == PAY_ERR_OK)
+        rc = pay_store_exec(tx, err,
+                            "INSERT INTO bank_refunds (id, mer_id, refund_id, order_pk,"
+                            " amount_minor, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+                            "ttttii", r->serial, r->mer_id, r->refund_id, pk, r->amount,
+                            pay_time_now_ms());
+    return rc;
+}
+
+static enum pay_err refund_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct api_call c;
+    if (!api_begin(req, &c))
+        return PAY_ERR_OK;
+    struct refund_op r = {.mer_id = c.m.mer_id, .mer_acct = c.m.account_id};
+    r.order_id = api_str(&c, "orderId", PAY_MERCHANT_ID_FIELD_MAX, err);
+    r.refund_id = r.order_id ? api_str(&c, "refundId", PAY_MERCHANT_ID_FIELD_MAX, err) : NULL;
+    if (r.refund_id && api_amount(&c, "amount", &r.amount, err) &&
+        pay_bank_write(c.b, refund_apply, &r.op, err) == PAY_ERR_OK)
+        api_reply(&c, 200,
+                  json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:s}", "refundId", r.refund_id,
+                            "orderId", r.order_id, "amount", (json_int_t)r.amount, "currency",
+                            PAY_BANK_CURRENCY, "status", "SUCCESS", "refundedAmount",
+                            (json_int_t)r.refunded_after, "refundSerialNo", r.serial));
+    else
+        api_fail(&c, err);
+    api_end(&c);
+    return PAY_ERR_OK;
+}
+
+/* --- POST /api/v1/transfers ------------------------------------------------------------------- */
+
+struct xfer_op {
+    struct pay_bank_op op;
+    const char *mer_id, *mer_acct, *transfer_id, *from, *to;
+    int64_t amount;
+    char serial[PAY_ID_MAX];
+};
+
+static int xfer_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct xfer_op *x = ctx;
+    struct pay_error *err = &x->op.err;
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT serial, from_account, to_account, amount_minor FROM bank_transfers"
+                        " WHERE mer_id = $1 AND transfer_id = $2",
+                        "tt", x->mer_id, x->transfer_id);
+    if (!st)
+        return err->code;
+    if (pay_store_step(st, err) == 1) {
+        bool same = strcmp(pay_store_col_text(st, 1), x->from) == 0 &&
+                    strcmp(pay_store_col_text(st, 2), x->to) == 0 &&
+                    pay_store_col_int64(st, 3) == x->amount;
+        snprintf(x->serial, sizeof x->serial, "%s", pay_store_col_text(st, 0));
+        pay_store_done(st);
+        return same ? PAY_ERR_OK
+                    : pay_error_set(err, PAY_ERR_IDEMPOTENCY_KEY_REUSED, "transferId",
+                                    "transfer %s was made with other fields", x->transfer_id);
+    }
+    pay_store_done(st);
+    if (strcmp(x->from, x->mer_acct) != 0)
+        return pay_error_set(err, PAY_ERR_FORBIDDEN, "fromAccount",
+                             "fromAccount must be your own account");
+    st = pay_store_query(tx, err, "SELECT 1 FROM bank_accounts WHERE id = $1", "t", x->to);
+    int r = st ? pay_store_step(st, err) : -1;
+    pay_store_done(st);
+    if (r != 1)
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "toAccount", "no such account");
+    enum pay_err rc = pay_id_new("bt", x->serial);
+    char tid[PAY_ID_MAX + 8];
+    snprintf(tid, sizeof tid, "xfer:%s", x->serial);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_transfer(x->op.b, tx, tid, x->from, x->to, x->amount, PAY_BANK_XFER_TRANSFER,
+                               x->transfer_id, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_store_exec(tx, err,
+                            "INSERT INTO bank_transfers (mer_id, transfer_id, serial, from_account,"
+                            " to_account, amount_minor, currency, created_ms)"
+                            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                            "tttttiti", x->mer_id, x->transfer_id, x->serial, x->from, x->to,
+                            x->amount, PAY_BANK_CURRENCY, pay_time_now_ms());
+    return rc;
+}
+
+static enum pay_err transfer_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct api_call c;
+    if (!api_begin(req, &c))
+        return PAY_ERR_OK;
+    struct xfer_op x = {.mer_id = c.m.mer_id, .mer_acct = c.m.account_id};
+    x.transfer_id = api_str(&c, "transferId", PAY_MERCHANT_ID_FIELD_MAX, err);
+    x.from = x.transfer_id ? api_str(&c, "fromAccount", PAY_LEDGER_ID_MAX, err) : NULL;
+    x.to = x.from ? api_str(&c, "toAccount", PAY_LEDGER_ID_MAX, err) : NULL;
+    const char *cur = x.to ? api_str(&c, "currency", 3, err) : NULL;
+    if (cur && strcmp(cur, PAY_BANK_CURRENCY) != 0) {
+        pay_error_set(err, PAY_ERR_CURRENCY_MISMATCH, "currency", "accounts hold CNY");
+        cur = NULL;
+    }
+    if (cur && api_amount(&c, "amount", &x.amount, err) &&
+        pay_bank_write(c.b, xfer_apply, &x.op, err) == PAY_ERR_OK)
+        api_reply(&c, 200,
+                  json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "transferId", x.transfer_id,
+                            "status", "SUCCESS", "amount", (json_int_t)x.amount, "currency",
+                            PAY_BANK_CURRENCY, "fromAccount", x.from, "toAccount", x.to,
+                            "tranSerialNo", x.serial));
+    else
+        api_fail(&c, err);
+    api_end(&c);
+    return PAY_ERR_OK;
+}
+
+/* --- GET /api/v1/statements?date=YYYY-MM-DD --------------------------------------------------- */
+
+static const char *kind_name(int32_t code)
+{
+    switch (code) {
+    case PAY_BANK_XFER_PAYMENT:
+        return "PAYMENT";
+    case PAY_BANK_XFER_REFUND:
+        return "REFUND";
+    case PAY_BANK_XFER_AGREEMENT:
+        return "AGREEMENT_DEBIT";
+    case PAY_BANK_XFER_TRANSFER:
+        return "TRANSFER";
+    default:
+        return "DEPOSIT";
+    }
+}
+
+static int day_bounds(const char *date, int64_t *from_ms)
+{
+    struct tm tm = {0};
+    int y, m, d;
+    char tail;
+    if (!date || strlen(date) != 10 || sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+        m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d;
+    *from_ms = (int64_t)timegm(&tm) * 1000;
+    return 0;
+}
+
+#define STATEMENT_PAGE 256
+
+static enum pay_err statement_csv(struct api_call *c, int64_t from, struct pay_buf *csv,
+                                  struct pay_error *err)
+{
+    static struct pay_ledger_transfer t[STATEMENT_PAGE];
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* one statement at a time */
+    pthread_mutex_lock(&lock);
+    /* newest first: collect the day's rows, then write them oldest first */
+    json_t *rows = json_array();
+    int64_t cursor = 0, to = from + 86400000LL;
+    enum pay_err rc = PAY_ERR_OK;
+    bool more = true;
+    while (more && rc == PAY_ERR_OK) {
+        size_t n = 0;
+        int64_t next = 0;
+        rc = pay_ledger_account_transfers(c->b->ledger, c->m.account_id, cursor, t, STATEMENT_PAGE,
+                                          &n, &next, err);
+        for (size_t i = 0; rc == PAY_ERR_OK && i < n; i++) {
+            if (t[i].created_ms < from) {
+                more = false;
+                break;
+            }
+            if (t[i].created_ms >= to)
+                continue;
+            char when[PAY_TIME_TEXT_MAX];
+            pay_time_format_rfc3339(t[i].created_ms, when);
+            bool credit = strcmp(t[i].credit_account_id, c->m.account_id) == 0;
+            json_array_append_new(
+                rows, json_sprintf("%s,%s,%s,%s,%lld,%s,%s\n", when, t[i].id, kind_name(t[i].code),
+                                   credit ? "CREDIT" : "DEBIT", (long long)t[i].amount_minor,
+                                   t[i].currency, t[i].user_data));
+        }
+        cursor = next;
+        more = more && next != 0;
+    }
+    pthread_mutex_unlock(&lock);
+    if (pay_buf_puts(csv, "time,transfer_id,kind,direction,amount,currency,reference\n") != 0)
+        rc = PAY_ERR_INTERNAL;
+    for (size_t i = json_array_size(rows); rc == PAY_ERR_OK && i > 0; i--)
+        if (pay_buf_puts(csv, json_string_value(json_array_get(rows, i - 1))) != 0)
+            rc = pay_error_set(err, PAY_ERR_INTERNAL, "", "statement too large");
+    json_decref(rows);
+    return rc;
+}
+
+static enum pay_err statement_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct api_call c;
+    if (!api_begin(req, &c))
+        return PAY_ERR_OK;
+    int64_t from = 0;
+    struct pay_buf csv;
+    pay_buf_init(&csv, 64 << 20);
+    if (day_bounds(pay_http_req_query(req, "date"), &from) != 0)
+        pay_error_set(err, PAY_ERR_FIELD_INVALID, "date", "date must be YYYY-MM-DD");
+    else if (statement_csv(&c, from, &csv, err) == PAY_ERR_OK)
+        api_reply_bytes(&c, 200, "text/csv; charset=utf-8", pay_buf_str(&csv), csv.len);
+    if (err->code != PAY_ERR_OK)
+        api_fail(&c, err);
+    pay_buf_fini(&csv);
+    api_end(&c);
+    return PAY_ERR_OK;
+}
+
+static struct pay_http_route routes[] = {
+    {"POST", "/api/v1/orders/query", PAY_HTTP_API, PAY_HTTP_BODY_RAW, query_handler, NULL},
+    {"POST", "/api/v1/refunds", PAY_HTTP_API, PAY_HTTP_BODY_RAW, refund_handler, NULL},
+    {"POST", "/api/v1/transfers", PAY_HTTP_API, PAY_HTTP_BODY_RAW, transfer_handler, NULL},
+    {"GET", "/api/v1/statements", PAY_HTTP_API, PAY_HTTP_BODY_RAW, statement_handler, NULL},
+    {"POST", "/api/v1/cards/verify", PAY_HTTP_API, PAY_HTTP_BODY_RAW, api_cards_verify, NULL},
+    {"POST", "/api/v1/cards/confirm", PAY_HTTP_API, PAY_HTTP_BODY_RAW, api_cards_confirm, NULL},
+    {"POST", "/api/v1/agreements/revoke", PAY_HTTP_API, PAY_HTTP_BODY_RAW, api_agreements_revoke,
+     NULL},
+    {"POST", "/api/v1/agreements/debit", PAY_HTTP_API, PAY_HTTP_BODY_RAW, api_agreements_debit,
+     NULL},
+};
 
 const struct pay_http_route *pay_bank_api_routes(size_t *n)
 {
-    *n = 0;
-    return NULL;
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

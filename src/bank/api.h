@@ -1,0 +1,38 @@
+/* Shared by the signed API's files (api.c, api_cards.c): authentication of the merchant and
+ * signed replies. */
+#ifndef PAY_BANK_API_H
+#define PAY_BANK_API_H
+
+#include "bank/bank.h"
+#include "crypto/sig.h"
+#include "http/server.h"
+
+#include <jansson.h>
+
+/* One API call: the authenticated merchant, its JSON body, the request nonce. */
+struct api_call {
+    struct pay_http_request *req;
+    struct pay_bank *b;
+    struct pay_bank_merchant m;
+    json_t *body; /* owned; NULL for GET */
+    char nonce[PAY_SIG_NONCE_MAX + 1];
+};
+
+/* Verifies the signature and loads the merchant; on failure it has answered (signed). */
+bool api_begin(struct pay_http_request *req, struct api_call *c);
+void api_end(struct api_call *c);
+/* Signed answers; they take ownership of j. */
+void api_reply(struct api_call *c, int status, json_t *j);
+void api_reply_bytes(struct api_call *c, int status, const char *type, const char *data,
+                     size_t len);
+void api_fail(struct api_call *c, const struct pay_error *e);
+/* Body field helpers: a string of 1..max chars, or an integer amount 1..PAY_AMOUNT_MAX_MINOR. */
+const char *api_str(struct api_call *c, const char *k, size_t max, struct pay_error *e);
+bool api_amount(struct api_call *c, const char *k, int64_t *out, struct pay_error *e);
+
+enum pay_err api_cards_verify(struct pay_http_request *req, struct pay_error *err);
+enum pay_err api_cards_confirm(struct pay_http_request *req, struct pay_error *err);
+enum pay_err api_agreements_revoke(struct pay_http_request *req, struct pay_error *err);
+enum pay_err api_agreements_debit(struct pay_http_request *req, struct pay_error *err);
+
+#endif

@@ -1,0 +1,330 @@
+/* Integration tests of the bank's signed server-to-server API against the real `paygate bank`
+ * process: card binding (verify + SMS confirm → agreement token), agreement debit (idempotent),
+ * order query, refunds (partial, over-refund, replay), transfers, the signed daily statement,
+ * bad signatures and revoked agreements. Every response signature is checked. */
+#include "harness.h"
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+#include "crypto/sig.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static struct bank_proc bank;
+static struct pay_rsa_key *bank_pub;
+static char token[80];
+
+static struct pay_rsa_key *load_key(const char *mer)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s/merchant.key", bank.dir, mer);
+    struct pay_rsa_key *k = NULL;
+    assert_int_equal(pay_rsa_key_load(path, &k), 0);
+    return k;
+}
+
+static enum pay_err bank_lookup(void *ctx, const char *key_id, struct pay_sig_pubkey *out)
+{
+    (void)ctx;
+    if (strcmp(key_id, "test") != 0)
+        return PAY_ERR_SIGNATURE_INVALID;
+    memset(out, 0, sizeof *out);
+    out->alg = PAY_SIG_RSA_SHA256;
+    out->rsa = bank_pub;
+    return PAY_ERR_OK;
+}
+
+/* One signed call as merchant key_id signing with the key of keydir; the response's signature
+ * is verified. Returns the status; *body is the parsed JSON (or NULL), *raw the text. */
+static long call(const char *keydir, const char *key_id, const char *method, const char *target,
+                 const char *body, json_t **json, char **raw)
+{
+    struct pay_rsa_key *k = load_key(keydir);
+    char nonce[PAY_SIG_NONCE_MAX + 1], hdr[PAY_SIG_HEADER_MAX], auth[PAY_SIG_HEADER_MAX + 32];
+    pay_sig_nonce_generate(nonce);
+    struct pay_sig_signer s = {PAY_SIG_RSA_SHA256, key_id, NULL, k};
+    struct pay_error e = {0};
+    size_t blen = body ? strlen(body) : 0;
+    assert_int_equal(pay_sig_sign_request(&s, method, target, body, blen, pay_time_now_ms() / 1000,
+                                          nonce, hdr, sizeof hdr, &e),
+                     PAY_ERR_OK);
+    pay_rsa_key_free(k);
+    snprintf(auth, sizeof auth, "Authorization: %s", hdr);
+    const char *headers[] = {auth, "Content-Type: application/json", NULL};
+    char url[PAY_URL_MAX];
+    snprintf(url, sizeof url, "%s%s", bank.url, target);
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(pay_http_client_request(method, url, headers, body, blen, &opt, &r, &e),
+                     PAY_ERR_OK);
+    char sig[PAY_SIG_HEADER_MAX];
+    assert_non_null(pay_http_client_response_header(&r, PAY_SIG_RESPONSE_HEADER, sig, sizeof sig));
+    struct pay_sig_verifier v = {bank_lookup, NULL, NULL, NULL, 0};
+    assert_int_equal(pay_sig_verify_response(&v, sig, (int)r.status, nonce, r.body.data, r.body.len,
+                                             pay_time_now_ms() / 1000, NULL, &e),
+                     PAY_ERR_OK);
+    if (json)
+        *json = json_loads(pay_buf_str(&r.body), 0, NULL);
+    if (raw)
+        *raw = strdup(pay_buf_str(&r.body));
+    long status = r.status;
+    pay_http_client_response_fini(&r);
+    return status;
+}
+
+static long post(const char *target, const char *body, json_t **json)
+{
+    return call("M1", "M1", "POST", target, body, json, NULL);
+}
+
+static const char *jstr(json_t *j, const char *path)
+{
+    json_t *v = json_object_get(j, path);
+    if (!v)
+        v = json_object_get(json_object_get(j, "error"), path);
+    return json_string_value(v);
+}
+
+static void test_bind_card(void **state)
+{
+    (void)state;
+    json_t *j = NULL;
+    /* the CVV2 of the demo card, as the bank printed it */
+    char path[400], line[256], cvv[4] = "";
+    snprintf(path, sizeof path, "%s/stdout.txt", bank.dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "6222020000000015") && strstr(line, "cvv2 "))
+            snprintf(cvv, sizeof cvv, "%.3s", strstr(line, "cvv2 ") + 5);
+    fclose(f);
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"cardNo\":\"6222020000000015\",\"expiry\":\"12/30\",\"cvv2\":\"%s\"}",
+             strcmp(cvv, "000") == 0 ? "001" : "000");
+    if (strcmp(cvv, "000") != 0) { /* a wrong CVV2 is refused */
+        assert_int_equal(post("/api/v1/cards/verify", body, &j), 400);
+        assert_string_equal(jstr(j, "code"), "CARD_INVALID");
+        json_decref(j);
+    }
+    snprintf(body, sizeof body,
+             "{\"cardNo\":\"6222020000000015\",\"expiry\":\"12/30\",\"cvv2\":\"%s\"}", cvv);
+    assert_int_equal(post("/api/v1/cards/verify", body, &j), 200);
+    char vid[64];
+    snprintf(vid, sizeof vid, "%s", jstr(j, "verificationId"));
+    json_decref(j);
+    char code[7];
+    assert_int_equal(h_sms_code(&bank, "13800000001", code), 0);
+    snprintf(body, sizeof body, "{\"verificationId\":\"%s\",\"smsCode\":\"%s\"}", vid, code);
+    assert_int_equal(post("/api/v1/cards/confirm", body, &j), 200);
+    snprintf(token, sizeof token, "%s", jstr(j, "agreementToken"));
+    assert_string_equal(jstr(j, "cardLast4"), "0015");
+    json_decref(j);
+    /* single use */
+    assert_int_equal(post("/api/v1/cards/confirm", body, &j), 401);
+    json_decref(j);
+}
+
+static void test_debit_query_refund(void **state)
+{
+    (void)state;
+    json_t *j = NULL;
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"agreementToken\":\"%s\",\"orderId\":\"A-1\",\"amount\":5000,"
+             "\"currency\":\"CNY\",\"goodsName\":\"Top-up\"}",
+             token);
+    assert_int_equal(post("/api/v1/agreements/debit", body, &j), 200);
+    char serial[64];
+    snprintf(serial, sizeof serial, "%s", jstr(j, "tranSerialNo"));
+    json_decref(j);
+    assert_int_equal(post("/api/v1/agreements/debit", body, &j), 200); /* replay */
+    assert_string_equal(jstr(j, "tranSerialNo"), serial);
+    json_decref(j);
+    assert_int_equal(post("/api/v1/orders/query", "{\"orderId\":\"A-1\"}", &j), 200);
+    assert_string_equal(jstr(j, "status"), "PAID");
+    assert_int_equal(json_integer_value(json_object_get(j, "amount")), 5000);
+    json_decref(j);
+    assert_int_equal(post("/api/v1/orders/query", "{\"orderId\":\"nope\"}", &j), 404);
+    json_decref(j);
+    const char *r1 = "{\"orderId\":\"A-1\",\"refundId\":\"r-1\",\"amount\":2000}";
+    assert_int_equal(post("/api/v1/refunds", r1, &j), 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "refundedAmount")), 2000);
+    json_decref(j);
+    assert_int_equal(post("/api/v1/refunds", r1, &j), 200); /* replay: same result */
+    assert_int_equal(json_integer_value(json_object_get(j, "refundedAmount")), 2000);
+    json_decref(j);
+    assert_int_equal(
+        post("/api/v1/refunds", "{\"orderId\":\"A-1\",\"refundId\":\"r-1\",\"amount\":10}", &j),
+        422);
+    json_decref(j);
+    assert_int_equal(
+        post("/api/v1/refunds", "{\"orderId\":\"A-1\",\"refundId\":\"r-2\",\"amount\":3001}", &j),
+        409);
+    assert_string_equal(jstr(j, "code"), "REFUND_EXCEEDS");
+    json_decref(j);
+    assert_int_equal(
+        post("/api/v1/refunds", "{\"orderId\":\"A-1\",\"refundId\":\"r-3\",\"amount\":3000}", &j),
+        200);
+    assert_int_equal(json_integer_value(json_object_get(j, "refundedAmount")), 5000);
+    json_decref(j);
+    assert_int_equal(post("/api/v1/orders/query", "{\"orderId\":\"A-1\"}", &j), 200);
+    assert_string_equal(jstr(j, "status"), "REFUNDED");
+    json_decref(j);
+}
+
+static void mer_acct(const char *mer, char out[64])
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s/merchant.json", bank.dir, mer);
+    json_t *j = json_load_file(path, 0, NULL);
+    snprintf(out, 64, "%s", jstr(j, "merAcct"));
+    json_decref(j);
+}
+
+static void test_transfers(void **state)
+{
+    (void)state;
+    char a1[64], a2[64], body[512];
+    mer_acct("M1", a1);
+    mer_acct("M2", a2);
+    json_t *j = NULL;
+    snprintf(body, sizeof body,
+             "{\"transferId\":\"p-1\",\"fromAccount\":\"%s\",\"toAccount\":\"%s\","
+             "\"amount\":1000,\"currency\":\"CNY\"}",
+             a1, a2);
+    assert_int_equal(post("/api/v1/transfers", body, &j), 402); /* M1 holds 0 after refunds */
+    json_decref(j);
+    snprintf(body, sizeof body,
+             "{\"agreementToken\":\"%s\",\"orderId\":\"A-2\",\"amount\":4000,"
+             "\"currency\":\"CNY\",\"goodsName\":\"Top-up\"}",
+             token);
+    assert_int_equal(post("/api/v1/agreements/debit", body, &j), 200);
+    json_decref(j);
+    snprintf(body, sizeof body,
+             "{\"transferId\":\"p-1\",\"fromAccount\":\"%s\",\"toAccount\":\"%s\","
+             "\"amount\":1000,\"currency\":\"CNY\"}",
+             a1, a2);
+    assert_int_equal(post("/api/v1/transfers", body, &j), 200);
+    char serial[64];
+    snprintf(serial, sizeof serial, "%s", jstr(j, "tranSerialNo"));
+    json_decref(j);
+    assert_int_equal(post("/api/v1/transfers", body, &j), 200); /* idempotent */
+    assert_string_equal(jstr(j, "tranSerialNo"), serial);
+    json_decref(j);
+    snprintf(body, sizeof body,
+             "{\"transferId\":\"p-2\",\"fromAccount\":\"%s\",\"toAccount\":\"%s\","
+             "\"amount\":1000,\"currency\":\"CNY\"}",
+             a2, a1);
+    assert_int_equal(post("/api/v1/transfers", body, &j), 403); /* not M1's account */
+    json_decref(j);
+}
+
+static void test_statement(void **state)
+{
+    (void)state;
+    char target[128], day[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(day, sizeof day, "%Y-%m-%d", &tm);
+    snprintf(target, sizeof target, "/api/v1/statements?date=%s", day);
+    char *csv = NULL;
+    assert_int_equal(call("M1", "M1", "GET", target, NULL, NULL, &csv), 200);
+    assert_non_null(strstr(csv, "time,transfer_id,kind,direction,amount,currency,reference\n"));
+    assert_non_null(strstr(csv, ",AGREEMENT_DEBIT,CREDIT,5000,CNY,A-1\n"));
+    assert_non_null(strstr(csv, ",REFUND,DEBIT,2000,CNY,r-1\n"));
+    assert_non_null(strstr(csv, ",TRANSFER,DEBIT,1000,CNY,p-1\n"));
+    /* the agreement debit comes before its refunds: oldest first */
+    assert_true(strstr(csv, "A-1\n") < strstr(csv, "r-1\n"));
+    free(csv);
+    assert_int_equal(
+        call("M1", "M1", "GET", "/api/v1/statements?date=2026-13-01", NULL, NULL, NULL), 400);
+}
+
+static void test_bad_signatures_and_revoke(void **state)
+{
+    (void)state;
+    json_t *j = NULL;
+    /* M2's key claiming to be M1 */
+    assert_int_equal(
+        call("M2", "M1", "POST", "/api/v1/orders/query", "{\"orderId\":\"A-1\"}", &j, NULL), 401);
+    assert_string_equal(jstr(j, "code"), "SIGNATURE_INVALID");
+    json_decref(j);
+    /* M2 cannot use M1's agreement */
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"agreementToken\":\"%s\",\"orderId\":\"X-1\",\"amount\":100,"
+             "\"currency\":\"CNY\",\"goodsName\":\"x\"}",
+             token);
+    assert_int_equal(call("M2", "M2", "POST", "/api/v1/agreements/debit", body, &j, NULL), 403);
+    json_decref(j);
+    char rv[200];
+    snprintf(rv, sizeof rv, "{\"agreementToken\":\"%s\"}", token);
+    assert_int_equal(post("/api/v1/agreements/revoke", rv, &j), 200);
+    json_decref(j);
+    snprintf(body, sizeof body,
+             "{\"agreementToken\":\"%s\",\"orderId\":\"A-3\",\"amount\":100,"
+             "\"currency\":\"CNY\",\"goodsName\":\"x\"}",
+             token);
+    assert_int_equal(post("/api/v1/agreements/debit", body, &j), 403);
+    assert_string_equal(jstr(j, "code"), "AGREEMENT_INVALID");
+    json_decref(j);
+}
+
+static void test_ledger_verify(void **state)
+{
+    (void)state;
+    assert_int_equal(h_paygate(NULL, "ledger verify %s/data/bank.db >/dev/null", bank.dir), 0);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (pay_crypto_init() != 0 || h_bank_start(&bank, NULL) != 0)
+        return -1;
+    char url[256];
+    snprintf(url, sizeof url, "%s/api/v1/bank-key.pem", bank.url);
+    struct h_resp r = {0};
+    if (h_get(url, &r) != 0 || r.status != 200 ||
+        pay_rsa_key_from_pem(r.body, strlen(r.body), &bank_pub) != 0)
+        return -1;
+    h_resp_fini(&r);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    h_bank_stop(&bank);
+    pay_rsa_key_free(bank_pub);
+    if (!getenv("PAYGATE_KEEP_TMP")) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", bank.dir);
+        if (system(cmd) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bind_card),
+        cmocka_unit_test(test_debit_query_refund),
+        cmocka_unit_test(test_transfers),
+        cmocka_unit_test(test_statement),
+        cmocka_unit_test(test_bad_signatures_and_revoke),
+        cmocka_unit_test(test_ledger_verify),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
