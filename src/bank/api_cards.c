@@ -48,7 +48,7 @@ static int verify_apply(struct pay_store_tx *tx, void *ctx)
                           "INSERT INTO bank_verifications (id, mer_id, card_id, sms_hash,"
                           " expires_ms, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
                           "ttttii", v->id, v->mer_id, v->card.id, v->sms_hash,
-                          now + PAY_OTP_TTL_S * 1000LL, now);
+                          now + v->op.b->opt.sms_ttl_ms, now);
 }
 
 enum pay_err api_cards_verify(struct pay_http_request *req, struct pay_error *err)

@@ -26,6 +26,7 @@ void pay_bank_options_defaults(struct pay_bank_options *o)
     snprintf(o->web_root, sizeof o->web_root, "%s", PAY_BANK_WEB_ROOT);
     o->allow_private_notify = true;
     o->notify_timeout_ms = PAY_BANK_NOTIFY_TIMEOUT_MS;
+    o->sms_ttl_ms = PAY_OTP_TTL_S * 1000LL;
     static const int64_t sched[] = {60000, 300000, 900000, 3600000, 7200000, 21600000};
     o->retry_n = sizeof sched / sizeof sched[0];
     memcpy(o->retry_ms, sched, sizeof sched);

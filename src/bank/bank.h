@@ -56,6 +56,7 @@ struct pay_bank_options {
     bool fast_hash;
     bool allow_private_notify;
     int64_t notify_timeout_ms;
+    int64_t sms_ttl_ms; /* PAY_OTP_TTL_S; shorter only for tests of expiry */
     int64_t retry_ms[PAY_BANK_RETRY_MAX];
     size_t retry_n;
 };

@@ -25,7 +25,7 @@ static void usage(FILE *out)
             "server options: --name N --code C --bin 622202 --data-dir D --listen ADDR:PORT\n"
             "  --demo-data --print-url-file F --notify-timeout 5s --notify-retry 1m,5m,...\n"
             "  --allow-private-notify=yes|no --fast-hash (tests only) --admin-token T\n"
-            "  --web-root DIR\n");
+            "  --web-root DIR --sms-ttl 5m (shorter only to test expiry)\n");
 }
 
 /* Generic --key value options into a small table. */
@@ -91,6 +91,11 @@ static int fill_options(const struct opts *in, struct pay_bank_options *o)
     if ((v = get(in, "notify-timeout")) != NULL &&
         pay_time_parse_duration_ms(v, &o->notify_timeout_ms, &e) != PAY_ERR_OK) {
         fprintf(stderr, "paygate bank: --notify-timeout: %s\n", e.detail);
+        return -1;
+    }
+    if ((v = get(in, "sms-ttl")) != NULL &&
+        pay_time_parse_duration_ms(v, &o->sms_ttl_ms, &e) != PAY_ERR_OK) {
+        fprintf(stderr, "paygate bank: --sms-ttl: %s\n", e.detail);
         return -1;
     }
     if ((v = get(in, "notify-retry")) != NULL &&

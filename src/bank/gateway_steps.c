@@ -189,7 +189,7 @@ static int pw_apply(struct pay_store_tx *tx, void *ctx)
         rc = pay_store_exec(tx, err,
                             "UPDATE bank_sessions SET stage = 'sms', sms_hash = $2,"
                             " sms_expires_ms = $3 WHERE id = $1",
-                            "tti", p->s->id, p->sms_hash, now + PAY_OTP_TTL_S * 1000LL);
+                            "tti", p->s->id, p->sms_hash, now + p->op.b->opt.sms_ttl_ms);
     if (rc == PAY_ERR_OK)
         rc = pay_bank_card_get(tx, p->s->card_id, &p->card, err);
     return rc;

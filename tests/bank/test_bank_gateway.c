@@ -226,6 +226,25 @@ static void test_sms_code_wrong_then_right(void **state)
     h_resp_fini(&f.r);
 }
 
+static void test_sms_code_expired(void **state)
+{
+    (void)state;
+    struct flow f;
+    order(&f, "X-1", 100, "AG");
+    assert_int_equal(step(&f, "/b2c/card", "cardNo", CARD_CREDIT), 200);
+    assert_int_equal(step(&f, "/b2c/password", "password", "123456"), 200);
+    char code[7];
+    assert_int_equal(h_sms_code(&bank, "13800000005", code), 0);
+    usleep(3300 * 1000); /* the test bank's codes live 3 s (--sms-ttl) */
+    assert_int_equal(step(&f, "/b2c/sms", "smsCode", code), 401);
+    assert_non_null(strstr(f.r.body, "expired"));
+    /* a new code (sent again by the password step) works */
+    assert_int_equal(step(&f, "/b2c/password", "password", "123456"), 200);
+    assert_int_equal(h_sms_code(&bank, "13800000005", code), 0);
+    assert_int_equal(step(&f, "/b2c/sms", "smsCode", code), 200);
+    h_resp_fini(&f.r);
+}
+
 static void test_refused_cards(void **state)
 {
     (void)state;
@@ -355,7 +374,7 @@ static void test_ledger_verify(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    if (pay_crypto_init() != 0 || h_bank_start(&bank, NULL) != 0)
+    if (pay_crypto_init() != 0 || h_bank_start(&bank, "--sms-ttl 3s") != 0)
         return -1;
     /* the foreign certificate: merchant M1 of another bank (another CA) */
     if (h_paygate(NULL,
@@ -408,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_password_lockout),
         cmocka_unit_test(test_sms_code_wrong_then_right),
+        cmocka_unit_test(test_sms_code_expired),
         cmocka_unit_test(test_refused_cards),
         cmocka_unit_test(test_slow_merchant),
         cmocka_unit_test(test_error_merchant),
