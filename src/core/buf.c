@@ -2,6 +2,7 @@
 #include "core/buf.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,4 +101,28 @@ char *pay_buf_steal(struct pay_buf *b)
 const char *pay_buf_str(const struct pay_buf *b)
 {
     return b->data ? b->data : "";
+}
+
+char *pay_file_read(const char *path, size_t max, size_t *len)
+{
+    FILE *f = fopen(path, "rbe");
+    if (f == NULL)
+        return NULL;
+    struct pay_buf b;
+    pay_buf_init(&b, max);
+    char chunk[8192];
+    size_t n;
+    int bad = 0, too_large = 0;
+    while (!bad && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        too_large = bad = pay_buf_append(&b, chunk, n);
+    bad |= ferror(f);
+    fclose(f);
+    if (bad) {
+        pay_buf_fini(&b);
+        errno = too_large ? EFBIG : EIO;
+        return NULL;
+    }
+    if (len != NULL)
+        *len = b.len;
+    return pay_buf_steal(&b);
 }

@@ -32,4 +32,10 @@ char *pay_buf_steal(struct pay_buf *b);
 /* The contents as a string; "" when empty. Valid until the next change to b. */
 const char *pay_buf_str(const struct pay_buf *b);
 
+/* Reads the whole file at path into a NUL-terminated heap string that the caller frees.
+ * NULL when it cannot be opened or read (errno tells why) or is larger than max bytes
+ * (errno = EFBIG). *len (may be NULL) receives the length. For secrets use
+ * pay_secret_file_read (crypto), which also wipes its buffers. */
+char *pay_file_read(const char *path, size_t max, size_t *len);
+
 #endif

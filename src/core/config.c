@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/buf.h"
 #include "core/limits.h"
 #include "core/timeutil.h"
 
@@ -169,22 +170,15 @@ enum pay_err pay_config_load(const char *path, struct pay_config **out, struct p
 {
     assert(path != NULL && out != NULL);
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
+    size_t len;
+    char *text = pay_file_read(path, PAY_CONFIG_FILE_MAX, &len);
+    if (text == NULL && errno == EFBIG)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, NULL, "%s is larger than %d bytes", path,
+                             PAY_CONFIG_FILE_MAX);
+    if (text == NULL)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, NULL, "cannot open %s: %s", path,
                              strerror(errno));
-    char *text = malloc(PAY_CONFIG_FILE_MAX + 1);
-    size_t len = text ? fread(text, 1, PAY_CONFIG_FILE_MAX + 1, f) : 0;
-    bool read_error = text == NULL || ferror(f);
-    fclose(f);
-    enum pay_err rc;
-    if (read_error)
-        rc = pay_error_set(err, PAY_ERR_CONFIG_INVALID, NULL, "cannot read %s", path);
-    else if (len > PAY_CONFIG_FILE_MAX)
-        rc = pay_error_set(err, PAY_ERR_CONFIG_INVALID, NULL, "%s is larger than %d bytes", path,
-                           PAY_CONFIG_FILE_MAX);
-    else
-        rc = parse_text(text, len, path, out, err);
+    enum pay_err rc = parse_text(text, len, path, out, err);
     free(text);
     return rc;
 }

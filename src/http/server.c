@@ -67,25 +67,6 @@ static enum pay_err parse_listen(struct pay_http_server *srv, const char *listen
     return PAY_ERR_OK;
 }
 
-static char *slurp(const char *path, size_t max)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    struct pay_buf b;
-    pay_buf_init(&b, max);
-    char chunk[4096];
-    size_t n;
-    int bad = 0;
-    while (!bad && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        bad = pay_buf_append(&b, chunk, n);
-    bad |= ferror(f);
-    fclose(f);
-    char *s = bad ? NULL : pay_buf_steal(&b);
-    pay_buf_fini(&b);
-    return s;
-}
-
 static bool name_valid(const char *s)
 {
     if (s == NULL || *s == '\0' || strlen(s) > 63)
@@ -131,8 +112,8 @@ static enum pay_err configure(struct pay_http_server *srv, const struct pay_http
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
             return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "tls_cert_file",
                                  "libmicrohttpd was built without TLS");
-        srv->cert_pem = slurp(cfg->tls_cert_file, STATIC_FILE_MAX);
-        srv->key_pem = slurp(cfg->tls_key_file, STATIC_FILE_MAX);
+        srv->cert_pem = pay_file_read(cfg->tls_cert_file, STATIC_FILE_MAX, NULL);
+        srv->key_pem = pay_file_read(cfg->tls_key_file, STATIC_FILE_MAX, NULL);
         if (srv->cert_pem == NULL || srv->key_pem == NULL)
             return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "tls_cert_file",
                                  "cannot read the TLS certificate or key file");
@@ -633,21 +614,12 @@ static enum pay_err h_static(struct pay_http_request *req, struct pay_error *err
         return PAY_ERR_NOT_FOUND;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", srv->static_dir, name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
+    size_t len;
+    char *data = pay_file_read(path, STATIC_FILE_MAX, &len);
+    if (data == NULL)
         return PAY_ERR_NOT_FOUND;
-    struct pay_buf b;
-    pay_buf_init(&b, STATIC_FILE_MAX);
-    char chunk[8192];
-    size_t n;
-    int bad = 0;
-    while (!bad && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        bad = pay_buf_append(&b, chunk, n);
-    fclose(f);
-    if (!bad) {
-        pay_http_respond_bytes(req, 200, content_type_of(name), b.data, b.len);
-        bad = pay_http_respond_header(req, "Cache-Control", "public, max-age=300");
-    }
-    pay_buf_fini(&b);
+    pay_http_respond_bytes(req, 200, content_type_of(name), data, len);
+    free(data);
+    int bad = pay_http_respond_header(req, "Cache-Control", "public, max-age=300");
     return bad ? pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot serve %.60s", name) : PAY_ERR_OK;
 }

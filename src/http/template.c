@@ -3,6 +3,7 @@
  * KiB and rendering is a linear scan. */
 #include "http/template.h"
 
+#include "core/buf.h"
 #include "http/codec.h"
 
 #include <assert.h>
@@ -102,26 +103,6 @@ void pay_tpl_set_free(struct pay_tpl_set *set)
     free(set);
 }
 
-/* Reads a whole file of at most TPL_FILE_MAX bytes; caller frees. */
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    struct pay_buf b;
-    pay_buf_init(&b, TPL_FILE_MAX);
-    char chunk[4096];
-    size_t n;
-    int bad = 0;
-    while (!bad && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        bad = pay_buf_append(&b, chunk, n);
-    bad |= ferror(f);
-    fclose(f);
-    char *s = bad ? NULL : pay_buf_steal(&b);
-    pay_buf_fini(&b);
-    return s;
-}
-
 enum pay_err pay_tpl_set_load(const char *dir, struct pay_tpl_set **out, struct pay_error *err)
 {
     *out = calloc(1, sizeof **out);
@@ -145,7 +126,7 @@ enum pay_err pay_tpl_set_load(const char *dir, struct pay_tpl_set **out, struct 
         char path[4096], name[TPL_NAME_MAX];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         snprintf(name, sizeof name, "%.*s", (int)(n - 5), e->d_name);
-        char *text = read_file(path);
+        char *text = pay_file_read(path, TPL_FILE_MAX, NULL);
         rc = text ? pay_tpl_set_add(*out, name, text)
                   : pay_error_set(err, PAY_ERR_CONFIG_INVALID, "web_root",
                                   "cannot read template %.150s", path);
