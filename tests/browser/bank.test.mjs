@@ -1,0 +1,117 @@
+// Browser test of the sandbox bank's B2C payment pages (docs/bank.md): a consumer on a
+// merchant's page presses Pay, enters the card number, the card password, the SMS code read
+// from the sandbox outbox, confirms, and sees the result page after the bank notified the
+// merchant. Screenshots of each page go to the artefacts directory. Exit 77 (skip) when
+// Chromium or playwright-core is missing.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import crypto from 'node:crypto';
+import { spawn, execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!fs.existsSync(chromium) || !fs.existsSync(path.join(here, 'node_modules', 'playwright-core'))) {
+  console.log('SKIP: chromium or node_modules/playwright-core missing');
+  process.exit(77);
+}
+const { launch, shot, expect } = await import('./browser.mjs');
+const paygate = process.env.PAYGATE_BIN || 'paygate';
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'paygate-bank-browser-'));
+const CARD = '6222020000000015';
+
+execFileSync(paygate, ['bank', 'merchant', 'add', '--data-dir', `${dir}/data`, '--code', 'web',
+  '--fast-hash', '--mer-id', 'WEB1', '--name', 'Web Shop', '--referrer-domain', '127.0.0.1',
+  '--notify-domain', '127.0.0.1', '--out', `${dir}/m`], { stdio: 'ignore' });
+const merchant = JSON.parse(fs.readFileSync(`${dir}/m/merchant.json`, 'utf8'));
+const key = fs.readFileSync(`${dir}/m/merchant.key`, 'utf8');
+const cert = fs.readFileSync(`${dir}/m/merchant.crt`, 'utf8');
+
+const bank = spawn(paygate, ['bank', 'serve', '--data-dir', `${dir}/data`, '--demo-data',
+  '--fast-hash', '--print-url-file', `${dir}/url`],
+{ stdio: ['ignore', 'ignore', fs.openSync(`${dir}/bank.log`, 'w')] });
+let bankUrl = '';
+for (let i = 0; i < 200 && !bankUrl; i++) {
+  await new Promise((r) => setTimeout(r, 50));
+  if (fs.existsSync(`${dir}/url`)) bankUrl = fs.readFileSync(`${dir}/url`, 'utf8');
+}
+expect(bankUrl, 'the bank printed its URL');
+
+// The merchant: a shop page with the signed order form, and the notification endpoint.
+let notified = 0;
+const shop = http.createServer((req, res) => {
+  if (req.method === 'POST' && req.url === '/notify') {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => { notified++; res.end('OK'); });
+    return;
+  }
+  const port = shop.address().port;
+  const doc = JSON.stringify({
+    interfaceName: 'PAYGATE_B2C_PAY', interfaceVersion: '1.0', orderId: `WEB-${Date.now()}`,
+    orderDate: '20261125103000', amount: 12300, currency: 'CNY', merID: 'WEB1',
+    merAcct: merchant.merAcct, merURL: `http://127.0.0.1:${port}/notify`, notifyType: 'HS',
+    resultType: '0', merVAR: 'browser', goodsName: 'Green tea',
+    returnURL: `http://127.0.0.1:${port}/done`,
+  });
+  const sig = crypto.createSign('RSA-SHA256').update(doc).sign(key, 'base64');
+  const field = (n, v) => `<input type="hidden" name="${n}" value="${v}">`;
+  res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.end(`<!doctype html><title>Web Shop</title><h1>Green tea — ¥123.00</h1>
+<form method="post" action="${bankUrl}/b2c/pay">
+${field('interfaceName', 'PAYGATE_B2C_PAY')}${field('interfaceVersion', '1.0')}
+${field('tranData', Buffer.from(doc).toString('base64'))}${field('merSignMsg', sig)}
+${field('merCert', Buffer.from(cert).toString('base64'))}
+<button id="pay" type="submit">Pay with the bank</button></form>`);
+});
+await new Promise((r) => shop.listen(0, '127.0.0.1', r));
+
+const browser = await launch();
+let failed = false;
+try {
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${shop.address().port}/`);
+  const [resp] = await Promise.all([page.waitForNavigation(), page.click('#pay')]);
+  expect(resp.status() === 200, `order accepted (status ${resp.status()})`);
+  expect(resp.headers()['x-frame-options'] === 'DENY', 'the payment page cannot be framed');
+  expect(await page.getAttribute('body', 'data-page') === 'card', 'card page');
+  await shot(page, 'bank-1-card');
+  await page.fill('#cardNo', CARD.replace(/(\d{4})/g, '$1 ').trim());
+  await Promise.all([page.waitForNavigation(), page.click('#next')]);
+  expect(await page.getAttribute('body', 'data-page') === 'password', 'password page');
+  expect(!(await page.content()).includes(CARD), 'the page shows no full card number');
+  await shot(page, 'bank-2-password');
+  await page.fill('#password', '123456');
+  await Promise.all([page.waitForNavigation(), page.click('#send-sms')]);
+  expect(await page.getAttribute('body', 'data-page') === 'sms', 'SMS code page');
+  await shot(page, 'bank-3-sms');
+  const outbox = await browser.newPage();
+  await outbox.goto(`${bankUrl}/sandbox/sms`);
+  await shot(outbox, 'bank-4-sms-outbox');
+  const text = await outbox.textContent('#sms td.text');
+  const code = /Code (\d{6})/.exec(text)[1];
+  await page.fill('#smsCode', code);
+  await Promise.all([page.waitForNavigation(), page.click('#verify')]);
+  expect(await page.getAttribute('body', 'data-page') === 'confirm', 'confirmation page');
+  await shot(page, 'bank-5-confirm');
+  await Promise.all([page.waitForNavigation(), page.click('#confirm')]);
+  expect(await page.getAttribute('body', 'data-page') === 'result', 'result page');
+  expect((await page.textContent('#status')).includes('successful'), 'payment successful');
+  expect((await page.textContent('#notify')).includes('DELIVERED'), 'merchant notified first');
+  expect(notified === 1, `one notification (${notified})`);
+  expect((await page.getAttribute('#back', 'href')).endsWith('/done'), 'link back to the shop');
+  await shot(page, 'bank-6-result');
+  console.log('bank browser test: ok');
+} catch (e) {
+  failed = true;
+  console.error(e);
+} finally {
+  await browser.close();
+  shop.close();
+  bank.kill('SIGTERM');
+  await new Promise((r) => bank.on('exit', r));
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
