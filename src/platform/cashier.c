@@ -179,7 +179,7 @@ static enum pay_err h_pay_wallet(struct pay_http_request *req, struct pay_error 
     const char *pw = pay_http_req_form_get(req, "pay_password");
     e = pay_platform_consumer_check_pay_password(pg.p, pg.consumer_id, pw ? pw : "", err);
     if (e == PAY_ERR_OK) {
-        struct pay_platform_payment pm = {"wallet", PAY_PF_ACCT_WALLET, pg.consumer_id, ""};
+        struct pay_platform_payment pm = {"wallet", PAY_PF_ACCT_WALLET, pg.consumer_id, "", false};
         e = pay_platform_trade_pay(pg.p, pg.t.id, &pm, err);
         PAY_INFO("cashier.pay", "trade=%s method=wallet result=%s", pg.t.id, pay_err_name(e));
     }

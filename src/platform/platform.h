@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 struct pay_config;
+struct pay_platform_bank;
 struct pay_http_server;
 
 /* The platform's schema (component "platform"), to pass to pay_store_open(). */
@@ -51,6 +52,8 @@ struct pay_platform_settings {
     int64_t notify_timeout_ms;
     int64_t notify_poll_ms;
     bool allow_private_hosts;
+    struct pay_platform_bank *banks; /* [platform] banks = a,b; owned by the platform */
+    size_t n_banks;
     char web_root[512]; /* templates/ and static/ of the cashier */
 };
 
@@ -199,11 +202,16 @@ struct pay_platform_payment {
     enum pay_platform_account_kind source_kind; /* WALLET or RESERVE */
     const char *source_owner;                   /* consumer id or bank code */
     const char *reference;                      /* bank order id etc., may be "" */
+    bool allow_expired; /* a bank already took the money: pay until the trade is closed */
 };
 /* WAIT_BUYER_PAY -> TRADE_SUCCESS with the ledger transfers, the fee and the notification,
  * in one transaction. TRADE_STATE_INVALID when not payable, WALLET_BALANCE_INSUFFICIENT. */
 enum pay_err pay_platform_trade_pay(struct pay_platform *p, const char *trade_id,
                                     const struct pay_platform_payment *pm, struct pay_error *err);
+/* The same inside the caller's transaction (the bank notification's apply). */
+enum pay_err pay_platform_trade_pay_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                       const char *trade_id, const struct pay_platform_payment *pm,
+                                       struct pay_error *err);
 /* WAIT_BUYER_PAY -> TRADE_CLOSED (reason "closed" or "expired"). merchant_id may be NULL. */
 enum pay_err pay_platform_trade_close(struct pay_platform *p, const char *merchant_id,
                                       const char *trade_id, const char *reason,
@@ -302,6 +310,20 @@ enum pay_err pay_platform_wallet_credit_sandbox(struct pay_platform *p, const ch
 
 /* Adds the cashier's pages to p->http. */
 enum pay_err pay_platform_cashier_routes_add(struct pay_platform *p, struct pay_error *err);
+
+/* --- banks (banks.c, bank_pay.c) ----------------------------------------------------------- */
+
+/* Reads [platform] banks and each [bank.<code>] section into s->banks. */
+enum pay_err pay_platform_banks_load(struct pay_platform_settings *s, const struct pay_config *c,
+                                     struct pay_error *err);
+void pay_platform_banks_free(struct pay_platform_bank *banks, size_t n);
+const struct pay_platform_bank *pay_platform_bank_find(const struct pay_platform *p,
+                                                       const char *code);
+/* Cashier online-banking and the bank notification routes. */
+enum pay_err pay_platform_bank_routes_add(struct pay_platform *p, struct pay_error *err);
+/* Sends pending bank refunds (late payments, refunds of bank-paid trades); the sweeper calls
+ * it each round. */
+void pay_platform_bank_work(struct pay_platform *p);
 
 /* --- workers (sweeper.c) ------------------------------------------------------------------ */
 

@@ -112,6 +112,21 @@ static const struct pay_store_migration migrations[] = {
      " csrf TEXT NOT NULL,"
      " created_ms INTEGER NOT NULL,"
      " last_seen_ms INTEGER NOT NULL)"},
+    {3,
+     /* Orders the platform sent to a bank's B2C gateway for a trade (one per attempt: banks
+      * refuse a reused order id). status: created -> paid, or late (paid after the trade
+      * closed; refunded automatically) -> late_refunded. */
+     "CREATE TABLE pf_bank_orders ("
+     " order_id TEXT PRIMARY KEY,"
+     " trade_id TEXT NOT NULL REFERENCES pf_trades(id),"
+     " bank TEXT NOT NULL,"
+     " amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),"
+     " currency TEXT NOT NULL,"
+     " status TEXT NOT NULL CHECK (status IN ('created','paid','late','late_refunded')),"
+     " serial TEXT NOT NULL DEFAULT '',"
+     " created_ms INTEGER NOT NULL);"
+     "CREATE INDEX pf_bank_orders_trade ON pf_bank_orders(trade_id);"
+     "CREATE INDEX pf_bank_orders_status ON pf_bank_orders(status)"},
 };
 
 const struct pay_store_component pay_platform_schema = {"platform", migrations,

@@ -51,9 +51,9 @@ static void copy_opt(const struct pay_config *c, const char *sec, const char *ke
 static enum pay_err read_config(struct pay_platform_settings *s, const struct pay_config *c,
                                 struct pay_error *err)
 {
-    static const char *const platform_keys[] = {"name",          "bank_url",      "fee_bp",
-                                                "trade_timeout", "refund_window", "sweep_interval",
-                                                "timeout_min",   "web_root",      NULL};
+    static const char *const platform_keys[] = {
+        "name",           "bank_url",    "fee_bp",   "trade_timeout", "refund_window",
+        "sweep_interval", "timeout_min", "web_root", "banks",         NULL};
     static const char *const notify_keys[] = {
         "retry_schedule", "timeout", "allow_private_hosts", "workers", "poll_interval", NULL};
     enum pay_err e;
@@ -81,6 +81,8 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
                                         &s->notify_poll_ms, err)) != PAY_ERR_OK ||
         (e = pay_config_get_bool(c, "notify", "allow_private_hosts", s->allow_private_hosts,
                                  &s->allow_private_hosts, err)) != PAY_ERR_OK)
+        return e;
+    if ((e = pay_platform_banks_load(s, c, err)) != PAY_ERR_OK)
         return e;
     const char *sched = pay_config_get(c, "notify", "retry_schedule", NULL);
     if (sched &&
@@ -211,6 +213,7 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
     if ((e = pay_http_server_new(&hc, &p->http, err)) != PAY_ERR_OK ||
         (e = pay_platform_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_cashier_routes_add(p, err)) != PAY_ERR_OK ||
+        (e = pay_platform_bank_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_http_server_start(p->http, err)) != PAY_ERR_OK)
         return e;
     if (p->set.public_url[0] == '\0')
@@ -269,6 +272,7 @@ void pay_platform_close(struct pay_platform *p)
     pay_store_close(p->store);
     pay_ed25519_key_fini(&p->key);
     free(p->api_routes);
+    pay_platform_banks_free(p->set.banks, p->set.n_banks);
     pthread_mutex_destroy(&p->wake_mu);
     pthread_cond_destroy(&p->wake_cv);
     free(p);

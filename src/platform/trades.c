@@ -214,11 +214,12 @@ static int pay_apply(struct pay_store_tx *tx, void *ctx)
     if (e != PAY_ERR_OK)
         return (int)e;
     int64_t now = pay_time_now_ms();
-    if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || now >= t.expire_ms)
+    /* Money a bank already took is accepted until the sweeper closes the trade. */
+    bool expired = now >= t.expire_ms && !c->pm->allow_expired;
+    if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || expired)
         return (int)pay_error_set(
             &c->err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", "trade is %s",
-            now >= t.expire_ms && strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) == 0 ? "expired"
-                                                                                 : t.state);
+            expired && strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) == 0 ? "expired" : t.state);
     struct pay_platform_merchant m;
     /* The fee rate is read inside the transaction so it is the rate at payment time. */
     struct pay_store_stmt *st = pay_store_query(
@@ -247,6 +248,17 @@ static int pay_apply(struct pay_store_tx *tx, void *ctx)
     if (e != PAY_ERR_OK)
         return (int)e;
     return (int)pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, &c->err);
+}
+
+enum pay_err pay_platform_trade_pay_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                       const char *trade_id, const struct pay_platform_payment *pm,
+                                       struct pay_error *err)
+{
+    struct cmd c = {.p = p, .pm = pm, .trade_id = trade_id};
+    enum pay_err e = (enum pay_err)pay_apply(tx, &c);
+    if (e != PAY_ERR_OK && err)
+        *err = c.err;
+    return e;
 }
 
 enum pay_err pay_platform_trade_pay(struct pay_platform *p, const char *trade_id,

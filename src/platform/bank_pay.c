@@ -1,0 +1,332 @@
+/* Paying through a bank (the source document's flow, with the platform as the bank's
+ * merchant): the cashier sends the consumer's browser to the bank with an order signed for
+ * that bank, the bank's signed notification completes the trade (reserve at the bank ->
+ * merchant), and refunds of such payments, and payments that arrive after their trade was
+ * closed (refunded automatically, never lost), are sent back through the bank's refund API
+ * by pay_platform_bank_work. */
+#include "platform/connector.h"
+#include "platform/platform.h"
+
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+#include "http/codec.h"
+#include "http/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+struct order_ctx {
+    const struct pay_platform_trade *t;
+    const char *bank;
+    char order_id[PAY_MERCHANT_ID_FIELD_MAX + 1];
+};
+
+/* One order per attempt: "<trade id>-<n>". */
+static enum pay_store_status order_new_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct order_ctx *o = ctx;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err, "SELECT COUNT(*) FROM pf_bank_orders WHERE trade_id = $1", "t", o->t->id);
+    if (!st)
+        return pay_store_status_of(err->code);
+    int rc = pay_store_step(st, err);
+    int64_t n = rc == 1 ? pay_store_col_int64(st, 0) : 0;
+    pay_store_done(st);
+    if (rc != 1)
+        return PAY_STORE_HARD;
+    snprintf(o->order_id, sizeof o->order_id, "%s-%lld", o->t->id, (long long)n + 1);
+    return pay_store_status_of(pay_store_exec(
+        tx, err,
+        "INSERT INTO pf_bank_orders (order_id, trade_id, bank, amount_minor, currency, status,"
+        " created_ms) VALUES ($1,$2,$3,$4,$5,'created',$6)",
+        "tttiti", o->order_id, o->t->id, o->bank, o->t->amount_minor, o->t->currency,
+        pay_time_now_ms()));
+}
+
+/* POST /cashier/{trade_id}/pay/bank (form: bank, csrf = the pf_csrf cookie): the page that
+ * takes the browser to the bank with the signed order. */
+static enum pay_err h_pay_bank(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_platform *p = pay_http_req_ctx(req);
+    const char *csrf = pay_http_req_form_get(req, "csrf"),
+               *cookie = pay_http_req_cookie(req, "pf_csrf");
+    if (!csrf || !cookie || strlen(csrf) != strlen(cookie) ||
+        !pay_ct_equal(csrf, cookie, strlen(csrf)))
+        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
+    const struct pay_platform_bank *b =
+        pay_platform_bank_find(p, pay_http_req_form_get(req, "bank"));
+    if (!b)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "bank", "no such bank");
+    struct pay_platform_trade t;
+    enum pay_err e =
+        pay_platform_trade_get(p, NULL, pay_http_req_param(req, "trade_id"), NULL, &t, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || pay_time_now_ms() >= t.expire_ms)
+        return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", "trade is %s", t.state);
+    struct order_ctx o = {&t, b->code, ""};
+    if ((e = pay_store_run_tx(p->store, order_new_tx, &o, err)) != PAY_ERR_OK)
+        return e;
+    char action[PAY_URL_MAX + 1];
+    char *notify = pay_http_req_printf(req, "%s/bank-notify/%s", p->set.public_url, b->code);
+    char *ret = pay_http_req_printf(req, "%s/cashier/%s", p->set.public_url, t.id);
+    json_t *fields = NULL;
+    if ((e = b->conn->gateway_form(b, o.order_id, t.amount_minor, t.currency, t.subject, notify,
+                                   ret, t.id, action, &fields, err)) != PAY_ERR_OK)
+        return e;
+    json_t *list = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(fields, k, v) json_array_append_new(
+        list, json_pack("{s:s, s:s}", "name", k, "value", json_string_value(v)));
+    json_decref(fields);
+    json_t *ctx = json_pack("{s:s, s:s, s:o, s:s}", "action", action, "bank", b->name, "fields",
+                            list, "platform", p->set.name);
+    struct pay_url u;
+    if (pay_url_parse(action, "action", &u, err) == PAY_ERR_OK) {
+        char *origin = pay_http_req_printf(req, "%s://%s:%d", u.scheme, u.host, u.port);
+        pay_http_respond_form_action(req, origin);
+    }
+    PAY_INFO("cashier.bank_order", "trade=%s bank=%s order=%s", t.id, b->code, o.order_id);
+    pay_http_respond_template(req, 200, "bank_redirect", ctx);
+    json_decref(ctx);
+    return PAY_ERR_OK;
+}
+
+/* --- the bank's notification ---------------------------------------------------------------- */
+
+struct notice_cmd {
+    struct pay_platform *p;
+    const struct pay_platform_bank *b;
+    const struct pay_bank_notice *n;
+    bool late;
+    struct pay_error err;
+};
+
+static enum pay_err xfer(struct pay_platform *p, struct pay_store_tx *tx, const char *id,
+                         enum pay_platform_account_kind dk, const char *down,
+                         enum pay_platform_account_kind ck, const char *cown, int64_t amount,
+                         const char *currency, const char *ref, struct pay_error *err)
+{
+    struct pay_ledger_transfer t = {.amount_minor = amount, .code = PAY_PF_XFER_REFUND};
+    enum pay_err e;
+    if ((e = pay_platform_account_ensure(p, tx, dk, down, currency, t.debit_account_id, err)) !=
+            PAY_ERR_OK ||
+        (e = pay_platform_account_ensure(p, tx, ck, cown, currency, t.credit_account_id, err)) !=
+            PAY_ERR_OK)
+        return e;
+    snprintf(t.id, sizeof t.id, "%s", id);
+    snprintf(t.currency, sizeof t.currency, "%s", currency);
+    snprintf(t.user_data, sizeof t.user_data, "%s", ref);
+    enum pay_ledger_result r;
+    if ((e = pay_ledger_tx_transfer(p->ledger, tx, &t, &r, err)) != PAY_ERR_OK)
+        return e;
+    return pay_platform_ledger_error(r, err);
+}
+
+static int notice_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct notice_cmd *c = ctx;
+    const struct pay_bank_notice *n = c->n;
+    memset(&c->err, 0, sizeof c->err);
+    c->late = false;
+    struct pay_store_stmt *st =
+        pay_store_query(tx, &c->err,
+                        "SELECT trade_id, status, amount_minor, currency FROM pf_bank_orders"
+                        " WHERE order_id = $1 AND bank = $2",
+                        "tt", n->order_id, c->b->code);
+    if (!st)
+        return (int)c->err.code;
+    char trade_id[PAY_ID_MAX] = "", status[16] = "", cur[4] = "";
+    int64_t amount = 0;
+    int rc = pay_store_step(st, &c->err);
+    if (rc == 1) {
+        snprintf(trade_id, sizeof trade_id, "%s", pay_store_col_text(st, 0));
+        snprintf(status, sizeof status, "%s", pay_store_col_text(st, 1));
+        amount = pay_store_col_int64(st, 2);
+        snprintf(cur, sizeof cur, "%s", pay_store_col_text(st, 3));
+    }
+    pay_store_done(st);
+    if (rc != 1 || amount != n->amount_minor || strcmp(cur, n->currency) != 0)
+        return (int)pay_error_set(&c->err, PAY_ERR_FIELD_INVALID, "notifyData",
+                                  "unknown order or amount mismatch");
+    if (strcmp(status, "created") != 0)
+        return (int)PAY_ERR_OK; /* a repeated notification: already booked */
+    struct pay_platform_payment pm = {"bank", PAY_PF_ACCT_RESERVE, c->b->code, n->order_id, true};
+    struct pay_error perr = {0};
+    if (pay_store_savepoint(tx, &c->err) != PAY_ERR_OK)
+        return (int)c->err.code;
+    enum pay_err e = pay_platform_trade_pay_tx(c->p, tx, trade_id, &pm, &perr);
+    if (e == PAY_ERR_TRADE_STATE_INVALID) {
+        /* Closed (or paid otherwise) before the bank's money arrived: keep it in flight and
+         * send it back. */
+        if (pay_store_rollback_to(tx, &c->err) != PAY_ERR_OK)
+            return (int)c->err.code;
+        c->late = true;
+        char id[PAY_LEDGER_ID_MAX + 1];
+        if (snprintf(id, sizeof id, "%s.late", n->order_id) >= (int)sizeof id)
+            return (int)pay_error_set(&c->err, PAY_ERR_INTERNAL, "", "id too long");
+        e = xfer(c->p, tx, id, PAY_PF_ACCT_RESERVE, c->b->code, PAY_PF_ACCT_REFUND_FLIGHT, "",
+                 amount, cur, trade_id, &c->err);
+    } else if (e == PAY_ERR_OK) {
+        e = pay_store_release(tx, &c->err);
+    } else {
+        c->err = perr;
+    }
+    if (e != PAY_ERR_OK)
+        return (int)e;
+    return (int)pay_store_exec(tx, &c->err,
+                               "UPDATE pf_bank_orders SET status = $1, serial = $2"
+                               " WHERE order_id = $3",
+                               "ttt", c->late ? "late" : "paid", n->serial, n->order_id);
+}
+
+/* POST /bank-notify/{bank}: answered 200 "success" once booked (the bank retries otherwise). */
+static enum pay_err h_bank_notify(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_platform *p = pay_http_req_ctx(req);
+    const struct pay_platform_bank *b = pay_platform_bank_find(p, pay_http_req_param(req, "bank"));
+    if (!b)
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "bank", NULL);
+    const struct pay_form *f = pay_http_req_form(req);
+    struct pay_bank_notice n = {0};
+    enum pay_err e = f ? b->conn->parse_notice(b, f, &n, err)
+                       : pay_error_set(err, PAY_ERR_FORM_INVALID, "", NULL);
+    if (e != PAY_ERR_OK) {
+        PAY_WARN("bank.notify_refused", "bank=%s code=%s", b->code, pay_err_name(e));
+        return e;
+    }
+    if (!n.success) {
+        pay_http_respond_text(req, 200, "success");
+        return PAY_ERR_OK;
+    }
+    struct notice_cmd c = {.p = p, .b = b, .n = &n};
+    int result = 0;
+    e = pay_committer_submit(p->committer, notice_apply, &c, &result, err);
+    if (e == PAY_ERR_OK && result != PAY_ERR_OK) {
+        *err = c.err;
+        e = (enum pay_err)result;
+    }
+    PAY_INFO("bank.notify", "bank=%s order=%s late=%d result=%s", b->code, n.order_id, c.late,
+             pay_err_name(e));
+    if (e != PAY_ERR_OK)
+        return e;
+    pay_platform_wake(p);
+    pay_http_respond_text(req, 200, "success");
+    return PAY_ERR_OK;
+}
+
+/* --- refunds through the bank ---------------------------------------------------------------- */
+
+#define BANK_WORK_BATCH 16
+
+struct due {
+    char kind;                               /* 'L' late order, 'R' merchant refund */
+    char ref[PAY_MERCHANT_ID_FIELD_MAX + 1]; /* order id, or refund id */
+    char order_id[PAY_MERCHANT_ID_FIELD_MAX + 1];
+    char bank[17];
+    char currency[4];
+    int64_t amount_minor;
+};
+
+struct due_ctx {
+    struct due rows[BANK_WORK_BATCH];
+    size_t n;
+};
+
+static enum pay_store_status due_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct due_ctx *d = ctx;
+    d->n = 0;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT 'L', order_id, order_id, bank, currency, amount_minor FROM pf_bank_orders"
+        " WHERE status = 'late'"
+        " UNION ALL SELECT 'R', r.id, o.order_id, o.bank, r.currency, r.amount_minor"
+        " FROM pf_refunds r JOIN pf_bank_orders o ON o.trade_id = r.trade_id AND o.status = 'paid'"
+        " WHERE r.status = 'PROCESSING' LIMIT $1",
+        "i", (int64_t)BANK_WORK_BATCH);
+    if (!st)
+        return pay_store_status_of(err->code);
+    while (d->n < BANK_WORK_BATCH && pay_store_step(st, err) == 1) {
+        struct due *r = &d->rows[d->n++];
+        r->kind = pay_store_col_text(st, 0)[0];
+        snprintf(r->ref, sizeof r->ref, "%s", pay_store_col_text(st, 1));
+        snprintf(r->order_id, sizeof r->order_id, "%s", pay_store_col_text(st, 2));
+        snprintf(r->bank, sizeof r->bank, "%s", pay_store_col_text(st, 3));
+        snprintf(r->currency, sizeof r->currency, "%s", pay_store_col_text(st, 4));
+        r->amount_minor = pay_store_col_int64(st, 5);
+    }
+    pay_store_done(st);
+    return PAY_STORE_COMMIT;
+}
+
+struct done_cmd {
+    struct pay_platform *p;
+    const struct due *d;
+    struct pay_error err;
+};
+
+/* The bank sent the money back: in flight -> reserve, and the row is done. */
+static int done_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct done_cmd *c = ctx;
+    const struct due *d = c->d;
+    memset(&c->err, 0, sizeof c->err);
+    enum pay_err e = d->kind == 'L'
+                         ? pay_store_exec(tx, &c->err,
+                                          "UPDATE pf_bank_orders SET status = 'late_refunded'"
+                                          " WHERE order_id = $1 AND status = 'late'",
+                                          "t", d->ref)
+                         : pay_store_exec(tx, &c->err,
+                                          "UPDATE pf_refunds SET status = 'SUCCESS'"
+                                          " WHERE id = $1 AND status = 'PROCESSING'",
+                                          "t", d->ref);
+    if (e != PAY_ERR_OK || pay_store_changes(tx) != 1)
+        return (int)(e != PAY_ERR_OK ? e : PAY_ERR_TRADE_STATE_INVALID);
+    char id[PAY_LEDGER_ID_MAX + 1];
+    if (snprintf(id, sizeof id, "%s.bank", d->ref) >= (int)sizeof id)
+        return (int)pay_error_set(&c->err, PAY_ERR_INTERNAL, "", "id too long");
+    return (int)xfer(c->p, tx, id, PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_RESERVE, d->bank,
+                     d->amount_minor, d->currency, d->order_id, &c->err);
+}
+
+void pay_platform_bank_work(struct pay_platform *p)
+{
+    if (p->set.n_banks == 0)
+        return;
+    struct due_ctx d;
+    struct pay_error err = {0};
+    if (pay_store_run_read(p->store, due_tx, &d, &err) != PAY_ERR_OK)
+        return;
+    for (size_t i = 0; i < d.n && !atomic_load(&p->stopping); i++) {
+        const struct pay_platform_bank *b = pay_platform_bank_find(p, d.rows[i].bank);
+        if (!b)
+            continue;
+        char refund_id[PAY_MERCHANT_ID_FIELD_MAX + 1];
+        snprintf(refund_id, sizeof refund_id, "%s", d.rows[i].ref);
+        enum pay_err e =
+            b->conn->refund(b, d.rows[i].order_id, refund_id, d.rows[i].amount_minor, &err);
+        if (e == PAY_ERR_OK) {
+            struct done_cmd c = {.p = p, .d = &d.rows[i]};
+            int result = 0;
+            e = pay_committer_submit(p->committer, done_apply, &c, &result, &err);
+            if (e == PAY_ERR_OK)
+                e = (enum pay_err)result;
+        }
+        PAY_INFO("bank.refund", "kind=%c ref=%s order=%s result=%s detail=\"%s\"", d.rows[i].kind,
+                 d.rows[i].ref, d.rows[i].order_id, pay_err_name(e), err.detail);
+    }
+}
+
+enum pay_err pay_platform_bank_routes_add(struct pay_platform *p, struct pay_error *err)
+{
+    const struct pay_http_route routes[] = {
+        {"POST", "/cashier/{trade_id}/pay/bank", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_bank, p},
+        {"POST", "/bank-notify/{bank}", PAY_HTTP_API, PAY_HTTP_BODY_FORM, h_bank_notify, p},
+    };
+    return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
+}

@@ -1,0 +1,166 @@
+/* The connector for paygate's own sandbox bank (docs/bank.md): B2C order form (tranData,
+ * merSignMsg, merCert), HS notifications (notifyData, signMsg), and the refund API signed
+ * with PAYGATE-RSA-SHA256 by our merchant certificate's key. */
+#include "platform/connector.h"
+
+#include "core/buf.h"
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+#include "crypto/sig.h"
+#include "crypto/x509.h"
+#include "http/client.h"
+#include "http/codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Base64 of a NUL-terminated text; heap, caller frees. */
+static char *b64(const char *s)
+{
+    size_t n = strlen(s), cap = PAY_BASE64_LEN(n);
+    char *out = malloc(cap);
+    if (out && pay_base64_encode(out, cap, s, n) != 0) {
+        free(out);
+        out = NULL;
+    }
+    return out;
+}
+
+static enum pay_err gateway_form(const struct pay_platform_bank *b, const char *order_id,
+                                 int64_t amount_minor, const char *currency, const char *goods,
+                                 const char *notify_url, const char *return_url,
+                                 const char *mer_var, char *action, json_t **fields,
+                                 struct pay_error *err)
+{
+    char date[16];
+    time_t now = (time_t)(pay_time_now_ms() / 1000);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%Y%m%d%H%M%S", &tm);
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+        "s:s}",
+        "interfaceName", "PAYGATE_B2C_PAY", "interfaceVersion", "1.0", "orderId", order_id,
+        "orderDate", date, "amount", (json_int_t)amount_minor, "currency", currency, "merID",
+        b->mer_id, "merAcct", b->mer_acct, "merURL", notify_url, "notifyType", "HS", "resultType",
+        "0", "merVAR", mer_var, "goodsName", goods, "returnURL", return_url);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    char sig[1024];
+    char *tran = text ? b64(text) : NULL, *cert = b64(b->cert_pem);
+    bool ok = tran && cert && pay_x509_sign(b->key_pem, text, strlen(text), sig, sizeof sig) == 0;
+    *fields = ok ? json_pack("{s:s, s:s, s:s, s:s, s:s}", "interfaceName", "PAYGATE_B2C_PAY",
+                             "interfaceVersion", "1.0", "tranData", tran, "merSignMsg", sig,
+                             "merCert", cert)
+                 : NULL;
+    free(text);
+    free(tran);
+    free(cert);
+    if (!*fields)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot sign the order for %s", b->code);
+    if (snprintf(action, PAY_URL_MAX + 1, "%s/b2c/pay", b->gateway_url) > PAY_URL_MAX)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "gateway_url", "too long");
+    return PAY_ERR_OK;
+}
+
+static void cpy(char *dst, size_t n, json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    snprintf(dst, n, "%s", json_is_string(v) ? json_string_value(v) : "");
+}
+
+static enum pay_err parse_notice(const struct pay_platform_bank *b, const struct pay_form *f,
+                                 struct pay_bank_notice *out, struct pay_error *err)
+{
+    const char *data = pay_form_get(f, "notifyData"), *sig = pay_form_get(f, "signMsg");
+    if (!data || !sig)
+        return pay_error_set(err, PAY_ERR_FIELD_MISSING, data ? "signMsg" : "notifyData", NULL);
+    size_t n = strlen(data), len = 0;
+    char *raw = malloc(n + 1);
+    if (!raw || pay_base64_decode(raw, n, data, n, &len) != 0) {
+        free(raw);
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "notifyData", "not base64");
+    }
+    raw[len] = '\0';
+    /* The bank's certificate was checked against its CA at start-up (banks.c). */
+    if (pay_x509_verify_data(b->bank_cert_pem, raw, len, sig) != 0) {
+        free(raw);
+        return pay_error_set(err, PAY_ERR_SIGNATURE_INVALID, "signMsg", NULL);
+    }
+    json_t *o = json_loadb(raw, len, JSON_REJECT_DUPLICATES, NULL);
+    free(raw);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return pay_error_set(err, PAY_ERR_JSON_INVALID, "notifyData", NULL);
+    }
+    char mer[65], status[16];
+    cpy(mer, sizeof mer, o, "merID");
+    cpy(status, sizeof status, o, "tranStatus");
+    cpy(out->order_id, sizeof out->order_id, o, "orderId");
+    cpy(out->serial, sizeof out->serial, o, "tranSerialNo");
+    cpy(out->notify_id, sizeof out->notify_id, o, "notifyId");
+    cpy(out->currency, sizeof out->currency, o, "currency");
+    json_t *amt = json_object_get(o, "amount");
+    out->amount_minor = json_is_integer(amt) ? (int64_t)json_integer_value(amt) : -1;
+    out->success = strcmp(status, "SUCCESS") == 0;
+    json_decref(o);
+    if (strcmp(mer, b->mer_id) != 0 || out->amount_minor <= 0)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "notifyData", "not our order");
+    return PAY_ERR_OK;
+}
+
+/* POSTs a JSON body to the bank's API, signed with our certificate's key. */
+static enum pay_err api_post(const struct pay_platform_bank *b, const char *path, const char *body,
+                             json_t **out, struct pay_error *err)
+{
+    struct pay_rsa_key *k = NULL;
+    if (pay_rsa_key_from_pem(b->key_pem, strlen(b->key_pem), &k) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "bad key for bank %s", b->code);
+    char nonce[PAY_SIG_NONCE_MAX + 1], sig[PAY_SIG_HEADER_MAX], auth[PAY_SIG_HEADER_MAX + 32];
+    pay_sig_nonce_generate(nonce);
+    struct pay_sig_signer s = {PAY_SIG_RSA_SHA256, b->mer_id, NULL, k};
+    enum pay_err e = pay_sig_sign_request(&s, "POST", path, body, strlen(body),
+                                          pay_time_now_ms() / 1000, nonce, sig, sizeof sig, err);
+    pay_rsa_key_free(k);
+    if (e != PAY_ERR_OK)
+        return e;
+    snprintf(auth, sizeof auth, "Authorization: %s", sig);
+    const char *headers[] = {"Content-Type: application/json", auth, NULL};
+    char url[PAY_URL_MAX + 64];
+    snprintf(url, sizeof url, "%s%s", b->api_url, path);
+    struct pay_http_client_options opt = {.allow_private_addresses = b->allow_private};
+    struct pay_http_client_response r = {0};
+    e = pay_http_client_request("POST", url, headers, body, strlen(body), &opt, &r, err);
+    if (e == PAY_ERR_OK) {
+        *out = json_loads(pay_buf_str(&r.body), 0, NULL);
+        if (r.status != 200)
+            e = pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "bank %s answered %ld: %.120s",
+                              b->code, r.status, pay_buf_str(&r.body));
+    }
+    pay_http_client_response_fini(&r);
+    return e;
+}
+
+static enum pay_err refund(const struct pay_platform_bank *b, const char *order_id,
+                           const char *refund_id, int64_t amount_minor, struct pay_error *err)
+{
+    json_t *req = json_pack("{s:s, s:s, s:I}", "orderId", order_id, "refundId", refund_id, "amount",
+                            (json_int_t)amount_minor);
+    char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (!body)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    json_t *out = NULL;
+    enum pay_err e = api_post(b, "/api/v1/refunds", body, &out, err);
+    free(body);
+    json_t *st = json_object_get(out, "status");
+    if (e == PAY_ERR_OK && !(json_is_string(st) && strcmp(json_string_value(st), "SUCCESS") == 0))
+        e = pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "bank refund not successful");
+    json_decref(out);
+    return e;
+}
+
+const struct pay_platform_connector pay_connector_paygate_bank = {"paygate-bank", gateway_form,
+                                                                  parse_notice, refund};
