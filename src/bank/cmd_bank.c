@@ -2,6 +2,7 @@
  * open bank.db directly with the same code as the server (docs/bank.md). */
 #include "bank/bank.h"
 #include "cli/commands.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "core/money.h"
 #include "core/timeutil.h"
@@ -22,7 +23,8 @@ static void usage(FILE *out)
             "            [--password 123456] [--expiry MM/YY] [--limit MINOR]\n"
             "       paygate bank deposit --data-dir D --account A --amount MINOR\n"
             "       paygate bank movements --data-dir D --account A\n\n"
-            "server options: --name N --code C --bin 622202 --data-dir D --listen ADDR:PORT\n"
+            "server options: --config bank.ini ([bank] keys: the options below with '_')\n"
+            "  --name N --code C --bin 622202 --data-dir D --listen ADDR:PORT\n"
             "  --demo-data --print-url-file F --notify-timeout 5s --notify-retry 1m,5m,...\n"
             "  --allow-private-notify=yes|no --fast-hash (tests only) --admin-token T\n"
             "  --web-root DIR --sms-ttl 5m (shorter only to test expiry)\n");
@@ -55,6 +57,54 @@ static int parse(int argc, char **argv, int start, struct opts *o)
         }
         o->k[o->n] = a + 2;
         o->v[o->n++] = argv[++i];
+    }
+    return 0;
+}
+
+/* [bank] keys of --config FILE; flags given on the command line win over them. */
+static const char *const config_keys[] = {"name",
+                                          "code",
+                                          "bin",
+                                          "data_dir",
+                                          "listen",
+                                          "demo_data",
+                                          "fast_hash",
+                                          "notify_timeout",
+                                          "notify_retry",
+                                          "allow_private_notify",
+                                          "admin_token",
+                                          "web_root",
+                                          "print_url_file",
+                                          "sms_ttl",
+                                          NULL};
+
+static int load_config(const char *path, struct opts *o, struct pay_config **cfg)
+{
+    struct pay_error e = {0};
+    if (pay_config_load(path, cfg, &e) != PAY_ERR_OK ||
+        pay_config_check_keys(*cfg, "bank", config_keys, &e) != PAY_ERR_OK) {
+        fprintf(stderr, "paygate bank: %s\n", e.detail[0] ? e.detail : pay_err_name(e.code));
+        return -1;
+    }
+    static char names[16][32];
+    for (size_t i = 0; config_keys[i] && o->n < 32; i++) {
+        const char *v = pay_config_get(*cfg, "bank", config_keys[i], NULL);
+        if (!v)
+            continue;
+        bool flag =
+            strcmp(config_keys[i], "demo_data") == 0 || strcmp(config_keys[i], "fast_hash") == 0;
+        bool on = false;
+        if (flag &&
+            (pay_config_get_bool(*cfg, "bank", config_keys[i], false, &on, &e) != PAY_ERR_OK))
+            return -1;
+        if (flag && !on)
+            continue;
+        snprintf(names[i], sizeof names[i], "%s", config_keys[i]);
+        for (char *p = names[i]; *p; p++)
+            if (*p == '_')
+                *p = '-';
+        o->k[o->n] = names[i];
+        o->v[o->n++] = v;
     }
     return 0;
 }
@@ -253,10 +303,21 @@ int pay_cmd_bank(int argc, char **argv)
         verb = at < argc ? argv[at++] : "";
     struct opts in = {0};
     struct pay_bank_options o;
-    if (parse(argc, argv, at, &in) != 0 || fill_options(&in, &o) != 0)
+    struct pay_config *cfg = NULL;
+    for (int i = at; i + 1 < argc; i++) /* the config first: flags override it */
+        if (strcmp(argv[i], "--config") == 0 && load_config(argv[i + 1], &in, &cfg) != 0) {
+            pay_config_free(cfg);
+            return 2;
+        }
+    if (parse(argc, argv, at, &in) != 0 || fill_options(&in, &o) != 0) {
+        pay_config_free(cfg);
         return 2;
-    if (strcmp(cmd, "serve") == 0)
-        return pay_bank_serve(&o);
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        int st = pay_bank_serve(&o);
+        pay_config_free(cfg);
+        return st;
+    }
     o.name[0] = '\0'; /* --name of the offline commands names a merchant, not the bank */
     struct pay_bank *b = NULL;
     struct pay_error e = {0};
@@ -276,5 +337,6 @@ int pay_cmd_bank(int argc, char **argv)
         status = 2;
     }
     pay_bank_close(b);
+    pay_config_free(cfg);
     return status;
 }
