@@ -5,6 +5,8 @@
  * query string signed by the platform. */
 #include "platform/platform.h"
 
+#include "platform/connector.h"
+
 #include "core/buf.h"
 #include "core/money.h"
 #include "core/timeutil.h"
@@ -26,6 +28,7 @@ struct page {
     struct pay_platform_trade t;
     char consumer_id[PAY_ID_MAX];
     char csrf[PAY_PLATFORM_TOKEN_TEXT_MAX];
+    char anon_csrf[PAY_PLATFORM_TOKEN_TEXT_MAX]; /* the pf_csrf cookie: forms without login */
     char login[PAY_PLATFORM_LOGIN_MAX + 1];
     bool logged_in;
 };
@@ -94,6 +97,17 @@ static void render(struct page *pg, int status, const char *error, const char *n
         json_object_set_new(ctx, "balance", json_string(text));
         json_object_set_new(ctx, "enough", json_boolean(bal >= pg->t.amount_minor));
     }
+    json_t *banks = json_array();
+    for (size_t i = 0; i < pg->p->set.n_banks; i++)
+        json_array_append_new(banks,
+                              json_pack("{s:s, s:s, s:s, s:s}", "code", pg->p->set.banks[i].code,
+                                        "name", pg->p->set.banks[i].name, "trade_id", pg->t.id,
+                                        "csrf", pg->anon_csrf));
+    if (ctx) {
+        json_object_set_new(ctx, "banks", banks);
+        json_object_set_new(ctx, "has_banks", json_boolean(pg->p->set.n_banks > 0));
+    } else
+        json_decref(banks);
     if (ctx && error)
         json_object_set_new(ctx, "error", json_string(error));
     if (ctx && notice)
@@ -120,16 +134,16 @@ static enum pay_err page_load(struct page *pg, struct pay_http_request *req, str
     pg->logged_in =
         pay_platform_session_get(pg->p, pay_http_req_cookie(req, SESSION_COOKIE), pg->consumer_id,
                                  pg->csrf, pg->login, &ignore) == PAY_ERR_OK;
-    if (pg->logged_in)
-        return PAY_ERR_OK;
     const char *c = pay_http_req_cookie(req, CSRF_COOKIE);
-    if (c && strlen(c) > 16 && strlen(c) < sizeof pg->csrf) {
-        snprintf(pg->csrf, sizeof pg->csrf, "%s", c);
-        return PAY_ERR_OK;
+    if (c && strlen(c) > 16 && strlen(c) < sizeof pg->anon_csrf) {
+        snprintf(pg->anon_csrf, sizeof pg->anon_csrf, "%s", c);
+    } else {
+        if (pay_random_token(pg->anon_csrf, sizeof pg->anon_csrf, 32) != 0)
+            return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+        pay_http_respond_cookie(req, CSRF_COOKIE, pg->anon_csrf, -1, PAY_HTTP_COOKIE_STRICT);
     }
-    if (pay_random_token(pg->csrf, sizeof pg->csrf, 32) != 0)
-        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
-    pay_http_respond_cookie(req, CSRF_COOKIE, pg->csrf, -1, PAY_HTTP_COOKIE_STRICT);
+    if (!pg->logged_in)
+        snprintf(pg->csrf, sizeof pg->csrf, "%s", pg->anon_csrf);
     return PAY_ERR_OK;
 }
 

@@ -1,0 +1,426 @@
+/* Integration test of paying through a bank: two real `paygate bank` processes, the platform
+ * as their merchant, a consumer who picks a bank on the cashier and walks the bank's pages
+ * (card, password, SMS code, confirm); the bank's notification completes the trade. Also: a
+ * refund of a bank payment sent back through the bank, a bank payment that arrives after the
+ * trade was closed (refunded automatically), and the money checked at the bank and on the
+ * platform's ledger. */
+#include "harness.h"
+
+#include "http/client.h"
+#include "http/codec.h"
+#include "ledger/ledger.h"
+#include "store/store.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct bank {
+    char code[16], bin[8], dir[256], url[128], acct[80];
+    pid_t pid;
+};
+
+static struct h_platform pf;
+static struct h_merchant ma;
+static struct h_notify_sink sink;
+static struct bank banks[2] = {{.code = "icbc", .bin = "622202"}, {.code = "abc", .bin = "622848"}};
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void read_text(const char *path, char *out, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    size_t got = f ? fread(out, 1, n - 1, f) : 0;
+    if (f)
+        fclose(f);
+    out[got] = '\0';
+}
+
+static void bank_start(struct bank *b)
+{
+    snprintf(b->dir, sizeof b->dir, "/tmp/paygate-pfbank-XXXXXX");
+    assert_non_null(mkdtemp(b->dir));
+    assert_int_equal(sh("'%s' bank merchant add --data-dir %s/data --code %s --bin %s --fast-hash"
+                        " --mer-id PAYGATE --name PayGate --referrer-domain 127.0.0.1"
+                        " --notify-domain 127.0.0.1 --allow-no-referer --out %s/mer"
+                        " >%s/cli.log 2>&1",
+                        h_paygate, b->dir, b->code, b->bin, b->dir, b->dir),
+                     0);
+    char json[1024], path[300];
+    snprintf(path, sizeof path, "%s/mer/merchant.json", b->dir);
+    read_text(path, json, sizeof json);
+    json_t *j = json_loads(json, 0, NULL);
+    snprintf(b->acct, sizeof b->acct, "%s", h_str(j, "merAcct"));
+    json_decref(j);
+    assert_true(b->acct[0] != '\0');
+    b->pid = fork();
+    if (b->pid == 0) {
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd,
+                 "exec '%s' bank serve --data-dir %s/data --code %s --bin %s --demo-data"
+                 " --fast-hash --listen 127.0.0.1:0 --print-url-file %s/url --notify-timeout 5s"
+                 " >%s/stdout.txt 2>%s/bank.log",
+                 h_paygate, b->dir, b->code, b->bin, b->dir, b->dir, b->dir);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    snprintf(path, sizeof path, "%s/url", b->dir);
+    for (int i = 0; i < 300 && !b->url[0]; i++) {
+        read_text(path, b->url, sizeof b->url);
+        if (!b->url[0])
+            usleep(50000);
+    }
+    assert_true(b->url[0] != '\0');
+}
+
+static void bank_stop(struct bank *b)
+{
+    if (b->pid > 0) {
+        kill(b->pid, SIGTERM);
+        waitpid(b->pid, NULL, 0);
+    }
+    if (!getenv("PAYGATE_KEEP_TMP"))
+        sh("rm -rf '%s'", b->dir);
+}
+
+static int group_setup(void **state)
+{
+    for (int i = 0; i < 2; i++)
+        bank_start(&banks[i]);
+    h_setup(&pf, &ma, NULL, "timeout_min = 1s\nbanks = icbc,abc");
+    char ini[300];
+    snprintf(ini, sizeof ini, "%s/platform.ini", pf.dir);
+    FILE *f = fopen(ini, "a");
+    assert_non_null(f);
+    for (int i = 0; i < 2; i++) {
+        struct bank *b = &banks[i];
+        fprintf(f,
+                "[bank.%s]\nname = Bank %s\ngateway_url = %s\nmer_id = PAYGATE\nmer_acct = %s\n"
+                "key_file = %s/mer/merchant.key\ncert_file = %s/mer/merchant.crt\n"
+                "bank_cert_file = %s/data/keys/sign.crt\nca_file = %s/data/keys/ca.crt\n"
+                "allow_private = true\n",
+                b->code, b->code, b->url, b->acct, b->dir, b->dir, b->dir, b->dir);
+    }
+    fclose(f);
+    h_start(&pf);
+    h_sink_start(&sink, pf.pk, 0);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    h_sink_stop(&sink);
+    h_teardown(&pf);
+    for (int i = 0; i < 2; i++)
+        bank_stop(&banks[i]);
+    return 0;
+}
+
+/* --- a small browser over two sites ----------------------------------------------------------- */
+
+struct browser {
+    char pf_csrf[128], bank_cookie[256];
+    long status;
+    char *page;
+};
+
+static void b_fini(struct browser *b)
+{
+    free(b->page);
+    b->page = NULL;
+}
+
+static void b_req(struct browser *b, const char *method, const char *url, const char *form,
+                  bool to_bank)
+{
+    char cookie[400];
+    if (to_bank)
+        snprintf(cookie, sizeof cookie, "Cookie: %s", b->bank_cookie);
+    else
+        snprintf(cookie, sizeof cookie, "Cookie: pf_csrf=%s", b->pf_csrf);
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", cookie, NULL};
+    struct pay_http_client_options opt = {.allow_private_addresses = true,
+                                          .total_timeout_ms = 30000};
+    struct pay_http_client_response r = {0};
+    assert_int_equal(pay_http_client_request(method, url, headers, form, form ? strlen(form) : 0,
+                                             &opt, &r, NULL),
+                     PAY_ERR_OK);
+    b->status = r.status;
+    free(b->page);
+    b->page = strdup(pay_buf_str(&r.body));
+    char v[512];
+    if (pay_http_client_response_header(&r, "Set-Cookie", v, sizeof v)) {
+        v[strcspn(v, ";")] = '\0';
+        if (strncmp(v, "pf_csrf=", 8) == 0)
+            snprintf(b->pf_csrf, sizeof b->pf_csrf, "%.127s", v + 8);
+        else if (to_bank)
+            snprintf(b->bank_cookie, sizeof b->bank_cookie, "%.255s", v);
+    }
+    pay_http_client_response_fini(&r);
+}
+
+/* The value of <input ... name="NAME" value="..."> in the page, HTML-unescaped for the few
+ * entities our templates write. */
+static void input_value(const char *page, const char *name, char *out, size_t n)
+{
+    char key[80];
+    snprintf(key, sizeof key, "name=\"%s\" value=\"", name);
+    const char *p = strstr(page, key);
+    out[0] = '\0';
+    if (!p)
+        return;
+    p += strlen(key);
+    size_t o = 0;
+    while (*p && *p != '"' && o + 1 < n) {
+        if (*p == '&') {
+            const char *semi = strchr(p, ';');
+            char ent[12] = "";
+            snprintf(ent, sizeof ent, "%.*s", semi ? (int)(semi - p) : 0, p);
+            char c = strcmp(ent, "&amp") == 0    ? '&'
+                     : strcmp(ent, "&#61") == 0  ? '='
+                     : strcmp(ent, "&#43") == 0  ? '+'
+                     : strcmp(ent, "&#47") == 0  ? '/'
+                     : strcmp(ent, "&quot") == 0 ? '"'
+                     : strcmp(ent, "&#39") == 0  ? '\''
+                     : strcmp(ent, "&lt") == 0   ? '<'
+                     : strcmp(ent, "&gt") == 0   ? '>'
+                     : strcmp(ent, "&#96") == 0  ? '`'
+                                                 : '?';
+            out[o++] = c;
+            p = semi ? semi + 1 : p + 1;
+        } else
+            out[o++] = *p++;
+    }
+    out[o] = '\0';
+}
+
+static void sms_code(const struct bank *bk, const char *phone, char out[7])
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/sandbox/sms?format=json", bk->url);
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response r = {0};
+    assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, &opt, &r, NULL), 0);
+    json_t *j = json_loads(pay_buf_str(&r.body), 0, NULL);
+    pay_http_client_response_fini(&r);
+    json_t *m = json_object_get(j, "messages");
+    out[0] = '\0';
+    for (size_t i = 0; i < json_array_size(m); i++) {
+        json_t *e = json_array_get(m, i);
+        const char *text = h_str(e, "text"), *c = strstr(text, "Code ");
+        if (strcmp(h_str(e, "phone"), phone) == 0 && c)
+            snprintf(out, 7, "%.6s", c + 5);
+    }
+    json_decref(j);
+    assert_int_equal(strlen(out), 6);
+}
+
+static void bank_step(struct browser *b, const struct bank *bk, const char *path, const char *field,
+                      const char *value)
+{
+    char url[256], csrf[128], form[512];
+    input_value(b->page, "csrf", csrf, sizeof csrf);
+    struct pay_buf f;
+    pay_buf_init(&f, sizeof form);
+    assert_int_equal(pay_form_append(&f, "csrf", csrf), 0);
+    if (field)
+        assert_int_equal(pay_form_append(&f, field, value), 0);
+    snprintf(form, sizeof form, "%s", pay_buf_str(&f));
+    pay_buf_fini(&f);
+    snprintf(url, sizeof url, "%s%s", bk->url, path);
+    b_req(b, "POST", url, form, true);
+    if (b->status != 200)
+        fprintf(stderr, "%s -> %ld %.400s\n", path, b->status, b->page);
+    assert_int_equal(b->status, 200);
+}
+
+/* Cashier -> bank choice -> the bank's pages up to the confirmation page. */
+static void to_bank_confirm(struct browser *b, const char *trade_id, const struct bank *bk)
+{
+    char url[256], form[256];
+    snprintf(url, sizeof url, "%s/cashier/%s", pf.url, trade_id);
+    b_req(b, "GET", url, NULL, false);
+    assert_int_equal(b->status, 200);
+    char bank_button[64];
+    snprintf(bank_button, sizeof bank_button, "id=\"bank-%s\"", bk->code);
+    assert_non_null(strstr(b->page, bank_button));
+    snprintf(form, sizeof form, "csrf=%s&bank=%s", b->pf_csrf, bk->code);
+    snprintf(url, sizeof url, "%s/cashier/%s/pay/bank", pf.url, trade_id);
+    b_req(b, "POST", url, form, false);
+    assert_int_equal(b->status, 200);
+    static const char *const names[] = {"interfaceName", "interfaceVersion", "tranData",
+                                        "merSignMsg", "merCert"};
+    struct pay_buf f;
+    pay_buf_init(&f, 65536);
+    for (size_t i = 0; i < 5; i++) {
+        char *v = calloc(1, 16384);
+        input_value(b->page, names[i], v, 16384);
+        assert_true(v[0] != '\0');
+        assert_int_equal(pay_form_append(&f, names[i], v), 0);
+        free(v);
+    }
+    assert_non_null(strstr(b->page, bk->url)); /* the form goes to the chosen bank */
+    snprintf(url, sizeof url, "%s/b2c/pay", bk->url);
+    b_req(b, "POST", url, pay_buf_str(&f), true);
+    pay_buf_fini(&f);
+    if (b->status != 200)
+        fprintf(stderr, "b2c/pay -> %ld %.600s\n", b->status, b->page);
+    assert_int_equal(b->status, 200);
+    assert_non_null(strstr(b->page, "data-page=\"card\""));
+    char pan[20];
+    snprintf(pan, sizeof pan, "%s0000000015", bk->bin); /* demo card 1 (Luhn digit 5) */
+    bank_step(b, bk, "/b2c/card", "cardNo", pan);
+    bank_step(b, bk, "/b2c/password", "password", "123456");
+    char code[7];
+    sms_code(bk, "13800000001", code);
+    bank_step(b, bk, "/b2c/sms", "smsCode", code);
+    assert_non_null(strstr(b->page, "data-page=\"confirm\""));
+}
+
+static const char *trade_state(const char *id, const char *field)
+{
+    static char out[64];
+    char path[128];
+    struct h_reply r;
+    snprintf(path, sizeof path, "/v1/trades/%s", id);
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    snprintf(out, sizeof out, "%s", h_str(r.json, field));
+    h_reply_fini(&r);
+    return out;
+}
+
+static char paid_id[64];
+
+static void pay_by_online_banking(void **state)
+{
+    snprintf(paid_id, sizeof paid_id, "%s", h_create_trade(&pf, &ma, "bank-1", "123.00", sink.url));
+    struct browser b = {0};
+    to_bank_confirm(&b, paid_id, &banks[0]);
+    bank_step(&b, &banks[0], "/b2c/confirm", NULL, NULL);
+    assert_non_null(strstr(b.page, "data-page=\"result\""));
+    b_fini(&b);
+    /* HS: the bank notified the platform before it showed the result page */
+    assert_string_equal(trade_state(paid_id, "state"), "TRADE_SUCCESS");
+    assert_string_equal(trade_state(paid_id, "pay_method"), "bank");
+    assert_string_equal(trade_state(paid_id, "fee.value"), "0.74"); /* 60 bp of 123.00 */
+    assert_int_equal(h_sink_wait(&sink, 1, 10000), 1);
+    assert_string_equal(sink.last_state, "TRADE_SUCCESS");
+}
+
+static void refund_through_bank(void **state)
+{
+    char body[256], path[256];
+    struct h_reply r;
+    snprintf(body, sizeof body,
+             "{\"out_refund_no\":\"brf-1\",\"amount\":{\"value\":\"23.00\",\"currency\":\"CNY\"}}");
+    snprintf(path, sizeof path, "/v1/trades/%s/refunds", paid_id);
+    h_call(&pf, &ma, "POST", path, body, "brf-1", &r);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(h_str(r.json, "status"), "PROCESSING");
+    char rid[64];
+    snprintf(rid, sizeof rid, "%s", h_str(r.json, "refund_id"));
+    h_reply_fini(&r);
+    snprintf(path, sizeof path, "/v1/trades/%s/refunds/%s", paid_id, rid);
+    char status[32] = "";
+    for (int i = 0; i < 100 && strcmp(status, "SUCCESS") != 0; i++) {
+        usleep(100000);
+        h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+        snprintf(status, sizeof status, "%s", h_str(r.json, "status"));
+        h_reply_fini(&r);
+    }
+    assert_string_equal(status, "SUCCESS");
+}
+
+static void late_notification_refunded(void **state)
+{
+    char id[64], path[128];
+    snprintf(id, sizeof id, "%s", h_create_trade(&pf, &ma, "bank-late", "50.00", NULL));
+    struct browser b = {0};
+    to_bank_confirm(&b, id, &banks[1]);
+    struct h_reply r;
+    snprintf(path, sizeof path, "/v1/trades/%s/close", id); /* closed while at the bank */
+    h_call(&pf, &ma, "POST", path, NULL, "late-close", &r);
+    assert_int_equal(r.status, 200);
+    h_reply_fini(&r);
+    bank_step(&b, &banks[1], "/b2c/confirm", NULL, NULL); /* the bank takes the money anyway */
+    b_fini(&b);
+    assert_string_equal(trade_state(id, "state"), "TRADE_CLOSED");
+    /* the sweeper sends it back through the bank's refund API */
+    int rc = 1;
+    for (int i = 0; i < 100 && rc != 0; i++) {
+        usleep(100000);
+        rc = sh("'%s' bank movements --data-dir %s/data --account %s 2>/dev/null | grep -q "
+                "' rf:.*DR *5000 CNY'",
+                h_paygate, banks[1].dir, banks[1].acct);
+    }
+    assert_int_equal(rc, 0);
+}
+
+static int64_t balance(struct pay_ledger *lg, const char *id)
+{
+    struct pay_ledger_account a;
+    bool found = false;
+    assert_int_equal(pay_ledger_account_get(lg, id, &a, &found, NULL), PAY_ERR_OK);
+    return found ? a.debits_posted - a.credits_posted : 0;
+}
+
+static void ledger_and_bank_agree(void **state)
+{
+    usleep(500000); /* the late refund's booking follows the bank's answer */
+    h_stop(&pf, SIGTERM);
+    char db[300];
+    snprintf(db, sizeof db, "%s/platform.db", pf.dir);
+    const struct pay_store_component *comps[] = {&pay_ledger_schema, NULL};
+    struct pay_store *s = NULL;
+    struct pay_ledger *lg = NULL;
+    assert_int_equal(pay_store_open(db, NULL, comps, &s, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_ledger_new(s, NULL, NULL, &lg, NULL), PAY_ERR_OK);
+    /* reserve at icbc: 123.00 in, 23.00 refunded; at abc: 50.00 in and back */
+    assert_int_equal(balance(lg, "pf.reserve.icbc.CNY"), 10000);
+    assert_int_equal(balance(lg, "pf.reserve.abc.CNY"), 0);
+    assert_int_equal(balance(lg, "pf.refunds.CNY"), 0);
+    /* merchant: 123.00 - 0.74 fee - (23.00 - 0.13 fee share) */
+    assert_int_equal(-balance(lg, "pf.merchant.m_a.CNY"), 12300 - 74 - (2300 - 13));
+    pay_ledger_free(lg);
+    pay_store_close(s);
+    assert_int_equal(h_ledger_verify(&pf), 0);
+    /* the platform's merchant account at icbc holds what the reserve says */
+    assert_int_equal(sh("'%s' bank movements --data-dir %s/data --account %s | grep -q 12300",
+                        h_paygate, banks[0].dir, banks[0].acct),
+                     0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s PAYGATE_BINARY\n", argv[0]);
+        return 2;
+    }
+    h_paygate = argv[1];
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(pay_by_online_banking),
+        cmocka_unit_test(refund_through_bank),
+        cmocka_unit_test(late_notification_refunded),
+        cmocka_unit_test(ledger_and_bank_agree),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
