@@ -240,6 +240,17 @@ static const struct {
     {"timeout row for a resolved or non-pending transfer",
      "SELECT t.id FROM ledger_pending_timeouts pt JOIN ledger_transfers t"
      " ON t.rid = pt.transfer_rid WHERE (t.flags & 2) = 0 OR NOT " NOT_RESOLVED},
+    /* The references the schema does not enforce with foreign keys (migration 2). */
+    {"transfer names a missing account",
+     "SELECT t.id FROM ledger_transfers t WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a"
+     " WHERE a.rid = t.debit_rid) OR NOT EXISTS (SELECT 1 FROM ledger_accounts a"
+     " WHERE a.rid = t.credit_rid)"},
+    {"resolution names a missing pending transfer",
+     "SELECT r.id FROM ledger_transfers r WHERE r.pending_rid IS NOT NULL AND NOT EXISTS"
+     " (SELECT 1 FROM ledger_transfers p WHERE p.rid = r.pending_rid)"},
+    {"timeout row for a missing transfer",
+     "SELECT pt.transfer_rid FROM ledger_pending_timeouts pt WHERE NOT EXISTS"
+     " (SELECT 1 FROM ledger_transfers t WHERE t.rid = pt.transfer_rid)"},
     {"database integrity", "SELECT quick_check FROM pragma_quick_check WHERE quick_check <> 'ok'"},
 };
 
