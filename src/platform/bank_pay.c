@@ -7,6 +7,7 @@
 #include "platform/connector.h"
 #include "platform/platform.h"
 
+#include "core/ids.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
@@ -102,6 +103,7 @@ struct notice_cmd {
     struct pay_platform *p;
     const struct pay_platform_bank *b;
     const struct pay_bank_notice *n;
+    const char *method; /* "bank" (online banking) or "card" (agreement debit) */
     bool late;
     struct pay_error err;
 };
@@ -155,7 +157,8 @@ static int notice_apply(struct pay_store_tx *tx, void *ctx)
                                   "unknown order or amount mismatch");
     if (strcmp(status, "created") != 0)
         return (int)PAY_ERR_OK; /* a repeated notification: already booked */
-    struct pay_platform_payment pm = {"bank", PAY_PF_ACCT_RESERVE, c->b->code, n->order_id, true};
+    struct pay_platform_payment pm = {c->method, PAY_PF_ACCT_RESERVE, c->b->code, n->order_id,
+                                      true};
     struct pay_error perr = {0};
     if (pay_store_savepoint(tx, &c->err) != PAY_ERR_OK)
         return (int)c->err.code;
@@ -203,7 +206,7 @@ static enum pay_err h_bank_notify(struct pay_http_request *req, struct pay_error
         pay_http_respond_text(req, 200, "success");
         return PAY_ERR_OK;
     }
-    struct notice_cmd c = {.p = p, .b = b, .n = &n};
+    struct notice_cmd c = {.p = p, .b = b, .n = &n, .method = "bank"};
     int result = 0;
     e = pay_committer_submit(p->committer, notice_apply, &c, &result, err);
     if (e == PAY_ERR_OK && result != PAY_ERR_OK) {
@@ -217,6 +220,97 @@ static enum pay_err h_bank_notify(struct pay_http_request *req, struct pay_error
     pay_platform_wake(p);
     pay_http_respond_text(req, 200, "success");
     return PAY_ERR_OK;
+}
+
+/* --- bound cards ------------------------------------------------------------------------------ */
+
+enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_platform_trade *t,
+                                      const struct pay_platform_card *card, struct pay_error *err)
+{
+    const struct pay_platform_bank *b = pay_platform_bank_find(p, card->bank);
+    if (!b)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id", "the card's bank is gone");
+    if (strcmp(t->state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || pay_time_now_ms() >= t->expire_ms)
+        return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", "trade is %s", t->state);
+    struct order_ctx o = {t, b->code, ""};
+    enum pay_err e = pay_store_run_tx(p->store, order_new_tx, &o, err);
+    if (e == PAY_ERR_OK)
+        e = b->conn->agreement_debit(b, card->token, o.order_id, t->amount_minor, t->currency,
+                                     t->subject, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    /* The bank has the money: book it exactly as its notification would be booked. */
+    struct pay_bank_notice n = {.amount_minor = t->amount_minor, .success = true};
+    snprintf(n.order_id, sizeof n.order_id, "%s", o.order_id);
+    snprintf(n.currency, sizeof n.currency, "%s", t->currency);
+    struct notice_cmd c = {.p = p, .b = b, .n = &n, .method = "card"};
+    int result = 0;
+    e = pay_committer_submit(p->committer, notice_apply, &c, &result, err);
+    if (e == PAY_ERR_OK && result != PAY_ERR_OK) {
+        *err = c.err;
+        e = (enum pay_err)result;
+    }
+    if (e == PAY_ERR_OK && c.late)
+        e = pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
+                          "the trade closed meanwhile; the money goes back to the card");
+    pay_platform_wake(p);
+    return e;
+}
+
+struct topup_cmd {
+    struct pay_platform *p;
+    const char *consumer_id, *bank, *order_id, *currency;
+    int64_t amount_minor;
+    struct pay_error err;
+};
+
+static int topup_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct topup_cmd *c = ctx;
+    memset(&c->err, 0, sizeof c->err);
+    char id[PAY_LEDGER_ID_MAX + 1];
+    if (snprintf(id, sizeof id, "%s.topup", c->order_id) >= (int)sizeof id)
+        return (int)pay_error_set(&c->err, PAY_ERR_INTERNAL, "", "id too long");
+    struct pay_ledger_transfer t = {.amount_minor = c->amount_minor, .code = PAY_PF_XFER_TOPUP};
+    enum pay_err e;
+    if ((e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_RESERVE, c->bank, c->currency,
+                                         t.debit_account_id, &c->err)) != PAY_ERR_OK ||
+        (e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_WALLET, c->consumer_id, c->currency,
+                                         t.credit_account_id, &c->err)) != PAY_ERR_OK)
+        return (int)e;
+    snprintf(t.id, sizeof t.id, "%s", id);
+    snprintf(t.currency, sizeof t.currency, "%s", c->currency);
+    snprintf(t.user_data, sizeof t.user_data, "%s", c->order_id);
+    enum pay_ledger_result r;
+    if ((e = pay_ledger_tx_transfer(c->p->ledger, tx, &t, &r, &c->err)) != PAY_ERR_OK)
+        return (int)e;
+    return (int)pay_platform_ledger_error(r, &c->err);
+}
+
+enum pay_err pay_platform_topup(struct pay_platform *p, const char *consumer_id,
+                                const struct pay_platform_card *card, int64_t amount_minor,
+                                const char *currency, struct pay_error *err)
+{
+    const struct pay_platform_bank *b = pay_platform_bank_find(p, card->bank);
+    if (!b)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id", "the card's bank is gone");
+    char order_id[PAY_ID_MAX];
+    if (pay_id_new("tu", order_id) != PAY_ERR_OK)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    enum pay_err e = b->conn->agreement_debit(b, card->token, order_id, amount_minor, currency,
+                                              "Wallet top-up", err);
+    if (e != PAY_ERR_OK)
+        return e;
+    struct topup_cmd c = {p, consumer_id, b->code, order_id, currency, amount_minor, {0}};
+    int result = 0;
+    e = pay_committer_submit(p->committer, topup_apply, &c, &result, err);
+    if (e == PAY_ERR_OK && result != PAY_ERR_OK) {
+        *err = c.err;
+        e = (enum pay_err)result;
+    }
+    PAY_INFO("wallet.topup", "consumer=%s order=%s result=%s", consumer_id, order_id,
+             pay_err_name(e));
+    return e;
 }
 
 /* --- refunds through the bank ---------------------------------------------------------------- */

@@ -96,6 +96,16 @@ static void render(struct page *pg, int status, const char *error, const char *n
         json_object_set_new(ctx, "login", json_string(pg->login));
         json_object_set_new(ctx, "balance", json_string(text));
         json_object_set_new(ctx, "enough", json_boolean(bal >= pg->t.amount_minor));
+        struct pay_platform_card cards[8];
+        size_t n = 0;
+        json_t *arr = json_array();
+        if (pay_platform_cards_list(pg->p, pg->consumer_id, NULL, cards, 8, &n, &err) == PAY_ERR_OK)
+            for (size_t i = 0; i < n; i++)
+                json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "id", cards[i].id, "bank",
+                                                     cards[i].bank, "last4", cards[i].last4));
+        pay_wipe(cards, sizeof cards);
+        json_object_set_new(ctx, "has_cards", json_boolean(n > 0));
+        json_object_set_new(ctx, "cards", arr);
     }
     json_t *banks = json_array();
     for (size_t i = 0; i < pg->p->set.n_banks; i++)
@@ -211,6 +221,39 @@ static enum pay_err h_pay_wallet(struct pay_http_request *req, struct pay_error 
     return PAY_ERR_OK;
 }
 
+static enum pay_err h_pay_card(struct pay_http_request *req, struct pay_error *err)
+{
+    struct page pg;
+    enum pay_err e = page_load(&pg, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (!pg.logged_in)
+        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", "please log in again");
+    if (!same_token(pay_http_req_form_get(req, "csrf"), pg.csrf))
+        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
+    const char *pw = pay_http_req_form_get(req, "pay_password");
+    const char *card_id = pay_http_req_form_get(req, "card_id");
+    struct pay_platform_card card;
+    size_t n = 0;
+    e = pay_platform_cards_list(pg.p, pg.consumer_id, card_id ? card_id : "", &card, 1, &n, err);
+    if (e == PAY_ERR_OK && n == 0)
+        e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id", "no such card");
+    if (e == PAY_ERR_OK)
+        e = pay_platform_consumer_check_pay_password(pg.p, pg.consumer_id, pw ? pw : "", err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_pay_by_card(pg.p, &pg.t, &card, err);
+    pay_wipe(&card, sizeof card);
+    PAY_INFO("cashier.pay", "trade=%s method=card result=%s", pg.t.id, pay_err_name(e));
+    if (e == PAY_ERR_INTERNAL || e == PAY_ERR_DB_BUSY || e == PAY_ERR_DB_IO)
+        return e;
+    struct pay_error ignore = {0};
+    (void)pay_platform_trade_get(pg.p, NULL, pg.t.id, NULL, &pg.t, &ignore);
+    render(&pg, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
+           e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+           e == PAY_ERR_OK ? "Payment successful" : NULL);
+    return PAY_ERR_OK;
+}
+
 enum pay_err pay_platform_cashier_routes_add(struct pay_platform *p, struct pay_error *err)
 {
     const struct pay_http_route routes[] = {
@@ -218,6 +261,7 @@ enum pay_err pay_platform_cashier_routes_add(struct pay_platform *p, struct pay_
         {"POST", "/cashier/{trade_id}/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, p},
         {"POST", "/cashier/{trade_id}/pay/wallet", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_wallet,
          p},
+        {"POST", "/cashier/{trade_id}/pay/card", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_card, p},
     };
     return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
 }

@@ -40,6 +40,20 @@ struct pay_platform_connector {
     /* Refunds amount of order_id, idempotent by refund_id. OK only when the bank confirms. */
     enum pay_err (*refund)(const struct pay_platform_bank *b, const char *order_id,
                            const char *refund_id, int64_t amount_minor, struct pay_error *err);
+    /* Card binding: the bank checks the card and sends an SMS code to its phone; out receives
+     * the verification id (PAY_MERCHANT_ID_FIELD_MAX + 1). */
+    enum pay_err (*card_verify)(const struct pay_platform_bank *b, const char *card_no,
+                                const char *expiry, const char *cvv2, char *verification_id,
+                                struct pay_error *err);
+    /* ... and the code confirms it: an agreement token (PAY_MERCHANT_ID_FIELD_MAX + 1), the
+     * card's BIN (7) and last four (5). */
+    enum pay_err (*card_confirm)(const struct pay_platform_bank *b, const char *verification_id,
+                                 const char *sms_code, char *token, char *bin, char *last4,
+                                 struct pay_error *err);
+    /* Debits the bound card (synchronous); idempotent by order_id. */
+    enum pay_err (*agreement_debit)(const struct pay_platform_bank *b, const char *token,
+                                    const char *order_id, int64_t amount_minor,
+                                    const char *currency, const char *goods, struct pay_error *err);
 };
 
 /* A bank the platform integrates ([bank.<code>] in the INI file). */

@@ -111,6 +111,20 @@ static enum pay_err parse_notice(const struct pay_platform_bank *b, const struct
     return PAY_ERR_OK;
 }
 
+/* The bank's error, as our registry's code when it names one (CARD_INVALID, LOCKED, ...). */
+static enum pay_err bank_error(const struct pay_platform_bank *b, long status, json_t *o,
+                               struct pay_error *err)
+{
+    json_t *c = json_object_get(json_object_get(o, "error"), "code");
+    json_t *m = json_object_get(json_object_get(o, "error"), "message");
+    const char *name = json_is_string(c) ? json_string_value(c) : "";
+    for (int i = 1; i < PAY_ERR__COUNT; i++)
+        if (strcmp(pay_err_name((enum pay_err)i), name) == 0 && i != PAY_ERR_INTERNAL)
+            return pay_error_set(err, (enum pay_err)i, "", "%s: %.150s", b->name,
+                                 json_is_string(m) ? json_string_value(m) : name);
+    return pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "bank %s answered %ld", b->code, status);
+}
+
 /* POSTs a JSON body to the bank's API, signed with our certificate's key. */
 static enum pay_err api_post(const struct pay_platform_bank *b, const char *path, const char *body,
                              json_t **out, struct pay_error *err)
@@ -136,8 +150,7 @@ static enum pay_err api_post(const struct pay_platform_bank *b, const char *path
     if (e == PAY_ERR_OK) {
         *out = json_loads(pay_buf_str(&r.body), 0, NULL);
         if (r.status != 200)
-            e = pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "bank %s answered %ld: %.120s",
-                              b->code, r.status, pay_buf_str(&r.body));
+            e = bank_error(b, r.status, *out, err);
     }
     pay_http_client_response_fini(&r);
     return e;
@@ -162,5 +175,78 @@ static enum pay_err refund(const struct pay_platform_bank *b, const char *order_
     return e;
 }
 
-const struct pay_platform_connector pay_connector_paygate_bank = {"paygate-bank", gateway_form,
-                                                                  parse_notice, refund};
+/* Posts req (consumed) and returns the answer object (caller decrefs). */
+static enum pay_err call(const struct pay_platform_bank *b, const char *path, json_t *req,
+                         json_t **out, struct pay_error *err)
+{
+    char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    *out = NULL;
+    if (!body)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    enum pay_err e = api_post(b, path, body, out, err);
+    pay_wipe(body, strlen(body)); /* may hold a card number */
+    free(body);
+    return e;
+}
+
+static enum pay_err out_str(json_t *o, const char *k, char *dst, size_t n, struct pay_error *err)
+{
+    json_t *v = json_object_get(o, k);
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= n)
+        return pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "bank answer lacks %s", k);
+    memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err card_verify(const struct pay_platform_bank *b, const char *card_no,
+                                const char *expiry, const char *cvv2, char *verification_id,
+                                struct pay_error *err)
+{
+    json_t *out = NULL;
+    enum pay_err e = call(
+        b, "/api/v1/cards/verify",
+        json_pack("{s:s, s:s, s:s}", "cardNo", card_no, "expiry", expiry, "cvv2", cvv2), &out, err);
+    if (e == PAY_ERR_OK)
+        e = out_str(out, "verificationId", verification_id, PAY_MERCHANT_ID_FIELD_MAX + 1, err);
+    json_decref(out);
+    return e;
+}
+
+static enum pay_err card_confirm(const struct pay_platform_bank *b, const char *verification_id,
+                                 const char *sms_code, char *token, char *bin, char *last4,
+                                 struct pay_error *err)
+{
+    json_t *out = NULL;
+    enum pay_err e = call(
+        b, "/api/v1/cards/confirm",
+        json_pack("{s:s, s:s}", "verificationId", verification_id, "smsCode", sms_code), &out, err);
+    if (e == PAY_ERR_OK)
+        e = out_str(out, "agreementToken", token, PAY_MERCHANT_ID_FIELD_MAX + 1, err);
+    if (e == PAY_ERR_OK)
+        e = out_str(out, "cardBin", bin, 7, err);
+    if (e == PAY_ERR_OK)
+        e = out_str(out, "cardLast4", last4, 5, err);
+    json_decref(out);
+    return e;
+}
+
+static enum pay_err agreement_debit(const struct pay_platform_bank *b, const char *token,
+                                    const char *order_id, int64_t amount_minor,
+                                    const char *currency, const char *goods, struct pay_error *err)
+{
+    json_t *out = NULL;
+    enum pay_err e = call(b, "/api/v1/agreements/debit",
+                          json_pack("{s:s, s:s, s:I, s:s, s:s}", "agreementToken", token, "orderId",
+                                    order_id, "amount", (json_int_t)amount_minor, "currency",
+                                    currency, "goodsName", goods),
+                          &out, err);
+    json_t *st = json_object_get(out, "status");
+    if (e == PAY_ERR_OK && !(json_is_string(st) && strcmp(json_string_value(st), "PAID") == 0))
+        e = pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "bank debit not PAID");
+    json_decref(out);
+    return e;
+}
+
+const struct pay_platform_connector pay_connector_paygate_bank = {
+    "paygate-bank", gateway_form, parse_notice, refund, card_verify, card_confirm, agreement_debit};

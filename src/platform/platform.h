@@ -115,6 +115,7 @@ enum pay_platform_transfer_code {
     PAY_PF_XFER_REFUND = 110,     /* merchant available -> payer (wallet or in flight) */
     PAY_PF_XFER_REFUND_FEE = 111, /* fees -> payer: the refunded share of the fee */
     PAY_PF_XFER_SANDBOX_CREDIT = 120,
+    PAY_PF_XFER_TOPUP = 121, /* reserve(bank) -> wallet: top-up from a bound card */
 };
 
 /* Account id of a kind for an owner ("" for platform-wide ones) and a currency, into out
@@ -321,6 +322,30 @@ const struct pay_platform_bank *pay_platform_bank_find(const struct pay_platform
                                                        const char *code);
 /* Cashier online-banking and the bank notification routes. */
 enum pay_err pay_platform_bank_routes_add(struct pay_platform *p, struct pay_error *err);
+/* A consumer's bound card. */
+struct pay_platform_card {
+    char id[PAY_ID_MAX];
+    char bank[17];
+    char token[PAY_MERCHANT_ID_FIELD_MAX + 1];
+    char bin[7], last4[5];
+};
+/* Up to max cards of a consumer (n_out), or one by id when card_id is not NULL. */
+enum pay_err pay_platform_cards_list(struct pay_platform *p, const char *consumer_id,
+                                     const char *card_id, struct pay_platform_card *out, size_t max,
+                                     size_t *n_out, struct pay_error *err);
+enum pay_err pay_platform_card_add(struct pay_platform *p, const char *consumer_id,
+                                   const struct pay_platform_card *c, struct pay_error *err);
+/* Pays trade t from a bound card by the bank's agreement debit (the bank's answer is
+ * synchronous; the booking is the same as for a bank notification, method "card"). */
+enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_platform_trade *t,
+                                      const struct pay_platform_card *card, struct pay_error *err);
+/* Tops up a wallet from a bound card: agreement debit at the bank, then reserve -> wallet. */
+enum pay_err pay_platform_topup(struct pay_platform *p, const char *consumer_id,
+                                const struct pay_platform_card *card, int64_t amount_minor,
+                                const char *currency, struct pay_error *err);
+/* The wallet pages (wallet.c). */
+enum pay_err pay_platform_wallet_routes_add(struct pay_platform *p, struct pay_error *err);
+
 /* Sends pending bank refunds (late payments, refunds of bank-paid trades); the sweeper calls
  * it each round. */
 void pay_platform_bank_work(struct pay_platform *p);

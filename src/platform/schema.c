@@ -127,6 +127,17 @@ static const struct pay_store_migration migrations[] = {
      " created_ms INTEGER NOT NULL);"
      "CREATE INDEX pf_bank_orders_trade ON pf_bank_orders(trade_id);"
      "CREATE INDEX pf_bank_orders_status ON pf_bank_orders(status)"},
+    {4,
+     /* Bound cards: the bank's agreement token and BIN + last four only, never the number. */
+     "CREATE TABLE pf_cards ("
+     " id TEXT PRIMARY KEY,"
+     " consumer_id TEXT NOT NULL REFERENCES pf_consumers(id),"
+     " bank TEXT NOT NULL,"
+     " agreement_token TEXT NOT NULL,"
+     " bin TEXT NOT NULL,"
+     " last4 TEXT NOT NULL,"
+     " created_ms INTEGER NOT NULL);"
+     "CREATE INDEX pf_cards_consumer ON pf_cards(consumer_id)"},
 };
 
 const struct pay_store_component pay_platform_schema = {"platform", migrations,

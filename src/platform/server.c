@@ -214,6 +214,7 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
         (e = pay_platform_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_cashier_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_bank_routes_add(p, err)) != PAY_ERR_OK ||
+        (e = pay_platform_wallet_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_http_server_start(p->http, err)) != PAY_ERR_OK)
         return e;
     if (p->set.public_url[0] == '\0')

@@ -106,6 +106,10 @@ static int group_setup(void **state)
     for (int i = 0; i < 2; i++)
         bank_start(&banks[i]);
     h_setup(&pf, &ma, NULL, "timeout_min = 1s\nbanks = icbc,abc");
+    const char *add[] = {h_paygate,        "platform", "consumer",    "add",        "--data-dir",
+                         pf.dir,           "--login",  "13900000009", "--password", "correct horse",
+                         "--pay-password", "135790",   NULL};
+    assert_int_equal(h_run(add), 0);
     char ini[300];
     snprintf(ini, sizeof ini, "%s/platform.ini", pf.dir);
     FILE *f = fopen(ini, "a");
@@ -137,7 +141,7 @@ static int group_teardown(void **state)
 /* --- a small browser over two sites ----------------------------------------------------------- */
 
 struct browser {
-    char pf_csrf[128], bank_cookie[256];
+    char pf_csrf[128], pf_session[128], bank_cookie[256];
     long status;
     char *page;
 };
@@ -155,7 +159,8 @@ static void b_req(struct browser *b, const char *method, const char *url, const 
     if (to_bank)
         snprintf(cookie, sizeof cookie, "Cookie: %s", b->bank_cookie);
     else
-        snprintf(cookie, sizeof cookie, "Cookie: pf_csrf=%s", b->pf_csrf);
+        snprintf(cookie, sizeof cookie, "Cookie: pf_csrf=%s; pf_session=%s", b->pf_csrf,
+                 b->pf_session);
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", cookie, NULL};
     struct pay_http_client_options opt = {.allow_private_addresses = true,
                                           .total_timeout_ms = 30000};
@@ -171,6 +176,8 @@ static void b_req(struct browser *b, const char *method, const char *url, const 
         v[strcspn(v, ";")] = '\0';
         if (strncmp(v, "pf_csrf=", 8) == 0)
             snprintf(b->pf_csrf, sizeof b->pf_csrf, "%.127s", v + 8);
+        else if (strncmp(v, "pf_session=", 11) == 0)
+            snprintf(b->pf_session, sizeof b->pf_session, "%.127s", v + 11);
         else if (to_bank)
             snprintf(b->bank_cookie, sizeof b->bank_cookie, "%.255s", v);
     }
@@ -226,8 +233,10 @@ static void sms_code(const struct bank *bk, const char *phone, char out[7])
     for (size_t i = 0; i < json_array_size(m); i++) {
         json_t *e = json_array_get(m, i);
         const char *text = h_str(e, "text"), *c = strstr(text, "Code ");
-        if (strcmp(h_str(e, "phone"), phone) == 0 && c)
-            snprintf(out, 7, "%.6s", c + 5);
+        if (strcmp(h_str(e, "phone"), phone) == 0 && c) {
+            snprintf(out, 7, "%.6s", c + 5); /* the newest comes first */
+            break;
+        }
     }
     json_decref(j);
     assert_int_equal(strlen(out), 6);
@@ -374,6 +383,89 @@ static void late_notification_refunded(void **state)
     assert_int_equal(rc, 0);
 }
 
+/* The demo card's CVV2 from the bank's start-up listing. */
+static void demo_cvv2(const struct bank *bk, const char *pan, char out[4])
+{
+    char text[4096], path[300];
+    snprintf(path, sizeof path, "%s/stdout.txt", bk->dir);
+    read_text(path, text, sizeof text);
+    const char *p = strstr(text, pan), *c = p ? strstr(p, "cvv2 ") : NULL;
+    assert_non_null(c);
+    snprintf(out, 4, "%.3s", c + 5);
+}
+
+/* POST a wallet/cashier form with the page's CSRF token plus fields ("a=1&b=2", escaped). */
+static void pf_post(struct browser *b, const char *path, const char *fields)
+{
+    char csrf[128], url[256], form[1024];
+    input_value(b->page, "csrf", csrf, sizeof csrf);
+    snprintf(form, sizeof form, "csrf=%s&%s", csrf, fields);
+    snprintf(url, sizeof url, "%s%s", pf.url, path);
+    b_req(b, "POST", url, form, false);
+}
+
+static void pf_get(struct browser *b, const char *path)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", pf.url, path);
+    b_req(b, "GET", url, NULL, false);
+    assert_int_equal(b->status, 200);
+}
+
+static void bind_card_topup_and_pay(void **state)
+{
+    struct browser b = {0};
+    pf_get(&b, "/wallet");
+    pf_post(&b, "/wallet/login", "login=13900000009&password=correct+horse");
+    assert_int_equal(b.status, 303);
+    pf_get(&b, "/wallet");
+    assert_non_null(strstr(b.page, "bind-form"));
+    char cvv[4], form[256], pan[20];
+    snprintf(pan, sizeof pan, "%s0000000015", banks[0].bin);
+    demo_cvv2(&banks[0], pan, cvv);
+    snprintf(form, sizeof form, "bank=icbc&cardNo=%s&expiry=12%%2F30&cvv2=%s", pan, cvv);
+    pf_post(&b, "/wallet/cards/verify", form);
+    if (b.status != 200)
+        fprintf(stderr, "verify: %ld %.500s\n", b.status, b.page);
+    assert_int_equal(b.status, 200);
+    char vid[80], code[7];
+    input_value(b.page, "verification_id", vid, sizeof vid);
+    assert_true(vid[0] != '\0');
+    sms_code(&banks[0], "13800000001", code);
+    snprintf(form, sizeof form, "bank=icbc&verification_id=%s&smsCode=%s", vid, code);
+    pf_post(&b, "/wallet/cards/confirm", form);
+    assert_int_equal(b.status, 200);
+    assert_non_null(strstr(b.page, "Card bound."));
+    assert_non_null(strstr(b.page, "0015")); /* BIN + last four only */
+    assert_null(strstr(b.page, pan));
+    const char *card = strstr(b.page, "data-card=\"");
+    assert_non_null(card);
+    char card_id[64];
+    snprintf(card_id, sizeof card_id, "%.*s", (int)strcspn(card + 11, "\""), card + 11);
+    /* top up 300.00 from the card */
+    snprintf(form, sizeof form, "card_id=%s&amount=300.00&pay_password=135790", card_id);
+    pf_post(&b, "/wallet/topup", form);
+    if (b.status != 200)
+        fprintf(stderr, "topup: %ld %.500s\n", b.status, b.page);
+    assert_int_equal(b.status, 200);
+    assert_non_null(strstr(b.page, "id=\"balance\">300.00<"));
+    /* pay a trade with the bound card on the cashier */
+    char id[64], path[128];
+    snprintf(id, sizeof id, "%s", h_create_trade(&pf, &ma, "card-1", "45.00", NULL));
+    snprintf(path, sizeof path, "/cashier/%s", id);
+    pf_get(&b, path);
+    assert_non_null(strstr(b.page, "card-form"));
+    snprintf(form, sizeof form, "card_id=%s&pay_password=135790", card_id);
+    snprintf(path, sizeof path, "/cashier/%s/pay/card", id);
+    pf_post(&b, path, form);
+    if (b.status != 200)
+        fprintf(stderr, "card pay: %ld %.500s\n", b.status, b.page);
+    assert_int_equal(b.status, 200);
+    assert_string_equal(trade_state(id, "state"), "TRADE_SUCCESS");
+    assert_string_equal(trade_state(id, "pay_method"), "card");
+    b_fini(&b);
+}
+
 static int64_t balance(struct pay_ledger *lg, const char *id)
 {
     struct pay_ledger_account a;
@@ -393,12 +485,13 @@ static void ledger_and_bank_agree(void **state)
     struct pay_ledger *lg = NULL;
     assert_int_equal(pay_store_open(db, NULL, comps, &s, NULL), PAY_ERR_OK);
     assert_int_equal(pay_ledger_new(s, NULL, NULL, &lg, NULL), PAY_ERR_OK);
-    /* reserve at icbc: 123.00 in, 23.00 refunded; at abc: 50.00 in and back */
-    assert_int_equal(balance(lg, "pf.reserve.icbc.CNY"), 10000);
+    /* reserve at icbc: 123.00 in, 23.00 refunded, 300.00 top-up, 45.00 card payment; at abc:
+     * 50.00 in and back */
+    assert_int_equal(balance(lg, "pf.reserve.icbc.CNY"), 10000 + 30000 + 4500);
     assert_int_equal(balance(lg, "pf.reserve.abc.CNY"), 0);
     assert_int_equal(balance(lg, "pf.refunds.CNY"), 0);
-    /* merchant: 123.00 - 0.74 fee - (23.00 - 0.13 fee share) */
-    assert_int_equal(-balance(lg, "pf.merchant.m_a.CNY"), 12300 - 74 - (2300 - 13));
+    /* merchant: 123.00 - 0.74 fee - (23.00 - 0.13 fee share) + 45.00 - 0.27 fee */
+    assert_int_equal(-balance(lg, "pf.merchant.m_a.CNY"), 12300 - 74 - (2300 - 13) + 4500 - 27);
     pay_ledger_free(lg);
     pay_store_close(s);
     assert_int_equal(h_ledger_verify(&pf), 0);
@@ -417,9 +510,8 @@ int main(int argc, char **argv)
     h_paygate = argv[1];
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(pay_by_online_banking),
-        cmocka_unit_test(refund_through_bank),
-        cmocka_unit_test(late_notification_refunded),
+        cmocka_unit_test(pay_by_online_banking),      cmocka_unit_test(refund_through_bank),
+        cmocka_unit_test(late_notification_refunded), cmocka_unit_test(bind_card_topup_and_pay),
         cmocka_unit_test(ledger_and_bank_agree),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

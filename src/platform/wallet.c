@@ -1,0 +1,234 @@
+/* The consumer's wallet pages: log in, balance, bound cards, binding a card (the bank checks
+ * it and texts a code; the platform keeps the agreement token and BIN + last four only), and
+ * topping up from a bound card with the payment password. */
+#include "platform/connector.h"
+#include "platform/platform.h"
+
+#include "core/ids.h"
+#include "core/money.h"
+#include "crypto/crypto.h"
+#include "http/server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+
+#define CARDS_MAX 16
+
+struct wpage {
+    struct pay_platform *p;
+    struct pay_http_request *req;
+    char consumer_id[PAY_ID_MAX];
+    char csrf[PAY_PLATFORM_TOKEN_TEXT_MAX];
+    char login[PAY_PLATFORM_LOGIN_MAX + 1];
+    bool logged_in;
+};
+
+static bool token_ok(const char *a, const char *b)
+{
+    size_t n = a ? strlen(a) : 0;
+    return a && b && n > 16 && n == strlen(b) && pay_ct_equal(a, b, n);
+}
+
+/* Session, or the pre-login CSRF cookie (set when missing). */
+static enum pay_err wload(struct wpage *w, struct pay_http_request *req, struct pay_error *err)
+{
+    memset(w, 0, sizeof *w);
+    w->p = pay_http_req_ctx(req);
+    w->req = req;
+    struct pay_error ignore = {0};
+    w->logged_in =
+        pay_platform_session_get(w->p, pay_http_req_cookie(req, "pf_session"), w->consumer_id,
+                                 w->csrf, w->login, &ignore) == PAY_ERR_OK;
+    if (w->logged_in)
+        return PAY_ERR_OK;
+    const char *c = pay_http_req_cookie(req, "pf_csrf");
+    if (c && strlen(c) > 16 && strlen(c) < sizeof w->csrf) {
+        snprintf(w->csrf, sizeof w->csrf, "%s", c);
+        return PAY_ERR_OK;
+    }
+    if (pay_random_token(w->csrf, sizeof w->csrf, 32) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    pay_http_respond_cookie(req, "pf_csrf", w->csrf, -1, PAY_HTTP_COOKIE_STRICT);
+    return PAY_ERR_OK;
+}
+
+static void wrender(struct wpage *w, int status, const char *error, const char *notice,
+                    json_t *extra)
+{
+    json_t *ctx = json_pack("{s:s, s:b, s:s, s:s}", "platform", w->p->set.name, "logged_in",
+                            w->logged_in, "csrf", w->csrf, "login", w->login);
+    if (ctx && w->logged_in) {
+        int64_t bal = 0;
+        char text[PAY_MONEY_TEXT_MAX + 1] = "0.00";
+        struct pay_error e = {0};
+        if (pay_platform_wallet_balance(w->p, w->consumer_id, "CNY", &bal, &e) == PAY_ERR_OK)
+            pay_money_format(bal, "CNY", text, sizeof text);
+        json_object_set_new(ctx, "balance", json_string(text));
+        struct pay_platform_card cards[CARDS_MAX];
+        size_t n = 0;
+        json_t *arr = json_array();
+        if (pay_platform_cards_list(w->p, w->consumer_id, NULL, cards, CARDS_MAX, &n, &e) ==
+            PAY_ERR_OK)
+            for (size_t i = 0; i < n; i++)
+                json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "id", cards[i].id,
+                                                     "bank", cards[i].bank, "bin", cards[i].bin,
+                                                     "last4", cards[i].last4));
+        json_object_set_new(ctx, "cards", arr);
+        json_t *banks = json_array();
+        for (size_t i = 0; i < w->p->set.n_banks; i++)
+            json_array_append_new(banks, json_pack("{s:s, s:s}", "code", w->p->set.banks[i].code,
+                                                   "name", w->p->set.banks[i].name));
+        json_object_set_new(ctx, "banks", banks);
+    }
+    if (ctx && error)
+        json_object_set_new(ctx, "error", json_string(error));
+    if (ctx && notice)
+        json_object_set_new(ctx, "notice", json_string(notice));
+    if (ctx && extra)
+        json_object_update(ctx, extra);
+    json_decref(extra);
+    pay_http_respond_header(w->req, "X-Frame-Options", "DENY");
+    pay_http_respond_template(w->req, status, "wallet", ctx);
+    json_decref(ctx);
+}
+
+static enum pay_err h_wallet(struct pay_http_request *req, struct pay_error *err)
+{
+    struct wpage w;
+    enum pay_err e = wload(&w, req, err);
+    if (e == PAY_ERR_OK)
+        wrender(&w, 200, NULL, NULL, NULL);
+    return e;
+}
+
+static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
+{
+    struct wpage w;
+    enum pay_err e = wload(&w, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (!token_ok(pay_http_req_form_get(req, "csrf"), w.csrf))
+        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
+    const char *login = pay_http_req_form_get(req, "login"),
+               *pw = pay_http_req_form_get(req, "password");
+    char token[PAY_PLATFORM_TOKEN_TEXT_MAX];
+    e = pay_platform_consumer_login(w.p, login ? login : "", pw ? pw : "", token, err);
+    if (e == PAY_ERR_CREDENTIALS_INVALID || e == PAY_ERR_LOCKED) {
+        wrender(&w, pay_err_http_status(e), pay_err_message(e), NULL, NULL);
+        return PAY_ERR_OK;
+    }
+    if (e != PAY_ERR_OK)
+        return e;
+    pay_http_respond_cookie(req, "pf_session", token, -1, PAY_HTTP_COOKIE_STRICT);
+    pay_http_respond_redirect(req, "/wallet");
+    return PAY_ERR_OK;
+}
+
+/* Checks the session and the form's CSRF token. */
+static enum pay_err wpost(struct wpage *w, struct pay_http_request *req, struct pay_error *err)
+{
+    enum pay_err e = wload(w, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (!w->logged_in)
+        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", "please log in again");
+    if (!token_ok(pay_http_req_form_get(req, "csrf"), w->csrf))
+        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
+    return PAY_ERR_OK;
+}
+
+static const char *f(struct pay_http_request *req, const char *name)
+{
+    const char *v = pay_http_req_form_get(req, name);
+    return v ? v : "";
+}
+
+static enum pay_err h_card_verify(struct pay_http_request *req, struct pay_error *err)
+{
+    struct wpage w;
+    enum pay_err e = wpost(&w, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    const struct pay_platform_bank *b = pay_platform_bank_find(w.p, f(req, "bank"));
+    if (!b)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "bank", "no such bank");
+    char vid[PAY_MERCHANT_ID_FIELD_MAX + 1];
+    e = b->conn->card_verify(b, f(req, "cardNo"), f(req, "expiry"), f(req, "cvv2"), vid, err);
+    if (e != PAY_ERR_OK) {
+        wrender(&w, pay_err_http_status(e), err->detail[0] ? err->detail : pay_err_message(e), NULL,
+                NULL);
+        return PAY_ERR_OK;
+    }
+    wrender(&w, 200, NULL, "We sent a code to the phone of this card.",
+            json_pack("{s:s, s:s}", "verification_id", vid, "verify_bank", b->code));
+    return PAY_ERR_OK;
+}
+
+static enum pay_err h_card_confirm(struct pay_http_request *req, struct pay_error *err)
+{
+    struct wpage w;
+    enum pay_err e = wpost(&w, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    const struct pay_platform_bank *b = pay_platform_bank_find(w.p, f(req, "bank"));
+    if (!b)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "bank", "no such bank");
+    struct pay_platform_card c = {0};
+    snprintf(c.bank, sizeof c.bank, "%s", b->code);
+    e = b->conn->card_confirm(b, f(req, "verification_id"), f(req, "smsCode"), c.token, c.bin,
+                              c.last4, err);
+    if (e == PAY_ERR_OK)
+        e = pay_id_new("cd", c.id);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_card_add(w.p, w.consumer_id, &c, err);
+    pay_wipe(c.token, sizeof c.token);
+    PAY_INFO("wallet.card_bound", "consumer=%s bank=%s result=%s", w.consumer_id, b->code,
+             pay_err_name(e));
+    wrender(&w, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
+            e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+            e == PAY_ERR_OK ? "Card bound." : NULL, NULL);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err h_topup(struct pay_http_request *req, struct pay_error *err)
+{
+    struct wpage w;
+    enum pay_err e = wpost(&w, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    struct pay_platform_card c;
+    size_t n = 0;
+    int64_t minor = 0;
+    e = pay_money_parse(f(req, "amount"), "CNY", &minor, err);
+    if (e == PAY_ERR_OK && (minor <= 0 || minor > PAY_AMOUNT_MAX_MINOR))
+        e = pay_error_set(err, PAY_ERR_AMOUNT_NOT_POSITIVE, "amount", NULL);
+    if (e == PAY_ERR_OK &&
+        (e = pay_platform_cards_list(w.p, w.consumer_id, f(req, "card_id"), &c, 1, &n, err)) ==
+            PAY_ERR_OK &&
+        n == 0)
+        e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id", "no such card");
+    if (e == PAY_ERR_OK)
+        e = pay_platform_consumer_check_pay_password(w.p, w.consumer_id, f(req, "pay_password"),
+                                                     err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_topup(w.p, w.consumer_id, &c, minor, "CNY", err);
+    pay_wipe(&c, sizeof c);
+    wrender(&w, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
+            e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+            e == PAY_ERR_OK ? "Top-up successful." : NULL, NULL);
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_platform_wallet_routes_add(struct pay_platform *p, struct pay_error *err)
+{
+    const struct pay_http_route routes[] = {
+        {"GET", "/wallet", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_wallet, p},
+        {"POST", "/wallet/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, p},
+        {"POST", "/wallet/cards/verify", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_card_verify, p},
+        {"POST", "/wallet/cards/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_card_confirm, p},
+        {"POST", "/wallet/topup", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_topup, p},
+    };
+    return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
+}
