@@ -108,12 +108,13 @@ struct notice_cmd {
     struct pay_error err;
 };
 
-static enum pay_err xfer(struct pay_platform *p, struct pay_store_tx *tx, const char *id,
-                         enum pay_platform_account_kind dk, const char *down,
-                         enum pay_platform_account_kind ck, const char *cown, int64_t amount,
-                         const char *currency, const char *ref, struct pay_error *err)
+static enum pay_err xfer_code(struct pay_platform *p, struct pay_store_tx *tx, const char *id,
+                              enum pay_platform_account_kind dk, const char *down,
+                              enum pay_platform_account_kind ck, const char *cown, int64_t amount,
+                              const char *currency, const char *ref, int32_t code,
+                              struct pay_error *err)
 {
-    struct pay_ledger_transfer t = {.amount_minor = amount, .code = PAY_PF_XFER_REFUND};
+    struct pay_ledger_transfer t = {.amount_minor = amount, .code = code};
     enum pay_err e;
     if ((e = pay_platform_account_ensure(p, tx, dk, down, currency, t.debit_account_id, err)) !=
             PAY_ERR_OK ||
@@ -127,6 +128,14 @@ static enum pay_err xfer(struct pay_platform *p, struct pay_store_tx *tx, const 
     if ((e = pay_ledger_tx_transfer(p->ledger, tx, &t, &r, err)) != PAY_ERR_OK)
         return e;
     return pay_platform_ledger_error(r, err);
+}
+
+static enum pay_err xfer(struct pay_platform *p, struct pay_store_tx *tx, const char *id,
+                         enum pay_platform_account_kind dk, const char *down,
+                         enum pay_platform_account_kind ck, const char *cown, int64_t amount,
+                         const char *currency, const char *ref, struct pay_error *err)
+{
+    return xfer_code(p, tx, id, dk, down, ck, cown, amount, currency, ref, PAY_PF_XFER_REFUND, err);
 }
 
 static int notice_apply(struct pay_store_tx *tx, void *ctx)
@@ -310,6 +319,83 @@ enum pay_err pay_platform_topup(struct pay_platform *p, const char *consumer_id,
     }
     PAY_INFO("wallet.topup", "consumer=%s order=%s result=%s", consumer_id, order_id,
              pay_err_name(e));
+    return e;
+}
+
+/* --- withdrawals ------------------------------------------------------------------------------ */
+
+struct wd_cmd {
+    struct pay_platform *p;
+    const char *consumer_id, *bank, *currency;
+    char id[PAY_ID_MAX];
+    int64_t amount_minor;
+    int step; /* 0: wallet -> in flight, 1: in flight -> reserve, 2: back to the wallet */
+    struct pay_error err;
+};
+
+static int wd_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct wd_cmd *c = ctx;
+    memset(&c->err, 0, sizeof c->err);
+    static const char *const suffix[] = {"out", "bank", "back"};
+    char id[PAY_LEDGER_ID_MAX + 1];
+    snprintf(id, sizeof id, "%s.%s", c->id, suffix[c->step]);
+    if (c->step == 0)
+        return (int)xfer_code(c->p, tx, id, PAY_PF_ACCT_WALLET, c->consumer_id,
+                              PAY_PF_ACCT_REFUND_FLIGHT, "", c->amount_minor, c->currency, c->id,
+                              PAY_PF_XFER_WITHDRAW, &c->err);
+    if (c->step == 1)
+        return (int)xfer_code(c->p, tx, id, PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_RESERVE,
+                              c->bank, c->amount_minor, c->currency, c->id, PAY_PF_XFER_WITHDRAW,
+                              &c->err);
+    return (int)xfer_code(c->p, tx, id, PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_WALLET,
+                          c->consumer_id, c->amount_minor, c->currency, c->id, PAY_PF_XFER_WITHDRAW,
+                          &c->err);
+}
+
+static enum pay_err wd_step(struct wd_cmd *c, int step, struct pay_error *err)
+{
+    c->step = step;
+    int result = 0;
+    enum pay_err e = pay_committer_submit(c->p->committer, wd_apply, c, &result, err);
+    if (e == PAY_ERR_OK && result != PAY_ERR_OK) {
+        *err = c->err;
+        e = (enum pay_err)result;
+    }
+    return e;
+}
+
+enum pay_err pay_platform_withdraw(struct pay_platform *p, const char *consumer_id,
+                                   const char *bank, const char *to_account, int64_t amount_minor,
+                                   const char *currency, struct pay_error *err)
+{
+    const struct pay_platform_bank *b = pay_platform_bank_find(p, bank);
+    if (!b)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "bank", "no such bank");
+    struct wd_cmd c = {.p = p,
+                       .consumer_id = consumer_id,
+                       .bank = b->code,
+                       .currency = currency,
+                       .amount_minor = amount_minor};
+    if (pay_id_new("wd", c.id) != PAY_ERR_OK)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    enum pay_err e = wd_step(&c, 0, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    struct pay_error berr = {0};
+    enum pay_err be = b->conn->transfer(b, c.id, to_account, amount_minor, currency, &berr);
+    /* A timeout leaves the money in flight: the bank may have paid. Only a clear refusal
+     * returns it to the wallet. TODO: a reconciliation pass for the in-flight ones. */
+    if (be == PAY_ERR_OK)
+        e = wd_step(&c, 1, err);
+    else if (be != PAY_ERR_UPSTREAM_TIMEOUT && be != PAY_ERR_UPSTREAM_FAILED)
+        e = wd_step(&c, 2, err);
+    PAY_INFO("wallet.withdraw", "consumer=%s id=%s bank=%s result=%s", consumer_id, c.id, b->code,
+             pay_err_name(be));
+    if (be != PAY_ERR_OK) {
+        *err = berr;
+        return be;
+    }
     return e;
 }
 

@@ -115,7 +115,10 @@ enum pay_platform_transfer_code {
     PAY_PF_XFER_REFUND = 110,     /* merchant available -> payer (wallet or in flight) */
     PAY_PF_XFER_REFUND_FEE = 111, /* fees -> payer: the refunded share of the fee */
     PAY_PF_XFER_SANDBOX_CREDIT = 120,
-    PAY_PF_XFER_TOPUP = 121, /* reserve(bank) -> wallet: top-up from a bound card */
+    PAY_PF_XFER_TOPUP = 121,
+    PAY_PF_XFER_WITHDRAW = 122,
+    /* wallet -> in flight -> reserve(bank): a withdrawal */ /* reserve(bank) -> wallet: top-up from
+                                                                a bound card */
 };
 
 /* Account id of a kind for an owner ("" for platform-wide ones) and a currency, into out
@@ -343,6 +346,12 @@ enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_p
 enum pay_err pay_platform_topup(struct pay_platform *p, const char *consumer_id,
                                 const struct pay_platform_card *card, int64_t amount_minor,
                                 const char *currency, struct pay_error *err);
+/* Withdraws from a wallet to to_account at bank: wallet -> in flight, the bank's transfer
+ * from our reserve account, then in flight -> reserve (or back to the wallet if the bank
+ * refuses). BALANCE_INSUFFICIENT when the wallet holds less. */
+enum pay_err pay_platform_withdraw(struct pay_platform *p, const char *consumer_id,
+                                   const char *bank, const char *to_account, int64_t amount_minor,
+                                   const char *currency, struct pay_error *err);
 /* The wallet pages (wallet.c). */
 enum pay_err pay_platform_wallet_routes_add(struct pay_platform *p, struct pay_error *err);
 

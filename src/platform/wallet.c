@@ -221,6 +221,28 @@ static enum pay_err h_topup(struct pay_http_request *req, struct pay_error *err)
     return PAY_ERR_OK;
 }
 
+static enum pay_err h_withdraw(struct pay_http_request *req, struct pay_error *err)
+{
+    struct wpage w;
+    enum pay_err e = wpost(&w, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    int64_t minor = 0;
+    e = pay_money_parse(f(req, "amount"), "CNY", &minor, err);
+    if (e == PAY_ERR_OK && (minor <= 0 || minor > PAY_AMOUNT_MAX_MINOR))
+        e = pay_error_set(err, PAY_ERR_AMOUNT_NOT_POSITIVE, "amount", NULL);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_consumer_check_pay_password(w.p, w.consumer_id, f(req, "pay_password"),
+                                                     err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_withdraw(w.p, w.consumer_id, f(req, "bank"), f(req, "to_account"), minor,
+                                  "CNY", err);
+    wrender(&w, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
+            e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+            e == PAY_ERR_OK ? "Withdrawal sent." : NULL, NULL);
+    return PAY_ERR_OK;
+}
+
 enum pay_err pay_platform_wallet_routes_add(struct pay_platform *p, struct pay_error *err)
 {
     const struct pay_http_route routes[] = {
@@ -229,6 +251,7 @@ enum pay_err pay_platform_wallet_routes_add(struct pay_platform *p, struct pay_e
         {"POST", "/wallet/cards/verify", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_card_verify, p},
         {"POST", "/wallet/cards/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_card_confirm, p},
         {"POST", "/wallet/topup", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_topup, p},
+        {"POST", "/wallet/withdraw", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_withdraw, p},
     };
     return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
 }

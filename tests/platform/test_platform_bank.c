@@ -449,6 +449,22 @@ static void bind_card_topup_and_pay(void **state)
         fprintf(stderr, "topup: %ld %.500s\n", b.status, b.page);
     assert_int_equal(b.status, 200);
     assert_non_null(strstr(b.page, "id=\"balance\">300.00<"));
+    /* withdraw 100.00 to another account at the bank (the demo merchant's) */
+    char json[1024], path0[300];
+    snprintf(path0, sizeof path0, "%s/data/demo-merchant/merchant.json", banks[0].dir);
+    read_text(path0, json, sizeof json);
+    json_t *dm = json_loads(json, 0, NULL);
+    snprintf(form, sizeof form, "bank=icbc&to_account=%s&amount=100.00&pay_password=135790",
+             h_str(dm, "merAcct"));
+    json_decref(dm);
+    pf_post(&b, "/wallet/withdraw", form);
+    if (b.status != 200)
+        fprintf(stderr, "withdraw: %ld %.500s\n", b.status, b.page);
+    assert_int_equal(b.status, 200);
+    assert_non_null(strstr(b.page, "id=\"balance\">200.00<"));
+    snprintf(form, sizeof form, "bank=icbc&to_account=x&amount=900.00&pay_password=135790");
+    pf_post(&b, "/wallet/withdraw", form); /* more than the wallet holds */
+    assert_int_equal(b.status, 409);
     /* pay a trade with the bound card on the cashier */
     char id[64], path[128];
     snprintf(id, sizeof id, "%s", h_create_trade(&pf, &ma, "card-1", "45.00", NULL));
@@ -487,7 +503,7 @@ static void ledger_and_bank_agree(void **state)
     assert_int_equal(pay_ledger_new(s, NULL, NULL, &lg, NULL), PAY_ERR_OK);
     /* reserve at icbc: 123.00 in, 23.00 refunded, 300.00 top-up, 45.00 card payment; at abc:
      * 50.00 in and back */
-    assert_int_equal(balance(lg, "pf.reserve.icbc.CNY"), 10000 + 30000 + 4500);
+    assert_int_equal(balance(lg, "pf.reserve.icbc.CNY"), 10000 + 30000 + 4500 - 10000);
     assert_int_equal(balance(lg, "pf.reserve.abc.CNY"), 0);
     assert_int_equal(balance(lg, "pf.refunds.CNY"), 0);
     /* merchant: 123.00 - 0.74 fee - (23.00 - 0.13 fee share) + 45.00 - 0.27 fee */
