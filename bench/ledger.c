@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +22,15 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time of the whole process (all threads), seconds: robust against a busy machine. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static struct pay_ledger *open_ledger(const char *path, struct pay_store **s)
@@ -93,7 +103,8 @@ static void create_accounts(struct pay_committer *c)
         abort();
 }
 
-static double bench_committer(const char *dir, double seconds, int per_cmd, double *batch_avg)
+static double bench_committer(const char *dir, double seconds, int per_cmd, double *batch_avg,
+                              double *cpu_us)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/bench-committer.db", dir);
@@ -107,7 +118,7 @@ static double bench_committer(const char *dir, double seconds, int per_cmd, doub
     pay_committer_get_stats(sh.c, &before);
     pthread_t th[THREADS];
     struct worker w[THREADS];
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     sh.deadline = t0 + seconds;
     for (long i = 0; i < THREADS; i++) {
         w[i] = (struct worker){&sh, i};
@@ -119,6 +130,7 @@ static double bench_committer(const char *dir, double seconds, int per_cmd, doub
         total += sh.done[i];
     }
     double elapsed = now_s() - t0;
+    *cpu_us = (cpu_s() - c0) * 1e6 / (double)(total ? total : 1);
     pay_committer_get_stats(sh.c, &after);
     *batch_avg = (double)(after.commands - before.commands) /
                  (double)(after.batches - before.batches ? after.batches - before.batches : 1);
@@ -219,12 +231,13 @@ int main(int argc, char **argv)
     }
     double fsyncs = bench_fdatasync(dir, seconds / 2);
     double single = bench_tx_per_transfer(dir, seconds / 2);
-    double batch_avg = 0;
-    double committer = bench_committer(dir, seconds, per_cmd, &batch_avg);
+    double batch_avg = 0, cpu_us = 0;
+    double committer = bench_committer(dir, seconds, per_cmd, &batch_avg, &cpu_us);
     printf("bench/ledger on %s, %d submitting threads, %d transfer(s) per command\n", dir, THREADS,
            per_cmd);
     printf("  committer (batched, durable)       %10.0f transfers/s  (%.1f commands/batch)\n",
            committer, batch_avg);
+    printf("  CPU per transfer, all threads       %10.1f us\n", cpu_us);
     printf("  one SQLite transaction per transfer %10.0f transfers/s\n", single);
     printf("  raw write+fdatasync loop            %10.0f fsyncs/s\n", fsyncs);
     printf("  committer / one-tx-per-transfer     %10.1fx\n", committer / single);

@@ -109,6 +109,7 @@ static void finish_batch(struct pay_committer *c, enum pay_err e, const struct p
 static void *committer_main(void *arg)
 {
     struct pay_committer *c = arg;
+    pthread_setname_np(pthread_self(), "pay-committer"); /* for top, perf */
     pthread_mutex_lock(&c->mu);
     for (;;) {
         while (!c->head && !c->stopping) {
