@@ -166,6 +166,8 @@ static json_t *trade_out(struct api_call *c, const struct pay_platform_trade *t)
     if (o && strcmp(t->state, PAY_TRADE_WAIT_BUYER_PAY) == 0)
         json_object_set_new(o, "cashier_url",
                             json_sprintf("%s/cashier/%s", c->p->set.public_url, t->id));
+    if (o && strcmp(t->state, PAY_TRADE_WAIT_BUYER_PAY) == 0 && strcmp(t->product, "qr") == 0)
+        json_object_set_new(o, "qr_url", json_sprintf("%s/m/pay/%s", c->p->set.public_url, t->id));
     return o;
 }
 

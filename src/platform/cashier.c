@@ -13,8 +13,10 @@
 #include "crypto/crypto.h"
 #include "http/codec.h"
 #include "http/server.h"
+#include "http/template.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -31,6 +33,7 @@ struct page {
     char anon_csrf[PAY_PLATFORM_TOKEN_TEXT_MAX]; /* the pf_csrf cookie: forms without login */
     char login[PAY_PLATFORM_LOGIN_MAX + 1];
     bool logged_in;
+    bool mobile; /* the /m/pay page a scanned QR code opens */
 };
 
 static bool same_token(const char *a, const char *b)
@@ -126,7 +129,16 @@ static void render(struct page *pg, int status, const char *error, const char *n
     if (ctx && ret)
         json_object_set_new(ctx, "return_url", json_string(ret));
     pay_http_respond_header(pg->req, "X-Frame-Options", "DENY");
-    pay_http_respond_template(pg->req, status, "cashier", ctx);
+    if (ctx && open && strcmp(pg->t.product, "qr") == 0 && !pg->mobile) {
+        /* The desktop cashier shows the code and refreshes until the phone has paid. */
+        char *url = pay_http_req_printf(pg->req, "%s/m/pay/%s", pg->p->set.public_url, pg->t.id);
+        char *svg = url ? pay_platform_qr_svg(url) : NULL;
+        if (svg)
+            json_object_set_new(ctx, "qr_svg", pay_tpl_trusted(svg));
+        json_object_set_new(ctx, "qr_url", json_string(url ? url : ""));
+        free(svg);
+    }
+    pay_http_respond_template(pg->req, status, pg->mobile ? "mobile_pay" : "cashier", ctx);
     json_decref(ctx);
 }
 
@@ -136,6 +148,7 @@ static enum pay_err page_load(struct page *pg, struct pay_http_request *req, str
     memset(pg, 0, sizeof *pg);
     pg->p = pay_http_req_ctx(req);
     pg->req = req;
+    pg->mobile = strncmp(pay_http_req_path(req), "/m/", 3) == 0;
     const char *id = pay_http_req_param(req, "trade_id");
     enum pay_err e = pay_platform_trade_get(pg->p, NULL, id, NULL, &pg->t, err);
     if (e != PAY_ERR_OK)
@@ -186,7 +199,8 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
     if (e != PAY_ERR_OK)
         return e;
     pay_http_respond_cookie(req, SESSION_COOKIE, token, -1, PAY_HTTP_COOKIE_STRICT);
-    pay_http_respond_redirect(req, pay_http_req_printf(req, "/cashier/%s", pg.t.id));
+    pay_http_respond_redirect(
+        req, pay_http_req_printf(req, "%s/%s", pg.mobile ? "/m/pay" : "/cashier", pg.t.id));
     return PAY_ERR_OK;
 }
 
@@ -203,7 +217,8 @@ static enum pay_err h_pay_wallet(struct pay_http_request *req, struct pay_error 
     const char *pw = pay_http_req_form_get(req, "pay_password");
     e = pay_platform_consumer_check_pay_password(pg.p, pg.consumer_id, pw ? pw : "", err);
     if (e == PAY_ERR_OK) {
-        struct pay_platform_payment pm = {"wallet", PAY_PF_ACCT_WALLET, pg.consumer_id, "", false};
+        struct pay_platform_payment pm = {pg.mobile ? "qr" : "wallet", PAY_PF_ACCT_WALLET,
+                                          pg.consumer_id, "", false};
         e = pay_platform_trade_pay(pg.p, pg.t.id, &pm, err);
         PAY_INFO("cashier.pay", "trade=%s method=wallet result=%s", pg.t.id, pay_err_name(e));
     }
@@ -257,6 +272,9 @@ static enum pay_err h_pay_card(struct pay_http_request *req, struct pay_error *e
 enum pay_err pay_platform_cashier_routes_add(struct pay_platform *p, struct pay_error *err)
 {
     const struct pay_http_route routes[] = {
+        {"GET", "/m/pay/{trade_id}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_cashier, p},
+        {"POST", "/m/pay/{trade_id}/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, p},
+        {"POST", "/m/pay/{trade_id}/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_wallet, p},
         {"GET", "/cashier/{trade_id}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_cashier, p},
         {"POST", "/cashier/{trade_id}/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, p},
         {"POST", "/cashier/{trade_id}/pay/wallet", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_wallet,

@@ -359,6 +359,12 @@ enum pay_err pay_platform_wallet_routes_add(struct pay_platform *p, struct pay_e
  * it each round. */
 void pay_platform_bank_work(struct pay_platform *p);
 
+/* --- QR codes and the mobile wallet (qr.c, mobile.c) ---------------------------------------- */
+
+/* An SVG drawing of a QR code of text; heap, caller frees; NULL on failure. */
+char *pay_platform_qr_svg(const char *text);
+/* The mobile confirm pages (/m/pay/{trade_id}) are part of the cashier's routes. */
+
 /* --- workers (sweeper.c) ------------------------------------------------------------------ */
 
 /* Closes expired unpaid trades and finishes trades past their refund window. */

@@ -315,6 +315,55 @@ static void concurrent_refunds(void **state)
     h_reply_fini(&r);
 }
 
+static void qr_on_mobile(void **state)
+{
+    struct h_reply r;
+    h_call(&pf, &ma, "POST", "/v1/trades",
+           "{\"out_trade_no\":\"qr-1\",\"amount\":{\"value\":\"10.00\",\"currency\":"
+           "\"CNY\"},\"subject\":\"coffee\",\"product\":\"qr\"}",
+           "qr-1", &r);
+    assert_int_equal(r.status, 201);
+    char id[64], qr_url[256], path[160];
+    snprintf(id, sizeof id, "%s", h_str(r.json, "trade_id"));
+    snprintf(qr_url, sizeof qr_url, "%s", h_str(r.json, "qr_url"));
+    assert_non_null(strstr(qr_url, "/m/pay/tr_"));
+    h_reply_fini(&r);
+    struct browser desk = {0}, phone = {0};
+    snprintf(path, sizeof path, "/cashier/%s", id);
+    b_request(&desk, "GET", path, NULL);
+    assert_int_equal(desk.status, 200);
+    assert_non_null(strstr(desk.page, "<svg"));
+    assert_non_null(strstr(desk.page, "id=\"qr\""));
+    /* the phone opens the code's URL, logs in to the wallet and confirms */
+    snprintf(path, sizeof path, "/m/pay/%s", id);
+    b_request(&phone, "GET", path, NULL);
+    assert_int_equal(phone.status, 200);
+    char form[512];
+    snprintf(form, sizeof form, "csrf=%s&login=13800000001&password=correct+horse",
+             phone.last_csrf);
+    snprintf(path, sizeof path, "/m/pay/%s/login", id);
+    b_request(&phone, "POST", path, form);
+    assert_int_equal(phone.status, 303);
+    snprintf(path, sizeof path, "/m/pay/%s", id);
+    b_request(&phone, "GET", path, NULL);
+    assert_non_null(strstr(phone.page, "confirm-form"));
+    snprintf(form, sizeof form, "csrf=%s&pay_password=246810", phone.last_csrf);
+    snprintf(path, sizeof path, "/m/pay/%s/confirm", id);
+    b_request(&phone, "POST", path, form);
+    assert_int_equal(phone.status, 200);
+    assert_non_null(strstr(phone.page, "Payment successful"));
+    snprintf(path, sizeof path, "/cashier/%s", id); /* the desktop page now says paid */
+    b_request(&desk, "GET", path, NULL);
+    assert_non_null(strstr(desk.page, "id=\"paid\""));
+    b_fini(&desk);
+    b_fini(&phone);
+    snprintf(path, sizeof path, "/v1/trades/%s", id);
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    assert_string_equal(h_str(r.json, "state"), "TRADE_SUCCESS");
+    assert_string_equal(h_str(r.json, "pay_method"), "qr");
+    h_reply_fini(&r);
+}
+
 static int64_t balance(struct pay_ledger *lg, const char *id)
 {
     struct pay_ledger_account a;
@@ -333,9 +382,9 @@ static void ledger_after_everything(void **state)
     struct pay_ledger *lg = NULL;
     assert_int_equal(pay_store_open(db, NULL, comps, &s, NULL), PAY_ERR_OK);
     assert_int_equal(pay_ledger_new(s, NULL, NULL, &lg, NULL), PAY_ERR_OK);
-    /* both paid trades were refunded in full: nothing left with the merchant or as fees */
-    assert_int_equal(balance(lg, "pf.merchant.m_a.CNY"), 0);
-    assert_int_equal(balance(lg, "pf.fees.CNY"), 0);
+    /* two paid trades were refunded in full; the QR trade's 10.00 stays, less its fee */
+    assert_int_equal(balance(lg, "pf.merchant.m_a.CNY"), 994);
+    assert_int_equal(balance(lg, "pf.fees.CNY"), 6);
     assert_int_equal(balance(lg, "pf.sandbox.CNY"), -100000);
     pay_ledger_free(lg);
     pay_store_close(s);
@@ -358,9 +407,9 @@ int main(int argc, char **argv)
     h_paygate = argv[1];
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(pay_by_wallet),           cmocka_unit_test(cashier_guards),
-        cmocka_unit_test(partial_refunds),         cmocka_unit_test(concurrent_refunds),
-        cmocka_unit_test(ledger_after_everything),
+        cmocka_unit_test(pay_by_wallet),   cmocka_unit_test(cashier_guards),
+        cmocka_unit_test(partial_refunds), cmocka_unit_test(concurrent_refunds),
+        cmocka_unit_test(qr_on_mobile),    cmocka_unit_test(ledger_after_everything),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
