@@ -228,10 +228,11 @@ static int check_answer(paygate_client *c, struct pay_http_client_response *r, c
         json_t *eo = json_object_get(*out, "error");
         const char *code = json_string_value(json_object_get(eo, "code"));
         const char *msg = json_string_value(json_object_get(eo, "message"));
-        json_decref(*out);
+        int rc = pay_sdk_fail(err, PAYGATE_ERR_REFUSED, (int)r->status, code ? code : "HTTP", "%s",
+                              msg ? msg : "refused");
+        json_decref(*out); /* after copying code and msg out of it */
         *out = NULL;
-        return pay_sdk_fail(err, PAYGATE_ERR_REFUSED, (int)r->status, code ? code : "HTTP", "%s",
-                            msg ? msg : "refused");
+        return rc;
     }
     if (!*out)
         return pay_sdk_fail(err, PAYGATE_ERR_INTERNAL, (int)r->status, NULL, "answer not JSON");
