@@ -187,6 +187,7 @@ static void cache_clear(struct pay_ledger *lg)
     lg->n_undo = 0;
     lg->depth = 0;
     lg->tx = NULL;
+    lg->generation = 0;
 }
 
 static bool cache_grow(struct pay_ledger *lg)
@@ -373,8 +374,17 @@ static enum pay_err hook_before_commit(struct pay_store_tx *tx, void *ctx, struc
 
 static void hook_after_end(void *ctx, bool committed)
 {
-    (void)committed;
-    cache_clear(ctx);
+    struct pay_ledger *lg = ctx;
+    /* After a commit every entry equals its row (before_commit wrote the dirty ones), so the
+     * next transaction may reuse them if nobody else writes first; a rollback leaves entries
+     * that never reached the disk. */
+    if (!committed || lg->n_accts > LEDGER_WARM_ACCOUNTS_MAX) {
+        cache_clear(lg);
+        return;
+    }
+    lg->n_undo = 0;
+    lg->depth = 0;
+    lg->tx = NULL;
 }
 
 static const struct pay_store_tx_hooks ledger_hooks = {
@@ -396,7 +406,10 @@ enum pay_err ledger_begin(struct pay_ledger *lg, struct pay_store_tx *tx, struct
     enum pay_err e = pay_store_tx_observe(tx, &ledger_hooks, lg, err);
     if (e != PAY_ERR_OK)
         return e;
-    cache_clear(lg);
+    uint64_t gen = pay_store_tx_generation(tx);
+    if (lg->generation == 0 || gen != lg->generation + 1)
+        cache_clear(lg); /* another transaction or process may have changed accounts */
+    lg->generation = gen;
     lg->tx = tx;
     lg->depth = pay_store_savepoint_depth(tx);
     lg->marks[lg->depth] = 0;

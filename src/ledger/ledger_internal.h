@@ -48,7 +48,13 @@ struct pay_ledger {
     size_t n_undo, cap_undo;
     size_t marks[LEDGER_SAVEPOINT_DEPTH_MAX + 1];
     int depth;
+    /* The cache outlives a committed transaction: it is still exact in the store's next
+     * write transaction if nothing else wrote in between (pay_store_tx_generation). */
+    uint64_t generation; /* of the transaction the cache was last exact in; 0: cold */
 };
+
+/* Accounts kept warm across write transactions (more are dropped after the commit). */
+#define LEDGER_WARM_ACCOUNTS_MAX 65536
 
 /* Joins tx (registers the hooks) and returns the cache entry of account `id`, loading it from
  * the database on first use; NULL with *e == OK when there is no such account. */

@@ -50,12 +50,15 @@ struct pay_store_tx {
     int depth;
     struct hook_slot hooks[PAY_STORE_TX_HOOKS_MAX];
     int n_hooks;
+    uint64_t generation; /* write transactions: see pay_store_tx_generation */
 };
 
 struct pay_store {
     const struct pay_store_backend *be;
     char *path;
     struct conn writer;
+    uint64_t write_generation; /* under writer_lock */
+    int64_t data_version;      /* the writer connection's last seen, under writer_lock */
     pthread_mutex_t writer_lock;
     struct conn *readers;
     int n_readers;
@@ -394,6 +397,36 @@ static enum pay_err before_commit(struct pay_store_tx *tx, struct pay_error *err
     return PAY_ERR_OK;
 }
 
+/* Numbers the write transaction just begun; skips a number when another connection wrote
+ * since the last one (its changes are invisible to the statement counter). */
+static enum pay_err number_write(struct pay_store_tx *tx, struct pay_error *err)
+{
+    struct pay_store *s = tx->s;
+    uint64_t step = 1;
+    if (s->be->data_version_sql) {
+        struct pay_store_stmt *st = stmt_get(s, tx->c, s->be->data_version_sql, err);
+        if (!st)
+            return err->code;
+        int rc = pay_store_step(st, err);
+        int64_t v = rc == 1 ? pay_store_col_int64(st, 0) : 0;
+        pay_store_done(st);
+        if (rc != 1)
+            return rc < 0 ? err->code : pay_error_set(err, PAY_ERR_INTERNAL, "", "no data_version");
+        step = v == s->data_version ? 1 : 2;
+        s->data_version = v;
+    } else {
+        step = 2; /* cannot tell: never claim continuity */
+    }
+    s->write_generation += step;
+    tx->generation = s->write_generation;
+    return PAY_ERR_OK;
+}
+
+uint64_t pay_store_tx_generation(const struct pay_store_tx *tx)
+{
+    return tx->generation;
+}
+
 /* One attempt: BEGIN, body, COMMIT. Returns the status and leaves the error in *err. */
 static enum pay_store_status attempt(struct pay_store_tx *tx,
                                      enum pay_store_status (*fn)(struct pay_store_tx *, void *,
@@ -403,6 +436,8 @@ static enum pay_store_status attempt(struct pay_store_tx *tx,
     const struct pay_store_backend *be = tx->s->be;
     enum pay_err e =
         be->exec_script(tx->c->raw, tx->write ? be->begin_write_sql : be->begin_read_sql, err);
+    if (e == PAY_ERR_OK && tx->write && (e = number_write(tx, err)) != PAY_ERR_OK)
+        be->exec_script(tx->c->raw, "ROLLBACK", &(struct pay_error){0});
     if (e != PAY_ERR_OK)
         return pay_store_status_of(e);
     err->code = PAY_ERR_INTERNAL;

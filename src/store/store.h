@@ -116,6 +116,12 @@ enum pay_err pay_store_tx_observe(struct pay_store_tx *tx, const struct pay_stor
 bool pay_store_tx_is_write(const struct pay_store_tx *tx);
 struct pay_store *pay_store_tx_store(struct pay_store_tx *tx);
 
+/* The write transaction's generation: counts up by one per write transaction on this store
+ * and by more when another connection or process changed the database in between. A cache
+ * kept from write transaction g is still exact in transaction g + 1 (nothing else wrote).
+ * 0 for a read transaction. */
+uint64_t pay_store_tx_generation(const struct pay_store_tx *tx);
+
 /* --- queries ----------------------------------------------------------------------------- */
 
 /* Prepares sql (from the connection's statement cache) and binds its parameters from the

@@ -21,6 +21,9 @@ struct pay_store_backend {
     /* The statement text that starts a write / read transaction. */
     const char *begin_write_sql;
     const char *begin_read_sql;
+    /* A statement whose one integer column changes when another connection changed the
+     * database (SQLite: PRAGMA data_version); NULL if the backend cannot tell. */
+    const char *data_version_sql;
     void *(*prepare)(void *conn, const char *sql, struct pay_error *err);
     void (*finalize)(void *stmt);
     void (*reset)(void *stmt); /* also clears bindings */

@@ -198,6 +198,7 @@ const struct pay_store_backend pay_store_sqlite_backend = {
     .exec_script = sq_exec_script,
     .begin_write_sql = "BEGIN IMMEDIATE",
     .begin_read_sql = "BEGIN",
+    .data_version_sql = "PRAGMA data_version",
     .prepare = sq_prepare,
     .finalize = sq_finalize,
     .reset = sq_reset,

@@ -353,6 +353,47 @@ static void verify_reports_dangling_references(void **state)
     assert_int_equal(pay_store_run_tx(e->s, undangle, NULL, NULL), PAY_ERR_OK);
 }
 
+static enum pay_store_status set_closed(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    const char *sql = ctx;
+    return pay_store_status_of(pay_store_exec(tx, err, sql, NULL));
+}
+
+static enum pay_ledger_result pay_alice_to_shop(struct env *e, const char *id)
+{
+    struct pay_ledger_transfer t = {.debit_account_id = "alice",
+                                    .credit_account_id = "shop",
+                                    .currency = "CNY",
+                                    .amount_minor = 100};
+    snprintf(t.id, sizeof t.id, "%s", id);
+    enum pay_ledger_result r = PAY_LEDGER_OK;
+    assert_int_equal(pay_committer_transfers(e->c, &t, 1, &r, NULL), PAY_ERR_OK);
+    return r;
+}
+
+/* The committer keeps accounts cached across batches; a write by anyone else (another
+ * transaction on the store, another connection or process) must make it read them again. */
+static void account_cache_sees_other_writers(void **state)
+{
+    struct env *e = *state;
+    assert_int_equal(pay_alice_to_shop(e, "warm1"), PAY_LEDGER_OK);
+    char close_alice[] = "UPDATE ledger_accounts SET flags = flags | 4 WHERE id = 'alice'";
+    char open_alice[] = "UPDATE ledger_accounts SET flags = flags & ~4 WHERE id = 'alice'";
+    assert_int_equal(pay_store_run_tx(e->s, set_closed, close_alice, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_alice_to_shop(e, "warm2"), PAY_LEDGER_ACCOUNT_CLOSED);
+    assert_int_equal(pay_store_run_tx(e->s, set_closed, open_alice, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_alice_to_shop(e, "warm3"), PAY_LEDGER_OK);
+    /* Another connection to the same file, as another process would be. */
+    const struct pay_store_component *schema[] = {&pay_ledger_schema, &app_schema, NULL};
+    struct pay_store *s2 = NULL;
+    assert_int_equal(pay_store_open(e->path, NULL, schema, &s2, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_store_run_tx(s2, set_closed, close_alice, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_alice_to_shop(e, "warm4"), PAY_LEDGER_ACCOUNT_CLOSED);
+    assert_int_equal(pay_store_run_tx(s2, set_closed, open_alice, NULL), PAY_ERR_OK);
+    pay_store_close(s2);
+    assert_int_equal(pay_alice_to_shop(e, "warm5"), PAY_LEDGER_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +403,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(paging_newest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_reports_tampering_then_fix, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_reports_dangling_references, setup, teardown),
+        cmocka_unit_test_setup_teardown(account_cache_sees_other_writers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
