@@ -335,3 +335,59 @@ size_t h_ledger_verify(struct h_platform *pf)
     const char *argv[] = {h_paygate, "ledger", "verify", db, NULL};
     return (size_t)h_run(argv);
 }
+
+/* --- a minimal browser for the cashier ---------------------------------------------------------
+ */
+
+struct hb {
+    char csrf_cookie[128], session[128], csrf[128];
+    long status;
+};
+
+static void hb_req(struct h_platform *pf, struct hb *b, const char *method, const char *path,
+                   const char *form)
+{
+    char url[512], cookie[400], v[512];
+    snprintf(url, sizeof url, "%s%s", pf->url, path);
+    snprintf(cookie, sizeof cookie, "Cookie: pf_csrf=%s; pf_session=%s", b->csrf_cookie,
+             b->session);
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", cookie, NULL};
+    struct pay_http_client_options opt = {.allow_private_addresses = true,
+                                          .total_timeout_ms = 30000};
+    struct pay_http_client_response r = {0};
+    assert_int_equal(pay_http_client_request(method, url, headers, form, form ? strlen(form) : 0,
+                                             &opt, &r, NULL),
+                     PAY_ERR_OK);
+    b->status = r.status;
+    if (pay_http_client_response_header(&r, "Set-Cookie", v, sizeof v)) {
+        v[strcspn(v, ";")] = '\0';
+        if (strncmp(v, "pf_csrf=", 8) == 0)
+            snprintf(b->csrf_cookie, sizeof b->csrf_cookie, "%.127s", v + 8);
+        if (strncmp(v, "pf_session=", 11) == 0)
+            snprintf(b->session, sizeof b->session, "%.127s", v + 11);
+    }
+    const char *m = strstr(pay_buf_str(&r.body), "name=\"csrf\" value=\"");
+    if (m) {
+        m += strlen("name=\"csrf\" value=\"");
+        snprintf(b->csrf, sizeof b->csrf, "%.*s", (int)strcspn(m, "\""), m);
+    }
+    pay_http_client_response_fini(&r);
+}
+
+long h_cashier_pay_wallet(struct h_platform *pf, const char *trade_id, const char *login,
+                          const char *password, const char *pay_password)
+{
+    struct hb b = {0};
+    char path[128], form[512];
+    snprintf(path, sizeof path, "/cashier/%s", trade_id);
+    hb_req(pf, &b, "GET", path, NULL);
+    snprintf(form, sizeof form, "csrf=%s&login=%s&password=%s", b.csrf, login, password);
+    snprintf(path, sizeof path, "/cashier/%s/login", trade_id);
+    hb_req(pf, &b, "POST", path, form);
+    snprintf(path, sizeof path, "/cashier/%s", trade_id);
+    hb_req(pf, &b, "GET", path, NULL);
+    snprintf(form, sizeof form, "csrf=%s&pay_password=%s", b.csrf, pay_password);
+    snprintf(path, sizeof path, "/cashier/%s/pay/wallet", trade_id);
+    hb_req(pf, &b, "POST", path, form);
+    return b.status;
+}

@@ -80,6 +80,11 @@ void h_sink_stop(struct h_notify_sink *s);
 /* Waits up to ms for at least n successful deliveries; returns the count. */
 int h_sink_wait(struct h_notify_sink *s, int n, int ms);
 
+/* Pays trade_id on the cashier by wallet balance as a browser would (GET, log in, pay);
+ * returns the final HTTP status. */
+long h_cashier_pay_wallet(struct h_platform *pf, const char *trade_id, const char *login,
+                          const char *password, const char *pay_password);
+
 /* Platform ledger verification on the data dir's database: violations count. */
 size_t h_ledger_verify(struct h_platform *pf);
 
