@@ -19,10 +19,12 @@ struct pay_store_stmt {
     struct conn *conn;
     void *raw;
     struct cache_entry *entry; /* NULL: not cached, finalised by pay_store_done */
+    bool in_order;             /* parameter $n is the backend's position n */
 };
 
 struct cache_entry {
     char *sql;
+    const char *key; /* the caller's pointer last seen for sql: a lookup without hashing */
     uint64_t hash;
     uint64_t last_used;
     bool in_use;
@@ -101,10 +103,22 @@ static void cache_evict_lru(struct pay_store *s, struct conn *c)
 static struct pay_store_stmt *stmt_get(struct pay_store *s, struct conn *c, const char *sql,
                                        struct pay_error *err)
 {
+    /* Callers pass the same string constant each time: try its address first (confirmed by
+     * strcmp, since a caller may reuse a buffer), then the hash of the text. */
+    for (size_t i = 0; i < c->cached; i++) {
+        struct cache_entry *e = c->cache[i];
+        if (e->key == sql && !e->in_use && strcmp(e->sql, sql) == 0) {
+            e->in_use = true;
+            e->last_used = ++c->tick;
+            stat_add(&s->stats.cache_hits, 1);
+            return &e->stmt;
+        }
+    }
     uint64_t h = hash_sql(sql);
     for (size_t i = 0; i < c->cached; i++) {
         struct cache_entry *e = c->cache[i];
         if (e->hash == h && !e->in_use && strcmp(e->sql, sql) == 0) {
+            e->key = sql;
             e->in_use = true;
             e->last_used = ++c->tick;
             stat_add(&s->stats.cache_hits, 1);
@@ -115,6 +129,7 @@ static struct pay_store_stmt *stmt_get(struct pay_store *s, struct conn *c, cons
     if (!raw)
         return NULL;
     stat_add(&s->stats.prepares, 1);
+    bool in_order = s->be->params_in_order(raw);
     if (c->cached == PAY_STORE_STMT_CACHE_MAX)
         cache_evict_lru(s, c);
     struct cache_entry *e = calloc(1, sizeof *e);
@@ -128,11 +143,12 @@ static struct pay_store_stmt *stmt_get(struct pay_store *s, struct conn *c, cons
             pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
             return NULL;
         }
-        *st = (struct pay_store_stmt){.conn = c, .raw = raw, .entry = NULL};
+        *st = (struct pay_store_stmt){.conn = c, .raw = raw, .entry = NULL, .in_order = in_order};
         return st;
     }
-    *e = (struct cache_entry){.sql = copy, .hash = h, .last_used = ++c->tick, .in_use = true};
-    e->stmt = (struct pay_store_stmt){.conn = c, .raw = raw, .entry = e};
+    *e = (struct cache_entry){
+        .sql = copy, .key = sql, .hash = h, .last_used = ++c->tick, .in_use = true};
+    e->stmt = (struct pay_store_stmt){.conn = c, .raw = raw, .entry = e, .in_order = in_order};
     c->cache[c->cached++] = e;
     return &e->stmt;
 }
@@ -172,26 +188,28 @@ void pay_store_done(struct pay_store_stmt *st)
 
 /* --- queries ----------------------------------------------------------------------------- */
 
-static enum pay_err bind_args(const struct pay_store_backend *be, void *raw, const char *types,
-                              va_list ap)
+static enum pay_err bind_args(const struct pay_store_backend *be, const struct pay_store_stmt *st,
+                              const char *types, va_list ap)
 {
     enum pay_err e = PAY_ERR_OK;
+    void *raw = st->raw;
     for (int i = 0; types && types[i] && e == PAY_ERR_OK; i++) {
+        int pos = st->in_order ? i + 1 : be->param_slot(raw, i + 1);
         switch (types[i]) {
         case 'i':
-            e = be->bind_int64(raw, i + 1, va_arg(ap, int64_t));
+            e = be->bind_int64(raw, pos, va_arg(ap, int64_t));
             break;
         case 't':
-            e = be->bind_text(raw, i + 1, va_arg(ap, const char *));
+            e = be->bind_text(raw, pos, va_arg(ap, const char *));
             break;
         case 'b': {
             const void *p = va_arg(ap, const void *);
             size_t n = va_arg(ap, size_t);
-            e = be->bind_blob(raw, i + 1, p, n);
+            e = be->bind_blob(raw, pos, p, n);
             break;
         }
         case 'n':
-            e = be->bind_null(raw, i + 1);
+            e = be->bind_null(raw, pos);
             break;
         default:
             assert(!"pay_store_query: unknown type letter");
@@ -208,7 +226,7 @@ static struct pay_store_stmt *vquery(struct pay_store_tx *tx, struct pay_error *
     struct pay_store_stmt *st = stmt_get(tx->s, tx->c, sql, err);
     if (!st)
         return NULL;
-    enum pay_err e = bind_args(tx->s->be, st->raw, types, ap);
+    enum pay_err e = bind_args(tx->s->be, st, types, ap);
     if (e != PAY_ERR_OK) {
         pay_store_done(st);
         pay_error_set(err, e, "", "binding parameters of: %.80s", sql);

@@ -27,6 +27,11 @@ struct pay_store_backend {
     void *(*prepare)(void *conn, const char *sql, struct pay_error *err);
     void (*finalize)(void *stmt);
     void (*reset)(void *stmt); /* also clears bindings */
+    /* The backend's position of our parameter $n, and whether that is n for every parameter
+     * (store.c asks once per prepared statement and then binds by position). */
+    int (*param_slot)(void *stmt, int n);
+    bool (*params_in_order)(void *stmt);
+    /* idx: a position from param_slot (or n when params_in_order). */
     enum pay_err (*bind_int64)(void *stmt, int idx, int64_t v);
     enum pay_err (*bind_text)(void *stmt, int idx, const char *s);
     enum pay_err (*bind_blob)(void *stmt, int idx, const void *p, size_t n);

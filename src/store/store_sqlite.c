@@ -109,43 +109,51 @@ static void sq_reset(void *stmt)
 /* SQLite treats `$1` as a *named* parameter and numbers parameters in order of first
  * appearance, so "SET a = $2 WHERE id = $1" would bind backwards. Map our $N to SQLite's slot
  * by name ('?' style statements keep their position). */
-static int slot(void *stmt, int n)
+static int sq_param_slot(void *stmt, int n)
 {
-    /* Fast path: the SQL names its parameters in order, so slot n is "$n". */
-    const char *p = sqlite3_bind_parameter_name(stmt, n);
-    if (p && p[0] == '$') {
-        int v = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            v = v * 10 + (*p - '0');
-        if (*p == 0 && v == n)
-            return n;
-    }
     char name[16];
     snprintf(name, sizeof name, "$%d", n);
     int i = sqlite3_bind_parameter_index(stmt, name);
     return i > 0 ? i : n;
 }
 
+static bool sq_params_in_order(void *stmt)
+{
+    int count = sqlite3_bind_parameter_count(stmt);
+    for (int n = 1; n <= count; n++) {
+        const char *p = sqlite3_bind_parameter_name(stmt, n);
+        if (!p)
+            continue; /* '?': positional already */
+        int v = 0;
+        if (p[0] != '$')
+            return false;
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            v = v * 10 + (*p - '0');
+        if (*p != 0 || v != n)
+            return false;
+    }
+    return true;
+}
+
 static enum pay_err sq_bind_int64(void *stmt, int idx, int64_t v)
 {
-    return map_rc(sqlite3_bind_int64(stmt, slot(stmt, idx), v));
+    return map_rc(sqlite3_bind_int64(stmt, idx, v));
 }
 
 static enum pay_err sq_bind_text(void *stmt, int idx, const char *s)
 {
-    idx = slot(stmt, idx);
     return map_rc(s ? sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT)
                     : sqlite3_bind_null(stmt, idx));
 }
 
 static enum pay_err sq_bind_blob(void *stmt, int idx, const void *p, size_t n)
 {
-    return map_rc(sqlite3_bind_blob64(stmt, slot(stmt, idx), p, n, SQLITE_TRANSIENT));
+    return map_rc(sqlite3_bind_blob64(stmt, idx, p, n, SQLITE_TRANSIENT));
 }
 
 static enum pay_err sq_bind_null(void *stmt, int idx)
 {
-    return map_rc(sqlite3_bind_null(stmt, slot(stmt, idx)));
+    return map_rc(sqlite3_bind_null(stmt, idx));
 }
 
 static int sq_step(void *stmt, struct pay_error *err)
@@ -202,6 +210,8 @@ const struct pay_store_backend pay_store_sqlite_backend = {
     .prepare = sq_prepare,
     .finalize = sq_finalize,
     .reset = sq_reset,
+    .param_slot = sq_param_slot,
+    .params_in_order = sq_params_in_order,
     .bind_int64 = sq_bind_int64,
     .bind_text = sq_bind_text,
     .bind_blob = sq_bind_blob,
