@@ -128,7 +128,6 @@ static void render(struct page *pg, int status, const char *error, const char *n
     const char *ret = paid ? signed_return(pg) : NULL;
     if (ctx && ret)
         json_object_set_new(ctx, "return_url", json_string(ret));
-    pay_http_respond_header(pg->req, "X-Frame-Options", "DENY");
     if (ctx && open && strcmp(pg->t.product, "qr") == 0 && !pg->mobile) {
         /* The desktop cashier shows the code and refreshes until the phone has paid. */
         char *url = pay_http_req_printf(pg->req, "%s/m/pay/%s", pg->p->set.public_url, pg->t.id);

@@ -89,7 +89,6 @@ static void wrender(struct wpage *w, int status, const char *error, const char *
     if (ctx && extra)
         json_object_update(ctx, extra);
     json_decref(extra);
-    pay_http_respond_header(w->req, "X-Frame-Options", "DENY");
     pay_http_respond_template(w->req, status, "wallet", ctx);
     json_decref(ctx);
 }

@@ -1,0 +1,221 @@
+// Browser test of the payment platform's cashier (docs/platform.md) with Chromium: a consumer
+// pays a merchant's trades by wallet balance, by a card bound in the wallet (the bank checks
+// it and texts a code), by online banking at a bank (walking the bank's own pages), and by QR
+// code confirmed on the mobile wallet page. Screenshots of each step go to the artefacts
+// directory. Exit 77 (skip) when Chromium or playwright-core is missing.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { spawn, execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!fs.existsSync(chromium) || !fs.existsSync(path.join(here, 'node_modules', 'playwright-core'))) {
+  console.log('SKIP: chromium or node_modules/playwright-core missing');
+  process.exit(77);
+}
+const { launch, shot, expect } = await import('./browser.mjs');
+const paygate = process.env.PAYGATE_BIN || 'paygate';
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'paygate-platform-browser-'));
+const run = (args) => execFileSync(paygate, args, { encoding: 'utf8' });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFile(f) {
+  for (let i = 0; i < 300; i++) {
+    if (fs.existsSync(f) && fs.readFileSync(f, 'utf8')) return fs.readFileSync(f, 'utf8');
+    await sleep(50);
+  }
+  throw new Error(`no ${f}`);
+}
+
+// --- a bank ------------------------------------------------------------------------------------
+run(['bank', 'merchant', 'add', '--data-dir', `${dir}/bank`, '--code', 'icbc', '--fast-hash',
+  '--mer-id', 'PAYGATE', '--name', 'PayGate', '--referrer-domain', '127.0.0.1',
+  '--notify-domain', '127.0.0.1', '--allow-no-referer', '--out', `${dir}/mer`]);
+const mer = JSON.parse(fs.readFileSync(`${dir}/mer/merchant.json`, 'utf8'));
+const bank = spawn(paygate, ['bank', 'serve', '--data-dir', `${dir}/bank`, '--code', 'icbc',
+  '--demo-data', '--fast-hash', '--print-url-file', `${dir}/bank-url`],
+{ stdio: ['ignore', fs.openSync(`${dir}/bank-stdout`, 'w'), fs.openSync(`${dir}/bank.log`, 'w')] });
+const bankUrl = await waitFile(`${dir}/bank-url`);
+const CARD = '6222020000000015';
+const cvv2 = /6222020000000015\s+exp 12\/30\s+cvv2 (\d{3})/.exec(fs.readFileSync(`${dir}/bank-stdout`, 'utf8'))[1];
+
+// --- the platform, a merchant (Ed25519 key made here) and a consumer ------------------------------
+const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
+const rawPk = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+fs.writeFileSync(`${dir}/m.pub`, rawPk.toString('base64') + '\n');
+fs.mkdirSync(`${dir}/pf`);
+fs.writeFileSync(`${dir}/pf/platform.ini`, `[platform]
+banks = icbc
+[notify]
+allow_private_hosts = true
+[bank.icbc]
+name = ICBC Sandbox
+gateway_url = ${bankUrl}
+mer_id = PAYGATE
+mer_acct = ${mer.merAcct}
+key_file = ${dir}/mer/merchant.key
+cert_file = ${dir}/mer/merchant.crt
+bank_cert_file = ${dir}/bank/keys/sign.crt
+ca_file = ${dir}/bank/keys/ca.crt
+allow_private = true
+`);
+run(['platform', 'merchant', 'add', '--data-dir', `${dir}/pf`, '--id', 'm_web', '--name',
+  'Tea House', '--public-key-file', `${dir}/m.pub`, '--notify-host', '127.0.0.1']);
+run(['platform', 'consumer', 'add', '--data-dir', `${dir}/pf`, '--login', '13800000001',
+  '--password', 'correct horse', '--pay-password', '246810']);
+run(['platform', 'wallet', 'credit', '--data-dir', `${dir}/pf`, '--consumer', '13800000001',
+  '--amount', '500.00']);
+const pf = spawn(paygate, ['platform', '--config', `${dir}/pf/platform.ini`, '--data-dir',
+  `${dir}/pf`, '--listen', '127.0.0.1:0'],
+{ stdio: ['ignore', 'pipe', fs.openSync(`${dir}/pf.log`, 'w')] });
+const pfUrl = await new Promise((resolve, reject) => {
+  let out = '';
+  pf.stdout.on('data', (c) => {
+    out += c;
+    const m = /(http:\/\/\S+)/.exec(out);
+    if (m) resolve(m[1]);
+  });
+  setTimeout(() => reject(new Error('platform did not start')), 15000);
+});
+
+// A signed call of the open API (docs/protocol.md).
+async function api(method, target, body) {
+  const ts = Math.floor(Date.now() / 1000).toString();
+  const nonce = crypto.randomBytes(16).toString('base64url');
+  const hash = crypto.createHash('sha256').update(body || '').digest('hex');
+  const canon = `${method}\n${target}\n${ts}\n${nonce}\n${hash}\n`;
+  const sig = crypto.sign(null, Buffer.from(canon), privateKey).toString('base64url');
+  const headers = {
+    Authorization: `PAYGATE-ED25519 keyId="m_web", ts="${ts}", nonce="${nonce}", sig="${sig}"`,
+    'Content-Type': 'application/json',
+  };
+  if (method === 'POST') headers['Idempotency-Key'] = crypto.randomUUID();
+  const r = await fetch(pfUrl + target, { method, headers, body });
+  return { status: r.status, json: await r.json() };
+}
+let n = 0;
+async function trade(amount, product = 'page') {
+  const r = await api('POST', '/v1/trades', JSON.stringify({
+    out_trade_no: `web-${Date.now()}-${n++}`, amount: { value: amount, currency: 'CNY' },
+    subject: 'Green tea', product, return_url: 'http://127.0.0.1:9/back',
+  }));
+  expect(r.status === 201, `trade created (${r.status} ${JSON.stringify(r.json)})`);
+  return r.json;
+}
+async function state(id) {
+  return (await api('GET', `/v1/trades/${id}`)).json;
+}
+async function sms(browser) {
+  const outbox = await browser.newPage();
+  await outbox.goto(`${bankUrl}/sandbox/sms`);
+  const code = /Code (\d{6})/.exec(await outbox.textContent('#sms td.text'))[1];
+  await outbox.close();
+  return code;
+}
+
+const browser = await launch();
+let failed = false;
+try {
+  // (a) wallet balance
+  const desk = await browser.newContext();
+  const page = await desk.newPage();
+  let t = await trade('12.30');
+  const resp = await page.goto(t.cashier_url);
+  expect(resp.headers()['x-frame-options'] === 'DENY', 'the cashier cannot be framed');
+  await shot(page, 'platform-1-cashier');
+  await page.fill('#login-form input[name=login]', '13800000001');
+  await page.fill('#login-form input[name=password]', 'correct horse');
+  await Promise.all([page.waitForNavigation(), page.click('#login-form button')]);
+  await page.fill('#wallet-form input[name=pay_password]', '246810');
+  await shot(page, 'platform-2-wallet-form');
+  await Promise.all([page.waitForNavigation(), page.click('#wallet-form button')]);
+  expect((await page.textContent('#notice')).includes('Payment successful'), 'paid by wallet');
+  expect((await page.getAttribute('#return', 'href')).includes('sign='), 'signed return link');
+  await shot(page, 'platform-3-wallet-paid');
+  expect((await state(t.trade_id)).state === 'TRADE_SUCCESS', 'trade paid (wallet)');
+
+  // (b) bind a card in the wallet, then pay with it
+  await page.goto(`${pfUrl}/wallet`);
+  await page.selectOption('#bind-form select[name=bank]', 'icbc');
+  await page.fill('#bind-form input[name=cardNo]', CARD);
+  await page.fill('#bind-form input[name=expiry]', '12/30');
+  await page.fill('#bind-form input[name=cvv2]', cvv2);
+  await Promise.all([page.waitForNavigation(), page.click('#bind-form button')]);
+  await page.fill('#confirm-form input[name=smsCode]', await sms(browser));
+  await shot(page, 'platform-4-bind-code');
+  await Promise.all([page.waitForNavigation(), page.click('#confirm-form button')]);
+  expect((await page.textContent('#notice')).includes('Card bound'), 'card bound');
+  expect(!(await page.content()).includes(CARD), 'no full card number on the page');
+  await shot(page, 'platform-5-wallet-card');
+  t = await trade('45.00');
+  await page.goto(t.cashier_url);
+  await page.fill('#card-form input[name=pay_password]', '246810');
+  await Promise.all([page.waitForNavigation(), page.click('#pay-card')]);
+  expect((await page.textContent('#notice')).includes('Payment successful'), 'paid by card');
+  await shot(page, 'platform-6-card-paid');
+  expect((await state(t.trade_id)).pay_method === 'card', 'trade paid (card)');
+
+  // (c) online banking: the cashier sends the browser to the bank with a signed order
+  const anon = await (await browser.newContext()).newPage();
+  t = await trade('88.00');
+  await anon.goto(t.cashier_url);
+  await Promise.all([anon.waitForURL(`${bankUrl}/**`), anon.click('#bank-icbc')]);
+  await anon.waitForSelector('body[data-page=card]');
+  await shot(anon, 'platform-7-bank-card');
+  await anon.fill('#cardNo', CARD);
+  await Promise.all([anon.waitForNavigation(), anon.click('#next')]);
+  await anon.fill('#password', '123456');
+  await Promise.all([anon.waitForNavigation(), anon.click('#send-sms')]);
+  await anon.fill('#smsCode', await sms(browser));
+  await Promise.all([anon.waitForNavigation(), anon.click('#verify')]);
+  await shot(anon, 'platform-8-bank-confirm');
+  await Promise.all([anon.waitForNavigation(), anon.click('#confirm')]);
+  expect(await anon.getAttribute('body', 'data-page') === 'result', 'bank result page');
+  await shot(anon, 'platform-9-bank-result');
+  const s = await state(t.trade_id);
+  expect(s.state === 'TRADE_SUCCESS' && s.pay_method === 'bank', `trade paid (bank): ${s.state}`);
+
+  // (d) QR: the desktop cashier shows a code; the phone opens it and confirms
+  t = await trade('9.90', 'qr');
+  const qrDesk = await (await browser.newContext()).newPage();
+  await qrDesk.goto(t.cashier_url);
+  expect(await qrDesk.isVisible('svg#qr'), 'QR code shown');
+  await shot(qrDesk, 'platform-10-qr');
+  const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 },
+    isMobile: true, hasTouch: true })).newPage();
+  await phone.goto(await qrDesk.getAttribute('#qr-link', 'href'));
+  await phone.fill('#login-form input[name=login]', '13800000001');
+  await phone.fill('#login-form input[name=password]', 'correct horse');
+  await Promise.all([phone.waitForNavigation(), phone.click('#login-form button')]);
+  await phone.fill('#confirm-form input[name=pay_password]', '246810');
+  await shot(phone, 'platform-11-mobile-confirm');
+  await Promise.all([phone.waitForNavigation(), phone.click('#confirm')]);
+  expect((await phone.textContent('#notice')).includes('Payment successful'), 'paid by QR');
+  await shot(phone, 'platform-12-mobile-paid');
+  await qrDesk.reload();
+  expect(await qrDesk.isVisible('#paid'), 'the desktop cashier shows the payment');
+  expect((await state(t.trade_id)).pay_method === 'qr', 'trade paid (qr)');
+  console.log('platform browser test: ok');
+} catch (e) {
+  failed = true;
+  console.error(e);
+} finally {
+  await browser.close();
+  pf.kill('SIGTERM');
+  await new Promise((r) => pf.on('exit', r));
+  bank.kill('SIGTERM');
+  await new Promise((r) => bank.on('exit', r));
+  if (!failed) {
+    try {
+      run(['ledger', 'verify', `${dir}/pf/platform.db`]);
+    } catch (e) {
+      failed = true;
+      console.error('ledger verify failed', e.stdout);
+    }
+  }
+  if (!process.env.PAYGATE_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
