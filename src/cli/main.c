@@ -11,6 +11,7 @@ static const struct pay_command commands[] = {
     {"ledger", "ledger verify <db>: check every ledger invariant", pay_cmd_ledger},
     {"platform", "run the payment platform; merchant add, keygen", pay_cmd_platform},
     {"bank", "run a sandbox bank (B2C gateway); merchant/customer/card add, deposit", pay_cmd_bank},
+    {"shop", "run the demo shop (built on libpaygate, the merchant SDK)", pay_cmd_shop},
 };
 
 static void usage(FILE *out)

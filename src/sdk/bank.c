@@ -157,7 +157,8 @@ char *paygate_bank_order_form(paygate_bank *b, const paygate_bank_order *o, payg
     struct pay_buf h;
     pay_buf_init(&h, 1 << 20);
     if (ok) {
-        ok = pay_buf_puts(&h, "<form id=\"paygate-bank-form\" method=\"post\" action=\"") == 0 &&
+        ok = pay_buf_puts(&h, "<form id=\"paygate-bank-form\" method=\"post\" "
+                              "data-autosubmit=\"1\" action=\"") == 0 &&
              pay_html_escape(&h, b->url) == 0 &&
              pay_buf_printf(&h,
                             "/b2c/pay\">\n<input type=\"hidden\" name=\"interfaceName\" "
@@ -165,9 +166,8 @@ char *paygate_bank_order_form(paygate_bank *b, const paygate_bank_order *o, payg
                             "name=\"interfaceVersion\" value=\"1.0\">\n<input type=\"hidden\" "
                             "name=\"tranData\" value=\"%s\">\n<input type=\"hidden\" "
                             "name=\"merSignMsg\" value=\"%s\">\n<input type=\"hidden\" "
-                            "name=\"merCert\" value=\"%s\">\n<button type=\"submit\">Continue "
-                            "to the bank</button>\n</form>\n<script>document.getElementById("
-                            "'paygate-bank-form').submit();</script>\n",
+                            "name=\"merCert\" value=\"%s\">\n<button type=\"submit\" "
+                            "id=\"to-bank\">Continue to the bank</button>\n</form>\n",
                             tran, sig, cert) == 0;
     }
     free(doc);

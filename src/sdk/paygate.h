@@ -202,8 +202,11 @@ typedef struct {
     const char *mer_var;    /* echoed back; NULL: "" */
 } paygate_bank_order;
 
-/* The auto-submitting HTML form (tranData, merSignMsg, merCert) that sends the consumer's
- * browser to the bank. Heap string, free() it; NULL on error (err filled). */
+/* The HTML form (tranData, merSignMsg, merCert) that sends the consumer's browser to the
+ * bank's <gateway_url>/b2c/pay. It carries data-autosubmit="1" and a submit button: add a
+ * script file that submits form[data-autosubmit] (no inline script, so a strict CSP works)
+ * and allow the bank's origin in your CSP form-action. Heap string, free() it; NULL on
+ * error (err filled). */
 char *paygate_bank_order_form(paygate_bank *b, const paygate_bank_order *o, paygate_error *err);
 
 typedef struct {

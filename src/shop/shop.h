@@ -1,0 +1,65 @@
+/* `paygate shop`: a small online store built only on libpaygate (src/sdk/paygate.h) for its
+ * payments: catalogue, cart, checkout through the platform's cashier or a bank's online
+ * banking, notification handlers that mark an order paid exactly once, an order page that
+ * queries the platform when a notification is late, "my orders" and an admin page with
+ * refunds. Storage is its own SQLite file (shop.db). */
+#ifndef PAY_SHOP_SHOP_H
+#define PAY_SHOP_SHOP_H
+
+#include "http/server.h"
+#include "sdk/paygate.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+struct shop_product {
+    const char *id;
+    const char *name;
+    int64_t price; /* CNY minor units */
+};
+
+struct shop {
+    sqlite3 *db;
+    pthread_mutex_t mu; /* one connection, used by the request threads in turn */
+    paygate_client *platform;
+    paygate_bank *bank; /* NULL when the shop has no bank contract */
+    paygate_seen_db *seen;
+    char public_url[256];
+    char bank_name[64];
+};
+
+extern const struct shop_product shop_products[];
+extern const size_t shop_n_products;
+
+/* An order row. */
+struct shop_order {
+    char id[40];
+    char sid[40];
+    char items[512];
+    int64_t amount;
+    char method[12]; /* platform, bank */
+    char state[12];  /* pending, paid, refunded */
+    char trade_id[40];
+    int64_t refunded;
+    int fulfilments; /* how many times the order was fulfilled: must end at 1 */
+    char paid_via[12];
+    int64_t created_at;
+};
+
+int shop_db_open(struct shop *s, const char *path);
+void shop_db_close(struct shop *s);
+int shop_order_insert(struct shop *s, const struct shop_order *o);
+int shop_order_get(struct shop *s, const char *id, struct shop_order *o); /* 0 or -1 */
+/* Marks a pending order paid; 1 when this call did it (fulfil now), 0 when it was not pending. */
+int shop_order_mark_paid(struct shop *s, const char *id, const char *trade_id, const char *via);
+int shop_order_set_refunded(struct shop *s, const char *id, int64_t refunded);
+int shop_order_set_trade(struct shop *s, const char *id, const char *trade_id);
+/* Orders of a session (sid) or all (sid NULL), newest first; calls fn for each. */
+void shop_order_list(struct shop *s, const char *sid,
+                     void (*fn)(void *ctx, const struct shop_order *o), void *ctx);
+
+/* The routes (shop_pages.c, shop_pay.c). */
+enum pay_err shop_add_routes(struct shop *s, struct pay_http_server *srv, struct pay_error *err);
+
+#endif

@@ -1,0 +1,274 @@
+/* The shop's payment handlers, all through libpaygate: checkout (a platform trade and a
+ * redirect to its cashier, or the signed order form of the shop's own bank), the two
+ * notification endpoints (verified, amount checked, order marked paid exactly once), the
+ * order page (asks the platform when a notification is late) and the admin refund. */
+#include "shop/shop_internal.h"
+
+#include "core/log.h"
+#include "crypto/crypto.h"
+#include "http/codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Order ids: S + UTC date-time + 6 random characters (valid as out_trade_no and orderId). */
+static void new_order_id(char out[40])
+{
+    char rnd[16], ts[20];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y%m%d%H%M%S", &tm);
+    (void)pay_random_token(rnd, sizeof rnd, 6);
+    for (char *p = rnd; *p; p++)
+        if (*p == '-' || *p == '_')
+            *p = 'x';
+    snprintf(out, 40, "S%s%s", ts, rnd);
+}
+
+/* Builds the order from the cart; 0, or -1 when the cart is empty. */
+static int order_from_cart(struct pay_http_request *req, struct shop_order *o)
+{
+    int qty[16];
+    shop_cart_read(req, qty);
+    memset(o, 0, sizeof *o);
+    for (size_t i = 0; i < shop_n_products; i++) {
+        if (qty[i] <= 0)
+            continue;
+        o->amount += shop_products[i].price * qty[i];
+        snprintf(o->items + strlen(o->items), sizeof o->items - strlen(o->items), "%s%d × %s",
+                 o->items[0] ? ", " : "", qty[i], shop_products[i].name);
+    }
+    new_order_id(o->id);
+    snprintf(o->sid, sizeof o->sid, "%s", shop_sid(req));
+    return o->amount > 0 ? 0 : -1;
+}
+
+static enum pay_err pay_platform(struct shop *s, struct pay_http_request *req,
+                                 const struct shop_order *o, struct pay_error *err)
+{
+    char notify[400], ret[400];
+    snprintf(notify, sizeof notify, "%s/notify/platform", s->public_url);
+    snprintf(ret, sizeof ret, "%s/orders/%s", s->public_url, o->id);
+    paygate_trade_request tr = {.out_trade_no = o->id,
+                                .amount = o->amount,
+                                .subject = o->items,
+                                .notify_url = notify,
+                                .return_url = ret,
+                                .timeout = "30m"};
+    paygate_trade t;
+    paygate_error pe = {0};
+    if (paygate_trade_create(s->platform, &tr, &t, &pe) != PAYGATE_OK) {
+        PAY_WARN("shop.trade_create_failed", "order=%s code=%s msg=\"%s\"", o->id, pe.code,
+                 pe.message);
+        return pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, NULL, "the platform: %s", pe.code);
+    }
+    (void)shop_order_set_trade(s, o->id, t.trade_id);
+    pay_http_respond_redirect(req, t.cashier_url);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err pay_bank(struct shop *s, struct pay_http_request *req,
+                             const struct shop_order *o, struct pay_error *err)
+{
+    char notify[400], ret[400];
+    snprintf(notify, sizeof notify, "%s/notify/bank", s->public_url);
+    snprintf(ret, sizeof ret, "%s/orders/%s", s->public_url, o->id);
+    paygate_bank_order bo = {.order_id = o->id,
+                             .amount = o->amount,
+                             .goods_name = o->items,
+                             .notify_url = notify,
+                             .return_url = ret,
+                             .mer_var = o->id};
+    paygate_error pe = {0};
+    char *form = paygate_bank_order_form(s->bank, &bo, &pe);
+    if (!form)
+        return pay_error_set(err, PAY_ERR_INTERNAL, NULL, "bank form: %s", pe.message);
+    struct pay_buf b;
+    pay_buf_init(&b, 1 << 20);
+    shop_page_begin(&b, "To your bank");
+    shop_ok(pay_buf_puts(&b, "<h1>Paying at ") | pay_html_escape(&b, s->bank_name) |
+            pay_buf_puts(&b, "</h1><p>You are being taken to your bank's online banking.</p>") |
+            pay_buf_puts(&b, form));
+    free(form);
+    shop_page_send(req, &b, 200);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err h_checkout(struct pay_http_request *req, struct pay_error *err)
+{
+    struct shop *s = pay_http_req_ctx(req);
+    const char *method = pay_http_req_form_get(req, "method");
+    int bank = method && strcmp(method, "bank") == 0;
+    if (bank && !s->bank)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "method", "no bank contract");
+    struct shop_order o;
+    if (order_from_cart(req, &o) != 0) {
+        pay_http_respond_redirect(req, "/cart");
+        return PAY_ERR_OK;
+    }
+    snprintf(o.method, sizeof o.method, "%s", bank ? "bank" : "platform");
+    if (shop_order_insert(s, &o) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, NULL, "cannot store the order");
+    (void)pay_http_respond_cookie(req, "shop_cart", "", 0, 0);
+    PAY_INFO("shop.order_created", "order=%s amount=%lld method=%s", o.id, (long long)o.amount,
+             o.method);
+    return bank ? pay_bank(s, req, &o, err) : pay_platform(s, req, &o, err);
+}
+
+/* The query fallback: a pending platform order whose notification has not arrived. */
+static void query_if_late(struct shop *s, struct shop_order *o)
+{
+    if (strcmp(o->state, "pending") != 0 || strcmp(o->method, "platform") != 0)
+        return;
+    paygate_trade t;
+    paygate_error pe = {0};
+    if (paygate_trade_query(s->platform, o->id, &t, &pe) != PAYGATE_OK)
+        return; /* not created yet, or the platform is away: the page says pending */
+    if ((strcmp(t.state, "TRADE_SUCCESS") == 0 || strcmp(t.state, "TRADE_FINISHED") == 0) &&
+        t.amount == o->amount && shop_order_mark_paid(s, o->id, t.trade_id, "query") == 1)
+        PAY_INFO("shop.order_paid", "order=%s via=query", o->id);
+    (void)shop_order_get(s, o->id, o);
+}
+
+static enum pay_err h_order(struct pay_http_request *req, struct pay_error *err)
+{
+    struct shop *s = pay_http_req_ctx(req);
+    struct shop_order o;
+    const char *id = pay_http_req_param(req, "id");
+    if (!id || shop_order_get(s, id, &o) != 0)
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, NULL, "no such order");
+    query_if_late(s, &o);
+    char amt[40], ref[40];
+    shop_money(o.amount, amt);
+    shop_money(o.refunded, ref);
+    struct pay_buf b;
+    pay_buf_init(&b, 1 << 20);
+    shop_page_begin(&b, "Order");
+    shop_ok(pay_buf_printf(&b,
+                           "<h1>Order <span id=\"order-id\">%s</span></h1><dl class=\"order\">"
+                           "<dt>Items</dt><dd>",
+                           o.id) |
+            pay_html_escape(&b, o.items) |
+            pay_buf_printf(&b,
+                           "</dd><dt>Amount</dt><dd id=\"order-amount\">%s</dd><dt>Payment</dt>"
+                           "<dd>%s</dd><dt>State</dt><dd id=\"order-state\" class=\"state "
+                           "state-%s\">%s</dd>",
+                           amt, o.method, o.state, o.state));
+    if (o.refunded > 0)
+        shop_ok(pay_buf_printf(&b, "<dt>Refunded</dt><dd id=\"order-refunded\">%s</dd>", ref));
+    shop_ok(pay_buf_puts(&b, "</dl>"));
+    if (strcmp(o.state, "pending") == 0)
+        shop_ok(pay_buf_printf(&b,
+                               "<p>Waiting for the payment. <a href=\"/orders/%s\">Refresh</a>"
+                               "</p>",
+                               o.id));
+    shop_page_send(req, &b, 200);
+    return PAY_ERR_OK;
+}
+
+/* POST /notify/platform: answer "success" only once the outcome is stored. */
+static enum pay_err h_notify_platform(struct pay_http_request *req, struct pay_error *err)
+{
+    struct shop *s = pay_http_req_ctx(req);
+    size_t len = 0;
+    const char *body = pay_http_req_body(req, &len);
+    paygate_notification n;
+    paygate_error pe = {0};
+    struct shop_order o;
+    int rc =
+        paygate_notify_verify(s->platform, pay_http_req_target(req),
+                              pay_http_req_header(req, "Paygate-Signature"), body, len, 0, &n, &pe);
+    if (rc == PAYGATE_OK && shop_order_get(s, n.trade.out_trade_no, &o) != 0)
+        rc = PAYGATE_ERR_MISMATCH;
+    if (rc == PAYGATE_OK && (n.trade.amount != o.amount || strcmp(n.trade.currency, "CNY") != 0))
+        rc = PAYGATE_ERR_MISMATCH; /* never fulfil another amount than the order's */
+    if (rc != PAYGATE_OK) {
+        PAY_WARN("shop.notify_refused", "source=platform status=%s code=%s msg=\"%s\"",
+                 paygate_status_name(rc), pe.code, pe.message);
+        pay_http_respond_text(req, 400, "refused");
+        return PAY_ERR_OK;
+    }
+    rc = paygate_notify_once(n.notify_id, paygate_seen_db_fn, s->seen);
+    if (rc == PAYGATE_OK && strcmp(n.trade.state, "TRADE_SUCCESS") == 0 &&
+        shop_order_mark_paid(s, o.id, n.trade.trade_id, "notify") == 1)
+        PAY_INFO("shop.order_paid", "order=%s via=notify notify_id=%s", o.id, n.notify_id);
+    if (rc == PAYGATE_DUPLICATE)
+        PAY_INFO("shop.notify_duplicate", "order=%s notify_id=%s", o.id, n.notify_id);
+    pay_http_respond_text(req, rc == PAYGATE_ERR_INTERNAL ? 500 : 200,
+                          rc == PAYGATE_ERR_INTERNAL ? "retry" : "success");
+    return PAY_ERR_OK;
+}
+
+/* POST /notify/bank: the shop's own bank contract (HS notification). */
+static enum pay_err h_notify_bank(struct pay_http_request *req, struct pay_error *err)
+{
+    struct shop *s = pay_http_req_ctx(req);
+    size_t len = 0;
+    const char *body = pay_http_req_body(req, &len);
+    paygate_bank_notification n;
+    paygate_error pe = {0};
+    struct shop_order o;
+    int rc = s->bank ? paygate_bank_notify_verify(s->bank, body ? body : "", len, 0, &n, &pe)
+                     : PAYGATE_ERR_ARG;
+    if (rc == PAYGATE_OK && (shop_order_get(s, n.order_id, &o) != 0 || n.amount != o.amount ||
+                             strcmp(o.method, "bank") != 0))
+        rc = PAYGATE_ERR_MISMATCH;
+    if (rc != PAYGATE_OK) {
+        PAY_WARN("shop.notify_refused", "source=bank status=%s code=%s msg=\"%s\"",
+                 paygate_status_name(rc), pe.code, pe.message);
+        pay_http_respond_text(req, 400, "refused");
+        return PAY_ERR_OK;
+    }
+    rc = paygate_notify_once(n.notify_id, paygate_seen_db_fn, s->seen);
+    if (rc == PAYGATE_OK && strcmp(n.status, "SUCCESS") == 0 &&
+        shop_order_mark_paid(s, o.id, n.tran_serial_no, "notify") == 1)
+        PAY_INFO("shop.order_paid", "order=%s via=bank-notify notify_id=%s", o.id, n.notify_id);
+    pay_http_respond_text(req, rc == PAYGATE_ERR_INTERNAL ? 500 : 200,
+                          rc == PAYGATE_ERR_INTERNAL ? "retry" : "OK");
+    return PAY_ERR_OK;
+}
+
+/* POST /admin/orders/{id}/refund: refunds what is left, through whoever took the money. */
+static enum pay_err h_refund(struct pay_http_request *req, struct pay_error *err)
+{
+    struct shop *s = pay_http_req_ctx(req);
+    struct shop_order o;
+    const char *id = pay_http_req_param(req, "id");
+    if (!shop_is_admin(req))
+        return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL, "admin is for loopback clients");
+    if (!id || shop_order_get(s, id, &o) != 0)
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, NULL, "no such order");
+    if (strcmp(o.state, "paid") != 0)
+        return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, NULL, "only paid orders");
+    char rid[48];
+    snprintf(rid, sizeof rid, "R%s", o.id);
+    int64_t left = o.amount - o.refunded;
+    paygate_error pe = {0};
+    paygate_refund r;
+    int rc = strcmp(o.method, "bank") == 0
+                 ? (s->bank ? paygate_bank_refund(s->bank, o.id, rid, left, &pe) : PAYGATE_ERR_ARG)
+                 : paygate_trade_refund(s->platform, o.trade_id, rid, left, "CNY",
+                                        "refund from the shop admin", &r, &pe);
+    if (rc != PAYGATE_OK)
+        return pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, NULL, "refund: %s %s", pe.code,
+                             pe.message);
+    (void)shop_order_set_refunded(s, o.id, o.amount);
+    PAY_INFO("shop.order_refunded", "order=%s amount=%lld", o.id, (long long)left);
+    pay_http_respond_redirect(req, "/admin");
+    return PAY_ERR_OK;
+}
+
+enum pay_err shop_add_pay_routes(struct shop *s, struct pay_http_server *srv, struct pay_error *err)
+{
+    const struct pay_http_route r[] = {
+        {"POST", "/checkout", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_checkout, s},
+        {"GET", "/orders/{id}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_order, s},
+        {"POST", "/notify/platform", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_notify_platform, s},
+        {"POST", "/notify/bank", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_notify_bank, s},
+        {"POST", "/admin/orders/{id}/refund", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_refund, s},
+    };
+    return pay_http_server_add_routes(srv, r, sizeof r / sizeof r[0], err);
+}
