@@ -125,6 +125,33 @@ static enum pay_err bank_error(const struct pay_platform_bank *b, long status, j
     return pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "bank %s answered %ld", b->code, status);
 }
 
+/* Checks the bank's Paygate-Signature on an answer: RSA-SHA256 by the bank's signing
+ * certificate (checked against its CA at start-up) over the canonical response string bound
+ * to our request's nonce, with a fresh timestamp. */
+static enum pay_err verify_answer(const struct pay_platform_bank *b,
+                                  const struct pay_http_client_response *r,
+                                  const char *request_nonce, struct pay_error *err)
+{
+    char hv[PAY_SIG_HEADER_MAX];
+    const char *h = pay_http_client_response_header(r, PAY_SIG_RESPONSE_HEADER, hv, sizeof hv);
+    struct pay_sig_header sh;
+    if (!h || pay_sig_header_parse(h, strlen(h), &sh, err) != PAY_ERR_OK ||
+        sh.alg != PAY_SIG_RSA_SHA256 || strcmp(sh.key_id, b->code) != 0)
+        return pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "bank %s: unsigned answer", b->code);
+    int64_t now = pay_time_now_ms() / 1000;
+    if (sh.ts < now - PAY_SIGNATURE_WINDOW_S || sh.ts > now + PAY_SIGNATURE_WINDOW_S)
+        return pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "bank %s: stale answer", b->code);
+    char canon[PAY_SIG_CANONICAL_MAX], sig64[PAY_BASE64_LEN(PAY_RSA_SIG_MAX)];
+    int n =
+        pay_sig_canonical_response(canon, sizeof canon, (int)r->status, sh.ts, sh.nonce,
+                                   request_nonce, r->body.data ? r->body.data : "", r->body.len);
+    if (n < 0 || pay_base64_encode(sig64, sizeof sig64, sh.sig, sh.sig_len) != 0 ||
+        pay_x509_verify_data(b->bank_cert_pem, canon, (size_t)n, sig64) != 0)
+        return pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "bank %s: bad answer signature",
+                             b->code);
+    return PAY_ERR_OK;
+}
+
 /* POSTs a JSON body to the bank's API, signed with our certificate's key. */
 static enum pay_err api_post(const struct pay_platform_bank *b, const char *path, const char *body,
                              json_t **out, struct pay_error *err)
@@ -147,6 +174,8 @@ static enum pay_err api_post(const struct pay_platform_bank *b, const char *path
     struct pay_http_client_options opt = {.allow_private_addresses = b->allow_private};
     struct pay_http_client_response r = {0};
     e = pay_http_client_request("POST", url, headers, body, strlen(body), &opt, &r, err);
+    if (e == PAY_ERR_OK)
+        e = verify_answer(b, &r, nonce, err);
     if (e == PAY_ERR_OK) {
         *out = json_loads(pay_buf_str(&r.body), 0, NULL);
         if (r.status != 200)
