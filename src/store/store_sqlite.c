@@ -66,8 +66,11 @@ static enum pay_err sq_conn_open(const char *path, bool writer, int busy_timeout
                                               " PRAGMA foreign_keys=ON;")
                                  : "PRAGMA foreign_keys=ON;";
     /* A page cache big enough for the hot indexes (64 MiB writer, 16 MiB per reader):
-     * SQLite's 2 MiB default makes every batch re-read b-tree pages from the OS. */
-    const char *cache = writer ? "PRAGMA cache_size=-65536;" : "PRAGMA cache_size=-16384;";
+     * SQLite's 2 MiB default makes every batch re-read b-tree pages from the OS. Checkpoint
+     * every 8192 WAL pages (32 MiB at 4 KiB) instead of 1000: a ledger batch dirties more
+     * than 1000 pages, so the default checkpointed (copy + two fsyncs) after every commit. */
+    const char *cache = writer ? "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=8192;"
+                               : "PRAGMA cache_size=-16384;";
     enum pay_err e = sq_exec_script(db, pragmas, err);
     if (e == PAY_ERR_OK)
         e = sq_exec_script(db, cache, err);
