@@ -54,7 +54,8 @@ struct pay_platform_settings {
     bool allow_private_hosts;
     struct pay_platform_bank *banks; /* [platform] banks = a,b; owned by the platform */
     size_t n_banks;
-    char web_root[512]; /* templates/ and static/ of the cashier */
+    char web_root[512];       /* templates/ and static/ of the cashier */
+    char operator_token[128]; /* enables the operator API; "" = off */
 };
 
 /* The running platform. Created by pay_platform_open, freed by pay_platform_close. */
@@ -364,6 +365,9 @@ void pay_platform_bank_work(struct pay_platform *p);
 /* An SVG drawing of a QR code of text; heap, caller frees; NULL on failure. */
 char *pay_platform_qr_svg(const char *text);
 /* The mobile confirm pages (/m/pay/{trade_id}) are part of the cashier's routes. */
+
+/* The operator API (operator.c): POST /operator/v1/merchants. */
+enum pay_err pay_platform_operator_routes_add(struct pay_platform *p, struct pay_error *err);
 
 /* --- workers (sweeper.c) ------------------------------------------------------------------ */
 

@@ -52,8 +52,9 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
                                 struct pay_error *err)
 {
     static const char *const platform_keys[] = {
-        "name",           "bank_url",    "fee_bp",   "trade_timeout", "refund_window",
-        "sweep_interval", "timeout_min", "web_root", "banks",         NULL};
+        "name",          "bank_url",       "fee_bp",      "trade_timeout",
+        "refund_window", "sweep_interval", "timeout_min", "web_root",
+        "banks",         "operator_token", NULL};
     static const char *const notify_keys[] = {
         "retry_schedule", "timeout", "allow_private_hosts", "workers", "poll_interval", NULL};
     enum pay_err e;
@@ -65,6 +66,9 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
     copy_opt(c, "server", "data_dir", s->data_dir, sizeof s->data_dir);
     copy_opt(c, "platform", "name", s->name, sizeof s->name);
     copy_opt(c, "platform", "web_root", s->web_root, sizeof s->web_root);
+    copy_opt(c, "platform", "operator_token", s->operator_token, sizeof s->operator_token);
+    if (s->operator_token[0] && strlen(s->operator_token) < 24)
+        return pay_config_error(c, "platform", "operator_token", err, "at least 24 characters");
     if ((e = pay_config_get_int(c, "platform", "fee_bp", s->default_fee_bp, 0, 10000,
                                 &s->default_fee_bp, err)) != PAY_ERR_OK ||
         (e = pay_config_get_duration_ms(c, "platform", "trade_timeout", s->trade_timeout_ms,
@@ -215,6 +219,7 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
         (e = pay_platform_cashier_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_bank_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_wallet_routes_add(p, err)) != PAY_ERR_OK ||
+        (e = pay_platform_operator_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_http_server_start(p->http, err)) != PAY_ERR_OK)
         return e;
     if (p->set.public_url[0] == '\0')

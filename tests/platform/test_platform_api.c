@@ -7,6 +7,7 @@
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/sig.h"
+#include "http/client.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,12 +20,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#define OP_TOKEN "op-token-0123456789abcdefghij"
+
 static struct h_platform pf;
 static struct h_merchant ma, mb;
 
 static int group_setup(void **state)
 {
-    h_setup(&pf, &ma, &mb, "timeout_min = 1s");
+    h_setup(&pf, &ma, &mb, "timeout_min = 1s\noperator_token = " OP_TOKEN);
     h_start(&pf);
     return 0;
 }
@@ -404,6 +407,48 @@ static void ssrf_refused(void **state)
     h_teardown(&p2);
 }
 
+static long operator_add(const char *token, const char *body, char *out, size_t n)
+{
+    char url[256], auth[128];
+    snprintf(url, sizeof url, "%s/operator/v1/merchants", pf.url);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    const char *headers[] = {"Content-Type: application/json", auth, NULL};
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response r = {0};
+    assert_int_equal(
+        pay_http_client_request("POST", url, headers, body, strlen(body), &opt, &r, NULL), 0);
+    snprintf(out, n, "%s", pay_buf_str(&r.body));
+    long status = r.status;
+    pay_http_client_response_fini(&r);
+    return status;
+}
+
+static void operator_api(void **state)
+{
+    struct h_merchant mc;
+    uint8_t seed[PAY_ED25519_SEED_LEN];
+    memset(seed, 3, sizeof seed);
+    pay_ed25519_from_seed(&mc.key, seed);
+    snprintf(mc.id, sizeof mc.id, "m_c");
+    char pk[PAY_ED25519_KEY_TEXT_LEN], body[512], out[1024];
+    pay_ed25519_pk_to_text(pk, mc.key.pk);
+    snprintf(body, sizeof body,
+             "{\"id\":\"m_c\",\"name\":\"Shop C\",\"public_key\":\"%s\","
+             "\"notify_hosts\":[\"shop-c.example\"],\"fee_bp\":30}",
+             pk);
+    assert_int_equal(operator_add("wrong-token-0123456789abcdef", body, out, sizeof out), 401);
+    assert_int_equal(operator_add(OP_TOKEN, body, out, sizeof out), 201);
+    assert_non_null(strstr(out, "\"key_alg\":\"ed25519\""));
+    assert_int_equal(operator_add(OP_TOKEN, body, out, sizeof out), 409);
+    assert_int_equal(operator_add(OP_TOKEN,
+                                  "{\"id\":\"m_d\",\"name\":\"D\",\"public_key\":\"bad\","
+                                  "\"notify_hosts\":[\"d.example\"]}",
+                                  out, sizeof out),
+                     400);
+    assert_non_null(strstr(out, "public_key"));
+    h_create_trade(&pf, &mc, "op-1", "1.00", NULL); /* the new merchant signs and is served */
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -424,6 +469,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(notify_retry_and_attempts),
         cmocka_unit_test(notify_survives_kill),
         cmocka_unit_test(ssrf_refused),
+        cmocka_unit_test(operator_api),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
