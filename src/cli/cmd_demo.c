@@ -1,53 +1,68 @@
-/* `paygate demo`: for now one server on loopback with the built-in routes and a landing page;
- * later it starts the banks, the platform and the shop. Stops cleanly on SIGINT/SIGTERM. */
+/* `paygate demo`: the whole chain on one machine with no configuration. Creates a data folder
+ * (SQLite files, keys, certificates), seeds it once (bank merchants, the shop as a platform
+ * merchant, a consumer with a wallet balance), starts two sandbox banks, the platform and the
+ * shop as child processes on fixed loopback ports, prints the URLs and demo credentials, and
+ * on Ctrl-C / SIGTERM stops the children in order (shop, platform, banks) and waits for them.
+ * Running it again reuses the data folder. */
 #include "cli/commands.h"
-#include "http/server.h"
-/* after errors.h: log.h defines PAY_ERROR, which errors.def also uses */
-#include "core/log.h"
+#include "core/buf.h"
+#include "http/client.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
-static const char landing_page[] =
-    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-    "<title>paygate demo</title><link rel=\"stylesheet\" href=\"/static/paygate.css\"></head>\n"
-    "<body><main><h1>paygate demo</h1>"
-    "<p>paygate demo: bank, platform and shop are coming.</p>"
-    "<p>This server answers <a href=\"/healthz\">/healthz</a> and "
-    "<a href=\"/metrics\">/metrics</a>.</p></main></body></html>\n";
+#include <jansson.h>
 
-static enum pay_err h_landing(struct pay_http_request *req, struct pay_error *err)
-{
-    pay_http_respond_html(req, 200, landing_page);
-    return PAY_ERR_OK;
-}
+struct demo_bank {
+    const char *code, *name, *bin;
+    int port_off;
+    char acct[64]; /* the platform's merchant account at this bank */
+};
+
+struct demo {
+    char self[1024];
+    char dir[1024];
+    int base_port;
+    struct demo_bank banks[2];
+    pid_t pids[4]; /* bank 0, bank 1, platform, shop */
+    const char *names[4];
+};
 
 static void demo_usage(void)
 {
-    printf("usage: paygate demo [--port N] [--web-root DIR]\n\n"
-           "Starts the demo on 127.0.0.1 (default port 8080; 0 picks a free one) and prints\n"
-           "its URL. Today it serves a landing page, /healthz and /metrics; the banks, the\n"
-           "platform and the shop will join it. Ctrl-C or SIGTERM stops it cleanly.\n"
-           "--web-root DIR   templates/ and static/ (default: ./web when it exists)\n");
+    printf("usage: paygate demo [--data-dir DIR] [--base-port N]\n\n"
+           "Runs the whole demo on 127.0.0.1: two sandbox banks (ports N and N+1), the payment\n"
+           "platform (N+2) and the demo shop (N+3); N is 8081 by default. The first run creates\n"
+           "DIR (default ./paygate-data) with the SQLite databases, keys and certificates and\n"
+           "seeds demo data; later runs reuse it. Prints the URLs and demo credentials. Ctrl-C\n"
+           "or SIGTERM stops everything cleanly. Logs: DIR/logs/.\n");
 }
 
-/* Parses the options; returns 0, or 2 after printing what was wrong. */
-static int demo_args(int argc, char **argv, long *port, const char **web_root)
+static int demo_args(int argc, char **argv, const char **dir, long *port)
 {
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+        if ((strcmp(argv[i], "--base-port") == 0 || strcmp(argv[i], "--port") == 0) &&
+            i + 1 < argc) {
             char *end;
             *port = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || *port < 0 || *port > 65535) {
-                fprintf(stderr, "paygate demo: bad port '%s'\n", argv[i]);
+            if (*end != '\0' || *port < 1024 || *port > 65530) {
+                fprintf(stderr, "paygate demo: bad port '%s' (1024-65530)\n", argv[i]);
                 return 2;
             }
-        } else if (strcmp(argv[i], "--web-root") == 0 && i + 1 < argc) {
-            *web_root = argv[++i];
+        } else if (strcmp(argv[i], "--data-dir") == 0 && i + 1 < argc) {
+            *dir = argv[++i];
         } else {
             fprintf(stderr, "paygate demo: unknown option '%s' (see --help)\n", argv[i]);
             return 2;
@@ -56,39 +71,395 @@ static int demo_args(int argc, char **argv, long *port, const char **web_root)
     return 0;
 }
 
+static void path_of(const struct demo *d, char *out, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void path_of(const struct demo *d, char *out, size_t n, const char *fmt, ...)
+{
+    int k = snprintf(out, n, "%s/", d->dir);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out + k, n - (size_t)k, fmt, ap);
+    va_end(ap);
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Starts `paygate argv...` with output appended to DIR/logs/<log>.log; returns the pid. The
+ * child gets its own process group, so a terminal's Ctrl-C reaches only us and we stop the
+ * children in order. */
+static pid_t spawn(const struct demo *d, const char *log, char *const argv[])
+{
+    char lp[1200];
+    path_of(d, lp, sizeof lp, "logs/%s.log", log);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    setpgid(0, 0);
+    int fd = open(lp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    int nul = open("/dev/null", O_RDONLY);
+    if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+    }
+    if (nul >= 0)
+        dup2(nul, 0);
+    execv(d->self, argv);
+    _exit(127);
+}
+
+/* Runs an offline command to completion; its exit status. */
+static int run(const struct demo *d, char *const argv[])
+{
+    pid_t pid = spawn(d, "setup", argv);
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+#define RUN(d, ...)                                                                                \
+    do {                                                                                           \
+        char *const argv_[] = {(d)->self, __VA_ARGS__, NULL};                                      \
+        if (run((d), argv_) != 0) {                                                                \
+            fprintf(stderr, "paygate demo: setup step failed: %s (see %s/logs/setup.log)\n",       \
+                    #__VA_ARGS__, (d)->dir);                                                       \
+            return -1;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+static int read_acct(const char *json_path, char out[64])
+{
+    char *text = pay_file_read(json_path, 65536, NULL);
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    const char *a = json_string_value(json_object_get(j, "merAcct"));
+    snprintf(out, 64, "%s", a ? a : "");
+    json_decref(j);
+    free(text);
+    return out[0] ? 0 : -1;
+}
+
+/* A bank contract (merchant certificate) unless it exists: the platform's at both banks,
+ * the shop's at the first. */
+static int seed_bank_merchant(struct demo *d, struct demo_bank *b, const char *mer_id,
+                              const char *name, const char *out_name)
+{
+    char data[1200], out[1200], json[1300];
+    path_of(d, data, sizeof data, "banks/%s", b->code);
+    path_of(d, out, sizeof out, "banks/%s-%s", b->code, out_name);
+    snprintf(json, sizeof json, "%s/merchant.json", out);
+    if (!exists(json))
+        RUN(d, "bank", "merchant", "add", "--data-dir", data, "--code", (char *)b->code, "--bin",
+            (char *)b->bin, "--mer-id", (char *)mer_id, "--name", (char *)name, "--referrer-domain",
+            "127.0.0.1", "--notify-domain", "127.0.0.1", "--allow-no-referer", "--out", out);
+    return strcmp(out_name, "platform") == 0 ? read_acct(json, b->acct) : 0;
+}
+
+/* The platform side, once (marker file): the shop as a merchant, a consumer with money. */
+static int seed_platform(struct demo *d)
+{
+    char pf[1200], key[1200], pub[1300], marker[1200];
+    path_of(d, pf, sizeof pf, "platform");
+    path_of(d, key, sizeof key, "shop/shop.key");
+    snprintf(pub, sizeof pub, "%s.pub", key);
+    path_of(d, marker, sizeof marker, "platform/.demo-seeded");
+    if (exists(marker))
+        return 0;
+    if (!exists(key))
+        RUN(d, "platform", "keygen", "--out", key);
+    RUN(d, "platform", "merchant", "add", "--data-dir", pf, "--id", "shop", "--name",
+        "Teahouse demo shop", "--public-key-file", pub, "--notify-host", "127.0.0.1", "--fee-bp",
+        "60");
+    RUN(d, "platform", "consumer", "add", "--data-dir", pf, "--login", "13800000001", "--password",
+        "demo-pass-1", "--pay-password", "123456");
+    RUN(d, "platform", "wallet", "credit", "--data-dir", pf, "--consumer", "13800000001",
+        "--amount", "10000.00");
+    FILE *f = fopen(marker, "w");
+    return f && fclose(f) == 0 ? 0 : -1;
+}
+
+static int write_platform_ini(const struct demo *d)
+{
+    char ini[1200];
+    path_of(d, ini, sizeof ini, "platform/platform.ini");
+    FILE *f = fopen(ini, "w");
+    if (!f)
+        return -1;
+    fprintf(f,
+            "# written by `paygate demo` on every start\n[server]\npublic_url = "
+            "http://127.0.0.1:%d\n[platform]\nsweep_interval = 1s\nbanks = %s,%s\n[notify]\n"
+            "allow_private_hosts = true\nretry_schedule = 5s,15s,1m,5m,15m\npoll_interval = "
+            "200ms\ntimeout = 5s\n",
+            d->base_port + 2, d->banks[0].code, d->banks[1].code);
+    for (int i = 0; i < 2; i++) {
+        const struct demo_bank *b = &d->banks[i];
+        fprintf(f,
+                "[bank.%s]\nname = %s\ngateway_url = http://127.0.0.1:%d\nmer_id = PAYGATE\n"
+                "mer_acct = %s\nkey_file = %s/banks/%s-platform/merchant.key\ncert_file = "
+                "%s/banks/%s-platform/merchant.crt\nbank_cert_file = %s/banks/%s/keys/sign.crt\n"
+                "ca_file = %s/banks/%s/keys/ca.crt\nallow_private = true\n",
+                b->code, b->name, d->base_port + b->port_off, b->acct, d->dir, b->code, d->dir,
+                b->code, d->dir, b->code, d->dir, b->code);
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static int seed(struct demo *d)
+{
+    char p[1200];
+    const char *dirs[] = {"", "logs", "banks", "platform", "shop"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        path_of(d, p, sizeof p, "%s", dirs[i]);
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+            fprintf(stderr, "paygate demo: cannot create %s: %s\n", p, strerror(errno));
+            return -1;
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (seed_bank_merchant(d, &d->banks[i], "PAYGATE", "PayGate platform", "platform") != 0)
+            return -1;
+    if (seed_bank_merchant(d, &d->banks[0], "SHOP0001", "Teahouse demo shop", "shop") != 0 ||
+        seed_platform(d) != 0)
+        return -1;
+    return write_platform_ini(d);
+}
+
+/* True when something accepts TCP connections on 127.0.0.1:port. */
+static int port_open(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* Waits until the child listens and GET /healthz answers 200, or it dies, or timeout_ms. */
+static int wait_ready(const struct demo *d, int idx, int port, int timeout_ms)
+{
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
+    struct pay_http_client_options opt = {.allow_private_addresses = true,
+                                          .total_timeout_ms = 2000};
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        if (waitpid(d->pids[idx], NULL, WNOHANG) == d->pids[idx]) {
+            fprintf(stderr, "paygate demo: %s exited at start (port %d busy? see %s/logs/%s.log)\n",
+                    d->names[idx], port, d->dir, d->names[idx]);
+            return -1;
+        }
+        if (port_open(port)) {
+            struct pay_http_client_response r = {0};
+            int ok =
+                pay_http_client_request("GET", url, NULL, NULL, 0, &opt, &r, NULL) == PAY_ERR_OK &&
+                r.status == 200;
+            pay_http_client_response_fini(&r);
+            if (ok)
+                return 0;
+        }
+        usleep(100000);
+    }
+    fprintf(stderr, "paygate demo: %s did not answer on port %d\n", d->names[idx], port);
+    return -1;
+}
+
+static int start_bank(struct demo *d, int i)
+{
+    const struct demo_bank *b = &d->banks[i];
+    char data[1200], listen[32];
+    path_of(d, data, sizeof data, "banks/%s", b->code);
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", d->base_port + b->port_off);
+    char *const argv[] = {d->self,        "bank",          "serve",  "--data-dir",    data,
+                          "--name",       (char *)b->name, "--code", (char *)b->code, "--bin",
+                          (char *)b->bin, "--listen",      listen,   "--demo-data",   NULL};
+    d->pids[i] = spawn(d, d->names[i], argv);
+    return d->pids[i] > 0 ? wait_ready(d, i, d->base_port + b->port_off, 60000) : -1;
+}
+
+static int start_platform(struct demo *d)
+{
+    char data[1200], ini[1200], listen[32];
+    path_of(d, data, sizeof data, "platform");
+    path_of(d, ini, sizeof ini, "platform/platform.ini");
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", d->base_port + 2);
+    char *const argv[] = {d->self, "platform", "--config", ini, "--data-dir",
+                          data,    "--listen", listen,     NULL};
+    d->pids[2] = spawn(d, "platform", argv);
+    return d->pids[2] > 0 ? wait_ready(d, 2, d->base_port + 2, 60000) : -1;
+}
+
+static int start_shop(struct demo *d)
+{
+    char data[1200], key[1200], mer[1200], cert[1200], ca[1200];
+    char listen[32], pf[64], bank[64], pub[64];
+    path_of(d, data, sizeof data, "shop");
+    path_of(d, key, sizeof key, "shop/shop.key");
+    path_of(d, mer, sizeof mer, "banks/%s-shop", d->banks[0].code);
+    path_of(d, cert, sizeof cert, "banks/%s/keys/sign.crt", d->banks[0].code);
+    path_of(d, ca, sizeof ca, "banks/%s/keys/ca.crt", d->banks[0].code);
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", d->base_port + 3);
+    snprintf(pub, sizeof pub, "http://127.0.0.1:%d", d->base_port + 3);
+    snprintf(pf, sizeof pf, "http://127.0.0.1:%d", d->base_port + 2);
+    snprintf(bank, sizeof bank, "http://127.0.0.1:%d", d->base_port + d->banks[0].port_off);
+    char *const argv[] = {d->self,
+                          "shop",
+                          "--data-dir",
+                          data,
+                          "--listen",
+                          listen,
+                          "--public-url",
+                          pub,
+                          "--platform-url",
+                          pf,
+                          "--merchant-id",
+                          "shop",
+                          "--key-file",
+                          key,
+                          "--bank-url",
+                          bank,
+                          "--bank-name",
+                          (char *)d->banks[0].name,
+                          "--bank-merchant-dir",
+                          mer,
+                          "--bank-cert",
+                          cert,
+                          "--bank-ca",
+                          ca,
+                          "--bank-code",
+                          (char *)d->banks[0].code,
+                          NULL};
+    d->pids[3] = spawn(d, "shop", argv);
+    return d->pids[3] > 0 ? wait_ready(d, 3, d->base_port + 3, 30000) : -1;
+}
+
+/* Stops the running children, newest first: SIGTERM, then SIGKILL after 15 s. */
+static void stop_all(struct demo *d)
+{
+    for (int i = 3; i >= 0; i--) {
+        if (d->pids[i] <= 0)
+            continue;
+        kill(d->pids[i], SIGTERM);
+        int st;
+        for (int t = 0; t < 150 && waitpid(d->pids[i], &st, WNOHANG) == 0; t++)
+            usleep(100000);
+        if (waitpid(d->pids[i], &st, WNOHANG) == 0) {
+            fprintf(stderr, "paygate demo: %s did not stop, killing it\n", d->names[i]);
+            kill(d->pids[i], SIGKILL);
+            waitpid(d->pids[i], &st, 0);
+        }
+        d->pids[i] = 0;
+    }
+}
+
+/* A demo card number: BIN + 9-digit serial + Luhn digit (docs/bank.md). */
+static void demo_card(const char *bin, int serial, char out[17])
+{
+    snprintf(out, 17, "%s%09d", bin, serial);
+    int sum = 0;
+    for (int i = 14; i >= 0; i--) {
+        int dgt = out[i] - '0';
+        if ((14 - i) % 2 == 0 && (dgt *= 2) > 9)
+            dgt -= 9;
+        sum += dgt;
+    }
+    out[15] = (char)('0' + (10 - sum % 10) % 10);
+    out[16] = '\0';
+}
+
+static void print_summary(const struct demo *d)
+{
+    int p = d->base_port;
+    char c1[17], c2[17], c5[17];
+    demo_card(d->banks[0].bin, 1, c1);
+    demo_card(d->banks[0].bin, 5, c5);
+    demo_card(d->banks[1].bin, 1, c2);
+    printf("\npaygate demo is running (data: %s)\n\n"
+           "  shop            http://127.0.0.1:%d/          (order admin: /admin)\n"
+           "  platform        http://127.0.0.1:%d/wallet    (consumer wallet)\n"
+           "  bank %-10s http://127.0.0.1:%d/admin     (SMS codes: /sandbox/sms)\n"
+           "  bank %-10s http://127.0.0.1:%d/admin     (SMS codes: /sandbox/sms)\n\n"
+           "  consumer login  13800000001 / demo-pass-1, payment password 123456 (wallet ¥10,000)\n"
+           "  cards           %s (debit), %s (credit) at %s; %s at %s\n"
+           "                  card password 123456, expiry 12/30; SMS codes at the bank's\n"
+           "                  http://127.0.0.1:%d/sandbox/sms\n\n"
+           "paygate demo: ready. Ctrl-C stops everything.\n",
+           d->dir, p + 3, p + 2, d->banks[0].name, p, d->banks[1].name, p + 1, c1, c5,
+           d->banks[0].name, c2, d->banks[1].name, p);
+    fflush(stdout);
+}
+
+/* Waits for SIGINT/SIGTERM (returns 0) or a child's death (returns 1). */
+static int wait_for_end(struct demo *d)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGCHLD);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig != SIGCHLD)
+            return 0;
+        for (int i = 0; i < 4; i++) {
+            if (d->pids[i] > 0 && waitpid(d->pids[i], NULL, WNOHANG) == d->pids[i]) {
+                fprintf(stderr, "paygate demo: %s stopped unexpectedly (see %s/logs/%s.log)\n",
+                        d->names[i], d->dir, d->names[i]);
+                d->pids[i] = 0;
+                return 1;
+            }
+        }
+    }
+}
+
 int pay_cmd_demo(int argc, char **argv)
 {
     if (pay_cli_wants_help(argc, argv)) {
         demo_usage();
         return 0;
     }
-    long port = 8080;
-    struct stat st;
-    const char *web_root = stat("web/static", &st) == 0 ? "web" : NULL;
-    if (demo_args(argc, argv, &port, &web_root) != 0)
+    const char *dir = "paygate-data";
+    long port = 8081;
+    if (demo_args(argc, argv, &dir, &port) != 0)
         return 2;
-    pay_http_signals_block(); /* before any server thread exists */
-    char listen[32];
-    snprintf(listen, sizeof listen, "127.0.0.1:%ld", port);
-    struct pay_http_config cfg = {.name = "demo", .listen = listen, .web_root = web_root};
-    const struct pay_http_route routes[] = {
-        {"GET", "/", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_landing, NULL},
-    };
-    struct pay_http_server *srv = NULL;
-    struct pay_error err = {0};
-    if (pay_http_server_new(&cfg, &srv, &err) != PAY_ERR_OK ||
-        pay_http_server_add_routes(srv, routes, 1, &err) != PAY_ERR_OK ||
-        pay_http_server_start(srv, &err) != PAY_ERR_OK) {
-        fprintf(stderr, "paygate demo: %s: %s\n", pay_err_name(err.code),
-                err.detail[0] ? err.detail : pay_err_message(err.code));
-        pay_http_server_free(srv);
+    struct demo d = {.base_port = (int)port,
+                     .banks = {{"icbc", "ICBC Sandbox", "622202", 0, ""},
+                               {"ccb", "CCB Sandbox", "621700", 1, ""}},
+                     .names = {"bank-icbc", "bank-ccb", "platform", "shop"}};
+    ssize_t n = readlink("/proc/self/exe", d.self, sizeof d.self - 1);
+    if (n <= 0 || (dir[0] != '/' && !getcwd(d.dir, sizeof d.dir - 300)) || strlen(dir) > 700) {
+        fprintf(stderr, "paygate demo: cannot find our own binary or the data dir\n");
         return 1;
     }
-    printf("paygate demo: listening on %s (Ctrl-C stops)\n", pay_http_server_url(srv));
+    d.self[n] = '\0';
+    snprintf(d.dir + strlen(d.dir), sizeof d.dir - strlen(d.dir), "%s%s", dir[0] == '/' ? "" : "/",
+             dir);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    printf("paygate demo: %s data in %s\n", exists(d.dir) ? "reusing" : "creating", d.dir);
     fflush(stdout);
-    int sig = pay_http_signals_wait();
-    PAY_INFO("demo.stopping", "signal=%d", sig);
-    pay_http_server_free(srv);
+    int rc = seed(&d) == 0 && start_bank(&d, 0) == 0 && start_bank(&d, 1) == 0 &&
+                     start_platform(&d) == 0 && start_shop(&d) == 0
+                 ? 0
+                 : 1;
+    if (rc == 0) {
+        print_summary(&d);
+        rc = wait_for_end(&d);
+        printf("paygate demo: stopping\n");
+    }
+    stop_all(&d);
     printf("paygate demo: stopped\n");
-    return 0;
+    return rc;
 }

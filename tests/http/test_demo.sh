@@ -1,19 +1,44 @@
 #!/usr/bin/env bash
-# Integration: the built `paygate demo --port 0` serves /healthz, /metrics and its landing page,
-# and exits 0 on SIGTERM. usage: test_demo.sh <paygate binary>
+# Integration: `paygate demo` on a fresh data dir starts two banks, the platform and the shop,
+# prints the URLs, seeds data once, stops everything on SIGTERM (exit 0, no child left), and
+# a second run reuses the data. usage: test_demo.sh <paygate binary>
 set -euo pipefail
 bin=$1
-out=$(mktemp)
-trap 'kill -TERM $pid 2>/dev/null || true; rm -f "$out"' EXIT
-"$bin" demo --port 0 >"$out" 2>/dev/null &
-pid=$!
-for _ in $(seq 50); do grep -q 'listening on' "$out" && break; sleep 0.1; done
-url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$out")
-[ -n "$url" ] || { echo "demo did not print its URL"; exit 1; }
-[ "$(curl -s "$url/healthz")" = '{"status":"ok"}' ] || { echo "healthz failed"; exit 1; }
-curl -s "$url/" | grep -q 'bank, platform and shop are coming' || { echo "no landing page"; exit 1; }
-curl -s "$url/metrics" | grep -q 'route="GET /healthz",class="2xx"} 1' || { echo "no metrics"; exit 1; }
-kill -TERM $pid
-wait $pid || { echo "demo exited with $?"; exit 1; }
-grep -q 'stopped' "$out" || { echo "demo did not stop cleanly"; exit 1; }
-echo "demo smoke test passed"
+dir=$(mktemp -d)
+base=$((20000 + RANDOM % 20000))
+pid=
+trap '[ -n "$pid" ] && kill -TERM $pid 2>/dev/null; sleep 1; rm -rf "$dir"' EXIT
+start() {
+  "$bin" demo --data-dir "$dir/data" --base-port $base >"$dir/out" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do grep -q 'ready' "$dir/out" && return 0; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  cat "$dir/out"; echo "demo did not get ready"; exit 1
+}
+stop() {
+  kill -TERM $pid
+  wait $pid || { echo "demo exited with $?"; exit 1; }
+  pid=
+  grep -q 'stopped' "$dir/out" || { echo "demo did not stop cleanly"; exit 1; }
+  for p in 0 1 2 3; do
+    if curl -s -o /dev/null "http://127.0.0.1:$((base + p))/healthz"; then echo "port $((base + p)) still answers"; exit 1; fi
+  done
+}
+start
+grep -q 'creating data' "$dir/out" || { echo "first run should create the data"; exit 1; }
+for p in 0 1 2 3; do
+  [ "$(curl -s "http://127.0.0.1:$((base + p))/healthz")" = '{"status":"ok"}' ] || { echo "port $((base + p)) not healthy"; exit 1; }
+done
+grep -q "http://127.0.0.1:$((base + 3))/" "$dir/out" || { echo "shop URL not printed"; exit 1; }
+grep -q '13800000001' "$dir/out" || { echo "credentials not printed"; exit 1; }
+grep -q 'sandbox/sms' "$dir/out" || { echo "SMS page not printed"; exit 1; }
+curl -s "http://127.0.0.1:$((base + 3))/" | grep -q 'id="add-tea"' || { echo "no catalogue"; exit 1; }
+curl -s "http://127.0.0.1:$((base + 2))/.well-known/paygate-platform-key" | grep -q public_key || { echo "no platform key"; exit 1; }
+for f in banks/icbc/bank.db banks/ccb/bank.db platform/platform.db shop/shop.db shop/shop.key; do
+  [ -f "$dir/data/$f" ] || { echo "missing $f"; exit 1; }
+done
+stop
+start
+grep -q 'reusing data' "$dir/out" || { echo "second run should reuse the data"; exit 1; }
+[ "$(grep -c 'consumer 13800000001 added' "$dir/data/logs/setup.log")" = 1 ] || { echo "seeded twice"; exit 1; }
+stop
+echo "demo test passed"
