@@ -242,10 +242,46 @@ static enum pay_err h_withdraw(struct pay_http_request *req, struct pay_error *e
     return PAY_ERR_OK;
 }
 
+/* GET/POST /register: a new consumer (phone or e-mail), logged in at once. */
+static enum pay_err h_register_page(struct pay_http_request *req, struct pay_error *err)
+{
+    struct wpage w;
+    enum pay_err e = wload(&w, req, err);
+    if (e == PAY_ERR_OK)
+        wrender(&w, 200, NULL, NULL, json_pack("{s:b}", "register", 1));
+    return e;
+}
+
+static enum pay_err h_register(struct pay_http_request *req, struct pay_error *err)
+{
+    struct wpage w;
+    enum pay_err e = wload(&w, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (w.logged_in || !token_ok(pay_http_req_form_get(req, "csrf"), w.csrf))
+        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
+    char id[PAY_ID_MAX], token[PAY_PLATFORM_TOKEN_TEXT_MAX];
+    e = pay_platform_consumer_add(w.p, f(req, "login"), f(req, "password"), f(req, "pay_password"),
+                                  id, err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_consumer_login(w.p, f(req, "login"), f(req, "password"), token, err);
+    if (e != PAY_ERR_OK) {
+        wrender(&w, pay_err_http_status(e), err->detail[0] ? err->detail : pay_err_message(e), NULL,
+                json_pack("{s:b}", "register", 1));
+        return PAY_ERR_OK;
+    }
+    PAY_INFO("wallet.registered", "consumer=%s", id);
+    pay_http_respond_cookie(req, "pf_session", token, -1, PAY_HTTP_COOKIE_STRICT);
+    pay_http_respond_redirect(req, "/wallet");
+    return PAY_ERR_OK;
+}
+
 enum pay_err pay_platform_wallet_routes_add(struct pay_platform *p, struct pay_error *err)
 {
     const struct pay_http_route routes[] = {
         {"GET", "/wallet", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_wallet, p},
+        {"GET", "/register", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_register_page, p},
+        {"POST", "/register", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_register, p},
         {"POST", "/wallet/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, p},
         {"POST", "/wallet/cards/verify", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_card_verify, p},
         {"POST", "/wallet/cards/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_card_confirm, p},

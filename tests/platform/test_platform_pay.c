@@ -364,6 +364,35 @@ static void qr_on_mobile(void **state)
     h_reply_fini(&r);
 }
 
+static void register_page(void **state)
+{
+    struct browser b = {0};
+    b_request(&b, "GET", "/register", NULL);
+    assert_int_equal(b.status, 200);
+    assert_non_null(strstr(b.page, "register-form"));
+    char form[512];
+    snprintf(form, sizeof form,
+             "csrf=%s&login=new%%40example.com&password=long+enough&pay_password=123123",
+             b.last_csrf);
+    b_request(&b, "POST", "/register", form);
+    assert_int_equal(b.status, 303); /* registered and logged in */
+    assert_true(b.session[0] != '\0');
+    b_request(&b, "GET", "/wallet", NULL);
+    assert_non_null(strstr(b.page, "new@example.com"));
+    struct browser c = {0}; /* the same login again */
+    b_request(&c, "GET", "/register", NULL);
+    snprintf(form, sizeof form,
+             "csrf=%s&login=new%%40example.com&password=long+enough&pay_password=123123",
+             c.last_csrf);
+    b_request(&c, "POST", "/register", form);
+    assert_int_equal(c.status, 409);
+    snprintf(form, sizeof form, "csrf=%s&login=12&password=short&pay_password=1", c.last_csrf);
+    b_request(&c, "POST", "/register", form);
+    assert_int_equal(c.status, 400);
+    b_fini(&b);
+    b_fini(&c);
+}
+
 static int64_t balance(struct pay_ledger *lg, const char *id)
 {
     struct pay_ledger_account a;
@@ -407,9 +436,13 @@ int main(int argc, char **argv)
     h_paygate = argv[1];
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(pay_by_wallet),   cmocka_unit_test(cashier_guards),
-        cmocka_unit_test(partial_refunds), cmocka_unit_test(concurrent_refunds),
-        cmocka_unit_test(qr_on_mobile),    cmocka_unit_test(ledger_after_everything),
+        cmocka_unit_test(pay_by_wallet),
+        cmocka_unit_test(cashier_guards),
+        cmocka_unit_test(partial_refunds),
+        cmocka_unit_test(concurrent_refunds),
+        cmocka_unit_test(qr_on_mobile),
+        cmocka_unit_test(register_page),
+        cmocka_unit_test(ledger_after_everything),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
