@@ -139,11 +139,10 @@ static void fill_ids(const char *in, const char *trade, const char *refund, char
     size_t o = 0;
     for (const char *p = in; *p && o + 40 < n;) {
         const char *id = NULL;
-        bool bare = !isalnum((unsigned char)p[3]); /* "tr_" alone is the placeholder */
-        if (strncmp(p, "tr_", 3) == 0 && bare)
-            id = trade;
-        else if (strncmp(p, "rf_", 3) == 0 && bare)
-            id = refund;
+        bool tr = strncmp(p, "tr_", 3) == 0, rf = strncmp(p, "rf_", 3) == 0;
+        /* "tr_" alone is the placeholder (p[3] is readable once the prefix matched) */
+        if ((tr || rf) && !isalnum((unsigned char)p[3]))
+            id = tr ? trade : refund;
         if (id) {
             o += (size_t)snprintf(out + o, n - o, "%s", id);
             p += 3;
