@@ -216,7 +216,8 @@ static void order_row(void *ctx, const struct shop_order *o)
             pay_buf_printf(l->b, "</td><td>%s</td><td>%s</td><td class=\"state state-%s\">%s</td>",
                            amt, o->method, o->state, state_label(o)));
     if (l->admin) {
-        shop_ok(pay_buf_printf(l->b, "<td>%s</td><td>%d</td><td>", ref, o->fulfilments));
+        shop_ok(pay_buf_printf(l->b, "<td>%s</td><td class=\"fulfilments\">%d</td><td>", ref,
+                               o->fulfilments));
         if (strcmp(o->state, "paid") == 0)
             shop_ok(pay_buf_printf(l->b,
                                    "<form method=\"post\" action=\"/admin/orders/%s/refund\">"

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Integration: the shop on the real chain (`paygate demo`: two banks, the platform, the shop).
+# A consumer buys through the platform's cashier (wallet) and directly at the shop's bank
+# (card, password, SMS code, confirm); each order becomes "paid" once (the admin page counts
+# fulfilments); a forged notification is refused and changes nothing; both orders are
+# refunded from the admin page. usage: test_shop.sh <paygate binary>
+set -euo pipefail
+bin=$1
+dir=$(mktemp -d)
+base=$((20000 + RANDOM % 20000))
+pid=
+trap '[ -n "$pid" ] && kill -TERM $pid 2>/dev/null && wait $pid; rm -rf "$dir"' EXIT
+S=http://127.0.0.1:$((base + 3)); P=http://127.0.0.1:$((base + 2)); B=http://127.0.0.1:$base
+jar=$dir/jar
+fail() { echo "FAIL: $*"; tail -20 "$dir/data/logs/shop.log" || true; exit 1; }
+c() { curl -s -c "$jar" -b "$jar" "$@"; }
+csrf() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1; }
+field() { sed -n "s/.*name=\"$1\" value=\"\\([^\"]*\\)\".*/\\1/p" | head -1; }
+wait_state() { # order state
+  for _ in $(seq 100); do c "$S/orders/$1" | grep -q "id=\"order-state\" class=\"state state-$2\"" && return 0; sleep 0.2; done
+  fail "order $1 never became $2"
+}
+
+"$bin" demo --data-dir "$dir/data" --base-port $base >"$dir/out" 2>&1 &
+pid=$!
+for _ in $(seq 600); do grep -q 'ready' "$dir/out" && break; sleep 0.1; done
+grep -q ready "$dir/out" || { cat "$dir/out"; fail "demo not ready"; }
+
+# 1. two products, paid through the platform's cashier by wallet
+c -d product=tea "$S/cart/add" -o /dev/null
+c -d product=cup "$S/cart/add" -o /dev/null
+c "$S/cart" | grep -q 'cart-total">¥103.00' || fail "cart total"
+loc=$(c -d method=platform "$S/checkout" -o /dev/null -w '%{redirect_url}')
+case $loc in "$P/cashier/tr_"*) ;; *) fail "checkout did not go to the cashier: $loc" ;; esac
+o1=$(c "$S/orders" | grep -o 'row-S[0-9A-Za-z]*' | head -1); o1=${o1#row-}
+t=$(c "$loc" | csrf)
+c --data-urlencode "csrf=$t" -d login=13800000001 --data-urlencode password=demo-pass-1 "$loc/login" -o /dev/null
+t=$(c "$loc" | csrf)
+c --data-urlencode "csrf=$t" -d pay_password=123456 "$loc/pay/wallet" -o /dev/null
+wait_state "$o1" paid
+
+# 2. a forged notification is refused and changes nothing
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+  -H 'Paygate-Signature: PAYGATE-ED25519 keyId="paygate-platform", ts="1", nonce="aaaaaaaaaaaaaaaa", sig="AAAA"' \
+  --data "{\"event\":\"trade.state\",\"notify_id\":\"nt_x\",\"trade\":{\"out_trade_no\":\"$o1\"}}" "$S/notify/platform")
+[ "$code" = 400 ] || fail "forged notification answered $code"
+
+# 3. one product, paid directly at the shop's bank
+c -d product=pot "$S/cart/add" -o /dev/null
+page=$(c -d method=bank "$S/checkout")
+o2=$(c "$S/orders" | grep -o 'row-S[0-9A-Za-z]*' | head -1); o2=${o2#row-}
+[ "$o2" != "$o1" ] || fail "no second order"
+args=()
+for f in interfaceName interfaceVersion tranData merSignMsg merCert; do
+  v=$(printf '%s' "$page" | field "$f"); [ -n "$v" ] || fail "form field $f missing"
+  args+=(--data-urlencode "$f=$v")
+done
+page=$(c -H "Referer: $S/checkout" "${args[@]}" "$B/b2c/pay")
+echo "$page" | grep -q 'data-page="card"' || fail "bank refused the order form: $(echo "$page" | head -c 300)"
+page=$(c --data-urlencode "csrf=$(echo "$page" | csrf)" -d cardNo=6222020000000015 "$B/b2c/card")
+page=$(c --data-urlencode "csrf=$(echo "$page" | csrf)" -d password=123456 "$B/b2c/password")
+sms=$(curl -s "$B/sandbox/sms?format=json" | grep -o 'Code [0-9]\{6\}' | head -1 | grep -o '[0-9]\{6\}')
+[ -n "$sms" ] || fail "no SMS code"
+page=$(c --data-urlencode "csrf=$(echo "$page" | csrf)" -d smsCode="$sms" "$B/b2c/sms")
+echo "$page" | grep -q 'data-page="confirm"' || fail "no confirm page"
+c --data-urlencode "csrf=$(echo "$page" | csrf)" "$B/b2c/confirm" -o /dev/null
+wait_state "$o2" paid
+
+# 4. each order fulfilled exactly once
+admin=$(c "$S/admin")
+for o in "$o1" "$o2"; do
+  echo "$admin" | grep -o "id=\"row-$o\".*" | sed 's/<\/tr>.*//' | grep -q 'class="fulfilments">1<' || fail "$o not fulfilled exactly once"
+done
+
+# 5. refunds from the admin page, through the platform and through the bank
+for o in "$o1" "$o2"; do
+  code=$(c -X POST "$S/admin/orders/$o/refund" -o /dev/null -w '%{http_code}')
+  [ "$code" = 303 ] || fail "refund of $o answered $code"
+  wait_state "$o" refunded
+done
+c -X POST "$S/admin/orders/$o1/refund" -o /dev/null -w '%{http_code}' | grep -q 409 || fail "second refund not refused"
+echo "shop test passed"
