@@ -105,7 +105,7 @@ static enum pay_err notify_url_check(struct api_call *c, const char *url, struct
 
 static enum pay_err product_check(const char *product, struct pay_error *err)
 {
-    static const char *const ok[] = {"page", "mobile_page", "qr", NULL};
+    static const char *const ok[] = {"page", "mobile_page", "qr", "agreement", NULL};
     for (size_t i = 0; ok[i]; i++)
         if (strcmp(product, ok[i]) == 0)
             return PAY_ERR_OK;
@@ -115,8 +115,9 @@ static enum pay_err product_check(const char *product, struct pay_error *err)
 static enum pay_err create_parse(struct api_call *c, struct pay_platform_trade *t,
                                  struct pay_error *err)
 {
-    static const char *const keys[] = {"out_trade_no", "amount",  "subject", "body", "notify_url",
-                                       "return_url",   "timeout", "product", NULL};
+    static const char *const keys[] = {"out_trade_no", "amount",     "subject", "body",
+                                       "notify_url",   "return_url", "timeout", "product",
+                                       "agreement_no", NULL};
     json_t *o = c->json;
     const char *otn, *subject, *body, *notify, *ret, *timeout, *product;
     enum pay_err e;
@@ -175,11 +176,31 @@ static enum pay_err op_trade_create(struct api_call *c, int *status, json_t **ou
                                     struct pay_error *err)
 {
     struct pay_platform_trade t = {0};
+    char consumer[PAY_ID_MAX] = "";
     enum pay_err e = create_parse(c, &t, err);
+    bool agreement = e == PAY_ERR_OK && strcmp(t.product, "agreement") == 0;
+    const char *ag = NULL;
+    if (e == PAY_ERR_OK)
+        e = str_field(c->json, "agreement_no", "agreement_no", agreement, PAY_ID_MAX - 1, &ag, err);
+    if (e == PAY_ERR_OK && ag && !agreement)
+        e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "agreement_no",
+                          "only with product agreement");
+    if (e == PAY_ERR_OK && agreement)
+        e = pay_platform_agreement_consumer(c->p, ag, c->merchant_id, consumer, err);
     if (e == PAY_ERR_OK)
         e = pay_platform_trade_create(c->p, &t, err);
     if (e != PAY_ERR_OK)
         return e;
+    if (agreement) {
+        /* Server-to-server: paid from the consumer's wallet at once. A refusal (balance)
+         * leaves the trade open for the cashier, and is the answer. */
+        struct pay_platform_payment pm = {"agreement", PAY_PF_ACCT_WALLET, consumer, ag, false};
+        if ((e = pay_platform_trade_pay(c->p, t.id, &pm, err)) != PAY_ERR_OK)
+            return e;
+        pay_platform_wake(c->p);
+        if ((e = pay_platform_trade_get(c->p, c->merchant_id, t.id, NULL, &t, err)) != PAY_ERR_OK)
+            return e;
+    }
     *status = 201;
     *out = trade_out(c, &t);
     return PAY_ERR_OK;

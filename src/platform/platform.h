@@ -366,6 +366,18 @@ void pay_platform_bank_work(struct pay_platform *p);
 char *pay_platform_qr_svg(const char *text);
 /* The mobile confirm pages (/m/pay/{trade_id}) are part of the cashier's routes. */
 
+/* --- agreements (agreements.c) ---------------------------------------------------------------- */
+
+/* The consumer's agreement with merchant_id (created when missing; an existing active one is
+ * returned). id_out gets "ag_...". NOT_FOUND for an unknown merchant. */
+enum pay_err pay_platform_agreement_sign(struct pay_platform *p, const char *consumer_id,
+                                         const char *merchant_id, char id_out[PAY_ID_MAX],
+                                         struct pay_error *err);
+/* The consumer of an active agreement of merchant_id; AGREEMENT_INVALID otherwise. */
+enum pay_err pay_platform_agreement_consumer(struct pay_platform *p, const char *agreement_no,
+                                             const char *merchant_id, char consumer_id[PAY_ID_MAX],
+                                             struct pay_error *err);
+
 /* The operator API (operator.c): POST /operator/v1/merchants. */
 enum pay_err pay_platform_operator_routes_add(struct pay_platform *p, struct pay_error *err);
 

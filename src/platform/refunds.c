@@ -162,7 +162,8 @@ static int refund_apply(struct pay_store_tx *tx, void *ctx)
     int64_t refunded = t.refunded_minor + r->amount_minor;
     int64_t fee_total = fee_share_total(t.fee_minor, refunded, t.amount_minor);
     r->fee_minor = fee_total - t.fee_refunded_minor;
-    bool to_wallet = strcmp(t.pay_method, "wallet") == 0 || strcmp(t.pay_method, "qr") == 0;
+    bool to_wallet = strcmp(t.pay_method, "wallet") == 0 || strcmp(t.pay_method, "qr") == 0 ||
+                     strcmp(t.pay_method, "agreement") == 0;
     cpy(r->status, sizeof r->status, to_wallet ? "SUCCESS" : "PROCESSING");
     r->created_ms = pay_time_now_ms();
     if ((e = book_refund(c, tx, &t, to_wallet)) != PAY_ERR_OK)

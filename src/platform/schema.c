@@ -138,6 +138,16 @@ static const struct pay_store_migration migrations[] = {
      " last4 TEXT NOT NULL,"
      " created_ms INTEGER NOT NULL);"
      "CREATE INDEX pf_cards_consumer ON pf_cards(consumer_id)"},
+    {5,
+     /* Agreements: a consumer lets a merchant charge the wallet without the cashier
+      * (product "agreement"); one per consumer and merchant. */
+     "CREATE TABLE pf_agreements ("
+     " id TEXT PRIMARY KEY,"
+     " consumer_id TEXT NOT NULL REFERENCES pf_consumers(id),"
+     " merchant_id TEXT NOT NULL REFERENCES pf_merchants(id),"
+     " status TEXT NOT NULL CHECK (status IN ('active','revoked')),"
+     " created_ms INTEGER NOT NULL,"
+     " UNIQUE (consumer_id, merchant_id))"},
 };
 
 const struct pay_store_component pay_platform_schema = {"platform", migrations,

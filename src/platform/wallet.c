@@ -242,6 +242,24 @@ static enum pay_err h_withdraw(struct pay_http_request *req, struct pay_error *e
     return PAY_ERR_OK;
 }
 
+/* POST /wallet/agreements (merchant_id, pay_password): lets a merchant charge this wallet. */
+static enum pay_err h_agreement(struct pay_http_request *req, struct pay_error *err)
+{
+    struct wpage w;
+    enum pay_err e = wpost(&w, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    char id[PAY_ID_MAX] = "";
+    e = pay_platform_consumer_check_pay_password(w.p, w.consumer_id, f(req, "pay_password"), err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_agreement_sign(w.p, w.consumer_id, f(req, "merchant_id"), id, err);
+    wrender(&w, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
+            e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+            e == PAY_ERR_OK ? "Agreement signed." : NULL,
+            e == PAY_ERR_OK ? json_pack("{s:s}", "agreement_no", id) : NULL);
+    return PAY_ERR_OK;
+}
+
 /* GET/POST /register: a new consumer (phone or e-mail), logged in at once. */
 static enum pay_err h_register_page(struct pay_http_request *req, struct pay_error *err)
 {
@@ -287,6 +305,7 @@ enum pay_err pay_platform_wallet_routes_add(struct pay_platform *p, struct pay_e
         {"POST", "/wallet/cards/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_card_confirm, p},
         {"POST", "/wallet/topup", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_topup, p},
         {"POST", "/wallet/withdraw", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_withdraw, p},
+        {"POST", "/wallet/agreements", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_agreement, p},
     };
     return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
 }

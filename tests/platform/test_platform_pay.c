@@ -364,6 +364,47 @@ static void qr_on_mobile(void **state)
     h_reply_fini(&r);
 }
 
+static void agreement_pay(void **state)
+{
+    struct browser b = {0};
+    b_request(&b, "GET", "/wallet", NULL);
+    char form[512];
+    snprintf(form, sizeof form, "csrf=%s&login=13800000001&password=correct+horse", b.last_csrf);
+    b_request(&b, "POST", "/wallet/login", form);
+    assert_int_equal(b.status, 303);
+    b_request(&b, "GET", "/wallet", NULL);
+    snprintf(form, sizeof form, "csrf=%s&merchant_id=m_a&pay_password=246810", b.last_csrf);
+    b_request(&b, "POST", "/wallet/agreements", form);
+    assert_int_equal(b.status, 200);
+    const char *m = strstr(b.page, "id=\"agreement-no\">");
+    assert_non_null(m);
+    char ag[64];
+    m += strlen("id=\"agreement-no\">");
+    snprintf(ag, sizeof ag, "%.*s", (int)strcspn(m, "<"), m);
+    b_fini(&b);
+    char body[512];
+    struct h_reply r;
+    snprintf(body, sizeof body,
+             "{\"out_trade_no\":\"ag-1\",\"amount\":{\"value\":\"3.00\",\"currency\":"
+             "\"CNY\"},\"subject\":\"monthly\",\"product\":\"agreement\","
+             "\"agreement_no\":\"%s\"}",
+             ag);
+    h_call(&pf, &mb, "POST", "/v1/trades", body, "ag-b", &r); /* not m_b's agreement */
+    assert_int_equal(r.status, 403);
+    assert_string_equal(h_err_code(&r), "AGREEMENT_INVALID");
+    h_reply_fini(&r);
+    h_call(&pf, &ma, "POST", "/v1/trades", body, "ag-a", &r);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(h_str(r.json, "state"), "TRADE_SUCCESS");
+    assert_string_equal(h_str(r.json, "pay_method"), "agreement");
+    char id[64];
+    snprintf(id, sizeof id, "%s", h_str(r.json, "trade_id"));
+    h_reply_fini(&r);
+    assert_int_equal(refund(id, "ag-r", "3.00", "ag-r", &r), 201); /* back to the wallet */
+    assert_string_equal(h_str(r.json, "status"), "SUCCESS");
+    h_reply_fini(&r);
+}
+
 static void register_page(void **state)
 {
     struct browser b = {0};
@@ -436,13 +477,10 @@ int main(int argc, char **argv)
     h_paygate = argv[1];
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(pay_by_wallet),
-        cmocka_unit_test(cashier_guards),
-        cmocka_unit_test(partial_refunds),
-        cmocka_unit_test(concurrent_refunds),
-        cmocka_unit_test(qr_on_mobile),
-        cmocka_unit_test(register_page),
-        cmocka_unit_test(ledger_after_everything),
+        cmocka_unit_test(pay_by_wallet),   cmocka_unit_test(cashier_guards),
+        cmocka_unit_test(partial_refunds), cmocka_unit_test(concurrent_refunds),
+        cmocka_unit_test(qr_on_mobile),    cmocka_unit_test(register_page),
+        cmocka_unit_test(agreement_pay),   cmocka_unit_test(ledger_after_everything),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
