@@ -175,6 +175,7 @@ struct session_ctx {
     char csrf[PAY_PLATFORM_TOKEN_TEXT_MAX];
     char login[PAY_PLATFORM_LOGIN_MAX + 1];
     bool found;
+    int64_t idle_ms;
 };
 
 static enum pay_store_status session_new_tx(struct pay_store_tx *tx, void *ctx,
@@ -221,7 +222,7 @@ static enum pay_store_status session_get_tx(struct pay_store_tx *tx, void *ctx,
         tx, err,
         "SELECT s.consumer_id, s.csrf, c.login FROM pf_sessions s JOIN pf_consumers c"
         " ON c.id = s.consumer_id WHERE s.token_hash = $1 AND s.last_seen_ms > $2",
-        "ti", s->token_hash, now - PAY_SESSION_IDLE_S * 1000LL);
+        "ti", s->token_hash, now - s->idle_ms);
     if (!st)
         return pay_store_status_of(err->code);
     int rc = pay_store_step(st, err);
@@ -251,7 +252,7 @@ enum pay_err pay_platform_session_get(struct pay_platform *p, const char *token,
 {
     if (!token || !token[0] || strlen(token) >= PAY_PLATFORM_TOKEN_TEXT_MAX)
         return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", NULL);
-    struct session_ctx s = {0};
+    struct session_ctx s = {.idle_ms = p->set.session_idle_ms};
     pay_sha256_hex(s.token_hash, token, strlen(token));
     enum pay_err e = pay_store_run_tx(p->store, session_get_tx, &s, err);
     if (e != PAY_ERR_OK)

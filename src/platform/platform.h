@@ -45,6 +45,7 @@ struct pay_platform_settings {
     int64_t default_fee_bp;
     int64_t trade_timeout_ms;  /* default timeout when a create omits it */
     int64_t timeout_min_ms;    /* shortest timeout a create may ask (sandboxes lower it) */
+    int64_t session_idle_ms;   /* consumer web sessions end after this idle time (15m) */
     int64_t refund_window_ms;  /* TRADE_SUCCESS -> TRADE_FINISHED after this */
     int64_t sweep_interval_ms; /* expiry worker period */
     int64_t notify_schedule_ms[PAY_PLATFORM_NOTIFY_SCHEDULE_MAX];

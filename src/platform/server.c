@@ -30,6 +30,7 @@ static void defaults(struct pay_platform_settings *s)
     snprintf(s->web_root, sizeof s->web_root, "%s", PAYGATE_PLATFORM_WEB_ROOT);
     s->trade_timeout_ms = 15LL * 60 * 1000;
     s->timeout_min_ms = PAY_PLATFORM_TIMEOUT_MIN_MS;
+    s->session_idle_ms = PAY_SESSION_IDLE_S * 1000LL;
     s->refund_window_ms = 90LL * 24 * 3600 * 1000;
     s->sweep_interval_ms = 1000;
     static const int64_t alipay[] = {4, 10, 10, 60, 120, 360, 900}; /* minutes */
@@ -52,9 +53,8 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
                                 struct pay_error *err)
 {
     static const char *const platform_keys[] = {
-        "name",          "bank_url",       "fee_bp",      "trade_timeout",
-        "refund_window", "sweep_interval", "timeout_min", "web_root",
-        "banks",         "operator_token", NULL};
+        "name",        "bank_url", "fee_bp", "trade_timeout",  "refund_window", "sweep_interval",
+        "timeout_min", "web_root", "banks",  "operator_token", "session_idle",  NULL};
     static const char *const notify_keys[] = {
         "retry_schedule", "timeout", "allow_private_hosts", "workers", "poll_interval", NULL};
     enum pay_err e;
@@ -73,6 +73,8 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
                                 &s->default_fee_bp, err)) != PAY_ERR_OK ||
         (e = pay_config_get_duration_ms(c, "platform", "trade_timeout", s->trade_timeout_ms,
                                         &s->trade_timeout_ms, err)) != PAY_ERR_OK ||
+        (e = pay_config_get_duration_ms(c, "platform", "session_idle", s->session_idle_ms,
+                                        &s->session_idle_ms, err)) != PAY_ERR_OK ||
         (e = pay_config_get_duration_ms(c, "platform", "timeout_min", s->timeout_min_ms,
                                         &s->timeout_min_ms, err)) != PAY_ERR_OK ||
         (e = pay_config_get_duration_ms(c, "platform", "refund_window", s->refund_window_ms,

@@ -391,3 +391,28 @@ long h_cashier_pay_wallet(struct h_platform *pf, const char *trade_id, const cha
     hb_req(pf, &b, "POST", path, form);
     return b.status;
 }
+
+const char *h_wallet_login(struct h_platform *pf, const char *login, const char *password)
+{
+    static struct hb b;
+    char form[512];
+    memset(&b, 0, sizeof b);
+    hb_req(pf, &b, "GET", "/wallet", NULL);
+    snprintf(form, sizeof form, "csrf=%s&login=%s&password=%s", b.csrf, login, password);
+    hb_req(pf, &b, "POST", "/wallet/login", form);
+    return b.status == 303 ? b.session : "";
+}
+
+int h_wallet_logged_in(struct h_platform *pf, const char *session)
+{
+    char url[512], cookie[256];
+    snprintf(url, sizeof url, "%s/wallet", pf->url);
+    snprintf(cookie, sizeof cookie, "Cookie: pf_session=%s", session);
+    const char *headers[] = {cookie, NULL};
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response r = {0};
+    assert_int_equal(pay_http_client_request("GET", url, headers, NULL, 0, &opt, &r, NULL), 0);
+    int in = strstr(pay_buf_str(&r.body), "id=\"summary\"") != NULL;
+    pay_http_client_response_fini(&r);
+    return in;
+}

@@ -85,6 +85,11 @@ int h_sink_wait(struct h_notify_sink *s, int n, int ms);
 long h_cashier_pay_wallet(struct h_platform *pf, const char *trade_id, const char *login,
                           const char *password, const char *pay_password);
 
+/* Logs in on /wallet; returns the session cookie value (static buffer) or "" on failure. */
+const char *h_wallet_login(struct h_platform *pf, const char *login, const char *password);
+/* GET /wallet with that session: 1 when the page shows a logged-in wallet, else 0. */
+int h_wallet_logged_in(struct h_platform *pf, const char *session);
+
 /* Platform ledger verification on the data dir's database: violations count. */
 size_t h_ledger_verify(struct h_platform *pf);
 

@@ -407,6 +407,54 @@ static void ssrf_refused(void **state)
     h_teardown(&p2);
 }
 
+/* A platform with a 1 s refund window and 1 s session idle time. */
+static void refund_window_and_session_idle(void **state)
+{
+    struct h_platform p2;
+    struct h_merchant m;
+    h_setup(&p2, &m, NULL, "refund_window = 1s\nsession_idle = 1s");
+    const char *add[] = {h_paygate,        "platform", "consumer",    "add",        "--data-dir",
+                         p2.dir,           "--login",  "13700000001", "--password", "correct horse",
+                         "--pay-password", "246810",   NULL};
+    assert_int_equal(h_run(add), 0);
+    const char *credit[] = {h_paygate,    "platform",    "wallet",   "credit", "--data-dir", p2.dir,
+                            "--consumer", "13700000001", "--amount", "10.00",  NULL};
+    assert_int_equal(h_run(credit), 0);
+    h_start(&p2);
+    char id[64], path[128];
+    snprintf(id, sizeof id, "%s", h_create_trade(&p2, &m, "rw-1", "2.00", NULL));
+    assert_int_equal(h_cashier_pay_wallet(&p2, id, "13700000001", "correct+horse", "246810"), 200);
+    snprintf(path, sizeof path, "/v1/trades/%s", id);
+    char st[32] = "";
+    for (int i = 0; i < 50 && strcmp(st, "TRADE_FINISHED") != 0; i++) {
+        usleep(100000);
+        struct h_reply r;
+        h_call(&p2, &m, "GET", path, NULL, NULL, &r);
+        snprintf(st, sizeof st, "%s", h_str(r.json, "state"));
+        h_reply_fini(&r);
+    }
+    assert_string_equal(st, "TRADE_FINISHED");
+    struct h_reply r;
+    snprintf(path, sizeof path, "/v1/trades/%s/refunds", id);
+    h_call(&p2, &m, "POST", path,
+           "{\"out_refund_no\":\"late\",\"amount\":{\"value\":\"1.00\",\"currency\":"
+           "\"CNY\"}}",
+           "rw-refund", &r);
+    assert_int_equal(r.status, 409);
+    assert_string_equal(h_err_code(&r), "TRADE_STATE_INVALID");
+    h_reply_fini(&r);
+    /* a session idle for longer than session_idle is over */
+    char session[128];
+    snprintf(session, sizeof session, "%s", h_wallet_login(&p2, "13700000001", "correct+horse"));
+    assert_true(session[0] != '\0');
+    assert_int_equal(h_wallet_logged_in(&p2, session), 1);
+    usleep(600000);
+    assert_int_equal(h_wallet_logged_in(&p2, session), 1); /* use keeps it alive */
+    usleep(1300000);
+    assert_int_equal(h_wallet_logged_in(&p2, session), 0);
+    h_teardown(&p2);
+}
+
 static long operator_add(const char *token, const char *body, char *out, size_t n)
 {
     char url[256], auth[128];
@@ -470,6 +518,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(notify_survives_kill),
         cmocka_unit_test(ssrf_refused),
         cmocka_unit_test(operator_api),
+        cmocka_unit_test(refund_window_and_session_idle),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
