@@ -1,0 +1,160 @@
+// Browser test of the whole chain started by `paygate demo` (README's first command): a
+// consumer buys two products in the shop and pays on the platform's cashier with the wallet,
+// buys again and pays directly through the shop's bank (card, password, SMS code from the
+// sandbox outbox, confirm); both orders show "paid" in the shop; the wallet and the card
+// account show the right amounts; one order is refunded from the shop's admin page and the
+// refund shows in the shop and in the wallet. Screenshots go to the artefacts directory
+// ($PAYGATE_ARTIFACTS). Exit 77 (skip) when Chromium or playwright-core is missing.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!fs.existsSync(chromium) || !fs.existsSync(path.join(here, 'node_modules', 'playwright-core'))) {
+  console.log('SKIP: chromium or node_modules/playwright-core missing');
+  process.exit(77);
+}
+const { launch, shot, expect } = await import('./browser.mjs');
+const paygate = process.env.PAYGATE_BIN || 'paygate';
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'paygate-demo-browser-'));
+const base = 20000 + Math.floor(Math.random() * 20000);
+const BANK = `http://127.0.0.1:${base}`;
+const PLATFORM = `http://127.0.0.1:${base + 2}`;
+const SHOP = `http://127.0.0.1:${base + 3}`;
+const digits = (s) => s.replace(/[^0-9.]/g, '');
+
+let out = '';
+const demo = spawn(paygate, ['demo', '--data-dir', `${dir}/data`, '--base-port', String(base)],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+demo.stdout.on('data', (c) => { out += c; });
+demo.stderr.on('data', (c) => { out += c; });
+for (let i = 0; i < 1200 && !out.includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
+expect(out.includes('ready'), `the demo got ready:\n${out}`);
+
+async function orderState(page, id, want) {
+  for (let i = 0; i < 50; i++) {
+    await page.goto(`${SHOP}/orders/${id}`);
+    if ((await page.textContent('#order-state')).trim() === want) return;
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`order ${id} is not ${want}`);
+}
+
+async function newestOrder(page) {
+  await page.goto(`${SHOP}/orders`);
+  const id = await page.getAttribute('#my-orders tr[id^="row-"]', 'id');
+  return id.slice(4);
+}
+
+async function walletBalance(page, name) {
+  await page.goto(`${PLATFORM}/wallet`);
+  if (await page.$('#login-form')) {
+    await page.fill('#login-form input[name=login]', '13800000001');
+    await page.fill('#login-form input[name=password]', 'demo-pass-1');
+    await Promise.all([page.waitForNavigation(), page.click('#login-form button')]);
+  }
+  await shot(page, name);
+  return digits(await page.textContent('#balance'));
+}
+
+async function payByWallet(page) {
+  await page.goto(`${SHOP}/`);
+  await Promise.all([page.waitForNavigation(), page.click('#add-tea')]);
+  await page.goto(`${SHOP}/`);
+  await shot(page, 'demo-01-catalogue');
+  await Promise.all([page.waitForNavigation(), page.click('#add-cup')]);
+  expect(digits(await page.textContent('#cart-total')) === '103.00', 'cart total 103.00');
+  await page.check('#pay-platform');
+  await shot(page, 'demo-02-cart');
+  await Promise.all([page.waitForNavigation(), page.click('#checkout')]);
+  expect(page.url().startsWith(`${PLATFORM}/cashier/`), `on the cashier: ${page.url()}`);
+  await shot(page, 'demo-03-cashier');
+  if (await page.$('#login-form')) { // not logged in on the platform yet
+    await page.fill('#login-form input[name=login]', '13800000001');
+    await page.fill('#login-form input[name=password]', 'demo-pass-1');
+    await Promise.all([page.waitForNavigation(), page.click('#login-form button')]);
+  }
+  await page.fill('#wallet-form input[name=pay_password]', '123456');
+  await shot(page, 'demo-04-cashier-wallet');
+  await Promise.all([page.waitForNavigation(), page.click('#wallet-form button')]);
+  expect(await page.$('#paid'), 'the cashier says paid');
+  await shot(page, 'demo-05-cashier-paid');
+  const id = await newestOrder(page);
+  await orderState(page, id, 'paid');
+  await shot(page, 'demo-06-order-paid-platform');
+  return id;
+}
+
+async function payAtBank(browser, page) {
+  await page.goto(`${SHOP}/`);
+  await Promise.all([page.waitForNavigation(), page.click('#add-pot')]);
+  await page.check('#pay-bank');
+  await Promise.all([page.waitForURL(`${BANK}/b2c/pay`), page.click('#checkout')]);
+  await page.waitForSelector('body[data-page="card"]');
+  await shot(page, 'demo-07-bank-card');
+  await page.fill('#cardNo', '6222 0200 0000 0015');
+  await Promise.all([page.waitForNavigation(), page.click('#next')]);
+  await page.fill('#password', '123456');
+  await Promise.all([page.waitForNavigation(), page.click('#send-sms')]);
+  const outbox = await browser.newPage();
+  await outbox.goto(`${BANK}/sandbox/sms`);
+  await shot(outbox, 'demo-08-bank-sms-outbox');
+  const code = /Code (\d{6})/.exec(await outbox.textContent('#sms td.text'))[1];
+  await outbox.close();
+  await page.fill('#smsCode', code);
+  await Promise.all([page.waitForNavigation(), page.click('#verify')]);
+  await shot(page, 'demo-09-bank-confirm');
+  await Promise.all([page.waitForNavigation(), page.click('#confirm')]);
+  expect(await page.getAttribute('body', 'data-page') === 'result', 'bank result page');
+  await shot(page, 'demo-10-bank-result');
+  await Promise.all([page.waitForNavigation(), page.click('#back')]);
+  expect(page.url().startsWith(`${SHOP}/orders/`), `back at the shop: ${page.url()}`);
+  const id = page.url().split('/').pop();
+  await orderState(page, id, 'paid');
+  await shot(page, 'demo-11-order-paid-bank');
+  return id;
+}
+
+const browser = await launch();
+let failed = false;
+try {
+  const page = await browser.newPage();
+  expect(await walletBalance(page, 'demo-00-wallet-before') === '10000.00', 'wallet starts at 10000.00');
+  const o1 = await payByWallet(page);
+  const o2 = await payAtBank(browser, page);
+  await page.goto(`${SHOP}/orders`);
+  await shot(page, 'demo-12-my-orders');
+  for (const o of [o1, o2]) {
+    expect((await page.textContent(`#row-${o} .state`)).trim() === 'paid', `${o} paid in my orders`);
+  }
+  expect(await walletBalance(page, 'demo-13-wallet-after-pay') === '9897.00', 'wallet paid 103.00');
+  await page.goto(`${BANK}/admin`);
+  await shot(page, 'demo-14-bank-admin');
+  expect(digits(await page.textContent('body')).includes('99712.00'), 'card account paid 288.00');
+  await page.goto(`${SHOP}/admin`);
+  await shot(page, 'demo-15-shop-admin');
+  for (const o of [o1, o2]) {
+    expect((await page.textContent(`#row-${o} .fulfilments`)).trim() === '1', `${o} fulfilled once`);
+  }
+  await Promise.all([page.waitForNavigation(), page.click(`#refund-${o1}`)]);
+  expect((await page.textContent(`#row-${o1} .state`)).trim() === 'refunded', 'refunded in admin');
+  await shot(page, 'demo-16-shop-admin-refunded');
+  await orderState(page, o1, 'refunded');
+  await shot(page, 'demo-17-order-refunded');
+  expect(await walletBalance(page, 'demo-18-wallet-after-refund') === '10000.00', 'refund back in the wallet');
+  console.log('demo browser test: ok');
+} catch (e) {
+  failed = true;
+  console.error(e);
+  console.error(out);
+} finally {
+  await browser.close();
+  demo.kill('SIGTERM');
+  const code = await new Promise((r) => demo.on('exit', r));
+  if (code !== 0) { failed = true; console.error(`demo exited with ${code}`); }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
