@@ -19,7 +19,7 @@ int main(int argc, char **argv)
                                .allow_loopback = 1};
     paygate_bank *b = paygate_bank_new(&cfg, &err);
     paygate_bank_order o = {.order_id = argv[4],
-                            .amount = atoll(argv[5]),
+                            .amount = strtoll(argv[5], NULL, 10),
                             .goods_name = "Teapot",
                             .notify_url = "http://127.0.0.1:9000/notify/bank"};
     char *form = b ? paygate_bank_order_form(b, &o, &err) : NULL;

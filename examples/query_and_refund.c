@@ -24,8 +24,8 @@ int main(int argc, char **argv)
                (long long)t.refunded, (long long)t.amount);
     paygate_refund r;
     if (rc == PAYGATE_OK && strcmp(t.state, "TRADE_SUCCESS") == 0) {
-        rc = paygate_trade_refund(c, t.trade_id, argv[5], atoll(argv[6]), "CNY", "example", &r,
-                                  &err);
+        rc = paygate_trade_refund(c, t.trade_id, argv[5], strtoll(argv[6], NULL, 10), "CNY",
+                                  "example", &r, &err);
         if (rc == PAYGATE_OK)
             printf("refund %s: %s\n", r.refund_id, r.status);
     }

@@ -22,7 +22,7 @@ int main(int argc, char **argv)
         return 1;
     }
     paygate_trade_request req = {.out_trade_no = argv[4],
-                                 .amount = atoll(argv[5]),
+                                 .amount = strtoll(argv[5], NULL, 10),
                                  .subject = "Example order",
                                  .notify_url = "http://127.0.0.1:9000/notify"};
     paygate_trade t;

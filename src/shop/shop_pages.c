@@ -80,7 +80,7 @@ void shop_cart_read(struct pay_http_request *req, int qty[])
         snprintf(key, sizeof key, "%s:", shop_products[i].id);
         const char *p = strstr(c, key);
         if (p && (p == c || p[-1] == '.'))
-            qty[i] = atoi(p + strlen(key)) % 100;
+            qty[i] = (int)(strtol(p + strlen(key), NULL, 10) % 100);
     }
 }
 

@@ -56,8 +56,8 @@ static int load(void **state)
         if (strcmp(line, "-----BEGIN PRIVATE KEY-----") == 0 && !rsa_pem[0])
             in_key = 1;
         if (in_key) {
-            strcat(rsa_pem, line);
-            strcat(rsa_pem, "\n");
+            size_t used = strlen(rsa_pem);
+            snprintf(rsa_pem + used, sizeof rsa_pem - used, "%s\n", line);
             if (strcmp(line, "-----END PRIVATE KEY-----") == 0)
                 in_key = 0;
         }
@@ -85,8 +85,8 @@ static void request_vector_signs_byte_for_byte(void **state)
     char hdr[1200];
     const char *body = v("request.body");
     assert_int_equal(paygate_sign_request(&s, v("request.method"), v("request.target"),
-                                          atoll(v("request.ts")), v("request.nonce"), body,
-                                          strlen(body), hdr, sizeof hdr),
+                                          strtoll(v("request.ts"), NULL, 10), v("request.nonce"),
+                                          body, strlen(body), hdr, sizeof hdr),
                      PAYGATE_OK);
     assert_string_equal(hdr, v("request.header"));
 }
@@ -96,8 +96,9 @@ static void rsa_vector_signs_byte_for_byte(void **state)
     assert_true(rsa_pem[0] != '\0');
     paygate_signer s = {.key_id = v("rsa.key_id"), .rsa_private_pem = rsa_pem};
     char hdr[1200];
-    assert_int_equal(paygate_sign_request(&s, v("rsa.method"), v("rsa.target"), atoll(v("rsa.ts")),
-                                          v("rsa.nonce"), "", 0, hdr, sizeof hdr),
+    assert_int_equal(paygate_sign_request(&s, v("rsa.method"), v("rsa.target"),
+                                          strtoll(v("rsa.ts"), NULL, 10), v("rsa.nonce"), "", 0,
+                                          hdr, sizeof hdr),
                      PAYGATE_OK);
     assert_string_equal(hdr, v("rsa.header"));
 }
@@ -105,9 +106,10 @@ static void rsa_vector_signs_byte_for_byte(void **state)
 static void response_vector_verifies(void **state)
 {
     const char *body = v("response.body");
-    int64_t ts = atoll(v("response.ts"));
+    int64_t ts = strtoll(v("response.ts"), NULL, 10);
     assert_int_equal(paygate_verify_response(v("response.key_id"), v("ed25519.public_key_b64"),
-                                             v("response.header"), atoi(v("response.status")),
+                                             v("response.header"),
+                                             (int)strtol(v("response.status"), NULL, 10),
                                              v("response.request_nonce"), body, strlen(body), ts),
                      PAYGATE_OK);
     /* another request's nonce: a recorded answer cannot be replayed to it */
