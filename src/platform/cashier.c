@@ -190,7 +190,8 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
     const char *login = pay_http_req_form_get(req, "login");
     const char *pw = pay_http_req_form_get(req, "password");
     char token[PAY_PLATFORM_TOKEN_TEXT_MAX];
-    e = pay_platform_consumer_login(pg.p, login ? login : "", pw ? pw : "", token, err);
+    e = pay_platform_consumer_login(pg.p, login ? login : "", pw ? pw : "",
+                                    pay_http_req_form_get(req, "totp"), token, err);
     if (e == PAY_ERR_CREDENTIALS_INVALID || e == PAY_ERR_LOCKED) {
         render(&pg, pay_err_http_status(e), pay_err_message(e), NULL);
         return PAY_ERR_OK;

@@ -92,7 +92,10 @@ struct secret_ctx {
     char hash[PAY_PWHASH_STR_LEN];
     int64_t locked_until_ms;
     bool found;
-    bool ok; /* for record_tx */
+    bool ok;               /* for record_tx */
+    const char *totp_code; /* login: the authenticator code ("" when none given) */
+    char totp_secret[64];  /* base32, "" when TOTP is off */
+    int64_t totp_last_step, totp_step;
 };
 
 static enum pay_store_status secret_read_tx(struct pay_store_tx *tx, void *ctx,
@@ -100,8 +103,9 @@ static enum pay_store_status secret_read_tx(struct pay_store_tx *tx, void *ctx,
 {
     struct secret_ctx *s = ctx;
     char sql[256];
-    snprintf(sql, sizeof sql, "SELECT id, %s, %s FROM pf_consumers WHERE %s = $1", s->hash_col,
-             s->lock_col, s->by_col);
+    snprintf(sql, sizeof sql,
+             "SELECT id, %s, %s, totp_secret, totp_last_step FROM pf_consumers WHERE %s = $1",
+             s->hash_col, s->lock_col, s->by_col);
     struct pay_store_stmt *st = pay_store_query(tx, err, sql, "t", s->key);
     if (!st)
         return pay_store_status_of(err->code);
@@ -111,6 +115,8 @@ static enum pay_store_status secret_read_tx(struct pay_store_tx *tx, void *ctx,
         snprintf(s->id, sizeof s->id, "%s", pay_store_col_text(st, 0));
         snprintf(s->hash, sizeof s->hash, "%s", pay_store_col_text(st, 1));
         s->locked_until_ms = pay_store_col_int64(st, 2);
+        snprintf(s->totp_secret, sizeof s->totp_secret, "%s", pay_store_col_text(st, 3));
+        s->totp_last_step = pay_store_col_int64(st, 4);
     }
     pay_store_done(st);
     return rc < 0 ? PAY_STORE_HARD : PAY_STORE_COMMIT;
@@ -122,6 +128,10 @@ static enum pay_store_status secret_record_tx(struct pay_store_tx *tx, void *ctx
 {
     struct secret_ctx *s = ctx;
     char sql[320];
+    if (s->ok && s->totp_step > 0)
+        return pay_store_status_of(pay_store_exec(
+            tx, err, "UPDATE pf_consumers SET failed_logins = 0, totp_last_step = $2 WHERE id = $1",
+            "ti", s->id, s->totp_step));
     if (s->ok)
         snprintf(sql, sizeof sql, "UPDATE pf_consumers SET %s = 0 WHERE id = $1 AND $2 >= 0",
                  s->fail_col);
@@ -133,6 +143,21 @@ static enum pay_store_status secret_record_tx(struct pay_store_tx *tx, void *ctx
                  s->fail_col, PAY_LOCKOUT_ATTEMPTS, s->lock_col);
     return pay_store_status_of(pay_store_exec(tx, err, sql, "ti", s->id,
                                               pay_time_now_ms() + PAY_LOCKOUT_DURATION_S * 1000LL));
+}
+
+/* The login's second factor: a code for the current step (+-1), newer than the last used. */
+static bool totp_ok(struct secret_ctx *s)
+{
+    uint8_t key[PAY_TOTP_SECRET_LEN + 8];
+    size_t n = 0;
+    int64_t step = 0;
+    bool ok = pay_base32_decode(key, sizeof key, s->totp_secret, strlen(s->totp_secret), &n) == 0 &&
+              pay_totp_verify(key, n, s->totp_code, pay_time_now_ms() / 1000, PAY_TOTP_DIGITS,
+                              &step) == 0 &&
+              step > s->totp_last_step;
+    pay_wipe(key, sizeof key);
+    s->totp_step = ok ? step : 0;
+    return ok;
 }
 
 static enum pay_err secret_check(struct pay_platform *p, struct secret_ctx *s, const char *secret,
@@ -149,6 +174,8 @@ static enum pay_err secret_check(struct pay_platform *p, struct secret_ctx *s, c
         return pay_error_set(err, PAY_ERR_LOCKED, field, NULL);
     s->ok = pay_pwhash_verify(s->hash, secret, strlen(secret)) == 0;
     pay_wipe(s->hash, sizeof s->hash);
+    if (s->ok && s->totp_code && s->totp_secret[0])
+        s->ok = totp_ok(s);
     if ((e = pay_store_run_tx(p->store, secret_record_tx, s, err)) != PAY_ERR_OK)
         return e;
     return s->ok ? PAY_ERR_OK : pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, field, NULL);
@@ -191,7 +218,7 @@ static enum pay_store_status session_new_tx(struct pay_store_tx *tx, void *ctx,
 }
 
 enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *login,
-                                         const char *password,
+                                         const char *password, const char *totp,
                                          char token_out[PAY_PLATFORM_TOKEN_TEXT_MAX],
                                          struct pay_error *err)
 {
@@ -199,7 +226,8 @@ enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *log
                            .key = login,
                            .hash_col = "password_hash",
                            .fail_col = "failed_logins",
-                           .lock_col = "login_locked_until_ms"};
+                           .lock_col = "login_locked_until_ms",
+                           .totp_code = totp ? totp : ""};
     enum pay_err e = secret_check(p, &s, password, "password", err);
     if (e != PAY_ERR_OK)
         return e;
@@ -346,4 +374,70 @@ enum pay_err pay_platform_wallet_credit_sandbox(struct pay_platform *p, const ch
 {
     struct credit_ctx c = {p, consumer_id, currency, minor};
     return pay_store_run_tx(p->store, credit_tx, &c, err);
+}
+
+/* --- TOTP set-up ------------------------------------------------------------------------------ */
+
+struct totp_ctx {
+    const char *consumer_id, *secret, *code;
+    bool ok;
+};
+
+static enum pay_store_status totp_begin_tx(struct pay_store_tx *tx, void *ctx,
+                                           struct pay_error *err)
+{
+    struct totp_ctx *t = ctx;
+    return pay_store_status_of(
+        pay_store_exec(tx, err, "UPDATE pf_consumers SET totp_pending = $1 WHERE id = $2", "tt",
+                       t->secret, t->consumer_id));
+}
+
+enum pay_err pay_platform_totp_begin(struct pay_platform *p, const char *consumer_id,
+                                     char secret_out[64], struct pay_error *err)
+{
+    uint8_t key[PAY_TOTP_SECRET_LEN];
+    pay_totp_secret_generate(key);
+    int rc = pay_base32_encode(secret_out, 64, key, sizeof key);
+    pay_wipe(key, sizeof key);
+    if (rc != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    struct totp_ctx t = {consumer_id, secret_out, NULL, false};
+    return pay_store_run_tx(p->store, totp_begin_tx, &t, err);
+}
+
+static enum pay_store_status totp_confirm_tx(struct pay_store_tx *tx, void *ctx,
+                                             struct pay_error *err)
+{
+    struct totp_ctx *t = ctx;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err, "SELECT totp_pending FROM pf_consumers WHERE id = $1", "t", t->consumer_id);
+    if (!st)
+        return pay_store_status_of(err->code);
+    char pending[64] = "";
+    if (pay_store_step(st, err) == 1)
+        snprintf(pending, sizeof pending, "%s", pay_store_col_text(st, 0));
+    pay_store_done(st);
+    uint8_t key[PAY_TOTP_SECRET_LEN + 8];
+    size_t n = 0;
+    int64_t step = 0;
+    t->ok = pending[0] && pay_base32_decode(key, sizeof key, pending, strlen(pending), &n) == 0 &&
+            pay_totp_verify(key, n, t->code, pay_time_now_ms() / 1000, PAY_TOTP_DIGITS, &step) == 0;
+    pay_wipe(key, sizeof key);
+    if (!t->ok)
+        return PAY_STORE_COMMIT;
+    return pay_store_status_of(
+        pay_store_exec(tx, err,
+                       "UPDATE pf_consumers SET totp_secret = totp_pending, totp_pending = '',"
+                       " totp_last_step = $1 WHERE id = $2",
+                       "it", step, t->consumer_id));
+}
+
+enum pay_err pay_platform_totp_confirm(struct pay_platform *p, const char *consumer_id,
+                                       const char *code, struct pay_error *err)
+{
+    struct totp_ctx t = {consumer_id, NULL, code, false};
+    enum pay_err e = pay_store_run_tx(p->store, totp_confirm_tx, &t, err);
+    if (e == PAY_ERR_OK && !t.ok)
+        return pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "totp", "the code does not match");
+    return e;
 }

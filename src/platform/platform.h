@@ -283,9 +283,15 @@ enum pay_err pay_platform_consumer_add(struct pay_platform *p, const char *login
  * PAY_LOCKOUT_DURATION_S) and opens a session: token_out is the cookie value.
  * CREDENTIALS_INVALID or LOCKED otherwise. */
 enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *login,
-                                         const char *password,
+                                         const char *password, const char *totp,
                                          char token_out[PAY_PLATFORM_TOKEN_TEXT_MAX],
                                          struct pay_error *err);
+/* Optional TOTP: a new secret (base32, 64 bytes) waits for its first code; confirmed, every
+ * login needs a fresh code too. */
+enum pay_err pay_platform_totp_begin(struct pay_platform *p, const char *consumer_id,
+                                     char secret_out[64], struct pay_error *err);
+enum pay_err pay_platform_totp_confirm(struct pay_platform *p, const char *consumer_id,
+                                       const char *code, struct pay_error *err);
 /* The consumer and CSRF token of a live session (idle for less than PAY_SESSION_IDLE_S),
  * touching it; UNAUTHENTICATED otherwise. */
 enum pay_err pay_platform_session_get(struct pay_platform *p, const char *token,

@@ -148,6 +148,11 @@ static const struct pay_store_migration migrations[] = {
      " status TEXT NOT NULL CHECK (status IN ('active','revoked')),"
      " created_ms INTEGER NOT NULL,"
      " UNIQUE (consumer_id, merchant_id))"},
+    {6,
+     /* Optional TOTP: a secret waiting for its first code, and the last accepted time step
+      * (a code is accepted once). */
+     "ALTER TABLE pf_consumers ADD COLUMN totp_pending TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE pf_consumers ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0"},
 };
 
 const struct pay_store_component pay_platform_schema = {"platform", migrations,

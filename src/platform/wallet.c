@@ -7,9 +7,12 @@
 #include "core/ids.h"
 #include "core/money.h"
 #include "crypto/crypto.h"
+#include "crypto/password.h"
 #include "http/server.h"
+#include "http/template.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -113,7 +116,8 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
     const char *login = pay_http_req_form_get(req, "login"),
                *pw = pay_http_req_form_get(req, "password");
     char token[PAY_PLATFORM_TOKEN_TEXT_MAX];
-    e = pay_platform_consumer_login(w.p, login ? login : "", pw ? pw : "", token, err);
+    e = pay_platform_consumer_login(w.p, login ? login : "", pw ? pw : "",
+                                    pay_http_req_form_get(req, "totp"), token, err);
     if (e == PAY_ERR_CREDENTIALS_INVALID || e == PAY_ERR_LOCKED) {
         wrender(&w, pay_err_http_status(e), pay_err_message(e), NULL, NULL);
         return PAY_ERR_OK;
@@ -260,6 +264,44 @@ static enum pay_err h_agreement(struct pay_http_request *req, struct pay_error *
     return PAY_ERR_OK;
 }
 
+/* POST /wallet/totp: a new authenticator secret, shown as text and as a QR code. */
+static enum pay_err h_totp(struct pay_http_request *req, struct pay_error *err)
+{
+    struct wpage w;
+    enum pay_err e = wpost(&w, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    char secret[64], uri[512];
+    if ((e = pay_platform_totp_begin(w.p, w.consumer_id, secret, err)) != PAY_ERR_OK)
+        return e;
+    uint8_t key[PAY_TOTP_SECRET_LEN + 8];
+    size_t n = 0;
+    int rc = pay_base32_decode(key, sizeof key, secret, strlen(secret), &n) == 0
+                 ? pay_totp_uri(uri, sizeof uri, w.p->set.name, w.login, key, n)
+                 : -1;
+    pay_wipe(key, sizeof key);
+    char *svg = rc == 0 ? pay_platform_qr_svg(uri) : NULL;
+    json_t *extra = json_pack("{s:s}", "totp_secret", secret);
+    if (extra && svg)
+        json_object_set_new(extra, "totp_qr", pay_tpl_trusted(svg));
+    free(svg);
+    wrender(&w, 200, NULL, "Scan the code with an authenticator app, then enter a code.", extra);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err h_totp_confirm(struct pay_http_request *req, struct pay_error *err)
+{
+    struct wpage w;
+    enum pay_err e = wpost(&w, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    e = pay_platform_totp_confirm(w.p, w.consumer_id, f(req, "code"), err);
+    wrender(&w, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
+            e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+            e == PAY_ERR_OK ? "Two-step login is on." : NULL, NULL);
+    return PAY_ERR_OK;
+}
+
 /* GET/POST /register: a new consumer (phone or e-mail), logged in at once. */
 static enum pay_err h_register_page(struct pay_http_request *req, struct pay_error *err)
 {
@@ -282,7 +324,7 @@ static enum pay_err h_register(struct pay_http_request *req, struct pay_error *e
     e = pay_platform_consumer_add(w.p, f(req, "login"), f(req, "password"), f(req, "pay_password"),
                                   id, err);
     if (e == PAY_ERR_OK)
-        e = pay_platform_consumer_login(w.p, f(req, "login"), f(req, "password"), token, err);
+        e = pay_platform_consumer_login(w.p, f(req, "login"), f(req, "password"), NULL, token, err);
     if (e != PAY_ERR_OK) {
         wrender(&w, pay_err_http_status(e), err->detail[0] ? err->detail : pay_err_message(e), NULL,
                 json_pack("{s:b}", "register", 1));
@@ -306,6 +348,8 @@ enum pay_err pay_platform_wallet_routes_add(struct pay_platform *p, struct pay_e
         {"POST", "/wallet/topup", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_topup, p},
         {"POST", "/wallet/withdraw", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_withdraw, p},
         {"POST", "/wallet/agreements", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_agreement, p},
+        {"POST", "/wallet/totp", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_totp, p},
+        {"POST", "/wallet/totp/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_totp_confirm, p},
     };
     return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
 }

@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include "core/money.h"
+#include "crypto/password.h"
 #include "http/client.h"
 #include "http/codec.h"
 #include "ledger/ledger.h"
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct h_platform pf;
@@ -405,6 +407,61 @@ static void agreement_pay(void **state)
     h_reply_fini(&r);
 }
 
+static void totp_code_at(const char *b32, int64_t unix_s, char out[8])
+{
+    uint8_t key[64];
+    size_t n = 0;
+    assert_int_equal(pay_base32_decode(key, sizeof key, b32, strlen(b32), &n), 0);
+    assert_int_equal(pay_totp_code(key, n, unix_s, 6, out, 8), 0);
+}
+
+static void two_step_login(void **state)
+{
+    struct browser b = {0};
+    b_request(&b, "GET", "/register", NULL);
+    char form[512];
+    snprintf(form, sizeof form,
+             "csrf=%s&login=totp%%40example.com&password=long+enough&pay_password=123123",
+             b.last_csrf);
+    b_request(&b, "POST", "/register", form);
+    assert_int_equal(b.status, 303);
+    b_request(&b, "GET", "/wallet", NULL);
+    snprintf(form, sizeof form, "csrf=%s", b.last_csrf);
+    b_request(&b, "POST", "/wallet/totp", form);
+    assert_int_equal(b.status, 200);
+    const char *m = strstr(b.page, "id=\"totp-secret\">");
+    assert_non_null(m);
+    m += strlen("id=\"totp-secret\">");
+    char secret[64], code[8];
+    snprintf(secret, sizeof secret, "%.*s", (int)strcspn(m, "<"), m);
+    int64_t now = (int64_t)time(NULL);
+    totp_code_at(secret, now, code);
+    snprintf(form, sizeof form, "csrf=%s&code=%s", b.last_csrf, code);
+    b_request(&b, "POST", "/wallet/totp/confirm", form);
+    assert_int_equal(b.status, 200);
+    assert_non_null(strstr(b.page, "Two-step login is on."));
+    b_fini(&b);
+    struct browser c = {0};
+    b_request(&c, "GET", "/wallet", NULL);
+    snprintf(form, sizeof form, "csrf=%s&login=totp%%40example.com&password=long+enough",
+             c.last_csrf);
+    b_request(&c, "POST", "/wallet/login", form); /* no code */
+    assert_int_equal(c.status, 401);
+    totp_code_at(secret, now + 30, code); /* the next step: newer than the one used */
+    snprintf(form, sizeof form, "csrf=%s&login=totp%%40example.com&password=long+enough&totp=%s",
+             c.last_csrf, code);
+    b_request(&c, "POST", "/wallet/login", form);
+    assert_int_equal(c.status, 303);
+    struct browser d = {0}; /* the same code again is refused */
+    b_request(&d, "GET", "/wallet", NULL);
+    snprintf(form, sizeof form, "csrf=%s&login=totp%%40example.com&password=long+enough&totp=%s",
+             d.last_csrf, code);
+    b_request(&d, "POST", "/wallet/login", form);
+    assert_int_equal(d.status, 401);
+    b_fini(&c);
+    b_fini(&d);
+}
+
 static void register_page(void **state)
 {
     struct browser b = {0};
@@ -477,10 +534,15 @@ int main(int argc, char **argv)
     h_paygate = argv[1];
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(pay_by_wallet),   cmocka_unit_test(cashier_guards),
-        cmocka_unit_test(partial_refunds), cmocka_unit_test(concurrent_refunds),
-        cmocka_unit_test(qr_on_mobile),    cmocka_unit_test(register_page),
-        cmocka_unit_test(agreement_pay),   cmocka_unit_test(ledger_after_everything),
+        cmocka_unit_test(pay_by_wallet),
+        cmocka_unit_test(cashier_guards),
+        cmocka_unit_test(partial_refunds),
+        cmocka_unit_test(concurrent_refunds),
+        cmocka_unit_test(qr_on_mobile),
+        cmocka_unit_test(register_page),
+        cmocka_unit_test(agreement_pay),
+        cmocka_unit_test(two_step_login),
+        cmocka_unit_test(ledger_after_everything),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
