@@ -57,6 +57,35 @@ static enum pay_err wload(struct wpage *w, struct pay_http_request *req, struct 
     return PAY_ERR_OK;
 }
 
+/* The wallet's latest movements, newest first, from its ledger account. */
+static json_t *history(struct wpage *w)
+{
+    char id[PAY_LEDGER_ID_MAX + 1];
+    struct pay_ledger_transfer t[20];
+    size_t n = 0;
+    int64_t next = 0;
+    struct pay_error e = {0};
+    json_t *arr = json_array();
+    if (pay_platform_account_id(PAY_PF_ACCT_WALLET, w->consumer_id, "CNY", id) != 0 ||
+        pay_ledger_account_transfers(w->p->ledger, id, 0, t, 20, &n, &next, &e) != PAY_ERR_OK)
+        return arr;
+    for (size_t i = 0; i < n; i++) {
+        bool in = strcmp(t[i].credit_account_id, id) == 0;
+        char amount[PAY_MONEY_TEXT_MAX + 2] = "";
+        amount[0] = in ? '+' : '-';
+        pay_money_format(t[i].amount_minor, t[i].currency, amount + 1, sizeof amount - 1);
+        const char *kind = t[i].code == PAY_PF_XFER_PAY              ? "payment"
+                           : t[i].code == PAY_PF_XFER_TOPUP          ? "top-up"
+                           : t[i].code == PAY_PF_XFER_WITHDRAW       ? "withdrawal"
+                           : t[i].code == PAY_PF_XFER_SANDBOX_CREDIT ? "sandbox credit"
+                                                                     : "refund";
+        json_array_append_new(arr, json_pack("{s:o, s:s, s:s, s:s}", "at",
+                                             pay_platform_time_json(t[i].created_ms), "kind", kind,
+                                             "amount", amount, "ref", t[i].user_data));
+    }
+    return arr;
+}
+
 static void wrender(struct wpage *w, int status, const char *error, const char *notice,
                     json_t *extra)
 {
@@ -84,6 +113,7 @@ static void wrender(struct wpage *w, int status, const char *error, const char *
             json_array_append_new(banks, json_pack("{s:s, s:s}", "code", w->p->set.banks[i].code,
                                                    "name", w->p->set.banks[i].name));
         json_object_set_new(ctx, "banks", banks);
+        json_object_set_new(ctx, "history", history(w));
     }
     if (ctx && error)
         json_object_set_new(ctx, "error", json_string(error));

@@ -375,6 +375,10 @@ static void agreement_pay(void **state)
     b_request(&b, "POST", "/wallet/login", form);
     assert_int_equal(b.status, 303);
     b_request(&b, "GET", "/wallet", NULL);
+    /* the history lists the latest movements: here the refunds of the concurrent test */
+    assert_non_null(strstr(b.page, "class=\"movement\""));
+    assert_non_null(strstr(b.page, "<td>refund</td>"));
+    assert_null(strstr(b.page, "No transactions yet."));
     snprintf(form, sizeof form, "csrf=%s&merchant_id=m_a&pay_password=246810", b.last_csrf);
     b_request(&b, "POST", "/wallet/agreements", form);
     assert_int_equal(b.status, 200);
