@@ -4,6 +4,7 @@
  * usage: bench_ledger [dir] [seconds] [transfers per command]   (defaults: /var/tmp 5 1) */
 #include "ledger/ledger.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,6 +32,33 @@ static double cpu_s(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU seconds of this process's thread named `name` (the committer names itself
+ * pay-committer), from /proc; -1 if not found. */
+static double thread_cpu_s(const char *name)
+{
+    DIR *d = opendir("/proc/self/task");
+    double cpu = -1;
+    for (struct dirent *de; d && (de = readdir(d));) {
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/self/task/%s/stat", de->d_name);
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[n] = 0;
+        char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+        if (!open || !close || (size_t)(close - open - 1) != strlen(name) ||
+            strncmp(open + 1, name, strlen(name)) != 0)
+            continue;
+        unsigned long ut = 0, st = 0; /* fields 14 and 15, after the state (field 3) */
+        if (sscanf(close + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %lu %lu", &ut, &st) == 2)
+            cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    }
+    if (d)
+        closedir(d);
+    return cpu;
 }
 
 static struct pay_ledger *open_ledger(const char *path, struct pay_store **s)
@@ -104,7 +132,7 @@ static void create_accounts(struct pay_committer *c)
 }
 
 static double bench_committer(const char *dir, double seconds, int per_cmd, double *batch_avg,
-                              double *cpu_us)
+                              double *cpu_us, double *committer_us)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/bench-committer.db", dir);
@@ -118,7 +146,7 @@ static double bench_committer(const char *dir, double seconds, int per_cmd, doub
     pay_committer_get_stats(sh.c, &before);
     pthread_t th[THREADS];
     struct worker w[THREADS];
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = now_s(), c0 = cpu_s(), k0 = thread_cpu_s("pay-committer");
     sh.deadline = t0 + seconds;
     for (long i = 0; i < THREADS; i++) {
         w[i] = (struct worker){&sh, i};
@@ -131,6 +159,7 @@ static double bench_committer(const char *dir, double seconds, int per_cmd, doub
     }
     double elapsed = now_s() - t0;
     *cpu_us = (cpu_s() - c0) * 1e6 / (double)(total ? total : 1);
+    *committer_us = (thread_cpu_s("pay-committer") - k0) * 1e6 / (double)(total ? total : 1);
     pay_committer_get_stats(sh.c, &after);
     *batch_avg = (double)(after.commands - before.commands) /
                  (double)(after.batches - before.batches ? after.batches - before.batches : 1);
@@ -231,13 +260,14 @@ int main(int argc, char **argv)
     }
     double fsyncs = bench_fdatasync(dir, seconds / 2);
     double single = bench_tx_per_transfer(dir, seconds / 2);
-    double batch_avg = 0, cpu_us = 0;
-    double committer = bench_committer(dir, seconds, per_cmd, &batch_avg, &cpu_us);
+    double batch_avg = 0, cpu_us = 0, committer_us = 0;
+    double committer = bench_committer(dir, seconds, per_cmd, &batch_avg, &cpu_us, &committer_us);
     printf("bench/ledger on %s, %d submitting threads, %d transfer(s) per command\n", dir, THREADS,
            per_cmd);
     printf("  committer (batched, durable)       %10.0f transfers/s  (%.1f commands/batch)\n",
            committer, batch_avg);
     printf("  CPU per transfer, all threads       %10.1f us\n", cpu_us);
+    printf("  CPU per transfer, committer thread  %10.1f us\n", committer_us);
     printf("  one SQLite transaction per transfer %10.0f transfers/s\n", single);
     printf("  raw write+fdatasync loop            %10.0f fsyncs/s\n", fsyncs);
     printf("  committer / one-tx-per-transfer     %10.1fx\n", committer / single);
