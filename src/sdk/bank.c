@@ -259,44 +259,78 @@ static int check_bank_answer(const paygate_bank *b, struct pay_http_client_respo
     return PAYGATE_OK;
 }
 
-int paygate_bank_refund(paygate_bank *b, const char *order_id, const char *refund_id,
-                        int64_t amount, paygate_error *err)
+/* One signed JSON call to the bank's API; *out receives the parsed 200 answer. */
+static int bank_call(paygate_bank *b, const char *target, json_t *req, json_t **out,
+                     paygate_error *err)
 {
-    if (!b || !order_id || !refund_id || amount <= 0)
-        return pay_sdk_fail(err, PAYGATE_ERR_ARG, 0, NULL, "order_id, refund_id, amount");
-    json_t *o = json_pack("{s:s,s:s,s:I}", "orderId", order_id, "refundId", refund_id, "amount",
-                          (json_int_t)amount);
-    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
+    char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
     char nonce[PAY_SIG_NONCE_MAX + 1], sig[PAY_SIG_HEADER_MAX + 1];
     pay_sig_nonce_generate(nonce);
     struct pay_sig_signer s = {.alg = PAY_SIG_RSA_SHA256, .key_id = b->mer_id, .rsa = b->key};
-    if (!body ||
-        pay_sig_sign_request(&s, "POST", "/api/v1/refunds", body, strlen(body), (int64_t)time(NULL),
-                             nonce, sig, sizeof sig, NULL) != PAY_ERR_OK) {
+    if (!body || pay_sig_sign_request(&s, "POST", target, body, strlen(body), (int64_t)time(NULL),
+                                      nonce, sig, sizeof sig, NULL) != PAY_ERR_OK) {
         free(body);
-        return pay_sdk_fail(err, PAYGATE_ERR_INTERNAL, 0, NULL, "cannot sign the refund");
+        return pay_sdk_fail(err, PAYGATE_ERR_INTERNAL, 0, NULL, "cannot sign the request");
     }
-    char auth[PAY_SIG_HEADER_MAX + 32], url[600];
+    char auth[PAY_SIG_HEADER_MAX + 32], url[1200];
     snprintf(auth, sizeof auth, "Authorization: %s", sig);
-    snprintf(url, sizeof url, "%s/api/v1/refunds", b->url);
+    snprintf(url, sizeof url, "%s%s", b->url, target);
     const char *headers[] = {auth, "Content-Type: application/json", NULL};
     struct pay_http_client_response r = {0};
     struct pay_error e = {0};
     int rc;
     if (pay_http_client_request("POST", url, headers, body, strlen(body), &b->http, &r, &e) !=
         PAY_ERR_OK)
-        rc = pay_sdk_fail(err, PAYGATE_ERR_NETWORK, 0, pay_err_name(e.code), "bank refund: %s",
+        rc = pay_sdk_fail(err, PAYGATE_ERR_NETWORK, 0, pay_err_name(e.code), "bank %s: %s", target,
                           e.detail);
-    else if ((rc = check_bank_answer(b, &r, nonce, err)) == PAYGATE_OK && r.status != 200) {
+    else if ((rc = check_bank_answer(b, &r, nonce, err)) == PAYGATE_OK) {
         json_t *j = json_loads(pay_buf_str(&r.body), 0, NULL);
-        json_t *eo = json_object_get(j, "error");
-        rc = pay_sdk_fail(err, PAYGATE_ERR_REFUSED, (int)r.status,
-                          json_string_value(json_object_get(eo, "code")), "%s",
-                          pay_buf_str(&r.body));
-        json_decref(j);
+        if (r.status != 200) {
+            json_t *eo = json_object_get(j, "error");
+            rc = pay_sdk_fail(err, PAYGATE_ERR_REFUSED, (int)r.status,
+                              json_string_value(json_object_get(eo, "code")), "%s",
+                              pay_buf_str(&r.body));
+            json_decref(j);
+        } else
+            *out = j;
     }
     pay_http_client_response_fini(&r);
     free(body);
+    return rc;
+}
+
+int paygate_bank_refund(paygate_bank *b, const char *order_id, const char *refund_id,
+                        int64_t amount, paygate_error *err)
+{
+    if (!b || !order_id || !refund_id || amount <= 0)
+        return pay_sdk_fail(err, PAYGATE_ERR_ARG, 0, NULL, "order_id, refund_id, amount");
+    json_t *req = json_pack("{s:s,s:s,s:I}", "orderId", order_id, "refundId", refund_id, "amount",
+                            (json_int_t)amount);
+    json_t *ans = NULL;
+    int rc = bank_call(b, "/api/v1/refunds", req, &ans, err);
+    json_decref(req);
+    json_decref(ans);
+    return rc;
+}
+
+int paygate_bank_query(paygate_bank *b, const char *order_id, paygate_bank_order_status *out,
+                       paygate_error *err)
+{
+    if (!b || !order_id || !out)
+        return pay_sdk_fail(err, PAYGATE_ERR_ARG, 0, NULL, "order_id and out needed");
+    memset(out, 0, sizeof *out);
+    json_t *req = json_pack("{s:s}", "orderId", order_id);
+    json_t *ans = NULL;
+    int rc = bank_call(b, "/api/v1/orders/query", req, &ans, err);
+    json_decref(req);
+    if (rc == PAYGATE_OK) {
+        pay_sdk_str(ans, "orderId", out->order_id, sizeof out->order_id);
+        pay_sdk_str(ans, "status", out->status, sizeof out->status);
+        pay_sdk_str(ans, "currency", out->currency, sizeof out->currency);
+        pay_sdk_str(ans, "tranSerialNo", out->tran_serial_no, sizeof out->tran_serial_no);
+        out->amount = (int64_t)json_integer_value(json_object_get(ans, "amount"));
+        out->refunded = (int64_t)json_integer_value(json_object_get(ans, "refundedAmount"));
+    }
+    json_decref(ans);
     return rc;
 }

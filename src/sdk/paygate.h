@@ -231,6 +231,20 @@ int paygate_bank_notify_verify(paygate_bank *b, const void *body, size_t len,
 int paygate_bank_refund(paygate_bank *b, const char *order_id, const char *refund_id,
                         int64_t amount, paygate_error *err);
 
+typedef struct {
+    char order_id[72];
+    char status[16]; /* CREATED (not paid), PAID, REFUNDED (fully) */
+    int64_t amount;
+    int64_t refunded;
+    char currency[4];
+    char tran_serial_no[48];
+} paygate_bank_order_status;
+
+/* POST /api/v1/orders/query at the bank (signed, answer verified): the query fallback for a
+ * late bank notification. */
+int paygate_bank_query(paygate_bank *b, const char *order_id, paygate_bank_order_status *out,
+                       paygate_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -118,17 +118,29 @@ static enum pay_err h_checkout(struct pay_http_request *req, struct pay_error *e
     return bank ? pay_bank(s, req, &o, err) : pay_platform(s, req, &o, err);
 }
 
-/* The query fallback: a pending platform order whose notification has not arrived. */
+/* The query fallback: a pending order whose notification has not arrived yet is looked up
+ * at whoever took the payment (the platform, or the shop's bank). */
 static void query_if_late(struct shop *s, struct shop_order *o)
 {
-    if (strcmp(o->state, "pending") != 0 || strcmp(o->method, "platform") != 0)
+    if (strcmp(o->state, "pending") != 0)
         return;
-    paygate_trade t;
     paygate_error pe = {0};
-    if (paygate_trade_query(s->platform, o->id, &t, &pe) != PAYGATE_OK)
-        return; /* not created yet, or the platform is away: the page says pending */
-    if ((strcmp(t.state, "TRADE_SUCCESS") == 0 || strcmp(t.state, "TRADE_FINISHED") == 0) &&
-        t.amount == o->amount && shop_order_mark_paid(s, o->id, t.trade_id, "query") == 1)
+    int paid = 0;
+    char ref[48] = "";
+    if (strcmp(o->method, "platform") == 0) {
+        paygate_trade t;
+        paid = paygate_trade_query(s->platform, o->id, &t, &pe) == PAYGATE_OK &&
+               (strcmp(t.state, "TRADE_SUCCESS") == 0 || strcmp(t.state, "TRADE_FINISHED") == 0) &&
+               t.amount == o->amount;
+        snprintf(ref, sizeof ref, "%s", paid ? t.trade_id : "");
+    } else if (s->bank) {
+        paygate_bank_order_status st;
+        paid = paygate_bank_query(s->bank, o->id, &st, &pe) == PAYGATE_OK &&
+               strcmp(st.status, "PAID") == 0 && st.amount == o->amount;
+        snprintf(ref, sizeof ref, "%s", paid ? st.tran_serial_no : "");
+    }
+    /* not found (never paid, or the payer is away): the page says pending */
+    if (paid && shop_order_mark_paid(s, o->id, ref, "query") == 1)
         PAY_INFO("shop.order_paid", "order=%s via=query", o->id);
     (void)shop_order_get(s, o->id, o);
 }

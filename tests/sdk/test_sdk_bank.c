@@ -279,6 +279,12 @@ static void refunds_through_the_bank(void **state)
     assert_string_equal(e.code, "REFUND_EXCEEDS");
     assert_int_equal(paygate_bank_refund(bank, "NOPE", "SDK-R3", 1, &e), PAYGATE_ERR_REFUSED);
     assert_int_equal(e.http_status, 404);
+    paygate_bank_order_status st;
+    assert_int_equal(paygate_bank_query(bank, "SDK-1", &st, &e), PAYGATE_OK);
+    assert_string_equal(st.status, "PAID");
+    assert_int_equal(st.amount, 12300);
+    assert_int_equal(st.refunded, 2300);
+    assert_int_equal(paygate_bank_query(bank, "NOPE", &st, &e), PAYGATE_ERR_REFUSED);
 }
 
 static void wrong_bank_code_refused(void **state)
