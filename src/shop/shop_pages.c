@@ -216,8 +216,10 @@ static void order_row(void *ctx, const struct shop_order *o)
             pay_buf_printf(l->b, "</td><td>%s</td><td>%s</td><td class=\"state state-%s\">%s</td>",
                            amt, o->method, o->state, state_label(o)));
     if (l->admin) {
-        shop_ok(pay_buf_printf(l->b, "<td>%s</td><td class=\"fulfilments\">%d</td><td>", ref,
-                               o->fulfilments));
+        shop_ok(pay_buf_printf(l->b,
+                               "<td>%s</td><td class=\"fulfilments\">%d</td><td class=\"via\">"
+                               "%s</td><td>",
+                               ref, o->fulfilments, o->paid_via));
         if (strcmp(o->state, "paid") == 0)
             shop_ok(pay_buf_printf(l->b,
                                    "<form method=\"post\" action=\"/admin/orders/%s/refund\">"
@@ -261,10 +263,10 @@ static enum pay_err h_admin(struct pay_http_request *req, struct pay_error *err)
     struct pay_buf b;
     pay_buf_init(&b, 1 << 20);
     shop_page_begin(&b, "Order admin");
-    shop_ok(pay_buf_puts(&b,
-                         "<h1>Order admin</h1><table class=\"orders\" id=\"all-orders\"><tr><th>"
-                         "Order</th><th>Items</th><th>Amount</th><th>Paid with</th><th>State"
-                         "</th><th>Refunded</th><th>Fulfilled</th><th></th></tr>"));
+    shop_ok(pay_buf_puts(
+        &b, "<h1>Order admin</h1><table class=\"orders\" id=\"all-orders\"><tr><th>"
+            "Order</th><th>Items</th><th>Amount</th><th>Paid with</th><th>State"
+            "</th><th>Refunded</th><th>Fulfilled</th><th>Marked paid by</th><th></th></tr>"));
     struct list_ctx l = {&b, 1, 0};
     shop_order_list(s, NULL, order_row, &l);
     shop_ok(pay_buf_puts(&b, "</table>"));

@@ -3,7 +3,8 @@
 # A consumer buys through the platform's cashier (wallet) and directly at the shop's bank
 # (card, password, SMS code, confirm); each order becomes "paid" once (the admin page counts
 # fulfilments); a forged notification is refused and changes nothing; both orders are
-# refunded from the admin page. usage: test_shop.sh <paygate binary>
+# refunded from the admin page; a shop whose notifications cannot arrive marks its order paid
+# through the query fallback of the order page. usage: test_shop.sh <paygate binary>
 set -euo pipefail
 bin=$1
 dir=$(mktemp -d)
@@ -79,4 +80,23 @@ for o in "$o1" "$o2"; do
   wait_state "$o" refunded
 done
 c -X POST "$S/admin/orders/$o1/refund" -o /dev/null -w '%{http_code}' | grep -q 409 || fail "second refund not refused"
+# 6. the query fallback: a second shop process (same platform merchant, no bank) whose
+#    notify URL is unreachable; its order page asks the platform and marks the order paid
+S2=http://127.0.0.1:$((base + 4))
+"$bin" shop --data-dir "$dir/shop2" --listen 127.0.0.1:$((base + 4)) --public-url http://127.0.0.1:9 \
+  --platform-url "$P" --merchant-id shop --key-file "$dir/data/shop/shop.key" >"$dir/shop2.log" 2>&1 &
+pid2=$!
+for _ in $(seq 100); do curl -s -o /dev/null "$S2/" && break; sleep 0.1; done
+jar2=$dir/jar2
+c2() { curl -s -c "$jar2" -b "$jar2" "$@"; }
+c2 -d product=fan "$S2/cart/add" -o /dev/null
+loc=$(c2 -d method=platform "$S2/checkout" -o /dev/null -w '%{redirect_url}')
+o3=$(c2 "$S2/orders" | grep -o 'row-S[0-9A-Za-z]*' | head -1); o3=${o3#row-}
+t=$(c2 "$loc" | csrf)
+c2 --data-urlencode "csrf=$t" -d login=13800000001 --data-urlencode password=demo-pass-1 "$loc/login" -o /dev/null
+t=$(c2 "$loc" | csrf)
+c2 --data-urlencode "csrf=$t" -d pay_password=123456 "$loc/pay/wallet" -o /dev/null
+c2 "$S2/orders/$o3" | grep -q 'id="order-state" class="state state-paid"' || { kill $pid2; fail "query fallback did not mark $o3 paid"; }
+c2 "$S2/admin" | grep -o "id=\"row-$o3\".*" | sed 's/<\/tr>.*//' | grep -q 'class="via">query<' || { kill $pid2; fail "$o3 not marked paid by the query"; }
+kill -TERM $pid2; wait $pid2 || fail "second shop did not stop cleanly"
 echo "shop test passed"
