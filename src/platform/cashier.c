@@ -33,7 +33,8 @@ struct page {
     char anon_csrf[PAY_PLATFORM_TOKEN_TEXT_MAX]; /* the pf_csrf cookie: forms without login */
     char login[PAY_PLATFORM_LOGIN_MAX + 1];
     bool logged_in;
-    bool mobile; /* the /m/pay page a scanned QR code opens */
+    bool mobile;                          /* the /m/pay page a scanned QR code opens */
+    const char *sms_challenge, *sms_card; /* a card payment waiting for its SMS code */
 };
 
 static bool same_token(const char *a, const char *b)
@@ -121,6 +122,11 @@ static void render(struct page *pg, int status, const char *error, const char *n
         json_object_set_new(ctx, "has_banks", json_boolean(pg->p->set.n_banks > 0));
     } else
         json_decref(banks);
+    if (ctx && pg->sms_challenge && pg->sms_challenge[0])
+        json_object_set_new(ctx, "sms",
+                            json_pack("{s:s, s:s, s:s, s:s}", "challenge", pg->sms_challenge,
+                                      "card_id", pg->sms_card ? pg->sms_card : "", "csrf", pg->csrf,
+                                      "trade_id", pg->t.id));
     if (ctx && error)
         json_object_set_new(ctx, "error", json_string(error));
     if (ctx && notice)
@@ -236,6 +242,7 @@ static enum pay_err h_pay_wallet(struct pay_http_request *req, struct pay_error 
     return PAY_ERR_OK;
 }
 
+/* Bound card, step 1: the payment password; then a code goes to the consumer's phone. */
 static enum pay_err h_pay_card(struct pay_http_request *req, struct pay_error *err)
 {
     struct page pg;
@@ -250,17 +257,59 @@ static enum pay_err h_pay_card(struct pay_http_request *req, struct pay_error *e
     const char *card_id = pay_http_req_form_get(req, "card_id");
     struct pay_platform_card card;
     size_t n = 0;
+    char challenge[PAY_ID_MAX] = "";
     e = pay_platform_cards_list(pg.p, pg.consumer_id, card_id ? card_id : "", &card, 1, &n, err);
+    pay_wipe(&card, sizeof card);
     if (e == PAY_ERR_OK && n == 0)
         e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id", "no such card");
     if (e == PAY_ERR_OK)
         e = pay_platform_consumer_check_pay_password(pg.p, pg.consumer_id, pw ? pw : "", err);
+    char *purpose = pay_http_req_printf(req, "card:%s:%s", pg.t.id, card_id ? card_id : "");
+    if (e == PAY_ERR_OK)
+        e = pay_platform_sms_challenge(pg.p, pg.consumer_id, pg.login, purpose, challenge, err);
+    if (e == PAY_ERR_INTERNAL || e == PAY_ERR_DB_BUSY || e == PAY_ERR_DB_IO)
+        return e;
+    pg.sms_challenge = challenge;
+    pg.sms_card = card_id;
+    render(&pg, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
+           e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+           e == PAY_ERR_OK ? "We sent a code to your phone." : NULL);
+    return PAY_ERR_OK;
+}
+
+/* Bound card, step 2: the SMS code, then the bank's agreement debit. */
+static enum pay_err h_pay_card_confirm(struct pay_http_request *req, struct pay_error *err)
+{
+    struct page pg;
+    enum pay_err e = page_load(&pg, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (!pg.logged_in)
+        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", "please log in again");
+    if (!same_token(pay_http_req_form_get(req, "csrf"), pg.csrf))
+        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
+    const char *card_id = pay_http_req_form_get(req, "card_id");
+    const char *challenge = pay_http_req_form_get(req, "challenge");
+    char *purpose = pay_http_req_printf(req, "card:%s:%s", pg.t.id, card_id ? card_id : "");
+    struct pay_platform_card card;
+    size_t n = 0;
+    e = pay_platform_sms_verify(pg.p, pg.consumer_id, challenge ? challenge : "", purpose,
+                                pay_http_req_form_get(req, "smsCode"), err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_cards_list(pg.p, pg.consumer_id, card_id ? card_id : "", &card, 1, &n,
+                                    err);
+    if (e == PAY_ERR_OK && n == 0)
+        e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id", "no such card");
     if (e == PAY_ERR_OK)
         e = pay_platform_pay_by_card(pg.p, &pg.t, &card, err);
     pay_wipe(&card, sizeof card);
     PAY_INFO("cashier.pay", "trade=%s method=card result=%s", pg.t.id, pay_err_name(e));
     if (e == PAY_ERR_INTERNAL || e == PAY_ERR_DB_BUSY || e == PAY_ERR_DB_IO)
         return e;
+    if (e == PAY_ERR_CREDENTIALS_INVALID && challenge) { /* let them try the code again */
+        pg.sms_challenge = challenge;
+        pg.sms_card = card_id;
+    }
     struct pay_error ignore = {0};
     (void)pay_platform_trade_get(pg.p, NULL, pg.t.id, NULL, &pg.t, &ignore);
     render(&pg, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
@@ -280,6 +329,8 @@ enum pay_err pay_platform_cashier_routes_add(struct pay_platform *p, struct pay_
         {"POST", "/cashier/{trade_id}/pay/wallet", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_wallet,
          p},
         {"POST", "/cashier/{trade_id}/pay/card", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_card, p},
+        {"POST", "/cashier/{trade_id}/pay/card/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM,
+         h_pay_card_confirm, p},
     };
     return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
 }

@@ -57,6 +57,7 @@ struct pay_platform_settings {
     size_t n_banks;
     char web_root[512];       /* templates/ and static/ of the cashier */
     char operator_token[128]; /* enables the operator API; "" = off */
+    bool sandbox_sms;         /* show SMS codes at /sandbox/sms (sandboxes, tests) */
 };
 
 /* The running platform. Created by pay_platform_open, freed by pay_platform_close. */
@@ -72,6 +73,14 @@ struct pay_platform {
     pthread_t sweeper, notifier;
     bool sweeper_started, notifier_started;
     atomic_bool stopping;
+    uint8_t otp_key[32];    /* keys the SMS code hashes; derived from the signing key */
+    pthread_mutex_t sms_mu; /* the sandbox SMS outbox (shown when sandbox_sms is on) */
+    struct {
+        int64_t ms;
+        char to[65]; /* a login (PAY_PLATFORM_LOGIN_MAX) */
+        char text[96];
+    } sms[32];
+    size_t sms_next, sms_count;
     void *api_routes;        /* api.c's per-route contexts, freed by pay_platform_close */
     pthread_mutex_t wake_mu; /* wakes the workers early (stop, new outbox row) */
     pthread_cond_t wake_cv;
@@ -384,6 +393,19 @@ enum pay_err pay_platform_agreement_sign(struct pay_platform *p, const char *con
 enum pay_err pay_platform_agreement_consumer(struct pay_platform *p, const char *agreement_no,
                                              const char *merchant_id, char consumer_id[PAY_ID_MAX],
                                              struct pay_error *err);
+
+/* --- SMS codes (sms.c) ------------------------------------------------------------------------ */
+
+/* Sends a 6-digit code to the consumer (to = their login) for purpose; id_out names the
+ * challenge. Codes live PAY_OTP_TTL_S, are used once and allow PAY_LOCKOUT_ATTEMPTS tries. */
+enum pay_err pay_platform_sms_challenge(struct pay_platform *p, const char *consumer_id,
+                                        const char *to, const char *purpose,
+                                        char id_out[PAY_ID_MAX], struct pay_error *err);
+enum pay_err pay_platform_sms_verify(struct pay_platform *p, const char *consumer_id,
+                                     const char *id, const char *purpose, const char *code,
+                                     struct pay_error *err);
+/* GET /sandbox/sms (only with [platform] sandbox_sms = true). */
+enum pay_err pay_platform_sms_routes_add(struct pay_platform *p, struct pay_error *err);
 
 /* The operator API (operator.c): POST /operator/v1/merchants. */
 enum pay_err pay_platform_operator_routes_add(struct pay_platform *p, struct pay_error *err);

@@ -153,6 +153,17 @@ static const struct pay_store_migration migrations[] = {
       * (a code is accepted once). */
      "ALTER TABLE pf_consumers ADD COLUMN totp_pending TEXT NOT NULL DEFAULT '';"
      "ALTER TABLE pf_consumers ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0"},
+    {7,
+     /* One-time SMS codes (stored as keyed hashes only), bound to their purpose. */
+     "CREATE TABLE pf_sms_codes ("
+     " id TEXT PRIMARY KEY,"
+     " consumer_id TEXT NOT NULL,"
+     " purpose TEXT NOT NULL,"
+     " code_hash TEXT NOT NULL,"
+     " expires_ms INTEGER NOT NULL,"
+     " attempts INTEGER NOT NULL DEFAULT 0,"
+     " used INTEGER NOT NULL DEFAULT 0,"
+     " created_ms INTEGER NOT NULL)"},
 };
 
 const struct pay_store_component pay_platform_schema = {"platform", migrations,

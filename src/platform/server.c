@@ -53,8 +53,9 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
                                 struct pay_error *err)
 {
     static const char *const platform_keys[] = {
-        "name",        "bank_url", "fee_bp", "trade_timeout",  "refund_window", "sweep_interval",
-        "timeout_min", "web_root", "banks",  "operator_token", "session_idle",  NULL};
+        "name",           "bank_url",    "fee_bp",   "trade_timeout", "refund_window",
+        "sweep_interval", "timeout_min", "web_root", "banks",         "operator_token",
+        "session_idle",   "sandbox_sms", NULL};
     static const char *const notify_keys[] = {
         "retry_schedule", "timeout", "allow_private_hosts", "workers", "poll_interval", NULL};
     enum pay_err e;
@@ -87,6 +88,9 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
                                         &s->notify_poll_ms, err)) != PAY_ERR_OK ||
         (e = pay_config_get_bool(c, "notify", "allow_private_hosts", s->allow_private_hosts,
                                  &s->allow_private_hosts, err)) != PAY_ERR_OK)
+        return e;
+    if ((e = pay_config_get_bool(c, "platform", "sandbox_sms", false, &s->sandbox_sms, err)) !=
+        PAY_ERR_OK)
         return e;
     if ((e = pay_platform_banks_load(s, c, err)) != PAY_ERR_OK)
         return e;
@@ -135,14 +139,23 @@ static enum pay_err open_store(struct pay_platform *p, struct pay_error *err)
     return pay_ledger_new(p->store, NULL, NULL, &p->ledger, err);
 }
 
+/* SMS code hashes are keyed by a key derived from the signing key (no extra file to keep). */
+static void derive_otp_key(struct pay_platform *p)
+{
+    static const char label[] = "paygate-platform sms codes";
+    pay_hmac_sha256(p->otp_key, p->key.sk, sizeof p->key.sk, label, sizeof label - 1);
+}
+
 /* The signing key lives in the data dir (0600); generated on first start. */
 static enum pay_err open_key(struct pay_platform *p, struct pay_error *err)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/%s", p->set.data_dir, KEY_FILE);
     snprintf(p->key_id, sizeof p->key_id, "paygate-platform");
-    if (pay_ed25519_key_load(path, &p->key) == 0)
+    if (pay_ed25519_key_load(path, &p->key) == 0) {
+        derive_otp_key(p);
         return PAY_ERR_OK;
+    }
     struct stat st;
     if (stat(path, &st) == 0)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir",
@@ -151,6 +164,7 @@ static enum pay_err open_key(struct pay_platform *p, struct pay_error *err)
     if (pay_ed25519_key_save(path, &p->key) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot write %s", path);
     PAY_INFO("platform.key_generated", "file=%s", path);
+    derive_otp_key(p);
     return PAY_ERR_OK;
 }
 
@@ -161,6 +175,7 @@ static struct pay_platform *platform_alloc(const struct pay_platform_settings *s
         return NULL;
     p->set = *s;
     pthread_mutex_init(&p->wake_mu, NULL);
+    pthread_mutex_init(&p->sms_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -222,6 +237,7 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
         (e = pay_platform_bank_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_wallet_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_operator_routes_add(p, err)) != PAY_ERR_OK ||
+        (e = pay_platform_sms_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_http_server_start(p->http, err)) != PAY_ERR_OK)
         return e;
     if (p->set.public_url[0] == '\0')
@@ -282,6 +298,8 @@ void pay_platform_close(struct pay_platform *p)
     free(p->api_routes);
     pay_platform_banks_free(p->set.banks, p->set.n_banks);
     pthread_mutex_destroy(&p->wake_mu);
+    pthread_mutex_destroy(&p->sms_mu);
+    pay_wipe(p->otp_key, sizeof p->otp_key);
     pthread_cond_destroy(&p->wake_cv);
     free(p);
 }

@@ -49,6 +49,7 @@ fs.writeFileSync(`${dir}/m.pub`, rawPk.toString('base64') + '\n');
 fs.mkdirSync(`${dir}/pf`);
 fs.writeFileSync(`${dir}/pf/platform.ini`, `[platform]
 banks = icbc
+sandbox_sms = true
 [notify]
 allow_private_hosts = true
 [bank.icbc]
@@ -154,6 +155,11 @@ try {
   await page.goto(t.cashier_url);
   await page.fill('#card-form input[name=pay_password]', '246810');
   await Promise.all([page.waitForNavigation(), page.click('#pay-card')]);
+  const outbox = await (await fetch(`${pfUrl}/sandbox/sms`)).json();
+  const pfCode = /code is (\d{6})/.exec(outbox.messages[0].text)[1];
+  await page.fill('#sms-form input[name=smsCode]', pfCode);
+  await shot(page, 'platform-6a-card-sms');
+  await Promise.all([page.waitForNavigation(), page.click('#confirm-card')]);
   expect((await page.textContent('#notice')).includes('Payment successful'), 'paid by card');
   await shot(page, 'platform-6-card-paid');
   expect((await state(t.trade_id)).pay_method === 'card', 'trade paid (card)');

@@ -105,7 +105,7 @@ static int group_setup(void **state)
 {
     for (int i = 0; i < 2; i++)
         bank_start(&banks[i]);
-    h_setup(&pf, &ma, NULL, "timeout_min = 1s\nbanks = icbc,abc");
+    h_setup(&pf, &ma, NULL, "timeout_min = 1s\nbanks = icbc,abc\nsandbox_sms = true");
     const char *add[] = {h_paygate,        "platform", "consumer",    "add",        "--data-dir",
                          pf.dir,           "--login",  "13900000009", "--password", "correct horse",
                          "--pay-password", "135790",   NULL};
@@ -412,6 +412,23 @@ static void pf_get(struct browser *b, const char *path)
     assert_int_equal(b->status, 200);
 }
 
+/* The newest code in the platform's sandbox SMS outbox. */
+static void platform_sms(char out[8])
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/sandbox/sms", pf.url);
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response r = {0};
+    assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, &opt, &r, NULL), 0);
+    json_t *j = json_loads(pay_buf_str(&r.body), 0, NULL);
+    pay_http_client_response_fini(&r);
+    const char *text = h_str(json_array_get(json_object_get(j, "messages"), 0), "text");
+    const char *c = strstr(text, "code is ");
+    assert_non_null(c);
+    snprintf(out, 8, "%.6s", c + 8);
+    json_decref(j);
+}
+
 static void bind_card_topup_and_pay(void **state)
 {
     struct browser b = {0};
@@ -473,6 +490,20 @@ static void bind_card_topup_and_pay(void **state)
     assert_non_null(strstr(b.page, "card-form"));
     snprintf(form, sizeof form, "card_id=%s&pay_password=135790", card_id);
     snprintf(path, sizeof path, "/cashier/%s/pay/card", id);
+    pf_post(&b, path, form);
+    assert_int_equal(b.status, 200);
+    assert_non_null(strstr(b.page, "sms-form")); /* a code went to the consumer's phone */
+    char challenge[64], pf_code[8];
+    input_value(b.page, "challenge", challenge, sizeof challenge);
+    platform_sms(pf_code);
+    snprintf(form, sizeof form, "card_id=%s&challenge=%s&smsCode=000000", card_id, challenge);
+    if (strcmp(pf_code, "000000") == 0)
+        snprintf(form, sizeof form, "card_id=%s&challenge=%s&smsCode=111111", card_id, challenge);
+    snprintf(path, sizeof path, "/cashier/%s/pay/card/confirm", id);
+    pf_post(&b, path, form); /* a wrong code */
+    assert_int_equal(b.status, 401);
+    assert_string_equal(trade_state(id, "state"), "WAIT_BUYER_PAY");
+    snprintf(form, sizeof form, "card_id=%s&challenge=%s&smsCode=%s", card_id, challenge, pf_code);
     pf_post(&b, path, form);
     if (b.status != 200)
         fprintf(stderr, "card pay: %ld %.500s\n", b.status, b.page);

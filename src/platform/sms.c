@@ -1,0 +1,144 @@
+/* One-time SMS codes for payments that need a second factor (a bound card on the cashier).
+ * Only a keyed hash of each code is stored; the text goes to the consumer's phone — in this
+ * sandbox to an in-memory outbox shown at /sandbox/sms when [platform] sandbox_sms is on. */
+#include "platform/platform.h"
+
+#include "core/ids.h"
+#include "core/timeutil.h"
+#include "crypto/password.h"
+#include "http/server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+
+struct ch_ctx {
+    const char *id, *consumer_id, *purpose, *hash;
+};
+
+static enum pay_store_status ch_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct ch_ctx *c = ctx;
+    int64_t now = pay_time_now_ms();
+    return pay_store_status_of(pay_store_exec(
+        tx, err,
+        "INSERT INTO pf_sms_codes (id, consumer_id, purpose, code_hash, expires_ms, created_ms)"
+        " VALUES ($1,$2,$3,$4,$5,$6)",
+        "ttttii", c->id, c->consumer_id, c->purpose, c->hash, now + PAY_OTP_TTL_S * 1000LL, now));
+}
+
+static void outbox_add(struct pay_platform *p, const char *to, const char *code)
+{
+    pthread_mutex_lock(&p->sms_mu);
+    size_t at = p->sms_next;
+    p->sms[at].ms = pay_time_now_ms();
+    snprintf(p->sms[at].to, sizeof p->sms[at].to, "%s", to);
+    snprintf(p->sms[at].text, sizeof p->sms[at].text,
+             "%s: your payment code is %s (valid 5 minutes)", "PayGate", code);
+    p->sms_next = (at + 1) % (sizeof p->sms / sizeof p->sms[0]);
+    if (p->sms_count < sizeof p->sms / sizeof p->sms[0])
+        p->sms_count++;
+    pthread_mutex_unlock(&p->sms_mu);
+}
+
+enum pay_err pay_platform_sms_challenge(struct pay_platform *p, const char *consumer_id,
+                                        const char *to, const char *purpose,
+                                        char id_out[PAY_ID_MAX], struct pay_error *err)
+{
+    char code[PAY_OTP_DIGITS + 1], hash[PAY_OTP_HASH_LEN];
+    if (pay_id_new("sm", id_out) != PAY_ERR_OK)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    pay_otp_generate(code);
+    pay_otp_hash(hash, p->otp_key, id_out, code);
+    struct ch_ctx c = {id_out, consumer_id, purpose, hash};
+    enum pay_err e = pay_store_run_tx(p->store, ch_tx, &c, err);
+    if (e == PAY_ERR_OK) {
+        outbox_add(p, to, code);
+        PAY_INFO("sms.sent", "challenge=%s purpose=%s", id_out, purpose);
+    }
+    memset(code, 0, sizeof code);
+    return e;
+}
+
+struct vf_ctx {
+    const char *id, *consumer_id, *purpose, *code;
+    const uint8_t *key;
+    enum pay_err code_result;
+};
+
+static enum pay_store_status vf_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct vf_ctx *v = ctx;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT code_hash, expires_ms, attempts, used FROM pf_sms_codes WHERE id = $1"
+        " AND consumer_id = $2 AND purpose = $3",
+        "ttt", v->id, v->consumer_id, v->purpose);
+    if (!st)
+        return pay_store_status_of(err->code);
+    int rc = pay_store_step(st, err);
+    char hash[PAY_OTP_HASH_LEN] = "";
+    int64_t expires = 0, attempts = 0, used = 1;
+    if (rc == 1) {
+        snprintf(hash, sizeof hash, "%s", pay_store_col_text(st, 0));
+        expires = pay_store_col_int64(st, 1);
+        attempts = pay_store_col_int64(st, 2);
+        used = pay_store_col_int64(st, 3);
+    }
+    pay_store_done(st);
+    if (rc < 0)
+        return PAY_STORE_HARD;
+    if (rc == 0 || used || expires <= pay_time_now_ms()) {
+        v->code_result = pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "smsCode",
+                                       "the code has expired; ask for a new one");
+        return PAY_STORE_COMMIT;
+    }
+    if (attempts >= PAY_LOCKOUT_ATTEMPTS) {
+        v->code_result = pay_error_set(err, PAY_ERR_LOCKED, "smsCode", NULL);
+        return PAY_STORE_COMMIT;
+    }
+    bool ok = pay_otp_verify(hash, v->key, v->id, v->code) == 0;
+    v->code_result =
+        ok ? PAY_ERR_OK : pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "smsCode", "wrong code");
+    return pay_store_status_of(
+        ok ? pay_store_exec(tx, err, "UPDATE pf_sms_codes SET used = 1 WHERE id = $1", "t", v->id)
+           : pay_store_exec(tx, err,
+                            "UPDATE pf_sms_codes SET attempts = attempts + 1 WHERE id = $1", "t",
+                            v->id));
+}
+
+enum pay_err pay_platform_sms_verify(struct pay_platform *p, const char *consumer_id,
+                                     const char *id, const char *purpose, const char *code,
+                                     struct pay_error *err)
+{
+    struct vf_ctx v = {id, consumer_id, purpose, code ? code : "", p->otp_key, PAY_ERR_OK};
+    enum pay_err e = pay_store_run_tx(p->store, vf_tx, &v, err);
+    return e != PAY_ERR_OK ? e : v.code_result;
+}
+
+static enum pay_err h_outbox(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_platform *p = pay_http_req_ctx(req);
+    if (!p->set.sandbox_sms)
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "", NULL);
+    json_t *list = json_array();
+    pthread_mutex_lock(&p->sms_mu);
+    size_t cap = sizeof p->sms / sizeof p->sms[0];
+    for (size_t i = 0; i < p->sms_count; i++) { /* newest first */
+        size_t at = (p->sms_next + cap - 1 - i) % cap;
+        json_array_append_new(list, json_pack("{s:o, s:s, s:s}", "time",
+                                              pay_platform_time_json(p->sms[at].ms), "to",
+                                              p->sms[at].to, "text", p->sms[at].text));
+    }
+    pthread_mutex_unlock(&p->sms_mu);
+    pay_http_respond_json(req, 200, json_pack("{s:o}", "messages", list));
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_platform_sms_routes_add(struct pay_platform *p, struct pay_error *err)
+{
+    const struct pay_http_route r = {
+        "GET", "/sandbox/sms", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_outbox, p};
+    return pay_http_server_add_routes(p->http, &r, 1, err);
+}
