@@ -455,6 +455,43 @@ static void refund_window_and_session_idle(void **state)
     h_teardown(&p2);
 }
 
+/* A merchant registered with an RSA-2048 key signs with PAYGATE-RSA-SHA256. */
+static void rsa_merchant(void **state)
+{
+    char key[300], pub[310];
+    snprintf(key, sizeof key, "%s/rsa.key", pf.dir);
+    snprintf(pub, sizeof pub, "%s/rsa.key.pub", pf.dir);
+    const char *gen[] = {h_paygate, "platform", "keygen", "--out", key, "--rsa", NULL};
+    assert_int_equal(h_run(gen), 0);
+    const char *add[] = {
+        h_paygate,       "platform",  "merchant", "add",      "--data-dir",        pf.dir,
+        "--id",          "m_rsa",     "--name",   "RSA shop", "--public-key-file", pub,
+        "--notify-host", "127.0.0.1", NULL};
+    assert_int_equal(h_run(add), 0);
+    struct pay_rsa_key *k = NULL;
+    assert_int_equal(pay_rsa_key_load(key, &k), 0);
+    const char *body = "{\"out_trade_no\":\"rsa-1\",\"amount\":{\"value\":\"1.00\","
+                       "\"currency\":\"CNY\"},\"subject\":\"rsa\"}";
+    char nonce[PAY_SIG_NONCE_MAX + 1], auth[PAY_SIG_HEADER_MAX];
+    pay_sig_nonce_generate(nonce);
+    struct pay_sig_signer s = {PAY_SIG_RSA_SHA256, "m_rsa", NULL, k};
+    assert_int_equal(pay_sig_sign_request(&s, "POST", "/v1/trades", body, strlen(body),
+                                          pay_time_now_ms() / 1000, nonce, auth, sizeof auth, NULL),
+                     PAY_ERR_OK);
+    struct h_reply r;
+    h_call_raw(&pf, "POST", "/v1/trades", body, auth, "rsa-1", nonce, &r);
+    assert_int_equal(r.status, 201);
+    assert_true(r.sig_ok);
+    h_reply_fini(&r);
+    /* an Ed25519 signature under the RSA merchant's keyId is refused */
+    struct h_merchant fake = ma;
+    snprintf(fake.id, sizeof fake.id, "m_rsa");
+    h_call(&pf, &fake, "GET", "/v1/trades?out_trade_no=rsa-1", NULL, NULL, &r);
+    assert_int_equal(r.status, 401);
+    h_reply_fini(&r);
+    pay_rsa_key_free(k);
+}
+
 static long operator_add(const char *token, const char *body, char *out, size_t n)
 {
     char url[256], auth[128];
@@ -518,6 +555,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(notify_survives_kill),
         cmocka_unit_test(ssrf_refused),
         cmocka_unit_test(operator_api),
+        cmocka_unit_test(rsa_merchant),
         cmocka_unit_test(refund_window_and_session_idle),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
