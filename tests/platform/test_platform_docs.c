@@ -83,7 +83,7 @@ static void every_error_code_exists(void **state)
             continue;
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)len, c);
-        int status = atoi(p + 1);
+        int status = (int)strtol(p + 1, NULL, 10);
         bool found = false;
         for (int i = 0; i < PAY_ERR__COUNT && !found; i++)
             found = strcmp(pay_err_name((enum pay_err)i), name) == 0 &&
