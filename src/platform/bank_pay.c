@@ -470,8 +470,17 @@ static int done_apply(struct pay_store_tx *tx, void *ctx)
     char id[PAY_LEDGER_ID_MAX + 1];
     if (snprintf(id, sizeof id, "%s.bank", d->ref) >= (int)sizeof id)
         return (int)pay_error_set(&c->err, PAY_ERR_INTERNAL, "", "id too long");
-    return (int)xfer(c->p, tx, id, PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_RESERVE, d->bank,
-                     d->amount_minor, d->currency, d->order_id, &c->err);
+    e = xfer(c->p, tx, id, PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_RESERVE, d->bank,
+             d->amount_minor, d->currency, d->order_id, &c->err);
+    if (e != PAY_ERR_OK || d->kind == 'L')
+        return (int)e;
+    /* The merchant learns that the refund reached the payer: order ids are "<trade>-<n>". */
+    char trade_id[PAY_ID_MAX];
+    snprintf(trade_id, sizeof trade_id, "%.*s", (int)strcspn(d->order_id, "-"), d->order_id);
+    struct pay_platform_trade t;
+    if ((e = pay_platform_trade_load(tx, NULL, trade_id, NULL, &t, &c->err)) != PAY_ERR_OK)
+        return (int)e;
+    return (int)pay_platform_notify_enqueue(tx, &t, "refund.success", d->ref, &c->err);
 }
 
 void pay_platform_bank_work(struct pay_platform *p)

@@ -356,6 +356,8 @@ static void refund_through_bank(void **state)
         h_reply_fini(&r);
     }
     assert_string_equal(status, "SUCCESS");
+    /* the merchant heard of the payment, the refund, and the refund's success */
+    assert_int_equal(h_sink_wait(&sink, 3, 10000), 3);
 }
 
 static void late_notification_refunded(void **state)
