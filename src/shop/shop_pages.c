@@ -119,6 +119,8 @@ static enum pay_err h_catalogue(struct pay_http_request *req, struct pay_error *
 
 static enum pay_err h_cart_add(struct pay_http_request *req, struct pay_error *err)
 {
+    if (!shop_same_origin(req, pay_http_req_ctx(req)))
+        return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL, "form posted from another site");
     int qty[16];
     shop_cart_read(req, qty);
     const struct shop_product *p = shop_product_find(pay_http_req_form_get(req, "product"));
@@ -132,6 +134,8 @@ static enum pay_err h_cart_add(struct pay_http_request *req, struct pay_error *e
 
 static enum pay_err h_cart_clear(struct pay_http_request *req, struct pay_error *err)
 {
+    if (!shop_same_origin(req, pay_http_req_ctx(req)))
+        return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL, "form posted from another site");
     int qty[16] = {0};
     cart_write(req, qty);
     pay_http_respond_redirect(req, "/cart");
@@ -246,6 +250,15 @@ static enum pay_err h_orders(struct pay_http_request *req, struct pay_error *err
     shop_ok(pay_buf_puts(&b, "</table>"));
     shop_page_send(req, &b, 200);
     return PAY_ERR_OK;
+}
+
+/* CSRF guard for every form post: browsers send Origin with a POST, and another site's page
+ * posting here (to /admin/.../refund on the operator's machine, say) carries its own origin.
+ * A missing Origin is a non-browser client, which no other site can drive. */
+int shop_same_origin(struct pay_http_request *req, const struct shop *s)
+{
+    const char *origin = pay_http_req_header(req, "Origin");
+    return !origin || strcmp(origin, s->public_url) == 0;
 }
 
 /* The admin page: loopback clients only (the demo's operator). */

@@ -100,6 +100,8 @@ static enum pay_err pay_bank(struct shop *s, struct pay_http_request *req,
 static enum pay_err h_checkout(struct pay_http_request *req, struct pay_error *err)
 {
     struct shop *s = pay_http_req_ctx(req);
+    if (!shop_same_origin(req, s))
+        return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL, "form posted from another site");
     const char *method = pay_http_req_form_get(req, "method");
     int bank = method && strcmp(method, "bank") == 0;
     if (bank && !s->bank)
@@ -247,6 +249,8 @@ static enum pay_err h_notify_bank(struct pay_http_request *req, struct pay_error
 static enum pay_err h_refund(struct pay_http_request *req, struct pay_error *err)
 {
     struct shop *s = pay_http_req_ctx(req);
+    if (!shop_same_origin(req, s))
+        return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL, "form posted from another site");
     struct shop_order o;
     const char *id = pay_http_req_param(req, "id");
     if (!shop_is_admin(req))

@@ -74,8 +74,10 @@ for o in "$o1" "$o2"; do
 done
 
 # 5. refunds from the admin page, through the platform and through the bank
+code=$(c -X POST -H 'Origin: http://evil.example' "$S/admin/orders/$o1/refund" -o /dev/null -w '%{http_code}')
+[ "$code" = 403 ] || fail "cross-site refund post answered $code"
 for o in "$o1" "$o2"; do
-  code=$(c -X POST "$S/admin/orders/$o/refund" -o /dev/null -w '%{http_code}')
+  code=$(c -X POST -H "Origin: $S" "$S/admin/orders/$o/refund" -o /dev/null -w '%{http_code}')
   [ "$code" = 303 ] || fail "refund of $o answered $code"
   wait_state "$o" refunded
 done
