@@ -5,6 +5,7 @@
 
 #include "core/limits.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,9 +46,19 @@ static enum pay_err sq_exec_script(void *conn, const char *sql, struct pay_error
     return rc == SQLITE_OK ? PAY_ERR_OK : fail(conn, rc, err);
 }
 
+/* SQLite's memory statistics take a global mutex on every allocation (several per statement
+ * step); nothing in paygate reads them. Only possible before SQLite initialises, so the first
+ * store opened in a process decides; later calls are refused harmlessly. */
+static void sq_once(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static enum pay_err sq_conn_open(const char *path, bool writer, int busy_timeout_ms, bool no_sync,
                                  void **conn, struct pay_error *err)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sq_once);
     sqlite3 *db = NULL;
     /* We serialise use of each connection ourselves (one thread at a time). */
     int flags = SQLITE_OPEN_NOMUTEX |
