@@ -9,7 +9,7 @@ pkgs=(build-essential meson ninja-build pkg-config
       libcurl4-openssl-dev libinih-dev libqrencode-dev libpq-dev libcmocka-dev
       sqlite3 openssl ca-certificates curl)
 if [ "$want" = test ]; then
-  pkgs+=(clang-format clang chromium postgresql)
+  pkgs+=(clang-format clang chromium)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 
