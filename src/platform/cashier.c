@@ -71,6 +71,18 @@ static const char *signed_return(struct page *pg)
     return url;
 }
 
+/* The desktop cashier of a QR trade shows the code of /m/pay/{id} and refreshes until the
+ * phone has paid. */
+static void add_qr(struct page *pg, json_t *ctx)
+{
+    char *url = pay_http_req_printf(pg->req, "%s/m/pay/%s", pg->p->set.public_url, pg->t.id);
+    char *svg = url ? pay_platform_qr_svg(url) : NULL;
+    if (svg)
+        json_object_set_new(ctx, "qr_svg", pay_tpl_trusted(svg));
+    json_object_set_new(ctx, "qr_url", json_string(url ? url : ""));
+    free(svg);
+}
+
 static void render(struct page *pg, int status, const char *error, const char *notice)
 {
     char amount[PAY_MONEY_TEXT_MAX + 1] = "";
@@ -134,15 +146,8 @@ static void render(struct page *pg, int status, const char *error, const char *n
     const char *ret = paid ? signed_return(pg) : NULL;
     if (ctx && ret)
         json_object_set_new(ctx, "return_url", json_string(ret));
-    if (ctx && open && strcmp(pg->t.product, "qr") == 0 && !pg->mobile) {
-        /* The desktop cashier shows the code and refreshes until the phone has paid. */
-        char *url = pay_http_req_printf(pg->req, "%s/m/pay/%s", pg->p->set.public_url, pg->t.id);
-        char *svg = url ? pay_platform_qr_svg(url) : NULL;
-        if (svg)
-            json_object_set_new(ctx, "qr_svg", pay_tpl_trusted(svg));
-        json_object_set_new(ctx, "qr_url", json_string(url ? url : ""));
-        free(svg);
-    }
+    if (ctx && open && strcmp(pg->t.product, "qr") == 0 && !pg->mobile)
+        add_qr(pg, ctx);
     pay_http_respond_template(pg->req, status, pg->mobile ? "mobile_pay" : "cashier", ctx);
     json_decref(ctx);
 }
