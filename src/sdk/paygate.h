@@ -60,6 +60,7 @@ typedef struct {
 /* Creates a client (reads the key, maybe fetches the platform key). Returns NULL on failure
  * with err filled. Free with paygate_client_free. */
 paygate_client *paygate_client_new(const paygate_config *cfg, paygate_error *err);
+/* Releases the client and wipes its key. NULL is fine. */
 void paygate_client_free(paygate_client *c);
 
 /* The platform key in use (base64), e.g. to pin it in your configuration. */
@@ -147,6 +148,7 @@ int paygate_notify_once(const char *notify_id, paygate_seen_fn seen, void *ctx);
 /* A ready `seen` store: a SQLite file (table paygate_seen). NULL on error. */
 typedef struct paygate_seen_db paygate_seen_db;
 paygate_seen_db *paygate_seen_db_open(const char *sqlite_path);
+/* Closes the store. NULL is fine. */
 void paygate_seen_db_close(paygate_seen_db *db);
 int paygate_seen_db_fn(void *db, const char *notify_id); /* a paygate_seen_fn; ctx = the db */
 
@@ -189,7 +191,10 @@ typedef struct {
     int allow_loopback;
 } paygate_bank_config;
 
+/* Reads the merchant key, certificate and merchant.json and the bank certificate (checked
+ * against ca_file and bank_code when ca_file is given). NULL on failure with err filled. */
 paygate_bank *paygate_bank_new(const paygate_bank_config *cfg, paygate_error *err);
+/* Releases the object and wipes the key. NULL is fine. */
 void paygate_bank_free(paygate_bank *b);
 
 typedef struct {
