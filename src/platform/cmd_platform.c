@@ -24,6 +24,7 @@ static void usage(FILE *out)
         "       paygate platform merchant add --data-dir DIR --id ID --name NAME\n"
         "                        --public-key-file FILE --notify-host HOST [--notify-host HOST]\n"
         "                        [--fee-bp N] [--settle-bank CODE --settle-account NO]\n"
+        "       paygate platform merchant suspend|activate --data-dir DIR --id ID\n"
         "       paygate platform keygen --out FILE [--rsa]\n"
         "       paygate platform consumer add --data-dir DIR --login PHONE|EMAIL\n"
         "                        --password PW --pay-password NNNNNN\n"
@@ -233,6 +234,26 @@ static int report(enum pay_err e, const struct pay_error *err)
     return 1;
 }
 
+/* `merchant suspend|activate --data-dir D --id M` */
+static int merchant_status(int argc, char **argv, const char *status)
+{
+    static const char *const names[] = {"--data-dir", "--id", NULL};
+    const char *v[2] = {NULL, NULL};
+    if (simple_opts(argc, argv, names, v) != 0 || !v[0] || !v[1]) {
+        usage(stderr);
+        return 2;
+    }
+    struct pay_platform *p = NULL;
+    struct pay_error err = {0};
+    enum pay_err e = pay_platform_open_offline(v[0], &p, &err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_merchant_set_status(p, v[1], status, &err);
+    pay_platform_close(p);
+    if (e == PAY_ERR_OK)
+        printf("merchant %s is %s\n", v[1], status);
+    return report(e, &err);
+}
+
 /* `consumer add --data-dir D --login L --password P --pay-password NNNNNN` */
 static int consumer_add(int argc, char **argv)
 {
@@ -350,6 +371,10 @@ int pay_cmd_platform(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (argc >= 3 && strcmp(argv[1], "merchant") == 0 && strcmp(argv[2], "suspend") == 0)
+        return merchant_status(argc - 2, argv + 2, "suspended");
+    if (argc >= 3 && strcmp(argv[1], "merchant") == 0 && strcmp(argv[2], "activate") == 0)
+        return merchant_status(argc - 2, argv + 2, "active");
     if (argc >= 3 && strcmp(argv[1], "consumer") == 0 && strcmp(argv[2], "add") == 0)
         return consumer_add(argc - 2, argv + 2);
     if (argc >= 3 && strcmp(argv[1], "wallet") == 0 && strcmp(argv[2], "credit") == 0)

@@ -198,3 +198,28 @@ void pay_platform_merchant_key_release(void *ctx, struct pay_sig_pubkey *key)
         pay_rsa_key_free((struct pay_rsa_key *)key->rsa);
     key->rsa = NULL;
 }
+
+struct status_ctx {
+    const char *id, *status;
+};
+
+static enum pay_store_status status_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct status_ctx *c = ctx;
+    enum pay_err e = pay_store_exec(tx, err, "UPDATE pf_merchants SET status = $1 WHERE id = $2",
+                                    "tt", c->status, c->id);
+    if (e == PAY_ERR_OK && pay_store_changes(tx) != 1) {
+        pay_error_set(err, PAY_ERR_NOT_FOUND, "id", "no merchant %s", c->id);
+        return PAY_STORE_HARD;
+    }
+    return pay_store_status_of(e);
+}
+
+enum pay_err pay_platform_merchant_set_status(struct pay_platform *p, const char *id,
+                                              const char *status, struct pay_error *err)
+{
+    if (strcmp(status, "active") != 0 && strcmp(status, "suspended") != 0)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "status", "active or suspended");
+    struct status_ctx c = {id, status};
+    return pay_store_run_tx(p->store, status_tx, &c, err);
+}

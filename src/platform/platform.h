@@ -164,6 +164,9 @@ enum pay_err pay_platform_merchant_add(struct pay_platform *p,
 /* Reads merchant id into *m (caller _fini's it). NOT_FOUND when absent. */
 enum pay_err pay_platform_merchant_get(struct pay_platform *p, const char *id,
                                        struct pay_platform_merchant *m, struct pay_error *err);
+/* Suspends ("suspended": every API call is refused) or reactivates ("active") a merchant. */
+enum pay_err pay_platform_merchant_set_status(struct pay_platform *p, const char *id,
+                                              const char *status, struct pay_error *err);
 /* True when host (lower case) is one of the merchant's registered notify hosts. */
 bool pay_platform_merchant_host_allowed(const struct pay_platform_merchant *m, const char *host);
 /* The signature verifier's key look-up (ctx = struct pay_platform *). */

@@ -492,6 +492,27 @@ static void rsa_merchant(void **state)
     pay_rsa_key_free(k);
 }
 
+static void suspended_merchant(void **state)
+{
+    const char *sus[] = {h_paygate, "platform", "merchant", "suspend", "--data-dir",
+                         pf.dir,    "--id",     "m_b",      NULL};
+    const char *act[] = {h_paygate, "platform", "merchant", "activate", "--data-dir",
+                         pf.dir,    "--id",     "m_b",      NULL};
+    const char *none[] = {h_paygate, "platform", "merchant", "suspend", "--data-dir",
+                          pf.dir,    "--id",     "nobody",   NULL};
+    assert_int_equal(h_run(sus), 0);
+    assert_int_not_equal(h_run(none), 0);
+    struct h_reply r;
+    h_call(&pf, &mb, "GET", "/v1/trades?out_trade_no=dup-1", NULL, NULL, &r);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(h_err_code(&r), "MERCHANT_SUSPENDED");
+    h_reply_fini(&r);
+    assert_int_equal(h_run(act), 0);
+    h_call(&pf, &mb, "GET", "/v1/trades?out_trade_no=dup-1", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    h_reply_fini(&r);
+}
+
 static long operator_add(const char *token, const char *body, char *out, size_t n)
 {
     char url[256], auth[128];
@@ -556,6 +577,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(ssrf_refused),
         cmocka_unit_test(operator_api),
         cmocka_unit_test(rsa_merchant),
+        cmocka_unit_test(suspended_merchant),
         cmocka_unit_test(refund_window_and_session_idle),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
