@@ -1,14 +1,14 @@
 // Browser test of the whole chain started by `paygate demo` (README's first command): a
 // consumer buys two products in the shop and pays on the platform's cashier with the wallet,
 // buys again and pays directly through the shop's bank (card, password, SMS code from the
-// sandbox outbox, confirm); both orders show "paid" in the shop; the wallet and the card
-// account show the right amounts; one order is refunded from the shop's admin page and the
+// sandbox outbox, confirm); both orders show "paid" in the shop; the wallet, the card
+// account and the shop's balance at the platform show the right amounts; one order is refunded from the shop's admin page and the
 // refund shows in the shop and in the wallet. Screenshots go to the artefacts directory
 // ($PAYGATE_ARTIFACTS). Exit 77 (skip) when Chromium or playwright-core is missing.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -33,6 +33,15 @@ demo.stdout.on('data', (c) => { out += c; });
 demo.stderr.on('data', (c) => { out += c; });
 for (let i = 0; i < 1200 && !out.includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
 expect(out.includes('ready'), `the demo got ready:\n${out}`);
+
+// The shop's balance at the platform. The platform has no merchant page yet, so this reads
+// its ledger read-only (pf.merchant.shop.CNY, minor units); null without the sqlite3 CLI.
+function merchantBalance() {
+  if (!fs.existsSync('/usr/bin/sqlite3')) return null;
+  return execFileSync('/usr/bin/sqlite3', ['-readonly', `${dir}/data/platform/platform.db`,
+    "SELECT credits_posted - debits_posted FROM ledger_accounts WHERE id = 'pf.merchant.shop.CNY'"],
+  { encoding: 'utf8' }).trim();
+}
 
 async function orderState(page, id, want) {
   for (let i = 0; i < 50; i++) {
@@ -131,6 +140,8 @@ try {
     expect((await page.textContent(`#row-${o} .state`)).trim() === 'paid', `${o} paid in my orders`);
   }
   expect(await walletBalance(page, 'demo-13-wallet-after-pay') === '9897.00', 'wallet paid 103.00');
+  const mb = merchantBalance(); // 103.00 less the 0.60% fee (0.62, half-even)
+  expect(mb === null || mb === '10238', `merchant balance 102.38 at the platform (${mb})`);
   await page.goto(`${BANK}/admin`);
   await shot(page, 'demo-14-bank-admin');
   expect(digits(await page.textContent('body')).includes('99712.00'), 'card account paid 288.00');
@@ -145,6 +156,8 @@ try {
   await orderState(page, o1, 'refunded');
   await shot(page, 'demo-17-order-refunded');
   expect(await walletBalance(page, 'demo-18-wallet-after-refund') === '10000.00', 'refund back in the wallet');
+  const mb2 = merchantBalance(); // a full refund returns the fee too
+  expect(mb2 === null || mb2 === '0', `merchant balance 0 after the refund (${mb2})`);
   console.log('demo browser test: ok');
 } catch (e) {
   failed = true;
