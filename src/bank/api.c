@@ -73,10 +73,7 @@ bool api_begin(struct pay_http_request *req, struct api_call *c)
     struct pay_error e = {0};
     size_t len = 0;
     const char *body = pay_http_req_body(req, &len);
-    const char *q = pay_http_req_query(req, "date");
-    char target[PAY_URL_MAX + 1];
-    snprintf(target, sizeof target, "%s%s%s", pay_http_req_path(req), q ? "?date=" : "",
-             q ? q : "");
+    const char *target = pay_http_req_target(req); /* as sent: what the signature covers */
     struct pay_sig_verifier v = {lookup, release, c->b, c->b->nonces, 0};
     struct pay_sig_header h;
     enum pay_err rc = pay_sig_verify_request(&v, pay_http_req_header(req, PAY_SIG_REQUEST_HEADER),

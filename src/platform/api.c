@@ -70,12 +70,11 @@ static void send_answer(struct api_call *c, enum pay_err e, const struct pay_err
     free(s);
 }
 
-/* The signed target: the path, plus the one query parameter a GET by merchant key takes. */
+/* The signed target is the request target exactly as sent (docs/protocol.md); a GET by
+ * merchant key also needs its one query parameter, checked here. */
 static enum pay_err build_target(struct api_call *c, const struct api_route *r,
                                  struct pay_error *err)
 {
-    const char *path = pay_http_req_path(c->req);
-    int n;
     if (r->query_param) {
         const char *v = pay_http_req_query(c->req, r->query_param);
         if (!v)
@@ -84,9 +83,8 @@ static enum pay_err build_target(struct api_call *c, const struct api_route *r,
             return pay_error_set(err, PAY_ERR_FIELD_INVALID, r->query_param,
                                  "1-64 of A-Z a-z 0-9 _ - .");
         c->query_value = v;
-        n = snprintf(c->target, sizeof c->target, "%s?%s=%s", path, r->query_param, v);
-    } else
-        n = snprintf(c->target, sizeof c->target, "%s", path);
+    }
+    int n = snprintf(c->target, sizeof c->target, "%s", pay_http_req_target(c->req));
     if (n < 0 || (size_t)n >= sizeof c->target)
         return pay_error_set(err, PAY_ERR_FIELD_TOO_LONG, "path", NULL);
     return PAY_ERR_OK;
