@@ -251,6 +251,7 @@ struct refund_op {
     int64_t amount;
     char serial[PAY_ID_MAX];
     int64_t refunded_after;
+    char status[16];
 };
 
 static enum pay_err refund_replay(struct pay_store_tx *tx, struct refund_op *r, bool *found)
@@ -258,7 +259,8 @@ static enum pay_err refund_replay(struct pay_store_tx *tx, struct refund_op *r, 
     struct pay_error *err = &r->op.err;
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
-        "SELECT f.id, f.amount_minor, o.order_id, o.refunded_minor FROM bank_refunds f"
+        "SELECT f.id, f.amount_minor, o.order_id, f.refunded_after_minor, f.status"
+        " FROM bank_refunds f"
         " JOIN bank_orders o ON o.id = f.order_pk WHERE f.mer_id = $1 AND f.refund_id = $2",
         "tt", r->mer_id, r->refund_id);
     if (!st)
@@ -267,7 +269,8 @@ static enum pay_err refund_replay(struct pay_store_tx *tx, struct refund_op *r, 
     enum pay_err rc = PAY_ERR_OK;
     if (*found) {
         snprintf(r->serial, sizeof r->serial, "%s", pay_store_col_text(st, 0));
-        r->refunded_after = pay_store_col_int64(st, 3);
+        r->refunded_after = pay_store_col_int64(st, 3); /* as it was then, not now */
+        snprintf(r->status, sizeof r->status, "%s", pay_store_col_text(st, 4));
         if (pay_store_col_int64(st, 1) != r->amount ||
             strcmp(pay_store_col_text(st, 2), r->order_id) != 0)
             rc = pay_error_set(err, PAY_ERR_IDEMPOTENCY_KEY_REUSED, "refundId",
@@ -307,6 +310,7 @@ static int refund_apply(struct pay_store_tx *tx, void *ctx)
                              "at most %lld minor units are left to refund",
                              (long long)(paid - refunded));
     r->refunded_after = refunded + r->amount;
+    snprintf(r->status, sizeof r->status, "SUCCESS");
     char tid[PAY_ID_MAX + 8];
     rc = pay_id_new("rf", r->serial);
     snprintf(tid, sizeof tid, "rf:%s", r->serial);
@@ -321,9 +325,10 @@ static int refund_apply(struct pay_store_tx *tx, void *ctx)
     if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err,
                             "INSERT INTO bank_refunds (id, mer_id, refund_id, order_pk,"
-                            " amount_minor, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
-                            "ttttii", r->serial, r->mer_id, r->refund_id, pk, r->amount,
-                            pay_time_now_ms());
+                            " amount_minor, created_ms, refunded_after_minor, status)"
+                            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                            "ttttiiit", r->serial, r->mer_id, r->refund_id, pk, r->amount,
+                            pay_time_now_ms(), r->refunded_after, r->status);
     return rc;
 }
 
@@ -340,7 +345,7 @@ static enum pay_err refund_handler(struct pay_http_request *req, struct pay_erro
         api_reply(&c, 200,
                   json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:s}", "refundId", r.refund_id,
                             "orderId", r.order_id, "amount", (json_int_t)r.amount, "currency",
-                            PAY_BANK_CURRENCY, "status", "SUCCESS", "refundedAmount",
+                            PAY_BANK_CURRENCY, "status", r.status, "refundedAmount",
                             (json_int_t)r.refunded_after, "refundSerialNo", r.serial));
     else
         api_fail(&c, err);

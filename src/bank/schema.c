@@ -60,6 +60,15 @@ static const struct pay_store_migration migrations[] = {
         "  serial TEXT NOT NULL, from_account TEXT NOT NULL, to_account TEXT NOT NULL,"
         "  amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, created_ms INTEGER NOT NULL,"
         "  PRIMARY KEY (mer_id, transfer_id))"},
+    /* A replayed refund returns its first answer exactly: keep the order's refunded total
+     * and the status as they were when the refund was made (older rows: rebuilt from the
+     * refunds of the same order up to and including it; serials sort by creation). */
+    {2, "ALTER TABLE bank_refunds ADD COLUMN refunded_after_minor INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE bank_refunds ADD COLUMN status TEXT NOT NULL DEFAULT 'SUCCESS';"
+        "UPDATE bank_refunds SET refunded_after_minor = (SELECT SUM(r2.amount_minor)"
+        "  FROM bank_refunds r2 WHERE r2.order_pk = bank_refunds.order_pk"
+        "  AND (r2.created_ms < bank_refunds.created_ms OR (r2.created_ms ="
+        "  bank_refunds.created_ms AND r2.id <= bank_refunds.id)))"},
 };
 
 const struct pay_store_component pay_bank_schema = {"bank", migrations,
