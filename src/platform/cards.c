@@ -1,14 +1,42 @@
 /* Bound cards of consumers: what the platform keeps of a card is the bank, the bank's
- * agreement token and BIN + last four. */
+ * agreement token and BIN + last four. The token is a bearer credential (whoever holds it can
+ * debit the card), so it is stored sealed (XChaCha20-Poly1305, src/crypto/aead.h) with the
+ * keyring of platform-aead.keys; the associated data is the card id, so a sealed token cannot
+ * be moved to another row. Bank, BIN and last four stay in clear for display. */
 #include "platform/platform.h"
 
 #include "core/ids.h"
 #include "core/timeutil.h"
+#include "crypto/crypto.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "core/log.h"
+
+#define SEALED_MAX   PAY_AEAD_SEALED_LEN(PAY_MERCHANT_ID_FIELD_MAX)
+#define LEGACY_BATCH 64
+
+static int token_seal(const struct pay_platform *p, const char *card_id, const char *token,
+                      char out[SEALED_MAX])
+{
+    return pay_aead_seal(&p->aead, token, strlen(token), card_id, strlen(card_id), out, SEALED_MAX);
+}
+
+/* Opens a sealed token into out (PAY_MERCHANT_ID_FIELD_MAX + 1); -1 when it does not open. */
+static int token_open(const struct pay_platform *p, const char *card_id, const char *sealed,
+                      char *out)
+{
+    size_t n = 0;
+    if (pay_aead_open(&p->aead, sealed, card_id, strlen(card_id), out, PAY_MERCHANT_ID_FIELD_MAX,
+                      &n) != 0)
+        return -1;
+    out[n] = '\0';
+    return 0;
+}
+
 struct list_ctx {
+    struct pay_platform *p;
     const char *consumer_id, *card_id;
     struct pay_platform_card *out;
     size_t max, n;
@@ -26,12 +54,17 @@ static enum pay_store_status list_tx(struct pay_store_tx *tx, void *ctx, struct 
     if (!st)
         return pay_store_status_of(err->code);
     while (l->n < l->max && pay_store_step(st, err) == 1) {
-        struct pay_platform_card *c = &l->out[l->n++];
+        struct pay_platform_card *c = &l->out[l->n];
         snprintf(c->id, sizeof c->id, "%s", pay_store_col_text(st, 0));
+        if (token_open(l->p, c->id, pay_store_col_text(st, 2), c->token) != 0) {
+            /* a lost or wrong key: the card cannot be used, but the others can */
+            PAY_WARN("card.token_unreadable", "card=%s", c->id);
+            continue;
+        }
         snprintf(c->bank, sizeof c->bank, "%s", pay_store_col_text(st, 1));
-        snprintf(c->token, sizeof c->token, "%s", pay_store_col_text(st, 2));
         snprintf(c->bin, sizeof c->bin, "%s", pay_store_col_text(st, 3));
         snprintf(c->last4, sizeof c->last4, "%s", pay_store_col_text(st, 4));
+        l->n++;
     }
     pay_store_done(st);
     return PAY_STORE_COMMIT;
@@ -41,7 +74,7 @@ enum pay_err pay_platform_cards_list(struct pay_platform *p, const char *consume
                                      const char *card_id, struct pay_platform_card *out, size_t max,
                                      size_t *n_out, struct pay_error *err)
 {
-    struct list_ctx l = {consumer_id, card_id, out, max, 0};
+    struct list_ctx l = {p, consumer_id, card_id, out, max, 0};
     enum pay_err e = pay_store_run_read(p->store, list_tx, &l, err);
     *n_out = l.n;
     return e;
@@ -50,6 +83,7 @@ enum pay_err pay_platform_cards_list(struct pay_platform *p, const char *consume
 struct add_ctx {
     const char *consumer_id;
     const struct pay_platform_card *c;
+    const char *sealed;
 };
 
 static enum pay_store_status add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
@@ -57,15 +91,74 @@ static enum pay_store_status add_tx(struct pay_store_tx *tx, void *ctx, struct p
     struct add_ctx *a = ctx;
     return pay_store_status_of(pay_store_exec(
         tx, err,
-        "INSERT INTO pf_cards (id, consumer_id, bank, agreement_token, bin, last4, created_ms)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7)",
-        "tttttti", a->c->id, a->consumer_id, a->c->bank, a->c->token, a->c->bin, a->c->last4,
+        "INSERT INTO pf_cards (id, consumer_id, bank, agreement_token, bin, last4, created_ms,"
+        " token_sealed) VALUES ($1,$2,$3,$4,$5,$6,$7,1)",
+        "tttttti", a->c->id, a->consumer_id, a->c->bank, a->sealed, a->c->bin, a->c->last4,
         pay_time_now_ms()));
 }
 
 enum pay_err pay_platform_card_add(struct pay_platform *p, const char *consumer_id,
                                    const struct pay_platform_card *c, struct pay_error *err)
 {
-    struct add_ctx a = {consumer_id, c};
+    char sealed[SEALED_MAX];
+    if (token_seal(p, c->id, c->token, sealed) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot seal the agreement token");
+    struct add_ctx a = {consumer_id, c, sealed};
     return pay_store_run_tx(p->store, add_tx, &a, err);
+}
+
+/* --- migration 8: seal the tokens stored in clear ------------------------------------------ */
+
+struct legacy_ctx {
+    struct pay_platform *p;
+    size_t sealed;
+};
+
+static enum pay_store_status legacy_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct legacy_ctx *l = ctx;
+    l->sealed = 0;
+    /* the old clear text is overwritten with zeros in the page, not left in free space */
+    if (pay_store_exec(tx, err, "PRAGMA secure_delete = ON", "") != PAY_ERR_OK)
+        return pay_store_status_of(err->code);
+    struct {
+        char id[PAY_ID_MAX], sealed[SEALED_MAX];
+    } rows[LEGACY_BATCH];
+    size_t n = 0;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err, "SELECT id, agreement_token FROM pf_cards WHERE token_sealed = 0 LIMIT $1", "i",
+        (int64_t)LEGACY_BATCH);
+    if (!st)
+        return pay_store_status_of(err->code);
+    int rc = 0;
+    while (n < LEGACY_BATCH && (rc = pay_store_step(st, err)) == 1) {
+        snprintf(rows[n].id, sizeof rows[n].id, "%s", pay_store_col_text(st, 0));
+        if (token_seal(l->p, rows[n].id, pay_store_col_text(st, 1), rows[n].sealed) != 0)
+            rc = -1;
+        n++;
+    }
+    pay_store_done(st);
+    for (size_t i = 0; rc >= 0 && i < n; i++)
+        if (pay_store_exec(tx, err,
+                           "UPDATE pf_cards SET agreement_token = $1, token_sealed = 1"
+                           " WHERE id = $2",
+                           "tt", rows[i].sealed, rows[i].id) != PAY_ERR_OK)
+            rc = -1;
+    pay_wipe(rows, sizeof rows);
+    l->sealed = n;
+    return rc < 0 ? PAY_STORE_HARD : PAY_STORE_COMMIT;
+}
+
+enum pay_err pay_platform_cards_seal_legacy(struct pay_platform *p, struct pay_error *err)
+{
+    struct legacy_ctx l = {p, 0};
+    size_t total = 0;
+    enum pay_err e;
+    do {
+        e = pay_store_run_tx(p->store, legacy_tx, &l, err);
+        total += l.sealed;
+    } while (e == PAY_ERR_OK && l.sealed == LEGACY_BATCH);
+    if (e == PAY_ERR_OK && total > 0)
+        PAY_INFO("card.tokens_sealed", "count=%zu", total);
+    return e;
 }

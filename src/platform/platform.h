@@ -7,6 +7,7 @@
 
 #include "core/errors.h"
 #include "core/limits.h"
+#include "crypto/aead.h"
 #include "crypto/sig.h"
 #include "crypto/sign.h"
 #include "ledger/ledger.h"
@@ -73,8 +74,9 @@ struct pay_platform {
     pthread_t sweeper, notifier;
     bool sweeper_started, notifier_started;
     atomic_bool stopping;
-    uint8_t otp_key[32];    /* keys the SMS code hashes; derived from the signing key */
-    pthread_mutex_t sms_mu; /* the sandbox SMS outbox (shown when sandbox_sms is on) */
+    uint8_t otp_key[32];     /* keys the SMS code hashes; derived from the signing key */
+    struct pay_keyring aead; /* seals stored secrets (agreement tokens); platform-aead.keys */
+    pthread_mutex_t sms_mu;  /* the sandbox SMS outbox (shown when sandbox_sms is on) */
     struct {
         int64_t ms;
         char to[65]; /* a login (PAY_PLATFORM_LOGIN_MAX) */
@@ -358,6 +360,9 @@ enum pay_err pay_platform_cards_list(struct pay_platform *p, const char *consume
                                      size_t *n_out, struct pay_error *err);
 enum pay_err pay_platform_card_add(struct pay_platform *p, const char *consumer_id,
                                    const struct pay_platform_card *c, struct pay_error *err);
+/* Seals the agreement tokens of rows stored in clear by older versions (migration 8 marks
+ * them token_sealed = 0); run at open, after the keyring is loaded. */
+enum pay_err pay_platform_cards_seal_legacy(struct pay_platform *p, struct pay_error *err);
 /* Pays trade t from a bound card by the bank's agreement debit (the bank's answer is
  * synchronous; the booking is the same as for a bank notification, method "card"). */
 enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_platform_trade *t,

@@ -164,6 +164,10 @@ static const struct pay_store_migration migrations[] = {
      " attempts INTEGER NOT NULL DEFAULT 0,"
      " used INTEGER NOT NULL DEFAULT 0,"
      " created_ms INTEGER NOT NULL)"},
+    {8,
+     /* Agreement tokens are sealed (AEAD, cards.c); rows of older versions hold them in clear
+      * (token_sealed = 0) until pay_platform_cards_seal_legacy seals them at open. */
+     "ALTER TABLE pf_cards ADD COLUMN token_sealed INTEGER NOT NULL DEFAULT 0"},
 };
 
 const struct pay_store_component pay_platform_schema = {"platform", migrations,

@@ -9,16 +9,19 @@
 #include "http/server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/log.h"
 
-#define KEY_FILE "platform-signing-key.pem"
-#define DB_FILE  "platform.db"
+#define KEY_FILE  "platform-signing-key.pem"
+#define DB_FILE   "platform.db"
+#define AEAD_FILE "platform-aead.keys"
 
 static void defaults(struct pay_platform_settings *s)
 {
@@ -168,12 +171,55 @@ static enum pay_err open_key(struct pay_platform *p, struct pay_error *err)
     return PAY_ERR_OK;
 }
 
+/* The AEAD keyring of stored secrets: AEAD_FILE in the data dir (0600), one key a line,
+ * "<id>:<base64 of 32 bytes>"; the last line seals, the earlier ones still open old data
+ * (rotation: append a new line, restart). Generated with key "k1" on first start. */
+static int aead_file_create(const char *path)
+{
+    char gen[128];
+    if (pay_keyring_generate_text("k1", gen, sizeof gen) != 0)
+        return -1;
+    size_t n = strlen(gen);
+    gen[n++] = '\n';
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    int rc = fd >= 0 && write(fd, gen, n) == (ssize_t)n && fsync(fd) == 0 ? 0 : -1;
+    if (fd >= 0)
+        close(fd);
+    pay_wipe(gen, sizeof gen);
+    if (rc == 0)
+        PAY_INFO("platform.aead_key_generated", "file=%s", path);
+    return rc;
+}
+
+static enum pay_err open_aead(struct pay_platform *p, struct pay_error *err)
+{
+    char path[600], line[256];
+    snprintf(path, sizeof path, "%s/%s", p->set.data_dir, AEAD_FILE);
+    if (access(path, F_OK) != 0 && aead_file_create(path) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot write %s", path);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot read %s", path);
+    int bad = 0;
+    while (!bad && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] && line[0] != '#')
+            bad = pay_keyring_add_text(&p->aead, line, 1);
+    }
+    fclose(f);
+    pay_wipe(line, sizeof line);
+    if (bad || p->aead.count == 0)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "bad key in %s", path);
+    return pay_platform_cards_seal_legacy(p, err);
+}
+
 static struct pay_platform *platform_alloc(const struct pay_platform_settings *s)
 {
     struct pay_platform *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->set = *s;
+    pay_keyring_init(&p->aead);
     pthread_mutex_init(&p->wake_mu, NULL);
     pthread_mutex_init(&p->sms_mu, NULL);
     pthread_condattr_t ca;
@@ -203,6 +249,8 @@ enum pay_err pay_platform_open(const struct pay_platform_settings *s, struct pay
     enum pay_err e = open_store(p, err);
     if (e == PAY_ERR_OK)
         e = open_key(p, err);
+    if (e == PAY_ERR_OK)
+        e = open_aead(p, err);
     if (e != PAY_ERR_OK) {
         pay_platform_close(p);
         return e;
@@ -300,6 +348,7 @@ void pay_platform_close(struct pay_platform *p)
     pthread_mutex_destroy(&p->wake_mu);
     pthread_mutex_destroy(&p->sms_mu);
     pay_wipe(p->otp_key, sizeof p->otp_key);
+    pay_keyring_fini(&p->aead);
     pthread_cond_destroy(&p->wake_cv);
     free(p);
 }

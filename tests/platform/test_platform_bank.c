@@ -431,6 +431,37 @@ static void platform_sms(char out[8])
     json_decref(j);
 }
 
+/* Bytes of the platform's database file and its WAL contain needle? (Agreement tokens are
+ * sealed: "agt_" must never be stored in clear.) */
+static bool db_contains(const char *needle)
+{
+    static const char *const suffix[] = {"/platform.db", "/platform.db-wal"};
+    bool found = false;
+    for (int i = 0; i < 2 && !found; i++) {
+        char path[300];
+        snprintf(path, sizeof path, "%s%s", pf.dir, suffix[i]);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        size_t cap = 1 << 20, len = 0, nl = strlen(needle);
+        char *buf = malloc(cap);
+        assert_non_null(buf);
+        size_t got;
+        while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
+            len += got;
+            if (len == cap) {
+                buf = realloc(buf, cap *= 2);
+                assert_non_null(buf);
+            }
+        }
+        fclose(f);
+        for (size_t k = 0; k + nl <= len && !found; k++)
+            found = memcmp(buf + k, needle, nl) == 0;
+        free(buf);
+    }
+    return found;
+}
+
 static void bind_card_topup_and_pay(void **state)
 {
     struct browser b = {0};
@@ -457,6 +488,7 @@ static void bind_card_topup_and_pay(void **state)
     assert_non_null(strstr(b.page, "Card bound."));
     assert_non_null(strstr(b.page, "0015")); /* BIN + last four only */
     assert_null(strstr(b.page, pan));
+    assert_false(db_contains("agt_")); /* the agreement token is stored sealed */
     const char *card = strstr(b.page, "data-card=\"");
     assert_non_null(card);
     char card_id[64];
@@ -550,6 +582,38 @@ static void ledger_and_bank_agree(void **state)
                      0);
 }
 
+static enum pay_store_status legacy_card_tx(struct pay_store_tx *tx, void *ctx,
+                                            struct pay_error *err)
+{
+    (void)ctx;
+    return pay_store_status_of(pay_store_exec(
+        tx, err,
+        "INSERT INTO pf_cards (id, consumer_id, bank, agreement_token, bin, last4, created_ms,"
+        " token_sealed) SELECT 'ca_legacy', consumer_id, 'icbc', 'agt_legacyClearToken', '622202',"
+        " '0099', 1, 0 FROM pf_cards LIMIT 1",
+        ""));
+}
+
+/* A token stored in clear by an older version (token_sealed = 0) is sealed at the next start,
+ * and the card still works (it is listed with its last four). */
+static void legacy_tokens_sealed_at_start(void **state)
+{
+    char db[300];
+    snprintf(db, sizeof db, "%s/platform.db", pf.dir);
+    const struct pay_store_component *comps[] = {&pay_ledger_schema, NULL};
+    struct pay_store *s = NULL;
+    assert_int_equal(pay_store_open(db, NULL, comps, &s, NULL), PAY_ERR_OK);
+    struct pay_error err = {0};
+    assert_int_equal(pay_store_run_tx(s, legacy_card_tx, NULL, &err), PAY_ERR_OK);
+    pay_store_close(s);
+    assert_true(db_contains("agt_legacyClearToken"));
+    h_start(&pf);
+    h_stop(&pf, SIGTERM);
+    assert_false(db_contains("agt_legacyClearToken"));
+    assert_false(db_contains("agt_"));
+    assert_int_equal(h_ledger_verify(&pf), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -559,9 +623,12 @@ int main(int argc, char **argv)
     h_paygate = argv[1];
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(pay_by_online_banking),      cmocka_unit_test(refund_through_bank),
-        cmocka_unit_test(late_notification_refunded), cmocka_unit_test(bind_card_topup_and_pay),
+        cmocka_unit_test(pay_by_online_banking),
+        cmocka_unit_test(refund_through_bank),
+        cmocka_unit_test(late_notification_refunded),
+        cmocka_unit_test(bind_card_topup_and_pay),
         cmocka_unit_test(ledger_and_bank_agree),
+        cmocka_unit_test(legacy_tokens_sealed_at_start),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
