@@ -40,6 +40,8 @@ struct pay_committer {
     pthread_cond_t work; /* queue non-empty or stopping */
     pthread_cond_t done; /* some batch finished */
     struct cmd *head, *tail;
+    size_t queued;     /* commands in the queue */
+    size_t last_batch; /* commands in the previous batch */
     bool stopping;
     struct cmd **batch;
     size_t n_batch;
@@ -106,6 +108,26 @@ static void finish_batch(struct pay_committer *c, enum pay_err e, const struct p
     pthread_mutex_unlock(&c->mu);
 }
 
+/* The callers of the previous batch are still being woken when the queue is first seen:
+ * wait up to GATHER_US for as many commands as last time, so batches stay large (one fsync
+ * for more commands). A lone caller (last batch of 1) never waits. Called with mu held. */
+#define GATHER_US 500
+static void gather(struct pay_committer *c)
+{
+    if (c->queued >= c->last_batch || c->stopping)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += GATHER_US * 1000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    while (c->queued < c->last_batch && !c->stopping)
+        if (pthread_cond_timedwait(&c->work, &c->mu, &ts) != 0)
+            break;
+}
+
 static void *committer_main(void *arg)
 {
     struct pay_committer *c = arg;
@@ -126,11 +148,14 @@ static void *committer_main(void *arg)
         }
         if (!c->head && c->stopping)
             break;
+        gather(c);
         c->n_batch = 0;
         while (c->head && c->n_batch < c->batch_max) {
             c->batch[c->n_batch++] = c->head;
             c->head = c->head->next;
         }
+        c->queued -= c->n_batch;
+        c->last_batch = c->n_batch;
         if (!c->head)
             c->tail = NULL;
         pthread_mutex_unlock(&c->mu);
@@ -201,6 +226,7 @@ static enum pay_err submit(struct pay_committer *c, struct cmd *m, struct pay_er
     else
         c->head = m;
     c->tail = m;
+    c->queued++;
     pthread_cond_signal(&c->work);
     while (!m->done)
         pthread_cond_wait(&c->done, &c->mu);
