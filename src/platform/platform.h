@@ -371,12 +371,23 @@ enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_p
 enum pay_err pay_platform_topup(struct pay_platform *p, const char *consumer_id,
                                 const struct pay_platform_card *card, int64_t amount_minor,
                                 const char *currency, struct pay_error *err);
-/* Withdraws from a wallet to to_account at bank: wallet -> in flight, the bank's transfer
- * from our reserve account, then in flight -> reserve (or back to the wallet if the bank
- * refuses). BALANCE_INSUFFICIENT when the wallet holds less. */
+/* Withdraws from a wallet to to_account at bank (withdrawals.c): records the withdrawal (its
+ * id is the bank's transferId) and moves wallet -> in flight in one transaction, then asks the
+ * bank. status_out: "succeeded" (in flight -> reserve), "pending" (no definitive answer yet:
+ * the money stays held and pay_platform_withdraw_work retries with the same transferId) or
+ * "failed" (the bank refused; the money is back in the wallet and the bank's error is
+ * returned). BALANCE_INSUFFICIENT when the wallet holds less (nothing recorded). */
 enum pay_err pay_platform_withdraw(struct pay_platform *p, const char *consumer_id,
                                    const char *bank, const char *to_account, int64_t amount_minor,
-                                   const char *currency, struct pay_error *err);
+                                   const char *currency, char status_out[16],
+                                   struct pay_error *err);
+/* Retries pending withdrawals that are due (each claimed with a lease first); the sweeper
+ * calls it each round. */
+void pay_platform_withdraw_work(struct pay_platform *p);
+/* The consumer's latest withdrawals as JSON [{id, bank, to_account, amount, status, at}]
+ * (new reference in *out). */
+enum pay_err pay_platform_withdrawals_list(struct pay_platform *p, const char *consumer_id,
+                                           json_t **out, struct pay_error *err);
 /* The wallet pages (wallet.c). */
 enum pay_err pay_platform_wallet_routes_add(struct pay_platform *p, struct pay_error *err);
 

@@ -168,6 +168,24 @@ static const struct pay_store_migration migrations[] = {
      /* Agreement tokens are sealed (AEAD, cards.c); rows of older versions hold them in clear
       * (token_sealed = 0) until pay_platform_cards_seal_legacy seals them at open. */
      "ALTER TABLE pf_cards ADD COLUMN token_sealed INTEGER NOT NULL DEFAULT 0"},
+    {9,
+     /* Withdrawals: the id is the bank's transferId (the transfer is idempotent by it); a
+      * pending row is retried until the bank answers definitively (withdrawals.c). */
+     "CREATE TABLE pf_withdrawals ("
+     " id TEXT PRIMARY KEY,"
+     " consumer_id TEXT NOT NULL REFERENCES pf_consumers(id),"
+     " bank TEXT NOT NULL,"
+     " to_account TEXT NOT NULL,"
+     " amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),"
+     " currency TEXT NOT NULL,"
+     " status TEXT NOT NULL CHECK (status IN ('pending','succeeded','failed')),"
+     " attempts INTEGER NOT NULL DEFAULT 0,"
+     " next_attempt_ms INTEGER NOT NULL,"
+     " last_error TEXT NOT NULL DEFAULT '',"
+     " created_ms INTEGER NOT NULL,"
+     " done_ms INTEGER NOT NULL DEFAULT 0);"
+     "CREATE INDEX pf_withdrawals_due ON pf_withdrawals(status, next_attempt_ms);"
+     "CREATE INDEX pf_withdrawals_consumer ON pf_withdrawals(consumer_id, created_ms)"},
 };
 
 const struct pay_store_component pay_platform_schema = {"platform", migrations,

@@ -63,6 +63,7 @@ void *pay_platform_sweeper(void *arg)
     while (!atomic_load(&p->stopping)) {
         sweep_once(p);
         pay_platform_bank_work(p);
+        pay_platform_withdraw_work(p);
         pay_platform_wait(p, p->set.sweep_interval_ms);
     }
     return NULL;

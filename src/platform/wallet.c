@@ -114,6 +114,9 @@ static void wrender(struct wpage *w, int status, const char *error, const char *
                                                    "name", w->p->set.banks[i].name));
         json_object_set_new(ctx, "banks", banks);
         json_object_set_new(ctx, "history", history(w));
+        json_t *wds = NULL;
+        if (pay_platform_withdrawals_list(w->p, w->consumer_id, &wds, &e) == PAY_ERR_OK)
+            json_object_set_new(ctx, "withdrawals", wds);
     }
     if (ctx && error)
         json_object_set_new(ctx, "error", json_string(error));
@@ -267,12 +270,18 @@ static enum pay_err h_withdraw(struct pay_http_request *req, struct pay_error *e
     if (e == PAY_ERR_OK)
         e = pay_platform_consumer_check_pay_password(w.p, w.consumer_id, f(req, "pay_password"),
                                                      err);
+    char status[16] = "";
     if (e == PAY_ERR_OK)
         e = pay_platform_withdraw(w.p, w.consumer_id, f(req, "bank"), f(req, "to_account"), minor,
-                                  "CNY", err);
+                                  "CNY", status, err);
+    /* pending: the bank has not answered yet; the money is held and the transfer is retried */
     wrender(&w, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
             e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
-            e == PAY_ERR_OK ? "Withdrawal sent." : NULL, NULL);
+            e != PAY_ERR_OK                  ? NULL
+            : strcmp(status, "pending") == 0 ? "Withdrawal pending: the bank has not confirmed it "
+                                               "yet; it completes automatically."
+                                             : "Withdrawal sent.",
+            NULL);
     return PAY_ERR_OK;
 }
 

@@ -54,6 +54,32 @@ static void read_text(const char *path, char *out, size_t n)
     out[got] = '\0';
 }
 
+/* Runs `paygate bank serve` on b's data dir at listen and waits for its URL. */
+static void bank_spawn(struct bank *b, const char *listen)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/url", b->dir);
+    unlink(path);
+    b->url[0] = '\0';
+    b->pid = fork();
+    if (b->pid == 0) {
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd,
+                 "exec '%s' bank serve --data-dir %s/data --code %s --bin %s --demo-data"
+                 " --fast-hash --listen %s --print-url-file %s/url --notify-timeout 5s"
+                 " >>%s/stdout.txt 2>>%s/bank.log",
+                 h_paygate, b->dir, b->code, b->bin, listen, b->dir, b->dir, b->dir);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 300 && !b->url[0]; i++) {
+        read_text(path, b->url, sizeof b->url);
+        if (!b->url[0])
+            usleep(50000);
+    }
+    assert_true(b->url[0] != '\0');
+}
+
 static void bank_start(struct bank *b)
 {
     snprintf(b->dir, sizeof b->dir, "/tmp/paygate-pfbank-XXXXXX");
@@ -71,24 +97,7 @@ static void bank_start(struct bank *b)
     snprintf(b->acct, sizeof b->acct, "%s", h_str(j, "merAcct"));
     json_decref(j);
     assert_true(b->acct[0] != '\0');
-    b->pid = fork();
-    if (b->pid == 0) {
-        char cmd[4096];
-        snprintf(cmd, sizeof cmd,
-                 "exec '%s' bank serve --data-dir %s/data --code %s --bin %s --demo-data"
-                 " --fast-hash --listen 127.0.0.1:0 --print-url-file %s/url --notify-timeout 5s"
-                 " >%s/stdout.txt 2>%s/bank.log",
-                 h_paygate, b->dir, b->code, b->bin, b->dir, b->dir, b->dir);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    snprintf(path, sizeof path, "%s/url", b->dir);
-    for (int i = 0; i < 300 && !b->url[0]; i++) {
-        read_text(path, b->url, sizeof b->url);
-        if (!b->url[0])
-            usleep(50000);
-    }
-    assert_true(b->url[0] != '\0');
+    bank_spawn(b, "127.0.0.1:0");
 }
 
 static void bank_stop(struct bank *b)
@@ -547,6 +556,83 @@ static void bind_card_topup_and_pay(void **state)
     b_fini(&b);
 }
 
+/* The data-status of withdrawal id on the wallet page ("" when not listed). */
+static const char *withdrawal_status(const char *page, const char *id, char out[16])
+{
+    char key[96];
+    snprintf(key, sizeof key, "data-id=\"%s\" data-status=\"", id);
+    const char *p = strstr(page, key);
+    snprintf(out, 16, "%.*s", p ? (int)strcspn(p + strlen(key), "\"") : 0,
+             p ? p + strlen(key) : "");
+    return out;
+}
+
+/* The id of the newest withdrawal on the wallet page. */
+static void newest_withdrawal(const char *page, char out[64])
+{
+    const char *p = strstr(page, "class=\"withdrawal\" data-id=\"");
+    assert_non_null(p);
+    p += strlen("class=\"withdrawal\" data-id=\"");
+    snprintf(out, 64, "%.*s", (int)strcspn(p, "\""), p);
+}
+
+/* The bank is down when the consumer withdraws: the withdrawal is pending with the money
+ * held; when the bank is back the worker completes it with the same transferId, exactly once.
+ * A withdrawal the bank refuses (unknown account) gives the money back. */
+static void withdrawal_survives_bank_outage(void **state)
+{
+    struct browser b = {0};
+    pf_get(&b, "/wallet");
+    pf_post(&b, "/wallet/login", "login=13900000009&password=correct+horse");
+    assert_int_equal(b.status, 303);
+    pf_get(&b, "/wallet");
+    assert_non_null(strstr(b.page, "id=\"balance\">200.00<"));
+    char json[1024], path0[300], form[256], id[64], st[16];
+    snprintf(path0, sizeof path0, "%s/data/demo-merchant/merchant.json", banks[0].dir);
+    read_text(path0, json, sizeof json);
+    json_t *dm = json_loads(json, 0, NULL);
+    char to[80];
+    snprintf(to, sizeof to, "%s", h_str(dm, "merAcct"));
+    json_decref(dm);
+    char listen[64];
+    snprintf(listen, sizeof listen, "%.60s", banks[0].url + 7);
+    listen[strcspn(listen, "/")] = '\0';
+    kill(banks[0].pid, SIGTERM); /* the bank is unreachable */
+    waitpid(banks[0].pid, NULL, 0);
+    banks[0].pid = 0;
+    snprintf(form, sizeof form, "bank=icbc&to_account=%s&amount=50.00&pay_password=135790", to);
+    pf_post(&b, "/wallet/withdraw", form);
+    assert_int_equal(b.status, 200);
+    assert_non_null(strstr(b.page, "Withdrawal pending"));
+    assert_non_null(strstr(b.page, "id=\"balance\">150.00<")); /* held, not lost */
+    newest_withdrawal(b.page, id);
+    assert_string_equal(withdrawal_status(b.page, id, st), "pending");
+    sleep(2); /* a retry or two fails while the bank is down */
+    pf_get(&b, "/wallet");
+    assert_string_equal(withdrawal_status(b.page, id, st), "pending");
+    bank_spawn(&banks[0], listen);
+    for (int i = 0; i < 120 && strcmp(withdrawal_status(b.page, id, st), "succeeded") != 0; i++) {
+        usleep(250000);
+        pf_get(&b, "/wallet");
+    }
+    assert_string_equal(withdrawal_status(b.page, id, st), "succeeded");
+    assert_non_null(strstr(b.page, "id=\"balance\">150.00<"));
+    /* exactly one transfer at the bank with that transferId */
+    assert_int_equal(sh("test $('%s' bank movements --data-dir %s/data --account %s | grep -c '%s')"
+                        " -eq 1",
+                        h_paygate, banks[0].dir, banks[0].acct, id),
+                     0);
+    /* a refusal (no such account) is definitive: the money goes back to the wallet */
+    pf_post(&b, "/wallet/withdraw",
+            "bank=icbc&to_account=acct_nosuchaccount&amount=10.00&pay_password=135790");
+    assert_true(b.status >= 400);
+    pf_get(&b, "/wallet");
+    newest_withdrawal(b.page, id);
+    assert_string_equal(withdrawal_status(b.page, id, st), "failed");
+    assert_non_null(strstr(b.page, "id=\"balance\">150.00<"));
+    b_fini(&b);
+}
+
 static int64_t balance(struct pay_ledger *lg, const char *id)
 {
     struct pay_ledger_account a;
@@ -566,9 +652,10 @@ static void ledger_and_bank_agree(void **state)
     struct pay_ledger *lg = NULL;
     assert_int_equal(pay_store_open(db, NULL, comps, &s, NULL), PAY_ERR_OK);
     assert_int_equal(pay_ledger_new(s, NULL, NULL, &lg, NULL), PAY_ERR_OK);
-    /* reserve at icbc: 123.00 in, 23.00 refunded, 300.00 top-up, 45.00 card payment; at abc:
+    /* reserve at icbc: 123.00 in, 23.00 refunded, 300.00 top-up, 45.00 card payment, 100.00 and
+     * 50.00 withdrawn; at abc:
      * 50.00 in and back */
-    assert_int_equal(balance(lg, "pf.reserve.icbc.CNY"), 10000 + 30000 + 4500 - 10000);
+    assert_int_equal(balance(lg, "pf.reserve.icbc.CNY"), 10000 + 30000 + 4500 - 10000 - 5000);
     assert_int_equal(balance(lg, "pf.reserve.abc.CNY"), 0);
     assert_int_equal(balance(lg, "pf.refunds.CNY"), 0);
     /* merchant: 123.00 - 0.74 fee - (23.00 - 0.13 fee share) + 45.00 - 0.27 fee */
@@ -576,6 +663,9 @@ static void ledger_and_bank_agree(void **state)
     pay_ledger_free(lg);
     pay_store_close(s);
     assert_int_equal(h_ledger_verify(&pf), 0);
+    for (int i = 0; i < 2; i++) /* and the banks' ledgers are clean too */
+        assert_int_equal(
+            sh("'%s' ledger verify %s/data/bank.db >/dev/null", h_paygate, banks[i].dir), 0);
     /* the platform's merchant account at icbc holds what the reserve says */
     assert_int_equal(sh("'%s' bank movements --data-dir %s/data --account %s | grep -q 12300",
                         h_paygate, banks[0].dir, banks[0].acct),
@@ -627,6 +717,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(refund_through_bank),
         cmocka_unit_test(late_notification_refunded),
         cmocka_unit_test(bind_card_topup_and_pay),
+        cmocka_unit_test(withdrawal_survives_bank_outage),
         cmocka_unit_test(ledger_and_bank_agree),
         cmocka_unit_test(legacy_tokens_sealed_at_start),
     };

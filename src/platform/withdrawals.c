@@ -1,0 +1,302 @@
+/* Withdrawals from a wallet to a bank account, made reliable like the notification outbox.
+ * The request records the withdrawal (its id is the bank's transferId) in the same
+ * transaction that moves wallet -> in flight (pf.refunds). The bank's transfer API is
+ * idempotent by transferId, so the transfer is sent, and after a timeout or an unreachable
+ * bank sent again, always with that id, until the bank answers definitively: success moves
+ * in flight -> reserve(bank), a refusal moves the money back to the wallet. A row is claimed
+ * with a lease (next_attempt_ms moved past the bank call) before each attempt, so a process
+ * killed mid-call loses nothing: the row is due again when the lease runs out. */
+#include "platform/connector.h"
+#include "platform/platform.h"
+
+#include "core/ids.h"
+#include "core/money.h"
+#include "core/timeutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+
+#define WD_BATCH        16
+#define WD_LEASE_MS     (2 * 60 * 1000) /* longer than one bank call */
+#define WD_RETRY_MIN_MS 1000            /* backoff: 1 s, 2 s, 4 s, ... up to WD_RETRY_MAX_MS */
+#define WD_RETRY_MAX_MS (5 * 60 * 1000)
+
+struct wd_row {
+    char id[PAY_ID_MAX];
+    char consumer_id[PAY_ID_MAX];
+    char bank[17];
+    char to_account[PAY_MERCHANT_ID_FIELD_MAX + 1];
+    char currency[4];
+    int64_t amount_minor;
+    int64_t attempts;
+};
+
+enum wd_outcome { WD_RECORD, WD_SUCCEEDED, WD_FAILED, WD_RETRY };
+
+struct wd_cmd {
+    struct pay_platform *p;
+    const struct wd_row *w;
+    enum wd_outcome what;
+    const char *detail; /* the bank's last answer */
+    struct pay_error err;
+};
+
+static enum pay_err wd_xfer(struct wd_cmd *c, struct pay_store_tx *tx, const char *suffix,
+                            enum pay_platform_account_kind dk, const char *down,
+                            enum pay_platform_account_kind ck, const char *cown)
+{
+    struct pay_ledger_transfer t = {.amount_minor = c->w->amount_minor,
+                                    .code = PAY_PF_XFER_WITHDRAW};
+    enum pay_err e;
+    if ((e = pay_platform_account_ensure(c->p, tx, dk, down, c->w->currency, t.debit_account_id,
+                                         &c->err)) != PAY_ERR_OK ||
+        (e = pay_platform_account_ensure(c->p, tx, ck, cown, c->w->currency, t.credit_account_id,
+                                         &c->err)) != PAY_ERR_OK)
+        return e;
+    snprintf(t.id, sizeof t.id, "%s.%s", c->w->id, suffix);
+    snprintf(t.currency, sizeof t.currency, "%s", c->w->currency);
+    snprintf(t.user_data, sizeof t.user_data, "%s", c->w->id);
+    enum pay_ledger_result r;
+    if ((e = pay_ledger_tx_transfer(c->p->ledger, tx, &t, &r, &c->err)) != PAY_ERR_OK)
+        return e;
+    return pay_platform_ledger_error(r, &c->err);
+}
+
+/* The row and wallet -> in flight, claimed for the caller's first attempt. */
+static int record_apply(struct pay_store_tx *tx, struct wd_cmd *c)
+{
+    const struct wd_row *w = c->w;
+    int64_t now = pay_time_now_ms();
+    enum pay_err e = pay_store_exec(
+        tx, &c->err,
+        "INSERT INTO pf_withdrawals (id, consumer_id, bank, to_account, amount_minor, currency,"
+        " status, next_attempt_ms, created_ms) VALUES ($1,$2,$3,$4,$5,$6,'pending',$7,$8)",
+        "ttttitii", w->id, w->consumer_id, w->bank, w->to_account, w->amount_minor, w->currency,
+        now + WD_LEASE_MS, now);
+    if (e == PAY_ERR_OK)
+        e = wd_xfer(c, tx, "out", PAY_PF_ACCT_WALLET, w->consumer_id, PAY_PF_ACCT_REFUND_FLIGHT,
+                    "");
+    return (int)e;
+}
+
+static int64_t retry_delay_ms(int64_t attempts)
+{
+    int64_t d = WD_RETRY_MIN_MS;
+    for (int64_t i = 0; i < attempts && d < WD_RETRY_MAX_MS; i++)
+        d *= 2;
+    return d < WD_RETRY_MAX_MS ? d : WD_RETRY_MAX_MS;
+}
+
+static int wd_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct wd_cmd *c = ctx;
+    memset(&c->err, 0, sizeof c->err);
+    if (c->what == WD_RECORD)
+        return record_apply(tx, c);
+    const struct wd_row *w = c->w;
+    int64_t now = pay_time_now_ms();
+    static const char *const status[] = {"", "succeeded", "failed", "pending"};
+    enum pay_err e = pay_store_exec(
+        tx, &c->err,
+        "UPDATE pf_withdrawals SET status = $1, attempts = attempts + 1, last_error = $2,"
+        " next_attempt_ms = $3, done_ms = $4 WHERE id = $5 AND status = 'pending'",
+        "ttiit", status[c->what], c->detail ? c->detail : "",
+        c->what == WD_RETRY ? now + retry_delay_ms(w->attempts) : now,
+        c->what == WD_RETRY ? (int64_t)0 : now, w->id);
+    if (e != PAY_ERR_OK)
+        return (int)e;
+    if (pay_store_changes(tx) != 1) /* resolved already (cannot happen with the lease) */
+        return (int)pay_error_set(&c->err, PAY_ERR_TRADE_STATE_INVALID, "",
+                                  "withdrawal %s not pending", w->id);
+    if (c->what == WD_SUCCEEDED)
+        return (int)wd_xfer(c, tx, "bank", PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_RESERVE,
+                            w->bank);
+    if (c->what == WD_FAILED)
+        return (int)wd_xfer(c, tx, "back", PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_WALLET,
+                            w->consumer_id);
+    return 0;
+}
+
+static enum pay_err wd_submit(struct pay_platform *p, const struct wd_row *w, enum wd_outcome what,
+                              const char *detail, struct pay_error *err)
+{
+    struct wd_cmd c = {.p = p, .w = w, .what = what, .detail = detail};
+    int result = 0;
+    enum pay_err e = pay_committer_submit(p->committer, wd_apply, &c, &result, err);
+    if (e == PAY_ERR_OK && result != PAY_ERR_OK) {
+        *err = c.err;
+        e = (enum pay_err)result;
+    }
+    return e;
+}
+
+/* The bank did not answer, or answered that it failed: the transfer may or may not have
+ * happened, so it is sent again later with the same transferId. */
+static bool transient(enum pay_err e)
+{
+    return e == PAY_ERR_UPSTREAM_TIMEOUT || e == PAY_ERR_UPSTREAM_FAILED || e == PAY_ERR_DB_BUSY ||
+           e == PAY_ERR_INTERNAL;
+}
+
+/* One attempt on a claimed row; returns the bank's answer and sets *outcome. */
+static enum pay_err wd_attempt(struct pay_platform *p, const struct wd_row *w,
+                               enum wd_outcome *outcome, struct pay_error *berr)
+{
+    const struct pay_platform_bank *b = pay_platform_bank_find(p, w->bank);
+    enum pay_err be =
+        b ? b->conn->transfer(b, w->id, w->to_account, w->amount_minor, w->currency, berr)
+          : pay_error_set(berr, PAY_ERR_UPSTREAM_FAILED, "", "bank %s is not configured", w->bank);
+    *outcome = be == PAY_ERR_OK ? WD_SUCCEEDED : transient(be) ? WD_RETRY : WD_FAILED;
+    struct pay_error err = {0};
+    enum pay_err e = wd_submit(p, w, *outcome, be == PAY_ERR_OK ? "" : berr->detail, &err);
+    PAY_INFO("wallet.withdraw", "id=%s bank=%s attempt=%lld result=%s booked=%s detail=\"%s\"",
+             w->id, w->bank, (long long)w->attempts + 1, pay_err_name(be), pay_err_name(e),
+             be == PAY_ERR_OK ? "" : berr->detail);
+    return be;
+}
+
+enum pay_err pay_platform_withdraw(struct pay_platform *p, const char *consumer_id,
+                                   const char *bank, const char *to_account, int64_t amount_minor,
+                                   const char *currency, char status_out[16], struct pay_error *err)
+{
+    const struct pay_platform_bank *b = pay_platform_bank_find(p, bank);
+    if (!b)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "bank", "no such bank");
+    if (!to_account || !to_account[0] || strlen(to_account) > PAY_MERCHANT_ID_FIELD_MAX)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "to_account", NULL);
+    struct wd_row w = {.amount_minor = amount_minor};
+    if (pay_id_new("wd", w.id) != PAY_ERR_OK)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    snprintf(w.consumer_id, sizeof w.consumer_id, "%s", consumer_id);
+    snprintf(w.bank, sizeof w.bank, "%s", b->code);
+    snprintf(w.to_account, sizeof w.to_account, "%s", to_account);
+    snprintf(w.currency, sizeof w.currency, "%s", currency);
+    enum pay_err e = wd_submit(p, &w, WD_RECORD, NULL, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    enum wd_outcome outcome;
+    enum pay_err be = wd_attempt(p, &w, &outcome, err);
+    snprintf(status_out, 16, "%s",
+             outcome == WD_SUCCEEDED ? "succeeded"
+             : outcome == WD_FAILED  ? "failed"
+                                     : "pending");
+    /* pending is not an error: the money is held and the worker finishes the transfer */
+    return outcome == WD_FAILED ? be : PAY_ERR_OK;
+}
+
+/* --- the worker ------------------------------------------------------------------------------ */
+
+struct due_ctx {
+    struct wd_row rows[WD_BATCH];
+    size_t n;
+};
+
+static enum pay_store_status due_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct due_ctx *d = ctx;
+    d->n = 0;
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT id, consumer_id, bank, to_account, currency, amount_minor, attempts"
+                        " FROM pf_withdrawals WHERE status = 'pending' AND next_attempt_ms <= $1"
+                        " ORDER BY next_attempt_ms LIMIT $2",
+                        "ii", pay_time_now_ms(), (int64_t)WD_BATCH);
+    if (!st)
+        return pay_store_status_of(err->code);
+    while (d->n < WD_BATCH && pay_store_step(st, err) == 1) {
+        struct wd_row *w = &d->rows[d->n++];
+        snprintf(w->id, sizeof w->id, "%s", pay_store_col_text(st, 0));
+        snprintf(w->consumer_id, sizeof w->consumer_id, "%s", pay_store_col_text(st, 1));
+        snprintf(w->bank, sizeof w->bank, "%s", pay_store_col_text(st, 2));
+        snprintf(w->to_account, sizeof w->to_account, "%s", pay_store_col_text(st, 3));
+        snprintf(w->currency, sizeof w->currency, "%s", pay_store_col_text(st, 4));
+        w->amount_minor = pay_store_col_int64(st, 5);
+        w->attempts = pay_store_col_int64(st, 6);
+    }
+    pay_store_done(st);
+    return PAY_STORE_COMMIT;
+}
+
+struct claim_ctx {
+    const char *id;
+    bool claimed;
+};
+
+/* Takes the lease on a due row; another worker (or process) that took it first wins. */
+static enum pay_store_status claim_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct claim_ctx *c = ctx;
+    int64_t now = pay_time_now_ms();
+    enum pay_err e = pay_store_exec(tx, err,
+                                    "UPDATE pf_withdrawals SET next_attempt_ms = $1 WHERE id = $2"
+                                    " AND status = 'pending' AND next_attempt_ms <= $3",
+                                    "iti", now + WD_LEASE_MS, c->id, now);
+    c->claimed = e == PAY_ERR_OK && pay_store_changes(tx) == 1;
+    return pay_store_status_of(e);
+}
+
+void pay_platform_withdraw_work(struct pay_platform *p)
+{
+    struct due_ctx d;
+    struct pay_error err = {0};
+    if (pay_store_run_read(p->store, due_tx, &d, &err) != PAY_ERR_OK)
+        return;
+    for (size_t i = 0; i < d.n && !atomic_load(&p->stopping); i++) {
+        struct claim_ctx c = {d.rows[i].id, false};
+        if (pay_store_run_tx(p->store, claim_tx, &c, &err) != PAY_ERR_OK || !c.claimed)
+            continue;
+        enum wd_outcome outcome;
+        struct pay_error berr = {0};
+        wd_attempt(p, &d.rows[i], &outcome, &berr);
+    }
+}
+
+/* --- the consumer's list --------------------------------------------------------------------- */
+
+struct list_ctx {
+    const char *consumer_id;
+    json_t *arr;
+};
+
+static enum pay_store_status list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct list_ctx *l = ctx;
+    json_array_clear(l->arr);
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT id, bank, to_account, amount_minor, currency, status, created_ms"
+        " FROM pf_withdrawals WHERE consumer_id = $1 ORDER BY created_ms DESC, id LIMIT 20",
+        "t", l->consumer_id);
+    if (!st)
+        return pay_store_status_of(err->code);
+    while (pay_store_step(st, err) == 1) {
+        char amount[PAY_MONEY_TEXT_MAX + 1] = "";
+        pay_money_format(pay_store_col_int64(st, 3), pay_store_col_text(st, 4), amount,
+                         sizeof amount);
+        json_array_append_new(
+            l->arr,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", pay_store_col_text(st, 0), "bank",
+                      pay_store_col_text(st, 1), "to_account", pay_store_col_text(st, 2), "amount",
+                      amount, "status", pay_store_col_text(st, 5), "at",
+                      pay_platform_time_json(pay_store_col_int64(st, 6))));
+    }
+    pay_store_done(st);
+    return PAY_STORE_COMMIT;
+}
+
+enum pay_err pay_platform_withdrawals_list(struct pay_platform *p, const char *consumer_id,
+                                           json_t **out, struct pay_error *err)
+{
+    struct list_ctx l = {consumer_id, json_array()};
+    if (!l.arr)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    enum pay_err e = pay_store_run_read(p->store, list_tx, &l, err);
+    if (e != PAY_ERR_OK) {
+        json_decref(l.arr);
+        l.arr = NULL;
+    }
+    *out = l.arr;
+    return e;
+}
