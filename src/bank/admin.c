@@ -56,16 +56,6 @@ static enum pay_err sms_handler(struct pay_http_request *req, struct pay_error *
     return PAY_ERR_OK;
 }
 
-static bool admin_allowed(struct pay_http_request *req, struct pay_bank *b)
-{
-    const char *ip = pay_http_req_remote_ip(req);
-    if (ip && (strcmp(ip, "127.0.0.1") == 0 || strcmp(ip, "::1") == 0))
-        return true;
-    const char *t = pay_http_req_query(req, "token");
-    size_t n = strlen(b->opt.admin_token);
-    return n > 0 && t && strlen(t) == n && pay_ct_equal(t, b->opt.admin_token, n);
-}
-
 static void money_text(int64_t minor, char out[PAY_MONEY_TEXT_MAX])
 {
     if (pay_money_format(minor, PAY_BANK_CURRENCY, out, PAY_MONEY_TEXT_MAX) < 0)
@@ -74,7 +64,7 @@ static void money_text(int64_t minor, char out[PAY_MONEY_TEXT_MAX])
 
 struct admin_ctx {
     struct pay_bank *b;
-    json_t *cards, *merchants, *orders;
+    json_t *cards, *merchants, *orders, *customers, *accounts;
 };
 
 static int64_t balance_of(struct pay_bank *b, const char *acct)
@@ -87,9 +77,44 @@ static int64_t balance_of(struct pay_bank *b, const char *acct)
     return a.credits_posted - a.debits_posted;
 }
 
+/* Customers and their accounts (the ids the forms ask for), newest first. */
+static enum pay_store_status people_tx(struct pay_store_tx *tx, struct admin_ctx *a,
+                                       struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err, "SELECT id, name, phone FROM bank_customers ORDER BY created_ms DESC LIMIT 200",
+        "");
+    if (!st)
+        return pay_store_status_of(err->code);
+    while (pay_store_step(st, err) == 1)
+        json_array_append_new(
+            a->customers, json_pack("{s:s, s:s, s:s}", "id", pay_store_col_text(st, 0), "name",
+                                    pay_store_col_text(st, 1), "phone", pay_store_col_text(st, 2)));
+    pay_store_done(st);
+    st = pay_store_query(tx, err,
+                         "SELECT id, kind, owner FROM bank_accounts WHERE kind <> 'merchant'"
+                         " ORDER BY created_ms DESC LIMIT 200",
+                         "");
+    if (!st)
+        return pay_store_status_of(err->code);
+    while (pay_store_step(st, err) == 1) {
+        char bal[PAY_MONEY_TEXT_MAX];
+        money_text(balance_of(a->b, pay_store_col_text(st, 0)), bal);
+        json_array_append_new(a->accounts,
+                              json_pack("{s:s, s:s, s:s, s:s}", "id", pay_store_col_text(st, 0),
+                                        "kind", pay_store_col_text(st, 1), "owner",
+                                        pay_store_col_text(st, 2), "balance", bal));
+    }
+    pay_store_done(st);
+    return PAY_STORE_COMMIT;
+}
+
 static enum pay_store_status admin_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct admin_ctx *a = ctx;
+    enum pay_store_status ps = people_tx(tx, a, err);
+    if (ps != PAY_STORE_COMMIT)
+        return ps;
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         "SELECT c.customer_id, u.name, c.bin, c.last4, c.kind, c.expiry, c.account_id,"
@@ -152,13 +177,22 @@ static enum pay_store_status admin_tx(struct pay_store_tx *tx, void *ctx, struct
 static enum pay_err admin_handler(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_bank *b = pay_http_req_ctx(req);
-    if (!admin_allowed(req, b))
+    if (!pay_bank_admin_allowed(req, b))
         return pay_error_set(err, PAY_ERR_FORBIDDEN, "", "the admin page is for loopback clients");
-    struct admin_ctx a = {b, json_array(), json_array(), json_array()};
+    struct admin_ctx a = {b, json_array(), json_array(), json_array(), json_array(), json_array()};
     enum pay_err rc = pay_bank_read(b, admin_tx, &a, err);
-    json_t *ctx = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "bank_name", b->opt.name, "bank_code",
-                            b->opt.code, "bin", b->opt.bin, "cards", a.cards, "merchants",
-                            a.merchants, "orders", a.orders);
+    json_t *ctx =
+        json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s}", "bank_name", b->opt.name,
+                  "bank_code", b->opt.code, "bin", b->opt.bin, "cards", a.cards, "merchants",
+                  a.merchants, "orders", a.orders, "customers", a.customers, "accounts", a.accounts,
+                  "csrf", pay_bank_admin_csrf(req, b), "tq", pay_bank_admin_tq(req));
+    const char *done = pay_http_req_query(req, "done"), *id = pay_http_req_query(req, "id");
+    const char *tok = pay_http_req_query(req, "token"); /* allowed: it is the admin token */
+    if (ctx && tok && tok[0])
+        json_object_set_new(ctx, "token", json_string(tok));
+    if (ctx && done && id && (strcmp(done, "customer") == 0 || strcmp(done, "account") == 0))
+        json_object_set_new(ctx, "done",
+                            json_pack("{s:s, s:s}", "what", done, "id", id)); /* escaped */
     if (rc == PAY_ERR_OK)
         pay_http_respond_template(req, 200, "admin", ctx);
     json_decref(ctx);

@@ -283,6 +283,8 @@ enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **o
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     b->opt = *o;
     pthread_mutex_init(&b->sms_lock, NULL);
+    pthread_mutex_init(&b->reveal_lock, NULL);
+    pay_random_bytes(b->admin_key, sizeof b->admin_key);
     pthread_mutex_init(&b->stop_lock, NULL);
     pthread_cond_init(&b->stop_cond, NULL);
     *out = b;
@@ -325,6 +327,8 @@ void pay_bank_close(struct pay_bank *b)
     pay_keyring_fini(&b->keys.aead);
     pay_wipe(&b->keys, sizeof b->keys);
     pthread_mutex_destroy(&b->sms_lock);
+    pthread_mutex_destroy(&b->reveal_lock);
+    pay_wipe(b->reveal, sizeof b->reveal);
     pthread_mutex_destroy(&b->stop_lock);
     pthread_cond_destroy(&b->stop_cond);
     free(b);

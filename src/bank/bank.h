@@ -81,6 +81,18 @@ struct pay_bank_sms {
 
 struct pay_bank_rate; /* server.c */
 
+/* A card issued at /admin, kept in memory only until its result page shows it once. */
+#define PAY_BANK_REVEAL_SLOTS 8
+struct pay_bank_reveal {
+    char ticket[40]; /* "" = free */
+    char card_id[PAY_ID_MAX];
+    char account_id[PAY_LEDGER_ID_MAX + 1];
+    char pan[20];
+    char cvv[4];
+    char expiry[6];
+    int64_t created_ms;
+};
+
 struct pay_bank {
     struct pay_bank_options opt;
     struct pay_bank_keys keys;
@@ -102,6 +114,10 @@ struct pay_bank {
     pthread_mutex_t stop_lock;
     pthread_cond_t stop_cond;
     bool stopping;
+    /* /admin: CSRF tokens are HMAC(admin_key, the admin cookie); issued cards wait here */
+    uint8_t admin_key[32];
+    pthread_mutex_t reveal_lock;
+    struct pay_bank_reveal reveal[PAY_BANK_REVEAL_SLOTS];
 };
 
 /* --- bank.c: lifecycle and the write helper ---------------------------------------------- */
@@ -176,7 +192,8 @@ struct pay_bank_card_new {
     const char *password;
     const char *expiry; /* "MM/YY" */
     const char *phone;
-    int64_t credit_limit_minor;
+    const char *account_id;     /* NULL or "": open a new account (of the card's kind) */
+    int64_t credit_limit_minor; /* new credit accounts only */
     int64_t serial;
     int64_t locked_until_ms;
 };
@@ -197,6 +214,41 @@ enum pay_err pay_bank_transfer(struct pay_bank *b, struct pay_store_tx *tx, cons
 enum pay_err pay_bank_customer_create(struct pay_bank *b, struct pay_store_tx *tx, const char *name,
                                       const char *phone, char id_out[PAY_ID_MAX],
                                       struct pay_error *err);
+
+/* --- admin_ops.c: sandbox administration, shared by the CLI and the /admin forms -------- */
+/* Each validates its input (err->field names the bad one) and commits one write. */
+enum pay_err pay_bank_admin_customer_add(struct pay_bank *b, const char *name, const char *phone,
+                                         char id_out[PAY_ID_MAX], struct pay_error *err);
+/* kind "deposit" or "credit"; limit_minor: the credit line (credit only, >= 0). */
+enum pay_err pay_bank_admin_account_open(struct pay_bank *b, const char *customer_id,
+                                         const char *kind, int64_t limit_minor,
+                                         char id_out[PAY_LEDGER_ID_MAX + 1], struct pay_error *err);
+struct pay_bank_admin_card {
+    const char *customer_id; /* with account_id NULL: a new account for this customer */
+    const char *account_id;  /* an existing deposit (debit card) or credit account */
+    const char *kind;        /* "debit" / "credit" */
+    const char *password;    /* 6 digits */
+    const char *expiry;      /* "MM/YY" */
+    int64_t limit_minor;     /* new credit accounts only */
+};
+struct pay_bank_issued {
+    char card_id[PAY_ID_MAX];
+    char account_id[PAY_LEDGER_ID_MAX + 1];
+    char pan[20]; /* shown once by the caller, never logged */
+    char cvv[4];
+    char expiry[6];
+};
+/* out holds the card number and CVV2: the caller wipes it (pay_wipe) once shown. */
+enum pay_err pay_bank_admin_card_issue(struct pay_bank *b, const struct pay_bank_admin_card *c,
+                                       struct pay_bank_issued *out, struct pay_error *err);
+/* Cash -> a customer account; amount_minor 1..PAY_AMOUNT_MAX_MINOR. */
+enum pay_err pay_bank_admin_deposit(struct pay_bank *b, const char *account_id,
+                                    int64_t amount_minor, char id_out[PAY_LEDGER_ID_MAX + 1],
+                                    struct pay_error *err);
+/* A page of an account's movements, newest first (cursor 0 = first page; *next 0 = last). */
+enum pay_err pay_bank_admin_movements(struct pay_bank *b, const char *account_id, int64_t cursor,
+                                      struct pay_ledger_transfer *out, size_t max, size_t *n,
+                                      int64_t *next, struct pay_error *err);
 
 /* --- merchants.c --------------------------------------------------------------------------- */
 struct pay_bank_merchant {
@@ -245,6 +297,17 @@ struct pay_http_route;
 const struct pay_http_route *pay_bank_gateway_routes(size_t *n);
 const struct pay_http_route *pay_bank_api_routes(size_t *n);
 const struct pay_http_route *pay_bank_admin_routes(size_t *n);
+const struct pay_http_route *pay_bank_admin_form_routes(size_t *n);
+
+/* --- admin_forms.c: helpers of the /admin pages -------------------------------------------- */
+struct pay_http_request;
+/* Loopback clients, or ?token= equal to admin_token. */
+bool pay_bank_admin_allowed(struct pay_http_request *req, struct pay_bank *b);
+/* The CSRF token for this browser's forms (sets the admin cookie on a first visit);
+ * request-owned. */
+const char *pay_bank_admin_csrf(struct pay_http_request *req, struct pay_bank *b);
+/* "token=..." (escaped) when the request carried ?token=, else ""; request-owned. */
+const char *pay_bank_admin_tq(struct pay_http_request *req);
 
 /* Utility: writes a file with mode 0600 atomically; 0 or -1. */
 int pay_bank_write_file(const char *path, const char *data, size_t len, int mode);

@@ -231,11 +231,16 @@ enum pay_err pay_bank_card_issue(struct pay_bank *b, struct pay_store_tx *tx,
     if (!credit && strcmp(c->kind, "debit") != 0)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "kind", "debit or credit");
     char acct[PAY_LEDGER_ID_MAX + 1];
-    enum pay_err rc =
-        pay_bank_account_create(b, tx, credit ? "credit" : "deposit", c->customer_id, acct, err);
+    bool existing = c->account_id && c->account_id[0];
+    enum pay_err rc = PAY_ERR_OK;
+    if (existing) /* the caller checked its kind and owner */
+        snprintf(acct, sizeof acct, "%s", c->account_id);
+    else
+        rc = pay_bank_account_create(b, tx, credit ? "credit" : "deposit", c->customer_id, acct,
+                                     err);
     if (rc != PAY_ERR_OK)
         return rc;
-    if (credit && c->credit_limit_minor > 0) {
+    if (!existing && credit && c->credit_limit_minor > 0) {
         char tid[PAY_LEDGER_ID_MAX + 16];
         snprintf(tid, sizeof tid, "limit:%s", acct);
         rc = pay_bank_transfer(b, tx, tid, b->credit_lines_account, acct, c->credit_limit_minor,

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/money.h"
 #include "core/timeutil.h"
+#include "crypto/crypto.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,21 +14,25 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: paygate bank [serve] [options]        run a sandbox bank (docs/bank.md)\n"
-            "       paygate bank merchant add --data-dir D --mer-id M --name N\n"
-            "            --referrer-domain H --notify-domain H [--allow-no-referer] --out DIR\n"
-            "       paygate bank merchant revoke --data-dir D (--serial HEX | --mer-id M)\n"
-            "       paygate bank customer add --data-dir D --name N --phone P\n"
-            "       paygate bank card add --data-dir D --customer C [--kind debit|credit]\n"
-            "            [--password 123456] [--expiry MM/YY] [--limit MINOR]\n"
-            "       paygate bank deposit --data-dir D --account A --amount MINOR\n"
-            "       paygate bank movements --data-dir D --account A\n\n"
-            "server options: --config bank.ini ([bank] keys: the options below with '_')\n"
-            "  --name N --code C --bin 622202 --data-dir D --listen ADDR:PORT\n"
-            "  --demo-data --print-url-file F --notify-timeout 5s --notify-retry 1m,5m,...\n"
-            "  --allow-private-notify=yes|no --fast-hash (tests only) --admin-token T\n"
-            "  --web-root DIR --sms-ttl 5m (shorter only to test expiry)\n");
+    fprintf(
+        out,
+        "usage: paygate bank [serve] [options]        run a sandbox bank (docs/bank.md)\n"
+        "       paygate bank merchant add --data-dir D --mer-id M --name N\n"
+        "            --referrer-domain H --notify-domain H [--allow-no-referer] --out DIR\n"
+        "       paygate bank merchant revoke --data-dir D (--serial HEX | --mer-id M)\n"
+        "       paygate bank customer add --data-dir D --name N --phone P\n"
+        "       paygate bank account add --data-dir D --customer C [--kind deposit|credit]\n"
+        "            [--limit MINOR]\n"
+        "       paygate bank card add --data-dir D (--customer C | --account A)\n"
+        "            [--kind debit|credit] [--password 123456] [--expiry MM/YY] [--limit MINOR]\n"
+        "       paygate bank deposit --data-dir D --account A --amount MINOR\n"
+        "       paygate bank movements --data-dir D --account A [--cursor N]\n"
+        "  (the same operations as the forms of /admin)\n\n"
+        "server options: --config bank.ini ([bank] keys: the options below with '_')\n"
+        "  --name N --code C --bin 622202 --data-dir D --listen ADDR:PORT\n"
+        "  --demo-data --print-url-file F --notify-timeout 5s --notify-retry 1m,5m,...\n"
+        "  --allow-private-notify=yes|no --fast-hash (tests only) --admin-token T\n"
+        "  --web-root DIR --sms-ttl 5m (shorter only to test expiry)\n");
 }
 
 /* Generic --key value options into a small table. */
@@ -199,72 +204,64 @@ static int merchant_cmd(struct pay_bank *b, const char *verb, const struct opts 
     return 2;
 }
 
-struct card_cmd_op {
-    struct pay_bank_op op;
-    const struct opts *in;
-    char pan[20], cvv[4], id[PAY_ID_MAX], cus[PAY_ID_MAX];
-    const char *what;
-};
-
-static int admin_apply(struct pay_store_tx *tx, void *ctx)
+/* A whole-number option in minor units, strictly digits ("" or absent: dflt). */
+static enum pay_err minor_arg(const struct opts *in, const char *k, int64_t dflt, int64_t *out,
+                              struct pay_error *e)
 {
-    struct card_cmd_op *c = ctx;
-    struct pay_bank *b = c->op.b;
-    const struct opts *in = c->in;
-    struct pay_error *err = &c->op.err;
-    if (strcmp(c->what, "customer") == 0)
-        return pay_bank_customer_create(b, tx, get(in, "name") ? get(in, "name") : "",
-                                        get(in, "phone") ? get(in, "phone") : "", c->cus, err);
-    if (strcmp(c->what, "deposit") == 0) {
-        int64_t amount = 0;
-        const char *a = get(in, "amount"), *acct = get(in, "account");
-        if (!a || !acct || sscanf(a, "%lld", (long long *)&amount) != 1 || amount <= 0)
-            return pay_error_set(err, PAY_ERR_FIELD_INVALID, "amount",
-                                 "--account and a positive --amount (minor units) required");
-        char id[PAY_ID_MAX + 8];
-        snprintf(id, sizeof id, "dep:%lld:%s", (long long)pay_time_now_ms(), acct);
-        return pay_bank_transfer(b, tx, id, b->cash_account, acct, amount, PAY_BANK_XFER_DEPOSIT,
-                                 "deposit", err);
-    }
-    struct pay_store_stmt *st =
-        pay_store_query(tx, err, "SELECT phone FROM bank_customers WHERE id = $1", "t",
-                        get(in, "customer") ? get(in, "customer") : "");
-    if (!st)
-        return err->code;
-    char phone[24] = "";
-    if (pay_store_step(st, err) == 1)
-        snprintf(phone, sizeof phone, "%s", pay_store_col_text(st, 0));
-    pay_store_done(st);
-    if (!phone[0])
-        return pay_error_set(err, PAY_ERR_NOT_FOUND, "customer", "no such customer");
-    long long limit = 0;
-    if (get(in, "limit"))
-        sscanf(get(in, "limit"), "%lld", &limit);
-    struct pay_bank_card_new n = {.customer_id = get(in, "customer"),
-                                  .kind = get(in, "kind") ? get(in, "kind") : "debit",
-                                  .password = get(in, "password") ? get(in, "password") : "123456",
-                                  .expiry = get(in, "expiry") ? get(in, "expiry") : "12/30",
-                                  .phone = phone,
-                                  .credit_limit_minor = limit,
-                                  .serial = -1};
-    return pay_bank_card_issue(b, tx, &n, c->pan, c->cvv, c->id, err);
+    const char *v = get(in, k);
+    *out = dflt;
+    if (!v)
+        return PAY_ERR_OK;
+    size_t n = strlen(v);
+    if (n == 0 || n > 18 || strspn(v, "0123456789") != n || (n > 1 && v[0] == '0'))
+        return pay_error_set(e, PAY_ERR_FIELD_INVALID, k,
+                             "--%s: whole minor units (10000 = 100.00)", k);
+    *out = strtoll(v, NULL, 10);
+    return PAY_ERR_OK;
 }
 
+/* customer add / account add / card add / deposit: the shared operations of admin_ops.c. */
 static int admin_cmd(struct pay_bank *b, const char *what, const struct opts *in)
 {
-    struct card_cmd_op c = {.in = in, .what = what};
     struct pay_error e = {0};
-    enum pay_err rc = pay_bank_write(b, admin_apply, &c.op, &e);
-    if (rc != PAY_ERR_OK)
-        return fail(what, rc, &e);
-    if (strcmp(what, "customer") == 0)
-        printf("customer %s\n", c.cus);
-    else if (strcmp(what, "card") == 0) /* shown once, on stdout only */
-        printf("card %s\nnumber %s\nexpiry %s\ncvv2 %s\n", c.id, c.pan,
-               get(in, "expiry") ? get(in, "expiry") : "12/30", c.cvv);
-    else
-        printf("deposited\n");
-    return 0;
+    char id[PAY_LEDGER_ID_MAX + 1] = "";
+    int64_t minor = 0;
+    enum pay_err rc;
+    if (strcmp(what, "customer") == 0) {
+        rc = pay_bank_admin_customer_add(b, get(in, "name"), get(in, "phone"), id, &e);
+        if (rc == PAY_ERR_OK)
+            printf("customer %s\n", id);
+    } else if (strcmp(what, "account") == 0) {
+        rc = minor_arg(in, "limit", 0, &minor, &e);
+        if (rc == PAY_ERR_OK)
+            rc = pay_bank_admin_account_open(b, get(in, "customer"),
+                                             get(in, "kind") ? get(in, "kind") : "deposit", minor,
+                                             id, &e);
+        if (rc == PAY_ERR_OK)
+            printf("account %s\n", id);
+    } else if (strcmp(what, "deposit") == 0) {
+        rc = minor_arg(in, "amount", 0, &minor, &e);
+        if (rc == PAY_ERR_OK)
+            rc = pay_bank_admin_deposit(b, get(in, "account"), minor, id, &e);
+        if (rc == PAY_ERR_OK)
+            printf("deposited %s\n", id);
+    } else {
+        struct pay_bank_admin_card c = {.customer_id = get(in, "customer"),
+                                        .account_id = get(in, "account"),
+                                        .kind = get(in, "kind") ? get(in, "kind") : "debit",
+                                        .password =
+                                            get(in, "password") ? get(in, "password") : "123456",
+                                        .expiry = get(in, "expiry") ? get(in, "expiry") : "12/30"};
+        struct pay_bank_issued out;
+        rc = minor_arg(in, "limit", 0, &c.limit_minor, &e);
+        if (rc == PAY_ERR_OK)
+            rc = pay_bank_admin_card_issue(b, &c, &out, &e);
+        if (rc == PAY_ERR_OK) /* shown once, on stdout only */
+            printf("card %s\naccount %s\nnumber %s\nexpiry %s\ncvv2 %s\n", out.card_id,
+                   out.account_id, out.pan, out.expiry, out.cvv);
+        pay_wipe(&out, sizeof out);
+    }
+    return rc == PAY_ERR_OK ? 0 : fail(what, rc, &e);
 }
 
 static int movements_cmd(struct pay_bank *b, const struct opts *in)
@@ -272,10 +269,11 @@ static int movements_cmd(struct pay_bank *b, const struct opts *in)
     const char *acct = get(in, "account");
     struct pay_ledger_transfer t[100];
     size_t n = 0;
-    int64_t next = 0;
+    int64_t next = 0, cursor = 0;
     struct pay_error e = {0};
-    enum pay_err rc =
-        pay_ledger_account_transfers(b->ledger, acct ? acct : "", 0, t, 100, &n, &next, &e);
+    enum pay_err rc = minor_arg(in, "cursor", 0, &cursor, &e);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_admin_movements(b, acct, cursor, t, 100, &n, &next, &e);
     if (rc != PAY_ERR_OK)
         return fail("movements", rc, &e);
     for (size_t i = 0; i < n; i++) {
@@ -285,6 +283,8 @@ static int movements_cmd(struct pay_bank *b, const struct opts *in)
         printf("%s %-40s %s %12lld %s %s\n", when, t[i].id, credit ? "CR" : "DR",
                (long long)t[i].amount_minor, t[i].currency, t[i].user_data);
     }
+    if (next)
+        printf("more: --cursor %lld\n", (long long)next);
     return 0;
 }
 
@@ -299,7 +299,8 @@ int pay_cmd_bank(int argc, char **argv)
     if (argc > 1 && strncmp(argv[1], "--", 2) != 0)
         at = 2;
     const char *verb = "";
-    if (strcmp(cmd, "merchant") == 0 || strcmp(cmd, "customer") == 0 || strcmp(cmd, "card") == 0)
+    if (strcmp(cmd, "merchant") == 0 || strcmp(cmd, "customer") == 0 || strcmp(cmd, "card") == 0 ||
+        strcmp(cmd, "account") == 0)
         verb = at < argc ? argv[at++] : "";
     struct opts in = {0};
     struct pay_bank_options o;
@@ -328,7 +329,7 @@ int pay_cmd_bank(int argc, char **argv)
     else if (strcmp(cmd, "merchant") == 0)
         status = merchant_cmd(b, verb, &in);
     else if (strcmp(cmd, "customer") == 0 || strcmp(cmd, "card") == 0 ||
-             strcmp(cmd, "deposit") == 0)
+             strcmp(cmd, "account") == 0 || strcmp(cmd, "deposit") == 0)
         status = admin_cmd(b, cmd, &in);
     else if (strcmp(cmd, "movements") == 0)
         status = movements_cmd(b, &in);

@@ -1,0 +1,296 @@
+/* Sandbox administration (docs/bank.md "Sandbox administration"): customers, accounts, cards,
+ * deposits and an account's movements. The one implementation behind both the offline CLI
+ * (`paygate bank customer|account|card|deposit|movements`) and the /admin forms: each
+ * function checks its input (err->field names the bad field) and commits one write. */
+#include "bank/bank.h"
+#include "core/ids.h"
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *nz(const char *s)
+{
+    return s ? s : "";
+}
+
+static enum pay_err need(const char *v, const char *field, struct pay_error *err)
+{
+    if (!v || !v[0])
+        return pay_error_set(err, PAY_ERR_FIELD_MISSING, field, "%s is required", field);
+    return PAY_ERR_OK;
+}
+
+/* Printable text without control characters, 1..max bytes. */
+static enum pay_err text_ok(const char *v, const char *field, size_t max, struct pay_error *err)
+{
+    enum pay_err rc = need(v, field, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    if (strlen(v) > max)
+        return pay_error_set(err, PAY_ERR_FIELD_TOO_LONG, field, "at most %zu characters", max);
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "control characters");
+    return PAY_ERR_OK;
+}
+
+/* --- customers ------------------------------------------------------------------------------ */
+
+struct customer_op {
+    struct pay_bank_op op;
+    const char *name, *phone;
+    char id[PAY_ID_MAX];
+};
+
+static int customer_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct customer_op *c = ctx;
+    return pay_bank_customer_create(c->op.b, tx, c->name, c->phone, c->id, &c->op.err);
+}
+
+enum pay_err pay_bank_admin_customer_add(struct pay_bank *b, const char *name, const char *phone,
+                                         char id_out[PAY_ID_MAX], struct pay_error *err)
+{
+    enum pay_err rc = text_ok(name, "name", PAY_BANK_NAME_MAX, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    if ((rc = need(phone, "phone", err)) != PAY_ERR_OK)
+        return rc;
+    size_t n = strlen(phone), digits = strspn(phone + (phone[0] == '+'), "0123456789");
+    if (digits + (phone[0] == '+') != n || digits < 5 || digits > 20)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "phone",
+                             "5 to 20 digits, optionally after a '+'");
+    struct customer_op c = {.name = name, .phone = phone};
+    rc = pay_bank_write(b, customer_apply, &c.op, err);
+    if (rc == PAY_ERR_OK)
+        snprintf(id_out, PAY_ID_MAX, "%s", c.id);
+    return rc;
+}
+
+/* --- accounts ------------------------------------------------------------------------------- */
+
+/* The phone of customer_id into phone (sized 24); NOT_FOUND (field "customer") if none. */
+static enum pay_err customer_phone(struct pay_store_tx *tx, const char *customer_id, char phone[24],
+                                   struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err, "SELECT phone FROM bank_customers WHERE id = $1", "t", nz(customer_id));
+    if (!st)
+        return err->code;
+    phone[0] = '\0';
+    if (pay_store_step(st, err) == 1)
+        snprintf(phone, 24, "%s", pay_store_col_text(st, 0));
+    pay_store_done(st);
+    if (!phone[0])
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "customer", "no customer %s", nz(customer_id));
+    return PAY_ERR_OK;
+}
+
+/* Kind and owner of one of the bank's accounts; NOT_FOUND (field "account") if none. */
+static enum pay_err account_row(struct pay_store_tx *tx, const char *account_id, char kind[16],
+                                char owner[PAY_ID_MAX], struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err, "SELECT kind, owner FROM bank_accounts WHERE id = $1", "t", nz(account_id));
+    if (!st)
+        return err->code;
+    bool found = pay_store_step(st, err) == 1;
+    if (found) {
+        snprintf(kind, 16, "%s", pay_store_col_text(st, 0));
+        snprintf(owner, PAY_ID_MAX, "%s", pay_store_col_text(st, 1));
+    }
+    pay_store_done(st);
+    if (!found)
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "account", "no account %s", nz(account_id));
+    return PAY_ERR_OK;
+}
+
+struct account_op {
+    struct pay_bank_op op;
+    const char *customer_id, *kind;
+    int64_t limit_minor;
+    char id[PAY_LEDGER_ID_MAX + 1];
+};
+
+static int account_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct account_op *a = ctx;
+    struct pay_bank *b = a->op.b;
+    struct pay_error *err = &a->op.err;
+    char phone[24];
+    enum pay_err rc = customer_phone(tx, a->customer_id, phone, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_account_create(b, tx, a->kind, a->customer_id, a->id, err);
+    if (rc != PAY_ERR_OK || a->limit_minor == 0)
+        return rc;
+    char tid[PAY_LEDGER_ID_MAX + 16];
+    snprintf(tid, sizeof tid, "limit:%s", a->id);
+    return pay_bank_transfer(b, tx, tid, b->credit_lines_account, a->id, a->limit_minor,
+                             PAY_BANK_XFER_CREDIT_LINE, "", err);
+}
+
+enum pay_err pay_bank_admin_account_open(struct pay_bank *b, const char *customer_id,
+                                         const char *kind, int64_t limit_minor,
+                                         char id_out[PAY_LEDGER_ID_MAX + 1], struct pay_error *err)
+{
+    enum pay_err rc = need(customer_id, "customer", err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    bool credit = kind && strcmp(kind, "credit") == 0;
+    if (!credit && !(kind && strcmp(kind, "deposit") == 0))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "kind", "deposit or credit");
+    if (limit_minor < 0 || limit_minor > PAY_AMOUNT_MAX_MINOR)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "limit", "0 to %lld minor units",
+                             (long long)PAY_AMOUNT_MAX_MINOR);
+    if (!credit && limit_minor != 0)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "limit",
+                             "a credit limit is for credit accounts only");
+    struct account_op a = {.customer_id = customer_id, .kind = kind, .limit_minor = limit_minor};
+    rc = pay_bank_write(b, account_apply, &a.op, err);
+    if (rc == PAY_ERR_OK)
+        snprintf(id_out, PAY_LEDGER_ID_MAX + 1, "%s", a.id);
+    return rc;
+}
+
+/* --- cards ---------------------------------------------------------------------------------- */
+
+struct card_op {
+    struct pay_bank_op op;
+    const struct pay_bank_admin_card *in;
+    struct pay_bank_issued *out;
+};
+
+static int card_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct card_op *c = ctx;
+    struct pay_error *err = &c->op.err;
+    const struct pay_bank_admin_card *in = c->in;
+    bool credit = strcmp(in->kind, "credit") == 0;
+    char kind[16] = "", owner[PAY_ID_MAX] = "", phone[24];
+    const char *customer = in->customer_id;
+    bool existing = in->account_id && in->account_id[0];
+    enum pay_err rc = PAY_ERR_OK;
+    if (existing) {
+        rc = account_row(tx, in->account_id, kind, owner, err);
+        if (rc != PAY_ERR_OK)
+            return rc;
+        if (strcmp(kind, credit ? "credit" : "deposit") != 0)
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, "kind",
+                                 "a %s card needs a %s account; %s is a %s account", in->kind,
+                                 credit ? "credit" : "deposit", in->account_id, kind);
+        customer = owner;
+    }
+    rc = customer_phone(tx, customer, phone, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    struct pay_bank_card_new n = {.customer_id = customer,
+                                  .kind = in->kind,
+                                  .password = in->password,
+                                  .expiry = in->expiry,
+                                  .phone = phone,
+                                  .account_id = existing ? in->account_id : NULL,
+                                  .credit_limit_minor = in->limit_minor,
+                                  .serial = -1};
+    rc = pay_bank_card_issue(c->op.b, tx, &n, c->out->pan, c->out->cvv, c->out->card_id, err);
+    struct pay_bank_card card; /* for the id of the account it opened (or was given) */
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_card_get(tx, c->out->card_id, &card, err);
+    if (rc == PAY_ERR_OK)
+        snprintf(c->out->account_id, sizeof c->out->account_id, "%s", card.account_id);
+    pay_wipe(&card, sizeof card);
+    return rc;
+}
+
+enum pay_err pay_bank_admin_card_issue(struct pay_bank *b, const struct pay_bank_admin_card *c,
+                                       struct pay_bank_issued *out, struct pay_error *err)
+{
+    memset(out, 0, sizeof *out);
+    bool existing = c->account_id && c->account_id[0];
+    enum pay_err rc =
+        need(existing ? c->account_id : c->customer_id, existing ? "account" : "customer", err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    if (!c->kind || (strcmp(c->kind, "debit") != 0 && strcmp(c->kind, "credit") != 0))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "kind", "debit or credit");
+    if (c->limit_minor < 0 || c->limit_minor > PAY_AMOUNT_MAX_MINOR)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "limit", "0 to %lld minor units",
+                             (long long)PAY_AMOUNT_MAX_MINOR);
+    if ((rc = need(c->password, "password", err)) != PAY_ERR_OK ||
+        (rc = need(c->expiry, "expiry", err)) != PAY_ERR_OK)
+        return rc;
+    if (pay_bank_expiry_past(c->expiry, pay_time_now_ms()) != 0)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "expiry", "MM/YY, not in the past");
+    struct card_op op = {.in = c, .out = out};
+    rc = pay_bank_write(b, card_apply, &op.op, err);
+    if (rc != PAY_ERR_OK) {
+        pay_wipe(out, sizeof *out);
+        return rc;
+    }
+    snprintf(out->expiry, sizeof out->expiry, "%s", c->expiry);
+    return PAY_ERR_OK;
+}
+
+/* --- deposits and movements ----------------------------------------------------------------- */
+
+struct deposit_op {
+    struct pay_bank_op op;
+    const char *account_id;
+    int64_t amount;
+    char id[PAY_LEDGER_ID_MAX + 1];
+};
+
+static int deposit_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct deposit_op *d = ctx;
+    struct pay_bank *b = d->op.b;
+    char kind[16], owner[PAY_ID_MAX];
+    enum pay_err rc = account_row(tx, d->account_id, kind, owner, &d->op.err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_id_new("dep", d->id);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    return pay_bank_transfer(b, tx, d->id, b->cash_account, d->account_id, d->amount,
+                             PAY_BANK_XFER_DEPOSIT, "deposit", &d->op.err);
+}
+
+enum pay_err pay_bank_admin_deposit(struct pay_bank *b, const char *account_id,
+                                    int64_t amount_minor, char id_out[PAY_LEDGER_ID_MAX + 1],
+                                    struct pay_error *err)
+{
+    enum pay_err rc = need(account_id, "account", err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    if (amount_minor <= 0)
+        return pay_error_set(err, PAY_ERR_AMOUNT_NOT_POSITIVE, "amount", NULL);
+    if (amount_minor > PAY_AMOUNT_MAX_MINOR)
+        return pay_error_set(err, PAY_ERR_AMOUNT_TOO_LARGE, "amount", "at most %lld minor units",
+                             (long long)PAY_AMOUNT_MAX_MINOR);
+    struct deposit_op d = {.account_id = account_id, .amount = amount_minor};
+    rc = pay_bank_write(b, deposit_apply, &d.op, err);
+    if (rc == PAY_ERR_OK && id_out)
+        snprintf(id_out, PAY_LEDGER_ID_MAX + 1, "%s", d.id);
+    return rc;
+}
+
+enum pay_err pay_bank_admin_movements(struct pay_bank *b, const char *account_id, int64_t cursor,
+                                      struct pay_ledger_transfer *out, size_t max, size_t *n,
+                                      int64_t *next, struct pay_error *err)
+{
+    *n = 0;
+    *next = 0;
+    enum pay_err rc = need(account_id, "account", err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    struct pay_ledger_account a;
+    bool found = false;
+    rc = pay_ledger_account_get(b->ledger, account_id, &a, &found, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    if (!found)
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "account", "no account %s", account_id);
+    if (cursor < 0)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "cursor", "not a page cursor");
+    return pay_ledger_account_transfers(b->ledger, account_id, cursor, out, max, n, next, err);
+}
