@@ -317,6 +317,14 @@ static enum pay_err op_notifications(struct api_call *c, int *status, json_t **o
     return pay_platform_notify_list(c->p, c->merchant_id, c->query_value, out, err);
 }
 
+/* GET /v1/balance[?currency=CNY]: the currency parameter is optional, so the route names no
+ * query parameter; the signature covers the target as sent either way. */
+static enum pay_err op_balance(struct api_call *c, int *status, json_t **out, struct pay_error *err)
+{
+    const char *cur = pay_http_req_query(c->req, "currency");
+    return pay_platform_merchant_balance(c->p, c->merchant_id, cur, out, err);
+}
+
 static const struct api_op_def ops[] = {
     {"POST", "/v1/trades", op_trade_create, NULL},
     {"GET", "/v1/trades", op_trade_query, "out_trade_no"},
@@ -326,6 +334,7 @@ static const struct api_op_def ops[] = {
     {"GET", "/v1/trades/{trade_id}/refunds", op_refund_query, "out_refund_no"},
     {"GET", "/v1/trades/{trade_id}/refunds/{refund_id}", op_refund_get, NULL},
     {"GET", "/v1/notifications", op_notifications, "trade_id"},
+    {"GET", "/v1/balance", op_balance, NULL},
 };
 
 const struct api_op_def *pay_platform_api_ops(size_t *n)

@@ -281,6 +281,15 @@ void *pay_platform_notify_worker(void *arg);
 enum pay_err pay_platform_notify_list(struct pay_platform *p, const char *merchant_id,
                                       const char *trade_id, json_t **out, struct pay_error *err);
 
+/* --- merchant balance (balance.c) ------------------------------------------------------------ */
+
+/* The merchant's balance as API JSON {"merchant_id", "balances": [{"currency", "available",
+ * "fees_charged"}]} (new reference in *out): every currency it has trades in, or only
+ * currency when not NULL (zeros when it has none). FIELD_INVALID for a bad currency. */
+enum pay_err pay_platform_merchant_balance(struct pay_platform *p, const char *merchant_id,
+                                           const char *currency, json_t **out,
+                                           struct pay_error *err);
+
 /* --- consumers (consumers.c) --------------------------------------------------------------- */
 
 #define PAY_PLATFORM_LOGIN_MAX           64

@@ -503,6 +503,37 @@ static int64_t balance(struct pay_ledger *lg, const char *id)
     return found ? a.credits_posted - a.debits_posted : 0;
 }
 
+/* GET /v1/balance agrees with the ledger checked below: m_a's available balance and fees. */
+static void merchant_balance_api(void **state)
+{
+    struct h_reply r;
+    h_call(&pf, &ma, "GET", "/v1/balance", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(r.sig_ok);
+    assert_string_equal(h_str(r.json, "merchant_id"), "m_a");
+    json_t *bal = json_object_get(r.json, "balances");
+    assert_int_equal(json_array_size(bal), 1);
+    json_t *cny = json_array_get(bal, 0);
+    assert_string_equal(h_str(cny, "currency"), "CNY");
+    assert_string_equal(h_str(cny, "available.value"), "9.94");
+    assert_string_equal(h_str(cny, "fees_charged.value"), "0.06");
+    h_reply_fini(&r);
+    h_call(&pf, &ma, "GET", "/v1/balance?currency=USD", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    cny = json_array_get(json_object_get(r.json, "balances"), 0);
+    assert_string_equal(h_str(cny, "currency"), "USD");
+    assert_string_equal(h_str(cny, "available.value"), "0.00");
+    h_reply_fini(&r);
+    h_call(&pf, &ma, "GET", "/v1/balance?currency=usd", NULL, NULL, &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(h_err_code(&r), "FIELD_INVALID");
+    h_reply_fini(&r);
+    h_call(&pf, &mb, "GET", "/v1/balance", NULL, NULL, &r); /* isolation: m_b has nothing */
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "balances")), 0);
+    h_reply_fini(&r);
+}
+
 static void ledger_after_everything(void **state)
 {
     h_stop(&pf, SIGTERM);
@@ -538,15 +569,11 @@ int main(int argc, char **argv)
     h_paygate = argv[1];
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(pay_by_wallet),
-        cmocka_unit_test(cashier_guards),
-        cmocka_unit_test(partial_refunds),
-        cmocka_unit_test(concurrent_refunds),
-        cmocka_unit_test(qr_on_mobile),
-        cmocka_unit_test(register_page),
-        cmocka_unit_test(agreement_pay),
-        cmocka_unit_test(two_step_login),
-        cmocka_unit_test(ledger_after_everything),
+        cmocka_unit_test(pay_by_wallet),        cmocka_unit_test(cashier_guards),
+        cmocka_unit_test(partial_refunds),      cmocka_unit_test(concurrent_refunds),
+        cmocka_unit_test(qr_on_mobile),         cmocka_unit_test(register_page),
+        cmocka_unit_test(agreement_pay),        cmocka_unit_test(two_step_login),
+        cmocka_unit_test(merchant_balance_api), cmocka_unit_test(ledger_after_everything),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,0 +1,90 @@
+/* A merchant's balance at the platform (GET /v1/balance): per currency, the available balance
+ * (the ledger account pf.merchant.<id>.<cur>: payments less fees less refunds) and the fees
+ * charged (taken at payment less the shares returned with refunds, from the merchant's
+ * trades; the ledger's pf.fees.<cur> is shared by all merchants). */
+#include "platform/platform.h"
+
+#include "core/money.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define BALANCE_CURRENCIES_MAX 32
+
+struct bal_row {
+    char currency[4];
+    int64_t fees;
+    int64_t available;
+};
+
+struct bal_ctx {
+    const char *merchant_id, *currency;
+    struct bal_row rows[BALANCE_CURRENCIES_MAX];
+    size_t n;
+};
+
+static enum pay_store_status fees_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct bal_ctx *b = ctx;
+    b->n = 0;
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT currency, SUM(fee_minor - fee_refunded_minor) FROM pf_trades"
+                        " WHERE merchant_id = $1 AND ($2 IS NULL OR currency = $2)"
+                        " GROUP BY currency ORDER BY currency LIMIT $3",
+                        "tti", b->merchant_id, b->currency, (int64_t)BALANCE_CURRENCIES_MAX);
+    if (!st)
+        return pay_store_status_of(err->code);
+    int rc;
+    while (b->n < BALANCE_CURRENCIES_MAX && (rc = pay_store_step(st, err)) == 1) {
+        struct bal_row *r = &b->rows[b->n++];
+        snprintf(r->currency, sizeof r->currency, "%s", pay_store_col_text(st, 0));
+        r->fees = pay_store_col_int64(st, 1);
+    }
+    pay_store_done(st);
+    return PAY_STORE_COMMIT;
+}
+
+static enum pay_err available(struct pay_platform *p, const char *merchant_id, struct bal_row *r,
+                              struct pay_error *err)
+{
+    char id[PAY_LEDGER_ID_MAX + 1];
+    if (pay_platform_account_id(PAY_PF_ACCT_MERCHANT, merchant_id, r->currency, id) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "account id too long");
+    struct pay_ledger_account a;
+    bool found = false;
+    enum pay_err e = pay_ledger_account_get(p->ledger, id, &a, &found, err);
+    r->available = e == PAY_ERR_OK && found ? a.credits_posted - a.debits_posted : 0;
+    return e;
+}
+
+enum pay_err pay_platform_merchant_balance(struct pay_platform *p, const char *merchant_id,
+                                           const char *currency, json_t **out,
+                                           struct pay_error *err)
+{
+    *out = NULL;
+    if (currency && pay_currency_lookup(currency) < 0)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "currency", "an ISO 4217 code");
+    struct bal_ctx b = {.merchant_id = merchant_id, .currency = currency};
+    enum pay_err e = pay_store_run_read(p->store, fees_tx, &b, err);
+    if (e == PAY_ERR_OK && currency && b.n == 0) { /* asked for one: zeros, not nothing */
+        snprintf(b.rows[0].currency, sizeof b.rows[0].currency, "%s", currency);
+        b.rows[0].fees = 0;
+        b.n = 1;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; e == PAY_ERR_OK && i < b.n; i++) {
+        e = available(p, merchant_id, &b.rows[i], err);
+        json_array_append_new(
+            arr,
+            json_pack("{s:s, s:o, s:o}", "currency", b.rows[i].currency, "available",
+                      pay_platform_money_json(b.rows[i].available, b.rows[i].currency),
+                      "fees_charged", pay_platform_money_json(b.rows[i].fees, b.rows[i].currency)));
+    }
+    if (e != PAY_ERR_OK) {
+        json_decref(arr);
+        return e;
+    }
+    *out = json_pack("{s:s, s:o}", "merchant_id", merchant_id, "balances", arr);
+    return *out ? PAY_ERR_OK : pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+}
