@@ -1,0 +1,363 @@
+/* Integration tests of the sandbox admin forms (/admin) against the real `paygate bank`
+ * process over HTTP: customer -> account -> card (shown once) -> deposit -> movements; a
+ * missing or forged CSRF token is refused; bad input ("1.234") gets an error page naming the
+ * field and changes nothing; the new card's number is absent from the database and the logs;
+ * the CLI and the forms work on the same accounts. */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct bank_proc bank;
+static char cookie[512];
+static char acct[64], cus[64], pan[20], cvv[4];
+
+struct resp {
+    long status;
+    char *body;
+    char location[512];
+};
+
+static void resp_fini(struct resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+/* One request with the admin cookie (kept from Set-Cookie); form NULL = GET. */
+static void req(const char *path, const char *form, bool with_cookie, struct resp *r)
+{
+    char url[800], ck[600];
+    snprintf(url, sizeof url, "%s%s", bank.url, path);
+    const char *headers[3] = {"Content-Type: application/x-www-form-urlencoded", NULL, NULL};
+    if (with_cookie && cookie[0]) {
+        snprintf(ck, sizeof ck, "Cookie: %s", cookie);
+        headers[1] = ck;
+    }
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response resp;
+    memset(&resp, 0, sizeof resp);
+    memset(r, 0, sizeof *r);
+    struct pay_error e = {0};
+    assert_int_equal(pay_http_client_request(form ? "POST" : "GET", url, headers, form,
+                                             form ? strlen(form) : 0, &opt, &resp, &e),
+                     PAY_ERR_OK);
+    r->status = resp.status;
+    r->body = strdup(pay_buf_str(&resp.body));
+    char buf[512];
+    if (pay_http_client_response_header(&resp, "Location", buf, sizeof buf))
+        snprintf(r->location, sizeof r->location, "%s", buf);
+    if (pay_http_client_response_header(&resp, "Set-Cookie", buf, sizeof buf) &&
+        strncmp(buf, "bank_admin=", 11) == 0) {
+        buf[strcspn(buf, ";")] = '\0';
+        snprintf(cookie, sizeof cookie, "%s", buf);
+    }
+    pay_http_client_response_fini(&resp);
+}
+
+/* The csrf token of the admin page (fetched with the cookie). */
+static void csrf(char out[80])
+{
+    struct resp r;
+    req("/admin", NULL, true, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(h_csrf(r.body, out, 80), 0);
+    resp_fini(&r);
+}
+
+/* Text after "key=" in a Location, up to '&' or the end. */
+static void loc_param(const struct resp *r, const char *key, char *out, size_t n)
+{
+    char k[32];
+    snprintf(k, sizeof k, "%s=", key);
+    const char *p = strstr(r->location, k);
+    assert_non_null(p);
+    p += strlen(k);
+    size_t len = strcspn(p, "&");
+    assert_true(len > 0 && len < n);
+    memcpy(out, p, len);
+    out[len] = '\0';
+}
+
+/* The text of <code id="ID">...</code> in html. */
+static void code_of(const char *html, const char *id, char *out, size_t n)
+{
+    char k[64];
+    snprintf(k, sizeof k, "<code id=\"%s\">", id);
+    const char *p = strstr(html, k);
+    assert_non_null(p);
+    p += strlen(k);
+    size_t len = strcspn(p, "<");
+    assert_true(len > 0 && len < n);
+    memcpy(out, p, len);
+    out[len] = '\0';
+}
+
+static int count_rows(const char *html)
+{
+    int n = 0;
+    for (const char *p = strstr(html, "<td>DEPOSIT</td>"); p; p = strstr(p + 1, "<td>DEPOSIT</td>"))
+        n++;
+    return n;
+}
+
+static void movements(struct resp *r)
+{
+    char path[200];
+    snprintf(path, sizeof path, "/admin/movements?account=%s", acct);
+    req(path, NULL, true, r);
+    assert_int_equal(r->status, 200);
+}
+
+static void test_flow(void **state)
+{
+    (void)state;
+    char tok[80], form[600], path[512];
+    struct resp r;
+    csrf(tok);
+    snprintf(form, sizeof form, "csrf=%s&name=Han+Meimei&phone=13800000077", tok);
+    req("/admin/customers", form, true, &r);
+    assert_int_equal(r.status, 303);
+    loc_param(&r, "id", cus, sizeof cus);
+    resp_fini(&r);
+    req("/admin", NULL, true, &r); /* the new customer is listed */
+    assert_non_null(strstr(r.body, "Han Meimei"));
+    assert_non_null(strstr(r.body, cus));
+    resp_fini(&r);
+    snprintf(form, sizeof form, "csrf=%s&customer=%s&kind=deposit&limit=", tok, cus);
+    req("/admin/accounts", form, true, &r);
+    assert_int_equal(r.status, 303);
+    loc_param(&r, "id", acct, sizeof acct);
+    resp_fini(&r);
+    snprintf(form, sizeof form, "csrf=%s&account=%s&kind=debit&password=654321&expiry=11%%2F31",
+             tok, acct);
+    req("/admin/cards", form, true, &r);
+    assert_int_equal(r.status, 303);
+    snprintf(path, sizeof path, "%s", r.location);
+    resp_fini(&r);
+    req(path, NULL, true, &r); /* shown once ... */
+    assert_int_equal(r.status, 200);
+    code_of(r.body, "card-number", pan, sizeof pan);
+    code_of(r.body, "card-cvv2", cvv, sizeof cvv);
+    assert_int_equal(strlen(pan), 16);
+    assert_memory_equal(pan, "622202", 6);
+    assert_int_equal(strlen(cvv), 3);
+    assert_non_null(strstr(r.body, "11/31"));
+    assert_non_null(strstr(r.body, acct));
+    resp_fini(&r);
+    req(path, NULL, true, &r); /* ... and never again */
+    assert_int_equal(r.status, 404);
+    assert_null(strstr(r.body, pan));
+    resp_fini(&r);
+    req("/admin", NULL, true, &r); /* the list shows it masked only */
+    assert_null(strstr(r.body, pan));
+    char masked[24];
+    snprintf(masked, sizeof masked, "622202******%s", pan + 12);
+    assert_non_null(strstr(r.body, masked));
+    resp_fini(&r);
+    snprintf(form, sizeof form, "csrf=%s&account=%s&amount=123.45", tok, acct);
+    req("/admin/deposits", form, true, &r);
+    assert_int_equal(r.status, 303);
+    assert_non_null(strstr(r.location, "/admin/movements?account="));
+    resp_fini(&r);
+    snprintf(form, sizeof form, "csrf=%s&account=%s&amount=1", tok, acct);
+    req("/admin/deposits", form, true, &r);
+    assert_int_equal(r.status, 303);
+    resp_fini(&r);
+    movements(&r);
+    assert_int_equal(count_rows(r.body), 2);
+    assert_non_null(strstr(r.body, "<strong id=\"balance\">124.45</strong>"));
+    const char *newer = strstr(r.body, "<td>1.00</td>"), *older = strstr(r.body, "<td>123.45</td>");
+    assert_true(newer && older && newer < older); /* newest first */
+    resp_fini(&r);
+}
+
+static void test_csrf_refused(void **state)
+{
+    (void)state;
+    char tok[80], form[300];
+    struct resp r;
+    csrf(tok);
+    const char *forms[] = {"name=Mallory&phone=13800000066",
+                           "csrf=0000000000000000000000000000000000000000000000000000000000000000"
+                           "&name=Mallory&phone=13800000066"};
+    for (size_t i = 0; i < 2; i++) {
+        req("/admin/customers", forms[i], true, &r);
+        assert_int_equal(r.status, 403);
+        assert_non_null(strstr(r.body, "CSRF_INVALID"));
+        resp_fini(&r);
+    }
+    /* a valid token without the cookie it belongs to */
+    snprintf(form, sizeof form, "csrf=%s&name=Mallory&phone=13800000066", tok);
+    req("/admin/customers", form, false, &r);
+    assert_int_equal(r.status, 403);
+    resp_fini(&r);
+    snprintf(form, sizeof form, "account=%s&amount=5", acct);
+    req("/admin/deposits", form, true, &r);
+    assert_int_equal(r.status, 403);
+    resp_fini(&r);
+    req("/admin", NULL, true, &r);
+    assert_null(strstr(r.body, "Mallory"));
+    resp_fini(&r);
+    movements(&r);
+    assert_int_equal(count_rows(r.body), 2);
+    resp_fini(&r);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    char tok[80], form[300];
+    struct resp r;
+    csrf(tok);
+    const char *bad[] = {"1.234", "-5", "1e3", "0", "", " 5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(form, sizeof form, "csrf=%s&account=%s&amount=%s", tok, acct, bad[i]);
+        req("/admin/deposits", form, true, &r);
+        assert_int_equal(r.status, 400);
+        assert_non_null(strstr(r.body, "field <code>amount</code>"));
+        if (i == 0) /* and why */
+            assert_non_null(strstr(r.body, "decimal"));
+        resp_fini(&r);
+    }
+    movements(&r); /* nothing changed */
+    assert_int_equal(count_rows(r.body), 2);
+    assert_non_null(strstr(r.body, "<strong id=\"balance\">124.45</strong>"));
+    resp_fini(&r);
+    snprintf(form, sizeof form, "csrf=%s&name=X&phone=12ab", tok);
+    req("/admin/customers", form, true, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "field <code>phone</code>"));
+    resp_fini(&r);
+    /* a credit card needs a credit account */
+    snprintf(form, sizeof form, "csrf=%s&account=%s&kind=credit&password=123456&expiry=12%%2F30",
+             tok, acct);
+    req("/admin/cards", form, true, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "field <code>kind</code>"));
+    resp_fini(&r);
+    snprintf(form, sizeof form, "csrf=%s&account=acct_nope&amount=1.00", tok);
+    req("/admin/deposits", form, true, &r);
+    assert_int_equal(r.status, 404);
+    assert_non_null(strstr(r.body, "field <code>account</code>"));
+    resp_fini(&r);
+}
+
+/* The CLI runs the same operations on the same data: a deposit by `paygate bank deposit`
+ * shows on the page; an account and card by the CLI for the form's customer. */
+static void test_cli_same_operations(void **state)
+{
+    (void)state;
+    assert_int_equal(h_paygate(NULL,
+                               "bank deposit --data-dir %s/data --account %s --amount 55"
+                               " >/dev/null 2>>%s/cli.log",
+                               bank.dir, acct, bank.dir),
+                     0);
+    assert_int_not_equal(h_paygate(NULL,
+                                   "bank deposit --data-dir %s/data --account %s --amount 1.5"
+                                   " >/dev/null 2>>%s/cli.log",
+                                   bank.dir, acct, bank.dir),
+                         0);
+    struct resp r;
+    movements(&r);
+    assert_int_equal(count_rows(r.body), 3);
+    assert_non_null(strstr(r.body, "<strong id=\"balance\">125.00</strong>"));
+    resp_fini(&r);
+    struct pay_buf out;
+    pay_buf_init(&out, 4096);
+    assert_int_equal(h_paygate(&out,
+                               "bank account add --data-dir %s/data --customer %s --kind credit"
+                               " --limit 500000 2>>%s/cli.log",
+                               bank.dir, cus, bank.dir),
+                     0);
+    char credit[64] = "";
+    assert_int_equal(sscanf(pay_buf_str(&out), "account %63s", credit), 1);
+    pay_buf_fini(&out);
+    req("/admin", NULL, true, &r);
+    assert_non_null(strstr(r.body, credit));
+    assert_non_null(strstr(r.body, "5000.00")); /* the credit line, as its balance */
+    resp_fini(&r);
+}
+
+static size_t count_in(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t cap = 64 << 20, hits = 0, nl = strlen(needle);
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    for (size_t i = 0; i + nl <= n; i++)
+        hits += memcmp(buf + i, needle, nl) == 0;
+    free(buf);
+    return hits;
+}
+
+static void test_card_not_at_rest(void **state)
+{
+    (void)state;
+    assert_int_equal(strlen(pan), 16);
+    char needles[5][64];
+    snprintf(needles[0], 64, "%s", pan);
+    snprintf(needles[1], 64, "%.4s %.4s %.4s %.4s", pan, pan + 4, pan + 8, pan + 12);
+    snprintf(needles[2], 64, "cvv2=%s", cvv);
+    snprintf(needles[3], 64, "\"cvv2\":\"%s\"", cvv);
+    snprintf(needles[4], 64, "cvv2 %s", cvv);
+    const char *files[] = {"data/bank.db", "data/bank.db-wal", "bank.log", "cli.log"};
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[400];
+        snprintf(path, sizeof path, "%s/%s", bank.dir, files[i]);
+        for (size_t k = 0; k < 5; k++) {
+            size_t h = count_in(path, needles[k]);
+            if (h)
+                fprintf(stderr, "found %s in %s\n", needles[k], files[i]);
+            total += h;
+        }
+    }
+    assert_int_equal(total, 0);
+    /* the scan can fail: the bank's log is where it should be and has the admin requests */
+    char path[400];
+    snprintf(path, sizeof path, "%s/bank.log", bank.dir);
+    assert_true(count_in(path, "/admin/cards") > 0);
+}
+
+static void test_ledger_verify(void **state)
+{
+    (void)state;
+    assert_int_equal(h_paygate(NULL, "ledger verify %s/data/bank.db >/dev/null", bank.dir), 0);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return h_bank_start(&bank, NULL);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    h_bank_stop(&bank);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_flow),
+        cmocka_unit_test(test_csrf_refused),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_cli_same_operations),
+        cmocka_unit_test(test_card_not_at_rest),
+        cmocka_unit_test(test_ledger_verify),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
