@@ -103,6 +103,34 @@ try {
   expect(notified === 1, `one notification (${notified})`);
   expect((await page.getAttribute('#back', 'href')).endsWith('/done'), 'link back to the shop');
   await shot(page, 'bank-6-result');
+  // the sandbox admin forms: customer -> account -> card (shown once) -> deposit
+  const admin = await browser.newPage();
+  await admin.goto(`${bankUrl}/admin`);
+  const submit = (form) => Promise.all([admin.waitForNavigation(), admin.click(`${form} button`)]);
+  await admin.fill('#form-customer input[name=name]', 'Han Meimei');
+  await admin.fill('#form-customer input[name=phone]', '13800000088');
+  await submit('#form-customer');
+  const cus = await admin.textContent('#done-id');
+  expect(cus.startsWith('cus_'), `customer created (${cus})`);
+  await admin.fill('#form-account input[name=customer]', cus);
+  await submit('#form-account');
+  const acct = await admin.textContent('#done-id');
+  expect(acct.startsWith('acct_'), `account opened (${acct})`);
+  await admin.fill('#form-card input[name=account]', acct);
+  await submit('#form-card');
+  expect(await admin.getAttribute('body', 'data-page') === 'admin-card', 'card result page');
+  const pan = await admin.textContent('#card-number');
+  expect(/^622202\d{10}$/.test(pan), 'the new card number is shown');
+  await shot(admin, 'bank-7-admin-card');
+  await admin.reload();
+  expect(!(await admin.content()).includes(pan), 'the card number is shown only once');
+  await admin.goto(`${bankUrl}/admin`);
+  await admin.fill('#form-deposit input[name=account]', acct);
+  await admin.fill('#form-deposit input[name=amount]', '88.80');
+  await submit('#form-deposit');
+  expect(await admin.getAttribute('body', 'data-page') === 'admin-movements', 'movements page');
+  expect((await admin.textContent('#balance')) === '88.80', 'the deposit is on the account');
+  await shot(admin, 'bank-8-admin-movements');
   console.log('bank browser test: ok');
 } catch (e) {
   failed = true;
