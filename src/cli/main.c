@@ -6,12 +6,12 @@
 #include <string.h>
 
 static const struct pay_command commands[] = {
-    {"errors", "print the error registry (--markdown for docs/errors.md)", pay_cmd_errors},
-    {"demo", "run the demo servers on loopback (--port N)", pay_cmd_demo},
-    {"ledger", "ledger verify <db>: check every ledger invariant", pay_cmd_ledger},
-    {"platform", "run the payment platform; merchant add, keygen", pay_cmd_platform},
+    {"demo", "run two banks, the platform and the shop on loopback with demo data", pay_cmd_demo},
     {"bank", "run a sandbox bank (B2C gateway); merchant/customer/card add, deposit", pay_cmd_bank},
+    {"platform", "run the payment platform; merchant add, keygen", pay_cmd_platform},
     {"shop", "run the demo shop (built on libpaygate, the merchant SDK)", pay_cmd_shop},
+    {"ledger", "ledger verify <db>: check every ledger invariant", pay_cmd_ledger},
+    {"errors", "print the error registry (--markdown for docs/errors.md)", pay_cmd_errors},
 };
 
 static void usage(FILE *out)
