@@ -10,6 +10,7 @@
 #include "crypto/sign.h"
 #include "http/client.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,6 +390,35 @@ int paygate_trade_refund(paygate_client *c, const char *trade_id, const char *ou
         pay_sdk_str(ans, "out_refund_no", out->out_refund_no, sizeof out->out_refund_no);
         pay_sdk_str(ans, "status", out->status, sizeof out->status);
         (void)pay_sdk_money(ans, "amount", &out->amount, out->currency);
+    }
+    json_decref(ans);
+    return rc;
+}
+
+int paygate_balance_query(paygate_client *c, const char *currency, paygate_balance *out, size_t max,
+                          size_t *n, paygate_error *err)
+{
+    if (n)
+        *n = 0;
+    int bad_cur =
+        currency && !(strlen(currency) == 3 && isupper((unsigned char)currency[0]) &&
+                      isupper((unsigned char)currency[1]) && isupper((unsigned char)currency[2]));
+    if (!c || !out || !n || bad_cur)
+        return pay_sdk_fail(err, PAYGATE_ERR_ARG, 0, NULL, "client, out, n; currency: 3 letters");
+    char target[64];
+    snprintf(target, sizeof target, "/v1/balance%s%s", currency ? "?currency=" : "",
+             currency ? currency : "");
+    json_t *ans = NULL;
+    int rc = call(c, "GET", target, NULL, NULL, &ans, err);
+    json_t *arr = json_object_get(ans, "balances");
+    for (size_t i = 0; rc == PAYGATE_OK && i < json_array_size(arr) && *n < max; i++) {
+        json_t *b = json_array_get(arr, i);
+        paygate_balance *o = &out[(*n)++];
+        memset(o, 0, sizeof *o);
+        char cur2[4] = "";
+        if (pay_sdk_money(b, "available", &o->available, o->currency) != 0 ||
+            pay_sdk_money(b, "fees_charged", &o->fees_charged, cur2) != 0)
+            rc = pay_sdk_fail(err, PAYGATE_ERR_INTERNAL, 200, NULL, "malformed balance answer");
     }
     json_decref(ans);
     return rc;

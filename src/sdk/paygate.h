@@ -116,6 +116,17 @@ int paygate_trade_refund(paygate_client *c, const char *trade_id, const char *ou
                          int64_t amount, const char *currency, const char *reason,
                          paygate_refund *out, paygate_error *err);
 
+/* The merchant's balance at the platform in one currency (docs/api.md GET /v1/balance). */
+typedef struct {
+    char currency[4];
+    int64_t available;    /* minor units the platform owes you: payments - fees - refunds */
+    int64_t fees_charged; /* minor units of fees taken, less the shares refunded */
+} paygate_balance;
+/* GET /v1/balance[?currency=]: up to max balances (one per currency you have trades in, or
+ * only `currency` when not NULL: then exactly one, zeros when none) into out, the count in
+ * *n. out and n are the caller's. */
+int paygate_balance_query(paygate_client *c, const char *currency, paygate_balance *out, size_t max,
+                          size_t *n, paygate_error *err);
 /* ---- platform notifications ------------------------------------------------------------ */
 
 typedef struct {

@@ -268,6 +268,35 @@ int shop_is_admin(struct pay_http_request *req)
     return ip && (strcmp(ip, "127.0.0.1") == 0 || strcmp(ip, "::1") == 0);
 }
 
+/* The shop's balance at the platform (what the platform owes it), asked through the SDK
+ * (GET /v1/balance) each time the page is shown. */
+static void platform_balance(struct shop *s, struct pay_buf *b)
+{
+    shop_ok(pay_buf_puts(b, "<h2>Platform balance</h2>"));
+    paygate_balance bal[8];
+    size_t n = 0;
+    paygate_error pe = {0};
+    int rc = s->platform ? paygate_balance_query(s->platform, NULL, bal, 8, &n, &pe) : PAYGATE_OK;
+    if (rc != PAYGATE_OK) {
+        shop_ok(pay_buf_puts(b, "<p class=\"error\" id=\"platform-balance-error\">") |
+                pay_html_escape(b, pe.message) | pay_buf_puts(b, "</p>"));
+        return;
+    }
+    shop_ok(pay_buf_puts(b, "<table class=\"orders\" id=\"platform-balance\"><tr><th>Currency"
+                            "</th><th>Available</th><th>Fees charged</th></tr>"));
+    for (size_t i = 0; i < n; i++) {
+        char avail[48] = "", fees[48] = "";
+        if (pay_money_format(bal[i].available, bal[i].currency, avail, sizeof avail) < 0 ||
+            pay_money_format(bal[i].fees_charged, bal[i].currency, fees, sizeof fees) < 0)
+            continue;
+        shop_ok(pay_buf_printf(b,
+                               "<tr data-currency=\"%s\"><td>%s</td><td class=\"available\">%s"
+                               "</td><td class=\"fees\">%s</td></tr>",
+                               bal[i].currency, bal[i].currency, avail, fees));
+    }
+    shop_ok(pay_buf_puts(b, "</table>"));
+}
+
 static enum pay_err h_admin(struct pay_http_request *req, struct pay_error *err)
 {
     struct shop *s = pay_http_req_ctx(req);
@@ -283,6 +312,7 @@ static enum pay_err h_admin(struct pay_http_request *req, struct pay_error *err)
     struct list_ctx l = {&b, 1, 0};
     shop_order_list(s, NULL, order_row, &l);
     shop_ok(pay_buf_puts(&b, "</table>"));
+    platform_balance(s, &b);
     shop_page_send(req, &b, 200);
     return PAY_ERR_OK;
 }

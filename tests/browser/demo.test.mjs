@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -34,13 +34,12 @@ demo.stderr.on('data', (c) => { out += c; });
 for (let i = 0; i < 1200 && !out.includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
 expect(out.includes('ready'), `the demo got ready:\n${out}`);
 
-// The shop's balance at the platform. The platform has no merchant page yet, so this reads
-// its ledger read-only (pf.merchant.shop.CNY, minor units); null without the sqlite3 CLI.
-function merchantBalance() {
-  if (!fs.existsSync('/usr/bin/sqlite3')) return null;
-  return execFileSync('/usr/bin/sqlite3', ['-readonly', `${dir}/data/platform/platform.db`,
-    "SELECT credits_posted - debits_posted FROM ledger_accounts WHERE id = 'pf.merchant.shop.CNY'"],
-  { encoding: 'utf8' }).trim();
+// The shop's balance at the platform, as its admin page shows it (the shop asks the platform
+// through the SDK: GET /v1/balance).
+async function merchantBalance(page, name) {
+  await page.goto(`${SHOP}/admin`);
+  await shot(page, name);
+  return digits(await page.textContent('#platform-balance tr[data-currency="CNY"] .available'));
 }
 
 async function orderState(page, id, want) {
@@ -140,8 +139,8 @@ try {
     expect((await page.textContent(`#row-${o} .state`)).trim() === 'paid', `${o} paid in my orders`);
   }
   expect(await walletBalance(page, 'demo-13-wallet-after-pay') === '9897.00', 'wallet paid 103.00');
-  const mb = merchantBalance(); // 103.00 less the 0.60% fee (0.62, half-even)
-  expect(mb === null || mb === '10238', `merchant balance 102.38 at the platform (${mb})`);
+  const mb = await merchantBalance(page, 'demo-13b-shop-platform-balance'); // 103.00 less the 0.60% fee (0.62, half-even)
+  expect(mb === '102.38', `merchant balance 102.38 at the platform (${mb})`);
   await page.goto(`${BANK}/admin`);
   await shot(page, 'demo-14-bank-admin');
   expect(digits(await page.textContent('body')).includes('99712.00'), 'card account paid 288.00');
@@ -156,8 +155,8 @@ try {
   await orderState(page, o1, 'refunded');
   await shot(page, 'demo-17-order-refunded');
   expect(await walletBalance(page, 'demo-18-wallet-after-refund') === '10000.00', 'refund back in the wallet');
-  const mb2 = merchantBalance(); // a full refund returns the fee too
-  expect(mb2 === null || mb2 === '0', `merchant balance 0 after the refund (${mb2})`);
+  const mb2 = await merchantBalance(page, 'demo-19-shop-platform-balance'); // a full refund returns the fee too
+  expect(mb2 === '0.00', `merchant balance 0.00 after the refund (${mb2})`);
   console.log('demo browser test: ok');
 } catch (e) {
   failed = true;

@@ -282,6 +282,30 @@ static void refund_through_sdk(void **state)
     assert_int_equal(t.refunded, 1000);
 }
 
+/* paygate_balance_query: after sdk-2 (33.00 paid, 10.00 refunded) the merchant's balance is
+ * the payment less its fee less the refund (less its share of the fee). */
+static void balance_through_sdk(void **state)
+{
+    paygate_trade t;
+    paygate_error e = {0};
+    assert_int_equal(paygate_trade_query(cli, "sdk-2", &t, &e), PAYGATE_OK);
+    int64_t fee_share = t.fee * 1000 / 3300; /* rounded toward zero */
+    paygate_balance b[4];
+    size_t n = 0;
+    assert_int_equal(paygate_balance_query(cli, NULL, b, 4, &n, &e), PAYGATE_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(b[0].currency, "CNY");
+    assert_int_equal(b[0].available, 3300 - t.fee - (1000 - fee_share));
+    assert_int_equal(b[0].fees_charged, t.fee - fee_share);
+    assert_int_equal(paygate_balance_query(cli, "CNY", b, 4, &n, &e), PAYGATE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(b[0].available, 3300 - t.fee - (1000 - fee_share));
+    assert_int_equal(paygate_balance_query(cli, "JPY", b, 4, &n, &e), PAYGATE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(b[0].available, 0);
+    assert_int_equal(paygate_balance_query(cli, "cny", b, 4, &n, &e), PAYGATE_ERR_ARG);
+}
+
 static void wrong_platform_key_refused(void **state)
 {
     paygate_error e = {0};
@@ -300,6 +324,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(paid_notification_fulfils_once),
         cmocka_unit_test(tampered_stale_and_foreign_refused),
         cmocka_unit_test(refund_through_sdk),
+        cmocka_unit_test(balance_through_sdk),
         cmocka_unit_test(wrong_platform_key_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -82,6 +82,10 @@ for o in "$o1" "$o2"; do
   wait_state "$o" refunded
 done
 c -X POST "$S/admin/orders/$o1/refund" -o /dev/null -w '%{http_code}' | grep -q 409 || fail "second refund not refused"
+# the admin page shows the shop's balance at the platform (GET /v1/balance via the SDK): the
+# platform-paid order was refunded in full, fee included
+c "$S/admin" | grep -q '<tr data-currency="CNY"><td>CNY</td><td class="available">0.00<' ||
+  fail "admin page lacks the platform balance 0.00"
 # 6. the query fallback: a second shop process (same platform merchant, no bank) whose
 #    notify URL is unreachable; its order page asks the platform and marks the order paid
 S2=http://127.0.0.1:$((base + 4))
