@@ -132,12 +132,13 @@ static enum pay_err wd_submit(struct pay_platform *p, const struct wd_row *w, en
     return e;
 }
 
-/* The bank did not answer, or answered that it failed: the transfer may or may not have
- * happened, so it is sent again later with the same transferId. */
+/* The bank did not answer, answered that it failed, or asked us to come back later: the
+ * transfer may or may not have happened, so it is sent again later with the same transferId.
+ * Any other error is the bank refusing the transfer: it did not happen. */
 static bool transient(enum pay_err e)
 {
     return e == PAY_ERR_UPSTREAM_TIMEOUT || e == PAY_ERR_UPSTREAM_FAILED || e == PAY_ERR_DB_BUSY ||
-           e == PAY_ERR_INTERNAL;
+           e == PAY_ERR_INTERNAL || e == PAY_ERR_UNAVAILABLE || e == PAY_ERR_RATE_LIMITED;
 }
 
 /* One attempt on a claimed row; returns the bank's answer and sets *outcome. */
