@@ -24,6 +24,11 @@ void pay_log_init(FILE *out, enum pay_log_level min_level)
     log_min = min_level;
 }
 
+void pay_log_set_level(enum pay_log_level min_level)
+{
+    log_min = min_level;
+}
+
 int pay_log_level_parse(const char *s, enum pay_log_level *out)
 {
     for (int i = 0; i <= PAY_LOG_ERROR; i++) {

@@ -17,6 +17,9 @@ enum pay_log_level { PAY_LOG_DEBUG, PAY_LOG_INFO, PAY_LOG_WARN, PAY_LOG_ERROR };
  * Call before starting threads. */
 void pay_log_init(FILE *out, enum pay_log_level min_level);
 
+/* Changes only the lowest level written (e.g. from a config file's log_level). */
+void pay_log_set_level(enum pay_log_level min_level);
+
 /* Parses "debug", "info", "warn", "error"; returns -1 for anything else. */
 int pay_log_level_parse(const char *s, enum pay_log_level *out);
 
