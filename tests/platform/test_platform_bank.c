@@ -577,7 +577,8 @@ static void newest_withdrawal(const char *page, char out[64])
 }
 
 /* The bank is down when the consumer withdraws: the withdrawal is pending with the money
- * held; when the bank is back the worker completes it with the same transferId, exactly once.
+ * held, also across a restart of the platform; when the bank is back the worker completes it
+ * with the same transferId, exactly once.
  * A withdrawal the bank refuses (unknown account) gives the money back. */
 static void withdrawal_survives_bank_outage(void **state)
 {
@@ -610,6 +611,8 @@ static void withdrawal_survives_bank_outage(void **state)
     sleep(2); /* a retry or two fails while the bank is down */
     pf_get(&b, "/wallet");
     assert_string_equal(withdrawal_status(b.page, id, st), "pending");
+    h_stop(&pf, SIGTERM); /* the pending withdrawal survives a restart of the platform */
+    h_start(&pf);
     bank_spawn(&banks[0], listen);
     for (int i = 0; i < 120 && strcmp(withdrawal_status(b.page, id, st), "succeeded") != 0; i++) {
         usleep(250000);
