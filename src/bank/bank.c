@@ -22,7 +22,7 @@
 void pay_bank_options_defaults(struct pay_bank_options *o)
 {
     memset(o, 0, sizeof *o);
-    snprintf(o->listen, sizeof o->listen, "127.0.0.1:0");
+    pay_server_settings_init(&o->server, "127.0.0.1:0", "");
     snprintf(o->web_root, sizeof o->web_root, "%s", PAY_BANK_WEB_ROOT);
     o->allow_private_notify = true;
     o->notify_timeout_ms = PAY_BANK_NOTIFY_TIMEOUT_MS;
@@ -234,6 +234,18 @@ static enum pay_store_status info_tx(struct pay_store_tx *tx, void *ctx, struct 
     return PAY_STORE_COMMIT;
 }
 
+enum pay_err pay_bank_options_check(const struct pay_bank_options *o, struct pay_error *err)
+{
+    if (!o->data_dir[0])
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "--data-dir is required");
+    if (o->bin[0] && (strlen(o->bin) != 6 || strspn(o->bin, "0123456789") != 6))
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "bin", "BIN must be 6 digits");
+    size_t n = strlen(o->code);
+    if (o->code[0] && (n < 2 || strspn(o->code, "abcdefghijklmnopqrstuvwxyz0123456789") != n))
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "code", "code must be [a-z0-9]{2,16}");
+    return PAY_ERR_OK;
+}
+
 static enum pay_err check_identity(const struct pay_bank_options *o, struct pay_error *err)
 {
     if (strlen(o->bin) != 6 || strspn(o->bin, "0123456789") != 6)
@@ -274,8 +286,9 @@ enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **o
     *out = NULL;
     if (pay_crypto_init() != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "crypto library did not start");
-    if (!o->data_dir[0])
-        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "--data-dir is required");
+    enum pay_err bad = pay_bank_options_check(o, err);
+    if (bad != PAY_ERR_OK)
+        return bad;
     if (o->fast_hash)
         pay_pwhash_set_level(PAY_PWHASH_TEST_MIN);
     struct pay_bank *b = calloc(1, sizeof *b);

@@ -9,6 +9,7 @@
 #include "crypto/aead.h"
 #include "crypto/password.h"
 #include "crypto/sign.h"
+#include "http/settings.h"
 #include "ledger/ledger.h"
 #include "store/store.h"
 
@@ -48,7 +49,7 @@ struct pay_bank_options {
     char code[PAY_BANK_CODE_MAX + 1];
     char bin[7];
     char data_dir[PAY_BANK_PATH_MAX];
-    char listen[128];
+    struct pay_server_settings server; /* [server]: listen, TLS, public URL, log level */
     char web_root[PAY_BANK_PATH_MAX];
     char print_url_file[PAY_BANK_PATH_MAX];
     char admin_token[128];
@@ -122,6 +123,9 @@ struct pay_bank {
 
 /* --- bank.c: lifecycle and the write helper ---------------------------------------------- */
 void pay_bank_options_defaults(struct pay_bank_options *o);
+/* The checks pay_bank_open makes before touching the data dir: data_dir set, code and BIN
+ * well-formed when given. CONFIG_INVALID with err->field the option's key ("bin"). */
+enum pay_err pay_bank_options_check(const struct pay_bank_options *o, struct pay_error *err);
 /* Opens the data dir (keys, database, ledger, committer); *out is freed with
  * pay_bank_close(). */
 enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **out,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *out)
 {
@@ -28,30 +29,41 @@ static void usage(FILE *out)
         "       paygate bank deposit --data-dir D --account A --amount MINOR\n"
         "       paygate bank movements --data-dir D --account A [--cursor N]\n"
         "  (the same operations as the forms of /admin)\n\n"
-        "server options: --config bank.ini ([bank] keys: the options below with '_')\n"
-        "  --name N --code C --bin 622202 --data-dir D --listen ADDR:PORT\n"
-        "  --demo-data --print-url-file F --notify-timeout 5s --notify-retry 1m,5m,...\n"
-        "  --allow-private-notify=yes|no --fast-hash (tests only) --admin-token T\n"
-        "  --web-root DIR --sms-ttl 5m (shorter only to test expiry)\n");
+        "server options: --config bank.ini ([server] and [bank] keys: the options with '_';\n"
+        "  etc/bank.example.ini), --check-config (validate config and flags, then exit)\n"
+        "%s"
+        "  --name N --code C --bin 622202 --demo-data --print-url-file F\n"
+        "  --notify-timeout 5s --notify-retry 1m,5m,... --allow-private-notify yes|no\n"
+        "  --fast-hash (tests only) --admin-token T --web-root DIR\n"
+        "  --sms-ttl 5m (shorter only to test expiry)\n",
+        pay_server_settings_usage);
 }
 
-/* Generic --key value options into a small table. */
+/* Generic --key value options into a small table; the [server] flags go to *srv. */
 struct opts {
     const char *k[32], *v[32];
     int n;
-    bool allow_no_referer;
 };
 
-static int parse(int argc, char **argv, int start, struct opts *o)
+static int parse(int argc, char **argv, int start, struct opts *o, struct pay_server_settings *srv)
 {
     for (int i = start; i < argc; i++) {
         const char *a = argv[i];
+        int used = pay_server_settings_flag(srv, argc, argv, i);
+        if (used < 0) {
+            fprintf(stderr, "paygate bank: %s needs a value (or it is too long)\n", a);
+            return -1;
+        }
+        if (used > 0) {
+            i += used - 1;
+            continue;
+        }
         if (strncmp(a, "--", 2) != 0 || o->n >= 32) {
             fprintf(stderr, "paygate bank: unexpected argument '%s'\n", a);
             return -1;
         }
         if (strcmp(a, "--demo-data") == 0 || strcmp(a, "--fast-hash") == 0 ||
-            strcmp(a, "--allow-no-referer") == 0) {
+            strcmp(a, "--allow-no-referer") == 0 || strcmp(a, "--check-config") == 0) {
             o->k[o->n] = a + 2;
             o->v[o->n++] = "yes";
             continue;
@@ -66,54 +78,6 @@ static int parse(int argc, char **argv, int start, struct opts *o)
     return 0;
 }
 
-/* [bank] keys of --config FILE; flags given on the command line win over them. */
-static const char *const config_keys[] = {"name",
-                                          "code",
-                                          "bin",
-                                          "data_dir",
-                                          "listen",
-                                          "demo_data",
-                                          "fast_hash",
-                                          "notify_timeout",
-                                          "notify_retry",
-                                          "allow_private_notify",
-                                          "admin_token",
-                                          "web_root",
-                                          "print_url_file",
-                                          "sms_ttl",
-                                          NULL};
-
-static int load_config(const char *path, struct opts *o, struct pay_config **cfg)
-{
-    struct pay_error e = {0};
-    if (pay_config_load(path, cfg, &e) != PAY_ERR_OK ||
-        pay_config_check_keys(*cfg, "bank", config_keys, &e) != PAY_ERR_OK) {
-        fprintf(stderr, "paygate bank: %s\n", e.detail[0] ? e.detail : pay_err_name(e.code));
-        return -1;
-    }
-    static char names[16][32];
-    for (size_t i = 0; config_keys[i] && o->n < 32; i++) {
-        const char *v = pay_config_get(*cfg, "bank", config_keys[i], NULL);
-        if (!v)
-            continue;
-        bool flag =
-            strcmp(config_keys[i], "demo_data") == 0 || strcmp(config_keys[i], "fast_hash") == 0;
-        bool on = false;
-        if (flag &&
-            (pay_config_get_bool(*cfg, "bank", config_keys[i], false, &on, &e) != PAY_ERR_OK))
-            return -1;
-        if (flag && !on)
-            continue;
-        snprintf(names[i], sizeof names[i], "%s", config_keys[i]);
-        for (char *p = names[i]; *p; p++)
-            if (*p == '_')
-                *p = '-';
-        o->k[o->n] = names[i];
-        o->v[o->n++] = v;
-    }
-    return 0;
-}
-
 static const char *get(const struct opts *o, const char *k)
 {
     for (int i = o->n - 1; i >= 0; i--)
@@ -122,9 +86,82 @@ static const char *get(const struct opts *o, const char *k)
     return NULL;
 }
 
-static int fill_options(const struct opts *in, struct pay_bank_options *o)
+/* A [bank] text key into dst (empty keeps the default); too long is CONFIG_INVALID naming
+ * the line. */
+static enum pay_err cfg_text(const struct pay_config *c, const char *key, char *dst, size_t n,
+                             struct pay_error *e)
 {
-    pay_bank_options_defaults(o);
+    const char *v = pay_config_get(c, "bank", key, NULL);
+    if (v == NULL || v[0] == '\0')
+        return PAY_ERR_OK;
+    if (strlen(v) >= n)
+        return pay_config_error(c, "bank", key, e, "longer than %zu bytes", n - 1);
+    snprintf(dst, n, "%s", v);
+    return PAY_ERR_OK;
+}
+
+/* The typed [bank] keys: booleans, durations and the retry schedule. */
+static enum pay_err cfg_typed(const struct pay_config *c, struct pay_bank_options *o,
+                              struct pay_error *e)
+{
+    enum pay_err rc;
+    if ((rc = pay_config_get_bool(c, "bank", "demo_data", o->demo_data, &o->demo_data, e)) ||
+        (rc = pay_config_get_bool(c, "bank", "fast_hash", o->fast_hash, &o->fast_hash, e)) ||
+        (rc = pay_config_get_bool(c, "bank", "allow_private_notify", o->allow_private_notify,
+                                  &o->allow_private_notify, e)) ||
+        (rc = pay_config_get_duration_ms(c, "bank", "notify_timeout", o->notify_timeout_ms,
+                                         &o->notify_timeout_ms, e)) ||
+        (rc = pay_config_get_duration_ms(c, "bank", "sms_ttl", o->sms_ttl_ms, &o->sms_ttl_ms, e)))
+        return rc;
+    const char *v = pay_config_get(c, "bank", "notify_retry", NULL);
+    struct pay_error pe = {0};
+    if (v && pay_time_parse_durations(v, o->retry_ms, PAY_BANK_RETRY_MAX, &o->retry_n, &pe))
+        return pay_config_error(c, "bank", "notify_retry", e, "%s", pe.detail);
+    return PAY_ERR_OK;
+}
+
+/* --config FILE: [server] through the shared reader, [bank] here; flags come later and win. */
+static enum pay_err read_config(const struct pay_config *c, struct pay_bank_options *o,
+                                struct pay_error *e)
+{
+    static const char *const sections[] = {"server", "bank", NULL};
+    static const char *const keys[] = {"name",
+                                       "code",
+                                       "bin",
+                                       "notify_timeout",
+                                       "notify_retry",
+                                       "allow_private_notify",
+                                       "admin_token",
+                                       "sms_ttl",
+                                       "demo_data",
+                                       "fast_hash",
+                                       "web_root",
+                                       "print_url_file",
+                                       NULL};
+    enum pay_err rc;
+    if ((rc = pay_config_check_sections(c, sections, e)) ||
+        (rc = pay_server_settings_read(&o->server, c, e)))
+        return rc;
+    /* listen and data_dir used to live in [bank]: say where they went */
+    if (pay_config_get(c, "bank", "listen", NULL) || pay_config_get(c, "bank", "data_dir", NULL))
+        return pay_config_error(c, "bank",
+                                pay_config_get(c, "bank", "listen", NULL) ? "listen" : "data_dir",
+                                e, "moved to the [server] section");
+    if ((rc = pay_config_check_keys(c, "bank", keys, e)) ||
+        (rc = cfg_text(c, "name", o->name, sizeof o->name, e)) ||
+        (rc = cfg_text(c, "code", o->code, sizeof o->code, e)) ||
+        (rc = cfg_text(c, "bin", o->bin, sizeof o->bin, e)) ||
+        (rc = cfg_text(c, "admin_token", o->admin_token, sizeof o->admin_token, e)) ||
+        (rc = cfg_text(c, "web_root", o->web_root, sizeof o->web_root, e)) ||
+        (rc = cfg_text(c, "print_url_file", o->print_url_file, sizeof o->print_url_file, e)))
+        return rc;
+    return cfg_typed(c, o, e);
+}
+
+/* Command-line [bank] flags over the options (flag errors name the flag). */
+static enum pay_err apply_flags(const struct opts *in, struct pay_bank_options *o,
+                                struct pay_error *e)
+{
     const char *v;
 #define STR(key, f)                                                                                \
     if ((v = get(in, key)) != NULL)                                                                \
@@ -132,34 +169,99 @@ static int fill_options(const struct opts *in, struct pay_bank_options *o)
     STR("name", name);
     STR("code", code);
     STR("bin", bin);
-    STR("data-dir", data_dir);
-    STR("listen", listen);
     STR("web-root", web_root);
     STR("print-url-file", print_url_file);
     STR("admin-token", admin_token);
 #undef STR
-    o->demo_data = get(in, "demo-data") != NULL;
-    o->fast_hash = get(in, "fast-hash") != NULL;
+    o->demo_data = o->demo_data || get(in, "demo-data") != NULL;
+    o->fast_hash = o->fast_hash || get(in, "fast-hash") != NULL;
     if ((v = get(in, "allow-private-notify")) != NULL)
         o->allow_private_notify = strcmp(v, "no") != 0;
-    struct pay_error e = {0};
     if ((v = get(in, "notify-timeout")) != NULL &&
-        pay_time_parse_duration_ms(v, &o->notify_timeout_ms, &e) != PAY_ERR_OK) {
-        fprintf(stderr, "paygate bank: --notify-timeout: %s\n", e.detail);
-        return -1;
-    }
+        pay_time_parse_duration_ms(v, &o->notify_timeout_ms, e) != PAY_ERR_OK)
+        return pay_error_set(e, PAY_ERR_CONFIG_INVALID, "notify-timeout", "--notify-timeout: %s",
+                             e->detail);
     if ((v = get(in, "sms-ttl")) != NULL &&
-        pay_time_parse_duration_ms(v, &o->sms_ttl_ms, &e) != PAY_ERR_OK) {
-        fprintf(stderr, "paygate bank: --sms-ttl: %s\n", e.detail);
-        return -1;
-    }
+        pay_time_parse_duration_ms(v, &o->sms_ttl_ms, e) != PAY_ERR_OK)
+        return pay_error_set(e, PAY_ERR_CONFIG_INVALID, "sms-ttl", "--sms-ttl: %s", e->detail);
     if ((v = get(in, "notify-retry")) != NULL &&
-        pay_time_parse_durations(v, o->retry_ms, PAY_BANK_RETRY_MAX, &o->retry_n, &e) !=
-            PAY_ERR_OK) {
-        fprintf(stderr, "paygate bank: --notify-retry: %s\n", e.detail);
-        return -1;
+        pay_time_parse_durations(v, o->retry_ms, PAY_BANK_RETRY_MAX, &o->retry_n, e))
+        return pay_error_set(e, PAY_ERR_CONFIG_INVALID, "notify-retry", "--notify-retry: %s",
+                             e->detail);
+    return PAY_ERR_OK;
+}
+
+/* The http server refuses plain HTTP off loopback too; checking here as well lets
+ * --check-config report it and keeps a refused start from creating the data dir. */
+static bool plain_off_loopback(const struct pay_server_settings *s)
+{
+    if (s->tls_cert_file[0] || s->insecure_http)
+        return false;
+    char host[128];
+    snprintf(host, sizeof host, "%s", s->listen[0] == '[' ? s->listen + 1 : s->listen);
+    char *end = strrchr(host, s->listen[0] == '[' ? ']' : ':');
+    if (end)
+        *end = '\0';
+    return strncmp(host, "127.", 4) != 0 && strcmp(host, "localhost") != 0 &&
+           strcmp(host, "::1") != 0;
+}
+
+/* What the merged settings must satisfy; a bad value from the file names its line. */
+static enum pay_err validate(const struct pay_config *c, const struct opts *in,
+                             struct pay_bank_options *o, struct pay_error *e)
+{
+    enum pay_log_level level;
+    if (pay_log_level_parse(o->server.log_level, &level) != 0)
+        return pay_error_set(e, PAY_ERR_CONFIG_INVALID, "log_level",
+                             "--log-level: debug, info, warn or error");
+    if ((o->server.tls_cert_file[0] != '\0') != (o->server.tls_key_file[0] != '\0'))
+        return pay_error_set(e, PAY_ERR_CONFIG_INVALID, "tls_cert",
+                             "tls_cert and tls_key (--tls-cert, --tls-key) go together");
+    const char *tls[] = {o->server.tls_cert_file, o->server.tls_key_file};
+    for (size_t i = 0; i < 2; i++)
+        if (tls[i][0] && access(tls[i], R_OK) != 0)
+            return pay_error_set(e, PAY_ERR_CONFIG_INVALID, i ? "tls_key" : "tls_cert",
+                                 "%s: cannot read %s", i ? "tls_key" : "tls_cert", tls[i]);
+    if (plain_off_loopback(&o->server))
+        return pay_error_set(e, PAY_ERR_INSECURE_LISTEN, "listen",
+                             "listen %s: %s (or --insecure-http)", o->server.listen,
+                             pay_err_message(PAY_ERR_INSECURE_LISTEN));
+    snprintf(o->data_dir, sizeof o->data_dir, "%s", o->server.data_dir);
+    enum pay_err rc = pay_bank_options_check(o, e);
+    char flag[sizeof e->field];
+    snprintf(flag, sizeof flag, "%s", e->field);
+    if (rc != PAY_ERR_OK && c && strcmp(flag, "data_dir") != 0 && !get(in, flag))
+        return pay_config_error(c, "bank", flag, e, "%s", e->detail);
+    return rc;
+}
+
+/* Config file, then flags, then the checks; prints the error and returns 2 if any fails. */
+static int load_options(int argc, char **argv, int at, struct opts *in, struct pay_bank_options *o)
+{
+    pay_bank_options_defaults(o);
+    struct pay_config *cfg = NULL;
+    struct pay_error e = {0};
+    enum pay_err rc = PAY_ERR_OK;
+    for (int i = at; i + 1 < argc && rc == PAY_ERR_OK; i++) /* the config first */
+        if (strcmp(argv[i], "--config") == 0) {
+            rc = pay_config_load(argv[i + 1], &cfg, &e);
+            if (rc == PAY_ERR_OK)
+                rc = read_config(cfg, o, &e);
+            break;
+        }
+    if (rc == PAY_ERR_OK && parse(argc, argv, at, in, &o->server) != 0) {
+        pay_config_free(cfg);
+        return 2;
     }
-    return 0;
+    if (rc == PAY_ERR_OK)
+        rc = apply_flags(in, o, &e);
+    if (rc == PAY_ERR_OK)
+        rc = validate(cfg, in, o, &e);
+    pay_config_free(cfg);
+    if (rc == PAY_ERR_OK)
+        return 0;
+    fprintf(stderr, "paygate bank: %s\n", e.detail[0] ? e.detail : pay_err_message(rc));
+    return 2;
 }
 
 static int fail(const char *what, enum pay_err rc, const struct pay_error *e)
@@ -304,21 +406,14 @@ int pay_cmd_bank(int argc, char **argv)
         verb = at < argc ? argv[at++] : "";
     struct opts in = {0};
     struct pay_bank_options o;
-    struct pay_config *cfg = NULL;
-    for (int i = at; i + 1 < argc; i++) /* the config first: flags override it */
-        if (strcmp(argv[i], "--config") == 0 && load_config(argv[i + 1], &in, &cfg) != 0) {
-            pay_config_free(cfg);
-            return 2;
-        }
-    if (parse(argc, argv, at, &in) != 0 || fill_options(&in, &o) != 0) {
-        pay_config_free(cfg);
+    if (load_options(argc, argv, at, &in, &o) != 0)
         return 2;
+    if (get(&in, "check-config")) { /* nothing opened: the database stays untouched */
+        printf("paygate bank: configuration OK\n");
+        return 0;
     }
-    if (strcmp(cmd, "serve") == 0) {
-        int st = pay_bank_serve(&o);
-        pay_config_free(cfg);
-        return st;
-    }
+    if (strcmp(cmd, "serve") == 0)
+        return pay_bank_serve(&o);
     o.name[0] = '\0'; /* --name of the offline commands names a merchant, not the bank */
     struct pay_bank *b = NULL;
     struct pay_error e = {0};
@@ -338,6 +433,5 @@ int pay_cmd_bank(int argc, char **argv)
         status = 2;
     }
     pay_bank_close(b);
-    pay_config_free(cfg);
     return status;
 }

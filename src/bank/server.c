@@ -90,11 +90,9 @@ static enum pay_err start_http(struct pay_bank *b, struct pay_error *err)
 {
     char name[PAY_BANK_CODE_MAX + 8];
     snprintf(name, sizeof name, "bank-%s", b->opt.code);
-    struct pay_http_config cfg = {.name = name,
-                                  .listen = b->opt.listen,
-                                  .web_root = b->opt.web_root,
-                                  .health_check = health,
-                                  .health_ctx = b};
+    struct pay_http_config cfg = {
+        .name = name, .web_root = b->opt.web_root, .health_check = health, .health_ctx = b};
+    pay_server_settings_apply(&b->opt.server, &cfg);
     enum pay_err rc = pay_http_server_new(&cfg, &b->http, err);
     if (rc == PAY_ERR_OK)
         rc = add_routes(b, err);
@@ -102,7 +100,9 @@ static enum pay_err start_http(struct pay_bank *b, struct pay_error *err)
         rc = pay_http_server_start(b->http, err);
     if (rc != PAY_ERR_OK)
         return rc;
-    const char *url = pay_http_server_url(b->http);
+    /* behind a proxy the announced URL is the public one */
+    const char *url =
+        b->opt.server.public_url[0] ? b->opt.server.public_url : pay_http_server_url(b->http);
     printf("%s (%s, BIN %s) listening on %s\n", b->opt.name, b->opt.code, b->opt.bin, url);
     fflush(stdout);
     if (b->opt.print_url_file[0] &&
