@@ -80,6 +80,29 @@ static const struct pay_store_migration ledger_migrations[] = {
         "CREATE INDEX ledger_transfers_debit ON ledger_transfers (debit_rid);"
         "CREATE INDEX ledger_transfers_credit ON ledger_transfers (credit_rid);"
         "CREATE INDEX ledger_pending_timeouts_expires ON ledger_pending_timeouts (expires_ms)"},
+    /* 3: no per-account indexes on transfers. The two (debit_rid, credit_rid) indexes took
+     * two random b-tree inserts per transfer and dirtied ~2 pages each per batch (most of the
+     * WAL written). Instead each transfer links to the previous transfer of its debit and of
+     * its credit account, and each account names its newest transfer (written back with the
+     * balances, once per account per batch). Existing rows are linked here. */
+    {3, "ALTER TABLE ledger_transfers ADD COLUMN debit_prev INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE ledger_transfers ADD COLUMN credit_prev INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE ledger_accounts ADD COLUMN last_transfer_rid INTEGER NOT NULL DEFAULT 0;"
+        "CREATE TEMP TABLE ledger_m3 AS SELECT rid, acct,"
+        " lag(rid, 1, 0) OVER (PARTITION BY acct ORDER BY rid) AS prev FROM"
+        " (SELECT rid, debit_rid AS acct FROM ledger_transfers"
+        "  UNION ALL SELECT rid, credit_rid FROM ledger_transfers);"
+        "CREATE UNIQUE INDEX temp.ledger_m3_key ON ledger_m3 (acct, rid);"
+        "UPDATE ledger_transfers SET"
+        " debit_prev = (SELECT prev FROM ledger_m3 m WHERE m.rid = ledger_transfers.rid"
+        "  AND m.acct = ledger_transfers.debit_rid),"
+        " credit_prev = (SELECT prev FROM ledger_m3 m WHERE m.rid = ledger_transfers.rid"
+        "  AND m.acct = ledger_transfers.credit_rid);"
+        "UPDATE ledger_accounts SET last_transfer_rid ="
+        " coalesce((SELECT max(rid) FROM ledger_m3 m WHERE m.acct = ledger_accounts.rid), 0);"
+        "DROP TABLE ledger_m3;"
+        "DROP INDEX ledger_transfers_debit;"
+        "DROP INDEX ledger_transfers_credit;"},
 };
 
 const struct pay_store_component pay_ledger_schema = {
@@ -224,7 +247,8 @@ static enum pay_err acct_load(struct pay_ledger *lg, struct acct *a, struct pay_
     struct pay_store_stmt *st = pay_store_query(
         lg->tx, err,
         "SELECT rid, currency, code, flags, owner, debits_pending, debits_posted,"
-        " credits_pending, credits_posted, created_ms FROM ledger_accounts WHERE id = $1",
+        " credits_pending, credits_posted, created_ms, last_transfer_rid FROM ledger_accounts"
+        " WHERE id = $1",
         "t", a->id);
     if (!st)
         return err->code;
@@ -239,6 +263,7 @@ static enum pay_err acct_load(struct pay_ledger *lg, struct acct *a, struct pay_
         for (int i = 0; i < 4; i++)
             a->bal[i] = pay_store_col_int64(st, 5 + i);
         a->created_ms = pay_store_col_int64(st, 9);
+        a->last_rid = pay_store_col_int64(st, 10);
     }
     pay_store_done(st);
     return rc < 0 ? err->code : PAY_ERR_OK;
@@ -307,6 +332,7 @@ void ledger_undo_push(struct pay_ledger *lg, struct acct *a, bool created)
     u->created = created;
     u->flags = a->flags;
     u->dirty = a->dirty;
+    u->last_rid = a->last_rid;
     memcpy(u->bal, a->bal, sizeof u->bal);
 }
 
@@ -331,6 +357,7 @@ static void hook_rollback_to(void *ctx, int depth)
         }
         a->flags = u->flags;
         a->dirty = u->dirty;
+        a->last_rid = u->last_rid;
         memcpy(a->bal, u->bal, sizeof a->bal);
     }
     lg->depth = depth - 1;
@@ -363,8 +390,9 @@ static enum pay_err hook_before_commit(struct pay_store_tx *tx, void *ctx, struc
         enum pay_err e = pay_store_exec(
             tx, err,
             "UPDATE ledger_accounts SET flags = $2, debits_pending = $3, debits_posted = $4,"
-            " credits_pending = $5, credits_posted = $6 WHERE rid = $1",
-            "iiiiii", a->rid, (int64_t)a->flags, a->bal[0], a->bal[1], a->bal[2], a->bal[3]);
+            " credits_pending = $5, credits_posted = $6, last_transfer_rid = $7 WHERE rid = $1",
+            "iiiiiii", a->rid, (int64_t)a->flags, a->bal[0], a->bal[1], a->bal[2], a->bal[3],
+            a->last_rid);
         if (e != PAY_ERR_OK)
             return e;
         a->dirty = false;

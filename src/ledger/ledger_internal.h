@@ -23,8 +23,11 @@ struct acct {
     uint32_t flags;
     int64_t bal[4];
     int64_t created_ms;
+    /* The newest transfer naming this account (0: none); each transfer row links to the one
+     * before it per side (debit_prev, credit_prev), so no per-account index exists. */
+    int64_t last_rid;
     uint32_t hash;
-    bool dirty; /* balances or flags differ from the row */
+    bool dirty; /* balances, flags or last_rid differ from the row */
 };
 
 struct undo {
@@ -32,6 +35,7 @@ struct undo {
     bool created;
     uint32_t flags;
     int64_t bal[4];
+    int64_t last_rid;
     bool dirty;
 };
 

@@ -76,38 +76,90 @@ struct page_ctx {
     int64_t *next;
 };
 
+/* *prev: the link to acct's previous transfer (0: none) stored in the transfer at rid, or -1
+ * when that row does not name acct or its link is not strictly older (a broken chain, which
+ * verify reports). */
+static enum pay_err chain_prev(struct pay_store_tx *tx, int64_t rid, int64_t acct, int64_t *prev,
+                               struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT CASE WHEN debit_rid = $2 THEN debit_prev WHEN credit_rid = $2 THEN credit_prev"
+        " ELSE -1 END FROM ledger_transfers WHERE rid = $1",
+        "ii", rid, acct);
+    if (!st)
+        return err->code;
+    int rc = pay_store_step(st, err);
+    *prev = rc == 1 ? pay_store_col_int64(st, 0) : -1;
+    pay_store_done(st);
+    if (*prev >= rid)
+        *prev = -1;
+    return rc < 0 ? err->code : PAY_ERR_OK;
+}
+
+/* *start: the newest transfer of acct older than cursor (0: none), from the cursor's own link
+ * when the cursor is one of acct's transfers (as next_cursor always is), else by walking. */
+static enum pay_err chain_start(struct pay_store_tx *tx, int64_t acct, int64_t last, int64_t cursor,
+                                int64_t *start, struct pay_error *err)
+{
+    int64_t prev = -1;
+    enum pay_err e = PAY_ERR_OK;
+    *start = last;
+    if (cursor <= 0)
+        return e;
+    if ((e = chain_prev(tx, cursor, acct, &prev, err)) != PAY_ERR_OK || prev >= 0) {
+        *start = prev;
+        return e;
+    }
+    while (*start >= cursor && e == PAY_ERR_OK) {
+        e = chain_prev(tx, *start, acct, &prev, err);
+        *start = prev < 0 ? 0 : prev;
+    }
+    return e;
+}
+
 static enum pay_store_status page_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct page_ctx *p = ctx;
     *p->n = 0;
     *p->next = 0;
-    /* One row more than asked for tells whether another page exists. */
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err,
-        "SELECT t.rid, t.id FROM ledger_transfers t, ledger_accounts a WHERE a.id = $1"
-        " AND (t.debit_rid = a.rid OR t.credit_rid = a.rid) AND t.rid < $2"
-        " ORDER BY t.rid DESC LIMIT $3",
-        "tii", p->account_id, p->cursor > 0 ? p->cursor : INT64_MAX, (int64_t)p->max + 1);
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err, "SELECT rid, last_transfer_rid FROM ledger_accounts WHERE id = $1",
+                        "t", p->account_id);
     if (!st)
         return pay_store_status_of(err->code);
-    int rc;
-    int64_t last_rid = 0;
-    while ((rc = pay_store_step(st, err)) == 1 && *p->n < p->max) {
-        last_rid = pay_store_col_int64(st, 0);
-        snprintf(p->out[*p->n].id, sizeof p->out[*p->n].id, "%s", pay_store_col_text(st, 1));
-        ++*p->n;
-    }
-    if (rc == 1)
-        *p->next = last_rid; /* a further row exists */
+    int rc = pay_store_step(st, err);
+    int64_t acct = rc == 1 ? pay_store_col_int64(st, 0) : 0;
+    int64_t r = rc == 1 ? pay_store_col_int64(st, 1) : 0, prev = 0, last_rid = 0;
     pay_store_done(st);
-    if (rc < 0)
-        return pay_store_status_of(err->code);
+    enum pay_err e = rc < 0 ? err->code : PAY_ERR_OK;
+    if (e == PAY_ERR_OK && acct)
+        e = chain_start(tx, acct, r, p->cursor, &r, err);
+    /* Newest first along acct's chain; a transfer beyond the page tells that another exists. */
+    for (; e == PAY_ERR_OK && r > 0 && *p->n < p->max; r = prev) {
+        st = pay_store_query(tx, err, "SELECT id FROM ledger_transfers WHERE rid = $1", "i", r);
+        if (!st)
+            return pay_store_status_of(err->code);
+        rc = pay_store_step(st, err);
+        if (rc == 1)
+            snprintf(p->out[*p->n].id, sizeof p->out[*p->n].id, "%s", pay_store_col_text(st, 0));
+        pay_store_done(st);
+        if (rc != 1)
+            return pay_store_status_of(rc < 0 ? err->code : PAY_ERR_INTERNAL);
+        last_rid = r;
+        ++*p->n;
+        e = chain_prev(tx, r, acct, &prev, err);
+        prev = prev < 0 ? 0 : prev; /* a broken link ends the walk */
+    }
+    if (e != PAY_ERR_OK)
+        return pay_store_status_of(e);
+    if (r > 0)
+        *p->next = last_rid;
     for (size_t i = 0; i < *p->n; i++) {
         bool found;
         char id[PAY_LEDGER_ID_MAX + 1];
         snprintf(id, sizeof id, "%s", p->out[i].id);
-        enum pay_err e = ledger_transfer_load(tx, id, &p->out[i], NULL, &found, err);
-        if (e != PAY_ERR_OK)
+        if ((e = ledger_transfer_load(tx, id, &p->out[i], NULL, &found, err)) != PAY_ERR_OK)
             return pay_store_status_of(e);
     }
     return PAY_STORE_COMMIT;
@@ -145,18 +197,21 @@ static void violation(struct verify_ctx *v, const char *fmt, ...)
 }
 
 #define NOT_RESOLVED "NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_rid = t.rid)"
+/* Sums per account from one scan of the transfers per side (there is no per-account index:
+ * migration 3). */
 static const char balances_sql[] =
-    "SELECT a.id, a.currency, a.debits_pending, a.debits_posted, a.credits_pending,"
-    " a.credits_posted,"
-    " (SELECT coalesce(sum(t.amount), 0) FROM ledger_transfers t WHERE t.debit_rid = a.rid"
-    "   AND (t.flags & 2) <> 0 AND " NOT_RESOLVED "),"
-    " (SELECT coalesce(sum(t.amount), 0) FROM ledger_transfers t WHERE t.debit_rid = a.rid"
-    "   AND (t.flags & 26) = 0),"
-    " (SELECT coalesce(sum(t.amount), 0) FROM ledger_transfers t WHERE t.credit_rid = a.rid"
-    "   AND (t.flags & 2) <> 0 AND " NOT_RESOLVED "),"
-    " (SELECT coalesce(sum(t.amount), 0) FROM ledger_transfers t WHERE t.credit_rid = a.rid"
-    "   AND (t.flags & 26) = 0),"
-    " a.flags FROM ledger_accounts a ORDER BY a.rid";
+    "WITH d AS (SELECT t.debit_rid AS rid,"
+    "  sum(CASE WHEN (t.flags & 2) <> 0 AND " NOT_RESOLVED " THEN t.amount ELSE 0 END) AS p,"
+    "  sum(CASE WHEN (t.flags & 26) = 0 THEN t.amount ELSE 0 END) AS o"
+    "  FROM ledger_transfers t GROUP BY t.debit_rid),"
+    " c AS (SELECT t.credit_rid AS rid,"
+    "  sum(CASE WHEN (t.flags & 2) <> 0 AND " NOT_RESOLVED " THEN t.amount ELSE 0 END) AS p,"
+    "  sum(CASE WHEN (t.flags & 26) = 0 THEN t.amount ELSE 0 END) AS o"
+    "  FROM ledger_transfers t GROUP BY t.credit_rid)"
+    " SELECT a.id, a.currency, a.debits_pending, a.debits_posted, a.credits_pending,"
+    " a.credits_posted, coalesce(d.p, 0), coalesce(d.o, 0), coalesce(c.p, 0), coalesce(c.o, 0),"
+    " a.flags FROM ledger_accounts a LEFT JOIN d ON d.rid = a.rid LEFT JOIN c ON c.rid = a.rid"
+    " ORDER BY a.rid";
 
 static enum pay_err verify_accounts(struct pay_store_tx *tx, struct verify_ctx *v,
                                     struct pay_error *err)
@@ -251,6 +306,23 @@ static const struct {
     {"timeout row for a missing transfer",
      "SELECT pt.transfer_rid FROM ledger_pending_timeouts pt WHERE NOT EXISTS"
      " (SELECT 1 FROM ledger_transfers t WHERE t.rid = pt.transfer_rid)"},
+    /* Each account's chain (last_transfer_rid, then debit_prev / credit_prev, strictly older
+     * each step) visits exactly the transfers naming it: as many, all naming it, newest first. */
+    {"account's transfer chain does not match its transfers",
+     "WITH RECURSIVE walk(acct, rid) AS (SELECT rid, last_transfer_rid FROM ledger_accounts"
+     "  WHERE last_transfer_rid > 0 UNION ALL SELECT w.acct, CASE WHEN t.debit_rid = w.acct"
+     "  THEN t.debit_prev ELSE t.credit_prev END FROM walk w JOIN ledger_transfers t"
+     "  ON t.rid = w.rid WHERE (t.debit_rid = w.acct OR t.credit_rid = w.acct)"
+     "  AND (CASE WHEN t.debit_rid = w.acct THEN t.debit_prev ELSE t.credit_prev END)"
+     "  BETWEEN 1 AND w.rid - 1),"
+     " chain AS (SELECT w.acct, count(*) AS n FROM walk w JOIN ledger_transfers t"
+     "  ON t.rid = w.rid AND (t.debit_rid = w.acct OR t.credit_rid = w.acct) GROUP BY w.acct),"
+     " scan AS (SELECT acct, count(*) AS n, max(rid) AS m FROM (SELECT debit_rid AS acct, rid"
+     "  FROM ledger_transfers UNION ALL SELECT credit_rid, rid FROM ledger_transfers)"
+     "  GROUP BY acct)"
+     " SELECT a.id FROM ledger_accounts a LEFT JOIN scan s ON s.acct = a.rid"
+     " LEFT JOIN chain c ON c.acct = a.rid"
+     " WHERE coalesce(s.n, 0) <> coalesce(c.n, 0) OR coalesce(s.m, 0) <> a.last_transfer_rid"},
     {"database integrity", "SELECT quick_check FROM pragma_quick_check WHERE quick_check <> 'ok'"},
 };
 

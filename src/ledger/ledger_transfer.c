@@ -132,7 +132,8 @@ static enum pay_err check_existing(struct pay_ledger *lg, const struct pay_ledge
     return e;
 }
 
-/* INSERTs the row; a unique violation on the id turns into EXISTS / EXISTS_WITH_DIFFERENT_*. */
+/* INSERTs the row, linked to the previous transfer of each account (d->last_rid, c->last_rid);
+ * a unique violation on the id turns into EXISTS / EXISTS_WITH_DIFFERENT_*. */
 static enum pay_err insert_row(struct pay_ledger *lg, const struct pay_ledger_transfer *t,
                                const struct acct *d, const struct acct *c, int64_t amount,
                                const char *currency, int64_t pending_rid, int64_t now,
@@ -140,15 +141,16 @@ static enum pay_err insert_row(struct pay_ledger *lg, const struct pay_ledger_tr
 {
     static const char sql[] =
         "INSERT INTO ledger_transfers (id, debit_rid, credit_rid, amount, currency, code,"
-        " flags, pending_rid, timeout_s, user_data, created_ms)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-    enum pay_err e = pending_rid
-                         ? pay_store_exec(lg->tx, err, sql, "tiiitiiiiti", t->id, d->rid, c->rid,
-                                          amount, currency, (int64_t)t->code, (int64_t)t->flags,
-                                          pending_rid, (int64_t)t->timeout_s, t->user_data, now)
-                         : pay_store_exec(lg->tx, err, sql, "tiiitiiniti", t->id, d->rid, c->rid,
-                                          amount, currency, (int64_t)t->code, (int64_t)t->flags,
-                                          (int64_t)t->timeout_s, t->user_data, now);
+        " flags, pending_rid, timeout_s, user_data, created_ms, debit_prev, credit_prev)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    enum pay_err e =
+        pending_rid
+            ? pay_store_exec(lg->tx, err, sql, "tiiitiiiitiii", t->id, d->rid, c->rid, amount,
+                             currency, (int64_t)t->code, (int64_t)t->flags, pending_rid,
+                             (int64_t)t->timeout_s, t->user_data, now, d->last_rid, c->last_rid)
+            : pay_store_exec(lg->tx, err, sql, "tiiitiinitiii", t->id, d->rid, c->rid, amount,
+                             currency, (int64_t)t->code, (int64_t)t->flags, (int64_t)t->timeout_s,
+                             t->user_data, now, d->last_rid, c->last_rid);
     if (e != PAY_ERR_DB_CONSTRAINT) {
         *res = e == PAY_ERR_OK ? PAY_LEDGER_OK : *res;
         return e;
@@ -217,18 +219,19 @@ static enum pay_err apply_new(struct pay_ledger *lg, struct pay_ledger_transfer 
     e = insert_row(lg, t, d, c, t->amount_minor, t->currency, 0, now, res, err);
     if (e != PAY_ERR_OK || *res != PAY_LEDGER_OK)
         return e;
+    int64_t rid = pay_store_last_insert_id(lg->tx);
     bool pending = t->flags & PAY_LEDGER_TF_PENDING;
     if (pending && t->timeout_s) {
         e = pay_store_exec(lg->tx, err,
                            "INSERT INTO ledger_pending_timeouts (transfer_rid, expires_ms)"
                            " VALUES ($1, $2)",
-                           "ii", pay_store_last_insert_id(lg->tx),
-                           now + (int64_t)t->timeout_s * 1000);
+                           "ii", rid, now + (int64_t)t->timeout_s * 1000);
         if (e != PAY_ERR_OK)
             return e;
     }
     add_balance(lg, d, pending ? BAL_DP : BAL_DPO, t->amount_minor);
     add_balance(lg, c, pending ? BAL_CP : BAL_CPO, t->amount_minor);
+    d->last_rid = c->last_rid = rid; /* add_balance recorded the old value for undo */
     t->created_ms = now;
     return PAY_ERR_OK;
 }
@@ -319,6 +322,7 @@ static enum pay_err apply_resolve(struct pay_ledger *lg, struct pay_ledger_trans
     e = insert_row(lg, t, d, c, amt, p.t.currency, p.rid, now, res, err);
     if (e != PAY_ERR_OK || *res != PAY_LEDGER_OK)
         return e;
+    int64_t rid = pay_store_last_insert_id(lg->tx);
     if (p.t.timeout_s)
         e = pay_store_exec(
             lg->tx, err, "DELETE FROM ledger_pending_timeouts WHERE transfer_rid = $1", "i", p.rid);
@@ -330,6 +334,7 @@ static enum pay_err apply_resolve(struct pay_ledger *lg, struct pay_ledger_trans
         add_balance(lg, d, BAL_DPO, amt);
         add_balance(lg, c, BAL_CPO, amt);
     }
+    d->last_rid = c->last_rid = rid; /* add_balance recorded the old value for undo */
     t->created_ms = now;
     return PAY_ERR_OK;
 }
