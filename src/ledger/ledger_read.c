@@ -79,14 +79,14 @@ struct page_ctx {
 /* *prev: the link to acct's previous transfer (0: none) stored in the transfer at rid, or -1
  * when that row does not name acct or its link is not strictly older (a broken chain, which
  * verify reports). */
+static const char step_sql[] =
+    "SELECT CASE WHEN debit_rid = $2 THEN debit_prev WHEN credit_rid = $2 THEN credit_prev"
+    " ELSE -1 END, id FROM ledger_transfers WHERE rid = $1";
+
 static enum pay_err chain_prev(struct pay_store_tx *tx, int64_t rid, int64_t acct, int64_t *prev,
                                struct pay_error *err)
 {
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err,
-        "SELECT CASE WHEN debit_rid = $2 THEN debit_prev WHEN credit_rid = $2 THEN credit_prev"
-        " ELSE -1 END FROM ledger_transfers WHERE rid = $1",
-        "ii", rid, acct);
+    struct pay_store_stmt *st = pay_store_query(tx, err, step_sql, "ii", rid, acct);
     if (!st)
         return err->code;
     int rc = pay_store_step(st, err);
@@ -137,20 +137,23 @@ static enum pay_store_status page_body(struct pay_store_tx *tx, void *ctx, struc
         e = chain_start(tx, acct, r, p->cursor, &r, err);
     /* Newest first along acct's chain; a transfer beyond the page tells that another exists. */
     for (; e == PAY_ERR_OK && r > 0 && *p->n < p->max; r = prev) {
-        st = pay_store_query(tx, err, "SELECT id FROM ledger_transfers WHERE rid = $1", "i", r);
+        st = pay_store_query(tx, err, step_sql, "ii", r, acct);
         if (!st)
             return pay_store_status_of(err->code);
         rc = pay_store_step(st, err);
-        if (rc == 1)
-            snprintf(p->out[*p->n].id, sizeof p->out[*p->n].id, "%s", pay_store_col_text(st, 0));
+        prev = rc == 1 ? pay_store_col_int64(st, 0) : -1;
+        if (prev >= 0) /* the row names acct: a broken chain (verify reports it) ends here */
+            snprintf(p->out[*p->n].id, sizeof p->out[*p->n].id, "%s", pay_store_col_text(st, 1));
         pay_store_done(st);
-        if (rc != 1)
-            return pay_store_status_of(rc < 0 ? err->code : PAY_ERR_INTERNAL);
+        if (rc < 0)
+            return pay_store_status_of(err->code);
+        if (prev < 0)
+            break;
         last_rid = r;
         ++*p->n;
-        e = chain_prev(tx, r, acct, &prev, err);
-        prev = prev < 0 ? 0 : prev; /* a broken link ends the walk */
+        prev = prev < r ? prev : 0;
     }
+    r = prev < 0 ? 0 : r; /* after a broken link nothing further is reachable */
     if (e != PAY_ERR_OK)
         return pay_store_status_of(e);
     if (r > 0)

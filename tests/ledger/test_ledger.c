@@ -394,6 +394,163 @@ static void account_cache_sees_other_writers(void **state)
     assert_int_equal(pay_alice_to_shop(e, "warm5"), PAY_LEDGER_OK);
 }
 
+/* --- migration 3: transfer chains instead of per-account indexes ------------------------------ */
+
+static const char *const chain_accts[] = {"bank", "alice", "shop"};
+#define CHAIN_N 40
+
+/* Transfers i = 0..CHAIN_N-1 between the three accounts (every 5th two-phase), created in
+ * order: the k-th committed one has the k-th greatest rid. */
+static void chain_transfers(struct env *e, int from, int count)
+{
+    for (int i = from; i < from + count; i++) {
+        struct pay_ledger_transfer t = {.currency = "CNY", .amount_minor = 1 + i % 3};
+        snprintf(t.id, sizeof t.id, "ch%02d", i);
+        snprintf(t.debit_account_id, sizeof t.debit_account_id, "%s",
+                 chain_accts[i % 3 == 1 ? 1 : 0]);
+        snprintf(t.credit_account_id, sizeof t.credit_account_id, "%s",
+                 chain_accts[i % 3 == 2 ? 1 : 2]);
+        if (i % 5 == 4)
+            t.flags = PAY_LEDGER_TF_PENDING;
+        enum pay_ledger_result r;
+        assert_int_equal(pay_committer_transfers(e->c, &t, 1, &r, NULL), PAY_ERR_OK);
+        assert_int_equal(r, PAY_LEDGER_OK);
+        if (i % 10 == 9) { /* post the pending one just made: a resolution links too */
+            struct pay_ledger_transfer p = {.flags = PAY_LEDGER_TF_POST_PENDING};
+            snprintf(p.id, sizeof p.id, "po%02d", i);
+            snprintf(p.pending_id, sizeof p.pending_id, "ch%02d", i);
+            assert_int_equal(pay_committer_transfers(e->c, &p, 1, &r, NULL), PAY_ERR_OK);
+            assert_int_equal(r, PAY_LEDGER_OK);
+        }
+    }
+}
+
+/* All transfer ids of account, newest first, read page by page (pages of 7). */
+static int chain_page_all(struct env *e, const char *account, char ids[][PAY_LEDGER_ID_MAX + 1],
+                          int cap)
+{
+    struct pay_ledger_transfer page[7];
+    int64_t cursor = 0;
+    int n_all = 0;
+    do {
+        size_t n = 0;
+        assert_int_equal(
+            pay_ledger_account_transfers(e->lg, account, cursor, page, 7, &n, &cursor, NULL),
+            PAY_ERR_OK);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(n_all < cap);
+            assert_true(strcmp(page[i].debit_account_id, account) == 0 ||
+                        strcmp(page[i].credit_account_id, account) == 0);
+            snprintf(ids[n_all++], PAY_LEDGER_ID_MAX + 1, "%s", page[i].id);
+        }
+    } while (cursor);
+    return n_all;
+}
+
+static enum pay_store_status downgrade_to_v2(struct pay_store_tx *tx, void *ctx,
+                                             struct pay_error *err)
+{
+    (void)ctx;
+    /* The schema exactly as migration 2 left it. */
+    return pay_store_status_of(
+        pay_store_exec(tx, err,
+                       "CREATE INDEX ledger_transfers_debit ON ledger_transfers (debit_rid);"
+                       "CREATE INDEX ledger_transfers_credit ON ledger_transfers (credit_rid);"
+                       "ALTER TABLE ledger_transfers DROP COLUMN debit_prev;"
+                       "ALTER TABLE ledger_transfers DROP COLUMN credit_prev;"
+                       "ALTER TABLE ledger_accounts DROP COLUMN last_transfer_rid;"
+                       "DELETE FROM schema_migrations WHERE component = 'ledger' AND version = 3",
+                       NULL));
+}
+
+static void reopen(struct env *e)
+{
+    pay_committer_stop(e->c);
+    pay_ledger_free(e->lg);
+    pay_store_close(e->s);
+    const struct pay_store_component *schema[] = {&pay_ledger_schema, &app_schema, NULL};
+    assert_int_equal(pay_store_open(e->path, NULL, schema, &e->s, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_ledger_new(e->s, env_now, e, &e->lg, NULL), PAY_ERR_OK);
+    struct pay_committer_options o = {.expire_interval_ms = 1};
+    assert_int_equal(pay_committer_start(e->lg, &o, &e->c, NULL), PAY_ERR_OK);
+}
+
+static void upgrade_from_v2_links_existing_transfers(void **state)
+{
+    struct env *e = *state;
+    static char before[3][CHAIN_N * 2][PAY_LEDGER_ID_MAX + 1];
+    static char after[CHAIN_N * 2][PAY_LEDGER_ID_MAX + 1];
+    chain_transfers(e, 0, CHAIN_N);
+    int n[3];
+    for (int a = 0; a < 3; a++)
+        n[a] = chain_page_all(e, chain_accts[a], before[a], CHAIN_N * 2);
+    assert_int_equal(n[1], 1 + 26 + 2); /* fund, ch* with i % 3 != 0, po19 and po29 */
+    assert_int_equal(pay_store_run_tx(e->s, downgrade_to_v2, NULL, NULL), PAY_ERR_OK);
+    reopen(e); /* migration 3 runs on the v2 data */
+    size_t v = 99;
+    assert_int_equal(pay_ledger_verify(e->s, stderr, &v, NULL), PAY_ERR_OK);
+    assert_int_equal(v, 0);
+    for (int a = 0; a < 3; a++) {
+        assert_int_equal(chain_page_all(e, chain_accts[a], after, CHAIN_N * 2), n[a]);
+        for (int i = 0; i < n[a]; i++)
+            assert_string_equal(after[i], before[a][i]);
+    }
+    chain_transfers(e, CHAIN_N, 3); /* new transfers continue the upgraded chains */
+    assert_int_equal(chain_page_all(e, "alice", after, CHAIN_N * 2), n[1] + 2);
+    assert_string_equal(after[0], "ch41"); /* ch42 is bank->shop */
+    assert_string_equal(after[2], before[1][0]);
+}
+
+/* A cursor that is not one of the account's transfers still pages exactly. */
+static void paging_with_foreign_cursor(void **state)
+{
+    struct env *e = *state;
+    chain_transfers(e, 0, 12);
+    struct pay_ledger_transfer page[3];
+    size_t n = 0;
+    int64_t cursor = 0;
+    /* shop's newest: ch10, po09, ch09 (bank->shop, not alice's: the cursor is foreign). */
+    assert_int_equal(pay_ledger_account_transfers(e->lg, "shop", 0, page, 3, &n, &cursor, NULL),
+                     PAY_ERR_OK);
+    assert_string_equal(page[2].id, "ch09");
+    assert_int_equal(
+        pay_ledger_account_transfers(e->lg, "alice", cursor, page, 3, &n, &cursor, NULL),
+        PAY_ERR_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(page[0].id, "ch08");
+    assert_string_equal(page[1].id, "ch07");
+    assert_string_equal(page[2].id, "ch05");
+}
+
+static enum pay_store_status break_chain(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    return pay_store_status_of(
+        pay_store_exec(tx, err, "UPDATE ledger_transfers SET debit_prev = $1 WHERE id = 'ch03'",
+                       "i", *(int64_t *)ctx));
+}
+
+static void verify_reports_broken_chain(void **state)
+{
+    struct env *e = *state;
+    chain_transfers(e, 0, 4);
+    int64_t zero = 0, link;
+    char ids[8][PAY_LEDGER_ID_MAX + 1];
+    assert_int_equal(chain_page_all(e, "bank", ids, 8), 4); /* ch03 ch02 ch00 fund */
+    assert_int_equal(pay_store_run_tx(e->s, break_chain, &zero, NULL), PAY_ERR_OK);
+    char *buf = NULL;
+    size_t len = 0, v = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(pay_ledger_verify(e->s, f, &v, NULL), PAY_ERR_OK);
+    fclose(f);
+    assert_int_equal(v, 1);
+    assert_non_null(strstr(buf, "account's transfer chain does not match its transfers: bank"));
+    free(buf);
+    assert_int_equal(chain_page_all(e, "bank", ids, 8), 1); /* the walk stops, no loop */
+    link = 4;                                               /* ch02's rid: fund 1, ch00 2, ch01 3 */
+    assert_int_equal(pay_store_run_tx(e->s, break_chain, &link, NULL), PAY_ERR_OK);
+    assert_int_equal(chain_page_all(e, "bank", ids, 8), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +561,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(verify_reports_tampering_then_fix, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_reports_dangling_references, setup, teardown),
         cmocka_unit_test_setup_teardown(account_cache_sees_other_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(upgrade_from_v2_links_existing_transfers, setup, teardown),
+        cmocka_unit_test_setup_teardown(paging_with_foreign_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(verify_reports_broken_chain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
