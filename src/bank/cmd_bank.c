@@ -163,6 +163,7 @@ static enum pay_err apply_flags(const struct opts *in, struct pay_bank_options *
                                 struct pay_error *e)
 {
     const char *v;
+    struct pay_error pe = {0}; /* the parser's reason, quoted into *e with the flag */
 #define STR(key, f)                                                                                \
     if ((v = get(in, key)) != NULL)                                                                \
     snprintf(o->f, sizeof o->f, "%s", v)
@@ -178,16 +179,16 @@ static enum pay_err apply_flags(const struct opts *in, struct pay_bank_options *
     if ((v = get(in, "allow-private-notify")) != NULL)
         o->allow_private_notify = strcmp(v, "no") != 0;
     if ((v = get(in, "notify-timeout")) != NULL &&
-        pay_time_parse_duration_ms(v, &o->notify_timeout_ms, e) != PAY_ERR_OK)
+        pay_time_parse_duration_ms(v, &o->notify_timeout_ms, &pe) != PAY_ERR_OK)
         return pay_error_set(e, PAY_ERR_CONFIG_INVALID, "notify-timeout", "--notify-timeout: %s",
-                             e->detail);
+                             pe.detail);
     if ((v = get(in, "sms-ttl")) != NULL &&
-        pay_time_parse_duration_ms(v, &o->sms_ttl_ms, e) != PAY_ERR_OK)
-        return pay_error_set(e, PAY_ERR_CONFIG_INVALID, "sms-ttl", "--sms-ttl: %s", e->detail);
+        pay_time_parse_duration_ms(v, &o->sms_ttl_ms, &pe) != PAY_ERR_OK)
+        return pay_error_set(e, PAY_ERR_CONFIG_INVALID, "sms-ttl", "--sms-ttl: %s", pe.detail);
     if ((v = get(in, "notify-retry")) != NULL &&
-        pay_time_parse_durations(v, o->retry_ms, PAY_BANK_RETRY_MAX, &o->retry_n, e))
+        pay_time_parse_durations(v, o->retry_ms, PAY_BANK_RETRY_MAX, &o->retry_n, &pe))
         return pay_error_set(e, PAY_ERR_CONFIG_INVALID, "notify-retry", "--notify-retry: %s",
-                             e->detail);
+                             pe.detail);
     return PAY_ERR_OK;
 }
 
@@ -228,10 +229,12 @@ static enum pay_err validate(const struct pay_config *c, const struct opts *in,
                              pay_err_message(PAY_ERR_INSECURE_LISTEN));
     snprintf(o->data_dir, sizeof o->data_dir, "%s", o->server.data_dir);
     enum pay_err rc = pay_bank_options_check(o, e);
-    char flag[sizeof e->field];
-    snprintf(flag, sizeof flag, "%s", e->field);
-    if (rc != PAY_ERR_OK && c && strcmp(flag, "data_dir") != 0 && !get(in, flag))
-        return pay_config_error(c, "bank", flag, e, "%s", e->detail);
+    if (rc == PAY_ERR_OK || strcmp(e->field, "data_dir") == 0)
+        return rc;
+    struct pay_error was = *e; /* name the flag, or the file's line the value came from */
+    if (get(in, was.field) || !c)
+        return pay_error_set(e, rc, was.field, "--%s: %s", was.field, was.detail);
+    return pay_config_error(c, "bank", was.field, e, "%s", was.detail);
     return rc;
 }
 
