@@ -441,7 +441,7 @@ static int chain_page_all(struct env *e, const char *account, char ids[][PAY_LED
             assert_true(n_all < cap);
             assert_true(strcmp(page[i].debit_account_id, account) == 0 ||
                         strcmp(page[i].credit_account_id, account) == 0);
-            snprintf(ids[n_all++], PAY_LEDGER_ID_MAX + 1, "%s", page[i].id);
+            snprintf(ids[n_all++], PAY_LEDGER_ID_MAX + 1, "%.*s", PAY_LEDGER_ID_MAX, page[i].id);
         }
     } while (cursor);
     return n_all;
