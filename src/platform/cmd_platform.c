@@ -19,8 +19,7 @@ static void usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: paygate platform [--config FILE] [--listen HOST:PORT] [--data-dir DIR]\n"
-        "                        [--public-url URL]\n"
+        "usage: paygate platform [--config FILE] [--check-config] [server options]\n"
         "       paygate platform merchant add --data-dir DIR --id ID --name NAME\n"
         "                        --public-key-file FILE --notify-host HOST [--notify-host HOST]\n"
         "                        [--fee-bp N] [--settle-bank CODE --settle-account NO]\n"
@@ -34,7 +33,12 @@ static void usage(FILE *out)
         "It prints its URL once it listens and stops cleanly on SIGTERM.\n"
         "`merchant add` registers a merchant: the public key file holds an Ed25519 key\n"
         "(base64 or PEM) or an RSA key of 2048+ bits (PEM). `keygen` makes a merchant key\n"
-        "pair: FILE (private, mode 0600) and FILE.pub, and prints the public key.\n");
+        "pair: FILE (private, mode 0600) and FILE.pub, and prints the public key.\n\n"
+        "Server options (override [server] of the INI file; see etc/platform.example.ini):\n"
+        "  --config FILE          INI file: [server], [platform], [notify], [bank.<code>]\n"
+        "  --check-config         check the file and the flags, then exit: 0 ok, 2 not\n"
+        "%s",
+        pay_server_settings_usage);
 }
 
 static char *read_file(const char *path)
@@ -305,43 +309,75 @@ static int wallet_credit(int argc, char **argv)
     return report(e, &err);
 }
 
-static int serve(int argc, char **argv)
+/* The [server] flags over what the INI file said, and the checks the INI reader makes on the
+ * same values (a flag must not slip past them). 0, or 2 after printing why. */
+static int apply_flags(struct pay_server_settings *srv, int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"listen", required_argument, NULL, 'l'},
-                                         {"data-dir", required_argument, NULL, 'd'},
-                                         {"public-url", required_argument, NULL, 'u'},
-                                         {NULL, 0, NULL, 0}};
-    const char *config = NULL, *listen = NULL, *dir = NULL, *url = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'c')
-            config = optarg;
-        else if (c == 'l')
-            listen = optarg;
-        else if (c == 'd')
-            dir = optarg;
-        else if (c == 'u')
-            url = optarg;
-        else {
-            usage(stderr);
+    for (int i = 1; i < argc;) {
+        int used = pay_server_settings_flag(srv, argc, argv, i);
+        if (used == 0 && strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            used = 2;
+        else if (used == 0 && strcmp(argv[i], "--check-config") == 0)
+            used = 1;
+        if (used <= 0) {
+            fprintf(stderr, "paygate platform: unknown option or missing value '%s'\n", argv[i]);
             return 2;
         }
+        i += used;
+    }
+    enum pay_log_level level;
+    if (pay_log_level_parse(srv->log_level, &level) != 0) {
+        fprintf(stderr, "paygate platform: --log-level: debug, info, warn or error\n");
+        return 2;
+    }
+    if ((srv->tls_cert_file[0] != '\0') != (srv->tls_key_file[0] != '\0')) {
+        fprintf(stderr, "paygate platform: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    return 0;
+}
+
+/* Settings from --config FILE (wherever it stands), then the flags in order. 0, or 2. */
+static int load_settings(int argc, char **argv, struct pay_platform_settings *s, bool *check)
+{
+    const char *config = NULL;
+    *check = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config = argv[++i];
+        else if (strcmp(argv[i], "--check-config") == 0)
+            *check = true;
+    }
+    struct pay_error err = {0};
+    enum pay_err e = pay_platform_settings_load(s, config, &err);
+    if (e != PAY_ERR_OK) {
+        fprintf(stderr, "paygate platform: %s %s: %s\n", pay_err_name(e), err.field,
+                err.detail[0] ? err.detail : pay_err_message(e));
+        return 2;
+    }
+    if (apply_flags(&s->server, argc, argv) != 0) {
+        pay_platform_settings_fini(s);
+        return 2;
+    }
+    if (*check)
+        printf("paygate platform: %s: configuration ok\n", config ? config : "(no --config)");
+    return 0;
+}
+
+static int serve(int argc, char **argv)
+{
+    struct pay_platform_settings s;
+    bool check = false;
+    if (load_settings(argc, argv, &s, &check) != 0)
+        return 2;
+    if (check) {
+        pay_platform_settings_fini(&s);
+        return 0;
     }
     pay_http_signals_block();
-    struct pay_platform_settings s;
     struct pay_error err = {0};
     struct pay_platform *p = NULL;
-    enum pay_err e = pay_platform_settings_load(&s, config, &err);
-    if (listen)
-        snprintf(s.listen, sizeof s.listen, "%s", listen);
-    if (dir)
-        snprintf(s.data_dir, sizeof s.data_dir, "%s", dir);
-    if (url)
-        snprintf(s.public_url, sizeof s.public_url, "%s", url);
-    if (e == PAY_ERR_OK)
-        e = pay_platform_open(&s, &p, &err);
+    enum pay_err e = pay_platform_open(&s, &p, &err); /* p owns s.banks from here */
     if (e == PAY_ERR_OK)
         e = pay_platform_start(p, &err);
     if (e != PAY_ERR_OK) {

@@ -10,6 +10,7 @@
 #include "crypto/aead.h"
 #include "crypto/sig.h"
 #include "crypto/sign.h"
+#include "http/settings.h"
 #include "ledger/ledger.h"
 #include "store/store.h"
 
@@ -40,9 +41,8 @@ extern const struct pay_store_component pay_platform_schema;
 /* Settings read from the INI file and flags (all have defaults). */
 struct pay_platform_settings {
     char name[64];
-    char listen[128];
-    char public_url[PAY_URL_MAX + 1];
-    char data_dir[512];
+    struct pay_server_settings server; /* [server]: listen, TLS, public URL, data dir, log */
+    char public_url[PAY_URL_MAX + 1];  /* server.public_url, or the bound URL once started */
     int64_t default_fee_bp;
     int64_t trade_timeout_ms;  /* default timeout when a create omits it */
     int64_t timeout_min_ms;    /* shortest timeout a create may ask (sandboxes lower it) */
@@ -90,9 +90,12 @@ struct pay_platform {
 
 /* --- lifecycle (server.c) ----------------------------------------------------------------- */
 
-/* Defaults, then the INI file (may be NULL), into *s. */
+/* Defaults, then the INI file (may be NULL), into *s. Checks every key and value (an unknown
+ * section or key is CONFIG_INVALID naming file:line [section] key) and reads the files of the
+ * [bank.<code>] sections; opens no database. Free s->banks with pay_platform_settings_fini. */
 enum pay_err pay_platform_settings_load(struct pay_platform_settings *s, const char *config_path,
                                         struct pay_error *err);
+void pay_platform_settings_fini(struct pay_platform_settings *s);
 /* Opens the data dir's database (creating it), the ledger and the signing key (generated on
  * first start). No threads yet. Caller frees with pay_platform_close. */
 enum pay_err pay_platform_open(const struct pay_platform_settings *s, struct pay_platform **out,

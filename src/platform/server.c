@@ -22,13 +22,14 @@
 #define KEY_FILE  "platform-signing-key.pem"
 #define DB_FILE   "platform.db"
 #define AEAD_FILE "platform-aead.keys"
+/* [bank.<code>] sections checked by name; more banks than this is not a real set-up. */
+#define BANK_SECTIONS_MAX 32
 
 static void defaults(struct pay_platform_settings *s)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "PayGate");
-    snprintf(s->listen, sizeof s->listen, "127.0.0.1:8080");
-    snprintf(s->data_dir, sizeof s->data_dir, "./paygate-data");
+    pay_server_settings_init(&s->server, "127.0.0.1:8080", "./paygate-data");
     s->default_fee_bp = 60;
     snprintf(s->web_root, sizeof s->web_root, "%s", PAYGATE_PLATFORM_WEB_ROOT);
     s->trade_timeout_ms = 15LL * 60 * 1000;
@@ -52,22 +53,40 @@ static void copy_opt(const struct pay_config *c, const char *sec, const char *ke
         snprintf(dst, n, "%s", v);
 }
 
+/* [server], [platform], [notify] and one [bank.<code>] per code in [platform] banks; any other
+ * section is a typo (or a bank left out of the list). */
+static enum pay_err check_sections(const struct pay_config *c, struct pay_error *err)
+{
+    char names[BANK_SECTIONS_MAX][40];
+    const char *allowed[BANK_SECTIONS_MAX + 4] = {"server", "platform", "notify"};
+    size_t n = 3;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", pay_config_get(c, "platform", "banks", ""));
+    char *save = NULL;
+    for (char *code = strtok_r(buf, ",", &save); code && n - 3 < BANK_SECTIONS_MAX;
+         code = strtok_r(NULL, ",", &save)) {
+        snprintf(names[n - 3], sizeof names[0], "bank.%.30s", code);
+        allowed[n] = names[n - 3];
+        n++;
+    }
+    allowed[n] = NULL;
+    return pay_config_check_sections(c, allowed, err);
+}
+
 static enum pay_err read_config(struct pay_platform_settings *s, const struct pay_config *c,
                                 struct pay_error *err)
 {
     static const char *const platform_keys[] = {
-        "name",           "bank_url",    "fee_bp",   "trade_timeout", "refund_window",
-        "sweep_interval", "timeout_min", "web_root", "banks",         "operator_token",
-        "session_idle",   "sandbox_sms", NULL};
-    static const char *const notify_keys[] = {
-        "retry_schedule", "timeout", "allow_private_hosts", "workers", "poll_interval", NULL};
+        "name",     "fee_bp", "trade_timeout",  "refund_window", "sweep_interval", "timeout_min",
+        "web_root", "banks",  "operator_token", "session_idle",  "sandbox_sms",    NULL};
+    static const char *const notify_keys[] = {"retry_schedule", "timeout", "allow_private_hosts",
+                                              "poll_interval", NULL};
     enum pay_err e;
-    if ((e = pay_config_check_keys(c, "platform", platform_keys, err)) != PAY_ERR_OK ||
+    if ((e = check_sections(c, err)) != PAY_ERR_OK ||
+        (e = pay_server_settings_read(&s->server, c, err)) != PAY_ERR_OK ||
+        (e = pay_config_check_keys(c, "platform", platform_keys, err)) != PAY_ERR_OK ||
         (e = pay_config_check_keys(c, "notify", notify_keys, err)) != PAY_ERR_OK)
         return e;
-    copy_opt(c, "server", "listen", s->listen, sizeof s->listen);
-    copy_opt(c, "server", "public_url", s->public_url, sizeof s->public_url);
-    copy_opt(c, "server", "data_dir", s->data_dir, sizeof s->data_dir);
     copy_opt(c, "platform", "name", s->name, sizeof s->name);
     copy_opt(c, "platform", "web_root", s->web_root, sizeof s->web_root);
     copy_opt(c, "platform", "operator_token", s->operator_token, sizeof s->operator_token);
@@ -116,7 +135,16 @@ enum pay_err pay_platform_settings_load(struct pay_platform_settings *s, const c
     if (e == PAY_ERR_OK)
         e = read_config(s, c, err);
     pay_config_free(c);
+    if (e != PAY_ERR_OK)
+        pay_platform_settings_fini(s);
     return e;
+}
+
+void pay_platform_settings_fini(struct pay_platform_settings *s)
+{
+    pay_platform_banks_free(s->banks, s->n_banks);
+    s->banks = NULL;
+    s->n_banks = 0;
 }
 
 int pay_platform_db_path(const char *data_dir, char *out, size_t n)
@@ -129,11 +157,11 @@ static enum pay_err open_store(struct pay_platform *p, struct pay_error *err)
 {
     if (pay_crypto_init() != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "crypto start-up failed");
-    if (mkdir(p->set.data_dir, 0700) != 0 && errno != EEXIST)
+    if (mkdir(p->set.server.data_dir, 0700) != 0 && errno != EEXIST)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "cannot create %s: %s",
-                             p->set.data_dir, strerror(errno));
+                             p->set.server.data_dir, strerror(errno));
     char path[600];
-    if (pay_platform_db_path(p->set.data_dir, path, sizeof path) != 0)
+    if (pay_platform_db_path(p->set.server.data_dir, path, sizeof path) != 0)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "path too long");
     const struct pay_store_component *comps[] = {&pay_ledger_schema, &pay_platform_schema, NULL};
     enum pay_err e = pay_store_open(path, NULL, comps, &p->store, err);
@@ -153,7 +181,7 @@ static void derive_otp_key(struct pay_platform *p)
 static enum pay_err open_key(struct pay_platform *p, struct pay_error *err)
 {
     char path[600];
-    snprintf(path, sizeof path, "%s/%s", p->set.data_dir, KEY_FILE);
+    snprintf(path, sizeof path, "%s/%s", p->set.server.data_dir, KEY_FILE);
     snprintf(p->key_id, sizeof p->key_id, "paygate-platform");
     if (pay_ed25519_key_load(path, &p->key) == 0) {
         derive_otp_key(p);
@@ -194,7 +222,7 @@ static int aead_file_create(const char *path)
 static enum pay_err open_aead(struct pay_platform *p, struct pay_error *err)
 {
     char path[600], line[256];
-    snprintf(path, sizeof path, "%s/%s", p->set.data_dir, AEAD_FILE);
+    snprintf(path, sizeof path, "%s/%s", p->set.server.data_dir, AEAD_FILE);
     if (access(path, F_OK) != 0 && aead_file_create(path) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot write %s", path);
     FILE *f = fopen(path, "r");
@@ -235,7 +263,7 @@ enum pay_err pay_platform_open_offline(const char *data_dir, struct pay_platform
 {
     struct pay_platform_settings s;
     defaults(&s);
-    snprintf(s.data_dir, sizeof s.data_dir, "%s", data_dir);
+    snprintf(s.server.data_dir, sizeof s.server.data_dir, "%s", data_dir);
     return pay_platform_open(&s, out, err);
 }
 
@@ -274,11 +302,9 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
     p->nonces = pay_nonce_cache_mem_new(PAY_NONCE_CACHE_MAX, PAY_SIGNATURE_WINDOW_S);
     if (!p->nonces)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
-    struct pay_http_config hc = {.name = "platform",
-                                 .listen = p->set.listen,
-                                 .web_root = p->set.web_root,
-                                 .health_check = health,
-                                 .health_ctx = p};
+    struct pay_http_config hc = {
+        .name = "platform", .web_root = p->set.web_root, .health_check = health, .health_ctx = p};
+    pay_server_settings_apply(&p->set.server, &hc);
     if ((e = pay_http_server_new(&hc, &p->http, err)) != PAY_ERR_OK ||
         (e = pay_platform_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_cashier_routes_add(p, err)) != PAY_ERR_OK ||
@@ -288,6 +314,7 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
         (e = pay_platform_sms_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_http_server_start(p->http, err)) != PAY_ERR_OK)
         return e;
+    snprintf(p->set.public_url, sizeof p->set.public_url, "%s", p->set.server.public_url);
     if (p->set.public_url[0] == '\0')
         snprintf(p->set.public_url, sizeof p->set.public_url, "%s", pay_http_server_url(p->http));
     if (pthread_create(&p->sweeper, NULL, pay_platform_sweeper, p) != 0)

@@ -2,6 +2,9 @@
  * the shop's own bank. Stops cleanly on SIGINT/SIGTERM. */
 #include "cli/commands.h"
 #include "shop/shop.h"
+
+#include "core/config.h"
+#include "http/settings.h"
 /* after errors.h: log.h defines PAY_ERROR, which errors.def also uses */
 #include "core/log.h"
 
@@ -10,59 +13,140 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* The shop's own settings: [shop] keys of the INI file, or the matching --flags. The
+ * pointers point into argv or into cfg, which lives as long as the opts. */
 struct shop_opts {
-    const char *data_dir, *listen, *public_url, *platform_url, *merchant_id, *key_file,
-        *platform_key, *bank_url, *bank_name, *bank_merchant_dir, *bank_cert, *bank_ca, *bank_code,
-        *web_root, *print_url_file;
+    const char *platform_url, *merchant_id, *key_file, *platform_key, *bank_url, *bank_name,
+        *bank_merchant_dir, *bank_cert, *bank_ca, *bank_code, *web_root, *print_url_file;
+    struct pay_server_settings srv; /* [server]: listen, TLS, public URL, data dir, log */
+    struct pay_config *cfg;         /* --config FILE, or NULL */
+    bool check;                     /* --check-config */
 };
+
+/* [shop] keys and their flags, in the order of the pointers of struct shop_opts; the last
+ * (--print-url-file) has no key. */
+static const char *const shop_keys[] = {
+    "platform_url",      "merchant_id", "key_file", "platform_key", "bank_url", "bank_name",
+    "bank_merchant_dir", "bank_cert",   "bank_ca",  "bank_code",    "web_root", NULL};
+static const char *const shop_flags[] = {
+    "--platform-url", "--merchant-id", "--key-file",          "--platform-key",
+    "--bank-url",     "--bank-name",   "--bank-merchant-dir", "--bank-cert",
+    "--bank-ca",      "--bank-code",   "--web-root",          "--print-url-file"};
+#define SHOP_N_FLAGS (sizeof shop_flags / sizeof shop_flags[0])
 
 static void shop_usage(void)
 {
-    printf("usage: paygate shop --data-dir DIR --platform-url URL --merchant-id ID\n"
-           "                    --key-file FILE [--platform-key BASE64] [--listen ADDR:PORT]\n"
-           "                    [--public-url URL] [--bank-url URL --bank-name NAME\n"
+    printf("usage: paygate shop [--config FILE] [--check-config] --data-dir DIR\n"
+           "                    --platform-url URL --merchant-id ID --key-file FILE\n"
+           "                    [--platform-key BASE64] [--bank-url URL --bank-name NAME\n"
            "                     --bank-merchant-dir DIR --bank-cert FILE [--bank-ca FILE\n"
-           "                     --bank-code CODE]] [--web-root DIR] [--print-url-file F]\n\n"
+           "                     --bank-code CODE]] [--web-root DIR] [--print-url-file F]\n"
+           "                    [server options]\n\n"
            "Runs the demo shop: catalogue, cart, checkout through the platform's cashier or the\n"
            "shop's own bank (the --bank-* options; DIR from `paygate bank merchant add --out`),\n"
            "order pages, my orders and /admin (loopback only) with refunds. Orders live in\n"
-           "DIR/shop.db. `paygate demo` starts it with everything configured.\n");
+           "DIR/shop.db. `paygate demo` starts it with everything configured.\n\n"
+           "The INI file (--config, see etc/shop.example.ini) has [server] and [shop]; each\n"
+           "--flag overrides its key (--platform-url is [shop] platform_url, and so on).\n"
+           "--check-config checks the file and the flags, then exits: 0 ok, 2 not.\n"
+           "Server options (default listen 127.0.0.1:8084):\n%s",
+           pay_server_settings_usage);
 }
 
+/* Reads FILE's [server] and [shop] into o. 0, or 2 after printing why. */
+static int shop_read_config(struct shop_opts *o, const char *path)
+{
+    struct pay_error err = {0};
+    static const char *const sections[] = {"server", "shop", NULL};
+    enum pay_err e = pay_config_load(path, &o->cfg, &err);
+    if (e == PAY_ERR_OK && (e = pay_config_check_sections(o->cfg, sections, &err)) == PAY_ERR_OK &&
+        (e = pay_server_settings_read(&o->srv, o->cfg, &err)) == PAY_ERR_OK)
+        e = pay_config_check_keys(o->cfg, "shop", shop_keys, &err);
+    const char **slots = (const char **)o;
+    for (size_t k = 0; e == PAY_ERR_OK && shop_keys[k]; k++)
+        if ((slots[k] = pay_config_get(o->cfg, "shop", shop_keys[k], NULL)) && !slots[k][0])
+            slots[k] = NULL; /* "key =" is the default */
+    for (size_t k = 0; e == PAY_ERR_OK && k < 2; k++) {
+        const char *key = k ? "bank_url" : "platform_url", *v = slots[k ? 4 : 0];
+        if (v && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+            e = pay_config_error(o->cfg, "shop", key, &err, "not an http(s) URL");
+    }
+    if (e == PAY_ERR_OK)
+        return 0;
+    fprintf(stderr, "paygate shop: %s %s: %s\n", pay_err_name(e), err.field,
+            err.detail[0] ? err.detail : pay_err_message(e));
+    return 2;
+}
+
+/* One command-line option at argv[i]: entries used, or 0 when unknown or missing a value. */
+static int shop_flag(struct shop_opts *o, int argc, char **argv, int i)
+{
+    int used = pay_server_settings_flag(&o->srv, argc, argv, i);
+    if (used != 0)
+        return used < 0 ? 0 : used;
+    if (strcmp(argv[i], "--check-config") == 0)
+        return 1;
+    if (strcmp(argv[i], "--config") == 0)
+        return i + 1 < argc ? 2 : 0;
+    const char **slots = (const char **)o;
+    for (size_t k = 0; k < SHOP_N_FLAGS; k++)
+        if (strcmp(argv[i], shop_flags[k]) == 0 && i + 1 < argc) {
+            slots[k] = argv[i + 1];
+            return 2;
+        }
+    return 0;
+}
+
+/* The checks the INI reader makes, on the final values (flags included). */
+static int shop_check(const struct shop_opts *o)
+{
+    enum pay_log_level level;
+    const char *why = NULL;
+    if (pay_log_level_parse(o->srv.log_level, &level) != 0)
+        why = "--log-level: debug, info, warn or error";
+    else if ((o->srv.tls_cert_file[0] != '\0') != (o->srv.tls_key_file[0] != '\0'))
+        why = "--tls-cert and --tls-key go together";
+    else if (!o->srv.data_dir[0] || !o->platform_url || !o->merchant_id || !o->key_file)
+        why = "data_dir, platform_url, merchant_id and key_file (or --data-dir, "
+              "--platform-url, --merchant-id, --key-file) are required (see --help)";
+    else if (strlen(o->srv.public_url) >= sizeof((struct shop *)0)->public_url)
+        why = "public_url: longer than 255 bytes";
+    if (why)
+        fprintf(stderr, "paygate shop: %s\n", why);
+    return why ? 2 : 0;
+}
+
+/* --config FILE first (wherever it stands), then the flags in order. 0, or 2. */
 static int shop_args(int argc, char **argv, struct shop_opts *o)
 {
-    static const char *const names[] = {
-        "--data-dir",  "--listen",       "--public-url", "--platform-url", "--merchant-id",
-        "--key-file",  "--platform-key", "--bank-url",   "--bank-name",    "--bank-merchant-dir",
-        "--bank-cert", "--bank-ca",      "--bank-code",  "--web-root",     "--print-url-file"};
-    const char **slots = (const char **)o;
+    pay_server_settings_init(&o->srv, "127.0.0.1:8084", NULL);
+    o->srv.data_dir[0] = '\0'; /* no default: a shop's orders must not land somewhere odd */
     for (int i = 1; i < argc; i++) {
-        size_t k = 0;
-        while (k < sizeof names / sizeof names[0] && strcmp(argv[i], names[k]) != 0)
-            k++;
-        if (k == sizeof names / sizeof names[0] || i + 1 >= argc) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc && shop_read_config(o, argv[++i]))
+            return 2;
+        else if (strcmp(argv[i], "--check-config") == 0)
+            o->check = true;
+    }
+    for (int i = 1; i < argc;) {
+        int used = shop_flag(o, argc, argv, i);
+        if (used == 0) {
             fprintf(stderr, "paygate shop: unknown option or missing value '%s'\n", argv[i]);
             return 2;
         }
-        slots[k] = argv[++i];
+        i += used;
     }
-    if (!o->data_dir || !o->platform_url || !o->merchant_id || !o->key_file) {
-        fprintf(stderr, "paygate shop: --data-dir, --platform-url, --merchant-id and --key-file "
-                        "are required (see --help)\n");
-        return 2;
-    }
-    return 0;
+    return shop_check(o);
 }
 
 /* Opens the database and the payment clients. */
 static int shop_open(struct shop *s, const struct shop_opts *o)
 {
     char path[1024];
-    mkdir(o->data_dir, 0700);
-    snprintf(path, sizeof path, "%s/shop.db", o->data_dir);
+    mkdir(o->srv.data_dir, 0700);
+    snprintf(path, sizeof path, "%s/shop.db", o->srv.data_dir);
     if (shop_db_open(s, path) != 0)
         return fprintf(stderr, "paygate shop: cannot open %s\n", path), -1;
-    snprintf(path, sizeof path, "%s/notify-seen.db", o->data_dir);
+    snprintf(path, sizeof path, "%s/notify-seen.db", o->srv.data_dir);
     s->seen = paygate_seen_db_open(path);
     paygate_error e = {0};
     paygate_config pc = {.platform_url = o->platform_url,
@@ -101,9 +185,9 @@ static int shop_serve(struct shop *s, const struct shop_opts *o)
 {
     const char *origins[] = {o->platform_url, o->bank_url, NULL};
     struct pay_http_config cfg = {.name = "shop",
-                                  .listen = o->listen ? o->listen : "127.0.0.1:8084",
                                   .web_root = o->web_root ? o->web_root : PAYGATE_SHOP_WEB_ROOT,
                                   .form_action_origins = origins};
+    pay_server_settings_apply(&o->srv, &cfg);
     struct pay_http_server *srv = NULL;
     struct pay_error err = {0};
     if (pay_http_server_new(&cfg, &srv, &err) != PAY_ERR_OK ||
@@ -114,8 +198,9 @@ static int shop_serve(struct shop *s, const struct shop_opts *o)
         pay_http_server_free(srv);
         return 1;
     }
-    snprintf(s->public_url, sizeof s->public_url, "%s",
-             o->public_url ? o->public_url : pay_http_server_url(srv));
+    /* shop_check keeps a configured public_url within the field */
+    snprintf(s->public_url, sizeof s->public_url, "%.*s", (int)sizeof s->public_url - 1,
+             o->srv.public_url[0] ? o->srv.public_url : pay_http_server_url(srv));
     printf("shop listening on %s\n", pay_http_server_url(srv));
     fflush(stdout);
     if (o->print_url_file) {
@@ -138,11 +223,17 @@ int pay_cmd_shop(int argc, char **argv)
         return 0;
     }
     struct shop_opts o = {0};
-    if (shop_args(argc, argv, &o) != 0)
-        return 2;
+    int bad = shop_args(argc, argv, &o);
+    if (bad || o.check) {
+        if (!bad)
+            printf("paygate shop: configuration ok\n");
+        pay_config_free(o.cfg);
+        return bad ? 2 : 0;
+    }
     pay_http_signals_block(); /* before any thread exists */
     struct shop s = {0};
     int rc = shop_open(&s, &o) == 0 ? shop_serve(&s, &o) : 1;
     shop_close(&s);
+    pay_config_free(o.cfg);
     return rc;
 }

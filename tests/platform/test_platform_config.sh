@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Integration: the platform's and the shop's INI files and their [server] flags. The shipped
+# examples pass --check-config; a misspelled key fails it (exit 2) naming file, line and key;
+# the platform serves /healthz over HTTPS with a self-signed certificate (made here with the
+# openssl command line) and refuses plain HTTP on 0.0.0.0 naming insecure_http.
+# usage: test_platform_config.sh <paygate binary> <source root>
+set -euo pipefail
+bin=$1
+src=$2
+dir=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill -TERM $pid 2>/dev/null && wait $pid; rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*"; cat "$dir/out" 2>/dev/null || true; exit 1; }
+
+# 1. the examples check clean; typos and bad values do not
+for s in platform shop; do
+  "$bin" $s --config "$src/etc/$s.example.ini" --data-dir "$dir/pf" --check-config \
+    >"$dir/out" 2>&1 || fail "$s example does not pass --check-config"
+done
+[ ! -e "$dir/pf" ] || fail "--check-config created the data dir" # no database is opened
+sed 's/^trade_timeout =/trade_timout =/' "$src/etc/platform.example.ini" >"$dir/pf.ini"
+set +e
+"$bin" platform --config "$dir/pf.ini" --check-config >"$dir/out" 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] || fail "misspelled platform key: exit $rc, not 2"
+line=$(grep -n '^trade_timout' "$dir/pf.ini" | cut -d: -f1)
+grep -q "pf.ini:$line: \[platform\] trade_timout: unknown key" "$dir/out" ||
+  fail "platform error does not name file:line [platform] trade_timout"
+sed 's/^merchant_id =/merchant-id =/' "$src/etc/shop.example.ini" >"$dir/shop.ini"
+set +e
+"$bin" shop --config "$dir/shop.ini" --check-config >"$dir/out" 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] || fail "misspelled shop key: exit $rc, not 2"
+grep -q "shop.ini:[0-9]*: \[shop\] merchant-id: unknown key" "$dir/out" ||
+  fail "shop error does not name [shop] merchant-id"
+printf '[server]\ninsecure_http = maybe\n' >"$dir/bad.ini"
+set +e
+"$bin" platform --config "$dir/bad.ini" --check-config >"$dir/out" 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "bad.ini:2: \[server\] insecure_http" "$dir/out" || fail "bad boolean"
+printf '[sever]\nlisten = 127.0.0.1:1\n' >"$dir/bad.ini"
+set +e
+"$bin" platform --config "$dir/bad.ini" --check-config >"$dir/out" 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "unknown section \[sever\]" "$dir/out" || fail "unknown section"
+set +e
+"$bin" platform --check-config --tls-cert "$dir/c.pem" >"$dir/out" 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] || fail "--tls-cert without --tls-key accepted"
+
+# 2. plain HTTP on 0.0.0.0 is refused, naming insecure_http
+set +e
+"$bin" platform --data-dir "$dir/pf" --listen 0.0.0.0:0 >"$dir/out" 2>&1; rc=$?
+set -e
+[ $rc -ne 0 ] && grep -q "INSECURE_LISTEN.*insecure_http" "$dir/out" ||
+  fail "0.0.0.0 without TLS: exit $rc"
+
+# 3. HTTPS with a self-signed certificate, from flags over a config file
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+  -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null || fail "openssl"
+printf '[server]\nlisten = 127.0.0.1:1\ndata_dir = %s/pf\n' "$dir" >"$dir/tls.ini"
+"$bin" platform --config "$dir/tls.ini" --listen 127.0.0.1:0 --tls-cert "$dir/cert.pem" \
+  --tls-key "$dir/key.pem" >"$dir/out" 2>&1 &
+pid=$!
+url=
+for _ in $(seq 300); do
+  url=$(sed -n 's/^platform listening on //p' "$dir/out")
+  [ -n "$url" ] && break
+  kill -0 $pid 2>/dev/null || fail "platform exited"
+  sleep 0.1
+done
+case $url in https://127.0.0.1:*) ;; *) fail "not an https URL: '$url'" ;; esac
+body=$(curl -sS --cacert "$dir/cert.pem" "$url/healthz") || fail "https /healthz"
+case $body in *ok*) ;; *) fail "healthz: $body" ;; esac
+curl -s --cacert "$dir/cert.pem" "${url/https/http}/healthz" -o /dev/null -m 5 &&
+  fail "plain HTTP answered on the TLS port"
+echo ok
