@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,7 +242,7 @@ static void unknown_keys_and_sections(void **state)
 }
 
 /* Every key line of the example follows a comment block (perhaps shared with the keys just
- * above it) that states the default. */
+ * above it) that states the default, or that there is none. */
 static void example_documents_every_key(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -255,7 +256,7 @@ static void example_documents_every_key(const char *path)
             if (in_keys)
                 comment_has_default = false; /* a new block starts */
             in_keys = false;
-            comment_has_default |= strstr(line, "Default") != NULL;
+            comment_has_default |= strcasestr(line, "default") != NULL; /* or "no default" */
         } else if (strchr(line, '=') != NULL) {
             if (!comment_has_default)
                 fail_msg("%s:%d: key without a comment stating its default", path, lineno);
@@ -266,43 +267,42 @@ static void example_documents_every_key(const char *path)
         }
     }
     fclose(f);
-    assert_true(keys >= 20);
+    assert_true(keys >= 5);
 }
 
-/* The shipped example loads, every value in it is valid, and it documents every key. */
+/* Every shipped example (etc/<server>.example.ini) loads and documents every key line. Whether
+ * each server accepts its example is tested with `--check-config` (tests/platform, tests/bank). */
 static void example_file(void **state)
 {
     (void)state;
     const char *root = getenv("PAYGATE_SOURCE_ROOT");
     if (root == NULL)
         skip();
-    char path[4096];
-    snprintf(path, sizeof path, "%s/etc/paygate.example.ini", root);
-    example_documents_every_key(path);
-    struct pay_config *cfg = NULL;
-    struct pay_error e = {0};
-    if (pay_config_load(path, &cfg, &e) != PAY_ERR_OK)
-        fail_msg("%s", e.detail);
-    static const char *const sections[] = {"server", "database", "bank", "platform",
-                                           "notify", "shop",     NULL};
-    assert_int_equal(pay_config_check_sections(cfg, sections, &e), PAY_ERR_OK);
-    bool b = true;
-    int64_t n = 0;
-    assert_int_equal(pay_config_get_bool(cfg, "server", "insecure_http", true, &b, &e), PAY_ERR_OK);
-    assert_false(b);
-    assert_int_equal(pay_config_get_bool(cfg, "notify", "allow_private_hosts", true, &b, &e),
-                     PAY_ERR_OK);
-    assert_false(b);
-    assert_int_equal(pay_config_get_int(cfg, "platform", "fee_bp", 0, 0, 10000, &n, &e),
-                     PAY_ERR_OK);
-    assert_int_equal(n, 60);
-    assert_int_equal(pay_config_get_duration_ms(cfg, "notify", "timeout", 0, &n, &e), PAY_ERR_OK);
-    assert_int_equal(n, 10000);
-    assert_string_equal(pay_config_get(cfg, "server", "listen", NULL), "127.0.0.1:8080");
-    assert_string_equal(pay_config_get(cfg, "notify", "retry_schedule", NULL),
-                        "4m,10m,10m,1h,2h,6h,15h");
-    assert_string_equal(pay_config_get(cfg, "database", "backend", NULL), "sqlite");
-    pay_config_free(cfg);
+    char dir[4096], path[4400];
+    snprintf(dir, sizeof dir, "%s/etc", root);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int files = 0;
+    for (struct dirent *de = readdir(d); de != NULL; de = readdir(d)) {
+        size_t n = strlen(de->d_name), suffix = strlen(".example.ini");
+        if (n <= suffix || strcmp(de->d_name + n - suffix, ".example.ini") != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        example_documents_every_key(path);
+        struct pay_config *cfg = NULL;
+        struct pay_error e = {0};
+        if (pay_config_load(path, &cfg, &e) != PAY_ERR_OK)
+            fail_msg("%s", e.detail);
+        assert_true(pay_config_has_section(cfg, "server"));
+        bool b = true;
+        assert_int_equal(pay_config_get_bool(cfg, "server", "insecure_http", true, &b, &e),
+                         PAY_ERR_OK);
+        assert_false(b);
+        pay_config_free(cfg);
+        files++;
+    }
+    closedir(d);
+    assert_true(files >= 2);
 }
 
 int main(void)
