@@ -192,41 +192,15 @@ static enum pay_err apply_flags(const struct opts *in, struct pay_bank_options *
     return PAY_ERR_OK;
 }
 
-/* The http server refuses plain HTTP off loopback too; checking here as well lets
- * --check-config report it and keeps a refused start from creating the data dir. */
-static bool plain_off_loopback(const struct pay_server_settings *s)
-{
-    if (s->tls_cert_file[0] || s->insecure_http)
-        return false;
-    char host[128];
-    snprintf(host, sizeof host, "%s", s->listen[0] == '[' ? s->listen + 1 : s->listen);
-    char *end = strrchr(host, s->listen[0] == '[' ? ']' : ':');
-    if (end)
-        *end = '\0';
-    return strncmp(host, "127.", 4) != 0 && strcmp(host, "localhost") != 0 &&
-           strcmp(host, "::1") != 0;
-}
-
 /* What the merged settings must satisfy; a bad value from the file names its line. */
 static enum pay_err validate(const struct pay_config *c, const struct opts *in,
                              struct pay_bank_options *o, struct pay_error *e)
 {
-    enum pay_log_level level;
-    if (pay_log_level_parse(o->server.log_level, &level) != 0)
-        return pay_error_set(e, PAY_ERR_CONFIG_INVALID, "log_level",
-                             "--log-level: debug, info, warn or error");
-    if ((o->server.tls_cert_file[0] != '\0') != (o->server.tls_key_file[0] != '\0'))
-        return pay_error_set(e, PAY_ERR_CONFIG_INVALID, "tls_cert",
-                             "tls_cert and tls_key (--tls-cert, --tls-key) go together");
-    const char *tls[] = {o->server.tls_cert_file, o->server.tls_key_file};
-    for (size_t i = 0; i < 2; i++)
-        if (tls[i][0] && access(tls[i], R_OK) != 0)
-            return pay_error_set(e, PAY_ERR_CONFIG_INVALID, i ? "tls_key" : "tls_cert",
-                                 "%s: cannot read %s", i ? "tls_key" : "tls_cert", tls[i]);
-    if (plain_off_loopback(&o->server))
-        return pay_error_set(e, PAY_ERR_INSECURE_LISTEN, "listen",
-                             "listen %s: %s (or --insecure-http)", o->server.listen,
-                             pay_err_message(PAY_ERR_INSECURE_LISTEN));
+    /* Checked before anything is opened, so --check-config reports it and a refused start
+     * creates no data folder. */
+    enum pay_err sc = pay_server_settings_check(&o->server, e);
+    if (sc != PAY_ERR_OK)
+        return sc;
     snprintf(o->data_dir, sizeof o->data_dir, "%s", o->server.data_dir);
     enum pay_err rc = pay_bank_options_check(o, e);
     if (rc == PAY_ERR_OK || strcmp(e->field, "data_dir") == 0)

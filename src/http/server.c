@@ -27,9 +27,8 @@ static enum pay_err h_static(struct pay_http_request *req, struct pay_error *err
 
 /* --- configuration ---------------------------------------------------------------------- */
 
-/* Parses "a.b.c.d:port", "localhost:port" or "[v6]:port"; sets *loopback. */
-static enum pay_err parse_listen(struct pay_http_server *srv, const char *listen, bool *loopback,
-                                 struct pay_error *err)
+enum pay_err pay_http_listen_parse(const char *listen, struct sockaddr_storage *addr,
+                                   socklen_t *addr_len, bool *loopback, struct pay_error *err)
 {
     char host[64];
     const char *colon = listen ? strrchr(listen, ':') : NULL;
@@ -41,9 +40,9 @@ static enum pay_err parse_listen(struct pay_http_server *srv, const char *listen
     long port = strtol(colon + 1, &end, 10);
     if (errno || *end || end == colon + 1 || port < 0 || port > 65535)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "listen", "bad port");
-    memset(&srv->addr, 0, sizeof srv->addr);
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&srv->addr;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&srv->addr;
+    memset(addr, 0, sizeof *addr);
+    struct sockaddr_in *s4 = (struct sockaddr_in *)addr;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)addr;
     size_t hl = strlen(host);
     if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
         host[hl - 1] = '\0';
@@ -51,7 +50,7 @@ static enum pay_err parse_listen(struct pay_http_server *srv, const char *listen
             return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "listen", "bad IPv6 address");
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons((uint16_t)port);
-        srv->addr_len = sizeof *s6;
+        *addr_len = sizeof *s6;
         *loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
         return PAY_ERR_OK;
     }
@@ -62,7 +61,7 @@ static enum pay_err parse_listen(struct pay_http_server *srv, const char *listen
                              "host must be an IP address or localhost");
     s4->sin_family = AF_INET;
     s4->sin_port = htons((uint16_t)port);
-    srv->addr_len = sizeof *s4;
+    *addr_len = sizeof *s4;
     *loopback = (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
     return PAY_ERR_OK;
 }
@@ -99,7 +98,8 @@ static enum pay_err configure(struct pay_http_server *srv, const struct pay_http
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "name", "letters, digits, _ . - only");
     if ((srv->name = strdup(name)) == NULL)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
-    enum pay_err rc = parse_listen(srv, cfg->listen, &loopback, err);
+    enum pay_err rc =
+        pay_http_listen_parse(cfg->listen, &srv->addr, &srv->addr_len, &loopback, err);
     if (rc != PAY_ERR_OK)
         return rc;
     if ((cfg->tls_cert_file == NULL) != (cfg->tls_key_file == NULL))

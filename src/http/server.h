@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 struct pay_http_server;  /* opaque */
 struct pay_http_request; /* opaque; one per request, also carries its response */
@@ -64,6 +65,12 @@ struct pay_http_config {
     int (*health_check)(void *ctx, struct pay_error *err);
     void *health_ctx;
 };
+
+/* Parses a listen address: "a.b.c.d:port", "localhost:port" or "[v6]:port" (port 0 picks
+ * one). Sets *loopback when the address is a loopback one. CONFIG_INVALID (field "listen")
+ * when malformed. */
+enum pay_err pay_http_listen_parse(const char *listen, struct sockaddr_storage *addr,
+                                   socklen_t *addr_len, bool *loopback, struct pay_error *err);
 
 /* Creates a server (not yet listening): validates the address and TLS files and refuses a
  * non-loopback address without TLS unless insecure_http (PAY_ERR_INSECURE_LISTEN).

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 const char pay_server_settings_usage[] =
     "  --listen HOST:PORT     address to listen on (port 0 picks one)\n"
@@ -93,6 +94,34 @@ int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **arg
         return 2;
     }
     return 0;
+}
+
+enum pay_err pay_server_settings_check(const struct pay_server_settings *s, struct pay_error *err)
+{
+    enum pay_log_level level;
+    if (pay_log_level_parse(s->log_level, &level) != 0)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "log_level",
+                             "log_level %s: debug, info, warn or error", s->log_level);
+    if ((s->tls_cert_file[0] != '\0') != (s->tls_key_file[0] != '\0'))
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID,
+                             s->tls_cert_file[0] ? "tls_key" : "tls_cert",
+                             "tls_cert and tls_key go together");
+    const char *const files[][2] = {{"tls_cert", s->tls_cert_file}, {"tls_key", s->tls_key_file}};
+    for (size_t i = 0; i < 2; i++)
+        if (files[i][1][0] && access(files[i][1], R_OK) != 0)
+            return pay_error_set(err, PAY_ERR_CONFIG_INVALID, files[i][0], "%s: cannot read %s",
+                                 files[i][0], files[i][1]);
+    struct sockaddr_storage addr;
+    socklen_t len;
+    bool loopback = false;
+    enum pay_err e = pay_http_listen_parse(s->listen, &addr, &len, &loopback, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (!loopback && !s->tls_cert_file[0] && !s->insecure_http)
+        return pay_error_set(err, PAY_ERR_INSECURE_LISTEN, "listen",
+                             "listen %s: %s (or --insecure-http)", s->listen,
+                             pay_err_message(PAY_ERR_INSECURE_LISTEN));
+    return PAY_ERR_OK;
 }
 
 void pay_server_settings_apply(const struct pay_server_settings *s, struct pay_http_config *cfg)

@@ -36,6 +36,11 @@ enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struc
  * used (1 or 2), 0 when the option is not one of these, -1 when its value is missing. */
 int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **argv, int i);
 
+/* Everything about *s that can be checked without starting: the log level, TLS files given
+ * together and readable, the listen address well-formed, and no plain HTTP on a non-loopback
+ * address unless insecure_http (INSECURE_LISTEN). The field names the key. */
+enum pay_err pay_server_settings_check(const struct pay_server_settings *s, struct pay_error *err);
+
 /* The usage lines of those flags, for --help texts. */
 extern const char pay_server_settings_usage[];
 
