@@ -309,8 +309,9 @@ static int wallet_credit(int argc, char **argv)
     return report(e, &err);
 }
 
-/* The [server] flags over what the INI file said, and the checks the INI reader makes on the
- * same values (a flag must not slip past them). 0, or 2 after printing why. */
+/* The [server] flags over what the INI file said, then the checks of the final values (log
+ * level, TLS files, listen address, plain HTTP off loopback), before any file is opened.
+ * 0, or 2 after printing why. */
 static int apply_flags(struct pay_server_settings *srv, int argc, char **argv)
 {
     for (int i = 1; i < argc;) {
@@ -325,13 +326,11 @@ static int apply_flags(struct pay_server_settings *srv, int argc, char **argv)
         }
         i += used;
     }
-    enum pay_log_level level;
-    if (pay_log_level_parse(srv->log_level, &level) != 0) {
-        fprintf(stderr, "paygate platform: --log-level: debug, info, warn or error\n");
-        return 2;
-    }
-    if ((srv->tls_cert_file[0] != '\0') != (srv->tls_key_file[0] != '\0')) {
-        fprintf(stderr, "paygate platform: --tls-cert and --tls-key go together\n");
+    struct pay_error err = {0};
+    enum pay_err e = pay_server_settings_check(srv, &err);
+    if (e != PAY_ERR_OK) {
+        fprintf(stderr, "paygate platform: %s %s: %s\n", pay_err_name(e), err.field,
+                err.detail[0] ? err.detail : pay_err_message(e));
         return 2;
     }
     return 0;

@@ -97,15 +97,15 @@ static int shop_flag(struct shop_opts *o, int argc, char **argv, int i)
     return 0;
 }
 
-/* The checks the INI reader makes, on the final values (flags included). */
+/* The checks of the final values (flags included), before any file is opened. */
 static int shop_check(const struct shop_opts *o)
 {
-    enum pay_log_level level;
+    struct pay_error err = {0};
+    enum pay_err e = pay_server_settings_check(&o->srv, &err);
     const char *why = NULL;
-    if (pay_log_level_parse(o->srv.log_level, &level) != 0)
-        why = "--log-level: debug, info, warn or error";
-    else if ((o->srv.tls_cert_file[0] != '\0') != (o->srv.tls_key_file[0] != '\0'))
-        why = "--tls-cert and --tls-key go together";
+    if (e != PAY_ERR_OK)
+        fprintf(stderr, "paygate shop: %s %s: %s\n", pay_err_name(e), err.field,
+                err.detail[0] ? err.detail : pay_err_message(e));
     else if (!o->srv.data_dir[0] || !o->platform_url || !o->merchant_id || !o->key_file)
         why = "data_dir, platform_url, merchant_id and key_file (or --data-dir, "
               "--platform-url, --merchant-id, --key-file) are required (see --help)";
@@ -113,7 +113,7 @@ static int shop_check(const struct shop_opts *o)
         why = "public_url: longer than 255 bytes";
     if (why)
         fprintf(stderr, "paygate shop: %s\n", why);
-    return why ? 2 : 0;
+    return e != PAY_ERR_OK || why ? 2 : 0;
 }
 
 /* --config FILE first (wherever it stands), then the flags in order. 0, or 2. */

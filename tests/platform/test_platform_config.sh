@@ -48,7 +48,13 @@ set +e
 set -e
 [ $rc -eq 2 ] || fail "--tls-cert without --tls-key accepted"
 
-# 2. plain HTTP on 0.0.0.0 is refused, naming insecure_http
+# 2. plain HTTP on 0.0.0.0 is refused, naming insecure_http: by --check-config and at start
+set +e
+"$bin" platform --listen 0.0.0.0:8080 --check-config >"$dir/out" 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "insecure_http" "$dir/out" || fail "--check-config let 0.0.0.0 pass"
+"$bin" platform --listen 0.0.0.0:8080 --insecure-http --check-config >"$dir/out" 2>&1 ||
+  fail "--insecure-http refused"
 set +e
 "$bin" platform --data-dir "$dir/pf" --listen 0.0.0.0:0 >"$dir/out" 2>&1; rc=$?
 set -e
