@@ -5,6 +5,7 @@
 #include "crypto/crypto.h"
 #include "crypto/sig.h"
 #include "http/client.h"
+#include "lib/harness.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -45,17 +46,9 @@ const char *h_err_code(const struct h_reply *r)
 
 int h_run(const char *const *argv)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        dup2(fd, 1);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+    int rc = th_run(argv);
+    assert_true(rc >= 0);
+    return rc;
 }
 
 static void add_merchant(struct h_platform *pf, struct h_merchant *m, const char *id, int seed)
@@ -96,8 +89,7 @@ void h_setup(struct h_platform *pf, struct h_merchant *ma, struct h_merchant *mb
 {
     assert_int_equal(pay_crypto_init(), 0);
     memset(pf, 0, sizeof *pf);
-    snprintf(pf->dir, sizeof pf->dir, "/tmp/paygate-pf-XXXXXX");
-    assert_non_null(mkdtemp(pf->dir));
+    assert_int_equal(th_tmpdir(pf->dir, sizeof pf->dir, "paygate-pf"), 0);
     char path[300];
     snprintf(path, sizeof path, "%s/platform.ini", pf->dir);
     FILE *f = fopen(path, "w");
@@ -163,22 +155,15 @@ void h_stop(struct h_platform *pf, int sig)
 {
     if (pf->pid <= 0)
         return;
-    kill(pf->pid, sig);
-    int st = 0;
-    waitpid(pf->pid, &st, 0);
+    int rc = th_stop(&pf->pid, sig);
     if (sig == SIGTERM)
-        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    pf->pid = 0;
+        assert_int_equal(rc, 0);
 }
 
 void h_teardown(struct h_platform *pf)
 {
     h_stop(pf, SIGTERM);
-    if (getenv("PAYGATE_KEEP_TMP"))
-        return;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", pf->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(th_rmtree(pf->dir), 0);
 }
 
 static enum pay_err pf_lookup(void *ctx, const char *key_id, struct pay_sig_pubkey *out)
@@ -299,12 +284,8 @@ void h_sink_start(struct h_notify_sink *s, const uint8_t *platform_pk, int fail_
     s->platform_pk = platform_pk;
     s->fail_first = fail_first;
     s->nonces = pay_nonce_cache_mem_new(1024, 300);
-    struct pay_http_config c = {.name = "sink", .listen = "127.0.0.1:0"};
-    struct pay_http_route r = {"POST", "/notify", PAY_HTTP_API, PAY_HTTP_BODY_RAW, sink_notify, s};
-    assert_int_equal(pay_http_server_new(&c, &s->srv, NULL), PAY_ERR_OK);
-    assert_int_equal(pay_http_server_add_routes(s->srv, &r, 1, NULL), PAY_ERR_OK);
-    assert_int_equal(pay_http_server_start(s->srv, NULL), PAY_ERR_OK);
-    snprintf(s->url, sizeof s->url, "%s/notify", pay_http_server_url(s->srv));
+    assert_int_equal(th_notify_server_start("sink", sink_notify, s, &s->srv, s->url, sizeof s->url),
+                     0);
 }
 
 void h_sink_stop(struct h_notify_sink *s)
@@ -332,8 +313,7 @@ size_t h_ledger_verify(struct h_platform *pf)
 {
     char db[300];
     snprintf(db, sizeof db, "%s/platform.db", pf->dir);
-    const char *argv[] = {h_paygate, "ledger", "verify", db, NULL};
-    return (size_t)h_run(argv);
+    return (size_t)th_ledger_verify(h_paygate, db);
 }
 
 /* --- a minimal browser for the cashier ---------------------------------------------------------

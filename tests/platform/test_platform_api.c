@@ -3,6 +3,7 @@
  * replay/mismatch/concurrency, strict validation, merchant isolation, forged/stale/replayed
  * signatures, expiry, SSRF refusal, and notification delivery with retries and a restart. */
 #include "harness.h"
+#include "lib/harness.h"
 
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
@@ -557,12 +558,7 @@ static void operator_api(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s PAYGATE_BINARY\n", argv[0]);
-        return 2;
-    }
-    h_paygate = argv[1];
-    signal(SIGPIPE, SIG_IGN);
+    h_paygate = th_binary_arg(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(create_query_close),
         cmocka_unit_test(duplicate_out_trade_no),

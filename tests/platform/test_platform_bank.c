@@ -5,6 +5,7 @@
  * trade was closed (refunded automatically), and the money checked at the bank and on the
  * platform's ledger. */
 #include "harness.h"
+#include "lib/harness.h"
 
 #include "http/client.h"
 #include "http/codec.h"
@@ -33,66 +34,35 @@ static struct h_merchant ma;
 static struct h_notify_sink sink;
 static struct bank banks[2] = {{.code = "icbc", .bin = "622202"}, {.code = "abc", .bin = "622848"}};
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void read_text(const char *path, char *out, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    size_t got = f ? fread(out, 1, n - 1, f) : 0;
-    if (f)
-        fclose(f);
-    out[got] = '\0';
-}
-
 /* Runs `paygate bank serve` on b's data dir at listen and waits for its URL. */
 static void bank_spawn(struct bank *b, const char *listen)
 {
-    char path[300];
+    char path[300], cmd[4096];
     snprintf(path, sizeof path, "%s/url", b->dir);
     unlink(path);
     b->url[0] = '\0';
-    b->pid = fork();
-    if (b->pid == 0) {
-        char cmd[4096];
-        snprintf(cmd, sizeof cmd,
-                 "exec '%s' bank serve --data-dir %s/data --code %s --bin %s --demo-data"
-                 " --fast-hash --listen %s --print-url-file %s/url --notify-timeout 5s"
-                 " >>%s/stdout.txt 2>>%s/bank.log",
-                 h_paygate, b->dir, b->code, b->bin, listen, b->dir, b->dir, b->dir);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 300 && !b->url[0]; i++) {
-        read_text(path, b->url, sizeof b->url);
-        if (!b->url[0])
-            usleep(50000);
-    }
-    assert_true(b->url[0] != '\0');
+    snprintf(cmd, sizeof cmd,
+             "exec '%s' bank serve --data-dir %s/data --code %s --bin %s --demo-data"
+             " --fast-hash --listen %s --print-url-file %s/url --notify-timeout 5s"
+             " >>%s/stdout.txt 2>>%s/bank.log",
+             h_paygate, b->dir, b->code, b->bin, listen, b->dir, b->dir, b->dir);
+    b->pid = th_spawn_sh(cmd);
+    assert_int_equal(th_wait_url_file(path, b->url, sizeof b->url, 15000), 0);
 }
 
 static void bank_start(struct bank *b)
 {
-    snprintf(b->dir, sizeof b->dir, "/tmp/paygate-pfbank-XXXXXX");
-    assert_non_null(mkdtemp(b->dir));
-    assert_int_equal(sh("'%s' bank merchant add --data-dir %s/data --code %s --bin %s --fast-hash"
-                        " --mer-id PAYGATE --name PayGate --referrer-domain 127.0.0.1"
-                        " --notify-domain 127.0.0.1 --allow-no-referer --out %s/mer"
-                        " >%s/cli.log 2>&1",
-                        h_paygate, b->dir, b->code, b->bin, b->dir, b->dir),
-                     0);
+    assert_int_equal(th_tmpdir(b->dir, sizeof b->dir, "paygate-pfbank"), 0);
+    assert_int_equal(
+        th_sh("'%s' bank merchant add --data-dir %s/data --code %s --bin %s --fast-hash"
+              " --mer-id PAYGATE --name PayGate --referrer-domain 127.0.0.1"
+              " --notify-domain 127.0.0.1 --allow-no-referer --out %s/mer"
+              " >%s/cli.log 2>&1",
+              h_paygate, b->dir, b->code, b->bin, b->dir, b->dir),
+        0);
     char json[1024], path[300];
     snprintf(path, sizeof path, "%s/mer/merchant.json", b->dir);
-    read_text(path, json, sizeof json);
+    th_read_text(path, json, sizeof json);
     json_t *j = json_loads(json, 0, NULL);
     snprintf(b->acct, sizeof b->acct, "%s", h_str(j, "merAcct"));
     json_decref(j);
@@ -102,12 +72,8 @@ static void bank_start(struct bank *b)
 
 static void bank_stop(struct bank *b)
 {
-    if (b->pid > 0) {
-        kill(b->pid, SIGTERM);
-        waitpid(b->pid, NULL, 0);
-    }
-    if (!getenv("PAYGATE_KEEP_TMP"))
-        sh("rm -rf '%s'", b->dir);
+    th_stop(&b->pid, SIGTERM);
+    th_rmtree(b->dir);
 }
 
 static int group_setup(void **state)
@@ -387,9 +353,9 @@ static void late_notification_refunded(void **state)
     int rc = 1;
     for (int i = 0; i < 100 && rc != 0; i++) {
         usleep(100000);
-        rc = sh("'%s' bank movements --data-dir %s/data --account %s 2>/dev/null | grep -q "
-                "' rf:.*DR *5000 CNY'",
-                h_paygate, banks[1].dir, banks[1].acct);
+        rc = th_sh("'%s' bank movements --data-dir %s/data --account %s 2>/dev/null | grep -q "
+                   "' rf:.*DR *5000 CNY'",
+                   h_paygate, banks[1].dir, banks[1].acct);
     }
     assert_int_equal(rc, 0);
 }
@@ -399,7 +365,7 @@ static void demo_cvv2(const struct bank *bk, const char *pan, char out[4])
 {
     char text[4096], path[300];
     snprintf(path, sizeof path, "%s/stdout.txt", bk->dir);
-    read_text(path, text, sizeof text);
+    th_read_text(path, text, sizeof text);
     const char *p = strstr(text, pan), *c = p ? strstr(p, "cvv2 ") : NULL;
     assert_non_null(c);
     snprintf(out, 4, "%.3s", c + 5);
@@ -449,24 +415,7 @@ static bool db_contains(const char *needle)
     for (int i = 0; i < 2 && !found; i++) {
         char path[300];
         snprintf(path, sizeof path, "%s%s", pf.dir, suffix[i]);
-        FILE *f = fopen(path, "rb");
-        if (!f)
-            continue;
-        size_t cap = 1 << 20, len = 0, nl = strlen(needle);
-        char *buf = malloc(cap);
-        assert_non_null(buf);
-        size_t got;
-        while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
-            len += got;
-            if (len == cap) {
-                buf = realloc(buf, cap *= 2);
-                assert_non_null(buf);
-            }
-        }
-        fclose(f);
-        for (size_t k = 0; k + nl <= len && !found; k++)
-            found = memcmp(buf + k, needle, nl) == 0;
-        free(buf);
+        found = th_count_in_file(path, needle) > 0;
     }
     return found;
 }
@@ -512,7 +461,7 @@ static void bind_card_topup_and_pay(void **state)
     /* withdraw 100.00 to another account at the bank (the demo merchant's) */
     char json[1024], path0[300];
     snprintf(path0, sizeof path0, "%s/data/demo-merchant/merchant.json", banks[0].dir);
-    read_text(path0, json, sizeof json);
+    th_read_text(path0, json, sizeof json);
     json_t *dm = json_loads(json, 0, NULL);
     snprintf(form, sizeof form, "bank=icbc&to_account=%s&amount=100.00&pay_password=135790",
              h_str(dm, "merAcct"));
@@ -590,7 +539,7 @@ static void withdrawal_survives_bank_outage(void **state)
     assert_non_null(strstr(b.page, "id=\"balance\">200.00<"));
     char json[1024], path0[300], form[256], id[64], st[16];
     snprintf(path0, sizeof path0, "%s/data/demo-merchant/merchant.json", banks[0].dir);
-    read_text(path0, json, sizeof json);
+    th_read_text(path0, json, sizeof json);
     json_t *dm = json_loads(json, 0, NULL);
     char to[80];
     snprintf(to, sizeof to, "%s", h_str(dm, "merAcct"));
@@ -621,10 +570,11 @@ static void withdrawal_survives_bank_outage(void **state)
     assert_string_equal(withdrawal_status(b.page, id, st), "succeeded");
     assert_non_null(strstr(b.page, "id=\"balance\">150.00<"));
     /* exactly one transfer at the bank with that transferId */
-    assert_int_equal(sh("test $('%s' bank movements --data-dir %s/data --account %s | grep -c '%s')"
-                        " -eq 1",
-                        h_paygate, banks[0].dir, banks[0].acct, id),
-                     0);
+    assert_int_equal(
+        th_sh("test $('%s' bank movements --data-dir %s/data --account %s | grep -c '%s')"
+              " -eq 1",
+              h_paygate, banks[0].dir, banks[0].acct, id),
+        0);
     /* a refusal (no such account) is definitive: the money goes back to the wallet */
     pf_post(&b, "/wallet/withdraw",
             "bank=icbc&to_account=acct_nosuchaccount&amount=10.00&pay_password=135790");
@@ -666,12 +616,14 @@ static void ledger_and_bank_agree(void **state)
     pay_ledger_free(lg);
     pay_store_close(s);
     assert_int_equal(h_ledger_verify(&pf), 0);
-    for (int i = 0; i < 2; i++) /* and the banks' ledgers are clean too */
-        assert_int_equal(
-            sh("'%s' ledger verify %s/data/bank.db >/dev/null", h_paygate, banks[i].dir), 0);
+    for (int i = 0; i < 2; i++) { /* and the banks' ledgers are clean too */
+        char bank_db[300];
+        snprintf(bank_db, sizeof bank_db, "%s/data/bank.db", banks[i].dir);
+        assert_int_equal(th_ledger_verify(h_paygate, bank_db), 0);
+    }
     /* the platform's merchant account at icbc holds what the reserve says */
-    assert_int_equal(sh("'%s' bank movements --data-dir %s/data --account %s | grep -q 12300",
-                        h_paygate, banks[0].dir, banks[0].acct),
+    assert_int_equal(th_sh("'%s' bank movements --data-dir %s/data --account %s | grep -q 12300",
+                           h_paygate, banks[0].dir, banks[0].acct),
                      0);
 }
 
@@ -709,12 +661,7 @@ static void legacy_tokens_sealed_at_start(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s PAYGATE_BINARY\n", argv[0]);
-        return 2;
-    }
-    h_paygate = argv[1];
-    signal(SIGPIPE, SIG_IGN);
+    h_paygate = th_binary_arg(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pay_by_online_banking),
         cmocka_unit_test(refund_through_bank),

@@ -5,6 +5,7 @@
  * stand for the current trade and refund; `<!-- test: pay OUT_TRADE_NO -->` pays that trade
  * on the cashier and makes it the current one. */
 #include "harness.h"
+#include "lib/harness.h"
 
 #include "core/errors.h"
 #include "platform/api.h"
@@ -209,12 +210,7 @@ static void examples_run(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s PAYGATE_BINARY\n", argv[0]);
-        return 2;
-    }
-    h_paygate = argv[1];
-    signal(SIGPIPE, SIG_IGN);
+    h_paygate = th_binary_arg(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_endpoint_documented),
         cmocka_unit_test(every_error_code_exists),

@@ -4,6 +4,7 @@
  * refused, 100 concurrent refunds never exceeding it, and the ledger balances and invariants
  * checked at the end. */
 #include "harness.h"
+#include "lib/harness.h"
 
 #include "core/money.h"
 #include "crypto/password.h"
@@ -562,12 +563,7 @@ static int group_teardown(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s PAYGATE_BINARY\n", argv[0]);
-        return 2;
-    }
-    h_paygate = argv[1];
-    signal(SIGPIPE, SIG_IGN);
+    h_paygate = th_binary_arg(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pay_by_wallet),        cmocka_unit_test(cashier_guards),
         cmocka_unit_test(partial_refunds),      cmocka_unit_test(concurrent_refunds),

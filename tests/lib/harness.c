@@ -1,0 +1,173 @@
+/* Shared support for the integration tests; see harness.h. */
+#include "harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *th_binary_arg(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s PAYGATE_BINARY\n", argv[0]);
+        exit(2);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    return argv[1];
+}
+
+const char *th_binary_env(void)
+{
+    const char *p = getenv("PAYGATE_BIN");
+    return p ? p : "paygate";
+}
+
+int th_tmpdir(char *dir, size_t n, const char *prefix)
+{
+    int len = snprintf(dir, n, "/tmp/%s-XXXXXX", prefix);
+    if (len < 0 || (size_t)len >= n)
+        return -1;
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+int th_rmtree(const char *dir)
+{
+    if (getenv("PAYGATE_KEEP_TMP") || !dir[0])
+        return 0;
+    return th_sh("rm -rf '%s'", dir) == 0 ? 0 : -1;
+}
+
+int th_sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int th_run(const char *const *argv)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+int th_ledger_verify(const char *bin, const char *db)
+{
+    const char *argv[] = {bin, "ledger", "verify", db, NULL};
+    return th_run(argv);
+}
+
+size_t th_read_text(const char *path, char *out, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    size_t got = f ? fread(out, 1, n - 1, f) : 0;
+    if (f)
+        fclose(f);
+    out[got] = '\0';
+    return got;
+}
+
+size_t th_count_in_file(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t cap = 1 << 20, len = 0, got;
+    char *buf = malloc(cap);
+    while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap) {
+            char *bigger = realloc(buf, cap *= 2);
+            if (!bigger)
+                free(buf);
+            buf = bigger;
+        }
+    }
+    fclose(f);
+    if (!buf)
+        abort(); /* out of memory: a scan that silently found nothing would pass wrongly */
+    size_t hits = 0, nl = strlen(needle);
+    for (size_t i = 0; i + nl <= len; i++)
+        hits += memcmp(buf + i, needle, nl) == 0;
+    free(buf);
+    return hits;
+}
+
+pid_t th_spawn_sh(const char *cmd)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+int th_wait_url_file(const char *path, char *url, size_t n, int ms)
+{
+    for (int waited = 0; waited <= ms; waited += 50) {
+        if (th_read_text(path, url, n) > 0)
+            return 0;
+        usleep(50000);
+    }
+    return -1;
+}
+
+int th_stop(pid_t *pid, int sig)
+{
+    if (*pid <= 0)
+        return 0;
+    kill(*pid, sig);
+    int st = 0;
+    waitpid(*pid, &st, 0);
+    *pid = 0;
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+}
+
+int th_notify_server_start(const char *name, pay_http_handler fn, void *ctx,
+                           struct pay_http_server **srv, char *url, size_t n)
+{
+    struct pay_http_config c = {.name = name, .listen = "127.0.0.1:0"};
+    struct pay_http_route r = {"POST", "/notify", PAY_HTTP_API, PAY_HTTP_BODY_RAW, fn, ctx};
+    *srv = NULL;
+    if (pay_http_server_new(&c, srv, NULL) != PAY_ERR_OK ||
+        pay_http_server_add_routes(*srv, &r, 1, NULL) != PAY_ERR_OK ||
+        pay_http_server_start(*srv, NULL) != PAY_ERR_OK) {
+        pay_http_server_free(*srv);
+        *srv = NULL;
+        return -1;
+    }
+    snprintf(url, n, "%s/notify", pay_http_server_url(*srv));
+    return 0;
+}
+
+void th_input_value(const char *html, const char *name, char *out, size_t n)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "name=\"%s\" value=\"", name);
+    const char *m = html ? strstr(html, pat) : NULL;
+    out[0] = '\0';
+    if (m) {
+        m += strlen(pat);
+        snprintf(out, n, "%.*s", (int)strcspn(m, "\""), m);
+    }
+}

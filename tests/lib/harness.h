@@ -1,0 +1,63 @@
+/* Shared support for the integration tests (tests/bank, tests/platform, tests/sdk): temp
+ * dirs, running the `paygate` binary, starting a server process and reading the URL it
+ * prints, stopping it with a signal, an in-process notify endpoint, scanning files for
+ * secrets. No cmocka here: every function returns a status the test asserts on. */
+#ifndef PAY_TESTS_LIB_HARNESS_H
+#define PAY_TESTS_LIB_HARNESS_H
+
+#include "http/server.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* The paygate binary from argv[1] (the platform and SDK tests get it so); prints a usage line
+ * and exits 2 when it is missing. Also ignores SIGPIPE. Returns argv[1] (not copied). */
+const char *th_binary_arg(int argc, char **argv);
+/* The paygate binary from $PAYGATE_BIN, else "paygate" on PATH (static, do not free). */
+const char *th_binary_env(void);
+
+/* Makes a fresh directory /tmp/<prefix>-XXXXXX into dir (caller's buffer of n bytes).
+ * 0, or -1 when it could not be made. */
+int th_tmpdir(char *dir, size_t n, const char *prefix);
+/* Removes dir and everything in it, unless $PAYGATE_KEEP_TMP is set (then keeps it for a
+ * post-mortem). 0, or -1 when rm failed. */
+int th_rmtree(const char *dir);
+
+/* Runs a printf-formatted shell command with system(); its exit status, -1 when it did not
+ * exit normally. */
+int th_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Runs argv (argv[0] is the path, NULL-terminated) with stdout to /dev/null and waits; its
+ * exit status, 128 when killed by a signal, -1 when it could not be started. */
+int th_run(const char *const *argv);
+/* `<bin> ledger verify <db>` with its stdout discarded; the exit status (0 = no violations). */
+int th_ledger_verify(const char *bin, const char *db);
+
+/* Reads up to n-1 bytes of path into out, NUL-terminated ("" when the file is missing).
+ * Returns the bytes read. */
+size_t th_read_text(const char *path, char *out, size_t n);
+/* How often needle occurs in the whole file path (0 when the file is missing; aborts when out
+ * of memory): the scan for secrets (card numbers, tokens) that must never be stored in clear. */
+size_t th_count_in_file(const char *path, const char *needle);
+
+/* Starts `sh -c cmd` in a child process (use `exec ...` in cmd so the pid is the server's).
+ * The pid, or -1. Stop it with th_stop. */
+pid_t th_spawn_sh(const char *cmd);
+/* Waits up to ms for path to hold a URL (what `--print-url-file` writes) and copies it into
+ * url (n bytes). 0, or -1 on timeout. */
+int th_wait_url_file(const char *path, char *url, size_t n, int ms);
+/* Sends sig to *pid (when > 0), reaps it and sets *pid to 0. Returns the exit status, 128+N
+ * when it died of signal N, 0 when there was nothing to stop. */
+int th_stop(pid_t *pid, int sig);
+
+/* Starts an in-process HTTP server on a random loopback port with one route, POST /notify,
+ * calling fn with ctx. Writes the server into *srv (free with pay_http_server_free) and
+ * "<base>/notify" into url (n bytes). 0 or -1. */
+int th_notify_server_start(const char *name, pay_http_handler fn, void *ctx,
+                           struct pay_http_server **srv, char *url, size_t n);
+
+/* The value of the first <input ... name="NAME" value="..."> in html, copied raw (no
+ * unescaping) into out (n bytes); "" when there is none or html is NULL. */
+void th_input_value(const char *html, const char *name, char *out, size_t n);
+
+#endif
