@@ -18,8 +18,7 @@
 
 static const char *bin(void)
 {
-    const char *p = getenv("PAYGATE_BIN");
-    return p ? p : "paygate";
+    return th_binary_env();
 }
 
 int h_paygate(struct pay_buf *out, const char *fmt, ...)
@@ -45,8 +44,7 @@ int h_paygate(struct pay_buf *out, const char *fmt, ...)
 int h_bank_start(struct bank_proc *b, const char *extra)
 {
     memset(b, 0, sizeof *b);
-    snprintf(b->dir, sizeof b->dir, "/tmp/paygate-bank-test-XXXXXX");
-    if (!mkdtemp(b->dir))
+    if (th_tmpdir(b->dir, sizeof b->dir, "paygate-bank-test") != 0)
         return -1;
     for (int i = 1; i <= 2; i++)
         if (h_paygate(NULL,
@@ -64,35 +62,27 @@ int h_bank_start(struct bank_proc *b, const char *extra)
              " %s/url --notify-timeout 1s --notify-retry 1s,1s,1s,1s %s >%s/stdout.txt"
              " 2>%s/bank.log",
              bin(), b->dir, b->dir, extra ? extra : "", b->dir, b->dir);
-    b->pid = fork();
-    if (b->pid == 0) {
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
+    b->pid = th_spawn_sh(cmd);
     char path[300];
     snprintf(path, sizeof path, "%s/url", b->dir);
-    for (int i = 0; i < 300; i++) {
-        FILE *f = fopen(path, "r");
-        if (f) {
-            size_t n = fread(b->url, 1, sizeof b->url - 1, f);
-            fclose(f);
-            b->url[n] = '\0';
-            if (n > 0)
-                return 0;
-        }
-        usleep(50000);
-    }
-    return -1;
+    return th_wait_url_file(path, b->url, sizeof b->url, 15000);
 }
 
 void h_bank_stop(struct bank_proc *b)
 {
-    if (b->pid > 0) {
-        kill(b->pid, SIGTERM);
-        int st;
-        waitpid(b->pid, &st, 0);
-        b->pid = 0;
-    }
+    th_stop(&b->pid, SIGTERM);
+}
+
+int h_bank_remove(const struct bank_proc *b)
+{
+    return th_rmtree(b->dir);
+}
+
+int h_bank_ledger_verify(const struct bank_proc *b)
+{
+    char db[300];
+    snprintf(db, sizeof db, "%s/data/bank.db", b->dir);
+    return th_ledger_verify(bin(), db);
 }
 
 void h_resp_fini(struct h_resp *r)

@@ -6,6 +6,7 @@
 
 #include "core/buf.h"
 #include "http/client.h"
+#include "lib/harness.h" /* the shared part: processes, temp dirs, file scans */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,7 +22,11 @@ struct bank_proc {
 int h_paygate(struct pay_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Makes a temp dir, adds merchant M1 (and M2), starts the bank with demo data. 0 or -1. */
 int h_bank_start(struct bank_proc *b, const char *extra_args);
-void h_bank_stop(struct bank_proc *b);
+void h_bank_stop(struct bank_proc *b); /* SIGTERM and reap; the dir stays */
+/* Removes the bank's temp dir (kept when $PAYGATE_KEEP_TMP is set). 0 or -1. */
+int h_bank_remove(const struct bank_proc *b);
+/* `paygate ledger verify` on the bank's database: its exit status (0 = clean). */
+int h_bank_ledger_verify(const struct bank_proc *b);
 
 /* One HTTP exchange; status, body and the session cookie (updated from Set-Cookie). */
 struct h_resp {

@@ -110,6 +110,23 @@ size_t th_count_in_file(const char *path, const char *needle)
     return hits;
 }
 
+size_t th_scan_files(const char *dir, const char *const *files, size_t n_files,
+                     const char (*needles)[64], size_t n_needles)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n_files; i++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        for (size_t k = 0; k < n_needles; k++) {
+            size_t h = th_count_in_file(path, needles[k]);
+            if (h)
+                fprintf(stderr, "found %s in %s\n", needles[k], files[i]);
+            total += h;
+        }
+    }
+    return total;
+}
+
 pid_t th_spawn_sh(const char *cmd)
 {
     pid_t pid = fork();

@@ -39,6 +39,10 @@ size_t th_read_text(const char *path, char *out, size_t n);
 /* How often needle occurs in the whole file path (0 when the file is missing; aborts when out
  * of memory): the scan for secrets (card numbers, tokens) that must never be stored in clear. */
 size_t th_count_in_file(const char *path, const char *needle);
+/* The secrets scan over several files: counts every needle (n_needles of them) in every file
+ * dir/files[i] (n_files), prints "found <needle> in <file>" to stderr for each hit; the total. */
+size_t th_scan_files(const char *dir, const char *const *files, size_t n_files,
+                     const char (*needles)[64], size_t n_needles);
 
 /* Starts `sh -c cmd` in a child process (use `exec ...` in cmd so the pid is the server's).
  * The pid, or -1. Stop it with th_stop. */
