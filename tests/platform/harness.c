@@ -51,6 +51,22 @@ int h_run(const char *const *argv)
     return rc;
 }
 
+void h_add_consumer(struct h_platform *pf, const char *login, const char *password,
+                    const char *pay_password)
+{
+    const char *argv[] = {h_paygate,        "platform",   "consumer", "add",        "--data-dir",
+                          pf->dir,          "--login",    login,      "--password", password,
+                          "--pay-password", pay_password, NULL};
+    assert_int_equal(h_run(argv), 0);
+}
+
+void h_wallet_credit(struct h_platform *pf, const char *login, const char *amount)
+{
+    const char *argv[] = {h_paygate,    "platform", "wallet",   "credit", "--data-dir", pf->dir,
+                          "--consumer", login,      "--amount", amount,   NULL};
+    assert_int_equal(h_run(argv), 0);
+}
+
 static void add_merchant(struct h_platform *pf, struct h_merchant *m, const char *id, int seed)
 {
     uint8_t s[PAY_ED25519_SEED_LEN];

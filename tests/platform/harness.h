@@ -49,6 +49,13 @@ void h_start(struct h_platform *pf);
 void h_stop(struct h_platform *pf, int sig); /* SIGTERM or SIGKILL; waits */
 void h_teardown(struct h_platform *pf);      /* removes the dir */
 int h_run(const char *const *argv);          /* runs the binary, returns exit status */
+/* `paygate platform consumer add` on the data dir (login, password, payment password);
+ * asserts it succeeded. */
+void h_add_consumer(struct h_platform *pf, const char *login, const char *password,
+                    const char *pay_password);
+/* `paygate platform wallet credit`: credits amount ("10.00") to the consumer's wallet;
+ * asserts it succeeded. */
+void h_wallet_credit(struct h_platform *pf, const char *login, const char *amount);
 
 /* A signed call. body may be NULL (GET). idem may be NULL (no header). */
 void h_call(struct h_platform *pf, const struct h_merchant *m, const char *method,

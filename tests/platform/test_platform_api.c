@@ -414,13 +414,8 @@ static void refund_window_and_session_idle(void **state)
     struct h_platform p2;
     struct h_merchant m;
     h_setup(&p2, &m, NULL, "refund_window = 1s\nsession_idle = 1s");
-    const char *add[] = {h_paygate,        "platform", "consumer",    "add",        "--data-dir",
-                         p2.dir,           "--login",  "13700000001", "--password", "correct horse",
-                         "--pay-password", "246810",   NULL};
-    assert_int_equal(h_run(add), 0);
-    const char *credit[] = {h_paygate,    "platform",    "wallet",   "credit", "--data-dir", p2.dir,
-                            "--consumer", "13700000001", "--amount", "10.00",  NULL};
-    assert_int_equal(h_run(credit), 0);
+    h_add_consumer(&p2, "13700000001", "correct horse", "246810");
+    h_wallet_credit(&p2, "13700000001", "10.00");
     h_start(&p2);
     char id[64], path[128];
     snprintf(id, sizeof id, "%s", h_create_trade(&p2, &m, "rw-1", "2.00", NULL));

@@ -81,10 +81,7 @@ static int group_setup(void **state)
     for (int i = 0; i < 2; i++)
         bank_start(&banks[i]);
     h_setup(&pf, &ma, NULL, "timeout_min = 1s\nbanks = icbc,abc\nsandbox_sms = true");
-    const char *add[] = {h_paygate,        "platform", "consumer",    "add",        "--data-dir",
-                         pf.dir,           "--login",  "13900000009", "--password", "correct horse",
-                         "--pay-password", "135790",   NULL};
-    assert_int_equal(h_run(add), 0);
+    h_add_consumer(&pf, "13900000009", "correct horse", "135790");
     char ini[300];
     snprintf(ini, sizeof ini, "%s/platform.ini", pf.dir);
     FILE *f = fopen(ini, "a");

@@ -36,13 +36,8 @@ static int group_setup(void **state)
     fclose(f);
     doc[n] = '\0';
     h_setup(&pf, &ma, NULL, NULL);
-    const char *add[] = {h_paygate,        "platform", "consumer",    "add",        "--data-dir",
-                         pf.dir,           "--login",  "13800000001", "--password", "correct horse",
-                         "--pay-password", "246810",   NULL};
-    assert_int_equal(h_run(add), 0);
-    const char *credit[] = {h_paygate,    "platform",    "wallet",   "credit", "--data-dir", pf.dir,
-                            "--consumer", "13800000001", "--amount", "100.00", NULL};
-    assert_int_equal(h_run(credit), 0);
+    h_add_consumer(&pf, "13800000001", "correct horse", "246810");
+    h_wallet_credit(&pf, "13800000001", "100.00");
     h_start(&pf);
     return 0;
 }

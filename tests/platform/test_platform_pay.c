@@ -32,19 +32,9 @@ static struct h_notify_sink sink;
 static int group_setup(void **state)
 {
     h_setup(&pf, &ma, &mb, "timeout_min = 1s");
-    const char *add[] = {h_paygate,        "platform", "consumer",    "add",        "--data-dir",
-                         pf.dir,           "--login",  "13800000001", "--password", "correct horse",
-                         "--pay-password", "246810",   NULL};
-    assert_int_equal(h_run(add), 0);
-    const char *credit[] = {h_paygate,    "platform", "wallet",     "credit",
-                            "--data-dir", pf.dir,     "--consumer", "13800000001",
-                            "--amount",   "1000.00",  NULL};
-    assert_int_equal(h_run(credit), 0);
-    const char *add2[] = {h_paygate,    "platform",      "consumer",       "add",
-                          "--data-dir", pf.dir,          "--login",        "guard@example.com",
-                          "--password", "correct horse", "--pay-password", "246810",
-                          NULL};
-    assert_int_equal(h_run(add2), 0);
+    h_add_consumer(&pf, "13800000001", "correct horse", "246810");
+    h_wallet_credit(&pf, "13800000001", "1000.00");
+    h_add_consumer(&pf, "guard@example.com", "correct horse", "246810");
     h_start(&pf);
     h_sink_start(&sink, pf.pk, 0);
     return 0;

@@ -10,6 +10,7 @@
 #include "http/client.h"
 #include "http/codec.h"
 #include "http/server.h"
+#include "lib/harness.h"
 
 #include <pthread.h>
 #include <setjmp.h>
@@ -58,18 +59,6 @@ static enum pay_err on_notify(struct pay_http_request *req, struct pay_error *er
     return PAY_ERR_OK;
 }
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static paygate_bank *open_bank(const char *code, paygate_error *e)
 {
     char mer[256], cert[256], ca[256];
@@ -87,44 +76,29 @@ static paygate_bank *open_bank(const char *code, paygate_error *e)
 
 static int group_setup(void **state)
 {
-    snprintf(dir, sizeof dir, "/tmp/paygate-sdkbank-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(th_tmpdir(dir, sizeof dir, "paygate-sdkbank"), 0);
     assert_int_equal(
-        sh("'%s' bank merchant add --data-dir %s/data --code sdkb --bin 622202 "
-           "--fast-hash --mer-id SDK0001 --name SDK --referrer-domain 127.0.0.1 "
-           "--notify-domain 127.0.0.1 --allow-no-referer --out %s/mer >%s/cli.log 2>&1",
-           bin, dir, dir, dir),
+        th_sh("'%s' bank merchant add --data-dir %s/data --code sdkb --bin 622202 "
+              "--fast-hash --mer-id SDK0001 --name SDK --referrer-domain 127.0.0.1 "
+              "--notify-domain 127.0.0.1 --allow-no-referer --out %s/mer >%s/cli.log 2>&1",
+              bin, dir, dir, dir),
         0);
-    char data[256], url_file[256];
-    snprintf(data, sizeof data, "%s/data", dir);
+    char cmd[1024], url_file[256];
     snprintf(url_file, sizeof url_file, "%s/url", dir);
-    bank_pid = fork();
-    if (bank_pid == 0) {
-        execl(bin, bin, "bank", "serve", "--data-dir", data, "--code", "sdkb", "--bin", "622202",
-              "--demo-data", "--fast-hash", "--listen", "127.0.0.1:0", "--print-url-file", url_file,
-              "--notify-timeout", "5s", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 300 && !bank_url[0]; i++) {
-        char *u = pay_file_read(url_file, 128, NULL);
-        if (u)
-            snprintf(bank_url, sizeof bank_url, "%s", u);
-        free(u);
-        if (!bank_url[0])
-            usleep(50000);
-    }
-    assert_true(bank_url[0] != '\0');
+    snprintf(cmd, sizeof cmd,
+             "exec '%s' bank serve --data-dir %s/data --code sdkb --bin 622202 --demo-data"
+             " --fast-hash --listen 127.0.0.1:0 --print-url-file %s --notify-timeout 5s",
+             bin, dir, url_file);
+    bank_pid = th_spawn_sh(cmd);
+    assert_int_equal(th_wait_url_file(url_file, bank_url, sizeof bank_url, 15000), 0);
     paygate_error e = {0};
     bank = open_bank("sdkb", &e);
     assert_non_null(bank);
     seen = paygate_seen_db_open(p("seen.db"));
     assert_non_null(seen);
-    struct pay_http_config hc = {.name = "sdk-bank-notify", .listen = "127.0.0.1:0"};
-    assert_int_equal(pay_http_server_new(&hc, &srv, NULL), PAY_ERR_OK);
-    struct pay_http_route r = {"POST", "/notify", PAY_HTTP_API, PAY_HTTP_BODY_RAW, on_notify, NULL};
-    assert_int_equal(pay_http_server_add_routes(srv, &r, 1, NULL), PAY_ERR_OK);
-    assert_int_equal(pay_http_server_start(srv, NULL), PAY_ERR_OK);
-    snprintf(notify_url, sizeof notify_url, "%s/notify", pay_http_server_url(srv));
+    assert_int_equal(th_notify_server_start("sdk-bank-notify", on_notify, NULL, &srv, notify_url,
+                                            sizeof notify_url),
+                     0);
     return 0;
 }
 
@@ -133,24 +107,9 @@ static int group_teardown(void **state)
     pay_http_server_free(srv);
     paygate_bank_free(bank);
     paygate_seen_db_close(seen);
-    kill(bank_pid, SIGTERM);
-    waitpid(bank_pid, NULL, 0);
-    if (!getenv("PAYGATE_KEEP_TMP"))
-        sh("rm -rf '%s'", dir);
+    th_stop(&bank_pid, SIGTERM);
+    th_rmtree(dir);
     return 0;
-}
-
-/* The value of <input name="NAME" value="..."> in html (cap n). */
-static void input(const char *html, const char *name, char *out, size_t n)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "name=\"%s\" value=\"", name);
-    const char *m = html ? strstr(html, pat) : NULL;
-    out[0] = '\0';
-    if (m) {
-        m += strlen(pat);
-        snprintf(out, n, "%.*s", (int)strcspn(m, "\""), m);
-    }
 }
 
 static char cookie[300];
@@ -181,7 +140,7 @@ static char *bank_post(const char *path, const char *form)
 static char *step(char *page, const char *path, const char *field, const char *value)
 {
     char csrf[128];
-    input(page, "csrf", csrf, sizeof csrf);
+    th_input_value(page, "csrf", csrf, sizeof csrf);
     struct pay_buf f;
     pay_buf_init(&f, 4096);
     assert_int_equal(pay_form_append(&f, "csrf", csrf), 0);
@@ -223,7 +182,7 @@ static void form_accepted_and_paid_once(void **state)
                                         "merSignMsg", "merCert"};
     for (size_t i = 0; i < 5; i++) {
         char *v = calloc(1, 16384);
-        input(form, names[i], v, 16384);
+        th_input_value(form, names[i], v, 16384);
         assert_true(v[0] != '\0');
         assert_int_equal(pay_form_append(&f, names[i], v), 0);
         free(v);
@@ -296,7 +255,7 @@ static void wrong_bank_code_refused(void **state)
 
 int main(int argc, char **argv)
 {
-    bin = argv[1];
+    bin = th_binary_arg(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(form_accepted_and_paid_once),
         cmocka_unit_test(duplicate_tampered_and_mismatch),

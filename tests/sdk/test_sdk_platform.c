@@ -6,6 +6,7 @@
 #include "paygate.h"
 
 #include "../platform/harness.h"
+#include "lib/harness.h"
 #include "core/buf.h"
 #include "http/client.h"
 #include "http/codec.h"
@@ -85,14 +86,8 @@ static paygate_client *client(const char *pk, paygate_error *e)
 static int group_setup(void **state)
 {
     h_setup(&pf, &ma, NULL, "timeout_min = 1s");
-    const char *add[] = {h_paygate,        "platform", "consumer",    "add",        "--data-dir",
-                         pf.dir,           "--login",  "13800000001", "--password", "correct horse",
-                         "--pay-password", "246810",   NULL};
-    assert_int_equal(h_run(add), 0);
-    const char *credit[] = {h_paygate,    "platform", "wallet",     "credit",
-                            "--data-dir", pf.dir,     "--consumer", "13800000001",
-                            "--amount",   "1000.00",  NULL};
-    assert_int_equal(h_run(credit), 0);
+    h_add_consumer(&pf, "13800000001", "correct horse", "246810");
+    h_wallet_credit(&pf, "13800000001", "1000.00");
     h_start(&pf);
     save_key();
     paygate_error e = {0};
@@ -102,12 +97,9 @@ static int group_setup(void **state)
     snprintf(path, sizeof path, "%s/seen.db", pf.dir);
     seen = paygate_seen_db_open(path);
     assert_non_null(seen);
-    struct pay_http_config hc = {.name = "sdk-notify", .listen = "127.0.0.1:0"};
-    assert_int_equal(pay_http_server_new(&hc, &srv, NULL), PAY_ERR_OK);
-    struct pay_http_route r = {"POST", "/notify", PAY_HTTP_API, PAY_HTTP_BODY_RAW, on_notify, NULL};
-    assert_int_equal(pay_http_server_add_routes(srv, &r, 1, NULL), PAY_ERR_OK);
-    assert_int_equal(pay_http_server_start(srv, NULL), PAY_ERR_OK);
-    snprintf(notify_url, sizeof notify_url, "%s/notify", pay_http_server_url(srv));
+    assert_int_equal(
+        th_notify_server_start("sdk-notify", on_notify, NULL, &srv, notify_url, sizeof notify_url),
+        0);
     return 0;
 }
 
@@ -318,7 +310,7 @@ static void wrong_platform_key_refused(void **state)
 
 int main(int argc, char **argv)
 {
-    h_paygate = argv[1];
+    h_paygate = th_binary_arg(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(create_query_close),
         cmocka_unit_test(paid_notification_fulfils_once),
