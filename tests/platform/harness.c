@@ -335,18 +335,29 @@ size_t h_ledger_verify(struct h_platform *pf)
 /* --- a minimal browser for the cashier ---------------------------------------------------------
  */
 
-struct hb {
-    char csrf_cookie[128], session[128], csrf[128];
-    long status;
-};
-
-static void hb_req(struct h_platform *pf, struct hb *b, const char *method, const char *path,
-                   const char *form)
+static void browser_cookie(struct h_browser *b, struct pay_http_client_response *r, bool to_bank)
 {
-    char url[512], cookie[400], v[512];
-    snprintf(url, sizeof url, "%s%s", pf->url, path);
-    snprintf(cookie, sizeof cookie, "Cookie: pf_csrf=%s; pf_session=%s", b->csrf_cookie,
-             b->session);
+    char v[512];
+    if (!pay_http_client_response_header(r, "Set-Cookie", v, sizeof v))
+        return;
+    v[strcspn(v, ";")] = '\0';
+    if (strncmp(v, "pf_csrf=", 8) == 0)
+        snprintf(b->csrf_cookie, sizeof b->csrf_cookie, "%.127s", v + 8);
+    else if (strncmp(v, "pf_session=", 11) == 0)
+        snprintf(b->session, sizeof b->session, "%.127s", v + 11);
+    else if (to_bank)
+        snprintf(b->bank_cookie, sizeof b->bank_cookie, "%.255s", v);
+}
+
+void h_browser_req(struct h_browser *b, const char *method, const char *url, const char *form,
+                   bool to_bank)
+{
+    char cookie[400];
+    if (to_bank)
+        snprintf(cookie, sizeof cookie, "Cookie: %s", b->bank_cookie);
+    else
+        snprintf(cookie, sizeof cookie, "Cookie: pf_csrf=%s; pf_session=%s", b->csrf_cookie,
+                 b->session);
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", cookie, NULL};
     struct pay_http_client_options opt = {.allow_private_addresses = true,
                                           .total_timeout_ms = 30000};
@@ -355,47 +366,61 @@ static void hb_req(struct h_platform *pf, struct hb *b, const char *method, cons
                                              &opt, &r, NULL),
                      PAY_ERR_OK);
     b->status = r.status;
-    if (pay_http_client_response_header(&r, "Set-Cookie", v, sizeof v)) {
-        v[strcspn(v, ";")] = '\0';
-        if (strncmp(v, "pf_csrf=", 8) == 0)
-            snprintf(b->csrf_cookie, sizeof b->csrf_cookie, "%.127s", v + 8);
-        if (strncmp(v, "pf_session=", 11) == 0)
-            snprintf(b->session, sizeof b->session, "%.127s", v + 11);
-    }
-    const char *m = strstr(pay_buf_str(&r.body), "name=\"csrf\" value=\"");
+    free(b->page);
+    b->page = strdup(pay_buf_str(&r.body));
+    browser_cookie(b, &r, to_bank);
+    const char *m = strstr(b->page, "name=\"csrf\" value=\"");
     if (m) {
         m += strlen("name=\"csrf\" value=\"");
-        snprintf(b->csrf, sizeof b->csrf, "%.*s", (int)strcspn(m, "\""), m);
+        snprintf(b->last_csrf, sizeof b->last_csrf, "%.*s", (int)strcspn(m, "\""), m);
     }
     pay_http_client_response_fini(&r);
+}
+
+void h_browser_fini(struct h_browser *b)
+{
+    free(b->page);
+    b->page = NULL;
+}
+
+/* A request to the platform's path. */
+static void hb_req(struct h_platform *pf, struct h_browser *b, const char *method, const char *path,
+                   const char *form)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", pf->url, path);
+    h_browser_req(b, method, url, form, false);
 }
 
 long h_cashier_pay_wallet(struct h_platform *pf, const char *trade_id, const char *login,
                           const char *password, const char *pay_password)
 {
-    struct hb b = {0};
+    struct h_browser b = {0};
     char path[128], form[512];
     snprintf(path, sizeof path, "/cashier/%s", trade_id);
     hb_req(pf, &b, "GET", path, NULL);
-    snprintf(form, sizeof form, "csrf=%s&login=%s&password=%s", b.csrf, login, password);
+    snprintf(form, sizeof form, "csrf=%s&login=%s&password=%s", b.last_csrf, login, password);
     snprintf(path, sizeof path, "/cashier/%s/login", trade_id);
     hb_req(pf, &b, "POST", path, form);
     snprintf(path, sizeof path, "/cashier/%s", trade_id);
     hb_req(pf, &b, "GET", path, NULL);
-    snprintf(form, sizeof form, "csrf=%s&pay_password=%s", b.csrf, pay_password);
+    snprintf(form, sizeof form, "csrf=%s&pay_password=%s", b.last_csrf, pay_password);
     snprintf(path, sizeof path, "/cashier/%s/pay/wallet", trade_id);
     hb_req(pf, &b, "POST", path, form);
+    h_browser_fini(&b);
     return b.status;
 }
 
 const char *h_wallet_login(struct h_platform *pf, const char *login, const char *password)
 {
-    static struct hb b;
+    static struct h_browser b;
     char form[512];
+    h_browser_fini(&b);
     memset(&b, 0, sizeof b);
     hb_req(pf, &b, "GET", "/wallet", NULL);
-    snprintf(form, sizeof form, "csrf=%s&login=%s&password=%s", b.csrf, login, password);
+    snprintf(form, sizeof form, "csrf=%s&login=%s&password=%s", b.last_csrf, login, password);
     hb_req(pf, &b, "POST", "/wallet/login", form);
+    h_browser_fini(&b);
     return b.status == 303 ? b.session : "";
 }
 

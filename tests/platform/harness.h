@@ -87,6 +87,23 @@ void h_sink_stop(struct h_notify_sink *s);
 /* Waits up to ms for at least n successful deliveries; returns the count. */
 int h_sink_wait(struct h_notify_sink *s, int n, int ms);
 
+/* A minimal browser over the platform (and a bank): keeps the platform's pf_csrf/pf_session
+ * cookies and one bank cookie, the last page and its hidden csrf input. */
+struct h_browser {
+    char csrf_cookie[128]; /* pf_csrf */
+    char session[128];     /* pf_session */
+    char bank_cookie[256]; /* name=value of the bank's last Set-Cookie */
+    char last_csrf[128];   /* from the last page's hidden csrf input */
+    long status;
+    char *page; /* the last page; heap, freed by h_browser_fini and the next request */
+};
+/* One request to url (form: a urlencoded body or NULL) with the platform's cookies, or the
+ * bank's when to_bank; updates the cookies, status, page and last_csrf. Asserts transport
+ * success. */
+void h_browser_req(struct h_browser *b, const char *method, const char *url, const char *form,
+                   bool to_bank);
+void h_browser_fini(struct h_browser *b); /* frees the page */
+
 /* Pays trade_id on the cashier by wallet balance as a browser would (GET, log in, pay);
  * returns the final HTTP status. */
 long h_cashier_pay_wallet(struct h_platform *pf, const char *trade_id, const char *login,

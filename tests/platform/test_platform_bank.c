@@ -110,51 +110,7 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* --- a small browser over two sites ----------------------------------------------------------- */
-
-struct browser {
-    char pf_csrf[128], pf_session[128], bank_cookie[256];
-    long status;
-    char *page;
-};
-
-static void b_fini(struct browser *b)
-{
-    free(b->page);
-    b->page = NULL;
-}
-
-static void b_req(struct browser *b, const char *method, const char *url, const char *form,
-                  bool to_bank)
-{
-    char cookie[400];
-    if (to_bank)
-        snprintf(cookie, sizeof cookie, "Cookie: %s", b->bank_cookie);
-    else
-        snprintf(cookie, sizeof cookie, "Cookie: pf_csrf=%s; pf_session=%s", b->pf_csrf,
-                 b->pf_session);
-    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", cookie, NULL};
-    struct pay_http_client_options opt = {.allow_private_addresses = true,
-                                          .total_timeout_ms = 30000};
-    struct pay_http_client_response r = {0};
-    assert_int_equal(pay_http_client_request(method, url, headers, form, form ? strlen(form) : 0,
-                                             &opt, &r, NULL),
-                     PAY_ERR_OK);
-    b->status = r.status;
-    free(b->page);
-    b->page = strdup(pay_buf_str(&r.body));
-    char v[512];
-    if (pay_http_client_response_header(&r, "Set-Cookie", v, sizeof v)) {
-        v[strcspn(v, ";")] = '\0';
-        if (strncmp(v, "pf_csrf=", 8) == 0)
-            snprintf(b->pf_csrf, sizeof b->pf_csrf, "%.127s", v + 8);
-        else if (strncmp(v, "pf_session=", 11) == 0)
-            snprintf(b->pf_session, sizeof b->pf_session, "%.127s", v + 11);
-        else if (to_bank)
-            snprintf(b->bank_cookie, sizeof b->bank_cookie, "%.255s", v);
-    }
-    pay_http_client_response_fini(&r);
-}
+/* --- browsing two sites (h_browser in harness.h) ------------------------------------------- */
 
 /* The value of <input ... name="NAME" value="..."> in the page, HTML-unescaped for the few
  * entities our templates write. */
@@ -214,8 +170,8 @@ static void sms_code(const struct bank *bk, const char *phone, char out[7])
     assert_int_equal(strlen(out), 6);
 }
 
-static void bank_step(struct browser *b, const struct bank *bk, const char *path, const char *field,
-                      const char *value)
+static void bank_step(struct h_browser *b, const struct bank *bk, const char *path,
+                      const char *field, const char *value)
 {
     char url[256], csrf[128], form[512];
     input_value(b->page, "csrf", csrf, sizeof csrf);
@@ -227,25 +183,25 @@ static void bank_step(struct browser *b, const struct bank *bk, const char *path
     snprintf(form, sizeof form, "%s", pay_buf_str(&f));
     pay_buf_fini(&f);
     snprintf(url, sizeof url, "%s%s", bk->url, path);
-    b_req(b, "POST", url, form, true);
+    h_browser_req(b, "POST", url, form, true);
     if (b->status != 200)
         fprintf(stderr, "%s -> %ld %.400s\n", path, b->status, b->page);
     assert_int_equal(b->status, 200);
 }
 
 /* Cashier -> bank choice -> the bank's pages up to the confirmation page. */
-static void to_bank_confirm(struct browser *b, const char *trade_id, const struct bank *bk)
+static void to_bank_confirm(struct h_browser *b, const char *trade_id, const struct bank *bk)
 {
     char url[256], form[256];
     snprintf(url, sizeof url, "%s/cashier/%s", pf.url, trade_id);
-    b_req(b, "GET", url, NULL, false);
+    h_browser_req(b, "GET", url, NULL, false);
     assert_int_equal(b->status, 200);
     char bank_button[64];
     snprintf(bank_button, sizeof bank_button, "id=\"bank-%s\"", bk->code);
     assert_non_null(strstr(b->page, bank_button));
-    snprintf(form, sizeof form, "csrf=%s&bank=%s", b->pf_csrf, bk->code);
+    snprintf(form, sizeof form, "csrf=%s&bank=%s", b->csrf_cookie, bk->code);
     snprintf(url, sizeof url, "%s/cashier/%s/pay/bank", pf.url, trade_id);
-    b_req(b, "POST", url, form, false);
+    h_browser_req(b, "POST", url, form, false);
     assert_int_equal(b->status, 200);
     static const char *const names[] = {"interfaceName", "interfaceVersion", "tranData",
                                         "merSignMsg", "merCert"};
@@ -260,7 +216,7 @@ static void to_bank_confirm(struct browser *b, const char *trade_id, const struc
     }
     assert_non_null(strstr(b->page, bk->url)); /* the form goes to the chosen bank */
     snprintf(url, sizeof url, "%s/b2c/pay", bk->url);
-    b_req(b, "POST", url, pay_buf_str(&f), true);
+    h_browser_req(b, "POST", url, pay_buf_str(&f), true);
     pay_buf_fini(&f);
     if (b->status != 200)
         fprintf(stderr, "b2c/pay -> %ld %.600s\n", b->status, b->page);
@@ -293,11 +249,11 @@ static char paid_id[64];
 static void pay_by_online_banking(void **state)
 {
     snprintf(paid_id, sizeof paid_id, "%s", h_create_trade(&pf, &ma, "bank-1", "123.00", sink.url));
-    struct browser b = {0};
+    struct h_browser b = {0};
     to_bank_confirm(&b, paid_id, &banks[0]);
     bank_step(&b, &banks[0], "/b2c/confirm", NULL, NULL);
     assert_non_null(strstr(b.page, "data-page=\"result\""));
-    b_fini(&b);
+    h_browser_fini(&b);
     /* HS: the bank notified the platform before it showed the result page */
     assert_string_equal(trade_state(paid_id, "state"), "TRADE_SUCCESS");
     assert_string_equal(trade_state(paid_id, "pay_method"), "bank");
@@ -336,7 +292,7 @@ static void late_notification_refunded(void **state)
 {
     char id[64], path[128];
     snprintf(id, sizeof id, "%s", h_create_trade(&pf, &ma, "bank-late", "50.00", NULL));
-    struct browser b = {0};
+    struct h_browser b = {0};
     to_bank_confirm(&b, id, &banks[1]);
     struct h_reply r;
     snprintf(path, sizeof path, "/v1/trades/%s/close", id); /* closed while at the bank */
@@ -344,7 +300,7 @@ static void late_notification_refunded(void **state)
     assert_int_equal(r.status, 200);
     h_reply_fini(&r);
     bank_step(&b, &banks[1], "/b2c/confirm", NULL, NULL); /* the bank takes the money anyway */
-    b_fini(&b);
+    h_browser_fini(&b);
     assert_string_equal(trade_state(id, "state"), "TRADE_CLOSED");
     /* the sweeper sends it back through the bank's refund API */
     int rc = 1;
@@ -369,20 +325,20 @@ static void demo_cvv2(const struct bank *bk, const char *pan, char out[4])
 }
 
 /* POST a wallet/cashier form with the page's CSRF token plus fields ("a=1&b=2", escaped). */
-static void pf_post(struct browser *b, const char *path, const char *fields)
+static void pf_post(struct h_browser *b, const char *path, const char *fields)
 {
     char csrf[128], url[256], form[1024];
     input_value(b->page, "csrf", csrf, sizeof csrf);
     snprintf(form, sizeof form, "csrf=%s&%s", csrf, fields);
     snprintf(url, sizeof url, "%s%s", pf.url, path);
-    b_req(b, "POST", url, form, false);
+    h_browser_req(b, "POST", url, form, false);
 }
 
-static void pf_get(struct browser *b, const char *path)
+static void pf_get(struct h_browser *b, const char *path)
 {
     char url[256];
     snprintf(url, sizeof url, "%s%s", pf.url, path);
-    b_req(b, "GET", url, NULL, false);
+    h_browser_req(b, "GET", url, NULL, false);
     assert_int_equal(b->status, 200);
 }
 
@@ -419,7 +375,7 @@ static bool db_contains(const char *needle)
 
 static void bind_card_topup_and_pay(void **state)
 {
-    struct browser b = {0};
+    struct h_browser b = {0};
     pf_get(&b, "/wallet");
     pf_post(&b, "/wallet/login", "login=13900000009&password=correct+horse");
     assert_int_equal(b.status, 303);
@@ -499,7 +455,7 @@ static void bind_card_topup_and_pay(void **state)
     assert_int_equal(b.status, 200);
     assert_string_equal(trade_state(id, "state"), "TRADE_SUCCESS");
     assert_string_equal(trade_state(id, "pay_method"), "card");
-    b_fini(&b);
+    h_browser_fini(&b);
 }
 
 /* The data-status of withdrawal id on the wallet page ("" when not listed). */
@@ -528,7 +484,7 @@ static void newest_withdrawal(const char *page, char out[64])
  * A withdrawal the bank refuses (unknown account) gives the money back. */
 static void withdrawal_survives_bank_outage(void **state)
 {
-    struct browser b = {0};
+    struct h_browser b = {0};
     pf_get(&b, "/wallet");
     pf_post(&b, "/wallet/login", "login=13900000009&password=correct+horse");
     assert_int_equal(b.status, 303);
@@ -580,7 +536,7 @@ static void withdrawal_survives_bank_outage(void **state)
     newest_withdrawal(b.page, id);
     assert_string_equal(withdrawal_status(b.page, id, st), "failed");
     assert_non_null(strstr(b.page, "id=\"balance\">150.00<"));
-    b_fini(&b);
+    h_browser_fini(&b);
 }
 
 static int64_t balance(struct pay_ledger *lg, const char *id)

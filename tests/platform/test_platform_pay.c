@@ -40,57 +40,16 @@ static int group_setup(void **state)
     return 0;
 }
 
-/* --- a small browser ------------------------------------------------------------------------ */
+/* --- browsing the cashier (h_browser in harness.h) ------------------------------------------ */
 
-struct browser {
-    char csrf_cookie[128];
-    char session[128];
-    char last_csrf[128]; /* from the last page's hidden input */
-    long status;
-    char *page;
-};
-
-static void cookie_from(struct pay_http_client_response *r, struct browser *b)
+static void b_request(struct h_browser *b, const char *method, const char *path, const char *form)
 {
-    char v[512];
-    if (!pay_http_client_response_header(r, "Set-Cookie", v, sizeof v))
-        return;
-    char *semi = strchr(v, ';');
-    if (semi)
-        *semi = '\0';
-    if (strncmp(v, "pf_csrf=", 8) == 0)
-        snprintf(b->csrf_cookie, sizeof b->csrf_cookie, "%.127s", v + 8);
-    if (strncmp(v, "pf_session=", 11) == 0)
-        snprintf(b->session, sizeof b->session, "%.127s", v + 11);
-}
-
-static void b_request(struct browser *b, const char *method, const char *path, const char *form)
-{
-    char url[512], cookie[400];
+    char url[512];
     snprintf(url, sizeof url, "%s%s", pf.url, path);
-    snprintf(cookie, sizeof cookie, "Cookie: pf_csrf=%s; pf_session=%s", b->csrf_cookie,
-             b->session);
-    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", cookie, NULL};
-    struct pay_http_client_options opt = {.allow_private_addresses = true,
-                                          .total_timeout_ms = 30000};
-    struct pay_http_client_response r = {0};
-    assert_int_equal(pay_http_client_request(method, url, headers, form, form ? strlen(form) : 0,
-                                             &opt, &r, NULL),
-                     PAY_ERR_OK);
-    b->status = r.status;
-    free(b->page);
-    b->page = strdup(pay_buf_str(&r.body));
-    cookie_from(&r, b);
-    const char *m = strstr(b->page, "name=\"csrf\" value=\"");
-    if (m) {
-        m += strlen("name=\"csrf\" value=\"");
-        size_t n = strcspn(m, "\"");
-        snprintf(b->last_csrf, sizeof b->last_csrf, "%.*s", (int)n, m);
-    }
-    pay_http_client_response_fini(&r);
+    h_browser_req(b, method, url, form, false);
 }
 
-static void b_login(struct browser *b, const char *trade_id, const char *login, const char *pw)
+static void b_login(struct h_browser *b, const char *trade_id, const char *login, const char *pw)
 {
     char path[128];
     snprintf(path, sizeof path, "/cashier/%s", trade_id);
@@ -107,7 +66,7 @@ static void b_login(struct browser *b, const char *trade_id, const char *login, 
     pay_buf_fini(&f);
 }
 
-static void b_pay_wallet(struct browser *b, const char *trade_id, const char *pay_pw)
+static void b_pay_wallet(struct h_browser *b, const char *trade_id, const char *pay_pw)
 {
     char path[128], form[256];
     snprintf(path, sizeof path, "/cashier/%s", trade_id);
@@ -116,12 +75,6 @@ static void b_pay_wallet(struct browser *b, const char *trade_id, const char *pa
     snprintf(form, sizeof form, "csrf=%s&pay_password=%s", b->last_csrf, pay_pw);
     snprintf(path, sizeof path, "/cashier/%s/pay/wallet", trade_id);
     b_request(b, "POST", path, form);
-}
-
-static void b_fini(struct browser *b)
-{
-    free(b->page);
-    b->page = NULL;
 }
 
 static char paid_trade[64];
@@ -139,7 +92,7 @@ static void pay_by_wallet(void **state)
     assert_int_equal(r.status, 201);
     snprintf(paid_trade, sizeof paid_trade, "%s", h_str(r.json, "trade_id"));
     h_reply_fini(&r);
-    struct browser b = {0};
+    struct h_browser b = {0};
     b_login(&b, paid_trade, "13800000001", "correct horse");
     assert_int_equal(b.status, 303);
     assert_true(b.session[0] != '\0');
@@ -164,7 +117,7 @@ static void pay_by_wallet(void **state)
     assert_int_equal(b.status, 409);
     assert_non_null(strstr(b.page, "id=\"paid\""));
     assert_null(strstr(b.page, "wallet-form"));
-    b_fini(&b);
+    h_browser_fini(&b);
 }
 
 static void cashier_guards(void **state)
@@ -172,7 +125,7 @@ static void cashier_guards(void **state)
     const char *id0 = h_create_trade(&pf, &ma, "guard-1", "1.00", NULL);
     char id[64], path[128];
     snprintf(id, sizeof id, "%s", id0);
-    struct browser b = {0};
+    struct h_browser b = {0};
     /* a login form without the CSRF token */
     snprintf(path, sizeof path, "/cashier/%s/login", id);
     b_request(&b, "POST", path, "login=13800000001&password=correct+horse");
@@ -193,7 +146,7 @@ static void cashier_guards(void **state)
     }
     b_pay_wallet(&b, id, "246810");
     assert_int_equal(b.status, 423);
-    b_fini(&b);
+    h_browser_fini(&b);
     struct h_reply r;
     snprintf(path, sizeof path, "/v1/trades/%s", id);
     h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
@@ -276,11 +229,11 @@ static void concurrent_refunds(void **state)
 {
     const char *id = h_create_trade(&pf, &ma, "conc-pay", "50.00", NULL);
     snprintf(conc_trade, sizeof conc_trade, "%s", id);
-    struct browser b = {0};
+    struct h_browser b = {0};
     b_login(&b, conc_trade, "13800000001", "correct horse");
     b_pay_wallet(&b, conc_trade, "246810");
     assert_int_equal(b.status, 200);
-    b_fini(&b);
+    h_browser_fini(&b);
     pthread_t t[N_REFUNDS];
     for (int i = 0; i < N_REFUNDS; i++)
         pthread_create(&t[i], NULL, conc_refund, &conc[i]);
@@ -321,7 +274,7 @@ static void qr_on_mobile(void **state)
     snprintf(qr_url, sizeof qr_url, "%s", h_str(r.json, "qr_url"));
     assert_non_null(strstr(qr_url, "/m/pay/tr_"));
     h_reply_fini(&r);
-    struct browser desk = {0}, phone = {0};
+    struct h_browser desk = {0}, phone = {0};
     snprintf(path, sizeof path, "/cashier/%s", id);
     b_request(&desk, "GET", path, NULL);
     assert_int_equal(desk.status, 200);
@@ -348,8 +301,8 @@ static void qr_on_mobile(void **state)
     snprintf(path, sizeof path, "/cashier/%s", id); /* the desktop page now says paid */
     b_request(&desk, "GET", path, NULL);
     assert_non_null(strstr(desk.page, "id=\"paid\""));
-    b_fini(&desk);
-    b_fini(&phone);
+    h_browser_fini(&desk);
+    h_browser_fini(&phone);
     snprintf(path, sizeof path, "/v1/trades/%s", id);
     h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
     assert_string_equal(h_str(r.json, "state"), "TRADE_SUCCESS");
@@ -359,7 +312,7 @@ static void qr_on_mobile(void **state)
 
 static void agreement_pay(void **state)
 {
-    struct browser b = {0};
+    struct h_browser b = {0};
     b_request(&b, "GET", "/wallet", NULL);
     char form[512];
     snprintf(form, sizeof form, "csrf=%s&login=13800000001&password=correct+horse", b.last_csrf);
@@ -378,7 +331,7 @@ static void agreement_pay(void **state)
     char ag[64];
     m += strlen("id=\"agreement-no\">");
     snprintf(ag, sizeof ag, "%.*s", (int)strcspn(m, "<"), m);
-    b_fini(&b);
+    h_browser_fini(&b);
     char body[512];
     struct h_reply r;
     snprintf(body, sizeof body,
@@ -412,7 +365,7 @@ static void totp_code_at(const char *b32, int64_t unix_s, char out[8])
 
 static void two_step_login(void **state)
 {
-    struct browser b = {0};
+    struct h_browser b = {0};
     b_request(&b, "GET", "/register", NULL);
     char form[512];
     snprintf(form, sizeof form,
@@ -435,8 +388,8 @@ static void two_step_login(void **state)
     b_request(&b, "POST", "/wallet/totp/confirm", form);
     assert_int_equal(b.status, 200);
     assert_non_null(strstr(b.page, "Two-step login is on."));
-    b_fini(&b);
-    struct browser c = {0};
+    h_browser_fini(&b);
+    struct h_browser c = {0};
     b_request(&c, "GET", "/wallet", NULL);
     snprintf(form, sizeof form, "csrf=%s&login=totp%%40example.com&password=long+enough",
              c.last_csrf);
@@ -447,19 +400,19 @@ static void two_step_login(void **state)
              c.last_csrf, code);
     b_request(&c, "POST", "/wallet/login", form);
     assert_int_equal(c.status, 303);
-    struct browser d = {0}; /* the same code again is refused */
+    struct h_browser d = {0}; /* the same code again is refused */
     b_request(&d, "GET", "/wallet", NULL);
     snprintf(form, sizeof form, "csrf=%s&login=totp%%40example.com&password=long+enough&totp=%s",
              d.last_csrf, code);
     b_request(&d, "POST", "/wallet/login", form);
     assert_int_equal(d.status, 401);
-    b_fini(&c);
-    b_fini(&d);
+    h_browser_fini(&c);
+    h_browser_fini(&d);
 }
 
 static void register_page(void **state)
 {
-    struct browser b = {0};
+    struct h_browser b = {0};
     b_request(&b, "GET", "/register", NULL);
     assert_int_equal(b.status, 200);
     assert_non_null(strstr(b.page, "register-form"));
@@ -472,7 +425,7 @@ static void register_page(void **state)
     assert_true(b.session[0] != '\0');
     b_request(&b, "GET", "/wallet", NULL);
     assert_non_null(strstr(b.page, "new@example.com"));
-    struct browser c = {0}; /* the same login again */
+    struct h_browser c = {0}; /* the same login again */
     b_request(&c, "GET", "/register", NULL);
     snprintf(form, sizeof form,
              "csrf=%s&login=new%%40example.com&password=long+enough&pay_password=123123",
@@ -482,8 +435,8 @@ static void register_page(void **state)
     snprintf(form, sizeof form, "csrf=%s&login=12&password=short&pay_password=1", c.last_csrf);
     b_request(&c, "POST", "/register", form);
     assert_int_equal(c.status, 400);
-    b_fini(&b);
-    b_fini(&c);
+    h_browser_fini(&b);
+    h_browser_fini(&c);
 }
 
 static int64_t balance(struct pay_ledger *lg, const char *id)
