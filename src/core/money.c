@@ -3,6 +3,7 @@
 #include "core/money.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/limits.h"
@@ -303,5 +304,24 @@ enum pay_err pay_money_split(int64_t total, const int64_t *weights, size_t n, in
         assert(best < n);
         parts_out[best]++;
     }
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_money_parse_amount(const char *text, const char *currency, const char *field,
+                                    int64_t *minor_out, struct pay_error *err)
+{
+    int64_t minor = 0;
+    enum pay_err e = pay_money_parse(text, currency, &minor, err);
+    if (e != PAY_ERR_OK) {
+        if (err != NULL && field != NULL)
+            snprintf(err->field, sizeof err->field, "%s", field);
+        return e;
+    }
+    if (minor <= 0)
+        return pay_error_set(err, PAY_ERR_AMOUNT_NOT_POSITIVE, field, NULL);
+    if (minor > PAY_AMOUNT_MAX_MINOR)
+        return pay_error_set(err, PAY_ERR_AMOUNT_TOO_LARGE, field, "at most %lld minor units",
+                             (long long)PAY_AMOUNT_MAX_MINOR);
+    *minor_out = minor;
     return PAY_ERR_OK;
 }

@@ -40,6 +40,13 @@ const struct pay_currency *pay_currency_table(size_t *count_out);
 enum pay_err pay_money_parse(const char *text, const char *currency, int64_t *minor_out,
                              struct pay_error *err) __attribute__((warn_unused_result));
 
+/* The amount of a payment, refund, top-up or withdrawal: as pay_money_parse, then more than
+ * zero (AMOUNT_NOT_POSITIVE) and at most PAY_AMOUNT_MAX_MINOR (AMOUNT_TOO_LARGE). Every error
+ * names `field` (e.g. "amount.value"). */
+enum pay_err pay_money_parse_amount(const char *text, const char *currency, const char *field,
+                                    int64_t *minor_out, struct pay_error *err)
+    __attribute__((warn_unused_result));
+
 /* As pay_money_parse, but also accepts a leading '-' ("-12.30") for balances and adjustments.
  * Negative zero ("-0", "-0.00") is still rejected: every amount has one spelling. */
 enum pay_err pay_money_parse_signed(const char *text, const char *currency, int64_t *minor_out,

@@ -72,14 +72,8 @@ static enum pay_err amount_field(json_t *o, int64_t *minor, char currency[4], st
         return e;
     if (pay_currency_lookup(cur) < 0)
         return pay_error_set(err, PAY_ERR_CURRENCY_UNKNOWN, "amount.currency", NULL);
-    if ((e = pay_money_parse(value, cur, minor, err)) != PAY_ERR_OK) {
-        snprintf(err->field, sizeof err->field, "amount.value");
+    if ((e = pay_money_parse_amount(value, cur, "amount.value", minor, err)) != PAY_ERR_OK)
         return e;
-    }
-    if (*minor <= 0)
-        return pay_error_set(err, PAY_ERR_AMOUNT_NOT_POSITIVE, "amount.value", NULL);
-    if (*minor > PAY_AMOUNT_MAX_MINOR)
-        return pay_error_set(err, PAY_ERR_AMOUNT_TOO_LARGE, "amount.value", NULL);
     memcpy(currency, cur, 4);
     return PAY_ERR_OK;
 }

@@ -180,6 +180,20 @@ static enum pay_err page_load(struct page *pg, struct pay_http_request *req, str
     return PAY_ERR_OK;
 }
 
+/* page_load for a form post by a logged-in consumer: the session and its CSRF token. */
+static enum pay_err page_load_post(struct page *pg, struct pay_http_request *req,
+                                   struct pay_error *err)
+{
+    enum pay_err e = page_load(pg, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (!pg->logged_in)
+        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", "please log in again");
+    if (!same_token(pay_http_req_form_get(req, "csrf"), pg->csrf))
+        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
+    return PAY_ERR_OK;
+}
+
 static enum pay_err h_cashier(struct pay_http_request *req, struct pay_error *err)
 {
     struct page pg;
@@ -218,13 +232,9 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
 static enum pay_err h_pay_wallet(struct pay_http_request *req, struct pay_error *err)
 {
     struct page pg;
-    enum pay_err e = page_load(&pg, req, err);
+    enum pay_err e = page_load_post(&pg, req, err);
     if (e != PAY_ERR_OK)
         return e;
-    if (!pg.logged_in)
-        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", "please log in again");
-    if (!same_token(pay_http_req_form_get(req, "csrf"), pg.csrf))
-        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
     const char *pw = pay_http_req_form_get(req, "pay_password");
     e = pay_platform_consumer_check_pay_password(pg.p, pg.consumer_id, pw ? pw : "", err);
     if (e == PAY_ERR_OK) {
@@ -251,13 +261,9 @@ static enum pay_err h_pay_wallet(struct pay_http_request *req, struct pay_error 
 static enum pay_err h_pay_card(struct pay_http_request *req, struct pay_error *err)
 {
     struct page pg;
-    enum pay_err e = page_load(&pg, req, err);
+    enum pay_err e = page_load_post(&pg, req, err);
     if (e != PAY_ERR_OK)
         return e;
-    if (!pg.logged_in)
-        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", "please log in again");
-    if (!same_token(pay_http_req_form_get(req, "csrf"), pg.csrf))
-        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
     const char *pw = pay_http_req_form_get(req, "pay_password");
     const char *card_id = pay_http_req_form_get(req, "card_id");
     struct pay_platform_card card;
@@ -286,13 +292,9 @@ static enum pay_err h_pay_card(struct pay_http_request *req, struct pay_error *e
 static enum pay_err h_pay_card_confirm(struct pay_http_request *req, struct pay_error *err)
 {
     struct page pg;
-    enum pay_err e = page_load(&pg, req, err);
+    enum pay_err e = page_load_post(&pg, req, err);
     if (e != PAY_ERR_OK)
         return e;
-    if (!pg.logged_in)
-        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", "please log in again");
-    if (!same_token(pay_http_req_form_get(req, "csrf"), pg.csrf))
-        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
     const char *card_id = pay_http_req_form_get(req, "card_id");
     const char *challenge = pay_http_req_form_get(req, "challenge");
     char *purpose = pay_http_req_printf(req, "card:%s:%s", pg.t.id, card_id ? card_id : "");

@@ -237,9 +237,7 @@ static enum pay_err h_topup(struct pay_http_request *req, struct pay_error *err)
     struct pay_platform_card c;
     size_t n = 0;
     int64_t minor = 0;
-    e = pay_money_parse(f(req, "amount"), "CNY", &minor, err);
-    if (e == PAY_ERR_OK && (minor <= 0 || minor > PAY_AMOUNT_MAX_MINOR))
-        e = pay_error_set(err, PAY_ERR_AMOUNT_NOT_POSITIVE, "amount", NULL);
+    e = pay_money_parse_amount(f(req, "amount"), "CNY", "amount", &minor, err);
     if (e == PAY_ERR_OK &&
         (e = pay_platform_cards_list(w.p, w.consumer_id, f(req, "card_id"), &c, 1, &n, err)) ==
             PAY_ERR_OK &&
@@ -264,9 +262,7 @@ static enum pay_err h_withdraw(struct pay_http_request *req, struct pay_error *e
     if (e != PAY_ERR_OK)
         return e;
     int64_t minor = 0;
-    e = pay_money_parse(f(req, "amount"), "CNY", &minor, err);
-    if (e == PAY_ERR_OK && (minor <= 0 || minor > PAY_AMOUNT_MAX_MINOR))
-        e = pay_error_set(err, PAY_ERR_AMOUNT_NOT_POSITIVE, "amount", NULL);
+    e = pay_money_parse_amount(f(req, "amount"), "CNY", "amount", &minor, err);
     if (e == PAY_ERR_OK)
         e = pay_platform_consumer_check_pay_password(w.p, w.consumer_id, f(req, "pay_password"),
                                                      err);

@@ -395,6 +395,33 @@ static void split_random_conserves(void **state)
     }
 }
 
+/* Amounts of payments: strict parse, then positive and bounded, every error naming the field. */
+static void parse_amount_bounds(void **state)
+{
+    (void)state;
+    int64_t m = -1;
+    struct pay_error e = {0};
+    assert_int_equal(pay_money_parse_amount("12.30", "CNY", "amount.value", &m, &e), PAY_ERR_OK);
+    assert_int_equal(m, 1230);
+    const struct {
+        const char *text;
+        enum pay_err want;
+    } bad[] = {{"0", PAY_ERR_AMOUNT_NOT_POSITIVE},
+               {"0.00", PAY_ERR_AMOUNT_NOT_POSITIVE},
+               {"1.234", PAY_ERR_AMOUNT_INVALID},
+               {"100000000000.01", PAY_ERR_AMOUNT_TOO_LARGE},
+               {"-5", PAY_ERR_AMOUNT_INVALID}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        m = -1;
+        memset(&e, 0, sizeof e);
+        assert_int_equal(pay_money_parse_amount(bad[i].text, "CNY", "amount.value", &m, &e),
+                         bad[i].want);
+        assert_string_equal(e.field, "amount.value");
+        assert_int_equal(m, -1); /* untouched on failure */
+    }
+    assert_int_equal(pay_money_parse_amount("100000000000.00", "CNY", "a", &m, &e), PAY_ERR_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +440,7 @@ int main(void)
         cmocka_unit_test(fee_extremes_do_not_overflow),
         cmocka_unit_test(split_parts),
         cmocka_unit_test(split_random_conserves),
+        cmocka_unit_test(parse_amount_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
