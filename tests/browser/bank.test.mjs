@@ -4,22 +4,16 @@
 // merchant. Screenshots of each page go to the artefacts directory. Exit 77 (skip) when
 // Chromium or playwright-core is missing.
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import http from 'node:http';
 import crypto from 'node:crypto';
-import { spawn, execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import {
+  paygate, skipWithoutBrowser, tempDir, removeDir, spawnServer, waitFile, stopServer,
+} from './servers.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
-if (!fs.existsSync(chromium) || !fs.existsSync(path.join(here, 'node_modules', 'playwright-core'))) {
-  console.log('SKIP: chromium or node_modules/playwright-core missing');
-  process.exit(77);
-}
+skipWithoutBrowser();
 const { launch, shot, expect } = await import('./browser.mjs');
-const paygate = process.env.PAYGATE_BIN || 'paygate';
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'paygate-bank-browser-'));
+const dir = tempDir('bank-browser');
 const CARD = '6222020000000015';
 
 execFileSync(paygate, ['bank', 'merchant', 'add', '--data-dir', `${dir}/data`, '--code', 'web',
@@ -29,14 +23,10 @@ const merchant = JSON.parse(fs.readFileSync(`${dir}/m/merchant.json`, 'utf8'));
 const key = fs.readFileSync(`${dir}/m/merchant.key`, 'utf8');
 const cert = fs.readFileSync(`${dir}/m/merchant.crt`, 'utf8');
 
-const bank = spawn(paygate, ['bank', 'serve', '--data-dir', `${dir}/data`, '--demo-data',
+const bank = spawnServer(['bank', 'serve', '--data-dir', `${dir}/data`, '--demo-data',
   '--fast-hash', '--print-url-file', `${dir}/url`],
-{ stdio: ['ignore', 'ignore', fs.openSync(`${dir}/bank.log`, 'w')] });
-let bankUrl = '';
-for (let i = 0; i < 200 && !bankUrl; i++) {
-  await new Promise((r) => setTimeout(r, 50));
-  if (fs.existsSync(`${dir}/url`)) bankUrl = fs.readFileSync(`${dir}/url`, 'utf8');
-}
+['ignore', 'ignore', fs.openSync(`${dir}/bank.log`, 'w')]);
+const bankUrl = await waitFile(`${dir}/url`, 200);
 expect(bankUrl, 'the bank printed its URL');
 
 // The merchant: a shop page with the signed order form, and the notification endpoint.
@@ -138,8 +128,7 @@ try {
 } finally {
   await browser.close();
   shop.close();
-  bank.kill('SIGTERM');
-  await new Promise((r) => bank.on('exit', r));
-  fs.rmSync(dir, { recursive: true, force: true });
+  await stopServer(bank);
+  removeDir(dir);
 }
 process.exit(failed ? 1 : 0);

@@ -5,21 +5,13 @@
 // account and the shop's balance at the platform show the right amounts; one order is refunded from the shop's admin page and the
 // refund shows in the shop and in the wallet. Screenshots go to the artefacts directory
 // ($PAYGATE_ARTIFACTS). Exit 77 (skip) when Chromium or playwright-core is missing.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import {
+  skipWithoutBrowser, tempDir, removeDir, spawnServer, sleep, stopServer,
+} from './servers.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
-if (!fs.existsSync(chromium) || !fs.existsSync(path.join(here, 'node_modules', 'playwright-core'))) {
-  console.log('SKIP: chromium or node_modules/playwright-core missing');
-  process.exit(77);
-}
+skipWithoutBrowser();
 const { launch, shot, expect } = await import('./browser.mjs');
-const paygate = process.env.PAYGATE_BIN || 'paygate';
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'paygate-demo-browser-'));
+const dir = tempDir('demo-browser');
 const base = 20000 + Math.floor(Math.random() * 20000);
 const BANK = `http://127.0.0.1:${base}`;
 const PLATFORM = `http://127.0.0.1:${base + 2}`;
@@ -27,11 +19,11 @@ const SHOP = `http://127.0.0.1:${base + 3}`;
 const digits = (s) => s.replace(/[^0-9.]/g, '');
 
 let out = '';
-const demo = spawn(paygate, ['demo', '--data-dir', `${dir}/data`, '--base-port', String(base)],
-  { stdio: ['ignore', 'pipe', 'pipe'] });
+const demo = spawnServer(['demo', '--data-dir', `${dir}/data`, '--base-port', String(base)],
+  ['ignore', 'pipe', 'pipe']);
 demo.stdout.on('data', (c) => { out += c; });
 demo.stderr.on('data', (c) => { out += c; });
-for (let i = 0; i < 1200 && !out.includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
+for (let i = 0; i < 1200 && !out.includes('ready'); i++) await sleep(100);
 expect(out.includes('ready'), `the demo got ready:\n${out}`);
 
 // The shop's balance at the platform, as its admin page shows it (the shop asks the platform
@@ -164,9 +156,8 @@ try {
   console.error(out);
 } finally {
   await browser.close();
-  demo.kill('SIGTERM');
-  const code = await new Promise((r) => demo.on('exit', r));
+  const code = await stopServer(demo);
   if (code !== 0) { failed = true; console.error(`demo exited with ${code}`); }
-  fs.rmSync(dir, { recursive: true, force: true });
+  removeDir(dir);
 }
 process.exit(failed ? 1 : 0);

@@ -4,40 +4,23 @@
 // code confirmed on the mobile wallet page. Screenshots of each step go to the artefacts
 // directory. Exit 77 (skip) when Chromium or playwright-core is missing.
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import crypto from 'node:crypto';
-import { spawn, execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import {
+  skipWithoutBrowser, tempDir, removeDir, run, spawnServer, waitFile, waitPrintedUrl, stopServer,
+} from './servers.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
-if (!fs.existsSync(chromium) || !fs.existsSync(path.join(here, 'node_modules', 'playwright-core'))) {
-  console.log('SKIP: chromium or node_modules/playwright-core missing');
-  process.exit(77);
-}
+skipWithoutBrowser();
 const { launch, shot, expect } = await import('./browser.mjs');
-const paygate = process.env.PAYGATE_BIN || 'paygate';
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'paygate-platform-browser-'));
-const run = (args) => execFileSync(paygate, args, { encoding: 'utf8' });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFile(f) {
-  for (let i = 0; i < 300; i++) {
-    if (fs.existsSync(f) && fs.readFileSync(f, 'utf8')) return fs.readFileSync(f, 'utf8');
-    await sleep(50);
-  }
-  throw new Error(`no ${f}`);
-}
+const dir = tempDir('platform-browser');
 
 // --- a bank ------------------------------------------------------------------------------------
 run(['bank', 'merchant', 'add', '--data-dir', `${dir}/bank`, '--code', 'icbc', '--fast-hash',
   '--mer-id', 'PAYGATE', '--name', 'PayGate', '--referrer-domain', '127.0.0.1',
   '--notify-domain', '127.0.0.1', '--allow-no-referer', '--out', `${dir}/mer`]);
 const mer = JSON.parse(fs.readFileSync(`${dir}/mer/merchant.json`, 'utf8'));
-const bank = spawn(paygate, ['bank', 'serve', '--data-dir', `${dir}/bank`, '--code', 'icbc',
+const bank = spawnServer(['bank', 'serve', '--data-dir', `${dir}/bank`, '--code', 'icbc',
   '--demo-data', '--fast-hash', '--print-url-file', `${dir}/bank-url`],
-{ stdio: ['ignore', fs.openSync(`${dir}/bank-stdout`, 'w'), fs.openSync(`${dir}/bank.log`, 'w')] });
+['ignore', fs.openSync(`${dir}/bank-stdout`, 'w'), fs.openSync(`${dir}/bank.log`, 'w')]);
 const bankUrl = await waitFile(`${dir}/bank-url`);
 const CARD = '6222020000000015';
 const cvv2 = /6222020000000015\s+exp 12\/30\s+cvv2 (\d{3})/.exec(fs.readFileSync(`${dir}/bank-stdout`, 'utf8'))[1];
@@ -69,18 +52,10 @@ run(['platform', 'consumer', 'add', '--data-dir', `${dir}/pf`, '--login', '13800
   '--password', 'correct horse', '--pay-password', '246810']);
 run(['platform', 'wallet', 'credit', '--data-dir', `${dir}/pf`, '--consumer', '13800000001',
   '--amount', '500.00']);
-const pf = spawn(paygate, ['platform', '--config', `${dir}/pf/platform.ini`, '--data-dir',
+const pf = spawnServer(['platform', '--config', `${dir}/pf/platform.ini`, '--data-dir',
   `${dir}/pf`, '--listen', '127.0.0.1:0'],
-{ stdio: ['ignore', 'pipe', fs.openSync(`${dir}/pf.log`, 'w')] });
-const pfUrl = await new Promise((resolve, reject) => {
-  let out = '';
-  pf.stdout.on('data', (c) => {
-    out += c;
-    const m = /(http:\/\/\S+)/.exec(out);
-    if (m) resolve(m[1]);
-  });
-  setTimeout(() => reject(new Error('platform did not start')), 15000);
-});
+['ignore', 'pipe', fs.openSync(`${dir}/pf.log`, 'w')]);
+const pfUrl = await waitPrintedUrl(pf);
 
 // A signed call of the open API (docs/protocol.md).
 async function api(method, target, body) {
@@ -210,10 +185,8 @@ try {
   console.error(e);
 } finally {
   await browser.close();
-  pf.kill('SIGTERM');
-  await new Promise((r) => pf.on('exit', r));
-  bank.kill('SIGTERM');
-  await new Promise((r) => bank.on('exit', r));
+  await stopServer(pf);
+  await stopServer(bank);
   if (!failed) {
     try {
       run(['ledger', 'verify', `${dir}/pf/platform.db`]);
@@ -222,6 +195,6 @@ try {
       console.error('ledger verify failed', e.stdout);
     }
   }
-  if (!process.env.PAYGATE_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+  removeDir(dir);
 }
 process.exit(failed ? 1 : 0);
