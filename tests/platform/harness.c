@@ -182,6 +182,13 @@ void h_teardown(struct h_platform *pf)
     assert_int_equal(th_rmtree(pf->dir), 0);
 }
 
+void h_teardown_verified(struct h_platform *pf)
+{
+    h_stop(pf, SIGTERM);
+    assert_int_equal(h_ledger_verify(pf), 0);
+    h_teardown(pf);
+}
+
 static enum pay_err pf_lookup(void *ctx, const char *key_id, struct pay_sig_pubkey *out)
 {
     memset(out, 0, sizeof *out);

@@ -48,7 +48,10 @@ void h_setup(struct h_platform *pf, struct h_merchant *ma, struct h_merchant *mb
 void h_start(struct h_platform *pf);
 void h_stop(struct h_platform *pf, int sig); /* SIGTERM or SIGKILL; waits */
 void h_teardown(struct h_platform *pf);      /* removes the dir */
-int h_run(const char *const *argv);          /* runs the binary, returns exit status */
+/* Stops the platform (SIGTERM, must exit 0), asserts `paygate ledger verify` finds no
+ * violation in its database, then removes the dir. */
+void h_teardown_verified(struct h_platform *pf);
+int h_run(const char *const *argv); /* runs the binary, returns exit status */
 /* `paygate platform consumer add` on the data dir (login, password, payment password);
  * asserts it succeeded. */
 void h_add_consumer(struct h_platform *pf, const char *login, const char *password,

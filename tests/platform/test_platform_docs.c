@@ -44,9 +44,7 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    h_stop(&pf, SIGTERM);
-    assert_int_equal(h_ledger_verify(&pf), 0);
-    h_teardown(&pf);
+    h_teardown_verified(&pf);
     free(doc);
     return 0;
 }
