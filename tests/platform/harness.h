@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 extern const char *h_paygate; /* the binary, from argv[1] */
@@ -116,6 +117,15 @@ long h_cashier_pay_wallet(struct h_platform *pf, const char *trade_id, const cha
 const char *h_wallet_login(struct h_platform *pf, const char *login, const char *password);
 /* GET /wallet with that session: 1 when the page shows a logged-in wallet, else 0. */
 int h_wallet_logged_in(struct h_platform *pf, const char *session);
+
+/* The ledger in the (stopped) platform's database, for balance checks (ledger_view.c):
+ * opens the store into *s; close both with h_ledger_close. Asserts success. */
+struct pay_store;
+struct pay_ledger;
+struct pay_ledger *h_ledger_open(struct h_platform *pf, struct pay_store **s);
+void h_ledger_close(struct pay_store *s, struct pay_ledger *lg);
+/* debits_posted - credits_posted of account id; 0 when there is no such account. */
+int64_t h_ledger_debit_balance(struct pay_ledger *lg, const char *id);
 
 /* Platform ledger verification on the data dir's database: violations count. */
 size_t h_ledger_verify(struct h_platform *pf);

@@ -541,23 +541,15 @@ static void withdrawal_survives_bank_outage(void **state)
 
 static int64_t balance(struct pay_ledger *lg, const char *id)
 {
-    struct pay_ledger_account a;
-    bool found = false;
-    assert_int_equal(pay_ledger_account_get(lg, id, &a, &found, NULL), PAY_ERR_OK);
-    return found ? a.debits_posted - a.credits_posted : 0;
+    return h_ledger_debit_balance(lg, id);
 }
 
 static void ledger_and_bank_agree(void **state)
 {
     usleep(500000); /* the late refund's booking follows the bank's answer */
     h_stop(&pf, SIGTERM);
-    char db[300];
-    snprintf(db, sizeof db, "%s/platform.db", pf.dir);
-    const struct pay_store_component *comps[] = {&pay_ledger_schema, NULL};
     struct pay_store *s = NULL;
-    struct pay_ledger *lg = NULL;
-    assert_int_equal(pay_store_open(db, NULL, comps, &s, NULL), PAY_ERR_OK);
-    assert_int_equal(pay_ledger_new(s, NULL, NULL, &lg, NULL), PAY_ERR_OK);
+    struct pay_ledger *lg = h_ledger_open(&pf, &s);
     /* reserve at icbc: 123.00 in, 23.00 refunded, 300.00 top-up, 45.00 card payment, 100.00 and
      * 50.00 withdrawn; at abc:
      * 50.00 in and back */
@@ -566,8 +558,7 @@ static void ledger_and_bank_agree(void **state)
     assert_int_equal(balance(lg, "pf.refunds.CNY"), 0);
     /* merchant: 123.00 - 0.74 fee - (23.00 - 0.13 fee share) + 45.00 - 0.27 fee */
     assert_int_equal(-balance(lg, "pf.merchant.m_a.CNY"), 12300 - 74 - (2300 - 13) + 4500 - 27);
-    pay_ledger_free(lg);
-    pay_store_close(s);
+    h_ledger_close(s, lg);
     assert_int_equal(h_ledger_verify(&pf), 0);
     for (int i = 0; i < 2; i++) { /* and the banks' ledgers are clean too */
         char bank_db[300];

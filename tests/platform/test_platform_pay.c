@@ -439,12 +439,9 @@ static void register_page(void **state)
     h_browser_fini(&c);
 }
 
-static int64_t balance(struct pay_ledger *lg, const char *id)
+static int64_t balance(struct pay_ledger *lg, const char *id) /* credits - debits */
 {
-    struct pay_ledger_account a;
-    bool found = false;
-    assert_int_equal(pay_ledger_account_get(lg, id, &a, &found, NULL), PAY_ERR_OK);
-    return found ? a.credits_posted - a.debits_posted : 0;
+    return -h_ledger_debit_balance(lg, id);
 }
 
 /* GET /v1/balance agrees with the ledger checked below: m_a's available balance and fees. */
@@ -481,19 +478,13 @@ static void merchant_balance_api(void **state)
 static void ledger_after_everything(void **state)
 {
     h_stop(&pf, SIGTERM);
-    char db[300];
-    snprintf(db, sizeof db, "%s/platform.db", pf.dir);
-    const struct pay_store_component *comps[] = {&pay_ledger_schema, NULL};
     struct pay_store *s = NULL;
-    struct pay_ledger *lg = NULL;
-    assert_int_equal(pay_store_open(db, NULL, comps, &s, NULL), PAY_ERR_OK);
-    assert_int_equal(pay_ledger_new(s, NULL, NULL, &lg, NULL), PAY_ERR_OK);
+    struct pay_ledger *lg = h_ledger_open(&pf, &s);
     /* two paid trades were refunded in full; the QR trade's 10.00 stays, less its fee */
     assert_int_equal(balance(lg, "pf.merchant.m_a.CNY"), 994);
     assert_int_equal(balance(lg, "pf.fees.CNY"), 6);
     assert_int_equal(balance(lg, "pf.sandbox.CNY"), -100000);
-    pay_ledger_free(lg);
-    pay_store_close(s);
+    h_ledger_close(s, lg);
     assert_int_equal(h_ledger_verify(&pf), 0);
 }
 
