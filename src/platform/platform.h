@@ -440,6 +440,8 @@ enum pay_err pay_platform_sms_routes_add(struct pay_platform *p, struct pay_erro
 
 /* The operator API (operator.c): POST /operator/v1/merchants. */
 enum pay_err pay_platform_operator_routes_add(struct pay_platform *p, struct pay_error *err);
+/* The operator console (dashboard.c): GET /operator/dashboard, POST /operator/login. */
+enum pay_err pay_platform_dashboard_routes_add(struct pay_platform *p, struct pay_error *err);
 
 /* --- workers (sweeper.c) ------------------------------------------------------------------ */
 
