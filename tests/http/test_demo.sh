@@ -3,16 +3,15 @@
 # prints the URLs, seeds data once, stops everything on SIGTERM (exit 0, no child left), and
 # a second run reuses the data. usage: test_demo.sh <paygate binary>
 set -euo pipefail
+source "$(dirname "$0")/../lib/demo.sh"
 bin=$1
 dir=$(mktemp -d)
 base=$((20000 + RANDOM % 20000))
 pid=
 trap '[ -n "$pid" ] && kill -TERM $pid 2>/dev/null; sleep 1; rm -rf "$dir"' EXIT
 start() {
-  "$bin" demo --data-dir "$dir/data" --base-port $base >"$dir/out" 2>&1 &
-  pid=$!
-  for _ in $(seq 600); do grep -q 'ready' "$dir/out" && return 0; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-  cat "$dir/out"; echo "demo did not get ready"; exit 1
+  if demo_start "$bin" "$dir" "$base"; then pid=$demo_pid; return 0; fi
+  pid=$demo_pid; echo "demo did not get ready"; exit 1
 }
 stop() {
   kill -TERM $pid

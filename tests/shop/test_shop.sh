@@ -6,6 +6,7 @@
 # refunded from the admin page; a shop whose notifications cannot arrive marks its order paid
 # through the query fallback of the order page. usage: test_shop.sh <paygate binary>
 set -euo pipefail
+source "$(dirname "$0")/../lib/demo.sh"
 bin=$1
 dir=$(mktemp -d)
 base=$((20000 + RANDOM % 20000))
@@ -22,10 +23,8 @@ wait_state() { # order state
   fail "order $1 never became $2"
 }
 
-"$bin" demo --data-dir "$dir/data" --base-port $base >"$dir/out" 2>&1 &
-pid=$!
-for _ in $(seq 600); do grep -q 'ready' "$dir/out" && break; sleep 0.1; done
-grep -q ready "$dir/out" || { cat "$dir/out"; fail "demo not ready"; }
+demo_start "$bin" "$dir" "$base" || { pid=$demo_pid; fail "demo not ready"; }
+pid=$demo_pid
 
 # 1. two products, paid through the platform's cashier by wallet
 c -d product=tea "$S/cart/add" -o /dev/null
