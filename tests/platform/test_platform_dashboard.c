@@ -105,7 +105,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    h_teardown(&pf);
+    h_teardown_verified(&pf);
     return 0;
 }
 
@@ -218,6 +218,26 @@ static void totals_and_charts(void **state)
     resp_fini(&r);
 }
 
+/* Without an operator_token there is no operator: 403, even from loopback, even with a
+ * Bearer header. */
+static void off_without_token(void **state)
+{
+    (void)state;
+    struct h_platform saved = pf;
+    h_setup(&pf, NULL, NULL, NULL);
+    h_start(&pf);
+    struct resp r;
+    req("GET", "/operator/dashboard", "Authorization: Bearer " OP_TOKEN, NULL, &r);
+    assert_int_equal(r.status, 403);
+    assert_null(strstr(r.body, "id=\"totals\""));
+    resp_fini(&r);
+    req("POST", "/operator/login", NULL, "csrf=x&token=" OP_TOKEN, &r);
+    assert_int_equal(r.status, 403);
+    resp_fini(&r);
+    h_teardown(&pf);
+    pf = saved;
+}
+
 int main(int argc, char **argv)
 {
     h_paygate = th_binary_arg(argc, argv);
@@ -225,6 +245,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(refuses_non_operators),
         cmocka_unit_test(login_form),
         cmocka_unit_test(totals_and_charts),
+        cmocka_unit_test(off_without_token),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
