@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -38,6 +39,7 @@ struct demo {
     struct demo_bank banks[2];
     pid_t pids[4]; /* bank 0, bank 1, platform, shop */
     const char *names[4];
+    char operator_token[33]; /* the platform's operator console, kept in the data folder */
 };
 
 static void demo_usage(void)
@@ -184,8 +186,36 @@ static int seed_platform(struct demo *d)
     return f && fclose(f) == 0 ? 0 : -1;
 }
 
-static int write_platform_ini(const struct demo *d)
+/* The operator token of the demo platform: made once (random, 32 hex digits), kept in
+ * DIR/platform/operator-token (mode 0600) so the console login survives restarts. */
+static int load_operator_token(struct demo *d)
 {
+    char path[1200];
+    path_of(d, path, sizeof path, "platform/operator-token");
+    FILE *f = fopen(path, "r");
+    if (f) {
+        size_t n = fread(d->operator_token, 1, 32, f);
+        fclose(f);
+        d->operator_token[n] = '\0';
+        if (n == 32)
+            return 0;
+    }
+    unsigned char raw[16];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+        return -1;
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(d->operator_token + 2 * i, 3, "%02x", raw[i]);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return -1;
+    int ok = write(fd, d->operator_token, 32) == 32;
+    return close(fd) == 0 && ok ? 0 : -1;
+}
+
+static int write_platform_ini(struct demo *d)
+{
+    if (load_operator_token(d) != 0)
+        return -1;
     char ini[1200];
     path_of(d, ini, sizeof ini, "platform/platform.ini");
     FILE *f = fopen(ini, "w");
@@ -193,10 +223,11 @@ static int write_platform_ini(const struct demo *d)
         return -1;
     fprintf(f,
             "# written by `paygate demo` on every start\n[server]\npublic_url = "
-            "http://127.0.0.1:%d\n[platform]\nsweep_interval = 1s\nbanks = %s,%s\n[notify]\n"
+            "http://127.0.0.1:%d\n[platform]\nsweep_interval = 1s\nbanks = %s,%s\n"
+            "operator_token = %s\n[notify]\n"
             "allow_private_hosts = true\nretry_schedule = 5s,15s,1m,5m,15m\npoll_interval = "
             "200ms\ntimeout = 5s\n",
-            d->base_port + 2, d->banks[0].code, d->banks[1].code);
+            d->base_port + 2, d->banks[0].code, d->banks[1].code, d->operator_token);
     for (int i = 0; i < 2; i++) {
         const struct demo_bank *b = &d->banks[i];
         fprintf(f,
@@ -384,14 +415,15 @@ static void print_summary(const struct demo *d)
            "  shop            http://127.0.0.1:%d/          (order admin: /admin)\n"
            "  platform        http://127.0.0.1:%d/wallet    (consumer wallet)\n"
            "  bank %-10s http://127.0.0.1:%d/admin     (SMS codes: /sandbox/sms)\n"
-           "  bank %-10s http://127.0.0.1:%d/admin     (SMS codes: /sandbox/sms)\n\n"
+           "  bank %-10s http://127.0.0.1:%d/admin     (SMS codes: /sandbox/sms)\n"
+           "  operator        http://127.0.0.1:%d/operator/dashboard  (token %s)\n\n"
            "  consumer login  13800000001 / demo-pass-1, payment password 123456 (wallet ¥10,000)\n"
            "  cards           %s (debit), %s (credit) at %s; %s at %s\n"
            "                  card password 123456, expiry 12/30; SMS codes at the bank's\n"
            "                  http://127.0.0.1:%d/sandbox/sms\n\n"
            "paygate demo: ready. Ctrl-C stops everything.\n",
-           d->dir, p + 3, p + 2, d->banks[0].name, p, d->banks[1].name, p + 1, c1, c5,
-           d->banks[0].name, c2, d->banks[1].name, p);
+           d->dir, p + 3, p + 2, d->banks[0].name, p, d->banks[1].name, p + 1, p + 2,
+           d->operator_token, c1, c5, d->banks[0].name, c2, d->banks[1].name, p);
     fflush(stdout);
 }
 
