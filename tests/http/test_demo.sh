@@ -5,9 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib/demo.sh"
 bin=$1
-dir=$(mktemp -d)
-base=$((20000 + RANDOM % 20000))
-pid=
+demo_vars
 trap '[ -n "$pid" ] && kill -TERM $pid 2>/dev/null; sleep 1; rm -rf "$dir"' EXIT
 start() {
   if demo_start "$bin" "$dir" "$base"; then pid=$demo_pid; return 0; fi

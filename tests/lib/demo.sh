@@ -1,6 +1,14 @@
 # Shared by the shell integration tests that run `paygate demo` (tests/http/test_demo.sh,
 # tests/shop/test_shop.sh); source it.
 #
+# demo_vars: sets dir (a fresh temp dir; the caller's trap removes it), base (a random base
+# port, 20000..39999) and pid (empty: nothing started yet).
+demo_vars() {
+  dir=$(mktemp -d)
+  base=$((20000 + RANDOM % 20000))
+  pid=
+}
+
 # demo_start BIN DIR BASE: starts `BIN demo` in the background with its data in DIR/data on
 # ports BASE..BASE+3 and its output in DIR/out, sets demo_pid (the caller stops and reaps it),
 # and waits up to 60 s for "ready". Returns 1, after printing the output, when the demo did not

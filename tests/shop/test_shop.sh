@@ -8,9 +8,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib/demo.sh"
 bin=$1
-dir=$(mktemp -d)
-base=$((20000 + RANDOM % 20000))
-pid=
+demo_vars
 trap '[ -n "$pid" ] && kill -TERM $pid 2>/dev/null && wait $pid; rm -rf "$dir"' EXIT
 S=http://127.0.0.1:$((base + 3)); P=http://127.0.0.1:$((base + 2)); B=http://127.0.0.1:$base
 jar=$dir/jar
