@@ -210,7 +210,7 @@ static enum pay_store_status query_tx(struct pay_store_tx *tx, void *ctx, struct
         if (pay_store_col_int64(st, 5))
             pay_time_format_rfc3339(pay_store_col_int64(st, 5), when);
         char pk[PAY_ID_MAX];
-        snprintf(pk, sizeof pk, "%s", pay_store_col_text(st, 0));
+        pay_store_col_copy(st, 0, pk, sizeof pk);
         q->out =
             json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:s}", "orderId", q->order_id,
                       "tranSerialNo", pk, "status", pay_store_col_text(st, 1), "amount",
@@ -268,9 +268,9 @@ static enum pay_err refund_replay(struct pay_store_tx *tx, struct refund_op *r, 
     *found = pay_store_step(st, err) == 1;
     enum pay_err rc = PAY_ERR_OK;
     if (*found) {
-        snprintf(r->serial, sizeof r->serial, "%s", pay_store_col_text(st, 0));
+        pay_store_col_copy(st, 0, r->serial, sizeof r->serial);
         r->refunded_after = pay_store_col_int64(st, 3); /* as it was then, not now */
-        snprintf(r->status, sizeof r->status, "%s", pay_store_col_text(st, 4));
+        pay_store_col_copy(st, 4, r->status, sizeof r->status);
         if (pay_store_col_int64(st, 1) != r->amount ||
             strcmp(pay_store_col_text(st, 2), r->order_id) != 0)
             rc = pay_error_set(err, PAY_ERR_IDEMPOTENCY_KEY_REUSED, "refundId",
@@ -301,9 +301,9 @@ static int refund_apply(struct pay_store_tx *tx, void *ctx)
         return pay_error_set(err, PAY_ERR_NOT_FOUND, "orderId", "no paid order %s", r->order_id);
     }
     char pk[PAY_ID_MAX], acct[PAY_LEDGER_ID_MAX + 1];
-    snprintf(pk, sizeof pk, "%s", pay_store_col_text(st, 0));
+    pay_store_col_copy(st, 0, pk, sizeof pk);
     int64_t paid = pay_store_col_int64(st, 1), refunded = pay_store_col_int64(st, 2);
-    snprintf(acct, sizeof acct, "%s", pay_store_col_text(st, 3));
+    pay_store_col_copy(st, 3, acct, sizeof acct);
     pay_store_done(st);
     if (r->amount > paid - refunded)
         return pay_error_set(err, PAY_ERR_REFUND_EXCEEDS, "amount",
@@ -377,7 +377,7 @@ static int xfer_apply(struct pay_store_tx *tx, void *ctx)
         bool same = strcmp(pay_store_col_text(st, 1), x->from) == 0 &&
                     strcmp(pay_store_col_text(st, 2), x->to) == 0 &&
                     pay_store_col_int64(st, 3) == x->amount;
-        snprintf(x->serial, sizeof x->serial, "%s", pay_store_col_text(st, 0));
+        pay_store_col_copy(st, 0, x->serial, sizeof x->serial);
         pay_store_done(st);
         return same ? PAY_ERR_OK
                     : pay_error_set(err, PAY_ERR_IDEMPOTENCY_KEY_REUSED, "transferId",

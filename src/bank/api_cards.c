@@ -117,8 +117,8 @@ static int confirm_apply(struct pay_store_tx *tx, void *ctx)
         return err->code;
     char card_id[PAY_ID_MAX] = "", hash[PAY_OTP_HASH_LEN] = "";
     if (pay_store_step(st, err) == 1) {
-        snprintf(card_id, sizeof card_id, "%s", pay_store_col_text(st, 0));
-        snprintf(hash, sizeof hash, "%s", pay_store_col_text(st, 1));
+        pay_store_col_copy(st, 0, card_id, sizeof card_id);
+        pay_store_col_copy(st, 1, hash, sizeof hash);
     }
     pay_store_done(st);
     if (!card_id[0])
@@ -241,7 +241,7 @@ static enum pay_err debit_replay(struct pay_store_tx *tx, struct debit_op *d, bo
     *found = pay_store_step(st, err) == 1;
     enum pay_err rc = PAY_ERR_OK;
     if (*found) {
-        snprintf(d->pk, sizeof d->pk, "%s", pay_store_col_text(st, 0));
+        pay_store_col_copy(st, 0, d->pk, sizeof d->pk);
         if (pay_store_col_int64(st, 1) != d->amount ||
             strcmp(pay_store_col_text(st, 2), "agreement") != 0)
             rc = pay_error_set(err, PAY_ERR_DUPLICATE, "orderId", "order %s exists", d->order_id);
@@ -268,7 +268,7 @@ static int debit_apply(struct pay_store_tx *tx, void *ctx)
         return err->code;
     char card_id[PAY_ID_MAX] = "";
     if (pay_store_step(st, err) == 1)
-        snprintf(card_id, sizeof card_id, "%s", pay_store_col_text(st, 0));
+        pay_store_col_copy(st, 0, card_id, sizeof card_id);
     pay_store_done(st);
     if (!card_id[0])
         return pay_error_set(err, PAY_ERR_AGREEMENT_INVALID, "agreementToken", NULL);

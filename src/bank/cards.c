@@ -113,14 +113,14 @@ static enum pay_err card_row(struct pay_store_stmt *st, struct pay_bank_card *c,
         return pay_error_set(err, PAY_ERR_CARD_INVALID, "cardNo", "no such card");
     }
     memset(c, 0, sizeof *c);
-    snprintf(c->id, sizeof c->id, "%s", pay_store_col_text(st, 0));
-    snprintf(c->bin, sizeof c->bin, "%s", pay_store_col_text(st, 1));
-    snprintf(c->last4, sizeof c->last4, "%s", pay_store_col_text(st, 2));
-    snprintf(c->expiry, sizeof c->expiry, "%s", pay_store_col_text(st, 3));
-    snprintf(c->kind, sizeof c->kind, "%s", pay_store_col_text(st, 4));
-    snprintf(c->account_id, sizeof c->account_id, "%s", pay_store_col_text(st, 5));
-    snprintf(c->phone, sizeof c->phone, "%s", pay_store_col_text(st, 6));
-    snprintf(c->password_hash, sizeof c->password_hash, "%s", pay_store_col_text(st, 7));
+    pay_store_col_copy(st, 0, c->id, sizeof c->id);
+    pay_store_col_copy(st, 1, c->bin, sizeof c->bin);
+    pay_store_col_copy(st, 2, c->last4, sizeof c->last4);
+    pay_store_col_copy(st, 3, c->expiry, sizeof c->expiry);
+    pay_store_col_copy(st, 4, c->kind, sizeof c->kind);
+    pay_store_col_copy(st, 5, c->account_id, sizeof c->account_id);
+    pay_store_col_copy(st, 6, c->phone, sizeof c->phone);
+    pay_store_col_copy(st, 7, c->password_hash, sizeof c->password_hash);
     c->failed_attempts = pay_store_col_int64(st, 8);
     c->locked_until_ms = pay_store_col_int64(st, 9);
     pay_store_done(st);

@@ -48,8 +48,8 @@ static enum pay_store_status result_tx(struct pay_store_tx *tx, void *ctx, struc
     if (!st)
         return pay_store_status_of(err->code);
     if (pay_store_step(st, err) == 1) {
-        snprintf(r->card_id, sizeof r->card_id, "%s", pay_store_col_text(st, 0));
-        snprintf(r->notify_status, sizeof r->notify_status, "%s", pay_store_col_text(st, 1));
+        pay_store_col_copy(st, 0, r->card_id, sizeof r->card_id);
+        pay_store_col_copy(st, 1, r->notify_status, sizeof r->notify_status);
     }
     pay_store_done(st);
     if (r->card_id[0])
@@ -280,7 +280,7 @@ static int sms_apply(struct pay_store_tx *tx, void *ctx)
     char hash[PAY_OTP_HASH_LEN] = "";
     int64_t expires = 0;
     if (pay_store_step(st, err) == 1) {
-        snprintf(hash, sizeof hash, "%s", pay_store_col_text(st, 0));
+        pay_store_col_copy(st, 0, hash, sizeof hash);
         expires = pay_store_col_int64(st, 1);
     }
     pay_store_done(st);

@@ -36,12 +36,12 @@ enum pay_err pay_bank_merchant_get(struct pay_store_tx *tx, const char *mer_id,
     int r = pay_store_step(st, err);
     if (r == 1) {
         memset(out, 0, sizeof *out);
-        snprintf(out->mer_id, sizeof out->mer_id, "%s", pay_store_col_text(st, 0));
-        snprintf(out->name, sizeof out->name, "%s", pay_store_col_text(st, 1));
-        snprintf(out->account_id, sizeof out->account_id, "%s", pay_store_col_text(st, 2));
+        pay_store_col_copy(st, 0, out->mer_id, sizeof out->mer_id);
+        pay_store_col_copy(st, 1, out->name, sizeof out->name);
+        pay_store_col_copy(st, 2, out->account_id, sizeof out->account_id);
         snprintf(out->referrer_domain, sizeof out->referrer_domain, "%s",
                  pay_store_col_text(st, 3));
-        snprintf(out->notify_domain, sizeof out->notify_domain, "%s", pay_store_col_text(st, 4));
+        pay_store_col_copy(st, 4, out->notify_domain, sizeof out->notify_domain);
         out->allow_no_referer = pay_store_col_int64(st, 5) != 0;
     }
     pay_store_done(st);

@@ -104,7 +104,7 @@ static enum pay_store_status note_tx(struct pay_store_tx *tx, void *ctx, struct 
     if (!st)
         return pay_store_status_of(err->code);
     if (pay_store_step(st, err) == 1) {
-        snprintf(n->url, sizeof n->url, "%s", pay_store_col_text(st, 0));
+        pay_store_col_copy(st, 0, n->url, sizeof n->url);
         n->data = strdup(pay_store_col_text(st, 1));
         n->sig = strdup(pay_store_col_text(st, 2));
         n->mer_var = strdup(pay_store_col_text(st, 3));

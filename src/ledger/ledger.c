@@ -259,7 +259,7 @@ static enum pay_err acct_load(struct pay_ledger *lg, struct acct *a, struct pay_
         memcpy(a->currency, pay_store_col_text(st, 1), 4);
         a->code = (int32_t)pay_store_col_int64(st, 2);
         a->flags = (uint32_t)pay_store_col_int64(st, 3);
-        snprintf(a->owner, sizeof a->owner, "%s", pay_store_col_text(st, 4));
+        pay_store_col_copy(st, 4, a->owner, sizeof a->owner);
         for (int i = 0; i < 4; i++)
             a->bal[i] = pay_store_col_int64(st, 5 + i);
         a->created_ms = pay_store_col_int64(st, 9);

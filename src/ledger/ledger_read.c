@@ -32,7 +32,7 @@ static enum pay_store_status account_body(struct pay_store_tx *tx, void *ctx, st
         memcpy(a->currency, pay_store_col_text(st, 0), 4);
         a->code = (int32_t)pay_store_col_int64(st, 1);
         a->flags = (uint32_t)pay_store_col_int64(st, 2);
-        snprintf(a->owner, sizeof a->owner, "%s", pay_store_col_text(st, 3));
+        pay_store_col_copy(st, 3, a->owner, sizeof a->owner);
         a->debits_pending = pay_store_col_int64(st, 4);
         a->debits_posted = pay_store_col_int64(st, 5);
         a->credits_pending = pay_store_col_int64(st, 6);
@@ -143,7 +143,7 @@ static enum pay_store_status page_body(struct pay_store_tx *tx, void *ctx, struc
         rc = pay_store_step(st, err);
         prev = rc == 1 ? pay_store_col_int64(st, 0) : -1;
         if (prev >= 0) /* the row names acct: a broken chain (verify reports it) ends here */
-            snprintf(p->out[*p->n].id, sizeof p->out[*p->n].id, "%s", pay_store_col_text(st, 1));
+            pay_store_col_copy(st, 1, p->out[*p->n].id, sizeof p->out[*p->n].id);
         pay_store_done(st);
         if (rc < 0)
             return pay_store_status_of(err->code);

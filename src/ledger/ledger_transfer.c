@@ -43,9 +43,9 @@ enum pay_err ledger_transfer_load(struct pay_store_tx *tx, const char *id,
         out->code = (int32_t)pay_store_col_int64(st, 5);
         out->flags = (uint32_t)pay_store_col_int64(st, 6);
         if (!pay_store_col_is_null(st, 7))
-            snprintf(out->pending_id, sizeof out->pending_id, "%s", pay_store_col_text(st, 7));
+            pay_store_col_copy(st, 7, out->pending_id, sizeof out->pending_id);
         out->timeout_s = (uint32_t)pay_store_col_int64(st, 8);
-        snprintf(out->user_data, sizeof out->user_data, "%s", pay_store_col_text(st, 9));
+        pay_store_col_copy(st, 9, out->user_data, sizeof out->user_data);
         out->created_ms = pay_store_col_int64(st, 10);
         if (pending_amount)
             *pending_amount = pay_store_col_int64(st, 11);
@@ -419,7 +419,7 @@ enum pay_err pay_ledger_tx_expire(struct pay_ledger *lg, struct pay_store_tx *tx
         struct pay_ledger_transfer t = {.flags = PAY_LEDGER_TF_EXPIRED};
         int rc = pay_store_step(st, err);
         if (rc == 1) {
-            snprintf(t.pending_id, sizeof t.pending_id, "%s", pay_store_col_text(st, 0));
+            pay_store_col_copy(st, 0, t.pending_id, sizeof t.pending_id);
             snprintf(t.id, sizeof t.id, "!exp:%lld", (long long)pay_store_col_int64(st, 1));
         }
         pay_store_done(st);

@@ -30,7 +30,7 @@ static enum pay_store_status sign_tx(struct pay_store_tx *tx, void *ctx, struct 
     bool merchant = rc == 1 && pay_store_col_int64(st, 0) == 1;
     bool have = rc == 1 && !pay_store_col_is_null(st, 1);
     if (have)
-        snprintf(s->id, sizeof s->id, "%s", pay_store_col_text(st, 1));
+        pay_store_col_copy(st, 1, s->id, sizeof s->id);
     pay_store_done(st);
     if (rc != 1)
         return PAY_STORE_HARD;
@@ -82,7 +82,7 @@ static enum pay_store_status find_tx(struct pay_store_tx *tx, void *ctx, struct 
     int rc = pay_store_step(st, err);
     f->found = rc == 1;
     if (rc == 1)
-        snprintf(f->consumer_id, sizeof f->consumer_id, "%s", pay_store_col_text(st, 0));
+        pay_store_col_copy(st, 0, f->consumer_id, sizeof f->consumer_id);
     pay_store_done(st);
     return rc < 0 ? PAY_STORE_HARD : PAY_STORE_COMMIT;
 }

@@ -38,7 +38,7 @@ static enum pay_store_status fees_tx(struct pay_store_tx *tx, void *ctx, struct 
     int rc;
     while (b->n < BALANCE_CURRENCIES_MAX && (rc = pay_store_step(st, err)) == 1) {
         struct bal_row *r = &b->rows[b->n++];
-        snprintf(r->currency, sizeof r->currency, "%s", pay_store_col_text(st, 0));
+        pay_store_col_copy(st, 0, r->currency, sizeof r->currency);
         r->fees = pay_store_col_int64(st, 1);
     }
     pay_store_done(st);

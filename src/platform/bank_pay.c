@@ -155,10 +155,10 @@ static int notice_apply(struct pay_store_tx *tx, void *ctx)
     int64_t amount = 0;
     int rc = pay_store_step(st, &c->err);
     if (rc == 1) {
-        snprintf(trade_id, sizeof trade_id, "%s", pay_store_col_text(st, 0));
-        snprintf(status, sizeof status, "%s", pay_store_col_text(st, 1));
+        pay_store_col_copy(st, 0, trade_id, sizeof trade_id);
+        pay_store_col_copy(st, 1, status, sizeof status);
         amount = pay_store_col_int64(st, 2);
-        snprintf(cur, sizeof cur, "%s", pay_store_col_text(st, 3));
+        pay_store_col_copy(st, 3, cur, sizeof cur);
     }
     pay_store_done(st);
     if (rc != 1 || amount != n->amount_minor || strcmp(cur, n->currency) != 0)
@@ -357,10 +357,10 @@ static enum pay_store_status due_tx(struct pay_store_tx *tx, void *ctx, struct p
     while (d->n < BANK_WORK_BATCH && pay_store_step(st, err) == 1) {
         struct due *r = &d->rows[d->n++];
         r->kind = pay_store_col_text(st, 0)[0];
-        snprintf(r->ref, sizeof r->ref, "%s", pay_store_col_text(st, 1));
-        snprintf(r->order_id, sizeof r->order_id, "%s", pay_store_col_text(st, 2));
-        snprintf(r->bank, sizeof r->bank, "%s", pay_store_col_text(st, 3));
-        snprintf(r->currency, sizeof r->currency, "%s", pay_store_col_text(st, 4));
+        pay_store_col_copy(st, 1, r->ref, sizeof r->ref);
+        pay_store_col_copy(st, 2, r->order_id, sizeof r->order_id);
+        pay_store_col_copy(st, 3, r->bank, sizeof r->bank);
+        pay_store_col_copy(st, 4, r->currency, sizeof r->currency);
         r->amount_minor = pay_store_col_int64(st, 5);
     }
     pay_store_done(st);

@@ -55,15 +55,15 @@ static enum pay_store_status list_tx(struct pay_store_tx *tx, void *ctx, struct 
         return pay_store_status_of(err->code);
     while (l->n < l->max && pay_store_step(st, err) == 1) {
         struct pay_platform_card *c = &l->out[l->n];
-        snprintf(c->id, sizeof c->id, "%s", pay_store_col_text(st, 0));
+        pay_store_col_copy(st, 0, c->id, sizeof c->id);
         if (token_open(l->p, c->id, pay_store_col_text(st, 2), c->token) != 0) {
             /* a lost or wrong key: the card cannot be used, but the others can */
             PAY_WARN("card.token_unreadable", "card=%s", c->id);
             continue;
         }
-        snprintf(c->bank, sizeof c->bank, "%s", pay_store_col_text(st, 1));
-        snprintf(c->bin, sizeof c->bin, "%s", pay_store_col_text(st, 3));
-        snprintf(c->last4, sizeof c->last4, "%s", pay_store_col_text(st, 4));
+        pay_store_col_copy(st, 1, c->bank, sizeof c->bank);
+        pay_store_col_copy(st, 3, c->bin, sizeof c->bin);
+        pay_store_col_copy(st, 4, c->last4, sizeof c->last4);
         l->n++;
     }
     pay_store_done(st);
@@ -132,7 +132,7 @@ static enum pay_store_status legacy_tx(struct pay_store_tx *tx, void *ctx, struc
         return pay_store_status_of(err->code);
     int rc = 0;
     while (n < LEGACY_BATCH && (rc = pay_store_step(st, err)) == 1) {
-        snprintf(rows[n].id, sizeof rows[n].id, "%s", pay_store_col_text(st, 0));
+        pay_store_col_copy(st, 0, rows[n].id, sizeof rows[n].id);
         if (token_seal(l->p, rows[n].id, pay_store_col_text(st, 1), rows[n].sealed) != 0)
             rc = -1;
         n++;

@@ -112,10 +112,10 @@ static enum pay_store_status secret_read_tx(struct pay_store_tx *tx, void *ctx,
     int rc = pay_store_step(st, err);
     s->found = rc == 1;
     if (rc == 1) {
-        snprintf(s->id, sizeof s->id, "%s", pay_store_col_text(st, 0));
-        snprintf(s->hash, sizeof s->hash, "%s", pay_store_col_text(st, 1));
+        pay_store_col_copy(st, 0, s->id, sizeof s->id);
+        pay_store_col_copy(st, 1, s->hash, sizeof s->hash);
         s->locked_until_ms = pay_store_col_int64(st, 2);
-        snprintf(s->totp_secret, sizeof s->totp_secret, "%s", pay_store_col_text(st, 3));
+        pay_store_col_copy(st, 3, s->totp_secret, sizeof s->totp_secret);
         s->totp_last_step = pay_store_col_int64(st, 4);
     }
     pay_store_done(st);
@@ -256,9 +256,9 @@ static enum pay_store_status session_get_tx(struct pay_store_tx *tx, void *ctx,
     int rc = pay_store_step(st, err);
     s->found = rc == 1;
     if (rc == 1) {
-        snprintf(s->consumer_id, sizeof s->consumer_id, "%s", pay_store_col_text(st, 0));
-        snprintf(s->csrf, sizeof s->csrf, "%s", pay_store_col_text(st, 1));
-        snprintf(s->login, sizeof s->login, "%s", pay_store_col_text(st, 2));
+        pay_store_col_copy(st, 0, s->consumer_id, sizeof s->consumer_id);
+        pay_store_col_copy(st, 1, s->csrf, sizeof s->csrf);
+        pay_store_col_copy(st, 2, s->login, sizeof s->login);
     }
     pay_store_done(st);
     if (rc < 0)
@@ -415,7 +415,7 @@ static enum pay_store_status totp_confirm_tx(struct pay_store_tx *tx, void *ctx,
         return pay_store_status_of(err->code);
     char pending[64] = "";
     if (pay_store_step(st, err) == 1)
-        snprintf(pending, sizeof pending, "%s", pay_store_col_text(st, 0));
+        pay_store_col_copy(st, 0, pending, sizeof pending);
     pay_store_done(st);
     uint8_t key[PAY_TOTP_SECRET_LEN + 8];
     size_t n = 0;

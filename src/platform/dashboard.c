@@ -219,9 +219,9 @@ static void row_merchant(struct dash *d, struct pay_store_stmt *st)
     if (d->n_m == MERCH_MAX)
         return;
     struct merch_row *m = &d->m[d->n_m++];
-    snprintf(m->id, sizeof m->id, "%s", pay_store_col_text(st, 0));
-    snprintf(m->name, sizeof m->name, "%s", pay_store_col_text(st, 1));
-    snprintf(m->cur, sizeof m->cur, "%s", pay_store_col_text(st, 2));
+    pay_store_col_copy(st, 0, m->id, sizeof m->id);
+    pay_store_col_copy(st, 1, m->name, sizeof m->name);
+    pay_store_col_copy(st, 2, m->cur, sizeof m->cur);
     m->trades = pay_store_col_int64(st, 3);
     m->paid_n = pay_store_col_int64(st, 4);
     m->volume = pay_store_col_int64(st, 5);

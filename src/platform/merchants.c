@@ -138,17 +138,17 @@ static enum pay_store_status get_tx(struct pay_store_tx *tx, void *ctx, struct p
     g->found = rc == 1;
     if (rc == 1) {
         struct pay_platform_merchant *m = g->m;
-        snprintf(m->id, sizeof m->id, "%s", pay_store_col_text(st, 0));
-        snprintf(m->name, sizeof m->name, "%s", pay_store_col_text(st, 1));
+        pay_store_col_copy(st, 0, m->id, sizeof m->id);
+        pay_store_col_copy(st, 1, m->name, sizeof m->name);
         m->alg =
             strcmp(pay_store_col_text(st, 2), "rsa") == 0 ? PAY_SIG_RSA_SHA256 : PAY_SIG_ED25519;
         free(m->public_key);
         m->public_key = strdup(pay_store_col_text(st, 3));
-        snprintf(m->notify_hosts, sizeof m->notify_hosts, "%s", pay_store_col_text(st, 4));
+        pay_store_col_copy(st, 4, m->notify_hosts, sizeof m->notify_hosts);
         m->fee_bp = pay_store_col_int64(st, 5);
-        snprintf(m->settle_bank, sizeof m->settle_bank, "%s", pay_store_col_text(st, 6));
-        snprintf(m->settle_account, sizeof m->settle_account, "%s", pay_store_col_text(st, 7));
-        snprintf(m->status, sizeof m->status, "%s", pay_store_col_text(st, 8));
+        pay_store_col_copy(st, 6, m->settle_bank, sizeof m->settle_bank);
+        pay_store_col_copy(st, 7, m->settle_account, sizeof m->settle_account);
+        pay_store_col_copy(st, 8, m->status, sizeof m->status);
         if (!m->public_key)
             rc = -1;
     }

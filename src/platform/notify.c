@@ -84,8 +84,8 @@ static enum pay_store_status claim_tx(struct pay_store_tx *tx, void *ctx, struct
     int rc;
     while (c->n < NOTIFY_BATCH && (rc = pay_store_step(st, err)) == 1) {
         struct due *d = &c->rows[c->n++];
-        snprintf(d->id, sizeof d->id, "%s", pay_store_col_text(st, 0));
-        snprintf(d->url, sizeof d->url, "%s", pay_store_col_text(st, 1));
+        pay_store_col_copy(st, 0, d->id, sizeof d->id);
+        pay_store_col_copy(st, 1, d->url, sizeof d->url);
         d->payload = strdup(pay_store_col_text(st, 2));
         d->attempts = pay_store_col_int64(st, 3);
         if (!d->payload)

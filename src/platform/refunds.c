@@ -21,15 +21,15 @@ static void cpy(char *dst, size_t n, const char *src)
 
 static void refund_from_row(struct pay_store_stmt *st, struct pay_platform_refund *r)
 {
-    cpy(r->id, sizeof r->id, pay_store_col_text(st, 0));
-    cpy(r->trade_id, sizeof r->trade_id, pay_store_col_text(st, 1));
-    cpy(r->merchant_id, sizeof r->merchant_id, pay_store_col_text(st, 2));
-    cpy(r->out_refund_no, sizeof r->out_refund_no, pay_store_col_text(st, 3));
+    pay_store_col_copy(st, 0, r->id, sizeof r->id);
+    pay_store_col_copy(st, 1, r->trade_id, sizeof r->trade_id);
+    pay_store_col_copy(st, 2, r->merchant_id, sizeof r->merchant_id);
+    pay_store_col_copy(st, 3, r->out_refund_no, sizeof r->out_refund_no);
     r->amount_minor = pay_store_col_int64(st, 4);
     r->fee_minor = pay_store_col_int64(st, 5);
-    cpy(r->currency, sizeof r->currency, pay_store_col_text(st, 6));
-    cpy(r->reason, sizeof r->reason, pay_store_col_text(st, 7));
-    cpy(r->status, sizeof r->status, pay_store_col_text(st, 8));
+    pay_store_col_copy(st, 6, r->currency, sizeof r->currency);
+    pay_store_col_copy(st, 7, r->reason, sizeof r->reason);
+    pay_store_col_copy(st, 8, r->status, sizeof r->status);
     r->created_ms = pay_store_col_int64(st, 9);
 }
 

@@ -81,7 +81,7 @@ static enum pay_store_status vf_tx(struct pay_store_tx *tx, void *ctx, struct pa
     char hash[PAY_OTP_HASH_LEN] = "";
     int64_t expires = 0, attempts = 0, used = 1;
     if (rc == 1) {
-        snprintf(hash, sizeof hash, "%s", pay_store_col_text(st, 0));
+        pay_store_col_copy(st, 0, hash, sizeof hash);
         expires = pay_store_col_int64(st, 1);
         attempts = pay_store_col_int64(st, 2);
         used = pay_store_col_int64(st, 3);

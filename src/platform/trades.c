@@ -22,28 +22,28 @@ static void cpy(char *dst, size_t n, const char *src)
 
 static void trade_from_row(struct pay_store_stmt *st, struct pay_platform_trade *t)
 {
-    cpy(t->id, sizeof t->id, pay_store_col_text(st, 0));
-    cpy(t->merchant_id, sizeof t->merchant_id, pay_store_col_text(st, 1));
-    cpy(t->out_trade_no, sizeof t->out_trade_no, pay_store_col_text(st, 2));
+    pay_store_col_copy(st, 0, t->id, sizeof t->id);
+    pay_store_col_copy(st, 1, t->merchant_id, sizeof t->merchant_id);
+    pay_store_col_copy(st, 2, t->out_trade_no, sizeof t->out_trade_no);
     t->amount_minor = pay_store_col_int64(st, 3);
-    cpy(t->currency, sizeof t->currency, pay_store_col_text(st, 4));
-    cpy(t->subject, sizeof t->subject, pay_store_col_text(st, 5));
-    cpy(t->body, sizeof t->body, pay_store_col_text(st, 6));
-    cpy(t->notify_url, sizeof t->notify_url, pay_store_col_text(st, 7));
-    cpy(t->return_url, sizeof t->return_url, pay_store_col_text(st, 8));
-    cpy(t->product, sizeof t->product, pay_store_col_text(st, 9));
-    cpy(t->state, sizeof t->state, pay_store_col_text(st, 10));
+    pay_store_col_copy(st, 4, t->currency, sizeof t->currency);
+    pay_store_col_copy(st, 5, t->subject, sizeof t->subject);
+    pay_store_col_copy(st, 6, t->body, sizeof t->body);
+    pay_store_col_copy(st, 7, t->notify_url, sizeof t->notify_url);
+    pay_store_col_copy(st, 8, t->return_url, sizeof t->return_url);
+    pay_store_col_copy(st, 9, t->product, sizeof t->product);
+    pay_store_col_copy(st, 10, t->state, sizeof t->state);
     t->created_ms = pay_store_col_int64(st, 11);
     t->expire_ms = pay_store_col_int64(st, 12);
     t->paid_ms = pay_store_col_int64(st, 13);
     t->closed_ms = pay_store_col_int64(st, 14);
     t->finished_ms = pay_store_col_int64(st, 15);
-    cpy(t->pay_method, sizeof t->pay_method, pay_store_col_text(st, 16));
-    cpy(t->payer, sizeof t->payer, pay_store_col_text(st, 17));
+    pay_store_col_copy(st, 16, t->pay_method, sizeof t->pay_method);
+    pay_store_col_copy(st, 17, t->payer, sizeof t->payer);
     t->fee_minor = pay_store_col_int64(st, 18);
     t->refunded_minor = pay_store_col_int64(st, 19);
     t->fee_refunded_minor = pay_store_col_int64(st, 20);
-    cpy(t->close_reason, sizeof t->close_reason, pay_store_col_text(st, 21));
+    pay_store_col_copy(st, 21, t->close_reason, sizeof t->close_reason);
 }
 
 enum pay_err pay_platform_trade_load(struct pay_store_tx *tx, const char *merchant_id,

@@ -208,11 +208,11 @@ static enum pay_store_status due_tx(struct pay_store_tx *tx, void *ctx, struct p
         return pay_store_status_of(err->code);
     while (d->n < WD_BATCH && pay_store_step(st, err) == 1) {
         struct wd_row *w = &d->rows[d->n++];
-        snprintf(w->id, sizeof w->id, "%s", pay_store_col_text(st, 0));
-        snprintf(w->consumer_id, sizeof w->consumer_id, "%s", pay_store_col_text(st, 1));
-        snprintf(w->bank, sizeof w->bank, "%s", pay_store_col_text(st, 2));
-        snprintf(w->to_account, sizeof w->to_account, "%s", pay_store_col_text(st, 3));
-        snprintf(w->currency, sizeof w->currency, "%s", pay_store_col_text(st, 4));
+        pay_store_col_copy(st, 0, w->id, sizeof w->id);
+        pay_store_col_copy(st, 1, w->consumer_id, sizeof w->consumer_id);
+        pay_store_col_copy(st, 2, w->bank, sizeof w->bank);
+        pay_store_col_copy(st, 3, w->to_account, sizeof w->to_account);
+        pay_store_col_copy(st, 4, w->currency, sizeof w->currency);
         w->amount_minor = pay_store_col_int64(st, 5);
         w->attempts = pay_store_col_int64(st, 6);
     }

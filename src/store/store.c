@@ -279,6 +279,14 @@ const char *pay_store_col_text(struct pay_store_stmt *st, int col)
     return be_of(st)->col_text(st->raw, col);
 }
 
+bool pay_store_col_copy(struct pay_store_stmt *st, int col, char *dst, size_t size)
+{
+    assert(size > 0);
+    const char *t = be_of(st)->col_text(st->raw, col);
+    int n = snprintf(dst, size, "%s", t ? t : "");
+    return n >= 0 && (size_t)n < size;
+}
+
 const void *pay_store_col_blob(struct pay_store_stmt *st, int col, size_t *len)
 {
     return be_of(st)->col_blob(st->raw, col, len);

@@ -145,6 +145,9 @@ int pay_store_step(struct pay_store_stmt *st, struct pay_error *err);
  * step or done; NULL text reads as NULL, NULL integers as 0. */
 int64_t pay_store_col_int64(struct pay_store_stmt *st, int col);
 const char *pay_store_col_text(struct pay_store_stmt *st, int col);
+/* Copies a text column into dst (size bytes, always NUL-terminated; NULL reads as "").
+ * Returns false when the text did not fit and was cut. */
+bool pay_store_col_copy(struct pay_store_stmt *st, int col, char *dst, size_t size);
 const void *pay_store_col_blob(struct pay_store_stmt *st, int col, size_t *len);
 bool pay_store_col_is_null(struct pay_store_stmt *st, int col);
 
