@@ -251,8 +251,7 @@ static enum pay_err h_pay_wallet(struct pay_http_request *req, struct pay_error 
         struct pay_error ignore = {0};
         (void)pay_platform_trade_get(pg.p, NULL, pg.t.id, NULL, &pg.t, &ignore);
     }
-    render(&pg, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
-           e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+    render(&pg, pay_err_http_status(e), pay_platform_error_text(e, err),
            e == PAY_ERR_OK ? "Payment successful" : NULL);
     return PAY_ERR_OK;
 }
@@ -282,8 +281,7 @@ static enum pay_err h_pay_card(struct pay_http_request *req, struct pay_error *e
         return e;
     pg.sms_challenge = challenge;
     pg.sms_card = card_id;
-    render(&pg, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
-           e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+    render(&pg, pay_err_http_status(e), pay_platform_error_text(e, err),
            e == PAY_ERR_OK ? "We sent a code to your phone." : NULL);
     return PAY_ERR_OK;
 }
@@ -319,8 +317,7 @@ static enum pay_err h_pay_card_confirm(struct pay_http_request *req, struct pay_
     }
     struct pay_error ignore = {0};
     (void)pay_platform_trade_get(pg.p, NULL, pg.t.id, NULL, &pg.t, &ignore);
-    render(&pg, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
-           e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+    render(&pg, pay_err_http_status(e), pay_platform_error_text(e, err),
            e == PAY_ERR_OK ? "Payment successful" : NULL);
     return PAY_ERR_OK;
 }

@@ -14,11 +14,6 @@
     "id, trade_id, merchant_id, out_refund_no, amount_minor, fee_minor, currency, reason,"         \
     " status, created_ms"
 
-static void cpy(char *dst, size_t n, const char *src)
-{
-    snprintf(dst, n, "%s", src ? src : "");
-}
-
 static void refund_from_row(struct pay_store_stmt *st, struct pay_platform_refund *r)
 {
     pay_store_col_copy(st, 0, r->id, sizeof r->id);
@@ -91,20 +86,20 @@ static enum pay_err book_refund(struct cmd *c, struct pay_store_tx *tx,
     memset(x, 0, sizeof x);
     if (net > 0) {
         snprintf(x[n].id, sizeof x[n].id, "%s.refund", c->r->id);
-        cpy(x[n].debit_account_id, sizeof x[n].debit_account_id, mch);
+        pay_platform_str_copy(x[n].debit_account_id, sizeof x[n].debit_account_id, mch);
         x[n].amount_minor = net;
         x[n++].code = PAY_PF_XFER_REFUND;
     }
     if (c->r->fee_minor > 0) {
         snprintf(x[n].id, sizeof x[n].id, "%s.fee", c->r->id);
-        cpy(x[n].debit_account_id, sizeof x[n].debit_account_id, fees);
+        pay_platform_str_copy(x[n].debit_account_id, sizeof x[n].debit_account_id, fees);
         x[n].amount_minor = c->r->fee_minor;
         x[n++].code = PAY_PF_XFER_REFUND_FEE;
     }
     for (size_t i = 0; i < n; i++) {
-        cpy(x[i].credit_account_id, sizeof x[i].credit_account_id, dst);
-        cpy(x[i].currency, sizeof x[i].currency, t->currency);
-        cpy(x[i].user_data, sizeof x[i].user_data, t->id);
+        pay_platform_str_copy(x[i].credit_account_id, sizeof x[i].credit_account_id, dst);
+        pay_platform_str_copy(x[i].currency, sizeof x[i].currency, t->currency);
+        pay_platform_str_copy(x[i].user_data, sizeof x[i].user_data, t->id);
         if (i + 1 < n)
             x[i].flags |= PAY_LEDGER_TF_LINKED;
     }
@@ -164,7 +159,7 @@ static int refund_apply(struct pay_store_tx *tx, void *ctx)
     r->fee_minor = fee_total - t.fee_refunded_minor;
     bool to_wallet = strcmp(t.pay_method, "wallet") == 0 || strcmp(t.pay_method, "qr") == 0 ||
                      strcmp(t.pay_method, "agreement") == 0;
-    cpy(r->status, sizeof r->status, to_wallet ? "SUCCESS" : "PROCESSING");
+    pay_platform_str_copy(r->status, sizeof r->status, to_wallet ? "SUCCESS" : "PROCESSING");
     r->created_ms = pay_time_now_ms();
     if ((e = book_refund(c, tx, &t, to_wallet)) != PAY_ERR_OK)
         return (int)e;
@@ -178,9 +173,9 @@ static int refund_apply(struct pay_store_tx *tx, void *ctx)
     t.refunded_minor = refunded;
     t.fee_refunded_minor = fee_total;
     if (refunded == t.amount_minor) { /* fully refunded: TRADE_SUCCESS -> TRADE_CLOSED */
-        cpy(t.state, sizeof t.state, PAY_TRADE_CLOSED);
+        pay_platform_str_copy(t.state, sizeof t.state, PAY_TRADE_CLOSED);
         t.closed_ms = r->created_ms;
-        cpy(t.close_reason, sizeof t.close_reason, "refunded");
+        pay_platform_str_copy(t.close_reason, sizeof t.close_reason, "refunded");
     }
     e = pay_store_exec(tx, &c->err,
                        "UPDATE pf_trades SET refunded_minor = $1, fee_refunded_minor = $2,"

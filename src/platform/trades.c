@@ -15,9 +15,16 @@
     " return_url, product, state, created_ms, expire_ms, paid_ms, closed_ms, finished_ms,"         \
     " pay_method, payer, fee_minor, refunded_minor, fee_refunded_minor, close_reason"
 
-static void cpy(char *dst, size_t n, const char *src)
+void pay_platform_str_copy(char *dst, size_t n, const char *src)
 {
     snprintf(dst, n, "%s", src ? src : "");
+}
+
+const char *pay_platform_error_text(enum pay_err e, const struct pay_error *err)
+{
+    if (e == PAY_ERR_OK)
+        return NULL;
+    return err != NULL && err->detail[0] ? err->detail : pay_err_message(e);
 }
 
 static void trade_from_row(struct pay_store_stmt *st, struct pay_platform_trade *t)
@@ -147,7 +154,7 @@ enum pay_err pay_platform_trade_create(struct pay_platform *p, struct pay_platfo
     enum pay_err e = pay_id_new("tr", t->id);
     if (e != PAY_ERR_OK)
         return pay_error_set(err, e, "", "no randomness for an id");
-    cpy(t->state, sizeof t->state, PAY_TRADE_WAIT_BUYER_PAY);
+    pay_platform_str_copy(t->state, sizeof t->state, PAY_TRADE_WAIT_BUYER_PAY);
     t->created_ms = pay_time_now_ms();
     t->expire_ms += t->created_ms; /* the caller put the timeout there */
     struct cmd c = {.p = p, .t = t};
@@ -171,12 +178,12 @@ static void xfer(struct pay_ledger_transfer *x, const char *suffix, const char *
 {
     memset(x, 0, sizeof *x);
     snprintf(x->id, sizeof x->id, "%s.%s", trade_id, suffix);
-    cpy(x->debit_account_id, sizeof x->debit_account_id, debit);
-    cpy(x->credit_account_id, sizeof x->credit_account_id, credit);
-    cpy(x->currency, sizeof x->currency, currency);
+    pay_platform_str_copy(x->debit_account_id, sizeof x->debit_account_id, debit);
+    pay_platform_str_copy(x->credit_account_id, sizeof x->credit_account_id, credit);
+    pay_platform_str_copy(x->currency, sizeof x->currency, currency);
     x->amount_minor = amount;
     x->code = code;
-    cpy(x->user_data, sizeof x->user_data, trade_id);
+    pay_platform_str_copy(x->user_data, sizeof x->user_data, trade_id);
 }
 
 /* Source -> merchant (amount), then merchant -> fees (fee), linked: all or nothing. */
@@ -236,10 +243,10 @@ static int pay_apply(struct pay_store_tx *tx, void *ctx)
         return (int)pay_error_set(&c->err, e, "amount", NULL);
     if ((e = book_payment(c, tx, &t)) != PAY_ERR_OK)
         return (int)e;
-    cpy(t.state, sizeof t.state, PAY_TRADE_SUCCESS);
+    pay_platform_str_copy(t.state, sizeof t.state, PAY_TRADE_SUCCESS);
     t.paid_ms = now;
-    cpy(t.pay_method, sizeof t.pay_method, c->pm->method);
-    cpy(t.payer, sizeof t.payer, c->pm->source_owner);
+    pay_platform_str_copy(t.pay_method, sizeof t.pay_method, c->pm->method);
+    pay_platform_str_copy(t.payer, sizeof t.payer, c->pm->source_owner);
     e = pay_store_exec(tx, &c->err,
                        "UPDATE pf_trades SET state = $1, paid_ms = $2, pay_method = $3,"
                        " payer = $4, fee_minor = $5 WHERE id = $6 AND state = $7",
@@ -283,9 +290,9 @@ static int close_apply(struct pay_store_tx *tx, void *ctx)
     if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || (expire && now < t.expire_ms))
         return (int)pay_error_set(&c->err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
                                   "trade is %s; only an unpaid trade can be closed", t.state);
-    cpy(t.state, sizeof t.state, PAY_TRADE_CLOSED);
+    pay_platform_str_copy(t.state, sizeof t.state, PAY_TRADE_CLOSED);
     t.closed_ms = now;
-    cpy(t.close_reason, sizeof t.close_reason, c->reason);
+    pay_platform_str_copy(t.close_reason, sizeof t.close_reason, c->reason);
     e = pay_store_exec(tx, &c->err,
                        "UPDATE pf_trades SET state = $1, closed_ms = $2, close_reason = $3"
                        " WHERE id = $4",
@@ -314,7 +321,7 @@ static int finish_apply(struct pay_store_tx *tx, void *ctx)
     int64_t now = pay_time_now_ms();
     if (strcmp(t.state, PAY_TRADE_SUCCESS) != 0 || now < t.paid_ms + c->p->set.refund_window_ms)
         return (int)pay_error_set(&c->err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", NULL);
-    cpy(t.state, sizeof t.state, PAY_TRADE_FINISHED);
+    pay_platform_str_copy(t.state, sizeof t.state, PAY_TRADE_FINISHED);
     t.finished_ms = now;
     e = pay_store_exec(tx, &c->err,
                        "UPDATE pf_trades SET state = $1, finished_ms = $2 WHERE id = $3", "tit",

@@ -222,8 +222,7 @@ static enum pay_err h_card_confirm(struct pay_http_request *req, struct pay_erro
     pay_wipe(c.token, sizeof c.token);
     PAY_INFO("wallet.card_bound", "consumer=%s bank=%s result=%s", w.consumer_id, b->code,
              pay_err_name(e));
-    wrender(&w, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
-            e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+    wrender(&w, pay_err_http_status(e), pay_platform_error_text(e, err),
             e == PAY_ERR_OK ? "Card bound." : NULL, NULL);
     return PAY_ERR_OK;
 }
@@ -249,8 +248,7 @@ static enum pay_err h_topup(struct pay_http_request *req, struct pay_error *err)
     if (e == PAY_ERR_OK)
         e = pay_platform_topup(w.p, w.consumer_id, &c, minor, "CNY", err);
     pay_wipe(&c, sizeof c);
-    wrender(&w, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
-            e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+    wrender(&w, pay_err_http_status(e), pay_platform_error_text(e, err),
             e == PAY_ERR_OK ? "Top-up successful." : NULL, NULL);
     return PAY_ERR_OK;
 }
@@ -271,8 +269,7 @@ static enum pay_err h_withdraw(struct pay_http_request *req, struct pay_error *e
         e = pay_platform_withdraw(w.p, w.consumer_id, f(req, "bank"), f(req, "to_account"), minor,
                                   "CNY", status, err);
     /* pending: the bank has not answered yet; the money is held and the transfer is retried */
-    wrender(&w, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
-            e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+    wrender(&w, pay_err_http_status(e), pay_platform_error_text(e, err),
             e != PAY_ERR_OK                  ? NULL
             : strcmp(status, "pending") == 0 ? "Withdrawal pending: the bank has not confirmed it "
                                                "yet; it completes automatically."
@@ -292,8 +289,7 @@ static enum pay_err h_agreement(struct pay_http_request *req, struct pay_error *
     e = pay_platform_consumer_check_pay_password(w.p, w.consumer_id, f(req, "pay_password"), err);
     if (e == PAY_ERR_OK)
         e = pay_platform_agreement_sign(w.p, w.consumer_id, f(req, "merchant_id"), id, err);
-    wrender(&w, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
-            e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+    wrender(&w, pay_err_http_status(e), pay_platform_error_text(e, err),
             e == PAY_ERR_OK ? "Agreement signed." : NULL,
             e == PAY_ERR_OK ? json_pack("{s:s}", "agreement_no", id) : NULL);
     return PAY_ERR_OK;
@@ -331,8 +327,7 @@ static enum pay_err h_totp_confirm(struct pay_http_request *req, struct pay_erro
     if (e != PAY_ERR_OK)
         return e;
     e = pay_platform_totp_confirm(w.p, w.consumer_id, f(req, "code"), err);
-    wrender(&w, e == PAY_ERR_OK ? 200 : pay_err_http_status(e),
-            e == PAY_ERR_OK ? NULL : (err->detail[0] ? err->detail : pay_err_message(e)),
+    wrender(&w, pay_err_http_status(e), pay_platform_error_text(e, err),
             e == PAY_ERR_OK ? "Two-step login is on." : NULL, NULL);
     return PAY_ERR_OK;
 }
