@@ -69,7 +69,6 @@ bool api_begin(struct pay_http_request *req, struct api_call *c)
     c->req = req;
     c->b = pay_http_req_ctx(req);
     c->body = NULL;
-    c->nonce[0] = '\0';
     struct pay_error e = {0};
     size_t len = 0;
     const char *body = pay_http_req_body(req, &len);
@@ -80,22 +79,19 @@ bool api_begin(struct pay_http_request *req, struct api_call *c)
                                              pay_http_req_method(req), target, body, len,
                                              pay_time_now_ms() / 1000, &h, &e);
     if (rc == PAY_ERR_OK) {
-        snprintf(c->nonce, sizeof c->nonce, "%s", h.nonce);
         snprintf(c->m.mer_id, sizeof c->m.mer_id, "%s", h.key_id);
         if (pay_bank_read(c->b, mer_tx, c, &e) != PAY_ERR_OK)
             rc = pay_error_set(&e, PAY_ERR_SIGNATURE_INVALID, "", "unknown merchant");
     }
-    if (rc == PAY_ERR_OK && strcmp(pay_http_req_method(req), "POST") == 0)
+    bool post = strcmp(pay_http_req_method(req), "POST") == 0;
+    if (rc == PAY_ERR_OK && post && len > 0 && !pay_http_req_is_json(req))
+        rc = pay_error_set(&e, PAY_ERR_UNSUPPORTED_MEDIA_TYPE, "Content-Type",
+                           "send the body as application/json");
+    if (rc == PAY_ERR_OK && post)
         rc = pay_json_decode(body, len, &c->body, &e);
     if (rc != PAY_ERR_OK) {
         if (e.code == PAY_ERR_OK)
             e.code = rc;
-        /* a readable but refused request still gets its nonce echoed, so the caller can
-         * check that the refusal came from us and answers its request */
-        const char *hv = pay_http_req_header(req, PAY_SIG_REQUEST_HEADER);
-        struct pay_error ignore = {0};
-        if (!c->nonce[0] && hv && pay_sig_header_parse(hv, strlen(hv), &h, &ignore) == PAY_ERR_OK)
-            snprintf(c->nonce, sizeof c->nonce, "%s", h.nonce);
         api_fail(c, &e);
         return false;
     }
@@ -108,18 +104,24 @@ void api_end(struct api_call *c)
     c->body = NULL;
 }
 
+/* Every non-HTML answer of the bank, errors and the framework's 404/405/413 included, is
+ * signed here (the http framework's hook) with the bank's signing key, bound to the nonce of
+ * the request it answers (docs/bank.md). */
+void pay_bank_sign_answer(void *ctx, struct pay_http_request *req, int status, const void *body,
+                          size_t len)
+{
+    struct pay_bank *b = ctx;
+    char hdr[PAY_SIG_HEADER_MAX];
+    struct pay_sig_signer s = {PAY_SIG_RSA_SHA256, b->opt.code, NULL, b->keys.sign_key};
+    struct pay_error e = {0};
+    if (pay_sig_sign_answer(&s, pay_http_req_header(req, PAY_SIG_REQUEST_HEADER), status, body, len,
+                            pay_time_now_ms() / 1000, hdr, sizeof hdr, &e) != PAY_ERR_OK ||
+        pay_http_respond_header(req, PAY_SIG_RESPONSE_HEADER, hdr) != 0)
+        PAY_ERROR("api.sign_failed", "status=%d detail=\"%s\"", status, e.detail);
+}
+
 void api_reply_bytes(struct api_call *c, int status, const char *type, const char *data, size_t len)
 {
-    char nonce[PAY_SIG_NONCE_MAX + 1], hdr[PAY_SIG_HEADER_MAX];
-    pay_sig_nonce_generate(nonce);
-    struct pay_sig_signer s = {PAY_SIG_RSA_SHA256, c->b->opt.code, NULL, c->b->keys.sign_key};
-    struct pay_error e = {0};
-    if (pay_sig_sign_response(&s, status, c->nonce, data, len, pay_time_now_ms() / 1000, nonce, hdr,
-                              sizeof hdr, &e) != PAY_ERR_OK) {
-        pay_http_respond_code(c->req, PAY_ERR_INTERNAL);
-        return;
-    }
-    pay_http_respond_header(c->req, PAY_SIG_RESPONSE_HEADER, hdr);
     pay_http_respond_bytes(c->req, status, type, data, len);
 }
 

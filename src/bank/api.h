@@ -9,19 +9,22 @@
 
 #include <jansson.h>
 
-/* One API call: the authenticated merchant, its JSON body, the request nonce. */
+/* One API call: the authenticated merchant and its JSON body. */
 struct api_call {
     struct pay_http_request *req;
     struct pay_bank *b;
     struct pay_bank_merchant m;
     json_t *body; /* owned; NULL for GET */
-    char nonce[PAY_SIG_NONCE_MAX + 1];
 };
 
-/* Verifies the signature and loads the merchant; on failure it has answered (signed). */
+/* Verifies the signature, the Content-Type of a body, and loads the merchant; on failure it
+ * has answered. */
 bool api_begin(struct pay_http_request *req, struct api_call *c);
 void api_end(struct api_call *c);
-/* Signed answers; they take ownership of j. */
+/* The http framework's response signer (pay_http_sign_fn; ctx = the bank). */
+void pay_bank_sign_answer(void *ctx, struct pay_http_request *req, int status, const void *body,
+                          size_t len);
+/* Answers (signed on their way out by pay_bank_sign_answer); they take ownership of j. */
 void api_reply(struct api_call *c, int status, json_t *j);
 void api_reply_bytes(struct api_call *c, int status, const char *type, const char *data,
                      size_t len);

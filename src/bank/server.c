@@ -1,6 +1,7 @@
 /* The bank server: opens the data dir, seeds demo data if asked, assembles the routes of the
  * gateway, the API and the sandbox/admin pages, starts the notification worker and serves
  * until SIGTERM/SIGINT. Also the per-IP / per-card rate limiter (token buckets). */
+#include "bank/api.h"
 #include "bank/bank.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -90,8 +91,12 @@ static enum pay_err start_http(struct pay_bank *b, struct pay_error *err)
 {
     char name[PAY_BANK_CODE_MAX + 8];
     snprintf(name, sizeof name, "bank-%s", b->opt.code);
-    struct pay_http_config cfg = {
-        .name = name, .web_root = b->opt.web_root, .health_check = health, .health_ctx = b};
+    struct pay_http_config cfg = {.name = name,
+                                  .web_root = b->opt.web_root,
+                                  .health_check = health,
+                                  .health_ctx = b,
+                                  .sign_response = pay_bank_sign_answer,
+                                  .sign_ctx = b};
     pay_server_settings_apply(&b->opt.server, &cfg);
     enum pay_err rc = pay_http_server_new(&cfg, &b->http, err);
     if (rc == PAY_ERR_OK)

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define TS_DIGITS_MAX 12 /* Unix seconds until year 33658; bounds the number parse */
+/* Unix seconds, bounded so the parse cannot overflow int64; far more digits than a real
+ * time needs, so that a millisecond timestamp (13 digits) parses and is refused as
+ * TIMESTAMP_STALE, the error that tells the sender what is wrong. */
+#define TS_DIGITS_MAX 18
 #define SIG_TEXT_MAX  PAY_BASE64URL_LEN(PAY_RSA_SIG_MAX)
 
 static int is_alnum(int c)
@@ -308,6 +311,21 @@ enum pay_err pay_sig_sign_response(const struct pay_sig_signer *s, int status,
     return sign_canonical(s, canonical, (size_t)n, ts, nonce, out, out_size, e);
 }
 
+enum pay_err pay_sig_sign_answer(const struct pay_sig_signer *s, const char *request_header,
+                                 int status, const void *body, size_t body_len, int64_t now,
+                                 char *out, size_t out_size, struct pay_error *e)
+{
+    struct pay_sig_header h;
+    struct pay_error ignore = {0};
+    size_t hlen = request_header ? strnlen(request_header, PAY_SIG_HEADER_MAX + 1) : 0;
+    const char *request_nonce =
+        pay_sig_header_parse(request_header, hlen, &h, &ignore) == PAY_ERR_OK ? h.nonce : "";
+    char nonce[PAY_SIG_NONCE_MAX + 1];
+    pay_sig_nonce_generate(nonce);
+    return pay_sig_sign_response(s, status, request_nonce, body, body_len, now, nonce, out,
+                                 out_size, e);
+}
+
 /* --- verification ------------------------------------------------------------------------ */
 
 /* Checks the parsed signature over canonical with the key the caller maps keyId to. */
@@ -347,8 +365,11 @@ static enum pay_err parse_and_check_time(const struct pay_sig_verifier *v, const
     int64_t skew = h->ts > now ? h->ts - now : now - h->ts;
     if (skew > window)
         return pay_error_set(e, PAY_ERR_TIMESTAMP_STALE, "signature",
-                             "ts is %" PRId64 " s from the server clock (window %" PRId64 " s)",
-                             skew, window);
+                             "ts is %" PRId64 " s from the server clock (window %" PRId64 " s)%s",
+                             skew, window,
+                             h->ts / 1000 > now - window && h->ts / 1000 < now + window
+                                 ? "; ts must be in seconds, this looks like milliseconds"
+                                 : "");
     return PAY_ERR_OK;
 }
 

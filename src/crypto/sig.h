@@ -85,6 +85,14 @@ enum pay_err pay_sig_sign_response(const struct pay_sig_signer *s, int status,
                                    int64_t ts, const char *nonce, char *out, size_t out_size,
                                    struct pay_error *e);
 
+/* Signs the answer to a request whose Authorization header value is request_header: with a
+ * fresh nonce, time now, and as REQUEST_NONCE the nonce of that header when it parses, else
+ * "" (an unsigned or unreadable request, docs/protocol.md). Whether the request verified does
+ * not matter: a refusal binds to the request it refuses. out as for pay_sig_sign_response. */
+enum pay_err pay_sig_sign_answer(const struct pay_sig_signer *s, const char *request_header,
+                                 int status, const void *body, size_t body_len, int64_t now,
+                                 char *out, size_t out_size, struct pay_error *e);
+
 /* --- verification ------------------------------------------------------------------------ */
 
 /* A peer's public key as the lookup callback returns it. */

@@ -73,6 +73,8 @@ struct pay_http_server {
     char *static_dir;
     int (*health_check)(void *ctx, struct pay_error *err);
     void *health_ctx;
+    pay_http_sign_fn sign_response;
+    void *sign_ctx;
     pthread_mutex_t mu; /* with cv: shutdown waits for in_flight == 0 */
     pthread_cond_t cv;
 };

@@ -178,6 +178,30 @@ const char *pay_http_req_cookie(const struct pay_http_request *req, const char *
     return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
 }
 
+bool pay_http_req_is_json(const struct pay_http_request *req)
+{
+    const char *ct = pay_http_req_header(req, "Content-Type");
+    if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)
+        return false;
+    const char *p = ct + 16;
+    p += strspn(p, " \t");
+    if (*p == '\0')
+        return true;
+    if (*p++ != ';')
+        return false;
+    p += strspn(p, " \t");
+    if (strncasecmp(p, "charset=", 8) != 0)
+        return false;
+    p += 8;
+    size_t quoted = *p == '"';
+    if (strncasecmp(p + quoted, "utf-8", 5) != 0)
+        return false;
+    p += quoted + 5;
+    if (quoted && *p++ != '"')
+        return false;
+    return p[strspn(p, " \t")] == '\0';
+}
+
 const char *pay_http_req_body(const struct pay_http_request *req, size_t *len)
 {
     if (len != NULL)

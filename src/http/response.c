@@ -242,12 +242,15 @@ struct MHD_Response *pay_http_req_build_response(struct pay_http_request *req)
         PAY_ERROR("http.no_response", "route=\"%s\"", req->route ? req->route->label : "-");
         pay_http_respond_code(req, PAY_ERR_INTERNAL);
     }
+    bool html = req->content_type && strncmp(req->content_type, "text/html", 9) == 0;
+    if (req->srv->sign_response && !html && req->kind == PAY_HTTP_API)
+        req->srv->sign_response(req->srv->sign_ctx, req, req->status, req->resp_body,
+                                req->resp_len);
     struct MHD_Response *r =
         MHD_create_response_from_buffer(req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
     if (r == NULL)
         return NULL;
     req->resp_body = NULL; /* libmicrohttpd frees it now */
-    bool html = req->content_type && strncmp(req->content_type, "text/html", 9) == 0;
     int bad = MHD_add_response_header(r, "Content-Type", req->content_type) != MHD_YES;
     bad |= MHD_add_response_header(r, "X-Request-Id", req->id) != MHD_YES;
     bad |= MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") != MHD_YES;

@@ -124,6 +124,8 @@ static enum pay_err configure(struct pay_http_server *srv, const struct pay_http
                                  "not an http(s) origin: %.100s", cfg->form_action_origins[i]);
     srv->health_check = cfg->health_check;
     srv->health_ctx = cfg->health_ctx;
+    srv->sign_response = cfg->sign_response;
+    srv->sign_ctx = cfg->sign_ctx;
     return load_web_root(srv, cfg->web_root, err);
 }
 
@@ -328,6 +330,9 @@ static enum pay_err decode_body(struct pay_http_request *req, struct pay_error *
         else
             return PAY_ERR_OK;
     }
+    if (mode == PAY_HTTP_BODY_JSON && req->body.len > 0 && !pay_http_req_is_json(req))
+        return pay_error_set(err, PAY_ERR_UNSUPPORTED_MEDIA_TYPE, "Content-Type",
+                             "send the body as application/json");
     if (mode == PAY_HTTP_BODY_JSON && req->body.len > 0)
         return pay_json_decode(req->body.data, req->body.len, &req->json, err);
     if (mode == PAY_HTTP_BODY_FORM) {

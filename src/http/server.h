@@ -19,6 +19,14 @@ struct pay_http_server;  /* opaque */
 struct pay_http_request; /* opaque; one per request, also carries its response */
 struct pay_form;         /* http/codec.h */
 
+/* Signs an answer (docs/protocol.md): called once for every response that is not an HTML
+ * page — the handlers' answers and the framework's own (404, 405, 413, 415, 431, 400
+ * JSON_INVALID) alike — after everything else, with the final status and body. It adds its
+ * header with pay_http_respond_header(); a failure to sign should answer nothing false, so it
+ * logs and leaves the answer unsigned (the client then refuses it). */
+typedef void (*pay_http_sign_fn)(void *ctx, struct pay_http_request *req, int status,
+                                 const void *body, size_t len);
+
 /* How errors of a route are rendered and which headers its responses carry. */
 enum pay_http_kind {
     PAY_HTTP_API = 0, /* errors as JSON {"error":{...}} */
@@ -64,6 +72,9 @@ struct pay_http_config {
     /* Optional check run by GET /healthz (e.g. a database ping); nonzero → 503. */
     int (*health_check)(void *ctx, struct pay_error *err);
     void *health_ctx;
+    /* Optional: signs every non-HTML answer (see pay_http_sign_fn); NULL: none signed. */
+    pay_http_sign_fn sign_response;
+    void *sign_ctx;
 };
 
 /* Parses a listen address: "a.b.c.d:port", "localhost:port" or "[v6]:port" (port 0 picks
@@ -124,6 +135,10 @@ const char *pay_http_req_param(const struct pay_http_request *req, const char *n
 const char *pay_http_req_query(const struct pay_http_request *req, const char *name);
 const char *pay_http_req_header(const struct pay_http_request *req, const char *name);
 const char *pay_http_req_cookie(const struct pay_http_request *req, const char *name);
+
+/* True when the Content-Type is application/json, with no parameter but an optional
+ * charset=utf-8 (any case): what JSON APIs accept (else 415 UNSUPPORTED_MEDIA_TYPE). */
+bool pay_http_req_is_json(const struct pay_http_request *req);
 
 /* The raw body (NUL-terminated for convenience; may contain NULs), "" when none. */
 const char *pay_http_req_body(const struct pay_http_request *req, size_t *len);

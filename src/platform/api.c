@@ -16,20 +16,26 @@
 
 #include "core/log.h"
 
-/* Signs body (status) for the request whose nonce is c->req_nonce and sends it. */
+/* Every non-HTML answer of the platform is signed here (the http framework's hook), the
+ * framework's own 404/405/413/415 included, so a merchant can trust a refusal as much as a
+ * success and treat anything unsigned as a network error (docs/api.md). */
+void pay_platform_sign_answer(void *ctx, struct pay_http_request *req, int status, const void *body,
+                              size_t len)
+{
+    struct pay_platform *p = ctx;
+    char sig[PAY_SIG_HEADER_MAX];
+    struct pay_error err = {0};
+    struct pay_sig_signer s = {PAY_SIG_ED25519, p->key_id, &p->key, NULL};
+    if (pay_sig_sign_answer(&s, pay_http_req_header(req, PAY_SIG_REQUEST_HEADER), status, body, len,
+                            pay_time_now_ms() / 1000, sig, sizeof sig, &err) != PAY_ERR_OK ||
+        pay_http_respond_header(req, PAY_SIG_RESPONSE_HEADER, sig) != 0)
+        PAY_ERROR("api.sign_failed", "status=%d detail=\"%s\"", status, err.detail);
+}
+
+/* Sends body (JSON text) with status; signed on its way out by pay_platform_sign_answer. */
 static void send_raw(struct api_call *c, int status, const char *body)
 {
-    char nonce[PAY_SIG_NONCE_MAX + 1], sig[PAY_SIG_HEADER_MAX];
-    struct pay_error err = {0};
-    struct pay_sig_signer s = {PAY_SIG_ED25519, c->p->key_id, &c->p->key, NULL};
-    size_t len = strlen(body);
-    pay_sig_nonce_generate(nonce);
-    if (pay_sig_sign_response(&s, status, c->req_nonce, body, len, pay_time_now_ms() / 1000, nonce,
-                              sig, sizeof sig, &err) == PAY_ERR_OK)
-        pay_http_respond_header(c->req, PAY_SIG_RESPONSE_HEADER, sig);
-    else
-        PAY_ERROR("api.sign_failed", "detail=\"%s\"", err.detail);
-    pay_http_respond_bytes(c->req, status, "application/json", body, len);
+    pay_http_respond_bytes(c->req, status, "application/json", body, strlen(body));
 }
 
 /* The registry's JSON error shape; heap text, caller frees. */
@@ -95,10 +101,6 @@ static enum pay_err authenticate(struct api_call *c, const struct api_route *r,
 {
     const char *hdr = pay_http_req_header(c->req, PAY_SIG_REQUEST_HEADER);
     struct pay_sig_header parsed;
-    /* Remember the nonce even when verification fails, so the error answer can bind to it. */
-    struct pay_error ignore = {0};
-    if (hdr && pay_sig_header_parse(hdr, strlen(hdr), &parsed, &ignore) == PAY_ERR_OK)
-        snprintf(c->req_nonce, sizeof c->req_nonce, "%s", parsed.nonce);
     enum pay_err e = build_target(c, r, err);
     if (e != PAY_ERR_OK)
         return e;
@@ -139,7 +141,13 @@ static enum pay_err idem_key(struct api_call *c, struct pay_error *err)
 /* POST: claim the key, run, store the answer, send. */
 static void run_post(struct api_call *c, const struct api_route *r, struct pay_error *err)
 {
-    enum pay_err e = idem_key(c, err);
+    enum pay_err e = PAY_ERR_OK;
+    /* JSON only: a form or text/plain body would otherwise be read as JSON by accident. */
+    if (c->body_len > 0 && !pay_http_req_is_json(c->req))
+        e = pay_error_set(err, PAY_ERR_UNSUPPORTED_MEDIA_TYPE, "Content-Type",
+                          "send the body as application/json");
+    if (e == PAY_ERR_OK)
+        e = idem_key(c, err);
     if (e != PAY_ERR_OK) {
         send_answer(c, e, err, NULL, 0);
         return;

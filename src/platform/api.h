@@ -14,9 +14,8 @@ struct api_call {
     char merchant_id[PAY_PLATFORM_MERCHANT_ID_MAX + 1]; /* the authenticated merchant */
     int64_t fee_bp;
     char notify_hosts[PAY_PLATFORM_NOTIFY_HOSTS_TEXT_MAX + 1];
-    char req_nonce[PAY_SIG_NONCE_MAX + 1]; /* "" when the request's header was unreadable */
-    char target[PAY_URL_MAX + 1];          /* what the signature covers */
-    const char *query_value;               /* the route's query parameter, if any */
+    char target[PAY_URL_MAX + 1]; /* what the signature covers */
+    const char *query_value;      /* the route's query parameter, if any */
     const char *idem_key;
     const char *body;
     size_t body_len;

@@ -470,6 +470,10 @@ enum pay_err pay_platform_idem_finish(struct pay_platform *p, const char *mercha
 
 /* Adds every route of the platform to p->http. */
 enum pay_err pay_platform_routes_add(struct pay_platform *p, struct pay_error *err);
+/* The http framework's response signer (pay_http_sign_fn; ctx = the platform): the platform
+ * key's Paygate-Signature on every non-HTML answer. */
+void pay_platform_sign_answer(void *ctx, struct pay_http_request *req, int status,
+                              const void *body, size_t len);
 
 /* Helpers for the apply callbacks: map a ledger result to an error. */
 enum pay_err pay_platform_ledger_error(enum pay_ledger_result r, struct pay_error *err);

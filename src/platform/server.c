@@ -302,8 +302,12 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
     p->nonces = pay_nonce_cache_mem_new(PAY_NONCE_CACHE_MAX, PAY_SIGNATURE_WINDOW_S);
     if (!p->nonces)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
-    struct pay_http_config hc = {
-        .name = "platform", .web_root = p->set.web_root, .health_check = health, .health_ctx = p};
+    struct pay_http_config hc = {.name = "platform",
+                                 .web_root = p->set.web_root,
+                                 .health_check = health,
+                                 .health_ctx = p,
+                                 .sign_response = pay_platform_sign_answer,
+                                 .sign_ctx = p};
     pay_server_settings_apply(&p->set.server, &hc);
     if ((e = pay_http_server_new(&hc, &p->http, err)) != PAY_ERR_OK ||
         (e = pay_platform_routes_add(p, err)) != PAY_ERR_OK ||

@@ -332,9 +332,9 @@ static void header_parse_rejects(void **state)
     BAD("PAYGATE-ED25519 keyId=\"m\", ts=\"01\", nonce=\"abcdefghijklmnop\", sig=\"%s\"", sig86);
     BAD("PAYGATE-ED25519 keyId=\"m\", ts=\"-1\", nonce=\"abcdefghijklmnop\", sig=\"%s\"", sig86);
     BAD("PAYGATE-ED25519 keyId=\"m\", ts=\"1e9\", nonce=\"abcdefghijklmnop\", sig=\"%s\"", sig86);
-    BAD("PAYGATE-ED25519 keyId=\"m\", ts=\"9999999999999\", nonce=\"abcdefghijklmnop\", "
+    BAD("PAYGATE-ED25519 keyId=\"m\", ts=\"9999999999999999999\", nonce=\"abcdefghijklmnop\", "
         "sig=\"%s\"",
-        sig86);
+        sig86); /* 19 digits: more than any time needs */
     BAD("PAYGATE-ED25519 keyId=\"m\", ts=\"1\", nonce=\"short\", sig=\"%s\"", sig86);
     BAD("PAYGATE-ED25519 keyId=\"m\", ts=\"1\", nonce=\"abcdefghijklmno+\", sig=\"%s\"", sig86);
     BAD("PAYGATE-ED25519 keyId=\"m\", ts=\"1\", nonce=\"%065d\", sig=\"%s\"", 0, sig86);
@@ -420,6 +420,15 @@ static void verify_failures(void **state)
                      PAY_ERR_TIMESTAMP_STALE);
     assert_int_equal(verify(f, hdr, "POST", "/v1/refunds?x=1", BODY, NOW - 301),
                      PAY_ERR_TIMESTAMP_STALE);
+    /* Milliseconds instead of seconds (13 digits): it parses, and it is stale, with a hint. */
+    char ms[PAY_SIG_HEADER_MAX], ms_nonce[PAY_SIG_NONCE_MAX + 1];
+    struct pay_error me = {0};
+    pay_sig_nonce_generate(ms_nonce);
+    sign(f, ms_nonce, NOW * 1000, ms);
+    assert_int_equal(pay_sig_verify_request(&f->v, ms, "POST", "/v1/refunds?x=1", BODY,
+                                            strlen(BODY), NOW, NULL, &me),
+                     PAY_ERR_TIMESTAMP_STALE);
+    assert_non_null(strstr(me.detail, "milliseconds"));
     /* Tampered body, target, query, method. */
     assert_int_equal(verify(f, hdr, "POST", "/v1/refunds?x=1", "{\"amount\":\"9.00\"}", NOW),
                      PAY_ERR_SIGNATURE_INVALID);

@@ -78,6 +78,17 @@ static const struct pay_http_route routes[] = {
     {"GET", "/v1/trades/{id}/refunds", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_refunds, NULL},
 };
 
+/* The response signer of the test server: "status length" of what it signed, so a test can
+ * check both that an answer was signed and that the hook saw its final status and body. */
+static void test_sign(void *ctx, struct pay_http_request *req, int status, const void *body,
+                      size_t len)
+{
+    assert_ptr_equal(ctx, (void *)routes);
+    assert_true(len == 0 || body != NULL);
+    char *v = pay_http_req_printf(req, "%d %zu", status, len);
+    assert_int_equal(pay_http_respond_header(req, "X-Test-Signed", v), 0);
+}
+
 static struct pay_http_server *start(const char *cert, const char *key)
 {
     static const char *const gateways[] = {"https://bank.example:8443", NULL};
@@ -85,7 +96,9 @@ static struct pay_http_server *start(const char *cert, const char *key)
                                   .listen = "127.0.0.1:0",
                                   .tls_cert_file = cert,
                                   .tls_key_file = key,
-                                  .form_action_origins = gateways};
+                                  .form_action_origins = gateways,
+                                  .sign_response = test_sign,
+                                  .sign_ctx = (void *)routes};
     struct pay_http_server *srv = NULL;
     struct pay_error e = {0};
     assert_int_equal(pay_http_server_new(&cfg, &srv, &e), PAY_ERR_OK);
@@ -254,6 +267,83 @@ static void page_errors(void **state)
     pay_http_client_response_fini(&r);
 }
 
+/* The signing hook sees every non-HTML answer, the framework's own errors included, with
+ * the status and body that are sent; HTML pages are not signed. */
+static void signed_answers(void **state)
+{
+    struct pay_http_server *srv = *state;
+    struct pay_http_client_response r;
+    char want[64];
+    const char *ok = "{\"a\":1}", *bad = "{\"a\":";
+    struct {
+        const char *method, *path, *ctype, *body;
+        long status;
+    } cases[] = {
+        {"POST", "/json", "application/json", ok, 201},  /* the handler's answer */
+        {"GET", "/nope", NULL, NULL, 404},               /* no route */
+        {"DELETE", "/healthz", NULL, NULL, 405},         /* wrong method */
+        {"POST", "/json", "text/plain", ok, 415},        /* not JSON */
+        {"POST", "/json", "application/json", bad, 400}, /* JSON_INVALID */
+        {"POST", "/form", NULL, "x=1", 400},             /* the handler's error */
+        {"GET", "/redirect", NULL, NULL, 303},           /* empty body */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = cases[i].body ? strlen(cases[i].body) : 0;
+        assert_int_equal(
+            call(srv, cases[i].method, cases[i].path, cases[i].ctype, cases[i].body, len, &r),
+            cases[i].status);
+        snprintf(want, sizeof want, "%ld %zu", cases[i].status, r.body.len);
+        assert_non_null(header(&r, "X-Test-Signed"));
+        assert_string_equal(header(&r, "X-Test-Signed"), want);
+        pay_http_client_response_fini(&r);
+    }
+    size_t big_len = PAY_HTTP_BODY_MAX + 1; /* 413, answered before the body is read */
+    char *big = calloc(1, big_len);
+    assert_int_equal(call(srv, "POST", "/json", "application/json", big, big_len, &r), 413);
+    snprintf(want, sizeof want, "413 %zu", r.body.len);
+    assert_string_equal(header(&r, "X-Test-Signed"), want);
+    pay_http_client_response_fini(&r);
+    free(big);
+    assert_int_equal(call(srv, "GET", "/page/fail", NULL, NULL, 0, &r), 400);
+    assert_null(header(&r, "X-Test-Signed"));
+    pay_http_client_response_fini(&r);
+}
+
+/* A JSON route takes application/json (charset=utf-8 allowed) and nothing else: a form or
+ * text/plain body is 415 UNSUPPORTED_MEDIA_TYPE naming Content-Type, never read as JSON. */
+static void json_media_type(void **state)
+{
+    struct pay_http_server *srv = *state;
+    struct pay_http_client_response r;
+    const char *ok = "{\"a\":1}";
+    const char *good[] = {"application/json", "application/json; charset=utf-8",
+                          "Application/JSON;charset=\"UTF-8\""};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_int_equal(call(srv, "POST", "/json", good[i], ok, strlen(ok), &r), 201);
+        pay_http_client_response_fini(&r);
+    }
+    const char *refused[] = {"text/plain", "application/x-www-form-urlencoded",
+                             "application/json; charset=latin1", "application/jsonp",
+                             "application/json; x=1"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_int_equal(call(srv, "POST", "/json", refused[i], ok, strlen(ok), &r), 415);
+        assert_non_null(strstr(pay_buf_str(&r.body), "\"code\":\"UNSUPPORTED_MEDIA_TYPE\""));
+        assert_non_null(strstr(pay_buf_str(&r.body), "\"field\":\"Content-Type\""));
+        pay_http_client_response_fini(&r);
+    }
+    /* no Content-Type at all */
+    char url[256];
+    snprintf(url, sizeof url, "%s/json", pay_http_server_url(srv));
+    const char *const none[] = {"Content-Type:", NULL};
+    assert_int_equal(pay_http_client_request("POST", url, none, ok, strlen(ok), &local, &r, NULL),
+                     PAY_ERR_OK);
+    assert_int_equal(r.status, 415);
+    pay_http_client_response_fini(&r);
+    /* an empty body needs no type: the handler sees no JSON */
+    assert_int_equal(call(srv, "POST", "/json", NULL, "", 0, &r), 201);
+    pay_http_client_response_fini(&r);
+}
+
 static void client_rules(void **state)
 {
     struct pay_http_server *srv = *state;
@@ -407,10 +497,11 @@ int main(void)
     pay_log_init(stderr, PAY_LOG_ERROR);
     pay_http_signals_block();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(basics),       cmocka_unit_test(bodies),
-        cmocka_unit_test(header_limit), cmocka_unit_test(page_errors),
-        cmocka_unit_test(client_rules), cmocka_unit_test(shutdown_waits_for_in_flight),
-        cmocka_unit_test(tls_serving),  cmocka_unit_test(insecure_listen_refused),
+        cmocka_unit_test(basics),         cmocka_unit_test(bodies),
+        cmocka_unit_test(header_limit),   cmocka_unit_test(page_errors),
+        cmocka_unit_test(client_rules),   cmocka_unit_test(shutdown_waits_for_in_flight),
+        cmocka_unit_test(tls_serving),    cmocka_unit_test(insecure_listen_refused),
+        cmocka_unit_test(signed_answers), cmocka_unit_test(json_media_type),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
