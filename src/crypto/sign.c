@@ -4,6 +4,8 @@
 #include "crypto/internal.h"
 
 #include <assert.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,6 +135,28 @@ int pay_ed25519_pk_from_pem(uint8_t pk[PAY_ED25519_PK_LEN], const char *pem, siz
              EVP_PKEY_get_raw_public_key(pkey, pk, &n) == 1 && n == PAY_ED25519_PK_LEN;
     EVP_PKEY_free(pkey);
     return ok ? 0 : -1;
+}
+
+int pay_pem_key_describe(const char *pem, size_t len, char *out, size_t out_size)
+{
+    EVP_PKEY *pkey = pay_pkey_from_pem(pem, len, 0);
+    if (pkey == NULL) {
+        /* Say what it is without parsing a secret: the PEM label is enough. */
+        bool secret = memmem(pem, len, "PRIVATE KEY-----", 16) != NULL;
+        bool cert = memmem(pem, len, "-----BEGIN CERTIFICATE", 22) != NULL;
+        snprintf(out, out_size, "%s",
+                 secret ? "a private key (send the public key)"
+                 : cert ? "a certificate, not a public key"
+                        : "not a readable PEM public key");
+        return -1;
+    }
+    const char *name = EVP_PKEY_get0_type_name(pkey);
+    if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA)
+        snprintf(out, out_size, "an RSA key of %d bits", EVP_PKEY_get_bits(pkey));
+    else
+        snprintf(out, out_size, "a key of type %s", name ? name : "unknown");
+    EVP_PKEY_free(pkey);
+    return 0;
 }
 
 /* --- RSA-SHA256 -------------------------------------------------------------------------- */

@@ -54,6 +54,11 @@ char *pay_ed25519_pk_to_pem(const uint8_t pk[PAY_ED25519_PK_LEN]);
 int pay_ed25519_pk_from_pem(uint8_t pk[PAY_ED25519_PK_LEN], const char *pem, size_t len)
     __attribute__((warn_unused_result));
 
+/* Says what a PEM text holds, for error messages: "an RSA key of 1024 bits", "a key of type EC", "a
+ * private key (send the public key)", ... (out, at most out_size bytes). Returns 0 when it is a
+ * public key OpenSSL reads (of whatever type), else -1. Never parses a private key. */
+int pay_pem_key_describe(const char *pem, size_t len, char *out, size_t out_size);
+
 /* --- RSA-SHA256 -------------------------------------------------------------------------- */
 
 #define PAY_RSA_BITS_MIN 2048

@@ -12,9 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Unknown fields are refused, so a typo ("notify_ur1") never passes silently. */
-static enum pay_err only_fields(json_t *o, const char *const *allowed, const char *prefix,
-                                struct pay_error *err)
+enum pay_err pay_platform_json_only_fields(json_t *o, const char *const *allowed,
+                                           const char *prefix, struct pay_error *err)
 {
     const char *k;
     json_t *v;
@@ -23,8 +22,11 @@ static enum pay_err only_fields(json_t *o, const char *const *allowed, const cha
         bool ok = false;
         for (size_t i = 0; allowed[i] && !ok; i++)
             ok = strcmp(allowed[i], k) == 0;
-        if (!ok)
-            return pay_error_set(err, PAY_ERR_FIELD_INVALID, "", "unknown field %s%s", prefix, k);
+        if (!ok) {
+            char field[sizeof err->field];
+            snprintf(field, sizeof field, "%s%s", prefix, k);
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "unknown field");
+        }
     }
     return PAY_ERR_OK;
 }
@@ -65,7 +67,7 @@ static enum pay_err amount_field(json_t *o, int64_t *minor, char currency[4], st
                              "must be {\"value\": \"12.30\", \"currency\": \"CNY\"}");
     const char *value, *cur;
     enum pay_err e;
-    if ((e = only_fields(a, keys, "amount.", err)) != PAY_ERR_OK ||
+    if ((e = pay_platform_json_only_fields(a, keys, "amount.", err)) != PAY_ERR_OK ||
         (e = str_field(a, "value", "amount.value", true, PAY_MONEY_TEXT_MAX, &value, err)) !=
             PAY_ERR_OK ||
         (e = str_field(a, "currency", "amount.currency", true, 3, &cur, err)) != PAY_ERR_OK)
@@ -115,7 +117,7 @@ static enum pay_err create_parse(struct api_call *c, struct pay_platform_trade *
     json_t *o = c->json;
     const char *otn, *subject, *body, *notify, *ret, *timeout, *product;
     enum pay_err e;
-    if ((e = only_fields(o, keys, "", err)) != PAY_ERR_OK ||
+    if ((e = pay_platform_json_only_fields(o, keys, "", err)) != PAY_ERR_OK ||
         (e = str_field(o, "out_trade_no", "out_trade_no", true, PAY_MERCHANT_ID_FIELD_MAX, &otn,
                        err)) != PAY_ERR_OK ||
         (e = amount_field(o, &t->amount_minor, t->currency, err)) != PAY_ERR_OK ||
@@ -238,7 +240,7 @@ static enum pay_err op_trade_close(struct api_call *c, int *status, json_t **out
     const char *id;
     enum pay_err e = trade_id_param(c, &id, err);
     if (e == PAY_ERR_OK)
-        e = only_fields(c->json, keys, "", err);
+        e = pay_platform_json_only_fields(c->json, keys, "", err);
     if (e == PAY_ERR_OK)
         e = pay_platform_trade_close(c->p, c->merchant_id, id, "closed", err);
     if (e != PAY_ERR_OK)
@@ -254,7 +256,7 @@ static enum pay_err op_refund_create(struct api_call *c, int *status, json_t **o
     const char *id, *orn, *reason;
     enum pay_err e;
     if ((e = trade_id_param(c, &id, err)) != PAY_ERR_OK ||
-        (e = only_fields(c->json, keys, "", err)) != PAY_ERR_OK ||
+        (e = pay_platform_json_only_fields(c->json, keys, "", err)) != PAY_ERR_OK ||
         (e = str_field(c->json, "out_refund_no", "out_refund_no", true, PAY_MERCHANT_ID_FIELD_MAX,
                        &orn, err)) != PAY_ERR_OK ||
         (e = amount_field(c->json, &r.amount_minor, r.currency, err)) != PAY_ERR_OK ||

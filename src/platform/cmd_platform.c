@@ -59,32 +59,17 @@ static char *read_file(const char *path)
     return buf;
 }
 
-/* Normalises the key file to what pf_merchants stores: base64 (Ed25519) or PEM (RSA). */
-static int key_from_file(const char *path, struct pay_platform_merchant *m)
+/* Reads the key file and normalises it to what pf_merchants stores (the same rules as the
+ * operator API's public_key). */
+static enum pay_err key_from_file(const char *path, struct pay_platform_merchant *m,
+                                  struct pay_error *err)
 {
     char *text = read_file(path);
     if (!text)
-        return -1;
-    uint8_t pk[PAY_ED25519_PK_LEN];
-    if (pay_ed25519_pk_from_text(pk, text) == 0 ||
-        pay_ed25519_pk_from_pem(pk, text, strlen(text)) == 0) {
-        char b64[PAY_ED25519_KEY_TEXT_LEN];
-        pay_ed25519_pk_to_text(b64, pk);
-        free(text);
-        m->alg = PAY_SIG_ED25519;
-        m->public_key = strdup(b64);
-        return m->public_key ? 0 : -1;
-    }
-    struct pay_rsa_key *k = NULL;
-    if (pay_rsa_key_from_pem(text, strlen(text), &k) != 0) {
-        free(text);
-        return -1;
-    }
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "public_key", "cannot read %s", path);
+    enum pay_err e = pay_platform_merchant_key_set(m, text, err);
     free(text);
-    m->alg = PAY_SIG_RSA_SHA256;
-    m->public_key = pay_rsa_public_pem(k);
-    pay_rsa_key_free(k);
-    return m->public_key ? 0 : -1;
+    return e;
 }
 
 static int append_host(struct pay_platform_merchant *m, const char *h)
@@ -146,13 +131,14 @@ static int merchant_add(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (pay_crypto_init() != 0 || key_from_file(keyfile, &m) != 0) {
-        fprintf(stderr, "paygate platform: %s is not an Ed25519 or RSA public key\n", keyfile);
+    struct pay_error err = {0};
+    if (pay_crypto_init() != 0 || key_from_file(keyfile, &m, &err) != PAY_ERR_OK) {
+        fprintf(stderr, "paygate platform: %s: %s\n", keyfile,
+                err.detail[0] ? err.detail : "not an Ed25519 or RSA public key");
         pay_platform_merchant_fini(&m);
         return 1;
     }
     struct pay_platform *p = NULL;
-    struct pay_error err = {0};
     enum pay_err e = pay_platform_open_offline(dir, &p, &err);
     if (e == PAY_ERR_OK)
         e = pay_platform_merchant_add(p, &m, &err);

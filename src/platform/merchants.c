@@ -6,6 +6,7 @@
 #include "core/timeutil.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,38 @@ bool pay_platform_merchant_host_allowed(const struct pay_platform_merchant *m, c
     return false;
 }
 
+enum pay_err pay_platform_merchant_key_set(struct pay_platform_merchant *m, const char *text,
+                                           struct pay_error *err)
+{
+    uint8_t pk[PAY_ED25519_PK_LEN];
+    size_t len = strlen(text);
+    free(m->public_key);
+    m->public_key = NULL;
+    if (pay_ed25519_pk_from_text(pk, text) == 0 || pay_ed25519_pk_from_pem(pk, text, len) == 0) {
+        char b64[PAY_ED25519_KEY_TEXT_LEN];
+        pay_ed25519_pk_to_text(b64, pk);
+        m->alg = PAY_SIG_ED25519;
+        m->public_key = strdup(b64);
+    } else {
+        struct pay_rsa_key *k = NULL;
+        char what[96];
+        if (strncmp(text, "-----BEGIN", 10) != 0)
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, "public_key",
+                                 "neither base64 of an Ed25519 key (44 characters) nor PEM");
+        /* a public key of some type first, so a private key is never parsed here */
+        if (pay_pem_key_describe(text, len, what, sizeof what) != 0 ||
+            pay_rsa_key_from_pem(text, len, &k) != 0) {
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, "public_key",
+                                 "%s; accepted: Ed25519 (base64 or PEM) or RSA of %d-%d bits (PEM)",
+                                 what, PAY_RSA_BITS_MIN, PAY_RSA_BITS_MAX);
+        }
+        m->alg = PAY_SIG_RSA_SHA256;
+        m->public_key = pay_rsa_public_pem(k);
+        pay_rsa_key_free(k);
+    }
+    return m->public_key ? PAY_ERR_OK : pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+}
+
 static enum pay_err key_check(const struct pay_platform_merchant *m, struct pay_error *err)
 {
     if (m->alg == PAY_SIG_ED25519) {
@@ -85,7 +118,7 @@ static enum pay_err merchant_validate(const struct pay_platform_merchant *m, str
         return pay_error_set(err, PAY_ERR_FIELD_MISSING, "name", NULL);
     if (!hosts_valid(m->notify_hosts))
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "notify_hosts",
-                             "comma-separated lower-case host names, at most %d",
+                             "lower-case host names (a-z 0-9 - . :), at most %d",
                              PAY_PLATFORM_NOTIFY_HOSTS_MAX);
     if (m->fee_bp < 0 || m->fee_bp > 10000)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "fee_bp", "0..10000 basis points");

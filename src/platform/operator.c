@@ -1,6 +1,7 @@
 /* The operator API: onboarding merchants over HTTP (the same checks as `paygate platform
  * merchant add`). Enabled only when [platform] operator_token is set; every call carries
- * `Authorization: Bearer <token>` (compared in constant time). */
+ * `Authorization: Bearer <token>` (compared in constant time). Its answers are signed with the
+ * platform key like every API answer (pay_platform_sign_answer). */
 #include "platform/platform.h"
 
 #include "crypto/crypto.h"
@@ -24,10 +25,20 @@ static enum pay_err auth(struct pay_http_request *req, struct pay_platform *p,
     return PAY_ERR_OK;
 }
 
-static const char *jstr(json_t *o, const char *k)
+/* A string member of at most max bytes: absent -> *out = NULL (FIELD_MISSING when
+ * required). */
+static enum pay_err str_member(json_t *o, const char *k, bool required, size_t max,
+                               const char **out, struct pay_error *err)
 {
     json_t *v = json_object_get(o, k);
-    return json_is_string(v) ? json_string_value(v) : NULL;
+    *out = json_is_string(v) ? json_string_value(v) : NULL;
+    if (!v)
+        return required ? pay_error_set(err, PAY_ERR_FIELD_MISSING, k, NULL) : PAY_ERR_OK;
+    if (!*out)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, k, "must be a string");
+    if (json_string_length(v) > max)
+        return pay_error_set(err, PAY_ERR_FIELD_TOO_LONG, k, "at most %zu bytes", max);
+    return PAY_ERR_OK;
 }
 
 /* notify_hosts: ["a.example", "b.example"] -> "a.example,b.example" */
@@ -35,6 +46,8 @@ static enum pay_err hosts(json_t *o, struct pay_platform_merchant *m, struct pay
 {
     json_t *a = json_object_get(o, "notify_hosts"), *v;
     size_t i, used = 0;
+    if (!a)
+        return pay_error_set(err, PAY_ERR_FIELD_MISSING, "notify_hosts", NULL);
     if (!json_is_array(a) || json_array_size(a) == 0)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "notify_hosts",
                              "a non-empty array of host names");
@@ -44,10 +57,56 @@ static enum pay_err hosts(json_t *o, struct pay_platform_merchant *m, struct pay
                                              "%s%s", used ? "," : "", json_string_value(v))
                                   : -1;
         if (w < 0 || (size_t)w >= sizeof m->notify_hosts - used)
-            return pay_error_set(err, PAY_ERR_FIELD_INVALID, "notify_hosts", NULL);
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, "notify_hosts",
+                                 "an array of host names");
         used += (size_t)w;
     }
     return PAY_ERR_OK;
+}
+
+/* The body into *m (strings checked, the key normalised); the rules on values are
+ * pay_platform_merchant_add's. */
+static enum pay_err merchant_parse(json_t *o, struct pay_platform_merchant *m,
+                                   struct pay_error *err)
+{
+    static const char *const keys[] = {"id",     "name",        "public_key",     "notify_hosts",
+                                       "fee_bp", "settle_bank", "settle_account", NULL};
+    const char *id, *name, *key, *bank, *account;
+    json_t *fee = json_object_get(o, "fee_bp");
+    enum pay_err e;
+    if ((e = pay_platform_json_only_fields(o, keys, "", err)) != PAY_ERR_OK ||
+        (e = str_member(o, "id", true, PAY_PLATFORM_MERCHANT_ID_MAX, &id, err)) != PAY_ERR_OK ||
+        (e = str_member(o, "name", true, sizeof m->name - 1, &name, err)) != PAY_ERR_OK ||
+        (e = str_member(o, "public_key", true, PAY_HTTP_BODY_MAX, &key, err)) != PAY_ERR_OK ||
+        (e = str_member(o, "settle_bank", false, sizeof m->settle_bank - 1, &bank, err)) !=
+            PAY_ERR_OK ||
+        (e = str_member(o, "settle_account", false, sizeof m->settle_account - 1, &account, err)) !=
+            PAY_ERR_OK ||
+        (e = hosts(o, m, err)) != PAY_ERR_OK)
+        return e;
+    if (fee && !json_is_integer(fee))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "fee_bp", "an integer");
+    if (fee)
+        m->fee_bp = (int64_t)json_integer_value(fee);
+    snprintf(m->id, sizeof m->id, "%s", id);
+    snprintf(m->name, sizeof m->name, "%s", name);
+    snprintf(m->settle_bank, sizeof m->settle_bank, "%s", bank ? bank : "");
+    snprintf(m->settle_account, sizeof m->settle_account, "%s", account ? account : "");
+    return pay_platform_merchant_key_set(m, key, err);
+}
+
+/* The merchant as the operator API shows it: notify_hosts an array, as it was sent. */
+static json_t *merchant_json(const struct pay_platform_merchant *m)
+{
+    json_t *hosts = json_array();
+    for (const char *s = m->notify_hosts; hosts && *s;) {
+        size_t len = strcspn(s, ",");
+        json_array_append_new(hosts, json_stringn(s, len));
+        s += len + (s[len] == ',');
+    }
+    return json_pack("{s:s, s:s, s:o, s:I, s:s, s:s}", "id", m->id, "name", m->name, "notify_hosts",
+                     hosts, "fee_bp", (json_int_t)m->fee_bp, "key_alg",
+                     m->alg == PAY_SIG_ED25519 ? "ed25519" : "rsa", "status", "active");
 }
 
 static enum pay_err h_add(struct pay_http_request *req, struct pay_error *err)
@@ -58,39 +117,14 @@ static enum pay_err h_add(struct pay_http_request *req, struct pay_error *err)
     if (e != PAY_ERR_OK)
         return e;
     if (!o)
-        return pay_error_set(err, PAY_ERR_JSON_INVALID, "", NULL);
+        return pay_error_set(err, PAY_ERR_JSON_INVALID, "", "the body must be a JSON object");
     struct pay_platform_merchant m = {.fee_bp = p->set.default_fee_bp};
-    const char *id = jstr(o, "id"), *name = jstr(o, "name"), *key = jstr(o, "public_key");
-    json_t *fee = json_object_get(o, "fee_bp");
-    if (!id || !name || !key)
-        return pay_error_set(err, PAY_ERR_FIELD_MISSING,
-                             !id     ? "id"
-                             : !name ? "name"
-                                     : "public_key",
-                             NULL);
-    if (fee && !json_is_integer(fee))
-        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "fee_bp", "an integer");
-    if (fee)
-        m.fee_bp = (int64_t)json_integer_value(fee);
-    snprintf(m.id, sizeof m.id, "%s", id);
-    snprintf(m.name, sizeof m.name, "%s", name);
-    snprintf(m.settle_bank, sizeof m.settle_bank, "%s",
-             jstr(o, "settle_bank") ? jstr(o, "settle_bank") : "");
-    snprintf(m.settle_account, sizeof m.settle_account, "%s",
-             jstr(o, "settle_account") ? jstr(o, "settle_account") : "");
-    m.alg = strncmp(key, "-----BEGIN", 10) == 0 ? PAY_SIG_RSA_SHA256 : PAY_SIG_ED25519;
-    if ((e = hosts(o, &m, err)) != PAY_ERR_OK)
-        return e;
-    m.public_key = strdup(key);
-    e = m.public_key ? pay_platform_merchant_add(p, &m, err)
-                     : pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    e = merchant_parse(o, &m, err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_merchant_add(p, &m, err);
     PAY_INFO("operator.merchant_add", "merchant=%s result=%s", m.id, pay_err_name(e));
     if (e == PAY_ERR_OK)
-        pay_http_respond_json(
-            req, 201,
-            json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "id", m.id, "name", m.name, "notify_hosts",
-                      m.notify_hosts, "fee_bp", (json_int_t)m.fee_bp, "key_alg",
-                      m.alg == PAY_SIG_ED25519 ? "ed25519" : "rsa", "status", "active"));
+        pay_http_respond_json(req, 201, merchant_json(&m));
     pay_platform_merchant_fini(&m);
     return e;
 }

@@ -162,6 +162,13 @@ struct pay_platform_merchant {
 };
 void pay_platform_merchant_fini(struct pay_platform_merchant *m);
 bool pay_platform_merchant_id_valid(const char *id);
+/* Sets m->alg and m->public_key (heap, freed by _fini) from a key as a merchant hands it over
+ * (the CLI's key file, the operator API's public_key): Ed25519 as base64 of its 32 bytes or as
+ * SPKI PEM, stored as base64; RSA of 2048-4096 bits as PEM, stored as SPKI PEM. Anything else
+ * is FIELD_INVALID (field public_key) saying what the text holds ("an RSA key of 1024 bits",
+ * "a key of type EC", "a private key ..."). */
+enum pay_err pay_platform_merchant_key_set(struct pay_platform_merchant *m, const char *text,
+                                           struct pay_error *err);
 /* Validates and inserts m (public key checked by parsing it). DUPLICATE if the id exists. */
 enum pay_err pay_platform_merchant_add(struct pay_platform *p,
                                        const struct pay_platform_merchant *m,
@@ -472,11 +479,16 @@ enum pay_err pay_platform_idem_finish(struct pay_platform *p, const char *mercha
 enum pay_err pay_platform_routes_add(struct pay_platform *p, struct pay_error *err);
 /* The http framework's response signer (pay_http_sign_fn; ctx = the platform): the platform
  * key's Paygate-Signature on every non-HTML answer. */
-void pay_platform_sign_answer(void *ctx, struct pay_http_request *req, int status,
-                              const void *body, size_t len);
+void pay_platform_sign_answer(void *ctx, struct pay_http_request *req, int status, const void *body,
+                              size_t len);
 
 /* Helpers for the apply callbacks: map a ledger result to an error. */
 enum pay_err pay_platform_ledger_error(enum pay_ledger_result r, struct pay_error *err);
+
+/* Refuses (FIELD_INVALID, field = prefix + the name, "amount.foo") any member of object o
+ * not in the NULL-terminated allowed list, so a typo ("notify_ur1") never passes silently. */
+enum pay_err pay_platform_json_only_fields(json_t *o, const char *const *allowed,
+                                           const char *prefix, struct pay_error *err);
 
 /* Money as API JSON {"value":"12.30","currency":"CNY"} (new reference). */
 json_t *pay_platform_money_json(int64_t minor, const char *currency);

@@ -200,10 +200,18 @@ static enum pay_err pf_lookup(void *ctx, const char *key_id, struct pay_sig_pubk
 void h_call_raw(struct h_platform *pf, const char *method, const char *target, const char *body,
                 const char *auth, const char *idem, const char *req_nonce, struct h_reply *out)
 {
+    h_call_typed(pf, method, target, "application/json", body, auth, idem, req_nonce, out);
+}
+
+void h_call_typed(struct h_platform *pf, const char *method, const char *target, const char *ctype,
+                  const char *body, const char *auth, const char *idem, const char *req_nonce,
+                  struct h_reply *out)
+{
     memset(out, 0, sizeof *out);
-    char url[2048], ah[PAY_SIG_HEADER_MAX + 32], ih[128];
+    char url[2048], ah[PAY_SIG_HEADER_MAX + 32], ih[128], th[128];
     snprintf(url, sizeof url, "%s%s", pf->url, target);
-    const char *headers[4] = {"Content-Type: application/json", NULL, NULL, NULL};
+    snprintf(th, sizeof th, "Content-Type:%s%s", ctype ? " " : "", ctype ? ctype : "");
+    const char *headers[4] = {th, NULL, NULL, NULL};
     size_t h = 1;
     if (auth) {
         snprintf(ah, sizeof ah, "Authorization: %s", auth);

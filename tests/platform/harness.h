@@ -67,6 +67,10 @@ void h_call(struct h_platform *pf, const struct h_merchant *m, const char *metho
 /* Same, with a raw Authorization header (or NULL: unsigned) instead of signing. */
 void h_call_raw(struct h_platform *pf, const char *method, const char *target, const char *body,
                 const char *auth, const char *idem, const char *req_nonce, struct h_reply *out);
+/* Same as h_call_raw with another Content-Type (NULL: none at all). */
+void h_call_typed(struct h_platform *pf, const char *method, const char *target, const char *ctype,
+                  const char *body, const char *auth, const char *idem, const char *req_nonce,
+                  struct h_reply *out);
 /* POST /v1/trades with this out_trade_no and amount; asserts 201; returns the trade id
  * (static buffer, copy it). */
 const char *h_create_trade(struct h_platform *pf, const struct h_merchant *m, const char *otn,

@@ -216,7 +216,13 @@ static void validation(void **state)
                        400, "NOTIFY_URL_INVALID", "notify_url");
     expect_field_error("{\"out_trade_no\":\"v1\",\"subject\":\"s\",\"amount\":{\"value\":"
                        "\"1.00\",\"currency\":\"CNY\"},\"notify_ur1\":\"x\"}",
-                       400, "FIELD_INVALID", "");
+                       400, "FIELD_INVALID", "notify_ur1");
+    expect_field_error("{\"out_trade_no\":\"v1\",\"subject\":\"s\",\"amount\":{\"value\":"
+                       "\"1.00\",\"currency\":\"CNY\",\"scale\":2}}",
+                       400, "FIELD_INVALID", "amount.scale");
+    expect_field_error("{\"out_trade_no\":\"v1\",\"subject\":\"s\",\"amount\":{\"value\":"
+                       "\"1.00000000000000000000000000000000000000\",\"currency\":\"CNY\"}}",
+                       400, "FIELD_TOO_LONG", "amount.value");
     expect_field_error("{\"out_trade_no\":\"v1\"", 400, "JSON_INVALID", "");
 }
 
@@ -229,9 +235,17 @@ static void isolation(void **state)
     h_call(&pf, &mb, "GET", path, NULL, NULL, &r);
     assert_int_equal(r.status, 404);
     assert_string_equal(h_err_code(&r), "TRADE_NOT_FOUND");
+    assert_string_equal(h_str(r.json, "error.field"), "trade_id"); /* as docs/api.md shows */
     h_reply_fini(&r);
     h_call(&pf, &mb, "GET", "/v1/trades?out_trade_no=iso-1", NULL, NULL, &r);
     assert_int_equal(r.status, 404);
+    assert_string_equal(h_str(r.json, "error.field"), "out_trade_no");
+    h_reply_fini(&r);
+    snprintf(path, sizeof path, "/v1/trades/%s/refunds?out_refund_no=none", id);
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(h_err_code(&r), "REFUND_NOT_FOUND");
+    assert_string_equal(h_str(r.json, "error.field"), "out_refund_no");
     h_reply_fini(&r);
     snprintf(path, sizeof path, "/v1/trades/%s/close", id);
     h_call(&pf, &mb, "POST", path, NULL, "iso-close", &r);
@@ -241,6 +255,7 @@ static void isolation(void **state)
     snprintf(path, sizeof path, "/v1/notifications?trade_id=%s", id);
     h_call(&pf, &mb, "GET", path, NULL, NULL, &r);
     assert_int_equal(r.status, 404);
+    assert_string_equal(h_str(r.json, "error.field"), "trade_id");
     h_reply_fini(&r);
     snprintf(path, sizeof path, "/v1/trades/%s", id); /* still open for its owner */
     h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
@@ -507,20 +522,47 @@ static void suspended_merchant(void **state)
     h_reply_fini(&r);
 }
 
-static long operator_add(const char *token, const char *body, char *out, size_t n)
+/* A call of the operator API; its answer must carry the platform's signature (over an empty
+ * request nonce: the Bearer token is not a signature). */
+static long operator_add(const char *token, const char *body, struct h_reply *r)
 {
-    char url[256], auth[128];
-    snprintf(url, sizeof url, "%s/operator/v1/merchants", pf.url);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-    const char *headers[] = {"Content-Type: application/json", auth, NULL};
-    struct pay_http_client_options opt = {.allow_private_addresses = true};
-    struct pay_http_client_response r = {0};
-    assert_int_equal(
-        pay_http_client_request("POST", url, headers, body, strlen(body), &opt, &r, NULL), 0);
-    snprintf(out, n, "%s", pay_buf_str(&r.body));
-    long status = r.status;
-    pay_http_client_response_fini(&r);
-    return status;
+    char auth[128];
+    snprintf(auth, sizeof auth, "Bearer %s", token);
+    h_call_raw(&pf, "POST", "/operator/v1/merchants", body, auth, NULL, "", r);
+    if (!r->sig_ok)
+        fprintf(stderr, "unsigned operator answer: %ld %s\n", r->status, r->body);
+    assert_true(r->sig_ok);
+    return r->status;
+}
+
+/* Refused with 400 FIELD_INVALID naming the field, the detail mentioning `says`. */
+static void operator_refuses(const char *body, const char *field, const char *says)
+{
+    struct h_reply r;
+    assert_int_equal(operator_add(OP_TOKEN, body, &r), 400);
+    assert_string_equal(h_str(r.json, "error.field"), field);
+    if (!strstr(h_str(r.json, "error.message"), says))
+        fprintf(stderr, "%s: %s\n", says, r.body);
+    assert_non_null(strstr(h_str(r.json, "error.message"), says));
+    h_reply_fini(&r);
+}
+
+/* A public key in a PEM file made by `openssl` (the test has no other way to make EC keys). */
+static char *openssl_pub_pem(const char *genpkey_args)
+{
+    char dir[256], cmd[1024], path[300];
+    assert_int_equal(th_tmpdir(dir, sizeof dir, "paygate-key"), 0);
+    snprintf(path, sizeof path, "%s/pub.pem", dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl genpkey %s -out %s/key.pem 2>/dev/null && openssl pkey -in %s/key.pem "
+             "-pubout -out %s 2>/dev/null",
+             genpkey_args, dir, dir, path);
+    assert_int_equal(system(cmd), 0);
+    char *pem = calloc(1, 4096);
+    assert_non_null(pem);
+    assert_true(th_read_text(path, pem, 4096) > 0);
+    th_rmtree(dir);
+    return pem;
 }
 
 static void operator_api(void **state)
@@ -530,22 +572,77 @@ static void operator_api(void **state)
     memset(seed, 3, sizeof seed);
     pay_ed25519_from_seed(&mc.key, seed);
     snprintf(mc.id, sizeof mc.id, "m_c");
-    char pk[PAY_ED25519_KEY_TEXT_LEN], body[512], out[1024];
+    char pk[PAY_ED25519_KEY_TEXT_LEN], body[2048];
     pay_ed25519_pk_to_text(pk, mc.key.pk);
     snprintf(body, sizeof body,
              "{\"id\":\"m_c\",\"name\":\"Shop C\",\"public_key\":\"%s\","
-             "\"notify_hosts\":[\"shop-c.example\"],\"fee_bp\":30}",
+             "\"notify_hosts\":[\"shop-c.example\",\"127.0.0.1\"],\"fee_bp\":30}",
              pk);
-    assert_int_equal(operator_add("wrong-token-0123456789abcdef", body, out, sizeof out), 401);
-    assert_int_equal(operator_add(OP_TOKEN, body, out, sizeof out), 201);
-    assert_non_null(strstr(out, "\"key_alg\":\"ed25519\""));
-    assert_int_equal(operator_add(OP_TOKEN, body, out, sizeof out), 409);
-    assert_int_equal(operator_add(OP_TOKEN,
-                                  "{\"id\":\"m_d\",\"name\":\"D\",\"public_key\":\"bad\","
-                                  "\"notify_hosts\":[\"d.example\"]}",
-                                  out, sizeof out),
-                     400);
-    assert_non_null(strstr(out, "public_key"));
+    struct h_reply r;
+    assert_int_equal(operator_add("wrong-token-0123456789abcdef", body, &r), 401);
+    h_reply_fini(&r);
+    assert_int_equal(operator_add(OP_TOKEN, body, &r), 201);
+    assert_string_equal(h_str(r.json, "key_alg"), "ed25519");
+    /* notify_hosts comes back as it was sent: an array */
+    json_t *hosts = json_object_get(r.json, "notify_hosts");
+    assert_true(json_is_array(hosts));
+    assert_int_equal(json_array_size(hosts), 2);
+    assert_string_equal(json_string_value(json_array_get(hosts, 1)), "127.0.0.1");
+    h_reply_fini(&r);
+    assert_int_equal(operator_add(OP_TOKEN, body, &r), 409);
+    h_reply_fini(&r);
+    operator_refuses("{\"id\":\"m_d\",\"name\":\"D\",\"public_key\":\"bad\","
+                     "\"notify_hosts\":[\"d.example\"]}",
+                     "public_key", "base64");
+    operator_refuses("{\"id\":\"m_d\",\"name\":\"D\",\"public_key\":\"bad\","
+                     "\"notify_hosts\":[\"d.example\"],\"fee\":1}",
+                     "fee", "unknown field");
+    /* Ed25519 in PEM, as docs/platform.md and the CLI take it */
+    char *pem = pay_ed25519_pk_to_pem(mc.key.pk);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:[s]}", "id", "m_pem", "name", "PEM", "public_key", pem,
+                          "notify_hosts", "pem.example");
+    char *text = json_dumps(j, 0);
+    assert_int_equal(operator_add(OP_TOKEN, text, &r), 201);
+    assert_string_equal(h_str(r.json, "key_alg"), "ed25519");
+    h_reply_fini(&r);
+    free(text);
+    json_decref(j);
+    free(pem);
+    /* keys of a wrong kind are named, not called "not an RSA public key" */
+    const struct {
+        const char *args, *says;
+    } wrong[] = {
+        {"-algorithm EC -pkeyopt ec_paramgen_curve:P-256", "type EC"},
+        {"-algorithm RSA -pkeyopt rsa_keygen_bits:1024", "RSA key of 1024 bits"},
+        {"-algorithm ED448", "type ED448"},
+    };
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        pem = openssl_pub_pem(wrong[i].args);
+        j = json_pack("{s:s, s:s, s:s, s:[s]}", "id", "m_wrong", "name", "W", "public_key", pem,
+                      "notify_hosts", "w.example");
+        text = json_dumps(j, 0);
+        operator_refuses(text, "public_key", wrong[i].says);
+        free(text);
+        json_decref(j);
+        free(pem);
+    }
+    /* a private key is refused as one, never stored */
+    j = json_pack(
+        "{s:s, s:s, s:s, s:[s]}", "id", "m_priv", "name", "P", "public_key",
+        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIK85Wkugcg6UIHbxq2+/0gHJodzPySdxHY/"
+        "tdLhFKkOW\n-----END PRIVATE KEY-----\n",
+        "notify_hosts", "p.example");
+    text = json_dumps(j, 0);
+    operator_refuses(text, "public_key", "private key");
+    free(text);
+    json_decref(j);
+    /* a body that is not application/json is 415, signed */
+    h_call_typed(&pf, "POST", "/operator/v1/merchants", "text/plain", body, "Bearer " OP_TOKEN,
+                 NULL, "", &r);
+    assert_int_equal(r.status, 415);
+    assert_string_equal(h_err_code(&r), "UNSUPPORTED_MEDIA_TYPE");
+    assert_true(r.sig_ok);
+    h_reply_fini(&r);
     h_create_trade(&pf, &mc, "op-1", "1.00", NULL); /* the new merchant signs and is served */
 }
 
