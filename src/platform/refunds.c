@@ -172,6 +172,7 @@ static int refund_apply(struct pay_store_tx *tx, void *ctx)
         return (int)e;
     t.refunded_minor = refunded;
     t.fee_refunded_minor = fee_total;
+    bool closes = refunded == t.amount_minor && strcmp(t.state, PAY_TRADE_CLOSED) != 0;
     if (refunded == t.amount_minor) { /* fully refunded: TRADE_SUCCESS -> TRADE_CLOSED */
         pay_platform_str_copy(t.state, sizeof t.state, PAY_TRADE_CLOSED);
         t.closed_ms = r->created_ms;
@@ -184,7 +185,11 @@ static int refund_apply(struct pay_store_tx *tx, void *ctx)
                        t.close_reason, t.id);
     if (e != PAY_ERR_OK)
         return (int)e;
-    return (int)pay_platform_notify_enqueue(tx, &t, "refund", r->id, &c->err);
+    e = pay_platform_notify_enqueue(tx, &t, "refund", r->id, &c->err);
+    /* a state change like any other: its trade.state notification, in the same transaction */
+    if (e == PAY_ERR_OK && closes)
+        e = pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, &c->err);
+    return (int)e;
 }
 
 enum pay_err pay_platform_refund_create(struct pay_platform *p, struct pay_platform_refund *r,

@@ -166,6 +166,34 @@ static long refund(const char *trade, const char *orn, const char *amount, const
     return r->status;
 }
 
+/* The refund that closes the trade is a state change like any other (docs/api.md:
+ * "trade.state on every state change"): the answer comes after the commit, so the outbox
+ * already holds, after the refund's own notification, a trade.state with TRADE_CLOSED;
+ * and it is delivered. */
+static void full_refund_notified(void)
+{
+    char path[160];
+    struct h_reply r;
+    snprintf(path, sizeof path, "/v1/notifications?trade_id=%s", paid_trade);
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    json_t *list = json_object_get(r.json, "notifications");
+    size_t n = json_array_size(list);
+    const char *events[] = {"trade.state", "refund", "refund", "refund", "trade.state"};
+    const char *states[] = {"TRADE_SUCCESS", "TRADE_SUCCESS", "TRADE_SUCCESS", "TRADE_CLOSED",
+                            "TRADE_CLOSED"};
+    assert_int_equal(n, 5); /* paid; rf-1, rf-2, rf-4; closed */
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(list, i);
+        assert_string_equal(h_str(e, "event"), events[i]);
+        assert_string_equal(h_str(e, "payload.trade.state"), states[i]);
+    }
+    assert_string_equal(h_str(json_array_get(list, 4), "payload.trade.close_reason"), "refunded");
+    h_reply_fini(&r);
+    assert_int_equal(h_sink_wait(&sink, 5, 10000), 5);
+    assert_string_equal(sink.last_state, "TRADE_CLOSED");
+}
+
 static void partial_refunds(void **state)
 {
     struct h_reply r;
@@ -197,6 +225,7 @@ static void partial_refunds(void **state)
     assert_string_equal(h_str(r.json, "close_reason"), "refunded");
     assert_string_equal(h_str(r.json, "refunded.value"), "100.00");
     h_reply_fini(&r);
+    full_refund_notified();
     snprintf(path, sizeof path, "/v1/trades/%s/refunds/%s", paid_trade, rid);
     h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
