@@ -7,6 +7,7 @@
 #include "http/codec.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,8 +30,20 @@ struct pay_tpl_set {
     size_t n;
 };
 
+/* Where the output stands in the HTML, for the one rule values need: outside a tag or inside
+ * a quoted attribute value, escaping & < > " ' is enough; inside a tag outside quotes it is
+ * not (a space or = would start another attribute), so a value there is refused. */
+enum html_ctx {
+    HTML_TEXT = 0,
+    HTML_TAG,      /* after '<', outside quotes */
+    HTML_DQ_VALUE, /* inside "..." in a tag */
+    HTML_SQ_VALUE, /* inside '...' in a tag */
+    HTML_COMMENT,  /* inside <!-- ... --> */
+};
+
 struct render {
     const struct pay_tpl_set *set;
+    enum html_ctx html;
     const char *tpl_name; /* for messages */
     const json_t *stack[TPL_STACK_MAX];
     int depth;
@@ -248,13 +261,74 @@ static bool truthy(const json_t *v)
     }
 }
 
-static int emit_value(struct pay_buf *out, const json_t *v, bool raw)
+/* Follows the HTML context over markup appended to the output. A '<' opens a tag only before
+ * a letter, '/', '!' or '?' (as in HTML: "a < b" is text); "<!--" opens a comment that only
+ * "-->" closes, so quotes in comments do not count. */
+static void track(struct render *r, const char *s, size_t n)
 {
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i], next = i + 1 < n ? s[i + 1] : 'a';
+        switch (r->html) {
+        case HTML_TEXT:
+            if (c == '<' && n - i >= 4 && memcmp(s + i, "<!--", 4) == 0) {
+                r->html = HTML_COMMENT;
+                i += 3;
+            } else if (c == '<' && (isalpha((unsigned char)next) || strchr("/!?", next)))
+                r->html = HTML_TAG;
+            break;
+        case HTML_COMMENT:
+            if (c == '>' && i >= 2 && s[i - 1] == '-' && s[i - 2] == '-')
+                r->html = HTML_TEXT;
+            break;
+        case HTML_TAG:
+            r->html = c == '>'    ? HTML_TEXT
+                      : c == '"'  ? HTML_DQ_VALUE
+                      : c == '\'' ? HTML_SQ_VALUE
+                                  : HTML_TAG;
+            break;
+        case HTML_DQ_VALUE:
+            r->html = c == '"' ? HTML_TAG : HTML_DQ_VALUE;
+            break;
+        case HTML_SQ_VALUE:
+            r->html = c == '\'' ? HTML_TAG : HTML_SQ_VALUE;
+            break;
+        }
+    }
+}
+
+/* Appends s escaped for element text and quoted attribute values: & < > " ' and nothing else,
+ * so a URL in href="..." reads back byte for byte once the entities are decoded (a page
+ * scraper sees "a=b&amp;c=d", never "a&#61;b"). */
+static int escape_text(struct pay_buf *out, const char *s)
+{
+    for (const char *run = s;; s++) {
+        const char *rep = *s == '&'    ? "&amp;"
+                          : *s == '<'  ? "&lt;"
+                          : *s == '>'  ? "&gt;"
+                          : *s == '"'  ? "&quot;"
+                          : *s == '\'' ? "&#39;"
+                                       : NULL;
+        if (rep == NULL && *s != '\0')
+            continue;
+        if (pay_buf_append(out, run, (size_t)(s - run)) != 0 ||
+            (rep != NULL && pay_buf_puts(out, rep) != 0))
+            return -1;
+        if (*s == '\0')
+            return 0;
+        run = s + 1;
+    }
+}
+
+static int emit_value(struct render *r, const json_t *v, bool raw)
+{
+    struct pay_buf *out = r->out;
     char num[40];
     const char *s = "";
     const char *trusted = trusted_html(v);
-    if (trusted != NULL && raw)
+    if (trusted != NULL && raw) {
+        track(r, trusted, strlen(trusted));
         return pay_buf_puts(out, trusted);
+    }
     if (trusted != NULL)
         s = trusted;
     else if (json_is_string(v))
@@ -265,7 +339,7 @@ static int emit_value(struct pay_buf *out, const json_t *v, bool raw)
         snprintf(num, sizeof num, "%.17g", json_real_value(v)), s = num;
     else if (json_is_boolean(v))
         s = json_is_true(v) ? "true" : "false";
-    return pay_html_escape(out, s);
+    return escape_text(out, s);
 }
 
 static enum pay_err render_range(struct render *r, const char *t, size_t from, size_t end);
@@ -318,6 +392,7 @@ static enum pay_err render_range(struct render *r, const char *t, size_t from, s
     while ((k = next_tag(t, from, end, &tg)) == 1) {
         if (pay_buf_append(r->out, t + from, tg.start - from) != 0)
             return fail(r, tg.start, "output too large");
+        track(r, t + from, tg.start - from);
         enum pay_err rc = PAY_ERR_OK;
         from = tg.end;
         if (tg.sigil == '#' || tg.sigil == '^') {
@@ -329,8 +404,9 @@ static enum pay_err render_range(struct render *r, const char *t, size_t from, s
             return fail(r, tg.start, "unexpected closing tag");
         } else if (tg.sigil == '>') {
             rc = render_partial(r, &tg);
-        } else if (tg.sigil != '!' &&
-                   emit_value(r->out, lookup(r, tg.name), tg.sigil == '&') != 0) {
+        } else if (tg.sigil != '!' && r->html == HTML_TAG) {
+            rc = fail(r, tg.start, "a value inside a tag must stand in a quoted attribute");
+        } else if (tg.sigil != '!' && emit_value(r, lookup(r, tg.name), tg.sigil == '&') != 0) {
             rc = fail(r, tg.start, "output too large");
         }
         if (rc != PAY_ERR_OK)
@@ -340,6 +416,7 @@ static enum pay_err render_range(struct render *r, const char *t, size_t from, s
         return fail(r, from, "malformed tag");
     if (pay_buf_append(r->out, t + from, end - from) != 0)
         return fail(r, end, "output too large");
+    track(r, t + from, end - from);
     return PAY_ERR_OK;
 }
 

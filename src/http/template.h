@@ -1,6 +1,8 @@
 /* A small HTML template renderer that escapes by default (a mustache subset) over a jansson
  * object as the context:
- *   {{name}} {{a.b}} {{.}}   value, HTML-escaped (strings, integers, true/false; null → "")
+ *   {{name}} {{a.b}} {{.}}   value, HTML-escaped: & < > " ' (strings, integers, true/false;
+ *                            null → ""); in element text or a quoted attribute value only:
+ *                            inside a tag outside quotes the render fails
  *   {{{name}}}               raw, only for values made by pay_tpl_trusted(); any other
  *                            value is escaped as {{name}} would (safe default)
  *   {{#x}}...{{/x}}          section: once per array element (as the new context), once for

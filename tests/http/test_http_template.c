@@ -32,12 +32,38 @@ static void escapes_by_default(void **state)
     assert_string_equal(render(NULL, "<p>{{name}}</p>", ctx),
                         "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;</p>");
     assert_string_equal(render(NULL, "<a title=\"{{q}}\">", ctx),
-                        "<a title=\"&quot; onmouseover&#61;&quot;x\">");
+                        "<a title=\"&quot; onmouseover=&quot;x\">");
     /* {{{ }}} on a value the code did not mark trusted is still escaped */
     assert_string_equal(render(NULL, "{{{name}}}", ctx),
                         "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
     assert_string_equal(render(NULL, "{{&name}}", ctx),
                         "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
+}
+
+/* Escaping is & < > " ' only, so a URL in an href reads back byte for byte once a scraper
+ * decodes the entities (the cashier's signed return_url: "=" must not become "&#61;"); in
+ * exchange a value may not stand inside a tag outside quotes, where it could add attributes. */
+static void attribute_context(void **state)
+{
+    (void)state;
+    const char *ctx = "{\"u\":\"https://shop.example/done?a=1&b=x%20y&sign=Ab-_0\"}";
+    assert_string_equal(
+        render(NULL, "<a id=\"r\" href=\"{{u}}\">{{u}}</a>", ctx),
+        "<a id=\"r\" href=\"https://shop.example/done?a=1&amp;b=x%20y&amp;sign=Ab-_0\">"
+        "https://shop.example/done?a=1&amp;b=x%20y&amp;sign=Ab-_0</a>");
+    assert_string_equal(render(NULL, "<a href='{{u}}'>", "{\"u\":\"x'y=z\"}"),
+                        "<a href='x&#39;y=z'>");
+    /* unquoted: refused, not rendered */
+    assert_string_equal(render(NULL, "<a href={{u}}>", ctx), "ERROR");
+    assert_string_equal(render(NULL, "<input {{u}}>", ctx), "ERROR");
+    assert_string_equal(render(NULL, "<{{u}}>", ctx), "ERROR"); /* a tag name from a value */
+    assert_string_equal(render(NULL, "<input value=\"x\" {{#u}}{{u}}{{/u}}>", ctx), "ERROR");
+    /* sections that emit literal attributes are fine; so is text that is not a tag */
+    assert_string_equal(render(NULL, "<input{{#u}} checked{{/u}}>", ctx), "<input checked>");
+    assert_string_equal(render(NULL, "<p>1 < 2 = {{n}}</p>", "{\"n\":\"a=b\"}"),
+                        "<p>1 < 2 = a=b</p>");
+    assert_string_equal(render(NULL, "<!-- don't \"x -->{{n}}", "{\"n\":\"a=b\"}"),
+                        "<!-- don't \"x -->a=b");
 }
 
 static void trusted_values(void **state)
@@ -61,8 +87,8 @@ static void values_and_sections(void **state)
                       "\"empty\":[],\"s\":\"\"}";
     assert_string_equal(render(NULL, "{{n}} {{t}} [{{z}}] [{{missing}}] {{user.name}}", ctx),
                         "42 true [] [] ann");
-    assert_string_equal(render(NULL, "{{#items}}<{{id}}:{{tag}}:{{n}}>{{/items}}", ctx),
-                        "<1:&lt;b&gt;:42><2::42>");
+    assert_string_equal(render(NULL, "{{#items}}[{{id}}:{{tag}}:{{n}}]{{/items}}", ctx),
+                        "[1:&lt;b&gt;:42][2::42]");
     assert_string_equal(render(NULL, "{{#tags}}{{.}},{{/tags}}", ctx), "x,y,");
     assert_string_equal(render(NULL, "{{#user}}hi {{name}}{{/user}}", ctx), "hi ann");
     assert_string_equal(render(NULL, "{{#t}}yes{{/t}}{{#f}}no{{/f}}{{#empty}}no{{/empty}}", ctx),
@@ -147,13 +173,10 @@ static void output_cap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(escapes_by_default),
-        cmocka_unit_test(trusted_values),
-        cmocka_unit_test(values_and_sections),
-        cmocka_unit_test(malformed),
-        cmocka_unit_test(partials_and_recursion),
-        cmocka_unit_test(loads_directory),
-        cmocka_unit_test(output_cap),
+        cmocka_unit_test(escapes_by_default), cmocka_unit_test(attribute_context),
+        cmocka_unit_test(trusted_values),     cmocka_unit_test(values_and_sections),
+        cmocka_unit_test(malformed),          cmocka_unit_test(partials_and_recursion),
+        cmocka_unit_test(loads_directory),    cmocka_unit_test(output_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
