@@ -1,7 +1,8 @@
 /* Example: handle a platform notification exactly once. Your web framework hands you the
- * request path, the Paygate-Signature header and the raw body; here they come from the
- * command line and stdin. Answer 200 "success" only after the outcome is stored.
- * Run: ./handle_notification URL MERCHANT KEY_FILE /notify 'PAYGATE-ED25519 keyId=...' < body */
+ * request target (path and query as received, undecoded), the Paygate-Signature header and
+ * the raw body; here they come from the command line and stdin. Answer 200 "success" only
+ * after the outcome is stored.
+ * Run: ./handle_notification URL MERCHANT KEY_FILE '/notify?shop=1' 'PAYGATE-ED25519 ...' < body */
 #include <paygate.h>
 
 #include <stdio.h>
@@ -10,7 +11,7 @@
 int main(int argc, char **argv)
 {
     if (argc != 6) {
-        fprintf(stderr, "usage: %s PLATFORM_URL MERCHANT_ID KEY_FILE PATH SIGNATURE < body\n",
+        fprintf(stderr, "usage: %s PLATFORM_URL MERCHANT_ID KEY_FILE TARGET SIGNATURE < body\n",
                 argv[0]);
         return 2;
     }

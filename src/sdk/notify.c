@@ -20,16 +20,16 @@ static enum pay_err lookup(void *ctx, const char *key_id, struct pay_sig_pubkey 
     return PAY_ERR_OK;
 }
 
-int paygate_notify_verify(paygate_client *c, const char *path, const char *signature,
+int paygate_notify_verify(paygate_client *c, const char *target, const char *signature,
                           const void *body, size_t len, int64_t expected_amount,
                           paygate_notification *out, paygate_error *err)
 {
-    if (!c || !path || !out || (!body && len))
-        return pay_sdk_fail(err, PAYGATE_ERR_ARG, 0, NULL, "client, path, out needed");
+    if (!c || !target || !out || (!body && len))
+        return pay_sdk_fail(err, PAYGATE_ERR_ARG, 0, NULL, "client, target, out needed");
     memset(out, 0, sizeof *out);
     struct pay_sig_verifier v = {.lookup = lookup, .ctx = c, .nonces = pay_sdk_client_nonces(c)};
     struct pay_error e = {0};
-    enum pay_err ve = pay_sig_verify_request(&v, signature, "POST", path, body ? body : "", len,
+    enum pay_err ve = pay_sig_verify_request(&v, signature, "POST", target, body ? body : "", len,
                                              (int64_t)time(NULL), NULL, &e);
     if (ve != PAY_ERR_OK)
         return pay_sdk_fail(err, pay_sdk_sig_status(ve), 401, pay_err_name(ve),

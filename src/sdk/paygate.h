@@ -136,13 +136,15 @@ typedef struct {
     paygate_trade trade;
 } paygate_notification;
 
-/* Verifies and parses a notification POSTed to your notify_url: `path` is the request path
- * exactly as received (the signed target), `signature` the Paygate-Signature header value
+/* Verifies and parses a notification POSTed to your notify_url: `target` is the request
+ * target exactly as received on the request line — the path and, when your notify_url has
+ * one, "?" and the query, undecoded (what the signature covers) —, `signature` the
+ * Paygate-Signature header value
  * (NULL when absent), body/len the raw body. Checks the platform's signature, the 300 s
  * timestamp window and nonce replay, that the trade is yours, and, when expected_amount > 0,
  * that the trade's amount equals it (PAYGATE_ERR_MISMATCH otherwise). On PAYGATE_OK answer
  * the platform HTTP 200 with the body "success" once you have stored the outcome. */
-int paygate_notify_verify(paygate_client *c, const char *path, const char *signature,
+int paygate_notify_verify(paygate_client *c, const char *target, const char *signature,
                           const void *body, size_t len, int64_t expected_amount,
                           paygate_notification *out, paygate_error *err);
 
