@@ -56,8 +56,7 @@ enum pay_err pay_platform_agreement_sign(struct pay_platform *p, const char *con
 {
     struct sign_ctx s = {consumer_id, merchant_id, "", PAY_ERR_OK};
     enum pay_err e = pay_store_run_tx(p->store, sign_tx, &s, err);
-    if (e == PAY_ERR_OK)
-        e = s.code;
+    e = pay_store_outcome(e, s.code, err); /* after the run: it sets s.code */
     if (e == PAY_ERR_OK)
         snprintf(id_out, PAY_ID_MAX, "%s", s.id);
     return e;

@@ -83,6 +83,21 @@ static void add_qr(struct page *pg, json_t *ctx)
     free(svg);
 }
 
+/* The page's data-page marker (docs/integration.md, for merchants' test automation): which
+ * step the consumer is at, like the bank's pages have. */
+static const char *page_marker(const struct page *pg, bool open, bool paid)
+{
+    static const char *const desk[] = {"cashier-login", "cashier-pay", "cashier-sms",
+                                       "cashier-paid", "cashier-closed"};
+    static const char *const mobile[] = {"mobile-login", "mobile-confirm", "mobile-confirm",
+                                         "mobile-paid", "mobile-closed"};
+    int step = !open                                       ? (paid ? 3 : 4)
+               : !pg->logged_in                            ? 0
+               : pg->sms_challenge && pg->sms_challenge[0] ? 2
+                                                           : 1;
+    return pg->mobile ? mobile[step] : desk[step];
+}
+
 static void render(struct page *pg, int status, const char *error, const char *notice)
 {
     char amount[PAY_MONEY_TEXT_MAX + 1] = "";
@@ -103,6 +118,8 @@ static void render(struct page *pg, int status, const char *error, const char *n
                   "logged_in", pg->logged_in, "csrf", pg->csrf, "state", pg->t.state);
     if (have_m)
         pay_platform_merchant_fini(&m);
+    if (ctx)
+        json_object_set_new(ctx, "page", json_string(page_marker(pg, open, paid)));
     if (ctx && pg->logged_in) {
         int64_t bal = 0;
         char text[PAY_MONEY_TEXT_MAX + 1] = "";

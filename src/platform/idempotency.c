@@ -71,8 +71,7 @@ enum pay_err pay_platform_idem_begin(struct pay_platform *p, const char *merchan
 {
     struct begin_ctx b = {merchant_id, key, request_hash, PAY_IDEM_NEW, 0, NULL, PAY_ERR_OK};
     enum pay_err e = pay_store_run_tx(p->store, begin_tx, &b, err);
-    if (e == PAY_ERR_OK)
-        e = b.code;
+    e = pay_store_outcome(e, b.code, err); /* after the run: it sets b.code */
     if (e != PAY_ERR_OK) {
         free(b.body);
         return e;

@@ -280,10 +280,7 @@ enum pay_err pay_platform_notify_list(struct pay_platform *p, const char *mercha
 {
     struct list_ctx l = {merchant_id, trade_id, json_array(), PAY_ERR_OK};
     enum pay_err e = pay_store_run_read(p->store, list_tx, &l, err);
-    if (e == PAY_ERR_OK && err) /* the commit cleared the refusal's code, not its field */
-        err->code = l.code;
-    if (e == PAY_ERR_OK)
-        e = l.code;
+    e = pay_store_outcome(e, l.code, err); /* after the run: it sets l.code */
     if (e != PAY_ERR_OK) {
         json_decref(l.arr);
         return e;

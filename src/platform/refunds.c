@@ -239,12 +239,8 @@ enum pay_err pay_platform_refund_get(struct pay_platform *p, const char *merchan
                                      struct pay_error *err)
 {
     struct get_ctx g = {merchant_id, trade_id, id, out_refund_no, r, PAY_ERR_OK};
-    enum pay_err e = pay_store_run_read(p->store, get_tx, &g, err);
-    if (e != PAY_ERR_OK)
-        return e;
-    if (err) /* as in pay_platform_trade_get: the commit cleared the refusal's code */
-        err->code = g.code;
-    return g.code;
+    enum pay_err e = pay_store_run_read(p->store, get_tx, &g, err); /* before g.code is read */
+    return pay_store_outcome(e, g.code, err);
 }
 
 json_t *pay_platform_refund_json(const struct pay_platform_refund *r)

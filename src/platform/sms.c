@@ -114,7 +114,7 @@ enum pay_err pay_platform_sms_verify(struct pay_platform *p, const char *consume
 {
     struct vf_ctx v = {id, consumer_id, purpose, code ? code : "", p->otp_key, PAY_ERR_OK};
     enum pay_err e = pay_store_run_tx(p->store, vf_tx, &v, err);
-    return e != PAY_ERR_OK ? e : v.code_result;
+    return pay_store_outcome(e, v.code_result, err); /* after the run: it sets code_result */
 }
 
 static enum pay_err h_outbox(struct pay_http_request *req, struct pay_error *err)

@@ -100,13 +100,8 @@ enum pay_err pay_platform_trade_get(struct pay_platform *p, const char *merchant
                                     struct pay_error *err)
 {
     struct get_ctx g = {merchant_id, id, out_trade_no, t, PAY_ERR_OK};
-    enum pay_err e = pay_store_run_read(p->store, get_tx, &g, err);
-    if (e != PAY_ERR_OK)
-        return e;
-    /* the read committed, which cleared err->code; its field and detail are the refusal's */
-    if (err)
-        err->code = g.code;
-    return g.code;
+    enum pay_err e = pay_store_run_read(p->store, get_tx, &g, err); /* before g.code is read */
+    return pay_store_outcome(e, g.code, err);
 }
 
 /* --- create ---------------------------------------------------------------------------- */

@@ -519,6 +519,15 @@ enum pay_err pay_store_run_tx(struct pay_store *s,
     return e;
 }
 
+enum pay_err pay_store_outcome(enum pay_err run, enum pay_err outcome, struct pay_error *err)
+{
+    if (run != PAY_ERR_OK)
+        return run;
+    if (err != NULL)
+        err->code = outcome;
+    return outcome;
+}
+
 enum pay_err pay_store_run_read(struct pay_store *s,
                                 enum pay_store_status (*fn)(struct pay_store_tx *tx, void *ctx,
                                                             struct pay_error *err),

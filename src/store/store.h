@@ -85,6 +85,13 @@ enum pay_err pay_store_run_tx(struct pay_store *s,
                                                           struct pay_error *err),
                               void *ctx, struct pay_error *err);
 
+/* The result of a transaction that commits although its outcome is a refusal (a read that
+ * finds nothing, a check that fails but records the attempt): fn filled *err with the refusal
+ * (code, field, detail) and kept the code in its context; the commit cleared err->code only.
+ * Returns run when it failed, else outcome, putting outcome back into err->code so the answer
+ * still names the field. */
+enum pay_err pay_store_outcome(enum pay_err run, enum pay_err outcome, struct pay_error *err);
+
 /* Same, read-only, on a reader connection (a consistent snapshot; many run in parallel). */
 enum pay_err pay_store_run_read(struct pay_store *s,
                                 enum pay_store_status (*fn)(struct pay_store_tx *tx, void *ctx,

@@ -286,7 +286,8 @@ static enum pay_err sink_notify(struct pay_http_request *req, struct pay_error *
     const char *sig = pay_http_req_header(req, PAY_SIG_RESPONSE_HEADER);
     struct pay_error e = {0};
     struct pay_sig_verifier v = {pf_lookup, NULL, (void *)s->platform_pk, s->nonces, 0};
-    bool ok = sig && pay_sig_verify_request(&v, sig, "POST", pay_http_req_path(req), body, len,
+    /* the signature covers the target as received: path and query (docs/api.md) */
+    bool ok = sig && pay_sig_verify_request(&v, sig, "POST", pay_http_req_target(req), body, len,
                                             pay_time_now_ms() / 1000, NULL, &e) == PAY_ERR_OK;
     json_t *j = json_loads(body, 0, NULL);
     pthread_mutex_lock(&s->mu);
@@ -296,6 +297,7 @@ static enum pay_err sink_notify(struct pay_http_request *req, struct pay_error *
     if (fail)
         s->fail_first--;
     else if (s->n_ids < 64) {
+        s->bodies[s->n_ids] = strndup(body, len);
         snprintf(s->ids[s->n_ids++], 32, "%s", h_str(j, "notify_id"));
         snprintf(s->last_state, sizeof s->last_state, "%s", h_str(j, "trade.state"));
     }
@@ -322,6 +324,8 @@ void h_sink_start(struct h_notify_sink *s, const uint8_t *platform_pk, int fail_
 void h_sink_stop(struct h_notify_sink *s)
 {
     pay_http_server_free(s->srv);
+    for (int i = 0; i < s->n_ids; i++)
+        free(s->bodies[i]);
     pay_nonce_cache_free(s->nonces);
     pthread_mutex_destroy(&s->mu);
 }

@@ -87,7 +87,8 @@ struct h_notify_sink {
     int hits;     /* requests received */
     int bad_sigs; /* requests whose Paygate-Signature did not verify */
     char ids[64][32];
-    int n_ids; /* notify ids of the successful answers, in order */
+    char *bodies[64]; /* their raw bodies (heap) */
+    int n_ids;        /* notify ids of the successful answers, in order */
     char last_state[32];
 };
 void h_sink_start(struct h_notify_sink *s, const uint8_t *platform_pk, int fail_first);

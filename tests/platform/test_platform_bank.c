@@ -203,6 +203,7 @@ static void to_bank_confirm(struct h_browser *b, const char *trade_id, const str
     snprintf(url, sizeof url, "%s/cashier/%s/pay/bank", pf.url, trade_id);
     h_browser_req(b, "POST", url, form, false);
     assert_int_equal(b->status, 200);
+    assert_non_null(strstr(b->page, "data-page=\"bank-redirect\""));
     static const char *const names[] = {"interfaceName", "interfaceVersion", "tranData",
                                         "merSignMsg", "merCert"};
     struct pay_buf f;
@@ -438,6 +439,7 @@ static void bind_card_topup_and_pay(void **state)
     pf_post(&b, path, form);
     assert_int_equal(b.status, 200);
     assert_non_null(strstr(b.page, "sms-form")); /* a code went to the consumer's phone */
+    assert_non_null(strstr(b.page, "data-page=\"cashier-sms\""));
     char challenge[64], pf_code[8];
     input_value(b.page, "challenge", challenge, sizeof challenge);
     platform_sms(pf_code);

@@ -1,13 +1,21 @@
 /* docs/api.md is checked against the real platform: every endpoint of the route table is
- * documented, every error code the page names exists in the registry, and every example runs:
- * each ```http request is signed and sent, and the answer must have the documented status and
- * the same field names (values such as ids and times differ). `tr_`/`rf_` in example paths
- * stand for the current trade and refund; `<!-- test: pay OUT_TRADE_NO -->` pays that trade
- * on the cashier and makes it the current one. */
+ * documented, every error code the page names exists in the registry with that status, and
+ * every example runs. Each ```http request is sent (signed by the test merchant, or with the
+ * operator's Bearer token when the block says `Authorization: Bearer <operator token>`), and
+ * its answer must have the documented status, a valid Paygate-Signature and exactly the
+ * documented fields, nested ones and array elements included (tests/lib/docs.h); values such as
+ * ids and times differ. `tr_`/`rf_` in example paths stand for the current trade and refund;
+ * `https://shop.example/notify` in a request is this test's notify endpoint. Markers in the
+ * prose between examples: `<!-- test: pay OUT_TRADE_NO -->` pays that trade on the cashier
+ * and makes it the current one; `<!-- test: notified -->` waits until every notification of
+ * the current trade is delivered. Last, each ```notification block must have the shape of a
+ * body the notify endpoint received for that event. */
 #include "harness.h"
+#include "lib/docs.h"
 #include "lib/harness.h"
 
 #include "core/errors.h"
+#include "core/timeutil.h"
 #include "platform/api.h"
 
 #include <setjmp.h>
@@ -19,31 +27,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define OP_TOKEN "docs-operator-token-0123456789"
 
 static struct h_platform pf;
 static struct h_merchant ma;
+static struct h_notify_sink sink;
 static char *doc;
 
 static int group_setup(void **state)
 {
-    const char *root = getenv("PAYGATE_SOURCE_ROOT");
-    char path[512];
-    snprintf(path, sizeof path, "%s/docs/api.md", root ? root : "..");
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    doc = calloc(1, 262144);
-    size_t n = fread(doc, 1, 262143, f);
-    fclose(f);
-    doc[n] = '\0';
-    h_setup(&pf, &ma, NULL, NULL);
+    doc = th_doc_read("api.md");
+    assert_non_null(doc);
+    h_setup(&pf, &ma, NULL, "operator_token = " OP_TOKEN);
     h_add_consumer(&pf, "13800000001", "correct horse", "246810");
     h_wallet_credit(&pf, "13800000001", "100.00");
     h_start(&pf);
+    h_sink_start(&sink, pf.pk, 0);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
+    h_sink_stop(&sink);
     h_teardown_verified(&pf);
     free(doc);
     return 0;
@@ -90,48 +97,15 @@ static void every_error_code_exists(void **state)
     assert_true(checked >= 10);
 }
 
-/* The fenced block starting after "```tag\n" at or after p; returns its text (heap) and
- * moves *next past it, or NULL. */
-static char *block(const char *p, const char *tag, const char **next)
+/* Replaces the placeholders "tr_" and "rf_" (not followed by an id) with the current ids and
+ * the docs' notify URL with the test's endpoint. Heap result. */
+static char *fill_ids(const char *in, const char *trade, const char *refund)
 {
-    char open[32];
-    snprintf(open, sizeof open, "```%s\n", tag);
-    const char *s = strstr(p, open);
-    if (!s)
-        return NULL;
-    s += strlen(open);
-    const char *e = strstr(s, "```");
-    assert_non_null(e);
-    *next = e + 3;
-    return strndup(s, (size_t)(e - s));
-}
-
-static void same_keys(json_t *want, json_t *got, const char *where)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(want, k, v)
-    {
-        if (!json_object_get(got, k))
-            fprintf(stderr, "%s: answer lacks \"%s\"\n", where, k);
-        assert_non_null(json_object_get(got, k));
-    }
-    json_object_foreach(got, k, v)
-    {
-        if (!json_object_get(want, k))
-            fprintf(stderr, "%s: undocumented field \"%s\"\n", where, k);
-        assert_non_null(json_object_get(want, k));
-    }
-    json_t *we = json_object_get(want, "error"), *ge = json_object_get(got, "error");
-    if (we)
-        assert_string_equal(h_str(we, "code"), h_str(ge, "code"));
-}
-
-/* Replaces the placeholders "tr_" and "rf_" (not followed by an id) with the current ids. */
-static void fill_ids(const char *in, const char *trade, const char *refund, char *out, size_t n)
-{
-    size_t o = 0;
-    for (const char *p = in; *p && o + 40 < n;) {
+    static const char notify[] = "https://shop.example/notify";
+    size_t n = strlen(in) * 2 + 1024, o = 0;
+    char *out = malloc(n);
+    assert_non_null(out);
+    for (const char *p = in; *p && o + 200 < n;) {
         const char *id = NULL;
         bool tr = strncmp(p, "tr_", 3) == 0, rf = strncmp(p, "rf_", 3) == 0;
         /* "tr_" alone is the placeholder (p[3] is readable once the prefix matched) */
@@ -140,65 +114,159 @@ static void fill_ids(const char *in, const char *trade, const char *refund, char
         if (id) {
             o += (size_t)snprintf(out + o, n - o, "%s", id);
             p += 3;
+        } else if (strncmp(p, notify, sizeof notify - 1) == 0) {
+            o += (size_t)snprintf(out + o, n - o, "%s", sink.url);
+            p += sizeof notify - 1;
         } else
             out[o++] = *p++;
     }
     out[o] = '\0';
+    return out;
+}
+
+/* Sends the example's request: with the operator token, or signed by the test merchant with
+ * the block's Content-Type (default application/json). */
+static void send_example(const struct th_doc_request *q, struct h_reply *r)
+{
+    const char *idem = th_doc_request_header(q, "Idempotency-Key");
+    const char *auth = th_doc_request_header(q, "Authorization");
+    const char *ctype = th_doc_request_header(q, "Content-Type");
+    if (!ctype)
+        ctype = "application/json";
+    if (auth && strcmp(auth, "Bearer <operator token>") == 0) {
+        h_call_typed(&pf, q->method, q->target, ctype, q->body, "Bearer " OP_TOKEN, idem, "", r);
+        return;
+    }
+    char nonce[PAY_SIG_NONCE_MAX + 1], sig[PAY_SIG_HEADER_MAX];
+    pay_sig_nonce_generate(nonce);
+    struct pay_sig_signer s = {PAY_SIG_ED25519, ma.id, &ma.key, NULL};
+    assert_int_equal(pay_sig_sign_request(&s, q->method, q->target, q->body,
+                                          q->body ? strlen(q->body) : 0, pay_time_now_ms() / 1000,
+                                          nonce, sig, sizeof sig, NULL),
+                     PAY_ERR_OK);
+    h_call_typed(&pf, q->method, q->target, ctype, q->body, sig, idem, nonce, r);
+}
+
+/* `<!-- test: notified -->`: every notification of the trade delivered (an event the
+ * platform records after the endpoint's answer, so it is polled for, with a deadline). */
+static void wait_delivered(const char *trade)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/notifications?trade_id=%s", trade);
+    for (int waited = 0; waited < 15000; waited += 50) {
+        struct h_reply r;
+        h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+        json_t *list = json_object_get(r.json, "notifications"), *n;
+        size_t i, delivered = 0;
+        json_array_foreach(list, i, n) delivered += strcmp(h_str(n, "status"), "delivered") == 0;
+        bool done = json_array_size(list) > 0 && delivered == json_array_size(list);
+        h_reply_fini(&r);
+        if (done)
+            return;
+        usleep(50000);
+    }
+    fail_msg("the notifications of %s were not delivered", trade);
+}
+
+/* The markers between the previous example and this one. */
+static void run_markers(const char *before, char *trade, size_t trade_n)
+{
+    char otn[80];
+    if (th_doc_marker(before, "pay", otn, sizeof otn)) {
+        char path[128];
+        snprintf(path, sizeof path, "/v1/trades?out_trade_no=%s", otn);
+        struct h_reply r;
+        h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+        snprintf(trade, trade_n, "%s", h_str(r.json, "trade_id"));
+        h_reply_fini(&r);
+        assert_int_equal(h_cashier_pay_wallet(&pf, trade, "13800000001", "correct+horse", "246810"),
+                         200);
+    }
+    if (th_doc_marker(before, "notified", otn, sizeof otn))
+        wait_delivered(trade);
 }
 
 static void examples_run(void **state)
 {
-    char trade[64] = "tr_", refund[64] = "rf_";
-    int ran = 0;
-    const char *p = doc;
-    const char *next = NULL;
-    char *req;
-    while ((req = block(p, "http", &next)) != NULL) {
-        /* a pay marker between the previous example and this one */
-        const char *mark = strstr(p, "<!-- test: pay ");
-        if (mark && mark < strstr(p, "```http")) {
-            char otn[80], path[128];
-            sscanf(mark, "<!-- test: pay %79s", otn);
-            snprintf(path, sizeof path, "/v1/trades?out_trade_no=%s", otn);
-            struct h_reply r;
-            h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
-            snprintf(trade, sizeof trade, "%s", h_str(r.json, "trade_id"));
-            h_reply_fini(&r);
-            assert_int_equal(
-                h_cashier_pay_wallet(&pf, trade, "13800000001", "correct+horse", "246810"), 200);
-        }
-        const char *after = next;
-        char *resp = block(after, "response", &next);
-        assert_non_null(resp);
-        p = next;
-        char filled[4096], method[8], target[1024], idem[128] = "";
-        fill_ids(req, trade, refund, filled, sizeof filled);
-        assert_int_equal(sscanf(filled, "%7s %1023s", method, target), 2);
-        const char *ih = strstr(filled, "Idempotency-Key: ");
-        if (ih)
-            sscanf(ih, "Idempotency-Key: %127s", idem);
-        const char *body = strstr(filled, "\n{");
+    char trade[64] = "tr_", refund[64] = "rf_", where[128];
+    int ran = 0, rc;
+    size_t diffs = 0;
+    const char *pos = doc;
+    struct th_doc_example ex;
+    while ((rc = th_doc_next_example(doc, &pos, &ex)) == 1) {
+        run_markers(ex.before, trade, sizeof trade);
+        char *filled = fill_ids(ex.request, trade, refund);
+        struct th_doc_request q;
+        long want_status;
+        const char *want_body;
+        assert_int_equal(th_doc_request_parse(filled, &q), 0);
+        assert_int_equal(th_doc_response_parse(ex.response, &want_status, &want_body), 0);
         struct h_reply r;
-        h_call(&pf, &ma, method, target, body ? body + 1 : NULL, idem[0] ? idem : NULL, &r);
-        long want_status = strtol(resp, NULL, 10);
-        json_t *want = json_loads(strchr(resp, '\n') + 1, 0, NULL);
-        assert_non_null(want);
-        if (r.status != want_status)
-            fprintf(stderr, "%s %s -> %ld %s\n", method, target, r.status, r.body);
+        send_example(&q, &r);
+        snprintf(where, sizeof where, "docs/api.md:%d %s %s", ex.line, q.method, q.target);
+        if (r.status != want_status || !r.sig_ok)
+            fprintf(stderr, "%s -> %ld (signature %s) %s\n", where, r.status,
+                    r.sig_ok ? "ok" : "BAD", r.body);
         assert_int_equal(r.status, want_status);
-        assert_true(r.sig_ok);
-        same_keys(want, r.json, target);
-        if (strcmp(method, "POST") == 0 && strcmp(target, "/v1/trades") == 0 && r.status == 201)
+        assert_true(r.sig_ok); /* every answer, the framework's 404/405/415 included */
+        json_t *want = json_loads(want_body, 0, NULL);
+        diffs += th_json_shape_diff(want, r.json, where);
+        json_decref(want);
+        if (strcmp(q.method, "POST") == 0 && strcmp(q.target, "/v1/trades") == 0 && r.status == 201)
             snprintf(trade, sizeof trade, "%s", h_str(r.json, "trade_id"));
         if (r.status == 201 && h_str(r.json, "refund_id")[0])
             snprintf(refund, sizeof refund, "%s", h_str(r.json, "refund_id"));
-        json_decref(want);
         h_reply_fini(&r);
-        free(req);
-        free(resp);
+        free(filled);
+        th_doc_example_fini(&ex);
         ran++;
     }
-    assert_true(ran >= 10);
+    assert_int_equal(rc, 0);
+    assert_int_equal(diffs, 0);
+    int blocks = 0; /* every example ran */
+    for (const char *b = doc; (b = strstr(b, "```http\n")) != NULL; b++)
+        blocks++;
+    assert_int_equal(ran, blocks);
+    assert_true(ran >= 20);
+}
+
+/* The documented notification bodies against the ones the platform delivered above. */
+static void notifications_as_documented(void **state)
+{
+    int checked = 0;
+    size_t diffs = 0;
+    const char *p = doc;
+    while ((p = strstr(p, "```notification\n")) != NULL) {
+        p += 16;
+        char *text = strndup(p, (size_t)(strstr(p, "```") - p));
+        json_t *want = json_loads(text, 0, NULL);
+        assert_non_null(want);
+        const char *event = h_str(want, "event");
+        json_t *got = NULL;
+        pthread_mutex_lock(&sink.mu);
+        for (int i = 0; i < sink.n_ids && !got; i++) {
+            json_t *j = json_loads(sink.bodies[i], 0, NULL);
+            if (strcmp(h_str(j, "event"), event) == 0)
+                got = j;
+            else
+                json_decref(j);
+        }
+        pthread_mutex_unlock(&sink.mu);
+        if (!got)
+            for (int i = 0; i < sink.n_ids; i++)
+                fprintf(stderr, "no %s notification among: %s\n", event, sink.bodies[i]);
+        assert_non_null(got);
+        char where[64];
+        snprintf(where, sizeof where, "docs/api.md notification %s", event);
+        diffs += th_json_shape_diff(want, got, where);
+        json_decref(got);
+        json_decref(want);
+        free(text);
+        checked++;
+    }
+    assert_int_equal(diffs, 0);
+    assert_int_equal(sink.bad_sigs, 0);
+    assert_true(checked >= 2);
 }
 
 int main(int argc, char **argv)
@@ -208,6 +276,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(every_endpoint_documented),
         cmocka_unit_test(every_error_code_exists),
         cmocka_unit_test(examples_run),
+        cmocka_unit_test(notifications_as_documented),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -57,6 +57,7 @@ static void b_login(struct h_browser *b, const char *trade_id, const char *login
     b_request(b, "GET", path, NULL);
     assert_int_equal(b->status, 200);
     assert_non_null(strstr(b->page, "login-form"));
+    assert_non_null(strstr(b->page, "data-page=\"cashier-login\""));
     struct pay_buf f;
     pay_buf_init(&f, 4096);
     assert_int_equal(pay_form_append(&f, "csrf", b->last_csrf) |
@@ -126,11 +127,16 @@ static void pay_by_wallet(void **state)
     b_login(&b, paid_trade, "13800000001", "correct horse");
     assert_int_equal(b.status, 303);
     assert_true(b.session[0] != '\0');
+    char page[128];
+    snprintf(page, sizeof page, "/cashier/%s", paid_trade);
+    b_request(&b, "GET", page, NULL);
+    assert_non_null(strstr(b.page, "data-page=\"cashier-pay\""));
     b_pay_wallet(&b, paid_trade, "246810");
     if (b.status != 200)
         fprintf(stderr, "%s\n", b.page);
     assert_int_equal(b.status, 200);
     assert_non_null(strstr(b.page, "Payment successful"));
+    assert_non_null(strstr(b.page, "data-page=\"cashier-paid\""));
     assert_non_null(strstr(b.page, "id=\"return\""));
     return_link_verifies(b.page);
     char path[128];
@@ -160,6 +166,8 @@ static void cashier_guards(void **state)
     snprintf(path, sizeof path, "/cashier/%s/login", id);
     b_request(&b, "POST", path, "login=13800000001&password=correct+horse");
     assert_int_equal(b.status, 403);
+    assert_non_null(strstr(b.page, "data-page=\"error\""));
+    assert_non_null(strstr(b.page, "<code id=\"code\">CSRF_INVALID</code>"));
     /* wrong login password */
     b_login(&b, id, "guard@example.com", "wrong horse");
     assert_int_equal(b.status, 401);
@@ -343,6 +351,7 @@ static void qr_on_mobile(void **state)
     snprintf(path, sizeof path, "/m/pay/%s", id);
     b_request(&phone, "GET", path, NULL);
     assert_int_equal(phone.status, 200);
+    assert_non_null(strstr(phone.page, "data-page=\"mobile-login\""));
     char form[512];
     snprintf(form, sizeof form, "csrf=%s&login=13800000001&password=correct+horse",
              phone.last_csrf);
@@ -352,11 +361,13 @@ static void qr_on_mobile(void **state)
     snprintf(path, sizeof path, "/m/pay/%s", id);
     b_request(&phone, "GET", path, NULL);
     assert_non_null(strstr(phone.page, "confirm-form"));
+    assert_non_null(strstr(phone.page, "data-page=\"mobile-confirm\""));
     snprintf(form, sizeof form, "csrf=%s&pay_password=246810", phone.last_csrf);
     snprintf(path, sizeof path, "/m/pay/%s/confirm", id);
     b_request(&phone, "POST", path, form);
     assert_int_equal(phone.status, 200);
     assert_non_null(strstr(phone.page, "Payment successful"));
+    assert_non_null(strstr(phone.page, "data-page=\"mobile-paid\""));
     snprintf(path, sizeof path, "/cashier/%s", id); /* the desktop page now says paid */
     b_request(&desk, "GET", path, NULL);
     assert_non_null(strstr(desk.page, "id=\"paid\""));
