@@ -330,3 +330,48 @@ char *h_order_form(const struct bank_proc *b, const char *mer, const char *doc, 
     pay_buf_fini(&f);
     return out;
 }
+
+/* One step of the gateway's pages: posts csrf (and field=value) to path, keeps the cookie. */
+static int b2c_step(const struct bank_proc *b, const char *path, const char *field,
+                    const char *value, char *cookie, size_t cookie_n, struct h_resp *r)
+{
+    char url[256], form[512], csrf[128] = "";
+    if (h_csrf(r->body, csrf, sizeof csrf) != 0)
+        return -1;
+    snprintf(url, sizeof url, "%s%s", b->url, path);
+    snprintf(form, sizeof form, "csrf=%s%s%s%s%s", csrf, field ? "&" : "", field ? field : "",
+             field ? "=" : "", field ? value : "");
+    h_resp_fini(r);
+    return h_post(url, form, cookie, cookie_n, NULL, r) == 0 && r->status == 200 ? 0 : -1;
+}
+
+int h_b2c_pay(const struct bank_proc *b, const char *mer, const char *order_id, int64_t amount,
+              const char *pan, const char *phone)
+{
+    char *doc = h_order_doc(b, mer, order_id, amount, "HS", NULL);
+    char *form = doc ? h_order_form(b, mer, doc, false) : NULL;
+    char url[256], cookie[256] = "", code[7];
+    struct h_resp r = {0};
+    snprintf(url, sizeof url, "%s/b2c/pay", b->url);
+    int rc =
+        form && h_post(url, form, cookie, sizeof cookie, "http://shop.test/checkout", &r) == 0 &&
+                r.status == 200
+            ? 0
+            : -1;
+    free(doc);
+    free(form);
+    if (rc == 0)
+        rc = b2c_step(b, "/b2c/card", "cardNo", pan, cookie, sizeof cookie, &r);
+    if (rc == 0)
+        rc = b2c_step(b, "/b2c/password", "password", "123456", cookie, sizeof cookie, &r);
+    if (rc == 0)
+        rc = h_sms_code(b, phone, code);
+    if (rc == 0)
+        rc = b2c_step(b, "/b2c/sms", "smsCode", code, cookie, sizeof cookie, &r);
+    if (rc == 0)
+        rc = b2c_step(b, "/b2c/confirm", NULL, NULL, cookie, sizeof cookie, &r);
+    if (rc == 0 && !strstr(r.body, "Payment successful"))
+        rc = -1;
+    h_resp_fini(&r);
+    return rc;
+}

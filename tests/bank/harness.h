@@ -55,6 +55,11 @@ const char *h_merchant_url(void);
 /* The gateway form body for an order (JSON text of the document). mer is "M1" etc. */
 char *h_order_form(const struct bank_proc *b, const char *mer, const char *doc_json,
                    bool tamper_amount);
+/* Pays an HS order of mer through the gateway's pages as a consumer would (order form with
+ * the shop.test Referer, card pan, password 123456, the SMS code sent to phone, confirm);
+ * needs h_merchant_start. 0 when the result page says the payment succeeded, else -1. */
+int h_b2c_pay(const struct bank_proc *b, const char *mer, const char *order_id, int64_t amount,
+              const char *pan, const char *phone);
 /* A standard order document for mer/order id/amount/notify type; heap. */
 char *h_order_doc(const struct bank_proc *b, const char *mer, const char *order_id, int64_t amount,
                   const char *notify_type, const char *mer_url);
