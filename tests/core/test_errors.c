@@ -9,6 +9,75 @@
 
 #include "core/errors.h"
 
+#include <ctype.h>
+#include <dirent.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#define FILE_MAX (1 << 20)
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *s = calloc(1, FILE_MAX + 1);
+    size_t n = s ? fread(s, 1, FILE_MAX, f) : 0;
+    fclose(f);
+    if (s)
+        s[n] = '\0';
+    return s;
+}
+
+static int code_of(const char *name, size_t len)
+{
+    for (int i = 0; i < PAY_ERR__COUNT; i++)
+        if (strlen(pay_err_name((enum pay_err)i)) == len &&
+            strncmp(pay_err_name((enum pay_err)i), name, len) == 0)
+            return i;
+    return -1;
+}
+
+/* Marks in used[] every registry code the C files under dir name as PAY_ERR_<NAME>; counts
+ * the names that are not registry codes (none can be: they would not compile) in *unknown. */
+static void scan_sources(const char *dir, bool used[PAY_ERR__COUNT], int *unknown)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        size_t n = strlen(e->d_name);
+        if (S_ISDIR(st.st_mode)) {
+            scan_sources(path, used, unknown);
+            continue;
+        }
+        if (n < 3 || strcmp(e->d_name + n - 2, ".c") != 0)
+            continue;
+        char *text = slurp(path);
+        assert_non_null(text);
+        for (const char *p = text; (p = strstr(p, "PAY_ERR_")) != NULL; p += 8) {
+            const char *name = p + 8;
+            size_t len = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+            if (len == 0 || name[0] == '_' || (len == 2 && strncmp(name, "OK", 2) == 0))
+                continue; /* PAY_ERR__COUNT, PAY_ERR_OK, a macro prefix */
+            int c = code_of(name, len);
+            if (c < 0) {
+                fprintf(stderr, "%s: PAY_ERR_%.*s is no registry code\n", path, (int)len, name);
+                (*unknown)++;
+            } else
+                used[c] = true;
+        }
+        free(text);
+    }
+    closedir(d);
+}
+
 static void registry_lookups(void **state)
 {
     (void)state;
@@ -68,6 +137,94 @@ static void docs_errors_md_is_current(void **state)
     free(want);
 }
 
+/* Every error code the servers can send — every PAY_ERR_<NAME> the sources under src/ use —
+ * is a row of docs/errors.md with the registry's status, and every row is a code some source
+ * sends (no documented code that nothing can answer). */
+static void every_code_sent_is_documented(void **state)
+{
+    (void)state;
+    const char *root = getenv("PAYGATE_SOURCE_ROOT");
+    if (root == NULL)
+        skip();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/docs/errors.md", root);
+    char *md = slurp(path);
+    assert_non_null(md);
+    bool used[PAY_ERR__COUNT] = {false}, listed[PAY_ERR__COUNT] = {false};
+    int unknown = 0, problems = 0;
+    snprintf(path, sizeof path, "%s/src", root);
+    scan_sources(path, used, &unknown);
+    for (const char *p = md; (p = strstr(p, "\n| `")) != NULL; p += 4) {
+        const char *name = p + 4;
+        size_t len = strcspn(name, "`");
+        int c = code_of(name, len);
+        int status = (int)strtol(name + len + 3, NULL, 10);
+        if (c < 0 || pay_err_http_status((enum pay_err)c) != status) {
+            fprintf(stderr, "docs/errors.md: %.*s %d is not in the registry\n", (int)len, name,
+                    status);
+            problems++;
+        } else
+            listed[c] = true;
+    }
+    for (int i = 1; i < PAY_ERR__COUNT; i++) {
+        if (used[i] && !listed[i])
+            fprintf(stderr, "%s is sent but not in docs/errors.md\n",
+                    pay_err_name((enum pay_err)i));
+        if (listed[i] && !used[i])
+            fprintf(stderr, "%s is documented but nothing sends it\n",
+                    pay_err_name((enum pay_err)i));
+        problems += used[i] != listed[i];
+    }
+    free(md);
+    assert_int_equal(unknown, 0);
+    assert_int_equal(problems, 0);
+}
+
+/* "409 DUPLICATE", "`423 LOCKED`": wherever a doc names a status and a code, the code is in the
+ * registry with that status. */
+static void status_mentions_in_docs_match(void **state)
+{
+    (void)state;
+    const char *root = getenv("PAYGATE_SOURCE_ROOT");
+    if (root == NULL)
+        skip();
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/docs", root);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int checked = 0, wrong = 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 4 || strcmp(e->d_name + n - 3, ".md") != 0)
+            continue;
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        char *text = slurp(path);
+        assert_non_null(text);
+        for (const char *p = text + 1; p[0] && p[1] && p[2] && p[3]; p++) {
+            if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]) ||
+                !isdigit((unsigned char)p[2]) || p[3] != ' ' || isalnum((unsigned char)p[-1]) ||
+                p[0] < '1' || p[0] > '5')
+                continue;
+            size_t len = strspn(p + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+            if (len < 4 || isalnum((unsigned char)p[4 + len]) || p[4 + len] == '*')
+                continue;
+            int c = code_of(p + 4, len), status = (int)strtol(p, NULL, 10);
+            if (c < 0 || pay_err_http_status((enum pay_err)c) != status) {
+                fprintf(stderr, "docs/%s: %d %.*s is not a registry code with that status\n",
+                        e->d_name, status, (int)len, p + 4);
+                wrong++;
+            }
+            checked++;
+        }
+        free(text);
+    }
+    closedir(d);
+    assert_int_equal(wrong, 0);
+    assert_true(checked >= 40);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -75,6 +232,8 @@ int main(void)
         cmocka_unit_test(every_code_is_unique_and_sane),
         cmocka_unit_test(error_set_fills_detail),
         cmocka_unit_test(docs_errors_md_is_current),
+        cmocka_unit_test(every_code_sent_is_documented),
+        cmocka_unit_test(status_mentions_in_docs_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
