@@ -276,6 +276,26 @@ const char *h_create_trade(struct h_platform *pf, const struct h_merchant *m, co
     return id;
 }
 
+bool h_notifications_delivered(struct h_platform *pf, const struct h_merchant *m,
+                               const char *trade_id, int ms)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/notifications?trade_id=%s", trade_id);
+    for (int waited = 0; waited <= ms; waited += 50) {
+        struct h_reply r;
+        h_call(pf, m, "GET", path, NULL, NULL, &r);
+        json_t *list = json_object_get(r.json, "notifications"), *n;
+        size_t i, delivered = 0;
+        json_array_foreach(list, i, n) delivered += strcmp(h_str(n, "status"), "delivered") == 0;
+        bool done = json_array_size(list) > 0 && delivered == json_array_size(list);
+        h_reply_fini(&r);
+        if (done)
+            return true;
+        usleep(50000);
+    }
+    return false;
+}
+
 /* --- notify sink ------------------------------------------------------------------------- */
 
 static enum pay_err sink_notify(struct pay_http_request *req, struct pay_error *err)

@@ -76,6 +76,12 @@ void h_call_typed(struct h_platform *pf, const char *method, const char *target,
 const char *h_create_trade(struct h_platform *pf, const struct h_merchant *m, const char *otn,
                            const char *amount, const char *notify_url);
 
+/* Waits up to ms until the trade has notifications and the platform records every one as
+ * delivered (it does so after the merchant's answer: an event to poll for, with a deadline).
+ * true when they are. */
+bool h_notifications_delivered(struct h_platform *pf, const struct h_merchant *m,
+                               const char *trade_id, int ms);
+
 /* The notify endpoint: answers "success" after `fail_first` failures (HTTP 500). */
 struct h_notify_sink {
     struct pay_http_server *srv;

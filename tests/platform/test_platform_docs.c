@@ -147,27 +147,6 @@ static void send_example(const struct th_doc_request *q, struct h_reply *r)
     h_call_typed(&pf, q->method, q->target, ctype, q->body, sig, idem, nonce, r);
 }
 
-/* `<!-- test: notified -->`: every notification of the trade delivered (an event the
- * platform records after the endpoint's answer, so it is polled for, with a deadline). */
-static void wait_delivered(const char *trade)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/v1/notifications?trade_id=%s", trade);
-    for (int waited = 0; waited < 15000; waited += 50) {
-        struct h_reply r;
-        h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
-        json_t *list = json_object_get(r.json, "notifications"), *n;
-        size_t i, delivered = 0;
-        json_array_foreach(list, i, n) delivered += strcmp(h_str(n, "status"), "delivered") == 0;
-        bool done = json_array_size(list) > 0 && delivered == json_array_size(list);
-        h_reply_fini(&r);
-        if (done)
-            return;
-        usleep(50000);
-    }
-    fail_msg("the notifications of %s were not delivered", trade);
-}
-
 /* The markers between the previous example and this one. */
 static void run_markers(const char *before, char *trade, size_t trade_n)
 {
@@ -182,8 +161,9 @@ static void run_markers(const char *before, char *trade, size_t trade_n)
         assert_int_equal(h_cashier_pay_wallet(&pf, trade, "13800000001", "correct+horse", "246810"),
                          200);
     }
-    if (th_doc_marker(before, "notified", otn, sizeof otn))
-        wait_delivered(trade);
+    if (th_doc_marker(before, "notified", otn, sizeof otn) &&
+        !h_notifications_delivered(&pf, &ma, trade, 15000))
+        fail_msg("the notifications of %s were not delivered", trade);
 }
 
 static void examples_run(void **state)
