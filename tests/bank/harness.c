@@ -2,6 +2,8 @@
 #include "harness.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
+#include "crypto/sig.h"
+#include "crypto/sign.h"
 #include "crypto/x509.h"
 #include "http/codec.h"
 #include "http/server.h"
@@ -374,4 +376,50 @@ int h_b2c_pay(const struct bank_proc *b, const char *mer, const char *order_id, 
         rc = -1;
     h_resp_fini(&r);
     return rc;
+}
+
+struct pay_rsa_key *h_bank_signing_key(const struct bank_proc *b)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/api/v1/bank-key.pem", b->url);
+    struct h_resp r = {0};
+    struct pay_rsa_key *k = NULL;
+    if (h_get(url, &r) != 0 || r.status != 200 ||
+        pay_rsa_key_from_pem(r.body, strlen(r.body), &k) != 0)
+        k = NULL;
+    h_resp_fini(&r);
+    return k;
+}
+
+static enum pay_err bank_key_lookup(void *ctx, const char *key_id, struct pay_sig_pubkey *out)
+{
+    if (strcmp(key_id, "test") != 0)
+        return PAY_ERR_SIGNATURE_INVALID;
+    memset(out, 0, sizeof *out);
+    out->alg = PAY_SIG_RSA_SHA256;
+    out->rsa = ctx;
+    return PAY_ERR_OK;
+}
+
+bool h_bank_answer_signed(struct pay_rsa_key *key, const char *header, long status,
+                          const char *request_nonce, const void *body, size_t len)
+{
+    struct pay_sig_verifier v = {bank_key_lookup, NULL, key, NULL, 0};
+    return header && pay_sig_verify_response(&v, header, (int)status, request_nonce, body, len,
+                                             pay_time_now_ms() / 1000, NULL, NULL) == PAY_ERR_OK;
+}
+
+int h_demo_cvv2(const struct bank_proc *b, const char *pan, char out[4])
+{
+    char path[400], line[256];
+    snprintf(path, sizeof path, "%s/stdout.txt", b->dir);
+    FILE *f = fopen(path, "r");
+    out[0] = '\0';
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, pan) && strstr(line, "cvv2 "))
+            snprintf(out, 4, "%.3s", strstr(line, "cvv2 ") + 5);
+    fclose(f);
+    return strlen(out) == 3 ? 0 : -1;
 }

@@ -28,6 +28,17 @@ int h_bank_remove(const struct bank_proc *b);
 /* `paygate ledger verify` on the bank's database: its exit status (0 = clean). */
 int h_bank_ledger_verify(const struct bank_proc *b);
 
+/* The CVV2 of demo card pan, from the table the bank printed on its stdout at start (it
+ * depends on the bank's cvv.key). 0, or -1 when the table has no such card. */
+int h_demo_cvv2(const struct bank_proc *b, const char *pan, char out[4]);
+/* The bank's signing key from GET /api/v1/bank-key.pem; free with pay_rsa_key_free. NULL on
+ * failure. */
+struct pay_rsa_key *h_bank_signing_key(const struct bank_proc *b);
+/* true when header (NULL: absent) is the bank's (keyId "test") valid Paygate-Signature of an
+ * answer with status and body to the request whose nonce was request_nonce. */
+bool h_bank_answer_signed(struct pay_rsa_key *key, const char *header, long status,
+                          const char *request_nonce, const void *body, size_t len);
+
 /* One HTTP exchange; status, body and the session cookie (updated from Set-Cookie). */
 struct h_resp {
     long status;

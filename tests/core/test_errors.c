@@ -29,6 +29,15 @@ static char *slurp(const char *path)
     return s;
 }
 
+/* $PAYGATE_SOURCE_ROOT/rel into out; skips the test when the variable is unset. */
+static void source_path(char *out, size_t n, const char *rel)
+{
+    const char *root = getenv("PAYGATE_SOURCE_ROOT");
+    if (root == NULL)
+        skip();
+    snprintf(out, n, "%s/%s", root, rel);
+}
+
 static int code_of(const char *name, size_t len)
 {
     for (int i = 0; i < PAY_ERR__COUNT; i++)
@@ -38,44 +47,79 @@ static int code_of(const char *name, size_t len)
     return -1;
 }
 
-/* Marks in used[] every registry code the C files under dir name as PAY_ERR_<NAME>; counts
- * the names that are not registry codes (none can be: they would not compile) in *unknown. */
-static void scan_sources(const char *dir, bool used[PAY_ERR__COUNT], int *unknown)
+/* Calls fn(path, text, ctx) for every file under dir (recursively) whose name ends in suffix. */
+static void each_file(const char *dir, const char *suffix,
+                      void (*fn)(const char *path, const char *text, void *ctx), void *ctx)
 {
     DIR *d = opendir(dir);
     assert_non_null(d);
     struct dirent *e;
+    size_t sl = strlen(suffix);
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat st;
-        assert_int_equal(stat(path, &st), 0);
         size_t n = strlen(e->d_name);
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] == '.' || stat(path, &st) != 0)
+            continue;
         if (S_ISDIR(st.st_mode)) {
-            scan_sources(path, used, unknown);
-            continue;
+            each_file(path, suffix, fn, ctx);
+        } else if (n > sl && strcmp(e->d_name + n - sl, suffix) == 0) {
+            char *text = slurp(path);
+            assert_non_null(text);
+            fn(path, text, ctx);
+            free(text);
         }
-        if (n < 3 || strcmp(e->d_name + n - 2, ".c") != 0)
-            continue;
-        char *text = slurp(path);
-        assert_non_null(text);
-        for (const char *p = text; (p = strstr(p, "PAY_ERR_")) != NULL; p += 8) {
-            const char *name = p + 8;
-            size_t len = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-            if (len == 0 || name[0] == '_' || (len == 2 && strncmp(name, "OK", 2) == 0))
-                continue; /* PAY_ERR__COUNT, PAY_ERR_OK, a macro prefix */
-            int c = code_of(name, len);
-            if (c < 0) {
-                fprintf(stderr, "%s: PAY_ERR_%.*s is no registry code\n", path, (int)len, name);
-                (*unknown)++;
-            } else
-                used[c] = true;
-        }
-        free(text);
     }
     closedir(d);
+}
+
+struct codes_seen {
+    bool used[PAY_ERR__COUNT];
+    int unknown; /* PAY_ERR_<NAME> that are no registry code (none can be: no compile) */
+};
+
+/* Marks every registry code a C file names as PAY_ERR_<NAME>. */
+static void scan_source(const char *path, const char *text, void *ctx)
+{
+    struct codes_seen *c = ctx;
+    for (const char *p = text; (p = strstr(p, "PAY_ERR_")) != NULL; p += 8) {
+        const char *name = p + 8;
+        size_t len = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+        if (len == 0 || name[0] == '_' || (len == 2 && strncmp(name, "OK", 2) == 0))
+            continue; /* PAY_ERR__COUNT, PAY_ERR_OK, a macro prefix */
+        int code = code_of(name, len);
+        if (code < 0) {
+            fprintf(stderr, "%s: PAY_ERR_%.*s is no registry code\n", path, (int)len, name);
+            c->unknown++;
+        } else
+            c->used[code] = true;
+    }
+}
+
+struct mentions {
+    int checked, wrong;
+};
+
+/* "409 DUPLICATE", "`423 LOCKED`" in a doc: the code must be the registry's, with that status. */
+static void scan_doc(const char *path, const char *text, void *ctx)
+{
+    struct mentions *m = ctx;
+    for (const char *p = text + 1; p[0] && p[1] && p[2] && p[3]; p++) {
+        if (p[0] < '1' || p[0] > '5' || !isdigit((unsigned char)p[1]) ||
+            !isdigit((unsigned char)p[2]) || p[3] != ' ' || isalnum((unsigned char)p[-1]))
+            continue;
+        size_t len = strspn(p + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+        if (len < 4 || isalnum((unsigned char)p[4 + len]) || p[4 + len] == '*') /* FIELD_* */
+            continue;
+        int c = code_of(p + 4, len), status = (int)strtol(p, NULL, 10);
+        if (c < 0 || pay_err_http_status((enum pay_err)c) != status) {
+            fprintf(stderr, "%s: %d %.*s is not a registry code with that status\n", path, status,
+                    (int)len, p + 4);
+            m->wrong++;
+        }
+        m->checked++;
+    }
 }
 
 static void registry_lookups(void **state)
@@ -116,11 +160,8 @@ static void error_set_fills_detail(void **state)
 static void docs_errors_md_is_current(void **state)
 {
     (void)state;
-    const char *root = getenv("PAYGATE_SOURCE_ROOT");
-    if (root == NULL)
-        skip();
     char path[4096];
-    snprintf(path, sizeof path, "%s/docs/errors.md", root);
+    source_path(path, sizeof path, "docs/errors.md");
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     char *want = NULL;
@@ -143,17 +184,15 @@ static void docs_errors_md_is_current(void **state)
 static void every_code_sent_is_documented(void **state)
 {
     (void)state;
-    const char *root = getenv("PAYGATE_SOURCE_ROOT");
-    if (root == NULL)
-        skip();
     char path[4096];
-    snprintf(path, sizeof path, "%s/docs/errors.md", root);
+    source_path(path, sizeof path, "docs/errors.md");
     char *md = slurp(path);
     assert_non_null(md);
-    bool used[PAY_ERR__COUNT] = {false}, listed[PAY_ERR__COUNT] = {false};
-    int unknown = 0, problems = 0;
-    snprintf(path, sizeof path, "%s/src", root);
-    scan_sources(path, used, &unknown);
+    bool listed[PAY_ERR__COUNT] = {false};
+    struct codes_seen seen = {{false}, 0};
+    int problems = 0;
+    source_path(path, sizeof path, "src");
+    each_file(path, ".c", scan_source, &seen);
     for (const char *p = md; (p = strstr(p, "\n| `")) != NULL; p += 4) {
         const char *name = p + 4;
         size_t len = strcspn(name, "`");
@@ -167,16 +206,17 @@ static void every_code_sent_is_documented(void **state)
             listed[c] = true;
     }
     for (int i = 1; i < PAY_ERR__COUNT; i++) {
-        if (used[i] && !listed[i])
+        bool used = seen.used[i];
+        if (used && !listed[i])
             fprintf(stderr, "%s is sent but not in docs/errors.md\n",
                     pay_err_name((enum pay_err)i));
-        if (listed[i] && !used[i])
+        if (listed[i] && !used)
             fprintf(stderr, "%s is documented but nothing sends it\n",
                     pay_err_name((enum pay_err)i));
-        problems += used[i] != listed[i];
+        problems += used != listed[i];
     }
     free(md);
-    assert_int_equal(unknown, 0);
+    assert_int_equal(seen.unknown, 0);
     assert_int_equal(problems, 0);
 }
 
@@ -185,44 +225,12 @@ static void every_code_sent_is_documented(void **state)
 static void status_mentions_in_docs_match(void **state)
 {
     (void)state;
-    const char *root = getenv("PAYGATE_SOURCE_ROOT");
-    if (root == NULL)
-        skip();
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s/docs", root);
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    struct dirent *e;
-    int checked = 0, wrong = 0;
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n < 4 || strcmp(e->d_name + n - 3, ".md") != 0)
-            continue;
-        char path[8192];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        char *text = slurp(path);
-        assert_non_null(text);
-        for (const char *p = text + 1; p[0] && p[1] && p[2] && p[3]; p++) {
-            if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]) ||
-                !isdigit((unsigned char)p[2]) || p[3] != ' ' || isalnum((unsigned char)p[-1]) ||
-                p[0] < '1' || p[0] > '5')
-                continue;
-            size_t len = strspn(p + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
-            if (len < 4 || isalnum((unsigned char)p[4 + len]) || p[4 + len] == '*')
-                continue;
-            int c = code_of(p + 4, len), status = (int)strtol(p, NULL, 10);
-            if (c < 0 || pay_err_http_status((enum pay_err)c) != status) {
-                fprintf(stderr, "docs/%s: %d %.*s is not a registry code with that status\n",
-                        e->d_name, status, (int)len, p + 4);
-                wrong++;
-            }
-            checked++;
-        }
-        free(text);
-    }
-    closedir(d);
-    assert_int_equal(wrong, 0);
-    assert_true(checked >= 40);
+    source_path(dir, sizeof dir, "docs");
+    struct mentions m = {0, 0};
+    each_file(dir, ".md", scan_doc, &m);
+    assert_int_equal(m.wrong, 0);
+    assert_true(m.checked >= 40);
 }
 
 int main(void)
