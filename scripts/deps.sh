@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what paygate needs from Debian's packages, only when something is missing.
-# usage: scripts/deps.sh [build|test]   (test adds what the test suites need: browsers, node)
+# usage: scripts/deps.sh [build|test|bench]   (test adds what the test suites need: browsers,
+# node; bench adds the references bench/e2e measures against: PostgreSQL, nginx, wrk)
 set -euo pipefail
 want=${1:-build}
 
@@ -11,6 +12,9 @@ pkgs=(build-essential meson ninja-build pkg-config
 if [ "$want" = test ]; then
   pkgs+=(clang-format clang chromium)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
+fi
+if [ "$want" = bench ]; then
+  pkgs+=(postgresql nginx-light wrk iproute2)
 fi
 
 missing=()
