@@ -1,9 +1,11 @@
-/* bench/e2e_driver: the merchant side of bench/e2e. N keep-alive connections (libcurl multi,
- * spread over T threads) each loop one payment after another: a signed `POST /v1/trades`
- * with product=agreement (created and paid from the consumer's wallet at once; fresh
- * Idempotency-Key and out_trade_no), then a signed `GET /v1/trades/{id}`. Every answer's
- * Paygate-Signature is verified against the platform key and the request's nonce, and its
- * content checked (201/200, TRADE_SUCCESS, the same trade); anything else is a failure.
+/* bench/e2e_driver: the merchant side of bench/e2e. N keep-alive HTTP/1.1 connections (plain
+ * non-blocking sockets and epoll, spread over T threads; lighter than libcurl, so the driver
+ * leaves the CPU to the server) each loop one payment after another: a signed
+ * `POST /v1/trades` with product=agreement (created and paid from the consumer's wallet at
+ * once; fresh Idempotency-Key and out_trade_no), then a signed `GET /v1/trades/{id}`. Every
+ * answer's Paygate-Signature is verified against the platform key and the request's nonce,
+ * and its content checked (201/200, TRADE_SUCCESS, the same trade); anything else is a
+ * failure.
  *
  * It measures only what completes inside the measured window (after a warm-up): payments/s,
  * the latency of a payment (create + query) and of the create alone, the driver's own CPU
@@ -20,21 +22,29 @@
 
 #include <curl/curl.h>
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define CONNECTIONS_MAX  4096
 #define THREADS_MAX      64
-#define RESPONSE_MAX     65536
+#define RESPONSE_MAX     16384 /* a trade answer is under 1 KiB */
+#define REQUEST_MAX      4096
 #define FAILURES_SHOWN   5
 #define REQUEST_TIMEOUT  30000L /* ms: a stuck answer is a failure, not a hang */
 #define DRAIN_TIMEOUT_MS 35000
@@ -56,6 +66,9 @@ static uint8_t platform_pk[PAY_ED25519_PK_LEN];
 static char **agreements;
 static size_t n_agreements;
 static char run_id[24];
+static char host[256]; /* the Host header: host:port of --url */
+static struct sockaddr_storage server_addr;
+static socklen_t server_addr_len;
 static _Atomic int phase = WARMUP;
 static atomic_int failures_shown;
 
@@ -67,27 +80,34 @@ struct lat {
 
 struct worker;
 
+/* One keep-alive connection and the payment it is working on. */
 struct conn {
     struct worker *w;
-    CURL *h;
-    struct curl_slist *hdrs;
-    bool querying; /* false: the create is in flight; true: the query */
+    int fd;         /* -1 while closed: the next request reconnects */
+    uint32_t watch; /* the epoll events registered */
+    bool active;    /* false once it stopped (draining) */
+    bool waiting;   /* a request is out and its answer not complete */
+    bool querying;  /* false: the create; true: the query */
     char nonce[PAY_SIG_NONCE_MAX + 1];
     char otn[80];
     char trade_id[PAY_ID_MAX];
-    char url[1200];
     char body[512];
+    char out[REQUEST_MAX];
+    size_t out_len, out_off;
+    char in[RESPONSE_MAX + 1];
+    size_t in_len, head_len, content_len; /* head_len 0 until the blank line arrived */
+    int status;
+    bool close_after;                 /* Connection: close */
     char sig[PAY_SIG_HEADER_MAX + 1]; /* the answer's Paygate-Signature */
-    struct pay_buf resp;
-    int64_t start_us, create_done_us;
+    int64_t start_us, create_done_us, sent_us;
 };
 
 struct worker {
     int index;
     pthread_t th;
-    CURLM *multi;
+    int ep;
     struct conn *conns;
-    int n_conns;
+    int n_conns, n_active;
     uint64_t seq, rng;
     uint64_t payments, completed, started, answers, verified; /* payments: measured only */
     uint64_t failures[F_KINDS];
@@ -137,66 +157,150 @@ static uint64_t xorshift(uint64_t *s)
     return *s;
 }
 
-/* --- requests ------------------------------------------------------------------------------ */
+/* --- the connection ---------------------------------------------------------------------- */
 
-static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+static void conn_close(struct conn *c)
 {
-    struct conn *c = ctx;
-    return pay_buf_append(&c->resp, p, size * n) == 0 ? size * n : 0;
+    if (c->fd >= 0)
+        close(c->fd); /* also leaves the epoll set */
+    c->fd = -1;
+    c->watch = 0;
 }
 
-static size_t on_header(char *p, size_t size, size_t n, void *ctx)
+static int conn_watch(struct conn *c, uint32_t events)
 {
-    struct conn *c = ctx;
-    size_t len = size * n, name = strlen(PAY_SIG_RESPONSE_HEADER);
-    if (len > name + 1 && strncasecmp(p, PAY_SIG_RESPONSE_HEADER, name) == 0 && p[name] == ':') {
-        const char *v = p + name + 1;
-        size_t vl = len - name - 1;
+    if (c->watch == events)
+        return 0;
+    struct epoll_event ev = {.events = events, .data.ptr = c};
+    int rc = epoll_ctl(c->w->ep, c->watch ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev);
+    c->watch = rc == 0 ? events : c->watch;
+    return rc;
+}
+
+static int conn_open(struct conn *c)
+{
+    int one = 1;
+    c->fd = socket(server_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd < 0)
+        return -1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(c->fd, (struct sockaddr *)&server_addr, server_addr_len) != 0 &&
+        errno != EINPROGRESS) {
+        conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes what is left of the request; watches for writability while some is. 0 or -1. */
+static int conn_flush(struct conn *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOTCONN))
+            break;
+        if (n <= 0)
+            return -1;
+        c->out_off += (size_t)n;
+    }
+    return conn_watch(c, EPOLLIN | (c->out_off < c->out_len ? EPOLLOUT : 0));
+}
+
+/* The status line and the headers we need (c->in[0..head_len)). -1 when malformed or
+ * chunked (our servers send Content-Length). */
+static int parse_head(struct conn *c)
+{
+    c->in[c->head_len - 2] = '\0';
+    if (sscanf(c->in, "HTTP/1.%*d %d", &c->status) != 1)
+        return -1;
+    bool have_len = false;
+    for (char *l = strstr(c->in, "\r\n"); l && l[2]; l = strstr(l + 2, "\r\n")) {
+        char *line = l + 2, *colon = strchr(line, ':'), *end = strstr(line, "\r\n");
+        if (!colon || (end && colon > end))
+            return -1;
+        const char *v = colon + 1;
+        size_t name = (size_t)(colon - line), vl = end ? (size_t)(end - v) : strlen(v);
         while (vl && (*v == ' ' || *v == '\t'))
             v++, vl--;
-        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-            vl--;
-        if (vl < sizeof c->sig) {
+        if (name == 14 && strncasecmp(line, "Content-Length", 14) == 0) {
+            c->content_len = strtoul(v, NULL, 10);
+            have_len = true;
+        } else if (name == 17 && strncasecmp(line, PAY_SIG_RESPONSE_HEADER, 17) == 0 &&
+                   vl < sizeof c->sig) {
             memcpy(c->sig, v, vl);
             c->sig[vl] = '\0';
+        } else if (name == 10 && strncasecmp(line, "Connection", 10) == 0) {
+            c->close_after = vl == 5 && strncasecmp(v, "close", 5) == 0;
+        } else if (name == 17 && strncasecmp(line, "Transfer-Encoding", 17) == 0) {
+            return -1;
         }
     }
-    return len;
+    return have_len && c->head_len + c->content_len <= RESPONSE_MAX ? 0 : -1;
 }
 
-/* Signs METHOD target body into an Authorization header and (re)starts c's transfer. */
+/* Reads what arrived: 1 when the answer is complete, 0 when more is to come, -1 on a
+ * transport error (closed, malformed, too large). */
+static int conn_read(struct conn *c)
+{
+    for (;;) {
+        if (c->in_len == RESPONSE_MAX)
+            return -1;
+        ssize_t n = recv(c->fd, c->in + c->in_len, RESPONSE_MAX - c->in_len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0)
+            return -1;
+        c->in_len += (size_t)n;
+    }
+    if (c->head_len == 0) {
+        c->in[c->in_len] = '\0';
+        char *blank = strstr(c->in, "\r\n\r\n");
+        if (!blank)
+            return 0;
+        c->head_len = (size_t)(blank - c->in) + 4;
+        if (parse_head(c) != 0)
+            return -1;
+    }
+    return c->in_len >= c->head_len + c->content_len ? 1 : 0;
+}
+
+/* --- requests ------------------------------------------------------------------------------ */
+
+/* Signs METHOD target body into an Authorization header and sends the request on c's
+ * connection (opened first when closed). 0 or -1. */
 static int send_signed(struct conn *c, const char *method, const char *target, const char *body,
                        const char *idem_key)
 {
-    char auth[PAY_SIG_HEADER_MAX], line[PAY_SIG_HEADER_MAX + 32];
+    char auth[PAY_SIG_HEADER_MAX];
     struct pay_sig_signer s = {PAY_SIG_ED25519, cfg.merchant, &merchant_key, NULL};
     size_t len = body ? strlen(body) : 0;
     pay_sig_nonce_generate(c->nonce);
     if (pay_sig_sign_request(&s, method, target, body ? body : "", len, (int64_t)time(NULL),
                              c->nonce, auth, sizeof auth, NULL) != PAY_ERR_OK)
         return -1;
-    curl_slist_free_all(c->hdrs);
-    snprintf(line, sizeof line, "%s: %s", PAY_SIG_REQUEST_HEADER, auth);
-    c->hdrs = curl_slist_append(NULL, line);
-    c->hdrs = curl_slist_append(c->hdrs, "Expect:");
-    if (body) {
-        c->hdrs = curl_slist_append(c->hdrs, "Content-Type: application/json");
-        snprintf(line, sizeof line, "Idempotency-Key: %s", idem_key);
-        c->hdrs = curl_slist_append(c->hdrs, line);
-    }
-    snprintf(c->url, sizeof c->url, "%s%s", cfg.url, target);
-    pay_buf_reset(&c->resp);
+    int n = body ? snprintf(c->out, sizeof c->out,
+                            "%s %s HTTP/1.1\r\nHost: %s\r\n%s: %s\r\nContent-Type: "
+                            "application/json\r\nIdempotency-Key: %s\r\nContent-Length: "
+                            "%zu\r\n\r\n%s",
+                            method, target, host, PAY_SIG_REQUEST_HEADER, auth, idem_key, len, body)
+                 : snprintf(c->out, sizeof c->out, "%s %s HTTP/1.1\r\nHost: %s\r\n%s: %s\r\n\r\n",
+                            method, target, host, PAY_SIG_REQUEST_HEADER, auth);
+    if (n < 0 || (size_t)n >= sizeof c->out)
+        return -1;
+    c->out_len = (size_t)n;
+    c->out_off = c->in_len = c->head_len = c->content_len = 0;
+    c->status = 0;
+    c->close_after = false;
     c->sig[0] = '\0';
-    curl_multi_remove_handle(c->w->multi, c->h);
-    curl_easy_setopt(c->h, CURLOPT_URL, c->url);
-    curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->hdrs);
-    if (body) {
-        curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE, (long)len);
-    } else {
-        curl_easy_setopt(c->h, CURLOPT_HTTPGET, 1L);
-    }
-    return curl_multi_add_handle(c->w->multi, c->h) == CURLM_OK ? 0 : -1;
+    c->sent_us = mono_us();
+    c->waiting = true;
+    if (c->fd < 0 && conn_open(c) != 0)
+        return -1;
+    return conn_flush(c);
 }
 
 static int start_payment(struct conn *c)
@@ -224,40 +328,35 @@ static enum pay_err platform_lookup(void *ctx, const char *key_id, struct pay_si
     return strcmp(key_id, "paygate-platform") == 0 ? PAY_ERR_OK : PAY_ERR_SIGNATURE_INVALID;
 }
 
-static void show_failure(const struct conn *c, enum failure f, long status, const char *why)
+static void show_failure(const struct conn *c, enum failure f, const char *why)
 {
     if (atomic_fetch_add(&failures_shown, 1) >= FAILURES_SHOWN)
         return;
-    fprintf(stderr, "e2e_driver: %s failure (%s) on %s %s: HTTP %ld %.300s\n", failure_names[f],
-            why, c->querying ? "GET" : "POST", c->otn, status, pay_buf_str(&c->resp));
+    const char *body = c->head_len ? c->in + c->head_len : "";
+    fprintf(stderr, "e2e_driver: %s failure (%s) on %s %s: HTTP %d %.300s\n", failure_names[f], why,
+            c->querying ? "GET" : "POST", c->otn, c->status, body);
 }
 
-/* Checks a finished transfer: transport, status, signature, content. Fills c->trade_id after
- * the create. F_KINDS when it is good. */
-static enum failure check_answer(struct conn *c, CURLcode rc)
+/* Checks a complete answer: signature, status, content. Fills c->trade_id after the create.
+ * F_KINDS when it is good. */
+static enum failure check_answer(struct conn *c)
 {
     struct worker *w = c->w;
-    long status = 0;
-    if (rc != CURLE_OK) {
-        show_failure(c, F_TRANSPORT, 0, curl_easy_strerror(rc));
-        return F_TRANSPORT;
-    }
-    w->answers++;
-    curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
+    const char *body = c->in + c->head_len;
+    c->w->answers++;
     struct pay_sig_verifier v = {platform_lookup, NULL, NULL, NULL, 0};
     struct pay_error err = {0};
-    if (pay_sig_verify_response(&v, c->sig[0] ? c->sig : NULL, (int)status, c->nonce,
-                                c->resp.data ? c->resp.data : "", c->resp.len, (int64_t)time(NULL),
-                                NULL, &err) != PAY_ERR_OK) {
-        show_failure(c, F_SIGNATURE, status, err.detail[0] ? err.detail : pay_err_name(err.code));
+    if (pay_sig_verify_response(&v, c->sig[0] ? c->sig : NULL, c->status, c->nonce, body,
+                                c->content_len, (int64_t)time(NULL), NULL, &err) != PAY_ERR_OK) {
+        show_failure(c, F_SIGNATURE, err.detail[0] ? err.detail : pay_err_name(err.code));
         return F_SIGNATURE;
     }
     w->verified++;
-    if (status != (c->querying ? 200 : 201)) {
-        show_failure(c, F_STATUS, status, "unexpected status");
+    if (c->status != (c->querying ? 200 : 201)) {
+        show_failure(c, F_STATUS, "unexpected status");
         return F_STATUS;
     }
-    json_t *j = json_loadb(c->resp.data, c->resp.len, 0, NULL);
+    json_t *j = json_loadb(body, c->content_len, 0, NULL);
     const char *state = json_string_value(json_object_get(j, "state"));
     const char *id = json_string_value(json_object_get(j, "trade_id"));
     const char *otn = json_string_value(json_object_get(j, "out_trade_no"));
@@ -269,26 +368,51 @@ static enum failure check_answer(struct conn *c, CURLcode rc)
         memcpy(c->trade_id, id, strlen(id) + 1);
     json_decref(j);
     if (!ok) {
-        show_failure(c, F_CONTENT, status, "not the paid trade");
+        show_failure(c, F_CONTENT, "not the paid trade");
         return F_CONTENT;
     }
     return F_KINDS;
 }
 
-/* One transfer of c finished: check it, then go on (query, or the next payment). Returns -1
- * when c stops (draining, or it could not start a request). */
-static int on_done(struct conn *c, CURLcode rc)
+static void conn_stop(struct conn *c)
+{
+    conn_close(c);
+    if (c->active)
+        c->w->n_active--;
+    c->active = false;
+    c->waiting = false;
+}
+
+/* A request could not even be sent (no connection to the server): a failure, and this
+ * connection stops rather than spin. */
+static void cannot_send(struct conn *c)
+{
+    c->w->failures[F_TRANSPORT]++;
+    show_failure(c, F_TRANSPORT, "cannot connect or send");
+    conn_stop(c);
+}
+
+/* c's answer is complete (transport_ok) or lost: check it, then go on (the query, or the
+ * next payment), or stop while draining. */
+static void on_done(struct conn *c, bool transport_ok)
 {
     struct worker *w = c->w;
-    enum failure f = check_answer(c, rc);
+    enum failure f = transport_ok ? check_answer(c) : F_TRANSPORT;
     int64_t now = mono_us();
     bool measuring = atomic_load(&phase) == MEASURE;
+    c->waiting = false;
+    if (f == F_TRANSPORT)
+        show_failure(c, f, "connection lost, malformed or timed out");
+    if (!transport_ok || c->close_after)
+        conn_close(c);
     if (f == F_KINDS && !c->querying) {
-        c->create_done_us = now;
         char target[64];
+        c->create_done_us = now;
         snprintf(target, sizeof target, "/v1/trades/%s", c->trade_id);
         c->querying = true;
-        return send_signed(c, "GET", target, NULL, NULL);
+        if (send_signed(c, "GET", target, NULL, NULL) != 0)
+            cannot_send(c);
+        return;
     }
     if (f != F_KINDS)
         w->failures[f]++;
@@ -300,62 +424,64 @@ static int on_done(struct conn *c, CURLcode rc)
         lat_add(&w->create_lat, c->create_done_us - c->start_us);
     }
     if (atomic_load(&phase) == DRAIN)
-        return -1;
-    if (start_payment(c) == 0)
-        return 0;
-    w->failures[F_TRANSPORT]++; /* could not even send: this connection stops */
-    return -1;
+        conn_stop(c);
+    else if (start_payment(c) != 0)
+        cannot_send(c);
 }
 
 /* --- workers --------------------------------------------------------------------------------- */
 
-static int conn_init(struct conn *c, struct worker *w)
+static void on_event(struct conn *c, uint32_t events)
 {
-    c->w = w;
-    c->h = curl_easy_init();
-    pay_buf_init(&c->resp, RESPONSE_MAX);
-    if (!c->h)
-        return -1;
-    curl_easy_setopt(c->h, CURLOPT_PRIVATE, c);
-    curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
-    curl_easy_setopt(c->h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c->h, CURLOPT_HEADERDATA, c);
-    curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, REQUEST_TIMEOUT);
-    curl_easy_setopt(c->h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c->h, CURLOPT_TCP_NODELAY, 1L);
-    return 0;
+    if (!c->waiting)
+        return;
+    if ((events & EPOLLOUT) && conn_flush(c) != 0) {
+        on_done(c, false);
+        return;
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        int rc = conn_read(c);
+        if (rc != 0)
+            on_done(c, rc == 1);
+    }
+}
+
+/* Answers overdue by REQUEST_TIMEOUT are transport failures. */
+static void expire(struct worker *w, int64_t now)
+{
+    for (int i = 0; i < w->n_conns; i++) {
+        struct conn *c = &w->conns[i];
+        if (c->waiting && now - c->sent_us > REQUEST_TIMEOUT * 1000)
+            on_done(c, false);
+    }
 }
 
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    int active = 0;
-    for (int i = 0; i < w->n_conns; i++)
-        active += start_payment(&w->conns[i]) == 0 ? 1 : 0;
-    int64_t drain_deadline = 0;
-    while (active > 0) {
-        int running = 0, msgs = 0;
-        curl_multi_perform(w->multi, &running);
-        for (CURLMsg *m; (m = curl_multi_info_read(w->multi, &msgs));) {
-            if (m->msg != CURLMSG_DONE)
-                continue;
-            struct conn *c = NULL;
-            CURL *h = m->easy_handle;
-            CURLcode rc = m->data.result;
-            curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&c);
-            if (on_done(c, rc) != 0) {
-                curl_multi_remove_handle(w->multi, h);
-                active--;
-            }
+    struct epoll_event evs[64];
+    for (int i = 0; i < w->n_conns; i++) {
+        w->conns[i].active = true;
+        w->n_active++;
+        if (start_payment(&w->conns[i]) != 0)
+            cannot_send(&w->conns[i]);
+    }
+    int64_t last_expire = mono_us(), drain_deadline = 0;
+    while (w->n_active > 0) {
+        int n = epoll_wait(w->ep, evs, 64, 100);
+        for (int i = 0; i < n; i++)
+            on_event(evs[i].data.ptr, evs[i].events);
+        int64_t now = mono_us();
+        if (now - last_expire > 100000) {
+            expire(w, now);
+            last_expire = now;
         }
         if (atomic_load(&phase) == DRAIN && drain_deadline == 0)
-            drain_deadline = mono_us() + DRAIN_TIMEOUT_MS * 1000LL;
-        if (drain_deadline && mono_us() > drain_deadline)
-            break; /* answers that never come are transport failures, counted below */
-        curl_multi_poll(w->multi, NULL, 0, 100, NULL);
+            drain_deadline = now + DRAIN_TIMEOUT_MS * 1000LL;
+        if (drain_deadline && now > drain_deadline)
+            break;
     }
-    w->failures[F_TRANSPORT] += (uint64_t)active;
+    w->failures[F_TRANSPORT] += (uint64_t)w->n_active; /* answers that never came */
     return NULL;
 }
 
@@ -367,13 +493,13 @@ static int workers_start(struct worker *ws)
         w->rng = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)mono_us() * (uint64_t)(t + 1));
         w->n_conns = cfg.connections / cfg.threads + (t < cfg.connections % cfg.threads ? 1 : 0);
         w->conns = calloc((size_t)w->n_conns, sizeof *w->conns);
-        w->multi = curl_multi_init();
-        if (!w->conns || !w->multi)
+        w->ep = epoll_create1(EPOLL_CLOEXEC);
+        if (!w->conns || w->ep < 0)
             return -1;
-        curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)w->n_conns * 2);
-        for (int i = 0; i < w->n_conns; i++)
-            if (conn_init(&w->conns[i], w) != 0)
-                return -1;
+        for (int i = 0; i < w->n_conns; i++) {
+            w->conns[i].w = w;
+            w->conns[i].fd = -1;
+        }
         if (pthread_create(&w->th, NULL, worker_main, w) != 0)
             return -1;
     }
@@ -382,16 +508,37 @@ static int workers_start(struct worker *ws)
 
 static void worker_free(struct worker *w)
 {
-    for (int i = 0; i < w->n_conns; i++) {
-        curl_easy_cleanup(w->conns[i].h);
-        curl_slist_free_all(w->conns[i].hdrs);
-        pay_buf_fini(&w->conns[i].resp);
-    }
-    if (w->multi)
-        curl_multi_cleanup(w->multi);
+    if (!w->conns)
+        return; /* never started */
+    for (int i = 0; i < w->n_conns; i++)
+        conn_close(&w->conns[i]);
+    if (w->ep >= 0)
+        close(w->ep);
     free(w->conns);
     free(w->pay_lat.us);
     free(w->create_lat.us);
+}
+
+/* "http://host:port" into host and server_addr. 0 or -1 (no TLS: the bench runs on loopback). */
+static int resolve_url(void)
+{
+    const char *p = strncmp(cfg.url, "http://", 7) == 0 ? cfg.url + 7 : NULL;
+    size_t n = p ? strcspn(p, "/") : 0;
+    const char *colon = p ? memchr(p, ':', n) : NULL;
+    if (!colon || n >= sizeof host)
+        return -1;
+    memcpy(host, p, n);
+    host[n] = '\0';
+    char name[256], port[16];
+    snprintf(name, sizeof name, "%.*s", (int)(colon - p), p);
+    snprintf(port, sizeof port, "%.*s", (int)(n - (size_t)(colon - p) - 1), colon + 1);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    if (getaddrinfo(name, port, &hints, &ai) != 0 || !ai)
+        return -1;
+    memcpy(&server_addr, ai->ai_addr, ai->ai_addrlen);
+    server_addr_len = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return 0;
 }
 
 /* --- CPU and context switches ------------------------------------------------------------------
@@ -677,10 +824,11 @@ int main(int argc, char **argv)
         return usage_exit();
     if (pay_crypto_init() != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
         pay_ed25519_key_load(cfg.key_file, &merchant_key) != 0 ||
-        load_agreements(cfg.agreements_file) != 0 || load_platform_key() != 0) {
+        load_agreements(cfg.agreements_file) != 0 || resolve_url() != 0 ||
+        load_platform_key() != 0) {
         fprintf(stderr,
-                "e2e_driver: cannot load the merchant key %s, the agreements %s or the "
-                "platform key\n",
+                "e2e_driver: cannot load the merchant key %s, the agreements %s, the URL or "
+                "the platform key\n",
                 cfg.key_file, cfg.agreements_file);
         return 1;
     }
