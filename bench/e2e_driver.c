@@ -764,8 +764,10 @@ static void merge(struct worker *ws, struct totals *t)
         for (size_t k = 0; k < w->create_lat.n; k++)
             lat_add(&t->create_lat, w->create_lat.us[k]);
     }
-    qsort(t->pay_lat.us, t->pay_lat.n, sizeof(int64_t), cmp_i64);
-    qsort(t->create_lat.us, t->create_lat.n, sizeof(int64_t), cmp_i64);
+    if (t->pay_lat.n) /* no payment, no list: qsort must not see NULL */
+        qsort(t->pay_lat.us, t->pay_lat.n, sizeof(int64_t), cmp_i64);
+    if (t->create_lat.n)
+        qsort(t->create_lat.us, t->create_lat.n, sizeof(int64_t), cmp_i64);
 }
 
 static void sleep_s(double s)
