@@ -177,7 +177,7 @@ static int seed_platform(struct demo *d)
         RUN(d, "platform", "keygen", "--out", key);
     RUN(d, "platform", "merchant", "add", "--data-dir", pf, "--id", "shop", "--name",
         "Teahouse demo shop", "--public-key-file", pub, "--notify-host", "127.0.0.1", "--fee-bp",
-        "60");
+        "60", "--allow-private-hosts");
     RUN(d, "platform", "consumer", "add", "--data-dir", pf, "--login", "13800000001", "--password",
         "demo-pass-1", "--pay-password", "123456");
     RUN(d, "platform", "wallet", "credit", "--data-dir", pf, "--consumer", "13800000001",

@@ -14,10 +14,31 @@
  * large_client_header_buffers default. */
 #define PAY_HTTP_HEADER_MAX 8192
 
-/* Concurrent connections per server; beyond this libmicrohttpd refuses new ones. */
+/* Concurrent connections per server ([server] max_connections). At the cap a new connection
+ * displaces the connection that has waited longest for its request to arrive (a slow or idle
+ * client), or is refused when every connection is busy in a handler. 1,024 threads of
+ * thread-per-connection stay within a small server's memory and the default fd limit. */
 #define PAY_HTTP_CONNECTIONS_MAX 1024
 
-/* Seconds an idle client connection is kept before it is closed (slowloris bound). */
+/* Extra connections libmicrohttpd accepts above the cap, so a newcomer is accepted while the
+ * connection it displaces is still closing; beyond the cap plus this, it refuses at once. */
+#define PAY_HTTP_CONNECTIONS_HEADROOM 64
+
+/* Concurrent connections from one client address ([server] max_connections_per_ip): one
+ * address cannot hold more than 1/16 of the cap. Browsers open at most 6 per host; a
+ * merchant's server keeps a pool of a few dozen; a carrier NAT shares one address among many
+ * consumers, so the limit stays well above a single client's needs. */
+#define PAY_HTTP_CONNECTIONS_PER_IP_MAX 64
+
+/* Milliseconds a client has to send a whole request, TLS handshake, headers and body, from
+ * the moment its connection is ready for one (accepted, or the previous response sent);
+ * [server] read_timeout. Sending a byte now and then does not extend it (slowloris). Headers
+ * are one packet; the largest body (PAY_HTTP_BODY_MAX) takes 13 s at 5 KB/s, a poor mobile
+ * link. Also the longest a kept-alive connection may sit idle between requests. */
+#define PAY_HTTP_READ_TIMEOUT_MS 15000
+
+/* Seconds without any traffic after which libmicrohttpd closes a connection ([server]
+ * idle_timeout): the bound on a client that stops reading its response. */
 #define PAY_HTTP_CONNECTION_TIMEOUT_S 30
 
 /* Path parameters in one route ("/v1/trades/{id}/refunds/{rid}" has two). */
@@ -28,6 +49,18 @@
 
 /* Seconds a server waits for in-flight requests after SIGTERM before it exits anyway. */
 #define PAY_HTTP_SHUTDOWN_GRACE_S 10
+
+/* GnuTLS priorities of HTTPS servers ([server] tls_priorities): TLS 1.2 and 1.3 only,
+ * forward-secret key exchange (ECDHE; TLS 1.3 is always so) with AEAD ciphers only (AES-GCM,
+ * ChaCha20-Poly1305), in the server's order. No TLS 1.0/1.1, no static RSA key exchange, no
+ * CBC: what testssl.sh and PCI DSS 4.2.1 ask of a payment server. Browsers since 2014 and
+ * every maintained HTTP library speak this. */
+#define PAY_HTTP_TLS_PRIORITIES                                                                    \
+    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"        \
+    "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
+
+/* Longest [server] tls_priorities string (a config value is at most PAY_CONFIG_VALUE_MAX). */
+#define PAY_HTTP_TLS_PRIORITIES_MAX 255
 
 /* --- outbound HTTP (libcurl) ------------------------------------------------------------ */
 

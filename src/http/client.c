@@ -1,10 +1,11 @@
-/* Outbound HTTP on libcurl: bounded, no redirects, SSRF guard on the resolved address. */
+/* Outbound HTTP on libcurl: bounded, no redirects, SSRF guard on every resolved address. */
 #include "http/client.h"
 
 #include "core/limits.h"
 #include "core/log.h"
 #include "http/codec.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <curl/curl.h>
 #include <pthread.h>
@@ -21,6 +22,8 @@ struct call {
     struct pay_http_client_response *out;
     bool refused;   /* the SSRF guard refused an address */
     bool too_large; /* the body went over the cap */
+    char refused_ip[INET6_ADDRSTRLEN];
+    const struct pay_addr_range *refused_range;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -51,15 +54,29 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-/* Called with the resolved address right before connect(): the place where a DNS answer
- * pointing at 127.0.0.1 (rebinding) is caught too. */
+static void addr_text(const struct sockaddr *sa, char *out, size_t n)
+{
+    const void *raw = NULL;
+    if (sa->sa_family == AF_INET)
+        raw = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    else if (sa->sa_family == AF_INET6)
+        raw = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    if (raw == NULL || inet_ntop(sa->sa_family, raw, out, (socklen_t)n) == NULL)
+        snprintf(out, n, "?");
+}
+
+/* Called with each resolved address right before connect(): the place where a DNS answer
+ * pointing at 127.0.0.1 (rebinding) is caught too. No socket exists for a refused address. */
 static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
     struct call *c = arg;
     if (purpose != CURLSOCKTYPE_IPCXN)
         return CURL_SOCKET_BAD;
-    if (!c->opt->allow_private_addresses && pay_addr_is_private(&a->addr)) {
+    const struct pay_addr_range *r = pay_addr_special(&a->addr);
+    if (!c->opt->allow_private_addresses && r != NULL) {
         c->refused = true;
+        c->refused_range = r;
+        addr_text(&a->addr, c->refused_ip, sizeof c->refused_ip);
         return CURL_SOCKET_BAD;
     }
     return socket(a->family, a->socktype, a->protocol);
@@ -108,9 +125,13 @@ static enum pay_err setup(CURL *h, struct call *c, const char *method, const cha
 static enum pay_err map_curl_error(CURLcode rc, const struct call *c, const char *host,
                                    struct pay_error *err)
 {
-    if (c->refused)
+    if (c->refused) {
+        char why[160];
         return pay_error_set(err, PAY_ERR_URL_FORBIDDEN, "url",
-                             "%.100s resolves to a private, loopback or link-local address", host);
+                             "%.100s resolves to %s, a special-purpose address (%s)", host,
+                             c->refused_ip,
+                             pay_addr_range_describe(c->refused_range, why, sizeof why));
+    }
     if (c->too_large)
         return pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "response body is over %zu bytes",
                              c->out->body.max);

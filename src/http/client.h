@@ -1,7 +1,8 @@
 /* The outbound HTTP client (libcurl) for server-to-server calls: bounded time and response
- * size, never follows redirects, and by default refuses to connect to private, loopback and
- * link-local addresses (checked on the resolved address at connect time, so DNS rebinding
- * cannot bypass it). Thread-safe: each call uses its own handle. */
+ * size, never follows redirects, and by default refuses to connect to any special-purpose
+ * address (loopback, private, link-local, documentation, ...: http/addr.h), checked on each
+ * resolved address at connect time, so DNS rebinding cannot bypass it. Thread-safe: each call
+ * uses its own handle. */
 #ifndef PAY_HTTP_CLIENT_H
 #define PAY_HTTP_CLIENT_H
 
@@ -17,7 +18,7 @@ struct pay_http_client_options {
     size_t response_max;          /* 0: PAY_CLIENT_RESPONSE_MAX; a longer body is UPSTREAM_FAILED */
     const char *ca_file;          /* PEM bundle to trust instead of the system's; NULL: system */
     bool insecure_skip_verify;    /* do not verify the server's certificate (tests only) */
-    bool allow_private_addresses; /* the demo and tests talk to 127.0.0.1 */
+    bool allow_private_addresses; /* allow special-purpose addresses: the demo and tests */
 };
 
 struct pay_http_client_response {

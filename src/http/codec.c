@@ -1,5 +1,5 @@
-/* Strict wire codecs: JSON request bodies, urlencoded forms, URLs, HTML escaping, and the
- * private-address test used by the client's SSRF guard. */
+/* Strict wire codecs: JSON request bodies, urlencoded forms, URLs, HTML escaping. The SSRF
+ * guard's address tables are in addr.c. */
 #include "http/codec.h"
 
 #include "core/limits.h"
@@ -408,66 +408,4 @@ enum pay_err pay_url_parse(const char *url, const char *field, struct pay_url *o
         return rc;
     snprintf(out->path, sizeof out->path, "%s%s", rest[an] == '/' ? "" : "/", rest + an);
     return PAY_ERR_OK;
-}
-
-/* --- addresses -------------------------------------------------------------------------- */
-
-static bool v4_is_private(uint32_t a) /* host byte order */
-{
-    uint32_t b1 = a >> 24, b2 = (a >> 16) & 0xff;
-    return b1 == 0 || b1 == 10 || b1 == 127 || b1 >= 224 ||    /* this net, private, loop, mc */
-           (b1 == 100 && (b2 & 0xc0) == 64) ||                 /* 100.64/10 CGNAT */
-           (b1 == 169 && b2 == 254) ||                         /* link-local */
-           (b1 == 172 && (b2 & 0xf0) == 16) ||                 /* 172.16/12 */
-           (b1 == 192 && b2 == 168) ||                         /* 192.168/16 */
-           (b1 == 192 && b2 == 0 && ((a >> 8) & 0xff) == 0) || /* 192.0.0/24 IETF */
-           (b1 == 198 && (b2 & 0xfe) == 18);                   /* 198.18/15 benchmarking */
-}
-
-static uint32_t v4_at(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static bool v6_is_private(const uint8_t *a)
-{
-    static const uint8_t zero[16];
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    static const uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b};
-    if (memcmp(a, zero, 12) == 0) /* ::, ::1, and IPv4-compatible ::a.b.c.d */
-        return v4_at(a + 12) <= 1 || v4_is_private(v4_at(a + 12));
-    if (memcmp(a, mapped, 12) == 0 || memcmp(a, nat64, 12) == 0)
-        return v4_is_private(v4_at(a + 12));
-    if (a[0] == 0x20 && a[1] == 0x02) /* 6to4 2002:V4ADDR::/48 */
-        return v4_is_private(v4_at(a + 2));
-    return (a[0] & 0xfe) == 0xfc ||                   /* fc00::/7 unique local */
-           (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
-           (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) || /* fec0::/10 old site-local */
-           a[0] == 0xff;                              /* multicast */
-}
-
-bool pay_addr_is_private(const struct sockaddr *sa)
-{
-    if (sa == NULL)
-        return true;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
-        return v4_is_private(ntohl(s4->sin_addr.s_addr));
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-        return v6_is_private(s6->sin6_addr.s6_addr);
-    }
-    return true;
-}
-
-int pay_addr_text_is_private(const char *ip)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (inet_pton(AF_INET, ip, &a4) == 1)
-        return v4_is_private(ntohl(a4.s_addr));
-    if (inet_pton(AF_INET6, ip, &a6) == 1)
-        return v6_is_private(a6.s6_addr);
-    return -1;
 }

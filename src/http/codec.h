@@ -1,5 +1,5 @@
 /* Strict decoders and encoders for what crosses the wire: JSON request bodies (depth-limited),
- * urlencoded forms, URLs, HTML escaping and the private-address test of the SSRF guard.
+ * urlencoded forms, URLs, HTML escaping; with http/addr.h, the SSRF guard's address test.
  * Every decoder treats its input as hostile and reports which field was wrong. */
 #ifndef PAY_HTTP_CODEC_H
 #define PAY_HTTP_CODEC_H
@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/errors.h"
 #include "core/limits.h"
+#include "http/addr.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -69,15 +70,5 @@ enum pay_err pay_url_parse(const char *url, const char *field, struct pay_url *o
 
 /* Appends s with & < > " ' ` = escaped (safe in element text and in quoted attributes). */
 int pay_html_escape(struct pay_buf *out, const char *s);
-
-/* --- addresses (SSRF guard) --------------------------------------------------------------- */
-
-/* True for addresses a notification must not reach unless the operator allows it: loopback,
- * private (RFC 1918, fc00::/7), link-local, CGNAT 100.64/10, unspecified (0.0.0.0/8, ::),
- * multicast, reserved/broadcast, and IPv4-mapped/compatible/NAT64/6to4 forms of any of
- * those. Unknown families count as private. */
-bool pay_addr_is_private(const struct sockaddr *sa);
-/* The same for text ("10.1.2.3", "::ffff:127.0.0.1"); -1 when not an IP address. */
-int pay_addr_text_is_private(const char *ip);
 
 #endif

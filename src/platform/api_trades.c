@@ -80,8 +80,9 @@ static enum pay_err amount_field(json_t *o, int64_t *minor, char currency[4], st
     return PAY_ERR_OK;
 }
 
-/* notify_url: http(s), on a host the merchant registered, never a private address literal
- * unless the operator allows it (names are checked again at connect time by the client). */
+/* notify_url: http(s), on a host the merchant registered, never a special-purpose address
+ * literal in any spelling unless the operator allows private hosts (names are checked on
+ * every resolved address at connect time by the client). */
 static enum pay_err notify_url_check(struct api_call *c, const char *url, struct pay_error *err)
 {
     struct pay_url u;
@@ -93,9 +94,12 @@ static enum pay_err notify_url_check(struct api_call *c, const char *url, struct
         return pay_error_set(err, PAY_ERR_NOTIFY_URL_INVALID, "notify_url",
                              "host %s is not one of the merchant's registered notify hosts",
                              u.host);
-    if (!c->p->set.allow_private_hosts && pay_addr_text_is_private(u.host) == 1)
+    const struct pay_addr_range *r = NULL;
+    char why[160];
+    if (!c->p->set.allow_private_hosts && pay_addr_text_special(u.host, &r) == 1)
         return pay_error_set(err, PAY_ERR_URL_FORBIDDEN, "notify_url",
-                             "private, loopback and link-local addresses are refused");
+                             "%s is a special-purpose address (%s)", u.host,
+                             pay_addr_range_describe(r, why, sizeof why));
     return PAY_ERR_OK;
 }
 

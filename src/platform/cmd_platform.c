@@ -23,6 +23,7 @@ static void usage(FILE *out)
         "       paygate platform merchant add --data-dir DIR --id ID --name NAME\n"
         "                        --public-key-file FILE --notify-host HOST [--notify-host HOST]\n"
         "                        [--fee-bp N] [--settle-bank CODE --settle-account NO]\n"
+        "                        [--allow-private-hosts]\n"
         "       paygate platform merchant suspend|activate --data-dir DIR --id ID\n"
         "       paygate platform keygen --out FILE [--rsa]\n"
         "       paygate platform consumer add --data-dir DIR --login PHONE|EMAIL\n"
@@ -32,8 +33,11 @@ static void usage(FILE *out)
         "Runs the third-party payment platform (merchant API, cashier, notifications).\n"
         "It prints its URL once it listens and stops cleanly on SIGTERM.\n"
         "`merchant add` registers a merchant: the public key file holds an Ed25519 key\n"
-        "(base64 or PEM) or an RSA key of 2048+ bits (PEM). `keygen` makes a merchant key\n"
-        "pair: FILE (private, mode 0600) and FILE.pub, and prints the public key.\n\n"
+        "(base64 or PEM) or an RSA key of 2048+ bits (PEM); a notify host that is a\n"
+        "special-purpose IP literal (127.0.0.1, 10.x, 192.0.2.x, ...) needs\n"
+        "--allow-private-hosts (sandboxes, as [notify] allow_private_hosts).\n"
+        "`keygen` makes a merchant key pair: FILE (private, mode 0600) and FILE.pub,\n"
+        "and prints the public key.\n\n"
         "Server options (override [server] of the INI file; see etc/platform.example.ini):\n"
         "  --config FILE          INI file: [server], [platform], [notify], [bank.<code>]\n"
         "  --check-config         check the file and the flags, then exit: 0 ok, 2 not\n"
@@ -90,9 +94,11 @@ static int merchant_add(int argc, char **argv)
                                          {"fee-bp", required_argument, NULL, 'f'},
                                          {"settle-bank", required_argument, NULL, 'b'},
                                          {"settle-account", required_argument, NULL, 'a'},
+                                         {"allow-private-hosts", no_argument, NULL, 'p'},
                                          {NULL, 0, NULL, 0}};
     struct pay_platform_merchant m = {.fee_bp = 60};
     const char *dir = NULL, *keyfile = NULL;
+    bool allow_private = false;
     int c, bad = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -123,6 +129,9 @@ static int merchant_add(int argc, char **argv)
         case 'a':
             snprintf(m.settle_account, sizeof m.settle_account, "%s", optarg);
             break;
+        case 'p':
+            allow_private = true;
+            break;
         default:
             bad = -1;
         }
@@ -140,8 +149,10 @@ static int merchant_add(int argc, char **argv)
     }
     struct pay_platform *p = NULL;
     enum pay_err e = pay_platform_open_offline(dir, &p, &err);
-    if (e == PAY_ERR_OK)
+    if (e == PAY_ERR_OK) {
+        p->set.allow_private_hosts = allow_private; /* as [notify] allow_private_hosts */
         e = pay_platform_merchant_add(p, &m, &err);
+    }
     pay_platform_close(p);
     pay_platform_merchant_fini(&m);
     if (e != PAY_ERR_OK) {

@@ -1,9 +1,11 @@
-/* Merchants of the platform: onboarding (validated before anything is written), look-up, the
+/* Merchants of the platform: onboarding (validated before anything is written; no
+ * special-purpose IP literal as a notify host unless private hosts are allowed), look-up, the
  * notify-host allow list, and the key look-up that authenticates every open-API request
  * (keyId = merchant id). */
 #include "platform/platform.h"
 
 #include "core/timeutil.h"
+#include "http/addr.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -92,6 +94,27 @@ enum pay_err pay_platform_merchant_key_set(struct pay_platform_merchant *m, cons
     return m->public_key ? PAY_ERR_OK : pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
 }
 
+/* Outside sandboxes (allow_private_hosts off) a notify host that is an IP literal of a
+ * special-purpose range, in any spelling (decimal, octal, hex, short, IPv6), is refused at
+ * registration, so a merchant cannot aim the platform's notifications at itself or its
+ * neighbours; names are judged again on every address they resolve to at connect time. */
+static enum pay_err hosts_public(const char *list, struct pay_error *err)
+{
+    while (*list) {
+        size_t len = strcspn(list, ",");
+        char host[PAY_PLATFORM_NOTIFY_HOSTS_TEXT_MAX + 1], why[160];
+        snprintf(host, sizeof host, "%.*s", (int)len, list);
+        const struct pay_addr_range *r = NULL;
+        if (pay_addr_text_special(host, &r) == 1)
+            return pay_error_set(err, PAY_ERR_URL_FORBIDDEN, "notify_hosts",
+                                 "%s is a special-purpose address (%s); such hosts need "
+                                 "allow_private_hosts",
+                                 host, pay_addr_range_describe(r, why, sizeof why));
+        list += len + (list[len] == ',');
+    }
+    return PAY_ERR_OK;
+}
+
 static enum pay_err key_check(const struct pay_platform_merchant *m, struct pay_error *err)
 {
     if (m->alg == PAY_SIG_ED25519) {
@@ -146,6 +169,8 @@ enum pay_err pay_platform_merchant_add(struct pay_platform *p,
                                        const struct pay_platform_merchant *m, struct pay_error *err)
 {
     enum pay_err e = merchant_validate(m, err);
+    if (e == PAY_ERR_OK && !p->set.allow_private_hosts)
+        e = hosts_public(m->notify_hosts, err);
     if (e != PAY_ERR_OK)
         return e;
     return pay_store_run_tx(p->store, add_tx, (void *)m, err);

@@ -169,7 +169,9 @@ bool pay_platform_merchant_id_valid(const char *id);
  * "a key of type EC", "a private key ..."). */
 enum pay_err pay_platform_merchant_key_set(struct pay_platform_merchant *m, const char *text,
                                            struct pay_error *err);
-/* Validates and inserts m (public key checked by parsing it). DUPLICATE if the id exists. */
+/* Validates and inserts m (public key checked by parsing it). DUPLICATE if the id exists;
+ * URL_FORBIDDEN (field notify_hosts) for a notify host that is a special-purpose IP literal
+ * (http/addr.h) unless p->set.allow_private_hosts. */
 enum pay_err pay_platform_merchant_add(struct pay_platform *p,
                                        const struct pay_platform_merchant *m,
                                        struct pay_error *err);

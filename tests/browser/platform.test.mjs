@@ -47,7 +47,7 @@ ca_file = ${dir}/bank/keys/ca.crt
 allow_private = true
 `);
 run(['platform', 'merchant', 'add', '--data-dir', `${dir}/pf`, '--id', 'm_web', '--name',
-  'Tea House', '--public-key-file', `${dir}/m.pub`, '--notify-host', '127.0.0.1']);
+  'Tea House', '--public-key-file', `${dir}/m.pub`, '--notify-host', '127.0.0.1', '--allow-private-hosts']);
 run(['platform', 'consumer', 'add', '--data-dir', `${dir}/pf`, '--login', '13800000001',
   '--password', 'correct horse', '--pay-password', '246810']);
 run(['platform', 'wallet', 'credit', '--data-dir', `${dir}/pf`, '--consumer', '13800000001',

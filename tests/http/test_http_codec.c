@@ -1,5 +1,5 @@
 /* Codecs: form decoding (escapes, UTF-8, limits, duplicates), JSON depth and errors, URL
- * validation, HTML escaping, private address detection (SSRF guard). */
+ * validation, HTML escaping. The SSRF guard's addresses: test_http_addr.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -200,54 +200,6 @@ static void html_escaping(void **state)
     pay_buf_fini(&b);
 }
 
-static void private_addresses(void **state)
-{
-    (void)state;
-    static const char *const priv[] = {
-        "127.0.0.1",
-        "127.255.1.2",
-        "10.0.0.1",
-        "10.255.255.255",
-        "172.16.0.1",
-        "172.31.255.254",
-        "192.168.1.1",
-        "169.254.169.254",
-        "0.0.0.0",
-        "100.64.0.1",
-        "224.0.0.1",
-        "255.255.255.255",
-        "::1",
-        "::",
-        "fc00::1",
-        "fd12:3456::1",
-        "fe80::1",
-        "febf::1",
-        "::ffff:127.0.0.1",
-        "::ffff:10.1.2.3",
-        "::ffff:169.254.169.254",
-        "64:ff9b::7f00:1",
-        "2002:7f00:1::1",
-        "ff02::1",
-        "::127.0.0.1",
-    };
-    static const char *const pub[] = {
-        "8.8.8.8",      "172.15.255.255", "172.32.0.1",       "192.169.0.1",
-        "169.253.0.1",  "100.128.0.1",    "1.1.1.1",          "2001:db8::1",
-        "2606:4700::1", "::ffff:8.8.8.8", "64:ff9b::808:808", "fec0::1" /* placeholder */,
-    };
-    for (size_t i = 0; i < sizeof priv / sizeof priv[0]; i++) {
-        if (pay_addr_text_is_private(priv[i]) != 1)
-            fail_msg("%s should be private", priv[i]);
-    }
-    for (size_t i = 0; i + 1 < sizeof pub / sizeof pub[0]; i++) {
-        if (pay_addr_text_is_private(pub[i]) != 0)
-            fail_msg("%s should be public", pub[i]);
-    }
-    assert_int_equal(pay_addr_text_is_private("fec0::1"), 1); /* deprecated site-local */
-    assert_int_equal(pay_addr_text_is_private("not-an-ip"), -1);
-    assert_int_equal(pay_addr_text_is_private("localhost"), -1);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,7 +210,6 @@ int main(void)
         cmocka_unit_test(json_depth_and_errors),
         cmocka_unit_test(url_validation),
         cmocka_unit_test(html_escaping),
-        cmocka_unit_test(private_addresses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,6 +94,7 @@ static void add_merchant(struct h_platform *pf, struct h_merchant *m, const char
                           path,
                           "--notify-host",
                           "127.0.0.1",
+                          "--allow-private-hosts",
                           "--fee-bp",
                           "60",
                           NULL};

@@ -387,6 +387,85 @@ static void notify_survives_kill(void **state)
     h_sink_stop(&sink);
 }
 
+/* A call of the operator API of platform `at`; its answer must carry the platform's signature
+ * (over an empty request nonce: the Bearer token is not a signature). */
+static long operator_add_at(struct h_platform *at, const char *token, const char *body,
+                            struct h_reply *r)
+{
+    char auth[128];
+    snprintf(auth, sizeof auth, "Bearer %s", token);
+    h_call_raw(at, "POST", "/operator/v1/merchants", body, auth, NULL, "", r);
+    if (!r->sig_ok)
+        fprintf(stderr, "unsigned operator answer: %ld %s\n", r->status, r->body);
+    assert_true(r->sig_ok);
+    return r->status;
+}
+
+static long operator_add(const char *token, const char *body, struct h_reply *r)
+{
+    return operator_add_at(&pf, token, body, r);
+}
+
+/* Outside sandboxes (allow_private_hosts = false) merchant registration, by the operator API
+ * and by the command line, refuses notify hosts that are special-purpose IP literals in any
+ * spelling, and accepts names. */
+static void special_notify_hosts_refused(struct h_platform *p2)
+{
+    const char *const hosts[] = {"192.0.2.1",   "0xc0000201",     "3221225985",      "0300.0.2.1",
+                                 "127.1",       "10.1.2.3",       "::ffff:c000:201", "fe80::1",
+                                 "2001:db8::1", "64:ff9b::a00:1", "198.51.100.7."};
+    char pk[PAY_ED25519_KEY_TEXT_LEN], body[512], id[32];
+    struct h_reply r;
+    struct pay_ed25519_key key;
+    uint8_t seed[PAY_ED25519_SEED_LEN];
+    memset(seed, 9, sizeof seed);
+    pay_ed25519_from_seed(&key, seed);
+    pay_ed25519_pk_to_text(pk, key.pk);
+    for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+        snprintf(body, sizeof body,
+                 "{\"id\":\"m_ip%zu\",\"name\":\"IP\",\"public_key\":\"%s\","
+                 "\"notify_hosts\":[\"shop.example\",\"%s\"]}",
+                 i, pk, hosts[i]);
+        if (operator_add_at(p2, OP_TOKEN, body, &r) != 400 ||
+            strcmp(h_str(r.json, "error.code"), "URL_FORBIDDEN") != 0 ||
+            strcmp(h_str(r.json, "error.field"), "notify_hosts") != 0)
+            fail_msg("operator API accepted notify host %s: %s", hosts[i], r.body);
+        h_reply_fini(&r);
+    }
+    snprintf(body, sizeof body,
+             "{\"id\":\"m_name\",\"name\":\"N\",\"public_key\":\"%s\","
+             "\"notify_hosts\":[\"shop.example\",\"8.8.8.8\"]}",
+             pk);
+    assert_int_equal(operator_add_at(p2, OP_TOKEN, body, &r), 201);
+    h_reply_fini(&r);
+    char pub[300];
+    snprintf(pub, sizeof pub, "%s/ip.pub", p2->dir);
+    FILE *f = fopen(pub, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", pk);
+    fclose(f);
+    for (size_t i = 0; i < 2; i++) { /* the command line: refused, then allowed by the flag */
+        snprintf(id, sizeof id, "m_cli%zu", i);
+        const char *add[] = {h_paygate,
+                             "platform",
+                             "merchant",
+                             "add",
+                             "--data-dir",
+                             p2->dir,
+                             "--id",
+                             id,
+                             "--name",
+                             "CLI",
+                             "--public-key-file",
+                             pub,
+                             "--notify-host",
+                             "0xc0000201",
+                             i ? "--allow-private-hosts" : NULL,
+                             NULL};
+        assert_int_equal(h_run(add), i ? 0 : 1);
+    }
+}
+
 static void ssrf_refused(void **state)
 {
     struct h_platform p2;
@@ -396,7 +475,8 @@ static void ssrf_refused(void **state)
     snprintf(ini, sizeof ini, "%s/platform.ini", p2.dir);
     FILE *f = fopen(ini, "w");
     assert_non_null(f);
-    fprintf(f, "[notify]\nallow_private_hosts = false\n");
+    fprintf(f, "[platform]\noperator_token = %s\n[notify]\nallow_private_hosts = false\n",
+            OP_TOKEN);
     fclose(f);
     h_start(&p2);
     const char *urls[] = {"http://127.0.0.1:9/n",   "http://127.1/n",
@@ -418,6 +498,7 @@ static void ssrf_refused(void **state)
         assert_string_equal(h_str(r.json, "error.field"), "notify_url");
         h_reply_fini(&r);
     }
+    special_notify_hosts_refused(&p2);
     h_teardown(&p2);
 }
 
@@ -472,10 +553,22 @@ static void rsa_merchant(void **state)
     snprintf(pub, sizeof pub, "%s/rsa.key.pub", pf.dir);
     const char *gen[] = {h_paygate, "platform", "keygen", "--out", key, "--rsa", NULL};
     assert_int_equal(h_run(gen), 0);
-    const char *add[] = {
-        h_paygate,       "platform",  "merchant", "add",      "--data-dir",        pf.dir,
-        "--id",          "m_rsa",     "--name",   "RSA shop", "--public-key-file", pub,
-        "--notify-host", "127.0.0.1", NULL};
+    const char *add[] = {h_paygate,
+                         "platform",
+                         "merchant",
+                         "add",
+                         "--data-dir",
+                         pf.dir,
+                         "--id",
+                         "m_rsa",
+                         "--name",
+                         "RSA shop",
+                         "--public-key-file",
+                         pub,
+                         "--notify-host",
+                         "127.0.0.1",
+                         "--allow-private-hosts",
+                         NULL};
     assert_int_equal(h_run(add), 0);
     struct pay_rsa_key *k = NULL;
     assert_int_equal(pay_rsa_key_load(key, &k), 0);
@@ -520,19 +613,6 @@ static void suspended_merchant(void **state)
     h_call(&pf, &mb, "GET", "/v1/trades?out_trade_no=dup-1", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     h_reply_fini(&r);
-}
-
-/* A call of the operator API; its answer must carry the platform's signature (over an empty
- * request nonce: the Bearer token is not a signature). */
-static long operator_add(const char *token, const char *body, struct h_reply *r)
-{
-    char auth[128];
-    snprintf(auth, sizeof auth, "Bearer %s", token);
-    h_call_raw(&pf, "POST", "/operator/v1/merchants", body, auth, NULL, "", r);
-    if (!r->sig_ok)
-        fprintf(stderr, "unsigned operator answer: %ld %s\n", r->status, r->body);
-    assert_true(r->sig_ok);
-    return r->status;
 }
 
 /* Refused with 400 FIELD_INVALID naming the field, the detail mentioning `says`. */
