@@ -381,6 +381,36 @@ static void client_rules(void **state)
     pay_http_client_response_fini(&r);
 }
 
+/* The real client against our loopback server (the only address this test connects to):
+ * every spelling of 127.0.0.1, and names that resolve to loopback, are refused by the guard
+ * before a socket exists (URL_FORBIDDEN, naming the address and its range), and reach the
+ * server when private addresses are allowed. */
+static void client_guard_loopback_spellings(void **state)
+{
+    struct pay_http_server *srv = *state;
+    static const char *const hosts[] = {
+        "127.0.0.1", "2130706433", "0x7f000001",       "017700000001",       "127.1",
+        "127.0.1",   "0177.0.0.1", "0x7f.1",           "[::ffff:127.0.0.1]", "[::ffff:7f00:1]",
+        "localhost", "LocalHost",  "rebind.localhost", "127.255.255.254",
+    };
+    for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+        char url[256];
+        struct pay_http_client_response r;
+        struct pay_error e = {0};
+        bool other = strcmp(hosts[i], "127.255.255.254") == 0; /* loopback, nobody listens */
+        snprintf(url, sizeof url, "http://%s:%d/healthz", hosts[i], pay_http_server_port(srv));
+        assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, NULL, &r, &e),
+                         PAY_ERR_URL_FORBIDDEN);
+        if (strstr(e.detail, "resolves to ") == NULL || strstr(e.detail, "loopback, RFC") == NULL)
+            fail_msg("%s: the refusal does not name the address and range: %s", url, e.detail);
+        pay_http_client_response_fini(&r);
+        enum pay_err rc = pay_http_client_request("GET", url, NULL, NULL, 0, &local, &r, &e);
+        if (other ? rc != PAY_ERR_UPSTREAM_FAILED : rc != PAY_ERR_OK || r.status != 200)
+            fail_msg("%s with private addresses allowed: %s %s", url, pay_err_name(rc), e.detail);
+        pay_http_client_response_fini(&r);
+    }
+}
+
 struct slow_call {
     struct pay_http_server *srv;
     long status;
@@ -498,11 +528,17 @@ int main(void)
     pay_log_init(stderr, PAY_LOG_ERROR);
     pay_http_signals_block();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(basics),         cmocka_unit_test(bodies),
-        cmocka_unit_test(header_limit),   cmocka_unit_test(page_errors),
-        cmocka_unit_test(client_rules),   cmocka_unit_test(shutdown_waits_for_in_flight),
-        cmocka_unit_test(tls_serving),    cmocka_unit_test(insecure_listen_refused),
-        cmocka_unit_test(signed_answers), cmocka_unit_test(json_media_type),
+        cmocka_unit_test(basics),
+        cmocka_unit_test(bodies),
+        cmocka_unit_test(header_limit),
+        cmocka_unit_test(page_errors),
+        cmocka_unit_test(client_rules),
+        cmocka_unit_test(client_guard_loopback_spellings),
+        cmocka_unit_test(shutdown_waits_for_in_flight),
+        cmocka_unit_test(tls_serving),
+        cmocka_unit_test(insecure_listen_refused),
+        cmocka_unit_test(signed_answers),
+        cmocka_unit_test(json_media_type),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
