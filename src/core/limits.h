@@ -20,6 +20,13 @@
  * thread-per-connection stay within a small server's memory and the default fd limit. */
 #define PAY_HTTP_CONNECTIONS_MAX 1024
 
+/* Highest max_connections an operator may set: thread per connection costs a thread each. */
+#define PAY_HTTP_CONNECTIONS_CEILING 65536
+
+/* Longest read_timeout and idle_timeout an operator may set, in seconds: an hour is already
+ * far beyond any legitimate client. */
+#define PAY_HTTP_TIMEOUT_CEILING_S 3600
+
 /* Extra connections libmicrohttpd accepts above the cap, so a newcomer is accepted while the
  * connection it displaces is still closing; beyond the cap plus this, it refuses at once. */
 #define PAY_HTTP_CONNECTIONS_HEADROOM 64
@@ -47,6 +54,10 @@
 /* Fields in one urlencoded form; the B2C gateway form has 4, our pages fewer than 20. */
 #define PAY_HTTP_FORM_FIELDS_MAX 64
 
+/* Lines per second per server from libmicrohttpd's log (a failed or cut connection is one
+ * line): enough to see what happens, too few for an attack to fill the disk. */
+#define PAY_HTTP_LIBRARY_LOG_PER_S 10
+
 /* Seconds a server waits for in-flight requests after SIGTERM before it exits anyway. */
 #define PAY_HTTP_SHUTDOWN_GRACE_S 10
 
@@ -56,7 +67,7 @@
  * CBC: what testssl.sh and PCI DSS 4.2.1 ask of a payment server. Browsers since 2014 and
  * every maintained HTTP library speak this. */
 #define PAY_HTTP_TLS_PRIORITIES                                                                    \
-    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"        \
+    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"         \
     "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
 
 /* Longest [server] tls_priorities string (a config value is at most PAY_CONFIG_VALUE_MAX). */

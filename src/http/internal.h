@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -45,6 +46,45 @@ struct pay_http_metric {
     atomic_ulong count;
 };
 
+/* --- connections (conns.c) ------------------------------------------------------------- */
+
+/* One client connection: libmicrohttpd's socket context. */
+struct pay_http_conn {
+    struct pay_http_conn *prev, *next; /* in the reading list, while reading */
+    int fd;
+    int64_t since_ms; /* monotonic: when the connection became ready for its request */
+    bool reading;     /* waiting for a whole request to arrive */
+    bool cut;         /* shut down by us; closing */
+};
+
+/* The server's connections: how many are open, and which are reading, oldest first. */
+struct pay_http_conns {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* CLOCK_MONOTONIC; wakes the reaper */
+    struct pay_http_conn *head, *tail;
+    unsigned open, max;
+    int64_t read_timeout_ms;
+    bool stop, reaper_started;
+    pthread_t reaper;
+    atomic_ulong cut_read_timeout; /* the request did not arrive in time */
+    atomic_ulong cut_displaced;    /* at the cap, for a newer connection */
+};
+
+void pay_http_conns_init(struct pay_http_conns *c, unsigned max, int64_t read_timeout_ms);
+int pay_http_conns_start(struct pay_http_conns *c); /* the reaper thread; 0 or -1 */
+void pay_http_conns_stop(struct pay_http_conns *c);
+void pay_http_conns_fini(struct pay_http_conns *c); /* after every connection closed */
+/* A connection was accepted on fd: it starts reading; at the cap the longest-reading
+ * connection (perhaps this one) is cut. The entry is freed by pay_http_conns_closed; NULL
+ * (out of memory) means the connection was cut at once. */
+struct pay_http_conn *pay_http_conns_opened(struct pay_http_conns *c, int fd);
+void pay_http_conns_closed(struct pay_http_conns *c, struct pay_http_conn *e);
+/* Its request has arrived whole (the read deadline no longer applies) / its response is sent
+ * (ready for the next request: the deadline starts again). NULL is ignored. */
+void pay_http_conns_request_read(struct pay_http_conns *c, struct pay_http_conn *e);
+void pay_http_conns_request_done(struct pay_http_conns *c, struct pay_http_conn *e);
+unsigned pay_http_conns_open(struct pay_http_conns *c);
+
 /* --- server and request ----------------------------------------------------------------- */
 
 struct route_rt {
@@ -62,6 +102,9 @@ struct pay_http_server {
     struct route_rt *routes;
     size_t n_routes;
     struct pay_http_metric unmatched;
+    struct pay_http_conns conns;
+    unsigned max_connections_per_ip, idle_timeout_s;
+    char *tls_priorities; /* GnuTLS priority string, owned */
     atomic_ulong errors[PAY_ERR__COUNT];
     atomic_long in_flight;
     atomic_bool stopping;
@@ -77,6 +120,10 @@ struct pay_http_server {
     void *sign_ctx;
     pthread_mutex_t mu; /* with cv: shutdown waits for in_flight == 0 */
     pthread_cond_t cv;
+    pthread_mutex_t log_mu; /* libmicrohttpd's log lines this second (server.c) */
+    int64_t log_second;
+    unsigned log_lines;
+    unsigned long log_dropped;
 };
 
 struct arena_block;

@@ -87,5 +87,20 @@ int pay_http_metrics_write(struct pay_http_server *srv, struct pay_buf *out)
                          "# TYPE paygate_http_in_flight gauge\n"
                          "paygate_http_in_flight{server=\"%s\"} %ld\n",
                          srv->name, atomic_load(&srv->in_flight));
+    rc |= pay_buf_printf(
+        out,
+        "# HELP paygate_http_connections Open client connections.\n"
+        "# TYPE paygate_http_connections gauge\n"
+        "paygate_http_connections{server=\"%s\"} %u\n"
+        "# HELP paygate_http_connections_cut_total Connections the server "
+        "closed: read_timeout (the request did not arrive in time), "
+        "displaced (at the connection cap, for a newer one).\n"
+        "# TYPE paygate_http_connections_cut_total counter\n"
+        "paygate_http_connections_cut_total{server=\"%s\",reason=\"read_timeout\"} "
+        "%lu\n"
+        "paygate_http_connections_cut_total{server=\"%s\",reason=\"displaced\"} "
+        "%lu\n",
+        srv->name, pay_http_conns_open(&srv->conns), srv->name, load(&srv->conns.cut_read_timeout),
+        srv->name, load(&srv->conns.cut_displaced));
     return rc ? -1 : 0;
 }

@@ -4,10 +4,12 @@
 #include "http/internal.h"
 
 #include "core/log.h"
+#include "core/timeutil.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,6 +92,54 @@ static enum pay_err load_web_root(struct pay_http_server *srv, const char *root,
     return rc;
 }
 
+enum pay_err pay_http_tls_priorities_check(const char *priorities, struct pay_error *err)
+{
+    gnutls_priority_t p = NULL;
+    const char *at = NULL;
+    if (priorities == NULL || *priorities == '\0')
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "tls_priorities", "empty");
+    int rc = gnutls_priority_init(&p, priorities, &at);
+    if (rc == GNUTLS_E_SUCCESS) {
+        gnutls_priority_deinit(p);
+        return PAY_ERR_OK;
+    }
+    if (rc == GNUTLS_E_INVALID_REQUEST && at != NULL)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "tls_priorities",
+                             "GnuTLS cannot read the priority string at \"%.60s\"", at);
+    return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "tls_priorities", "GnuTLS: %s",
+                         gnutls_strerror(rc));
+}
+
+/* The connection limits and timeouts, defaults from limits.h for what cfg leaves at 0. */
+static enum pay_err configure_limits(struct pay_http_server *srv, const struct pay_http_config *cfg,
+                                     struct pay_error *err)
+{
+    unsigned max = cfg->max_connections ? cfg->max_connections : PAY_HTTP_CONNECTIONS_MAX;
+    unsigned per_ip =
+        cfg->max_connections_per_ip ? cfg->max_connections_per_ip : PAY_HTTP_CONNECTIONS_PER_IP_MAX;
+    long read_ms = cfg->read_timeout_ms ? cfg->read_timeout_ms : PAY_HTTP_READ_TIMEOUT_MS;
+    unsigned idle_s = cfg->idle_timeout_s ? cfg->idle_timeout_s : PAY_HTTP_CONNECTION_TIMEOUT_S;
+    if (max > PAY_HTTP_CONNECTIONS_CEILING)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "max_connections", "at most %d",
+                             PAY_HTTP_CONNECTIONS_CEILING);
+    if (read_ms < 0 || read_ms > PAY_HTTP_TIMEOUT_CEILING_S * 1000L ||
+        idle_s > PAY_HTTP_TIMEOUT_CEILING_S)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID,
+                             read_ms < 0 || read_ms > PAY_HTTP_TIMEOUT_CEILING_S * 1000L
+                                 ? "read_timeout"
+                                 : "idle_timeout",
+                             "at most %d s", PAY_HTTP_TIMEOUT_CEILING_S);
+    srv->conns.max = max;
+    srv->conns.read_timeout_ms = read_ms;
+    srv->max_connections_per_ip = per_ip < max ? per_ip : max;
+    srv->idle_timeout_s = idle_s;
+    const char *prio = cfg->tls_priorities ? cfg->tls_priorities : PAY_HTTP_TLS_PRIORITIES;
+    enum pay_err rc = pay_http_tls_priorities_check(prio, err);
+    if (rc == PAY_ERR_OK && (srv->tls_priorities = strdup(prio)) == NULL)
+        rc = pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    return rc;
+}
+
 static enum pay_err configure(struct pay_http_server *srv, const struct pay_http_config *cfg,
                               struct pay_error *err)
 {
@@ -126,6 +177,8 @@ static enum pay_err configure(struct pay_http_server *srv, const struct pay_http
     srv->health_ctx = cfg->health_ctx;
     srv->sign_response = cfg->sign_response;
     srv->sign_ctx = cfg->sign_ctx;
+    if ((rc = configure_limits(srv, cfg, err)) != PAY_ERR_OK)
+        return rc;
     return load_web_root(srv, cfg->web_root, err);
 }
 
@@ -143,7 +196,9 @@ enum pay_err pay_http_server_new(const struct pay_http_config *cfg, struct pay_h
     pthread_cond_init(&srv->cv, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&srv->mu, NULL);
+    pthread_mutex_init(&srv->log_mu, NULL);
     pay_buf_init(&srv->form_action, 4096);
+    pay_http_conns_init(&srv->conns, PAY_HTTP_CONNECTIONS_MAX, PAY_HTTP_READ_TIMEOUT_MS);
     srv->unmatched.label = "unmatched";
     enum pay_err rc = configure(srv, cfg, err);
     if (rc == PAY_ERR_OK) {
@@ -343,10 +398,19 @@ static enum pay_err decode_body(struct pay_http_request *req, struct pay_error *
     return PAY_ERR_OK;
 }
 
+/* The connection's entry in srv->conns (its socket context); NULL when untracked. */
+static struct pay_http_conn *conn_entry(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
 /* Runs the handler (or answers the error found earlier) and queues the response. */
 static enum MHD_Result finish(struct pay_http_request *req)
 {
     struct pay_error err = {0};
+    pay_http_conns_request_read(&req->srv->conns, conn_entry(req->conn)); /* it has arrived */
     enum pay_err rc = req->early;
     if (rc == PAY_ERR_OK && req->body_too_large)
         rc = PAY_ERR_BODY_TOO_LARGE;
@@ -413,6 +477,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct pay_http_server *srv = cls;
     struct pay_http_request *req = *con_cls;
+    pay_http_conns_request_done(&srv->conns, conn_entry(conn)); /* the next one may come */
     if (req == NULL)
         return;
     *con_cls = NULL;
@@ -439,12 +504,62 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* --- lifecycle -------------------------------------------------------------------------- */
 
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct pay_http_server *srv = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        pay_http_conns_closed(&srv->conns, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    *socket_context = ci != NULL ? pay_http_conns_opened(&srv->conns, ci->connect_fd) : NULL;
+}
+
+/* Raises the soft limit on open files so that the connection cap, not the file limit, bounds
+ * connections (systemd and login shells start services at 1,024). */
+static void raise_fd_limit(const struct pay_http_server *srv)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)srv->conns.max + PAY_HTTP_CONNECTIONS_HEADROOM + 256; /* + files */
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        PAY_WARN("http.fd_limit_low", "server=%s open_files=%lu max_connections=%u", srv->name,
+                 (unsigned long)rl.rlim_cur, srv->conns.max);
+}
+
+/* libmicrohttpd has a line for every connection that fails or is cut, which under a
+ * slowloris attack is a line per connection: at most PAY_HTTP_LIBRARY_LOG_PER_S lines a
+ * second per server; the number left out is logged with the next second's first line. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+    struct pay_http_server *srv = cls;
+    int64_t second = pay_time_mono_ms() / 1000;
+    unsigned long dropped = 0;
+    pthread_mutex_lock(&srv->log_mu);
+    if (second != srv->log_second) {
+        dropped = srv->log_dropped;
+        srv->log_second = second;
+        srv->log_lines = srv->log_dropped = 0;
+    }
+    bool print = srv->log_lines < PAY_HTTP_LIBRARY_LOG_PER_S;
+    if (print)
+        srv->log_lines++;
+    else
+        srv->log_dropped++;
+    pthread_mutex_unlock(&srv->log_mu);
+    if (dropped > 0)
+        PAY_WARN("http.mhd_suppressed", "server=%s lines=%lu", srv->name, dropped);
+    if (!print)
+        return;
     char msg[256];
     vsnprintf(msg, sizeof msg, fmt, ap);
     msg[strcspn(msg, "\r\n")] = '\0';
-    PAY_WARN("http.mhd", "server=%s msg=\"%s\"", ((struct pay_http_server *)cls)->name, msg);
+    PAY_WARN("http.mhd", "server=%s msg=\"%s\"", srv->name, msg);
 }
 
 enum pay_err pay_http_server_start(struct pay_http_server *srv, struct pay_error *err)
@@ -453,6 +568,7 @@ enum pay_err pay_http_server_start(struct pay_http_server *srv, struct pay_error
     struct MHD_OptionItem tls[] = {
         {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key_pem},
         {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, srv->tls_priorities},
         {MHD_OPTION_END, 0, NULL},
     };
     /* Thread per connection: handlers block on commits and outbound calls, and one slow
@@ -463,17 +579,25 @@ enum pay_err pay_http_server_start(struct pay_http_server *srv, struct pay_error
         flags |= MHD_USE_IPv6;
     if (srv->tls)
         flags |= MHD_USE_TLS;
+    raise_fd_limit(srv);
+    if (pay_http_conns_start(&srv->conns) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot start the connection reaper");
+    /* libmicrohttpd's cap sits above ours by the headroom: at our cap a newcomer is accepted
+     * and displaces the longest-reading connection (conns.c) rather than being refused. */
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
         MHD_OPTION_SOCK_ADDR, &srv->addr, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)PAY_HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)PAY_HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(4 * PAY_HTTP_HEADER_MAX), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_ARRAY, srv->tls ? tls : tls + 2,
+        srv->conns.max + PAY_HTTP_CONNECTIONS_HEADROOM, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        srv->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(4 * PAY_HTTP_HEADER_MAX),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_ARRAY, srv->tls ? tls : tls + 3,
         MHD_OPTION_END);
-    if (srv->daemon == NULL)
+    if (srv->daemon == NULL) {
+        pay_http_conns_stop(&srv->conns);
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "listen",
                              "cannot listen (address in use, or bad TLS key/certificate)");
+    }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = di ? di->port : 0;
     char host[INET6_ADDRSTRLEN] = "";
@@ -519,6 +643,7 @@ void pay_http_server_stop(struct pay_http_server *srv)
         PAY_WARN("http.shutdown_grace_over", "server=%s in_flight=%ld", srv->name, left);
     MHD_stop_daemon(srv->daemon); /* closes idle connections, joins their threads */
     srv->daemon = NULL;
+    pay_http_conns_stop(&srv->conns);
     PAY_INFO("http.stopped", "server=%s", srv->name);
 }
 
@@ -535,8 +660,11 @@ void pay_http_server_free(struct pay_http_server *srv)
     free(srv->static_dir);
     free(srv->cert_pem);
     free(srv->key_pem);
+    free(srv->tls_priorities);
+    pay_http_conns_fini(&srv->conns);
     free(srv->name);
     pthread_mutex_destroy(&srv->mu);
+    pthread_mutex_destroy(&srv->log_mu);
     pthread_cond_destroy(&srv->cv);
     free(srv);
 }

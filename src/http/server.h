@@ -75,6 +75,13 @@ struct pay_http_config {
     /* Optional: signs every non-HTML answer (see pay_http_sign_fn); NULL: none signed. */
     pay_http_sign_fn sign_response;
     void *sign_ctx;
+    /* Slow clients (docs/http.md, "Connections and slow clients"); 0 takes the default. */
+    unsigned max_connections;        /* PAY_HTTP_CONNECTIONS_MAX */
+    unsigned max_connections_per_ip; /* PAY_HTTP_CONNECTIONS_PER_IP_MAX */
+    long read_timeout_ms;            /* PAY_HTTP_READ_TIMEOUT_MS: a whole request arrives */
+    unsigned idle_timeout_s;         /* PAY_HTTP_CONNECTION_TIMEOUT_S: no traffic at all */
+    /* GnuTLS priority string of the TLS server; NULL: PAY_HTTP_TLS_PRIORITIES. */
+    const char *tls_priorities;
 };
 
 /* Parses a listen address: "a.b.c.d:port", "localhost:port" or "[v6]:port" (port 0 picks
@@ -83,8 +90,13 @@ struct pay_http_config {
 enum pay_err pay_http_listen_parse(const char *listen, struct sockaddr_storage *addr,
                                    socklen_t *addr_len, bool *loopback, struct pay_error *err);
 
-/* Creates a server (not yet listening): validates the address and TLS files and refuses a
- * non-loopback address without TLS unless insecure_http (PAY_ERR_INSECURE_LISTEN).
+/* CONFIG_INVALID (field "tls_priorities") naming the place GnuTLS cannot read in a priority
+ * string; OK when it can. */
+enum pay_err pay_http_tls_priorities_check(const char *priorities, struct pay_error *err);
+
+/* Creates a server (not yet listening): validates the address, the limits, the TLS files and
+ * priorities, and refuses a non-loopback address without TLS unless insecure_http
+ * (PAY_ERR_INSECURE_LISTEN).
  * The caller frees *out with pay_http_server_free(). */
 enum pay_err pay_http_server_new(const struct pay_http_config *cfg, struct pay_http_server **out,
                                  struct pay_error *err);
