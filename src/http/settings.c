@@ -2,20 +2,30 @@
 #include "http/settings.h"
 
 #include "core/log.h"
+#include "core/timeutil.h"
 
+#include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+/* The defaults named here are checked against core/limits.h by tests/http/test_http_settings.c */
 const char pay_server_settings_usage[] =
     "  --listen HOST:PORT     address to listen on (port 0 picks one)\n"
     "  --public-url URL       base URL others reach this server at (default: bound URL)\n"
     "  --data-dir DIR         folder for the database, keys and logs\n"
     "  --tls-cert FILE        PEM certificate chain; with --tls-key, serve HTTPS only\n"
     "  --tls-key FILE         PEM private key\n"
+    "  --tls-priorities TEXT  GnuTLS priority string of HTTPS (default: TLS 1.2 and 1.3,\n"
+    "                         ECDHE, AEAD ciphers only, in the server's order)\n"
     "  --insecure-http        allow plain HTTP on a non-loopback address\n"
-    "  --log-level LEVEL      debug, info, warn or error (default info)\n";
+    "  --log-level LEVEL      debug, info, warn or error (default info)\n"
+    "  --max-connections N    open connections at most (default 1024)\n"
+    "  --max-connections-per-ip N  open connections from one client address (default 64)\n"
+    "  --read-timeout DURATION  a whole request must arrive within this (default 15s)\n"
+    "  --idle-timeout DURATION  close a connection without traffic for this (default 30s)\n";
 
 void pay_server_settings_init(struct pay_server_settings *s, const char *listen,
                               const char *data_dir)
@@ -24,6 +34,61 @@ void pay_server_settings_init(struct pay_server_settings *s, const char *listen,
     snprintf(s->listen, sizeof s->listen, "%s", listen ? listen : "127.0.0.1:8080");
     snprintf(s->data_dir, sizeof s->data_dir, "%s", data_dir ? data_dir : "./paygate-data");
     snprintf(s->log_level, sizeof s->log_level, "info");
+    snprintf(s->tls_priorities, sizeof s->tls_priorities, "%s", PAY_HTTP_TLS_PRIORITIES);
+    s->max_connections = PAY_HTTP_CONNECTIONS_MAX;
+    s->max_connections_per_ip = PAY_HTTP_CONNECTIONS_PER_IP_MAX;
+    s->read_timeout_ms = PAY_HTTP_READ_TIMEOUT_MS;
+    s->idle_timeout_ms = PAY_HTTP_CONNECTION_TIMEOUT_S * 1000LL;
+}
+
+/* The key of the first connection limit out of range, with the reason in why; NULL when
+ * all are fine. */
+static const char *limit_invalid(const struct pay_server_settings *s, char *why, size_t n)
+{
+    const int64_t ceiling_ms = PAY_HTTP_TIMEOUT_CEILING_S * 1000LL;
+    if (s->max_connections < 1 || s->max_connections > PAY_HTTP_CONNECTIONS_CEILING) {
+        snprintf(why, n, "must be 1..%d", PAY_HTTP_CONNECTIONS_CEILING);
+        return "max_connections";
+    }
+    if (s->max_connections_per_ip < 1 || s->max_connections_per_ip > PAY_HTTP_CONNECTIONS_CEILING) {
+        snprintf(why, n, "must be 1..%d", PAY_HTTP_CONNECTIONS_CEILING);
+        return "max_connections_per_ip";
+    }
+    if (s->read_timeout_ms < 1 || s->read_timeout_ms > ceiling_ms) {
+        snprintf(why, n, "must be 1ms..%ds", PAY_HTTP_TIMEOUT_CEILING_S);
+        return "read_timeout";
+    }
+    if (s->idle_timeout_ms < 1000 || s->idle_timeout_ms > ceiling_ms ||
+        s->idle_timeout_ms % 1000 != 0) {
+        snprintf(why, n, "must be whole seconds, 1s..%ds", PAY_HTTP_TIMEOUT_CEILING_S);
+        return "idle_timeout";
+    }
+    return NULL;
+}
+
+static enum pay_err read_limits(struct pay_server_settings *s, const struct pay_config *c,
+                                struct pay_error *err)
+{
+    enum pay_err e;
+    if ((e = pay_config_get_int(c, "server", "max_connections", s->max_connections, 1,
+                                PAY_HTTP_CONNECTIONS_CEILING, &s->max_connections, err)) !=
+            PAY_ERR_OK ||
+        (e = pay_config_get_int(c, "server", "max_connections_per_ip", s->max_connections_per_ip, 1,
+                                PAY_HTTP_CONNECTIONS_CEILING, &s->max_connections_per_ip, err)) !=
+            PAY_ERR_OK ||
+        (e = pay_config_get_duration_ms(c, "server", "read_timeout", s->read_timeout_ms,
+                                        &s->read_timeout_ms, err)) != PAY_ERR_OK ||
+        (e = pay_config_get_duration_ms(c, "server", "idle_timeout", s->idle_timeout_ms,
+                                        &s->idle_timeout_ms, err)) != PAY_ERR_OK)
+        return e;
+    char why[64];
+    const char *bad = limit_invalid(s, why, sizeof why);
+    if (bad != NULL)
+        return pay_config_error(c, "server", bad, err, "%s", why);
+    struct pay_error tls = {0};
+    if (pay_http_tls_priorities_check(s->tls_priorities, &tls) != PAY_ERR_OK)
+        return pay_config_error(c, "server", "tls_priorities", err, "%s", tls.detail);
+    return PAY_ERR_OK;
 }
 
 static enum pay_err copy_key(const struct pay_config *c, const char *key, char *dst, size_t n,
@@ -41,8 +106,10 @@ static enum pay_err copy_key(const struct pay_config *c, const char *key, char *
 enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struct pay_config *cfg,
                                       struct pay_error *err)
 {
-    static const char *const keys[] = {"listen",  "public_url",    "data_dir",  "tls_cert",
-                                       "tls_key", "insecure_http", "log_level", NULL};
+    static const char *const keys[] = {
+        "listen",         "public_url",    "data_dir",  "tls_cert",        "tls_key",
+        "tls_priorities", "insecure_http", "log_level", "max_connections", "max_connections_per_ip",
+        "read_timeout",   "idle_timeout",  NULL};
     if (cfg == NULL)
         return PAY_ERR_OK;
     enum pay_err e;
@@ -55,8 +122,11 @@ enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struc
         (e = copy_key(cfg, "tls_key", s->tls_key_file, sizeof s->tls_key_file, err)) !=
             PAY_ERR_OK ||
         (e = copy_key(cfg, "log_level", s->log_level, sizeof s->log_level, err)) != PAY_ERR_OK ||
+        (e = copy_key(cfg, "tls_priorities", s->tls_priorities, sizeof s->tls_priorities, err)) !=
+            PAY_ERR_OK ||
         (e = pay_config_get_bool(cfg, "server", "insecure_http", s->insecure_http,
-                                 &s->insecure_http, err)) != PAY_ERR_OK)
+                                 &s->insecure_http, err)) != PAY_ERR_OK ||
+        (e = read_limits(s, cfg, err)) != PAY_ERR_OK)
         return e;
     enum pay_log_level level;
     if (pay_log_level_parse(s->log_level, &level) != 0)
@@ -65,6 +135,47 @@ enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struc
         return pay_config_error(cfg, "server", s->tls_cert_file[0] ? "tls_key" : "tls_cert", err,
                                 "tls_cert and tls_key go together");
     return PAY_ERR_OK;
+}
+
+/* A number or duration flag; a bad value is kept in flag_error for _check. */
+static int limit_flag(struct pay_server_settings *s, int argc, char **argv, int i)
+{
+    static const struct {
+        const char *flag, *key;
+        size_t off;
+        bool duration;
+    } limits[] = {
+        {"--max-connections", "max_connections",
+         offsetof(struct pay_server_settings, max_connections), false},
+        {"--max-connections-per-ip", "max_connections_per_ip",
+         offsetof(struct pay_server_settings, max_connections_per_ip), false},
+        {"--read-timeout", "read_timeout", offsetof(struct pay_server_settings, read_timeout_ms),
+         true},
+        {"--idle-timeout", "idle_timeout", offsetof(struct pay_server_settings, idle_timeout_ms),
+         true},
+    };
+    for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++) {
+        if (strcmp(argv[i], limits[k].flag) != 0)
+            continue;
+        if (i + 1 >= argc)
+            return -1;
+        int64_t v = 0;
+        struct pay_error e = {0};
+        char *end = NULL;
+        errno = 0;
+        bool ok = limits[k].duration ? pay_time_parse_duration_ms(argv[i + 1], &v, &e) == PAY_ERR_OK
+                                     : (v = strtoll(argv[i + 1], &end, 10),
+                                        errno == 0 && *argv[i + 1] != '\0' && *end == '\0');
+        if (ok)
+            memcpy((char *)s + limits[k].off, &v, sizeof v);
+        else if (s->flag_error[0] == '\0')
+            snprintf(s->flag_error, sizeof s->flag_error, "%s %.40s: not a %s", limits[k].flag,
+                     argv[i + 1], limits[k].duration ? "duration (15s, 500ms)" : "number");
+        if (!ok && s->flag_error_key[0] == '\0')
+            snprintf(s->flag_error_key, sizeof s->flag_error_key, "%s", limits[k].key);
+        return 2;
+    }
+    return 0;
 }
 
 int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **argv, int i)
@@ -80,11 +191,16 @@ int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **arg
          sizeof s->tls_cert_file},
         {"--tls-key", offsetof(struct pay_server_settings, tls_key_file), sizeof s->tls_key_file},
         {"--log-level", offsetof(struct pay_server_settings, log_level), sizeof s->log_level},
+        {"--tls-priorities", offsetof(struct pay_server_settings, tls_priorities),
+         sizeof s->tls_priorities},
     };
     if (strcmp(argv[i], "--insecure-http") == 0) {
         s->insecure_http = true;
         return 1;
     }
+    int used = limit_flag(s, argc, argv, i);
+    if (used != 0)
+        return used;
     for (size_t k = 0; k < sizeof text / sizeof text[0]; k++) {
         if (strcmp(argv[i], text[k].flag) != 0)
             continue;
@@ -98,6 +214,16 @@ int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **arg
 
 enum pay_err pay_server_settings_check(const struct pay_server_settings *s, struct pay_error *err)
 {
+    if (s->flag_error[0] != '\0')
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, s->flag_error_key, "%s", s->flag_error);
+    char why[64];
+    const char *bad = limit_invalid(s, why, sizeof why);
+    if (bad != NULL)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, bad, "%s: %s", bad, why);
+    struct pay_error tls = {0};
+    enum pay_err e = pay_http_tls_priorities_check(s->tls_priorities, &tls);
+    if (e != PAY_ERR_OK)
+        return pay_error_set(err, e, "tls_priorities", "tls_priorities: %s", tls.detail);
     enum pay_log_level level;
     if (pay_log_level_parse(s->log_level, &level) != 0)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "log_level",
@@ -114,7 +240,7 @@ enum pay_err pay_server_settings_check(const struct pay_server_settings *s, stru
     struct sockaddr_storage addr;
     socklen_t len;
     bool loopback = false;
-    enum pay_err e = pay_http_listen_parse(s->listen, &addr, &len, &loopback, err);
+    e = pay_http_listen_parse(s->listen, &addr, &len, &loopback, err);
     if (e != PAY_ERR_OK)
         return e;
     if (!loopback && !s->tls_cert_file[0] && !s->insecure_http)
@@ -133,4 +259,9 @@ void pay_server_settings_apply(const struct pay_server_settings *s, struct pay_h
     cfg->tls_cert_file = s->tls_cert_file[0] ? s->tls_cert_file : NULL;
     cfg->tls_key_file = s->tls_key_file[0] ? s->tls_key_file : NULL;
     cfg->insecure_http = s->insecure_http;
+    cfg->tls_priorities = s->tls_priorities;
+    cfg->max_connections = (unsigned)s->max_connections;
+    cfg->max_connections_per_ip = (unsigned)s->max_connections_per_ip;
+    cfg->read_timeout_ms = (long)s->read_timeout_ms;
+    cfg->idle_timeout_s = (unsigned)(s->idle_timeout_ms / 1000);
 }

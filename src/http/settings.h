@@ -1,6 +1,8 @@
 /* The [server] section that every paygate server (bank, platform, shop) reads from its INI
- * file, and the matching command-line flags: where to listen, TLS, the public URL, the data
- * folder and the log level. One place, so the servers cannot drift apart. */
+ * file, and the matching command-line flags: where to listen, TLS and its priorities, the
+ * public URL, the data folder, the log level, and the connection limits and timeouts that
+ * keep slow clients from taking the server down. One place, so the servers cannot drift
+ * apart. */
 #ifndef PAY_HTTP_SETTINGS_H
 #define PAY_HTTP_SETTINGS_H
 
@@ -10,6 +12,7 @@
 #include "http/server.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct pay_server_settings {
     char listen[128];                 /* host:port; port 0 picks a free one */
@@ -19,33 +22,46 @@ struct pay_server_settings {
     char tls_key_file[512];
     bool insecure_http; /* plain HTTP on a non-loopback address */
     char log_level[8];  /* debug, info, warn, error */
+    /* docs/http.md, "Connections and slow clients"; defaults from core/limits.h */
+    int64_t max_connections;        /* PAY_HTTP_CONNECTIONS_MAX */
+    int64_t max_connections_per_ip; /* PAY_HTTP_CONNECTIONS_PER_IP_MAX */
+    int64_t read_timeout_ms;        /* PAY_HTTP_READ_TIMEOUT_MS */
+    int64_t idle_timeout_ms;        /* PAY_HTTP_CONNECTION_TIMEOUT_S, whole seconds */
+    char tls_priorities[PAY_HTTP_TLS_PRIORITIES_MAX + 1]; /* PAY_HTTP_TLS_PRIORITIES */
+    char flag_error[160];    /* a flag with a bad value, reported by _check */
+    char flag_error_key[32]; /* and its key */
 };
 
-/* Defaults: listen, data_dir as given; no TLS; info. */
+/* Defaults: listen, data_dir as given; no TLS; info; the limits of core/limits.h. */
 void pay_server_settings_init(struct pay_server_settings *s, const char *listen,
                               const char *data_dir);
 
-/* Reads [server] (listen, public_url, data_dir, tls_cert, tls_key, insecure_http, log_level)
- * over what *s holds; an unknown key, a bad boolean or level, or only one of the TLS files is
- * CONFIG_INVALID naming the file, line and key. cfg may be NULL (nothing to read). */
+/* Reads [server] (listen, public_url, data_dir, tls_cert, tls_key, tls_priorities,
+ * insecure_http, log_level, max_connections, max_connections_per_ip, read_timeout,
+ * idle_timeout) over what *s holds; an unknown key, a bad boolean, level, number, duration
+ * or priority string, or only one of the TLS files is CONFIG_INVALID naming the file, line
+ * and key. cfg may be NULL (nothing to read). */
 enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struct pay_config *cfg,
                                       struct pay_error *err);
 
 /* Takes one command-line option if it is a [server] one: --listen, --public-url, --data-dir,
- * --tls-cert, --tls-key, --insecure-http, --log-level. Returns the number of argv entries
- * used (1 or 2), 0 when the option is not one of these, -1 when its value is missing. */
+ * --tls-cert, --tls-key, --tls-priorities, --insecure-http, --log-level, --max-connections,
+ * --max-connections-per-ip, --read-timeout, --idle-timeout. Returns the number of argv
+ * entries used (1 or 2), 0 when the option is not one of these, -1 when its value is
+ * missing or too long. A bad number or duration is kept in flag_error for _check. */
 int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **argv, int i);
 
 /* Everything about *s that can be checked without starting: the log level, TLS files given
- * together and readable, the listen address well-formed, and no plain HTTP on a non-loopback
- * address unless insecure_http (INSECURE_LISTEN). The field names the key. */
+ * together and readable, the TLS priorities readable by GnuTLS, the limits in range, the
+ * listen address well-formed, and no plain HTTP on a non-loopback address unless
+ * insecure_http (INSECURE_LISTEN). The field names the key. */
 enum pay_err pay_server_settings_check(const struct pay_server_settings *s, struct pay_error *err);
 
 /* The usage lines of those flags, for --help texts. */
 extern const char pay_server_settings_usage[];
 
-/* Applies the log level and fills the listen and TLS fields of an http config (pointers into
- * s, which must outlive cfg). */
+/* Applies the log level and fills the listen, TLS and limit fields of an http config
+ * (pointers into s, which must outlive cfg). */
 void pay_server_settings_apply(const struct pay_server_settings *s, struct pay_http_config *cfg);
 
 #endif

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "core/limits.h"
 #include "core/log.h"
 #include "http/settings.h"
 
@@ -73,12 +74,109 @@ static void flags(void **state)
     assert_int_equal(pay_server_settings_flag(&s, 6, argv, 5), -1); /* value missing */
 }
 
+/* The connection limits, timeouts and TLS priorities: defaults from core/limits.h, read from
+ * [server], handed to the server's config, and bad values refused naming the key. */
+static void limits_and_tls_priorities(void **state)
+{
+    (void)state;
+    struct pay_server_settings s;
+    pay_server_settings_init(&s, NULL, NULL);
+    assert_int_equal(s.max_connections, PAY_HTTP_CONNECTIONS_MAX);
+    assert_int_equal(s.max_connections_per_ip, PAY_HTTP_CONNECTIONS_PER_IP_MAX);
+    assert_int_equal(s.read_timeout_ms, PAY_HTTP_READ_TIMEOUT_MS);
+    assert_int_equal(s.idle_timeout_ms, PAY_HTTP_CONNECTION_TIMEOUT_S * 1000);
+    assert_string_equal(s.tls_priorities, PAY_HTTP_TLS_PRIORITIES);
+    struct pay_error e = {0};
+    assert_int_equal(pay_server_settings_check(&s, &e), PAY_ERR_OK);
+    struct pay_config *c =
+        parse("[server]\nmax_connections = 200\nmax_connections_per_ip = 10\n"
+              "read_timeout = 5s\nidle_timeout = 1m\ntls_priorities = SECURE256:-VERS-ALL:"
+              "+VERS-TLS1.3\n");
+    assert_int_equal(pay_server_settings_read(&s, c, &e), PAY_ERR_OK);
+    pay_config_free(c);
+    struct pay_http_config hc = {0};
+    pay_server_settings_apply(&s, &hc);
+    assert_int_equal(hc.max_connections, 200);
+    assert_int_equal(hc.max_connections_per_ip, 10);
+    assert_int_equal(hc.read_timeout_ms, 5000);
+    assert_int_equal(hc.idle_timeout_s, 60);
+    assert_string_equal(hc.tls_priorities, "SECURE256:-VERS-ALL:+VERS-TLS1.3");
+    pay_log_set_level(PAY_LOG_INFO);
+
+    const char *bad[][2] = {
+        {"[server]\nmax_connections = 0\n", "max_connections"},
+        {"[server]\nmax_connections = 100000\n", "max_connections"},
+        {"[server]\nmax_connections_per_ip = many\n", "max_connections_per_ip"},
+        {"[server]\nread_timeout = 5\n", "read_timeout"},
+        {"[server]\nread_timeout = 2h\n", "read_timeout"},
+        {"[server]\nidle_timeout = 1500ms\n", "idle_timeout"},
+        {"[server]\ntls_priorities = SECURE128:+NO-SUCH-THING\n", "tls_priorities"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pay_server_settings_init(&s, NULL, NULL);
+        c = parse(bad[i][0]);
+        memset(&e, 0, sizeof e);
+        assert_int_equal(pay_server_settings_read(&s, c, &e), PAY_ERR_CONFIG_INVALID);
+        if (strstr(e.detail, bad[i][1]) == NULL || strstr(e.detail, "test.ini:2") == NULL)
+            fail_msg("error for %s does not name file, line and key: %s", bad[i][1], e.detail);
+        pay_config_free(c);
+    }
+    c = parse("[server]\ntls_priorities = SECURE128:+NO-SUCH-THING\n");
+    pay_server_settings_init(&s, NULL, NULL);
+    assert_int_equal(pay_server_settings_read(&s, c, &e), PAY_ERR_CONFIG_INVALID);
+    assert_non_null(strstr(e.detail, "NO-SUCH-THING")); /* where GnuTLS stopped reading */
+    pay_config_free(c);
+}
+
+static void limit_flags(void **state)
+{
+    (void)state;
+    struct pay_server_settings s;
+    pay_server_settings_init(&s, NULL, NULL);
+    char *argv[] = {"x", "--read-timeout",   "2s",     "--max-connections-per-ip",
+                    "4", "--tls-priorities", "NORMAL", "--idle-timeout"};
+    assert_int_equal(pay_server_settings_flag(&s, 8, argv, 1), 2);
+    assert_int_equal(pay_server_settings_flag(&s, 8, argv, 3), 2);
+    assert_int_equal(pay_server_settings_flag(&s, 8, argv, 5), 2);
+    assert_int_equal(pay_server_settings_flag(&s, 8, argv, 7), -1); /* value missing */
+    assert_int_equal(s.read_timeout_ms, 2000);
+    assert_int_equal(s.max_connections_per_ip, 4);
+    assert_string_equal(s.tls_priorities, "NORMAL");
+    struct pay_error e = {0};
+    assert_int_equal(pay_server_settings_check(&s, &e), PAY_ERR_OK);
+
+    const char *bad[][3] = {{"--max-connections", "lots", "max_connections"},
+                            {"--read-timeout", "15", "read_timeout"},
+                            {"--idle-timeout", "0s", "idle_timeout"},
+                            {"--tls-priorities", "NORMAL:+VERS-TLS9", "tls_priorities"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pay_server_settings_init(&s, NULL, NULL);
+        char *av[] = {"x", (char *)bad[i][0], (char *)bad[i][1]};
+        assert_int_equal(pay_server_settings_flag(&s, 3, av, 1), 2);
+        memset(&e, 0, sizeof e);
+        assert_int_equal(pay_server_settings_check(&s, &e), PAY_ERR_CONFIG_INVALID);
+        assert_string_equal(e.field, bad[i][2]);
+    }
+
+    /* the defaults the usage text names are the ones in core/limits.h */
+    char want[4][64];
+    snprintf(want[0], sizeof want[0], "(default %d)", PAY_HTTP_CONNECTIONS_MAX);
+    snprintf(want[1], sizeof want[1], "(default %d)", PAY_HTTP_CONNECTIONS_PER_IP_MAX);
+    snprintf(want[2], sizeof want[2], "(default %ds)", PAY_HTTP_READ_TIMEOUT_MS / 1000);
+    snprintf(want[3], sizeof want[3], "(default %ds)", PAY_HTTP_CONNECTION_TIMEOUT_S);
+    for (int i = 0; i < 4; i++)
+        if (strstr(pay_server_settings_usage, want[i]) == NULL)
+            fail_msg("usage does not say %s", want[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_and_section),
         cmocka_unit_test(refusals_name_the_key),
         cmocka_unit_test(flags),
+        cmocka_unit_test(limits_and_tls_priorities),
+        cmocka_unit_test(limit_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
