@@ -6,11 +6,11 @@ set -euo pipefail
 want=${1:-build}
 
 pkgs=(build-essential meson ninja-build pkg-config
-      libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libssl-dev
+      libmicrohttpd-dev libgnutls28-dev libjansson-dev libsqlite3-dev libsodium-dev libssl-dev
       libcurl4-openssl-dev libinih-dev libqrencode-dev libpq-dev libcmocka-dev
       sqlite3 openssl ca-certificates curl)
 if [ "$want" = test ]; then
-  pkgs+=(clang-format clang chromium)
+  pkgs+=(clang-format clang chromium testssl.sh)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 if [ "$want" = bench ]; then
