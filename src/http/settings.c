@@ -23,7 +23,7 @@ const char pay_server_settings_usage[] =
     "  --insecure-http        allow plain HTTP on a non-loopback address\n"
     "  --log-level LEVEL      debug, info, warn or error (default info)\n"
     "  --max-connections N    open connections at most (default 1024)\n"
-    "  --max-connections-per-ip N  open connections from one client address (default 64)\n"
+    "  --max-connections-per-ip N  open connections from one client address (default 256)\n"
     "  --read-timeout DURATION  a whole request must arrive within this (default 15s)\n"
     "  --idle-timeout DURATION  close a connection without traffic for this (default 30s)\n";
 
