@@ -122,13 +122,12 @@ static enum pay_err configure_limits(struct pay_http_server *srv, const struct p
     if (max > PAY_HTTP_CONNECTIONS_CEILING)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "max_connections", "at most %d",
                              PAY_HTTP_CONNECTIONS_CEILING);
-    if (read_ms < 0 || read_ms > PAY_HTTP_TIMEOUT_CEILING_S * 1000L ||
-        idle_s > PAY_HTTP_TIMEOUT_CEILING_S)
-        return pay_error_set(err, PAY_ERR_CONFIG_INVALID,
-                             read_ms < 0 || read_ms > PAY_HTTP_TIMEOUT_CEILING_S * 1000L
-                                 ? "read_timeout"
-                                 : "idle_timeout",
-                             "at most %d s", PAY_HTTP_TIMEOUT_CEILING_S);
+    if (read_ms < 0 || read_ms > PAY_HTTP_TIMEOUT_CEILING_S * 1000L)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "read_timeout", "1 ms to %d s",
+                             PAY_HTTP_TIMEOUT_CEILING_S);
+    if (idle_s > PAY_HTTP_TIMEOUT_CEILING_S)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "idle_timeout", "at most %d s",
+                             PAY_HTTP_TIMEOUT_CEILING_S);
     srv->conns.max = max;
     srv->conns.read_timeout_ms = read_ms;
     srv->max_connections_per_ip = per_ip < max ? per_ip : max;

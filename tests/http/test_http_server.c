@@ -511,6 +511,29 @@ static void insecure_listen_refused(void **state)
     pay_http_server_free(srv);
 }
 
+/* Connection limits out of range and priority strings GnuTLS cannot read are refused by
+ * pay_http_server_new, naming the field. */
+static void limits_and_priorities_refused(void **state)
+{
+    (void)state;
+    struct pay_http_config bad[] = {
+        {.listen = "127.0.0.1:0", .max_connections = PAY_HTTP_CONNECTIONS_CEILING + 1},
+        {.listen = "127.0.0.1:0", .read_timeout_ms = -1},
+        {.listen = "127.0.0.1:0", .idle_timeout_s = PAY_HTTP_TIMEOUT_CEILING_S + 1},
+        {.listen = "127.0.0.1:0", .tls_priorities = "SECURE128:+NO-SUCH-CIPHER"},
+        {.listen = "127.0.0.1:0", .tls_priorities = ""},
+    };
+    const char *field[] = {"max_connections", "read_timeout", "idle_timeout", "tls_priorities",
+                           "tls_priorities"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct pay_http_server *srv = NULL;
+        struct pay_error e = {0};
+        assert_int_equal(pay_http_server_new(&bad[i], &srv, &e), PAY_ERR_CONFIG_INVALID);
+        assert_null(srv);
+        assert_string_equal(e.field, field[i]);
+    }
+}
+
 static int setup(void **state)
 {
     *state = start(NULL, NULL);
@@ -537,6 +560,7 @@ int main(void)
         cmocka_unit_test(shutdown_waits_for_in_flight),
         cmocka_unit_test(tls_serving),
         cmocka_unit_test(insecure_listen_refused),
+        cmocka_unit_test(limits_and_priorities_refused),
         cmocka_unit_test(signed_answers),
         cmocka_unit_test(json_media_type),
     };
