@@ -166,13 +166,13 @@ static int limit_flag(struct pay_server_settings *s, int argc, char **argv, int 
         bool ok = limits[k].duration ? pay_time_parse_duration_ms(argv[i + 1], &v, &e) == PAY_ERR_OK
                                      : (v = strtoll(argv[i + 1], &end, 10),
                                         errno == 0 && *argv[i + 1] != '\0' && *end == '\0');
-        if (ok)
+        if (ok) {
             memcpy((char *)s + limits[k].off, &v, sizeof v);
-        else if (s->flag_error[0] == '\0')
+        } else if (s->flag_error[0] == '\0') { /* the first bad flag is the one reported */
             snprintf(s->flag_error, sizeof s->flag_error, "%s %.40s: not a %s", limits[k].flag,
                      argv[i + 1], limits[k].duration ? "duration (15s, 500ms)" : "number");
-        if (!ok && s->flag_error_key[0] == '\0')
             snprintf(s->flag_error_key, sizeof s->flag_error_key, "%s", limits[k].key);
+        }
         return 2;
     }
     return 0;
