@@ -118,7 +118,8 @@ static enum pay_store_status admin_tx(struct pay_store_tx *tx, void *ctx, struct
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         "SELECT c.customer_id, u.name, c.bin, c.last4, c.kind, c.expiry, c.account_id,"
-        " c.locked_until_ms FROM bank_cards c JOIN bank_customers u ON u.id = c.customer_id"
+        " COALESCE(a.locked_until_ms, 0) FROM bank_cards c JOIN bank_customers u"
+        " ON u.id = c.customer_id LEFT JOIN bank_attempts a ON a.subject = 'card:' || c.id"
         " ORDER BY c.created_ms LIMIT 200",
         "");
     if (!st)

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
+#include "store/attempts.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +18,7 @@ struct verify_op {
     struct pay_bank_op op;
     const char *mer_id, *pan, *expiry, *cvv2, *phone;
     char id[PAY_ID_MAX], sms_hash[PAY_OTP_HASH_LEN];
-    enum pay_err outcome; /* committed either way: a wrong CVV2 counts towards the lock */
+    enum pay_err outcome; /* committed either way: a wrong CVV2 stays counted on the card */
     struct pay_bank_card card;
 };
 
@@ -32,18 +33,22 @@ static int verify_apply(struct pay_store_tx *tx, void *ctx)
         rc = pay_bank_card_usable(&v->card, now, err);
     if (rc != PAY_ERR_OK)
         return rc;
+    struct pay_store_attempt attempt;
+    rc = pay_bank_card_attempt_reserve(tx, v->card.id, now, &attempt, err);
+    if (rc != PAY_ERR_OK)
+        return rc; /* LOCKED: nothing counted, nothing checked */
     char cvv[4];
     pay_bank_cvv2(v->op.b, v->pan, v->card.expiry, cvv);
     bool ok = strcmp(v->expiry, v->card.expiry) == 0 && strlen(v->cvv2) == 3 &&
               pay_ct_equal(cvv, v->cvv2, 3) && (!v->phone || strcmp(v->phone, v->card.phone) == 0);
     pay_wipe(cvv, sizeof cvv);
-    rc = pay_bank_card_attempt(tx, v->card.id, ok, now, err);
-    if (rc != PAY_ERR_OK)
-        return rc;
-    if (!ok) {
+    if (!ok) { /* the reservation is the failure */
         v->outcome = pay_error_set(err, PAY_ERR_CARD_INVALID, "cvv2", NULL);
         return PAY_ERR_OK;
     }
+    rc = pay_bank_card_attempt_succeeded(tx, v->card.id, &attempt, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
     return pay_store_exec(tx, err,
                           "INSERT INTO bank_verifications (id, mer_id, card_id, sms_hash,"
                           " expires_ms, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -129,16 +134,18 @@ static int confirm_apply(struct pay_store_tx *tx, void *ctx)
         rc = pay_bank_card_usable(&f->card, now, err);
     if (rc != PAY_ERR_OK)
         return rc;
-    bool ok = pay_otp_verify(hash, f->op.b->keys.otp_key, f->vid, f->code) == 0;
-    rc = pay_bank_card_attempt(tx, card_id, ok, now, err);
+    struct pay_store_attempt attempt;
+    rc = pay_bank_card_attempt_reserve(tx, card_id, now, &attempt, err);
     if (rc != PAY_ERR_OK)
-        return rc;
-    if (!ok) {
+        return rc; /* LOCKED: nothing counted, nothing checked */
+    if (pay_otp_verify(hash, f->op.b->keys.otp_key, f->vid, f->code) != 0) {
         f->outcome = pay_error_set(err, PAY_ERR_SMS_CODE_INVALID, "smsCode", NULL);
-        return PAY_ERR_OK;
+        return PAY_ERR_OK; /* the reservation is the failure */
     }
-    rc = pay_store_exec(tx, err, "UPDATE bank_verifications SET used = 1 WHERE id = $1", "t",
-                        f->vid);
+    rc = pay_bank_card_attempt_succeeded(tx, card_id, &attempt, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_store_exec(tx, err, "UPDATE bank_verifications SET used = 1 WHERE id = $1", "t",
+                            f->vid);
     if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err,
                             "INSERT INTO bank_agreements (id, token_hash, mer_id, card_id,"

@@ -173,17 +173,23 @@ struct pay_bank_card {
     char account_id[PAY_LEDGER_ID_MAX + 1];
     char phone[24];
     char password_hash[PAY_PWHASH_STR_LEN];
-    int64_t failed_attempts;
-    int64_t locked_until_ms;
+    int64_t locked_until_ms; /* from bank_attempts; in the past or 0 when not locked */
 };
 /* Looks a card up by PAN inside tx. PAY_ERR_CARD_INVALID when unknown. */
 enum pay_err pay_bank_card_find(struct pay_bank *b, struct pay_store_tx *tx, const char *pan,
                                 struct pay_bank_card *out, struct pay_error *err);
 enum pay_err pay_bank_card_get(struct pay_store_tx *tx, const char *card_id,
                                struct pay_bank_card *out, struct pay_error *err);
-/* Records a failed password/SMS attempt (locks at PAY_LOCKOUT_ATTEMPTS) or a success. */
-enum pay_err pay_bank_card_attempt(struct pay_store_tx *tx, const char *card_id, bool ok,
-                                   int64_t now_ms, struct pay_error *err);
+/* The card's attempt guard (store/attempts.h, table bank_attempts, subject "card:<id>"): one
+ * count over its password, SMS codes and CVV2. reserve counts a try before its secret is
+ * checked (LOCKED: refused, nothing counted, check nothing); succeeded records a right one. */
+struct pay_store_attempt;
+enum pay_err pay_bank_card_attempt_reserve(struct pay_store_tx *tx, const char *card_id,
+                                           int64_t now_ms, struct pay_store_attempt *out,
+                                           struct pay_error *err);
+enum pay_err pay_bank_card_attempt_succeeded(struct pay_store_tx *tx, const char *card_id,
+                                             const struct pay_store_attempt *a,
+                                             struct pay_error *err);
 /* LOCKED / CARD_EXPIRED / OK for using the card at now_ms. */
 enum pay_err pay_bank_card_usable(const struct pay_bank_card *c, int64_t now_ms,
                                   struct pay_error *err);

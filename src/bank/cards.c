@@ -5,10 +5,13 @@
 #include "core/ids.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
+#include "store/attempts.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#define ATTEMPTS_TABLE "bank_attempts"
 
 int pay_bank_luhn_digit(const char *digits)
 {
@@ -97,8 +100,10 @@ void pay_bank_pan_index(const struct pay_bank *b, const char *pan, char out[PAY_
     pay_keyed_hash_hex(out, b->keys.index_key, pan, strlen(pan));
 }
 
-static const char card_cols[] = "SELECT id, bin, last4, expiry, kind, account_id, phone,"
-                                " password_hash, failed_attempts, locked_until_ms FROM bank_cards";
+static const char card_cols[] =
+    "SELECT c.id, c.bin, c.last4, c.expiry, c.kind, c.account_id, c.phone, c.password_hash,"
+    " COALESCE(a.locked_until_ms, 0) FROM bank_cards c"
+    " LEFT JOIN bank_attempts a ON a.subject = 'card:' || c.id";
 
 static enum pay_err card_row(struct pay_store_stmt *st, struct pay_bank_card *c,
                              struct pay_error *err)
@@ -121,8 +126,7 @@ static enum pay_err card_row(struct pay_store_stmt *st, struct pay_bank_card *c,
     pay_store_col_copy(st, 5, c->account_id, sizeof c->account_id);
     pay_store_col_copy(st, 6, c->phone, sizeof c->phone);
     pay_store_col_copy(st, 7, c->password_hash, sizeof c->password_hash);
-    c->failed_attempts = pay_store_col_int64(st, 8);
-    c->locked_until_ms = pay_store_col_int64(st, 9);
+    c->locked_until_ms = pay_store_col_int64(st, 8);
     pay_store_done(st);
     return PAY_ERR_OK;
 }
@@ -133,7 +137,7 @@ enum pay_err pay_bank_card_find(struct pay_bank *b, struct pay_store_tx *tx, con
     char idx[PAY_SHA256_HEX_LEN];
     pay_bank_pan_index(b, pan, idx);
     char sql[sizeof card_cols + 40];
-    snprintf(sql, sizeof sql, "%s WHERE pan_index = $1", card_cols);
+    snprintf(sql, sizeof sql, "%s WHERE c.pan_index = $1", card_cols);
     struct pay_store_stmt *st = pay_store_query(tx, err, sql, "t", idx);
     if (!st)
         return err->code;
@@ -144,27 +148,39 @@ enum pay_err pay_bank_card_get(struct pay_store_tx *tx, const char *card_id,
                                struct pay_bank_card *out, struct pay_error *err)
 {
     char sql[sizeof card_cols + 40];
-    snprintf(sql, sizeof sql, "%s WHERE id = $1", card_cols);
+    snprintf(sql, sizeof sql, "%s WHERE c.id = $1", card_cols);
     struct pay_store_stmt *st = pay_store_query(tx, err, sql, "t", card_id);
     if (!st)
         return err->code;
     return card_row(st, out, err);
 }
 
-enum pay_err pay_bank_card_attempt(struct pay_store_tx *tx, const char *card_id, bool ok,
-                                   int64_t now_ms, struct pay_error *err)
+static void subject_of(const char *card_id, char out[PAY_ID_MAX + 8])
 {
-    if (ok)
-        return pay_store_exec(tx, err, "UPDATE bank_cards SET failed_attempts = 0 WHERE id = $1",
-                              "t", card_id);
-    /* the fifth failure sets the lock and restarts the count */
-    return pay_store_exec(
-        tx, err,
-        "UPDATE bank_cards SET locked_until_ms = CASE WHEN failed_attempts + 1 >= $2"
-        " THEN $3 ELSE locked_until_ms END,"
-        " failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0"
-        " ELSE failed_attempts + 1 END WHERE id = $1",
-        "tii", card_id, (int64_t)PAY_LOCKOUT_ATTEMPTS, now_ms + PAY_LOCKOUT_DURATION_S * 1000LL);
+    snprintf(out, PAY_ID_MAX + 8, "card:%s", card_id);
+}
+
+enum pay_err pay_bank_card_attempt_reserve(struct pay_store_tx *tx, const char *card_id,
+                                           int64_t now_ms, struct pay_store_attempt *out,
+                                           struct pay_error *err)
+{
+    char subject[PAY_ID_MAX + 8];
+    subject_of(card_id, subject);
+    enum pay_err rc = pay_store_attempt_reserve(tx, ATTEMPTS_TABLE, subject, now_ms, out, err);
+    if (rc == PAY_ERR_LOCKED)
+        pay_error_set(err, PAY_ERR_LOCKED, "cardNo",
+                      "the card is locked after too many failed attempts; try again in %d minutes",
+                      PAY_LOCKOUT_DURATION_S / 60);
+    return rc;
+}
+
+enum pay_err pay_bank_card_attempt_succeeded(struct pay_store_tx *tx, const char *card_id,
+                                             const struct pay_store_attempt *a,
+                                             struct pay_error *err)
+{
+    char subject[PAY_ID_MAX + 8];
+    subject_of(card_id, subject);
+    return pay_store_attempt_succeeded(tx, ATTEMPTS_TABLE, subject, a, err);
 }
 
 enum pay_err pay_bank_card_usable(const struct pay_bank_card *c, int64_t now_ms,
@@ -207,14 +223,19 @@ static enum pay_err insert_card(struct pay_bank *b, struct pay_store_tx *tx,
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot seal or hash");
     char last4[5];
     snprintf(last4, sizeof last4, "%s", pan + strlen(pan) - 4);
-    return pay_store_exec(
+    enum pay_err rc = pay_store_exec(
         tx, err,
         "INSERT INTO bank_cards (id, pan_index, pan_sealed, bin, last4, expiry, kind, account_id,"
-        " customer_id, phone, password_hash, locked_until_ms, created_ms)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        "tttttttttttii", card_id, idx, sealed, b->opt.bin, last4, c->expiry,
+        " customer_id, phone, password_hash, created_ms)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        "ttttttttttti", card_id, idx, sealed, b->opt.bin, last4, c->expiry,
         strcmp(c->kind, "credit") == 0 ? "CREDIT" : "DEBIT", account_id, c->customer_id, c->phone,
-        hash, c->locked_until_ms, pay_time_now_ms());
+        hash, pay_time_now_ms());
+    char subject[PAY_ID_MAX + 8];
+    subject_of(card_id, subject);
+    if (rc == PAY_ERR_OK && c->locked_until_ms > 0)
+        rc = pay_store_attempt_lock(tx, ATTEMPTS_TABLE, subject, c->locked_until_ms, err);
+    return rc;
 }
 
 enum pay_err pay_bank_card_issue(struct pay_bank *b, struct pay_store_tx *tx,

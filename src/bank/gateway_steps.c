@@ -1,12 +1,14 @@
 /* The steps of the B2C payment page after the order arrived: card number, card password
- * (which sends the SMS code), SMS code, confirmation and debit, result. Failed password and
- * SMS attempts are committed (they count towards the lock) even though the step fails. */
+ * (which sends the SMS code), SMS code, confirmation and debit, result. Every password and SMS
+ * code try is counted on the card (store/attempts.h) before it is checked; past the limit the
+ * card is locked and nothing more is checked. */
 #include "bank/gateway.h"
 #include "core/log.h"
 #include "core/money.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
+#include "store/attempts.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -163,9 +165,9 @@ enum pay_err gw_card_handler(struct pay_http_request *req, struct pay_error *err
 struct pw_op {
     struct pay_bank_op op;
     const struct gw_session *s;
-    bool ok;
     char sms_hash[PAY_OTP_HASH_LEN];
-    struct pay_bank_card card; /* after the attempt */
+    struct pay_store_attempt attempt;
+    struct pay_bank_card card;
 };
 
 static enum pay_store_status card_read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *e)
@@ -175,7 +177,8 @@ static enum pay_store_status card_read_tx(struct pay_store_tx *tx, void *ctx, st
     return rc == PAY_ERR_OK ? PAY_STORE_COMMIT : PAY_STORE_HARD;
 }
 
-static int pw_apply(struct pay_store_tx *tx, void *ctx)
+/* Counts the try before the password is checked (LOCKED past the limit: nothing checked). */
+static int pw_reserve_apply(struct pay_store_tx *tx, void *ctx)
 {
     struct pw_op *p = ctx;
     struct pay_error *err = &p->op.err;
@@ -184,14 +187,22 @@ static int pw_apply(struct pay_store_tx *tx, void *ctx)
     if (rc == PAY_ERR_OK)
         rc = pay_bank_card_usable(&p->card, now, err);
     if (rc == PAY_ERR_OK)
-        rc = pay_bank_card_attempt(tx, p->s->card_id, p->ok, now, err);
-    if (rc == PAY_ERR_OK && p->ok)
+        rc = pay_bank_card_attempt_reserve(tx, p->s->card_id, now, &p->attempt, err);
+    return rc;
+}
+
+/* The password was right: forgive the try and move to the SMS step. */
+static int pw_right_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct pw_op *p = ctx;
+    struct pay_error *err = &p->op.err;
+    enum pay_err rc = pay_bank_card_attempt_succeeded(tx, p->s->card_id, &p->attempt, err);
+    if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err,
                             "UPDATE bank_sessions SET stage = 'sms', sms_hash = $2,"
                             " sms_expires_ms = $3 WHERE id = $1",
-                            "tti", p->s->id, p->sms_hash, now + p->op.b->opt.sms_ttl_ms);
-    if (rc == PAY_ERR_OK)
-        rc = pay_bank_card_get(tx, p->s->card_id, &p->card, err);
+                            "tti", p->s->id, p->sms_hash,
+                            pay_time_now_ms() + p->op.b->opt.sms_ttl_ms);
     return rc;
 }
 
@@ -205,8 +216,22 @@ static void send_code(struct pay_bank *b, const struct gw_session *s, const char
              "[%.30s] Code %s: pay %s %s to %.60s (order %.64s). Valid 5 minutes. Never share it.",
              b->opt.name, code, amount, s->currency, s->merchant_name, s->order_id);
     pay_bank_sms_send(b, phone, text);
+    pay_wipe(text, sizeof text);
 }
 
+/* "Wrong card password. 3 attempts left." / "... The card is now locked for 30 minutes." */
+static const char *wrong_text(struct pay_http_request *req, const char *what,
+                              const struct pay_store_attempt *a)
+{
+    if (a->left == 0)
+        return pay_http_req_printf(req, "Wrong %s. The card is now locked for %d minutes.", what,
+                                   PAY_LOCKOUT_DURATION_S / 60);
+    return pay_http_req_printf(req, "Wrong %s. %lld attempt%s left.", what, (long long)a->left,
+                               a->left == 1 ? "" : "s");
+}
+
+/* Reserve a try (one write), check the password outside any transaction (Argon2id is slow),
+ * then record a right one (another write). */
 enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_bank *b = pay_http_req_ctx(req);
@@ -223,28 +248,30 @@ enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error 
         return rc;
     if (!pay_bank_rate_allow(b, "card", p.card.id, PAY_BANK_RATE_PER_CARD_PER_MIN))
         return pay_error_set(err, PAY_ERR_RATE_LIMITED, "password", NULL);
-    p.ok = pw && strlen(pw) <= PAY_PASSWORD_MAX &&
-           pay_pwhash_verify(p.card.password_hash, pw, strlen(pw)) == 0;
-    char code[PAY_OTP_DIGITS + 1];
-    pay_otp_generate(code);
-    pay_otp_hash(p.sms_hash, b->keys.otp_key, s.id, code);
-    rc = pay_bank_write(b, pw_apply, &p.op, err);
+    rc = pay_bank_write(b, pw_reserve_apply, &p.op, err);
     if (rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED) {
         render(req, pay_err_http_status(rc), "password", &s, &p.card, msg_of(err));
         return PAY_ERR_OK;
     }
     if (rc != PAY_ERR_OK)
         return rc;
-    if (!p.ok) {
-        bool locked = p.card.locked_until_ms > pay_time_now_ms();
-        PAY_WARN("bank.card_password_wrong", "card=%s locked=%d", p.card.id, locked);
-        render(req, locked ? 423 : 401, "password", &s, &p.card,
-               locked ? "Wrong card password. The card is now locked for 30 minutes."
-                      : "Wrong card password.");
+    if (!(pw && strlen(pw) <= PAY_PASSWORD_MAX &&
+          pay_pwhash_verify(p.card.password_hash, pw, strlen(pw)) == 0)) {
+        PAY_WARN("bank.card_password_wrong", "card=%s left=%lld", p.card.id,
+                 (long long)p.attempt.left);
+        render(req, p.attempt.left == 0 ? 423 : 401, "password", &s, &p.card,
+               wrong_text(req, "card password", &p.attempt));
         return PAY_ERR_OK;
     }
-    send_code(b, &s, p.card.phone, code);
+    char code[PAY_OTP_DIGITS + 1];
+    pay_otp_generate(code);
+    pay_otp_hash(p.sms_hash, b->keys.otp_key, s.id, code);
+    rc = pay_bank_write(b, pw_right_apply, &p.op, err);
+    if (rc == PAY_ERR_OK)
+        send_code(b, &s, p.card.phone, code);
     pay_wipe(code, sizeof code);
+    if (rc != PAY_ERR_OK)
+        return rc;
     render(req, 200, "sms", &s, &p.card, NULL);
     return PAY_ERR_OK;
 }
@@ -256,55 +283,62 @@ struct sms_op {
     const struct gw_session *s;
     const char *code;
     enum pay_err outcome; /* committed either way: a wrong code counts towards the lock */
+    struct pay_store_attempt attempt;
     struct pay_bank_card card;
 };
 
+/* The session's live code hash ("" when used or expired), re-read in the transaction: a code
+ * is single use. */
+static enum pay_err live_code(struct pay_store_tx *tx, const struct gw_session *s, int64_t now,
+                              char hash[PAY_OTP_HASH_LEN], struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err, "SELECT COALESCE(sms_hash, ''), sms_expires_ms FROM bank_sessions WHERE id = $1",
+        "t", s->id);
+    if (!st)
+        return err->code;
+    hash[0] = '\0';
+    if (pay_store_step(st, err) == 1 && pay_store_col_int64(st, 1) >= now)
+        pay_store_col_copy(st, 0, hash, PAY_OTP_HASH_LEN);
+    pay_store_done(st);
+    return PAY_ERR_OK;
+}
+
+/* Counts the try, then checks the code (a keyed hash: quick enough for the committer). */
 static int sms_apply(struct pay_store_tx *tx, void *ctx)
 {
     struct sms_op *m = ctx;
     struct pay_error *err = &m->op.err;
-    struct pay_bank *b = m->op.b;
     int64_t now = pay_time_now_ms();
     m->outcome = PAY_ERR_OK;
+    char hash[PAY_OTP_HASH_LEN];
     enum pay_err rc = pay_bank_card_get(tx, m->s->card_id, &m->card, err);
     if (rc == PAY_ERR_OK)
         rc = pay_bank_card_usable(&m->card, now, err);
+    if (rc == PAY_ERR_OK)
+        rc = live_code(tx, m->s, now, hash, err);
     if (rc != PAY_ERR_OK)
         return rc;
-    /* re-read the session in the transaction: a code is single use */
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err, "SELECT COALESCE(sms_hash, ''), sms_expires_ms FROM bank_sessions WHERE id = $1",
-        "t", m->s->id);
-    if (!st)
-        return err->code;
-    char hash[PAY_OTP_HASH_LEN] = "";
-    int64_t expires = 0;
-    if (pay_store_step(st, err) == 1) {
-        pay_store_col_copy(st, 0, hash, sizeof hash);
-        expires = pay_store_col_int64(st, 1);
-    }
-    pay_store_done(st);
-    if (!hash[0] || now > expires) {
+    if (!hash[0]) {
         m->outcome = pay_error_set(err, PAY_ERR_SMS_CODE_INVALID, "smsCode",
                                    "The SMS code has expired or was used; request a new one.");
         return PAY_ERR_OK;
     }
-    bool ok = m->code && strlen(m->code) == PAY_OTP_DIGITS &&
-              pay_otp_verify(hash, b->keys.otp_key, m->s->id, m->code) == 0;
-    rc = pay_bank_card_attempt(tx, m->card.id, ok, now, err);
-    if (rc == PAY_ERR_OK && ok)
+    rc = pay_bank_card_attempt_reserve(tx, m->card.id, now, &m->attempt, err);
+    if (rc != PAY_ERR_OK)
+        return rc; /* LOCKED: nothing counted, the code not checked */
+    if (!(m->code && strlen(m->code) == PAY_OTP_DIGITS &&
+          pay_otp_verify(hash, m->op.b->keys.otp_key, m->s->id, m->code) == 0)) {
+        m->outcome = pay_error_set(
+            err, m->attempt.left == 0 ? PAY_ERR_LOCKED : PAY_ERR_SMS_CODE_INVALID, "smsCode", NULL);
+        return PAY_ERR_OK; /* the reservation is the failure */
+    }
+    rc = pay_bank_card_attempt_succeeded(tx, m->card.id, &m->attempt, err);
+    if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err,
                             "UPDATE bank_sessions SET stage = 'confirm', sms_hash = NULL"
                             " WHERE id = $1",
                             "t", m->s->id);
-    if (rc == PAY_ERR_OK && !ok) {
-        rc = pay_bank_card_get(tx, m->card.id, &m->card, err);
-        m->outcome = pay_error_set(
-            err, m->card.locked_until_ms > now ? PAY_ERR_LOCKED : PAY_ERR_SMS_CODE_INVALID,
-            "smsCode",
-            m->card.locked_until_ms > now ? "Wrong SMS code. The card is now locked for 30 minutes."
-                                          : "Wrong SMS code.");
-    }
     return rc;
 }
 
@@ -328,7 +362,9 @@ enum pay_err gw_sms_handler(struct pay_http_request *req, struct pay_error *err)
     if (rc != PAY_ERR_OK)
         return rc;
     if (m.outcome != PAY_ERR_OK) {
-        render(req, pay_err_http_status(m.outcome), "sms", &s, &m.card, msg_of(&m.op.err));
+        bool expired = m.outcome == PAY_ERR_SMS_CODE_INVALID && m.attempt.seq == 0;
+        render(req, pay_err_http_status(m.outcome), "sms", &s, &m.card,
+               expired ? msg_of(&m.op.err) : wrong_text(req, "SMS code", &m.attempt));
         return PAY_ERR_OK;
     }
     render(req, 200, "confirm", &s, &m.card, NULL);

@@ -69,6 +69,18 @@ static const struct pay_store_migration migrations[] = {
         "  FROM bank_refunds r2 WHERE r2.order_pk = bank_refunds.order_pk"
         "  AND (r2.created_ms < bank_refunds.created_ms OR (r2.created_ms ="
         "  bank_refunds.created_ms AND r2.id <= bank_refunds.id)))"},
+    /* Attempt guards (store/attempts.h): every try of a card's password, SMS code or CVV2 is
+     * counted here before it is checked, so parallel tries cannot pass the lock; subject
+     * "card:<card id>". The card's counter and lock of migration 1 move here (a running lock
+     * keeps its end). */
+    {3, "CREATE TABLE bank_attempts (subject TEXT PRIMARY KEY, seq INTEGER NOT NULL DEFAULT 0,"
+        "  forgiven_seq INTEGER NOT NULL DEFAULT 0, lock_seq INTEGER NOT NULL DEFAULT 0,"
+        "  locked_until_ms INTEGER NOT NULL DEFAULT 0);"
+        "INSERT INTO bank_attempts (subject, seq, locked_until_ms)"
+        "  SELECT 'card:' || id, MIN(failed_attempts, 4), locked_until_ms FROM bank_cards"
+        "  WHERE failed_attempts > 0 OR locked_until_ms > 0;"
+        "ALTER TABLE bank_cards DROP COLUMN failed_attempts;"
+        "ALTER TABLE bank_cards DROP COLUMN locked_until_ms"},
 };
 
 const struct pay_store_component pay_bank_schema = {"bank", migrations,

@@ -1,13 +1,15 @@
 /* Consumers of the platform: registration, login with lockout, web sessions that end after
  * PAY_SESSION_IDLE_S of idleness, the payment password (separate from the login password,
- * with its own lockout) and the wallet's balance. Password hashing (Argon2id, ~0.1 s) runs
- * outside any transaction; only the counters are written under the writer lock. */
+ * with its own lockout) and the wallet's balance. Every try of a secret is counted before it
+ * is checked (store/attempts.h); password hashing (Argon2id, ~0.1 s) runs outside any
+ * transaction. */
 #include "platform/platform.h"
 
 #include "core/ids.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/password.h"
+#include "store/attempts.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -50,7 +52,7 @@ static enum pay_store_status add_tx(struct pay_store_tx *tx, void *ctx, struct p
     enum pay_err e =
         pay_store_exec(tx, err,
                        "INSERT INTO pf_consumers (id, login, password_hash,"
-                       " pay_password_hash, created_ms) VALUES ($1,$2,$3,$4,$5)",
+                       " pay_password_hash, created_ms, totp_sealed) VALUES ($1,$2,$3,$4,$5,1)",
                        "tttti", a->id, a->login, a->hash, a->pay_hash, pay_time_now_ms());
     if (e == PAY_ERR_DB_CONSTRAINT)
         pay_error_set(err, PAY_ERR_DUPLICATE, "login", "this login is already registered");
@@ -83,19 +85,23 @@ enum pay_err pay_platform_consumer_add(struct pay_platform *p, const char *login
     return pay_store_run_tx(p->store, add_tx, &a, err);
 }
 
-/* --- secrets with lockout ------------------------------------------------------------------ */
+/* --- secrets with lockout (store/attempts.h) ---------------------------------------------- */
+
+#define ATTEMPTS_TABLE "pf_attempts"
 
 struct secret_ctx {
     const char *by_col, *key; /* "login" or "id", and its value */
-    const char *hash_col, *fail_col, *lock_col;
+    const char *hash_col;
+    const char *kind; /* "login" or "pay": the attempt subject is "<kind>:<consumer id>" */
     char id[PAY_ID_MAX];
+    char subject[PAY_ID_MAX + 8];
     char hash[PAY_PWHASH_STR_LEN];
-    int64_t locked_until_ms;
     bool found;
-    bool ok;               /* for record_tx */
-    const char *totp_code; /* login: the authenticator code ("" when none given) */
-    char totp_secret[64];  /* base32, "" when TOTP is off */
+    struct pay_store_attempt attempt;
+    const char *totp_code; /* login: the authenticator code; NULL for the payment password */
+    char totp_sealed[PAY_PLATFORM_TOTP_SEALED_MAX]; /* "" when TOTP is off */
     int64_t totp_last_step, totp_step;
+    bool ok; /* right, and recorded as a success */
 };
 
 static enum pay_store_status secret_read_tx(struct pay_store_tx *tx, void *ctx,
@@ -104,8 +110,8 @@ static enum pay_store_status secret_read_tx(struct pay_store_tx *tx, void *ctx,
     struct secret_ctx *s = ctx;
     char sql[256];
     snprintf(sql, sizeof sql,
-             "SELECT id, %s, %s, totp_secret, totp_last_step FROM pf_consumers WHERE %s = $1",
-             s->hash_col, s->lock_col, s->by_col);
+             "SELECT id, %s, totp_secret, totp_last_step FROM pf_consumers WHERE %s = $1",
+             s->hash_col, s->by_col);
     struct pay_store_stmt *st = pay_store_query(tx, err, sql, "t", s->key);
     if (!st)
         return pay_store_status_of(err->code);
@@ -114,71 +120,101 @@ static enum pay_store_status secret_read_tx(struct pay_store_tx *tx, void *ctx,
     if (rc == 1) {
         pay_store_col_copy(st, 0, s->id, sizeof s->id);
         pay_store_col_copy(st, 1, s->hash, sizeof s->hash);
-        s->locked_until_ms = pay_store_col_int64(st, 2);
-        pay_store_col_copy(st, 3, s->totp_secret, sizeof s->totp_secret);
-        s->totp_last_step = pay_store_col_int64(st, 4);
+        pay_store_col_copy(st, 2, s->totp_sealed, sizeof s->totp_sealed);
+        s->totp_last_step = pay_store_col_int64(st, 3);
     }
     pay_store_done(st);
     return rc < 0 ? PAY_STORE_HARD : PAY_STORE_COMMIT;
 }
 
-/* A failure counts toward the lock; a success clears the count. */
-static enum pay_store_status secret_record_tx(struct pay_store_tx *tx, void *ctx,
-                                              struct pay_error *err)
+/* Counts the attempt before the secret is checked; LOCKED (nothing counted) past the limit. */
+static enum pay_store_status reserve_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct secret_ctx *s = ctx;
-    char sql[320];
-    if (s->ok && s->totp_step > 0)
-        return pay_store_status_of(pay_store_exec(
-            tx, err, "UPDATE pf_consumers SET failed_logins = 0, totp_last_step = $2 WHERE id = $1",
-            "ti", s->id, s->totp_step));
-    if (s->ok)
-        snprintf(sql, sizeof sql, "UPDATE pf_consumers SET %s = 0 WHERE id = $1 AND $2 >= 0",
-                 s->fail_col);
-    else
-        snprintf(sql, sizeof sql,
-                 "UPDATE pf_consumers SET %s = CASE WHEN %s + 1 >= %d THEN 0 ELSE %s + 1 END,"
-                 " %s = CASE WHEN %s + 1 >= %d THEN $2 ELSE %s END WHERE id = $1",
-                 s->fail_col, s->fail_col, PAY_LOCKOUT_ATTEMPTS, s->fail_col, s->lock_col,
-                 s->fail_col, PAY_LOCKOUT_ATTEMPTS, s->lock_col);
-    return pay_store_status_of(pay_store_exec(tx, err, sql, "ti", s->id,
-                                              pay_time_now_ms() + PAY_LOCKOUT_DURATION_S * 1000LL));
+    return pay_store_status_of(pay_store_attempt_reserve(tx, ATTEMPTS_TABLE, s->subject,
+                                                         pay_time_now_ms(), &s->attempt, err));
+}
+
+/* The secret was right: forgive the attempt. A TOTP code is taken only if its step is still
+ * newer than the last one used, checked here under the writer lock, so two parallel logins
+ * cannot both use one code (the loser stays counted as a failure). */
+static enum pay_store_status success_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct secret_ctx *s = ctx;
+    s->ok = false;
+    if (s->totp_step > 0) {
+        enum pay_err e = pay_store_exec(tx, err,
+                                        "UPDATE pf_consumers SET totp_last_step = $2"
+                                        " WHERE id = $1 AND totp_last_step < $2",
+                                        "ti", s->id, s->totp_step);
+        if (e != PAY_ERR_OK || pay_store_changes(tx) != 1)
+            return pay_store_status_of(e);
+    }
+    s->ok = true;
+    return pay_store_status_of(
+        pay_store_attempt_succeeded(tx, ATTEMPTS_TABLE, s->subject, &s->attempt, err));
 }
 
 /* The login's second factor: a code for the current step (+-1), newer than the last used. */
-static bool totp_ok(struct secret_ctx *s)
+static bool totp_ok(struct pay_platform *p, struct secret_ctx *s)
 {
+    char secret[PAY_PLATFORM_TOTP_TEXT_MAX];
     uint8_t key[PAY_TOTP_SECRET_LEN + 8];
     size_t n = 0;
     int64_t step = 0;
-    bool ok = pay_base32_decode(key, sizeof key, s->totp_secret, strlen(s->totp_secret), &n) == 0 &&
+    bool ok = pay_platform_totp_open(p, s->id, s->totp_sealed, secret) == 0 &&
+              pay_base32_decode(key, sizeof key, secret, strlen(secret), &n) == 0 &&
               pay_totp_verify(key, n, s->totp_code, pay_time_now_ms() / 1000, PAY_TOTP_DIGITS,
                               &step) == 0 &&
               step > s->totp_last_step;
     pay_wipe(key, sizeof key);
+    pay_wipe(secret, sizeof secret);
     s->totp_step = ok ? step : 0;
     return ok;
 }
 
+/* The answer to a wrong secret. A login says no more than "wrong" (an unknown login gets the
+ * same answer and has no count to show); the payment password, asked of a logged-in
+ * consumer, says how many tries are left. */
+static enum pay_err wrong(const struct secret_ctx *s, const char *field, struct pay_error *err)
+{
+    bool pay = strcmp(s->kind, "pay") == 0;
+    if (s->attempt.left == 0)
+        return pay_error_set(err, PAY_ERR_LOCKED, field,
+                             "wrong %s; locked for %d minutes after %d failed attempts",
+                             pay ? "payment password" : "password", PAY_LOCKOUT_DURATION_S / 60,
+                             PAY_LOCKOUT_ATTEMPTS);
+    if (!pay)
+        return pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, field, NULL);
+    return pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, field,
+                         "wrong payment password; %lld attempt%s left", (long long)s->attempt.left,
+                         s->attempt.left == 1 ? "" : "s");
+}
+
+/* Reserve (one write transaction), check outside any transaction (Argon2id is slow), then
+ * record a success (another). Past the limit nothing is checked. */
 static enum pay_err secret_check(struct pay_platform *p, struct secret_ctx *s, const char *secret,
                                  const char *field, struct pay_error *err)
 {
     enum pay_err e = pay_store_run_read(p->store, secret_read_tx, s, err);
-    if (e != PAY_ERR_OK)
+    if (e == PAY_ERR_OK && !s->found) /* the same answer as a wrong password: no probing */
+        e = pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, field, NULL);
+    snprintf(s->subject, sizeof s->subject, "%s:%s", s->kind, s->id);
+    if (e == PAY_ERR_OK && (e = pay_store_run_tx(p->store, reserve_tx, s, err)) == PAY_ERR_LOCKED)
+        pay_error_set(err, PAY_ERR_LOCKED, field,
+                      "locked after %d failed attempts; try again in %d minutes",
+                      PAY_LOCKOUT_ATTEMPTS, PAY_LOCKOUT_DURATION_S / 60);
+    if (e != PAY_ERR_OK) {
+        pay_wipe(s->hash, sizeof s->hash);
         return e;
-    if (!s->found) {
-        /* The same answer as a wrong password, so logins cannot be probed. */
-        return pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, field, NULL);
     }
-    if (s->locked_until_ms > pay_time_now_ms())
-        return pay_error_set(err, PAY_ERR_LOCKED, field, NULL);
-    s->ok = pay_pwhash_verify(s->hash, secret, strlen(secret)) == 0;
+    bool right = pay_pwhash_verify(s->hash, secret, strlen(secret)) == 0;
     pay_wipe(s->hash, sizeof s->hash);
-    if (s->ok && s->totp_code && s->totp_secret[0])
-        s->ok = totp_ok(s);
-    if ((e = pay_store_run_tx(p->store, secret_record_tx, s, err)) != PAY_ERR_OK)
+    if (right && s->totp_code && s->totp_sealed[0])
+        right = totp_ok(p, s);
+    if (right && (e = pay_store_run_tx(p->store, success_tx, s, err)) != PAY_ERR_OK)
         return e;
-    return s->ok ? PAY_ERR_OK : pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, field, NULL);
+    return s->ok ? PAY_ERR_OK : wrong(s, field, err);
 }
 
 enum pay_err pay_platform_consumer_check_pay_password(struct pay_platform *p,
@@ -186,11 +222,8 @@ enum pay_err pay_platform_consumer_check_pay_password(struct pay_platform *p,
                                                       const char *pay_password,
                                                       struct pay_error *err)
 {
-    struct secret_ctx s = {.by_col = "id",
-                           .key = consumer_id,
-                           .hash_col = "pay_password_hash",
-                           .fail_col = "failed_pays",
-                           .lock_col = "pay_locked_until_ms"};
+    struct secret_ctx s = {
+        .by_col = "id", .key = consumer_id, .hash_col = "pay_password_hash", .kind = "pay"};
     return secret_check(p, &s, pay_password, "pay_password", err);
 }
 
@@ -225,8 +258,7 @@ enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *log
     struct secret_ctx s = {.by_col = "login",
                            .key = login,
                            .hash_col = "password_hash",
-                           .fail_col = "failed_logins",
-                           .lock_col = "login_locked_until_ms",
+                           .kind = "login",
                            .totp_code = totp ? totp : ""};
     enum pay_err e = secret_check(p, &s, password, "password", err);
     if (e != PAY_ERR_OK)
@@ -313,10 +345,7 @@ void pay_platform_session_end(struct pay_platform *p, const char *token)
 enum pay_err pay_platform_consumer_find(struct pay_platform *p, const char *login,
                                         char id_out[PAY_ID_MAX], struct pay_error *err)
 {
-    struct secret_ctx s = {.by_col = "login",
-                           .key = login,
-                           .hash_col = "password_hash",
-                           .lock_col = "login_locked_until_ms"};
+    struct secret_ctx s = {.by_col = "login", .key = login, .hash_col = "password_hash"};
     enum pay_err e = pay_store_run_read(p->store, secret_read_tx, &s, err);
     pay_wipe(s.hash, sizeof s.hash);
     if (e == PAY_ERR_OK && !s.found)
@@ -374,70 +403,4 @@ enum pay_err pay_platform_wallet_credit_sandbox(struct pay_platform *p, const ch
 {
     struct credit_ctx c = {p, consumer_id, currency, minor};
     return pay_store_run_tx(p->store, credit_tx, &c, err);
-}
-
-/* --- TOTP set-up ------------------------------------------------------------------------------ */
-
-struct totp_ctx {
-    const char *consumer_id, *secret, *code;
-    bool ok;
-};
-
-static enum pay_store_status totp_begin_tx(struct pay_store_tx *tx, void *ctx,
-                                           struct pay_error *err)
-{
-    struct totp_ctx *t = ctx;
-    return pay_store_status_of(
-        pay_store_exec(tx, err, "UPDATE pf_consumers SET totp_pending = $1 WHERE id = $2", "tt",
-                       t->secret, t->consumer_id));
-}
-
-enum pay_err pay_platform_totp_begin(struct pay_platform *p, const char *consumer_id,
-                                     char secret_out[64], struct pay_error *err)
-{
-    uint8_t key[PAY_TOTP_SECRET_LEN];
-    pay_totp_secret_generate(key);
-    int rc = pay_base32_encode(secret_out, 64, key, sizeof key);
-    pay_wipe(key, sizeof key);
-    if (rc != 0)
-        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
-    struct totp_ctx t = {consumer_id, secret_out, NULL, false};
-    return pay_store_run_tx(p->store, totp_begin_tx, &t, err);
-}
-
-static enum pay_store_status totp_confirm_tx(struct pay_store_tx *tx, void *ctx,
-                                             struct pay_error *err)
-{
-    struct totp_ctx *t = ctx;
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err, "SELECT totp_pending FROM pf_consumers WHERE id = $1", "t", t->consumer_id);
-    if (!st)
-        return pay_store_status_of(err->code);
-    char pending[64] = "";
-    if (pay_store_step(st, err) == 1)
-        pay_store_col_copy(st, 0, pending, sizeof pending);
-    pay_store_done(st);
-    uint8_t key[PAY_TOTP_SECRET_LEN + 8];
-    size_t n = 0;
-    int64_t step = 0;
-    t->ok = pending[0] && pay_base32_decode(key, sizeof key, pending, strlen(pending), &n) == 0 &&
-            pay_totp_verify(key, n, t->code, pay_time_now_ms() / 1000, PAY_TOTP_DIGITS, &step) == 0;
-    pay_wipe(key, sizeof key);
-    if (!t->ok)
-        return PAY_STORE_COMMIT;
-    return pay_store_status_of(
-        pay_store_exec(tx, err,
-                       "UPDATE pf_consumers SET totp_secret = totp_pending, totp_pending = '',"
-                       " totp_last_step = $1 WHERE id = $2",
-                       "it", step, t->consumer_id));
-}
-
-enum pay_err pay_platform_totp_confirm(struct pay_platform *p, const char *consumer_id,
-                                       const char *code, struct pay_error *err)
-{
-    struct totp_ctx t = {consumer_id, NULL, code, false};
-    enum pay_err e = pay_store_run_tx(p->store, totp_confirm_tx, &t, err);
-    if (e == PAY_ERR_OK && !t.ok)
-        return pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "totp", "the code does not match");
-    return e;
 }

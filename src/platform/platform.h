@@ -321,12 +321,26 @@ enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *log
                                          const char *password, const char *totp,
                                          char token_out[PAY_PLATFORM_TOKEN_TEXT_MAX],
                                          struct pay_error *err);
+/* --- TOTP (totp.c) ---------------------------------------------------------------------- */
+
+/* A TOTP secret as text (base32) and sealed (platform-aead.keys). */
+#define PAY_PLATFORM_TOTP_TEXT_MAX   64
+#define PAY_PLATFORM_TOTP_SEALED_MAX PAY_AEAD_SEALED_LEN(PAY_PLATFORM_TOTP_TEXT_MAX)
 /* Optional TOTP: a new secret (base32, 64 bytes) waits for its first code; confirmed, every
- * login needs a fresh code too. */
+ * login needs a fresh code too. Confirming counts its tries (subject "totp:<consumer id>"). */
 enum pay_err pay_platform_totp_begin(struct pay_platform *p, const char *consumer_id,
-                                     char secret_out[64], struct pay_error *err);
+                                     char secret_out[PAY_PLATFORM_TOTP_TEXT_MAX],
+                                     struct pay_error *err);
 enum pay_err pay_platform_totp_confirm(struct pay_platform *p, const char *consumer_id,
                                        const char *code, struct pay_error *err);
+/* Seals a base32 secret of consumer_id ("" stays ""); opens one back. 0 or -1. */
+int pay_platform_totp_seal(const struct pay_platform *p, const char *consumer_id,
+                           const char *secret, char out[PAY_PLATFORM_TOTP_SEALED_MAX]);
+int pay_platform_totp_open(const struct pay_platform *p, const char *consumer_id,
+                           const char *sealed, char out[PAY_PLATFORM_TOTP_TEXT_MAX]);
+/* Seals the secrets of rows stored in clear by older versions (migration 11 marks them
+ * totp_sealed = 0); run at open, after the keyring is loaded. */
+enum pay_err pay_platform_totp_seal_legacy(struct pay_platform *p, struct pay_error *err);
 /* The consumer and CSRF token of a live session (idle for less than PAY_SESSION_IDLE_S),
  * touching it; UNAUTHENTICATED otherwise. */
 enum pay_err pay_platform_session_get(struct pay_platform *p, const char *token,
@@ -437,7 +451,8 @@ enum pay_err pay_platform_agreement_consumer(struct pay_platform *p, const char 
 /* --- SMS codes (sms.c) ------------------------------------------------------------------------ */
 
 /* Sends a 6-digit code to the consumer (to = their login) for purpose; id_out names the
- * challenge. Codes live PAY_OTP_TTL_S, are used once and allow PAY_LOCKOUT_ATTEMPTS tries. */
+ * challenge. Codes live PAY_OTP_TTL_S and are used once; PAY_LOCKOUT_ATTEMPTS wrong codes
+ * (over all the consumer's codes) lock them for PAY_LOCKOUT_DURATION_S. */
 enum pay_err pay_platform_sms_challenge(struct pay_platform *p, const char *consumer_id,
                                         const char *to, const char *purpose,
                                         char id_out[PAY_ID_MAX], struct pay_error *err);

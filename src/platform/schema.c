@@ -186,6 +186,31 @@ static const struct pay_store_migration migrations[] = {
      " done_ms INTEGER NOT NULL DEFAULT 0);"
      "CREATE INDEX pf_withdrawals_due ON pf_withdrawals(status, next_attempt_ms);"
      "CREATE INDEX pf_withdrawals_consumer ON pf_withdrawals(consumer_id, created_ms)"},
+    {10,
+     /* Attempt guards (store/attempts.h): every try of a login password, payment password,
+      * TOTP or SMS code is counted here before it is checked, so parallel tries cannot pass
+      * the lock. Subjects: "login:<id>", "pay:<id>", "totp:<id>", "sms:<id>". The counters
+      * and locks of migration 2 move here (a running lock keeps its end). */
+     "CREATE TABLE pf_attempts ("
+     " subject TEXT PRIMARY KEY,"
+     " seq INTEGER NOT NULL DEFAULT 0,"
+     " forgiven_seq INTEGER NOT NULL DEFAULT 0,"
+     " lock_seq INTEGER NOT NULL DEFAULT 0,"
+     " locked_until_ms INTEGER NOT NULL DEFAULT 0);"
+     "INSERT INTO pf_attempts (subject, seq, locked_until_ms)"
+     " SELECT 'login:' || id, MIN(failed_logins, 4), login_locked_until_ms FROM pf_consumers"
+     " WHERE failed_logins > 0 OR login_locked_until_ms > 0;"
+     "INSERT INTO pf_attempts (subject, seq, locked_until_ms)"
+     " SELECT 'pay:' || id, MIN(failed_pays, 4), pay_locked_until_ms FROM pf_consumers"
+     " WHERE failed_pays > 0 OR pay_locked_until_ms > 0;"
+     "ALTER TABLE pf_consumers DROP COLUMN failed_logins;"
+     "ALTER TABLE pf_consumers DROP COLUMN login_locked_until_ms;"
+     "ALTER TABLE pf_consumers DROP COLUMN failed_pays;"
+     "ALTER TABLE pf_consumers DROP COLUMN pay_locked_until_ms"},
+    {11,
+     /* TOTP secrets are sealed (AEAD, totp.c); rows of older versions hold them in clear
+      * (totp_sealed = 0) until pay_platform_totp_seal_legacy seals them at open. */
+     "ALTER TABLE pf_consumers ADD COLUMN totp_sealed INTEGER NOT NULL DEFAULT 0"},
 };
 
 const struct pay_store_component pay_platform_schema = {"platform", migrations,

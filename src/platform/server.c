@@ -238,7 +238,8 @@ static enum pay_err open_aead(struct pay_platform *p, struct pay_error *err)
     pay_wipe(line, sizeof line);
     if (bad || p->aead.count == 0)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "bad key in %s", path);
-    return pay_platform_cards_seal_legacy(p, err);
+    enum pay_err e = pay_platform_cards_seal_legacy(p, err);
+    return e == PAY_ERR_OK ? pay_platform_totp_seal_legacy(p, err) : e;
 }
 
 static struct pay_platform *platform_alloc(const struct pay_platform_settings *s)

@@ -1,12 +1,14 @@
 /* One-time SMS codes for payments that need a second factor (a bound card on the cashier).
  * Only a keyed hash of each code is stored; the text goes to the consumer's phone — in this
- * sandbox to an in-memory outbox shown at /sandbox/sms when [platform] sandbox_sms is on. */
+ * sandbox to an in-memory outbox shown at /sandbox/sms when [platform] sandbox_sms is on —
+ * and never to the log. Wrong codes count towards a lock of the consumer's codes. */
 #include "platform/platform.h"
 
 #include "core/ids.h"
 #include "core/timeutil.h"
 #include "crypto/password.h"
 #include "http/server.h"
+#include "store/attempts.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -64,55 +66,76 @@ enum pay_err pay_platform_sms_challenge(struct pay_platform *p, const char *cons
 struct vf_ctx {
     const char *id, *consumer_id, *purpose, *code;
     const uint8_t *key;
+    char subject[PAY_ID_MAX + 8]; /* "sms:<consumer id>": one count over all their codes */
+    struct pay_store_attempt attempt;
     enum pay_err code_result;
 };
 
+/* The challenge's hash if it is live (not used, not expired); "" otherwise. */
+static int live_hash(struct pay_store_tx *tx, const struct vf_ctx *v, char hash[PAY_OTP_HASH_LEN],
+                     struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT code_hash FROM pf_sms_codes WHERE id = $1 AND consumer_id = $2 AND purpose = $3"
+        " AND used = 0 AND expires_ms > $4",
+        "ttti", v->id, v->consumer_id, v->purpose, pay_time_now_ms());
+    if (!st)
+        return -1;
+    hash[0] = '\0';
+    int rc = pay_store_step(st, err);
+    if (rc == 1)
+        pay_store_col_copy(st, 0, hash, PAY_OTP_HASH_LEN);
+    pay_store_done(st);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Counts the try (store/attempts.h), then checks the code, in one write transaction: the
+ * check is a keyed hash, quick enough to run under the writer lock. */
 static enum pay_store_status vf_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct vf_ctx *v = ctx;
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err,
-        "SELECT code_hash, expires_ms, attempts, used FROM pf_sms_codes WHERE id = $1"
-        " AND consumer_id = $2 AND purpose = $3",
-        "ttt", v->id, v->consumer_id, v->purpose);
-    if (!st)
+    char hash[PAY_OTP_HASH_LEN];
+    if (live_hash(tx, v, hash, err) != 0)
         return pay_store_status_of(err->code);
-    int rc = pay_store_step(st, err);
-    char hash[PAY_OTP_HASH_LEN] = "";
-    int64_t expires = 0, attempts = 0, used = 1;
-    if (rc == 1) {
-        pay_store_col_copy(st, 0, hash, sizeof hash);
-        expires = pay_store_col_int64(st, 1);
-        attempts = pay_store_col_int64(st, 2);
-        used = pay_store_col_int64(st, 3);
-    }
-    pay_store_done(st);
-    if (rc < 0)
-        return PAY_STORE_HARD;
-    if (rc == 0 || used || expires <= pay_time_now_ms()) {
+    if (!hash[0]) {
         v->code_result = pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "smsCode",
                                        "the code has expired; ask for a new one");
         return PAY_STORE_COMMIT;
     }
-    if (attempts >= PAY_LOCKOUT_ATTEMPTS) {
-        v->code_result = pay_error_set(err, PAY_ERR_LOCKED, "smsCode", NULL);
+    enum pay_err e = pay_store_attempt_reserve(tx, "pf_attempts", v->subject, pay_time_now_ms(),
+                                               &v->attempt, err);
+    if (e == PAY_ERR_LOCKED) { /* nothing counted, the code not checked */
+        v->code_result = pay_error_set(err, PAY_ERR_LOCKED, "smsCode",
+                                       "locked after %d wrong codes; try again in %d minutes",
+                                       PAY_LOCKOUT_ATTEMPTS, PAY_LOCKOUT_DURATION_S / 60);
         return PAY_STORE_COMMIT;
     }
-    bool ok = pay_otp_verify(hash, v->key, v->id, v->code) == 0;
-    v->code_result =
-        ok ? PAY_ERR_OK : pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "smsCode", "wrong code");
-    return pay_store_status_of(
-        ok ? pay_store_exec(tx, err, "UPDATE pf_sms_codes SET used = 1 WHERE id = $1", "t", v->id)
-           : pay_store_exec(tx, err,
-                            "UPDATE pf_sms_codes SET attempts = attempts + 1 WHERE id = $1", "t",
-                            v->id));
+    if (e != PAY_ERR_OK)
+        return pay_store_status_of(e);
+    if (pay_otp_verify(hash, v->key, v->id, v->code) != 0) { /* the reservation is the failure */
+        v->code_result =
+            v->attempt.left == 0
+                ? pay_error_set(err, PAY_ERR_LOCKED, "smsCode", "wrong code; locked for %d minutes",
+                                PAY_LOCKOUT_DURATION_S / 60)
+                : pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "smsCode",
+                                "wrong code; %lld attempt%s left", (long long)v->attempt.left,
+                                v->attempt.left == 1 ? "" : "s");
+        return PAY_STORE_COMMIT;
+    }
+    v->code_result = PAY_ERR_OK;
+    e = pay_store_attempt_succeeded(tx, "pf_attempts", v->subject, &v->attempt, err);
+    if (e == PAY_ERR_OK)
+        e = pay_store_exec(tx, err, "UPDATE pf_sms_codes SET used = 1 WHERE id = $1", "t", v->id);
+    return pay_store_status_of(e);
 }
 
 enum pay_err pay_platform_sms_verify(struct pay_platform *p, const char *consumer_id,
                                      const char *id, const char *purpose, const char *code,
                                      struct pay_error *err)
 {
-    struct vf_ctx v = {id, consumer_id, purpose, code ? code : "", p->otp_key, PAY_ERR_OK};
+    struct vf_ctx v = {id, consumer_id, purpose, code ? code : "", p->otp_key, "", {0}, 0};
+    snprintf(v.subject, sizeof v.subject, "sms:%s", consumer_id);
     enum pay_err e = pay_store_run_tx(p->store, vf_tx, &v, err);
     return pay_store_outcome(e, v.code_result, err); /* after the run: it sets code_result */
 }

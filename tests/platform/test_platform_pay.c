@@ -175,14 +175,21 @@ static void cashier_guards(void **state)
     snprintf(path, sizeof path, "/cashier/%s/pay/wallet", id);
     b_request(&b, "POST", path, "csrf=x&pay_password=246810");
     assert_int_equal(b.status, 401);
-    /* the payment password locks after 5 failures */
+    /* the payment password locks after 5 failures; each says how many tries are left */
     b_login(&b, id, "guard@example.com", "correct horse");
     assert_int_equal(b.status, 303);
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 4; i++) {
         b_pay_wallet(&b, id, "111111");
         assert_int_equal(b.status, 401);
+        char left[64];
+        snprintf(left, sizeof left, "wrong payment password; %d attempt%s left", 4 - i,
+                 i == 3 ? "" : "s");
+        assert_non_null(strstr(b.page, left));
     }
-    b_pay_wallet(&b, id, "246810");
+    b_pay_wallet(&b, id, "111111"); /* the fifth locks */
+    assert_int_equal(b.status, 423);
+    assert_non_null(strstr(b.page, "locked for 30 minutes"));
+    b_pay_wallet(&b, id, "246810"); /* the right one is refused unchecked */
     assert_int_equal(b.status, 423);
     h_browser_fini(&b);
     struct h_reply r;
