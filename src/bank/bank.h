@@ -14,6 +14,7 @@
 #include "store/store.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -295,7 +296,11 @@ enum pay_err pay_bank_notify_create(struct pay_bank *b, struct pay_store_tx *tx,
                                     struct pay_error *err);
 
 /* --- demo_data.c --------------------------------------------------------------------------- */
+/* Seeds the demo cards and merchant (idempotent); print: a line pointing to demo-cards. */
 enum pay_err pay_bank_demo_data(struct pay_bank *b, bool print, struct pay_error *err);
+/* `paygate bank demo-cards`: the demo cards with expiry, CVV2 and phone, on out (a terminal,
+ * never a log). 0, or -1 when the bank has none. */
+int pay_bank_demo_cards_print(struct pay_bank *b, FILE *out);
 
 /* --- server.c ------------------------------------------------------------------------------ */
 int pay_bank_serve(struct pay_bank_options *o);

@@ -28,6 +28,7 @@ static void usage(FILE *out)
         "            [--kind debit|credit] [--password 123456] [--expiry MM/YY] [--limit MINOR]\n"
         "       paygate bank deposit --data-dir D --account A --amount MINOR\n"
         "       paygate bank movements --data-dir D --account A [--cursor N]\n"
+        "       paygate bank demo-cards --data-dir D   (the --demo-data cards with CVV2s)\n"
         "  (the same operations as the forms of /admin)\n\n"
         "server options: --config bank.ini ([server] and [bank] keys: the options with '_';\n"
         "  etc/bank.example.ini), --check-config (validate config and flags, then exit)\n"
@@ -405,6 +406,11 @@ int pay_cmd_bank(int argc, char **argv)
         status = admin_cmd(b, cmd, &in);
     else if (strcmp(cmd, "movements") == 0)
         status = movements_cmd(b, &in);
+    else if (strcmp(cmd, "demo-cards") == 0)
+        status =
+            pay_bank_demo_cards_print(b, stdout) == 0
+                ? 0
+                : (fprintf(stderr, "paygate bank demo-cards: no demo cards (--demo-data)\n"), 1);
     else {
         usage(stderr);
         status = 2;

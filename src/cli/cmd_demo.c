@@ -420,10 +420,12 @@ static void print_summary(const struct demo *d)
            "  consumer login  13800000001 / demo-pass-1, payment password 123456 (wallet ¥10,000)\n"
            "  cards           %s (debit), %s (credit) at %s; %s at %s\n"
            "                  card password 123456, expiry 12/30; SMS codes at the bank's\n"
-           "                  http://127.0.0.1:%d/sandbox/sms\n\n"
+           "                  http://127.0.0.1:%d/sandbox/sms; CVV2s (to bind a card):\n"
+           "                  paygate bank demo-cards --data-dir %s/banks/%s\n\n"
            "paygate demo: ready. Ctrl-C stops everything.\n",
            d->dir, p + 3, p + 2, d->banks[0].name, p, d->banks[1].name, p + 1, p + 2,
-           d->operator_token, c1, c5, d->banks[0].name, c2, d->banks[1].name, p);
+           d->operator_token, c1, c5, d->banks[0].name, c2, d->banks[1].name, p, d->dir,
+           d->banks[0].code);
     fflush(stdout);
 }
 

@@ -411,15 +411,15 @@ bool h_bank_answer_signed(struct pay_rsa_key *key, const char *header, long stat
 
 int h_demo_cvv2(const struct bank_proc *b, const char *pan, char out[4])
 {
-    char path[400], line[256];
-    snprintf(path, sizeof path, "%s/stdout.txt", b->dir);
-    FILE *f = fopen(path, "r");
+    struct pay_buf text;
+    pay_buf_init(&text, 65536);
     out[0] = '\0';
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (strstr(line, pan) && strstr(line, "cvv2 "))
-            snprintf(out, 4, "%.3s", strstr(line, "cvv2 ") + 5);
-    fclose(f);
+    const char *line = h_paygate(&text, "bank demo-cards --data-dir %s/data", b->dir) == 0
+                           ? strstr(pay_buf_str(&text), pan)
+                           : NULL;
+    const char *c = line ? strstr(line, "cvv2 ") : NULL;
+    if (c)
+        snprintf(out, 4, "%.3s", c + 5);
+    pay_buf_fini(&text);
     return strlen(out) == 3 ? 0 : -1;
 }

@@ -28,8 +28,8 @@ int h_bank_remove(const struct bank_proc *b);
 /* `paygate ledger verify` on the bank's database: its exit status (0 = clean). */
 int h_bank_ledger_verify(const struct bank_proc *b);
 
-/* The CVV2 of demo card pan, from the table the bank printed on its stdout at start (it
- * depends on the bank's cvv.key). 0, or -1 when the table has no such card. */
+/* The CVV2 of demo card pan, from `paygate bank demo-cards` (it depends on the bank's
+ * cvv.key; the server itself prints no card data). 0, or -1 when there is no such card. */
 int h_demo_cvv2(const struct bank_proc *b, const char *pan, char out[4]);
 /* The bank's signing key from GET /api/v1/bank-key.pem; free with pay_rsa_key_free. NULL on
  * failure. */

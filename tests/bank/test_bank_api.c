@@ -84,7 +84,7 @@ static void test_bind_card(void **state)
 {
     (void)state;
     json_t *j = NULL;
-    char cvv[4]; /* the CVV2 of the demo card, as the bank printed it */
+    char cvv[4]; /* the CVV2 of the demo card, as `bank demo-cards` shows it */
     assert_int_equal(h_demo_cvv2(&bank, "6222020000000015", cvv), 0);
     char body[512];
     snprintf(body, sizeof body,

@@ -23,7 +23,7 @@ const bank = spawnServer(['bank', 'serve', '--data-dir', `${dir}/bank`, '--code'
 ['ignore', fs.openSync(`${dir}/bank-stdout`, 'w'), fs.openSync(`${dir}/bank.log`, 'w')]);
 const bankUrl = await waitFile(`${dir}/bank-url`);
 const CARD = '6222020000000015';
-const cvv2 = /6222020000000015\s+exp 12\/30\s+cvv2 (\d{3})/.exec(fs.readFileSync(`${dir}/bank-stdout`, 'utf8'))[1];
+const cvv2 = /6222020000000015\s+exp 12\/30\s+cvv2 (\d{3})/.exec(run(['bank', 'demo-cards', '--data-dir', `${dir}/bank`]))[1];
 
 // --- the platform, a merchant (Ed25519 key made here) and a consumer ------------------------------
 const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
