@@ -360,13 +360,42 @@ static enum pay_err refund_handler(struct pay_http_request *req, struct pay_erro
 struct xfer_op {
     struct pay_bank_op op;
     const char *mer_id, *mer_acct, *transfer_id, *from, *to;
+    const char *agreement_hash; /* or, instead of toAccount, the card of an agreement */
+    char to_acct[PAY_LEDGER_ID_MAX + 1];
+    char card_last4[5];
     int64_t amount;
     char serial[PAY_ID_MAX];
 };
 
-static int xfer_apply(struct pay_store_tx *tx, void *ctx)
+/* The account behind the merchant's agreement (a bound card). A revoked agreement still names
+ * its card for the replay of a transfer made before the revocation, never for a new one. */
+static enum pay_err agreement_account(struct pay_store_tx *tx, struct xfer_op *x, bool *revoked)
 {
-    struct xfer_op *x = ctx;
+    struct pay_error *err = &x->op.err;
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT c.account_id, c.last4, a.revoked_ms FROM bank_agreements a"
+                        " JOIN bank_cards c ON c.id = a.card_id WHERE a.token_hash = $1"
+                        " AND a.mer_id = $2",
+                        "tt", x->agreement_hash, x->mer_id);
+    if (!st)
+        return err->code;
+    int r = pay_store_step(st, err);
+    if (r == 1) {
+        pay_store_col_copy(st, 0, x->to_acct, sizeof x->to_acct);
+        pay_store_col_copy(st, 1, x->card_last4, sizeof x->card_last4);
+        *revoked = pay_store_col_int64(st, 2) != 0;
+    }
+    pay_store_done(st);
+    if (r < 0)
+        return err->code;
+    return r == 1 ? PAY_ERR_OK
+                  : pay_error_set(err, PAY_ERR_AGREEMENT_INVALID, "agreementToken", NULL);
+}
+
+/* A transfer with this id already: the same one (OK, x->serial set) or another (REUSED). */
+static enum pay_err xfer_replay(struct pay_store_tx *tx, struct xfer_op *x, bool *found)
+{
     struct pay_error *err = &x->op.err;
     struct pay_store_stmt *st =
         pay_store_query(tx, err,
@@ -375,26 +404,43 @@ static int xfer_apply(struct pay_store_tx *tx, void *ctx)
                         "tt", x->mer_id, x->transfer_id);
     if (!st)
         return err->code;
-    if (pay_store_step(st, err) == 1) {
-        bool same = strcmp(pay_store_col_text(st, 1), x->from) == 0 &&
-                    strcmp(pay_store_col_text(st, 2), x->to) == 0 &&
-                    pay_store_col_int64(st, 3) == x->amount;
+    *found = pay_store_step(st, err) == 1;
+    bool same = *found && strcmp(pay_store_col_text(st, 1), x->from) == 0 &&
+                strcmp(pay_store_col_text(st, 2), x->to) == 0 &&
+                pay_store_col_int64(st, 3) == x->amount;
+    if (*found)
         pay_store_col_copy(st, 0, x->serial, sizeof x->serial);
-        pay_store_done(st);
-        return same ? PAY_ERR_OK
-                    : pay_error_set(err, PAY_ERR_IDEMPOTENCY_KEY_REUSED, "transferId",
-                                    "transfer %s was made with other fields", x->transfer_id);
-    }
     pay_store_done(st);
+    return !*found || same
+               ? PAY_ERR_OK
+               : pay_error_set(err, PAY_ERR_IDEMPOTENCY_KEY_REUSED, "transferId",
+                               "transfer %s was made with other fields", x->transfer_id);
+}
+
+static int xfer_apply(struct pay_store_tx *tx, void *ctx)
+{
+    struct xfer_op *x = ctx;
+    struct pay_error *err = &x->op.err;
+    bool revoked = false, found = false;
+    enum pay_err rc = PAY_ERR_OK;
+    if (x->agreement_hash && (rc = agreement_account(tx, x, &revoked)) == PAY_ERR_OK)
+        x->to = x->to_acct;
+    if (rc == PAY_ERR_OK)
+        rc = xfer_replay(tx, x, &found);
+    if (rc != PAY_ERR_OK || found)
+        return rc;
+    if (revoked)
+        return pay_error_set(err, PAY_ERR_AGREEMENT_INVALID, "agreementToken", "revoked");
     if (strcmp(x->from, x->mer_acct) != 0)
         return pay_error_set(err, PAY_ERR_FORBIDDEN, "fromAccount",
                              "fromAccount must be your own account");
-    st = pay_store_query(tx, err, "SELECT 1 FROM bank_accounts WHERE id = $1", "t", x->to);
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err, "SELECT 1 FROM bank_accounts WHERE id = $1", "t", x->to);
     int r = st ? pay_store_step(st, err) : -1;
     pay_store_done(st);
     if (r != 1)
         return pay_error_set(err, PAY_ERR_NOT_FOUND, "toAccount", "no such account");
-    enum pay_err rc = pay_id_new("bt", x->serial);
+    rc = pay_id_new("bt", x->serial);
     char tid[PAY_ID_MAX + 8];
     snprintf(tid, sizeof tid, "xfer:%s", x->serial);
     if (rc == PAY_ERR_OK)
@@ -410,15 +456,40 @@ static int xfer_apply(struct pay_store_tx *tx, void *ctx)
     return rc;
 }
 
+/* The answer names the destination as it was given: the account, or the card's last four. */
+static json_t *xfer_reply(const struct xfer_op *x)
+{
+    json_t *j = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "transferId", x->transfer_id, "status",
+                          "SUCCESS", "amount", (json_int_t)x->amount, "currency", PAY_BANK_CURRENCY,
+                          "fromAccount", x->from, "tranSerialNo", x->serial);
+    if (j && x->agreement_hash)
+        json_object_set_new(j, "cardLast4", json_string(x->card_last4));
+    else if (j)
+        json_object_set_new(j, "toAccount", json_string(x->to));
+    return j;
+}
+
 static enum pay_err transfer_handler(struct pay_http_request *req, struct pay_error *err)
 {
     struct api_call c;
     if (!api_begin(req, &c))
         return PAY_ERR_OK;
     struct xfer_op x = {.mer_id = c.m.mer_id, .mer_acct = c.m.account_id};
+    char hash[PAY_SHA256_HEX_LEN];
     x.transfer_id = api_str(&c, "transferId", PAY_MERCHANT_ID_FIELD_MAX, err);
     x.from = x.transfer_id ? api_str(&c, "fromAccount", PAY_LEDGER_ID_MAX, err) : NULL;
-    x.to = x.from ? api_str(&c, "toAccount", PAY_LEDGER_ID_MAX, err) : NULL;
+    bool by_card = json_object_get(c.body, "agreementToken") != NULL;
+    if (x.from && by_card && json_object_get(c.body, "toAccount"))
+        x.from = NULL, pay_error_set(err, PAY_ERR_FIELD_INVALID, "toAccount",
+                                     "give toAccount or agreementToken, not both");
+    const char *token = x.from && by_card ? api_str(&c, "agreementToken", 64, err) : NULL;
+    if (token) {
+        pay_sha256_hex(hash, token, strlen(token));
+        x.agreement_hash = hash;
+        x.to = "";
+    } else if (x.from && !by_card) {
+        x.to = api_str(&c, "toAccount", PAY_LEDGER_ID_MAX, err);
+    }
     const char *cur = x.to ? api_str(&c, "currency", 3, err) : NULL;
     if (cur && strcmp(cur, PAY_BANK_CURRENCY) != 0) {
         pay_error_set(err, PAY_ERR_CURRENCY_MISMATCH, "currency", "accounts hold CNY");
@@ -426,11 +497,7 @@ static enum pay_err transfer_handler(struct pay_http_request *req, struct pay_er
     }
     if (cur && api_amount(&c, "amount", &x.amount, err) &&
         pay_bank_write(c.b, xfer_apply, &x.op, err) == PAY_ERR_OK)
-        api_reply(&c, 200,
-                  json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "transferId", x.transfer_id,
-                            "status", "SUCCESS", "amount", (json_int_t)x.amount, "currency",
-                            PAY_BANK_CURRENCY, "fromAccount", x.from, "toAccount", x.to,
-                            "tranSerialNo", x.serial));
+        api_reply(&c, 200, xfer_reply(&x));
     else
         api_fail(&c, err);
     api_end(&c);

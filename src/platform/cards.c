@@ -14,8 +14,7 @@
 
 #include "core/log.h"
 
-#define SEALED_MAX   PAY_AEAD_SEALED_LEN(PAY_MERCHANT_ID_FIELD_MAX)
-#define LEGACY_BATCH 64
+#define SEALED_MAX PAY_AEAD_SEALED_LEN(PAY_MERCHANT_ID_FIELD_MAX)
 
 static int token_seal(const struct pay_platform *p, const char *card_id, const char *token,
                       char out[SEALED_MAX])
@@ -107,58 +106,7 @@ enum pay_err pay_platform_card_add(struct pay_platform *p, const char *consumer_
     return pay_store_run_tx(p->store, add_tx, &a, err);
 }
 
-/* --- migration 8: seal the tokens stored in clear ------------------------------------------ */
-
-struct legacy_ctx {
-    struct pay_platform *p;
-    size_t sealed;
-};
-
-static enum pay_store_status legacy_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
-{
-    struct legacy_ctx *l = ctx;
-    l->sealed = 0;
-    /* the old clear text is overwritten with zeros in the page, not left in free space */
-    if (pay_store_exec(tx, err, "PRAGMA secure_delete = ON", "") != PAY_ERR_OK)
-        return pay_store_status_of(err->code);
-    struct {
-        char id[PAY_ID_MAX], sealed[SEALED_MAX];
-    } rows[LEGACY_BATCH];
-    size_t n = 0;
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err, "SELECT id, agreement_token FROM pf_cards WHERE token_sealed = 0 LIMIT $1", "i",
-        (int64_t)LEGACY_BATCH);
-    if (!st)
-        return pay_store_status_of(err->code);
-    int rc = 0;
-    while (n < LEGACY_BATCH && (rc = pay_store_step(st, err)) == 1) {
-        pay_store_col_copy(st, 0, rows[n].id, sizeof rows[n].id);
-        if (token_seal(l->p, rows[n].id, pay_store_col_text(st, 1), rows[n].sealed) != 0)
-            rc = -1;
-        n++;
-    }
-    pay_store_done(st);
-    for (size_t i = 0; rc >= 0 && i < n; i++)
-        if (pay_store_exec(tx, err,
-                           "UPDATE pf_cards SET agreement_token = $1, token_sealed = 1"
-                           " WHERE id = $2",
-                           "tt", rows[i].sealed, rows[i].id) != PAY_ERR_OK)
-            rc = -1;
-    pay_wipe(rows, sizeof rows);
-    l->sealed = n;
-    return rc < 0 ? PAY_STORE_HARD : PAY_STORE_COMMIT;
-}
-
-enum pay_err pay_platform_cards_seal_legacy(struct pay_platform *p, struct pay_error *err)
-{
-    struct legacy_ctx l = {p, 0};
-    size_t total = 0;
-    enum pay_err e;
-    do {
-        e = pay_store_run_tx(p->store, legacy_tx, &l, err);
-        total += l.sealed;
-    } while (e == PAY_ERR_OK && l.sealed == LEGACY_BATCH);
-    if (e == PAY_ERR_OK && total > 0)
-        PAY_INFO("card.tokens_sealed", "count=%zu", total);
-    return e;
-}
+/* Migration 8: tokens stored in clear by older versions (token_sealed = 0), sealed at open
+ * with the card id as associated data, as token_seal does. */
+const struct pay_platform_legacy pay_platform_legacy_cards = {
+    "pf_cards", "token_sealed", {"agreement_token", NULL}, ""};

@@ -54,11 +54,12 @@ struct pay_platform_connector {
     enum pay_err (*agreement_debit)(const struct pay_platform_bank *b, const char *token,
                                     const char *order_id, int64_t amount_minor,
                                     const char *currency, const char *goods, struct pay_error *err);
-    /* Pays amount from our reserve account to to_account at this bank; idempotent by
-     * transfer_id. */
+    /* Pays amount from our reserve account at this bank to the card of a bound card's
+     * agreement token, or (withdrawals recorded by older versions only) to to_account: exactly
+     * one of the two is given. Idempotent by transfer_id. */
     enum pay_err (*transfer)(const struct pay_platform_bank *b, const char *transfer_id,
-                             const char *to_account, int64_t amount_minor, const char *currency,
-                             struct pay_error *err);
+                             const char *agreement_token, const char *to_account,
+                             int64_t amount_minor, const char *currency, struct pay_error *err);
 };
 
 /* A bank the platform integrates ([bank.<code>] in the INI file). */

@@ -278,15 +278,17 @@ static enum pay_err agreement_debit(const struct pay_platform_bank *b, const cha
 }
 
 static enum pay_err transfer(const struct pay_platform_bank *b, const char *transfer_id,
-                             const char *to_account, int64_t amount_minor, const char *currency,
-                             struct pay_error *err)
+                             const char *agreement_token, const char *to_account,
+                             int64_t amount_minor, const char *currency, struct pay_error *err)
 {
     json_t *out = NULL;
-    enum pay_err e = call(b, "/api/v1/transfers",
-                          json_pack("{s:s, s:s, s:s, s:I, s:s}", "transferId", transfer_id,
-                                    "fromAccount", b->mer_acct, "toAccount", to_account, "amount",
-                                    (json_int_t)amount_minor, "currency", currency),
-                          &out, err);
+    enum pay_err e =
+        call(b, "/api/v1/transfers",
+             json_pack("{s:s, s:s, s:s, s:I, s:s}", "transferId", transfer_id, "fromAccount",
+                       b->mer_acct, agreement_token ? "agreementToken" : "toAccount",
+                       agreement_token ? agreement_token : to_account, "amount",
+                       (json_int_t)amount_minor, "currency", currency),
+             &out, err);
     json_t *st = json_object_get(out, "status");
     if (e == PAY_ERR_OK && !(json_is_string(st) && strcmp(json_string_value(st), "SUCCESS") == 0))
         e = pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "bank transfer not SUCCESS");

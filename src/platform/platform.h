@@ -338,9 +338,6 @@ int pay_platform_totp_seal(const struct pay_platform *p, const char *consumer_id
                            const char *secret, char out[PAY_PLATFORM_TOTP_SEALED_MAX]);
 int pay_platform_totp_open(const struct pay_platform *p, const char *consumer_id,
                            const char *sealed, char out[PAY_PLATFORM_TOTP_TEXT_MAX]);
-/* Seals the secrets of rows stored in clear by older versions (migration 11 marks them
- * totp_sealed = 0); run at open, after the keyring is loaded. */
-enum pay_err pay_platform_totp_seal_legacy(struct pay_platform *p, struct pay_error *err);
 /* The consumer and CSRF token of a live session (idle for less than PAY_SESSION_IDLE_S),
  * touching it; UNAUTHENTICATED otherwise. */
 enum pay_err pay_platform_session_get(struct pay_platform *p, const char *token,
@@ -395,9 +392,21 @@ enum pay_err pay_platform_cards_list(struct pay_platform *p, const char *consume
                                      size_t *n_out, struct pay_error *err);
 enum pay_err pay_platform_card_add(struct pay_platform *p, const char *consumer_id,
                                    const struct pay_platform_card *c, struct pay_error *err);
-/* Seals the agreement tokens of rows stored in clear by older versions (migration 8 marks
- * them token_sealed = 0); run at open, after the keyring is loaded. */
-enum pay_err pay_platform_cards_seal_legacy(struct pay_platform *p, struct pay_error *err);
+/* What older versions stored in clear, sealed at open (legacy.c): the columns (one or two) of
+ * table's rows whose flag column is 0, with associated data aad_prefix + row id; "" stays "".
+ * Then flag = 1. Run after the keyring is loaded. */
+struct pay_platform_legacy {
+    const char *table, *flag;
+    const char *cols[2]; /* cols[1] may be NULL */
+    const char *aad_prefix;
+};
+enum pay_err pay_platform_seal_legacy(struct pay_platform *p,
+                                      const struct pay_platform_legacy *spec,
+                                      struct pay_error *err);
+/* The legacy specs: agreement tokens (migration 8), TOTP secrets (11), withdrawal accounts
+ * (12). */
+extern const struct pay_platform_legacy pay_platform_legacy_cards, pay_platform_legacy_totp,
+    pay_platform_legacy_withdrawals;
 /* Pays trade t from a bound card by the bank's agreement debit (the bank's answer is
  * synchronous; the booking is the same as for a bank notification, method "card"). */
 enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_platform_trade *t,
@@ -406,20 +415,21 @@ enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_p
 enum pay_err pay_platform_topup(struct pay_platform *p, const char *consumer_id,
                                 const struct pay_platform_card *card, int64_t amount_minor,
                                 const char *currency, struct pay_error *err);
-/* Withdraws from a wallet to to_account at bank (withdrawals.c): records the withdrawal (its
- * id is the bank's transferId) and moves wallet -> in flight in one transaction, then asks the
- * bank. status_out: "succeeded" (in flight -> reserve), "pending" (no definitive answer yet:
- * the money stays held and pay_platform_withdraw_work retries with the same transferId) or
- * "failed" (the bank refused; the money is back in the wallet and the bank's error is
- * returned). BALANCE_INSUFFICIENT when the wallet holds less (nothing recorded). */
+/* Withdraws from a wallet to the consumer's bound card card_id (withdrawals.c): records the
+ * withdrawal (its id is the bank's transferId) and moves wallet -> in flight in one
+ * transaction, then asks the card's bank to credit the card (agreement token). status_out:
+ * "succeeded" (in flight -> reserve), "pending" (no definitive answer yet: the money stays held
+ * and pay_platform_withdraw_work retries with the same transferId) or "failed" (the bank
+ * refused; the money is back in the wallet and the bank's error is returned).
+ * FIELD_INVALID (card_id) for a card that is not one of theirs; BALANCE_INSUFFICIENT when the
+ * wallet holds less (nothing recorded). */
 enum pay_err pay_platform_withdraw(struct pay_platform *p, const char *consumer_id,
-                                   const char *bank, const char *to_account, int64_t amount_minor,
-                                   const char *currency, char status_out[16],
-                                   struct pay_error *err);
+                                   const char *card_id, int64_t amount_minor, const char *currency,
+                                   char status_out[16], struct pay_error *err);
 /* Retries pending withdrawals that are due (each claimed with a lease first); the sweeper
  * calls it each round. */
 void pay_platform_withdraw_work(struct pay_platform *p);
-/* The consumer's latest withdrawals as JSON [{id, bank, to_account, amount, status, at}]
+/* The consumer's latest withdrawals as JSON [{id, bank, card_last4, amount, status, at}]
  * (new reference in *out). */
 enum pay_err pay_platform_withdrawals_list(struct pay_platform *p, const char *consumer_id,
                                            json_t **out, struct pay_error *err);

@@ -166,7 +166,7 @@ static const struct pay_store_migration migrations[] = {
      " created_ms INTEGER NOT NULL)"},
     {8,
      /* Agreement tokens are sealed (AEAD, cards.c); rows of older versions hold them in clear
-      * (token_sealed = 0) until pay_platform_cards_seal_legacy seals them at open. */
+      * (token_sealed = 0) until pay_platform_seal_legacy seals them at open. */
      "ALTER TABLE pf_cards ADD COLUMN token_sealed INTEGER NOT NULL DEFAULT 0"},
     {9,
      /* Withdrawals: the id is the bank's transferId (the transfer is idempotent by it); a
@@ -209,8 +209,15 @@ static const struct pay_store_migration migrations[] = {
      "ALTER TABLE pf_consumers DROP COLUMN pay_locked_until_ms"},
     {11,
      /* TOTP secrets are sealed (AEAD, totp.c); rows of older versions hold them in clear
-      * (totp_sealed = 0) until pay_platform_totp_seal_legacy seals them at open. */
+      * (totp_sealed = 0) until pay_platform_seal_legacy seals them at open. */
      "ALTER TABLE pf_consumers ADD COLUMN totp_sealed INTEGER NOT NULL DEFAULT 0"},
+    {12,
+     /* Withdrawals go to a bound card chosen from a list (card_id; to_account stays ''), never
+      * to a typed account. Rows of older versions hold a typed account in clear
+      * (to_account_sealed = 0) until pay_platform_seal_legacy seals it at open; a pending one
+      * is retried to it. */
+     "ALTER TABLE pf_withdrawals ADD COLUMN card_id TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE pf_withdrawals ADD COLUMN to_account_sealed INTEGER NOT NULL DEFAULT 0"},
 };
 
 const struct pay_store_component pay_platform_schema = {"platform", migrations,

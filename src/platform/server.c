@@ -238,8 +238,12 @@ static enum pay_err open_aead(struct pay_platform *p, struct pay_error *err)
     pay_wipe(line, sizeof line);
     if (bad || p->aead.count == 0)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "bad key in %s", path);
-    enum pay_err e = pay_platform_cards_seal_legacy(p, err);
-    return e == PAY_ERR_OK ? pay_platform_totp_seal_legacy(p, err) : e;
+    const struct pay_platform_legacy *legacy[] = {
+        &pay_platform_legacy_cards, &pay_platform_legacy_totp, &pay_platform_legacy_withdrawals};
+    enum pay_err e = PAY_ERR_OK;
+    for (size_t i = 0; i < sizeof legacy / sizeof legacy[0] && e == PAY_ERR_OK; i++)
+        e = pay_platform_seal_legacy(p, legacy[i], err);
+    return e;
 }
 
 static struct pay_platform *platform_alloc(const struct pay_platform_settings *s)

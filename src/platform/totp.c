@@ -13,10 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/log.h"
-
-#define LEGACY_BATCH 32
-
 static int aad_of(const char *consumer_id, char *out, size_t n)
 {
     int len = snprintf(out, n, "totp:%s", consumer_id);
@@ -150,65 +146,7 @@ enum pay_err pay_platform_totp_confirm(struct pay_platform *p, const char *consu
                          t.attempt.left == 1 ? "" : "s");
 }
 
-/* --- migration 11: seal the secrets stored in clear ------------------------------------------ */
-
-struct legacy_ctx {
-    struct pay_platform *p;
-    size_t sealed;
-};
-
-struct legacy_row {
-    char id[PAY_ID_MAX];
-    char secret[PAY_PLATFORM_TOTP_SEALED_MAX], pending[PAY_PLATFORM_TOTP_SEALED_MAX];
-};
-
-static enum pay_store_status legacy_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
-{
-    struct legacy_ctx *l = ctx;
-    l->sealed = 0;
-    /* the old clear text is overwritten with zeros in the page, not left in free space */
-    if (pay_store_exec(tx, err, "PRAGMA secure_delete = ON", "") != PAY_ERR_OK)
-        return pay_store_status_of(err->code);
-    struct legacy_row rows[LEGACY_BATCH];
-    size_t n = 0;
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err,
-        "SELECT id, totp_secret, totp_pending FROM pf_consumers WHERE totp_sealed = 0 LIMIT $1",
-        "i", (int64_t)LEGACY_BATCH);
-    if (!st)
-        return pay_store_status_of(err->code);
-    int rc = 0;
-    while (n < LEGACY_BATCH && (rc = pay_store_step(st, err)) == 1) {
-        pay_store_col_copy(st, 0, rows[n].id, sizeof rows[n].id);
-        if (pay_platform_totp_seal(l->p, rows[n].id, pay_store_col_text(st, 1), rows[n].secret) !=
-                0 ||
-            pay_platform_totp_seal(l->p, rows[n].id, pay_store_col_text(st, 2), rows[n].pending) !=
-                0)
-            rc = -1;
-        n++;
-    }
-    pay_store_done(st);
-    for (size_t i = 0; rc >= 0 && i < n; i++)
-        if (pay_store_exec(tx, err,
-                           "UPDATE pf_consumers SET totp_secret = $1, totp_pending = $2,"
-                           " totp_sealed = 1 WHERE id = $3",
-                           "ttt", rows[i].secret, rows[i].pending, rows[i].id) != PAY_ERR_OK)
-            rc = -1;
-    pay_wipe(rows, sizeof rows);
-    l->sealed = n;
-    return rc < 0 ? PAY_STORE_HARD : PAY_STORE_COMMIT;
-}
-
-enum pay_err pay_platform_totp_seal_legacy(struct pay_platform *p, struct pay_error *err)
-{
-    struct legacy_ctx l = {p, 0};
-    size_t total = 0;
-    enum pay_err e;
-    do {
-        e = pay_store_run_tx(p->store, legacy_tx, &l, err);
-        total += l.sealed;
-    } while (e == PAY_ERR_OK && l.sealed == LEGACY_BATCH);
-    if (e == PAY_ERR_OK && total > 0)
-        PAY_INFO("totp.secrets_sealed", "consumers=%zu", total);
-    return e;
-}
+/* Migration 11: secrets stored in clear by older versions (totp_sealed = 0), sealed at open
+ * with the associated data aad_of gives. */
+const struct pay_platform_legacy pay_platform_legacy_totp = {
+    "pf_consumers", "totp_sealed", {"totp_secret", "totp_pending"}, "totp:"};

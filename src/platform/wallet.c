@@ -253,6 +253,8 @@ static enum pay_err h_topup(struct pay_http_request *req, struct pay_error *err)
     return PAY_ERR_OK;
 }
 
+/* POST /wallet/withdraw (card_id, amount, pay_password): to a bound card chosen from the
+ * list; the form has no field for a typed account. */
 static enum pay_err h_withdraw(struct pay_http_request *req, struct pay_error *err)
 {
     struct wpage w;
@@ -266,8 +268,7 @@ static enum pay_err h_withdraw(struct pay_http_request *req, struct pay_error *e
                                                      err);
     char status[16] = "";
     if (e == PAY_ERR_OK)
-        e = pay_platform_withdraw(w.p, w.consumer_id, f(req, "bank"), f(req, "to_account"), minor,
-                                  "CNY", status, err);
+        e = pay_platform_withdraw(w.p, w.consumer_id, f(req, "card_id"), minor, "CNY", status, err);
     /* pending: the bank has not answered yet; the money is held and the transfer is retried */
     wrender(&w, pay_err_http_status(e), pay_platform_error_text(e, err),
             e != PAY_ERR_OK                  ? NULL

@@ -1,17 +1,22 @@
-/* Withdrawals from a wallet to a bank account, made reliable like the notification outbox.
- * The request records the withdrawal (its id is the bank's transferId) in the same
+/* Withdrawals from a wallet to one of the consumer's bound cards (chosen from a list, never a
+ * typed account: the bank credits the card of the agreement token), made reliable like the
+ * notification outbox. The request records the withdrawal (its id is the bank's transferId,
+ * the row names the card, not its token) in the same
  * transaction that moves wallet -> in flight (pf.refunds). The bank's transfer API is
  * idempotent by transferId, so the transfer is sent, and after a timeout or an unreachable
  * bank sent again, always with that id, until the bank answers definitively: success moves
  * in flight -> reserve(bank), a refusal moves the money back to the wallet. A row is claimed
  * with a lease (next_attempt_ms moved past the bank call) before each attempt, so a process
- * killed mid-call loses nothing: the row is due again when the lease runs out. */
+ * killed mid-call loses nothing: the row is due again when the lease runs out. Rows of older
+ * versions went to a typed account; it is kept sealed (migration 12) so that a pending one is
+ * still retried to the same place. */
 #include "platform/connector.h"
 #include "platform/platform.h"
 
 #include "core/ids.h"
 #include "core/money.h"
 #include "core/timeutil.h"
+#include "crypto/crypto.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,11 +28,14 @@
 #define WD_RETRY_MIN_MS 1000            /* backoff: 1 s, 2 s, 4 s, ... up to WD_RETRY_MAX_MS */
 #define WD_RETRY_MAX_MS (5 * 60 * 1000)
 
+#define ACCOUNT_SEALED_MAX PAY_AEAD_SEALED_LEN(PAY_MERCHANT_ID_FIELD_MAX)
+
 struct wd_row {
     char id[PAY_ID_MAX];
     char consumer_id[PAY_ID_MAX];
     char bank[17];
-    char to_account[PAY_MERCHANT_ID_FIELD_MAX + 1];
+    char card_id[PAY_ID_MAX];                /* the bound card it goes to */
+    char account_sealed[ACCOUNT_SEALED_MAX]; /* older rows: a typed account, sealed; else "" */
     char currency[4];
     int64_t amount_minor;
     int64_t attempts;
@@ -71,9 +79,10 @@ static int record_apply(struct pay_store_tx *tx, struct wd_cmd *c)
     int64_t now = pay_time_now_ms();
     enum pay_err e = pay_store_exec(
         tx, &c->err,
-        "INSERT INTO pf_withdrawals (id, consumer_id, bank, to_account, amount_minor, currency,"
-        " status, next_attempt_ms, created_ms) VALUES ($1,$2,$3,$4,$5,$6,'pending',$7,$8)",
-        "ttttitii", w->id, w->consumer_id, w->bank, w->to_account, w->amount_minor, w->currency,
+        "INSERT INTO pf_withdrawals (id, consumer_id, bank, to_account, card_id,"
+        " to_account_sealed, amount_minor, currency, status, next_attempt_ms, created_ms)"
+        " VALUES ($1,$2,$3,'',$4,1,$5,$6,'pending',$7,$8)",
+        "ttttitii", w->id, w->consumer_id, w->bank, w->card_id, w->amount_minor, w->currency,
         now + WD_LEASE_MS, now);
     if (e == PAY_ERR_OK)
         e = wd_xfer(c, tx, "out", PAY_PF_ACCT_WALLET, w->consumer_id, PAY_PF_ACCT_REFUND_FLIGHT,
@@ -141,13 +150,43 @@ static bool transient(enum pay_err e)
            e == PAY_ERR_INTERNAL || e == PAY_ERR_UNAVAILABLE || e == PAY_ERR_RATE_LIMITED;
 }
 
+/* Sends the transfer of w to its card (its agreement token, opened from the card row only for
+ * the call) or, for an older row, to its sealed account. A card or account that cannot be
+ * read is INTERNAL, i.e. retried: the transfer may have been made already. */
+static enum pay_err wd_send(struct pay_platform *p, const struct pay_platform_bank *b,
+                            const struct wd_row *w, struct pay_error *berr)
+{
+    enum pay_err be;
+    if (w->card_id[0]) {
+        struct pay_platform_card c;
+        size_t n = 0;
+        be = pay_platform_cards_list(p, w->consumer_id, w->card_id, &c, 1, &n, berr);
+        if (be == PAY_ERR_OK && n == 1)
+            be = b->conn->transfer(b, w->id, c.token, NULL, w->amount_minor, w->currency, berr);
+        else if (be == PAY_ERR_OK)
+            be = pay_error_set(berr, PAY_ERR_INTERNAL, "", "card %s unreadable", w->card_id);
+        pay_wipe(&c, sizeof c);
+        return be;
+    }
+    char account[PAY_MERCHANT_ID_FIELD_MAX + 1], aad[PAY_ID_MAX + 4];
+    size_t n = 0;
+    int an = snprintf(aad, sizeof aad, "wd:%s", w->id);
+    if (an < 0 || pay_aead_open(&p->aead, w->account_sealed, aad, (size_t)an, account,
+                                sizeof account - 1, &n) != 0)
+        return pay_error_set(berr, PAY_ERR_INTERNAL, "", "withdrawal %s unreadable", w->id);
+    account[n] = '\0';
+    be = b->conn->transfer(b, w->id, NULL, account, w->amount_minor, w->currency, berr);
+    pay_wipe(account, sizeof account);
+    return be;
+}
+
 /* One attempt on a claimed row; returns the bank's answer and sets *outcome. */
 static enum pay_err wd_attempt(struct pay_platform *p, const struct wd_row *w,
                                enum wd_outcome *outcome, struct pay_error *berr)
 {
     const struct pay_platform_bank *b = pay_platform_bank_find(p, w->bank);
     enum pay_err be =
-        b ? b->conn->transfer(b, w->id, w->to_account, w->amount_minor, w->currency, berr)
+        b ? wd_send(p, b, w, berr)
           : pay_error_set(berr, PAY_ERR_UPSTREAM_FAILED, "", "bank %s is not configured", w->bank);
     *outcome = be == PAY_ERR_OK ? WD_SUCCEEDED : transient(be) ? WD_RETRY : WD_FAILED;
     struct pay_error err = {0};
@@ -159,22 +198,29 @@ static enum pay_err wd_attempt(struct pay_platform *p, const struct wd_row *w,
 }
 
 enum pay_err pay_platform_withdraw(struct pay_platform *p, const char *consumer_id,
-                                   const char *bank, const char *to_account, int64_t amount_minor,
-                                   const char *currency, char status_out[16], struct pay_error *err)
+                                   const char *card_id, int64_t amount_minor, const char *currency,
+                                   char status_out[16], struct pay_error *err)
 {
-    const struct pay_platform_bank *b = pay_platform_bank_find(p, bank);
-    if (!b)
-        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "bank", "no such bank");
-    if (!to_account || !to_account[0] || strlen(to_account) > PAY_MERCHANT_ID_FIELD_MAX)
-        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "to_account", NULL);
+    struct pay_platform_card c = {0};
+    size_t n = 0;
+    enum pay_err e =
+        pay_platform_cards_list(p, consumer_id, card_id ? card_id : "", &c, 1, &n, err);
+    pay_wipe(c.token, sizeof c.token); /* wd_send opens it again for each attempt */
+    if (e == PAY_ERR_OK && n == 0)
+        e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id", "choose one of your bound cards");
+    if (e == PAY_ERR_OK && !pay_platform_bank_find(p, c.bank))
+        e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id",
+                          "the card's bank is not configured");
     struct wd_row w = {.amount_minor = amount_minor};
-    if (pay_id_new("wd", w.id) != PAY_ERR_OK)
-        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    if (e == PAY_ERR_OK && pay_id_new("wd", w.id) != PAY_ERR_OK)
+        e = pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    if (e != PAY_ERR_OK)
+        return e;
     snprintf(w.consumer_id, sizeof w.consumer_id, "%s", consumer_id);
-    snprintf(w.bank, sizeof w.bank, "%s", b->code);
-    snprintf(w.to_account, sizeof w.to_account, "%s", to_account);
+    snprintf(w.bank, sizeof w.bank, "%s", c.bank);
+    snprintf(w.card_id, sizeof w.card_id, "%s", c.id);
     snprintf(w.currency, sizeof w.currency, "%s", currency);
-    enum pay_err e = wd_submit(p, &w, WD_RECORD, NULL, err);
+    e = wd_submit(p, &w, WD_RECORD, NULL, err);
     if (e != PAY_ERR_OK)
         return e;
     enum wd_outcome outcome;
@@ -200,8 +246,9 @@ static enum pay_store_status due_tx(struct pay_store_tx *tx, void *ctx, struct p
     d->n = 0;
     struct pay_store_stmt *st =
         pay_store_query(tx, err,
-                        "SELECT id, consumer_id, bank, to_account, currency, amount_minor, attempts"
-                        " FROM pf_withdrawals WHERE status = 'pending' AND next_attempt_ms <= $1"
+                        "SELECT id, consumer_id, bank, card_id, to_account, currency, amount_minor,"
+                        " attempts FROM pf_withdrawals WHERE status = 'pending'"
+                        " AND next_attempt_ms <= $1 AND to_account_sealed = 1"
                         " ORDER BY next_attempt_ms LIMIT $2",
                         "ii", pay_time_now_ms(), (int64_t)WD_BATCH);
     if (!st)
@@ -211,10 +258,11 @@ static enum pay_store_status due_tx(struct pay_store_tx *tx, void *ctx, struct p
         pay_store_col_copy(st, 0, w->id, sizeof w->id);
         pay_store_col_copy(st, 1, w->consumer_id, sizeof w->consumer_id);
         pay_store_col_copy(st, 2, w->bank, sizeof w->bank);
-        pay_store_col_copy(st, 3, w->to_account, sizeof w->to_account);
-        pay_store_col_copy(st, 4, w->currency, sizeof w->currency);
-        w->amount_minor = pay_store_col_int64(st, 5);
-        w->attempts = pay_store_col_int64(st, 6);
+        pay_store_col_copy(st, 3, w->card_id, sizeof w->card_id);
+        pay_store_col_copy(st, 4, w->account_sealed, sizeof w->account_sealed);
+        pay_store_col_copy(st, 5, w->currency, sizeof w->currency);
+        w->amount_minor = pay_store_col_int64(st, 6);
+        w->attempts = pay_store_col_int64(st, 7);
     }
     pay_store_done(st);
     return PAY_STORE_COMMIT;
@@ -267,8 +315,9 @@ static enum pay_store_status list_tx(struct pay_store_tx *tx, void *ctx, struct 
     json_array_clear(l->arr);
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
-        "SELECT id, bank, to_account, amount_minor, currency, status, created_ms"
-        " FROM pf_withdrawals WHERE consumer_id = $1 ORDER BY created_ms DESC, id LIMIT 20",
+        "SELECT w.id, w.bank, COALESCE(c.last4, ''), w.amount_minor, w.currency, w.status,"
+        " w.created_ms FROM pf_withdrawals w LEFT JOIN pf_cards c ON c.id = w.card_id"
+        " WHERE w.consumer_id = $1 ORDER BY w.created_ms DESC, w.id LIMIT 20",
         "t", l->consumer_id);
     if (!st)
         return pay_store_status_of(err->code);
@@ -279,7 +328,7 @@ static enum pay_store_status list_tx(struct pay_store_tx *tx, void *ctx, struct 
         json_array_append_new(
             l->arr,
             json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", pay_store_col_text(st, 0), "bank",
-                      pay_store_col_text(st, 1), "to_account", pay_store_col_text(st, 2), "amount",
+                      pay_store_col_text(st, 1), "card_last4", pay_store_col_text(st, 2), "amount",
                       amount, "status", pay_store_col_text(st, 5), "at",
                       pay_platform_time_json(pay_store_col_int64(st, 6))));
     }
@@ -301,3 +350,8 @@ enum pay_err pay_platform_withdrawals_list(struct pay_platform *p, const char *c
     *out = l.arr;
     return e;
 }
+
+/* Migration 12: the typed account of withdrawals made by older versions, sealed at open with
+ * "wd:<id>" as associated data (wd_send opens it for a pending one's retry). */
+const struct pay_platform_legacy pay_platform_legacy_withdrawals = {
+    "pf_withdrawals", "to_account_sealed", {"to_account", NULL}, "wd:"};

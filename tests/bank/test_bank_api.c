@@ -213,6 +213,33 @@ static void test_transfers(void **state)
              a2, a1);
     assert_int_equal(post("/api/v1/transfers", body, &j), 403); /* not M1's account */
     json_decref(j);
+    /* to the card of an agreement (a platform's withdrawal to a bound card): the answer names
+     * the card's last four, never its account */
+    snprintf(body, sizeof body,
+             "{\"transferId\":\"p-3\",\"fromAccount\":\"%s\",\"agreementToken\":\"%s\","
+             "\"amount\":500,\"currency\":\"CNY\"}",
+             a1, token);
+    assert_int_equal(post("/api/v1/transfers", body, &j), 200);
+    assert_string_equal(jstr(j, "cardLast4"), "0015");
+    assert_null(jstr(j, "toAccount"));
+    snprintf(serial, sizeof serial, "%s", jstr(j, "tranSerialNo"));
+    json_decref(j);
+    assert_int_equal(post("/api/v1/transfers", body, &j), 200); /* idempotent */
+    assert_string_equal(jstr(j, "tranSerialNo"), serial);
+    json_decref(j);
+    snprintf(body, sizeof body,
+             "{\"transferId\":\"p-4\",\"fromAccount\":\"%s\",\"agreementToken\":\"agt_x\","
+             "\"amount\":500,\"currency\":\"CNY\"}",
+             a1);
+    assert_int_equal(post("/api/v1/transfers", body, &j), 403);
+    assert_string_equal(jstr(j, "code"), "AGREEMENT_INVALID");
+    json_decref(j);
+    snprintf(body, sizeof body,
+             "{\"transferId\":\"p-5\",\"fromAccount\":\"%s\",\"agreementToken\":\"%s\","
+             "\"toAccount\":\"%s\",\"amount\":500,\"currency\":\"CNY\"}",
+             a1, token, a2);
+    assert_int_equal(post("/api/v1/transfers", body, &j), 400); /* one destination only */
+    json_decref(j);
 }
 
 static void test_statement(void **state)

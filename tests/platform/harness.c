@@ -477,3 +477,40 @@ int h_wallet_logged_in(struct h_platform *pf, const char *session)
     pay_http_client_response_fini(&r);
     return in;
 }
+
+/* --- parallel posts ----------------------------------------------------------------------- */
+
+static void *fire(void *arg)
+{
+    struct h_shot *s = arg;
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded",
+                             s->cookie[0] ? s->cookie : NULL, NULL};
+    struct pay_http_client_options opt = {.allow_private_addresses = true,
+                                          .total_timeout_ms = 60000};
+    struct pay_http_client_response r = {0};
+    pthread_barrier_wait(s->start);
+    s->sent = pay_http_client_request("POST", s->url, headers, s->form, strlen(s->form), &opt, &r,
+                                      NULL) == PAY_ERR_OK;
+    s->status = r.status;
+    snprintf(s->page, sizeof s->page, "%s", pay_buf_str(&r.body));
+    pay_http_client_response_fini(&r);
+    return NULL;
+}
+
+void h_fire_all(struct h_shot *shots, int n)
+{
+    pthread_t *t = calloc((size_t)n, sizeof *t);
+    assert_non_null(t);
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, (unsigned)n);
+    for (int i = 0; i < n; i++) {
+        shots[i].start = &start;
+        assert_int_equal(pthread_create(&t[i], NULL, fire, &shots[i]), 0);
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&start);
+    free(t);
+    for (int i = 0; i < n; i++)
+        assert_true(shots[i].sent);
+}

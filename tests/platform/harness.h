@@ -119,6 +119,18 @@ void h_browser_req(struct h_browser *b, const char *method, const char *url, con
                    bool to_bank);
 void h_browser_fini(struct h_browser *b); /* frees the page */
 
+/* Parallel posts: every shot is prepared (url, urlencoded form, "Cookie: ..." header or ""),
+ * then h_fire_all sends them all at once (one thread each, released together by a barrier)
+ * and fills in each answer's status and the start of its page. Asserts every one was sent. */
+struct h_shot {
+    char url[256], form[512], cookie[400];
+    long status;
+    char page[8192];
+    bool sent;
+    pthread_barrier_t *start; /* set by h_fire_all */
+};
+void h_fire_all(struct h_shot *shots, int n);
+
 /* Pays trade_id on the cashier by wallet balance as a browser would (GET, log in, pay);
  * returns the final HTTP status. */
 long h_cashier_pay_wallet(struct h_platform *pf, const char *trade_id, const char *login,

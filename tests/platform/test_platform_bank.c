@@ -2,11 +2,13 @@
  * as their merchant, a consumer who picks a bank on the cashier and walks the bank's pages
  * (card, password, SMS code, confirm); the bank's notification completes the trade. Also: a
  * refund of a bank payment sent back through the bank, a bank payment that arrives after the
- * trade was closed (refunded automatically), and the money checked at the bank and on the
- * platform's ledger. */
+ * trade was closed (refunded automatically), a bound card (top-up, payment with an SMS code,
+ * withdrawals to it chosen from a list, also across a bank outage; 50 parallel wrong SMS
+ * codes), and the money checked at the bank and on the platform's ledger. */
 #include "harness.h"
 #include "lib/harness.h"
 
+#include "core/limits.h"
 #include "http/client.h"
 #include "http/codec.h"
 #include "ledger/ledger.h"
@@ -378,6 +380,8 @@ static bool db_contains(const char *needle)
     return found;
 }
 
+static char bound_card[64]; /* the card bound by bind_card_topup_and_pay */
+
 static void bind_card_topup_and_pay(void **state)
 {
     struct h_browser b = {0};
@@ -409,6 +413,7 @@ static void bind_card_topup_and_pay(void **state)
     assert_non_null(card);
     char card_id[64];
     snprintf(card_id, sizeof card_id, "%.*s", (int)strcspn(card + 11, "\""), card + 11);
+    snprintf(bound_card, sizeof bound_card, "%s", card_id);
     /* top up 300.00 from the card */
     snprintf(form, sizeof form, "card_id=%s&amount=300.00&pay_password=135790", card_id);
     pf_post(&b, "/wallet/topup", form);
@@ -416,20 +421,28 @@ static void bind_card_topup_and_pay(void **state)
         fprintf(stderr, "topup: %ld %.500s\n", b.status, b.page);
     assert_int_equal(b.status, 200);
     assert_non_null(strstr(b.page, "id=\"balance\">300.00<"));
-    /* withdraw 100.00 to another account at the bank (the demo merchant's) */
-    char json[1024], path0[300];
-    snprintf(path0, sizeof path0, "%s/data/demo-merchant/merchant.json", banks[0].dir);
-    th_read_text(path0, json, sizeof json);
-    json_t *dm = json_loads(json, 0, NULL);
-    snprintf(form, sizeof form, "bank=icbc&to_account=%s&amount=100.00&pay_password=135790",
-             h_str(dm, "merAcct"));
-    json_decref(dm);
+    /* withdraw 100.00 to the bound card, chosen from the list: the form has no account field */
+    assert_null(strstr(b.page, "name=\"to_account\""));
+    snprintf(form, sizeof form, "card_id=%s&amount=100.00&pay_password=135790", card_id);
     pf_post(&b, "/wallet/withdraw", form);
     if (b.status != 200)
         fprintf(stderr, "withdraw: %ld %.500s\n", b.status, b.page);
     assert_int_equal(b.status, 200);
     assert_non_null(strstr(b.page, "id=\"balance\">200.00<"));
-    snprintf(form, sizeof form, "bank=icbc&to_account=x&amount=900.00&pay_password=135790");
+    assert_non_null(strstr(b.page, "icbc ····0015</td>")); /* listed by the card's last four */
+    /* a typed account (the old form) is refused and moves nothing */
+    char json[1024], path0[300];
+    snprintf(path0, sizeof path0, "%s/data/demo-merchant/merchant.json", banks[0].dir);
+    th_read_text(path0, json, sizeof json);
+    json_t *dm = json_loads(json, 0, NULL);
+    snprintf(form, sizeof form, "bank=icbc&to_account=%s&amount=1.00&pay_password=135790",
+             h_str(dm, "merAcct"));
+    json_decref(dm);
+    pf_post(&b, "/wallet/withdraw", form);
+    assert_int_equal(b.status, 400);
+    assert_non_null(strstr(b.page, "choose one of your bound cards"));
+    assert_non_null(strstr(b.page, "id=\"balance\">200.00<"));
+    snprintf(form, sizeof form, "card_id=%s&amount=900.00&pay_password=135790", card_id);
     pf_post(&b, "/wallet/withdraw", form); /* more than the wallet holds */
     assert_int_equal(b.status, 409);
     /* pay a trade with the bound card on the cashier */
@@ -496,20 +509,14 @@ static void withdrawal_survives_bank_outage(void **state)
     assert_int_equal(b.status, 303);
     pf_get(&b, "/wallet");
     assert_non_null(strstr(b.page, "id=\"balance\">200.00<"));
-    char json[1024], path0[300], form[256], id[64], st[16];
-    snprintf(path0, sizeof path0, "%s/data/demo-merchant/merchant.json", banks[0].dir);
-    th_read_text(path0, json, sizeof json);
-    json_t *dm = json_loads(json, 0, NULL);
-    char to[80];
-    snprintf(to, sizeof to, "%s", h_str(dm, "merAcct"));
-    json_decref(dm);
+    char form[256], id[64], st[16];
     char listen[64];
     snprintf(listen, sizeof listen, "%.60s", banks[0].url + 7);
     listen[strcspn(listen, "/")] = '\0';
     kill(banks[0].pid, SIGTERM); /* the bank is unreachable */
     waitpid(banks[0].pid, NULL, 0);
     banks[0].pid = 0;
-    snprintf(form, sizeof form, "bank=icbc&to_account=%s&amount=50.00&pay_password=135790", to);
+    snprintf(form, sizeof form, "card_id=%s&amount=50.00&pay_password=135790", bound_card);
     pf_post(&b, "/wallet/withdraw", form);
     assert_int_equal(b.status, 200);
     assert_non_null(strstr(b.page, "Withdrawal pending"));
@@ -534,14 +541,68 @@ static void withdrawal_survives_bank_outage(void **state)
               " -eq 1",
               h_paygate, banks[0].dir, banks[0].acct, id),
         0);
-    /* a refusal (no such account) is definitive: the money goes back to the wallet */
-    pf_post(&b, "/wallet/withdraw",
-            "bank=icbc&to_account=acct_nosuchaccount&amount=10.00&pay_password=135790");
-    assert_true(b.status >= 400);
+    /* a refusal is definitive: the money goes back to the wallet. The bank refuses a transfer
+     * larger than the platform's reserve there (295.00 by now); the sandbox funds the wallet */
+    h_wallet_credit(&pf, "13900000009", "1000.00");
+    snprintf(form, sizeof form, "card_id=%s&amount=900.00&pay_password=135790", bound_card);
+    pf_post(&b, "/wallet/withdraw", form);
+    assert_int_equal(b.status, 402);
     pf_get(&b, "/wallet");
     newest_withdrawal(b.page, id);
     assert_string_equal(withdrawal_status(b.page, id, st), "failed");
-    assert_non_null(strstr(b.page, "id=\"balance\">150.00<"));
+    assert_non_null(strstr(b.page, "id=\"balance\">1150.00<"));
+    h_browser_fini(&b);
+}
+
+/* 50 wrong SMS codes at once on the cashier's card payment: at most the limit are checked
+ * ("N attempts left", then "locked"), the others refused unchecked, and the right code sent
+ * after them is refused: the trade stays unpaid. */
+static void parallel_wrong_sms_codes(void **state)
+{
+    enum { N = 50 };
+    struct h_browser b = {0};
+    pf_get(&b, "/wallet");
+    pf_post(&b, "/wallet/login", "login=13900000009&password=correct+horse");
+    assert_int_equal(b.status, 303);
+    char id[64], path[128], form[256], challenge[64], code[8], wrong[8], csrf[128];
+    snprintf(id, sizeof id, "%s", h_create_trade(&pf, &ma, "card-burst", "5.00", NULL));
+    snprintf(path, sizeof path, "/cashier/%s", id);
+    pf_get(&b, path);
+    snprintf(form, sizeof form, "card_id=%s&pay_password=135790", bound_card);
+    snprintf(path, sizeof path, "/cashier/%s/pay/card", id);
+    pf_post(&b, path, form);
+    assert_int_equal(b.status, 200);
+    input_value(b.page, "challenge", challenge, sizeof challenge);
+    input_value(b.page, "csrf", csrf, sizeof csrf);
+    platform_sms(code);
+    snprintf(wrong, sizeof wrong, "%s", code);
+    wrong[5] = (char)(wrong[5] == '9' ? '0' : wrong[5] + 1);
+    static struct h_shot shots[N];
+    for (int i = 0; i < N; i++) {
+        memset(&shots[i], 0, sizeof shots[i]);
+        snprintf(shots[i].url, sizeof shots[i].url, "%s/cashier/%s/pay/card/confirm", pf.url, id);
+        snprintf(shots[i].form, sizeof shots[i].form, "csrf=%s&card_id=%s&challenge=%s&smsCode=%s",
+                 csrf, bound_card, challenge, wrong);
+        snprintf(shots[i].cookie, sizeof shots[i].cookie, "Cookie: pf_csrf=%s; pf_session=%s",
+                 b.csrf_cookie, b.session);
+    }
+    h_fire_all(shots, N);
+    int left = 0, last = 0, refused = 0;
+    for (int i = 0; i < N; i++) {
+        left += shots[i].status == 401 && strstr(shots[i].page, "wrong code;") &&
+                strstr(shots[i].page, " left");
+        last += shots[i].status == 423 && strstr(shots[i].page, "wrong code; locked for") != NULL;
+        refused += shots[i].status == 423 && strstr(shots[i].page, "locked after") != NULL;
+    }
+    assert_int_equal(left, PAY_LOCKOUT_ATTEMPTS - 1);
+    assert_int_equal(last, 1);
+    assert_int_equal(refused, N - PAY_LOCKOUT_ATTEMPTS);
+    struct h_shot right = shots[0];
+    snprintf(right.form, sizeof right.form, "csrf=%s&card_id=%s&challenge=%s&smsCode=%s", csrf,
+             bound_card, challenge, code);
+    h_fire_all(&right, 1);
+    assert_int_equal(right.status, 423);
+    assert_string_equal(trade_state(id, "state"), "WAIT_BUYER_PAY");
     h_browser_fini(&b);
 }
 
@@ -577,21 +638,38 @@ static void ledger_and_bank_agree(void **state)
                      0);
 }
 
-static enum pay_store_status legacy_card_tx(struct pay_store_tx *tx, void *ctx,
+/* What older versions stored in clear: an agreement token (migration 8), a TOTP secret
+ * (migration 11) and the typed account of a withdrawal (migration 12). */
+static enum pay_store_status legacy_rows_tx(struct pay_store_tx *tx, void *ctx,
                                             struct pay_error *err)
 {
     (void)ctx;
-    return pay_store_status_of(pay_store_exec(
+    enum pay_err e = pay_store_exec(
         tx, err,
         "INSERT INTO pf_cards (id, consumer_id, bank, agreement_token, bin, last4, created_ms,"
         " token_sealed) SELECT 'ca_legacy', consumer_id, 'icbc', 'agt_legacyClearToken', '622202',"
         " '0099', 1, 0 FROM pf_cards LIMIT 1",
-        ""));
+        "");
+    if (e == PAY_ERR_OK)
+        e = pay_store_exec(tx, err,
+                           "UPDATE pf_consumers SET totp_secret = 'LEGACYCLEARTOTPSECRET234',"
+                           " totp_sealed = 0",
+                           "");
+    if (e == PAY_ERR_OK)
+        e = pay_store_exec(
+            tx, err,
+            "INSERT INTO pf_withdrawals (id, consumer_id, bank, to_account, amount_minor, currency,"
+            " status, next_attempt_ms, created_ms, done_ms, to_account_sealed) SELECT 'wd_legacy',"
+            " consumer_id, 'icbc', 'acct_legacyTypedAccount', 100, 'CNY', 'failed', 1, 1, 1, 0"
+            " FROM pf_cards LIMIT 1",
+            "");
+    return pay_store_status_of(e);
 }
 
-/* A token stored in clear by an older version (token_sealed = 0) is sealed at the next start,
- * and the card still works (it is listed with its last four). */
-static void legacy_tokens_sealed_at_start(void **state)
+/* Secrets stored in clear by an older version are sealed at the next start (the flag columns
+ * of migrations 8, 11 and 12 say which), and the card still works (it is listed with its last
+ * four). */
+static void legacy_secrets_sealed_at_start(void **state)
 {
     char db[300];
     snprintf(db, sizeof db, "%s/platform.db", pf.dir);
@@ -599,12 +677,16 @@ static void legacy_tokens_sealed_at_start(void **state)
     struct pay_store *s = NULL;
     assert_int_equal(pay_store_open(db, NULL, comps, &s, NULL), PAY_ERR_OK);
     struct pay_error err = {0};
-    assert_int_equal(pay_store_run_tx(s, legacy_card_tx, NULL, &err), PAY_ERR_OK);
+    assert_int_equal(pay_store_run_tx(s, legacy_rows_tx, NULL, &err), PAY_ERR_OK);
     pay_store_close(s);
-    assert_true(db_contains("agt_legacyClearToken"));
+    static const char *const clear[] = {"agt_legacyClearToken", "LEGACYCLEARTOTPSECRET234",
+                                        "acct_legacyTypedAccount"};
+    for (size_t i = 0; i < 3; i++)
+        assert_true(db_contains(clear[i]));
     h_start(&pf);
     h_stop(&pf, SIGTERM);
-    assert_false(db_contains("agt_legacyClearToken"));
+    for (size_t i = 0; i < 3; i++)
+        assert_false(db_contains(clear[i]));
     assert_false(db_contains("agt_"));
     assert_int_equal(h_ledger_verify(&pf), 0);
 }
@@ -618,8 +700,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(late_notification_refunded),
         cmocka_unit_test(bind_card_topup_and_pay),
         cmocka_unit_test(withdrawal_survives_bank_outage),
+        cmocka_unit_test(parallel_wrong_sms_codes),
         cmocka_unit_test(ledger_and_bank_agree),
-        cmocka_unit_test(legacy_tokens_sealed_at_start),
+        cmocka_unit_test(legacy_secrets_sealed_at_start),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

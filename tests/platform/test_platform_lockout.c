@@ -49,50 +49,7 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* --- parallel posts ----------------------------------------------------------------------- */
-
-struct shot {
-    pthread_barrier_t *start;
-    char url[256], form[512], cookie[400];
-    long status;
-    char page[8192]; /* the start of the answer */
-    bool sent;
-};
-
-static void *fire(void *arg)
-{
-    struct shot *s = arg;
-    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", s->cookie, NULL};
-    struct pay_http_client_options opt = {.allow_private_addresses = true,
-                                          .total_timeout_ms = 60000};
-    struct pay_http_client_response r = {0};
-    pthread_barrier_wait(s->start);
-    s->sent = pay_http_client_request("POST", s->url, headers, s->form, strlen(s->form), &opt, &r,
-                                      NULL) == PAY_ERR_OK;
-    s->status = r.status;
-    snprintf(s->page, sizeof s->page, "%s", pay_buf_str(&r.body));
-    pay_http_client_response_fini(&r);
-    return NULL;
-}
-
-/* Sends the PARALLEL prepared shots at once and waits for every answer. */
-static void fire_all(struct shot *shots)
-{
-    pthread_t t[PARALLEL];
-    pthread_barrier_t start;
-    pthread_barrier_init(&start, NULL, PARALLEL);
-    for (int i = 0; i < PARALLEL; i++) {
-        shots[i].start = &start;
-        assert_int_equal(pthread_create(&t[i], NULL, fire, &shots[i]), 0);
-    }
-    for (int i = 0; i < PARALLEL; i++) {
-        pthread_join(t[i], NULL);
-        assert_true(shots[i].sent);
-    }
-    pthread_barrier_destroy(&start);
-}
-
-static void login_shot(struct shot *s, const char *login, const char *password)
+static void login_shot(struct h_shot *s, const char *login, const char *password)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->url, sizeof s->url, "%s/wallet/login", pf.url);
@@ -149,7 +106,7 @@ static struct counters login_counters(const char *login)
 
 static long login_once(const char *login, const char *password)
 {
-    struct shot s;
+    struct h_shot s;
     login_shot(&s, login, password);
     struct pay_http_client_options opt = {.allow_private_addresses = true};
     struct pay_http_client_response r = {0};
@@ -167,10 +124,10 @@ static long login_once(const char *login, const char *password)
 static void parallel_wrong_logins_check_at_most_the_limit(void **state)
 {
     (void)state;
-    static struct shot shots[PARALLEL];
+    static struct h_shot shots[PARALLEL];
     for (int i = 0; i < PARALLEL; i++)
         login_shot(&shots[i], "burst@example.com", "wrong horse");
-    fire_all(shots);
+    h_fire_all(shots, PARALLEL);
     int wrong = 0, locked = 0;
     for (int i = 0; i < PARALLEL; i++) {
         wrong += shots[i].status == 401;
@@ -190,11 +147,11 @@ static void parallel_wrong_logins_check_at_most_the_limit(void **state)
 static void right_login_among_wrong_ones(void **state)
 {
     (void)state;
-    static struct shot shots[PARALLEL];
+    static struct h_shot shots[PARALLEL];
     const int right = 17;
     for (int i = 0; i < PARALLEL; i++)
         login_shot(&shots[i], "mixed@example.com", i == right ? "correct horse" : "wrong horse");
-    fire_all(shots);
+    h_fire_all(shots, PARALLEL);
     for (int i = 0; i < PARALLEL; i++)
         if (i != right)
             assert_true(shots[i].status == 401 || shots[i].status == 423);
@@ -240,14 +197,14 @@ static void parallel_wrong_payment_passwords(void **state)
     char id[64], cookie[400], csrf[128];
     snprintf(id, sizeof id, "%s", h_create_trade(&pf, &ma, "lockout-1", "10.00", NULL));
     cashier_session(id, cookie, csrf);
-    static struct shot shots[PARALLEL];
+    static struct h_shot shots[PARALLEL];
     for (int i = 0; i < PARALLEL; i++) {
         memset(&shots[i], 0, sizeof shots[i]);
         snprintf(shots[i].url, sizeof shots[i].url, "%s/cashier/%s/pay/wallet", pf.url, id);
         snprintf(shots[i].form, sizeof shots[i].form, "csrf=%s&pay_password=111111", csrf);
         snprintf(shots[i].cookie, sizeof shots[i].cookie, "%s", cookie);
     }
-    fire_all(shots);
+    h_fire_all(shots, PARALLEL);
     int left = 0, last = 0, refused = 0;
     for (int i = 0; i < PARALLEL; i++) {
         const char *p = shots[i].page;
@@ -262,13 +219,9 @@ static void parallel_wrong_payment_passwords(void **state)
     assert_int_equal(last, 1);
     assert_int_equal(refused, PARALLEL - PAY_LOCKOUT_ATTEMPTS);
     /* the right payment password after the limit is refused and pays nothing */
-    struct shot s = shots[0];
+    struct h_shot s = shots[0];
     snprintf(s.form, sizeof s.form, "csrf=%s&pay_password=246810", csrf);
-    pthread_barrier_t one;
-    pthread_barrier_init(&one, NULL, 1);
-    s.start = &one;
-    fire(&s);
-    pthread_barrier_destroy(&one);
+    h_fire_all(&s, 1);
     assert_int_equal(s.status, 423);
     struct h_reply r;
     char path[128];
