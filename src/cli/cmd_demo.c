@@ -218,9 +218,14 @@ static int write_platform_ini(struct demo *d)
         return -1;
     char ini[1200];
     path_of(d, ini, sizeof ini, "platform/platform.ini");
-    FILE *f = fopen(ini, "w");
-    if (!f)
+    /* it holds the operator token: 0600, also when an older run left it 0644 */
+    int fd = open(ini, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 && fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
         return -1;
+    }
     fprintf(f,
             "# written by `paygate demo` on every start\n[server]\npublic_url = "
             "http://127.0.0.1:%d\n[platform]\nsweep_interval = 1s\nbanks = %s,%s\n"

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const struct pay_command commands[] = {
     {"demo", "run two banks, the platform and the shop on loopback with demo data", pay_cmd_demo},
@@ -50,6 +51,9 @@ int pay_cmd_errors(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* Whatever a paygate process creates (databases, keys, configs, logs) is its owner's alone
+     * unless the code widens it on purpose (certificates and public keys: 0644). */
+    umask(077);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);

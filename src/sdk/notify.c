@@ -4,10 +4,13 @@
 
 #include "crypto/sig.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int pay_sdk_sig_status(enum pay_err e);
 
@@ -73,6 +76,14 @@ struct paygate_seen_db {
 
 paygate_seen_db *paygate_seen_db_open(const char *sqlite_path)
 {
+    /* the merchant's own record: created 0600 before SQLite opens it (the -wal and -shm
+     * files get the same mode), whatever the process's umask */
+    int fd = sqlite_path ? open(sqlite_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+    if (fd < 0)
+        return NULL;
+    int ok = fchmod(fd, 0600) == 0;
+    if (close(fd) != 0 || !ok)
+        return NULL;
     paygate_seen_db *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;

@@ -158,7 +158,8 @@ typedef int (*paygate_seen_fn)(void *ctx, const char *notify_id);
  * seen failed (answer an error: the platform retries). */
 int paygate_notify_once(const char *notify_id, paygate_seen_fn seen, void *ctx);
 
-/* A ready `seen` store: a SQLite file (table paygate_seen). NULL on error. */
+/* A ready `seen` store: a SQLite file (table paygate_seen), created with mode 0600. NULL on
+ * error. */
 typedef struct paygate_seen_db paygate_seen_db;
 paygate_seen_db *paygate_seen_db_open(const char *sqlite_path);
 /* Closes the store. NULL is fine. */

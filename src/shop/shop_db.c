@@ -3,15 +3,22 @@
  * notification and a query racing each other cannot both fulfil an order. */
 #include "shop/shop.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int shop_db_open(struct shop *s, const char *path)
 {
     pthread_mutex_init(&s->mu, NULL);
+    /* private: created 0600 before SQLite opens it (its -wal and -shm get the same mode) */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || fchmod(fd, 0600) != 0 || close(fd) != 0)
+        return -1;
     if (sqlite3_open(path, &s->db) != SQLITE_OK)
         return -1;
     sqlite3_busy_timeout(s->db, 5000);

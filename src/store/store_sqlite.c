@@ -1,14 +1,19 @@
-/* The SQLite backend of the store: one file, WAL, synchronous=FULL, foreign keys on, a busy
- * timeout. Maps SQLite's result codes onto paygate's: BUSY/LOCKED → DB_BUSY (retry may help),
- * CONSTRAINT → DB_CONSTRAINT, I/O and full disk → DB_IO, the rest → INTERNAL. */
+/* The SQLite backend of the store: one file (mode 0600, with its -wal and -shm), WAL,
+ * synchronous=FULL, foreign keys on, a busy timeout. Maps SQLite's result codes onto paygate's:
+ * BUSY/LOCKED → DB_BUSY (retry may help), CONSTRAINT → DB_CONSTRAINT, I/O and full disk → DB_IO,
+ * the rest → INTERNAL. */
 #include "store/store_backend.h"
 
 #include "core/limits.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static enum pay_err map_rc(int rc)
 {
@@ -54,11 +59,45 @@ static void sq_once(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* The database, its WAL and its shared-memory index hold everything (money, hashes, sealed
+ * secrets): only the owner may read or write them. The file is created 0600 before SQLite
+ * opens it (SQLite gives -wal and -shm the mode of the database file), and a file an older
+ * version made 0644 is narrowed, with its -wal and -shm. */
+static enum pay_err private_files(const char *path, struct pay_error *err)
+{
+    if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+        return PAY_ERR_OK;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || fchmod(fd, 0600) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return pay_error_set(err, PAY_ERR_DB_IO, "", "cannot create %s with mode 0600: %s", path,
+                             strerror(e));
+    }
+    close(fd);
+    static const char *const side[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < sizeof side / sizeof side[0]; i++) {
+        char p[4096];
+        if (snprintf(p, sizeof p, "%s%s", path, side[i]) >= (int)sizeof p)
+            return pay_error_set(err, PAY_ERR_DB_IO, "", "path too long");
+        if (chmod(p, 0600) != 0 && errno != ENOENT)
+            return pay_error_set(err, PAY_ERR_DB_IO, "", "cannot chmod 0600 %s: %s", p,
+                                 strerror(errno));
+    }
+    return PAY_ERR_OK;
+}
+
 static enum pay_err sq_conn_open(const char *path, bool writer, int busy_timeout_ms, bool no_sync,
                                  void **conn, struct pay_error *err)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, sq_once);
+    if (writer) {
+        enum pay_err pe = private_files(path, err);
+        if (pe != PAY_ERR_OK)
+            return pe;
+    }
     sqlite3 *db = NULL;
     /* We serialise use of each connection ourselves (one thread at a time). */
     int flags = SQLITE_OPEN_NOMUTEX |

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/limits.h"
@@ -335,6 +336,47 @@ static void soft_gives_up(void **state)
     rm_db(path);
 }
 
+static unsigned mode_of(const char *path, const char *suffix)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s%s", path, suffix);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    return (unsigned)(st.st_mode & 0777);
+}
+
+static void touch_mode(const char *path, const char *suffix, mode_t mode)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s%s", path, suffix);
+    FILE *f = fopen(p, "a");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(chmod(p, mode), 0);
+}
+
+/* The database, its WAL and its shm index are the owner's alone: created 0600 whatever the
+ * umask, and narrowed to 0600 when an older version left them 0644. */
+static void files_are_private(void **state)
+{
+    (void)state;
+    mode_t old = umask(022);
+    char *path = temp_db();
+    struct pay_store *s = open_with(path, &comp_v1);
+    static const char *const parts[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(mode_of(path, parts[i]), 0600);
+    pay_store_close(s);
+    for (size_t i = 0; i < 3; i++)
+        touch_mode(path, parts[i], 0644);
+    s = open_with(path, &comp_v1);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(mode_of(path, parts[i]), 0600);
+    pay_store_close(s);
+    umask(old);
+    rm_db(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +388,7 @@ int main(void)
         cmocka_unit_test(savepoints_nest),
         cmocka_unit_test(retry_on_busy),
         cmocka_unit_test(soft_gives_up),
+        cmocka_unit_test(files_are_private),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
