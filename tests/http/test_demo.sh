@@ -33,6 +33,10 @@ curl -s "http://127.0.0.1:$((base + 2))/.well-known/paygate-platform-key" | grep
 for f in banks/icbc/bank.db banks/ccb/bank.db platform/platform.db shop/shop.db shop/shop.key; do
   [ -f "$dir/data/$f" ] || { echo "missing $f"; exit 1; }
 done
+# private: every file 0600 (databases with -wal/-shm, keys, platform.ini with the operator
+# token, logs) but the public certificates and merchant.json; every directory 0700
+open=$(find "$dir/data" \( -type f -perm /077 ! -name '*.crt' ! -name merchant.json \) -o \( -type d -perm /077 \))
+[ -z "$open" ] || { echo "readable by others:"; ls -l $open; exit 1; }
 stop
 start
 grep -q 'reusing data' "$dir/out" || { echo "second run should reuse the data"; exit 1; }
