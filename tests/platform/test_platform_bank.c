@@ -9,6 +9,9 @@
 #include "lib/harness.h"
 
 #include "core/limits.h"
+#include "crypto/crypto.h"
+#include "crypto/password.h"
+#include "sdk/paygate.h"
 #include "http/client.h"
 #include "http/codec.h"
 #include "ledger/ledger.h"
@@ -18,12 +21,16 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <ctype.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct bank {
@@ -33,6 +40,17 @@ struct bank {
 
 static struct h_platform pf;
 static struct h_merchant ma;
+
+/* Every secret the tests type or receive, for the scan at the end: SMS and TOTP codes, CVV2s
+ * and the TOTP secret (the passwords and card numbers are constants). */
+static char used[64][72];
+static size_t n_used;
+
+static void remember(const char *secret)
+{
+    assert_true(n_used < sizeof used / sizeof used[0]);
+    snprintf(used[n_used++], sizeof used[0], "%s", secret);
+}
 static struct h_notify_sink sink;
 static struct bank banks[2] = {{.code = "icbc", .bin = "622202"}, {.code = "abc", .bin = "622848"}};
 
@@ -84,6 +102,7 @@ static int group_setup(void **state)
         bank_start(&banks[i]);
     h_setup(&pf, &ma, NULL, "timeout_min = 1s\nbanks = icbc,abc\nsandbox_sms = true");
     h_add_consumer(&pf, "13900000009", "correct horse", "135790");
+    h_add_consumer(&pf, "13900000010", "correct horse", "135790"); /* legacy rows */
     char ini[300];
     snprintf(ini, sizeof ini, "%s/platform.ini", pf.dir);
     FILE *f = fopen(ini, "a");
@@ -170,6 +189,7 @@ static void sms_code(const struct bank *bk, const char *phone, char out[7])
     }
     json_decref(j);
     assert_int_equal(strlen(out), 6);
+    remember(out);
 }
 
 static void bank_step(struct h_browser *b, const struct bank *bk, const char *path,
@@ -329,6 +349,7 @@ static void demo_cvv2(const struct bank *bk, const char *pan, char out[4])
     const char *line = strstr(text, pan), *c = line ? strstr(line, "cvv2 ") : NULL;
     assert_non_null(c);
     snprintf(out, 4, "%.3s", c + 5);
+    remember(out);
 }
 
 /* POST a wallet/cashier form with the page's CSRF token plus fields ("a=1&b=2", escaped). */
@@ -364,6 +385,7 @@ static void platform_sms(char out[8])
     assert_non_null(c);
     snprintf(out, 8, "%.6s", c + 8);
     json_decref(j);
+    remember(out);
 }
 
 /* Bytes of the platform's database file and its WAL contain needle? (Agreement tokens are
@@ -653,7 +675,7 @@ static enum pay_store_status legacy_rows_tx(struct pay_store_tx *tx, void *ctx,
     if (e == PAY_ERR_OK)
         e = pay_store_exec(tx, err,
                            "UPDATE pf_consumers SET totp_secret = 'LEGACYCLEARTOTPSECRET234',"
-                           " totp_sealed = 0",
+                           " totp_sealed = 0 WHERE login = '13900000010'",
                            "");
     if (e == PAY_ERR_OK)
         e = pay_store_exec(
@@ -691,6 +713,290 @@ static void legacy_secrets_sealed_at_start(void **state)
     assert_int_equal(h_ledger_verify(&pf), 0);
 }
 
+/* --- every payment route, then a scan of every file for the secrets used -------------------- */
+
+/* The wallet route at the cashier and the QR route on the phone page. */
+static void pay_wallet_and_qr(void)
+{
+    char id[64], path[160];
+    snprintf(id, sizeof id, "%s", h_create_trade(&pf, &ma, "scan-wallet", "3.00", NULL));
+    assert_int_equal(h_cashier_pay_wallet(&pf, id, "13900000009", "correct+horse", "135790"), 200);
+    assert_string_equal(trade_state(id, "state"), "TRADE_SUCCESS");
+    struct h_reply r;
+    h_call(&pf, &ma, "POST", "/v1/trades",
+           "{\"out_trade_no\":\"scan-qr\",\"amount\":{\"value\":\"4.00\",\"currency\":"
+           "\"CNY\"},\"subject\":\"coffee\",\"product\":\"qr\"}",
+           "scan-qr", &r);
+    assert_int_equal(r.status, 201);
+    snprintf(id, sizeof id, "%s", h_str(r.json, "trade_id"));
+    h_reply_fini(&r);
+    struct h_browser phone = {0};
+    snprintf(path, sizeof path, "/m/pay/%s", id);
+    pf_get(&phone, path);
+    snprintf(path, sizeof path, "/m/pay/%s/login", id);
+    pf_post(&phone, path, "login=13900000009&password=correct+horse");
+    assert_int_equal(phone.status, 303);
+    snprintf(path, sizeof path, "/m/pay/%s", id);
+    pf_get(&phone, path);
+    snprintf(path, sizeof path, "/m/pay/%s/confirm", id);
+    pf_post(&phone, path, "pay_password=135790");
+    assert_int_equal(phone.status, 200);
+    h_browser_fini(&phone);
+    assert_string_equal(trade_state(id, "pay_method"), "qr");
+}
+
+/* A merchant paid directly at the bank (B2C, no platform): the bank's demo merchant signs the
+ * order form with libpaygate and the consumer walks the bank's pages. */
+static void pay_direct_at_bank(const struct bank *bk)
+{
+    char mer[300], cert[300], url[256];
+    snprintf(mer, sizeof mer, "%s/data/demo-merchant", bk->dir);
+    snprintf(cert, sizeof cert, "%s/data/keys/sign.crt", bk->dir);
+    paygate_error e = {0};
+    paygate_bank_config cfg = {
+        .gateway_url = bk->url, .merchant_dir = mer, .bank_cert_file = cert, .allow_loopback = 1};
+    paygate_bank *pb = paygate_bank_new(&cfg, &e);
+    assert_non_null(pb);
+    paygate_bank_order o = {.order_id = "SCAN-B2C-1",
+                            .amount = 888,
+                            .goods_name = "Tea",
+                            .notify_url = "http://127.0.0.1:1/notify"};
+    char *form = paygate_bank_order_form(pb, &o, &e);
+    assert_non_null(form);
+    paygate_bank_free(pb);
+    static const char *const names[] = {"interfaceName", "interfaceVersion", "tranData",
+                                        "merSignMsg", "merCert"};
+    struct pay_buf f;
+    pay_buf_init(&f, 1 << 16);
+    for (size_t i = 0; i < 5; i++) {
+        char *v = calloc(1, 16384);
+        th_input_value(form, names[i], v, 16384);
+        assert_int_equal(pay_form_append(&f, names[i], v), 0);
+        free(v);
+    }
+    free(form);
+    struct h_browser b = {0};
+    snprintf(url, sizeof url, "%s/b2c/pay", bk->url);
+    h_browser_req(&b, "POST", url, pay_buf_str(&f), true);
+    pay_buf_fini(&f);
+    assert_non_null(strstr(b.page, "data-page=\"card\""));
+    char pan[20], code[7];
+    snprintf(pan, sizeof pan, "%s0000000015", bk->bin);
+    bank_step(&b, bk, "/b2c/card", "cardNo", pan);
+    bank_step(&b, bk, "/b2c/password", "password", "123456");
+    sms_code(bk, "13800000001", code);
+    bank_step(&b, bk, "/b2c/sms", "smsCode", code);
+    bank_step(&b, bk, "/b2c/confirm", NULL, NULL);
+    assert_non_null(strstr(b.page, "data-page=\"result\""));
+    h_browser_fini(&b);
+}
+
+/* Two-step login turned on (secret, first code), then a login with the next code. */
+static void use_totp(void)
+{
+    struct h_browser b = {0};
+    pf_get(&b, "/wallet");
+    pf_post(&b, "/wallet/login", "login=13900000009&password=correct+horse");
+    assert_int_equal(b.status, 303);
+    pf_get(&b, "/wallet");
+    pf_post(&b, "/wallet/totp", "x=1");
+    const char *m = strstr(b.page, "id=\"totp-secret\">");
+    assert_non_null(m);
+    char secret[64], code[8], form[128];
+    snprintf(secret, sizeof secret, "%.*s", (int)strcspn(m + 17, "<"), m + 17);
+    remember(secret);
+    uint8_t key[64];
+    size_t n = 0;
+    int64_t now = (int64_t)time(NULL);
+    assert_int_equal(pay_base32_decode(key, sizeof key, secret, strlen(secret), &n), 0);
+    for (int step = 0; step < 2; step++) {
+        assert_int_equal(pay_totp_code(key, n, now + 30 * step, 6, code, sizeof code), 0);
+        remember(code);
+        if (step == 0) {
+            snprintf(form, sizeof form, "code=%s", code);
+            pf_post(&b, "/wallet/totp/confirm", form);
+            assert_non_null(strstr(b.page, "Two-step login is on."));
+        } else {
+            struct h_browser c = {0};
+            pf_get(&c, "/wallet");
+            snprintf(form, sizeof form, "login=13900000009&password=correct+horse&totp=%s", code);
+            pf_post(&c, "/wallet/login", form);
+            assert_int_equal(c.status, 303);
+            h_browser_fini(&c);
+        }
+    }
+    h_browser_fini(&b);
+}
+
+/* Files only their owner may read: databases with -wal/-shm, keys, keyrings. Directories too. */
+static size_t open_files;
+
+static int check_mode(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)ftw;
+    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    static const char *const secret_suffix[] = {".db",  ".db-wal", ".db-shm",
+                                                ".key", ".keys",   "-key.pem"};
+    bool secret = type == FTW_D;
+    for (size_t i = 0; i < sizeof secret_suffix / sizeof secret_suffix[0]; i++) {
+        size_t n = strlen(name), k = strlen(secret_suffix[i]);
+        secret |= n >= k && strcmp(name + n - k, secret_suffix[i]) == 0;
+    }
+    if (secret && (st->st_mode & 077)) {
+        fprintf(stderr, "mode %03o: %s\n", (unsigned)(st->st_mode & 0777), path);
+        open_files++;
+    }
+    return 0;
+}
+
+/* The scan. Needles that are bare digits (codes, digit passwords) count only with no digit
+ * next to them and not as a request's duration ("us=N"), and only in text files: a binary
+ * database holds every 6-digit run by chance sooner or later. Their forms in a message or a
+ * form ("Code N", "smsCode=N", ...) and every other needle count everywhere. */
+struct needle {
+    char text[48];
+    bool bare_digits;
+};
+static struct needle needles[160];
+static size_t n_needles, hits, scanned;
+
+/* The needle before + v + after. */
+static void add_needle(bool bare, const char *before, const char *v, const char *after)
+{
+    assert_true(n_needles < sizeof needles / sizeof needles[0]);
+    snprintf(needles[n_needles].text, sizeof needles[0].text, "%s%s%s", before, v, after);
+    needles[n_needles++].bare_digits = bare;
+}
+
+static size_t count_in(const char *buf, size_t len, const struct needle *nd)
+{
+    size_t n = 0, k = strlen(nd->text);
+    for (const char *p = buf; (p = memmem(p, len - (size_t)(p - buf), nd->text, k)) != NULL; p++) {
+        bool lone = (p == buf || !isdigit((unsigned char)p[-1])) &&
+                    (p + k == buf + len || !isdigit((unsigned char)p[k])) &&
+                    !(p - buf >= 3 && memcmp(p - 3, "us=", 3) == 0);
+        n += !nd->bare_digits || lone;
+    }
+    return n;
+}
+
+static int scan_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)ftw;
+    if (type != FTW_F || st->st_size == 0)
+        return 0;
+    size_t plen = strlen(path);
+    bool binary = strstr(path, ".db") && (plen < 3 || strcmp(path + plen - 4, ".log") != 0);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = malloc((size_t)st->st_size);
+    assert_non_null(buf);
+    size_t len = fread(buf, 1, (size_t)st->st_size, f);
+    fclose(f);
+    scanned++;
+    for (size_t i = 0; i < n_needles; i++) {
+        if (binary && needles[i].bare_digits)
+            continue;
+        size_t h = count_in(buf, len, &needles[i]);
+        if (h)
+            fprintf(stderr, "found \"%s\" %zu times in %s\n", needles[i].text, h, path);
+        hits += h;
+    }
+    free(buf);
+    return 0;
+}
+
+static void build_needles(void)
+{
+    n_needles = 0;
+    for (int b = 0; b < 2; b++)
+        for (int serial = 1; serial <= 5; serial++) { /* every demo card of both banks */
+            char body[16], pan[20];
+            snprintf(body, sizeof body, "%s%09d", banks[b].bin, serial);
+            int sum = 0;
+            for (int i = 14; i >= 0; i--) {
+                int d = body[i] - '0';
+                if ((14 - i) % 2 == 0 && (d *= 2) > 9)
+                    d -= 9;
+                sum += d;
+            }
+            snprintf(pan, sizeof pan, "%s%d", body, (10 - sum % 10) % 10);
+            add_needle(false, "", pan, "");
+            char grouped[24];
+            snprintf(grouped, sizeof grouped, "%.4s %.4s %.4s %.4s", pan, pan + 4, pan + 8,
+                     pan + 12);
+            add_needle(false, "", grouped, "");
+        }
+    add_needle(false, "", "correct horse", "");
+    add_needle(false, "", "correct+horse", "");
+    static const char *const digit_secrets[] = {"135790", "123456"}; /* payment, card password */
+    for (size_t i = 0; i < 2; i++) {
+        add_needle(true, "", digit_secrets[i], "");
+        add_needle(false, "password=", digit_secrets[i], "");
+    }
+    for (size_t i = 0; i < n_used; i++) {
+        size_t len = strlen(used[i]);
+        bool digits = strspn(used[i], "0123456789") == len;
+        if (digits && len == 3) { /* a CVV2: only in its forms, a bare one is everywhere */
+            add_needle(false, "cvv2=", used[i], "");
+            add_needle(false, "\"cvv2\":\"", used[i], "\"");
+            add_needle(false, "cvv2 ", used[i], "");
+        } else if (digits) { /* an SMS or TOTP code */
+            add_needle(true, "", used[i], "");
+            add_needle(false, "Code ", used[i], "");
+            add_needle(false, "code is ", used[i], "");
+            add_needle(false, "Code=", used[i], "");
+            add_needle(false, "code=", used[i], "");
+            add_needle(false, "totp=", used[i], "");
+        } else { /* the TOTP secret */
+            add_needle(false, "", used[i], "");
+        }
+    }
+}
+
+/* Every payment route (online banking, refunds, the late payment, binding a card, top-up,
+ * card payment with an SMS code, withdrawals: the tests above; wallet, QR, a merchant paying
+ * directly at the bank, two-step login: here), then every file of the platform's and the
+ * banks' folders (databases, WAL, shm, logs, the servers' output) is scanned for every card
+ * number, CVV2, password and code used: none may be there. The files that hold secrets are
+ * 0600 and the folders 0700 while the servers run. */
+static void every_route_then_no_secret_anywhere(void **state)
+{
+    h_start(&pf);
+    pay_wallet_and_qr();
+    pay_direct_at_bank(&banks[0]);
+    use_totp();
+    open_files = 0;
+    assert_int_equal(nftw(pf.dir, check_mode, 16, FTW_PHYS), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(nftw(banks[i].dir, check_mode, 16, FTW_PHYS), 0);
+    assert_int_equal(open_files, 0);
+    h_stop(&pf, SIGTERM); /* the logs are complete once every server has stopped */
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(th_stop(&banks[i].pid, SIGTERM), 0);
+    build_needles();
+    assert_true(n_used >= 8); /* the codes, CVV2 and TOTP secret of the routes above */
+    /* the scan finds what it looks for: a file holding a card number and a code as a leaking
+     * log line would */
+    char ctl[256], path[300];
+    assert_int_equal(th_tmpdir(ctl, sizeof ctl, "paygate-scanctl"), 0);
+    snprintf(path, sizeof path, "%s/leak.log", ctl);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "sms.sent text=\"Code %s\" card=%s us=%s\n", used[0], needles[0].text, used[0]);
+    fclose(f);
+    hits = scanned = 0;
+    assert_int_equal(nftw(ctl, scan_file, 16, FTW_PHYS), 0);
+    assert_int_equal(hits, 3); /* the card, "Code N" and the lone N; not "us=N" */
+    th_rmtree(ctl);
+    hits = scanned = 0;
+    assert_int_equal(nftw(pf.dir, scan_file, 16, FTW_PHYS), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(nftw(banks[i].dir, scan_file, 16, FTW_PHYS), 0);
+    assert_true(scanned >= 12); /* databases, logs and outputs of three servers */
+    assert_int_equal(hits, 0);
+}
+
 int main(int argc, char **argv)
 {
     h_paygate = th_binary_arg(argc, argv);
@@ -703,6 +1009,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(parallel_wrong_sms_codes),
         cmocka_unit_test(ledger_and_bank_agree),
         cmocka_unit_test(legacy_secrets_sealed_at_start),
+        cmocka_unit_test(every_route_then_no_secret_anywhere),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
