@@ -51,11 +51,12 @@ const char *pay_log_request_id(void)
 }
 
 /* Key names whose values are secrets. A key matches when it contains one of these
- * (case-insensitive), so "card_password", "api_secret" and "sms_code" are all masked. */
+ * (case-insensitive), so "card_password", "api_secret", "sms_code", "smsCode" and "totp" (it
+ * contains "otp") are all masked. A safety net only: code must not log secrets at all. */
 static const char *const secret_keys[] = {
-    "password",    "passwd", "pin",           "cvv",      "cvn",         "secret",
-    "token",       "key",    "otp",           "sms_code", "verify_code", "pan",
-    "card_number", "cardno", "authorization", "cookie",   "session",
+    "password", "passwd",      "pin",    "cvv",           "cvn",     "secret",
+    "token",    "key",         "otp",    "sms_code",      "smscode", "verify_code",
+    "pan",      "card_number", "cardno", "authorization", "cookie",  "session",
 };
 
 static bool key_is_secret(const char *key, size_t n)

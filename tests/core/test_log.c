@@ -60,7 +60,8 @@ static void card_numbers_are_masked(void **state)
 static void emit_secrets(void)
 {
     PAY_INFO("login", "user=alice password=hunter2 card_password=123456 cvv2=123 "
-                      "api_secret=\"s e c r e t\" key_id=k1 sms_code=654321");
+                      "api_secret=\"s e c r e t\" key_id=k1 sms_code=654321 smsCode=765432"
+                      " totp=876543");
 }
 
 static void secrets_are_masked(void **state)
@@ -72,6 +73,8 @@ static void secrets_are_masked(void **state)
     assert_null(strstr(out, "cvv2=123"));
     assert_null(strstr(out, "s e c r e t"));
     assert_null(strstr(out, "654321"));
+    assert_null(strstr(out, "765432"));
+    assert_null(strstr(out, "876543"));
     assert_non_null(strstr(out, "user=alice"));
     assert_non_null(strstr(out, "key_id=k1"));
     free(out);
