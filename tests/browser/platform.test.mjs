@@ -138,6 +138,16 @@ try {
   expect((await page.textContent('#notice')).includes('Payment successful'), 'paid by card');
   await shot(page, 'platform-6-card-paid');
   expect((await state(t.trade_id)).pay_method === 'card', 'trade paid (card)');
+  // withdraw to the bound card: chosen from a list, no field for a typed account number
+  await page.goto(`${pfUrl}/wallet`);
+  expect((await page.$('#withdraw-form input[name=to_account]')) === null, 'no typed account');
+  expect((await page.textContent('#withdraw-form select[name=card_id]')).includes('0015'),
+    'the bound card is offered');
+  await page.fill('#withdraw-form input[name=amount]', '5.00');
+  await page.fill('#withdraw-form input[name=pay_password]', '246810');
+  await Promise.all([page.waitForNavigation(), page.click('#withdraw-form button')]);
+  expect((await page.textContent('#notice')).includes('Withdrawal sent'), 'withdrawn');
+  expect((await page.textContent('#withdrawals')).includes('0015'), 'listed by the last four');
 
   // (c) online banking: the cashier sends the browser to the bank with a signed order
   const anon = await (await browser.newContext()).newPage();
