@@ -70,6 +70,28 @@ int h_bank_start(struct bank_proc *b, const char *extra)
     return th_wait_url_file(path, b->url, sizeof b->url, 15000);
 }
 
+int h_issue_card(const struct bank_proc *b, const char *name, const char *phone, char pan[20])
+{
+    struct pay_buf out;
+    pay_buf_init(&out, 65536);
+    int rc =
+        h_paygate(&out, "bank customer add --data-dir %s/data --name %s --phone %s 2>>%s/cli.log",
+                  b->dir, name, phone, b->dir);
+    char cus[64] = "";
+    if (rc == 0 && sscanf(pay_buf_str(&out), "customer %63s", cus) != 1)
+        rc = -1;
+    pay_buf_reset(&out);
+    if (rc == 0)
+        rc = h_paygate(&out,
+                       "bank card add --data-dir %s/data --customer %s --fast-hash 2>>%s/cli.log",
+                       b->dir, cus, b->dir);
+    const char *num = strstr(pay_buf_str(&out), "number ");
+    if (rc != 0 || !num || sscanf(num, "number %19s", pan) != 1)
+        rc = -1;
+    pay_buf_fini(&out);
+    return rc;
+}
+
 void h_bank_stop(struct bank_proc *b)
 {
     th_stop(&b->pid, SIGTERM);

@@ -38,6 +38,9 @@ struct pay_rsa_key *h_bank_signing_key(const struct bank_proc *b);
  * answer with status and body to the request whose nonce was request_nonce. */
 bool h_bank_answer_signed(struct pay_rsa_key *key, const char *header, long status,
                           const char *request_nonce, const void *body, size_t len);
+/* A customer (name, phone) with a debit card of their own, card password 123456, issued with
+ * `paygate bank customer add` and `card add` (--fast-hash); its number into pan. 0 or -1. */
+int h_issue_card(const struct bank_proc *b, const char *name, const char *phone, char pan[20]);
 
 /* One HTTP exchange; status, body and the session cookie (updated from Set-Cookie). */
 struct h_resp {

@@ -191,34 +191,13 @@ static void parallel_wrong_sms_codes(void **state)
     h_resp_fini(&f.r);
 }
 
-/* A card of its own (its number into pan), issued with `paygate bank card add`. */
-static int issue(const char *name, const char *phone, char pan[20])
-{
-    struct pay_buf out;
-    pay_buf_init(&out, 65536);
-    int rc =
-        h_paygate(&out, "bank customer add --data-dir %s/data --name %s --phone %s 2>>%s/cli.log",
-                  bank.dir, name, phone, bank.dir);
-    char cus[64] = "";
-    if (rc == 0)
-        sscanf(pay_buf_str(&out), "customer %63s", cus);
-    pay_buf_reset(&out);
-    rc |=
-        h_paygate(&out, "bank card add --data-dir %s/data --customer %s --fast-hash 2>>%s/cli.log",
-                  bank.dir, cus, bank.dir);
-    const char *num = strstr(pay_buf_str(&out), "number ");
-    if (rc != 0 || !num || sscanf(num, "number %19s", pan) != 1)
-        rc = -1;
-    pay_buf_fini(&out);
-    return rc;
-}
-
 static int group_setup(void **state)
 {
     (void)state;
     if (pay_crypto_init() != 0 || h_bank_start(&bank, NULL) != 0)
         return -1;
-    if (issue("Burst", "13900000071", pan_pw) != 0 || issue("Codes", phone_sms, pan_sms) != 0)
+    if (h_issue_card(&bank, "Burst", "13900000071", pan_pw) != 0 ||
+        h_issue_card(&bank, "Codes", phone_sms, pan_sms) != 0)
         return -1;
     return h_merchant_start(&bank);
 }
