@@ -89,7 +89,8 @@ static enum pay_store_status consumers_tx(struct pay_store_tx *tx, void *ctx, st
         enum pay_err e =
             pay_store_exec(tx, err,
                            "INSERT INTO pf_consumers (id, login, password_hash,"
-                           " pay_password_hash, created_ms) VALUES ($1,$2,$3,$4,$5)",
+                           " pay_password_hash, created_ms, totp_sealed)"
+                           " VALUES ($1,$2,$3,$4,$5,1)",
                            "tttti", id->consumer, login, s->hash, s->pay_hash, s->now_ms);
         if (e == PAY_ERR_OK)
             e = pay_store_exec(tx, err,

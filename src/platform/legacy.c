@@ -89,16 +89,29 @@ static enum pay_store_status legacy_tx(struct pay_store_tx *tx, void *ctx, struc
     return rc < 0 ? PAY_STORE_HARD : PAY_STORE_COMMIT;
 }
 
+/* Rows with nothing to seal ("" everywhere) are marked in one statement, not batch by batch. */
+static enum pay_store_status empty_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    const struct pay_platform_legacy *s = ctx;
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE %s SET %s = 1 WHERE %s = 0 AND %s = ''%s%s%s", s->table,
+             s->flag, s->flag, s->cols[0], s->cols[1] ? " AND " : "", s->cols[1] ? s->cols[1] : "",
+             s->cols[1] ? " = ''" : "");
+    return pay_store_status_of(pay_store_exec(tx, err, sql, ""));
+}
+
 enum pay_err pay_platform_seal_legacy(struct pay_platform *p,
                                       const struct pay_platform_legacy *spec, struct pay_error *err)
 {
     struct legacy_ctx l = {p, spec, 0};
     size_t total = 0;
-    enum pay_err e;
-    do {
+    enum pay_err e = pay_store_run_tx(p->store, empty_tx, (void *)spec, err);
+    while (e == PAY_ERR_OK) {
         e = pay_store_run_tx(p->store, legacy_tx, &l, err);
         total += l.sealed;
-    } while (e == PAY_ERR_OK && l.sealed == BATCH);
+        if (l.sealed < BATCH)
+            break;
+    }
     if (e == PAY_ERR_OK && total > 0)
         PAY_INFO("platform.legacy_sealed", "table=%s rows=%zu", spec->table, total);
     return e;
