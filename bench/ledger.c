@@ -1,7 +1,9 @@
 /* bench/ledger: durable transfers per second through the committer with 64 submitting
- * threads, and two baselines on the same disk in the same run: one SQLite transaction per
- * transfer (synchronous=FULL) and a raw write+fdatasync loop. Prints all three and the ratios.
- * usage: bench_ledger [dir] [seconds] [transfers per command]   (defaults: /var/tmp 5 1) */
+ * threads between N accounts, and two baselines on the same disk in the same run: one SQLite
+ * transaction per transfer (synchronous=FULL) and a raw write+fdatasync loop. Prints all
+ * three, the ratios and the CPU per transfer (whole process and committer thread).
+ * usage: bench_ledger [dir] [seconds] [transfers per command] [accounts]
+ *        (defaults: /var/tmp 5 1 1000) */
 #include "ledger/ledger.h"
 
 #include <dirent.h>
@@ -14,9 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define THREADS     64
-#define ACCOUNTS    1000
-#define MAX_PER_CMD 64
+#define THREADS      64
+#define MAX_PER_CMD  64
+#define ACCOUNTS_MAX 10000000
+/* Accounts per create command while setting up: one batch (one commit) per chunk. */
+#define CREATE_CHUNK 8192
+
+static int n_accounts = 1000;
 
 static double now_s(void)
 {
@@ -61,12 +67,26 @@ static double thread_cpu_s(const char *name)
     return cpu;
 }
 
+/* Bytes this process has passed to write/pwrite so far (/proc/self/io wchar): the WAL frames
+ * and checkpoint copies SQLite writes; -1 if unreadable. */
+static double written_bytes(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    char line[128];
+    double v = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "wchar:", 6) == 0)
+            v = strtod(line + 6, NULL);
+    if (f)
+        fclose(f);
+    return v;
+}
+
 static struct pay_ledger *open_ledger(const char *path, struct pay_store **s)
 {
     const struct pay_store_component *schema[] = {&pay_ledger_schema, NULL};
     struct pay_ledger *lg = NULL;
     struct pay_error err;
-    unlink(path);
     if (pay_store_open(path, NULL, schema, s, &err) != PAY_ERR_OK ||
         pay_ledger_new(*s, NULL, NULL, &lg, &err) != PAY_ERR_OK) {
         fprintf(stderr, "bench: %s: %s\n", path, err.detail);
@@ -79,7 +99,8 @@ static void make_transfer(struct pay_ledger_transfer *t, const char *tag, long t
                           unsigned *seed)
 {
     memset(t, 0, sizeof *t);
-    int from = rand_r(seed) % ACCOUNTS, to = (from + 1 + rand_r(seed) % (ACCOUNTS - 1)) % ACCOUNTS;
+    int from = rand_r(seed) % n_accounts;
+    int to = (from + 1 + rand_r(seed) % (n_accounts - 1)) % n_accounts;
     snprintf(t->id, sizeof t->id, "%s%ld-%lu", tag, th, n);
     snprintf(t->debit_account_id, sizeof t->debit_account_id, "acc%d", from);
     snprintf(t->credit_account_id, sizeof t->credit_account_id, "acc%d", to);
@@ -118,35 +139,43 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Creates acc0 .. acc<n_accounts - 1> through the committer, CREATE_CHUNK per command (one
+ * commit each): a million accounts take seconds, not one fsync each. */
 static void create_accounts(struct pay_committer *c)
 {
-    static struct pay_ledger_account a[ACCOUNTS];
-    static enum pay_ledger_result r[ACCOUNTS];
-    for (int i = 0; i < ACCOUNTS; i++) {
-        memset(&a[i], 0, sizeof a[i]);
-        snprintf(a[i].id, sizeof a[i].id, "acc%d", i);
-        memcpy(a[i].currency, "CNY", 4);
+    static struct pay_ledger_account a[CREATE_CHUNK];
+    static enum pay_ledger_result r[CREATE_CHUNK];
+    for (int base = 0; base < n_accounts; base += CREATE_CHUNK) {
+        int n = n_accounts - base < CREATE_CHUNK ? n_accounts - base : CREATE_CHUNK;
+        for (int i = 0; i < n; i++) {
+            memset(&a[i], 0, sizeof a[i]);
+            snprintf(a[i].id, sizeof a[i].id, "acc%d", base + i);
+            memcpy(a[i].currency, "CNY", 4);
+        }
+        if (pay_committer_create_accounts(c, a, (size_t)n, r, NULL) != PAY_ERR_OK)
+            abort();
+        for (int i = 0; i < n; i++)
+            if (r[i] != PAY_LEDGER_OK)
+                abort();
     }
-    if (pay_committer_create_accounts(c, a, ACCOUNTS, r, NULL) != PAY_ERR_OK)
-        abort();
 }
 
-static double bench_committer(const char *dir, double seconds, int per_cmd, double *batch_avg,
-                              double *cpu_us, double *committer_us)
+struct committer_run {
+    double rate;         /* durable transfers/s */
+    double batch_avg;    /* commands per batch */
+    double cpu_us;       /* CPU per transfer, every thread of the process */
+    double committer_us; /* CPU per transfer, the committer thread alone */
+    double written_b;    /* bytes written (write syscalls) per transfer */
+};
+
+static struct committer_run bench_committer(struct pay_committer *c, double seconds, int per_cmd)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/bench-committer.db", dir);
-    struct pay_store *s;
-    struct pay_ledger *lg = open_ledger(path, &s);
-    struct shared sh = {.per_cmd = per_cmd};
-    if (pay_committer_start(lg, NULL, &sh.c, NULL) != PAY_ERR_OK)
-        abort();
-    create_accounts(sh.c);
+    struct shared sh = {.c = c, .per_cmd = per_cmd};
     struct pay_committer_stats before, after;
-    pay_committer_get_stats(sh.c, &before);
+    pay_committer_get_stats(c, &before);
     pthread_t th[THREADS];
     struct worker w[THREADS];
-    double t0 = now_s(), c0 = cpu_s(), k0 = thread_cpu_s("pay-committer");
+    double t0 = now_s(), c0 = cpu_s(), k0 = thread_cpu_s("pay-committer"), w0 = written_bytes();
     sh.deadline = t0 + seconds;
     for (long i = 0; i < THREADS; i++) {
         w[i] = (struct worker){&sh, i};
@@ -157,20 +186,15 @@ static double bench_committer(const char *dir, double seconds, int per_cmd, doub
         pthread_join(th[i], NULL);
         total += sh.done[i];
     }
-    double elapsed = now_s() - t0;
-    *cpu_us = (cpu_s() - c0) * 1e6 / (double)(total ? total : 1);
-    *committer_us = (thread_cpu_s("pay-committer") - k0) * 1e6 / (double)(total ? total : 1);
-    pay_committer_get_stats(sh.c, &after);
-    *batch_avg = (double)(after.commands - before.commands) /
-                 (double)(after.batches - before.batches ? after.batches - before.batches : 1);
-    pay_committer_stop(sh.c);
-    size_t v = 0;
-    if (pay_ledger_verify(s, stderr, &v, NULL) != PAY_ERR_OK || v)
-        abort();
-    pay_ledger_free(lg);
-    pay_store_close(s);
-    unlink(path);
-    return (double)total / elapsed;
+    double elapsed = now_s() - t0, per = (double)(total ? total : 1);
+    struct committer_run run = {.rate = (double)total / elapsed};
+    run.cpu_us = (cpu_s() - c0) * 1e6 / per;
+    run.committer_us = (thread_cpu_s("pay-committer") - k0) * 1e6 / per;
+    run.written_b = (written_bytes() - w0) / per;
+    pay_committer_get_stats(c, &after);
+    uint64_t batches = after.batches - before.batches;
+    run.batch_avg = (double)(after.commands - before.commands) / (double)(batches ? batches : 1);
+    return run;
 }
 
 struct one_ctx {
@@ -186,28 +210,9 @@ static enum pay_store_status one_body(struct pay_store_tx *tx, void *ctx, struct
     return e == PAY_ERR_OK && r == PAY_LEDGER_OK ? PAY_STORE_COMMIT : PAY_STORE_HARD;
 }
 
-static enum pay_store_status accounts_body(struct pay_store_tx *tx, void *ctx,
-                                           struct pay_error *err)
-{
-    struct pay_ledger_account a = {.currency = "CNY"};
-    enum pay_ledger_result r;
-    for (int i = 0; i < ACCOUNTS; i++) {
-        snprintf(a.id, sizeof a.id, "acc%d", i);
-        if (pay_ledger_tx_create_accounts(ctx, tx, &a, 1, &r, err) != PAY_ERR_OK)
-            return PAY_STORE_HARD;
-    }
-    return PAY_STORE_COMMIT;
-}
-
 /* Baseline 1: the same ledger, one SQLite transaction (one commit, one fsync) per transfer. */
-static double bench_tx_per_transfer(const char *dir, double seconds)
+static double bench_tx_per_transfer(struct pay_ledger *lg, double seconds)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/bench-single.db", dir);
-    struct pay_store *s;
-    struct pay_ledger *lg = open_ledger(path, &s);
-    if (pay_store_run_tx(s, accounts_body, lg, NULL) != PAY_ERR_OK)
-        abort();
     unsigned seed = 1;
     unsigned long n = 0;
     double t0 = now_s();
@@ -215,15 +220,11 @@ static double bench_tx_per_transfer(const char *dir, double seconds)
         struct pay_ledger_transfer t;
         make_transfer(&t, "s", 0, n, &seed);
         struct one_ctx o = {lg, &t};
-        if (pay_store_run_tx(s, one_body, &o, NULL) != PAY_ERR_OK)
+        if (pay_store_run_tx(pay_ledger_store(lg), one_body, &o, NULL) != PAY_ERR_OK)
             abort();
         n++;
     }
-    double rate = (double)n / (now_s() - t0);
-    pay_ledger_free(lg);
-    pay_store_close(s);
-    unlink(path);
-    return rate;
+    return (double)n / (now_s() - t0);
 }
 
 /* Baseline 2: what the disk can do at all: append 128 bytes, fdatasync, repeat. */
@@ -249,28 +250,73 @@ static double bench_fdatasync(const char *dir, double seconds)
     return rate;
 }
 
+static void remove_db(const char *path)
+{
+    char side[600];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "/var/tmp";
     double seconds = argc > 2 ? strtod(argv[2], NULL) : 5.0;
     int per_cmd = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 1;
-    if (per_cmd < 1 || per_cmd > MAX_PER_CMD || seconds <= 0) {
-        fprintf(stderr, "usage: bench_ledger [dir] [seconds] [transfers per command 1..64]\n");
+    n_accounts = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 1000;
+    if (per_cmd < 1 || per_cmd > MAX_PER_CMD || seconds <= 0 || n_accounts < 2 ||
+        n_accounts > ACCOUNTS_MAX) {
+        fprintf(stderr,
+                "usage: bench_ledger [dir] [seconds] [transfers per command 1..64]"
+                " [accounts 2..%d]\n",
+                ACCOUNTS_MAX);
         return 2;
     }
     double fsyncs = bench_fdatasync(dir, seconds / 2);
-    double single = bench_tx_per_transfer(dir, seconds / 2);
-    double batch_avg = 0, cpu_us = 0, committer_us = 0;
-    double committer = bench_committer(dir, seconds, per_cmd, &batch_avg, &cpu_us, &committer_us);
-    printf("bench/ledger on %s, %d submitting threads, %d transfer(s) per command\n", dir, THREADS,
-           per_cmd);
+    char path[512];
+    snprintf(path, sizeof path, "%s/bench-ledger.db", dir);
+    remove_db(path);
+    struct pay_store *s;
+    struct pay_ledger *lg = open_ledger(path, &s);
+    struct pay_committer *c;
+    if (pay_committer_start(lg, NULL, &c, NULL) != PAY_ERR_OK)
+        abort();
+    double t0 = now_s();
+    create_accounts(c);
+    double create_s = now_s() - t0;
+    double single = bench_tx_per_transfer(lg, seconds / 2);
+    /* For profilers: attach to the thread named pay-committer now (perf record -t). */
+    fprintf(stderr, "bench: timed committer run starts (pid %d, %.0f s)\n", (int)getpid(), seconds);
+    struct committer_run run = bench_committer(c, seconds, per_cmd);
+    pay_committer_stop(c);
+    t0 = now_s();
+    size_t v = 0;
+    if (pay_ledger_verify(s, stderr, &v, NULL) != PAY_ERR_OK || v)
+        abort();
+    double verify_s = now_s() - t0;
+    pay_ledger_free(lg);
+    pay_store_close(s);
+    remove_db(path);
+    printf("bench/ledger on %s, %d submitting threads, %d transfer(s) per command, %d accounts\n",
+           dir, THREADS, per_cmd, n_accounts);
     printf("  committer (batched, durable)       %10.0f transfers/s  (%.1f commands/batch)\n",
-           committer, batch_avg);
-    printf("  CPU per transfer, all threads       %10.1f us\n", cpu_us);
-    printf("  CPU per transfer, committer thread  %10.1f us\n", committer_us);
+           run.rate, run.batch_avg);
+    printf("  CPU per transfer, all threads       %10.1f us\n", run.cpu_us);
+    printf("  CPU per transfer, committer thread  %10.1f us\n", run.committer_us);
+    printf("  bytes written per transfer          %10.0f (WAL frames and checkpoints)\n",
+           run.written_b);
     printf("  one SQLite transaction per transfer %10.0f transfers/s\n", single);
     printf("  raw write+fdatasync loop            %10.0f fsyncs/s\n", fsyncs);
-    printf("  committer / one-tx-per-transfer     %10.1fx\n", committer / single);
-    printf("  committer / fdatasync loop          %10.1fx\n", committer / fsyncs);
+    printf("  committer / one-tx-per-transfer     %10.1fx\n", run.rate / single);
+    printf("  committer / fdatasync loop          %10.1fx\n", run.rate / fsyncs);
+    printf("  setup: %d accounts created in %.1f s; ledger verify clean in %.1f s\n", n_accounts,
+           create_s, verify_s);
+    /* One line for scripts (bench/ledger_rounds.sh). */
+    printf("result per_cmd=%d accounts=%d rate=%.0f batch=%.1f cpu_us=%.2f committer_us=%.2f"
+           " written_b=%.0f single=%.0f fsyncs=%.0f ratio=%.2f\n",
+           per_cmd, n_accounts, run.rate, run.batch_avg, run.cpu_us, run.committer_us,
+           run.written_b, single, fsyncs, run.rate / single);
     return 0;
 }
