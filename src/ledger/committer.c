@@ -78,7 +78,10 @@ static enum pay_store_status batch_body(struct pay_store_tx *tx, void *ctx, stru
         e = run_cmd(c, tx, c->batch[i], err);
     int64_t now = pay_ledger_now_ms(c->lg);
     c->expired_in_batch = 0;
-    if (e == PAY_ERR_OK && now - c->last_expire_ms >= c->expire_interval_ms) {
+    /* now is the ledger's (wall) clock, which expiry deadlines use; if it went back, scan
+     * now rather than after the step. */
+    if (e == PAY_ERR_OK &&
+        (now - c->last_expire_ms >= c->expire_interval_ms || now < c->last_expire_ms)) {
         size_t n = 0;
         e = pay_ledger_tx_expire(c->lg, tx, now, c->batch_max, &n, err);
         if (e == PAY_ERR_OK) {
@@ -108,6 +111,22 @@ static void finish_batch(struct pay_committer *c, enum pay_err e, const struct p
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Every timed wait here is on CLOCK_MONOTONIC (the condition variable is made with that clock
+ * in pay_committer_start): a deadline from the wall clock would stretch by however far the
+ * system clock is stepped back while we wait (issue 11: 15 s stalls). */
+static struct timespec deadline_after_us(long us)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += us / 1000000L;
+    ts.tv_nsec += (us % 1000000L) * 1000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
 /* The callers of the previous batch are still being woken when the queue is first seen:
  * wait up to GATHER_US for as many commands as last time, so batches stay large (one fsync
  * for more commands). A lone caller (last batch of 1) never waits. Called with mu held. */
@@ -116,13 +135,7 @@ static void gather(struct pay_committer *c)
 {
     if (c->queued >= c->last_batch || c->stopping)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += GATHER_US * 1000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = deadline_after_us(GATHER_US);
     while (c->queued < c->last_batch && !c->stopping)
         if (pthread_cond_timedwait(&c->work, &c->mu, &ts) != 0)
             break;
@@ -134,21 +147,16 @@ static void *committer_main(void *arg)
     pthread_setname_np(pthread_self(), "pay-committer"); /* for top, perf */
     pthread_mutex_lock(&c->mu);
     for (;;) {
-        while (!c->head && !c->stopping) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += c->expire_interval_ms / 1000;
-            ts.tv_nsec += (long)(c->expire_interval_ms % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            if (pthread_cond_timedwait(&c->work, &c->mu, &ts) != 0)
-                break; /* timed out: scan for expired pending transfers */
+        if (!c->head && !c->stopping) {
+            struct timespec ts = deadline_after_us(c->expire_interval_ms * 1000L);
+            while (!c->head && !c->stopping)
+                if (pthread_cond_timedwait(&c->work, &c->mu, &ts) != 0)
+                    break; /* timed out: scan for expired pending transfers */
         }
         if (!c->head && c->stopping)
             break;
-        gather(c);
+        if (c->head)
+            gather(c);
         c->n_batch = 0;
         while (c->head && c->n_batch < c->batch_max) {
             c->batch[c->n_batch++] = c->head;
@@ -186,7 +194,11 @@ enum pay_err pay_committer_start(struct pay_ledger *lg, const struct pay_committ
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     }
     pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->work, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->work, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&c->done, NULL);
     if (pthread_create(&c->thread, NULL, committer_main, c) != 0) {
         free(c->batch);
