@@ -286,11 +286,18 @@ int main(int argc, char **argv)
     double t0 = now_s();
     create_accounts(c);
     double create_s = now_s() - t0;
+    pay_committer_stop(c);
     double single = bench_tx_per_transfer(lg, seconds / 2);
+    struct pay_ledger_cache_stats cache0, cache1;
+    pay_ledger_get_cache_stats(lg, &cache0);
+    if (pay_committer_start(lg, NULL, &c, NULL) != PAY_ERR_OK)
+        abort();
     /* For profilers: attach to the thread named pay-committer now (perf record -t). */
     fprintf(stderr, "bench: timed committer run starts (pid %d, %.0f s)\n", (int)getpid(), seconds);
     struct committer_run run = bench_committer(c, seconds, per_cmd);
     pay_committer_stop(c);
+    pay_ledger_get_cache_stats(lg, &cache1);
+    double loads = (double)(cache1.loads - cache0.loads) / (run.rate * seconds);
     t0 = now_s();
     size_t v = 0;
     if (pay_ledger_verify(s, stderr, &v, NULL) != PAY_ERR_OK || v)
@@ -307,6 +314,8 @@ int main(int argc, char **argv)
     printf("  CPU per transfer, committer thread  %10.1f us\n", run.committer_us);
     printf("  bytes written per transfer          %10.0f (WAL frames and checkpoints)\n",
            run.written_b);
+    printf("  account loads from the database     %10.3f per transfer (%zu cached)\n", loads,
+           cache1.entries);
     printf("  one SQLite transaction per transfer %10.0f transfers/s\n", single);
     printf("  raw write+fdatasync loop            %10.0f fsyncs/s\n", fsyncs);
     printf("  committer / one-tx-per-transfer     %10.1fx\n", run.rate / single);
@@ -315,8 +324,8 @@ int main(int argc, char **argv)
            create_s, verify_s);
     /* One line for scripts (bench/ledger_rounds.sh). */
     printf("result per_cmd=%d accounts=%d rate=%.0f batch=%.1f cpu_us=%.2f committer_us=%.2f"
-           " written_b=%.0f single=%.0f fsyncs=%.0f ratio=%.2f\n",
+           " written_b=%.0f loads=%.3f single=%.0f fsyncs=%.0f ratio=%.2f\n",
            per_cmd, n_accounts, run.rate, run.batch_avg, run.cpu_us, run.committer_us,
-           run.written_b, single, fsyncs, run.rate / single);
+           run.written_b, loads, single, fsyncs, run.rate / single);
     return 0;
 }

@@ -2,6 +2,8 @@
  * accounts (create, close, read inside a transaction). Transfers are in ledger_transfer.c. */
 #include "ledger/ledger_internal.h"
 
+#include "core/limits.h"
+
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +128,7 @@ enum pay_err pay_ledger_new(struct pay_store *s, int64_t (*now_ms)(void *clock_c
     lg->s = s;
     lg->now_ms = now_ms ? now_ms : real_now_ms;
     lg->clock_ctx = clock_ctx;
+    pay_ledger_set_account_cache_bytes(lg, PAY_LEDGER_ACCOUNT_CACHE_BYTES);
     *out = lg;
     return PAY_ERR_OK;
 }
@@ -138,7 +141,20 @@ void pay_ledger_free(struct pay_ledger *lg)
     free(lg->accts);
     free(lg->slots);
     free(lg->undo);
+    free(lg->dirty);
     free(lg);
+}
+
+void pay_ledger_set_account_cache_bytes(struct pay_ledger *lg, size_t bytes)
+{
+    assert(!lg->tx);
+    lg->keep_max = bytes / LEDGER_ACCT_BYTES;
+}
+
+void pay_ledger_get_cache_stats(struct pay_ledger *lg, struct pay_ledger_cache_stats *out)
+{
+    *out = lg->stats;
+    out->entries = lg->n_accts;
 }
 
 struct pay_store *pay_ledger_store(struct pay_ledger *lg)
@@ -206,17 +222,41 @@ static void cache_clear(struct pay_ledger *lg)
 {
     if (lg->slots && lg->n_accts)
         memset(lg->slots, 0xff, lg->cap_slots * sizeof *lg->slots);
+    if (lg->n_accts)
+        lg->stats.cleared++;
     lg->n_accts = 0;
     lg->n_undo = 0;
+    lg->n_dirty = 0;
     lg->depth = 0;
     lg->tx = NULL;
     lg->generation = 0;
+    lg->hand = 0;
 }
 
+static void slots_insert(int32_t *slots, size_t cap, uint32_t hash, int32_t idx)
+{
+    size_t j = hash & (cap - 1);
+    while (slots[j] >= 0)
+        j = (j + 1) & (cap - 1);
+    slots[j] = idx;
+}
+
+static void slots_rebuild(struct pay_ledger *lg)
+{
+    memset(lg->slots, 0xff, lg->cap_slots * sizeof *lg->slots);
+    for (size_t i = 0; i < lg->n_accts; i++)
+        slots_insert(lg->slots, lg->cap_slots, lg->accts[i].hash, (int32_t)i);
+}
+
+/* Room for one more entry. Below the budget the array grows no further than keep_max, so the
+ * budget bounds the memory; a transaction that touches more grows it and the surplus is
+ * evicted at its end. The hash table stays at most half full. */
 static bool cache_grow(struct pay_ledger *lg)
 {
     if (lg->n_accts == lg->cap_accts) {
         size_t cap = lg->cap_accts ? lg->cap_accts * 2 : 256;
+        if (cap > lg->keep_max && lg->n_accts < lg->keep_max)
+            cap = lg->keep_max;
         struct acct *a = realloc(lg->accts, cap * sizeof *a);
         if (!a)
             return false;
@@ -229,17 +269,45 @@ static bool cache_grow(struct pay_ledger *lg)
     int32_t *slots = malloc(cap * sizeof *slots);
     if (!slots)
         return false;
-    memset(slots, 0xff, cap * sizeof *slots);
-    for (size_t i = 0; i < lg->n_accts; i++) {
-        size_t j = lg->accts[i].hash & (cap - 1);
-        while (slots[j] >= 0)
-            j = (j + 1) & (cap - 1);
-        slots[j] = (int32_t)i;
-    }
     free(lg->slots);
     lg->slots = slots;
     lg->cap_slots = cap;
+    slots_rebuild(lg);
     return true;
+}
+
+/* Between transactions (every entry clean, no undo log): drops entries until an eighth of
+ * the budget is free, so eviction runs once per keep_max / 8 new accounts. CLOCK: the hand
+ * sweeps the array; an entry used since its last pass (ref) gets a second chance, others and
+ * entries for accounts that do not exist go. Survivors keep their order; the hash table is
+ * rebuilt. */
+static void cache_evict(struct pay_ledger *lg)
+{
+    assert(lg->n_dirty == 0 && lg->n_undo == 0);
+    size_t target = lg->keep_max - lg->keep_max / 8, drop = lg->n_accts - target;
+    size_t n = lg->n_accts, h = lg->hand < n ? lg->hand : 0;
+    assert(lg->n_accts > lg->keep_max);
+    while (drop > 0) { /* ends within two sweeps: the first clears every ref */
+        struct acct *a = &lg->accts[h];
+        if (a->rid != -1 && a->ref && a->rid != 0) {
+            a->ref = false;
+        } else if (a->rid != -1) {
+            a->rid = -1; /* marked: dropped below (real row ids are > 0) */
+            drop--;
+        }
+        h = (h + 1) % n;
+    }
+    size_t kept = 0, hand = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == h)
+            hand = kept;
+        if (lg->accts[i].rid != -1)
+            lg->accts[kept++] = lg->accts[i];
+    }
+    lg->stats.evicted += n - kept;
+    lg->n_accts = kept;
+    lg->hand = hand;
+    slots_rebuild(lg);
 }
 
 static enum pay_err acct_load(struct pay_ledger *lg, struct acct *a, struct pay_error *err)
@@ -279,7 +347,13 @@ struct acct *ledger_acct(struct pay_ledger *lg, const char *id, enum pay_err *e,
     for (; lg->cap_slots && lg->slots[j] >= 0; j = (j + 1) & (lg->cap_slots - 1)) {
         struct acct *a = &lg->accts[lg->slots[j]];
         if (a->hash == h && strcmp(a->id, id) == 0) {
-            if (a->rid == 0 && (*e = acct_load(lg, a, err)) != PAY_ERR_OK)
+            a->ref = true;
+            if (a->rid != 0) {
+                lg->stats.hits++;
+                return a;
+            }
+            lg->stats.loads++; /* no such account when last looked: look again */
+            if ((*e = acct_load(lg, a, err)) != PAY_ERR_OK)
                 return NULL;
             return a->rid ? a : NULL;
         }
@@ -292,13 +366,12 @@ struct acct *ledger_acct(struct pay_ledger *lg, const char *id, enum pay_err *e,
     memset(a, 0, sizeof *a);
     snprintf(a->id, sizeof a->id, "%s", id);
     a->hash = h;
+    a->ref = false; /* a second use earns it the second chance: one-off accounts go first */
+    lg->stats.loads++;
     if ((*e = acct_load(lg, a, err)) != PAY_ERR_OK)
         return NULL;
     /* Cache misses too (rid 0): a later creation in this transaction fills the entry. */
-    j = h & (lg->cap_slots - 1);
-    while (lg->slots[j] >= 0)
-        j = (j + 1) & (lg->cap_slots - 1);
-    lg->slots[j] = (int32_t)lg->n_accts++;
+    slots_insert(lg->slots, lg->cap_slots, h, (int32_t)lg->n_accts++);
     return a->rid ? a : NULL;
 }
 
@@ -334,6 +407,22 @@ void ledger_undo_push(struct pay_ledger *lg, struct acct *a, bool created)
     u->dirty = a->dirty;
     u->last_rid = a->last_rid;
     memcpy(u->bal, a->bal, sizeof u->bal);
+}
+
+void ledger_mark_dirty(struct pay_ledger *lg, struct acct *a)
+{
+    if (a->dirty)
+        return; /* already listed */
+    if (lg->n_dirty == lg->cap_dirty) {
+        size_t cap = lg->cap_dirty ? lg->cap_dirty * 2 : 256;
+        int32_t *d = realloc(lg->dirty, cap * sizeof *d);
+        if (!d)
+            abort(); /* a change the commit would not write: cannot go on */
+        lg->dirty = d;
+        lg->cap_dirty = cap;
+    }
+    lg->dirty[lg->n_dirty++] = (int32_t)(a - lg->accts);
+    a->dirty = true;
 }
 
 static void hook_savepoint(void *ctx, int depth)
@@ -376,8 +465,10 @@ static void hook_release(void *ctx, int depth)
 static enum pay_err hook_before_commit(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pay_ledger *lg = ctx;
-    for (size_t i = 0; i < lg->n_accts; i++) {
-        struct acct *a = &lg->accts[i];
+    /* Only the entries this transaction changed: the cache may hold a million. A rolled-back
+     * savepoint may have made a listed entry clean again, or listed it twice. */
+    for (size_t i = 0; i < lg->n_dirty; i++) {
+        struct acct *a = &lg->accts[lg->dirty[i]];
         if (!a->dirty || a->rid == 0)
             continue;
         /* Invariants before they reach the disk (the CHECK constraints say the same). */
@@ -406,13 +497,16 @@ static void hook_after_end(void *ctx, bool committed)
     /* After a commit every entry equals its row (before_commit wrote the dirty ones), so the
      * next transaction may reuse them if nobody else writes first; a rollback leaves entries
      * that never reached the disk. */
-    if (!committed || lg->n_accts > LEDGER_WARM_ACCOUNTS_MAX) {
+    if (!committed || lg->keep_max == 0) {
         cache_clear(lg);
         return;
     }
     lg->n_undo = 0;
+    lg->n_dirty = 0;
     lg->depth = 0;
     lg->tx = NULL;
+    if (lg->n_accts > lg->keep_max)
+        cache_evict(lg);
 }
 
 static const struct pay_store_tx_hooks ledger_hooks = {
@@ -537,7 +631,7 @@ enum pay_err pay_ledger_tx_close_account(struct pay_ledger *lg, struct pay_store
     if (!(a->flags & PAY_LEDGER_AF_CLOSED)) {
         ledger_undo_push(lg, a, false);
         a->flags |= PAY_LEDGER_AF_CLOSED;
-        a->dirty = true;
+        ledger_mark_dirty(lg, a);
     }
     *result = PAY_LEDGER_OK;
     return PAY_ERR_OK;

@@ -138,6 +138,23 @@ void pay_ledger_free(struct pay_ledger *lg);
 struct pay_store *pay_ledger_store(struct pay_ledger *lg);
 int64_t pay_ledger_now_ms(struct pay_ledger *lg);
 
+/* The write path keeps accounts in memory between write transactions, up to `bytes` (default
+ * PAY_LEDGER_ACCOUNT_CACHE_BYTES): at the end of a transaction the least recently used ones
+ * beyond it are dropped (CLOCK). 0 keeps nothing between transactions. Call it before the
+ * committer starts, never while a write transaction may run on lg. */
+void pay_ledger_set_account_cache_bytes(struct pay_ledger *lg, size_t bytes);
+
+struct pay_ledger_cache_stats {
+    uint64_t hits;    /* account lookups answered from memory */
+    uint64_t loads;   /* account lookups that read the database */
+    uint64_t evicted; /* entries dropped to stay inside the byte budget */
+    uint64_t cleared; /* times the whole cache was dropped (another writer, a rollback) */
+    size_t entries;   /* accounts cached now */
+};
+/* Counters since pay_ledger_new. Call it when no write transaction runs on lg (e.g. after
+ * pay_committer_stop). */
+void pay_ledger_get_cache_stats(struct pay_ledger *lg, struct pay_ledger_cache_stats *out);
+
 /* --- writes inside a write transaction ------------------------------------------------------
  * For use in a committer callback (or any pay_store_run_tx body). They see and change the
  * transaction's state, honour its savepoints, and keep balances in a per-transaction cache

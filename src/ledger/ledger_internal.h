@@ -1,8 +1,9 @@
-/* Internals shared by the ledger's files: the ledger object and its per-transaction account
- * cache. The cache holds every account a write transaction touched with its balances; the
- * balances are written back once per account just before the commit (the before_commit hook)
- * and an undo log restores them when a savepoint is rolled back. Not for use outside
- * src/ledger. */
+/* Internals shared by the ledger's files: the ledger object and its account cache. The cache
+ * holds every account a write transaction touched with its balances; the changed ones (the
+ * dirty list) are written back once per account just before the commit (the before_commit
+ * hook) and an undo log restores them when a savepoint is rolled back. Between transactions
+ * the cache keeps what fits in its byte budget, evicting by CLOCK (second chance). Not for use
+ * outside src/ledger. */
 #ifndef PAY_LEDGER_INTERNAL_H
 #define PAY_LEDGER_INTERNAL_H
 
@@ -27,8 +28,13 @@ struct acct {
      * before it per side (debit_prev, credit_prev), so no per-account index exists. */
     int64_t last_rid;
     uint32_t hash;
-    bool dirty; /* balances, flags or last_rid differ from the row */
+    bool dirty; /* balances, flags or last_rid differ from the row (then on the dirty list) */
+    bool ref;   /* used since the eviction hand last passed (CLOCK's second chance) */
 };
+
+/* Memory one cached account costs at most: the entry, and its share of the hash table (a
+ * power of two at least twice the entries: at most four slots per entry). */
+#define LEDGER_ACCT_BYTES (sizeof(struct acct) + 4 * sizeof(int32_t))
 
 struct undo {
     int32_t idx; /* into accts */
@@ -50,15 +56,17 @@ struct pay_ledger {
     size_t cap_slots;
     struct undo *undo;
     size_t n_undo, cap_undo;
+    int32_t *dirty; /* entries that became dirty in this transaction (may repeat one) */
+    size_t n_dirty, cap_dirty;
+    size_t keep_max; /* entries kept between transactions: the byte budget / LEDGER_ACCT_BYTES */
+    size_t hand;     /* CLOCK hand: the next entry eviction looks at */
+    struct pay_ledger_cache_stats stats; /* written by the transaction's thread only */
     size_t marks[LEDGER_SAVEPOINT_DEPTH_MAX + 1];
     int depth;
     /* The cache outlives a committed transaction: it is still exact in the store's next
      * write transaction if nothing else wrote in between (pay_store_tx_generation). */
     uint64_t generation; /* of the transaction the cache was last exact in; 0: cold */
 };
-
-/* Accounts kept warm across write transactions (more are dropped after the commit). */
-#define LEDGER_WARM_ACCOUNTS_MAX 65536
 
 /* Joins tx (registers the hooks) and returns the cache entry of account `id`, loading it from
  * the database on first use; NULL with *e == OK when there is no such account. */
@@ -67,6 +75,8 @@ struct acct *ledger_acct(struct pay_ledger *lg, const char *id, enum pay_err *e,
                          struct pay_error *err);
 /* Records a's current state in the undo log (when inside a savepoint), before a change. */
 void ledger_undo_push(struct pay_ledger *lg, struct acct *a, bool created);
+/* Marks a as changed (to be written before the commit); call after ledger_undo_push. */
+void ledger_mark_dirty(struct pay_ledger *lg, struct acct *a);
 
 /* Reads transfer `id` as stored (accounts and pending id as text ids); *pending_amount (may be
  * NULL) receives the amount of the pending transfer it resolves. Works on any transaction. */

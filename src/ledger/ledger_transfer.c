@@ -163,11 +163,27 @@ static enum pay_err insert_row(struct pay_ledger *lg, const struct pay_ledger_tr
     return e;
 }
 
+/* The cache entries of both accounts of a transfer (NULL: no such account). Looking up the
+ * second may grow the cache and move the first, so the first is kept as an index. */
+static enum pay_err acct_pair(struct pay_ledger *lg, const char *debit, const char *credit,
+                              struct acct **d, struct acct **c, struct pay_error *err)
+{
+    enum pay_err e;
+    *d = ledger_acct(lg, debit, &e, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    ptrdiff_t di = *d ? *d - lg->accts : -1;
+    *c = ledger_acct(lg, credit, &e, err);
+    if (di >= 0)
+        *d = &lg->accts[di];
+    return e;
+}
+
 static void add_balance(struct pay_ledger *lg, struct acct *a, int which, int64_t delta)
 {
     ledger_undo_push(lg, a, false);
     a->bal[which] += delta;
-    a->dirty = true;
+    ledger_mark_dirty(lg, a);
     assert(a->bal[which] >= 0);
 }
 
@@ -203,14 +219,9 @@ static enum pay_err apply_new(struct pay_ledger *lg, struct pay_ledger_transfer 
                               enum pay_ledger_result *res, struct pay_error *err)
 {
     enum pay_err e;
-    struct acct *d = ledger_acct(lg, t->debit_account_id, &e, err);
-    if (e != PAY_ERR_OK)
+    struct acct *d = NULL, *c = NULL;
+    if ((e = acct_pair(lg, t->debit_account_id, t->credit_account_id, &d, &c, err)) != PAY_ERR_OK)
         return e;
-    struct acct *c = ledger_acct(lg, t->credit_account_id, &e, err);
-    if (e != PAY_ERR_OK)
-        return e;
-    /* ledger_acct may grow the cache: d may have moved. */
-    d = ledger_acct(lg, t->debit_account_id, &e, err);
     if ((*res = state_check(t, d, c)) != PAY_LEDGER_OK) {
         bool found;
         return check_existing(lg, t, res, &found, err);
@@ -307,9 +318,7 @@ static enum pay_err apply_resolve(struct pay_ledger *lg, struct pay_ledger_trans
     int64_t amt = post && t->amount_minor ? t->amount_minor : p.t.amount_minor, x;
     struct acct *d = NULL, *c = NULL;
     if (*res == PAY_LEDGER_OK) {
-        c = ledger_acct(lg, p.t.credit_account_id, &e, err);
-        d = e == PAY_ERR_OK ? ledger_acct(lg, p.t.debit_account_id, &e, err) : NULL;
-        c = e == PAY_ERR_OK ? ledger_acct(lg, p.t.credit_account_id, &e, err) : NULL;
+        e = acct_pair(lg, p.t.debit_account_id, p.t.credit_account_id, &d, &c, err);
         if (e != PAY_ERR_OK)
             return e;
         assert(d && c && d->bal[BAL_DP] >= p.t.amount_minor && c->bal[BAL_CP] >= p.t.amount_minor);

@@ -2,7 +2,9 @@
  * duplicates, pendings, posts, voids, timeouts, linked chains, overdraft attempts, closes,
  * bad input) applied both to the ledger and to a plain in-memory reference model written
  * independently here; every result and every final balance must match. The seed is printed
- * on failure; rerun with PAYGATE_MODEL_SEED=<seed>. PAYGATE_MODEL_OPS overrides the count. */
+ * on failure; rerun with PAYGATE_MODEL_SEED=<seed>. PAYGATE_MODEL_OPS overrides the count.
+ * It runs twice: with the default account cache and with one so small that it evicts after
+ * nearly every transaction. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -641,9 +643,9 @@ static enum pay_store_status create_all_body(struct pay_store_tx *tx, void *ctx,
     return PAY_STORE_COMMIT;
 }
 
-static void model_matches(void **state)
+/* cache_bytes: the ledger's account cache budget (0: the default). */
+static void run_model(size_t cache_bytes)
 {
-    (void)state;
     const char *env_seed = getenv("PAYGATE_MODEL_SEED");
     seed = env_seed ? strtoull(env_seed, NULL, 10)
                     : (unsigned long long)time(NULL) ^ (unsigned long long)getpid();
@@ -656,6 +658,8 @@ static void model_matches(void **state)
         ops = (int)strtol(getenv("PAYGATE_MODEL_OPS"), NULL, 10);
     fprintf(stderr, "model test: seed %llu, %d operations\n", seed, ops);
     memset(&M, 0, sizeof M);
+    memset(hist, 0, sizeof hist);
+    expired_total = 0;
     M.t = calloc(MAX_T, sizeof *M.t);
     M.now = 1700000000000LL;
     char dir[] = "/tmp/paygate-model-XXXXXX";
@@ -668,6 +672,8 @@ static void model_matches(void **state)
     struct pay_ledger *lg;
     assert_int_equal(pay_store_open(path, &o, schema, &s, NULL), PAY_ERR_OK);
     assert_int_equal(pay_ledger_new(s, fake_now, NULL, &lg, NULL), PAY_ERR_OK);
+    if (cache_bytes)
+        pay_ledger_set_account_cache_bytes(lg, cache_bytes);
     setup_accounts();
     assert_int_equal(pay_store_run_tx(s, create_all_body, lg, NULL), PAY_ERR_OK);
     struct run r = {lg, ops, 0};
@@ -726,6 +732,13 @@ static void model_matches(void **state)
     size_t violations = 99;
     assert_int_equal(pay_ledger_verify(s, stderr, &violations, NULL), PAY_ERR_OK);
     assert_int_equal(violations, 0);
+    struct pay_ledger_cache_stats cs;
+    pay_ledger_get_cache_stats(lg, &cs);
+    fprintf(stderr, "  account cache: %lu hits, %lu loads, %lu evicted, %lu cleared\n",
+            (unsigned long)cs.hits, (unsigned long)cs.loads, (unsigned long)cs.evicted,
+            (unsigned long)cs.cleared);
+    if (cache_bytes && ops >= 1000)
+        assert_true(cs.evicted > 0); /* the small budget really evicted */
     pay_ledger_free(lg);
     pay_store_close(s);
     free(M.t);
@@ -734,10 +747,25 @@ static void model_matches(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void model_matches(void **state)
+{
+    (void)state;
+    run_model(0);
+}
+
+/* The same with an account cache of ~2 KiB (about ten of the 48 accounts): nearly every
+ * transaction ends by evicting, so every path reloads evicted accounts from the database. */
+static void model_matches_with_a_small_account_cache(void **state)
+{
+    (void)state;
+    run_model(2048);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(model_matches),
+        cmocka_unit_test(model_matches_with_a_small_account_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
