@@ -9,13 +9,21 @@
 #include "core/log.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <time.h>
 
 enum cmd_kind { CMD_APPLY, CMD_TRANSFERS, CMD_ACCOUNTS };
 
-/* Lives on the submitting thread's stack until done is set. */
+/* The callers of a batch wake each other as a tree: the committer wakes the first, and the
+ * caller at position i wakes those at WAKE_FANOUT * i + 1 .. + WAKE_FANOUT. Waking 64 threads
+ * one by one cost the committer ~0.5 ms per batch (its single thread bounds the rate); a tree
+ * spreads the wake-ups over the callers, 6 levels deep for 64. */
+#define WAKE_FANOUT 2
+
+/* Lives on the submitting thread's stack until its semaphore is posted. */
 struct cmd {
     enum cmd_kind kind;
     int (*apply)(struct pay_store_tx *tx, void *ctx);
@@ -27,7 +35,8 @@ struct cmd {
     enum pay_ledger_result *results;
     enum pay_err status;
     struct pay_error err;
-    bool done;
+    sem_t answered;                /* posted once status and err are final */
+    struct cmd *wake[WAKE_FANOUT]; /* callers this one wakes before it returns */
     struct cmd *next;
 };
 
@@ -38,7 +47,6 @@ struct pay_committer {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t work; /* queue non-empty or stopping */
-    pthread_cond_t done; /* some batch finished */
     struct cmd *head, *tail;
     size_t queued;     /* commands in the queue */
     size_t last_batch; /* commands in the previous batch */
@@ -92,23 +100,31 @@ static enum pay_store_status batch_body(struct pay_store_tx *tx, void *ctx, stru
     return pay_store_status_of(e);
 }
 
+/* Answers every command of the batch: sets the outcomes and the wake-up tree, then wakes the
+ * first caller (see WAKE_FANOUT). The commands are not touched after that: their callers may
+ * return at once. */
 static void finish_batch(struct pay_committer *c, enum pay_err e, const struct pay_error *err)
 {
     pthread_mutex_lock(&c->mu);
-    for (size_t i = 0; i < c->n_batch; i++) {
-        struct cmd *m = c->batch[i];
-        m->status = e;
-        if (e != PAY_ERR_OK)
-            m->err = *err;
-        m->done = true;
-    }
     if (e == PAY_ERR_OK) {
         c->stats.batches++;
         c->stats.commands += c->n_batch;
         c->stats.expired += c->expired_in_batch;
     }
-    pthread_cond_broadcast(&c->done);
     pthread_mutex_unlock(&c->mu);
+    size_t n = c->n_batch;
+    for (size_t i = 0; i < n; i++) {
+        struct cmd *m = c->batch[i];
+        m->status = e;
+        if (e != PAY_ERR_OK)
+            m->err = *err;
+        for (size_t k = 0; k < WAKE_FANOUT; k++) {
+            size_t child = WAKE_FANOUT * i + 1 + k;
+            m->wake[k] = child < n ? c->batch[child] : NULL;
+        }
+    }
+    if (n > 0)
+        sem_post(&c->batch[0]->answered);
 }
 
 /* Every timed wait here is on CLOCK_MONOTONIC (the condition variable is made with that clock
@@ -198,7 +214,6 @@ enum pay_err pay_committer_start(struct pay_ledger *lg, const struct pay_committ
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&c->work, &ca);
     pthread_condattr_destroy(&ca);
-    pthread_cond_init(&c->done, NULL);
     if (pthread_create(&c->thread, NULL, committer_main, c) != 0) {
         free(c->batch);
         free(c);
@@ -221,17 +236,20 @@ void pay_committer_stop(struct pay_committer *c)
     pthread_join(c->thread, NULL);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->work);
-    pthread_cond_destroy(&c->done);
     free(c->batch);
     free(c);
 }
 
-/* Queues m and sleeps until its batch has been committed (or has failed). */
+/* Queues m and sleeps until its batch has been committed (or has failed), then wakes the
+ * callers m->wake names. */
 static enum pay_err submit(struct pay_committer *c, struct cmd *m, struct pay_error *err)
 {
+    if (sem_init(&m->answered, 0, 0) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "sem_init failed");
     pthread_mutex_lock(&c->mu);
     if (c->stopping) {
         pthread_mutex_unlock(&c->mu);
+        sem_destroy(&m->answered);
         return pay_error_set(err, PAY_ERR_UNAVAILABLE, "", "the committer is stopping");
     }
     if (c->tail)
@@ -241,9 +259,13 @@ static enum pay_err submit(struct pay_committer *c, struct cmd *m, struct pay_er
     c->tail = m;
     c->queued++;
     pthread_cond_signal(&c->work);
-    while (!m->done)
-        pthread_cond_wait(&c->done, &c->mu);
     pthread_mutex_unlock(&c->mu);
+    while (sem_wait(&m->answered) != 0)
+        assert(errno == EINTR);
+    for (size_t k = 0; k < WAKE_FANOUT; k++)
+        if (m->wake[k])
+            sem_post(&m->wake[k]->answered);
+    sem_destroy(&m->answered);
     if (m->status != PAY_ERR_OK && err)
         *err = m->err;
     return m->status;
