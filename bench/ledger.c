@@ -2,13 +2,17 @@
  * threads between N accounts, and two baselines on the same disk in the same run: one SQLite
  * transaction per transfer (synchronous=FULL) and a raw write+fdatasync loop. Prints all
  * three, the ratios and the CPU per transfer (whole process and committer thread).
- * usage: bench_ledger [dir] [seconds] [transfers per command] [accounts]
- *        (defaults: /var/tmp 5 1 1000) */
+ * usage: bench_ledger [dir] [seconds] [transfers per command] [accounts] [ids]
+ *        (defaults: /var/tmp 5 1 1000 thread)
+ * ids: "thread" (b<thread>-<n>: 64 insertion points in the transfer id index, as in the
+ * earlier rounds) or "time" (a process-wide counter first, like the platform's time-ordered
+ * ids: new ids go to the right edge of the index). */
 #include "ledger/ledger.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,8 @@
 #define CREATE_CHUNK 8192
 
 static int n_accounts = 1000;
+static bool time_ids;
+static unsigned long id_seq; /* time-ordered ids: atomically incremented */
 
 static double now_s(void)
 {
@@ -101,7 +107,11 @@ static void make_transfer(struct pay_ledger_transfer *t, const char *tag, long t
     memset(t, 0, sizeof *t);
     int from = rand_r(seed) % n_accounts;
     int to = (from + 1 + rand_r(seed) % (n_accounts - 1)) % n_accounts;
-    snprintf(t->id, sizeof t->id, "%s%ld-%lu", tag, th, n);
+    if (time_ids)
+        snprintf(t->id, sizeof t->id, "%s%012lu-%ld", tag,
+                 __atomic_fetch_add(&id_seq, 1, __ATOMIC_RELAXED), th);
+    else
+        snprintf(t->id, sizeof t->id, "%s%ld-%lu", tag, th, n);
     snprintf(t->debit_account_id, sizeof t->debit_account_id, "acc%d", from);
     snprintf(t->credit_account_id, sizeof t->credit_account_id, "acc%d", to);
     memcpy(t->currency, "CNY", 4);
@@ -266,11 +276,13 @@ int main(int argc, char **argv)
     double seconds = argc > 2 ? strtod(argv[2], NULL) : 5.0;
     int per_cmd = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 1;
     n_accounts = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 1000;
+    const char *ids = argc > 5 ? argv[5] : "thread";
+    time_ids = strcmp(ids, "time") == 0;
     if (per_cmd < 1 || per_cmd > MAX_PER_CMD || seconds <= 0 || n_accounts < 2 ||
-        n_accounts > ACCOUNTS_MAX) {
+        n_accounts > ACCOUNTS_MAX || (!time_ids && strcmp(ids, "thread") != 0)) {
         fprintf(stderr,
                 "usage: bench_ledger [dir] [seconds] [transfers per command 1..64]"
-                " [accounts 2..%d]\n",
+                " [accounts 2..%d] [ids thread|time]\n",
                 ACCOUNTS_MAX);
         return 2;
     }
@@ -306,8 +318,9 @@ int main(int argc, char **argv)
     pay_ledger_free(lg);
     pay_store_close(s);
     remove_db(path);
-    printf("bench/ledger on %s, %d submitting threads, %d transfer(s) per command, %d accounts\n",
-           dir, THREADS, per_cmd, n_accounts);
+    printf("bench/ledger on %s, %d submitting threads, %d transfer(s) per command, %d accounts,"
+           " %s ids\n",
+           dir, THREADS, per_cmd, n_accounts, ids);
     printf("  committer (batched, durable)       %10.0f transfers/s  (%.1f commands/batch)\n",
            run.rate, run.batch_avg);
     printf("  CPU per transfer, all threads       %10.1f us\n", run.cpu_us);
@@ -320,12 +333,17 @@ int main(int argc, char **argv)
     printf("  raw write+fdatasync loop            %10.0f fsyncs/s\n", fsyncs);
     printf("  committer / one-tx-per-transfer     %10.1fx\n", run.rate / single);
     printf("  committer / fdatasync loop          %10.1fx\n", run.rate / fsyncs);
+    /* A batch holds at most one command per caller and costs one fsync: at 1 transfer per
+     * command the rate is at most THREADS x batches/s. */
+    double batches = run.rate / (run.batch_avg * per_cmd);
+    printf("  batches (commits) per second        %10.0f  (%.0f us each)\n", batches,
+           1e6 / batches);
     printf("  setup: %d accounts created in %.1f s; ledger verify clean in %.1f s\n", n_accounts,
            create_s, verify_s);
     /* One line for scripts (bench/ledger_rounds.sh). */
-    printf("result per_cmd=%d accounts=%d rate=%.0f batch=%.1f cpu_us=%.2f committer_us=%.2f"
+    printf("result per_cmd=%d accounts=%d ids=%s rate=%.0f batch=%.1f cpu_us=%.2f committer_us=%.2f"
            " written_b=%.0f loads=%.3f single=%.0f fsyncs=%.0f ratio=%.2f\n",
-           per_cmd, n_accounts, run.rate, run.batch_avg, run.cpu_us, run.committer_us,
+           per_cmd, n_accounts, ids, run.rate, run.batch_avg, run.cpu_us, run.committer_us,
            run.written_b, loads, single, fsyncs, run.rate / single);
     return 0;
 }
