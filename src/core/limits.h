@@ -149,7 +149,7 @@
 #define PAY_LEDGER_BATCH_MAX 8192
 
 /* Bytes of accounts the ledger keeps in memory between write transactions (its account
- * cache; pay_ledger_set_account_cache_bytes changes it). An entry costs ~230 bytes, so the
+ * cache; pay_ledger_set_account_cache_bytes changes it). An entry costs 224 bytes, so the
  * default holds a working set of a million accounts (a platform's wallets and merchants):
  * past its cache, each account a batch touches costs an indexed lookup (two b-tree seeks)
  * before the transfer. The memory is used only as accounts are touched. */
