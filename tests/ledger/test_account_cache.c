@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ledger/ledger.h"
+#include "lib/harness.h"
 
 struct env {
     char dir[64], path[96];
@@ -22,8 +23,7 @@ struct env {
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "/tmp/paygate-acache-XXXXXX");
-    assert_non_null(mkdtemp(e->dir));
+    assert_int_equal(th_tmpdir(e->dir, sizeof e->dir, "paygate-acache"), 0);
     snprintf(e->path, sizeof e->path, "%s/l.db", e->dir);
     const struct pay_store_component *schema[] = {&pay_ledger_schema, NULL};
     struct pay_store_options o = {.unsafe_no_sync = true};
@@ -41,9 +41,7 @@ static int teardown(void **state)
     assert_int_equal(v, 0);
     pay_ledger_free(e->lg);
     pay_store_close(e->s);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(th_rmtree(e->dir), 0);
     free(e);
     return 0;
 }
