@@ -79,7 +79,7 @@ static enum pay_err credit(struct seed *s, struct pay_store_tx *tx, const struct
     return pay_platform_ledger_error(r, err);
 }
 
-static enum pay_store_status consumers_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err consumers_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct seed *s = ctx;
     for (size_t i = s->from; i < s->to; i++) {
@@ -100,9 +100,9 @@ static enum pay_store_status consumers_tx(struct pay_store_tx *tx, void *ctx, st
         if (e == PAY_ERR_OK)
             e = credit(s, tx, id, err);
         if (e != PAY_ERR_OK)
-            return pay_store_status_of(e);
+            return e;
     }
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 /* The Idempotency-Key record an API create leaves behind (key = out_trade_no, as the SDK
@@ -158,20 +158,19 @@ static enum pay_err one_trade(struct seed *s, struct pay_store_tx *tx, size_t i,
     return e;
 }
 
-static enum pay_store_status trades_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err trades_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct seed *s = ctx;
     for (size_t i = s->from; i < s->to; i++) {
         enum pay_err e = one_trade(s, tx, i, err);
         if (e != PAY_ERR_OK)
-            return pay_store_status_of(e);
+            return e;
     }
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 /* Runs body over rows [0, total) in batches of s->batch, printing progress; 0 or -1. */
-static int batched(struct seed *s, const char *what, size_t total,
-                   enum pay_store_status (*body)(struct pay_store_tx *, void *, struct pay_error *))
+static int batched(struct seed *s, const char *what, size_t total, pay_store_tx_fn body)
 {
     double t0 = now_s();
     for (s->from = 0; s->from < total; s->from = s->to) {

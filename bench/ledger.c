@@ -212,12 +212,14 @@ struct one_ctx {
     struct pay_ledger_transfer *t;
 };
 
-static enum pay_store_status one_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err one_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct one_ctx *o = ctx;
     enum pay_ledger_result r;
     enum pay_err e = pay_ledger_tx_transfer(o->lg, tx, o->t, &r, err);
-    return e == PAY_ERR_OK && r == PAY_LEDGER_OK ? PAY_STORE_COMMIT : PAY_STORE_HARD;
+    if (e == PAY_ERR_OK && r != PAY_LEDGER_OK)
+        e = pay_error_set(err, PAY_ERR_INTERNAL, "", "%s", pay_ledger_result_name(r));
+    return e;
 }
 
 /* Baseline 1: the same ledger, one SQLite transaction (one commit, one fsync) per transfer. */

@@ -78,14 +78,13 @@ static int64_t balance_of(struct pay_bank *b, const char *acct)
 }
 
 /* Customers and their accounts (the ids the forms ask for), newest first. */
-static enum pay_store_status people_tx(struct pay_store_tx *tx, struct admin_ctx *a,
-                                       struct pay_error *err)
+static enum pay_err people_tx(struct pay_store_tx *tx, struct admin_ctx *a, struct pay_error *err)
 {
     struct pay_store_stmt *st = pay_store_query(
         tx, err, "SELECT id, name, phone FROM bank_customers ORDER BY created_ms DESC LIMIT 200",
         "");
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     while (pay_store_step(st, err) == 1)
         json_array_append_new(
             a->customers, json_pack("{s:s, s:s, s:s}", "id", pay_store_col_text(st, 0), "name",
@@ -96,7 +95,7 @@ static enum pay_store_status people_tx(struct pay_store_tx *tx, struct admin_ctx
                          " ORDER BY created_ms DESC LIMIT 200",
                          "");
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     while (pay_store_step(st, err) == 1) {
         char bal[PAY_MONEY_TEXT_MAX];
         money_text(balance_of(a->b, pay_store_col_text(st, 0)), bal);
@@ -106,14 +105,14 @@ static enum pay_store_status people_tx(struct pay_store_tx *tx, struct admin_ctx
                                         pay_store_col_text(st, 2), "balance", bal));
     }
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
-static enum pay_store_status admin_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err admin_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct admin_ctx *a = ctx;
-    enum pay_store_status ps = people_tx(tx, a, err);
-    if (ps != PAY_STORE_COMMIT)
+    enum pay_err ps = people_tx(tx, a, err);
+    if (ps != PAY_ERR_OK)
         return ps;
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
@@ -123,7 +122,7 @@ static enum pay_store_status admin_tx(struct pay_store_tx *tx, void *ctx, struct
         " ORDER BY c.created_ms LIMIT 200",
         "");
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     while (pay_store_step(st, err) == 1) {
         char masked[PAY_BANK_MASKED_MAX], bal[PAY_MONEY_TEXT_MAX];
         snprintf(masked, sizeof masked, "%s******%s", pay_store_col_text(st, 2),
@@ -143,7 +142,7 @@ static enum pay_store_status admin_tx(struct pay_store_tx *tx, void *ctx, struct
                          " FROM bank_merchants ORDER BY mer_id LIMIT 200",
                          "");
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     while (pay_store_step(st, err) == 1) {
         char bal[PAY_MONEY_TEXT_MAX];
         money_text(balance_of(a->b, pay_store_col_text(st, 2)), bal);
@@ -160,7 +159,7 @@ static enum pay_store_status admin_tx(struct pay_store_tx *tx, void *ctx, struct
                          " FROM bank_orders ORDER BY created_ms DESC LIMIT 50",
                          "");
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     while (pay_store_step(st, err) == 1) {
         char amt[PAY_MONEY_TEXT_MAX], ref[PAY_MONEY_TEXT_MAX];
         money_text(pay_store_col_int64(st, 3), amt);
@@ -172,7 +171,7 @@ static enum pay_store_status admin_tx(struct pay_store_tx *tx, void *ctx, struct
                       amt, "status", pay_store_col_text(st, 4), "refunded", ref));
     }
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 static enum pay_err admin_handler(struct pay_http_request *req, struct pay_error *err)
@@ -181,7 +180,7 @@ static enum pay_err admin_handler(struct pay_http_request *req, struct pay_error
     if (!pay_bank_admin_allowed(req, b))
         return pay_error_set(err, PAY_ERR_FORBIDDEN, "", "the admin page is for loopback clients");
     struct admin_ctx a = {b, json_array(), json_array(), json_array(), json_array(), json_array()};
-    enum pay_err rc = pay_bank_read(b, admin_tx, &a, err);
+    enum pay_err rc = pay_store_run_read(b->store, admin_tx, &a, err);
     json_t *ctx =
         json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s}", "bank_name", b->opt.name,
                   "bank_code", b->opt.code, "bin", b->opt.bin, "cards", a.cards, "merchants",

@@ -39,15 +39,15 @@ static enum pay_err text_ok(const char *v, const char *field, size_t max, struct
 /* --- customers ------------------------------------------------------------------------------ */
 
 struct customer_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const char *name, *phone;
     char id[PAY_ID_MAX];
 };
 
-static int customer_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err customer_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct customer_op *c = ctx;
-    return pay_bank_customer_create(c->op.b, tx, c->name, c->phone, c->id, &c->op.err);
+    return pay_bank_customer_create(c->b, tx, c->name, c->phone, c->id, err);
 }
 
 enum pay_err pay_bank_admin_customer_add(struct pay_bank *b, const char *name, const char *phone,
@@ -62,8 +62,8 @@ enum pay_err pay_bank_admin_customer_add(struct pay_bank *b, const char *name, c
     if (digits + (phone[0] == '+') != n || digits < 5 || digits > 20)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "phone",
                              "5 to 20 digits, optionally after a '+'");
-    struct customer_op c = {.name = name, .phone = phone};
-    rc = pay_bank_write(b, customer_apply, &c.op, err);
+    struct customer_op c = {.b = b, .name = name, .phone = phone};
+    rc = pay_committer_submit(b->committer, customer_apply, &c, err);
     if (rc == PAY_ERR_OK)
         snprintf(id_out, PAY_ID_MAX, "%s", c.id);
     return rc;
@@ -108,17 +108,16 @@ static enum pay_err account_row(struct pay_store_tx *tx, const char *account_id,
 }
 
 struct account_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const char *customer_id, *kind;
     int64_t limit_minor;
     char id[PAY_LEDGER_ID_MAX + 1];
 };
 
-static int account_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err account_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct account_op *a = ctx;
-    struct pay_bank *b = a->op.b;
-    struct pay_error *err = &a->op.err;
+    struct pay_bank *b = a->b;
     char phone[24];
     enum pay_err rc = customer_phone(tx, a->customer_id, phone, err);
     if (rc == PAY_ERR_OK)
@@ -147,8 +146,9 @@ enum pay_err pay_bank_admin_account_open(struct pay_bank *b, const char *custome
     if (!credit && limit_minor != 0)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "limit",
                              "a credit limit is for credit accounts only");
-    struct account_op a = {.customer_id = customer_id, .kind = kind, .limit_minor = limit_minor};
-    rc = pay_bank_write(b, account_apply, &a.op, err);
+    struct account_op a = {
+        .b = b, .customer_id = customer_id, .kind = kind, .limit_minor = limit_minor};
+    rc = pay_committer_submit(b->committer, account_apply, &a, err);
     if (rc == PAY_ERR_OK)
         snprintf(id_out, PAY_LEDGER_ID_MAX + 1, "%s", a.id);
     return rc;
@@ -157,15 +157,14 @@ enum pay_err pay_bank_admin_account_open(struct pay_bank *b, const char *custome
 /* --- cards ---------------------------------------------------------------------------------- */
 
 struct card_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const struct pay_bank_admin_card *in;
     struct pay_bank_issued *out;
 };
 
-static int card_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err card_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct card_op *c = ctx;
-    struct pay_error *err = &c->op.err;
     const struct pay_bank_admin_card *in = c->in;
     bool credit = strcmp(in->kind, "credit") == 0;
     char kind[16] = "", owner[PAY_ID_MAX] = "", phone[24];
@@ -193,7 +192,7 @@ static int card_apply(struct pay_store_tx *tx, void *ctx)
                                   .account_id = existing ? in->account_id : NULL,
                                   .credit_limit_minor = in->limit_minor,
                                   .serial = -1};
-    rc = pay_bank_card_issue(c->op.b, tx, &n, c->out->pan, c->out->cvv, c->out->card_id, err);
+    rc = pay_bank_card_issue(c->b, tx, &n, c->out->pan, c->out->cvv, c->out->card_id, err);
     struct pay_bank_card card; /* for the id of the account it opened (or was given) */
     if (rc == PAY_ERR_OK)
         rc = pay_bank_card_get(tx, c->out->card_id, &card, err);
@@ -222,8 +221,8 @@ enum pay_err pay_bank_admin_card_issue(struct pay_bank *b, const struct pay_bank
         return rc;
     if (pay_bank_expiry_past(c->expiry, pay_time_now_ms()) != 0)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "expiry", "MM/YY, not in the past");
-    struct card_op op = {.in = c, .out = out};
-    rc = pay_bank_write(b, card_apply, &op.op, err);
+    struct card_op op = {.b = b, .in = c, .out = out};
+    rc = pay_committer_submit(b->committer, card_apply, &op, err);
     if (rc != PAY_ERR_OK) {
         pay_wipe(out, sizeof *out);
         return rc;
@@ -235,24 +234,24 @@ enum pay_err pay_bank_admin_card_issue(struct pay_bank *b, const struct pay_bank
 /* --- deposits and movements ----------------------------------------------------------------- */
 
 struct deposit_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const char *account_id;
     int64_t amount;
     char id[PAY_LEDGER_ID_MAX + 1];
 };
 
-static int deposit_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err deposit_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct deposit_op *d = ctx;
-    struct pay_bank *b = d->op.b;
+    struct pay_bank *b = d->b;
     char kind[16], owner[PAY_ID_MAX];
-    enum pay_err rc = account_row(tx, d->account_id, kind, owner, &d->op.err);
+    enum pay_err rc = account_row(tx, d->account_id, kind, owner, err);
     if (rc == PAY_ERR_OK)
         rc = pay_id_new("dep", d->id);
     if (rc != PAY_ERR_OK)
         return rc;
     return pay_bank_transfer(b, tx, d->id, b->cash_account, d->account_id, d->amount,
-                             PAY_BANK_XFER_DEPOSIT, "deposit", &d->op.err);
+                             PAY_BANK_XFER_DEPOSIT, "deposit", err);
 }
 
 enum pay_err pay_bank_admin_deposit(struct pay_bank *b, const char *account_id,
@@ -267,8 +266,8 @@ enum pay_err pay_bank_admin_deposit(struct pay_bank *b, const char *account_id,
     if (amount_minor > PAY_AMOUNT_MAX_MINOR)
         return pay_error_set(err, PAY_ERR_AMOUNT_TOO_LARGE, "amount", "at most %lld minor units",
                              (long long)PAY_AMOUNT_MAX_MINOR);
-    struct deposit_op d = {.account_id = account_id, .amount = amount_minor};
-    rc = pay_bank_write(b, deposit_apply, &d.op, err);
+    struct deposit_op d = {.b = b, .account_id = account_id, .amount = amount_minor};
+    rc = pay_committer_submit(b->committer, deposit_apply, &d, err);
     if (rc == PAY_ERR_OK && id_out)
         snprintf(id_out, PAY_LEDGER_ID_MAX + 1, "%s", d.id);
     return rc;

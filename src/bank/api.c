@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-static enum pay_store_status key_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err key_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     char **io = ctx; /* [0] mer id in, [1] public pem out */
     struct pay_store_stmt *st =
@@ -22,11 +22,11 @@ static enum pay_store_status key_tx(struct pay_store_tx *tx, void *ctx, struct p
                         " ORDER BY created_ms DESC LIMIT 1",
                         "t", io[0]);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     if (pay_store_step(st, err) == 1)
         io[1] = strdup(pay_store_col_text(st, 0));
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 static enum pay_err lookup(void *ctx, const char *key_id, struct pay_sig_pubkey *out)
@@ -34,7 +34,7 @@ static enum pay_err lookup(void *ctx, const char *key_id, struct pay_sig_pubkey 
     struct pay_bank *b = ctx;
     char *io[2] = {(char *)key_id, NULL};
     struct pay_error e = {0};
-    if (pay_bank_read(b, key_tx, io, &e) != PAY_ERR_OK || !io[1]) {
+    if (pay_store_run_read(b->store, key_tx, io, &e) != PAY_ERR_OK || !io[1]) {
         free(io[1]);
         return PAY_ERR_SIGNATURE_INVALID;
     }
@@ -56,11 +56,10 @@ static void release(void *ctx, struct pay_sig_pubkey *key)
     key->rsa = NULL;
 }
 
-static enum pay_store_status mer_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err mer_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct api_call *c = ctx;
-    return pay_bank_merchant_get(tx, c->m.mer_id, &c->m, err) == PAY_ERR_OK ? PAY_STORE_COMMIT
-                                                                            : PAY_STORE_HARD;
+    return pay_bank_merchant_get(tx, c->m.mer_id, &c->m, err);
 }
 
 bool api_begin(struct pay_http_request *req, struct api_call *c)
@@ -80,7 +79,7 @@ bool api_begin(struct pay_http_request *req, struct api_call *c)
                                              pay_time_now_ms() / 1000, &h, &e);
     if (rc == PAY_ERR_OK) {
         snprintf(c->m.mer_id, sizeof c->m.mer_id, "%s", h.key_id);
-        if (pay_bank_read(c->b, mer_tx, c, &e) != PAY_ERR_OK)
+        if (pay_store_run_read(c->b->store, mer_tx, c, &e) != PAY_ERR_OK)
             rc = pay_error_set(&e, PAY_ERR_SIGNATURE_INVALID, "", "unknown merchant");
     }
     bool post = strcmp(pay_http_req_method(req), "POST") == 0;
@@ -196,7 +195,7 @@ static json_t *notify_json(struct pay_store_tx *tx, const char *order_pk, struct
     return n;
 }
 
-static enum pay_store_status query_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err query_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct order_q *q = ctx;
     struct pay_store_stmt *st = pay_store_query(
@@ -206,7 +205,7 @@ static enum pay_store_status query_tx(struct pay_store_tx *tx, void *ctx, struct
         " LEFT JOIN bank_cards c ON c.id = o.card_id WHERE o.mer_id = $1 AND o.order_id = $2",
         "tt", q->mer_id, q->order_id);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     if (pay_store_step(st, err) == 1) {
         char when[PAY_TIME_TEXT_MAX] = "";
         if (pay_store_col_int64(st, 5))
@@ -223,10 +222,10 @@ static enum pay_store_status query_tx(struct pay_store_tx *tx, void *ctx, struct
         pay_store_done(st);
         if (q->out)
             json_object_set_new(q->out, "notify", notify_json(tx, pk, err));
-        return PAY_STORE_COMMIT;
+        return PAY_ERR_OK;
     }
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 static enum pay_err query_handler(struct pay_http_request *req, struct pay_error *err)
@@ -235,7 +234,7 @@ static enum pay_err query_handler(struct pay_http_request *req, struct pay_error
     if (!api_begin(req, &c))
         return PAY_ERR_OK;
     struct order_q q = {c.m.mer_id, api_str(&c, "orderId", PAY_MERCHANT_ID_FIELD_MAX, err), NULL};
-    if (q.order_id && pay_bank_read(c.b, query_tx, &q, err) == PAY_ERR_OK && !q.out)
+    if (q.order_id && pay_store_run_read(c.b->store, query_tx, &q, err) == PAY_ERR_OK && !q.out)
         pay_error_set(err, PAY_ERR_NOT_FOUND, "orderId", "no such order");
     if (q.out)
         api_reply(&c, 200, q.out);
@@ -248,7 +247,7 @@ static enum pay_err query_handler(struct pay_http_request *req, struct pay_error
 /* --- POST /api/v1/refunds --------------------------------------------------------------------- */
 
 struct refund_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const char *mer_id, *mer_acct, *order_id, *refund_id;
     int64_t amount;
     char serial[PAY_ID_MAX];
@@ -256,9 +255,9 @@ struct refund_op {
     char status[16];
 };
 
-static enum pay_err refund_replay(struct pay_store_tx *tx, struct refund_op *r, bool *found)
+static enum pay_err refund_replay(struct pay_store_tx *tx, struct refund_op *r, bool *found,
+                                  struct pay_error *err)
 {
-    struct pay_error *err = &r->op.err;
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         "SELECT f.id, f.amount_minor, o.order_id, f.refunded_after_minor, f.status"
@@ -282,12 +281,11 @@ static enum pay_err refund_replay(struct pay_store_tx *tx, struct refund_op *r, 
     return rc;
 }
 
-static int refund_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct refund_op *r = ctx;
-    struct pay_error *err = &r->op.err;
     bool found = false;
-    enum pay_err rc = refund_replay(tx, r, &found);
+    enum pay_err rc = refund_replay(tx, r, &found, err);
     if (rc != PAY_ERR_OK || found)
         return rc;
     struct pay_store_stmt *st = pay_store_query(
@@ -317,7 +315,7 @@ static int refund_apply(struct pay_store_tx *tx, void *ctx)
     rc = pay_id_new("rf", r->serial);
     snprintf(tid, sizeof tid, "rf:%s", r->serial);
     if (rc == PAY_ERR_OK)
-        rc = pay_bank_transfer(r->op.b, tx, tid, r->mer_acct, acct, r->amount, PAY_BANK_XFER_REFUND,
+        rc = pay_bank_transfer(r->b, tx, tid, r->mer_acct, acct, r->amount, PAY_BANK_XFER_REFUND,
                                r->refund_id, err);
     if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err,
@@ -339,11 +337,11 @@ static enum pay_err refund_handler(struct pay_http_request *req, struct pay_erro
     struct api_call c;
     if (!api_begin(req, &c))
         return PAY_ERR_OK;
-    struct refund_op r = {.mer_id = c.m.mer_id, .mer_acct = c.m.account_id};
+    struct refund_op r = {.b = c.b, .mer_id = c.m.mer_id, .mer_acct = c.m.account_id};
     r.order_id = api_str(&c, "orderId", PAY_MERCHANT_ID_FIELD_MAX, err);
     r.refund_id = r.order_id ? api_str(&c, "refundId", PAY_MERCHANT_ID_FIELD_MAX, err) : NULL;
     if (r.refund_id && api_amount(&c, "amount", &r.amount, err) &&
-        pay_bank_write(c.b, refund_apply, &r.op, err) == PAY_ERR_OK)
+        pay_committer_submit(c.b->committer, refund_apply, &r, err) == PAY_ERR_OK)
         api_reply(&c, 200,
                   json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:s}", "refundId", r.refund_id,
                             "orderId", r.order_id, "amount", (json_int_t)r.amount, "currency",
@@ -358,7 +356,7 @@ static enum pay_err refund_handler(struct pay_http_request *req, struct pay_erro
 /* --- POST /api/v1/transfers ------------------------------------------------------------------- */
 
 struct xfer_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const char *mer_id, *mer_acct, *transfer_id, *from, *to;
     const char *agreement_hash; /* or, instead of toAccount, the card of an agreement */
     char to_acct[PAY_LEDGER_ID_MAX + 1];
@@ -369,9 +367,9 @@ struct xfer_op {
 
 /* The account behind the merchant's agreement (a bound card). A revoked agreement still names
  * its card for the replay of a transfer made before the revocation, never for a new one. */
-static enum pay_err agreement_account(struct pay_store_tx *tx, struct xfer_op *x, bool *revoked)
+static enum pay_err agreement_account(struct pay_store_tx *tx, struct xfer_op *x, bool *revoked,
+                                      struct pay_error *err)
 {
-    struct pay_error *err = &x->op.err;
     struct pay_store_stmt *st =
         pay_store_query(tx, err,
                         "SELECT c.account_id, c.last4, a.revoked_ms FROM bank_agreements a"
@@ -394,9 +392,9 @@ static enum pay_err agreement_account(struct pay_store_tx *tx, struct xfer_op *x
 }
 
 /* A transfer with this id already: the same one (OK, x->serial set) or another (REUSED). */
-static enum pay_err xfer_replay(struct pay_store_tx *tx, struct xfer_op *x, bool *found)
+static enum pay_err xfer_replay(struct pay_store_tx *tx, struct xfer_op *x, bool *found,
+                                struct pay_error *err)
 {
-    struct pay_error *err = &x->op.err;
     struct pay_store_stmt *st =
         pay_store_query(tx, err,
                         "SELECT serial, from_account, to_account, amount_minor FROM bank_transfers"
@@ -417,16 +415,15 @@ static enum pay_err xfer_replay(struct pay_store_tx *tx, struct xfer_op *x, bool
                                "transfer %s was made with other fields", x->transfer_id);
 }
 
-static int xfer_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err xfer_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct xfer_op *x = ctx;
-    struct pay_error *err = &x->op.err;
     bool revoked = false, found = false;
     enum pay_err rc = PAY_ERR_OK;
-    if (x->agreement_hash && (rc = agreement_account(tx, x, &revoked)) == PAY_ERR_OK)
+    if (x->agreement_hash && (rc = agreement_account(tx, x, &revoked, err)) == PAY_ERR_OK)
         x->to = x->to_acct;
     if (rc == PAY_ERR_OK)
-        rc = xfer_replay(tx, x, &found);
+        rc = xfer_replay(tx, x, &found, err);
     if (rc != PAY_ERR_OK || found)
         return rc;
     if (revoked)
@@ -444,7 +441,7 @@ static int xfer_apply(struct pay_store_tx *tx, void *ctx)
     char tid[PAY_ID_MAX + 8];
     snprintf(tid, sizeof tid, "xfer:%s", x->serial);
     if (rc == PAY_ERR_OK)
-        rc = pay_bank_transfer(x->op.b, tx, tid, x->from, x->to, x->amount, PAY_BANK_XFER_TRANSFER,
+        rc = pay_bank_transfer(x->b, tx, tid, x->from, x->to, x->amount, PAY_BANK_XFER_TRANSFER,
                                x->transfer_id, err);
     if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err,
@@ -474,7 +471,7 @@ static enum pay_err transfer_handler(struct pay_http_request *req, struct pay_er
     struct api_call c;
     if (!api_begin(req, &c))
         return PAY_ERR_OK;
-    struct xfer_op x = {.mer_id = c.m.mer_id, .mer_acct = c.m.account_id};
+    struct xfer_op x = {.b = c.b, .mer_id = c.m.mer_id, .mer_acct = c.m.account_id};
     char hash[PAY_SHA256_HEX_LEN];
     x.transfer_id = api_str(&c, "transferId", PAY_MERCHANT_ID_FIELD_MAX, err);
     x.from = x.transfer_id ? api_str(&c, "fromAccount", PAY_LEDGER_ID_MAX, err) : NULL;
@@ -496,7 +493,7 @@ static enum pay_err transfer_handler(struct pay_http_request *req, struct pay_er
         cur = NULL;
     }
     if (cur && api_amount(&c, "amount", &x.amount, err) &&
-        pay_bank_write(c.b, xfer_apply, &x.op, err) == PAY_ERR_OK)
+        pay_committer_submit(c.b->committer, xfer_apply, &x, err) == PAY_ERR_OK)
         api_reply(&c, 200, xfer_reply(&x));
     else
         api_fail(&c, err);

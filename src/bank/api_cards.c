@@ -15,20 +15,17 @@
  */
 
 struct verify_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const char *mer_id, *pan, *expiry, *cvv2, *phone;
     char id[PAY_ID_MAX], sms_hash[PAY_OTP_HASH_LEN];
-    enum pay_err outcome; /* committed either way: a wrong CVV2 stays counted on the card */
     struct pay_bank_card card;
 };
 
-static int verify_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err verify_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct verify_op *v = ctx;
-    struct pay_error *err = &v->op.err;
     int64_t now = pay_time_now_ms();
-    v->outcome = PAY_ERR_OK;
-    enum pay_err rc = pay_bank_card_find(v->op.b, tx, v->pan, &v->card, err);
+    enum pay_err rc = pay_bank_card_find(v->b, tx, v->pan, &v->card, err);
     if (rc == PAY_ERR_OK)
         rc = pay_bank_card_usable(&v->card, now, err);
     if (rc != PAY_ERR_OK)
@@ -38,14 +35,12 @@ static int verify_apply(struct pay_store_tx *tx, void *ctx)
     if (rc != PAY_ERR_OK)
         return rc; /* LOCKED: nothing counted, nothing checked */
     char cvv[4];
-    pay_bank_cvv2(v->op.b, v->pan, v->card.expiry, cvv);
+    pay_bank_cvv2(v->b, v->pan, v->card.expiry, cvv);
     bool ok = strcmp(v->expiry, v->card.expiry) == 0 && strlen(v->cvv2) == 3 &&
               pay_ct_equal(cvv, v->cvv2, 3) && (!v->phone || strcmp(v->phone, v->card.phone) == 0);
     pay_wipe(cvv, sizeof cvv);
-    if (!ok) { /* the reservation is the failure */
-        v->outcome = pay_error_set(err, PAY_ERR_CARD_INVALID, "cvv2", NULL);
-        return PAY_ERR_OK;
-    }
+    if (!ok) /* the reservation is the failure: it stays counted on the card */
+        return pay_store_keep(tx, pay_error_set(err, PAY_ERR_CARD_INVALID, "cvv2", NULL));
     rc = pay_bank_card_attempt_succeeded(tx, v->card.id, &attempt, err);
     if (rc != PAY_ERR_OK)
         return rc;
@@ -53,7 +48,7 @@ static int verify_apply(struct pay_store_tx *tx, void *ctx)
                           "INSERT INTO bank_verifications (id, mer_id, card_id, sms_hash,"
                           " expires_ms, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
                           "ttttii", v->id, v->mer_id, v->card.id, v->sms_hash,
-                          now + v->op.b->opt.sms_ttl_ms, now);
+                          now + v->b->opt.sms_ttl_ms, now);
 }
 
 enum pay_err api_cards_verify(struct pay_http_request *req, struct pay_error *err)
@@ -61,7 +56,7 @@ enum pay_err api_cards_verify(struct pay_http_request *req, struct pay_error *er
     struct api_call c;
     if (!api_begin(req, &c))
         return PAY_ERR_OK;
-    struct verify_op v = {.mer_id = c.m.mer_id};
+    struct verify_op v = {.b = c.b, .mer_id = c.m.mer_id};
     char pan[20], code[PAY_OTP_DIGITS + 1];
     const char *in = api_str(&c, "cardNo", 23, err);
     v.expiry = in ? api_str(&c, "expiry", 5, err) : NULL;
@@ -75,8 +70,7 @@ enum pay_err api_cards_verify(struct pay_http_request *req, struct pay_error *er
     else if (v.cvv2 && pay_id_new("cv", v.id) == PAY_ERR_OK) {
         pay_otp_generate(code);
         pay_otp_hash(v.sms_hash, c.b->keys.otp_key, v.id, code);
-        if (pay_bank_write(c.b, verify_apply, &v.op, err) == PAY_ERR_OK && v.outcome != 0)
-            *err = v.op.err;
+        pay_committer_submit(c.b->committer, verify_apply, &v, err);
     }
     if (err->code == PAY_ERR_OK && v.cvv2) {
         char text[200];
@@ -100,19 +94,16 @@ enum pay_err api_cards_verify(struct pay_http_request *req, struct pay_error *er
  */
 
 struct confirm_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const char *mer_id, *vid, *code, *token_hash;
     char agreement_id[PAY_ID_MAX];
-    enum pay_err outcome;
     struct pay_bank_card card;
 };
 
-static int confirm_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err confirm_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct confirm_op *f = ctx;
-    struct pay_error *err = &f->op.err;
     int64_t now = pay_time_now_ms();
-    f->outcome = PAY_ERR_OK;
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         "SELECT card_id, sms_hash FROM bank_verifications WHERE id = $1 AND mer_id = $2"
@@ -138,10 +129,8 @@ static int confirm_apply(struct pay_store_tx *tx, void *ctx)
     rc = pay_bank_card_attempt_reserve(tx, card_id, now, &attempt, err);
     if (rc != PAY_ERR_OK)
         return rc; /* LOCKED: nothing counted, nothing checked */
-    if (pay_otp_verify(hash, f->op.b->keys.otp_key, f->vid, f->code) != 0) {
-        f->outcome = pay_error_set(err, PAY_ERR_SMS_CODE_INVALID, "smsCode", NULL);
-        return PAY_ERR_OK; /* the reservation is the failure */
-    }
+    if (pay_otp_verify(hash, f->b->keys.otp_key, f->vid, f->code) != 0) /* the reservation */
+        return pay_store_keep(tx, pay_error_set(err, PAY_ERR_SMS_CODE_INVALID, "smsCode", NULL));
     rc = pay_bank_card_attempt_succeeded(tx, card_id, &attempt, err);
     if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err, "UPDATE bank_verifications SET used = 1 WHERE id = $1", "t",
@@ -165,14 +154,13 @@ enum pay_err api_cards_confirm(struct pay_http_request *req, struct pay_error *e
     if (!api_begin(req, &c))
         return PAY_ERR_OK;
     char token[64] = "agt_", hash[PAY_SHA256_HEX_LEN];
-    struct confirm_op f = {.mer_id = c.m.mer_id, .token_hash = hash};
+    struct confirm_op f = {.b = c.b, .mer_id = c.m.mer_id, .token_hash = hash};
     f.vid = api_str(&c, "verificationId", PAY_ID_MAX, err);
     f.code = f.vid ? api_str(&c, "smsCode", PAY_OTP_DIGITS, err) : NULL;
     if (f.code && pay_random_token(token + 4, sizeof token - 4, 32) == 0 &&
         pay_id_new("ag", f.agreement_id) == PAY_ERR_OK) {
         token_hash(token, hash);
-        if (pay_bank_write(c.b, confirm_apply, &f.op, err) == PAY_ERR_OK && f.outcome != 0)
-            *err = f.op.err;
+        pay_committer_submit(c.b->committer, confirm_apply, &f, err);
     }
     if (f.code && err->code == PAY_ERR_OK) {
         PAY_INFO("bank.agreement_created", "agreement=%s mer_id=%s card=%s", f.agreement_id,
@@ -192,19 +180,19 @@ enum pay_err api_cards_confirm(struct pay_http_request *req, struct pay_error *e
  */
 
 struct revoke_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const char *mer_id, *hash;
 };
 
-static int revoke_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err revoke_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct revoke_op *r = ctx;
-    enum pay_err rc = pay_store_exec(tx, &r->op.err,
+    enum pay_err rc = pay_store_exec(tx, err,
                                      "UPDATE bank_agreements SET revoked_ms = $3 WHERE"
                                      " token_hash = $1 AND mer_id = $2 AND revoked_ms = 0",
                                      "tti", r->hash, r->mer_id, pay_time_now_ms());
     if (rc == PAY_ERR_OK && pay_store_changes(tx) == 0)
-        return pay_error_set(&r->op.err, PAY_ERR_AGREEMENT_INVALID, "agreementToken", NULL);
+        return pay_error_set(err, PAY_ERR_AGREEMENT_INVALID, "agreementToken", NULL);
     return rc;
 }
 
@@ -215,10 +203,10 @@ enum pay_err api_agreements_revoke(struct pay_http_request *req, struct pay_erro
         return PAY_ERR_OK;
     char hash[PAY_SHA256_HEX_LEN];
     const char *token = api_str(&c, "agreementToken", 64, err);
-    struct revoke_op r = {.mer_id = c.m.mer_id, .hash = hash};
+    struct revoke_op r = {.b = c.b, .mer_id = c.m.mer_id, .hash = hash};
     if (token)
         token_hash(token, hash);
-    if (token && pay_bank_write(c.b, revoke_apply, &r.op, err) == PAY_ERR_OK)
+    if (token && pay_committer_submit(c.b->committer, revoke_apply, &r, err) == PAY_ERR_OK)
         api_reply(&c, 200, json_pack("{s:b}", "revoked", 1));
     else
         api_fail(&c, err);
@@ -230,15 +218,15 @@ enum pay_err api_agreements_revoke(struct pay_http_request *req, struct pay_erro
  */
 
 struct debit_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const char *mer_id, *mer_acct, *hash, *order_id, *goods;
     int64_t amount;
     char pk[PAY_ID_MAX];
 };
 
-static enum pay_err debit_replay(struct pay_store_tx *tx, struct debit_op *d, bool *found)
+static enum pay_err debit_replay(struct pay_store_tx *tx, struct debit_op *d, bool *found,
+                                 struct pay_error *err)
 {
-    struct pay_error *err = &d->op.err;
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         "SELECT id, amount_minor, channel FROM bank_orders WHERE mer_id = $1 AND order_id = $2",
@@ -257,13 +245,12 @@ static enum pay_err debit_replay(struct pay_store_tx *tx, struct debit_op *d, bo
     return rc;
 }
 
-static int debit_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err debit_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct debit_op *d = ctx;
-    struct pay_error *err = &d->op.err;
     int64_t now = pay_time_now_ms();
     bool found = false;
-    enum pay_err rc = debit_replay(tx, d, &found);
+    enum pay_err rc = debit_replay(tx, d, &found, err);
     if (rc != PAY_ERR_OK || found)
         return rc;
     struct pay_store_stmt *st =
@@ -295,7 +282,7 @@ static int debit_apply(struct pay_store_tx *tx, void *ctx)
     char tid[PAY_ID_MAX + 8];
     snprintf(tid, sizeof tid, "agr:%s", d->pk);
     if (rc == PAY_ERR_OK)
-        rc = pay_bank_transfer(d->op.b, tx, tid, card.account_id, d->mer_acct, d->amount,
+        rc = pay_bank_transfer(d->b, tx, tid, card.account_id, d->mer_acct, d->amount,
                                PAY_BANK_XFER_AGREEMENT, d->order_id, err);
     return rc;
 }
@@ -306,7 +293,7 @@ enum pay_err api_agreements_debit(struct pay_http_request *req, struct pay_error
     if (!api_begin(req, &c))
         return PAY_ERR_OK;
     char hash[PAY_SHA256_HEX_LEN];
-    struct debit_op d = {.mer_id = c.m.mer_id, .mer_acct = c.m.account_id, .hash = hash};
+    struct debit_op d = {.b = c.b, .mer_id = c.m.mer_id, .mer_acct = c.m.account_id, .hash = hash};
     const char *token = api_str(&c, "agreementToken", 64, err);
     d.order_id = token ? api_str(&c, "orderId", PAY_MERCHANT_ID_FIELD_MAX, err) : NULL;
     const char *cur = d.order_id ? api_str(&c, "currency", 3, err) : NULL;
@@ -318,7 +305,7 @@ enum pay_err api_agreements_debit(struct pay_http_request *req, struct pay_error
     if (token)
         token_hash(token, hash);
     if (d.goods && api_amount(&c, "amount", &d.amount, err) &&
-        pay_bank_write(c.b, debit_apply, &d.op, err) == PAY_ERR_OK)
+        pay_committer_submit(c.b->committer, debit_apply, &d, err) == PAY_ERR_OK)
         api_reply(&c, 200,
                   json_pack("{s:s, s:s, s:s, s:I, s:s}", "orderId", d.order_id, "tranSerialNo",
                             d.pk, "status", "PAID", "amount", (json_int_t)d.amount, "currency",

@@ -192,7 +192,7 @@ static enum pay_err load_keys(struct pay_bank *b, struct pay_error *err)
 }
 
 /* bank_info holds name, code and BIN from the first start: one data dir = one bank. */
-static enum pay_store_status info_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err info_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pay_bank_options *o = ctx;
     struct {
@@ -207,7 +207,7 @@ static enum pay_store_status info_tx(struct pay_store_tx *tx, void *ctx, struct 
         struct pay_store_stmt *st =
             pay_store_query(tx, err, "SELECT v FROM bank_info WHERE k = $1", "t", f[i].k);
         if (!st)
-            return pay_store_status_of(err->code);
+            return err->code;
         int r = pay_store_step(st, err);
         if (r == 1) {
             const char *v = pay_store_col_text(st, 0);
@@ -215,23 +215,23 @@ static enum pay_store_status info_tx(struct pay_store_tx *tx, void *ctx, struct 
                 pay_error_set(err, PAY_ERR_CONFIG_INVALID, f[i].k,
                               "this data dir belongs to the bank with %s %s", f[i].k, v);
                 pay_store_done(st);
-                return PAY_STORE_HARD;
+                return err->code;
             }
             snprintf(f[i].v, f[i].n, "%s", v);
         }
         pay_store_done(st);
         if (r < 0)
-            return pay_store_status_of(err->code);
+            return err->code;
         if (r == 0) {
             if (!f[i].v[0])
                 snprintf(f[i].v, f[i].n, "%s", f[i].def);
             enum pay_err rc = pay_store_exec(
                 tx, err, "INSERT INTO bank_info (k, v) VALUES ($1, $2)", "tt", f[i].k, f[i].v);
             if (rc != PAY_ERR_OK)
-                return pay_store_status_of(rc);
+                return rc;
         }
     }
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 enum pay_err pay_bank_options_check(const struct pay_bank_options *o, struct pay_error *err)
@@ -345,55 +345,6 @@ void pay_bank_close(struct pay_bank *b)
     pthread_mutex_destroy(&b->stop_lock);
     pthread_cond_destroy(&b->stop_cond);
     free(b);
-}
-
-/* The committer may run apply more than once (batch retry): the shim resets the op's error
- * before every run so no stale detail survives. */
-struct write_shim {
-    int (*apply)(struct pay_store_tx *tx, void *ctx);
-    struct pay_bank_op *op;
-};
-
-static int shim_apply(struct pay_store_tx *tx, void *ctx)
-{
-    struct write_shim *s = ctx;
-    memset(&s->op->err, 0, sizeof s->op->err);
-    return s->apply(tx, s->op);
-}
-
-enum pay_err pay_bank_write(struct pay_bank *b, int (*apply)(struct pay_store_tx *tx, void *ctx),
-                            struct pay_bank_op *op, struct pay_error *err)
-{
-    struct write_shim s = {apply, op};
-    op->b = b;
-    int result = 0;
-    enum pay_err rc = pay_committer_submit(b->committer, shim_apply, &s, &result, err);
-    if (rc != PAY_ERR_OK)
-        return rc;
-    if (result != PAY_ERR_OK) {
-        if (err) {
-            *err = op->err;
-            if (err->code == PAY_ERR_OK)
-                err->code = (enum pay_err)result;
-        }
-        return (enum pay_err)result;
-    }
-    return PAY_ERR_OK;
-}
-
-enum pay_err pay_bank_read(struct pay_bank *b,
-                           enum pay_store_status (*fn)(struct pay_store_tx *, void *,
-                                                       struct pay_error *),
-                           void *ctx, struct pay_error *err)
-{
-    return pay_store_run_read(b->store, fn, ctx, err);
-}
-
-int pay_bank_db_fail(struct pay_error *err, enum pay_err code)
-{
-    if (err && err->code == PAY_ERR_OK)
-        err->code = code;
-    return (int)pay_store_status_of(code);
 }
 
 enum pay_err pay_bank_account_create(struct pay_bank *b, struct pay_store_tx *tx, const char *kind,

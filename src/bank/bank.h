@@ -122,7 +122,7 @@ struct pay_bank {
     struct pay_bank_reveal reveal[PAY_BANK_REVEAL_SLOTS];
 };
 
-/* --- bank.c: lifecycle and the write helper ---------------------------------------------- */
+/* --- bank.c: lifecycle ---------------------------------------------- */
 void pay_bank_options_defaults(struct pay_bank_options *o);
 /* The checks pay_bank_open makes before touching the data dir: data_dir set, code and BIN
  * well-formed when given. CONFIG_INVALID with err->field the option's key ("bin"). */
@@ -132,23 +132,6 @@ enum pay_err pay_bank_options_check(const struct pay_bank_options *o, struct pay
 enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **out,
                            struct pay_error *err);
 void pay_bank_close(struct pay_bank *b);
-
-/* Every write: ctx starts with struct pay_bank_op; apply returns an enum pay_err (OK keeps
- * the changes, anything else rolls back this command only) and fills op->err. Returns the
- * committed outcome with *err set. */
-struct pay_bank_op {
-    struct pay_bank *b;
-    struct pay_error err;
-};
-enum pay_err pay_bank_write(struct pay_bank *b, int (*apply)(struct pay_store_tx *tx, void *ctx),
-                            struct pay_bank_op *op, struct pay_error *err);
-/* Reads run on a reader connection. */
-enum pay_err pay_bank_read(struct pay_bank *b,
-                           enum pay_store_status (*fn)(struct pay_store_tx *, void *,
-                                                       struct pay_error *),
-                           void *ctx, struct pay_error *err);
-/* Maps a store error to a status for pay_bank_read bodies and returns it. */
-int pay_bank_db_fail(struct pay_error *err, enum pay_err code);
 
 /* --- schema.c ------------------------------------------------------------------------------ */
 extern const struct pay_store_component pay_bank_schema;

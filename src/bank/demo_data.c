@@ -28,17 +28,16 @@ static const struct demo_card demo[] = {
 };
 
 struct demo_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const struct demo_card *d;
     char pan[20], cvv[4];
     bool existed;
 };
 
-static int demo_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err demo_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct demo_op *o = ctx;
-    struct pay_bank *b = o->op.b;
-    struct pay_error *err = &o->op.err;
+    struct pay_bank *b = o->b;
     char body[40];
     snprintf(body, sizeof body, "%.6s%09d", b->opt.bin, o->d->serial);
     snprintf(o->pan, sizeof o->pan, "%.15s%d", body, pay_bank_luhn_digit(body));
@@ -97,8 +96,8 @@ static enum pay_err demo_merchant(struct pay_bank *b, struct pay_error *err)
 enum pay_err pay_bank_demo_data(struct pay_bank *b, bool print, struct pay_error *err)
 {
     for (size_t i = 0; i < sizeof demo / sizeof demo[0]; i++) {
-        struct demo_op o = {.d = &demo[i]};
-        enum pay_err rc = pay_bank_write(b, demo_apply, &o.op, err);
+        struct demo_op o = {.b = b, .d = &demo[i]};
+        enum pay_err rc = pay_committer_submit(b->committer, demo_apply, &o, err);
         pay_wipe(&o, sizeof o);
         if (rc != PAY_ERR_OK)
             return rc;
@@ -124,13 +123,13 @@ struct list_ctx {
     bool found;
 };
 
-static enum pay_store_status exists_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err exists_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct list_ctx *l = ctx;
     struct pay_bank_card c;
     l->found = pay_bank_card_find(l->b, tx, l->pan, &c, err) == PAY_ERR_OK;
     pay_wipe(&c, sizeof c);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 int pay_bank_demo_cards_print(struct pay_bank *b, FILE *out)
@@ -143,7 +142,7 @@ int pay_bank_demo_cards_print(struct pay_bank *b, FILE *out)
         struct pay_error err = {0};
         snprintf(body, sizeof body, "%.6s%09d", b->opt.bin, demo[i].serial);
         snprintf(l.pan, sizeof l.pan, "%.15s%d", body, pay_bank_luhn_digit(body));
-        if (pay_bank_read(b, exists_tx, &l, &err) != PAY_ERR_OK || !l.found)
+        if (pay_store_run_read(b->store, exists_tx, &l, &err) != PAY_ERR_OK || !l.found)
             continue;
         pay_bank_cvv2(b, l.pan, demo[i].expiry, cvv);
         fprintf(out, "  %s  exp %s  cvv2 %s  phone 1380000000%d  %s\n", l.pan, demo[i].expiry, cvv,

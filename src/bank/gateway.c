@@ -20,7 +20,7 @@
 
 /* --- loading the session and its order ------------------------------------------------------ */
 
-static enum pay_store_status load_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err load_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct gw_session *s = ctx;
     struct pay_store_stmt *st = pay_store_query(
@@ -32,7 +32,7 @@ static enum pay_store_status load_tx(struct pay_store_tx *tx, void *ctx, struct 
         " JOIN bank_merchants m ON m.mer_id = o.mer_id WHERE s.id = $1",
         "t", s->id);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int r = pay_store_step(st, err);
     if (r == 1) {
 #define COPY(f, i) snprintf(s->f, sizeof s->f, "%s", pay_store_col_text(st, i))
@@ -58,7 +58,7 @@ static enum pay_store_status load_tx(struct pay_store_tx *tx, void *ctx, struct 
         s->found = true;
     }
     pay_store_done(st);
-    return r < 0 ? pay_store_status_of(err->code) : PAY_STORE_COMMIT;
+    return r < 0 ? (err->code) : PAY_ERR_OK;
 }
 
 enum pay_err gw_session_load(struct pay_bank *b, const char *id, struct gw_session *s,
@@ -69,7 +69,7 @@ enum pay_err gw_session_load(struct pay_bank *b, const char *id, struct gw_sessi
         return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "session",
                              "your payment session has expired; start again from the merchant");
     snprintf(s->id, sizeof s->id, "%s", id);
-    enum pay_err rc = pay_bank_read(b, load_tx, s, err);
+    enum pay_err rc = pay_store_run_read(b->store, load_tx, s, err);
     if (rc != PAY_ERR_OK)
         return rc;
     if (!s->found || pay_time_now_ms() - s->created_ms > SESSION_TTL_MS)
@@ -125,30 +125,27 @@ struct verify_ctx {
     const char *tran_data, *sign_msg, *mer_cert, *referer;
     struct pay_bank_order_doc doc;
     struct pay_bank_merchant m;
-    enum pay_err rc;
 };
 
-static enum pay_store_status verify_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err verify_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct verify_ctx *v = ctx;
-    v->rc = pay_bank_order_verify(v->b, tx, v->tran_data, v->sign_msg, v->mer_cert, v->referer,
-                                  &v->doc, &v->m, err);
-    return v->rc == PAY_ERR_DB_BUSY ? PAY_STORE_SOFT : PAY_STORE_COMMIT;
+    return pay_bank_order_verify(v->b, tx, v->tran_data, v->sign_msg, v->mer_cert, v->referer,
+                                 &v->doc, &v->m, err);
 }
 
 struct create_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const struct pay_bank_order_doc *d;
     char order_pk[PAY_ID_MAX];
     char session[48];
     char csrf[48];
 };
 
-static int create_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err create_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct create_op *c = ctx;
     const struct pay_bank_order_doc *d = c->d;
-    struct pay_error *err = &c->op.err;
     int64_t now = pay_time_now_ms();
     enum pay_err rc = pay_store_exec(
         tx, err,
@@ -190,20 +187,18 @@ static enum pay_err pay_handler(struct pay_http_request *req, struct pay_error *
     if (!v.tran_data || !v.sign_msg || !v.mer_cert)
         return pay_error_set(err, PAY_ERR_FIELD_MISSING, "tranData",
                              "tranData, merSignMsg and merCert are required");
-    enum pay_err rc = pay_bank_read(b, verify_tx, &v, err);
-    if (rc == PAY_ERR_OK && v.rc != PAY_ERR_OK)
-        rc = v.rc;
+    enum pay_err rc = pay_store_run_read(b->store, verify_tx, &v, err);
     if (rc != PAY_ERR_OK) {
         PAY_WARN("bank.order_refused", "code=%s field=%s detail=\"%s\"", pay_err_name(rc),
                  err->field, err->detail);
         return rc;
     }
-    struct create_op c = {.d = &v.doc};
+    struct create_op c = {.b = b, .d = &v.doc};
     if (pay_id_new("bo", c.order_pk) != PAY_ERR_OK ||
         pay_random_token(c.session, sizeof c.session, 24) ||
         pay_random_token(c.csrf, sizeof c.csrf, 24))
         return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
-    rc = pay_bank_write(b, create_apply, &c.op, err);
+    rc = pay_committer_submit(b->committer, create_apply, &c, err);
     if (rc != PAY_ERR_OK)
         return rc;
     PAY_INFO("bank.order_received", "order=%s mer_id=%s order_id=%s amount=%lld notify=%s",

@@ -39,7 +39,7 @@ struct result_ctx {
     char notify_status[16];
 };
 
-static enum pay_store_status result_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err result_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct result_ctx *r = ctx;
     struct pay_store_stmt *st =
@@ -48,7 +48,7 @@ static enum pay_store_status result_tx(struct pay_store_tx *tx, void *ctx, struc
                         " LEFT JOIN bank_notifications n ON n.order_pk = o.id WHERE o.id = $1",
                         "t", r->s->order_pk);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     if (pay_store_step(st, err) == 1) {
         pay_store_col_copy(st, 0, r->card_id, sizeof r->card_id);
         pay_store_col_copy(st, 1, r->notify_status, sizeof r->notify_status);
@@ -56,7 +56,7 @@ static enum pay_store_status result_tx(struct pay_store_tx *tx, void *ctx, struc
     pay_store_done(st);
     if (r->card_id[0])
         r->have_card = pay_bank_card_get(tx, r->card_id, &r->card, err) == PAY_ERR_OK;
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 static void render_result(struct pay_http_request *req, struct pay_bank *b, const char *session)
@@ -68,7 +68,7 @@ static void render_result(struct pay_http_request *req, struct pay_bank *b, cons
         return;
     }
     struct result_ctx r = {.s = &s};
-    (void)pay_bank_read(b, result_tx, &r, &err);
+    (void)pay_store_run_read(b->store, result_tx, &r, &err);
     json_t *ctx = gw_page_ctx(b, &s, NULL);
     if (!ctx) {
         pay_http_respond_code(req, PAY_ERR_INTERNAL);
@@ -109,16 +109,15 @@ static bool already_paid(struct pay_http_request *req, const struct gw_session *
 /* --- card number ---------------------------------------------------------------------------- */
 
 struct card_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const char *session, *pan;
     struct pay_bank_card card;
 };
 
-static int card_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err card_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct card_op *c = ctx;
-    struct pay_error *err = &c->op.err;
-    enum pay_err rc = pay_bank_card_find(c->op.b, tx, c->pan, &c->card, err);
+    enum pay_err rc = pay_bank_card_find(c->b, tx, c->pan, &c->card, err);
     if (rc == PAY_ERR_OK)
         rc = pay_bank_card_usable(&c->card, pay_time_now_ms(), err);
     if (rc != PAY_ERR_OK)
@@ -146,8 +145,8 @@ enum pay_err gw_card_handler(struct pay_http_request *req, struct pay_error *err
     pay_bank_pan_index(b, pan, idx);
     if (!pay_bank_rate_allow(b, "card", idx, PAY_BANK_RATE_PER_CARD_PER_MIN))
         return pay_error_set(err, PAY_ERR_RATE_LIMITED, "cardNo", NULL);
-    struct card_op c = {.session = s.id, .pan = pan};
-    rc = pay_bank_write(b, card_apply, &c.op, err);
+    struct card_op c = {.b = b, .session = s.id, .pan = pan};
+    rc = pay_committer_submit(b->committer, card_apply, &c, err);
     pay_wipe(pan, sizeof pan);
     if (rc == PAY_ERR_CARD_INVALID || rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED) {
         render(req, pay_err_http_status(rc), "card", &s, NULL,
@@ -163,25 +162,23 @@ enum pay_err gw_card_handler(struct pay_http_request *req, struct pay_error *err
 /* --- card password (then the SMS code is sent) -------------------------------------------- */
 
 struct pw_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const struct gw_session *s;
     char sms_hash[PAY_OTP_HASH_LEN];
     struct pay_store_attempt attempt;
     struct pay_bank_card card;
 };
 
-static enum pay_store_status card_read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *e)
+static enum pay_err card_read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *e)
 {
     struct pw_op *p = ctx;
-    enum pay_err rc = pay_bank_card_get(tx, p->s->card_id, &p->card, e);
-    return rc == PAY_ERR_OK ? PAY_STORE_COMMIT : PAY_STORE_HARD;
+    return pay_bank_card_get(tx, p->s->card_id, &p->card, e);
 }
 
 /* Counts the try before the password is checked (LOCKED past the limit: nothing checked). */
-static int pw_reserve_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err pw_reserve_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pw_op *p = ctx;
-    struct pay_error *err = &p->op.err;
     int64_t now = pay_time_now_ms();
     enum pay_err rc = pay_bank_card_get(tx, p->s->card_id, &p->card, err);
     if (rc == PAY_ERR_OK)
@@ -192,17 +189,15 @@ static int pw_reserve_apply(struct pay_store_tx *tx, void *ctx)
 }
 
 /* The password was right: forgive the try and move to the SMS step. */
-static int pw_right_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err pw_right_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pw_op *p = ctx;
-    struct pay_error *err = &p->op.err;
     enum pay_err rc = pay_bank_card_attempt_succeeded(tx, p->s->card_id, &p->attempt, err);
     if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err,
                             "UPDATE bank_sessions SET stage = 'sms', sms_hash = $2,"
                             " sms_expires_ms = $3 WHERE id = $1",
-                            "tti", p->s->id, p->sms_hash,
-                            pay_time_now_ms() + p->op.b->opt.sms_ttl_ms);
+                            "tti", p->s->id, p->sms_hash, pay_time_now_ms() + p->b->opt.sms_ttl_ms);
     return rc;
 }
 
@@ -242,13 +237,13 @@ enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error 
     if (strcmp(s.stage, "password") != 0 && strcmp(s.stage, "sms") != 0)
         return pay_error_set(err, PAY_ERR_ORDER_STATE, "", "enter the card number first");
     const char *pw = pay_http_req_form_get(req, "password");
-    struct pw_op p = {.s = &s};
-    rc = pay_bank_read(b, card_read_tx, &p, err);
+    struct pw_op p = {.b = b, .s = &s};
+    rc = pay_store_run_read(b->store, card_read_tx, &p, err);
     if (rc != PAY_ERR_OK)
         return rc;
     if (!pay_bank_rate_allow(b, "card", p.card.id, PAY_BANK_RATE_PER_CARD_PER_MIN))
         return pay_error_set(err, PAY_ERR_RATE_LIMITED, "password", NULL);
-    rc = pay_bank_write(b, pw_reserve_apply, &p.op, err);
+    rc = pay_committer_submit(b->committer, pw_reserve_apply, &p, err);
     if (rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED) {
         render(req, pay_err_http_status(rc), "password", &s, &p.card, msg_of(err));
         return PAY_ERR_OK;
@@ -266,7 +261,7 @@ enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error 
     char code[PAY_OTP_DIGITS + 1];
     pay_otp_generate(code);
     pay_otp_hash(p.sms_hash, b->keys.otp_key, s.id, code);
-    rc = pay_bank_write(b, pw_right_apply, &p.op, err);
+    rc = pay_committer_submit(b->committer, pw_right_apply, &p, err);
     if (rc == PAY_ERR_OK)
         send_code(b, &s, p.card.phone, code);
     pay_wipe(code, sizeof code);
@@ -279,11 +274,10 @@ enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error 
 /* --- SMS code ------------------------------------------------------------------------------- */
 
 struct sms_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const struct gw_session *s;
     const char *code;
-    enum pay_err outcome; /* committed either way: a wrong code counts towards the lock */
-    struct pay_store_attempt attempt;
+    struct pay_store_attempt attempt; /* seq 0: no try was counted */
     struct pay_bank_card card;
 };
 
@@ -305,12 +299,11 @@ static enum pay_err live_code(struct pay_store_tx *tx, const struct gw_session *
 }
 
 /* Counts the try, then checks the code (a keyed hash: quick enough for the committer). */
-static int sms_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err sms_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct sms_op *m = ctx;
-    struct pay_error *err = &m->op.err;
     int64_t now = pay_time_now_ms();
-    m->outcome = PAY_ERR_OK;
+    m->attempt = (struct pay_store_attempt){0};
     char hash[PAY_OTP_HASH_LEN];
     enum pay_err rc = pay_bank_card_get(tx, m->s->card_id, &m->card, err);
     if (rc == PAY_ERR_OK)
@@ -319,20 +312,17 @@ static int sms_apply(struct pay_store_tx *tx, void *ctx)
         rc = live_code(tx, m->s, now, hash, err);
     if (rc != PAY_ERR_OK)
         return rc;
-    if (!hash[0]) {
-        m->outcome = pay_error_set(err, PAY_ERR_SMS_CODE_INVALID, "smsCode",
-                                   "The SMS code has expired or was used; request a new one.");
-        return PAY_ERR_OK;
-    }
+    if (!hash[0])
+        return pay_error_set(err, PAY_ERR_SMS_CODE_INVALID, "smsCode",
+                             "The SMS code has expired or was used; request a new one.");
     rc = pay_bank_card_attempt_reserve(tx, m->card.id, now, &m->attempt, err);
     if (rc != PAY_ERR_OK)
         return rc; /* LOCKED: nothing counted, the code not checked */
     if (!(m->code && strlen(m->code) == PAY_OTP_DIGITS &&
-          pay_otp_verify(hash, m->op.b->keys.otp_key, m->s->id, m->code) == 0)) {
-        m->outcome = pay_error_set(
-            err, m->attempt.left == 0 ? PAY_ERR_LOCKED : PAY_ERR_SMS_CODE_INVALID, "smsCode", NULL);
-        return PAY_ERR_OK; /* the reservation is the failure */
-    }
+          pay_otp_verify(hash, m->b->keys.otp_key, m->s->id, m->code) == 0)) /* committed */
+        return pay_store_keep(
+            tx, pay_error_set(err, m->attempt.left == 0 ? PAY_ERR_LOCKED : PAY_ERR_SMS_CODE_INVALID,
+                              "smsCode", NULL)); /* the reservation: a failure */
     rc = pay_bank_card_attempt_succeeded(tx, m->card.id, &m->attempt, err);
     if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err,
@@ -353,20 +343,16 @@ enum pay_err gw_sms_handler(struct pay_http_request *req, struct pay_error *err)
         return pay_error_set(err, PAY_ERR_ORDER_STATE, "", "enter the card password first");
     if (!pay_bank_rate_allow(b, "card", s.card_id, PAY_BANK_RATE_PER_CARD_PER_MIN))
         return pay_error_set(err, PAY_ERR_RATE_LIMITED, "smsCode", NULL);
-    struct sms_op m = {.s = &s, .code = pay_http_req_form_get(req, "smsCode")};
-    rc = pay_bank_write(b, sms_apply, &m.op, err);
-    if (rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED) {
-        render(req, pay_err_http_status(rc), "sms", &s, &m.card, msg_of(err));
+    struct sms_op m = {.b = b, .s = &s, .code = pay_http_req_form_get(req, "smsCode")};
+    rc = pay_committer_submit(b->committer, sms_apply, &m, err);
+    if (rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED || rc == PAY_ERR_SMS_CODE_INVALID) {
+        bool wrong = rc != PAY_ERR_CARD_EXPIRED && m.attempt.seq != 0; /* a counted try */
+        render(req, pay_err_http_status(rc), "sms", &s, &m.card,
+               wrong ? wrong_text(req, "SMS code", &m.attempt) : msg_of(err));
         return PAY_ERR_OK;
     }
     if (rc != PAY_ERR_OK)
         return rc;
-    if (m.outcome != PAY_ERR_OK) {
-        bool expired = m.outcome == PAY_ERR_SMS_CODE_INVALID && m.attempt.seq == 0;
-        render(req, pay_err_http_status(m.outcome), "sms", &s, &m.card,
-               expired ? msg_of(&m.op.err) : wrong_text(req, "SMS code", &m.attempt));
-        return PAY_ERR_OK;
-    }
     render(req, 200, "confirm", &s, &m.card, NULL);
     return PAY_ERR_OK;
 }
@@ -374,18 +360,17 @@ enum pay_err gw_sms_handler(struct pay_http_request *req, struct pay_error *err)
 /* --- confirmation: the debit ----------------------------------------------------------------- */
 
 struct confirm_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const struct gw_session *s;
     bool newly_paid;
     char notify_id[PAY_ID_MAX];
     struct pay_bank_card card;
 };
 
-static int confirm_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err confirm_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct confirm_op *c = ctx;
-    struct pay_error *err = &c->op.err;
-    struct pay_bank *b = c->op.b;
+    struct pay_bank *b = c->b;
     int64_t now = pay_time_now_ms();
     c->newly_paid = false;
     c->notify_id[0] = '\0';
@@ -426,8 +411,8 @@ enum pay_err gw_confirm_handler(struct pay_http_request *req, struct pay_error *
         return rc;
     if (strcmp(s.stage, "confirm") != 0)
         return pay_error_set(err, PAY_ERR_ORDER_STATE, "", "verify the SMS code first");
-    struct confirm_op c = {.s = &s};
-    rc = pay_bank_write(b, confirm_apply, &c.op, err);
+    struct confirm_op c = {.b = b, .s = &s};
+    rc = pay_committer_submit(b->committer, confirm_apply, &c, err);
     if (rc == PAY_ERR_INSUFFICIENT_FUNDS || rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED) {
         PAY_WARN("bank.payment_refused", "order=%s code=%s", s.order_pk, pay_err_name(rc));
         render(req, pay_err_http_status(rc), "confirm", &s, &c.card, msg_of(err));

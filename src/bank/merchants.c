@@ -83,17 +83,16 @@ enum pay_err pay_bank_cert_check(struct pay_bank *b, struct pay_store_tx *tx, co
 }
 
 struct add_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const struct pay_bank_merchant *m;
     const struct pay_x509_pair *pair;
     const char *public_pem;
     char account_id[PAY_LEDGER_ID_MAX + 1];
 };
 
-static int add_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err add_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct add_op *a = ctx;
-    struct pay_error *err = &a->op.err;
     int64_t now = pay_time_now_ms();
     /* an existing contract gets a new certificate; a new one also gets an account */
     struct pay_bank_merchant old;
@@ -103,7 +102,7 @@ static int add_apply(struct pay_store_tx *tx, void *ctx)
         memset(err, 0, sizeof *err);
     } else {
         memset(err, 0, sizeof *err);
-        rc = pay_bank_account_create(a->op.b, tx, "merchant", a->m->mer_id, a->account_id, err);
+        rc = pay_bank_account_create(a->b, tx, "merchant", a->m->mer_id, a->account_id, err);
         if (rc == PAY_ERR_OK)
             rc = pay_store_exec(tx, err,
                                 "INSERT INTO bank_merchants (mer_id, name, account_id,"
@@ -174,8 +173,8 @@ enum pay_err pay_bank_merchant_add(struct pay_bank *b, const struct pay_bank_mer
         pay_x509_pair_fini(&pair);
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot read the issued key");
     }
-    struct add_op a = {.m = m, .pair = &pair, .public_pem = pub};
-    rc = pay_bank_write(b, add_apply, &a.op, err);
+    struct add_op a = {.b = b, .m = m, .pair = &pair, .public_pem = pub};
+    rc = pay_committer_submit(b->committer, add_apply, &a, err);
     if (rc == PAY_ERR_OK &&
         write_merchant_files(out_dir, &pair, m->mer_id, a.account_id, b->opt.code) != 0)
         rc = pay_error_set(err, PAY_ERR_INTERNAL, "out", "cannot write the key files to %s",
@@ -191,21 +190,21 @@ enum pay_err pay_bank_merchant_add(struct pay_bank *b, const struct pay_bank_mer
 }
 
 struct revoke_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const char *mer_id, *serial;
     int revoked;
 };
 
-static int revoke_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err revoke_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct revoke_op *r = ctx;
     int64_t now = pay_time_now_ms();
     enum pay_err rc = r->serial && r->serial[0]
-                          ? pay_store_exec(tx, &r->op.err,
+                          ? pay_store_exec(tx, err,
                                            "UPDATE bank_certs SET revoked_ms = $2 WHERE serial = $1"
                                            " AND revoked_ms = 0",
                                            "ti", r->serial, now)
-                          : pay_store_exec(tx, &r->op.err,
+                          : pay_store_exec(tx, err,
                                            "UPDATE bank_certs SET revoked_ms = $2 WHERE mer_id = $1"
                                            " AND revoked_ms = 0",
                                            "ti", r->mer_id, now);
@@ -216,8 +215,8 @@ static int revoke_apply(struct pay_store_tx *tx, void *ctx)
 enum pay_err pay_bank_merchant_revoke(struct pay_bank *b, const char *mer_id, const char *serial,
                                       int *revoked_out, struct pay_error *err)
 {
-    struct revoke_op r = {.mer_id = mer_id, .serial = serial};
-    enum pay_err rc = pay_bank_write(b, revoke_apply, &r.op, err);
+    struct revoke_op r = {.b = b, .mer_id = mer_id, .serial = serial};
+    enum pay_err rc = pay_committer_submit(b->committer, revoke_apply, &r, err);
     *revoked_out = r.revoked;
     if (rc == PAY_ERR_OK)
         PAY_INFO("bank.cert_revoked", "mer_id=%s serial=%s count=%d", mer_id ? mer_id : "",

@@ -94,7 +94,7 @@ struct note {
     bool found;
 };
 
-static enum pay_store_status note_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err note_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct note *n = ((struct note **)ctx)[0];
     const char *id = ((const char **)ctx)[1];
@@ -104,7 +104,7 @@ static enum pay_store_status note_tx(struct pay_store_tx *tx, void *ctx, struct 
         " WHERE id = $1 AND status = 'PENDING'",
         "t", id);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     if (pay_store_step(st, err) == 1) {
         pay_store_col_copy(st, 0, n->url, sizeof n->url);
         n->data = strdup(pay_store_col_text(st, 1));
@@ -114,27 +114,27 @@ static enum pay_store_status note_tx(struct pay_store_tx *tx, void *ctx, struct 
         n->found = n->data && n->sig && n->mer_var;
     }
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 struct record_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     const char *id;
     int64_t attempts;
     long status;
     const char *error;
 };
 
-static int record_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err record_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct record_op *r = ctx;
-    struct pay_bank *b = r->op.b;
+    struct pay_bank *b = r->b;
     int64_t now = pay_time_now_ms();
     bool ok = r->status >= 200 && r->status < 300;
     size_t i = (size_t)r->attempts - 1; /* retries done so far */
     const char *state = ok ? "DELIVERED" : i < b->opt.retry_n ? "PENDING" : "FAILED";
     int64_t next = !ok && i < b->opt.retry_n ? now + b->opt.retry_ms[i] : 0;
-    return pay_store_exec(tx, &r->op.err,
+    return pay_store_exec(tx, err,
                           "UPDATE bank_notifications SET attempts = $2, status = $3,"
                           " next_attempt_ms = $4, last_status = $5, last_error = $6,"
                           " delivered_ms = $7 WHERE id = $1",
@@ -180,12 +180,12 @@ void pay_bank_notify_attempt(struct pay_bank *b, const char *notify_id)
     struct note n = {0};
     void *ctx[2] = {&n, (void *)notify_id};
     struct pay_error err = {0};
-    if (pay_bank_read(b, note_tx, ctx, &err) == PAY_ERR_OK && n.found) {
+    if (pay_store_run_read(b->store, note_tx, ctx, &err) == PAY_ERR_OK && n.found) {
         char error[200];
         long status = post_note(b, &n, error, sizeof error);
         struct record_op r = {
-            .id = notify_id, .attempts = n.attempts + 1, .status = status, .error = error};
-        if (pay_bank_write(b, record_apply, &r.op, &err) != PAY_ERR_OK)
+            .b = b, .id = notify_id, .attempts = n.attempts + 1, .status = status, .error = error};
+        if (pay_committer_submit(b->committer, record_apply, &r, &err) != PAY_ERR_OK)
             PAY_ERROR("bank.notify_record_failed", "notify=%s code=%s", notify_id,
                       pay_err_name(err.code));
         PAY_INFO("bank.notify_attempt", "notify=%s attempt=%lld status=%ld error=\"%s\"", notify_id,
@@ -202,33 +202,33 @@ void pay_bank_notify_attempt(struct pay_bank *b, const char *notify_id)
 #define DUE_BATCH 16
 
 struct claim_op {
-    struct pay_bank_op op;
+    struct pay_bank *b;
     char ids[DUE_BATCH][PAY_ID_MAX];
     size_t n;
 };
 
 /* Claims due notifications by pushing their next attempt past the send timeout, so that
  * a slow attempt is not started twice. */
-static int claim_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err claim_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct claim_op *c = ctx;
-    struct pay_bank *b = c->op.b;
+    struct pay_bank *b = c->b;
     int64_t now = pay_time_now_ms();
     c->n = 0;
     struct pay_store_stmt *st = pay_store_query(
-        tx, &c->op.err,
+        tx, err,
         "SELECT id FROM bank_notifications WHERE status = 'PENDING' AND next_attempt_ms <= $1"
         " ORDER BY next_attempt_ms LIMIT 16",
         "i", now);
     if (!st)
-        return c->op.err.code;
-    while (c->n < DUE_BATCH && pay_store_step(st, &c->op.err) == 1)
+        return err->code;
+    while (c->n < DUE_BATCH && pay_store_step(st, err) == 1)
         snprintf(c->ids[c->n++], PAY_ID_MAX, "%s", pay_store_col_text(st, 0));
     pay_store_done(st);
     for (size_t i = 0; i < c->n; i++) {
         enum pay_err rc = pay_store_exec(
-            tx, &c->op.err, "UPDATE bank_notifications SET next_attempt_ms = $2 WHERE id = $1",
-            "ti", c->ids[i], now + b->opt.notify_timeout_ms + 10000);
+            tx, err, "UPDATE bank_notifications SET next_attempt_ms = $2 WHERE id = $1", "ti",
+            c->ids[i], now + b->opt.notify_timeout_ms + 10000);
         if (rc != PAY_ERR_OK)
             return rc;
     }
@@ -255,8 +255,9 @@ static void *worker_main(void *arg)
             break;
         struct claim_op c;
         memset(&c, 0, sizeof c);
+        c.b = b;
         struct pay_error err = {0};
-        if (pay_bank_write(b, claim_apply, &c.op, &err) != PAY_ERR_OK)
+        if (pay_committer_submit(b->committer, claim_apply, &c, &err) != PAY_ERR_OK)
             continue;
         for (size_t i = 0; i < c.n; i++)
             pay_bank_notify_attempt(b, c.ids[i]);

@@ -26,9 +26,10 @@ enum cmd_kind { CMD_APPLY, CMD_TRANSFERS, CMD_ACCOUNTS };
 /* Lives on the submitting thread's stack until its semaphore is posted. */
 struct cmd {
     enum cmd_kind kind;
-    int (*apply)(struct pay_store_tx *tx, void *ctx);
+    pay_store_tx_fn fn;
     void *ctx;
-    int result;
+    enum pay_err result;     /* CMD_APPLY: what fn returned in the last run */
+    struct pay_error fn_err; /* ... and the error it filled */
     struct pay_ledger_transfer *transfers;
     struct pay_ledger_account *accounts;
     size_t n;
@@ -72,13 +73,22 @@ static enum pay_err run_cmd(struct pay_committer *c, struct pay_store_tx *tx, st
     enum pay_err e = pay_store_savepoint(tx, err);
     if (e != PAY_ERR_OK)
         return e;
-    m->result = m->apply(tx, m->ctx);
+    m->fn_err = (struct pay_error){0};
+    m->result = m->fn(tx, m->ctx, &m->fn_err);
+    if (m->result != PAY_ERR_OK)
+        m->fn_err.code = m->result; /* the caller hears exactly fn's code */
     /* A callback must close every savepoint it opened. */
     assert(pay_store_savepoint_depth(tx) == 1);
-    return m->result == 0 ? pay_store_release(tx, err) : pay_store_rollback_to(tx, err);
+    if (pay_store_retryable(m->result)) { /* the batch as a whole must run again */
+        *err = m->fn_err;
+        return m->result;
+    }
+    if (m->result == PAY_ERR_OK || pay_store_tx_kept(tx))
+        return pay_store_release(tx, err);
+    return pay_store_rollback_to(tx, err);
 }
 
-static enum pay_store_status batch_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err batch_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pay_committer *c = ctx;
     enum pay_err e = ledger_begin(c->lg, tx, err);
@@ -97,7 +107,7 @@ static enum pay_store_status batch_body(struct pay_store_tx *tx, void *ctx, stru
             c->expired_in_batch = n;
         }
     }
-    return pay_store_status_of(e);
+    return e;
 }
 
 /* Answers every command of the batch: sets the outcomes and the wake-up tree, then wakes the
@@ -118,6 +128,10 @@ static void finish_batch(struct pay_committer *c, enum pay_err e, const struct p
         m->status = e;
         if (e != PAY_ERR_OK)
             m->err = *err;
+        if (e == PAY_ERR_OK && m->kind == CMD_APPLY && m->result != PAY_ERR_OK) {
+            m->status = m->result; /* the batch committed; this command refused */
+            m->err = m->fn_err;
+        }
         for (size_t k = 0; k < WAKE_FANOUT; k++) {
             size_t child = WAKE_FANOUT * i + 1 + k;
             m->wake[k] = child < n ? c->batch[child] : NULL;
@@ -266,21 +280,17 @@ static enum pay_err submit(struct pay_committer *c, struct cmd *m, struct pay_er
         if (m->wake[k])
             sem_post(&m->wake[k]->answered);
     sem_destroy(&m->answered);
-    if (m->status != PAY_ERR_OK && err)
-        *err = m->err;
+    if (err)
+        *err = m->status == PAY_ERR_OK ? (struct pay_error){0} : m->err;
     return m->status;
 }
 
-enum pay_err pay_committer_submit(struct pay_committer *c,
-                                  int (*apply)(struct pay_store_tx *tx, void *ctx), void *ctx,
-                                  int *result, struct pay_error *err)
+enum pay_err pay_committer_submit(struct pay_committer *c, pay_store_tx_fn fn, void *ctx,
+                                  struct pay_error *err)
 {
-    assert(apply);
-    struct cmd m = {.kind = CMD_APPLY, .apply = apply, .ctx = ctx};
-    enum pay_err e = submit(c, &m, err);
-    if (result)
-        *result = m.result;
-    return e;
+    assert(fn);
+    struct cmd m = {.kind = CMD_APPLY, .fn = fn, .ctx = ctx};
+    return submit(c, &m, err);
 }
 
 enum pay_err pay_committer_transfers(struct pay_committer *c, struct pay_ledger_transfer *t,

@@ -160,8 +160,8 @@ void pay_ledger_get_cache_stats(struct pay_ledger *lg, struct pay_ledger_cache_s
  * transaction's state, honour its savepoints, and keep balances in a per-transaction cache
  * that is written back before the commit: inside a transaction read accounts with
  * pay_ledger_tx_account_get(), not with raw SQL. Each returns PAY_ERR_OK with the precise
- * outcome in *result / results[]; any other code is a database failure: return
- * pay_store_status_of(code) from the body (the transaction or savepoint must be abandoned). */
+ * outcome in *result / results[]; any other code is a database failure: return it from the
+ * body (the transaction or savepoint must be abandoned). */
 
 enum pay_err pay_ledger_tx_create_accounts(struct pay_ledger *lg, struct pay_store_tx *tx,
                                            struct pay_ledger_account *accounts, size_t n,
@@ -229,16 +229,17 @@ enum pay_err pay_committer_start(struct pay_ledger *lg, const struct pay_committ
 /* Finishes every command already submitted, stops the thread and frees c. c may be NULL. */
 void pay_committer_stop(struct pay_committer *c);
 
-/* The generic command: runs apply(tx, ctx) inside the next batch's transaction within its own
- * savepoint (released when apply returns 0, rolled back otherwise, so a failure undoes only
- * this command), and blocks until that batch's commit is durable. apply may call the
- * pay_ledger_tx_* functions and run its own SQL on tx; it may run more than once if the batch
- * is retried, so it must have no effects outside tx and must reset its outputs each time.
- * Returns PAY_ERR_OK when the batch committed, with apply's return value in *result (may be
- * NULL); any other code means the batch failed and nothing of it happened. */
-enum pay_err pay_committer_submit(struct pay_committer *c,
-                                  int (*apply)(struct pay_store_tx *tx, void *ctx), void *ctx,
-                                  int *result, struct pay_error *err);
+/* The generic command: runs fn(tx, ctx, err) inside the next batch's transaction within its
+ * own savepoint, and blocks until that batch's commit is durable. The contract is the store's
+ * (pay_store_tx_fn): OK releases the savepoint; any other code rolls back this command only
+ * (pay_store_keep: keeps it) and reaches the caller with *err; a retryable code reruns the
+ * whole batch. fn may call the pay_ledger_tx_* functions and run its own SQL on tx; it may run
+ * more than once if the batch is retried, so it must have no effects outside tx and must reset
+ * its outputs each time. Returns PAY_ERR_OK when the batch committed and fn returned OK; fn's
+ * code and *err when fn failed (the rest of the batch committed); the batch's error when the
+ * batch failed (nothing of it happened). */
+enum pay_err pay_committer_submit(struct pay_committer *c, pay_store_tx_fn fn, void *ctx,
+                                  struct pay_error *err);
 
 /* Pure-ledger commands (no savepoint unless a linked chain needs one). Block until durable;
  * results[i] is the outcome of element i. */

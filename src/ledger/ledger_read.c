@@ -13,7 +13,7 @@ struct get_ctx {
     bool *found;
 };
 
-static enum pay_store_status account_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err account_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct get_ctx *g = ctx;
     struct pay_ledger_account *a = g->out;
@@ -23,7 +23,7 @@ static enum pay_store_status account_body(struct pay_store_tx *tx, void *ctx, st
         " credits_posted, created_ms FROM ledger_accounts WHERE id = $1",
         "t", g->id);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int rc = pay_store_step(st, err);
     *g->found = rc == 1;
     if (rc == 1) {
@@ -40,7 +40,7 @@ static enum pay_store_status account_body(struct pay_store_tx *tx, void *ctx, st
         a->created_ms = pay_store_col_int64(st, 8);
     }
     pay_store_done(st);
-    return rc < 0 ? pay_store_status_of(err->code) : PAY_STORE_COMMIT;
+    return rc < 0 ? (err->code) : PAY_ERR_OK;
 }
 
 enum pay_err pay_ledger_account_get(struct pay_ledger *lg, const char *account_id,
@@ -52,11 +52,10 @@ enum pay_err pay_ledger_account_get(struct pay_ledger *lg, const char *account_i
     return pay_store_run_read(lg->s, account_body, &g, err);
 }
 
-static enum pay_store_status transfer_body(struct pay_store_tx *tx, void *ctx,
-                                           struct pay_error *err)
+static enum pay_err transfer_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct get_ctx *g = ctx;
-    return pay_store_status_of(ledger_transfer_load(tx, g->id, g->out, NULL, g->found, err));
+    return (ledger_transfer_load(tx, g->id, g->out, NULL, g->found, err));
 }
 
 enum pay_err pay_ledger_transfer_get(struct pay_ledger *lg, const char *transfer_id,
@@ -118,7 +117,7 @@ static enum pay_err chain_start(struct pay_store_tx *tx, int64_t acct, int64_t l
     return e;
 }
 
-static enum pay_store_status page_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err page_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct page_ctx *p = ctx;
     *p->n = 0;
@@ -127,7 +126,7 @@ static enum pay_store_status page_body(struct pay_store_tx *tx, void *ctx, struc
         pay_store_query(tx, err, "SELECT rid, last_transfer_rid FROM ledger_accounts WHERE id = $1",
                         "t", p->account_id);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int rc = pay_store_step(st, err);
     int64_t acct = rc == 1 ? pay_store_col_int64(st, 0) : 0;
     int64_t r = rc == 1 ? pay_store_col_int64(st, 1) : 0, prev = 0, last_rid = 0;
@@ -139,14 +138,14 @@ static enum pay_store_status page_body(struct pay_store_tx *tx, void *ctx, struc
     for (; e == PAY_ERR_OK && r > 0 && *p->n < p->max; r = prev) {
         st = pay_store_query(tx, err, step_sql, "ii", r, acct);
         if (!st)
-            return pay_store_status_of(err->code);
+            return err->code;
         rc = pay_store_step(st, err);
         prev = rc == 1 ? pay_store_col_int64(st, 0) : -1;
         if (prev >= 0) /* the row names acct: a broken chain (verify reports it) ends here */
             pay_store_col_copy(st, 1, p->out[*p->n].id, sizeof p->out[*p->n].id);
         pay_store_done(st);
         if (rc < 0)
-            return pay_store_status_of(err->code);
+            return err->code;
         if (prev < 0)
             break;
         last_rid = r;
@@ -155,7 +154,7 @@ static enum pay_store_status page_body(struct pay_store_tx *tx, void *ctx, struc
     }
     r = prev < 0 ? 0 : r; /* after a broken link nothing further is reachable */
     if (e != PAY_ERR_OK)
-        return pay_store_status_of(e);
+        return e;
     if (r > 0)
         *p->next = last_rid;
     for (size_t i = 0; i < *p->n; i++) {
@@ -163,9 +162,9 @@ static enum pay_store_status page_body(struct pay_store_tx *tx, void *ctx, struc
         char id[PAY_LEDGER_ID_MAX + 1];
         snprintf(id, sizeof id, "%s", p->out[i].id);
         if ((e = ledger_transfer_load(tx, id, &p->out[i], NULL, &found, err)) != PAY_ERR_OK)
-            return pay_store_status_of(e);
+            return e;
     }
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 enum pay_err pay_ledger_account_transfers(struct pay_ledger *lg, const char *account_id,
@@ -329,7 +328,7 @@ static const struct {
     {"database integrity", "SELECT quick_check FROM pragma_quick_check WHERE quick_check <> 'ok'"},
 };
 
-static enum pay_store_status verify_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err verify_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct verify_ctx *v = ctx;
     v->violations = 0;
@@ -339,14 +338,14 @@ static enum pay_store_status verify_body(struct pay_store_tx *tx, void *ctx, str
     for (size_t i = 0; e == PAY_ERR_OK && i < sizeof row_checks / sizeof row_checks[0]; i++) {
         struct pay_store_stmt *st = pay_store_query(tx, err, row_checks[i].sql, NULL);
         if (!st)
-            return pay_store_status_of(err->code);
+            return err->code;
         int rc;
         while ((rc = pay_store_step(st, err)) == 1)
             violation(v, "%s: %s", row_checks[i].what, pay_store_col_text(st, 0));
         pay_store_done(st);
         e = rc < 0 ? err->code : PAY_ERR_OK;
     }
-    return pay_store_status_of(e);
+    return e;
 }
 
 enum pay_err pay_ledger_verify(struct pay_store *s, FILE *report, size_t *violations,

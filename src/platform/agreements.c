@@ -12,20 +12,18 @@
 struct sign_ctx {
     const char *consumer_id, *merchant_id;
     char id[PAY_ID_MAX];
-    enum pay_err code;
 };
 
-static enum pay_store_status sign_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err sign_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct sign_ctx *s = ctx;
-    s->code = PAY_ERR_OK;
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         "SELECT (SELECT COUNT(*) FROM pf_merchants WHERE id = $2),"
         " (SELECT id FROM pf_agreements WHERE consumer_id = $1 AND merchant_id = $2)",
         "tt", s->consumer_id, s->merchant_id);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int rc = pay_store_step(st, err);
     bool merchant = rc == 1 && pay_store_col_int64(st, 0) == 1;
     bool have = rc == 1 && !pay_store_col_is_null(st, 1);
@@ -33,17 +31,15 @@ static enum pay_store_status sign_tx(struct pay_store_tx *tx, void *ctx, struct 
         pay_store_col_copy(st, 1, s->id, sizeof s->id);
     pay_store_done(st);
     if (rc != 1)
-        return PAY_STORE_HARD;
-    if (!merchant) {
-        s->code = pay_error_set(err, PAY_ERR_NOT_FOUND, "merchant_id", "no such merchant");
-        return PAY_STORE_COMMIT;
-    }
+        return rc < 0 ? err->code : pay_error_set(err, PAY_ERR_INTERNAL, "", "no row");
+    if (!merchant)
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "merchant_id", "no such merchant");
     if (have)
-        return pay_store_status_of(pay_store_exec(
-            tx, err, "UPDATE pf_agreements SET status = 'active' WHERE id = $1", "t", s->id));
+        return (pay_store_exec(tx, err, "UPDATE pf_agreements SET status = 'active' WHERE id = $1",
+                               "t", s->id));
     if (pay_id_new("ag", s->id) != PAY_ERR_OK)
-        return PAY_STORE_HARD;
-    return pay_store_status_of(pay_store_exec(
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "no randomness for an id");
+    return (pay_store_exec(
         tx, err,
         "INSERT INTO pf_agreements (id, consumer_id, merchant_id, status, created_ms)"
         " VALUES ($1,$2,$3,'active',$4)",
@@ -54,9 +50,8 @@ enum pay_err pay_platform_agreement_sign(struct pay_platform *p, const char *con
                                          const char *merchant_id, char id_out[PAY_ID_MAX],
                                          struct pay_error *err)
 {
-    struct sign_ctx s = {consumer_id, merchant_id, "", PAY_ERR_OK};
+    struct sign_ctx s = {consumer_id, merchant_id, ""};
     enum pay_err e = pay_store_run_tx(p->store, sign_tx, &s, err);
-    e = pay_store_outcome(e, s.code, err); /* after the run: it sets s.code */
     if (e == PAY_ERR_OK)
         snprintf(id_out, PAY_ID_MAX, "%s", s.id);
     return e;
@@ -68,7 +63,7 @@ struct find_ctx {
     bool found;
 };
 
-static enum pay_store_status find_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err find_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct find_ctx *f = ctx;
     struct pay_store_stmt *st =
@@ -77,13 +72,13 @@ static enum pay_store_status find_tx(struct pay_store_tx *tx, void *ctx, struct 
                         " AND status = 'active'",
                         "tt", f->id, f->merchant_id);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int rc = pay_store_step(st, err);
     f->found = rc == 1;
     if (rc == 1)
         pay_store_col_copy(st, 0, f->consumer_id, sizeof f->consumer_id);
     pay_store_done(st);
-    return rc < 0 ? PAY_STORE_HARD : PAY_STORE_COMMIT;
+    return rc < 0 ? err->code : PAY_ERR_OK;
 }
 
 enum pay_err pay_platform_agreement_consumer(struct pay_platform *p, const char *agreement_no,

@@ -23,7 +23,7 @@ struct bal_ctx {
     size_t n;
 };
 
-static enum pay_store_status fees_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err fees_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct bal_ctx *b = ctx;
     b->n = 0;
@@ -34,7 +34,7 @@ static enum pay_store_status fees_tx(struct pay_store_tx *tx, void *ctx, struct 
                         " GROUP BY currency ORDER BY currency LIMIT $3",
                         "tti", b->merchant_id, b->currency, (int64_t)BALANCE_CURRENCIES_MAX);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int rc;
     while (b->n < BALANCE_CURRENCIES_MAX && (rc = pay_store_step(st, err)) == 1) {
         struct bal_row *r = &b->rows[b->n++];
@@ -42,7 +42,7 @@ static enum pay_store_status fees_tx(struct pay_store_tx *tx, void *ctx, struct 
         r->fees = pay_store_col_int64(st, 1);
     }
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 static enum pay_err available(struct pay_platform *p, const char *merchant_id, struct bal_row *r,

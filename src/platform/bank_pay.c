@@ -26,20 +26,20 @@ struct order_ctx {
 };
 
 /* One order per attempt: "<trade id>-<n>". */
-static enum pay_store_status order_new_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err order_new_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct order_ctx *o = ctx;
     struct pay_store_stmt *st = pay_store_query(
         tx, err, "SELECT COUNT(*) FROM pf_bank_orders WHERE trade_id = $1", "t", o->t->id);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int rc = pay_store_step(st, err);
     int64_t n = rc == 1 ? pay_store_col_int64(st, 0) : 0;
     pay_store_done(st);
     if (rc != 1)
-        return PAY_STORE_HARD;
+        return rc < 0 ? err->code : pay_error_set(err, PAY_ERR_INTERNAL, "", "no row");
     snprintf(o->order_id, sizeof o->order_id, "%s-%lld", o->t->id, (long long)n + 1);
-    return pay_store_status_of(pay_store_exec(
+    return (pay_store_exec(
         tx, err,
         "INSERT INTO pf_bank_orders (order_id, trade_id, bank, amount_minor, currency, status,"
         " created_ms) VALUES ($1,$2,$3,$4,$5,'created',$6)",
@@ -105,7 +105,6 @@ struct notice_cmd {
     const struct pay_bank_notice *n;
     const char *method; /* "bank" (online banking) or "card" (agreement debit) */
     bool late;
-    struct pay_error err;
 };
 
 static enum pay_err xfer_code(struct pay_platform *p, struct pay_store_tx *tx, const char *id,
@@ -138,22 +137,21 @@ static enum pay_err xfer(struct pay_platform *p, struct pay_store_tx *tx, const 
     return xfer_code(p, tx, id, dk, down, ck, cown, amount, currency, ref, PAY_PF_XFER_REFUND, err);
 }
 
-static int notice_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err notice_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct notice_cmd *c = ctx;
     const struct pay_bank_notice *n = c->n;
-    memset(&c->err, 0, sizeof c->err);
     c->late = false;
     struct pay_store_stmt *st =
-        pay_store_query(tx, &c->err,
+        pay_store_query(tx, err,
                         "SELECT trade_id, status, amount_minor, currency FROM pf_bank_orders"
                         " WHERE order_id = $1 AND bank = $2",
                         "tt", n->order_id, c->b->code);
     if (!st)
-        return (int)c->err.code;
+        return err->code;
     char trade_id[PAY_ID_MAX] = "", status[16] = "", cur[4] = "";
     int64_t amount = 0;
-    int rc = pay_store_step(st, &c->err);
+    int rc = pay_store_step(st, err);
     if (rc == 1) {
         pay_store_col_copy(st, 0, trade_id, sizeof trade_id);
         pay_store_col_copy(st, 1, status, sizeof status);
@@ -162,38 +160,39 @@ static int notice_apply(struct pay_store_tx *tx, void *ctx)
     }
     pay_store_done(st);
     if (rc != 1 || amount != n->amount_minor || strcmp(cur, n->currency) != 0)
-        return (int)pay_error_set(&c->err, PAY_ERR_FIELD_INVALID, "notifyData",
-                                  "unknown order or amount mismatch");
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "notifyData",
+                             "unknown order or amount mismatch");
     if (strcmp(status, "created") != 0)
-        return (int)PAY_ERR_OK; /* a repeated notification: already booked */
+        return PAY_ERR_OK; /* a repeated notification: already booked */
     struct pay_platform_payment pm = {c->method, PAY_PF_ACCT_RESERVE, c->b->code, n->order_id,
                                       true};
     struct pay_error perr = {0};
-    if (pay_store_savepoint(tx, &c->err) != PAY_ERR_OK)
-        return (int)c->err.code;
+    if (pay_store_savepoint(tx, err) != PAY_ERR_OK)
+        return err->code;
     enum pay_err e = pay_platform_trade_pay_tx(c->p, tx, trade_id, &pm, &perr);
     if (e == PAY_ERR_TRADE_STATE_INVALID) {
         /* Closed (or paid otherwise) before the bank's money arrived: keep it in flight and
          * send it back. */
-        if (pay_store_rollback_to(tx, &c->err) != PAY_ERR_OK)
-            return (int)c->err.code;
+        if (pay_store_rollback_to(tx, err) != PAY_ERR_OK)
+            return err->code;
         c->late = true;
         char id[PAY_LEDGER_ID_MAX + 1];
         if (snprintf(id, sizeof id, "%s.late", n->order_id) >= (int)sizeof id)
-            return (int)pay_error_set(&c->err, PAY_ERR_INTERNAL, "", "id too long");
+            return pay_error_set(err, PAY_ERR_INTERNAL, "", "id too long");
         e = xfer(c->p, tx, id, PAY_PF_ACCT_RESERVE, c->b->code, PAY_PF_ACCT_REFUND_FLIGHT, "",
-                 amount, cur, trade_id, &c->err);
+                 amount, cur, trade_id, err);
     } else if (e == PAY_ERR_OK) {
-        e = pay_store_release(tx, &c->err);
-    } else {
-        c->err = perr;
+        e = pay_store_release(tx, err);
+    } else if ((e = pay_store_rollback_to(tx, err)) == PAY_ERR_OK) {
+        *err = perr; /* the trade's refusal: close the savepoint, then tell it */
+        e = perr.code;
     }
     if (e != PAY_ERR_OK)
-        return (int)e;
-    return (int)pay_store_exec(tx, &c->err,
-                               "UPDATE pf_bank_orders SET status = $1, serial = $2"
-                               " WHERE order_id = $3",
-                               "ttt", c->late ? "late" : "paid", n->serial, n->order_id);
+        return e;
+    return pay_store_exec(tx, err,
+                          "UPDATE pf_bank_orders SET status = $1, serial = $2"
+                          " WHERE order_id = $3",
+                          "ttt", c->late ? "late" : "paid", n->serial, n->order_id);
 }
 
 /* POST /bank-notify/{bank}: answered 200 "success" once booked (the bank retries otherwise). */
@@ -216,12 +215,7 @@ static enum pay_err h_bank_notify(struct pay_http_request *req, struct pay_error
         return PAY_ERR_OK;
     }
     struct notice_cmd c = {.p = p, .b = b, .n = &n, .method = "bank"};
-    int result = 0;
-    e = pay_committer_submit(p->committer, notice_apply, &c, &result, err);
-    if (e == PAY_ERR_OK && result != PAY_ERR_OK) {
-        *err = c.err;
-        e = (enum pay_err)result;
-    }
+    e = pay_committer_submit(p->committer, notice_apply, &c, err);
     PAY_INFO("bank.notify", "bank=%s order=%s late=%d result=%s", b->code, n.order_id, c.late,
              pay_err_name(e));
     if (e != PAY_ERR_OK)
@@ -253,12 +247,7 @@ enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_p
     snprintf(n.order_id, sizeof n.order_id, "%s", o.order_id);
     snprintf(n.currency, sizeof n.currency, "%s", t->currency);
     struct notice_cmd c = {.p = p, .b = b, .n = &n, .method = "card"};
-    int result = 0;
-    e = pay_committer_submit(p->committer, notice_apply, &c, &result, err);
-    if (e == PAY_ERR_OK && result != PAY_ERR_OK) {
-        *err = c.err;
-        e = (enum pay_err)result;
-    }
+    e = pay_committer_submit(p->committer, notice_apply, &c, err);
     if (e == PAY_ERR_OK && c.late)
         e = pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
                           "the trade closed meanwhile; the money goes back to the card");
@@ -270,30 +259,28 @@ struct topup_cmd {
     struct pay_platform *p;
     const char *consumer_id, *bank, *order_id, *currency;
     int64_t amount_minor;
-    struct pay_error err;
 };
 
-static int topup_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err topup_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct topup_cmd *c = ctx;
-    memset(&c->err, 0, sizeof c->err);
     char id[PAY_LEDGER_ID_MAX + 1];
     if (snprintf(id, sizeof id, "%s.topup", c->order_id) >= (int)sizeof id)
-        return (int)pay_error_set(&c->err, PAY_ERR_INTERNAL, "", "id too long");
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "id too long");
     struct pay_ledger_transfer t = {.amount_minor = c->amount_minor, .code = PAY_PF_XFER_TOPUP};
     enum pay_err e;
     if ((e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_RESERVE, c->bank, c->currency,
-                                         t.debit_account_id, &c->err)) != PAY_ERR_OK ||
+                                         t.debit_account_id, err)) != PAY_ERR_OK ||
         (e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_WALLET, c->consumer_id, c->currency,
-                                         t.credit_account_id, &c->err)) != PAY_ERR_OK)
-        return (int)e;
+                                         t.credit_account_id, err)) != PAY_ERR_OK)
+        return e;
     snprintf(t.id, sizeof t.id, "%s", id);
     snprintf(t.currency, sizeof t.currency, "%s", c->currency);
     snprintf(t.user_data, sizeof t.user_data, "%s", c->order_id);
     enum pay_ledger_result r;
-    if ((e = pay_ledger_tx_transfer(c->p->ledger, tx, &t, &r, &c->err)) != PAY_ERR_OK)
-        return (int)e;
-    return (int)pay_platform_ledger_error(r, &c->err);
+    if ((e = pay_ledger_tx_transfer(c->p->ledger, tx, &t, &r, err)) != PAY_ERR_OK)
+        return e;
+    return pay_platform_ledger_error(r, err);
 }
 
 enum pay_err pay_platform_topup(struct pay_platform *p, const char *consumer_id,
@@ -310,13 +297,8 @@ enum pay_err pay_platform_topup(struct pay_platform *p, const char *consumer_id,
                                               "Wallet top-up", err);
     if (e != PAY_ERR_OK)
         return e;
-    struct topup_cmd c = {p, consumer_id, b->code, order_id, currency, amount_minor, {0}};
-    int result = 0;
-    e = pay_committer_submit(p->committer, topup_apply, &c, &result, err);
-    if (e == PAY_ERR_OK && result != PAY_ERR_OK) {
-        *err = c.err;
-        e = (enum pay_err)result;
-    }
+    struct topup_cmd c = {p, consumer_id, b->code, order_id, currency, amount_minor};
+    e = pay_committer_submit(p->committer, topup_apply, &c, err);
     PAY_INFO("wallet.topup", "consumer=%s order=%s result=%s", consumer_id, order_id,
              pay_err_name(e));
     return e;
@@ -340,7 +322,7 @@ struct due_ctx {
     size_t n;
 };
 
-static enum pay_store_status due_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err due_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct due_ctx *d = ctx;
     d->n = 0;
@@ -353,7 +335,7 @@ static enum pay_store_status due_tx(struct pay_store_tx *tx, void *ctx, struct p
         " WHERE r.status = 'PROCESSING' LIMIT $1",
         "i", (int64_t)BANK_WORK_BATCH);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     while (d->n < BANK_WORK_BATCH && pay_store_step(st, err) == 1) {
         struct due *r = &d->rows[d->n++];
         r->kind = pay_store_col_text(st, 0)[0];
@@ -364,46 +346,46 @@ static enum pay_store_status due_tx(struct pay_store_tx *tx, void *ctx, struct p
         r->amount_minor = pay_store_col_int64(st, 5);
     }
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 struct done_cmd {
     struct pay_platform *p;
     const struct due *d;
-    struct pay_error err;
 };
 
 /* The bank sent the money back: in flight -> reserve, and the row is done. */
-static int done_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err done_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct done_cmd *c = ctx;
     const struct due *d = c->d;
-    memset(&c->err, 0, sizeof c->err);
     enum pay_err e = d->kind == 'L'
-                         ? pay_store_exec(tx, &c->err,
+                         ? pay_store_exec(tx, err,
                                           "UPDATE pf_bank_orders SET status = 'late_refunded'"
                                           " WHERE order_id = $1 AND status = 'late'",
                                           "t", d->ref)
-                         : pay_store_exec(tx, &c->err,
+                         : pay_store_exec(tx, err,
                                           "UPDATE pf_refunds SET status = 'SUCCESS'"
                                           " WHERE id = $1 AND status = 'PROCESSING'",
                                           "t", d->ref);
-    if (e != PAY_ERR_OK || pay_store_changes(tx) != 1)
-        return (int)(e != PAY_ERR_OK ? e : PAY_ERR_TRADE_STATE_INVALID);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (pay_store_changes(tx) != 1)
+        return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "", "%s is done already", d->ref);
     char id[PAY_LEDGER_ID_MAX + 1];
     if (snprintf(id, sizeof id, "%s.bank", d->ref) >= (int)sizeof id)
-        return (int)pay_error_set(&c->err, PAY_ERR_INTERNAL, "", "id too long");
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "id too long");
     e = xfer(c->p, tx, id, PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_RESERVE, d->bank,
-             d->amount_minor, d->currency, d->order_id, &c->err);
+             d->amount_minor, d->currency, d->order_id, err);
     if (e != PAY_ERR_OK || d->kind == 'L')
-        return (int)e;
+        return e;
     /* The merchant learns that the refund reached the payer: order ids are "<trade>-<n>". */
     char trade_id[PAY_ID_MAX];
     snprintf(trade_id, sizeof trade_id, "%.*s", (int)strcspn(d->order_id, "-"), d->order_id);
     struct pay_platform_trade t;
-    if ((e = pay_platform_trade_load(tx, NULL, trade_id, NULL, &t, &c->err)) != PAY_ERR_OK)
-        return (int)e;
-    return (int)pay_platform_notify_enqueue(tx, &t, "refund.success", d->ref, &c->err);
+    if ((e = pay_platform_trade_load(tx, NULL, trade_id, NULL, &t, err)) != PAY_ERR_OK)
+        return e;
+    return pay_platform_notify_enqueue(tx, &t, "refund.success", d->ref, err);
 }
 
 void pay_platform_bank_work(struct pay_platform *p)
@@ -424,10 +406,7 @@ void pay_platform_bank_work(struct pay_platform *p)
             b->conn->refund(b, d.rows[i].order_id, refund_id, d.rows[i].amount_minor, &err);
         if (e == PAY_ERR_OK) {
             struct done_cmd c = {.p = p, .d = &d.rows[i]};
-            int result = 0;
-            e = pay_committer_submit(p->committer, done_apply, &c, &result, &err);
-            if (e == PAY_ERR_OK)
-                e = (enum pay_err)result;
+            e = pay_committer_submit(p->committer, done_apply, &c, &err);
         }
         PAY_INFO("bank.refund", "kind=%c ref=%s order=%s result=%s detail=\"%s\"", d.rows[i].kind,
                  d.rows[i].ref, d.rows[i].order_id, pay_err_name(e), err.detail);

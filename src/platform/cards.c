@@ -41,7 +41,7 @@ struct list_ctx {
     size_t max, n;
 };
 
-static enum pay_store_status list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct list_ctx *l = ctx;
     l->n = 0;
@@ -51,7 +51,7 @@ static enum pay_store_status list_tx(struct pay_store_tx *tx, void *ctx, struct 
         " AND ($2 IS NULL OR id = $2) ORDER BY id",
         "tt", l->consumer_id, l->card_id);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     while (l->n < l->max && pay_store_step(st, err) == 1) {
         struct pay_platform_card *c = &l->out[l->n];
         pay_store_col_copy(st, 0, c->id, sizeof c->id);
@@ -66,7 +66,7 @@ static enum pay_store_status list_tx(struct pay_store_tx *tx, void *ctx, struct 
         l->n++;
     }
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 enum pay_err pay_platform_cards_list(struct pay_platform *p, const char *consumer_id,
@@ -85,10 +85,10 @@ struct add_ctx {
     const char *sealed;
 };
 
-static enum pay_store_status add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct add_ctx *a = ctx;
-    return pay_store_status_of(pay_store_exec(
+    return (pay_store_exec(
         tx, err,
         "INSERT INTO pf_cards (id, consumer_id, bank, agreement_token, bin, last4, created_ms,"
         " token_sealed) VALUES ($1,$2,$3,$4,$5,$6,$7,1)",

@@ -46,7 +46,7 @@ struct add_ctx {
     const char *id, *login, *hash, *pay_hash;
 };
 
-static enum pay_store_status add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct add_ctx *a = ctx;
     enum pay_err e =
@@ -56,7 +56,7 @@ static enum pay_store_status add_tx(struct pay_store_tx *tx, void *ctx, struct p
                        "tttti", a->id, a->login, a->hash, a->pay_hash, pay_time_now_ms());
     if (e == PAY_ERR_DB_CONSTRAINT)
         pay_error_set(err, PAY_ERR_DUPLICATE, "login", "this login is already registered");
-    return pay_store_status_of(e);
+    return e;
 }
 
 enum pay_err pay_platform_consumer_add(struct pay_platform *p, const char *login,
@@ -101,11 +101,10 @@ struct secret_ctx {
     const char *totp_code; /* login: the authenticator code; NULL for the payment password */
     char totp_sealed[PAY_PLATFORM_TOTP_SEALED_MAX]; /* "" when TOTP is off */
     int64_t totp_last_step, totp_step;
-    bool ok; /* right, and recorded as a success */
+    const char *field; /* of the secret, for the answer */
 };
 
-static enum pay_store_status secret_read_tx(struct pay_store_tx *tx, void *ctx,
-                                            struct pay_error *err)
+static enum pay_err secret_read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct secret_ctx *s = ctx;
     char sql[256];
@@ -114,7 +113,7 @@ static enum pay_store_status secret_read_tx(struct pay_store_tx *tx, void *ctx,
              s->hash_col, s->by_col);
     struct pay_store_stmt *st = pay_store_query(tx, err, sql, "t", s->key);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int rc = pay_store_step(st, err);
     s->found = rc == 1;
     if (rc == 1) {
@@ -124,35 +123,36 @@ static enum pay_store_status secret_read_tx(struct pay_store_tx *tx, void *ctx,
         s->totp_last_step = pay_store_col_int64(st, 3);
     }
     pay_store_done(st);
-    return rc < 0 ? PAY_STORE_HARD : PAY_STORE_COMMIT;
+    return rc < 0 ? err->code : PAY_ERR_OK;
 }
 
 /* Counts the attempt before the secret is checked; LOCKED (nothing counted) past the limit. */
-static enum pay_store_status reserve_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err reserve_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct secret_ctx *s = ctx;
-    return pay_store_status_of(pay_store_attempt_reserve(tx, ATTEMPTS_TABLE, s->subject,
-                                                         pay_time_now_ms(), &s->attempt, err));
+    return (pay_store_attempt_reserve(tx, ATTEMPTS_TABLE, s->subject, pay_time_now_ms(),
+                                      &s->attempt, err));
 }
+
+static enum pay_err wrong(const struct secret_ctx *s, struct pay_error *err);
 
 /* The secret was right: forgive the attempt. A TOTP code is taken only if its step is still
  * newer than the last one used, checked here under the writer lock, so two parallel logins
- * cannot both use one code (the loser stays counted as a failure). */
-static enum pay_store_status success_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+ * cannot both use one code (the loser stays counted as a failure: nothing is written). */
+static enum pay_err success_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct secret_ctx *s = ctx;
-    s->ok = false;
     if (s->totp_step > 0) {
         enum pay_err e = pay_store_exec(tx, err,
                                         "UPDATE pf_consumers SET totp_last_step = $2"
                                         " WHERE id = $1 AND totp_last_step < $2",
                                         "ti", s->id, s->totp_step);
-        if (e != PAY_ERR_OK || pay_store_changes(tx) != 1)
-            return pay_store_status_of(e);
+        if (e != PAY_ERR_OK)
+            return e;
+        if (pay_store_changes(tx) != 1)
+            return wrong(s, err);
     }
-    s->ok = true;
-    return pay_store_status_of(
-        pay_store_attempt_succeeded(tx, ATTEMPTS_TABLE, s->subject, &s->attempt, err));
+    return pay_store_attempt_succeeded(tx, ATTEMPTS_TABLE, s->subject, &s->attempt, err);
 }
 
 /* The login's second factor: a code for the current step (+-1), newer than the last used. */
@@ -176,8 +176,9 @@ static bool totp_ok(struct pay_platform *p, struct secret_ctx *s)
 /* The answer to a wrong secret. A login says no more than "wrong" (an unknown login gets the
  * same answer and has no count to show); the payment password, asked of a logged-in
  * consumer, says how many tries are left. */
-static enum pay_err wrong(const struct secret_ctx *s, const char *field, struct pay_error *err)
+static enum pay_err wrong(const struct secret_ctx *s, struct pay_error *err)
 {
+    const char *field = s->field;
     bool pay = strcmp(s->kind, "pay") == 0;
     if (s->attempt.left == 0)
         return pay_error_set(err, PAY_ERR_LOCKED, field,
@@ -196,6 +197,7 @@ static enum pay_err wrong(const struct secret_ctx *s, const char *field, struct 
 static enum pay_err secret_check(struct pay_platform *p, struct secret_ctx *s, const char *secret,
                                  const char *field, struct pay_error *err)
 {
+    s->field = field;
     enum pay_err e = pay_store_run_read(p->store, secret_read_tx, s, err);
     if (e == PAY_ERR_OK && !s->found) /* the same answer as a wrong password: no probing */
         e = pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, field, NULL);
@@ -212,9 +214,7 @@ static enum pay_err secret_check(struct pay_platform *p, struct secret_ctx *s, c
     pay_wipe(s->hash, sizeof s->hash);
     if (right && s->totp_code && s->totp_sealed[0])
         right = totp_ok(p, s);
-    if (right && (e = pay_store_run_tx(p->store, success_tx, s, err)) != PAY_ERR_OK)
-        return e;
-    return s->ok ? PAY_ERR_OK : wrong(s, field, err);
+    return right ? pay_store_run_tx(p->store, success_tx, s, err) : wrong(s, err);
 }
 
 enum pay_err pay_platform_consumer_check_pay_password(struct pay_platform *p,
@@ -238,16 +238,14 @@ struct session_ctx {
     int64_t idle_ms;
 };
 
-static enum pay_store_status session_new_tx(struct pay_store_tx *tx, void *ctx,
-                                            struct pay_error *err)
+static enum pay_err session_new_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct session_ctx *s = ctx;
     int64_t now = pay_time_now_ms();
-    return pay_store_status_of(
-        pay_store_exec(tx, err,
-                       "INSERT INTO pf_sessions (token_hash, consumer_id, csrf, created_ms,"
-                       " last_seen_ms) VALUES ($1,$2,$3,$4,$5)",
-                       "tttii", s->token_hash, s->consumer_id, s->csrf, now, now));
+    return (pay_store_exec(tx, err,
+                           "INSERT INTO pf_sessions (token_hash, consumer_id, csrf, created_ms,"
+                           " last_seen_ms) VALUES ($1,$2,$3,$4,$5)",
+                           "tttii", s->token_hash, s->consumer_id, s->csrf, now, now));
 }
 
 enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *login,
@@ -273,8 +271,7 @@ enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *log
     return pay_store_run_tx(p->store, session_new_tx, &sc, err);
 }
 
-static enum pay_store_status session_get_tx(struct pay_store_tx *tx, void *ctx,
-                                            struct pay_error *err)
+static enum pay_err session_get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct session_ctx *s = ctx;
     int64_t now = pay_time_now_ms();
@@ -284,7 +281,7 @@ static enum pay_store_status session_get_tx(struct pay_store_tx *tx, void *ctx,
         " ON c.id = s.consumer_id WHERE s.token_hash = $1 AND s.last_seen_ms > $2",
         "ti", s->token_hash, now - s->idle_ms);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int rc = pay_store_step(st, err);
     s->found = rc == 1;
     if (rc == 1) {
@@ -294,7 +291,7 @@ static enum pay_store_status session_get_tx(struct pay_store_tx *tx, void *ctx,
     }
     pay_store_done(st);
     if (rc < 0)
-        return PAY_STORE_HARD;
+        return err->code;
     /* Expired sessions are removed when seen; live ones are touched. */
     enum pay_err e =
         s->found ? pay_store_exec(tx, err,
@@ -302,7 +299,7 @@ static enum pay_store_status session_get_tx(struct pay_store_tx *tx, void *ctx,
                                   "it", now, s->token_hash)
                  : pay_store_exec(tx, err, "DELETE FROM pf_sessions WHERE token_hash = $1", "t",
                                   s->token_hash);
-    return pay_store_status_of(e);
+    return e;
 }
 
 enum pay_err pay_platform_session_get(struct pay_platform *p, const char *token,
@@ -325,11 +322,9 @@ enum pay_err pay_platform_session_get(struct pay_platform *p, const char *token,
     return PAY_ERR_OK;
 }
 
-static enum pay_store_status session_end_tx(struct pay_store_tx *tx, void *ctx,
-                                            struct pay_error *err)
+static enum pay_err session_end_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
-    return pay_store_status_of(
-        pay_store_exec(tx, err, "DELETE FROM pf_sessions WHERE token_hash = $1", "t", ctx));
+    return (pay_store_exec(tx, err, "DELETE FROM pf_sessions WHERE token_hash = $1", "t", ctx));
 }
 
 void pay_platform_session_end(struct pay_platform *p, const char *token)
@@ -375,7 +370,7 @@ struct credit_ctx {
     int64_t minor;
 };
 
-static enum pay_store_status credit_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err credit_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct credit_ctx *c = ctx;
     struct pay_ledger_transfer t = {.amount_minor = c->minor, .code = PAY_PF_XFER_SANDBOX_CREDIT};
@@ -384,17 +379,17 @@ static enum pay_store_status credit_tx(struct pay_store_tx *tx, void *ctx, struc
                                          t.debit_account_id, err)) != PAY_ERR_OK ||
         (e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_WALLET, c->consumer_id, c->currency,
                                          t.credit_account_id, err)) != PAY_ERR_OK)
-        return pay_store_status_of(e);
+        return e;
     char id[PAY_ID_MAX];
     if (pay_id_new("sbx", id) != PAY_ERR_OK)
-        return PAY_STORE_HARD;
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "no randomness for an id");
     snprintf(t.id, sizeof t.id, "%s", id);
     snprintf(t.currency, sizeof t.currency, "%s", c->currency);
     snprintf(t.user_data, sizeof t.user_data, "sandbox-credit");
     enum pay_ledger_result r;
     if ((e = pay_ledger_tx_transfer(c->p->ledger, tx, &t, &r, err)) != PAY_ERR_OK)
-        return pay_store_status_of(e);
-    return pay_platform_ledger_error(r, err) == PAY_ERR_OK ? PAY_STORE_COMMIT : PAY_STORE_HARD;
+        return e;
+    return pay_platform_ledger_error(r, err);
 }
 
 enum pay_err pay_platform_wallet_credit_sandbox(struct pay_platform *p, const char *consumer_id,

@@ -146,18 +146,18 @@ static struct cur_row *cur_of(struct dash *d, const char *cur)
 }
 
 /* Runs sql (types "", "i" or "ii": a1, a2 bound as $1, $2) and calls row() for each row. */
-static enum pay_store_status each(struct pay_store_tx *tx, struct pay_error *err, struct dash *d,
-                                  void (*row)(struct dash *, struct pay_store_stmt *),
-                                  const char *sql, const char *types, int64_t a1, int64_t a2)
+static enum pay_err each(struct pay_store_tx *tx, struct pay_error *err, struct dash *d,
+                         void (*row)(struct dash *, struct pay_store_stmt *), const char *sql,
+                         const char *types, int64_t a1, int64_t a2)
 {
     struct pay_store_stmt *st = pay_store_query(tx, err, sql, types, a1, a2);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int rc;
     while ((rc = pay_store_step(st, err)) == 1)
         row(d, st);
     pay_store_done(st);
-    return rc < 0 ? pay_store_status_of(err->code) : PAY_STORE_COMMIT;
+    return rc < 0 ? (err->code) : PAY_ERR_OK;
 }
 
 static void row_paid(struct dash *d, struct pay_store_stmt *st)
@@ -228,40 +228,40 @@ static void row_merchant(struct dash *d, struct pay_store_stmt *st)
     m->balance = pay_store_col_int64(st, 6);
 }
 
-static enum pay_store_status read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct dash *d = ctx;
-    enum pay_store_status s = PAY_STORE_COMMIT;
-    if (s == PAY_STORE_COMMIT)
+    enum pay_err s = PAY_ERR_OK;
+    if (s == PAY_ERR_OK)
         s = each(tx, err, d, row_paid,
                  "SELECT currency, paid_ms, amount_minor FROM pf_trades"
                  " WHERE paid_ms >= $1 ORDER BY currency",
                  "i", d->chart_start, 0);
-    if (s == PAY_STORE_COMMIT)
+    if (s == PAY_ERR_OK)
         s = each(tx, err, d, row_refund,
                  "SELECT currency, SUM(amount_minor) FROM pf_refunds WHERE created_ms >= $1"
                  " GROUP BY currency ORDER BY currency",
                  "i", d->week, 0);
-    if (s == PAY_STORE_COMMIT)
+    if (s == PAY_ERR_OK)
         s = each(tx, err, d, row_fees,
                  "SELECT id, credits_posted - debits_posted FROM ledger_accounts"
                  " WHERE id LIKE 'pf.fees.%' AND code = $1 ORDER BY id",
                  "i", (int64_t)PAY_PF_ACCT_FEES, 0);
-    if (s == PAY_STORE_COMMIT)
+    if (s == PAY_ERR_OK)
         s = each(tx, err, d, row_state, "SELECT state, COUNT(*) FROM pf_trades GROUP BY state", "",
                  0, 0);
-    if (s == PAY_STORE_COMMIT)
+    if (s == PAY_ERR_OK)
         s = each(
             tx, err, d, row_method,
             "SELECT pay_method, COUNT(*) FROM pf_trades WHERE paid_ms >= $1 GROUP BY pay_method",
             "i", d->chart_start, 0);
-    if (s == PAY_STORE_COMMIT)
+    if (s == PAY_ERR_OK)
         s = each(tx, err, d, row_outbox,
                  "SELECT COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'failed'), 0),"
                  " COALESCE(SUM(status = 'delivered' AND delivered_ms >= $1), 0)"
                  " FROM pf_notify_outbox",
                  "i", d->now - 3600000, 0);
-    if (s == PAY_STORE_COMMIT)
+    if (s == PAY_ERR_OK)
         s = each(tx, err, d, row_merchant,
                  "SELECT m.id, m.name, COALESCE(t.currency, ''), COUNT(t.id),"
                  " COALESCE(SUM(t.paid_ms > 0), 0),"

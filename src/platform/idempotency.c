@@ -14,15 +14,13 @@ struct begin_ctx {
     enum pay_idem_state state;
     int status;
     char *body;
-    enum pay_err code;
 };
 
-static enum pay_store_status begin_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err begin_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct begin_ctx *b = ctx;
     free(b->body);
     b->body = NULL;
-    b->code = PAY_ERR_OK;
     b->state = PAY_IDEM_NEW;
     int64_t now = pay_time_now_ms();
     struct pay_store_stmt *st =
@@ -31,27 +29,30 @@ static enum pay_store_status begin_tx(struct pay_store_tx *tx, void *ctx, struct
                         " FROM pf_idempotency WHERE merchant_id = $1 AND key = $2",
                         "tt", b->merchant_id, b->key);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int rc = pay_store_step(st, err);
     bool stale = false;
+    enum pay_err refusal = PAY_ERR_OK;
     if (rc == 1) {
         bool done = strcmp(pay_store_col_text(st, 0), "done") == 0;
         if (strcmp(pay_store_col_text(st, 1), b->hash) != 0)
-            b->code = pay_error_set(err, PAY_ERR_IDEMPOTENCY_KEY_REUSED, "Idempotency-Key", NULL);
+            refusal = pay_error_set(err, PAY_ERR_IDEMPOTENCY_KEY_REUSED, "Idempotency-Key", NULL);
         else if (done) {
             b->state = PAY_IDEM_REPLAY;
             b->status = (int)pay_store_col_int64(st, 2);
             b->body = strdup(pay_store_col_text(st, 3));
         } else if (now - pay_store_col_int64(st, 4) < PAY_PLATFORM_IDEMPOTENCY_STALE_MS)
-            b->code = pay_error_set(err, PAY_ERR_IDEMPOTENCY_IN_PROGRESS, "Idempotency-Key", NULL);
+            refusal = pay_error_set(err, PAY_ERR_IDEMPOTENCY_IN_PROGRESS, "Idempotency-Key", NULL);
         else
             stale = true;
     }
     pay_store_done(st);
-    if (rc < 0 || (b->state == PAY_IDEM_REPLAY && !b->body))
-        return PAY_STORE_HARD;
-    if (b->code != PAY_ERR_OK || b->state == PAY_IDEM_REPLAY)
-        return PAY_STORE_COMMIT;
+    if (rc < 0)
+        return err->code;
+    if (b->state == PAY_IDEM_REPLAY && !b->body)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    if (refusal != PAY_ERR_OK || b->state == PAY_IDEM_REPLAY)
+        return refusal; /* nothing written */
     enum pay_err e =
         stale ? pay_store_exec(tx, err,
                                "UPDATE pf_idempotency SET created_ms = $1"
@@ -61,7 +62,7 @@ static enum pay_store_status begin_tx(struct pay_store_tx *tx, void *ctx, struct
                                "INSERT INTO pf_idempotency (merchant_id, key, request_hash,"
                                " status, created_ms) VALUES ($1,$2,$3,'in_progress',$4)",
                                "ttti", b->merchant_id, b->key, b->hash, now);
-    return pay_store_status_of(e);
+    return e;
 }
 
 enum pay_err pay_platform_idem_begin(struct pay_platform *p, const char *merchant_id,
@@ -69,9 +70,8 @@ enum pay_err pay_platform_idem_begin(struct pay_platform *p, const char *merchan
                                      enum pay_idem_state *state, int *status, char **body,
                                      struct pay_error *err)
 {
-    struct begin_ctx b = {merchant_id, key, request_hash, PAY_IDEM_NEW, 0, NULL, PAY_ERR_OK};
+    struct begin_ctx b = {merchant_id, key, request_hash, PAY_IDEM_NEW, 0, NULL};
     enum pay_err e = pay_store_run_tx(p->store, begin_tx, &b, err);
-    e = pay_store_outcome(e, b.code, err); /* after the run: it sets b.code */
     if (e != PAY_ERR_OK) {
         free(b.body);
         return e;
@@ -87,7 +87,7 @@ struct finish_ctx {
     int status;
 };
 
-static enum pay_store_status finish_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err finish_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct finish_ctx *f = ctx;
     enum pay_err e =
@@ -101,7 +101,7 @@ static enum pay_store_status finish_tx(struct pay_store_tx *tx, void *ctx, struc
                              "itt"
                              "t",
                              (int64_t)f->status, f->body, f->merchant_id, f->key);
-    return pay_store_status_of(e);
+    return e;
 }
 
 enum pay_err pay_platform_idem_finish(struct pay_platform *p, const char *merchant_id,

@@ -56,19 +56,19 @@ static int read_batch(struct pay_store_tx *tx, struct legacy_ctx *l, struct lega
         pay_store_col_copy(st, 0, r->id, sizeof r->id);
         for (int c = 0; c < 2 && rc == 1; c++)
             if (seal_value(l, r->id, pay_store_col_text(st, 1 + c), r->col[c]) != 0)
-                rc = -1;
+                rc = -1, pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot seal %s", s->table);
     }
     pay_store_done(st);
     return rc < 0 ? -1 : 0;
 }
 
-static enum pay_store_status legacy_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err legacy_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct legacy_ctx *l = ctx;
     const struct pay_platform_legacy *s = l->spec;
     l->sealed = 0;
     if (pay_store_exec(tx, err, "PRAGMA secure_delete = ON", "") != PAY_ERR_OK)
-        return pay_store_status_of(err->code);
+        return err->code;
     struct legacy_row rows[BATCH];
     size_t n = 0;
     int rc = read_batch(tx, l, rows, &n, err);
@@ -86,18 +86,18 @@ static enum pay_store_status legacy_tx(struct pay_store_tx *tx, void *ctx, struc
             rc = -1;
     pay_wipe(rows, sizeof rows);
     l->sealed = n;
-    return rc < 0 ? PAY_STORE_HARD : PAY_STORE_COMMIT;
+    return rc < 0 ? err->code : PAY_ERR_OK;
 }
 
 /* Rows with nothing to seal ("" everywhere) are marked in one statement, not batch by batch. */
-static enum pay_store_status empty_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err empty_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     const struct pay_platform_legacy *s = ctx;
     char sql[256];
     snprintf(sql, sizeof sql, "UPDATE %s SET %s = 1 WHERE %s = 0 AND %s = ''%s%s%s", s->table,
              s->flag, s->flag, s->cols[0], s->cols[1] ? " AND " : "", s->cols[1] ? s->cols[1] : "",
              s->cols[1] ? " = ''" : "");
-    return pay_store_status_of(pay_store_exec(tx, err, sql, ""));
+    return (pay_store_exec(tx, err, sql, ""));
 }
 
 enum pay_err pay_platform_seal_legacy(struct pay_platform *p,

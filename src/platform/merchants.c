@@ -150,7 +150,7 @@ static enum pay_err merchant_validate(const struct pay_platform_merchant *m, str
     return key_check(m, err);
 }
 
-static enum pay_store_status add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     const struct pay_platform_merchant *m = ctx;
     enum pay_err e = pay_store_exec(
@@ -162,7 +162,7 @@ static enum pay_store_status add_tx(struct pay_store_tx *tx, void *ctx, struct p
         m->status[0] ? m->status : "active", pay_time_now_ms());
     if (e == PAY_ERR_DB_CONSTRAINT)
         pay_error_set(err, PAY_ERR_DUPLICATE, "id", "merchant %s exists", m->id);
-    return pay_store_status_of(e);
+    return e;
 }
 
 enum pay_err pay_platform_merchant_add(struct pay_platform *p,
@@ -182,7 +182,7 @@ struct get_ctx {
     bool found;
 };
 
-static enum pay_store_status get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct get_ctx *g = ctx;
     struct pay_store_stmt *st =
@@ -191,7 +191,7 @@ static enum pay_store_status get_tx(struct pay_store_tx *tx, void *ctx, struct p
                         " settle_account, status FROM pf_merchants WHERE id = $1",
                         "t", g->id);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int rc = pay_store_step(st, err);
     g->found = rc == 1;
     if (rc == 1) {
@@ -208,10 +208,10 @@ static enum pay_store_status get_tx(struct pay_store_tx *tx, void *ctx, struct p
         pay_store_col_copy(st, 7, m->settle_account, sizeof m->settle_account);
         pay_store_col_copy(st, 8, m->status, sizeof m->status);
         if (!m->public_key)
-            rc = -1;
+            rc = -1, pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     }
     pay_store_done(st);
-    return rc < 0 ? PAY_STORE_HARD : PAY_STORE_COMMIT;
+    return rc < 0 ? err->code : PAY_ERR_OK;
 }
 
 enum pay_err pay_platform_merchant_get(struct pay_platform *p, const char *id,
@@ -261,16 +261,14 @@ struct status_ctx {
     const char *id, *status;
 };
 
-static enum pay_store_status status_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err status_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct status_ctx *c = ctx;
     enum pay_err e = pay_store_exec(tx, err, "UPDATE pf_merchants SET status = $1 WHERE id = $2",
                                     "tt", c->status, c->id);
-    if (e == PAY_ERR_OK && pay_store_changes(tx) != 1) {
-        pay_error_set(err, PAY_ERR_NOT_FOUND, "id", "no merchant %s", c->id);
-        return PAY_STORE_HARD;
-    }
-    return pay_store_status_of(e);
+    if (e == PAY_ERR_OK && pay_store_changes(tx) != 1)
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "id", "no merchant %s", c->id);
+    return e;
 }
 
 enum pay_err pay_platform_merchant_set_status(struct pay_platform *p, const char *id,

@@ -69,7 +69,7 @@ static void claim_reset(struct claim_ctx *c)
 
 /* Takes up to NOTIFY_BATCH due rows and pushes their due time past the lease, so no other
  * worker (or process) sends them meanwhile. */
-static enum pay_store_status claim_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err claim_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct claim_ctx *c = ctx;
     claim_reset(c);
@@ -80,7 +80,7 @@ static enum pay_store_status claim_tx(struct pay_store_tx *tx, void *ctx, struct
         " AND next_attempt_ms <= $1 ORDER BY next_attempt_ms LIMIT $2",
         "ii", now, (int64_t)NOTIFY_BATCH);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int rc;
     while (c->n < NOTIFY_BATCH && (rc = pay_store_step(st, err)) == 1) {
         struct due *d = &c->rows[c->n++];
@@ -98,9 +98,9 @@ static enum pay_store_status claim_tx(struct pay_store_tx *tx, void *ctx, struct
             tx, err, "UPDATE pf_notify_outbox SET next_attempt_ms = $1 WHERE id = $2", "it", until,
             c->rows[i].id);
         if (e != PAY_ERR_OK)
-            return pay_store_status_of(e);
+            return e;
     }
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 struct result_ctx {
@@ -112,7 +112,7 @@ struct result_ctx {
     bool ok;
 };
 
-static enum pay_store_status result_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err result_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct result_ctx *r = ctx;
     int64_t attempt = r->d->attempts + 1, now = pay_time_now_ms();
@@ -122,7 +122,7 @@ static enum pay_store_status result_tx(struct pay_store_tx *tx, void *ctx, struc
         " VALUES ($1,$2,$3,$4,$5)",
         "tiiit", r->d->id, attempt, r->started_ms, (int64_t)r->http_status, r->result);
     if (e != PAY_ERR_OK)
-        return pay_store_status_of(e);
+        return e;
     const char *status = "pending";
     int64_t next = now;
     if (r->ok)
@@ -135,7 +135,7 @@ static enum pay_store_status result_tx(struct pay_store_tx *tx, void *ctx, struc
                        "UPDATE pf_notify_outbox SET status = $1, attempts = $2,"
                        " next_attempt_ms = $3, delivered_ms = $4 WHERE id = $5",
                        "tiiit", status, attempt, next, r->ok ? now : (int64_t)0, r->d->id);
-    return pay_store_status_of(e);
+    return e;
 }
 
 /* One signed POST; fills r->http_status, r->result, r->ok. */
@@ -210,7 +210,6 @@ void *pay_platform_notify_worker(void *arg)
 struct list_ctx {
     const char *merchant_id, *trade_id;
     json_t *arr;
-    enum pay_err code;
 };
 
 static enum pay_err attempts_json(struct pay_store_tx *tx, const char *id, json_t *arr,
@@ -234,21 +233,21 @@ static enum pay_err attempts_json(struct pay_store_tx *tx, const char *id, json_
     return rc < 0 ? err->code : PAY_ERR_OK;
 }
 
-static enum pay_store_status list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct list_ctx *l = ctx;
     struct pay_platform_trade t;
     json_array_clear(l->arr);
-    l->code = pay_platform_trade_load(tx, l->merchant_id, l->trade_id, NULL, &t, err);
-    if (l->code != PAY_ERR_OK)
-        return l->code == PAY_ERR_TRADE_NOT_FOUND ? PAY_STORE_COMMIT : PAY_STORE_HARD;
+    enum pay_err e = pay_platform_trade_load(tx, l->merchant_id, l->trade_id, NULL, &t, err);
+    if (e != PAY_ERR_OK)
+        return e;
     struct pay_store_stmt *st =
         pay_store_query(tx, err,
                         "SELECT id, event, status, attempts, next_attempt_ms, delivered_ms, payload"
                         " FROM pf_notify_outbox WHERE trade_id = $1 ORDER BY id",
                         "t", t.id);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int rc;
     while ((rc = pay_store_step(st, err)) == 1) {
         const char *status = pay_store_col_text(st, 2);
@@ -264,23 +263,22 @@ static enum pay_store_status list_tx(struct pay_store_tx *tx, void *ctx, struct 
     }
     pay_store_done(st);
     if (rc < 0)
-        return pay_store_status_of(err->code);
+        return err->code;
     for (size_t i = 0; i < json_array_size(l->arr); i++) {
         json_t *n = json_array_get(l->arr, i);
-        enum pay_err e = attempts_json(tx, json_string_value(json_object_get(n, "notify_id")),
-                                       json_object_get(n, "attempt_log"), err);
+        e = attempts_json(tx, json_string_value(json_object_get(n, "notify_id")),
+                          json_object_get(n, "attempt_log"), err);
         if (e != PAY_ERR_OK)
-            return pay_store_status_of(e);
+            return e;
     }
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 enum pay_err pay_platform_notify_list(struct pay_platform *p, const char *merchant_id,
                                       const char *trade_id, json_t **out, struct pay_error *err)
 {
-    struct list_ctx l = {merchant_id, trade_id, json_array(), PAY_ERR_OK};
+    struct list_ctx l = {merchant_id, trade_id, json_array()};
     enum pay_err e = pay_store_run_read(p->store, list_tx, &l, err);
-    e = pay_store_outcome(e, l.code, err); /* after the run: it sets l.code */
     if (e != PAY_ERR_OK) {
         json_decref(l.arr);
         return e;

@@ -63,21 +63,21 @@ static int64_t fee_share_total(int64_t fee, int64_t refunded, int64_t amount)
 struct cmd {
     struct pay_platform *p;
     struct pay_platform_refund *r;
-    struct pay_error err;
 };
 
 static enum pay_err book_refund(struct cmd *c, struct pay_store_tx *tx,
-                                const struct pay_platform_trade *t, bool to_wallet)
+                                const struct pay_platform_trade *t, bool to_wallet,
+                                struct pay_error *err)
 {
     char mch[PAY_LEDGER_ID_MAX + 1], fees[PAY_LEDGER_ID_MAX + 1], dst[PAY_LEDGER_ID_MAX + 1];
     enum pay_err e;
     if ((e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_MERCHANT, t->merchant_id,
-                                         t->currency, mch, &c->err)) != PAY_ERR_OK ||
-        (e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_FEES, "", t->currency, fees,
-                                         &c->err)) != PAY_ERR_OK ||
+                                         t->currency, mch, err)) != PAY_ERR_OK ||
+        (e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_FEES, "", t->currency, fees, err)) !=
+            PAY_ERR_OK ||
         (e = pay_platform_account_ensure(
              c->p, tx, to_wallet ? PAY_PF_ACCT_WALLET : PAY_PF_ACCT_REFUND_FLIGHT,
-             to_wallet ? t->payer : "", t->currency, dst, &c->err)) != PAY_ERR_OK)
+             to_wallet ? t->payer : "", t->currency, dst, err)) != PAY_ERR_OK)
         return e;
     struct pay_ledger_transfer x[2];
     enum pay_ledger_result res[2] = {PAY_LEDGER_OK, PAY_LEDGER_OK};
@@ -103,57 +103,56 @@ static enum pay_err book_refund(struct cmd *c, struct pay_store_tx *tx,
         if (i + 1 < n)
             x[i].flags |= PAY_LEDGER_TF_LINKED;
     }
-    if ((e = pay_ledger_tx_transfers(c->p->ledger, tx, x, n, res, &c->err)) != PAY_ERR_OK)
+    if ((e = pay_ledger_tx_transfers(c->p->ledger, tx, x, n, res, err)) != PAY_ERR_OK)
         return e;
     for (size_t i = 0; i < n; i++)
         if (res[i] != PAY_LEDGER_OK && res[i] != PAY_LEDGER_LINKED_EVENT_FAILED)
-            return pay_platform_ledger_error(res[i], &c->err);
+            return pay_platform_ledger_error(res[i], err);
     return PAY_ERR_OK;
 }
 
 static enum pay_err refund_check(struct cmd *c, struct pay_store_tx *tx,
-                                 struct pay_platform_trade *t)
+                                 struct pay_platform_trade *t, struct pay_error *err)
 {
     struct pay_platform_refund *r = c->r;
-    enum pay_err e = pay_platform_trade_load(tx, r->merchant_id, r->trade_id, NULL, t, &c->err);
+    enum pay_err e = pay_platform_trade_load(tx, r->merchant_id, r->trade_id, NULL, t, err);
     if (e != PAY_ERR_OK)
         return e;
     struct pay_platform_refund old;
-    int rc = refund_load(tx, t->id, NULL, r->out_refund_no, &old, &c->err);
+    int rc = refund_load(tx, t->id, NULL, r->out_refund_no, &old, err);
     if (rc < 0)
-        return c->err.code;
+        return err->code;
     if (rc == 1) { /* a retry of the same refund answers with the first one */
         if (old.amount_minor != r->amount_minor)
-            return pay_error_set(&c->err, PAY_ERR_DUPLICATE, "out_refund_no",
+            return pay_error_set(err, PAY_ERR_DUPLICATE, "out_refund_no",
                                  "out_refund_no %s was used with another amount", r->out_refund_no);
         *r = old;
         return PAY_ERR_DUPLICATE; /* the caller turns this into success */
     }
     if (strcmp(r->currency, t->currency) != 0)
-        return pay_error_set(&c->err, PAY_ERR_CURRENCY_MISMATCH, "amount.currency", NULL);
+        return pay_error_set(err, PAY_ERR_CURRENCY_MISMATCH, "amount.currency", NULL);
     bool paid = strcmp(t->state, PAY_TRADE_SUCCESS) == 0;
     if (!paid && !(strcmp(t->state, PAY_TRADE_CLOSED) == 0 && t->paid_ms > 0))
-        return pay_error_set(&c->err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
+        return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
                              "trade is %s; only a paid trade can be refunded", t->state);
     if (r->amount_minor > t->amount_minor - t->refunded_minor)
-        return pay_error_set(&c->err, PAY_ERR_REFUND_EXCEEDS_PAID, "amount.value",
+        return pay_error_set(err, PAY_ERR_REFUND_EXCEEDS_PAID, "amount.value",
                              "at most %lld minor units are left to refund",
                              (long long)(t->amount_minor - t->refunded_minor));
     return PAY_ERR_OK;
 }
 
-static int refund_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct cmd *c = ctx;
     struct pay_platform_refund *r = c->r;
     struct pay_platform_trade t;
-    memset(&c->err, 0, sizeof c->err);
     r->created_ms = 0; /* apply may run again if the batch is retried */
-    enum pay_err e = refund_check(c, tx, &t);
+    enum pay_err e = refund_check(c, tx, &t, err);
     if (e == PAY_ERR_DUPLICATE && r->created_ms > 0)
-        return (int)PAY_ERR_OK;
+        return PAY_ERR_OK;
     if (e != PAY_ERR_OK)
-        return (int)e;
+        return e;
     int64_t refunded = t.refunded_minor + r->amount_minor;
     int64_t fee_total = fee_share_total(t.fee_minor, refunded, t.amount_minor);
     r->fee_minor = fee_total - t.fee_refunded_minor;
@@ -161,15 +160,15 @@ static int refund_apply(struct pay_store_tx *tx, void *ctx)
                      strcmp(t.pay_method, "agreement") == 0;
     pay_platform_str_copy(r->status, sizeof r->status, to_wallet ? "SUCCESS" : "PROCESSING");
     r->created_ms = pay_time_now_ms();
-    if ((e = book_refund(c, tx, &t, to_wallet)) != PAY_ERR_OK)
-        return (int)e;
-    e = pay_store_exec(tx, &c->err,
+    if ((e = book_refund(c, tx, &t, to_wallet, err)) != PAY_ERR_OK)
+        return e;
+    e = pay_store_exec(tx, err,
                        "INSERT INTO pf_refunds (" REFUND_COLS ") VALUES"
                        " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
                        "ttttiittti", r->id, t.id, r->merchant_id, r->out_refund_no, r->amount_minor,
                        r->fee_minor, r->currency, r->reason, r->status, r->created_ms);
     if (e != PAY_ERR_OK)
-        return (int)e;
+        return e;
     t.refunded_minor = refunded;
     t.fee_refunded_minor = fee_total;
     bool closes = refunded == t.amount_minor && strcmp(t.state, PAY_TRADE_CLOSED) != 0;
@@ -178,18 +177,18 @@ static int refund_apply(struct pay_store_tx *tx, void *ctx)
         t.closed_ms = r->created_ms;
         pay_platform_str_copy(t.close_reason, sizeof t.close_reason, "refunded");
     }
-    e = pay_store_exec(tx, &c->err,
+    e = pay_store_exec(tx, err,
                        "UPDATE pf_trades SET refunded_minor = $1, fee_refunded_minor = $2,"
                        " state = $3, closed_ms = $4, close_reason = $5 WHERE id = $6",
                        "iititt", t.refunded_minor, t.fee_refunded_minor, t.state, t.closed_ms,
                        t.close_reason, t.id);
     if (e != PAY_ERR_OK)
-        return (int)e;
-    e = pay_platform_notify_enqueue(tx, &t, "refund", r->id, &c->err);
+        return e;
+    e = pay_platform_notify_enqueue(tx, &t, "refund", r->id, err);
     /* a state change like any other: its trade.state notification, in the same transaction */
     if (e == PAY_ERR_OK && closes)
-        e = pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, &c->err);
-    return (int)e;
+        e = pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, err);
+    return e;
 }
 
 enum pay_err pay_platform_refund_create(struct pay_platform *p, struct pay_platform_refund *r,
@@ -200,37 +199,28 @@ enum pay_err pay_platform_refund_create(struct pay_platform *p, struct pay_platf
         return pay_error_set(err, e, "", "no randomness for an id");
     r->created_ms = 0;
     struct cmd c = {.p = p, .r = r};
-    int result = 0;
-    e = pay_committer_submit(p->committer, refund_apply, &c, &result, err);
-    if (e != PAY_ERR_OK)
-        return e;
-    if (result != PAY_ERR_OK && err)
-        *err = c.err;
-    return (enum pay_err)result;
+    return pay_committer_submit(p->committer, refund_apply, &c, err);
 }
 
 struct get_ctx {
     const char *merchant_id, *trade_id, *id, *out_refund_no;
     struct pay_platform_refund *r;
-    enum pay_err code;
 };
 
-static enum pay_store_status get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct get_ctx *g = ctx;
     struct pay_platform_trade t;
-    g->code = pay_platform_trade_load(tx, g->merchant_id, g->trade_id, NULL, &t, err);
-    if (g->code == PAY_ERR_TRADE_NOT_FOUND)
-        return PAY_STORE_COMMIT;
-    if (g->code != PAY_ERR_OK)
-        return pay_store_status_of(g->code);
+    enum pay_err e = pay_platform_trade_load(tx, g->merchant_id, g->trade_id, NULL, &t, err);
+    if (e != PAY_ERR_OK)
+        return e;
     int rc = refund_load(tx, t.id, g->id, g->out_refund_no, g->r, err);
     if (rc < 0)
-        return pay_store_status_of(err->code);
+        return err->code;
     if (rc == 0)
-        g->code = pay_error_set(err, PAY_ERR_REFUND_NOT_FOUND,
-                                g->id ? "refund_id" : "out_refund_no", NULL);
-    return PAY_STORE_COMMIT;
+        return pay_error_set(err, PAY_ERR_REFUND_NOT_FOUND, g->id ? "refund_id" : "out_refund_no",
+                             NULL);
+    return PAY_ERR_OK;
 }
 
 enum pay_err pay_platform_refund_get(struct pay_platform *p, const char *merchant_id,
@@ -238,9 +228,8 @@ enum pay_err pay_platform_refund_get(struct pay_platform *p, const char *merchan
                                      const char *out_refund_no, struct pay_platform_refund *r,
                                      struct pay_error *err)
 {
-    struct get_ctx g = {merchant_id, trade_id, id, out_refund_no, r, PAY_ERR_OK};
-    enum pay_err e = pay_store_run_read(p->store, get_tx, &g, err); /* before g.code is read */
-    return pay_store_outcome(e, g.code, err);
+    struct get_ctx g = {merchant_id, trade_id, id, out_refund_no, r};
+    return pay_store_run_read(p->store, get_tx, &g, err);
 }
 
 json_t *pay_platform_refund_json(const struct pay_platform_refund *r)

@@ -19,11 +19,11 @@ struct ch_ctx {
     const char *id, *consumer_id, *purpose, *hash;
 };
 
-static enum pay_store_status ch_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err ch_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct ch_ctx *c = ctx;
     int64_t now = pay_time_now_ms();
-    return pay_store_status_of(pay_store_exec(
+    return (pay_store_exec(
         tx, err,
         "INSERT INTO pf_sms_codes (id, consumer_id, purpose, code_hash, expires_ms, created_ms)"
         " VALUES ($1,$2,$3,$4,$5,$6)",
@@ -68,7 +68,6 @@ struct vf_ctx {
     const uint8_t *key;
     char subject[PAY_ID_MAX + 8]; /* "sms:<consumer id>": one count over all their codes */
     struct pay_store_attempt attempt;
-    enum pay_err code_result;
 };
 
 /* The challenge's hash if it is live (not used, not expired); "" otherwise. */
@@ -92,52 +91,45 @@ static int live_hash(struct pay_store_tx *tx, const struct vf_ctx *v, char hash[
 
 /* Counts the try (store/attempts.h), then checks the code, in one write transaction: the
  * check is a keyed hash, quick enough to run under the writer lock. */
-static enum pay_store_status vf_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err vf_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct vf_ctx *v = ctx;
     char hash[PAY_OTP_HASH_LEN];
     if (live_hash(tx, v, hash, err) != 0)
-        return pay_store_status_of(err->code);
-    if (!hash[0]) {
-        v->code_result = pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "smsCode",
-                                       "the code has expired; ask for a new one");
-        return PAY_STORE_COMMIT;
-    }
+        return err->code;
+    if (!hash[0])
+        return pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "smsCode",
+                             "the code has expired; ask for a new one");
     enum pay_err e = pay_store_attempt_reserve(tx, "pf_attempts", v->subject, pay_time_now_ms(),
                                                &v->attempt, err);
-    if (e == PAY_ERR_LOCKED) { /* nothing counted, the code not checked */
-        v->code_result = pay_error_set(err, PAY_ERR_LOCKED, "smsCode",
-                                       "locked after %d wrong codes; try again in %d minutes",
-                                       PAY_LOCKOUT_ATTEMPTS, PAY_LOCKOUT_DURATION_S / 60);
-        return PAY_STORE_COMMIT;
-    }
+    if (e == PAY_ERR_LOCKED) /* nothing counted, the code not checked */
+        return pay_error_set(err, PAY_ERR_LOCKED, "smsCode",
+                             "locked after %d wrong codes; try again in %d minutes",
+                             PAY_LOCKOUT_ATTEMPTS, PAY_LOCKOUT_DURATION_S / 60);
     if (e != PAY_ERR_OK)
-        return pay_store_status_of(e);
-    if (pay_otp_verify(hash, v->key, v->id, v->code) != 0) { /* the reservation is the failure */
-        v->code_result =
-            v->attempt.left == 0
-                ? pay_error_set(err, PAY_ERR_LOCKED, "smsCode", "wrong code; locked for %d minutes",
-                                PAY_LOCKOUT_DURATION_S / 60)
-                : pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "smsCode",
-                                "wrong code; %lld attempt%s left", (long long)v->attempt.left,
-                                v->attempt.left == 1 ? "" : "s");
-        return PAY_STORE_COMMIT;
-    }
-    v->code_result = PAY_ERR_OK;
+        return e;
+    if (pay_otp_verify(hash, v->key, v->id, v->code) != 0) /* the reservation is the failure */
+        return pay_store_keep(tx, v->attempt.left == 0
+                                      ? pay_error_set(err, PAY_ERR_LOCKED, "smsCode",
+                                                      "wrong code; locked for %d minutes",
+                                                      PAY_LOCKOUT_DURATION_S / 60)
+                                      : pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "smsCode",
+                                                      "wrong code; %lld attempt%s left",
+                                                      (long long)v->attempt.left,
+                                                      v->attempt.left == 1 ? "" : "s"));
     e = pay_store_attempt_succeeded(tx, "pf_attempts", v->subject, &v->attempt, err);
     if (e == PAY_ERR_OK)
         e = pay_store_exec(tx, err, "UPDATE pf_sms_codes SET used = 1 WHERE id = $1", "t", v->id);
-    return pay_store_status_of(e);
+    return e;
 }
 
 enum pay_err pay_platform_sms_verify(struct pay_platform *p, const char *consumer_id,
                                      const char *id, const char *purpose, const char *code,
                                      struct pay_error *err)
 {
-    struct vf_ctx v = {id, consumer_id, purpose, code ? code : "", p->otp_key, "", {0}, 0};
+    struct vf_ctx v = {id, consumer_id, purpose, code ? code : "", p->otp_key, "", {0}};
     snprintf(v.subject, sizeof v.subject, "sms:%s", consumer_id);
-    enum pay_err e = pay_store_run_tx(p->store, vf_tx, &v, err);
-    return pay_store_outcome(e, v.code_result, err); /* after the run: it sets code_result */
+    return pay_store_run_tx(p->store, vf_tx, &v, err);
 }
 
 static enum pay_err h_outbox(struct pay_http_request *req, struct pay_error *err)

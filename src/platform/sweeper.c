@@ -20,19 +20,19 @@ struct due_ctx {
     size_t n;
 };
 
-static enum pay_store_status due_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err due_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct due_ctx *d = ctx;
     d->n = 0;
     struct pay_store_stmt *st =
         pay_store_query(tx, err, d->sql, "ii", d->cutoff_ms, (int64_t)SWEEP_BATCH);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int rc;
     while (d->n < SWEEP_BATCH && (rc = pay_store_step(st, err)) == 1)
         snprintf(d->ids[d->n++], PAY_ID_MAX, "%s", pay_store_col_text(st, 0));
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 static void sweep_once(struct pay_platform *p)

@@ -54,16 +54,13 @@ struct totp_ctx {
     const char *consumer_id, *sealed, *code;
     char subject[PAY_ID_MAX + 8];
     struct pay_store_attempt attempt;
-    bool ok;
 };
 
-static enum pay_store_status totp_begin_tx(struct pay_store_tx *tx, void *ctx,
-                                           struct pay_error *err)
+static enum pay_err totp_begin_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct totp_ctx *t = ctx;
-    return pay_store_status_of(
-        pay_store_exec(tx, err, "UPDATE pf_consumers SET totp_pending = $1 WHERE id = $2", "tt",
-                       t->sealed, t->consumer_id));
+    return (pay_store_exec(tx, err, "UPDATE pf_consumers SET totp_pending = $1 WHERE id = $2", "tt",
+                           t->sealed, t->consumer_id));
 }
 
 enum pay_err pay_platform_totp_begin(struct pay_platform *p, const char *consumer_id,
@@ -95,34 +92,42 @@ static bool pending_code_ok(struct totp_ctx *t, const char *sealed, int64_t *ste
     return ok;
 }
 
-static enum pay_store_status totp_confirm_tx(struct pay_store_tx *tx, void *ctx,
-                                             struct pay_error *err)
+static enum pay_err totp_confirm_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct totp_ctx *t = ctx;
-    t->ok = false;
     enum pay_err e = pay_store_attempt_reserve(tx, "pf_attempts", t->subject, pay_time_now_ms(),
                                                &t->attempt, err);
+    if (e == PAY_ERR_LOCKED) /* nothing counted, nothing checked */
+        return pay_error_set(err, PAY_ERR_LOCKED, "totp",
+                             "locked after %d failed attempts; try again in %d minutes",
+                             PAY_LOCKOUT_ATTEMPTS, PAY_LOCKOUT_DURATION_S / 60);
     if (e != PAY_ERR_OK)
-        return pay_store_status_of(e); /* LOCKED: nothing counted, nothing checked */
+        return e;
     struct pay_store_stmt *st = pay_store_query(
         tx, err, "SELECT totp_pending FROM pf_consumers WHERE id = $1", "t", t->consumer_id);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     char pending[PAY_PLATFORM_TOTP_SEALED_MAX] = "";
     if (pay_store_step(st, err) == 1)
         pay_store_col_copy(st, 0, pending, sizeof pending);
     pay_store_done(st);
     int64_t step = 0;
-    if (!pending_code_ok(t, pending, &step))
-        return PAY_STORE_COMMIT; /* the reservation stays: a failure */
-    t->ok = true;
+    if (!pending_code_ok(t, pending, &step)) /* the reservation stays: a failure */
+        return pay_store_keep(
+            tx, t->attempt.left == 0
+                    ? pay_error_set(err, PAY_ERR_LOCKED, "totp",
+                                    "the code does not match; locked for %d minutes",
+                                    PAY_LOCKOUT_DURATION_S / 60)
+                    : pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "totp",
+                                    "the code does not match; %lld attempt%s left",
+                                    (long long)t->attempt.left, t->attempt.left == 1 ? "" : "s"));
     e = pay_store_attempt_succeeded(tx, "pf_attempts", t->subject, &t->attempt, err);
     if (e == PAY_ERR_OK)
         e = pay_store_exec(tx, err,
                            "UPDATE pf_consumers SET totp_secret = totp_pending, totp_pending = '',"
                            " totp_last_step = $1 WHERE id = $2",
                            "it", step, t->consumer_id);
-    return pay_store_status_of(e);
+    return e;
 }
 
 enum pay_err pay_platform_totp_confirm(struct pay_platform *p, const char *consumer_id,
@@ -130,20 +135,7 @@ enum pay_err pay_platform_totp_confirm(struct pay_platform *p, const char *consu
 {
     struct totp_ctx t = {.p = p, .consumer_id = consumer_id, .code = code ? code : ""};
     snprintf(t.subject, sizeof t.subject, "totp:%s", consumer_id);
-    enum pay_err e = pay_store_run_tx(p->store, totp_confirm_tx, &t, err);
-    if (e == PAY_ERR_LOCKED)
-        return pay_error_set(err, PAY_ERR_LOCKED, "totp",
-                             "locked after %d failed attempts; try again in %d minutes",
-                             PAY_LOCKOUT_ATTEMPTS, PAY_LOCKOUT_DURATION_S / 60);
-    if (e != PAY_ERR_OK || t.ok)
-        return e;
-    if (t.attempt.left == 0)
-        return pay_error_set(err, PAY_ERR_LOCKED, "totp",
-                             "the code does not match; locked for %d minutes",
-                             PAY_LOCKOUT_DURATION_S / 60);
-    return pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "totp",
-                         "the code does not match; %lld attempt%s left", (long long)t.attempt.left,
-                         t.attempt.left == 1 ? "" : "s");
+    return pay_store_run_tx(p->store, totp_confirm_tx, &t, err);
 }
 
 /* Migration 11: secrets stored in clear by older versions (totp_sealed = 0), sealed at open

@@ -83,25 +83,20 @@ enum pay_err pay_platform_trade_load(struct pay_store_tx *tx, const char *mercha
 struct get_ctx {
     const char *merchant_id, *id, *out_trade_no;
     struct pay_platform_trade *t;
-    enum pay_err code;
 };
 
-static enum pay_store_status get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct get_ctx *g = ctx;
-    g->code = pay_platform_trade_load(tx, g->merchant_id, g->id, g->out_trade_no, g->t, err);
-    if (g->code == PAY_ERR_TRADE_NOT_FOUND)
-        return PAY_STORE_COMMIT; /* a read: nothing to roll back */
-    return pay_store_status_of(g->code);
+    return pay_platform_trade_load(tx, g->merchant_id, g->id, g->out_trade_no, g->t, err);
 }
 
 enum pay_err pay_platform_trade_get(struct pay_platform *p, const char *merchant_id, const char *id,
                                     const char *out_trade_no, struct pay_platform_trade *t,
                                     struct pay_error *err)
 {
-    struct get_ctx g = {merchant_id, id, out_trade_no, t, PAY_ERR_OK};
-    enum pay_err e = pay_store_run_read(p->store, get_tx, &g, err); /* before g.code is read */
-    return pay_store_outcome(e, g.code, err);
+    struct get_ctx g = {merchant_id, id, out_trade_no, t};
+    return pay_store_run_read(p->store, get_tx, &g, err);
 }
 
 /* --- create ---------------------------------------------------------------------------- */
@@ -111,16 +106,14 @@ struct cmd {
     struct pay_platform_trade *t;
     const struct pay_platform_payment *pm;
     const char *merchant_id, *trade_id, *reason;
-    struct pay_error err;
 };
 
-static int create_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err create_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct cmd *c = ctx;
     struct pay_platform_trade *t = c->t;
-    memset(&c->err, 0, sizeof c->err);
     enum pay_err e = pay_store_exec(
-        tx, &c->err,
+        tx, err,
         "INSERT INTO pf_trades (id, merchant_id, out_trade_no, amount_minor, currency, subject,"
         " body, notify_url, return_url, product, state, created_ms, expire_ms)"
         " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
@@ -128,24 +121,9 @@ static int create_apply(struct pay_store_tx *tx, void *ctx)
         t->subject, t->body, t->notify_url, t->return_url, t->product, t->state, t->created_ms,
         t->expire_ms);
     if (e == PAY_ERR_DB_CONSTRAINT)
-        e = pay_error_set(&c->err, PAY_ERR_DUPLICATE, "out_trade_no",
-                          "out_trade_no %s was used before", t->out_trade_no);
-    return (int)e;
-}
-
-static enum pay_err submit(struct pay_platform *p, int (*apply)(struct pay_store_tx *, void *),
-                           struct cmd *c, struct pay_error *err)
-{
-    int result = 0;
-    enum pay_err e = pay_committer_submit(p->committer, apply, c, &result, err);
-    if (e != PAY_ERR_OK)
-        return e;
-    if (result != PAY_ERR_OK) {
-        if (err)
-            *err = c->err;
-        return (enum pay_err)result;
-    }
-    return PAY_ERR_OK;
+        e = pay_error_set(err, PAY_ERR_DUPLICATE, "out_trade_no", "out_trade_no %s was used before",
+                          t->out_trade_no);
+    return e;
 }
 
 enum pay_err pay_platform_trade_create(struct pay_platform *p, struct pay_platform_trade *t,
@@ -158,7 +136,7 @@ enum pay_err pay_platform_trade_create(struct pay_platform *p, struct pay_platfo
     t->created_ms = pay_time_now_ms();
     t->expire_ms += t->created_ms; /* the caller put the timeout there */
     struct cmd c = {.p = p, .t = t};
-    return submit(p, create_apply, &c, err);
+    return pay_committer_submit(p->committer, create_apply, &c, err);
 }
 
 /* --- pay ------------------------------------------------------------------------------- */
@@ -188,16 +166,16 @@ static void xfer(struct pay_ledger_transfer *x, const char *suffix, const char *
 
 /* Source -> merchant (amount), then merchant -> fees (fee), linked: all or nothing. */
 static enum pay_err book_payment(struct cmd *c, struct pay_store_tx *tx,
-                                 struct pay_platform_trade *t)
+                                 struct pay_platform_trade *t, struct pay_error *err)
 {
     char src[PAY_LEDGER_ID_MAX + 1], mch[PAY_LEDGER_ID_MAX + 1], fees[PAY_LEDGER_ID_MAX + 1];
     enum pay_err e;
     if ((e = pay_platform_account_ensure(c->p, tx, c->pm->source_kind, c->pm->source_owner,
-                                         t->currency, src, &c->err)) != PAY_ERR_OK ||
+                                         t->currency, src, err)) != PAY_ERR_OK ||
         (e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_MERCHANT, t->merchant_id,
-                                         t->currency, mch, &c->err)) != PAY_ERR_OK ||
-        (e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_FEES, "", t->currency, fees,
-                                         &c->err)) != PAY_ERR_OK)
+                                         t->currency, mch, err)) != PAY_ERR_OK ||
+        (e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_FEES, "", t->currency, fees, err)) !=
+            PAY_ERR_OK)
         return e;
     struct pay_ledger_transfer x[2];
     enum pay_ledger_result r[2] = {PAY_LEDGER_OK, PAY_LEDGER_OK};
@@ -206,55 +184,53 @@ static enum pay_err book_payment(struct cmd *c, struct pay_store_tx *tx,
     xfer(&x[1], "fee", t->id, mch, fees, t->fee_minor, t->currency, PAY_PF_XFER_FEE);
     if (n == 2)
         x[0].flags |= PAY_LEDGER_TF_LINKED;
-    e = pay_ledger_tx_transfers(c->p->ledger, tx, x, n, r, &c->err);
+    e = pay_ledger_tx_transfers(c->p->ledger, tx, x, n, r, err);
     if (e != PAY_ERR_OK)
         return e;
-    return pay_platform_ledger_error(first_failure(r, n), &c->err);
+    return pay_platform_ledger_error(first_failure(r, n), err);
 }
 
-static int pay_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err pay_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct cmd *c = ctx;
     struct pay_platform_trade t;
-    memset(&c->err, 0, sizeof c->err);
-    enum pay_err e = pay_platform_trade_load(tx, NULL, c->trade_id, NULL, &t, &c->err);
+    enum pay_err e = pay_platform_trade_load(tx, NULL, c->trade_id, NULL, &t, err);
     if (e != PAY_ERR_OK)
-        return (int)e;
+        return e;
     int64_t now = pay_time_now_ms();
     /* Money a bank already took is accepted until the sweeper closes the trade. */
     bool expired = now >= t.expire_ms && !c->pm->allow_expired;
     if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || expired)
-        return (int)pay_error_set(
-            &c->err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", "trade is %s",
-            expired && strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) == 0 ? "expired" : t.state);
+        return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", "trade is %s",
+                             expired && strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) == 0 ? "expired"
+                                                                                       : t.state);
     struct pay_platform_merchant m;
     /* The fee rate is read inside the transaction so it is the rate at payment time. */
     struct pay_store_stmt *st = pay_store_query(
-        tx, &c->err, "SELECT fee_bp FROM pf_merchants WHERE id = $1", "t", t.merchant_id);
+        tx, err, "SELECT fee_bp FROM pf_merchants WHERE id = $1", "t", t.merchant_id);
     if (!st)
-        return (int)c->err.code;
-    int rc = pay_store_step(st, &c->err);
+        return err->code;
+    int rc = pay_store_step(st, err);
     m.fee_bp = rc == 1 ? pay_store_col_int64(st, 0) : 0;
     pay_store_done(st);
     if (rc != 1)
-        return (int)(rc < 0 ? c->err.code
-                            : pay_error_set(&c->err, PAY_ERR_INTERNAL, "", "merchant"));
+        return (rc < 0 ? err->code : pay_error_set(err, PAY_ERR_INTERNAL, "", "merchant"));
     if ((e = pay_money_mul_bp(t.amount_minor, m.fee_bp, PAY_ROUND_FEE, &t.fee_minor)) != PAY_ERR_OK)
-        return (int)pay_error_set(&c->err, e, "amount", NULL);
-    if ((e = book_payment(c, tx, &t)) != PAY_ERR_OK)
-        return (int)e;
+        return pay_error_set(err, e, "amount", NULL);
+    if ((e = book_payment(c, tx, &t, err)) != PAY_ERR_OK)
+        return e;
     pay_platform_str_copy(t.state, sizeof t.state, PAY_TRADE_SUCCESS);
     t.paid_ms = now;
     pay_platform_str_copy(t.pay_method, sizeof t.pay_method, c->pm->method);
     pay_platform_str_copy(t.payer, sizeof t.payer, c->pm->source_owner);
-    e = pay_store_exec(tx, &c->err,
+    e = pay_store_exec(tx, err,
                        "UPDATE pf_trades SET state = $1, paid_ms = $2, pay_method = $3,"
                        " payer = $4, fee_minor = $5 WHERE id = $6 AND state = $7",
                        "tittitt", t.state, t.paid_ms, t.pay_method, t.payer, t.fee_minor, t.id,
                        PAY_TRADE_WAIT_BUYER_PAY);
     if (e != PAY_ERR_OK)
-        return (int)e;
-    return (int)pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, &c->err);
+        return e;
+    return pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, err);
 }
 
 enum pay_err pay_platform_trade_pay_tx(struct pay_platform *p, struct pay_store_tx *tx,
@@ -262,44 +238,40 @@ enum pay_err pay_platform_trade_pay_tx(struct pay_platform *p, struct pay_store_
                                        struct pay_error *err)
 {
     struct cmd c = {.p = p, .pm = pm, .trade_id = trade_id};
-    enum pay_err e = (enum pay_err)pay_apply(tx, &c);
-    if (e != PAY_ERR_OK && err)
-        *err = c.err;
-    return e;
+    return pay_apply(tx, &c, err);
 }
 
 enum pay_err pay_platform_trade_pay(struct pay_platform *p, const char *trade_id,
                                     const struct pay_platform_payment *pm, struct pay_error *err)
 {
     struct cmd c = {.p = p, .pm = pm, .trade_id = trade_id};
-    return submit(p, pay_apply, &c, err);
+    return pay_committer_submit(p->committer, pay_apply, &c, err);
 }
 
 /* --- close and finish -------------------------------------------------------------------- */
 
-static int close_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err close_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct cmd *c = ctx;
     struct pay_platform_trade t;
-    memset(&c->err, 0, sizeof c->err);
-    enum pay_err e = pay_platform_trade_load(tx, c->merchant_id, c->trade_id, NULL, &t, &c->err);
+    enum pay_err e = pay_platform_trade_load(tx, c->merchant_id, c->trade_id, NULL, &t, err);
     if (e != PAY_ERR_OK)
-        return (int)e;
+        return e;
     int64_t now = pay_time_now_ms();
     bool expire = strcmp(c->reason, "expired") == 0;
     if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || (expire && now < t.expire_ms))
-        return (int)pay_error_set(&c->err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
-                                  "trade is %s; only an unpaid trade can be closed", t.state);
+        return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
+                             "trade is %s; only an unpaid trade can be closed", t.state);
     pay_platform_str_copy(t.state, sizeof t.state, PAY_TRADE_CLOSED);
     t.closed_ms = now;
     pay_platform_str_copy(t.close_reason, sizeof t.close_reason, c->reason);
-    e = pay_store_exec(tx, &c->err,
+    e = pay_store_exec(tx, err,
                        "UPDATE pf_trades SET state = $1, closed_ms = $2, close_reason = $3"
                        " WHERE id = $4",
                        "titt", t.state, t.closed_ms, t.close_reason, t.id);
     if (e != PAY_ERR_OK)
-        return (int)e;
-    return (int)pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, &c->err);
+        return e;
+    return pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, err);
 }
 
 enum pay_err pay_platform_trade_close(struct pay_platform *p, const char *merchant_id,
@@ -307,35 +279,33 @@ enum pay_err pay_platform_trade_close(struct pay_platform *p, const char *mercha
                                       struct pay_error *err)
 {
     struct cmd c = {.p = p, .merchant_id = merchant_id, .trade_id = trade_id, .reason = reason};
-    return submit(p, close_apply, &c, err);
+    return pay_committer_submit(p->committer, close_apply, &c, err);
 }
 
-static int finish_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err finish_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct cmd *c = ctx;
     struct pay_platform_trade t;
-    memset(&c->err, 0, sizeof c->err);
-    enum pay_err e = pay_platform_trade_load(tx, NULL, c->trade_id, NULL, &t, &c->err);
+    enum pay_err e = pay_platform_trade_load(tx, NULL, c->trade_id, NULL, &t, err);
     if (e != PAY_ERR_OK)
-        return (int)e;
+        return e;
     int64_t now = pay_time_now_ms();
     if (strcmp(t.state, PAY_TRADE_SUCCESS) != 0 || now < t.paid_ms + c->p->set.refund_window_ms)
-        return (int)pay_error_set(&c->err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", NULL);
+        return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", NULL);
     pay_platform_str_copy(t.state, sizeof t.state, PAY_TRADE_FINISHED);
     t.finished_ms = now;
-    e = pay_store_exec(tx, &c->err,
-                       "UPDATE pf_trades SET state = $1, finished_ms = $2 WHERE id = $3", "tit",
-                       t.state, t.finished_ms, t.id);
+    e = pay_store_exec(tx, err, "UPDATE pf_trades SET state = $1, finished_ms = $2 WHERE id = $3",
+                       "tit", t.state, t.finished_ms, t.id);
     if (e != PAY_ERR_OK)
-        return (int)e;
-    return (int)pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, &c->err);
+        return e;
+    return pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, err);
 }
 
 enum pay_err pay_platform_trade_finish(struct pay_platform *p, const char *trade_id,
                                        struct pay_error *err)
 {
     struct cmd c = {.p = p, .trade_id = trade_id};
-    return submit(p, finish_apply, &c, err);
+    return pay_committer_submit(p->committer, finish_apply, &c, err);
 }
 
 /* --- JSON -------------------------------------------------------------------------------- */

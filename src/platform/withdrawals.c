@@ -48,46 +48,46 @@ struct wd_cmd {
     const struct wd_row *w;
     enum wd_outcome what;
     const char *detail; /* the bank's last answer */
-    struct pay_error err;
 };
 
 static enum pay_err wd_xfer(struct wd_cmd *c, struct pay_store_tx *tx, const char *suffix,
                             enum pay_platform_account_kind dk, const char *down,
-                            enum pay_platform_account_kind ck, const char *cown)
+                            enum pay_platform_account_kind ck, const char *cown,
+                            struct pay_error *err)
 {
     struct pay_ledger_transfer t = {.amount_minor = c->w->amount_minor,
                                     .code = PAY_PF_XFER_WITHDRAW};
     enum pay_err e;
     if ((e = pay_platform_account_ensure(c->p, tx, dk, down, c->w->currency, t.debit_account_id,
-                                         &c->err)) != PAY_ERR_OK ||
+                                         err)) != PAY_ERR_OK ||
         (e = pay_platform_account_ensure(c->p, tx, ck, cown, c->w->currency, t.credit_account_id,
-                                         &c->err)) != PAY_ERR_OK)
+                                         err)) != PAY_ERR_OK)
         return e;
     snprintf(t.id, sizeof t.id, "%s.%s", c->w->id, suffix);
     snprintf(t.currency, sizeof t.currency, "%s", c->w->currency);
     snprintf(t.user_data, sizeof t.user_data, "%s", c->w->id);
     enum pay_ledger_result r;
-    if ((e = pay_ledger_tx_transfer(c->p->ledger, tx, &t, &r, &c->err)) != PAY_ERR_OK)
+    if ((e = pay_ledger_tx_transfer(c->p->ledger, tx, &t, &r, err)) != PAY_ERR_OK)
         return e;
-    return pay_platform_ledger_error(r, &c->err);
+    return pay_platform_ledger_error(r, err);
 }
 
 /* The row and wallet -> in flight, claimed for the caller's first attempt. */
-static int record_apply(struct pay_store_tx *tx, struct wd_cmd *c)
+static enum pay_err record_apply(struct pay_store_tx *tx, struct wd_cmd *c, struct pay_error *err)
 {
     const struct wd_row *w = c->w;
     int64_t now = pay_time_now_ms();
     enum pay_err e = pay_store_exec(
-        tx, &c->err,
+        tx, err,
         "INSERT INTO pf_withdrawals (id, consumer_id, bank, to_account, card_id,"
         " to_account_sealed, amount_minor, currency, status, next_attempt_ms, created_ms)"
         " VALUES ($1,$2,$3,'',$4,1,$5,$6,'pending',$7,$8)",
         "ttttitii", w->id, w->consumer_id, w->bank, w->card_id, w->amount_minor, w->currency,
         now + WD_LEASE_MS, now);
     if (e == PAY_ERR_OK)
-        e = wd_xfer(c, tx, "out", PAY_PF_ACCT_WALLET, w->consumer_id, PAY_PF_ACCT_REFUND_FLIGHT,
-                    "");
-    return (int)e;
+        e = wd_xfer(c, tx, "out", PAY_PF_ACCT_WALLET, w->consumer_id, PAY_PF_ACCT_REFUND_FLIGHT, "",
+                    err);
+    return e;
 }
 
 static int64_t retry_delay_ms(int64_t attempts)
@@ -98,47 +98,33 @@ static int64_t retry_delay_ms(int64_t attempts)
     return d < WD_RETRY_MAX_MS ? d : WD_RETRY_MAX_MS;
 }
 
-static int wd_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err wd_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct wd_cmd *c = ctx;
-    memset(&c->err, 0, sizeof c->err);
     if (c->what == WD_RECORD)
-        return record_apply(tx, c);
+        return record_apply(tx, c, err);
     const struct wd_row *w = c->w;
     int64_t now = pay_time_now_ms();
     static const char *const status[] = {"", "succeeded", "failed", "pending"};
     enum pay_err e = pay_store_exec(
-        tx, &c->err,
+        tx, err,
         "UPDATE pf_withdrawals SET status = $1, attempts = attempts + 1, last_error = $2,"
         " next_attempt_ms = $3, done_ms = $4 WHERE id = $5 AND status = 'pending'",
         "ttiit", status[c->what], c->detail ? c->detail : "",
         c->what == WD_RETRY ? now + retry_delay_ms(w->attempts) : now,
         c->what == WD_RETRY ? (int64_t)0 : now, w->id);
     if (e != PAY_ERR_OK)
-        return (int)e;
+        return e;
     if (pay_store_changes(tx) != 1) /* resolved already (cannot happen with the lease) */
-        return (int)pay_error_set(&c->err, PAY_ERR_TRADE_STATE_INVALID, "",
-                                  "withdrawal %s not pending", w->id);
+        return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "", "withdrawal %s not pending",
+                             w->id);
     if (c->what == WD_SUCCEEDED)
-        return (int)wd_xfer(c, tx, "bank", PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_RESERVE,
-                            w->bank);
+        return wd_xfer(c, tx, "bank", PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_RESERVE, w->bank,
+                       err);
     if (c->what == WD_FAILED)
-        return (int)wd_xfer(c, tx, "back", PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_WALLET,
-                            w->consumer_id);
-    return 0;
-}
-
-static enum pay_err wd_submit(struct pay_platform *p, const struct wd_row *w, enum wd_outcome what,
-                              const char *detail, struct pay_error *err)
-{
-    struct wd_cmd c = {.p = p, .w = w, .what = what, .detail = detail};
-    int result = 0;
-    enum pay_err e = pay_committer_submit(p->committer, wd_apply, &c, &result, err);
-    if (e == PAY_ERR_OK && result != PAY_ERR_OK) {
-        *err = c.err;
-        e = (enum pay_err)result;
-    }
-    return e;
+        return wd_xfer(c, tx, "back", PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_WALLET,
+                       w->consumer_id, err);
+    return PAY_ERR_OK;
 }
 
 /* The bank did not answer, answered that it failed, or asked us to come back later: the
@@ -190,7 +176,8 @@ static enum pay_err wd_attempt(struct pay_platform *p, const struct wd_row *w,
           : pay_error_set(berr, PAY_ERR_UPSTREAM_FAILED, "", "bank %s is not configured", w->bank);
     *outcome = be == PAY_ERR_OK ? WD_SUCCEEDED : transient(be) ? WD_RETRY : WD_FAILED;
     struct pay_error err = {0};
-    enum pay_err e = wd_submit(p, w, *outcome, be == PAY_ERR_OK ? "" : berr->detail, &err);
+    struct wd_cmd c = {.p = p, .w = w, .what = *outcome, .detail = be ? berr->detail : ""};
+    enum pay_err e = pay_committer_submit(p->committer, wd_apply, &c, &err);
     PAY_INFO("wallet.withdraw", "id=%s bank=%s attempt=%lld result=%s booked=%s detail=\"%s\"",
              w->id, w->bank, (long long)w->attempts + 1, pay_err_name(be), pay_err_name(e),
              be == PAY_ERR_OK ? "" : berr->detail);
@@ -220,7 +207,8 @@ enum pay_err pay_platform_withdraw(struct pay_platform *p, const char *consumer_
     snprintf(w.bank, sizeof w.bank, "%s", c.bank);
     snprintf(w.card_id, sizeof w.card_id, "%s", c.id);
     snprintf(w.currency, sizeof w.currency, "%s", currency);
-    e = wd_submit(p, &w, WD_RECORD, NULL, err);
+    struct wd_cmd record = {.p = p, .w = &w, .what = WD_RECORD};
+    e = pay_committer_submit(p->committer, wd_apply, &record, err);
     if (e != PAY_ERR_OK)
         return e;
     enum wd_outcome outcome;
@@ -240,7 +228,7 @@ struct due_ctx {
     size_t n;
 };
 
-static enum pay_store_status due_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err due_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct due_ctx *d = ctx;
     d->n = 0;
@@ -252,7 +240,7 @@ static enum pay_store_status due_tx(struct pay_store_tx *tx, void *ctx, struct p
                         " ORDER BY next_attempt_ms LIMIT $2",
                         "ii", pay_time_now_ms(), (int64_t)WD_BATCH);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     while (d->n < WD_BATCH && pay_store_step(st, err) == 1) {
         struct wd_row *w = &d->rows[d->n++];
         pay_store_col_copy(st, 0, w->id, sizeof w->id);
@@ -265,7 +253,7 @@ static enum pay_store_status due_tx(struct pay_store_tx *tx, void *ctx, struct p
         w->attempts = pay_store_col_int64(st, 7);
     }
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 struct claim_ctx {
@@ -274,7 +262,7 @@ struct claim_ctx {
 };
 
 /* Takes the lease on a due row; another worker (or process) that took it first wins. */
-static enum pay_store_status claim_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err claim_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct claim_ctx *c = ctx;
     int64_t now = pay_time_now_ms();
@@ -283,7 +271,7 @@ static enum pay_store_status claim_tx(struct pay_store_tx *tx, void *ctx, struct
                                     " AND status = 'pending' AND next_attempt_ms <= $3",
                                     "iti", now + WD_LEASE_MS, c->id, now);
     c->claimed = e == PAY_ERR_OK && pay_store_changes(tx) == 1;
-    return pay_store_status_of(e);
+    return e;
 }
 
 void pay_platform_withdraw_work(struct pay_platform *p)
@@ -309,7 +297,7 @@ struct list_ctx {
     json_t *arr;
 };
 
-static enum pay_store_status list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct list_ctx *l = ctx;
     json_array_clear(l->arr);
@@ -320,7 +308,7 @@ static enum pay_store_status list_tx(struct pay_store_tx *tx, void *ctx, struct 
         " WHERE w.consumer_id = $1 ORDER BY w.created_ms DESC, w.id LIMIT 20",
         "t", l->consumer_id);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     while (pay_store_step(st, err) == 1) {
         char amount[PAY_MONEY_TEXT_MAX + 1] = "";
         pay_money_format(pay_store_col_int64(st, 3), pay_store_col_text(st, 4), amount,
@@ -333,7 +321,7 @@ static enum pay_store_status list_tx(struct pay_store_tx *tx, void *ctx, struct 
                       pay_platform_time_json(pay_store_col_int64(st, 6))));
     }
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 enum pay_err pay_platform_withdrawals_list(struct pay_platform *p, const char *consumer_id,

@@ -50,6 +50,7 @@ struct pay_store_tx {
     struct conn *c;
     bool write;
     int depth;
+    uint64_t kept; /* bit d: pay_store_keep was called at savepoint depth d */
     struct hook_slot hooks[PAY_STORE_TX_HOOKS_MAX];
     int n_hooks;
     uint64_t generation; /* write transactions: see pay_store_tx_generation */
@@ -325,11 +326,32 @@ void pay_store_get_stats(struct pay_store *s, struct pay_store_stats *out)
     out->retries = __atomic_load_n(&s->stats.retries, __ATOMIC_RELAXED);
 }
 
-enum pay_store_status pay_store_status_of(enum pay_err code)
+bool pay_store_retryable(enum pay_err code)
 {
-    if (code == PAY_ERR_OK)
-        return PAY_STORE_COMMIT;
-    return code == PAY_ERR_DB_BUSY ? PAY_STORE_SOFT : PAY_STORE_HARD;
+    return code == PAY_ERR_DB_BUSY;
+}
+
+/* Savepoint depths pay_store_keep can mark (bits of pay_store_tx.kept). */
+#define KEEP_DEPTH_MAX 63
+
+enum pay_err pay_store_keep(struct pay_store_tx *tx, enum pay_err code)
+{
+    assert(code != PAY_ERR_OK && !pay_store_retryable(code));
+    assert(tx->depth <= KEEP_DEPTH_MAX);
+    tx->kept |= UINT64_C(1) << tx->depth;
+    return code;
+}
+
+bool pay_store_tx_kept(const struct pay_store_tx *tx)
+{
+    return tx->depth <= KEEP_DEPTH_MAX && (tx->kept >> tx->depth & 1u) != 0;
+}
+
+/* A savepoint level ends: what was kept inside it is the outer level's business now. */
+static void forget_keep(struct pay_store_tx *tx)
+{
+    if (tx->depth <= KEEP_DEPTH_MAX)
+        tx->kept &= ~(UINT64_C(1) << tx->depth);
 }
 
 /* --- savepoints and observers ------------------------------------------------------------ */
@@ -354,6 +376,7 @@ enum pay_err pay_store_savepoint(struct pay_store_tx *tx, struct pay_error *err)
     if (e != PAY_ERR_OK)
         return e;
     tx->depth++;
+    forget_keep(tx); /* a new level starts unmarked */
     for (int i = 0; i < tx->n_hooks; i++)
         if (tx->hooks[i].hooks->savepoint)
             tx->hooks[i].hooks->savepoint(tx->hooks[i].ctx, tx->depth);
@@ -369,6 +392,7 @@ enum pay_err pay_store_release(struct pay_store_tx *tx, struct pay_error *err)
     for (int i = 0; i < tx->n_hooks; i++)
         if (tx->hooks[i].hooks->release)
             tx->hooks[i].hooks->release(tx->hooks[i].ctx, tx->depth);
+    forget_keep(tx);
     tx->depth--;
     return PAY_ERR_OK;
 }
@@ -384,6 +408,7 @@ enum pay_err pay_store_rollback_to(struct pay_store_tx *tx, struct pay_error *er
     for (int i = 0; i < tx->n_hooks; i++)
         if (tx->hooks[i].hooks->rollback_to)
             tx->hooks[i].hooks->rollback_to(tx->hooks[i].ctx, tx->depth);
+    forget_keep(tx);
     tx->depth--;
     return PAY_ERR_OK;
 }
@@ -453,11 +478,10 @@ uint64_t pay_store_tx_generation(const struct pay_store_tx *tx)
     return tx->generation;
 }
 
-/* One attempt: BEGIN, body, COMMIT. Returns the status and leaves the error in *err. */
-static enum pay_store_status attempt(struct pay_store_tx *tx,
-                                     enum pay_store_status (*fn)(struct pay_store_tx *, void *,
-                                                                 struct pay_error *),
-                                     void *ctx, struct pay_error *err)
+/* One attempt: BEGIN, body, COMMIT (or ROLLBACK). Returns the body's code (OK once committed)
+ * or the store's, with *err filled. */
+static enum pay_err attempt(struct pay_store_tx *tx, pay_store_tx_fn fn, void *ctx,
+                            struct pay_error *err)
 {
     const struct pay_store_backend *be = tx->s->be;
     enum pay_err e =
@@ -465,28 +489,30 @@ static enum pay_store_status attempt(struct pay_store_tx *tx,
     if (e == PAY_ERR_OK && tx->write && (e = number_write(tx, err)) != PAY_ERR_OK)
         be->exec_script(tx->c->raw, "ROLLBACK", &(struct pay_error){0});
     if (e != PAY_ERR_OK)
-        return pay_store_status_of(e);
-    err->code = PAY_ERR_INTERNAL;
-    enum pay_store_status st = fn(tx, ctx, err);
-    assert(st != PAY_STORE_COMMIT || tx->depth == 0);
-    if (st == PAY_STORE_COMMIT && tx->write)
-        st = pay_store_status_of(before_commit(tx, err));
-    if (st == PAY_STORE_COMMIT) {
-        e = be->exec_script(tx->c->raw, "COMMIT", err);
-        st = pay_store_status_of(e);
+        return e;
+    enum pay_err body = fn(tx, ctx, err);
+    if (body != PAY_ERR_OK)
+        err->code = body; /* the caller hears exactly the body's code */
+    assert(tx->depth == 0 || (body != PAY_ERR_OK && !pay_store_tx_kept(tx)));
+    bool commit = body == PAY_ERR_OK || (!pay_store_retryable(body) && pay_store_tx_kept(tx));
+    if (commit) {
+        struct pay_error cerr = {0};
+        e = tx->write ? before_commit(tx, &cerr) : PAY_ERR_OK;
+        if (e == PAY_ERR_OK)
+            e = be->exec_script(tx->c->raw, "COMMIT", &cerr);
+        if (e != PAY_ERR_OK) {
+            commit = false;
+            body = e;
+            *err = cerr;
+        }
     }
-    end_tx(tx, st == PAY_STORE_COMMIT);
-    if (st == PAY_STORE_COMMIT) {
-        err->code = PAY_ERR_OK;
-        if (tx->write)
-            stat_add(&tx->s->stats.commits, 1);
-    }
-    return st;
+    end_tx(tx, commit);
+    if (commit && tx->write)
+        stat_add(&tx->s->stats.commits, 1);
+    return body;
 }
 
-static enum pay_err run_on(struct pay_store *s, struct conn *c, bool write,
-                           enum pay_store_status (*fn)(struct pay_store_tx *, void *,
-                                                       struct pay_error *),
+static enum pay_err run_on(struct pay_store *s, struct conn *c, bool write, pay_store_tx_fn fn,
                            void *ctx, struct pay_error *err)
 {
     struct pay_error local;
@@ -495,11 +521,11 @@ static enum pay_err run_on(struct pay_store *s, struct conn *c, bool write,
     for (int i = 0; i < PAY_STORE_RETRY_MAX; i++) {
         struct pay_store_tx tx = {.s = s, .c = c, .write = write};
         *e = (struct pay_error){0};
-        enum pay_store_status st = attempt(&tx, fn, ctx, e);
-        if (st == PAY_STORE_COMMIT)
-            return PAY_ERR_OK;
-        if (st == PAY_STORE_HARD)
-            return e->code == PAY_ERR_OK ? PAY_ERR_INTERNAL : e->code;
+        enum pay_err code = attempt(&tx, fn, ctx, e);
+        if (code == PAY_ERR_OK)
+            *e = (struct pay_error){0};
+        if (!pay_store_retryable(code))
+            return code;
         stat_add(&s->stats.retries, 1);
         sleep_ms(backoff_ms + rand() % (backoff_ms + 1)); /* jitter: unsynchronise rivals */
         backoff_ms = backoff_ms < 256 ? backoff_ms * 2 : backoff_ms;
@@ -508,10 +534,8 @@ static enum pay_err run_on(struct pay_store *s, struct conn *c, bool write,
                          PAY_STORE_RETRY_MAX);
 }
 
-enum pay_err pay_store_run_tx(struct pay_store *s,
-                              enum pay_store_status (*fn)(struct pay_store_tx *tx, void *ctx,
-                                                          struct pay_error *err),
-                              void *ctx, struct pay_error *err)
+enum pay_err pay_store_run_tx(struct pay_store *s, pay_store_tx_fn fn, void *ctx,
+                              struct pay_error *err)
 {
     pthread_mutex_lock(&s->writer_lock);
     enum pay_err e = run_on(s, &s->writer, true, fn, ctx, err);
@@ -519,19 +543,8 @@ enum pay_err pay_store_run_tx(struct pay_store *s,
     return e;
 }
 
-enum pay_err pay_store_outcome(enum pay_err run, enum pay_err outcome, struct pay_error *err)
-{
-    if (run != PAY_ERR_OK)
-        return run;
-    if (err != NULL)
-        err->code = outcome;
-    return outcome;
-}
-
-enum pay_err pay_store_run_read(struct pay_store *s,
-                                enum pay_store_status (*fn)(struct pay_store_tx *tx, void *ctx,
-                                                            struct pay_error *err),
-                                void *ctx, struct pay_error *err)
+enum pay_err pay_store_run_read(struct pay_store *s, pay_store_tx_fn fn, void *ctx,
+                                struct pay_error *err)
 {
     pthread_mutex_lock(&s->readers_lock);
     struct conn *c = NULL;
@@ -612,7 +625,7 @@ struct migrate_ctx {
     const struct pay_store_component *one;
 };
 
-static enum pay_store_status migrate_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err migrate_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct migrate_ctx *m = ctx;
     enum pay_err e = tx->s->be->exec_script(tx->c->raw, schema_migrations_sql, err);
@@ -620,7 +633,7 @@ static enum pay_store_status migrate_body(struct pay_store_tx *tx, void *ctx, st
         e = migrate_one(tx, m->one, err);
     for (size_t i = 0; e == PAY_ERR_OK && m->list && m->list[i]; i++)
         e = migrate_one(tx, m->list[i], err);
-    return pay_store_status_of(e);
+    return e;
 }
 
 enum pay_err pay_store_migrate(struct pay_store *s, const struct pay_store_component *c,
@@ -635,13 +648,13 @@ struct version_ctx {
     int *version;
 };
 
-static enum pay_store_status version_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err version_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct version_ctx *v = ctx;
     enum pay_err e = tx->s->be->exec_script(tx->c->raw, schema_migrations_sql, err);
     if (e == PAY_ERR_OK)
         e = read_version(tx, v->component, v->version, err);
-    return pay_store_status_of(e);
+    return e;
 }
 
 enum pay_err pay_store_schema_version(struct pay_store *s, const char *component, int *version,

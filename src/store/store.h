@@ -63,40 +63,43 @@ void pay_store_close(struct pay_store *s);
 
 /* --- transactions ------------------------------------------------------------------------ */
 
-/* What a transaction body tells the retry loop. */
-enum pay_store_status {
-    PAY_STORE_COMMIT = 0, /* done: commit */
-    PAY_STORE_SOFT,       /* transient (busy, serialisation failure): roll back, retry */
-    PAY_STORE_HARD,       /* will fail again (constraint, I/O, business rule): roll back */
-};
+/* A transaction body: the one contract for "run this in a transaction", used by
+ * pay_store_run_tx, pay_store_run_read and pay_committer_submit. It returns
+ *   PAY_ERR_OK        commit (in the committer: release the command's savepoint);
+ *   a retryable code  (pay_store_retryable: DB_BUSY) roll back and run the body again;
+ *   any other code    roll back (in the committer: to the command's savepoint only), and the
+ *                     caller gets exactly that code and *err (field, detail).
+ * A refusal whose changes must last (a wrong password: its attempt stays counted) returns
+ * pay_store_keep(tx, code): committed, and the caller still gets code and *err.
+ * The body may run more than once (a retry): it must have no effects outside tx and must
+ * reset its outputs in ctx each time. */
+typedef enum pay_err (*pay_store_tx_fn)(struct pay_store_tx *tx, void *ctx, struct pay_error *err);
 
-/* The status a body should return for an error from the query API: DB_BUSY is SOFT, OK is
- * COMMIT, anything else HARD. */
-enum pay_store_status pay_store_status_of(enum pay_err code);
+/* True for the codes after which rerunning the whole transaction may succeed (DB_BUSY:
+ * a busy database, a serialisation failure). */
+bool pay_store_retryable(enum pay_err code);
 
-/* Runs fn inside a write transaction (BEGIN IMMEDIATE on SQLite) on the writer connection,
- * commits when it returns PAY_STORE_COMMIT, and retries the whole body (rolled back) on SOFT
- * or a busy commit, up to PAY_STORE_RETRY_MAX times with backoff. fn may therefore run more
- * than once: it must have no effects outside the transaction. Returns PAY_ERR_OK once the
- * commit is durable; on HARD the code fn put in *err (INTERNAL if none); DB_BUSY when retries
- * ran out. Only one write transaction runs at a time per store (others wait). */
-enum pay_err pay_store_run_tx(struct pay_store *s,
-                              enum pay_store_status (*fn)(struct pay_store_tx *tx, void *ctx,
-                                                          struct pay_error *err),
-                              void *ctx, struct pay_error *err);
+/* For a body that refuses but must commit what it did so far (the attempt counter of a wrong
+ * secret): marks the innermost open level of tx (the transaction, or the savepoint the
+ * committer opened for a command) to be kept although the body fails, and returns code, which
+ * must not be OK or retryable. */
+enum pay_err pay_store_keep(struct pay_store_tx *tx, enum pay_err code);
 
-/* The result of a transaction that commits although its outcome is a refusal (a read that
- * finds nothing, a check that fails but records the attempt): fn filled *err with the refusal
- * (code, field, detail) and kept the code in its context; the commit cleared err->code only.
- * Returns run when it failed, else outcome, putting outcome back into err->code so the answer
- * still names the field. */
-enum pay_err pay_store_outcome(enum pay_err run, enum pay_err outcome, struct pay_error *err);
+/* Whether pay_store_keep was called at tx's current savepoint depth (for the committer). */
+bool pay_store_tx_kept(const struct pay_store_tx *tx);
+
+/* Runs fn inside a write transaction (BEGIN IMMEDIATE on SQLite) on the writer connection and
+ * commits when fn returns OK (or kept its refusal). Retries the whole body, rolled back, when
+ * it returns a retryable code or the commit is busy, up to PAY_STORE_RETRY_MAX times with
+ * backoff. Returns PAY_ERR_OK once the commit is durable (*err cleared); fn's code and *err
+ * when it failed (rolled back, or committed when kept); DB_BUSY when the retries ran out.
+ * Only one write transaction runs at a time per store (others wait). */
+enum pay_err pay_store_run_tx(struct pay_store *s, pay_store_tx_fn fn, void *ctx,
+                              struct pay_error *err);
 
 /* Same, read-only, on a reader connection (a consistent snapshot; many run in parallel). */
-enum pay_err pay_store_run_read(struct pay_store *s,
-                                enum pay_store_status (*fn)(struct pay_store_tx *tx, void *ctx,
-                                                            struct pay_error *err),
-                                void *ctx, struct pay_error *err);
+enum pay_err pay_store_run_read(struct pay_store *s, pay_store_tx_fn fn, void *ctx,
+                                struct pay_error *err);
 
 /* Savepoints inside a write transaction; they nest. rollback undoes everything since the
  * matching savepoint and ends it; release keeps the changes and ends it. */
@@ -171,7 +174,7 @@ struct pay_store_stats {
     uint64_t prepares;   /* statements compiled */
     uint64_t cache_hits; /* statements reused from the cache */
     uint64_t commits;    /* write transactions committed */
-    uint64_t retries;    /* write transaction attempts retried after SOFT/busy */
+    uint64_t retries;    /* write transaction attempts retried (a retryable code or busy) */
 };
 void pay_store_get_stats(struct pay_store *s, struct pay_store_stats *out);
 

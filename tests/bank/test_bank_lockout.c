@@ -123,7 +123,7 @@ struct seq_ctx {
     int64_t seq;
 };
 
-static enum pay_store_status seq_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err seq_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct seq_ctx *c = ctx;
     struct pay_store_stmt *st =
@@ -132,11 +132,11 @@ static enum pay_store_status seq_tx(struct pay_store_tx *tx, void *ctx, struct p
                         " ON a.subject = 'card:' || c.id WHERE c.last4 = $1",
                         "t", c->pan_last4);
     if (!st)
-        return PAY_STORE_HARD;
+        return err->code;
     if (pay_store_step(st, err) == 1)
         c->seq = pay_store_col_int64(st, 0);
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 /* How many tries of the card were counted (= checked) since its last right secret. */

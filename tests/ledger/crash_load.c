@@ -29,13 +29,14 @@ static void ack(const char *id)
         abort();
 }
 
-static int generic_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err generic_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pay_ledger_transfer t = *(struct pay_ledger_transfer *)ctx;
     enum pay_ledger_result r;
-    if (pay_ledger_tx_transfer(lg, tx, &t, &r, NULL) != PAY_ERR_OK)
-        return -1;
-    return r == PAY_LEDGER_OK ? 0 : 1;
+    enum pay_err e = pay_ledger_tx_transfer(lg, tx, &t, &r, err);
+    if (e == PAY_ERR_OK && r != PAY_LEDGER_OK)
+        e = pay_error_set(err, PAY_ERR_BALANCE_INSUFFICIENT, "", "%s", pay_ledger_result_name(r));
+    return e;
 }
 
 static void fill(struct pay_ledger_transfer *t, unsigned *seed, long th, unsigned long n, int k)
@@ -71,9 +72,7 @@ static void *worker(void *arg)
                 ack(t[1].id);
             }
         } else {
-            int rc = -1;
-            if (pay_committer_submit(committer, generic_apply, &t[0], &rc, NULL) == PAY_ERR_OK &&
-                rc == 0)
+            if (pay_committer_submit(committer, generic_apply, &t[0], NULL) == PAY_ERR_OK)
                 ack(t[0].id);
         }
     }

@@ -56,7 +56,7 @@ struct job {
     int *next_id;
 };
 
-static enum pay_store_status job_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err job_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct job *j = ctx;
     int next_id = *j->next_id;
@@ -74,11 +74,13 @@ static enum pay_store_status job_body(struct pay_store_tx *tx, void *ctx, struct
             snprintf(t.credit_account_id, sizeof t.credit_account_id, "a%d", j->credit[i]);
             e = pay_ledger_tx_transfer(j->lg, tx, &t, &r, err);
         }
-        if (e != PAY_ERR_OK || r != PAY_LEDGER_OK)
-            return PAY_STORE_HARD;
+        if (e == PAY_ERR_OK && r != PAY_LEDGER_OK)
+            e = pay_error_set(err, PAY_ERR_INTERNAL, "", "%s", pay_ledger_result_name(r));
+        if (e != PAY_ERR_OK)
+            return e;
     }
     *j->next_id = next_id; /* only once the body ran through (it may be retried) */
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 static void run_job(struct env *e, struct job *j)

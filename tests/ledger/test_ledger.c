@@ -90,51 +90,68 @@ static int64_t available(struct env *e, const char *id)
 }
 
 /* An order payment: order row → PAID and the ledger transfer, in one transaction. */
+enum order_end {
+    END_COMMIT,     /* returns OK */
+    END_FAIL_AFTER, /* fails after writing: everything of this command must vanish */
+    END_KEEP_AFTER, /* refuses after writing, kept: the caller hears the refusal, rows stay */
+};
+
 struct pay_order {
     struct env *e;
     const char *order_id;
     int64_t amount;
-    bool fail_after; /* fail after writing: everything of this command must vanish */
+    enum order_end end;
     enum pay_ledger_result result;
+    enum pay_err code;    /* what pay_committer_submit returned */
+    struct pay_error err; /* and its error */
 };
 
-static int pay_order_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err pay_order_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pay_order *p = ctx;
-    struct pay_error err;
-    if (pay_store_exec(tx, &err, "INSERT INTO orders (id, state) VALUES ($1, 'PAID')", "t",
-                       p->order_id) != PAY_ERR_OK)
-        return 1;
+    enum pay_err e = pay_store_exec(tx, err, "INSERT INTO orders (id, state) VALUES ($1, 'PAID')",
+                                    "t", p->order_id);
+    if (e != PAY_ERR_OK)
+        return e;
     struct pay_ledger_transfer t = {.debit_account_id = "alice",
                                     .credit_account_id = "shop",
                                     .currency = "CNY",
                                     .amount_minor = p->amount};
     snprintf(t.id, sizeof t.id, "pay-%s", p->order_id);
     snprintf(t.user_data, sizeof t.user_data, "%s", p->order_id);
-    if (pay_ledger_tx_transfer(p->e->lg, tx, &t, &p->result, &err) != PAY_ERR_OK)
-        return 2;
+    if ((e = pay_ledger_tx_transfer(p->e->lg, tx, &t, &p->result, err)) != PAY_ERR_OK)
+        return e;
     if (p->result != PAY_LEDGER_OK)
-        return 3;
-    return p->fail_after ? 4 : 0;
+        return pay_error_set(err, PAY_ERR_BALANCE_INSUFFICIENT, "amount", "%s",
+                             pay_ledger_result_name(p->result));
+    if (p->end == END_FAIL_AFTER)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "failed after writing");
+    if (p->end == END_KEEP_AFTER)
+        return pay_store_keep(
+            tx, pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "password", "wrong, and counted"));
+    return PAY_ERR_OK;
 }
 
 static void *submit_thread(void *arg)
 {
     struct pay_order *p = arg;
-    int r = -1;
-    assert_int_equal(pay_committer_submit(p->e->c, pay_order_apply, p, &r, NULL), PAY_ERR_OK);
-    return (void *)(intptr_t)r;
+    p->err = (struct pay_error){.code = PAY_ERR_INTERNAL, .detail = "stale"};
+    p->code = pay_committer_submit(p->e->c, pay_order_apply, p, &p->err);
+    return NULL;
 }
 
-static enum pay_store_status count_orders(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err count_orders(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pay_store_stmt *st = pay_store_query(tx, err, "SELECT count(*) FROM orders", NULL);
     assert_int_equal(pay_store_step(st, err), 1);
     *(int64_t *)ctx = pay_store_col_int64(st, 0);
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
+/* One contract (pay_store_tx_fn): OK commits the command, an error rolls back that command
+ * only and reaches its caller exactly (code, field, detail), a kept error commits and still
+ * reaches the caller; the others in the batch are not touched. */
 static void generic_commands_isolated(void **state)
 {
     struct env *e = *state;
@@ -142,22 +159,31 @@ static void generic_commands_isolated(void **state)
     pthread_t th[6];
     for (int i = 0; i < 6; i++) {
         static const char *const ids[] = {"o1", "o2", "o3", "o4", "o5", "o6"};
-        o[i] = (struct pay_order){e, ids[i], 1000, i == 2, PAY_LEDGER_OK};
+        o[i] = (struct pay_order){e, ids[i], 1000, END_COMMIT, PAY_LEDGER_OK, PAY_ERR_OK, {0}};
+        if (i == 2)
+            o[i].end = END_FAIL_AFTER;
         if (i == 4)
             o[i].amount = 1000000; /* more than alice has */
+        if (i == 5)
+            o[i].end = END_KEEP_AFTER;
         pthread_create(&th[i], NULL, submit_thread, &o[i]);
     }
-    int rc[6];
-    for (int i = 0; i < 6; i++) {
-        void *r;
-        pthread_join(th[i], &r);
-        rc[i] = (int)(intptr_t)r;
-    }
-    assert_int_equal(rc[0], 0);
-    assert_int_equal(rc[2], 4);
-    assert_int_equal(rc[4], 3);
+    for (int i = 0; i < 6; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(o[0].code, PAY_ERR_OK);
+    assert_int_equal(o[0].err.code, PAY_ERR_OK); /* cleared: no stale error after success */
+    assert_string_equal(o[0].err.detail, "");
+    assert_int_equal(o[2].code, PAY_ERR_INTERNAL);
+    assert_string_equal(o[2].err.detail, "failed after writing");
+    assert_int_equal(o[4].code, PAY_ERR_BALANCE_INSUFFICIENT);
+    assert_int_equal(o[4].err.code, PAY_ERR_BALANCE_INSUFFICIENT);
+    assert_string_equal(o[4].err.field, "amount");
+    assert_string_equal(o[4].err.detail, "EXCEEDS_CREDITS");
     assert_int_equal(o[4].result, PAY_LEDGER_EXCEEDS_CREDITS);
-    /* 4 succeeded: alice 10000 - 4000; the failed command's order row and transfer are gone. */
+    assert_int_equal(o[5].code, PAY_ERR_CREDENTIALS_INVALID);
+    assert_string_equal(o[5].err.field, "password");
+    /* 4 committed (3 plain + the kept one): alice 10000 - 4000; the failed commands' order rows
+     * and transfers are gone. */
     assert_int_equal(available(e, "alice"), 6000);
     assert_int_equal(available(e, "shop"), 4000);
     int64_t n = 0;
@@ -167,10 +193,39 @@ static void generic_commands_isolated(void **state)
     bool found = true;
     assert_int_equal(pay_ledger_transfer_get(e->lg, "pay-o3", &t, &found, NULL), PAY_ERR_OK);
     assert_false(found);
+    assert_int_equal(pay_ledger_transfer_get(e->lg, "pay-o6", &t, &found, NULL), PAY_ERR_OK);
+    assert_true(found); /* kept */
     assert_int_equal(pay_ledger_transfer_get(e->lg, "pay-o1", &t, &found, NULL), PAY_ERR_OK);
     assert_true(found);
     assert_string_equal(t.user_data, "o1");
     assert_int_equal(t.amount_minor, 1000);
+}
+
+/* A retryable code from a command reruns the whole batch (the store's retry loop): the caller
+ * sees only the successful run. */
+struct busy_once {
+    struct env *e;
+    int runs;
+};
+
+static enum pay_err busy_once_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct busy_once *b = ctx;
+    if (b->runs++ == 0)
+        return pay_error_set(err, PAY_ERR_DB_BUSY, "", "pretend: a serialisation failure");
+    return pay_store_exec(tx, err, "INSERT INTO orders (id, state) VALUES ('busy', 'PAID')", NULL);
+}
+
+static void retryable_reruns_the_batch(void **state)
+{
+    struct env *e = *state;
+    struct busy_once b = {e, 0};
+    struct pay_error err;
+    assert_int_equal(pay_committer_submit(e->c, busy_once_apply, &b, &err), PAY_ERR_OK);
+    assert_int_equal(b.runs, 2);
+    int64_t n = 0;
+    assert_int_equal(pay_store_run_read(e->s, count_orders, &n, NULL), PAY_ERR_OK);
+    assert_int_equal(n, 1);
 }
 
 static void linked_and_idempotent(void **state)
@@ -280,10 +335,10 @@ static void paging_newest_first(void **state)
     assert_int_equal(seen, 25);
 }
 
-static enum pay_store_status tamper(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err tamper(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     (void)ctx;
-    return pay_store_status_of(pay_store_exec(
+    return (pay_store_exec(
         tx, err, "UPDATE ledger_accounts SET credits_posted = credits_posted + 7 WHERE id = 'bank'",
         NULL));
 }
@@ -304,10 +359,10 @@ static void verify_reports_tampering(void **state)
     free(buf);
 }
 
-static enum pay_store_status untamper(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err untamper(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     (void)ctx;
-    return pay_store_status_of(pay_store_exec(
+    return (pay_store_exec(
         tx, err, "UPDATE ledger_accounts SET credits_posted = 0 WHERE id = 'bank'", NULL));
 }
 
@@ -318,11 +373,11 @@ static void verify_reports_tampering_then_fix(void **state)
     assert_int_equal(pay_store_run_tx(e->s, untamper, NULL, NULL), PAY_ERR_OK);
 }
 
-static enum pay_store_status dangle(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err dangle(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     (void)ctx;
     /* No foreign keys on the hot table (migration 2): only verify can catch this. */
-    return pay_store_status_of(pay_store_exec(
+    return (pay_store_exec(
         tx, err,
         "INSERT INTO ledger_transfers (id, debit_rid, credit_rid, amount, currency, code, flags,"
         " pending_rid, timeout_s, user_data, created_ms)"
@@ -330,11 +385,10 @@ static enum pay_store_status dangle(struct pay_store_tx *tx, void *ctx, struct p
         NULL));
 }
 
-static enum pay_store_status undangle(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err undangle(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     (void)ctx;
-    return pay_store_status_of(
-        pay_store_exec(tx, err, "DELETE FROM ledger_transfers WHERE id = 'dangling'", NULL));
+    return (pay_store_exec(tx, err, "DELETE FROM ledger_transfers WHERE id = 'dangling'", NULL));
 }
 
 static void verify_reports_dangling_references(void **state)
@@ -353,10 +407,10 @@ static void verify_reports_dangling_references(void **state)
     assert_int_equal(pay_store_run_tx(e->s, undangle, NULL, NULL), PAY_ERR_OK);
 }
 
-static enum pay_store_status set_closed(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err set_closed(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     const char *sql = ctx;
-    return pay_store_status_of(pay_store_exec(tx, err, sql, NULL));
+    return (pay_store_exec(tx, err, sql, NULL));
 }
 
 static enum pay_ledger_result pay_alice_to_shop(struct env *e, const char *id)
@@ -447,12 +501,11 @@ static int chain_page_all(struct env *e, const char *account, char ids[][PAY_LED
     return n_all;
 }
 
-static enum pay_store_status downgrade_to_v2(struct pay_store_tx *tx, void *ctx,
-                                             struct pay_error *err)
+static enum pay_err downgrade_to_v2(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     (void)ctx;
     /* The schema exactly as migration 2 left it. */
-    return pay_store_status_of(
+    return (
         pay_store_exec(tx, err,
                        "CREATE INDEX ledger_transfers_debit ON ledger_transfers (debit_rid);"
                        "CREATE INDEX ledger_transfers_credit ON ledger_transfers (credit_rid);"
@@ -522,11 +575,10 @@ static void paging_with_foreign_cursor(void **state)
     assert_string_equal(page[2].id, "ch05");
 }
 
-static enum pay_store_status break_chain(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err break_chain(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
-    return pay_store_status_of(
-        pay_store_exec(tx, err, "UPDATE ledger_transfers SET debit_prev = $1 WHERE id = 'ch03'",
-                       "i", *(int64_t *)ctx));
+    return (pay_store_exec(tx, err, "UPDATE ledger_transfers SET debit_prev = $1 WHERE id = 'ch03'",
+                           "i", *(int64_t *)ctx));
 }
 
 static void verify_reports_broken_chain(void **state)
@@ -555,6 +607,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(generic_commands_isolated, setup, teardown),
+        cmocka_unit_test_setup_teardown(retryable_reruns_the_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(linked_and_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(two_phase_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(paging_newest_first, setup, teardown),

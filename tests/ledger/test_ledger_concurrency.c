@@ -45,13 +45,15 @@ struct generic {
     enum pay_ledger_result r;
 };
 
-static int generic_apply(struct pay_store_tx *tx, void *ctx)
+static enum pay_err generic_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct generic *g = ctx;
     struct pay_ledger_transfer copy = g->t; /* may run again on a retry: keep the input */
-    if (pay_ledger_tx_transfer(g->lg, tx, &copy, &g->r, NULL) != PAY_ERR_OK)
-        return -1;
-    return g->r == PAY_LEDGER_OK ? 0 : 1;
+    enum pay_err e = pay_ledger_tx_transfer(g->lg, tx, &copy, &g->r, err);
+    if (e == PAY_ERR_OK && g->r != PAY_LEDGER_OK)
+        e = pay_error_set(err, PAY_ERR_BALANCE_INSUFFICIENT, "", "%s",
+                          pay_ledger_result_name(g->r));
+    return e;
 }
 
 static void *worker_main(void *arg)
@@ -72,9 +74,8 @@ static void *worker_main(void *arg)
             assert_int_equal(pay_committer_transfers(sh->c, &t, 1, &r, NULL), PAY_ERR_OK);
         } else {
             struct generic g = {sh->lg, t, PAY_LEDGER_OK};
-            int rc = -2;
-            assert_int_equal(pay_committer_submit(sh->c, generic_apply, &g, &rc, NULL), PAY_ERR_OK);
-            assert_true(rc == 0 || rc == 1);
+            enum pay_err rc = pay_committer_submit(sh->c, generic_apply, &g, NULL);
+            assert_true(rc == PAY_ERR_OK || rc == PAY_ERR_BALANCE_INSUFFICIENT);
             r = g.r;
         }
         if (r == PAY_LEDGER_OK)
@@ -87,15 +88,14 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static enum pay_store_status count_transfers(struct pay_store_tx *tx, void *ctx,
-                                             struct pay_error *err)
+static enum pay_err count_transfers(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pay_store_stmt *st =
         pay_store_query(tx, err, "SELECT count(*) FROM ledger_transfers WHERE id LIKE 'w%'", NULL);
     assert_int_equal(pay_store_step(st, err), 1);
     *(int64_t *)ctx = pay_store_col_int64(st, 0);
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 static void setup_accounts(struct pay_committer *c)

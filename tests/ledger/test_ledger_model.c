@@ -585,14 +585,14 @@ static void one_op(struct pay_ledger *lg, struct pay_store_tx *tx)
     }
 }
 
-static enum pay_store_status group_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err group_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     (void)err;
     struct run *r = ctx;
     int n = 1 + pick(300);
     for (int i = 0; i < n && r->ops_left > 0; i++, r->ops_left--, r->ops_done++)
         one_op(r->lg, tx);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 /* The model side of the initial accounts a0..a39 (a40..a47 stay uncreated: *_NOT_FOUND). */
@@ -615,17 +615,18 @@ static void setup_accounts(void)
     }
 }
 
-static enum pay_store_status create_all_body(struct pay_store_tx *tx, void *ctx,
-                                             struct pay_error *err)
+static enum pay_err create_all_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pay_ledger *lg = ctx;
     for (int i = 0; i < 40; i++) {
         struct pay_ledger_account a;
         fill_account(&a, i);
         enum pay_ledger_result got;
-        if (pay_ledger_tx_create_accounts(lg, tx, &a, 1, &got, err) != PAY_ERR_OK ||
-            got != PAY_LEDGER_OK)
-            return PAY_STORE_HARD;
+        enum pay_err e = pay_ledger_tx_create_accounts(lg, tx, &a, 1, &got, err);
+        if (e == PAY_ERR_OK && got != PAY_LEDGER_OK)
+            e = pay_error_set(err, PAY_ERR_INTERNAL, "", "%s", pay_ledger_result_name(got));
+        if (e != PAY_ERR_OK)
+            return e;
     }
     /* Unflagged a0 (CNY) and a3 (USD) credit the asset-like accounts (flag 1: debits <= credits).
      */
@@ -640,7 +641,7 @@ static enum pay_store_status create_all_body(struct pay_store_tx *tx, void *ctx,
         t.amount_minor = 50000;
         do_transfers(lg, tx, &t, 1);
     }
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 /* cache_bytes: the ledger's account cache budget (0: the default). */

@@ -662,8 +662,7 @@ static void ledger_and_bank_agree(void **state)
 
 /* What older versions stored in clear: an agreement token (migration 8), a TOTP secret
  * (migration 11) and the typed account of a withdrawal (migration 12). */
-static enum pay_store_status legacy_rows_tx(struct pay_store_tx *tx, void *ctx,
-                                            struct pay_error *err)
+static enum pay_err legacy_rows_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     (void)ctx;
     enum pay_err e = pay_store_exec(
@@ -685,7 +684,7 @@ static enum pay_store_status legacy_rows_tx(struct pay_store_tx *tx, void *ctx,
             " consumer_id, 'icbc', 'acct_legacyTypedAccount', 100, 'CNY', 'failed', 1, 1, 1, 0"
             " FROM pf_cards LIMIT 1",
             "");
-    return pay_store_status_of(e);
+    return e;
 }
 
 /* Secrets stored in clear by an older version are sealed at the next start (the flag columns

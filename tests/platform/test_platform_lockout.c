@@ -70,7 +70,7 @@ struct counters {
     int64_t seq, forgiven_seq, lock_seq, locked_until_ms;
 };
 
-static enum pay_store_status counters_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err counters_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct counters *c = ctx;
     struct pay_store_stmt *st = pay_store_query(
@@ -79,7 +79,7 @@ static enum pay_store_status counters_tx(struct pay_store_tx *tx, void *ctx, str
         " JOIN pf_consumers c ON a.subject = 'login:' || c.id WHERE c.login = $1",
         "t", c->subject);
     if (!st)
-        return PAY_STORE_HARD;
+        return err->code;
     if (pay_store_step(st, err) == 1) {
         c->seq = pay_store_col_int64(st, 0);
         c->forgiven_seq = pay_store_col_int64(st, 1);
@@ -87,7 +87,7 @@ static enum pay_store_status counters_tx(struct pay_store_tx *tx, void *ctx, str
         c->locked_until_ms = pay_store_col_int64(st, 3);
     }
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 /* The login counters of a consumer, read from the running platform's database. */

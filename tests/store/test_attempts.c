@@ -65,7 +65,7 @@ struct call {
     int64_t locked_until_ms, left;
 };
 
-static enum pay_store_status call_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err call_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct call *c = ctx;
     enum pay_err e = PAY_ERR_OK;
@@ -84,7 +84,7 @@ static enum pay_store_status call_tx(struct pay_store_tx *tx, void *ctx, struct 
                                     &c->left, err);
         break;
     }
-    return pay_store_status_of(e);
+    return e;
 }
 
 static enum pay_err run(struct pay_store *s, struct call *c)

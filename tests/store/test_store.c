@@ -82,7 +82,7 @@ static void migrations_apply_reopen_too_new(void **state)
     rm_db(path);
 }
 
-static enum pay_store_status pragmas_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err pragmas_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     char *out = ctx;
     struct pay_store_stmt *st = pay_store_query(tx, err, "PRAGMA journal_mode", NULL);
@@ -97,7 +97,7 @@ static enum pay_store_status pragmas_body(struct pay_store_tx *tx, void *ctx, st
     assert_int_equal(pay_store_step(st, err), 1);
     snprintf(out + 32, 16, "%lld", (long long)pay_store_col_int64(st, 0));
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 static void pragmas_wal_full(void **state)
@@ -124,19 +124,18 @@ struct insert_ctx {
     int64_t t_id;
 };
 
-static enum pay_store_status insert_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err insert_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct insert_ctx *c = ctx;
     enum pay_err e =
         pay_store_exec(tx, err, "INSERT INTO t (name, n) VALUES ($1, $2)", "ti", c->name, c->n);
-    return pay_store_status_of(e);
+    return e;
 }
 
-static enum pay_store_status fk_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err fk_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct insert_ctx *c = ctx;
-    return pay_store_status_of(
-        pay_store_exec(tx, err, "INSERT INTO u (t_id) VALUES ($1)", "i", c->t_id));
+    return (pay_store_exec(tx, err, "INSERT INTO u (t_id) VALUES ($1)", "i", c->t_id));
 }
 
 static void constraints_map_to_db_constraint(void **state)
@@ -157,12 +156,12 @@ static void constraints_map_to_db_constraint(void **state)
     assert_int_equal(pay_store_run_tx(s, fk_body, &c, &err), PAY_ERR_OK);
     struct pay_store_stats st;
     pay_store_get_stats(s, &st);
-    assert_int_equal(st.retries, 0); /* constraints are HARD: never retried */
+    assert_int_equal(st.retries, 0); /* constraints are not retryable */
     pay_store_close(s);
     rm_db(path);
 }
 
-static enum pay_store_status many_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err many_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     (void)ctx;
     for (int i = 0; i < 1000; i++) {
@@ -171,7 +170,7 @@ static enum pay_store_status many_body(struct pay_store_tx *tx, void *ctx, struc
         enum pay_err e = pay_store_exec(tx, err, "INSERT INTO t (name, n) VALUES ($1, $2)", "ti",
                                         name, (int64_t)i);
         if (e != PAY_ERR_OK)
-            return pay_store_status_of(e);
+            return e;
     }
     /* Nested use of the same SQL: the second gets its own statement. */
     struct pay_store_stmt *a =
@@ -185,12 +184,12 @@ static enum pay_store_status many_body(struct pay_store_tx *tx, void *ctx, struc
     assert_int_equal(pay_store_step(a, err), 0);
     pay_store_done(a);
     pay_store_done(b);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 /* $N binds by number even when the SQL names them out of order (SQLite itself numbers them by
  * first appearance). */
-static enum pay_store_status order_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err order_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     (void)ctx;
     assert_int_equal(pay_store_exec(tx, err, "INSERT INTO t (name, n) VALUES ('x', 1)", NULL),
@@ -205,7 +204,7 @@ static enum pay_store_status order_body(struct pay_store_tx *tx, void *ctx, stru
     assert_int_equal(pay_store_col_int64(st, 0), 42);
     assert_string_equal(pay_store_col_text(st, 1), "two");
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 static void parameters_by_number(void **state)
@@ -234,8 +233,7 @@ static void statement_cache(void **state)
     rm_db(path);
 }
 
-static enum pay_store_status savepoint_body(struct pay_store_tx *tx, void *ctx,
-                                            struct pay_error *err)
+static enum pay_err savepoint_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     (void)ctx;
     assert_int_equal(pay_store_exec(tx, err, "INSERT INTO t (name, n) VALUES ('keep', 1)", NULL),
@@ -254,7 +252,7 @@ static enum pay_store_status savepoint_body(struct pay_store_tx *tx, void *ctx,
     assert_int_equal(pay_store_step(st, err), 1);
     assert_string_equal(pay_store_col_text(st, 0), "keep");
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 static void savepoints_nest(void **state)
@@ -267,6 +265,100 @@ static void savepoints_nest(void **state)
     rm_db(path);
 }
 
+/* --- the transaction contract (pay_store_tx_fn) ------------------------------------------ */
+
+enum body_end { BODY_OK, BODY_REFUSE, BODY_KEEP, BODY_KEEP_INNER };
+
+struct contract_ctx {
+    enum body_end end;
+    int runs;
+};
+
+static enum pay_err contract_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct contract_ctx *c = ctx;
+    c->runs++;
+    pay_error_set(err, PAY_ERR_INTERNAL, "stale", "left over from an earlier step");
+    static const char *const names[] = {"ok", "refused", "kept", "kept inside"};
+    enum pay_err e =
+        pay_store_exec(tx, err, "INSERT INTO t (name, n) VALUES ($1, 1)", "t", names[c->end]);
+    if (e != PAY_ERR_OK || c->end == BODY_OK)
+        return e;
+    if (c->end == BODY_REFUSE)
+        return pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "password", "wrong");
+    if (c->end == BODY_KEEP_INNER) { /* kept inside a savepoint, then released: not kept here */
+        assert_int_equal(pay_store_savepoint(tx, err), PAY_ERR_OK);
+        pay_store_keep(tx, PAY_ERR_CREDENTIALS_INVALID);
+        assert_true(pay_store_tx_kept(tx));
+        assert_int_equal(pay_store_release(tx, err), PAY_ERR_OK);
+        assert_false(pay_store_tx_kept(tx));
+        return pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "password", "inner");
+    }
+    return pay_store_keep(tx, pay_error_set(err, PAY_ERR_LOCKED, "password", "wrong, counted"));
+}
+
+static enum pay_err count_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(tx, err, "SELECT count(*) FROM t", NULL);
+    if (!st)
+        return err->code;
+    int rc = pay_store_step(st, err);
+    *(int64_t *)ctx = rc == 1 ? pay_store_col_int64(st, 0) : -1;
+    pay_store_done(st);
+    return rc == 1 ? PAY_ERR_OK : err->code;
+}
+
+static int64_t rows(struct pay_store *s)
+{
+    int64_t n = -1;
+    assert_int_equal(pay_store_run_read(s, count_body, &n, NULL), PAY_ERR_OK);
+    return n;
+}
+
+/* OK commits and clears *err; any other code rolls back and reaches the caller exactly (code,
+ * field, detail), run once; pay_store_keep commits and still refuses; a keep inside a released
+ * savepoint does not keep the transaction. */
+static void one_contract(void **state)
+{
+    (void)state;
+    char *path = temp_db();
+    struct pay_store *s = open_with(path, &comp_v1);
+    struct pay_error err;
+    struct contract_ctx c = {BODY_OK, 0};
+    assert_int_equal(pay_store_run_tx(s, contract_body, &c, &err), PAY_ERR_OK);
+    assert_int_equal(err.code, PAY_ERR_OK);
+    assert_string_equal(err.field, "");
+    assert_string_equal(err.detail, "");
+    assert_int_equal(rows(s), 1);
+
+    c = (struct contract_ctx){BODY_REFUSE, 0};
+    assert_int_equal(pay_store_run_tx(s, contract_body, &c, &err), PAY_ERR_CREDENTIALS_INVALID);
+    assert_int_equal(err.code, PAY_ERR_CREDENTIALS_INVALID);
+    assert_string_equal(err.field, "password");
+    assert_string_equal(err.detail, "wrong");
+    assert_int_equal(c.runs, 1); /* not retryable: run once */
+    assert_int_equal(rows(s), 1);
+
+    c = (struct contract_ctx){BODY_KEEP, 0};
+    assert_int_equal(pay_store_run_tx(s, contract_body, &c, &err), PAY_ERR_LOCKED);
+    assert_int_equal(err.code, PAY_ERR_LOCKED);
+    assert_string_equal(err.field, "password");
+    assert_string_equal(err.detail, "wrong, counted");
+    assert_int_equal(c.runs, 1);
+    assert_int_equal(rows(s), 2); /* committed */
+
+    c = (struct contract_ctx){BODY_KEEP_INNER, 0};
+    assert_int_equal(pay_store_run_tx(s, contract_body, &c, &err), PAY_ERR_CREDENTIALS_INVALID);
+    assert_string_equal(err.detail, "inner");
+    assert_int_equal(rows(s), 2); /* rolled back */
+
+    struct pay_store_stats st;
+    pay_store_get_stats(s, &st);
+    assert_int_equal(st.retries, 0);
+    pay_store_close(s);
+    rm_db(path);
+}
+
 /* --- busy: a second store on the same file holds the write lock for a while --------------- */
 
 struct holder {
@@ -274,13 +366,13 @@ struct holder {
     volatile int locked;
 };
 
-static enum pay_store_status hold_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err hold_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct holder *h = ctx;
     enum pay_err e = pay_store_exec(tx, err, "INSERT INTO t (name, n) VALUES ('holder', 1)", NULL);
     __atomic_store_n(&h->locked, 1, __ATOMIC_SEQ_CST);
     usleep(150 * 1000);
-    return pay_store_status_of(e);
+    return e;
 }
 
 static void *holder_thread(void *arg)
@@ -316,12 +408,11 @@ static void retry_on_busy(void **state)
     rm_db(path);
 }
 
-static enum pay_store_status soft_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err soft_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     (void)tx;
     (*(int *)ctx)++;
-    pay_error_set(err, PAY_ERR_DB_BUSY, "", "pretend");
-    return PAY_STORE_SOFT;
+    return pay_error_set(err, PAY_ERR_DB_BUSY, "", "pretend");
 }
 
 static void soft_gives_up(void **state)
@@ -386,6 +477,7 @@ int main(void)
         cmocka_unit_test(statement_cache),
         cmocka_unit_test(parameters_by_number),
         cmocka_unit_test(savepoints_nest),
+        cmocka_unit_test(one_contract),
         cmocka_unit_test(retry_on_busy),
         cmocka_unit_test(soft_gives_up),
         cmocka_unit_test(files_are_private),
