@@ -17,6 +17,7 @@
 
 #include "core/ids.h"
 #include "core/money.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/password.h"
@@ -175,7 +176,7 @@ static int batched(struct seed *s, const char *what, size_t total, pay_store_tx_
     double t0 = now_s();
     for (s->from = 0; s->from < total; s->from = s->to) {
         s->to = s->from + s->batch < total ? s->from + s->batch : total;
-        s->now_ms = pay_time_now_ms();
+        s->now_ms = pay_clock_real_ms();
         for (size_t i = s->from; s->trade_ids && i < s->to; i++)
             if (pay_id_new("tr", s->trade_ids[i - s->from]) != PAY_ERR_OK)
                 return -1;

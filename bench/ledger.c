@@ -94,7 +94,7 @@ static struct pay_ledger *open_ledger(const char *path, struct pay_store **s)
     struct pay_ledger *lg = NULL;
     struct pay_error err;
     if (pay_store_open(path, NULL, schema, s, &err) != PAY_ERR_OK ||
-        pay_ledger_new(*s, NULL, NULL, &lg, &err) != PAY_ERR_OK) {
+        pay_ledger_new(*s, &lg, &err) != PAY_ERR_OK) {
         fprintf(stderr, "bench: %s: %s\n", path, err.detail);
         exit(1);
     }

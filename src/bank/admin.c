@@ -2,6 +2,7 @@
  * and the sandbox admin page (/admin: loopback clients, or ?token=<admin_token>). */
 #include "bank/bank.h"
 #include "core/money.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/server.h"
@@ -134,7 +135,7 @@ static enum pay_err admin_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
                       pay_store_col_text(st, 0), "name", pay_store_col_text(st, 1), "masked",
                       masked, "kind", pay_store_col_text(st, 4), "expiry",
                       pay_store_col_text(st, 5), "account_id", pay_store_col_text(st, 6), "balance",
-                      bal, "locked", pay_store_col_int64(st, 7) > pay_time_now_ms()));
+                      bal, "locked", pay_store_col_int64(st, 7) > pay_clock_now_ms()));
     }
     pay_store_done(st);
     st = pay_store_query(tx, err,

@@ -6,6 +6,7 @@
  * page shows them once. The operations themselves are admin_ops.c, shared with the CLI. */
 #include "bank/bank.h"
 #include "core/money.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
@@ -149,7 +150,7 @@ static void reveal_put(struct pay_bank *b, const struct pay_bank_issued *c, char
     uint8_t r[16];
     pay_random_bytes(r, sizeof r);
     pay_hex_encode(ticket, 33, r, sizeof r);
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     pthread_mutex_lock(&b->reveal_lock);
     size_t at = 0; /* a free or expired slot, else the oldest */
     for (size_t i = 0; i < PAY_BANK_REVEAL_SLOTS; i++) {
@@ -177,7 +178,7 @@ static void reveal_put(struct pay_bank *b, const struct pay_bank_issued *c, char
 static bool reveal_take(struct pay_bank *b, const char *ticket, struct pay_bank_reveal *out)
 {
     bool found = false;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     pthread_mutex_lock(&b->reveal_lock);
     for (size_t i = 0; ticket && strlen(ticket) == 32 && i < PAY_BANK_REVEAL_SLOTS; i++) {
         struct pay_bank_reveal *s = &b->reveal[i];

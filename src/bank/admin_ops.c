@@ -4,6 +4,7 @@
  * function checks its input (err->field names the bad field) and commits one write. */
 #include "bank/bank.h"
 #include "core/ids.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 
@@ -219,7 +220,7 @@ enum pay_err pay_bank_admin_card_issue(struct pay_bank *b, const struct pay_bank
     if ((rc = need(c->password, "password", err)) != PAY_ERR_OK ||
         (rc = need(c->expiry, "expiry", err)) != PAY_ERR_OK)
         return rc;
-    if (pay_bank_expiry_past(c->expiry, pay_time_now_ms()) != 0)
+    if (pay_bank_expiry_past(c->expiry, pay_clock_now_ms()) != 0)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "expiry", "MM/YY, not in the past");
     struct card_op op = {.b = b, .in = c, .out = out};
     rc = pay_committer_submit(b->committer, card_apply, &op, err);

@@ -5,6 +5,7 @@
 #include "bank/api.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "http/codec.h"
 
@@ -76,7 +77,7 @@ bool api_begin(struct pay_http_request *req, struct api_call *c)
     struct pay_sig_header h;
     enum pay_err rc = pay_sig_verify_request(&v, pay_http_req_header(req, PAY_SIG_REQUEST_HEADER),
                                              pay_http_req_method(req), target, body, len,
-                                             pay_time_now_ms() / 1000, &h, &e);
+                                             pay_clock_real_ms() / 1000, &h, &e);
     if (rc == PAY_ERR_OK) {
         snprintf(c->m.mer_id, sizeof c->m.mer_id, "%s", h.key_id);
         if (pay_store_run_read(c->b->store, mer_tx, c, &e) != PAY_ERR_OK)
@@ -114,7 +115,7 @@ void pay_bank_sign_answer(void *ctx, struct pay_http_request *req, int status, c
     struct pay_sig_signer s = {PAY_SIG_RSA_SHA256, b->opt.code, NULL, b->keys.sign_key};
     struct pay_error e = {0};
     if (pay_sig_sign_answer(&s, pay_http_req_header(req, PAY_SIG_REQUEST_HEADER), status, body, len,
-                            pay_time_now_ms() / 1000, hdr, sizeof hdr, &e) != PAY_ERR_OK ||
+                            pay_clock_real_ms() / 1000, hdr, sizeof hdr, &e) != PAY_ERR_OK ||
         pay_http_respond_header(req, PAY_SIG_RESPONSE_HEADER, hdr) != 0)
         PAY_ERROR("api.sign_failed", "status=%d detail=\"%s\"", status, e.detail);
 }
@@ -328,7 +329,7 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
                             " amount_minor, created_ms, refunded_after_minor, status)"
                             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                             "ttttiiit", r->serial, r->mer_id, r->refund_id, pk, r->amount,
-                            pay_time_now_ms(), r->refunded_after, r->status);
+                            pay_clock_now_ms(), r->refunded_after, r->status);
     return rc;
 }
 
@@ -449,7 +450,7 @@ static enum pay_err xfer_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
                             " to_account, amount_minor, currency, created_ms)"
                             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                             "tttttiti", x->mer_id, x->transfer_id, x->serial, x->from, x->to,
-                            x->amount, PAY_BANK_CURRENCY, pay_time_now_ms());
+                            x->amount, PAY_BANK_CURRENCY, pay_clock_now_ms());
     return rc;
 }
 

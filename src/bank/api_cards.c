@@ -4,6 +4,7 @@
 #include "bank/api.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "store/attempts.h"
@@ -24,7 +25,7 @@ struct verify_op {
 static enum pay_err verify_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct verify_op *v = ctx;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     enum pay_err rc = pay_bank_card_find(v->b, tx, v->pan, &v->card, err);
     if (rc == PAY_ERR_OK)
         rc = pay_bank_card_usable(&v->card, now, err);
@@ -103,7 +104,7 @@ struct confirm_op {
 static enum pay_err confirm_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct confirm_op *f = ctx;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         "SELECT card_id, sms_hash FROM bank_verifications WHERE id = $1 AND mer_id = $2"
@@ -190,7 +191,7 @@ static enum pay_err revoke_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     enum pay_err rc = pay_store_exec(tx, err,
                                      "UPDATE bank_agreements SET revoked_ms = $3 WHERE"
                                      " token_hash = $1 AND mer_id = $2 AND revoked_ms = 0",
-                                     "tti", r->hash, r->mer_id, pay_time_now_ms());
+                                     "tti", r->hash, r->mer_id, pay_clock_now_ms());
     if (rc == PAY_ERR_OK && pay_store_changes(tx) == 0)
         return pay_error_set(err, PAY_ERR_AGREEMENT_INVALID, "agreementToken", NULL);
     return rc;
@@ -248,7 +249,7 @@ static enum pay_err debit_replay(struct pay_store_tx *tx, struct debit_op *d, bo
 static enum pay_err debit_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct debit_op *d = ctx;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     bool found = false;
     enum pay_err rc = debit_replay(tx, d, &found, err);
     if (rc != PAY_ERR_OK || found)

@@ -3,6 +3,7 @@
 #include "bank/bank.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
@@ -299,7 +300,7 @@ enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **o
     pthread_mutex_init(&b->reveal_lock, NULL);
     pay_random_bytes(b->admin_key, sizeof b->admin_key);
     pthread_mutex_init(&b->stop_lock, NULL);
-    pthread_cond_init(&b->stop_cond, NULL);
+    pay_clock_cond_init(&b->stop_cond);
     *out = b;
     if (mkdir(o->data_dir, 0700) != 0 && errno != EEXIST)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "cannot create %s",
@@ -315,7 +316,7 @@ enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **o
     if (rc == PAY_ERR_OK)
         rc = load_keys(b, err);
     if (rc == PAY_ERR_OK)
-        rc = pay_ledger_new(b->store, NULL, NULL, &b->ledger, err);
+        rc = pay_ledger_new(b->store, &b->ledger, err);
     if (rc == PAY_ERR_OK)
         rc = pay_committer_start(b->ledger, NULL, &b->committer, err);
     if (rc == PAY_ERR_OK)
@@ -373,7 +374,7 @@ enum pay_err pay_bank_account_create(struct pay_bank *b, struct pay_store_tx *tx
     rc = pay_store_exec(tx, err,
                         "INSERT INTO bank_accounts (id, kind, owner, currency, created_ms)"
                         " VALUES ($1, $2, $3, $4, $5)",
-                        "tttti", id, kind, owner, PAY_BANK_CURRENCY, pay_time_now_ms());
+                        "tttti", id, kind, owner, PAY_BANK_CURRENCY, pay_clock_now_ms());
     if (rc == PAY_ERR_OK)
         snprintf(id_out, PAY_LEDGER_ID_MAX + 1, "%s", id);
     return rc;
@@ -424,5 +425,5 @@ enum pay_err pay_bank_customer_create(struct pay_bank *b, struct pay_store_tx *t
     return pay_store_exec(tx, err,
                           "INSERT INTO bank_customers (id, name, phone, created_ms)"
                           " VALUES ($1, $2, $3, $4)",
-                          "ttti", id_out, name, phone, pay_time_now_ms());
+                          "ttti", id_out, name, phone, pay_clock_now_ms());
 }

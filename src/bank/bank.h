@@ -4,6 +4,7 @@
 #ifndef PAY_BANK_BANK_H
 #define PAY_BANK_BANK_H
 
+#include "core/clock.h"
 #include "core/errors.h"
 #include "core/limits.h"
 #include "crypto/aead.h"
@@ -114,8 +115,9 @@ struct pay_bank {
     pthread_t worker;
     bool worker_running;
     pthread_mutex_t stop_lock;
-    pthread_cond_t stop_cond;
+    pthread_cond_t stop_cond; /* stop, or a move of the test clock (notify_clock) */
     bool stopping;
+    struct pay_clock_worker notify_clock;
     /* /admin: CSRF tokens are HMAC(admin_key, the admin cookie); issued cards wait here */
     uint8_t admin_key[32];
     pthread_mutex_t reveal_lock;

@@ -3,6 +3,7 @@
  * keyed-hash index for look-ups, Argon2id card passwords and the failed-attempt lock. */
 #include "bank/bank.h"
 #include "core/ids.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "store/attempts.h"
@@ -230,7 +231,7 @@ static enum pay_err insert_card(struct pay_bank *b, struct pay_store_tx *tx,
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         "ttttttttttti", card_id, idx, sealed, b->opt.bin, last4, c->expiry,
         strcmp(c->kind, "credit") == 0 ? "CREDIT" : "DEBIT", account_id, c->customer_id, c->phone,
-        hash, pay_time_now_ms());
+        hash, pay_clock_now_ms());
     char subject[PAY_ID_MAX + 8];
     subject_of(card_id, subject);
     if (rc == PAY_ERR_OK && c->locked_until_ms > 0)

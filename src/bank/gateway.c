@@ -7,6 +7,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/money.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
@@ -72,7 +73,7 @@ enum pay_err gw_session_load(struct pay_bank *b, const char *id, struct gw_sessi
     enum pay_err rc = pay_store_run_read(b->store, load_tx, s, err);
     if (rc != PAY_ERR_OK)
         return rc;
-    if (!s->found || pay_time_now_ms() - s->created_ms > SESSION_TTL_MS)
+    if (!s->found || pay_clock_now_ms() - s->created_ms > SESSION_TTL_MS)
         return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "session",
                              "your payment session has expired; start again from the merchant");
     return PAY_ERR_OK;
@@ -146,7 +147,7 @@ static enum pay_err create_apply(struct pay_store_tx *tx, void *ctx, struct pay_
 {
     struct create_op *c = ctx;
     const struct pay_bank_order_doc *d = c->d;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     enum pay_err rc = pay_store_exec(
         tx, err,
         "INSERT INTO bank_orders (id, mer_id, order_id, amount_minor, currency, channel, mer_url,"

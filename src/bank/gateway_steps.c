@@ -5,6 +5,7 @@
 #include "bank/gateway.h"
 #include "core/log.h"
 #include "core/money.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
@@ -119,7 +120,7 @@ static enum pay_err card_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
     struct card_op *c = ctx;
     enum pay_err rc = pay_bank_card_find(c->b, tx, c->pan, &c->card, err);
     if (rc == PAY_ERR_OK)
-        rc = pay_bank_card_usable(&c->card, pay_time_now_ms(), err);
+        rc = pay_bank_card_usable(&c->card, pay_clock_now_ms(), err);
     if (rc != PAY_ERR_OK)
         return rc;
     return pay_store_exec(tx, err,
@@ -179,7 +180,7 @@ static enum pay_err card_read_tx(struct pay_store_tx *tx, void *ctx, struct pay_
 static enum pay_err pw_reserve_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pw_op *p = ctx;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     enum pay_err rc = pay_bank_card_get(tx, p->s->card_id, &p->card, err);
     if (rc == PAY_ERR_OK)
         rc = pay_bank_card_usable(&p->card, now, err);
@@ -194,10 +195,11 @@ static enum pay_err pw_right_apply(struct pay_store_tx *tx, void *ctx, struct pa
     struct pw_op *p = ctx;
     enum pay_err rc = pay_bank_card_attempt_succeeded(tx, p->s->card_id, &p->attempt, err);
     if (rc == PAY_ERR_OK)
-        rc = pay_store_exec(tx, err,
-                            "UPDATE bank_sessions SET stage = 'sms', sms_hash = $2,"
-                            " sms_expires_ms = $3 WHERE id = $1",
-                            "tti", p->s->id, p->sms_hash, pay_time_now_ms() + p->b->opt.sms_ttl_ms);
+        rc =
+            pay_store_exec(tx, err,
+                           "UPDATE bank_sessions SET stage = 'sms', sms_hash = $2,"
+                           " sms_expires_ms = $3 WHERE id = $1",
+                           "tti", p->s->id, p->sms_hash, pay_clock_now_ms() + p->b->opt.sms_ttl_ms);
     return rc;
 }
 
@@ -302,7 +304,7 @@ static enum pay_err live_code(struct pay_store_tx *tx, const struct gw_session *
 static enum pay_err sms_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct sms_op *m = ctx;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     m->attempt = (struct pay_store_attempt){0};
     char hash[PAY_OTP_HASH_LEN];
     enum pay_err rc = pay_bank_card_get(tx, m->s->card_id, &m->card, err);
@@ -371,7 +373,7 @@ static enum pay_err confirm_apply(struct pay_store_tx *tx, void *ctx, struct pay
 {
     struct confirm_op *c = ctx;
     struct pay_bank *b = c->b;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     c->newly_paid = false;
     c->notify_id[0] = '\0';
     struct pay_bank_merchant m;

@@ -3,6 +3,7 @@
  * the signed API can verify merchants' requests. */
 #include "bank/bank.h"
 #include "core/log.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/x509.h"
 
@@ -58,7 +59,7 @@ enum pay_err pay_bank_cert_check(struct pay_bank *b, struct pay_store_tx *tx, co
 {
     char serial[PAY_X509_SERIAL_HEX_MAX];
     enum pay_err rc = pay_x509_verify(cert_pem, b->keys.ca_cert_pem, mer_id,
-                                      pay_time_now_ms() / 1000, serial, err);
+                                      pay_clock_real_ms() / 1000, serial, err);
     if (rc != PAY_ERR_OK) {
         snprintf(err->field, sizeof err->field, "merCert");
         return rc;
@@ -93,7 +94,7 @@ struct add_op {
 static enum pay_err add_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct add_op *a = ctx;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     /* an existing contract gets a new certificate; a new one also gets an account */
     struct pay_bank_merchant old;
     enum pay_err rc = pay_bank_merchant_get(tx, a->m->mer_id, &old, err);
@@ -198,7 +199,7 @@ struct revoke_op {
 static enum pay_err revoke_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct revoke_op *r = ctx;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     enum pay_err rc = r->serial && r->serial[0]
                           ? pay_store_exec(tx, err,
                                            "UPDATE bank_certs SET revoked_ms = $2 WHERE serial = $1"

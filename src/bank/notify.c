@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/client.h"
@@ -22,7 +23,7 @@ void pay_bank_sms_send(struct pay_bank *b, const char *phone, const char *text)
 {
     pthread_mutex_lock(&b->sms_lock);
     struct pay_bank_sms *m = &b->sms[b->sms_next];
-    m->time_ms = pay_time_now_ms();
+    m->time_ms = pay_clock_now_ms();
     snprintf(m->phone, sizeof m->phone, "%s", phone);
     snprintf(m->text, sizeof m->text, "%s", text);
     b->sms_next = (b->sms_next + 1) % PAY_BANK_SMS_OUTBOX_MAX;
@@ -129,7 +130,7 @@ static enum pay_err record_apply(struct pay_store_tx *tx, void *ctx, struct pay_
 {
     struct record_op *r = ctx;
     struct pay_bank *b = r->b;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     bool ok = r->status >= 200 && r->status < 300;
     size_t i = (size_t)r->attempts - 1; /* retries done so far */
     const char *state = ok ? "DELIVERED" : i < b->opt.retry_n ? "PENDING" : "FAILED";
@@ -201,6 +202,9 @@ void pay_bank_notify_attempt(struct pay_bank *b, const char *notify_id)
 
 #define DUE_BATCH 16
 
+/* How often due notifications are looked for without a wake-up (monotonic time). */
+#define NOTIFY_POLL_MS 500
+
 struct claim_op {
     struct pay_bank *b;
     char ids[DUE_BATCH][PAY_ID_MAX];
@@ -213,7 +217,7 @@ static enum pay_err claim_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
 {
     struct claim_op *c = ctx;
     struct pay_bank *b = c->b;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     c->n = 0;
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
@@ -238,37 +242,34 @@ static enum pay_err claim_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
 static void *worker_main(void *arg)
 {
     struct pay_bank *b = arg;
-    int64_t poll_ms = 500;
     for (;;) {
         pthread_mutex_lock(&b->stop_lock);
-        if (!b->stopping) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += (long)(poll_ms % 1000) * 1000000L;
-            ts.tv_sec += (time_t)(poll_ms / 1000) + ts.tv_nsec / 1000000000L;
-            ts.tv_nsec %= 1000000000L;
-            pthread_cond_timedwait(&b->stop_cond, &b->stop_lock, &ts);
-        }
+        if (!b->stopping)
+            pay_clock_worker_sleep(&b->notify_clock, NOTIFY_POLL_MS);
         bool stop = b->stopping;
         pthread_mutex_unlock(&b->stop_lock);
         if (stop)
             break;
+        pay_clock_worker_begin(&b->notify_clock);
         struct claim_op c;
         memset(&c, 0, sizeof c);
         c.b = b;
         struct pay_error err = {0};
-        if (pay_committer_submit(b->committer, claim_apply, &c, &err) != PAY_ERR_OK)
-            continue;
-        for (size_t i = 0; i < c.n; i++)
-            pay_bank_notify_attempt(b, c.ids[i]);
+        if (pay_committer_submit(b->committer, claim_apply, &c, &err) == PAY_ERR_OK)
+            for (size_t i = 0; i < c.n; i++)
+                pay_bank_notify_attempt(b, c.ids[i]);
+        pay_clock_worker_end(&b->notify_clock);
     }
     return NULL;
 }
 
 int pay_bank_notify_worker_start(struct pay_bank *b)
 {
-    if (pthread_create(&b->worker, NULL, worker_main, b) != 0)
+    pay_clock_worker_add(&b->notify_clock, "bank-notifier", &b->stop_lock, &b->stop_cond);
+    if (pthread_create(&b->worker, NULL, worker_main, b) != 0) {
+        pay_clock_worker_remove(&b->notify_clock);
         return -1;
+    }
     b->worker_running = true;
     return 0;
 }
@@ -282,5 +283,6 @@ void pay_bank_notify_worker_stop(struct pay_bank *b)
     pthread_cond_signal(&b->stop_cond);
     pthread_mutex_unlock(&b->stop_lock);
     pthread_join(b->worker, NULL);
+    pay_clock_worker_remove(&b->notify_clock);
     b->worker_running = false;
 }

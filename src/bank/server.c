@@ -4,6 +4,7 @@
 #include "bank/api.h"
 #include "bank/bank.h"
 #include "core/log.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/sig.h"
 #include "http/server.h"
@@ -40,7 +41,7 @@ bool pay_bank_rate_allow(struct pay_bank *b, const char *kind, const char *key, 
     char k[72];
     snprintf(k, sizeof k, "%s:%s", kind, key);
     struct rate_slot *s = &b->rate->slots[fnv1a(k) % RATE_SLOTS];
-    int64_t now = pay_time_mono_ms();
+    int64_t now = pay_clock_mono_ms();
     pthread_mutex_lock(&b->rate->lock);
     if (strcmp(s->key, k) != 0) { /* new key (or a collision: the newer key takes the slot) */
         snprintf(s->key, sizeof s->key, "%s", k);

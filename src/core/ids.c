@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "core/clock.h"
 #include "core/timeutil.h"
 
 __extension__ typedef unsigned __int128 u128;
@@ -47,7 +48,7 @@ static int next_value(int64_t *ms, uint16_t *hi, uint64_t *lo)
     unsigned char rnd[10];
     if (fill_random(rnd, sizeof rnd) != 0)
         return -1;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_real_ms();
     if (now < 0)
         now = 0;
     if (now > TIME_MAX_MS)

@@ -183,6 +183,13 @@
 #define PAY_CONFIG_NAME_MAX  64
 #define PAY_CONFIG_VALUE_MAX 256
 
+/* --- the test clock (core/clock.h) ------------------------------------------------------------ */
+
+/* Largest step of a test clock either way (POST /sandbox/clock): 400 days passes every window
+ * paygate keeps (a 90-day refund window, a year of card expiry) in one step, while a typo of
+ * a few zeros too many is refused rather than sent past the year 10000 of RFC 3339 times. */
+#define PAY_CLOCK_STEP_MAX_MS (400LL * 24 * 3600 * 1000)
+
 /* --- signed requests (docs/protocol.md) ------------------------------------------------ */
 
 /* Longest signature header value: an RSA-4096 signature is 683 base64url chars, plus keyId,

@@ -1,4 +1,4 @@
-/* Clocks, RFC 3339 formatting and the duration syntax of config files. */
+/* RFC 3339 formatting and the duration syntax of config files (the clocks: core/clock.h). */
 #include "core/timeutil.h"
 
 #include <assert.h>
@@ -7,25 +7,6 @@
 #include <time.h>
 
 #define TEN_YEARS_MS (INT64_C(3653) * 24 * 3600 * 1000)
-
-static int64_t clock_ms(clockid_t id)
-{
-    struct timespec ts;
-    int rc = clock_gettime(id, &ts);
-    assert(rc == 0); /* cannot fail for these clocks on Linux */
-    (void)rc;
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t pay_time_now_ms(void)
-{
-    return clock_ms(CLOCK_REALTIME);
-}
-
-int64_t pay_time_mono_ms(void)
-{
-    return clock_ms(CLOCK_MONOTONIC);
-}
 
 int pay_time_format_rfc3339(int64_t ms, char out[PAY_TIME_TEXT_MAX])
 {

@@ -1,5 +1,5 @@
-/* Clocks and durations: wall time for timestamps and ids, monotonic time for timeouts, and the
- * strict duration syntax of config files ("30s", "4m", "1h"). */
+/* Times as text: RFC 3339 timestamps and the strict duration syntax of config files ("30s",
+ * "4m", "1h"). The clocks themselves are in core/clock.h. */
 #ifndef PAY_CORE_TIMEUTIL_H
 #define PAY_CORE_TIMEUTIL_H
 
@@ -7,13 +7,6 @@
 #include <stdint.h>
 
 #include "core/errors.h"
-
-/* Unix time in milliseconds (CLOCK_REALTIME): for timestamps that leave the process. It can
- * step backwards; never use it to measure intervals. */
-int64_t pay_time_now_ms(void);
-
-/* Milliseconds since an arbitrary start (CLOCK_MONOTONIC): for timeouts and intervals. */
-int64_t pay_time_mono_ms(void);
 
 /* Formats Unix ms as RFC 3339 UTC with seconds: "2026-01-31T23:59:59Z" (20 chars).
  * out must hold PAY_TIME_TEXT_MAX bytes. Returns the length, or -1 if ms is out of range. */

@@ -7,6 +7,7 @@
  * limit and the idle timeout are libmicrohttpd's own (server.c). */
 #include "http/internal.h"
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 
@@ -23,11 +24,7 @@ void pay_http_conns_init(struct pay_http_conns *c, unsigned max, int64_t read_ti
     c->max = max;
     c->read_timeout_ms = read_timeout_ms;
     pthread_mutex_init(&c->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    pay_clock_cond_init(&c->cv);
 }
 
 /* --- the reading list (oldest first; c->mu held) --------------------------------------- */
@@ -35,7 +32,7 @@ void pay_http_conns_init(struct pay_http_conns *c, unsigned max, int64_t read_ti
 static void reading_add(struct pay_http_conns *c, struct pay_http_conn *e)
 {
     assert(!e->reading);
-    e->since_ms = pay_time_mono_ms();
+    e->since_ms = pay_clock_mono_ms();
     e->prev = c->tail;
     e->next = NULL;
     if (c->tail != NULL)
@@ -140,7 +137,7 @@ static void *reaper_main(void *arg)
     struct pay_http_conns *c = arg;
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
-        int64_t now = pay_time_mono_ms();
+        int64_t now = pay_clock_mono_ms();
         while (c->head != NULL && c->head->since_ms + c->read_timeout_ms <= now)
             cut(c, c->head, &c->cut_read_timeout);
         if (c->head == NULL) {
@@ -148,8 +145,7 @@ static void *reaper_main(void *arg)
             continue;
         }
         int64_t due = c->head->since_ms + c->read_timeout_ms; /* the list is oldest first */
-        struct timespec ts = {.tv_sec = (time_t)(due / 1000),
-                              .tv_nsec = (long)(due % 1000) * 1000000L};
+        struct timespec ts = pay_clock_deadline_us((due - now) * 1000);
         pthread_cond_timedwait(&c->cv, &c->mu, &ts);
     }
     pthread_mutex_unlock(&c->mu);

@@ -175,6 +175,9 @@ void pay_http_req_free(struct pay_http_request *req); /* runs defers, frees ever
 /* Builds libmicrohttpd's response with every header; NULL when out of memory. */
 struct MHD_Response *pay_http_req_build_response(struct pay_http_request *req);
 
+/* sandbox_clock.c: GET and POST /sandbox/clock (only on a server on the test clock) */
+enum pay_err pay_http_sandbox_clock_add(struct pay_http_server *srv, struct pay_error *err);
+
 /* metrics.c */
 void pay_http_metric_observe(struct pay_http_metric *m, int status, long elapsed_us);
 /* Appends the Prometheus text of srv's metrics; 0 or -1 (cap). */

@@ -1,6 +1,7 @@
 /* [server] settings shared by every paygate server. */
 #include "http/settings.h"
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 
@@ -21,6 +22,8 @@ const char pay_server_settings_usage[] =
     "  --tls-priorities TEXT  GnuTLS priority string of HTTPS (default: TLS 1.2 and 1.3,\n"
     "                         ECDHE, AEAD ciphers only, in the server's order)\n"
     "  --insecure-http        allow plain HTTP on a non-loopback address\n"
+    "  --fake-clock           tests only: a test clock moved by POST /sandbox/clock\n"
+    "                         (loopback addresses only)\n"
     "  --log-level LEVEL      debug, info, warn or error (default info)\n"
     "  --max-connections N    open connections at most (default 1024)\n"
     "  --max-connections-per-ip N  open connections from one client address (default 256)\n"
@@ -106,10 +109,13 @@ static enum pay_err copy_key(const struct pay_config *c, const char *key, char *
 enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struct pay_config *cfg,
                                       struct pay_error *err)
 {
-    static const char *const keys[] = {
-        "listen",         "public_url",    "data_dir",  "tls_cert",        "tls_key",
-        "tls_priorities", "insecure_http", "log_level", "max_connections", "max_connections_per_ip",
-        "read_timeout",   "idle_timeout",  NULL};
+    static const char *const keys[] = {"listen",          "public_url",
+                                       "data_dir",        "tls_cert",
+                                       "tls_key",         "tls_priorities",
+                                       "insecure_http",   "log_level",
+                                       "max_connections", "max_connections_per_ip",
+                                       "read_timeout",    "idle_timeout",
+                                       "fake_clock",      NULL};
     if (cfg == NULL)
         return PAY_ERR_OK;
     enum pay_err e;
@@ -126,6 +132,8 @@ enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struc
             PAY_ERR_OK ||
         (e = pay_config_get_bool(cfg, "server", "insecure_http", s->insecure_http,
                                  &s->insecure_http, err)) != PAY_ERR_OK ||
+        (e = pay_config_get_bool(cfg, "server", "fake_clock", s->fake_clock, &s->fake_clock,
+                                 err)) != PAY_ERR_OK ||
         (e = read_limits(s, cfg, err)) != PAY_ERR_OK)
         return e;
     enum pay_log_level level;
@@ -198,6 +206,10 @@ int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **arg
         s->insecure_http = true;
         return 1;
     }
+    if (strcmp(argv[i], "--fake-clock") == 0) {
+        s->fake_clock = true;
+        return 1;
+    }
     int used = limit_flag(s, argc, argv, i);
     if (used != 0)
         return used;
@@ -247,6 +259,11 @@ enum pay_err pay_server_settings_check(const struct pay_server_settings *s, stru
         return pay_error_set(err, PAY_ERR_INSECURE_LISTEN, "listen",
                              "listen %s: %s (or --insecure-http)", s->listen,
                              pay_err_message(PAY_ERR_INSECURE_LISTEN));
+    if (s->fake_clock && !loopback)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "fake_clock",
+                             "fake_clock: the test clock is for tests on a loopback address;"
+                             " listen %s is not one",
+                             s->listen);
     return PAY_ERR_OK;
 }
 
@@ -255,6 +272,13 @@ void pay_server_settings_apply(const struct pay_server_settings *s, struct pay_h
     enum pay_log_level level = PAY_LOG_INFO;
     if (pay_log_level_parse(s->log_level, &level) == 0)
         pay_log_set_level(level);
+    if (s->fake_clock) {
+        pay_clock_use_fake(0);
+        PAY_WARN("clock.fake",
+                 "msg=\"business time is a TEST CLOCK that only POST /sandbox/clock"
+                 " moves: never run a real server like this\" now_ms=%lld",
+                 (long long)pay_clock_now_ms());
+    }
     cfg->listen = s->listen;
     cfg->tls_cert_file = s->tls_cert_file[0] ? s->tls_cert_file : NULL;
     cfg->tls_key_file = s->tls_key_file[0] ? s->tls_key_file : NULL;

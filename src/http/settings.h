@@ -21,6 +21,7 @@ struct pay_server_settings {
     char tls_cert_file[512];          /* both set: HTTPS only */
     char tls_key_file[512];
     bool insecure_http; /* plain HTTP on a non-loopback address */
+    bool fake_clock;    /* tests: business time is a test clock moved by POST /sandbox/clock */
     char log_level[8];  /* debug, info, warn, error */
     /* docs/http.md, "Connections and slow clients"; defaults from core/limits.h */
     int64_t max_connections;        /* PAY_HTTP_CONNECTIONS_MAX */
@@ -37,7 +38,7 @@ void pay_server_settings_init(struct pay_server_settings *s, const char *listen,
                               const char *data_dir);
 
 /* Reads [server] (listen, public_url, data_dir, tls_cert, tls_key, tls_priorities,
- * insecure_http, log_level, max_connections, max_connections_per_ip, read_timeout,
+ * insecure_http, fake_clock, log_level, max_connections, max_connections_per_ip, read_timeout,
  * idle_timeout) over what *s holds; an unknown key, a bad boolean, level, number, duration
  * or priority string, or only one of the TLS files is CONFIG_INVALID naming the file, line
  * and key. cfg may be NULL (nothing to read). */
@@ -45,7 +46,8 @@ enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struc
                                       struct pay_error *err);
 
 /* Takes one command-line option if it is a [server] one: --listen, --public-url, --data-dir,
- * --tls-cert, --tls-key, --tls-priorities, --insecure-http, --log-level, --max-connections,
+ * --tls-cert, --tls-key, --tls-priorities, --insecure-http, --fake-clock, --log-level,
+ * --max-connections,
  * --max-connections-per-ip, --read-timeout, --idle-timeout. Returns the number of argv
  * entries used (1 or 2), 0 when the option is not one of these, -1 when its value is
  * missing or too long. A bad number or duration is kept in flag_error for _check. */
@@ -53,15 +55,19 @@ int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **arg
 
 /* Everything about *s that can be checked without starting: the log level, TLS files given
  * together and readable, the TLS priorities readable by GnuTLS, the limits in range, the
- * listen address well-formed, and no plain HTTP on a non-loopback address unless
- * insecure_http (INSECURE_LISTEN). The field names the key. */
+ * listen address well-formed, no plain HTTP on a non-loopback address unless insecure_http
+ * (INSECURE_LISTEN), and the test clock only on a loopback address (CONFIG_INVALID,
+ * "fake_clock": a server anyone can reach must not let anyone move its time). The field names
+ * the key. */
 enum pay_err pay_server_settings_check(const struct pay_server_settings *s, struct pay_error *err);
 
 /* The usage lines of those flags, for --help texts. */
 extern const char pay_server_settings_usage[];
 
-/* Applies the log level and fills the listen, TLS and limit fields of an http config
- * (pointers into s, which must outlive cfg). */
+/* Applies the log level, switches the process to the test clock when fake_clock (with a loud
+ * warning in the log; /healthz says "clock":"fake" and /sandbox/clock appears), and fills the
+ * listen, TLS and limit fields of an http config (pointers into s, which must outlive cfg).
+ * Call it before the server is created. */
 void pay_server_settings_apply(const struct pay_server_settings *s, struct pay_http_config *cfg);
 
 #endif

@@ -5,6 +5,7 @@
  * an answer before the batch is durable. Pending-transfer expiry runs in the same thread. */
 #include "ledger/ledger_internal.h"
 
+#include "core/clock.h"
 #include "core/limits.h"
 #include "core/log.h"
 
@@ -56,6 +57,10 @@ struct pay_committer {
     size_t n_batch;
     int64_t last_expire_ms;
     size_t expired_in_batch; /* set by the batch body (which may run again on a retry) */
+    /* Business time is pay_clock_now_ms(): a move of the test clock wakes the committer (its
+     * mu and work) and the next batch scans for expired pending transfers at once. */
+    struct pay_clock_worker clock;
+    uint64_t scanned_moves, scanning_moves; /* clock moves as of the last scan / this batch's */
     struct pay_committer_stats stats;
 };
 
@@ -94,17 +99,20 @@ static enum pay_err batch_body(struct pay_store_tx *tx, void *ctx, struct pay_er
     enum pay_err e = ledger_begin(c->lg, tx, err);
     for (size_t i = 0; i < c->n_batch && e == PAY_ERR_OK; i++)
         e = run_cmd(c, tx, c->batch[i], err);
-    int64_t now = pay_ledger_now_ms(c->lg);
+    int64_t now = pay_clock_now_ms();
     c->expired_in_batch = 0;
-    /* now is the ledger's (wall) clock, which expiry deadlines use; if it went back, scan
-     * now rather than after the step. */
-    if (e == PAY_ERR_OK &&
-        (now - c->last_expire_ms >= c->expire_interval_ms || now < c->last_expire_ms)) {
+    c->scanning_moves = c->scanned_moves;
+    /* now is business time, which expiry deadlines use; if it went back, or a test moved it,
+     * scan now rather than after the interval. */
+    uint64_t moves = atomic_load(&c->clock.seen);
+    if (e == PAY_ERR_OK && (now - c->last_expire_ms >= c->expire_interval_ms ||
+                            now < c->last_expire_ms || moves != c->scanned_moves)) {
         size_t n = 0;
         e = pay_ledger_tx_expire(c->lg, tx, now, c->batch_max, &n, err);
         if (e == PAY_ERR_OK) {
             c->last_expire_ms = now;
             c->expired_in_batch = n;
+            c->scanning_moves = moves;
         }
     }
     return e;
@@ -120,6 +128,7 @@ static void finish_batch(struct pay_committer *c, enum pay_err e, const struct p
         c->stats.batches++;
         c->stats.commands += c->n_batch;
         c->stats.expired += c->expired_in_batch;
+        c->scanned_moves = c->scanning_moves;
     }
     pthread_mutex_unlock(&c->mu);
     size_t n = c->n_batch;
@@ -141,21 +150,9 @@ static void finish_batch(struct pay_committer *c, enum pay_err e, const struct p
         sem_post(&c->batch[0]->answered);
 }
 
-/* Every timed wait here is on CLOCK_MONOTONIC (the condition variable is made with that clock
- * in pay_committer_start): a deadline from the wall clock would stretch by however far the
- * system clock is stepped back while we wait (issue 11: 15 s stalls). */
-static struct timespec deadline_after_us(long us)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += us / 1000000L;
-    ts.tv_nsec += (us % 1000000L) * 1000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
+/* Every timed wait here is on CLOCK_MONOTONIC (pay_clock_cond_init in pay_committer_start): a
+ * deadline from the wall clock would stretch by however far the system clock is stepped back
+ * while we wait (issue 11: 15 s stalls). */
 
 /* The callers of the previous batch are still being woken when the queue is first seen:
  * wait up to GATHER_US for as many commands as last time, so batches stay large (one fsync
@@ -165,7 +162,7 @@ static void gather(struct pay_committer *c)
 {
     if (c->queued >= c->last_batch || c->stopping)
         return;
-    struct timespec ts = deadline_after_us(GATHER_US);
+    struct timespec ts = pay_clock_deadline_us(GATHER_US);
     while (c->queued < c->last_batch && !c->stopping)
         if (pthread_cond_timedwait(&c->work, &c->mu, &ts) != 0)
             break;
@@ -176,12 +173,9 @@ static void *committer_main(void *arg)
     struct pay_committer *c = arg;
     pthread_mutex_lock(&c->mu);
     for (;;) {
-        if (!c->head && !c->stopping) {
-            struct timespec ts = deadline_after_us(c->expire_interval_ms * 1000L);
-            while (!c->head && !c->stopping)
-                if (pthread_cond_timedwait(&c->work, &c->mu, &ts) != 0)
-                    break; /* timed out: scan for expired pending transfers */
-        }
+        while (!c->head && !c->stopping)
+            if (pay_clock_worker_sleep(&c->clock, c->expire_interval_ms))
+                break; /* the interval is over or the clock moved: scan for expired transfers */
         if (!c->head && c->stopping)
             break;
         if (c->head)
@@ -196,12 +190,14 @@ static void *committer_main(void *arg)
         if (!c->head)
             c->tail = NULL;
         pthread_mutex_unlock(&c->mu);
+        pay_clock_worker_begin(&c->clock);
         struct pay_error err = {0};
         enum pay_err e = pay_store_run_tx(pay_ledger_store(c->lg), batch_body, c, &err);
         if (e != PAY_ERR_OK)
             PAY_ERROR("ledger.batch_failed", "commands=%zu code=%s detail=\"%s\"", c->n_batch,
                       pay_err_name(e), err.detail);
         finish_batch(c, e, &err);
+        pay_clock_worker_end(&c->clock);
         pthread_mutex_lock(&c->mu);
     }
     pthread_mutex_unlock(&c->mu);
@@ -223,12 +219,10 @@ enum pay_err pay_committer_start(struct pay_ledger *lg, const struct pay_committ
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     }
     pthread_mutex_init(&c->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->work, &ca);
-    pthread_condattr_destroy(&ca);
+    pay_clock_cond_init(&c->work);
+    pay_clock_worker_add(&c->clock, "committer", &c->mu, &c->work);
     if (pthread_create(&c->thread, NULL, committer_main, c) != 0) {
+        pay_clock_worker_remove(&c->clock);
         free(c->batch);
         free(c);
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot start the committer thread");
@@ -248,6 +242,7 @@ void pay_committer_stop(struct pay_committer *c)
     pthread_cond_signal(&c->work);
     pthread_mutex_unlock(&c->mu);
     pthread_join(c->thread, NULL);
+    pay_clock_worker_remove(&c->clock); /* before its mutex goes */
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->work);
     free(c->batch);

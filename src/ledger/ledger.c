@@ -2,6 +2,7 @@
  * accounts (create, close, read inside a transaction). Transfers are in ledger_transfer.c. */
 #include "ledger/ledger_internal.h"
 
+#include "core/clock.h"
 #include "core/limits.h"
 
 #include <assert.h>
@@ -110,24 +111,13 @@ static const struct pay_store_migration ledger_migrations[] = {
 const struct pay_store_component pay_ledger_schema = {
     "ledger", ledger_migrations, sizeof ledger_migrations / sizeof ledger_migrations[0]};
 
-static int64_t real_now_ms(void *ctx)
-{
-    (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-enum pay_err pay_ledger_new(struct pay_store *s, int64_t (*now_ms)(void *clock_ctx),
-                            void *clock_ctx, struct pay_ledger **out, struct pay_error *err)
+enum pay_err pay_ledger_new(struct pay_store *s, struct pay_ledger **out, struct pay_error *err)
 {
     assert(s && out);
     struct pay_ledger *lg = calloc(1, sizeof *lg);
     if (!lg)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     lg->s = s;
-    lg->now_ms = now_ms ? now_ms : real_now_ms;
-    lg->clock_ctx = clock_ctx;
     pay_ledger_set_account_cache_bytes(lg, PAY_LEDGER_ACCOUNT_CACHE_BYTES);
     *out = lg;
     return PAY_ERR_OK;
@@ -160,11 +150,6 @@ void pay_ledger_get_cache_stats(struct pay_ledger *lg, struct pay_ledger_cache_s
 struct pay_store *pay_ledger_store(struct pay_ledger *lg)
 {
     return lg->s;
-}
-
-int64_t pay_ledger_now_ms(struct pay_ledger *lg)
-{
-    return lg->now_ms(lg->clock_ctx);
 }
 
 const char *pay_ledger_result_name(enum pay_ledger_result r)
@@ -584,7 +569,7 @@ static enum pay_err create_account(struct pay_ledger *lg, struct pay_ledger_acco
         *res = account_compare(have, want);
         return PAY_ERR_OK;
     }
-    int64_t now = pay_ledger_now_ms(lg);
+    int64_t now = pay_clock_now_ms();
     e = pay_store_exec(lg->tx, err,
                        "INSERT INTO ledger_accounts (id, currency, code, flags, owner, created_ms)"
                        " VALUES ($1, $2, $3, $4, $5, $6)",

@@ -129,14 +129,12 @@ struct pay_ledger; /* opaque: the ledger on one store */
 /* The ledger's schema, to pass to pay_store_open() (component "ledger"). */
 extern const struct pay_store_component pay_ledger_schema;
 
-/* Creates the ledger on an open store (whose schema includes pay_ledger_schema). now_ms
- * returns Unix time in ms (NULL: the real clock; tests pass a fake one). Free with
- * pay_ledger_free(); the store must outlive it. */
-enum pay_err pay_ledger_new(struct pay_store *s, int64_t (*now_ms)(void *clock_ctx),
-                            void *clock_ctx, struct pay_ledger **out, struct pay_error *err);
+/* Creates the ledger on an open store (whose schema includes pay_ledger_schema). Its time
+ * (created_ms, pending timeouts) is business time, pay_clock_now_ms() (core/clock.h: tests
+ * move a test clock). Free with pay_ledger_free(); the store must outlive it. */
+enum pay_err pay_ledger_new(struct pay_store *s, struct pay_ledger **out, struct pay_error *err);
 void pay_ledger_free(struct pay_ledger *lg);
 struct pay_store *pay_ledger_store(struct pay_ledger *lg);
-int64_t pay_ledger_now_ms(struct pay_ledger *lg);
 
 /* The write path keeps accounts in memory between write transactions, up to `bytes` (default
  * PAY_LEDGER_ACCOUNT_CACHE_BYTES): at the end of a transaction the least recently used ones

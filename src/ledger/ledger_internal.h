@@ -47,8 +47,6 @@ struct undo {
 
 struct pay_ledger {
     struct pay_store *s;
-    int64_t (*now_ms)(void *);
-    void *clock_ctx;
     struct pay_store_tx *tx; /* the write transaction the cache belongs to, or NULL */
     struct acct *accts;
     size_t n_accts, cap_accts;

@@ -4,6 +4,7 @@
  * savepoint, two-phase resolution (post, void, expiry) exactly once. */
 #include "ledger/ledger_internal.h"
 
+#include "core/clock.h"
 #include "core/limits.h"
 
 #include <assert.h>
@@ -226,7 +227,7 @@ static enum pay_err apply_new(struct pay_ledger *lg, struct pay_ledger_transfer 
         bool found;
         return check_existing(lg, t, res, &found, err);
     }
-    int64_t now = pay_ledger_now_ms(lg);
+    int64_t now = pay_clock_now_ms();
     e = insert_row(lg, t, d, c, t->amount_minor, t->currency, 0, now, res, err);
     if (e != PAY_ERR_OK || *res != PAY_LEDGER_OK)
         return e;
@@ -309,7 +310,7 @@ static enum pay_err apply_resolve(struct pay_ledger *lg, struct pay_ledger_trans
 {
     struct pending p = {0};
     bool found = false;
-    int64_t now = pay_ledger_now_ms(lg);
+    int64_t now = pay_clock_now_ms();
     enum pay_err e = load_pending(lg, t->pending_id, &p, &found, err);
     if (e != PAY_ERR_OK)
         return e;

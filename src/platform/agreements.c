@@ -4,6 +4,7 @@
 #include "platform/platform.h"
 
 #include "core/ids.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 
 #include <stdio.h>
@@ -43,7 +44,7 @@ static enum pay_err sign_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
         tx, err,
         "INSERT INTO pf_agreements (id, consumer_id, merchant_id, status, created_ms)"
         " VALUES ($1,$2,$3,'active',$4)",
-        "ttti", s->id, s->consumer_id, s->merchant_id, pay_time_now_ms()));
+        "ttti", s->id, s->consumer_id, s->merchant_id, pay_clock_now_ms()));
 }
 
 enum pay_err pay_platform_agreement_sign(struct pay_platform *p, const char *consumer_id,

@@ -4,6 +4,7 @@
  * Error answers are signed too, so a merchant can trust a refusal as much as a success. */
 #include "platform/api.h"
 
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
@@ -27,7 +28,7 @@ void pay_platform_sign_answer(void *ctx, struct pay_http_request *req, int statu
     struct pay_error err = {0};
     struct pay_sig_signer s = {PAY_SIG_ED25519, p->key_id, &p->key, NULL};
     if (pay_sig_sign_answer(&s, pay_http_req_header(req, PAY_SIG_REQUEST_HEADER), status, body, len,
-                            pay_time_now_ms() / 1000, sig, sizeof sig, &err) != PAY_ERR_OK ||
+                            pay_clock_real_ms() / 1000, sig, sizeof sig, &err) != PAY_ERR_OK ||
         pay_http_respond_header(req, PAY_SIG_RESPONSE_HEADER, sig) != 0)
         PAY_ERROR("api.sign_failed", "status=%d detail=\"%s\"", status, err.detail);
 }
@@ -107,7 +108,7 @@ static enum pay_err authenticate(struct api_call *c, const struct api_route *r,
     struct pay_sig_verifier v = {pay_platform_merchant_key_lookup,
                                  pay_platform_merchant_key_release, c->p, c->p->nonces, 0};
     e = pay_sig_verify_request(&v, hdr, pay_http_req_method(c->req), c->target, c->body,
-                               c->body_len, pay_time_now_ms() / 1000, &parsed, err);
+                               c->body_len, pay_clock_real_ms() / 1000, &parsed, err);
     if (e != PAY_ERR_OK)
         return err->code == e ? e : pay_error_set(err, e, "Authorization", NULL);
     if (strlen(parsed.key_id) >= sizeof c->merchant_id) /* lookup refuses these already */

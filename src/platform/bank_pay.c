@@ -8,6 +8,7 @@
 #include "platform/platform.h"
 
 #include "core/ids.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
@@ -44,7 +45,7 @@ static enum pay_err order_new_tx(struct pay_store_tx *tx, void *ctx, struct pay_
         "INSERT INTO pf_bank_orders (order_id, trade_id, bank, amount_minor, currency, status,"
         " created_ms) VALUES ($1,$2,$3,$4,$5,'created',$6)",
         "tttiti", o->order_id, o->t->id, o->bank, o->t->amount_minor, o->t->currency,
-        pay_time_now_ms()));
+        pay_clock_now_ms()));
 }
 
 /* POST /cashier/{trade_id}/pay/bank (form: bank, csrf = the pf_csrf cookie): the page that
@@ -66,7 +67,7 @@ static enum pay_err h_pay_bank(struct pay_http_request *req, struct pay_error *e
         pay_platform_trade_get(p, NULL, pay_http_req_param(req, "trade_id"), NULL, &t, err);
     if (e != PAY_ERR_OK)
         return e;
-    if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || pay_time_now_ms() >= t.expire_ms)
+    if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || pay_clock_now_ms() >= t.expire_ms)
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", "trade is %s", t.state);
     struct order_ctx o = {&t, b->code, ""};
     if ((e = pay_store_run_tx(p->store, order_new_tx, &o, err)) != PAY_ERR_OK)
@@ -233,7 +234,7 @@ enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_p
     const struct pay_platform_bank *b = pay_platform_bank_find(p, card->bank);
     if (!b)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id", "the card's bank is gone");
-    if (strcmp(t->state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || pay_time_now_ms() >= t->expire_ms)
+    if (strcmp(t->state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || pay_clock_now_ms() >= t->expire_ms)
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", "trade is %s", t->state);
     struct order_ctx o = {t, b->code, ""};
     enum pay_err e = pay_store_run_tx(p->store, order_new_tx, &o, err);

@@ -7,6 +7,7 @@
 #include "platform/platform.h"
 
 #include "core/config.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/x509.h"
 
@@ -72,7 +73,7 @@ static enum pay_err load_bank(struct pay_platform_bank *b, const struct pay_conf
         (e = load_file(c, sec, "bank_cert_file", &b->bank_cert_pem, err)) != PAY_ERR_OK ||
         (e = load_file(c, sec, "ca_file", &b->ca_pem, err)) != PAY_ERR_OK)
         return e;
-    if (pay_x509_verify(b->bank_cert_pem, b->ca_pem, b->code, pay_time_now_ms() / 1000, NULL,
+    if (pay_x509_verify(b->bank_cert_pem, b->ca_pem, b->code, pay_clock_real_ms() / 1000, NULL,
                         err) != PAY_ERR_OK)
         return pay_config_error(c, sec, "bank_cert_file", err, "not the bank's certificate: %s",
                                 err->detail);

@@ -6,6 +6,7 @@
 #include "platform/platform.h"
 
 #include "core/ids.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 
@@ -93,7 +94,7 @@ static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
         "INSERT INTO pf_cards (id, consumer_id, bank, agreement_token, bin, last4, created_ms,"
         " token_sealed) VALUES ($1,$2,$3,$4,$5,$6,$7,1)",
         "tttttti", a->c->id, a->consumer_id, a->c->bank, a->sealed, a->c->bin, a->c->last4,
-        pay_time_now_ms()));
+        pay_clock_now_ms()));
 }
 
 enum pay_err pay_platform_card_add(struct pay_platform *p, const char *consumer_id,

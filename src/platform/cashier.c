@@ -9,6 +9,7 @@
 
 #include "core/buf.h"
 #include "core/money.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
@@ -51,7 +52,7 @@ static const char *signed_return(struct page *pg)
         return NULL;
     char amount[PAY_MONEY_TEXT_MAX + 1], ts[24];
     pay_money_format(pg->t.amount_minor, pg->t.currency, amount, sizeof amount);
-    snprintf(ts, sizeof ts, "%lld", (long long)(pay_time_now_ms() / 1000));
+    snprintf(ts, sizeof ts, "%lld", (long long)(pay_clock_real_ms() / 1000));
     struct pay_buf q;
     pay_buf_init(&q, 2048);
     int bad = pay_form_append(&q, "trade_id", pg->t.id) |

@@ -4,6 +4,7 @@
 #include "platform/connector.h"
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/sig.h"
@@ -35,7 +36,7 @@ static enum pay_err gateway_form(const struct pay_platform_bank *b, const char *
                                  struct pay_error *err)
 {
     char date[16];
-    time_t now = (time_t)(pay_time_now_ms() / 1000);
+    time_t now = (time_t)(pay_clock_now_ms() / 1000);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "%Y%m%d%H%M%S", &tm);
@@ -138,7 +139,7 @@ static enum pay_err verify_answer(const struct pay_platform_bank *b,
     if (!h || pay_sig_header_parse(h, strlen(h), &sh, err) != PAY_ERR_OK ||
         sh.alg != PAY_SIG_RSA_SHA256 || strcmp(sh.key_id, b->code) != 0)
         return pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "bank %s: unsigned answer", b->code);
-    int64_t now = pay_time_now_ms() / 1000;
+    int64_t now = pay_clock_real_ms() / 1000;
     if (sh.ts < now - PAY_SIGNATURE_WINDOW_S || sh.ts > now + PAY_SIGNATURE_WINDOW_S)
         return pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "bank %s: stale answer", b->code);
     char canon[PAY_SIG_CANONICAL_MAX], sig64[PAY_BASE64_LEN(PAY_RSA_SIG_MAX)];
@@ -163,7 +164,7 @@ static enum pay_err api_post(const struct pay_platform_bank *b, const char *path
     pay_sig_nonce_generate(nonce);
     struct pay_sig_signer s = {PAY_SIG_RSA_SHA256, b->mer_id, NULL, k};
     enum pay_err e = pay_sig_sign_request(&s, "POST", path, body, strlen(body),
-                                          pay_time_now_ms() / 1000, nonce, sig, sizeof sig, err);
+                                          pay_clock_real_ms() / 1000, nonce, sig, sizeof sig, err);
     pay_rsa_key_free(k);
     if (e != PAY_ERR_OK)
         return e;

@@ -6,6 +6,7 @@
 #include "platform/platform.h"
 
 #include "core/ids.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/password.h"
@@ -53,7 +54,7 @@ static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
         pay_store_exec(tx, err,
                        "INSERT INTO pf_consumers (id, login, password_hash,"
                        " pay_password_hash, created_ms, totp_sealed) VALUES ($1,$2,$3,$4,$5,1)",
-                       "tttti", a->id, a->login, a->hash, a->pay_hash, pay_time_now_ms());
+                       "tttti", a->id, a->login, a->hash, a->pay_hash, pay_clock_now_ms());
     if (e == PAY_ERR_DB_CONSTRAINT)
         pay_error_set(err, PAY_ERR_DUPLICATE, "login", "this login is already registered");
     return e;
@@ -130,7 +131,7 @@ static enum pay_err secret_read_tx(struct pay_store_tx *tx, void *ctx, struct pa
 static enum pay_err reserve_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct secret_ctx *s = ctx;
-    return (pay_store_attempt_reserve(tx, ATTEMPTS_TABLE, s->subject, pay_time_now_ms(),
+    return (pay_store_attempt_reserve(tx, ATTEMPTS_TABLE, s->subject, pay_clock_now_ms(),
                                       &s->attempt, err));
 }
 
@@ -164,7 +165,7 @@ static bool totp_ok(struct pay_platform *p, struct secret_ctx *s)
     int64_t step = 0;
     bool ok = pay_platform_totp_open(p, s->id, s->totp_sealed, secret) == 0 &&
               pay_base32_decode(key, sizeof key, secret, strlen(secret), &n) == 0 &&
-              pay_totp_verify(key, n, s->totp_code, pay_time_now_ms() / 1000, PAY_TOTP_DIGITS,
+              pay_totp_verify(key, n, s->totp_code, pay_clock_real_ms() / 1000, PAY_TOTP_DIGITS,
                               &step) == 0 &&
               step > s->totp_last_step;
     pay_wipe(key, sizeof key);
@@ -241,7 +242,7 @@ struct session_ctx {
 static enum pay_err session_new_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct session_ctx *s = ctx;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     return (pay_store_exec(tx, err,
                            "INSERT INTO pf_sessions (token_hash, consumer_id, csrf, created_ms,"
                            " last_seen_ms) VALUES ($1,$2,$3,$4,$5)",
@@ -274,7 +275,7 @@ enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *log
 static enum pay_err session_get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct session_ctx *s = ctx;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         "SELECT s.consumer_id, s.csrf, c.login FROM pf_sessions s JOIN pf_consumers c"

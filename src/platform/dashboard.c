@@ -14,6 +14,7 @@
 #include "platform/svgchart.h"
 
 #include "core/money.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/server.h"
@@ -76,7 +77,7 @@ static void session_mac(const struct pay_platform *p, long long exp, char hex[65
 static bool session_ok(const struct pay_platform *p, const char *c)
 {
     char *end = NULL;
-    long long exp = c ? strtoll(c, &end, 10) : 0, now = pay_time_now_ms() / 1000;
+    long long exp = c ? strtoll(c, &end, 10) : 0, now = pay_clock_now_ms() / 1000;
     if (!c || end == c || *end != '.' || exp < now || exp > now + OP_SESSION_S + 60)
         return false;
     char hex[65];
@@ -121,7 +122,7 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
         PAY_WARN("operator.login_failed", "ip=%s", pay_http_req_remote_ip(req));
         return login_page(req, p, "Wrong operator token.", err);
     }
-    long long exp = pay_time_now_ms() / 1000 + OP_SESSION_S;
+    long long exp = pay_clock_now_ms() / 1000 + OP_SESSION_S;
     char hex[65], value[96];
     session_mac(p, exp, hex);
     snprintf(value, sizeof value, "%lld.%s", exp, hex);
@@ -380,7 +381,7 @@ static enum pay_err h_dashboard(struct pay_http_request *req, struct pay_error *
     if (!bearer_ok(p, pay_http_req_header(req, "Authorization")) &&
         !session_ok(p, pay_http_req_cookie(req, OP_COOKIE)))
         return login_page(req, p, NULL, err);
-    struct dash d = {.now = pay_time_now_ms()};
+    struct dash d = {.now = pay_clock_now_ms()};
     d.today = d.now - d.now % DAY_MS;
     d.week = d.today - 6 * DAY_MS;
     d.chart_start = d.today - (CHART_DAYS - 1) * DAY_MS;

@@ -4,6 +4,7 @@
  * running gets 409. */
 #include "platform/platform.h"
 
+#include "core/clock.h"
 #include "core/timeutil.h"
 
 #include <stdlib.h>
@@ -22,7 +23,7 @@ static enum pay_err begin_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
     free(b->body);
     b->body = NULL;
     b->state = PAY_IDEM_NEW;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     struct pay_store_stmt *st =
         pay_store_query(tx, err,
                         "SELECT status, request_hash, response_status, response_body, created_ms"

@@ -4,6 +4,7 @@
  * (keyId = merchant id). */
 #include "platform/platform.h"
 
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "http/addr.h"
 
@@ -159,7 +160,7 @@ static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
         " settle_bank, settle_account, status, created_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
         "tttttittti", m->id, m->name, m->alg == PAY_SIG_ED25519 ? "ed25519" : "rsa", m->public_key,
         m->notify_hosts, m->fee_bp, m->settle_bank, m->settle_account,
-        m->status[0] ? m->status : "active", pay_time_now_ms());
+        m->status[0] ? m->status : "active", pay_clock_now_ms());
     if (e == PAY_ERR_DB_CONSTRAINT)
         pay_error_set(err, PAY_ERR_DUPLICATE, "id", "merchant %s exists", m->id);
     return e;

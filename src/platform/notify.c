@@ -6,6 +6,7 @@
 #include "platform/platform.h"
 
 #include "core/ids.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "http/client.h"
 #include "http/codec.h"
@@ -37,7 +38,7 @@ enum pay_err pay_platform_notify_enqueue(struct pay_store_tx *tx,
     json_decref(o);
     if (!payload)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "notification payload");
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     enum pay_err e = pay_store_exec(
         tx, err,
         "INSERT INTO pf_notify_outbox (id, merchant_id, trade_id, event, url, payload, status,"
@@ -73,7 +74,7 @@ static enum pay_err claim_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
 {
     struct claim_ctx *c = ctx;
     claim_reset(c);
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         "SELECT id, url, payload, attempts FROM pf_notify_outbox WHERE status = 'pending'"
@@ -115,7 +116,7 @@ struct result_ctx {
 static enum pay_err result_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct result_ctx *r = ctx;
-    int64_t attempt = r->d->attempts + 1, now = pay_time_now_ms();
+    int64_t attempt = r->d->attempts + 1, now = pay_clock_now_ms();
     enum pay_err e = pay_store_exec(
         tx, err,
         "INSERT INTO pf_notify_attempts (notify_id, attempt, started_ms, http_status, result)"
@@ -143,7 +144,7 @@ static void deliver(struct pay_platform *p, struct result_ctx *r)
 {
     struct pay_url u;
     struct pay_error err = {0};
-    r->started_ms = pay_time_now_ms();
+    r->started_ms = pay_clock_now_ms();
     r->http_status = 0;
     if (pay_url_parse(r->d->url, "notify_url", &u, &err) != PAY_ERR_OK) {
         r->result = "bad url";
@@ -153,7 +154,7 @@ static void deliver(struct pay_platform *p, struct result_ctx *r)
     pay_sig_nonce_generate(nonce);
     struct pay_sig_signer s = {PAY_SIG_ED25519, p->key_id, &p->key, NULL};
     size_t len = strlen(r->d->payload);
-    if (pay_sig_sign_request(&s, "POST", u.path, r->d->payload, len, pay_time_now_ms() / 1000,
+    if (pay_sig_sign_request(&s, "POST", u.path, r->d->payload, len, pay_clock_real_ms() / 1000,
                              nonce, sig, sizeof sig, &err) != PAY_ERR_OK) {
         r->result = "signing failed";
         return;
@@ -201,8 +202,12 @@ void *pay_platform_notify_worker(void *arg)
         }
         bool busy = c.n == NOTIFY_BATCH;
         claim_reset(&c);
-        if (!busy)
-            pay_platform_wait(p, p->set.notify_poll_ms);
+        if (!busy) {
+            pay_platform_wait(p, &p->notifier_clock, p->set.notify_poll_ms);
+        } else { /* more are due: the next evaluation starts at once */
+            pay_clock_worker_end(&p->notifier_clock);
+            pay_clock_worker_begin(&p->notifier_clock);
+        }
     }
     return NULL;
 }

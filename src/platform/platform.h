@@ -5,6 +5,7 @@
 #ifndef PAY_PLATFORM_PLATFORM_H
 #define PAY_PLATFORM_PLATFORM_H
 
+#include "core/clock.h"
 #include "core/errors.h"
 #include "core/limits.h"
 #include "crypto/aead.h"
@@ -84,8 +85,9 @@ struct pay_platform {
     } sms[32];
     size_t sms_next, sms_count;
     void *api_routes;        /* api.c's per-route contexts, freed by pay_platform_close */
-    pthread_mutex_t wake_mu; /* wakes the workers early (stop, new outbox row) */
+    pthread_mutex_t wake_mu; /* wakes the workers early (stop, new outbox row, clock move) */
     pthread_cond_t wake_cv;
+    struct pay_clock_worker sweeper_clock, notifier_clock; /* core/clock.h */
 };
 
 /* --- lifecycle (server.c) ----------------------------------------------------------------- */
@@ -103,8 +105,10 @@ enum pay_err pay_platform_open(const struct pay_platform_settings *s, struct pay
 /* Starts the committer, the HTTP server and the workers. */
 enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err);
 void pay_platform_close(struct pay_platform *p); /* stops everything; NULL ok */
-/* Sleeps up to ms or until woken; returns true when stopping. */
-bool pay_platform_wait(struct pay_platform *p, int64_t ms);
+/* Ends the evaluation of worker w (core/clock.h), sleeps up to ms of monotonic time or until
+ * woken (pay_platform_wake, a move of the test clock, stop), and begins the next one. Returns
+ * true when stopping. */
+bool pay_platform_wait(struct pay_platform *p, struct pay_clock_worker *w, int64_t ms);
 void pay_platform_wake(struct pay_platform *p);
 
 /* The database file inside a data dir, into out. */

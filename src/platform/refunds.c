@@ -5,6 +5,7 @@
 #include "platform/platform.h"
 
 #include "core/ids.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 
 #include <stdio.h>
@@ -159,7 +160,7 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     bool to_wallet = strcmp(t.pay_method, "wallet") == 0 || strcmp(t.pay_method, "qr") == 0 ||
                      strcmp(t.pay_method, "agreement") == 0;
     pay_platform_str_copy(r->status, sizeof r->status, to_wallet ? "SUCCESS" : "PROCESSING");
-    r->created_ms = pay_time_now_ms();
+    r->created_ms = pay_clock_now_ms();
     if ((e = book_refund(c, tx, &t, to_wallet, err)) != PAY_ERR_OK)
         return e;
     e = pay_store_exec(tx, err,

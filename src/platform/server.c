@@ -167,7 +167,7 @@ static enum pay_err open_store(struct pay_platform *p, struct pay_error *err)
     enum pay_err e = pay_store_open(path, NULL, comps, &p->store, err);
     if (e != PAY_ERR_OK)
         return e;
-    return pay_ledger_new(p->store, NULL, NULL, &p->ledger, err);
+    return pay_ledger_new(p->store, &p->ledger, err);
 }
 
 /* SMS code hashes are keyed by a key derived from the signing key (no extra file to keep). */
@@ -255,11 +255,7 @@ static struct pay_platform *platform_alloc(const struct pay_platform_settings *s
     pay_keyring_init(&p->aead);
     pthread_mutex_init(&p->wake_mu, NULL);
     pthread_mutex_init(&p->sms_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->wake_cv, &ca);
-    pthread_condattr_destroy(&ca);
+    pay_clock_cond_init(&p->wake_cv);
     return p;
 }
 
@@ -327,29 +323,25 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
     snprintf(p->set.public_url, sizeof p->set.public_url, "%s", p->set.server.public_url);
     if (p->set.public_url[0] == '\0')
         snprintf(p->set.public_url, sizeof p->set.public_url, "%s", pay_http_server_url(p->http));
+    pay_clock_worker_add(&p->sweeper_clock, "sweeper", &p->wake_mu, &p->wake_cv);
     if (pthread_create(&p->sweeper, NULL, pay_platform_sweeper, p) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot start the sweeper");
     p->sweeper_started = true;
+    pay_clock_worker_add(&p->notifier_clock, "notifier", &p->wake_mu, &p->wake_cv);
     if (pthread_create(&p->notifier, NULL, pay_platform_notify_worker, p) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot start the notifier");
     p->notifier_started = true;
     return PAY_ERR_OK;
 }
 
-bool pay_platform_wait(struct pay_platform *p, int64_t ms)
+bool pay_platform_wait(struct pay_platform *p, struct pay_clock_worker *w, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    pay_clock_worker_end(w);
     pthread_mutex_lock(&p->wake_mu);
     if (!atomic_load(&p->stopping))
-        pthread_cond_timedwait(&p->wake_cv, &p->wake_mu, &ts);
+        pay_clock_worker_sleep(w, ms);
     pthread_mutex_unlock(&p->wake_mu);
+    pay_clock_worker_begin(w);
     return atomic_load(&p->stopping);
 }
 
@@ -374,6 +366,8 @@ void pay_platform_close(struct pay_platform *p)
         pthread_join(p->sweeper, NULL);
     if (p->notifier_started)
         pthread_join(p->notifier, NULL);
+    pay_clock_worker_remove(&p->sweeper_clock);
+    pay_clock_worker_remove(&p->notifier_clock);
     pay_http_server_free(p->http);
     pay_committer_stop(p->committer);
     pay_nonce_cache_free(p->nonces);

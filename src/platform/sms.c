@@ -5,6 +5,7 @@
 #include "platform/platform.h"
 
 #include "core/ids.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/password.h"
 #include "http/server.h"
@@ -22,7 +23,7 @@ struct ch_ctx {
 static enum pay_err ch_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct ch_ctx *c = ctx;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     return (pay_store_exec(
         tx, err,
         "INSERT INTO pf_sms_codes (id, consumer_id, purpose, code_hash, expires_ms, created_ms)"
@@ -34,7 +35,7 @@ static void outbox_add(struct pay_platform *p, const char *to, const char *code)
 {
     pthread_mutex_lock(&p->sms_mu);
     size_t at = p->sms_next;
-    p->sms[at].ms = pay_time_now_ms();
+    p->sms[at].ms = pay_clock_now_ms();
     snprintf(p->sms[at].to, sizeof p->sms[at].to, "%s", to);
     snprintf(p->sms[at].text, sizeof p->sms[at].text,
              "%s: your payment code is %s (valid 5 minutes)", "PayGate", code);
@@ -78,7 +79,7 @@ static int live_hash(struct pay_store_tx *tx, const struct vf_ctx *v, char hash[
         tx, err,
         "SELECT code_hash FROM pf_sms_codes WHERE id = $1 AND consumer_id = $2 AND purpose = $3"
         " AND used = 0 AND expires_ms > $4",
-        "ttti", v->id, v->consumer_id, v->purpose, pay_time_now_ms());
+        "ttti", v->id, v->consumer_id, v->purpose, pay_clock_now_ms());
     if (!st)
         return -1;
     hash[0] = '\0';
@@ -100,7 +101,7 @@ static enum pay_err vf_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *
     if (!hash[0])
         return pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "smsCode",
                              "the code has expired; ask for a new one");
-    enum pay_err e = pay_store_attempt_reserve(tx, "pf_attempts", v->subject, pay_time_now_ms(),
+    enum pay_err e = pay_store_attempt_reserve(tx, "pf_attempts", v->subject, pay_clock_now_ms(),
                                                &v->attempt, err);
     if (e == PAY_ERR_LOCKED) /* nothing counted, the code not checked */
         return pay_error_set(err, PAY_ERR_LOCKED, "smsCode",

@@ -4,6 +4,7 @@
  * the state again inside its transaction, so a payment racing an expiry cannot both win. */
 #include "platform/platform.h"
 
+#include "core/clock.h"
 #include "core/timeutil.h"
 
 #include <stdio.h>
@@ -38,7 +39,7 @@ static enum pay_err due_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
 static void sweep_once(struct pay_platform *p)
 {
     struct pay_error err = {0};
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     struct due_ctx d = {.sql = "SELECT id FROM pf_trades WHERE state = 'WAIT_BUYER_PAY'"
                                " AND expire_ms <= $1 ORDER BY expire_ms LIMIT $2",
                         .cutoff_ms = now};
@@ -64,7 +65,7 @@ void *pay_platform_sweeper(void *arg)
         sweep_once(p);
         pay_platform_bank_work(p);
         pay_platform_withdraw_work(p);
-        pay_platform_wait(p, p->set.sweep_interval_ms);
+        pay_platform_wait(p, &p->sweeper_clock, p->set.sweep_interval_ms);
     }
     return NULL;
 }

@@ -5,6 +5,7 @@
  * tries are counted like every other secret's (store/attempts.h, subject "totp:<id>"). */
 #include "platform/platform.h"
 
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/password.h"
@@ -86,7 +87,7 @@ static bool pending_code_ok(struct totp_ctx *t, const char *sealed, int64_t *ste
     bool ok =
         sealed[0] && pay_platform_totp_open(t->p, t->consumer_id, sealed, secret) == 0 &&
         pay_base32_decode(key, sizeof key, secret, strlen(secret), &n) == 0 &&
-        pay_totp_verify(key, n, t->code, pay_time_now_ms() / 1000, PAY_TOTP_DIGITS, step) == 0;
+        pay_totp_verify(key, n, t->code, pay_clock_real_ms() / 1000, PAY_TOTP_DIGITS, step) == 0;
     pay_wipe(key, sizeof key);
     pay_wipe(secret, sizeof secret);
     return ok;
@@ -95,7 +96,7 @@ static bool pending_code_ok(struct totp_ctx *t, const char *sealed, int64_t *ste
 static enum pay_err totp_confirm_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct totp_ctx *t = ctx;
-    enum pay_err e = pay_store_attempt_reserve(tx, "pf_attempts", t->subject, pay_time_now_ms(),
+    enum pay_err e = pay_store_attempt_reserve(tx, "pf_attempts", t->subject, pay_clock_now_ms(),
                                                &t->attempt, err);
     if (e == PAY_ERR_LOCKED) /* nothing counted, nothing checked */
         return pay_error_set(err, PAY_ERR_LOCKED, "totp",

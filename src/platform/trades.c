@@ -5,6 +5,7 @@
 
 #include "core/ids.h"
 #include "core/money.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 
 #include <stdio.h>
@@ -133,7 +134,7 @@ enum pay_err pay_platform_trade_create(struct pay_platform *p, struct pay_platfo
     if (e != PAY_ERR_OK)
         return pay_error_set(err, e, "", "no randomness for an id");
     pay_platform_str_copy(t->state, sizeof t->state, PAY_TRADE_WAIT_BUYER_PAY);
-    t->created_ms = pay_time_now_ms();
+    t->created_ms = pay_clock_now_ms();
     t->expire_ms += t->created_ms; /* the caller put the timeout there */
     struct cmd c = {.p = p, .t = t};
     return pay_committer_submit(p->committer, create_apply, &c, err);
@@ -197,7 +198,7 @@ static enum pay_err pay_apply(struct pay_store_tx *tx, void *ctx, struct pay_err
     enum pay_err e = pay_platform_trade_load(tx, NULL, c->trade_id, NULL, &t, err);
     if (e != PAY_ERR_OK)
         return e;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     /* Money a bank already took is accepted until the sweeper closes the trade. */
     bool expired = now >= t.expire_ms && !c->pm->allow_expired;
     if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || expired)
@@ -257,7 +258,7 @@ static enum pay_err close_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
     enum pay_err e = pay_platform_trade_load(tx, c->merchant_id, c->trade_id, NULL, &t, err);
     if (e != PAY_ERR_OK)
         return e;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     bool expire = strcmp(c->reason, "expired") == 0;
     if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || (expire && now < t.expire_ms))
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
@@ -289,7 +290,7 @@ static enum pay_err finish_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     enum pay_err e = pay_platform_trade_load(tx, NULL, c->trade_id, NULL, &t, err);
     if (e != PAY_ERR_OK)
         return e;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     if (strcmp(t.state, PAY_TRADE_SUCCESS) != 0 || now < t.paid_ms + c->p->set.refund_window_ms)
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", NULL);
     pay_platform_str_copy(t.state, sizeof t.state, PAY_TRADE_FINISHED);

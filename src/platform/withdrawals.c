@@ -15,6 +15,7 @@
 
 #include "core/ids.h"
 #include "core/money.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 
@@ -76,7 +77,7 @@ static enum pay_err wd_xfer(struct wd_cmd *c, struct pay_store_tx *tx, const cha
 static enum pay_err record_apply(struct pay_store_tx *tx, struct wd_cmd *c, struct pay_error *err)
 {
     const struct wd_row *w = c->w;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     enum pay_err e = pay_store_exec(
         tx, err,
         "INSERT INTO pf_withdrawals (id, consumer_id, bank, to_account, card_id,"
@@ -104,7 +105,7 @@ static enum pay_err wd_apply(struct pay_store_tx *tx, void *ctx, struct pay_erro
     if (c->what == WD_RECORD)
         return record_apply(tx, c, err);
     const struct wd_row *w = c->w;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     static const char *const status[] = {"", "succeeded", "failed", "pending"};
     enum pay_err e = pay_store_exec(
         tx, err,
@@ -238,7 +239,7 @@ static enum pay_err due_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
                         " attempts FROM pf_withdrawals WHERE status = 'pending'"
                         " AND next_attempt_ms <= $1 AND to_account_sealed = 1"
                         " ORDER BY next_attempt_ms LIMIT $2",
-                        "ii", pay_time_now_ms(), (int64_t)WD_BATCH);
+                        "ii", pay_clock_now_ms(), (int64_t)WD_BATCH);
     if (!st)
         return err->code;
     while (d->n < WD_BATCH && pay_store_step(st, err) == 1) {
@@ -265,7 +266,7 @@ struct claim_ctx {
 static enum pay_err claim_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct claim_ctx *c = ctx;
-    int64_t now = pay_time_now_ms();
+    int64_t now = pay_clock_now_ms();
     enum pay_err e = pay_store_exec(tx, err,
                                     "UPDATE pf_withdrawals SET next_attempt_ms = $1 WHERE id = $2"
                                     " AND status = 'pending' AND next_attempt_ms <= $3",

@@ -2,6 +2,7 @@
  * state changes that matter (pending -> paid) are single conditional UPDATEs, so a
  * notification and a query racing each other cannot both fulfil an order. */
 #include "shop/shop.h"
+#include "core/clock.h"
 
 #include <fcntl.h>
 #include <stdarg.h>
@@ -70,7 +71,8 @@ int shop_order_insert(struct shop *s, const struct shop_order *o)
     return exec(s,
                 "INSERT INTO orders(id, sid, items, amount, method, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                "sssisi", o->id, o->sid, o->items, o->amount, o->method, (int64_t)time(NULL)) == 1
+                "sssisi", o->id, o->sid, o->items, o->amount, o->method,
+                pay_clock_now_ms() / 1000) == 1
                ? 0
                : -1;
 }

@@ -3,6 +3,7 @@
  * notification endpoints (verified, amount checked, order marked paid exactly once), the
  * order page (asks the platform when a notification is late) and the admin refund. */
 #include "shop/shop_internal.h"
+#include "core/clock.h"
 
 #include "core/log.h"
 #include "crypto/crypto.h"
@@ -17,7 +18,7 @@
 static void new_order_id(char out[40])
 {
     char rnd[16], ts[20];
-    time_t now = time(NULL);
+    time_t now = (time_t)(pay_clock_now_ms() / 1000);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(ts, sizeof ts, "%Y%m%d%H%M%S", &tm);

@@ -1,5 +1,6 @@
 /* See harness.h. */
 #include "harness.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/sig.h"
@@ -144,10 +145,10 @@ int h_post(const char *url, const char *form, char *cookie, size_t cookie_n, con
     struct pay_http_client_response resp;
     memset(&resp, 0, sizeof resp);
     struct pay_error e = {0};
-    int64_t t0 = pay_time_mono_ms();
+    int64_t t0 = pay_clock_mono_ms();
     enum pay_err rc =
         pay_http_client_request("POST", url, headers, form, strlen(form), &opt, &resp, &e);
-    r->elapsed_ms = pay_time_mono_ms() - t0;
+    r->elapsed_ms = pay_clock_mono_ms() - t0;
     if (rc != PAY_ERR_OK) {
         pay_http_client_response_fini(&resp);
         return -1;
@@ -428,7 +429,7 @@ bool h_bank_answer_signed(struct pay_rsa_key *key, const char *header, long stat
 {
     struct pay_sig_verifier v = {bank_key_lookup, NULL, key, NULL, 0};
     return header && pay_sig_verify_response(&v, header, (int)status, request_nonce, body, len,
-                                             pay_time_now_ms() / 1000, NULL, NULL) == PAY_ERR_OK;
+                                             pay_clock_real_ms() / 1000, NULL, NULL) == PAY_ERR_OK;
 }
 
 int h_demo_cvv2(const struct bank_proc *b, const char *pan, char out[4])

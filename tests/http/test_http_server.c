@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/limits.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -513,6 +514,50 @@ static void insecure_listen_refused(void **state)
 
 /* Connection limits out of range and priority strings GnuTLS cannot read are refused by
  * pay_http_server_new, naming the field. */
+/* /sandbox/clock exists only on a server on the test clock; it moves business time, refuses a
+ * bad or oversized step, and /healthz says "clock":"fake". */
+static void sandbox_clock(void **state)
+{
+    struct pay_http_server *real = *state;
+    struct pay_http_client_response r;
+    assert_int_equal(call(real, "GET", "/sandbox/clock", NULL, NULL, 0, &r), 404);
+    pay_http_client_response_fini(&r);
+    assert_int_equal(
+        call(real, "POST", "/sandbox/clock", "application/json", "{\"advance_ms\":1000}", 19, &r),
+        404);
+    pay_http_client_response_fini(&r);
+
+    pay_clock_use_fake(1700000000000LL);
+    struct pay_http_server *srv = start(NULL, NULL);
+    assert_int_equal(call(srv, "GET", "/healthz", NULL, NULL, 0, &r), 200);
+    assert_string_equal(pay_buf_str(&r.body), "{\"status\":\"ok\",\"clock\":\"fake\"}");
+    pay_http_client_response_fini(&r);
+    uint64_t moves = pay_clock_moves();
+    assert_int_equal(call(srv, "GET", "/sandbox/clock", NULL, NULL, 0, &r), 200);
+    assert_non_null(strstr(pay_buf_str(&r.body), "\"now_ms\":1700000000000,"));
+    assert_non_null(strstr(pay_buf_str(&r.body), "\"now\":\"2023-11-14T22:13:20Z\""));
+    pay_http_client_response_fini(&r);
+    const char *step = "{\"advance_ms\":90000}";
+    assert_int_equal(
+        call(srv, "POST", "/sandbox/clock", "application/json", step, strlen(step), &r), 200);
+    assert_non_null(strstr(pay_buf_str(&r.body), "\"now_ms\":1700000090000,"));
+    pay_http_client_response_fini(&r);
+    assert_int_equal(pay_clock_now_ms(), 1700000090000LL);
+    assert_int_equal(pay_clock_moves(), moves + 1);
+    static const char *const bad[] = {"{\"advance_ms\":\"90s\"}", "{}", "{\"advance_ms\":1.5}",
+                                      "{\"advance_ms\":99999999999999}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(
+            call(srv, "POST", "/sandbox/clock", "application/json", bad[i], strlen(bad[i]), &r),
+            400);
+        assert_non_null(strstr(pay_buf_str(&r.body), "\"field\":\"advance_ms\""));
+        pay_http_client_response_fini(&r);
+    }
+    assert_int_equal(pay_clock_now_ms(), 1700000090000LL); /* refused: nothing moved */
+    pay_http_server_free(srv);
+    pay_clock_use_real();
+}
+
 static void limits_and_priorities_refused(void **state)
 {
     (void)state;
@@ -561,6 +606,7 @@ int main(void)
         cmocka_unit_test(tls_serving),
         cmocka_unit_test(insecure_listen_refused),
         cmocka_unit_test(limits_and_priorities_refused),
+        cmocka_unit_test(sandbox_clock),
         cmocka_unit_test(signed_answers),
         cmocka_unit_test(json_media_type),
     };

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "http/settings.h"
@@ -37,6 +38,37 @@ static void defaults_and_section(void **state)
     assert_string_equal(hc.listen, "0.0.0.0:8443");
     pay_log_set_level(PAY_LOG_INFO);
     pay_config_free(c);
+}
+
+/* The test clock: a key and a flag, refused on an address that is not loopback (anyone could
+ * move the server's time), and switched on by apply. */
+static void fake_clock(void **state)
+{
+    (void)state;
+    struct pay_server_settings s;
+    pay_server_settings_init(&s, "127.0.0.1:0", "/tmp/x");
+    assert_false(s.fake_clock);
+    struct pay_config *c = parse("[server]\nfake_clock = true\n");
+    struct pay_error e = {0};
+    assert_int_equal(pay_server_settings_read(&s, c, &e), PAY_ERR_OK);
+    pay_config_free(c);
+    assert_true(s.fake_clock);
+    assert_int_equal(pay_server_settings_check(&s, &e), PAY_ERR_OK);
+    pay_server_settings_init(&s, "0.0.0.0:8080", "/tmp/x");
+    char *argv[] = {"x", "--fake-clock", "--insecure-http"};
+    assert_int_equal(pay_server_settings_flag(&s, 3, argv, 1), 1);
+    assert_int_equal(pay_server_settings_flag(&s, 3, argv, 2), 1);
+    assert_true(s.fake_clock);
+    assert_int_equal(pay_server_settings_check(&s, &e), PAY_ERR_CONFIG_INVALID);
+    assert_string_equal(e.field, "fake_clock");
+    snprintf(s.listen, sizeof s.listen, "[::1]:0");
+    assert_int_equal(pay_server_settings_check(&s, &e), PAY_ERR_OK);
+    assert_false(pay_clock_is_fake());
+    struct pay_http_config hc = {0};
+    pay_server_settings_apply(&s, &hc);
+    assert_true(pay_clock_is_fake());
+    pay_clock_use_real();
+    pay_log_set_level(PAY_LOG_INFO);
 }
 
 static void refusals_name_the_key(void **state)
@@ -174,6 +206,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_and_section),
         cmocka_unit_test(refusals_name_the_key),
+        cmocka_unit_test(fake_clock),
         cmocka_unit_test(flags),
         cmocka_unit_test(limits_and_tls_priorities),
         cmocka_unit_test(limit_flags),

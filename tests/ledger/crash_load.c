@@ -84,7 +84,7 @@ static int open_ledger(const char *db, struct pay_store **s)
     const struct pay_store_component *schema[] = {&pay_ledger_schema, NULL};
     struct pay_error err;
     if (pay_store_open(db, NULL, schema, s, &err) != PAY_ERR_OK ||
-        pay_ledger_new(*s, NULL, NULL, &lg, &err) != PAY_ERR_OK) {
+        pay_ledger_new(*s, &lg, &err) != PAY_ERR_OK) {
         fprintf(stderr, "crash_load: open %s: %s\n", db, err.detail);
         return -1;
     }

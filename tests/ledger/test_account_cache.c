@@ -28,7 +28,7 @@ static int setup(void **state)
     const struct pay_store_component *schema[] = {&pay_ledger_schema, NULL};
     struct pay_store_options o = {.unsafe_no_sync = true};
     assert_int_equal(pay_store_open(e->path, &o, schema, &e->s, NULL), PAY_ERR_OK);
-    assert_int_equal(pay_ledger_new(e->s, NULL, NULL, &e->lg, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_ledger_new(e->s, &e->lg, NULL), PAY_ERR_OK);
     *state = e;
     return 0;
 }

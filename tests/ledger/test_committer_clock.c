@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "ledger/ledger.h"
 #include "lib/harness.h"
 
@@ -40,14 +41,6 @@ static double mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static _Atomic int64_t ledger_now_ms = 1700000000000LL;
-
-static int64_t fake_now(void *ctx)
-{
-    (void)ctx;
-    return atomic_load(&ledger_now_ms);
-}
-
 /* A ledger on a fresh store with a committer, and two CNY accounts "bank" and "shop". */
 struct rig {
     char dir[64], path[96];
@@ -63,7 +56,7 @@ static void rig_open(struct rig *r, const struct pay_committer_options *o)
     snprintf(r->path, sizeof r->path, "%s/l.db", r->dir);
     const struct pay_store_component *schema[] = {&pay_ledger_schema, NULL};
     assert_int_equal(pay_store_open(r->path, NULL, schema, &r->s, NULL), PAY_ERR_OK);
-    assert_int_equal(pay_ledger_new(r->s, fake_now, NULL, &r->lg, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_ledger_new(r->s, &r->lg, NULL), PAY_ERR_OK);
     assert_int_equal(pay_committer_start(r->lg, o, &r->c, NULL), PAY_ERR_OK);
     struct pay_ledger_account a[2] = {{.id = "bank", .currency = "CNY"},
                                       {.id = "shop", .currency = "CNY"}};
@@ -83,15 +76,15 @@ static void rig_close(struct rig *r)
     assert_int_equal(th_rmtree(r->dir), 0);
 }
 
-/* A pending bank -> shop transfer of 100 with a 1 s timeout. */
-static struct pay_ledger_transfer hold(const char *id)
+/* A pending bank -> shop transfer of 100 with a timeout of timeout_s. */
+static struct pay_ledger_transfer hold(const char *id, uint32_t timeout_s)
 {
     struct pay_ledger_transfer t = {.debit_account_id = "bank",
                                     .credit_account_id = "shop",
                                     .currency = "CNY",
                                     .amount_minor = 100,
                                     .flags = PAY_LEDGER_TF_PENDING,
-                                    .timeout_s = 1};
+                                    .timeout_s = timeout_s};
     snprintf(t.id, sizeof t.id, "%s", id);
     return t;
 }
@@ -110,25 +103,31 @@ static uint64_t wait_expired(struct pay_committer *c, uint64_t want, double max_
     return st.expired;
 }
 
+/* On the real clock (business time is CLOCK_REALTIME, shifted here with it): h1 falls due one
+ * second after the step, with no batch and no wake-up to announce it; only the committer's
+ * idle deadline, taken after the step, can find it. */
 static void expiry_runs_on_time_after_a_clock_step_back(void **state)
 {
     (void)state;
+    pay_clock_use_real();
     struct rig r;
     rig_open(&r, &(struct pay_committer_options){.expire_interval_ms = 20});
-    struct pay_ledger_transfer h = hold("h1");
+    struct pay_ledger_transfer h = hold("h1", STEP_S + 1);
     enum pay_ledger_result res;
     assert_int_equal(pay_committer_transfers(r.c, &h, 1, &res, NULL), PAY_ERR_OK);
     assert_int_equal(res, PAY_LEDGER_OK);
 
     atomic_store(&realtime_ahead_s, STEP_S); /* the system clock steps back */
     /* One more batch, so that the committer's next idle deadline is taken after the step
-     * (the ledger clock has not moved: this batch scans nothing). */
+     * (h1 is not due yet: this batch expires nothing). */
     struct pay_ledger_account again = {.id = "bank", .currency = "CNY"};
     assert_int_equal(pay_committer_create_accounts(r.c, &again, 1, &res, NULL), PAY_ERR_OK);
     assert_int_equal(res, PAY_LEDGER_EXISTS);
-    atomic_fetch_add(&ledger_now_ms, 2000); /* h1's timeout has passed */
-    /* Expired within a third of the step: far above the 20 ms interval. */
-    assert_int_equal(wait_expired(r.c, 1, STEP_S / 3.0), 1);
+    struct pay_committer_stats st;
+    pay_committer_get_stats(r.c, &st);
+    assert_int_equal(st.expired, 0);
+    /* Due a second later; expired within a third of the step: far above the 20 ms interval. */
+    assert_int_equal(wait_expired(r.c, 1, 1 + STEP_S / 3.0), 1);
     atomic_store(&realtime_ahead_s, 0);
     rig_close(&r);
 }
@@ -139,17 +138,20 @@ static void expiry_runs_on_time_after_a_clock_step_back(void **state)
 static void expiry_scan_continues_when_the_ledger_clock_goes_back(void **state)
 {
     (void)state;
+    pay_clock_use_fake(1700000000000LL);
     struct rig r;
     rig_open(&r, &(struct pay_committer_options){.expire_interval_ms = 20, .batch_max = 1});
-    int64_t t0 = atomic_load(&ledger_now_ms);
-    struct pay_ledger_transfer h[3] = {hold("h0"), hold("h1"), hold("h2")};
+    struct pay_ledger_transfer h[3] = {hold("h0", 1), hold("h1", 1), hold("h2", 1)};
     enum pay_ledger_result res[3];
     assert_int_equal(pay_committer_transfers(r.c, h, 3, res, NULL), PAY_ERR_OK);
-    atomic_store(&ledger_now_ms, t0 + 2000); /* all three due; one per scan, then frozen */
+    /* all three due; one per scan, then frozen */
+    assert_int_equal(pay_clock_advance(2000, NULL), PAY_ERR_OK);
     assert_int_equal(wait_expired(r.c, 1, 10), 1);
-    atomic_store(&ledger_now_ms, t0 + 1500); /* steps back; the other two are still due */
+    /* steps back; the other two are still due */
+    assert_int_equal(pay_clock_advance(-500, NULL), PAY_ERR_OK);
     assert_int_equal(wait_expired(r.c, 2, 10), 2);
     rig_close(&r);
+    pay_clock_use_real();
 }
 
 int main(void)

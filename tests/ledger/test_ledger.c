@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "ledger/ledger.h"
 
 static const struct pay_store_migration app_migrations[] = {
@@ -24,13 +25,7 @@ struct env {
     struct pay_store *s;
     struct pay_ledger *lg;
     struct pay_committer *c;
-    int64_t now;
 };
-
-static int64_t env_now(void *ctx)
-{
-    return ((struct env *)ctx)->now;
-}
 
 static int setup(void **state)
 {
@@ -40,8 +35,8 @@ static int setup(void **state)
     snprintf(e->path, sizeof e->path, "%s/l.db", e->dir);
     const struct pay_store_component *schema[] = {&pay_ledger_schema, &app_schema, NULL};
     assert_int_equal(pay_store_open(e->path, NULL, schema, &e->s, NULL), PAY_ERR_OK);
-    e->now = 1700000000000LL;
-    assert_int_equal(pay_ledger_new(e->s, env_now, e, &e->lg, NULL), PAY_ERR_OK);
+    pay_clock_use_fake(1700000000000LL);
+    assert_int_equal(pay_ledger_new(e->s, &e->lg, NULL), PAY_ERR_OK);
     struct pay_committer_options o = {.expire_interval_ms = 1};
     assert_int_equal(pay_committer_start(e->lg, &o, &e->c, NULL), PAY_ERR_OK);
     struct pay_ledger_account a[3] = {
@@ -289,7 +284,8 @@ static void two_phase_and_expiry(void **state)
         .id = "v1", .pending_id = "h1", .flags = PAY_LEDGER_TF_VOID_PENDING};
     assert_int_equal(pay_committer_transfers(e->c, &void1, 1, &r, NULL), PAY_ERR_OK);
     assert_int_equal(r, PAY_LEDGER_PENDING_TRANSFER_ALREADY_POSTED);
-    e->now += 61 * 1000; /* h2 times out; the committer's scan expires it with the next batch */
+    /* h2 times out; the move wakes the committer, whose next batch scans and expires it */
+    assert_int_equal(pay_clock_advance(61 * 1000, NULL), PAY_ERR_OK);
     struct pay_ledger_transfer nop = {.id = "after",
                                       .debit_account_id = "bank",
                                       .credit_account_id = "alice",
@@ -523,7 +519,7 @@ static void reopen(struct env *e)
     pay_store_close(e->s);
     const struct pay_store_component *schema[] = {&pay_ledger_schema, &app_schema, NULL};
     assert_int_equal(pay_store_open(e->path, NULL, schema, &e->s, NULL), PAY_ERR_OK);
-    assert_int_equal(pay_ledger_new(e->s, env_now, e, &e->lg, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_ledger_new(e->s, &e->lg, NULL), PAY_ERR_OK);
     struct pay_committer_options o = {.expire_interval_ms = 1};
     assert_int_equal(pay_committer_start(e->lg, &o, &e->c, NULL), PAY_ERR_OK);
 }

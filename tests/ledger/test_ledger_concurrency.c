@@ -136,7 +136,7 @@ static void money_is_conserved(void **state)
     struct pay_store *s;
     struct shared sh = {0};
     assert_int_equal(pay_store_open(path, NULL, schema, &s, NULL), PAY_ERR_OK);
-    assert_int_equal(pay_ledger_new(s, NULL, NULL, &sh.lg, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_ledger_new(s, &sh.lg, NULL), PAY_ERR_OK);
     assert_int_equal(pay_committer_start(sh.lg, NULL, &sh.c, NULL), PAY_ERR_OK);
     setup_accounts(sh.c);
     const char *env = getenv("PAYGATE_CONCURRENCY_S");

@@ -1,6 +1,7 @@
 /* See harness.h. */
 #include "harness.h"
 
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/sig.h"
@@ -238,7 +239,7 @@ void h_call_typed(struct h_platform *pf, const char *method, const char *target,
                     strcmp(rep, "true") == 0;
     struct pay_sig_verifier v = {pf_lookup, NULL, pf->pk, NULL, 0};
     out->sig_ok = sh && pay_sig_verify_response(&v, sh, (int)r.status, req_nonce, out->body,
-                                                strlen(out->body), pay_time_now_ms() / 1000, NULL,
+                                                strlen(out->body), pay_clock_real_ms() / 1000, NULL,
                                                 &err) == PAY_ERR_OK;
     pay_http_client_response_fini(&r);
 }
@@ -250,7 +251,8 @@ void h_call(struct h_platform *pf, const struct h_merchant *m, const char *metho
     pay_sig_nonce_generate(nonce);
     struct pay_sig_signer s = {PAY_SIG_ED25519, m->id, &m->key, NULL};
     assert_int_equal(pay_sig_sign_request(&s, method, target, body, body ? strlen(body) : 0,
-                                          pay_time_now_ms() / 1000, nonce, auth, sizeof auth, NULL),
+                                          pay_clock_real_ms() / 1000, nonce, auth, sizeof auth,
+                                          NULL),
                      PAY_ERR_OK);
     h_call_raw(pf, method, target, body, auth, idem, nonce, out);
 }
@@ -309,7 +311,7 @@ static enum pay_err sink_notify(struct pay_http_request *req, struct pay_error *
     struct pay_sig_verifier v = {pf_lookup, NULL, (void *)s->platform_pk, s->nonces, 0};
     /* the signature covers the target as received: path and query (docs/api.md) */
     bool ok = sig && pay_sig_verify_request(&v, sig, "POST", pay_http_req_target(req), body, len,
-                                            pay_time_now_ms() / 1000, NULL, &e) == PAY_ERR_OK;
+                                            pay_clock_real_ms() / 1000, NULL, &e) == PAY_ERR_OK;
     json_t *j = json_loads(body, 0, NULL);
     pthread_mutex_lock(&s->mu);
     s->hits++;

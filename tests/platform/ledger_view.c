@@ -20,7 +20,7 @@ struct pay_ledger *h_ledger_open(struct h_platform *pf, struct pay_store **s)
     struct pay_ledger *lg = NULL;
     *s = NULL;
     assert_int_equal(pay_store_open(db, NULL, comps, s, NULL), PAY_ERR_OK);
-    assert_int_equal(pay_ledger_new(*s, NULL, NULL, &lg, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_ledger_new(*s, &lg, NULL), PAY_ERR_OK);
     return lg;
 }
 

@@ -15,6 +15,7 @@
 #include "lib/harness.h"
 
 #include "core/errors.h"
+#include "core/clock.h"
 #include "core/timeutil.h"
 #include "platform/api.h"
 
@@ -114,7 +115,7 @@ static void send_example(const struct th_doc_request *q, struct h_reply *r)
     pay_sig_nonce_generate(nonce);
     struct pay_sig_signer s = {PAY_SIG_ED25519, ma.id, &ma.key, NULL};
     assert_int_equal(pay_sig_sign_request(&s, q->method, q->target, q->body,
-                                          q->body ? strlen(q->body) : 0, pay_time_now_ms() / 1000,
+                                          q->body ? strlen(q->body) : 0, pay_clock_real_ms() / 1000,
                                           nonce, sig, sizeof sig, NULL),
                      PAY_ERR_OK);
     h_call_typed(&pf, q->method, q->target, ctype, q->body, sig, idem, nonce, r);
