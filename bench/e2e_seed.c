@@ -15,9 +15,9 @@
  * numbers, one a line, for bench/e2e_driver. */
 #include "platform/platform.h"
 
+#include "core/clock.h"
 #include "core/ids.h"
 #include "core/money.h"
-#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/password.h"

@@ -1,8 +1,8 @@
 /* Public certificates (/ca.pem, /b2c/bank-cert.pem), the sandbox SMS outbox (/sandbox/sms)
  * and the sandbox admin page (/admin: loopback clients, or ?token=<admin_token>). */
 #include "bank/bank.h"
-#include "core/money.h"
 #include "core/clock.h"
+#include "core/money.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/server.h"
@@ -75,7 +75,7 @@ static int64_t balance_of(struct pay_bank *b, const char *acct)
     struct pay_error e = {0};
     if (pay_ledger_account_get(b->ledger, acct, &a, &found, &e) != PAY_ERR_OK || !found)
         return 0;
-    return a.credits_posted - a.debits_posted;
+    return pay_ledger_account_net_credit(&a);
 }
 
 /* Customers and their accounts (the ids the forms ask for), newest first. */

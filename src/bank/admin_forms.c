@@ -5,8 +5,8 @@
  * card's number and CVV2 wait in memory (never in the database or the logs) until its result
  * page shows them once. The operations themselves are admin_ops.c, shared with the CLI. */
 #include "bank/bank.h"
-#include "core/money.h"
 #include "core/clock.h"
+#include "core/money.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
@@ -298,7 +298,7 @@ static enum pay_err movements_get(struct pay_http_request *req, struct pay_error
         rc = pay_ledger_account_get(b->ledger, acct, &a, &found, err);
     if (rc == PAY_ERR_OK) {
         char bal[PAY_MONEY_TEXT_MAX], nx[24];
-        if (pay_money_format(a.credits_posted - a.debits_posted, PAY_BANK_CURRENCY, bal,
+        if (pay_money_format(pay_ledger_account_net_credit(&a), PAY_BANK_CURRENCY, bal,
                              sizeof bal) < 0)
             bal[0] = '\0';
         snprintf(nx, sizeof nx, "%lld", (long long)next);

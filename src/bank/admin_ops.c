@@ -3,8 +3,8 @@
  * (`paygate bank customer|account|card|deposit|movements`) and the /admin forms: each
  * function checks its input (err->field names the bad field) and commits one write. */
 #include "bank/bank.h"
-#include "core/ids.h"
 #include "core/clock.h"
+#include "core/ids.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 
@@ -237,7 +237,7 @@ enum pay_err pay_bank_admin_card_issue(struct pay_bank *b, const struct pay_bank
 struct deposit_op {
     struct pay_bank *b;
     const char *account_id;
-    int64_t amount;
+    int64_t amount_minor;
     char id[PAY_LEDGER_ID_MAX + 1];
 };
 
@@ -251,7 +251,7 @@ static enum pay_err deposit_apply(struct pay_store_tx *tx, void *ctx, struct pay
         rc = pay_id_new("dep", d->id);
     if (rc != PAY_ERR_OK)
         return rc;
-    return pay_bank_transfer(b, tx, d->id, b->cash_account, d->account_id, d->amount,
+    return pay_bank_transfer(b, tx, d->id, b->cash_account, d->account_id, d->amount_minor,
                              PAY_BANK_XFER_DEPOSIT, "deposit", err);
 }
 
@@ -267,7 +267,7 @@ enum pay_err pay_bank_admin_deposit(struct pay_bank *b, const char *account_id,
     if (amount_minor > PAY_AMOUNT_MAX_MINOR)
         return pay_error_set(err, PAY_ERR_AMOUNT_TOO_LARGE, "amount", "at most %lld minor units",
                              (long long)PAY_AMOUNT_MAX_MINOR);
-    struct deposit_op d = {.b = b, .account_id = account_id, .amount = amount_minor};
+    struct deposit_op d = {.b = b, .account_id = account_id, .amount_minor = amount_minor};
     rc = pay_committer_submit(b->committer, deposit_apply, &d, err);
     if (rc == PAY_ERR_OK && id_out)
         snprintf(id_out, PAY_LEDGER_ID_MAX + 1, "%s", d.id);

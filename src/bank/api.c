@@ -3,9 +3,11 @@
  * signed with the bank's key (keyId = bank code). Order query, refunds, transfers and the
  * daily statement live here; card binding and agreements in api_cards.c. */
 #include "bank/api.h"
+#include "core/assertions.h"
+#include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
-#include "core/clock.h"
+#include "core/money.h"
 #include "core/timeutil.h"
 #include "http/codec.h"
 
@@ -250,9 +252,9 @@ static enum pay_err query_handler(struct pay_http_request *req, struct pay_error
 struct refund_op {
     struct pay_bank *b;
     const char *mer_id, *mer_acct, *order_id, *refund_id;
-    int64_t amount;
+    int64_t amount_minor;
     char serial[PAY_ID_MAX];
-    int64_t refunded_after;
+    int64_t refunded_after_minor;
     char status[16];
 };
 
@@ -271,9 +273,9 @@ static enum pay_err refund_replay(struct pay_store_tx *tx, struct refund_op *r, 
     enum pay_err rc = PAY_ERR_OK;
     if (*found) {
         pay_store_col_copy(st, 0, r->serial, sizeof r->serial);
-        r->refunded_after = pay_store_col_int64(st, 3); /* as it was then, not now */
+        r->refunded_after_minor = pay_store_col_int64(st, 3); /* as it was then, not now */
         pay_store_col_copy(st, 4, r->status, sizeof r->status);
-        if (pay_store_col_int64(st, 1) != r->amount ||
+        if (pay_store_col_int64(st, 1) != r->amount_minor ||
             strcmp(pay_store_col_text(st, 2), r->order_id) != 0)
             rc = pay_error_set(err, PAY_ERR_IDEMPOTENCY_KEY_REUSED, "refundId",
                                "refund %s was made with another order or amount", r->refund_id);
@@ -291,7 +293,7 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
         return rc;
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
-        "SELECT o.id, o.amount_minor, o.refunded_minor, a.account_id FROM bank_orders o"
+        "SELECT o.id, o.amount_minor, o.refunded_minor, a.account_id, o.status FROM bank_orders o"
         " JOIN bank_cards a ON a.id = o.card_id WHERE o.mer_id = $1 AND o.order_id = $2"
         " AND o.status IN ('PAID', 'REFUNDED')",
         "tt", r->mer_id, r->order_id);
@@ -303,33 +305,43 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     }
     char pk[PAY_ID_MAX], acct[PAY_LEDGER_ID_MAX + 1];
     pay_store_col_copy(st, 0, pk, sizeof pk);
-    int64_t paid = pay_store_col_int64(st, 1), refunded = pay_store_col_int64(st, 2);
+    int64_t paid_minor = pay_store_col_int64(st, 1), refunded_minor = pay_store_col_int64(st, 2);
+    int64_t left_minor = 0;
     pay_store_col_copy(st, 3, acct, sizeof acct);
+    char status[16];
+    pay_store_col_copy(st, 4, status, sizeof status);
     pay_store_done(st);
-    if (r->amount > paid - refunded)
+    rc = pay_money_sub(paid_minor, refunded_minor, &left_minor);
+    /* refunded <= paid, as every refund before this one left it */
+    PAY_ASSERT_MSG(rc == PAY_ERR_OK && refunded_minor >= 0 && left_minor >= 0, "order %s", pk);
+    if (r->amount_minor > left_minor)
         return pay_error_set(err, PAY_ERR_REFUND_EXCEEDS, "amount",
-                             "at most %lld minor units are left to refund",
-                             (long long)(paid - refunded));
-    r->refunded_after = refunded + r->amount;
+                             "at most %lld minor units are left to refund", (long long)left_minor);
+    rc = pay_money_add(refunded_minor, r->amount_minor, &r->refunded_after_minor);
+    PAY_ASSERT_MSG(rc == PAY_ERR_OK && r->refunded_after_minor <= paid_minor, "order %s", pk);
+    /* refunded in full: PAID -> REFUNDED (the UPDATE below) */
+    PAY_ASSERT_MSG(r->refunded_after_minor < paid_minor ||
+                       pay_bank_order_move_legal(status, "REFUNDED"),
+                   "order %s is %s", pk, status);
     snprintf(r->status, sizeof r->status, "SUCCESS");
     char tid[PAY_ID_MAX + 8];
     rc = pay_id_new("rf", r->serial);
     snprintf(tid, sizeof tid, "rf:%s", r->serial);
     if (rc == PAY_ERR_OK)
-        rc = pay_bank_transfer(r->b, tx, tid, r->mer_acct, acct, r->amount, PAY_BANK_XFER_REFUND,
-                               r->refund_id, err);
+        rc = pay_bank_transfer(r->b, tx, tid, r->mer_acct, acct, r->amount_minor,
+                               PAY_BANK_XFER_REFUND, r->refund_id, err);
     if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err,
                             "UPDATE bank_orders SET refunded_minor = $2, status = CASE WHEN $2 ="
                             " amount_minor THEN 'REFUNDED' ELSE status END WHERE id = $1",
-                            "ti", pk, r->refunded_after);
+                            "ti", pk, r->refunded_after_minor);
     if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err,
                             "INSERT INTO bank_refunds (id, mer_id, refund_id, order_pk,"
                             " amount_minor, created_ms, refunded_after_minor, status)"
                             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                            "ttttiiit", r->serial, r->mer_id, r->refund_id, pk, r->amount,
-                            pay_clock_now_ms(), r->refunded_after, r->status);
+                            "ttttiiit", r->serial, r->mer_id, r->refund_id, pk, r->amount_minor,
+                            pay_clock_now_ms(), r->refunded_after_minor, r->status);
     return rc;
 }
 
@@ -341,13 +353,13 @@ static enum pay_err refund_handler(struct pay_http_request *req, struct pay_erro
     struct refund_op r = {.b = c.b, .mer_id = c.m.mer_id, .mer_acct = c.m.account_id};
     r.order_id = api_str(&c, "orderId", PAY_MERCHANT_ID_FIELD_MAX, err);
     r.refund_id = r.order_id ? api_str(&c, "refundId", PAY_MERCHANT_ID_FIELD_MAX, err) : NULL;
-    if (r.refund_id && api_amount(&c, "amount", &r.amount, err) &&
+    if (r.refund_id && api_amount(&c, "amount", &r.amount_minor, err) &&
         pay_committer_submit(c.b->committer, refund_apply, &r, err) == PAY_ERR_OK)
         api_reply(&c, 200,
                   json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:s}", "refundId", r.refund_id,
-                            "orderId", r.order_id, "amount", (json_int_t)r.amount, "currency",
+                            "orderId", r.order_id, "amount", (json_int_t)r.amount_minor, "currency",
                             PAY_BANK_CURRENCY, "status", r.status, "refundedAmount",
-                            (json_int_t)r.refunded_after, "refundSerialNo", r.serial));
+                            (json_int_t)r.refunded_after_minor, "refundSerialNo", r.serial));
     else
         api_fail(&c, err);
     api_end(&c);
@@ -362,7 +374,7 @@ struct xfer_op {
     const char *agreement_hash; /* or, instead of toAccount, the card of an agreement */
     char to_acct[PAY_LEDGER_ID_MAX + 1];
     char card_last4[5];
-    int64_t amount;
+    int64_t amount_minor;
     char serial[PAY_ID_MAX];
 };
 
@@ -406,7 +418,7 @@ static enum pay_err xfer_replay(struct pay_store_tx *tx, struct xfer_op *x, bool
     *found = pay_store_step(st, err) == 1;
     bool same = *found && strcmp(pay_store_col_text(st, 1), x->from) == 0 &&
                 strcmp(pay_store_col_text(st, 2), x->to) == 0 &&
-                pay_store_col_int64(st, 3) == x->amount;
+                pay_store_col_int64(st, 3) == x->amount_minor;
     if (*found)
         pay_store_col_copy(st, 0, x->serial, sizeof x->serial);
     pay_store_done(st);
@@ -442,15 +454,15 @@ static enum pay_err xfer_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
     char tid[PAY_ID_MAX + 8];
     snprintf(tid, sizeof tid, "xfer:%s", x->serial);
     if (rc == PAY_ERR_OK)
-        rc = pay_bank_transfer(x->b, tx, tid, x->from, x->to, x->amount, PAY_BANK_XFER_TRANSFER,
-                               x->transfer_id, err);
+        rc = pay_bank_transfer(x->b, tx, tid, x->from, x->to, x->amount_minor,
+                               PAY_BANK_XFER_TRANSFER, x->transfer_id, err);
     if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err,
                             "INSERT INTO bank_transfers (mer_id, transfer_id, serial, from_account,"
                             " to_account, amount_minor, currency, created_ms)"
                             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                             "tttttiti", x->mer_id, x->transfer_id, x->serial, x->from, x->to,
-                            x->amount, PAY_BANK_CURRENCY, pay_clock_now_ms());
+                            x->amount_minor, PAY_BANK_CURRENCY, pay_clock_now_ms());
     return rc;
 }
 
@@ -458,8 +470,8 @@ static enum pay_err xfer_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
 static json_t *xfer_reply(const struct xfer_op *x)
 {
     json_t *j = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "transferId", x->transfer_id, "status",
-                          "SUCCESS", "amount", (json_int_t)x->amount, "currency", PAY_BANK_CURRENCY,
-                          "fromAccount", x->from, "tranSerialNo", x->serial);
+                          "SUCCESS", "amount", (json_int_t)x->amount_minor, "currency",
+                          PAY_BANK_CURRENCY, "fromAccount", x->from, "tranSerialNo", x->serial);
     if (j && x->agreement_hash)
         json_object_set_new(j, "cardLast4", json_string(x->card_last4));
     else if (j)
@@ -493,7 +505,7 @@ static enum pay_err transfer_handler(struct pay_http_request *req, struct pay_er
         pay_error_set(err, PAY_ERR_CURRENCY_MISMATCH, "currency", "accounts hold CNY");
         cur = NULL;
     }
-    if (cur && api_amount(&c, "amount", &x.amount, err) &&
+    if (cur && api_amount(&c, "amount", &x.amount_minor, err) &&
         pay_committer_submit(c.b->committer, xfer_apply, &x, err) == PAY_ERR_OK)
         api_reply(&c, 200, xfer_reply(&x));
     else

@@ -2,9 +2,9 @@
  * number, expiry and CVV2 (an SMS code goes to the card's phone), confirm with the code to get
  * an agreement token (stored hashed, bound to the merchant), revoke it, debit with it. */
 #include "bank/api.h"
+#include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
-#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "store/attempts.h"
@@ -221,7 +221,7 @@ enum pay_err api_agreements_revoke(struct pay_http_request *req, struct pay_erro
 struct debit_op {
     struct pay_bank *b;
     const char *mer_id, *mer_acct, *hash, *order_id, *goods;
-    int64_t amount;
+    int64_t amount_minor;
     char pk[PAY_ID_MAX];
 };
 
@@ -238,7 +238,7 @@ static enum pay_err debit_replay(struct pay_store_tx *tx, struct debit_op *d, bo
     enum pay_err rc = PAY_ERR_OK;
     if (*found) {
         pay_store_col_copy(st, 0, d->pk, sizeof d->pk);
-        if (pay_store_col_int64(st, 1) != d->amount ||
+        if (pay_store_col_int64(st, 1) != d->amount_minor ||
             strcmp(pay_store_col_text(st, 2), "agreement") != 0)
             rc = pay_error_set(err, PAY_ERR_DUPLICATE, "orderId", "order %s exists", d->order_id);
     }
@@ -278,12 +278,12 @@ static enum pay_err debit_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
                             "INSERT INTO bank_orders (id, mer_id, order_id, amount_minor, currency,"
                             " channel, goods_name, status, card_id, created_ms, paid_ms) VALUES"
                             " ($1, $2, $3, $4, $5, 'agreement', $6, 'PAID', $7, $8, $8)",
-                            "tttittti", d->pk, d->mer_id, d->order_id, d->amount, PAY_BANK_CURRENCY,
-                            d->goods, card_id, now);
+                            "tttittti", d->pk, d->mer_id, d->order_id, d->amount_minor,
+                            PAY_BANK_CURRENCY, d->goods, card_id, now);
     char tid[PAY_ID_MAX + 8];
     snprintf(tid, sizeof tid, "agr:%s", d->pk);
     if (rc == PAY_ERR_OK)
-        rc = pay_bank_transfer(d->b, tx, tid, card.account_id, d->mer_acct, d->amount,
+        rc = pay_bank_transfer(d->b, tx, tid, card.account_id, d->mer_acct, d->amount_minor,
                                PAY_BANK_XFER_AGREEMENT, d->order_id, err);
     return rc;
 }
@@ -305,12 +305,12 @@ enum pay_err api_agreements_debit(struct pay_http_request *req, struct pay_error
         d.goods = NULL, pay_error_set(err, PAY_ERR_CURRENCY_MISMATCH, "currency", NULL);
     if (token)
         token_hash(token, hash);
-    if (d.goods && api_amount(&c, "amount", &d.amount, err) &&
+    if (d.goods && api_amount(&c, "amount", &d.amount_minor, err) &&
         pay_committer_submit(c.b->committer, debit_apply, &d, err) == PAY_ERR_OK)
         api_reply(&c, 200,
                   json_pack("{s:s, s:s, s:s, s:I, s:s}", "orderId", d.order_id, "tranSerialNo",
-                            d.pk, "status", "PAID", "amount", (json_int_t)d.amount, "currency",
-                            PAY_BANK_CURRENCY));
+                            d.pk, "status", "PAID", "amount", (json_int_t)d.amount_minor,
+                            "currency", PAY_BANK_CURRENCY));
     else
         api_fail(&c, err);
     api_end(&c);

@@ -1,9 +1,10 @@
 /* The bank object: opening a data dir (keys, database, ledger, committer), the one write
  * helper every money movement goes through, and the account/customer primitives. */
 #include "bank/bank.h"
+#include "core/assertions.h"
+#include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
-#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
@@ -380,10 +381,21 @@ enum pay_err pay_bank_account_create(struct pay_bank *b, struct pay_store_tx *tx
     return rc;
 }
 
+static const struct pay_state_move order_moves[] = {
+    {"CREATED", "PAID"},
+    {"PAID", "REFUNDED"},
+};
+
+bool pay_bank_order_move_legal(const char *from, const char *to)
+{
+    return pay_state_move_legal(order_moves, PAY_STATE_MOVES(order_moves), from, to);
+}
+
 enum pay_err pay_bank_transfer(struct pay_bank *b, struct pay_store_tx *tx, const char *id,
                                const char *from, const char *to, int64_t amount_minor, int32_t code,
                                const char *user_data, struct pay_error *err)
 {
+    PAY_ASSERT_MSG(amount_minor > 0 && amount_minor <= PAY_AMOUNT_MAX_MINOR, "transfer %s", id);
     struct pay_ledger_transfer t;
     memset(&t, 0, sizeof t);
     snprintf(t.id, sizeof t.id, "%s", id);

@@ -203,7 +203,11 @@ enum pay_err pay_bank_card_issue(struct pay_bank *b, struct pay_store_tx *tx,
 enum pay_err pay_bank_account_create(struct pay_bank *b, struct pay_store_tx *tx, const char *kind,
                                      const char *owner, char id_out[PAY_LEDGER_ID_MAX + 1],
                                      struct pay_error *err);
-/* One ledger transfer inside tx; maps EXCEEDS_CREDITS to INSUFFICIENT_FUNDS. */
+/* The bank order state machine (docs/bank.md): CREATED -> PAID (the consumer confirmed and
+ * the money moved), PAID -> REFUNDED (refunded in full). Every change asserts its move. */
+bool pay_bank_order_move_legal(const char *from, const char *to);
+/* One ledger transfer inside tx of amount_minor (> 0, at most PAY_AMOUNT_MAX_MINOR: checked
+ * where it came in, asserted here); maps EXCEEDS_CREDITS to INSUFFICIENT_FUNDS. */
 enum pay_err pay_bank_transfer(struct pay_bank *b, struct pay_store_tx *tx, const char *id,
                                const char *from, const char *to, int64_t amount_minor, int32_t code,
                                const char *user_data, struct pay_error *err);

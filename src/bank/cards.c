@@ -2,8 +2,8 @@
  * number and expiry with a secret key as issuers do, numbers stored only sealed (AEAD) with a
  * keyed-hash index for look-ups, Argon2id card passwords and the failed-attempt lock. */
 #include "bank/bank.h"
-#include "core/ids.h"
 #include "core/clock.h"
+#include "core/ids.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "store/attempts.h"

@@ -4,10 +4,10 @@
  * per session protect every step; the committer makes each step one transaction. */
 #include "bank/bank.h"
 #include "bank/gateway.h"
+#include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/money.h"
-#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"

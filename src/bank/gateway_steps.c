@@ -3,9 +3,10 @@
  * code try is counted on the card (store/attempts.h) before it is checked; past the limit the
  * card is locked and nothing more is checked. */
 #include "bank/gateway.h"
+#include "core/assertions.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/money.h"
-#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
@@ -385,6 +386,8 @@ static enum pay_err confirm_apply(struct pay_store_tx *tx, void *ctx, struct pay
     if (rc != PAY_ERR_OK)
         return rc;
     /* only a CREATED order is debited: a double submit finds it PAID and changes nothing */
+    PAY_ASSERT(pay_bank_order_move_legal("CREATED", "PAID"));
+    PAY_ASSERT_MSG(c->s->amount_minor > 0, "order %s", c->s->order_pk);
     rc = pay_store_exec(tx, err,
                         "UPDATE bank_orders SET status = 'PAID', card_id = $2, paid_ms = $3"
                         " WHERE id = $1 AND status = 'CREATED'",

@@ -2,8 +2,8 @@
  * issues them (and revokes). The bank keeps each certificate's public key (SPKI PEM) so that
  * the signed API can verify merchants' requests. */
 #include "bank/bank.h"
-#include "core/log.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/timeutil.h"
 #include "crypto/x509.h"
 

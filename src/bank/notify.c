@@ -4,10 +4,11 @@
  * The log says only that a message went to a phone's last four digits: codes and phone
  * numbers never reach a log. */
 #include "bank/bank.h"
+#include "core/assertions.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
-#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/client.h"
@@ -126,6 +127,14 @@ struct record_op {
     const char *error;
 };
 
+/* A B2C notification: PENDING until the merchant answered 2xx (DELIVERED) or the retries are
+ * spent (FAILED); a failed attempt with retries left stays PENDING. */
+static const struct pay_state_move note_moves[] = {
+    {"PENDING", "DELIVERED"},
+    {"PENDING", "FAILED"},
+    {"PENDING", "PENDING"},
+};
+
 static enum pay_err record_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct record_op *r = ctx;
@@ -135,10 +144,11 @@ static enum pay_err record_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     size_t i = (size_t)r->attempts - 1; /* retries done so far */
     const char *state = ok ? "DELIVERED" : i < b->opt.retry_n ? "PENDING" : "FAILED";
     int64_t next = !ok && i < b->opt.retry_n ? now + b->opt.retry_ms[i] : 0;
+    PAY_ASSERT(pay_state_move_legal(note_moves, PAY_STATE_MOVES(note_moves), "PENDING", state));
     return pay_store_exec(tx, err,
                           "UPDATE bank_notifications SET attempts = $2, status = $3,"
                           " next_attempt_ms = $4, last_status = $5, last_error = $6,"
-                          " delivered_ms = $7 WHERE id = $1",
+                          " delivered_ms = $7 WHERE id = $1 AND status = 'PENDING'",
                           "titiiti", r->id, r->attempts, state, next, (int64_t)r->status, r->error,
                           ok ? now : (int64_t)0);
 }

@@ -3,8 +3,8 @@
  * until SIGTERM/SIGINT. Also the per-IP / per-card rate limiter (token buckets). */
 #include "bank/api.h"
 #include "bank/bank.h"
-#include "core/log.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/timeutil.h"
 #include "crypto/sig.h"
 #include "http/server.h"

@@ -1,7 +1,8 @@
 /* Bounded growable buffer. */
 #include "core/buf.h"
 
-#include <assert.h>
+#include "core/assertions.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,7 @@
 
 void pay_buf_init(struct pay_buf *b, size_t max)
 {
-    assert(max > 0);
+    PAY_ASSERT(max > 0);
     b->data = NULL;
     b->len = 0;
     b->cap = 0;

@@ -1,7 +1,8 @@
 /* INI config files through inih, into a bounded table; typed getters with precise errors. */
 #include "core/config.h"
 
-#include <assert.h>
+#include "core/assertions.h"
+
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -156,7 +157,7 @@ static enum pay_err parse_text(const char *text, size_t len, const char *origin,
 enum pay_err pay_config_parse_string(const char *text, const char *origin, struct pay_config **out,
                                      struct pay_error *err)
 {
-    assert(text != NULL && out != NULL);
+    PAY_ASSERT(text != NULL && out != NULL);
     size_t len = strnlen(text, PAY_CONFIG_FILE_MAX + 1);
     if (len > PAY_CONFIG_FILE_MAX) {
         *out = NULL;
@@ -168,7 +169,7 @@ enum pay_err pay_config_parse_string(const char *text, const char *origin, struc
 
 enum pay_err pay_config_load(const char *path, struct pay_config **out, struct pay_error *err)
 {
-    assert(path != NULL && out != NULL);
+    PAY_ASSERT(path != NULL && out != NULL);
     *out = NULL;
     size_t len;
     char *text = pay_file_read(path, PAY_CONFIG_FILE_MAX, &len);

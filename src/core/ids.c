@@ -1,7 +1,8 @@
 /* Time-sortable random ids (ULID layout) with a monotonic per-process sequence. */
 #include "core/ids.h"
 
-#include <assert.h>
+#include "core/assertions.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -82,7 +83,7 @@ static bool prefix_ok(const char *prefix)
 
 enum pay_err pay_id_new(const char *prefix, char out[PAY_ID_MAX])
 {
-    assert(prefix != NULL && prefix_ok(prefix));
+    PAY_ASSERT(prefix != NULL && prefix_ok(prefix));
     out[0] = '\0';
     int64_t ms;
     uint16_t hi;
@@ -100,7 +101,7 @@ enum pay_err pay_id_new(const char *prefix, char out[PAY_ID_MAX])
         v >>= 5;
     }
     body[PAY_ID_BODY_LEN] = '\0';
-    assert(plen + 1 + PAY_ID_BODY_LEN < PAY_ID_MAX);
+    PAY_ASSERT(plen + 1 + PAY_ID_BODY_LEN < PAY_ID_MAX);
     return PAY_ERR_OK;
 }
 

@@ -2,7 +2,8 @@
  * arithmetic and basis-point fees. Integers only; the 128-bit type keeps products exact. */
 #include "core/money.h"
 
-#include <assert.h>
+#include "core/assertions.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -62,7 +63,7 @@ int pay_currency_lookup(const char *code)
         size_t mid = lo + (hi - lo) / 2;
         int c = memcmp(code, currencies[mid].code, 3);
         if (c == 0) {
-            assert(currencies[mid].exponent >= 0 && currencies[mid].exponent <= EXPONENT_MAX);
+            PAY_ASSERT(currencies[mid].exponent >= 0 && currencies[mid].exponent <= EXPONENT_MAX);
             return currencies[mid].exponent;
         }
         if (c < 0)
@@ -177,20 +178,20 @@ static enum pay_err parse(const char *text, const char *currency, bool allow_sig
 enum pay_err pay_money_parse(const char *text, const char *currency, int64_t *minor_out,
                              struct pay_error *err)
 {
-    assert(minor_out != NULL);
+    PAY_ASSERT(minor_out != NULL);
     return parse(text, currency, false, minor_out, err);
 }
 
 enum pay_err pay_money_parse_signed(const char *text, const char *currency, int64_t *minor_out,
                                     struct pay_error *err)
 {
-    assert(minor_out != NULL);
+    PAY_ASSERT(minor_out != NULL);
     return parse(text, currency, true, minor_out, err);
 }
 
 int pay_money_format(int64_t minor, const char *currency, char *out, size_t out_len)
 {
-    assert(out != NULL || out_len == 0);
+    PAY_ASSERT(out != NULL || out_len == 0);
     if (out_len > 0)
         out[0] = '\0';
     int exp = pay_currency_lookup(currency);
@@ -212,7 +213,7 @@ int pay_money_format(int64_t minor, const char *currency, char *out, size_t out_
     } while (mag > 0);
     if (minor < 0)
         tmp[n++] = '-';
-    assert(n <= sizeof tmp);
+    PAY_ASSERT(n <= sizeof tmp);
     if (n + 1 > out_len)
         return -1;
     for (size_t k = 0; k < n; k++)
@@ -239,6 +240,15 @@ enum pay_err pay_money_sub(int64_t a, int64_t b, int64_t *out)
     return PAY_ERR_OK;
 }
 
+enum pay_err pay_money_mul(int64_t minor, int64_t count, int64_t *out)
+{
+    int64_t r;
+    if (__builtin_mul_overflow(minor, count, &r))
+        return PAY_ERR_AMOUNT_OVERFLOW;
+    *out = r;
+    return PAY_ERR_OK;
+}
+
 /* Rounds the non-negative quotient q + r/den (0 <= r < den) as the mode says. */
 static u128 round_magnitude(u128 q, u128 r, u128 den, enum pay_rounding rounding)
 {
@@ -252,14 +262,14 @@ static u128 round_magnitude(u128 q, u128 r, u128 den, enum pay_rounding rounding
             return q + 1;
         return q;
     }
-    assert(!"unknown rounding mode");
+    PAY_ASSERT_MSG(false, "unknown rounding mode");
     return q;
 }
 
 enum pay_err pay_money_mul_bp(int64_t minor, int64_t basis_points, enum pay_rounding rounding,
                               int64_t *out)
 {
-    assert(out != NULL);
+    PAY_ASSERT(out != NULL);
     /* |minor * bp| <= 2^126: exact in 128 bits. */
     i128 product = (i128)minor * (i128)basis_points;
     bool negative = product < 0;
@@ -301,7 +311,7 @@ enum pay_err pay_money_split(int64_t total, const int64_t *weights, size_t n, in
                 best = i;
             }
         }
-        assert(best < n);
+        PAY_ASSERT(best < n);
         parts_out[best]++;
     }
     return PAY_ERR_OK;

@@ -62,6 +62,9 @@ int pay_money_format(int64_t minor, const char *currency, char *out, size_t out_
  * when the result does not fit in int64_t, else OK. */
 enum pay_err pay_money_add(int64_t a, int64_t b, int64_t *out) __attribute__((warn_unused_result));
 enum pay_err pay_money_sub(int64_t a, int64_t b, int64_t *out) __attribute__((warn_unused_result));
+/* minor * count (a unit price times a quantity), checked the same way. */
+enum pay_err pay_money_mul(int64_t minor, int64_t count, int64_t *out)
+    __attribute__((warn_unused_result));
 
 /* Rounding of a fractional number of minor units.
  *

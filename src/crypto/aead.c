@@ -1,8 +1,8 @@
 /* XChaCha20-Poly1305 sealing of stored secrets with a keyring of named keys (aead.h). */
 #include "crypto/aead.h"
+#include "core/assertions.h"
 #include "crypto/crypto.h"
 
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,7 +104,7 @@ int pay_aead_seal(const struct pay_keyring *kr, const void *pt, size_t pt_len, c
     unsigned long long ct_len = 0;
     crypto_aead_xchacha20poly1305_ietf_encrypt(blob + NONCE_LEN, &ct_len, pt, pt_len, aad, aad_len,
                                                NULL, blob, kr->keys[kr->current].key);
-    assert(ct_len == pt_len + TAG_LEN);
+    PAY_ASSERT(ct_len == pt_len + TAG_LEN);
     memcpy(out, id, id_len);
     out[id_len] = ':';
     int rc = pay_base64url_encode(out + id_len + 1, out_size - id_len - 1, blob, blob_len);

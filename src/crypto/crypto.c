@@ -1,8 +1,8 @@
 /* Start-up, randomness, text encodings, hashes and memory helpers over libsodium. */
 #include "crypto/crypto.h"
+#include "core/assertions.h"
 #include "crypto/internal.h"
 
-#include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -26,7 +26,7 @@ int pay_crypto_init(void)
 
 void pay_crypto_assert_ready(void)
 {
-    assert(atomic_load(&ready) && "pay_crypto_init() must run first");
+    PAY_ASSERT_MSG(atomic_load(&ready), "pay_crypto_init() must run first");
 }
 
 void pay_random_bytes(void *buf, size_t n)
@@ -38,13 +38,13 @@ void pay_random_bytes(void *buf, size_t n)
 uint32_t pay_random_uniform(uint32_t upper_bound)
 {
     pay_crypto_assert_ready();
-    assert(upper_bound > 0);
+    PAY_ASSERT(upper_bound > 0);
     return randombytes_uniform(upper_bound);
 }
 
 int pay_random_token(char *out, size_t out_size, size_t nbytes)
 {
-    assert(nbytes >= 1 && nbytes <= 64);
+    PAY_ASSERT(nbytes >= 1 && nbytes <= 64);
     uint8_t raw[64];
     pay_random_bytes(raw, nbytes);
     int rc = pay_base64url_encode(out, out_size, raw, nbytes);

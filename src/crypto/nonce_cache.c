@@ -7,9 +7,9 @@
  * for two windows), memory stays bounded, and there is no per-entry bookkeeping. The digest
  * key is random per cache, so outsiders cannot aim nonces at one probe chain. */
 #include "crypto/sig.h"
+#include "core/assertions.h"
 #include "crypto/crypto.h"
 
-#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,7 +145,7 @@ static void mem_destroy(struct pay_nonce_cache *c)
 
 struct pay_nonce_cache *pay_nonce_cache_mem_new(size_t max_entries, int64_t window_s)
 {
-    assert(max_entries >= 2 && window_s > 0);
+    PAY_ASSERT(max_entries >= 2 && window_s > 0);
     struct mem_cache *m = calloc(1, sizeof *m);
     if (m == NULL)
         return NULL;

@@ -1,9 +1,9 @@
 /* TOTP (RFC 6238 over RFC 4226 HOTP, HMAC-SHA1) for authenticator apps, and 6-digit SMS codes
  * that are stored only as keyed hashes. */
 #include "crypto/crypto.h"
+#include "core/assertions.h"
 #include "crypto/password.h"
 
-#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -157,7 +157,7 @@ void pay_otp_hash(char out[PAY_OTP_HASH_LEN], const uint8_t key[PAY_OTP_KEY_LEN]
     uint8_t mac[PAY_HMAC_SHA256_LEN];
     crypto_auth_hmacsha256_final(&st, mac);
     int rc = pay_hex_encode(out, PAY_OTP_HASH_LEN, mac, sizeof mac);
-    assert(rc == 0);
+    PAY_ASSERT(rc == 0);
     pay_wipe(&st, sizeof st);
 }
 

@@ -1,9 +1,9 @@
 /* The signed-message scheme of server-to-server calls: strict header parsing, canonical
  * strings, signing and verification (docs/protocol.md is the specification). */
 #include "crypto/sig.h"
+#include "core/assertions.h"
 #include "crypto/crypto.h"
 
-#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,7 +63,7 @@ static int is_target_char(int c)
 void pay_sig_nonce_generate(char out[PAY_SIG_NONCE_MAX + 1])
 {
     int rc = pay_random_token(out, PAY_SIG_NONCE_MAX + 1, 16);
-    assert(rc == 0);
+    PAY_ASSERT(rc == 0);
 }
 
 /* --- canonical strings ------------------------------------------------------------------- */
@@ -275,7 +275,7 @@ static enum pay_err sign_canonical(const struct pay_sig_signer *s, const char *c
     }
     char sig_text[SIG_TEXT_MAX];
     int rc = pay_base64url_encode(sig_text, sizeof sig_text, sig, sig_len);
-    assert(rc == 0);
+    PAY_ASSERT(rc == 0);
     int n = snprintf(out, out_size, "%s keyId=\"%s\", ts=\"%" PRId64 "\", nonce=\"%s\", sig=\"%s\"",
                      scheme, s->key_id, ts, nonce, sig_text);
     if (n < 0 || (size_t)n >= out_size)
@@ -394,7 +394,7 @@ enum pay_err pay_sig_verify_request(const struct pay_sig_verifier *v, const char
                                     size_t body_len, int64_t now, struct pay_sig_header *out,
                                     struct pay_error *e)
 {
-    assert(v->lookup != NULL && v->nonces != NULL);
+    PAY_ASSERT(v->lookup != NULL && v->nonces != NULL);
     struct pay_sig_header h;
     enum pay_err rc = parse_and_check_time(v, header, now, &h, e);
     if (rc != PAY_ERR_OK)
@@ -413,7 +413,7 @@ enum pay_err pay_sig_verify_response(const struct pay_sig_verifier *v, const cha
                                      size_t body_len, int64_t now, struct pay_sig_header *out,
                                      struct pay_error *e)
 {
-    assert(v->lookup != NULL);
+    PAY_ASSERT(v->lookup != NULL);
     struct pay_sig_header h;
     enum pay_err rc = parse_and_check_time(v, header, now, &h, e);
     if (rc != PAY_ERR_OK)

@@ -1,9 +1,9 @@
 /* Ed25519 (libsodium) and RSA-SHA256 (OpenSSL 3 EVP) keys and signatures. */
 #include "crypto/sign.h"
+#include "core/assertions.h"
 #include "crypto/crypto.h"
 #include "crypto/internal.h"
 
-#include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +47,7 @@ void pay_ed25519_pk_to_text(char out[PAY_ED25519_KEY_TEXT_LEN],
                             const uint8_t pk[PAY_ED25519_PK_LEN])
 {
     int rc = pay_base64_encode(out, PAY_ED25519_KEY_TEXT_LEN, pk, PAY_ED25519_PK_LEN);
-    assert(rc == 0);
+    PAY_ASSERT(rc == 0);
 }
 
 static int decode_32(uint8_t out[32], const char *text)
@@ -67,7 +67,7 @@ void pay_ed25519_sk_to_text(char out[PAY_ED25519_KEY_TEXT_LEN], const struct pay
 {
     /* libsodium's secret key is seed || public key: the seed is the first half. */
     int rc = pay_base64_encode(out, PAY_ED25519_KEY_TEXT_LEN, k->sk, PAY_ED25519_SEED_LEN);
-    assert(rc == 0);
+    PAY_ASSERT(rc == 0);
 }
 
 int pay_ed25519_sk_from_text(struct pay_ed25519_key *k, const char *text)

@@ -3,8 +3,9 @@
  * literals in every spelling resolvers accept. */
 #include "http/addr.h"
 
+#include "core/assertions.h"
+
 #include <arpa/inet.h>
-#include <assert.h>
 #include <ctype.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -94,7 +95,7 @@ static const struct pay_addr_range *lookup(int family, const uint8_t *a,
     for (size_t i = 0; i < n; i++) {
         uint8_t net[16];
         int ok = inet_pton(family, t[i].prefix, net);
-        assert(ok == 1); /* the tables are constants, checked by tests/http/test_http_addr.c */
+        PAY_ASSERT(ok == 1); /* the tables are constants, checked by tests/http/test_http_addr.c */
         if (prefix_match(a, net, t[i].bits))
             return &t[i];
     }

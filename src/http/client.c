@@ -1,12 +1,12 @@
 /* Outbound HTTP on libcurl: bounded, no redirects, SSRF guard on every resolved address. */
 #include "http/client.h"
 
+#include "core/assertions.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "http/codec.h"
 
 #include <arpa/inet.h>
-#include <assert.h>
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -148,7 +148,7 @@ enum pay_err pay_http_client_request(const char *method, const char *url,
                                      struct pay_http_client_response *out, struct pay_error *err)
 {
     static const struct pay_http_client_options defaults;
-    assert(method != NULL && out != NULL);
+    PAY_ASSERT(method != NULL && out != NULL);
     struct call c = {.opt = opt ? opt : &defaults, .out = out};
     out->status = 0;
     pay_buf_init(&out->headers, HEADERS_MAX);

@@ -2,10 +2,10 @@
  * guard's address tables are in addr.c. */
 #include "http/codec.h"
 
+#include "core/assertions.h"
 #include "core/limits.h"
 
 #include <arpa/inet.h>
-#include <assert.h>
 #include <ctype.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -42,7 +42,7 @@ static long json_too_deep_at(const char *s, size_t len, int max)
 
 enum pay_err pay_json_decode(const char *data, size_t len, json_t **out, struct pay_error *err)
 {
-    assert(out != NULL);
+    PAY_ASSERT(out != NULL);
     *out = NULL;
     long deep = json_too_deep_at(data, len, PAY_JSON_DEPTH_MAX);
     if (deep >= 0)
@@ -206,7 +206,7 @@ static enum pay_err form_pair(const char *p, size_t n, size_t index, struct pay_
 enum pay_err pay_form_decode(const char *data, size_t len, struct pay_form *out,
                              struct pay_error *err)
 {
-    assert(out != NULL);
+    PAY_ASSERT(out != NULL);
     *out = (struct pay_form){0};
     if (len == 0)
         return PAY_ERR_OK;
@@ -382,7 +382,7 @@ static enum pay_err url_authority(const char *a, size_t n, const char *field, st
 enum pay_err pay_url_parse(const char *url, const char *field, struct pay_url *out,
                            struct pay_error *err)
 {
-    assert(out != NULL);
+    PAY_ASSERT(out != NULL);
     *out = (struct pay_url){0};
     size_t len = url ? strlen(url) : 0;
     if (len == 0 || len > PAY_URL_MAX)

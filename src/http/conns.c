@@ -7,11 +7,11 @@
  * limit and the idle timeout are libmicrohttpd's own (server.c). */
 #include "http/internal.h"
 
+#include "core/assertions.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +19,7 @@
 
 void pay_http_conns_init(struct pay_http_conns *c, unsigned max, int64_t read_timeout_ms)
 {
-    assert(max > 0 && read_timeout_ms > 0);
+    PAY_ASSERT(max > 0 && read_timeout_ms > 0);
     memset(c, 0, sizeof *c);
     c->max = max;
     c->read_timeout_ms = read_timeout_ms;
@@ -31,7 +31,7 @@ void pay_http_conns_init(struct pay_http_conns *c, unsigned max, int64_t read_ti
 
 static void reading_add(struct pay_http_conns *c, struct pay_http_conn *e)
 {
-    assert(!e->reading);
+    PAY_ASSERT(!e->reading);
     e->since_ms = pay_clock_mono_ms();
     e->prev = c->tail;
     e->next = NULL;
@@ -97,7 +97,7 @@ void pay_http_conns_closed(struct pay_http_conns *c, struct pay_http_conn *e)
         return;
     pthread_mutex_lock(&c->mu);
     reading_remove(c, e);
-    assert(c->open > 0);
+    PAY_ASSERT(c->open > 0);
     c->open--;
     pthread_mutex_unlock(&c->mu);
     free(e);
@@ -154,7 +154,7 @@ static void *reaper_main(void *arg)
 
 int pay_http_conns_start(struct pay_http_conns *c)
 {
-    assert(!c->reaper_started);
+    PAY_ASSERT(!c->reaper_started);
     c->stop = false;
     if (pthread_create(&c->reaper, NULL, reaper_main, c) != 0)
         return -1;
@@ -177,7 +177,7 @@ void pay_http_conns_stop(struct pay_http_conns *c)
 void pay_http_conns_fini(struct pay_http_conns *c)
 {
     pay_http_conns_stop(c);
-    assert(c->head == NULL); /* libmicrohttpd has closed every connection */
+    PAY_ASSERT(c->head == NULL); /* libmicrohttpd has closed every connection */
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
 }

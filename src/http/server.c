@@ -3,12 +3,12 @@
  * built-in routes, TLS, and graceful shutdown. */
 #include "http/internal.h"
 
+#include "core/assertions.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 
 #include <arpa/inet.h>
-#include <assert.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <netinet/in.h>
@@ -185,7 +185,7 @@ static enum pay_err configure(struct pay_http_server *srv, const struct pay_http
 enum pay_err pay_http_server_new(const struct pay_http_config *cfg, struct pay_http_server **out,
                                  struct pay_error *err)
 {
-    assert(cfg != NULL && out != NULL);
+    PAY_ASSERT(cfg != NULL && out != NULL);
     *out = NULL;
     struct pay_http_server *srv = calloc(1, sizeof *srv);
     if (srv == NULL)
@@ -219,7 +219,7 @@ enum pay_err pay_http_server_add_routes(struct pay_http_server *srv,
                                         const struct pay_http_route *routes, size_t n,
                                         struct pay_error *err)
 {
-    assert(srv->daemon == NULL); /* routes are fixed once serving: no locking needed */
+    PAY_ASSERT(srv->daemon == NULL); /* routes are fixed once serving: no locking needed */
     for (size_t i = 0; i < n; i++)
         if (!pay_http_pattern_valid(routes[i].pattern) || routes[i].method == NULL ||
             routes[i].handler == NULL)
@@ -562,7 +562,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 enum pay_err pay_http_server_start(struct pay_http_server *srv, struct pay_error *err)
 {
-    assert(srv->daemon == NULL);
+    PAY_ASSERT(srv->daemon == NULL);
     struct MHD_OptionItem tls[] = {
         {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key_pem},
         {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem},

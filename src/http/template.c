@@ -3,10 +3,10 @@
  * KiB and rendering is a linear scan. */
 #include "http/template.h"
 
+#include "core/assertions.h"
 #include "core/buf.h"
 #include "http/codec.h"
 
-#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <stdbool.h>
@@ -423,7 +423,7 @@ static enum pay_err render_range(struct render *r, const char *t, size_t from, s
 enum pay_err pay_tpl_render_string(const struct pay_tpl_set *set, const char *tpl,
                                    const json_t *ctx, struct pay_buf *out, struct pay_error *err)
 {
-    assert(tpl != NULL && out != NULL);
+    PAY_ASSERT(tpl != NULL && out != NULL);
     struct render r = {.set = set, .tpl_name = "(string)", .out = out, .err = err};
     if (ctx != NULL)
         r.stack[r.depth++] = ctx;

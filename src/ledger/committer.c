@@ -5,11 +5,11 @@
  * an answer before the batch is durable. Pending-transfer expiry runs in the same thread. */
 #include "ledger/ledger_internal.h"
 
+#include "core/assertions.h"
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/log.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -83,7 +83,7 @@ static enum pay_err run_cmd(struct pay_committer *c, struct pay_store_tx *tx, st
     if (m->result != PAY_ERR_OK)
         m->fn_err.code = m->result; /* the caller hears exactly fn's code */
     /* A callback must close every savepoint it opened. */
-    assert(pay_store_savepoint_depth(tx) == 1);
+    PAY_ASSERT(pay_store_savepoint_depth(tx) == 1);
     if (pay_store_retryable(m->result)) { /* the batch as a whole must run again */
         *err = m->fn_err;
         return m->result;
@@ -270,7 +270,7 @@ static enum pay_err submit(struct pay_committer *c, struct cmd *m, struct pay_er
     pthread_cond_signal(&c->work);
     pthread_mutex_unlock(&c->mu);
     while (sem_wait(&m->answered) != 0)
-        assert(errno == EINTR);
+        PAY_ASSERT(errno == EINTR);
     for (size_t k = 0; k < WAKE_FANOUT; k++)
         if (m->wake[k])
             sem_post(&m->wake[k]->answered);
@@ -283,7 +283,7 @@ static enum pay_err submit(struct pay_committer *c, struct cmd *m, struct pay_er
 enum pay_err pay_committer_submit(struct pay_committer *c, pay_store_tx_fn fn, void *ctx,
                                   struct pay_error *err)
 {
-    assert(fn);
+    PAY_ASSERT(fn);
     struct cmd m = {.kind = CMD_APPLY, .fn = fn, .ctx = ctx};
     return submit(c, &m, err);
 }

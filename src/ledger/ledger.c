@@ -2,10 +2,11 @@
  * accounts (create, close, read inside a transaction). Transfers are in ledger_transfer.c. */
 #include "ledger/ledger_internal.h"
 
+#include "core/assertions.h"
 #include "core/clock.h"
 #include "core/limits.h"
+#include "core/money.h"
 
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -113,7 +114,7 @@ const struct pay_store_component pay_ledger_schema = {
 
 enum pay_err pay_ledger_new(struct pay_store *s, struct pay_ledger **out, struct pay_error *err)
 {
-    assert(s && out);
+    PAY_ASSERT(s && out);
     struct pay_ledger *lg = calloc(1, sizeof *lg);
     if (!lg)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
@@ -127,7 +128,7 @@ void pay_ledger_free(struct pay_ledger *lg)
 {
     if (!lg)
         return;
-    assert(!lg->tx);
+    PAY_ASSERT(!lg->tx);
     free(lg->accts);
     free(lg->slots);
     free(lg->undo);
@@ -137,7 +138,7 @@ void pay_ledger_free(struct pay_ledger *lg)
 
 void pay_ledger_set_account_cache_bytes(struct pay_ledger *lg, size_t bytes)
 {
-    assert(!lg->tx);
+    PAY_ASSERT(!lg->tx);
     lg->keep_max = bytes / LEDGER_ACCT_BYTES;
 }
 
@@ -268,10 +269,10 @@ static bool cache_grow(struct pay_ledger *lg)
  * rebuilt. */
 static void cache_evict(struct pay_ledger *lg)
 {
-    assert(lg->n_dirty == 0 && lg->n_undo == 0);
+    PAY_ASSERT(lg->n_dirty == 0 && lg->n_undo == 0);
     size_t target = lg->keep_max - lg->keep_max / 8, drop = lg->n_accts - target;
     size_t n = lg->n_accts, h = lg->hand < n ? lg->hand : 0;
-    assert(lg->n_accts > lg->keep_max);
+    PAY_ASSERT(lg->n_accts > lg->keep_max);
     while (drop > 0) { /* ends within two sweeps: the first clears every ref */
         struct acct *a = &lg->accts[h];
         if (a->rid != -1 && a->ref && a->rid != 0) {
@@ -325,7 +326,7 @@ static enum pay_err acct_load(struct pay_ledger *lg, struct acct *a, struct pay_
 struct acct *ledger_acct(struct pay_ledger *lg, const char *id, enum pay_err *e,
                          struct pay_error *err)
 {
-    assert(lg->tx);
+    PAY_ASSERT(lg->tx);
     *e = PAY_ERR_OK;
     uint32_t h = hash_id(id);
     size_t j = lg->cap_slots ? h & (lg->cap_slots - 1) : 0;
@@ -367,7 +368,7 @@ static struct acct *acct_slot(struct pay_ledger *lg, const char *id)
     for (size_t j = h & (lg->cap_slots - 1); lg->slots[j] >= 0; j = (j + 1) & (lg->cap_slots - 1))
         if (strcmp(lg->accts[lg->slots[j]].id, id) == 0)
             return &lg->accts[lg->slots[j]];
-    assert(!"acct_slot: no entry");
+    PAY_ASSERT_MSG(false, "acct_slot: no entry");
     return NULL;
 }
 
@@ -413,15 +414,16 @@ void ledger_mark_dirty(struct pay_ledger *lg, struct acct *a)
 static void hook_savepoint(void *ctx, int depth)
 {
     struct pay_ledger *lg = ctx;
-    assert(depth == lg->depth + 1 && depth <= LEDGER_SAVEPOINT_DEPTH_MAX);
+    PAY_ASSERT(depth == lg->depth + 1 && depth <= LEDGER_SAVEPOINT_DEPTH_MAX);
     lg->marks[depth] = lg->n_undo;
+    memcpy(lg->net_marks[depth], lg->net, sizeof lg->net);
     lg->depth = depth;
 }
 
 static void hook_rollback_to(void *ctx, int depth)
 {
     struct pay_ledger *lg = ctx;
-    assert(depth == lg->depth);
+    PAY_ASSERT(depth == lg->depth);
     while (lg->n_undo > lg->marks[depth]) {
         struct undo *u = &lg->undo[--lg->n_undo];
         struct acct *a = &lg->accts[u->idx];
@@ -434,22 +436,33 @@ static void hook_rollback_to(void *ctx, int depth)
         a->last_rid = u->last_rid;
         memcpy(a->bal, u->bal, sizeof a->bal);
     }
+    memcpy(lg->net, lg->net_marks[depth], sizeof lg->net);
     lg->depth = depth - 1;
 }
 
 static void hook_release(void *ctx, int depth)
 {
     struct pay_ledger *lg = ctx;
-    assert(depth == lg->depth);
+    PAY_ASSERT(depth == lg->depth);
     /* The entries stay: an enclosing savepoint's rollback must still undo them. */
     if (depth == 1)
         lg->n_undo = 0;
     lg->depth = depth - 1;
 }
 
+/* a + b <= limit, without overflowing (the sum of two balances of one side). */
+static bool sum_at_most(int64_t a, int64_t b, int64_t limit)
+{
+    int64_t sum;
+    return pay_money_add(a, b, &sum) == PAY_ERR_OK && sum <= limit;
+}
+
 static enum pay_err hook_before_commit(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pay_ledger *lg = ctx;
+    /* Every transfer of the transaction moved as much to debits as to credits. */
+    PAY_ASSERT_MSG(lg->net[0] == 0 && lg->net[1] == 0, "pending %lld posted %lld",
+                   (long long)lg->net[0], (long long)lg->net[1]);
     /* Only the entries this transaction changed: the cache may hold a million. A rolled-back
      * savepoint may have made a listed entry clean again, or listed it twice. */
     for (size_t i = 0; i < lg->n_dirty; i++) {
@@ -457,12 +470,15 @@ static enum pay_err hook_before_commit(struct pay_store_tx *tx, void *ctx, struc
         if (!a->dirty || a->rid == 0)
             continue;
         /* Invariants before they reach the disk (the CHECK constraints say the same). */
-        assert(a->bal[BAL_DP] >= 0 && a->bal[BAL_DPO] >= 0 && a->bal[BAL_CP] >= 0 &&
-               a->bal[BAL_CPO] >= 0);
-        assert(!(a->flags & PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS) ||
-               a->bal[BAL_DP] + a->bal[BAL_DPO] <= a->bal[BAL_CPO]);
-        assert(!(a->flags & PAY_LEDGER_AF_CREDITS_MUST_NOT_EXCEED_DEBITS) ||
-               a->bal[BAL_CP] + a->bal[BAL_CPO] <= a->bal[BAL_DPO]);
+        PAY_ASSERT_MSG(a->bal[BAL_DP] >= 0 && a->bal[BAL_DPO] >= 0 && a->bal[BAL_CP] >= 0 &&
+                           a->bal[BAL_CPO] >= 0,
+                       "account %s", a->id);
+        PAY_ASSERT_MSG(!(a->flags & PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS) ||
+                           sum_at_most(a->bal[BAL_DP], a->bal[BAL_DPO], a->bal[BAL_CPO]),
+                       "account %s", a->id);
+        PAY_ASSERT_MSG(!(a->flags & PAY_LEDGER_AF_CREDITS_MUST_NOT_EXCEED_DEBITS) ||
+                           sum_at_most(a->bal[BAL_CP], a->bal[BAL_CPO], a->bal[BAL_DPO]),
+                       "account %s", a->id);
         /* Parameters numbered in the order they appear: the store then binds by position
          * instead of looking each name up (two UPDATEs per transfer at 1 per command). */
         enum pay_err e = pay_store_exec(
@@ -506,12 +522,12 @@ static const struct pay_store_tx_hooks ledger_hooks = {
 
 enum pay_err ledger_begin(struct pay_ledger *lg, struct pay_store_tx *tx, struct pay_error *err)
 {
-    assert(pay_store_tx_is_write(tx) && pay_store_tx_store(tx) == lg->s);
+    PAY_ASSERT(pay_store_tx_is_write(tx) && pay_store_tx_store(tx) == lg->s);
     if (lg->tx == tx)
         return PAY_ERR_OK;
-    assert(!lg->tx); /* one write transaction at a time per store */
+    PAY_ASSERT(!lg->tx); /* one write transaction at a time per store */
     /* Savepoints opened before we joined are invisible to the undo log; refuse them. */
-    assert(pay_store_savepoint_depth(tx) <= 1);
+    PAY_ASSERT(pay_store_savepoint_depth(tx) <= 1);
     enum pay_err e = pay_store_tx_observe(tx, &ledger_hooks, lg, err);
     if (e != PAY_ERR_OK)
         return e;
@@ -522,6 +538,8 @@ enum pay_err ledger_begin(struct pay_ledger *lg, struct pay_store_tx *tx, struct
     lg->tx = tx;
     lg->depth = pay_store_savepoint_depth(tx);
     lg->marks[lg->depth] = 0;
+    memset(lg->net, 0, sizeof lg->net);
+    memset(lg->net_marks[lg->depth], 0, sizeof lg->net_marks[lg->depth]);
     return PAY_ERR_OK;
 }
 

@@ -193,6 +193,10 @@ enum pay_err pay_ledger_tx_account_get(struct pay_ledger *lg, struct pay_store_t
 enum pay_err pay_ledger_tx_expire(struct pay_ledger *lg, struct pay_store_tx *tx, int64_t now_ms,
                                   size_t max, size_t *expired, struct pay_error *err);
 
+/* The posted balance of an account as its owner sees a liability: credits_posted -
+ * debits_posted (what the ledger holds for them; negative for a debt, e.g. a credit card). */
+int64_t pay_ledger_account_net_credit(const struct pay_ledger_account *a);
+
 /* --- reads (reader connections, committed state) ------------------------------------------ */
 
 /* *found is false when there is no such account / transfer. */

@@ -60,6 +60,10 @@ struct pay_ledger {
     size_t hand;     /* CLOCK hand: the next entry eviction looks at */
     struct pay_ledger_cache_stats stats; /* written by the transaction's thread only */
     size_t marks[LEDGER_SAVEPOINT_DEPTH_MAX + 1];
+    /* Debits minus credits this transaction moved, pending [0] and posted [1]: every transfer
+     * debits and credits the same amount, so both are 0 when it commits (asserted). Saved per
+     * savepoint like the undo log. */
+    int64_t net[2], net_marks[LEDGER_SAVEPOINT_DEPTH_MAX + 1][2];
     int depth;
     /* The cache outlives a committed transaction: it is still exact in the store's next
      * write transaction if nothing else wrote in between (pay_store_tx_generation). */

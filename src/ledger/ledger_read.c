@@ -3,6 +3,9 @@
  * `paygate ledger verify`. */
 #include "ledger/ledger_internal.h"
 
+#include "core/assertions.h"
+#include "core/money.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
@@ -41,6 +44,16 @@ static enum pay_err account_body(struct pay_store_tx *tx, void *ctx, struct pay_
     }
     pay_store_done(st);
     return rc < 0 ? (err->code) : PAY_ERR_OK;
+}
+
+int64_t pay_ledger_account_net_credit(const struct pay_ledger_account *a)
+{
+    /* Both are >= 0 (asserted before every commit), so the difference always fits. */
+    PAY_ASSERT_MSG(a->credits_posted >= 0 && a->debits_posted >= 0, "account %s", a->id);
+    int64_t net = 0;
+    enum pay_err e = pay_money_sub(a->credits_posted, a->debits_posted, &net);
+    PAY_ASSERT(e == PAY_ERR_OK);
+    return net;
 }
 
 enum pay_err pay_ledger_account_get(struct pay_ledger *lg, const char *account_id,

@@ -4,10 +4,11 @@
  * savepoint, two-phase resolution (post, void, expiry) exactly once. */
 #include "ledger/ledger_internal.h"
 
+#include "core/assertions.h"
 #include "core/clock.h"
 #include "core/limits.h"
+#include "core/money.h"
 
-#include <assert.h>
 #include <string.h>
 
 #define TF_RESOLVE (PAY_LEDGER_TF_POST_PENDING | PAY_LEDGER_TF_VOID_PENDING | PAY_LEDGER_TF_EXPIRED)
@@ -180,12 +181,33 @@ static enum pay_err acct_pair(struct pay_ledger *lg, const char *debit, const ch
     return e;
 }
 
-static void add_balance(struct pay_ledger *lg, struct acct *a, int which, int64_t delta)
+/* Moves one balance up by amount (down when `release`: a pending reservation ends). The
+ * caller checked that it fits and stays >= 0 (state_check, resolve_check): anything else here
+ * is a bug. Keeps the transaction's debits-minus-credits (lg->net) with it. */
+static void move_balance(struct pay_ledger *lg, struct acct *a, int which, int64_t amount,
+                         bool release)
 {
+    PAY_ASSERT_MSG(amount > 0, "account %s", a->id);
     ledger_undo_push(lg, a, false);
-    a->bal[which] += delta;
+    enum pay_err e = release ? pay_money_sub(a->bal[which], amount, &a->bal[which])
+                             : pay_money_add(a->bal[which], amount, &a->bal[which]);
+    PAY_ASSERT_MSG(e == PAY_ERR_OK, "account %s", a->id);
+    PAY_ASSERT_MSG(a->bal[which] >= 0, "account %s balance %d", a->id, which);
     ledger_mark_dirty(lg, a);
-    assert(a->bal[which] >= 0);
+    bool debit = which == BAL_DP || which == BAL_DPO, posted = which == BAL_DPO || which == BAL_CPO;
+    e = debit == !release ? pay_money_add(lg->net[posted], amount, &lg->net[posted])
+                          : pay_money_sub(lg->net[posted], amount, &lg->net[posted]);
+    PAY_ASSERT(e == PAY_ERR_OK);
+}
+
+static void add_balance(struct pay_ledger *lg, struct acct *a, int which, int64_t amount)
+{
+    move_balance(lg, a, which, amount, false);
+}
+
+static void release_balance(struct pay_ledger *lg, struct acct *a, int which, int64_t amount)
+{
+    move_balance(lg, a, which, amount, true);
 }
 
 /* The account-state checks of a plain or pending transfer, in the documented order. */
@@ -202,12 +224,12 @@ static enum pay_ledger_result state_check(const struct pay_ledger_transfer *t, c
         return PAY_LEDGER_ACCOUNT_CLOSED;
     bool pending = t->flags & PAY_LEDGER_TF_PENDING;
     int64_t amt = t->amount_minor, x, dtot, ctot;
-    if (__builtin_add_overflow(d->bal[pending ? BAL_DP : BAL_DPO], amt, &x) ||
-        __builtin_add_overflow(c->bal[pending ? BAL_CP : BAL_CPO], amt, &x) ||
-        __builtin_add_overflow(d->bal[BAL_DP], d->bal[BAL_DPO], &dtot) ||
-        __builtin_add_overflow(dtot, amt, &dtot) ||
-        __builtin_add_overflow(c->bal[BAL_CP], c->bal[BAL_CPO], &ctot) ||
-        __builtin_add_overflow(ctot, amt, &ctot))
+    if (pay_money_add(d->bal[pending ? BAL_DP : BAL_DPO], amt, &x) != PAY_ERR_OK ||
+        pay_money_add(c->bal[pending ? BAL_CP : BAL_CPO], amt, &x) != PAY_ERR_OK ||
+        pay_money_add(d->bal[BAL_DP], d->bal[BAL_DPO], &dtot) != PAY_ERR_OK ||
+        pay_money_add(dtot, amt, &dtot) != PAY_ERR_OK ||
+        pay_money_add(c->bal[BAL_CP], c->bal[BAL_CPO], &ctot) != PAY_ERR_OK ||
+        pay_money_add(ctot, amt, &ctot) != PAY_ERR_OK)
         return PAY_LEDGER_OVERFLOW;
     if ((d->flags & PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS) && dtot > d->bal[BAL_CPO])
         return PAY_LEDGER_EXCEEDS_CREDITS;
@@ -322,9 +344,13 @@ static enum pay_err apply_resolve(struct pay_ledger *lg, struct pay_ledger_trans
         e = acct_pair(lg, p.t.debit_account_id, p.t.credit_account_id, &d, &c, err);
         if (e != PAY_ERR_OK)
             return e;
-        assert(d && c && d->bal[BAL_DP] >= p.t.amount_minor && c->bal[BAL_CP] >= p.t.amount_minor);
-        if (post && (__builtin_add_overflow(d->bal[BAL_DPO], amt, &x) ||
-                     __builtin_add_overflow(c->bal[BAL_CPO], amt, &x)))
+        /* The reservation is still held on both sides, and a post moves at most it. */
+        PAY_ASSERT_MSG(d && c && d->bal[BAL_DP] >= p.t.amount_minor &&
+                           c->bal[BAL_CP] >= p.t.amount_minor,
+                       "pending %s", p.t.id);
+        PAY_ASSERT_MSG(amt > 0 && amt <= p.t.amount_minor, "pending %s", p.t.id);
+        if (post && (pay_money_add(d->bal[BAL_DPO], amt, &x) != PAY_ERR_OK ||
+                     pay_money_add(c->bal[BAL_CPO], amt, &x) != PAY_ERR_OK))
             *res = PAY_LEDGER_OVERFLOW;
     }
     if (*res != PAY_LEDGER_OK)
@@ -338,8 +364,8 @@ static enum pay_err apply_resolve(struct pay_ledger *lg, struct pay_ledger_trans
             lg->tx, err, "DELETE FROM ledger_pending_timeouts WHERE transfer_rid = $1", "i", p.rid);
     if (e != PAY_ERR_OK)
         return e;
-    add_balance(lg, d, BAL_DP, -p.t.amount_minor);
-    add_balance(lg, c, BAL_CP, -p.t.amount_minor);
+    release_balance(lg, d, BAL_DP, p.t.amount_minor);
+    release_balance(lg, c, BAL_CP, p.t.amount_minor);
     if (post) {
         add_balance(lg, d, BAL_DPO, amt);
         add_balance(lg, c, BAL_CPO, amt);
@@ -437,7 +463,7 @@ enum pay_err pay_ledger_tx_expire(struct pay_ledger *lg, struct pay_store_tx *tx
             return rc == 0 ? PAY_ERR_OK : err->code;
         enum pay_ledger_result res;
         e = apply_resolve(lg, &t, true, &res, err);
-        assert(e != PAY_ERR_OK || res == PAY_LEDGER_OK);
+        PAY_ASSERT(e != PAY_ERR_OK || res == PAY_LEDGER_OK);
         ++*expired;
     }
     return e;

@@ -3,8 +3,8 @@
  * the platform pays them from the wallet at once. */
 #include "platform/platform.h"
 
-#include "core/ids.h"
 #include "core/clock.h"
+#include "core/ids.h"
 #include "core/timeutil.h"
 
 #include <stdio.h>

@@ -54,7 +54,7 @@ static enum pay_err available(struct pay_platform *p, const char *merchant_id, s
     struct pay_ledger_account a;
     bool found = false;
     enum pay_err e = pay_ledger_account_get(p->ledger, id, &a, &found, err);
-    r->available = e == PAY_ERR_OK && found ? a.credits_posted - a.debits_posted : 0;
+    r->available = e == PAY_ERR_OK && found ? pay_ledger_account_net_credit(&a) : 0;
     return e;
 }
 

@@ -7,8 +7,9 @@
 #include "platform/connector.h"
 #include "platform/platform.h"
 
-#include "core/ids.h"
+#include "core/assertions.h"
 #include "core/clock.h"
+#include "core/ids.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
@@ -100,6 +101,19 @@ static enum pay_err h_pay_bank(struct pay_http_request *req, struct pay_error *e
 
 /* --- the bank's notification ---------------------------------------------------------------- */
 
+/* A bank order (pf_bank_orders): created, then paid when its money booked the trade, or late
+ * when the trade closed first (the money goes back), then late_refunded. */
+static const struct pay_state_move order_moves[] = {
+    {"created", "paid"},
+    {"created", "late"},
+    {"late", "late_refunded"},
+};
+
+/* A refund through a bank (pf_refunds): PROCESSING until the bank confirms it. */
+static const struct pay_state_move refund_moves[] = {
+    {"PROCESSING", "SUCCESS"},
+};
+
 struct notice_cmd {
     struct pay_platform *p;
     const struct pay_platform_bank *b;
@@ -114,6 +128,7 @@ static enum pay_err xfer_code(struct pay_platform *p, struct pay_store_tx *tx, c
                               const char *currency, const char *ref, int32_t code,
                               struct pay_error *err)
 {
+    PAY_ASSERT_MSG(amount > 0 && amount <= PAY_AMOUNT_MAX_MINOR, "transfer %s", id);
     struct pay_ledger_transfer t = {.amount_minor = amount, .code = code};
     enum pay_err e;
     if ((e = pay_platform_account_ensure(p, tx, dk, down, currency, t.debit_account_id, err)) !=
@@ -190,10 +205,13 @@ static enum pay_err notice_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     }
     if (e != PAY_ERR_OK)
         return e;
+    const char *to = c->late ? "late" : "paid";
+    PAY_ASSERT_MSG(pay_state_move_legal(order_moves, PAY_STATE_MOVES(order_moves), status, to),
+                   "order %s: %s -> %s", n->order_id, status, to);
     return pay_store_exec(tx, err,
                           "UPDATE pf_bank_orders SET status = $1, serial = $2"
                           " WHERE order_id = $3",
-                          "ttt", c->late ? "late" : "paid", n->serial, n->order_id);
+                          "ttt", to, n->serial, n->order_id);
 }
 
 /* POST /bank-notify/{bank}: answered 200 "success" once booked (the bank retries otherwise). */
@@ -360,6 +378,11 @@ static enum pay_err done_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
 {
     struct done_cmd *c = ctx;
     const struct due *d = c->d;
+    PAY_ASSERT(d->kind == 'L' ? pay_state_move_legal(order_moves, PAY_STATE_MOVES(order_moves),
+                                                     "late", "late_refunded")
+                              : pay_state_move_legal(refund_moves, PAY_STATE_MOVES(refund_moves),
+                                                     "PROCESSING", "SUCCESS"));
+    PAY_ASSERT_MSG(d->amount_minor > 0, "%s", d->ref);
     enum pay_err e = d->kind == 'L'
                          ? pay_store_exec(tx, err,
                                           "UPDATE pf_bank_orders SET status = 'late_refunded'"

@@ -6,8 +6,8 @@
 #include "platform/connector.h"
 #include "platform/platform.h"
 
-#include "core/config.h"
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/timeutil.h"
 #include "crypto/x509.h"
 

@@ -5,8 +5,8 @@
  * be moved to another row. Bank, BIN and last four stay in clear for display. */
 #include "platform/platform.h"
 
-#include "core/ids.h"
 #include "core/clock.h"
+#include "core/ids.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 

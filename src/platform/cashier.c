@@ -8,8 +8,8 @@
 #include "platform/connector.h"
 
 #include "core/buf.h"
-#include "core/money.h"
 #include "core/clock.h"
+#include "core/money.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"

@@ -291,9 +291,8 @@ static int wallet_credit(int argc, char **argv)
     struct pay_error err = {0};
     char id[PAY_ID_MAX];
     int64_t minor = 0;
-    enum pay_err e = pay_money_parse(v[2], v[3], &minor, &err);
-    if (e == PAY_ERR_OK && minor <= 0)
-        e = pay_error_set(&err, PAY_ERR_AMOUNT_NOT_POSITIVE, "amount", NULL);
+    /* > 0 and at most PAY_AMOUNT_MAX_MINOR, like every amount that moves money */
+    enum pay_err e = pay_money_parse_amount(v[2], v[3], "amount", &minor, &err);
     if (e == PAY_ERR_OK)
         e = pay_platform_open_offline(v[0], &p, &err);
     if (e == PAY_ERR_OK)

@@ -5,8 +5,9 @@
  * transaction. */
 #include "platform/platform.h"
 
-#include "core/ids.h"
+#include "core/assertions.h"
 #include "core/clock.h"
+#include "core/ids.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/password.h"
@@ -361,7 +362,7 @@ enum pay_err pay_platform_wallet_balance(struct pay_platform *p, const char *con
     struct pay_ledger_account a;
     bool found = false;
     enum pay_err e = pay_ledger_account_get(p->ledger, id, &a, &found, err);
-    *minor = e == PAY_ERR_OK && found ? a.credits_posted - a.debits_posted : 0;
+    *minor = e == PAY_ERR_OK && found ? pay_ledger_account_net_credit(&a) : 0;
     return e;
 }
 
@@ -374,6 +375,7 @@ struct credit_ctx {
 static enum pay_err credit_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct credit_ctx *c = ctx;
+    PAY_ASSERT_MSG(c->minor > 0 && c->minor <= PAY_AMOUNT_MAX_MINOR, "sandbox credit");
     struct pay_ledger_transfer t = {.amount_minor = c->minor, .code = PAY_PF_XFER_SANDBOX_CREDIT};
     enum pay_err e;
     if ((e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_SANDBOX, "", c->currency,

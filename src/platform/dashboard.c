@@ -13,8 +13,8 @@
 
 #include "platform/svgchart.h"
 
-#include "core/money.h"
 #include "core/clock.h"
+#include "core/money.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/server.h"

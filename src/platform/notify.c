@@ -5,8 +5,9 @@
  * that died becomes due again when its lease runs out. */
 #include "platform/platform.h"
 
-#include "core/ids.h"
+#include "core/assertions.h"
 #include "core/clock.h"
+#include "core/ids.h"
 #include "core/timeutil.h"
 #include "http/client.h"
 #include "http/codec.h"
@@ -113,6 +114,14 @@ struct result_ctx {
     bool ok;
 };
 
+/* A notification: pending until the merchant answered "success" (delivered) or the schedule
+ * is spent (failed); a failed attempt with retries left stays pending. */
+static const struct pay_state_move outbox_moves[] = {
+    {"pending", "delivered"},
+    {"pending", "failed"},
+    {"pending", "pending"},
+};
+
 static enum pay_err result_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct result_ctx *r = ctx;
@@ -132,9 +141,12 @@ static enum pay_err result_tx(struct pay_store_tx *tx, void *ctx, struct pay_err
         next = now + r->p->set.notify_schedule_ms[attempt - 1];
     else
         status = "failed"; /* the schedule is spent: the merchant can still query */
+    PAY_ASSERT(
+        pay_state_move_legal(outbox_moves, PAY_STATE_MOVES(outbox_moves), "pending", status));
     e = pay_store_exec(tx, err,
                        "UPDATE pf_notify_outbox SET status = $1, attempts = $2,"
-                       " next_attempt_ms = $3, delivered_ms = $4 WHERE id = $5",
+                       " next_attempt_ms = $3, delivered_ms = $4 WHERE id = $5"
+                       " AND status = 'pending'",
                        "tiiit", status, attempt, next, r->ok ? now : (int64_t)0, r->d->id);
     return e;
 }

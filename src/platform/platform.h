@@ -218,6 +218,16 @@ struct pay_platform_trade {
     char close_reason[32];
 };
 
+/* The trade state machine, the only legal moves (docs/platform.md): WAIT_BUYER_PAY ->
+ * TRADE_SUCCESS (paid) or TRADE_CLOSED (closed, expired); TRADE_SUCCESS -> TRADE_FINISHED
+ * (refund window over) or TRADE_CLOSED (fully refunded). Every state change asserts it. */
+bool pay_platform_trade_move_legal(const char *from, const char *to);
+/* Asserts t's money before it is written: 0 < amount <= PAY_AMOUNT_MAX_MINOR, 0 <= fee <=
+ * amount, 0 <= refunded <= amount, 0 <= fee refunded <= fee. */
+void pay_platform_trade_check(const struct pay_platform_trade *t);
+/* Moves t to state `to`, asserting the move is legal and t's money (above). */
+void pay_platform_trade_move(struct pay_platform_trade *t, const char *to);
+
 /* Inserts a new WAIT_BUYER_PAY trade (t->id, created_ms, expire_ms, state are set here);
  * DUPLICATE (field out_trade_no) when the merchant used out_trade_no before. */
 enum pay_err pay_platform_trade_create(struct pay_platform *p, struct pay_platform_trade *t,

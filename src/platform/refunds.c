@@ -4,8 +4,10 @@
  * so a fully refunded trade leaves no fee behind. */
 #include "platform/platform.h"
 
-#include "core/ids.h"
+#include "core/assertions.h"
 #include "core/clock.h"
+#include "core/ids.h"
+#include "core/money.h"
 #include "core/timeutil.h"
 
 #include <stdio.h>
@@ -83,7 +85,9 @@ static enum pay_err book_refund(struct cmd *c, struct pay_store_tx *tx,
     struct pay_ledger_transfer x[2];
     enum pay_ledger_result res[2] = {PAY_LEDGER_OK, PAY_LEDGER_OK};
     size_t n = 0;
-    int64_t net = c->r->amount_minor - c->r->fee_minor;
+    int64_t net = 0; /* to the payer from the merchant; the fee share comes from the fees */
+    enum pay_err ne = pay_money_sub(c->r->amount_minor, c->r->fee_minor, &net);
+    PAY_ASSERT_MSG(ne == PAY_ERR_OK && net >= 0, "refund %s", c->r->id);
     memset(x, 0, sizeof x);
     if (net > 0) {
         snprintf(x[n].id, sizeof x[n].id, "%s.refund", c->r->id);
@@ -136,10 +140,13 @@ static enum pay_err refund_check(struct cmd *c, struct pay_store_tx *tx,
     if (!paid && !(strcmp(t->state, PAY_TRADE_CLOSED) == 0 && t->paid_ms > 0))
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
                              "trade is %s; only a paid trade can be refunded", t->state);
-    if (r->amount_minor > t->amount_minor - t->refunded_minor)
+    pay_platform_trade_check(t); /* refunded <= paid, as written */
+    int64_t left = 0;
+    e = pay_money_sub(t->amount_minor, t->refunded_minor, &left);
+    PAY_ASSERT(e == PAY_ERR_OK && left >= 0);
+    if (r->amount_minor > left)
         return pay_error_set(err, PAY_ERR_REFUND_EXCEEDS_PAID, "amount.value",
-                             "at most %lld minor units are left to refund",
-                             (long long)(t->amount_minor - t->refunded_minor));
+                             "at most %lld minor units are left to refund", (long long)left);
     return PAY_ERR_OK;
 }
 
@@ -154,9 +161,14 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
         return PAY_ERR_OK;
     if (e != PAY_ERR_OK)
         return e;
-    int64_t refunded = t.refunded_minor + r->amount_minor;
+    int64_t refunded = 0; /* refund_check: at most what is left, so no overflow */
+    e = pay_money_add(t.refunded_minor, r->amount_minor, &refunded);
+    PAY_ASSERT_MSG(e == PAY_ERR_OK && refunded <= t.amount_minor, "trade %s", t.id);
     int64_t fee_total = fee_share_total(t.fee_minor, refunded, t.amount_minor);
-    r->fee_minor = fee_total - t.fee_refunded_minor;
+    PAY_ASSERT_MSG(fee_total >= t.fee_refunded_minor && fee_total <= t.fee_minor, "trade %s", t.id);
+    e = pay_money_sub(fee_total, t.fee_refunded_minor, &r->fee_minor);
+    /* the fee share refunded is part of the refund: never more than it */
+    PAY_ASSERT_MSG(e == PAY_ERR_OK && r->fee_minor <= r->amount_minor, "refund %s", r->id);
     bool to_wallet = strcmp(t.pay_method, "wallet") == 0 || strcmp(t.pay_method, "qr") == 0 ||
                      strcmp(t.pay_method, "agreement") == 0;
     pay_platform_str_copy(r->status, sizeof r->status, to_wallet ? "SUCCESS" : "PROCESSING");
@@ -173,11 +185,12 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     t.refunded_minor = refunded;
     t.fee_refunded_minor = fee_total;
     bool closes = refunded == t.amount_minor && strcmp(t.state, PAY_TRADE_CLOSED) != 0;
-    if (refunded == t.amount_minor) { /* fully refunded: TRADE_SUCCESS -> TRADE_CLOSED */
-        pay_platform_str_copy(t.state, sizeof t.state, PAY_TRADE_CLOSED);
+    if (closes) { /* fully refunded: TRADE_SUCCESS -> TRADE_CLOSED */
+        pay_platform_trade_move(&t, PAY_TRADE_CLOSED);
         t.closed_ms = r->created_ms;
         pay_platform_str_copy(t.close_reason, sizeof t.close_reason, "refunded");
     }
+    pay_platform_trade_check(&t);
     e = pay_store_exec(tx, err,
                        "UPDATE pf_trades SET refunded_minor = $1, fee_refunded_minor = $2,"
                        " state = $3, closed_ms = $4, close_reason = $5 WHERE id = $6",

@@ -4,8 +4,8 @@
  * and never to the log. Wrong codes count towards a lock of the consumer's codes. */
 #include "platform/platform.h"
 
-#include "core/ids.h"
 #include "core/clock.h"
+#include "core/ids.h"
 #include "core/timeutil.h"
 #include "crypto/password.h"
 #include "http/server.h"

@@ -3,9 +3,10 @@
  * ledger transfers and its notification outbox row commit together or not at all. */
 #include "platform/platform.h"
 
+#include "core/assertions.h"
+#include "core/clock.h"
 #include "core/ids.h"
 #include "core/money.h"
-#include "core/clock.h"
 #include "core/timeutil.h"
 
 #include <stdio.h>
@@ -15,6 +16,37 @@
     "id, merchant_id, out_trade_no, amount_minor, currency, subject, body, notify_url,"            \
     " return_url, product, state, created_ms, expire_ms, paid_ms, closed_ms, finished_ms,"         \
     " pay_method, payer, fee_minor, refunded_minor, fee_refunded_minor, close_reason"
+
+static const struct pay_state_move trade_moves[] = {
+    {PAY_TRADE_WAIT_BUYER_PAY, PAY_TRADE_SUCCESS},
+    {PAY_TRADE_WAIT_BUYER_PAY, PAY_TRADE_CLOSED},
+    {PAY_TRADE_SUCCESS, PAY_TRADE_FINISHED},
+    {PAY_TRADE_SUCCESS, PAY_TRADE_CLOSED},
+};
+
+bool pay_platform_trade_move_legal(const char *from, const char *to)
+{
+    return pay_state_move_legal(trade_moves, PAY_STATE_MOVES(trade_moves), from, to);
+}
+
+void pay_platform_trade_check(const struct pay_platform_trade *t)
+{
+    PAY_ASSERT_MSG(t->amount_minor > 0 && t->amount_minor <= PAY_AMOUNT_MAX_MINOR, "trade %s",
+                   t->id);
+    PAY_ASSERT_MSG(t->fee_minor >= 0 && t->fee_minor <= t->amount_minor, "trade %s fee", t->id);
+    PAY_ASSERT_MSG(t->refunded_minor >= 0 && t->refunded_minor <= t->amount_minor,
+                   "trade %s refunded", t->id);
+    PAY_ASSERT_MSG(t->fee_refunded_minor >= 0 && t->fee_refunded_minor <= t->fee_minor,
+                   "trade %s fee refunded", t->id);
+}
+
+void pay_platform_trade_move(struct pay_platform_trade *t, const char *to)
+{
+    PAY_ASSERT_MSG(pay_platform_trade_move_legal(t->state, to), "trade %s: %s -> %s", t->id,
+                   t->state, to);
+    pay_platform_trade_check(t);
+    pay_platform_str_copy(t->state, sizeof t->state, to);
+}
 
 void pay_platform_str_copy(char *dst, size_t n, const char *src)
 {
@@ -134,6 +166,8 @@ enum pay_err pay_platform_trade_create(struct pay_platform *p, struct pay_platfo
     if (e != PAY_ERR_OK)
         return pay_error_set(err, e, "", "no randomness for an id");
     pay_platform_str_copy(t->state, sizeof t->state, PAY_TRADE_WAIT_BUYER_PAY);
+    t->fee_minor = t->refunded_minor = t->fee_refunded_minor = 0;
+    pay_platform_trade_check(t); /* the amount's cap was checked when it was parsed */
     t->created_ms = pay_clock_now_ms();
     t->expire_ms += t->created_ms; /* the caller put the timeout there */
     struct cmd c = {.p = p, .t = t};
@@ -178,6 +212,7 @@ static enum pay_err book_payment(struct cmd *c, struct pay_store_tx *tx,
         (e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_FEES, "", t->currency, fees, err)) !=
             PAY_ERR_OK)
         return e;
+    pay_platform_trade_check(t); /* 0 <= fee <= amount: the fee is part of the payment */
     struct pay_ledger_transfer x[2];
     enum pay_ledger_result r[2] = {PAY_LEDGER_OK, PAY_LEDGER_OK};
     size_t n = t->fee_minor > 0 ? 2 : 1;
@@ -220,7 +255,7 @@ static enum pay_err pay_apply(struct pay_store_tx *tx, void *ctx, struct pay_err
         return pay_error_set(err, e, "amount", NULL);
     if ((e = book_payment(c, tx, &t, err)) != PAY_ERR_OK)
         return e;
-    pay_platform_str_copy(t.state, sizeof t.state, PAY_TRADE_SUCCESS);
+    pay_platform_trade_move(&t, PAY_TRADE_SUCCESS);
     t.paid_ms = now;
     pay_platform_str_copy(t.pay_method, sizeof t.pay_method, c->pm->method);
     pay_platform_str_copy(t.payer, sizeof t.payer, c->pm->source_owner);
@@ -263,7 +298,7 @@ static enum pay_err close_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
     if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || (expire && now < t.expire_ms))
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
                              "trade is %s; only an unpaid trade can be closed", t.state);
-    pay_platform_str_copy(t.state, sizeof t.state, PAY_TRADE_CLOSED);
+    pay_platform_trade_move(&t, PAY_TRADE_CLOSED);
     t.closed_ms = now;
     pay_platform_str_copy(t.close_reason, sizeof t.close_reason, c->reason);
     e = pay_store_exec(tx, err,
@@ -293,7 +328,7 @@ static enum pay_err finish_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     int64_t now = pay_clock_now_ms();
     if (strcmp(t.state, PAY_TRADE_SUCCESS) != 0 || now < t.paid_ms + c->p->set.refund_window_ms)
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", NULL);
-    pay_platform_str_copy(t.state, sizeof t.state, PAY_TRADE_FINISHED);
+    pay_platform_trade_move(&t, PAY_TRADE_FINISHED);
     t.finished_ms = now;
     e = pay_store_exec(tx, err, "UPDATE pf_trades SET state = $1, finished_ms = $2 WHERE id = $3",
                        "tit", t.state, t.finished_ms, t.id);

@@ -13,9 +13,10 @@
 #include "platform/connector.h"
 #include "platform/platform.h"
 
+#include "core/assertions.h"
+#include "core/clock.h"
 #include "core/ids.h"
 #include "core/money.h"
-#include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 
@@ -73,10 +74,20 @@ static enum pay_err wd_xfer(struct wd_cmd *c, struct pay_store_tx *tx, const cha
     return pay_platform_ledger_error(r, err);
 }
 
+/* A withdrawal's states: pending until the bank took it (succeeded) or refused it (failed);
+ * a retry stays pending. */
+static const struct pay_state_move wd_moves[] = {
+    {"pending", "succeeded"},
+    {"pending", "failed"},
+    {"pending", "pending"},
+};
+
 /* The row and wallet -> in flight, claimed for the caller's first attempt. */
 static enum pay_err record_apply(struct pay_store_tx *tx, struct wd_cmd *c, struct pay_error *err)
 {
     const struct wd_row *w = c->w;
+    PAY_ASSERT_MSG(w->amount_minor > 0 && w->amount_minor <= PAY_AMOUNT_MAX_MINOR, "withdrawal %s",
+                   w->id); /* parsed as an amount */
     int64_t now = pay_clock_now_ms();
     enum pay_err e = pay_store_exec(
         tx, err,
@@ -107,6 +118,8 @@ static enum pay_err wd_apply(struct pay_store_tx *tx, void *ctx, struct pay_erro
     const struct wd_row *w = c->w;
     int64_t now = pay_clock_now_ms();
     static const char *const status[] = {"", "succeeded", "failed", "pending"};
+    PAY_ASSERT(
+        pay_state_move_legal(wd_moves, PAY_STATE_MOVES(wd_moves), "pending", status[c->what]));
     enum pay_err e = pay_store_exec(
         tx, err,
         "UPDATE pf_withdrawals SET status = $1, attempts = attempts + 1, last_error = $2,"

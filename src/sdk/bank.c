@@ -3,6 +3,7 @@
  * refund API. The merchant's certificate and key come from `paygate bank merchant add`. */
 #include "sdk/internal.h"
 
+#include "core/assertions.h"
 #include "core/buf.h"
 #include "crypto/crypto.h"
 #include "crypto/sig.h"
@@ -205,6 +206,7 @@ static int parse_notify(paygate_bank *b, const char *data, size_t dlen, int64_t 
         return pay_sdk_fail(err, PAYGATE_ERR_MISMATCH, 400, "AMOUNT_MISMATCH",
                             "amount %lld, expected %lld", (long long)out->amount,
                             (long long)expected);
+    PAY_ASSERT(out->amount > 0 && (expected <= 0 || out->amount == expected));
     return PAYGATE_OK;
 }
 

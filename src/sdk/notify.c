@@ -2,6 +2,7 @@
  * SQLite-backed store of seen notify ids. */
 #include "sdk/internal.h"
 
+#include "core/assertions.h"
 #include "crypto/sig.h"
 
 #include <fcntl.h>
@@ -59,6 +60,10 @@ int paygate_notify_verify(paygate_client *c, const char *target, const char *sig
                               (long long)expected_amount);
     }
     json_decref(j);
+    /* What the merchant acts on: verified, theirs, and the amount it expects. */
+    PAY_ASSERT(
+        rc != PAYGATE_OK ||
+        (out->trade.amount > 0 && (expected_amount <= 0 || out->trade.amount == expected_amount)));
     return rc;
 }
 

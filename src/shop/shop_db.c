@@ -2,6 +2,8 @@
  * state changes that matter (pending -> paid) are single conditional UPDATEs, so a
  * notification and a query racing each other cannot both fulfil an order. */
 #include "shop/shop.h"
+
+#include "core/assertions.h"
 #include "core/clock.h"
 
 #include <fcntl.h>
@@ -77,8 +79,15 @@ int shop_order_insert(struct shop *s, const struct shop_order *o)
                : -1;
 }
 
+/* An order: pending until paid (once), then refunded (in full, once). */
+static const struct pay_state_move order_moves[] = {
+    {"pending", "paid"},
+    {"paid", "refunded"},
+};
+
 int shop_order_mark_paid(struct shop *s, const char *id, const char *trade_id, const char *via)
 {
+    PAY_ASSERT(pay_state_move_legal(order_moves, PAY_STATE_MOVES(order_moves), "pending", "paid"));
     return exec(s,
                 "UPDATE orders SET state = 'paid', fulfilments = fulfilments + 1, paid_via = ?,"
                 " trade_id = CASE WHEN ? = '' THEN trade_id ELSE ? END"
@@ -88,8 +97,11 @@ int shop_order_mark_paid(struct shop *s, const char *id, const char *trade_id, c
 
 int shop_order_set_refunded(struct shop *s, const char *id, int64_t refunded)
 {
-    return exec(s, "UPDATE orders SET refunded = ?, state = 'refunded' WHERE id = ?", "is",
-                refunded, id);
+    PAY_ASSERT(pay_state_move_legal(order_moves, PAY_STATE_MOVES(order_moves), "paid", "refunded"));
+    PAY_ASSERT_MSG(refunded > 0, "order %s", id);
+    return exec(
+        s, "UPDATE orders SET refunded = ?, state = 'refunded' WHERE id = ? AND state = 'paid'",
+        "is", refunded, id);
 }
 
 int shop_order_set_trade(struct shop *s, const char *id, const char *trade_id)

@@ -3,9 +3,11 @@
  * notification endpoints (verified, amount checked, order marked paid exactly once), the
  * order page (asks the platform when a notification is late) and the admin refund. */
 #include "shop/shop_internal.h"
-#include "core/clock.h"
 
+#include "core/assertions.h"
+#include "core/clock.h"
 #include "core/log.h"
+#include "core/money.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
 
@@ -38,7 +40,12 @@ static int order_from_cart(struct pay_http_request *req, struct shop_order *o)
     for (size_t i = 0; i < shop_n_products; i++) {
         if (qty[i] <= 0)
             continue;
-        o->amount += shop_products[i].price * qty[i];
+        /* at most 16 products of 99 each at catalogue prices: far inside int64_t */
+        int64_t line = 0;
+        enum pay_err e = pay_money_mul(shop_products[i].price, qty[i], &line);
+        if (e == PAY_ERR_OK)
+            e = pay_money_add(o->amount, line, &o->amount);
+        PAY_ASSERT_MSG(e == PAY_ERR_OK, "order total");
         snprintf(o->items + strlen(o->items), sizeof o->items - strlen(o->items), "%s%d × %s",
                  o->items[0] ? ", " : "", qty[i], shop_products[i].name);
     }
@@ -262,7 +269,9 @@ static enum pay_err h_refund(struct pay_http_request *req, struct pay_error *err
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, NULL, "only paid orders");
     char rid[48];
     snprintf(rid, sizeof rid, "R%s", o.id);
-    int64_t left = o.amount - o.refunded;
+    int64_t left = 0;
+    enum pay_err e = pay_money_sub(o.amount, o.refunded, &left);
+    PAY_ASSERT_MSG(e == PAY_ERR_OK && o.refunded >= 0 && left > 0, "order %s", o.id); /* paid */
     paygate_error pe = {0};
     paygate_refund r;
     int rc = strcmp(o.method, "bank") == 0

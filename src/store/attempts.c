@@ -2,9 +2,9 @@
  * write transaction, so a reservation is one atomic step under the store's writer lock. */
 #include "store/attempts.h"
 
+#include "core/assertions.h"
 #include "core/limits.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -71,7 +71,7 @@ enum pay_err pay_store_attempt_reserve(struct pay_store_tx *tx, const char *tabl
                                        const char *subject, int64_t now_ms,
                                        struct pay_store_attempt *out, struct pay_error *err)
 {
-    assert(table_ok(table) && pay_store_tx_is_write(tx));
+    PAY_ASSERT(table_ok(table) && pay_store_tx_is_write(tx));
     memset(out, 0, sizeof *out);
     struct row r;
     enum pay_err e = read_row(tx, table, subject, &r, err);
@@ -82,7 +82,7 @@ enum pay_err pay_store_attempt_reserve(struct pay_store_tx *tx, const char *tabl
         return pay_error_set(err, PAY_ERR_LOCKED, "", NULL);
     }
     expire(&r, now_ms);
-    assert(r.seq - r.forgiven_seq < PAY_LOCKOUT_ATTEMPTS); /* the limit-th one set the lock */
+    PAY_ASSERT(r.seq - r.forgiven_seq < PAY_LOCKOUT_ATTEMPTS); /* the limit-th one set the lock */
     r.seq++;
     int64_t outstanding = r.seq - r.forgiven_seq;
     if (outstanding >= PAY_LOCKOUT_ATTEMPTS) {
@@ -92,7 +92,7 @@ enum pay_err pay_store_attempt_reserve(struct pay_store_tx *tx, const char *tabl
     out->seq = r.seq;
     out->left = PAY_LOCKOUT_ATTEMPTS - outstanding;
     out->locked_until_ms = r.locked_until_ms;
-    assert(out->left >= 0);
+    PAY_ASSERT(out->left >= 0);
     return write_row(tx, table, subject, &r, err);
 }
 
@@ -100,7 +100,7 @@ enum pay_err pay_store_attempt_succeeded(struct pay_store_tx *tx, const char *ta
                                          const char *subject, const struct pay_store_attempt *a,
                                          struct pay_error *err)
 {
-    assert(table_ok(table) && pay_store_tx_is_write(tx) && a->seq > 0);
+    PAY_ASSERT(table_ok(table) && pay_store_tx_is_write(tx) && a->seq > 0);
     char sql[SQL_MAX];
     snprintf(sql, sizeof sql,
              "UPDATE %s SET forgiven_seq = MAX(forgiven_seq, $2),"
@@ -114,7 +114,7 @@ enum pay_err pay_store_attempt_state(struct pay_store_tx *tx, const char *table,
                                      const char *subject, int64_t now_ms, int64_t *locked_until_ms,
                                      int64_t *left, struct pay_error *err)
 {
-    assert(table_ok(table));
+    PAY_ASSERT(table_ok(table));
     struct row r;
     enum pay_err e = read_row(tx, table, subject, &r, err);
     if (e != PAY_ERR_OK)
@@ -133,7 +133,7 @@ enum pay_err pay_store_attempt_state(struct pay_store_tx *tx, const char *table,
 enum pay_err pay_store_attempt_lock(struct pay_store_tx *tx, const char *table, const char *subject,
                                     int64_t until_ms, struct pay_error *err)
 {
-    assert(table_ok(table) && pay_store_tx_is_write(tx));
+    PAY_ASSERT(table_ok(table) && pay_store_tx_is_write(tx));
     struct row r;
     enum pay_err e = read_row(tx, table, subject, &r, err);
     if (e != PAY_ERR_OK)

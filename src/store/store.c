@@ -3,10 +3,10 @@
  * parameter binding and numbered per-component migrations. */
 #include "store/store.h"
 
+#include "core/assertions.h"
 #include "core/limits.h"
 #include "store/store_backend.h"
 
-#include <assert.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -157,7 +157,7 @@ static struct pay_store_stmt *stmt_get(struct pay_store *s, struct conn *c, cons
 static void conn_close(struct pay_store *s, struct conn *c)
 {
     for (size_t i = 0; i < c->cached; i++) {
-        assert(!c->cache[i]->in_use);
+        PAY_ASSERT(!c->cache[i]->in_use);
         s->be->finalize(c->cache[i]->stmt.raw);
         free(c->cache[i]->sql);
         free(c->cache[i]);
@@ -179,7 +179,7 @@ void pay_store_done(struct pay_store_stmt *st)
         return;
     be_of(st)->reset(st->raw);
     if (st->entry) {
-        assert(st->entry->in_use);
+        PAY_ASSERT(st->entry->in_use);
         st->entry->in_use = false;
     } else {
         be_of(st)->finalize(st->raw);
@@ -213,7 +213,7 @@ static enum pay_err bind_args(const struct pay_store_backend *be, const struct p
             e = be->bind_null(raw, pos);
             break;
         default:
-            assert(!"pay_store_query: unknown type letter");
+            PAY_ASSERT_MSG(false, "pay_store_query: unknown type letter");
             e = PAY_ERR_INTERNAL;
         }
     }
@@ -223,7 +223,7 @@ static enum pay_err bind_args(const struct pay_store_backend *be, const struct p
 static struct pay_store_stmt *vquery(struct pay_store_tx *tx, struct pay_error *err,
                                      const char *sql, const char *types, va_list ap)
 {
-    assert(tx && sql);
+    PAY_ASSERT(tx && sql);
     struct pay_store_stmt *st = stmt_get(tx->s, tx->c, sql, err);
     if (!st)
         return NULL;
@@ -282,7 +282,7 @@ const char *pay_store_col_text(struct pay_store_stmt *st, int col)
 
 bool pay_store_col_copy(struct pay_store_stmt *st, int col, char *dst, size_t size)
 {
-    assert(size > 0);
+    PAY_ASSERT(size > 0);
     const char *t = be_of(st)->col_text(st->raw, col);
     int n = snprintf(dst, size, "%s", t ? t : "");
     return n >= 0 && (size_t)n < size;
@@ -336,8 +336,8 @@ bool pay_store_retryable(enum pay_err code)
 
 enum pay_err pay_store_keep(struct pay_store_tx *tx, enum pay_err code)
 {
-    assert(code != PAY_ERR_OK && !pay_store_retryable(code));
-    assert(tx->depth <= KEEP_DEPTH_MAX);
+    PAY_ASSERT(code != PAY_ERR_OK && !pay_store_retryable(code));
+    PAY_ASSERT(tx->depth <= KEEP_DEPTH_MAX);
     tx->kept |= UINT64_C(1) << tx->depth;
     return code;
 }
@@ -359,7 +359,7 @@ static void forget_keep(struct pay_store_tx *tx)
 enum pay_err pay_store_tx_observe(struct pay_store_tx *tx, const struct pay_store_tx_hooks *hooks,
                                   void *ctx, struct pay_error *err)
 {
-    assert(tx->write);
+    PAY_ASSERT(tx->write);
     for (int i = 0; i < tx->n_hooks; i++)
         if (tx->hooks[i].hooks == hooks && tx->hooks[i].ctx == ctx)
             return PAY_ERR_OK;
@@ -371,7 +371,7 @@ enum pay_err pay_store_tx_observe(struct pay_store_tx *tx, const struct pay_stor
 
 enum pay_err pay_store_savepoint(struct pay_store_tx *tx, struct pay_error *err)
 {
-    assert(tx->write);
+    PAY_ASSERT(tx->write);
     enum pay_err e = pay_store_exec(tx, err, "SAVEPOINT pay_sp", NULL);
     if (e != PAY_ERR_OK)
         return e;
@@ -385,7 +385,7 @@ enum pay_err pay_store_savepoint(struct pay_store_tx *tx, struct pay_error *err)
 
 enum pay_err pay_store_release(struct pay_store_tx *tx, struct pay_error *err)
 {
-    assert(tx->depth > 0);
+    PAY_ASSERT(tx->depth > 0);
     enum pay_err e = pay_store_exec(tx, err, "RELEASE SAVEPOINT pay_sp", NULL);
     if (e != PAY_ERR_OK)
         return e;
@@ -399,7 +399,7 @@ enum pay_err pay_store_release(struct pay_store_tx *tx, struct pay_error *err)
 
 enum pay_err pay_store_rollback_to(struct pay_store_tx *tx, struct pay_error *err)
 {
-    assert(tx->depth > 0);
+    PAY_ASSERT(tx->depth > 0);
     enum pay_err e = pay_store_exec(tx, err, "ROLLBACK TO SAVEPOINT pay_sp", NULL);
     if (e == PAY_ERR_OK)
         e = pay_store_exec(tx, err, "RELEASE SAVEPOINT pay_sp", NULL);
@@ -493,7 +493,7 @@ static enum pay_err attempt(struct pay_store_tx *tx, pay_store_tx_fn fn, void *c
     enum pay_err body = fn(tx, ctx, err);
     if (body != PAY_ERR_OK)
         err->code = body; /* the caller hears exactly the body's code */
-    assert(tx->depth == 0 || (body != PAY_ERR_OK && !pay_store_tx_kept(tx)));
+    PAY_ASSERT(tx->depth == 0 || (body != PAY_ERR_OK && !pay_store_tx_kept(tx)));
     bool commit = body == PAY_ERR_OK || (!pay_store_retryable(body) && pay_store_tx_kept(tx));
     if (commit) {
         struct pay_error cerr = {0};
@@ -604,7 +604,7 @@ static enum pay_err migrate_one(struct pay_store_tx *tx, const struct pay_store_
     clock_gettime(CLOCK_REALTIME, &now);
     for (size_t i = 0; i < c->count; i++) {
         const struct pay_store_migration *m = &c->migrations[i];
-        assert(m->version == (int)i + 1); /* numbered 1..n without gaps */
+        PAY_ASSERT(m->version == (int)i + 1); /* numbered 1..n without gaps */
         if (m->version <= have)
             continue;
         e = tx->s->be->exec_script(tx->c->raw, m->sql, err);

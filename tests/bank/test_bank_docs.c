@@ -9,8 +9,8 @@
 #include "harness.h"
 #include "lib/docs.h"
 
-#include "core/errors.h"
 #include "core/clock.h"
+#include "core/errors.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/sig.h"

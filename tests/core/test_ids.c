@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/ids.h"
 #include "core/clock.h"
+#include "core/ids.h"
 #include "core/timeutil.h"
 
 #define MANY 100000

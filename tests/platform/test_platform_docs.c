@@ -14,8 +14,8 @@
 #include "lib/docs.h"
 #include "lib/harness.h"
 
-#include "core/errors.h"
 #include "core/clock.h"
+#include "core/errors.h"
 #include "core/timeutil.h"
 #include "platform/api.h"
 

@@ -8,8 +8,8 @@
 #include "harness.h"
 #include "lib/harness.h"
 
-#include "core/limits.h"
 #include "core/clock.h"
+#include "core/limits.h"
 #include "core/timeutil.h"
 #include "http/client.h"
 #include "http/codec.h"

@@ -6,6 +6,11 @@
 #   - uses float or double where money is handled: anywhere in src/core/money.* and
 #     src/ledger/, and on any src/ line that mentions amount, money, price, fee, balance or
 #     minor (money is int64_t minor units, docs/money.md);
+#   - in src/, adds or subtracts with a raw + or - an identifier ending in _minor (an amount)
+#     outside src/core/money.c: amounts go through pay_money_add / pay_money_sub, which
+#     report overflow (string literals, i.e. SQL, and comments are not code);
+#   - in src/, calls assert(): it vanishes under NDEBUG; invariants use PAY_ASSERT
+#     (core/assertions.h), which stays on in release builds;
 #   - is not formatted as .clang-format says (skipped, with a notice, without clang-format).
 # Comment lines (starting with /*, * or //) are not searched. In a git checkout the files
 # checked are the tracked ones, as CI sees them; elsewhere every *.c and *.h.
@@ -44,6 +49,17 @@ problems=$(awk '
         sub(/^[^A-Za-z_]/, "", call)
         sub(/[ \t]*\($/, "", call)
         printf "%s:%d: banned function %s\n", FILENAME, FNR, call
+    }
+    FILENAME ~ /^src\// && FILENAME != "src/core/money.c" {
+        code = $0
+        gsub(/"([^"\\]|\\.)*"/, "\"\"", code) # string literals (SQL) are not arithmetic
+        sub(/\/\*.*$/, "", code)
+        sub(/\/\/.*$/, "", code)
+        if (code ~ /_minor[ \t]*(\+|-)[^>+-]/ || code ~ /_minor[ \t]*(\+|-)=/ ||
+            code ~ /(^|[^-+>])(\+|-)=?[ \t]*\(?[A-Za-z_][A-Za-z0-9_.]*((->|\.)[A-Za-z0-9_]+)*_minor([^A-Za-z0-9_]|$)/)
+            printf "%s:%d: raw + or - on an amount: use pay_money_add / pay_money_sub\n", FILENAME, FNR
+        if (code ~ word "assert[ \t]*\(")
+            printf "%s:%d: assert() vanishes under NDEBUG: use PAY_ASSERT (core/assertions.h)\n", FILENAME, FNR
     }
     FILENAME ~ /^src\// && $0 ~ floating {
         if (FILENAME ~ /^src\/core\/money\./ || FILENAME ~ /^src\/ledger\//)
