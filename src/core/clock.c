@@ -5,11 +5,19 @@
 #include "core/limits.h"
 #include "core/log.h"
 
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static _Atomic bool fake;
 static _Atomic int64_t fake_now_ms;
 static _Atomic uint64_t moves;
+
+/* Where a server's test clock is kept across restarts ("" when not). Under file_mu. */
+static pthread_mutex_t file_mu = PTHREAD_MUTEX_INITIALIZER;
+static char state_file[PAY_CLOCK_FILE_MAX];
 
 /* The workers, in registration order. Lock order: list_mu, then a worker's mu. */
 static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -43,9 +51,49 @@ void pay_clock_use_fake(int64_t start_ms)
     atomic_store(&fake, true);
 }
 
+/* Stores the test clock's time in state_file (written aside, then renamed: never half). */
+static void store_fake_now(void)
+{
+    pthread_mutex_lock(&file_mu);
+    if (state_file[0] != '\0') {
+        char tmp[PAY_CLOCK_FILE_MAX + 8];
+        snprintf(tmp, sizeof tmp, "%s.tmp", state_file);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        char text[32];
+        int n = snprintf(text, sizeof text, "%" PRId64 "\n", atomic_load(&fake_now_ms));
+        bool ok = fd >= 0 && write(fd, text, (size_t)n) == n;
+        if (fd >= 0)
+            close(fd);
+        if (!ok || rename(tmp, state_file) != 0)
+            PAY_WARN("clock.not_stored", "file=%s", state_file);
+    }
+    pthread_mutex_unlock(&file_mu);
+}
+
+int pay_clock_use_fake_file(const char *path)
+{
+    int64_t start = 0; /* no file yet: the real time now */
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+        int n = fscanf(f, "%" SCNd64, &start);
+        fclose(f);
+        if (n != 1 || start <= 0)
+            return -1;
+    }
+    pthread_mutex_lock(&file_mu);
+    snprintf(state_file, sizeof state_file, "%s", path);
+    pthread_mutex_unlock(&file_mu);
+    pay_clock_use_fake(start);
+    store_fake_now(); /* so a restart before any move starts here too */
+    return 0;
+}
+
 void pay_clock_use_real(void)
 {
     atomic_store(&fake, false);
+    pthread_mutex_lock(&file_mu);
+    state_file[0] = '\0';
+    pthread_mutex_unlock(&file_mu);
 }
 
 bool pay_clock_is_fake(void)
@@ -80,6 +128,7 @@ enum pay_err pay_clock_advance(int64_t delta_ms, struct pay_error *err)
                              (long long)PAY_CLOCK_STEP_MAX_MS);
     int64_t now = atomic_fetch_add(&fake_now_ms, delta_ms) + delta_ms;
     uint64_t n = atomic_fetch_add(&moves, 1) + 1;
+    store_fake_now();
     PAY_INFO("clock.moved", "by_ms=%lld now_ms=%lld moves=%llu", (long long)delta_ms,
              (long long)now, (unsigned long long)n);
     wake_workers();

@@ -45,6 +45,13 @@ int64_t pay_clock_mono_ms(void);
  * Servers do so only when configured with fake_clock = true (and say so loudly). */
 void pay_clock_use_fake(int64_t start_ms);
 
+/* A server's test clock (fake_clock = true): as pay_clock_use_fake(0), but it survives
+ * restarts of the server: it starts at the time stored in path (its data dir's "fake-clock"
+ * file) when there is one, and its time is stored there at start and at every move (mode
+ * 0600). A test that kills and restarts a server finds its business time exactly where it
+ * left it. -1 when the file exists but does not hold a time. */
+int pay_clock_use_fake_file(const char *path);
+
 /* Back to the real clock (unit tests that used the test clock). */
 void pay_clock_use_real(void);
 

@@ -190,6 +190,10 @@
  * a few zeros too many is refused rather than sent past the year 10000 of RFC 3339 times. */
 #define PAY_CLOCK_STEP_MAX_MS (400LL * 24 * 3600 * 1000)
 
+/* Longest path of the file a server's test clock is kept in (a data dir is at most 511
+ * bytes in the [server] settings, plus "/fake-clock"). */
+#define PAY_CLOCK_FILE_MAX 600
+
 /* --- signed requests (docs/protocol.md) ------------------------------------------------ */
 
 /* Longest signature header value: an RSA-4096 signature is 683 base64url chars, plus keyId,

@@ -273,7 +273,13 @@ void pay_server_settings_apply(const struct pay_server_settings *s, struct pay_h
     if (pay_log_level_parse(s->log_level, &level) == 0)
         pay_log_set_level(level);
     if (s->fake_clock) {
-        pay_clock_use_fake(0);
+        /* kept in the data dir, so that a restarted test server's time does not go back */
+        char path[PAY_CLOCK_FILE_MAX];
+        snprintf(path, sizeof path, "%s/fake-clock", s->data_dir);
+        if (pay_clock_use_fake_file(path) != 0) {
+            PAY_WARN("clock.file_ignored", "file=%s", path);
+            pay_clock_use_fake(0);
+        }
         PAY_WARN("clock.fake",
                  "msg=\"business time is a TEST CLOCK that only POST /sandbox/clock"
                  " moves: never run a real server like this\" now_ms=%lld",

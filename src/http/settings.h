@@ -64,8 +64,9 @@ enum pay_err pay_server_settings_check(const struct pay_server_settings *s, stru
 /* The usage lines of those flags, for --help texts. */
 extern const char pay_server_settings_usage[];
 
-/* Applies the log level, switches the process to the test clock when fake_clock (with a loud
- * warning in the log; /healthz says "clock":"fake" and /sandbox/clock appears), and fills the
+/* Applies the log level, switches the process to the test clock when fake_clock (kept in
+ * <data_dir>/fake-clock across restarts; a loud warning in the log; /healthz says
+ * "clock":"fake" and /sandbox/clock appears), and fills the
  * listen, TLS and limit fields of an http config (pointers into s, which must outlive cfg).
  * Call it before the server is created. */
 void pay_server_settings_apply(const struct pay_server_settings *s, struct pay_http_config *cfg);

@@ -319,7 +319,7 @@ static enum pay_err list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
         tx, err,
         "SELECT w.id, w.bank, COALESCE(c.last4, ''), w.amount_minor, w.currency, w.status,"
         " w.created_ms FROM pf_withdrawals w LEFT JOIN pf_cards c ON c.id = w.card_id"
-        " WHERE w.consumer_id = $1 ORDER BY w.created_ms DESC, w.id LIMIT 20",
+        " WHERE w.consumer_id = $1 ORDER BY w.created_ms DESC, w.id DESC LIMIT 20",
         "t", l->consumer_id);
     if (!st)
         return err->code;

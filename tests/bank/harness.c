@@ -221,6 +221,10 @@ int h_sms_code(const struct bank_proc *b, const char *phone, char out[7])
 
 static struct pay_http_server *msrv;
 static atomic_int mode, notified, bad_sigs;
+/* H_SLOW: the merchant holds its answer until the test changes the mode (the bank must answer
+ * its consumer without it); mode_cv is signalled on every change. */
+static pthread_mutex_t mode_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t mode_cv; /* pay_clock_cond_init in h_merchant_start */
 static char *bank_cert;
 
 static enum pay_err notify_handler(struct pay_http_request *req, struct pay_error *err)
@@ -237,14 +241,21 @@ static enum pay_err notify_handler(struct pay_http_request *req, struct pay_erro
     else
         atomic_fetch_add(&bad_sigs, 1);
     int m = atomic_load(&mode);
-    if (m == H_SLOW)
-        usleep(2500 * 1000);
+    if (m == H_SLOW) { /* held until the test moves on (bounded: a minute) */
+        struct timespec until = pay_clock_deadline_us(60 * 1000000LL);
+        pthread_mutex_lock(&mode_mu);
+        while (atomic_load(&mode) == H_SLOW &&
+               pthread_cond_timedwait(&mode_cv, &mode_mu, &until) == 0)
+            ;
+        pthread_mutex_unlock(&mode_mu);
+    }
     pay_http_respond_text(req, m == H_ERROR ? 500 : 200, m == H_ERROR ? "error" : "OK");
     return PAY_ERR_OK;
 }
 
 int h_merchant_start(const struct bank_proc *b)
 {
+    pay_clock_cond_init(&mode_cv);
     char url[256];
     snprintf(url, sizeof url, "%s/b2c/bank-cert.pem", b->url);
     struct h_resp r = {0};
@@ -272,7 +283,10 @@ void h_merchant_stop(void)
 
 void h_merchant_mode(enum h_mode m)
 {
+    pthread_mutex_lock(&mode_mu);
     atomic_store(&mode, (int)m);
+    pthread_cond_broadcast(&mode_cv);
+    pthread_mutex_unlock(&mode_mu);
 }
 int h_merchant_notified(void)
 {

@@ -9,8 +9,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/limits.h"
@@ -52,6 +55,32 @@ static void test_clock_moves_only_when_moved(void **state)
     int64_t real = pay_clock_real_ms();
     assert_true(pay_clock_now_ms() <= real && pay_clock_now_ms() > real - 60000);
     pay_clock_use_real();
+}
+
+/* A server's test clock is kept in a file: after a restart it goes on from where it stood,
+ * not from the real time (which may be earlier than the moves made it). */
+static void test_clock_survives_restart(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/paygate-clock-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/fake-clock", dir);
+    assert_int_equal(pay_clock_use_fake_file(path), 0); /* no file yet: the real time */
+    int64_t start = pay_clock_now_ms();
+    assert_true(start <= pay_clock_real_ms());
+    assert_int_equal(pay_clock_advance(30LL * 24 * 3600 * 1000, NULL), PAY_ERR_OK);
+    int64_t later = pay_clock_now_ms();
+    pay_clock_use_real();                               /* the server stops */
+    assert_int_equal(pay_clock_use_fake_file(path), 0); /* and starts again */
+    assert_int_equal(pay_clock_now_ms(), later);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("yesterday\n", f);
+    fclose(f);
+    assert_int_equal(pay_clock_use_fake_file(path), -1);
+    pay_clock_use_real();
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
 }
 
 static void monotonic_timed_wait(void **state)
@@ -152,6 +181,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(real_clock),
         cmocka_unit_test(test_clock_moves_only_when_moved),
+        cmocka_unit_test(test_clock_survives_restart),
         cmocka_unit_test(monotonic_timed_wait),
         cmocka_unit_test(worker_wakes_when_the_clock_moves),
     };

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,12 +51,30 @@ static enum pay_err h_redirect(struct pay_http_request *req, struct pay_error *e
     return PAY_ERR_OK;
 }
 
+/* /slow: in flight until the test releases it (slow_release_all; bounded: a minute). */
+static pthread_mutex_t slow_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slow_cv;        /* pay_clock_cond_init in main */
+static int slow_calls, slow_released; /* calls entered; calls released */
+
 static enum pay_err h_slow(struct pay_http_request *req, struct pay_error *err)
 {
-    struct timespec ts = {1, 0};
-    nanosleep(&ts, NULL);
+    struct timespec until = pay_clock_deadline_us(60 * 1000000LL);
+    pthread_mutex_lock(&slow_mu);
+    int me = ++slow_calls;
+    pthread_cond_broadcast(&slow_cv);
+    while (slow_released < me && pthread_cond_timedwait(&slow_cv, &slow_mu, &until) == 0)
+        ;
+    pthread_mutex_unlock(&slow_mu);
     pay_http_respond_text(req, 200, "slow done");
     return PAY_ERR_OK;
+}
+
+static void slow_release_all(void)
+{
+    pthread_mutex_lock(&slow_mu);
+    slow_released = slow_calls;
+    pthread_cond_broadcast(&slow_cv);
+    pthread_mutex_unlock(&slow_mu);
 }
 
 static enum pay_err h_refunds(struct pay_http_request *req, struct pay_error *err)
@@ -380,6 +400,7 @@ static void client_rules(void **state)
     assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, &quick, &r, &e),
                      PAY_ERR_UPSTREAM_TIMEOUT);
     pay_http_client_response_fini(&r);
+    slow_release_all(); /* it timed out while the handler held it: let the handler finish */
 }
 
 /* The real client against our loopback server (the only address this test connects to):
@@ -428,30 +449,49 @@ static void *slow_thread(void *arg)
     return NULL;
 }
 
-static double now_s(void)
+static atomic_bool stop_returned;
+
+static void *stop_thread(void *arg)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    pay_http_server_stop(arg);
+    atomic_store(&stop_returned, true);
+    return NULL;
 }
 
+/* Stop while a request is in flight: the server stops accepting at once, waits for the
+ * request, which completes, and only then returns. Each step is an event the test waits for
+ * (polled with a bound far above what it takes), never a fixed time. */
 static void shutdown_waits_for_in_flight(void **state)
 {
     struct pay_http_server *srv = start(NULL, NULL);
     struct slow_call c = {.srv = srv};
-    pthread_t t;
+    pthread_t t, st;
+    pthread_mutex_lock(&slow_mu);
+    int before = slow_calls;
+    pthread_mutex_unlock(&slow_mu);
     assert_int_equal(pthread_create(&t, NULL, slow_thread, &c), 0);
-    struct timespec ts = {0, 300 * 1000 * 1000};
-    nanosleep(&ts, NULL);
-    double t0 = now_s();
-    pay_http_server_stop(srv);
-    double took = now_s() - t0;
+    pthread_mutex_lock(&slow_mu);
+    while (slow_calls == before) /* the request is in its handler */
+        pthread_cond_wait(&slow_cv, &slow_mu);
+    pthread_mutex_unlock(&slow_mu);
+    assert_int_equal(pthread_create(&st, NULL, stop_thread, srv), 0);
+    struct pay_http_client_response r;
+    long refused = 200;
+    for (int i = 0; i < 30000 && refused != 0; i++) { /* stopping: no new connection */
+        refused = call(srv, "GET", "/healthz", NULL, NULL, 0, &r);
+        pay_http_client_response_fini(&r);
+        if (refused != 0)
+            usleep(2000);
+    }
+    assert_int_equal(refused, 0);
+    assert_false(atomic_load(&stop_returned)); /* still waiting for the request in flight */
+    slow_release_all();
+    pthread_join(st, NULL);
     pthread_join(t, NULL);
+    assert_true(atomic_load(&stop_returned));
     assert_int_equal(c.status, 200);
     assert_string_equal(c.body, "slow done");
-    assert_true(took > 0.4 && took < PAY_HTTP_SHUTDOWN_GRACE_S);
     /* after stop nothing listens any more */
-    struct pay_http_client_response r;
     assert_int_equal(call(srv, "GET", "/healthz", NULL, NULL, 0, &r), 0);
     pay_http_client_response_fini(&r);
     pay_http_server_free(srv);
@@ -595,6 +635,7 @@ int main(void)
 {
     pay_log_init(stderr, PAY_LOG_ERROR);
     pay_http_signals_block();
+    pay_clock_cond_init(&slow_cv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(basics),
         cmocka_unit_test(bodies),

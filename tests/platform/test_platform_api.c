@@ -3,6 +3,7 @@
  * replay/mismatch/concurrency, strict validation, merchant isolation, forged/stale/replayed
  * signatures, expiry, SSRF refusal, and notification delivery with retries and a restart. */
 #include "harness.h"
+#include "lib/clock.h"
 #include "lib/harness.h"
 
 #include "core/clock.h"
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define OP_TOKEN "op-token-0123456789abcdefghij"
@@ -29,7 +31,9 @@ static struct h_merchant ma, mb;
 
 static int group_setup(void **state)
 {
-    h_setup(&pf, &ma, &mb, "timeout_min = 1s\noperator_token = " OP_TOKEN);
+    /* on the test clock: time moves only when a test moves it (th_clock_advance) */
+    h_setup(&pf, &ma, &mb,
+            "timeout_min = 1s\noperator_token = " OP_TOKEN "\n[server]\nfake_clock = true");
     h_start(&pf);
     return 0;
 }
@@ -317,6 +321,8 @@ static void signatures(void **state)
     h_reply_fini(&r);
 }
 
+/* The trade's 1 s timeout: open until the clock reaches it, closed by the sweeper at once
+ * when it does. */
 static void expiry(void **state)
 {
     struct h_reply r;
@@ -328,18 +334,41 @@ static void expiry(void **state)
     char path[128];
     snprintf(path, sizeof path, "/v1/trades/%s", h_str(r.json, "trade_id"));
     h_reply_fini(&r);
-    const char *state_now = "";
-    for (int i = 0; i < 50; i++) {
-        usleep(100000);
-        h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
-        state_now = strcmp(h_str(r.json, "state"), "TRADE_CLOSED") == 0 ? "closed" : "open";
-        bool done = strcmp(state_now, "closed") == 0 &&
-                    strcmp(h_str(r.json, "close_reason"), "expired") == 0;
-        h_reply_fini(&r);
-        if (done)
-            break;
+    assert_int_equal(th_clock_advance(pf.url, 999), 0);
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    assert_string_equal(h_str(r.json, "state"), "WAIT_BUYER_PAY"); /* 1 ms before its timeout */
+    h_reply_fini(&r);
+    assert_int_equal(th_clock_advance(pf.url, 1), 0);
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    assert_string_equal(h_str(r.json, "state"), "TRADE_CLOSED");
+    assert_string_equal(h_str(r.json, "close_reason"), "expired");
+    h_reply_fini(&r);
+}
+
+/* "2026-12-06T19:07:49Z" as Unix seconds. */
+static int64_t rfc3339_s(const char *text)
+{
+    struct tm tm = {0};
+    assert_int_equal(sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                            &tm.tm_hour, &tm.tm_min, &tm.tm_sec),
+                     6);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm);
+}
+
+/* Polls (the event, with a bound far above what it takes) until the sink got n requests. */
+static void sink_hits_wait(struct h_notify_sink *s, int n)
+{
+    for (int i = 0; i < 30000; i++) {
+        pthread_mutex_lock(&s->mu);
+        int hits = s->hits;
+        pthread_mutex_unlock(&s->mu);
+        if (hits >= n)
+            return;
+        usleep(2000);
     }
-    assert_string_equal(state_now, "closed");
+    fail_msg("the sink got fewer than %d requests", n);
 }
 
 static void notify_retry_and_attempts(void **state)
@@ -353,8 +382,17 @@ static void notify_retry_and_attempts(void **state)
     h_call(&pf, &ma, "POST", path, "{}", "ntf-close", &r);
     assert_int_equal(r.status, 200);
     h_reply_fini(&r);
-    assert_int_equal(h_sink_wait(&sink, 1, 15000), 1);
-    usleep(300000);
+    /* the retry schedule is 1s,1s,1s: each retry comes exactly when the clock reaches it */
+    sink_hits_wait(&sink, 1);
+    for (int attempt = 2; attempt <= 4; attempt++) {
+        assert_int_equal(th_clock_advance(pf.url, 999), 0);
+        assert_int_equal(sink.hits, attempt - 1); /* not yet: 1 ms early */
+        assert_int_equal(th_clock_advance(pf.url, 1), 0);
+        assert_int_equal(sink.hits, attempt); /* the retry happened */
+    }
+    assert_int_equal(h_sink_wait(&sink, 1, 1), 1); /* the fourth attempt succeeded */
+    /* far past every retry time, after the notifier has looked: nothing more */
+    assert_int_equal(th_clock_advance(pf.url, 24LL * 3600 * 1000), 0);
     assert_int_equal(sink.hits, 4); /* three failures, then success, then nothing more */
     assert_int_equal(sink.bad_sigs, 0);
     assert_string_equal(sink.last_state, "TRADE_CLOSED");
@@ -365,7 +403,13 @@ static void notify_retry_and_attempts(void **state)
     assert_non_null(n);
     assert_string_equal(h_str(n, "status"), "delivered");
     assert_string_equal(h_str(n, "notify_id"), sink.ids[0]);
-    assert_int_equal(json_array_size(json_object_get(n, "attempt_log")), 4);
+    json_t *log = json_object_get(n, "attempt_log");
+    assert_int_equal(json_array_size(log), 4);
+    /* on the test clock the attempts are exactly one second apart */
+    for (size_t i = 1; i < 4; i++)
+        assert_int_equal(rfc3339_s(h_str(json_array_get(log, i), "at")) -
+                             rfc3339_s(h_str(json_array_get(log, i - 1), "at")),
+                         1);
     h_reply_fini(&r);
     h_sink_stop(&sink);
 }
@@ -381,12 +425,13 @@ static void notify_survives_kill(void **state)
     h_call(&pf, &ma, "POST", path, NULL, "ntf-kill-close", &r);
     assert_int_equal(r.status, 200);
     h_reply_fini(&r);
-    for (int i = 0; i < 100 && sink.hits < 1; i++)
-        usleep(20000);
+    sink_hits_wait(&sink, 1);
     h_stop(&pf, SIGKILL); /* dies between the failed attempt and the retry */
     assert_int_equal(sink.n_ids, 0);
-    h_start(&pf);
-    assert_int_equal(h_sink_wait(&sink, 1, 15000), 1);
+    h_start(&pf); /* its test clock goes on from where it was (<data dir>/fake-clock) */
+    assert_int_equal(th_clock_advance(pf.url, 1000), 0); /* the retry is due */
+    assert_int_equal(h_sink_wait(&sink, 1, 1), 1);
+    assert_int_equal(sink.hits, 2);
     h_sink_stop(&sink);
 }
 
@@ -510,7 +555,7 @@ static void refund_window_and_session_idle(void **state)
 {
     struct h_platform p2;
     struct h_merchant m;
-    h_setup(&p2, &m, NULL, "refund_window = 1s\nsession_idle = 1s");
+    h_setup(&p2, &m, NULL, "refund_window = 1s\nsession_idle = 1s\n[server]\nfake_clock = true");
     h_add_consumer(&p2, "13700000001", "correct horse", "246810");
     h_wallet_credit(&p2, "13700000001", "10.00");
     h_start(&p2);
@@ -518,16 +563,15 @@ static void refund_window_and_session_idle(void **state)
     snprintf(id, sizeof id, "%s", h_create_trade(&p2, &m, "rw-1", "2.00", NULL));
     assert_int_equal(h_cashier_pay_wallet(&p2, id, "13700000001", "correct+horse", "246810"), 200);
     snprintf(path, sizeof path, "/v1/trades/%s", id);
-    char st[32] = "";
-    for (int i = 0; i < 50 && strcmp(st, "TRADE_FINISHED") != 0; i++) {
-        usleep(100000);
-        struct h_reply r;
-        h_call(&p2, &m, "GET", path, NULL, NULL, &r);
-        snprintf(st, sizeof st, "%s", h_str(r.json, "state"));
-        h_reply_fini(&r);
-    }
-    assert_string_equal(st, "TRADE_FINISHED");
     struct h_reply r;
+    assert_int_equal(th_clock_advance(p2.url, 999), 0);
+    h_call(&p2, &m, "GET", path, NULL, NULL, &r);
+    assert_string_equal(h_str(r.json, "state"), "TRADE_SUCCESS"); /* refundable for 1 ms more */
+    h_reply_fini(&r);
+    assert_int_equal(th_clock_advance(p2.url, 1), 0); /* the window is over: the sweeper */
+    h_call(&p2, &m, "GET", path, NULL, NULL, &r);
+    assert_string_equal(h_str(r.json, "state"), "TRADE_FINISHED");
+    h_reply_fini(&r);
     snprintf(path, sizeof path, "/v1/trades/%s/refunds", id);
     h_call(&p2, &m, "POST", path,
            "{\"out_refund_no\":\"late\",\"amount\":{\"value\":\"1.00\",\"currency\":"
@@ -541,9 +585,11 @@ static void refund_window_and_session_idle(void **state)
     snprintf(session, sizeof session, "%s", h_wallet_login(&p2, "13700000001", "correct+horse"));
     assert_true(session[0] != '\0');
     assert_int_equal(h_wallet_logged_in(&p2, session), 1);
-    usleep(600000);
-    assert_int_equal(h_wallet_logged_in(&p2, session), 1); /* use keeps it alive */
-    usleep(1300000);
+    assert_int_equal(th_clock_advance(p2.url, 999), 0);
+    assert_int_equal(h_wallet_logged_in(&p2, session), 1); /* use keeps it alive: 999 ms more */
+    assert_int_equal(th_clock_advance(p2.url, 999), 0);
+    assert_int_equal(h_wallet_logged_in(&p2, session), 1);
+    assert_int_equal(th_clock_advance(p2.url, 1000), 0); /* idle for exactly session_idle */
     assert_int_equal(h_wallet_logged_in(&p2, session), 0);
     h_teardown(&p2);
 }

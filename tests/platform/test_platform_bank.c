@@ -6,6 +6,7 @@
  * withdrawals to it chosen from a list, also across a bank outage; 50 parallel wrong SMS
  * codes), and the money checked at the bank and on the platform's ledger. */
 #include "harness.h"
+#include "lib/clock.h"
 #include "lib/harness.h"
 
 #include "core/limits.h"
@@ -100,7 +101,9 @@ static int group_setup(void **state)
 {
     for (int i = 0; i < 2; i++)
         bank_start(&banks[i]);
-    h_setup(&pf, &ma, NULL, "timeout_min = 1s\nbanks = icbc,abc\nsandbox_sms = true");
+    /* on the test clock: retries come when a test moves it (th_clock_advance) */
+    h_setup(&pf, &ma, NULL,
+            "timeout_min = 1s\nbanks = icbc,abc\nsandbox_sms = true\n[server]\nfake_clock = true");
     h_add_consumer(&pf, "13900000009", "correct horse", "135790");
     h_add_consumer(&pf, "13900000010", "correct horse", "135790"); /* legacy rows */
     char ini[300];
@@ -299,14 +302,11 @@ static void refund_through_bank(void **state)
     snprintf(rid, sizeof rid, "%s", h_str(r.json, "refund_id"));
     h_reply_fini(&r);
     snprintf(path, sizeof path, "/v1/trades/%s/refunds/%s", paid_id, rid);
-    char status[32] = "";
-    for (int i = 0; i < 100 && strcmp(status, "SUCCESS") != 0; i++) {
-        usleep(100000);
-        h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
-        snprintf(status, sizeof status, "%s", h_str(r.json, "status"));
-        h_reply_fini(&r);
-    }
-    assert_string_equal(status, "SUCCESS");
+    /* the sweeper sends it to the bank and books the answer: once it has looked, it is done */
+    assert_int_equal(th_clock_advance(pf.url, 0), 0);
+    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
+    assert_string_equal(h_str(r.json, "status"), "SUCCESS");
+    h_reply_fini(&r);
     /* the merchant heard of the payment, the refund, and the refund's success */
     assert_int_equal(h_sink_wait(&sink, 3, 10000), 3);
 }
@@ -325,15 +325,12 @@ static void late_notification_refunded(void **state)
     bank_step(&b, &banks[1], "/b2c/confirm", NULL, NULL); /* the bank takes the money anyway */
     h_browser_fini(&b);
     assert_string_equal(trade_state(id, "state"), "TRADE_CLOSED");
-    /* the sweeper sends it back through the bank's refund API */
-    int rc = 1;
-    for (int i = 0; i < 100 && rc != 0; i++) {
-        usleep(100000);
-        rc = th_sh("'%s' bank movements --data-dir %s/data --account %s 2>/dev/null | grep -q "
-                   "' rf:.*DR *5000 CNY'",
-                   h_paygate, banks[1].dir, banks[1].acct);
-    }
-    assert_int_equal(rc, 0);
+    /* the sweeper sends it back through the bank's refund API when it looks next */
+    assert_int_equal(th_clock_advance(pf.url, 0), 0);
+    assert_int_equal(th_sh("'%s' bank movements --data-dir %s/data --account %s 2>/dev/null |"
+                           " grep -q ' rf:.*DR *5000 CNY'",
+                           h_paygate, banks[1].dir, banks[1].acct),
+                     0);
 }
 
 /* The demo card's CVV2, as `paygate bank demo-cards` shows it (on a pipe, never in a file). */
@@ -510,6 +507,26 @@ static const char *withdrawal_status(const char *page, const char *id, char out[
     return out;
 }
 
+/* How many attempts the platform made to send withdrawal id: its log has one wallet.withdraw
+ * line per attempt ("... wallet.withdraw rid=- id=wd_... attempt=N ..."). */
+static int withdraw_attempts(const char *id)
+{
+    char path[300], needle[96];
+    snprintf(path, sizeof path, "%s/platform.log", pf.dir);
+    snprintf(needle, sizeof needle, " id=%s ", id);
+    char *text = calloc(1, 1 << 22);
+    assert_non_null(text);
+    th_read_text(path, text, 1 << 22);
+    int n = 0;
+    for (const char *p = strstr(text, "wallet.withdraw "); p;
+         p = strstr(p + 1, "wallet.withdraw ")) {
+        const char *at = strstr(p, " id=");
+        n += at != NULL && strncmp(at, needle, strlen(needle)) == 0;
+    }
+    free(text);
+    return n;
+}
+
 /* The id of the newest withdrawal on the wallet page. */
 static void newest_withdrawal(const char *page, char out[64])
 {
@@ -545,16 +562,22 @@ static void withdrawal_survives_bank_outage(void **state)
     assert_non_null(strstr(b.page, "id=\"balance\">150.00<")); /* held, not lost */
     newest_withdrawal(b.page, id);
     assert_string_equal(withdrawal_status(b.page, id, st), "pending");
-    sleep(2); /* a retry or two fails while the bank is down */
+    /* the retry comes 1 s after the first attempt (backoff 1 s, 2 s, ...), not before */
+    assert_int_equal(withdraw_attempts(id), 1);
+    assert_int_equal(th_clock_advance(pf.url, 999), 0);
+    assert_int_equal(withdraw_attempts(id), 1);
+    assert_int_equal(th_clock_advance(pf.url, 1), 0);
+    assert_int_equal(withdraw_attempts(id), 2); /* the retry happened, and failed */
     pf_get(&b, "/wallet");
     assert_string_equal(withdrawal_status(b.page, id, st), "pending");
     h_stop(&pf, SIGTERM); /* the pending withdrawal survives a restart of the platform */
-    h_start(&pf);
+    h_start(&pf);         /* with its test clock where it was */
     bank_spawn(&banks[0], listen);
-    for (int i = 0; i < 120 && strcmp(withdrawal_status(b.page, id, st), "succeeded") != 0; i++) {
-        usleep(250000);
-        pf_get(&b, "/wallet");
-    }
+    assert_int_equal(th_clock_advance(pf.url, 1999), 0);
+    assert_int_equal(withdraw_attempts(id), 2);
+    assert_int_equal(th_clock_advance(pf.url, 1), 0); /* the third attempt, 2 s later */
+    assert_int_equal(withdraw_attempts(id), 3);
+    pf_get(&b, "/wallet");
     assert_string_equal(withdrawal_status(b.page, id, st), "succeeded");
     assert_non_null(strstr(b.page, "id=\"balance\">150.00<"));
     /* exactly one transfer at the bank with that transferId */
@@ -635,7 +658,8 @@ static int64_t balance(struct pay_ledger *lg, const char *id)
 
 static void ledger_and_bank_agree(void **state)
 {
-    usleep(500000); /* the late refund's booking follows the bank's answer */
+    /* the late refund's booking follows the bank's answer: done once the sweeper looked */
+    assert_int_equal(th_clock_advance(pf.url, 0), 0);
     h_stop(&pf, SIGTERM);
     struct pay_store *s = NULL;
     struct pay_ledger *lg = h_ledger_open(&pf, &s);

@@ -359,10 +359,11 @@ static void one_contract(void **state)
     rm_db(path);
 }
 
-/* --- busy: a second store on the same file holds the write lock for a while --------------- */
+/* --- busy: a second store on the same file holds the write lock until the first retried --- */
 
 struct holder {
     struct pay_store *s;
+    struct pay_store *waiter; /* the other store: the lock is held until it has retried */
     volatile int locked;
 };
 
@@ -371,7 +372,12 @@ static enum pay_err hold_body(struct pay_store_tx *tx, void *ctx, struct pay_err
     struct holder *h = ctx;
     enum pay_err e = pay_store_exec(tx, err, "INSERT INTO t (name, n) VALUES ('holder', 1)", NULL);
     __atomic_store_n(&h->locked, 1, __ATOMIC_SEQ_CST);
-    usleep(150 * 1000);
+    struct pay_store_stats st = {0};
+    for (int i = 0; i < 10000 && st.retries == 0; i++) { /* the event: it met the lock */
+        usleep(1000);
+        pay_store_get_stats(h->waiter, &st);
+    }
+    assert_true(st.retries >= 1);
     return e;
 }
 
@@ -391,7 +397,7 @@ static void retry_on_busy(void **state)
     struct pay_store_options o = {.busy_timeout_ms = 10}; /* busy fast: exercise our loop */
     struct pay_store *b = NULL;
     assert_int_equal(pay_store_open(path, &o, list, &b, NULL), PAY_ERR_OK);
-    struct holder h = {a, 0};
+    struct holder h = {a, b, 0};
     pthread_t th;
     pthread_create(&th, NULL, holder_thread, &h);
     while (!__atomic_load_n(&h.locked, __ATOMIC_SEQ_CST))
