@@ -2,7 +2,8 @@
  * duplicates, pendings, posts, voids, timeouts, linked chains, overdraft attempts, closes,
  * bad input) applied both to the ledger and to a plain in-memory reference model written
  * independently here; every result and every final balance must match. The seed is printed
- * on failure; rerun with PAYGATE_MODEL_SEED=<seed>. PAYGATE_MODEL_OPS overrides the count.
+ * on failure; rerun with PAYGATE_MODEL_SEED=<seed> (default: a fixed seed; "random" draws one).
+ * PAYGATE_MODEL_OPS overrides the count.
  * It runs twice: with the default account cache and with one so small that it evicts after
  * nearly every transaction. */
 #include <setjmp.h>
@@ -62,6 +63,7 @@ struct model {
 };
 
 static struct model M;
+#define DEFAULT_SEED 20261206ULL
 static unsigned long long seed;
 static uint64_t rng_state;
 
@@ -646,8 +648,13 @@ static enum pay_err create_all_body(struct pay_store_tx *tx, void *ctx, struct p
 static void run_model(size_t cache_bytes)
 {
     const char *env_seed = getenv("PAYGATE_MODEL_SEED");
-    seed = env_seed ? strtoull(env_seed, NULL, 10)
-                    : (unsigned long long)time(NULL) ^ (unsigned long long)getpid();
+    /* A fixed seed by default: `make test` never depends on which sequence it drew (this one
+     * exercises every outcome below at both operation counts). PAYGATE_MODEL_SEED=random
+     * explores new sequences; a failing seed is printed and can be replayed. */
+    if (env_seed && strcmp(env_seed, "random") == 0)
+        seed = (unsigned long long)time(NULL) ^ (unsigned long long)getpid();
+    else
+        seed = env_seed ? strtoull(env_seed, NULL, 10) : DEFAULT_SEED;
     rng_state = seed * 2654435761ULL + 1;
     int ops = 100000;
 #if defined(__SANITIZE_ADDRESS__)
