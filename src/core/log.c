@@ -4,12 +4,14 @@
 #include "core/limits.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 static FILE *log_out;
 static enum pay_log_level log_min = PAY_LOG_INFO;
@@ -69,9 +71,13 @@ static bool key_is_secret(const char *key, size_t n)
     k[n] = '\0';
     if (n >= 3 && strcmp(k + n - 3, "_id") == 0)
         return false; /* identifiers such as key_id and session_id name secrets, never hold them */
-    for (size_t i = 0; i < sizeof secret_keys / sizeof secret_keys[0]; i++)
-        if (strstr(k, secret_keys[i]))
-            return true;
+    /* one pass over the key, trying only the names that start with the letter at hand: a
+     * strstr per name and key was a tenth of a request's CPU in /healthz profiles */
+    for (size_t at = 0; at < n; at++)
+        for (size_t i = 0; i < sizeof secret_keys / sizeof secret_keys[0]; i++)
+            if (secret_keys[i][0] == k[at] &&
+                strncmp(k + at, secret_keys[i], strlen(secret_keys[i])) == 0)
+                return true;
     return false;
 }
 
@@ -173,18 +179,54 @@ void pay_log_redact(char *line)
     redact_pans(line);
 }
 
+/* One line out. To a file descriptor (a file, a pipe, a terminal) it is one write(2) of the
+ * line and its newline, with no lock of ours: the kernel keeps concurrent writes whole (and,
+ * on a shared descriptor, at separate offsets), and a thread whose write waits on the disk
+ * does not hold every other logging thread behind a mutex. A stream without a descriptor
+ * (tests' memory streams) takes the lock. */
+static void write_line(char *line)
+{
+    FILE *out = log_out ? log_out : stderr;
+    int fd = fileno(out);
+    if (fd < 0) {
+        pthread_mutex_lock(&log_lock);
+        fputs(line, out);
+        fputc('\n', out);
+        fflush(out);
+        pthread_mutex_unlock(&log_lock);
+        return;
+    }
+    size_t len = strlen(line);
+    line[len++] = '\n'; /* the line is at most PAY_LOG_LINE_MAX - 1 with its NUL */
+    for (size_t done = 0; done < len;) {
+        ssize_t w = write(fd, line + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* nowhere to log that logging failed */
+        done += (size_t)w;
+    }
+}
+
 void pay_log(enum pay_log_level level, const char *event, const char *fmt, ...)
 {
     if (level < log_min)
         return;
     char line[PAY_LOG_LINE_MAX];
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s rid=%s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     ts.tv_nsec / 1000000, level_names[level], event, request_id);
+    /* the date and time to the second, formatted once a second per thread */
+    static _Thread_local time_t second = -1;
+    static _Thread_local char stamp[64];
+    if (ts.tv_sec != second) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        second = ts.tv_sec;
+    }
+    int n = snprintf(line, sizeof line, "%s.%03ldZ %s %s rid=%s ", stamp, ts.tv_nsec / 1000000,
+                     level_names[level], event, request_id);
     if (n < 0 || (size_t)n >= sizeof line)
         return;
     va_list ap;
@@ -196,10 +238,5 @@ void pay_log(enum pay_log_level level, const char *event, const char *fmt, ...)
     if ((size_t)(n + m) >= sizeof line)
         memcpy(line + sizeof line - 4, "...", 4);
     pay_log_redact(line);
-    FILE *out = log_out ? log_out : stderr;
-    pthread_mutex_lock(&log_lock);
-    fputs(line, out);
-    fputc('\n', out);
-    fflush(out);
-    pthread_mutex_unlock(&log_lock);
+    write_line(line);
 }

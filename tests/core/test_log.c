@@ -3,13 +3,32 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/log.h"
 
+/* What fn logs, through a file (the descriptor path every server takes); caller frees. */
 static char *capture(void (*fn)(void))
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    pay_log_init(f, PAY_LOG_DEBUG);
+    fn();
+    pay_log_init(stderr, PAY_LOG_INFO);
+    off_t len = lseek(fileno(f), 0, SEEK_END);
+    assert_true(len >= 0);
+    char *text = calloc(1, (size_t)len + 1);
+    assert_int_equal(pread(fileno(f), text, (size_t)len, 0), len);
+    fclose(f);
+    return text;
+}
+
+/* The same through a stream without a descriptor (a memory stream). */
+static char *capture_stream(void (*fn)(void))
 {
     char *text = NULL;
     size_t len = 0;
@@ -34,6 +53,58 @@ static void line_format(void **state)
     char *out = capture(emit_plain);
     assert_non_null(strstr(out, " info trade.created rid=rq_123 trade=tr_abc amount=1230 "
                                 "currency=CNY\n"));
+    free(out);
+    out = capture_stream(emit_plain);
+    assert_non_null(strstr(out, " info trade.created rid=rq_123 trade=tr_abc amount=1230 "
+                                "currency=CNY\n"));
+    free(out);
+}
+
+#define WRITERS 4
+#define LINES   2000
+
+static void *write_lines(void *arg)
+{
+    for (int i = 0; i < LINES; i++)
+        PAY_INFO("bulk", "writer=%d line=%d pad=%s", *(int *)arg, i,
+                 "................................................................");
+    return NULL;
+}
+
+static void emit_concurrently(void)
+{
+    pthread_t t[WRITERS];
+    int ids[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        ids[i] = i;
+        assert_int_equal(pthread_create(&t[i], NULL, write_lines, &ids[i]), 0);
+    }
+    for (int i = 0; i < WRITERS; i++)
+        pthread_join(t[i], NULL);
+}
+
+/* Threads logging at once through one descriptor, with no lock of the logger's: every line
+ * arrives whole, none lost. */
+static void concurrent_lines_stay_whole(void **state)
+{
+    (void)state;
+    char *out = capture(emit_concurrently);
+    int seen[WRITERS] = {0}, lines = 0;
+    for (char *line = out, *end; *line != '\0'; line = end + 1) {
+        end = strchr(line, '\n');
+        assert_non_null(end); /* every line ends with its newline */
+        *end = '\0';
+        int w, i;
+        const char *at = strstr(line, " info bulk rid=- writer=");
+        assert_non_null(at);
+        assert_int_equal(sscanf(at, " info bulk rid=- writer=%d line=%d", &w, &i), 2);
+        assert_true(w >= 0 && w < WRITERS && i == seen[w]); /* in order per writer */
+        assert_non_null(strstr(line, "pad=................................................"
+                                     "................"));
+        seen[w]++;
+        lines++;
+    }
+    assert_int_equal(lines, WRITERS * LINES);
     free(out);
 }
 
@@ -62,6 +133,33 @@ static void emit_secrets(void)
     PAY_INFO("login", "user=alice password=hunter2 card_password=123456 cvv2=123 "
                       "api_secret=\"s e c r e t\" key_id=k1 sms_code=654321 smsCode=765432"
                       " totp=876543");
+}
+
+static void emit_every_secret_name(void)
+{
+    PAY_INFO("names", "a_password=s1 passwd=s2 x_pin=s3 cvv=s4 cvn=s5 secret=s6 token=s7 key=s8"
+                      " totp=s9 sms_code=s10 SmsCode=s11 verify_code=s12 pan=s13"
+                      " card_number=s14 cardno=s15 Authorization=s16 cookie=s17 session=s18"
+                      " session_id=keep1 api_key_id=keep2 method=keep3 amount=keep4");
+}
+
+/* Every name on the list is masked wherever it stands in a key, in any case; an identifier
+ * (`_id`) and other keys are not. */
+static void every_secret_name_is_masked(void **state)
+{
+    (void)state;
+    char *out = capture(emit_every_secret_name);
+    char v[8];
+    for (int i = 1; i <= 18; i++) {
+        snprintf(v, sizeof v, "=s%d ", i);
+        if (strstr(out, v) != NULL)
+            fail_msg("value s%d is not masked: %s", i, out);
+    }
+    for (int i = 1; i <= 4; i++) {
+        snprintf(v, sizeof v, "keep%d", i);
+        assert_non_null(strstr(out, v));
+    }
+    free(out);
 }
 
 static void secrets_are_masked(void **state)
@@ -95,6 +193,8 @@ int main(void)
         cmocka_unit_test(line_format),
         cmocka_unit_test(card_numbers_are_masked),
         cmocka_unit_test(secrets_are_masked),
+        cmocka_unit_test(every_secret_name_is_masked),
+        cmocka_unit_test(concurrent_lines_stay_whole),
         cmocka_unit_test(level_filter_and_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
