@@ -16,12 +16,34 @@
 
 /* Concurrent connections per server ([server] max_connections). At the cap a new connection
  * displaces the connection that has waited longest for its request to arrive (a slow or idle
- * client), or is refused when every connection is busy in a handler. 1,024 threads of
- * thread-per-connection stay within a small server's memory and the default fd limit. */
+ * client), or is refused when every connection is busy in a handler. Each connection in a
+ * blocking handler holds a worker thread (below): 1,024 of them stay within a small server's
+ * memory, and 1,024 sockets within the default fd limit. */
 #define PAY_HTTP_CONNECTIONS_MAX 1024
 
-/* Highest max_connections an operator may set: thread per connection costs a thread each. */
+/* Highest max_connections an operator may set: a connection waiting for its request costs a
+ * socket and ~32 KiB, one in a blocking handler a worker thread as well. */
 #define PAY_HTTP_CONNECTIONS_CEILING 65536
+
+/* Event threads of a server ([server] threads; 0 or unset: one per online CPU): each runs
+ * libmicrohttpd's epoll loop over its share of the connections. More than the CPUs only adds
+ * context switches; 64 is far beyond any machine this runs on. */
+#define PAY_HTTP_THREADS_MAX 64
+
+/* Worker threads a server keeps for handlers that may block (a commit, an outbound call,
+ * Argon2id), started with it and never retired: enough for a quiet server's occasional page.
+ * Busier moments start more, up to one per connection (no handler waits for a thread). */
+#define PAY_HTTP_WORKERS_KEEP 4
+
+/* Milliseconds a worker above PAY_HTTP_WORKERS_KEEP waits for work before it exits: long
+ * enough that a steady load keeps its threads (no thread start per request), short enough
+ * that a burst's threads go soon after it. */
+#define PAY_HTTP_WORKER_IDLE_MS 10000
+
+/* GET /healthz runs the server's health check (a database ping) at most once per this many
+ * milliseconds and answers the last result in between: a load balancer polling it thousands of
+ * times a second costs one check a second, and a failing database shows within a second. */
+#define PAY_HTTP_HEALTH_CACHE_MS 1000
 
 /* Longest read_timeout and idle_timeout an operator may set, in seconds: an hour is already
  * far beyond any legitimate client. */

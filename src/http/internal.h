@@ -85,11 +85,41 @@ void pay_http_conns_request_read(struct pay_http_conns *c, struct pay_http_conn 
 void pay_http_conns_request_done(struct pay_http_conns *c, struct pay_http_conn *e);
 unsigned pay_http_conns_open(struct pay_http_conns *c);
 
+/* --- the handler pool (workers.c) ------------------------------------------------------- */
+
+/* A unit of work for the pool, embedded in what it works on (a request). */
+struct pay_http_job {
+    struct pay_http_job *next;
+    void (*run)(struct pay_http_job *j);
+};
+
+struct pay_http_workers {
+    pthread_mutex_t mu;
+    pthread_cond_t work; /* CLOCK_MONOTONIC; idle threads wait here */
+    pthread_cond_t gone; /* stop waits here for the last thread */
+    struct pay_http_job *head, *tail;
+    unsigned queued, threads, idle;
+    unsigned keep, max; /* threads that never exit when idle; threads at most */
+    unsigned long started;
+    bool stop;
+};
+
+void pay_http_workers_init(struct pay_http_workers *w, unsigned keep, unsigned max);
+int pay_http_workers_start(struct pay_http_workers *w); /* the `keep` threads; 0 or -1 */
+/* Queues j; a thread runs j->run(j) soon, a new one when every thread is busy. */
+void pay_http_workers_submit(struct pay_http_workers *w, struct pay_http_job *j);
+/* Waits for every thread to exit; the queue must be empty (every handler has finished). */
+void pay_http_workers_stop(struct pay_http_workers *w);
+void pay_http_workers_fini(struct pay_http_workers *w);
+void pay_http_workers_counts(struct pay_http_workers *w, unsigned *threads, unsigned *busy);
+
 /* --- server and request ----------------------------------------------------------------- */
 
 struct route_rt {
     struct pay_http_route r;
-    char *label; /* "METHOD pattern", owned */
+    bool inline_;   /* the handler never blocks: it runs on the event thread */
+    bool unsigned_; /* /healthz, /metrics: for probes and scrapers, never signed */
+    char *label;    /* "METHOD pattern", owned */
     struct pay_http_metric m;
 };
 
@@ -108,6 +138,13 @@ struct pay_http_server {
     atomic_ulong errors[PAY_ERR__COUNT];
     atomic_long in_flight;
     atomic_bool stopping;
+    /* Handlers running or suspended (their connection waits for pay_http_req_resume);
+     * `closing` refuses new ones, so stop can wait for none before the daemon goes. */
+    atomic_long handling;
+    atomic_bool closing;
+    unsigned threads; /* event threads (libmicrohttpd's pool) */
+    struct pay_http_workers workers;
+    bool workers_started;
     struct MHD_Daemon *daemon;
     int port;
     char url[96];
@@ -116,6 +153,11 @@ struct pay_http_server {
     char *static_dir;
     int (*health_check)(void *ctx, struct pay_error *err);
     void *health_ctx;
+    pthread_mutex_t health_mu;       /* the last check's result, reused for health_cache_ms */
+    pthread_mutex_t health_check_mu; /* one check at a time, on a worker */
+    int64_t health_at_ms;            /* monotonic; 0: never checked */
+    int64_t health_cache_ms;
+    struct pay_error health_err; /* code OK: healthy */
     pay_http_sign_fn sign_response;
     void *sign_ctx;
     pthread_mutex_t mu; /* with cv: shutdown waits for in_flight == 0 */
@@ -166,6 +208,17 @@ struct pay_http_request {
     struct resp_header *headers;
     struct pay_buf form_action; /* extra CSP form-action origins of this page */
     bool responded;
+    bool probe; /* the answer of /healthz or /metrics: for probes and scrapers, not signed */
+    /* off the event thread (server.c): the connection is suspended while its handler runs on
+     * a worker or its answer is pending; `holds` counts who must let go before it resumes
+     * (the framework, and the completer of a suspended handler) */
+    struct pay_http_job job;
+    atomic_int holds;
+    bool suspended;              /* by pay_http_req_suspend */
+    pay_http_handler offload;    /* by pay_http_req_offload: continues on a worker */
+    bool parked;                 /* the connection is suspended; resumed when holds reach 0 */
+    bool queued;                 /* the response is queued */
+    struct MHD_Response *answer; /* built off the event thread, queued on it */
 };
 
 /* request.c */
@@ -177,6 +230,14 @@ struct MHD_Response *pay_http_req_build_response(struct pay_http_request *req);
 
 /* sandbox_clock.c: GET and POST /sandbox/clock (only on a server on the test clock) */
 enum pay_err pay_http_sandbox_clock_add(struct pay_http_server *srv, struct pay_error *err);
+
+/* dispatch.c: runs a request that has arrived whole (its access handler's last call) inline or
+ * on a worker; queues a parked request's answer once resumed. Event thread only. */
+enum MHD_Result pay_http_dispatch(struct pay_http_request *req);
+enum MHD_Result pay_http_answer(struct pay_http_request *req);
+/* Counts a handler in progress; false once the server is closing (then none may start). */
+bool pay_http_handling_enter(struct pay_http_server *srv);
+void pay_http_handling_leave(struct pay_http_server *srv);
 
 /* metrics.c */
 void pay_http_metric_observe(struct pay_http_metric *m, int status, long elapsed_us);

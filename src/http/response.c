@@ -243,7 +243,7 @@ struct MHD_Response *pay_http_req_build_response(struct pay_http_request *req)
         pay_http_respond_code(req, PAY_ERR_INTERNAL);
     }
     bool html = req->content_type && strncmp(req->content_type, "text/html", 9) == 0;
-    if (req->srv->sign_response && !html && req->kind == PAY_HTTP_API)
+    if (req->srv->sign_response && !html && req->kind == PAY_HTTP_API && !req->probe)
         req->srv->sign_response(req->srv->sign_ctx, req, req->status, req->resp_body,
                                 req->resp_len);
     struct MHD_Response *r =

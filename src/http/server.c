@@ -28,6 +28,7 @@
 static enum pay_err h_healthz(struct pay_http_request *req, struct pay_error *err);
 static enum pay_err h_metrics(struct pay_http_request *req, struct pay_error *err);
 static enum pay_err h_static(struct pay_http_request *req, struct pay_error *err);
+static void stop_threads(struct pay_http_server *srv);
 
 /* --- configuration ---------------------------------------------------------------------- */
 
@@ -129,6 +130,14 @@ static enum pay_err configure_limits(struct pay_http_server *srv, const struct p
     if (idle_s > PAY_HTTP_TIMEOUT_CEILING_S)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "idle_timeout", "at most %d s",
                              PAY_HTTP_TIMEOUT_CEILING_S);
+    if (cfg->threads > PAY_HTTP_THREADS_MAX)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "threads", "at most %d",
+                             PAY_HTTP_THREADS_MAX);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    srv->threads = cfg->threads                  ? cfg->threads
+                   : cpus < 1                    ? 1
+                   : cpus > PAY_HTTP_THREADS_MAX ? PAY_HTTP_THREADS_MAX
+                                                 : (unsigned)cpus;
     srv->conns.max = max;
     srv->conns.read_timeout_ms = read_ms;
     srv->max_connections_per_ip = per_ip < max ? per_ip : max;
@@ -175,6 +184,9 @@ static enum pay_err configure(struct pay_http_server *srv, const struct pay_http
                                  "not an http(s) origin: %.100s", cfg->form_action_origins[i]);
     srv->health_check = cfg->health_check;
     srv->health_ctx = cfg->health_ctx;
+    if (cfg->health_cache_ms < 0)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "health_cache_ms", "negative");
+    srv->health_cache_ms = cfg->health_cache_ms ? cfg->health_cache_ms : PAY_HTTP_HEALTH_CACHE_MS;
     srv->sign_response = cfg->sign_response;
     srv->sign_ctx = cfg->sign_ctx;
     if ((rc = configure_limits(srv, cfg, err)) != PAY_ERR_OK)
@@ -193,17 +205,23 @@ enum pay_err pay_http_server_new(const struct pay_http_config *cfg, struct pay_h
     pay_clock_cond_init(&srv->cv);
     pthread_mutex_init(&srv->mu, NULL);
     pthread_mutex_init(&srv->log_mu, NULL);
+    pthread_mutex_init(&srv->health_mu, NULL);
+    pthread_mutex_init(&srv->health_check_mu, NULL);
     pay_buf_init(&srv->form_action, 4096);
     pay_http_conns_init(&srv->conns, PAY_HTTP_CONNECTIONS_MAX, PAY_HTTP_READ_TIMEOUT_MS);
     srv->unmatched.label = "unmatched";
     enum pay_err rc = configure(srv, cfg, err);
     if (rc == PAY_ERR_OK) {
-        const struct pay_http_route builtin[] = {
+        /* /healthz and /metrics answer from memory; a static file may come from disk */
+        const struct pay_http_route fast[] = {
             {"GET", "/healthz", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_healthz, srv},
             {"GET", "/metrics", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_metrics, srv},
-            {"GET", "/static/{file}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_static, srv},
         };
-        rc = pay_http_server_add_routes(srv, builtin, srv->static_dir ? 3 : 2, err);
+        const struct pay_http_route files = {
+            "GET", "/static/{file}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_static, srv};
+        rc = pay_http_server_add_inline_routes(srv, fast, 2, err);
+        if (rc == PAY_ERR_OK && srv->static_dir != NULL)
+            rc = pay_http_server_add_routes(srv, &files, 1, err);
     }
     if (rc == PAY_ERR_OK && pay_clock_is_fake())
         rc = pay_http_sandbox_clock_add(srv, err);
@@ -215,9 +233,8 @@ enum pay_err pay_http_server_new(const struct pay_http_config *cfg, struct pay_h
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_http_server_add_routes(struct pay_http_server *srv,
-                                        const struct pay_http_route *routes, size_t n,
-                                        struct pay_error *err)
+static enum pay_err add_routes(struct pay_http_server *srv, const struct pay_http_route *routes,
+                               size_t n, bool inline_, struct pay_error *err)
 {
     PAY_ASSERT(srv->daemon == NULL); /* routes are fixed once serving: no locking needed */
     for (size_t i = 0; i < n; i++)
@@ -233,6 +250,7 @@ enum pay_err pay_http_server_add_routes(struct pay_http_server *srv,
         struct route_rt *rt = &srv->routes[srv->n_routes];
         memset(rt, 0, sizeof *rt);
         rt->r = routes[i];
+        rt->inline_ = inline_;
         size_t ln = strlen(routes[i].method) + strlen(routes[i].pattern) + 2;
         if ((rt->label = malloc(ln)) == NULL)
             return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
@@ -241,6 +259,20 @@ enum pay_err pay_http_server_add_routes(struct pay_http_server *srv,
         srv->n_routes++;
     }
     return PAY_ERR_OK;
+}
+
+enum pay_err pay_http_server_add_routes(struct pay_http_server *srv,
+                                        const struct pay_http_route *routes, size_t n,
+                                        struct pay_error *err)
+{
+    return add_routes(srv, routes, n, false, err);
+}
+
+enum pay_err pay_http_server_add_inline_routes(struct pay_http_server *srv,
+                                               const struct pay_http_route *routes, size_t n,
+                                               struct pay_error *err)
+{
+    return add_routes(srv, routes, n, true, err);
 }
 
 /* --- request phases --------------------------------------------------------------------- */
@@ -261,12 +293,19 @@ static void assign_request_id(struct pay_http_request *req)
         snprintf(req->id, sizeof req->id, "%s", in);
         return;
     }
-    unsigned char r[12];
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
-        memset(r, 0, sizeof r); /* ids are for tracing only, not security */
+    /* random bytes for 32 ids per getrandom call: a syscall per request showed in profiles */
+    static _Thread_local unsigned char pool[32 * 12];
+    static _Thread_local size_t used = sizeof pool;
+    if (used == sizeof pool) {
+        if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool)
+            memset(pool, 0, sizeof pool); /* ids are for tracing only, not security */
+        used = 0;
+    }
+    const unsigned char *r = pool + used;
+    used += 12;
     static const char hex[] = "0123456789abcdef";
     char *p = req->id + snprintf(req->id, sizeof req->id, "req_");
-    for (size_t i = 0; i < sizeof r; i++) {
+    for (size_t i = 0; i < 12; i++) {
         *p++ = hex[r[i] >> 4];
         *p++ = hex[r[i] & 15];
     }
@@ -371,64 +410,12 @@ static struct pay_http_request *begin(struct pay_http_server *srv, struct MHD_Co
     return req;
 }
 
-static enum pay_err decode_body(struct pay_http_request *req, struct pay_error *err)
-{
-    enum pay_http_body mode = req->route->r.body;
-    if (mode == PAY_HTTP_BODY_AUTO) {
-        const char *ct = pay_http_req_header(req, "Content-Type");
-        if (ct && strncasecmp(ct, "application/json", 16) == 0)
-            mode = PAY_HTTP_BODY_JSON;
-        else if (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0)
-            mode = PAY_HTTP_BODY_FORM;
-        else
-            return PAY_ERR_OK;
-    }
-    if (mode == PAY_HTTP_BODY_JSON && req->body.len > 0 && !pay_http_req_is_json(req))
-        return pay_error_set(err, PAY_ERR_UNSUPPORTED_MEDIA_TYPE, "Content-Type",
-                             "send the body as application/json");
-    if (mode == PAY_HTTP_BODY_JSON && req->body.len > 0)
-        return pay_json_decode(req->body.data, req->body.len, &req->json, err);
-    if (mode == PAY_HTTP_BODY_FORM) {
-        enum pay_err rc = pay_form_decode(req->body.data, req->body.len, &req->form, err);
-        req->has_form = rc == PAY_ERR_OK;
-        return rc;
-    }
-    return PAY_ERR_OK;
-}
-
 /* The connection's entry in srv->conns (its socket context); NULL when untracked. */
 static struct pay_http_conn *conn_entry(struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     return ci != NULL ? ci->socket_context : NULL;
-}
-
-/* Runs the handler (or answers the error found earlier) and queues the response. */
-static enum MHD_Result finish(struct pay_http_request *req)
-{
-    struct pay_error err = {0};
-    pay_http_conns_request_read(&req->srv->conns, conn_entry(req->conn)); /* it has arrived */
-    enum pay_err rc = req->early;
-    if (rc == PAY_ERR_OK && req->body_too_large)
-        rc = PAY_ERR_BODY_TOO_LARGE;
-    if (rc == PAY_ERR_OK)
-        rc = decode_body(req, &err);
-    if (rc == PAY_ERR_OK)
-        rc = req->route->r.handler(req, &err);
-    if (rc != PAY_ERR_OK) {
-        if (err.code != rc)
-            pay_error_set(&err, rc, "", NULL);
-        if (rc == PAY_ERR_METHOD_NOT_ALLOWED)
-            (void)pay_http_respond_header(req, "Allow", req->allow);
-        pay_http_respond_error(req, &err);
-    }
-    struct MHD_Response *r = pay_http_req_build_response(req);
-    if (r == NULL)
-        return MHD_NO;
-    enum MHD_Result q = MHD_queue_response(req->conn, (unsigned)req->status, r);
-    MHD_destroy_response(r);
-    return q;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -442,11 +429,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         *con_cls = req;
         /* Answer limit violations at once, without reading a body we will not use. */
-        if (req->early == PAY_ERR_HEADER_TOO_LARGE || req->early == PAY_ERR_BODY_TOO_LARGE)
-            return finish(req);
+        if (req->early == PAY_ERR_HEADER_TOO_LARGE || req->early == PAY_ERR_BODY_TOO_LARGE) {
+            pay_http_conns_request_read(&req->srv->conns, conn_entry(conn));
+            return pay_http_dispatch(req);
+        }
         return MHD_YES;
     }
     pay_log_set_request_id(req->id);
+    if (req->parked) /* resumed: its handler has finished */
+        return pay_http_answer(req);
     if (*upload_data_size > 0) {
         /* Over the cap (chunked, so not caught by Content-Length): drop the rest and answer
          * 413 at the end, since libmicrohttpd cannot answer mid-body; a client that streams
@@ -458,7 +449,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    return req->responded ? MHD_YES : finish(req);
+    if (req->queued)
+        return MHD_YES;
+    pay_http_conns_request_read(&req->srv->conns, conn_entry(conn)); /* it has arrived */
+    return pay_http_dispatch(req);
 }
 
 /* Sanitises a path for the access log: no control characters or quotes. */
@@ -493,10 +487,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              req->status, us, req->remote_ip,
              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     pay_http_req_free(req);
-    pthread_mutex_lock(&srv->mu);
-    atomic_fetch_sub(&srv->in_flight, 1);
-    pthread_cond_broadcast(&srv->cv);
-    pthread_mutex_unlock(&srv->mu);
+    if (atomic_fetch_sub(&srv->in_flight, 1) == 1 && atomic_load(&srv->stopping)) {
+        pthread_mutex_lock(&srv->mu); /* stop waits for the last one */
+        pthread_cond_broadcast(&srv->cv);
+        pthread_mutex_unlock(&srv->mu);
+    }
     pay_log_set_request_id(NULL);
 }
 
@@ -569,10 +564,11 @@ enum pay_err pay_http_server_start(struct pay_http_server *srv, struct pay_error
         {MHD_OPTION_HTTPS_PRIORITIES, 0, srv->tls_priorities},
         {MHD_OPTION_END, 0, NULL},
     };
-    /* Thread per connection: handlers block on commits and outbound calls, and one slow
-     * handler must not stall other clients. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* A few event threads, each its own epoll loop over its share of the connections; the
+     * handlers that may block run on the worker pool with their connection suspended
+     * (dispatch.c), so no thread per connection and no slow handler stalls a loop. */
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (srv->addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (srv->tls)
@@ -580,19 +576,30 @@ enum pay_err pay_http_server_start(struct pay_http_server *srv, struct pay_error
     raise_fd_limit(srv);
     if (pay_http_conns_start(&srv->conns) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot start the connection reaper");
+    /* one handler at most per connection: the pool never needs more threads than that */
+    pay_http_workers_init(&srv->workers, PAY_HTTP_WORKERS_KEEP,
+                          srv->conns.max + PAY_HTTP_CONNECTIONS_HEADROOM);
+    if (pay_http_workers_start(&srv->workers) != 0) {
+        pay_http_conns_stop(&srv->conns);
+        pay_http_workers_fini(&srv->workers);
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot start the worker threads");
+    }
+    srv->workers_started = true;
     /* libmicrohttpd's cap sits above ours by the headroom: at our cap a newcomer is accepted
-     * and displaces the longest-reading connection (conns.c) rather than being refused. */
+     * and displaces the longest-reading connection (conns.c) rather than being refused. With
+     * a pool it splits the cap between the event threads, and one at its share stops
+     * accepting while the others take the newcomers. */
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-        MHD_OPTION_SOCK_ADDR, &srv->addr, MHD_OPTION_CONNECTION_LIMIT,
-        srv->conns.max + PAY_HTTP_CONNECTIONS_HEADROOM, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        srv->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(4 * PAY_HTTP_HEADER_MAX),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_ARRAY, srv->tls ? tls : tls + 3,
-        MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, srv->threads, MHD_OPTION_SOCK_ADDR, &srv->addr,
+        MHD_OPTION_CONNECTION_LIMIT, srv->conns.max + PAY_HTTP_CONNECTIONS_HEADROOM,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->max_connections_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(4 * PAY_HTTP_HEADER_MAX), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+        MHD_OPTION_ARRAY, srv->tls ? tls : tls + 3, MHD_OPTION_END);
     if (srv->daemon == NULL) {
-        pay_http_conns_stop(&srv->conns);
+        stop_threads(srv);
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "listen",
                              "cannot listen (address in use, or bad TLS key/certificate)");
     }
@@ -620,6 +627,20 @@ const char *pay_http_server_url(const struct pay_http_server *srv)
     return srv->url;
 }
 
+/* Waits for every handler in progress (unbounded, as a handler bounds its own waits) after
+ * refusing new ones: libmicrohttpd must not stop with a connection suspended. */
+static void wait_for_handlers(struct pay_http_server *srv)
+{
+    atomic_store(&srv->closing, true);
+    pthread_mutex_lock(&srv->mu);
+    long waiting = atomic_load(&srv->handling);
+    if (waiting > 0)
+        PAY_WARN("http.shutdown_waits", "server=%s handlers=%ld", srv->name, waiting);
+    while (atomic_load(&srv->handling) > 0)
+        pthread_cond_wait(&srv->cv, &srv->mu);
+    pthread_mutex_unlock(&srv->mu);
+}
+
 void pay_http_server_stop(struct pay_http_server *srv)
 {
     if (srv == NULL || srv->daemon == NULL)
@@ -637,9 +658,10 @@ void pay_http_server_stop(struct pay_http_server *srv)
     long left = atomic_load(&srv->in_flight);
     if (left > 0)
         PAY_WARN("http.shutdown_grace_over", "server=%s in_flight=%ld", srv->name, left);
-    MHD_stop_daemon(srv->daemon); /* closes idle connections, joins their threads */
+    wait_for_handlers(srv);
+    MHD_stop_daemon(srv->daemon); /* closes the remaining connections, joins its threads */
     srv->daemon = NULL;
-    pay_http_conns_stop(&srv->conns);
+    stop_threads(srv);
     PAY_INFO("http.stopped", "server=%s", srv->name);
 }
 
@@ -661,8 +683,20 @@ void pay_http_server_free(struct pay_http_server *srv)
     free(srv->name);
     pthread_mutex_destroy(&srv->mu);
     pthread_mutex_destroy(&srv->log_mu);
+    pthread_mutex_destroy(&srv->health_mu);
+    pthread_mutex_destroy(&srv->health_check_mu);
     pthread_cond_destroy(&srv->cv);
     free(srv);
+}
+
+static void stop_threads(struct pay_http_server *srv)
+{
+    if (srv->workers_started) {
+        pay_http_workers_stop(&srv->workers);
+        pay_http_workers_fini(&srv->workers);
+        srv->workers_started = false;
+    }
+    pay_http_conns_stop(&srv->conns);
 }
 
 static void shutdown_signals(sigset_t *s)
@@ -692,19 +726,70 @@ int pay_http_signals_wait(void)
 
 /* --- built-in routes -------------------------------------------------------------------- */
 
+/* The answer of /healthz from the last check's result. */
+static void healthz_answer(struct pay_http_request *req, const struct pay_error *last)
+{
+    req->probe = true;
+    if (last->code == PAY_ERR_OK) {
+        /* A server on the test clock says so wherever it is looked at (docs/http.md). */
+        pay_http_respond_json(req, 200,
+                              pay_clock_is_fake()
+                                  ? json_pack("{s:s, s:s}", "status", "ok", "clock", "fake")
+                                  : json_pack("{s:s}", "status", "ok"));
+        return;
+    }
+    const char *why = last->detail[0] ? last->detail : pay_err_name(last->code);
+    pay_http_respond_json(req, 503, json_pack("{s:s, s:s}", "status", "fail", "detail", why));
+}
+
+/* The last check's result when it is recent enough; false when a new check is due. */
+static bool health_recent(struct pay_http_server *srv, struct pay_error *last)
+{
+    int64_t now = pay_clock_mono_ms();
+    pthread_mutex_lock(&srv->health_mu);
+    bool recent = srv->health_at_ms != 0 && now - srv->health_at_ms < srv->health_cache_ms;
+    if (recent)
+        *last = srv->health_err;
+    pthread_mutex_unlock(&srv->health_mu);
+    return recent;
+}
+
+/* On a worker: runs the check unless another worker has just done so (one check at a time:
+ * the others wait for its result instead of running their own). The result's own lock is held
+ * only to copy it, so an event thread reading it never waits for a check. */
+static enum pay_err h_healthz_check(struct pay_http_request *req, struct pay_error *err)
+{
+    (void)err;
+    struct pay_http_server *srv = pay_http_req_ctx(req);
+    struct pay_error last = {0};
+    pthread_mutex_lock(&srv->health_check_mu); /* workers only: event threads never wait here */
+    if (!health_recent(srv, &last)) {
+        if (srv->health_check(srv->health_ctx, &last) != 0 && last.code == PAY_ERR_OK)
+            last.code = PAY_ERR_INTERNAL;
+        pthread_mutex_lock(&srv->health_mu);
+        srv->health_err = last;
+        srv->health_at_ms = pay_clock_mono_ms();
+        pthread_mutex_unlock(&srv->health_mu);
+    }
+    pthread_mutex_unlock(&srv->health_check_mu);
+    healthz_answer(req, &last);
+    return PAY_ERR_OK;
+}
+
+/* Inline: answers from the last check while it is recent, else the check (which may block on
+ * the database) runs on a worker. */
 static enum pay_err h_healthz(struct pay_http_request *req, struct pay_error *err)
 {
+    (void)err;
     struct pay_http_server *srv = pay_http_req_ctx(req);
-    if (srv->health_check != NULL && srv->health_check(srv->health_ctx, err) != 0) {
-        const char *why = err->detail[0] ? err->detail : pay_err_name(err->code);
-        pay_http_respond_json(req, 503, json_pack("{s:s, s:s}", "status", "fail", "detail", why));
+    struct pay_error last = {0};
+    if (srv->health_check == NULL) {
+        healthz_answer(req, &last);
         return PAY_ERR_OK;
     }
-    /* A server on the test clock says so wherever it is looked at (docs/http.md). */
-    pay_http_respond_json(req, 200,
-                          pay_clock_is_fake()
-                              ? json_pack("{s:s, s:s}", "status", "ok", "clock", "fake")
-                              : json_pack("{s:s}", "status", "ok"));
+    if (!health_recent(srv, &last))
+        return pay_http_req_offload(req, h_healthz_check);
+    healthz_answer(req, &last);
     return PAY_ERR_OK;
 }
 
@@ -716,6 +801,7 @@ static enum pay_err h_metrics(struct pay_http_request *req, struct pay_error *er
         pay_buf_fini(&out);
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "metrics are larger than the cap");
     }
+    req->probe = true;
     pay_http_respond_bytes(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
     pay_buf_fini(&out);
     return PAY_ERR_OK;

@@ -2,9 +2,13 @@
  * libmicrohttpd underneath, a static route table on top, one place that turns errors into
  * responses, built-in /healthz and /metrics, security headers, TLS, clean shutdown.
  *
- * Threading: one thread per connection (MHD_USE_THREAD_PER_CONNECTION), so a handler may
- * block on a database commit or an outbound HTTP call without stalling other clients.
- * Handlers run concurrently; anything they share must be thread-safe. See docs/http.md. */
+ * Threading: a few event threads (libmicrohttpd's epoll loop, one per CPU) read requests and
+ * write answers; handlers run on a pool of worker threads with their connection suspended, so
+ * a handler may block on a database commit or an outbound HTTP call without stalling other
+ * clients. Routes added with pay_http_server_add_inline_routes run on the event thread and
+ * must never block; a handler that waits for work done elsewhere suspends its request and is
+ * answered later (pay_http_req_suspend). Handlers run concurrently; anything they share must
+ * be thread-safe. See docs/http.md. */
 #ifndef PAY_HTTP_SERVER_H
 #define PAY_HTTP_SERVER_H
 
@@ -69,9 +73,11 @@ struct pay_http_config {
     /* Extra origins this server's pages may post forms to ("https://bank.example:8443"),
      * added to CSP form-action after 'self'. NULL-terminated; NULL: none. Copied. */
     const char *const *form_action_origins;
-    /* Optional check run by GET /healthz (e.g. a database ping); nonzero → 503. */
+    /* Optional check run by GET /healthz (e.g. a database ping) on a worker, at most once per
+     * health_cache_ms (0: PAY_HTTP_HEALTH_CACHE_MS); nonzero → 503. */
     int (*health_check)(void *ctx, struct pay_error *err);
     void *health_ctx;
+    long health_cache_ms;
     /* Optional: signs every non-HTML answer (see pay_http_sign_fn); NULL: none signed. */
     pay_http_sign_fn sign_response;
     void *sign_ctx;
@@ -82,6 +88,8 @@ struct pay_http_config {
     unsigned idle_timeout_s;         /* PAY_HTTP_CONNECTION_TIMEOUT_S: no traffic at all */
     /* GnuTLS priority string of the TLS server; NULL: PAY_HTTP_TLS_PRIORITIES. */
     const char *tls_priorities;
+    /* Event threads (1..PAY_HTTP_THREADS_MAX); 0: one per online CPU. */
+    unsigned threads;
 };
 
 /* Parses a listen address: "a.b.c.d:port", "localhost:port" or "[v6]:port" (port 0 picks
@@ -106,6 +114,15 @@ enum pay_err pay_http_server_new(const struct pay_http_config *cfg, struct pay_h
 enum pay_err pay_http_server_add_routes(struct pay_http_server *srv,
                                         const struct pay_http_route *routes, size_t n,
                                         struct pay_error *err);
+
+/* The same for routes whose handlers never block (no database write, no outbound call, no
+ * password hashing, no lock held by a blocking thread): they run on the event thread that read
+ * the request, with no hand-off to a worker, which is what a fast path such as GET /healthz
+ * needs. Such a handler answers at once, continues on a worker (pay_http_req_offload) or
+ * suspends its request until work done elsewhere completes (pay_http_req_suspend). */
+enum pay_err pay_http_server_add_inline_routes(struct pay_http_server *srv,
+                                               const struct pay_http_route *routes, size_t n,
+                                               struct pay_error *err);
 
 /* Adds an origin to CSP form-action for every page of this server. Only before start. */
 enum pay_err pay_http_server_add_form_action(struct pay_http_server *srv, const char *origin);
@@ -168,6 +185,23 @@ char *pay_http_req_printf(struct pay_http_request *req, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Runs fn(arg) when the request ends (after the response is sent), in reverse order. */
 int pay_http_req_defer(struct pay_http_request *req, void (*fn)(void *), void *arg);
+
+/* --- answering later ------------------------------------------------------------------- */
+
+/* A handler whose answer depends on work done elsewhere (e.g. a commit by the ledger's
+ * committer) suspends its request, hands the work on, and returns PAY_ERR_OK without
+ * answering; no thread waits meanwhile. Whoever finishes the work answers with the
+ * pay_http_respond_* functions and then calls pay_http_req_resume(req), from any thread,
+ * exactly once; the framework signs and sends the answer on the event thread. After handing
+ * the work on, the handler must not touch req (it may already be answered) and must return
+ * PAY_ERR_OK; after pay_http_req_resume nobody may touch it. At most once per request. */
+void pay_http_req_suspend(struct pay_http_request *req);
+void pay_http_req_resume(struct pay_http_request *req);
+
+/* In an inline route's handler: the rest may block, so next(req, err) runs on a worker as a
+ * handler would (it answers, returns an error or suspends). The handler returns what this
+ * returns (PAY_ERR_OK) at once. */
+enum pay_err pay_http_req_offload(struct pay_http_request *req, pay_http_handler next);
 
 /* --- the response (one per request; a second respond replaces the first) ---------------- */
 

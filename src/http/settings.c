@@ -28,7 +28,8 @@ const char pay_server_settings_usage[] =
     "  --max-connections N    open connections at most (default 1024)\n"
     "  --max-connections-per-ip N  open connections from one client address (default 256)\n"
     "  --read-timeout DURATION  a whole request must arrive within this (default 15s)\n"
-    "  --idle-timeout DURATION  close a connection without traffic for this (default 30s)\n";
+    "  --idle-timeout DURATION  close a connection without traffic for this (default 30s)\n"
+    "  --threads N            event threads (default 0: one per CPU)\n";
 
 void pay_server_settings_init(struct pay_server_settings *s, const char *listen,
                               const char *data_dir)
@@ -66,6 +67,10 @@ static const char *limit_invalid(const struct pay_server_settings *s, char *why,
         snprintf(why, n, "must be whole seconds, 1s..%ds", PAY_HTTP_TIMEOUT_CEILING_S);
         return "idle_timeout";
     }
+    if (s->threads < 0 || s->threads > PAY_HTTP_THREADS_MAX) {
+        snprintf(why, n, "must be 0 (one per CPU)..%d", PAY_HTTP_THREADS_MAX);
+        return "threads";
+    }
     return NULL;
 }
 
@@ -82,7 +87,9 @@ static enum pay_err read_limits(struct pay_server_settings *s, const struct pay_
         (e = pay_config_get_duration_ms(c, "server", "read_timeout", s->read_timeout_ms,
                                         &s->read_timeout_ms, err)) != PAY_ERR_OK ||
         (e = pay_config_get_duration_ms(c, "server", "idle_timeout", s->idle_timeout_ms,
-                                        &s->idle_timeout_ms, err)) != PAY_ERR_OK)
+                                        &s->idle_timeout_ms, err)) != PAY_ERR_OK ||
+        (e = pay_config_get_int(c, "server", "threads", s->threads, 0, PAY_HTTP_THREADS_MAX,
+                                &s->threads, err)) != PAY_ERR_OK)
         return e;
     char why[64];
     const char *bad = limit_invalid(s, why, sizeof why);
@@ -109,13 +116,21 @@ static enum pay_err copy_key(const struct pay_config *c, const char *key, char *
 enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struct pay_config *cfg,
                                       struct pay_error *err)
 {
-    static const char *const keys[] = {"listen",          "public_url",
-                                       "data_dir",        "tls_cert",
-                                       "tls_key",         "tls_priorities",
-                                       "insecure_http",   "log_level",
-                                       "max_connections", "max_connections_per_ip",
-                                       "read_timeout",    "idle_timeout",
-                                       "fake_clock",      NULL};
+    static const char *const keys[] = {"listen",
+                                       "public_url",
+                                       "data_dir",
+                                       "tls_cert",
+                                       "tls_key",
+                                       "tls_priorities",
+                                       "insecure_http",
+                                       "log_level",
+                                       "max_connections",
+                                       "max_connections_per_ip",
+                                       "read_timeout",
+                                       "idle_timeout",
+                                       "fake_clock",
+                                       "threads",
+                                       NULL};
     if (cfg == NULL)
         return PAY_ERR_OK;
     enum pay_err e;
@@ -161,6 +176,7 @@ static int limit_flag(struct pay_server_settings *s, int argc, char **argv, int 
          true},
         {"--idle-timeout", "idle_timeout", offsetof(struct pay_server_settings, idle_timeout_ms),
          true},
+        {"--threads", "threads", offsetof(struct pay_server_settings, threads), false},
     };
     for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++) {
         if (strcmp(argv[i], limits[k].flag) != 0)
@@ -294,4 +310,5 @@ void pay_server_settings_apply(const struct pay_server_settings *s, struct pay_h
     cfg->max_connections_per_ip = (unsigned)s->max_connections_per_ip;
     cfg->read_timeout_ms = (long)s->read_timeout_ms;
     cfg->idle_timeout_s = (unsigned)(s->idle_timeout_ms / 1000);
+    cfg->threads = (unsigned)s->threads;
 }

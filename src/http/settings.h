@@ -28,6 +28,7 @@ struct pay_server_settings {
     int64_t max_connections_per_ip; /* PAY_HTTP_CONNECTIONS_PER_IP_MAX */
     int64_t read_timeout_ms;        /* PAY_HTTP_READ_TIMEOUT_MS */
     int64_t idle_timeout_ms;        /* PAY_HTTP_CONNECTION_TIMEOUT_S, whole seconds */
+    int64_t threads;                /* event threads, 0..PAY_HTTP_THREADS_MAX; 0: one per CPU */
     char tls_priorities[PAY_HTTP_TLS_PRIORITIES_MAX + 1]; /* PAY_HTTP_TLS_PRIORITIES */
     char flag_error[160];    /* a flag with a bad value, reported by _check */
     char flag_error_key[32]; /* and its key */
@@ -39,7 +40,7 @@ void pay_server_settings_init(struct pay_server_settings *s, const char *listen,
 
 /* Reads [server] (listen, public_url, data_dir, tls_cert, tls_key, tls_priorities,
  * insecure_http, fake_clock, log_level, max_connections, max_connections_per_ip, read_timeout,
- * idle_timeout) over what *s holds; an unknown key, a bad boolean, level, number, duration
+ * idle_timeout, threads) over what *s holds; an unknown key, a bad boolean, level, number, duration
  * or priority string, or only one of the TLS files is CONFIG_INVALID naming the file, line
  * and key. cfg may be NULL (nothing to read). */
 enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struct pay_config *cfg,
@@ -47,8 +48,8 @@ enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struc
 
 /* Takes one command-line option if it is a [server] one: --listen, --public-url, --data-dir,
  * --tls-cert, --tls-key, --tls-priorities, --insecure-http, --fake-clock, --log-level,
- * --max-connections,
- * --max-connections-per-ip, --read-timeout, --idle-timeout. Returns the number of argv
+ * --max-connections, --max-connections-per-ip, --read-timeout, --idle-timeout, --threads.
+ * Returns the number of argv
  * entries used (1 or 2), 0 when the option is not one of these, -1 when its value is
  * missing or too long. A bad number or duration is kept in flag_error for _check. */
 int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **argv, int i);

@@ -115,6 +115,7 @@ static void limits_and_tls_priorities(void **state)
     pay_server_settings_init(&s, NULL, NULL);
     assert_int_equal(s.max_connections, PAY_HTTP_CONNECTIONS_MAX);
     assert_int_equal(s.max_connections_per_ip, PAY_HTTP_CONNECTIONS_PER_IP_MAX);
+    assert_int_equal(s.threads, 0); /* one per CPU */
     assert_int_equal(s.read_timeout_ms, PAY_HTTP_READ_TIMEOUT_MS);
     assert_int_equal(s.idle_timeout_ms, PAY_HTTP_CONNECTION_TIMEOUT_S * 1000);
     assert_string_equal(s.tls_priorities, PAY_HTTP_TLS_PRIORITIES);
@@ -123,7 +124,7 @@ static void limits_and_tls_priorities(void **state)
     struct pay_config *c =
         parse("[server]\nmax_connections = 200\nmax_connections_per_ip = 10\n"
               "read_timeout = 5s\nidle_timeout = 1m\ntls_priorities = SECURE256:-VERS-ALL:"
-              "+VERS-TLS1.3\n");
+              "+VERS-TLS1.3\nthreads = 3\n");
     assert_int_equal(pay_server_settings_read(&s, c, &e), PAY_ERR_OK);
     pay_config_free(c);
     struct pay_http_config hc = {0};
@@ -133,6 +134,7 @@ static void limits_and_tls_priorities(void **state)
     assert_int_equal(hc.read_timeout_ms, 5000);
     assert_int_equal(hc.idle_timeout_s, 60);
     assert_string_equal(hc.tls_priorities, "SECURE256:-VERS-ALL:+VERS-TLS1.3");
+    assert_int_equal(hc.threads, 3);
     pay_log_set_level(PAY_LOG_INFO);
 
     const char *bad[][2] = {
@@ -142,6 +144,8 @@ static void limits_and_tls_priorities(void **state)
         {"[server]\nread_timeout = 5\n", "read_timeout"},
         {"[server]\nread_timeout = 2h\n", "read_timeout"},
         {"[server]\nidle_timeout = 1500ms\n", "idle_timeout"},
+        {"[server]\nthreads = 65\n", "threads"},
+        {"[server]\nthreads = -1\n", "threads"},
         {"[server]\ntls_priorities = SECURE128:+NO-SUCH-THING\n", "tls_priorities"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -180,6 +184,7 @@ static void limit_flags(void **state)
     const char *bad[][3] = {{"--max-connections", "lots", "max_connections"},
                             {"--read-timeout", "15", "read_timeout"},
                             {"--idle-timeout", "0s", "idle_timeout"},
+                            {"--threads", "65", "threads"},
                             {"--tls-priorities", "NORMAL:+VERS-TLS9", "tls_priorities"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         pay_server_settings_init(&s, NULL, NULL);
