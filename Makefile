@@ -1,5 +1,5 @@
 # Thin wrapper around Meson for the README's two commands.
-.PHONY: demo test check build deps format clean
+.PHONY: demo test check coverage build deps format clean
 
 build:
 	@scripts/deps.sh build
@@ -17,8 +17,12 @@ test:
 check:
 	@scripts/test.sh --quick
 
+# Line and branch coverage of src/ per module (gcovr), in build-cov; HTML report there.
+coverage:
+	@scripts/coverage.sh
+
 format:
 	@clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]' 'fuzz/*.[ch]')
 
 clean:
-	rm -rf build build-asan build*.log
+	rm -rf build build-asan build-cov build*.log

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what paygate needs from Debian's packages, only when something is missing.
-# usage: scripts/deps.sh [build|test|bench]   (test adds what the test suites need: browsers,
-# node; bench adds the references bench/e2e measures against: PostgreSQL, nginx, wrk)
+# usage: scripts/deps.sh [build|test|coverage|bench]
+#   test: adds what the test suites need (browsers, node, abigail-tools for the SDK's ABI check)
+#   coverage: test's, and gcovr for `make coverage`
+#   bench: the references bench/e2e measures against (PostgreSQL, nginx, wrk)
 set -euo pipefail
 want=${1:-build}
 
@@ -9,10 +11,11 @@ pkgs=(build-essential meson ninja-build pkg-config
       libmicrohttpd-dev libgnutls28-dev libjansson-dev libsqlite3-dev libsodium-dev libssl-dev
       libcurl4-openssl-dev libinih-dev libqrencode-dev libpq-dev libcmocka-dev
       sqlite3 openssl ca-certificates curl)
-if [ "$want" = test ]; then
-  pkgs+=(clang-format clang chromium testssl.sh)
+if [ "$want" = test ] || [ "$want" = coverage ]; then
+  pkgs+=(clang-format clang chromium testssl.sh abigail-tools)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
+if [ "$want" = coverage ]; then pkgs+=(gcovr); fi
 if [ "$want" = bench ]; then
   pkgs+=(postgresql nginx-light wrk iproute2)
 fi
