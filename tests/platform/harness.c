@@ -6,6 +6,7 @@
 #include "crypto/crypto.h"
 #include "crypto/sig.h"
 #include "http/client.h"
+#include "http/codec.h"
 #include "lib/harness.h"
 
 #include <setjmp.h>
@@ -432,6 +433,46 @@ static void hb_req(struct h_platform *pf, struct h_browser *b, const char *metho
     char url[512];
     snprintf(url, sizeof url, "%s%s", pf->url, path);
     h_browser_req(b, method, url, form, false);
+}
+
+void h_bank_step(struct h_browser *b, const char *bank_url, const char *path, const char *field,
+                 const char *value)
+{
+    char url[256];
+    struct pay_buf f;
+    pay_buf_init(&f, 1024);
+    assert_int_equal(pay_form_append(&f, "csrf", b->last_csrf), 0);
+    if (field)
+        assert_int_equal(pay_form_append(&f, field, value), 0);
+    snprintf(url, sizeof url, "%s%s", bank_url, path);
+    h_browser_req(b, "POST", url, pay_buf_str(&f), true);
+    pay_buf_fini(&f);
+    if (b->status != 200)
+        fprintf(stderr, "%s -> %ld %.400s\n", path, b->status, b->page);
+    assert_int_equal(b->status, 200);
+}
+
+void h_bank_sms_code(const char *bank_url, const char *phone, char out[7])
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/sandbox/sms?format=json", bank_url);
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response r = {0};
+    assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, &opt, &r, NULL), 0);
+    json_t *j = json_loads(pay_buf_str(&r.body), 0, NULL);
+    pay_http_client_response_fini(&r);
+    json_t *m = json_object_get(j, "messages");
+    out[0] = '\0';
+    for (size_t i = 0; i < json_array_size(m); i++) {
+        json_t *e = json_array_get(m, i);
+        const char *text = h_str(e, "text"), *c = strstr(text, "Code ");
+        if (strcmp(h_str(e, "phone"), phone) == 0 && c) {
+            snprintf(out, 7, "%.6s", c + 5); /* the newest comes first */
+            break;
+        }
+    }
+    json_decref(j);
+    assert_int_equal(strlen(out), 6);
 }
 
 long h_cashier_pay_wallet(struct h_platform *pf, const char *trade_id, const char *login,

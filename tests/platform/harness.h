@@ -131,6 +131,13 @@ struct h_shot {
 };
 void h_fire_all(struct h_shot *shots, int n);
 
+/* One step of a bank's B2C pages: POSTs the csrf of the last bank page (and field=value
+ * unless field is NULL) to bank_url + path with the bank's cookie; asserts 200. */
+void h_bank_step(struct h_browser *b, const char *bank_url, const char *path, const char *field,
+                 const char *value);
+/* The newest sandbox SMS code the bank at bank_url sent to phone; asserts there is one. */
+void h_bank_sms_code(const char *bank_url, const char *phone, char out[7]);
+
 /* Pays trade_id on the cashier by wallet balance as a browser would (GET, log in, pay);
  * returns the final HTTP status. */
 long h_cashier_pay_wallet(struct h_platform *pf, const char *trade_id, const char *login,

@@ -171,47 +171,11 @@ static void input_value(const char *page, const char *name, char *out, size_t n)
     out[o] = '\0';
 }
 
+/* The bank's newest SMS code for phone, remembered for the secrets scan. */
 static void sms_code(const struct bank *bk, const char *phone, char out[7])
 {
-    char url[256];
-    snprintf(url, sizeof url, "%s/sandbox/sms?format=json", bk->url);
-    struct pay_http_client_options opt = {.allow_private_addresses = true};
-    struct pay_http_client_response r = {0};
-    assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, &opt, &r, NULL), 0);
-    json_t *j = json_loads(pay_buf_str(&r.body), 0, NULL);
-    pay_http_client_response_fini(&r);
-    json_t *m = json_object_get(j, "messages");
-    out[0] = '\0';
-    for (size_t i = 0; i < json_array_size(m); i++) {
-        json_t *e = json_array_get(m, i);
-        const char *text = h_str(e, "text"), *c = strstr(text, "Code ");
-        if (strcmp(h_str(e, "phone"), phone) == 0 && c) {
-            snprintf(out, 7, "%.6s", c + 5); /* the newest comes first */
-            break;
-        }
-    }
-    json_decref(j);
-    assert_int_equal(strlen(out), 6);
+    h_bank_sms_code(bk->url, phone, out);
     remember(out);
-}
-
-static void bank_step(struct h_browser *b, const struct bank *bk, const char *path,
-                      const char *field, const char *value)
-{
-    char url[256], csrf[128], form[512];
-    input_value(b->page, "csrf", csrf, sizeof csrf);
-    struct pay_buf f;
-    pay_buf_init(&f, sizeof form);
-    assert_int_equal(pay_form_append(&f, "csrf", csrf), 0);
-    if (field)
-        assert_int_equal(pay_form_append(&f, field, value), 0);
-    snprintf(form, sizeof form, "%s", pay_buf_str(&f));
-    pay_buf_fini(&f);
-    snprintf(url, sizeof url, "%s%s", bk->url, path);
-    h_browser_req(b, "POST", url, form, true);
-    if (b->status != 200)
-        fprintf(stderr, "%s -> %ld %.400s\n", path, b->status, b->page);
-    assert_int_equal(b->status, 200);
 }
 
 /* Cashier -> bank choice -> the bank's pages up to the confirmation page. */
@@ -250,11 +214,11 @@ static void to_bank_confirm(struct h_browser *b, const char *trade_id, const str
     assert_non_null(strstr(b->page, "data-page=\"card\""));
     char pan[20];
     snprintf(pan, sizeof pan, "%s0000000015", bk->bin); /* demo card 1 (Luhn digit 5) */
-    bank_step(b, bk, "/b2c/card", "cardNo", pan);
-    bank_step(b, bk, "/b2c/password", "password", "123456");
+    h_bank_step(b, bk->url, "/b2c/card", "cardNo", pan);
+    h_bank_step(b, bk->url, "/b2c/password", "password", "123456");
     char code[7];
     sms_code(bk, "13800000001", code);
-    bank_step(b, bk, "/b2c/sms", "smsCode", code);
+    h_bank_step(b, bk->url, "/b2c/sms", "smsCode", code);
     assert_non_null(strstr(b->page, "data-page=\"confirm\""));
 }
 
@@ -277,7 +241,7 @@ static void pay_by_online_banking(void **state)
     snprintf(paid_id, sizeof paid_id, "%s", h_create_trade(&pf, &ma, "bank-1", "123.00", sink.url));
     struct h_browser b = {0};
     to_bank_confirm(&b, paid_id, &banks[0]);
-    bank_step(&b, &banks[0], "/b2c/confirm", NULL, NULL);
+    h_bank_step(&b, banks[0].url, "/b2c/confirm", NULL, NULL);
     assert_non_null(strstr(b.page, "data-page=\"result\""));
     h_browser_fini(&b);
     /* HS: the bank notified the platform before it showed the result page */
@@ -322,7 +286,7 @@ static void late_notification_refunded(void **state)
     h_call(&pf, &ma, "POST", path, NULL, "late-close", &r);
     assert_int_equal(r.status, 200);
     h_reply_fini(&r);
-    bank_step(&b, &banks[1], "/b2c/confirm", NULL, NULL); /* the bank takes the money anyway */
+    h_bank_step(&b, banks[1].url, "/b2c/confirm", NULL, NULL); /* the bank takes the money anyway */
     h_browser_fini(&b);
     assert_string_equal(trade_state(id, "state"), "TRADE_CLOSED");
     /* the sweeper sends it back through the bank's refund API when it looks next */
@@ -805,11 +769,11 @@ static void pay_direct_at_bank(const struct bank *bk)
     assert_non_null(strstr(b.page, "data-page=\"card\""));
     char pan[20], code[7];
     snprintf(pan, sizeof pan, "%s0000000015", bk->bin);
-    bank_step(&b, bk, "/b2c/card", "cardNo", pan);
-    bank_step(&b, bk, "/b2c/password", "password", "123456");
+    h_bank_step(&b, bk->url, "/b2c/card", "cardNo", pan);
+    h_bank_step(&b, bk->url, "/b2c/password", "password", "123456");
     sms_code(bk, "13800000001", code);
-    bank_step(&b, bk, "/b2c/sms", "smsCode", code);
-    bank_step(&b, bk, "/b2c/confirm", NULL, NULL);
+    h_bank_step(&b, bk->url, "/b2c/sms", "smsCode", code);
+    h_bank_step(&b, bk->url, "/b2c/confirm", NULL, NULL);
     assert_non_null(strstr(b.page, "data-page=\"result\""));
     h_browser_fini(&b);
 }
