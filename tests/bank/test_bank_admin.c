@@ -5,6 +5,8 @@
  * the CLI and the forms work on the same accounts. */
 #include "harness.h"
 
+#include "bank/bank.h" /* PAY_BANK_NAME_MAX */
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -249,6 +251,117 @@ static void test_bad_input(void **state)
     resp_fini(&r);
 }
 
+/* tmpl with {cus}, {acct} and {long} replaced by the customer, the account and a name one
+ * byte longer than the bank allows. */
+static void fill(const char *tmpl, char *out, size_t n)
+{
+    char long_name[PAY_BANK_NAME_MAX + 2];
+    memset(long_name, 'x', PAY_BANK_NAME_MAX + 1);
+    long_name[PAY_BANK_NAME_MAX + 1] = '\0';
+    size_t o = 0;
+    while (*tmpl && o + 1 < n) {
+        const char *v = strncmp(tmpl, "{cus}", 5) == 0    ? cus
+                        : strncmp(tmpl, "{acct}", 6) == 0 ? acct
+                        : strncmp(tmpl, "{long}", 6) == 0 ? long_name
+                                                          : NULL;
+        if (!v) {
+            out[o++] = *tmpl++;
+            continue;
+        }
+        o += (size_t)snprintf(out + o, n - o, "%s", v);
+        tmpl = strchr(tmpl, '}') + 1;
+    }
+    out[o < n ? o : n - 1] = '\0';
+}
+
+static int count_of(const char *html, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(html, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* Every form refuses each bad field with its status and names it; nothing is created. */
+static void test_refusals_name_the_field(void **state)
+{
+    (void)state;
+    char tok[80], form[600];
+    struct resp r;
+    csrf(tok);
+    req("/admin", NULL, true, &r);
+    int customers = count_of(r.body, "cus_"), accounts = count_of(r.body, "acct_");
+    resp_fini(&r);
+    const struct {
+        const char *path, *fields; /* see fill() */
+        long status;
+        const char *field, *why;
+    } cases[] = {
+        {"/admin/customers", "name=&phone=13800000099", 400, "name", "required"},
+        {"/admin/customers", "name={long}&phone=13800000099", 400, "name", "at most 64"},
+        /* control characters: refused by the form decoder already */
+        {"/admin/customers", "name=Li%01Lei&phone=13800000099", 400, "name", "FORM_INVALID"},
+        {"/admin/customers", "name=Li+Lei&phone=", 400, "phone", "required"},
+        {"/admin/customers", "name=Li+Lei&phone=%2B1234", 400, "phone", "5 to 20 digits"},
+        {"/admin/accounts", "customer=&kind=deposit", 400, "customer", "required"},
+        {"/admin/accounts", "customer=cus_nope&kind=deposit", 404, "customer", "no customer"},
+        {"/admin/accounts", "customer={cus}&kind=savings", 400, "kind", "deposit or credit"},
+        {"/admin/accounts", "customer={cus}&kind=deposit&limit=10.00", 400, "limit",
+         "credit accounts only"},
+        {"/admin/accounts", "customer={cus}&kind=credit&limit=1.234", 400, "limit", "decimal"},
+        {"/admin/accounts", "customer={cus}&kind=credit&limit=-5", 400, "limit", ""},
+        {"/admin/cards", "account=&kind=debit&password=123456&expiry=12%2F30", 400, "account",
+         "required"},
+        {"/admin/cards", "account={acct}&kind=gold&password=123456&expiry=12%2F30", 400, "kind",
+         "debit or credit"},
+        {"/admin/cards", "account={acct}&kind=debit&password=&expiry=12%2F30", 400, "password",
+         "required"},
+        {"/admin/cards", "account={acct}&kind=debit&password=123456&expiry=", 400, "expiry",
+         "required"},
+        {"/admin/cards", "account={acct}&kind=debit&password=123456&expiry=01%2F20", 400, "expiry",
+         "not in the past"},
+        {"/admin/cards", "account=acct_nope&kind=debit&password=123456&expiry=12%2F30", 404,
+         "account", "no account"},
+        {"/admin/deposits", "account={acct}&amount=100000000000.01", 400, "amount", ""},
+        {"/admin/deposits", "account={acct}&amount=", 400, "amount", "required"},
+        {"/admin/deposits", "account=&amount=1.00", 400, "account", "required"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char fields[400];
+        fill(cases[i].fields, fields, sizeof fields);
+        snprintf(form, sizeof form, "csrf=%s&%s", tok, fields);
+        req(cases[i].path, form, true, &r);
+        char want[64];
+        snprintf(want, sizeof want, "field <code>%s</code>", cases[i].field);
+        if (r.status != cases[i].status || !strstr(r.body, want) || !strstr(r.body, cases[i].why))
+            fprintf(stderr, "case %zu: %s %s -> %ld %.300s\n", i, cases[i].path, fields, r.status,
+                    r.body);
+        assert_int_equal(r.status, cases[i].status);
+        assert_non_null(strstr(r.body, want));
+        assert_non_null(strstr(r.body, cases[i].why));
+        resp_fini(&r);
+    }
+    char path[200];
+    snprintf(path, sizeof path, "/admin/movements?account=%s&cursor=12x", acct);
+    req(path, NULL, true, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "field <code>cursor</code>"));
+    resp_fini(&r);
+    req("/admin/movements?account=acct_nope", NULL, true, &r);
+    assert_int_equal(r.status, 404);
+    resp_fini(&r);
+    req("/admin/cards/issued?ticket=short", NULL, true, &r);
+    assert_int_equal(r.status, 404);
+    resp_fini(&r);
+    req("/admin", NULL, true, &r); /* nothing was created */
+    assert_int_equal(count_of(r.body, "cus_"), customers);
+    assert_int_equal(count_of(r.body, "acct_"), accounts);
+    resp_fini(&r);
+    movements(&r);
+    assert_non_null(strstr(r.body, "<strong id=\"balance\">124.45</strong>"));
+    resp_fini(&r);
+}
+
 /* The CLI runs the same operations on the same data: a deposit by `paygate bank deposit`
  * shows on the page; an account and card by the CLI for the form's customer. */
 static void test_cli_same_operations(void **state)
@@ -330,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_flow),
         cmocka_unit_test(test_csrf_refused),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_refusals_name_the_field),
         cmocka_unit_test(test_cli_same_operations),
         cmocka_unit_test(test_card_not_at_rest),
         cmocka_unit_test(test_ledger_verify),

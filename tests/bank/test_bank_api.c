@@ -265,6 +265,111 @@ static void test_statement(void **state)
         call("M1", "M1", "GET", "/api/v1/statements?date=2026-13-01", NULL, NULL, NULL), 400);
 }
 
+/* body with {token} replaced by the agreement token of test_bind_card and {acct} by M1's
+ * account, into out. */
+static void fill(const char *tmpl, const char *acct, char *out, size_t n)
+{
+    size_t o = 0;
+    while (*tmpl && o + 1 < n) {
+        const char *v = strncmp(tmpl, "{token}", 7) == 0  ? token
+                        : strncmp(tmpl, "{acct}", 6) == 0 ? acct
+                                                          : NULL;
+        if (!v) {
+            out[o++] = *tmpl++;
+            continue;
+        }
+        o += (size_t)snprintf(out + o, n - o, "%s", v);
+        tmpl = strchr(tmpl, '}') + 1;
+    }
+    out[o < n ? o : n - 1] = '\0';
+}
+
+/* Each endpoint refuses bad input with the documented status, code and field, in a signed
+ * answer (call() checks every signature), and moves no money. */
+static void test_refusals(void **state)
+{
+    (void)state;
+    char acct[64];
+    mer_acct("M1", acct);
+    const struct {
+        const char *target, *body;
+        long status;
+        const char *code, *field;
+    } cases[] = {
+        {"/api/v1/orders/query", "{}", 400, "FIELD_MISSING", "orderId"},
+        {"/api/v1/orders/query", "{\"orderId\":5}", 400, "FIELD_INVALID", "orderId"},
+        {"/api/v1/orders/query", "{\"orderId\":", 400, "JSON_INVALID", NULL},
+        {"/api/v1/refunds", "{\"orderId\":\"nope\",\"refundId\":\"r-x\",\"amount\":1}", 404,
+         "NOT_FOUND", "orderId"},
+        {"/api/v1/refunds", "{\"orderId\":\"A-1\",\"refundId\":\"r-x\",\"amount\":0}", 400,
+         "AMOUNT_INVALID", "amount"},
+        {"/api/v1/refunds", "{\"orderId\":\"A-1\",\"refundId\":\"r-x\",\"amount\":\"5\"}", 400,
+         "AMOUNT_INVALID", "amount"},
+        {"/api/v1/refunds", "{\"orderId\":\"A-1\",\"refundId\":\"r-x\",\"amount\":10000000000001}",
+         400, "AMOUNT_INVALID", "amount"},
+        {"/api/v1/refunds", "{\"orderId\":\"A-1\",\"amount\":5}", 400, "FIELD_MISSING", "refundId"},
+        {"/api/v1/agreements/debit",
+         "{\"agreementToken\":\"agt_nope\",\"orderId\":\"A-9\",\"amount\":100,"
+         "\"currency\":\"CNY\",\"goodsName\":\"x\"}",
+         403, "AGREEMENT_INVALID", "agreementToken"},
+        {"/api/v1/agreements/debit",
+         "{\"agreementToken\":\"{token}\",\"orderId\":\"bad id!\",\"amount\":100,"
+         "\"currency\":\"CNY\",\"goodsName\":\"x\"}",
+         400, "FIELD_INVALID", "orderId"},
+        {"/api/v1/agreements/debit",
+         "{\"agreementToken\":\"{token}\",\"orderId\":\"A-9\",\"amount\":100,"
+         "\"currency\":\"USD\",\"goodsName\":\"x\"}",
+         400, "CURRENCY_MISMATCH", "currency"},
+        {"/api/v1/agreements/debit",
+         "{\"agreementToken\":\"{token}\",\"orderId\":\"A-1\",\"amount\":77,"
+         "\"currency\":\"CNY\",\"goodsName\":\"x\"}",
+         409, "DUPLICATE", "orderId"},
+        {"/api/v1/transfers",
+         "{\"transferId\":\"p-x\",\"fromAccount\":\"{acct}\",\"toAccount\":\"acct_nope\","
+         "\"amount\":1,\"currency\":\"CNY\"}",
+         404, "NOT_FOUND", "toAccount"},
+        {"/api/v1/transfers",
+         "{\"transferId\":\"p-x\",\"fromAccount\":\"{acct}\",\"toAccount\":\"{acct}\","
+         "\"amount\":1,\"currency\":\"USD\"}",
+         400, "CURRENCY_MISMATCH", "currency"},
+        {"/api/v1/cards/verify", "{}", 400, "FIELD_MISSING", "cardNo"},
+        {"/api/v1/cards/verify",
+         "{\"cardNo\":\"6222020000000016\",\"expiry\":\"12/30\","
+         "\"cvv2\":\"123\"}",
+         400, "CARD_INVALID", "cardNo"},
+        {"/api/v1/cards/confirm", "{\"verificationId\":\"cv_nope\",\"smsCode\":\"123456\"}", 401,
+         "SMS_CODE_INVALID", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char body[512];
+        fill(cases[i].body, acct, body, sizeof body);
+        json_t *j = NULL;
+        long status = post(cases[i].target, body, &j);
+        const char *code = jstr(j, "code"), *field = jstr(j, "field");
+        if (status != cases[i].status || !code || strcmp(code, cases[i].code) != 0 ||
+            (cases[i].field && (!field || strcmp(field, cases[i].field) != 0)))
+            fprintf(stderr, "case %zu: %s %s -> %ld %s %s\n", i, cases[i].target, body, status,
+                    code ? code : "-", field ? field : "-");
+        assert_int_equal(status, cases[i].status);
+        assert_string_equal(code, cases[i].code);
+        if (cases[i].field)
+            assert_string_equal(field, cases[i].field);
+        json_decref(j);
+    }
+    json_t *j = NULL;
+    /* a keyId the bank does not know */
+    assert_int_equal(
+        call("M1", "NOPE", "POST", "/api/v1/orders/query", "{\"orderId\":\"A-1\"}", &j, NULL), 401);
+    assert_string_equal(jstr(j, "code"), "SIGNATURE_INVALID");
+    json_decref(j);
+    assert_int_equal(call("M1", "M1", "GET", "/api/v1/statements", NULL, NULL, NULL), 400);
+    /* no money moved: A-1 still as test_debit_query_refund left it */
+    assert_int_equal(post("/api/v1/orders/query", "{\"orderId\":\"A-1\"}", &j), 200);
+    assert_string_equal(jstr(j, "status"), "REFUNDED");
+    assert_int_equal(json_integer_value(json_object_get(j, "refundedAmount")), 5000);
+    json_decref(j);
+}
+
 static void test_bad_signatures_and_revoke(void **state)
 {
     (void)state;
@@ -321,11 +426,9 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bind_card),
-        cmocka_unit_test(test_debit_query_refund),
-        cmocka_unit_test(test_transfers),
-        cmocka_unit_test(test_statement),
-        cmocka_unit_test(test_bad_signatures_and_revoke),
+        cmocka_unit_test(test_bind_card),     cmocka_unit_test(test_debit_query_refund),
+        cmocka_unit_test(test_transfers),     cmocka_unit_test(test_statement),
+        cmocka_unit_test(test_refusals),      cmocka_unit_test(test_bad_signatures_and_revoke),
         cmocka_unit_test(test_ledger_verify),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,99 @@ static void test_refusals(void **state)
     doc = h_order_doc(&bank, "M2", "R-5", 1000, "HS", NULL);
     refused("M2", doc, false, REFERER, 401, "CERT_REVOKED");
     free(doc);
+}
+
+/* A valid order document of M1 with key set to the JSON text value (NULL: key removed),
+ * signed by M1 after the change, posted: the error page's status, code and field. */
+static void doc_refused(const char *key, const char *value, long status, const char *code,
+                        const char *field)
+{
+    static int n;
+    char id[32];
+    snprintf(id, sizeof id, "D-%d", ++n);
+    char *base = h_order_doc(&bank, "M1", id, 1000, "HS", NULL);
+    json_t *d = json_loads(base, 0, NULL);
+    free(base);
+    assert_non_null(d);
+    if (value)
+        assert_int_equal(json_object_set_new(d, key, json_loads(value, JSON_DECODE_ANY, NULL)), 0);
+    else
+        json_object_del(d, key);
+    char *doc = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    struct flow f;
+    long got = start(&f, "M1", doc, false, REFERER);
+    char want[80];
+    snprintf(want, sizeof want, "field <code>%s</code>", field);
+    if (got != status || !strstr(f.r.body, code) || !strstr(f.r.body, want))
+        fprintf(stderr, "%s=%s -> %ld %.600s\n", key, value ? value : "(none)", got, f.r.body);
+    assert_int_equal(got, status);
+    assert_non_null(strstr(f.r.body, code));
+    assert_non_null(strstr(f.r.body, want));
+    h_resp_fini(&f.r);
+    free(doc);
+}
+
+/* Every field of the order document is checked, and the refusal names it (docs/bank.md). */
+static void test_order_document_checked(void **state)
+{
+    (void)state;
+    doc_refused("interfaceName", "\"PAYGATE_B2C_REFUND\"", 400, "FIELD_INVALID", "interfaceName");
+    doc_refused("interfaceVersion", NULL, 400, "FIELD_MISSING", "interfaceVersion");
+    doc_refused("orderId", "\"bad id!\"", 400, "FIELD_INVALID", "orderId");
+    doc_refused("orderDate", "\"2026-11-25\"", 400, "FIELD_INVALID", "orderDate");
+    doc_refused("amount", NULL, 400, "FIELD_MISSING", "amount");
+    doc_refused("amount", "\"10.00\"", 400, "AMOUNT_INVALID", "amount");
+    doc_refused("amount", "0", 400, "AMOUNT_NOT_POSITIVE", "amount");
+    doc_refused("amount", "10000000000001", 400, "AMOUNT_TOO_LARGE", "amount");
+    doc_refused("currency", "\"XYZ\"", 400, "CURRENCY_UNKNOWN", "currency");
+    doc_refused("currency", "\"USD\"", 400, "CURRENCY_MISMATCH", "currency");
+    doc_refused("notifyType", "\"XY\"", 400, "FIELD_INVALID", "notifyType");
+    doc_refused("notifyType", "\"SMS\"", 400, "FIELD_TOO_LONG", "notifyType");
+    doc_refused("resultType", "\"2\"", 400, "FIELD_INVALID", "resultType");
+    doc_refused("goodsName", "\"\"", 400, "FIELD_MISSING", "goodsName");
+    doc_refused("goodsName", "5", 400, "FIELD_INVALID", "goodsName");
+    char long_name[600];
+    memset(long_name, 'g', sizeof long_name - 1);
+    long_name[0] = long_name[sizeof long_name - 2] = '"';
+    long_name[sizeof long_name - 1] = '\0';
+    doc_refused("goodsName", long_name, 400, "FIELD_TOO_LONG", "goodsName");
+    doc_refused("merAcct", "\"acct_not_m1\"", 400, "FIELD_INVALID", "merAcct");
+    doc_refused("merURL", "\"not a url\"", 400, "FIELD_INVALID", "merURL");
+    doc_refused("returnURL", "\"ftp://shop.test/\"", 400, "FIELD_INVALID", "returnURL");
+    doc_refused("merID", NULL, 400, "FIELD_MISSING", "merID");
+    doc_refused("couponCode", "\"FREE\"", 400, "FIELD_INVALID", "tranData");
+
+    /* a form whose parts are not base64, or not JSON */
+    const struct {
+        const char *form;
+        long status;
+        const char *code, *field;
+    } forms[] = {
+        {"interfaceName=PAYGATE_B2C_PAY&interfaceVersion=1.0&tranData=%25%25&merSignMsg=x"
+         "&merCert=eA%3D%3D",
+         400, "FIELD_INVALID", "tranData"},
+        {"interfaceName=PAYGATE_B2C_PAY&interfaceVersion=1.0&tranData=eA%3D%3D&merSignMsg=x"
+         "&merCert=%25%25",
+         401, "CERT_INVALID", "merCert"},
+        {"interfaceName=PAYGATE_B2C_PAY&interfaceVersion=1.0&tranData=eyJh&merSignMsg=x"
+         "&merCert=eA%3D%3D",
+         400, "JSON_INVALID", "tranData"},
+    };
+    char url[256], cookie[256] = "";
+    snprintf(url, sizeof url, "%s/b2c/pay", bank.url);
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        struct h_resp r = {0};
+        assert_int_equal(h_post(url, forms[i].form, cookie, sizeof cookie, REFERER, &r), 0);
+        char want[80];
+        snprintf(want, sizeof want, "field <code>%s</code>", forms[i].field);
+        if (r.status != forms[i].status || !strstr(r.body, forms[i].code) || !strstr(r.body, want))
+            fprintf(stderr, "form %zu -> %ld %.600s\n", i, r.status, r.body);
+        assert_int_equal(r.status, forms[i].status);
+        assert_non_null(strstr(r.body, forms[i].code));
+        assert_non_null(strstr(r.body, want));
+        h_resp_fini(&r);
+    }
 }
 
 static void test_password_lockout(void **state)
@@ -373,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_happy_path_hs),
         cmocka_unit_test(test_ag_mode),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_order_document_checked),
         cmocka_unit_test(test_password_lockout),
         cmocka_unit_test(test_sms_code_wrong_then_right),
         cmocka_unit_test(test_sms_code_expired),
