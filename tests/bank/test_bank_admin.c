@@ -398,6 +398,63 @@ static void test_cli_same_operations(void **state)
     resp_fini(&r);
 }
 
+/* The value of "key":"..." in a merchant.json of the bank's temp dir ("" when absent). */
+static void merchant_json(const char *sub, const char *key, char *out, size_t n)
+{
+    char path[400], text[1024], k[64];
+    snprintf(path, sizeof path, "%s/%s/merchant.json", bank.dir, sub);
+    th_read_text(path, text, sizeof text);
+    snprintf(k, sizeof k, "\"%s\":\"", key);
+    const char *p = strstr(text, k);
+    snprintf(out, n, "%.*s", p ? (int)strcspn(p + strlen(k), "\"") : 0, p ? p + strlen(k) : "");
+}
+
+/* `paygate bank merchant add` names a bad field and writes nothing; adding a merchant again
+ * issues a new certificate for the same account. */
+static void test_merchant_cli(void **state)
+{
+    (void)state;
+    struct pay_buf out;
+    pay_buf_init(&out, 4096);
+    static const struct {
+        const char *args, *field;
+    } bad[] = {
+        {"--mer-id 'bad id!' --name X --referrer-domain a.test --notify-domain a.test", "mer-id"},
+        {"--mer-id M9 --name '' --referrer-domain a.test --notify-domain a.test", "name"},
+        {"--mer-id M9 --name X --notify-domain a.test", "name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pay_buf_reset(&out);
+        assert_int_not_equal(h_paygate(&out,
+                                       "bank merchant add --data-dir %s/data %s --out %s/MX 2>&1",
+                                       bank.dir, bad[i].args, bank.dir),
+                             0);
+        char want[64];
+        snprintf(want, sizeof want, "field=%s", bad[i].field);
+        assert_non_null(strstr(pay_buf_str(&out), want));
+    }
+    char path[400], text[16];
+    snprintf(path, sizeof path, "%s/MX/merchant.json", bank.dir);
+    assert_int_equal(th_read_text(path, text, sizeof text), 0); /* nothing written */
+    pay_buf_fini(&out);
+
+    assert_int_equal(
+        h_paygate(NULL,
+                  "bank merchant add --data-dir %s/data --mer-id M1 --name 'Test Shop 1'"
+                  " --referrer-domain shop.test --notify-domain 127.0.0.1 --out %s/M1b"
+                  " >/dev/null 2>>%s/cli.log",
+                  bank.dir, bank.dir, bank.dir),
+        0);
+    char acct1[64], acct1b[64], serial1[64], serial1b[64];
+    merchant_json("M1", "merAcct", acct1, sizeof acct1);
+    merchant_json("M1b", "merAcct", acct1b, sizeof acct1b);
+    merchant_json("M1", "certSerial", serial1, sizeof serial1);
+    merchant_json("M1b", "certSerial", serial1b, sizeof serial1b);
+    assert_true(acct1[0] != '\0');
+    assert_string_equal(acct1b, acct1);         /* the same account ... */
+    assert_string_not_equal(serial1b, serial1); /* ... under a new certificate */
+}
+
 static void test_card_not_at_rest(void **state)
 {
     (void)state;
@@ -445,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_refusals_name_the_field),
         cmocka_unit_test(test_cli_same_operations),
+        cmocka_unit_test(test_merchant_cli),
         cmocka_unit_test(test_card_not_at_rest),
         cmocka_unit_test(test_ledger_verify),
     };
