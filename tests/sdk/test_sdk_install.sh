@@ -75,7 +75,7 @@ fi
 printf '[notify]\nallow_private_hosts = true\n' >"$tmp/platform.ini"
 "$bin" platform keygen --out "$tmp/shop.key" >/dev/null
 "$bin" platform merchant add --data-dir "$tmp/pf" --id shop --name Shop \
-  --public-key-file "$tmp/shop.key.pub" --notify-host 127.0.0.1 >/dev/null
+  --public-key-file "$tmp/shop.key.pub" --notify-host 127.0.0.1 --allow-private-hosts >/dev/null
 "$bin" platform --config "$tmp/platform.ini" --listen 127.0.0.1:0 --data-dir "$tmp/pf" >"$tmp/pf.out" 2>"$tmp/pf.log" &
 pf_pid=$!
 url=

@@ -112,7 +112,7 @@ static int group_setup(void **state)
     snprintf(dir, sizeof dir, "%s", pf.dir);
     assert_int_equal(th_sh("'%s' platform keygen --out %s >/dev/null && '%s' platform merchant add "
                            "--data-dir %s --id shop --name Teahouse --public-key-file %s.pub "
-                           "--notify-host 127.0.0.1 --fee-bp 60 >/dev/null",
+                           "--notify-host 127.0.0.1 --allow-private-hosts --fee-bp 60 >/dev/null",
                            h_paygate, path_in("shop.key"), h_paygate, dir, path_in("shop.key")),
                      0);
     h_add_consumer(&pf, LOGIN, PASSWORD, PAY_PASSWORD);
