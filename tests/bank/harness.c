@@ -384,6 +384,26 @@ static int b2c_step(const struct bank_proc *b, const char *path, const char *fie
     return h_post(url, form, cookie, cookie_n, NULL, r) == 0 && r->status == 200 ? 0 : -1;
 }
 
+void h_fill(const char *tmpl, const char *const *vars, char *out, size_t n)
+{
+    size_t o = 0;
+    while (*tmpl && o + 1 < n) {
+        const char *v = NULL, *end = tmpl[0] == '{' ? strchr(tmpl, '}') : NULL;
+        for (size_t i = 0; end && vars[i] && !v; i += 2)
+            if (strlen(vars[i]) == (size_t)(end - tmpl - 1) &&
+                strncmp(tmpl + 1, vars[i], strlen(vars[i])) == 0)
+                v = vars[i + 1];
+        if (!v) {
+            out[o++] = *tmpl++;
+            continue;
+        }
+        int w = snprintf(out + o, n - o, "%s", v);
+        o = w < 0 || (size_t)w >= n - o ? n - 1 : o + (size_t)w;
+        tmpl = end + 1;
+    }
+    out[o] = '\0';
+}
+
 int h_b2c_pay(const struct bank_proc *b, const char *mer, const char *order_id, int64_t amount,
               const char *pan, const char *phone)
 {

@@ -42,6 +42,11 @@ bool h_bank_answer_signed(struct pay_rsa_key *key, const char *header, long stat
  * `paygate bank customer add` and `card add` (--fast-hash); its number into pan. 0 or -1. */
 int h_issue_card(const struct bank_proc *b, const char *name, const char *phone, char pan[20]);
 
+/* Copies tmpl into out (n bytes), each "{name}" replaced by the value of that name in
+ * vars, a NULL-terminated list of name, value pairs ({"acct", "acct_01...", NULL}); a
+ * "{...}" not in vars is copied as it is. The table tests' requests are written so. */
+void h_fill(const char *tmpl, const char *const *vars, char *out, size_t n);
+
 /* One HTTP exchange; status, body and the session cookie (updated from Set-Cookie). */
 struct h_resp {
     long status;

@@ -251,29 +251,6 @@ static void test_bad_input(void **state)
     resp_fini(&r);
 }
 
-/* tmpl with {cus}, {acct} and {long} replaced by the customer, the account and a name one
- * byte longer than the bank allows. */
-static void fill(const char *tmpl, char *out, size_t n)
-{
-    char long_name[PAY_BANK_NAME_MAX + 2];
-    memset(long_name, 'x', PAY_BANK_NAME_MAX + 1);
-    long_name[PAY_BANK_NAME_MAX + 1] = '\0';
-    size_t o = 0;
-    while (*tmpl && o + 1 < n) {
-        const char *v = strncmp(tmpl, "{cus}", 5) == 0    ? cus
-                        : strncmp(tmpl, "{acct}", 6) == 0 ? acct
-                        : strncmp(tmpl, "{long}", 6) == 0 ? long_name
-                                                          : NULL;
-        if (!v) {
-            out[o++] = *tmpl++;
-            continue;
-        }
-        o += (size_t)snprintf(out + o, n - o, "%s", v);
-        tmpl = strchr(tmpl, '}') + 1;
-    }
-    out[o < n ? o : n - 1] = '\0';
-}
-
 static int count_of(const char *html, const char *needle)
 {
     int n = 0;
@@ -293,7 +270,7 @@ static void test_refusals_name_the_field(void **state)
     int customers = count_of(r.body, "cus_"), accounts = count_of(r.body, "acct_");
     resp_fini(&r);
     const struct {
-        const char *path, *fields; /* see fill() */
+        const char *path, *fields; /* {cus}, {acct}, {long}: see vars */
         long status;
         const char *field, *why;
     } cases[] = {
@@ -326,9 +303,13 @@ static void test_refusals_name_the_field(void **state)
         {"/admin/deposits", "account={acct}&amount=", 400, "amount", "required"},
         {"/admin/deposits", "account=&amount=1.00", 400, "account", "required"},
     };
+    char long_name[PAY_BANK_NAME_MAX + 2]; /* one byte more than the bank allows */
+    memset(long_name, 'x', PAY_BANK_NAME_MAX + 1);
+    long_name[PAY_BANK_NAME_MAX + 1] = '\0';
+    const char *const vars[] = {"cus", cus, "acct", acct, "long", long_name, NULL};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char fields[400];
-        fill(cases[i].fields, fields, sizeof fields);
+        h_fill(cases[i].fields, vars, fields, sizeof fields);
         snprintf(form, sizeof form, "csrf=%s&%s", tok, fields);
         req(cases[i].path, form, true, &r);
         char want[64];

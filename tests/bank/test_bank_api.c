@@ -265,25 +265,6 @@ static void test_statement(void **state)
         call("M1", "M1", "GET", "/api/v1/statements?date=2026-13-01", NULL, NULL, NULL), 400);
 }
 
-/* body with {token} replaced by the agreement token of test_bind_card and {acct} by M1's
- * account, into out. */
-static void fill(const char *tmpl, const char *acct, char *out, size_t n)
-{
-    size_t o = 0;
-    while (*tmpl && o + 1 < n) {
-        const char *v = strncmp(tmpl, "{token}", 7) == 0  ? token
-                        : strncmp(tmpl, "{acct}", 6) == 0 ? acct
-                                                          : NULL;
-        if (!v) {
-            out[o++] = *tmpl++;
-            continue;
-        }
-        o += (size_t)snprintf(out + o, n - o, "%s", v);
-        tmpl = strchr(tmpl, '}') + 1;
-    }
-    out[o < n ? o : n - 1] = '\0';
-}
-
 /* Each endpoint refuses bad input with the documented status, code and field, in a signed
  * answer (call() checks every signature), and moves no money. */
 static void test_refusals(void **state)
@@ -340,9 +321,10 @@ static void test_refusals(void **state)
         {"/api/v1/cards/confirm", "{\"verificationId\":\"cv_nope\",\"smsCode\":\"123456\"}", 401,
          "SMS_CODE_INVALID", NULL},
     };
+    const char *const vars[] = {"token", token, "acct", acct, NULL}; /* in the bodies */
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char body[512];
-        fill(cases[i].body, acct, body, sizeof body);
+        h_fill(cases[i].body, vars, body, sizeof body);
         json_t *j = NULL;
         long status = post(cases[i].target, body, &j);
         const char *code = jstr(j, "code"), *field = jstr(j, "field");

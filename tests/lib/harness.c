@@ -1,12 +1,15 @@
 /* Shared support for the integration tests; see harness.h. */
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -158,6 +161,21 @@ int th_stop(pid_t *pid, int sig)
     if (WIFEXITED(st))
         return WEXITSTATUS(st);
     return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+}
+
+int th_loopback_socket(bool listening, char *url, size_t n)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0 || (listening && listen(fd, 8) != 0)) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    snprintf(url, n, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    return fd;
 }
 
 int th_notify_server_start(const char *name, pay_http_handler fn, void *ctx,

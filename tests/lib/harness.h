@@ -54,6 +54,12 @@ int th_wait_url_file(const char *path, char *url, size_t n, int ms);
  * when it died of signal N, 0 when there was nothing to stop. */
 int th_stop(pid_t *pid, int sig);
 
+/* A socket bound to a loopback port of its own, listening or not, and its "http://127.0.0.1:N"
+ * in url (n bytes): connections to a non-listening one are refused at once, to a listening
+ * one they are accepted by the kernel and never answered (a server that hangs). Close the fd
+ * at the end. The fd, or -1. */
+int th_loopback_socket(bool listening, char *url, size_t n);
+
 /* Starts an in-process HTTP server on a random loopback port with one route, POST /notify,
  * calling fn with ctx. Writes the server into *srv (free with pay_http_server_free) and
  * "<base>/notify" into url (n bytes). 0 or -1. */

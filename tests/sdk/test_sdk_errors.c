@@ -17,8 +17,6 @@
 #include "http/server.h"
 #include "lib/harness.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,21 +43,6 @@ static const char *p(const char *name)
     i = (i + 1) % 4;
     snprintf(out[i], sizeof out[i], "%s/%s", dir, name);
     return out[i];
-}
-
-/* A bound loopback socket; listening (connections hang, unanswered) or not (refused). */
-static int loopback_socket(bool listening, char *url, size_t n)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    if (listening)
-        assert_int_equal(listen(fd, 8), 0);
-    snprintf(url, n, "http://127.0.0.1:%d", ntohs(a.sin_port));
-    return fd;
 }
 
 static enum pay_err never_called(struct pay_http_request *req, struct pay_error *err)
@@ -88,8 +70,9 @@ static int group_setup(void **state)
                            ">%s 2>&1",
                            p("bank"), bin, p("bank/data"), p("mer"), p("bank/cli.log")),
                      0);
-    refused_fd = loopback_socket(false, refused_url, sizeof refused_url);
-    silent_fd = loopback_socket(true, silent_url, sizeof silent_url);
+    refused_fd = th_loopback_socket(false, refused_url, sizeof refused_url);
+    silent_fd = th_loopback_socket(true, silent_url, sizeof silent_url);
+    assert_true(refused_fd >= 0 && silent_fd >= 0);
     assert_int_equal(th_notify_server_start("sdk-plain", never_called, NULL, &plain, unsigned_url,
                                             sizeof unsigned_url),
                      0);

@@ -20,8 +20,6 @@
 #include "http/codec.h"
 #include "lib/harness.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,18 +54,6 @@ static const char *path_in(const char *name)
     i = (i + 1) % 4;
     snprintf(p[i], sizeof p[i], "%s/%s", dir, name);
     return p[i];
-}
-
-/* A loopback port that refuses connections: bound so nobody else gets it, never listening. */
-static void closed_port(void)
-{
-    closed_fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(closed_fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(closed_fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t n = sizeof a;
-    assert_int_equal(getsockname(closed_fd, (struct sockaddr *)&a, &n), 0);
-    snprintf(closed_url, sizeof closed_url, "http://127.0.0.1:%d", ntohs(a.sin_port));
 }
 
 static void start_bank(void)
@@ -119,7 +104,8 @@ static int group_setup(void **state)
     h_wallet_credit(&pf, LOGIN, "1000.00");
     h_start(&pf);
     start_bank();
-    closed_port();
+    closed_fd = th_loopback_socket(false, closed_url, sizeof closed_url);
+    assert_true(closed_fd >= 0);
     char extra[1400], pk[64];
     snprintf(extra, sizeof extra,
              "--bank-url %s --bank-name 'Test Bank' --bank-merchant-dir %s --bank-cert %s "
