@@ -244,4 +244,27 @@
 /* SMS messages kept in memory for the sandbox outbox page. */
 #define PAY_BANK_SMS_OUTBOX_MAX 200
 
+/* --- languages and time zones (docs/i18n.md) ---------------------------------------------- */
+
+/* Largest message catalog (a .po file in web/po/). Every page's text in one language is ~60 KiB; 1
+ * MiB leaves room for years of pages and bounds what a bad file costs at start-up. */
+#define PAY_I18N_PO_FILE_MAX 1048576
+
+/* Entries in one catalog, and the longest msgid or msgstr in bytes (after unescaping). Our
+ * longest message is a paragraph of ~300 bytes. */
+#define PAY_I18N_ENTRIES_MAX 8192
+#define PAY_I18N_MESSAGE_MAX 4096
+
+/* Languages one server offers (the source language English plus one per catalog). */
+#define PAY_I18N_LANGS_MAX 16
+
+/* Items of an Accept-Language header that are looked at; browsers send 2-6, and the rest of a
+ * longer list cannot change the outcome in practice. Bounds the work per request. */
+#define PAY_I18N_ACCEPT_ITEMS_MAX 32
+
+/* Largest TZif file (/usr/share/zoneinfo/...; the biggest in tzdata is ~3 KiB, fat ones up
+ * to ~10 KiB) and the most transitions read from it. */
+#define PAY_TZ_FILE_MAX        65536
+#define PAY_TZ_TRANSITIONS_MAX 4096
+
 #endif

@@ -222,6 +222,47 @@ int pay_money_format(int64_t minor, const char *currency, char *out, size_t out_
     return (int)n;
 }
 
+/* Symbols for people (zh-CN conventions, the system's home market): ¥ is the yuan, so the
+ * yen is JP¥ and the dollar US$. Every other currency shows its code. */
+static const struct {
+    char code[4];
+    const char *symbol;
+} symbols[] = {
+    {"CNY", "¥"}, {"EUR", "€"},    {"GBP", "£"},   {"HKD", "HK$"}, {"JPY", "JP¥"},
+    {"KRW", "₩"}, {"MOP", "MOP$"}, {"TWD", "NT$"}, {"USD", "US$"},
+};
+
+int pay_money_format_display(int64_t minor, const char *currency, char *out, size_t out_len)
+{
+    char plain[PAY_MONEY_TEXT_MAX];
+    if (out_len > 0)
+        out[0] = '\0';
+    int n = pay_money_format(minor, currency, plain, sizeof plain);
+    if (n < 0)
+        return -1;
+    const char *sym = NULL;
+    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0] && sym == NULL; i++)
+        if (strcmp(symbols[i].code, currency) == 0)
+            sym = symbols[i].symbol;
+    const char *digits = plain + (minor < 0);
+    size_t whole = strcspn(digits, "."), at = 0;
+    char tmp[PAY_MONEY_DISPLAY_MAX];
+    /* "-¥1,234.50"; without a symbol "-1,234.500 KWD" (U+00A0 keeps it on one line) */
+    at += (size_t)snprintf(tmp, sizeof tmp, "%s%s", minor < 0 ? "-" : "", sym ? sym : "");
+    for (size_t i = 0; i < whole; i++) {
+        if (i > 0 && (whole - i) % 3 == 0)
+            tmp[at++] = ',';
+        tmp[at++] = digits[i];
+    }
+    at += (size_t)snprintf(tmp + at, sizeof tmp - at, "%s%s%s", digits + whole,
+                           sym ? "" : "\xc2\xa0", sym ? "" : currency);
+    assert(at < sizeof tmp);
+    if (at + 1 > out_len)
+        return -1;
+    memcpy(out, tmp, at + 1);
+    return (int)at;
+}
+
 enum pay_err pay_money_add(int64_t a, int64_t b, int64_t *out)
 {
     int64_t r;

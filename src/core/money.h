@@ -58,6 +58,15 @@ enum pay_err pay_money_parse_signed(const char *text, const char *currency, int6
  * out is too small (then out is "" when out_len > 0). PAY_MONEY_TEXT_MAX bytes always fit. */
 int pay_money_format(int64_t minor, const char *currency, char *out, size_t out_len);
 
+/* The amount as people read it on pages and in messages: the currency's symbol, thousands
+ * separated, all its decimals: 123450 CNY -> "¥1,234.50", -5 CNY -> "-¥0.05", 1200 JPY ->
+ * "JP¥1,200", 100 USD -> "US$1.00"; a currency without a symbol in the table gets its code
+ * after a no-break space: 1005 KWD -> "1.005\u00a0KWD". Exact (from the integer, never a
+ * float). Returns the length, or -1 if the currency is unknown or out is too small (then
+ * out is ""). PAY_MONEY_DISPLAY_MAX bytes always fit. */
+#define PAY_MONEY_DISPLAY_MAX 48
+int pay_money_format_display(int64_t minor, const char *currency, char *out, size_t out_len);
+
 /* Checked arithmetic on minor units of one currency: AMOUNT_OVERFLOW (and *out untouched)
  * when the result does not fit in int64_t, else OK. */
 enum pay_err pay_money_add(int64_t a, int64_t b, int64_t *out) __attribute__((warn_unused_result));
