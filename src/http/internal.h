@@ -8,6 +8,8 @@
 #include "http/codec.h"
 #include "http/server.h"
 #include "http/template.h"
+#include "i18n/i18n.h"
+#include "i18n/tz.h"
 
 #include <microhttpd.h>
 #include <pthread.h>
@@ -150,6 +152,8 @@ struct pay_http_server {
     char url[96];
     struct pay_buf form_action; /* " https://a https://b" */
     struct pay_tpl_set *templates;
+    struct pay_i18n *i18n; /* languages of the pages (lang.c) */
+    struct pay_tz *tz;     /* the zone pages show times in */
     char *static_dir;
     int (*health_check)(void *ctx, struct pay_error *err);
     void *health_ctx;
@@ -214,11 +218,13 @@ struct pay_http_request {
      * (the framework, and the completer of a suspended handler) */
     struct pay_http_job job;
     atomic_int holds;
-    bool suspended;              /* by pay_http_req_suspend */
-    pay_http_handler offload;    /* by pay_http_req_offload: continues on a worker */
-    bool parked;                 /* the connection is suspended; resumed when holds reach 0 */
-    bool queued;                 /* the response is queued */
-    struct MHD_Response *answer; /* built off the event thread, queued on it */
+    bool suspended;                   /* by pay_http_req_suspend */
+    pay_http_handler offload;         /* by pay_http_req_offload: continues on a worker */
+    bool parked;                      /* the connection is suspended; resumed when holds reach 0 */
+    bool queued;                      /* the response is queued */
+    struct MHD_Response *answer;      /* built off the event thread, queued on it */
+    const struct pay_i18n_lang *lang; /* negotiated on first use (lang.c) */
+    const char *page_url;             /* GET URL of this page, for the language switch */
 };
 
 /* request.c */
@@ -238,6 +244,16 @@ enum MHD_Result pay_http_answer(struct pay_http_request *req);
 /* Counts a handler in progress; false once the server is closing (then none may start). */
 bool pay_http_handling_enter(struct pay_http_server *srv);
 void pay_http_handling_leave(struct pay_http_server *srv);
+/* lang.c: catalogs, zone and the built-in templates (lang_switch, error), checked against the
+ * templates; the switch route; the values every page gets ({{i18n.lang}}, a new object). */
+enum pay_err pay_http_lang_load(struct pay_http_server *srv, const struct pay_http_config *cfg,
+                                struct pay_error *err);
+/* Adds the built-in templates a web root does not bring itself (lang_switch, error). Also
+ * for the catalog tools (tests/i18n/po_tool.c), which must see every message a page shows. */
+enum pay_err pay_http_templates_builtin(struct pay_tpl_set *set);
+void pay_http_lang_free(struct pay_http_server *srv);
+enum pay_err pay_http_lang_switch(struct pay_http_request *req, struct pay_error *err);
+json_t *pay_http_page_globals(struct pay_http_request *req);
 
 /* metrics.c */
 void pay_http_metric_observe(struct pay_http_metric *m, int status, long elapsed_us);

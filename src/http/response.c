@@ -8,16 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The built-in error page; a server's own "error" template replaces it. */
-static const char error_page[] =
-    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-    "<title>{{status}} {{title}}</title><link rel=\"stylesheet\" href=\"/static/paygate.css\">"
-    "</head>\n<body><main class=\"error\"><h1>{{title}}</h1><p>{{message}}</p>"
-    "{{#field}}<p>Field: <code>{{field}}</code></p>{{/field}}"
-    "<p class=\"muted\">Error {{code}} &middot; request {{request_id}}</p>"
-    "<p><a href=\"/\">Back to the start page</a></p></main></body></html>\n";
-
 /* Stores a response body (takes ownership of a malloc'd body). */
 static void set_body(struct pay_http_request *req, int status, const char *type, char *body,
                      size_t len)
@@ -75,13 +65,26 @@ void pay_http_respond_redirect(struct pay_http_request *req, const char *locatio
     pay_http_respond_bytes(req, 303, "text/plain; charset=utf-8", "", 0);
 }
 
+/* Renders template name of srv in the request's language, with the values every page has
+ * ({{i18n.lang}}, the language switch) under the handler's ctx. */
+static enum pay_err render_page(struct pay_http_request *req, const char *name, const json_t *ctx,
+                                struct pay_buf *out, struct pay_error *err)
+{
+    json_t *globals = pay_http_page_globals(req);
+    struct pay_tpl_args args = {.globals = globals, .lang = pay_http_req_lang(req)};
+    enum pay_err rc = globals ? pay_tpl_render_args(req->srv->templates, name, ctx, &args, out, err)
+                              : pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    json_decref(globals);
+    return rc;
+}
+
 void pay_http_respond_template(struct pay_http_request *req, int status, const char *name,
                                const json_t *ctx)
 {
     struct pay_buf out;
     struct pay_error err = {0};
     pay_buf_init(&out, PAY_CLIENT_RESPONSE_MAX);
-    if (pay_tpl_render(req->srv->templates, name, ctx, &out, &err) != PAY_ERR_OK) {
+    if (render_page(req, name, ctx, &out, &err) != PAY_ERR_OK) {
         PAY_ERROR("http.template_failed", "template=%s detail=\"%s\"", name, err.detail);
         pay_buf_fini(&out);
         pay_http_respond_code(req, PAY_ERR_INTERNAL);
@@ -96,20 +99,21 @@ void pay_http_respond_template(struct pay_http_request *req, int status, const c
         set_body(req, status, "text/html; charset=utf-8", html, len);
 }
 
-static void respond_error_page(struct pay_http_request *req, const struct pay_error *e, int status,
-                               const char *message)
+/* The error page (the server's error template, or the built-in one) in the reader's language:
+ * the translated message, and the English detail too when the message is not it. */
+static void respond_error_page(struct pay_http_request *req, const struct pay_error *e, int status)
 {
-    json_t *ctx =
-        json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "status", status, "title",
-                  status >= 500 ? "Something went wrong" : "This request cannot be done", "message",
-                  message, "field", e->field, "code", pay_err_name(e->code), "request_id", req->id);
+    const char *message = pay_http_req_error_text(req, e);
+    bool detail_shown = e->detail[0] && strcmp(message, e->detail) == 0;
+    json_t *ctx = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "page", "error", "status",
+                            status, "title",
+                            status >= 500 ? pay_http_req_tr(req, "Something went wrong")
+                                          : pay_http_req_tr(req, "This request cannot be done"),
+                            "message", message, "field", e->field, "code", pay_err_name(e->code),
+                            "request_id", req->id, "detail", detail_shown ? "" : e->detail);
     struct pay_buf out;
     pay_buf_init(&out, PAY_CLIENT_RESPONSE_MAX);
-    enum pay_err rc = PAY_ERR_INTERNAL;
-    if (ctx != NULL)
-        rc = pay_tpl_set_has(req->srv->templates, "error")
-                 ? pay_tpl_render(req->srv->templates, "error", ctx, &out, NULL)
-                 : pay_tpl_render_string(NULL, error_page, ctx, &out, NULL);
+    enum pay_err rc = ctx ? render_page(req, "error", ctx, &out, NULL) : PAY_ERR_INTERNAL;
     json_decref(ctx);
     if (rc != PAY_ERR_OK) {
         pay_buf_reset(&out);
@@ -136,7 +140,7 @@ void pay_http_respond_error(struct pay_http_request *req, const struct pay_error
     if (req->kind == PAY_HTTP_PAGE) {
         struct pay_error copy = *e;
         copy.code = code;
-        respond_error_page(req, &copy, status, message);
+        respond_error_page(req, &copy, status);
         return;
     }
     json_t *inner = json_pack("{s:s, s:s}", "code", pay_err_name(code), "message", message);
@@ -258,6 +262,9 @@ struct MHD_Response *pay_http_req_build_response(struct pay_http_request *req)
         bad |= MHD_add_response_header(r, "Cache-Control", "no-store") != MHD_YES;
     if (html || req->kind == PAY_HTTP_PAGE)
         bad |= add_page_headers(req, r) != 0;
+    if (html && req->lang != NULL) /* the page was negotiated: say in what, and on what */
+        bad |= MHD_add_response_header(r, "Content-Language", pay_i18n_tag(req->lang)) != MHD_YES ||
+               MHD_add_response_header(r, "Vary", "Accept-Language, Cookie") != MHD_YES;
     if (req->srv->tls)
         bad |=
             MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000") != MHD_YES;

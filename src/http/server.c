@@ -191,7 +191,8 @@ static enum pay_err configure(struct pay_http_server *srv, const struct pay_http
     srv->sign_ctx = cfg->sign_ctx;
     if ((rc = configure_limits(srv, cfg, err)) != PAY_ERR_OK)
         return rc;
-    return load_web_root(srv, cfg->web_root, err);
+    rc = load_web_root(srv, cfg->web_root, err);
+    return rc == PAY_ERR_OK ? pay_http_lang_load(srv, cfg, err) : rc;
 }
 
 enum pay_err pay_http_server_new(const struct pay_http_config *cfg, struct pay_http_server **out,
@@ -217,11 +218,13 @@ enum pay_err pay_http_server_new(const struct pay_http_config *cfg, struct pay_h
             {"GET", "/healthz", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_healthz, srv},
             {"GET", "/metrics", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_metrics, srv},
         };
-        const struct pay_http_route files = {
-            "GET", "/static/{file}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_static, srv};
+        const struct pay_http_route pages[] = {
+            {"GET", "/lang/{tag}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, pay_http_lang_switch, srv},
+            {"GET", "/static/{file}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_static, srv},
+        };
         rc = pay_http_server_add_inline_routes(srv, fast, 2, err);
-        if (rc == PAY_ERR_OK && srv->static_dir != NULL)
-            rc = pay_http_server_add_routes(srv, &files, 1, err);
+        if (rc == PAY_ERR_OK)
+            rc = pay_http_server_add_routes(srv, pages, srv->static_dir ? 2 : 1, err);
     }
     if (rc == PAY_ERR_OK && pay_clock_is_fake())
         rc = pay_http_sandbox_clock_add(srv, err);
@@ -674,6 +677,7 @@ void pay_http_server_free(struct pay_http_server *srv)
         free(srv->routes[i].label);
     free(srv->routes);
     pay_tpl_set_free(srv->templates);
+    pay_http_lang_free(srv);
     pay_buf_fini(&srv->form_action);
     free(srv->static_dir);
     free(srv->cert_pem);

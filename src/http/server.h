@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 struct pay_http_server;  /* opaque */
@@ -90,6 +91,12 @@ struct pay_http_config {
     const char *tls_priorities;
     /* Event threads (1..PAY_HTTP_THREADS_MAX); 0: one per online CPU. */
     unsigned threads;
+    /* Pages in people's languages (docs/i18n.md). language: the default ("zh-CN", "en");
+     * NULL: zh-CN when its catalog is there, else English. time_zone: where pages show times
+     * (IANA name); NULL: Asia/Shanghai. po_dir: the catalogs; NULL: <web_root>/../po. */
+    const char *language;
+    const char *time_zone;
+    const char *po_dir;
 };
 
 /* Parses a listen address: "a.b.c.d:port", "localhost:port" or "[v6]:port" (port 0 picks
@@ -202,8 +209,42 @@ void pay_http_req_resume(struct pay_http_request *req);
  * handler would (it answers, returns an error or suspends). The handler returns what this
  * returns (PAY_ERR_OK) at once. */
 enum pay_err pay_http_req_offload(struct pay_http_request *req, pay_http_handler next);
+/* --- the request's language (docs/i18n.md) ---------------------------------------------- */
+
+/* The language of this request: the lang cookie (set by the switch, GET /lang/{tag}), else
+ * Accept-Language, else the server's default. Negotiated once, on first use. */
+struct pay_i18n_lang;
+struct pay_tz;
+const struct pay_i18n_lang *pay_http_req_lang(struct pay_http_request *req);
+
+/* msgid (English, marked for extraction by these names) in the request's language; the
+ * result lives as long as the server. trc: with a msgctxt. */
+const char *pay_http_req_tr(struct pay_http_request *req, const char *msgid);
+const char *pay_http_req_trc(struct pay_http_request *req, const char *ctxt, const char *msgid);
+struct pay_i18n_msg;
+const char *pay_http_req_msg(struct pay_http_request *req, const struct pay_i18n_msg *m);
+/* As pay_http_req_tr, with {name} placeholders filled from NULL-terminated name, value pairs.
+ * Request memory. */
+const char *pay_http_req_trf(struct pay_http_request *req, const char *msgid, ...)
+    __attribute__((sentinel));
+
+/* An error as its reader should see it: a detail marked N_() where it was set, in the
+ * request's language; in English any detail; else the registry's message (msgctxt "error")
+ * translated. Never NULL. */
+const char *pay_http_req_error_text(struct pay_http_request *req, const struct pay_error *e);
+
+/* "¥1,234.50" (pay_money_format_display), "?" for an unknown currency. Request memory. */
+const char *pay_http_req_money(struct pay_http_request *req, int64_t minor, const char *currency);
+/* A stored UTC time (Unix ms) as the server's zone shows it, "2026-02-01 07:30:00"; "" when
+ * utc_ms <= 0. Request memory. */
+const char *pay_http_req_time(struct pay_http_request *req, int64_t utc_ms);
+const struct pay_tz *pay_http_req_tz(const struct pay_http_request *req);
 
 /* --- the response (one per request; a second respond replaces the first) ---------------- */
+
+/* The GET URL that shows this page again (default: the request's own target for GET, "/"
+ * otherwise). The language switch returns there, so a page rendered by a POST sets it. */
+void pay_http_respond_page_url(struct pay_http_request *req, const char *url);
 
 /* Takes ownership of body (json_decref'd by the framework, also on failure); body == NULL
  * (e.g. a failed json_pack) answers 500 INTERNAL. */

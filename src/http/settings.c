@@ -4,6 +4,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "i18n/tz.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -29,7 +30,9 @@ const char pay_server_settings_usage[] =
     "  --max-connections-per-ip N  open connections from one client address (default 256)\n"
     "  --read-timeout DURATION  a whole request must arrive within this (default 15s)\n"
     "  --idle-timeout DURATION  close a connection without traffic for this (default 30s)\n"
-    "  --threads N            event threads (default 0: one per CPU)\n";
+    "  --threads N            event threads (default 0: one per CPU)\n"
+    "  --language TAG         default language of pages: zh-CN or en (default zh-CN)\n"
+    "  --time-zone ZONE       zone pages show times in (default Asia/Shanghai)\n";
 
 void pay_server_settings_init(struct pay_server_settings *s, const char *listen,
                               const char *data_dir)
@@ -101,6 +104,23 @@ static enum pay_err read_limits(struct pay_server_settings *s, const struct pay_
     return PAY_ERR_OK;
 }
 
+/* The language's form (whether its catalog exists is known when the server loads them) and
+ * the time zone, loaded once to see that it exists. */
+static enum pay_err check_language(const struct pay_server_settings *s, struct pay_error *err)
+{
+    size_t ll = strspn(s->language, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    if (s->language[0] &&
+        (ll < 2 || ll > 3 ||
+         (s->language[ll] &&
+          ((s->language[ll] != '-' && s->language[ll] != '_') || strlen(s->language + ll) != 3))))
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "language",
+                             "language %s: a tag such as zh-CN or en", s->language);
+    struct pay_tz *tz = NULL;
+    enum pay_err e = pay_tz_load(s->time_zone, &tz, err);
+    pay_tz_free(tz);
+    return e;
+}
+
 static enum pay_err copy_key(const struct pay_config *c, const char *key, char *dst, size_t n,
                              struct pay_error *err)
 {
@@ -130,6 +150,8 @@ enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struc
                                        "idle_timeout",
                                        "fake_clock",
                                        "threads",
+                                       "language",
+                                       "time_zone",
                                        NULL};
     if (cfg == NULL)
         return PAY_ERR_OK;
@@ -145,6 +167,8 @@ enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struc
         (e = copy_key(cfg, "log_level", s->log_level, sizeof s->log_level, err)) != PAY_ERR_OK ||
         (e = copy_key(cfg, "tls_priorities", s->tls_priorities, sizeof s->tls_priorities, err)) !=
             PAY_ERR_OK ||
+        (e = copy_key(cfg, "language", s->language, sizeof s->language, err)) != PAY_ERR_OK ||
+        (e = copy_key(cfg, "time_zone", s->time_zone, sizeof s->time_zone, err)) != PAY_ERR_OK ||
         (e = pay_config_get_bool(cfg, "server", "insecure_http", s->insecure_http,
                                  &s->insecure_http, err)) != PAY_ERR_OK ||
         (e = pay_config_get_bool(cfg, "server", "fake_clock", s->fake_clock, &s->fake_clock,
@@ -157,6 +181,9 @@ enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struc
     if ((s->tls_cert_file[0] != '\0') != (s->tls_key_file[0] != '\0'))
         return pay_config_error(cfg, "server", s->tls_cert_file[0] ? "tls_key" : "tls_cert", err,
                                 "tls_cert and tls_key go together");
+    struct pay_error le = {0};
+    if (check_language(s, &le) != PAY_ERR_OK)
+        return pay_config_error(cfg, "server", le.field, err, "%s", le.detail);
     return PAY_ERR_OK;
 }
 
@@ -217,6 +244,8 @@ int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **arg
         {"--log-level", offsetof(struct pay_server_settings, log_level), sizeof s->log_level},
         {"--tls-priorities", offsetof(struct pay_server_settings, tls_priorities),
          sizeof s->tls_priorities},
+        {"--language", offsetof(struct pay_server_settings, language), sizeof s->language},
+        {"--time-zone", offsetof(struct pay_server_settings, time_zone), sizeof s->time_zone},
     };
     if (strcmp(argv[i], "--insecure-http") == 0) {
         s->insecure_http = true;
@@ -260,6 +289,8 @@ enum pay_err pay_server_settings_check(const struct pay_server_settings *s, stru
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID,
                              s->tls_cert_file[0] ? "tls_key" : "tls_cert",
                              "tls_cert and tls_key go together");
+    if ((e = check_language(s, err)) != PAY_ERR_OK)
+        return e;
     const char *const files[][2] = {{"tls_cert", s->tls_cert_file}, {"tls_key", s->tls_key_file}};
     for (size_t i = 0; i < 2; i++)
         if (files[i][1][0] && access(files[i][1], R_OK) != 0)
@@ -311,4 +342,6 @@ void pay_server_settings_apply(const struct pay_server_settings *s, struct pay_h
     cfg->read_timeout_ms = (long)s->read_timeout_ms;
     cfg->idle_timeout_s = (unsigned)(s->idle_timeout_ms / 1000);
     cfg->threads = (unsigned)s->threads;
+    cfg->language = s->language[0] ? s->language : NULL;
+    cfg->time_zone = s->time_zone[0] ? s->time_zone : NULL;
 }

@@ -32,6 +32,8 @@ struct pay_server_settings {
     char tls_priorities[PAY_HTTP_TLS_PRIORITIES_MAX + 1]; /* PAY_HTTP_TLS_PRIORITIES */
     char flag_error[160];    /* a flag with a bad value, reported by _check */
     char flag_error_key[32]; /* and its key */
+    char language[16];       /* default language of pages, "zh-CN"; "": the built-in default */
+    char time_zone[64];      /* zone pages show times in, "Asia/Shanghai"; "": the default */
 };
 
 /* Defaults: listen, data_dir as given; no TLS; info; the limits of core/limits.h. */
@@ -40,26 +42,26 @@ void pay_server_settings_init(struct pay_server_settings *s, const char *listen,
 
 /* Reads [server] (listen, public_url, data_dir, tls_cert, tls_key, tls_priorities,
  * insecure_http, fake_clock, log_level, max_connections, max_connections_per_ip, read_timeout,
- * idle_timeout, threads) over what *s holds; an unknown key, a bad boolean, level, number, duration
- * or priority string, or only one of the TLS files is CONFIG_INVALID naming the file, line
- * and key. cfg may be NULL (nothing to read). */
+ * idle_timeout, threads, language, time_zone) over what *s holds; an unknown key, a bad boolean,
+ * level, number, duration or priority string, or only one of the TLS files is CONFIG_INVALID naming
+ * the file, line and key. cfg may be NULL (nothing to read). */
 enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struct pay_config *cfg,
                                       struct pay_error *err);
 
 /* Takes one command-line option if it is a [server] one: --listen, --public-url, --data-dir,
  * --tls-cert, --tls-key, --tls-priorities, --insecure-http, --fake-clock, --log-level,
- * --max-connections, --max-connections-per-ip, --read-timeout, --idle-timeout, --threads.
- * Returns the number of argv
+ * --max-connections, --max-connections-per-ip, --read-timeout, --idle-timeout, --language,
+ * --time-zone. Returns the number of argv
  * entries used (1 or 2), 0 when the option is not one of these, -1 when its value is
  * missing or too long. A bad number or duration is kept in flag_error for _check. */
 int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **argv, int i);
 
-/* Everything about *s that can be checked without starting: the log level, TLS files given
- * together and readable, the TLS priorities readable by GnuTLS, the limits in range, the
- * listen address well-formed, no plain HTTP on a non-loopback address unless insecure_http
- * (INSECURE_LISTEN), and the test clock only on a loopback address (CONFIG_INVALID,
- * "fake_clock": a server anyone can reach must not let anyone move its time). The field names
- * the key. */
+/* Everything about *s that can be checked without starting: the log level, the language tag's
+ * form and the time zone (loaded from tzdata), TLS files given together and readable, the TLS
+ * priorities readable by GnuTLS, the limits in range, the listen address well-formed, no plain
+ * HTTP on a non-loopback address unless insecure_http (INSECURE_LISTEN), and the test clock only
+ * on a loopback address (CONFIG_INVALID, "fake_clock": a server anyone can reach must not let
+ * anyone move its time). The field names the key. */
 enum pay_err pay_server_settings_check(const struct pay_server_settings *s, struct pay_error *err);
 
 /* The usage lines of those flags, for --help texts. */
@@ -67,9 +69,9 @@ extern const char pay_server_settings_usage[];
 
 /* Applies the log level, switches the process to the test clock when fake_clock (kept in
  * <data_dir>/fake-clock across restarts; a loud warning in the log; /healthz says
- * "clock":"fake" and /sandbox/clock appears), and fills the
- * listen, TLS and limit fields of an http config (pointers into s, which must outlive cfg).
- * Call it before the server is created. */
+ * "clock":"fake" and /sandbox/clock appears), and fills the listen, TLS, limit, language and
+ * zone fields of an http config (pointers into s, which must outlive cfg). Call it before the
+ * server is created. */
 void pay_server_settings_apply(const struct pay_server_settings *s, struct pay_http_config *cfg);
 
 #endif

@@ -5,7 +5,10 @@
 
 #include "core/assertions.h"
 #include "core/buf.h"
+#include "core/limits.h"
 #include "http/codec.h"
+#include "i18n/i18n.h"
+#include "i18n/po.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -19,6 +22,8 @@
 #define TPL_PARTIALS_MAX 8      /* nested partials */
 #define TPL_FILE_MAX     262144 /* one template file */
 #define TRUSTED_KEY      "__pay_trusted_html"
+#define TPL_MSG_MAX      1024 /* a {{t "..."}} message in a template */
+#define TPL_CTXT_MAX     128  /* its ctx="..." */
 
 struct tpl {
     char *name;
@@ -43,6 +48,7 @@ enum html_ctx {
 
 struct render {
     const struct pay_tpl_set *set;
+    const struct pay_i18n_lang *lang; /* {{t}}; NULL: the English source */
     enum html_ctx html;
     const char *tpl_name; /* for messages */
     const json_t *stack[TPL_STACK_MAX];
@@ -50,6 +56,8 @@ struct render {
     int partials;
     struct pay_buf *out;
     struct pay_error *err;
+    char nums[4][40]; /* numbers shown by {{t}} placeholders */
+    int next_num;
 };
 
 json_t *pay_tpl_trusted(const char *html)
@@ -158,14 +166,63 @@ enum pay_err pay_tpl_set_load(const char *dir, struct pay_tpl_set **out, struct 
 /* One parsed tag: [start, end) covers the whole tag in the text. */
 struct tag {
     size_t start, end;
-    char sigil; /* 0 for a value, '#', '^', '/', '!', '>', '&' (raw) */
+    char sigil; /* 0 for a value, '#', '^', '/', '!', '>', '&' (raw), 't' (translated text) */
     char name[TPL_NAME_MAX];
+    /* 't': the message and its optional context, as offsets into the text */
+    size_t msg_at, msg_len, ctxt_at, ctxt_len;
+    bool has_ctxt;
 };
 
 static enum pay_err fail(struct render *r, size_t at, const char *why)
 {
     return pay_error_set(r->err, PAY_ERR_INTERNAL, "", "template %s: %s at byte %zu", r->tpl_name,
                          why, at);
+}
+
+/* A quoted string at t[*at] (before end), on one line, without '"' inside; its offset and
+ * length. 0 or -1. */
+static int quoted(const char *t, size_t *at, size_t end, size_t *q_at, size_t *q_len)
+{
+    if (*at >= end || t[*at] != '"')
+        return -1;
+    size_t i = *at + 1;
+    while (i < end && t[i] != '"' && t[i] != '\n')
+        i++;
+    if (i >= end || t[i] != '"')
+        return -1;
+    *q_at = *at + 1;
+    *q_len = i - *at - 1;
+    *at = i + 1;
+    return 0;
+}
+
+/* {{t "message"}} or {{t "message" ctx="context"}}, with `body` just after the "t". */
+static int translation_tag(const char *t, size_t body, size_t end, struct tag *tg)
+{
+    size_t at = body;
+    tg->ctxt_at = tg->ctxt_len = 0;
+    while (at < end && t[at] == ' ')
+        at++;
+    if (quoted(t, &at, end, &tg->msg_at, &tg->msg_len) != 0 || tg->msg_len == 0 ||
+        tg->msg_len >= TPL_MSG_MAX)
+        return -1;
+    while (at < end && t[at] == ' ')
+        at++;
+    tg->has_ctxt = end - at > 4 && memcmp(t + at, "ctx=", 4) == 0;
+    if (tg->has_ctxt) {
+        at += 4;
+        if (quoted(t, &at, end, &tg->ctxt_at, &tg->ctxt_len) != 0 || tg->ctxt_len == 0 ||
+            tg->ctxt_len >= TPL_CTXT_MAX)
+            return -1;
+        while (at < end && t[at] == ' ')
+            at++;
+    }
+    if (end - at < 2 || t[at] != '}' || t[at + 1] != '}')
+        return -1;
+    tg->sigil = 't';
+    tg->end = at + 2;
+    snprintf(tg->name, sizeof tg->name, "t");
+    return 1;
 }
 
 /* Finds the next tag at or after `from` before `end`; 0 when none, -1 when malformed. */
@@ -181,6 +238,11 @@ static int next_tag(const char *t, size_t from, size_t end, struct tag *tg)
         return 0;
     tg->start = (size_t)(open - t);
     bool triple = tg->start + 2 < end && open[2] == '{';
+    size_t b = tg->start + 2;
+    while (!triple && b < end && t[b] == ' ')
+        b++;
+    if (!triple && end - b > 2 && t[b] == 't' && (t[b + 1] == ' ' || t[b + 1] == '"'))
+        return translation_tag(t, b + 1, end, tg);
     const char *body = open + (triple ? 3 : 2);
     const char *close = strstr(body, triple ? "}}}" : "}}");
     if (close == NULL || (size_t)(close - t) >= end)
@@ -344,6 +406,59 @@ static int emit_value(struct render *r, const json_t *v, bool raw)
 
 static enum pay_err render_range(struct render *r, const char *t, size_t from, size_t end);
 
+/* A {{t}} placeholder's value from the context, as text; NULL when the name is not there. */
+static const char *placeholder_value(void *ctx, const char *name)
+{
+    struct render *r = ctx;
+    const json_t *v = lookup(r, name);
+    char *num = r->nums[r->next_num++ % 4];
+    const char *trusted = trusted_html(v);
+    if (v == NULL)
+        return NULL;
+    if (trusted != NULL)
+        return trusted; /* shown as text: messages carry no markup */
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v))
+        return snprintf(num, 40, "%lld", (long long)json_integer_value(v)) > 0 ? num : "";
+    if (json_is_boolean(v))
+        return json_is_true(v) ? "true" : "false";
+    return json_is_null(v) ? "" : NULL;
+}
+
+static int escaped_emit(void *ctx, const char *s, size_t n, bool is_value)
+{
+    struct render *r = ctx;
+    (void)is_value;
+    char piece[TPL_MSG_MAX];
+    for (size_t done = 0; done < n;) { /* escape_text wants NUL-terminated pieces */
+        size_t k = n - done < sizeof piece - 1 ? n - done : sizeof piece - 1;
+        memcpy(piece, s + done, k);
+        piece[k] = '\0';
+        if (escape_text(r->out, piece) != 0)
+            return -1;
+        done += k;
+    }
+    return 0;
+}
+
+/* {{t "..."}}: the message in the page's language, placeholders filled, all of it escaped
+ * (a translation is text, never markup). */
+static enum pay_err render_translation(struct render *r, const char *t, const struct tag *tg)
+{
+    char msgid[TPL_MSG_MAX], ctxt[TPL_CTXT_MAX], missing[64];
+    snprintf(msgid, sizeof msgid, "%.*s", (int)tg->msg_len, t + tg->msg_at);
+    snprintf(ctxt, sizeof ctxt, "%.*s", (int)tg->ctxt_len, t + tg->ctxt_at);
+    const char *text = pay_i18n_trc(r->lang, tg->has_ctxt ? ctxt : NULL, msgid);
+    int rc = pay_i18n_expand(text, placeholder_value, r, escaped_emit, r, missing);
+    if (rc == -2) {
+        char why[120];
+        snprintf(why, sizeof why, "placeholder {%.60s} has no value", missing);
+        return fail(r, tg->start, why);
+    }
+    return rc == 0 ? PAY_ERR_OK : fail(r, tg->start, "output too large");
+}
+
 static enum pay_err render_section(struct render *r, const char *t, const struct tag *open,
                                    const struct tag *close)
 {
@@ -406,6 +521,8 @@ static enum pay_err render_range(struct render *r, const char *t, size_t from, s
             rc = render_partial(r, &tg);
         } else if (tg.sigil != '!' && r->html == HTML_TAG) {
             rc = fail(r, tg.start, "a value inside a tag must stand in a quoted attribute");
+        } else if (tg.sigil == 't') {
+            rc = render_translation(r, t, &tg);
         } else if (tg.sigil != '!' && emit_value(r, lookup(r, tg.name), tg.sigil == '&') != 0) {
             rc = fail(r, tg.start, "output too large");
         }
@@ -420,24 +537,91 @@ static enum pay_err render_range(struct render *r, const char *t, size_t from, s
     return PAY_ERR_OK;
 }
 
+static enum pay_err render_text(const struct pay_tpl_set *set, const char *name, const char *text,
+                                const json_t *ctx, const struct pay_tpl_args *args,
+                                struct pay_buf *out, struct pay_error *err)
+{
+    PAY_ASSERT(text != NULL && out != NULL);
+    struct render r = {.set = set, .tpl_name = name, .out = out, .err = err};
+    if (args != NULL && args->globals != NULL)
+        r.stack[r.depth++] = args->globals; /* looked up last */
+    if (args != NULL)
+        r.lang = args->lang;
+    if (ctx != NULL)
+        r.stack[r.depth++] = ctx;
+    return render_range(&r, text, 0, strlen(text));
+}
+
 enum pay_err pay_tpl_render_string(const struct pay_tpl_set *set, const char *tpl,
                                    const json_t *ctx, struct pay_buf *out, struct pay_error *err)
 {
-    PAY_ASSERT(tpl != NULL && out != NULL);
-    struct render r = {.set = set, .tpl_name = "(string)", .out = out, .err = err};
-    if (ctx != NULL)
-        r.stack[r.depth++] = ctx;
-    return render_range(&r, tpl, 0, strlen(tpl));
+    return render_text(set, "(string)", tpl, ctx, NULL, out, err);
+}
+
+enum pay_err pay_tpl_render_args(const struct pay_tpl_set *set, const char *name, const json_t *ctx,
+                                 const struct pay_tpl_args *args, struct pay_buf *out,
+                                 struct pay_error *err)
+{
+    const struct tpl *t = set_find(set, name);
+    if (t == NULL)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "no template named %.60s", name);
+    return render_text(set, t->name, t->text, ctx, args, out, err);
 }
 
 enum pay_err pay_tpl_render(const struct pay_tpl_set *set, const char *name, const json_t *ctx,
                             struct pay_buf *out, struct pay_error *err)
 {
-    const struct tpl *t = set_find(set, name);
-    if (t == NULL)
-        return pay_error_set(err, PAY_ERR_INTERNAL, "", "no template named %.60s", name);
-    struct render r = {.set = set, .tpl_name = t->name, .out = out, .err = err};
-    if (ctx != NULL)
-        r.stack[r.depth++] = ctx;
-    return render_range(&r, t->text, 0, strlen(t->text));
+    return pay_tpl_render_args(set, name, ctx, NULL, out, err);
+}
+
+/* --- the messages of a set ---------------------------------------------------------------- */
+
+static int line_of(const char *t, size_t at)
+{
+    int line = 1;
+    for (size_t i = 0; i < at; i++)
+        line += t[i] == '\n';
+    return line;
+}
+
+/* Walks one template's tags: the {{t}} messages to fn, a malformed tag or message to err. */
+static enum pay_err template_messages(const struct tpl *tp, pay_tpl_message_fn fn, void *ctx,
+                                      struct pay_error *err)
+{
+    const char *t = tp->text;
+    size_t end = strlen(t), from = 0;
+    struct tag tg;
+    int k;
+    while ((k = next_tag(t, from, end, &tg)) == 1) {
+        from = tg.end;
+        if (tg.sigil != 't')
+            continue;
+        char msgid[TPL_MSG_MAX], ctxt[TPL_CTXT_MAX];
+        snprintf(msgid, sizeof msgid, "%.*s", (int)tg.msg_len, t + tg.msg_at);
+        snprintf(ctxt, sizeof ctxt, "%.*s", (int)tg.ctxt_len, t + tg.ctxt_at);
+        const char *why = pay_po_placeholders_check(msgid);
+        if (why != NULL)
+            return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "templates", "%.40s.html:%d: %s",
+                                 tp->name, line_of(t, tg.start), why);
+        if (fn(ctx, tp->name, line_of(t, tg.start), tg.has_ctxt ? ctxt : NULL, msgid) != 0)
+            return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "templates", "%.40s.html:%d: %s",
+                                 tp->name, line_of(t, tg.start), "refused by the caller");
+    }
+    if (k < 0)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "templates",
+                             "%.40s.html:%d: a malformed tag (a {{t \"...\"}} message must "
+                             "stand on one line, without '\"' inside)",
+                             tp->name, line_of(t, from + strcspn(t + from, "{")));
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_tpl_set_messages(const struct pay_tpl_set *set, pay_tpl_message_fn fn, void *ctx,
+                                  struct pay_error *err)
+{
+    for (size_t i = 0; set != NULL && i < set->n; i++) {
+        enum pay_err rc = template_messages(&set->items[i], fn, ctx, err);
+        if (rc != PAY_ERR_OK)
+            return rc;
+    }
+    return PAY_ERR_OK;
 }

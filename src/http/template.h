@@ -9,6 +9,11 @@
  *                            an object (as the new context), once for true/non-empty values
  *   {{^x}}...{{/x}}          inverted: when x is missing, null, false, "", 0 or []
  *   {{! comment }}  {{> partial}}  (partials from the same set; nesting is bounded)
+ *   {{t "Pay {amount}"}}     text in the page's language (docs/i18n.md): the English message
+ *   {{t "Order" ctx="noun"}} is looked up in the language's catalog (with msgctxt ctx), its
+ *                            {name} placeholders are filled from the context like {{name}},
+ *                            and all of it is escaped: a translation is text, never markup.
+ *                            The message stands on one line, without '"' inside.
  * Templates are files <dir>/<name>.html loaded once at start-up. */
 #ifndef PAY_HTTP_TEMPLATE_H
 #define PAY_HTTP_TEMPLATE_H
@@ -17,6 +22,8 @@
 #include "core/errors.h"
 
 #include <jansson.h>
+
+struct pay_i18n_lang; /* i18n/i18n.h */
 
 struct pay_tpl_set; /* opaque; immutable after loading, so shared by all threads */
 
@@ -33,6 +40,25 @@ int pay_tpl_set_has(const struct pay_tpl_set *set, const char *name);
  * unbalanced section, output over out's cap). */
 enum pay_err pay_tpl_render(const struct pay_tpl_set *set, const char *name, const json_t *ctx,
                             struct pay_buf *out, struct pay_error *err);
+/* What a page is rendered with besides its context. */
+struct pay_tpl_args {
+    const json_t *globals;            /* looked up after the context: every page's values
+                                         ({{i18n.lang}}); NULL: none */
+    const struct pay_i18n_lang *lang; /* {{t}}; NULL: the English source text */
+};
+enum pay_err pay_tpl_render_args(const struct pay_tpl_set *set, const char *name, const json_t *ctx,
+                                 const struct pay_tpl_args *args, struct pay_buf *out,
+                                 struct pay_error *err);
+
+/* Calls fn for every {{t}} message of every template in set: the template's name, the line,
+ * the context (NULL when none) and the message, for the catalog checks and the extraction of
+ * a POT file (docs/i18n.md). A malformed tag, a message with a bad {placeholder} or fn
+ * returning nonzero is CONFIG_INVALID naming the template and line. */
+typedef int (*pay_tpl_message_fn)(void *ctx, const char *tpl, int line, const char *msgctxt,
+                                  const char *msgid);
+enum pay_err pay_tpl_set_messages(const struct pay_tpl_set *set, pay_tpl_message_fn fn, void *ctx,
+                                  struct pay_error *err);
+
 /* Renders a template given as a string (partials looked up in set, which may be NULL). */
 enum pay_err pay_tpl_render_string(const struct pay_tpl_set *set, const char *tpl,
                                    const json_t *ctx, struct pay_buf *out, struct pay_error *err);
