@@ -36,22 +36,28 @@ static enum pay_err key_handler(struct pay_http_request *req, struct pay_error *
 static enum pay_err sms_handler(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_bank *b = pay_http_req_ctx(req);
+    const char *fmt = pay_http_req_query(req, "format");
+    bool json = fmt && strcmp(fmt, "json") == 0;
     json_t *list = json_array();
     pthread_mutex_lock(&b->sms_lock);
     for (size_t i = 0; i < b->sms_count; i++) {
         size_t at = (b->sms_next + PAY_BANK_SMS_OUTBOX_MAX - 1 - i) % PAY_BANK_SMS_OUTBOX_MAX;
         char when[PAY_TIME_TEXT_MAX];
         pay_time_format_rfc3339(b->sms[at].time_ms, when);
-        json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "time", when, "phone",
-                                              b->sms[at].phone, "text", b->sms[at].text));
+        json_t *m = json_pack("{s:s, s:s, s:s, s:s}", "time", when, "phone", b->sms[at].phone,
+                              "text", b->sms[at].text, "code", b->sms[at].code);
+        if (m && !json)
+            json_object_set_new(m, "time_text",
+                                json_string(pay_http_req_time(req, b->sms[at].time_ms)));
+        json_array_append_new(list, m);
     }
     pthread_mutex_unlock(&b->sms_lock);
-    const char *fmt = pay_http_req_query(req, "format");
-    if (fmt && strcmp(fmt, "json") == 0) {
+    if (json) {
         pay_http_respond_json(req, 200, json_pack("{s:o}", "messages", list));
         return PAY_ERR_OK;
     }
-    json_t *ctx = json_pack("{s:s, s:o}", "bank_name", b->opt.name, "messages", list);
+    json_t *ctx =
+        json_pack("{s:s, s:o}", "bank_name", pay_bank_display_name(b, req), "messages", list);
     pay_http_respond_template(req, 200, "sms_outbox", ctx);
     json_decref(ctx);
     return PAY_ERR_OK;
@@ -65,8 +71,37 @@ static void money_text(int64_t minor, char out[PAY_MONEY_TEXT_MAX])
 
 struct admin_ctx {
     struct pay_bank *b;
+    struct pay_http_request *req;
     json_t *cards, *merchants, *orders, *customers, *accounts;
 };
+
+/* An amount for a table cell: the plain decimal as data, the ¥ text to read. */
+static json_t *with_money(struct admin_ctx *a, json_t *row, const char *key, int64_t minor)
+{
+    char plain[PAY_MONEY_TEXT_MAX], text_key[40];
+    money_text(minor, plain);
+    snprintf(text_key, sizeof text_key, "%s_text", key);
+    json_object_set_new(row, key, json_string(plain));
+    json_object_set_new(row, text_key,
+                        json_string(pay_http_req_money(a->req, minor, PAY_BANK_CURRENCY)));
+    return row;
+}
+
+static const char *account_kind_text(struct pay_http_request *req, const char *kind)
+{
+    return strcmp(kind, "credit") == 0
+               ? pay_http_req_trc(req, "account kind", "Credit card account")
+           : strcmp(kind, "deposit") == 0 ? pay_http_req_trc(req, "account kind", "Deposit account")
+                                          : kind;
+}
+
+static const char *order_status_text(struct pay_http_request *req, const char *status)
+{
+    return strcmp(status, "CREATED") == 0    ? pay_http_req_trc(req, "bank order", "Not paid")
+           : strcmp(status, "PAID") == 0     ? pay_http_req_trc(req, "bank order", "Paid")
+           : strcmp(status, "REFUNDED") == 0 ? pay_http_req_trc(req, "bank order", "Refunded")
+                                             : status;
+}
 
 static int64_t balance_of(struct pay_bank *b, const char *acct)
 {
@@ -98,12 +133,12 @@ static enum pay_err people_tx(struct pay_store_tx *tx, struct admin_ctx *a, stru
     if (!st)
         return err->code;
     while (pay_store_step(st, err) == 1) {
-        char bal[PAY_MONEY_TEXT_MAX];
-        money_text(balance_of(a->b, pay_store_col_text(st, 0)), bal);
-        json_array_append_new(a->accounts,
-                              json_pack("{s:s, s:s, s:s, s:s}", "id", pay_store_col_text(st, 0),
-                                        "kind", pay_store_col_text(st, 1), "owner",
-                                        pay_store_col_text(st, 2), "balance", bal));
+        const char *kind = pay_store_col_text(st, 1);
+        json_t *row = json_pack("{s:s, s:s, s:s, s:s}", "id", pay_store_col_text(st, 0), "kind",
+                                kind, "kind_text", account_kind_text(a->req, kind), "owner",
+                                pay_store_col_text(st, 2));
+        json_array_append_new(a->accounts, with_money(a, row, "balance",
+                                                      balance_of(a->b, pay_store_col_text(st, 0))));
     }
     pay_store_done(st);
     return PAY_ERR_OK;
@@ -125,17 +160,19 @@ static enum pay_err admin_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
     if (!st)
         return err->code;
     while (pay_store_step(st, err) == 1) {
-        char masked[PAY_BANK_MASKED_MAX], bal[PAY_MONEY_TEXT_MAX];
+        char masked[PAY_BANK_MASKED_MAX];
         snprintf(masked, sizeof masked, "%s******%s", pay_store_col_text(st, 2),
                  pay_store_col_text(st, 3));
-        money_text(balance_of(a->b, pay_store_col_text(st, 6)), bal);
+        const char *kind = pay_store_col_text(st, 4);
+        json_t *row = json_pack(
+            "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "customer_id", pay_store_col_text(st, 0),
+            "name", pay_store_col_text(st, 1), "masked", masked, "kind", kind, "kind_text",
+            strcmp(kind, "credit") == 0 ? pay_http_req_trc(a->req, "card kind", "Credit card")
+                                        : pay_http_req_trc(a->req, "card kind", "Debit card"),
+            "expiry", pay_store_col_text(st, 5), "account_id", pay_store_col_text(st, 6), "locked",
+            pay_store_col_int64(st, 7) > pay_clock_now_ms());
         json_array_append_new(
-            a->cards,
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "customer_id",
-                      pay_store_col_text(st, 0), "name", pay_store_col_text(st, 1), "masked",
-                      masked, "kind", pay_store_col_text(st, 4), "expiry",
-                      pay_store_col_text(st, 5), "account_id", pay_store_col_text(st, 6), "balance",
-                      bal, "locked", pay_store_col_int64(st, 7) > pay_clock_now_ms()));
+            a->cards, with_money(a, row, "balance", balance_of(a->b, pay_store_col_text(st, 6))));
     }
     pay_store_done(st);
     st = pay_store_query(tx, err,
@@ -145,14 +182,13 @@ static enum pay_err admin_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
     if (!st)
         return err->code;
     while (pay_store_step(st, err) == 1) {
-        char bal[PAY_MONEY_TEXT_MAX];
-        money_text(balance_of(a->b, pay_store_col_text(st, 2)), bal);
-        json_array_append_new(a->merchants, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "mer_id",
-                                                      pay_store_col_text(st, 0), "name",
-                                                      pay_store_col_text(st, 1), "account_id",
-                                                      pay_store_col_text(st, 2), "balance", bal,
-                                                      "referrer_domain", pay_store_col_text(st, 3),
-                                                      "notify_domain", pay_store_col_text(st, 4)));
+        json_t *row = json_pack(
+            "{s:s, s:s, s:s, s:s, s:s}", "mer_id", pay_store_col_text(st, 0), "name",
+            pay_store_col_text(st, 1), "account_id", pay_store_col_text(st, 2), "referrer_domain",
+            pay_store_col_text(st, 3), "notify_domain", pay_store_col_text(st, 4));
+        json_array_append_new(
+            a->merchants,
+            with_money(a, row, "balance", balance_of(a->b, pay_store_col_text(st, 2))));
     }
     pay_store_done(st);
     st = pay_store_query(tx, err,
@@ -162,14 +198,14 @@ static enum pay_err admin_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
     if (!st)
         return err->code;
     while (pay_store_step(st, err) == 1) {
-        char amt[PAY_MONEY_TEXT_MAX], ref[PAY_MONEY_TEXT_MAX];
-        money_text(pay_store_col_int64(st, 3), amt);
-        money_text(pay_store_col_int64(st, 5), ref);
-        json_array_append_new(
-            a->orders,
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", pay_store_col_text(st, 0), "mer_id",
-                      pay_store_col_text(st, 1), "order_id", pay_store_col_text(st, 2), "amount",
-                      amt, "status", pay_store_col_text(st, 4), "refunded", ref));
+        const char *status = pay_store_col_text(st, 4);
+        json_t *row =
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", pay_store_col_text(st, 0), "mer_id",
+                      pay_store_col_text(st, 1), "order_id", pay_store_col_text(st, 2), "status",
+                      status, "status_text", order_status_text(a->req, status));
+        with_money(a, row, "amount", pay_store_col_int64(st, 3));
+        json_array_append_new(a->orders,
+                              with_money(a, row, "refunded", pay_store_col_int64(st, 5)));
     }
     pay_store_done(st);
     return PAY_ERR_OK;
@@ -180,27 +216,45 @@ static enum pay_err admin_handler(struct pay_http_request *req, struct pay_error
     struct pay_bank *b = pay_http_req_ctx(req);
     if (!pay_bank_admin_allowed(req, b))
         return pay_error_set(err, PAY_ERR_FORBIDDEN, "", "the admin page is for loopback clients");
-    struct admin_ctx a = {b, json_array(), json_array(), json_array(), json_array(), json_array()};
+    struct admin_ctx a = {b,           req, json_array(), json_array(), json_array(), json_array(),
+                          json_array()};
     enum pay_err rc = pay_store_run_read(b->store, admin_tx, &a, err);
-    json_t *ctx =
-        json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s}", "bank_name", b->opt.name,
-                  "bank_code", b->opt.code, "bin", b->opt.bin, "cards", a.cards, "merchants",
-                  a.merchants, "orders", a.orders, "customers", a.customers, "accounts", a.accounts,
-                  "csrf", pay_bank_admin_csrf(req, b), "tq", pay_bank_admin_tq(req));
+    json_t *ctx = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s}", "bank_name",
+                            pay_bank_display_name(b, req), "bank_code", b->opt.code, "bin",
+                            b->opt.bin, "cards", a.cards, "merchants", a.merchants, "orders",
+                            a.orders, "customers", a.customers, "accounts", a.accounts, "csrf",
+                            pay_bank_admin_csrf(req, b), "tq", pay_bank_admin_tq(req));
     const char *done = pay_http_req_query(req, "done"), *id = pay_http_req_query(req, "id");
     const char *tok = pay_http_req_query(req, "token"); /* allowed: it is the admin token */
     if (ctx && tok && tok[0])
         json_object_set_new(ctx, "token", json_string(tok));
     if (ctx && done && id && (strcmp(done, "customer") == 0 || strcmp(done, "account") == 0))
         json_object_set_new(ctx, "done",
-                            json_pack("{s:s, s:s}", "what", done, "id", id)); /* escaped */
+                            json_pack("{s:s, s:s, s:s}", "what", done, "what_text",
+                                      strcmp(done, "customer") == 0
+                                          ? pay_http_req_tr(req, "Customer created")
+                                          : pay_http_req_tr(req, "Account opened"),
+                                      "id", id)); /* escaped */
     if (rc == PAY_ERR_OK)
         pay_http_respond_template(req, 200, "admin", ctx);
     json_decref(ctx);
     return rc;
 }
 
+/* GET /brand.css: the bank's colour for its pages ([bank] brand_color), as a stylesheet since
+ * the pages' CSP allows no inline style. */
+static enum pay_err brand_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    char *css = pay_http_req_printf(req, ":root { --brand: %s; }\n", b->opt.brand_color);
+    if (!css)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    pay_http_respond_bytes(req, 200, "text/css; charset=utf-8", css, strlen(css));
+    return PAY_ERR_OK;
+}
+
 static struct pay_http_route routes[] = {
+    {"GET", "/brand.css", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, brand_handler, NULL},
     {"GET", "/ca.pem", PAY_HTTP_API, PAY_HTTP_BODY_AUTO, ca_handler, NULL},
     {"GET", "/b2c/bank-cert.pem", PAY_HTTP_API, PAY_HTTP_BODY_AUTO, ca_handler, NULL},
     {"GET", "/api/v1/bank-key.pem", PAY_HTTP_API, PAY_HTTP_BODY_AUTO, key_handler, NULL},

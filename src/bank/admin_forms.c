@@ -11,6 +11,7 @@
 #include "crypto/crypto.h"
 #include "http/codec.h"
 #include "http/server.h"
+#include "i18n/i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,9 +229,10 @@ static enum pay_err card_issued_get(struct pay_http_request *req, struct pay_err
                              "a new card is shown once; this one was already shown or has "
                              "expired (see the card list on /admin, masked)");
     pay_http_respond_header(req, "Cache-Control", "no-store");
-    json_t *ctx = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "bank_name", b->opt.name,
-                            "card_id", r.card_id, "account_id", r.account_id, "number", r.pan,
-                            "expiry", r.expiry, "cvv2", r.cvv, "tq", pay_bank_admin_tq(req));
+    json_t *ctx =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "bank_name", pay_bank_display_name(b, req),
+                  "card_id", r.card_id, "account_id", r.account_id, "number", r.pan, "expiry",
+                  r.expiry, "cvv2", r.cvv, "tq", pay_bank_admin_tq(req));
     pay_wipe(&r, sizeof r);
     pay_http_respond_template(req, 200, "admin_card", ctx);
     json_decref(ctx);
@@ -252,10 +254,16 @@ static enum pay_err deposit_post(struct pay_http_request *req, struct pay_error 
     return rc;
 }
 
-static json_t *movement_rows(const char *acct, const struct pay_ledger_transfer *t, size_t n)
+static json_t *movement_rows(struct pay_http_request *req, const char *acct,
+                             const struct pay_ledger_transfer *t, size_t n)
 {
     static const char *const kinds[] = {
         "", "DEPOSIT", "PAYMENT", "REFUND", "AGREEMENT_DEBIT", "TRANSFER", "CREDIT_LINE"};
+    static const struct pay_i18n_msg kind_texts[] = {
+        NC_("movement", "Other"),           NC_("movement", "Deposit"),
+        NC_("movement", "Card payment"),    NC_("movement", "Refund"),
+        NC_("movement", "Agreement debit"), NC_("movement", "Transfer"),
+        NC_("movement", "Credit line")};
     json_t *rows = json_array();
     for (size_t i = 0; i < n; i++) {
         char when[PAY_TIME_TEXT_MAX], amt[PAY_MONEY_TEXT_MAX];
@@ -264,11 +272,18 @@ static json_t *movement_rows(const char *acct, const struct pay_ledger_transfer 
             snprintf(amt, sizeof amt, "%lld", (long long)t[i].amount_minor);
         bool credit = strcmp(t[i].credit_account_id, acct) == 0;
         int32_t k = t[i].code;
-        json_array_append_new(rows,
-                              json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "time", when, "id",
-                                        t[i].id, "kind", k >= 1 && k <= 6 ? kinds[k] : "OTHER",
-                                        "direction", credit ? "CREDIT" : "DEBIT", "amount", amt,
-                                        "currency", t[i].currency, "reference", t[i].user_data));
+        bool known = k >= 1 && k <= 6;
+        json_array_append_new(
+            rows, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "time", when,
+                            "time_text", pay_http_req_time(req, t[i].created_ms), "id", t[i].id,
+                            "kind", known ? kinds[k] : "OTHER", "kind_text",
+                            pay_http_req_msg(req, &kind_texts[known ? k : 0]), "direction",
+                            credit ? "CREDIT" : "DEBIT", "direction_text",
+                            credit ? pay_http_req_trc(req, "movement", "In")
+                                   : pay_http_req_trc(req, "movement", "Out"),
+                            "amount", amt, "amount_text",
+                            pay_http_req_money(req, t[i].amount_minor, t[i].currency), "currency",
+                            t[i].currency, "reference", t[i].user_data));
     }
     return rows;
 }
@@ -302,10 +317,12 @@ static enum pay_err movements_get(struct pay_http_request *req, struct pay_error
                              sizeof bal) < 0)
             bal[0] = '\0';
         snprintf(nx, sizeof nx, "%lld", (long long)next);
-        json_t *ctx = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s}", "bank_name", b->opt.name,
-                                "account_id", acct, "balance", bal, "rows",
-                                movement_rows(acct, t, n), "next", next ? nx : "", "csrf",
-                                pay_bank_admin_csrf(req, b), "tq", pay_bank_admin_tq(req));
+        json_t *ctx = json_pack(
+            "{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s}", "bank_name", pay_bank_display_name(b, req),
+            "account_id", acct, "balance", bal, "balance_text",
+            pay_http_req_money(req, a.credits_posted - a.debits_posted, PAY_BANK_CURRENCY), "rows",
+            movement_rows(req, acct, t, n), "next", next ? nx : "", "csrf",
+            pay_bank_admin_csrf(req, b), "tq", pay_bank_admin_tq(req));
         pay_http_respond_template(req, 200, "admin_movements", ctx);
         json_decref(ctx);
     }

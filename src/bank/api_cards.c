@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
+#include "i18n/i18n.h"
 #include "store/attempts.h"
 
 #include <stdio.h>
@@ -74,10 +75,16 @@ enum pay_err api_cards_verify(struct pay_http_request *req, struct pay_error *er
         pay_committer_submit(c.b->committer, verify_apply, &v, err);
     }
     if (err->code == PAY_ERR_OK && v.cvv2) {
-        char text[200];
-        snprintf(text, sizeof text, "[%.30s] Code %s: bind your card to %.60s. Valid 5 minutes.",
-                 c.b->opt.name, code, c.m.name);
-        pay_bank_sms_send(c.b, v.card.phone, text);
+        /* an API call carries no person's language: the bank's default one; the text holds
+         * the code, so it stays in a local buffer that is wiped */
+        char text[400];
+        if (pay_i18n_trfn(pay_http_req_lang(req), text, sizeof text,
+                          "[{bank}] Code {code}: you are binding your card to {merchant}. Valid "
+                          "for 5 minutes; never share it.",
+                          "bank", pay_bank_display_name(c.b, req), "code", code, "merchant",
+                          c.m.name, NULL) == 0)
+            pay_bank_sms_send(c.b, v.card.phone, text, code);
+        pay_wipe(text, sizeof text);
         size_t pl = strlen(v.card.phone);
         api_reply(&c, 200,
                   json_pack("{s:s, s:s}", "verificationId", v.id, "phoneLast4",

@@ -8,6 +8,8 @@
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
+#include "http/server.h"
+#include "i18n/i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,7 @@ void pay_bank_options_defaults(struct pay_bank_options *o)
     memset(o, 0, sizeof *o);
     pay_server_settings_init(&o->server, "127.0.0.1:0", "");
     snprintf(o->web_root, sizeof o->web_root, "%s", PAY_BANK_WEB_ROOT);
+    snprintf(o->brand_color, sizeof o->brand_color, "%s", PAY_BANK_BRAND_COLOR);
     o->allow_private_notify = true;
     o->notify_timeout_ms = PAY_BANK_NOTIFY_TIMEOUT_MS;
     o->sms_ttl_ms = PAY_OTP_TTL_S * 1000LL;
@@ -193,7 +196,9 @@ static enum pay_err load_keys(struct pay_bank *b, struct pay_error *err)
     return load_certs(b, err);
 }
 
-/* bank_info holds name, code and BIN from the first start: one data dir = one bank. */
+/* bank_info holds name, code and BIN from the first start: one data dir = one bank. The name
+ * is only what people read, so a configured name replaces the stored one (a bank renamed in
+ * its config shows the new name; before, an offline command's default "Sandbox Bank" stuck). */
 static enum pay_err info_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pay_bank_options *o = ctx;
@@ -211,17 +216,24 @@ static enum pay_err info_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
         if (!st)
             return err->code;
         int r = pay_store_step(st, err);
+        bool rename = false;
         if (r == 1) {
             const char *v = pay_store_col_text(st, 0);
-            if (f[i].v[0] && strcmp(v, f[i].v) != 0 && strcmp(f[i].k, "name") != 0) {
+            bool differs = f[i].v[0] && strcmp(v, f[i].v) != 0;
+            if (differs && strcmp(f[i].k, "name") != 0) {
                 pay_error_set(err, PAY_ERR_CONFIG_INVALID, f[i].k,
                               "this data dir belongs to the bank with %s %s", f[i].k, v);
                 pay_store_done(st);
                 return err->code;
             }
-            snprintf(f[i].v, f[i].n, "%s", v);
+            rename = differs;
+            if (!differs)
+                snprintf(f[i].v, f[i].n, "%s", v);
         }
         pay_store_done(st);
+        if (rename && pay_store_exec(tx, err, "UPDATE bank_info SET v = $2 WHERE k = $1", "tt",
+                                     f[i].k, f[i].v) != PAY_ERR_OK)
+            return err->code;
         if (r < 0)
             return err->code;
         if (r == 0) {
@@ -236,10 +248,24 @@ static enum pay_err info_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
     return PAY_ERR_OK;
 }
 
+const char *pay_bank_display_name(const struct pay_bank *b, struct pay_http_request *req)
+{
+    bool en = strcmp(pay_i18n_tag(pay_http_req_lang(req)), "en") == 0;
+    return en && b->opt.name_en[0] ? b->opt.name_en : b->opt.name;
+}
+
+static bool color_valid(const char *c)
+{
+    return strlen(c) == 7 && c[0] == '#' && strspn(c + 1, "0123456789abcdefABCDEF") == 6;
+}
+
 enum pay_err pay_bank_options_check(const struct pay_bank_options *o, struct pay_error *err)
 {
     if (!o->data_dir[0])
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "--data-dir is required");
+    if (o->brand_color[0] && !color_valid(o->brand_color))
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "brand_color",
+                             "a colour such as #c7000b (# and 6 hex digits)");
     if (o->bin[0] && (strlen(o->bin) != 6 || strspn(o->bin, "0123456789") != 6))
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "bin", "BIN must be 6 digits");
     size_t n = strlen(o->code);

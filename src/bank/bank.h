@@ -47,7 +47,9 @@ enum pay_bank_acct_code {
 };
 
 struct pay_bank_options {
-    char name[PAY_BANK_NAME_MAX + 1];
+    char name[PAY_BANK_NAME_MAX + 1];    /* shown on its pages and SMS: 中国工商银行 */
+    char name_en[PAY_BANK_NAME_MAX + 1]; /* on English pages and SMS; "": name */
+    char brand_color[8];                 /* "#c7000b": its pages' header and buttons */
     char code[PAY_BANK_CODE_MAX + 1];
     char bin[7];
     char data_dir[PAY_BANK_PATH_MAX];
@@ -80,6 +82,7 @@ struct pay_bank_sms {
     int64_t time_ms;
     char phone[24];
     char text[400];
+    char code[8]; /* the code in the text, for test scripts (sandbox only, like the text) */
 };
 
 struct pay_bank_rate; /* server.c */
@@ -126,6 +129,10 @@ struct pay_bank {
 
 /* --- bank.c: lifecycle ---------------------------------------------- */
 void pay_bank_options_defaults(struct pay_bank_options *o);
+/* The bank's name in the language of req (name_en on English pages when set, else name). */
+struct pay_http_request;
+const char *pay_bank_display_name(const struct pay_bank *b, struct pay_http_request *req);
+#define PAY_BANK_BRAND_COLOR "#9b1c1c" /* the sandbox's red when none is configured */
 /* The checks pay_bank_open makes before touching the data dir: data_dir set, code and BIN
  * well-formed when given. CONFIG_INVALID with err->field the option's key ("bin"). */
 enum pay_err pay_bank_options_check(const struct pay_bank_options *o, struct pay_error *err);
@@ -272,7 +279,9 @@ enum pay_err pay_bank_merchant_revoke(struct pay_bank *b, const char *mer_id, co
 bool pay_bank_domain_match(const char *host, const char *domain);
 
 /* --- sms (notify.c) ------------------------------------------------------------------------ */
-void pay_bank_sms_send(struct pay_bank *b, const char *phone, const char *text);
+/* "Sends" text to phone: the sandbox outbox and the log. code is the one-time code in it,
+ * kept apart for test scripts (GET /sandbox/sms?format=json), whatever the text's language. */
+void pay_bank_sms_send(struct pay_bank *b, const char *phone, const char *text, const char *code);
 
 /* --- notify.c ------------------------------------------------------------------------------ */
 /* Tries one delivery of notification id now (bounded by notify_timeout_ms) and records it. */

@@ -7,6 +7,7 @@
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "store/attempts.h"
+#include "i18n/i18n.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -189,8 +190,8 @@ enum pay_err pay_bank_card_usable(const struct pay_bank_card *c, int64_t now_ms,
 {
     if (c->locked_until_ms > now_ms)
         return pay_error_set(err, PAY_ERR_LOCKED, "cardNo",
-                             "the card is locked after too many failed attempts;"
-                             " try again in 30 minutes");
+                             N_("the card is locked after too many failed attempts;"
+                                " try again in 30 minutes"));
     if (pay_bank_expiry_past(c->expiry, now_ms) != 0)
         return pay_error_set(err, PAY_ERR_CARD_EXPIRED, "cardNo", NULL);
     return PAY_ERR_OK;

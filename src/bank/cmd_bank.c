@@ -34,6 +34,7 @@ static void usage(FILE *out)
         "  etc/bank.example.ini), --check-config (validate config and flags, then exit)\n"
         "%s"
         "  --name N --code C --bin 622202 --demo-data --print-url-file F\n"
+        "  --name-en N (the name on English pages) --brand-color '#c7000b'\n"
         "  --notify-timeout 5s --notify-retry 1m,5m,... --allow-private-notify yes|no\n"
         "  --fast-hash (tests only) --admin-token T --web-root DIR\n"
         "  --sms-ttl 5m (shorter only to test expiry)\n",
@@ -127,6 +128,8 @@ static enum pay_err read_config(const struct pay_config *c, struct pay_bank_opti
 {
     static const char *const sections[] = {"server", "bank", NULL};
     static const char *const keys[] = {"name",
+                                       "name_en",
+                                       "brand_color",
                                        "code",
                                        "bin",
                                        "notify_timeout",
@@ -150,6 +153,8 @@ static enum pay_err read_config(const struct pay_config *c, struct pay_bank_opti
                                 e, "moved to the [server] section");
     if ((rc = pay_config_check_keys(c, "bank", keys, e)) ||
         (rc = cfg_text(c, "name", o->name, sizeof o->name, e)) ||
+        (rc = cfg_text(c, "name_en", o->name_en, sizeof o->name_en, e)) ||
+        (rc = cfg_text(c, "brand_color", o->brand_color, sizeof o->brand_color, e)) ||
         (rc = cfg_text(c, "code", o->code, sizeof o->code, e)) ||
         (rc = cfg_text(c, "bin", o->bin, sizeof o->bin, e)) ||
         (rc = cfg_text(c, "admin_token", o->admin_token, sizeof o->admin_token, e)) ||
@@ -169,6 +174,8 @@ static enum pay_err apply_flags(const struct opts *in, struct pay_bank_options *
     if ((v = get(in, key)) != NULL)                                                                \
     snprintf(o->f, sizeof o->f, "%s", v)
     STR("name", name);
+    STR("name-en", name_en);
+    STR("brand-color", brand_color);
     STR("code", code);
     STR("bin", bin);
     STR("web-root", web_root);

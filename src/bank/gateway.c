@@ -12,6 +12,7 @@
 #include "crypto/crypto.h"
 #include "http/codec.h"
 #include "http/server.h"
+#include "i18n/i18n.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -68,14 +69,16 @@ enum pay_err gw_session_load(struct pay_bank *b, const char *id, struct gw_sessi
     memset(s, 0, sizeof *s);
     if (!id || strlen(id) >= sizeof s->id)
         return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "session",
-                             "your payment session has expired; start again from the merchant");
+                             N_("Your payment session has expired; start again from the "
+                                "merchant's page."));
     snprintf(s->id, sizeof s->id, "%s", id);
     enum pay_err rc = pay_store_run_read(b->store, load_tx, s, err);
     if (rc != PAY_ERR_OK)
         return rc;
     if (!s->found || pay_clock_now_ms() - s->created_ms > SESSION_TTL_MS)
         return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "session",
-                             "your payment session has expired; start again from the merchant");
+                             N_("Your payment session has expired; start again from the "
+                                "merchant's page."));
     return PAY_ERR_OK;
 }
 
@@ -84,6 +87,7 @@ enum pay_err gw_step_begin(struct pay_http_request *req, struct gw_session *s,
                            struct pay_error *err)
 {
     struct pay_bank *b = pay_http_req_ctx(req);
+    pay_http_respond_page_url(req, "/b2c/page"); /* every step's page, and its errors */
     if (!pay_bank_rate_allow(b, "ip", pay_http_req_remote_ip(req), PAY_BANK_RATE_PER_IP_PER_MIN))
         return pay_error_set(err, PAY_ERR_RATE_LIMITED, "", NULL);
     enum pay_err rc = gw_session_load(b, pay_http_req_cookie(req, SESSION_COOKIE), s, err);
@@ -96,15 +100,18 @@ enum pay_err gw_step_begin(struct pay_http_request *req, struct gw_session *s,
 }
 
 /* The page context: bank, order summary and the CSRF token. Caller json_decref()s. */
-json_t *gw_page_ctx(struct pay_bank *b, const struct gw_session *s, const char *error)
+json_t *gw_page_ctx(struct pay_http_request *req, const struct gw_session *s, const char *error)
 {
+    struct pay_bank *b = pay_http_req_ctx(req);
     char amount[PAY_MONEY_TEXT_MAX];
     if (pay_money_format(s->amount_minor, s->currency, amount, sizeof amount) < 0)
         snprintf(amount, sizeof amount, "%lld", (long long)s->amount_minor);
-    json_t *ctx = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "bank_name", b->opt.name,
-                            "merchant_name", s->merchant_name, "mer_id", s->mer_id, "order_id",
-                            s->order_id, "goods_name", s->goods_name, "amount_text", amount,
-                            "currency", s->currency, "csrf", s->csrf);
+    json_t *ctx =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "bank_name",
+                  pay_bank_display_name(b, req), "merchant_name", s->merchant_name, "mer_id",
+                  s->mer_id, "order_id", s->order_id, "goods_name", s->goods_name, "amount_value",
+                  amount, "amount_text", pay_http_req_money(req, s->amount_minor, s->currency),
+                  "currency", s->currency, "csrf", s->csrf);
     if (ctx && error)
         json_object_set_new(ctx, "error", json_string(error));
     return ctx;
@@ -210,7 +217,8 @@ static enum pay_err pay_handler(struct pay_http_request *req, struct pay_error *
     if (rc != PAY_ERR_OK)
         return rc;
     pay_http_respond_cookie(req, SESSION_COOKIE, c.session, -1, 0);
-    json_t *ctx = gw_page_ctx(b, &s, NULL);
+    pay_http_respond_page_url(req, "/b2c/page");
+    json_t *ctx = gw_page_ctx(req, &s, NULL);
     pay_http_respond_template(req, 200, "card", ctx);
     json_decref(ctx);
     return PAY_ERR_OK;
@@ -220,7 +228,7 @@ static enum pay_err pay_handler(struct pay_http_request *req, struct pay_error *
 static enum pay_err pay_get_handler(struct pay_http_request *req, struct pay_error *err)
 {
     return pay_error_set(err, PAY_ERR_METHOD_NOT_ALLOWED, "",
-                         "the payment page is opened by the merchant's order form");
+                         N_("The payment page opens from the merchant's order form."));
 }
 
 static struct pay_http_route routes[] = {
@@ -230,6 +238,7 @@ static struct pay_http_route routes[] = {
     {"POST", "/b2c/password", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_password_handler, NULL},
     {"POST", "/b2c/sms", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_sms_handler, NULL},
     {"POST", "/b2c/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_confirm_handler, NULL},
+    {"GET", "/b2c/page", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, gw_page_handler, NULL},
 };
 
 const struct pay_http_route *pay_bank_gateway_routes(size_t *n)

@@ -32,12 +32,15 @@ enum pay_err gw_session_load(struct pay_bank *b, const char *id, struct gw_sessi
                              struct pay_error *err);
 enum pay_err gw_step_begin(struct pay_http_request *req, struct gw_session *s,
                            struct pay_error *err);
-json_t *gw_page_ctx(struct pay_bank *b, const struct gw_session *s, const char *error);
+/* The page context in the request's language: bank, order summary, CSRF token. */
+json_t *gw_page_ctx(struct pay_http_request *req, const struct gw_session *s, const char *error);
 void gw_card_ctx(json_t *ctx, const struct pay_bank_card *c);
 
 enum pay_err gw_card_handler(struct pay_http_request *req, struct pay_error *err);
 enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error *err);
 enum pay_err gw_sms_handler(struct pay_http_request *req, struct pay_error *err);
 enum pay_err gw_confirm_handler(struct pay_http_request *req, struct pay_error *err);
+/* GET /b2c/page: the session's current step again (a reload, or the language switch). */
+enum pay_err gw_page_handler(struct pay_http_request *req, struct pay_error *err);
 
 #endif

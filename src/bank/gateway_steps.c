@@ -10,6 +10,7 @@
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
+#include "i18n/i18n.h"
 #include "store/attempts.h"
 
 #include <stdio.h>
@@ -18,17 +19,25 @@
 static void render(struct pay_http_request *req, int status, const char *tpl,
                    const struct gw_session *s, const struct pay_bank_card *c, const char *error)
 {
-    struct pay_bank *b = pay_http_req_ctx(req);
-    json_t *ctx = gw_page_ctx(b, s, error);
+    json_t *ctx = gw_page_ctx(req, s, error);
     if (ctx && c)
         gw_card_ctx(ctx, c);
     pay_http_respond_template(req, status, tpl, ctx);
     json_decref(ctx);
 }
 
-static const char *msg_of(const struct pay_error *e)
+static const char *msg_of(struct pay_http_request *req, const struct pay_error *e)
 {
-    return e->detail[0] ? e->detail : pay_err_message(e->code);
+    return pay_http_req_error_text(req, e);
+}
+
+static const char *notify_text(struct pay_http_request *req, const char *status)
+{
+    return strcmp(status, "DELIVERED") == 0 ? pay_http_req_trc(req, "notification", "Yes")
+           : strcmp(status, "PENDING") == 0
+               ? pay_http_req_trc(req, "notification", "Not yet; the bank keeps trying")
+           : strcmp(status, "FAILED") == 0 ? pay_http_req_trc(req, "notification", "Failed")
+                                           : status;
 }
 
 /* --- the result page ------------------------------------------------------------------------ */
@@ -71,7 +80,7 @@ static void render_result(struct pay_http_request *req, struct pay_bank *b, cons
     }
     struct result_ctx r = {.s = &s};
     (void)pay_store_run_read(b->store, result_tx, &r, &err);
-    json_t *ctx = gw_page_ctx(b, &s, NULL);
+    json_t *ctx = gw_page_ctx(req, &s, NULL);
     if (!ctx) {
         pay_http_respond_code(req, PAY_ERR_INTERNAL);
         return;
@@ -92,9 +101,12 @@ static void render_result(struct pay_http_request *req, struct pay_bank *b, cons
     json_object_set_new(ctx, "paid", json_boolean(strcmp(s.status, "CREATED") != 0));
     json_object_set_new(ctx, "tran_serial_no", json_string(s.order_pk));
     json_object_set_new(ctx, "tran_time", json_string(when));
+    json_object_set_new(ctx, "tran_time_text", json_string(pay_http_req_time(req, s.paid_ms)));
     json_object_set_new(ctx, "back_url", json_string(back));
-    if (r.notify_status[0])
+    if (r.notify_status[0]) {
         json_object_set_new(ctx, "notify_status", json_string(r.notify_status));
+        json_object_set_new(ctx, "notify_text", json_string(notify_text(req, r.notify_status)));
+    }
     pay_http_respond_template(req, 200, "result", ctx);
     json_decref(ctx);
 }
@@ -140,7 +152,8 @@ enum pay_err gw_card_handler(struct pay_http_request *req, struct pay_error *err
     char pan[20];
     const char *in = pay_http_req_form_get(req, "cardNo");
     if (!in || pay_bank_pan_normalise(in, pan) != 0 || !pay_bank_luhn_valid(pan)) {
-        render(req, 400, "card", &s, NULL, "This is not a valid card number.");
+        render(req, 400, "card", &s, NULL,
+               pay_http_req_tr(req, "This is not a valid card number."));
         return PAY_ERR_OK;
     }
     char idx[PAY_SHA256_HEX_LEN];
@@ -152,7 +165,9 @@ enum pay_err gw_card_handler(struct pay_http_request *req, struct pay_error *err
     pay_wipe(pan, sizeof pan);
     if (rc == PAY_ERR_CARD_INVALID || rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED) {
         render(req, pay_err_http_status(rc), "card", &s, NULL,
-               rc == PAY_ERR_CARD_INVALID ? "This card is not a card of this bank." : msg_of(err));
+               rc == PAY_ERR_CARD_INVALID
+                   ? pay_http_req_tr(req, "This card is not a card of this bank.")
+                   : msg_of(req, err));
         return PAY_ERR_OK;
     }
     if (rc != PAY_ERR_OK)
@@ -204,28 +219,42 @@ static enum pay_err pw_right_apply(struct pay_store_tx *tx, void *ctx, struct pa
     return rc;
 }
 
-static void send_code(struct pay_bank *b, const struct gw_session *s, const char *phone,
+/* The SMS, in the language of the page that asked for it, signed with the bank's name; the
+ * text holds the code, so it is built in a local buffer and wiped. */
+static void send_code(struct pay_http_request *req, const struct gw_session *s, const char *phone,
                       const char *code)
 {
-    char amount[PAY_MONEY_TEXT_MAX], text[400];
-    if (pay_money_format(s->amount_minor, s->currency, amount, sizeof amount) < 0)
-        amount[0] = '\0';
-    snprintf(text, sizeof text,
-             "[%.30s] Code %s: pay %s %s to %.60s (order %.64s). Valid 5 minutes. Never share it.",
-             b->opt.name, code, amount, s->currency, s->merchant_name, s->order_id);
-    pay_bank_sms_send(b, phone, text);
+    struct pay_bank *b = pay_http_req_ctx(req);
+    char text[400];
+    if (pay_i18n_trfn(pay_http_req_lang(req), text, sizeof text,
+                      "[{bank}] Code {code}: you are paying {amount} to {merchant} (order "
+                      "{order}). Valid for 5 minutes; never share it.",
+                      "bank", pay_bank_display_name(b, req), "code", code, "amount",
+                      pay_http_req_money(req, s->amount_minor, s->currency), "merchant",
+                      s->merchant_name, "order", s->order_id, NULL) == 0)
+        pay_bank_sms_send(b, phone, text, code);
     pay_wipe(text, sizeof text);
 }
 
-/* "Wrong card password. 3 attempts left." / "... The card is now locked for 30 minutes." */
-static const char *wrong_text(struct pay_http_request *req, const char *what,
+/* "Wrong card password. Attempts left: 3." / "... The card is now locked for 30 minutes.",
+ * in the reader's language (a count in the sentence would need plural forms: none here). */
+static const char *wrong_text(struct pay_http_request *req, bool sms,
                               const struct pay_store_attempt *a)
 {
-    if (a->left == 0)
-        return pay_http_req_printf(req, "Wrong %s. The card is now locked for %d minutes.", what,
-                                   PAY_LOCKOUT_DURATION_S / 60);
-    return pay_http_req_printf(req, "Wrong %s. %lld attempt%s left.", what, (long long)a->left,
-                               a->left == 1 ? "" : "s");
+    char n[24];
+    if (a->left == 0) {
+        snprintf(n, sizeof n, "%d", PAY_LOCKOUT_DURATION_S / 60);
+        return sms ? pay_http_req_trf(
+                         req, "Wrong SMS code. The card is now locked for {minutes} minutes.",
+                         "minutes", n, NULL)
+                   : pay_http_req_trf(
+                         req, "Wrong card password. The card is now locked for {minutes} minutes.",
+                         "minutes", n, NULL);
+    }
+    snprintf(n, sizeof n, "%lld", (long long)a->left);
+    return sms ? pay_http_req_trf(req, "Wrong SMS code. Attempts left: {left}.", "left", n, NULL)
+               : pay_http_req_trf(req, "Wrong card password. Attempts left: {left}.", "left", n,
+                                  NULL);
 }
 
 /* Reserve a try (one write), check the password outside any transaction (Argon2id is slow),
@@ -238,7 +267,7 @@ enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error 
     if (rc != PAY_ERR_OK || already_paid(req, &s))
         return rc;
     if (strcmp(s.stage, "password") != 0 && strcmp(s.stage, "sms") != 0)
-        return pay_error_set(err, PAY_ERR_ORDER_STATE, "", "enter the card number first");
+        return pay_error_set(err, PAY_ERR_ORDER_STATE, "", N_("Enter the card number first."));
     const char *pw = pay_http_req_form_get(req, "password");
     struct pw_op p = {.b = b, .s = &s};
     rc = pay_store_run_read(b->store, card_read_tx, &p, err);
@@ -248,7 +277,7 @@ enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error 
         return pay_error_set(err, PAY_ERR_RATE_LIMITED, "password", NULL);
     rc = pay_committer_submit(b->committer, pw_reserve_apply, &p, err);
     if (rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED) {
-        render(req, pay_err_http_status(rc), "password", &s, &p.card, msg_of(err));
+        render(req, pay_err_http_status(rc), "password", &s, &p.card, msg_of(req, err));
         return PAY_ERR_OK;
     }
     if (rc != PAY_ERR_OK)
@@ -258,7 +287,7 @@ enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error 
         PAY_WARN("bank.card_password_wrong", "card=%s left=%lld", p.card.id,
                  (long long)p.attempt.left);
         render(req, p.attempt.left == 0 ? 423 : 401, "password", &s, &p.card,
-               wrong_text(req, "card password", &p.attempt));
+               wrong_text(req, false, &p.attempt));
         return PAY_ERR_OK;
     }
     char code[PAY_OTP_DIGITS + 1];
@@ -266,7 +295,7 @@ enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error 
     pay_otp_hash(p.sms_hash, b->keys.otp_key, s.id, code);
     rc = pay_committer_submit(b->committer, pw_right_apply, &p, err);
     if (rc == PAY_ERR_OK)
-        send_code(b, &s, p.card.phone, code);
+        send_code(req, &s, p.card.phone, code);
     pay_wipe(code, sizeof code);
     if (rc != PAY_ERR_OK)
         return rc;
@@ -317,7 +346,7 @@ static enum pay_err sms_apply(struct pay_store_tx *tx, void *ctx, struct pay_err
         return rc;
     if (!hash[0])
         return pay_error_set(err, PAY_ERR_SMS_CODE_INVALID, "smsCode",
-                             "The SMS code has expired or was used; request a new one.");
+                             N_("The SMS code has expired or was used; request a new one."));
     rc = pay_bank_card_attempt_reserve(tx, m->card.id, now, &m->attempt, err);
     if (rc != PAY_ERR_OK)
         return rc; /* LOCKED: nothing counted, the code not checked */
@@ -343,7 +372,7 @@ enum pay_err gw_sms_handler(struct pay_http_request *req, struct pay_error *err)
     if (rc != PAY_ERR_OK || already_paid(req, &s))
         return rc;
     if (strcmp(s.stage, "sms") != 0)
-        return pay_error_set(err, PAY_ERR_ORDER_STATE, "", "enter the card password first");
+        return pay_error_set(err, PAY_ERR_ORDER_STATE, "", N_("Enter the card password first."));
     if (!pay_bank_rate_allow(b, "card", s.card_id, PAY_BANK_RATE_PER_CARD_PER_MIN))
         return pay_error_set(err, PAY_ERR_RATE_LIMITED, "smsCode", NULL);
     struct sms_op m = {.b = b, .s = &s, .code = pay_http_req_form_get(req, "smsCode")};
@@ -351,7 +380,7 @@ enum pay_err gw_sms_handler(struct pay_http_request *req, struct pay_error *err)
     if (rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED || rc == PAY_ERR_SMS_CODE_INVALID) {
         bool wrong = rc != PAY_ERR_CARD_EXPIRED && m.attempt.seq != 0; /* a counted try */
         render(req, pay_err_http_status(rc), "sms", &s, &m.card,
-               wrong ? wrong_text(req, "SMS code", &m.attempt) : msg_of(err));
+               wrong ? wrong_text(req, true, &m.attempt) : msg_of(req, err));
         return PAY_ERR_OK;
     }
     if (rc != PAY_ERR_OK)
@@ -415,12 +444,12 @@ enum pay_err gw_confirm_handler(struct pay_http_request *req, struct pay_error *
     if (rc != PAY_ERR_OK || already_paid(req, &s))
         return rc;
     if (strcmp(s.stage, "confirm") != 0)
-        return pay_error_set(err, PAY_ERR_ORDER_STATE, "", "verify the SMS code first");
+        return pay_error_set(err, PAY_ERR_ORDER_STATE, "", N_("Verify the SMS code first."));
     struct confirm_op c = {.b = b, .s = &s};
     rc = pay_committer_submit(b->committer, confirm_apply, &c, err);
     if (rc == PAY_ERR_INSUFFICIENT_FUNDS || rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED) {
         PAY_WARN("bank.payment_refused", "order=%s code=%s", s.order_pk, pay_err_name(rc));
-        render(req, pay_err_http_status(rc), "confirm", &s, &c.card, msg_of(err));
+        render(req, pay_err_http_status(rc), "confirm", &s, &c.card, msg_of(req, err));
         return PAY_ERR_OK;
     }
     if (rc != PAY_ERR_OK)
@@ -432,5 +461,30 @@ enum pay_err gw_confirm_handler(struct pay_http_request *req, struct pay_error *
             pay_bank_notify_attempt(b, c.notify_id);
     }
     render_result(req, b, s.id);
+    return PAY_ERR_OK;
+}
+
+/* --- GET /b2c/page: the current step again ------------------------------------------------ */
+
+enum pay_err gw_page_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    struct gw_session s;
+    enum pay_err rc = gw_session_load(b, pay_http_req_cookie(req, "bank_session"), &s, err);
+    if (rc != PAY_ERR_OK || already_paid(req, &s))
+        return rc;
+    if (!s.card_id[0] || strcmp(s.stage, "card") == 0) {
+        render(req, 200, "card", &s, NULL, NULL);
+        return PAY_ERR_OK;
+    }
+    struct pw_op p = {.s = &s};
+    rc = pay_store_run_read(b->store, card_read_tx, &p, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    const char *tpl = strcmp(s.stage, "sms") == 0       ? "sms"
+                      : strcmp(s.stage, "confirm") == 0 ? "confirm"
+                                                        : "password";
+    render(req, 200, tpl, &s, &p.card, NULL);
+    pay_wipe(&p.card, sizeof p.card);
     return PAY_ERR_OK;
 }

@@ -20,13 +20,14 @@
 #include <string.h>
 #include <time.h>
 
-void pay_bank_sms_send(struct pay_bank *b, const char *phone, const char *text)
+void pay_bank_sms_send(struct pay_bank *b, const char *phone, const char *text, const char *code)
 {
     pthread_mutex_lock(&b->sms_lock);
     struct pay_bank_sms *m = &b->sms[b->sms_next];
     m->time_ms = pay_clock_now_ms();
     snprintf(m->phone, sizeof m->phone, "%s", phone);
     snprintf(m->text, sizeof m->text, "%s", text);
+    snprintf(m->code, sizeof m->code, "%s", code);
     b->sms_next = (b->sms_next + 1) % PAY_BANK_SMS_OUTBOX_MAX;
     if (b->sms_count < PAY_BANK_SMS_OUTBOX_MAX)
         b->sms_count++;

@@ -256,7 +256,7 @@ int pay_money_format_display(int64_t minor, const char *currency, char *out, siz
     }
     at += (size_t)snprintf(tmp + at, sizeof tmp - at, "%s%s%s", digits + whole,
                            sym ? "" : "\xc2\xa0", sym ? "" : currency);
-    assert(at < sizeof tmp);
+    PAY_ASSERT(at < sizeof tmp);
     if (at + 1 > out_len)
         return -1;
     memcpy(out, tmp, at + 1);

@@ -400,6 +400,45 @@ int pay_i18n_vtrf(const struct pay_i18n_lang *l, struct pay_buf *out, const char
                : -1;
 }
 
+struct fixed {
+    char *out;
+    size_t n, len;
+};
+
+static int fixed_emit(void *ctx, const char *s, size_t n, bool is_value)
+{
+    struct fixed *f = ctx;
+    (void)is_value;
+    if (f->len + n + 1 > f->n)
+        return -1;
+    memcpy(f->out + f->len, s, n);
+    f->len += n;
+    f->out[f->len] = '\0';
+    return 0;
+}
+
+int pay_i18n_trfn(const struct pay_i18n_lang *l, char *out, size_t n, const char *msgid, ...)
+{
+    struct pairs p = {.n = 0};
+    struct fixed f = {out, n, 0};
+    const char *name;
+    char missing[64];
+    va_list ap;
+    va_start(ap, msgid);
+    while ((name = va_arg(ap, const char *)) != NULL && p.n < 16) {
+        p.names[p.n] = name;
+        p.values[p.n++] = va_arg(ap, const char *);
+    }
+    va_end(ap);
+    if (n == 0)
+        return -1;
+    out[0] = '\0';
+    if (pay_i18n_expand(pay_i18n_trc(l, NULL, msgid), pair_value, &p, fixed_emit, &f, missing) == 0)
+        return 0;
+    out[0] = '\0';
+    return -1;
+}
+
 int pay_i18n_trf(const struct pay_i18n_lang *l, struct pay_buf *out, const char *msgid, ...)
 {
     va_list ap;

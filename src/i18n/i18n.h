@@ -98,5 +98,10 @@ int pay_i18n_trf(const struct pay_i18n_lang *l, struct pay_buf *out, const char 
     __attribute__((sentinel));
 int pay_i18n_vtrf(const struct pay_i18n_lang *l, struct pay_buf *out, const char *ctxt,
                   const char *msgid, va_list ap);
+/* As pay_i18n_trf into the caller's fixed buffer (n bytes, NUL-terminated; "" on failure), for
+ * texts that hold a secret (an SMS code): nothing is copied anywhere else, so the caller can
+ * wipe it. 0, or -1 (a placeholder without value, or the text does not fit). */
+int pay_i18n_trfn(const struct pay_i18n_lang *l, char *out, size_t n, const char *msgid, ...)
+    __attribute__((sentinel));
 
 #endif

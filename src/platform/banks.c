@@ -43,9 +43,10 @@ static enum pay_err load_file(const struct pay_config *c, const char *sec, const
 static enum pay_err load_bank(struct pay_platform_bank *b, const struct pay_config *c,
                               const char *code, struct pay_error *err)
 {
-    static const char *const keys[] = {"name",           "protocol", "gateway_url",   "api_url",
-                                       "mer_id",         "mer_acct", "key_file",      "cert_file",
-                                       "bank_cert_file", "ca_file",  "allow_private", NULL};
+    static const char *const keys[] = {"name",      "name_en",        "protocol", "gateway_url",
+                                       "api_url",   "mer_id",         "mer_acct", "key_file",
+                                       "cert_file", "bank_cert_file", "ca_file",  "allow_private",
+                                       NULL};
     char sec[64];
     snprintf(sec, sizeof sec, "bank.%s", code);
     snprintf(b->code, sizeof b->code, "%s", code);
@@ -57,6 +58,7 @@ static enum pay_err load_bank(struct pay_platform_bank *b, const struct pay_conf
         return pay_config_error(c, sec, "protocol", err, "unknown protocol %s", proto);
     b->conn = &pay_connector_paygate_bank;
     snprintf(b->name, sizeof b->name, "%s", pay_config_get(c, sec, "name", code));
+    snprintf(b->name_en, sizeof b->name_en, "%s", pay_config_get(c, sec, "name_en", ""));
     snprintf(b->gateway_url, sizeof b->gateway_url, "%s",
              pay_config_get(c, sec, "gateway_url", ""));
     snprintf(b->api_url, sizeof b->api_url, "%s",

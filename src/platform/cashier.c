@@ -15,6 +15,7 @@
 #include "http/codec.h"
 #include "http/server.h"
 #include "http/template.h"
+#include "i18n/i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +100,42 @@ static const char *page_marker(const struct page *pg, bool open, bool paid)
     return pg->mobile ? mobile[step] : desk[step];
 }
 
-static void render(struct page *pg, int status, const char *error, const char *notice)
+/* The URL that shows this page again (the language switch returns there after a POST). */
+static const char *page_path(const struct page *pg)
+{
+    return pay_http_req_printf(pg->req, "%s/%s", pg->mobile ? "/m/pay" : "/cashier", pg->t.id);
+}
+
+/* The logged-in part: balance and bound cards. */
+static void add_wallet(struct page *pg, json_t *ctx)
+{
+    struct pay_error err = {0};
+    int64_t bal = 0;
+    char text[PAY_MONEY_TEXT_MAX + 1] = "";
+    if (pay_platform_wallet_balance(pg->p, pg->consumer_id, pg->t.currency, &bal, &err) ==
+        PAY_ERR_OK)
+        pay_money_format(bal, pg->t.currency, text, sizeof text);
+    json_object_set_new(ctx, "login", json_string(pg->login));
+    json_object_set_new(ctx, "balance", json_string(text));
+    json_object_set_new(ctx, "balance_text",
+                        json_string(pay_http_req_money(pg->req, bal, pg->t.currency)));
+    json_object_set_new(ctx, "enough", json_boolean(bal >= pg->t.amount_minor));
+    struct pay_platform_card cards[8];
+    size_t n = 0;
+    json_t *arr = json_array();
+    if (pay_platform_cards_list(pg->p, pg->consumer_id, NULL, cards, 8, &n, &err) == PAY_ERR_OK)
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(
+                arr, json_pack("{s:s, s:s, s:s, s:s}", "id", cards[i].id, "bank", cards[i].bank,
+                               "bank_name", pay_platform_bank_text(pg->p, pg->req, cards[i].bank),
+                               "last4", cards[i].last4));
+    pay_wipe(cards, sizeof cards);
+    json_object_set_new(ctx, "has_cards", json_boolean(n > 0));
+    json_object_set_new(ctx, "cards", arr);
+}
+
+/* error: shown in #error; notice: a pay_platform_notice() (taken). */
+static void render(struct page *pg, int status, const char *error, json_t *notice)
 {
     char amount[PAY_MONEY_TEXT_MAX + 1] = "";
     pay_money_format(pg->t.amount_minor, pg->t.currency, amount, sizeof amount);
@@ -112,41 +148,25 @@ static void render(struct page *pg, int status, const char *error, const char *n
     bool open = strcmp(pg->t.state, PAY_TRADE_WAIT_BUYER_PAY) == 0;
     bool paid =
         strcmp(pg->t.state, PAY_TRADE_SUCCESS) == 0 || strcmp(pg->t.state, PAY_TRADE_FINISHED) == 0;
-    json_t *ctx =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:s}", "platform",
-                  pg->p->set.name, "trade_id", pg->t.id, "subject", pg->t.subject, "merchant",
-                  mname, "amount", amount, "currency", pg->t.currency, "open", open, "paid", paid,
-                  "logged_in", pg->logged_in, "csrf", pg->csrf, "state", pg->t.state);
+    json_t *ctx = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:s, s:s}", "platform",
+        pg->p->set.name, "trade_id", pg->t.id, "out_trade_no", pg->t.out_trade_no, "subject",
+        pg->t.subject, "merchant", mname, "amount", amount, "amount_text",
+        pay_http_req_money(pg->req, pg->t.amount_minor, pg->t.currency), "currency", pg->t.currency,
+        "open", open, "paid", paid, "logged_in", pg->logged_in, "csrf", pg->csrf, "state",
+        pg->t.state, "state_text", pay_platform_state_text(pg->req, pg->t.state));
     if (have_m)
         pay_platform_merchant_fini(&m);
     if (ctx)
         json_object_set_new(ctx, "page", json_string(page_marker(pg, open, paid)));
-    if (ctx && pg->logged_in) {
-        int64_t bal = 0;
-        char text[PAY_MONEY_TEXT_MAX + 1] = "";
-        if (pay_platform_wallet_balance(pg->p, pg->consumer_id, pg->t.currency, &bal, &err) ==
-            PAY_ERR_OK)
-            pay_money_format(bal, pg->t.currency, text, sizeof text);
-        json_object_set_new(ctx, "login", json_string(pg->login));
-        json_object_set_new(ctx, "balance", json_string(text));
-        json_object_set_new(ctx, "enough", json_boolean(bal >= pg->t.amount_minor));
-        struct pay_platform_card cards[8];
-        size_t n = 0;
-        json_t *arr = json_array();
-        if (pay_platform_cards_list(pg->p, pg->consumer_id, NULL, cards, 8, &n, &err) == PAY_ERR_OK)
-            for (size_t i = 0; i < n; i++)
-                json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "id", cards[i].id, "bank",
-                                                     cards[i].bank, "last4", cards[i].last4));
-        pay_wipe(cards, sizeof cards);
-        json_object_set_new(ctx, "has_cards", json_boolean(n > 0));
-        json_object_set_new(ctx, "cards", arr);
-    }
+    if (ctx && pg->logged_in)
+        add_wallet(pg, ctx);
     json_t *banks = json_array();
     for (size_t i = 0; i < pg->p->set.n_banks; i++)
-        json_array_append_new(banks,
-                              json_pack("{s:s, s:s, s:s, s:s}", "code", pg->p->set.banks[i].code,
-                                        "name", pg->p->set.banks[i].name, "trade_id", pg->t.id,
-                                        "csrf", pg->anon_csrf));
+        json_array_append_new(
+            banks, json_pack("{s:s, s:s, s:s, s:s}", "code", pg->p->set.banks[i].code, "name",
+                             pay_platform_bank_text(pg->p, pg->req, pg->p->set.banks[i].code),
+                             "trade_id", pg->t.id, "csrf", pg->anon_csrf));
     if (ctx) {
         json_object_set_new(ctx, "banks", banks);
         json_object_set_new(ctx, "has_banks", json_boolean(pg->p->set.n_banks > 0));
@@ -160,12 +180,14 @@ static void render(struct page *pg, int status, const char *error, const char *n
     if (ctx && error)
         json_object_set_new(ctx, "error", json_string(error));
     if (ctx && notice)
-        json_object_set_new(ctx, "notice", json_string(notice));
+        json_object_set(ctx, "notice", notice);
+    json_decref(notice);
     const char *ret = paid ? signed_return(pg) : NULL;
     if (ctx && ret)
         json_object_set_new(ctx, "return_url", json_string(ret));
     if (ctx && open && strcmp(pg->t.product, "qr") == 0 && !pg->mobile)
         add_qr(pg, ctx);
+    pay_http_respond_page_url(pg->req, page_path(pg));
     pay_http_respond_template(pg->req, status, pg->mobile ? "mobile_pay" : "cashier", ctx);
     json_decref(ctx);
 }
@@ -178,6 +200,10 @@ static enum pay_err page_load(struct page *pg, struct pay_http_request *req, str
     pg->req = req;
     pg->mobile = strncmp(pay_http_req_path(req), "/m/", 3) == 0;
     const char *id = pay_http_req_param(req, "trade_id");
+    pay_http_respond_page_url(/* also the error pages' way back after the language switch */
+                              req,
+                              pay_http_req_printf(req, "%s/%s", pg->mobile ? "/m/pay" : "/cashier",
+                                                  id ? id : ""));
     enum pay_err e = pay_platform_trade_get(pg->p, NULL, id, NULL, &pg->t, err);
     if (e != PAY_ERR_OK)
         return e;
@@ -206,7 +232,7 @@ static enum pay_err page_load_post(struct page *pg, struct pay_http_request *req
     if (e != PAY_ERR_OK)
         return e;
     if (!pg->logged_in)
-        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", "please log in again");
+        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", N_("Please log in again."));
     if (!same_token(pay_http_req_form_get(req, "csrf"), pg->csrf))
         return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
     return PAY_ERR_OK;
@@ -236,7 +262,7 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
     e = pay_platform_consumer_login(pg.p, login ? login : "", pw ? pw : "",
                                     pay_http_req_form_get(req, "totp"), token, err);
     if (e == PAY_ERR_CREDENTIALS_INVALID || e == PAY_ERR_LOCKED) {
-        render(&pg, pay_err_http_status(e), pay_err_message(e), NULL);
+        render(&pg, pay_err_http_status(e), pay_platform_error_for(req, e, err), NULL);
         return PAY_ERR_OK;
     }
     if (e != PAY_ERR_OK)
@@ -269,8 +295,10 @@ static enum pay_err h_pay_wallet(struct pay_http_request *req, struct pay_error 
         struct pay_error ignore = {0};
         (void)pay_platform_trade_get(pg.p, NULL, pg.t.id, NULL, &pg.t, &ignore);
     }
-    render(&pg, pay_err_http_status(e), pay_platform_error_text(e, err),
-           e == PAY_ERR_OK ? "Payment successful" : NULL);
+    render(&pg, pay_err_http_status(e), pay_platform_error_for(req, e, err),
+           e == PAY_ERR_OK
+               ? pay_platform_notice("paid", pay_http_req_tr(req, "Payment successful."))
+               : NULL);
     return PAY_ERR_OK;
 }
 
@@ -289,18 +317,21 @@ static enum pay_err h_pay_card(struct pay_http_request *req, struct pay_error *e
     e = pay_platform_cards_list(pg.p, pg.consumer_id, card_id ? card_id : "", &card, 1, &n, err);
     pay_wipe(&card, sizeof card);
     if (e == PAY_ERR_OK && n == 0)
-        e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id", "no such card");
+        e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id", N_("No such card."));
     if (e == PAY_ERR_OK)
         e = pay_platform_consumer_check_pay_password(pg.p, pg.consumer_id, pw ? pw : "", err);
     char *purpose = pay_http_req_printf(req, "card:%s:%s", pg.t.id, card_id ? card_id : "");
     if (e == PAY_ERR_OK)
-        e = pay_platform_sms_challenge(pg.p, pg.consumer_id, pg.login, purpose, challenge, err);
+        e = pay_platform_sms_challenge(pg.p, req, pg.consumer_id, pg.login, purpose, challenge,
+                                       err);
     if (e == PAY_ERR_INTERNAL || e == PAY_ERR_DB_BUSY || e == PAY_ERR_DB_IO)
         return e;
     pg.sms_challenge = challenge;
     pg.sms_card = card_id;
-    render(&pg, pay_err_http_status(e), pay_platform_error_text(e, err),
-           e == PAY_ERR_OK ? "We sent a code to your phone." : NULL);
+    render(&pg, pay_err_http_status(e), pay_platform_error_for(req, e, err),
+           e == PAY_ERR_OK ? pay_platform_notice(
+                                 "code-sent", pay_http_req_tr(req, "We sent a code to your phone."))
+                           : NULL);
     return PAY_ERR_OK;
 }
 
@@ -322,7 +353,7 @@ static enum pay_err h_pay_card_confirm(struct pay_http_request *req, struct pay_
         e = pay_platform_cards_list(pg.p, pg.consumer_id, card_id ? card_id : "", &card, 1, &n,
                                     err);
     if (e == PAY_ERR_OK && n == 0)
-        e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id", "no such card");
+        e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id", N_("No such card."));
     if (e == PAY_ERR_OK)
         e = pay_platform_pay_by_card(pg.p, &pg.t, &card, err);
     pay_wipe(&card, sizeof card);
@@ -335,8 +366,10 @@ static enum pay_err h_pay_card_confirm(struct pay_http_request *req, struct pay_
     }
     struct pay_error ignore = {0};
     (void)pay_platform_trade_get(pg.p, NULL, pg.t.id, NULL, &pg.t, &ignore);
-    render(&pg, pay_err_http_status(e), pay_platform_error_text(e, err),
-           e == PAY_ERR_OK ? "Payment successful" : NULL);
+    render(&pg, pay_err_http_status(e), pay_platform_error_for(req, e, err),
+           e == PAY_ERR_OK
+               ? pay_platform_notice("paid", pay_http_req_tr(req, "Payment successful."))
+               : NULL);
     return PAY_ERR_OK;
 }
 

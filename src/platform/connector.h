@@ -65,7 +65,8 @@ struct pay_platform_connector {
 /* A bank the platform integrates ([bank.<code>] in the INI file). */
 struct pay_platform_bank {
     char code[17];
-    char name[64];
+    char name[64];                     /* shown to consumers: 中国工商银行 */
+    char name_en[64];                  /* on English pages; "": name */
     char gateway_url[PAY_URL_MAX + 1]; /* base URL of the B2C gateway */
     char api_url[PAY_URL_MAX + 1];     /* base URL of the signed API */
     char mer_id[65];                   /* the platform's merchant id at this bank */

@@ -19,6 +19,7 @@
 #include "crypto/crypto.h"
 #include "http/server.h"
 #include "http/template.h"
+#include "i18n/tz.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -40,7 +41,6 @@ static const char *const states[] = {PAY_TRADE_WAIT_BUYER_PAY, PAY_TRADE_SUCCESS
                                      PAY_TRADE_FINISHED};
 /* The payment method mix: agreement debits are paid from the wallet, so they count there. */
 static const char *const methods[] = {"wallet", "card", "bank", "qr"};
-static const char *const method_labels[] = {"wallet", "card", "online banking", "QR"};
 
 struct cur_row {
     char cur[4];
@@ -53,8 +53,11 @@ struct merch_row {
     int64_t trades, paid_n, volume, balance;
 };
 
+/* Days are the configured zone's (docs/i18n.md): "today" starts at local midnight. */
 struct dash {
+    const struct pay_tz *tz;
     int64_t now, today, week, chart_start;
+    int64_t chart_day0; /* days since 1970 of chart_start's local date */
     struct cur_row cur[CUR_MAX];
     size_t n_cur;
     int64_t by_state[4], by_method[4];
@@ -103,6 +106,7 @@ static enum pay_err login_page(struct pay_http_request *req, struct pay_platform
     json_t *ctx = json_pack("{s:s, s:s}", "platform", p->set.name, "csrf", csrf);
     if (ctx && error)
         json_object_set_new(ctx, "error", json_string(error));
+    pay_http_respond_page_url(req, "/operator/dashboard");
     pay_http_respond_template(req, 401, "dashboard_login", ctx);
     json_decref(ctx);
     return PAY_ERR_OK;
@@ -120,7 +124,7 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
     size_t n = strlen(p->set.operator_token);
     if (!tok || strlen(tok) != n || !pay_ct_equal(tok, p->set.operator_token, n)) {
         PAY_WARN("operator.login_failed", "ip=%s", pay_http_req_remote_ip(req));
-        return login_page(req, p, "Wrong operator token.", err);
+        return login_page(req, p, pay_http_req_tr(req, "Wrong operator token."), err);
     }
     long long exp = pay_clock_now_ms() / 1000 + OP_SESSION_S;
     char hex[65], value[96];
@@ -171,7 +175,9 @@ static void row_paid(struct dash *d, struct pay_store_stmt *st)
         r->week_n++, r->week_amt += amt;
     if (paid >= d->today)
         r->today_n++, r->today_amt += amt;
-    int64_t day = (paid - d->chart_start) / DAY_MS;
+    struct pay_tz_civil c;
+    pay_tz_civil(d->tz, paid, &c);
+    int64_t day = pay_tz_days_from_civil(c.year, c.month, c.day) - d->chart_day0;
     if (day >= 0 && day < CHART_DAYS)
         r->daily[day] += amt;
 }
@@ -277,97 +283,102 @@ static enum pay_err read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
 
 /* --- rendering -------------------------------------------------------------------------- */
 
-static json_t *money(int64_t minor, const char *cur)
+/* An amount as {"value": "20.00" (for scripts), "text": "¥20.00" (for people)}. */
+static json_t *money(struct pay_http_request *req, int64_t minor, const char *cur)
 {
     char t[PAY_MONEY_TEXT_MAX + 1];
     if (pay_money_format(minor, cur, t, sizeof t) < 0)
         snprintf(t, sizeof t, "?");
-    return json_string(t);
+    return json_pack("{s:s, s:s}", "value", t, "text", pay_http_req_money(req, minor, cur));
 }
 
-/* One chart per currency: paid amount per UTC day, the last CHART_DAYS days. */
-static json_t *daily_chart(const struct dash *d, const struct cur_row *r)
+/* One chart per currency: paid amount per local day, the last CHART_DAYS days. */
+static json_t *daily_chart(struct pay_http_request *req, const struct dash *d,
+                           const struct cur_row *r)
 {
     struct pay_svg_bar bars[CHART_DAYS];
-    char labels[CHART_DAYS][8], vals[CHART_DAYS][PAY_MONEY_TEXT_MAX + 1], title[64];
+    char labels[CHART_DAYS][8], vals[CHART_DAYS][PAY_MONEY_TEXT_MAX + 1];
     for (size_t i = 0; i < CHART_DAYS; i++) {
-        time_t t = (time_t)((d->chart_start + (int64_t)i * DAY_MS) / 1000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(labels[i], sizeof labels[i], "%m-%d", &tm);
+        int64_t y;
+        int m, day;
+        pay_tz_civil_from_days(d->chart_day0 + (int64_t)i, &y, &m, &day);
+        snprintf(labels[i], sizeof labels[i], "%02d-%02d", m, day);
         if (pay_money_format(r->daily[i], r->cur, vals[i], sizeof vals[i]) < 0)
             vals[i][0] = '\0';
         bars[i] = (struct pay_svg_bar){labels[i], r->daily[i], vals[i]};
     }
-    snprintf(title, sizeof title, "Paid %s per day, last %d days (UTC)", r->cur, CHART_DAYS);
+    const char *title = pay_http_req_trf(req, "Paid {currency} per day, last 14 days ({zone})",
+                                         "currency", r->cur, "zone", pay_tz_name(d->tz), NULL);
     char *svg = pay_svg_bar_chart(title, bars, CHART_DAYS);
     json_t *o = json_pack("{s:s, s:o}", "currency", r->cur, "svg", pay_tpl_trusted(svg ? svg : ""));
     free(svg);
     return o;
 }
 
-static json_t *method_chart(const struct dash *d)
+static json_t *method_chart(struct pay_http_request *req, const struct dash *d)
 {
     struct pay_svg_bar bars[4];
     char vals[4][24];
     for (size_t i = 0; i < 4; i++) {
         snprintf(vals[i], sizeof vals[i], "%" PRId64, d->by_method[i]);
-        bars[i] = (struct pay_svg_bar){method_labels[i], d->by_method[i], vals[i]};
+        bars[i] = (struct pay_svg_bar){pay_platform_method_text(req, methods[i]), d->by_method[i],
+                                       vals[i]};
     }
-    char *svg = pay_svg_bar_chart("Paid trades by payment method, last 14 days", bars, 4);
+    char *svg = pay_svg_bar_chart(
+        pay_http_req_tr(req, "Paid trades by payment method, last 14 days"), bars, 4);
     json_t *o = pay_tpl_trusted(svg ? svg : "");
     free(svg);
     return o;
 }
 
-static json_t *currencies_json(const struct dash *d)
+static json_t *currencies_json(struct pay_http_request *req, const struct dash *d)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < d->n_cur; i++) {
         const struct cur_row *r = &d->cur[i];
         json_array_append_new(
             a, json_pack("{s:s, s:I, s:o, s:I, s:o, s:o, s:o}", "currency", r->cur, "today_n",
-                         (json_int_t)r->today_n, "today_amount", money(r->today_amt, r->cur),
-                         "week_n", (json_int_t)r->week_n, "week_amount", money(r->week_amt, r->cur),
-                         "refunds_week", money(r->refunds_week, r->cur), "fees",
-                         money(r->fees, r->cur)));
+                         (json_int_t)r->today_n, "today_amount", money(req, r->today_amt, r->cur),
+                         "week_n", (json_int_t)r->week_n, "week_amount",
+                         money(req, r->week_amt, r->cur), "refunds_week",
+                         money(req, r->refunds_week, r->cur), "fees", money(req, r->fees, r->cur)));
     }
     return a;
 }
 
-static json_t *merchants_json(const struct dash *d)
+static json_t *merchants_json(struct pay_http_request *req, const struct dash *d)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < d->n_m; i++) {
         const struct merch_row *m = &d->m[i];
         bool c = m->cur[0] != '\0';
+        json_t *none = json_pack("{s:s, s:s}", "value", "", "text", "-");
         json_array_append_new(
             a, json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o}", "id", m->id, "name", m->name,
                          "currency", m->cur, "trades", (json_int_t)m->trades, "paid",
                          (json_int_t)m->paid_n, "volume",
-                         c ? money(m->volume, m->cur) : json_string("-"), "balance",
-                         c ? money(m->balance, m->cur) : json_string("-")));
+                         c ? money(req, m->volume, m->cur) : json_incref(none), "balance",
+                         c ? money(req, m->balance, m->cur) : json_incref(none)));
+        json_decref(none);
     }
     return a;
 }
 
-static json_t *page_json(const struct pay_platform *p, const struct dash *d)
+static json_t *page_json(struct pay_http_request *req, const struct pay_platform *p,
+                         const struct dash *d)
 {
     json_t *st = json_array(), *charts = json_array();
     for (size_t i = 0; i < 4; i++)
-        json_array_append_new(
-            st, json_pack("{s:s, s:I}", "state", states[i], "count", (json_int_t)d->by_state[i]));
+        json_array_append_new(st, json_pack("{s:s, s:s, s:I}", "state", states[i], "state_text",
+                                            pay_platform_state_text(req, states[i]), "count",
+                                            (json_int_t)d->by_state[i]));
     for (size_t i = 0; i < d->n_cur; i++)
-        json_array_append_new(charts, daily_chart(d, &d->cur[i]));
-    char now[32];
-    time_t t = (time_t)(d->now / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(now, sizeof now, "%Y-%m-%d %H:%M:%S UTC", &tm);
-    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I}}", "platform",
-                     p->set.name, "now", now, "currencies", currencies_json(d), "states", st,
-                     "daily_charts", charts, "method_chart", method_chart(d), "merchants",
-                     merchants_json(d), "outbox", "pending", (json_int_t)d->out_pending, "failed",
+        json_array_append_new(charts, daily_chart(req, d, &d->cur[i]));
+    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I}}", "platform",
+                     p->set.name, "now", pay_http_req_time(req, d->now), "zone", pay_tz_name(d->tz),
+                     "currencies", currencies_json(req, d), "states", st, "daily_charts", charts,
+                     "method_chart", method_chart(req, d), "merchants", merchants_json(req, d),
+                     "outbox", "pending", (json_int_t)d->out_pending, "failed",
                      (json_int_t)d->out_failed, "delivered_hour",
                      (json_int_t)d->out_delivered_hour);
 }
@@ -381,17 +392,22 @@ static enum pay_err h_dashboard(struct pay_http_request *req, struct pay_error *
     if (!bearer_ok(p, pay_http_req_header(req, "Authorization")) &&
         !session_ok(p, pay_http_req_cookie(req, OP_COOKIE)))
         return login_page(req, p, NULL, err);
-    struct dash d = {.now = pay_clock_now_ms()};
-    d.today = d.now - d.now % DAY_MS;
-    d.week = d.today - 6 * DAY_MS;
-    d.chart_start = d.today - (CHART_DAYS - 1) * DAY_MS;
+    struct dash d = {.now = pay_clock_now_ms(), .tz = pay_http_req_tz(req)};
+    /* local midnights: of today, and of the days 6 and 13 before (noon of a day is safely
+     * inside it even when a daylight saving change makes it 23 or 25 hours long) */
+    d.today = pay_tz_day_start_ms(d.tz, d.now);
+    d.week = pay_tz_day_start_ms(d.tz, d.today + DAY_MS / 2 - 6 * DAY_MS);
+    d.chart_start = pay_tz_day_start_ms(d.tz, d.today + DAY_MS / 2 - (CHART_DAYS - 1) * DAY_MS);
+    struct pay_tz_civil c0;
+    pay_tz_civil(d.tz, d.chart_start + DAY_MS / 2, &c0);
+    d.chart_day0 = pay_tz_days_from_civil(c0.year, c0.month, c0.day);
     d.m = pay_http_req_alloc(req, MERCH_MAX * sizeof *d.m);
     if (!d.m)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     enum pay_err e = pay_store_run_read(p->store, read_tx, &d, err);
     if (e != PAY_ERR_OK)
         return e;
-    json_t *ctx = page_json(p, &d);
+    json_t *ctx = page_json(req, p, &d);
     if (!ctx)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     pay_http_respond_template(req, 200, "dashboard", ctx);

@@ -81,7 +81,8 @@ struct pay_platform {
     struct {
         int64_t ms;
         char to[65]; /* a login (PAY_PLATFORM_LOGIN_MAX) */
-        char text[96];
+        char text[256];
+        char code[8]; /* the code in the text, apart for test scripts (sandbox only) */
     } sms[32];
     size_t sms_next, sms_count;
     void *api_routes;        /* api.c's per-route contexts, freed by pay_platform_close */
@@ -474,12 +475,14 @@ enum pay_err pay_platform_agreement_consumer(struct pay_platform *p, const char 
 
 /* --- SMS codes (sms.c) ------------------------------------------------------------------------ */
 
-/* Sends a 6-digit code to the consumer (to = their login) for purpose; id_out names the
- * challenge. Codes live PAY_OTP_TTL_S and are used once; PAY_LOCKOUT_ATTEMPTS wrong codes
- * (over all the consumer's codes) lock them for PAY_LOCKOUT_DURATION_S. */
-enum pay_err pay_platform_sms_challenge(struct pay_platform *p, const char *consumer_id,
-                                        const char *to, const char *purpose,
-                                        char id_out[PAY_ID_MAX], struct pay_error *err);
+/* Sends a 6-digit code to the consumer (to = their login) for purpose, worded in the language
+ * of req's page; id_out names the challenge. Codes live PAY_OTP_TTL_S and are used once;
+ * PAY_LOCKOUT_ATTEMPTS wrong codes (over all the consumer's codes) lock them for
+ * PAY_LOCKOUT_DURATION_S. */
+enum pay_err pay_platform_sms_challenge(struct pay_platform *p, struct pay_http_request *req,
+                                        const char *consumer_id, const char *to,
+                                        const char *purpose, char id_out[PAY_ID_MAX],
+                                        struct pay_error *err);
 enum pay_err pay_platform_sms_verify(struct pay_platform *p, const char *consumer_id,
                                      const char *id, const char *purpose, const char *code,
                                      struct pay_error *err);
@@ -539,6 +542,25 @@ json_t *pay_platform_time_json(int64_t ms);
 /* What a page tells the consumer about an outcome: NULL when e is OK, else the specific
  * detail in err or the registry's message for e. */
 const char *pay_platform_error_text(enum pay_err e, const struct pay_error *err);
+
+/* labels.c: human names in the request's language (codes stay in data-* attributes). Each
+ * returns the code itself when it does not know it. */
+struct pay_http_request;
+const char *pay_platform_state_text(struct pay_http_request *req, const char *state);
+const char *pay_platform_method_text(struct pay_http_request *req, const char *method);
+const char *pay_platform_movement_text(struct pay_http_request *req, const char *kind);
+const char *pay_platform_withdrawal_text(struct pay_http_request *req, const char *status);
+/* The display name of an integrated bank by code ([bank.<code>] name, name_en on English
+ * pages). */
+const char *pay_platform_bank_text(const struct pay_platform *p, struct pay_http_request *req,
+                                   const char *code);
+
+/* The text of error e (detail in err when it is e's) for the page of req, in its language;
+ * NULL when e is OK. */
+const char *pay_platform_error_for(struct pay_http_request *req, enum pay_err e,
+                                   const struct pay_error *err);
+/* A page's notice: {"key": "paid" (data-notice, for scripts), "text": what people read}. */
+json_t *pay_platform_notice(const char *key, const char *text);
 
 /* snprintf-copy of src into dst (n bytes); NULL copies as "". */
 void pay_platform_str_copy(char *dst, size_t n, const char *src);

@@ -31,23 +31,28 @@ static enum pay_err ch_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *
         "ttttii", c->id, c->consumer_id, c->purpose, c->hash, now + PAY_OTP_TTL_S * 1000LL, now));
 }
 
-static void outbox_add(struct pay_platform *p, const char *to, const char *code)
+static void outbox_add(struct pay_platform *p, struct pay_http_request *req, const char *to,
+                       const char *code)
 {
+    const char *text = pay_http_req_trf(
+        req, "[{platform}] Your payment code is {code}, valid for 5 minutes. Never share it.",
+        "platform", p->set.name, "code", code, NULL);
     pthread_mutex_lock(&p->sms_mu);
     size_t at = p->sms_next;
     p->sms[at].ms = pay_clock_now_ms();
     snprintf(p->sms[at].to, sizeof p->sms[at].to, "%s", to);
-    snprintf(p->sms[at].text, sizeof p->sms[at].text,
-             "%s: your payment code is %s (valid 5 minutes)", "PayGate", code);
+    snprintf(p->sms[at].text, sizeof p->sms[at].text, "%s", text);
+    snprintf(p->sms[at].code, sizeof p->sms[at].code, "%s", code);
     p->sms_next = (at + 1) % (sizeof p->sms / sizeof p->sms[0]);
     if (p->sms_count < sizeof p->sms / sizeof p->sms[0])
         p->sms_count++;
     pthread_mutex_unlock(&p->sms_mu);
 }
 
-enum pay_err pay_platform_sms_challenge(struct pay_platform *p, const char *consumer_id,
-                                        const char *to, const char *purpose,
-                                        char id_out[PAY_ID_MAX], struct pay_error *err)
+enum pay_err pay_platform_sms_challenge(struct pay_platform *p, struct pay_http_request *req,
+                                        const char *consumer_id, const char *to,
+                                        const char *purpose, char id_out[PAY_ID_MAX],
+                                        struct pay_error *err)
 {
     char code[PAY_OTP_DIGITS + 1], hash[PAY_OTP_HASH_LEN];
     if (pay_id_new("sm", id_out) != PAY_ERR_OK)
@@ -57,7 +62,7 @@ enum pay_err pay_platform_sms_challenge(struct pay_platform *p, const char *cons
     struct ch_ctx c = {id_out, consumer_id, purpose, hash};
     enum pay_err e = pay_store_run_tx(p->store, ch_tx, &c, err);
     if (e == PAY_ERR_OK) {
-        outbox_add(p, to, code);
+        outbox_add(p, req, to, code);
         PAY_INFO("sms.sent", "challenge=%s purpose=%s", id_out, purpose);
     }
     memset(code, 0, sizeof code);
@@ -143,9 +148,9 @@ static enum pay_err h_outbox(struct pay_http_request *req, struct pay_error *err
     size_t cap = sizeof p->sms / sizeof p->sms[0];
     for (size_t i = 0; i < p->sms_count; i++) { /* newest first */
         size_t at = (p->sms_next + cap - 1 - i) % cap;
-        json_array_append_new(list, json_pack("{s:o, s:s, s:s}", "time",
-                                              pay_platform_time_json(p->sms[at].ms), "to",
-                                              p->sms[at].to, "text", p->sms[at].text));
+        json_array_append_new(
+            list, json_pack("{s:o, s:s, s:s, s:s}", "time", pay_platform_time_json(p->sms[at].ms),
+                            "to", p->sms[at].to, "text", p->sms[at].text, "code", p->sms[at].code));
     }
     pthread_mutex_unlock(&p->sms_mu);
     pay_http_respond_json(req, 200, json_pack("{s:o}", "messages", list));

@@ -10,6 +10,7 @@
 #include "crypto/password.h"
 #include "http/server.h"
 #include "http/template.h"
+#include "i18n/i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,52 +80,98 @@ static json_t *history(struct wpage *w)
                            : t[i].code == PAY_PF_XFER_WITHDRAW       ? "withdrawal"
                            : t[i].code == PAY_PF_XFER_SANDBOX_CREDIT ? "sandbox credit"
                                                                      : "refund";
-        json_array_append_new(arr, json_pack("{s:o, s:s, s:s, s:s}", "at",
-                                             pay_platform_time_json(t[i].created_ms), "kind", kind,
-                                             "amount", amount, "ref", t[i].user_data));
+        json_array_append_new(
+            arr,
+            json_pack(
+                "{s:o, s:s, s:s, s:s, s:s, s:s, s:s}", "at",
+                pay_platform_time_json(t[i].created_ms), "at_text",
+                pay_http_req_time(w->req, t[i].created_ms), "kind", kind, "kind_text",
+                pay_platform_movement_text(w->req, kind), "amount", amount, "amount_text",
+                pay_http_req_printf(w->req, "%s%s", in ? "+" : "-",
+                                    pay_http_req_money(w->req, t[i].amount_minor, t[i].currency)),
+                "ref", t[i].user_data));
     }
     return arr;
 }
 
-static void wrender(struct wpage *w, int status, const char *error, const char *notice,
-                    json_t *extra)
+/* The withdrawals list (withdrawals.c) with what people read added: bank name, state, money,
+ * local time. */
+static void humanise_withdrawals(struct wpage *w, json_t *list)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(list, i, row)
+    {
+        const char *bank = json_string_value(json_object_get(row, "bank"));
+        const char *status = json_string_value(json_object_get(row, "status"));
+        const char *amount = json_string_value(json_object_get(row, "amount"));
+        int64_t minor = 0, ms = json_integer_value(json_object_get(row, "at_ms"));
+        struct pay_error e = {0};
+        if (pay_money_parse(amount ? amount : "", "CNY", &minor, &e) != PAY_ERR_OK)
+            minor = 0;
+        json_object_set_new(row, "bank_name",
+                            json_string(pay_platform_bank_text(w->p, w->req, bank)));
+        json_object_set_new(row, "status_text",
+                            json_string(pay_platform_withdrawal_text(w->req, status)));
+        json_object_set_new(row, "amount_text",
+                            json_string(pay_http_req_money(w->req, minor, "CNY")));
+        json_object_set_new(row, "at_text", json_string(pay_http_req_time(w->req, ms)));
+    }
+}
+
+/* The logged-in wallet: balance, cards, banks, movements, withdrawals. */
+static void add_wallet(struct wpage *w, json_t *ctx)
+{
+    int64_t bal = 0;
+    char text[PAY_MONEY_TEXT_MAX + 1] = "0.00";
+    struct pay_error e = {0};
+    if (pay_platform_wallet_balance(w->p, w->consumer_id, "CNY", &bal, &e) == PAY_ERR_OK)
+        pay_money_format(bal, "CNY", text, sizeof text);
+    json_object_set_new(ctx, "balance", json_string(text));
+    json_object_set_new(ctx, "balance_text", json_string(pay_http_req_money(w->req, bal, "CNY")));
+    struct pay_platform_card cards[CARDS_MAX];
+    size_t n = 0;
+    json_t *arr = json_array();
+    if (pay_platform_cards_list(w->p, w->consumer_id, NULL, cards, CARDS_MAX, &n, &e) == PAY_ERR_OK)
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr,
+                                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", cards[i].id, "bank",
+                                            cards[i].bank, "bank_name",
+                                            pay_platform_bank_text(w->p, w->req, cards[i].bank),
+                                            "bin", cards[i].bin, "last4", cards[i].last4));
+    json_object_set_new(ctx, "cards", arr);
+    json_t *banks = json_array();
+    for (size_t i = 0; i < w->p->set.n_banks; i++)
+        json_array_append_new(
+            banks, json_pack("{s:s, s:s}", "code", w->p->set.banks[i].code, "name",
+                             pay_platform_bank_text(w->p, w->req, w->p->set.banks[i].code)));
+    json_object_set_new(ctx, "banks", banks);
+    json_object_set_new(ctx, "history", history(w));
+    json_t *wds = NULL;
+    if (pay_platform_withdrawals_list(w->p, w->consumer_id, &wds, &e) == PAY_ERR_OK) {
+        humanise_withdrawals(w, wds);
+        json_object_set_new(ctx, "withdrawals", wds);
+    }
+}
+
+/* error: shown in #error; notice: a pay_platform_notice() (taken); extra: more values
+ * (taken). */
+static void wrender(struct wpage *w, int status, const char *error, json_t *notice, json_t *extra)
 {
     json_t *ctx = json_pack("{s:s, s:b, s:s, s:s}", "platform", w->p->set.name, "logged_in",
                             w->logged_in, "csrf", w->csrf, "login", w->login);
-    if (ctx && w->logged_in) {
-        int64_t bal = 0;
-        char text[PAY_MONEY_TEXT_MAX + 1] = "0.00";
-        struct pay_error e = {0};
-        if (pay_platform_wallet_balance(w->p, w->consumer_id, "CNY", &bal, &e) == PAY_ERR_OK)
-            pay_money_format(bal, "CNY", text, sizeof text);
-        json_object_set_new(ctx, "balance", json_string(text));
-        struct pay_platform_card cards[CARDS_MAX];
-        size_t n = 0;
-        json_t *arr = json_array();
-        if (pay_platform_cards_list(w->p, w->consumer_id, NULL, cards, CARDS_MAX, &n, &e) ==
-            PAY_ERR_OK)
-            for (size_t i = 0; i < n; i++)
-                json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "id", cards[i].id,
-                                                     "bank", cards[i].bank, "bin", cards[i].bin,
-                                                     "last4", cards[i].last4));
-        json_object_set_new(ctx, "cards", arr);
-        json_t *banks = json_array();
-        for (size_t i = 0; i < w->p->set.n_banks; i++)
-            json_array_append_new(banks, json_pack("{s:s, s:s}", "code", w->p->set.banks[i].code,
-                                                   "name", w->p->set.banks[i].name));
-        json_object_set_new(ctx, "banks", banks);
-        json_object_set_new(ctx, "history", history(w));
-        json_t *wds = NULL;
-        if (pay_platform_withdrawals_list(w->p, w->consumer_id, &wds, &e) == PAY_ERR_OK)
-            json_object_set_new(ctx, "withdrawals", wds);
-    }
+    if (ctx && w->logged_in)
+        add_wallet(w, ctx);
     if (ctx && error)
         json_object_set_new(ctx, "error", json_string(error));
     if (ctx && notice)
-        json_object_set_new(ctx, "notice", json_string(notice));
+        json_object_set(ctx, "notice", notice);
+    json_decref(notice);
     if (ctx && extra)
         json_object_update(ctx, extra);
     json_decref(extra);
+    bool reg = extra && json_is_true(json_object_get(ctx, "register"));
+    pay_http_respond_page_url(w->req, reg ? "/register" : "/wallet");
     pay_http_respond_template(w->req, status, "wallet", ctx);
     json_decref(ctx);
 }
@@ -152,7 +199,7 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
     e = pay_platform_consumer_login(w.p, login ? login : "", pw ? pw : "",
                                     pay_http_req_form_get(req, "totp"), token, err);
     if (e == PAY_ERR_CREDENTIALS_INVALID || e == PAY_ERR_LOCKED) {
-        wrender(&w, pay_err_http_status(e), pay_err_message(e), NULL, NULL);
+        wrender(&w, pay_err_http_status(e), pay_platform_error_for(req, e, err), NULL, NULL);
         return PAY_ERR_OK;
     }
     if (e != PAY_ERR_OK)
@@ -169,7 +216,7 @@ static enum pay_err wpost(struct wpage *w, struct pay_http_request *req, struct 
     if (e != PAY_ERR_OK)
         return e;
     if (!w->logged_in)
-        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", "please log in again");
+        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", N_("Please log in again."));
     if (!token_ok(pay_http_req_form_get(req, "csrf"), w->csrf))
         return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
     return PAY_ERR_OK;
@@ -189,15 +236,16 @@ static enum pay_err h_card_verify(struct pay_http_request *req, struct pay_error
         return e;
     const struct pay_platform_bank *b = pay_platform_bank_find(w.p, f(req, "bank"));
     if (!b)
-        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "bank", "no such bank");
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "bank", N_("No such bank."));
     char vid[PAY_MERCHANT_ID_FIELD_MAX + 1];
     e = b->conn->card_verify(b, f(req, "cardNo"), f(req, "expiry"), f(req, "cvv2"), vid, err);
     if (e != PAY_ERR_OK) {
-        wrender(&w, pay_err_http_status(e), err->detail[0] ? err->detail : pay_err_message(e), NULL,
-                NULL);
+        wrender(&w, pay_err_http_status(e), pay_platform_error_for(req, e, err), NULL, NULL);
         return PAY_ERR_OK;
     }
-    wrender(&w, 200, NULL, "We sent a code to the phone of this card.",
+    wrender(&w, 200, NULL,
+            pay_platform_notice("code-sent",
+                                pay_http_req_tr(req, "We sent a code to the phone of this card.")),
             json_pack("{s:s, s:s}", "verification_id", vid, "verify_bank", b->code));
     return PAY_ERR_OK;
 }
@@ -210,7 +258,7 @@ static enum pay_err h_card_confirm(struct pay_http_request *req, struct pay_erro
         return e;
     const struct pay_platform_bank *b = pay_platform_bank_find(w.p, f(req, "bank"));
     if (!b)
-        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "bank", "no such bank");
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "bank", N_("No such bank."));
     struct pay_platform_card c = {0};
     snprintf(c.bank, sizeof c.bank, "%s", b->code);
     e = b->conn->card_confirm(b, f(req, "verification_id"), f(req, "smsCode"), c.token, c.bin,
@@ -222,8 +270,10 @@ static enum pay_err h_card_confirm(struct pay_http_request *req, struct pay_erro
     pay_wipe(c.token, sizeof c.token);
     PAY_INFO("wallet.card_bound", "consumer=%s bank=%s result=%s", w.consumer_id, b->code,
              pay_err_name(e));
-    wrender(&w, pay_err_http_status(e), pay_platform_error_text(e, err),
-            e == PAY_ERR_OK ? "Card bound." : NULL, NULL);
+    wrender(&w, pay_err_http_status(e), pay_platform_error_for(req, e, err),
+            e == PAY_ERR_OK ? pay_platform_notice("card-bound", pay_http_req_tr(req, "Card bound."))
+                            : NULL,
+            NULL);
     return PAY_ERR_OK;
 }
 
@@ -241,15 +291,18 @@ static enum pay_err h_topup(struct pay_http_request *req, struct pay_error *err)
         (e = pay_platform_cards_list(w.p, w.consumer_id, f(req, "card_id"), &c, 1, &n, err)) ==
             PAY_ERR_OK &&
         n == 0)
-        e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id", "no such card");
+        e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id", N_("No such card."));
     if (e == PAY_ERR_OK)
         e = pay_platform_consumer_check_pay_password(w.p, w.consumer_id, f(req, "pay_password"),
                                                      err);
     if (e == PAY_ERR_OK)
         e = pay_platform_topup(w.p, w.consumer_id, &c, minor, "CNY", err);
     pay_wipe(&c, sizeof c);
-    wrender(&w, pay_err_http_status(e), pay_platform_error_text(e, err),
-            e == PAY_ERR_OK ? "Top-up successful." : NULL, NULL);
+    wrender(&w, pay_err_http_status(e), pay_platform_error_for(req, e, err),
+            e == PAY_ERR_OK
+                ? pay_platform_notice("topped-up", pay_http_req_tr(req, "Top-up successful."))
+                : NULL,
+            NULL);
     return PAY_ERR_OK;
 }
 
@@ -270,11 +323,14 @@ static enum pay_err h_withdraw(struct pay_http_request *req, struct pay_error *e
     if (e == PAY_ERR_OK)
         e = pay_platform_withdraw(w.p, w.consumer_id, f(req, "card_id"), minor, "CNY", status, err);
     /* pending: the bank has not answered yet; the money is held and the transfer is retried */
-    wrender(&w, pay_err_http_status(e), pay_platform_error_text(e, err),
-            e != PAY_ERR_OK                  ? NULL
-            : strcmp(status, "pending") == 0 ? "Withdrawal pending: the bank has not confirmed it "
-                                               "yet; it completes automatically."
-                                             : "Withdrawal sent.",
+    wrender(&w, pay_err_http_status(e), pay_platform_error_for(req, e, err),
+            e != PAY_ERR_OK ? NULL
+            : strcmp(status, "pending") == 0
+                ? pay_platform_notice(
+                      "withdrawal-pending",
+                      pay_http_req_tr(req, "Withdrawal pending: the bank has not confirmed it "
+                                           "yet; it completes automatically."))
+                : pay_platform_notice("withdrawal-sent", pay_http_req_tr(req, "Withdrawal sent.")),
             NULL);
     return PAY_ERR_OK;
 }
@@ -290,8 +346,10 @@ static enum pay_err h_agreement(struct pay_http_request *req, struct pay_error *
     e = pay_platform_consumer_check_pay_password(w.p, w.consumer_id, f(req, "pay_password"), err);
     if (e == PAY_ERR_OK)
         e = pay_platform_agreement_sign(w.p, w.consumer_id, f(req, "merchant_id"), id, err);
-    wrender(&w, pay_err_http_status(e), pay_platform_error_text(e, err),
-            e == PAY_ERR_OK ? "Agreement signed." : NULL,
+    wrender(&w, pay_err_http_status(e), pay_platform_error_for(req, e, err),
+            e == PAY_ERR_OK
+                ? pay_platform_notice("agreement-signed", pay_http_req_tr(req, "Agreement signed."))
+                : NULL,
             e == PAY_ERR_OK ? json_pack("{s:s}", "agreement_no", id) : NULL);
     return PAY_ERR_OK;
 }
@@ -317,7 +375,12 @@ static enum pay_err h_totp(struct pay_http_request *req, struct pay_error *err)
     if (extra && svg)
         json_object_set_new(extra, "totp_qr", pay_tpl_trusted(svg));
     free(svg);
-    wrender(&w, 200, NULL, "Scan the code with an authenticator app, then enter a code.", extra);
+    wrender(
+        &w, 200, NULL,
+        pay_platform_notice(
+            "totp-scan",
+            pay_http_req_tr(req, "Scan the code with an authenticator app, then enter a code.")),
+        extra);
     return PAY_ERR_OK;
 }
 
@@ -328,8 +391,11 @@ static enum pay_err h_totp_confirm(struct pay_http_request *req, struct pay_erro
     if (e != PAY_ERR_OK)
         return e;
     e = pay_platform_totp_confirm(w.p, w.consumer_id, f(req, "code"), err);
-    wrender(&w, pay_err_http_status(e), pay_platform_error_text(e, err),
-            e == PAY_ERR_OK ? "Two-step login is on." : NULL, NULL);
+    wrender(&w, pay_err_http_status(e), pay_platform_error_for(req, e, err),
+            e == PAY_ERR_OK
+                ? pay_platform_notice("totp-on", pay_http_req_tr(req, "Two-step login is on."))
+                : NULL,
+            NULL);
     return PAY_ERR_OK;
 }
 
@@ -357,7 +423,7 @@ static enum pay_err h_register(struct pay_http_request *req, struct pay_error *e
     if (e == PAY_ERR_OK)
         e = pay_platform_consumer_login(w.p, f(req, "login"), f(req, "password"), NULL, token, err);
     if (e != PAY_ERR_OK) {
-        wrender(&w, pay_err_http_status(e), err->detail[0] ? err->detail : pay_err_message(e), NULL,
+        wrender(&w, pay_err_http_status(e), pay_platform_error_for(req, e, err), NULL,
                 json_pack("{s:b}", "register", 1));
         return PAY_ERR_OK;
     }

@@ -15,6 +15,7 @@
 
 #include "core/assertions.h"
 #include "core/clock.h"
+#include "i18n/i18n.h"
 #include "core/ids.h"
 #include "core/money.h"
 #include "core/timeutil.h"
@@ -208,7 +209,8 @@ enum pay_err pay_platform_withdraw(struct pay_platform *p, const char *consumer_
         pay_platform_cards_list(p, consumer_id, card_id ? card_id : "", &c, 1, &n, err);
     pay_wipe(c.token, sizeof c.token); /* wd_send opens it again for each attempt */
     if (e == PAY_ERR_OK && n == 0)
-        e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id", "choose one of your bound cards");
+        e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id",
+                          N_("choose one of your bound cards"));
     if (e == PAY_ERR_OK && !pay_platform_bank_find(p, c.bank))
         e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "card_id",
                           "the card's bank is not configured");
@@ -327,12 +329,13 @@ static enum pay_err list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
         char amount[PAY_MONEY_TEXT_MAX + 1] = "";
         pay_money_format(pay_store_col_int64(st, 3), pay_store_col_text(st, 4), amount,
                          sizeof amount);
-        json_array_append_new(
-            l->arr,
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", pay_store_col_text(st, 0), "bank",
-                      pay_store_col_text(st, 1), "card_last4", pay_store_col_text(st, 2), "amount",
-                      amount, "status", pay_store_col_text(st, 5), "at",
-                      pay_platform_time_json(pay_store_col_int64(st, 6))));
+        json_array_append_new(l->arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I}", "id",
+                                                pay_store_col_text(st, 0), "bank",
+                                                pay_store_col_text(st, 1), "card_last4",
+                                                pay_store_col_text(st, 2), "amount", amount,
+                                                "status", pay_store_col_text(st, 5), "at",
+                                                pay_platform_time_json(pay_store_col_int64(st, 6)),
+                                                "at_ms", (json_int_t)pay_store_col_int64(st, 6)));
     }
     pay_store_done(st);
     return PAY_ERR_OK;

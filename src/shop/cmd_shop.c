@@ -17,7 +17,8 @@
  * pointers point into argv or into cfg, which lives as long as the opts. */
 struct shop_opts {
     const char *platform_url, *merchant_id, *key_file, *platform_key, *bank_url, *bank_name,
-        *bank_merchant_dir, *bank_cert, *bank_ca, *bank_code, *web_root, *print_url_file;
+        *bank_merchant_dir, *bank_cert, *bank_ca, *bank_code, *web_root, *bank_name_en,
+        *print_url_file;
     struct pay_server_settings srv; /* [server]: listen, TLS, public URL, data dir, log */
     struct pay_config *cfg;         /* --config FILE, or NULL */
     bool check;                     /* --check-config */
@@ -26,12 +27,13 @@ struct shop_opts {
 /* [shop] keys and their flags, in the order of the pointers of struct shop_opts; the last
  * (--print-url-file) has no key. */
 static const char *const shop_keys[] = {
-    "platform_url",      "merchant_id", "key_file", "platform_key", "bank_url", "bank_name",
-    "bank_merchant_dir", "bank_cert",   "bank_ca",  "bank_code",    "web_root", NULL};
+    "platform_url", "merchant_id",       "key_file",  "platform_key", "bank_url",
+    "bank_name",    "bank_merchant_dir", "bank_cert", "bank_ca",      "bank_code",
+    "web_root",     "bank_name_en",      NULL};
 static const char *const shop_flags[] = {
-    "--platform-url", "--merchant-id", "--key-file",          "--platform-key",
-    "--bank-url",     "--bank-name",   "--bank-merchant-dir", "--bank-cert",
-    "--bank-ca",      "--bank-code",   "--web-root",          "--print-url-file"};
+    "--platform-url", "--merchant-id",       "--key-file",      "--platform-key", "--bank-url",
+    "--bank-name",    "--bank-merchant-dir", "--bank-cert",     "--bank-ca",      "--bank-code",
+    "--web-root",     "--bank-name-en",      "--print-url-file"};
 #define SHOP_N_FLAGS (sizeof shop_flags / sizeof shop_flags[0])
 
 static void shop_usage(void)
@@ -39,6 +41,7 @@ static void shop_usage(void)
     printf("usage: paygate shop [--config FILE] [--check-config] --data-dir DIR\n"
            "                    --platform-url URL --merchant-id ID --key-file FILE\n"
            "                    [--platform-key BASE64] [--bank-url URL --bank-name NAME\n"
+           "                     [--bank-name-en NAME]\n"
            "                     --bank-merchant-dir DIR --bank-cert FILE [--bank-ca FILE\n"
            "                     --bank-code CODE]] [--web-root DIR] [--print-url-file F]\n"
            "                    [server options]\n\n"
@@ -167,7 +170,9 @@ static int shop_open(struct shop *s, const struct shop_opts *o)
         s->bank = paygate_bank_new(&bc, &e);
         if (!s->bank)
             return fprintf(stderr, "paygate shop: bank: %s %s\n", e.code, e.message), -1;
-        snprintf(s->bank_name, sizeof s->bank_name, "%s", o->bank_name ? o->bank_name : "the bank");
+        snprintf(s->bank_name, sizeof s->bank_name, "%s", o->bank_name ? o->bank_name : "");
+        snprintf(s->bank_name_en, sizeof s->bank_name_en, "%s",
+                 o->bank_name_en ? o->bank_name_en : "");
     }
     return 0;
 }

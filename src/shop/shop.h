@@ -15,8 +15,8 @@
 
 struct shop_product {
     const char *id;
-    const char *name;
-    int64_t price; /* CNY minor units */
+    const char *name; /* English; translated where shown */
+    int64_t price;    /* CNY minor units */
 };
 
 struct shop {
@@ -26,7 +26,8 @@ struct shop {
     paygate_bank *bank; /* NULL when the shop has no bank contract */
     paygate_seen_db *seen;
     char public_url[256];
-    char bank_name[64];
+    char bank_name[64];    /* the shop's bank on its pages */
+    char bank_name_en[64]; /* on English pages; "": bank_name */
 };
 
 extern const struct shop_product shop_products[];

@@ -11,11 +11,17 @@ static inline void shop_ok(int r)
     (void)r;
 }
 
+#include <jansson.h>
+
 const struct shop_product *shop_product_find(const char *id);
-void shop_money(int64_t minor, char out[40]); /* "¥12.30" */
-void shop_page_begin(struct pay_buf *b, const char *title);
-/* Closes the page, sends it and frees b. */
-void shop_page_send(struct pay_http_request *req, struct pay_buf *b, int status);
+/* Sets o[key] = "12.30" (for scripts) and o[key_text] = "¥12.30" (for people); returns o. */
+json_t *shop_money_json(struct pay_http_request *req, json_t *o, const char *key, int64_t minor);
+/* Renders template `page` (also the body's data-page) with ctx (taken; NULL answers 500). */
+void shop_render(struct pay_http_request *req, int status, const char *page, json_t *ctx);
+/* An order as the templates show it (human state, method, money). New reference. */
+json_t *shop_order_json(struct pay_http_request *req, const struct shop_order *o);
+/* The shop's bank in the reader's language (bank_name_en on English pages when set). */
+const char *shop_bank_name(const struct shop *s, struct pay_http_request *req);
 const char *shop_sid(struct pay_http_request *req);
 void shop_cart_read(struct pay_http_request *req, int qty[]);
 int shop_is_admin(struct pay_http_request *req);

@@ -1,21 +1,24 @@
 /* The shop's pages: catalogue, cart (a cookie), "my orders" (orders of the browser's session
- * cookie) and the admin list. HTML is built here with every value escaped; the styles are in
- * web/shop/static/shop.css (the CSP allows no inline style or script). */
+ * cookie) and the admin list, rendered from web/shop/templates in the reader's language
+ * (docs/i18n.md); the styles are in web/shop/static/shop.css (the CSP allows no inline style
+ * or script). */
 #include "shop/shop_internal.h"
 
 #include "core/money.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
+#include "i18n/i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Product names are English msgids (N_): each page shows them in the reader's language. */
 const struct shop_product shop_products[] = {
-    {"tea", "Longjing green tea, 100 g", 6800},
-    {"cup", "Celadon tea cup", 3500},
-    {"pot", "Yixing clay teapot", 28800},
-    {"fan", "Silk folding fan", 4500},
+    {"tea", N_("Longjing green tea, 100 g"), 6800},
+    {"cup", N_("Celadon tea cup"), 3500},
+    {"pot", N_("Yixing clay teapot"), 28800},
+    {"fan", N_("Silk folding fan"), 4500},
 };
 const size_t shop_n_products = sizeof shop_products / sizeof shop_products[0];
 
@@ -27,34 +30,34 @@ const struct shop_product *shop_product_find(const char *id)
     return NULL;
 }
 
-void shop_money(int64_t minor, char out[40])
+json_t *shop_money_json(struct pay_http_request *req, json_t *o, const char *key, int64_t minor)
 {
-    char t[32];
-    if (pay_money_format(minor, "CNY", t, sizeof t) < 0)
-        snprintf(t, sizeof t, "?");
-    snprintf(out, 40, "¥%s", t);
+    char plain[PAY_MONEY_TEXT_MAX], text_key[48];
+    if (pay_money_format(minor, "CNY", plain, sizeof plain) < 0)
+        plain[0] = '\0';
+    snprintf(text_key, sizeof text_key, "%s_text", key);
+    json_object_set_new(o, key, json_string(plain));
+    json_object_set_new(o, text_key, json_string(pay_http_req_money(req, minor, "CNY")));
+    return o;
 }
 
-void shop_page_begin(struct pay_buf *b, const char *title)
+void shop_render(struct pay_http_request *req, int status, const char *page, json_t *ctx)
 {
-    shop_ok(pay_buf_puts(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                            "<meta name=\"viewport\" content=\"width=device-width, "
-                            "initial-scale=1\"><title>") |
-            pay_html_escape(b, title) |
-            pay_buf_puts(b, " · Teahouse demo shop</title><link rel=\"stylesheet\" "
-                            "href=\"/static/shop.css\"><script src=\"/static/autosubmit.js\" "
-                            "defer></script></head>\n<body><header><a class=\"brand\" href=\"/\">"
-                            "Teahouse</a><nav><a href=\"/\">Catalogue</a> <a id=\"nav-cart\" "
-                            "href=\"/cart\">Cart</a> <a id=\"nav-orders\" href=\"/orders\">My "
-                            "orders</a> <a href=\"/admin\">Admin</a></nav></header><main>\n"));
+    if (ctx == NULL) {
+        pay_http_respond_code(req, PAY_ERR_INTERNAL);
+        return;
+    }
+    json_object_set_new(ctx, "page", json_string(page));
+    pay_http_respond_template(req, status, page, ctx);
+    json_decref(ctx);
 }
 
-void shop_page_send(struct pay_http_request *req, struct pay_buf *b, int status)
+const char *shop_bank_name(const struct shop *s, struct pay_http_request *req)
 {
-    shop_ok(pay_buf_puts(b, "</main><footer>paygate demo shop — payments through libpaygate"
-                            "</footer></body></html>\n"));
-    pay_http_respond_html(req, status, pay_buf_str(b));
-    pay_buf_fini(b);
+    bool en = strcmp(pay_i18n_tag(pay_http_req_lang(req)), "en") == 0;
+    if (!s->bank_name[0])
+        return pay_http_req_tr(req, "your bank");
+    return en && s->bank_name_en[0] ? s->bank_name_en : s->bank_name;
 }
 
 /* The browser's session id (cookie shop_sid), created on first use. */
@@ -97,23 +100,13 @@ static void cart_write(struct pay_http_request *req, const int qty[])
 static enum pay_err h_catalogue(struct pay_http_request *req, struct pay_error *err)
 {
     (void)shop_sid(req);
-    struct pay_buf b;
-    pay_buf_init(&b, 1 << 20);
-    shop_page_begin(&b, "Catalogue");
-    shop_ok(pay_buf_puts(&b, "<h1>Catalogue</h1><ul class=\"products\">"));
+    json_t *list = json_array();
     for (size_t i = 0; i < shop_n_products; i++) {
-        char price[40];
-        shop_money(shop_products[i].price, price);
-        shop_ok(pay_buf_printf(&b,
-                               "<li class=\"product\" id=\"product-%s\"><h2>%s</h2><p "
-                               "class=\"price\">%s</p><form method=\"post\" action=\"/cart/add\">"
-                               "<input type=\"hidden\" name=\"product\" value=\"%s\"><button "
-                               "type=\"submit\" id=\"add-%s\">Add to cart</button></form></li>",
-                               shop_products[i].id, shop_products[i].name, price,
-                               shop_products[i].id, shop_products[i].id));
+        json_t *o = json_pack("{s:s, s:s}", "id", shop_products[i].id, "name",
+                              pay_http_req_tr(req, shop_products[i].name));
+        json_array_append_new(list, shop_money_json(req, o, "price", shop_products[i].price));
     }
-    shop_ok(pay_buf_puts(&b, "</ul>"));
-    shop_page_send(req, &b, 200);
+    shop_render(req, 200, "catalogue", json_pack("{s:o}", "products", list));
     return PAY_ERR_OK;
 }
 
@@ -142,113 +135,77 @@ static enum pay_err h_cart_clear(struct pay_http_request *req, struct pay_error 
     return PAY_ERR_OK;
 }
 
-static void cart_table(struct shop *s, struct pay_buf *b, const int qty[], int64_t *total)
-{
-    *total = 0;
-    shop_ok(
-        pay_buf_puts(b, "<table class=\"cart\"><tr><th>Item</th><th>Qty</th><th>Price</th></tr>"));
-    for (size_t i = 0; i < shop_n_products; i++) {
-        if (qty[i] <= 0)
-            continue;
-        char price[40];
-        shop_money(shop_products[i].price * qty[i], price);
-        *total += shop_products[i].price * qty[i];
-        shop_ok(pay_buf_printf(b, "<tr><td>%s</td><td>%d</td><td>%s</td></tr>",
-                               shop_products[i].name, qty[i], price));
-    }
-    char t[40];
-    shop_money(*total, t);
-    shop_ok(pay_buf_printf(b,
-                           "<tr class=\"total\"><td>Total</td><td></td><td id=\"cart-total\">%s"
-                           "</td></tr></table>",
-                           t));
-}
-
 static enum pay_err h_cart(struct pay_http_request *req, struct pay_error *err)
 {
     struct shop *s = pay_http_req_ctx(req);
     int qty[16];
     shop_cart_read(req, qty);
-    struct pay_buf b;
-    pay_buf_init(&b, 1 << 20);
-    shop_page_begin(&b, "Cart");
-    shop_ok(pay_buf_puts(&b, "<h1>Your cart</h1>"));
-    int64_t total;
-    cart_table(s, &b, qty, &total);
-    if (total == 0) {
-        shop_ok(pay_buf_puts(&b, "<p id=\"cart-empty\">Your cart is empty.</p>"));
-    } else {
-        shop_ok(pay_buf_puts(&b, "<form method=\"post\" action=\"/checkout\" class=\"checkout\">"
-                                 "<fieldset><legend>Pay with</legend><label><input type=\"radio\" "
-                                 "name=\"method\" value=\"platform\" id=\"pay-platform\" checked> "
-                                 "PayGate (wallet or any bank, on the PayGate cashier)</label>"));
-        if (s->bank)
-            shop_ok(pay_buf_puts(&b, "<label><input type=\"radio\" name=\"method\" value=\"bank\" "
-                                     "id=\"pay-bank\"> Online banking at ") |
-                    pay_html_escape(&b, s->bank_name) | pay_buf_puts(&b, " (direct)</label>"));
-        shop_ok(pay_buf_puts(&b,
-                             "</fieldset><button type=\"submit\" id=\"checkout\">Place order and "
-                             "pay</button></form><form method=\"post\" action=\"/cart/clear\">"
-                             "<button type=\"submit\" class=\"link\">Empty the cart</button>"
-                             "</form>"));
+    json_t *lines = json_array();
+    int64_t total = 0;
+    for (size_t i = 0; i < shop_n_products; i++) {
+        if (qty[i] <= 0)
+            continue;
+        total += shop_products[i].price * qty[i];
+        json_t *o = json_pack("{s:s, s:s, s:i}", "id", shop_products[i].id, "name",
+                              pay_http_req_tr(req, shop_products[i].name), "qty", qty[i]);
+        json_array_append_new(lines,
+                              shop_money_json(req, o, "price", shop_products[i].price * qty[i]));
     }
-    shop_page_send(req, &b, 200);
+    json_t *ctx = json_pack("{s:o, s:b, s:b, s:s}", "lines", lines, "has_lines", total > 0,
+                            "has_bank", s->bank != NULL, "bank_name", shop_bank_name(s, req));
+    shop_render(req, 200, "cart", ctx ? shop_money_json(req, ctx, "total", total) : NULL);
     return PAY_ERR_OK;
 }
 
-static const char *state_label(const struct shop_order *o)
+json_t *shop_order_json(struct pay_http_request *req, const struct shop_order *o)
 {
-    return strcmp(o->state, "pending") == 0 ? "awaiting payment" : o->state;
+    static const struct {
+        const char *code;
+        struct pay_i18n_msg text;
+    } states[] = {{"pending", NC_("shop order", "Awaiting payment")},
+                  {"paid", NC_("shop order", "Paid")},
+                  {"refunded", NC_("shop order", "Refunded")}},
+      methods[] = {{"platform", NC_("shop payment", "PayGate")},
+                   {"bank", NC_("shop payment", "Online banking")}},
+      vias[] = {{"notify", NC_("marked paid by", "Notification")},
+                {"query", NC_("marked paid by", "Query")}};
+    const char *state = o->state, *method = o->method, *via = o->paid_via;
+    for (size_t i = 0; i < 3; i++)
+        if (strcmp(o->state, states[i].code) == 0)
+            state = pay_http_req_msg(req, &states[i].text);
+    for (size_t i = 0; i < 2; i++) {
+        if (strcmp(o->method, methods[i].code) == 0)
+            method = pay_http_req_msg(req, &methods[i].text);
+        if (strcmp(o->paid_via, vias[i].code) == 0)
+            via = pay_http_req_msg(req, &vias[i].text);
+    }
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:b, s:b}", "id", o->id, "items", o->items,
+        "method", o->method, "method_text", method, "state", o->state, "state_text", state,
+        "fulfilments", o->fulfilments, "paid_via", o->paid_via, "paid_via_text", via, "pending",
+        strcmp(o->state, "pending") == 0, "refundable", strcmp(o->state, "paid") == 0);
+    shop_money_json(req, j, "amount", o->amount);
+    return o->refunded > 0 ? shop_money_json(req, j, "refunded", o->refunded) : j;
 }
 
 struct list_ctx {
-    struct pay_buf *b;
-    int admin;
-    int n;
+    struct pay_http_request *req;
+    json_t *rows;
 };
 
 static void order_row(void *ctx, const struct shop_order *o)
 {
     struct list_ctx *l = ctx;
-    char amt[40], ref[40];
-    shop_money(o->amount, amt);
-    shop_money(o->refunded, ref);
-    l->n++;
-    shop_ok(pay_buf_printf(l->b, "<tr id=\"row-%s\"><td><a href=\"/orders/%s\">%s</a></td><td>",
-                           o->id, o->id, o->id) |
-            pay_html_escape(l->b, o->items) |
-            pay_buf_printf(l->b, "</td><td>%s</td><td>%s</td><td class=\"state state-%s\">%s</td>",
-                           amt, o->method, o->state, state_label(o)));
-    if (l->admin) {
-        shop_ok(pay_buf_printf(l->b,
-                               "<td>%s</td><td class=\"fulfilments\">%d</td><td class=\"via\">"
-                               "%s</td><td>",
-                               ref, o->fulfilments, o->paid_via));
-        if (strcmp(o->state, "paid") == 0)
-            shop_ok(pay_buf_printf(l->b,
-                                   "<form method=\"post\" action=\"/admin/orders/%s/refund\">"
-                                   "<button type=\"submit\" id=\"refund-%s\">Refund %s</button>"
-                                   "</form>",
-                                   o->id, o->id, amt));
-        shop_ok(pay_buf_puts(l->b, "</td>"));
-    }
-    shop_ok(pay_buf_puts(l->b, "</tr>"));
+    json_array_append_new(l->rows, shop_order_json(l->req, o));
 }
 
 static enum pay_err h_orders(struct pay_http_request *req, struct pay_error *err)
 {
     struct shop *s = pay_http_req_ctx(req);
     const char *sid = shop_sid(req);
-    struct pay_buf b;
-    pay_buf_init(&b, 1 << 20);
-    shop_page_begin(&b, "My orders");
-    shop_ok(pay_buf_puts(&b, "<h1>My orders</h1><table class=\"orders\" id=\"my-orders\"><tr><th>"
-                             "Order</th><th>Items</th><th>Amount</th><th>Paid with</th><th>State"
-                             "</th></tr>"));
-    struct list_ctx l = {&b, 0, 0};
+    struct list_ctx l = {req, json_array()};
     shop_order_list(s, sid, order_row, &l);
-    shop_ok(pay_buf_puts(&b, "</table>"));
-    shop_page_send(req, &b, 200);
+    shop_render(req, 200, "orders", json_pack("{s:o}", "orders", l.rows));
     return PAY_ERR_OK;
 }
 
@@ -270,31 +227,30 @@ int shop_is_admin(struct pay_http_request *req)
 
 /* The shop's balance at the platform (what the platform owes it), asked through the SDK
  * (GET /v1/balance) each time the page is shown. */
-static void platform_balance(struct shop *s, struct pay_buf *b)
+static void platform_balance(struct shop *s, struct pay_http_request *req, json_t *ctx)
 {
-    shop_ok(pay_buf_puts(b, "<h2>Platform balance</h2>"));
     paygate_balance bal[8];
     size_t n = 0;
     paygate_error pe = {0};
     int rc = s->platform ? paygate_balance_query(s->platform, NULL, bal, 8, &n, &pe) : PAYGATE_OK;
     if (rc != PAYGATE_OK) {
-        shop_ok(pay_buf_puts(b, "<p class=\"error\" id=\"platform-balance-error\">") |
-                pay_html_escape(b, pe.message) | pay_buf_puts(b, "</p>"));
+        json_object_set_new(ctx, "balance_error", json_string(pe.message));
         return;
     }
-    shop_ok(pay_buf_puts(b, "<table class=\"orders\" id=\"platform-balance\"><tr><th>Currency"
-                            "</th><th>Available</th><th>Fees charged</th></tr>"));
+    json_t *rows = json_array();
     for (size_t i = 0; i < n; i++) {
         char avail[48] = "", fees[48] = "";
         if (pay_money_format(bal[i].available, bal[i].currency, avail, sizeof avail) < 0 ||
             pay_money_format(bal[i].fees_charged, bal[i].currency, fees, sizeof fees) < 0)
             continue;
-        shop_ok(pay_buf_printf(b,
-                               "<tr data-currency=\"%s\"><td>%s</td><td class=\"available\">%s"
-                               "</td><td class=\"fees\">%s</td></tr>",
-                               bal[i].currency, bal[i].currency, avail, fees));
+        json_array_append_new(
+            rows,
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "currency", bal[i].currency, "available", avail,
+                      "available_text", pay_http_req_money(req, bal[i].available, bal[i].currency),
+                      "fees", fees, "fees_text",
+                      pay_http_req_money(req, bal[i].fees_charged, bal[i].currency)));
     }
-    shop_ok(pay_buf_puts(b, "</table>"));
+    json_object_set_new(ctx, "balances", rows);
 }
 
 static enum pay_err h_admin(struct pay_http_request *req, struct pay_error *err)
@@ -302,18 +258,12 @@ static enum pay_err h_admin(struct pay_http_request *req, struct pay_error *err)
     struct shop *s = pay_http_req_ctx(req);
     if (!shop_is_admin(req))
         return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL, "admin is for loopback clients");
-    struct pay_buf b;
-    pay_buf_init(&b, 1 << 20);
-    shop_page_begin(&b, "Order admin");
-    shop_ok(pay_buf_puts(
-        &b, "<h1>Order admin</h1><table class=\"orders\" id=\"all-orders\"><tr><th>"
-            "Order</th><th>Items</th><th>Amount</th><th>Paid with</th><th>State"
-            "</th><th>Refunded</th><th>Fulfilled</th><th>Marked paid by</th><th></th></tr>"));
-    struct list_ctx l = {&b, 1, 0};
+    struct list_ctx l = {req, json_array()};
     shop_order_list(s, NULL, order_row, &l);
-    shop_ok(pay_buf_puts(&b, "</table>"));
-    platform_balance(s, &b);
-    shop_page_send(req, &b, 200);
+    json_t *ctx = json_pack("{s:o}", "orders", l.rows);
+    if (ctx)
+        platform_balance(s, req, ctx);
+    shop_render(req, 200, "admin", ctx);
     return PAY_ERR_OK;
 }
 

@@ -10,6 +10,8 @@
 #include "core/money.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
+#include "http/template.h"
+#include "i18n/i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +33,8 @@ static void new_order_id(char out[40])
     snprintf(out, 40, "S%s%s", ts, rnd);
 }
 
-/* Builds the order from the cart; 0, or -1 when the cart is empty. */
+/* Builds the order from the cart; 0, or -1 when the cart is empty. The items are written in
+ * the shopper's language: they become the trade's subject on the cashier and the bank. */
 static int order_from_cart(struct pay_http_request *req, struct shop_order *o)
 {
     int qty[16];
@@ -47,7 +50,8 @@ static int order_from_cart(struct pay_http_request *req, struct shop_order *o)
             e = pay_money_add(o->amount, line, &o->amount);
         PAY_ASSERT_MSG(e == PAY_ERR_OK, "order total");
         snprintf(o->items + strlen(o->items), sizeof o->items - strlen(o->items), "%s%d × %s",
-                 o->items[0] ? ", " : "", qty[i], shop_products[i].name);
+                 o->items[0] ? pay_http_req_trc(req, "list separator", ", ") : "", qty[i],
+                 pay_http_req_tr(req, shop_products[i].name));
     }
     new_order_id(o->id);
     snprintf(o->sid, sizeof o->sid, "%s", shop_sid(req));
@@ -94,14 +98,12 @@ static enum pay_err pay_bank(struct shop *s, struct pay_http_request *req,
     char *form = paygate_bank_order_form(s->bank, &bo, &pe);
     if (!form)
         return pay_error_set(err, PAY_ERR_INTERNAL, NULL, "bank form: %s", pe.message);
-    struct pay_buf b;
-    pay_buf_init(&b, 1 << 20);
-    shop_page_begin(&b, "To your bank");
-    shop_ok(pay_buf_puts(&b, "<h1>Paying at ") | pay_html_escape(&b, s->bank_name) |
-            pay_buf_puts(&b, "</h1><p>You are being taken to your bank's online banking.</p>") |
-            pay_buf_puts(&b, form));
+    /* the SDK's form (our own markup, values escaped by it) goes in as trusted HTML */
+    json_t *ctx =
+        json_pack("{s:s, s:o}", "bank_name", shop_bank_name(s, req), "form", pay_tpl_trusted(form));
     free(form);
-    shop_page_send(req, &b, 200);
+    pay_http_respond_page_url(req, pay_http_req_printf(req, "/orders/%s", o->id));
+    shop_render(req, 200, "to_bank", ctx);
     return PAY_ERR_OK;
 }
 
@@ -163,31 +165,7 @@ static enum pay_err h_order(struct pay_http_request *req, struct pay_error *err)
     if (!id || shop_order_get(s, id, &o) != 0)
         return pay_error_set(err, PAY_ERR_NOT_FOUND, NULL, "no such order");
     query_if_late(s, &o);
-    char amt[40], ref[40];
-    shop_money(o.amount, amt);
-    shop_money(o.refunded, ref);
-    struct pay_buf b;
-    pay_buf_init(&b, 1 << 20);
-    shop_page_begin(&b, "Order");
-    shop_ok(pay_buf_printf(&b,
-                           "<h1>Order <span id=\"order-id\">%s</span></h1><dl class=\"order\">"
-                           "<dt>Items</dt><dd>",
-                           o.id) |
-            pay_html_escape(&b, o.items) |
-            pay_buf_printf(&b,
-                           "</dd><dt>Amount</dt><dd id=\"order-amount\">%s</dd><dt>Payment</dt>"
-                           "<dd>%s</dd><dt>State</dt><dd id=\"order-state\" class=\"state "
-                           "state-%s\">%s</dd>",
-                           amt, o.method, o.state, o.state));
-    if (o.refunded > 0)
-        shop_ok(pay_buf_printf(&b, "<dt>Refunded</dt><dd id=\"order-refunded\">%s</dd>", ref));
-    shop_ok(pay_buf_puts(&b, "</dl>"));
-    if (strcmp(o.state, "pending") == 0)
-        shop_ok(pay_buf_printf(&b,
-                               "<p>Waiting for the payment. <a href=\"/orders/%s\">Refresh</a>"
-                               "</p>",
-                               o.id));
-    shop_page_send(req, &b, 200);
+    shop_render(req, 200, "order", shop_order_json(req, &o));
     return PAY_ERR_OK;
 }
 

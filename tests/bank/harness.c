@@ -206,10 +206,10 @@ int h_sms_code(const struct bank_proc *b, const char *phone, char out[7])
         json_t *e = json_array_get(m, i);
         const char *text = json_string_value(json_object_get(e, "text"));
         const char *ph = json_string_value(json_object_get(e, "phone"));
-        const char *c = text ? strstr(text, "Code ") : NULL;
-        if (ph && strcmp(ph, phone) == 0 && c) {
-            memcpy(out, c + 5, 6);
-            out[6] = '\0';
+        const char *c = json_string_value(json_object_get(e, "code"));
+        /* the code is given apart and is also in the text, whatever its language */
+        if (ph && strcmp(ph, phone) == 0 && c && strlen(c) == 6 && text && strstr(text, c)) {
+            memcpy(out, c, 7);
             rc = 0;
         }
     }
@@ -429,7 +429,7 @@ int h_b2c_pay(const struct bank_proc *b, const char *mer, const char *order_id, 
         rc = b2c_step(b, "/b2c/sms", "smsCode", code, cookie, sizeof cookie, &r);
     if (rc == 0)
         rc = b2c_step(b, "/b2c/confirm", NULL, NULL, cookie, sizeof cookie, &r);
-    if (rc == 0 && !strstr(r.body, "Payment successful"))
+    if (rc == 0 && !strstr(r.body, "data-status=\"paid\""))
         rc = -1;
     h_resp_fini(&r);
     return rc;

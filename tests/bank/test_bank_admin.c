@@ -104,7 +104,8 @@ static void code_of(const char *html, const char *id, char *out, size_t n)
 static int count_rows(const char *html)
 {
     int n = 0;
-    for (const char *p = strstr(html, "<td>DEPOSIT</td>"); p; p = strstr(p + 1, "<td>DEPOSIT</td>"))
+    const char *row = "data-kind=\"DEPOSIT\""; /* the kind's code; people read 存款 */
+    for (const char *p = strstr(html, row); p; p = strstr(p + 1, row))
         n++;
     return n;
 }
@@ -174,8 +175,10 @@ static void test_flow(void **state)
     resp_fini(&r);
     movements(&r);
     assert_int_equal(count_rows(r.body), 2);
-    assert_non_null(strstr(r.body, "<strong id=\"balance\">124.45</strong>"));
-    const char *newer = strstr(r.body, "<td>1.00</td>"), *older = strstr(r.body, "<td>123.45</td>");
+    assert_non_null(
+        strstr(r.body, "<strong id=\"balance\" data-amount=\"124.45\">¥124.45</strong>"));
+    const char *newer = strstr(r.body, "data-amount=\"1.00\""),
+               *older = strstr(r.body, "data-amount=\"123.45\"");
     assert_true(newer && older && newer < older); /* newest first */
     resp_fini(&r);
 }
@@ -223,31 +226,33 @@ static void test_bad_input(void **state)
         snprintf(form, sizeof form, "csrf=%s&account=%s&amount=%s", tok, acct, bad[i]);
         req("/admin/deposits", form, true, &r);
         assert_int_equal(r.status, 400);
-        assert_non_null(strstr(r.body, "field <code>amount</code>"));
-        if (i == 0) /* and why */
-            assert_non_null(strstr(r.body, "decimal"));
+        assert_non_null(strstr(r.body, "<code id=\"field\">amount</code>"));
+        if (i == 0) /* and why: the message in Chinese, the specific reason in English */
+            assert_non_null(strstr(r.body, "金额格式不符合该币种的要求") &&
+                            strstr(r.body, "decimal"));
         resp_fini(&r);
     }
     movements(&r); /* nothing changed */
     assert_int_equal(count_rows(r.body), 2);
-    assert_non_null(strstr(r.body, "<strong id=\"balance\">124.45</strong>"));
+    assert_non_null(
+        strstr(r.body, "<strong id=\"balance\" data-amount=\"124.45\">¥124.45</strong>"));
     resp_fini(&r);
     snprintf(form, sizeof form, "csrf=%s&name=X&phone=12ab", tok);
     req("/admin/customers", form, true, &r);
     assert_int_equal(r.status, 400);
-    assert_non_null(strstr(r.body, "field <code>phone</code>"));
+    assert_non_null(strstr(r.body, "<code id=\"field\">phone</code>"));
     resp_fini(&r);
     /* a credit card needs a credit account */
     snprintf(form, sizeof form, "csrf=%s&account=%s&kind=credit&password=123456&expiry=12%%2F30",
              tok, acct);
     req("/admin/cards", form, true, &r);
     assert_int_equal(r.status, 400);
-    assert_non_null(strstr(r.body, "field <code>kind</code>"));
+    assert_non_null(strstr(r.body, "<code id=\"field\">kind</code>"));
     resp_fini(&r);
     snprintf(form, sizeof form, "csrf=%s&account=acct_nope&amount=1.00", tok);
     req("/admin/deposits", form, true, &r);
     assert_int_equal(r.status, 404);
-    assert_non_null(strstr(r.body, "field <code>account</code>"));
+    assert_non_null(strstr(r.body, "<code id=\"field\">account</code>"));
     resp_fini(&r);
 }
 
@@ -361,7 +366,8 @@ static void test_cli_same_operations(void **state)
     struct resp r;
     movements(&r);
     assert_int_equal(count_rows(r.body), 3);
-    assert_non_null(strstr(r.body, "<strong id=\"balance\">125.00</strong>"));
+    assert_non_null(
+        strstr(r.body, "<strong id=\"balance\" data-amount=\"125.00\">¥125.00</strong>"));
     resp_fini(&r);
     struct pay_buf out;
     pay_buf_init(&out, 4096);
@@ -375,7 +381,7 @@ static void test_cli_same_operations(void **state)
     pay_buf_fini(&out);
     req("/admin", NULL, true, &r);
     assert_non_null(strstr(r.body, credit));
-    assert_non_null(strstr(r.body, "5000.00")); /* the credit line, as its balance */
+    assert_non_null(strstr(r.body, "¥5,000.00")); /* the credit line, as its balance */
     resp_fini(&r);
 }
 

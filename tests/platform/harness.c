@@ -465,9 +465,9 @@ void h_bank_sms_code(const char *bank_url, const char *phone, char out[7])
     out[0] = '\0';
     for (size_t i = 0; i < json_array_size(m); i++) {
         json_t *e = json_array_get(m, i);
-        const char *text = h_str(e, "text"), *c = strstr(text, "Code ");
-        if (strcmp(h_str(e, "phone"), phone) == 0 && c) {
-            snprintf(out, 7, "%.6s", c + 5); /* the newest comes first */
+        const char *text = h_str(e, "text"), *c = h_str(e, "code");
+        if (strcmp(h_str(e, "phone"), phone) == 0 && strstr(text, c)) {
+            snprintf(out, 7, "%.6s", c); /* the newest comes first */
             break;
         }
     }

@@ -341,10 +341,11 @@ static void platform_sms(char out[8])
     assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, &opt, &r, NULL), 0);
     json_t *j = json_loads(pay_buf_str(&r.body), 0, NULL);
     pay_http_client_response_fini(&r);
-    const char *text = h_str(json_array_get(json_object_get(j, "messages"), 0), "text");
-    const char *c = strstr(text, "code is ");
-    assert_non_null(c);
-    snprintf(out, 8, "%.6s", c + 8);
+    json_t *m = json_array_get(json_object_get(j, "messages"), 0);
+    const char *c = h_str(m, "code");
+    assert_int_equal(strlen(c), 6);
+    assert_non_null(strstr(h_str(m, "text"), c)); /* the code apart is the one in the text */
+    snprintf(out, 8, "%s", c);
     json_decref(j);
     remember(out);
 }
@@ -388,7 +389,7 @@ static void bind_card_topup_and_pay(void **state)
     snprintf(form, sizeof form, "bank=icbc&verification_id=%s&smsCode=%s", vid, code);
     pf_post(&b, "/wallet/cards/confirm", form);
     assert_int_equal(b.status, 200);
-    assert_non_null(strstr(b.page, "Card bound."));
+    assert_non_null(strstr(b.page, "data-notice=\"card-bound\""));
     assert_non_null(strstr(b.page, "0015")); /* BIN + last four only */
     assert_null(strstr(b.page, pan));
     assert_false(db_contains("agt_")); /* the agreement token is stored sealed */
@@ -403,7 +404,7 @@ static void bind_card_topup_and_pay(void **state)
     if (b.status != 200)
         fprintf(stderr, "topup: %ld %.500s\n", b.status, b.page);
     assert_int_equal(b.status, 200);
-    assert_non_null(strstr(b.page, "id=\"balance\">300.00<"));
+    assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"300.00\""));
     /* withdraw 100.00 to the bound card, chosen from the list: the form has no account field */
     assert_null(strstr(b.page, "name=\"to_account\""));
     snprintf(form, sizeof form, "card_id=%s&amount=100.00&pay_password=135790", card_id);
@@ -411,8 +412,9 @@ static void bind_card_topup_and_pay(void **state)
     if (b.status != 200)
         fprintf(stderr, "withdraw: %ld %.500s\n", b.status, b.page);
     assert_int_equal(b.status, 200);
-    assert_non_null(strstr(b.page, "id=\"balance\">200.00<"));
-    assert_non_null(strstr(b.page, "icbc ····0015</td>")); /* listed by the card's last four */
+    assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"200.00\""));
+    /* listed by the card's bank and last four */
+    assert_non_null(strstr(b.page, "<td data-bank=\"icbc\">Bank icbc ····0015</td>"));
     /* a typed account (the old form) is refused and moves nothing */
     char json[1024], path0[300];
     snprintf(path0, sizeof path0, "%s/data/demo-merchant/merchant.json", banks[0].dir);
@@ -423,8 +425,8 @@ static void bind_card_topup_and_pay(void **state)
     json_decref(dm);
     pf_post(&b, "/wallet/withdraw", form);
     assert_int_equal(b.status, 400);
-    assert_non_null(strstr(b.page, "choose one of your bound cards"));
-    assert_non_null(strstr(b.page, "id=\"balance\">200.00<"));
+    assert_non_null(strstr(b.page, "请选择一张已绑定的银行卡")); /* in Chinese, the default */
+    assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"200.00\""));
     snprintf(form, sizeof form, "card_id=%s&amount=900.00&pay_password=135790", card_id);
     pf_post(&b, "/wallet/withdraw", form); /* more than the wallet holds */
     assert_int_equal(b.status, 409);
@@ -511,7 +513,7 @@ static void withdrawal_survives_bank_outage(void **state)
     pf_post(&b, "/wallet/login", "login=13900000009&password=correct+horse");
     assert_int_equal(b.status, 303);
     pf_get(&b, "/wallet");
-    assert_non_null(strstr(b.page, "id=\"balance\">200.00<"));
+    assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"200.00\""));
     char form[256], id[64], st[16];
     char listen[64];
     snprintf(listen, sizeof listen, "%.60s", banks[0].url + 7);
@@ -522,8 +524,8 @@ static void withdrawal_survives_bank_outage(void **state)
     snprintf(form, sizeof form, "card_id=%s&amount=50.00&pay_password=135790", bound_card);
     pf_post(&b, "/wallet/withdraw", form);
     assert_int_equal(b.status, 200);
-    assert_non_null(strstr(b.page, "Withdrawal pending"));
-    assert_non_null(strstr(b.page, "id=\"balance\">150.00<")); /* held, not lost */
+    assert_non_null(strstr(b.page, "data-notice=\"withdrawal-pending\""));
+    assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"150.00\"")); /* held, not lost */
     newest_withdrawal(b.page, id);
     assert_string_equal(withdrawal_status(b.page, id, st), "pending");
     /* the retry comes 1 s after the first attempt (backoff 1 s, 2 s, ...), not before */
@@ -543,7 +545,7 @@ static void withdrawal_survives_bank_outage(void **state)
     assert_int_equal(withdraw_attempts(id), 3);
     pf_get(&b, "/wallet");
     assert_string_equal(withdrawal_status(b.page, id, st), "succeeded");
-    assert_non_null(strstr(b.page, "id=\"balance\">150.00<"));
+    assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"150.00\""));
     /* exactly one transfer at the bank with that transferId */
     assert_int_equal(
         th_sh("test $('%s' bank movements --data-dir %s/data --account %s | grep -c '%s')"
@@ -559,7 +561,7 @@ static void withdrawal_survives_bank_outage(void **state)
     pf_get(&b, "/wallet");
     newest_withdrawal(b.page, id);
     assert_string_equal(withdrawal_status(b.page, id, st), "failed");
-    assert_non_null(strstr(b.page, "id=\"balance\">1150.00<"));
+    assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"1150.00\""));
     h_browser_fini(&b);
 }
 
@@ -802,7 +804,7 @@ static void use_totp(void)
         if (step == 0) {
             snprintf(form, sizeof form, "code=%s", code);
             pf_post(&b, "/wallet/totp/confirm", form);
-            assert_non_null(strstr(b.page, "Two-step login is on."));
+            assert_non_null(strstr(b.page, "data-notice=\"totp-on\""));
         } else {
             struct h_browser c = {0};
             pf_get(&c, "/wallet");
@@ -932,6 +934,8 @@ static void build_needles(void)
             add_needle(true, "", used[i], "");
             add_needle(false, "Code ", used[i], "");
             add_needle(false, "code is ", used[i], "");
+            add_needle(false, "验证码 ", used[i], "");   /* the SMS texts in Chinese */
+            add_needle(false, "验证码为 ", used[i], ""); /* (docs/i18n.md) */
             add_needle(false, "Code=", used[i], "");
             add_needle(false, "code=", used[i], "");
             add_needle(false, "totp=", used[i], "");

@@ -195,14 +195,17 @@ static void totals_and_charts(void **state)
     const char *row = strstr(r.body, "data-currency=\"CNY\"");
     assert_non_null(row);
     assert_non_null(strstr(row, "class=\"num today-n\">2<"));
-    assert_non_null(strstr(row, "class=\"num today-amount\">20.00<"));
-    assert_non_null(strstr(row, "class=\"num week-amount\">20.00<"));
+    /* amounts for people (¥, in the default language zh-CN) with the plain value for scripts */
+    assert_non_null(strstr(row, "class=\"num today-amount\" data-amount=\"20.00\">¥20.00<"));
+    assert_non_null(strstr(row, "class=\"num week-amount\" data-amount=\"20.00\">¥20.00<"));
     char fees[96], money[PAY_MONEY_TEXT_MAX + 1];
     assert_true(pay_money_format(fee_of(1230) + fee_of(770), "CNY", money, sizeof money) > 0);
-    snprintf(fees, sizeof fees, "class=\"num fees\">%s<", money);
+    snprintf(fees, sizeof fees, "class=\"num fees\" data-amount=\"%s\">", money);
     assert_non_null(strstr(row, fees));
-    assert_non_null(strstr(r.body, "<td>WAIT_BUYER_PAY</td><td class=\"num\">1<"));
-    assert_non_null(strstr(r.body, "<td>TRADE_SUCCESS</td><td class=\"num\">2<"));
+    assert_non_null(
+        strstr(r.body, "<tr data-state=\"WAIT_BUYER_PAY\"><td>等待付款</td><td class=\"num\">1<"));
+    assert_non_null(
+        strstr(r.body, "<tr data-state=\"TRADE_SUCCESS\"><td>已支付</td><td class=\"num\">2<"));
     /* one daily chart (CNY, 14 bars) and the method mix (4 bars) */
     assert_int_equal(count(r.body, "<svg class=\"chart\""), 2);
     assert_int_equal(count(r.body, "<rect class=\"bar\""), 14 + 4);
@@ -211,7 +214,10 @@ static void totals_and_charts(void **state)
     char bal[128];
     assert_true(pay_money_format(2000 - fee_of(1230) - fee_of(770), "CNY", money, sizeof money) >
                 0);
-    snprintf(bal, sizeof bal, "<td class=\"num\">20.00</td><td class=\"num\">%s</td>", money);
+    snprintf(bal, sizeof bal,
+             "<td class=\"num\" data-amount=\"20.00\">¥20.00</td><td class=\"num\" "
+             "data-amount=\"%s\">",
+             money);
     assert_non_null(strstr(r.body, bal));
     assert_null(strstr(r.body, EVIL));
     assert_non_null(strstr(r.body, "&lt;script&gt;alert(1)&lt;/script&gt;"));

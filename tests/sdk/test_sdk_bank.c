@@ -159,9 +159,9 @@ static void sms_code(char out[7])
     struct pay_http_client_options opt = {.allow_private_addresses = true};
     struct pay_http_client_response r = {0};
     assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, &opt, &r, NULL), 0);
-    const char *c = strstr(pay_buf_str(&r.body), "Code ");
+    const char *c = strstr(pay_buf_str(&r.body), "\"code\":\""); /* the newest comes first */
     assert_non_null(c);
-    snprintf(out, 7, "%.6s", c + 5);
+    snprintf(out, 7, "%.6s", c + 8);
     pay_http_client_response_fini(&r);
 }
 
