@@ -10,9 +10,9 @@ want=${1:-build}
 pkgs=(build-essential meson ninja-build pkg-config
       libmicrohttpd-dev libgnutls28-dev libjansson-dev libsqlite3-dev libsodium-dev libssl-dev
       libcurl4-openssl-dev libinih-dev libqrencode-dev libpq-dev libcmocka-dev
-      sqlite3 openssl ca-certificates curl)
+      sqlite3 openssl ca-certificates curl tzdata)
 if [ "$want" = test ] || [ "$want" = coverage ]; then
-  pkgs+=(clang-format clang chromium testssl.sh abigail-tools)
+  pkgs+=(clang-format clang chromium testssl.sh abigail-tools gettext)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 if [ "$want" = coverage ]; then pkgs+=(gcovr); fi

@@ -27,7 +27,7 @@
 #include <jansson.h>
 
 struct demo_bank {
-    const char *code, *name, *bin;
+    const char *code, *name, *name_en, *color, *bin; /* name: on Chinese pages and SMS */
     int port_off;
     char acct[64]; /* the platform's merchant account at this bank */
 };
@@ -236,12 +236,13 @@ static int write_platform_ini(struct demo *d)
     for (int i = 0; i < 2; i++) {
         const struct demo_bank *b = &d->banks[i];
         fprintf(f,
-                "[bank.%s]\nname = %s\ngateway_url = http://127.0.0.1:%d\nmer_id = PAYGATE\n"
+                "[bank.%s]\nname = %s\nname_en = %s\ngateway_url = http://127.0.0.1:%d\n"
+                "mer_id = PAYGATE\n"
                 "mer_acct = %s\nkey_file = %s/banks/%s-platform/merchant.key\ncert_file = "
                 "%s/banks/%s-platform/merchant.crt\nbank_cert_file = %s/banks/%s/keys/sign.crt\n"
                 "ca_file = %s/banks/%s/keys/ca.crt\nallow_private = true\n",
-                b->code, b->name, d->base_port + b->port_off, b->acct, d->dir, b->code, d->dir,
-                b->code, d->dir, b->code, d->dir, b->code);
+                b->code, b->name, b->name_en, d->base_port + b->port_off, b->acct, d->dir, b->code,
+                d->dir, b->code, d->dir, b->code, d->dir, b->code);
     }
     return fclose(f) == 0 ? 0 : -1;
 }
@@ -312,9 +313,25 @@ static int start_bank(struct demo *d, int i)
     char data[1200], listen[32];
     path_of(d, data, sizeof data, "banks/%s", b->code);
     snprintf(listen, sizeof listen, "127.0.0.1:%d", d->base_port + b->port_off);
-    char *const argv[] = {d->self,        "bank",          "serve",  "--data-dir",    data,
-                          "--name",       (char *)b->name, "--code", (char *)b->code, "--bin",
-                          (char *)b->bin, "--listen",      listen,   "--demo-data",   NULL};
+    char *const argv[] = {d->self,
+                          "bank",
+                          "serve",
+                          "--data-dir",
+                          data,
+                          "--name",
+                          (char *)b->name,
+                          "--name-en",
+                          (char *)b->name_en,
+                          "--brand-color",
+                          (char *)b->color,
+                          "--code",
+                          (char *)b->code,
+                          "--bin",
+                          (char *)b->bin,
+                          "--listen",
+                          listen,
+                          "--demo-data",
+                          NULL};
     d->pids[i] = spawn(d, d->names[i], argv);
     return d->pids[i] > 0 ? wait_ready(d, i, d->base_port + b->port_off, 60000) : -1;
 }
@@ -362,6 +379,8 @@ static int start_shop(struct demo *d)
                           bank,
                           "--bank-name",
                           (char *)d->banks[0].name,
+                          "--bank-name-en",
+                          (char *)d->banks[0].name_en,
                           "--bank-merchant-dir",
                           mer,
                           "--bank-cert",
@@ -428,8 +447,8 @@ static void print_summary(const struct demo *d)
            "                  http://127.0.0.1:%d/sandbox/sms; CVV2s (to bind a card):\n"
            "                  paygate bank demo-cards --data-dir %s/banks/%s\n\n"
            "paygate demo: ready. Ctrl-C stops everything.\n",
-           d->dir, p + 3, p + 2, d->banks[0].name, p, d->banks[1].name, p + 1, p + 2,
-           d->operator_token, c1, c5, d->banks[0].name, c2, d->banks[1].name, p, d->dir,
+           d->dir, p + 3, p + 2, d->banks[0].name_en, p, d->banks[1].name_en, p + 1, p + 2,
+           d->operator_token, c1, c5, d->banks[0].name_en, c2, d->banks[1].name_en, p, d->dir,
            d->banks[0].code);
     fflush(stdout);
 }
@@ -470,8 +489,8 @@ int pay_cmd_demo(int argc, char **argv)
     if (demo_args(argc, argv, &dir, &port) != 0)
         return 2;
     struct demo d = {.base_port = (int)port,
-                     .banks = {{"icbc", "ICBC Sandbox", "622202", 0, ""},
-                               {"ccb", "CCB Sandbox", "621700", 1, ""}},
+                     .banks = {{"icbc", "中国工商银行", "ICBC", "#c7000b", "622202", 0, ""},
+                               {"ccb", "中国建设银行", "CCB", "#0066b3", "621700", 1, ""}},
                      .names = {"bank-icbc", "bank-ccb", "platform", "shop"}};
     ssize_t n = readlink("/proc/self/exe", d.self, sizeof d.self - 1);
     if (n <= 0 || (dir[0] != '/' && !getcwd(d.dir, sizeof d.dir - 300)) || strlen(dir) > 700) {

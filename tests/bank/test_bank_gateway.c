@@ -125,7 +125,8 @@ static void test_happy_path_hs(void **state)
     to_confirm(&f, CARD_OK, "13800000001");
     assert_int_equal(step(&f, "/b2c/confirm", NULL, NULL), 200);
     assert_non_null(strstr(f.r.body, "id=\"status\" data-status=\"paid\""));
-    assert_non_null(strstr(f.r.body, "data-status=\"DELIVERED\"")); /* the result came after the notification */
+    assert_non_null(
+        strstr(f.r.body, "data-status=\"DELIVERED\"")); /* the result came after the notification */
     assert_int_equal(h_merchant_notified(), n0 + 1);
     /* a double submit shows the result again: no second debit, no second notification */
     assert_int_equal(step(&f, "/b2c/confirm", NULL, NULL), 200);

@@ -205,6 +205,44 @@ static void format_exact(void **state)
     expect_format(INT64_MIN, "CLF", "-922337203685477.5808");
 }
 
+/* What people read: the symbol, thousands separators, every decimal; exact for any int64. */
+static void format_display(void **state)
+{
+    (void)state;
+    char out[PAY_MONEY_DISPLAY_MAX];
+    const struct {
+        int64_t minor;
+        const char *cur, *want;
+    } cases[] = {
+        {123450, "CNY", "¥1,234.50"},
+        {10300, "CNY", "¥103.00"},
+        {5, "CNY", "¥0.05"},
+        {0, "CNY", "¥0.00"},
+        {-5, "CNY", "-¥0.05"},
+        {-123456789, "CNY", "-¥1,234,567.89"},
+        {100000000, "CNY", "¥1,000,000.00"},
+        {99999, "CNY", "¥999.99"},
+        {1200, "JPY", "JP¥1,200"},
+        {100, "USD", "US$1.00"},
+        {123456, "EUR", "€1,234.56"},
+        {1005, "KWD", "1.005\xc2\xa0" "KWD"}, /* no symbol: the code after a no-break space */
+        {12345678, "CLF", "1,234.5678\xc2\xa0" "CLF"},
+        {INT64_MAX, "CNY", "¥92,233,720,368,547,758.07"},
+        {INT64_MIN, "CNY", "-¥92,233,720,368,547,758.08"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int n = pay_money_format_display(cases[i].minor, cases[i].cur, out, sizeof out);
+        assert_string_equal(out, cases[i].want);
+        assert_int_equal(n, (int)strlen(cases[i].want));
+    }
+    assert_int_equal(pay_money_format_display(100, "XYZ", out, sizeof out), -1);
+    assert_string_equal(out, "");
+    /* "¥1,234.50" is 10 bytes (¥ is two in UTF-8), 11 with its NUL */
+    assert_int_equal(pay_money_format_display(123450, "CNY", out, 10), -1);
+    assert_string_equal(out, "");
+    assert_int_equal(pay_money_format_display(123450, "CNY", out, 11), 10);
+}
+
 static void format_errors(void **state)
 {
     (void)state;
@@ -433,6 +471,7 @@ int main(void)
         cmocka_unit_test(parse_overflow_edges),
         cmocka_unit_test(format_exact),
         cmocka_unit_test(format_errors),
+        cmocka_unit_test(format_display),
         cmocka_unit_test(round_trip_random),
         cmocka_unit_test(add_sub_overflow),
         cmocka_unit_test(fee_rounding_half_even),

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "http/template.h"
+#include "i18n/i18n.h"
 
 /* Renders tpl with the JSON context text; returns a static copy of the output. */
 static const char *render(const struct pay_tpl_set *set, const char *tpl, const char *ctx_json)
@@ -127,6 +128,14 @@ static void partials_and_recursion(void **state)
     pay_tpl_set_free(set);
 }
 
+static int collect(void *ctx, const char *tpl, int line, const char *msgctxt, const char *msgid)
+{
+    char *seen = ctx;
+    size_t n = strlen(seen);
+    snprintf(seen + n, 512 - n, "%s:%d:%s:%s|", tpl, line, msgctxt ? msgctxt : "-", msgid);
+    return 0;
+}
+
 static void loads_directory(void **state)
 {
     (void)state;
@@ -156,6 +165,81 @@ static void loads_directory(void **state)
     assert_int_equal(pay_tpl_set_load("/nonexistent/dir", &set, &e), PAY_ERR_CONFIG_INVALID);
 }
 
+/* {{t}}: the message in the page's language from a real catalog, placeholders filled from the
+ * context, everything escaped; contexts; malformed tags; the messages of a set for the
+ * catalog tools. */
+static void translation_tag(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    snprintf(dir, sizeof dir, "/tmp/paygate-tpl-i18n-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/zh_CN.po", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("msgid \"\"\nmsgstr \"\"\n\"Content-Type: text/plain; charset=UTF-8\\n\"\n"
+          "\"Language: zh_CN\\n\"\n\n"
+          "msgid \"Pay {amount} to {shop.name}\"\nmsgstr \"向{shop.name}支付 {amount}\"\n\n"
+          "msgctxt \"button\"\nmsgid \"Pay\"\nmsgstr \"付款\"\n\n"
+          "msgid \"Say <b>\"\nmsgstr \"<script>x</script>\"\n",
+          f);
+    fclose(f);
+    struct pay_i18n *i18n = NULL;
+    struct pay_error e = {0};
+    assert_int_equal(pay_i18n_load(dir, NULL, &i18n, &e), PAY_ERR_OK);
+    const struct pay_i18n_lang *zh = pay_i18n_find(i18n, "zh-CN"), *en = pay_i18n_find(i18n, "en");
+    json_t *ctx =
+        json_pack("{s:s, s:{s:s}, s:i}", "amount", "¥3.00", "shop", "name", "<Tea & Co>", "n", 7);
+    const char *tpl =
+        "<p title=\"{{t \"Pay\" ctx=\"button\"}}\">{{t \"Pay {amount} to {shop.name}\"}}"
+        "</p>{{t \"Say <b>\"}}";
+    struct pay_tpl_set *set = NULL;
+    assert_int_equal(pay_tpl_set_load(NULL, &set, &e), PAY_ERR_OK);
+    assert_int_equal(pay_tpl_set_add(set, "page", tpl), PAY_ERR_OK);
+    struct pay_buf b;
+    pay_buf_init(&b, 1024);
+    struct pay_tpl_args zh_args = {.lang = zh}, en_args = {.lang = en};
+    assert_int_equal(pay_tpl_render_args(set, "page", ctx, &zh_args, &b, &e), PAY_ERR_OK);
+    assert_string_equal(pay_buf_str(&b), "<p title=\"付款\">向&lt;Tea &amp; Co&gt;支付 ¥3.00</p>"
+                                         "&lt;script&gt;x&lt;/script&gt;");
+    pay_buf_reset(&b);
+    assert_int_equal(pay_tpl_render_args(set, "page", ctx, &en_args, &b, &e), PAY_ERR_OK);
+    assert_string_equal(pay_buf_str(&b), "<p title=\"Pay\">Pay ¥3.00 to &lt;Tea &amp; Co&gt;</p>"
+                                         "Say &lt;b&gt;");
+    /* globals are looked up after the context: {{i18n.lang}} on every page */
+    json_t *globals = json_pack("{s:{s:s}, s:s}", "i18n", "lang", "zh-CN", "amount", "hidden");
+    struct pay_tpl_args g = {.globals = globals, .lang = zh};
+    pay_buf_reset(&b);
+    assert_int_equal(pay_tpl_set_add(set, "g", "{{i18n.lang}} {{amount}} {{t \"n={n}\"}}"),
+                     PAY_ERR_OK);
+    assert_int_equal(pay_tpl_render_args(set, "g", ctx, &g, &b, &e), PAY_ERR_OK);
+    assert_string_equal(pay_buf_str(&b), "zh-CN ¥3.00 n=7");
+    /* refused: a placeholder without a value, a message outside quotes in a tag, bad tags */
+    const char *bad[] = {"{{t \"Hi {who}\"}}", "<a {{t \"x\"}}>", "{{t \"unclosed}}",
+                         "{{t \"a\" ctx=}}",   "{{t \"\"}}",      "{{t \"a\nb\"}}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pay_buf_reset(&b);
+        assert_int_equal(pay_tpl_render_string(set, bad[i], ctx, &b, &e), PAY_ERR_INTERNAL);
+    }
+    /* the messages of a set, with template and line, for the catalog check */
+    assert_int_equal(pay_tpl_set_add(set, "lines", "x\n\n{{t \"Third\" ctx=\"c\"}}"), PAY_ERR_OK);
+    char seen[512] = "";
+    assert_int_equal(pay_tpl_set_messages(set, collect, seen, &e), PAY_ERR_OK);
+    assert_non_null(strstr(seen, "page:1:button:Pay|"));
+    assert_non_null(strstr(seen, "page:1:-:Pay {amount} to {shop.name}|"));
+    assert_non_null(strstr(seen, "lines:3:c:Third|"));
+    assert_int_equal(pay_tpl_set_add(set, "broken", "ok\n{{t \"Pay {amount\"}}"), PAY_ERR_OK);
+    assert_int_equal(pay_tpl_set_messages(set, collect, seen, &e), PAY_ERR_CONFIG_INVALID);
+    assert_non_null(strstr(e.detail, "broken.html:2"));
+    pay_buf_fini(&b);
+    json_decref(ctx);
+    json_decref(globals);
+    pay_tpl_set_free(set);
+    pay_i18n_free(i18n);
+    remove(path);
+    remove(dir);
+}
+
 static void output_cap(void **state)
 {
     (void)state;
@@ -177,6 +261,7 @@ int main(void)
         cmocka_unit_test(trusted_values),     cmocka_unit_test(values_and_sections),
         cmocka_unit_test(malformed),          cmocka_unit_test(partials_and_recursion),
         cmocka_unit_test(loads_directory),    cmocka_unit_test(output_cap),
+        cmocka_unit_test(translation_tag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -506,6 +506,55 @@ static void two_step_login(void **state)
     h_browser_fini(&d);
 }
 
+/* GET path with one extra header; the page (heap, caller frees) and *status. */
+static char *get_page(const char *path, const char *header, long *status)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", pf.url, path);
+    const char *const headers[] = {header, NULL};
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response r = {0};
+    assert_int_equal(
+        pay_http_client_request("GET", url, header ? headers : NULL, NULL, 0, &opt, &r, NULL),
+        PAY_ERR_OK);
+    *status = r.status;
+    char *page = strdup(pay_buf_str(&r.body));
+    pay_http_client_response_fini(&r);
+    return page;
+}
+
+/* The cashier speaks Chinese unless asked otherwise (docs/i18n.md): money as ¥, the trade's
+ * state by name, the codes kept for scripts; Accept-Language: en or the switch's cookie give
+ * English. */
+static void cashier_in_the_readers_language(void **state)
+{
+    (void)state;
+    char id[64], path[128];
+    snprintf(id, sizeof id, "%s", h_create_trade(&pf, &ma, "lang-1", "1234.50", NULL));
+    snprintf(path, sizeof path, "/cashier/%s", id);
+    long st = 0;
+    char *zh = get_page(path, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(zh, "<html lang=\"zh-CN\">"));
+    assert_non_null(strstr(zh, "<title>PayGate 收银台</title>"));
+    assert_non_null(
+        strstr(zh, "<span id=\"amount\" data-amount=\"1234.50\" data-currency=\"CNY\">¥1,234.50"));
+    assert_non_null(strstr(zh, "<span id=\"state\" data-state=\"WAIT_BUYER_PAY\">等待付款</span>"));
+    assert_non_null(strstr(zh, "订单号 lang-1"));
+    assert_non_null(strstr(zh, "id=\"lang-en\">English</a>"));
+    assert_null(strstr(zh, "Log in to pay"));
+    char *en = get_page(path, "Accept-Language: en-GB,en;q=0.8", &st);
+    assert_non_null(strstr(en, "<html lang=\"en\">"));
+    assert_non_null(strstr(en, "data-state=\"WAIT_BUYER_PAY\">Awaiting payment</span>"));
+    assert_non_null(strstr(en, "Log in to pay"));
+    assert_non_null(strstr(en, "¥1,234.50"));
+    char *cookie = get_page(path, "Cookie: lang=en", &st);
+    assert_non_null(strstr(cookie, "Log in to pay"));
+    free(zh);
+    free(en);
+    free(cookie);
+}
+
 static void register_page(void **state)
 {
     struct h_browser b = {0};
@@ -595,11 +644,17 @@ int main(int argc, char **argv)
 {
     h_paygate = th_binary_arg(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(pay_by_wallet),        cmocka_unit_test(cashier_guards),
-        cmocka_unit_test(partial_refunds),      cmocka_unit_test(concurrent_refunds),
-        cmocka_unit_test(qr_on_mobile),         cmocka_unit_test(register_page),
-        cmocka_unit_test(agreement_pay),        cmocka_unit_test(two_step_login),
-        cmocka_unit_test(merchant_balance_api), cmocka_unit_test(ledger_after_everything),
+        cmocka_unit_test(pay_by_wallet),
+        cmocka_unit_test(cashier_guards),
+        cmocka_unit_test(partial_refunds),
+        cmocka_unit_test(concurrent_refunds),
+        cmocka_unit_test(qr_on_mobile),
+        cmocka_unit_test(register_page),
+        cmocka_unit_test(agreement_pay),
+        cmocka_unit_test(two_step_login),
+        cmocka_unit_test(merchant_balance_api),
+        cmocka_unit_test(cashier_in_the_readers_language),
+        cmocka_unit_test(ledger_after_everything),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -24,6 +24,26 @@ wait_state() { # order state
 demo_start "$bin" "$dir" "$base" || { pid=$demo_pid; fail "demo not ready"; }
 pid=$demo_pid
 
+# 0. the pages' language (docs/i18n.md): Chinese without Accept-Language, English with it,
+#    and the switch's cookie beats the header; the demo's banks carry their own names
+has() { grep -q -- "$2" <<<"$1"; } # (not `curl | grep -q`: pipefail and SIGPIPE)
+page=$(curl -s "$S/")
+has "$page" '<html lang="zh-CN">' || fail "the catalogue is not in Chinese by default"
+has "$page" '<h1>商品目录</h1>' || fail "no Chinese heading"
+has "$page" 'data-amount="68.00">¥68.00<' || fail "no ¥ price"
+has "$(curl -s -H 'Accept-Language: en-US,en;q=0.9' "$S/")" '<h1>Catalogue</h1>' ||
+  fail "Accept-Language: en did not give English"
+has "$(curl -s -D - -o /dev/null "$S/lang/en?back=%2Fcart" | tr -d '\r')" '^Location: /cart$' ||
+  fail "the switch does not go back"
+has "$(curl -s -b 'lang=en' -H 'Accept-Language: zh-CN' "$S/cart")" '<h1>Your cart</h1>' ||
+  fail "the lang cookie does not beat Accept-Language"
+has "$(curl -s "$B/b2c/page")" '<header><span class="brand">网上银行</span>' ||
+  fail "the bank's error page is not in Chinese"
+has "$(curl -s "$B/admin")" 'id="bank-name">中国工商银行<' || fail "the demo bank has no name"
+has "$(curl -s -H 'Accept-Language: en' "$B/admin")" 'id="bank-name">ICBC<' ||
+  fail "the demo bank has no English name"
+has "$(curl -s "$B/brand.css")" '--brand: #c7000b' || fail "the demo bank has no colour"
+
 # 1. two products, paid through the platform's cashier by wallet
 c -d product=tea "$S/cart/add" -o /dev/null
 c -d product=cup "$S/cart/add" -o /dev/null
