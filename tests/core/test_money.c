@@ -225,8 +225,12 @@ static void format_display(void **state)
         {1200, "JPY", "JP¥1,200"},
         {100, "USD", "US$1.00"},
         {123456, "EUR", "€1,234.56"},
-        {1005, "KWD", "1.005\xc2\xa0" "KWD"}, /* no symbol: the code after a no-break space */
-        {12345678, "CLF", "1,234.5678\xc2\xa0" "CLF"},
+        {1005, "KWD",
+         "1.005\xc2\xa0"
+         "KWD"}, /* no symbol: the code after a no-break space */
+        {12345678, "CLF",
+         "1,234.5678\xc2\xa0"
+         "CLF"},
         {INT64_MAX, "CNY", "¥92,233,720,368,547,758.07"},
         {INT64_MIN, "CNY", "-¥92,233,720,368,547,758.08"},
     };
