@@ -12,7 +12,8 @@ pkgs=(build-essential meson ninja-build pkg-config
       libcurl4-openssl-dev libinih-dev libqrencode-dev libpq-dev libcmocka-dev
       sqlite3 openssl ca-certificates curl tzdata)
 if [ "$want" = test ] || [ "$want" = coverage ]; then
-  pkgs+=(clang-format clang chromium testssl.sh abigail-tools gettext)
+  pkgs+=(clang-format clang chromium testssl.sh abigail-tools gettext
+         fonts-wqy-zenhei) # CJK fonts: screenshots
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 if [ "$want" = coverage ]; then pkgs+=(gcovr); fi

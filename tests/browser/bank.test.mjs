@@ -61,7 +61,8 @@ await new Promise((r) => shop.listen(0, '127.0.0.1', r));
 const browser = await launch();
 let failed = false;
 try {
-  const page = await browser.newPage();
+  // a shopper whose browser asks for Chinese (the bank's pages would be Chinese anyway)
+  const page = await browser.newPage({ locale: 'zh-CN' });
   await page.goto(`http://127.0.0.1:${shop.address().port}/`);
   const [resp] = await Promise.all([page.waitForNavigation(), page.click('#pay')]);
   expect(resp.status() === 200, `order accepted (status ${resp.status()})`);
@@ -81,18 +82,30 @@ try {
   await outbox.goto(`${bankUrl}/sandbox/sms`);
   await shot(outbox, 'bank-4-sms-outbox');
   const text = await outbox.textContent('#sms td.text');
-  const code = /Code (\d{6})/.exec(text)[1];
+  const code = await outbox.getAttribute('#sms tr[data-code]', 'data-code');
+  expect(/^\d{6}$/.test(code) && text.includes(code), `the SMS holds the code (${text})`);
+  expect(text.startsWith('【Sandbox Bank】验证码'),
+    `the SMS is signed with the bank's name (${text})`);
   await page.fill('#smsCode', code);
   await Promise.all([page.waitForNavigation(), page.click('#verify')]);
   expect(await page.getAttribute('body', 'data-page') === 'confirm', 'confirmation page');
   await shot(page, 'bank-5-confirm');
   await Promise.all([page.waitForNavigation(), page.click('#confirm')]);
   expect(await page.getAttribute('body', 'data-page') === 'result', 'result page');
-  expect((await page.textContent('#status')).includes('successful'), 'payment successful');
-  expect((await page.textContent('#notify')).includes('DELIVERED'), 'merchant notified first');
+  expect(await page.getAttribute('#status', 'data-status') === 'paid', 'payment successful');
+  expect((await page.textContent('#status')).includes('支付成功'), 'in Chinese');
+  expect(await page.getAttribute('#notify', 'data-status') === 'DELIVERED',
+    'merchant notified first');
+  expect((await page.textContent('#order-amount')).includes('¥123.00'), 'the amount as ¥123.00');
   expect(notified === 1, `one notification (${notified})`);
   expect((await page.getAttribute('#back', 'href')).endsWith('/done'), 'link back to the shop');
   await shot(page, 'bank-6-result');
+  // the switch on a page a POST made: back to the same step (GET /b2c/page), in English
+  await Promise.all([page.waitForNavigation(), page.click('#lang-en')]);
+  expect(await page.getAttribute('html', 'lang') === 'en', 'switched to English');
+  expect(await page.getAttribute('body', 'data-page') === 'result', 'still the result page');
+  expect((await page.textContent('#status')).includes('Payment successful'), 'in English');
+  await shot(page, 'bank-6-result-en');
   // the sandbox admin forms: customer -> account -> card (shown once) -> deposit
   const admin = await browser.newPage();
   await admin.goto(`${bankUrl}/admin`);
@@ -119,7 +132,9 @@ try {
   await admin.fill('#form-deposit input[name=amount]', '88.80');
   await submit('#form-deposit');
   expect(await admin.getAttribute('body', 'data-page') === 'admin-movements', 'movements page');
-  expect((await admin.textContent('#balance')) === '88.80', 'the deposit is on the account');
+  expect(await admin.getAttribute('#balance', 'data-amount') === '88.80',
+    'the deposit is on the account');
+  expect((await admin.textContent('#balance')) === '¥88.80', 'shown as ¥88.80');
   await shot(admin, 'bank-8-admin-movements');
   console.log('bank browser test: ok');
 } catch (e) {

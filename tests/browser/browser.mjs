@@ -19,7 +19,14 @@ export async function launch() {
   return browser;
 }
 
+// Every page is in a language it says (<html lang>), Chinese pages read as Chinese, and the
+// language switch (中文 / English, docs/i18n.md) is on it; then the screenshot.
 export async function shot(page, name) {
+  const lang = await page.getAttribute('html', 'lang');
+  expect(lang === 'zh-CN' || lang === 'en', `${name}: <html lang="${lang}">`);
+  expect(await page.$('#lang-switch') !== null, `${name}: no language switch`);
+  const text = await page.textContent('body');
+  if (lang === 'zh-CN') expect(/[\u4e00-\u9fff]/.test(text), `${name}: no Chinese text`);
   const file = path.join(artifacts, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;

@@ -37,7 +37,7 @@ async function merchantBalance(page, name) {
 async function orderState(page, id, want) {
   for (let i = 0; i < 50; i++) {
     await page.goto(`${SHOP}/orders/${id}`);
-    if ((await page.textContent('#order-state')).trim() === want) return;
+    if (await page.getAttribute('#order-state', 'data-state') === want) return;
     await page.waitForTimeout(200);
   }
   throw new Error(`order ${id} is not ${want}`);
@@ -65,6 +65,17 @@ async function payByWallet(page) {
   await Promise.all([page.waitForNavigation(), page.click('#add-tea')]);
   await page.goto(`${SHOP}/`);
   await shot(page, 'demo-01-catalogue');
+  expect((await page.textContent('h1')) === '商品目录', 'the shop speaks Chinese');
+  expect((await page.textContent('#product-tea .price')) === '¥68.00', 'prices as ¥68.00');
+  // the switch: English, and it sticks across the chain (one cookie on 127.0.0.1)
+  await Promise.all([page.waitForNavigation(), page.click('#lang-en')]);
+  expect((await page.textContent('h1')) === 'Catalogue', 'switched to English');
+  await shot(page, 'demo-01b-catalogue-en');
+  await page.goto(`${BANK}/admin`);
+  expect(await page.getAttribute('html', 'lang') === 'en', 'the bank\'s pages follow the choice');
+  await page.goto(`${SHOP}/`);
+  await Promise.all([page.waitForNavigation(), page.click('#lang-zh-CN')]);
+  expect((await page.textContent('h1')) === '商品目录', 'back to Chinese');
   await Promise.all([page.waitForNavigation(), page.click('#add-cup')]);
   expect(digits(await page.textContent('#cart-total')) === '103.00', 'cart total 103.00');
   await page.check('#pay-platform');
@@ -94,6 +105,7 @@ async function payAtBank(browser, page) {
   await page.check('#pay-bank');
   await Promise.all([page.waitForURL(`${BANK}/b2c/pay`), page.click('#checkout')]);
   await page.waitForSelector('body[data-page="card"]');
+  expect((await page.textContent('#bank-name')) === '中国工商银行', 'the bank by its name');
   await shot(page, 'demo-07-bank-card');
   await page.fill('#cardNo', '6222 0200 0000 0015');
   await Promise.all([page.waitForNavigation(), page.click('#next')]);
@@ -102,7 +114,9 @@ async function payAtBank(browser, page) {
   const outbox = await browser.newPage();
   await outbox.goto(`${BANK}/sandbox/sms`);
   await shot(outbox, 'demo-08-bank-sms-outbox');
-  const code = /Code (\d{6})/.exec(await outbox.textContent('#sms td.text'))[1];
+  const code = await outbox.getAttribute('#sms tr[data-code]', 'data-code');
+  expect((await outbox.textContent('#sms td.text')).startsWith('【中国工商银行】验证码'),
+    'the SMS is signed with the bank\'s name, in Chinese');
   await outbox.close();
   await page.fill('#smsCode', code);
   await Promise.all([page.waitForNavigation(), page.click('#verify')]);
@@ -121,14 +135,15 @@ async function payAtBank(browser, page) {
 const browser = await launch();
 let failed = false;
 try {
-  const page = await browser.newPage();
+  const page = await browser.newPage({ locale: 'zh-CN' }); // a shopper in China
   expect(await walletBalance(page, 'demo-00-wallet-before') === '10000.00', 'wallet starts at 10000.00');
   const o1 = await payByWallet(page);
   const o2 = await payAtBank(browser, page);
   await page.goto(`${SHOP}/orders`);
   await shot(page, 'demo-12-my-orders');
   for (const o of [o1, o2]) {
-    expect((await page.textContent(`#row-${o} .state`)).trim() === 'paid', `${o} paid in my orders`);
+    expect(await page.getAttribute(`#row-${o}`, 'data-state') === 'paid', `${o} paid in my orders`);
+    expect((await page.textContent(`#row-${o} .state`)) === '已支付', 'the state by name');
   }
   expect(await walletBalance(page, 'demo-13-wallet-after-pay') === '9897.00', 'wallet paid 103.00');
   const mb = await merchantBalance(page, 'demo-13b-shop-platform-balance'); // 103.00 less the 0.60% fee (0.62, half-even)
@@ -142,7 +157,7 @@ try {
     expect((await page.textContent(`#row-${o} .fulfilments`)).trim() === '1', `${o} fulfilled once`);
   }
   await Promise.all([page.waitForNavigation(), page.click(`#refund-${o1}`)]);
-  expect((await page.textContent(`#row-${o1} .state`)).trim() === 'refunded', 'refunded in admin');
+  expect(await page.getAttribute(`#row-${o1}`, 'data-state') === 'refunded', 'refunded in admin');
   await shot(page, 'demo-16-shop-admin-refunded');
   await orderState(page, o1, 'refunded');
   await shot(page, 'demo-17-order-refunded');

@@ -36,7 +36,8 @@ sandbox_sms = true
 [notify]
 allow_private_hosts = true
 [bank.icbc]
-name = ICBC Sandbox
+name = 中国工商银行
+name_en = ICBC
 gateway_url = ${bankUrl}
 mer_id = PAYGATE
 mer_acct = ${mer.merAcct}
@@ -87,7 +88,7 @@ async function state(id) {
 async function sms(browser) {
   const outbox = await browser.newPage();
   await outbox.goto(`${bankUrl}/sandbox/sms`);
-  const code = /Code (\d{6})/.exec(await outbox.textContent('#sms td.text'))[1];
+  const code = await outbox.getAttribute('#sms tr[data-code]', 'data-code');
   await outbox.close();
   return code;
 }
@@ -96,7 +97,8 @@ const browser = await launch();
 let failed = false;
 try {
   // (a) wallet balance
-  const desk = await browser.newContext();
+  // desktop browsers that ask for Chinese; the phone asks for English (docs/i18n.md)
+  const desk = await browser.newContext({ locale: 'zh-CN' });
   const page = await desk.newPage();
   let t = await trade('12.30');
   const resp = await page.goto(t.cashier_url);
@@ -108,7 +110,10 @@ try {
   await page.fill('#wallet-form input[name=pay_password]', '246810');
   await shot(page, 'platform-2-wallet-form');
   await Promise.all([page.waitForNavigation(), page.click('#wallet-form button')]);
-  expect((await page.textContent('#notice')).includes('Payment successful'), 'paid by wallet');
+  expect(await page.getAttribute('#notice', 'data-notice') === 'paid', 'paid by wallet');
+  expect((await page.textContent('#notice')).includes('支付成功'), 'told so in Chinese');
+  expect(await page.getAttribute('#state', 'data-state') === 'TRADE_SUCCESS', 'state code');
+  expect((await page.textContent('#state')) === '已支付', 'the state by name');
   expect((await page.getAttribute('#return', 'href')).includes('sign='), 'signed return link');
   await shot(page, 'platform-3-wallet-paid');
   expect((await state(t.trade_id)).state === 'TRADE_SUCCESS', 'trade paid (wallet)');
@@ -123,7 +128,9 @@ try {
   await page.fill('#confirm-form input[name=smsCode]', await sms(browser));
   await shot(page, 'platform-4-bind-code');
   await Promise.all([page.waitForNavigation(), page.click('#confirm-form button')]);
-  expect((await page.textContent('#notice')).includes('Card bound'), 'card bound');
+  expect(await page.getAttribute('#notice', 'data-notice') === 'card-bound', 'card bound');
+  expect((await page.textContent('.bound-card')).startsWith('中国工商银行 622202'),
+    'the card by its bank\'s name');
   expect(!(await page.content()).includes(CARD), 'no full card number on the page');
   await shot(page, 'platform-5-wallet-card');
   t = await trade('45.00');
@@ -131,11 +138,12 @@ try {
   await page.fill('#card-form input[name=pay_password]', '246810');
   await Promise.all([page.waitForNavigation(), page.click('#pay-card')]);
   const outbox = await (await fetch(`${pfUrl}/sandbox/sms`)).json();
-  const pfCode = /code is (\d{6})/.exec(outbox.messages[0].text)[1];
+  const pfCode = outbox.messages[0].code;
+  expect(outbox.messages[0].text.includes(`验证码为 ${pfCode}`), 'the platform\'s SMS in Chinese');
   await page.fill('#sms-form input[name=smsCode]', pfCode);
   await shot(page, 'platform-6a-card-sms');
   await Promise.all([page.waitForNavigation(), page.click('#confirm-card')]);
-  expect((await page.textContent('#notice')).includes('Payment successful'), 'paid by card');
+  expect(await page.getAttribute('#notice', 'data-notice') === 'paid', 'paid by card');
   await shot(page, 'platform-6-card-paid');
   expect((await state(t.trade_id)).pay_method === 'card', 'trade paid (card)');
   // withdraw to the bound card: chosen from a list, no field for a typed account number
@@ -150,9 +158,10 @@ try {
   expect((await page.textContent('#withdrawals')).includes('0015'), 'listed by the last four');
 
   // (c) online banking: the cashier sends the browser to the bank with a signed order
-  const anon = await (await browser.newContext()).newPage();
+  const anon = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
   t = await trade('88.00');
   await anon.goto(t.cashier_url);
+  expect((await anon.textContent('#bank-icbc')) === '中国工商银行', 'the bank by its name');
   await Promise.all([anon.waitForURL(`${bankUrl}/**`), anon.click('#bank-icbc')]);
   await anon.waitForSelector('body[data-page=card]');
   await shot(anon, 'platform-7-bank-card');
@@ -171,12 +180,12 @@ try {
 
   // (d) QR: the desktop cashier shows a code; the phone opens it and confirms
   t = await trade('9.90', 'qr');
-  const qrDesk = await (await browser.newContext()).newPage();
+  const qrDesk = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
   await qrDesk.goto(t.cashier_url);
   expect(await qrDesk.isVisible('svg#qr'), 'QR code shown');
   await shot(qrDesk, 'platform-10-qr');
   const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 },
-    isMobile: true, hasTouch: true })).newPage();
+    isMobile: true, hasTouch: true, locale: 'en-US' })).newPage();
   await phone.goto(await qrDesk.getAttribute('#qr-link', 'href'));
   await phone.fill('#login-form input[name=login]', '13800000001');
   await phone.fill('#login-form input[name=password]', 'correct horse');
@@ -184,7 +193,8 @@ try {
   await phone.fill('#confirm-form input[name=pay_password]', '246810');
   await shot(phone, 'platform-11-mobile-confirm');
   await Promise.all([phone.waitForNavigation(), phone.click('#confirm')]);
-  expect((await phone.textContent('#notice')).includes('Payment successful'), 'paid by QR');
+  expect(await phone.getAttribute('#notice', 'data-notice') === 'paid', 'paid by QR');
+  expect((await phone.textContent('#notice')).includes('Payment successful'), 'in English');
   await shot(phone, 'platform-12-mobile-paid');
   await qrDesk.reload();
   expect(await qrDesk.isVisible('#paid'), 'the desktop cashier shows the payment');
