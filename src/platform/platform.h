@@ -539,10 +539,6 @@ json_t *pay_platform_money_json(int64_t minor, const char *currency);
 /* Unix ms as RFC 3339 JSON string, or null for 0. */
 json_t *pay_platform_time_json(int64_t ms);
 
-/* What a page tells the consumer about an outcome: NULL when e is OK, else the specific
- * detail in err or the registry's message for e. */
-const char *pay_platform_error_text(enum pay_err e, const struct pay_error *err);
-
 /* labels.c: human names in the request's language (codes stay in data-* attributes). Each
  * returns the code itself when it does not know it. */
 struct pay_http_request;

@@ -53,13 +53,6 @@ void pay_platform_str_copy(char *dst, size_t n, const char *src)
     snprintf(dst, n, "%s", src ? src : "");
 }
 
-const char *pay_platform_error_text(enum pay_err e, const struct pay_error *err)
-{
-    if (e == PAY_ERR_OK)
-        return NULL;
-    return err != NULL && err->detail[0] ? err->detail : pay_err_message(e);
-}
-
 static void trade_from_row(struct pay_store_stmt *st, struct pay_platform_trade *t)
 {
     pay_store_col_copy(st, 0, t->id, sizeof t->id);

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/harness.h"
+
 #include "http/client.h"
 #include "http/server.h"
 #include "i18n/i18n.h"
@@ -106,8 +108,7 @@ static struct pay_http_server *start(const char *language, const char *zone)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(root, sizeof root, "/tmp/paygate-lang-XXXXXX");
-    assert_non_null(mkdtemp(root));
+    assert_int_equal(th_tmpdir(root, sizeof root, "paygate-lang"), 0);
     snprintf(web, sizeof web, "%s/web", root);
     snprintf(po, sizeof po, "%s/po", root);
     char tpl[200];
@@ -121,9 +122,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    return system(cmd);
+    return th_rmtree(root);
 }
 
 /* GET path with extra headers (NULL-terminated, may be empty); the status. */
