@@ -247,29 +247,33 @@ static enum pay_err read_string(struct parser *ps, const char *s, const char *en
     return PAY_ERR_OK;
 }
 
+/* s .. end is one line of the file, not NUL-terminated. */
 static enum pay_err keyword_line(struct parser *ps, const char *s, const char *end)
 {
-    size_t kw = strcspn(s, " \t\"");
-    if ((kw == 12 && strncmp(s, "msgid_plural", 12) == 0) || strncmp(s, "msgstr[", 7) == 0)
+    size_t kw = 0;
+    while (s + kw < end && s[kw] != ' ' && s[kw] != '\t' && s[kw] != '"')
+        kw++;
+    if ((kw == 12 && memcmp(s, "msgid_plural", 12) == 0) ||
+        (kw >= 7 && memcmp(s, "msgstr[", 7) == 0))
         return fail(ps, ps->line,
                     "plural forms are not supported: write the sentence without a count "
                     "(docs/i18n.md)");
     struct field *f = NULL;
-    if (kw == 7 && strncmp(s, "msgctxt", 7) == 0) {
+    if (kw == 7 && memcmp(s, "msgctxt", 7) == 0) {
         enum pay_err rc = ps->str.set ? finish_entry(ps) : PAY_ERR_OK;
         if (rc != PAY_ERR_OK)
             return rc;
         if (ps->ctxt.set || ps->id.set)
             return fail(ps, ps->line, "msgctxt must come first in its entry");
         f = &ps->ctxt;
-    } else if (kw == 5 && strncmp(s, "msgid", 5) == 0) {
+    } else if (kw == 5 && memcmp(s, "msgid", 5) == 0) {
         enum pay_err rc = ps->str.set ? finish_entry(ps) : PAY_ERR_OK;
         if (rc != PAY_ERR_OK)
             return rc;
         if (ps->id.set)
             return fail(ps, ps->line, "a second msgid without msgstr");
         f = &ps->id;
-    } else if (kw == 6 && strncmp(s, "msgstr", 6) == 0) {
+    } else if (kw == 6 && memcmp(s, "msgstr", 6) == 0) {
         if (!ps->id.set || ps->str.set)
             return fail(ps, ps->line, "msgstr must follow its msgid");
         f = &ps->str;
