@@ -16,8 +16,8 @@ find src -name '*.c' | LC_ALL=C sort > "$tmp/files"
 xgettext --language=C --from-code=UTF-8 --no-wrap --add-comments=TRANSLATORS: \
   --package-name=paygate --files-from="$tmp/files" -o "$tmp/c.pot" \
   -k -kN_ -kNC_:1c,2 -kpay_http_req_tr:2 -kpay_http_req_trc:2c,3 -kpay_http_req_trf:2 \
-  -kpay_i18n_tr:2 -kpay_i18n_trc:2c,3 -kpay_i18n_trf:3 -kpay_i18n_trfn:4 \
+  -kpay_i18n_tr:2 -kpay_i18n_trc:2c,3 -kpay_i18n_trf:3 -kpay_i18n_trfn:4 -kpay_i18n_error_set:4 \
   --flag=pay_http_req_trf:2:python-brace-format --flag=pay_i18n_trf:3:python-brace-format \
-  --flag=pay_i18n_trfn:4:python-brace-format
+  --flag=pay_i18n_trfn:4:python-brace-format --flag=pay_i18n_error_set:4:python-brace-format
 "$tool" templates web/bank web/platform web/shop > "$tmp/t.pot"
 msgcat --use-first --no-wrap -o "$out" "$tmp/t.pot" "$tmp/c.pot"

@@ -169,10 +169,13 @@ enum pay_err pay_bank_card_attempt_reserve(struct pay_store_tx *tx, const char *
     char subject[PAY_ID_MAX + 8];
     subject_of(card_id, subject);
     enum pay_err rc = pay_store_attempt_reserve(tx, ATTEMPTS_TABLE, subject, now_ms, out, err);
+    char minutes[24]; /* pages show the detail translated */
+    snprintf(minutes, sizeof minutes, "%d", PAY_LOCKOUT_DURATION_S / 60);
     if (rc == PAY_ERR_LOCKED)
-        pay_error_set(err, PAY_ERR_LOCKED, "cardNo",
-                      "the card is locked after too many failed attempts; try again in %d minutes",
-                      PAY_LOCKOUT_DURATION_S / 60);
+        pay_i18n_error_set(err, PAY_ERR_LOCKED, "cardNo",
+                           "the card is locked after too many failed attempts; try again in "
+                           "{minutes} minutes",
+                           "minutes", minutes, NULL);
     return rc;
 }
 
@@ -188,10 +191,13 @@ enum pay_err pay_bank_card_attempt_succeeded(struct pay_store_tx *tx, const char
 enum pay_err pay_bank_card_usable(const struct pay_bank_card *c, int64_t now_ms,
                                   struct pay_error *err)
 {
+    char minutes[24];
+    snprintf(minutes, sizeof minutes, "%d", PAY_LOCKOUT_DURATION_S / 60);
     if (c->locked_until_ms > now_ms)
-        return pay_error_set(err, PAY_ERR_LOCKED, "cardNo",
-                             N_("the card is locked after too many failed attempts;"
-                                " try again in 30 minutes"));
+        return pay_i18n_error_set(err, PAY_ERR_LOCKED, "cardNo",
+                                  "the card is locked after too many failed attempts; try again "
+                                  "in {minutes} minutes",
+                                  "minutes", minutes, NULL);
     if (pay_bank_expiry_past(c->expiry, now_ms) != 0)
         return pay_error_set(err, PAY_ERR_CARD_EXPIRED, "cardNo", NULL);
     return PAY_ERR_OK;

@@ -236,8 +236,8 @@ static void send_code(struct pay_http_request *req, const struct gw_session *s, 
     pay_wipe(text, sizeof text);
 }
 
-/* "Wrong card password. Attempts left: 3." / "... The card is now locked for 30 minutes.",
- * in the reader's language (a count in the sentence would need plural forms: none here). */
+/* "Wrong card password. 3 attempts left." / "... The card is now locked for 30 minutes.", in
+ * the reader's language (one message per count form: the catalogs have no plural forms). */
 static const char *wrong_text(struct pay_http_request *req, bool sms,
                               const struct pay_store_attempt *a)
 {
@@ -252,8 +252,12 @@ static const char *wrong_text(struct pay_http_request *req, bool sms,
                          "minutes", n, NULL);
     }
     snprintf(n, sizeof n, "%lld", (long long)a->left);
-    return sms ? pay_http_req_trf(req, "Wrong SMS code. Attempts left: {left}.", "left", n, NULL)
-               : pay_http_req_trf(req, "Wrong card password. Attempts left: {left}.", "left", n,
+    if (a->left == 1)
+        return sms ? pay_http_req_trf(req, "Wrong SMS code. {left} attempt left.", "left", n, NULL)
+                   : pay_http_req_trf(req, "Wrong card password. {left} attempt left.", "left", n,
+                                      NULL);
+    return sms ? pay_http_req_trf(req, "Wrong SMS code. {left} attempts left.", "left", n, NULL)
+               : pay_http_req_trf(req, "Wrong card password. {left} attempts left.", "left", n,
                                   NULL);
 }
 

@@ -165,8 +165,16 @@ const char *pay_http_req_error_text(struct pay_http_request *req, const struct p
     const struct pay_i18n_lang *l = pay_http_req_lang(req);
     enum pay_err code =
         e->code > PAY_ERR_OK && e->code < PAY_ERR__COUNT ? e->code : PAY_ERR_INTERNAL;
-    if (e->detail[0] && pay_i18n_lookup(l, NULL, e->detail) == 2 && pay_i18n_catalog_name(l)[0])
-        return pay_i18n_tr(l, e->detail); /* a message marked N_() where it was set */
+    if (e->detail[0] && pay_i18n_catalog_name(l)[0]) { /* marked N_() or pay_i18n_error_set */
+        struct pay_buf b;
+        pay_buf_init(&b, PAY_I18N_MESSAGE_MAX);
+        const char *s = pay_i18n_tr_detail(l, e->detail, &b) == 1
+                            ? pay_http_req_strdup(req, pay_buf_str(&b))
+                            : NULL;
+        pay_buf_fini(&b);
+        if (s != NULL)
+            return s;
+    }
     if (e->detail[0] && strcmp(pay_i18n_tag(l), PAY_I18N_SOURCE_TAG) == 0)
         return pay_http_req_strdup(req, e->detail);
     return pay_i18n_trc(l, "error", pay_err_message(code));

@@ -447,3 +447,81 @@ int pay_i18n_trf(const struct pay_i18n_lang *l, struct pay_buf *out, const char 
     va_end(ap);
     return rc;
 }
+
+enum pay_err pay_i18n_error_set(struct pay_error *e, enum pay_err code, const char *field,
+                                const char *msgid, ...)
+{
+    struct pairs p = {.n = 0};
+    char text[sizeof e->detail], missing[64];
+    struct fixed f = {text, sizeof text, 0};
+    const char *name;
+    va_list ap;
+    va_start(ap, msgid);
+    while ((name = va_arg(ap, const char *)) != NULL && p.n < 16) {
+        p.names[p.n] = name;
+        p.values[p.n++] = va_arg(ap, const char *);
+    }
+    va_end(ap);
+    text[0] = '\0';
+    if (pay_i18n_expand(msgid, pair_value, &p, fixed_emit, &f, missing) != 0)
+        snprintf(text, sizeof text, "%s", msgid); /* a bug in the caller: still say something */
+    return pay_error_set(e, code, field, "%s", text);
+}
+
+/* Matches text against msgid's shape: literal parts equal, each {name} a non-empty run up to
+ * the next literal part (the whole rest for a last one). Captures into *p. */
+static bool shape_match(const char *m, const char *t, struct pairs *p, char store[][96])
+{
+    while (*m) {
+        if (*m != '{') {
+            if (*m++ != *t++)
+                return false;
+            continue;
+        }
+        const char *close = strchr(m, '}');
+        if (close == NULL || p->n == 8)
+            return false;
+        const char *lit = close + 1, *lit_end = lit + strcspn(lit, "{");
+        if (lit == lit_end && *lit == '{')
+            return false; /* two placeholders in a row: no shape to match */
+        size_t cap;
+        if (lit == lit_end) {
+            cap = strlen(t);
+        } else {
+            char want[128];
+            snprintf(want, sizeof want, "%.*s", (int)(lit_end - lit), lit);
+            const char *at = t[0] ? strstr(t + 1, want) : NULL;
+            if (at == NULL)
+                return false;
+            cap = (size_t)(at - t);
+        }
+        if (cap == 0 || cap >= 96)
+            return false;
+        snprintf(store[p->n], 96, "%.*s", (int)cap, t);
+        snprintf(store[p->n + 8], 96, "%.*s", (int)(close - m - 1), m + 1);
+        p->names[p->n] = store[p->n + 8];
+        p->values[p->n] = store[p->n];
+        p->n++;
+        t += cap;
+        m = close + 1;
+    }
+    return *t == '\0';
+}
+
+int pay_i18n_tr_detail(const struct pay_i18n_lang *l, const char *text, struct pay_buf *out)
+{
+    const struct pay_po_entry *e = find(l, NULL, text);
+    char missing[64];
+    if (e != NULL && e->str[0] && !e->fuzzy)
+        return pay_buf_puts(out, e->str) == 0 ? 1 : -1;
+    for (size_t i = 0; l != NULL && l->po != NULL && i < l->po->n; i++) {
+        const struct pay_po_entry *c = &l->po->entries[i];
+        struct pairs p = {.n = 0};
+        char store[16][96];
+        if (c->ctxt != NULL || !c->str[0] || c->fuzzy || strchr(c->id, '{') == NULL ||
+            !shape_match(c->id, text, &p, store))
+            continue;
+        return pay_i18n_expand(c->str, pair_value, &p, buf_emit, out, missing) == 0 ? 1 : -1;
+    }
+    return 0;
+}

@@ -104,4 +104,17 @@ int pay_i18n_vtrf(const struct pay_i18n_lang *l, struct pay_buf *out, const char
 int pay_i18n_trfn(const struct pay_i18n_lang *l, char *out, size_t n, const char *msgid, ...)
     __attribute__((sentinel));
 
+/* An error whose detail carries values ("wrong code; 3 attempts left"): sets e like
+ * pay_error_set with msgid's placeholders filled in English (what the JSON APIs show), and the
+ * detail stays translatable: pay_i18n_tr_detail() finds its catalog entry again by the msgid's
+ * shape. Returns code. */
+enum pay_err pay_i18n_error_set(struct pay_error *e, enum pay_err code, const char *field,
+                                const char *msgid, ...) __attribute__((sentinel));
+
+/* An error detail (English text) in l: the translation of the entry whose msgid (no context)
+ * is text, or whose msgid with {placeholders} matches text (the values are carried over into
+ * the translation), appended to out. 1 when translated, 0 when there is no such entry, -1 when
+ * out is full. */
+int pay_i18n_tr_detail(const struct pay_i18n_lang *l, const char *text, struct pay_buf *out);
+
 #endif

@@ -12,6 +12,7 @@
 #include "crypto/crypto.h"
 #include "crypto/password.h"
 #include "store/attempts.h"
+#include "i18n/i18n.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -182,16 +183,28 @@ static enum pay_err wrong(const struct secret_ctx *s, struct pay_error *err)
 {
     const char *field = s->field;
     bool pay = strcmp(s->kind, "pay") == 0;
+    char left[24], minutes[24], attempts[24]; /* pages show these details translated */
+    snprintf(left, sizeof left, "%lld", (long long)s->attempt.left);
+    snprintf(minutes, sizeof minutes, "%d", PAY_LOCKOUT_DURATION_S / 60);
+    snprintf(attempts, sizeof attempts, "%d", PAY_LOCKOUT_ATTEMPTS);
+    if (s->attempt.left == 0 && pay)
+        return pay_i18n_error_set(
+            err, PAY_ERR_LOCKED, field,
+            "wrong payment password; locked for {minutes} minutes after {attempts} failed attempts",
+            "minutes", minutes, "attempts", attempts, NULL);
     if (s->attempt.left == 0)
-        return pay_error_set(err, PAY_ERR_LOCKED, field,
-                             "wrong %s; locked for %d minutes after %d failed attempts",
-                             pay ? "payment password" : "password", PAY_LOCKOUT_DURATION_S / 60,
-                             PAY_LOCKOUT_ATTEMPTS);
+        return pay_i18n_error_set(
+            err, PAY_ERR_LOCKED, field,
+            "wrong password; locked for {minutes} minutes after {attempts} failed attempts",
+            "minutes", minutes, "attempts", attempts, NULL);
     if (!pay)
         return pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, field, NULL);
-    return pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, field,
-                         "wrong payment password; %lld attempt%s left", (long long)s->attempt.left,
-                         s->attempt.left == 1 ? "" : "s");
+    return s->attempt.left == 1 ? pay_i18n_error_set(err, PAY_ERR_CREDENTIALS_INVALID, field,
+                                                     "wrong payment password; {left} attempt left",
+                                                     "left", left, NULL)
+                                : pay_i18n_error_set(err, PAY_ERR_CREDENTIALS_INVALID, field,
+                                                     "wrong payment password; {left} attempts left",
+                                                     "left", left, NULL);
 }
 
 /* Reserve (one write transaction), check outside any transaction (Argon2id is slow), then
@@ -205,9 +218,7 @@ static enum pay_err secret_check(struct pay_platform *p, struct secret_ctx *s, c
         e = pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, field, NULL);
     snprintf(s->subject, sizeof s->subject, "%s:%s", s->kind, s->id);
     if (e == PAY_ERR_OK && (e = pay_store_run_tx(p->store, reserve_tx, s, err)) == PAY_ERR_LOCKED)
-        pay_error_set(err, PAY_ERR_LOCKED, field,
-                      "locked after %d failed attempts; try again in %d minutes",
-                      PAY_LOCKOUT_ATTEMPTS, PAY_LOCKOUT_DURATION_S / 60);
+        pay_platform_locked_error(err, field, false);
     if (e != PAY_ERR_OK) {
         pay_wipe(s->hash, sizeof s->hash);
         return e;

@@ -7,6 +7,7 @@
 #include "http/server.h"
 #include "i18n/i18n.h"
 
+#include <stdio.h>
 #include <string.h>
 
 struct label {
@@ -91,4 +92,19 @@ const char *pay_platform_error_for(struct pay_http_request *req, enum pay_err e,
 json_t *pay_platform_notice(const char *key, const char *text)
 {
     return json_pack("{s:s, s:s}", "key", key, "text", text);
+}
+
+enum pay_err pay_platform_locked_error(struct pay_error *err, const char *field, bool sms)
+{
+    char attempts[24], minutes[24];
+    snprintf(attempts, sizeof attempts, "%d", PAY_LOCKOUT_ATTEMPTS);
+    snprintf(minutes, sizeof minutes, "%d", PAY_LOCKOUT_DURATION_S / 60);
+    return sms ? pay_i18n_error_set(err, PAY_ERR_LOCKED, field,
+                                    "locked after {attempts} wrong codes; try again in {minutes} "
+                                    "minutes",
+                                    "attempts", attempts, "minutes", minutes, NULL)
+               : pay_i18n_error_set(err, PAY_ERR_LOCKED, field,
+                                    "locked after {attempts} failed attempts; try again in "
+                                    "{minutes} minutes",
+                                    "attempts", attempts, "minutes", minutes, NULL);
 }

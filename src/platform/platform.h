@@ -555,6 +555,10 @@ const char *pay_platform_bank_text(const struct pay_platform *p, struct pay_http
  * NULL when e is OK. */
 const char *pay_platform_error_for(struct pay_http_request *req, enum pay_err e,
                                    const struct pay_error *err);
+/* LOCKED for field: a secret refused unchecked past the limit ("locked after 5 failed
+ * attempts; try again in 30 minutes", or "... 5 wrong codes ..." for SMS codes), translatable
+ * on pages (pay_i18n_error_set). Returns PAY_ERR_LOCKED. */
+enum pay_err pay_platform_locked_error(struct pay_error *err, const char *field, bool sms);
 /* A page's notice: {"key": "paid" (data-notice, for scripts), "text": what people read}. */
 json_t *pay_platform_notice(const char *key, const char *text);
 

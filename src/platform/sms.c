@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "i18n/i18n.h"
 
 struct ch_ctx {
     const char *id, *consumer_id, *purpose, *hash;
@@ -109,20 +110,24 @@ static enum pay_err vf_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *
     enum pay_err e = pay_store_attempt_reserve(tx, "pf_attempts", v->subject, pay_clock_now_ms(),
                                                &v->attempt, err);
     if (e == PAY_ERR_LOCKED) /* nothing counted, the code not checked */
-        return pay_error_set(err, PAY_ERR_LOCKED, "smsCode",
-                             "locked after %d wrong codes; try again in %d minutes",
-                             PAY_LOCKOUT_ATTEMPTS, PAY_LOCKOUT_DURATION_S / 60);
+        return pay_platform_locked_error(err, "smsCode", true);
     if (e != PAY_ERR_OK)
         return e;
-    if (pay_otp_verify(hash, v->key, v->id, v->code) != 0) /* the reservation is the failure */
-        return pay_store_keep(tx, v->attempt.left == 0
-                                      ? pay_error_set(err, PAY_ERR_LOCKED, "smsCode",
-                                                      "wrong code; locked for %d minutes",
-                                                      PAY_LOCKOUT_DURATION_S / 60)
-                                      : pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "smsCode",
-                                                      "wrong code; %lld attempt%s left",
-                                                      (long long)v->attempt.left,
-                                                      v->attempt.left == 1 ? "" : "s"));
+    if (pay_otp_verify(hash, v->key, v->id, v->code) != 0) { /* the reservation is the failure */
+        char left[24], minutes[24]; /* pages show these details translated */
+        snprintf(left, sizeof left, "%lld", (long long)v->attempt.left);
+        snprintf(minutes, sizeof minutes, "%d", PAY_LOCKOUT_DURATION_S / 60);
+        return pay_store_keep(
+            tx, v->attempt.left == 0
+                    ? pay_i18n_error_set(err, PAY_ERR_LOCKED, "smsCode",
+                                         "wrong code; locked for {minutes} minutes", "minutes",
+                                         minutes, NULL)
+                : v->attempt.left == 1
+                    ? pay_i18n_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "smsCode",
+                                         "wrong code; {left} attempt left", "left", left, NULL)
+                    : pay_i18n_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "smsCode",
+                                         "wrong code; {left} attempts left", "left", left, NULL));
+    }
     e = pay_store_attempt_succeeded(tx, "pf_attempts", v->subject, &v->attempt, err);
     if (e == PAY_ERR_OK)
         e = pay_store_exec(tx, err, "UPDATE pf_sms_codes SET used = 1 WHERE id = $1", "t", v->id);

@@ -10,6 +10,7 @@
 #include "crypto/crypto.h"
 #include "crypto/password.h"
 #include "store/attempts.h"
+#include "i18n/i18n.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -93,15 +94,32 @@ static bool pending_code_ok(struct totp_ctx *t, const char *sealed, int64_t *ste
     return ok;
 }
 
+/* A counted wrong code: how many tries are left, or locked at the limit (translatable). */
+static enum pay_err wrong_code(const struct totp_ctx *t, struct pay_error *err)
+{
+    char left[24], minutes[24];
+    snprintf(left, sizeof left, "%lld", (long long)t->attempt.left);
+    snprintf(minutes, sizeof minutes, "%d", PAY_LOCKOUT_DURATION_S / 60);
+    if (t->attempt.left == 0)
+        return pay_i18n_error_set(err, PAY_ERR_LOCKED, "totp",
+                                  "the code does not match; locked for {minutes} minutes",
+                                  "minutes", minutes, NULL);
+    return t->attempt.left == 1
+               ? pay_i18n_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "totp",
+                                    "the code does not match; {left} attempt left", "left", left,
+                                    NULL)
+               : pay_i18n_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "totp",
+                                    "the code does not match; {left} attempts left", "left", left,
+                                    NULL);
+}
+
 static enum pay_err totp_confirm_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct totp_ctx *t = ctx;
     enum pay_err e = pay_store_attempt_reserve(tx, "pf_attempts", t->subject, pay_clock_now_ms(),
                                                &t->attempt, err);
     if (e == PAY_ERR_LOCKED) /* nothing counted, nothing checked */
-        return pay_error_set(err, PAY_ERR_LOCKED, "totp",
-                             "locked after %d failed attempts; try again in %d minutes",
-                             PAY_LOCKOUT_ATTEMPTS, PAY_LOCKOUT_DURATION_S / 60);
+        return pay_platform_locked_error(err, "totp", false);
     if (e != PAY_ERR_OK)
         return e;
     struct pay_store_stmt *st = pay_store_query(
@@ -114,14 +132,7 @@ static enum pay_err totp_confirm_tx(struct pay_store_tx *tx, void *ctx, struct p
     pay_store_done(st);
     int64_t step = 0;
     if (!pending_code_ok(t, pending, &step)) /* the reservation stays: a failure */
-        return pay_store_keep(
-            tx, t->attempt.left == 0
-                    ? pay_error_set(err, PAY_ERR_LOCKED, "totp",
-                                    "the code does not match; locked for %d minutes",
-                                    PAY_LOCKOUT_DURATION_S / 60)
-                    : pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "totp",
-                                    "the code does not match; %lld attempt%s left",
-                                    (long long)t->attempt.left, t->attempt.left == 1 ? "" : "s"));
+        return pay_store_keep(tx, wrong_code(t, err));
     e = pay_store_attempt_succeeded(tx, "pf_attempts", t->subject, &t->attempt, err);
     if (e == PAY_ERR_OK)
         e = pay_store_exec(tx, err,

@@ -41,7 +41,12 @@ static int setup(void **state)
                                            "msgstr \"已支付\"\n\n"
                                            "msgid \"Paid\"\nmsgstr \"付了\"\n\n"
                                            "#, fuzzy\nmsgid \"Guess\"\nmsgstr \"猜\"\n\n"
-                                           "msgid \"Later\"\nmsgstr \"\"\n");
+                                           "msgid \"Later\"\nmsgstr \"\"\n\n"
+                                           "msgid \"wrong code; {left} attempts left\"\n"
+                                           "msgstr \"验证码错误，还可尝试 {left} 次\"\n\n"
+                                           "msgid \"locked {m} min after {n} tries\"\n"
+                                           "msgstr \"{n} 次后锁定 {m} 分钟\"\n\n"
+                                           "msgid \"Wrong code.\"\nmsgstr \"验证码错误。\"\n");
     write_file("ja.po", HEADER("ja") "msgctxt \"language name\"\nmsgid \"English\"\n"
                                      "msgstr \"日本語\"\n");
     write_file("paygate.pot", "not a catalog: ignored"); /* and README etc. */
@@ -206,6 +211,40 @@ static const char *value_of(void *ctx, const char *name)
     return strcmp(name, "a.b") == 0 ? "V" : NULL;
 }
 
+/* Error details with values: English for the APIs, translated back on pages by their shape. */
+static void details_with_values(void **state)
+{
+    (void)state;
+    struct pay_i18n *i18n = load(NULL);
+    const struct pay_i18n_lang *zh = pay_i18n_find(i18n, "zh-CN"), *en = pay_i18n_find(i18n, "en");
+    struct pay_error e = {0};
+    assert_int_equal(pay_i18n_error_set(&e, PAY_ERR_CREDENTIALS_INVALID, "smsCode",
+                                        "wrong code; {left} attempts left", "left", "3", NULL),
+                     PAY_ERR_CREDENTIALS_INVALID);
+    assert_string_equal(e.detail, "wrong code; 3 attempts left");
+    assert_string_equal(e.field, "smsCode");
+    struct pay_buf b;
+    pay_buf_init(&b, 256);
+    assert_int_equal(pay_i18n_tr_detail(zh, e.detail, &b), 1);
+    assert_string_equal(pay_buf_str(&b), "验证码错误，还可尝试 3 次");
+    pay_buf_reset(&b);
+    assert_int_equal(pay_i18n_tr_detail(zh, "locked 30 min after 5 tries", &b), 1);
+    assert_string_equal(pay_buf_str(&b), "5 次后锁定 30 分钟"); /* reordered */
+    pay_buf_reset(&b);
+    assert_int_equal(pay_i18n_tr_detail(zh, "Wrong code.", &b), 1); /* a plain N_() detail */
+    assert_string_equal(pay_buf_str(&b), "验证码错误。");
+    /* what no entry has the shape of stays untranslated */
+    pay_buf_reset(&b);
+    const char *none[] = {"wrong code; attempts left", "wrong code;  attempts left!",
+                          "wrong code; 3 attempts", "locked 30 min after 5 tries ago", "Later"};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
+        assert_int_equal(pay_i18n_tr_detail(zh, none[i], &b), 0);
+    assert_int_equal(pay_i18n_tr_detail(en, "wrong code; 3 attempts left", &b), 0);
+    assert_string_equal(pay_buf_str(&b), "");
+    pay_buf_fini(&b);
+    pay_i18n_free(i18n);
+}
+
 static void expands_placeholders(void **state)
 {
     (void)state;
@@ -229,6 +268,7 @@ int main(void)
         cmocka_unit_test(translates_with_contexts_and_falls_back),
         cmocka_unit_test(negotiates_a_language),
         cmocka_unit_test(expands_placeholders),
+        cmocka_unit_test(details_with_values),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

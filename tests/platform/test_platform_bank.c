@@ -594,7 +594,8 @@ static void parallel_wrong_sms_codes(void **state)
         snprintf(shots[i].url, sizeof shots[i].url, "%s/cashier/%s/pay/card/confirm", pf.url, id);
         snprintf(shots[i].form, sizeof shots[i].form, "csrf=%s&card_id=%s&challenge=%s&smsCode=%s",
                  csrf, bound_card, challenge, wrong);
-        snprintf(shots[i].cookie, sizeof shots[i].cookie, "Cookie: pf_csrf=%s; pf_session=%s",
+        snprintf(shots[i].cookie, sizeof shots[i].cookie,
+                 "Cookie: pf_csrf=%s; pf_session=%s; lang=en", /* English: the wording counts */
                  b.csrf_cookie, b.session);
     }
     h_fire_all(shots, N);

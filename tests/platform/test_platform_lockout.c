@@ -61,7 +61,8 @@ static void login_shot(struct h_shot *s, const char *login, const char *password
                      0);
     snprintf(s->form, sizeof s->form, "%s", pay_buf_str(&f));
     pay_buf_fini(&f);
-    snprintf(s->cookie, sizeof s->cookie, "Cookie: pf_csrf=%s", CSRF);
+    /* in English: the answers' wording tells checked tries from refused ones */
+    snprintf(s->cookie, sizeof s->cookie, "Cookie: pf_csrf=%s; lang=en", CSRF);
 }
 
 /* --- the counters in the platform's database ------------------------------------------------ */
@@ -203,7 +204,7 @@ static void parallel_wrong_payment_passwords(void **state)
         memset(&shots[i], 0, sizeof shots[i]);
         snprintf(shots[i].url, sizeof shots[i].url, "%s/cashier/%s/pay/wallet", pf.url, id);
         snprintf(shots[i].form, sizeof shots[i].form, "csrf=%s&pay_password=111111", csrf);
-        snprintf(shots[i].cookie, sizeof shots[i].cookie, "%s", cookie);
+        snprintf(shots[i].cookie, sizeof shots[i].cookie, "%.380s; lang=en", cookie); /* English */
     }
     h_fire_all(shots, PARALLEL);
     int left = 0, last = 0, refused = 0;

@@ -182,13 +182,13 @@ static void cashier_guards(void **state)
         b_pay_wallet(&b, id, "111111");
         assert_int_equal(b.status, 401);
         char left[64];
-        snprintf(left, sizeof left, "wrong payment password; %d attempt%s left", 4 - i,
-                 i == 3 ? "" : "s");
+        /* the detail with its count, translated: 支付密码错误，还可尝试 N 次 */
+        snprintf(left, sizeof left, "支付密码错误，还可尝试 %d 次", 4 - i);
         assert_non_null(strstr(b.page, left));
     }
     b_pay_wallet(&b, id, "111111"); /* the fifth locks */
     assert_int_equal(b.status, 423);
-    assert_non_null(strstr(b.page, "locked for 30 minutes"));
+    assert_non_null(strstr(b.page, "支付密码错误，已连续失败 5 次，锁定 30 分钟"));
     b_pay_wallet(&b, id, "246810"); /* the right one is refused unchecked */
     assert_int_equal(b.status, 423);
     h_browser_fini(&b);
