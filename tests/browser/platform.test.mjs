@@ -154,7 +154,8 @@ try {
   await page.fill('#withdraw-form input[name=amount]', '5.00');
   await page.fill('#withdraw-form input[name=pay_password]', '246810');
   await Promise.all([page.waitForNavigation(), page.click('#withdraw-form button')]);
-  expect((await page.textContent('#notice')).includes('Withdrawal sent'), 'withdrawn');
+  expect(await page.getAttribute('#notice', 'data-notice') === 'withdrawal-sent', 'withdrawn');
+  expect((await page.textContent('#notice')) === '提现已发出。', 'told so in Chinese');
   expect((await page.textContent('#withdrawals')).includes('0015'), 'listed by the last four');
 
   // (c) online banking: the cashier sends the browser to the bank with a signed order
