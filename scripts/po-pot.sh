@@ -13,7 +13,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$root"
 find src -name '*.c' | LC_ALL=C sort > "$tmp/files"
-xgettext --language=C --from-code=UTF-8 --no-wrap --add-comments=TRANSLATORS: \
+# references name files, not lines: a catalog does not change with every edit of a source
+xgettext --language=C --from-code=UTF-8 --no-wrap --add-location=file --add-comments=TRANSLATORS: \
   --package-name=paygate --files-from="$tmp/files" -o "$tmp/c.pot" \
   -k -kN_ -kNC_:1c,2 -kpay_http_req_tr:2 -kpay_http_req_trc:2c,3 -kpay_http_req_trf:2 \
   -kpay_i18n_tr:2 -kpay_i18n_trc:2c,3 -kpay_i18n_trf:3 -kpay_i18n_trfn:4 -kpay_i18n_error_set:4 \

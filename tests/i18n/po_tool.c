@@ -47,11 +47,13 @@ static struct msg *add(const char *ctxt, const char *id)
 static int on_message(void *ctx, const char *tpl, int line, const char *msgctxt, const char *msgid)
 {
     (void)ctx;
+    (void)line; /* references name files only: a catalog does not change with every edit */
     struct msg *m = add(msgctxt, msgid);
+    char ref[160];
+    snprintf(ref, sizeof ref, "%s/templates/%s.html", cur_root, tpl);
     size_t used = strlen(m->refs);
-    if (used < sizeof m->refs - 100) /* enough references to find it */
-        snprintf(m->refs + used, sizeof m->refs - used, "%s%s/templates/%s.html:%d",
-                 used ? " " : "", cur_root, tpl, line);
+    if (strstr(m->refs, ref) == NULL && used < sizeof m->refs - 100) /* enough to find it */
+        snprintf(m->refs + used, sizeof m->refs - used, "%s%s", used ? " " : "", ref);
     return 0;
 }
 
