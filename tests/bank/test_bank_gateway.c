@@ -213,7 +213,7 @@ static void doc_refused(const char *key, const char *value, long status, const c
     struct flow f;
     long got = start(&f, "M1", doc, false, REFERER);
     char want[80];
-    snprintf(want, sizeof want, "field <code>%s</code>", field);
+    snprintf(want, sizeof want, "<code id=\"field\">%s</code>", field);
     if (got != status || !strstr(f.r.body, code) || !strstr(f.r.body, want))
         fprintf(stderr, "%s=%s -> %ld %.600s\n", key, value ? value : "(none)", got, f.r.body);
     assert_int_equal(got, status);
@@ -275,7 +275,7 @@ static void test_order_document_checked(void **state)
         struct h_resp r = {0};
         assert_int_equal(h_post(url, forms[i].form, cookie, sizeof cookie, REFERER, &r), 0);
         char want[80];
-        snprintf(want, sizeof want, "field <code>%s</code>", forms[i].field);
+        snprintf(want, sizeof want, "<code id=\"field\">%s</code>", forms[i].field);
         if (r.status != forms[i].status || !strstr(r.body, forms[i].code) || !strstr(r.body, want))
             fprintf(stderr, "form %zu -> %ld %.600s\n", i, r.status, r.body);
         assert_int_equal(r.status, forms[i].status);

@@ -216,6 +216,18 @@ static const char *text_of(const char *page, const char *id)
     return out;
 }
 
+/* The state code of the order page (data-state of id="order-state"; people see its name). */
+static const char *order_state(const char *page)
+{
+    static char out[32];
+    const char *p = page ? strstr(page, "id=\"order-state\"") : NULL;
+    const char *q = p ? strstr(p, "data-state=\"") : NULL;
+    out[0] = '\0';
+    if (q)
+        snprintf(out, sizeof out, "%.*s", (int)strcspn(q + 12, "\""), q + 12);
+    return out;
+}
+
 /* The order id of the newest row of a shopper's "my orders" ("" when none). */
 static const char *newest_order(struct shopper *s, const char *base)
 {
@@ -237,7 +249,7 @@ static const char *admin_row(const char *base, const char *order)
     get(&a, base, "/admin");
     assert_int_equal(a.status, 200);
     char key[80];
-    snprintf(key, sizeof key, "<tr id=\"row-%s\">", order);
+    snprintf(key, sizeof key, "<tr id=\"row-%s\"", order);
     const char *p = strstr(a.page, key), *e = p ? strstr(p, "</tr>") : NULL;
     row[0] = '\0';
     if (p && e)
@@ -264,7 +276,11 @@ static const char *wallet_balance(void)
     char url[256];
     snprintf(url, sizeof url, "%s/wallet", pf.url);
     h_browser_req(&b, "GET", url, NULL, false);
-    snprintf(out, sizeof out, "%s", text_of(b.page, "balance"));
+    /* the amount as scripts read it (data-amount); people see "¥829.00" */
+    const char *p = strstr(b.page, "id=\"balance\" data-amount=\"");
+    assert_non_null(p);
+    p += strlen("id=\"balance\" data-amount=\"");
+    snprintf(out, sizeof out, "%.*s", (int)strcspn(p, "\""), p);
     h_browser_fini(&b);
     return out;
 }
@@ -278,11 +294,15 @@ static const char *platform_balance(const char *base)
     const char *row = strstr(a.page, "<tr data-currency=\"CNY\">");
     char avail[24] = "", fees[24] = "";
     if (row) {
-        const char *p = strstr(row, "class=\"available\">"), *q = strstr(row, "class=\"fees\">");
+        static const char a_key[] = "class=\"available\" data-amount=\"";
+        static const char f_key[] = "class=\"fees\" data-amount=\"";
+        const char *p = strstr(row, a_key), *q = strstr(row, f_key);
         if (p)
-            snprintf(avail, sizeof avail, "%.*s", (int)strcspn(p + 18, "<"), p + 18);
+            snprintf(avail, sizeof avail, "%.*s", (int)strcspn(p + strlen(a_key), "\""),
+                     p + strlen(a_key));
         if (q)
-            snprintf(fees, sizeof fees, "%.*s", (int)strcspn(q + 13, "<"), q + 13);
+            snprintf(fees, sizeof fees, "%.*s", (int)strcspn(q + strlen(f_key), "\""),
+                     q + strlen(f_key));
     }
     snprintf(out, sizeof out, "%s/%s", avail, fees);
     shopper_fini(&a);
@@ -389,16 +409,16 @@ static void platform_purchase_paid_once(void **state)
     snprintf(path, sizeof path, "/orders/%s", pf_order);
     get(&s, shop_url, path); /* not paid yet: the query finds WAIT_BUYER_PAY */
     assert_int_equal(s.status, 200);
-    assert_string_equal(text_of(s.page, "order-state"), "pending");
+    assert_string_equal(order_state(s.page), "pending");
     assert_string_equal(text_of(s.page, "order-amount"), "¥171.00");
 
     assert_int_equal(h_cashier_pay_wallet(&pf, pf_trade, LOGIN, PASSWORD, PAY_PASSWORD), 200);
     wait_paid(shop_url, pf_order);
     const char *row = admin_row(shop_url, pf_order);
     assert_non_null(strstr(row, "<td class=\"fulfilments\">1</td>"));
-    assert_non_null(strstr(row, "<td class=\"via\">notify</td>"));
+    assert_non_null(strstr(row, "data-via=\"notify\""));
     get(&s, shop_url, path);
-    assert_string_equal(text_of(s.page, "order-state"), "paid");
+    assert_string_equal(order_state(s.page), "paid");
 
     /* the money: the wallet paid 171.00; the shop is owed 171.00 less the 0.6% fee
      * (102.6 fen, rounded half to even: 1.03) */
@@ -552,7 +572,7 @@ static void bank_purchase_paid_once(void **state)
     const char *row = admin_row(shop_url, bank_order);
     assert_non_null(strstr(row, "state-paid"));
     assert_non_null(strstr(row, "<td class=\"fulfilments\">1</td>"));
-    assert_non_null(strstr(row, "<td class=\"via\">notify</td>"));
+    assert_non_null(strstr(row, "data-via=\"notify\""));
     paygate_bank_order_status st;
     bank_order_status(bank_order, &st);
     assert_string_equal(st.status, "PAID");
@@ -639,7 +659,8 @@ static void refunds_return_the_money(void **state)
     assert_string_equal(s.location, "/admin");
     const char *row = admin_row(shop_url, pf_order);
     assert_non_null(strstr(row, "state-refunded"));
-    assert_non_null(strstr(row, "<td>¥171.00</td><td class=\"fulfilments\">"));
+    assert_non_null(
+        strstr(row, "<td data-amount=\"171.00\">¥171.00</td><td class=\"fulfilments\">"));
     assert_string_equal(wallet_balance(), "1000.00"); /* all of it back, fee share included */
     assert_string_equal(platform_balance(shop_url), "0.00/0.00");
     post(&s, shop_url, path, ""); /* refunded already */
@@ -684,9 +705,9 @@ static void late_notification_found_by_query(void **state)
     assert_non_null(strstr(admin_row(late_url, order), "state-pending")); /* nothing arrived */
     snprintf(path, sizeof path, "/orders/%s", order);
     get(&s, late_url, path); /* the order page asks the platform */
-    assert_string_equal(text_of(s.page, "order-state"), "paid");
+    assert_string_equal(order_state(s.page), "paid");
     const char *row = admin_row(late_url, order);
-    assert_non_null(strstr(row, "<td class=\"via\">query</td>"));
+    assert_non_null(strstr(row, "data-via=\"query\""));
     assert_non_null(strstr(row, "<td class=\"fulfilments\">1</td>"));
     get(&s, late_url, path); /* asked again: nothing changes */
     assert_non_null(strstr(admin_row(late_url, order), "<td class=\"fulfilments\">1</td>"));
@@ -710,7 +731,7 @@ static void platform_down(void **state)
     snprintf(path, sizeof path, "/orders/%s", order);
     get(&s, down_url, path);
     assert_int_equal(s.status, 200);
-    assert_string_equal(text_of(s.page, "order-state"), "pending");
+    assert_string_equal(order_state(s.page), "pending");
     shopper_fini(&s);
 }
 
