@@ -1,8 +1,9 @@
 /* The single committer per process (DESIGN.md section 5): callers on any thread queue a
- * command and sleep; one thread takes everything queued (up to batch_max), applies it in one
- * write transaction (generic callbacks each in their own savepoint, pure-ledger commands
- * validated before they write), commits once, and only then wakes the callers. Nobody hears
- * an answer before the batch is durable. Pending-transfer expiry runs in the same thread. */
+ * command and sleep (or, asynchronously, leave a callback); one thread takes everything queued
+ * (up to batch_max), applies it in one write transaction (generic callbacks each in their own
+ * savepoint, pure-ledger commands validated before they write), commits once, and only then
+ * wakes the callers and runs the callbacks. Nobody hears an answer before the batch is
+ * durable. Pending-transfer expiry runs in the same thread. */
 #include "ledger/ledger_internal.h"
 
 #include "core/assertions.h"
@@ -24,11 +25,14 @@ enum cmd_kind { CMD_APPLY, CMD_TRANSFERS, CMD_ACCOUNTS };
  * spreads the wake-ups over the callers, 6 levels deep for 64. */
 #define WAKE_FANOUT 2
 
-/* Lives on the submitting thread's stack until its semaphore is posted. */
+/* Lives on the submitting thread's stack until its semaphore is posted; an asynchronous one
+ * (done != NULL) on the heap until its done callback has run. */
 struct cmd {
     enum cmd_kind kind;
     pay_store_tx_fn fn;
     void *ctx;
+    pay_committer_done_fn done; /* asynchronous: called instead of waking a caller */
+    void *done_ctx;
     enum pay_err result;     /* CMD_APPLY: what fn returned in the last run */
     struct pay_error fn_err; /* ... and the error it filled */
     struct pay_ledger_transfer *transfers;
@@ -55,6 +59,7 @@ struct pay_committer {
     bool stopping;
     struct cmd **batch;
     size_t n_batch;
+    struct cmd *async_head; /* the batch's asynchronous commands, in order */
     int64_t last_expire_ms;
     size_t expired_in_batch; /* set by the batch body (which may run again on a retry) */
     /* Business time is pay_clock_now_ms(): a move of the test clock wakes the committer (its
@@ -118,9 +123,10 @@ static enum pay_err batch_body(struct pay_store_tx *tx, void *ctx, struct pay_er
     return e;
 }
 
-/* Answers every command of the batch: sets the outcomes and the wake-up tree, then wakes the
- * first caller (see WAKE_FANOUT). The commands are not touched after that: their callers may
- * return at once. */
+/* Answers every command of the batch: sets the outcomes and the wake-up tree of the waiting
+ * callers, wakes the first of them (see WAKE_FANOUT), then calls the done callback of every
+ * asynchronous command and frees it. A waiting caller's command is not touched after the
+ * wake-up: its caller may return at once. */
 static void finish_batch(struct pay_committer *c, enum pay_err e, const struct pay_error *err)
 {
     pthread_mutex_lock(&c->mu);
@@ -131,23 +137,31 @@ static void finish_batch(struct pay_committer *c, enum pay_err e, const struct p
         c->scanned_moves = c->scanning_moves;
     }
     pthread_mutex_unlock(&c->mu);
-    size_t n = c->n_batch;
+    size_t n = c->n_batch, waiting = 0;
     for (size_t i = 0; i < n; i++) {
         struct cmd *m = c->batch[i];
         m->status = e;
-        if (e != PAY_ERR_OK)
-            m->err = *err;
+        m->err = e == PAY_ERR_OK ? (struct pay_error){0} : *err;
         if (e == PAY_ERR_OK && m->kind == CMD_APPLY && m->result != PAY_ERR_OK) {
             m->status = m->result; /* the batch committed; this command refused */
             m->err = m->fn_err;
         }
+        if (m->done == NULL) /* the waiting callers, in order, form the tree */
+            c->batch[waiting++] = m;
+    }
+    for (size_t i = 0; i < waiting; i++)
         for (size_t k = 0; k < WAKE_FANOUT; k++) {
             size_t child = WAKE_FANOUT * i + 1 + k;
-            m->wake[k] = child < n ? c->batch[child] : NULL;
+            c->batch[i]->wake[k] = child < waiting ? c->batch[child] : NULL;
         }
-    }
-    if (n > 0)
+    if (waiting > 0)
         sem_post(&c->batch[0]->answered);
+    for (struct cmd *m = c->async_head, *next; m != NULL; m = next) {
+        next = m->next;
+        m->done(m->done_ctx, m->status, &m->err);
+        free(m);
+    }
+    c->async_head = NULL;
 }
 
 /* Every timed wait here is on CLOCK_MONOTONIC (pay_clock_cond_init in pay_committer_start): a
@@ -181,9 +195,16 @@ static void *committer_main(void *arg)
         if (c->head)
             gather(c);
         c->n_batch = 0;
+        struct cmd **async_tail = &c->async_head;
         while (c->head && c->n_batch < c->batch_max) {
-            c->batch[c->n_batch++] = c->head;
-            c->head = c->head->next;
+            struct cmd *m = c->head;
+            c->batch[c->n_batch++] = m;
+            c->head = m->next;
+            if (m->done != NULL) { /* kept in a list of their own for finish_batch */
+                *async_tail = m;
+                async_tail = &m->next;
+                m->next = NULL;
+            }
         }
         c->queued -= c->n_batch;
         c->last_batch = c->n_batch;
@@ -249,18 +270,15 @@ void pay_committer_stop(struct pay_committer *c)
     free(c);
 }
 
-/* Queues m and sleeps until its batch has been committed (or has failed), then wakes the
- * callers m->wake names. */
-static enum pay_err submit(struct pay_committer *c, struct cmd *m, struct pay_error *err)
+/* Queues m; UNAVAILABLE (and nothing queued) when the committer is stopping. */
+static enum pay_err enqueue(struct pay_committer *c, struct cmd *m, struct pay_error *err)
 {
-    if (sem_init(&m->answered, 0, 0) != 0)
-        return pay_error_set(err, PAY_ERR_INTERNAL, "", "sem_init failed");
     pthread_mutex_lock(&c->mu);
     if (c->stopping) {
         pthread_mutex_unlock(&c->mu);
-        sem_destroy(&m->answered);
         return pay_error_set(err, PAY_ERR_UNAVAILABLE, "", "the committer is stopping");
     }
+    m->next = NULL;
     if (c->tail)
         c->tail->next = m;
     else
@@ -269,6 +287,20 @@ static enum pay_err submit(struct pay_committer *c, struct cmd *m, struct pay_er
     c->queued++;
     pthread_cond_signal(&c->work);
     pthread_mutex_unlock(&c->mu);
+    return PAY_ERR_OK;
+}
+
+/* Queues m and sleeps until its batch has been committed (or has failed), then wakes the
+ * callers m->wake names. */
+static enum pay_err submit(struct pay_committer *c, struct cmd *m, struct pay_error *err)
+{
+    if (sem_init(&m->answered, 0, 0) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "sem_init failed");
+    enum pay_err e = enqueue(c, m, err);
+    if (e != PAY_ERR_OK) {
+        sem_destroy(&m->answered);
+        return e;
+    }
     while (sem_wait(&m->answered) != 0)
         PAY_ASSERT(errno == EINTR);
     for (size_t k = 0; k < WAKE_FANOUT; k++)
@@ -286,6 +318,21 @@ enum pay_err pay_committer_submit(struct pay_committer *c, pay_store_tx_fn fn, v
     PAY_ASSERT(fn);
     struct cmd m = {.kind = CMD_APPLY, .fn = fn, .ctx = ctx};
     return submit(c, &m, err);
+}
+
+enum pay_err pay_committer_submit_async(struct pay_committer *c, pay_store_tx_fn fn, void *ctx,
+                                        pay_committer_done_fn done, void *done_ctx,
+                                        struct pay_error *err)
+{
+    PAY_ASSERT(fn && done);
+    struct cmd *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    *m = (struct cmd){.kind = CMD_APPLY, .fn = fn, .ctx = ctx, .done = done, .done_ctx = done_ctx};
+    enum pay_err e = enqueue(c, m, err);
+    if (e != PAY_ERR_OK)
+        free(m);
+    return e;
 }
 
 enum pay_err pay_committer_transfers(struct pay_committer *c, struct pay_ledger_transfer *t,

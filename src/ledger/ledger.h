@@ -243,6 +243,21 @@ void pay_committer_stop(struct pay_committer *c);
 enum pay_err pay_committer_submit(struct pay_committer *c, pay_store_tx_fn fn, void *ctx,
                                   struct pay_error *err);
 
+/* What an asynchronous command's submitter hears: code and *err as pay_committer_submit
+ * would return them. Runs on the committer thread after the batch's commit is durable (or the
+ * batch failed), once per command; every later command waits for it, so it must only hand the
+ * outcome on (e.g. resume a suspended HTTP request), never block or write. */
+typedef void (*pay_committer_done_fn)(void *done_ctx, enum pay_err code,
+                                      const struct pay_error *err);
+
+/* pay_committer_submit without waiting: queues the command and returns PAY_ERR_OK at once;
+ * done(done_ctx, code, err) is called exactly once later. ctx must stay valid until then.
+ * Any other code (UNAVAILABLE: the committer is stopping; out of memory) means nothing was
+ * queued and done will not be called. */
+enum pay_err pay_committer_submit_async(struct pay_committer *c, pay_store_tx_fn fn, void *ctx,
+                                        pay_committer_done_fn done, void *done_ctx,
+                                        struct pay_error *err);
+
 /* Pure-ledger commands (no savepoint unless a linked chain needs one). Block until durable;
  * results[i] is the outcome of element i. */
 enum pay_err pay_committer_transfers(struct pay_committer *c, struct pay_ledger_transfer *t,

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,120 @@ static void generic_commands_isolated(void **state)
     assert_true(found);
     assert_string_equal(t.user_data, "o1");
     assert_int_equal(t.amount_minor, 1000);
+}
+
+/* --- asynchronous commands -------------------------------------------------------------- */
+
+struct async_seen {
+    struct env *e;
+    struct pay_order *o;
+    enum pay_err code;
+    struct pay_error err;
+    bool visible;      /* the order row was there for another connection when done ran */
+    bool on_committer; /* done ran on the committer thread */
+    int calls;
+};
+
+static sem_t async_done;
+
+static enum pay_err order_visible(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct async_seen *a = ctx;
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err, "SELECT count(*) FROM orders WHERE id = $1", "t", a->o->order_id);
+    assert_int_equal(pay_store_step(st, err), 1);
+    a->visible = pay_store_col_int64(st, 0) == 1;
+    pay_store_done(st);
+    return PAY_ERR_OK;
+}
+
+static void async_done_cb(void *ctx, enum pay_err code, const struct pay_error *err)
+{
+    struct async_seen *a = ctx;
+    a->code = code;
+    a->err = *err;
+    a->calls++;
+    char name[16] = "";
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    a->on_committer = strcmp(name, "pay-committer") == 0;
+    /* committed before anyone hears of it: a reader sees the row (test only: done must not
+     * block in real use) */
+    assert_int_equal(pay_store_run_read(a->e->s, order_visible, a, NULL), PAY_ERR_OK);
+    sem_post(&async_done);
+}
+
+/* pay_committer_submit_async: the command joins a batch with waiting callers; done runs once,
+ * on the committer thread, after the commit, with exactly the code and error a waiting caller
+ * would get; the waiting callers of the same batches are still woken. After stop nothing is
+ * queued and done is not called. */
+static void async_commands_answered_after_commit(void **state)
+{
+    struct env *e = *state;
+    enum { N = 8 };
+    static const char *const ids[N] = {"a1", "a2", "a3", "a4", "s1", "s2", "s3", "s4"};
+    struct pay_order o[N];
+    struct async_seen seen[N];
+    pthread_t th[N];
+    sem_init(&async_done, 0, 0);
+    for (int i = 0; i < N; i++) {
+        o[i] = (struct pay_order){e, ids[i], 500, END_COMMIT, PAY_LEDGER_OK, PAY_ERR_OK, {0}};
+        seen[i] = (struct async_seen){e, &o[i], PAY_ERR_INTERNAL, {0}, false, false, 0};
+    }
+    o[1].end = END_FAIL_AFTER;
+    o[2].amount = 1000000; /* more than alice has */
+    o[5].end = END_FAIL_AFTER;
+    for (int i = 0; i < N; i++) {
+        if (i < 4)
+            assert_int_equal(pay_committer_submit_async(e->c, pay_order_apply, &o[i], async_done_cb,
+                                                        &seen[i], NULL),
+                             PAY_ERR_OK);
+        else
+            pthread_create(&th[i], NULL, submit_thread, &o[i]);
+    }
+    for (int i = 4; i < N; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++)
+        while (sem_wait(&async_done) != 0)
+            ;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(seen[i].calls, 1);
+        assert_true(seen[i].on_committer);
+    }
+    assert_int_equal(seen[0].code, PAY_ERR_OK);
+    assert_int_equal(seen[0].err.code, PAY_ERR_OK);
+    assert_true(seen[0].visible);
+    assert_int_equal(seen[3].code, PAY_ERR_OK);
+    assert_true(seen[3].visible);
+    assert_int_equal(seen[1].code, PAY_ERR_INTERNAL);
+    assert_string_equal(seen[1].err.detail, "failed after writing");
+    assert_false(seen[1].visible);
+    assert_int_equal(seen[2].code, PAY_ERR_BALANCE_INSUFFICIENT);
+    assert_string_equal(seen[2].err.field, "amount");
+    assert_int_equal(o[4].code, PAY_ERR_OK);
+    assert_int_equal(o[5].code, PAY_ERR_INTERNAL);
+    assert_int_equal(o[7].code, PAY_ERR_OK);
+    /* a1, a4, s1, s3, s4 paid 500 each */
+    assert_int_equal(available(e, "alice"), 10000 - 5 * 500);
+
+    /* stop finishes what was submitted: every done has run when it returns */
+    struct pay_order late[3];
+    struct async_seen late_seen[3];
+    static const char *const late_ids[3] = {"z1", "z2", "z3"};
+    for (int i = 0; i < 3; i++) {
+        late[i] = (struct pay_order){e, late_ids[i], 100, END_COMMIT, PAY_LEDGER_OK, 0, {0}};
+        late_seen[i] = (struct async_seen){e, &late[i], PAY_ERR_INTERNAL, {0}, false, false, 0};
+        assert_int_equal(pay_committer_submit_async(e->c, pay_order_apply, &late[i], async_done_cb,
+                                                    &late_seen[i], NULL),
+                         PAY_ERR_OK);
+    }
+    pay_committer_stop(e->c);
+    e->c = NULL; /* teardown has nothing more to stop */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(late_seen[i].calls, 1);
+        assert_int_equal(late_seen[i].code, PAY_ERR_OK);
+        assert_true(late_seen[i].visible);
+    }
+    sem_destroy(&async_done);
 }
 
 /* A retryable code from a command reruns the whole batch (the store's retry loop): the caller
@@ -604,6 +719,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(generic_commands_isolated, setup, teardown),
         cmocka_unit_test_setup_teardown(retryable_reruns_the_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(async_commands_answered_after_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(linked_and_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(two_phase_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(paging_newest_first, setup, teardown),
