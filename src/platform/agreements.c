@@ -82,12 +82,12 @@ static enum pay_err find_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
     return rc < 0 ? err->code : PAY_ERR_OK;
 }
 
-enum pay_err pay_platform_agreement_consumer(struct pay_platform *p, const char *agreement_no,
-                                             const char *merchant_id, char consumer_id[PAY_ID_MAX],
-                                             struct pay_error *err)
+enum pay_err pay_platform_agreement_consumer_tx(struct pay_store_tx *tx, const char *agreement_no,
+                                                const char *merchant_id,
+                                                char consumer_id[PAY_ID_MAX], struct pay_error *err)
 {
     struct find_ctx f = {agreement_no, merchant_id, "", false};
-    enum pay_err e = pay_store_run_read(p->store, find_tx, &f, err);
+    enum pay_err e = find_tx(tx, &f, err);
     if (e == PAY_ERR_OK && !f.found)
         return pay_error_set(err, PAY_ERR_AGREEMENT_INVALID, "agreement_no", NULL);
     if (e == PAY_ERR_OK)

@@ -1,9 +1,11 @@
 /* The open API's request phases, in one place for every endpoint: authenticate (the merchant's
- * signature; keyId = merchant id), check the merchant, claim the Idempotency-Key (POST), run
- * the endpoint, store the answer for replays, and answer with a body signed by the platform.
- * Error answers are signed too, so a merchant can trust a refusal as much as a success. */
+ * signature; keyId = merchant id), check the merchant, then for a GET run the endpoint, for a
+ * POST check the Idempotency-Key, run the endpoint and store its answer in one committer
+ * command, and answer with a body signed by the platform. Error answers are signed too, so a
+ * merchant can trust a refusal as much as a success. */
 #include "platform/api.h"
 
+#include "core/assertions.h"
 #include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
@@ -82,13 +84,13 @@ static void send_answer(struct api_call *c, enum pay_err e, const struct pay_err
 static enum pay_err build_target(struct api_call *c, const struct api_route *r,
                                  struct pay_error *err)
 {
-    if (r->query_param) {
-        const char *v = pay_http_req_query(c->req, r->query_param);
+    const char *param = r->def->query_param;
+    if (param) {
+        const char *v = pay_http_req_query(c->req, param);
         if (!v)
-            return pay_error_set(err, PAY_ERR_FIELD_MISSING, r->query_param, NULL);
+            return pay_error_set(err, PAY_ERR_FIELD_MISSING, param, NULL);
         if (!pay_platform_api_token_valid(v, PAY_MERCHANT_ID_FIELD_MAX))
-            return pay_error_set(err, PAY_ERR_FIELD_INVALID, r->query_param,
-                                 "1-64 of A-Z a-z 0-9 _ - .");
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, param, "1-64 of A-Z a-z 0-9 _ - .");
         c->query_value = v;
     }
     int n = snprintf(c->target, sizeof c->target, "%s", pay_http_req_target(c->req));
@@ -139,9 +141,149 @@ static enum pay_err idem_key(struct api_call *c, struct pay_error *err)
     return PAY_ERR_OK;
 }
 
-/* POST: claim the key, run, store the answer, send. */
-static void run_post(struct api_call *c, const struct api_route *r, struct pay_error *err)
+/* --- POST: one committer command per request ------------------------------------------ *
+ * The Idempotency-Key check, the endpoint's writes, their notification rows and the stored
+ * answer are one command of the committer's batch: one transaction shared with the batch's
+ * other requests, one fsync for all of them. The answer is made inside the command (so it is
+ * the one stored) and sent, signed, once the batch is durable; no thread waits meanwhile (the
+ * request is suspended, and the command's done callback resumes it). */
+
+/* A POST in flight: in the request's arena, alive until the answer is sent. */
+struct post_call {
+    struct api_call c;
+    const struct api_route *r;
+    struct pay_platform_idem idem;
+    char hash[PAY_SHA256_HEX_LEN];
+    enum pay_err prepared; /* what decoding the body and prepare said */
+    struct pay_error prepare_err;
+    /* the command's verdict, made again by every run */
+    int status;
+    char *text; /* heap */
+    bool replayed;
+};
+
+static void json_release(void *j)
 {
+    json_decref(j);
+}
+
+static void post_release(void *arg)
+{
+    struct post_call *pc = arg;
+    free(pc->idem.body);
+    free(pc->text);
+}
+
+/* The endpoint's writes in a savepoint of their own: an error undoes them (unless the endpoint
+ * keeps them), and the stored answer says why. */
+static enum pay_err post_run_apply(struct post_call *pc, struct pay_store_tx *tx, int *status,
+                                   json_t **out, struct pay_error *operr)
+{
+    struct pay_error serr = {0};
+    enum pay_err e = pay_store_savepoint(tx, operr);
+    if (e != PAY_ERR_OK)
+        return e;
+    e = pc->r->def->apply(&pc->c, tx, status, out, operr);
+    enum pay_err end = e == PAY_ERR_OK || pc->c.keep ? pay_store_release(tx, &serr)
+                                                     : pay_store_rollback_to(tx, &serr);
+    if (end != PAY_ERR_OK) {
+        json_decref(*out);
+        *out = NULL;
+        *operr = serr;
+        return end;
+    }
+    return e;
+}
+
+/* The command (on the committer thread; it may run again if the batch is retried). */
+static enum pay_err post_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct post_call *pc = ctx;
+    free(pc->text);
+    pc->text = NULL;
+    pc->replayed = pc->c.keep = pc->c.wake = false;
+    struct pay_error operr = {0};
+    enum pay_err e = pay_platform_idem_check_tx(tx, &pc->idem, &operr);
+    int status = 200;
+    json_t *out = NULL;
+    if (e == PAY_ERR_OK && pc->idem.state == PAY_IDEM_REPLAY) {
+        pc->status = pc->idem.status;
+        pc->text = pc->idem.body;
+        pc->idem.body = NULL;
+        pc->replayed = true;
+        return PAY_ERR_OK;
+    }
+    bool refused = e == PAY_ERR_IDEMPOTENCY_KEY_REUSED || e == PAY_ERR_IDEMPOTENCY_IN_PROGRESS;
+    if (e == PAY_ERR_OK && (e = pc->prepared) != PAY_ERR_OK)
+        operr = pc->prepare_err;
+    else if (e == PAY_ERR_OK)
+        e = post_run_apply(pc, tx, &status, &out, &operr);
+    pc->text = answer_text(e, &operr, out, &status);
+    json_decref(out);
+    pc->status = status;
+    if (pc->text == NULL)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    if (refused)
+        return PAY_ERR_OK; /* answered, nothing stored */
+    if (status >= 500) {   /* not an answer to keep: undo everything, a retry may run again */
+        *err = operr;
+        return e != PAY_ERR_OK ? e : pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
+    }
+    return pay_platform_idem_store_tx(tx, &pc->idem, status, pc->text, err);
+}
+
+/* On the committer thread, once the batch is durable (or failed): hands the answer to the
+ * request and resumes it; the event thread signs and sends it. */
+static void post_done(void *ctx, enum pay_err code, const struct pay_error *err)
+{
+    struct post_call *pc = ctx;
+    if (code == PAY_ERR_OK) {
+        if (pc->replayed)
+            pay_http_respond_header(pc->c.req, "Idempotent-Replayed", "true");
+        send_raw(&pc->c, pc->status, pc->text);
+        if (pc->c.wake)
+            pay_platform_wake(pc->c.p);
+    } else {
+        send_answer(&pc->c, code, err, NULL, 0);
+    }
+    pay_http_req_resume(pc->c.req);
+}
+
+/* The request's hash for Idempotency-Key: "POST target\n" and the body bytes. */
+static enum pay_err post_hash(struct post_call *pc)
+{
+    struct pay_buf b;
+    pay_buf_init(&b, PAY_HTTP_BODY_MAX + PAY_URL_MAX + 16);
+    bool ok = pay_buf_printf(&b, "POST %s\n", pc->c.target) == 0 &&
+              pay_buf_append(&b, pc->c.body, pc->c.body_len) == 0;
+    if (ok)
+        pay_sha256_hex(pc->hash, b.data, b.len);
+    pay_buf_fini(&b);
+    return ok ? PAY_ERR_OK : PAY_ERR_INTERNAL;
+}
+
+/* Decodes the body and runs the endpoint's prepare; a failure is the answer the command
+ * stores (a retry with the same bytes gets the same refusal). */
+static void post_prepare(struct post_call *pc)
+{
+    struct api_call *c = &pc->c;
+    pc->prepared = PAY_ERR_OK;
+    if (c->body_len == 0) /* a POST without fields (close) may send no body */
+        c->json = json_object();
+    else
+        pc->prepared = pay_json_decode(c->body, c->body_len, &c->json, &pc->prepare_err);
+    if (c->json != NULL && pay_http_req_defer(c->req, json_release, c->json) != 0) {
+        json_decref(c->json); /* never leaked; the request fails below */
+        c->json = NULL;
+        pc->prepared = pay_error_set(&pc->prepare_err, PAY_ERR_INTERNAL, "", "out of memory");
+    }
+    if (pc->prepared == PAY_ERR_OK)
+        pc->prepared = pc->r->def->prepare(c, &pc->prepare_err);
+}
+
+static void run_post(struct post_call *pc, struct pay_error *err)
+{
+    struct api_call *c = &pc->c;
     enum pay_err e = PAY_ERR_OK;
     /* JSON only: a form or text/plain body would otherwise be read as JSON by accident. */
     if (c->body_len > 0 && !pay_http_req_is_json(c->req))
@@ -149,74 +291,51 @@ static void run_post(struct api_call *c, const struct api_route *r, struct pay_e
                           "send the body as application/json");
     if (e == PAY_ERR_OK)
         e = idem_key(c, err);
+    if (e == PAY_ERR_OK && (e = post_hash(pc)) != PAY_ERR_OK)
+        pay_error_set(err, e, "", "out of memory");
+    if (e == PAY_ERR_OK && pay_http_req_defer(c->req, post_release, pc) != 0)
+        e = pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     if (e != PAY_ERR_OK) {
         send_answer(c, e, err, NULL, 0);
         return;
     }
-    char hash[PAY_SHA256_HEX_LEN];
-    char *material = pay_http_req_printf(c->req, "POST %s\n", c->target);
-    struct pay_buf b;
-    pay_buf_init(&b, PAY_HTTP_BODY_MAX + PAY_URL_MAX + 16);
-    if (!material || pay_buf_puts(&b, material) != 0 ||
-        pay_buf_append(&b, c->body, c->body_len) != 0) {
-        pay_buf_fini(&b);
-        send_answer(c, PAY_ERR_INTERNAL, err, NULL, 0);
-        return;
-    }
-    pay_sha256_hex(hash, b.data, b.len);
-    pay_buf_fini(&b);
-    enum pay_idem_state state;
-    int status = 0;
-    char *stored = NULL;
-    e = pay_platform_idem_begin(c->p, c->merchant_id, c->idem_key, hash, &state, &status, &stored,
-                                err);
-    if (e != PAY_ERR_OK) {
+    post_prepare(pc);
+    pc->idem =
+        (struct pay_platform_idem){c->merchant_id, c->idem_key, pc->hash, PAY_IDEM_NEW, 0, NULL};
+    pay_http_req_suspend(c->req);
+    e = pay_committer_submit_async(c->p->committer, post_apply, pc, post_done, pc, err);
+    if (e != PAY_ERR_OK) { /* nothing queued: answer here */
         send_answer(c, e, err, NULL, 0);
-        return;
+        pay_http_req_resume(c->req);
     }
-    if (state == PAY_IDEM_REPLAY) {
-        pay_http_respond_header(c->req, "Idempotent-Replayed", "true");
-        send_raw(c, status, stored);
-        free(stored);
-        return;
-    }
-    json_t *out = NULL;
-    status = 200;
-    if (c->body_len == 0) /* a POST without fields (close) may send no body */
-        c->json = json_object();
-    else
-        e = pay_json_decode(c->body, c->body_len, &c->json, err);
-    if (e == PAY_ERR_OK)
-        e = r->op(c, &status, &out, err);
-    char *text = answer_text(e, err, out, &status);
-    json_decref(out);
-    struct pay_error ferr = {0};
-    if (!text || pay_platform_idem_finish(c->p, c->merchant_id, c->idem_key, status, text, &ferr) !=
-                     PAY_ERR_OK)
-        PAY_WARN("api.idempotency_store_failed", "key=%s", c->idem_key);
-    send_raw(c, text ? status : 500, text ? text : "{}");
-    free(text);
+    /* from here on the request belongs to the command: touch nothing */
 }
 
 static enum pay_err api_entry(struct pay_http_request *req, struct pay_error *err)
 {
     const struct api_route *r = pay_http_req_ctx(req);
-    struct api_call c = {.p = r->p, .req = req};
-    c.body = pay_http_req_body(req, &c.body_len);
-    enum pay_err e = authenticate(&c, r, err);
+    struct post_call *pc = pay_http_req_alloc(req, sizeof *pc);
+    if (pc == NULL)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    memset(pc, 0, sizeof *pc);
+    pc->r = r;
+    struct api_call *c = &pc->c;
+    c->p = r->p;
+    c->req = req;
+    c->body = pay_http_req_body(req, &c->body_len);
+    enum pay_err e = authenticate(c, r, err);
     if (e != PAY_ERR_OK) {
         PAY_INFO("api.refused", "path=%s code=%s", pay_http_req_path(req), pay_err_name(e));
-        send_answer(&c, e, err, NULL, 0);
-    } else if (r->post) {
-        run_post(&c, r, err);
+        send_answer(c, e, err, NULL, 0);
+    } else if (r->def->apply != NULL) {
+        run_post(pc, err); /* answered later, by the committer's done callback */
     } else {
         json_t *out = NULL;
         int status = 200;
-        e = r->op(&c, &status, &out, err);
-        send_answer(&c, e, err, out, status);
+        e = r->def->op(c, &status, &out, err);
+        send_answer(c, e, err, out, status);
         json_decref(out);
     }
-    json_decref(c.json);
     return PAY_ERR_OK;
 }
 
@@ -260,8 +379,8 @@ enum pay_err pay_platform_routes_add(struct pay_platform *p, struct pay_error *e
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
-        ctx[i] = (struct api_route){p, defs[i].op, strcmp(defs[i].method, "POST") == 0,
-                                    defs[i].query_param};
+        PAY_ASSERT((defs[i].apply != NULL) == (strcmp(defs[i].method, "POST") == 0));
+        ctx[i] = (struct api_route){p, &defs[i]};
         routes[i] = (struct pay_http_route){defs[i].method,    defs[i].pattern, PAY_HTTP_API,
                                             PAY_HTTP_BODY_RAW, api_entry,       &ctx[i]};
     }

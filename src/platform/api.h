@@ -20,25 +20,38 @@ struct api_call {
     const char *body;
     size_t body_len;
     json_t *json; /* POST body, owned by api.c */
+    void *op;     /* POST: what prepare made of the request (in the request's arena) */
+    bool keep;    /* POST apply: its error answer keeps the writes made before it */
+    bool wake;    /* POST apply: the notifier has a new outbox row */
 };
 
-/* An endpoint: fills *status (default 200) and *out (a new reference) and returns OK, or
+/* A GET endpoint: fills *status (default 200) and *out (a new reference) and returns OK, or
  * returns an error with err filled. */
 typedef enum pay_err (*api_op)(struct api_call *c, int *status, json_t **out,
                                struct pay_error *err);
 
+/* A POST endpoint, in two parts. prepare checks the path and the body and makes what apply
+ * needs (ids, parsed fields) outside any transaction; it writes nothing and may not block.
+ * apply runs inside the request's one committer command, after the Idempotency-Key check and
+ * before its answer is stored: it makes the writes and fills *status and *out like an
+ * api_op, or returns an error (all its writes undone, unless it sets c->keep). It may run
+ * more than once (a retried batch): it must not change what prepare made. */
+typedef enum pay_err (*api_prepare)(struct api_call *c, struct pay_error *err);
+typedef enum pay_err (*api_apply)(struct api_call *c, struct pay_store_tx *tx, int *status,
+                                  json_t **out, struct pay_error *err);
+
 struct api_op_def {
     const char *method;
     const char *pattern;
-    api_op op;
+    api_op op;               /* GET */
     const char *query_param; /* GET by merchant key: the one query parameter signed */
+    api_prepare prepare;     /* POST */
+    api_apply apply;         /* POST */
 };
 
 struct api_route {
     struct pay_platform *p;
-    api_op op;
-    bool post;
-    const char *query_param;
+    const struct api_op_def *def;
 };
 
 /* The endpoint table (api_trades.c); static storage. */

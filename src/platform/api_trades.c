@@ -172,35 +172,73 @@ static json_t *trade_out(struct api_call *c, const struct pay_platform_trade *t)
     return o;
 }
 
-static enum pay_err op_trade_create(struct api_call *c, int *status, json_t **out,
-                                    struct pay_error *err)
+/* POST /v1/trades: the trade parsed and given its id outside the command. */
+struct create_op {
+    struct pay_platform_trade t;
+    const char *agreement_no; /* product agreement: paid from the consumer's wallet at once */
+};
+
+static enum pay_err prepare_trade_create(struct api_call *c, struct pay_error *err)
 {
-    struct pay_platform_trade t = {0};
-    char consumer[PAY_ID_MAX] = "";
-    enum pay_err e = create_parse(c, &t, err);
-    bool agreement = e == PAY_ERR_OK && strcmp(t.product, "agreement") == 0;
+    struct create_op *op = pay_http_req_alloc(c->req, sizeof *op);
+    if (!op)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    memset(op, 0, sizeof *op);
+    enum pay_err e = create_parse(c, &op->t, err);
+    bool agreement = e == PAY_ERR_OK && strcmp(op->t.product, "agreement") == 0;
     const char *ag = NULL;
     if (e == PAY_ERR_OK)
         e = str_field(c->json, "agreement_no", "agreement_no", agreement, PAY_ID_MAX - 1, &ag, err);
     if (e == PAY_ERR_OK && ag && !agreement)
         e = pay_error_set(err, PAY_ERR_FIELD_INVALID, "agreement_no",
                           "only with product agreement");
-    if (e == PAY_ERR_OK && agreement)
-        e = pay_platform_agreement_consumer(c->p, ag, c->merchant_id, consumer, err);
     if (e == PAY_ERR_OK)
-        e = pay_platform_trade_create(c->p, &t, err);
+        e = pay_platform_trade_prepare(&op->t, err);
+    op->agreement_no = agreement ? ag : NULL;
+    c->op = op;
+    return e;
+}
+
+/* Server-to-server: paid from the consumer's wallet at once, in a savepoint of its own. A
+ * refusal (balance) leaves the trade open for the cashier, and is the answer. */
+static enum pay_err pay_by_agreement(struct api_call *c, struct pay_store_tx *tx,
+                                     const struct create_op *op, const char *consumer,
+                                     struct pay_error *err)
+{
+    struct pay_platform_payment pm = {"agreement", PAY_PF_ACCT_WALLET, consumer, op->agreement_no,
+                                      false};
+    struct pay_error serr = {0};
+    enum pay_err e = pay_store_savepoint(tx, err);
     if (e != PAY_ERR_OK)
         return e;
-    if (agreement) {
-        /* Server-to-server: paid from the consumer's wallet at once. A refusal (balance)
-         * leaves the trade open for the cashier, and is the answer. */
-        struct pay_platform_payment pm = {"agreement", PAY_PF_ACCT_WALLET, consumer, ag, false};
-        if ((e = pay_platform_trade_pay(c->p, t.id, &pm, err)) != PAY_ERR_OK)
-            return e;
-        pay_platform_wake(c->p);
-        if ((e = pay_platform_trade_get(c->p, c->merchant_id, t.id, NULL, &t, err)) != PAY_ERR_OK)
-            return e;
+    e = pay_platform_trade_pay_tx(c->p, tx, op->t.id, &pm, err);
+    enum pay_err end =
+        e == PAY_ERR_OK ? pay_store_release(tx, &serr) : pay_store_rollback_to(tx, &serr);
+    if (end != PAY_ERR_OK) {
+        *err = serr;
+        return end;
     }
+    c->keep = e != PAY_ERR_OK; /* the trade stays, open */
+    c->wake = e == PAY_ERR_OK;
+    return e;
+}
+
+static enum pay_err apply_trade_create(struct api_call *c, struct pay_store_tx *tx, int *status,
+                                       json_t **out, struct pay_error *err)
+{
+    const struct create_op *op = c->op;
+    struct pay_platform_trade t = op->t;
+    char consumer[PAY_ID_MAX] = "";
+    enum pay_err e = PAY_ERR_OK;
+    if (op->agreement_no)
+        e = pay_platform_agreement_consumer_tx(tx, op->agreement_no, c->merchant_id, consumer, err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_trade_create_tx(c->p, tx, &t, err);
+    if (e == PAY_ERR_OK && op->agreement_no &&
+        (e = pay_by_agreement(c, tx, op, consumer, err)) == PAY_ERR_OK)
+        e = pay_platform_trade_load(tx, c->merchant_id, t.id, NULL, &t, err);
+    if (e != PAY_ERR_OK)
+        return e;
     *status = 201;
     *out = trade_out(c, &t);
     return PAY_ERR_OK;
@@ -237,44 +275,70 @@ static enum pay_err op_trade_query(struct api_call *c, int *status, json_t **out
     return e;
 }
 
-static enum pay_err op_trade_close(struct api_call *c, int *status, json_t **out,
-                                   struct pay_error *err)
+/* POST /v1/trades/{trade_id}/close */
+static enum pay_err prepare_trade_close(struct api_call *c, struct pay_error *err)
 {
     static const char *const keys[] = {NULL};
     const char *id;
     enum pay_err e = trade_id_param(c, &id, err);
     if (e == PAY_ERR_OK)
         e = pay_platform_json_only_fields(c->json, keys, "", err);
-    if (e == PAY_ERR_OK)
-        e = pay_platform_trade_close(c->p, c->merchant_id, id, "closed", err);
-    if (e != PAY_ERR_OK)
-        return e;
-    return op_trade_get(c, status, out, err);
+    c->op = (void *)id;
+    return e;
 }
 
-static enum pay_err op_refund_create(struct api_call *c, int *status, json_t **out,
-                                     struct pay_error *err)
+static enum pay_err apply_trade_close(struct api_call *c, struct pay_store_tx *tx, int *status,
+                                      json_t **out, struct pay_error *err)
+{
+    const char *id = c->op;
+    struct pay_platform_trade t;
+    enum pay_err e = pay_platform_trade_close_tx(c->p, tx, c->merchant_id, id, "closed", err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_trade_load(tx, c->merchant_id, id, NULL, &t, err);
+    if (e == PAY_ERR_OK)
+        *out = trade_out(c, &t);
+    return e;
+}
+
+/* POST /v1/trades/{trade_id}/refunds: parsed and given its id outside the command. */
+static enum pay_err prepare_refund_create(struct api_call *c, struct pay_error *err)
 {
     static const char *const keys[] = {"out_refund_no", "amount", "reason", NULL};
-    struct pay_platform_refund r = {0};
+    struct pay_platform_refund *r = pay_http_req_alloc(c->req, sizeof *r);
+    if (!r)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    memset(r, 0, sizeof *r);
     const char *id, *orn, *reason;
     enum pay_err e;
     if ((e = trade_id_param(c, &id, err)) != PAY_ERR_OK ||
         (e = pay_platform_json_only_fields(c->json, keys, "", err)) != PAY_ERR_OK ||
         (e = str_field(c->json, "out_refund_no", "out_refund_no", true, PAY_MERCHANT_ID_FIELD_MAX,
                        &orn, err)) != PAY_ERR_OK ||
-        (e = amount_field(c->json, &r.amount_minor, r.currency, err)) != PAY_ERR_OK ||
+        (e = amount_field(c->json, &r->amount_minor, r->currency, err)) != PAY_ERR_OK ||
         (e = str_field(c->json, "reason", "reason", false, PAY_TEXT_FIELD_MAX, &reason, err)) !=
             PAY_ERR_OK)
         return e;
     if (!pay_platform_api_token_valid(orn, PAY_MERCHANT_ID_FIELD_MAX))
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "out_refund_no",
                              "1-64 of A-Z a-z 0-9 _ - .");
-    snprintf(r.trade_id, sizeof r.trade_id, "%s", id);
-    snprintf(r.merchant_id, sizeof r.merchant_id, "%s", c->merchant_id);
-    snprintf(r.out_refund_no, sizeof r.out_refund_no, "%s", orn);
-    snprintf(r.reason, sizeof r.reason, "%s", reason ? reason : "");
-    if ((e = pay_platform_refund_create(c->p, &r, err)) != PAY_ERR_OK)
+    snprintf(r->trade_id, sizeof r->trade_id, "%s", id);
+    snprintf(r->merchant_id, sizeof r->merchant_id, "%s", c->merchant_id);
+    snprintf(r->out_refund_no, sizeof r->out_refund_no, "%s", orn);
+    snprintf(r->reason, sizeof r->reason, "%s", reason ? reason : "");
+    if ((e = pay_id_new("rf", r->id)) != PAY_ERR_OK)
+        return pay_error_set(err, e, "", "no randomness for an id");
+    c->op = r;
+    return PAY_ERR_OK;
+}
+
+static enum pay_err apply_refund_create(struct api_call *c, struct pay_store_tx *tx, int *status,
+                                        json_t **out, struct pay_error *err)
+{
+    struct pay_platform_refund r = *(const struct pay_platform_refund *)c->op; /* a fresh copy
+                                                                                * per run */
+    r.created_ms = 0;
+    enum pay_err e = pay_platform_refund_create_tx(c->p, tx, &r, err);
+    if (e != PAY_ERR_OK)
         return e;
     *status = 201;
     *out = pay_platform_refund_json(&r);
@@ -326,15 +390,16 @@ static enum pay_err op_balance(struct api_call *c, int *status, json_t **out, st
 }
 
 static const struct api_op_def ops[] = {
-    {"POST", "/v1/trades", op_trade_create, NULL},
-    {"GET", "/v1/trades", op_trade_query, "out_trade_no"},
-    {"GET", "/v1/trades/{trade_id}", op_trade_get, NULL},
-    {"POST", "/v1/trades/{trade_id}/close", op_trade_close, NULL},
-    {"POST", "/v1/trades/{trade_id}/refunds", op_refund_create, NULL},
-    {"GET", "/v1/trades/{trade_id}/refunds", op_refund_query, "out_refund_no"},
-    {"GET", "/v1/trades/{trade_id}/refunds/{refund_id}", op_refund_get, NULL},
-    {"GET", "/v1/notifications", op_notifications, "trade_id"},
-    {"GET", "/v1/balance", op_balance, NULL},
+    {"POST", "/v1/trades", NULL, NULL, prepare_trade_create, apply_trade_create},
+    {"GET", "/v1/trades", op_trade_query, "out_trade_no", NULL, NULL},
+    {"GET", "/v1/trades/{trade_id}", op_trade_get, NULL, NULL, NULL},
+    {"POST", "/v1/trades/{trade_id}/close", NULL, NULL, prepare_trade_close, apply_trade_close},
+    {"POST", "/v1/trades/{trade_id}/refunds", NULL, NULL, prepare_refund_create,
+     apply_refund_create},
+    {"GET", "/v1/trades/{trade_id}/refunds", op_refund_query, "out_refund_no", NULL, NULL},
+    {"GET", "/v1/trades/{trade_id}/refunds/{refund_id}", op_refund_get, NULL, NULL, NULL},
+    {"GET", "/v1/notifications", op_notifications, "trade_id", NULL, NULL},
+    {"GET", "/v1/balance", op_balance, NULL, NULL, NULL},
 };
 
 const struct api_op_def *pay_platform_api_ops(size_t *n)

@@ -233,6 +233,13 @@ void pay_platform_trade_move(struct pay_platform_trade *t, const char *to);
  * DUPLICATE (field out_trade_no) when the merchant used out_trade_no before. */
 enum pay_err pay_platform_trade_create(struct pay_platform *p, struct pay_platform_trade *t,
                                        struct pay_error *err);
+/* The same in two steps: _prepare sets t->id, state, created_ms and expire_ms (t->expire_ms
+ * holds the timeout until then) outside any transaction; _create_tx inserts t in the caller's
+ * transaction (it may run again: it only reads t). */
+enum pay_err pay_platform_trade_prepare(struct pay_platform_trade *t, struct pay_error *err);
+enum pay_err pay_platform_trade_create_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                          const struct pay_platform_trade *t,
+                                          struct pay_error *err);
 /* Reads a trade by id (merchant_id NULL: any merchant) or by (merchant_id, out_trade_no)
  * when id is NULL. TRADE_NOT_FOUND when absent or another merchant's. */
 enum pay_err pay_platform_trade_get(struct pay_platform *p, const char *merchant_id, const char *id,
@@ -263,6 +270,10 @@ enum pay_err pay_platform_trade_pay_tx(struct pay_platform *p, struct pay_store_
 enum pay_err pay_platform_trade_close(struct pay_platform *p, const char *merchant_id,
                                       const char *trade_id, const char *reason,
                                       struct pay_error *err);
+/* The same inside the caller's transaction (the open API's one command per request). */
+enum pay_err pay_platform_trade_close_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                         const char *merchant_id, const char *trade_id,
+                                         const char *reason, struct pay_error *err);
 /* TRADE_SUCCESS -> TRADE_FINISHED once the refund window has passed. */
 enum pay_err pay_platform_trade_finish(struct pay_platform *p, const char *trade_id,
                                        struct pay_error *err);
@@ -288,6 +299,9 @@ struct pay_platform_refund {
  * REFUND_EXCEEDS_PAID when above what is left; TRADE_STATE_INVALID when not refundable. */
 enum pay_err pay_platform_refund_create(struct pay_platform *p, struct pay_platform_refund *r,
                                         struct pay_error *err);
+/* The same inside the caller's transaction, r->id already made (pay_id_new "rf"). */
+enum pay_err pay_platform_refund_create_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                           struct pay_platform_refund *r, struct pay_error *err);
 /* By id or (when id is NULL) by out_refund_no, of the merchant's trade. REFUND_NOT_FOUND. */
 enum pay_err pay_platform_refund_get(struct pay_platform *p, const char *merchant_id,
                                      const char *trade_id, const char *id,
@@ -468,10 +482,12 @@ char *pay_platform_qr_svg(const char *text);
 enum pay_err pay_platform_agreement_sign(struct pay_platform *p, const char *consumer_id,
                                          const char *merchant_id, char id_out[PAY_ID_MAX],
                                          struct pay_error *err);
-/* The consumer of an active agreement of merchant_id; AGREEMENT_INVALID otherwise. */
-enum pay_err pay_platform_agreement_consumer(struct pay_platform *p, const char *agreement_no,
-                                             const char *merchant_id, char consumer_id[PAY_ID_MAX],
-                                             struct pay_error *err);
+/* The consumer of an active agreement of merchant_id, read in the caller's transaction;
+ * AGREEMENT_INVALID otherwise. */
+enum pay_err pay_platform_agreement_consumer_tx(struct pay_store_tx *tx, const char *agreement_no,
+                                                const char *merchant_id,
+                                                char consumer_id[PAY_ID_MAX],
+                                                struct pay_error *err);
 
 /* --- SMS codes (sms.c) ------------------------------------------------------------------------ */
 
@@ -501,23 +517,35 @@ void *pay_platform_sweeper(void *arg);
 
 /* --- open API (api.c, api_trades.c, idempotency.c) ---------------------------------------- */
 
-/* An Idempotency-Key left "in_progress" longer than this (its process died mid-request) may
- * be taken over by a retry; creating trades and refunds is safe to re-run because
- * out_trade_no and out_refund_no are unique. */
+/* An Idempotency-Key left "in_progress" (by a version that claimed keys in a transaction of
+ * their own) longer than this, its process having died mid-request, may be taken over by a
+ * retry; creating trades and refunds is safe to re-run because out_trade_no and out_refund_no
+ * are unique. */
 #define PAY_PLATFORM_IDEMPOTENCY_STALE_MS 60000
 
-enum pay_idem_state { PAY_IDEM_NEW, PAY_IDEM_REPLAY };
-/* Claims (merchant, key) for a request whose hash is request_hash: PAY_IDEM_NEW (go ahead,
- * then call _finish), or PAY_IDEM_REPLAY with the stored answer in *status and *body (caller
- * frees *body). IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_IN_PROGRESS otherwise. */
-enum pay_err pay_platform_idem_begin(struct pay_platform *p, const char *merchant_id,
-                                     const char *key, const char *request_hash,
-                                     enum pay_idem_state *state, int *status, char **body,
-                                     struct pay_error *err);
-/* Stores the answer (or forgets the key after a 5xx, so a retry may run again). */
-enum pay_err pay_platform_idem_finish(struct pay_platform *p, const char *merchant_id,
-                                      const char *key, int status, const char *body,
-                                      struct pay_error *err);
+enum pay_idem_state {
+    PAY_IDEM_NEW,    /* no record: go ahead, then store the answer */
+    PAY_IDEM_STALE,  /* a record an older version left in progress, abandoned: take it over */
+    PAY_IDEM_REPLAY, /* answered before: status and body hold the answer */
+};
+
+/* One Idempotency-Key look-up inside a POST's committer command (idempotency.c). */
+struct pay_platform_idem {
+    const char *merchant_id, *key, *hash; /* hash: SHA-256 hex of "POST target\n" + body */
+    enum pay_idem_state state;            /* set by _check_tx */
+    int status;                           /* PAY_IDEM_REPLAY: the stored answer */
+    char *body;                           /* ... heap; owner frees (also before a rerun) */
+};
+
+/* Looks (merchant, key) up: state NEW, STALE or REPLAY, or IDEMPOTENCY_KEY_REUSED (another
+ * request under this key) / IDEMPOTENCY_IN_PROGRESS (an older version's claim, younger than
+ * PAY_PLATFORM_IDEMPOTENCY_STALE_MS). Writes nothing; resets id's outputs first. */
+enum pay_err pay_platform_idem_check_tx(struct pay_store_tx *tx, struct pay_platform_idem *id,
+                                        struct pay_error *err);
+/* Stores the answer (status < 500) for a NEW or STALE key, in the same transaction as the
+ * request's own writes. */
+enum pay_err pay_platform_idem_store_tx(struct pay_store_tx *tx, const struct pay_platform_idem *id,
+                                        int status, const char *body, struct pay_error *err);
 
 /* Adds every route of the platform to p->http. */
 enum pay_err pay_platform_routes_add(struct pay_platform *p, struct pay_error *err);

@@ -205,6 +205,13 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     return e;
 }
 
+enum pay_err pay_platform_refund_create_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                           struct pay_platform_refund *r, struct pay_error *err)
+{
+    struct cmd c = {.p = p, .r = r};
+    return refund_apply(tx, &c, err);
+}
+
 enum pay_err pay_platform_refund_create(struct pay_platform *p, struct pay_platform_refund *r,
                                         struct pay_error *err)
 {

@@ -152,8 +152,7 @@ static enum pay_err create_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     return e;
 }
 
-enum pay_err pay_platform_trade_create(struct pay_platform *p, struct pay_platform_trade *t,
-                                       struct pay_error *err)
+enum pay_err pay_platform_trade_prepare(struct pay_platform_trade *t, struct pay_error *err)
 {
     enum pay_err e = pay_id_new("tr", t->id);
     if (e != PAY_ERR_OK)
@@ -163,6 +162,22 @@ enum pay_err pay_platform_trade_create(struct pay_platform *p, struct pay_platfo
     pay_platform_trade_check(t); /* the amount's cap was checked when it was parsed */
     t->created_ms = pay_clock_now_ms();
     t->expire_ms += t->created_ms; /* the caller put the timeout there */
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_platform_trade_create_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                          const struct pay_platform_trade *t, struct pay_error *err)
+{
+    struct cmd c = {.p = p, .t = (struct pay_platform_trade *)t}; /* create_apply only reads it */
+    return create_apply(tx, &c, err);
+}
+
+enum pay_err pay_platform_trade_create(struct pay_platform *p, struct pay_platform_trade *t,
+                                       struct pay_error *err)
+{
+    enum pay_err e = pay_platform_trade_prepare(t, err);
+    if (e != PAY_ERR_OK)
+        return e;
     struct cmd c = {.p = p, .t = t};
     return pay_committer_submit(p->committer, create_apply, &c, err);
 }
@@ -301,6 +316,14 @@ static enum pay_err close_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
     if (e != PAY_ERR_OK)
         return e;
     return pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, err);
+}
+
+enum pay_err pay_platform_trade_close_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                         const char *merchant_id, const char *trade_id,
+                                         const char *reason, struct pay_error *err)
+{
+    struct cmd c = {.p = p, .merchant_id = merchant_id, .trade_id = trade_id, .reason = reason};
+    return close_apply(tx, &c, err);
 }
 
 enum pay_err pay_platform_trade_close(struct pay_platform *p, const char *merchant_id,
