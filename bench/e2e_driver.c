@@ -13,6 +13,9 @@
  * server's CPU (/proc/<pid>/stat: user and kernel) and context switches (summed over the
  * status files of its threads) per payment. The last line is machine-readable:
  *   RESULT payments=... rate=... p50_ms=... p99_ms=... server_cpu_us=... failures=...
+ * With --acks FILE it appends "out_trade_no trade_id body" for every create the platform
+ * acknowledged (a verified 201, paid), the moment it is verified: what a crash of the platform
+ * must not lose (tests/platform/crash_test.sh).
  * Exit 0 when every answer verified and nothing failed, 1 otherwise, 2 on bad usage. */
 #include "core/buf.h"
 #include "core/ids.h"
@@ -55,6 +58,7 @@ static const char *const failure_names[F_KINDS] = {"transport", "status", "signa
 
 struct config {
     const char *url, *merchant, *key_file, *agreements_file, *platform_key, *amount;
+    const char *acks_file; /* one line per acknowledged payment (crash tests) */
     int connections, threads, server_pid;
     double seconds, warmup_s;
 };
@@ -70,6 +74,7 @@ static char host[256]; /* the Host header: host:port of --url */
 static struct sockaddr_storage server_addr;
 static socklen_t server_addr_len;
 static _Atomic int phase = WARMUP;
+static FILE *acks; /* --acks: "out_trade_no trade_id body" per verified create, line-buffered */
 static atomic_int failures_shown;
 
 /* A sorted-at-the-end list of latencies, microseconds. */
@@ -408,6 +413,8 @@ static void on_done(struct conn *c, bool transport_ok)
     if (f == F_KINDS && !c->querying) {
         char target[64];
         c->create_done_us = now;
+        if (acks) /* the platform answered it, signed: it must survive anything from now on */
+            fprintf(acks, "%s %s %s\n", c->otn, c->trade_id, c->body);
         snprintf(target, sizeof target, "/v1/trades/%s", c->trade_id);
         c->querying = true;
         if (send_signed(c, "GET", target, NULL, NULL) != 0)
@@ -673,7 +680,8 @@ static int usage_exit(void)
     fprintf(stderr,
             "usage: e2e_driver --url URL --merchant ID --key FILE --agreements FILE\n"
             "                  [--connections 64] [--threads 1] [--seconds 10] [--warmup 1]\n"
-            "                  [--server-pid PID] [--platform-key BASE64] [--amount 1.00]\n");
+            "                  [--server-pid PID] [--platform-key BASE64] [--amount 1.00]\n"
+            "                  [--acks FILE]\n");
     return 2;
 }
 
@@ -690,6 +698,7 @@ static int parse_args(int argc, char **argv)
                                          {"server-pid", required_argument, NULL, 'p'},
                                          {"platform-key", required_argument, NULL, 'P'},
                                          {"amount", required_argument, NULL, 'A'},
+                                         {"acks", required_argument, NULL, 'K'},
                                          {NULL, 0, NULL, 0}};
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (c) {
@@ -725,6 +734,9 @@ static int parse_args(int argc, char **argv)
             break;
         case 'A':
             cfg.amount = optarg;
+            break;
+        case 'K':
+            cfg.acks_file = optarg;
             break;
         default:
             return -1;
@@ -834,6 +846,13 @@ int main(int argc, char **argv)
                 cfg.key_file, cfg.agreements_file);
         return 1;
     }
+    if (cfg.acks_file) {
+        acks = fopen(cfg.acks_file, "a");
+        if (!acks || setvbuf(acks, NULL, _IOLBF, 0) != 0) {
+            fprintf(stderr, "e2e_driver: cannot append to %s\n", cfg.acks_file);
+            return 1;
+        }
+    }
     snprintf(run_id, sizeof run_id, "e2e%lx%x", (unsigned long)time(NULL), (unsigned)getpid());
     struct worker *ws = calloc((size_t)cfg.threads, sizeof *ws);
     if (!ws || workers_start(ws) != 0) {
@@ -867,5 +886,7 @@ int main(int argc, char **argv)
     free(agreements);
     pay_ed25519_key_fini(&merchant_key);
     curl_global_cleanup();
+    if (acks && fclose(acks) != 0)
+        good = false;
     return good ? 0 : 1;
 }
