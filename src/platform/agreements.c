@@ -52,7 +52,7 @@ enum pay_err pay_platform_agreement_sign(struct pay_platform *p, const char *con
                                          struct pay_error *err)
 {
     struct sign_ctx s = {consumer_id, merchant_id, ""};
-    enum pay_err e = pay_store_run_tx(p->store, sign_tx, &s, err);
+    enum pay_err e = pay_platform_write(p, sign_tx, &s, err);
     if (e == PAY_ERR_OK)
         snprintf(id_out, PAY_ID_MAX, "%s", s.id);
     return e;

@@ -71,7 +71,7 @@ static enum pay_err h_pay_bank(struct pay_http_request *req, struct pay_error *e
     if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || pay_clock_now_ms() >= t.expire_ms)
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", "trade is %s", t.state);
     struct order_ctx o = {&t, b->code, ""};
-    if ((e = pay_store_run_tx(p->store, order_new_tx, &o, err)) != PAY_ERR_OK)
+    if ((e = pay_platform_write(p, order_new_tx, &o, err)) != PAY_ERR_OK)
         return e;
     char action[PAY_URL_MAX + 1];
     char *notify = pay_http_req_printf(req, "%s/bank-notify/%s", p->set.public_url, b->code);
@@ -257,7 +257,7 @@ enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_p
     if (strcmp(t->state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || pay_clock_now_ms() >= t->expire_ms)
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", "trade is %s", t->state);
     struct order_ctx o = {t, b->code, ""};
-    enum pay_err e = pay_store_run_tx(p->store, order_new_tx, &o, err);
+    enum pay_err e = pay_platform_write(p, order_new_tx, &o, err);
     if (e == PAY_ERR_OK)
         e = b->conn->agreement_debit(b, card->token, o.order_id, t->amount_minor, t->currency,
                                      t->subject, err);

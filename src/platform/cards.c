@@ -104,7 +104,7 @@ enum pay_err pay_platform_card_add(struct pay_platform *p, const char *consumer_
     if (token_seal(p, c->id, c->token, sealed) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot seal the agreement token");
     struct add_ctx a = {consumer_id, c, sealed};
-    return pay_store_run_tx(p->store, add_tx, &a, err);
+    return pay_platform_write(p, add_tx, &a, err);
 }
 
 /* Migration 8: tokens stored in clear by older versions (token_sealed = 0), sealed at open

@@ -85,7 +85,7 @@ enum pay_err pay_platform_consumer_add(struct pay_platform *p, const char *login
     if (pay_id_new("cu", id_out) != PAY_ERR_OK)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "no randomness for an id");
     struct add_ctx a = {id_out, login, hash, pay_hash};
-    return pay_store_run_tx(p->store, add_tx, &a, err);
+    return pay_platform_write(p, add_tx, &a, err);
 }
 
 /* --- secrets with lockout (store/attempts.h) ---------------------------------------------- */
@@ -217,7 +217,7 @@ static enum pay_err secret_check(struct pay_platform *p, struct secret_ctx *s, c
     if (e == PAY_ERR_OK && !s->found) /* the same answer as a wrong password: no probing */
         e = pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, field, NULL);
     snprintf(s->subject, sizeof s->subject, "%s:%s", s->kind, s->id);
-    if (e == PAY_ERR_OK && (e = pay_store_run_tx(p->store, reserve_tx, s, err)) == PAY_ERR_LOCKED)
+    if (e == PAY_ERR_OK && (e = pay_platform_write(p, reserve_tx, s, err)) == PAY_ERR_LOCKED)
         pay_platform_locked_error(err, field, false);
     if (e != PAY_ERR_OK) {
         pay_wipe(s->hash, sizeof s->hash);
@@ -227,7 +227,7 @@ static enum pay_err secret_check(struct pay_platform *p, struct secret_ctx *s, c
     pay_wipe(s->hash, sizeof s->hash);
     if (right && s->totp_code && s->totp_sealed[0])
         right = totp_ok(p, s);
-    return right ? pay_store_run_tx(p->store, success_tx, s, err) : wrong(s, err);
+    return right ? pay_platform_write(p, success_tx, s, err) : wrong(s, err);
 }
 
 enum pay_err pay_platform_consumer_check_pay_password(struct pay_platform *p,
@@ -281,7 +281,7 @@ enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *log
         pay_random_token(sc.csrf, sizeof sc.csrf, PAY_PLATFORM_SESSION_TOKEN_BYTES) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
     pay_sha256_hex(sc.token_hash, token_out, strlen(token_out));
-    return pay_store_run_tx(p->store, session_new_tx, &sc, err);
+    return pay_platform_write(p, session_new_tx, &sc, err);
 }
 
 static enum pay_err session_get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
@@ -324,7 +324,7 @@ enum pay_err pay_platform_session_get(struct pay_platform *p, const char *token,
         return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", NULL);
     struct session_ctx s = {.idle_ms = p->set.session_idle_ms};
     pay_sha256_hex(s.token_hash, token, strlen(token));
-    enum pay_err e = pay_store_run_tx(p->store, session_get_tx, &s, err);
+    enum pay_err e = pay_platform_write(p, session_get_tx, &s, err);
     if (e != PAY_ERR_OK)
         return e;
     if (!s.found)
@@ -345,7 +345,7 @@ void pay_platform_session_end(struct pay_platform *p, const char *token)
     char h[PAY_SHA256_HEX_LEN];
     struct pay_error err = {0};
     pay_sha256_hex(h, token, strlen(token));
-    (void)pay_store_run_tx(p->store, session_end_tx, h, &err);
+    (void)pay_platform_write(p, session_end_tx, h, &err);
 }
 
 /* --- look-ups and the wallet ----------------------------------------------------------------- */
@@ -411,5 +411,5 @@ enum pay_err pay_platform_wallet_credit_sandbox(struct pay_platform *p, const ch
                                                 struct pay_error *err)
 {
     struct credit_ctx c = {p, consumer_id, currency, minor};
-    return pay_store_run_tx(p->store, credit_tx, &c, err);
+    return pay_platform_write(p, credit_tx, &c, err);
 }

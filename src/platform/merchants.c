@@ -174,7 +174,7 @@ enum pay_err pay_platform_merchant_add(struct pay_platform *p,
         e = hosts_public(m->notify_hosts, err);
     if (e != PAY_ERR_OK)
         return e;
-    return pay_store_run_tx(p->store, add_tx, (void *)m, err);
+    return pay_platform_write(p, add_tx, (void *)m, err);
 }
 
 struct get_ctx {
@@ -278,5 +278,5 @@ enum pay_err pay_platform_merchant_set_status(struct pay_platform *p, const char
     if (strcmp(status, "active") != 0 && strcmp(status, "suspended") != 0)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "status", "active or suspended");
     struct status_ctx c = {id, status};
-    return pay_store_run_tx(p->store, status_tx, &c, err);
+    return pay_platform_write(p, status_tx, &c, err);
 }

@@ -201,14 +201,14 @@ void *pay_platform_notify_worker(void *arg)
     struct claim_ctx c = {.p = p};
     while (!atomic_load(&p->stopping)) {
         struct pay_error err = {0};
-        if (pay_store_run_tx(p->store, claim_tx, &c, &err) != PAY_ERR_OK)
+        if (pay_platform_write(p, claim_tx, &c, &err) != PAY_ERR_OK)
             claim_reset(&c);
         for (size_t i = 0; i < c.n && !atomic_load(&p->stopping); i++) {
             struct result_ctx r = {.p = p, .d = &c.rows[i]};
             deliver(p, &r);
             PAY_INFO("notify.attempt", "notify=%s attempt=%lld status=%ld ok=%d", r.d->id,
                      (long long)r.d->attempts + 1, r.http_status, r.ok);
-            if (pay_store_run_tx(p->store, result_tx, &r, &err) != PAY_ERR_OK)
+            if (pay_platform_write(p, result_tx, &r, &err) != PAY_ERR_OK)
                 PAY_WARN("notify.record_failed", "notify=%s err=%s", r.d->id,
                          pay_err_name(err.code));
         }

@@ -512,6 +512,13 @@ enum pay_err pay_platform_dashboard_routes_add(struct pay_platform *p, struct pa
 
 /* --- workers (sweeper.c) ------------------------------------------------------------------ */
 
+/* The platform's one write path: runs a write transaction body as one command of the
+ * committer's next batch (sharing its transaction and its fsync) while the server runs, or
+ * in a transaction of its own when there is no committer (the command-line tools, before
+ * start). Same contract as pay_store_run_tx. Never call it from inside a committer command. */
+enum pay_err pay_platform_write(struct pay_platform *p, pay_store_tx_fn fn, void *ctx,
+                                struct pay_error *err);
+
 /* Closes expired unpaid trades and finishes trades past their refund window. */
 void *pay_platform_sweeper(void *arg);
 

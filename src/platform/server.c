@@ -345,6 +345,14 @@ bool pay_platform_wait(struct pay_platform *p, struct pay_clock_worker *w, int64
     return atomic_load(&p->stopping);
 }
 
+enum pay_err pay_platform_write(struct pay_platform *p, pay_store_tx_fn fn, void *ctx,
+                                struct pay_error *err)
+{
+    if (p->committer != NULL)
+        return pay_committer_submit(p->committer, fn, ctx, err);
+    return pay_store_run_tx(p->store, fn, ctx, err);
+}
+
 void pay_platform_wake(struct pay_platform *p)
 {
     pthread_mutex_lock(&p->wake_mu);

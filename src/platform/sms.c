@@ -61,7 +61,7 @@ enum pay_err pay_platform_sms_challenge(struct pay_platform *p, struct pay_http_
     pay_otp_generate(code);
     pay_otp_hash(hash, p->otp_key, id_out, code);
     struct ch_ctx c = {id_out, consumer_id, purpose, hash};
-    enum pay_err e = pay_store_run_tx(p->store, ch_tx, &c, err);
+    enum pay_err e = pay_platform_write(p, ch_tx, &c, err);
     if (e == PAY_ERR_OK) {
         outbox_add(p, req, to, code);
         PAY_INFO("sms.sent", "challenge=%s purpose=%s", id_out, purpose);
@@ -140,7 +140,7 @@ enum pay_err pay_platform_sms_verify(struct pay_platform *p, const char *consume
 {
     struct vf_ctx v = {id, consumer_id, purpose, code ? code : "", p->otp_key, "", {0}};
     snprintf(v.subject, sizeof v.subject, "sms:%s", consumer_id);
-    return pay_store_run_tx(p->store, vf_tx, &v, err);
+    return pay_platform_write(p, vf_tx, &v, err);
 }
 
 static enum pay_err h_outbox(struct pay_http_request *req, struct pay_error *err)

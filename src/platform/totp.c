@@ -76,7 +76,7 @@ enum pay_err pay_platform_totp_begin(struct pay_platform *p, const char *consume
     if (rc != 0 || pay_platform_totp_seal(p, consumer_id, secret_out, sealed) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot make or seal a TOTP secret");
     struct totp_ctx t = {.p = p, .consumer_id = consumer_id, .sealed = sealed};
-    return pay_store_run_tx(p->store, totp_begin_tx, &t, err);
+    return pay_platform_write(p, totp_begin_tx, &t, err);
 }
 
 /* The pending secret's code, checked under the writer lock after its attempt is counted. */
@@ -147,7 +147,7 @@ enum pay_err pay_platform_totp_confirm(struct pay_platform *p, const char *consu
 {
     struct totp_ctx t = {.p = p, .consumer_id = consumer_id, .code = code ? code : ""};
     snprintf(t.subject, sizeof t.subject, "totp:%s", consumer_id);
-    return pay_store_run_tx(p->store, totp_confirm_tx, &t, err);
+    return pay_platform_write(p, totp_confirm_tx, &t, err);
 }
 
 /* Migration 11: secrets stored in clear by older versions (totp_sealed = 0), sealed at open

@@ -298,7 +298,7 @@ void pay_platform_withdraw_work(struct pay_platform *p)
         return;
     for (size_t i = 0; i < d.n && !atomic_load(&p->stopping); i++) {
         struct claim_ctx c = {d.rows[i].id, false};
-        if (pay_store_run_tx(p->store, claim_tx, &c, &err) != PAY_ERR_OK || !c.claimed)
+        if (pay_platform_write(p, claim_tx, &c, &err) != PAY_ERR_OK || !c.claimed)
             continue;
         enum wd_outcome outcome;
         struct pay_error berr = {0};
