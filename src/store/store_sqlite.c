@@ -118,8 +118,13 @@ static enum pay_err sq_conn_open(const char *path, bool writer, int busy_timeout
     /* A page cache big enough for the hot indexes (64 MiB writer, 16 MiB per reader):
      * SQLite's 2 MiB default makes every batch re-read b-tree pages from the OS. Checkpoint
      * every 8192 WAL pages (32 MiB at 4 KiB) instead of 1000: a ledger batch dirties more
-     * than 1000 pages, so the default checkpointed (copy + two fsyncs) after every commit. */
+     * than 1000 pages, so the default checkpointed (copy + two fsyncs) after every commit.
+     * Temporary storage in memory: every savepoint (each committer command has one, an API
+     * request a second) keeps the first image of each page it changes in a statement journal,
+     * which is otherwise a temp file written with a pwrite per page (measured: ~40 KB per
+     * payment, half the kernel's write work); it lives only until the transaction ends. */
     const char *cache = writer ? "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=8192;"
+                                 " PRAGMA temp_store=MEMORY;"
                                : "PRAGMA cache_size=-16384;";
     enum pay_err e = sq_exec_script(db, pragmas, err);
     if (e == PAY_ERR_OK)
