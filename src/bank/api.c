@@ -37,9 +37,12 @@ static enum pay_err lookup(void *ctx, const char *key_id, struct pay_sig_pubkey 
     struct pay_bank *b = ctx;
     char *io[2] = {(char *)key_id, NULL};
     struct pay_error e = {0};
-    if (pay_store_run_read(b->store, key_tx, io, &e) != PAY_ERR_OK || !io[1]) {
+    enum pay_err read = pay_store_run_read(b->store, key_tx, io, &e);
+    if (read != PAY_ERR_OK || !io[1]) {
         free(io[1]);
-        return PAY_ERR_SIGNATURE_INVALID;
+        /* the database could not say: 503, not "bad signature" */
+        return read == PAY_ERR_DB_BUSY || pay_store_failure(read) ? read
+                                                                  : PAY_ERR_SIGNATURE_INVALID;
     }
     struct pay_rsa_key *k = NULL;
     int rc = pay_rsa_key_from_pem(io[1], strlen(io[1]), &k);
@@ -82,7 +85,8 @@ bool api_begin(struct pay_http_request *req, struct api_call *c)
                                              pay_clock_real_ms() / 1000, &h, &e);
     if (rc == PAY_ERR_OK) {
         snprintf(c->m.mer_id, sizeof c->m.mer_id, "%s", h.key_id);
-        if (pay_store_run_read(c->b->store, mer_tx, c, &e) != PAY_ERR_OK)
+        rc = pay_store_run_read(c->b->store, mer_tx, c, &e);
+        if (rc != PAY_ERR_OK && rc != PAY_ERR_DB_BUSY && !pay_store_failure(rc))
             rc = pay_error_set(&e, PAY_ERR_SIGNATURE_INVALID, "", "unknown merchant");
     }
     bool post = strcmp(pay_http_req_method(req), "POST") == 0;

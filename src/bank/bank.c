@@ -10,6 +10,7 @@
 #include "crypto/x509.h"
 #include "http/server.h"
 #include "i18n/i18n.h"
+#include "store/faults.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -335,6 +336,10 @@ enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **o
     char db[PAY_BANK_PATH_MAX + 16];
     snprintf(db, sizeof db, "%s/bank.db", o->data_dir);
     const struct pay_store_component *comps[] = {&pay_ledger_schema, &pay_bank_schema, NULL};
+    /* A test server (on the test clock) opens its database through the fault-injection layer,
+     * so that tests can fail its disk (POST /sandbox/faults, docs/store.md). */
+    if (o->server.fake_clock && pay_store_faults_install() != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot install the fault-injection VFS");
     enum pay_err rc = pay_store_open(db, NULL, comps, &b->store, err);
     if (rc == PAY_ERR_OK)
         rc = pay_store_run_tx(b->store, info_tx, &b->opt, err);

@@ -84,6 +84,12 @@
 /* Seconds a server waits for in-flight requests after SIGTERM before it exits anyway. */
 #define PAY_HTTP_SHUTDOWN_GRACE_S 10
 
+/* Retry-After of every 503 answer (DB_BUSY, DB_FULL, DB_UNAVAILABLE, UNAVAILABLE): the
+ * request was not completed and the same request may be sent again. A few seconds: a busy
+ * database frees in milliseconds, a full disk when an operator frees space; a client that
+ * retries sooner is only refused again, so the value is a hint to keep retries sparse. */
+#define PAY_HTTP_RETRY_AFTER_S 5
+
 /* GnuTLS priorities of HTTPS servers ([server] tls_priorities): TLS 1.2 and 1.3 only,
  * forward-secret key exchange (ECDHE; TLS 1.3 is always so) with AEAD ciphers only (AES-GCM,
  * ChaCha20-Poly1305), in the server's order. No TLS 1.0/1.1, no static RSA key exchange, no

@@ -254,6 +254,9 @@ enum pay_err pay_http_templates_builtin(struct pay_tpl_set *set);
 void pay_http_lang_free(struct pay_http_server *srv);
 enum pay_err pay_http_lang_switch(struct pay_http_request *req, struct pay_error *err);
 json_t *pay_http_page_globals(struct pay_http_request *req);
+/* sandbox_faults.c: GET, POST and DELETE /sandbox/faults (only on a server on the test clock
+ * whose store goes through the fault-injection layer) */
+enum pay_err pay_http_sandbox_faults_add(struct pay_http_server *srv, struct pay_error *err);
 
 /* metrics.c */
 void pay_http_metric_observe(struct pay_http_metric *m, int status, long elapsed_us);

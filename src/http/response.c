@@ -272,6 +272,12 @@ struct MHD_Response *pay_http_req_build_response(struct pay_http_request *req)
         bad |= MHD_add_response_header(r, "Connection", "close") != MHD_YES;
     for (struct resp_header *h = req->headers; h != NULL; h = h->next)
         bad |= MHD_add_response_header(r, h->name, h->value) != MHD_YES;
+    /* 503: not completed, send it again later (RFC 9110, 10.2.3); a handler may say when. */
+    if (req->status == 503 && !MHD_get_response_header(r, "Retry-After")) {
+        char after[16];
+        snprintf(after, sizeof after, "%d", PAY_HTTP_RETRY_AFTER_S);
+        bad |= MHD_add_response_header(r, "Retry-After", after) != MHD_YES;
+    }
     if (bad) {
         MHD_destroy_response(r);
         return NULL;

@@ -5,6 +5,7 @@
 
 #include "core/assertions.h"
 #include "core/clock.h"
+#include "core/faults.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 
@@ -228,6 +229,8 @@ enum pay_err pay_http_server_new(const struct pay_http_config *cfg, struct pay_h
     }
     if (rc == PAY_ERR_OK && pay_clock_is_fake())
         rc = pay_http_sandbox_clock_add(srv, err);
+    if (rc == PAY_ERR_OK && pay_clock_is_fake() && pay_fault_layer_present())
+        rc = pay_http_sandbox_faults_add(srv, err);
     if (rc != PAY_ERR_OK) {
         pay_http_server_free(srv);
         return rc;

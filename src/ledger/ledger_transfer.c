@@ -390,14 +390,20 @@ static enum pay_err apply_chain(struct pay_ledger *lg, struct pay_ledger_transfe
                                 size_t j, enum pay_ledger_result *res, struct pay_error *err)
 {
     enum pay_err e = pay_store_savepoint(lg->tx, err);
+    if (e != PAY_ERR_OK)
+        return e;
     size_t failed = SIZE_MAX;
     for (size_t k = i; k <= j && e == PAY_ERR_OK && failed == SIZE_MAX; k++) {
         e = apply_one(lg, &t[k], &res[k], err);
         if (e == PAY_ERR_OK && res[k] != PAY_LEDGER_OK && res[k] != PAY_LEDGER_EXISTS)
             failed = k;
     }
-    if (e != PAY_ERR_OK)
-        return e; /* the caller abandons the transaction or its savepoint */
+    if (e != PAY_ERR_OK) {
+        /* Close our savepoint (the caller abandons its transaction or savepoint, which must
+         * be the innermost again) and tell the first error. */
+        (void)pay_store_rollback_to(lg->tx, &(struct pay_error){0});
+        return e;
+    }
     if (failed == SIZE_MAX)
         return pay_store_release(lg->tx, err);
     for (size_t k = i; k <= j; k++)

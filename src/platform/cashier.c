@@ -324,7 +324,7 @@ static enum pay_err h_pay_card(struct pay_http_request *req, struct pay_error *e
     if (e == PAY_ERR_OK)
         e = pay_platform_sms_challenge(pg.p, req, pg.consumer_id, pg.login, purpose, challenge,
                                        err);
-    if (e == PAY_ERR_INTERNAL || e == PAY_ERR_DB_BUSY || e == PAY_ERR_DB_IO)
+    if (e == PAY_ERR_INTERNAL || e == PAY_ERR_DB_BUSY || pay_store_failure(e))
         return e;
     pg.sms_challenge = challenge;
     pg.sms_card = card_id;
@@ -358,7 +358,7 @@ static enum pay_err h_pay_card_confirm(struct pay_http_request *req, struct pay_
         e = pay_platform_pay_by_card(pg.p, &pg.t, &card, err);
     pay_wipe(&card, sizeof card);
     PAY_INFO("cashier.pay", "trade=%s method=card result=%s", pg.t.id, pay_err_name(e));
-    if (e == PAY_ERR_INTERNAL || e == PAY_ERR_DB_BUSY || e == PAY_ERR_DB_IO)
+    if (e == PAY_ERR_INTERNAL || e == PAY_ERR_DB_BUSY || pay_store_failure(e))
         return e;
     if (e == PAY_ERR_CREDENTIALS_INVALID && challenge) { /* let them try the code again */
         pg.sms_challenge = challenge;

@@ -233,8 +233,12 @@ enum pay_err pay_platform_merchant_key_lookup(void *ctx, const char *key_id,
     struct pay_platform_merchant m;
     struct pay_error err = {0};
     memset(out, 0, sizeof *out);
-    if (!pay_platform_merchant_id_valid(key_id) ||
-        pay_platform_merchant_get(p, key_id, &m, &err) != PAY_ERR_OK)
+    if (!pay_platform_merchant_id_valid(key_id))
+        return PAY_ERR_SIGNATURE_INVALID;
+    enum pay_err g = pay_platform_merchant_get(p, key_id, &m, &err);
+    if (g == PAY_ERR_DB_BUSY || pay_store_failure(g))
+        return g; /* the database could not say: 503, not "bad signature" */
+    if (g != PAY_ERR_OK)
         return PAY_ERR_SIGNATURE_INVALID; /* unknown keyId: same answer as a bad signature */
     enum pay_err e = PAY_ERR_OK;
     out->alg = m.alg;

@@ -7,6 +7,7 @@
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/server.h"
+#include "store/faults.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -164,6 +165,10 @@ static enum pay_err open_store(struct pay_platform *p, struct pay_error *err)
     if (pay_platform_db_path(p->set.server.data_dir, path, sizeof path) != 0)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "path too long");
     const struct pay_store_component *comps[] = {&pay_ledger_schema, &pay_platform_schema, NULL};
+    /* A test server (on the test clock) opens its database through the fault-injection layer,
+     * so that tests can fail its disk (POST /sandbox/faults, docs/store.md). */
+    if (p->set.server.fake_clock && pay_store_faults_install() != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot install the fault-injection VFS");
     enum pay_err e = pay_store_open(path, NULL, comps, &p->store, err);
     if (e != PAY_ERR_OK)
         return e;

@@ -148,7 +148,8 @@ static enum pay_err wd_apply(struct pay_store_tx *tx, void *ctx, struct pay_erro
 static bool transient(enum pay_err e)
 {
     return e == PAY_ERR_UPSTREAM_TIMEOUT || e == PAY_ERR_UPSTREAM_FAILED || e == PAY_ERR_DB_BUSY ||
-           e == PAY_ERR_INTERNAL || e == PAY_ERR_UNAVAILABLE || e == PAY_ERR_RATE_LIMITED;
+           e == PAY_ERR_DB_FULL || e == PAY_ERR_DB_UNAVAILABLE || e == PAY_ERR_INTERNAL ||
+           e == PAY_ERR_UNAVAILABLE || e == PAY_ERR_RATE_LIMITED;
 }
 
 /* Sends the transfer of w to its card (its agreement token, opened from the card row only for

@@ -5,6 +5,7 @@
 
 #include "core/assertions.h"
 #include "core/limits.h"
+#include "core/log.h"
 #include "store/store_backend.h"
 
 #include <pthread.h>
@@ -33,8 +34,12 @@ struct cache_entry {
 
 struct conn {
     const struct pay_store_backend *be;
-    void *raw;
+    void *raw; /* NULL: closed after a storage failure and not reopened yet */
+    bool writer;
     bool busy; /* readers: lent out */
+    /* The first storage failure (pay_store_failure) seen since the transaction began, and its
+     * detail: the transaction cannot commit, and the connection is reopened after it. */
+    struct pay_error failed;
     struct cache_entry *cache[PAY_STORE_STMT_CACHE_MAX];
     size_t cached;
     uint64_t tick;
@@ -59,6 +64,8 @@ struct pay_store_tx {
 struct pay_store {
     const struct pay_store_backend *be;
     char *path;
+    int busy_timeout_ms;
+    bool no_sync;
     struct conn writer;
     uint64_t write_generation; /* under writer_lock */
     int64_t data_version;      /* the writer connection's last seen, under writer_lock */
@@ -73,6 +80,21 @@ struct pay_store {
 static void stat_add(uint64_t *p, uint64_t n)
 {
     __atomic_fetch_add(p, n, __ATOMIC_RELAXED);
+}
+
+bool pay_store_failure(enum pay_err code)
+{
+    return code == PAY_ERR_DB_FULL || code == PAY_ERR_DB_UNAVAILABLE || code == PAY_ERR_DB_IO;
+}
+
+/* Remembers the first storage failure on c (see struct conn.failed). Returns e. */
+static enum pay_err note(struct conn *c, enum pay_err e, const struct pay_error *err)
+{
+    if (pay_store_failure(e) && c->failed.code == PAY_ERR_OK) {
+        c->failed = err && err->code == e ? *err : (struct pay_error){.code = e};
+        c->failed.code = e;
+    }
+    return e;
 }
 
 static uint64_t hash_sql(const char *s)
@@ -127,8 +149,10 @@ static struct pay_store_stmt *stmt_get(struct pay_store *s, struct conn *c, cons
         }
     }
     void *raw = s->be->prepare(c->raw, sql, err);
-    if (!raw)
+    if (!raw) {
+        note(c, err->code, err);
         return NULL;
+    }
     stat_add(&s->stats.prepares, 1);
     bool in_order = s->be->params_in_order(raw);
     if (c->cached == PAY_STORE_STMT_CACHE_MAX)
@@ -224,6 +248,13 @@ static struct pay_store_stmt *vquery(struct pay_store_tx *tx, struct pay_error *
                                      const char *sql, const char *types, va_list ap)
 {
     PAY_ASSERT(tx && sql);
+    struct pay_error local;
+    if (!err)
+        err = &local;
+    if (tx->c->failed.code != PAY_ERR_OK) { /* nothing more on a connection that failed */
+        *err = tx->c->failed;
+        return NULL;
+    }
     struct pay_store_stmt *st = stmt_get(tx->s, tx->c, sql, err);
     if (!st)
         return NULL;
@@ -267,7 +298,11 @@ enum pay_err pay_store_exec(struct pay_store_tx *tx, struct pay_error *err, cons
 int pay_store_step(struct pay_store_stmt *st, struct pay_error *err)
 {
     struct pay_error local;
-    return be_of(st)->step(st->raw, err ? err : &local);
+    struct pay_error *e = err ? err : &local;
+    int rc = be_of(st)->step(st->raw, e);
+    if (rc < 0)
+        note(st->conn, e->code, e);
+    return rc;
 }
 
 int64_t pay_store_col_int64(struct pay_store_stmt *st, int col)
@@ -324,6 +359,7 @@ void pay_store_get_stats(struct pay_store *s, struct pay_store_stats *out)
     out->cache_hits = __atomic_load_n(&s->stats.cache_hits, __ATOMIC_RELAXED);
     out->commits = __atomic_load_n(&s->stats.commits, __ATOMIC_RELAXED);
     out->retries = __atomic_load_n(&s->stats.retries, __ATOMIC_RELAXED);
+    out->reopens = __atomic_load_n(&s->stats.reopens, __ATOMIC_RELAXED);
 }
 
 bool pay_store_retryable(enum pay_err code)
@@ -383,17 +419,37 @@ enum pay_err pay_store_savepoint(struct pay_store_tx *tx, struct pay_error *err)
     return PAY_ERR_OK;
 }
 
+/* The innermost savepoint level has ended: kept (released) or rolled back. */
+static void level_ended(struct pay_store_tx *tx, bool kept)
+{
+    for (int i = 0; i < tx->n_hooks; i++) {
+        const struct pay_store_tx_hooks *h = tx->hooks[i].hooks;
+        if (kept && h->release)
+            h->release(tx->hooks[i].ctx, tx->depth);
+        else if (!kept && h->rollback_to)
+            h->rollback_to(tx->hooks[i].ctx, tx->depth);
+    }
+    forget_keep(tx);
+    tx->depth--;
+}
+
+/* After a storage failure the transaction is lost whatever happens to its savepoints: the
+ * level ends in memory as rolled back (so that the callers' nesting stays straight) and the
+ * caller hears the failure. */
+static enum pay_err level_failed(struct pay_store_tx *tx, enum pay_err e)
+{
+    if (tx->c->failed.code != PAY_ERR_OK)
+        level_ended(tx, false);
+    return e;
+}
+
 enum pay_err pay_store_release(struct pay_store_tx *tx, struct pay_error *err)
 {
     PAY_ASSERT(tx->depth > 0);
     enum pay_err e = pay_store_exec(tx, err, "RELEASE SAVEPOINT pay_sp", NULL);
     if (e != PAY_ERR_OK)
-        return e;
-    for (int i = 0; i < tx->n_hooks; i++)
-        if (tx->hooks[i].hooks->release)
-            tx->hooks[i].hooks->release(tx->hooks[i].ctx, tx->depth);
-    forget_keep(tx);
-    tx->depth--;
+        return level_failed(tx, e);
+    level_ended(tx, true);
     return PAY_ERR_OK;
 }
 
@@ -404,12 +460,8 @@ enum pay_err pay_store_rollback_to(struct pay_store_tx *tx, struct pay_error *er
     if (e == PAY_ERR_OK)
         e = pay_store_exec(tx, err, "RELEASE SAVEPOINT pay_sp", NULL);
     if (e != PAY_ERR_OK)
-        return e;
-    for (int i = 0; i < tx->n_hooks; i++)
-        if (tx->hooks[i].hooks->rollback_to)
-            tx->hooks[i].hooks->rollback_to(tx->hooks[i].ctx, tx->depth);
-    forget_keep(tx);
-    tx->depth--;
+        return level_failed(tx, e);
+    level_ended(tx, false);
     return PAY_ERR_OK;
 }
 
@@ -478,14 +530,35 @@ uint64_t pay_store_tx_generation(const struct pay_store_tx *tx)
     return tx->generation;
 }
 
+/* Runs one statement without parameters on tx's connection, remembering a storage failure. */
+static enum pay_err script(struct pay_store_tx *tx, const char *sql, struct pay_error *err)
+{
+    return note(tx->c, tx->s->be->exec_script(tx->c->raw, sql, err), err);
+}
+
+/* COMMIT, after the observers' before_commit; false (and *err, the code in *body) when either
+ * failed. */
+static bool commit(struct pay_store_tx *tx, enum pay_err *body, struct pay_error *err)
+{
+    struct pay_error cerr = {0};
+    enum pay_err e = tx->write ? before_commit(tx, &cerr) : PAY_ERR_OK;
+    if (e == PAY_ERR_OK)
+        e = script(tx, "COMMIT", &cerr);
+    if (e == PAY_ERR_OK)
+        return true;
+    *body = e;
+    *err = cerr;
+    return false;
+}
+
 /* One attempt: BEGIN, body, COMMIT (or ROLLBACK). Returns the body's code (OK once committed)
- * or the store's, with *err filled. */
+ * or the store's, with *err filled. A storage failure on the connection at any point wins over
+ * whatever the body made of it: nothing commits, and the caller hears the failure. */
 static enum pay_err attempt(struct pay_store_tx *tx, pay_store_tx_fn fn, void *ctx,
                             struct pay_error *err)
 {
     const struct pay_store_backend *be = tx->s->be;
-    enum pay_err e =
-        be->exec_script(tx->c->raw, tx->write ? be->begin_write_sql : be->begin_read_sql, err);
+    enum pay_err e = script(tx, tx->write ? be->begin_write_sql : be->begin_read_sql, err);
     if (e == PAY_ERR_OK && tx->write && (e = number_write(tx, err)) != PAY_ERR_OK)
         be->exec_script(tx->c->raw, "ROLLBACK", &(struct pay_error){0});
     if (e != PAY_ERR_OK)
@@ -493,23 +566,48 @@ static enum pay_err attempt(struct pay_store_tx *tx, pay_store_tx_fn fn, void *c
     enum pay_err body = fn(tx, ctx, err);
     if (body != PAY_ERR_OK)
         err->code = body; /* the caller hears exactly the body's code */
-    PAY_ASSERT(tx->depth == 0 || (body != PAY_ERR_OK && !pay_store_tx_kept(tx)));
-    bool commit = body == PAY_ERR_OK || (!pay_store_retryable(body) && pay_store_tx_kept(tx));
-    if (commit) {
-        struct pay_error cerr = {0};
-        e = tx->write ? before_commit(tx, &cerr) : PAY_ERR_OK;
-        if (e == PAY_ERR_OK)
-            e = be->exec_script(tx->c->raw, "COMMIT", &cerr);
-        if (e != PAY_ERR_OK) {
-            commit = false;
-            body = e;
-            *err = cerr;
-        }
+    bool failed = tx->c->failed.code != PAY_ERR_OK;
+    PAY_ASSERT(tx->depth == 0 || failed || (body != PAY_ERR_OK && !pay_store_tx_kept(tx)));
+    bool done =
+        !failed && (body == PAY_ERR_OK || (!pay_store_retryable(body) && pay_store_tx_kept(tx)));
+    if (done)
+        done = commit(tx, &body, err);
+    if (tx->c->failed.code != PAY_ERR_OK) {
+        done = false;
+        body = tx->c->failed.code;
+        *err = tx->c->failed;
     }
-    end_tx(tx, commit);
-    if (commit && tx->write)
+    end_tx(tx, done);
+    if (done && tx->write)
         stat_add(&tx->s->stats.commits, 1);
     return body;
+}
+
+/* Closes c after a storage failure and opens it again: after an I/O error or a full disk
+ * SQLite's state of the connection is not to be trusted (its transaction may or may not have
+ * been rolled back). When the open fails too (the disk is still failing), c stays closed and
+ * the next transaction on it tries again first. The writer: called with writer_lock held;
+ * a reader: while it is lent to this thread. */
+static enum pay_err reopen(struct pay_store *s, struct conn *c, struct pay_error *err)
+{
+    if (c->raw) {
+        PAY_WARN("store.reopen", "connection=%s after=%s detail=\"%s\"",
+                 c->writer ? "writer" : "reader", pay_err_name(c->failed.code), c->failed.detail);
+        conn_close(s, c);
+    }
+    c->failed = (struct pay_error){0};
+    if (c->writer)
+        s->data_version = -1; /* a new connection counts on its own: never claim continuity */
+    enum pay_err e = s->be->conn_open(s->path, c->writer, s->busy_timeout_ms,
+                                      c->writer && s->no_sync, &c->raw, err);
+    if (e != PAY_ERR_OK) {
+        c->raw = NULL;
+        PAY_WARN("store.reopen_failed", "connection=%s code=%s detail=\"%s\"",
+                 c->writer ? "writer" : "reader", pay_err_name(e), err->detail);
+        return e;
+    }
+    stat_add(&s->stats.reopens, 1);
+    return PAY_ERR_OK;
 }
 
 static enum pay_err run_on(struct pay_store *s, struct conn *c, bool write, pay_store_tx_fn fn,
@@ -519,11 +617,18 @@ static enum pay_err run_on(struct pay_store *s, struct conn *c, bool write, pay_
     struct pay_error *e = err ? err : &local;
     int backoff_ms = 2;
     for (int i = 0; i < PAY_STORE_RETRY_MAX; i++) {
-        struct pay_store_tx tx = {.s = s, .c = c, .write = write};
         *e = (struct pay_error){0};
+        if (!c->raw) {
+            enum pay_err o = reopen(s, c, e);
+            if (o != PAY_ERR_OK)
+                return o;
+        }
+        struct pay_store_tx tx = {.s = s, .c = c, .write = write};
         enum pay_err code = attempt(&tx, fn, ctx, e);
         if (code == PAY_ERR_OK)
             *e = (struct pay_error){0};
+        if (c->failed.code != PAY_ERR_OK)
+            reopen(s, c, &(struct pay_error){0}); /* the caller hears the failure, not this */
         if (!pay_store_retryable(code))
             return code;
         stat_add(&s->stats.retries, 1);
@@ -607,7 +712,7 @@ static enum pay_err migrate_one(struct pay_store_tx *tx, const struct pay_store_
         PAY_ASSERT(m->version == (int)i + 1); /* numbered 1..n without gaps */
         if (m->version <= have)
             continue;
-        e = tx->s->be->exec_script(tx->c->raw, m->sql, err);
+        e = script(tx, m->sql, err);
         if (e == PAY_ERR_OK)
             e = pay_store_exec(tx, err,
                                "INSERT INTO schema_migrations (component, version, applied_ms)"
@@ -628,7 +733,7 @@ struct migrate_ctx {
 static enum pay_err migrate_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct migrate_ctx *m = ctx;
-    enum pay_err e = tx->s->be->exec_script(tx->c->raw, schema_migrations_sql, err);
+    enum pay_err e = script(tx, schema_migrations_sql, err);
     if (e == PAY_ERR_OK && m->one)
         e = migrate_one(tx, m->one, err);
     for (size_t i = 0; e == PAY_ERR_OK && m->list && m->list[i]; i++)
@@ -651,7 +756,7 @@ struct version_ctx {
 static enum pay_err version_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct version_ctx *v = ctx;
-    enum pay_err e = tx->s->be->exec_script(tx->c->raw, schema_migrations_sql, err);
+    enum pay_err e = script(tx, schema_migrations_sql, err);
     if (e == PAY_ERR_OK)
         e = read_version(tx, v->component, v->version, err);
     return e;
@@ -696,7 +801,10 @@ enum pay_err pay_store_open(const char *path, const struct pay_store_options *op
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     }
     s->be = &pay_store_sqlite_backend;
+    s->busy_timeout_ms = busy_ms;
+    s->no_sync = o.unsafe_no_sync;
     s->writer.be = s->be;
+    s->writer.writer = true;
     pthread_mutex_init(&s->writer_lock, NULL);
     pthread_mutex_init(&s->readers_lock, NULL);
     pthread_cond_init(&s->readers_free, NULL);

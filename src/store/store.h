@@ -79,6 +79,15 @@ typedef enum pay_err (*pay_store_tx_fn)(struct pay_store_tx *tx, void *ctx, stru
  * a busy database, a serialisation failure). */
 bool pay_store_retryable(enum pay_err code);
 
+/* True for the storage failures: DB_FULL (no space left), DB_UNAVAILABLE (an I/O error),
+ * DB_IO (a damaged or unreadable database). Once a statement, BEGIN or COMMIT of a
+ * transaction fails so, the transaction cannot commit whatever its body returns (every later
+ * statement in it is refused with the same failure, its savepoints end as rolled back), the
+ * caller hears the failure, and the connection is closed and opened again before it is used
+ * next (docs/store.md, "When the disk fails"). Not retryable: a full disk does not empty in
+ * milliseconds; the client retries (HTTP 503). */
+bool pay_store_failure(enum pay_err code);
+
 /* For a body that refuses but must commit what it did so far (the attempt counter of a wrong
  * secret): marks the innermost open level of tx (the transaction, or the savepoint the
  * committer opened for a command) to be kept although the body fails, and returns code, which
@@ -92,7 +101,8 @@ bool pay_store_tx_kept(const struct pay_store_tx *tx);
  * commits when fn returns OK (or kept its refusal). Retries the whole body, rolled back, when
  * it returns a retryable code or the commit is busy, up to PAY_STORE_RETRY_MAX times with
  * backoff. Returns PAY_ERR_OK once the commit is durable (*err cleared); fn's code and *err
- * when it failed (rolled back, or committed when kept); DB_BUSY when the retries ran out.
+ * when it failed (rolled back, or committed when kept); DB_BUSY when the retries ran out; a
+ * storage failure (pay_store_failure) when the disk failed, rolled back whatever fn returned.
  * Only one write transaction runs at a time per store (others wait). */
 enum pay_err pay_store_run_tx(struct pay_store *s, pay_store_tx_fn fn, void *ctx,
                               struct pay_error *err);
@@ -144,7 +154,8 @@ struct pay_store_stmt *pay_store_query(struct pay_store_tx *tx, struct pay_error
                                        const char *sql, const char *types, ...);
 
 /* Runs a statement that returns no rows (or whose rows are ignored). Returns PAY_ERR_OK,
- * DB_CONSTRAINT (unique, check, foreign key, not null), DB_BUSY, DB_IO or INTERNAL. */
+ * DB_CONSTRAINT (unique, check, foreign key, not null), DB_BUSY, a storage failure (DB_FULL,
+ * DB_UNAVAILABLE, DB_IO: see pay_store_failure) or INTERNAL. */
 enum pay_err pay_store_exec(struct pay_store_tx *tx, struct pay_error *err, const char *sql,
                             const char *types, ...);
 
@@ -175,6 +186,7 @@ struct pay_store_stats {
     uint64_t cache_hits; /* statements reused from the cache */
     uint64_t commits;    /* write transactions committed */
     uint64_t retries;    /* write transaction attempts retried (a retryable code or busy) */
+    uint64_t reopens;    /* connections reopened after a storage failure */
 };
 void pay_store_get_stats(struct pay_store *s, struct pay_store_stats *out);
 

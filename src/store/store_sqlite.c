@@ -1,7 +1,8 @@
 /* The SQLite backend of the store: one file (mode 0600, with its -wal and -shm), WAL,
  * synchronous=FULL, foreign keys on, a busy timeout. Maps SQLite's result codes onto paygate's:
- * BUSY/LOCKED → DB_BUSY (retry may help), CONSTRAINT → DB_CONSTRAINT, I/O and full disk → DB_IO,
- * the rest → INTERNAL. */
+ * BUSY/LOCKED → DB_BUSY (retry may help), CONSTRAINT → DB_CONSTRAINT, FULL → DB_FULL, IOERR →
+ * DB_UNAVAILABLE (both 503: the disk may recover), a damaged or unopenable file → DB_IO, the
+ * rest → INTERNAL. */
 #include "store/store_backend.h"
 
 #include "core/limits.h"
@@ -27,8 +28,10 @@ static enum pay_err map_rc(int rc)
         return PAY_ERR_DB_BUSY;
     case SQLITE_CONSTRAINT:
         return PAY_ERR_DB_CONSTRAINT;
-    case SQLITE_IOERR:
     case SQLITE_FULL:
+        return PAY_ERR_DB_FULL;
+    case SQLITE_IOERR:
+        return PAY_ERR_DB_UNAVAILABLE;
     case SQLITE_CANTOPEN:
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
