@@ -65,26 +65,34 @@ static void sq_once(void)
 /* The database, its WAL and its shared-memory index hold everything (money, hashes, sealed
  * secrets): only the owner may read or write them. The file is created 0600 before SQLite
  * opens it (SQLite gives -wal and -shm the mode of the database file), and a file an older
- * version made 0644 is narrowed, with its -wal and -shm. */
+ * version made 0644 is narrowed, with its -wal and -shm.
+ *
+ * An existing file is never opened here: closing any descriptor of a file drops every POSIX
+ * lock the process holds on it, and the store's other connections hold SQLite's shared lock on
+ * the database while the writer is reopened after a storage failure. Without that lock another
+ * process that closes the database takes it for the last user, checkpoints and deletes the WAL
+ * under our feet: our later commits would go to an unlinked file. */
 static enum pay_err private_files(const char *path, struct pay_error *err)
 {
     if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
         return PAY_ERR_OK;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 || fchmod(fd, 0600) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        int bad = fchmod(fd, 0600) != 0 ? errno : 0; /* whatever the umask took away */
+        close(fd);
+        if (bad)
+            return pay_error_set(err, PAY_ERR_DB_IO, "", "cannot create %s with mode 0600: %s",
+                                 path, strerror(bad));
+    } else if (errno != EEXIST) {
         return pay_error_set(err, PAY_ERR_DB_IO, "", "cannot create %s with mode 0600: %s", path,
-                             strerror(e));
+                             strerror(errno));
     }
-    close(fd);
-    static const char *const side[] = {"-wal", "-shm"};
-    for (size_t i = 0; i < sizeof side / sizeof side[0]; i++) {
+    static const char *const files[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char p[4096];
-        if (snprintf(p, sizeof p, "%s%s", path, side[i]) >= (int)sizeof p)
+        if (snprintf(p, sizeof p, "%s%s", path, files[i]) >= (int)sizeof p)
             return pay_error_set(err, PAY_ERR_DB_IO, "", "path too long");
-        if (chmod(p, 0600) != 0 && errno != ENOENT)
+        if (chmod(p, 0600) != 0 && (i == 0 || errno != ENOENT))
             return pay_error_set(err, PAY_ERR_DB_IO, "", "cannot chmod 0600 %s: %s", p,
                                  strerror(errno));
     }

@@ -238,6 +238,9 @@ void h_call_typed(struct h_platform *pf, const char *method, const char *target,
     const char *sh = pay_http_client_response_header(&r, PAY_SIG_RESPONSE_HEADER, sig, sizeof sig);
     out->replayed = pay_http_client_response_header(&r, "Idempotent-Replayed", rep, sizeof rep) &&
                     strcmp(rep, "true") == 0;
+    if (!pay_http_client_response_header(&r, "Retry-After", out->retry_after,
+                                         sizeof out->retry_after))
+        out->retry_after[0] = '\0';
     struct pay_sig_verifier v = {pf_lookup, NULL, pf->pk, NULL, 0};
     out->sig_ok = sh && pay_sig_verify_response(&v, sh, (int)r.status, req_nonce, out->body,
                                                 strlen(out->body), pay_clock_real_ms() / 1000, NULL,

@@ -35,7 +35,8 @@ struct h_reply {
     json_t *json; /* parsed body, NULL if not JSON; freed by h_reply_fini */
     char *body;
     bool sig_ok;
-    bool replayed; /* Idempotent-Replayed: true */
+    bool replayed;        /* Idempotent-Replayed: true */
+    char retry_after[16]; /* the Retry-After header, "" when none */
 };
 void h_reply_fini(struct h_reply *r);
 /* error.code of a reply, or "" */

@@ -274,8 +274,52 @@ static void kept_refusal_on_a_full_disk(void **state)
     assert_int_equal(rows(d->s, "attempt"), 0);
 }
 
-int main(void)
+/* Another process that opens and closes the database after our writer was reopened: were our
+ * process's locks on the file gone (a descriptor of it closed by the reopen drops them all),
+ * it would take itself for the last user, checkpoint and delete the WAL, and our later
+ * commits would go to an unlinked file it never sees. */
+static const char *self;
+
+static int64_t rows_seen_by_another_process(const char *path)
 {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "'%s' --count '%s'", self, path);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    long long n = -1;
+    assert_int_equal(fscanf(p, "%lld", &n), 1);
+    assert_int_equal(pclose(p), 0);
+    return n;
+}
+
+static void other_process_after_a_reopen(void **state)
+{
+    struct db *d = *state;
+    assert_int_equal(insert(d->s, "a", NULL), PAY_ERR_OK);
+    uint64_t r0 = reopens(d->s);
+    arm(PAY_FAULT_WRITE, PAY_FAULT_FULL, 1, false);
+    assert_int_equal(insert(d->s, "lost", NULL), PAY_ERR_DB_FULL);
+    assert_int_equal(reopens(d->s), r0 + 1);
+    pay_fault_clear();
+    assert_int_equal(rows_seen_by_another_process(d->path), 1);
+    assert_int_equal(insert(d->s, "c", NULL), PAY_ERR_OK);
+    assert_int_equal(rows_seen_by_another_process(d->path), 2);
+}
+
+/* `test_store_faults --count PATH`: prints the rows of t (the other process above). */
+static int count_rows(const char *path)
+{
+    struct pay_store *s = open_store(path);
+    printf("%lld\n", (long long)rows(s, NULL));
+    pay_store_close(s);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--count") == 0)
+        return count_rows(argv[2]);
+    self = argv[0];
     assert_int_equal(pay_store_faults_install(), 0);
     assert_int_equal(pay_store_faults_install(), 0); /* once per process; again is harmless */
     const struct CMUnitTest tests[] = {
@@ -285,6 +329,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(body_cannot_swallow_a_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(reopen_waits_for_the_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(kept_refusal_on_a_full_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(other_process_after_a_reopen, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
