@@ -7,153 +7,40 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/faults.h"
 #include "core/limits.h"
+#include "store/faults.h"
 #include "store/store.h"
 
-/* --- fault injection: a VFS in front of the default one ----------------------------------- */
+/* --- fault injection: the store's VFS shim (store/faults.h), one plan per process ------------ */
 
-/* What the next calls do: 0 passes them through, else the SQLite error they return. Only files
- * whose name ends with `suffix` ("" for every file) are affected. */
-static struct {
-    int write_rc, sync_rc, read_rc;
-    const char *suffix;
-    int hits; /* calls that failed */
-} fault;
-
-struct faulty_file {
-    sqlite3_file base;
-    const char *name;
-    sqlite3_file *real; /* the real VFS's file, right after this struct */
-};
-
-static sqlite3_vfs *real_vfs;
-
-static int armed(const struct faulty_file *f, int rc)
-{
-    size_t n = f->name ? strlen(f->name) : 0, s = strlen(fault.suffix ? fault.suffix : "");
-    if (rc == 0 || n < s || strcmp(f->name + n - s, fault.suffix ? fault.suffix : "") != 0)
-        return 0;
-    fault.hits++;
-    return rc;
-}
-
-#define REAL(f)        (((struct faulty_file *)(f))->real)
-#define FWD(f, m, ...) REAL(f)->pMethods->m(REAL(f), __VA_ARGS__)
-
-static int f_close(sqlite3_file *f)
-{
-    return REAL(f)->pMethods->xClose(REAL(f));
-}
-static int f_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off)
-{
-    int rc = armed((struct faulty_file *)f, fault.read_rc);
-    return rc ? rc : FWD(f, xRead, p, n, off);
-}
-static int f_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
-{
-    int rc = armed((struct faulty_file *)f, fault.write_rc);
-    return rc ? rc : FWD(f, xWrite, p, n, off);
-}
-static int f_truncate(sqlite3_file *f, sqlite3_int64 size)
-{
-    return FWD(f, xTruncate, size);
-}
-static int f_sync(sqlite3_file *f, int flags)
-{
-    int rc = armed((struct faulty_file *)f, fault.sync_rc);
-    return rc ? rc : FWD(f, xSync, flags);
-}
-static int f_size(sqlite3_file *f, sqlite3_int64 *size)
-{
-    return FWD(f, xFileSize, size);
-}
-static int f_lock(sqlite3_file *f, int l)
-{
-    return FWD(f, xLock, l);
-}
-static int f_unlock(sqlite3_file *f, int l)
-{
-    return FWD(f, xUnlock, l);
-}
-static int f_check(sqlite3_file *f, int *out)
-{
-    return FWD(f, xCheckReservedLock, out);
-}
-static int f_control(sqlite3_file *f, int op, void *arg)
-{
-    return FWD(f, xFileControl, op, arg);
-}
-static int f_sector(sqlite3_file *f)
-{
-    return REAL(f)->pMethods->xSectorSize(REAL(f));
-}
-static int f_caps(sqlite3_file *f)
-{
-    return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
-}
-static int f_shm_map(sqlite3_file *f, int pg, int sz, int extend, void volatile **p)
-{
-    return FWD(f, xShmMap, pg, sz, extend, p);
-}
-static int f_shm_lock(sqlite3_file *f, int off, int n, int flags)
-{
-    return FWD(f, xShmLock, off, n, flags);
-}
-static void f_shm_barrier(sqlite3_file *f)
-{
-    REAL(f)->pMethods->xShmBarrier(REAL(f));
-}
-static int f_shm_unmap(sqlite3_file *f, int del)
-{
-    return FWD(f, xShmUnmap, del);
-}
-static int f_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **p)
-{
-    return FWD(f, xFetch, off, n, p);
-}
-static int f_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
-{
-    return FWD(f, xUnfetch, off, p);
-}
-
-static const sqlite3_io_methods faulty_io = {
-    3,          f_close,       f_read,      f_write,   f_truncate, f_sync, f_size,
-    f_lock,     f_unlock,      f_check,     f_control, f_sector,   f_caps, f_shm_map,
-    f_shm_lock, f_shm_barrier, f_shm_unmap, f_fetch,   f_unfetch};
-
-static int f_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags, int *out)
-{
-    struct faulty_file *f = (struct faulty_file *)file;
-    f->name = name;
-    f->real = (sqlite3_file *)(f + 1);
-    int rc = real_vfs->xOpen(real_vfs, name, f->real, flags, out);
-    f->base.pMethods = rc == SQLITE_OK && f->real->pMethods ? &faulty_io : NULL;
-    return rc;
-}
-
-static sqlite3_vfs faulty_vfs;
-
-/* Registers the faulty VFS as the default, so the store's connections use it. */
 static int install_vfs(void **state)
 {
     (void)state;
-    real_vfs = sqlite3_vfs_find(NULL);
-    faulty_vfs = *real_vfs;
-    faulty_vfs.zName = "faulty";
-    faulty_vfs.szOsFile = (int)sizeof(struct faulty_file) + real_vfs->szOsFile;
-    faulty_vfs.xOpen = f_open;
-    faulty_vfs.pAppData = NULL;
-    return sqlite3_vfs_register(&faulty_vfs, 1) == SQLITE_OK ? 0 : -1;
+    return pay_store_faults_install();
+}
+
+/* Every call of the kinds in ops fails with e from now on, until disarm(). */
+static void fail_from_now(unsigned ops, enum pay_fault_error e)
+{
+    struct pay_fault_plan p = {.ops = ops, .error = e, .nth = 1, .sticky = true};
+    assert_int_equal(pay_fault_arm(&p, NULL), PAY_ERR_OK);
+}
+
+static uint64_t injected(void)
+{
+    struct pay_fault_state st;
+    pay_fault_get(&st);
+    return st.injected;
 }
 
 static void disarm(void)
 {
-    memset(&fault, 0, sizeof fault);
+    pay_fault_clear();
 }
 
 /* --- fixtures ----------------------------------------------------------------------------- */
@@ -242,53 +129,8 @@ static enum pay_err insert(struct pay_store *s, const char *name, struct pay_err
 
 /* --- injected faults ---------------------------------------------------------------------- */
 
-/* The disk fills up while the commit writes the WAL: DB_IO, no retry (it would fail again),
- * nothing of the transaction visible, and once there is room again the store goes on. */
-static void disk_full_at_commit(void **state)
-{
-    char *path = temp_db();
-    struct pay_store *s = open_ok(path);
-    assert_int_equal(insert(s, "before", NULL), PAY_ERR_OK);
-    struct pay_store_stats st0, st1;
-    pay_store_get_stats(s, &st0);
-
-    fault.write_rc = SQLITE_FULL;
-    struct pay_error err = {0};
-    assert_int_equal(insert(s, "lost", &err), PAY_ERR_DB_IO);
-    assert_true(fault.hits > 0);
-    assert_non_null(strstr(err.detail, "full"));
-    pay_store_get_stats(s, &st1);
-    assert_int_equal(st1.retries, st0.retries); /* HARD: not retried */
-    assert_int_equal(st1.commits, st0.commits);
-    disarm();
-
-    assert_int_equal(rows(s), 1);
-    assert_int_equal(insert(s, "after", NULL), PAY_ERR_OK);
-    assert_int_equal(insert(s, "lost", NULL), PAY_ERR_OK); /* its name was never taken */
-    pay_store_close(s);
-    s = open_ok(path); /* and on disk: exactly the three committed rows */
-    assert_int_equal(rows(s), 3);
-    pay_store_close(s);
-    rm_db(path);
-}
-
-/* fsync fails at commit (synchronous=FULL syncs the WAL): the caller is never told OK. */
-static void fsync_error_at_commit(void **state)
-{
-    char *path = temp_db();
-    struct pay_store *s = open_ok(path);
-    fault.sync_rc = SQLITE_IOERR_FSYNC;
-    fault.suffix = "-wal";
-    struct pay_error err = {0};
-    assert_int_equal(insert(s, "unsure", &err), PAY_ERR_DB_IO);
-    assert_true(fault.hits > 0);
-    disarm();
-    assert_int_equal(insert(s, "next", NULL), PAY_ERR_OK);
-    pay_store_close(s);
-    rm_db(path);
-}
-
-/* A read fails on a reader's cold cache: DB_IO from run_read; the next read works. */
+/* A read fails on a reader's cold cache: DB_UNAVAILABLE from run_read (the reader is reopened);
+ * the next read works. */
 static void read_error(void **state)
 {
     char *path = temp_db();
@@ -296,29 +138,33 @@ static void read_error(void **state)
     assert_int_equal(insert(s, "a", NULL), PAY_ERR_OK);
     pay_store_close(s);
     s = open_ok(path); /* fresh connections: nothing cached yet */
-    fault.read_rc = SQLITE_IOERR_READ;
+    fail_from_now(PAY_FAULT_READ, PAY_FAULT_IO);
     int64_t n = 0;
     struct pay_error err = {0};
-    assert_int_equal(pay_store_run_read(s, count_body, &n, &err), PAY_ERR_DB_IO);
-    assert_true(fault.hits > 0);
+    assert_int_equal(pay_store_run_read(s, count_body, &n, &err), PAY_ERR_DB_UNAVAILABLE);
+    assert_true(injected() > 0);
     disarm();
     assert_int_equal(rows(s), 1);
     pay_store_close(s);
     rm_db(path);
 }
 
-/* The disk is full while the migrations commit at open: the open fails with DB_IO and applies
- * none of them; the next open applies all. */
+/* The disk is full while the migrations commit at open (the file exists already, so that the
+ * commit is the open's only write): the open fails with DB_FULL and applies none of them; the
+ * next open applies all. */
 static void disk_full_during_migrations(void **state)
 {
     char *path = temp_db();
     const struct pay_store_component *list[] = {&comp, NULL};
     struct pay_store *s = NULL;
     struct pay_error err = {0};
-    fault.write_rc = SQLITE_FULL;
-    fault.suffix = "-wal";
-    assert_int_equal(pay_store_open(path, NULL, list, &s, &err), PAY_ERR_DB_IO);
+    assert_int_equal(pay_store_open(path, NULL, NULL, &s, &err), PAY_ERR_OK);
+    pay_store_close(s);
+    s = NULL;
+    fail_from_now(PAY_FAULT_SYNC, PAY_FAULT_FULL);
+    assert_int_equal(pay_store_open(path, NULL, list, &s, &err), PAY_ERR_DB_FULL);
     assert_null(s);
+    assert_true(injected() > 0);
     disarm();
     s = open_ok(path);
     int v = 0;
@@ -515,8 +361,6 @@ static void statement_cache_full(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(disk_full_at_commit),
-        cmocka_unit_test(fsync_error_at_commit),
         cmocka_unit_test(read_error),
         cmocka_unit_test(disk_full_during_migrations),
         cmocka_unit_test(failed_migration_applies_nothing),
