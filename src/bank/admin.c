@@ -214,8 +214,10 @@ static enum pay_err admin_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
 static enum pay_err admin_handler(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_bank *b = pay_http_req_ctx(req);
-    if (!pay_bank_admin_allowed(req, b))
+    if (!pay_bank_admin_allowed(req, b)) {
+        pay_bank_audit_refused(b, req, "admin.access", PAY_ERR_FORBIDDEN);
         return pay_error_set(err, PAY_ERR_FORBIDDEN, "", "the admin page is for loopback clients");
+    }
     struct admin_ctx a = {b,           req, json_array(), json_array(), json_array(), json_array(),
                           json_array()};
     enum pay_err rc = pay_store_run_read(b->store, admin_tx, &a, err);

@@ -58,8 +58,10 @@ const char *pay_bank_admin_csrf(struct pay_http_request *req, struct pay_bank *b
 static enum pay_err admin_post_begin(struct pay_http_request *req, struct pay_bank *b,
                                      struct pay_error *err)
 {
-    if (!pay_bank_admin_allowed(req, b))
+    if (!pay_bank_admin_allowed(req, b)) {
+        pay_bank_audit_refused(b, req, "admin.form", PAY_ERR_FORBIDDEN);
         return pay_error_set(err, PAY_ERR_FORBIDDEN, "", "the admin page is for loopback clients");
+    }
     const char *ck = pay_http_req_cookie(req, ADMIN_COOKIE);
     const char *got = pay_http_req_form_get(req, "csrf");
     char want[65];

@@ -48,7 +48,15 @@ struct customer_op {
 static enum pay_err customer_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct customer_op *c = ctx;
-    return pay_bank_customer_create(c->b, tx, c->name, c->phone, c->id, err);
+    enum pay_err rc = pay_bank_customer_create(c->b, tx, c->name, c->phone, c->id, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    return pay_bank_audit(c->b, tx,
+                          &(struct pay_audit_entry){.actor = "admin",
+                                                    .action = "customer.add",
+                                                    .target = c->id,
+                                                    .detail = c->name},
+                          err);
 }
 
 enum pay_err pay_bank_admin_customer_add(struct pay_bank *b, const char *name, const char *phone,
@@ -123,6 +131,11 @@ static enum pay_err account_apply(struct pay_store_tx *tx, void *ctx, struct pay
     enum pay_err rc = customer_phone(tx, a->customer_id, phone, err);
     if (rc == PAY_ERR_OK)
         rc = pay_bank_account_create(b, tx, a->kind, a->customer_id, a->id, err);
+    char note[PAY_AUDIT_TEXT_MAX];
+    snprintf(note, sizeof note, "kind=%s customer=%s", a->kind, a->customer_id);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_audit_money(b, tx, "admin", NULL, "account.open", a->id, a->limit_minor,
+                                  note, err);
     if (rc != PAY_ERR_OK || a->limit_minor == 0)
         return rc;
     char tid[PAY_LEDGER_ID_MAX + 16];
@@ -200,6 +213,12 @@ static enum pay_err card_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
     if (rc == PAY_ERR_OK)
         snprintf(c->out->account_id, sizeof c->out->account_id, "%s", card.account_id);
     pay_wipe(&card, sizeof card);
+    char note[PAY_AUDIT_TEXT_MAX]; /* the card by id and its last 4 digits, never the number */
+    snprintf(note, sizeof note, "kind=%s account=%s last4=%s", in->kind, c->out->account_id,
+             rc == PAY_ERR_OK ? c->out->pan + strlen(c->out->pan) - 4 : "");
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_audit_money(c->b, tx, "admin", NULL, "card.issue", c->out->card_id,
+                                  in->limit_minor, note, err);
     return rc;
 }
 
@@ -251,8 +270,12 @@ static enum pay_err deposit_apply(struct pay_store_tx *tx, void *ctx, struct pay
         rc = pay_id_new("dep", d->id);
     if (rc != PAY_ERR_OK)
         return rc;
-    return pay_bank_transfer(b, tx, d->id, b->cash_account, d->account_id, d->amount_minor,
-                             PAY_BANK_XFER_DEPOSIT, "deposit", err);
+    rc = pay_bank_transfer(b, tx, d->id, b->cash_account, d->account_id, d->amount_minor,
+                           PAY_BANK_XFER_DEPOSIT, "deposit", err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_audit_money(b, tx, "admin", NULL, "deposit", d->account_id, d->amount_minor,
+                                  d->id, err);
+    return rc;
 }
 
 enum pay_err pay_bank_admin_deposit(struct pay_bank *b, const char *account_id,

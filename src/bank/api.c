@@ -346,6 +346,11 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
                             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                             "ttttiiit", r->serial, r->mer_id, r->refund_id, pk, r->amount_minor,
                             pay_clock_now_ms(), r->refunded_after_minor, r->status);
+    char note[PAY_AUDIT_TEXT_MAX * 2];
+    snprintf(note, sizeof note, "order=%.64s refund=%.64s", r->order_id, r->refund_id);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_audit_money(r->b, tx, "merchant", r->mer_id, "refund", r->serial,
+                                  r->amount_minor, note, err);
     return rc;
 }
 
@@ -467,6 +472,12 @@ static enum pay_err xfer_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
                             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                             "tttttiti", x->mer_id, x->transfer_id, x->serial, x->from, x->to,
                             x->amount_minor, PAY_BANK_CURRENCY, pay_clock_now_ms());
+    char note[PAY_AUDIT_TEXT_MAX * 3];
+    snprintf(note, sizeof note, "from=%.64s to=%.64s transfer=%.64s", x->from, x->to,
+             x->transfer_id);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_audit_money(x->b, tx, "merchant", x->mer_id, "transfer", x->serial,
+                                  x->amount_minor, note, err);
     return rc;
 }
 

@@ -148,6 +148,15 @@ static enum pay_err confirm_apply(struct pay_store_tx *tx, void *ctx, struct pay
                             "INSERT INTO bank_agreements (id, token_hash, mer_id, card_id,"
                             " created_ms) VALUES ($1, $2, $3, $4, $5)",
                             "tttti", f->agreement_id, f->token_hash, f->mer_id, card_id, now);
+    char detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(detail, sizeof detail, "card=%s", card_id);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_audit(f->b, tx,
+                            &(struct pay_audit_entry){.actor = "cardholder",
+                                                      .action = "agreement.sign",
+                                                      .target = f->agreement_id,
+                                                      .detail = detail},
+                            err);
     return rc;
 }
 
@@ -292,6 +301,11 @@ static enum pay_err debit_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
     if (rc == PAY_ERR_OK)
         rc = pay_bank_transfer(d->b, tx, tid, card.account_id, d->mer_acct, d->amount_minor,
                                PAY_BANK_XFER_AGREEMENT, d->order_id, err);
+    char note[PAY_AUDIT_TEXT_MAX * 2];
+    snprintf(note, sizeof note, "order=%.64s card=%s", d->order_id, card_id);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_audit_money(d->b, tx, "merchant", d->mer_id, "agreement.debit", d->pk,
+                                  d->amount_minor, note, err);
     return rc;
 }
 

@@ -335,7 +335,8 @@ enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **o
                              o->data_dir);
     char db[PAY_BANK_PATH_MAX + 16];
     snprintf(db, sizeof db, "%s/bank.db", o->data_dir);
-    const struct pay_store_component *comps[] = {&pay_ledger_schema, &pay_bank_schema, NULL};
+    const struct pay_store_component *comps[] = {&pay_ledger_schema, &pay_bank_schema,
+                                                 &pay_audit_schema, NULL};
     /* A test server (on the test clock) opens its database through the fault-injection layer,
      * so that tests can fail its disk (POST /sandbox/faults, docs/store.md). */
     if (o->server.fake_clock && pay_store_faults_install() != 0)
@@ -347,6 +348,8 @@ enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **o
         rc = check_identity(&b->opt, err);
     if (rc == PAY_ERR_OK)
         rc = load_keys(b, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_audit_start(b, err);
     if (rc == PAY_ERR_OK)
         rc = pay_ledger_new(b->store, &b->ledger, err);
     if (rc == PAY_ERR_OK)

@@ -4,6 +4,7 @@
 #ifndef PAY_BANK_BANK_H
 #define PAY_BANK_BANK_H
 
+#include "audit/audit.h"
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/limits.h"
@@ -105,6 +106,7 @@ struct pay_bank {
     struct pay_store *store;
     struct pay_ledger *ledger;
     struct pay_committer *committer;
+    pay_audit_signer audit_signer; /* the signing key, for the audit log's checkpoints */
     struct pay_http_server *http;
     struct pay_nonce_cache *nonces;
     struct pay_bank_rate *rate;
@@ -311,6 +313,26 @@ const struct pay_http_route *pay_bank_gateway_routes(size_t *n);
 const struct pay_http_route *pay_bank_api_routes(size_t *n);
 const struct pay_http_route *pay_bank_admin_routes(size_t *n);
 const struct pay_http_route *pay_bank_admin_form_routes(size_t *n);
+const struct pay_http_route *pay_bank_audit_routes(size_t *n); /* GET /admin/audit */
+
+/* --- audit_log.c: the audit trail (docs/audit.md) ------------------------------------------ */
+/* Appends e to the bank's audit log inside tx, the transaction of what it records. */
+enum pay_err pay_bank_audit(struct pay_bank *b, struct pay_store_tx *tx,
+                            const struct pay_audit_entry *e, struct pay_error *err);
+/* Records e in a write of its own (an event that changes nothing else); a failure is logged. */
+void pay_bank_audit_event(struct pay_bank *b, const struct pay_audit_entry *e);
+/* A refused admin request (action "admin.access" or "admin.form", outcome code's name). */
+struct pay_http_request;
+void pay_bank_audit_refused(struct pay_bank *b, struct pay_http_request *req, const char *action,
+                            enum pay_err code);
+/* Sets the signer (the keys are loaded) and writes the start's entry with a checkpoint:
+ * "server.start", or "config.change" when the options differ from the previous start's. */
+enum pay_err pay_bank_audit_start(struct pay_bank *b, struct pay_error *err);
+/* A money-moving entry inside tx: actor "<who>:<who_id>" (who alone when who_id is NULL),
+ * detail "amount_minor=N currency=CNY <note>". */
+enum pay_err pay_bank_audit_money(struct pay_bank *b, struct pay_store_tx *tx, const char *who,
+                                  const char *who_id, const char *action, const char *target,
+                                  int64_t amount_minor, const char *note, struct pay_error *err);
 
 /* --- admin_forms.c: helpers of the /admin pages -------------------------------------------- */
 struct pay_http_request;

@@ -115,11 +115,21 @@ static enum pay_err add_apply(struct pay_store_tx *tx, void *ctx, struct pay_err
         if (rc != PAY_ERR_OK)
             return rc;
     }
-    return pay_store_exec(tx, err,
-                          "INSERT INTO bank_certs (serial, mer_id, cert_pem, public_pem,"
-                          " created_ms) VALUES ($1, $2, $3, $4, $5)",
-                          "tttti", a->pair->serial_hex, a->m->mer_id, a->pair->cert_pem,
-                          a->public_pem, now);
+    rc = pay_store_exec(tx, err,
+                        "INSERT INTO bank_certs (serial, mer_id, cert_pem, public_pem,"
+                        " created_ms) VALUES ($1, $2, $3, $4, $5)",
+                        "tttti", a->pair->serial_hex, a->m->mer_id, a->pair->cert_pem,
+                        a->public_pem, now);
+    char detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(detail, sizeof detail, "serial=%s account=%s", a->pair->serial_hex, a->account_id);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_audit(a->b, tx,
+                            &(struct pay_audit_entry){.actor = "admin",
+                                                      .action = "merchant.add",
+                                                      .target = a->m->mer_id,
+                                                      .detail = detail},
+                            err);
+    return rc;
 }
 
 static int write_merchant_files(const char *dir, const struct pay_x509_pair *p, const char *mer_id,
@@ -210,6 +220,16 @@ static enum pay_err revoke_apply(struct pay_store_tx *tx, void *ctx, struct pay_
                                            " AND revoked_ms = 0",
                                            "ti", r->mer_id, now);
     r->revoked = rc == PAY_ERR_OK ? (int)pay_store_changes(tx) : 0;
+    char detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(detail, sizeof detail, "serial=%.64s revoked=%d", r->serial ? r->serial : "",
+             r->revoked);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_audit(r->b, tx,
+                            &(struct pay_audit_entry){.actor = "admin",
+                                                      .action = "merchant.revoke",
+                                                      .target = r->mer_id ? r->mer_id : "",
+                                                      .detail = detail},
+                            err);
     return rc;
 }
 

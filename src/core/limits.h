@@ -273,4 +273,20 @@
 #define PAY_TZ_FILE_MAX        65536
 #define PAY_TZ_TRANSITIONS_MAX 4096
 
+/* --- audit trail (docs/audit.md) ----------------------------------------------------------- */
+
+/* Longest actor, action, target, outcome or source of an audit entry in bytes: ids, logins and
+ * IP addresses are far shorter; a bound keeps a buggy caller from filling the log. */
+#define PAY_AUDIT_TEXT_MAX 128
+/* Longest detail note of an entry: a few key=value pairs people read. */
+#define PAY_AUDIT_DETAIL_MAX 512
+/* A checkpoint (the chain's head signed by the server's key) every this many entries: a
+ * signature per 32 appends costs ~1 us per entry with Ed25519 (~30 us with RSA-2048) and bounds
+ * what can be cut from the end of the log unnoticed between two checkpoints. */
+#define PAY_AUDIT_CHECKPOINT_EVERY 32
+/* Entries on one page of the consoles' audit view. */
+#define PAY_AUDIT_PAGE_MAX 200
+/* Bytes of a checkpoint's signed message: a tag, seq, hash, time and the key id. */
+#define PAY_AUDIT_CHECKPOINT_MSG_MAX (64 + 8 + 32 + 8 + 4 + PAY_AUDIT_TEXT_MAX)
+
 #endif

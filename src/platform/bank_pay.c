@@ -299,9 +299,18 @@ static enum pay_err topup_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
     snprintf(t.currency, sizeof t.currency, "%s", c->currency);
     snprintf(t.user_data, sizeof t.user_data, "%s", c->order_id);
     enum pay_ledger_result r;
-    if ((e = pay_ledger_tx_transfer(c->p->ledger, tx, &t, &r, err)) != PAY_ERR_OK)
+    if ((e = pay_ledger_tx_transfer(c->p->ledger, tx, &t, &r, err)) != PAY_ERR_OK ||
+        (e = pay_platform_ledger_error(r, err)) != PAY_ERR_OK)
         return e;
-    return pay_platform_ledger_error(r, err);
+    char actor[PAY_AUDIT_TEXT_MAX], detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(actor, sizeof actor, "consumer:%s", c->consumer_id);
+    snprintf(detail, sizeof detail, "amount_minor=%lld currency=%s bank=%s",
+             (long long)c->amount_minor, c->currency, c->bank);
+    return pay_platform_audit(
+        c->p, tx,
+        &(struct pay_audit_entry){
+            .actor = actor, .action = "wallet.topup", .target = c->order_id, .detail = detail},
+        err);
 }
 
 enum pay_err pay_platform_topup(struct pay_platform *p, const char *consumer_id,

@@ -81,6 +81,7 @@ enum pay_err pay_platform_cards_list(struct pay_platform *p, const char *consume
 }
 
 struct add_ctx {
+    struct pay_platform *p;
     const char *consumer_id;
     const struct pay_platform_card *c;
     const char *sealed;
@@ -89,12 +90,23 @@ struct add_ctx {
 static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct add_ctx *a = ctx;
-    return (pay_store_exec(
+    enum pay_err e = pay_store_exec(
         tx, err,
         "INSERT INTO pf_cards (id, consumer_id, bank, agreement_token, bin, last4, created_ms,"
         " token_sealed) VALUES ($1,$2,$3,$4,$5,$6,$7,1)",
         "tttttti", a->c->id, a->consumer_id, a->c->bank, a->sealed, a->c->bin, a->c->last4,
-        pay_clock_now_ms()));
+        pay_clock_now_ms());
+    if (e != PAY_ERR_OK)
+        return e;
+    char actor[PAY_AUDIT_TEXT_MAX], detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(actor, sizeof actor, "consumer:%s", a->consumer_id);
+    snprintf(detail, sizeof detail, "bank=%s card=%s******%s", a->c->bank, a->c->bin,
+             a->c->last4);
+    return pay_platform_audit(
+        a->p, tx,
+        &(struct pay_audit_entry){
+            .actor = actor, .action = "card.bind", .target = a->c->id, .detail = detail},
+        err);
 }
 
 enum pay_err pay_platform_card_add(struct pay_platform *p, const char *consumer_id,
@@ -103,7 +115,7 @@ enum pay_err pay_platform_card_add(struct pay_platform *p, const char *consumer_
     char sealed[SEALED_MAX];
     if (token_seal(p, c->id, c->token, sealed) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot seal the agreement token");
-    struct add_ctx a = {consumer_id, c, sealed};
+    struct add_ctx a = {p, consumer_id, c, sealed};
     return pay_platform_write(p, add_tx, &a, err);
 }
 

@@ -104,8 +104,26 @@ struct secret_ctx {
     const char *totp_code; /* login: the authenticator code; NULL for the payment password */
     char totp_sealed[PAY_PLATFORM_TOTP_SEALED_MAX]; /* "" when TOTP is off */
     int64_t totp_last_step, totp_step;
-    const char *field; /* of the secret, for the answer */
+    const char *field;  /* of the secret, for the answer */
+    const char *source; /* the client's IP, for the audit trail ("" unknown) */
 };
+
+/* A refused secret's audit entry (PCI DSS 10.2: invalid access attempts): the consumer when
+ * known, else the login that was tried. */
+static void audit_refusal(struct pay_platform *p, const struct secret_ctx *s, enum pay_err e)
+{
+    char actor[PAY_AUDIT_TEXT_MAX], target[PAY_PLATFORM_LOGIN_MAX + 1];
+    bool login = strcmp(s->kind, "login") == 0;
+    snprintf(actor, sizeof actor, "consumer:%s", s->found ? s->id : "");
+    snprintf(target, sizeof target, "%s", login ? s->key : s->id); /* a login is at most this */
+    pay_platform_audit_event(
+        p, &(struct pay_audit_entry){.actor = actor,
+                                     .action = login ? "login" : "pay_password",
+                                     .target = target,
+                                     .outcome = pay_err_name(e),
+                                     .source = s->source,
+                                     .detail = s->found ? "" : "no such login"});
+}
 
 static enum pay_err secret_read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
@@ -221,13 +239,19 @@ static enum pay_err secret_check(struct pay_platform *p, struct secret_ctx *s, c
         pay_platform_locked_error(err, field, false);
     if (e != PAY_ERR_OK) {
         pay_wipe(s->hash, sizeof s->hash);
+        if (e == PAY_ERR_CREDENTIALS_INVALID || e == PAY_ERR_LOCKED)
+            audit_refusal(p, s, e);
         return e;
     }
     bool right = pay_pwhash_verify(s->hash, secret, strlen(secret)) == 0;
     pay_wipe(s->hash, sizeof s->hash);
     if (right && s->totp_code && s->totp_sealed[0])
         right = totp_ok(p, s);
-    return right ? pay_platform_write(p, success_tx, s, err) : wrong(s, err);
+    if (right)
+        return pay_platform_write(p, success_tx, s, err);
+    e = wrong(s, err);
+    audit_refusal(p, s, e);
+    return e;
 }
 
 enum pay_err pay_platform_consumer_check_pay_password(struct pay_platform *p,
@@ -243,6 +267,8 @@ enum pay_err pay_platform_consumer_check_pay_password(struct pay_platform *p,
 /* --- sessions ---------------------------------------------------------------------------- */
 
 struct session_ctx {
+    struct pay_platform *p; /* session_new_tx: the login's audit entry */
+    const char *login_tried, *source;
     char token_hash[PAY_SHA256_HEX_LEN];
     char consumer_id[PAY_ID_MAX];
     char csrf[PAY_PLATFORM_TOKEN_TEXT_MAX];
@@ -255,14 +281,24 @@ static enum pay_err session_new_tx(struct pay_store_tx *tx, void *ctx, struct pa
 {
     struct session_ctx *s = ctx;
     int64_t now = pay_clock_now_ms();
-    return (pay_store_exec(tx, err,
-                           "INSERT INTO pf_sessions (token_hash, consumer_id, csrf, created_ms,"
-                           " last_seen_ms) VALUES ($1,$2,$3,$4,$5)",
-                           "tttii", s->token_hash, s->consumer_id, s->csrf, now, now));
+    enum pay_err e = pay_store_exec(tx, err,
+                                    "INSERT INTO pf_sessions (token_hash, consumer_id, csrf,"
+                                    " created_ms, last_seen_ms) VALUES ($1,$2,$3,$4,$5)",
+                                    "tttii", s->token_hash, s->consumer_id, s->csrf, now, now);
+    char actor[PAY_AUDIT_TEXT_MAX];
+    snprintf(actor, sizeof actor, "consumer:%s", s->consumer_id);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_audit(
+            s->p, tx,
+            &(struct pay_audit_entry){
+                .actor = actor, .action = "login", .target = s->login_tried, .source = s->source},
+            err);
+    return e;
 }
 
 enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *login,
                                          const char *password, const char *totp,
+                                         const char *source,
                                          char token_out[PAY_PLATFORM_TOKEN_TEXT_MAX],
                                          struct pay_error *err)
 {
@@ -270,11 +306,12 @@ enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *log
                            .key = login,
                            .hash_col = "password_hash",
                            .kind = "login",
-                           .totp_code = totp ? totp : ""};
+                           .totp_code = totp ? totp : "",
+                           .source = source ? source : ""};
     enum pay_err e = secret_check(p, &s, password, "password", err);
     if (e != PAY_ERR_OK)
         return e;
-    struct session_ctx sc = {0};
+    struct session_ctx sc = {.p = p, .login_tried = login, .source = s.source};
     snprintf(sc.consumer_id, sizeof sc.consumer_id, "%s", s.id);
     if (pay_random_token(token_out, PAY_PLATFORM_TOKEN_TEXT_MAX,
                          PAY_PLATFORM_SESSION_TOKEN_BYTES) != 0 ||
@@ -401,9 +438,18 @@ static enum pay_err credit_tx(struct pay_store_tx *tx, void *ctx, struct pay_err
     snprintf(t.currency, sizeof t.currency, "%s", c->currency);
     snprintf(t.user_data, sizeof t.user_data, "sandbox-credit");
     enum pay_ledger_result r;
-    if ((e = pay_ledger_tx_transfer(c->p->ledger, tx, &t, &r, err)) != PAY_ERR_OK)
+    if ((e = pay_ledger_tx_transfer(c->p->ledger, tx, &t, &r, err)) != PAY_ERR_OK ||
+        (e = pay_platform_ledger_error(r, err)) != PAY_ERR_OK)
         return e;
-    return pay_platform_ledger_error(r, err);
+    char detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(detail, sizeof detail, "amount_minor=%lld currency=%s transfer=%s",
+             (long long)c->minor, c->currency, t.id);
+    return pay_platform_audit(c->p, tx,
+                              &(struct pay_audit_entry){.actor = "operator",
+                                                        .action = "wallet.sandbox_credit",
+                                                        .target = c->consumer_id,
+                                                        .detail = detail},
+                              err);
 }
 
 enum pay_err pay_platform_wallet_credit_sandbox(struct pay_platform *p, const char *consumer_id,

@@ -122,15 +122,22 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
     if (!c || !f || strlen(c) < 16 || strlen(c) != strlen(f) || !pay_ct_equal(c, f, strlen(c)))
         return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
     size_t n = strlen(p->set.operator_token);
+    const char *ip = pay_http_req_remote_ip(req);
     if (!tok || strlen(tok) != n || !pay_ct_equal(tok, p->set.operator_token, n)) {
-        PAY_WARN("operator.login_failed", "ip=%s", pay_http_req_remote_ip(req));
+        PAY_WARN("operator.login_failed", "ip=%s", ip);
+        pay_platform_audit_event(p, &(struct pay_audit_entry){.actor = "operator",
+                                                              .action = "operator.login",
+                                                              .outcome = "CREDENTIALS_INVALID",
+                                                              .source = ip});
         return login_page(req, p, pay_http_req_tr(req, "Wrong operator token."), err);
     }
+    pay_platform_audit_event(
+        p, &(struct pay_audit_entry){.actor = "operator", .action = "operator.login", .source = ip});
     long long exp = pay_clock_now_ms() / 1000 + OP_SESSION_S;
     char hex[65], value[96];
     session_mac(p, exp, hex);
     snprintf(value, sizeof value, "%lld.%s", exp, hex);
-    PAY_INFO("operator.login", "ip=%s", pay_http_req_remote_ip(req));
+    PAY_INFO("operator.login", "ip=%s", ip);
     pay_http_respond_cookie(req, OP_COOKIE, value, OP_SESSION_S, PAY_HTTP_COOKIE_STRICT);
     pay_http_respond_redirect(req, "/operator/dashboard");
     return PAY_ERR_OK;
@@ -383,15 +390,27 @@ static json_t *page_json(struct pay_http_request *req, const struct pay_platform
                      (json_int_t)d->out_delivered_hour);
 }
 
-static enum pay_err h_dashboard(struct pay_http_request *req, struct pay_error *err)
+enum pay_err pay_platform_operator_gate(struct pay_http_request *req, struct pay_platform *p,
+                                        bool *allowed, struct pay_error *err)
 {
-    struct pay_platform *p = pay_http_req_ctx(req);
+    *allowed = false;
     if (!p->set.operator_token[0])
         return pay_error_set(err, PAY_ERR_FORBIDDEN, "",
                              "the operator console is off: set [platform] operator_token");
     if (!bearer_ok(p, pay_http_req_header(req, "Authorization")) &&
         !session_ok(p, pay_http_req_cookie(req, OP_COOKIE)))
         return login_page(req, p, NULL, err);
+    *allowed = true;
+    return PAY_ERR_OK;
+}
+
+static enum pay_err h_dashboard(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_platform *p = pay_http_req_ctx(req);
+    bool allowed = false;
+    enum pay_err gate = pay_platform_operator_gate(req, p, &allowed, err);
+    if (gate != PAY_ERR_OK || !allowed)
+        return gate;
     struct dash d = {.now = pay_clock_now_ms(), .tz = pay_http_req_tz(req)};
     /* local midnights: of today, and of the days 6 and 13 before (noon of a day is safely
      * inside it even when a daylight saving change makes it 23 or 25 hours long) */

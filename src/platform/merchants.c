@@ -151,9 +151,15 @@ static enum pay_err merchant_validate(const struct pay_platform_merchant *m, str
     return key_check(m, err);
 }
 
+struct add_ctx {
+    struct pay_platform *p;
+    const struct pay_platform_merchant *m;
+};
+
 static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
-    const struct pay_platform_merchant *m = ctx;
+    const struct add_ctx *a = ctx;
+    const struct pay_platform_merchant *m = a->m;
     enum pay_err e = pay_store_exec(
         tx, err,
         "INSERT INTO pf_merchants (id, name, key_alg, public_key, notify_hosts, fee_bp,"
@@ -163,7 +169,17 @@ static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
         m->status[0] ? m->status : "active", pay_clock_now_ms());
     if (e == PAY_ERR_DB_CONSTRAINT)
         pay_error_set(err, PAY_ERR_DUPLICATE, "id", "merchant %s exists", m->id);
-    return e;
+    if (e != PAY_ERR_OK)
+        return e;
+    char detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(detail, sizeof detail, "name=%.128s fee_bp=%lld key=%s notify_hosts=%.256s", m->name,
+             (long long)m->fee_bp, m->alg == PAY_SIG_ED25519 ? "ed25519" : "rsa",
+             m->notify_hosts);
+    return pay_platform_audit(
+        a->p, tx,
+        &(struct pay_audit_entry){
+            .actor = "operator", .action = "merchant.add", .target = m->id, .detail = detail},
+        err);
 }
 
 enum pay_err pay_platform_merchant_add(struct pay_platform *p,
@@ -174,7 +190,8 @@ enum pay_err pay_platform_merchant_add(struct pay_platform *p,
         e = hosts_public(m->notify_hosts, err);
     if (e != PAY_ERR_OK)
         return e;
-    return pay_platform_write(p, add_tx, (void *)m, err);
+    struct add_ctx a = {p, m};
+    return pay_platform_write(p, add_tx, &a, err);
 }
 
 struct get_ctx {
@@ -263,6 +280,7 @@ void pay_platform_merchant_key_release(void *ctx, struct pay_sig_pubkey *key)
 }
 
 struct status_ctx {
+    struct pay_platform *p;
     const char *id, *status;
 };
 
@@ -273,7 +291,14 @@ static enum pay_err status_tx(struct pay_store_tx *tx, void *ctx, struct pay_err
                                     "tt", c->status, c->id);
     if (e == PAY_ERR_OK && pay_store_changes(tx) != 1)
         return pay_error_set(err, PAY_ERR_NOT_FOUND, "id", "no merchant %s", c->id);
-    return e;
+    if (e != PAY_ERR_OK)
+        return e;
+    return pay_platform_audit(c->p, tx,
+                              &(struct pay_audit_entry){.actor = "operator",
+                                                        .action = "merchant.status",
+                                                        .target = c->id,
+                                                        .detail = c->status},
+                              err);
 }
 
 enum pay_err pay_platform_merchant_set_status(struct pay_platform *p, const char *id,
@@ -281,6 +306,6 @@ enum pay_err pay_platform_merchant_set_status(struct pay_platform *p, const char
 {
     if (strcmp(status, "active") != 0 && strcmp(status, "suspended") != 0)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "status", "active or suspended");
-    struct status_ctx c = {id, status};
+    struct status_ctx c = {p, id, status};
     return pay_platform_write(p, status_tx, &c, err);
 }

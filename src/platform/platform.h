@@ -5,6 +5,7 @@
 #ifndef PAY_PLATFORM_PLATFORM_H
 #define PAY_PLATFORM_PLATFORM_H
 
+#include "audit/audit.h"
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/limits.h"
@@ -60,6 +61,7 @@ struct pay_platform_settings {
     char web_root[512];       /* templates/ and static/ of the cashier */
     char operator_token[128]; /* enables the operator API; "" = off */
     bool sandbox_sms;         /* show SMS codes at /sandbox/sms (sandboxes, tests) */
+    char config_sha256[PAY_SHA256_HEX_LEN]; /* of the INI file read ("" none); audit trail */
 };
 
 /* The running platform. Created by pay_platform_open, freed by pay_platform_close. */
@@ -70,6 +72,7 @@ struct pay_platform {
     struct pay_committer *committer;
     struct pay_ed25519_key key; /* the platform's signing key */
     char key_id[PAY_SIG_KEY_ID_MAX + 1];
+    pay_audit_signer audit_signer; /* signs the audit log's checkpoints with key */
     struct pay_nonce_cache *nonces;
     struct pay_http_server *http;
     pthread_t sweeper, notifier;
@@ -348,6 +351,7 @@ enum pay_err pay_platform_consumer_add(struct pay_platform *p, const char *login
  * CREDENTIALS_INVALID or LOCKED otherwise. */
 enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *login,
                                          const char *password, const char *totp,
+                                         const char *source,
                                          char token_out[PAY_PLATFORM_TOKEN_TEXT_MAX],
                                          struct pay_error *err);
 /* --- TOTP (totp.c) ---------------------------------------------------------------------- */
@@ -509,6 +513,24 @@ enum pay_err pay_platform_sms_routes_add(struct pay_platform *p, struct pay_erro
 enum pay_err pay_platform_operator_routes_add(struct pay_platform *p, struct pay_error *err);
 /* The operator console (dashboard.c): GET /operator/dashboard, POST /operator/login. */
 enum pay_err pay_platform_dashboard_routes_add(struct pay_platform *p, struct pay_error *err);
+
+/* --- audit trail (audit_log.c; docs/audit.md) ---------------------------------------------- */
+
+/* Appends e to the audit log inside tx, the transaction of what it records. */
+enum pay_err pay_platform_audit(struct pay_platform *p, struct pay_store_tx *tx,
+                                const struct pay_audit_entry *e, struct pay_error *err);
+/* Records e in a write of its own: an event that changes nothing else (a refused login). A
+ * failure to write is logged; the caller's answer does not depend on it. */
+void pay_platform_audit_event(struct pay_platform *p, const struct pay_audit_entry *e);
+/* The start's entry, with a checkpoint: "server.start", or "config.change" when the INI file's
+ * SHA-256 differs from the one the previous start recorded. */
+enum pay_err pay_platform_audit_start(struct pay_platform *p, struct pay_error *err);
+/* GET /operator/audit. */
+enum pay_err pay_platform_audit_routes_add(struct pay_platform *p, struct pay_error *err);
+/* The operator console's gate (dashboard.c): FORBIDDEN when there is no operator token; the
+ * login page (401, *allowed false, OK) without a session or bearer token; else *allowed. */
+enum pay_err pay_platform_operator_gate(struct pay_http_request *req, struct pay_platform *p,
+                                        bool *allowed, struct pay_error *err);
 
 /* --- workers (sweeper.c) ------------------------------------------------------------------ */
 

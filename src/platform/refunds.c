@@ -198,7 +198,19 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
                        t.close_reason, t.id);
     if (e != PAY_ERR_OK)
         return e;
-    e = pay_platform_notify_enqueue(tx, &t, "refund", r->id, err);
+    char actor[PAY_AUDIT_TEXT_MAX], detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(actor, sizeof actor, "merchant:%s", r->merchant_id);
+    snprintf(detail, sizeof detail,
+             "trade=%s amount_minor=%lld currency=%s fee_minor=%lld out_refund_no=%s status=%s",
+             t.id, (long long)r->amount_minor, r->currency, (long long)r->fee_minor,
+             r->out_refund_no, r->status);
+    e = pay_platform_audit(
+        c->p, tx,
+        &(struct pay_audit_entry){
+            .actor = actor, .action = "refund.create", .target = r->id, .detail = detail},
+        err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_notify_enqueue(tx, &t, "refund", r->id, err);
     /* a state change like any other: its trade.state notification, in the same transaction */
     if (e == PAY_ERR_OK && closes)
         e = pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, err);

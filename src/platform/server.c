@@ -3,6 +3,7 @@
  * notifier), and an orderly stop. */
 #include "platform/platform.h"
 
+#include "core/buf.h"
 #include "core/config.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
@@ -136,6 +137,11 @@ enum pay_err pay_platform_settings_load(struct pay_platform_settings *s, const c
     if (e == PAY_ERR_OK)
         e = read_config(s, c, err);
     pay_config_free(c);
+    size_t len = 0; /* what the audit trail's start entry records (docs/audit.md) */
+    char *text = e == PAY_ERR_OK ? pay_file_read(config_path, PAY_CONFIG_FILE_MAX, &len) : NULL;
+    if (text)
+        pay_sha256_hex(s->config_sha256, text, len);
+    free(text);
     if (e != PAY_ERR_OK)
         pay_platform_settings_fini(s);
     return e;
@@ -164,7 +170,8 @@ static enum pay_err open_store(struct pay_platform *p, struct pay_error *err)
     char path[600];
     if (pay_platform_db_path(p->set.server.data_dir, path, sizeof path) != 0)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "path too long");
-    const struct pay_store_component *comps[] = {&pay_ledger_schema, &pay_platform_schema, NULL};
+    const struct pay_store_component *comps[] = {&pay_ledger_schema, &pay_platform_schema,
+                                                 &pay_audit_schema, NULL};
     /* A test server (on the test clock) opens its database through the fault-injection layer,
      * so that tests can fail its disk (POST /sandbox/faults, docs/store.md). */
     if (p->set.server.fake_clock && pay_store_faults_install() != 0)
@@ -188,6 +195,8 @@ static enum pay_err open_key(struct pay_platform *p, struct pay_error *err)
     char path[600];
     snprintf(path, sizeof path, "%s/%s", p->set.server.data_dir, KEY_FILE);
     snprintf(p->key_id, sizeof p->key_id, "paygate-platform");
+    p->audit_signer =
+        (pay_audit_signer){.alg = PAY_SIG_ED25519, .key_id = p->key_id, .ed25519 = &p->key};
     if (pay_ed25519_key_load(path, &p->key) == 0) {
         derive_otp_key(p);
         return PAY_ERR_OK;
@@ -302,7 +311,9 @@ static int health(void *ctx, struct pay_error *err)
 
 enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
 {
-    enum pay_err e = pay_committer_start(p->ledger, NULL, &p->committer, err);
+    enum pay_err e = pay_platform_audit_start(p, err);
+    if (e == PAY_ERR_OK)
+        e = pay_committer_start(p->ledger, NULL, &p->committer, err);
     if (e != PAY_ERR_OK)
         return e;
     p->nonces = pay_nonce_cache_mem_new(PAY_NONCE_CACHE_MAX, PAY_SIGNATURE_WINDOW_S);
@@ -322,6 +333,7 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
         (e = pay_platform_wallet_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_operator_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_dashboard_routes_add(p, err)) != PAY_ERR_OK ||
+        (e = pay_platform_audit_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_sms_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_http_server_start(p->http, err)) != PAY_ERR_OK)
         return e;

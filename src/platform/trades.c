@@ -149,7 +149,17 @@ static enum pay_err create_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     if (e == PAY_ERR_DB_CONSTRAINT)
         e = pay_error_set(err, PAY_ERR_DUPLICATE, "out_trade_no", "out_trade_no %s was used before",
                           t->out_trade_no);
-    return e;
+    if (e != PAY_ERR_OK)
+        return e;
+    char actor[PAY_AUDIT_TEXT_MAX], detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(actor, sizeof actor, "merchant:%s", t->merchant_id);
+    snprintf(detail, sizeof detail, "amount_minor=%lld currency=%s out_trade_no=%s",
+             (long long)t->amount_minor, t->currency, t->out_trade_no);
+    return pay_platform_audit(
+        c->p, tx,
+        &(struct pay_audit_entry){
+            .actor = actor, .action = "trade.create", .target = t->id, .detail = detail},
+        err);
 }
 
 enum pay_err pay_platform_trade_prepare(struct pay_platform_trade *t, struct pay_error *err)
@@ -234,6 +244,26 @@ static enum pay_err book_payment(struct cmd *c, struct pay_store_tx *tx,
     return pay_platform_ledger_error(first_failure(r, n), err);
 }
 
+/* The payment's audit entry: the consumer paid from their wallet or card, a bank's
+ * notification or QR payment names the bank. */
+static enum pay_err audit_payment(struct cmd *c, struct pay_store_tx *tx,
+                                  const struct pay_platform_trade *t, struct pay_error *err)
+{
+    bool consumer = c->pm->source_kind == PAY_PF_ACCT_WALLET;
+    char actor[PAY_AUDIT_TEXT_MAX], detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(actor, sizeof actor, "%s:%s", consumer ? "consumer" : "bank", c->pm->source_owner);
+    snprintf(detail, sizeof detail,
+             "amount_minor=%lld currency=%s method=%s fee_minor=%lld merchant=%s%s%s",
+             (long long)t->amount_minor, t->currency, c->pm->method, (long long)t->fee_minor,
+             t->merchant_id, c->pm->reference && c->pm->reference[0] ? " reference=" : "",
+             c->pm->reference ? c->pm->reference : "");
+    return pay_platform_audit(
+        c->p, tx,
+        &(struct pay_audit_entry){
+            .actor = actor, .action = "trade.pay", .target = t->id, .detail = detail},
+        err);
+}
+
 static enum pay_err pay_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct cmd *c = ctx;
@@ -272,6 +302,8 @@ static enum pay_err pay_apply(struct pay_store_tx *tx, void *ctx, struct pay_err
                        " payer = $4, fee_minor = $5 WHERE id = $6 AND state = $7",
                        "tittitt", t.state, t.paid_ms, t.pay_method, t.payer, t.fee_minor, t.id,
                        PAY_TRADE_WAIT_BUYER_PAY);
+    if (e == PAY_ERR_OK)
+        e = audit_payment(c, tx, &t, err);
     if (e != PAY_ERR_OK)
         return e;
     return pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, err);
@@ -313,6 +345,15 @@ static enum pay_err close_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
                        "UPDATE pf_trades SET state = $1, closed_ms = $2, close_reason = $3"
                        " WHERE id = $4",
                        "titt", t.state, t.closed_ms, t.close_reason, t.id);
+    char actor[PAY_AUDIT_TEXT_MAX];
+    snprintf(actor, sizeof actor, "merchant:%s", t.merchant_id);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_audit(c->p, tx,
+                               &(struct pay_audit_entry){.actor = expire ? "system" : actor,
+                                                         .action = "trade.close",
+                                                         .target = t.id,
+                                                         .detail = c->reason},
+                               err);
     if (e != PAY_ERR_OK)
         return e;
     return pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, err);

@@ -197,7 +197,8 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
                *pw = pay_http_req_form_get(req, "password");
     char token[PAY_PLATFORM_TOKEN_TEXT_MAX];
     e = pay_platform_consumer_login(w.p, login ? login : "", pw ? pw : "",
-                                    pay_http_req_form_get(req, "totp"), token, err);
+                                    pay_http_req_form_get(req, "totp"),
+                                    pay_http_req_remote_ip(req), token, err);
     if (e == PAY_ERR_CREDENTIALS_INVALID || e == PAY_ERR_LOCKED) {
         wrender(&w, pay_err_http_status(e), pay_platform_error_for(req, e, err), NULL, NULL);
         return PAY_ERR_OK;
@@ -421,7 +422,8 @@ static enum pay_err h_register(struct pay_http_request *req, struct pay_error *e
     e = pay_platform_consumer_add(w.p, f(req, "login"), f(req, "password"), f(req, "pay_password"),
                                   id, err);
     if (e == PAY_ERR_OK)
-        e = pay_platform_consumer_login(w.p, f(req, "login"), f(req, "password"), NULL, token, err);
+        e = pay_platform_consumer_login(w.p, f(req, "login"), f(req, "password"), NULL,
+                                        pay_http_req_remote_ip(req), token, err);
     if (e != PAY_ERR_OK) {
         wrender(&w, pay_err_http_status(e), pay_platform_error_for(req, e, err), NULL,
                 json_pack("{s:b}", "register", 1));

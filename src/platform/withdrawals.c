@@ -100,7 +100,17 @@ static enum pay_err record_apply(struct pay_store_tx *tx, struct wd_cmd *c, stru
     if (e == PAY_ERR_OK)
         e = wd_xfer(c, tx, "out", PAY_PF_ACCT_WALLET, w->consumer_id, PAY_PF_ACCT_REFUND_FLIGHT, "",
                     err);
-    return e;
+    if (e != PAY_ERR_OK)
+        return e;
+    char actor[PAY_AUDIT_TEXT_MAX], detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(actor, sizeof actor, "consumer:%s", w->consumer_id);
+    snprintf(detail, sizeof detail, "amount_minor=%lld currency=%s bank=%s card=%s",
+             (long long)w->amount_minor, w->currency, w->bank, w->card_id);
+    return pay_platform_audit(
+        c->p, tx,
+        &(struct pay_audit_entry){
+            .actor = actor, .action = "wallet.withdraw", .target = w->id, .detail = detail},
+        err);
 }
 
 static int64_t retry_delay_ms(int64_t attempts)
@@ -133,6 +143,18 @@ static enum pay_err wd_apply(struct pay_store_tx *tx, void *ctx, struct pay_erro
     if (pay_store_changes(tx) != 1) /* resolved already (cannot happen with the lease) */
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "", "withdrawal %s not pending",
                              w->id);
+    char detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(detail, sizeof detail, "status=%s amount_minor=%lld currency=%s bank=%s%s%.200s",
+             status[c->what], (long long)w->amount_minor, w->currency, w->bank,
+             c->detail && c->detail[0] ? " answer=" : "", c->detail ? c->detail : "");
+    if ((e = pay_platform_audit(c->p, tx,
+                                &(struct pay_audit_entry){.actor = "system",
+                                                          .action = "wallet.withdraw_result",
+                                                          .target = w->id,
+                                                          .source = "worker",
+                                                          .detail = detail},
+                                err)) != PAY_ERR_OK)
+        return e;
     if (c->what == WD_SUCCEEDED)
         return wd_xfer(c, tx, "bank", PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_RESERVE, w->bank,
                        err);

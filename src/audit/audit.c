@@ -1,0 +1,230 @@
+/* The audit log's writing side: the canonical encoding, the hash chain, signed checkpoints
+ * and the consoles' filtered listing (docs/audit.md). */
+#include "audit/audit.h"
+
+#include "core/assertions.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "crypto/sign.h"
+
+#include <string.h>
+
+static const struct pay_store_migration migrations[] = {
+    {1, "CREATE TABLE audit_log ("
+        " seq INTEGER PRIMARY KEY," /* 1, 2, 3, ... without gaps */
+        " at_ms INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,"
+        " target TEXT NOT NULL, outcome TEXT NOT NULL, source TEXT NOT NULL,"
+        " detail TEXT NOT NULL, prev_hash BLOB NOT NULL, hash BLOB NOT NULL);"
+        "CREATE INDEX audit_log_at ON audit_log(at_ms);"
+        "CREATE TABLE audit_checkpoints ("
+        " seq INTEGER PRIMARY KEY, hash BLOB NOT NULL, at_ms INTEGER NOT NULL,"
+        " key_id TEXT NOT NULL, alg TEXT NOT NULL, sig BLOB NOT NULL);"
+        /* Append-only for everyone who goes through SQL without dropping these first; whoever
+         * does is caught by `paygate audit verify`. */
+        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+        " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+        " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+        "CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints"
+        " BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;"
+        "CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
+        " BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END"},
+};
+const struct pay_store_component pay_audit_schema = {"audit", migrations,
+                                                     sizeof migrations / sizeof migrations[0]};
+
+static const char ENTRY_TAG[] = "paygate audit entry v1";           /* + its NUL */
+static const char CHECKPOINT_TAG[] = "paygate audit checkpoint v1"; /* + its NUL */
+
+/* A bounded writer of the canonical encoding (big-endian integers, length-prefixed text). */
+struct enc {
+    uint8_t *p;
+    size_t len, size;
+};
+
+static void put(struct enc *w, const void *src, size_t n)
+{
+    PAY_ASSERT(n <= w->size - w->len);
+    memcpy(w->p + w->len, src, n);
+    w->len += n;
+}
+
+static void put_u64(struct enc *w, uint64_t v)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (56 - 8 * i));
+    put(w, b, sizeof b);
+}
+
+static void put_text(struct enc *w, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    uint8_t b[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+    put(w, b, sizeof b);
+    put(w, s ? s : "", n);
+}
+
+static const char *or_empty(const char *s) { return s ? s : ""; }
+static const char *outcome_of(const struct pay_audit_entry *e)
+{
+    return e->outcome && e->outcome[0] ? e->outcome : PAY_AUDIT_OK;
+}
+
+#define ENTRY_ENC_MAX                                                                              \
+    (sizeof ENTRY_TAG + PAY_SHA256_LEN + 16 + 6 * 4 + 5 * PAY_AUDIT_TEXT_MAX + PAY_AUDIT_DETAIL_MAX)
+
+void pay_audit_entry_hash(const uint8_t prev[PAY_SHA256_LEN], int64_t at_ms,
+                          const struct pay_audit_entry *e, uint8_t hash_out[PAY_SHA256_LEN])
+{
+    uint8_t buf[ENTRY_ENC_MAX];
+    struct enc w = {buf, 0, sizeof buf};
+    put(&w, ENTRY_TAG, sizeof ENTRY_TAG); /* with its NUL: no tag is a prefix of another */
+    put(&w, prev, PAY_SHA256_LEN);
+    put_u64(&w, (uint64_t)at_ms);
+    put_text(&w, e->actor);
+    put_text(&w, e->action);
+    put_text(&w, e->target);
+    put_text(&w, outcome_of(e));
+    put_text(&w, e->source);
+    put_text(&w, e->detail);
+    pay_sha256(hash_out, buf, w.len);
+}
+
+size_t pay_audit_checkpoint_message(int64_t seq, const uint8_t hash[PAY_SHA256_LEN], int64_t at_ms,
+                                    const char *key_id, uint8_t *buf, size_t size)
+{
+    PAY_ASSERT(size >= PAY_AUDIT_CHECKPOINT_MSG_MAX && strlen(key_id) <= PAY_AUDIT_TEXT_MAX);
+    struct enc w = {buf, 0, size};
+    put(&w, CHECKPOINT_TAG, sizeof CHECKPOINT_TAG);
+    put_u64(&w, (uint64_t)seq);
+    put(&w, hash, PAY_SHA256_LEN);
+    put_u64(&w, (uint64_t)at_ms);
+    put_text(&w, key_id);
+    return w.len;
+}
+
+static bool action_valid(const char *a)
+{
+    size_t n = a ? strlen(a) : 0;
+    if (n == 0 || n > 48)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((a[i] >= 'a' && a[i] <= 'z') || (a[i] >= '0' && a[i] <= '9') || a[i] == '_' ||
+              a[i] == '.'))
+            return false;
+    return true;
+}
+
+static enum pay_err check_entry(const struct pay_audit_entry *e, struct pay_error *err)
+{
+    const struct {
+        const char *name, *v;
+        size_t max;
+    } f[] = {{"audit.actor", e->actor, PAY_AUDIT_TEXT_MAX},
+             {"audit.target", e->target, PAY_AUDIT_TEXT_MAX},
+             {"audit.outcome", e->outcome, PAY_AUDIT_TEXT_MAX},
+             {"audit.source", e->source, PAY_AUDIT_TEXT_MAX},
+             {"audit.detail", e->detail, PAY_AUDIT_DETAIL_MAX}};
+    if (!action_valid(e->action))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "audit.action", "not [a-z0-9_.]{1,48}");
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].v && strlen(f[i].v) > f[i].max)
+            return pay_error_set(err, PAY_ERR_FIELD_INVALID, f[i].name, "longer than %zu bytes",
+                                 f[i].max);
+    return PAY_ERR_OK;
+}
+
+/* The chain's head inside tx: its number and hash (0 and zeros for an empty log). */
+static enum pay_err head(struct pay_store_tx *tx, int64_t *seq, uint8_t hash[PAY_SHA256_LEN],
+                         struct pay_error *err)
+{
+    *seq = 0;
+    memset(hash, 0, PAY_SHA256_LEN);
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", "");
+    if (!st)
+        return err->code;
+    int r = pay_store_step(st, err);
+    if (r == 1) {
+        size_t n = 0;
+        const void *h = pay_store_col_blob(st, 1, &n);
+        *seq = pay_store_col_int64(st, 0);
+        if (n == PAY_SHA256_LEN)
+            memcpy(hash, h, n);
+    }
+    pay_store_done(st);
+    return r < 0 ? err->code : PAY_ERR_OK;
+}
+
+static const char *alg_name(enum pay_sig_alg a)
+{
+    return a == PAY_SIG_RSA_SHA256 ? "rsa-sha256" : "ed25519";
+}
+
+static enum pay_err checkpoint(struct pay_store_tx *tx, const pay_audit_signer *signer, int64_t seq,
+                               const uint8_t hash[PAY_SHA256_LEN], int64_t at_ms,
+                               struct pay_error *err)
+{
+    uint8_t msg[PAY_AUDIT_CHECKPOINT_MSG_MAX], sig[PAY_RSA_SIG_MAX];
+    size_t len = pay_audit_checkpoint_message(seq, hash, at_ms, signer->key_id, msg, sizeof msg);
+    size_t sig_len = PAY_ED25519_SIG_LEN;
+    if (signer->alg == PAY_SIG_ED25519)
+        pay_ed25519_sign(sig, msg, len, signer->ed25519);
+    else if (signer->alg != PAY_SIG_RSA_SHA256 ||
+             pay_rsa_sign(signer->rsa, msg, len, sig, sizeof sig, &sig_len) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "audit", "cannot sign the checkpoint");
+    PAY_INFO("audit.checkpoint", "seq=%lld signer=%s", (long long)seq, signer->key_id);
+    return pay_store_exec(tx, err,
+                          "INSERT INTO audit_checkpoints (seq, hash, at_ms, key_id, alg, sig)"
+                          " VALUES ($1, $2, $3, $4, $5, $6)",
+                          "ibittb", seq, hash, (size_t)PAY_SHA256_LEN, at_ms, signer->key_id,
+                          alg_name(signer->alg), sig, sig_len);
+}
+
+enum pay_err pay_audit_append(struct pay_store_tx *tx, const pay_audit_signer *signer,
+                              const struct pay_audit_entry *e, int64_t *seq_out,
+                              struct pay_error *err)
+{
+    PAY_ASSERT(tx && signer && e && pay_store_tx_is_write(tx));
+    PAY_ASSERT(signer->key_id && strlen(signer->key_id) <= PAY_AUDIT_TEXT_MAX);
+    enum pay_err rc = check_entry(e, err);
+    int64_t seq = 0;
+    uint8_t prev[PAY_SHA256_LEN], hash[PAY_SHA256_LEN];
+    if (rc != PAY_ERR_OK || (rc = head(tx, &seq, prev, err)) != PAY_ERR_OK)
+        return rc;
+    seq++;
+    int64_t at_ms = pay_clock_now_ms();
+    pay_audit_entry_hash(prev, at_ms, e, hash);
+    rc = pay_store_exec(tx, err,
+                        "INSERT INTO audit_log (seq, at_ms, actor, action, target, outcome,"
+                        " source, detail, prev_hash, hash)"
+                        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        "iittttttbb", seq, at_ms, or_empty(e->actor), e->action,
+                        or_empty(e->target), outcome_of(e), or_empty(e->source),
+                        or_empty(e->detail), prev, (size_t)PAY_SHA256_LEN, hash,
+                        (size_t)PAY_SHA256_LEN);
+    if (rc == PAY_ERR_OK && (e->checkpoint || seq % PAY_AUDIT_CHECKPOINT_EVERY == 0))
+        rc = checkpoint(tx, signer, seq, hash, at_ms, err);
+    if (rc == PAY_ERR_OK && seq_out)
+        *seq_out = seq;
+    return rc;
+}
+
+struct record_ctx {
+    const pay_audit_signer *signer;
+    const struct pay_audit_entry *e;
+};
+
+static enum pay_err record_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct record_ctx *r = ctx;
+    return pay_audit_append(tx, r->signer, r->e, NULL, err);
+}
+
+enum pay_err pay_audit_record(struct pay_store *s, const pay_audit_signer *signer,
+                              const struct pay_audit_entry *e, struct pay_error *err)
+{
+    struct record_ctx r = {signer, e};
+    return pay_store_run_tx(s, record_tx, &r, err);
+}

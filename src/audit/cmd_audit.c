@@ -1,0 +1,134 @@
+/* `paygate audit verify --database PATH [--public-key FILE]`: checks a server's audit log
+ * (docs/audit.md) and names every edited, removed or reordered entry. Exit 0 when intact, 1
+ * with a report of each problem, 2 on usage or I/O errors. */
+#include "audit/audit.h"
+#include "cli/commands.h"
+#include "core/buf.h"
+#include "crypto/sign.h"
+
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KEY_FILE_MAX 65536
+
+static int usage(FILE *out, int status)
+{
+    fprintf(out,
+            "usage: paygate audit verify --database PATH [--public-key FILE]\n\n"
+            "Checks the audit log in the SQLite file PATH (a platform's platform.db or a\n"
+            "bank's bank.db): entries numbered 1..n without gaps, each entry's SHA-256 over\n"
+            "its contents, each chained to the one before it, every checkpoint signed by the\n"
+            "server's key and matching its entry, none past the end. Prints one line per\n"
+            "problem naming the entry (edited, missing, out of order) and a summary.\n\n"
+            "--public-key FILE  the server's public key as PEM (Ed25519 or RSA SPKI; a bank\n"
+            "                   serves its own at /api/v1/bank-key.pem). Without it the key is read\n"
+            "                   beside the database: platform-signing-key.pem (platform) or\n"
+            "                   keys/sign.key (bank).\n\n"
+            "Exit 0 when the log is intact, 1 with the report of each problem, 2 on errors.\n");
+    return status;
+}
+
+/* The key in a PEM text: an Ed25519 public key, else an RSA key (public or private). */
+static int key_from_pem(const char *pem, size_t len, struct pay_sig_pubkey *key,
+                        struct pay_rsa_key **rsa)
+{
+    if (pay_ed25519_pk_from_pem(key->ed25519, pem, len) == 0) {
+        key->alg = PAY_SIG_ED25519;
+        return 0;
+    }
+    if (pay_rsa_key_from_pem(pem, len, rsa) != 0)
+        return -1;
+    key->alg = PAY_SIG_RSA_SHA256;
+    key->rsa = *rsa;
+    return 0;
+}
+
+/* The server's key beside the database (the server's data dir). */
+static int key_beside(const char *db, struct pay_sig_pubkey *key, struct pay_rsa_key **rsa)
+{
+    char copy[4096], path[4200];
+    snprintf(copy, sizeof copy, "%s", db);
+    const char *dir = dirname(copy);
+    struct pay_ed25519_key ed;
+    snprintf(path, sizeof path, "%s/platform-signing-key.pem", dir);
+    if (access(path, R_OK) == 0 && pay_ed25519_key_load(path, &ed) == 0) {
+        memcpy(key->ed25519, ed.pk, sizeof ed.pk);
+        pay_ed25519_key_fini(&ed);
+        key->alg = PAY_SIG_ED25519;
+        return 0;
+    }
+    snprintf(path, sizeof path, "%s/keys/sign.key", dir);
+    if (access(path, R_OK) == 0 && pay_rsa_key_load(path, rsa) == 0) {
+        key->alg = PAY_SIG_RSA_SHA256;
+        key->rsa = *rsa;
+        return 0;
+    }
+    return -1;
+}
+
+static int load_key(const char *db, const char *key_file, struct pay_sig_pubkey *key,
+                    struct pay_rsa_key **rsa)
+{
+    if (!key_file) {
+        if (key_beside(db, key, rsa) == 0)
+            return 0;
+        fprintf(stderr, "paygate audit verify: no server key beside %s; give --public-key\n", db);
+        return -1;
+    }
+    size_t len = 0;
+    char *pem = pay_file_read(key_file, KEY_FILE_MAX, &len);
+    int rc = pem ? key_from_pem(pem, len, key, rsa) : -1;
+    free(pem);
+    if (rc != 0)
+        fprintf(stderr, "paygate audit verify: %s: not an Ed25519 or RSA key in PEM\n", key_file);
+    return rc;
+}
+
+static int verify(const char *db, const char *key_file)
+{
+    if (access(db, R_OK | W_OK) != 0) {
+        fprintf(stderr, "paygate audit verify: cannot open %s\n", db);
+        return 2;
+    }
+    struct pay_sig_pubkey key = {0};
+    struct pay_rsa_key *rsa = NULL;
+    if (pay_crypto_init() != 0 || load_key(db, key_file, &key, &rsa) != 0)
+        return 2;
+    const struct pay_store_component *schema[] = {&pay_audit_schema, NULL};
+    struct pay_store_options opts = {.readers = 1};
+    struct pay_store *s = NULL;
+    struct pay_error err = {0};
+    size_t problems = 0;
+    enum pay_err e = pay_store_open(db, &opts, schema, &s, &err);
+    if (e == PAY_ERR_OK)
+        e = pay_audit_verify(s, &key, stdout, &problems, &err);
+    pay_store_close(s);
+    pay_rsa_key_free(rsa);
+    if (e != PAY_ERR_OK) {
+        fprintf(stderr, "paygate audit verify: %s: %s\n", pay_err_name(e),
+                err.detail[0] ? err.detail : pay_err_message(e));
+        return 2;
+    }
+    printf("audit verify: %s is %s\n", db, problems ? "NOT intact" : "intact");
+    return problems ? 1 : 0;
+}
+
+int pay_cmd_audit(int argc, char **argv)
+{
+    if (pay_cli_wants_help(argc, argv))
+        return usage(stdout, 0);
+    const char *db = NULL, *key_file = NULL;
+    if (argc < 2 || strcmp(argv[1], "verify") != 0)
+        return usage(stderr, 2);
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--database") == 0 && i + 1 < argc)
+            db = argv[++i];
+        else if (strcmp(argv[i], "--public-key") == 0 && i + 1 < argc)
+            key_file = argv[++i];
+        else
+            return usage(stderr, 2);
+    }
+    return db ? verify(db, key_file) : usage(stderr, 2);
+}

@@ -1,0 +1,162 @@
+/* The bank's audit trail (docs/audit.md): appends signed with the bank's RSA signing key, events
+ * recorded on their own, the start-up entry that notes configuration changes, and the admin
+ * page GET /admin/audit (filters in the query string, as the platform's). */
+#include "bank/bank.h"
+
+#include "audit/audit_page.h"
+#include "core/log.h"
+#include "http/server.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+enum pay_err pay_bank_audit(struct pay_bank *b, struct pay_store_tx *tx,
+                            const struct pay_audit_entry *e, struct pay_error *err)
+{
+    return pay_audit_append(tx, &b->audit_signer, e, NULL, err);
+}
+
+void pay_bank_audit_event(struct pay_bank *b, const struct pay_audit_entry *e)
+{
+    struct pay_error err = {0};
+    if (pay_audit_record(b->store, &b->audit_signer, e, &err) != PAY_ERR_OK)
+        PAY_ERROR("audit.write_failed", "action=%s err=%s detail=%s", e->action,
+                  pay_err_name(err.code), err.detail);
+}
+
+void pay_bank_audit_refused(struct pay_bank *b, struct pay_http_request *req, const char *action,
+                            enum pay_err code)
+{
+    char target[PAY_AUDIT_TEXT_MAX + 1];
+    snprintf(target, sizeof target, "%.*s", PAY_AUDIT_TEXT_MAX, pay_http_req_path(req));
+    pay_bank_audit_event(b, &(struct pay_audit_entry){.actor = "admin",
+                                                      .action = action,
+                                                      .target = target,
+                                                      .outcome = pay_err_name(code),
+                                                      .source = pay_http_req_remote_ip(req)});
+}
+
+/* What the bank runs with, as text: every option but the secrets (the admin token counts only
+ * as set or not) and the listening address (tests pick a new port each start). */
+static void options_sha256(const struct pay_bank_options *o, char out[PAY_SHA256_HEX_LEN])
+{
+    char text[4096];
+    int n = snprintf(text, sizeof text,
+                     "name=%s\nname_en=%s\ncode=%s\nbin=%s\nbrand_color=%s\nweb_root=%s\n"
+                     "admin_token=%s\ndemo_data=%d\nfast_hash=%d\nallow_private_notify=%d\n"
+                     "notify_timeout_ms=%" PRId64 "\nsms_ttl_ms=%" PRId64 "\nretry_ms=",
+                     o->name, o->name_en, o->code, o->bin, o->brand_color, o->web_root,
+                     o->admin_token[0] ? "set" : "unset", o->demo_data, o->fast_hash,
+                     o->allow_private_notify, o->notify_timeout_ms, o->sms_ttl_ms);
+    for (size_t i = 0; i < o->retry_n && n > 0 && (size_t)n < sizeof text; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "%" PRId64 ",", o->retry_ms[i]);
+    pay_sha256_hex(out, text, n > 0 && (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
+}
+
+static enum pay_err start_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct pay_bank *b = ctx;
+    char now[PAY_SHA256_HEX_LEN], before[PAY_SHA256_HEX_LEN] = "";
+    char detail[PAY_AUDIT_DETAIL_MAX];
+    options_sha256(&b->opt, now);
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT detail FROM audit_log WHERE action IN ('server.start', 'config.change')"
+        " ORDER BY seq DESC LIMIT 1",
+        "");
+    if (!st)
+        return err->code;
+    int r = pay_store_step(st, err);
+    const char *d = r == 1 ? pay_store_col_text(st, 0) : NULL;
+    if (d && strncmp(d, "config=", 7) == 0)
+        snprintf(before, sizeof before, "%.64s", d + 7);
+    pay_store_done(st);
+    if (r < 0)
+        return err->code;
+    bool changed = before[0] && strcmp(before, now) != 0;
+    snprintf(detail, sizeof detail, "config=%s%s%s", now, changed ? " was=" : "",
+             changed ? before : "");
+    return pay_bank_audit(b, tx,
+                          &(struct pay_audit_entry){.actor = "system",
+                                                    .action =
+                                                        changed ? "config.change" : "server.start",
+                                                    .target = b->opt.code,
+                                                    .source = "local",
+                                                    .detail = detail,
+                                                    .checkpoint = true},
+                          err);
+}
+
+enum pay_err pay_bank_audit_start(struct pay_bank *b, struct pay_error *err)
+{
+    b->audit_signer = (pay_audit_signer){
+        .alg = PAY_SIG_RSA_SHA256, .key_id = b->opt.code, .rsa = b->keys.sign_key};
+    return pay_store_run_tx(b->store, start_tx, b, err);
+}
+
+/* --- GET /admin/audit ------------------------------------------------------------------------ */
+
+struct list_ctx {
+    const struct pay_audit_filter *f;
+    json_t *entries;
+    int64_t total;
+};
+
+static enum pay_err list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct list_ctx *l = ctx;
+    json_decref(l->entries);
+    l->entries = NULL;
+    return pay_audit_list(tx, l->f, &l->entries, &l->total, err);
+}
+
+static enum pay_err audit_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    if (!pay_bank_admin_allowed(req, b)) {
+        pay_bank_audit_refused(b, req, "admin.access", PAY_ERR_FORBIDDEN);
+        return pay_error_set(err, PAY_ERR_FORBIDDEN, "", "the admin page is for loopback clients");
+    }
+    struct pay_audit_filter f;
+    enum pay_err rc = pay_audit_filter_from_query(req, &f, err);
+    struct list_ctx l = {.f = &f};
+    if (rc == PAY_ERR_OK)
+        rc = pay_store_run_read(b->store, list_tx, &l, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    json_t *ctx = pay_audit_page_json(req, &f, l.entries, l.total);
+    json_object_set_new(ctx, "bank_name", json_string(pay_bank_display_name(b, req)));
+    json_object_set_new(ctx, "tq", json_string(pay_bank_admin_tq(req)));
+    const char *tok = pay_http_req_query(req, "token"); /* the admin token: kept in the form */
+    if (tok && tok[0])
+        json_object_set_new(ctx, "token", json_string(tok));
+    pay_http_respond_template(req, 200, "admin_audit", ctx);
+    json_decref(ctx);
+    return PAY_ERR_OK;
+}
+
+static struct pay_http_route routes[] = {
+    {"GET", "/admin/audit", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, audit_handler, NULL},
+};
+
+const struct pay_http_route *pay_bank_audit_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
+
+enum pay_err pay_bank_audit_money(struct pay_bank *b, struct pay_store_tx *tx, const char *who,
+                                  const char *who_id, const char *action, const char *target,
+                                  int64_t amount_minor, const char *note, struct pay_error *err)
+{
+    char actor[PAY_AUDIT_TEXT_MAX + 1], detail[PAY_AUDIT_DETAIL_MAX + 1];
+    snprintf(actor, sizeof actor, "%s%s%.*s", who, who_id ? ":" : "", PAY_AUDIT_TEXT_MAX / 2,
+             who_id ? who_id : "");
+    snprintf(detail, sizeof detail, "amount_minor=%" PRId64 " currency=%s%s%.400s", amount_minor,
+             PAY_BANK_CURRENCY, note && note[0] ? " " : "", note ? note : "");
+    return pay_bank_audit(
+        b, tx,
+        &(struct pay_audit_entry){.actor = actor, .action = action, .target = target, .detail = detail},
+        err);
+}
