@@ -33,8 +33,8 @@ static enum pay_err text_param(struct pay_http_request *req, const char *name, c
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_audit_filter_from_query(struct pay_http_request *req,
-                                             struct pay_audit_filter *f, struct pay_error *err)
+enum pay_err pay_audit_filter_from_query(struct pay_http_request *req, struct pay_audit_filter *f,
+                                         struct pay_error *err)
 {
     memset(f, 0, sizeof *f);
     enum pay_err e;
@@ -64,12 +64,13 @@ enum pay_err pay_audit_filter_from_query(struct pay_http_request *req,
 
 /* Adds each entry's time as the page shows it, and the filter's values for the form. */
 json_t *pay_audit_page_json(struct pay_http_request *req, const struct pay_audit_filter *f,
-                                     json_t *entries, int64_t total)
+                            json_t *entries, int64_t total)
 {
     size_t i;
     json_t *row;
     int64_t oldest = 0;
-    json_array_foreach(entries, i, row) {
+    json_array_foreach(entries, i, row)
+    {
         int64_t at = json_integer_value(json_object_get(row, "at_ms"));
         oldest = json_integer_value(json_object_get(row, "seq"));
         json_object_set_new(row, "at", json_string(pay_http_req_time(req, at)));
@@ -89,4 +90,3 @@ json_t *pay_audit_page_json(struct pay_http_request *req, const struct pay_audit
         json_object_set_new(o, "older", json_integer(oldest));
     return o;
 }
-

@@ -23,7 +23,7 @@ struct verify {
     const struct pay_sig_pubkey *key;
     FILE *out;
     size_t problems;
-    struct link *links; /* every entry's (seq, stored hash) in seq order */
+    struct link *links;   /* every entry's (seq, stored hash) in seq order */
     struct link *by_hash; /* the same sorted by hash, to find an entry by its hash */
     size_t n;
 };
@@ -107,10 +107,12 @@ static void check_entry(struct verify *v, size_t i, struct pay_store_stmt *st, b
         report(v, "entry %lld: edited (a field no entry can hold)", (long long)seq);
         return;
     }
-    struct pay_audit_entry e = {
-        .actor = pay_store_col_text(st, 2), .action = pay_store_col_text(st, 3),
-        .target = pay_store_col_text(st, 4), .outcome = pay_store_col_text(st, 5),
-        .source = pay_store_col_text(st, 6), .detail = pay_store_col_text(st, 7)};
+    struct pay_audit_entry e = {.actor = pay_store_col_text(st, 2),
+                                .action = pay_store_col_text(st, 3),
+                                .target = pay_store_col_text(st, 4),
+                                .outcome = pay_store_col_text(st, 5),
+                                .source = pay_store_col_text(st, 6),
+                                .detail = pay_store_col_text(st, 7)};
     uint8_t h[PAY_SHA256_LEN];
     pay_audit_entry_hash(prev, pay_store_col_int64(st, 1), &e, h);
     if (!pay_ct_equal(h, hash, PAY_SHA256_LEN)) {
@@ -178,8 +180,8 @@ static bool signature_valid(const struct verify *v, struct pay_store_stmt *st, i
     if (!key_id || strlen(key_id) > PAY_AUDIT_TEXT_MAX || !alg || !sig)
         return false;
     uint8_t msg[PAY_AUDIT_CHECKPOINT_MSG_MAX];
-    size_t len =
-        pay_audit_checkpoint_message(seq, hash, pay_store_col_int64(st, 2), key_id, msg, sizeof msg);
+    size_t len = pay_audit_checkpoint_message(seq, hash, pay_store_col_int64(st, 2), key_id, msg,
+                                              sizeof msg);
     if (v->key->alg == PAY_SIG_ED25519)
         return strcmp(alg, "ed25519") == 0 && sig_len == PAY_ED25519_SIG_LEN &&
                pay_ed25519_verify(sig, msg, len, v->key->ed25519) == 0;
@@ -211,8 +213,9 @@ static enum pay_err check_checkpoints(struct verify *v, int64_t *last, struct pa
             report(v, "checkpoint at entry %lld: not signed by this server's key (edited)",
                    (long long)seq);
         else if (seq > end)
-            report(v, "entries %lld to %lld: missing (removed from the end; a signed checkpoint"
-                      " names entry %lld)",
+            report(v,
+                   "entries %lld to %lld: missing (removed from the end; a signed checkpoint"
+                   " names entry %lld)",
                    (long long)(end + 1), (long long)seq, (long long)seq);
         else if (l && memcmp(l->hash, hash, PAY_SHA256_LEN) != 0)
             report(v, "entry %lld: does not match its signed checkpoint (rewritten)",
@@ -244,7 +247,8 @@ static enum pay_err verify_tx(struct pay_store_tx *tx, void *ctx, struct pay_err
         return rc;
     if (v->problems > REPORT_LINES_MAX)
         fprintf(v->out, "... and %zu more\n", v->problems - REPORT_LINES_MAX);
-    fprintf(v->out, "audit verify: %zu entries, last signed checkpoint at entry %lld, %zu problem(s)\n",
+    fprintf(v->out,
+            "audit verify: %zu entries, last signed checkpoint at entry %lld, %zu problem(s)\n",
             v->n, (long long)last, v->problems);
     return PAY_ERR_OK;
 }

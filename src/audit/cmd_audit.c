@@ -15,18 +15,19 @@
 
 static int usage(FILE *out, int status)
 {
-    fprintf(out,
-            "usage: paygate audit verify --database PATH [--public-key FILE]\n\n"
-            "Checks the audit log in the SQLite file PATH (a platform's platform.db or a\n"
-            "bank's bank.db): entries numbered 1..n without gaps, each entry's SHA-256 over\n"
-            "its contents, each chained to the one before it, every checkpoint signed by the\n"
-            "server's key and matching its entry, none past the end. Prints one line per\n"
-            "problem naming the entry (edited, missing, out of order) and a summary.\n\n"
-            "--public-key FILE  the server's public key as PEM (Ed25519 or RSA SPKI; a bank\n"
-            "                   serves its own at /api/v1/bank-key.pem). Without it the key is read\n"
-            "                   beside the database: platform-signing-key.pem (platform) or\n"
-            "                   keys/sign.key (bank).\n\n"
-            "Exit 0 when the log is intact, 1 with the report of each problem, 2 on errors.\n");
+    fprintf(
+        out,
+        "usage: paygate audit verify --database PATH [--public-key FILE]\n\n"
+        "Checks the audit log in the SQLite file PATH (a platform's platform.db or a\n"
+        "bank's bank.db): entries numbered 1..n without gaps, each entry's SHA-256 over\n"
+        "its contents, each chained to the one before it, every checkpoint signed by the\n"
+        "server's key and matching its entry, none past the end. Prints one line per\n"
+        "problem naming the entry (edited, missing, out of order) and a summary.\n\n"
+        "--public-key FILE  the server's public key as PEM (Ed25519 or RSA SPKI; a bank\n"
+        "                   serves its own at /api/v1/bank-key.pem). Without it the key is read\n"
+        "                   beside the database: platform-signing-key.pem (platform) or\n"
+        "                   keys/sign.key (bank).\n\n"
+        "Exit 0 when the log is intact, 1 with the report of each problem, 2 on errors.\n");
     return status;
 }
 

@@ -51,12 +51,11 @@ static enum pay_err customer_apply(struct pay_store_tx *tx, void *ctx, struct pa
     enum pay_err rc = pay_bank_customer_create(c->b, tx, c->name, c->phone, c->id, err);
     if (rc != PAY_ERR_OK)
         return rc;
-    return pay_bank_audit(c->b, tx,
-                          &(struct pay_audit_entry){.actor = "admin",
-                                                    .action = "customer.add",
-                                                    .target = c->id,
-                                                    .detail = c->name},
-                          err);
+    return pay_bank_audit(
+        c->b, tx,
+        &(struct pay_audit_entry){
+            .actor = "admin", .action = "customer.add", .target = c->id, .detail = c->name},
+        err);
 }
 
 enum pay_err pay_bank_admin_customer_add(struct pay_bank *b, const char *name, const char *phone,
@@ -134,8 +133,8 @@ static enum pay_err account_apply(struct pay_store_tx *tx, void *ctx, struct pay
     char note[PAY_AUDIT_TEXT_MAX];
     snprintf(note, sizeof note, "kind=%s customer=%s", a->kind, a->customer_id);
     if (rc == PAY_ERR_OK)
-        rc = pay_bank_audit_money(b, tx, "admin", NULL, "account.open", a->id, a->limit_minor,
-                                  note, err);
+        rc = pay_bank_audit_money(b, tx, "admin", NULL, "account.open", a->id, a->limit_minor, note,
+                                  err);
     if (rc != PAY_ERR_OK || a->limit_minor == 0)
         return rc;
     char tid[PAY_LEDGER_ID_MAX + 16];

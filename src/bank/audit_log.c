@@ -77,15 +77,15 @@ static enum pay_err start_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
     bool changed = before[0] && strcmp(before, now) != 0;
     snprintf(detail, sizeof detail, "config=%s%s%s", now, changed ? " was=" : "",
              changed ? before : "");
-    return pay_bank_audit(b, tx,
-                          &(struct pay_audit_entry){.actor = "system",
-                                                    .action =
-                                                        changed ? "config.change" : "server.start",
-                                                    .target = b->opt.code,
-                                                    .source = "local",
-                                                    .detail = detail,
-                                                    .checkpoint = true},
-                          err);
+    return pay_bank_audit(
+        b, tx,
+        &(struct pay_audit_entry){.actor = "system",
+                                  .action = changed ? "config.change" : "server.start",
+                                  .target = b->opt.code,
+                                  .source = "local",
+                                  .detail = detail,
+                                  .checkpoint = true},
+        err);
 }
 
 enum pay_err pay_bank_audit_start(struct pay_bank *b, struct pay_error *err)
@@ -155,8 +155,8 @@ enum pay_err pay_bank_audit_money(struct pay_bank *b, struct pay_store_tx *tx, c
              who_id ? who_id : "");
     snprintf(detail, sizeof detail, "amount_minor=%" PRId64 " currency=%s%s%.400s", amount_minor,
              PAY_BANK_CURRENCY, note && note[0] ? " " : "", note ? note : "");
-    return pay_bank_audit(
-        b, tx,
-        &(struct pay_audit_entry){.actor = actor, .action = action, .target = target, .detail = detail},
-        err);
+    return pay_bank_audit(b, tx,
+                          &(struct pay_audit_entry){
+                              .actor = actor, .action = action, .target = target, .detail = detail},
+                          err);
 }

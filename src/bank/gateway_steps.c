@@ -437,8 +437,8 @@ static enum pay_err confirm_apply(struct pay_store_tx *tx, void *ctx, struct pay
     if (rc == PAY_ERR_OK && strcmp(c->s->notify_type, "HS") == 0)
         rc = pay_bank_notify_create(b, tx, c->s->order_pk, now, c->notify_id, err);
     char note[PAY_AUDIT_TEXT_MAX * 3];
-    snprintf(note, sizeof note, "merchant=%.64s order=%.64s card=%s", c->s->mer_id,
-             c->s->order_id, c->card.id);
+    snprintf(note, sizeof note, "merchant=%.64s order=%.64s card=%s", c->s->mer_id, c->s->order_id,
+             c->card.id);
     if (rc == PAY_ERR_OK)
         rc = pay_bank_audit_money(b, tx, "cardholder", NULL, "b2c.pay", c->s->order_pk,
                                   c->s->amount_minor, note, err);

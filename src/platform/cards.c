@@ -100,8 +100,7 @@ static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
         return e;
     char actor[PAY_AUDIT_TEXT_MAX], detail[PAY_AUDIT_DETAIL_MAX];
     snprintf(actor, sizeof actor, "consumer:%s", a->consumer_id);
-    snprintf(detail, sizeof detail, "bank=%s card=%s******%s", a->c->bank, a->c->bin,
-             a->c->last4);
+    snprintf(detail, sizeof detail, "bank=%s card=%s******%s", a->c->bank, a->c->bin, a->c->last4);
     return pay_platform_audit(
         a->p, tx,
         &(struct pay_audit_entry){

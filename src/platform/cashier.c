@@ -260,8 +260,8 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
     const char *pw = pay_http_req_form_get(req, "password");
     char token[PAY_PLATFORM_TOKEN_TEXT_MAX];
     e = pay_platform_consumer_login(pg.p, login ? login : "", pw ? pw : "",
-                                    pay_http_req_form_get(req, "totp"),
-                                    pay_http_req_remote_ip(req), token, err);
+                                    pay_http_req_form_get(req, "totp"), pay_http_req_remote_ip(req),
+                                    token, err);
     if (e == PAY_ERR_CREDENTIALS_INVALID || e == PAY_ERR_LOCKED) {
         render(&pg, pay_err_http_status(e), pay_platform_error_for(req, e, err), NULL);
         return PAY_ERR_OK;

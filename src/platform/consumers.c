@@ -116,13 +116,13 @@ static void audit_refusal(struct pay_platform *p, const struct secret_ctx *s, en
     bool login = strcmp(s->kind, "login") == 0;
     snprintf(actor, sizeof actor, "consumer:%s", s->found ? s->id : "");
     snprintf(target, sizeof target, "%s", login ? s->key : s->id); /* a login is at most this */
-    pay_platform_audit_event(
-        p, &(struct pay_audit_entry){.actor = actor,
-                                     .action = login ? "login" : "pay_password",
-                                     .target = target,
-                                     .outcome = pay_err_name(e),
-                                     .source = s->source,
-                                     .detail = s->found ? "" : "no such login"});
+    pay_platform_audit_event(p,
+                             &(struct pay_audit_entry){.actor = actor,
+                                                       .action = login ? "login" : "pay_password",
+                                                       .target = target,
+                                                       .outcome = pay_err_name(e),
+                                                       .source = s->source,
+                                                       .detail = s->found ? "" : "no such login"});
 }
 
 static enum pay_err secret_read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
@@ -297,8 +297,7 @@ static enum pay_err session_new_tx(struct pay_store_tx *tx, void *ctx, struct pa
 }
 
 enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *login,
-                                         const char *password, const char *totp,
-                                         const char *source,
+                                         const char *password, const char *totp, const char *source,
                                          char token_out[PAY_PLATFORM_TOKEN_TEXT_MAX],
                                          struct pay_error *err)
 {

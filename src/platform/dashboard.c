@@ -131,8 +131,8 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
                                                               .source = ip});
         return login_page(req, p, pay_http_req_tr(req, "Wrong operator token."), err);
     }
-    pay_platform_audit_event(
-        p, &(struct pay_audit_entry){.actor = "operator", .action = "operator.login", .source = ip});
+    pay_platform_audit_event(p, &(struct pay_audit_entry){
+                                    .actor = "operator", .action = "operator.login", .source = ip});
     long long exp = pay_clock_now_ms() / 1000 + OP_SESSION_S;
     char hex[65], value[96];
     session_mac(p, exp, hex);

@@ -173,8 +173,7 @@ static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
         return e;
     char detail[PAY_AUDIT_DETAIL_MAX];
     snprintf(detail, sizeof detail, "name=%.128s fee_bp=%lld key=%s notify_hosts=%.256s", m->name,
-             (long long)m->fee_bp, m->alg == PAY_SIG_ED25519 ? "ed25519" : "rsa",
-             m->notify_hosts);
+             (long long)m->fee_bp, m->alg == PAY_SIG_ED25519 ? "ed25519" : "rsa", m->notify_hosts);
     return pay_platform_audit(
         a->p, tx,
         &(struct pay_audit_entry){
@@ -293,12 +292,11 @@ static enum pay_err status_tx(struct pay_store_tx *tx, void *ctx, struct pay_err
         return pay_error_set(err, PAY_ERR_NOT_FOUND, "id", "no merchant %s", c->id);
     if (e != PAY_ERR_OK)
         return e;
-    return pay_platform_audit(c->p, tx,
-                              &(struct pay_audit_entry){.actor = "operator",
-                                                        .action = "merchant.status",
-                                                        .target = c->id,
-                                                        .detail = c->status},
-                              err);
+    return pay_platform_audit(
+        c->p, tx,
+        &(struct pay_audit_entry){
+            .actor = "operator", .action = "merchant.status", .target = c->id, .detail = c->status},
+        err);
 }
 
 enum pay_err pay_platform_merchant_set_status(struct pay_platform *p, const char *id,

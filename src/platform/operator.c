@@ -21,12 +21,12 @@ static enum pay_err auth(struct pay_http_request *req, struct pay_platform *p,
     size_t n = strlen(p->set.operator_token);
     if (n == 0 || !h || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != n ||
         !pay_ct_equal(h + 7, p->set.operator_token, n)) {
-        pay_platform_audit_event(p, &(struct pay_audit_entry){
-                                        .actor = "operator",
-                                        .action = "operator.api",
-                                        .target = pay_http_req_path(req),
-                                        .outcome = pay_err_name(PAY_ERR_UNAUTHENTICATED),
-                                        .source = pay_http_req_remote_ip(req)});
+        pay_platform_audit_event(
+            p, &(struct pay_audit_entry){.actor = "operator",
+                                         .action = "operator.api",
+                                         .target = pay_http_req_path(req),
+                                         .outcome = pay_err_name(PAY_ERR_UNAUTHENTICATED),
+                                         .source = pay_http_req_remote_ip(req)});
         return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "Authorization", NULL);
     }
     return PAY_ERR_OK;

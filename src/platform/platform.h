@@ -58,9 +58,9 @@ struct pay_platform_settings {
     bool allow_private_hosts;
     struct pay_platform_bank *banks; /* [platform] banks = a,b; owned by the platform */
     size_t n_banks;
-    char web_root[512];       /* templates/ and static/ of the cashier */
-    char operator_token[128]; /* enables the operator API; "" = off */
-    bool sandbox_sms;         /* show SMS codes at /sandbox/sms (sandboxes, tests) */
+    char web_root[512];                     /* templates/ and static/ of the cashier */
+    char operator_token[128];               /* enables the operator API; "" = off */
+    bool sandbox_sms;                       /* show SMS codes at /sandbox/sms (sandboxes, tests) */
     char config_sha256[PAY_SHA256_HEX_LEN]; /* of the INI file read ("" none); audit trail */
 };
 
@@ -350,8 +350,7 @@ enum pay_err pay_platform_consumer_add(struct pay_platform *p, const char *login
  * PAY_LOCKOUT_DURATION_S) and opens a session: token_out is the cookie value.
  * CREDENTIALS_INVALID or LOCKED otherwise. */
 enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *login,
-                                         const char *password, const char *totp,
-                                         const char *source,
+                                         const char *password, const char *totp, const char *source,
                                          char token_out[PAY_PLATFORM_TOKEN_TEXT_MAX],
                                          struct pay_error *err);
 /* --- TOTP (totp.c) ---------------------------------------------------------------------- */
