@@ -90,9 +90,7 @@ static enum pay_err start_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
 
 enum pay_err pay_bank_audit_start(struct pay_bank *b, struct pay_error *err)
 {
-    b->audit_signer = (pay_audit_signer){
-        .alg = PAY_SIG_RSA_SHA256, .key_id = b->opt.code, .rsa = b->keys.sign_key};
-    return pay_store_run_tx(b->store, start_tx, b, err);
+    return pay_committer_submit(b->committer, start_tx, b, err);
 }
 
 /* --- GET /admin/audit ------------------------------------------------------------------------ */

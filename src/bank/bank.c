@@ -348,8 +348,9 @@ enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **o
         rc = check_identity(&b->opt, err);
     if (rc == PAY_ERR_OK)
         rc = load_keys(b, err);
-    if (rc == PAY_ERR_OK)
-        rc = pay_bank_audit_start(b, err);
+    if (rc == PAY_ERR_OK) /* the audit log's checkpoints are signed with the signing key */
+        b->audit_signer = (pay_audit_signer){
+            .alg = PAY_SIG_RSA_SHA256, .key_id = b->opt.code, .rsa = b->keys.sign_key};
     if (rc == PAY_ERR_OK)
         rc = pay_ledger_new(b->store, &b->ledger, err);
     if (rc == PAY_ERR_OK)

@@ -325,7 +325,7 @@ void pay_bank_audit_event(struct pay_bank *b, const struct pay_audit_entry *e);
 struct pay_http_request;
 void pay_bank_audit_refused(struct pay_bank *b, struct pay_http_request *req, const char *action,
                             enum pay_err code);
-/* Sets the signer (the keys are loaded) and writes the start's entry with a checkpoint:
+/* The server's start (not the command-line tools'): its entry with a checkpoint,
  * "server.start", or "config.change" when the options differ from the previous start's. */
 enum pay_err pay_bank_audit_start(struct pay_bank *b, struct pay_error *err);
 /* A money-moving entry inside tx: actor "<who>:<who_id>" (who alone when who_id is NULL),

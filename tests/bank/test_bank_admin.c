@@ -462,6 +462,43 @@ static void test_card_not_at_rest(void **state)
     assert_true(th_count_in_file(path, "/admin/cards") > 0);
 }
 
+/* The audit trail (docs/audit.md) at /admin/audit: every admin action of test_flow with its
+ * amount, the card by id and last digits only, filters; and `paygate audit verify` checks the
+ * RSA-signed checkpoints with the key beside the database. */
+static void test_audit_trail(void **state)
+{
+    (void)state;
+    struct resp r;
+    req("/admin/audit", NULL, true, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "审计日志"));
+    assert_non_null(strstr(r.body, "data-action=\"server.start\""));
+    assert_non_null(strstr(r.body, "data-action=\"customer.add\" data-actor=\"admin\""));
+    assert_non_null(strstr(r.body, "data-action=\"account.open\""));
+    assert_non_null(strstr(r.body, "data-action=\"card.issue\""));
+    char last4[16];
+    snprintf(last4, sizeof last4, "last4=%s", pan + 12);
+    assert_non_null(strstr(r.body, last4));
+    assert_null(strstr(r.body, pan)); /* never the card number */
+    resp_fini(&r);
+    char path[200];
+    snprintf(path, sizeof path, "/admin/audit?action=deposit&target=%s", acct);
+    req(path, NULL, true, &r);
+    assert_int_equal(count_of(r.body, "class=\"audit-entry\""), 3); /* the CLI's too */
+    assert_non_null(strstr(r.body, "amount_minor=55 currency=CNY"));
+    assert_non_null(strstr(r.body, "amount_minor=12345 currency=CNY"));
+    assert_non_null(strstr(r.body, "amount_minor=100 currency=CNY"));
+    resp_fini(&r);
+    req("/admin/audit?to=31-12-2026", NULL, true, &r);
+    assert_int_equal(r.status, 400);
+    resp_fini(&r);
+    struct pay_buf out;
+    pay_buf_init(&out, 65536);
+    assert_int_equal(h_paygate(&out, "audit verify --database '%s/data/bank.db'", bank.dir), 0);
+    assert_non_null(strstr(pay_buf_str(&out), "is intact"));
+    pay_buf_fini(&out);
+}
+
 static void test_ledger_verify(void **state)
 {
     (void)state;
@@ -491,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_cli_same_operations),
         cmocka_unit_test(test_merchant_cli),
         cmocka_unit_test(test_card_not_at_rest),
+        cmocka_unit_test(test_audit_trail),
         cmocka_unit_test(test_ledger_verify),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
