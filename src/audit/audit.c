@@ -177,7 +177,10 @@ static enum pay_err checkpoint(struct pay_store_tx *tx, const pay_audit_signer *
     else if (signer->alg != PAY_SIG_RSA_SHA256 ||
              pay_rsa_sign(signer->rsa, msg, len, sig, sizeof sig, &sig_len) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "audit", "cannot sign the checkpoint");
-    PAY_INFO("audit.checkpoint", "seq=%lld signer=%s", (long long)seq, signer->key_id);
+    char head[PAY_HEX_LEN(PAY_SHA256_LEN)]; /* logged: a copy of the chain's head off the box */
+    (void)pay_hex_encode(head, sizeof head, hash, PAY_SHA256_LEN);
+    PAY_INFO("audit.checkpoint", "seq=%lld head=%s signer=%s", (long long)seq, head,
+             signer->key_id);
     return pay_store_exec(tx, err,
                           "INSERT INTO audit_checkpoints (seq, hash, at_ms, key_id, alg, sig)"
                           " VALUES ($1, $2, $3, $4, $5, $6)",

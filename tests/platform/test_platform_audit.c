@@ -207,6 +207,32 @@ static void verify_catches(void **state)
     assert_int_equal(verify(db, out, sizeof out), 1);
     snprintf(want, sizeof want, "entry %d: out of order", pay - 1);
     assert_non_null(strstr(out, want));
+    /* the auditor's own copy of the public key; another key signed nothing here */
+    char pem_path[400];
+    snprintf(db, sizeof db, "%s/platform.db", pf.dir);
+    snprintf(pem_path, sizeof pem_path, "%s/platform-public.pem", pf.dir);
+    char *pem = pay_ed25519_pk_to_pem(pf.pk);
+    assert_non_null(pem);
+    FILE *f = fopen(pem_path, "w");
+    assert_non_null(f);
+    fputs(pem, f);
+    fclose(f);
+    free(pem);
+    assert_int_equal(th_sh("'%s' audit verify --database '%s' --public-key '%s' > /dev/null",
+                           h_paygate, db, pem_path),
+                     0);
+    struct pay_ed25519_key other;
+    pay_ed25519_generate(&other);
+    pem = pay_ed25519_pk_to_pem(other.pk);
+    f = fopen(pem_path, "w");
+    assert_non_null(f);
+    fputs(pem, f);
+    fclose(f);
+    free(pem);
+    assert_int_equal(th_sh("'%s' audit verify --database '%s' --public-key '%s' | grep -q"
+                           " 'not signed by this server'",
+                           h_paygate, db, pem_path),
+                     0);
     /* usage */
     assert_int_equal(th_sh("'%s' audit verify --help | grep -q -- --database", h_paygate), 0);
     assert_int_equal(th_sh("'%s' audit verify > /dev/null 2>&1", h_paygate), 2);
