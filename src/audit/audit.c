@@ -234,3 +234,43 @@ enum pay_err pay_audit_record(struct pay_store *s, const pay_audit_signer *signe
     struct record_ctx r = {signer, e};
     return pay_store_run_tx(s, record_tx, &r, err);
 }
+
+/* The config hash the previous start recorded (detail "config=<hex> ..."), "" when none. */
+static enum pay_err last_config(struct pay_store_tx *tx, char out[PAY_SHA256_HEX_LEN],
+                                struct pay_error *err)
+{
+    out[0] = '\0';
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT detail FROM audit_log WHERE action IN ('server.start', 'config.change')"
+        " ORDER BY seq DESC LIMIT 1",
+        "");
+    if (!st)
+        return err->code;
+    int r = pay_store_step(st, err);
+    const char *d = r == 1 ? pay_store_col_text(st, 0) : NULL;
+    if (d && strncmp(d, "config=", 7) == 0)
+        snprintf(out, PAY_SHA256_HEX_LEN, "%.64s", d + 7);
+    pay_store_done(st);
+    return r < 0 ? err->code : PAY_ERR_OK;
+}
+
+enum pay_err pay_audit_start_tx(struct pay_store_tx *tx, const pay_audit_signer *signer,
+                                const char *server, const char *config_sha256,
+                                struct pay_error *err)
+{
+    char before[PAY_SHA256_HEX_LEN], detail[PAY_AUDIT_DETAIL_MAX];
+    enum pay_err e = last_config(tx, before, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    bool changed = before[0] && strcmp(before, config_sha256) != 0;
+    snprintf(detail, sizeof detail, "config=%.64s%s%s", config_sha256, changed ? " was=" : "",
+             changed ? before : "");
+    struct pay_audit_entry a = {.actor = "system",
+                                .action = changed ? "config.change" : "server.start",
+                                .target = server,
+                                .source = "local",
+                                .detail = detail,
+                                .checkpoint = true};
+    return pay_audit_append(tx, signer, &a, NULL, err);
+}

@@ -59,6 +59,14 @@ enum pay_err pay_audit_append(struct pay_store_tx *tx, const pay_audit_signer *s
 enum pay_err pay_audit_record(struct pay_store *s, const pay_audit_signer *signer,
                               const struct pay_audit_entry *e, struct pay_error *err);
 
+/* A server's start, inside tx: the entry "server.start" by "system" (source "local", target
+ * server), or "config.change" when config_sha256 (what the server runs with, hashed) differs
+ * from the one the previous start recorded; detail "config=<hex>[ was=<previous>]"; with a
+ * checkpoint. */
+enum pay_err pay_audit_start_tx(struct pay_store_tx *tx, const pay_audit_signer *signer,
+                                const char *server, const char *config_sha256,
+                                struct pay_error *err);
+
 /* --- reading (the consoles) -------------------------------------------------------------- */
 
 /* Which entries to list; every field is optional ("" or 0 = any). */
@@ -76,6 +84,9 @@ struct pay_audit_filter {
  * target, outcome, source, detail, hash (hex)} (new reference in *out), and the total number
  * of entries in the log in *total (may be NULL). Runs inside tx (a read transaction). */
 enum pay_err pay_audit_list(struct pay_store_tx *tx, const struct pay_audit_filter *f, json_t **out,
+                            int64_t *total, struct pay_error *err);
+/* The same in a read transaction of its own on store s. */
+enum pay_err pay_audit_read(struct pay_store *s, const struct pay_audit_filter *f, json_t **out,
                             int64_t *total, struct pay_error *err);
 
 /* --- verification ---------------------------------------------------------------------------- */

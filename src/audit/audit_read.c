@@ -65,3 +65,26 @@ enum pay_err pay_audit_list(struct pay_store_tx *tx, const struct pay_audit_filt
     *out = a;
     return PAY_ERR_OK;
 }
+
+struct read_ctx {
+    const struct pay_audit_filter *f;
+    json_t *out;
+    int64_t *total;
+};
+
+static enum pay_err read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct read_ctx *r = ctx;
+    json_decref(r->out); /* a rerun starts over */
+    r->out = NULL;
+    return pay_audit_list(tx, r->f, &r->out, r->total, err);
+}
+
+enum pay_err pay_audit_read(struct pay_store *s, const struct pay_audit_filter *f, json_t **out,
+                            int64_t *total, struct pay_error *err)
+{
+    struct read_ctx r = {f, NULL, total};
+    enum pay_err e = pay_store_run_read(s, read_tx, &r, err);
+    *out = r.out;
+    return e;
+}

@@ -57,35 +57,9 @@ static void options_sha256(const struct pay_bank_options *o, char out[PAY_SHA256
 static enum pay_err start_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pay_bank *b = ctx;
-    char now[PAY_SHA256_HEX_LEN], before[PAY_SHA256_HEX_LEN] = "";
-    char detail[PAY_AUDIT_DETAIL_MAX];
-    options_sha256(&b->opt, now);
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err,
-        "SELECT detail FROM audit_log WHERE action IN ('server.start', 'config.change')"
-        " ORDER BY seq DESC LIMIT 1",
-        "");
-    if (!st)
-        return err->code;
-    int r = pay_store_step(st, err);
-    const char *d = r == 1 ? pay_store_col_text(st, 0) : NULL;
-    if (d && strncmp(d, "config=", 7) == 0)
-        snprintf(before, sizeof before, "%.64s", d + 7);
-    pay_store_done(st);
-    if (r < 0)
-        return err->code;
-    bool changed = before[0] && strcmp(before, now) != 0;
-    snprintf(detail, sizeof detail, "config=%s%s%s", now, changed ? " was=" : "",
-             changed ? before : "");
-    return pay_bank_audit(
-        b, tx,
-        &(struct pay_audit_entry){.actor = "system",
-                                  .action = changed ? "config.change" : "server.start",
-                                  .target = b->opt.code,
-                                  .source = "local",
-                                  .detail = detail,
-                                  .checkpoint = true},
-        err);
+    char config[PAY_SHA256_HEX_LEN];
+    options_sha256(&b->opt, config);
+    return pay_audit_start_tx(tx, &b->audit_signer, b->opt.code, config, err);
 }
 
 enum pay_err pay_bank_audit_start(struct pay_bank *b, struct pay_error *err)
@@ -94,20 +68,6 @@ enum pay_err pay_bank_audit_start(struct pay_bank *b, struct pay_error *err)
 }
 
 /* --- GET /admin/audit ------------------------------------------------------------------------ */
-
-struct list_ctx {
-    const struct pay_audit_filter *f;
-    json_t *entries;
-    int64_t total;
-};
-
-static enum pay_err list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
-{
-    struct list_ctx *l = ctx;
-    json_decref(l->entries);
-    l->entries = NULL;
-    return pay_audit_list(tx, l->f, &l->entries, &l->total, err);
-}
 
 static enum pay_err audit_handler(struct pay_http_request *req, struct pay_error *err)
 {
@@ -118,12 +78,13 @@ static enum pay_err audit_handler(struct pay_http_request *req, struct pay_error
     }
     struct pay_audit_filter f;
     enum pay_err rc = pay_audit_filter_from_query(req, &f, err);
-    struct list_ctx l = {.f = &f};
+    json_t *entries = NULL;
+    int64_t total = 0;
     if (rc == PAY_ERR_OK)
-        rc = pay_store_run_read(b->store, list_tx, &l, err);
+        rc = pay_audit_read(b->store, &f, &entries, &total, err);
     if (rc != PAY_ERR_OK)
         return rc;
-    json_t *ctx = pay_audit_page_json(req, &f, l.entries, l.total);
+    json_t *ctx = pay_audit_page_json(req, &f, entries, total);
     json_object_set_new(ctx, "bank_name", json_string(pay_bank_display_name(b, req)));
     json_object_set_new(ctx, "tq", json_string(pay_bank_admin_tq(req)));
     const char *tok = pay_http_req_query(req, "token"); /* the admin token: kept in the form */
