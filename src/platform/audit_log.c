@@ -13,10 +13,22 @@ enum pay_err pay_platform_audit(struct pay_platform *p, struct pay_store_tx *tx,
     return pay_audit_append(tx, &p->audit_signer, e, NULL, err);
 }
 
+struct event_ctx {
+    struct pay_platform *p;
+    const struct pay_audit_entry *e;
+};
+
+static enum pay_err event_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct event_ctx *c = ctx;
+    return pay_platform_audit(c->p, tx, c->e, err);
+}
+
 void pay_platform_audit_event(struct pay_platform *p, const struct pay_audit_entry *e)
 {
     struct pay_error err = {0};
-    if (pay_audit_record(p->store, &p->audit_signer, e, &err) != PAY_ERR_OK)
+    struct event_ctx c = {p, e};
+    if (pay_platform_write(p, event_tx, &c, &err) != PAY_ERR_OK)
         PAY_ERROR("audit.write_failed", "action=%s err=%s detail=%s", e->action,
                   pay_err_name(err.code), err.detail);
 }
@@ -36,7 +48,7 @@ static enum pay_err start_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
 enum pay_err pay_platform_audit_start(struct pay_platform *p, struct pay_error *err)
 {
     struct start_ctx s = {p, p->set.config_sha256[0] ? p->set.config_sha256 : "none"};
-    return pay_store_run_tx(p->store, start_tx, &s, err);
+    return pay_platform_write(p, start_tx, &s, err);
 }
 
 /* --- the console's page -------------------------------------------------------------------- */
