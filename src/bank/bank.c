@@ -3,6 +3,7 @@
 #include "bank/bank.h"
 #include "core/assertions.h"
 #include "core/clock.h"
+#include "core/buf.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -38,33 +39,6 @@ void pay_bank_options_defaults(struct pay_bank_options *o)
     memcpy(o->retry_ms, sched, sizeof sched);
 }
 
-int pay_bank_write_file(const char *path, const char *data, size_t len, int mode)
-{
-    char tmp[PAY_BANK_PATH_MAX + 8];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return -1;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            close(fd);
-            unlink(tmp);
-            return -1;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return chmod(path, (mode_t)mode);
-}
-
 char *pay_bank_read_file(const char *path, size_t max)
 {
     FILE *f = fopen(path, "rb");
@@ -98,7 +72,7 @@ static int load_secret(struct pay_bank *b, const char *name, uint8_t out[32])
         char hex[PAY_HEX_LEN(32)];
         pay_random_bytes(k, sizeof k);
         if (pay_hex_encode(hex, sizeof hex, k, sizeof k) != 0 ||
-            pay_bank_write_file(path, hex, strlen(hex), 0600) != 0)
+            pay_file_write(path, hex, strlen(hex), 0600) != 0)
             return -1;
         pay_wipe(k, sizeof k);
         text = pay_bank_read_file(path, 256);
@@ -121,7 +95,7 @@ static int load_aead(struct pay_bank *b)
     if (!text) {
         char gen[128];
         if (pay_keyring_generate_text("k1", gen, sizeof gen) != 0 ||
-            pay_bank_write_file(path, gen, strlen(gen), 0600) != 0)
+            pay_file_write(path, gen, strlen(gen), 0600) != 0)
             return -1;
         pay_wipe(gen, sizeof gen);
         text = pay_bank_read_file(path, 256);
@@ -151,8 +125,8 @@ static enum pay_err load_certs(struct pay_bank *b, struct pay_error *err)
         enum pay_err rc = pay_x509_ca_create(cn, b->opt.name, PAY_X509_DAYS_MAX, &ca, err);
         if (rc != PAY_ERR_OK)
             return rc;
-        int w = pay_bank_write_file(kp, ca.key_pem, strlen(ca.key_pem), 0600) |
-                pay_bank_write_file(cp, ca.cert_pem, strlen(ca.cert_pem), 0644);
+        int w = pay_file_write(kp, ca.key_pem, strlen(ca.key_pem), 0600) |
+                pay_file_write(cp, ca.cert_pem, strlen(ca.cert_pem), 0644);
         pay_x509_pair_fini(&ca);
         if (w != 0)
             return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot write %s", cp);
@@ -170,8 +144,8 @@ static enum pay_err load_certs(struct pay_bank *b, struct pay_error *err)
                            PAY_X509_DAYS_MAX, PAY_X509_KEY_RSA2048, &s, err);
         if (rc != PAY_ERR_OK)
             return rc;
-        int w = pay_bank_write_file(skp, s.key_pem, strlen(s.key_pem), 0600) |
-                pay_bank_write_file(sp, s.cert_pem, strlen(s.cert_pem), 0644);
+        int w = pay_file_write(skp, s.key_pem, strlen(s.key_pem), 0600) |
+                pay_file_write(sp, s.cert_pem, strlen(s.cert_pem), 0644);
         pay_x509_pair_fini(&s);
         if (w != 0)
             return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot write %s", sp);

@@ -56,7 +56,6 @@ struct pay_bank_options {
     char data_dir[PAY_BANK_PATH_MAX];
     struct pay_server_settings server; /* [server]: listen, TLS, public URL, log level */
     char web_root[PAY_BANK_PATH_MAX];
-    char print_url_file[PAY_BANK_PATH_MAX];
     char admin_token[128];
     bool demo_data;
     bool fast_hash;
@@ -344,8 +343,6 @@ const char *pay_bank_admin_csrf(struct pay_http_request *req, struct pay_bank *b
 /* "token=..." (escaped) when the request carried ?token=, else ""; request-owned. */
 const char *pay_bank_admin_tq(struct pay_http_request *req);
 
-/* Utility: writes a file with mode 0600 atomically; 0 or -1. */
-int pay_bank_write_file(const char *path, const char *data, size_t len, int mode);
 /* Reads a whole file (at most max bytes) into a heap string (caller frees); NULL on error. */
 char *pay_bank_read_file(const char *path, size_t max);
 

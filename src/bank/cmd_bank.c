@@ -2,89 +2,220 @@
  * open bank.db directly with the same code as the server (docs/bank.md). */
 #include "bank/bank.h"
 #include "cli/commands.h"
+#include "core/cli_opts.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/money.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static void usage(FILE *out)
+/* The options of the bank commands: tables the parser and --help share (core/cli_opts.h); the
+ * values go to struct opts (opts_init). The server's [bank] flags are the [bank] keys with '-'
+ * for '_'. */
+static const struct pay_cli_opt serve_flags[] = {
+    PAY_CLI_OPT("--config", "FILE", "INI file with [server] and [bank] (etc/bank.example.ini)",
+                NULL),
+    PAY_CLI_OPT("--check-config", NULL, "check the file and the flags, then exit: 0 ok, 2 not",
+                NULL),
+    PAY_CLI_OPT("--name", "NAME", "the bank's display name (default: stored, else Sandbox Bank)",
+                NULL),
+    PAY_CLI_OPT("--name-en", "NAME", "the bank's name on English pages (default: --name)", NULL),
+    PAY_CLI_OPT("--brand-color", "#RRGGBB", "colour of its pages' header and buttons (#9b1c1c)",
+                NULL),
+    PAY_CLI_OPT("--code", "CODE",
+                "short code, [a-z0-9]{2,16}: keyId of its signatures (default sandbox)", NULL),
+    PAY_CLI_OPT("--bin", "NNNNNN", "6-digit BIN of the bank's card numbers (default 622202)", NULL),
+    PAY_CLI_OPT("--demo-data", NULL, "seed the demo customers, cards and merchant (idempotent)",
+                NULL),
+    PAY_CLI_OPT("--notify-timeout", "DURATION",
+                "wait this long for a merchant's answer (default 5s)", NULL),
+    PAY_CLI_OPT("--notify-retry", "D1,D2,...",
+                "retry schedule of notifications (default 1m,5m,...,6h)", NULL),
+    PAY_CLI_OPT("--allow-private-notify", "yes|no",
+                "allow merURL on loopback/private addresses (yes)", NULL),
+    PAY_CLI_OPT("--fast-hash", NULL, "Argon2id at its minimum cost (test suites only)", NULL),
+    PAY_CLI_OPT("--admin-token", "TOKEN",
+                "token for /admin from non-loopback clients (default: none)", NULL),
+    PAY_CLI_OPT("--sms-ttl", "DURATION",
+                "lifetime of SMS codes (default 5m; shorter to test expiry)", NULL),
+    PAY_CLI_OPT("--web-root", "DIR", "templates and static files (default: the source tree's)",
+                NULL),
+    PAY_CLI_END};
+
+/* What every offline command takes besides its own options (and the [server] flags, of which
+ * --data-dir is the one they need). */
+static const struct pay_cli_opt offline_flags[] = {
+    PAY_CLI_OPT("--config", "FILE", "INI file, for its [server] data_dir and [bank] code and bin",
+                NULL),
+    PAY_CLI_OPT("--code", "CODE",
+                "the bank's code, on the first use of a data dir (default sandbox)", NULL),
+    PAY_CLI_OPT("--bin", "NNNNNN",
+                "the bank's BIN, on the first use of a data dir (default 622202)", NULL),
+    PAY_CLI_OPT("--fast-hash", NULL, "Argon2id at its minimum cost (test suites only)", NULL),
+    PAY_CLI_END};
+
+static const struct pay_cli_opt merchant_add_flags[] = {
+    PAY_CLI_REQ("--mer-id", "M", "merchant number on the contract", NULL),
+    PAY_CLI_REQ("--name", "NAME", "the merchant's name", NULL),
+    PAY_CLI_REQ("--referrer-domain", "HOST", "host its payment forms must come from (Referer)",
+                NULL),
+    PAY_CLI_REQ("--notify-domain", "HOST", "host of its merURL (where notifications go)", NULL),
+    PAY_CLI_OPT("--allow-no-referer", NULL, "also accept forms without a Referer header", NULL),
+    PAY_CLI_OPT("--out", "DIR", "where merchant.key, merchant.crt and merchant.json go (default .)",
+                NULL),
+    PAY_CLI_END};
+static const struct pay_cli_opt merchant_revoke_flags[] = {
+    PAY_CLI_OPT("--serial", "HEX", "the certificate to revoke", NULL),
+    PAY_CLI_OPT("--mer-id", "M", "or every certificate of this merchant", NULL), PAY_CLI_END};
+static const struct pay_cli_opt customer_add_flags[] = {
+    PAY_CLI_REQ("--name", "NAME", "the customer's name", NULL),
+    PAY_CLI_REQ("--phone", "PHONE", "mobile number for SMS codes: 5-20 digits, optional '+'", NULL),
+    PAY_CLI_END};
+static const struct pay_cli_opt account_add_flags[] = {
+    PAY_CLI_REQ("--customer", "C", "the customer id (cust_...)", NULL),
+    PAY_CLI_OPT("--kind", "deposit|credit", "account kind (default deposit)", NULL),
+    PAY_CLI_OPT("--limit", "MINOR", "credit limit of a credit account, minor units", NULL),
+    PAY_CLI_END};
+static const struct pay_cli_opt card_add_flags[] = {
+    PAY_CLI_OPT("--customer", "C", "issue on a new account of this customer", NULL),
+    PAY_CLI_OPT("--account", "A", "or on this account", NULL),
+    PAY_CLI_OPT("--kind", "debit|credit", "card kind (default debit)", NULL),
+    PAY_CLI_OPT("--password", "NNNNNN", "6-digit card password (default 123456)", NULL),
+    PAY_CLI_OPT("--expiry", "MM/YY", "expiry (default 12/30)", NULL),
+    PAY_CLI_OPT("--limit", "MINOR", "credit limit of a new credit account, minor units", NULL),
+    PAY_CLI_END};
+static const struct pay_cli_opt deposit_flags[] = {
+    PAY_CLI_REQ("--account", "A", "the account credited", NULL),
+    PAY_CLI_REQ("--amount", "MINOR", "amount in minor units (10000 = 100.00)", NULL), PAY_CLI_END};
+static const struct pay_cli_opt movements_flags[] = {
+    PAY_CLI_REQ("--account", "A", "the account", NULL),
+    PAY_CLI_OPT("--cursor", "N", "continue where the last page ended", NULL), PAY_CLI_END};
+
+static const struct pay_cli_opt demo_cards_flags[] = {PAY_CLI_END};
+
+/* The commands: the words, the synopsis, what it does, its own options. */
+static const struct bank_cmd {
+    const char *noun, *verb, *synopsis, *about;
+    const struct pay_cli_opt *flags;
+} bank_cmds[] = {
+    {"serve", NULL, "[--config FILE] [options] [server options]",
+     "Runs a sandbox bank (docs/bank.md); `paygate bank --opt ...` is the same.", serve_flags},
+    {"merchant", "add",
+     "--data-dir D --mer-id M --name N\n      --referrer-domain H --notify-domain H "
+     "[--allow-no-referer] [--out DIR]",
+     "Signs a merchant contract: issues its key and certificate.", merchant_add_flags},
+    {"merchant", "revoke", "--data-dir D (--serial HEX | --mer-id M)",
+     "Revokes merchant certificates.", merchant_revoke_flags},
+    {"customer", "add", "--data-dir D --name N --phone P", "Adds a customer.", customer_add_flags},
+    {"account", "add", "--data-dir D --customer C [--kind deposit|credit] [--limit MINOR]",
+     "Opens an account.", account_add_flags},
+    {"card", "add", "--data-dir D (--customer C | --account A) [--kind debit|credit] ...",
+     "Issues a card and prints its number, expiry and CVV2 once.", card_add_flags},
+    {"deposit", NULL, "--data-dir D --account A --amount MINOR", "Deposits cash into an account.",
+     deposit_flags},
+    {"movements", NULL, "--data-dir D --account A [--cursor N]",
+     "Lists an account's transfers, 100 at a time.", movements_flags},
+    {"demo-cards", NULL, "--data-dir D",
+     "Lists the --demo-data cards with their numbers, expiry and CVV2s (sandbox only).",
+     demo_cards_flags},
+};
+#define BANK_N_CMDS (sizeof bank_cmds / sizeof bank_cmds[0])
+
+static void usage_line(FILE *out, const struct bank_cmd *c)
 {
-    fprintf(
-        out,
-        "usage: paygate bank [serve] [options]        run a sandbox bank (docs/bank.md)\n"
-        "       paygate bank merchant add --data-dir D --mer-id M --name N\n"
-        "            --referrer-domain H --notify-domain H [--allow-no-referer] --out DIR\n"
-        "       paygate bank merchant revoke --data-dir D (--serial HEX | --mer-id M)\n"
-        "       paygate bank customer add --data-dir D --name N --phone P\n"
-        "       paygate bank account add --data-dir D --customer C [--kind deposit|credit]\n"
-        "            [--limit MINOR]\n"
-        "       paygate bank card add --data-dir D (--customer C | --account A)\n"
-        "            [--kind debit|credit] [--password 123456] [--expiry MM/YY] [--limit MINOR]\n"
-        "       paygate bank deposit --data-dir D --account A --amount MINOR\n"
-        "       paygate bank movements --data-dir D --account A [--cursor N]\n"
-        "       paygate bank demo-cards --data-dir D   (the --demo-data cards with CVV2s)\n"
-        "  (the same operations as the forms of /admin)\n\n"
-        "server options: --config bank.ini ([server] and [bank] keys: the options with '_';\n"
-        "  etc/bank.example.ini), --check-config (validate config and flags, then exit)\n"
-        "%s"
-        "  --name N --code C --bin 622202 --demo-data --print-url-file F\n"
-        "  --name-en N (the name on English pages) --brand-color '#c7000b'\n"
-        "  --notify-timeout 5s --notify-retry 1m,5m,... --allow-private-notify yes|no\n"
-        "  --fast-hash (tests only) --admin-token T --web-root DIR\n"
-        "  --sms-ttl 5m (shorter only to test expiry)\n",
-        pay_server_settings_usage);
+    fprintf(out, "  paygate bank %s%s%s %s\n", c->noun, c->verb ? " " : "", c->verb ? c->verb : "",
+            c->synopsis);
 }
 
-/* Generic --key value options into a small table; the [server] flags go to *srv. */
+/* The parsed command line: the options of one command (its own, then offline_flags unless it
+ * serves) with their values, in the order of the table. */
 struct opts {
-    const char *k[32], *v[32];
-    int n;
+    struct pay_cli_opt t[40];
+    const char *v[40];
+    bool set[40];
 };
 
-static int parse(int argc, char **argv, int start, struct opts *o, struct pay_server_settings *srv)
+static void opts_add(struct opts *o, size_t *n, const struct pay_cli_opt *f)
 {
-    for (int i = start; i < argc; i++) {
-        const char *a = argv[i];
-        int used = pay_server_settings_flag(srv, argc, argv, i);
-        if (used < 0) {
-            fprintf(stderr, "paygate bank: %s needs a value (or it is too long)\n", a);
-            return -1;
-        }
-        if (used > 0) {
-            i += used - 1;
+    for (; f->name; f++) {
+        bool dup = false; /* --fast-hash, --code... of offline_flags appear once */
+        for (size_t k = 0; k < *n && !dup; k++)
+            dup = strcmp(o->t[k].name, f->name) == 0;
+        if (dup)
             continue;
-        }
-        if (strncmp(a, "--", 2) != 0 || o->n >= 32) {
-            fprintf(stderr, "paygate bank: unexpected argument '%s'\n", a);
-            return -1;
-        }
-        if (strcmp(a, "--demo-data") == 0 || strcmp(a, "--fast-hash") == 0 ||
-            strcmp(a, "--allow-no-referer") == 0 || strcmp(a, "--check-config") == 0) {
-            o->k[o->n] = a + 2;
-            o->v[o->n++] = "yes";
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "paygate bank: %s needs a value\n", a);
-            return -1;
-        }
-        o->k[o->n] = a + 2;
-        o->v[o->n++] = argv[++i];
+        assert(*n + 1 < sizeof o->t / sizeof o->t[0]);
+        o->t[*n] = (struct pay_cli_opt){.name = f->name,
+                                        .arg = f->arg,
+                                        .help = f->help,
+                                        .value = f->arg ? &o->v[*n] : NULL,
+                                        .set = &o->set[*n],
+                                        .flags = f->flags};
+        (*n)++;
     }
-    return 0;
+    o->t[*n] = (struct pay_cli_opt)PAY_CLI_END;
 }
 
+/* The table of command c into o. */
+static void opts_init(struct opts *o, const struct bank_cmd *c)
+{
+    size_t n = 0;
+    memset(o, 0, sizeof *o);
+    opts_add(o, &n, c->flags);
+    if (c->flags != serve_flags)
+        opts_add(o, &n, offline_flags);
+}
+
+static void usage(FILE *out, const struct bank_cmd *c)
+{
+    struct opts o;
+    if (c == NULL) {
+        fprintf(out, "usage:\n");
+        for (size_t i = 0; i < BANK_N_CMDS; i++)
+            usage_line(out, &bank_cmds[i]);
+        fprintf(out, "  (`paygate bank <command> --help` describes each command's options;\n"
+                     "   the offline commands do what the forms of /admin do)\n\n");
+        c = &bank_cmds[0];
+    } else {
+        fprintf(out, "usage:\n");
+        usage_line(out, c);
+        fprintf(out, "\n");
+    }
+    opts_init(&o, c);
+    fprintf(out, "%s\n\nOptions:\n", c->about);
+    pay_cli_usage(out, o.t);
+    fprintf(out, "\nServer options (the [server] keys; the offline commands need --data-dir):\n%s",
+            pay_server_settings_usage);
+}
+
+/* The [server] flags, for pay_cli_parse. */
+static int server_flag(void *ctx, int argc, char **argv, int i)
+{
+    return pay_server_settings_flag(ctx, argc, argv, i);
+}
+
+/* Parses argv[start..) against command c's table into o, the [server] flags into *srv.
+ * 0, or PAY_CLI_USAGE after printing why. */
+static int parse(const struct bank_cmd *c, int argc, char **argv, int start, struct opts *o,
+                 struct pay_server_settings *srv)
+{
+    char name[40];
+    snprintf(name, sizeof name, "bank %s%s%s", c->noun, c->verb ? " " : "", c->verb ? c->verb : "");
+    opts_init(o, c);
+    return pay_cli_parse(name, o->t, argc, argv, start, server_flag, srv);
+}
+
+/* The value of --k ("yes" for a switch that was given), or NULL when not given. */
 static const char *get(const struct opts *o, const char *k)
 {
-    for (int i = o->n - 1; i >= 0; i--)
-        if (strcmp(o->k[i], k) == 0)
-            return o->v[i];
+    for (size_t i = 0; o->t[i].name; i++)
+        if (o->set[i] && strcmp(o->t[i].name + 2, k) == 0)
+            return o->t[i].arg ? o->v[i] : "yes";
     return NULL;
 }
 
@@ -127,30 +258,20 @@ static enum pay_err read_config(const struct pay_config *c, struct pay_bank_opti
                                 struct pay_error *e)
 {
     static const char *const sections[] = {"server", "bank", NULL};
-    static const char *const keys[] = {"name",
-                                       "name_en",
-                                       "brand_color",
-                                       "code",
-                                       "bin",
-                                       "notify_timeout",
-                                       "notify_retry",
-                                       "allow_private_notify",
-                                       "admin_token",
-                                       "sms_ttl",
-                                       "demo_data",
-                                       "fast_hash",
-                                       "web_root",
-                                       "print_url_file",
-                                       NULL};
+    static const char *const keys[] = {"name",           "name_en",      "brand_color",
+                                       "code",           "bin",          "notify_timeout",
+                                       "notify_retry",   "allow_private_notify", "admin_token",
+                                       "sms_ttl",        "demo_data",    "fast_hash",
+                                       "web_root",       NULL};
     enum pay_err rc;
     if ((rc = pay_config_check_sections(c, sections, e)) ||
         (rc = pay_server_settings_read(&o->server, c, e)))
         return rc;
-    /* listen and data_dir used to live in [bank]: say where they went */
-    if (pay_config_get(c, "bank", "listen", NULL) || pay_config_get(c, "bank", "data_dir", NULL))
-        return pay_config_error(c, "bank",
-                                pay_config_get(c, "bank", "listen", NULL) ? "listen" : "data_dir",
-                                e, "moved to the [server] section");
+    /* listen, data_dir and print_url_file used to live in [bank]: say where they went */
+    static const char *const moved[] = {"listen", "data_dir", "print_url_file"};
+    for (size_t i = 0; i < sizeof moved / sizeof moved[0]; i++)
+        if (pay_config_get(c, "bank", moved[i], NULL))
+            return pay_config_error(c, "bank", moved[i], e, "moved to the [server] section");
     if ((rc = pay_config_check_keys(c, "bank", keys, e)) ||
         (rc = cfg_text(c, "name", o->name, sizeof o->name, e)) ||
         (rc = cfg_text(c, "name_en", o->name_en, sizeof o->name_en, e)) ||
@@ -158,8 +279,7 @@ static enum pay_err read_config(const struct pay_config *c, struct pay_bank_opti
         (rc = cfg_text(c, "code", o->code, sizeof o->code, e)) ||
         (rc = cfg_text(c, "bin", o->bin, sizeof o->bin, e)) ||
         (rc = cfg_text(c, "admin_token", o->admin_token, sizeof o->admin_token, e)) ||
-        (rc = cfg_text(c, "web_root", o->web_root, sizeof o->web_root, e)) ||
-        (rc = cfg_text(c, "print_url_file", o->print_url_file, sizeof o->print_url_file, e)))
+        (rc = cfg_text(c, "web_root", o->web_root, sizeof o->web_root, e)))
         return rc;
     return cfg_typed(c, o, e);
 }
@@ -179,7 +299,6 @@ static enum pay_err apply_flags(const struct opts *in, struct pay_bank_options *
     STR("code", code);
     STR("bin", bin);
     STR("web-root", web_root);
-    STR("print-url-file", print_url_file);
     STR("admin-token", admin_token);
 #undef STR
     o->demo_data = o->demo_data || get(in, "demo-data") != NULL;
@@ -221,7 +340,8 @@ static enum pay_err validate(const struct pay_config *c, const struct opts *in,
 }
 
 /* Config file, then flags, then the checks; prints the error and returns 2 if any fails. */
-static int load_options(int argc, char **argv, int at, struct opts *in, struct pay_bank_options *o)
+static int load_options(const struct bank_cmd *c, int argc, char **argv, int at, struct opts *in,
+                        struct pay_bank_options *o)
 {
     pay_bank_options_defaults(o);
     struct pay_config *cfg = NULL;
@@ -234,7 +354,7 @@ static int load_options(int argc, char **argv, int at, struct opts *in, struct p
                 rc = read_config(cfg, o, &e);
             break;
         }
-    if (rc == PAY_ERR_OK && parse(argc, argv, at, in, &o->server) != 0) {
+    if (rc == PAY_ERR_OK && parse(c, argc, argv, at, in, &o->server) != 0) {
         pay_config_free(cfg);
         return 2;
     }
@@ -287,8 +407,7 @@ static int merchant_cmd(struct pay_bank *b, const char *verb, const struct opts 
         printf("revoked %d certificate(s)\n", n);
         return 0;
     }
-    usage(stderr);
-    return 2;
+    return PAY_CLI_USAGE; /* pay_cmd_bank knows only add and revoke */
 }
 
 /* A whole-number option in minor units, strictly digits ("" or absent: dflt). */
@@ -375,29 +494,50 @@ static int movements_cmd(struct pay_bank *b, const struct opts *in)
     return 0;
 }
 
+/* The command argv names (serve when it starts with an option), its first option in *at; NULL
+ * after saying what is wrong. */
+static const struct bank_cmd *find_cmd(int argc, char **argv, int *at)
+{
+    *at = 1;
+    if (argc < 2 || argv[1][0] == '-')
+        return &bank_cmds[0];
+    bool noun_known = false;
+    for (size_t i = 0; i < BANK_N_CMDS; i++) {
+        const struct bank_cmd *c = &bank_cmds[i];
+        if (strcmp(argv[1], c->noun) != 0)
+            continue;
+        noun_known = true;
+        *at = c->verb ? 3 : 2;
+        if (!c->verb || (argc > 2 && strcmp(argv[2], c->verb) == 0))
+            return c;
+    }
+    if (noun_known)
+        fprintf(stderr, "paygate bank %s: %s%s%s (see --help)\n", argv[1],
+                argc > 2 ? "unknown command '" : "the command is missing", argc > 2 ? argv[2] : "",
+                argc > 2 ? "'" : "");
+    else
+        fprintf(stderr, "paygate bank: unknown command '%s' (see --help)\n", argv[1]);
+    return NULL;
+}
+
 int pay_cmd_bank(int argc, char **argv)
 {
-    if (pay_cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
     int at = 1;
-    const char *cmd = argc > 1 && strncmp(argv[1], "--", 2) != 0 ? argv[1] : "serve";
-    if (argc > 1 && strncmp(argv[1], "--", 2) != 0)
-        at = 2;
-    const char *verb = "";
-    if (strcmp(cmd, "merchant") == 0 || strcmp(cmd, "customer") == 0 || strcmp(cmd, "card") == 0 ||
-        strcmp(cmd, "account") == 0)
-        verb = at < argc ? argv[at++] : "";
-    struct opts in = {0};
-    struct pay_bank_options o;
-    if (load_options(argc, argv, at, &in, &o) != 0)
-        return 2;
-    if (get(&in, "check-config")) { /* nothing opened: the database stays untouched */
-        printf("paygate bank: configuration OK\n");
+    const struct bank_cmd *c = find_cmd(argc, argv, &at);
+    if (pay_cli_wants_help(argc, argv)) {
+        usage(stdout, c && at > 1 ? c : NULL);
         return 0;
     }
-    if (strcmp(cmd, "serve") == 0)
+    if (!c)
+        return PAY_CLI_USAGE;
+    const char *cmd = c->noun;
+    struct opts in;
+    struct pay_bank_options o;
+    if (load_options(c, argc, argv, at, &in, &o) != 0)
+        return PAY_CLI_USAGE;
+    if (get(&in, "check-config")) /* nothing opened: the database stays untouched */
+        return pay_cli_config_ok("bank", get(&in, "config"));
+    if (c == &bank_cmds[0])
         return pay_bank_serve(&o);
     o.name[0] = '\0'; /* --name of the offline commands names a merchant, not the bank */
     struct pay_bank *b = NULL;
@@ -407,10 +547,7 @@ int pay_cmd_bank(int argc, char **argv)
     if (rc != PAY_ERR_OK)
         status = fail(cmd, rc, &e);
     else if (strcmp(cmd, "merchant") == 0)
-        status = merchant_cmd(b, verb, &in);
-    else if (strcmp(cmd, "customer") == 0 || strcmp(cmd, "card") == 0 ||
-             strcmp(cmd, "account") == 0 || strcmp(cmd, "deposit") == 0)
-        status = admin_cmd(b, cmd, &in);
+        status = merchant_cmd(b, c->verb, &in);
     else if (strcmp(cmd, "movements") == 0)
         status = movements_cmd(b, &in);
     else if (strcmp(cmd, "demo-cards") == 0)
@@ -418,10 +555,8 @@ int pay_cmd_bank(int argc, char **argv)
             pay_bank_demo_cards_print(b, stdout) == 0
                 ? 0
                 : (fprintf(stderr, "paygate bank demo-cards: no demo cards (--demo-data)\n"), 1);
-    else {
-        usage(stderr);
-        status = 2;
-    }
+    else
+        status = admin_cmd(b, cmd, &in);
     pay_bank_close(b);
     return status;
 }

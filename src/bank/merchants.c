@@ -3,6 +3,7 @@
  * the signed API can verify merchants' requests. */
 #include "bank/bank.h"
 #include "core/clock.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "crypto/x509.h"
@@ -139,17 +140,17 @@ static int write_merchant_files(const char *dir, const struct pay_x509_pair *p, 
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return -1;
     snprintf(path, sizeof path, "%s/merchant.key", dir);
-    if (pay_bank_write_file(path, p->key_pem, strlen(p->key_pem), 0600) != 0)
+    if (pay_file_write(path, p->key_pem, strlen(p->key_pem), 0600) != 0)
         return -1;
     snprintf(path, sizeof path, "%s/merchant.crt", dir);
-    if (pay_bank_write_file(path, p->cert_pem, strlen(p->cert_pem), 0644) != 0)
+    if (pay_file_write(path, p->cert_pem, strlen(p->cert_pem), 0644) != 0)
         return -1;
     int n = snprintf(json, sizeof json,
                      "{\"merID\":\"%s\",\"merAcct\":\"%s\",\"certSerial\":\"%s\","
                      "\"bankCode\":\"%s\"}\n",
                      mer_id, acct, p->serial_hex, code);
     snprintf(path, sizeof path, "%s/merchant.json", dir);
-    return pay_bank_write_file(path, json, (size_t)n, 0644);
+    return pay_file_write(path, json, (size_t)n, 0644);
 }
 
 static enum pay_err check_merchant(const struct pay_bank_merchant *m, struct pay_error *err)

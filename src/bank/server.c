@@ -4,6 +4,7 @@
 #include "bank/api.h"
 #include "bank/bank.h"
 #include "core/clock.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "crypto/sig.h"
@@ -106,15 +107,12 @@ static enum pay_err start_http(struct pay_bank *b, struct pay_error *err)
         rc = pay_http_server_start(b->http, err);
     if (rc != PAY_ERR_OK)
         return rc;
-    /* behind a proxy the announced URL is the public one */
-    const char *url =
-        b->opt.server.public_url[0] ? b->opt.server.public_url : pay_http_server_url(b->http);
+    const char *url = pay_server_settings_url(&b->opt.server, pay_http_server_url(b->http));
     printf("%s (%s, BIN %s) listening on %s\n", b->opt.name, b->opt.code, b->opt.bin, url);
     fflush(stdout);
-    if (b->opt.print_url_file[0] &&
-        pay_bank_write_file(b->opt.print_url_file, url, strlen(url), 0644) != 0)
-        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "print-url-file", "cannot write %s",
-                             b->opt.print_url_file);
+    rc = pay_server_settings_announce(&b->opt.server, pay_http_server_url(b->http), err);
+    if (rc != PAY_ERR_OK)
+        return rc;
     PAY_INFO("bank.started", "code=%s url=%s", b->opt.code, url);
     return PAY_ERR_OK;
 }

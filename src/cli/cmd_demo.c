@@ -1,11 +1,14 @@
 /* `paygate demo`: the whole chain on one machine with no configuration. Creates a data folder
  * (SQLite files, keys, certificates), seeds it once (bank merchants, the shop as a platform
  * merchant, a consumer with a wallet balance), starts two sandbox banks, the platform and the
- * shop as child processes on fixed loopback ports, prints the URLs and demo credentials, and
- * on Ctrl-C / SIGTERM stops the children in order (shop, platform, banks) and waits for them.
- * Running it again reuses the data folder. */
+ * shop as child processes on loopback (fixed ports, or any free ones with --base-port 0),
+ * prints the URLs they announced and the demo credentials, and on Ctrl-C / SIGTERM stops the
+ * children in order (shop, platform, banks) and waits for them. Running it again reuses the
+ * data folder. */
 #include "cli/commands.h"
 #include "core/buf.h"
+#include "core/cli_opts.h"
+#include "core/limits.h"
 #include "http/client.h"
 
 #include <arpa/inet.h>
@@ -15,6 +18,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,49 +32,68 @@
 
 struct demo_bank {
     const char *code, *name, *name_en, *color, *bin; /* name: on Chinese pages and SMS */
-    int port_off;
     char acct[64]; /* the platform's merchant account at this bank */
 };
+
+/* The children, in start order; a child's index is also its port's offset from --base-port. */
+enum { DEMO_BANK0, DEMO_BANK1, DEMO_PLATFORM, DEMO_SHOP, DEMO_N };
 
 struct demo {
     char self[1024];
     char dir[1024];
-    int base_port;
+    int base_port; /* 0: every server on a free port of the kernel's choosing */
+    const char *urls_file;
     struct demo_bank banks[2];
-    pid_t pids[4]; /* bank 0, bank 1, platform, shop */
-    const char *names[4];
+    pid_t pids[DEMO_N];
+    const char *names[DEMO_N];
+    char urls[DEMO_N][PAY_URL_MAX + 1]; /* what each child announced once it listened */
     char operator_token[33]; /* the platform's operator console, kept in the data folder */
 };
 
-static void demo_usage(void)
+/* The highest --base-port: the shop listens on N+3. */
+#define DEMO_BASE_PORT_MAX 65532
+
+static const char demo_intro[] =
+    "usage: paygate demo [--data-dir DIR] [--base-port N] [--urls-file FILE]\n\n"
+    "Runs the whole demo on 127.0.0.1: two sandbox banks (ports N and N+1), the payment\n"
+    "platform (N+2) and the demo shop (N+3); N is 8081 by default, and 0 puts every server on\n"
+    "a free port. The first run creates DIR with the SQLite databases, keys and certificates\n"
+    "and seeds demo data; later runs reuse it. Once every server answers, prints their URLs,\n"
+    "the demo credentials and \"ready\"; a server that cannot start (a port in use) is named\n"
+    "and the demo exits 1. Ctrl-C or SIGTERM stops everything cleanly. Logs: DIR/logs/.\n\n"
+    "Options:\n";
+
+/* --base-port: 0, or a port from which the four fit below 65536 (1024 up: no root needed). */
+static int parse_base_port(void *ctx, const char *v)
 {
-    printf("usage: paygate demo [--data-dir DIR] [--base-port N]\n\n"
-           "Runs the whole demo on 127.0.0.1: two sandbox banks (ports N and N+1), the payment\n"
-           "platform (N+2) and the demo shop (N+3); N is 8081 by default. The first run creates\n"
-           "DIR (default ./paygate-data) with the SQLite databases, keys and certificates and\n"
-           "seeds demo data; later runs reuse it. Prints the URLs and demo credentials. Ctrl-C\n"
-           "or SIGTERM stops everything cleanly. Logs: DIR/logs/.\n");
+    char *end = NULL;
+    long port = strtol(v, &end, 10);
+    if (!*v || *end || (port != 0 && (port < 1024 || port > DEMO_BASE_PORT_MAX))) {
+        fprintf(stderr, "paygate demo: --base-port '%s': 0 (any free ports) or 1024-%d\n", v,
+                DEMO_BASE_PORT_MAX);
+        return -1;
+    }
+    ((struct demo *)ctx)->base_port = (int)port;
+    return 0;
 }
 
-static int demo_args(int argc, char **argv, const char **dir, long *port)
+/* The options into d and *dir; -1 when --help was shown (exit 0), else 0 or PAY_CLI_USAGE. */
+static int demo_args(int argc, char **argv, struct demo *d, const char **dir)
 {
-    for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "--base-port") == 0 || strcmp(argv[i], "--port") == 0) &&
-            i + 1 < argc) {
-            char *end;
-            *port = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || *port < 1024 || *port > 65530) {
-                fprintf(stderr, "paygate demo: bad port '%s' (1024-65530)\n", argv[i]);
-                return 2;
-            }
-        } else if (strcmp(argv[i], "--data-dir") == 0 && i + 1 < argc) {
-            *dir = argv[++i];
-        } else {
-            fprintf(stderr, "paygate demo: unknown option '%s' (see --help)\n", argv[i]);
-            return 2;
-        }
+    const struct pay_cli_opt opts[] = {
+        PAY_CLI_OPT("--data-dir", "DIR", "data folder (default ./paygate-data), reused later", dir),
+        PAY_CLI_EACH("--base-port", "N",
+                     "banks on N, N+1, platform N+2, shop N+3 (8081); 0: free ports",
+                     parse_base_port),
+        PAY_CLI_OPT("--urls-file", "FILE", "once ready, write a line \"NAME URL\" per server here",
+                    &d->urls_file),
+        PAY_CLI_END};
+    if (pay_cli_wants_help(argc, argv)) {
+        fputs(demo_intro, stdout);
+        pay_cli_usage(stdout, opts);
+        return -1;
     }
-    return 0;
+    return pay_cli_parse("demo", opts, argc, argv, 1, NULL, d);
 }
 
 static void path_of(const struct demo *d, char *out, size_t n, const char *fmt, ...)
@@ -212,6 +235,8 @@ static int load_operator_token(struct demo *d)
     return close(fd) == 0 && ok ? 0 : -1;
 }
 
+/* platform.ini, on every start: the banks' URLs are the ones they announced this time (with
+ * --base-port 0 they change from run to run); the platform's public URL is its bound one. */
 static int write_platform_ini(struct demo *d)
 {
     if (load_operator_token(d) != 0)
@@ -227,22 +252,20 @@ static int write_platform_ini(struct demo *d)
         return -1;
     }
     fprintf(f,
-            "# written by `paygate demo` on every start\n[server]\npublic_url = "
-            "http://127.0.0.1:%d\n[platform]\nsweep_interval = 1s\nbanks = %s,%s\n"
-            "operator_token = %s\n[notify]\n"
+            "# written by `paygate demo` on every start\n[platform]\nsweep_interval = 1s\n"
+            "banks = %s,%s\noperator_token = %s\n[notify]\n"
             "allow_private_hosts = true\nretry_schedule = 5s,15s,1m,5m,15m\npoll_interval = "
             "200ms\ntimeout = 5s\n",
-            d->base_port + 2, d->banks[0].code, d->banks[1].code, d->operator_token);
+            d->banks[0].code, d->banks[1].code, d->operator_token);
     for (int i = 0; i < 2; i++) {
         const struct demo_bank *b = &d->banks[i];
         fprintf(f,
-                "[bank.%s]\nname = %s\nname_en = %s\ngateway_url = http://127.0.0.1:%d\n"
-                "mer_id = PAYGATE\n"
+                "[bank.%s]\nname = %s\nname_en = %s\ngateway_url = %s\nmer_id = PAYGATE\n"
                 "mer_acct = %s\nkey_file = %s/banks/%s-platform/merchant.key\ncert_file = "
                 "%s/banks/%s-platform/merchant.crt\nbank_cert_file = %s/banks/%s/keys/sign.crt\n"
                 "ca_file = %s/banks/%s/keys/ca.crt\nallow_private = true\n",
-                b->code, b->name, b->name_en, d->base_port + b->port_off, b->acct, d->dir, b->code,
-                d->dir, b->code, d->dir, b->code, d->dir, b->code);
+                b->code, b->name, b->name_en, d->urls[i], b->acct, d->dir, b->code, d->dir, b->code, d->dir,
+                b->code, d->dir, b->code);
     }
     return fclose(f) == 0 ? 0 : -1;
 }
@@ -250,7 +273,7 @@ static int write_platform_ini(struct demo *d)
 static int seed(struct demo *d)
 {
     char p[1200];
-    const char *dirs[] = {"", "logs", "banks", "platform", "shop"};
+    const char *dirs[] = {"", "logs", "run", "banks", "platform", "shop"};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         path_of(d, p, sizeof p, "%s", dirs[i]);
         if (mkdir(p, 0700) != 0 && errno != EEXIST) {
@@ -261,143 +284,225 @@ static int seed(struct demo *d)
     for (int i = 0; i < 2; i++)
         if (seed_bank_merchant(d, &d->banks[i], "PAYGATE", "PayGate platform", "platform") != 0)
             return -1;
-    if (seed_bank_merchant(d, &d->banks[0], "SHOP0001", "Teahouse demo shop", "shop") != 0 ||
-        seed_platform(d) != 0)
+    if (seed_bank_merchant(d, &d->banks[0], "SHOP0001", "Teahouse demo shop", "shop") != 0)
         return -1;
-    return write_platform_ini(d);
+    return seed_platform(d);
 }
 
-/* True when something accepts TCP connections on 127.0.0.1:port. */
-static int port_open(int port)
+/* True when a listener holds 127.0.0.1:port: binding it ourselves fails with EADDRINUSE
+ * (with SO_REUSEADDR, as the servers bind, so a socket in TIME_WAIT does not count). */
+static bool port_in_use(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0)
-        close(fd);
+    if (fd < 0)
+        return false;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    bool busy = bind(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno == EADDRINUSE;
+    close(fd);
+    return busy;
+}
+
+/* DIR/run/<name>.url: where child idx announces its URL (--print-url-file). */
+static void url_file(const struct demo *d, int idx, char *out, size_t n)
+{
+    path_of(d, out, n, "run/%s.url", d->names[idx]);
+}
+
+/* The listen address of child idx: its fixed port, or port 0. */
+static void listen_of(const struct demo *d, int idx, char *out, size_t n)
+{
+    snprintf(out, n, "127.0.0.1:%d", d->base_port ? d->base_port + idx : 0);
+}
+
+/* Why child idx ended before it was ready (st from waitpid), naming its port when another
+ * program holds it. */
+static void start_failed(const struct demo *d, int idx, int st)
+{
+    int port = d->base_port ? d->base_port + idx : 0;
+    if (port && port_in_use(port))
+        fprintf(stderr,
+                "paygate demo: %s cannot listen on 127.0.0.1:%d: the port is in use by another "
+                "program (choose other ports with --base-port N, or any free ones with "
+                "--base-port 0)\n",
+                d->names[idx], port);
+    else
+        fprintf(stderr, "paygate demo: %s exited at start (%s %d; see %s/logs/%s.log)\n",
+                d->names[idx], WIFEXITED(st) ? "exit status" : "signal",
+                WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), d->dir, d->names[idx]);
+}
+
+/* GET <url>/healthz answers 200. */
+static bool healthy(const char *url)
+{
+    char target[PAY_URL_MAX + 16];
+    snprintf(target, sizeof target, "%s/healthz", url);
+    struct pay_http_client_options opt = {.allow_private_addresses = true,
+                                          .total_timeout_ms = 5000};
+    struct pay_http_client_response r = {0};
+    bool ok = pay_http_client_request("GET", target, NULL, NULL, 0, &opt, &r, NULL) == PAY_ERR_OK &&
+              r.status == 200;
+    pay_http_client_response_fini(&r);
     return ok;
 }
 
-/* Waits until the child listens and GET /healthz answers 200, or it dies, or timeout_ms. */
-static int wait_ready(const struct demo *d, int idx, int port, int timeout_ms)
+/* Waits until child idx is ready: it has written its URL file (it does so only once it has
+ * bound its port, so that URL is its own, never another program's on the same port), that
+ * URL's /healthz answers 200, and the child still runs. 0, or -1 after saying why: the
+ * child exited (naming a port in use), or timeout_ms passed. */
+static int wait_ready(struct demo *d, int idx, int timeout_ms)
 {
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
-    struct pay_http_client_options opt = {.allow_private_addresses = true,
-                                          .total_timeout_ms = 2000};
-    for (int waited = 0; waited < timeout_ms; waited += 100) {
-        if (waitpid(d->pids[idx], NULL, WNOHANG) == d->pids[idx]) {
-            fprintf(stderr, "paygate demo: %s exited at start (port %d busy? see %s/logs/%s.log)\n",
-                    d->names[idx], port, d->dir, d->names[idx]);
+    char file[1200];
+    url_file(d, idx, file, sizeof file);
+    for (int waited = 0; waited < timeout_ms; waited += 50) {
+        int st = 0;
+        if (waitpid(d->pids[idx], &st, WNOHANG) == d->pids[idx]) {
+            d->pids[idx] = 0;
+            start_failed(d, idx, st);
             return -1;
         }
-        if (port_open(port)) {
-            struct pay_http_client_response r = {0};
-            int ok =
-                pay_http_client_request("GET", url, NULL, NULL, 0, &opt, &r, NULL) == PAY_ERR_OK &&
-                r.status == 200;
-            pay_http_client_response_fini(&r);
-            if (ok)
-                return 0;
+        char *url = pay_file_read(file, PAY_URL_MAX, NULL);
+        if (url && url[0] && healthy(url) && waitpid(d->pids[idx], &st, WNOHANG) == 0) {
+            snprintf(d->urls[idx], sizeof d->urls[idx], "%s", url);
+            free(url);
+            return 0;
         }
-        usleep(100000);
+        free(url);
+        usleep(50000);
     }
-    fprintf(stderr, "paygate demo: %s did not answer on port %d\n", d->names[idx], port);
+    fprintf(stderr, "paygate demo: %s did not get ready within %d s (see %s/logs/%s.log)\n",
+            d->names[idx], timeout_ms / 1000, d->dir, d->names[idx]);
     return -1;
 }
+
+/* Starts child idx: `paygate ARGV... --listen L --print-url-file F`, argv NULL-terminated with
+ * room for those four entries, then waits until it is ready (wait_ready). 0 or -1. */
+static int start_child(struct demo *d, int idx, char **argv, int timeout_ms)
+{
+    char file[1200], listen[32];
+    url_file(d, idx, file, sizeof file);
+    listen_of(d, idx, listen, sizeof listen);
+    unlink(file); /* an old run's URL must not pass for this child's */
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    argv[n] = "--listen";
+    argv[n + 1] = listen;
+    argv[n + 2] = "--print-url-file";
+    argv[n + 3] = file;
+    argv[n + 4] = NULL;
+    d->pids[idx] = spawn(d, d->names[idx], argv);
+    return d->pids[idx] > 0 ? wait_ready(d, idx, timeout_ms) : -1;
+}
+
+/* Start-up of the servers takes seconds (keys, demo customers hashed with Argon2id); these
+ * bounds only catch a server that hangs, on a slow or loaded machine. */
+#define DEMO_START_TIMEOUT_MS 120000
 
 static int start_bank(struct demo *d, int i)
 {
     const struct demo_bank *b = &d->banks[i];
-    char data[1200], listen[32];
+    char data[1200];
     path_of(d, data, sizeof data, "banks/%s", b->code);
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", d->base_port + b->port_off);
-    char *const argv[] = {d->self,
-                          "bank",
-                          "serve",
-                          "--data-dir",
-                          data,
-                          "--name",
-                          (char *)b->name,
-                          "--name-en",
-                          (char *)b->name_en,
-                          "--brand-color",
-                          (char *)b->color,
-                          "--code",
-                          (char *)b->code,
-                          "--bin",
-                          (char *)b->bin,
-                          "--listen",
-                          listen,
-                          "--demo-data",
-                          NULL};
-    d->pids[i] = spawn(d, d->names[i], argv);
-    return d->pids[i] > 0 ? wait_ready(d, i, d->base_port + b->port_off, 60000) : -1;
+    char *argv[] = {d->self,
+                    "bank",
+                    "serve",
+                    "--data-dir",
+                    data,
+                    "--name",
+                    (char *)b->name,
+                    "--name-en",
+                    (char *)b->name_en,
+                    "--brand-color",
+                    (char *)b->color,
+                    "--code",
+                    (char *)b->code,
+                    "--bin",
+                    (char *)b->bin,
+                    "--demo-data",
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL};
+    return start_child(d, i, argv, DEMO_START_TIMEOUT_MS);
 }
 
 static int start_platform(struct demo *d)
 {
-    char data[1200], ini[1200], listen[32];
+    char data[1200], ini[1200];
     path_of(d, data, sizeof data, "platform");
     path_of(d, ini, sizeof ini, "platform/platform.ini");
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", d->base_port + 2);
-    char *const argv[] = {d->self, "platform", "--config", ini, "--data-dir",
-                          data,    "--listen", listen,     NULL};
-    d->pids[2] = spawn(d, "platform", argv);
-    return d->pids[2] > 0 ? wait_ready(d, 2, d->base_port + 2, 60000) : -1;
+    if (write_platform_ini(d) != 0) {
+        fprintf(stderr, "paygate demo: cannot write %s\n", ini);
+        return -1;
+    }
+    char *argv[] = {d->self, "platform", "--config", ini,  "--data-dir", data,
+                    NULL,    NULL,       NULL,       NULL, NULL};
+    return start_child(d, DEMO_PLATFORM, argv, DEMO_START_TIMEOUT_MS);
 }
 
 static int start_shop(struct demo *d)
 {
     char data[1200], key[1200], mer[1200], cert[1200], ca[1200];
-    char listen[32], pf[64], bank[64], pub[64];
     path_of(d, data, sizeof data, "shop");
     path_of(d, key, sizeof key, "shop/shop.key");
     path_of(d, mer, sizeof mer, "banks/%s-shop", d->banks[0].code);
     path_of(d, cert, sizeof cert, "banks/%s/keys/sign.crt", d->banks[0].code);
     path_of(d, ca, sizeof ca, "banks/%s/keys/ca.crt", d->banks[0].code);
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", d->base_port + 3);
-    snprintf(pub, sizeof pub, "http://127.0.0.1:%d", d->base_port + 3);
-    snprintf(pf, sizeof pf, "http://127.0.0.1:%d", d->base_port + 2);
-    snprintf(bank, sizeof bank, "http://127.0.0.1:%d", d->base_port + d->banks[0].port_off);
-    char *const argv[] = {d->self,
-                          "shop",
-                          "--data-dir",
-                          data,
-                          "--listen",
-                          listen,
-                          "--public-url",
-                          pub,
-                          "--platform-url",
-                          pf,
-                          "--merchant-id",
-                          "shop",
-                          "--key-file",
-                          key,
-                          "--bank-url",
-                          bank,
-                          "--bank-name",
-                          (char *)d->banks[0].name,
-                          "--bank-name-en",
-                          (char *)d->banks[0].name_en,
-                          "--bank-merchant-dir",
-                          mer,
-                          "--bank-cert",
-                          cert,
-                          "--bank-ca",
-                          ca,
-                          "--bank-code",
-                          (char *)d->banks[0].code,
-                          NULL};
-    d->pids[3] = spawn(d, "shop", argv);
-    return d->pids[3] > 0 ? wait_ready(d, 3, d->base_port + 3, 30000) : -1;
+    char *argv[] = {d->self,
+                    "shop",
+                    "--data-dir",
+                    data,
+                    "--platform-url",
+                    d->urls[DEMO_PLATFORM],
+                    "--merchant-id",
+                    "shop",
+                    "--key-file",
+                    key,
+                    "--bank-url",
+                    d->urls[DEMO_BANK0],
+                    "--bank-name",
+                    (char *)d->banks[0].name,
+                    "--bank-name-en",
+                    (char *)d->banks[0].name_en,
+                    "--bank-merchant-dir",
+                    mer,
+                    "--bank-cert",
+                    cert,
+                    "--bank-ca",
+                    ca,
+                    "--bank-code",
+                    (char *)d->banks[0].code,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL};
+    return start_child(d, DEMO_SHOP, argv, DEMO_START_TIMEOUT_MS);
+}
+
+/* --urls-file: one "NAME URL" line per server, written atomically once all are ready, so a
+ * test that sees the file can use every URL in it. */
+static int write_urls_file(const struct demo *d)
+{
+    if (!d->urls_file)
+        return 0;
+    char text[DEMO_N * (PAY_URL_MAX + 32)];
+    size_t n = 0;
+    for (int i = 0; i < DEMO_N; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s %s\n", d->names[i], d->urls[i]);
+    if (pay_file_write(d->urls_file, text, n, 0644) == 0)
+        return 0;
+    fprintf(stderr, "paygate demo: cannot write %s: %s\n", d->urls_file, strerror(errno));
+    return -1;
 }
 
 /* Stops the running children, newest first: SIGTERM, then SIGKILL after 15 s. */
 static void stop_all(struct demo *d)
 {
-    for (int i = 3; i >= 0; i--) {
+    for (int i = DEMO_N - 1; i >= 0; i--) {
         if (d->pids[i] <= 0)
             continue;
         kill(d->pids[i], SIGTERM);
@@ -430,26 +535,26 @@ static void demo_card(const char *bin, int serial, char out[17])
 
 static void print_summary(const struct demo *d)
 {
-    int p = d->base_port;
     char c1[17], c2[17], c5[17];
     demo_card(d->banks[0].bin, 1, c1);
     demo_card(d->banks[0].bin, 5, c5);
     demo_card(d->banks[1].bin, 1, c2);
     printf("\npaygate demo is running (data: %s)\n\n"
-           "  shop            http://127.0.0.1:%d/          (order admin: /admin)\n"
-           "  platform        http://127.0.0.1:%d/wallet    (consumer wallet)\n"
-           "  bank %-10s http://127.0.0.1:%d/admin     (SMS codes: /sandbox/sms)\n"
-           "  bank %-10s http://127.0.0.1:%d/admin     (SMS codes: /sandbox/sms)\n"
-           "  operator        http://127.0.0.1:%d/operator/dashboard  (token %s)\n\n"
+           "  shop            %s/          (order admin: /admin)\n"
+           "  platform        %s/wallet    (consumer wallet)\n"
+           "  bank %-10s %s/admin     (SMS codes: /sandbox/sms)\n"
+           "  bank %-10s %s/admin     (SMS codes: /sandbox/sms)\n"
+           "  operator        %s/operator/dashboard  (token %s)\n\n"
            "  consumer login  13800000001 / demo-pass-1, payment password 123456 (wallet ¥10,000)\n"
            "  cards           %s (debit), %s (credit) at %s; %s at %s\n"
            "                  card password 123456, expiry 12/30; SMS codes at the bank's\n"
-           "                  http://127.0.0.1:%d/sandbox/sms; CVV2s (to bind a card):\n"
+           "                  %s/sandbox/sms; CVV2s (to bind a card):\n"
            "                  paygate bank demo-cards --data-dir %s/banks/%s\n\n"
            "paygate demo: ready. Ctrl-C stops everything.\n",
-           d->dir, p + 3, p + 2, d->banks[0].name_en, p, d->banks[1].name_en, p + 1, p + 2,
-           d->operator_token, c1, c5, d->banks[0].name_en, c2, d->banks[1].name_en, p, d->dir,
-           d->banks[0].code);
+           d->dir, d->urls[DEMO_SHOP], d->urls[DEMO_PLATFORM], d->banks[0].name_en,
+           d->urls[DEMO_BANK0], d->banks[1].name_en, d->urls[DEMO_BANK1], d->urls[DEMO_PLATFORM],
+           d->operator_token, c1, c5, d->banks[0].name_en, c2, d->banks[1].name_en,
+           d->urls[DEMO_BANK0], d->dir, d->banks[0].code);
     fflush(stdout);
 }
 
@@ -467,7 +572,7 @@ static int wait_for_end(struct demo *d)
             continue;
         if (sig != SIGCHLD)
             return 0;
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < DEMO_N; i++) {
             if (d->pids[i] > 0 && waitpid(d->pids[i], NULL, WNOHANG) == d->pids[i]) {
                 fprintf(stderr, "paygate demo: %s stopped unexpectedly (see %s/logs/%s.log)\n",
                         d->names[i], d->dir, d->names[i]);
@@ -480,18 +585,15 @@ static int wait_for_end(struct demo *d)
 
 int pay_cmd_demo(int argc, char **argv)
 {
-    if (pay_cli_wants_help(argc, argv)) {
-        demo_usage();
-        return 0;
-    }
     const char *dir = "paygate-data";
-    long port = 8081;
-    if (demo_args(argc, argv, &dir, &port) != 0)
-        return 2;
-    struct demo d = {.base_port = (int)port,
-                     .banks = {{"icbc", "中国工商银行", "ICBC", "#c7000b", "622202", 0, ""},
-                               {"ccb", "中国建设银行", "CCB", "#0066b3", "621700", 1, ""}},
-                     .names = {"bank-icbc", "bank-ccb", "platform", "shop"}};
+    struct demo d = {
+        .base_port = 8081,
+        .banks = {{"icbc", "中国工商银行", "ICBC", "#c7000b", "622202", ""},
+                  {"ccb", "中国建设银行", "CCB", "#0066b3", "621700", ""}},
+        .names = {"bank-icbc", "bank-ccb", "platform", "shop"}};
+    int bad = demo_args(argc, argv, &d, &dir);
+    if (bad)
+        return bad < 0 ? 0 : bad;
     ssize_t n = readlink("/proc/self/exe", d.self, sizeof d.self - 1);
     if (n <= 0 || (dir[0] != '/' && !getcwd(d.dir, sizeof d.dir - 300)) || strlen(dir) > 700) {
         fprintf(stderr, "paygate demo: cannot find our own binary or the data dir\n");
@@ -508,8 +610,10 @@ int pay_cmd_demo(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &set, NULL);
     printf("paygate demo: %s data in %s\n", exists(d.dir) ? "reusing" : "creating", d.dir);
     fflush(stdout);
-    int rc = seed(&d) == 0 && start_bank(&d, 0) == 0 && start_bank(&d, 1) == 0 &&
-                     start_platform(&d) == 0 && start_shop(&d) == 0
+    if (d.urls_file)
+        unlink(d.urls_file);
+    int rc = seed(&d) == 0 && start_bank(&d, DEMO_BANK0) == 0 && start_bank(&d, DEMO_BANK1) == 0 &&
+                     start_platform(&d) == 0 && start_shop(&d) == 0 && write_urls_file(&d) == 0
                  ? 0
                  : 1;
     if (rc == 0) {
@@ -517,6 +621,8 @@ int pay_cmd_demo(int argc, char **argv)
         rc = wait_for_end(&d);
         printf("paygate demo: stopping\n");
     }
+    if (d.urls_file)
+        unlink(d.urls_file); /* its URLs die with the servers */
     stop_all(&d);
     printf("paygate demo: stopped\n");
     return rc;

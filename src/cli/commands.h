@@ -9,9 +9,6 @@ struct pay_command {
     int (*run)(int argc, char **argv);
 };
 
-/* True when argv holds -h or --help; the command then prints its usage and returns 0. */
-int pay_cli_wants_help(int argc, char **argv);
-
 int pay_cmd_errors(int argc, char **argv);
 int pay_cmd_demo(int argc, char **argv);
 int pay_cmd_ledger(int argc, char **argv);

@@ -1,5 +1,6 @@
-/* paygate: one binary, many subcommands (DESIGN.md section 1). */
+/* paygate: one binary, many subcommands (docs/architecture.md, "Processes"). */
 #include "cli/commands.h"
+#include "core/cli_opts.h"
 #include "core/errors.h"
 
 #include <stdio.h>
@@ -27,23 +28,22 @@ static void usage(FILE *out)
     fprintf(out, "\n`paygate <command> --help` describes one command.\n");
 }
 
-int pay_cli_wants_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return 1;
-    return 0;
-}
-
 int pay_cmd_errors(int argc, char **argv)
 {
+    bool markdown = false;
+    const struct pay_cli_opt opts[] = {
+        PAY_CLI_SWITCH("--markdown", "the Markdown table that docs/errors.md holds", &markdown),
+        PAY_CLI_END};
     if (pay_cli_wants_help(argc, argv)) {
         printf("usage: paygate errors [--markdown]\n\n"
-               "Prints every error code with its HTTP status and message.\n"
-               "--markdown writes the table that docs/errors.md holds.\n");
+               "Prints every error code with its HTTP status and message.\n\n");
+        pay_cli_usage(stdout, opts);
         return 0;
     }
-    if (argc > 1 && strcmp(argv[1], "--markdown") == 0)
+    int bad = pay_cli_parse("errors", opts, argc, argv, 1, NULL, NULL);
+    if (bad)
+        return bad;
+    if (markdown)
         return pay_err_write_markdown(stdout) == 0 ? 0 : 1;
     for (int i = 1; i < PAY_ERR__COUNT; i++)
         printf("%-28s %d  %s\n", pay_err_name((enum pay_err)i),

@@ -38,4 +38,9 @@ const char *pay_buf_str(const struct pay_buf *b);
  * pay_secret_file_read (crypto), which also wipes its buffers. */
 char *pay_file_read(const char *path, size_t max, size_t *len);
 
+/* Writes len bytes of data to path with the given mode, atomically: into "<path>.tmp", fsync,
+ * then renamed over path, so a reader sees the old file, no file, or the whole new one (never
+ * a partial write). 0, or -1 (errno tells why; the temporary file is removed). */
+int pay_file_write(const char *path, const void *data, size_t len, int mode);
+
 #endif

@@ -1,6 +1,7 @@
 /* [server] settings shared by every paygate server. */
 #include "http/settings.h"
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -13,26 +14,29 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The defaults named here are checked against core/limits.h by tests/http/test_http_settings.c */
+/* The defaults named here are checked against core/limits.h by tests/http/test_http_settings.c;
+ * the help starts at PAY_CLI_HELP_COLUMN, as pay_cli_usage prints the commands' own options. */
 const char pay_server_settings_usage[] =
-    "  --listen HOST:PORT     address to listen on (port 0 picks one)\n"
-    "  --public-url URL       base URL others reach this server at (default: bound URL)\n"
-    "  --data-dir DIR         folder for the database, keys and logs\n"
-    "  --tls-cert FILE        PEM certificate chain; with --tls-key, serve HTTPS only\n"
-    "  --tls-key FILE         PEM private key\n"
-    "  --tls-priorities TEXT  GnuTLS priority string of HTTPS (default: TLS 1.2 and 1.3,\n"
-    "                         ECDHE, AEAD ciphers only, in the server's order)\n"
-    "  --insecure-http        allow plain HTTP on a non-loopback address\n"
-    "  --fake-clock           tests only: a test clock moved by POST /sandbox/clock\n"
-    "                         (loopback addresses only)\n"
-    "  --log-level LEVEL      debug, info, warn or error (default info)\n"
-    "  --max-connections N    open connections at most (default 1024)\n"
-    "  --max-connections-per-ip N  open connections from one client address (default 256)\n"
-    "  --read-timeout DURATION  a whole request must arrive within this (default 15s)\n"
-    "  --idle-timeout DURATION  close a connection without traffic for this (default 30s)\n"
-    "  --threads N            event threads (default 0: one per CPU)\n"
-    "  --language TAG         default language of pages: zh-CN or en (default zh-CN)\n"
-    "  --time-zone ZONE       zone pages show times in (default Asia/Shanghai)\n";
+    "  --listen HOST:PORT        address to listen on (port 0 picks a free one)\n"
+    "  --public-url URL          base URL others reach this server at (default: bound URL)\n"
+    "  --data-dir DIR            folder for the database, keys and logs\n"
+    "  --tls-cert FILE           PEM certificate chain; with --tls-key, serve HTTPS only\n"
+    "  --tls-key FILE            PEM private key\n"
+    "  --tls-priorities TEXT     GnuTLS priority string of HTTPS (default: TLS 1.2 and 1.3,\n"
+    "                            ECDHE, AEAD ciphers only, in the server's order)\n"
+    "  --insecure-http           allow plain HTTP on a non-loopback address\n"
+    "  --fake-clock              tests only: a test clock moved by POST /sandbox/clock\n"
+    "                            (loopback addresses only)\n"
+    "  --log-level LEVEL         debug, info, warn or error (default info)\n"
+    "  --max-connections N       open connections at most (default 1024)\n"
+    "  --max-connections-per-ip N\n"
+    "                            open connections from one client address (default 256)\n"
+    "  --read-timeout DURATION   a whole request must arrive within this (default 15s)\n"
+    "  --idle-timeout DURATION   close a connection without traffic for this (default 30s)\n"
+    "  --threads N               event threads (default 0: one per CPU)\n"
+    "  --language TAG            default language of pages: zh-CN or en (default zh-CN)\n"
+    "  --time-zone ZONE          zone pages show times in (default Asia/Shanghai)\n"
+    "  --print-url-file FILE     once listening, write the bound URL (no newline) to FILE\n";
 
 void pay_server_settings_init(struct pay_server_settings *s, const char *listen,
                               const char *data_dir)
@@ -152,6 +156,7 @@ enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struc
                                        "threads",
                                        "language",
                                        "time_zone",
+                                       "print_url_file",
                                        NULL};
     if (cfg == NULL)
         return PAY_ERR_OK;
@@ -169,6 +174,8 @@ enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struc
             PAY_ERR_OK ||
         (e = copy_key(cfg, "language", s->language, sizeof s->language, err)) != PAY_ERR_OK ||
         (e = copy_key(cfg, "time_zone", s->time_zone, sizeof s->time_zone, err)) != PAY_ERR_OK ||
+        (e = copy_key(cfg, "print_url_file", s->print_url_file, sizeof s->print_url_file, err)) !=
+            PAY_ERR_OK ||
         (e = pay_config_get_bool(cfg, "server", "insecure_http", s->insecure_http,
                                  &s->insecure_http, err)) != PAY_ERR_OK ||
         (e = pay_config_get_bool(cfg, "server", "fake_clock", s->fake_clock, &s->fake_clock,
@@ -246,6 +253,8 @@ int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **arg
          sizeof s->tls_priorities},
         {"--language", offsetof(struct pay_server_settings, language), sizeof s->language},
         {"--time-zone", offsetof(struct pay_server_settings, time_zone), sizeof s->time_zone},
+        {"--print-url-file", offsetof(struct pay_server_settings, print_url_file),
+         sizeof s->print_url_file},
     };
     if (strcmp(argv[i], "--insecure-http") == 0) {
         s->insecure_http = true;
@@ -311,6 +320,22 @@ enum pay_err pay_server_settings_check(const struct pay_server_settings *s, stru
                              "fake_clock: the test clock is for tests on a loopback address;"
                              " listen %s is not one",
                              s->listen);
+    return PAY_ERR_OK;
+}
+
+const char *pay_server_settings_url(const struct pay_server_settings *s, const char *bound_url)
+{
+    /* behind a proxy the announced URL is the public one */
+    return s->public_url[0] ? s->public_url : bound_url;
+}
+
+enum pay_err pay_server_settings_announce(const struct pay_server_settings *s,
+                                          const char *bound_url, struct pay_error *err)
+{
+    if (s->print_url_file[0] &&
+        pay_file_write(s->print_url_file, bound_url, strlen(bound_url), 0644) != 0)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "print_url_file", "cannot write %s: %s",
+                             s->print_url_file, strerror(errno));
     return PAY_ERR_OK;
 }
 

@@ -30,10 +30,11 @@ struct pay_server_settings {
     int64_t idle_timeout_ms;        /* PAY_HTTP_CONNECTION_TIMEOUT_S, whole seconds */
     int64_t threads;                /* event threads, 0..PAY_HTTP_THREADS_MAX; 0: one per CPU */
     char tls_priorities[PAY_HTTP_TLS_PRIORITIES_MAX + 1]; /* PAY_HTTP_TLS_PRIORITIES */
-    char flag_error[160];    /* a flag with a bad value, reported by _check */
-    char flag_error_key[32]; /* and its key */
-    char language[16];       /* default language of pages, "zh-CN"; "": the built-in default */
-    char time_zone[64];      /* zone pages show times in, "Asia/Shanghai"; "": the default */
+    char print_url_file[512]; /* "" = none; see pay_server_settings_announce */
+    char flag_error[160];     /* a flag with a bad value, reported by _check */
+    char flag_error_key[32];  /* and its key */
+    char language[16];        /* default language of pages, "zh-CN"; "": the built-in default */
+    char time_zone[64];       /* zone pages show times in, "Asia/Shanghai"; "": the default */
 };
 
 /* Defaults: listen, data_dir as given; no TLS; info; the limits of core/limits.h. */
@@ -42,18 +43,18 @@ void pay_server_settings_init(struct pay_server_settings *s, const char *listen,
 
 /* Reads [server] (listen, public_url, data_dir, tls_cert, tls_key, tls_priorities,
  * insecure_http, fake_clock, log_level, max_connections, max_connections_per_ip, read_timeout,
- * idle_timeout, threads, language, time_zone) over what *s holds; an unknown key, a bad boolean,
- * level, number, duration or priority string, or only one of the TLS files is CONFIG_INVALID naming
- * the file, line and key. cfg may be NULL (nothing to read). */
+ * idle_timeout, threads, language, time_zone, print_url_file) over what *s holds; an unknown key,
+ * a bad boolean, level, number, duration or priority string, or only one of the TLS files is
+ * CONFIG_INVALID naming the file, line and key. cfg may be NULL (nothing to read). */
 enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struct pay_config *cfg,
                                       struct pay_error *err);
 
 /* Takes one command-line option if it is a [server] one: --listen, --public-url, --data-dir,
  * --tls-cert, --tls-key, --tls-priorities, --insecure-http, --fake-clock, --log-level,
- * --max-connections, --max-connections-per-ip, --read-timeout, --idle-timeout, --language,
- * --time-zone. Returns the number of argv
- * entries used (1 or 2), 0 when the option is not one of these, -1 when its value is
- * missing or too long. A bad number or duration is kept in flag_error for _check. */
+ * --max-connections, --max-connections-per-ip, --read-timeout, --idle-timeout, --threads,
+ * --language, --time-zone, --print-url-file. Returns the number of argv entries used (1 or 2),
+ * 0 when the option is not one of these, -1 when its value is missing or too long. A bad number
+ * or duration is kept in flag_error for _check. */
 int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **argv, int i);
 
 /* Everything about *s that can be checked without starting: the log level, the language tag's
@@ -66,6 +67,19 @@ enum pay_err pay_server_settings_check(const struct pay_server_settings *s, stru
 
 /* The usage lines of those flags, for --help texts. */
 extern const char pay_server_settings_usage[];
+
+/* The URL others reach the server at: public_url when set, else bound_url (the server's
+ * pay_http_server_url). Points into s or is bound_url. */
+const char *pay_server_settings_url(const struct pay_server_settings *s, const char *bound_url);
+
+/* Once the server listens: writes bound_url (the server's pay_http_server_url; no newline) to
+ * print_url_file, when set, atomically (pay_file_write), so whoever started the server (a
+ * test, `paygate demo`) learns the port it really bound (port 0) and that this process, not
+ * another one on the same port, is the one answering there. The bound URL, not public_url:
+ * the file says where this very process listens. CONFIG_INVALID naming print_url_file when
+ * it cannot be written. */
+enum pay_err pay_server_settings_announce(const struct pay_server_settings *s,
+                                          const char *bound_url, struct pay_error *err);
 
 /* Applies the log level, switches the process to the test clock when fake_clock (kept in
  * <data_dir>/fake-clock across restarts; a loud warning in the log; /healthz says

@@ -1,7 +1,8 @@
-/* `paygate ledger verify <db>`: checks every ledger invariant of a database file and prints a
+/* `paygate ledger verify DB`: checks every ledger invariant of a database file and prints a
  * readable report; exit 0 when clean, 1 when an invariant is violated, 2 on usage or I/O
  * errors. */
 #include "cli/commands.h"
+#include "core/cli_opts.h"
 #include "ledger/ledger.h"
 
 #include <stdio.h>
@@ -10,21 +11,46 @@
 
 static int usage(FILE *out, int status)
 {
-    fprintf(out, "usage: paygate ledger verify <db>\n\n"
-                 "Checks the ledger in the SQLite file <db>: debits equal credits per currency\n"
+    fprintf(out, "usage: paygate ledger verify DB\n\n"
+                 "Checks the ledger in the SQLite file DB: debits equal credits per currency\n"
                  "(posted and pending), every account's balances equal the sums over its\n"
                  "transfers, no flagged account crosses zero, every pending transfer resolved\n"
-                 "at most once. Exit 0 when clean, 1 with a report of each violation.\n");
+                 "at most once. Exit 0 when clean, 1 with a report of each violation, 2 when\n"
+                 "DB cannot be opened. It has no options.\n");
     return status;
+}
+
+/* `verify DB`: the database path, or NULL after saying what is wrong with the command line. */
+static const char *verify_args(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+        if (argc < 2)
+            fprintf(stderr, "paygate ledger: which command? (verify; see --help)\n");
+        else
+            fprintf(stderr, "paygate ledger: unknown command '%s' (see --help)\n", argv[1]);
+        return NULL;
+    }
+    const char *path = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (argv[i][0] == '-' || path) {
+            fprintf(stderr, "paygate ledger verify: %s '%s' (see --help)\n",
+                    argv[i][0] == '-' ? "unknown option" : "unexpected argument", argv[i]);
+            return NULL;
+        }
+        path = argv[i];
+    }
+    if (!path)
+        fprintf(stderr, "paygate ledger verify: the database file DB is required (see --help)\n");
+    return path;
 }
 
 int pay_cmd_ledger(int argc, char **argv)
 {
     if (pay_cli_wants_help(argc, argv))
         return usage(stdout, 0);
-    if (argc != 3 || strcmp(argv[1], "verify") != 0)
-        return usage(stderr, 2);
-    const char *path = argv[2];
+    const char *path = verify_args(argc, argv);
+    if (!path)
+        return PAY_CLI_USAGE;
     if (access(path, R_OK | W_OK) != 0) {
         fprintf(stderr, "paygate ledger verify: cannot open %s\n", path);
         return 2;

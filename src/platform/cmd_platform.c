@@ -4,45 +4,51 @@
 #include "cli/commands.h"
 #include "platform/platform.h"
 
+#include "core/cli_opts.h"
+
 #include "core/money.h"
 #include "crypto/crypto.h"
 #include "http/server.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
 
-static void usage(FILE *out)
+/* The subcommands of `paygate platform` (each has its own --help); without one, it serves. */
+static const char platform_commands[] =
+    "usage: paygate platform [--config FILE] [--check-config] [server options]\n"
+    "       paygate platform merchant add --data-dir DIR --id ID --name NAME\n"
+    "                        --public-key-file FILE [--notify-host HOST]... [--fee-bp N]\n"
+    "                        [--settle-bank CODE --settle-account NO] [--allow-private-hosts]\n"
+    "       paygate platform merchant suspend|activate --data-dir DIR --id ID\n"
+    "       paygate platform keygen --out FILE [--rsa]\n"
+    "       paygate platform consumer add --data-dir DIR --login PHONE|EMAIL\n"
+    "                        --password PW --pay-password NNNNNN\n"
+    "       paygate platform wallet credit --data-dir DIR --consumer LOGIN\n"
+    "                        --amount 100.00 [--currency CNY]   (SANDBOX funding)\n"
+    "  (`paygate platform <command> --help` describes each command's options)\n\n";
+
+static void serve_usage(const struct pay_cli_opt *opts)
 {
-    fprintf(
-        out,
-        "usage: paygate platform [--config FILE] [--check-config] [server options]\n"
-        "       paygate platform merchant add --data-dir DIR --id ID --name NAME\n"
-        "                        --public-key-file FILE --notify-host HOST [--notify-host HOST]\n"
-        "                        [--fee-bp N] [--settle-bank CODE --settle-account NO]\n"
-        "                        [--allow-private-hosts]\n"
-        "       paygate platform merchant suspend|activate --data-dir DIR --id ID\n"
-        "       paygate platform keygen --out FILE [--rsa]\n"
-        "       paygate platform consumer add --data-dir DIR --login PHONE|EMAIL\n"
-        "                        --password PW --pay-password NNNNNN\n"
-        "       paygate platform wallet credit --data-dir DIR --consumer LOGIN\n"
-        "                        --amount 100.00 [--currency CNY]   (SANDBOX funding)\n\n"
-        "Runs the third-party payment platform (merchant API, cashier, notifications).\n"
-        "It prints its URL once it listens and stops cleanly on SIGTERM.\n"
-        "`merchant add` registers a merchant: the public key file holds an Ed25519 key\n"
-        "(base64 or PEM) or an RSA key of 2048+ bits (PEM); a notify host that is a\n"
-        "special-purpose IP literal (127.0.0.1, 10.x, 192.0.2.x, ...) needs\n"
-        "--allow-private-hosts (sandboxes, as [notify] allow_private_hosts).\n"
-        "`keygen` makes a merchant key pair: FILE (private, mode 0600) and FILE.pub,\n"
-        "and prints the public key.\n\n"
-        "Server options (override [server] of the INI file; see etc/platform.example.ini):\n"
-        "  --config FILE          INI file: [server], [platform], [notify], [bank.<code>]\n"
-        "  --check-config         check the file and the flags, then exit: 0 ok, 2 not\n"
-        "%s",
-        pay_server_settings_usage);
+    printf("%s"
+           "Runs the third-party payment platform (merchant API, cashier, wallets,\n"
+           "notifications). It prints its URL once it listens and stops cleanly on SIGTERM.\n\n"
+           "Options:\n",
+           platform_commands);
+    pay_cli_usage(stdout, opts);
+    printf("\nServer options (override [server] of the INI file; see "
+           "etc/platform.example.ini):\n%s",
+           pay_server_settings_usage);
+}
+
+/* --help of an offline command: "paygate platform WORDS" + synopsis, what it does, options. */
+static int command_usage(const char *words, const char *about, const struct pay_cli_opt *opts)
+{
+    printf("usage: paygate platform %s [options]\n\n%s\nOptions:\n", words, about);
+    pay_cli_usage(stdout, opts);
+    return 0;
 }
 
 static char *read_file(const char *path)
@@ -84,62 +90,56 @@ static int append_host(struct pay_platform_merchant *m, const char *h)
     return n > 0 && (size_t)n < sizeof m->notify_hosts - used ? 0 : -1;
 }
 
+/* --notify-host, repeatable: one more host in the merchant's list. */
+static int add_notify_host(void *ctx, const char *host)
+{
+    if (append_host(ctx, host) == 0)
+        return 0;
+    fprintf(stderr, "paygate platform merchant add: --notify-host: too many hosts\n");
+    return -1;
+}
+
 static int merchant_add(int argc, char **argv)
 {
-    static const struct option opts[] = {{"data-dir", required_argument, NULL, 'd'},
-                                         {"id", required_argument, NULL, 'i'},
-                                         {"name", required_argument, NULL, 'n'},
-                                         {"public-key-file", required_argument, NULL, 'k'},
-                                         {"notify-host", required_argument, NULL, 'h'},
-                                         {"fee-bp", required_argument, NULL, 'f'},
-                                         {"settle-bank", required_argument, NULL, 'b'},
-                                         {"settle-account", required_argument, NULL, 'a'},
-                                         {"allow-private-hosts", no_argument, NULL, 'p'},
-                                         {NULL, 0, NULL, 0}};
     struct pay_platform_merchant m = {.fee_bp = 60};
-    const char *dir = NULL, *keyfile = NULL;
+    const char *dir = NULL, *keyfile = NULL, *id = NULL, *name = NULL, *fee = NULL, *bank = NULL,
+               *acct = NULL;
     bool allow_private = false;
-    int c, bad = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        char *end = NULL;
-        switch (c) {
-        case 'd':
-            dir = optarg;
-            break;
-        case 'i':
-            snprintf(m.id, sizeof m.id, "%s", optarg);
-            break;
-        case 'n':
-            snprintf(m.name, sizeof m.name, "%s", optarg);
-            break;
-        case 'k':
-            keyfile = optarg;
-            break;
-        case 'h':
-            bad |= append_host(&m, optarg);
-            break;
-        case 'f':
-            m.fee_bp = strtoll(optarg, &end, 10);
-            bad |= (!*optarg || *end) ? -1 : 0;
-            break;
-        case 'b':
-            snprintf(m.settle_bank, sizeof m.settle_bank, "%s", optarg);
-            break;
-        case 'a':
-            snprintf(m.settle_account, sizeof m.settle_account, "%s", optarg);
-            break;
-        case 'p':
-            allow_private = true;
-            break;
-        default:
-            bad = -1;
-        }
+    const struct pay_cli_opt opts[] = {
+        PAY_CLI_REQ("--data-dir", "DIR", "the platform's data folder", &dir),
+        PAY_CLI_REQ("--id", "ID", "merchant id: 1-32 of a-z, 0-9 and _", &id),
+        PAY_CLI_REQ("--name", "NAME", "the merchant's name, shown on the cashier", &name),
+        PAY_CLI_REQ("--public-key-file", "FILE", "its Ed25519 (base64 or PEM) or RSA public key",
+                    &keyfile),
+        PAY_CLI_EACH("--notify-host", "HOST", "a host its notify URLs may use (repeat for more)",
+                     add_notify_host),
+        PAY_CLI_OPT("--fee-bp", "N", "fee in basis points, 0-10000 (default 60 = 0.60%)", &fee),
+        PAY_CLI_OPT("--settle-bank", "CODE", "the bank of its settlement account", &bank),
+        PAY_CLI_OPT("--settle-account", "NO", "its settlement account at that bank", &acct),
+        PAY_CLI_SWITCH("--allow-private-hosts",
+                       "allow notify hosts that are special-purpose IP literals (sandboxes)",
+                       &allow_private),
+        PAY_CLI_END};
+    if (pay_cli_wants_help(argc, argv))
+        return command_usage(
+            "merchant add",
+            "Registers a merchant: its signing key (Ed25519, base64 or PEM, or RSA 2048+,\n"
+            "PEM), notify hosts and fee. A notify host that is a special-purpose\n"
+            "IP literal (127.0.0.1, 10.x, 192.0.2.x, ...) needs\n"
+            "--allow-private-hosts (as [notify] allow_private_hosts).\n",
+            opts);
+    int bad = pay_cli_parse("platform merchant add", opts, argc, argv, 1, NULL, &m);
+    if (bad)
+        return bad;
+    char *end = NULL;
+    if (fee && ((m.fee_bp = strtoll(fee, &end, 10)), !*fee || *end)) {
+        fprintf(stderr, "paygate platform merchant add: --fee-bp '%s': a whole number\n", fee);
+        return PAY_CLI_USAGE;
     }
-    if (bad || !dir || !keyfile || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    snprintf(m.id, sizeof m.id, "%s", id);
+    snprintf(m.name, sizeof m.name, "%s", name);
+    snprintf(m.settle_bank, sizeof m.settle_bank, "%s", bank ? bank : "");
+    snprintf(m.settle_account, sizeof m.settle_account, "%s", acct ? acct : "");
     struct pay_error err = {0};
     if (pay_crypto_init() != 0 || key_from_file(keyfile, &m, &err) != PAY_ERR_OK) {
         fprintf(stderr, "paygate platform: %s: %s\n", keyfile,
@@ -168,17 +168,21 @@ static int keygen(int argc, char **argv)
 {
     const char *out = NULL;
     bool rsa = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-            out = argv[++i];
-        else if (strcmp(argv[i], "--rsa") == 0)
-            rsa = true;
-        else
-            out = NULL, i = argc;
-    }
-    if (!out || pay_crypto_init() != 0) {
-        usage(stderr);
-        return 2;
+    const struct pay_cli_opt opts[] = {
+        PAY_CLI_REQ("--out", "FILE", "the private key (mode 0600); the public one goes to FILE.pub",
+                    &out),
+        PAY_CLI_SWITCH("--rsa", "an RSA-2048 pair instead of Ed25519", &rsa), PAY_CLI_END};
+    if (pay_cli_wants_help(argc, argv))
+        return command_usage("keygen",
+                             "Makes a merchant key pair and prints the public key, for\n"
+                             "`merchant add --public-key-file FILE.pub`.\n",
+                             opts);
+    int bad = pay_cli_parse("platform keygen", opts, argc, argv, 1, NULL, NULL);
+    if (bad)
+        return bad;
+    if (pay_crypto_init() != 0) {
+        fprintf(stderr, "paygate platform keygen: the crypto library did not start\n");
+        return 1;
     }
     char pub[1024];
     snprintf(pub, sizeof pub, "%s.pub", out);
@@ -211,21 +215,6 @@ static int keygen(int argc, char **argv)
     return rc;
 }
 
-/* --name value pairs into vals[] by position of names[]; 0, or -1 on anything else. */
-static int simple_opts(int argc, char **argv, const char *const *names, const char **vals)
-{
-    for (int i = 1; i < argc; i++) {
-        int k = -1;
-        for (int j = 0; names[j] && k < 0; j++)
-            if (strcmp(argv[i], names[j]) == 0)
-                k = j;
-        if (k < 0 || i + 1 >= argc)
-            return -1;
-        vals[k] = argv[++i];
-    }
-    return 0;
-}
-
 static int report(enum pay_err e, const struct pay_error *err)
 {
     if (e == PAY_ERR_OK)
@@ -235,15 +224,23 @@ static int report(enum pay_err e, const struct pay_error *err)
     return 1;
 }
 
-/* `merchant suspend|activate --data-dir D --id M` */
+/* `merchant suspend|activate --data-dir D --id M` (argv[0] is the verb) */
 static int merchant_status(int argc, char **argv, const char *status)
 {
-    static const char *const names[] = {"--data-dir", "--id", NULL};
     const char *v[2] = {NULL, NULL};
-    if (simple_opts(argc, argv, names, v) != 0 || !v[0] || !v[1]) {
-        usage(stderr);
-        return 2;
-    }
+    const struct pay_cli_opt opts[] = {
+        PAY_CLI_REQ("--data-dir", "DIR", "the platform's data folder", &v[0]),
+        PAY_CLI_REQ("--id", "ID", "the merchant", &v[1]), PAY_CLI_END};
+    char words[32];
+    snprintf(words, sizeof words, "merchant %s", argv[0]);
+    if (pay_cli_wants_help(argc, argv))
+        return command_usage(
+            words, "suspend: the merchant's API calls are refused until `activate`.\n", opts);
+    char cmd[48];
+    snprintf(cmd, sizeof cmd, "platform %s", words);
+    int bad = pay_cli_parse(cmd, opts, argc, argv, 1, NULL, NULL);
+    if (bad)
+        return bad;
     struct pay_platform *p = NULL;
     struct pay_error err = {0};
     enum pay_err e = pay_platform_open_offline(v[0], &p, &err);
@@ -258,13 +255,17 @@ static int merchant_status(int argc, char **argv, const char *status)
 /* `consumer add --data-dir D --login L --password P --pay-password NNNNNN` */
 static int consumer_add(int argc, char **argv)
 {
-    static const char *const names[] = {"--data-dir", "--login", "--password", "--pay-password",
-                                        NULL};
     const char *v[4] = {NULL};
-    if (simple_opts(argc, argv, names, v) != 0 || !v[0] || !v[1] || !v[2] || !v[3]) {
-        usage(stderr);
-        return 2;
-    }
+    const struct pay_cli_opt opts[] = {
+        PAY_CLI_REQ("--data-dir", "DIR", "the platform's data folder", &v[0]),
+        PAY_CLI_REQ("--login", "LOGIN", "the consumer's phone number or e-mail address", &v[1]),
+        PAY_CLI_REQ("--password", "PW", "login password of the wallet", &v[2]),
+        PAY_CLI_REQ("--pay-password", "NNNNNN", "6-digit payment password", &v[3]), PAY_CLI_END};
+    if (pay_cli_wants_help(argc, argv))
+        return command_usage("consumer add", "Adds a consumer with an empty wallet.\n", opts);
+    int bad = pay_cli_parse("platform consumer add", opts, argc, argv, 1, NULL, NULL);
+    if (bad)
+        return bad;
     struct pay_platform *p = NULL;
     struct pay_error err = {0};
     char id[PAY_ID_MAX];
@@ -281,12 +282,19 @@ static int consumer_add(int argc, char **argv)
  * funding, booked from pf.sandbox.<cur>. */
 static int wallet_credit(int argc, char **argv)
 {
-    static const char *const names[] = {"--data-dir", "--consumer", "--amount", "--currency", NULL};
     const char *v[4] = {NULL, NULL, NULL, "CNY"};
-    if (simple_opts(argc, argv, names, v) != 0 || !v[0] || !v[1] || !v[2]) {
-        usage(stderr);
-        return 2;
-    }
+    const struct pay_cli_opt opts[] = {
+        PAY_CLI_REQ("--data-dir", "DIR", "the platform's data folder", &v[0]),
+        PAY_CLI_REQ("--consumer", "LOGIN", "the consumer's login", &v[1]),
+        PAY_CLI_REQ("--amount", "100.00", "amount in major units", &v[2]),
+        PAY_CLI_OPT("--currency", "CUR", "ISO 4217 currency (default CNY)", &v[3]), PAY_CLI_END};
+    if (pay_cli_wants_help(argc, argv))
+        return command_usage("wallet credit",
+                             "SANDBOX funding: credits a wallet from pf.sandbox.<currency>.\n",
+                             opts);
+    int bad = pay_cli_parse("platform wallet credit", opts, argc, argv, 1, NULL, NULL);
+    if (bad)
+        return bad;
     struct pay_platform *p = NULL;
     struct pay_error err = {0};
     char id[PAY_ID_MAX];
@@ -305,44 +313,32 @@ static int wallet_credit(int argc, char **argv)
     return report(e, &err);
 }
 
-/* The [server] flags over what the INI file said, then the checks of the final values (log
- * level, TLS files, listen address, plain HTTP off loopback), before any file is opened.
- * 0, or 2 after printing why. */
-static int apply_flags(struct pay_server_settings *srv, int argc, char **argv)
+/* The [server] flags, for pay_cli_parse. */
+static int server_flag(void *ctx, int argc, char **argv, int i)
 {
-    for (int i = 1; i < argc;) {
-        int used = pay_server_settings_flag(srv, argc, argv, i);
-        if (used == 0 && strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            used = 2;
-        else if (used == 0 && strcmp(argv[i], "--check-config") == 0)
-            used = 1;
-        if (used <= 0) {
-            fprintf(stderr, "paygate platform: unknown option or missing value '%s'\n", argv[i]);
-            return 2;
-        }
-        i += used;
-    }
-    struct pay_error err = {0};
-    enum pay_err e = pay_server_settings_check(srv, &err);
-    if (e != PAY_ERR_OK) {
-        fprintf(stderr, "paygate platform: %s %s: %s\n", pay_err_name(e), err.field,
-                err.detail[0] ? err.detail : pay_err_message(e));
-        return 2;
-    }
-    return 0;
+    return pay_server_settings_flag(ctx, argc, argv, i);
 }
 
-/* Settings from --config FILE (wherever it stands), then the flags in order. 0, or 2. */
+/* Settings from --config FILE (wherever it stands), then the flags in order, then the checks
+ * of the final values (log level, TLS files, listen address, plain HTTP off loopback) before
+ * any file is opened. 0, or 2 after printing why. */
 static int load_settings(int argc, char **argv, struct pay_platform_settings *s, bool *check)
 {
     const char *config = NULL;
     *check = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            config = argv[++i];
-        else if (strcmp(argv[i], "--check-config") == 0)
-            *check = true;
+    const struct pay_cli_opt opts[] = {
+        PAY_CLI_OPT("--config", "FILE", "INI file: [server], [platform], [notify], [bank.<code>]",
+                    &config),
+        PAY_CLI_SWITCH("--check-config", "check the file and the flags, then exit: 0 ok, 2 not",
+                       check),
+        PAY_CLI_END};
+    if (pay_cli_wants_help(argc, argv)) {
+        serve_usage(opts);
+        return -1;
     }
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--config") == 0)
+            config = argv[i + 1];
     struct pay_error err = {0};
     enum pay_err e = pay_platform_settings_load(s, config, &err);
     if (e != PAY_ERR_OK) {
@@ -350,12 +346,16 @@ static int load_settings(int argc, char **argv, struct pay_platform_settings *s,
                 err.detail[0] ? err.detail : pay_err_message(e));
         return 2;
     }
-    if (apply_flags(&s->server, argc, argv) != 0) {
+    if (pay_cli_parse("platform", opts, argc, argv, 1, server_flag, &s->server) != 0 ||
+        (e = pay_server_settings_check(&s->server, &err)) != PAY_ERR_OK) {
+        if (e != PAY_ERR_OK)
+            fprintf(stderr, "paygate platform: %s %s: %s\n", pay_err_name(e), err.field,
+                    err.detail[0] ? err.detail : pay_err_message(e));
         pay_platform_settings_fini(s);
         return 2;
     }
     if (*check)
-        printf("paygate platform: %s: configuration ok\n", config ? config : "(no --config)");
+        pay_cli_config_ok("platform", config);
     return 0;
 }
 
@@ -363,8 +363,9 @@ static int serve(int argc, char **argv)
 {
     struct pay_platform_settings s;
     bool check = false;
-    if (load_settings(argc, argv, &s, &check) != 0)
-        return 2;
+    int bad = load_settings(argc, argv, &s, &check);
+    if (bad)
+        return bad < 0 ? 0 : bad;
     if (check) {
         pay_platform_settings_fini(&s);
         return 0;
@@ -383,34 +384,61 @@ static int serve(int argc, char **argv)
     }
     printf("platform listening on %s\n", pay_http_server_url(p->http));
     fflush(stdout);
+    e = pay_server_settings_announce(&p->set.server, pay_http_server_url(p->http), &err);
+    if (e != PAY_ERR_OK) {
+        fprintf(stderr, "paygate platform: %s %s: %s\n", pay_err_name(e), err.field, err.detail);
+        pay_platform_close(p);
+        return 1;
+    }
     int sig = pay_http_signals_wait();
     PAY_INFO("platform.stopping", "signal=%d", sig);
     pay_platform_close(p);
     return 0;
 }
 
+static int merchant_suspend(int argc, char **argv)
+{
+    return merchant_status(argc, argv, "suspended");
+}
+
+static int merchant_activate(int argc, char **argv)
+{
+    return merchant_status(argc, argv, "active");
+}
+
+/* The offline commands: one or two words, then their options. */
+static const struct {
+    const char *noun, *verb; /* verb NULL: one word */
+    int (*run)(int argc, char **argv);
+} platform_cmds[] = {
+    {"merchant", "add", merchant_add},           {"merchant", "suspend", merchant_suspend},
+    {"merchant", "activate", merchant_activate}, {"consumer", "add", consumer_add},
+    {"wallet", "credit", wallet_credit},         {"keygen", NULL, keygen},
+};
+
 int pay_cmd_platform(int argc, char **argv)
 {
-    if (argc >= 3 && strcmp(argv[1], "merchant") == 0 && strcmp(argv[2], "add") == 0) {
-        if (pay_cli_wants_help(argc, argv)) {
-            usage(stdout);
-            return 0;
-        }
-        return merchant_add(argc - 2, argv + 2);
+    if (argc < 2 || argv[1][0] == '-')
+        return serve(argc, argv);
+    bool noun_known = false;
+    for (size_t i = 0; i < sizeof platform_cmds / sizeof platform_cmds[0]; i++) {
+        if (strcmp(argv[1], platform_cmds[i].noun) != 0)
+            continue;
+        noun_known = true;
+        if (!platform_cmds[i].verb)
+            return platform_cmds[i].run(argc - 1, argv + 1);
+        if (argc >= 3 && strcmp(argv[2], platform_cmds[i].verb) == 0)
+            return platform_cmds[i].run(argc - 2, argv + 2);
     }
     if (pay_cli_wants_help(argc, argv)) {
-        usage(stdout);
+        fputs(platform_commands, stdout);
         return 0;
     }
-    if (argc >= 3 && strcmp(argv[1], "merchant") == 0 && strcmp(argv[2], "suspend") == 0)
-        return merchant_status(argc - 2, argv + 2, "suspended");
-    if (argc >= 3 && strcmp(argv[1], "merchant") == 0 && strcmp(argv[2], "activate") == 0)
-        return merchant_status(argc - 2, argv + 2, "active");
-    if (argc >= 3 && strcmp(argv[1], "consumer") == 0 && strcmp(argv[2], "add") == 0)
-        return consumer_add(argc - 2, argv + 2);
-    if (argc >= 3 && strcmp(argv[1], "wallet") == 0 && strcmp(argv[2], "credit") == 0)
-        return wallet_credit(argc - 2, argv + 2);
-    if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
-        return keygen(argc - 1, argv + 1);
-    return serve(argc, argv);
+    if (noun_known)
+        fprintf(stderr, "paygate platform %s: %s%s%s (see --help)\n", argv[1],
+                argc >= 3 ? "unknown command '" : "the command is missing",
+                argc >= 3 ? argv[2] : "", argc >= 3 ? "'" : "");
+    else
+        fprintf(stderr, "paygate platform: unknown command '%s' (see --help)\n", argv[1]);
+    return PAY_CLI_USAGE;
 }

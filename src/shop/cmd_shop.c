@@ -3,6 +3,8 @@
 #include "cli/commands.h"
 #include "shop/shop.h"
 
+#include "core/cli_opts.h"
+
 #include "core/config.h"
 #include "http/settings.h"
 /* after errors.h: log.h defines PAY_ERROR, which errors.def also uses */
@@ -17,42 +19,31 @@
  * pointers point into argv or into cfg, which lives as long as the opts. */
 struct shop_opts {
     const char *platform_url, *merchant_id, *key_file, *platform_key, *bank_url, *bank_name,
-        *bank_merchant_dir, *bank_cert, *bank_ca, *bank_code, *web_root, *bank_name_en,
-        *print_url_file;
+        *bank_merchant_dir, *bank_cert, *bank_ca, *bank_code, *web_root, *bank_name_en;
     struct pay_server_settings srv; /* [server]: listen, TLS, public URL, data dir, log */
     struct pay_config *cfg;         /* --config FILE, or NULL */
+    const char *config;             /* its path */
     bool check;                     /* --check-config */
 };
 
-/* [shop] keys and their flags, in the order of the pointers of struct shop_opts; the last
- * (--print-url-file) has no key. */
+/* [shop] keys, in the order of the pointers of struct shop_opts. */
 static const char *const shop_keys[] = {
-    "platform_url", "merchant_id",       "key_file",  "platform_key", "bank_url",
-    "bank_name",    "bank_merchant_dir", "bank_cert", "bank_ca",      "bank_code",
-    "web_root",     "bank_name_en",      NULL};
-static const char *const shop_flags[] = {
-    "--platform-url", "--merchant-id",       "--key-file",      "--platform-key", "--bank-url",
-    "--bank-name",    "--bank-merchant-dir", "--bank-cert",     "--bank-ca",      "--bank-code",
-    "--web-root",     "--bank-name-en",      "--print-url-file"};
-#define SHOP_N_FLAGS (sizeof shop_flags / sizeof shop_flags[0])
+    "platform_url",      "merchant_id", "key_file", "platform_key", "bank_url", "bank_name",
+    "bank_merchant_dir", "bank_cert",   "bank_ca",  "bank_code",    "web_root", "bank_name_en",
+    NULL};
 
-static void shop_usage(void)
+static void shop_usage(const struct pay_cli_opt *opts)
 {
-    printf("usage: paygate shop [--config FILE] [--check-config] --data-dir DIR\n"
-           "                    --platform-url URL --merchant-id ID --key-file FILE\n"
-           "                    [--platform-key BASE64] [--bank-url URL --bank-name NAME\n"
-           "                     [--bank-name-en NAME]\n"
-           "                     --bank-merchant-dir DIR --bank-cert FILE [--bank-ca FILE\n"
-           "                     --bank-code CODE]] [--web-root DIR] [--print-url-file F]\n"
-           "                    [server options]\n\n"
+    printf("usage: paygate shop [--config FILE] [--check-config] [options] [server options]\n\n"
            "Runs the demo shop: catalogue, cart, checkout through the platform's cashier or the\n"
-           "shop's own bank (the --bank-* options; DIR from `paygate bank merchant add --out`),\n"
-           "order pages, my orders and /admin (loopback only) with refunds. Orders live in\n"
-           "DIR/shop.db. `paygate demo` starts it with everything configured.\n\n"
-           "The INI file (--config, see etc/shop.example.ini) has [server] and [shop]; each\n"
-           "--flag overrides its key (--platform-url is [shop] platform_url, and so on).\n"
-           "--check-config checks the file and the flags, then exits: 0 ok, 2 not.\n"
-           "Server options (default listen 127.0.0.1:8084):\n%s",
+           "shop's own bank (the --bank-* options), order pages, my orders and /admin (loopback\n"
+           "only) with refunds. Orders live in DIR/shop.db. `paygate demo` starts it with\n"
+           "everything configured. Each option overrides its [shop] key of the INI file\n"
+           "(--platform-url is platform_url, and so on); --data-dir (or [server] data_dir),\n"
+           "--platform-url, --merchant-id and --key-file are required.\n\n"
+           "Options:\n");
+    pay_cli_usage(stdout, opts);
+    printf("\nServer options (override [server]; default listen 127.0.0.1:8084):\n%s",
            pay_server_settings_usage);
 }
 
@@ -81,63 +72,53 @@ static int shop_read_config(struct shop_opts *o, const char *path)
     return 2;
 }
 
-/* One command-line option at argv[i]: entries used, or 0 when unknown or missing a value. */
-static int shop_flag(struct shop_opts *o, int argc, char **argv, int i)
+/* The [server] flags, for pay_cli_parse. */
+static int server_flag(void *ctx, int argc, char **argv, int i)
 {
-    int used = pay_server_settings_flag(&o->srv, argc, argv, i);
-    if (used != 0)
-        return used < 0 ? 0 : used;
-    if (strcmp(argv[i], "--check-config") == 0)
-        return 1;
-    if (strcmp(argv[i], "--config") == 0)
-        return i + 1 < argc ? 2 : 0;
-    const char **slots = (const char **)o;
-    for (size_t k = 0; k < SHOP_N_FLAGS; k++)
-        if (strcmp(argv[i], shop_flags[k]) == 0 && i + 1 < argc) {
-            slots[k] = argv[i + 1];
-            return 2;
-        }
-    return 0;
+    return pay_server_settings_flag(&((struct shop_opts *)ctx)->srv, argc, argv, i);
 }
 
-/* The checks of the final values (flags included), before any file is opened. */
+/* The checks of the final values (flags included), before any file is opened; a missing
+ * setting is named with its flag and its key. */
 static int shop_check(const struct shop_opts *o)
 {
     struct pay_error err = {0};
     enum pay_err e = pay_server_settings_check(&o->srv, &err);
-    const char *why = NULL;
-    if (e != PAY_ERR_OK)
+    if (e != PAY_ERR_OK) {
         fprintf(stderr, "paygate shop: %s %s: %s\n", pay_err_name(e), err.field,
                 err.detail[0] ? err.detail : pay_err_message(e));
-    else if (!o->srv.data_dir[0] || !o->platform_url || !o->merchant_id || !o->key_file)
-        why = "data_dir, platform_url, merchant_id and key_file (or --data-dir, "
-              "--platform-url, --merchant-id, --key-file) are required (see --help)";
-    else if (strlen(o->srv.public_url) >= sizeof((struct shop *)0)->public_url)
-        why = "public_url: longer than 255 bytes";
-    if (why)
-        fprintf(stderr, "paygate shop: %s\n", why);
-    return e != PAY_ERR_OK || why ? 2 : 0;
+        return 2;
+    }
+    const struct {
+        const char *value, *flag, *key;
+    } required[] = {
+        {o->srv.data_dir[0] ? o->srv.data_dir : NULL, "--data-dir", "[server] data_dir"},
+        {o->platform_url, "--platform-url", "[shop] platform_url"},
+        {o->merchant_id, "--merchant-id", "[shop] merchant_id"},
+        {o->key_file, "--key-file", "[shop] key_file"}};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (!required[i].value) {
+            fprintf(stderr, "paygate shop: %s (or %s) is required (see --help)\n", required[i].flag,
+                    required[i].key);
+            return 2;
+        }
+    if (strlen(o->srv.public_url) >= sizeof((struct shop *)0)->public_url) {
+        fprintf(stderr, "paygate shop: public_url: longer than 255 bytes\n");
+        return 2;
+    }
+    return 0;
 }
 
 /* --config FILE first (wherever it stands), then the flags in order. 0, or 2. */
-static int shop_args(int argc, char **argv, struct shop_opts *o)
+static int shop_args(int argc, char **argv, struct shop_opts *o, const struct pay_cli_opt *opts)
 {
     pay_server_settings_init(&o->srv, "127.0.0.1:8084", NULL);
     o->srv.data_dir[0] = '\0'; /* no default: a shop's orders must not land somewhere odd */
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc && shop_read_config(o, argv[++i]))
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--config") == 0 && shop_read_config(o, argv[i + 1]))
             return 2;
-        else if (strcmp(argv[i], "--check-config") == 0)
-            o->check = true;
-    }
-    for (int i = 1; i < argc;) {
-        int used = shop_flag(o, argc, argv, i);
-        if (used == 0) {
-            fprintf(stderr, "paygate shop: unknown option or missing value '%s'\n", argv[i]);
-            return 2;
-        }
-        i += used;
-    }
+    if (pay_cli_parse("shop", opts, argc, argv, 1, server_flag, o) != 0)
+        return 2;
     return shop_check(o);
 }
 
@@ -208,12 +189,10 @@ static int shop_serve(struct shop *s, const struct shop_opts *o)
              o->srv.public_url[0] ? o->srv.public_url : pay_http_server_url(srv));
     printf("shop listening on %s\n", pay_http_server_url(srv));
     fflush(stdout);
-    if (o->print_url_file) {
-        FILE *f = fopen(o->print_url_file, "w");
-        if (f) {
-            fputs(pay_http_server_url(srv), f);
-            fclose(f);
-        }
+    if (pay_server_settings_announce(&o->srv, pay_http_server_url(srv), &err) != PAY_ERR_OK) {
+        fprintf(stderr, "paygate shop: %s: %s\n", pay_err_name(err.code), err.detail);
+        pay_http_server_free(srv);
+        return 1;
     }
     int sig = pay_http_signals_wait();
     PAY_INFO("shop.stopping", "signal=%d", sig);
@@ -223,15 +202,41 @@ static int shop_serve(struct shop *s, const struct shop_opts *o)
 
 int pay_cmd_shop(int argc, char **argv)
 {
+    struct shop_opts o = {0};
+    /* each value option but the first is the [shop] key of the same name */
+    const struct pay_cli_opt opts[] = {
+        PAY_CLI_OPT("--config", "FILE", "INI file with [server] and [shop] (etc/shop.example.ini)",
+                    &o.config),
+        PAY_CLI_SWITCH("--check-config", "check the file and the flags, then exit: 0 ok, 2 not",
+                       &o.check),
+        PAY_CLI_OPT("--platform-url", "URL", "the platform's base URL", &o.platform_url),
+        PAY_CLI_OPT("--merchant-id", "ID", "the shop's merchant id at the platform",
+                    &o.merchant_id),
+        PAY_CLI_OPT("--key-file", "FILE", "the shop's private signing key", &o.key_file),
+        PAY_CLI_OPT("--platform-key", "BASE64", "the platform's public key (default: fetched)",
+                    &o.platform_key),
+        PAY_CLI_OPT("--bank-url", "URL", "the shop's own bank: offers direct card payment",
+                    &o.bank_url),
+        PAY_CLI_OPT("--bank-name", "NAME", "that bank's name on the checkout page", &o.bank_name),
+        PAY_CLI_OPT("--bank-name-en", "NAME", "its name on English pages (default: --bank-name)",
+                    &o.bank_name_en),
+        PAY_CLI_OPT("--bank-merchant-dir", "DIR", "the shop's contract (bank merchant add --out)",
+                    &o.bank_merchant_dir),
+        PAY_CLI_OPT("--bank-cert", "FILE", "the bank's signing certificate", &o.bank_cert),
+        PAY_CLI_OPT("--bank-ca", "FILE", "the bank's CA certificate", &o.bank_ca),
+        PAY_CLI_OPT("--bank-code", "CODE", "the bank's code (keyId of its signatures)",
+                    &o.bank_code),
+        PAY_CLI_OPT("--web-root", "DIR", "templates and static files (default: the source tree)",
+                    &o.web_root),
+        PAY_CLI_END};
     if (pay_cli_wants_help(argc, argv)) {
-        shop_usage();
+        shop_usage(opts);
         return 0;
     }
-    struct shop_opts o = {0};
-    int bad = shop_args(argc, argv, &o);
+    int bad = shop_args(argc, argv, &o, opts);
     if (bad || o.check) {
         if (!bad)
-            printf("paygate shop: configuration ok\n");
+            pay_cli_config_ok("shop", o.config);
         pay_config_free(o.cfg);
         return bad ? 2 : 0;
     }
