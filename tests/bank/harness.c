@@ -68,7 +68,7 @@ int h_bank_start(struct bank_proc *b, const char *extra)
     b->pid = th_spawn_sh(cmd);
     char path[300];
     snprintf(path, sizeof path, "%s/url", b->dir);
-    return th_wait_url_file(path, b->url, sizeof b->url, 15000);
+    return th_wait_url_file(b->pid, path, b->url, sizeof b->url, TH_START_TIMEOUT_MS);
 }
 
 int h_issue_card(const struct bank_proc *b, const char *name, const char *phone, char pan[20])
@@ -100,7 +100,7 @@ void h_bank_stop(struct bank_proc *b)
 
 int h_bank_remove(const struct bank_proc *b)
 {
-    return th_rmtree(b->dir);
+    return th_tmpdir_done(b->dir);
 }
 
 int h_bank_ledger_verify(const struct bank_proc *b)

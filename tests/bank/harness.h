@@ -23,7 +23,7 @@ int h_paygate(struct pay_buf *out, const char *fmt, ...) __attribute__((format(p
 /* Makes a temp dir, adds merchant M1 (and M2), starts the bank with demo data. 0 or -1. */
 int h_bank_start(struct bank_proc *b, const char *extra_args);
 void h_bank_stop(struct bank_proc *b); /* SIGTERM and reap; the dir stays */
-/* Removes the bank's temp dir (kept when $PAYGATE_KEEP_TMP is set). 0 or -1. */
+/* Done with the bank's temp dir: th_finish removes it (or keeps it; see lib/harness.h). 0. */
 int h_bank_remove(const struct bank_proc *b);
 /* `paygate ledger verify` on the bank's database: its exit status (0 = clean). */
 int h_bank_ledger_verify(const struct bank_proc *b);

@@ -7,9 +7,10 @@
 set -euo pipefail
 bin=$(realpath "$1")
 src=$2
-dir=$(mktemp -d)
+source "$(dirname "$0")/../lib/tmp.sh"
+test_tmpdir bank-config
 pid=
-trap '[ -n "$pid" ] && kill -TERM $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'rc=$?; [ -n "$pid" ] && kill -TERM $pid 2>/dev/null; wait 2>/dev/null; test_finish $rc' EXIT
 fail() { echo "FAIL: $*"; [ -f "$dir/err" ] && cat "$dir/err"; exit 1; }
 
 # 1. the example file is valid, and --check-config opens nothing (its data_dir is not created)
@@ -44,12 +45,12 @@ set -e
 
 # waits for the URL file of the bank started last; fails if it exits first
 wait_url() {
-  for _ in $(seq 300); do
+  for _ in $(seq 1200); do
     [ -s "$dir/url" ] && return 0
-    kill -0 $pid 2>/dev/null || fail "bank exited"
+    kill -0 $pid 2>/dev/null || fail "bank exited (its log: $dir/err)"
     sleep 0.1
   done
-  fail "bank did not start"
+  fail "bank did not start (its log: $dir/err)"
 }
 stop() { kill -TERM $pid; wait $pid || fail "bank exited with $? on SIGTERM"; pid=; rm -f "$dir/url"; }
 

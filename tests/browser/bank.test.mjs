@@ -1,17 +1,17 @@
 // Browser test of the sandbox bank's B2C payment pages (docs/bank.md): a consumer on a
 // merchant's page presses Pay, enters the card number, the card password, the SMS code read
 // from the sandbox outbox, confirms, and sees the result page after the bank notified the
-// merchant. Screenshots of each page go to the artefacts directory. Exit 77 (skip) when
-// Chromium or playwright-core is missing.
+// merchant. Screenshots of each page go to the artefacts directory. Needs Chromium and
+// playwright-core (see requireBrowser in servers.mjs).
 import fs from 'node:fs';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import {
-  paygate, skipWithoutBrowser, tempDir, removeDir, spawnServer, waitFile, stopServer,
+  paygate, requireBrowser, tempDir, removeDir, spawnServer, waitFile, stopServer,
 } from './servers.mjs';
 
-skipWithoutBrowser();
+requireBrowser();
 const { launch, shot, expect } = await import('./browser.mjs');
 const dir = tempDir('bank-browser');
 const CARD = '6222020000000015';
@@ -26,7 +26,7 @@ const cert = fs.readFileSync(`${dir}/m/merchant.crt`, 'utf8');
 const bank = spawnServer(['bank', 'serve', '--data-dir', `${dir}/data`, '--demo-data',
   '--fast-hash', '--print-url-file', `${dir}/url`],
 ['ignore', 'ignore', fs.openSync(`${dir}/bank.log`, 'w')]);
-const bankUrl = await waitFile(`${dir}/url`, 200);
+const bankUrl = await waitFile(`${dir}/url`, bank);
 expect(bankUrl, 'the bank printed its URL');
 
 // The merchant: a shop page with the signed order form, and the notification endpoint.
@@ -144,6 +144,6 @@ try {
   await browser.close();
   shop.close();
   await stopServer(bank);
-  removeDir(dir);
+  removeDir(dir, failed);
 }
 process.exit(failed ? 1 : 0);

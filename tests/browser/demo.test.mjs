@@ -4,27 +4,33 @@
 // sandbox outbox, confirm); both orders show "paid" in the shop; the wallet, the card
 // account and the shop's balance at the platform show the right amounts; one order is refunded from the shop's admin page and the
 // refund shows in the shop and in the wallet. Screenshots go to the artefacts directory
-// ($PAYGATE_ARTIFACTS). Exit 77 (skip) when Chromium or playwright-core is missing.
+// ($PAYGATE_ARTIFACTS). Needs Chromium and playwright-core (see requireBrowser in servers.mjs).
+// The demo runs on free ports (--base-port 0) and says where in its --urls-file.
 import {
-  skipWithoutBrowser, tempDir, removeDir, spawnServer, sleep, stopServer,
+  requireBrowser, tempDir, removeDir, spawnServer, stopServer, waitFile,
 } from './servers.mjs';
 
-skipWithoutBrowser();
+requireBrowser();
 const { launch, shot, expect } = await import('./browser.mjs');
 const dir = tempDir('demo-browser');
-const base = 20000 + Math.floor(Math.random() * 20000);
-const BANK = `http://127.0.0.1:${base}`;
-const PLATFORM = `http://127.0.0.1:${base + 2}`;
-const SHOP = `http://127.0.0.1:${base + 3}`;
 const digits = (s) => s.replace(/[^0-9.]/g, '');
 
 let out = '';
-const demo = spawnServer(['demo', '--data-dir', `${dir}/data`, '--base-port', String(base)],
-  ['ignore', 'pipe', 'pipe']);
+const demo = spawnServer(['demo', '--data-dir', `${dir}/data`, '--base-port', '0',
+  '--urls-file', `${dir}/urls`], ['ignore', 'pipe', 'pipe']);
 demo.stdout.on('data', (c) => { out += c; });
 demo.stderr.on('data', (c) => { out += c; });
-for (let i = 0; i < 1200 && !out.includes('ready'); i++) await sleep(100);
-expect(out.includes('ready'), `the demo got ready:\n${out}`);
+let urls;
+try {
+  urls = Object.fromEntries((await waitFile(`${dir}/urls`, demo)).trim().split('\n')
+    .map((line) => line.split(' ')));
+} catch (e) {
+  console.error(`the demo did not get ready: ${e.message}\n${out}`);
+  process.exit(1);
+}
+const BANK = urls['bank-icbc'];
+const PLATFORM = urls.platform;
+const SHOP = urls.shop;
 
 // The shop's balance at the platform, as its admin page shows it (the shop asks the platform
 // through the SDK: GET /v1/balance).
@@ -173,6 +179,6 @@ try {
   await browser.close();
   const code = await stopServer(demo);
   if (code !== 0) { failed = true; console.error(`demo exited with ${code}`); }
-  removeDir(dir);
+  removeDir(dir, failed);
 }
 process.exit(failed ? 1 : 0);

@@ -2,14 +2,14 @@
 // pays a merchant's trades by wallet balance, by a card bound in the wallet (the bank checks
 // it and texts a code), by online banking at a bank (walking the bank's own pages), and by QR
 // code confirmed on the mobile wallet page. Screenshots of each step go to the artefacts
-// directory. Exit 77 (skip) when Chromium or playwright-core is missing.
+// directory. Needs Chromium and playwright-core (see requireBrowser in servers.mjs).
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import {
-  skipWithoutBrowser, tempDir, removeDir, run, spawnServer, waitFile, waitPrintedUrl, stopServer,
+  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer,
 } from './servers.mjs';
 
-skipWithoutBrowser();
+requireBrowser();
 const { launch, shot, expect } = await import('./browser.mjs');
 const dir = tempDir('platform-browser');
 
@@ -21,7 +21,7 @@ const mer = JSON.parse(fs.readFileSync(`${dir}/mer/merchant.json`, 'utf8'));
 const bank = spawnServer(['bank', 'serve', '--data-dir', `${dir}/bank`, '--code', 'icbc',
   '--demo-data', '--fast-hash', '--print-url-file', `${dir}/bank-url`],
 ['ignore', fs.openSync(`${dir}/bank-stdout`, 'w'), fs.openSync(`${dir}/bank.log`, 'w')]);
-const bankUrl = await waitFile(`${dir}/bank-url`);
+const bankUrl = await waitFile(`${dir}/bank-url`, bank);
 const CARD = '6222020000000015';
 const cvv2 = /6222020000000015\s+exp 12\/30\s+cvv2 (\d{3})/.exec(run(['bank', 'demo-cards', '--data-dir', `${dir}/bank`]))[1];
 
@@ -54,9 +54,9 @@ run(['platform', 'consumer', 'add', '--data-dir', `${dir}/pf`, '--login', '13800
 run(['platform', 'wallet', 'credit', '--data-dir', `${dir}/pf`, '--consumer', '13800000001',
   '--amount', '500.00']);
 const pf = spawnServer(['platform', '--config', `${dir}/pf/platform.ini`, '--data-dir',
-  `${dir}/pf`, '--listen', '127.0.0.1:0'],
-['ignore', 'pipe', fs.openSync(`${dir}/pf.log`, 'w')]);
-const pfUrl = await waitPrintedUrl(pf);
+  `${dir}/pf`, '--listen', '127.0.0.1:0', '--print-url-file', `${dir}/pf-url`],
+['ignore', 'ignore', fs.openSync(`${dir}/pf.log`, 'w')]);
+const pfUrl = await waitFile(`${dir}/pf-url`, pf);
 
 // A signed call of the open API (docs/protocol.md).
 async function api(method, target, body) {
@@ -216,6 +216,6 @@ try {
       console.error('ledger verify failed', e.stdout);
     }
   }
-  removeDir(dir);
+  removeDir(dir, failed);
 }
 process.exit(failed ? 1 : 0);

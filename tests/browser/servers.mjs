@@ -1,7 +1,8 @@
-// Shared server plumbing for the browser tests (bank, platform, demo): the skip check, the
-// paygate binary, temp dirs, starting `paygate` server processes, waiting for the URL they
-// print (to a file or to stdout) or a line of output, stopping them with SIGTERM. Only Node's
-// own modules here, so it loads even when playwright-core is missing (the skip check needs it).
+// Shared server plumbing for the browser tests (bank, platform, demo): the check that the
+// browser is there, the paygate binary, temp dirs, starting `paygate` server processes,
+// waiting for the URL file they write once they listen (`--print-url-file`, the demo's
+// `--urls-file`), stopping them with SIGTERM. Only Node's own modules here, so it loads even
+// when playwright-core is missing (the check needs it).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,29 +11,56 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+// What a test that ends early (an exception before its finally) leaves: servers still
+// running, which are stopped here, and temp dirs, which are kept and named.
+const children = new Set();
+const liveDirs = new Set();
+process.on('exit', (code) => {
+  for (const c of children) c.kill('SIGTERM');
+  for (const d of liveDirs) console.error(`kept ${d} for a post-mortem (exit ${code})`);
+});
+
 // The binary under test: $PAYGATE_BIN, else `paygate` on PATH.
 export const paygate = process.env.PAYGATE_BIN || 'paygate';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Exits 77 (meson's "skipped") when Chromium or node_modules/playwright-core is missing; call
-// it before importing browser.mjs.
-export function skipWithoutBrowser() {
+// Checks that Chromium and node_modules/playwright-core are there; call it before importing
+// browser.mjs. When one is missing: with PAYGATE_REQUIRE_BROWSER set (scripts/test.sh, so
+// `make test` and CI) the test fails (exit 1) naming what is missing; without it (a
+// developer's plain `meson test`) it is skipped (77, meson's "skipped").
+export function requireBrowser() {
   const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
-  if (!fs.existsSync(chromium) || !fs.existsSync(path.join(here, 'node_modules', 'playwright-core'))) {
-    console.log('SKIP: chromium or node_modules/playwright-core missing');
-    process.exit(77);
+  const missing = [];
+  if (!fs.existsSync(chromium)) missing.push(`Chromium (${chromium}; Debian package chromium)`);
+  if (!fs.existsSync(path.join(here, 'node_modules', 'playwright-core'))) {
+    missing.push(`playwright-core (${path.join(here, 'node_modules')}; \`npm ci\` in tests/browser)`);
   }
+  if (missing.length === 0) return;
+  const what = `the browser test cannot run: missing ${missing.join(' and ')}; ` +
+    '`make test` installs both (scripts/deps.sh test, then npm ci)';
+  if (process.env.PAYGATE_REQUIRE_BROWSER) {
+    console.error(`FAIL: ${what}`);
+    process.exit(1);
+  }
+  console.log(`SKIP: ${what}`);
+  process.exit(77);
 }
 
 // A fresh directory under the OS temp dir, named paygate-<name>-XXXXXX; removeDir deletes it.
 export function tempDir(name) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `paygate-${name}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `paygate-${name}-`));
+  liveDirs.add(dir);
+  return dir;
 }
 
-// Deletes dir, unless $PAYGATE_KEEP_TMP is set (kept for a post-mortem).
-export function removeDir(dir) {
-  if (!process.env.PAYGATE_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+// The end of a test's temp dir: deleted after a pass unless $PAYGATE_KEEP_TMP is set; kept
+// after a failure (failed true), with its path printed, so the server logs in it can be read.
+export function removeDir(dir, failed = false) {
+  liveDirs.delete(dir);
+  if (failed) console.error(`kept ${dir} for a post-mortem (the test failed; server logs in it)`);
+  else if (process.env.PAYGATE_KEEP_TMP) console.log(`kept ${dir} (PAYGATE_KEEP_TMP)`);
+  else fs.rmSync(dir, { recursive: true, force: true });
 }
 
 // Runs `paygate <args>` to completion and returns its stdout (throws when it fails).
@@ -43,31 +71,24 @@ export function run(args) {
 // Starts `paygate <args>` as a child process; stdio as for child_process.spawn. Stop it with
 // stopServer.
 export function spawnServer(args, stdio) {
-  return spawn(paygate, args, { stdio });
+  const child = spawn(paygate, args, { stdio });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
 }
 
-// Waits (polling every 50 ms, up to tries times) until file f exists and is not empty, e.g.
-// what `--print-url-file` writes; returns its text or throws.
-export async function waitFile(f, tries = 300) {
-  for (let i = 0; i < tries; i++) {
-    if (fs.existsSync(f) && fs.readFileSync(f, 'utf8')) return fs.readFileSync(f, 'utf8');
-    await sleep(50);
+// Waits until file f exists and is not empty (what `--print-url-file` and the demo's
+// `--urls-file` write, atomically, once the server listens) and returns its text; throws when
+// child (a spawnServer process) exits first, or after ms (generous: a loaded machine, a
+// sanitizer build).
+export async function waitFile(f, child, ms = 240000) {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) {
+    if (fs.existsSync(f) && fs.statSync(f).size > 0) return fs.readFileSync(f, 'utf8');
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${child.spawnargs.slice(1, 3).join(' ')} exited (${child.exitCode ?? child.signalCode}) before writing ${f}`);
+    }
   }
-  throw new Error(`no ${f}`);
-}
-
-// Resolves with the first http:// URL the child prints on stdout (spawned with stdout 'pipe');
-// rejects after ms.
-export function waitPrintedUrl(child, ms = 15000) {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-      const m = /(http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    setTimeout(() => reject(new Error('the server did not print its URL')), ms);
-  });
+  throw new Error(`no ${f} after ${ms} ms`);
 }
 
 // Sends SIGTERM to the child (when it still runs) and resolves with its exit code.

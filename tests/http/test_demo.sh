@@ -1,37 +1,44 @@
 #!/usr/bin/env bash
-# Integration: `paygate demo` on a fresh data dir starts two banks, the platform and the shop,
-# prints the URLs, seeds data once, stops everything on SIGTERM (exit 0, no child left), and
-# a second run reuses the data. usage: test_demo.sh <paygate binary>
+# Integration: `paygate demo` on a fresh data dir starts two banks, the platform and the shop
+# on free ports (--base-port 0), prints the URLs they really bound, seeds data once, stops
+# everything on SIGTERM (exit 0, no child left), and a second run reuses the data. A demo
+# whose port is held by another listener (here a bank this test started) names the port,
+# exits non-zero and never says "ready" - even though that listener answers /healthz.
+# usage: test_demo.sh <paygate binary>
 set -euo pipefail
 source "$(dirname "$0")/../lib/demo.sh"
 bin=$1
 demo_vars
-trap '[ -n "$pid" ] && kill -TERM $pid 2>/dev/null; sleep 1; rm -rf "$dir"' EXIT
+other=
+trap 'rc=$?; for p in $pid $other; do kill -TERM $p 2>/dev/null && wait $p; done; test_finish $rc' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
 start() {
-  if demo_start "$bin" "$dir" "$base"; then pid=$demo_pid; return 0; fi
-  pid=$demo_pid; echo "demo did not get ready"; exit 1
+  demo_start "$bin" "$dir" || { pid=$demo_pid; fail "demo did not get ready"; }
+  pid=$demo_pid
 }
 stop() {
   kill -TERM $pid
-  wait $pid || { echo "demo exited with $?"; exit 1; }
+  wait $pid || fail "demo exited with $?"
   pid=
-  grep -q 'stopped' "$dir/out" || { echo "demo did not stop cleanly"; exit 1; }
-  for p in 0 1 2 3; do
-    if curl -s -o /dev/null "http://127.0.0.1:$((base + p))/healthz"; then echo "port $((base + p)) still answers"; exit 1; fi
+  grep -q 'stopped' "$dir/out" || fail "demo did not stop cleanly"
+  [ ! -e "$dir/urls" ] || fail "the URLs file outlived the demo"
+  for u in "$BANK0" "$BANK1" "$PLATFORM" "$SHOP"; do
+    if curl -s -o /dev/null "$u/healthz"; then fail "$u still answers"; fi
   done
 }
 start
-grep -q 'creating data' "$dir/out" || { echo "first run should create the data"; exit 1; }
-for p in 0 1 2 3; do
-  [ "$(curl -s "http://127.0.0.1:$((base + p))/healthz")" = '{"status":"ok"}' ] || { echo "port $((base + p)) not healthy"; exit 1; }
+grep -q 'creating data' "$dir/out" || fail "first run should create the data"
+for u in "$BANK0" "$BANK1" "$PLATFORM" "$SHOP"; do
+  case $u in http://127.0.0.1:[0-9]*) ;; *) fail "not a loopback URL: '$u'" ;; esac
+  [ "$(curl -s "$u/healthz")" = '{"status":"ok"}' ] || fail "$u not healthy"
+  grep -q "$u/" "$dir/out" || fail "$u not in the banner"
 done
-grep -q "http://127.0.0.1:$((base + 3))/" "$dir/out" || { echo "shop URL not printed"; exit 1; }
-grep -q '13800000001' "$dir/out" || { echo "credentials not printed"; exit 1; }
-grep -q 'sandbox/sms' "$dir/out" || { echo "SMS page not printed"; exit 1; }
-curl -s "http://127.0.0.1:$((base + 3))/" | grep -q 'id="add-tea"' || { echo "no catalogue"; exit 1; }
-curl -s "http://127.0.0.1:$((base + 2))/.well-known/paygate-platform-key" | grep -q public_key || { echo "no platform key"; exit 1; }
+grep -q '13800000001' "$dir/out" || fail "credentials not printed"
+grep -q "$BANK0/sandbox/sms" "$dir/out" || fail "SMS page not printed"
+curl -s "$SHOP/" | grep -q 'id="add-tea"' || fail "no catalogue"
+curl -s "$PLATFORM/.well-known/paygate-platform-key" | grep -q public_key || fail "no platform key"
 for f in banks/icbc/bank.db banks/ccb/bank.db platform/platform.db shop/shop.db shop/shop.key; do
-  [ -f "$dir/data/$f" ] || { echo "missing $f"; exit 1; }
+  [ -f "$dir/data/$f" ] || fail "missing $f"
 done
 # private: every file 0600 (databases with -wal/-shm, keys, platform.ini with the operator
 # token, logs) but the public certificates and merchant.json; every directory 0700
@@ -39,7 +46,26 @@ open=$(find "$dir/data" \( -type f -perm /077 ! -name '*.crt' ! -name merchant.j
 [ -z "$open" ] || { echo "readable by others:"; ls -l $open; exit 1; }
 stop
 start
-grep -q 'reusing data' "$dir/out" || { echo "second run should reuse the data"; exit 1; }
-[ "$(grep -c 'consumer 13800000001 added' "$dir/data/logs/setup.log")" = 1 ] || { echo "seeded twice"; exit 1; }
+grep -q 'reusing data' "$dir/out" || fail "second run should reuse the data"
+[ "$(grep -c 'consumer 13800000001 added' "$dir/data/logs/setup.log")" = 1 ] || fail "seeded twice"
 stop
+
+# A port in use: a bank of this test listens on port P (and answers /healthz with ok); a demo
+# told to put its first bank on P must say so and fail, never print "ready".
+"$bin" bank serve --data-dir "$dir/other" --fast-hash --listen 127.0.0.1:0 \
+  --print-url-file "$dir/other-url" >"$dir/other.log" 2>&1 &
+other=$!
+for _ in $(seq 600); do [ -s "$dir/other-url" ] && break; kill -0 $other || fail "other bank exited"; sleep 0.1; done
+[ -s "$dir/other-url" ] || fail "other bank did not start"
+port=$(sed 's/.*://' "$dir/other-url")
+set +e
+"$bin" demo --data-dir "$dir/data" --base-port "$port" --urls-file "$dir/urls" >"$dir/busy.out" 2>&1
+rc=$?
+set -e
+[ $rc -ne 0 ] || fail "a demo on a busy port exited 0"
+if grep -q 'ready' "$dir/busy.out"; then fail "a demo on a busy port said ready: $(cat "$dir/busy.out")"; fi
+grep -q "bank-icbc cannot listen on 127.0.0.1:$port: the port is in use" "$dir/busy.out" ||
+  fail "the busy port is not named: $(cat "$dir/busy.out")"
+[ ! -e "$dir/urls" ] || fail "a failed demo wrote the URLs file"
+curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || fail "the other bank was disturbed"
 echo "demo test passed"

@@ -6,8 +6,9 @@
 set -uo pipefail
 load=$1 paygate=$2
 kills=${CRASH_KILLS:-50}
-dir=$(mktemp -d /tmp/paygate-crash-XXXXXX)
-trap 'rm -rf "$dir"' EXIT
+source "$(dirname "$0")/../lib/tmp.sh"
+test_tmpdir crash
+trap 'test_finish $?' EXIT
 db=$dir/ledger.db log=$dir/acks.log
 seed=${CRASH_SEED:-$RANDOM}
 RANDOM=$seed

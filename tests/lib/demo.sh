@@ -1,26 +1,43 @@
 # Shared by the shell integration tests that run `paygate demo` (tests/http/test_demo.sh,
 # tests/shop/test_shop.sh); source it.
-#
-# demo_vars: sets dir (a fresh temp dir; the caller's trap removes it), base (a random base
-# port, 20000..39999) and pid (empty: nothing started yet).
+source "$(dirname "${BASH_SOURCE[0]}")/tmp.sh"
+
+# demo_vars: sets dir (a fresh temp dir; the caller's EXIT trap ends with test_finish) and pid
+# (empty: nothing started yet).
 demo_vars() {
-  dir=$(mktemp -d)
-  base=$((20000 + RANDOM % 20000))
+  test_tmpdir demo
   pid=
 }
 
-# demo_start BIN DIR BASE: starts `BIN demo` in the background with its data in DIR/data on
-# ports BASE..BASE+3 and its output in DIR/out, sets demo_pid (the caller stops and reaps it),
-# and waits up to 60 s for "ready". Returns 1, after printing the output, when the demo did not
-# get ready or died.
+# demo_start BIN DIR [DEMO OPTIONS...]: starts `BIN demo` in the background with its data in
+# DIR/data, every server on a free port (--base-port 0, unless the options say otherwise) and
+# its output in DIR/out; sets demo_pid (the caller stops and reaps it). Waits for the event
+# that says the demo is ready, DIR/urls appearing (the demo writes it once every server
+# answers), or for the demo's exit, at most DEMO_TIMEOUT_S seconds (default 300: a slow,
+# loaded machine, a sanitizer build). Then sets BANK0, BANK1, PLATFORM and SHOP to the URLs the
+# servers really bound. Returns 1, after printing the demo's output, when it did not get ready.
 demo_start() {
-  "$1" demo --data-dir "$2/data" --base-port "$3" >"$2/out" 2>&1 &
+  local bin=$1 d=$2
+  shift 2
+  rm -f "$d/urls"
+  "$bin" demo --data-dir "$d/data" --base-port 0 --urls-file "$d/urls" "$@" >"$d/out" 2>&1 &
   demo_pid=$!
-  for _ in $(seq 600); do
-    grep -q 'ready' "$2/out" && return 0
-    kill -0 "$demo_pid" 2>/dev/null || break
+  local deadline=$((SECONDS + ${DEMO_TIMEOUT_S:-300}))
+  while [ ! -s "$d/urls" ]; do
+    if ! kill -0 "$demo_pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+      echo "the demo did not get ready (output in $d/out, logs in $d/data/logs):"
+      cat "$d/out"
+      return 1
+    fi
     sleep 0.1
   done
-  cat "$2/out"
-  return 1
+  BANK0=$(demo_url "$d" bank-icbc)
+  BANK1=$(demo_url "$d" bank-ccb)
+  PLATFORM=$(demo_url "$d" platform)
+  SHOP=$(demo_url "$d" shop)
+}
+
+# demo_url DIR NAME: the URL of server NAME (bank-icbc, bank-ccb, platform, shop) in DIR/urls.
+demo_url() {
+  awk -v n="$2" '$1 == n { print $2 }' "$1/urls"
 }

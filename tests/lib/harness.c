@@ -29,19 +29,46 @@ const char *th_binary_env(void)
     return p ? p : "paygate";
 }
 
+/* The dirs of th_tmpdir, for th_finish; a test makes a handful. */
+#define TH_DIRS_MAX 32
+static struct {
+    char path[256];
+    bool done;
+} th_dirs[TH_DIRS_MAX];
+static size_t th_n_dirs;
+
 int th_tmpdir(char *dir, size_t n, const char *prefix)
 {
     int len = snprintf(dir, n, "/tmp/%s-XXXXXX", prefix);
-    if (len < 0 || (size_t)len >= n)
+    if (len < 0 || (size_t)len >= n || (size_t)len >= sizeof th_dirs[0].path ||
+        th_n_dirs == TH_DIRS_MAX || !mkdtemp(dir))
         return -1;
-    return mkdtemp(dir) ? 0 : -1;
+    snprintf(th_dirs[th_n_dirs].path, sizeof th_dirs[0].path, "%s", dir);
+    th_dirs[th_n_dirs++].done = false;
+    fprintf(stderr, "test data in %s (kept when a test fails)\n", dir);
+    return 0;
 }
 
-int th_rmtree(const char *dir)
+int th_tmpdir_done(const char *dir)
 {
-    if (getenv("PAYGATE_KEEP_TMP") || !dir[0])
-        return 0;
-    return th_sh("rm -rf '%s'", dir) == 0 ? 0 : -1;
+    for (size_t i = 0; i < th_n_dirs; i++)
+        if (strcmp(th_dirs[i].path, dir) == 0)
+            th_dirs[i].done = true;
+    return 0;
+}
+
+int th_finish(int failures)
+{
+    bool keep = failures != 0 || getenv("PAYGATE_KEEP_TMP");
+    for (size_t i = 0; i < th_n_dirs; i++) {
+        if (keep)
+            fprintf(stderr, "kept %s for a post-mortem (%s)\n", th_dirs[i].path,
+                    failures ? "a test failed" : "PAYGATE_KEEP_TMP");
+        else if (th_dirs[i].done && th_sh("rm -rf '%s'", th_dirs[i].path) != 0)
+            failures++; /* a removal that fails is a bug of the test */
+    }
+    th_n_dirs = 0;
+    return failures;
 }
 
 int th_sh(const char *fmt, ...)
@@ -140,13 +167,19 @@ pid_t th_spawn_sh(const char *cmd)
     return pid;
 }
 
-int th_wait_url_file(const char *path, char *url, size_t n, int ms)
+int th_wait_url_file(pid_t pid, const char *path, char *url, size_t n, int ms)
 {
     for (int waited = 0; waited <= ms; waited += 50) {
         if (th_read_text(path, url, n) > 0)
             return 0;
+        siginfo_t si = {0};
+        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid) {
+            fprintf(stderr, "the server (pid %d) exited before writing %s\n", (int)pid, path);
+            return -1;
+        }
         usleep(50000);
     }
+    fprintf(stderr, "no URL in %s after %d ms\n", path, ms);
     return -1;
 }
 

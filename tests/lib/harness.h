@@ -17,12 +17,16 @@ const char *th_binary_arg(int argc, char **argv);
 /* The paygate binary from $PAYGATE_BIN, else "paygate" on PATH (static, do not free). */
 const char *th_binary_env(void);
 
-/* Makes a fresh directory /tmp/<prefix>-XXXXXX into dir (caller's buffer of n bytes).
- * 0, or -1 when it could not be made. */
+/* Makes a fresh directory /tmp/<prefix>-XXXXXX into dir (caller's buffer of n bytes), says
+ * where on stderr, and remembers it for th_finish. 0, or -1 when it could not be made. */
 int th_tmpdir(char *dir, size_t n, const char *prefix);
-/* Removes dir and everything in it, unless $PAYGATE_KEEP_TMP is set (then keeps it for a
- * post-mortem). 0, or -1 when rm failed. */
-int th_rmtree(const char *dir);
+/* The test is done with dir: th_finish removes it after a run without failures. 0. */
+int th_tmpdir_done(const char *dir);
+/* The end of a test program: `return th_finish(cmocka_run_group_tests(...));`. With no
+ * failures it removes the dirs of th_tmpdir_done, unless $PAYGATE_KEEP_TMP is set; after a
+ * failure it keeps every dir of th_tmpdir, so the logs in them can be read, and names them.
+ * Returns failures. */
+int th_finish(int failures);
 
 /* Runs a printf-formatted shell command with system(); its exit status, -1 when it did not
  * exit normally. */
@@ -47,9 +51,13 @@ size_t th_scan_files(const char *dir, const char *const *files, size_t n_files,
 /* Starts `sh -c cmd` in a child process (use `exec ...` in cmd so the pid is the server's).
  * The pid, or -1. Stop it with th_stop. */
 pid_t th_spawn_sh(const char *cmd);
-/* Waits up to ms for path to hold a URL (what `--print-url-file` writes) and copies it into
- * url (n bytes). 0, or -1 on timeout. */
-int th_wait_url_file(const char *path, char *url, size_t n, int ms);
+/* Waits for the event that server pid is listening: path holding its URL (what
+ * `--print-url-file` writes, atomically, once it has bound its port), copied into url (n
+ * bytes). 0; -1 when pid exits first (it is not reaped: th_stop does that) or after ms. */
+int th_wait_url_file(pid_t pid, const char *path, char *url, size_t n, int ms);
+/* A bound for th_wait_url_file that only catches a server that hangs: start-up takes seconds
+ * on a loaded machine or in a sanitizer build. */
+#define TH_START_TIMEOUT_MS 120000
 /* Sends sig to *pid (when > 0), reaps it and sets *pid to 0. Returns the exit status, 128+N
  * when it died of signal N, 0 when there was nothing to stop. */
 int th_stop(pid_t *pid, int sig);

@@ -182,7 +182,7 @@ void h_stop(struct h_platform *pf, int sig)
 void h_teardown(struct h_platform *pf)
 {
     h_stop(pf, SIGTERM);
-    assert_int_equal(th_rmtree(pf->dir), 0);
+    assert_int_equal(th_tmpdir_done(pf->dir), 0);
 }
 
 void h_teardown_verified(struct h_platform *pf)

@@ -862,5 +862,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(suspended_merchant),
         cmocka_unit_test(refund_window_and_session_idle),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }

@@ -55,8 +55,8 @@ static void remember(const char *secret)
 static struct h_notify_sink sink;
 static struct bank banks[2] = {{.code = "icbc", .bin = "622202"}, {.code = "abc", .bin = "622848"}};
 
-/* Runs `paygate bank serve` on b's data dir at listen and waits for its URL. */
-static void bank_spawn(struct bank *b, const char *listen)
+/* Runs `paygate bank serve` on b's data dir on a free port and waits for its URL. */
+static void bank_spawn(struct bank *b)
 {
     char path[300], cmd[4096];
     snprintf(path, sizeof path, "%s/url", b->dir);
@@ -64,11 +64,11 @@ static void bank_spawn(struct bank *b, const char *listen)
     b->url[0] = '\0';
     snprintf(cmd, sizeof cmd,
              "exec '%s' bank serve --data-dir %s/data --code %s --bin %s --demo-data"
-             " --fast-hash --listen %s --print-url-file %s/url --notify-timeout 5s"
+             " --fast-hash --listen 127.0.0.1:0 --print-url-file %s/url --notify-timeout 5s"
              " >>%s/stdout.txt 2>>%s/bank.log",
-             h_paygate, b->dir, b->code, b->bin, listen, b->dir, b->dir, b->dir);
+             h_paygate, b->dir, b->code, b->bin, b->dir, b->dir, b->dir);
     b->pid = th_spawn_sh(cmd);
-    assert_int_equal(th_wait_url_file(path, b->url, sizeof b->url, 15000), 0);
+    assert_int_equal(th_wait_url_file(b->pid, path, b->url, sizeof b->url, TH_START_TIMEOUT_MS), 0);
 }
 
 static void bank_start(struct bank *b)
@@ -88,13 +88,13 @@ static void bank_start(struct bank *b)
     snprintf(b->acct, sizeof b->acct, "%s", h_str(j, "merAcct"));
     json_decref(j);
     assert_true(b->acct[0] != '\0');
-    bank_spawn(b, "127.0.0.1:0");
+    bank_spawn(b);
 }
 
 static void bank_stop(struct bank *b)
 {
     th_stop(&b->pid, SIGTERM);
-    th_rmtree(b->dir);
+    th_tmpdir_done(b->dir);
 }
 
 static int group_setup(void **state)
@@ -506,6 +506,21 @@ static void newest_withdrawal(const char *page, char out[64])
  * held, also across a restart of the platform; when the bank is back the worker completes it
  * with the same transferId, exactly once.
  * A withdrawal the bank refuses (unknown account) gives the money back. */
+/* Replaces the first `from` in the platform's INI file with `to`. */
+static void replace_in_ini(const char *from, const char *to)
+{
+    char path[300], text[16384], out[sizeof text + 256];
+    snprintf(path, sizeof path, "%s/platform.ini", pf.dir);
+    assert_true(th_read_text(path, text, sizeof text) < sizeof text - 1);
+    char *at = strstr(text, from);
+    assert_non_null(at);
+    snprintf(out, sizeof out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(out, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+}
+
 static void withdrawal_survives_bank_outage(void **state)
 {
     struct h_browser b = {0};
@@ -515,9 +530,6 @@ static void withdrawal_survives_bank_outage(void **state)
     pf_get(&b, "/wallet");
     assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"200.00\""));
     char form[256], id[64], st[16];
-    char listen[64];
-    snprintf(listen, sizeof listen, "%.60s", banks[0].url + 7);
-    listen[strcspn(listen, "/")] = '\0';
     kill(banks[0].pid, SIGTERM); /* the bank is unreachable */
     waitpid(banks[0].pid, NULL, 0);
     banks[0].pid = 0;
@@ -537,8 +549,13 @@ static void withdrawal_survives_bank_outage(void **state)
     pf_get(&b, "/wallet");
     assert_string_equal(withdrawal_status(b.page, id, st), "pending");
     h_stop(&pf, SIGTERM); /* the pending withdrawal survives a restart of the platform */
-    h_start(&pf);         /* with its test clock where it was */
-    bank_spawn(&banks[0], listen);
+    /* the bank comes back on a new free port (its old one may have been taken meanwhile),
+     * which the restarted platform reads from its configuration */
+    char old_url[sizeof banks[0].url];
+    snprintf(old_url, sizeof old_url, "%s", banks[0].url);
+    bank_spawn(&banks[0]);
+    replace_in_ini(old_url, banks[0].url);
+    h_start(&pf); /* with its test clock where it was */
     assert_int_equal(th_clock_advance(pf.url, 1999), 0);
     assert_int_equal(withdraw_attempts(id), 2);
     assert_int_equal(th_clock_advance(pf.url, 1), 0); /* the third attempt, 2 s later */
@@ -1003,5 +1020,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(legacy_secrets_sealed_at_start),
         cmocka_unit_test(every_route_then_no_secret_anywhere),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }

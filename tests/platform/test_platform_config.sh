@@ -7,9 +7,10 @@
 set -euo pipefail
 bin=$1
 src=$2
-dir=$(mktemp -d)
+source "$(dirname "$0")/../lib/tmp.sh"
+test_tmpdir platform-config
 pid=
-trap '[ -n "$pid" ] && kill -TERM $pid 2>/dev/null && wait $pid; rm -rf "$dir"' EXIT
+trap 'rc=$?; [ -n "$pid" ] && kill -TERM $pid 2>/dev/null && wait $pid; test_finish $rc' EXIT
 fail() { echo "FAIL: $*"; cat "$dir/out" 2>/dev/null || true; exit 1; }
 
 # 1. the examples check clean; typos and bad values do not
@@ -67,15 +68,15 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null || fail "openssl"
 printf '[server]\nlisten = 127.0.0.1:1\ndata_dir = %s/pf\n' "$dir" >"$dir/tls.ini"
 "$bin" platform --config "$dir/tls.ini" --listen 127.0.0.1:0 --tls-cert "$dir/cert.pem" \
-  --tls-key "$dir/key.pem" >"$dir/out" 2>&1 &
+  --tls-key "$dir/key.pem" --print-url-file "$dir/url" >"$dir/out" 2>&1 &
 pid=$!
-url=
-for _ in $(seq 300); do
-  url=$(sed -n 's/^platform listening on //p' "$dir/out")
-  [ -n "$url" ] && break
+for _ in $(seq 1200); do
+  [ -s "$dir/url" ] && break
   kill -0 $pid 2>/dev/null || fail "platform exited"
   sleep 0.1
 done
+url=$(cat "$dir/url" 2>/dev/null) || fail "platform did not start"
+grep -q "^platform listening on $url\$" "$dir/out" || fail "the startup line does not name $url"
 case $url in https://127.0.0.1:*) ;; *) fail "not an https URL: '$url'" ;; esac
 body=$(curl -sS --cacert "$dir/cert.pem" "$url/healthz") || fail "https /healthz"
 case $body in *ok*) ;; *) fail "healthz: $body" ;; esac

@@ -90,7 +90,8 @@ static int group_setup(void **state)
              " --fast-hash --listen 127.0.0.1:0 --print-url-file %s --notify-timeout 5s",
              bin, dir, url_file);
     bank_pid = th_spawn_sh(cmd);
-    assert_int_equal(th_wait_url_file(url_file, bank_url, sizeof bank_url, 15000), 0);
+    assert_int_equal(
+        th_wait_url_file(bank_pid, url_file, bank_url, sizeof bank_url, TH_START_TIMEOUT_MS), 0);
     paygate_error e = {0};
     bank = open_bank("sdkb", &e);
     assert_non_null(bank);
@@ -108,7 +109,7 @@ static int group_teardown(void **state)
     paygate_bank_free(bank);
     paygate_seen_db_close(seen);
     th_stop(&bank_pid, SIGTERM);
-    th_rmtree(dir);
+    th_tmpdir_done(dir);
     return 0;
 }
 
@@ -262,5 +263,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(refunds_through_the_bank),
         cmocka_unit_test(wrong_bank_code_refused),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }

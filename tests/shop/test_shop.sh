@@ -9,10 +9,15 @@ set -euo pipefail
 source "$(dirname "$0")/../lib/demo.sh"
 bin=$1
 demo_vars
-trap '[ -n "$pid" ] && kill -TERM $pid 2>/dev/null && wait $pid; rm -rf "$dir"' EXIT
-S=http://127.0.0.1:$((base + 3)); P=http://127.0.0.1:$((base + 2)); B=http://127.0.0.1:$base
+pid2=
+trap 'rc=$?; for p in $pid $pid2; do kill -TERM $p 2>/dev/null && wait $p; done; test_finish $rc' EXIT
 jar=$dir/jar
-fail() { echo "FAIL: $*"; tail -20 "$dir/data/logs/shop.log" || true; exit 1; }
+fail() {
+  echo "FAIL: $*"
+  echo "the shop's log, $dir/data/logs/shop.log, ends:"
+  tail -20 "$dir/data/logs/shop.log" || true
+  exit 1
+}
 c() { curl -s -c "$jar" -b "$jar" "$@"; }
 csrf() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1; }
 field() { sed -n "s/.*name=\"$1\" value=\"\\([^\"]*\\)\".*/\\1/p" | head -1; }
@@ -21,8 +26,9 @@ wait_state() { # order state
   fail "order $1 never became $2"
 }
 
-demo_start "$bin" "$dir" "$base" || { pid=$demo_pid; fail "demo not ready"; }
+demo_start "$bin" "$dir" || { pid=$demo_pid; fail "demo not ready"; }
 pid=$demo_pid
+S=$SHOP P=$PLATFORM B=$BANK0
 
 # 0. the pages' language (docs/i18n.md): Chinese without Accept-Language, English with it,
 #    and the switch's cookie beats the header; the demo's banks carry their own names
@@ -105,11 +111,16 @@ c "$S/admin" | grep -q '<tr data-currency="CNY"><td>CNY</td><td class="available
   fail "admin page lacks the platform balance 0.00"
 # 6. the query fallback: a second shop process (same platform merchant, no bank) whose
 #    notify URL is unreachable; its order page asks the platform and marks the order paid
-S2=http://127.0.0.1:$((base + 4))
-"$bin" shop --data-dir "$dir/shop2" --listen 127.0.0.1:$((base + 4)) --public-url http://127.0.0.1:9 \
-  --platform-url "$P" --merchant-id shop --key-file "$dir/data/shop/shop.key" >"$dir/shop2.log" 2>&1 &
+"$bin" shop --data-dir "$dir/shop2" --listen 127.0.0.1:0 --print-url-file "$dir/shop2.url" \
+  --public-url http://127.0.0.1:9 --platform-url "$P" --merchant-id shop \
+  --key-file "$dir/data/shop/shop.key" >"$dir/shop2.log" 2>&1 &
 pid2=$!
-for _ in $(seq 100); do curl -s -o /dev/null "$S2/" && break; sleep 0.1; done
+for _ in $(seq 1200); do
+  [ -s "$dir/shop2.url" ] && break
+  kill -0 $pid2 2>/dev/null || fail "the second shop exited (log: $dir/shop2.log)"
+  sleep 0.1
+done
+S2=$(cat "$dir/shop2.url") || fail "the second shop did not start (log: $dir/shop2.log)"
 jar2=$dir/jar2
 c2() { curl -s -c "$jar2" -b "$jar2" "$@"; }
 c2 -d product=fan "$S2/cart/add" -o /dev/null
@@ -119,7 +130,9 @@ t=$(c2 "$loc" | csrf)
 c2 --data-urlencode "csrf=$t" -d login=13800000001 --data-urlencode password=demo-pass-1 "$loc/login" -o /dev/null
 t=$(c2 "$loc" | csrf)
 c2 --data-urlencode "csrf=$t" -d pay_password=123456 "$loc/pay/wallet" -o /dev/null
-c2 "$S2/orders/$o3" | grep -q 'id="order-state" class="state state-paid"' || { kill $pid2; fail "query fallback did not mark $o3 paid"; }
-c2 "$S2/admin" | grep -o "id=\"row-$o3\".*" | sed 's/<\/tr>.*//' | grep -q 'class="via" data-via="query">' || { kill $pid2; fail "$o3 not marked paid by the query"; }
-kill -TERM $pid2; wait $pid2 || fail "second shop did not stop cleanly"
+c2 "$S2/orders/$o3" | grep -q 'id="order-state" class="state state-paid"' || fail "query fallback did not mark $o3 paid"
+c2 "$S2/admin" | grep -o "id=\"row-$o3\".*" | sed 's/<\/tr>.*//' | grep -q 'class="via" data-via="query">' || fail "$o3 not marked paid by the query"
+kill -TERM $pid2
+wait $pid2 || fail "second shop did not stop cleanly"
+pid2=
 echo "shop test passed"
