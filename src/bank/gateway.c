@@ -1,4 +1,4 @@
-/* The B2C gateway pages (DESIGN.md 2A steps 3-8): the merchant's signed order form, then card
+/* The B2C gateway pages (docs/bank.md, ICBC steps 3-8): the merchant's signed order form, then card
  * number → card password (sends the SMS code) → SMS code → confirmation → debit → (HS: the
  * notification, bounded) → result page. A session cookie bound to the order and a CSRF token
  * per session protect every step; the committer makes each step one transaction. */

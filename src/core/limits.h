@@ -146,7 +146,7 @@
 /* --- security --------------------------------------------------------------------------- */
 
 /* Replay window for signed requests: a timestamp further than this from our clock is stale,
- * and nonces are remembered this long. 5 minutes, as DESIGN.md section 6 says. */
+ * and nonces are remembered this long. 5 minutes (docs/protocol.md). */
 #define PAY_SIGNATURE_WINDOW_S 300
 
 /* Nonces remembered per process inside the window; at 10,000 signed requests/s for 300 s a

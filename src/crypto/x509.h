@@ -1,4 +1,4 @@
-/* X.509 for the bank as a small certificate authority (DESIGN.md section 2A): the bank makes a
+/* X.509 for the bank as a small certificate authority (docs/bank.md): the bank makes a
  * CA, issues each merchant a certificate whose subject CN is the merchant id (merID), and
  * checks the certificate a merchant presents with its signed order (merCert + merSignMsg).
  * Revocation is the bank's own table keyed by serial number; this code reports the serial.

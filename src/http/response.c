@@ -220,9 +220,9 @@ enum pay_err pay_http_server_add_form_action(struct pay_http_server *srv, const 
     return PAY_ERR_OK;
 }
 
-/* Headers that every HTML page carries (DESIGN.md section 6): no framing, no sniffing, no
- * caching of pages that show payment data, a CSP that allows only our own resources and form
- * posts to ourselves plus the configured gateways. The Referrer-Policy keeps sending the
+/* Headers that every HTML page carries (docs/architecture.md, "Security model"): no framing, no
+ * sniffing, no caching of pages that show payment data, a CSP that allows only our own resources
+ * and form posts to ourselves plus the configured gateways. The Referrer-Policy keeps sending the
  * origin cross-site, because a bank gateway checks the Referer of a merchant's form post. */
 static int add_page_headers(struct pay_http_request *req, struct MHD_Response *r)
 {

@@ -1,9 +1,9 @@
-/* The single committer per process (DESIGN.md section 5): callers on any thread queue a
- * command and sleep (or, asynchronously, leave a callback); one thread takes everything queued
- * (up to batch_max), applies it in one write transaction (generic callbacks each in their own
- * savepoint, pure-ledger commands validated before they write), commits once, and only then
- * wakes the callers and runs the callbacks. Nobody hears an answer before the batch is
- * durable. Pending-transfer expiry runs in the same thread. */
+/* The single committer per process (docs/ledger.md, "The committer"): callers on any thread
+ * queue a command and sleep (or, asynchronously, leave a callback); one thread takes everything
+ * queued (up to batch_max), applies it in one write transaction (generic callbacks each in their
+ * own savepoint, pure-ledger commands validated before they write), commits once, and only then
+ * wakes the callers and runs the callbacks. Nobody hears an answer before the batch is durable.
+ * Pending-transfer expiry runs in the same thread. */
 #include "ledger/ledger_internal.h"
 
 #include "core/assertions.h"

@@ -1,4 +1,4 @@
-/* The double-entry ledger shared by the bank and the platform (DESIGN.md sections 4-5),
+/* The double-entry ledger shared by the bank and the platform (docs/ledger.md),
  * modelled on TigerBeetle: accounts with four balances, immutable transfers with
  * client-chosen ids, two-phase (pending → post / void / expire) and linked transfers, on the
  * store. Writes go through one committer per process (pay_committer_*), which applies a
@@ -215,7 +215,7 @@ enum pay_err pay_ledger_account_transfers(struct pay_ledger *lg, const char *acc
                                           size_t max, size_t *n, int64_t *next_cursor,
                                           struct pay_error *err);
 
-/* --- the committer (DESIGN.md section 5) ---------------------------------------------------- */
+/* --- the committer (docs/ledger.md) ------------------------------------------------------ */
 
 struct pay_committer; /* opaque: one per process and database */
 

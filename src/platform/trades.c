@@ -1,4 +1,4 @@
-/* Trades: creation, reading, and the state machine of DESIGN.md section 3 (without escrow).
+/* Trades: creation, reading, and the state machine of docs/platform.md (without escrow).
  * Every transition runs in ONE committer command (pay_committer_submit): the row update, its
  * ledger transfers and its notification outbox row commit together or not at all. */
 #include "platform/platform.h"
