@@ -248,7 +248,7 @@ static void pay_by_online_banking(void **state)
     assert_string_equal(trade_state(paid_id, "state"), "TRADE_SUCCESS");
     assert_string_equal(trade_state(paid_id, "pay_method"), "bank");
     assert_string_equal(trade_state(paid_id, "fee.value"), "0.74"); /* 60 bp of 123.00 */
-    assert_int_equal(h_sink_wait(&sink, 1, 10000), 1);
+    assert_int_equal(h_sink_wait(&sink, 1, 60000), 1);
     assert_string_equal(sink.last_state, "TRADE_SUCCESS");
 }
 
@@ -272,7 +272,7 @@ static void refund_through_bank(void **state)
     assert_string_equal(h_str(r.json, "status"), "SUCCESS");
     h_reply_fini(&r);
     /* the merchant heard of the payment, the refund, and the refund's success */
-    assert_int_equal(h_sink_wait(&sink, 3, 10000), 3);
+    assert_int_equal(h_sink_wait(&sink, 3, 60000), 3);
 }
 
 static void late_notification_refunded(void **state)

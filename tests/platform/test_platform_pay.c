@@ -146,7 +146,7 @@ static void pay_by_wallet(void **state)
     assert_string_equal(h_str(r.json, "fee.value"), "0.60"); /* 60 bp of 100.00 */
     assert_string_equal(h_str(r.json, "pay_method"), "wallet");
     h_reply_fini(&r);
-    assert_int_equal(h_sink_wait(&sink, 1, 10000), 1);
+    assert_int_equal(h_sink_wait(&sink, 1, 60000), 1);
     assert_string_equal(sink.last_state, "TRADE_SUCCESS");
     /* paying again is refused, and the page shows the trade paid */
     b_pay_wallet(&b, paid_trade, "246810");
