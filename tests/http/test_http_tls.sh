@@ -12,13 +12,15 @@
 # usage: test_http_tls.sh <paygate binary>
 set -euo pipefail
 bin=$1
-dir=$(mktemp -d)
+source "$(dirname "$0")/../lib/tmp.sh"
+test_tmpdir http-tls
 pids=()
 cleanup() {
+  local rc=$1
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-  rm -rf "$dir"
+  test_finish "$rc"
 }
-trap cleanup EXIT
+trap 'cleanup $?' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \

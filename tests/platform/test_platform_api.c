@@ -756,7 +756,7 @@ static char *openssl_pub_pem(const char *genpkey_args)
     char *pem = calloc(1, 4096);
     assert_non_null(pem);
     assert_true(th_read_text(path, pem, 4096) > 0);
-    th_rmtree(dir);
+    th_tmpdir_done(dir);
     return pem;
 }
 

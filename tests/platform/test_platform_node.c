@@ -92,7 +92,8 @@ static void notify_endpoint_starts(void **state)
     notify_pid = th_spawn_sh(cmd);
     assert_true(notify_pid > 0);
     char base[128];
-    assert_int_equal(th_wait_url_file(url_file, base, sizeof base, 15000), 0);
+    assert_int_equal(th_wait_url_file(notify_pid, url_file, base, sizeof base, TH_START_TIMEOUT_MS),
+                     0);
     snprintf(notify_url, sizeof notify_url, "%s/notify?shop=1&v=2", base);
 }
 
@@ -171,5 +172,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(notify_endpoint_starts),       cmocka_unit_test(create_and_notify),
         cmocka_unit_test(forged_notifications_refused),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }
