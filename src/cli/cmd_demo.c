@@ -493,7 +493,7 @@ static int write_urls_file(const struct demo *d)
     size_t n = 0;
     for (int i = 0; i < DEMO_N; i++)
         n += (size_t)snprintf(text + n, sizeof text - n, "%s %s\n", d->names[i], d->urls[i]);
-    if (pay_file_write(d->urls_file, text, n, 0644) == 0)
+    if (pay_file_write(d->urls_file, text, n, 0600) == 0)
         return 0;
     fprintf(stderr, "paygate demo: cannot write %s: %s\n", d->urls_file, strerror(errno));
     return -1;

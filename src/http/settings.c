@@ -333,7 +333,7 @@ enum pay_err pay_server_settings_announce(const struct pay_server_settings *s,
                                           const char *bound_url, struct pay_error *err)
 {
     if (s->print_url_file[0] &&
-        pay_file_write(s->print_url_file, bound_url, strlen(bound_url), 0644) != 0)
+        pay_file_write(s->print_url_file, bound_url, strlen(bound_url), 0600) != 0)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "print_url_file", "cannot write %s: %s",
                              s->print_url_file, strerror(errno));
     return PAY_ERR_OK;

@@ -73,11 +73,11 @@ extern const char pay_server_settings_usage[];
 const char *pay_server_settings_url(const struct pay_server_settings *s, const char *bound_url);
 
 /* Once the server listens: writes bound_url (the server's pay_http_server_url; no newline) to
- * print_url_file, when set, atomically (pay_file_write), so whoever started the server (a
- * test, `paygate demo`) learns the port it really bound (port 0) and that this process, not
- * another one on the same port, is the one answering there. The bound URL, not public_url:
- * the file says where this very process listens. CONFIG_INVALID naming print_url_file when
- * it cannot be written. */
+ * print_url_file, when set, atomically (pay_file_write; mode 0600, like the rest of a data
+ * folder), so whoever started the server (a test, `paygate demo`) learns the port it really
+ * bound (port 0) and that this process, not another one on the same port, is the one
+ * answering there. The bound URL, not public_url: the file says where this very process
+ * listens. CONFIG_INVALID naming print_url_file when it cannot be written. */
 enum pay_err pay_server_settings_announce(const struct pay_server_settings *s,
                                           const char *bound_url, struct pay_error *err);
 

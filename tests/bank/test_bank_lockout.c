@@ -217,5 +217,5 @@ int main(void)
         cmocka_unit_test(parallel_wrong_card_passwords),
         cmocka_unit_test(parallel_wrong_sms_codes),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }

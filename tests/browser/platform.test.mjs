@@ -197,7 +197,9 @@ try {
   expect(await phone.getAttribute('#notice', 'data-notice') === 'paid', 'paid by QR');
   expect((await phone.textContent('#notice')).includes('Payment successful'), 'in English');
   await shot(phone, 'platform-12-mobile-paid');
-  await qrDesk.reload();
+  // the desktop QR page refreshes itself every 3 s (meta refresh) until it shows the payment;
+  // a reload of ours could collide with its own navigation, so wait for what it shows
+  await qrDesk.waitForSelector('#paid', { timeout: 60000 });
   expect(await qrDesk.isVisible('#paid'), 'the desktop cashier shows the payment');
   expect((await state(t.trade_id)).pay_method === 'qr', 'trade paid (qr)');
   console.log('platform browser test: ok');

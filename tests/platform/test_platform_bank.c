@@ -997,7 +997,7 @@ static void every_route_then_no_secret_anywhere(void **state)
     hits = scanned = 0;
     assert_int_equal(nftw(ctl, scan_file, 16, FTW_PHYS), 0);
     assert_int_equal(hits, 3); /* the card, "Code N" and the lone N; not "us=N" */
-    th_rmtree(ctl);
+    th_tmpdir_done(ctl);
     hits = scanned = 0;
     assert_int_equal(nftw(pf.dir, scan_file, 16, FTW_PHYS), 0);
     for (int i = 0; i < 2; i++)
