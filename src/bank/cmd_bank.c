@@ -258,11 +258,13 @@ static enum pay_err read_config(const struct pay_config *c, struct pay_bank_opti
                                 struct pay_error *e)
 {
     static const char *const sections[] = {"server", "bank", NULL};
-    static const char *const keys[] = {"name",           "name_en",      "brand_color",
-                                       "code",           "bin",          "notify_timeout",
-                                       "notify_retry",   "allow_private_notify", "admin_token",
-                                       "sms_ttl",        "demo_data",    "fast_hash",
-                                       "web_root",       NULL};
+    static const char *const keys[] = {"name",         "name_en",
+                                       "brand_color",  "code",
+                                       "bin",          "notify_timeout",
+                                       "notify_retry", "allow_private_notify",
+                                       "admin_token",  "sms_ttl",
+                                       "demo_data",    "fast_hash",
+                                       "web_root",     NULL};
     enum pay_err rc;
     if ((rc = pay_config_check_sections(c, sections, e)) ||
         (rc = pay_server_settings_read(&o->server, c, e)))

@@ -264,8 +264,8 @@ static int write_platform_ini(struct demo *d)
                 "mer_acct = %s\nkey_file = %s/banks/%s-platform/merchant.key\ncert_file = "
                 "%s/banks/%s-platform/merchant.crt\nbank_cert_file = %s/banks/%s/keys/sign.crt\n"
                 "ca_file = %s/banks/%s/keys/ca.crt\nallow_private = true\n",
-                b->code, b->name, b->name_en, d->urls[i], b->acct, d->dir, b->code, d->dir, b->code, d->dir,
-                b->code, d->dir, b->code);
+                b->code, b->name, b->name_en, d->urls[i], b->acct, d->dir, b->code, d->dir, b->code,
+                d->dir, b->code, d->dir, b->code);
     }
     return fclose(f) == 0 ? 0 : -1;
 }
@@ -586,11 +586,10 @@ static int wait_for_end(struct demo *d)
 int pay_cmd_demo(int argc, char **argv)
 {
     const char *dir = "paygate-data";
-    struct demo d = {
-        .base_port = 8081,
-        .banks = {{"icbc", "中国工商银行", "ICBC", "#c7000b", "622202", ""},
-                  {"ccb", "中国建设银行", "CCB", "#0066b3", "621700", ""}},
-        .names = {"bank-icbc", "bank-ccb", "platform", "shop"}};
+    struct demo d = {.base_port = 8081,
+                     .banks = {{"icbc", "中国工商银行", "ICBC", "#c7000b", "622202", ""},
+                               {"ccb", "中国建设银行", "CCB", "#0066b3", "621700", ""}},
+                     .names = {"bank-icbc", "bank-ccb", "platform", "shop"}};
     int bad = demo_args(argc, argv, &d, &dir);
     if (bad)
         return bad < 0 ? 0 : bad;

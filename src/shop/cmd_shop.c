@@ -28,9 +28,9 @@ struct shop_opts {
 
 /* [shop] keys, in the order of the pointers of struct shop_opts. */
 static const char *const shop_keys[] = {
-    "platform_url",      "merchant_id", "key_file", "platform_key", "bank_url", "bank_name",
-    "bank_merchant_dir", "bank_cert",   "bank_ca",  "bank_code",    "web_root", "bank_name_en",
-    NULL};
+    "platform_url", "merchant_id",       "key_file",  "platform_key", "bank_url",
+    "bank_name",    "bank_merchant_dir", "bank_cert", "bank_ca",      "bank_code",
+    "web_root",     "bank_name_en",      NULL};
 
 static void shop_usage(const struct pay_cli_opt *opts)
 {

@@ -122,7 +122,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    return th_rmtree(root);
+    return th_tmpdir_done(root);
 }
 
 /* GET path with extra headers (NULL-terminated, may be empty); the status. */
@@ -301,5 +301,5 @@ int main(void)
         cmocka_unit_test(configured_default_and_zone),
         cmocka_unit_test(drift_stops_the_start),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return th_finish(cmocka_run_group_tests(tests, setup, teardown));
 }

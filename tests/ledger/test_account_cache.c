@@ -41,7 +41,7 @@ static int teardown(void **state)
     assert_int_equal(v, 0);
     pay_ledger_free(e->lg);
     pay_store_close(e->s);
-    assert_int_equal(th_rmtree(e->dir), 0);
+    assert_int_equal(th_tmpdir_done(e->dir), 0);
     free(e);
     return 0;
 }
@@ -189,5 +189,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(large_working_set_stays_cached, setup, teardown),
         cmocka_unit_test_setup_teardown(small_budget_keeps_the_hot_accounts, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -73,7 +73,7 @@ static void rig_close(struct rig *r)
     assert_int_equal(v, 0);
     pay_ledger_free(r->lg);
     pay_store_close(r->s);
-    assert_int_equal(th_rmtree(r->dir), 0);
+    assert_int_equal(th_tmpdir_done(r->dir), 0);
 }
 
 /* A pending bank -> shop transfer of 100 with a timeout of timeout_s. */
@@ -160,5 +160,5 @@ int main(void)
         cmocka_unit_test(expiry_runs_on_time_after_a_clock_step_back),
         cmocka_unit_test(expiry_scan_continues_when_the_ledger_clock_goes_back),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

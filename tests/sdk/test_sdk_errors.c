@@ -85,7 +85,7 @@ static int group_teardown(void **state)
     pay_http_server_free(plain);
     close(refused_fd);
     close(silent_fd);
-    th_rmtree(dir);
+    th_tmpdir_done(dir);
     return 0;
 }
 
@@ -474,5 +474,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(bank_calls_refused),
         cmocka_unit_test(bank_notifications_checked),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }

@@ -72,7 +72,9 @@ static void start_bank(void)
              ">%s 2>&1",
              h_paygate, path_in("bank/data"), path_in("bank/url"), path_in("bank/out.log"));
     bank_pid = th_spawn_sh(cmd);
-    assert_int_equal(th_wait_url_file(path_in("bank/url"), bank_url, sizeof bank_url, 20000), 0);
+    assert_int_equal(th_wait_url_file(bank_pid, path_in("bank/url"), bank_url, sizeof bank_url,
+                                      TH_START_TIMEOUT_MS),
+                     0);
 }
 
 /* Starts `paygate shop` named name with extra flags; its URL into url. */
@@ -87,7 +89,7 @@ static pid_t start_shop(const char *name, const char *platform_url, const char *
              "--listen 127.0.0.1:0 --print-url-file %s %s >%s.log 2>&1",
              h_paygate, data, platform_url, path_in("shop.key"), url_file, extra, data);
     pid_t pid = th_spawn_sh(cmd);
-    assert_int_equal(th_wait_url_file(url_file, url, n, 20000), 0);
+    assert_int_equal(th_wait_url_file(pid, url_file, url, n, TH_START_TIMEOUT_MS), 0);
     return pid;
 }
 
@@ -749,5 +751,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(late_notification_found_by_query),
         cmocka_unit_test(platform_down),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }
