@@ -2,6 +2,7 @@
  * open bank.db directly with the same code as the server (docs/bank.md). */
 #include "bank/bank.h"
 #include "cli/commands.h"
+#include "core/assertions.h"
 #include "core/cli_opts.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -9,7 +10,6 @@
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,7 +149,7 @@ static void opts_add(struct opts *o, size_t *n, const struct pay_cli_opt *f)
             dup = strcmp(o->t[k].name, f->name) == 0;
         if (dup)
             continue;
-        assert(*n + 1 < sizeof o->t / sizeof o->t[0]);
+        PAY_ASSERT(*n + 1 < sizeof o->t / sizeof o->t[0]);
         o->t[*n] = (struct pay_cli_opt){.name = f->name,
                                         .arg = f->arg,
                                         .help = f->help,

@@ -1,7 +1,8 @@
 /* Command-line options from one table per command; see cli_opts.h. */
 #include "core/cli_opts.h"
 
-#include <assert.h>
+#include "core/assertions.h"
+
 #include <string.h>
 
 /* More options than any command has: the table of seen options lives on the stack. */
@@ -44,7 +45,7 @@ int pay_cli_parse(const char *cmd, const struct pay_cli_opt *opts, int argc, cha
     bool seen[CLI_OPTS_MAX] = {false};
     for (int i = start; i < argc;) {
         int k = find(opts, argv[i]), used = 0;
-        assert(k < CLI_OPTS_MAX);
+        PAY_ASSERT(k < CLI_OPTS_MAX);
         if (k >= 0) {
             used = take(cmd, &opts[k], argc, argv, i, ctx);
             if (used < 0)

@@ -27,20 +27,23 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null ||
   fail "openssl req"
 
-# Starts `paygate <args>` in the background; sets $port once it prints its https URL.
+# Starts `paygate <args>` in the background; sets $port once it has written the URL it bound
+# to its URL file (the event: not its log, which the background job may not have created yet
+# when this shell first looks). A bound only catches a server that hangs.
 start() {
   local log=$1
   shift
-  "$bin" "$@" >"$dir/$log.log" 2>&1 &
+  "$bin" "$@" --print-url-file "$dir/$log.url" >"$dir/$log.log" 2>&1 &
   pids+=($!)
   port=
-  for _ in $(seq 600); do
-    port=$(sed -n 's|.*listening on https://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$dir/$log.log")
-    [ -n "$port" ] && return 0
-    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$dir/$log.log"; fail "$log: the server exited"; }
+  for _ in $(seq 1200); do
+    [ -s "$dir/$log.url" ] && break
+    kill -0 "${pids[-1]}" 2>/dev/null || fail "$log: the server exited (log: $dir/$log.log)"
     sleep 0.1
   done
-  fail "$log: no https URL"
+  [ -s "$dir/$log.url" ] || fail "$log: no URL file after 120 s (log: $dir/$log.log)"
+  port=$(sed -n 's|^https://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$dir/$log.url")
+  [ -n "$port" ] || fail "$log: not an https URL: $(cat "$dir/$log.url")"
 }
 
 # probe PORT openssl-options...: prints "<protocol> <cipher>" of the handshake, or "refused".

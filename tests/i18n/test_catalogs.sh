@@ -12,8 +12,10 @@ for t in msgfmt msgcmp msgcat xgettext; do
   command -v "$t" >/dev/null 2>&1 ||
     { echo "test_catalogs: $t is missing: install gettext (scripts/deps.sh test)"; exit 1; }
 done
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/../lib/tmp.sh"
+test_tmpdir catalogs
+tmp=$dir
+trap 'test_finish $?' EXIT
 fail=0
 pos=("$root"/web/po/*.po)
 [ -f "${pos[0]}" ] || { echo "test_catalogs: no catalogs in $root/web/po"; exit 1; }

@@ -19,7 +19,9 @@ struct pay_ledger *h_ledger_open(struct h_platform *pf, struct pay_store **s)
     const struct pay_store_component *comps[] = {&pay_ledger_schema, NULL};
     struct pay_ledger *lg = NULL;
     *s = NULL;
-    assert_int_equal(pay_store_open(db, NULL, comps, s, NULL), PAY_ERR_OK);
+    struct pay_error err = {0};
+    if (pay_store_open(db, NULL, comps, s, &err) != PAY_ERR_OK)
+        fail_msg("pay_store_open %s: %s %s", db, pay_err_name(err.code), err.detail);
     assert_int_equal(pay_ledger_new(*s, &lg, NULL), PAY_ERR_OK);
     return lg;
 }

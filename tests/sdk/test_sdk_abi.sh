@@ -15,8 +15,10 @@ if ! readelf -S "$so" | grep -q '\.debug_info'; then
   echo "SKIP: $so has no debug info (a build without -g): no types to compare"
   exit 77
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/../lib/tmp.sh"
+test_tmpdir sdk-abi
+tmp=$dir
+trap 'test_finish $?' EXIT
 "$src/src/sdk/abi.sh" dump "$so" "$src/src/sdk" >"$tmp/built.abi"
 # abidiff's exit status: 0 the same, 4 a change (bit 2), 12 an incompatible one (bit 3 too),
 # bits 0-1 an error

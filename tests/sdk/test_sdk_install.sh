@@ -17,9 +17,16 @@ if [ "${7:-}" = fuzzing ]; then
   echo "the fuzzers cannot link it"
   exit 77
 fi
-tmp=$(mktemp -d)
+source "$(dirname "$0")/../lib/tmp.sh"
+test_tmpdir sdk-install
+tmp=$dir
 pf_pid=
-trap '[ -n "$pf_pid" ] && kill -TERM "$pf_pid" 2>/dev/null && wait "$pf_pid"; rm -rf "$tmp"' EXIT
+cleanup() {
+  local rc=$1
+  [ -n "$pf_pid" ] && kill -TERM "$pf_pid" 2>/dev/null && wait "$pf_pid"
+  test_finish "$rc"
+}
+trap 'cleanup $?' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 # 1. install, and what lands where
@@ -76,14 +83,15 @@ printf '[notify]\nallow_private_hosts = true\n' >"$tmp/platform.ini"
 "$bin" platform keygen --out "$tmp/shop.key" >/dev/null
 "$bin" platform merchant add --data-dir "$tmp/pf" --id shop --name Shop \
   --public-key-file "$tmp/shop.key.pub" --notify-host 127.0.0.1 --allow-private-hosts >/dev/null
-"$bin" platform --config "$tmp/platform.ini" --listen 127.0.0.1:0 --data-dir "$tmp/pf" >"$tmp/pf.out" 2>"$tmp/pf.log" &
+"$bin" platform --config "$tmp/platform.ini" --listen 127.0.0.1:0 --data-dir "$tmp/pf" \
+  --print-url-file "$tmp/pf.url" >"$tmp/pf.out" 2>"$tmp/pf.log" &
 pf_pid=$!
-url=
-for _ in $(seq 300); do # the platform prints its URL once it listens: up to 30 s
-  url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$tmp/pf.out" | head -1) && [ -n "$url" ] && break
+for _ in $(seq 1200); do # it writes the URL it bound once it listens; the bound catches a hang
+  [ -s "$tmp/pf.url" ] && break
   kill -0 "$pf_pid" 2>/dev/null || break
   sleep 0.1
 done
+url=$(cat "$tmp/pf.url" 2>/dev/null) || true
 [ -n "$url" ] || { cat "$tmp/pf.out" "$tmp/pf.log"; fail "the platform did not start"; }
 cd "$tmp"
 out=$(./take_payment "$url" shop shop.key ORDER-1 1230) || fail "take_payment: $out"

@@ -10,8 +10,10 @@ so=$1 archive=$2 src=$3
 list=$src/src/sdk/paygate.symbols header=$src/src/sdk/paygate.h
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/../lib/tmp.sh"
+test_tmpdir sdk-symbols
+tmp=$dir
+trap 'test_finish $?' EXIT
 
 # 1. the dynamic symbol table: paygate_* at version PAYGATE_0, the version node, nothing else
 nm -D --defined-only "$so" | awk '{print $3}' >"$tmp/dyn"

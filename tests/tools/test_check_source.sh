@@ -5,8 +5,10 @@
 # Usage: test_check_source.sh SOURCE_ROOT
 set -u
 root=${1:?usage: test_check_source.sh SOURCE_ROOT}
-tree=$(mktemp -d /tmp/paygate-check-source-XXXXXX)
-trap 'rm -rf "$tree"' EXIT
+source "$(dirname "$0")/../lib/tmp.sh"
+test_tmpdir check-source
+tree=$dir
+trap 'test_finish $?' EXIT
 cp "$root/.clang-format" "$tree/"
 mkdir -p "$tree/src/x" "$tree/src/core"
 cat >"$tree/src/x/bad.c" <<'C'
