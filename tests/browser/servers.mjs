@@ -47,9 +47,12 @@ export function requireBrowser() {
   process.exit(77);
 }
 
-// A fresh directory under the OS temp dir, named paygate-<name>-XXXXXX; removeDir deletes it.
+// A fresh directory paygate-<name>-XXXXXX under $PAYGATE_TMP (the suite's own <build>/tmp,
+// tests/meson.build), else the OS temp dir; removeDir deletes it.
 export function tempDir(name) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `paygate-${name}-`));
+  const root = process.env.PAYGATE_TMP || os.tmpdir();
+  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  const dir = fs.mkdtempSync(path.join(root, `paygate-${name}-`));
   liveDirs.add(dir);
   return dir;
 }

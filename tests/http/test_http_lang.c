@@ -23,7 +23,7 @@
 #include "core/log.h"
 
 static const struct pay_http_client_options local = {.allow_private_addresses = true};
-static char root[128], web[160], po[160];
+static char root[256], web[300], po[300];
 
 static void put(const char *dir, const char *name, const char *text)
 {
@@ -111,7 +111,7 @@ static int setup(void **state)
     assert_int_equal(th_tmpdir(root, sizeof root, "paygate-lang"), 0);
     snprintf(web, sizeof web, "%s/web", root);
     snprintf(po, sizeof po, "%s/po", root);
-    char tpl[200];
+    char tpl[320];
     snprintf(tpl, sizeof tpl, "%s/templates", web);
     assert_int_equal(mkdir(web, 0700) | mkdir(tpl, 0700) | mkdir(po, 0700), 0);
     put(tpl, "page.html", page_tpl);
@@ -274,14 +274,14 @@ static void configured_default_and_zone(void **state)
 static void drift_stops_the_start(void **state)
 {
     (void)state;
-    char tpl[200];
+    char tpl[320];
     snprintf(tpl, sizeof tpl, "%s/templates", web);
     put(tpl, "extra.html", "<p>\n{{t \"Not in the catalog\"}}</p>");
     struct pay_http_server *srv = NULL;
     struct pay_error e = {0};
     assert_int_equal(server_new(NULL, NULL, &srv, &e), PAY_ERR_CONFIG_INVALID);
     assert_non_null(strstr(e.detail, "extra.html:2: \"Not in the catalog\" is not in zh_CN.po"));
-    char path[300];
+    char path[340];
     snprintf(path, sizeof path, "%s/extra.html", tpl);
     unlink(path);
     put(po, "zh_CN.po", "msgid \"\"\nmsgstr \"\"\n\"Language: zh_CN\\n\"\n");

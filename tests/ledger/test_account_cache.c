@@ -15,7 +15,7 @@
 #include "lib/harness.h"
 
 struct env {
-    char dir[64], path[96];
+    char dir[256], path[300];
     struct pay_store *s;
     struct pay_ledger *lg;
 };

@@ -43,7 +43,7 @@ static double mono_s(void)
 
 /* A ledger on a fresh store with a committer, and two CNY accounts "bank" and "shop". */
 struct rig {
-    char dir[64], path[96];
+    char dir[256], path[300];
     struct pay_store *s;
     struct pay_ledger *lg;
     struct pay_committer *c;

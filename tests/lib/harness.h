@@ -17,8 +17,10 @@ const char *th_binary_arg(int argc, char **argv);
 /* The paygate binary from $PAYGATE_BIN, else "paygate" on PATH (static, do not free). */
 const char *th_binary_env(void);
 
-/* Makes a fresh directory /tmp/<prefix>-XXXXXX into dir (caller's buffer of n bytes), says
- * where on stderr, and remembers it for th_finish. 0, or -1 when it could not be made. */
+/* Makes a fresh directory $PAYGATE_TMP/<prefix>-XXXXXX (PAYGATE_TMP: the suite's own <build>/tmp,
+ * set by tests/meson.build, made here when missing; /tmp without it) into dir (caller's buffer of n
+ * bytes), says where on stderr, and remembers it for th_finish. 0, or -1 when it could not be
+ * made or does not fit. */
 int th_tmpdir(char *dir, size_t n, const char *prefix);
 /* The test is done with dir: th_finish removes it after a run without failures. 0. */
 int th_tmpdir_done(const char *dir);

@@ -69,7 +69,7 @@ for t in bank platform demo; do
   run 77 env -u PAYGATE_REQUIRE_BROWSER CHROMIUM=/nonexistent/chromium "$node" "$src/tests/browser/$t.test.mjs"
 done
 run 1 env PAYGATE_REQUIRE_BROWSER=1 "$src/tests/browser/no_node.sh" "$src/tests/browser/demo.test.mjs"
-grep -q "FAIL: the browser test demo.test.mjs cannot run: node was not found" "$dir/out" || fail "no_node.sh"
+grep -q "FAIL: the test of demo.test.mjs cannot run: node was not found" "$dir/out" || fail "no_node.sh"
 run 77 env -u PAYGATE_REQUIRE_BROWSER "$src/tests/browser/no_node.sh" x.test.mjs
 grep -q 'export PAYGATE_REQUIRE_BROWSER=1' "$src/scripts/test.sh" || fail "scripts/test.sh does not require the browser"
 
