@@ -9,13 +9,15 @@
 set -uo pipefail
 paygate=$1 seed_bin=$2 driver=$3 check=$4
 kills=${CRASH_KILLS:-8}
-dir=$(mktemp -d /tmp/paygate-pfcrash-XXXXXX)
+source "$(dirname "$0")/../lib/tmp.sh"
+test_tmpdir pfcrash
 pid=
 cleanup() {
+  local rc=$1
   [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$dir"
+  test_finish "$rc" # kept after a failure: the platform's log, the driver's output, the acks
 }
-trap cleanup EXIT
+trap 'cleanup $?' EXIT
 seed=${CRASH_SEED:-$RANDOM}
 RANDOM=$seed
 echo "platform crash test: $kills kills, seed $seed, dir $dir"
@@ -27,19 +29,19 @@ fail() { echo "FAIL: $*"; tail -5 "$dir/log" 2>/dev/null; exit 1; }
 "$seed_bin" --data-dir "$dir/d" --merchant bench --consumers 200 --trades 0 --credit 100000.00 \
   --agreements "$dir/ag" >/dev/null 2>&1 || fail "seeding"
 
-# start: the platform on a free loopback port; sets url once it says where it listens
+# start: the platform on a free loopback port; sets url once it has written the URL it bound
+# (the event; the bound only catches a hang)
 start() {
-  : >"$dir/out"
-  "$paygate" platform --listen 127.0.0.1:0 --data-dir "$dir/d" >"$dir/out" 2>>"$dir/log" &
+  rm -f "$dir/url"
+  "$paygate" platform --listen 127.0.0.1:0 --data-dir "$dir/d" --print-url-file "$dir/url" \
+    >>"$dir/out" 2>>"$dir/log" &
   pid=$!
-  url=
-  for _ in $(seq 600); do
-    url=$(sed -n 's/^platform listening on //p' "$dir/out")
-    [ -n "$url" ] && return 0
+  for _ in $(seq 1200); do
+    [ -s "$dir/url" ] && url=$(cat "$dir/url") && return 0
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  fail "the platform did not start"
+  fail "the platform did not start (log: $dir/log)"
 }
 drive() { # SECONDS CONNECTIONS
   "$driver" --url "$url" --merchant bench --key "$dir/m.key" --agreements "$dir/ag" \
