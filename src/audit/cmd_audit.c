@@ -4,6 +4,7 @@
 #include "audit/audit.h"
 #include "cli/commands.h"
 #include "core/buf.h"
+#include "core/cli_opts.h"
 #include "crypto/sign.h"
 
 #include <libgen.h>
@@ -13,21 +14,20 @@
 
 #define KEY_FILE_MAX 65536
 
-static int usage(FILE *out, int status)
+static int usage(FILE *out, int status, const struct pay_cli_opt *opts)
 {
-    fprintf(
-        out,
-        "usage: paygate audit verify --database PATH [--public-key FILE]\n\n"
-        "Checks the audit log in the SQLite file PATH (a platform's platform.db or a\n"
-        "bank's bank.db): entries numbered 1..n without gaps, each entry's SHA-256 over\n"
-        "its contents, each chained to the one before it, every checkpoint signed by the\n"
-        "server's key and matching its entry, none past the end. Prints one line per\n"
-        "problem naming the entry (edited, missing, out of order) and a summary.\n\n"
-        "--public-key FILE  the server's public key as PEM (Ed25519 or RSA SPKI; a bank\n"
-        "                   serves its own at /api/v1/bank-key.pem). Without it the key is read\n"
-        "                   beside the database: platform-signing-key.pem (platform) or\n"
-        "                   keys/sign.key (bank).\n\n"
-        "Exit 0 when the log is intact, 1 with the report of each problem, 2 on errors.\n");
+    fprintf(out, "usage: paygate audit verify --database PATH [--public-key FILE]\n\n"
+                 "Checks the audit log in the SQLite file PATH (a platform's platform.db or a\n"
+                 "bank's bank.db): entries numbered 1..n without gaps, each entry's SHA-256 over\n"
+                 "its contents, each chained to the one before it, every checkpoint signed by the\n"
+                 "server's key and matching its entry, none past the end. Prints one line per\n"
+                 "problem naming the entry (edited, missing, out of order) and a summary.\n\n"
+                 "Options:\n");
+    pay_cli_usage(out, opts);
+    fprintf(out,
+            "\nWithout --public-key the key is read beside the database:\n"
+            "platform-signing-key.pem (platform) or keys/sign.key (bank).\n"
+            "Exit 0 when the log is intact, 1 with the report of each problem, 2 on errors.\n");
     return status;
 }
 
@@ -118,18 +118,21 @@ static int verify(const char *db, const char *key_file)
 
 int pay_cmd_audit(int argc, char **argv)
 {
-    if (pay_cli_wants_help(argc, argv))
-        return usage(stdout, 0);
     const char *db = NULL, *key_file = NULL;
-    if (argc < 2 || strcmp(argv[1], "verify") != 0)
-        return usage(stderr, 2);
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--database") == 0 && i + 1 < argc)
-            db = argv[++i];
-        else if (strcmp(argv[i], "--public-key") == 0 && i + 1 < argc)
-            key_file = argv[++i];
-        else
-            return usage(stderr, 2);
+    const struct pay_cli_opt opts[] = {
+        PAY_CLI_REQ("--database", "PATH", "the server's SQLite file (platform.db or bank.db)", &db),
+        PAY_CLI_OPT("--public-key", "FILE",
+                    "its public key, PEM (Ed25519 or RSA; a bank's: /api/v1/bank-key.pem)",
+                    &key_file),
+        PAY_CLI_END};
+    if (pay_cli_wants_help(argc, argv))
+        return usage(stdout, 0, opts);
+    if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+        fprintf(stderr, "paygate audit: %s (see --help)\n",
+                argc < 2 ? "which command? verify" : "unknown command; the one command is verify");
+        return PAY_CLI_USAGE;
     }
-    return db ? verify(db, key_file) : usage(stderr, 2);
+    if (pay_cli_parse("audit verify", opts, argc, argv, 2, NULL, NULL) != 0)
+        return PAY_CLI_USAGE;
+    return verify(db, key_file);
 }

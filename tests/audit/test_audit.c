@@ -54,7 +54,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     pay_store_close(f->s);
-    th_rmtree(f->dir);
+    th_tmpdir_done(f->dir);
     free(f);
     return 0;
 }
@@ -491,5 +491,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(foreign_key, setup, teardown),
         cmocka_unit_test_setup_teardown(rsa_checkpoints, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -95,6 +95,10 @@ run 2 shop --platform-url http://127.0.0.1:1 --merchant-id shop --key-file k
 says "--data-dir (or [server] data_dir) is required"
 run 2 ledger verify
 says "the database file DB is required"
+run 2 audit verify
+says "paygate audit verify: --database is required"
+run 2 audit verify --database x.db --bogus
+says "unknown option '--bogus'"
 [ ! -e "$dir/pf" ] && [ ! -e "$dir/bank" ] || fail "a refused command line created a data dir"
 
 # 5. --check-config: the same words everywhere, naming the file
