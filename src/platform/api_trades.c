@@ -105,11 +105,12 @@ static enum pay_err notify_url_check(struct api_call *c, const char *url, struct
 
 static enum pay_err product_check(const char *product, struct pay_error *err)
 {
-    static const char *const ok[] = {"page", "mobile_page", "qr", "agreement", NULL};
+    static const char *const ok[] = {"page", "mobile_page", "qr", "agreement", "escrow", NULL};
     for (size_t i = 0; ok[i]; i++)
         if (strcmp(product, ok[i]) == 0)
             return PAY_ERR_OK;
-    return pay_error_set(err, PAY_ERR_FIELD_INVALID, "product", "one of page, mobile_page, qr");
+    return pay_error_set(err, PAY_ERR_FIELD_INVALID, "product",
+                         "one of page, mobile_page, qr, agreement, escrow");
 }
 
 static enum pay_err create_parse(struct api_call *c, struct pay_platform_trade *t,
@@ -206,7 +207,7 @@ static enum pay_err pay_by_agreement(struct api_call *c, struct pay_store_tx *tx
                                      struct pay_error *err)
 {
     struct pay_platform_payment pm = {"agreement", PAY_PF_ACCT_WALLET, consumer, op->agreement_no,
-                                      false};
+                                      false,       NULL};
     struct pay_error serr = {0};
     enum pay_err e = pay_store_savepoint(tx, err);
     if (e != PAY_ERR_OK)
@@ -373,6 +374,123 @@ static enum pay_err op_refund_query(struct api_call *c, int *status, json_t **ou
     return e;
 }
 
+/* POST /v1/trades/{trade_id}/ship: an escrow trade's goods are on their way. */
+struct ship_op {
+    const char *trade_id, *company, *tracking_no;
+};
+
+static enum pay_err prepare_trade_ship(struct api_call *c, struct pay_error *err)
+{
+    static const char *const keys[] = {"logistics_company", "tracking_no", NULL};
+    struct ship_op *op = pay_http_req_alloc(c->req, sizeof *op);
+    if (!op)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    enum pay_err e;
+    if ((e = trade_id_param(c, &op->trade_id, err)) != PAY_ERR_OK ||
+        (e = pay_platform_json_only_fields(c->json, keys, "", err)) != PAY_ERR_OK ||
+        (e = str_field(c->json, "logistics_company", "logistics_company", true,
+                       PAY_PLATFORM_LOGISTICS_MAX, &op->company, err)) != PAY_ERR_OK ||
+        (e = str_field(c->json, "tracking_no", "tracking_no", true, PAY_PLATFORM_LOGISTICS_MAX,
+                       &op->tracking_no, err)) != PAY_ERR_OK)
+        return e;
+    c->op = op;
+    return PAY_ERR_OK;
+}
+
+static enum pay_err apply_trade_ship(struct api_call *c, struct pay_store_tx *tx, int *status,
+                                     json_t **out, struct pay_error *err)
+{
+    const struct ship_op *op = c->op;
+    struct pay_platform_trade t;
+    enum pay_err e = pay_platform_escrow_ship_tx(c->p, tx, c->merchant_id, op->trade_id,
+                                                 op->company, op->tracking_no, err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_trade_load(tx, c->merchant_id, op->trade_id, NULL, &t, err);
+    if (e == PAY_ERR_OK) {
+        *out = trade_out(c, &t);
+        c->wake = true;
+    }
+    return e;
+}
+
+/* GET /v1/trades/{trade_id}/refund_requests: the consumer's requests, oldest first. */
+static enum pay_err op_requests_list(struct api_call *c, int *status, json_t **out,
+                                     struct pay_error *err)
+{
+    struct pay_platform_trade t;
+    const char *id;
+    enum pay_err e = trade_id_param(c, &id, err);
+    if (e == PAY_ERR_OK) /* the merchant's own trade, else TRADE_NOT_FOUND */
+        e = pay_platform_trade_get(c->p, c->merchant_id, id, NULL, &t, err);
+    struct pay_platform_refund_request rr[PAY_PLATFORM_REQUESTS_PER_TRADE_MAX];
+    size_t n = 0;
+    if (e == PAY_ERR_OK)
+        e = pay_platform_refund_requests_list(c->p, t.id, NULL, rr,
+                                              PAY_PLATFORM_REQUESTS_PER_TRADE_MAX, &n, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, pay_platform_refund_request_json(&rr[i]));
+    *out = json_pack("{s:s, s:o}", "trade_id", t.id, "refund_requests", arr);
+    return PAY_ERR_OK;
+}
+
+/* POST .../refund_requests/{request_id}/approve and /reject {"reason"}: the refund an approval
+ * runs gets its id here, outside the command (apply may run again). */
+struct decide_op {
+    const char *trade_id, *request_id, *reason;
+    bool approve;
+    char refund_id[PAY_ID_MAX];
+};
+
+static enum pay_err prepare_decide(struct api_call *c, bool approve, struct pay_error *err)
+{
+    static const char *const approve_keys[] = {NULL}, *const reject_keys[] = {"reason", NULL};
+    struct decide_op *op = pay_http_req_alloc(c->req, sizeof *op);
+    if (!op)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    memset(op, 0, sizeof *op);
+    op->approve = approve;
+    op->request_id = pay_http_req_param(c->req, "request_id");
+    enum pay_err e = trade_id_param(c, &op->trade_id, err);
+    if (e == PAY_ERR_OK && (!op->request_id || !pay_id_valid(op->request_id, "rq")))
+        e = pay_error_set(err, PAY_ERR_REFUND_REQUEST_NOT_FOUND, "request_id", NULL);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_json_only_fields(c->json, approve ? approve_keys : reject_keys, "", err);
+    if (e == PAY_ERR_OK && !approve)
+        e = str_field(c->json, "reason", "reason", true, PAY_TEXT_FIELD_MAX, &op->reason, err);
+    if (e == PAY_ERR_OK && (e = pay_id_new("rf", op->refund_id)) != PAY_ERR_OK)
+        e = pay_error_set(err, e, "", "no randomness for an id");
+    c->op = op;
+    return e;
+}
+
+static enum pay_err prepare_request_approve(struct api_call *c, struct pay_error *err)
+{
+    return prepare_decide(c, true, err);
+}
+
+static enum pay_err prepare_request_reject(struct api_call *c, struct pay_error *err)
+{
+    return prepare_decide(c, false, err);
+}
+
+static enum pay_err apply_request_decide(struct api_call *c, struct pay_store_tx *tx, int *status,
+                                         json_t **out, struct pay_error *err)
+{
+    const struct decide_op *op = c->op;
+    struct pay_platform_refund_request r;
+    enum pay_err e = pay_platform_refund_request_decide_tx(c->p, tx, c->merchant_id, op->trade_id,
+                                                           op->request_id, op->approve, op->reason,
+                                                           op->refund_id, &r, err);
+    if (e == PAY_ERR_OK) {
+        *out = pay_platform_refund_request_json(&r);
+        c->wake = true;
+    }
+    return e;
+}
+
 static enum pay_err op_notifications(struct api_call *c, int *status, json_t **out,
                                      struct pay_error *err)
 {
@@ -398,6 +516,12 @@ static const struct api_op_def ops[] = {
      apply_refund_create},
     {"GET", "/v1/trades/{trade_id}/refunds", op_refund_query, "out_refund_no", NULL, NULL},
     {"GET", "/v1/trades/{trade_id}/refunds/{refund_id}", op_refund_get, NULL, NULL, NULL},
+    {"POST", "/v1/trades/{trade_id}/ship", NULL, NULL, prepare_trade_ship, apply_trade_ship},
+    {"GET", "/v1/trades/{trade_id}/refund_requests", op_requests_list, NULL, NULL, NULL},
+    {"POST", "/v1/trades/{trade_id}/refund_requests/{request_id}/approve", NULL, NULL,
+     prepare_request_approve, apply_request_decide},
+    {"POST", "/v1/trades/{trade_id}/refund_requests/{request_id}/reject", NULL, NULL,
+     prepare_request_reject, apply_request_decide},
     {"GET", "/v1/notifications", op_notifications, "trade_id", NULL, NULL},
     {"GET", "/v1/balance", op_balance, NULL, NULL, NULL},
 };

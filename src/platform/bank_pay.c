@@ -121,6 +121,7 @@ struct notice_cmd {
     const struct pay_platform_bank *b;
     const struct pay_bank_notice *n;
     const char *method; /* "bank" (online banking) or "card" (agreement debit) */
+    const char *buyer;  /* card: the consumer paying; NULL at a bank's pages (unknown) */
     bool late;
 };
 
@@ -183,7 +184,7 @@ static enum pay_err notice_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     if (strcmp(status, "created") != 0)
         return PAY_ERR_OK; /* a repeated notification: already booked */
     struct pay_platform_payment pm = {c->method, PAY_PF_ACCT_RESERVE, c->b->code, n->order_id,
-                                      true};
+                                      true,      c->buyer ? c->buyer : ""};
     struct pay_error perr = {0};
     if (pay_store_savepoint(tx, err) != PAY_ERR_OK)
         return err->code;
@@ -249,6 +250,7 @@ static enum pay_err h_bank_notify(struct pay_http_request *req, struct pay_error
 /* --- bound cards ------------------------------------------------------------------------------ */
 
 enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_platform_trade *t,
+                                      const char *consumer_id,
                                       const struct pay_platform_card *card, struct pay_error *err)
 {
     const struct pay_platform_bank *b = pay_platform_bank_find(p, card->bank);
@@ -267,7 +269,7 @@ enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_p
     struct pay_bank_notice n = {.amount_minor = t->amount_minor, .success = true};
     snprintf(n.order_id, sizeof n.order_id, "%s", o.order_id);
     snprintf(n.currency, sizeof n.currency, "%s", t->currency);
-    struct notice_cmd c = {.p = p, .b = b, .n = &n, .method = "card"};
+    struct notice_cmd c = {.p = p, .b = b, .n = &n, .method = "card", .buyer = consumer_id};
     e = pay_committer_submit(p->committer, notice_apply, &c, err);
     if (e == PAY_ERR_OK && c.late)
         e = pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",

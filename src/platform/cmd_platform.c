@@ -7,6 +7,7 @@
 #include "core/cli_opts.h"
 
 #include "core/money.h"
+#include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/server.h"
 
@@ -103,7 +104,7 @@ static int merchant_add(int argc, char **argv)
 {
     struct pay_platform_merchant m = {.fee_bp = 60};
     const char *dir = NULL, *keyfile = NULL, *id = NULL, *name = NULL, *fee = NULL, *bank = NULL,
-               *acct = NULL;
+               *acct = NULL, *confirm = NULL;
     bool allow_private = false;
     const struct pay_cli_opt opts[] = {
         PAY_CLI_REQ("--data-dir", "DIR", "the platform's data folder", &dir),
@@ -119,6 +120,10 @@ static int merchant_add(int argc, char **argv)
         PAY_CLI_SWITCH("--allow-private-hosts",
                        "allow notify hosts that are special-purpose IP literals (sandboxes)",
                        &allow_private),
+        PAY_CLI_OPT("--escrow-confirm", "DURATION",
+                    "escrow trades: receipt confirmed this long after shipping (1h-90d; default "
+                    "[platform] escrow_confirm_timeout)",
+                    &confirm),
         PAY_CLI_END};
     if (pay_cli_wants_help(argc, argv))
         return command_usage(
@@ -134,6 +139,12 @@ static int merchant_add(int argc, char **argv)
     char *end = NULL;
     if (fee && ((m.fee_bp = strtoll(fee, &end, 10)), !*fee || *end)) {
         fprintf(stderr, "paygate platform merchant add: --fee-bp '%s': a whole number\n", fee);
+        return PAY_CLI_USAGE;
+    }
+    struct pay_error perr = {0};
+    if (confirm && pay_time_parse_duration_ms(confirm, &m.escrow_confirm_ms, &perr) != PAY_ERR_OK) {
+        fprintf(stderr, "paygate platform merchant add: --escrow-confirm '%s': a duration (10d)\n",
+                confirm);
         return PAY_CLI_USAGE;
     }
     snprintf(m.id, sizeof m.id, "%s", id);

@@ -37,8 +37,10 @@
 #define CUR_MAX        16
 #define MERCH_MAX      200
 
-static const char *const states[] = {PAY_TRADE_WAIT_BUYER_PAY, PAY_TRADE_SUCCESS, PAY_TRADE_CLOSED,
-                                     PAY_TRADE_FINISHED};
+static const char *const states[] = {PAY_TRADE_WAIT_BUYER_PAY, PAY_TRADE_SUCCESS,
+                                     PAY_TRADE_WAIT_SEND,      PAY_TRADE_WAIT_CONFIRM,
+                                     PAY_TRADE_CLOSED,         PAY_TRADE_FINISHED};
+#define STATES_N (sizeof states / sizeof states[0])
 /* The payment method mix: agreement debits are paid from the wallet, so they count there. */
 static const char *const methods[] = {"wallet", "card", "bank", "qr"};
 
@@ -60,7 +62,7 @@ struct dash {
     int64_t chart_day0; /* days since 1970 of chart_start's local date */
     struct cur_row cur[CUR_MAX];
     size_t n_cur;
-    int64_t by_state[4], by_method[4];
+    int64_t by_state[STATES_N], by_method[4];
     int64_t out_pending, out_failed, out_delivered_hour;
     struct merch_row *m; /* MERCH_MAX, heap */
     size_t n_m;
@@ -206,7 +208,7 @@ static void row_fees(struct dash *d, struct pay_store_stmt *st)
 
 static void row_state(struct dash *d, struct pay_store_stmt *st)
 {
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < STATES_N; i++)
         if (strcmp(pay_store_col_text(st, 0), states[i]) == 0)
             d->by_state[i] = pay_store_col_int64(st, 1);
 }
@@ -375,7 +377,7 @@ static json_t *page_json(struct pay_http_request *req, const struct pay_platform
                          const struct dash *d)
 {
     json_t *st = json_array(), *charts = json_array();
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < STATES_N; i++)
         json_array_append_new(st, json_pack("{s:s, s:s, s:I}", "state", states[i], "state_text",
                                             pay_platform_state_text(req, states[i]), "count",
                                             (json_int_t)d->by_state[i]));

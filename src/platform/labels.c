@@ -31,6 +31,8 @@ const char *pay_platform_state_text(struct pay_http_request *req, const char *st
         {PAY_TRADE_SUCCESS, NC_("trade state", "Paid")},
         {PAY_TRADE_CLOSED, NC_("trade state", "Closed")},
         {PAY_TRADE_FINISHED, NC_("trade state", "Completed")},
+        {PAY_TRADE_WAIT_SEND, NC_("trade state", "Paid, awaiting shipment")},
+        {PAY_TRADE_WAIT_CONFIRM, NC_("trade state", "Shipped, awaiting receipt")},
     };
     return find(req, l, sizeof l / sizeof l[0], state);
 }

@@ -146,6 +146,10 @@ static enum pay_err merchant_validate(const struct pay_platform_merchant *m, str
                              PAY_PLATFORM_NOTIFY_HOSTS_MAX);
     if (m->fee_bp < 0 || m->fee_bp > 10000)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "fee_bp", "0..10000 basis points");
+    if (m->escrow_confirm_ms != 0 && (m->escrow_confirm_ms < PAY_PLATFORM_ESCROW_CONFIRM_MIN_MS ||
+                                      m->escrow_confirm_ms > PAY_PLATFORM_ESCROW_CONFIRM_MAX_MS))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "escrow_confirm_timeout",
+                             "a duration from 1h to 90d");
     if (!m->public_key)
         return pay_error_set(err, PAY_ERR_FIELD_MISSING, "public_key", NULL);
     return key_check(m, err);
@@ -163,10 +167,11 @@ static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
     enum pay_err e = pay_store_exec(
         tx, err,
         "INSERT INTO pf_merchants (id, name, key_alg, public_key, notify_hosts, fee_bp,"
-        " settle_bank, settle_account, status, created_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-        "tttttittti", m->id, m->name, m->alg == PAY_SIG_ED25519 ? "ed25519" : "rsa", m->public_key,
-        m->notify_hosts, m->fee_bp, m->settle_bank, m->settle_account,
-        m->status[0] ? m->status : "active", pay_clock_now_ms());
+        " settle_bank, settle_account, status, created_ms, escrow_confirm_ms)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+        "tttttittti" "i", m->id, m->name, m->alg == PAY_SIG_ED25519 ? "ed25519" : "rsa",
+        m->public_key, m->notify_hosts, m->fee_bp, m->settle_bank, m->settle_account,
+        m->status[0] ? m->status : "active", pay_clock_now_ms(), m->escrow_confirm_ms);
     if (e == PAY_ERR_DB_CONSTRAINT)
         pay_error_set(err, PAY_ERR_DUPLICATE, "id", "merchant %s exists", m->id);
     if (e != PAY_ERR_OK)
@@ -205,7 +210,7 @@ static enum pay_err get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
     struct pay_store_stmt *st =
         pay_store_query(tx, err,
                         "SELECT id, name, key_alg, public_key, notify_hosts, fee_bp, settle_bank,"
-                        " settle_account, status FROM pf_merchants WHERE id = $1",
+                        " settle_account, status, escrow_confirm_ms FROM pf_merchants WHERE id = $1",
                         "t", g->id);
     if (!st)
         return err->code;
@@ -224,6 +229,7 @@ static enum pay_err get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
         pay_store_col_copy(st, 6, m->settle_bank, sizeof m->settle_bank);
         pay_store_col_copy(st, 7, m->settle_account, sizeof m->settle_account);
         pay_store_col_copy(st, 8, m->status, sizeof m->status);
+        m->escrow_confirm_ms = pay_store_col_int64(st, 9);
         if (!m->public_key)
             rc = -1, pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     }

@@ -26,15 +26,29 @@ enum pay_err pay_platform_notify_enqueue(struct pay_store_tx *tx,
                                          const struct pay_platform_trade *t, const char *event,
                                          const char *refund_id, struct pay_error *err)
 {
-    if (t->notify_url[0] == '\0')
+    return pay_platform_notify_enqueue_with(tx, t, event, refund_id ? "refund_id" : NULL,
+                                            refund_id ? json_string(refund_id) : NULL, err);
+}
+
+enum pay_err pay_platform_notify_enqueue_with(struct pay_store_tx *tx,
+                                              const struct pay_platform_trade *t,
+                                              const char *event, const char *key, json_t *value,
+                                              struct pay_error *err)
+{
+    if (t->notify_url[0] == '\0') {
+        json_decref(value);
         return PAY_ERR_OK;
+    }
     char id[PAY_ID_MAX];
-    if (pay_id_new("nt", id) != PAY_ERR_OK)
+    if (pay_id_new("nt", id) != PAY_ERR_OK) {
+        json_decref(value);
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "no randomness for an id");
+    }
     json_t *o = json_pack("{s:s, s:s, s:o}", "notify_id", id, "event", event, "trade",
                           pay_platform_trade_json(t));
-    if (o && refund_id)
-        json_object_set_new(o, "refund_id", json_string(refund_id));
+    if (o && key && value)
+        json_object_set(o, key, value);
+    json_decref(value);
     char *payload = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     if (!payload)

@@ -4,6 +4,7 @@
  * platform key like every API answer (pay_platform_sign_answer). */
 #include "platform/platform.h"
 
+#include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
 #include "http/server.h"
@@ -76,9 +77,12 @@ static enum pay_err hosts(json_t *o, struct pay_platform_merchant *m, struct pay
 static enum pay_err merchant_parse(json_t *o, struct pay_platform_merchant *m,
                                    struct pay_error *err)
 {
-    static const char *const keys[] = {"id",     "name",        "public_key",     "notify_hosts",
-                                       "fee_bp", "settle_bank", "settle_account", NULL};
-    const char *id, *name, *key, *bank, *account;
+    static const char *const keys[] = {"id",          "name",
+                                       "public_key",  "notify_hosts",
+                                       "fee_bp",      "settle_bank",
+                                       "settle_account", "escrow_confirm_timeout",
+                                       NULL};
+    const char *id, *name, *key, *bank, *account, *confirm;
     json_t *fee = json_object_get(o, "fee_bp");
     enum pay_err e;
     if ((e = pay_platform_json_only_fields(o, keys, "", err)) != PAY_ERR_OK ||
@@ -89,8 +93,12 @@ static enum pay_err merchant_parse(json_t *o, struct pay_platform_merchant *m,
             PAY_ERR_OK ||
         (e = str_member(o, "settle_account", false, sizeof m->settle_account - 1, &account, err)) !=
             PAY_ERR_OK ||
+        (e = str_member(o, "escrow_confirm_timeout", false, 16, &confirm, err)) != PAY_ERR_OK ||
         (e = hosts(o, m, err)) != PAY_ERR_OK)
         return e;
+    if (confirm && pay_time_parse_duration_ms(confirm, &m->escrow_confirm_ms, err) != PAY_ERR_OK)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "escrow_confirm_timeout",
+                             "a duration such as 10d");
     if (fee && !json_is_integer(fee))
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "fee_bp", "an integer");
     if (fee)

@@ -36,6 +36,10 @@ extern const struct pay_store_component pay_platform_schema;
 /* Registered notify hosts per merchant, and the longest text of the list. */
 #define PAY_PLATFORM_NOTIFY_HOSTS_MAX      16
 #define PAY_PLATFORM_NOTIFY_HOSTS_TEXT_MAX 1024
+/* A merchant's own escrow auto-confirmation time: 1 hour to 90 days (Taobao: 10 days, longer
+ * for goods that travel far). */
+#define PAY_PLATFORM_ESCROW_CONFIRM_MIN_MS (3600LL * 1000)
+#define PAY_PLATFORM_ESCROW_CONFIRM_MAX_MS (90LL * 24 * 3600 * 1000)
 /* Trade timeout bounds: 1 minute to 15 days, as Alipay's timeout_express. */
 #define PAY_PLATFORM_TIMEOUT_MIN_MS (60LL * 1000)
 #define PAY_PLATFORM_TIMEOUT_MAX_MS (15LL * 24 * 3600 * 1000)
@@ -50,6 +54,10 @@ struct pay_platform_settings {
     int64_t timeout_min_ms;    /* shortest timeout a create may ask (sandboxes lower it) */
     int64_t session_idle_ms;   /* consumer web sessions end after this idle time (15m) */
     int64_t refund_window_ms;  /* TRADE_SUCCESS -> TRADE_FINISHED after this */
+    int64_t escrow_ship_timeout_ms;    /* escrow: not shipped after this -> refunded in full */
+    int64_t escrow_confirm_timeout_ms; /* escrow: receipt confirmed by itself after this */
+    int64_t refund_request_timeout_ms; /* a request the merchant leaves unanswered goes to the
+                                        * operator after this */
     int64_t sweep_interval_ms; /* expiry worker period */
     int64_t notify_schedule_ms[PAY_PLATFORM_NOTIFY_SCHEDULE_MAX];
     size_t notify_schedule_n;
@@ -130,12 +138,14 @@ enum pay_platform_account_kind {
     PAY_PF_ACCT_FEES = 4,          /* income: fees taken at payment */
     PAY_PF_ACCT_REFUND_FLIGHT = 5, /* liability: refunds sent to a bank, not yet confirmed */
     PAY_PF_ACCT_SANDBOX = 6,       /* sandbox only: operator funding of wallets */
+    PAY_PF_ACCT_ESCROW = 7,        /* liability: escrow trades' money until receipt confirmed */
 };
 
 /* Ledger transfer codes of the platform. */
 enum pay_platform_transfer_code {
     PAY_PF_XFER_PAY = 100,        /* source -> merchant available: a trade paid */
     PAY_PF_XFER_FEE = 101,        /* merchant available -> fees */
+    PAY_PF_XFER_ESCROW_RELEASE = 102, /* escrow -> merchant available: receipt confirmed */
     PAY_PF_XFER_REFUND = 110,     /* merchant available -> payer (wallet or in flight) */
     PAY_PF_XFER_REFUND_FEE = 111, /* fees -> payer: the refunded share of the fee */
     PAY_PF_XFER_SANDBOX_CREDIT = 120,
@@ -167,6 +177,7 @@ struct pay_platform_merchant {
     char settle_bank[16];
     char settle_account[64];
     char status[16]; /* active | suspended */
+    int64_t escrow_confirm_ms; /* escrow auto-confirmation after shipping; 0: the default */
 };
 void pay_platform_merchant_fini(struct pay_platform_merchant *m);
 bool pay_platform_merchant_id_valid(const char *id);
@@ -202,6 +213,11 @@ void pay_platform_merchant_key_release(void *ctx, struct pay_sig_pubkey *key);
 #define PAY_TRADE_SUCCESS        "TRADE_SUCCESS"
 #define PAY_TRADE_CLOSED         "TRADE_CLOSED"
 #define PAY_TRADE_FINISHED       "TRADE_FINISHED"
+/* Escrow trades (product "escrow"): paid, the money held until the buyer confirms receipt. */
+#define PAY_TRADE_WAIT_SEND    "WAIT_SELLER_SEND_GOODS"
+#define PAY_TRADE_WAIT_CONFIRM "WAIT_BUYER_CONFIRM_GOODS"
+/* Logistics company and tracking number of a shipment: bounded like other merchant fields. */
+#define PAY_PLATFORM_LOGISTICS_MAX 64
 
 struct pay_platform_trade {
     char id[PAY_ID_MAX];
@@ -214,12 +230,16 @@ struct pay_platform_trade {
     char notify_url[PAY_URL_MAX + 1];
     char return_url[PAY_URL_MAX + 1];
     char product[16];
-    char state[24];
+    char state[32]; /* WAIT_BUYER_CONFIRM_GOODS is 24 characters */
     int64_t created_ms, expire_ms, paid_ms, closed_ms, finished_ms;
     char pay_method[16];               /* wallet | card | bank | qr ("" unpaid) */
     char payer[PAY_LEDGER_ID_MAX + 1]; /* consumer id or bank code */
     int64_t fee_minor, refunded_minor, fee_refunded_minor;
     char close_reason[32];
+    char buyer_id[PAY_ID_MAX];          /* the consumer who paid ("" when paid at a bank) */
+    int64_t ship_due_ms, shipped_ms, confirm_due_ms; /* escrow */
+    char logistics_company[PAY_PLATFORM_LOGISTICS_MAX + 1];
+    char tracking_no[PAY_PLATFORM_LOGISTICS_MAX + 1];
 };
 
 /* The trade state machine, the only legal moves (docs/platform.md): WAIT_BUYER_PAY ->
@@ -260,6 +280,7 @@ struct pay_platform_payment {
     const char *source_owner;                   /* consumer id or bank code */
     const char *reference;                      /* bank order id etc., may be "" */
     bool allow_expired; /* a bank already took the money: pay until the trade is closed */
+    const char *buyer;  /* the consumer paying, when known (NULL: the wallet's owner, if any) */
 };
 /* WAIT_BUYER_PAY -> TRADE_SUCCESS with the ledger transfers, the fee and the notification,
  * in one transaction. TRADE_STATE_INVALID when not payable, WALLET_BALANCE_INSUFFICIENT. */
@@ -282,6 +303,33 @@ enum pay_err pay_platform_trade_finish(struct pay_platform *p, const char *trade
                                        struct pay_error *err);
 /* Trade as API JSON (new reference). */
 json_t *pay_platform_trade_json(const struct pay_platform_trade *t);
+/* True in the states whose money is in escrow (WAIT_SELLER_SEND_GOODS,
+ * WAIT_BUYER_CONFIRM_GOODS): refunds come from pf.escrow, not the merchant's balance. */
+bool pay_platform_trade_in_escrow(const struct pay_platform_trade *t);
+/* Writes every mutable column of t (state, times, money, shipment) in one UPDATE, after
+ * pay_platform_trade_check. */
+enum pay_err pay_platform_trade_save(struct pay_store_tx *tx, const struct pay_platform_trade *t,
+                                     struct pay_error *err);
+
+/* --- escrow (escrow.c) ------------------------------------------------------------------------ */
+
+/* WAIT_SELLER_SEND_GOODS -> WAIT_BUYER_CONFIRM_GOODS: the merchant shipped (company and tracking
+ * number kept); the buyer's time to confirm starts. Inside the caller's transaction. */
+enum pay_err pay_platform_escrow_ship_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                         const char *merchant_id, const char *trade_id,
+                                         const char *company, const char *tracking_no,
+                                         struct pay_error *err);
+enum pay_err pay_platform_escrow_ship(struct pay_platform *p, const char *merchant_id,
+                                      const char *trade_id, const char *company,
+                                      const char *tracking_no, struct pay_error *err);
+/* WAIT_BUYER_CONFIRM_GOODS -> TRADE_FINISHED: receipt confirmed by the buyer consumer_id (the
+ * caller checked the payment password), or by the clock when consumer_id is NULL (due, and no
+ * open refund request). Escrow -> merchant, the fee taken, notified: one command. */
+enum pay_err pay_platform_escrow_confirm(struct pay_platform *p, const char *consumer_id,
+                                         const char *trade_id, struct pay_error *err);
+/* The sweeper's round: refunds escrow trades not shipped in time, confirms those whose
+ * buyer's time is over. */
+void pay_platform_escrow_work(struct pay_platform *p);
 
 /* --- refunds (refunds.c) -------------------------------------------------------------------- */
 
@@ -312,6 +360,67 @@ enum pay_err pay_platform_refund_get(struct pay_platform *p, const char *merchan
                                      struct pay_error *err);
 json_t *pay_platform_refund_json(const struct pay_platform_refund *r);
 
+/* --- after-sales refund requests (aftersales.c) ------------------------------------------- */
+
+#define PAY_RR_WAIT_MERCHANT "WAIT_MERCHANT"
+#define PAY_RR_WAIT_OPERATOR "WAIT_OPERATOR"
+#define PAY_RR_APPROVED      "APPROVED"
+#define PAY_RR_REJECTED      "REJECTED"
+/* Requests listed per trade (API, wallet page): a consumer asking again and again is bounded
+ * by one open request at a time and by what is left to refund; this caps the page. */
+#define PAY_PLATFORM_REQUESTS_PER_TRADE_MAX 32
+
+struct pay_platform_refund_request {
+    char id[PAY_ID_MAX]; /* rq_... */
+    char trade_id[PAY_ID_MAX];
+    char merchant_id[PAY_PLATFORM_MERCHANT_ID_MAX + 1];
+    char consumer_id[PAY_ID_MAX];
+    int64_t amount_minor;
+    char currency[4];
+    char reason[PAY_TEXT_FIELD_MAX + 1];
+    bool goods_returned;
+    char status[16];
+    int64_t deadline_ms, created_ms, decided_ms;
+    char decided_by[16]; /* "" | merchant | operator */
+    char reject_reason[PAY_TEXT_FIELD_MAX + 1];
+    char refund_id[PAY_ID_MAX]; /* the refund an approval ran */
+};
+/* The consumer asks for a refund of their trade (r: trade_id, consumer_id, amount, currency,
+ * reason, goods_returned; id, status, times are set here). TRADE_NOT_FOUND (not theirs),
+ * TRADE_STATE_INVALID (not refundable), REFUND_EXCEEDS_PAID, REFUND_REQUEST_OPEN (one is
+ * already open). Notified to the merchant (event refund_request). */
+enum pay_err pay_platform_refund_request_create(struct pay_platform *p,
+                                                struct pay_platform_refund_request *r,
+                                                struct pay_error *err);
+/* Decides request request_id of trade_id: by the merchant (merchant_id, while WAIT_MERCHANT)
+ * or by the operator (merchant_id NULL, while WAIT_OPERATOR). approve runs the refund (its
+ * out_refund_no is the request id) in the same transaction; a rejection needs reason. *out
+ * gets the request as decided. REFUND_REQUEST_NOT_FOUND, REFUND_REQUEST_STATE_INVALID, and
+ * the refund's own errors. */
+enum pay_err pay_platform_refund_request_decide(struct pay_platform *p, const char *merchant_id,
+                                                const char *trade_id, const char *request_id,
+                                                bool approve, const char *reason,
+                                                struct pay_platform_refund_request *out,
+                                                struct pay_error *err);
+/* The same inside the caller's transaction (the open API's command), the approval's refund id
+ * made by the caller (pay_id_new "rf": the body may run again). */
+enum pay_err pay_platform_refund_request_decide_tx(
+    struct pay_platform *p, struct pay_store_tx *tx, const char *merchant_id, const char *trade_id,
+    const char *request_id, bool approve, const char *reason, const char *refund_id,
+    struct pay_platform_refund_request *out, struct pay_error *err);
+/* Up to max requests of a trade (trade_id) or, with trade_id NULL, of status (newest first). */
+enum pay_err pay_platform_refund_requests_list(struct pay_platform *p, const char *trade_id,
+                                               const char *status,
+                                               struct pay_platform_refund_request *out,
+                                               size_t max, size_t *n_out, struct pay_error *err);
+/* True when trade_id has a request waiting for a decision (read inside tx). */
+enum pay_err pay_platform_refund_request_open_tx(struct pay_store_tx *tx, const char *trade_id,
+                                                 bool *open, struct pay_error *err);
+/* API JSON of a request (new reference). */
+json_t *pay_platform_refund_request_json(const struct pay_platform_refund_request *r);
+/* The sweeper's round: requests past their deadline go to the operator. */
+void pay_platform_refund_request_work(struct pay_platform *p);
+
 /* --- notifications (notify.c) ------------------------------------------------------------- */
 
 /* Queues a notification of trade t's current state inside tx (event "trade.state" or
@@ -319,6 +428,11 @@ json_t *pay_platform_refund_json(const struct pay_platform_refund *r);
 enum pay_err pay_platform_notify_enqueue(struct pay_store_tx *tx,
                                          const struct pay_platform_trade *t, const char *event,
                                          const char *refund_id, struct pay_error *err);
+/* The same with one more member in the payload (key: a new reference to value, taken). */
+enum pay_err pay_platform_notify_enqueue_with(struct pay_store_tx *tx,
+                                              const struct pay_platform_trade *t,
+                                              const char *event, const char *key, json_t *value,
+                                              struct pay_error *err);
 /* The delivery worker's thread body (arg = struct pay_platform *). */
 void *pay_platform_notify_worker(void *arg);
 /* Notifications of a merchant's trade with their attempts, as API JSON (new reference). */
@@ -439,9 +553,11 @@ enum pay_err pay_platform_seal_legacy(struct pay_platform *p,
  * (12). */
 extern const struct pay_platform_legacy pay_platform_legacy_cards, pay_platform_legacy_totp,
     pay_platform_legacy_withdrawals;
-/* Pays trade t from a bound card by the bank's agreement debit (the bank's answer is
- * synchronous; the booking is the same as for a bank notification, method "card"). */
+/* Pays trade t from consumer_id's bound card by the bank's agreement debit (the bank's answer
+ * is synchronous; the booking is the same as for a bank notification, method "card"; the
+ * consumer is the trade's buyer). */
 enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_platform_trade *t,
+                                      const char *consumer_id,
                                       const struct pay_platform_card *card, struct pay_error *err);
 /* Tops up a wallet from a bound card: agreement debit at the bank, then reserve -> wallet. */
 enum pay_err pay_platform_topup(struct pay_platform *p, const char *consumer_id,
@@ -542,6 +658,12 @@ enum pay_err pay_platform_write(struct pay_platform *p, pay_store_tx_fn fn, void
 
 /* Closes expired unpaid trades and finishes trades past their refund window. */
 void *pay_platform_sweeper(void *arg);
+/* Trades (or requests) a worker handles per round and per kind. */
+#define PAY_PLATFORM_SWEEP_BATCH 64
+/* The ids (first column) of up to max rows of sql, whose $1 is cutoff_ms and $2 the limit,
+ * read on a reader connection; the count (0 on a read error, logged). */
+size_t pay_platform_due_ids(struct pay_platform *p, const char *sql, int64_t cutoff_ms,
+                            char (*ids)[PAY_ID_MAX], size_t max);
 
 /* --- open API (api.c, api_trades.c, idempotency.c) ---------------------------------------- */
 

@@ -74,8 +74,12 @@ static enum pay_err book_refund(struct cmd *c, struct pay_store_tx *tx,
 {
     char mch[PAY_LEDGER_ID_MAX + 1], fees[PAY_LEDGER_ID_MAX + 1], dst[PAY_LEDGER_ID_MAX + 1];
     enum pay_err e;
-    if ((e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_MERCHANT, t->merchant_id,
-                                         t->currency, mch, err)) != PAY_ERR_OK ||
+    /* Money still in escrow comes back from there (its fee is not taken yet: fee_minor 0). */
+    bool escrow = pay_platform_trade_in_escrow(t);
+    PAY_ASSERT_MSG(!escrow || c->r->fee_minor == 0, "refund %s from escrow", c->r->id);
+    if ((e = pay_platform_account_ensure(c->p, tx,
+                                         escrow ? PAY_PF_ACCT_ESCROW : PAY_PF_ACCT_MERCHANT,
+                                         t->merchant_id, t->currency, mch, err)) != PAY_ERR_OK ||
         (e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_FEES, "", t->currency, fees, err)) !=
             PAY_ERR_OK ||
         (e = pay_platform_account_ensure(
@@ -136,7 +140,7 @@ static enum pay_err refund_check(struct cmd *c, struct pay_store_tx *tx,
     }
     if (strcmp(r->currency, t->currency) != 0)
         return pay_error_set(err, PAY_ERR_CURRENCY_MISMATCH, "amount.currency", NULL);
-    bool paid = strcmp(t->state, PAY_TRADE_SUCCESS) == 0;
+    bool paid = strcmp(t->state, PAY_TRADE_SUCCESS) == 0 || pay_platform_trade_in_escrow(t);
     if (!paid && !(strcmp(t->state, PAY_TRADE_CLOSED) == 0 && t->paid_ms > 0))
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
                              "trade is %s; only a paid trade can be refunded", t->state);
@@ -185,7 +189,7 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     t.refunded_minor = refunded;
     t.fee_refunded_minor = fee_total;
     bool closes = refunded == t.amount_minor && strcmp(t.state, PAY_TRADE_CLOSED) != 0;
-    if (closes) { /* fully refunded: TRADE_SUCCESS -> TRADE_CLOSED */
+    if (closes) { /* fully refunded: TRADE_SUCCESS (or an escrow state) -> TRADE_CLOSED */
         pay_platform_trade_move(&t, PAY_TRADE_CLOSED);
         t.closed_ms = r->created_ms;
         pay_platform_str_copy(t.close_reason, sizeof t.close_reason, "refunded");

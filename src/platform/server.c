@@ -38,6 +38,9 @@ static void defaults(struct pay_platform_settings *s)
     s->timeout_min_ms = PAY_PLATFORM_TIMEOUT_MIN_MS;
     s->session_idle_ms = PAY_SESSION_IDLE_S * 1000LL;
     s->refund_window_ms = 90LL * 24 * 3600 * 1000;
+    s->escrow_ship_timeout_ms = 3LL * 24 * 3600 * 1000;     /* Taobao: ship within 72 hours */
+    s->escrow_confirm_timeout_ms = 10LL * 24 * 3600 * 1000; /* Taobao: 10 days after shipping */
+    s->refund_request_timeout_ms = 2LL * 24 * 3600 * 1000;  /* the merchant answers in 48 h */
     s->sweep_interval_ms = 1000;
     static const int64_t alipay[] = {4, 10, 10, 60, 120, 360, 900}; /* minutes */
     for (size_t i = 0; i < sizeof alipay / sizeof alipay[0]; i++)
@@ -75,12 +78,31 @@ static enum pay_err check_sections(const struct pay_config *c, struct pay_error 
     return pay_config_check_sections(c, allowed, err);
 }
 
+/* Escrow and after-sales durations, each bounded so that a deadline never overflows. */
+static enum pay_err read_escrow(struct pay_platform_settings *s, const struct pay_config *c,
+                                struct pay_error *err)
+{
+    static const char *const keys[] = {"escrow_ship_timeout", "escrow_confirm_timeout",
+                                       "refund_request_timeout"};
+    int64_t *vals[] = {&s->escrow_ship_timeout_ms, &s->escrow_confirm_timeout_ms,
+                       &s->refund_request_timeout_ms};
+    for (size_t i = 0; i < 3; i++) {
+        enum pay_err e = pay_config_get_duration_ms(c, "platform", keys[i], *vals[i], vals[i], err);
+        if (e != PAY_ERR_OK)
+            return e;
+        if (*vals[i] < 1000 || *vals[i] > PAY_PLATFORM_ESCROW_CONFIRM_MAX_MS)
+            return pay_config_error(c, "platform", keys[i], err, "from 1s to 90d");
+    }
+    return PAY_ERR_OK;
+}
+
 static enum pay_err read_config(struct pay_platform_settings *s, const struct pay_config *c,
                                 struct pay_error *err)
 {
     static const char *const platform_keys[] = {
         "name",     "fee_bp", "trade_timeout",  "refund_window", "sweep_interval", "timeout_min",
-        "web_root", "banks",  "operator_token", "session_idle",  "sandbox_sms",    NULL};
+        "web_root", "banks",  "operator_token", "session_idle",  "sandbox_sms",
+        "escrow_ship_timeout", "escrow_confirm_timeout", "refund_request_timeout", NULL};
     static const char *const notify_keys[] = {"retry_schedule", "timeout", "allow_private_hosts",
                                               "poll_interval", NULL};
     enum pay_err e;
@@ -106,6 +128,7 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
                                         &s->refund_window_ms, err)) != PAY_ERR_OK ||
         (e = pay_config_get_duration_ms(c, "platform", "sweep_interval", s->sweep_interval_ms,
                                         &s->sweep_interval_ms, err)) != PAY_ERR_OK ||
+        (e = read_escrow(s, c, err)) != PAY_ERR_OK ||
         (e = pay_config_get_duration_ms(c, "notify", "timeout", s->notify_timeout_ms,
                                         &s->notify_timeout_ms, err)) != PAY_ERR_OK ||
         (e = pay_config_get_duration_ms(c, "notify", "poll_interval", s->notify_poll_ms,

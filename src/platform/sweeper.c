@@ -1,7 +1,9 @@
 /* The sweeper: closes unpaid trades whose timeout has passed (WAIT_BUYER_PAY -> TRADE_CLOSED,
  * reason "expired") and finishes paid trades whose refund window is over (TRADE_SUCCESS ->
- * TRADE_FINISHED). Each transition goes through the state machine in trades.c, which checks
- * the state again inside its transaction, so a payment racing an expiry cannot both win. */
+ * TRADE_FINISHED); each round also runs the escrow deadlines (escrow.c), the refund requests'
+ * deadlines (aftersales.c), bank refunds and withdrawal retries. Each transition goes through
+ * the state machine, which checks the state again inside its transaction, so a payment racing
+ * an expiry cannot both win. */
 #include "platform/platform.h"
 
 #include "core/clock.h"
@@ -12,13 +14,11 @@
 
 #include "core/log.h"
 
-#define SWEEP_BATCH 64
-
 struct due_ctx {
     const char *sql;
     int64_t cutoff_ms;
-    char ids[SWEEP_BATCH][PAY_ID_MAX];
-    size_t n;
+    char (*ids)[PAY_ID_MAX];
+    size_t max, n;
 };
 
 static enum pay_err due_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
@@ -26,36 +26,49 @@ static enum pay_err due_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
     struct due_ctx *d = ctx;
     d->n = 0;
     struct pay_store_stmt *st =
-        pay_store_query(tx, err, d->sql, "ii", d->cutoff_ms, (int64_t)SWEEP_BATCH);
+        pay_store_query(tx, err, d->sql, "ii", d->cutoff_ms, (int64_t)d->max);
     if (!st)
         return err->code;
     int rc;
-    while (d->n < SWEEP_BATCH && (rc = pay_store_step(st, err)) == 1)
+    while (d->n < d->max && (rc = pay_store_step(st, err)) == 1)
         snprintf(d->ids[d->n++], PAY_ID_MAX, "%s", pay_store_col_text(st, 0));
     pay_store_done(st);
     return PAY_ERR_OK;
+}
+
+size_t pay_platform_due_ids(struct pay_platform *p, const char *sql, int64_t cutoff_ms,
+                            char (*ids)[PAY_ID_MAX], size_t max)
+{
+    struct pay_error err = {0};
+    struct due_ctx d = {.sql = sql, .cutoff_ms = cutoff_ms, .ids = ids, .max = max};
+    if (pay_store_run_read(p->store, due_tx, &d, &err) != PAY_ERR_OK) {
+        PAY_WARN("sweep.read_failed", "code=%s", pay_err_name(err.code));
+        return 0;
+    }
+    return d.n;
 }
 
 static void sweep_once(struct pay_platform *p)
 {
     struct pay_error err = {0};
     int64_t now = pay_clock_now_ms();
-    struct due_ctx d = {.sql = "SELECT id FROM pf_trades WHERE state = 'WAIT_BUYER_PAY'"
-                               " AND expire_ms <= $1 ORDER BY expire_ms LIMIT $2",
-                        .cutoff_ms = now};
-    if (pay_store_run_read(p->store, due_tx, &d, &err) == PAY_ERR_OK)
-        for (size_t i = 0; i < d.n; i++) {
-            enum pay_err e = pay_platform_trade_close(p, NULL, d.ids[i], "expired", &err);
-            PAY_INFO("trade.expired", "trade=%s result=%s", d.ids[i], pay_err_name(e));
-        }
-    struct due_ctx f = {.sql = "SELECT id FROM pf_trades WHERE state = 'TRADE_SUCCESS'"
-                               " AND paid_ms <= $1 ORDER BY paid_ms LIMIT $2",
-                        .cutoff_ms = now - p->set.refund_window_ms};
-    if (pay_store_run_read(p->store, due_tx, &f, &err) == PAY_ERR_OK)
-        for (size_t i = 0; i < f.n; i++) {
-            enum pay_err e = pay_platform_trade_finish(p, f.ids[i], &err);
-            PAY_INFO("trade.finished", "trade=%s result=%s", f.ids[i], pay_err_name(e));
-        }
+    char ids[PAY_PLATFORM_SWEEP_BATCH][PAY_ID_MAX];
+    size_t n = pay_platform_due_ids(p,
+                                    "SELECT id FROM pf_trades WHERE state = 'WAIT_BUYER_PAY'"
+                                    " AND expire_ms <= $1 ORDER BY expire_ms LIMIT $2",
+                                    now, ids, PAY_PLATFORM_SWEEP_BATCH);
+    for (size_t i = 0; i < n; i++) {
+        enum pay_err e = pay_platform_trade_close(p, NULL, ids[i], "expired", &err);
+        PAY_INFO("trade.expired", "trade=%s result=%s", ids[i], pay_err_name(e));
+    }
+    n = pay_platform_due_ids(p,
+                             "SELECT id FROM pf_trades WHERE state = 'TRADE_SUCCESS'"
+                             " AND paid_ms <= $1 ORDER BY paid_ms LIMIT $2",
+                             now - p->set.refund_window_ms, ids, PAY_PLATFORM_SWEEP_BATCH);
+    for (size_t i = 0; i < n; i++) {
+        enum pay_err e = pay_platform_trade_finish(p, ids[i], &err);
+        PAY_INFO("trade.finished", "trade=%s result=%s", ids[i], pay_err_name(e));
+    }
 }
 
 void *pay_platform_sweeper(void *arg)
@@ -63,6 +76,8 @@ void *pay_platform_sweeper(void *arg)
     struct pay_platform *p = arg;
     while (!atomic_load(&p->stopping)) {
         sweep_once(p);
+        pay_platform_refund_request_work(p);
+        pay_platform_escrow_work(p);
         pay_platform_bank_work(p);
         pay_platform_withdraw_work(p);
         pay_platform_wait(p, &p->sweeper_clock, p->set.sweep_interval_ms);

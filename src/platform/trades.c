@@ -1,4 +1,5 @@
-/* Trades: creation, reading, and the state machine of docs/platform.md (without escrow).
+/* Trades: creation, reading, and the state machine of docs/platform.md (escrow's own moves are
+ * made in escrow.c).
  * Every transition runs in ONE committer command (pay_committer_submit): the row update, its
  * ledger transfers and its notification outbox row commit together or not at all. */
 #include "platform/platform.h"
@@ -15,14 +16,27 @@
 #define TRADE_COLS                                                                                 \
     "id, merchant_id, out_trade_no, amount_minor, currency, subject, body, notify_url,"            \
     " return_url, product, state, created_ms, expire_ms, paid_ms, closed_ms, finished_ms,"         \
-    " pay_method, payer, fee_minor, refunded_minor, fee_refunded_minor, close_reason"
+    " pay_method, payer, fee_minor, refunded_minor, fee_refunded_minor, close_reason,"             \
+    " buyer_id, ship_due_ms, shipped_ms, confirm_due_ms, logistics_company, tracking_no"
 
 static const struct pay_state_move trade_moves[] = {
     {PAY_TRADE_WAIT_BUYER_PAY, PAY_TRADE_SUCCESS},
     {PAY_TRADE_WAIT_BUYER_PAY, PAY_TRADE_CLOSED},
     {PAY_TRADE_SUCCESS, PAY_TRADE_FINISHED},
     {PAY_TRADE_SUCCESS, PAY_TRADE_CLOSED},
+    /* escrow: paid into escrow, shipped, received (or refunded in full) */
+    {PAY_TRADE_WAIT_BUYER_PAY, PAY_TRADE_WAIT_SEND},
+    {PAY_TRADE_WAIT_SEND, PAY_TRADE_WAIT_CONFIRM},
+    {PAY_TRADE_WAIT_CONFIRM, PAY_TRADE_FINISHED},
+    {PAY_TRADE_WAIT_SEND, PAY_TRADE_CLOSED},
+    {PAY_TRADE_WAIT_CONFIRM, PAY_TRADE_CLOSED},
 };
+
+bool pay_platform_trade_in_escrow(const struct pay_platform_trade *t)
+{
+    return strcmp(t->state, PAY_TRADE_WAIT_SEND) == 0 ||
+           strcmp(t->state, PAY_TRADE_WAIT_CONFIRM) == 0;
+}
 
 bool pay_platform_trade_move_legal(const char *from, const char *to)
 {
@@ -77,6 +91,29 @@ static void trade_from_row(struct pay_store_stmt *st, struct pay_platform_trade 
     t->refunded_minor = pay_store_col_int64(st, 19);
     t->fee_refunded_minor = pay_store_col_int64(st, 20);
     pay_store_col_copy(st, 21, t->close_reason, sizeof t->close_reason);
+    pay_store_col_copy(st, 22, t->buyer_id, sizeof t->buyer_id);
+    t->ship_due_ms = pay_store_col_int64(st, 23);
+    t->shipped_ms = pay_store_col_int64(st, 24);
+    t->confirm_due_ms = pay_store_col_int64(st, 25);
+    pay_store_col_copy(st, 26, t->logistics_company, sizeof t->logistics_company);
+    pay_store_col_copy(st, 27, t->tracking_no, sizeof t->tracking_no);
+}
+
+enum pay_err pay_platform_trade_save(struct pay_store_tx *tx, const struct pay_platform_trade *t,
+                                     struct pay_error *err)
+{
+    pay_platform_trade_check(t);
+    return pay_store_exec(
+        tx, err,
+        "UPDATE pf_trades SET state = $1, paid_ms = $2, closed_ms = $3, finished_ms = $4,"
+        " pay_method = $5, payer = $6, fee_minor = $7, refunded_minor = $8,"
+        " fee_refunded_minor = $9, close_reason = $10, buyer_id = $11, ship_due_ms = $12,"
+        " shipped_ms = $13, confirm_due_ms = $14, logistics_company = $15, tracking_no = $16"
+        " WHERE id = $17",
+        "tiiittiiittiiittt", t->state, t->paid_ms, t->closed_ms, t->finished_ms, t->pay_method,
+        t->payer, t->fee_minor, t->refunded_minor, t->fee_refunded_minor, t->close_reason,
+        t->buyer_id, t->ship_due_ms, t->shipped_ms, t->confirm_due_ms, t->logistics_company,
+        t->tracking_no, t->id);
 }
 
 enum pay_err pay_platform_trade_load(struct pay_store_tx *tx, const char *merchant_id,
@@ -217,16 +254,20 @@ static void xfer(struct pay_ledger_transfer *x, const char *suffix, const char *
     pay_platform_str_copy(x->user_data, sizeof x->user_data, trade_id);
 }
 
-/* Source -> merchant (amount), then merchant -> fees (fee), linked: all or nothing. */
+/* Source -> merchant (amount), then merchant -> fees (fee), linked: all or nothing. An escrow
+ * trade's money goes to the merchant's escrow account instead, without a fee (fee 0 here; it
+ * is taken when the money is released, escrow.c). */
 static enum pay_err book_payment(struct cmd *c, struct pay_store_tx *tx,
-                                 struct pay_platform_trade *t, struct pay_error *err)
+                                 struct pay_platform_trade *t, bool escrow, struct pay_error *err)
 {
     char src[PAY_LEDGER_ID_MAX + 1], mch[PAY_LEDGER_ID_MAX + 1], fees[PAY_LEDGER_ID_MAX + 1];
     enum pay_err e;
+    PAY_ASSERT_MSG(!escrow || t->fee_minor == 0, "trade %s: escrow fee at payment", t->id);
     if ((e = pay_platform_account_ensure(c->p, tx, c->pm->source_kind, c->pm->source_owner,
                                          t->currency, src, err)) != PAY_ERR_OK ||
-        (e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_MERCHANT, t->merchant_id,
-                                         t->currency, mch, err)) != PAY_ERR_OK ||
+        (e = pay_platform_account_ensure(c->p, tx,
+                                         escrow ? PAY_PF_ACCT_ESCROW : PAY_PF_ACCT_MERCHANT,
+                                         t->merchant_id, t->currency, mch, err)) != PAY_ERR_OK ||
         (e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_FEES, "", t->currency, fees, err)) !=
             PAY_ERR_OK)
         return e;
@@ -289,19 +330,24 @@ static enum pay_err pay_apply(struct pay_store_tx *tx, void *ctx, struct pay_err
     pay_store_done(st);
     if (rc != 1)
         return (rc < 0 ? err->code : pay_error_set(err, PAY_ERR_INTERNAL, "", "merchant"));
-    if ((e = pay_money_mul_bp(t.amount_minor, m.fee_bp, PAY_ROUND_FEE, &t.fee_minor)) != PAY_ERR_OK)
+    bool escrow = strcmp(t.product, "escrow") == 0;
+    t.fee_minor = 0;
+    if (!escrow &&
+        (e = pay_money_mul_bp(t.amount_minor, m.fee_bp, PAY_ROUND_FEE, &t.fee_minor)) != PAY_ERR_OK)
         return pay_error_set(err, e, "amount", NULL);
-    if ((e = book_payment(c, tx, &t, err)) != PAY_ERR_OK)
+    if ((e = book_payment(c, tx, &t, escrow, err)) != PAY_ERR_OK)
         return e;
-    pay_platform_trade_move(&t, PAY_TRADE_SUCCESS);
+    pay_platform_trade_move(&t, escrow ? PAY_TRADE_WAIT_SEND : PAY_TRADE_SUCCESS);
     t.paid_ms = now;
+    if (escrow) /* both bounded (settings), no overflow */
+        t.ship_due_ms = now + c->p->set.escrow_ship_timeout_ms;
     pay_platform_str_copy(t.pay_method, sizeof t.pay_method, c->pm->method);
     pay_platform_str_copy(t.payer, sizeof t.payer, c->pm->source_owner);
-    e = pay_store_exec(tx, err,
-                       "UPDATE pf_trades SET state = $1, paid_ms = $2, pay_method = $3,"
-                       " payer = $4, fee_minor = $5 WHERE id = $6 AND state = $7",
-                       "tittitt", t.state, t.paid_ms, t.pay_method, t.payer, t.fee_minor, t.id,
-                       PAY_TRADE_WAIT_BUYER_PAY);
+    const char *buyer = c->pm->buyer
+                            ? c->pm->buyer
+                            : (c->pm->source_kind == PAY_PF_ACCT_WALLET ? c->pm->source_owner : "");
+    pay_platform_str_copy(t.buyer_id, sizeof t.buyer_id, buyer);
+    e = pay_platform_trade_save(tx, &t, err);
     if (e == PAY_ERR_OK)
         e = audit_payment(c, tx, &t, err);
     if (e != PAY_ERR_OK)
@@ -436,5 +482,12 @@ json_t *pay_platform_trade_json(const struct pay_platform_trade *t)
         json_object_set_new(o, "pay_method", json_string(t->pay_method));
     if (o && t->close_reason[0])
         json_object_set_new(o, "close_reason", json_string(t->close_reason));
+    if (o && strcmp(t->product, "escrow") == 0) /* the shipment and the escrow's deadlines */
+        json_object_update_new(o, json_pack("{s:o, s:o, s:o, s:s, s:s}", "ship_by",
+                                            pay_platform_time_json(t->ship_due_ms), "shipped_at",
+                                            pay_platform_time_json(t->shipped_ms), "confirm_by",
+                                            pay_platform_time_json(t->confirm_due_ms),
+                                            "logistics_company", t->logistics_company,
+                                            "tracking_no", t->tracking_no));
     return o;
 }
