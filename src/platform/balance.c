@@ -1,7 +1,8 @@
 /* A merchant's balance at the platform (GET /v1/balance): per currency, the available balance
  * (the ledger account pf.merchant.<id>.<cur>: payments less fees less refunds) and the fees
  * charged (taken at payment less the shares returned with refunds, from the merchant's
- * trades; the ledger's pf.fees.<cur> is shared by all merchants). */
+ * trades; the ledger's pf.fees.<cur> is shared by all merchants), and what its escrow trades
+ * hold until their buyers confirm receipt (pf.escrow.<id>.<cur>: not the merchant's yet). */
 #include "platform/platform.h"
 
 #include "core/money.h"
@@ -14,7 +15,7 @@
 struct bal_row {
     char currency[4];
     int64_t fees;
-    int64_t available;
+    int64_t available, in_escrow;
 };
 
 struct bal_ctx {
@@ -45,17 +46,29 @@ static enum pay_err fees_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
     return PAY_ERR_OK;
 }
 
-static enum pay_err available(struct pay_platform *p, const char *merchant_id, struct bal_row *r,
-                              struct pay_error *err)
+/* The net credit of the merchant's account of kind (0 when it has none). */
+static enum pay_err net_credit(struct pay_platform *p, enum pay_platform_account_kind kind,
+                               const char *merchant_id, const char *currency, int64_t *out,
+                               struct pay_error *err)
 {
     char id[PAY_LEDGER_ID_MAX + 1];
-    if (pay_platform_account_id(PAY_PF_ACCT_MERCHANT, merchant_id, r->currency, id) != 0)
+    if (pay_platform_account_id(kind, merchant_id, currency, id) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "account id too long");
     struct pay_ledger_account a;
     bool found = false;
     enum pay_err e = pay_ledger_account_get(p->ledger, id, &a, &found, err);
-    r->available = e == PAY_ERR_OK && found ? pay_ledger_account_net_credit(&a) : 0;
+    *out = e == PAY_ERR_OK && found ? pay_ledger_account_net_credit(&a) : 0;
     return e;
+}
+
+static enum pay_err available(struct pay_platform *p, const char *merchant_id, struct bal_row *r,
+                              struct pay_error *err)
+{
+    enum pay_err e =
+        net_credit(p, PAY_PF_ACCT_MERCHANT, merchant_id, r->currency, &r->available, err);
+    return e == PAY_ERR_OK
+               ? net_credit(p, PAY_PF_ACCT_ESCROW, merchant_id, r->currency, &r->in_escrow, err)
+               : e;
 }
 
 enum pay_err pay_platform_merchant_balance(struct pay_platform *p, const char *merchant_id,
@@ -77,9 +90,11 @@ enum pay_err pay_platform_merchant_balance(struct pay_platform *p, const char *m
         e = available(p, merchant_id, &b.rows[i], err);
         json_array_append_new(
             arr,
-            json_pack("{s:s, s:o, s:o}", "currency", b.rows[i].currency, "available",
+            json_pack("{s:s, s:o, s:o, s:o}", "currency", b.rows[i].currency, "available",
                       pay_platform_money_json(b.rows[i].available, b.rows[i].currency),
-                      "fees_charged", pay_platform_money_json(b.rows[i].fees, b.rows[i].currency)));
+                      "fees_charged", pay_platform_money_json(b.rows[i].fees, b.rows[i].currency),
+                      "in_escrow",
+                      pay_platform_money_json(b.rows[i].in_escrow, b.rows[i].currency)));
     }
     if (e != PAY_ERR_OK) {
         json_decref(arr);

@@ -37,6 +37,17 @@ const char *pay_platform_state_text(struct pay_http_request *req, const char *st
     return find(req, l, sizeof l / sizeof l[0], state);
 }
 
+const char *pay_platform_request_text(struct pay_http_request *req, const char *status)
+{
+    static const struct label l[] = {
+        {PAY_RR_WAIT_MERCHANT, NC_("refund request", "Waiting for the merchant")},
+        {PAY_RR_WAIT_OPERATOR, NC_("refund request", "Waiting for the platform's decision")},
+        {PAY_RR_APPROVED, NC_("refund request", "Approved: refunded")},
+        {PAY_RR_REJECTED, NC_("refund request", "Rejected")},
+    };
+    return find(req, l, sizeof l / sizeof l[0], status);
+}
+
 const char *pay_platform_method_text(struct pay_http_request *req, const char *method)
 {
     static const struct label l[] = {

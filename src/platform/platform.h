@@ -583,6 +583,13 @@ enum pay_err pay_platform_withdrawals_list(struct pay_platform *p, const char *c
                                            json_t **out, struct pay_error *err);
 /* The wallet pages (wallet.c). */
 enum pay_err pay_platform_wallet_routes_add(struct pay_platform *p, struct pay_error *err);
+/* The consumer's trades in the wallet (wallet_trades.c): GET /wallet/trades/{trade_id}, and its
+ * confirm and refund-request forms. */
+enum pay_err pay_platform_wallet_trade_routes_add(struct pay_platform *p, struct pay_error *err);
+/* The consumer's latest trades for the wallet's page: [{id, subject, state, state_text,
+ * amount_text}] (new reference). */
+json_t *pay_platform_wallet_trades_json(struct pay_platform *p, struct pay_http_request *req,
+                                        const char *consumer_id);
 
 /* Sends pending bank refunds (late payments, refunds of bank-paid trades); the sweeper calls
  * it each round. */
@@ -628,6 +635,12 @@ enum pay_err pay_platform_sms_routes_add(struct pay_platform *p, struct pay_erro
 enum pay_err pay_platform_operator_routes_add(struct pay_platform *p, struct pay_error *err);
 /* The operator console (dashboard.c): GET /operator/dashboard, POST /operator/login. */
 enum pay_err pay_platform_dashboard_routes_add(struct pay_platform *p, struct pay_error *err);
+/* True when req carries the operator's Bearer token or a live console session (dashboard.c). */
+bool pay_platform_operator_ok(struct pay_platform *p, struct pay_http_request *req);
+/* The console's refund requests (operator_requests.c): GET /operator/refund-requests and the
+ * operator's decision. */
+enum pay_err pay_platform_operator_requests_routes_add(struct pay_platform *p,
+                                                       struct pay_error *err);
 
 /* --- audit trail (audit_log.c; docs/audit.md) ---------------------------------------------- */
 
@@ -722,6 +735,7 @@ json_t *pay_platform_time_json(int64_t ms);
 struct pay_http_request;
 const char *pay_platform_state_text(struct pay_http_request *req, const char *state);
 const char *pay_platform_method_text(struct pay_http_request *req, const char *method);
+const char *pay_platform_request_text(struct pay_http_request *req, const char *status);
 const char *pay_platform_movement_text(struct pay_http_request *req, const char *kind);
 const char *pay_platform_withdrawal_text(struct pay_http_request *req, const char *status);
 /* The display name of an integrated bank by code ([bank.<code>] name, name_en on English
