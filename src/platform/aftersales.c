@@ -5,7 +5,8 @@
  * request (event refund_request). An open request holds the escrow's clocks (escrow.c).
  *
  *   WAIT_MERCHANT --merchant approves / rejects--> APPROVED / REJECTED
- *   WAIT_MERCHANT --deadline--> WAIT_OPERATOR --operator approves / rejects--> APPROVED / REJECTED */
+ *   WAIT_MERCHANT --deadline--> WAIT_OPERATOR --operator approves / rejects--> APPROVED / REJECTED
+ */
 #include "platform/platform.h"
 
 #include "core/assertions.h"
@@ -23,18 +24,16 @@
     " status, deadline_ms, created_ms, decided_ms, decided_by, reject_reason, refund_id"
 
 static const struct pay_state_move request_moves[] = {
-    {PAY_RR_WAIT_MERCHANT, PAY_RR_APPROVED},
-    {PAY_RR_WAIT_MERCHANT, PAY_RR_REJECTED},
-    {PAY_RR_WAIT_MERCHANT, PAY_RR_WAIT_OPERATOR},
-    {PAY_RR_WAIT_OPERATOR, PAY_RR_APPROVED},
+    {PAY_RR_WAIT_MERCHANT, PAY_RR_APPROVED},      {PAY_RR_WAIT_MERCHANT, PAY_RR_REJECTED},
+    {PAY_RR_WAIT_MERCHANT, PAY_RR_WAIT_OPERATOR}, {PAY_RR_WAIT_OPERATOR, PAY_RR_APPROVED},
     {PAY_RR_WAIT_OPERATOR, PAY_RR_REJECTED},
 };
 
 static void request_move(struct pay_platform_refund_request *r, const char *to)
 {
-    PAY_ASSERT_MSG(pay_state_move_legal(request_moves, PAY_STATE_MOVES(request_moves), r->status,
-                                        to),
-                   "refund request %s: %s -> %s", r->id, r->status, to);
+    PAY_ASSERT_MSG(
+        pay_state_move_legal(request_moves, PAY_STATE_MOVES(request_moves), r->status, to),
+        "refund request %s: %s -> %s", r->id, r->status, to);
     PAY_ASSERT_MSG(r->amount_minor > 0 && r->amount_minor <= PAY_AMOUNT_MAX_MINOR, "request %s",
                    r->id);
     pay_platform_str_copy(r->status, sizeof r->status, to);
@@ -61,24 +60,23 @@ static void request_from_row(struct pay_store_stmt *st, struct pay_platform_refu
 
 json_t *pay_platform_refund_request_json(const struct pay_platform_refund_request *r)
 {
-    return json_pack("{s:s, s:s, s:o, s:s, s:b, s:s, s:o, s:o, s:o, s:s, s:s, s:s}", "request_id",
-                     r->id, "trade_id", r->trade_id, "amount",
-                     pay_platform_money_json(r->amount_minor, r->currency), "reason", r->reason,
-                     "goods_returned", r->goods_returned, "status", r->status, "created_at",
-                     pay_platform_time_json(r->created_ms), "deadline",
-                     pay_platform_time_json(r->deadline_ms), "decided_at",
-                     pay_platform_time_json(r->decided_ms), "decided_by", r->decided_by,
-                     "reject_reason", r->reject_reason, "refund_id", r->refund_id);
+    return json_pack(
+        "{s:s, s:s, s:o, s:s, s:b, s:s, s:o, s:o, s:o, s:s, s:s, s:s}", "request_id", r->id,
+        "trade_id", r->trade_id, "amount", pay_platform_money_json(r->amount_minor, r->currency),
+        "reason", r->reason, "goods_returned", r->goods_returned, "status", r->status, "created_at",
+        pay_platform_time_json(r->created_ms), "deadline", pay_platform_time_json(r->deadline_ms),
+        "decided_at", pay_platform_time_json(r->decided_ms), "decided_by", r->decided_by,
+        "reject_reason", r->reject_reason, "refund_id", r->refund_id);
 }
 
 enum pay_err pay_platform_refund_request_open_tx(struct pay_store_tx *tx, const char *trade_id,
                                                  bool *open, struct pay_error *err)
 {
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err,
-        "SELECT 1 FROM pf_refund_requests WHERE trade_id = $1"
-        " AND status IN ('WAIT_MERCHANT','WAIT_OPERATOR')",
-        "t", trade_id);
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT 1 FROM pf_refund_requests WHERE trade_id = $1"
+                        " AND status IN ('WAIT_MERCHANT','WAIT_OPERATOR')",
+                        "t", trade_id);
     if (!st)
         return err->code;
     int rc = pay_store_step(st, err);
@@ -87,14 +85,16 @@ enum pay_err pay_platform_refund_request_open_tx(struct pay_store_tx *tx, const 
     return rc < 0 ? err->code : PAY_ERR_OK;
 }
 
-static enum pay_err request_save(struct pay_store_tx *tx, const struct pay_platform_refund_request *r,
-                                 struct pay_error *err)
+static enum pay_err request_save(struct pay_store_tx *tx,
+                                 const struct pay_platform_refund_request *r, struct pay_error *err)
 {
     return pay_store_exec(tx, err,
                           "UPDATE pf_refund_requests SET status = $1, decided_ms = $2,"
                           " decided_by = $3, reject_reason = $4, refund_id = $5 WHERE id = $6",
-                          "tittt" "t", r->status, r->decided_ms, r->decided_by, r->reject_reason,
-                          r->refund_id, r->id);
+                          "tittt"
+                          "t",
+                          r->status, r->decided_ms, r->decided_by, r->reject_reason, r->refund_id,
+                          r->id);
 }
 
 /* The merchant hears of every step, with the request and the trade as they are now. */
@@ -179,8 +179,8 @@ enum pay_err pay_platform_refund_request_create(struct pay_platform *p,
 static int request_load(struct pay_store_tx *tx, const char *id,
                         struct pay_platform_refund_request *r, struct pay_error *err)
 {
-    struct pay_store_stmt *st =
-        pay_store_query(tx, err, "SELECT " RR_COLS " FROM pf_refund_requests WHERE id = $1", "t", id);
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err, "SELECT " RR_COLS " FROM pf_refund_requests WHERE id = $1", "t", id);
     if (!st)
         return -1;
     int rc = pay_store_step(st, err);
@@ -201,14 +201,15 @@ static enum pay_err list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
     struct list_ctx *l = ctx;
     l->n = 0;
     struct pay_store_stmt *st =
-        l->trade_id ? pay_store_query(tx, err,
-                                      "SELECT " RR_COLS " FROM pf_refund_requests WHERE trade_id = $1"
-                                      " ORDER BY created_ms, id LIMIT $2",
-                                      "ti", l->trade_id, (int64_t)l->max)
-                    : pay_store_query(tx, err,
-                                      "SELECT " RR_COLS " FROM pf_refund_requests WHERE status = $1"
-                                      " ORDER BY created_ms DESC, id DESC LIMIT $2",
-                                      "ti", l->status, (int64_t)l->max);
+        l->trade_id
+            ? pay_store_query(tx, err,
+                              "SELECT " RR_COLS " FROM pf_refund_requests WHERE trade_id = $1"
+                              " ORDER BY created_ms, id LIMIT $2",
+                              "ti", l->trade_id, (int64_t)l->max)
+            : pay_store_query(tx, err,
+                              "SELECT " RR_COLS " FROM pf_refund_requests WHERE status = $1"
+                              " ORDER BY created_ms DESC, id DESC LIMIT $2",
+                              "ti", l->status, (int64_t)l->max);
     if (!st)
         return err->code;
     int rc;
@@ -220,8 +221,8 @@ static enum pay_err list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
 
 enum pay_err pay_platform_refund_requests_list(struct pay_platform *p, const char *trade_id,
                                                const char *status,
-                                               struct pay_platform_refund_request *out,
-                                               size_t max, size_t *n_out, struct pay_error *err)
+                                               struct pay_platform_refund_request *out, size_t max,
+                                               size_t *n_out, struct pay_error *err)
 {
     struct list_ctx l = {trade_id, status, out, max, 0};
     enum pay_err e = pay_store_run_read(p->store, list_tx, &l, err);
@@ -290,10 +291,12 @@ static enum pay_err decide_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     return e;
 }
 
-enum pay_err pay_platform_refund_request_decide_tx(
-    struct pay_platform *p, struct pay_store_tx *tx, const char *merchant_id, const char *trade_id,
-    const char *request_id, bool approve, const char *reason, const char *refund_id,
-    struct pay_platform_refund_request *out, struct pay_error *err)
+enum pay_err pay_platform_refund_request_decide_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                                   const char *merchant_id, const char *trade_id,
+                                                   const char *request_id, bool approve,
+                                                   const char *reason, const char *refund_id,
+                                                   struct pay_platform_refund_request *out,
+                                                   struct pay_error *err)
 {
     struct decide_cmd c = {p, merchant_id, trade_id, request_id, reason, approve, out, ""};
     pay_platform_str_copy(c.refund_id, sizeof c.refund_id, refund_id);

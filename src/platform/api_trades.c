@@ -206,8 +206,8 @@ static enum pay_err pay_by_agreement(struct api_call *c, struct pay_store_tx *tx
                                      const struct create_op *op, const char *consumer,
                                      struct pay_error *err)
 {
-    struct pay_platform_payment pm = {"agreement", PAY_PF_ACCT_WALLET, consumer, op->agreement_no,
-                                      false,       NULL};
+    struct pay_platform_payment pm = {
+        "agreement", PAY_PF_ACCT_WALLET, consumer, op->agreement_no, false, NULL};
     struct pay_error serr = {0};
     enum pay_err e = pay_store_savepoint(tx, err);
     if (e != PAY_ERR_OK)

@@ -89,12 +89,11 @@ enum pay_err pay_platform_merchant_balance(struct pay_platform *p, const char *m
     for (size_t i = 0; e == PAY_ERR_OK && i < b.n; i++) {
         e = available(p, merchant_id, &b.rows[i], err);
         json_array_append_new(
-            arr,
-            json_pack("{s:s, s:o, s:o, s:o}", "currency", b.rows[i].currency, "available",
-                      pay_platform_money_json(b.rows[i].available, b.rows[i].currency),
-                      "fees_charged", pay_platform_money_json(b.rows[i].fees, b.rows[i].currency),
-                      "in_escrow",
-                      pay_platform_money_json(b.rows[i].in_escrow, b.rows[i].currency)));
+            arr, json_pack("{s:s, s:o, s:o, s:o}", "currency", b.rows[i].currency, "available",
+                           pay_platform_money_json(b.rows[i].available, b.rows[i].currency),
+                           "fees_charged",
+                           pay_platform_money_json(b.rows[i].fees, b.rows[i].currency), "in_escrow",
+                           pay_platform_money_json(b.rows[i].in_escrow, b.rows[i].currency)));
     }
     if (e != PAY_ERR_OK) {
         json_decref(arr);

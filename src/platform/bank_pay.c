@@ -183,7 +183,7 @@ static enum pay_err notice_apply(struct pay_store_tx *tx, void *ctx, struct pay_
                              "unknown order or amount mismatch");
     if (strcmp(status, "created") != 0)
         return PAY_ERR_OK; /* a repeated notification: already booked */
-    struct pay_platform_payment pm = {c->method, PAY_PF_ACCT_RESERVE, c->b->code, n->order_id,
+    struct pay_platform_payment pm = {c->method, PAY_PF_ACCT_RESERVE,     c->b->code, n->order_id,
                                       true,      c->buyer ? c->buyer : ""};
     struct pay_error perr = {0};
     if (pay_store_savepoint(tx, err) != PAY_ERR_OK)
@@ -250,8 +250,8 @@ static enum pay_err h_bank_notify(struct pay_http_request *req, struct pay_error
 /* --- bound cards ------------------------------------------------------------------------------ */
 
 enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_platform_trade *t,
-                                      const char *consumer_id,
-                                      const struct pay_platform_card *card, struct pay_error *err)
+                                      const char *consumer_id, const struct pay_platform_card *card,
+                                      struct pay_error *err)
 {
     const struct pay_platform_bank *b = pay_platform_bank_find(p, card->bank);
     if (!b)

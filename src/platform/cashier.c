@@ -147,7 +147,8 @@ static void render(struct page *pg, int status, const char *error, json_t *notic
         mname = m.name;
     bool open = strcmp(pg->t.state, PAY_TRADE_WAIT_BUYER_PAY) == 0;
     bool paid = strcmp(pg->t.state, PAY_TRADE_SUCCESS) == 0 ||
-                strcmp(pg->t.state, PAY_TRADE_FINISHED) == 0 || pay_platform_trade_in_escrow(&pg->t);
+                strcmp(pg->t.state, PAY_TRADE_FINISHED) == 0 ||
+                pay_platform_trade_in_escrow(&pg->t);
     json_t *ctx = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:s, s:s}", "platform",
         pg->p->set.name, "trade_id", pg->t.id, "out_trade_no", pg->t.out_trade_no, "subject",
@@ -283,8 +284,8 @@ static enum pay_err h_pay_wallet(struct pay_http_request *req, struct pay_error 
     const char *pw = pay_http_req_form_get(req, "pay_password");
     e = pay_platform_consumer_check_pay_password(pg.p, pg.consumer_id, pw ? pw : "", err);
     if (e == PAY_ERR_OK) {
-        struct pay_platform_payment pm = {pg.mobile ? "qr" : "wallet", PAY_PF_ACCT_WALLET,
-                                          pg.consumer_id, "", false, NULL};
+        struct pay_platform_payment pm = {
+            pg.mobile ? "qr" : "wallet", PAY_PF_ACCT_WALLET, pg.consumer_id, "", false, NULL};
         e = pay_platform_trade_pay(pg.p, pg.t.id, &pm, err);
         PAY_INFO("cashier.pay", "trade=%s method=wallet result=%s", pg.t.id, pay_err_name(e));
     }

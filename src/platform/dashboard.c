@@ -99,9 +99,8 @@ static bool bearer_ok(const struct pay_platform *p, const char *h)
 
 bool pay_platform_operator_ok(struct pay_platform *p, struct pay_http_request *req)
 {
-    return p->set.operator_token[0] &&
-           (bearer_ok(p, pay_http_req_header(req, "Authorization")) ||
-            session_ok(p, pay_http_req_cookie(req, OP_COOKIE)));
+    return p->set.operator_token[0] && (bearer_ok(p, pay_http_req_header(req, "Authorization")) ||
+                                        session_ok(p, pay_http_req_cookie(req, OP_COOKIE)));
 }
 
 /* The login form (status 401) with a fresh double-submit CSRF cookie. */

@@ -86,8 +86,8 @@ static enum pay_err release(struct pay_platform *p, struct pay_store_tx *tx,
     enum pay_err e = pay_money_sub(t->amount_minor, t->refunded_minor, &released);
     /* a fully refunded escrow trade is closed, never confirmed */
     PAY_ASSERT_MSG(e == PAY_ERR_OK && released > 0 && t->fee_minor == 0, "trade %s", t->id);
-    struct pay_store_stmt *st =
-        pay_store_query(tx, err, "SELECT fee_bp FROM pf_merchants WHERE id = $1", "t", t->merchant_id);
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err, "SELECT fee_bp FROM pf_merchants WHERE id = $1", "t", t->merchant_id);
     if (!st)
         return err->code;
     int rc = pay_store_step(st, err);
@@ -191,8 +191,7 @@ static enum pay_err unshipped_apply(struct pay_store_tx *tx, void *ctx, struct p
     if (strcmp(t.state, PAY_TRADE_WAIT_SEND) != 0 || pay_clock_now_ms() < t.ship_due_ms || open)
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", "not due");
     struct pay_platform_refund r = {.amount_minor = 0};
-    PAY_ASSERT_MSG(pay_money_sub(t.amount_minor, t.refunded_minor, &r.amount_minor) ==
-                           PAY_ERR_OK &&
+    PAY_ASSERT_MSG(pay_money_sub(t.amount_minor, t.refunded_minor, &r.amount_minor) == PAY_ERR_OK &&
                        r.amount_minor > 0,
                    "trade %s", t.id);
     pay_platform_str_copy(r.id, sizeof r.id, c->refund_id);
@@ -205,7 +204,7 @@ static enum pay_err unshipped_apply(struct pay_store_tx *tx, void *ctx, struct p
 }
 
 #define OPEN_REQUEST                                                                               \
-    " AND NOT EXISTS (SELECT 1 FROM pf_refund_requests r WHERE r.trade_id = t.id"                 \
+    " AND NOT EXISTS (SELECT 1 FROM pf_refund_requests r WHERE r.trade_id = t.id"                  \
     " AND r.status IN ('WAIT_MERCHANT','WAIT_OPERATOR'))"
 
 void pay_platform_escrow_work(struct pay_platform *p)
@@ -213,11 +212,11 @@ void pay_platform_escrow_work(struct pay_platform *p)
     char ids[PAY_PLATFORM_SWEEP_BATCH][PAY_ID_MAX];
     int64_t now = pay_clock_now_ms();
     struct pay_error err = {0};
-    size_t n = pay_platform_due_ids(
-        p,
-        "SELECT id FROM pf_trades t WHERE state = 'WAIT_SELLER_SEND_GOODS' AND ship_due_ms <= $1"
-        OPEN_REQUEST " ORDER BY ship_due_ms LIMIT $2",
-        now, ids, PAY_PLATFORM_SWEEP_BATCH);
+    size_t n =
+        pay_platform_due_ids(p,
+                             "SELECT id FROM pf_trades t WHERE state = 'WAIT_SELLER_SEND_GOODS' "
+                             "AND ship_due_ms <= $1" OPEN_REQUEST " ORDER BY ship_due_ms LIMIT $2",
+                             now, ids, PAY_PLATFORM_SWEEP_BATCH);
     for (size_t i = 0; i < n && !atomic_load(&p->stopping); i++) {
         struct unshipped_cmd c = {.p = p, .trade_id = ids[i]};
         enum pay_err e = pay_id_new("rf", c.refund_id);
@@ -226,11 +225,11 @@ void pay_platform_escrow_work(struct pay_platform *p)
         PAY_INFO("escrow.not_shipped", "trade=%s result=%s", ids[i], pay_err_name(e));
     }
     size_t done = n;
-    n = pay_platform_due_ids(
-        p,
-        "SELECT id FROM pf_trades t WHERE state = 'WAIT_BUYER_CONFIRM_GOODS'"
-        " AND confirm_due_ms <= $1" OPEN_REQUEST " ORDER BY confirm_due_ms LIMIT $2",
-        now, ids, PAY_PLATFORM_SWEEP_BATCH);
+    n = pay_platform_due_ids(p,
+                             "SELECT id FROM pf_trades t WHERE state = 'WAIT_BUYER_CONFIRM_GOODS'"
+                             " AND confirm_due_ms <= $1" OPEN_REQUEST
+                             " ORDER BY confirm_due_ms LIMIT $2",
+                             now, ids, PAY_PLATFORM_SWEEP_BATCH);
     for (size_t i = 0; i < n && !atomic_load(&p->stopping); i++) {
         enum pay_err e = pay_platform_escrow_confirm(p, NULL, ids[i], &err);
         PAY_INFO("escrow.auto_confirmed", "trade=%s result=%s", ids[i], pay_err_name(e));

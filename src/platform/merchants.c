@@ -169,8 +169,10 @@ static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
         "INSERT INTO pf_merchants (id, name, key_alg, public_key, notify_hosts, fee_bp,"
         " settle_bank, settle_account, status, created_ms, escrow_confirm_ms)"
         " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
-        "tttttittti" "i", m->id, m->name, m->alg == PAY_SIG_ED25519 ? "ed25519" : "rsa",
-        m->public_key, m->notify_hosts, m->fee_bp, m->settle_bank, m->settle_account,
+        "tttttittti"
+        "i",
+        m->id, m->name, m->alg == PAY_SIG_ED25519 ? "ed25519" : "rsa", m->public_key,
+        m->notify_hosts, m->fee_bp, m->settle_bank, m->settle_account,
         m->status[0] ? m->status : "active", pay_clock_now_ms(), m->escrow_confirm_ms);
     if (e == PAY_ERR_DB_CONSTRAINT)
         pay_error_set(err, PAY_ERR_DUPLICATE, "id", "merchant %s exists", m->id);
@@ -207,11 +209,11 @@ struct get_ctx {
 static enum pay_err get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct get_ctx *g = ctx;
-    struct pay_store_stmt *st =
-        pay_store_query(tx, err,
-                        "SELECT id, name, key_alg, public_key, notify_hosts, fee_bp, settle_bank,"
-                        " settle_account, status, escrow_confirm_ms FROM pf_merchants WHERE id = $1",
-                        "t", g->id);
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT id, name, key_alg, public_key, notify_hosts, fee_bp, settle_bank,"
+        " settle_account, status, escrow_confirm_ms FROM pf_merchants WHERE id = $1",
+        "t", g->id);
     if (!st)
         return err->code;
     int rc = pay_store_step(st, err);

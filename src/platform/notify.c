@@ -31,9 +31,8 @@ enum pay_err pay_platform_notify_enqueue(struct pay_store_tx *tx,
 }
 
 enum pay_err pay_platform_notify_enqueue_with(struct pay_store_tx *tx,
-                                              const struct pay_platform_trade *t,
-                                              const char *event, const char *key, json_t *value,
-                                              struct pay_error *err)
+                                              const struct pay_platform_trade *t, const char *event,
+                                              const char *key, json_t *value, struct pay_error *err)
 {
     if (t->notify_url[0] == '\0') {
         json_decref(value);

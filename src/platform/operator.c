@@ -77,11 +77,10 @@ static enum pay_err hosts(json_t *o, struct pay_platform_merchant *m, struct pay
 static enum pay_err merchant_parse(json_t *o, struct pay_platform_merchant *m,
                                    struct pay_error *err)
 {
-    static const char *const keys[] = {"id",          "name",
-                                       "public_key",  "notify_hosts",
-                                       "fee_bp",      "settle_bank",
-                                       "settle_account", "escrow_confirm_timeout",
-                                       NULL};
+    static const char *const keys[] = {
+        "id",     "name",        "public_key",     "notify_hosts",
+        "fee_bp", "settle_bank", "settle_account", "escrow_confirm_timeout",
+        NULL};
     const char *id, *name, *key, *bank, *account, *confirm;
     json_t *fee = json_object_get(o, "fee_bp");
     enum pay_err e;

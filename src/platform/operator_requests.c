@@ -28,15 +28,15 @@ static json_t *list_json(struct pay_platform *p, struct pay_http_request *req, c
     size_t n = 0;
     struct pay_error e = {0};
     json_t *arr = json_array();
-    if (rr && pay_platform_refund_requests_list(p, NULL, status, rr, LIST_MAX, &n, &e) == PAY_ERR_OK)
+    if (rr &&
+        pay_platform_refund_requests_list(p, NULL, status, rr, LIST_MAX, &n, &e) == PAY_ERR_OK)
         for (size_t i = 0; i < n; i++) {
             char amount[PAY_MONEY_TEXT_MAX + 1] = "";
             pay_money_format(rr[i].amount_minor, rr[i].currency, amount, sizeof amount);
             json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "id",
-                               rr[i].id, "trade_id", rr[i].trade_id, "merchant_id",
-                               rr[i].merchant_id, "status", rr[i].status, "amount", amount,
-                               "amount_text",
+                arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "id", rr[i].id,
+                               "trade_id", rr[i].trade_id, "merchant_id", rr[i].merchant_id,
+                               "status", rr[i].status, "amount", amount, "amount_text",
                                pay_http_req_money(req, rr[i].amount_minor, rr[i].currency),
                                "reason", rr[i].reason, "goods_returned", rr[i].goods_returned,
                                "created_text", pay_http_req_time(req, rr[i].created_ms),
@@ -127,8 +127,8 @@ enum pay_err pay_platform_operator_requests_routes_add(struct pay_platform *p,
 {
     const struct pay_http_route routes[] = {
         {"GET", "/operator/refund-requests", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_list, p},
-        {"POST", "/operator/refund-requests/{request_id}/decide", PAY_HTTP_PAGE,
-         PAY_HTTP_BODY_FORM, h_decide, p},
+        {"POST", "/operator/refund-requests/{request_id}/decide", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM,
+         h_decide, p},
     };
     return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
 }

@@ -50,15 +50,15 @@ struct pay_platform_settings {
     struct pay_server_settings server; /* [server]: listen, TLS, public URL, data dir, log */
     char public_url[PAY_URL_MAX + 1];  /* server.public_url, or the bound URL once started */
     int64_t default_fee_bp;
-    int64_t trade_timeout_ms;  /* default timeout when a create omits it */
-    int64_t timeout_min_ms;    /* shortest timeout a create may ask (sandboxes lower it) */
-    int64_t session_idle_ms;   /* consumer web sessions end after this idle time (15m) */
-    int64_t refund_window_ms;  /* TRADE_SUCCESS -> TRADE_FINISHED after this */
+    int64_t trade_timeout_ms;          /* default timeout when a create omits it */
+    int64_t timeout_min_ms;            /* shortest timeout a create may ask (sandboxes lower it) */
+    int64_t session_idle_ms;           /* consumer web sessions end after this idle time (15m) */
+    int64_t refund_window_ms;          /* TRADE_SUCCESS -> TRADE_FINISHED after this */
     int64_t escrow_ship_timeout_ms;    /* escrow: not shipped after this -> refunded in full */
     int64_t escrow_confirm_timeout_ms; /* escrow: receipt confirmed by itself after this */
     int64_t refund_request_timeout_ms; /* a request the merchant leaves unanswered goes to the
                                         * operator after this */
-    int64_t sweep_interval_ms; /* expiry worker period */
+    int64_t sweep_interval_ms;         /* expiry worker period */
     int64_t notify_schedule_ms[PAY_PLATFORM_NOTIFY_SCHEDULE_MAX];
     size_t notify_schedule_n;
     int64_t notify_timeout_ms;
@@ -143,11 +143,11 @@ enum pay_platform_account_kind {
 
 /* Ledger transfer codes of the platform. */
 enum pay_platform_transfer_code {
-    PAY_PF_XFER_PAY = 100,        /* source -> merchant available: a trade paid */
-    PAY_PF_XFER_FEE = 101,        /* merchant available -> fees */
+    PAY_PF_XFER_PAY = 100,            /* source -> merchant available: a trade paid */
+    PAY_PF_XFER_FEE = 101,            /* merchant available -> fees */
     PAY_PF_XFER_ESCROW_RELEASE = 102, /* escrow -> merchant available: receipt confirmed */
-    PAY_PF_XFER_REFUND = 110,     /* merchant available -> payer (wallet or in flight) */
-    PAY_PF_XFER_REFUND_FEE = 111, /* fees -> payer: the refunded share of the fee */
+    PAY_PF_XFER_REFUND = 110,         /* merchant available -> payer (wallet or in flight) */
+    PAY_PF_XFER_REFUND_FEE = 111,     /* fees -> payer: the refunded share of the fee */
     PAY_PF_XFER_SANDBOX_CREDIT = 120,
     PAY_PF_XFER_TOPUP = 121,
     PAY_PF_XFER_WITHDRAW = 122,
@@ -176,7 +176,7 @@ struct pay_platform_merchant {
     int64_t fee_bp;
     char settle_bank[16];
     char settle_account[64];
-    char status[16]; /* active | suspended */
+    char status[16];           /* active | suspended */
     int64_t escrow_confirm_ms; /* escrow auto-confirmation after shipping; 0: the default */
 };
 void pay_platform_merchant_fini(struct pay_platform_merchant *m);
@@ -236,7 +236,7 @@ struct pay_platform_trade {
     char payer[PAY_LEDGER_ID_MAX + 1]; /* consumer id or bank code */
     int64_t fee_minor, refunded_minor, fee_refunded_minor;
     char close_reason[32];
-    char buyer_id[PAY_ID_MAX];          /* the consumer who paid ("" when paid at a bank) */
+    char buyer_id[PAY_ID_MAX]; /* the consumer who paid ("" when paid at a bank) */
     int64_t ship_due_ms, shipped_ms, confirm_due_ms; /* escrow */
     char logistics_company[PAY_PLATFORM_LOGISTICS_MAX + 1];
     char tracking_no[PAY_PLATFORM_LOGISTICS_MAX + 1];
@@ -404,15 +404,17 @@ enum pay_err pay_platform_refund_request_decide(struct pay_platform *p, const ch
                                                 struct pay_error *err);
 /* The same inside the caller's transaction (the open API's command), the approval's refund id
  * made by the caller (pay_id_new "rf": the body may run again). */
-enum pay_err pay_platform_refund_request_decide_tx(
-    struct pay_platform *p, struct pay_store_tx *tx, const char *merchant_id, const char *trade_id,
-    const char *request_id, bool approve, const char *reason, const char *refund_id,
-    struct pay_platform_refund_request *out, struct pay_error *err);
+enum pay_err pay_platform_refund_request_decide_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                                   const char *merchant_id, const char *trade_id,
+                                                   const char *request_id, bool approve,
+                                                   const char *reason, const char *refund_id,
+                                                   struct pay_platform_refund_request *out,
+                                                   struct pay_error *err);
 /* Up to max requests of a trade (trade_id) or, with trade_id NULL, of status (newest first). */
 enum pay_err pay_platform_refund_requests_list(struct pay_platform *p, const char *trade_id,
                                                const char *status,
-                                               struct pay_platform_refund_request *out,
-                                               size_t max, size_t *n_out, struct pay_error *err);
+                                               struct pay_platform_refund_request *out, size_t max,
+                                               size_t *n_out, struct pay_error *err);
 /* True when trade_id has a request waiting for a decision (read inside tx). */
 enum pay_err pay_platform_refund_request_open_tx(struct pay_store_tx *tx, const char *trade_id,
                                                  bool *open, struct pay_error *err);
@@ -430,8 +432,8 @@ enum pay_err pay_platform_notify_enqueue(struct pay_store_tx *tx,
                                          const char *refund_id, struct pay_error *err);
 /* The same with one more member in the payload (key: a new reference to value, taken). */
 enum pay_err pay_platform_notify_enqueue_with(struct pay_store_tx *tx,
-                                              const struct pay_platform_trade *t,
-                                              const char *event, const char *key, json_t *value,
+                                              const struct pay_platform_trade *t, const char *event,
+                                              const char *key, json_t *value,
                                               struct pay_error *err);
 /* The delivery worker's thread body (arg = struct pay_platform *). */
 void *pay_platform_notify_worker(void *arg);
@@ -557,8 +559,8 @@ extern const struct pay_platform_legacy pay_platform_legacy_cards, pay_platform_
  * is synchronous; the booking is the same as for a bank notification, method "card"; the
  * consumer is the trade's buyer). */
 enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_platform_trade *t,
-                                      const char *consumer_id,
-                                      const struct pay_platform_card *card, struct pay_error *err);
+                                      const char *consumer_id, const struct pay_platform_card *card,
+                                      struct pay_error *err);
 /* Tops up a wallet from a bound card: agreement debit at the bank, then reserve -> wallet. */
 enum pay_err pay_platform_topup(struct pay_platform *p, const char *consumer_id,
                                 const struct pay_platform_card *card, int64_t amount_minor,

@@ -99,10 +99,21 @@ static enum pay_err read_escrow(struct pay_platform_settings *s, const struct pa
 static enum pay_err read_config(struct pay_platform_settings *s, const struct pay_config *c,
                                 struct pay_error *err)
 {
-    static const char *const platform_keys[] = {
-        "name",     "fee_bp", "trade_timeout",  "refund_window", "sweep_interval", "timeout_min",
-        "web_root", "banks",  "operator_token", "session_idle",  "sandbox_sms",
-        "escrow_ship_timeout", "escrow_confirm_timeout", "refund_request_timeout", NULL};
+    static const char *const platform_keys[] = {"name",
+                                                "fee_bp",
+                                                "trade_timeout",
+                                                "refund_window",
+                                                "sweep_interval",
+                                                "timeout_min",
+                                                "web_root",
+                                                "banks",
+                                                "operator_token",
+                                                "session_idle",
+                                                "sandbox_sms",
+                                                "escrow_ship_timeout",
+                                                "escrow_confirm_timeout",
+                                                "refund_request_timeout",
+                                                NULL};
     static const char *const notify_keys[] = {"retry_schedule", "timeout", "allow_private_hosts",
                                               "poll_interval", NULL};
     enum pay_err e;

@@ -147,7 +147,8 @@ static void add_wallet(struct wpage *w, json_t *ctx)
                              pay_platform_bank_text(w->p, w->req, w->p->set.banks[i].code)));
     json_object_set_new(ctx, "banks", banks);
     json_object_set_new(ctx, "history", history(w));
-    json_object_set_new(ctx, "trades", pay_platform_wallet_trades_json(w->p, w->req, w->consumer_id));
+    json_object_set_new(ctx, "trades",
+                        pay_platform_wallet_trades_json(w->p, w->req, w->consumer_id));
     json_t *wds = NULL;
     if (pay_platform_withdrawals_list(w->p, w->consumer_id, &wds, &e) == PAY_ERR_OK) {
         humanise_withdrawals(w, wds);

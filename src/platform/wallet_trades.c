@@ -61,9 +61,8 @@ static json_t *requests_json(struct tpage *w, bool *open)
     struct pay_error e = {0};
     json_t *arr = json_array();
     *open = false;
-    if (pay_platform_refund_requests_list(w->p, w->t.id, NULL, rr,
-                                          PAY_PLATFORM_REQUESTS_PER_TRADE_MAX, &n,
-                                          &e) != PAY_ERR_OK)
+    if (pay_platform_refund_requests_list(
+            w->p, w->t.id, NULL, rr, PAY_PLATFORM_REQUESTS_PER_TRADE_MAX, &n, &e) != PAY_ERR_OK)
         return arr;
     for (size_t i = 0; i < n; i++) {
         char amount[PAY_MONEY_TEXT_MAX + 1] = "";
@@ -71,12 +70,13 @@ static json_t *requests_json(struct tpage *w, bool *open)
         *open |= strcmp(rr[i].status, PAY_RR_WAIT_MERCHANT) == 0 ||
                  strcmp(rr[i].status, PAY_RR_WAIT_OPERATOR) == 0;
         json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id", rr[i].id, "status",
-                           rr[i].status, "status_text", pay_platform_request_text(w->req, rr[i].status),
-                           "amount", amount, "amount_text",
-                           pay_http_req_money(w->req, rr[i].amount_minor, rr[i].currency),
-                           "reason", rr[i].reason, "reject_reason", rr[i].reject_reason,
-                           "goods_returned", rr[i].goods_returned));
+            arr,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id", rr[i].id, "status",
+                      rr[i].status, "status_text", pay_platform_request_text(w->req, rr[i].status),
+                      "amount", amount, "amount_text",
+                      pay_http_req_money(w->req, rr[i].amount_minor, rr[i].currency), "reason",
+                      rr[i].reason, "reject_reason", rr[i].reject_reason, "goods_returned",
+                      rr[i].goods_returned));
     }
     return arr;
 }
@@ -104,11 +104,11 @@ static void trender(struct tpage *w, int status, const char *error, json_t *noti
         "platform", w->p->set.name, "csrf", w->csrf, "login", w->login, "trade_id", t->id,
         "subject", t->subject, "merchant", have_m ? m.name : t->merchant_id, "amount", amount,
         "amount_text", pay_http_req_money(w->req, t->amount_minor, t->currency), "refunded_text",
-        pay_http_req_money(w->req, t->refunded_minor, t->currency), "left", left, "state",
-        t->state, "state_text", pay_platform_state_text(w->req, t->state), "logistics_company",
+        pay_http_req_money(w->req, t->refunded_minor, t->currency), "left", left, "state", t->state,
+        "state_text", pay_platform_state_text(w->req, t->state), "logistics_company",
         t->logistics_company, "tracking_no", t->tracking_no, "requests", reqs, "can_confirm",
-        strcmp(t->state, PAY_TRADE_WAIT_CONFIRM) == 0 && !open, "can_request",
-        refundable && !open, "escrow", strcmp(t->product, "escrow") == 0);
+        strcmp(t->state, PAY_TRADE_WAIT_CONFIRM) == 0 && !open, "can_request", refundable && !open,
+        "escrow", strcmp(t->product, "escrow") == 0);
     if (have_m)
         pay_platform_merchant_fini(&m);
     if (ctx && t->confirm_due_ms > 0)
@@ -250,8 +250,8 @@ json_t *pay_platform_wallet_trades_json(struct pay_platform *p, struct pay_http_
     if (t && pay_store_run_read(p->store, list_tx, &l, &err) == PAY_ERR_OK)
         for (size_t i = 0; i < l.n; i++)
             json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", t[i].id, "subject",
-                               t[i].subject, "state", t[i].state, "state_text",
+                arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", t[i].id, "subject", t[i].subject,
+                               "state", t[i].state, "state_text",
                                pay_platform_state_text(req, t[i].state), "amount_text",
                                pay_http_req_money(req, t[i].amount_minor, t[i].currency)));
     free(t);

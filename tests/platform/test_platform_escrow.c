@@ -106,8 +106,8 @@ static void ship(const char *id)
     snprintf(path, sizeof path, "/v1/trades/%s/ship", id);
     snprintf(idem, sizeof idem, "ship-%s", id);
     struct h_reply r;
-    post(&ma, path, "{\"logistics_company\":\"SF Express\",\"tracking_no\":\"SF1234567890\"}",
-         idem, &r);
+    post(&ma, path, "{\"logistics_company\":\"SF Express\",\"tracking_no\":\"SF1234567890\"}", idem,
+         &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(h_str(r.json, "state"), "WAIT_BUYER_CONFIRM_GOODS");
     assert_string_equal(h_str(r.json, "tracking_no"), "SF1234567890");
@@ -309,7 +309,8 @@ static void escrow_confirmed_by_buyer(void **state)
 
     /* finished: no more refunds, no second confirmation */
     snprintf(path, sizeof path, "/v1/trades/%s/refunds", id);
-    post(&ma, path, "{\"out_refund_no\":\"late\",\"amount\":{\"value\":\"1.00\",\"currency\":\"CNY\"}}",
+    post(&ma, path,
+         "{\"out_refund_no\":\"late\",\"amount\":{\"value\":\"1.00\",\"currency\":\"CNY\"}}",
          "esc-1-late-refund", &r);
     assert_int_equal(r.status, 409);
     h_reply_fini(&r);
@@ -317,8 +318,9 @@ static void escrow_confirmed_by_buyer(void **state)
     assert_int_equal(b.status, 409);
     char seq[512];
     notified_states(id, seq, sizeof seq);
-    assert_string_equal(seq, "trade.state:WAIT_SELLER_SEND_GOODS,trade.state:WAIT_BUYER_CONFIRM_GOODS,"
-                             "trade.state:TRADE_FINISHED");
+    assert_string_equal(seq,
+                        "trade.state:WAIT_SELLER_SEND_GOODS,trade.state:WAIT_BUYER_CONFIRM_GOODS,"
+                        "trade.state:TRADE_FINISHED");
     h_browser_fini(&b);
 }
 
@@ -338,7 +340,8 @@ static void escrow_auto_confirm(void **state)
     char path[128];
     snprintf(path, sizeof path, "/v1/trades/%s/refunds", id);
     struct h_reply r;
-    post(&ma, path, "{\"out_refund_no\":\"r1\",\"amount\":{\"value\":\"10.00\",\"currency\":\"CNY\"}}",
+    post(&ma, path,
+         "{\"out_refund_no\":\"r1\",\"amount\":{\"value\":\"10.00\",\"currency\":\"CNY\"}}",
          "esc-2-r1", &r);
     assert_int_equal(r.status, 201);
     assert_string_equal(h_str(r.json, "status"), "SUCCESS");
@@ -434,7 +437,7 @@ static void requests_decided_by_merchant(void **state)
     struct h_browser b = {0};
     wallet_login(&b, BUYER);
     int64_t wallet0 = wallet_balance(&b, BUYER);
-    assert_non_null(strstr(b.page, id)); /* listed under "my trades" */
+    assert_non_null(strstr(b.page, id));         /* listed under "my trades" */
     ask_refund(&b, id, "25.00", "broken", true); /* more than was paid */
     assert_int_equal(b.status, 409);
     ask_refund(&b, id, "5.00", "broken", true);
@@ -551,13 +554,15 @@ static void request_decided_by_operator(void **state)
     pay_http_client_response_fini(&res);
     snprintf(url, sizeof url, "%s/operator/refund-requests/%s/decide", pf.url, rid);
     snprintf(form, sizeof form, "trade_id=%s&decision=approve", id);
-    assert_int_equal(pay_http_client_request("POST", url, hdr, form, strlen(form), &opt, &res, NULL),
-                     PAY_ERR_OK);
+    assert_int_equal(
+        pay_http_client_request("POST", url, hdr, form, strlen(form), &opt, &res, NULL),
+        PAY_ERR_OK);
     assert_int_equal(res.status, 200);
     assert_non_null(strstr(pay_buf_str(&res.body), "data-notice=\"APPROVED\""));
     pay_http_client_response_fini(&res);
-    assert_int_equal(pay_http_client_request("POST", url, hdr, form, strlen(form), &opt, &res, NULL),
-                     PAY_ERR_OK);
+    assert_int_equal(
+        pay_http_client_request("POST", url, hdr, form, strlen(form), &opt, &res, NULL),
+        PAY_ERR_OK);
     assert_int_equal(res.status, 409); /* decided once */
     pay_http_client_response_fini(&res);
 
