@@ -97,13 +97,27 @@ static enum pay_err request_save(struct pay_store_tx *tx,
                           r->id);
 }
 
-/* The merchant hears of every step, with the request and the trade as they are now. */
-static enum pay_err request_notify(struct pay_store_tx *tx, const char *trade_id,
-                                   const struct pay_platform_refund_request *r,
-                                   struct pay_error *err)
+/* The merchant hears of every step, with the request and the trade as they are now; the audit
+ * trail records it (action: refund_request.<step>). */
+static enum pay_err request_notify(struct pay_platform *p, struct pay_store_tx *tx,
+                                   const char *trade_id,
+                                   const struct pay_platform_refund_request *r, const char *actor,
+                                   const char *step, struct pay_error *err)
 {
     struct pay_platform_trade t;
     enum pay_err e = pay_platform_trade_load(tx, NULL, trade_id, NULL, &t, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    char action[48], detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(action, sizeof action, "refund_request.%s", step);
+    snprintf(detail, sizeof detail,
+             "trade=%s amount_minor=%lld currency=%s status=%s goods_returned=%d refund=%s",
+             r->trade_id, (long long)r->amount_minor, r->currency, r->status, r->goods_returned,
+             r->refund_id);
+    e = pay_platform_audit(p, tx,
+                           &(struct pay_audit_entry){
+                               .actor = actor, .action = action, .target = r->id, .detail = detail},
+                           err);
     if (e != PAY_ERR_OK)
         return e;
     return pay_platform_notify_enqueue_with(tx, &t, "refund_request", "refund_request",
@@ -153,7 +167,9 @@ static enum pay_err create_apply(struct pay_store_tx *tx, void *ctx, struct pay_
         return pay_error_set(err, PAY_ERR_REFUND_REQUEST_OPEN, "trade_id", NULL);
     if (e != PAY_ERR_OK)
         return e;
-    return request_notify(tx, t.id, r, err);
+    char actor[PAY_AUDIT_TEXT_MAX];
+    snprintf(actor, sizeof actor, "consumer:%s", r->consumer_id);
+    return request_notify(c->p, tx, t.id, r, actor, "create", err);
 }
 
 enum pay_err pay_platform_refund_request_create(struct pay_platform *p,
@@ -251,6 +267,8 @@ static enum pay_err run_refund(struct decide_cmd *c, struct pay_store_tx *tx,
     pay_platform_str_copy(f.out_refund_no, sizeof f.out_refund_no, r->id);
     pay_platform_str_copy(f.currency, sizeof f.currency, r->currency);
     pay_platform_str_copy(f.reason, sizeof f.reason, r->reason);
+    if (!c->merchant_id)
+        pay_platform_str_copy(f.actor, sizeof f.actor, "operator");
     enum pay_err e = pay_platform_refund_create_tx(c->p, tx, &f, err);
     if (e == PAY_ERR_OK)
         pay_platform_str_copy(r->refund_id, sizeof r->refund_id, f.id);
@@ -286,8 +304,11 @@ static enum pay_err decide_apply(struct pay_store_tx *tx, void *ctx, struct pay_
         pay_platform_str_copy(r->reject_reason, sizeof r->reject_reason, c->reason);
     if (e == PAY_ERR_OK)
         e = request_save(tx, r, err);
+    char actor[PAY_AUDIT_TEXT_MAX];
+    snprintf(actor, sizeof actor, "%s%s", c->merchant_id ? "merchant:" : "operator",
+             c->merchant_id ? c->merchant_id : "");
     if (e == PAY_ERR_OK)
-        e = request_notify(tx, r->trade_id, r, err);
+        e = request_notify(c->p, tx, r->trade_id, r, actor, c->approve ? "approve" : "reject", err);
     return e;
 }
 
@@ -321,11 +342,16 @@ enum pay_err pay_platform_refund_request_decide(struct pay_platform *p, const ch
 
 /* --- the deadline ----------------------------------------------------------------------- */
 
+struct escalate_cmd {
+    struct pay_platform *p;
+    const char *id;
+};
+
 static enum pay_err escalate_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
-    const char *id = ctx;
+    const struct escalate_cmd *c = ctx;
     struct pay_platform_refund_request r;
-    int rc = request_load(tx, id, &r, err);
+    int rc = request_load(tx, c->id, &r, err);
     if (rc < 0)
         return err->code;
     if (rc == 0 || strcmp(r.status, PAY_RR_WAIT_MERCHANT) != 0 ||
@@ -333,7 +359,8 @@ static enum pay_err escalate_apply(struct pay_store_tx *tx, void *ctx, struct pa
         return pay_error_set(err, PAY_ERR_REFUND_REQUEST_STATE_INVALID, "request_id", "not due");
     request_move(&r, PAY_RR_WAIT_OPERATOR);
     enum pay_err e = request_save(tx, &r, err);
-    return e == PAY_ERR_OK ? request_notify(tx, r.trade_id, &r, err) : e;
+    return e == PAY_ERR_OK ? request_notify(c->p, tx, r.trade_id, &r, "system", "to_operator", err)
+                           : e;
 }
 
 void pay_platform_refund_request_work(struct pay_platform *p)
@@ -346,7 +373,8 @@ void pay_platform_refund_request_work(struct pay_platform *p)
                                     " ORDER BY deadline_ms LIMIT $2",
                                     pay_clock_now_ms(), ids, PAY_PLATFORM_SWEEP_BATCH);
     for (size_t i = 0; i < n && !atomic_load(&p->stopping); i++) {
-        enum pay_err e = pay_committer_submit(p->committer, escalate_apply, ids[i], &err);
+        struct escalate_cmd c = {p, ids[i]};
+        enum pay_err e = pay_committer_submit(p->committer, escalate_apply, &c, &err);
         PAY_INFO("refund_request.to_operator", "request=%s result=%s", ids[i], pay_err_name(e));
     }
     if (n > 0)

@@ -97,12 +97,6 @@ static bool bearer_ok(const struct pay_platform *p, const char *h)
            pay_ct_equal(h + 7, p->set.operator_token, n);
 }
 
-bool pay_platform_operator_ok(struct pay_platform *p, struct pay_http_request *req)
-{
-    return p->set.operator_token[0] && (bearer_ok(p, pay_http_req_header(req, "Authorization")) ||
-                                        session_ok(p, pay_http_req_cookie(req, OP_COOKIE)));
-}
-
 /* The login form (status 401) with a fresh double-submit CSRF cookie. */
 static enum pay_err login_page(struct pay_http_request *req, struct pay_platform *p,
                                const char *error, struct pay_error *err)

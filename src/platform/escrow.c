@@ -58,6 +58,16 @@ static enum pay_err ship_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
     pay_platform_str_copy(t.tracking_no, sizeof t.tracking_no, c->tracking_no);
     if ((e = pay_platform_trade_save(tx, &t, err)) != PAY_ERR_OK)
         return e;
+    char actor[PAY_AUDIT_TEXT_MAX], detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(actor, sizeof actor, "merchant:%s", t.merchant_id);
+    snprintf(detail, sizeof detail, "logistics_company=%s tracking_no=%s", t.logistics_company,
+             t.tracking_no);
+    if ((e = pay_platform_audit(
+             c->p, tx,
+             &(struct pay_audit_entry){
+                 .actor = actor, .action = "trade.ship", .target = t.id, .detail = detail},
+             err)) != PAY_ERR_OK)
+        return e;
     return pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, err);
 }
 
@@ -161,6 +171,18 @@ static enum pay_err confirm_apply(struct pay_store_tx *tx, void *ctx, struct pay
     t.finished_ms = now;
     if ((e = pay_platform_trade_save(tx, &t, err)) != PAY_ERR_OK)
         return e;
+    char actor[PAY_AUDIT_TEXT_MAX], detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(actor, sizeof actor, "%s%s", c->consumer_id ? "consumer:" : "system",
+             c->consumer_id ? c->consumer_id : "");
+    snprintf(detail, sizeof detail, "released_minor=%lld fee_minor=%lld currency=%s merchant=%s",
+             (long long)(t.amount_minor - t.refunded_minor), (long long)t.fee_minor, t.currency,
+             t.merchant_id);
+    if ((e = pay_platform_audit(
+             c->p, tx,
+             &(struct pay_audit_entry){
+                 .actor = actor, .action = "trade.confirm", .target = t.id, .detail = detail},
+             err)) != PAY_ERR_OK)
+        return e;
     return pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, err);
 }
 
@@ -200,6 +222,7 @@ static enum pay_err unshipped_apply(struct pay_store_tx *tx, void *ctx, struct p
     pay_platform_str_copy(r.out_refund_no, sizeof r.out_refund_no, "escrow-not-shipped");
     pay_platform_str_copy(r.currency, sizeof r.currency, t.currency);
     pay_platform_str_copy(r.reason, sizeof r.reason, "not shipped in time");
+    pay_platform_str_copy(r.actor, sizeof r.actor, "system");
     return pay_platform_refund_create_tx(c->p, tx, &r, err);
 }
 

@@ -77,10 +77,10 @@ static enum pay_err render(struct pay_platform *p, struct pay_http_request *req,
 static enum pay_err h_list(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_platform *p = pay_http_req_ctx(req);
-    if (!p->set.operator_token[0])
-        return pay_error_set(err, PAY_ERR_FORBIDDEN, "", "the operator console is off");
-    if (!pay_platform_operator_ok(p, req))
-        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", "log in at /operator/dashboard");
+    bool allowed = false;
+    enum pay_err gate = pay_platform_operator_gate(req, p, &allowed, err);
+    if (gate != PAY_ERR_OK || !allowed)
+        return gate;
     return render(p, req, 200, NULL, NULL, err);
 }
 
@@ -90,10 +90,10 @@ static enum pay_err h_list(struct pay_http_request *req, struct pay_error *err)
 static enum pay_err h_decide(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_platform *p = pay_http_req_ctx(req);
-    if (!p->set.operator_token[0])
-        return pay_error_set(err, PAY_ERR_FORBIDDEN, "", "the operator console is off");
-    if (!pay_platform_operator_ok(p, req))
-        return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", "log in at /operator/dashboard");
+    bool allowed = false;
+    enum pay_err gate = pay_platform_operator_gate(req, p, &allowed, err);
+    if (gate != PAY_ERR_OK || !allowed)
+        return gate;
     const char *c = pay_http_req_cookie(req, CSRF_COOKIE), *f = pay_http_req_form_get(req, "csrf");
     bool bearer = pay_http_req_header(req, "Authorization") != NULL;
     if (!bearer &&

@@ -344,6 +344,7 @@ struct pay_platform_refund {
     char reason[PAY_TEXT_FIELD_MAX + 1];
     char status[16]; /* SUCCESS | PROCESSING */
     int64_t created_ms;
+    char actor[64]; /* who refunds, for the audit trail: "" = "merchant:<id>" */
 };
 /* Refunds r->amount_minor of the merchant's trade r->trade_id. The same out_refund_no with the
  * same amount returns the first refund (idempotent); with another amount DUPLICATE.
@@ -637,8 +638,6 @@ enum pay_err pay_platform_sms_routes_add(struct pay_platform *p, struct pay_erro
 enum pay_err pay_platform_operator_routes_add(struct pay_platform *p, struct pay_error *err);
 /* The operator console (dashboard.c): GET /operator/dashboard, POST /operator/login. */
 enum pay_err pay_platform_dashboard_routes_add(struct pay_platform *p, struct pay_error *err);
-/* True when req carries the operator's Bearer token or a live console session (dashboard.c). */
-bool pay_platform_operator_ok(struct pay_platform *p, struct pay_http_request *req);
 /* The console's refund requests (operator_requests.c): GET /operator/refund-requests and the
  * operator's decision. */
 enum pay_err pay_platform_operator_requests_routes_add(struct pay_platform *p,

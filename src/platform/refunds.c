@@ -203,7 +203,10 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     if (e != PAY_ERR_OK)
         return e;
     char actor[PAY_AUDIT_TEXT_MAX], detail[PAY_AUDIT_DETAIL_MAX];
-    snprintf(actor, sizeof actor, "merchant:%s", r->merchant_id);
+    if (r->actor[0]) /* the platform's own refunds: "system", "operator" */
+        snprintf(actor, sizeof actor, "%s", r->actor);
+    else
+        snprintf(actor, sizeof actor, "merchant:%s", r->merchant_id);
     snprintf(detail, sizeof detail,
              "trade=%s amount_minor=%lld currency=%s fee_minor=%lld out_refund_no=%s status=%s",
              t.id, (long long)r->amount_minor, r->currency, (long long)r->fee_minor,

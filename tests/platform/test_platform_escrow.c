@@ -565,6 +565,24 @@ static void request_decided_by_operator(void **state)
         PAY_ERR_OK);
     assert_int_equal(res.status, 409); /* decided once */
     pay_http_client_response_fini(&res);
+    /* the audit trail: each step with who took it */
+    snprintf(url, sizeof url, "%s/operator/audit?target=%s", pf.url, rid);
+    assert_int_equal(pay_http_client_request("GET", url, hdr, NULL, 0, &opt, &res, NULL),
+                     PAY_ERR_OK);
+    assert_int_equal(res.status, 200);
+    const char *page = pay_buf_str(&res.body);
+    assert_non_null(strstr(page, "data-action=\"refund_request.create\" data-actor=\"consumer:"));
+    assert_non_null(
+        strstr(page, "data-action=\"refund_request.to_operator\" data-actor=\"system\""));
+    assert_non_null(
+        strstr(page, "data-action=\"refund_request.approve\" data-actor=\"operator\""));
+    pay_http_client_response_fini(&res);
+    snprintf(url, sizeof url, "%s/operator/audit?action=trade.ship", pf.url);
+    assert_int_equal(pay_http_client_request("GET", url, hdr, NULL, 0, &opt, &res, NULL),
+                     PAY_ERR_OK);
+    snprintf(row, sizeof row, "data-action=\"trade.ship\" data-actor=\"merchant:m_a\"");
+    assert_non_null(strstr(pay_buf_str(&res.body), row));
+    pay_http_client_response_fini(&res);
 
     get_trade(id, &r);
     assert_string_equal(h_str(r.json, "state"), "TRADE_CLOSED");
