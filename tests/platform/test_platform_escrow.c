@@ -574,8 +574,7 @@ static void request_decided_by_operator(void **state)
     assert_non_null(strstr(page, "data-action=\"refund_request.create\" data-actor=\"consumer:"));
     assert_non_null(
         strstr(page, "data-action=\"refund_request.to_operator\" data-actor=\"system\""));
-    assert_non_null(
-        strstr(page, "data-action=\"refund_request.approve\" data-actor=\"operator\""));
+    assert_non_null(strstr(page, "data-action=\"refund_request.approve\" data-actor=\"operator\""));
     pay_http_client_response_fini(&res);
     snprintf(url, sizeof url, "%s/operator/audit?action=trade.ship", pf.url);
     assert_int_equal(pay_http_client_request("GET", url, hdr, NULL, 0, &opt, &res, NULL),
