@@ -90,12 +90,14 @@ enum pay_err pay_platform_escrow_ship(struct pay_platform *p, const char *mercha
 
 /* escrow -> merchant (what was not refunded), merchant -> fees (its fee), linked. */
 static enum pay_err release(struct pay_platform *p, struct pay_store_tx *tx,
-                            struct pay_platform_trade *t, struct pay_error *err)
+                            struct pay_platform_trade *t, int64_t *released_out,
+                            struct pay_error *err)
 {
     int64_t released = 0, fee_bp = 0;
     enum pay_err e = pay_money_sub(t->amount_minor, t->refunded_minor, &released);
     /* a fully refunded escrow trade is closed, never confirmed */
     PAY_ASSERT_MSG(e == PAY_ERR_OK && released > 0 && t->fee_minor == 0, "trade %s", t->id);
+    *released_out = released;
     struct pay_store_stmt *st = pay_store_query(
         tx, err, "SELECT fee_bp FROM pf_merchants WHERE id = $1", "t", t->merchant_id);
     if (!st)
@@ -165,7 +167,8 @@ static enum pay_err confirm_apply(struct pay_store_tx *tx, void *ctx, struct pay
         return e;
     if (open) /* the request is decided first: it may take the money back */
         return pay_error_set(err, PAY_ERR_REFUND_REQUEST_OPEN, "trade_id", NULL);
-    if ((e = release(c->p, tx, &t, err)) != PAY_ERR_OK)
+    int64_t released = 0;
+    if ((e = release(c->p, tx, &t, &released, err)) != PAY_ERR_OK)
         return e;
     pay_platform_trade_move(&t, PAY_TRADE_FINISHED);
     t.finished_ms = now;
@@ -175,8 +178,7 @@ static enum pay_err confirm_apply(struct pay_store_tx *tx, void *ctx, struct pay
     snprintf(actor, sizeof actor, "%s%s", c->consumer_id ? "consumer:" : "system",
              c->consumer_id ? c->consumer_id : "");
     snprintf(detail, sizeof detail, "released_minor=%lld fee_minor=%lld currency=%s merchant=%s",
-             (long long)(t.amount_minor - t.refunded_minor), (long long)t.fee_minor, t.currency,
-             t.merchant_id);
+             (long long)released, (long long)t.fee_minor, t.currency, t.merchant_id);
     if ((e = pay_platform_audit(
              c->p, tx,
              &(struct pay_audit_entry){
