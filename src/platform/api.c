@@ -99,6 +99,31 @@ static enum pay_err build_target(struct api_call *c, const struct api_route *r,
     return PAY_ERR_OK;
 }
 
+/* The verifier's key look-up for one call (ctx = struct api_call *): the merchant is read
+ * here, once per request, and what authenticate needs once the signature checks out (status,
+ * fee, notify hosts) is kept from the same read. */
+static enum pay_err call_key_lookup(void *ctx, const char *key_id, struct pay_sig_pubkey *out)
+{
+    struct api_call *c = ctx;
+    struct pay_platform_merchant m;
+    struct pay_error err = {0};
+    memset(out, 0, sizeof *out);
+    if (!pay_platform_merchant_id_valid(key_id))
+        return PAY_ERR_SIGNATURE_INVALID;
+    enum pay_err g = pay_platform_merchant_get(c->p, key_id, &m, &err);
+    if (g == PAY_ERR_DB_BUSY || pay_store_failure(g))
+        return g; /* the database could not say: 503, not "bad signature" */
+    if (g != PAY_ERR_OK)
+        return PAY_ERR_SIGNATURE_INVALID; /* unknown keyId: same answer as a bad signature */
+    enum pay_err e = pay_platform_merchant_pubkey(&m, out);
+    c->fee_bp = m.fee_bp;
+    snprintf(c->notify_hosts, sizeof c->notify_hosts, "%s", m.notify_hosts);
+    c->merchant_active = strcmp(m.status, "active") == 0;
+    c->merchant_read = true;
+    pay_platform_merchant_fini(&m);
+    return e;
+}
+
 static enum pay_err authenticate(struct api_call *c, const struct api_route *r,
                                  struct pay_error *err)
 {
@@ -107,8 +132,8 @@ static enum pay_err authenticate(struct api_call *c, const struct api_route *r,
     enum pay_err e = build_target(c, r, err);
     if (e != PAY_ERR_OK)
         return e;
-    struct pay_sig_verifier v = {pay_platform_merchant_key_lookup,
-                                 pay_platform_merchant_key_release, c->p, c->p->nonces, 0};
+    struct pay_sig_verifier v = {call_key_lookup, pay_platform_merchant_key_release, c,
+                                 c->p->nonces, 0};
     e = pay_sig_verify_request(&v, hdr, pay_http_req_method(c->req), c->target, c->body,
                                c->body_len, pay_clock_real_ms() / 1000, &parsed, err);
     if (e != PAY_ERR_OK)
@@ -116,14 +141,8 @@ static enum pay_err authenticate(struct api_call *c, const struct api_route *r,
     if (strlen(parsed.key_id) >= sizeof c->merchant_id) /* lookup refuses these already */
         return pay_error_set(err, PAY_ERR_SIGNATURE_INVALID, "Authorization", NULL);
     memcpy(c->merchant_id, parsed.key_id, strlen(parsed.key_id) + 1);
-    struct pay_platform_merchant m;
-    if ((e = pay_platform_merchant_get(c->p, c->merchant_id, &m, err)) != PAY_ERR_OK)
-        return e;
-    c->fee_bp = m.fee_bp;
-    snprintf(c->notify_hosts, sizeof c->notify_hosts, "%s", m.notify_hosts);
-    bool active = strcmp(m.status, "active") == 0;
-    pay_platform_merchant_fini(&m);
-    if (!active)
+    PAY_ASSERT(c->merchant_read); /* a signature checks out only with the looked-up key */
+    if (!c->merchant_active)
         return pay_error_set(err, PAY_ERR_MERCHANT_SUSPENDED, "", NULL);
     return PAY_ERR_OK;
 }

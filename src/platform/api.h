@@ -14,6 +14,8 @@ struct api_call {
     char merchant_id[PAY_PLATFORM_MERCHANT_ID_MAX + 1]; /* the authenticated merchant */
     int64_t fee_bp;
     char notify_hosts[PAY_PLATFORM_NOTIFY_HOSTS_TEXT_MAX + 1];
+    bool merchant_read;           /* the signature's key look-up read the merchant (fields above) */
+    bool merchant_active;         /* its status then */
     char target[PAY_URL_MAX + 1]; /* what the signature covers */
     const char *query_value;      /* the route's query parameter, if any */
     const char *idem_key;

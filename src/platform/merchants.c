@@ -250,33 +250,20 @@ enum pay_err pay_platform_merchant_get(struct pay_platform *p, const char *id,
     return e;
 }
 
-enum pay_err pay_platform_merchant_key_lookup(void *ctx, const char *key_id,
-                                              struct pay_sig_pubkey *out)
+enum pay_err pay_platform_merchant_pubkey(const struct pay_platform_merchant *m,
+                                          struct pay_sig_pubkey *out)
 {
-    struct pay_platform *p = ctx;
-    struct pay_platform_merchant m;
-    struct pay_error err = {0};
     memset(out, 0, sizeof *out);
-    if (!pay_platform_merchant_id_valid(key_id))
+    out->alg = m->alg;
+    if (m->alg == PAY_SIG_ED25519)
+        return pay_ed25519_pk_from_text(out->ed25519, m->public_key) == 0
+                   ? PAY_ERR_OK
+                   : PAY_ERR_SIGNATURE_INVALID;
+    struct pay_rsa_key *k = NULL;
+    if (pay_rsa_key_from_pem(m->public_key, strlen(m->public_key), &k) != 0)
         return PAY_ERR_SIGNATURE_INVALID;
-    enum pay_err g = pay_platform_merchant_get(p, key_id, &m, &err);
-    if (g == PAY_ERR_DB_BUSY || pay_store_failure(g))
-        return g; /* the database could not say: 503, not "bad signature" */
-    if (g != PAY_ERR_OK)
-        return PAY_ERR_SIGNATURE_INVALID; /* unknown keyId: same answer as a bad signature */
-    enum pay_err e = PAY_ERR_OK;
-    out->alg = m.alg;
-    if (m.alg == PAY_SIG_ED25519) {
-        if (pay_ed25519_pk_from_text(out->ed25519, m.public_key) != 0)
-            e = PAY_ERR_SIGNATURE_INVALID;
-    } else {
-        struct pay_rsa_key *k = NULL;
-        if (pay_rsa_key_from_pem(m.public_key, strlen(m.public_key), &k) != 0)
-            e = PAY_ERR_SIGNATURE_INVALID;
-        out->rsa = k;
-    }
-    pay_platform_merchant_fini(&m);
-    return e;
+    out->rsa = k;
+    return PAY_ERR_OK;
 }
 
 void pay_platform_merchant_key_release(void *ctx, struct pay_sig_pubkey *key)

@@ -202,9 +202,10 @@ enum pay_err pay_platform_merchant_set_status(struct pay_platform *p, const char
                                               const char *status, struct pay_error *err);
 /* True when host (lower case) is one of the merchant's registered notify hosts. */
 bool pay_platform_merchant_host_allowed(const struct pay_platform_merchant *m, const char *host);
-/* The signature verifier's key look-up (ctx = struct pay_platform *). */
-enum pay_err pay_platform_merchant_key_lookup(void *ctx, const char *key_id,
-                                              struct pay_sig_pubkey *out);
+/* The signature verifier's key of merchant m (its stored key parsed): SIGNATURE_INVALID when
+ * it does not parse. Released by pay_platform_merchant_key_release (ctx unused). */
+enum pay_err pay_platform_merchant_pubkey(const struct pay_platform_merchant *m,
+                                          struct pay_sig_pubkey *out);
 void pay_platform_merchant_key_release(void *ctx, struct pay_sig_pubkey *key);
 
 /* --- trades (trades.c): the state machine ------------------------------------------------- */
