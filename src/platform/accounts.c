@@ -23,6 +23,8 @@ static const char *kind_tag(enum pay_platform_account_kind kind)
         return "sandbox";
     case PAY_PF_ACCT_ESCROW:
         return "escrow";
+    case PAY_PF_ACCT_PAYOUT_FLIGHT:
+        return "payouts";
     }
     return "unknown";
 }
@@ -38,6 +40,7 @@ static uint32_t kind_flags(enum pay_platform_account_kind kind)
     case PAY_PF_ACCT_FEES:
     case PAY_PF_ACCT_REFUND_FLIGHT:
     case PAY_PF_ACCT_ESCROW:
+    case PAY_PF_ACCT_PAYOUT_FLIGHT:
         return PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS;
     case PAY_PF_ACCT_RESERVE:
         return PAY_LEDGER_AF_CREDITS_MUST_NOT_EXCEED_DEBITS;

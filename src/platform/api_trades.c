@@ -491,6 +491,22 @@ static enum pay_err apply_request_decide(struct api_call *c, struct pay_store_tx
     return e;
 }
 
+/* GET /v1/settlements and GET /v1/settlements/{settlement_id} (docs/settlement.md). */
+static enum pay_err op_settlements(struct api_call *c, int *status, json_t **out,
+                                   struct pay_error *err)
+{
+    return pay_platform_settlements_json(c->p, c->merchant_id, NULL, out, err);
+}
+
+static enum pay_err op_settlement_get(struct api_call *c, int *status, json_t **out,
+                                      struct pay_error *err)
+{
+    const char *id = pay_http_req_param(c->req, "settlement_id");
+    if (!id || !pay_id_valid(id, "st"))
+        return pay_error_set(err, PAY_ERR_SETTLEMENT_NOT_FOUND, "settlement_id", NULL);
+    return pay_platform_settlements_json(c->p, c->merchant_id, id, out, err);
+}
+
 static enum pay_err op_notifications(struct api_call *c, int *status, json_t **out,
                                      struct pay_error *err)
 {
@@ -522,6 +538,8 @@ static const struct api_op_def ops[] = {
      prepare_request_approve, apply_request_decide},
     {"POST", "/v1/trades/{trade_id}/refund_requests/{request_id}/reject", NULL, NULL,
      prepare_request_reject, apply_request_decide},
+    {"GET", "/v1/settlements", op_settlements, NULL, NULL, NULL},
+    {"GET", "/v1/settlements/{settlement_id}", op_settlement_get, NULL, NULL, NULL},
     {"GET", "/v1/notifications", op_notifications, "trade_id", NULL, NULL},
     {"GET", "/v1/balance", op_balance, NULL, NULL, NULL},
 };

@@ -102,7 +102,7 @@ static int add_notify_host(void *ctx, const char *host)
 
 static int merchant_add(int argc, char **argv)
 {
-    struct pay_platform_merchant m = {.fee_bp = 60};
+    struct pay_platform_merchant m = {.fee_bp = 60, .settle_days = 1};
     const char *dir = NULL, *keyfile = NULL, *id = NULL, *name = NULL, *fee = NULL, *bank = NULL,
                *acct = NULL, *confirm = NULL;
     bool allow_private = false;
@@ -407,6 +407,54 @@ static int serve(int argc, char **argv)
     return 0;
 }
 
+/* `merchant settlement --data-dir D --id M --bank B --account A [--days N] [--min 100.00]` */
+static int merchant_settlement(int argc, char **argv)
+{
+    const char *v[6] = {NULL};
+    const struct pay_cli_opt opts[] = {
+        PAY_CLI_REQ("--data-dir", "DIR", "the platform's data folder", &v[0]),
+        PAY_CLI_REQ("--id", "ID", "the merchant", &v[1]),
+        PAY_CLI_REQ("--bank", "CODE", "the bank of its settlement account ([bank.<code>])", &v[2]),
+        PAY_CLI_REQ("--account", "NO", "its settlement account at that bank", &v[3]),
+        PAY_CLI_OPT("--days", "N", "paid out T+N business days (0-30, default 1)", &v[4]),
+        PAY_CLI_OPT("--min", "AMOUNT", "no payout below this (CNY, default 0)", &v[5]),
+        PAY_CLI_END};
+    if (pay_cli_wants_help(argc, argv))
+        return command_usage("merchant settlement",
+                             "Sets where and when a merchant's balance is paid out"
+                             " (docs/settlement.md).\n",
+                             opts);
+    int bad = pay_cli_parse("platform merchant settlement", opts, argc, argv, 1, NULL, NULL);
+    if (bad)
+        return bad;
+    struct pay_platform_merchant m = {.settle_days = 1};
+    struct pay_error err = {0};
+    char *end = NULL;
+    if (v[4] && ((m.settle_days = strtoll(v[4], &end, 10)), !*v[4] || *end)) {
+        fprintf(stderr, "paygate platform merchant settlement: --days '%s': a whole number\n",
+                v[4]);
+        return PAY_CLI_USAGE;
+    }
+    if (v[5] && pay_money_parse_amount(v[5], "CNY", "min", &m.settle_min_minor, &err) !=
+                    PAY_ERR_OK) {
+        fprintf(stderr, "paygate platform merchant settlement: --min '%s': %s\n", v[5],
+                err.detail);
+        return PAY_CLI_USAGE;
+    }
+    snprintf(m.id, sizeof m.id, "%s", v[1]);
+    snprintf(m.settle_bank, sizeof m.settle_bank, "%s", v[2]);
+    snprintf(m.settle_account, sizeof m.settle_account, "%s", v[3]);
+    struct pay_platform *p = NULL;
+    enum pay_err e = pay_platform_open_offline(v[0], &p, &err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_merchant_set_settlement(p, &m, &err);
+    pay_platform_close(p);
+    if (e == PAY_ERR_OK)
+        printf("merchant %s is paid out to %s %s, T+%lld\n", m.id, m.settle_bank,
+               m.settle_account, (long long)m.settle_days);
+    return report(e, &err);
+}
+
 static int merchant_suspend(int argc, char **argv)
 {
     return merchant_status(argc, argv, "suspended");
@@ -425,6 +473,7 @@ static const struct {
     {"merchant", "add", merchant_add},           {"merchant", "suspend", merchant_suspend},
     {"merchant", "activate", merchant_activate}, {"consumer", "add", consumer_add},
     {"wallet", "credit", wallet_credit},         {"keygen", NULL, keygen},
+    {"merchant", "settlement", merchant_settlement},
 };
 
 int pay_cmd_platform(int argc, char **argv)

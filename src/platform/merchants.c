@@ -150,6 +150,10 @@ static enum pay_err merchant_validate(const struct pay_platform_merchant *m, str
                                       m->escrow_confirm_ms > PAY_PLATFORM_ESCROW_CONFIRM_MAX_MS))
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "escrow_confirm_timeout",
                              "a duration from 1h to 90d");
+    if (m->settle_days < 0 || m->settle_days > 30)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "settle_days", "0..30 business days");
+    if (m->settle_min_minor < 0 || m->settle_min_minor > PAY_AMOUNT_MAX_MINOR)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "settle_min", "0 or more");
     if (!m->public_key)
         return pay_error_set(err, PAY_ERR_FIELD_MISSING, "public_key", NULL);
     return key_check(m, err);
@@ -167,13 +171,14 @@ static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
     enum pay_err e = pay_store_exec(
         tx, err,
         "INSERT INTO pf_merchants (id, name, key_alg, public_key, notify_hosts, fee_bp,"
-        " settle_bank, settle_account, status, created_ms, escrow_confirm_ms)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+        " settle_bank, settle_account, status, created_ms, escrow_confirm_ms, settle_days,"
+        " settle_min_minor) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
         "tttttittti"
-        "i",
+        "iii",
         m->id, m->name, m->alg == PAY_SIG_ED25519 ? "ed25519" : "rsa", m->public_key,
         m->notify_hosts, m->fee_bp, m->settle_bank, m->settle_account,
-        m->status[0] ? m->status : "active", pay_clock_now_ms(), m->escrow_confirm_ms);
+        m->status[0] ? m->status : "active", pay_clock_now_ms(), m->escrow_confirm_ms,
+        m->settle_days, m->settle_min_minor);
     if (e == PAY_ERR_DB_CONSTRAINT)
         pay_error_set(err, PAY_ERR_DUPLICATE, "id", "merchant %s exists", m->id);
     if (e != PAY_ERR_OK)
@@ -212,7 +217,8 @@ static enum pay_err get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         "SELECT id, name, key_alg, public_key, notify_hosts, fee_bp, settle_bank,"
-        " settle_account, status, escrow_confirm_ms FROM pf_merchants WHERE id = $1",
+        " settle_account, status, escrow_confirm_ms, settle_days, settle_min_minor"
+        " FROM pf_merchants WHERE id = $1",
         "t", g->id);
     if (!st)
         return err->code;
@@ -232,6 +238,8 @@ static enum pay_err get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
         pay_store_col_copy(st, 7, m->settle_account, sizeof m->settle_account);
         pay_store_col_copy(st, 8, m->status, sizeof m->status);
         m->escrow_confirm_ms = pay_store_col_int64(st, 9);
+        m->settle_days = pay_store_col_int64(st, 10);
+        m->settle_min_minor = pay_store_col_int64(st, 11);
         if (!m->public_key)
             rc = -1, pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     }
@@ -301,4 +309,45 @@ enum pay_err pay_platform_merchant_set_status(struct pay_platform *p, const char
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "status", "active or suspended");
     struct status_ctx c = {p, id, status};
     return pay_platform_write(p, status_tx, &c, err);
+}
+
+struct settle_ctx {
+    struct pay_platform *p;
+    const struct pay_platform_merchant *m;
+};
+
+static enum pay_err settle_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct settle_ctx *c = ctx;
+    const struct pay_platform_merchant *m = c->m;
+    enum pay_err e = pay_store_exec(tx, err,
+                                    "UPDATE pf_merchants SET settle_bank = $1, settle_account = $2,"
+                                    " settle_days = $3, settle_min_minor = $4 WHERE id = $5",
+                                    "ttiit", m->settle_bank, m->settle_account, m->settle_days,
+                                    m->settle_min_minor, m->id);
+    if (e == PAY_ERR_OK && pay_store_changes(tx) != 1)
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "id", "no merchant %s", m->id);
+    if (e != PAY_ERR_OK)
+        return e;
+    char detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(detail, sizeof detail, "bank=%s days=%lld min_minor=%lld", m->settle_bank,
+             (long long)m->settle_days, (long long)m->settle_min_minor);
+    return pay_platform_audit(c->p, tx,
+                              &(struct pay_audit_entry){.actor = "operator",
+                                                        .action = "merchant.settlement",
+                                                        .target = m->id,
+                                                        .detail = detail},
+                              err);
+}
+
+enum pay_err pay_platform_merchant_set_settlement(struct pay_platform *p,
+                                                  const struct pay_platform_merchant *m,
+                                                  struct pay_error *err)
+{
+    if (m->settle_days < 0 || m->settle_days > 30)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "settle_days", "0..30 business days");
+    if (m->settle_min_minor < 0 || m->settle_min_minor > PAY_AMOUNT_MAX_MINOR)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "settle_min", "0 or more");
+    struct settle_ctx c = {p, m};
+    return pay_platform_write(p, settle_tx, &c, err);
 }

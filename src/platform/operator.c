@@ -132,7 +132,7 @@ static enum pay_err h_add(struct pay_http_request *req, struct pay_error *err)
         return e;
     if (!o)
         return pay_error_set(err, PAY_ERR_JSON_INVALID, "", "the body must be a JSON object");
-    struct pay_platform_merchant m = {.fee_bp = p->set.default_fee_bp};
+    struct pay_platform_merchant m = {.fee_bp = p->set.default_fee_bp, .settle_days = 1};
     e = merchant_parse(o, &m, err);
     if (e == PAY_ERR_OK)
         e = pay_platform_merchant_add(p, &m, err);

@@ -58,6 +58,8 @@ struct pay_platform_settings {
     int64_t escrow_confirm_timeout_ms; /* escrow: receipt confirmed by itself after this */
     int64_t refund_request_timeout_ms; /* a request the merchant leaves unanswered goes to the
                                         * operator after this */
+    int settle_minute;   /* settlement runs on business days from this local time (minutes) */
+    char holidays[1024]; /* days off besides weekends: "2026-10-01,2026-10-02" */
     int64_t sweep_interval_ms;         /* expiry worker period */
     int64_t notify_schedule_ms[PAY_PLATFORM_NOTIFY_SCHEDULE_MAX];
     size_t notify_schedule_n;
@@ -100,6 +102,8 @@ struct pay_platform {
     pthread_mutex_t wake_mu; /* wakes the workers early (stop, new outbox row, clock move) */
     pthread_cond_t wake_cv;
     struct pay_clock_worker sweeper_clock, notifier_clock; /* core/clock.h */
+    struct pay_tz *settle_tz; /* [server] time_zone: business days and the cut-off */
+    int64_t settle_checked_ms; /* the sweeper's last look at today's settlement run */
 };
 
 /* --- lifecycle (server.c) ----------------------------------------------------------------- */
@@ -139,6 +143,7 @@ enum pay_platform_account_kind {
     PAY_PF_ACCT_REFUND_FLIGHT = 5, /* liability: refunds sent to a bank, not yet confirmed */
     PAY_PF_ACCT_SANDBOX = 6,       /* sandbox only: operator funding of wallets */
     PAY_PF_ACCT_ESCROW = 7,        /* liability: escrow trades' money until receipt confirmed */
+    PAY_PF_ACCT_PAYOUT_FLIGHT = 8, /* liability: payouts to merchants sent, not yet confirmed */
 };
 
 /* Ledger transfer codes of the platform. */
@@ -151,6 +156,9 @@ enum pay_platform_transfer_code {
     PAY_PF_XFER_SANDBOX_CREDIT = 120,
     PAY_PF_XFER_TOPUP = 121,
     PAY_PF_XFER_WITHDRAW = 122,
+    PAY_PF_XFER_PAYOUT = 130,      /* merchant available -> payouts in flight: a settlement */
+    PAY_PF_XFER_PAYOUT_BANK = 131, /* payouts in flight -> reserve(bank): the bank paid it */
+    PAY_PF_XFER_PAYOUT_BACK = 132, /* payouts in flight -> merchant: the bank refused it */
     /* wallet -> in flight -> reserve(bank): a withdrawal */ /* reserve(bank) -> wallet: top-up from
                                                                 a bound card */
 };
@@ -178,6 +186,8 @@ struct pay_platform_merchant {
     char settle_account[64];
     char status[16];           /* active | suspended */
     int64_t escrow_confirm_ms; /* escrow auto-confirmation after shipping; 0: the default */
+    int64_t settle_days;       /* paid out T+N business days */
+    int64_t settle_min_minor;  /* no payout below this */
 };
 void pay_platform_merchant_fini(struct pay_platform_merchant *m);
 bool pay_platform_merchant_id_valid(const char *id);
@@ -200,6 +210,11 @@ enum pay_err pay_platform_merchant_get(struct pay_platform *p, const char *id,
 /* Suspends ("suspended": every API call is refused) or reactivates ("active") a merchant. */
 enum pay_err pay_platform_merchant_set_status(struct pay_platform *p, const char *id,
                                               const char *status, struct pay_error *err);
+/* Sets where and how the merchant is paid out: m's id, settle_bank, settle_account,
+ * settle_days (0..30) and settle_min_minor. NOT_FOUND for an unknown merchant. */
+enum pay_err pay_platform_merchant_set_settlement(struct pay_platform *p,
+                                                  const struct pay_platform_merchant *m,
+                                                  struct pay_error *err);
 /* True when host (lower case) is one of the merchant's registered notify hosts. */
 bool pay_platform_merchant_host_allowed(const struct pay_platform_merchant *m, const char *host);
 /* The signature verifier's key of merchant m (its stored key parsed): SIGNATURE_INVALID when
@@ -673,6 +688,26 @@ enum pay_err pay_platform_write(struct pay_platform *p, pay_store_tx_fn fn, void
 
 /* Closes expired unpaid trades and finishes trades past their refund window. */
 void *pay_platform_sweeper(void *arg);
+
+/* --- settlement (settlement.c; docs/settlement.md) ------------------------------------------ */
+
+/* A business day: not a Saturday or Sunday, not in [platform] holidays (days since 1970). */
+bool pay_platform_business_day(const struct pay_platform *p, int64_t days);
+/* The cut-off of a T+cycle_days payout run on local day run_day: the end of the business day
+ * cycle_days business days before (with the days off after it); T+0: now_ms. */
+struct pay_tz;
+int64_t pay_platform_settle_cutoff_ms(const struct pay_platform *p, const struct pay_tz *tz,
+                                      int64_t run_day, int64_t cycle_days, int64_t now_ms);
+/* The sweeper's round: today's run (once past settle_time on a business day) and the pending
+ * payouts' bank transfers. */
+void pay_platform_settle_work(struct pay_platform *p);
+/* Lists the merchant's settlements (newest first) or, with id, one with what it covers, as API
+ * JSON (new reference). SETTLEMENT_NOT_FOUND. */
+enum pay_err pay_platform_settlements_json(struct pay_platform *p, const char *merchant_id,
+                                           const char *id, json_t **out, struct pay_error *err);
+/* True for a bank error after which a transfer may or may not have happened (timeouts, 5xx,
+ * rate limits): sent again later with the same transferId; anything else is a refusal. */
+bool pay_platform_bank_error_transient(enum pay_err e);
 /* Trades (or requests) a worker handles per round and per kind. */
 #define PAY_PLATFORM_SWEEP_BATCH 64
 /* The ids (first column) of up to max rows of sql, whose $1 is cutoff_ms and $2 the limit,

@@ -303,6 +303,37 @@ static const struct pay_store_migration migrations[] = {
      "CREATE INDEX pf_refund_requests_due ON pf_refund_requests(status, deadline_ms);"
      "CREATE UNIQUE INDEX pf_refund_requests_open ON pf_refund_requests(trade_id)"
      " WHERE status IN ('WAIT_MERCHANT','WAIT_OPERATOR')"},
+    {14,
+     /* Settlement (docs/settlement.md): each merchant's cycle (T+N business days) and minimum;
+      * one payout per merchant, business day and currency (its id is the bank's transferId);
+      * the days whose run has started. */
+     "ALTER TABLE pf_merchants ADD COLUMN settle_days INTEGER NOT NULL DEFAULT 1"
+     " CHECK (settle_days BETWEEN 0 AND 30);"
+     "ALTER TABLE pf_merchants ADD COLUMN settle_min_minor INTEGER NOT NULL DEFAULT 0"
+     " CHECK (settle_min_minor >= 0);"
+     "CREATE TABLE pf_settlements ("
+     " id TEXT PRIMARY KEY,"
+     " merchant_id TEXT NOT NULL REFERENCES pf_merchants(id),"
+     " business_date TEXT NOT NULL,"
+     " currency TEXT NOT NULL,"
+     " bank TEXT NOT NULL,"
+     " to_account TEXT NOT NULL,"
+     " amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),"
+     " from_ms INTEGER NOT NULL,"
+     " cutoff_ms INTEGER NOT NULL,"
+     " reserved_minor INTEGER NOT NULL CHECK (reserved_minor >= 0),"
+     " status TEXT NOT NULL CHECK (status IN ('pending','paid','failed')),"
+     " attempts INTEGER NOT NULL DEFAULT 0,"
+     " next_attempt_ms INTEGER NOT NULL,"
+     " last_error TEXT NOT NULL DEFAULT '',"
+     " created_ms INTEGER NOT NULL,"
+     " done_ms INTEGER NOT NULL DEFAULT 0,"
+     " UNIQUE (merchant_id, business_date, currency));"
+     "CREATE INDEX pf_settlements_due ON pf_settlements(status, next_attempt_ms);"
+     "CREATE INDEX pf_settlements_merchant ON pf_settlements(merchant_id, created_ms);"
+     "CREATE TABLE pf_settlement_runs ("
+     " business_date TEXT PRIMARY KEY,"
+     " ran_ms INTEGER NOT NULL)"},
 };
 
 const struct pay_store_component pay_platform_schema = {"platform", migrations,

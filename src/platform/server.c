@@ -8,6 +8,7 @@
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/server.h"
+#include "i18n/tz.h"
 #include "store/faults.h"
 
 #include <errno.h>
@@ -41,6 +42,7 @@ static void defaults(struct pay_platform_settings *s)
     s->escrow_ship_timeout_ms = 3LL * 24 * 3600 * 1000;     /* Taobao: ship within 72 hours */
     s->escrow_confirm_timeout_ms = 10LL * 24 * 3600 * 1000; /* Taobao: 10 days after shipping */
     s->refund_request_timeout_ms = 2LL * 24 * 3600 * 1000;  /* the merchant answers in 48 h */
+    s->settle_minute = 10 * 60;                             /* payouts from 10:00 local */
     s->sweep_interval_ms = 1000;
     static const int64_t alipay[] = {4, 10, 10, 60, 120, 360, 900}; /* minutes */
     for (size_t i = 0; i < sizeof alipay / sizeof alipay[0]; i++)
@@ -78,6 +80,33 @@ static enum pay_err check_sections(const struct pay_config *c, struct pay_error 
     return pay_config_check_sections(c, allowed, err);
 }
 
+/* settle_time = HH:MM (local); holidays = YYYY-MM-DD,... (each a real date). */
+static enum pay_err read_settlement(struct pay_platform_settings *s, const struct pay_config *c,
+                                    struct pay_error *err)
+{
+    const char *t = pay_config_get(c, "platform", "settle_time", NULL);
+    if (t) {
+        int h = -1, m = -1, n = 0;
+        if (sscanf(t, "%2d:%2d%n", &h, &m, &n) != 2 || t[n] || h < 0 || h > 23 || m < 0 ||
+            m > 59)
+            return pay_config_error(c, "platform", "settle_time", err, "HH:MM, e.g. 10:00");
+        s->settle_minute = h * 60 + m;
+    }
+    const char *hol = pay_config_get(c, "platform", "holidays", "");
+    if (strlen(hol) >= sizeof s->holidays)
+        return pay_config_error(c, "platform", "holidays", err, "too long");
+    for (const char *d = hol; *d;) {
+        int y = 0, mo = 0, da = 0, n = 0;
+        if (sscanf(d, "%4d-%2d-%2d%n", &y, &mo, &da, &n) != 3 || n != 10 || mo < 1 || mo > 12 ||
+            da < 1 || da > 31 || (d[n] && d[n] != ','))
+            return pay_config_error(c, "platform", "holidays", err,
+                                    "dates YYYY-MM-DD separated by commas");
+        d += n + (d[n] == ',');
+    }
+    snprintf(s->holidays, sizeof s->holidays, "%s", hol);
+    return PAY_ERR_OK;
+}
+
 /* Escrow and after-sales durations, each bounded so that a deadline never overflows. */
 static enum pay_err read_escrow(struct pay_platform_settings *s, const struct pay_config *c,
                                 struct pay_error *err)
@@ -93,7 +122,7 @@ static enum pay_err read_escrow(struct pay_platform_settings *s, const struct pa
         if (*vals[i] < 1000 || *vals[i] > PAY_PLATFORM_ESCROW_CONFIRM_MAX_MS)
             return pay_config_error(c, "platform", keys[i], err, "from 1s to 90d");
     }
-    return PAY_ERR_OK;
+    return read_settlement(s, c, err);
 }
 
 static enum pay_err read_config(struct pay_platform_settings *s, const struct pay_config *c,
@@ -113,6 +142,8 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
                                                 "escrow_ship_timeout",
                                                 "escrow_confirm_timeout",
                                                 "refund_request_timeout",
+                                                "settle_time",
+                                                "holidays",
                                                 NULL};
     static const char *const notify_keys[] = {"retry_schedule", "timeout", "allow_private_hosts",
                                               "poll_interval", NULL};
@@ -328,6 +359,10 @@ enum pay_err pay_platform_open(const struct pay_platform_settings *s, struct pay
         e = open_key(p, err);
     if (e == PAY_ERR_OK)
         e = open_aead(p, err);
+    /* business days and the settlement's cut-off are days of the configured zone */
+    if (e == PAY_ERR_OK)
+        e = pay_tz_load(s->server.time_zone[0] ? s->server.time_zone : "Asia/Shanghai",
+                        &p->settle_tz, err);
     if (e != PAY_ERR_OK) {
         pay_platform_close(p);
         return e;
@@ -429,6 +464,7 @@ void pay_platform_close(struct pay_platform *p)
         pthread_join(p->notifier, NULL);
     pay_clock_worker_remove(&p->sweeper_clock);
     pay_clock_worker_remove(&p->notifier_clock);
+    pay_tz_free(p->settle_tz);
     pay_http_server_free(p->http);
     pay_committer_stop(p->committer);
     pay_nonce_cache_free(p->nonces);

@@ -80,6 +80,7 @@ void *pay_platform_sweeper(void *arg)
         pay_platform_escrow_work(p);
         pay_platform_bank_work(p);
         pay_platform_withdraw_work(p);
+        pay_platform_settle_work(p);
         pay_platform_wait(p, &p->sweeper_clock, p->set.sweep_interval_ms);
     }
     return NULL;

@@ -167,7 +167,7 @@ static enum pay_err wd_apply(struct pay_store_tx *tx, void *ctx, struct pay_erro
 /* The bank did not answer, answered that it failed, or asked us to come back later: the
  * transfer may or may not have happened, so it is sent again later with the same transferId.
  * Any other error is the bank refusing the transfer: it did not happen. */
-static bool transient(enum pay_err e)
+bool pay_platform_bank_error_transient(enum pay_err e)
 {
     return e == PAY_ERR_UPSTREAM_TIMEOUT || e == PAY_ERR_UPSTREAM_FAILED || e == PAY_ERR_DB_BUSY ||
            e == PAY_ERR_DB_FULL || e == PAY_ERR_DB_UNAVAILABLE || e == PAY_ERR_INTERNAL ||
@@ -212,7 +212,7 @@ static enum pay_err wd_attempt(struct pay_platform *p, const struct wd_row *w,
     enum pay_err be =
         b ? wd_send(p, b, w, berr)
           : pay_error_set(berr, PAY_ERR_UPSTREAM_FAILED, "", "bank %s is not configured", w->bank);
-    *outcome = be == PAY_ERR_OK ? WD_SUCCEEDED : transient(be) ? WD_RETRY : WD_FAILED;
+    *outcome = be == PAY_ERR_OK ? WD_SUCCEEDED : pay_platform_bank_error_transient(be) ? WD_RETRY : WD_FAILED;
     struct pay_error err = {0};
     struct wd_cmd c = {.p = p, .w = w, .what = *outcome, .detail = be ? berr->detail : ""};
     enum pay_err e = pay_committer_submit(p->committer, wd_apply, &c, &err);
