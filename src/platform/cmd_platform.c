@@ -435,10 +435,9 @@ static int merchant_settlement(int argc, char **argv)
                 v[4]);
         return PAY_CLI_USAGE;
     }
-    if (v[5] && pay_money_parse_amount(v[5], "CNY", "min", &m.settle_min_minor, &err) !=
-                    PAY_ERR_OK) {
-        fprintf(stderr, "paygate platform merchant settlement: --min '%s': %s\n", v[5],
-                err.detail);
+    if (v[5] &&
+        pay_money_parse_amount(v[5], "CNY", "min", &m.settle_min_minor, &err) != PAY_ERR_OK) {
+        fprintf(stderr, "paygate platform merchant settlement: --min '%s': %s\n", v[5], err.detail);
         return PAY_CLI_USAGE;
     }
     snprintf(m.id, sizeof m.id, "%s", v[1]);
@@ -450,8 +449,8 @@ static int merchant_settlement(int argc, char **argv)
         e = pay_platform_merchant_set_settlement(p, &m, &err);
     pay_platform_close(p);
     if (e == PAY_ERR_OK)
-        printf("merchant %s is paid out to %s %s, T+%lld\n", m.id, m.settle_bank,
-               m.settle_account, (long long)m.settle_days);
+        printf("merchant %s is paid out to %s %s, T+%lld\n", m.id, m.settle_bank, m.settle_account,
+               (long long)m.settle_days);
     return report(e, &err);
 }
 
@@ -470,9 +469,12 @@ static const struct {
     const char *noun, *verb; /* verb NULL: one word */
     int (*run)(int argc, char **argv);
 } platform_cmds[] = {
-    {"merchant", "add", merchant_add},           {"merchant", "suspend", merchant_suspend},
-    {"merchant", "activate", merchant_activate}, {"consumer", "add", consumer_add},
-    {"wallet", "credit", wallet_credit},         {"keygen", NULL, keygen},
+    {"merchant", "add", merchant_add},
+    {"merchant", "suspend", merchant_suspend},
+    {"merchant", "activate", merchant_activate},
+    {"consumer", "add", consumer_add},
+    {"wallet", "credit", wallet_credit},
+    {"keygen", NULL, keygen},
     {"merchant", "settlement", merchant_settlement},
 };
 

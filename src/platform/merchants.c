@@ -214,12 +214,12 @@ struct get_ctx {
 static enum pay_err get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct get_ctx *g = ctx;
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err,
-        "SELECT id, name, key_alg, public_key, notify_hosts, fee_bp, settle_bank,"
-        " settle_account, status, escrow_confirm_ms, settle_days, settle_min_minor"
-        " FROM pf_merchants WHERE id = $1",
-        "t", g->id);
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT id, name, key_alg, public_key, notify_hosts, fee_bp, settle_bank,"
+                        " settle_account, status, escrow_confirm_ms, settle_days, settle_min_minor"
+                        " FROM pf_merchants WHERE id = $1",
+                        "t", g->id);
     if (!st)
         return err->code;
     int rc = pay_store_step(st, err);

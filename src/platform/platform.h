@@ -58,9 +58,9 @@ struct pay_platform_settings {
     int64_t escrow_confirm_timeout_ms; /* escrow: receipt confirmed by itself after this */
     int64_t refund_request_timeout_ms; /* a request the merchant leaves unanswered goes to the
                                         * operator after this */
-    int settle_minute;   /* settlement runs on business days from this local time (minutes) */
-    char holidays[1024]; /* days off besides weekends: "2026-10-01,2026-10-02" */
-    int64_t sweep_interval_ms;         /* expiry worker period */
+    int settle_minute;         /* settlement runs on business days from this local time (minutes) */
+    char holidays[1024];       /* days off besides weekends: "2026-10-01,2026-10-02" */
+    int64_t sweep_interval_ms; /* expiry worker period */
     int64_t notify_schedule_ms[PAY_PLATFORM_NOTIFY_SCHEDULE_MAX];
     size_t notify_schedule_n;
     int64_t notify_timeout_ms;
@@ -102,7 +102,7 @@ struct pay_platform {
     pthread_mutex_t wake_mu; /* wakes the workers early (stop, new outbox row, clock move) */
     pthread_cond_t wake_cv;
     struct pay_clock_worker sweeper_clock, notifier_clock; /* core/clock.h */
-    struct pay_tz *settle_tz; /* [server] time_zone: business days and the cut-off */
+    struct pay_tz *settle_tz;  /* [server] time_zone: business days and the cut-off */
     int64_t settle_checked_ms; /* the sweeper's last look at today's settlement run */
 };
 

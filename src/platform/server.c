@@ -87,8 +87,7 @@ static enum pay_err read_settlement(struct pay_platform_settings *s, const struc
     const char *t = pay_config_get(c, "platform", "settle_time", NULL);
     if (t) {
         int h = -1, m = -1, n = 0;
-        if (sscanf(t, "%2d:%2d%n", &h, &m, &n) != 2 || t[n] || h < 0 || h > 23 || m < 0 ||
-            m > 59)
+        if (sscanf(t, "%2d:%2d%n", &h, &m, &n) != 2 || t[n] || h < 0 || h > 23 || m < 0 || m > 59)
             return pay_config_error(c, "platform", "settle_time", err, "HH:MM, e.g. 10:00");
         s->settle_minute = h * 60 + m;
     }

@@ -23,11 +23,11 @@
 #define DAY_MS 86400000LL
 /* A payout claimed for a bank call: not sent again before this (a process killed mid-call
  * leaves it due again afterwards). */
-#define SETTLE_LEASE_MS (2 * 60 * 1000LL)
+#define SETTLE_LEASE_MS     (2 * 60 * 1000LL)
 #define SETTLE_RETRY_MAX_MS (5 * 60 * 1000LL)
 /* Merchants paid per run, and transfers walked per merchant to find the cut-off. */
 #define SETTLE_MERCHANTS_MAX 1000
-#define SETTLE_WALK_PAGE 64
+#define SETTLE_WALK_PAGE     64
 
 bool pay_platform_business_day(const struct pay_platform *p, int64_t days)
 {
@@ -294,11 +294,11 @@ struct run_cmd {
 static enum pay_err run_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct run_cmd *c = ctx;
-    enum pay_err e = pay_store_exec(
-        tx, err,
-        "INSERT INTO pf_settlement_runs (business_date, ran_ms) VALUES ($1, $2)"
-        " ON CONFLICT (business_date) DO NOTHING",
-        "ti", c->date, c->now);
+    enum pay_err e =
+        pay_store_exec(tx, err,
+                       "INSERT INTO pf_settlement_runs (business_date, ran_ms) VALUES ($1, $2)"
+                       " ON CONFLICT (business_date) DO NOTHING",
+                       "ti", c->date, c->now);
     c->fresh = e == PAY_ERR_OK && pay_store_changes(tx) == 1;
     return e;
 }
@@ -360,11 +360,11 @@ static enum pay_err step_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
     const struct due_payout *d = c->d;
     int64_t now = pay_clock_now_ms();
     if (c->step == CLAIM) { /* a lease: nobody else sends it meanwhile */
-        enum pay_err e = pay_store_exec(
-            tx, err,
-            "UPDATE pf_settlements SET next_attempt_ms = $1, attempts = attempts + 1"
-            " WHERE id = $2 AND status = 'pending' AND next_attempt_ms <= $3",
-            "iti", now + SETTLE_LEASE_MS, d->id, now);
+        enum pay_err e =
+            pay_store_exec(tx, err,
+                           "UPDATE pf_settlements SET next_attempt_ms = $1, attempts = attempts + 1"
+                           " WHERE id = $2 AND status = 'pending' AND next_attempt_ms <= $3",
+                           "iti", now + SETTLE_LEASE_MS, d->id, now);
         c->claimed = e == PAY_ERR_OK && pay_store_changes(tx) == 1;
         return e;
     }
@@ -386,9 +386,8 @@ static enum pay_err step_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
                                       PAY_PF_ACCT_MERCHANT, d->merchant, d->amount, d->currency,
                                       PAY_PF_XFER_PAYOUT_BACK, err);
     char detail[PAY_AUDIT_DETAIL_MAX];
-    snprintf(detail, sizeof detail, "status=%s amount_minor=%lld bank=%s%s%.200s",
-             status[c->step], (long long)d->amount, d->bank, c->detail[0] ? " answer=" : "",
-             c->detail);
+    snprintf(detail, sizeof detail, "status=%s amount_minor=%lld bank=%s%s%.200s", status[c->step],
+             (long long)d->amount, d->bank, c->detail[0] ? " answer=" : "", c->detail);
     if (e == PAY_ERR_OK)
         e = pay_platform_audit(c->p, tx,
                                &(struct pay_audit_entry){.actor = "system",
@@ -410,12 +409,12 @@ static enum pay_err due_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
 {
     struct due_ctx *c = ctx;
     c->n = 0;
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err,
-        "SELECT id, merchant_id, bank, to_account, currency, amount_minor, attempts"
-        " FROM pf_settlements WHERE status = 'pending' AND next_attempt_ms <= $1"
-        " ORDER BY next_attempt_ms LIMIT 16",
-        "i", c->now);
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT id, merchant_id, bank, to_account, currency, amount_minor, attempts"
+                        " FROM pf_settlements WHERE status = 'pending' AND next_attempt_ms <= $1"
+                        " ORDER BY next_attempt_ms LIMIT 16",
+                        "i", c->now);
     if (!st)
         return err->code;
     while (c->n < 16 && pay_store_step(st, err) == 1) {
@@ -441,13 +440,11 @@ static void send_payout(struct pay_platform *p, const struct due_payout *d)
     if (pay_committer_submit(p->committer, step_apply, &c, &err) != PAY_ERR_OK || !c.claimed)
         return;
     const struct pay_platform_bank *b = pay_platform_bank_find(p, d->bank);
-    enum pay_err be = b ? b->conn->transfer(b, d->id, NULL, d->account, d->amount, d->currency,
-                                            &berr)
-                        : pay_error_set(&berr, PAY_ERR_FIELD_INVALID, "settle_bank",
-                                        "bank %s is not one of the platform's banks", d->bank);
-    c.step = be == PAY_ERR_OK                          ? PAID
-             : pay_platform_bank_error_transient(be) ? RETRY
-                                                       : REFUSED;
+    enum pay_err be =
+        b ? b->conn->transfer(b, d->id, NULL, d->account, d->amount, d->currency, &berr)
+          : pay_error_set(&berr, PAY_ERR_FIELD_INVALID, "settle_bank",
+                          "bank %s is not one of the platform's banks", d->bank);
+    c.step = be == PAY_ERR_OK ? PAID : pay_platform_bank_error_transient(be) ? RETRY : REFUSED;
     char detail[300] = "";
     if (be != PAY_ERR_OK)
         snprintf(detail, sizeof detail, "%s: %s", pay_err_name(be), berr.detail);
@@ -473,26 +470,26 @@ void pay_platform_settle_work(struct pay_platform *p)
 /* --- reading --------------------------------------------------------------------------------- */
 
 #define SETTLE_COLS                                                                                \
-    "id, business_date, currency, bank, to_account, amount_minor, from_ms, cutoff_ms,"            \
+    "id, business_date, currency, bank, to_account, amount_minor, from_ms, cutoff_ms,"             \
     " reserved_minor, status, last_error, created_ms, done_ms"
 /* Settlements listed at once, and trades or refunds listed with one. */
-#define SETTLE_LIST_MAX 100
+#define SETTLE_LIST_MAX  100
 #define SETTLE_ITEMS_MAX 500
 
 static json_t *settlement_row(struct pay_store_stmt *st)
 {
     const char *cur = pay_store_col_text(st, 2);
-    json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o}", "settlement_id",
-        pay_store_col_text(st, 0), "business_date", pay_store_col_text(st, 1), "bank",
-        pay_store_col_text(st, 3), "to_account", pay_store_col_text(st, 4), "amount",
-        pay_platform_money_json(pay_store_col_int64(st, 5), cur), "period_start",
-        pay_platform_time_json(pay_store_col_int64(st, 6)), "cutoff",
-        pay_platform_time_json(pay_store_col_int64(st, 7)), "reserved",
-        pay_platform_money_json(pay_store_col_int64(st, 8), cur), "status",
-        pay_store_col_text(st, 9), "created_at",
-        pay_platform_time_json(pay_store_col_int64(st, 11)), "done_at",
-        pay_platform_time_json(pay_store_col_int64(st, 12)));
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o}", "settlement_id",
+                  pay_store_col_text(st, 0), "business_date", pay_store_col_text(st, 1), "bank",
+                  pay_store_col_text(st, 3), "to_account", pay_store_col_text(st, 4), "amount",
+                  pay_platform_money_json(pay_store_col_int64(st, 5), cur), "period_start",
+                  pay_platform_time_json(pay_store_col_int64(st, 6)), "cutoff",
+                  pay_platform_time_json(pay_store_col_int64(st, 7)), "reserved",
+                  pay_platform_money_json(pay_store_col_int64(st, 8), cur), "status",
+                  pay_store_col_text(st, 9), "created_at",
+                  pay_platform_time_json(pay_store_col_int64(st, 11)), "done_at",
+                  pay_platform_time_json(pay_store_col_int64(st, 12)));
     if (o && strcmp(pay_store_col_text(st, 9), "failed") == 0)
         json_object_set_new(o, "failure", json_string(pay_store_col_text(st, 10)));
     return o;
@@ -536,11 +533,11 @@ static enum pay_err covered(struct pay_store_tx *tx, const char *merchant_id, in
     while (pay_store_step(st, err) == 1) {
         const char *cur = pay_store_col_text(st, 4);
         json_array_append_new(
-            refunds, json_pack("{s:s, s:s, s:o, s:o}", "refund_id", pay_store_col_text(st, 0),
-                               "trade_id", pay_store_col_text(st, 1), "amount",
-                               pay_platform_money_json(pay_store_col_int64(st, 2), cur),
-                               "fee_refunded",
-                               pay_platform_money_json(pay_store_col_int64(st, 3), cur)));
+            refunds,
+            json_pack("{s:s, s:s, s:o, s:o}", "refund_id", pay_store_col_text(st, 0), "trade_id",
+                      pay_store_col_text(st, 1), "amount",
+                      pay_platform_money_json(pay_store_col_int64(st, 2), cur), "fee_refunded",
+                      pay_platform_money_json(pay_store_col_int64(st, 3), cur)));
     }
     pay_store_done(st);
     return PAY_ERR_OK;

@@ -212,7 +212,9 @@ static enum pay_err wd_attempt(struct pay_platform *p, const struct wd_row *w,
     enum pay_err be =
         b ? wd_send(p, b, w, berr)
           : pay_error_set(berr, PAY_ERR_UPSTREAM_FAILED, "", "bank %s is not configured", w->bank);
-    *outcome = be == PAY_ERR_OK ? WD_SUCCEEDED : pay_platform_bank_error_transient(be) ? WD_RETRY : WD_FAILED;
+    *outcome = be == PAY_ERR_OK                        ? WD_SUCCEEDED
+               : pay_platform_bank_error_transient(be) ? WD_RETRY
+                                                       : WD_FAILED;
     struct pay_error err = {0};
     struct wd_cmd c = {.p = p, .w = w, .what = *outcome, .detail = be ? berr->detail : ""};
     enum pay_err e = pay_committer_submit(p->committer, wd_apply, &c, &err);

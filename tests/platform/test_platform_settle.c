@@ -73,8 +73,7 @@ static void bank_start(void)
              " 2>>%s/bank.log",
              h_paygate, bk.dir, bk.code, bk.bin, bk.dir, bk.dir, bk.dir);
     bk.pid = th_spawn_sh(cmd);
-    assert_int_equal(th_wait_url_file(bk.pid, path, bk.url, sizeof bk.url, TH_START_TIMEOUT_MS),
-                     0);
+    assert_int_equal(th_wait_url_file(bk.pid, path, bk.url, sizeof bk.url, TH_START_TIMEOUT_MS), 0);
 }
 
 /* Local day number (Asia/Shanghai) of a UTC time, and its weekday (0 Sunday). */
@@ -203,8 +202,8 @@ static int64_t available(const struct h_merchant *m)
     struct h_reply r;
     h_call(&pf, m, "GET", "/v1/balance?currency=CNY", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
-    int64_t v = minor(h_str(json_array_get(json_object_get(r.json, "balances"), 0),
-                            "available.value"));
+    int64_t v =
+        minor(h_str(json_array_get(json_object_get(r.json, "balances"), 0), "available.value"));
     h_reply_fini(&r);
     return v;
 }
@@ -226,9 +225,9 @@ static void settled(const struct h_merchant *m, size_t n)
         size_t k = settlements(m, &r);
         bool done = k == n;
         for (size_t j = 0; done && j < k; j++)
-            done = strcmp(h_str(json_array_get(json_object_get(r.json, "settlements"), j),
-                                "status"),
-                          "pending") != 0;
+            done =
+                strcmp(h_str(json_array_get(json_object_get(r.json, "settlements"), j), "status"),
+                       "pending") != 0;
         h_reply_fini(&r);
         if (done)
             return;
@@ -344,7 +343,7 @@ static void thursday_paid_on_friday(void **state)
 static void weekend_and_holiday(void **state)
 {
     advance_to(thursday_ms + DAY_MS + 2 * HOUR_MS);
-    pay("fri-a", &ma, "20.00"); /* 19.88 */
+    pay("fri-a", &ma, "20.00");    /* 19.88 */
     for (int d = 2; d <= 4; d++) { /* Saturday, Sunday, the holiday Monday, at 10:00 */
         advance_to(thursday_ms + d * DAY_MS + HOUR_MS);
         assert_int_equal(th_clock_advance(pf.url, 0), 0);
