@@ -315,3 +315,12 @@ int pay_x509_verify_data(const char *cert_pem, const void *data, size_t len, con
     ERR_clear_error();
     return rc;
 }
+
+char *pay_x509_public_pem(const char *cert_pem)
+{
+    X509 *x = cert_pem != NULL ? cert_from_pem(cert_pem) : NULL;
+    char *pem = x != NULL ? pay_pkey_to_pem(X509_get0_pubkey(x), 0) : NULL;
+    X509_free(x);
+    ERR_clear_error();
+    return pem;
+}

@@ -56,6 +56,11 @@ enum pay_err pay_x509_verify(const char *cert_pem, const char *ca_cert_pem, cons
 int pay_x509_info(const char *cert_pem, char serial_out[PAY_X509_SERIAL_HEX_MAX],
                   char cn_out[PAY_X509_NAME_MAX + 1]) __attribute__((warn_unused_result));
 
+/* The public key of a certificate as SPKI PEM text (for the signed-request verifier, which
+ * takes keys, not certificates). Heap, caller frees; NULL when unreadable. Does not verify the
+ * certificate: check it with pay_x509_verify first. */
+char *pay_x509_public_pem(const char *cert_pem);
+
 /* Signs data with a certificate's private key (PEM): RSA-SHA256 (PKCS#1 v1.5) for RSA keys,
  * Ed25519 for Ed25519 keys. The signature is written as standard base64 text (merSignMsg).
  * Returns 0 or -1 (bad key, buffer too small: 1024 bytes is always enough). */
