@@ -14,6 +14,7 @@ int pay_cmd_demo(int argc, char **argv);
 int pay_cmd_ledger(int argc, char **argv);
 int pay_cmd_platform(int argc, char **argv);
 int pay_cmd_bank(int argc, char **argv);
+int pay_cmd_switch(int argc, char **argv);
 int pay_cmd_shop(int argc, char **argv);
 int pay_cmd_audit(int argc, char **argv);
 

@@ -10,6 +10,7 @@
 static const struct pay_command commands[] = {
     {"demo", "run two banks, the platform and the shop on loopback with demo data", pay_cmd_demo},
     {"bank", "run a sandbox bank (B2C gateway); merchant/customer/card add, deposit", pay_cmd_bank},
+    {"switch", "run the card network switch (银联); member add, bin add", pay_cmd_switch},
     {"platform", "run the payment platform; merchant add, keygen", pay_cmd_platform},
     {"shop", "run the demo shop (built on libpaygate, the merchant SDK)", pay_cmd_shop},
     {"ledger", "ledger verify <db>: check every ledger invariant", pay_cmd_ledger},

@@ -289,4 +289,51 @@
 /* Bytes of a checkpoint's signed message: a tag, seq, hash, time and the key id. */
 #define PAY_AUDIT_CHECKPOINT_MSG_MAX (64 + 8 + 32 + 8 + 4 + PAY_AUDIT_TEXT_MAX)
 
+/* --- card network (docs/switch.md) -------------------------------------------------------- */
+
+/* Digits of a systems trace audit number (data element 11). ISO 8583 has six and lets them
+ * wrap every day; twelve never wrap in a member's lifetime (a million messages a second for
+ * eleven days), so a trace alone names one message of its member for ever. */
+#define PAY_NET_TRACE_LEN 12
+
+/* Digits of a retrieval reference number (data element 37), assigned by the switch. */
+#define PAY_NET_RRN_LEN 12
+
+/* Digits of a BIN table prefix: at least 2 (a whole card scheme's range), at most 11 (a
+ * 16-digit card number less its serial's last digits and the check digit). The longest prefix
+ * that matches a card number names its issuer. */
+#define PAY_NET_BIN_PREFIX_MIN 2
+#define PAY_NET_BIN_PREFIX_MAX 11
+
+/* How long the switch waits for an issuer's answer before it answers the acquirer 91 and
+ * reverses the authorization at the issuer itself. Below the acquirer's wait, so the acquirer
+ * hears the switch's 91 rather than nothing; card networks keep it under ten seconds. */
+#define PAY_NET_ISSUER_TIMEOUT_MS 8000
+
+/* How long an acquirer waits for the switch's answer before it treats the authorization as
+ * unanswered (and reverses it): above the switch's wait for the issuer, below a shopper's
+ * patience on a payment page. Also the default of a signed call between members. */
+#define PAY_NET_CALL_TIMEOUT_MS 10000
+
+/* How long an issuer holds an approved authorization that is never captured: the hold
+ * expires and the money is the cardholder's again (card networks: about a week). */
+#define PAY_NET_AUTH_HOLD_S (7 * 24 * 3600)
+
+/* Retries of a message that must get through (a reversal, a capture, a refund): the first
+ * after a second, doubling, at most five minutes apart, with no limit on attempts. */
+#define PAY_NET_RETRY_FIRST_MS 1000
+#define PAY_NET_RETRY_MAX_MS   300000
+
+/* Lifetime of a session of the online payment page (银联在线支付): the shopper has a
+ * quarter of an hour from the merchant's order to the SMS code. */
+#define PAY_NET_SESSION_TTL_MS (15 * 60 * 1000LL)
+
+/* Largest clearing file a member reads: about 250 bytes a transaction, so a quarter of a
+ * million transactions of one member in one day. */
+#define PAY_NET_CLEARING_FILE_MAX (64u * 1024 * 1024)
+
+/* Largest interchange or network fee rate a switch may be configured with, in basis points
+ * (10%: far above any card scheme's). */
+#define PAY_NET_FEE_BP_MAX 1000
+
 #endif

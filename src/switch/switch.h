@@ -1,0 +1,180 @@
+/* The card network switch (docs/switch.md): members join with certificates from its CA, a BIN
+ * table routes each card to its issuer, it forwards authorizations, captures, reversals and
+ * refunds between acquirers and issuers (each idempotent on the acquirer's trace), hosts the
+ * online payment page (银联在线支付), clears each business day and settles the net positions
+ * through the members' settlement accounts it keeps. Internal to src/switch. */
+#ifndef PAY_SWITCH_SWITCH_H
+#define PAY_SWITCH_SWITCH_H
+
+#include "core/clock.h"
+#include "core/errors.h"
+#include "core/limits.h"
+#include "crypto/keydir.h"
+#include "crypto/seal.h"
+#include "crypto/sign.h"
+#include "http/settings.h"
+#include "ledger/ledger.h"
+#include "store/store.h"
+#include "switch/net.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PAY_SWITCH_PATH_MAX 1024
+#define PAY_SWITCH_NAME_MAX 64
+#define PAY_SWITCH_CURRENCY "CNY" /* the sandbox network clears in CNY */
+
+/* Ledger codes of the switch's transfers and accounts. */
+enum pay_switch_xfer_code {
+    PAY_SWITCH_XFER_FUNDING = 1,    /* central bank money into a settlement account */
+    PAY_SWITCH_XFER_SETTLEMENT = 2, /* a member's net position of one business day */
+};
+enum pay_switch_acct_code {
+    PAY_SWITCH_ACCT_SETTLEMENT = 1, /* a member's settlement account */
+    PAY_SWITCH_ACCT_INTERNAL = 9,   /* central bank funding, the network's fee income */
+};
+
+struct pay_switch_options {
+    char name[PAY_SWITCH_NAME_MAX + 1];
+    char code[PAY_NET_CODE_MAX + 1];
+    char data_dir[PAY_SWITCH_PATH_MAX];
+    struct pay_server_settings server;
+    char web_root[PAY_SWITCH_PATH_MAX];
+    char print_url_file[PAY_SWITCH_PATH_MAX];
+    int64_t interchange_bp;      /* acquirer -> issuer, of each purchase */
+    int64_t network_fee_bp;      /* each side -> the switch, of each purchase */
+    int64_t issuer_timeout_ms;   /* PAY_NET_ISSUER_TIMEOUT_MS */
+    bool allow_private_members;  /* member URLs on loopback/private addresses (sandbox) */
+    char test_fault[32];         /* tests only (with fake_clock): "stall-after-issuer" */
+};
+
+struct pay_switch_keys {
+    /* ca: issues the members' certificates; sign (CN = the switch's code): signs answers,
+     * requests to issuers and clearing files */
+    struct pay_keydir_certs certs;
+    struct pay_seal_key seal;       /* card data is sealed to the switch with its public half */
+    uint8_t index_key[PAY_KEYED_HASH_KEY_LEN]; /* keyed hash of card numbers (tokens) */
+};
+
+struct pay_switch {
+    struct pay_switch_options opt;
+    struct pay_switch_keys keys;
+    struct pay_store *store;
+    struct pay_ledger *ledger;
+    struct pay_committer *committer;
+    struct pay_http_server *http;
+    struct pay_nonce_cache *nonces;
+    char url[PAY_URL_MAX + 1]; /* our base URL (public_url, else the bound one) */
+    char central_account[PAY_LEDGER_ID_MAX + 1]; /* funds settlement accounts (sandbox) */
+    char fees_account[PAY_LEDGER_ID_MAX + 1];    /* the network's fee income */
+    /* the background worker: the switch's own reversals, the daily clearing */
+    pthread_t worker;
+    bool worker_running;
+    pthread_mutex_t stop_lock;
+    pthread_cond_t stop_cond;
+    bool stopping;
+    struct pay_clock_worker worker_clock;
+};
+
+/* --- switch.c: lifecycle ------------------------------------------------------------------- */
+void pay_switch_options_defaults(struct pay_switch_options *o);
+/* data_dir set, code, fee rates and the test fault well-formed (CONFIG_INVALID naming it). */
+enum pay_err pay_switch_options_check(const struct pay_switch_options *o, struct pay_error *err);
+/* Opens the data dir: keys (created on first use), database, ledger, committer. *out is freed
+ * with pay_switch_close(), also after a failure. */
+enum pay_err pay_switch_open(const struct pay_switch_options *o, struct pay_switch **out,
+                             struct pay_error *err);
+void pay_switch_close(struct pay_switch *sw);
+/* Writes a file atomically with mode; 0 or -1. */
+int pay_switch_write_file(const char *path, const char *data, size_t len, int mode);
+/* A new number of sequence name (allocated in tx): "rrn", ... */
+enum pay_err pay_switch_seq_next(struct pay_store_tx *tx, const char *name, int64_t *out,
+                                 struct pay_error *err);
+
+/* --- schema.c ------------------------------------------------------------------------------ */
+extern const struct pay_store_component pay_switch_schema;
+
+/* --- members.c ----------------------------------------------------------------------------- */
+struct pay_switch_member {
+    char code[PAY_NET_CODE_MAX + 1];
+    char name[PAY_SWITCH_NAME_MAX + 1];
+    bool issuer, acquirer;
+    char url[PAY_URL_MAX + 1]; /* "" until it signed on */
+    uint8_t seal_pk[PAY_SEAL_PK_LEN];
+    char settle_account[PAY_LEDGER_ID_MAX + 1];
+    char *cert_pem; /* heap, freed by pay_switch_member_fini */
+    bool revoked;
+};
+void pay_switch_member_fini(struct pay_switch_member *m);
+/* NOT_FOUND (field "member") when there is no such member. */
+enum pay_err pay_switch_member_get(struct pay_store_tx *tx, const char *code,
+                                   struct pay_switch_member *out, struct pay_error *err);
+
+/* The same in a read transaction of its own. */
+enum pay_err pay_switch_member_load(struct pay_switch *sw, const char *code,
+                                    struct pay_switch_member *out, struct pay_error *err);
+
+struct pay_switch_member_new {
+    const char *code, *name;
+    const char *roles;  /* "issuer", "acquirer" or "issuer,acquirer" */
+    const char *bin;    /* optional: a first BIN table entry */
+    int64_t funds_minor; /* sandbox: central bank money into its settlement account */
+};
+/* Admits a member: its certificate (CN = code) from the switch's CA, its X25519 sealing key,
+ * its settlement account; writes member.key, member.crt, seal.key, switch.crt, switch-ca.crt
+ * and member.json to out_dir (the member's configuration, docs/switch.md). */
+enum pay_err pay_switch_member_add(struct pay_switch *sw, const struct pay_switch_member_new *m,
+                                   const char *out_dir, struct pay_error *err);
+/* Adds (or moves) a BIN table entry: prefix of PAY_NET_BIN_PREFIX_MIN..MAX digits. */
+enum pay_err pay_switch_bin_add(struct pay_switch *sw, const char *prefix, const char *member,
+                                struct pay_error *err);
+/* Sandbox: central bank money into a member's settlement account. */
+enum pay_err pay_switch_member_fund(struct pay_switch *sw, const char *member, int64_t amount_minor,
+                                    struct pay_error *err);
+/* The issuer of a card number: the member of the longest BIN table prefix that matches
+ * (inside tx). NOT_FOUND when none matches. */
+enum pay_err pay_switch_route(struct pay_store_tx *tx, const char *pan, char member[PAY_NET_CODE_MAX + 1],
+                              struct pay_error *err);
+/* Lists members and the BIN table on out (the `member list` command). */
+enum pay_err pay_switch_members_print(struct pay_switch *sw, FILE *out, struct pay_error *err);
+
+/* --- api.c: members' signed requests ------------------------------------------------------- */
+struct pay_http_request;
+/* The member a request comes from, after its signature, type and JSON are checked; on failure
+ * it has answered. body: owned by the caller (NULL for GET). */
+bool pay_switch_api_begin(struct pay_http_request *req, struct pay_switch_member *m, json_t **body);
+/* The http framework's answer signer (ctx = the switch). */
+void pay_switch_sign_answer(void *ctx, struct pay_http_request *req, int status, const void *body,
+                            size_t len);
+/* A signed call from the switch to a member (an issuer); the answer checked with the member's
+ * certificate. As pay_net_call. */
+enum pay_err pay_switch_call(struct pay_switch *sw, const struct pay_switch_member *to,
+                             const char *path, json_t *msg, long *status, json_t **answer,
+                             struct pay_error *err);
+const struct pay_http_route *pay_switch_api_routes(size_t *n);
+
+/* --- route.c: the financial messages -------------------------------------------------------- */
+const struct pay_http_route *pay_switch_route_routes(size_t *n);
+/* The text of an answer to an acquirer (JSON, keys sorted); heap, caller frees. */
+char *pay_switch_answer_text(json_t *answer);
+
+/* --- pages.c: the online payment page (银联在线支付) ---------------------------------------- */
+const struct pay_http_route *pay_switch_page_routes(size_t *n);
+
+/* --- worker.c: the switch's own reversals, the daily clearing ------------------------------ */
+int pay_switch_worker_start(struct pay_switch *sw);
+void pay_switch_worker_stop(struct pay_switch *sw);
+/* Sends the due reversals the switch owes issuers (authorizations it could not answer). */
+void pay_switch_reversals_run(struct pay_switch *sw);
+
+/* --- clearing.c: the daily clearing and settlement ----------------------------------------- */
+/* Clears and settles every business day that has ended and is not cleared yet. */
+void pay_switch_clearing_run(struct pay_switch *sw);
+
+/* --- server.c ------------------------------------------------------------------------------ */
+int pay_switch_serve(struct pay_switch_options *o);
+
+#endif
