@@ -14,8 +14,8 @@
 static enum pay_err ca_handler(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_bank *b = pay_http_req_ctx(req);
-    const char *pem = strcmp(pay_http_req_path(req), "/ca.pem") == 0 ? b->keys.ca_cert_pem
-                                                                     : b->keys.sign_cert_pem;
+    const char *pem = strcmp(pay_http_req_path(req), "/ca.pem") == 0 ? b->keys.certs.ca_cert_pem
+                                                                     : b->keys.certs.sign_cert_pem;
     pay_http_respond_bytes(req, 200, "application/x-pem-file", pem, strlen(pem));
     return PAY_ERR_OK;
 }
@@ -25,7 +25,7 @@ static enum pay_err ca_handler(struct pay_http_request *req, struct pay_error *e
 static enum pay_err key_handler(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_bank *b = pay_http_req_ctx(req);
-    char *pem = pay_rsa_public_pem(b->keys.sign_key);
+    char *pem = pay_rsa_public_pem(b->keys.certs.sign_key);
     if (!pem)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
     pay_http_respond_bytes(req, 200, "application/x-pem-file", pem, strlen(pem));

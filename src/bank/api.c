@@ -118,7 +118,10 @@ void pay_bank_sign_answer(void *ctx, struct pay_http_request *req, int status, c
 {
     struct pay_bank *b = ctx;
     char hdr[PAY_SIG_HEADER_MAX];
-    struct pay_sig_signer s = {PAY_SIG_RSA_SHA256, b->opt.code, NULL, b->keys.sign_key};
+    /* to the card network with the member key its CA issued; to merchants with the bank's */
+    const struct pay_rsa_key *net = pay_bank_net_answer_key(b, pay_http_req_path(req));
+    struct pay_sig_signer s = {PAY_SIG_RSA_SHA256, b->opt.code, NULL,
+                               net ? net : b->keys.certs.sign_key};
     struct pay_error e = {0};
     if (pay_sig_sign_answer(&s, pay_http_req_header(req, PAY_SIG_REQUEST_HEADER), status, body, len,
                             pay_clock_real_ms() / 1000, hdr, sizeof hdr, &e) != PAY_ERR_OK ||

@@ -2,8 +2,8 @@
  * helper every money movement goes through, and the account/customer primitives. */
 #include "bank/bank.h"
 #include "core/assertions.h"
-#include "core/clock.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -11,6 +11,7 @@
 #include "crypto/x509.h"
 #include "http/server.h"
 #include "i18n/i18n.h"
+#include "crypto/keydir.h"
 #include "store/faults.h"
 
 #include <errno.h>
@@ -60,32 +61,6 @@ static int key_path(const struct pay_bank *b, const char *name, char *out, size_
     return snprintf(out, n, "%s/keys/%s", b->opt.data_dir, name) < (int)n ? 0 : -1;
 }
 
-/* A 32-byte secret kept as hex in keys/<name>; created on first use. */
-static int load_secret(struct pay_bank *b, const char *name, uint8_t out[32])
-{
-    char path[PAY_BANK_PATH_MAX + 16];
-    if (key_path(b, name, path, sizeof path) != 0)
-        return -1;
-    char *text = pay_bank_read_file(path, 256);
-    if (!text) {
-        uint8_t k[32];
-        char hex[PAY_HEX_LEN(32)];
-        pay_random_bytes(k, sizeof k);
-        if (pay_hex_encode(hex, sizeof hex, k, sizeof k) != 0 ||
-            pay_file_write(path, hex, strlen(hex), 0600) != 0)
-            return -1;
-        pay_wipe(k, sizeof k);
-        text = pay_bank_read_file(path, 256);
-        if (!text)
-            return -1;
-    }
-    size_t len = 0;
-    int rc = pay_hex_decode(out, 32, text, strlen(text), &len) == 0 && len == 32 ? 0 : -1;
-    pay_wipe(text, strlen(text));
-    free(text);
-    return rc;
-}
-
 static int load_aead(struct pay_bank *b)
 {
     char path[PAY_BANK_PATH_MAX + 16];
@@ -109,53 +84,6 @@ static int load_aead(struct pay_bank *b)
     return rc;
 }
 
-/* The CA and the signing certificate (CN = bank code), created on first use. */
-static enum pay_err load_certs(struct pay_bank *b, struct pay_error *err)
-{
-    char cp[PAY_BANK_PATH_MAX + 16], kp[PAY_BANK_PATH_MAX + 16];
-    char sp[PAY_BANK_PATH_MAX + 16], skp[PAY_BANK_PATH_MAX + 16];
-    key_path(b, "ca.crt", cp, sizeof cp);
-    key_path(b, "ca.key", kp, sizeof kp);
-    key_path(b, "sign.crt", sp, sizeof sp);
-    key_path(b, "sign.key", skp, sizeof skp);
-    if (access(cp, R_OK) != 0) {
-        struct pay_x509_pair ca = {0};
-        char cn[PAY_X509_NAME_MAX + 1];
-        snprintf(cn, sizeof cn, "%s Root CA", b->opt.name);
-        enum pay_err rc = pay_x509_ca_create(cn, b->opt.name, PAY_X509_DAYS_MAX, &ca, err);
-        if (rc != PAY_ERR_OK)
-            return rc;
-        int w = pay_file_write(kp, ca.key_pem, strlen(ca.key_pem), 0600) |
-                pay_file_write(cp, ca.cert_pem, strlen(ca.cert_pem), 0644);
-        pay_x509_pair_fini(&ca);
-        if (w != 0)
-            return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot write %s", cp);
-        unlink(sp);
-    }
-    b->keys.ca_cert_pem = pay_bank_read_file(cp, 65536);
-    b->keys.ca_key_pem = pay_bank_read_file(kp, 65536);
-    if (!b->keys.ca_cert_pem || !b->keys.ca_key_pem)
-        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot read the CA in %s/keys",
-                             b->opt.data_dir);
-    if (access(sp, R_OK) != 0) {
-        struct pay_x509_pair s = {0};
-        enum pay_err rc =
-            pay_x509_issue(b->keys.ca_cert_pem, b->keys.ca_key_pem, b->opt.code, b->opt.name,
-                           PAY_X509_DAYS_MAX, PAY_X509_KEY_RSA2048, &s, err);
-        if (rc != PAY_ERR_OK)
-            return rc;
-        int w = pay_file_write(skp, s.key_pem, strlen(s.key_pem), 0600) |
-                pay_file_write(sp, s.cert_pem, strlen(s.cert_pem), 0644);
-        pay_x509_pair_fini(&s);
-        if (w != 0)
-            return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot write %s", sp);
-    }
-    b->keys.sign_cert_pem = pay_bank_read_file(sp, 65536);
-    if (!b->keys.sign_cert_pem || pay_rsa_key_load(skp, &b->keys.sign_key) != 0)
-        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot read the signing key");
-    return PAY_ERR_OK;
-}
-
 static enum pay_err load_keys(struct pay_bank *b, struct pay_error *err)
 {
     char dir[PAY_BANK_PATH_MAX + 8];
@@ -164,11 +92,12 @@ static enum pay_err load_keys(struct pay_bank *b, struct pay_error *err)
         (mkdir(dir, 0700) != 0 && errno != EEXIST))
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "cannot create %s", dir);
     pay_keyring_init(&b->keys.aead);
-    if (load_aead(b) != 0 || load_secret(b, "index.key", b->keys.index_key) != 0 ||
-        load_secret(b, "cvv.key", b->keys.cvv_key) != 0 ||
-        load_secret(b, "otp.key", b->keys.otp_key) != 0)
+    if (load_aead(b) != 0 || pay_keydir_secret(dir, "index.key", b->keys.index_key) != 0 ||
+        pay_keydir_secret(dir, "cvv.key", b->keys.cvv_key) != 0 ||
+        pay_keydir_secret(dir, "otp.key", b->keys.otp_key) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot read or create keys in %s", dir);
-    return load_certs(b, err);
+    /* the CA issues merchants' certificates; sign.crt (CN = bank code) signs the bank's words */
+    return pay_keydir_certs_load(dir, b->opt.name, b->opt.code, &b->keys.certs, err);
 }
 
 /* bank_info holds name, code and BIN from the first start: one data dir = one bank. The name
@@ -331,6 +260,8 @@ enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **o
         rc = pay_committer_start(b->ledger, NULL, &b->committer, err);
     if (rc == PAY_ERR_OK)
         rc = internal_accounts(b, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_net_open(b, err);
     return rc;
 }
 
@@ -339,15 +270,10 @@ void pay_bank_close(struct pay_bank *b)
     if (!b)
         return;
     pay_committer_stop(b->committer);
+    pay_bank_net_close(b);
     pay_ledger_free(b->ledger);
     pay_store_close(b->store);
-    free(b->keys.ca_cert_pem);
-    if (b->keys.ca_key_pem) {
-        pay_wipe(b->keys.ca_key_pem, strlen(b->keys.ca_key_pem));
-        free(b->keys.ca_key_pem);
-    }
-    free(b->keys.sign_cert_pem);
-    pay_rsa_key_free(b->keys.sign_key);
+    pay_keydir_certs_fini(&b->keys.certs);
     pay_keyring_fini(&b->keys.aead);
     pay_wipe(&b->keys, sizeof b->keys);
     pthread_mutex_destroy(&b->sms_lock);

@@ -9,12 +9,15 @@
 #include "core/errors.h"
 #include "core/limits.h"
 #include "crypto/aead.h"
+#include "crypto/keydir.h"
 #include "crypto/password.h"
 #include "crypto/sign.h"
 #include "http/settings.h"
 #include "ledger/ledger.h"
 #include "store/store.h"
+#include "switch/net.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdbool.h>
@@ -37,6 +40,9 @@ enum pay_bank_xfer_code {
     PAY_BANK_XFER_AGREEMENT = 4,
     PAY_BANK_XFER_TRANSFER = 5,
     PAY_BANK_XFER_CREDIT_LINE = 6,
+    PAY_BANK_XFER_NET_PURCHASE = 7, /* issuer: a card's authorization hold and its capture */
+    PAY_BANK_XFER_NET_REFUND = 8,   /* issuer: a refund to a card through the network */
+    PAY_BANK_XFER_NET_SETTLEMENT = 9, /* a business day's interbank positions settled */
 };
 
 /* Ledger codes of accounts. */
@@ -64,14 +70,14 @@ struct pay_bank_options {
     int64_t sms_ttl_ms; /* PAY_OTP_TTL_S; shorter only for tests of expiry */
     int64_t retry_ms[PAY_BANK_RETRY_MAX];
     size_t retry_n;
+    /* the card network (docs/switch.md): both set makes the bank a member */
+    char switch_url[PAY_URL_MAX + 1];
+    char switch_member_dir[PAY_BANK_PATH_MAX];
 };
 
 /* The bank's keys, loaded from (or created in) <data_dir>/keys. */
 struct pay_bank_keys {
-    char *ca_cert_pem;
-    char *ca_key_pem;
-    char *sign_cert_pem;
-    struct pay_rsa_key *sign_key;
+    struct pay_keydir_certs certs; /* ca.crt/ca.key (merchants), sign.crt/sign.key (CN = code) */
     struct pay_keyring aead;
     uint8_t index_key[PAY_KEYED_HASH_KEY_LEN];
     uint8_t cvv_key[32];
@@ -86,6 +92,27 @@ struct pay_bank_sms {
 };
 
 struct pay_bank_rate; /* server.c */
+
+/* The bank as a member of the card network (net.c): what `paygate switch member add` wrote to
+ * its member folder, and its interbank accounts. */
+struct pay_bank_net {
+    bool enabled;
+    bool issuer, acquirer;
+    char switch_url[PAY_URL_MAX + 1];
+    char switch_code[PAY_NET_CODE_MAX + 1];
+    char *member_cert_pem;         /* CN = our code, issued by the switch's CA */
+    struct pay_rsa_key *member_key; /* signs our messages and our answers to the switch */
+    char *switch_cert_pem;         /* the switch's signing certificate (checked at start) */
+    struct pay_net_cert_key switch_key; /* verifies the switch's requests */
+    struct pay_seal_key seal;      /* card data is sealed to us with its public half */
+    uint8_t switch_seal_pk[PAY_SEAL_PK_LEN]; /* card data we seal to the switch */
+    /* ledger: what the network owes us (acquired), what we owe it (issued), our settlement
+     * account at the switch (its mirror), interchange and network fees */
+    char receivable[PAY_LEDGER_ID_MAX + 1], payable[PAY_LEDGER_ID_MAX + 1];
+    char settlement[PAY_LEDGER_ID_MAX + 1], fees[PAY_LEDGER_ID_MAX + 1];
+    _Atomic bool signed_on;
+    int64_t signon_after_ms; /* monotonic: the worker's next try after a failed sign-on */
+};
 
 /* A card issued at /admin, kept in memory only until its result page shows it once. */
 #define PAY_BANK_REVEAL_SLOTS 8
@@ -109,6 +136,8 @@ struct pay_bank {
     struct pay_http_server *http;
     struct pay_nonce_cache *nonces;
     struct pay_bank_rate *rate;
+    struct pay_bank_net net;
+    char url[PAY_URL_MAX + 1]; /* our base URL (public_url, else the bound one), once listening */
     char cash_account[PAY_LEDGER_ID_MAX + 1];
     char credit_lines_account[PAY_LEDGER_ID_MAX + 1];
     /* sandbox SMS outbox: a ring of the latest messages */
@@ -293,6 +322,25 @@ void pay_bank_notify_worker_stop(struct pay_bank *b);
 enum pay_err pay_bank_notify_create(struct pay_bank *b, struct pay_store_tx *tx,
                                     const char *order_pk, int64_t now_ms, char id_out[PAY_ID_MAX],
                                     struct pay_error *err);
+
+/* --- net.c: membership of the card network (docs/switch.md) ------------------------------- */
+/* Loads the member folder (certificates checked against the switch's CA, our code) and makes
+ * the interbank accounts; nothing when no switch is configured. CONFIG_INVALID naming the
+ * option when the folder does not fit. */
+enum pay_err pay_bank_net_open(struct pay_bank *b, struct pay_error *err);
+void pay_bank_net_close(struct pay_bank *b);
+/* Network management (0800 sign-on): tells the switch where our issuer endpoints are (b->url).
+ * OK once the switch answered 00. */
+enum pay_err pay_bank_net_signon(struct pay_bank *b, struct pay_error *err);
+/* The worker's share: sign on until it worked (later: the acquirer's retries, clearing). */
+void pay_bank_net_run(struct pay_bank *b);
+/* A signed call to the switch (as pay_net_call). */
+enum pay_err pay_bank_net_call(struct pay_bank *b, const char *path, const char *body,
+                               long *status, json_t **answer, struct pay_error *err);
+/* The key our answers on /net/ paths are signed with (the member key), NULL when no member. */
+const struct pay_rsa_key *pay_bank_net_answer_key(struct pay_bank *b, const char *path);
+/* The issuer endpoints the switch calls (net_issuer.c). */
+const struct pay_http_route *pay_bank_net_issuer_routes(size_t *n);
 
 /* --- demo_data.c --------------------------------------------------------------------------- */
 /* Seeds the demo cards and merchant (idempotent); print: a line pointing to demo-cards. */

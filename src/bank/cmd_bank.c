@@ -46,6 +46,11 @@ static const struct pay_cli_opt serve_flags[] = {
                 "lifetime of SMS codes (default 5m; shorter to test expiry)", NULL),
     PAY_CLI_OPT("--web-root", "DIR", "templates and static files (default: the source tree's)",
                 NULL),
+    PAY_CLI_OPT("--switch-url", "URL",
+                "the card network switch: with --switch-member-dir a member (docs/switch.md)",
+                NULL),
+    PAY_CLI_OPT("--switch-member-dir", "DIR",
+                "the folder `paygate switch member add --out` wrote for this bank", NULL),
     PAY_CLI_END};
 
 /* What every offline command takes besides its own options (and the [server] flags, of which
@@ -264,7 +269,8 @@ static enum pay_err read_config(const struct pay_config *c, struct pay_bank_opti
                                        "notify_retry", "allow_private_notify",
                                        "admin_token",  "sms_ttl",
                                        "demo_data",    "fast_hash",
-                                       "web_root",     NULL};
+                                       "web_root",     "switch_url",
+                                       "switch_member_dir", NULL};
     enum pay_err rc;
     if ((rc = pay_config_check_sections(c, sections, e)) ||
         (rc = pay_server_settings_read(&o->server, c, e)))
@@ -281,7 +287,10 @@ static enum pay_err read_config(const struct pay_config *c, struct pay_bank_opti
         (rc = cfg_text(c, "code", o->code, sizeof o->code, e)) ||
         (rc = cfg_text(c, "bin", o->bin, sizeof o->bin, e)) ||
         (rc = cfg_text(c, "admin_token", o->admin_token, sizeof o->admin_token, e)) ||
-        (rc = cfg_text(c, "web_root", o->web_root, sizeof o->web_root, e)))
+        (rc = cfg_text(c, "web_root", o->web_root, sizeof o->web_root, e)) ||
+        (rc = cfg_text(c, "switch_url", o->switch_url, sizeof o->switch_url, e)) ||
+        (rc = cfg_text(c, "switch_member_dir", o->switch_member_dir,
+                       sizeof o->switch_member_dir, e)))
         return rc;
     return cfg_typed(c, o, e);
 }
@@ -302,6 +311,8 @@ static enum pay_err apply_flags(const struct opts *in, struct pay_bank_options *
     STR("bin", bin);
     STR("web-root", web_root);
     STR("admin-token", admin_token);
+    STR("switch-url", switch_url);
+    STR("switch-member-dir", switch_member_dir);
 #undef STR
     o->demo_data = o->demo_data || get(in, "demo-data") != NULL;
     o->fast_hash = o->fast_hash || get(in, "fast-hash") != NULL;

@@ -59,7 +59,7 @@ enum pay_err pay_bank_cert_check(struct pay_bank *b, struct pay_store_tx *tx, co
                                  const char *mer_id, struct pay_error *err)
 {
     char serial[PAY_X509_SERIAL_HEX_MAX];
-    enum pay_err rc = pay_x509_verify(cert_pem, b->keys.ca_cert_pem, mer_id,
+    enum pay_err rc = pay_x509_verify(cert_pem, b->keys.certs.ca_cert_pem, mer_id,
                                       pay_clock_real_ms() / 1000, serial, err);
     if (rc != PAY_ERR_OK) {
         snprintf(err->field, sizeof err->field, "merCert");
@@ -172,7 +172,7 @@ enum pay_err pay_bank_merchant_add(struct pay_bank *b, const struct pay_bank_mer
     if (rc != PAY_ERR_OK)
         return rc;
     struct pay_x509_pair pair = {0};
-    rc = pay_x509_issue(b->keys.ca_cert_pem, b->keys.ca_key_pem, m->mer_id, m->name, 825,
+    rc = pay_x509_issue(b->keys.certs.ca_cert_pem, b->keys.certs.ca_key_pem, m->mer_id, m->name, 825,
                         PAY_X509_KEY_RSA2048, &pair, err);
     if (rc != PAY_ERR_OK)
         return rc;

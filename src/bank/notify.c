@@ -73,7 +73,7 @@ enum pay_err pay_bank_notify_create(struct pay_bank *b, struct pay_store_tx *tx,
     char sig64[PAY_BASE64_LEN(PAY_RSA_SIG_MAX)];
     if (rc != PAY_ERR_OK || !url || !mer_var || !data64 ||
         pay_base64_encode(data64, PAY_BASE64_LEN(dlen), data, dlen) != 0 ||
-        pay_rsa_sign(b->keys.sign_key, data, dlen, sig, sizeof sig, &sig_len) != 0 ||
+        pay_rsa_sign(b->keys.certs.sign_key, data, dlen, sig, sizeof sig, &sig_len) != 0 ||
         pay_base64_encode(sig64, sizeof sig64, sig, sig_len) != 0)
         rc = pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot build the notification");
     else
@@ -269,6 +269,7 @@ static void *worker_main(void *arg)
         if (pay_committer_submit(b->committer, claim_apply, &c, &err) == PAY_ERR_OK)
             for (size_t i = 0; i < c.n; i++)
                 pay_bank_notify_attempt(b, c.ids[i]);
+        pay_bank_net_run(b);
         pay_clock_worker_end(&b->notify_clock);
     }
     return NULL;

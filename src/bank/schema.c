@@ -81,6 +81,22 @@ static const struct pay_store_migration migrations[] = {
         "  WHERE failed_attempts > 0 OR locked_until_ms > 0;"
         "ALTER TABLE bank_cards DROP COLUMN failed_attempts;"
         "ALTER TABLE bank_cards DROP COLUMN locked_until_ms"},
+    /* The card network, issuer side (docs/switch.md): one row per message the switch brought,
+     * keyed by the acquirer's trace and the message type (the switch's own reversal of an
+     * authorization carries the authorization's trace). An authorization's state: APPROVED
+     * (held), DECLINED, CAPTURED, REVERSED, or VOID (a reversal came before it: refused when it
+     * arrives). answer: the exact text answered, for repeats. */
+    {4, "CREATE TABLE bank_net_issued (acquirer TEXT NOT NULL, trace TEXT NOT NULL,"
+        "  mti TEXT NOT NULL, fingerprint TEXT NOT NULL, original_trace TEXT NOT NULL DEFAULT '',"
+        "  card_id TEXT NOT NULL DEFAULT '', token TEXT NOT NULL DEFAULT '',"
+        "  amount_minor BIGINT NOT NULL DEFAULT 0, rrn TEXT NOT NULL DEFAULT '',"
+        "  response_code TEXT NOT NULL, auth_code TEXT NOT NULL DEFAULT '',"
+        "  state TEXT NOT NULL DEFAULT '', captured_minor BIGINT NOT NULL DEFAULT 0,"
+        "  refunded_minor BIGINT NOT NULL DEFAULT 0, answer TEXT NOT NULL DEFAULT '',"
+        "  cleared_date TEXT NOT NULL DEFAULT '', created_ms BIGINT NOT NULL,"
+        "  PRIMARY KEY (acquirer, trace, mti),"
+        "  CHECK (captured_minor >= 0 AND refunded_minor >= 0 AND refunded_minor <= captured_minor"
+        "  AND captured_minor <= amount_minor))"},
 };
 
 const struct pay_store_component pay_bank_schema = {"bank", migrations,

@@ -71,7 +71,8 @@ static enum pay_err add_routes(struct pay_bank *b, struct pay_error *err)
 {
     const struct pay_http_route *(*lists[])(size_t *) = {
         pay_bank_gateway_routes, pay_bank_api_routes, pay_bank_admin_routes,
-        pay_bank_admin_form_routes, pay_bank_audit_routes};
+        pay_bank_admin_form_routes, pay_bank_audit_routes,
+        pay_bank_net_issuer_routes};
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
         size_t n = 0;
         const struct pay_http_route *src = lists[l](&n);
@@ -108,6 +109,11 @@ static enum pay_err start_http(struct pay_bank *b, struct pay_error *err)
     if (rc != PAY_ERR_OK)
         return rc;
     const char *url = pay_server_settings_url(&b->opt.server, pay_http_server_url(b->http));
+    snprintf(b->url, sizeof b->url, "%s", url);
+    struct pay_error se = {0}; /* the switch down: the worker signs on later */
+    if (b->net.enabled && pay_bank_net_signon(b, &se) != PAY_ERR_OK)
+        PAY_WARN("bank.net_signon_failed", "switch=%s error=\"%s\"", b->net.switch_code,
+                 se.detail);
     printf("%s (%s, BIN %s) listening on %s\n", b->opt.name, b->opt.code, b->opt.bin, url);
     fflush(stdout);
     rc = pay_server_settings_announce(&b->opt.server, pay_http_server_url(b->http), err);

@@ -1,0 +1,486 @@
+/* The bank as the issuer of the card network (docs/switch.md): the switch brings
+ * authorizations (0100), captures (0220), reversals (0400) and refunds (0200) for the bank's
+ * cards, signed with its key. Each is applied exactly once, in one committer transaction with
+ * its ledger transfer and its answer: a repeat (same acquirer, trace and type) answers the same
+ * text; a trace reused for another message is 94. An authorization is checked like the bank's
+ * own card payments (card status, expiry, CVN2 counted on the card's lock, balance) and holds
+ * the amount (a pending transfer card -> interbank payable, expiring after PAY_NET_AUTH_HOLD_S);
+ * a capture posts the hold, a reversal voids it, a refund credits the card back. */
+#include "bank/net_issuer.h"
+#include "core/assertions.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/money.h"
+#include "crypto/crypto.h"
+#include "http/server.h"
+#include "store/attempts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- answers and rows -------------------------------------------------------------------------- */
+
+static const char *resp_mti(const char *mti)
+{
+    return strcmp(mti, PAY_NET_MTI_AUTH) == 0      ? PAY_NET_MTI_AUTH_RESP
+           : strcmp(mti, PAY_NET_MTI_CAPTURE) == 0 ? PAY_NET_MTI_CAPTURE_RESP
+           : strcmp(mti, PAY_NET_MTI_REFUND) == 0  ? PAY_NET_MTI_REFUND_RESP
+                                                   : PAY_NET_MTI_REVERSAL_RESP;
+}
+
+/* Sets m->answer (heap) and m->rc: the answer to the switch. */
+void iss_answer(struct iss_msg *m, const char *rc, const char *auth_code, const char *text)
+{
+    json_t *a = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "mti", resp_mti(m->mti),
+                          "de3", m->proc, "de4", (json_int_t)m->amount, "de11", m->trace, "de32",
+                          m->acq, "de39", rc, "de44", text ? text : pay_net_rc_text(rc), "de49",
+                          PAY_BANK_CURRENCY);
+    if (a && m->rrn)
+        json_object_set_new(a, "de37", json_string(m->rrn));
+    if (a && auth_code && auth_code[0])
+        json_object_set_new(a, "de38", json_string(auth_code));
+    if (a && m->orig)
+        json_object_set_new(a, "de90", json_string(m->orig));
+    if (a && m->token)
+        json_object_set_new(a, "de2", json_pack("{s:s}", "token", m->token));
+    free(m->answer);
+    m->answer = a ? json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(a);
+    snprintf(m->rc, sizeof m->rc, "%s", rc);
+}
+
+/* Answers rc and keeps the message's row with state (an authorization's) and the answer. */
+enum pay_err iss_store(struct pay_store_tx *tx, struct iss_msg *m, const char *state,
+                       const char *rc, const char *auth_code, const char *text,
+                       struct pay_error *e)
+{
+    iss_answer(m, rc, auth_code, text);
+    if (!m->answer)
+        return pay_error_set(e, PAY_ERR_INTERNAL, "", "cannot write the answer");
+    return pay_store_exec(
+        tx, e,
+        "INSERT INTO bank_net_issued (acquirer, trace, mti, fingerprint, original_trace, card_id,"
+        " token, amount_minor, rrn, response_code, auth_code, state, answer, created_ms)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        "tttttttittttti", m->acq, m->trace, m->mti, m->fp, m->orig ? m->orig : "", m->card.id,
+        m->token ? m->token : "", m->amount, m->rrn ? m->rrn : "", rc, auth_code ? auth_code : "",
+        state, m->answer, pay_clock_now_ms());
+}
+
+/* A message seen before: its answer again, or refused (94; 12 for an authorization that a
+ * reversal overtook). *found says whether it was. */
+static enum pay_err replay(struct pay_store_tx *tx, struct iss_msg *m, bool *found,
+                           struct pay_error *e)
+{
+    struct pay_store_stmt *st = pay_store_query(
+        tx, e,
+        "SELECT fingerprint, answer FROM bank_net_issued WHERE acquirer = $1 AND trace = $2"
+        " AND mti = $3",
+        "ttt", m->acq, m->trace, m->mti);
+    if (!st)
+        return e->code;
+    int r = pay_store_step(st, e);
+    *found = r == 1;
+    if (r == 1 && !pay_store_col_text(st, 0)[0])
+        iss_answer(m, "12", "", "reversed before it arrived");
+    else if (r == 1 && strcmp(pay_store_col_text(st, 0), m->fp) != 0)
+        iss_answer(m, "94", "", "this trace was used for another message");
+    else if (r == 1) {
+        free(m->answer);
+        m->answer = strdup(pay_store_col_text(st, 1));
+        snprintf(m->rc, sizeof m->rc, "--");
+    }
+    pay_store_done(st);
+    return r < 0 ? e->code : PAY_ERR_OK;
+}
+
+/* --- the ledger ---------------------------------------------------------------------------------- */
+
+/* One transfer of the network's (ids "ni<kind>:<acquirer>:<trace>"); its result. */
+static enum pay_err net_transfer(struct iss_msg *m, struct pay_store_tx *tx, char kind,
+                                 const char *trace, uint32_t flags, const char *pending_of,
+                                 const char *from, const char *to, int32_t code,
+                                 enum pay_ledger_result *res, struct pay_error *e)
+{
+    struct pay_ledger_transfer t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.id, sizeof t.id, "ni%c:%s:%s", kind, m->acq, trace);
+    if (pending_of)
+        snprintf(t.pending_id, sizeof t.pending_id, "nia:%s:%s", m->acq, pending_of);
+    snprintf(t.debit_account_id, sizeof t.debit_account_id, "%s", from ? from : "");
+    snprintf(t.credit_account_id, sizeof t.credit_account_id, "%s", to ? to : "");
+    snprintf(t.currency, sizeof t.currency, PAY_BANK_CURRENCY);
+    PAY_ASSERT_MSG(m->amount > 0 && m->amount <= PAY_AMOUNT_MAX_MINOR, "net %s", t.id);
+    t.amount_minor = (flags & PAY_LEDGER_TF_VOID_PENDING) ? 0 : m->amount;
+    t.code = code;
+    t.flags = flags;
+    t.timeout_s = (flags & PAY_LEDGER_TF_PENDING) ? PAY_NET_AUTH_HOLD_S : 0;
+    snprintf(t.user_data, sizeof t.user_data, "%s", m->rrn ? m->rrn : "");
+    return pay_ledger_tx_transfer(m->b->ledger, tx, &t, res, e);
+}
+
+/* --- authorization ----------------------------------------------------------------------------- */
+
+/* The card data against the card: expiry (YYMM against MM/YY) and CVN2, each try counted on
+ * the card's lock before it is checked. *rc: "" when right, else the decline. */
+static enum pay_err check_card_data(struct pay_store_tx *tx, struct iss_msg *m, int64_t now,
+                                    const char **rc, struct pay_error *e)
+{
+    struct pay_store_attempt attempt;
+    *rc = "";
+    enum pay_err r = pay_bank_card_attempt_reserve(tx, m->card.id, now, &attempt, e);
+    if (r == PAY_ERR_LOCKED) {
+        memset(e, 0, sizeof *e);
+        *rc = "75";
+        return PAY_ERR_OK;
+    }
+    if (r != PAY_ERR_OK)
+        return r;
+    char cvv[4], yymm[5];
+    pay_bank_cvv2(m->b, m->data.pan, m->card.expiry, cvv);
+    snprintf(yymm, sizeof yymm, "%.2s%.2s", m->card.expiry + 3, m->card.expiry);
+    bool ok = strcmp(m->data.exp, yymm) == 0 && strlen(m->data.cvn2) == 3 &&
+              pay_ct_equal(cvv, m->data.cvn2, 3);
+    pay_wipe(cvv, sizeof cvv);
+    if (!ok) { /* the reservation stays counted: a failure */
+        *rc = attempt.left == 0 ? "75" : "N7";
+        return PAY_ERR_OK;
+    }
+    return pay_bank_card_attempt_succeeded(tx, m->card.id, &attempt, e);
+}
+
+/* The card of the message and whether it may pay; *rc "" when it may. */
+static enum pay_err auth_card(struct pay_store_tx *tx, struct iss_msg *m, int64_t now,
+                              const char **rc, struct pay_error *e)
+{
+    enum pay_err r;
+    *rc = "";
+    if (strcmp(m->method, "SMS") == 0)
+        r = iss_verified_card(tx, m, now, rc, e);
+    else
+        r = pay_bank_card_find(m->b, tx, m->data.pan, &m->card, e);
+    if (r == PAY_ERR_CARD_INVALID) {
+        memset(e, 0, sizeof *e);
+        *rc = "14";
+        return PAY_ERR_OK;
+    }
+    if (r != PAY_ERR_OK || (*rc)[0])
+        return r;
+    r = pay_bank_card_usable(&m->card, now, e);
+    if (r == PAY_ERR_LOCKED || r == PAY_ERR_CARD_EXPIRED) {
+        memset(e, 0, sizeof *e);
+        *rc = r == PAY_ERR_LOCKED ? "75" : "54";
+        return PAY_ERR_OK;
+    }
+    if (r == PAY_ERR_OK && strcmp(m->method, "CVN2") == 0)
+        r = check_card_data(tx, m, now, rc, e);
+    return r;
+}
+
+static enum pay_err auth_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *e)
+{
+    struct iss_msg *m = ctx;
+    int64_t now = pay_clock_now_ms();
+    bool found = false;
+    memset(&m->card, 0, sizeof m->card);
+    enum pay_err r = replay(tx, m, &found, e);
+    if (r != PAY_ERR_OK || found)
+        return r;
+    const char *rc = "";
+    r = auth_card(tx, m, now, &rc, e);
+    if (r != PAY_ERR_OK)
+        return r;
+    if (rc[0])
+        return iss_store(tx, m, "DECLINED", rc, "", NULL, e);
+    enum pay_ledger_result res;
+    r = net_transfer(m, tx, 'a', m->trace, PAY_LEDGER_TF_PENDING, NULL, m->card.account_id,
+                     m->b->net.payable, PAY_BANK_XFER_NET_PURCHASE, &res, e);
+    if (r != PAY_ERR_OK)
+        return r;
+    if (res != PAY_LEDGER_OK)
+        return iss_store(tx, m, "DECLINED", res == PAY_LEDGER_EXCEEDS_CREDITS ? "51" : "05", "",
+                         NULL, e);
+    char code[8];
+    snprintf(code, sizeof code, "%06u", pay_random_uniform(1000000u));
+    r = iss_mark_verification_used(tx, m, e);
+    return r == PAY_ERR_OK ? iss_store(tx, m, "APPROVED", "00", code, NULL, e) : r;
+}
+
+/* --- captures, reversals, refunds ----------------------------------------------------------------- */
+
+struct orig {
+    bool found;
+    char state[16];
+    int64_t amount_minor, captured_minor, refunded_minor;
+};
+
+static enum pay_err load_orig(struct pay_store_tx *tx, struct iss_msg *m, struct orig *o,
+                              struct pay_error *e)
+{
+    memset(o, 0, sizeof *o);
+    struct pay_store_stmt *st = pay_store_query(
+        tx, e,
+        "SELECT state, amount_minor, captured_minor, refunded_minor, card_id FROM bank_net_issued"
+        " WHERE acquirer = $1 AND trace = $2 AND mti = $3",
+        "ttt", m->acq, m->orig, PAY_NET_MTI_AUTH);
+    if (!st)
+        return e->code;
+    int r = pay_store_step(st, e);
+    if (r == 1) {
+        o->found = true;
+        pay_store_col_copy(st, 0, o->state, sizeof o->state);
+        o->amount_minor = pay_store_col_int64(st, 1);
+        o->captured_minor = pay_store_col_int64(st, 2);
+        o->refunded_minor = pay_store_col_int64(st, 3);
+        pay_store_col_copy(st, 4, m->card.id, sizeof m->card.id);
+    }
+    pay_store_done(st);
+    return r < 0 ? e->code : PAY_ERR_OK;
+}
+
+static enum pay_err set_orig(struct pay_store_tx *tx, struct iss_msg *m, const char *state,
+                             int64_t captured_minor, int64_t refunded_minor, struct pay_error *e)
+{
+    return pay_store_exec(tx, e,
+                          "UPDATE bank_net_issued SET state = $4, captured_minor = $5,"
+                          " refunded_minor = $6 WHERE acquirer = $1 AND trace = $2 AND mti = $3",
+                          "ttttii", m->acq, m->orig, PAY_NET_MTI_AUTH, state, captured_minor,
+                          refunded_minor);
+}
+
+static enum pay_err capture_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *e)
+{
+    struct iss_msg *m = ctx;
+    bool found = false;
+    struct orig o;
+    enum pay_err r = replay(tx, m, &found, e);
+    if (r != PAY_ERR_OK || found || (r = load_orig(tx, m, &o, e)) != PAY_ERR_OK)
+        return r;
+    if (!o.found || strcmp(o.state, "VOID") == 0)
+        return iss_store(tx, m, "", "25", "", NULL, e);
+    if (strcmp(o.state, "APPROVED") != 0)
+        return iss_store(tx, m, "", "12", "",
+                         strcmp(o.state, "CAPTURED") == 0   ? "already captured"
+                         : strcmp(o.state, "REVERSED") == 0 ? "the authorization was reversed"
+                                                            : "the authorization was declined",
+                         e);
+    if (m->amount > o.amount_minor)
+        return iss_store(tx, m, "", "13", "", "more than the authorization", e);
+    enum pay_ledger_result res;
+    r = net_transfer(m, tx, 'c', m->trace, PAY_LEDGER_TF_POST_PENDING, m->orig, NULL, NULL,
+                     PAY_BANK_XFER_NET_PURCHASE, &res, e);
+    if (r != PAY_ERR_OK)
+        return r;
+    if (res != PAY_LEDGER_OK)
+        return iss_store(tx, m, "", "12", "",
+                         res == PAY_LEDGER_PENDING_TRANSFER_EXPIRED ? "the authorization expired"
+                                                                    : pay_ledger_result_name(res),
+                         e);
+    r = set_orig(tx, m, "CAPTURED", m->amount, 0, e);
+    return r == PAY_ERR_OK ? iss_store(tx, m, "", "00", "", NULL, e) : r;
+}
+
+/* A reversal whose authorization has not arrived: the authorization is refused when it does. */
+static enum pay_err tombstone(struct pay_store_tx *tx, struct iss_msg *m, struct pay_error *e)
+{
+    return pay_store_exec(tx, e,
+                          "INSERT INTO bank_net_issued (acquirer, trace, mti, fingerprint,"
+                          " response_code, state, created_ms) VALUES ($1, $2, $3, '', '12',"
+                          " 'VOID', $4)",
+                          "ttti", m->acq, m->orig, PAY_NET_MTI_AUTH, pay_clock_now_ms());
+}
+
+static enum pay_err reversal_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *e)
+{
+    struct iss_msg *m = ctx;
+    bool found = false;
+    struct orig o;
+    enum pay_err r = replay(tx, m, &found, e);
+    if (r != PAY_ERR_OK || found || (r = load_orig(tx, m, &o, e)) != PAY_ERR_OK)
+        return r;
+    if (!o.found) {
+        r = tombstone(tx, m, e);
+        return r == PAY_ERR_OK ? iss_store(tx, m, "", "25", "",
+                                           "original not found: refused if it arrives later", e)
+                               : r;
+    }
+    if (strcmp(o.state, "VOID") == 0)
+        return iss_store(tx, m, "", "25", "", NULL, e);
+    if (strcmp(o.state, "CAPTURED") == 0)
+        return iss_store(tx, m, "", "12", "", "captured: refund it instead", e);
+    if (strcmp(o.state, "APPROVED") != 0) /* declined or reversed: nothing is held */
+        return iss_store(tx, m, "", "00", "", "nothing is held", e);
+    enum pay_ledger_result res;
+    r = net_transfer(m, tx, 'v', m->orig, PAY_LEDGER_TF_VOID_PENDING, m->orig, NULL, NULL,
+                     PAY_BANK_XFER_NET_PURCHASE, &res, e);
+    if (r != PAY_ERR_OK)
+        return r;
+    /* an expired hold is released already: the reversal is done all the same */
+    if (res != PAY_LEDGER_OK && res != PAY_LEDGER_PENDING_TRANSFER_EXPIRED)
+        return pay_error_set(e, PAY_ERR_INTERNAL, "", "void of %s: %s", m->orig,
+                             pay_ledger_result_name(res));
+    r = set_orig(tx, m, "REVERSED", 0, 0, e);
+    return r == PAY_ERR_OK ? iss_store(tx, m, "", "00", "", NULL, e) : r;
+}
+
+static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *e)
+{
+    struct iss_msg *m = ctx;
+    bool found = false;
+    struct orig o;
+    enum pay_err r = replay(tx, m, &found, e);
+    if (r != PAY_ERR_OK || found || (r = load_orig(tx, m, &o, e)) != PAY_ERR_OK)
+        return r;
+    if (!o.found || strcmp(o.state, "VOID") == 0)
+        return iss_store(tx, m, "", "25", "", NULL, e);
+    if (strcmp(o.state, "CAPTURED") != 0)
+        return iss_store(tx, m, "", "12", "", "only a captured purchase is refunded", e);
+    int64_t left = 0, after = 0;
+    r = pay_money_sub(o.captured_minor, o.refunded_minor, &left);
+    PAY_ASSERT_MSG(r == PAY_ERR_OK && left >= 0, "refunds of %s:%s", m->acq, m->orig);
+    if (m->amount > left)
+        return iss_store(tx, m, "", "13", "", "more than is left to refund", e);
+    r = pay_money_add(o.refunded_minor, m->amount, &after);
+    PAY_ASSERT(r == PAY_ERR_OK && after <= o.captured_minor);
+    char card_id[PAY_ID_MAX];
+    snprintf(card_id, sizeof card_id, "%s", m->card.id);
+    r = pay_bank_card_get(tx, card_id, &m->card, e);
+    enum pay_ledger_result res = PAY_LEDGER_OK;
+    if (r == PAY_ERR_OK)
+        r = net_transfer(m, tx, 'r', m->trace, 0, NULL, m->b->net.payable, m->card.account_id,
+                         PAY_BANK_XFER_NET_REFUND, &res, e);
+    if (r != PAY_ERR_OK)
+        return r;
+    if (res != PAY_LEDGER_OK)
+        return iss_store(tx, m, "", "05", "", pay_ledger_result_name(res), e);
+    r = set_orig(tx, m, "CAPTURED", o.captured_minor, after, e);
+    return r == PAY_ERR_OK ? iss_store(tx, m, "", "00", "", NULL, e) : r;
+}
+
+/* --- the handlers ----------------------------------------------------------------------------------- */
+
+static enum pay_err parse_auth(struct iss_msg *m, struct pay_error *e)
+{
+    json_t *de61 = json_object_get(m->in, "de61");
+    m->method = pay_net_str(de61, "method", 8, e);
+    m->vid = json_string_value(json_object_get(de61, "verificationId"));
+    m->mer_name = json_string_value(json_object_get(m->in, "de43"));
+    if (!m->method || (strcmp(m->method, "SMS") != 0 && strcmp(m->method, "CVN2") != 0))
+        return pay_error_set(e, PAY_ERR_FIELD_INVALID, "de61.method", "CVN2 or SMS");
+    if (strcmp(m->method, "SMS") == 0 && !m->vid)
+        return pay_error_set(e, PAY_ERR_FIELD_MISSING, "de61.verificationId", NULL);
+    if (strcmp(m->method, "CVN2") != 0)
+        return PAY_ERR_OK;
+    char ctx[PAY_SEAL_CONTEXT_MAX + 1];
+    snprintf(ctx, sizeof ctx, "de2:%s:%s", m->acq, m->trace);
+    return pay_net_card_open(&m->b->net.seal, ctx,
+                             json_string_value(json_object_get(json_object_get(m->in, "de2"),
+                                                               "sealed")),
+                             &m->data, e);
+}
+
+enum pay_err iss_parse(struct iss_msg *m, const char *mti, const char *proc, struct pay_error *e)
+{
+    const char *got = pay_net_str(m->in, "mti", 4, e);
+    if (got && strcmp(got, mti) != 0)
+        return pay_error_set(e, PAY_ERR_FIELD_INVALID, "mti", "mti must be %s here", mti);
+    m->mti = mti;
+    m->proc = got ? pay_net_str(m->in, "de3", 6, e) : NULL;
+    if (m->proc && strcmp(m->proc, proc) != 0)
+        return pay_error_set(e, PAY_ERR_FIELD_INVALID, "de3", "de3 must be %s here", proc);
+    m->trace = m->proc ? pay_net_trace(m->in, "de11", e) : NULL;
+    m->acq = m->trace ? pay_net_str(m->in, "de32", PAY_NET_CODE_MAX, e) : NULL;
+    if (m->acq && !pay_net_code_valid(m->acq))
+        return pay_error_set(e, PAY_ERR_FIELD_INVALID, "de32", "not a member code");
+    const char *cur = m->acq ? pay_net_str(m->in, "de49", 3, e) : NULL;
+    if (cur && strcmp(cur, PAY_BANK_CURRENCY) != 0)
+        return pay_error_set(e, PAY_ERR_CURRENCY_MISMATCH, "de49", "the network clears CNY");
+    if (!cur || !pay_net_amount(m->in, "de4", &m->amount, e))
+        return e->code;
+    m->rrn = json_string_value(json_object_get(m->in, "de37"));
+    m->token = json_string_value(json_object_get(json_object_get(m->in, "de2"), "token"));
+    if (strcmp(mti, PAY_NET_MTI_AUTH) != 0 && !(m->orig = pay_net_trace(m->in, "de90", e)))
+        return e->code;
+    pay_net_fingerprint(m->in, m->fp);
+    return strcmp(mti, PAY_NET_MTI_AUTH) == 0 ? parse_auth(m, e) : PAY_ERR_OK;
+}
+
+bool iss_begin(struct pay_http_request *req, struct iss_msg *m)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    memset(m, 0, sizeof *m);
+    m->b = b;
+    struct pay_error e = {0};
+    char key_id[PAY_SIG_KEY_ID_MAX + 1];
+    struct pay_sig_verifier v = {pay_net_cert_key_lookup, NULL, &b->net.switch_key, b->nonces, 0};
+    enum pay_err rc = b->net.enabled
+                          ? pay_net_request_check(req, &v, key_id, &m->in, &e)
+                          : pay_error_set(&e, PAY_ERR_NOT_FOUND, "", "not a card network member");
+    if (rc == PAY_ERR_OK && !b->net.issuer)
+        rc = pay_error_set(&e, PAY_ERR_FORBIDDEN, "", "this bank is not an issuer of the network");
+    if (rc == PAY_ERR_OK)
+        return true;
+    json_decref(m->in);
+    m->in = NULL;
+    pay_net_fail(req, &e);
+    return false;
+}
+
+void iss_end(struct pay_http_request *req, struct iss_msg *m, enum pay_err rc,
+             const struct pay_error *e)
+{
+    if (rc == PAY_ERR_OK && m->answer) {
+        PAY_INFO("bank.net_issued", "acquirer=%s trace=%s mti=%s amount=%lld card=%s rc=%s",
+                 m->acq, m->trace, m->mti, (long long)m->amount, m->card.id, m->rc);
+        pay_net_reply_text(req, m->answer);
+    } else {
+        pay_net_fail(req, e->code ? e : &(struct pay_error){.code = PAY_ERR_INTERNAL});
+    }
+    free(m->answer);
+    pay_net_card_wipe(&m->data);
+    json_decref(m->in);
+}
+
+static enum pay_err handle(struct pay_http_request *req, const char *mti, const char *proc,
+                           pay_store_tx_fn apply, struct pay_error *err)
+{
+    struct iss_msg m;
+    if (!iss_begin(req, &m))
+        return PAY_ERR_OK;
+    enum pay_err rc = iss_parse(&m, mti, proc, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_committer_submit(m.b->committer, apply, &m, err);
+    iss_end(req, &m, rc, err);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err auth_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    return handle(req, PAY_NET_MTI_AUTH, PAY_NET_PROC_PURCHASE, auth_apply, err);
+}
+static enum pay_err capture_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    return handle(req, PAY_NET_MTI_CAPTURE, PAY_NET_PROC_PURCHASE, capture_apply, err);
+}
+static enum pay_err reversal_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    return handle(req, PAY_NET_MTI_REVERSAL, PAY_NET_PROC_PURCHASE, reversal_apply, err);
+}
+static enum pay_err refund_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    return handle(req, PAY_NET_MTI_REFUND, PAY_NET_PROC_REFUND, refund_apply, err);
+}
+
+static struct pay_http_route routes[] = {
+    {"POST", "/net/v1/issuer/authorizations", PAY_HTTP_API, PAY_HTTP_BODY_RAW, auth_handler, NULL},
+    {"POST", "/net/v1/issuer/captures", PAY_HTTP_API, PAY_HTTP_BODY_RAW, capture_handler, NULL},
+    {"POST", "/net/v1/issuer/reversals", PAY_HTTP_API, PAY_HTTP_BODY_RAW, reversal_handler, NULL},
+    {"POST", "/net/v1/issuer/refunds", PAY_HTTP_API, PAY_HTTP_BODY_RAW, refund_handler, NULL},
+};
+
+const struct pay_http_route *pay_bank_net_issuer_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
