@@ -40,8 +40,8 @@ enum pay_bank_xfer_code {
     PAY_BANK_XFER_AGREEMENT = 4,
     PAY_BANK_XFER_TRANSFER = 5,
     PAY_BANK_XFER_CREDIT_LINE = 6,
-    PAY_BANK_XFER_NET_PURCHASE = 7, /* issuer: a card's authorization hold and its capture */
-    PAY_BANK_XFER_NET_REFUND = 8,   /* issuer: a refund to a card through the network */
+    PAY_BANK_XFER_NET_PURCHASE = 7,   /* issuer: a card's authorization hold and its capture */
+    PAY_BANK_XFER_NET_REFUND = 8,     /* issuer: a refund to a card through the network */
     PAY_BANK_XFER_NET_SETTLEMENT = 9, /* a business day's interbank positions settled */
 };
 
@@ -100,11 +100,11 @@ struct pay_bank_net {
     bool issuer, acquirer;
     char switch_url[PAY_URL_MAX + 1];
     char switch_code[PAY_NET_CODE_MAX + 1];
-    char *member_cert_pem;         /* CN = our code, issued by the switch's CA */
-    struct pay_rsa_key *member_key; /* signs our messages and our answers to the switch */
-    char *switch_cert_pem;         /* the switch's signing certificate (checked at start) */
+    char *member_cert_pem;              /* CN = our code, issued by the switch's CA */
+    struct pay_rsa_key *member_key;     /* signs our messages and our answers to the switch */
+    char *switch_cert_pem;              /* the switch's signing certificate (checked at start) */
     struct pay_net_cert_key switch_key; /* verifies the switch's requests */
-    struct pay_seal_key seal;      /* card data is sealed to us with its public half */
+    struct pay_seal_key seal;           /* card data is sealed to us with its public half */
     uint8_t switch_seal_pk[PAY_SEAL_PK_LEN]; /* card data we seal to the switch */
     /* ledger: what the network owes us (acquired), what we owe it (issued), our settlement
      * account at the switch (its mirror), interchange and network fees */
@@ -332,13 +332,38 @@ void pay_bank_net_close(struct pay_bank *b);
 /* Network management (0800 sign-on): tells the switch where our issuer endpoints are (b->url).
  * OK once the switch answered 00. */
 enum pay_err pay_bank_net_signon(struct pay_bank *b, struct pay_error *err);
-/* The worker's share: sign on until it worked (later: the acquirer's retries, clearing). */
+/* The worker's share: sign on until it worked; the acquirer's captures and reversals. */
 void pay_bank_net_run(struct pay_bank *b);
 /* A signed call to the switch (as pay_net_call). */
-enum pay_err pay_bank_net_call(struct pay_bank *b, const char *path, const char *body,
-                               long *status, json_t **answer, struct pay_error *err);
+enum pay_err pay_bank_net_call(struct pay_bank *b, const char *path, const char *body, long *status,
+                               json_t **answer, struct pay_error *err);
 /* The key our answers on /net/ paths are signed with (the member key), NULL when no member. */
 const struct pay_rsa_key *pay_bank_net_answer_key(struct pay_bank *b, const char *path);
+/* --- net_acquirer.c: the bank as acquirer: another bank's card through the switch -------- */
+struct pay_net_card;
+/* One authorization for an order of ours. in: order, amount, merchant, card (sealed here to
+ * the switch, never stored). on_approved runs in the transaction that records an approval (the
+ * order paid, the merchant credited from the interbank receivable); *taken false when the
+ * order was no longer payable, and the approval is reversed. out: rc ("91" when the switch did
+ * not answer: a reversal is sent until it does), text, trace, last4. */
+struct pay_bank_net_auth {
+    const char *order_pk, *mer_id, *mer_name;
+    int64_t amount_minor;
+    const struct pay_net_card *card;
+    enum pay_err (*on_approved)(struct pay_store_tx *tx, void *ctx, const char *trace, bool *taken,
+                                struct pay_error *err);
+    void *ctx;
+    char trace[PAY_NET_TRACE_LEN + 1];
+    char rc[PAY_NET_RC_LEN];
+    char text[PAY_TEXT_FIELD_MAX + 1];
+    char last4[5];
+    bool approved; /* 00 and the order taken */
+};
+/* ORDER_STATE when the order is not payable or a payment of it is in flight. */
+enum pay_err pay_bank_net_authorize(struct pay_bank *b, struct pay_bank_net_auth *a,
+                                    struct pay_error *err);
+/* Sends the captures and reversals that are due (the worker; also right after an approval). */
+void pay_bank_net_send_due(struct pay_bank *b);
 /* The issuer endpoints the switch calls (net_issuer.c). */
 const struct pay_http_route *pay_bank_net_issuer_routes(size_t *n);
 

@@ -238,6 +238,7 @@ static struct pay_http_route routes[] = {
     {"POST", "/b2c/password", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_password_handler, NULL},
     {"POST", "/b2c/sms", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_sms_handler, NULL},
     {"POST", "/b2c/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_confirm_handler, NULL},
+    {"POST", "/b2c/net", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_net_handler, NULL},
     {"GET", "/b2c/page", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, gw_page_handler, NULL},
 };
 

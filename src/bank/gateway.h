@@ -40,6 +40,20 @@ enum pay_err gw_card_handler(struct pay_http_request *req, struct pay_error *err
 enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error *err);
 enum pay_err gw_sms_handler(struct pay_http_request *req, struct pay_error *err);
 enum pay_err gw_confirm_handler(struct pay_http_request *req, struct pay_error *err);
+/* The result page of the session's order. */
+void gw_render_result(struct pay_http_request *req, struct pay_bank *b, const char *session);
+/* A step posted after the order was paid (back button, double submit) shows the result: true. */
+bool gw_already_paid(struct pay_http_request *req, const struct gw_session *s);
+
+/* gateway_net.c: another bank's card, paid through the card network (docs/switch.md). */
+/* True when the bank acquires through the network and card_no is not of its own BIN. */
+bool gw_net_offered(const struct pay_bank *b, const char *card_no);
+/* The network card page (number, expiry, CVN2) with the number typed so far, an error and the
+ * response code (data-rc) of a decline; error and rc may be NULL. */
+void gw_net_card_page(struct pay_http_request *req, const struct gw_session *s, int status,
+                      const char *card_no, const char *error, const char *rc);
+/* POST /b2c/net: the authorization through the switch, then the result. */
+enum pay_err gw_net_handler(struct pay_http_request *req, struct pay_error *err);
 /* GET /b2c/page: the session's current step again (a reload, or the language switch). */
 enum pay_err gw_page_handler(struct pay_http_request *req, struct pay_error *err);
 

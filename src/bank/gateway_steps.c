@@ -70,7 +70,7 @@ static enum pay_err result_tx(struct pay_store_tx *tx, void *ctx, struct pay_err
     return PAY_ERR_OK;
 }
 
-static void render_result(struct pay_http_request *req, struct pay_bank *b, const char *session)
+void gw_render_result(struct pay_http_request *req, struct pay_bank *b, const char *session)
 {
     struct gw_session s;
     struct pay_error err = {0};
@@ -112,11 +112,11 @@ static void render_result(struct pay_http_request *req, struct pay_bank *b, cons
 }
 
 /* A step posted after the order was paid (back button, double submit) shows the result. */
-static bool already_paid(struct pay_http_request *req, const struct gw_session *s)
+bool gw_already_paid(struct pay_http_request *req, const struct gw_session *s)
 {
     if (strcmp(s->status, "CREATED") == 0)
         return false;
-    render_result(req, pay_http_req_ctx(req), s->id);
+    gw_render_result(req, pay_http_req_ctx(req), s->id);
     return true;
 }
 
@@ -147,7 +147,7 @@ enum pay_err gw_card_handler(struct pay_http_request *req, struct pay_error *err
     struct pay_bank *b = pay_http_req_ctx(req);
     struct gw_session s;
     enum pay_err rc = gw_step_begin(req, &s, err);
-    if (rc != PAY_ERR_OK || already_paid(req, &s))
+    if (rc != PAY_ERR_OK || gw_already_paid(req, &s))
         return rc;
     char pan[20];
     const char *in = pay_http_req_form_get(req, "cardNo");
@@ -163,6 +163,11 @@ enum pay_err gw_card_handler(struct pay_http_request *req, struct pay_error *err
     struct card_op c = {.b = b, .session = s.id, .pan = pan};
     rc = pay_committer_submit(b->committer, card_apply, &c, err);
     pay_wipe(pan, sizeof pan);
+    if (rc == PAY_ERR_CARD_INVALID && gw_net_offered(b, in)) {
+        gw_net_card_page(req, &s, 200, in, NULL,
+                         NULL); /* another bank's card: through the network */
+        return PAY_ERR_OK;
+    }
     if (rc == PAY_ERR_CARD_INVALID || rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED) {
         render(req, pay_err_http_status(rc), "card", &s, NULL,
                rc == PAY_ERR_CARD_INVALID
@@ -268,7 +273,7 @@ enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error 
     struct pay_bank *b = pay_http_req_ctx(req);
     struct gw_session s;
     enum pay_err rc = gw_step_begin(req, &s, err);
-    if (rc != PAY_ERR_OK || already_paid(req, &s))
+    if (rc != PAY_ERR_OK || gw_already_paid(req, &s))
         return rc;
     if (strcmp(s.stage, "password") != 0 && strcmp(s.stage, "sms") != 0)
         return pay_error_set(err, PAY_ERR_ORDER_STATE, "", N_("Enter the card number first."));
@@ -373,7 +378,7 @@ enum pay_err gw_sms_handler(struct pay_http_request *req, struct pay_error *err)
     struct pay_bank *b = pay_http_req_ctx(req);
     struct gw_session s;
     enum pay_err rc = gw_step_begin(req, &s, err);
-    if (rc != PAY_ERR_OK || already_paid(req, &s))
+    if (rc != PAY_ERR_OK || gw_already_paid(req, &s))
         return rc;
     if (strcmp(s.stage, "sms") != 0)
         return pay_error_set(err, PAY_ERR_ORDER_STATE, "", N_("Enter the card password first."));
@@ -451,7 +456,7 @@ enum pay_err gw_confirm_handler(struct pay_http_request *req, struct pay_error *
     struct pay_bank *b = pay_http_req_ctx(req);
     struct gw_session s;
     enum pay_err rc = gw_step_begin(req, &s, err);
-    if (rc != PAY_ERR_OK || already_paid(req, &s))
+    if (rc != PAY_ERR_OK || gw_already_paid(req, &s))
         return rc;
     if (strcmp(s.stage, "confirm") != 0)
         return pay_error_set(err, PAY_ERR_ORDER_STATE, "", N_("Verify the SMS code first."));
@@ -470,7 +475,7 @@ enum pay_err gw_confirm_handler(struct pay_http_request *req, struct pay_error *
         if (c.notify_id[0]) /* ICBC step 7: notify first (bounded), then the result page */
             pay_bank_notify_attempt(b, c.notify_id);
     }
-    render_result(req, b, s.id);
+    gw_render_result(req, b, s.id);
     return PAY_ERR_OK;
 }
 
@@ -481,7 +486,7 @@ enum pay_err gw_page_handler(struct pay_http_request *req, struct pay_error *err
     struct pay_bank *b = pay_http_req_ctx(req);
     struct gw_session s;
     enum pay_err rc = gw_session_load(b, pay_http_req_cookie(req, "bank_session"), &s, err);
-    if (rc != PAY_ERR_OK || already_paid(req, &s))
+    if (rc != PAY_ERR_OK || gw_already_paid(req, &s))
         return rc;
     if (!s.card_id[0] || strcmp(s.stage, "card") == 0) {
         render(req, 200, "card", &s, NULL, NULL);

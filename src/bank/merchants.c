@@ -172,8 +172,8 @@ enum pay_err pay_bank_merchant_add(struct pay_bank *b, const struct pay_bank_mer
     if (rc != PAY_ERR_OK)
         return rc;
     struct pay_x509_pair pair = {0};
-    rc = pay_x509_issue(b->keys.certs.ca_cert_pem, b->keys.certs.ca_key_pem, m->mer_id, m->name, 825,
-                        PAY_X509_KEY_RSA2048, &pair, err);
+    rc = pay_x509_issue(b->keys.certs.ca_cert_pem, b->keys.certs.ca_key_pem, m->mer_id, m->name,
+                        825, PAY_X509_KEY_RSA2048, &pair, err);
     if (rc != PAY_ERR_OK)
         return rc;
     struct pay_rsa_key *k = NULL;

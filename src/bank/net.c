@@ -69,7 +69,8 @@ static enum pay_err load_certs(struct pay_bank *b, struct pay_error *err)
     if (!ca || !key || !seal || !n->switch_cert_pem || !n->member_cert_pem)
         rc = bad(err, "the member folder lacks switch-ca.crt, switch.crt, member.crt, member.key"
                       " or seal.key");
-    else if (pay_x509_verify(n->switch_cert_pem, ca, n->switch_code, now, NULL, &ce) != PAY_ERR_OK ||
+    else if (pay_x509_verify(n->switch_cert_pem, ca, n->switch_code, now, NULL, &ce) !=
+                 PAY_ERR_OK ||
              pay_x509_verify(n->member_cert_pem, ca, b->opt.code, now, NULL, &ce) != PAY_ERR_OK)
         rc = pay_error_set(err, PAY_ERR_CONFIG_INVALID, "switch_member_dir",
                            "a certificate does not chain to the switch's CA: %s", ce.detail);
@@ -144,8 +145,8 @@ void pay_bank_net_close(struct pay_bank *b)
     memset(&b->net, 0, sizeof b->net);
 }
 
-enum pay_err pay_bank_net_call(struct pay_bank *b, const char *path, const char *body,
-                               long *status, json_t **answer, struct pay_error *err)
+enum pay_err pay_bank_net_call(struct pay_bank *b, const char *path, const char *body, long *status,
+                               json_t **answer, struct pay_error *err)
 {
     struct pay_net_peer p = {.base_url = b->net.switch_url,
                              .key_id = b->opt.code,
@@ -169,8 +170,10 @@ enum pay_err pay_bank_net_signon(struct pay_bank *b, struct pay_error *err)
                            : pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     const char *code = json_string_value(json_object_get(a, "de39"));
     if (rc == PAY_ERR_OK && (status != 200 || !code || strcmp(code, "00") != 0))
-        rc = pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "the switch refused the sign-on"
-                           " (HTTP %ld)", status);
+        rc = pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "",
+                           "the switch refused the sign-on"
+                           " (HTTP %ld)",
+                           status);
     if (rc == PAY_ERR_OK) {
         b->net.signed_on = true;
         PAY_INFO("bank.net_signed_on", "switch=%s url=%s", b->net.switch_code, b->url);
@@ -185,13 +188,13 @@ void pay_bank_net_run(struct pay_bank *b)
     if (!b->net.enabled)
         return;
     struct pay_error err = {0};
-    if (b->net.signed_on || !b->url[0] || pay_clock_mono_ms() < b->net.signon_after_ms)
-        return;
-    if (pay_bank_net_signon(b, &err) != PAY_ERR_OK) {
+    if (!b->net.signed_on && b->url[0] && pay_clock_mono_ms() >= b->net.signon_after_ms &&
+        pay_bank_net_signon(b, &err) != PAY_ERR_OK) {
         PAY_WARN("bank.net_signon_failed", "switch=%s error=\"%s\"", b->net.switch_code,
                  err.detail);
         b->net.signon_after_ms = pay_clock_mono_ms() + BANK_NET_SIGNON_RETRY_MS;
     }
+    pay_bank_net_send_due(b); /* the acquirer's captures and reversals */
 }
 
 const struct pay_rsa_key *pay_bank_net_answer_key(struct pay_bank *b, const char *path)

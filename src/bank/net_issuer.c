@@ -19,7 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* --- answers and rows -------------------------------------------------------------------------- */
+/* --- answers and rows --------------------------------------------------------------------------
+ */
 
 static const char *resp_mti(const char *mti)
 {
@@ -32,10 +33,10 @@ static const char *resp_mti(const char *mti)
 /* Sets m->answer (heap) and m->rc: the answer to the switch. */
 void iss_answer(struct iss_msg *m, const char *rc, const char *auth_code, const char *text)
 {
-    json_t *a = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "mti", resp_mti(m->mti),
-                          "de3", m->proc, "de4", (json_int_t)m->amount, "de11", m->trace, "de32",
-                          m->acq, "de39", rc, "de44", text ? text : pay_net_rc_text(rc), "de49",
-                          PAY_BANK_CURRENCY);
+    json_t *a =
+        json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "mti", resp_mti(m->mti), "de3",
+                  m->proc, "de4", (json_int_t)m->amount, "de11", m->trace, "de32", m->acq, "de39",
+                  rc, "de44", text ? text : pay_net_rc_text(rc), "de49", PAY_BANK_CURRENCY);
     if (a && m->rrn)
         json_object_set_new(a, "de37", json_string(m->rrn));
     if (a && auth_code && auth_code[0])
@@ -52,8 +53,7 @@ void iss_answer(struct iss_msg *m, const char *rc, const char *auth_code, const 
 
 /* Answers rc and keeps the message's row with state (an authorization's) and the answer. */
 enum pay_err iss_store(struct pay_store_tx *tx, struct iss_msg *m, const char *state,
-                       const char *rc, const char *auth_code, const char *text,
-                       struct pay_error *e)
+                       const char *rc, const char *auth_code, const char *text, struct pay_error *e)
 {
     iss_answer(m, rc, auth_code, text);
     if (!m->answer)
@@ -95,7 +95,8 @@ static enum pay_err replay(struct pay_store_tx *tx, struct iss_msg *m, bool *fou
     return r < 0 ? e->code : PAY_ERR_OK;
 }
 
-/* --- the ledger ---------------------------------------------------------------------------------- */
+/* --- the ledger ----------------------------------------------------------------------------------
+ */
 
 /* One transfer of the network's (ids "ni<kind>:<acquirer>:<trace>"); its result. */
 static enum pay_err net_transfer(struct iss_msg *m, struct pay_store_tx *tx, char kind,
@@ -120,7 +121,8 @@ static enum pay_err net_transfer(struct iss_msg *m, struct pay_store_tx *tx, cha
     return pay_ledger_tx_transfer(m->b->ledger, tx, &t, res, e);
 }
 
-/* --- authorization ----------------------------------------------------------------------------- */
+/* --- authorization -----------------------------------------------------------------------------
+ */
 
 /* The card data against the card: expiry (YYMM against MM/YY) and CVN2, each try counted on
  * the card's lock before it is checked. *rc: "" when right, else the decline. */
@@ -207,7 +209,8 @@ static enum pay_err auth_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
     return r == PAY_ERR_OK ? iss_store(tx, m, "APPROVED", "00", code, NULL, e) : r;
 }
 
-/* --- captures, reversals, refunds ----------------------------------------------------------------- */
+/* --- captures, reversals, refunds
+ * ----------------------------------------------------------------- */
 
 struct orig {
     bool found;
@@ -358,7 +361,8 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     return r == PAY_ERR_OK ? iss_store(tx, m, "", "00", "", NULL, e) : r;
 }
 
-/* --- the handlers ----------------------------------------------------------------------------------- */
+/* --- the handlers
+ * ----------------------------------------------------------------------------------- */
 
 static enum pay_err parse_auth(struct iss_msg *m, struct pay_error *e)
 {
@@ -374,10 +378,9 @@ static enum pay_err parse_auth(struct iss_msg *m, struct pay_error *e)
         return PAY_ERR_OK;
     char ctx[PAY_SEAL_CONTEXT_MAX + 1];
     snprintf(ctx, sizeof ctx, "de2:%s:%s", m->acq, m->trace);
-    return pay_net_card_open(&m->b->net.seal, ctx,
-                             json_string_value(json_object_get(json_object_get(m->in, "de2"),
-                                                               "sealed")),
-                             &m->data, e);
+    return pay_net_card_open(
+        &m->b->net.seal, ctx,
+        json_string_value(json_object_get(json_object_get(m->in, "de2"), "sealed")), &m->data, e);
 }
 
 enum pay_err iss_parse(struct iss_msg *m, const char *mti, const char *proc, struct pay_error *e)
@@ -431,8 +434,8 @@ void iss_end(struct pay_http_request *req, struct iss_msg *m, enum pay_err rc,
              const struct pay_error *e)
 {
     if (rc == PAY_ERR_OK && m->answer) {
-        PAY_INFO("bank.net_issued", "acquirer=%s trace=%s mti=%s amount=%lld card=%s rc=%s",
-                 m->acq, m->trace, m->mti, (long long)m->amount, m->card.id, m->rc);
+        PAY_INFO("bank.net_issued", "acquirer=%s trace=%s mti=%s amount=%lld card=%s rc=%s", m->acq,
+                 m->trace, m->mti, (long long)m->amount, m->card.id, m->rc);
         pay_net_reply_text(req, m->answer);
     } else {
         pay_net_fail(req, e->code ? e : &(struct pay_error){.code = PAY_ERR_INTERNAL});

@@ -97,6 +97,24 @@ static const struct pay_store_migration migrations[] = {
         "  PRIMARY KEY (acquirer, trace, mti),"
         "  CHECK (captured_minor >= 0 AND refunded_minor >= 0 AND refunded_minor <= captured_minor"
         "  AND captured_minor <= amount_minor))"},
+    /* The card network, acquirer side (docs/switch.md): one row per message the bank sends the
+     * switch, keyed by its own trace. An authorization: SENT (asked, no answer yet), ANSWERED
+     * (de39 kept), NO_ANSWER (nothing heard: a reversal row follows). A capture or reversal:
+     * PENDING (sent until the switch answers, with backoff), DONE. The card is only its token
+     * and last four digits. bank_net_trace numbers the traces. */
+    {5, "CREATE TABLE bank_net_acquired (trace TEXT PRIMARY KEY, mti TEXT NOT NULL,"
+        "  original_trace TEXT NOT NULL DEFAULT '', order_pk TEXT NOT NULL,"
+        "  amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),"
+        "  token TEXT NOT NULL DEFAULT '', last4 TEXT NOT NULL DEFAULT '',"
+        "  rrn TEXT NOT NULL DEFAULT '', auth_code TEXT NOT NULL DEFAULT '',"
+        "  response_code TEXT NOT NULL DEFAULT '', settle_date TEXT NOT NULL DEFAULT '',"
+        "  state TEXT NOT NULL CHECK (state IN ('SENT','ANSWERED','NO_ANSWER','PENDING','DONE')),"
+        "  attempts BIGINT NOT NULL DEFAULT 0, next_attempt_ms BIGINT NOT NULL DEFAULT 0,"
+        "  last_error TEXT NOT NULL DEFAULT '', created_ms BIGINT NOT NULL);"
+        "CREATE INDEX bank_net_acquired_order ON bank_net_acquired(order_pk);"
+        "CREATE INDEX bank_net_acquired_due ON bank_net_acquired(state, next_attempt_ms);"
+        "CREATE TABLE bank_net_trace (next BIGINT NOT NULL);"
+        "INSERT INTO bank_net_trace (next) VALUES (1)"},
 };
 
 const struct pay_store_component pay_bank_schema = {"bank", migrations,

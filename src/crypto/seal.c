@@ -87,8 +87,7 @@ int pay_seal_open(const struct pay_seal_key *k, const char *context, const char 
     size_t n = 0, cl = strlen(context);
     *pt_len = 0;
     if (pay_base64url_decode(box, sizeof box, sealed, strlen(sealed), &n) != 0 ||
-        n <= PAY_SEAL_OVERHEAD + 1 ||
-        crypto_box_seal_open(plain, box, n, k->pk, k->sk) != 0)
+        n <= PAY_SEAL_OVERHEAD + 1 || crypto_box_seal_open(plain, box, n, k->pk, k->sk) != 0)
         return -1;
     size_t m = n - PAY_SEAL_OVERHEAD;
     int ok = plain[0] == cl && m > 1 + cl && sodium_memcmp(plain + 1, context, cl) == 0 &&

@@ -21,10 +21,9 @@ struct key_io {
 static enum pay_err key_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct key_io *io = ctx;
-    struct pay_store_stmt *st =
-        pay_store_query(tx, err,
-                        "SELECT public_pem FROM switch_members WHERE code = $1 AND revoked_ms = 0",
-                        "t", io->code);
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err, "SELECT public_pem FROM switch_members WHERE code = $1 AND revoked_ms = 0", "t",
+        io->code);
     if (!st)
         return err->code;
     if (pay_store_step(st, err) == 1)
@@ -156,8 +155,8 @@ static enum pay_err signon_handler(struct pay_http_request *req, struct pay_erro
     if (mti && strcmp(mti, PAY_NET_MTI_NETMGMT) != 0)
         code = NULL, pay_error_set(err, PAY_ERR_FIELD_INVALID, "mti", "mti must be 0800");
     if (code && strcmp(code, "001") != 0 && strcmp(code, "301") != 0)
-        code = NULL, pay_error_set(err, PAY_ERR_FIELD_INVALID, "de70",
-                                   "de70: 001 (sign-on) or 301 (echo test)");
+        code = NULL,
+        pay_error_set(err, PAY_ERR_FIELD_INVALID, "de70", "de70: 001 (sign-on) or 301 (echo test)");
     if (code && strcmp(code, "001") == 0 && signon_url(sw, msg, &url, err) == PAY_ERR_OK) {
         struct signon_op s = {m.code, url};
         if (pay_committer_submit(sw->committer, signon_apply, &s, err) == PAY_ERR_OK)
@@ -187,7 +186,7 @@ static enum pay_err pem_handler(struct pay_http_request *req, struct pay_error *
     struct pay_switch *sw = pay_http_req_ctx(req);
     (void)err;
     const char *pem = strcmp(pay_http_req_path(req), "/ca.pem") == 0 ? sw->keys.certs.ca_cert_pem
-                                                                    : sw->keys.certs.sign_cert_pem;
+                                                                     : sw->keys.certs.sign_cert_pem;
     pay_http_respond_bytes(req, 200, "application/x-pem-file", pem, strlen(pem));
     return PAY_ERR_OK;
 }

@@ -21,6 +21,8 @@ static void usage(FILE *out)
             "       paygate switch member fund --data-dir D --member C --amount MINOR\n"
             "       paygate switch member list --data-dir D    (members and the BIN table)\n"
             "       paygate switch bin add --data-dir D --prefix DIGITS --member C\n"
+            "       paygate switch settle --data-dir D --date YYYY-MM-DD   (an ended business\n"
+            "            day; the server's worker settles each day after its cut-off itself)\n"
             "  (docs/switch.md)\n\n"
             "server options: --config switch.ini ([server] and [switch] keys: the options with\n"
             "  '_'), --check-config (validate config and flags, then exit)\n"
@@ -93,9 +95,8 @@ static enum pay_err read_config(const struct pay_config *c, struct pay_switch_op
 {
     static const char *const sections[] = {"server", "switch", NULL};
     static const char *const keys[] = {
-        "name",           "code",          "interchange_bp", "network_fee_bp",
-        "issuer_timeout", "web_root",      "print_url_file", "allow_private_members",
-        "test_fault",     NULL};
+        "name",     "code",           "interchange_bp",        "network_fee_bp", "issuer_timeout",
+        "web_root", "print_url_file", "allow_private_members", "test_fault",     NULL};
     enum pay_err rc;
     if ((rc = pay_config_check_sections(c, sections, e)) ||
         (rc = pay_server_settings_read(&o->server, c, e)) ||
@@ -247,6 +248,19 @@ static int bin_cmd(struct pay_switch *sw, const char *verb, const struct opts *i
     return 0;
 }
 
+static int settle_cmd(struct pay_switch *sw, const struct opts *in)
+{
+    struct pay_error e = {0};
+    int members = 0;
+    const char *date = get(in, "date");
+    enum pay_err rc = pay_switch_settle(sw, date ? date : "", &members, &e);
+    if (rc != PAY_ERR_OK)
+        return fail("settle", rc, &e);
+    printf(members ? "settled %s: %d members\n" : "%s: nothing to settle (or settled before)\n",
+           date, members);
+    return 0;
+}
+
 int pay_cmd_switch(int argc, char **argv)
 {
     if (pay_cli_wants_help(argc, argv)) {
@@ -260,7 +274,7 @@ int pay_cmd_switch(int argc, char **argv)
     const char *verb = "";
     if (strcmp(cmd, "member") == 0 || strcmp(cmd, "bin") == 0)
         verb = at < argc ? argv[at++] : "";
-    else if (strcmp(cmd, "serve") != 0) {
+    else if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "settle") != 0) {
         usage(stderr);
         return 2;
     }
@@ -278,8 +292,9 @@ int pay_cmd_switch(int argc, char **argv)
     struct pay_switch *sw = NULL;
     struct pay_error e = {0};
     enum pay_err rc = pay_switch_open(&o, &sw, &e);
-    int status = rc != PAY_ERR_OK            ? fail(cmd, rc, &e)
+    int status = rc != PAY_ERR_OK             ? fail(cmd, rc, &e)
                  : strcmp(cmd, "member") == 0 ? member_cmd(sw, verb, &in)
+                 : strcmp(cmd, "settle") == 0 ? settle_cmd(sw, &in)
                                               : bin_cmd(sw, verb, &in);
     pay_switch_close(sw);
     return status;

@@ -83,9 +83,9 @@ struct answer_op {
 /* The answer that is kept when another forward of the same message recorded first. */
 static enum pay_err kept_answer(struct pay_store_tx *tx, struct route_msg *m, struct pay_error *e)
 {
-    struct pay_store_stmt *st = pay_store_query(
-        tx, e, "SELECT answer FROM switch_msgs WHERE acquirer = $1 AND trace = $2", "tt",
-        m->acq->code, m->trace);
+    struct pay_store_stmt *st =
+        pay_store_query(tx, e, "SELECT answer FROM switch_msgs WHERE acquirer = $1 AND trace = $2",
+                        "tt", m->acq->code, m->trace);
     if (!st)
         return e->code;
     if (pay_store_step(st, e) == 1 && pay_store_col_text(st, 0)[0])
@@ -134,11 +134,11 @@ static enum pay_err answer_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     char date[PAY_NET_DATE_LEN] = "";
     bool cleared = !is_auth(m) && strcmp(m->kind->mti, PAY_NET_MTI_REVERSAL) != 0 &&
                    strcmp(op->a->rc, "00") == 0; /* approved captures and refunds */
-    if (cleared) /* the business day the switch clears it in */
+    if (cleared)                                 /* the business day the switch clears it in */
         pay_net_date(pay_clock_now_ms(), date);
     snprintf(m->rc, sizeof m->rc, "%s", op->a->rc);
-    m->answer = pay_switch_answer_text(route_answer(m, op->a->rc, op->a->auth_code, date,
-                                                    op->a->text));
+    m->answer =
+        pay_switch_answer_text(route_answer(m, op->a->rc, op->a->auth_code, date, op->a->text));
     if (!m->answer)
         return pay_error_set(e, PAY_ERR_INTERNAL, "", "cannot write the answer");
     enum pay_err rc = pay_store_exec(
@@ -152,6 +152,12 @@ static enum pay_err answer_apply(struct pay_store_tx *tx, void *ctx, struct pay_
         free(m->answer);
         m->answer = NULL;
         return kept_answer(tx, m, e);
+    }
+    if (rc == PAY_ERR_OK && cleared) { /* the positions move with the answer that clears it */
+        char id[PAY_LEDGER_ID_MAX + 1];
+        snprintf(id, sizeof id, "clr:%s:%s", m->acq->code, m->trace);
+        rc = pay_switch_clear_tx(m->sw, tx, id, m->kind->proc, m->acq->code, m->issuer, m->amount,
+                                 date, e);
     }
     return rc;
 }
@@ -175,14 +181,15 @@ enum pay_err route_forward(struct route_msg *m, struct pay_error *e)
     long status = 0;
     json_t *answer = NULL;
     struct pay_error ce = {0};
-    enum pay_err rc = pay_switch_call(m->sw, &m->iss, m->kind->issuer_path, msg, &status, &answer,
-                                      &ce);
+    enum pay_err rc =
+        pay_switch_call(m->sw, &m->iss, m->kind->issuer_path, msg, &status, &answer, &ce);
     json_decref(msg);
     struct issuer_answer a;
     bool answered = rc == PAY_ERR_OK && read_answer(answer, status, &a);
     json_decref(answer);
     if (!answered)
-        PAY_WARN("switch.issuer_no_answer", "issuer=%s acquirer=%s trace=%s mti=%s status=%ld"
+        PAY_WARN("switch.issuer_no_answer",
+                 "issuer=%s acquirer=%s trace=%s mti=%s status=%ld"
                  " error=\"%s\"",
                  m->iss.code, m->acq->code, m->trace, m->kind->mti, status, ce.detail);
     struct answer_op op = {m, answered ? &a : NULL};

@@ -101,21 +101,29 @@ struct add_op {
     char account[PAY_LEDGER_ID_MAX + 1];
 };
 
-static enum pay_err settle_account_create(struct pay_switch *sw, struct pay_store_tx *tx,
-                                          const char *code, const char *id, struct pay_error *err)
+/* The member's settlement account (no overdraft: it settles with money it has) and its clearing
+ * account (a position either way until the day is settled). */
+static enum pay_err member_accounts_create(struct pay_switch *sw, struct pay_store_tx *tx,
+                                           const char *code, const char *settle_id,
+                                           struct pay_error *err)
 {
-    struct pay_ledger_account a;
-    memset(&a, 0, sizeof a);
-    snprintf(a.id, sizeof a.id, "%s", id);
-    snprintf(a.currency, sizeof a.currency, PAY_SWITCH_CURRENCY);
-    a.code = PAY_SWITCH_ACCT_SETTLEMENT;
-    a.flags = PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS; /* no overdraft at settlement */
-    snprintf(a.owner, sizeof a.owner, "%s", code);
-    enum pay_ledger_result res;
-    enum pay_err rc = pay_ledger_tx_create_accounts(sw->ledger, tx, &a, 1, &res, err);
-    if (rc == PAY_ERR_OK && res != PAY_LEDGER_OK)
-        rc = pay_error_set(err, PAY_ERR_INTERNAL, "", "settlement account %s: %s", id,
-                           pay_ledger_result_name(res));
+    struct pay_ledger_account a[2];
+    memset(a, 0, sizeof a);
+    snprintf(a[0].id, sizeof a[0].id, "%s", settle_id);
+    a[0].code = PAY_SWITCH_ACCT_SETTLEMENT;
+    a[0].flags = PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS;
+    pay_switch_clearing_account(code, a[1].id);
+    a[1].code = PAY_SWITCH_ACCT_CLEARING;
+    for (int i = 0; i < 2; i++) {
+        snprintf(a[i].currency, sizeof a[i].currency, PAY_SWITCH_CURRENCY);
+        snprintf(a[i].owner, sizeof a[i].owner, "%s", code);
+    }
+    enum pay_ledger_result res[2];
+    enum pay_err rc = pay_ledger_tx_create_accounts(sw->ledger, tx, a, 2, res, err);
+    for (int i = 0; rc == PAY_ERR_OK && i < 2; i++)
+        if (res[i] != PAY_LEDGER_OK)
+            rc = pay_error_set(err, PAY_ERR_INTERNAL, "", "account %s: %s", a[i].id,
+                               pay_ledger_result_name(res[i]));
     return rc;
 }
 
@@ -159,14 +167,15 @@ static enum pay_err add_apply(struct pay_store_tx *tx, void *ctx, struct pay_err
     if (rc == PAY_ERR_DB_CONSTRAINT)
         return pay_error_set(err, PAY_ERR_DUPLICATE, "code", "member %s exists", m->code);
     if (rc == PAY_ERR_OK)
-        rc = settle_account_create(a->sw, tx, m->code, a->account, err);
+        rc = member_accounts_create(a->sw, tx, m->code, a->account, err);
     if (rc == PAY_ERR_OK && m->funds_minor > 0)
         rc = fund_tx(a->sw, tx, a->account, m->funds_minor, err);
     if (rc == PAY_ERR_OK && m->bin && m->bin[0])
-        rc = pay_store_exec(tx, err,
-                            "INSERT INTO switch_bins (prefix, member, created_ms) VALUES ($1, $2, $3)"
-                            " ON CONFLICT (prefix) DO UPDATE SET member = $2",
-                            "tti", m->bin, m->code, now);
+        rc = pay_store_exec(
+            tx, err,
+            "INSERT INTO switch_bins (prefix, member, created_ms) VALUES ($1, $2, $3)"
+            " ON CONFLICT (prefix) DO UPDATE SET member = $2",
+            "tti", m->bin, m->code, now);
     return rc;
 }
 
@@ -197,10 +206,10 @@ static char *member_json(struct pay_switch *sw, const struct pay_switch_member_n
 {
     char pk[PAY_SEAL_KEY_TEXT_LEN];
     pay_seal_pk_to_text(pk, sw->keys.seal.pk);
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "code", m->code, "name",
-                          m->name, "roles", m->roles, "certSerial", serial, "settlementAccount",
-                          account, "switchCode", sw->opt.code, "switchName", sw->opt.name,
-                          "switchSealKey", pk);
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "code", m->code, "name", m->name,
+                  "roles", m->roles, "certSerial", serial, "settlementAccount", account,
+                  "switchCode", sw->opt.code, "switchName", sw->opt.name, "switchSealKey", pk);
     char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     return text;
@@ -228,8 +237,9 @@ static enum pay_err write_member_dir(struct pay_switch *sw, const struct pay_swi
             write_out(sw, dir, "switch-ca.crt", sw->keys.certs.ca_cert_pem, 0644) |
             write_out(sw, dir, "member.json", json, 0644);
     free(json);
-    return w == 0 ? PAY_ERR_OK
-                  : pay_error_set(err, PAY_ERR_INTERNAL, "out", "cannot write the files in %s", dir);
+    return w == 0
+               ? PAY_ERR_OK
+               : pay_error_set(err, PAY_ERR_INTERNAL, "out", "cannot write the files in %s", dir);
 }
 
 enum pay_err pay_switch_member_add(struct pay_switch *sw, const struct pay_switch_member_new *m,
@@ -321,8 +331,8 @@ enum pay_err pay_switch_member_fund(struct pay_switch *sw, const char *member, i
                                     struct pay_error *err)
 {
     if (amount_minor <= 0 || amount_minor > PAY_AMOUNT_MAX_MINOR)
-        return pay_error_set(err, PAY_ERR_AMOUNT_INVALID, "amount",
-                             "amount: 1..%lld minor units", (long long)PAY_AMOUNT_MAX_MINOR);
+        return pay_error_set(err, PAY_ERR_AMOUNT_INVALID, "amount", "amount: 1..%lld minor units",
+                             (long long)PAY_AMOUNT_MAX_MINOR);
     struct fund_op f = {sw, member ? member : "", amount_minor};
     return pay_committer_submit(sw->committer, fund_apply, &f, err);
 }
@@ -354,11 +364,11 @@ enum pay_err pay_switch_route(struct pay_store_tx *tx, const char *pan,
 static enum pay_err print_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     FILE *out = ctx;
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err,
-        "SELECT code, name, roles, url, signed_on_ms, settle_account, revoked_ms"
-        " FROM switch_members ORDER BY code",
-        "");
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT code, name, roles, url, signed_on_ms, settle_account, revoked_ms"
+                        " FROM switch_members ORDER BY code",
+                        "");
     if (!st)
         return err->code;
     fprintf(out, "members:\n");

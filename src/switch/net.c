@@ -287,19 +287,19 @@ enum pay_err pay_net_call(const struct pay_net_peer *p, const char *path, const 
     if (snprintf(url, sizeof url, "%s%s", p->base_url, path) >= (int)sizeof url)
         return pay_error_set(e, PAY_ERR_FIELD_INVALID, "url", "URL too long");
     long timeout = p->timeout_ms > 0 ? p->timeout_ms : PAY_NET_CALL_TIMEOUT_MS;
-    struct pay_http_client_options opt = {
-        .total_timeout_ms = timeout,
-        .connect_timeout_ms = timeout < PAY_CLIENT_CONNECT_TIMEOUT_MS ? timeout : 0,
-        .response_max = p->response_max,
-        .allow_private_addresses = p->allow_private};
+    struct pay_http_client_options opt = {.total_timeout_ms = timeout,
+                                          .connect_timeout_ms =
+                                              timeout < PAY_CLIENT_CONNECT_TIMEOUT_MS ? timeout : 0,
+                                          .response_max = p->response_max,
+                                          .allow_private_addresses = p->allow_private};
     struct pay_http_client_response r;
     memset(&r, 0, sizeof r);
     rc = pay_http_client_request(method, url, headers, body, len, &opt, &r, e);
     if (rc == PAY_ERR_OK)
         rc = verify_answer(p, &r, nonce, e);
     if (rc == PAY_ERR_OK) {
-        *answer = json_loadb(r.body.data ? r.body.data : "", r.body.len, JSON_REJECT_DUPLICATES,
-                             NULL);
+        *answer =
+            json_loadb(r.body.data ? r.body.data : "", r.body.len, JSON_REJECT_DUPLICATES, NULL);
         if (!json_is_object(*answer)) {
             json_decref(*answer);
             *answer = NULL;
@@ -366,7 +366,8 @@ void pay_net_fail(struct pay_http_request *req, const struct pay_error *e)
                               e->detail[0] ? e->detail : pay_err_message(code));
     if (inner && e->field[0])
         json_object_set_new(inner, "field", json_string(e->field));
-    pay_net_reply(req, pay_err_http_status(code), inner ? json_pack("{s:o}", "error", inner) : NULL);
+    pay_net_reply(req, pay_err_http_status(code),
+                  inner ? json_pack("{s:o}", "error", inner) : NULL);
 }
 
 enum pay_err pay_net_cert_key_lookup(void *ctx, const char *key_id, struct pay_sig_pubkey *out)

@@ -92,8 +92,8 @@ static enum pay_err parse(struct route_msg *m, struct pay_error *e)
     m->trace = proc ? pay_net_trace(m->in, "de11", e) : NULL;
     const char *acq = m->trace ? pay_net_str(m->in, "de32", PAY_NET_CODE_MAX, e) : NULL;
     if (acq && strcmp(acq, m->acq->code) != 0)
-        return pay_error_set(e, PAY_ERR_FIELD_INVALID, "de32",
-                             "de32 must be your own code, %s", m->acq->code);
+        return pay_error_set(e, PAY_ERR_FIELD_INVALID, "de32", "de32 must be your own code, %s",
+                             m->acq->code);
     const char *cur = acq ? pay_net_str(m->in, "de49", 3, e) : NULL;
     if (cur && strcmp(cur, PAY_SWITCH_CURRENCY) != 0)
         return pay_error_set(e, PAY_ERR_CURRENCY_MISMATCH, "de49", "the network clears CNY");
@@ -118,11 +118,11 @@ json_t *route_answer(const struct route_msg *m, const char *rc, const char *auth
 {
     char today[PAY_NET_DATE_LEN];
     pay_net_date(pay_clock_now_ms(), today);
-    json_t *a = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "mti",
-                          m->kind->resp_mti, "de3", m->kind->proc, "de4", (json_int_t)m->amount,
-                          "de11", m->trace, "de15", settle_date && settle_date[0] ? settle_date : today,
-                          "de32", m->acq->code, "de39", rc, "de44",
-                          text && text[0] ? text : pay_net_rc_text(rc), "de49", PAY_SWITCH_CURRENCY);
+    json_t *a = json_pack(
+        "{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "mti", m->kind->resp_mti, "de3",
+        m->kind->proc, "de4", (json_int_t)m->amount, "de11", m->trace, "de15",
+        settle_date && settle_date[0] ? settle_date : today, "de32", m->acq->code, "de39", rc,
+        "de44", text && text[0] ? text : pay_net_rc_text(rc), "de49", PAY_SWITCH_CURRENCY);
     if (!a)
         return NULL;
     if (m->rrn[0])
@@ -134,9 +134,9 @@ json_t *route_answer(const struct route_msg *m, const char *rc, const char *auth
     if (m->issuer[0])
         json_object_set_new(a, "de100", json_string(m->issuer));
     if (is_auth(m) && m->token[0])
-        json_object_set_new(a, "de2",
-                            json_pack("{s:s, s:s, s:s}", "token", m->token, "bin", m->bin,
-                                      "last4", m->last4));
+        json_object_set_new(
+            a, "de2",
+            json_pack("{s:s, s:s, s:s}", "token", m->token, "bin", m->bin, "last4", m->last4));
     return a;
 }
 
@@ -206,9 +206,9 @@ static enum pay_err card_token(struct pay_store_tx *tx, struct route_msg *m, boo
 {
     struct pay_store_stmt *st =
         m->token_in
-            ? pay_store_query(tx, e,
-                              "SELECT token, issuer, bin, last4 FROM switch_tokens WHERE token = $1",
-                              "t", m->token_in)
+            ? pay_store_query(
+                  tx, e, "SELECT token, issuer, bin, last4 FROM switch_tokens WHERE token = $1",
+                  "t", m->token_in)
             : pay_store_query(
                   tx, e, "SELECT token, issuer, bin, last4 FROM switch_tokens WHERE pan_index = $1",
                   "t", m->pan_index);
@@ -282,11 +282,11 @@ static enum pay_err load_original(struct pay_store_tx *tx, struct route_msg *m, 
                                   struct pay_error *e)
 {
     memset(o, 0, sizeof *o);
-    struct pay_store_stmt *st = pay_store_query(
-        tx, e,
-        "SELECT state, response_code, reversed, issuer, token, rrn FROM switch_msgs"
-        " WHERE acquirer = $1 AND trace = $2 AND mti = $3",
-        "ttt", m->acq->code, m->orig, PAY_NET_MTI_AUTH);
+    struct pay_store_stmt *st =
+        pay_store_query(tx, e,
+                        "SELECT state, response_code, reversed, issuer, token, rrn FROM switch_msgs"
+                        " WHERE acquirer = $1 AND trace = $2 AND mti = $3",
+                        "ttt", m->acq->code, m->orig, PAY_NET_MTI_AUTH);
     if (!st)
         return e->code;
     int r = pay_store_step(st, e);
@@ -323,9 +323,9 @@ static enum pay_err record_followup(struct pay_store_tx *tx, struct route_msg *m
         return rc;
     if (!o.found && reversal) {
         rc = tombstone(tx, m, e);
-        return rc == PAY_ERR_OK ? route_final(tx, m, "25",
-                                              "original not found: refused if it arrives later", e)
-                                : rc;
+        return rc == PAY_ERR_OK
+                   ? route_final(tx, m, "25", "original not found: refused if it arrives later", e)
+                   : rc;
     }
     if (!o.found || strcmp(o.state, "VOID") == 0)
         return route_final(tx, m, "25", NULL, e);
@@ -383,11 +383,11 @@ static enum pay_err record_apply(struct pay_store_tx *tx, void *ctx, struct pay_
 {
     struct route_msg *m = ctx;
     route_msg_reset(m); /* a rerun of the batch starts over */
-    struct pay_store_stmt *st = pay_store_query(
-        tx, e,
-        "SELECT fingerprint, state, answer, issuer, token, rrn FROM switch_msgs"
-        " WHERE acquirer = $1 AND trace = $2",
-        "tt", m->acq->code, m->trace);
+    struct pay_store_stmt *st =
+        pay_store_query(tx, e,
+                        "SELECT fingerprint, state, answer, issuer, token, rrn FROM switch_msgs"
+                        " WHERE acquirer = $1 AND trace = $2",
+                        "tt", m->acq->code, m->trace);
     if (!st)
         return e->code;
     int r = pay_store_step(st, e);

@@ -44,6 +44,16 @@ static const struct pay_store_migration migrations[] = {
         "  response_code TEXT NOT NULL DEFAULT '', last_error TEXT NOT NULL DEFAULT '',"
         "  created_ms BIGINT NOT NULL, PRIMARY KEY (acquirer, trace));"
         "CREATE INDEX switch_reversals_due ON switch_reversals(state, next_attempt_ms)"},
+    /* Settlement (docs/switch.md): one run per business day, once every message of that day is
+     * answered; one row per member with its net position (acquired less issued, refunds the
+     * other way) and the ledger transfer that settled it (between its clearing account and its
+     * settlement account). The positions of a day sum to zero. */
+    {2, "CREATE TABLE switch_settlement_runs (settle_date TEXT PRIMARY KEY,"
+        "  members BIGINT NOT NULL, moved_minor BIGINT NOT NULL, created_ms BIGINT NOT NULL);"
+        "CREATE TABLE switch_settlements (settle_date TEXT NOT NULL, member TEXT NOT NULL,"
+        "  acquired_minor BIGINT NOT NULL, issued_minor BIGINT NOT NULL,"
+        "  net_minor BIGINT NOT NULL, transfer_id TEXT NOT NULL DEFAULT '',"
+        "  created_ms BIGINT NOT NULL, PRIMARY KEY (settle_date, member))"},
 };
 
 const struct pay_store_component pay_switch_schema = {"switch", migrations,

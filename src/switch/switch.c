@@ -210,9 +210,9 @@ enum pay_err pay_switch_seq_next(struct pay_store_tx *tx, const char *name, int6
                                      " ON CONFLICT (name) DO UPDATE SET next = switch_seq.next + 1",
                                      "t", name);
     struct pay_store_stmt *st =
-        rc == PAY_ERR_OK ? pay_store_query(tx, err, "SELECT next FROM switch_seq WHERE name = $1",
-                                           "t", name)
-                         : NULL;
+        rc == PAY_ERR_OK
+            ? pay_store_query(tx, err, "SELECT next FROM switch_seq WHERE name = $1", "t", name)
+            : NULL;
     if (!st)
         return err->code ? err->code : rc;
     int r = pay_store_step(st, err);

@@ -31,9 +31,11 @@
 enum pay_switch_xfer_code {
     PAY_SWITCH_XFER_FUNDING = 1,    /* central bank money into a settlement account */
     PAY_SWITCH_XFER_SETTLEMENT = 2, /* a member's net position of one business day */
+    PAY_SWITCH_XFER_CLEARING = 3,   /* an approved capture or refund: issuer <-> acquirer */
 };
 enum pay_switch_acct_code {
     PAY_SWITCH_ACCT_SETTLEMENT = 1, /* a member's settlement account */
+    PAY_SWITCH_ACCT_CLEARING = 2,   /* a member's clearing position until settlement */
     PAY_SWITCH_ACCT_INTERNAL = 9,   /* central bank funding, the network's fee income */
 };
 
@@ -44,18 +46,18 @@ struct pay_switch_options {
     struct pay_server_settings server;
     char web_root[PAY_SWITCH_PATH_MAX];
     char print_url_file[PAY_SWITCH_PATH_MAX];
-    int64_t interchange_bp;      /* acquirer -> issuer, of each purchase */
-    int64_t network_fee_bp;      /* each side -> the switch, of each purchase */
-    int64_t issuer_timeout_ms;   /* PAY_NET_ISSUER_TIMEOUT_MS */
-    bool allow_private_members;  /* member URLs on loopback/private addresses (sandbox) */
-    char test_fault[32];         /* tests only (with fake_clock): "stall-after-issuer" */
+    int64_t interchange_bp;     /* acquirer -> issuer, of each purchase */
+    int64_t network_fee_bp;     /* each side -> the switch, of each purchase */
+    int64_t issuer_timeout_ms;  /* PAY_NET_ISSUER_TIMEOUT_MS */
+    bool allow_private_members; /* member URLs on loopback/private addresses (sandbox) */
+    char test_fault[32];        /* tests only (with fake_clock): "stall-after-issuer" */
 };
 
 struct pay_switch_keys {
     /* ca: issues the members' certificates; sign (CN = the switch's code): signs answers,
      * requests to issuers and clearing files */
     struct pay_keydir_certs certs;
-    struct pay_seal_key seal;       /* card data is sealed to the switch with its public half */
+    struct pay_seal_key seal; /* card data is sealed to the switch with its public half */
     uint8_t index_key[PAY_KEYED_HASH_KEY_LEN]; /* keyed hash of card numbers (tokens) */
 };
 
@@ -67,7 +69,7 @@ struct pay_switch {
     struct pay_committer *committer;
     struct pay_http_server *http;
     struct pay_nonce_cache *nonces;
-    char url[PAY_URL_MAX + 1]; /* our base URL (public_url, else the bound one) */
+    char url[PAY_URL_MAX + 1];                   /* our base URL (public_url, else the bound one) */
     char central_account[PAY_LEDGER_ID_MAX + 1]; /* funds settlement accounts (sandbox) */
     char fees_account[PAY_LEDGER_ID_MAX + 1];    /* the network's fee income */
     /* the background worker: the switch's own reversals, the daily clearing */
@@ -119,8 +121,8 @@ enum pay_err pay_switch_member_load(struct pay_switch *sw, const char *code,
 
 struct pay_switch_member_new {
     const char *code, *name;
-    const char *roles;  /* "issuer", "acquirer" or "issuer,acquirer" */
-    const char *bin;    /* optional: a first BIN table entry */
+    const char *roles;   /* "issuer", "acquirer" or "issuer,acquirer" */
+    const char *bin;     /* optional: a first BIN table entry */
     int64_t funds_minor; /* sandbox: central bank money into its settlement account */
 };
 /* Admits a member: its certificate (CN = code) from the switch's CA, its X25519 sealing key,
@@ -136,8 +138,8 @@ enum pay_err pay_switch_member_fund(struct pay_switch *sw, const char *member, i
                                     struct pay_error *err);
 /* The issuer of a card number: the member of the longest BIN table prefix that matches
  * (inside tx). NOT_FOUND when none matches. */
-enum pay_err pay_switch_route(struct pay_store_tx *tx, const char *pan, char member[PAY_NET_CODE_MAX + 1],
-                              struct pay_error *err);
+enum pay_err pay_switch_route(struct pay_store_tx *tx, const char *pan,
+                              char member[PAY_NET_CODE_MAX + 1], struct pay_error *err);
 /* Lists members and the BIN table on out (the `member list` command). */
 enum pay_err pay_switch_members_print(struct pay_switch *sw, FILE *out, struct pay_error *err);
 
@@ -171,8 +173,27 @@ void pay_switch_worker_stop(struct pay_switch *sw);
 void pay_switch_reversals_run(struct pay_switch *sw);
 
 /* --- clearing.c: the daily clearing and settlement ----------------------------------------- */
-/* Clears and settles every business day that has ended and is not cleared yet. */
+/* A member's clearing account: "clear:<code>". */
+void pay_switch_clearing_account(const char *code, char out[PAY_LEDGER_ID_MAX + 1]);
+/* Books an approved capture (de3 000000) or refund (200000) of amount between the issuer's and
+ * the acquirer's clearing accounts (inside tx, with the answer). id: unique per message. */
+enum pay_err pay_switch_clear_tx(struct pay_switch *sw, struct pay_store_tx *tx, const char *id,
+                                 const char *proc, const char *acquirer, const char *issuer,
+                                 int64_t amount_minor, const char *settle_date,
+                                 struct pay_error *err);
+/* Settles business day date ("YYYY-MM-DD", ended: before today's business date): each member's
+ * net position moves between its clearing and its settlement account, one balanced transfer
+ * each, in one transaction with the run's rows. *members: how many settled; 0 and OK when the
+ * day was settled before (a rerun moves nothing). A message belongs to the business day of its
+ * answer, so an ended day gains no messages. FIELD_INVALID (date) for a day that has not ended;
+ * INSUFFICIENT_FUNDS (member) when a member's settlement account cannot pay its position
+ * (nothing moves). */
+enum pay_err pay_switch_settle(struct pay_switch *sw, const char *date, int *members,
+                               struct pay_error *err);
+/* Settles every ended business day that has cleared messages and no run yet (the worker). */
 void pay_switch_clearing_run(struct pay_switch *sw);
+/* GET /net/v1/settlements/{date}: the calling member's position and settlement of a day. */
+const struct pay_http_route *pay_switch_clearing_routes(size_t *n);
 
 /* --- server.c ------------------------------------------------------------------------------ */
 int pay_switch_serve(struct pay_switch_options *o);

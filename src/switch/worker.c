@@ -95,11 +95,11 @@ static void send_reversal(struct pay_switch *sw, const struct due *d)
     const char *rc = NULL;
     char error[200] = "";
     enum pay_err r = pay_switch_member_load(sw, d->issuer, &iss, &e);
-    json_t *msg = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "mti",
-                            PAY_NET_MTI_REVERSAL, "de3", PAY_NET_PROC_PURCHASE, "de4",
-                            (json_int_t)d->amount_minor, "de11", d->trace, "de32", d->acquirer,
-                            "de33", sw->opt.code, "de37", d->rrn, "de49", PAY_SWITCH_CURRENCY,
-                            "de90", d->trace);
+    json_t *msg =
+        json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "mti", PAY_NET_MTI_REVERSAL,
+                  "de3", PAY_NET_PROC_PURCHASE, "de4", (json_int_t)d->amount_minor, "de11",
+                  d->trace, "de32", d->acquirer, "de33", sw->opt.code, "de37", d->rrn, "de49",
+                  PAY_SWITCH_CURRENCY, "de90", d->trace);
     if (r == PAY_ERR_OK && msg)
         r = pay_switch_call(sw, &iss, "/net/v1/issuer/reversals", msg, &status, &answer, &e);
     const char *got = json_string_value(json_object_get(answer, "de39"));

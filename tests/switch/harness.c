@@ -92,13 +92,20 @@ static int spawn_bank(struct bank_proc *b, const struct sw_proc *s, const char *
     return th_wait_url_file(path, b->url, sizeof b->url, 30000);
 }
 
-int sw_bank_start(struct bank_proc *b, const struct sw_proc *s, const char *code,
-                  const char *bin_, const char *extra)
+int sw_bank_start(struct bank_proc *b, const struct sw_proc *s, const char *code, const char *bin_,
+                  const char *extra)
 {
     memset(b, 0, sizeof *b);
     char prefix[64];
     snprintf(prefix, sizeof prefix, "paygate-switch-%s", code);
     if (th_tmpdir(b->dir, sizeof b->dir, prefix) != 0)
+        return -1;
+    /* merchant M1 (the bank harness's test merchant: <dir>/M1, shop.test, notify on loopback) */
+    if (h_paygate(NULL,
+                  "bank merchant add --data-dir %s/data --code %s --bin %s --fast-hash --mer-id M1"
+                  " --name 'Test Shop 1' --referrer-domain shop.test --notify-domain 127.0.0.1"
+                  " --out %s/M1/ 2>>%s/cli.log",
+                  b->dir, code, bin_, b->dir, b->dir) != 0)
         return -1;
     return spawn_bank(b, s, code, bin_, extra);
 }
@@ -256,6 +263,19 @@ int sw_bank_account(const struct bank_proc *b, const char *account_id, int64_t o
 {
     char db[300];
     snprintf(db, sizeof db, "%s/data/bank.db", b->dir);
+    struct q q = {.sql = "SELECT debits_pending, debits_posted, credits_pending, credits_posted"
+                         " FROM ledger_accounts WHERE id = $1",
+                  .arg = account_id,
+                  .ints_mode = true};
+    int rc = run_q(db, &q);
+    memcpy(out, q.ints, sizeof q.ints);
+    return rc;
+}
+
+int sw_switch_account(const struct sw_proc *s, const char *account_id, int64_t out[4])
+{
+    char db[300];
+    snprintf(db, sizeof db, "%s/data/switch.db", s->dir);
     struct q q = {.sql = "SELECT debits_pending, debits_posted, credits_pending, credits_posted"
                          " FROM ledger_accounts WHERE id = $1",
                   .arg = account_id,

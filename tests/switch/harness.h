@@ -36,13 +36,14 @@ void sw_stop(struct sw_proc *s, int sig);
 /* "<switch dir>/<code>": the member folder `member add` wrote. */
 void sw_member_dir(const struct sw_proc *s, const char *code, char *out, size_t n);
 
-/* A bank (code ccb or icbc, its BIN) as a member of the switch, demo data, fake clock; its data
- * dir is <b->dir>/data as the bank harness expects. 0 or -1. */
-int sw_bank_start(struct bank_proc *b, const struct sw_proc *s, const char *code,
-                  const char *bin, const char *extra_args);
+/* A bank (code ccb or icbc, its BIN) as a member of the switch, demo data, fake clock, with the
+ * bank harness's merchant M1 (<b->dir>/M1); its data dir is <b->dir>/data as the bank harness
+ * expects. 0 or -1. */
+int sw_bank_start(struct bank_proc *b, const struct sw_proc *s, const char *code, const char *bin,
+                  const char *extra_args);
 /* Starts it again on the same data dir (a new port: it signs on again). */
-int sw_bank_restart(struct bank_proc *b, const struct sw_proc *s, const char *code,
-                    const char *bin, const char *extra_args);
+int sw_bank_restart(struct bank_proc *b, const struct sw_proc *s, const char *code, const char *bin,
+                    const char *extra_args);
 
 /* The test acquirer: a member's key, the switch's certificate and sealing key. */
 struct sw_acq {
@@ -75,6 +76,8 @@ const char *sw_rc(const json_t *answer);
 /* The four balances of a ledger account in a bank's database (read while it runs):
  * debits_pending, debits_posted, credits_pending, credits_posted. 0 or -1. */
 int sw_bank_account(const struct bank_proc *b, const char *account_id, int64_t out[4]);
+/* The same in the switch's database (settle:<code>, clear:<code>). */
+int sw_switch_account(const struct sw_proc *s, const char *account_id, int64_t out[4]);
 /* The account of the bank's demo card with serial n (its customer's phone is 1380000000n). */
 int sw_card_account(const struct bank_proc *b, int serial, char out[65]);
 /* A query's first column of its first row as text, from a database (read while its server

@@ -23,7 +23,7 @@
 static struct sw_proc sw;
 static struct bank_proc ccb;
 static struct sw_acq acq;
-static char pans[8][20];     /* every card number used: none may be stored by the switch */
+static char pans[8][20]; /* every card number used: none may be stored by the switch */
 static char cvvs[8][4];
 
 #define AUTH     "/net/v1/authorizations"
@@ -43,7 +43,7 @@ static int setup(void **state)
         if (h_demo_cvv2(&ccb, pans[i], cvvs[i]) != 0)
             return -1;
     }
-    sw_demo_pan(SW_CCB_BIN, 77, pans[5]);      /* in CCB's range, no such card */
+    sw_demo_pan(SW_CCB_BIN, 77, pans[5]);                        /* in CCB's range, no such card */
     snprintf(pans[6], sizeof pans[6], "%s", "4111111111111111"); /* nobody's BIN */
     return 0;
 }
@@ -326,10 +326,10 @@ static void no_card_data_at_the_switch(void **state)
         snprintf(needles[n++], 64, "cvn2=%s", cvvs[i]);
     }
     const char *files[] = {"data/switch.db", "data/switch.db-wal", "data/switch.db-shm",
-                           "switch.log", "stdout.txt", "cli.log"};
-    assert_int_equal(th_scan_files(sw.dir, files, 6, (const char (*)[64])needles, n), 0);
+                           "switch.log",     "stdout.txt",         "cli.log"};
+    assert_int_equal(th_scan_files(sw.dir, files, 6, (const char(*)[64])needles, n), 0);
     const char *bank_files[] = {"bank.log", "stdout.txt"};
-    assert_int_equal(th_scan_files(ccb.dir, bank_files, 2, (const char (*)[64])needles, n), 0);
+    assert_int_equal(th_scan_files(ccb.dir, bank_files, 2, (const char(*)[64])needles, n), 0);
 }
 
 int main(void)
