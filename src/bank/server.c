@@ -112,8 +112,7 @@ static enum pay_err start_http(struct pay_bank *b, struct pay_error *err)
     snprintf(b->url, sizeof b->url, "%s", url);
     struct pay_error se = {0}; /* the switch down: the worker signs on later */
     if (b->net.enabled && pay_bank_net_signon(b, &se) != PAY_ERR_OK)
-        PAY_WARN("bank.net_signon_failed", "switch=%s error=\"%s\"", b->net.switch_code,
-                 se.detail);
+        PAY_WARN("bank.net_signon_failed", "switch=%s error=\"%s\"", b->net.switch_code, se.detail);
     printf("%s (%s, BIN %s) listening on %s\n", b->opt.name, b->opt.code, b->opt.bin, url);
     fflush(stdout);
     rc = pay_server_settings_announce(&b->opt.server, pay_http_server_url(b->http), err);
