@@ -253,7 +253,7 @@ enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **o
         rc = load_keys(b, err);
     if (rc == PAY_ERR_OK) /* the audit log's checkpoints are signed with the signing key */
         b->audit_signer = (pay_audit_signer){
-            .alg = PAY_SIG_RSA_SHA256, .key_id = b->opt.code, .rsa = b->keys.sign_key};
+            .alg = PAY_SIG_RSA_SHA256, .key_id = b->opt.code, .rsa = b->keys.certs.sign_key};
     if (rc == PAY_ERR_OK)
         rc = pay_ledger_new(b->store, &b->ledger, err);
     if (rc == PAY_ERR_OK)
