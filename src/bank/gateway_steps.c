@@ -163,9 +163,8 @@ enum pay_err gw_card_handler(struct pay_http_request *req, struct pay_error *err
     struct card_op c = {.b = b, .session = s.id, .pan = pan};
     rc = pay_committer_submit(b->committer, card_apply, &c, err);
     pay_wipe(pan, sizeof pan);
-    if (rc == PAY_ERR_CARD_INVALID && gw_net_offered(b, in)) {
-        gw_net_card_page(req, &s, 200, in, NULL,
-                         NULL); /* another bank's card: through the network */
+    if (rc == PAY_ERR_CARD_INVALID && gw_net_offered(b, in)) { /* through the card network */
+        gw_net_card_page(req, &s, 200, in, NULL, NULL);
         return PAY_ERR_OK;
     }
     if (rc == PAY_ERR_CARD_INVALID || rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED) {
