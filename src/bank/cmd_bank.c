@@ -263,14 +263,11 @@ static enum pay_err read_config(const struct pay_config *c, struct pay_bank_opti
                                 struct pay_error *e)
 {
     static const char *const sections[] = {"server", "bank", NULL};
-    static const char *const keys[] = {"name",         "name_en",
-                                       "brand_color",  "code",
-                                       "bin",          "notify_timeout",
-                                       "notify_retry", "allow_private_notify",
-                                       "admin_token",  "sms_ttl",
-                                       "demo_data",    "fast_hash",
-                                       "web_root",     "switch_url",
-                                       "switch_member_dir", NULL};
+    static const char *const keys[] = {
+        "name",        "name_en",        "brand_color",       "code",
+        "bin",         "notify_timeout", "notify_retry",      "allow_private_notify",
+        "admin_token", "sms_ttl",        "demo_data",         "fast_hash",
+        "web_root",    "switch_url",     "switch_member_dir", NULL};
     enum pay_err rc;
     if ((rc = pay_config_check_sections(c, sections, e)) ||
         (rc = pay_server_settings_read(&o->server, c, e)))
@@ -289,8 +286,8 @@ static enum pay_err read_config(const struct pay_config *c, struct pay_bank_opti
         (rc = cfg_text(c, "admin_token", o->admin_token, sizeof o->admin_token, e)) ||
         (rc = cfg_text(c, "web_root", o->web_root, sizeof o->web_root, e)) ||
         (rc = cfg_text(c, "switch_url", o->switch_url, sizeof o->switch_url, e)) ||
-        (rc = cfg_text(c, "switch_member_dir", o->switch_member_dir,
-                       sizeof o->switch_member_dir, e)))
+        (rc = cfg_text(c, "switch_member_dir", o->switch_member_dir, sizeof o->switch_member_dir,
+                       e)))
         return rc;
     return cfg_typed(c, o, e);
 }

@@ -57,15 +57,13 @@ static enum pay_err start_http(struct pay_switch *sw, struct pay_error *err)
         rc = pay_http_server_start(sw->http, err);
     if (rc != PAY_ERR_OK)
         return rc;
-    const char *url =
-        sw->opt.server.public_url[0] ? sw->opt.server.public_url : pay_http_server_url(sw->http);
+    const char *url = pay_server_settings_url(&sw->opt.server, pay_http_server_url(sw->http));
     snprintf(sw->url, sizeof sw->url, "%s", url);
     printf("%s (%s, card network switch) listening on %s\n", sw->opt.name, sw->opt.code, url);
     fflush(stdout);
-    if (sw->opt.print_url_file[0] &&
-        pay_switch_write_file(sw->opt.print_url_file, url, strlen(url), 0644) != 0)
-        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "print_url_file", "cannot write %s",
-                             sw->opt.print_url_file);
+    rc = pay_server_settings_announce(&sw->opt.server, pay_http_server_url(sw->http), err);
+    if (rc != PAY_ERR_OK)
+        return rc;
     PAY_INFO("switch.started", "code=%s url=%s", sw->opt.code, url);
     return PAY_ERR_OK;
 }

@@ -45,7 +45,6 @@ struct pay_switch_options {
     char data_dir[PAY_SWITCH_PATH_MAX];
     struct pay_server_settings server;
     char web_root[PAY_SWITCH_PATH_MAX];
-    char print_url_file[PAY_SWITCH_PATH_MAX];
     int64_t interchange_bp;     /* acquirer -> issuer, of each purchase */
     int64_t network_fee_bp;     /* each side -> the switch, of each purchase */
     int64_t issuer_timeout_ms;  /* PAY_NET_ISSUER_TIMEOUT_MS */

@@ -35,7 +35,7 @@ static int spawn_switch(struct sw_proc *s)
              " >>%s/stdout.txt 2>>%s/switch.log",
              bin(), s->dir, path, s->extra, s->dir, s->dir);
     s->pid = th_spawn_sh(cmd);
-    return th_wait_url_file(path, s->url, sizeof s->url, 30000);
+    return th_wait_url_file(s->pid, path, s->url, sizeof s->url, TH_START_TIMEOUT_MS);
 }
 
 int sw_start(struct sw_proc *s, const char *extra)
@@ -89,7 +89,7 @@ static int spawn_bank(struct bank_proc *b, const struct sw_proc *s, const char *
              bin(), b->dir, code, bin_, code, path, s->url, s->dir, code, extra ? extra : "",
              b->dir, b->dir);
     b->pid = th_spawn_sh(cmd);
-    return th_wait_url_file(path, b->url, sizeof b->url, 30000);
+    return th_wait_url_file(b->pid, path, b->url, sizeof b->url, TH_START_TIMEOUT_MS);
 }
 
 int sw_bank_start(struct bank_proc *b, const struct sw_proc *s, const char *code, const char *bin_,

@@ -51,7 +51,7 @@ static int teardown(void **state)
     if (rc == 0) {
         h_bank_remove(&ccb);
         h_bank_remove(&icbc);
-        th_rmtree(sw.dir);
+        th_tmpdir_done(sw.dir);
     }
     return rc;
 }
@@ -230,5 +230,5 @@ int main(void)
         cmocka_unit_test(switch_down_is_a_clear_decline),
         cmocka_unit_test(settlement_after_the_cut_off),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return th_finish(cmocka_run_group_tests(tests, setup, teardown));
 }

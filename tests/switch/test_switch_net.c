@@ -60,7 +60,7 @@ static int teardown(void **state)
     rc |= th_ledger_verify(th_binary_env(), db);
     if (rc == 0) {
         h_bank_remove(&ccb);
-        th_rmtree(sw.dir);
+        th_tmpdir_done(sw.dir);
     }
     return rc;
 }
@@ -342,5 +342,5 @@ int main(void)
         cmocka_unit_test(switch_killed_mid_authorization),
         cmocka_unit_test(no_card_data_at_the_switch),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return th_finish(cmocka_run_group_tests(tests, setup, teardown));
 }
