@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "ledger/ledger.h"
+#include "lib/harness.h"
 
 static const struct pay_store_migration app_migrations[] = {
     {1, "CREATE TABLE orders (id TEXT PRIMARY KEY, state TEXT NOT NULL)"},
@@ -22,7 +23,7 @@ static const struct pay_store_migration app_migrations[] = {
 static const struct pay_store_component app_schema = {"app", app_migrations, 1};
 
 struct env {
-    char dir[64], path[96];
+    char dir[256], path[300];
     struct pay_store *s;
     struct pay_ledger *lg;
     struct pay_committer *c;
@@ -31,8 +32,7 @@ struct env {
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "/tmp/paygate-ledger-XXXXXX");
-    assert_non_null(mkdtemp(e->dir));
+    assert_int_equal(th_tmpdir(e->dir, sizeof e->dir, "paygate-ledger"), 0);
     snprintf(e->path, sizeof e->path, "%s/l.db", e->dir);
     const struct pay_store_component *schema[] = {&pay_ledger_schema, &app_schema, NULL};
     assert_int_equal(pay_store_open(e->path, NULL, schema, &e->s, NULL), PAY_ERR_OK);
@@ -69,9 +69,7 @@ static int teardown(void **state)
     assert_int_equal(v, 0);
     pay_ledger_free(e->lg);
     pay_store_close(e->s);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
-    assert_int_equal(system(cmd), 0);
+    th_tmpdir_done(e->dir);
     free(e);
     return 0;
 }
@@ -730,5 +728,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(paging_with_foreign_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_reports_broken_chain, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ledger/ledger.h"
+#include "lib/harness.h"
 
 #define THREADS  16
 #define ACCOUNTS 100
@@ -128,9 +129,8 @@ static void setup_accounts(struct pay_committer *c)
 static void money_is_conserved(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/paygate-conc-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[64];
+    char dir[256], path[300];
+    assert_int_equal(th_tmpdir(dir, sizeof dir, "paygate-conc"), 0);
     snprintf(path, sizeof path, "%s/l.db", dir);
     const struct pay_store_component *schema[] = {&pay_ledger_schema, NULL};
     struct pay_store *s;
@@ -183,9 +183,7 @@ static void money_is_conserved(void **state)
     assert_int_equal(v, 0);
     pay_ledger_free(sh.lg);
     pay_store_close(s);
-    char cmd[96];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    th_tmpdir_done(dir);
 }
 
 int main(void)
@@ -193,5 +191,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(money_is_conserved),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -23,6 +23,7 @@
 #include "core/faults.h"
 #include "ledger/ledger.h"
 #include "store/faults.h"
+#include "lib/harness.h"
 
 #define THREADS 8
 #define DESTS   4
@@ -33,7 +34,7 @@ static const struct pay_store_migration order_sql[] = {
 static const struct pay_store_component order_schema = {"fx", order_sql, 1};
 
 struct env {
-    char dir[64], path[96];
+    char dir[256], path[300];
     struct pay_store *s;
     struct pay_ledger *lg;
     struct pay_committer *c;
@@ -338,8 +339,7 @@ static void committer_through_failing_disk(void **state)
 {
     (void)state;
     struct env e = {0};
-    snprintf(e.dir, sizeof e.dir, "/tmp/paygate-lfaults-XXXXXX");
-    assert_non_null(mkdtemp(e.dir));
+    assert_int_equal(th_tmpdir(e.dir, sizeof e.dir, "paygate-lfaults"), 0);
     snprintf(e.path, sizeof e.path, "%s/l.db", e.dir);
     open_env(&e);
     create_accounts(&e);
@@ -354,18 +354,17 @@ static void committer_through_failing_disk(void **state)
             n_rows * THREADS, failed);
     assert_true(failed >= (int)n_rows / 2); /* the plans did hit */
     /* the files as a crash now would leave them (the committer is idle: nothing half-written) */
-    char cmd[512];
+    char cmd[1400];
     snprintf(cmd, sizeof cmd, "cp %s/l.db %s/crash.db && (cp %s/l.db-wal %s/crash.db-wal || true)",
              e.dir, e.dir, e.dir, e.dir);
     assert_int_equal(system(cmd), 0);
     close_env(&e);
-    char crash[128];
+    char crash[320];
     snprintf(crash, sizeof crash, "%s/crash.db", e.dir);
     check_db(crash, all, (int)(n_rows * THREADS));
     check_db(e.path, all, (int)(n_rows * THREADS));
     free(all);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", e.dir);
-    assert_int_equal(system(cmd), 0);
+    th_tmpdir_done(e.dir);
 }
 
 int main(void)
@@ -374,5 +373,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(committer_through_failing_disk),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "ledger/ledger.h"
+#include "lib/harness.h"
 
 #define N_ACCTS 48
 #define MAX_T   400000
@@ -670,9 +671,8 @@ static void run_model(size_t cache_bytes)
     M.now = 1700000000000LL;
     pay_log_set_level(PAY_LOG_WARN); /* not a line per clock move */
     pay_clock_use_fake(M.now);
-    char dir[] = "/tmp/paygate-model-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[64];
+    char dir[256], path[300];
+    assert_int_equal(th_tmpdir(dir, sizeof dir, "paygate-model"), 0);
     snprintf(path, sizeof path, "%s/ledger.db", dir);
     const struct pay_store_component *schema[] = {&pay_ledger_schema, NULL};
     struct pay_store_options o = {.unsafe_no_sync = true};
@@ -750,9 +750,7 @@ static void run_model(size_t cache_bytes)
     pay_ledger_free(lg);
     pay_store_close(s);
     free(M.t);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    th_tmpdir_done(dir);
 }
 
 static void model_matches(void **state)
@@ -775,5 +773,5 @@ int main(void)
         cmocka_unit_test(model_matches),
         cmocka_unit_test(model_matches_with_a_small_account_cache),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

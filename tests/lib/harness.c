@@ -32,7 +32,7 @@ const char *th_binary_env(void)
 }
 
 /* The dirs of th_tmpdir, for th_finish; a test makes a handful. */
-#define TH_DIRS_MAX 32
+#define TH_DIRS_MAX 128
 static struct {
     char path[256];
     bool done;

@@ -15,6 +15,7 @@
 #include "core/limits.h"
 #include "store/attempts.h"
 #include "store/store.h"
+#include "lib/harness.h"
 
 #define T0       1000000000000LL /* a fixed "now" */
 #define LOCK_MS  (PAY_LOCKOUT_DURATION_S * 1000LL)
@@ -28,15 +29,14 @@ static const struct pay_store_migration mig[] = {
 static const struct pay_store_component comp = {"guards", mig, 1};
 
 struct fixture {
-    char dir[64], path[96];
+    char dir[256], path[300];
     struct pay_store *s;
 };
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/paygate-attempts-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(th_tmpdir(f->dir, sizeof f->dir, "paygate-attempts"), 0);
     snprintf(f->path, sizeof f->path, "%s/db", f->dir);
     const struct pay_store_component *list[] = {&comp, NULL};
     struct pay_store_options o = {.unsafe_no_sync = true};
@@ -49,9 +49,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     pay_store_close(f->s);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    th_tmpdir_done(f->dir);
     free(f);
     return 0;
 }
@@ -271,5 +269,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(lock_set_by_a_later_try_holds, setup, teardown),
         cmocka_unit_test_setup_teardown(administrator_lock_holds_until_it_ends, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

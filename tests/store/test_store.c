@@ -13,6 +13,7 @@
 
 #include "core/limits.h"
 #include "store/store.h"
+#include "lib/harness.h"
 
 static const struct pay_store_migration v1[] = {
     {1, "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
@@ -29,9 +30,8 @@ static const struct pay_store_component comp_v2 = {"test", v2, 2};
 
 static char *temp_db(void)
 {
-    char tmpl[] = "/tmp/paygate-store-XXXXXX";
-    char *dir = mkdtemp(tmpl);
-    assert_non_null(dir);
+    char dir[256];
+    assert_int_equal(th_tmpdir(dir, sizeof dir, "paygate-store"), 0);
     char *path = malloc(strlen(dir) + 8);
     snprintf(path, strlen(dir) + 8, "%s/db", dir);
     return path;
@@ -39,9 +39,8 @@ static char *temp_db(void)
 
 static void rm_db(char *path)
 {
-    char buf[512];
-    snprintf(buf, sizeof buf, "rm -rf '%.*s'", (int)(strrchr(path, '/') - path), path);
-    assert_int_equal(system(buf), 0);
+    *strrchr(path, '/') = '\0';
+    th_tmpdir_done(path);
     free(path);
 }
 
@@ -488,5 +487,5 @@ int main(void)
         cmocka_unit_test(soft_gives_up),
         cmocka_unit_test(files_are_private),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -15,6 +15,7 @@
 #include "core/limits.h"
 #include "store/faults.h"
 #include "store/store.h"
+#include "lib/harness.h"
 
 /* --- fault injection: the store's VFS shim (store/faults.h), one plan per process ------------ */
 
@@ -59,9 +60,8 @@ static const struct pay_store_component bad = {"bad", bad_mig, 2};
 
 static char *temp_db(void)
 {
-    char tmpl[] = "/tmp/paygate-store-err-XXXXXX";
-    char *dir = mkdtemp(tmpl);
-    assert_non_null(dir);
+    char dir[256];
+    assert_int_equal(th_tmpdir(dir, sizeof dir, "paygate-store-err"), 0);
     size_t n = strlen(dir) + 8;
     char *path = malloc(n);
     assert_non_null(path);
@@ -71,9 +71,8 @@ static char *temp_db(void)
 
 static void rm_db(char *path)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%.*s'", (int)(strrchr(path, '/') - path), path);
-    assert_int_equal(system(cmd), 0);
+    *strrchr(path, '/') = '\0';
+    th_tmpdir_done(path);
     free(path);
 }
 
@@ -370,5 +369,5 @@ int main(void)
         cmocka_unit_test(blobs_round_trip),
         cmocka_unit_test(statement_cache_full),
     };
-    return cmocka_run_group_tests(tests, install_vfs, NULL);
+    return th_finish(cmocka_run_group_tests(tests, install_vfs, NULL));
 }

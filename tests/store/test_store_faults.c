@@ -15,6 +15,7 @@
 #include "core/faults.h"
 #include "store/faults.h"
 #include "store/store.h"
+#include "lib/harness.h"
 
 static const struct pay_store_migration v1[] = {
     {1, "CREATE TABLE t (name TEXT PRIMARY KEY)"},
@@ -22,8 +23,8 @@ static const struct pay_store_migration v1[] = {
 static const struct pay_store_component comp = {"faults", v1, 1};
 
 struct db {
-    char dir[64];
-    char path[96];
+    char dir[256];
+    char path[300];
     struct pay_store *s;
 };
 
@@ -42,8 +43,7 @@ static struct pay_store *open_store(const char *path)
 static int setup(void **state)
 {
     struct db *d = calloc(1, sizeof *d);
-    snprintf(d->dir, sizeof d->dir, "/tmp/paygate-faults-XXXXXX");
-    assert_non_null(mkdtemp(d->dir));
+    assert_int_equal(th_tmpdir(d->dir, sizeof d->dir, "paygate-faults"), 0);
     snprintf(d->path, sizeof d->path, "%s/db", d->dir);
     d->s = open_store(d->path);
     *state = d;
@@ -55,9 +55,7 @@ static int teardown(void **state)
     struct db *d = *state;
     pay_fault_clear();
     pay_store_close(d->s);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->dir);
-    assert_int_equal(system(cmd), 0);
+    th_tmpdir_done(d->dir);
     free(d);
     return 0;
 }
@@ -352,5 +350,5 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(kept_refusal_on_a_full_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(other_process_after_a_reopen, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }
