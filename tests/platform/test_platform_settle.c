@@ -390,5 +390,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(weekend_and_holiday),
         cmocka_unit_test(ledger_at_the_end),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }
