@@ -32,6 +32,9 @@ struct cache_entry {
     struct pay_store_stmt stmt;
 };
 
+/* The transaction-control statements of a connection (struct conn.control). */
+enum control { CONTROL_BEGIN_READ, CONTROL_BEGIN_WRITE, CONTROL_COMMIT, CONTROL_N };
+
 struct conn {
     const struct pay_store_backend *be;
     void *raw; /* NULL: closed after a storage failure and not reopened yet */
@@ -43,6 +46,9 @@ struct conn {
     struct cache_entry *cache[PAY_STORE_STMT_CACHE_MAX];
     size_t cached;
     uint64_t tick;
+    /* BEGIN and COMMIT, prepared on first use and kept until the connection closes (outside
+     * the cache: they are in every transaction and must never be evicted) */
+    void *control[CONTROL_N];
 };
 
 struct hook_slot {
@@ -187,6 +193,10 @@ static void conn_close(struct pay_store *s, struct conn *c)
         free(c->cache[i]);
     }
     c->cached = 0;
+    for (int i = 0; i < CONTROL_N; i++)
+        if (c->control[i])
+            s->be->finalize(c->control[i]);
+    memset(c->control, 0, sizeof c->control);
     if (c->raw)
         s->be->conn_close(c->raw);
     c->raw = NULL;
@@ -536,6 +546,21 @@ static enum pay_err script(struct pay_store_tx *tx, const char *sql, struct pay_
     return note(tx->c, tx->s->be->exec_script(tx->c->raw, sql, err), err);
 }
 
+/* Runs BEGIN or COMMIT on tx's connection, remembering a storage failure. Prepared once per
+ * connection: sqlite3_exec parsed the text again for every transaction, ~4% of a payment's
+ * CPU with three read transactions per payment (docs/performance.md). */
+static enum pay_err control(struct pay_store_tx *tx, enum control which, const char *sql,
+                            struct pay_error *err)
+{
+    const struct pay_store_backend *be = tx->s->be;
+    void **stmt = &tx->c->control[which];
+    if (*stmt == NULL && (*stmt = be->prepare(tx->c->raw, sql, err)) == NULL)
+        return note(tx->c, err->code, err);
+    int rc = be->step(*stmt, err);
+    be->reset(*stmt);
+    return note(tx->c, rc < 0 ? err->code : PAY_ERR_OK, err);
+}
+
 /* COMMIT, after the observers' before_commit; false (and *err, the code in *body) when either
  * failed. */
 static bool commit(struct pay_store_tx *tx, enum pay_err *body, struct pay_error *err)
@@ -543,7 +568,7 @@ static bool commit(struct pay_store_tx *tx, enum pay_err *body, struct pay_error
     struct pay_error cerr = {0};
     enum pay_err e = tx->write ? before_commit(tx, &cerr) : PAY_ERR_OK;
     if (e == PAY_ERR_OK)
-        e = script(tx, "COMMIT", &cerr);
+        e = control(tx, CONTROL_COMMIT, "COMMIT", &cerr);
     if (e == PAY_ERR_OK)
         return true;
     *body = e;
@@ -558,7 +583,8 @@ static enum pay_err attempt(struct pay_store_tx *tx, pay_store_tx_fn fn, void *c
                             struct pay_error *err)
 {
     const struct pay_store_backend *be = tx->s->be;
-    enum pay_err e = script(tx, tx->write ? be->begin_write_sql : be->begin_read_sql, err);
+    enum pay_err e = tx->write ? control(tx, CONTROL_BEGIN_WRITE, be->begin_write_sql, err)
+                               : control(tx, CONTROL_BEGIN_READ, be->begin_read_sql, err);
     if (e == PAY_ERR_OK && tx->write && (e = number_write(tx, err)) != PAY_ERR_OK)
         be->exec_script(tx->c->raw, "ROLLBACK", &(struct pay_error){0});
     if (e != PAY_ERR_OK)
