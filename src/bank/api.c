@@ -300,9 +300,9 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
         return rc;
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
-        "SELECT o.id, o.amount_minor, o.refunded_minor, a.account_id, o.status FROM bank_orders o"
-        " JOIN bank_cards a ON a.id = o.card_id WHERE o.mer_id = $1 AND o.order_id = $2"
-        " AND o.status IN ('PAID', 'REFUNDED')",
+        "SELECT o.id, o.amount_minor, o.refunded_minor, COALESCE(a.account_id, ''), o.status"
+        " FROM bank_orders o LEFT JOIN bank_cards a ON a.id = o.card_id WHERE o.mer_id = $1"
+        " AND o.order_id = $2 AND o.status IN ('PAID', 'REFUNDED')",
         "tt", r->mer_id, r->order_id);
     if (!st)
         return err->code;
@@ -334,9 +334,11 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     char tid[PAY_ID_MAX + 8];
     rc = pay_id_new("rf", r->serial);
     snprintf(tid, sizeof tid, "rf:%s", r->serial);
-    if (rc == PAY_ERR_OK)
+    if (rc == PAY_ERR_OK && acct[0])
         rc = pay_bank_transfer(r->b, tx, tid, r->mer_acct, acct, r->amount_minor,
                                PAY_BANK_XFER_REFUND, r->refund_id, err);
+    else if (rc == PAY_ERR_OK) /* another bank's card: back through the card network */
+        rc = pay_bank_net_refund_tx(r->b, tx, pk, tid, r->mer_acct, r->amount_minor, err);
     if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err,
                             "UPDATE bank_orders SET refunded_minor = $2, status = CASE WHEN $2 ="

@@ -362,7 +362,15 @@ struct pay_bank_net_auth {
 /* ORDER_STATE when the order is not payable or a payment of it is in flight. */
 enum pay_err pay_bank_net_authorize(struct pay_bank *b, struct pay_bank_net_auth *a,
                                     struct pay_error *err);
-/* Sends the captures and reversals that are due (the worker; also right after an approval). */
+/* A refund of an order paid with another bank's card (inside tx, with the bank's refund row):
+ * the merchant debited to the interbank receivable (transfer id tid), and a refund (0200) of the
+ * order's authorization queued for the switch; sent after the capture, until it is answered.
+ * NOT_FOUND when the order has no approved network authorization. */
+enum pay_err pay_bank_net_refund_tx(struct pay_bank *b, struct pay_store_tx *tx,
+                                    const char *order_pk, const char *tid, const char *mer_acct,
+                                    int64_t amount_minor, struct pay_error *err);
+/* Sends the captures, refunds and reversals that are due (the worker; also right after an
+ * approval). */
 void pay_bank_net_send_due(struct pay_bank *b);
 /* The issuer endpoints the switch calls (net_issuer.c). */
 const struct pay_http_route *pay_bank_net_issuer_routes(size_t *n);

@@ -199,8 +199,35 @@ enum pay_err pay_bank_net_authorize(struct pay_bank *b, struct pay_bank_net_auth
     return rc;
 }
 
-/* --- captures and reversals ---------------------------------------------------------------------
- */
+/* --- refunds ------------------------------------------------------------------------------ */
+
+enum pay_err pay_bank_net_refund_tx(struct pay_bank *b, struct pay_store_tx *tx,
+                                    const char *order_pk, const char *tid, const char *mer_acct,
+                                    int64_t amount_minor, struct pay_error *err)
+{
+    char auth[PAY_NET_TRACE_LEN + 1] = "";
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT trace FROM bank_net_acquired WHERE order_pk = $1 AND mti = '0100' AND"
+        " response_code = '00'",
+        "t", order_pk);
+    if (!st)
+        return err->code;
+    int r = pay_store_step(st, err);
+    if (r == 1)
+        pay_store_col_copy(st, 0, auth, sizeof auth);
+    pay_store_done(st);
+    if (r < 0)
+        return err->code;
+    if (!auth[0] || !b->net.enabled)
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "orderId", "no paid order %s", order_pk);
+    /* the network will pay the card's bank: it owes us that much less */
+    enum pay_err rc = pay_bank_transfer(b, tx, tid, mer_acct, b->net.receivable, amount_minor,
+                                        PAY_BANK_XFER_NET_REFUND, auth, err);
+    return rc == PAY_ERR_OK ? queue(tx, PAY_NET_MTI_REFUND, auth, order_pk, amount_minor, err) : rc;
+}
+
+/* --- captures, refunds and reversals ----------------------------------------------------- */
 
 struct due {
     char trace[PAY_NET_TRACE_LEN + 1], mti[5], orig[PAY_NET_TRACE_LEN + 1];
@@ -257,8 +284,11 @@ static enum pay_err claim_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
         rc == PAY_ERR_OK
             ? pay_store_query(tx, e,
                               "SELECT trace, mti, original_trace, amount_minor, attempts FROM"
-                              " bank_net_acquired WHERE state = 'PENDING' AND next_attempt_ms <="
-                              " $1 ORDER BY next_attempt_ms LIMIT 16",
+                              " bank_net_acquired n WHERE state = 'PENDING' AND next_attempt_ms"
+                              " <= $1 AND NOT (mti = '0200' AND EXISTS (SELECT 1 FROM"
+                              " bank_net_acquired c WHERE c.mti = '0220' AND c.original_trace ="
+                              " n.original_trace AND c.state <> 'DONE')) ORDER BY"
+                              " next_attempt_ms LIMIT 16",
                               "i", now)
             : NULL;
     if (!st)
@@ -305,18 +335,21 @@ static enum pay_err done_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
 static void send_one(struct pay_bank *b, const struct due *d)
 {
     bool capture = strcmp(d->mti, PAY_NET_MTI_CAPTURE) == 0;
-    json_t *m =
-        json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "mti", d->mti, "de3",
-                  PAY_NET_PROC_PURCHASE, "de4", (json_int_t)d->amount_minor, "de11", d->trace,
-                  "de32", b->opt.code, "de49", PAY_BANK_CURRENCY, "de90", d->orig);
+    bool refund = strcmp(d->mti, PAY_NET_MTI_REFUND) == 0; /* sent after its capture */
+    const char *path = capture  ? "/net/v1/captures"
+                       : refund ? "/net/v1/refunds"
+                                : "/net/v1/reversals";
+    json_t *m = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "mti", d->mti, "de3",
+                          refund ? PAY_NET_PROC_REFUND : PAY_NET_PROC_PURCHASE, "de4",
+                          (json_int_t)d->amount_minor, "de11", d->trace, "de32", b->opt.code,
+                          "de49", PAY_BANK_CURRENCY, "de90", d->orig);
     char *body = m ? json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(m);
     long status = 0;
     json_t *answer = NULL;
     struct pay_error e = {0};
-    enum pay_err r = body ? pay_bank_net_call(b, capture ? "/net/v1/captures" : "/net/v1/reversals",
-                                              body, &status, &answer, &e)
-                          : PAY_ERR_INTERNAL;
+    enum pay_err r =
+        body ? pay_bank_net_call(b, path, body, &status, &answer, &e) : PAY_ERR_INTERNAL;
     free(body);
     const char *rc = json_string_value(json_object_get(answer, "de39"));
     bool answered = r == PAY_ERR_OK && status == 200 && rc && pay_net_rc_text(rc);
@@ -329,8 +362,9 @@ static void send_one(struct pay_bank *b, const struct due *d)
     struct pay_error de = {0};
     if (pay_committer_submit(b->committer, done_apply, &o, &de) != PAY_ERR_OK)
         PAY_ERROR("bank.net_record_failed", "trace=%s code=%s", d->trace, pay_err_name(de.code));
-    if (answered && strcmp(rc, "00") != 0 && capture)
-        PAY_ERROR("bank.net_capture_refused", "trace=%s orig=%s rc=%s", d->trace, d->orig, rc);
+    if (answered && strcmp(rc, "00") != 0 && (capture || refund)) /* for reconciliation */
+        PAY_ERROR("bank.net_refused", "mti=%s trace=%s orig=%s rc=%s", d->mti, d->trace, d->orig,
+                  rc);
     PAY_INFO("bank.net_sent", "mti=%s trace=%s orig=%s rc=%s error=\"%s\"", d->mti, d->trace,
              d->orig, answered ? rc : "", error);
     json_decref(answer);

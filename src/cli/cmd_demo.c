@@ -36,7 +36,7 @@ struct demo_bank {
 };
 
 /* The children, in start order; a child's index is also its port's offset from --base-port. */
-enum { DEMO_BANK0, DEMO_BANK1, DEMO_PLATFORM, DEMO_SHOP, DEMO_N };
+enum { DEMO_BANK0, DEMO_BANK1, DEMO_PLATFORM, DEMO_SHOP, DEMO_SWITCH, DEMO_N };
 
 struct demo {
     char self[1024];
@@ -50,20 +50,21 @@ struct demo {
     char operator_token[33]; /* the platform's operator console, kept in the data folder */
 };
 
-/* The highest --base-port: the shop listens on N+3. */
-#define DEMO_BASE_PORT_MAX 65532
+/* The highest --base-port: the card network switch listens on N+4. */
+#define DEMO_BASE_PORT_MAX 65531
 
 static const char demo_intro[] =
     "usage: paygate demo [--data-dir DIR] [--base-port N] [--urls-file FILE]\n\n"
     "Runs the whole demo on 127.0.0.1: two sandbox banks (ports N and N+1), the payment\n"
-    "platform (N+2) and the demo shop (N+3); N is 8081 by default, and 0 puts every server on\n"
+    "platform (N+2), the demo shop (N+3) and the card network switch (N+4, both banks its\n"
+    "members: a CCB card pays at ICBC); N is 8081 by default, and 0 puts every server on\n"
     "a free port. The first run creates DIR with the SQLite databases, keys and certificates\n"
     "and seeds demo data; later runs reuse it. Once every server answers, prints their URLs,\n"
     "the demo credentials and \"ready\"; a server that cannot start (a port in use) is named\n"
     "and the demo exits 1. Ctrl-C or SIGTERM stops everything cleanly. Logs: DIR/logs/.\n\n"
     "Options:\n";
 
-/* --base-port: 0, or a port from which the four fit below 65536 (1024 up: no root needed). */
+/* --base-port: 0, or a port from which the five fit below 65536 (1024 up: no root needed). */
 static int parse_base_port(void *ctx, const char *v)
 {
     char *end = NULL;
@@ -83,7 +84,7 @@ static int demo_args(int argc, char **argv, struct demo *d, const char **dir)
     const struct pay_cli_opt opts[] = {
         PAY_CLI_OPT("--data-dir", "DIR", "data folder (default ./paygate-data), reused later", dir),
         PAY_CLI_EACH("--base-port", "N",
-                     "banks on N, N+1, platform N+2, shop N+3 (8081); 0: free ports",
+                     "banks N, N+1, platform N+2, shop N+3, switch N+4 (8081); 0: free",
                      parse_base_port),
         PAY_CLI_OPT("--urls-file", "FILE", "once ready, write a line \"NAME URL\" per server here",
                     &d->urls_file),
@@ -186,6 +187,22 @@ static int seed_bank_merchant(struct demo *d, struct demo_bank *b, const char *m
     return strcmp(out_name, "platform") == 0 ? read_acct(json, b->acct) : 0;
 }
 
+/* The bank's membership of the card network unless it exists: its member folder
+ * banks/<code>-member (docs/switch.md), its BIN in the switch's table, central bank money in
+ * its settlement account. */
+static int seed_member(struct demo *d, const struct demo_bank *b)
+{
+    char data[1200], out[1200], json[1300];
+    path_of(d, data, sizeof data, "switch");
+    path_of(d, out, sizeof out, "banks/%s-member", b->code);
+    snprintf(json, sizeof json, "%s/member.json", out);
+    if (!exists(json))
+        RUN(d, "switch", "member", "add", "--data-dir", data, "--member", (char *)b->code, "--name",
+            (char *)b->name_en, "--roles", "issuer,acquirer", "--bin", (char *)b->bin, "--funds",
+            "100000000000", "--out", out);
+    return 0;
+}
+
 /* The platform side, once (marker file): the shop as a merchant, a consumer with money. */
 static int seed_platform(struct demo *d)
 {
@@ -273,7 +290,7 @@ static int write_platform_ini(struct demo *d)
 static int seed(struct demo *d)
 {
     char p[1200];
-    const char *dirs[] = {"", "logs", "run", "banks", "platform", "shop"};
+    const char *dirs[] = {"", "logs", "run", "banks", "platform", "shop", "switch"};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         path_of(d, p, sizeof p, "%s", dirs[i]);
         if (mkdir(p, 0700) != 0 && errno != EEXIST) {
@@ -282,7 +299,8 @@ static int seed(struct demo *d)
         }
     }
     for (int i = 0; i < 2; i++)
-        if (seed_bank_merchant(d, &d->banks[i], "PAYGATE", "PayGate platform", "platform") != 0)
+        if (seed_bank_merchant(d, &d->banks[i], "PAYGATE", "PayGate platform", "platform") != 0 ||
+            seed_member(d, &d->banks[i]) != 0)
             return -1;
     if (seed_bank_merchant(d, &d->banks[0], "SHOP0001", "Teahouse demo shop", "shop") != 0)
         return -1;
@@ -403,8 +421,9 @@ static int start_child(struct demo *d, int idx, char **argv, int timeout_ms)
 static int start_bank(struct demo *d, int i)
 {
     const struct demo_bank *b = &d->banks[i];
-    char data[1200];
+    char data[1200], member[1200];
     path_of(d, data, sizeof data, "banks/%s", b->code);
+    path_of(d, member, sizeof member, "banks/%s-member", b->code);
     char *argv[] = {d->self,
                     "bank",
                     "serve",
@@ -421,12 +440,25 @@ static int start_bank(struct demo *d, int i)
                     "--bin",
                     (char *)b->bin,
                     "--demo-data",
+                    "--switch-url",
+                    d->urls[DEMO_SWITCH],
+                    "--switch-member-dir",
+                    member,
                     NULL,
                     NULL,
                     NULL,
                     NULL,
                     NULL};
     return start_child(d, i, argv, DEMO_START_TIMEOUT_MS);
+}
+
+/* The card network switch, started first: the banks sign on to it when they start. */
+static int start_switch(struct demo *d)
+{
+    char data[1200];
+    path_of(d, data, sizeof data, "switch");
+    char *argv[] = {d->self, "switch", "serve", "--data-dir", data, NULL, NULL, NULL, NULL, NULL};
+    return start_child(d, DEMO_SWITCH, argv, DEMO_START_TIMEOUT_MS);
 }
 
 static int start_platform(struct demo *d)
@@ -544,7 +576,8 @@ static void print_summary(const struct demo *d)
            "  platform        %s/wallet    (consumer wallet)\n"
            "  bank %-10s %s/admin     (SMS codes: /sandbox/sms)\n"
            "  bank %-10s %s/admin     (SMS codes: /sandbox/sms)\n"
-           "  operator        %s/operator/dashboard  (token %s)\n\n"
+           "  operator        %s/operator/dashboard  (token %s)\n"
+           "  card network    %s  (both banks members: a %s card pays at %s)\n\n"
            "  consumer login  13800000001 / demo-pass-1, payment password 123456 (wallet ¥10,000)\n"
            "  cards           %s (debit), %s (credit) at %s; %s at %s\n"
            "                  card password 123456, expiry 12/30; SMS codes at the bank's\n"
@@ -553,8 +586,9 @@ static void print_summary(const struct demo *d)
            "paygate demo: ready. Ctrl-C stops everything.\n",
            d->dir, d->urls[DEMO_SHOP], d->urls[DEMO_PLATFORM], d->banks[0].name_en,
            d->urls[DEMO_BANK0], d->banks[1].name_en, d->urls[DEMO_BANK1], d->urls[DEMO_PLATFORM],
-           d->operator_token, c1, c5, d->banks[0].name_en, c2, d->banks[1].name_en,
-           d->urls[DEMO_BANK0], d->dir, d->banks[0].code);
+           d->operator_token, d->urls[DEMO_SWITCH], d->banks[1].name_en, d->banks[0].name_en, c1,
+           c5, d->banks[0].name_en, c2, d->banks[1].name_en, d->urls[DEMO_BANK0], d->dir,
+           d->banks[0].code);
     fflush(stdout);
 }
 
@@ -589,7 +623,7 @@ int pay_cmd_demo(int argc, char **argv)
     struct demo d = {.base_port = 8081,
                      .banks = {{"icbc", "中国工商银行", "ICBC", "#c7000b", "622202", ""},
                                {"ccb", "中国建设银行", "CCB", "#0066b3", "621700", ""}},
-                     .names = {"bank-icbc", "bank-ccb", "platform", "shop"}};
+                     .names = {"bank-icbc", "bank-ccb", "platform", "shop", "switch"}};
     int bad = demo_args(argc, argv, &d, &dir);
     if (bad)
         return bad < 0 ? 0 : bad;
@@ -611,8 +645,9 @@ int pay_cmd_demo(int argc, char **argv)
     fflush(stdout);
     if (d.urls_file)
         unlink(d.urls_file);
-    int rc = seed(&d) == 0 && start_bank(&d, DEMO_BANK0) == 0 && start_bank(&d, DEMO_BANK1) == 0 &&
-                     start_platform(&d) == 0 && start_shop(&d) == 0 && write_urls_file(&d) == 0
+    int rc = seed(&d) == 0 && start_switch(&d) == 0 && start_bank(&d, DEMO_BANK0) == 0 &&
+                     start_bank(&d, DEMO_BANK1) == 0 && start_platform(&d) == 0 &&
+                     start_shop(&d) == 0 && write_urls_file(&d) == 0
                  ? 0
                  : 1;
     if (rc == 0) {

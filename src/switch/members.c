@@ -235,7 +235,7 @@ static enum pay_err write_member_dir(struct pay_switch *sw, const struct pay_swi
             write_out(sw, dir, "member.crt", pair->cert_pem, 0644) |
             write_out(sw, dir, "switch.crt", sw->keys.certs.sign_cert_pem, 0644) |
             write_out(sw, dir, "switch-ca.crt", sw->keys.certs.ca_cert_pem, 0644) |
-            write_out(sw, dir, "member.json", json, 0644);
+            write_out(sw, dir, "member.json", json, 0600); /* the member's configuration */
     free(json);
     return w == 0
                ? PAY_ERR_OK

@@ -14,6 +14,8 @@
 
 #include "core/clock.h"
 #include "crypto/crypto.h"
+#include "crypto/sig.h"
+#include "http/client.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -147,6 +149,71 @@ static void ccb_card_pays_at_icbc(void **state)
     assert_string_equal(last4, pan + strlen(pan) - 4);
 }
 
+/* A signed call of ICBC's merchant M1 to its bank's API (docs/bank.md); the answer's JSON. */
+static long merchant_post(const char *target, const char *body, json_t **json)
+{
+    char path[400], url[PAY_URL_MAX], nonce[PAY_SIG_NONCE_MAX + 1], hdr[PAY_SIG_HEADER_MAX];
+    char auth[PAY_SIG_HEADER_MAX + 32];
+    snprintf(path, sizeof path, "%s/M1/merchant.key", icbc.dir);
+    struct pay_rsa_key *k = NULL;
+    assert_int_equal(pay_rsa_key_load(path, &k), 0);
+    pay_sig_nonce_generate(nonce);
+    struct pay_sig_signer s = {PAY_SIG_RSA_SHA256, "M1", NULL, k};
+    struct pay_error e = {0};
+    assert_int_equal(pay_sig_sign_request(&s, "POST", target, body, strlen(body),
+                                          pay_clock_real_ms() / 1000, nonce, hdr, sizeof hdr, &e),
+                     PAY_ERR_OK);
+    pay_rsa_key_free(k);
+    snprintf(auth, sizeof auth, "Authorization: %s", hdr);
+    const char *headers[] = {auth, "Content-Type: application/json", NULL};
+    snprintf(url, sizeof url, "%s%s", icbc.url, target);
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(
+        pay_http_client_request("POST", url, headers, body, strlen(body), &opt, &r, &e),
+        PAY_ERR_OK);
+    *json = json_loads(pay_buf_str(&r.body), 0, NULL);
+    long status = r.status;
+    pay_http_client_response_fini(&r);
+    return status;
+}
+
+/* ICBC's merchant refunds part of NET-1 through its bank's API: the refund goes to CCB through
+ * the switch after the capture, and the CCB card is credited; the clearing positions move back. */
+static void refund_flows_back_to_the_ccb_card(void **state)
+{
+    (void)state;
+    char card_acct[65];
+    assert_int_equal(sw_card_account(&ccb, 1, card_acct), 0);
+    int64_t c0[4], c1[4], ci[4], cc[4];
+    bank_acct(&ccb, card_acct, c0);
+    json_t *j = NULL;
+    assert_int_equal(merchant_post("/api/v1/refunds",
+                                   "{\"orderId\":\"NET-1\",\"refundId\":\"r-1\",\"amount\":2345}",
+                                   &j),
+                     200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "SUCCESS");
+    json_decref(j);
+    assert_int_equal(th_clock_advance(icbc.url, 1000), 0); /* the worker sends it */
+    char log[300];
+    snprintf(log, sizeof log, "%s/bank.log", icbc.dir);
+    assert_int_equal(sw_wait_log(log, "bank.net_sent rid=- mti=0200", 20000), 0);
+    bank_acct(&ccb, card_acct, c1);
+    assert_int_equal(c1[3], c0[3] + 2345); /* credited back to the card */
+    switch_acct("clear:icbc", ci);
+    switch_acct("clear:ccb", cc);
+    assert_int_equal(net_of(ci), 10000);
+    assert_int_equal(net_of(cc), -10000);
+    /* the same refund again: the bank answers it as before, nothing is sent twice */
+    assert_int_equal(merchant_post("/api/v1/refunds",
+                                   "{\"orderId\":\"NET-1\",\"refundId\":\"r-1\",\"amount\":2345}",
+                                   &j),
+                     200);
+    json_decref(j);
+    assert_int_equal(th_count_in_file(log, "bank.net_sent rid=- mti=0200"), 1);
+}
+
 static void declines_leave_the_order_unpaid(void **state)
 {
     (void)state;
@@ -213,8 +280,8 @@ static void settlement_after_the_cut_off(void **state)
     assert_int_equal(sw_wait_log(log, "switch.settled rid=- date=", 20000), 0);
     switch_acct("settle:icbc", si1);
     switch_acct("settle:ccb", sc1);
-    assert_int_equal(net_of(si1) - net_of(si0), 12345);
-    assert_int_equal(net_of(sc1) - net_of(sc0), -12345);
+    assert_int_equal(net_of(si1) - net_of(si0), 10000); /* 12345 paid, 2345 refunded */
+    assert_int_equal(net_of(sc1) - net_of(sc0), -10000);
     switch_acct("clear:icbc", ci);
     switch_acct("clear:ccb", cc);
     assert_int_equal(net_of(ci), 0);
@@ -226,6 +293,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ccb_card_pays_at_icbc),
+        cmocka_unit_test(refund_flows_back_to_the_ccb_card),
         cmocka_unit_test(declines_leave_the_order_unpaid),
         cmocka_unit_test(switch_down_is_a_clear_decline),
         cmocka_unit_test(settlement_after_the_cut_off),
