@@ -352,7 +352,8 @@ static enum pay_err api_entry(struct pay_http_request *req, struct pay_error *er
         json_t *out = NULL;
         int status = 200;
         e = r->def->op(c, &status, &out, err);
-        send_answer(c, e, err, out, status);
+        if (e != PAY_ERR_OK || out || status != API_ANSWERED)
+            send_answer(c, e, err, out, status);
         json_decref(out);
     }
     return PAY_ERR_OK;

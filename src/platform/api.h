@@ -28,7 +28,9 @@ struct api_call {
 };
 
 /* A GET endpoint: fills *status (default 200) and *out (a new reference) and returns OK, or
- * returns an error with err filled. */
+ * returns an error with err filled. One that answered by itself (a CSV bill) returns OK with
+ * *out NULL and *status API_ANSWERED. */
+#define API_ANSWERED 0
 typedef enum pay_err (*api_op)(struct api_call *c, int *status, json_t **out,
                                struct pay_error *err);
 

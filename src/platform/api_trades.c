@@ -491,6 +491,22 @@ static enum pay_err apply_request_decide(struct api_call *c, struct pay_store_tx
     return e;
 }
 
+/* GET /v1/bills?date=YYYY-MM-DD&type=trade|settlement: the day's bill as CSV, signed like
+ * every answer (docs/api.md). */
+static enum pay_err op_bill(struct api_call *c, int *status, json_t **out, struct pay_error *err)
+{
+    struct pay_buf b;
+    pay_buf_init(&b, PAY_PLATFORM_BILL_ROWS_MAX * 256);
+    enum pay_err e = pay_platform_bill_csv(c->p, c->merchant_id, pay_http_req_query(c->req, "date"),
+                                           pay_http_req_query(c->req, "type"), &b, err);
+    if (e == PAY_ERR_OK) {
+        pay_http_respond_bytes(c->req, 200, "text/csv; charset=utf-8", b.data, b.len);
+        *status = API_ANSWERED;
+    }
+    pay_buf_fini(&b);
+    return e;
+}
+
 /* GET /v1/settlements and GET /v1/settlements/{settlement_id} (docs/settlement.md). */
 static enum pay_err op_settlements(struct api_call *c, int *status, json_t **out,
                                    struct pay_error *err)
@@ -538,6 +554,7 @@ static const struct api_op_def ops[] = {
      prepare_request_approve, apply_request_decide},
     {"POST", "/v1/trades/{trade_id}/refund_requests/{request_id}/reject", NULL, NULL,
      prepare_request_reject, apply_request_decide},
+    {"GET", "/v1/bills", op_bill, NULL, NULL, NULL},
     {"GET", "/v1/settlements", op_settlements, NULL, NULL, NULL},
     {"GET", "/v1/settlements/{settlement_id}", op_settlement_get, NULL, NULL, NULL},
     {"GET", "/v1/notifications", op_notifications, "trade_id", NULL, NULL},

@@ -654,6 +654,8 @@ enum pay_err pay_platform_sms_routes_add(struct pay_platform *p, struct pay_erro
 enum pay_err pay_platform_operator_routes_add(struct pay_platform *p, struct pay_error *err);
 /* The operator console (dashboard.c): GET /operator/dashboard, POST /operator/login. */
 enum pay_err pay_platform_dashboard_routes_add(struct pay_platform *p, struct pay_error *err);
+/* The console's trial balance (trial_balance.c): GET /operator/trial-balance. */
+enum pay_err pay_platform_trial_balance_routes_add(struct pay_platform *p, struct pay_error *err);
 /* The console's refund requests (operator_requests.c): GET /operator/refund-requests and the
  * operator's decision. */
 enum pay_err pay_platform_operator_requests_routes_add(struct pay_platform *p,
@@ -705,6 +707,17 @@ void pay_platform_settle_work(struct pay_platform *p);
  * JSON (new reference). SETTLEMENT_NOT_FOUND. */
 enum pay_err pay_platform_settlements_json(struct pay_platform *p, const char *merchant_id,
                                            const char *id, json_t **out, struct pay_error *err);
+/* Movements of a merchant's bill: a day's list; past this a bill is refused (asking for it
+ * by parts is not there yet). */
+#define PAY_PLATFORM_BILL_ROWS_MAX 65536
+/* The merchant's bill of local day date (YYYY-MM-DD) as CSV into out (docs/api.md, "GET
+ * /v1/bills"): type "trade" (payments, fees, escrow releases, refunds) or "settlement"
+ * (payouts and payouts returned), one row per ledger transfer of pf.merchant.<id>.CNY, and
+ * a TOTAL row whose amount is their sum. FIELD_MISSING / FIELD_INVALID naming date or type. */
+struct pay_buf;
+enum pay_err pay_platform_bill_csv(struct pay_platform *p, const char *merchant_id,
+                                   const char *date, const char *type, struct pay_buf *out,
+                                   struct pay_error *err);
 /* True for a bank error after which a transfer may or may not have happened (timeouts, 5xx,
  * rate limits): sent again later with the same transferId; anything else is a refusal. */
 bool pay_platform_bank_error_transient(enum pay_err e);

@@ -40,6 +40,7 @@ static struct h_platform pf;
 static struct h_merchant ma, mb;
 static struct bank bk = {.code = "icbc", .bin = "622202"};
 static int64_t thursday_ms; /* 09:00 local of the Thursday the story starts on (UTC ms) */
+static int64_t thursday;    /* its local day number */
 
 /* A merchant of the bank (its certificate in dir/name, its account into acct). */
 static void bank_merchant(const char *mer_id, const char *name, char acct[80])
@@ -96,12 +97,13 @@ static int group_setup(void **state)
     /* the story starts on the next Thursday at least a day away; its Monday after is a holiday */
     int64_t today = local_day(pay_clock_real_ms());
     int64_t ahead = ((4 - (today + 4) % 7) + 7) % 7;
-    int64_t thursday = today + (ahead < 1 ? 7 : ahead);
+    thursday = today + (ahead < 1 ? 7 : ahead);
     thursday_ms = thursday * DAY_MS + 9 * HOUR_MS - LOCAL_MS;
     char holiday[16], extra[512];
     date_of(thursday + 4, holiday);
     snprintf(extra, sizeof extra,
              "banks = icbc\nsandbox_sms = true\nsettle_time = 10:00\nholidays = %s\n"
+             "operator_token = op-token-0123456789abcdefghij\n"
              "[server]\nfake_clock = true",
              holiday);
     h_setup(&pf, &ma, &mb, extra);
@@ -367,6 +369,80 @@ static void weekend_and_holiday(void **state)
     h_reply_fini(&r);
 }
 
+/* GET /v1/bills?date=D&type=T as text (signed; caller frees). */
+static char *bill(const struct h_merchant *m, int64_t day, const char *type)
+{
+    char date[16], path[128];
+    date_of(day, date);
+    snprintf(path, sizeof path, "/v1/bills?date=%s&type=%s", date, type);
+    struct h_reply r;
+    h_call(&pf, m, "GET", path, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(r.sig_ok);
+    char *text = strdup(r.body);
+    h_reply_fini(&r);
+    return text;
+}
+
+/* The bills: Thursday's trades of m_a (payment and fee: 99.40), Friday's payout of m_a
+ * (-99.40) and m_b's payout returned (0 in all); their totals are what the balances did. */
+static void bills_equal_the_ledger(void **state)
+{
+    char *t = bill(&ma, thursday, "trade");
+    assert_non_null(strstr(t, "time,type,trade_id,out_trade_no,reference,amount,currency\r\n"));
+    assert_non_null(strstr(t, ",PAYMENT,"));
+    assert_non_null(strstr(t, ",thu-a,"));
+    assert_non_null(strstr(t, ",-0.60,CNY\r\n"));
+    assert_non_null(strstr(t, "TOTAL,2,,,,99.40,CNY\r\n"));
+    free(t);
+    t = bill(&ma, thursday + 1, "settlement");
+    assert_non_null(strstr(t, ",PAYOUT,,,st_"));
+    assert_non_null(strstr(t, "TOTAL,1,,,,-99.40,CNY\r\n"));
+    free(t);
+    t = bill(&ma, thursday + 1, "trade"); /* Friday's trade */
+    assert_non_null(strstr(t, "TOTAL,2,,,,19.88,CNY\r\n"));
+    free(t);
+    t = bill(&mb, thursday + 1, "settlement");
+    assert_non_null(strstr(t, ",PAYOUT_RETURNED,"));
+    assert_non_null(strstr(t, "TOTAL,2,,,,0.00,CNY\r\n"));
+    free(t);
+    t = bill(&ma, thursday + 2, "trade"); /* Saturday: nothing */
+    assert_non_null(strstr(t, "TOTAL,0,,,,0.00,CNY\r\n"));
+    free(t);
+    struct h_reply r;
+    h_call(&pf, &ma, "GET", "/v1/bills?date=2026-13-01&type=trade", NULL, NULL, &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(h_str(r.json, "error.field"), "date");
+    h_reply_fini(&r);
+    h_call(&pf, &ma, "GET", "/v1/bills?date=2026-12-01&type=fees", NULL, NULL, &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(h_str(r.json, "error.field"), "type");
+    h_reply_fini(&r);
+}
+
+/* The operator's trial balance: held = owed, line by line from the ledger. */
+static void trial_balance(void **state)
+{
+    char url[256], auth[128];
+    snprintf(url, sizeof url, "%s/operator/trial-balance", pf.url);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", "op-token-0123456789abcdefghij");
+    const char *hdr[] = {auth, NULL};
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response res = {0};
+    assert_int_equal(pay_http_client_request("GET", url, hdr, NULL, 0, &opt, &res, NULL),
+                     PAY_ERR_OK);
+    assert_int_equal(res.status, 200);
+    const char *page = pay_buf_str(&res.body);
+    assert_non_null(strstr(page, "data-currency=\"CNY\" data-balanced=\"true\""));
+    char want[128];
+    snprintf(want, sizeof want, "<code>reserve</code></td><td class=\"num\" data-amount=\"%s\"",
+             "380.72"); /* 500.00 - 99.40 - 19.88 */
+    assert_non_null(strstr(page, want));
+    assert_non_null(strstr(page, "data-kind=\"difference\"><td colspan=\"2\">"));
+    assert_non_null(strstr(page, "data-amount=\"0.00\">"));
+    pay_http_client_response_fini(&res);
+}
+
 static void ledger_at_the_end(void **state)
 {
     h_stop(&pf, SIGTERM);
@@ -388,6 +464,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(nothing_on_the_day_itself),
         cmocka_unit_test(thursday_paid_on_friday),
         cmocka_unit_test(weekend_and_holiday),
+        cmocka_unit_test(bills_equal_the_ledger),
+        cmocka_unit_test(trial_balance),
         cmocka_unit_test(ledger_at_the_end),
     };
     return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
