@@ -42,14 +42,15 @@ bool pay_bank_rate_allow(struct pay_bank *b, const char *kind, const char *key, 
     char k[72];
     snprintf(k, sizeof k, "%s:%s", kind, key);
     struct rate_slot *s = &b->rate->slots[fnv1a(k) % RATE_SLOTS];
-    int64_t now = pay_clock_mono_ms();
+    int64_t now = pay_clock_window_ms();
     pthread_mutex_lock(&b->rate->lock);
     if (strcmp(s->key, k) != 0) { /* new key (or a collision: the newer key takes the slot) */
         snprintf(s->key, sizeof s->key, "%s", k);
         s->tokens = per_min;
         s->last_ms = now;
     }
-    s->tokens += (double)(now - s->last_ms) * per_min / 60000.0;
+    if (now > s->last_ms) /* a test clock set back: no time passed */
+        s->tokens += (double)(now - s->last_ms) * per_min / 60000.0;
     if (s->tokens > per_min)
         s->tokens = per_min;
     s->last_ms = now;

@@ -45,6 +45,11 @@ int64_t pay_clock_mono_ms(void)
     return read_ms(CLOCK_MONOTONIC);
 }
 
+int64_t pay_clock_window_ms(void)
+{
+    return atomic_load(&fake) ? atomic_load(&fake_now_ms) : read_ms(CLOCK_MONOTONIC);
+}
+
 void pay_clock_use_fake(int64_t start_ms)
 {
     atomic_store(&fake_now_ms, start_ms != 0 ? start_ms : read_ms(CLOCK_REALTIME));

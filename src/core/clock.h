@@ -38,6 +38,12 @@ int64_t pay_clock_real_ms(void);
 /* Milliseconds since an arbitrary start (CLOCK_MONOTONIC). */
 int64_t pay_clock_mono_ms(void);
 
+/* The clock of abuse windows (rate-limit buckets): the test clock when one is in use, so a
+ * test refills a bucket by moving time instead of sleeping; otherwise CLOCK_MONOTONIC, so a
+ * step of the system clock neither empties nor refills one. Callers treat a step back of
+ * the test clock as no time passed. */
+int64_t pay_clock_window_ms(void);
+
 /* --- the test clock ------------------------------------------------------------------------ */
 
 /* Makes business time a test clock standing at start_ms (0: the real time now) that moves only

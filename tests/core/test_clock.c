@@ -30,6 +30,8 @@ static void real_clock(void **state)
     assert_int_equal(pay_clock_moves(), 0);
     int64_t m1 = pay_clock_mono_ms(), m2 = pay_clock_mono_ms();
     assert_true(m2 >= m1);
+    int64_t w = pay_clock_window_ms(), m3 = pay_clock_mono_ms(); /* windows: monotonic */
+    assert_true(w >= m2 && w <= m3);
 }
 
 static void test_clock_moves_only_when_moved(void **state)
@@ -43,6 +45,7 @@ static void test_clock_moves_only_when_moved(void **state)
     assert_int_equal(pay_clock_now_ms(), 1700000001500LL);
     assert_int_equal(pay_clock_advance(-500, NULL), PAY_ERR_OK); /* a step back */
     assert_int_equal(pay_clock_now_ms(), 1700000001000LL);
+    assert_int_equal(pay_clock_window_ms(), 1700000001000LL); /* windows follow the test clock */
     assert_int_equal(pay_clock_moves(), moves + 2);
     struct pay_error err = {0};
     assert_int_equal(pay_clock_advance(PAY_CLOCK_STEP_MAX_MS + 1, &err), PAY_ERR_FIELD_INVALID);
