@@ -18,7 +18,7 @@
  * must not lose (tests/platform/crash_test.sh).
  * Exit 0 when every answer verified and nothing failed, 1 otherwise, 2 on bad usage. */
 #include "core/buf.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "crypto/crypto.h"
 #include "crypto/sig.h"
 #include "crypto/sign.h"

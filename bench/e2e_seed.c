@@ -16,7 +16,7 @@
 #include "platform/platform.h"
 
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/money.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"

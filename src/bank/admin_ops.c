@@ -4,7 +4,7 @@
  * function checks its input (err->field names the bad field) and commits one write. */
 #include "bank/bank.h"
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 

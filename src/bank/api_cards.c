@@ -3,7 +3,7 @@
  * an agreement token (stored hashed, bound to the merchant), revoke it, debit with it. */
 #include "bank/api.h"
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"

@@ -3,7 +3,7 @@
  * keyed-hash index for look-ups, Argon2id card passwords and the failed-attempt lock. */
 #include "bank/bank.h"
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "store/attempts.h"

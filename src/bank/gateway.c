@@ -5,7 +5,7 @@
 #include "bank/bank.h"
 #include "bank/gateway.h"
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/log.h"
 #include "core/money.h"
 #include "core/timeutil.h"

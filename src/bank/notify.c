@@ -7,7 +7,7 @@
 #include "core/assertions.h"
 #include "core/buf.h"
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"

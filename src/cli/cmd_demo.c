@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/cli_opts.h"
 #include "core/limits.h"
+#include "crypto/crypto.h"
 #include "http/client.h"
 
 #include <arpa/inet.h>
@@ -22,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -241,8 +241,7 @@ static int load_operator_token(struct demo *d)
             return 0;
     }
     unsigned char raw[16];
-    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
-        return -1;
+    pay_random_bytes(raw, sizeof raw);
     for (size_t i = 0; i < sizeof raw; i++)
         snprintf(d->operator_token + 2 * i, 3, "%02x", raw[i]);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);

@@ -29,15 +29,21 @@ void pay_crypto_assert_ready(void)
     PAY_ASSERT_MSG(atomic_load(&ready), "pay_crypto_init() must run first");
 }
 
+/* Starts the library on first use (see crypto.h); asserts that it started. */
+static void random_ready(void)
+{
+    PAY_ASSERT_MSG(pay_crypto_init() == 0, "libsodium cannot start: no entropy source");
+}
+
 void pay_random_bytes(void *buf, size_t n)
 {
-    pay_crypto_assert_ready();
+    random_ready();
     randombytes_buf(buf, n);
 }
 
 uint32_t pay_random_uniform(uint32_t upper_bound)
 {
-    pay_crypto_assert_ready();
+    random_ready();
     PAY_ASSERT(upper_bound > 0);
     return randombytes_uniform(upper_bound);
 }

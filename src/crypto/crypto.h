@@ -20,10 +20,13 @@
 
 /* Initialises libsodium and OpenSSL once; safe to call again and from several threads.
  * Returns 0, or -1 when the library cannot start (no entropy source): then nothing here may
- * be used. Every other function asserts that it ran. */
+ * be used. Every other function asserts that it ran, except the pay_random_* functions, which
+ * run it themselves (they are the process's only source of randomness, used by modules that
+ * have no start-up of their own: ids, request ids, the store's retry jitter). */
 int pay_crypto_init(void) __attribute__((warn_unused_result));
 
-/* n bytes from the OS's CSPRNG (libsodium randombytes). */
+/* n bytes from the OS's CSPRNG (libsodium randombytes). The only randomness in src/ outside
+ * this module (tests/tools/check_source.sh). */
 void pay_random_bytes(void *buf, size_t n);
 
 /* A uniform number in [0, upper_bound) without modulo bias; upper_bound > 0. */

@@ -8,6 +8,7 @@
 #include "core/faults.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "crypto/crypto.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -299,12 +299,12 @@ static void assign_request_id(struct pay_http_request *req)
         snprintf(req->id, sizeof req->id, "%s", in);
         return;
     }
-    /* random bytes for 32 ids per getrandom call: a syscall per request showed in profiles */
+    /* random bytes for 32 ids per call of the CSPRNG: a syscall per request showed in
+     * profiles */
     static _Thread_local unsigned char pool[32 * 12];
     static _Thread_local size_t used = sizeof pool;
     if (used == sizeof pool) {
-        if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool)
-            memset(pool, 0, sizeof pool); /* ids are for tracing only, not security */
+        pay_random_bytes(pool, sizeof pool);
         used = 0;
     }
     const unsigned char *r = pool + used;

@@ -11,7 +11,7 @@
 
 #include "core/assertions.h"
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/money.h"
 
 #include <stdio.h>

@@ -4,7 +4,7 @@
 #include "platform/platform.h"
 
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/timeutil.h"
 
 #include <stdio.h>

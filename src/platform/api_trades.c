@@ -3,7 +3,7 @@
  * validation: unknown fields, wrong types and bad values are refused with the field named. */
 #include "platform/api.h"
 
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/money.h"
 #include "core/timeutil.h"
 #include "http/codec.h"

@@ -9,7 +9,7 @@
 
 #include "core/assertions.h"
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"

@@ -6,7 +6,7 @@
 #include "platform/platform.h"
 
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 

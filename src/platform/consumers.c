@@ -7,7 +7,7 @@
 
 #include "core/assertions.h"
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/password.h"

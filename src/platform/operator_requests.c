@@ -4,7 +4,7 @@
  * token or the console's session); the forms carry a double-submit CSRF token. */
 #include "platform/platform.h"
 
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/money.h"
 #include "crypto/crypto.h"
 #include "http/server.h"

@@ -5,7 +5,7 @@
 #include "platform/platform.h"
 
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/timeutil.h"
 #include "crypto/password.h"
 #include "http/server.h"

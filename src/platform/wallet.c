@@ -4,7 +4,7 @@
 #include "platform/connector.h"
 #include "platform/platform.h"
 
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/money.h"
 #include "crypto/crypto.h"
 #include "crypto/password.h"

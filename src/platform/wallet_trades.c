@@ -3,7 +3,7 @@
  * confirming receipt of an escrow trade with the payment password, and asking for a refund. */
 #include "platform/platform.h"
 
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/money.h"
 #include "crypto/crypto.h"
 #include "http/server.h"

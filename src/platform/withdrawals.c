@@ -16,7 +16,7 @@
 #include "core/assertions.h"
 #include "core/clock.h"
 #include "i18n/i18n.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/money.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"

@@ -6,6 +6,7 @@
 #include "core/assertions.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "crypto/crypto.h"
 #include "store/store_backend.h"
 
 #include <pthread.h>
@@ -658,7 +659,8 @@ static enum pay_err run_on(struct pay_store *s, struct conn *c, bool write, pay_
         if (!pay_store_retryable(code))
             return code;
         stat_add(&s->stats.retries, 1);
-        sleep_ms(backoff_ms + rand() % (backoff_ms + 1)); /* jitter: unsynchronise rivals */
+        /* jitter: unsynchronise rivals */
+        sleep_ms(backoff_ms + (int)pay_random_uniform((uint32_t)backoff_ms + 1));
         backoff_ms = backoff_ms < 256 ? backoff_ms * 2 : backoff_ms;
     }
     return pay_error_set(err, PAY_ERR_DB_BUSY, "", "gave up after %d attempts",

@@ -5,7 +5,7 @@
 #include "core/assertions.h"
 #include "core/buf.h"
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"

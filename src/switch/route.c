@@ -9,7 +9,7 @@
 #include "switch/route.h"
 #include "core/assertions.h"
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "http/server.h"

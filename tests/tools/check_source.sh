@@ -11,6 +11,10 @@
 #     report overflow (string literals, i.e. SQL, and comments are not code);
 #   - in src/, calls assert(): it vanishes under NDEBUG; invariants use PAY_ASSERT
 #     (core/assertions.h), which stays on in release builds;
+#   - in src/ outside src/crypto/, takes randomness from anywhere but the crypto module
+#     (rand, random, *rand48, getrandom, getentropy, arc4random, randombytes_*, RAND_bytes,
+#     /dev/urandom): pay_random_bytes / pay_random_uniform (crypto/crypto.h) are the one
+#     source, a CSPRNG; a seeded generator for reproducible tests is code of its own;
 #   - is not formatted as .clang-format says (skipped, with a notice, without clang-format).
 # Comment lines (starting with /*, * or //) are not searched. In a git checkout the files
 # checked are the tracked ones, as CI sees them; elsewhere every *.c and *.h.
@@ -41,6 +45,7 @@ problems=$(awk '
         banned = word "(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|atoll|strtok)[ \t]*\\("
         floating = word "(float|double)([^A-Za-z0-9_]|$)"
         moneyish = "amount|money|price|fee|balance|minor"
+        randomness = word "(s?rand|s?random|rand_r|[sdelnmj]rand48|getrandom|getentropy|arc4random[a-z_]*|randombytes_[a-z_]+|RAND_[a-z_]*bytes)[ \t]*\("
     }
     /^[ \t]*(\/\/|\/\*|\*)/ { next }
     $0 ~ banned {
@@ -58,6 +63,9 @@ problems=$(awk '
         if (code ~ /_minor[ \t]*(\+|-)[^>+-]/ || code ~ /_minor[ \t]*(\+|-)=/ ||
             code ~ /(^|[^-+>])(\+|-)=?[ \t]*\(?[A-Za-z_][A-Za-z0-9_.]*((->|\.)[A-Za-z0-9_]+)*_minor([^A-Za-z0-9_]|$)/)
             printf "%s:%d: raw + or - on an amount: use pay_money_add / pay_money_sub\n", FILENAME, FNR
+        if (FILENAME !~ /^src\/crypto\// &&
+            (code ~ randomness || $0 ~ /\/dev\/u?random/ || code ~ /<sys\/random\.h>/))
+            printf "%s:%d: randomness outside the crypto module: use pay_random_bytes / pay_random_uniform (crypto/crypto.h)\n", FILENAME, FNR
         if (code ~ word "assert[ \t]*\(")
             printf "%s:%d: assert() vanishes under NDEBUG: use PAY_ASSERT (core/assertions.h)\n", FILENAME, FNR
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# check_source.sh on a small tree of its own: the money rules find raw + and - on amounts
-# (identifiers ending in _minor) and assert() in src/, and leave alone what is not code (SQL
-# in string literals, comments) and src/core/money.c, where the checked helpers live.
+# check_source.sh on a small tree of its own, one planted violation (or more) per rule: the
+# money rules find raw + and - on amounts (identifiers ending in _minor) and assert() in src/,
+# and leave alone what is not code (SQL in string literals, comments) and src/core/money.c,
+# where the checked helpers live; randomness outside src/crypto is found, inside it is not.
 # Usage: test_check_source.sh SOURCE_ROOT
 set -u
 root=${1:?usage: test_check_source.sh SOURCE_ROOT}
@@ -40,6 +41,29 @@ void check(int x)
     _Static_assert(sizeof(int) >= 2, "int");
 }
 C
+mkdir -p "$tree/src/crypto"
+cat >"$tree/src/x/rnd.c" <<'C'
+#include <stdlib.h>
+#include <sys/random.h>
+
+static const char sql[] = "SELECT random() FROM t"; /* SQL: not ours */
+
+unsigned jitter(void *buf, size_t n)
+{
+    (void)getrandom(buf, n, 0);
+    return (unsigned)rand() % 7 + next_random();
+}
+
+static const char *dev = "/dev/urandom";
+C
+cat >"$tree/src/crypto/rnd.c" <<'C'
+#include <sys/random.h>
+
+void fill(void *buf, size_t n)
+{
+    (void)getrandom(buf, n, 0);
+}
+C
 cat >"$tree/src/core/money.c" <<'C'
 #include <stdint.h>
 
@@ -51,7 +75,11 @@ C
 expected='src/x/bad.c:13: raw + or - on an amount: use pay_money_add / pay_money_sub
 src/x/bad.c:18: raw + or - on an amount: use pay_money_add / pay_money_sub
 src/x/bad.c:19: raw + or - on an amount: use pay_money_add / pay_money_sub
-src/x/bad.c:24: assert() vanishes under NDEBUG: use PAY_ASSERT (core/assertions.h)'
+src/x/bad.c:24: assert() vanishes under NDEBUG: use PAY_ASSERT (core/assertions.h)
+src/x/rnd.c:2: randomness outside the crypto module: use pay_random_bytes / pay_random_uniform (crypto/crypto.h)
+src/x/rnd.c:8: randomness outside the crypto module: use pay_random_bytes / pay_random_uniform (crypto/crypto.h)
+src/x/rnd.c:9: randomness outside the crypto module: use pay_random_bytes / pay_random_uniform (crypto/crypto.h)
+src/x/rnd.c:12: randomness outside the crypto module: use pay_random_bytes / pay_random_uniform (crypto/crypto.h)'
 bash "$root/tests/tools/check_source.sh" "$tree" >"$tree/out.txt"
 rc=$?
 out=$(grep -v '^check-source:' "$tree/out.txt")
@@ -60,12 +88,13 @@ if [ "$out" != "$expected" ]; then
     exit 1
 fi
 if [ "$rc" -eq 0 ]; then
-    echo "FAIL: check_source.sh passed a tree with four problems"
+    echo "FAIL: check_source.sh passed a tree with problems"
     exit 1
 fi
-rm "$tree/src/x/bad.c"
-if ! bash "$root/tests/tools/check_source.sh" "$tree" >/dev/null; then
-    echo "FAIL: check_source.sh refused src/core/money.c, where raw arithmetic is the point"
+rm "$tree/src/x/bad.c" "$tree/src/x/rnd.c"
+if ! bash "$root/tests/tools/check_source.sh" "$tree" >"$tree/out.txt"; then
+    echo "FAIL: check_source.sh refused what the rules allow (money.c, src/crypto):"
+    cat "$tree/out.txt"
     exit 1
 fi
-echo "ok: raw amount arithmetic and assert() found, SQL, comments and money.c left alone"
+echo "ok: every planted violation found; SQL, comments, money.c and src/crypto left alone"

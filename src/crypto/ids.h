@@ -3,10 +3,11 @@
  *
  * Sorting ids as strings sorts them by creation time; within one process the order is exact
  * even inside one millisecond (the random part then grows by a random step). The random bits
- * come from getrandom(2), so ids cannot be enumerated. They are not secrets, though: anyone
+ * come from the operating system's CSPRNG (pay_random_bytes, crypto.h), so ids cannot be
+ * enumerated. They are not secrets, though: anyone
  * who holds an id is still checked for the right to see the object. */
-#ifndef PAY_CORE_IDS_H
-#define PAY_CORE_IDS_H
+#ifndef PAY_CRYPTO_IDS_H
+#define PAY_CRYPTO_IDS_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,7 +23,7 @@
 
 /* Writes a new id with the given prefix into out (NUL-terminated). Thread-safe.
  * prefix must be 1-4 lower-case letters (a programming error otherwise: asserted).
- * Returns OK, or INTERNAL if the kernel gave no random bytes (out is then ""). */
+ * Returns PAY_ERR_OK. */
 enum pay_err pay_id_new(const char *prefix, char out[PAY_ID_MAX])
     __attribute__((warn_unused_result));
 

@@ -1,15 +1,13 @@
 /* Time-sortable random ids (ULID layout) with a monotonic per-process sequence. */
-#include "core/ids.h"
+#include "crypto/ids.h"
 
 #include "core/assertions.h"
-
-#include <errno.h>
-#include <pthread.h>
-#include <string.h>
-#include <sys/random.h>
-
 #include "core/clock.h"
 #include "core/timeutil.h"
+#include "crypto/crypto.h"
+
+#include <pthread.h>
+#include <string.h>
 
 __extension__ typedef unsigned __int128 u128;
 
@@ -26,29 +24,13 @@ static struct {
     uint64_t lo;
 } last = {PTHREAD_MUTEX_INITIALIZER, -1, 0, 0};
 
-static int fill_random(void *p, size_t n)
-{
-    unsigned char *b = p;
-    while (n > 0) {
-        ssize_t got = getrandom(b, n, 0);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return -1;
-        b += got;
-        n -= (size_t)got;
-    }
-    return 0;
-}
-
 /* Picks (ms, hi, lo) greater than the previous id's under last.lock: a later millisecond takes
  * fresh random bits; the same (or an earlier, if the clock stepped back) one adds a random
  * step of 1..2^32 to the previous 80 bits, carrying into the time if they wrap. */
-static int next_value(int64_t *ms, uint16_t *hi, uint64_t *lo)
+static void next_value(int64_t *ms, uint16_t *hi, uint64_t *lo)
 {
     unsigned char rnd[10];
-    if (fill_random(rnd, sizeof rnd) != 0)
-        return -1;
+    pay_random_bytes(rnd, sizeof rnd);
     int64_t now = pay_clock_real_ms();
     if (now < 0)
         now = 0;
@@ -70,7 +52,6 @@ static int next_value(int64_t *ms, uint16_t *hi, uint64_t *lo)
     *hi = last.hi;
     *lo = last.lo;
     pthread_mutex_unlock(&last.lock);
-    return 0;
 }
 
 static bool prefix_ok(const char *prefix)
@@ -88,8 +69,7 @@ enum pay_err pay_id_new(const char *prefix, char out[PAY_ID_MAX])
     int64_t ms;
     uint16_t hi;
     uint64_t lo;
-    if (next_value(&ms, &hi, &lo) != 0)
-        return PAY_ERR_INTERNAL;
+    next_value(&ms, &hi, &lo);
     size_t plen = strlen(prefix);
     memcpy(out, prefix, plen);
     out[plen] = '_';

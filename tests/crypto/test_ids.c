@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/timeutil.h"
 
 #define MANY 100000
