@@ -110,4 +110,9 @@ void pay_audit_entry_hash(const uint8_t prev[PAY_SHA256_LEN], int64_t at_ms,
 size_t pay_audit_checkpoint_message(int64_t seq, const uint8_t hash[PAY_SHA256_LEN], int64_t at_ms,
                                     const char *key_id, uint8_t *buf, size_t size);
 
+/* `paygate audit` (cmd_audit.c, linked into the paygate binary, src/cli): verify an audit log.
+ * Takes the arguments after the command's name (argv[0] is it), handles --help, returns the
+ * exit status. */
+int pay_cmd_audit(int argc, char **argv);
+
 #endif

@@ -2,7 +2,6 @@
  * (docs/audit.md) and names every edited, removed or reordered entry. Exit 0 when intact, 1
  * with a report of each problem, 2 on usage or I/O errors. */
 #include "audit/audit.h"
-#include "cli/commands.h"
 #include "core/buf.h"
 #include "core/cli_opts.h"
 #include "crypto/sign.h"

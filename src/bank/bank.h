@@ -452,4 +452,9 @@ enum pay_err pay_bank_order_verify(struct pay_bank *b, struct pay_store_tx *tx,
 /* True when s is 1..max chars of [A-Za-z0-9_.:-]. */
 bool pay_bank_id_ok(const char *s, size_t max);
 
+/* `paygate bank` (cmd_bank.c, linked into the paygate binary, src/cli): run a bank; merchants,
+ * customers, cards, deposits. Takes the arguments after the command's name (argv[0] is it), handles
+ * --help, returns the exit status. */
+int pay_cmd_bank(int argc, char **argv);
+
 #endif

@@ -1,7 +1,6 @@
 /* `paygate bank`: the sandbox bank server and its offline administration commands, which
  * open bank.db directly with the same code as the server (docs/bank.md). */
 #include "bank/bank.h"
-#include "cli/commands.h"
 #include "core/assertions.h"
 #include "core/cli_opts.h"
 #include "core/config.h"

@@ -9,13 +9,9 @@ struct pay_command {
     int (*run)(int argc, char **argv);
 };
 
+/* The commands of src/cli; each module declares its own (pay_cmd_bank in bank/bank.h, ...):
+ * the binary calls down into the modules, never the other way round. */
 int pay_cmd_errors(int argc, char **argv);
 int pay_cmd_demo(int argc, char **argv);
-int pay_cmd_ledger(int argc, char **argv);
-int pay_cmd_platform(int argc, char **argv);
-int pay_cmd_bank(int argc, char **argv);
-int pay_cmd_switch(int argc, char **argv);
-int pay_cmd_shop(int argc, char **argv);
-int pay_cmd_audit(int argc, char **argv);
 
 #endif

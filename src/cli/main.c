@@ -1,7 +1,13 @@
 /* paygate: one binary, many subcommands (docs/architecture.md, "Processes"). */
+#include "audit/audit.h"
+#include "bank/bank.h"
 #include "cli/commands.h"
 #include "core/cli_opts.h"
 #include "core/errors.h"
+#include "ledger/ledger.h"
+#include "platform/platform.h"
+#include "shop/shop.h"
+#include "switch/switch.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,6 @@
 /* `paygate ledger verify DB`: checks every ledger invariant of a database file and prints a
  * readable report; exit 0 when clean, 1 when an invariant is violated, 2 on usage or I/O
  * errors. */
-#include "cli/commands.h"
 #include "core/cli_opts.h"
 #include "ledger/ledger.h"
 

@@ -283,4 +283,9 @@ void pay_committer_get_stats(struct pay_committer *c, struct pay_committer_stats
 enum pay_err pay_ledger_verify(struct pay_store *s, FILE *report, size_t *violations,
                                struct pay_error *err);
 
+/* `paygate ledger` (cmd_ledger.c, linked into the paygate binary, src/cli): verify a ledger
+ * database. Takes the arguments after the command's name (argv[0] is it), handles --help, returns
+ * the exit status. */
+int pay_cmd_ledger(int argc, char **argv);
+
 #endif

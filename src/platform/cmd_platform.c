@@ -1,7 +1,6 @@
 /* `paygate platform`: runs the payment platform server, and its admin subcommands
  * (`merchant add`, `keygen`). Offline subcommands open the database directly; SQLite's locking
  * makes them safe next to a running server. */
-#include "cli/commands.h"
 #include "platform/platform.h"
 
 #include "core/cli_opts.h"

@@ -1,6 +1,5 @@
 /* `paygate shop`: runs the demo shop (src/shop/shop.h) against a platform and, optionally,
  * the shop's own bank. Stops cleanly on SIGINT/SIGTERM. */
-#include "cli/commands.h"
 #include "shop/shop.h"
 
 #include "core/cli_opts.h"

@@ -63,4 +63,9 @@ void shop_order_list(struct shop *s, const char *sid,
 /* The routes (shop_pages.c, shop_pay.c). */
 enum pay_err shop_add_routes(struct shop *s, struct pay_http_server *srv, struct pay_error *err);
 
+/* `paygate shop` (cmd_shop.c, linked into the paygate binary, src/cli): run the demo shop. Takes
+ * the arguments after the command's name (argv[0] is it), handles --help, returns the exit status.
+ */
+int pay_cmd_shop(int argc, char **argv);
+
 #endif

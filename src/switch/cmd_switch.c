@@ -2,7 +2,6 @@
  * (members, the BIN table, funding settlement accounts, settling a business day), which open
  * switch.db directly with the same code as the server (docs/switch.md). Every command's options
  * are one table (core/cli_opts.h) that the parser and --help share. */
-#include "cli/commands.h"
 #include "core/cli_opts.h"
 #include "core/config.h"
 #include "core/log.h"

@@ -197,4 +197,9 @@ const struct pay_http_route *pay_switch_clearing_routes(size_t *n);
 /* --- server.c ------------------------------------------------------------------------------ */
 int pay_switch_serve(struct pay_switch_options *o);
 
+/* `paygate switch` (cmd_switch.c, linked into the paygate binary, src/cli): run the card
+ * network's switch. Takes the arguments after the command's name (argv[0] is it), handles
+ * --help, returns the exit status. */
+int pay_cmd_switch(int argc, char **argv);
+
 #endif

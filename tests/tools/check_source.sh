@@ -15,6 +15,9 @@
 #     (rand, random, *rand48, getrandom, getentropy, arc4random, randombytes_*, RAND_bytes,
 #     /dev/urandom): pay_random_bytes / pay_random_uniform (crypto/crypto.h) are the one
 #     source, a CSPRNG; a seeded generator for reproducible tests is code of its own;
+#   - in src/ outside src/cli/, includes a header of src/cli/, or, in a .c file that is not a
+#     command (cmd_*.c) or in src/cli/, calls a command (pay_cmd_*): the binary and the
+#     commands call down into the modules, never the other way round;
 #   - is not formatted as .clang-format says (skipped, with a notice, without clang-format).
 # Comment lines (starting with /*, * or //) are not searched. In a git checkout the files
 # checked are the tracked ones, as CI sees them; elsewhere every *.c and *.h.
@@ -66,6 +69,11 @@ problems=$(awk '
         if (FILENAME !~ /^src\/crypto\// &&
             (code ~ randomness || $0 ~ /\/dev\/u?random/ || code ~ /<sys\/random\.h>/))
             printf "%s:%d: randomness outside the crypto module: use pay_random_bytes / pay_random_uniform (crypto/crypto.h)\n", FILENAME, FNR
+        if (FILENAME !~ /^src\/cli\// && $0 ~ /^[ \t]*#[ \t]*include[ \t]*"cli\//)
+            printf "%s:%d: includes src/cli: the binary calls the modules, not the other way round\n", FILENAME, FNR
+        if (FILENAME !~ /^src\/cli\// && FILENAME !~ /\/cmd_[a-z0-9_]+\.c$/ && FILENAME ~ /\.c$/ &&
+            code ~ word "pay_cmd_[a-z0-9_]+[ \t]*\(")
+            printf "%s:%d: library code calls a command (pay_cmd_*): commands call the library, not the other way round\n", FILENAME, FNR
         if (code ~ word "assert[ \t]*\(")
             printf "%s:%d: assert() vanishes under NDEBUG: use PAY_ASSERT (core/assertions.h)\n", FILENAME, FNR
     }
