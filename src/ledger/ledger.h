@@ -207,6 +207,16 @@ enum pay_err pay_ledger_transfer_get(struct pay_ledger *lg, const char *transfer
                                      struct pay_ledger_transfer *out, bool *found,
                                      struct pay_error *err);
 
+/* For reports that must not know the ledger's tables (the platform's dashboard): calls
+ * fn(ctx, id, net credit: credits_posted - debits_posted) for each account whose id starts
+ * with id_prefix and whose code is `code`, in id order, as committed when tx began. tx: a read
+ * transaction (pay_store_run_read) of the ledger's store; in a write transaction the ledger's
+ * own uncommitted balances are not seen. */
+typedef void (*pay_ledger_balance_fn)(void *ctx, const char *account_id, int64_t net_credit);
+enum pay_err pay_ledger_tx_each_balance(struct pay_store_tx *tx, const char *id_prefix,
+                                        uint32_t code, pay_ledger_balance_fn fn, void *ctx,
+                                        struct pay_error *err);
+
 /* An account's transfers (debit or credit side), newest first, at most `max` into out[].
  * Paging: pass cursor 0 for the first page; *next_cursor is 0 when there are no more,
  * otherwise pass it back for the next page. */

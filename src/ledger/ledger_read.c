@@ -80,6 +80,29 @@ enum pay_err pay_ledger_transfer_get(struct pay_ledger *lg, const char *transfer
     return pay_store_run_read(lg->s, transfer_body, &g, err);
 }
 
+enum pay_err pay_ledger_tx_each_balance(struct pay_store_tx *tx, const char *id_prefix,
+                                        uint32_t code, pay_ledger_balance_fn fn, void *ctx,
+                                        struct pay_error *err)
+{
+    struct pay_error local;
+    if (!err)
+        err = &local;
+    /* ids are ASCII below 0x7f (ledger_id_valid): every id with the prefix sorts in
+     * [prefix, prefix || char(127)), a range of the primary key */
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT id, credits_posted - debits_posted FROM ledger_accounts"
+                        " WHERE id >= $1 AND id < $1 || char(127) AND code = $2 ORDER BY id",
+                        "ti", id_prefix, (int64_t)code);
+    if (!st)
+        return err->code;
+    int rc;
+    while ((rc = pay_store_step(st, err)) == 1)
+        fn(ctx, pay_store_col_text(st, 0), pay_store_col_int64(st, 1));
+    pay_store_done(st);
+    return rc < 0 ? err->code : PAY_ERR_OK;
+}
+
 struct page_ctx {
     const char *account_id;
     int64_t cursor;

@@ -198,12 +198,18 @@ static void row_refund(struct dash *d, struct pay_store_stmt *st)
         r->refunds_week = pay_store_col_int64(st, 1);
 }
 
-static void row_fees(struct dash *d, struct pay_store_stmt *st)
+static void fees_balance(void *ctx, const char *id, int64_t net_credit)
 {
-    const char *id = pay_store_col_text(st, 0); /* pf.fees.<cur> */
+    struct dash *d = ctx; /* id: pf.fees.<cur> */
     struct cur_row *r = strlen(id) == 11 ? cur_of(d, id + 8) : NULL;
     if (r)
-        r->fees = pay_store_col_int64(st, 1);
+        r->fees = net_credit;
+}
+
+static void merchant_balance(void *ctx, const char *id, int64_t net_credit)
+{
+    (void)id;
+    *(int64_t *)ctx = net_credit;
 }
 
 static void row_state(struct dash *d, struct pay_store_stmt *st)
@@ -241,7 +247,27 @@ static void row_merchant(struct dash *d, struct pay_store_stmt *st)
     m->trades = pay_store_col_int64(st, 3);
     m->paid_n = pay_store_col_int64(st, 4);
     m->volume = pay_store_col_int64(st, 5);
-    m->balance = pay_store_col_int64(st, 6);
+}
+
+/* Each merchant row's balance in its currency, from the ledger (its account
+ * pf.merchant.<id>.<cur>; none yet: 0). */
+static enum pay_err merchant_balances(struct pay_store_tx *tx, struct dash *d,
+                                      struct pay_error *err)
+{
+    for (size_t i = 0; i < d->n_m; i++) {
+        struct merch_row *m = &d->m[i];
+        m->balance = 0;
+        if (m->cur[0] == '\0')
+            continue;
+        char acct[PAY_LEDGER_ID_MAX + 1];
+        if (snprintf(acct, sizeof acct, "pf.merchant.%s.%s", m->id, m->cur) >= (int)sizeof acct)
+            continue; /* not an account id: it has none */
+        enum pay_err e = pay_ledger_tx_each_balance(tx, acct, PAY_PF_ACCT_MERCHANT,
+                                                    merchant_balance, &m->balance, err);
+        if (e != PAY_ERR_OK)
+            return e;
+    }
+    return PAY_ERR_OK;
 }
 
 static enum pay_err read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
@@ -259,10 +285,7 @@ static enum pay_err read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
                  " GROUP BY currency ORDER BY currency",
                  "i", d->week, 0);
     if (s == PAY_ERR_OK)
-        s = each(tx, err, d, row_fees,
-                 "SELECT id, credits_posted - debits_posted FROM ledger_accounts"
-                 " WHERE id LIKE 'pf.fees.%' AND code = $1 ORDER BY id",
-                 "i", (int64_t)PAY_PF_ACCT_FEES, 0);
+        s = pay_ledger_tx_each_balance(tx, "pf.fees.", PAY_PF_ACCT_FEES, fees_balance, d, err);
     if (s == PAY_ERR_OK)
         s = each(tx, err, d, row_state, "SELECT state, COUNT(*) FROM pf_trades GROUP BY state", "",
                  0, 0);
@@ -281,12 +304,12 @@ static enum pay_err read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
         s = each(tx, err, d, row_merchant,
                  "SELECT m.id, m.name, COALESCE(t.currency, ''), COUNT(t.id),"
                  " COALESCE(SUM(t.paid_ms > 0), 0),"
-                 " COALESCE(SUM(CASE WHEN t.paid_ms > 0 THEN t.amount_minor END), 0),"
-                 " COALESCE((SELECT credits_posted - debits_posted FROM ledger_accounts a"
-                 "  WHERE a.id = 'pf.merchant.' || m.id || '.' || t.currency), 0)"
+                 " COALESCE(SUM(CASE WHEN t.paid_ms > 0 THEN t.amount_minor END), 0)"
                  " FROM pf_merchants m LEFT JOIN pf_trades t ON t.merchant_id = m.id"
                  " GROUP BY m.id, t.currency ORDER BY m.id, t.currency LIMIT $1",
                  "i", (int64_t)MERCH_MAX, 0);
+    if (s == PAY_ERR_OK)
+        s = merchant_balances(tx, d, err);
     return s;
 }
 

@@ -370,6 +370,71 @@ static void linked_and_idempotent(void **state)
     assert_int_equal(available(e, "alice"), 0);
 }
 
+/* pay_ledger_tx_each_balance: the accounts with the prefix and the code, in id order, with
+ * their net credit; '_' in a prefix is a character (not LIKE's wildcard), and the code and
+ * the prefix's end are respected. */
+struct seen {
+    char ids[8][PAY_LEDGER_ID_MAX + 1];
+    int64_t net[8];
+    int n;
+};
+
+static void see(void *ctx, const char *id, int64_t net_credit)
+{
+    struct seen *s = ctx;
+    assert_true(s->n < 8);
+    snprintf(s->ids[s->n], sizeof s->ids[s->n], "%s", id);
+    s->net[s->n++] = net_credit;
+}
+
+struct each_ctx {
+    const char *prefix;
+    uint32_t code;
+    struct seen seen;
+};
+
+static enum pay_err each_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct each_ctx *c = ctx;
+    c->seen.n = 0;
+    return pay_ledger_tx_each_balance(tx, c->prefix, c->code, see, &c->seen, err);
+}
+
+static void balances_by_prefix(void **state)
+{
+    struct env *e = *state;
+    struct pay_ledger_account a[5] = {
+        {.id = "m_a.CNY", .currency = "CNY", .code = 3},
+        {.id = "m_a.USD", .currency = "USD", .code = 3},
+        {.id = "mXa.CNY", .currency = "CNY", .code = 3}, /* m_a as a LIKE pattern matches it */
+        {.id = "m_a.fee", .currency = "CNY", .code = 4},
+        {.id = "m_ab.CNY", .currency = "CNY", .code = 3},
+    };
+    enum pay_ledger_result r[5];
+    assert_int_equal(pay_committer_create_accounts(e->c, a, 5, r, NULL), PAY_ERR_OK);
+    struct pay_ledger_transfer t = {.id = "pay-m_a",
+                                    .debit_account_id = "alice",
+                                    .credit_account_id = "m_a.CNY",
+                                    .currency = "CNY",
+                                    .amount_minor = 1234};
+    assert_int_equal(pay_committer_transfers(e->c, &t, 1, r, NULL), PAY_ERR_OK);
+    assert_int_equal(r[0], PAY_LEDGER_OK);
+    struct each_ctx c = {.prefix = "m_a.", .code = 3};
+    assert_int_equal(pay_store_run_read(e->s, each_body, &c, NULL), PAY_ERR_OK);
+    assert_int_equal(c.seen.n, 2);
+    assert_string_equal(c.seen.ids[0], "m_a.CNY");
+    assert_int_equal(c.seen.net[0], 1234);
+    assert_string_equal(c.seen.ids[1], "m_a.USD");
+    assert_int_equal(c.seen.net[1], 0);
+    c = (struct each_ctx){.prefix = "alice"};
+    assert_int_equal(pay_store_run_read(e->s, each_body, &c, NULL), PAY_ERR_OK);
+    assert_int_equal(c.seen.n, 1);
+    assert_int_equal(c.seen.net[0], 10000 - 1234);
+    c = (struct each_ctx){.prefix = "nobody"};
+    assert_int_equal(pay_store_run_read(e->s, each_body, &c, NULL), PAY_ERR_OK);
+    assert_int_equal(c.seen.n, 0);
+}
+
 static void two_phase_and_expiry(void **state)
 {
     struct env *e = *state;
@@ -720,6 +785,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(async_commands_answered_after_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(linked_and_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(two_phase_and_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(balances_by_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(paging_newest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_reports_tampering_then_fix, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_reports_dangling_references, setup, teardown),

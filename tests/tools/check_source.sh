@@ -18,6 +18,8 @@
 #   - in src/ outside src/cli/, includes a header of src/cli/, or, in a .c file that is not a
 #     command (cmd_*.c) or in src/cli/, calls a command (pay_cmd_*): the binary and the
 #     commands call down into the modules, never the other way round;
+#   - in src/ outside src/ledger/, names a ledger table (ledger_*) in a string literal: SQL on
+#     the ledger's tables stays in the ledger, whose API (ledger/ledger.h) the others use;
 #   - is not formatted as .clang-format says (skipped, with a notice, without clang-format).
 # Comment lines (starting with /*, * or //) are not searched. In a git checkout the files
 # checked are the tracked ones, as CI sees them; elsewhere every *.c and *.h.
@@ -57,6 +59,17 @@ problems=$(awk '
         sub(/^[^A-Za-z_]/, "", call)
         sub(/[ \t]*\($/, "", call)
         printf "%s:%d: banned function %s\n", FILENAME, FNR, call
+    }
+    FILENAME ~ /^src\// && FILENAME !~ /^src\/ledger\// {
+        rest = $0
+        while (match(rest, /"([^"\\]|\\.)*"/)) {
+            lit = substr(rest, RSTART, RLENGTH)
+            rest = substr(rest, RSTART + RLENGTH)
+            if (lit ~ /(^|[^A-Za-z0-9_])ledger_[a-z]/) {
+                printf "%s:%d: SQL on a ledger table outside src/ledger: use the ledger API (ledger/ledger.h)\n", FILENAME, FNR
+                break
+            }
+        }
     }
     FILENAME ~ /^src\// && FILENAME != "src/core/money.c" {
         code = $0

@@ -64,7 +64,17 @@ void fill(void *buf, size_t n)
     (void)getrandom(buf, n, 0);
 }
 C
-mkdir -p "$tree/src/cli"
+mkdir -p "$tree/src/cli" "$tree/src/ledger"
+cat >"$tree/src/x/sql.c" <<'C'
+static const char *q1 = "SELECT id FROM ledger_accounts WHERE code = $1";
+static const char *q2 = "SELECT balance FROM pf_ledger_view"; /* not a ledger table */
+static const char *q3 = "SELECT a FROM t"
+                        " JOIN ledger_transfers USING (id)";
+static const char *log = "pay_ledger_result_name"; /* a function's name, not a table */
+C
+cat >"$tree/src/ledger/own.c" <<'C'
+static const char *q = "SELECT id FROM ledger_accounts";
+C
 cat >"$tree/src/x/up.c" <<'C'
 #include "cli/commands.h"
 
@@ -101,6 +111,8 @@ expected='src/x/bad.c:13: raw + or - on an amount: use pay_money_add / pay_money
 src/x/bad.c:18: raw + or - on an amount: use pay_money_add / pay_money_sub
 src/x/bad.c:19: raw + or - on an amount: use pay_money_add / pay_money_sub
 src/x/bad.c:24: assert() vanishes under NDEBUG: use PAY_ASSERT (core/assertions.h)
+src/x/sql.c:1: SQL on a ledger table outside src/ledger: use the ledger API (ledger/ledger.h)
+src/x/sql.c:4: SQL on a ledger table outside src/ledger: use the ledger API (ledger/ledger.h)
 src/x/up.c:1: includes src/cli: the binary calls the modules, not the other way round
 src/x/up.c:5: library code calls a command (pay_cmd_*): commands call the library, not the other way round
 src/x/rnd.c:2: randomness outside the crypto module: use pay_random_bytes / pay_random_uniform (crypto/crypto.h)
@@ -119,10 +131,10 @@ if [ "$rc" -eq 0 ]; then
     echo "FAIL: check_source.sh passed a tree with problems"
     exit 1
 fi
-rm "$tree/src/x/bad.c" "$tree/src/x/rnd.c" "$tree/src/x/up.c"
+rm "$tree/src/x/bad.c" "$tree/src/x/rnd.c" "$tree/src/x/up.c" "$tree/src/x/sql.c"
 if ! bash "$root/tests/tools/check_source.sh" "$tree" >"$tree/out.txt"; then
     echo "FAIL: check_source.sh refused what the rules allow (money.c, src/crypto):"
     cat "$tree/out.txt"
     exit 1
 fi
-echo "ok: every planted violation found; SQL, comments, money.c, src/crypto, src/cli and cmd_*.c left alone"
+echo "ok: every planted violation found; SQL, comments, money.c, src/crypto, src/cli, cmd_*.c and src/ledger left alone"
