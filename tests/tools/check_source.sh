@@ -20,6 +20,10 @@
 #     commands call down into the modules, never the other way round;
 #   - in src/ outside src/ledger/, names a ledger table (ledger_*) in a string literal: SQL on
 #     the ledger's tables stays in the ledger, whose API (ledger/ledger.h) the others use;
+#   - has a function longer than 70 lines between its braces (a function's braces stand at the
+#     start of their lines, as .clang-format puts them), unless tests/tools/long_functions.txt
+#     names it, at no more than the length written there; an entry whose function is within
+#     the limit again or gone must go (the list only shrinks);
 #   - is not formatted as .clang-format says (skipped, with a notice, without clang-format).
 # Comment lines (starting with /*, * or //) are not searched. In a git checkout the files
 # checked are the tracked ones, as CI sees them; elsewhere every *.c and *.h.
@@ -97,6 +101,55 @@ problems=$(awk '
             printf "%s:%d: floating point on a line about money\n", FILENAME, FNR
     }
 ' "${files[@]}")
+
+# Function length: a line "{" opens a function's body, the next line "}" closes it; its name
+# is the last word before "(" on the last line before the "{" that starts with a name.
+function_lines_max=70
+allowlist=tests/tools/long_functions.txt
+long=$(awk -v max="$function_lines_max" -v allowfile="$allowlist" '
+    BEGIN {
+        while ((getline line < allowfile) > 0) {
+            if (line ~ /^[ \t]*(#|$)/)
+                continue
+            split(line, f, /[ \t]+/)
+            allowed[f[1] " " f[2]] = f[3] + 0
+        }
+    }
+    FNR == 1 { inside = 0; sig = "" }
+    !inside && /^[A-Za-z_].*\(/ { sig = $0 }
+    !inside && /^\{[ \t]*$/ {
+        inside = 1
+        start = FNR
+        name = sig
+        sub(/\(.*/, "", name)
+        n = split(name, w, /[ \t*]+/)
+        name = w[n]
+        next
+    }
+    inside && /^\}/ {
+        inside = 0
+        len = FNR - start - 1
+        key = FILENAME " " name
+        if (key in allowed) {
+            seen[key] = 1
+            if (len > allowed[key])
+                printf "%s:%d: function %s grew to %d lines (%s allows %d; split it)\n", FILENAME, start, name, len, allowfile, allowed[key]
+            else if (len <= max)
+                printf "%s:%d: function %s is %d lines now: remove it from %s\n", FILENAME, start, name, len, allowfile
+        } else if (len > max)
+            printf "%s:%d: function %s is %d lines (at most %d): split it\n", FILENAME, start, name, len, max
+    }
+    END {
+        for (k in allowed)
+            if (!(k in seen)) {
+                split(k, f, " ")
+                printf "%s: function %s is not there any more: remove it from %s\n", f[1], f[2], allowfile
+            }
+    }
+' "${files[@]}")
+if [ -n "$long" ]; then
+    problems=$(printf '%s\n%s' "$problems" "$long" | sed '/^$/d')
+fi
 
 status=0
 if [ -n "$problems" ]; then
