@@ -1,6 +1,7 @@
 /* The consoles' audit pages (platform operator console, bank admin): the filter from the
  * query string and the template's data. */
 #include "audit/audit_page.h"
+#include "core/buf.h"
 
 #include "http/server.h"
 #include "i18n/tz.h"
@@ -27,9 +28,8 @@ static enum pay_err text_param(struct pay_http_request *req, const char *name, c
     const char *v = pay_http_req_query(req, name);
     if (!v)
         return PAY_ERR_OK;
-    if (strlen(v) >= size)
+    if (!pay_str_copy(dst, size, v))
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, name, "longer than %zu bytes", size - 1);
-    snprintf(dst, size, "%s", v);
     return PAY_ERR_OK;
 }
 

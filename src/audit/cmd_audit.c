@@ -49,7 +49,8 @@ static int key_from_pem(const char *pem, size_t len, struct pay_sig_pubkey *key,
 static int key_beside(const char *db, struct pay_sig_pubkey *key, struct pay_rsa_key **rsa)
 {
     char copy[4096], path[4200];
-    snprintf(copy, sizeof copy, "%s", db);
+    if (!pay_str_copy(copy, sizeof copy, db))
+        return -1; /* no such path: no key found */
     const char *dir = dirname(copy);
     struct pay_ed25519_key ed;
     snprintf(path, sizeof path, "%s/platform-signing-key.pem", dir);

@@ -5,6 +5,7 @@
  * card's number and CVV2 wait in memory (never in the database or the logs) until its result
  * page shows them once. The operations themselves are admin_ops.c, shared with the CLI. */
 #include "bank/bank.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/money.h"
 #include "core/timeutil.h"
@@ -114,7 +115,7 @@ static enum pay_err amount_field(struct pay_http_request *req, const char *name,
     }
     enum pay_err rc = pay_money_parse(v, PAY_BANK_CURRENCY, out, err);
     if (rc != PAY_ERR_OK)
-        snprintf(err->field, sizeof err->field, "%s", name);
+        pay_str_copy(err->field, sizeof err->field, name);
     return rc;
 }
 
@@ -167,9 +168,9 @@ static void reveal_put(struct pay_bank *b, const struct pay_bank_issued *c, char
     }
     struct pay_bank_reveal *s = &b->reveal[at];
     pay_wipe(s, sizeof *s);
-    snprintf(s->ticket, sizeof s->ticket, "%s", ticket);
-    snprintf(s->card_id, sizeof s->card_id, "%s", c->card_id);
-    snprintf(s->account_id, sizeof s->account_id, "%s", c->account_id);
+    pay_str_copy(s->ticket, sizeof s->ticket, ticket);
+    pay_str_copy(s->card_id, sizeof s->card_id, c->card_id);
+    pay_str_copy(s->account_id, sizeof s->account_id, c->account_id);
     memcpy(s->pan, c->pan, sizeof s->pan);
     memcpy(s->cvv, c->cvv, sizeof s->cvv);
     memcpy(s->expiry, c->expiry, sizeof s->expiry);

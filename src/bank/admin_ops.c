@@ -3,6 +3,7 @@
  * (`paygate bank customer|account|card|deposit|movements`) and the /admin forms: each
  * function checks its input (err->field names the bad field) and commits one write. */
 #include "bank/bank.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "crypto/ids.h"
 #include "core/timeutil.h"
@@ -73,7 +74,7 @@ enum pay_err pay_bank_admin_customer_add(struct pay_bank *b, const char *name, c
     struct customer_op c = {.b = b, .name = name, .phone = phone};
     rc = pay_committer_submit(b->committer, customer_apply, &c, err);
     if (rc == PAY_ERR_OK)
-        snprintf(id_out, PAY_ID_MAX, "%s", c.id);
+        pay_str_copy(id_out, PAY_ID_MAX, c.id);
     return rc;
 }
 
@@ -89,7 +90,7 @@ static enum pay_err customer_phone(struct pay_store_tx *tx, const char *customer
         return err->code;
     phone[0] = '\0';
     if (pay_store_step(st, err) == 1)
-        snprintf(phone, 24, "%s", pay_store_col_text(st, 0));
+        pay_str_copy(phone, 24, pay_store_col_text(st, 0));
     pay_store_done(st);
     if (!phone[0])
         return pay_error_set(err, PAY_ERR_NOT_FOUND, "customer", "no customer %s", nz(customer_id));
@@ -106,8 +107,8 @@ static enum pay_err account_row(struct pay_store_tx *tx, const char *account_id,
         return err->code;
     bool found = pay_store_step(st, err) == 1;
     if (found) {
-        snprintf(kind, 16, "%s", pay_store_col_text(st, 0));
-        snprintf(owner, PAY_ID_MAX, "%s", pay_store_col_text(st, 1));
+        pay_str_copy(kind, 16, pay_store_col_text(st, 0));
+        pay_str_copy(owner, PAY_ID_MAX, pay_store_col_text(st, 1));
     }
     pay_store_done(st);
     if (!found)
@@ -163,7 +164,7 @@ enum pay_err pay_bank_admin_account_open(struct pay_bank *b, const char *custome
         .b = b, .customer_id = customer_id, .kind = kind, .limit_minor = limit_minor};
     rc = pay_committer_submit(b->committer, account_apply, &a, err);
     if (rc == PAY_ERR_OK)
-        snprintf(id_out, PAY_LEDGER_ID_MAX + 1, "%s", a.id);
+        pay_str_copy(id_out, PAY_LEDGER_ID_MAX + 1, a.id);
     return rc;
 }
 
@@ -210,7 +211,7 @@ static enum pay_err card_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
     if (rc == PAY_ERR_OK)
         rc = pay_bank_card_get(tx, c->out->card_id, &card, err);
     if (rc == PAY_ERR_OK)
-        snprintf(c->out->account_id, sizeof c->out->account_id, "%s", card.account_id);
+        pay_str_copy(c->out->account_id, sizeof c->out->account_id, card.account_id);
     pay_wipe(&card, sizeof card);
     char note[PAY_AUDIT_TEXT_MAX]; /* the card by id and its last 4 digits, never the number */
     snprintf(note, sizeof note, "kind=%s account=%s last4=%s", in->kind, c->out->account_id,
@@ -246,7 +247,7 @@ enum pay_err pay_bank_admin_card_issue(struct pay_bank *b, const struct pay_bank
         pay_wipe(out, sizeof *out);
         return rc;
     }
-    snprintf(out->expiry, sizeof out->expiry, "%s", c->expiry);
+    pay_str_copy(out->expiry, sizeof out->expiry, c->expiry);
     return PAY_ERR_OK;
 }
 
@@ -292,7 +293,7 @@ enum pay_err pay_bank_admin_deposit(struct pay_bank *b, const char *account_id,
     struct deposit_op d = {.b = b, .account_id = account_id, .amount_minor = amount_minor};
     rc = pay_committer_submit(b->committer, deposit_apply, &d, err);
     if (rc == PAY_ERR_OK && id_out)
-        snprintf(id_out, PAY_LEDGER_ID_MAX + 1, "%s", d.id);
+        pay_str_copy(id_out, PAY_LEDGER_ID_MAX + 1, d.id);
     return rc;
 }
 

@@ -4,6 +4,7 @@
  * daily statement live here; card binding and agreements in api_cards.c. */
 #include "bank/api.h"
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "crypto/ids.h"
 #include "core/log.h"
@@ -84,7 +85,7 @@ bool api_begin(struct pay_http_request *req, struct api_call *c)
                                              pay_http_req_method(req), target, body, len,
                                              pay_clock_real_ms() / 1000, &h, &e);
     if (rc == PAY_ERR_OK) {
-        snprintf(c->m.mer_id, sizeof c->m.mer_id, "%s", h.key_id);
+        pay_str_copy(c->m.mer_id, sizeof c->m.mer_id, h.key_id);
         rc = pay_store_run_read(c->b->store, mer_tx, c, &e);
         if (rc != PAY_ERR_OK && rc != PAY_ERR_DB_BUSY && !pay_store_failure(rc))
             rc = pay_error_set(&e, PAY_ERR_SIGNATURE_INVALID, "", "unknown merchant");

@@ -30,8 +30,8 @@ void pay_bank_options_defaults(struct pay_bank_options *o)
 {
     memset(o, 0, sizeof *o);
     pay_server_settings_init(&o->server, "127.0.0.1:0", "");
-    snprintf(o->web_root, sizeof o->web_root, "%s", PAY_BANK_WEB_ROOT);
-    snprintf(o->brand_color, sizeof o->brand_color, "%s", PAY_BANK_BRAND_COLOR);
+    pay_str_copy(o->web_root, sizeof o->web_root, PAY_BANK_WEB_ROOT);
+    pay_str_copy(o->brand_color, sizeof o->brand_color, PAY_BANK_BRAND_COLOR);
     o->allow_private_notify = true;
     o->notify_timeout_ms = PAY_BANK_NOTIFY_TIMEOUT_MS;
     o->sms_ttl_ms = PAY_OTP_TTL_S * 1000LL;
@@ -132,7 +132,7 @@ static enum pay_err info_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
             }
             rename = differs;
             if (!differs)
-                snprintf(f[i].v, f[i].n, "%s", v);
+                pay_str_copy(f[i].v, f[i].n, v);
         }
         pay_store_done(st);
         if (rename && pay_store_exec(tx, err, "UPDATE bank_info SET v = $2 WHERE k = $1", "tt",
@@ -142,7 +142,7 @@ static enum pay_err info_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
             return err->code;
         if (r == 0) {
             if (!f[i].v[0])
-                snprintf(f[i].v, f[i].n, "%s", f[i].def);
+                pay_str_copy(f[i].v, f[i].n, f[i].def);
             enum pay_err rc = pay_store_exec(
                 tx, err, "INSERT INTO bank_info (k, v) VALUES ($1, $2)", "tt", f[i].k, f[i].v);
             if (rc != PAY_ERR_OK)
@@ -196,10 +196,10 @@ static enum pay_err internal_accounts(struct pay_bank *b, struct pay_error *err)
     struct pay_ledger_account a[2];
     memset(a, 0, sizeof a);
     for (int i = 0; i < 2; i++) {
-        snprintf(a[i].id, sizeof a[i].id, "%s", i ? b->credit_lines_account : b->cash_account);
+        pay_str_copy(a[i].id, sizeof a[i].id, i ? b->credit_lines_account : b->cash_account);
         snprintf(a[i].currency, sizeof a[i].currency, PAY_BANK_CURRENCY);
         a[i].code = PAY_BANK_ACCT_INTERNAL;
-        snprintf(a[i].owner, sizeof a[i].owner, "%s", b->opt.code);
+        pay_str_copy(a[i].owner, sizeof a[i].owner, b->opt.code);
     }
     enum pay_ledger_result res[2];
     enum pay_err rc = pay_committer_create_accounts(b->committer, a, 2, res, err);
@@ -294,13 +294,13 @@ enum pay_err pay_bank_account_create(struct pay_bank *b, struct pay_store_tx *tx
     enum pay_err rc = pay_id_new("acct", id);
     if (rc != PAY_ERR_OK)
         return pay_error_set(err, rc, "", "no random id");
-    snprintf(a.id, sizeof a.id, "%s", id);
+    pay_str_copy(a.id, sizeof a.id, id);
     snprintf(a.currency, sizeof a.currency, PAY_BANK_CURRENCY);
     a.code = strcmp(kind, "credit") == 0     ? PAY_BANK_ACCT_CREDIT
              : strcmp(kind, "merchant") == 0 ? PAY_BANK_ACCT_MERCHANT
                                              : PAY_BANK_ACCT_DEPOSIT;
     a.flags = PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS;
-    snprintf(a.owner, sizeof a.owner, "%s", owner);
+    pay_str_copy(a.owner, sizeof a.owner, owner);
     enum pay_ledger_result res;
     rc = pay_ledger_tx_create_accounts(b->ledger, tx, &a, 1, &res, err);
     if (rc != PAY_ERR_OK)
@@ -312,7 +312,7 @@ enum pay_err pay_bank_account_create(struct pay_bank *b, struct pay_store_tx *tx
                         " VALUES ($1, $2, $3, $4, $5)",
                         "tttti", id, kind, owner, PAY_BANK_CURRENCY, pay_clock_now_ms());
     if (rc == PAY_ERR_OK)
-        snprintf(id_out, PAY_LEDGER_ID_MAX + 1, "%s", id);
+        pay_str_copy(id_out, PAY_LEDGER_ID_MAX + 1, id);
     return rc;
 }
 
@@ -333,13 +333,13 @@ enum pay_err pay_bank_transfer(struct pay_bank *b, struct pay_store_tx *tx, cons
     PAY_ASSERT_MSG(amount_minor > 0 && amount_minor <= PAY_AMOUNT_MAX_MINOR, "transfer %s", id);
     struct pay_ledger_transfer t;
     memset(&t, 0, sizeof t);
-    snprintf(t.id, sizeof t.id, "%s", id);
-    snprintf(t.debit_account_id, sizeof t.debit_account_id, "%s", from);
-    snprintf(t.credit_account_id, sizeof t.credit_account_id, "%s", to);
+    pay_str_copy(t.id, sizeof t.id, id);
+    pay_str_copy(t.debit_account_id, sizeof t.debit_account_id, from);
+    pay_str_copy(t.credit_account_id, sizeof t.credit_account_id, to);
     snprintf(t.currency, sizeof t.currency, PAY_BANK_CURRENCY);
     t.amount_minor = amount_minor;
     t.code = code;
-    snprintf(t.user_data, sizeof t.user_data, "%s", user_data ? user_data : "");
+    pay_str_copy(t.user_data, sizeof t.user_data, user_data ? user_data : "");
     enum pay_ledger_result res;
     enum pay_err rc = pay_ledger_tx_transfer(b->ledger, tx, &t, &res, err);
     if (rc != PAY_ERR_OK)

@@ -2,6 +2,7 @@
  * number and expiry with a secret key as issuers do, numbers stored only sealed (AEAD) with a
  * keyed-hash index for look-ups, Argon2id card passwords and the failed-attempt lock. */
 #include "bank/bank.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "crypto/ids.h"
 #include "core/timeutil.h"
@@ -230,7 +231,7 @@ static enum pay_err insert_card(struct pay_bank *b, struct pay_store_tx *tx,
         pay_pwhash_hash(hash, c->password, strlen(c->password)) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot seal or hash");
     char last4[5];
-    snprintf(last4, sizeof last4, "%s", pan + strlen(pan) - 4);
+    pay_str_copy(last4, sizeof last4, pan + strlen(pan) - 4);
     enum pay_err rc = pay_store_exec(
         tx, err,
         "INSERT INTO bank_cards (id, pan_index, pan_sealed, bin, last4, expiry, kind, account_id,"
@@ -263,7 +264,7 @@ enum pay_err pay_bank_card_issue(struct pay_bank *b, struct pay_store_tx *tx,
     bool existing = c->account_id && c->account_id[0];
     enum pay_err rc = PAY_ERR_OK;
     if (existing) /* the caller checked its kind and owner */
-        snprintf(acct, sizeof acct, "%s", c->account_id);
+        pay_str_copy(acct, sizeof acct, c->account_id);
     else
         rc = pay_bank_account_create(b, tx, credit ? "credit" : "deposit", c->customer_id, acct,
                                      err);

@@ -2,6 +2,7 @@
  * open bank.db directly with the same code as the server (docs/bank.md). */
 #include "bank/bank.h"
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/cli_opts.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -231,9 +232,8 @@ static enum pay_err cfg_text(const struct pay_config *c, const char *key, char *
     const char *v = pay_config_get(c, "bank", key, NULL);
     if (v == NULL || v[0] == '\0')
         return PAY_ERR_OK;
-    if (strlen(v) >= n)
+    if (!pay_str_copy(dst, n, v))
         return pay_config_error(c, "bank", key, e, "longer than %zu bytes", n - 1);
-    snprintf(dst, n, "%s", v);
     return PAY_ERR_OK;
 }
 
@@ -298,17 +298,18 @@ static enum pay_err apply_flags(const struct opts *in, struct pay_bank_options *
     const char *v;
     struct pay_error pe = {0}; /* the parser's reason, quoted into *e with the flag */
 #define STR(key, f)                                                                                \
-    if ((v = get(in, key)) != NULL)                                                                \
-    snprintf(o->f, sizeof o->f, "%s", v)
-    STR("name", name);
-    STR("name-en", name_en);
-    STR("brand-color", brand_color);
-    STR("code", code);
-    STR("bin", bin);
-    STR("web-root", web_root);
-    STR("admin-token", admin_token);
-    STR("switch-url", switch_url);
-    STR("switch-member-dir", switch_member_dir);
+    if ((v = get(in, key)) != NULL && !pay_str_copy(o->f, sizeof o->f, v))                         \
+        return pay_error_set(e, PAY_ERR_CONFIG_INVALID, key, "--%s: longer than %zu bytes", key,   \
+                             sizeof o->f - 1);
+    STR("name", name)
+    STR("name-en", name_en)
+    STR("brand-color", brand_color)
+    STR("code", code)
+    STR("bin", bin)
+    STR("web-root", web_root)
+    STR("admin-token", admin_token)
+    STR("switch-url", switch_url)
+    STR("switch-member-dir", switch_member_dir)
 #undef STR
     o->demo_data = o->demo_data || get(in, "demo-data") != NULL;
     o->fast_hash = o->fast_hash || get(in, "fast-hash") != NULL;
@@ -337,7 +338,7 @@ static enum pay_err validate(const struct pay_config *c, const struct opts *in,
     enum pay_err sc = pay_server_settings_check(&o->server, e);
     if (sc != PAY_ERR_OK)
         return sc;
-    snprintf(o->data_dir, sizeof o->data_dir, "%s", o->server.data_dir);
+    pay_str_copy(o->data_dir, sizeof o->data_dir, o->server.data_dir);
     enum pay_err rc = pay_bank_options_check(o, e);
     if (rc == PAY_ERR_OK || strcmp(e->field, "data_dir") == 0)
         return rc;
@@ -385,18 +386,27 @@ static int fail(const char *what, enum pay_err rc, const struct pay_error *e)
     return 1;
 }
 
+/* Copies option k (absent: "") into dst; false, with FIELD_TOO_LONG naming it in *e, when it
+ * does not fit (never cut). */
+static bool opt_copy(const struct opts *in, const char *k, char *dst, size_t n, struct pay_error *e)
+{
+    if (pay_str_copy(dst, n, get(in, k)))
+        return true;
+    pay_error_set(e, PAY_ERR_FIELD_TOO_LONG, k, "--%s: longer than %zu bytes", k, n - 1);
+    return false;
+}
+
 static int merchant_cmd(struct pay_bank *b, const char *verb, const struct opts *in)
 {
     struct pay_error e = {0};
     enum pay_err rc;
     if (strcmp(verb, "add") == 0) {
         struct pay_bank_merchant m = {.allow_no_referer = get(in, "allow-no-referer") != NULL};
-        snprintf(m.mer_id, sizeof m.mer_id, "%s", get(in, "mer-id") ? get(in, "mer-id") : "");
-        snprintf(m.name, sizeof m.name, "%s", get(in, "name") ? get(in, "name") : "");
-        snprintf(m.referrer_domain, sizeof m.referrer_domain, "%s",
-                 get(in, "referrer-domain") ? get(in, "referrer-domain") : "");
-        snprintf(m.notify_domain, sizeof m.notify_domain, "%s",
-                 get(in, "notify-domain") ? get(in, "notify-domain") : "");
+        if (!opt_copy(in, "mer-id", m.mer_id, sizeof m.mer_id, &e) ||
+            !opt_copy(in, "name", m.name, sizeof m.name, &e) ||
+            !opt_copy(in, "referrer-domain", m.referrer_domain, sizeof m.referrer_domain, &e) ||
+            !opt_copy(in, "notify-domain", m.notify_domain, sizeof m.notify_domain, &e))
+            return fail("merchant add", e.code, &e);
         const char *out = get(in, "out") ? get(in, "out") : ".";
         char serial[64];
         rc = pay_bank_merchant_add(b, &m, out, serial, &e);

@@ -4,6 +4,7 @@
  * per session protect every step; the committer makes each step one transaction. */
 #include "bank/bank.h"
 #include "bank/gateway.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "crypto/ids.h"
 #include "core/log.h"
@@ -37,7 +38,7 @@ static enum pay_err load_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
         return err->code;
     int r = pay_store_step(st, err);
     if (r == 1) {
-#define COPY(f, i) snprintf(s->f, sizeof s->f, "%s", pay_store_col_text(st, i))
+#define COPY(f, i) pay_str_copy(s->f, sizeof s->f, pay_store_col_text(st, i))
         COPY(order_pk, 0);
         COPY(csrf, 1);
         COPY(stage, 2);
@@ -71,7 +72,7 @@ enum pay_err gw_session_load(struct pay_bank *b, const char *id, struct gw_sessi
         return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "session",
                              N_("Your payment session has expired; start again from the "
                                 "merchant's page."));
-    snprintf(s->id, sizeof s->id, "%s", id);
+    pay_str_copy(s->id, sizeof s->id, id);
     enum pay_err rc = pay_store_run_read(b->store, load_tx, s, err);
     if (rc != PAY_ERR_OK)
         return rc;

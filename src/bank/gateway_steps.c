@@ -4,6 +4,7 @@
  * card is locked and nothing more is checked. */
 #include "bank/gateway.h"
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/money.h"
@@ -93,7 +94,7 @@ void gw_render_result(struct pay_http_request *req, struct pay_bank *b, const ch
     struct pay_url u;
     char back[PAY_URL_MAX + 1];
     if (s.return_url[0])
-        snprintf(back, sizeof back, "%s", s.return_url);
+        pay_str_copy(back, sizeof back, s.return_url);
     else if (pay_url_parse(s.mer_url, "merURL", &u, &err) == PAY_ERR_OK)
         snprintf(back, sizeof back, "%s://%s:%d/", u.scheme, u.host, u.port);
     else

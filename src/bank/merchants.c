@@ -2,6 +2,7 @@
  * issues them (and revokes). The bank keeps each certificate's public key (SPKI PEM) so that
  * the signed API can verify merchants' requests. */
 #include "bank/bank.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -41,8 +42,7 @@ enum pay_err pay_bank_merchant_get(struct pay_store_tx *tx, const char *mer_id,
         pay_store_col_copy(st, 0, out->mer_id, sizeof out->mer_id);
         pay_store_col_copy(st, 1, out->name, sizeof out->name);
         pay_store_col_copy(st, 2, out->account_id, sizeof out->account_id);
-        snprintf(out->referrer_domain, sizeof out->referrer_domain, "%s",
-                 pay_store_col_text(st, 3));
+        pay_str_copy(out->referrer_domain, sizeof out->referrer_domain, pay_store_col_text(st, 3));
         pay_store_col_copy(st, 4, out->notify_domain, sizeof out->notify_domain);
         out->allow_no_referer = pay_store_col_int64(st, 5) != 0;
     }
@@ -100,7 +100,7 @@ static enum pay_err add_apply(struct pay_store_tx *tx, void *ctx, struct pay_err
     struct pay_bank_merchant old;
     enum pay_err rc = pay_bank_merchant_get(tx, a->m->mer_id, &old, err);
     if (rc == PAY_ERR_OK) {
-        snprintf(a->account_id, sizeof a->account_id, "%s", old.account_id);
+        pay_str_copy(a->account_id, sizeof a->account_id, old.account_id);
         memset(err, 0, sizeof *err);
     } else {
         memset(err, 0, sizeof *err);
@@ -192,7 +192,7 @@ enum pay_err pay_bank_merchant_add(struct pay_bank *b, const struct pay_bank_mer
         rc = pay_error_set(err, PAY_ERR_INTERNAL, "out", "cannot write the key files to %s",
                            out_dir);
     if (rc == PAY_ERR_OK) {
-        snprintf(serial_out, 64, "%s", pair.serial_hex);
+        pay_str_copy(serial_out, 64, pair.serial_hex);
         PAY_INFO("bank.merchant_added", "mer_id=%s account=%s serial=%s", m->mer_id, a.account_id,
                  pair.serial_hex);
     }

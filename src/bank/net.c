@@ -47,7 +47,7 @@ static enum pay_err read_member_json(struct pay_bank *b, struct pay_error *err)
         rc = pay_error_set(err, PAY_ERR_CONFIG_INVALID, "switch_member_dir",
                            "the member folder is member %s's, this bank is %s", code, b->opt.code);
     if (rc == PAY_ERR_OK) {
-        snprintf(b->net.switch_code, sizeof b->net.switch_code, "%s", sw);
+        pay_str_copy(b->net.switch_code, sizeof b->net.switch_code, sw);
         b->net.issuer = strstr(roles, "issuer") != NULL;
         b->net.acquirer = strstr(roles, "acquirer") != NULL;
     }
@@ -102,10 +102,10 @@ static enum pay_err net_accounts(struct pay_bank *b, struct pay_error *err)
     memset(a, 0, sizeof a);
     for (int i = 0; i < 4; i++) {
         snprintf(ids[i], PAY_LEDGER_ID_MAX + 1, "%s:net:%s", b->opt.code, names[i]);
-        snprintf(a[i].id, sizeof a[i].id, "%s", ids[i]);
+        pay_str_copy(a[i].id, sizeof a[i].id, ids[i]);
         snprintf(a[i].currency, sizeof a[i].currency, PAY_BANK_CURRENCY);
         a[i].code = PAY_BANK_ACCT_INTERNAL;
-        snprintf(a[i].owner, sizeof a[i].owner, "%s", b->opt.code);
+        pay_str_copy(a[i].owner, sizeof a[i].owner, b->opt.code);
     }
     enum pay_ledger_result res[4];
     enum pay_err rc = pay_committer_create_accounts(b->committer, a, 4, res, err);
@@ -125,7 +125,7 @@ enum pay_err pay_bank_net_open(struct pay_bank *b, struct pay_error *err)
                              b->opt.switch_url[0] ? "switch_member_dir" : "switch_url",
                              "a member of the card network needs switch_url and "
                              "switch_member_dir");
-    snprintf(b->net.switch_url, sizeof b->net.switch_url, "%s", b->opt.switch_url);
+    pay_str_copy(b->net.switch_url, sizeof b->net.switch_url, b->opt.switch_url);
     enum pay_err rc = read_member_json(b, err);
     if (rc == PAY_ERR_OK)
         rc = load_certs(b, err);

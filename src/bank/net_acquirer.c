@@ -8,6 +8,7 @@
  * worker (and right away after an approval), each on its own trace, so a repeat is harmless. */
 #include "bank/bank.h"
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
@@ -188,9 +189,9 @@ enum pay_err pay_bank_net_authorize(struct pay_bank *b, struct pay_bank_net_auth
     read_answer(answer, status, &ans);
     struct answer_op op = {a, &ans};
     rc = pay_committer_submit(b->committer, answer_apply, &op, err);
-    snprintf(a->rc, sizeof a->rc, "%s", ans.answered ? ans.rc : "91");
-    snprintf(a->text, sizeof a->text, "%s", or_empty(ans.text, PAY_TEXT_FIELD_MAX));
-    snprintf(a->last4, sizeof a->last4, "%s", or_empty(ans.last4, 4));
+    pay_str_copy(a->rc, sizeof a->rc, ans.answered ? ans.rc : "91");
+    pay_str_copy(a->text, sizeof a->text, or_empty(ans.text, PAY_TEXT_FIELD_MAX));
+    pay_str_copy(a->last4, sizeof a->last4, or_empty(ans.last4, 4));
     json_decref(answer);
     PAY_INFO("bank.net_acquired", "order=%s trace=%s amount=%lld rc=%s approved=%d", a->order_pk,
              a->trace, (long long)a->amount_minor, a->rc, a->approved);

@@ -8,6 +8,7 @@
  * a capture posts the hold, a reversal voids it, a refund credits the card back. */
 #include "bank/net_issuer.h"
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/money.h"
@@ -48,7 +49,7 @@ void iss_answer(struct iss_msg *m, const char *rc, const char *auth_code, const 
     free(m->answer);
     m->answer = a ? json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(a);
-    snprintf(m->rc, sizeof m->rc, "%s", rc);
+    pay_str_copy(m->rc, sizeof m->rc, rc);
 }
 
 /* Answers rc and keeps the message's row with state (an authorization's) and the answer. */
@@ -109,15 +110,15 @@ static enum pay_err net_transfer(struct iss_msg *m, struct pay_store_tx *tx, cha
     snprintf(t.id, sizeof t.id, "ni%c:%s:%s", kind, m->acq, trace);
     if (pending_of)
         snprintf(t.pending_id, sizeof t.pending_id, "nia:%s:%s", m->acq, pending_of);
-    snprintf(t.debit_account_id, sizeof t.debit_account_id, "%s", from ? from : "");
-    snprintf(t.credit_account_id, sizeof t.credit_account_id, "%s", to ? to : "");
+    pay_str_copy(t.debit_account_id, sizeof t.debit_account_id, from ? from : "");
+    pay_str_copy(t.credit_account_id, sizeof t.credit_account_id, to ? to : "");
     snprintf(t.currency, sizeof t.currency, PAY_BANK_CURRENCY);
     PAY_ASSERT_MSG(m->amount > 0 && m->amount <= PAY_AMOUNT_MAX_MINOR, "net %s", t.id);
     t.amount_minor = (flags & PAY_LEDGER_TF_VOID_PENDING) ? 0 : m->amount;
     t.code = code;
     t.flags = flags;
     t.timeout_s = (flags & PAY_LEDGER_TF_PENDING) ? PAY_NET_AUTH_HOLD_S : 0;
-    snprintf(t.user_data, sizeof t.user_data, "%s", m->rrn ? m->rrn : "");
+    pay_str_copy(t.user_data, sizeof t.user_data, m->rrn ? m->rrn : "");
     return pay_ledger_tx_transfer(m->b->ledger, tx, &t, res, e);
 }
 
@@ -347,7 +348,7 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     r = pay_money_add(o.refunded_minor, m->amount, &after);
     PAY_ASSERT(r == PAY_ERR_OK && after <= o.captured_minor);
     char card_id[PAY_ID_MAX];
-    snprintf(card_id, sizeof card_id, "%s", m->card.id);
+    pay_str_copy(card_id, sizeof card_id, m->card.id);
     r = pay_bank_card_get(tx, card_id, &m->card, e);
     enum pay_ledger_result res = PAY_LEDGER_OK;
     if (r == PAY_ERR_OK)

@@ -25,9 +25,9 @@ void pay_bank_sms_send(struct pay_bank *b, const char *phone, const char *text, 
     pthread_mutex_lock(&b->sms_lock);
     struct pay_bank_sms *m = &b->sms[b->sms_next];
     m->time_ms = pay_clock_now_ms();
-    snprintf(m->phone, sizeof m->phone, "%s", phone);
-    snprintf(m->text, sizeof m->text, "%s", text);
-    snprintf(m->code, sizeof m->code, "%s", code);
+    pay_str_copy(m->phone, sizeof m->phone, phone);
+    pay_str_copy(m->text, sizeof m->text, text);
+    pay_str_copy(m->code, sizeof m->code, code);
     b->sms_next = (b->sms_next + 1) % PAY_BANK_SMS_OUTBOX_MAX;
     if (b->sms_count < PAY_BANK_SMS_OUTBOX_MAX)
         b->sms_count++;
@@ -178,7 +178,7 @@ static long post_note(struct pay_bank *b, const struct note *n, char *error, siz
         pay_http_client_request("POST", n->url, headers, body.data, body.len, &opt, &resp, &e);
     if (rc == PAY_ERR_OK) {
         status = resp.status;
-        snprintf(error, error_n, "%s", status >= 200 && status < 300 ? "" : "HTTP status");
+        pay_str_copy(error, error_n, status >= 200 && status < 300 ? "" : "HTTP status");
     } else {
         snprintf(error, error_n, "%s: %.150s", pay_err_name(rc), e.detail);
     }
@@ -238,7 +238,7 @@ static enum pay_err claim_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
     if (!st)
         return err->code;
     while (c->n < DUE_BATCH && pay_store_step(st, err) == 1)
-        snprintf(c->ids[c->n++], PAY_ID_MAX, "%s", pay_store_col_text(st, 0));
+        pay_str_copy(c->ids[c->n++], PAY_ID_MAX, pay_store_col_text(st, 0));
     pay_store_done(st);
     for (size_t i = 0; i < c->n; i++) {
         enum pay_err rc = pay_store_exec(

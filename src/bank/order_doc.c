@@ -2,6 +2,7 @@
  * certificate key (merSignMsg over the exact decoded bytes). Checked in the order of
  * docs/bank.md: certificate, signature, fields, contract, merURL domain, Referer. */
 #include "bank/bank.h"
+#include "core/buf.h"
 #include "core/money.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
@@ -34,7 +35,7 @@ static enum pay_err get_str(json_t *o, const char *k, bool req, char *out, size_
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, k, "%s must be a string", k);
     if (json_string_length(v) >= n)
         return pay_error_set(err, PAY_ERR_FIELD_TOO_LONG, k, "%s is too long", k);
-    snprintf(out, n, "%s", json_string_value(v));
+    pay_str_copy(out, n, json_string_value(v));
     return PAY_ERR_OK;
 }
 

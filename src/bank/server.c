@@ -3,6 +3,7 @@
  * until SIGTERM/SIGINT. Also the per-IP / per-card rate limiter (token buckets). */
 #include "bank/api.h"
 #include "bank/bank.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -45,7 +46,7 @@ bool pay_bank_rate_allow(struct pay_bank *b, const char *kind, const char *key, 
     int64_t now = pay_clock_window_ms();
     pthread_mutex_lock(&b->rate->lock);
     if (strcmp(s->key, k) != 0) { /* new key (or a collision: the newer key takes the slot) */
-        snprintf(s->key, sizeof s->key, "%s", k);
+        pay_str_copy(s->key, sizeof s->key, k);
         s->tokens = per_min;
         s->last_ms = now;
     }
@@ -109,7 +110,7 @@ static enum pay_err start_http(struct pay_bank *b, struct pay_error *err)
     if (rc != PAY_ERR_OK)
         return rc;
     const char *url = pay_server_settings_url(&b->opt.server, pay_http_server_url(b->http));
-    snprintf(b->url, sizeof b->url, "%s", url);
+    pay_str_copy(b->url, sizeof b->url, url);
     struct pay_error se = {0}; /* the switch down: the worker signs on later */
     if (b->net.enabled && pay_bank_net_signon(b, &se) != PAY_ERR_OK)
         PAY_WARN("bank.net_signon_failed", "switch=%s error=\"%s\"", b->net.switch_code, se.detail);

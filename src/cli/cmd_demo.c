@@ -165,7 +165,7 @@ static int read_acct(const char *json_path, char out[64])
     char *text = pay_file_read(json_path, 65536, NULL);
     json_t *j = text ? json_loads(text, 0, NULL) : NULL;
     const char *a = json_string_value(json_object_get(j, "merAcct"));
-    snprintf(out, 64, "%s", a ? a : "");
+    pay_str_copy(out, 64, a ? a : "");
     json_decref(j);
     free(text);
     return out[0] ? 0 : -1;
@@ -381,7 +381,7 @@ static int wait_ready(struct demo *d, int idx, int timeout_ms)
         }
         char *url = pay_file_read(file, PAY_URL_MAX, NULL);
         if (url && url[0] && healthy(url) && waitpid(d->pids[idx], &st, WNOHANG) == 0) {
-            snprintf(d->urls[idx], sizeof d->urls[idx], "%s", url);
+            pay_str_copy(d->urls[idx], sizeof d->urls[idx], url);
             free(url);
             return 0;
         }

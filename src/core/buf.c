@@ -162,3 +162,21 @@ int pay_file_write(const char *path, const void *data, size_t len, int mode)
     }
     return 0;
 }
+
+bool pay_str_copy(char *dst, size_t size, const char *src)
+{
+    PAY_ASSERT(dst != NULL && size > 0);
+    if (!src)
+        src = "";
+    size_t n = strnlen(src, size);
+    if (n < size) {
+        memmove(dst, src, n + 1);
+        return true;
+    }
+    n = size - 1; /* src[n], the first byte left out, must start a character */
+    while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+        n--;
+    memmove(dst, src, n);
+    dst[n] = '\0';
+    return false;
+}

@@ -4,6 +4,7 @@
 #define PAY_CORE_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct pay_buf {
@@ -31,6 +32,13 @@ char *pay_buf_steal(struct pay_buf *b);
 
 /* The contents as a string; "" when empty. Valid until the next change to b. */
 const char *pay_buf_str(const struct pay_buf *b);
+
+/* The one bounded string copy (check_source.sh refuses snprintf(dst, n, "%s", src)): copies
+ * src (NULL reads as "") into dst of size bytes (size > 0), always NUL-terminated. Returns
+ * true when all of src fit; false when it was cut, dst then holding the longest prefix that
+ * fits without splitting a UTF-8 character. A copy of outside input checks the result and
+ * refuses what does not fit (FIELD_TOO_LONG, a usage error) instead of going on with less. */
+bool pay_str_copy(char *dst, size_t size, const char *src);
 
 /* Reads the whole file at path into a NUL-terminated heap string that the caller frees.
  * NULL when it cannot be opened or read (errno tells why) or is larger than max bytes

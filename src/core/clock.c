@@ -1,5 +1,6 @@
 /* The process's clock: business time (real or a test clock), the real wall clock, monotonic
  * time, monotonic condition variables, and the registry of workers a clock move wakes. */
+#include "core/buf.h"
 #include "core/clock.h"
 
 #include "core/limits.h"
@@ -86,7 +87,7 @@ int pay_clock_use_fake_file(const char *path)
             return -1;
     }
     pthread_mutex_lock(&file_mu);
-    snprintf(state_file, sizeof state_file, "%s", path);
+    pay_str_copy(state_file, sizeof state_file, path);
     pthread_mutex_unlock(&file_mu);
     pay_clock_use_fake(start);
     store_fake_now(); /* so a restart before any move starts here too */

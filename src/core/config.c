@@ -115,9 +115,9 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         return 0;
     }
     struct entry *e = &cfg->entries[cfg->count++];
-    snprintf(e->section, sizeof e->section, "%s", section);
-    snprintf(e->key, sizeof e->key, "%s", name);
-    snprintf(e->value, sizeof e->value, "%s", value);
+    pay_str_copy(e->section, sizeof e->section, section);
+    pay_str_copy(e->key, sizeof e->key, name);
+    pay_str_copy(e->value, sizeof e->value, value);
     e->line = c->line;
     return 1;
 }
@@ -130,7 +130,7 @@ static enum pay_err parse_text(const char *text, size_t len, const char *origin,
     struct pay_config *cfg = calloc(1, sizeof *cfg);
     if (cfg == NULL)
         return pay_error_set(err, PAY_ERR_INTERNAL, NULL, "out of memory loading %s", origin);
-    snprintf(cfg->origin, sizeof cfg->origin, "%s", origin);
+    pay_str_copy(cfg->origin, sizeof cfg->origin, origin);
     struct parse_ctx c = {.cfg = cfg, .pos = text, .end = text + len, .err = err};
     const char *nul = memchr(text, '\0', len);
     if (nul != NULL) {

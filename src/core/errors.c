@@ -1,4 +1,5 @@
 /* The error registry's tables, generated from errors.def. */
+#include "core/buf.h"
 #include "core/errors.h"
 
 #include <stdarg.h>
@@ -49,7 +50,7 @@ enum pay_err pay_error_set(struct pay_error *e, enum pay_err code, const char *f
     if (e == NULL)
         return code;
     e->code = code;
-    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+    pay_str_copy(e->field, sizeof e->field, field ? field : "");
     e->detail[0] = '\0';
     if (detail_fmt != NULL) {
         va_list ap;

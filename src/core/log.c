@@ -1,4 +1,5 @@
 /* Structured, redacting logger. */
+#include "core/buf.h"
 #include "core/log.h"
 
 #include "core/limits.h"
@@ -44,7 +45,7 @@ int pay_log_level_parse(const char *s, enum pay_log_level *out)
 
 void pay_log_set_request_id(const char *rid)
 {
-    snprintf(request_id, sizeof request_id, "%s", (rid && *rid) ? rid : "-");
+    pay_str_copy(request_id, sizeof request_id, (rid && *rid) ? rid : "-");
 }
 
 const char *pay_log_request_id(void)

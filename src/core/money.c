@@ -1,5 +1,6 @@
 /* Money: the ISO 4217 exponent table, strict decimal parsing and formatting, checked
  * arithmetic and basis-point fees. Integers only; the 128-bit type keeps products exact. */
+#include "core/buf.h"
 #include "core/money.h"
 
 #include "core/assertions.h"
@@ -365,7 +366,7 @@ enum pay_err pay_money_parse_amount(const char *text, const char *currency, cons
     enum pay_err e = pay_money_parse(text, currency, &minor, err);
     if (e != PAY_ERR_OK) {
         if (err != NULL && field != NULL)
-            snprintf(err->field, sizeof err->field, "%s", field);
+            pay_str_copy(err->field, sizeof err->field, field);
         return e;
     }
     if (minor <= 0)

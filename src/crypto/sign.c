@@ -1,6 +1,7 @@
 /* Ed25519 (libsodium) and RSA-SHA256 (OpenSSL 3 EVP) keys and signatures. */
 #include "crypto/sign.h"
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "crypto/crypto.h"
 #include "crypto/internal.h"
 
@@ -144,10 +145,10 @@ int pay_pem_key_describe(const char *pem, size_t len, char *out, size_t out_size
         /* Say what it is without parsing a secret: the PEM label is enough. */
         bool secret = memmem(pem, len, "PRIVATE KEY-----", 16) != NULL;
         bool cert = memmem(pem, len, "-----BEGIN CERTIFICATE", 22) != NULL;
-        snprintf(out, out_size, "%s",
-                 secret ? "a private key (send the public key)"
-                 : cert ? "a certificate, not a public key"
-                        : "not a readable PEM public key");
+        pay_str_copy(out, out_size,
+                     secret ? "a private key (send the public key)"
+                     : cert ? "a certificate, not a public key"
+                            : "not a readable PEM public key");
         return -1;
     }
     const char *name = EVP_PKEY_get0_type_name(pkey);

@@ -3,6 +3,7 @@
 #include "http/codec.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/limits.h"
 
 #include <arpa/inet.h>
@@ -399,7 +400,7 @@ enum pay_err pay_url_parse(const char *url, const char *field, struct pay_url *o
         rest = url + 7, out->port = 80;
     else
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "URL must start with http(s)://");
-    snprintf(out->scheme, sizeof out->scheme, "%s", out->tls ? "https" : "http");
+    pay_str_copy(out->scheme, sizeof out->scheme, out->tls ? "https" : "http");
     size_t an = strcspn(rest, "/?");
     if (memchr(rest, '@', an) != NULL)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "URL must not contain user info");

@@ -4,6 +4,7 @@
  * helpers handlers use to translate, show money and show times. */
 #include "http/internal.h"
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/money.h"
 #include "i18n/i18n.h"
@@ -57,7 +58,7 @@ static int check_message(void *ctx, const char *tpl, int line, const char *msgct
         return 0;
     c->tpl = tpl;
     c->line = line;
-    snprintf(c->msgid, sizeof c->msgid, "%s", msgid);
+    pay_str_copy(c->msgid, sizeof c->msgid, msgid);
     return 1;
 }
 

@@ -4,6 +4,7 @@
 #include "http/internal.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/faults.h"
 #include "core/log.h"
@@ -296,7 +297,7 @@ static void assign_request_id(struct pay_http_request *req)
 {
     const char *in = pay_http_req_header(req, "X-Request-Id");
     if (request_id_ok(in)) {
-        snprintf(req->id, sizeof req->id, "%s", in);
+        pay_str_copy(req->id, sizeof req->id, in);
         return;
     }
     /* random bytes for 32 ids per call of the CSPRNG: a syscall per request showed in

@@ -42,10 +42,10 @@ void pay_server_settings_init(struct pay_server_settings *s, const char *listen,
                               const char *data_dir)
 {
     memset(s, 0, sizeof *s);
-    snprintf(s->listen, sizeof s->listen, "%s", listen ? listen : "127.0.0.1:8080");
-    snprintf(s->data_dir, sizeof s->data_dir, "%s", data_dir ? data_dir : "./paygate-data");
+    pay_str_copy(s->listen, sizeof s->listen, listen ? listen : "127.0.0.1:8080");
+    pay_str_copy(s->data_dir, sizeof s->data_dir, data_dir ? data_dir : "./paygate-data");
     snprintf(s->log_level, sizeof s->log_level, "info");
-    snprintf(s->tls_priorities, sizeof s->tls_priorities, "%s", PAY_HTTP_TLS_PRIORITIES);
+    pay_str_copy(s->tls_priorities, sizeof s->tls_priorities, PAY_HTTP_TLS_PRIORITIES);
     s->max_connections = PAY_HTTP_CONNECTIONS_MAX;
     s->max_connections_per_ip = PAY_HTTP_CONNECTIONS_PER_IP_MAX;
     s->read_timeout_ms = PAY_HTTP_READ_TIMEOUT_MS;
@@ -131,9 +131,8 @@ static enum pay_err copy_key(const struct pay_config *c, const char *key, char *
     const char *v = pay_config_get(c, "server", key, NULL);
     if (v == NULL)
         return PAY_ERR_OK;
-    if (strlen(v) >= n)
+    if (!pay_str_copy(dst, n, v))
         return pay_config_error(c, "server", key, err, "longer than %zu bytes", n - 1);
-    snprintf(dst, n, "%s", v);
     return PAY_ERR_OK;
 }
 
@@ -220,7 +219,7 @@ static int limit_flag(struct pay_server_settings *s, int argc, char **argv, int 
         } else if (s->flag_error[0] == '\0') { /* the first bad flag is the one reported */
             snprintf(s->flag_error, sizeof s->flag_error, "%s %.40s: not a %s", limits[k].flag,
                      argv[i + 1], limits[k].duration ? "duration (15s, 500ms)" : "number");
-            snprintf(s->flag_error_key, sizeof s->flag_error_key, "%s", limits[k].key);
+            pay_str_copy(s->flag_error_key, sizeof s->flag_error_key, limits[k].key);
         }
         return 2;
     }
@@ -261,9 +260,8 @@ int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **arg
     for (size_t k = 0; k < sizeof text / sizeof text[0]; k++) {
         if (strcmp(argv[i], text[k].flag) != 0)
             continue;
-        if (i + 1 >= argc || strlen(argv[i + 1]) >= text[k].size)
-            return -1;
-        snprintf((char *)s + text[k].off, text[k].size, "%s", argv[i + 1]);
+        if (i + 1 >= argc || !pay_str_copy((char *)s + text[k].off, text[k].size, argv[i + 1]))
+            return -1; /* missing or too long: a usage error */
         return 2;
     }
     return 0;

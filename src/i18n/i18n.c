@@ -2,6 +2,7 @@
  * the {name} placeholders (see i18n.h). */
 #include "i18n/i18n.h"
 
+#include "core/buf.h"
 #include "core/limits.h"
 #include "i18n/po.h"
 
@@ -133,8 +134,8 @@ static enum pay_err add_catalog(struct pay_i18n *i18n, const char *dir, const ch
     if (l == NULL)
         l = &i18n->langs[i18n->n++];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    snprintf(l->tag, sizeof l->tag, "%s", tag);
-    snprintf(l->file, sizeof l->file, "%s", file);
+    pay_str_copy(l->tag, sizeof l->tag, tag);
+    pay_str_copy(l->file, sizeof l->file, file);
     enum pay_err rc = pay_po_load(path, &l->po, err);
     if (rc != PAY_ERR_OK)
         return rc;
@@ -148,7 +149,7 @@ static enum pay_err add_catalog(struct pay_i18n *i18n, const char *dir, const ch
     for (size_t i = 0; i < l->po->n; i++)
         l->sorted[i] = &l->po->entries[i];
     qsort(l->sorted, l->po->n, sizeof *l->sorted, sort_cmp);
-    snprintf(l->name, sizeof l->name, "%s", pay_i18n_trc(l, PAY_I18N_NAME_CTXT, "English"));
+    pay_str_copy(l->name, sizeof l->name, pay_i18n_trc(l, PAY_I18N_NAME_CTXT, "English"));
     return PAY_ERR_OK;
 }
 
@@ -353,7 +354,7 @@ int pay_i18n_expand(const char *text, pay_i18n_value_fn value, void *value_ctx,
         snprintf(name, sizeof name, "%.*s", (int)(close - p - 1), p + 1);
         const char *v = value ? value(value_ctx, name) : NULL;
         if (v == NULL) {
-            snprintf(missing, 64, "%s", name);
+            pay_str_copy(missing, 64, name);
             return -2;
         }
         if (emit(emit_ctx, run, (size_t)(p - run), false) != 0 ||
@@ -464,7 +465,7 @@ enum pay_err pay_i18n_error_set(struct pay_error *e, enum pay_err code, const ch
     va_end(ap);
     text[0] = '\0';
     if (pay_i18n_expand(msgid, pair_value, &p, fixed_emit, &f, missing) != 0)
-        snprintf(text, sizeof text, "%s", msgid); /* a bug in the caller: still say something */
+        pay_str_copy(text, sizeof text, msgid); /* a bug in the caller: still say something */
     return pay_error_set(e, code, field, "%s", text);
 }
 

@@ -327,7 +327,7 @@ enum pay_err pay_tz_load(const char *name, struct pay_tz **out, struct pay_error
     struct pay_tz *tz = calloc(1, sizeof *tz);
     if (tz == NULL)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
-    snprintf(tz->name, sizeof tz->name, "%s", name);
+    pay_str_copy(tz->name, sizeof tz->name, name);
     const char *dir = getenv("TZDIR");
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir && dir[0] ? dir : "/usr/share/zoneinfo", name);

@@ -3,6 +3,7 @@
 #include "ledger/ledger_internal.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/money.h"
@@ -350,7 +351,7 @@ struct acct *ledger_acct(struct pay_ledger *lg, const char *id, enum pay_err *e,
     }
     struct acct *a = &lg->accts[lg->n_accts];
     memset(a, 0, sizeof *a);
-    snprintf(a->id, sizeof a->id, "%s", id);
+    pay_str_copy(a->id, sizeof a->id, id);
     a->hash = h;
     a->ref = false; /* a second use earns it the second chance: one-off accounts go first */
     lg->stats.loads++;
@@ -599,7 +600,7 @@ static enum pay_err create_account(struct pay_ledger *lg, struct pay_ledger_acco
     ledger_undo_push(lg, a, true);
     a->rid = pay_store_last_insert_id(lg->tx);
     memcpy(a->currency, want->currency, 4);
-    snprintf(a->owner, sizeof a->owner, "%s", want->owner);
+    pay_str_copy(a->owner, sizeof a->owner, want->owner);
     a->code = want->code;
     a->flags = want->flags;
     memset(a->bal, 0, sizeof a->bal);
@@ -656,9 +657,9 @@ enum pay_err pay_ledger_tx_account_get(struct pay_ledger *lg, struct pay_store_t
     if (!a)
         return e;
     memset(out, 0, sizeof *out);
-    snprintf(out->id, sizeof out->id, "%s", a->id);
+    pay_str_copy(out->id, sizeof out->id, a->id);
     memcpy(out->currency, a->currency, 4);
-    snprintf(out->owner, sizeof out->owner, "%s", a->owner);
+    pay_str_copy(out->owner, sizeof out->owner, a->owner);
     out->code = a->code;
     out->flags = a->flags;
     out->debits_pending = a->bal[BAL_DP];

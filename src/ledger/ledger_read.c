@@ -4,6 +4,7 @@
 #include "ledger/ledger_internal.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/money.h"
 
 #include <inttypes.h>
@@ -31,7 +32,7 @@ static enum pay_err account_body(struct pay_store_tx *tx, void *ctx, struct pay_
     *g->found = rc == 1;
     if (rc == 1) {
         memset(a, 0, sizeof *a);
-        snprintf(a->id, sizeof a->id, "%s", g->id);
+        pay_str_copy(a->id, sizeof a->id, g->id);
         memcpy(a->currency, pay_store_col_text(st, 0), 4);
         a->code = (int32_t)pay_store_col_int64(st, 1);
         a->flags = (uint32_t)pay_store_col_int64(st, 2);
@@ -196,7 +197,7 @@ static enum pay_err page_body(struct pay_store_tx *tx, void *ctx, struct pay_err
     for (size_t i = 0; i < *p->n; i++) {
         bool found;
         char id[PAY_LEDGER_ID_MAX + 1];
-        snprintf(id, sizeof id, "%s", p->out[i].id);
+        pay_str_copy(id, sizeof id, p->out[i].id);
         if ((e = ledger_transfer_load(tx, id, &p->out[i], NULL, &found, err)) != PAY_ERR_OK)
             return e;
     }

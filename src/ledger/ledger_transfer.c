@@ -5,6 +5,7 @@
 #include "ledger/ledger_internal.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/money.h"
@@ -35,11 +36,11 @@ enum pay_err ledger_transfer_load(struct pay_store_tx *tx, const char *id,
     *found = rc == 1;
     if (rc == 1) {
         memset(out, 0, sizeof *out);
-        snprintf(out->id, sizeof out->id, "%s", id);
-        snprintf(out->debit_account_id, sizeof out->debit_account_id, "%s",
-                 pay_store_col_text(st, 1));
-        snprintf(out->credit_account_id, sizeof out->credit_account_id, "%s",
-                 pay_store_col_text(st, 2));
+        pay_str_copy(out->id, sizeof out->id, id);
+        pay_str_copy(out->debit_account_id, sizeof out->debit_account_id,
+                     pay_store_col_text(st, 1));
+        pay_str_copy(out->credit_account_id, sizeof out->credit_account_id,
+                     pay_store_col_text(st, 2));
         out->amount_minor = pay_store_col_int64(st, 3);
         memcpy(out->currency, pay_store_col_text(st, 4), 4);
         out->code = (int32_t)pay_store_col_int64(st, 5);

@@ -2,6 +2,7 @@
  * books to, its id scheme "pf.<kind>[.<owner>].<currency>", its flags, and lazy creation inside
  * the transaction that first needs it (so any currency works without set-up). */
 #include "platform/platform.h"
+#include "core/buf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -78,7 +79,7 @@ enum pay_err pay_platform_account_ensure(struct pay_platform *p, struct pay_stor
     a.code = (int32_t)kind;
     a.flags = kind_flags(kind);
     if (owner)
-        snprintf(a.owner, sizeof a.owner, "%s", owner);
+        pay_str_copy(a.owner, sizeof a.owner, owner);
     e = pay_ledger_tx_create_accounts(p->ledger, tx, &a, 1, &r, err);
     if (e != PAY_ERR_OK)
         return e;

@@ -10,6 +10,7 @@
 #include "platform/platform.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "crypto/ids.h"
 #include "core/money.h"
@@ -36,7 +37,7 @@ static void request_move(struct pay_platform_refund_request *r, const char *to)
         "refund request %s: %s -> %s", r->id, r->status, to);
     PAY_ASSERT_MSG(r->amount_minor > 0 && r->amount_minor <= PAY_AMOUNT_MAX_MINOR, "request %s",
                    r->id);
-    pay_platform_str_copy(r->status, sizeof r->status, to);
+    pay_str_copy(r->status, sizeof r->status, to);
 }
 
 static void request_from_row(struct pay_store_stmt *st, struct pay_platform_refund_request *r)
@@ -152,8 +153,8 @@ static enum pay_err create_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     if (r->amount_minor > left)
         return pay_error_set(err, PAY_ERR_REFUND_EXCEEDS_PAID, "amount",
                              "at most %lld minor units are left to refund", (long long)left);
-    pay_platform_str_copy(r->merchant_id, sizeof r->merchant_id, t.merchant_id);
-    pay_platform_str_copy(r->status, sizeof r->status, PAY_RR_WAIT_MERCHANT);
+    pay_str_copy(r->merchant_id, sizeof r->merchant_id, t.merchant_id);
+    pay_str_copy(r->status, sizeof r->status, PAY_RR_WAIT_MERCHANT);
     r->created_ms = pay_clock_now_ms();
     r->deadline_ms = r->created_ms + c->p->set.refund_request_timeout_ms; /* bounded */
     e = pay_store_exec(tx, err,
@@ -261,17 +262,17 @@ static enum pay_err run_refund(struct decide_cmd *c, struct pay_store_tx *tx,
                                struct pay_platform_refund_request *r, struct pay_error *err)
 {
     struct pay_platform_refund f = {.amount_minor = r->amount_minor};
-    pay_platform_str_copy(f.id, sizeof f.id, c->refund_id);
-    pay_platform_str_copy(f.trade_id, sizeof f.trade_id, r->trade_id);
-    pay_platform_str_copy(f.merchant_id, sizeof f.merchant_id, r->merchant_id);
-    pay_platform_str_copy(f.out_refund_no, sizeof f.out_refund_no, r->id);
-    pay_platform_str_copy(f.currency, sizeof f.currency, r->currency);
-    pay_platform_str_copy(f.reason, sizeof f.reason, r->reason);
+    pay_str_copy(f.id, sizeof f.id, c->refund_id);
+    pay_str_copy(f.trade_id, sizeof f.trade_id, r->trade_id);
+    pay_str_copy(f.merchant_id, sizeof f.merchant_id, r->merchant_id);
+    pay_str_copy(f.out_refund_no, sizeof f.out_refund_no, r->id);
+    pay_str_copy(f.currency, sizeof f.currency, r->currency);
+    pay_str_copy(f.reason, sizeof f.reason, r->reason);
     if (!c->merchant_id)
-        pay_platform_str_copy(f.actor, sizeof f.actor, "operator");
+        pay_str_copy(f.actor, sizeof f.actor, "operator");
     enum pay_err e = pay_platform_refund_create_tx(c->p, tx, &f, err);
     if (e == PAY_ERR_OK)
-        pay_platform_str_copy(r->refund_id, sizeof r->refund_id, f.id);
+        pay_str_copy(r->refund_id, sizeof r->refund_id, f.id);
     return e;
 }
 
@@ -296,12 +297,11 @@ static enum pay_err decide_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     enum pay_err e = PAY_ERR_OK;
     request_move(r, c->approve ? PAY_RR_APPROVED : PAY_RR_REJECTED);
     r->decided_ms = pay_clock_now_ms();
-    pay_platform_str_copy(r->decided_by, sizeof r->decided_by,
-                          c->merchant_id ? "merchant" : "operator");
+    pay_str_copy(r->decided_by, sizeof r->decided_by, c->merchant_id ? "merchant" : "operator");
     if (c->approve)
         e = run_refund(c, tx, r, err);
     else
-        pay_platform_str_copy(r->reject_reason, sizeof r->reject_reason, c->reason);
+        pay_str_copy(r->reject_reason, sizeof r->reject_reason, c->reason);
     if (e == PAY_ERR_OK)
         e = request_save(tx, r, err);
     char actor[PAY_AUDIT_TEXT_MAX];
@@ -320,7 +320,7 @@ enum pay_err pay_platform_refund_request_decide_tx(struct pay_platform *p, struc
                                                    struct pay_error *err)
 {
     struct decide_cmd c = {p, merchant_id, trade_id, request_id, reason, approve, out, ""};
-    pay_platform_str_copy(c.refund_id, sizeof c.refund_id, refund_id);
+    pay_str_copy(c.refund_id, sizeof c.refund_id, refund_id);
     return decide_apply(tx, &c, err);
 }
 

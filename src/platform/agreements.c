@@ -3,6 +3,7 @@
  * the platform pays them from the wallet at once. */
 #include "platform/platform.h"
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "crypto/ids.h"
 #include "core/timeutil.h"
@@ -54,7 +55,7 @@ enum pay_err pay_platform_agreement_sign(struct pay_platform *p, const char *con
     struct sign_ctx s = {consumer_id, merchant_id, ""};
     enum pay_err e = pay_platform_write(p, sign_tx, &s, err);
     if (e == PAY_ERR_OK)
-        snprintf(id_out, PAY_ID_MAX, "%s", s.id);
+        pay_str_copy(id_out, PAY_ID_MAX, s.id);
     return e;
 }
 
@@ -91,6 +92,6 @@ enum pay_err pay_platform_agreement_consumer_tx(struct pay_store_tx *tx, const c
     if (e == PAY_ERR_OK && !f.found)
         return pay_error_set(err, PAY_ERR_AGREEMENT_INVALID, "agreement_no", NULL);
     if (e == PAY_ERR_OK)
-        snprintf(consumer_id, PAY_ID_MAX, "%s", f.consumer_id);
+        pay_str_copy(consumer_id, PAY_ID_MAX, f.consumer_id);
     return e;
 }

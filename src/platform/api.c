@@ -6,6 +6,7 @@
 #include "platform/api.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
@@ -93,8 +94,7 @@ static enum pay_err build_target(struct api_call *c, const struct api_route *r,
             return pay_error_set(err, PAY_ERR_FIELD_INVALID, param, "1-64 of A-Z a-z 0-9 _ - .");
         c->query_value = v;
     }
-    int n = snprintf(c->target, sizeof c->target, "%s", pay_http_req_target(c->req));
-    if (n < 0 || (size_t)n >= sizeof c->target)
+    if (!pay_str_copy(c->target, sizeof c->target, pay_http_req_target(c->req)))
         return pay_error_set(err, PAY_ERR_FIELD_TOO_LONG, "path", NULL);
     return PAY_ERR_OK;
 }
@@ -117,7 +117,7 @@ static enum pay_err call_key_lookup(void *ctx, const char *key_id, struct pay_si
         return PAY_ERR_SIGNATURE_INVALID; /* unknown keyId: same answer as a bad signature */
     enum pay_err e = pay_platform_merchant_pubkey(&m, out);
     c->fee_bp = m.fee_bp;
-    snprintf(c->notify_hosts, sizeof c->notify_hosts, "%s", m.notify_hosts);
+    pay_str_copy(c->notify_hosts, sizeof c->notify_hosts, m.notify_hosts);
     c->merchant_active = strcmp(m.status, "active") == 0;
     c->merchant_read = true;
     pay_platform_merchant_fini(&m);

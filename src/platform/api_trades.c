@@ -4,6 +4,7 @@
 #include "platform/api.h"
 
 #include "crypto/ids.h"
+#include "core/buf.h"
 #include "core/money.h"
 #include "core/timeutil.h"
 #include "http/codec.h"
@@ -89,7 +90,7 @@ static enum pay_err notify_url_check(struct api_call *c, const char *url, struct
     if (pay_url_parse(url, "notify_url", &u, err) != PAY_ERR_OK)
         return pay_error_set(err, PAY_ERR_NOTIFY_URL_INVALID, "notify_url", "%s", err->detail);
     struct pay_platform_merchant m = {0};
-    snprintf(m.notify_hosts, sizeof m.notify_hosts, "%s", c->notify_hosts);
+    pay_str_copy(m.notify_hosts, sizeof m.notify_hosts, c->notify_hosts);
     if (!pay_platform_merchant_host_allowed(&m, u.host))
         return pay_error_set(err, PAY_ERR_NOTIFY_URL_INVALID, "notify_url",
                              "host %s is not one of the merchant's registered notify hosts",
@@ -151,13 +152,13 @@ static enum pay_err create_parse(struct api_call *c, struct pay_platform_trade *
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "timeout", "a duration such as 15m");
     if (timeout_ms < c->p->set.timeout_min_ms || timeout_ms > PAY_PLATFORM_TIMEOUT_MAX_MS)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "timeout", "between 1m and 15d");
-    snprintf(t->merchant_id, sizeof t->merchant_id, "%s", c->merchant_id);
-    snprintf(t->out_trade_no, sizeof t->out_trade_no, "%s", otn);
-    snprintf(t->subject, sizeof t->subject, "%s", subject);
-    snprintf(t->body, sizeof t->body, "%s", body ? body : "");
-    snprintf(t->notify_url, sizeof t->notify_url, "%s", notify ? notify : "");
-    snprintf(t->return_url, sizeof t->return_url, "%s", ret ? ret : "");
-    snprintf(t->product, sizeof t->product, "%s", product ? product : "page");
+    pay_str_copy(t->merchant_id, sizeof t->merchant_id, c->merchant_id);
+    pay_str_copy(t->out_trade_no, sizeof t->out_trade_no, otn);
+    pay_str_copy(t->subject, sizeof t->subject, subject);
+    pay_str_copy(t->body, sizeof t->body, body ? body : "");
+    pay_str_copy(t->notify_url, sizeof t->notify_url, notify ? notify : "");
+    pay_str_copy(t->return_url, sizeof t->return_url, ret ? ret : "");
+    pay_str_copy(t->product, sizeof t->product, product ? product : "page");
     t->expire_ms = timeout_ms; /* made absolute by pay_platform_trade_create */
     return PAY_ERR_OK;
 }
@@ -322,10 +323,10 @@ static enum pay_err prepare_refund_create(struct api_call *c, struct pay_error *
     if (!pay_platform_api_token_valid(orn, PAY_MERCHANT_ID_FIELD_MAX))
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "out_refund_no",
                              "1-64 of A-Z a-z 0-9 _ - .");
-    snprintf(r->trade_id, sizeof r->trade_id, "%s", id);
-    snprintf(r->merchant_id, sizeof r->merchant_id, "%s", c->merchant_id);
-    snprintf(r->out_refund_no, sizeof r->out_refund_no, "%s", orn);
-    snprintf(r->reason, sizeof r->reason, "%s", reason ? reason : "");
+    pay_str_copy(r->trade_id, sizeof r->trade_id, id);
+    pay_str_copy(r->merchant_id, sizeof r->merchant_id, c->merchant_id);
+    pay_str_copy(r->out_refund_no, sizeof r->out_refund_no, orn);
+    pay_str_copy(r->reason, sizeof r->reason, reason ? reason : "");
     if ((e = pay_id_new("rf", r->id)) != PAY_ERR_OK)
         return pay_error_set(err, e, "", "no randomness for an id");
     c->op = r;

@@ -5,6 +5,7 @@
  * hold until their buyers confirm receipt (pf.escrow.<id>.<cur>: not the merchant's yet). */
 #include "platform/platform.h"
 
+#include "core/buf.h"
 #include "core/money.h"
 
 #include <stdio.h>
@@ -81,7 +82,7 @@ enum pay_err pay_platform_merchant_balance(struct pay_platform *p, const char *m
     struct bal_ctx b = {.merchant_id = merchant_id, .currency = currency};
     enum pay_err e = pay_store_run_read(p->store, fees_tx, &b, err);
     if (e == PAY_ERR_OK && currency && b.n == 0) { /* asked for one: zeros, not nothing */
-        snprintf(b.rows[0].currency, sizeof b.rows[0].currency, "%s", currency);
+        pay_str_copy(b.rows[0].currency, sizeof b.rows[0].currency, currency);
         b.rows[0].fees = 0;
         b.n = 1;
     }

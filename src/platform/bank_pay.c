@@ -5,6 +5,7 @@
  * closed (refunded automatically, never lost), are sent back through the bank's refund API
  * by pay_platform_bank_work. */
 #include "platform/connector.h"
+#include "core/buf.h"
 #include "platform/platform.h"
 
 #include "core/assertions.h"
@@ -139,9 +140,9 @@ static enum pay_err xfer_code(struct pay_platform *p, struct pay_store_tx *tx, c
         (e = pay_platform_account_ensure(p, tx, ck, cown, currency, t.credit_account_id, err)) !=
             PAY_ERR_OK)
         return e;
-    snprintf(t.id, sizeof t.id, "%s", id);
-    snprintf(t.currency, sizeof t.currency, "%s", currency);
-    snprintf(t.user_data, sizeof t.user_data, "%s", ref);
+    pay_str_copy(t.id, sizeof t.id, id);
+    pay_str_copy(t.currency, sizeof t.currency, currency);
+    pay_str_copy(t.user_data, sizeof t.user_data, ref);
     enum pay_ledger_result r;
     if ((e = pay_ledger_tx_transfer(p->ledger, tx, &t, &r, err)) != PAY_ERR_OK)
         return e;
@@ -267,8 +268,8 @@ enum pay_err pay_platform_pay_by_card(struct pay_platform *p, const struct pay_p
         return e;
     /* The bank has the money: book it exactly as its notification would be booked. */
     struct pay_bank_notice n = {.amount_minor = t->amount_minor, .success = true};
-    snprintf(n.order_id, sizeof n.order_id, "%s", o.order_id);
-    snprintf(n.currency, sizeof n.currency, "%s", t->currency);
+    pay_str_copy(n.order_id, sizeof n.order_id, o.order_id);
+    pay_str_copy(n.currency, sizeof n.currency, t->currency);
     struct notice_cmd c = {.p = p, .b = b, .n = &n, .method = "card", .buyer = consumer_id};
     e = pay_committer_submit(p->committer, notice_apply, &c, err);
     if (e == PAY_ERR_OK && c.late)
@@ -297,9 +298,9 @@ static enum pay_err topup_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
         (e = pay_platform_account_ensure(c->p, tx, PAY_PF_ACCT_WALLET, c->consumer_id, c->currency,
                                          t.credit_account_id, err)) != PAY_ERR_OK)
         return e;
-    snprintf(t.id, sizeof t.id, "%s", id);
-    snprintf(t.currency, sizeof t.currency, "%s", c->currency);
-    snprintf(t.user_data, sizeof t.user_data, "%s", c->order_id);
+    pay_str_copy(t.id, sizeof t.id, id);
+    pay_str_copy(t.currency, sizeof t.currency, c->currency);
+    pay_str_copy(t.user_data, sizeof t.user_data, c->order_id);
     enum pay_ledger_result r;
     if ((e = pay_ledger_tx_transfer(c->p->ledger, tx, &t, &r, err)) != PAY_ERR_OK ||
         (e = pay_platform_ledger_error(r, err)) != PAY_ERR_OK)
@@ -438,7 +439,7 @@ void pay_platform_bank_work(struct pay_platform *p)
         if (!b)
             continue;
         char refund_id[PAY_MERCHANT_ID_FIELD_MAX + 1];
-        snprintf(refund_id, sizeof refund_id, "%s", d.rows[i].ref);
+        pay_str_copy(refund_id, sizeof refund_id, d.rows[i].ref);
         enum pay_err e =
             b->conn->refund(b, d.rows[i].order_id, refund_id, d.rows[i].amount_minor, &err);
         if (e == PAY_ERR_OK) {

@@ -6,6 +6,7 @@
 #include "platform/connector.h"
 #include "platform/platform.h"
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/timeutil.h"
@@ -40,6 +41,15 @@ static enum pay_err load_file(const struct pay_config *c, const char *sec, const
     return PAY_ERR_OK;
 }
 
+/* [sec] key (absent: dflt) into dst; CONFIG_INVALID naming the line when it does not fit. */
+static enum pay_err cfg_copy(const struct pay_config *c, const char *sec, const char *key,
+                             const char *dflt, char *dst, size_t n, struct pay_error *err)
+{
+    if (pay_str_copy(dst, n, pay_config_get(c, sec, key, dflt)))
+        return PAY_ERR_OK;
+    return pay_config_error(c, sec, key, err, "longer than %zu bytes", n - 1);
+}
+
 static enum pay_err load_bank(struct pay_platform_bank *b, const struct pay_config *c,
                               const char *code, struct pay_error *err)
 {
@@ -49,7 +59,7 @@ static enum pay_err load_bank(struct pay_platform_bank *b, const struct pay_conf
                                        NULL};
     char sec[64];
     snprintf(sec, sizeof sec, "bank.%s", code);
-    snprintf(b->code, sizeof b->code, "%s", code);
+    pay_str_copy(b->code, sizeof b->code, code);
     enum pay_err e = pay_config_check_keys(c, sec, keys, err);
     if (e != PAY_ERR_OK)
         return e;
@@ -57,14 +67,15 @@ static enum pay_err load_bank(struct pay_platform_bank *b, const struct pay_conf
     if (strcmp(proto, pay_connector_paygate_bank.protocol) != 0)
         return pay_config_error(c, sec, "protocol", err, "unknown protocol %s", proto);
     b->conn = &pay_connector_paygate_bank;
-    snprintf(b->name, sizeof b->name, "%s", pay_config_get(c, sec, "name", code));
-    snprintf(b->name_en, sizeof b->name_en, "%s", pay_config_get(c, sec, "name_en", ""));
-    snprintf(b->gateway_url, sizeof b->gateway_url, "%s",
-             pay_config_get(c, sec, "gateway_url", ""));
-    snprintf(b->api_url, sizeof b->api_url, "%s",
-             pay_config_get(c, sec, "api_url", b->gateway_url));
-    snprintf(b->mer_id, sizeof b->mer_id, "%s", pay_config_get(c, sec, "mer_id", ""));
-    snprintf(b->mer_acct, sizeof b->mer_acct, "%s", pay_config_get(c, sec, "mer_acct", ""));
+    if ((e = cfg_copy(c, sec, "name", code, b->name, sizeof b->name, err)) != PAY_ERR_OK ||
+        (e = cfg_copy(c, sec, "name_en", "", b->name_en, sizeof b->name_en, err)) != PAY_ERR_OK ||
+        (e = cfg_copy(c, sec, "gateway_url", "", b->gateway_url, sizeof b->gateway_url, err)) !=
+            PAY_ERR_OK ||
+        (e = cfg_copy(c, sec, "api_url", b->gateway_url, b->api_url, sizeof b->api_url, err)) !=
+            PAY_ERR_OK ||
+        (e = cfg_copy(c, sec, "mer_id", "", b->mer_id, sizeof b->mer_id, err)) != PAY_ERR_OK ||
+        (e = cfg_copy(c, sec, "mer_acct", "", b->mer_acct, sizeof b->mer_acct, err)) != PAY_ERR_OK)
+        return e;
     if (!b->gateway_url[0] || !b->mer_id[0] || !b->mer_acct[0])
         return pay_config_error(c, sec, "gateway_url", err,
                                 "gateway_url, mer_id and mer_acct are required");
@@ -87,7 +98,9 @@ enum pay_err pay_platform_banks_load(struct pay_platform_settings *s, const stru
 {
     const char *list = pay_config_get(c, "platform", "banks", "");
     char buf[256];
-    snprintf(buf, sizeof buf, "%s", list);
+    if (!pay_str_copy(buf, sizeof buf, list))
+        return pay_config_error(c, "platform", "banks", err, "longer than %zu bytes",
+                                sizeof buf - 1);
     size_t n = buf[0] ? 1 : 0;
     for (char *q = buf; *q; q++)
         n += *q == ',';

@@ -214,14 +214,14 @@ static enum pay_err page_load(struct page *pg, struct pay_http_request *req, str
                                  pg->csrf, pg->login, &ignore) == PAY_ERR_OK;
     const char *c = pay_http_req_cookie(req, CSRF_COOKIE);
     if (c && strlen(c) > 16 && strlen(c) < sizeof pg->anon_csrf) {
-        snprintf(pg->anon_csrf, sizeof pg->anon_csrf, "%s", c);
+        pay_str_copy(pg->anon_csrf, sizeof pg->anon_csrf, c);
     } else {
         if (pay_random_token(pg->anon_csrf, sizeof pg->anon_csrf, 32) != 0)
             return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
         pay_http_respond_cookie(req, CSRF_COOKIE, pg->anon_csrf, -1, PAY_HTTP_COOKIE_STRICT);
     }
     if (!pg->logged_in)
-        snprintf(pg->csrf, sizeof pg->csrf, "%s", pg->anon_csrf);
+        pay_str_copy(pg->csrf, sizeof pg->csrf, pg->anon_csrf);
     return PAY_ERR_OK;
 }
 

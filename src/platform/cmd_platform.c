@@ -3,6 +3,7 @@
  * makes them safe next to a running server. */
 #include "platform/platform.h"
 
+#include "core/buf.h"
 #include "core/cli_opts.h"
 
 #include "core/money.h"
@@ -99,6 +100,17 @@ static int add_notify_host(void *ctx, const char *host)
     return -1;
 }
 
+/* Copies the value of --opt (NULL: "") into dst; -1, saying so, when it does not fit (never
+ * cut: a cut id could be another valid one). */
+static int opt_copy(char *dst, size_t size, const char *opt, const char *value)
+{
+    if (pay_str_copy(dst, size, value))
+        return 0;
+    fprintf(stderr, "paygate platform merchant add: --%s is too long (at most %zu bytes)\n", opt,
+            size - 1);
+    return -1;
+}
+
 static int merchant_add(int argc, char **argv)
 {
     struct pay_platform_merchant m = {.fee_bp = 60, .settle_days = 1};
@@ -146,10 +158,10 @@ static int merchant_add(int argc, char **argv)
                 confirm);
         return PAY_CLI_USAGE;
     }
-    snprintf(m.id, sizeof m.id, "%s", id);
-    snprintf(m.name, sizeof m.name, "%s", name);
-    snprintf(m.settle_bank, sizeof m.settle_bank, "%s", bank ? bank : "");
-    snprintf(m.settle_account, sizeof m.settle_account, "%s", acct ? acct : "");
+    if (opt_copy(m.id, sizeof m.id, "id", id) || opt_copy(m.name, sizeof m.name, "name", name) ||
+        opt_copy(m.settle_bank, sizeof m.settle_bank, "settle-bank", bank) ||
+        opt_copy(m.settle_account, sizeof m.settle_account, "settle-account", acct))
+        return PAY_CLI_USAGE;
     struct pay_error err = {0};
     if (pay_crypto_init() != 0 || key_from_file(keyfile, &m, &err) != PAY_ERR_OK) {
         fprintf(stderr, "paygate platform: %s: %s\n", keyfile,
@@ -439,9 +451,9 @@ static int merchant_settlement(int argc, char **argv)
         fprintf(stderr, "paygate platform merchant settlement: --min '%s': %s\n", v[5], err.detail);
         return PAY_CLI_USAGE;
     }
-    snprintf(m.id, sizeof m.id, "%s", v[1]);
-    snprintf(m.settle_bank, sizeof m.settle_bank, "%s", v[2]);
-    snprintf(m.settle_account, sizeof m.settle_account, "%s", v[3]);
+    pay_str_copy(m.id, sizeof m.id, v[1]);
+    pay_str_copy(m.settle_bank, sizeof m.settle_bank, v[2]);
+    pay_str_copy(m.settle_account, sizeof m.settle_account, v[3]);
     struct pay_platform *p = NULL;
     enum pay_err e = pay_platform_open_offline(v[0], &p, &err);
     if (e == PAY_ERR_OK)

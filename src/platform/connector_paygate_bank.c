@@ -66,10 +66,12 @@ static enum pay_err gateway_form(const struct pay_platform_bank *b, const char *
     return PAY_ERR_OK;
 }
 
-static void cpy(char *dst, size_t n, json_t *o, const char *k)
+/* The string field k of o into dst (absent or not a string: ""); false when it is too long
+ * (a cut id would name another order). */
+static bool cpy(char *dst, size_t n, json_t *o, const char *k)
 {
     json_t *v = json_object_get(o, k);
-    snprintf(dst, n, "%s", json_is_string(v) ? json_string_value(v) : "");
+    return pay_str_copy(dst, n, json_is_string(v) ? json_string_value(v) : "");
 }
 
 static enum pay_err parse_notice(const struct pay_platform_bank *b, const struct pay_form *f,
@@ -97,12 +99,16 @@ static enum pay_err parse_notice(const struct pay_platform_bank *b, const struct
         return pay_error_set(err, PAY_ERR_JSON_INVALID, "notifyData", NULL);
     }
     char mer[65], status[16];
-    cpy(mer, sizeof mer, o, "merID");
-    cpy(status, sizeof status, o, "tranStatus");
-    cpy(out->order_id, sizeof out->order_id, o, "orderId");
-    cpy(out->serial, sizeof out->serial, o, "tranSerialNo");
-    cpy(out->notify_id, sizeof out->notify_id, o, "notifyId");
-    cpy(out->currency, sizeof out->currency, o, "currency");
+    bool fit = cpy(mer, sizeof mer, o, "merID") & cpy(status, sizeof status, o, "tranStatus") &
+               cpy(out->order_id, sizeof out->order_id, o, "orderId") &
+               cpy(out->serial, sizeof out->serial, o, "tranSerialNo") &
+               cpy(out->notify_id, sizeof out->notify_id, o, "notifyId") &
+               cpy(out->currency, sizeof out->currency, o, "currency");
+    if (!fit) {
+        json_decref(o);
+        return pay_error_set(err, PAY_ERR_FIELD_TOO_LONG, "notifyData",
+                             "a field of the notice is longer than any of ours");
+    }
     json_t *amt = json_object_get(o, "amount");
     out->amount_minor = json_is_integer(amt) ? (int64_t)json_integer_value(amt) : -1;
     out->success = strcmp(status, "SUCCESS") == 0;

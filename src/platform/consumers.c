@@ -4,6 +4,7 @@
  * is checked (store/attempts.h); password hashing (Argon2id, ~0.1 s) runs outside any
  * transaction. */
 #include "platform/platform.h"
+#include "core/buf.h"
 
 #include "core/assertions.h"
 #include "core/clock.h"
@@ -115,7 +116,7 @@ static void audit_refusal(struct pay_platform *p, const struct secret_ctx *s, en
     char actor[PAY_AUDIT_TEXT_MAX], target[PAY_PLATFORM_LOGIN_MAX + 1];
     bool login = strcmp(s->kind, "login") == 0;
     snprintf(actor, sizeof actor, "consumer:%s", s->found ? s->id : "");
-    snprintf(target, sizeof target, "%s", login ? s->key : s->id); /* a login is at most this */
+    pay_str_copy(target, sizeof target, login ? s->key : s->id); /* a login is at most this */
     pay_platform_audit_event(p,
                              &(struct pay_audit_entry){.actor = actor,
                                                        .action = login ? "login" : "pay_password",
@@ -311,7 +312,7 @@ enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *log
     if (e != PAY_ERR_OK)
         return e;
     struct session_ctx sc = {.p = p, .login_tried = login, .source = s.source};
-    snprintf(sc.consumer_id, sizeof sc.consumer_id, "%s", s.id);
+    pay_str_copy(sc.consumer_id, sizeof sc.consumer_id, s.id);
     if (pay_random_token(token_out, PAY_PLATFORM_TOKEN_TEXT_MAX,
                          PAY_PLATFORM_SESSION_TOKEN_BYTES) != 0 ||
         pay_random_token(sc.csrf, sizeof sc.csrf, PAY_PLATFORM_SESSION_TOKEN_BYTES) != 0)
@@ -365,9 +366,9 @@ enum pay_err pay_platform_session_get(struct pay_platform *p, const char *token,
         return e;
     if (!s.found)
         return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", "please log in again");
-    snprintf(consumer_id, PAY_ID_MAX, "%s", s.consumer_id);
-    snprintf(csrf, PAY_PLATFORM_TOKEN_TEXT_MAX, "%s", s.csrf);
-    snprintf(login, PAY_PLATFORM_LOGIN_MAX + 1, "%s", s.login);
+    pay_str_copy(consumer_id, PAY_ID_MAX, s.consumer_id);
+    pay_str_copy(csrf, PAY_PLATFORM_TOKEN_TEXT_MAX, s.csrf);
+    pay_str_copy(login, PAY_PLATFORM_LOGIN_MAX + 1, s.login);
     return PAY_ERR_OK;
 }
 
@@ -395,7 +396,7 @@ enum pay_err pay_platform_consumer_find(struct pay_platform *p, const char *logi
     if (e == PAY_ERR_OK && !s.found)
         return pay_error_set(err, PAY_ERR_NOT_FOUND, "consumer", "no consumer %s", login);
     if (e == PAY_ERR_OK)
-        snprintf(id_out, PAY_ID_MAX, "%s", s.id);
+        pay_str_copy(id_out, PAY_ID_MAX, s.id);
     return e;
 }
 
@@ -433,8 +434,8 @@ static enum pay_err credit_tx(struct pay_store_tx *tx, void *ctx, struct pay_err
     char id[PAY_ID_MAX];
     if (pay_id_new("sbx", id) != PAY_ERR_OK)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "no randomness for an id");
-    snprintf(t.id, sizeof t.id, "%s", id);
-    snprintf(t.currency, sizeof t.currency, "%s", c->currency);
+    pay_str_copy(t.id, sizeof t.id, id);
+    pay_str_copy(t.currency, sizeof t.currency, c->currency);
     snprintf(t.user_data, sizeof t.user_data, "sandbox-credit");
     enum pay_ledger_result r;
     if ((e = pay_ledger_tx_transfer(c->p->ledger, tx, &t, &r, err)) != PAY_ERR_OK ||

@@ -13,6 +13,7 @@
 
 #include "platform/svgchart.h"
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/money.h"
 #include "core/timeutil.h"
@@ -155,7 +156,7 @@ static struct cur_row *cur_of(struct dash *d, const char *cur)
     if (d->n_cur == CUR_MAX || strlen(cur) != 3)
         return NULL;
     struct cur_row *r = &d->cur[d->n_cur++];
-    snprintf(r->cur, sizeof r->cur, "%s", cur);
+    pay_str_copy(r->cur, sizeof r->cur, cur);
     return r;
 }
 

@@ -6,6 +6,7 @@
 #include "platform/platform.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "crypto/ids.h"
 #include "core/money.h"
@@ -54,8 +55,8 @@ static enum pay_err ship_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
     pay_platform_trade_move(&t, PAY_TRADE_WAIT_CONFIRM);
     t.shipped_ms = now;
     t.confirm_due_ms = now + wait_ms; /* both bounded: no overflow */
-    pay_platform_str_copy(t.logistics_company, sizeof t.logistics_company, c->company);
-    pay_platform_str_copy(t.tracking_no, sizeof t.tracking_no, c->tracking_no);
+    pay_str_copy(t.logistics_company, sizeof t.logistics_company, c->company);
+    pay_str_copy(t.tracking_no, sizeof t.tracking_no, c->tracking_no);
     if ((e = pay_platform_trade_save(tx, &t, err)) != PAY_ERR_OK)
         return e;
     char actor[PAY_AUDIT_TEXT_MAX], detail[PAY_AUDIT_DETAIL_MAX];
@@ -126,10 +127,10 @@ static enum pay_err release(struct pay_platform *p, struct pay_store_tx *tx,
     size_t n = t->fee_minor > 0 ? 2 : 1;
     for (size_t i = 0; i < n; i++) {
         snprintf(x[i].id, sizeof x[i].id, "%s.%s", t->id, suffix[i]);
-        pay_platform_str_copy(x[i].debit_account_id, sizeof x[i].debit_account_id, from[i]);
-        pay_platform_str_copy(x[i].credit_account_id, sizeof x[i].credit_account_id, to[i]);
-        pay_platform_str_copy(x[i].currency, sizeof x[i].currency, t->currency);
-        pay_platform_str_copy(x[i].user_data, sizeof x[i].user_data, t->id);
+        pay_str_copy(x[i].debit_account_id, sizeof x[i].debit_account_id, from[i]);
+        pay_str_copy(x[i].credit_account_id, sizeof x[i].credit_account_id, to[i]);
+        pay_str_copy(x[i].currency, sizeof x[i].currency, t->currency);
+        pay_str_copy(x[i].user_data, sizeof x[i].user_data, t->id);
         x[i].amount_minor = amount[i];
         x[i].code = code[i];
         x[i].flags = i + 1 < n ? PAY_LEDGER_TF_LINKED : 0;
@@ -218,13 +219,13 @@ static enum pay_err unshipped_apply(struct pay_store_tx *tx, void *ctx, struct p
     PAY_ASSERT_MSG(pay_money_sub(t.amount_minor, t.refunded_minor, &r.amount_minor) == PAY_ERR_OK &&
                        r.amount_minor > 0,
                    "trade %s", t.id);
-    pay_platform_str_copy(r.id, sizeof r.id, c->refund_id);
-    pay_platform_str_copy(r.trade_id, sizeof r.trade_id, t.id);
-    pay_platform_str_copy(r.merchant_id, sizeof r.merchant_id, t.merchant_id);
-    pay_platform_str_copy(r.out_refund_no, sizeof r.out_refund_no, "escrow-not-shipped");
-    pay_platform_str_copy(r.currency, sizeof r.currency, t.currency);
-    pay_platform_str_copy(r.reason, sizeof r.reason, "not shipped in time");
-    pay_platform_str_copy(r.actor, sizeof r.actor, "system");
+    pay_str_copy(r.id, sizeof r.id, c->refund_id);
+    pay_str_copy(r.trade_id, sizeof r.trade_id, t.id);
+    pay_str_copy(r.merchant_id, sizeof r.merchant_id, t.merchant_id);
+    pay_str_copy(r.out_refund_no, sizeof r.out_refund_no, "escrow-not-shipped");
+    pay_str_copy(r.currency, sizeof r.currency, t.currency);
+    pay_str_copy(r.reason, sizeof r.reason, "not shipped in time");
+    pay_str_copy(r.actor, sizeof r.actor, "system");
     return pay_platform_refund_create_tx(c->p, tx, &r, err);
 }
 

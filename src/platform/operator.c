@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 
 static enum pay_err auth(struct pay_http_request *req, struct pay_platform *p,
@@ -102,10 +103,10 @@ static enum pay_err merchant_parse(json_t *o, struct pay_platform_merchant *m,
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "fee_bp", "an integer");
     if (fee)
         m->fee_bp = (int64_t)json_integer_value(fee);
-    snprintf(m->id, sizeof m->id, "%s", id);
-    snprintf(m->name, sizeof m->name, "%s", name);
-    snprintf(m->settle_bank, sizeof m->settle_bank, "%s", bank ? bank : "");
-    snprintf(m->settle_account, sizeof m->settle_account, "%s", account ? account : "");
+    pay_str_copy(m->id, sizeof m->id, id);
+    pay_str_copy(m->name, sizeof m->name, name);
+    pay_str_copy(m->settle_bank, sizeof m->settle_bank, bank ? bank : "");
+    pay_str_copy(m->settle_account, sizeof m->settle_account, account ? account : "");
     return pay_platform_merchant_key_set(m, key, err);
 }
 

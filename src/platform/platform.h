@@ -804,9 +804,6 @@ enum pay_err pay_platform_locked_error(struct pay_error *err, const char *field,
 /* A page's notice: {"key": "paid" (data-notice, for scripts), "text": what people read}. */
 json_t *pay_platform_notice(const char *key, const char *text);
 
-/* snprintf-copy of src into dst (n bytes); NULL copies as "". */
-void pay_platform_str_copy(char *dst, size_t n, const char *src);
-
 /* `paygate platform` (cmd_platform.c, linked into the paygate binary, src/cli): run the platform;
  * merchants, keys. Takes the arguments after the command's name (argv[0] is it), handles --help,
  * returns the exit status. */

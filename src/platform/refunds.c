@@ -5,6 +5,7 @@
 #include "platform/platform.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "crypto/ids.h"
 #include "core/money.h"
@@ -95,20 +96,20 @@ static enum pay_err book_refund(struct cmd *c, struct pay_store_tx *tx,
     memset(x, 0, sizeof x);
     if (net > 0) {
         snprintf(x[n].id, sizeof x[n].id, "%s.refund", c->r->id);
-        pay_platform_str_copy(x[n].debit_account_id, sizeof x[n].debit_account_id, mch);
+        pay_str_copy(x[n].debit_account_id, sizeof x[n].debit_account_id, mch);
         x[n].amount_minor = net;
         x[n++].code = PAY_PF_XFER_REFUND;
     }
     if (c->r->fee_minor > 0) {
         snprintf(x[n].id, sizeof x[n].id, "%s.fee", c->r->id);
-        pay_platform_str_copy(x[n].debit_account_id, sizeof x[n].debit_account_id, fees);
+        pay_str_copy(x[n].debit_account_id, sizeof x[n].debit_account_id, fees);
         x[n].amount_minor = c->r->fee_minor;
         x[n++].code = PAY_PF_XFER_REFUND_FEE;
     }
     for (size_t i = 0; i < n; i++) {
-        pay_platform_str_copy(x[i].credit_account_id, sizeof x[i].credit_account_id, dst);
-        pay_platform_str_copy(x[i].currency, sizeof x[i].currency, t->currency);
-        pay_platform_str_copy(x[i].user_data, sizeof x[i].user_data, t->id);
+        pay_str_copy(x[i].credit_account_id, sizeof x[i].credit_account_id, dst);
+        pay_str_copy(x[i].currency, sizeof x[i].currency, t->currency);
+        pay_str_copy(x[i].user_data, sizeof x[i].user_data, t->id);
         if (i + 1 < n)
             x[i].flags |= PAY_LEDGER_TF_LINKED;
     }
@@ -175,7 +176,7 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     PAY_ASSERT_MSG(e == PAY_ERR_OK && r->fee_minor <= r->amount_minor, "refund %s", r->id);
     bool to_wallet = strcmp(t.pay_method, "wallet") == 0 || strcmp(t.pay_method, "qr") == 0 ||
                      strcmp(t.pay_method, "agreement") == 0;
-    pay_platform_str_copy(r->status, sizeof r->status, to_wallet ? "SUCCESS" : "PROCESSING");
+    pay_str_copy(r->status, sizeof r->status, to_wallet ? "SUCCESS" : "PROCESSING");
     r->created_ms = pay_clock_now_ms();
     if ((e = book_refund(c, tx, &t, to_wallet, err)) != PAY_ERR_OK)
         return e;
@@ -192,7 +193,7 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     if (closes) { /* fully refunded: TRADE_SUCCESS (or an escrow state) -> TRADE_CLOSED */
         pay_platform_trade_move(&t, PAY_TRADE_CLOSED);
         t.closed_ms = r->created_ms;
-        pay_platform_str_copy(t.close_reason, sizeof t.close_reason, "refunded");
+        pay_str_copy(t.close_reason, sizeof t.close_reason, "refunded");
     }
     pay_platform_trade_check(&t);
     e = pay_store_exec(tx, err,
@@ -204,7 +205,7 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
         return e;
     char actor[PAY_AUDIT_TEXT_MAX], detail[PAY_AUDIT_DETAIL_MAX];
     if (r->actor[0]) /* the platform's own refunds: "system", "operator" */
-        snprintf(actor, sizeof actor, "%s", r->actor);
+        pay_str_copy(actor, sizeof actor, r->actor);
     else
         snprintf(actor, sizeof actor, "merchant:%s", r->merchant_id);
     snprintf(detail, sizeof detail,

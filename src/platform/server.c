@@ -34,7 +34,7 @@ static void defaults(struct pay_platform_settings *s)
     snprintf(s->name, sizeof s->name, "PayGate");
     pay_server_settings_init(&s->server, "127.0.0.1:8080", "./paygate-data");
     s->default_fee_bp = 60;
-    snprintf(s->web_root, sizeof s->web_root, "%s", PAYGATE_PLATFORM_WEB_ROOT);
+    pay_str_copy(s->web_root, sizeof s->web_root, PAYGATE_PLATFORM_WEB_ROOT);
     s->trade_timeout_ms = 15LL * 60 * 1000;
     s->timeout_min_ms = PAY_PLATFORM_TIMEOUT_MIN_MS;
     s->session_idle_ms = PAY_SESSION_IDLE_S * 1000LL;
@@ -57,7 +57,7 @@ static void copy_opt(const struct pay_config *c, const char *sec, const char *ke
 {
     const char *v = pay_config_get(c, sec, key, NULL);
     if (v && v[0])
-        snprintf(dst, n, "%s", v);
+        pay_str_copy(dst, n, v);
 }
 
 /* [server], [platform], [notify] and one [bank.<code>] per code in [platform] banks; any other
@@ -68,7 +68,7 @@ static enum pay_err check_sections(const struct pay_config *c, struct pay_error 
     const char *allowed[BANK_SECTIONS_MAX + 4] = {"server", "platform", "notify"};
     size_t n = 3;
     char buf[256];
-    snprintf(buf, sizeof buf, "%s", pay_config_get(c, "platform", "banks", ""));
+    pay_str_copy(buf, sizeof buf, pay_config_get(c, "platform", "banks", ""));
     char *save = NULL;
     for (char *code = strtok_r(buf, ",", &save); code && n - 3 < BANK_SECTIONS_MAX;
          code = strtok_r(NULL, ",", &save)) {
@@ -102,7 +102,7 @@ static enum pay_err read_settlement(struct pay_platform_settings *s, const struc
                                     "dates YYYY-MM-DD separated by commas");
         d += n + (d[n] == ',');
     }
-    snprintf(s->holidays, sizeof s->holidays, "%s", hol);
+    pay_str_copy(s->holidays, sizeof s->holidays, hol);
     return PAY_ERR_OK;
 }
 
@@ -342,7 +342,7 @@ enum pay_err pay_platform_open_offline(const char *data_dir, struct pay_platform
 {
     struct pay_platform_settings s;
     defaults(&s);
-    snprintf(s.server.data_dir, sizeof s.server.data_dir, "%s", data_dir);
+    pay_str_copy(s.server.data_dir, sizeof s.server.data_dir, data_dir);
     return pay_platform_open(&s, out, err);
 }
 
@@ -408,9 +408,9 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
         (e = pay_platform_sms_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_http_server_start(p->http, err)) != PAY_ERR_OK)
         return e;
-    snprintf(p->set.public_url, sizeof p->set.public_url, "%s", p->set.server.public_url);
+    pay_str_copy(p->set.public_url, sizeof p->set.public_url, p->set.server.public_url);
     if (p->set.public_url[0] == '\0')
-        snprintf(p->set.public_url, sizeof p->set.public_url, "%s", pay_http_server_url(p->http));
+        pay_str_copy(p->set.public_url, sizeof p->set.public_url, pay_http_server_url(p->http));
     pay_clock_worker_add(&p->sweeper_clock, "sweeper", &p->wake_mu, &p->wake_cv);
     if (pthread_create(&p->sweeper, NULL, pay_platform_sweeper, p) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot start the sweeper");

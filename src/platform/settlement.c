@@ -6,6 +6,7 @@
  * (transferId = the settlement id, so a retry never pays twice) until the bank answers
  * definitively: paid (in flight -> reserve) or refused (in flight -> merchant, flagged). */
 #include "platform/connector.h"
+#include "core/buf.h"
 #include "platform/platform.h"
 
 #include "core/assertions.h"
@@ -146,8 +147,8 @@ static enum pay_err payout_xfer(struct pay_platform *p, struct pay_store_tx *tx,
             PAY_ERR_OK)
         return e;
     snprintf(t.id, sizeof t.id, "%s.%s", id, suffix);
-    pay_platform_str_copy(t.currency, sizeof t.currency, cur);
-    pay_platform_str_copy(t.user_data, sizeof t.user_data, id);
+    pay_str_copy(t.currency, sizeof t.currency, cur);
+    pay_str_copy(t.user_data, sizeof t.user_data, id);
     enum pay_ledger_result r;
     if ((e = pay_ledger_tx_transfer(p->ledger, tx, &t, &r, err)) != PAY_ERR_OK)
         return e;

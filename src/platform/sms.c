@@ -4,6 +4,7 @@
  * and never to the log. Wrong codes count towards a lock of the consumer's codes. */
 #include "platform/platform.h"
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "crypto/ids.h"
 #include "core/timeutil.h"
@@ -41,9 +42,9 @@ static void outbox_add(struct pay_platform *p, struct pay_http_request *req, con
     pthread_mutex_lock(&p->sms_mu);
     size_t at = p->sms_next;
     p->sms[at].ms = pay_clock_now_ms();
-    snprintf(p->sms[at].to, sizeof p->sms[at].to, "%s", to);
-    snprintf(p->sms[at].text, sizeof p->sms[at].text, "%s", text);
-    snprintf(p->sms[at].code, sizeof p->sms[at].code, "%s", code);
+    pay_str_copy(p->sms[at].to, sizeof p->sms[at].to, to);
+    pay_str_copy(p->sms[at].text, sizeof p->sms[at].text, text);
+    pay_str_copy(p->sms[at].code, sizeof p->sms[at].code, code);
     p->sms_next = (at + 1) % (sizeof p->sms / sizeof p->sms[0]);
     if (p->sms_count < sizeof p->sms / sizeof p->sms[0])
         p->sms_count++;

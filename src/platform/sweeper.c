@@ -6,6 +6,7 @@
  * an expiry cannot both win. */
 #include "platform/platform.h"
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/timeutil.h"
 
@@ -31,7 +32,7 @@ static enum pay_err due_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
         return err->code;
     int rc;
     while (d->n < d->max && (rc = pay_store_step(st, err)) == 1)
-        snprintf(d->ids[d->n++], PAY_ID_MAX, "%s", pay_store_col_text(st, 0));
+        pay_str_copy(d->ids[d->n++], PAY_ID_MAX, pay_store_col_text(st, 0));
     pay_store_done(st);
     return PAY_ERR_OK;
 }

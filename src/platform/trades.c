@@ -5,6 +5,7 @@
 #include "platform/platform.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "crypto/ids.h"
 #include "core/money.h"
@@ -59,12 +60,7 @@ void pay_platform_trade_move(struct pay_platform_trade *t, const char *to)
     PAY_ASSERT_MSG(pay_platform_trade_move_legal(t->state, to), "trade %s: %s -> %s", t->id,
                    t->state, to);
     pay_platform_trade_check(t);
-    pay_platform_str_copy(t->state, sizeof t->state, to);
-}
-
-void pay_platform_str_copy(char *dst, size_t n, const char *src)
-{
-    snprintf(dst, n, "%s", src ? src : "");
+    pay_str_copy(t->state, sizeof t->state, to);
 }
 
 static void trade_from_row(struct pay_store_stmt *st, struct pay_platform_trade *t)
@@ -204,7 +200,7 @@ enum pay_err pay_platform_trade_prepare(struct pay_platform_trade *t, struct pay
     enum pay_err e = pay_id_new("tr", t->id);
     if (e != PAY_ERR_OK)
         return pay_error_set(err, e, "", "no randomness for an id");
-    pay_platform_str_copy(t->state, sizeof t->state, PAY_TRADE_WAIT_BUYER_PAY);
+    pay_str_copy(t->state, sizeof t->state, PAY_TRADE_WAIT_BUYER_PAY);
     t->fee_minor = t->refunded_minor = t->fee_refunded_minor = 0;
     pay_platform_trade_check(t); /* the amount's cap was checked when it was parsed */
     t->created_ms = pay_clock_now_ms();
@@ -246,12 +242,12 @@ static void xfer(struct pay_ledger_transfer *x, const char *suffix, const char *
 {
     memset(x, 0, sizeof *x);
     snprintf(x->id, sizeof x->id, "%s.%s", trade_id, suffix);
-    pay_platform_str_copy(x->debit_account_id, sizeof x->debit_account_id, debit);
-    pay_platform_str_copy(x->credit_account_id, sizeof x->credit_account_id, credit);
-    pay_platform_str_copy(x->currency, sizeof x->currency, currency);
+    pay_str_copy(x->debit_account_id, sizeof x->debit_account_id, debit);
+    pay_str_copy(x->credit_account_id, sizeof x->credit_account_id, credit);
+    pay_str_copy(x->currency, sizeof x->currency, currency);
     x->amount_minor = amount;
     x->code = code;
-    pay_platform_str_copy(x->user_data, sizeof x->user_data, trade_id);
+    pay_str_copy(x->user_data, sizeof x->user_data, trade_id);
 }
 
 /* Source -> merchant (amount), then merchant -> fees (fee), linked: all or nothing. An escrow
@@ -341,12 +337,12 @@ static enum pay_err pay_apply(struct pay_store_tx *tx, void *ctx, struct pay_err
     t.paid_ms = now;
     if (escrow) /* both bounded (settings), no overflow */
         t.ship_due_ms = now + c->p->set.escrow_ship_timeout_ms;
-    pay_platform_str_copy(t.pay_method, sizeof t.pay_method, c->pm->method);
-    pay_platform_str_copy(t.payer, sizeof t.payer, c->pm->source_owner);
+    pay_str_copy(t.pay_method, sizeof t.pay_method, c->pm->method);
+    pay_str_copy(t.payer, sizeof t.payer, c->pm->source_owner);
     const char *buyer = c->pm->buyer
                             ? c->pm->buyer
                             : (c->pm->source_kind == PAY_PF_ACCT_WALLET ? c->pm->source_owner : "");
-    pay_platform_str_copy(t.buyer_id, sizeof t.buyer_id, buyer);
+    pay_str_copy(t.buyer_id, sizeof t.buyer_id, buyer);
     e = pay_platform_trade_save(tx, &t, err);
     if (e == PAY_ERR_OK)
         e = audit_payment(c, tx, &t, err);
@@ -386,7 +382,7 @@ static enum pay_err close_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
                              "trade is %s; only an unpaid trade can be closed", t.state);
     pay_platform_trade_move(&t, PAY_TRADE_CLOSED);
     t.closed_ms = now;
-    pay_platform_str_copy(t.close_reason, sizeof t.close_reason, c->reason);
+    pay_str_copy(t.close_reason, sizeof t.close_reason, c->reason);
     e = pay_store_exec(tx, err,
                        "UPDATE pf_trades SET state = $1, closed_ms = $2, close_reason = $3"
                        " WHERE id = $4",

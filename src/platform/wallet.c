@@ -5,6 +5,7 @@
 #include "platform/platform.h"
 
 #include "crypto/ids.h"
+#include "core/buf.h"
 #include "core/money.h"
 #include "crypto/crypto.h"
 #include "crypto/password.h"
@@ -49,7 +50,7 @@ static enum pay_err wload(struct wpage *w, struct pay_http_request *req, struct 
         return PAY_ERR_OK;
     const char *c = pay_http_req_cookie(req, "pf_csrf");
     if (c && strlen(c) > 16 && strlen(c) < sizeof w->csrf) {
-        snprintf(w->csrf, sizeof w->csrf, "%s", c);
+        pay_str_copy(w->csrf, sizeof w->csrf, c);
         return PAY_ERR_OK;
     }
     if (pay_random_token(w->csrf, sizeof w->csrf, 32) != 0)
@@ -263,7 +264,7 @@ static enum pay_err h_card_confirm(struct pay_http_request *req, struct pay_erro
     if (!b)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "bank", N_("No such bank."));
     struct pay_platform_card c = {0};
-    snprintf(c.bank, sizeof c.bank, "%s", b->code);
+    pay_str_copy(c.bank, sizeof c.bank, b->code);
     e = b->conn->card_confirm(b, f(req, "verification_id"), f(req, "smsCode"), c.token, c.bin,
                               c.last4, err);
     if (e == PAY_ERR_OK)

@@ -3,6 +3,7 @@
  * confirming receipt of an escrow trade with the payment password, and asking for a refund. */
 #include "platform/platform.h"
 
+#include "core/buf.h"
 #include "crypto/ids.h"
 #include "core/money.h"
 #include "crypto/crypto.h"
@@ -185,16 +186,16 @@ static enum pay_err h_request(struct pay_http_request *req, struct pay_error *er
     if (e != PAY_ERR_OK)
         return e;
     struct pay_platform_refund_request r = {0};
-    pay_platform_str_copy(r.trade_id, sizeof r.trade_id, w.t.id);
-    pay_platform_str_copy(r.consumer_id, sizeof r.consumer_id, w.consumer_id);
-    pay_platform_str_copy(r.currency, sizeof r.currency, w.t.currency);
+    pay_str_copy(r.trade_id, sizeof r.trade_id, w.t.id);
+    pay_str_copy(r.consumer_id, sizeof r.consumer_id, w.consumer_id);
+    pay_str_copy(r.currency, sizeof r.currency, w.t.currency);
     r.goods_returned = strcmp(f(req, "goods_returned"), "1") == 0;
     const char *reason = f(req, "reason");
     e = pay_money_parse_amount(f(req, "amount"), w.t.currency, "amount", &r.amount_minor, err);
     if (e == PAY_ERR_OK && strlen(reason) > PAY_TEXT_FIELD_MAX)
         e = pay_error_set(err, PAY_ERR_FIELD_TOO_LONG, "reason", NULL);
     if (e == PAY_ERR_OK) {
-        pay_platform_str_copy(r.reason, sizeof r.reason, reason);
+        pay_str_copy(r.reason, sizeof r.reason, reason);
         e = pay_platform_refund_request_create(w.p, &r, err);
     }
     PAY_INFO("wallet.refund_requested", "trade=%s result=%s", w.t.id, pay_err_name(e));
@@ -229,7 +230,7 @@ static enum pay_err list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
     if (!st)
         return err->code;
     while (n < WALLET_TRADES_MAX && pay_store_step(st, err) == 1)
-        pay_platform_str_copy(ids[n++], PAY_ID_MAX, pay_store_col_text(st, 0));
+        pay_str_copy(ids[n++], PAY_ID_MAX, pay_store_col_text(st, 0));
     pay_store_done(st);
     for (size_t i = 0; i < n; i++) {
         enum pay_err e = pay_platform_trade_load(tx, NULL, ids[i], NULL, &l->t[l->n], err);

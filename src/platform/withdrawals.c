@@ -14,6 +14,7 @@
 #include "platform/platform.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "i18n/i18n.h"
 #include "crypto/ids.h"
@@ -67,8 +68,8 @@ static enum pay_err wd_xfer(struct wd_cmd *c, struct pay_store_tx *tx, const cha
                                          err)) != PAY_ERR_OK)
         return e;
     snprintf(t.id, sizeof t.id, "%s.%s", c->w->id, suffix);
-    snprintf(t.currency, sizeof t.currency, "%s", c->w->currency);
-    snprintf(t.user_data, sizeof t.user_data, "%s", c->w->id);
+    pay_str_copy(t.currency, sizeof t.currency, c->w->currency);
+    pay_str_copy(t.user_data, sizeof t.user_data, c->w->id);
     enum pay_ledger_result r;
     if ((e = pay_ledger_tx_transfer(c->p->ledger, tx, &t, &r, err)) != PAY_ERR_OK)
         return e;
@@ -244,20 +245,20 @@ enum pay_err pay_platform_withdraw(struct pay_platform *p, const char *consumer_
         e = pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
     if (e != PAY_ERR_OK)
         return e;
-    snprintf(w.consumer_id, sizeof w.consumer_id, "%s", consumer_id);
-    snprintf(w.bank, sizeof w.bank, "%s", c.bank);
-    snprintf(w.card_id, sizeof w.card_id, "%s", c.id);
-    snprintf(w.currency, sizeof w.currency, "%s", currency);
+    pay_str_copy(w.consumer_id, sizeof w.consumer_id, consumer_id);
+    pay_str_copy(w.bank, sizeof w.bank, c.bank);
+    pay_str_copy(w.card_id, sizeof w.card_id, c.id);
+    pay_str_copy(w.currency, sizeof w.currency, currency);
     struct wd_cmd record = {.p = p, .w = &w, .what = WD_RECORD};
     e = pay_committer_submit(p->committer, wd_apply, &record, err);
     if (e != PAY_ERR_OK)
         return e;
     enum wd_outcome outcome;
     enum pay_err be = wd_attempt(p, &w, &outcome, err);
-    snprintf(status_out, 16, "%s",
-             outcome == WD_SUCCEEDED ? "succeeded"
-             : outcome == WD_FAILED  ? "failed"
-                                     : "pending");
+    pay_str_copy(status_out, 16,
+                 outcome == WD_SUCCEEDED ? "succeeded"
+                 : outcome == WD_FAILED  ? "failed"
+                                         : "pending");
     /* pending is not an error: the money is held and the worker finishes the transfer */
     return outcome == WD_FAILED ? be : PAY_ERR_OK;
 }

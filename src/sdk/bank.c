@@ -98,7 +98,7 @@ paygate_bank *paygate_bank_new(const paygate_bank_config *cfg, paygate_error *er
         pay_sdk_fail(err, PAYGATE_ERR_INTERNAL, 0, NULL, "out of memory");
         return NULL;
     }
-    snprintf(b->url, sizeof b->url, "%s", cfg->gateway_url);
+    pay_str_copy(b->url, sizeof b->url, cfg->gateway_url);
     size_t n = strlen(b->url);
     while (n > 0 && b->url[n - 1] == '/')
         b->url[--n] = '\0';

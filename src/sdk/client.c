@@ -31,7 +31,7 @@ int pay_sdk_fail(paygate_error *err, int status, int http_status, const char *co
 {
     if (err) {
         err->http_status = http_status;
-        snprintf(err->code, sizeof err->code, "%s", code ? code : paygate_status_name(status));
+        pay_str_copy(err->code, sizeof err->code, code ? code : paygate_status_name(status));
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof err->message, fmt, ap);
@@ -69,7 +69,7 @@ const char *paygate_status_name(int status)
 void pay_sdk_str(json_t *o, const char *key, char *out, size_t n)
 {
     const char *s = json_string_value(json_object_get(o, key));
-    snprintf(out, n, "%s", s ? s : "");
+    pay_str_copy(out, n, s ? s : "");
 }
 
 int pay_sdk_money(json_t *o, const char *key, int64_t *minor, char currency[4])
@@ -158,11 +158,11 @@ paygate_client *paygate_client_new(const paygate_config *cfg, paygate_error *err
         pay_sdk_fail(err, PAYGATE_ERR_INTERNAL, 0, NULL, "out of memory");
         return NULL;
     }
-    snprintf(c->url, sizeof c->url, "%s", cfg->platform_url);
+    pay_str_copy(c->url, sizeof c->url, cfg->platform_url);
     size_t ul = strlen(c->url);
     while (ul > 0 && c->url[ul - 1] == '/')
         c->url[--ul] = '\0';
-    snprintf(c->merchant_id, sizeof c->merchant_id, "%s", cfg->merchant_id);
+    pay_str_copy(c->merchant_id, sizeof c->merchant_id, cfg->merchant_id);
     c->http.total_timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
     c->http.allow_private_addresses = cfg->allow_loopback != 0;
     c->nonces = pay_nonce_cache_mem_new(65536, PAY_SIGNATURE_WINDOW_S);

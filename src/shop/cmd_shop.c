@@ -1,6 +1,7 @@
 /* `paygate shop`: runs the demo shop (src/shop/shop.h) against a platform and, optionally,
  * the shop's own bank. Stops cleanly on SIGINT/SIGTERM. */
 #include "shop/shop.h"
+#include "core/buf.h"
 
 #include "core/cli_opts.h"
 
@@ -150,9 +151,11 @@ static int shop_open(struct shop *s, const struct shop_opts *o)
         s->bank = paygate_bank_new(&bc, &e);
         if (!s->bank)
             return fprintf(stderr, "paygate shop: bank: %s %s\n", e.code, e.message), -1;
-        snprintf(s->bank_name, sizeof s->bank_name, "%s", o->bank_name ? o->bank_name : "");
-        snprintf(s->bank_name_en, sizeof s->bank_name_en, "%s",
-                 o->bank_name_en ? o->bank_name_en : "");
+        if (!pay_str_copy(s->bank_name, sizeof s->bank_name, o->bank_name) ||
+            !pay_str_copy(s->bank_name_en, sizeof s->bank_name_en, o->bank_name_en))
+            return fprintf(stderr, "paygate shop: a bank name is longer than %zu bytes\n",
+                           sizeof s->bank_name - 1),
+                   -1;
     }
     return 0;
 }

@@ -4,6 +4,7 @@
 #include "shop/shop.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 
 #include <fcntl.h>
@@ -111,7 +112,7 @@ int shop_order_set_trade(struct shop *s, const char *id, const char *trade_id)
 
 static void row(sqlite3_stmt *st, struct shop_order *o)
 {
-#define COL(i, f) snprintf(o->f, sizeof o->f, "%s", (const char *)sqlite3_column_text(st, i))
+#define COL(i, f) pay_str_copy(o->f, sizeof o->f, (const char *)sqlite3_column_text(st, i))
     memset(o, 0, sizeof *o);
     COL(0, id);
     COL(1, sid);

@@ -5,6 +5,7 @@
 #include "shop/shop_internal.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/money.h"
@@ -54,7 +55,7 @@ static int order_from_cart(struct pay_http_request *req, struct shop_order *o)
                  pay_http_req_tr(req, shop_products[i].name));
     }
     new_order_id(o->id);
-    snprintf(o->sid, sizeof o->sid, "%s", shop_sid(req));
+    pay_str_copy(o->sid, sizeof o->sid, shop_sid(req));
     return o->amount > 0 ? 0 : -1;
 }
 
@@ -121,7 +122,7 @@ static enum pay_err h_checkout(struct pay_http_request *req, struct pay_error *e
         pay_http_respond_redirect(req, "/cart");
         return PAY_ERR_OK;
     }
-    snprintf(o.method, sizeof o.method, "%s", bank ? "bank" : "platform");
+    pay_str_copy(o.method, sizeof o.method, bank ? "bank" : "platform");
     if (shop_order_insert(s, &o) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, NULL, "cannot store the order");
     (void)pay_http_respond_cookie(req, "shop_cart", "", 0, 0);
@@ -144,12 +145,12 @@ static void query_if_late(struct shop *s, struct shop_order *o)
         paid = paygate_trade_query(s->platform, o->id, &t, &pe) == PAYGATE_OK &&
                (strcmp(t.state, "TRADE_SUCCESS") == 0 || strcmp(t.state, "TRADE_FINISHED") == 0) &&
                t.amount == o->amount;
-        snprintf(ref, sizeof ref, "%s", paid ? t.trade_id : "");
+        pay_str_copy(ref, sizeof ref, paid ? t.trade_id : "");
     } else if (s->bank) {
         paygate_bank_order_status st;
         paid = paygate_bank_query(s->bank, o->id, &st, &pe) == PAYGATE_OK &&
                strcmp(st.status, "PAID") == 0 && st.amount == o->amount;
-        snprintf(ref, sizeof ref, "%s", paid ? st.tran_serial_no : "");
+        pay_str_copy(ref, sizeof ref, paid ? st.tran_serial_no : "");
     }
     /* not found (never paid, or the payer is away): the page says pending */
     if (paid && shop_order_mark_paid(s, o->id, ref, "query") == 1)

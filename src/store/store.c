@@ -4,6 +4,7 @@
 #include "store/store.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
@@ -330,8 +331,7 @@ bool pay_store_col_copy(struct pay_store_stmt *st, int col, char *dst, size_t si
 {
     PAY_ASSERT(size > 0);
     const char *t = be_of(st)->col_text(st->raw, col);
-    int n = snprintf(dst, size, "%s", t ? t : "");
-    return n >= 0 && (size_t)n < size;
+    return pay_str_copy(dst, size, t);
 }
 
 const void *pay_store_col_blob(struct pay_store_stmt *st, int col, size_t *len)

@@ -7,6 +7,7 @@
  * transaction with the run's rows; the positions of a day sum to zero. */
 #include "switch/switch.h"
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/money.h"
@@ -29,11 +30,11 @@ static enum pay_err transfer(struct pay_switch *sw, struct pay_store_tx *tx, con
     PAY_ASSERT(amount_minor > 0);
     struct pay_ledger_transfer t;
     memset(&t, 0, sizeof t);
-    snprintf(t.id, sizeof t.id, "%s", id);
-    snprintf(t.debit_account_id, sizeof t.debit_account_id, "%s", from);
-    snprintf(t.credit_account_id, sizeof t.credit_account_id, "%s", to);
+    pay_str_copy(t.id, sizeof t.id, id);
+    pay_str_copy(t.debit_account_id, sizeof t.debit_account_id, from);
+    pay_str_copy(t.credit_account_id, sizeof t.credit_account_id, to);
     snprintf(t.currency, sizeof t.currency, PAY_SWITCH_CURRENCY);
-    snprintf(t.user_data, sizeof t.user_data, "%s", user_data);
+    pay_str_copy(t.user_data, sizeof t.user_data, user_data);
     t.amount_minor = amount_minor;
     t.code = code;
     enum pay_ledger_result res;
@@ -108,7 +109,7 @@ static enum pay_err add_side(struct pay_store_tx *tx, struct settle_op *o, bool 
                                      SETTLE_MEMBERS_MAX);
             }
             memset(&o->p[i], 0, sizeof o->p[i]);
-            snprintf(o->p[i].member, sizeof o->p[i].member, "%s", code);
+            pay_str_copy(o->p[i].member, sizeof o->p[i].member, code);
             pay_store_col_copy(st, 2, o->p[i].settle_account, sizeof o->p[i].settle_account);
             o->n++;
         }

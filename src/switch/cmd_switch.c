@@ -3,6 +3,7 @@
  * switch.db directly with the same code as the server (docs/switch.md). Every command's options
  * are one table (core/cli_opts.h) that the parser and --help share. */
 #include "core/cli_opts.h"
+#include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -129,7 +130,7 @@ static enum pay_err cfg_text(const struct pay_config *c, const char *key, char *
         return PAY_ERR_OK;
     if (strlen(val) >= n)
         return pay_config_error(c, "switch", key, e, "longer than %zu bytes", n - 1);
-    snprintf(dst, n, "%s", val);
+    pay_str_copy(dst, n, val);
     return PAY_ERR_OK;
 }
 
@@ -184,7 +185,7 @@ static enum pay_err apply_flags(struct pay_switch_options *o, struct pay_error *
     struct pay_error pe = {0};
 #define STR(val, f)                                                                                \
     if ((val) != NULL)                                                                             \
-    snprintf(o->f, sizeof o->f, "%s", (val))
+    pay_str_copy(o->f, sizeof o->f, (val))
     STR(v.name, name);
     STR(v.code, code);
     STR(v.web_root, web_root);
@@ -227,7 +228,7 @@ static int load_options(const struct switch_cmd *c, int argc, char **argv, int a
     if (rc == PAY_ERR_OK)
         rc = pay_server_settings_check(&o->server, &e);
     if (rc == PAY_ERR_OK) {
-        snprintf(o->data_dir, sizeof o->data_dir, "%s", o->server.data_dir);
+        pay_str_copy(o->data_dir, sizeof o->data_dir, o->server.data_dir);
         rc = pay_switch_options_check(o, &e);
     }
     pay_config_free(cfg);

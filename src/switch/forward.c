@@ -4,6 +4,7 @@
  * reversal the switch owes the issuer; no answer to a capture, reversal or refund is answered
  * 91 but not kept, so the acquirer's repeat forwards it again. */
 #include "switch/route.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
@@ -69,9 +70,9 @@ static bool read_answer(json_t *a, long status, struct issuer_answer *out)
     if (status != 200 || !rc || !pay_net_rc_text(rc) || (ac && strlen(ac) > 6) ||
         (text && strlen(text) > PAY_TEXT_FIELD_MAX))
         return false;
-    snprintf(out->rc, sizeof out->rc, "%s", rc);
-    snprintf(out->auth_code, sizeof out->auth_code, "%s", ac ? ac : "");
-    snprintf(out->text, sizeof out->text, "%s", text ? text : "");
+    pay_str_copy(out->rc, sizeof out->rc, rc);
+    pay_str_copy(out->auth_code, sizeof out->auth_code, ac ? ac : "");
+    pay_str_copy(out->text, sizeof out->text, text ? text : "");
     return true;
 }
 
@@ -136,7 +137,7 @@ static enum pay_err answer_apply(struct pay_store_tx *tx, void *ctx, struct pay_
                    strcmp(op->a->rc, "00") == 0; /* approved captures and refunds */
     if (cleared)                                 /* the business day the switch clears it in */
         pay_net_date(pay_clock_now_ms(), date);
-    snprintf(m->rc, sizeof m->rc, "%s", op->a->rc);
+    pay_str_copy(m->rc, sizeof m->rc, op->a->rc);
     m->answer =
         pay_switch_answer_text(route_answer(m, op->a->rc, op->a->auth_code, date, op->a->text));
     if (!m->answer)

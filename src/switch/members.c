@@ -109,14 +109,14 @@ static enum pay_err member_accounts_create(struct pay_switch *sw, struct pay_sto
 {
     struct pay_ledger_account a[2];
     memset(a, 0, sizeof a);
-    snprintf(a[0].id, sizeof a[0].id, "%s", settle_id);
+    pay_str_copy(a[0].id, sizeof a[0].id, settle_id);
     a[0].code = PAY_SWITCH_ACCT_SETTLEMENT;
     a[0].flags = PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS;
     pay_switch_clearing_account(code, a[1].id);
     a[1].code = PAY_SWITCH_ACCT_CLEARING;
     for (int i = 0; i < 2; i++) {
         snprintf(a[i].currency, sizeof a[i].currency, PAY_SWITCH_CURRENCY);
-        snprintf(a[i].owner, sizeof a[i].owner, "%s", code);
+        pay_str_copy(a[i].owner, sizeof a[i].owner, code);
     }
     enum pay_ledger_result res[2];
     enum pay_err rc = pay_ledger_tx_create_accounts(sw->ledger, tx, a, 2, res, err);
@@ -138,9 +138,9 @@ static enum pay_err fund_tx(struct pay_switch *sw, struct pay_store_tx *tx, cons
     enum pay_err rc = pay_id_new("fund", id);
     if (rc != PAY_ERR_OK)
         return pay_error_set(err, rc, "", "no random id");
-    snprintf(t.id, sizeof t.id, "%s", id);
-    snprintf(t.debit_account_id, sizeof t.debit_account_id, "%s", sw->central_account);
-    snprintf(t.credit_account_id, sizeof t.credit_account_id, "%s", account);
+    pay_str_copy(t.id, sizeof t.id, id);
+    pay_str_copy(t.debit_account_id, sizeof t.debit_account_id, sw->central_account);
+    pay_str_copy(t.credit_account_id, sizeof t.credit_account_id, account);
     snprintf(t.currency, sizeof t.currency, PAY_SWITCH_CURRENCY);
     t.amount_minor = amount_minor;
     t.code = PAY_SWITCH_XFER_FUNDING;
@@ -341,7 +341,7 @@ enum pay_err pay_switch_route(struct pay_store_tx *tx, const char *pan,
                               char member[PAY_NET_CODE_MAX + 1], struct pay_error *err)
 {
     char head[PAY_NET_BIN_PREFIX_MAX + 1]; /* only the digits a prefix can match */
-    snprintf(head, sizeof head, "%s", pan);
+    pay_str_copy(head, sizeof head, pan);
     struct pay_store_stmt *st = pay_store_query(tx, err,
                                                 "SELECT member FROM switch_bins"
                                                 " WHERE $1 LIKE prefix || '%'"

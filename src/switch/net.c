@@ -327,7 +327,7 @@ enum pay_err pay_net_request_check(struct pay_http_request *req, const struct pa
                                              raw, len, pay_clock_real_ms() / 1000, &h, e);
     if (rc != PAY_ERR_OK)
         return e->code ? e->code : pay_error_set(e, rc, "", NULL);
-    snprintf(key_id, PAY_SIG_KEY_ID_MAX + 1, "%s", h.key_id);
+    pay_str_copy(key_id, PAY_SIG_KEY_ID_MAX + 1, h.key_id);
     if (strcmp(pay_http_req_method(req), "POST") != 0)
         return PAY_ERR_OK;
     if (!pay_http_req_is_json(req))

@@ -8,6 +8,7 @@
  * switch reverses it at the issuer itself (worker.c). */
 #include "switch/route.h"
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "crypto/ids.h"
 #include "core/log.h"
@@ -155,7 +156,7 @@ enum pay_err route_final(struct pay_store_tx *tx, struct route_msg *m, const cha
     m->answer = pay_switch_answer_text(route_answer(m, rc, "", "", text));
     if (!m->answer)
         return pay_error_set(e, PAY_ERR_INTERNAL, "", "cannot write the answer");
-    snprintf(m->rc, sizeof m->rc, "%s", rc);
+    pay_str_copy(m->rc, sizeof m->rc, rc);
     m->outcome = ROUTE_REPLY;
     int64_t now = pay_clock_now_ms();
     return pay_store_exec(
@@ -174,7 +175,7 @@ static void answer_unkept(struct route_msg *m, const char *rc, const char *text)
 {
     free(m->answer);
     m->answer = pay_switch_answer_text(route_answer(m, rc, "", "", text));
-    snprintf(m->rc, sizeof m->rc, "%s", rc);
+    pay_str_copy(m->rc, sizeof m->rc, rc);
     m->outcome = ROUTE_REPLY;
 }
 
@@ -248,7 +249,7 @@ enum pay_err route_token_for_card(struct pay_store_tx *tx, struct route_msg *m, 
         rc = pay_id_new("tok", m->token);
     size_t n = strlen(m->card.pan);
     snprintf(m->bin, sizeof m->bin, "%.6s", m->card.pan);
-    snprintf(m->last4, sizeof m->last4, "%s", m->card.pan + n - 4);
+    pay_str_copy(m->last4, sizeof m->last4, m->card.pan + n - 4);
     if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, e,
                             "INSERT INTO switch_tokens (token, pan_index, issuer, bin, last4,"

@@ -2,6 +2,7 @@
  * financial messages and the online payment page, starts the worker (the switch's own
  * reversals, the daily clearing) and serves until SIGTERM/SIGINT. */
 #include "switch/switch.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "crypto/sig.h"
 #include "http/server.h"
@@ -58,7 +59,7 @@ static enum pay_err start_http(struct pay_switch *sw, struct pay_error *err)
     if (rc != PAY_ERR_OK)
         return rc;
     const char *url = pay_server_settings_url(&sw->opt.server, pay_http_server_url(sw->http));
-    snprintf(sw->url, sizeof sw->url, "%s", url);
+    pay_str_copy(sw->url, sizeof sw->url, url);
     printf("%s (%s, card network switch) listening on %s\n", sw->opt.name, sw->opt.code, url);
     fflush(stdout);
     rc = pay_server_settings_announce(&sw->opt.server, pay_http_server_url(sw->http), err);

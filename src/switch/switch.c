@@ -22,7 +22,7 @@ void pay_switch_options_defaults(struct pay_switch_options *o)
 {
     memset(o, 0, sizeof *o);
     pay_server_settings_init(&o->server, "127.0.0.1:0", "");
-    snprintf(o->web_root, sizeof o->web_root, "%s", PAY_SWITCH_WEB_ROOT);
+    pay_str_copy(o->web_root, sizeof o->web_root, PAY_SWITCH_WEB_ROOT);
     o->interchange_bp = 50; /* 0.50% of a purchase, from the acquirer to the issuer */
     o->network_fee_bp = 5;  /* 0.05% of a purchase, from each side to the network */
     o->issuer_timeout_ms = PAY_NET_ISSUER_TIMEOUT_MS;
@@ -112,7 +112,7 @@ static enum pay_err info_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
                 pay_error_set(err, PAY_ERR_CONFIG_INVALID, "code",
                               "this data dir belongs to the switch with code %s", v);
             else
-                snprintf(f[i].v, f[i].n, "%s", v);
+                pay_str_copy(f[i].v, f[i].n, v);
             pay_store_done(st);
             if (clash)
                 return err->code;
@@ -122,7 +122,7 @@ static enum pay_err info_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
         if (r < 0)
             return err->code;
         if (!f[i].v[0])
-            snprintf(f[i].v, f[i].n, "%s", f[i].def);
+            pay_str_copy(f[i].v, f[i].n, f[i].def);
         enum pay_err rc = pay_store_exec(tx, err, "INSERT INTO switch_info (k, v) VALUES ($1, $2)",
                                          "tt", f[i].k, f[i].v);
         if (rc != PAY_ERR_OK)
@@ -138,10 +138,10 @@ static enum pay_err internal_accounts(struct pay_switch *sw, struct pay_error *e
     struct pay_ledger_account a[2];
     memset(a, 0, sizeof a);
     for (int i = 0; i < 2; i++) {
-        snprintf(a[i].id, sizeof a[i].id, "%s", i ? sw->fees_account : sw->central_account);
+        pay_str_copy(a[i].id, sizeof a[i].id, i ? sw->fees_account : sw->central_account);
         snprintf(a[i].currency, sizeof a[i].currency, PAY_SWITCH_CURRENCY);
         a[i].code = PAY_SWITCH_ACCT_INTERNAL;
-        snprintf(a[i].owner, sizeof a[i].owner, "%s", sw->opt.code);
+        pay_str_copy(a[i].owner, sizeof a[i].owner, sw->opt.code);
     }
     enum pay_ledger_result res[2];
     enum pay_err rc = pay_committer_create_accounts(sw->committer, a, 2, res, err);

@@ -398,6 +398,7 @@ static void merchant_json(const char *sub, const char *key, char *out, size_t n)
 
 /* `paygate bank merchant add` names a bad field and writes nothing; adding a merchant again
  * issues a new certificate for the same account. */
+#define LONG_ID "M123456789012345678901234567890123456789012345678901234567890123"
 static void test_merchant_cli(void **state)
 {
     (void)state;
@@ -410,6 +411,9 @@ static void test_merchant_cli(void **state)
          "field=mer-id"},
         {"--mer-id M9 --name '' --referrer-domain a.test --notify-domain a.test", "field=name"},
         {"--mer-id M9 --name X --notify-domain a.test", "--referrer-domain is required"},
+        /* 65 characters: refused, not cut to a valid 64-character id */
+        {"--mer-id " LONG_ID "X --name X --referrer-domain a.test --notify-domain a.test",
+         "field=mer-id"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         pay_buf_reset(&out);

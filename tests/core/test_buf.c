@@ -43,11 +43,33 @@ static void large_growth(void **state)
     pay_buf_fini(&b);
 }
 
+/* pay_str_copy: whole copies say so, cut ones say so and never split a UTF-8 character. */
+static void str_copy(void **state)
+{
+    (void)state;
+    char d[6];
+    assert_true(pay_str_copy(d, sizeof d, "abcde"));
+    assert_string_equal(d, "abcde");
+    assert_false(pay_str_copy(d, sizeof d, "abcdef"));
+    assert_string_equal(d, "abcde");
+    assert_true(pay_str_copy(d, sizeof d, NULL));
+    assert_string_equal(d, "");
+    assert_false(pay_str_copy(d, sizeof d, "ab中文")); /* 2 + 3 + 3 bytes: 中 fits, 文 not */
+    assert_string_equal(d, "ab中");
+    assert_false(pay_str_copy(d, sizeof d, "abcd中")); /* 中 would be cut: left out whole */
+    assert_string_equal(d, "abcd");
+    char one[1];
+    assert_false(pay_str_copy(one, sizeof one, "x"));
+    assert_string_equal(one, "");
+    assert_true(pay_str_copy(one, sizeof one, ""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(append_and_cap),
         cmocka_unit_test(large_growth),
+        cmocka_unit_test(str_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

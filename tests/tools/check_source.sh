@@ -20,6 +20,8 @@
 #     commands call down into the modules, never the other way round;
 #   - in src/ outside src/ledger/, names a ledger table (ledger_*) in a string literal: SQL on
 #     the ledger's tables stays in the ledger, whose API (ledger/ledger.h) the others use;
+#   - in src/, copies a string with snprintf(dst, n, "%s", src) (also with "%s" on the next
+#     line): pay_str_copy (core/buf.h) is the one bounded copy, and it says when it cut;
 #   - has a function longer than 70 lines between its braces (a function's braces stand at the
 #     start of their lines, as .clang-format puts them), unless tests/tools/long_functions.txt
 #     names it, at no more than the length written there; an entry whose function is within
@@ -74,6 +76,15 @@ problems=$(awk '
                 break
             }
         }
+    }
+    FILENAME ~ /^src\// {
+        c = $0
+        gsub(/"%s"/, "PAY_FMT_S", c) # the one string literal that matters here
+        gsub(/"([^"\\]|\\.)*"/, "\"\"", c)
+        if (c ~ /snprintf[ \t]*\([^(),]*(\([^()]*\))?[^(),]*,[^,]*,[ \t]*PAY_FMT_S[ \t]*,/ ||
+            (FNR == copy_line + 1 && c ~ /^[ \t]*PAY_FMT_S[ \t]*,/))
+            printf "%s:%d: a string copied with snprintf(\"%%s\"): use pay_str_copy (core/buf.h), which says when it cut\n", FILENAME, FNR
+        copy_line = c ~ /snprintf[ \t]*\([^;]*,[ \t]*$/ ? FNR : -1
     }
     FILENAME ~ /^src\// && FILENAME != "src/core/money.c" {
         code = $0
