@@ -149,12 +149,7 @@ void api_reply(struct api_call *c, int status, json_t *j)
 
 void api_fail(struct api_call *c, const struct pay_error *e)
 {
-    enum pay_err code = e->code ? e->code : PAY_ERR_INTERNAL;
-    json_t *inner = json_pack("{s:s, s:s}", "code", pay_err_name(code), "message",
-                              e->detail[0] ? e->detail : pay_err_message(code));
-    if (inner && e->field[0])
-        json_object_set_new(inner, "field", json_string(e->field));
-    api_reply(c, pay_err_http_status(code), inner ? json_pack("{s:o}", "error", inner) : NULL);
+    pay_http_respond_error(c->req, e); /* the one error path; signed by pay_bank_sign_answer */
 }
 
 const char *api_str(struct api_call *c, const char *k, size_t max, struct pay_error *e)

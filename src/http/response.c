@@ -9,6 +9,9 @@
 #include <string.h>
 
 /* Stores a response body (takes ownership of a malloc'd body). */
+/* What an API route answers when not even the error could be encoded. */
+#define INTERNAL_ERROR_JSON "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"internal error\"}}"
+
 static void set_body(struct pay_http_request *req, int status, const char *type, char *body,
                      size_t len)
 {
@@ -40,7 +43,7 @@ void pay_http_respond_json(struct pay_http_request *req, int status, json_t *bod
     json_decref(body);
     if (s == NULL) {
         PAY_ERROR("http.json_encode_failed", "path=%s", req->path);
-        s = strdup("{\"error\":{\"code\":\"INTERNAL\",\"message\":\"internal error\"}}");
+        s = strdup(INTERNAL_ERROR_JSON);
         status = 500;
     }
     set_body(req, status, "application/json", s, s ? strlen(s) : 0);
@@ -126,13 +129,30 @@ static void respond_error_page(struct pay_http_request *req, const struct pay_er
     pay_buf_fini(&out);
 }
 
+/* A registered code for e (INTERNAL for none or an unknown one). */
+static enum pay_err error_code(const struct pay_error *e)
+{
+    return e->code <= PAY_ERR_OK || e->code >= PAY_ERR__COUNT ? PAY_ERR_INTERNAL : e->code;
+}
+
+char *pay_http_error_json(const struct pay_error *e, int *status)
+{
+    enum pay_err code = error_code(e);
+    *status = pay_err_http_status(code);
+    json_t *inner = json_pack("{s:s, s:s}", "code", pay_err_name(code), "message",
+                              e->detail[0] ? e->detail : pay_err_message(code));
+    if (inner != NULL && e->field[0])
+        json_object_set_new(inner, "field", json_string(e->field));
+    json_t *o = inner ? json_pack("{s:o}", "error", inner) : NULL;
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return text;
+}
+
 void pay_http_respond_error(struct pay_http_request *req, const struct pay_error *e)
 {
-    enum pay_err code = e->code;
-    if (code <= PAY_ERR_OK || code >= PAY_ERR__COUNT)
-        code = PAY_ERR_INTERNAL;
+    enum pay_err code = error_code(e);
     int status = pay_err_http_status(code);
-    const char *message = e->detail[0] ? e->detail : pay_err_message(code);
     atomic_fetch_add_explicit(&req->srv->errors[code], 1, memory_order_relaxed);
     if (status >= 500)
         PAY_ERROR("http.error", "code=%s status=%d detail=\"%s\"", pay_err_name(code), status,
@@ -143,10 +163,13 @@ void pay_http_respond_error(struct pay_http_request *req, const struct pay_error
         respond_error_page(req, &copy, status);
         return;
     }
-    json_t *inner = json_pack("{s:s, s:s}", "code", pay_err_name(code), "message", message);
-    if (inner != NULL && e->field[0])
-        json_object_set_new(inner, "field", json_string(e->field));
-    pay_http_respond_json(req, status, inner ? json_pack("{s:o}", "error", inner) : NULL);
+    char *text = pay_http_error_json(e, &status);
+    if (text == NULL) {
+        PAY_ERROR("http.json_encode_failed", "path=%s", req->path);
+        text = strdup(INTERNAL_ERROR_JSON);
+        status = 500;
+    }
+    set_body(req, status, "application/json", text, text ? strlen(text) : 0);
 }
 
 void pay_http_respond_code(struct pay_http_request *req, enum pay_err code)

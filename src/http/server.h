@@ -266,6 +266,12 @@ void pay_http_respond_template(struct pay_http_request *req, int status, const c
 void pay_http_respond_error(struct pay_http_request *req, const struct pay_error *e);
 /* Shorthand: pay_http_respond_error with just a code. */
 void pay_http_respond_code(struct pay_http_request *req, enum pay_err code);
+/* The JSON body pay_http_respond_error gives an API route for e (heap text, caller frees;
+ * NULL when out of memory) and its status in *status: for a server that must keep an error
+ * answer before it sends it (the platform stores its API answers for Idempotency-Key
+ * replays) and then sends it with pay_http_respond_error, byte for byte the same. No other
+ * code builds error bodies (check_source.sh). */
+char *pay_http_error_json(const struct pay_error *e, int *status);
 
 /* Extra response headers (copied). Names/values with CR or LF are refused (-1). */
 int pay_http_respond_header(struct pay_http_request *req, const char *name, const char *value);

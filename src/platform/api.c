@@ -42,41 +42,42 @@ static void send_raw(struct api_call *c, int status, const char *body)
     pay_http_respond_bytes(c->req, status, "application/json", body, strlen(body));
 }
 
-/* The registry's JSON error shape; heap text, caller frees. */
-static char *error_text(const struct pay_error *e)
+/* The answer as text (heap, caller frees): out when e is OK, else the error (err when it
+ * carries e, else e alone; INTERNAL when out could not be encoded) as pay_http_respond_error
+ * sends it, with that error in *used (code OK for a success). */
+static char *answer_text(enum pay_err e, const struct pay_error *err, json_t *out, int *status,
+                         struct pay_error *used)
 {
-    json_t *inner = json_pack("{s:s, s:s}", "code", pay_err_name(e->code), "message",
-                              e->detail[0] ? e->detail : pay_err_message(e->code));
-    if (inner && e->field[0])
-        json_object_set_new(inner, "field", json_string(e->field));
-    json_t *o = inner ? json_pack("{s:o}", "error", inner) : NULL;
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(o);
-    return s;
+    *used = (struct pay_error){0};
+    char *s = e == PAY_ERR_OK && out ? json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (e == PAY_ERR_OK && s)
+        return s;
+    if (e != PAY_ERR_OK && err->code == e)
+        *used = *err;
+    else
+        used->code = e != PAY_ERR_OK ? e : PAY_ERR_INTERNAL;
+    free(s);
+    return pay_http_error_json(used, status);
 }
 
-static char *answer_text(enum pay_err e, const struct pay_error *err, json_t *out, int *status)
+/* Sends an answer made by answer_text: an error through the one error path (counted in
+ * /metrics, a 5xx logged), producing the same bytes; a success as it is. Both are signed on
+ * their way out by pay_platform_sign_answer. */
+static void send_text(struct api_call *c, int status, const char *text,
+                      const struct pay_error *used)
 {
-    char *s = NULL;
-    if (e == PAY_ERR_OK && out)
-        s = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
-    if (e != PAY_ERR_OK || !s) {
-        struct pay_error fallback = {.code = PAY_ERR_INTERNAL};
-        const struct pay_error *use = (e != PAY_ERR_OK && err->code == e) ? err : &fallback;
-        if (e != PAY_ERR_OK && err->code != e)
-            fallback.code = e;
-        free(s);
-        s = error_text(use);
-        *status = pay_err_http_status(use->code);
-    }
-    return s;
+    if (used->code != PAY_ERR_OK)
+        pay_http_respond_error(c->req, used);
+    else
+        send_raw(c, text ? status : 500, text ? text : "{}");
 }
 
 static void send_answer(struct api_call *c, enum pay_err e, const struct pay_error *err,
                         json_t *out, int status)
 {
-    char *s = answer_text(e, err, out, &status);
-    send_raw(c, s ? status : 500, s ? s : "{}");
+    struct pay_error used;
+    char *s = answer_text(e, err, out, &status, &used);
+    send_text(c, status, s, &used);
     free(s);
 }
 
@@ -177,7 +178,8 @@ struct post_call {
     struct pay_error prepare_err;
     /* the command's verdict, made again by every run */
     int status;
-    char *text; /* heap */
+    char *text;            /* heap */
+    struct pay_error used; /* the error text holds; code OK for a success */
     bool replayed;
 };
 
@@ -229,6 +231,7 @@ static enum pay_err post_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
         pc->status = pc->idem.status;
         pc->text = pc->idem.body;
         pc->idem.body = NULL;
+        pc->used = (struct pay_error){0}; /* sent as stored, byte for byte */
         pc->replayed = true;
         return PAY_ERR_OK;
     }
@@ -237,7 +240,7 @@ static enum pay_err post_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
         operr = pc->prepare_err;
     else if (e == PAY_ERR_OK)
         e = post_run_apply(pc, tx, &status, &out, &operr);
-    pc->text = answer_text(e, &operr, out, &status);
+    pc->text = answer_text(e, &operr, out, &status, &pc->used);
     json_decref(out);
     pc->status = status;
     if (pc->text == NULL)
@@ -259,7 +262,7 @@ static void post_done(void *ctx, enum pay_err code, const struct pay_error *err)
     if (code == PAY_ERR_OK) {
         if (pc->replayed)
             pay_http_respond_header(pc->c.req, "Idempotent-Replayed", "true");
-        send_raw(&pc->c, pc->status, pc->text);
+        send_text(&pc->c, pc->status, pc->text, &pc->used);
         if (pc->c.wake)
             pay_platform_wake(pc->c.p);
     } else {

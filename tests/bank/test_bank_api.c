@@ -352,6 +352,36 @@ static void test_refusals(void **state)
     json_decref(j);
 }
 
+/* paygate_http_errors_total of code on the bank's /metrics (0 when not there yet). */
+static long errors_counted(const char *code)
+{
+    char url[300], key[96];
+    snprintf(url, sizeof url, "%s/metrics", bank.url);
+    struct h_resp r = {0};
+    assert_int_equal(h_get(url, &r), 0);
+    assert_int_equal(r.status, 200);
+    snprintf(key, sizeof key, ",code=\"%s\"} ", code);
+    const char *at = strstr(r.body, key);
+    long n = at ? strtol(at + strlen(key), NULL, 10) : 0;
+    h_resp_fini(&r);
+    return n;
+}
+
+/* API refusals go through the one error path: each is counted in /metrics. */
+static void test_refusals_counted(void **state)
+{
+    (void)state;
+    long missing = errors_counted("FIELD_MISSING"), json = errors_counted("JSON_INVALID");
+    json_t *j = NULL;
+    assert_int_equal(post("/api/v1/orders/query", "{}", &j), 400);
+    json_decref(j);
+    j = NULL;
+    assert_int_equal(post("/api/v1/orders/query", "{\"orderId\":", &j), 400);
+    json_decref(j);
+    assert_int_equal(errors_counted("FIELD_MISSING"), missing + 1);
+    assert_int_equal(errors_counted("JSON_INVALID"), json + 1);
+}
+
 static void test_bad_signatures_and_revoke(void **state)
 {
     (void)state;
@@ -408,9 +438,13 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bind_card),     cmocka_unit_test(test_debit_query_refund),
-        cmocka_unit_test(test_transfers),     cmocka_unit_test(test_statement),
-        cmocka_unit_test(test_refusals),      cmocka_unit_test(test_bad_signatures_and_revoke),
+        cmocka_unit_test(test_bind_card),
+        cmocka_unit_test(test_debit_query_refund),
+        cmocka_unit_test(test_transfers),
+        cmocka_unit_test(test_statement),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_refusals_counted),
+        cmocka_unit_test(test_bad_signatures_and_revoke),
         cmocka_unit_test(test_ledger_verify),
     };
     return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));

@@ -256,8 +256,24 @@ static void expect_field_error(const char *body, long status, const char *code, 
     h_reply_fini(&r);
 }
 
+/* paygate_http_errors_total of code on the platform's /metrics (0 when not there yet). */
+static long errors_counted(const char *code)
+{
+    struct h_reply r;
+    h_call_raw(&pf, "GET", "/metrics", NULL, NULL, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char key[96];
+    snprintf(key, sizeof key, ",code=\"%s\"} ", code);
+    const char *at = strstr(r.body, key);
+    long n = at ? strtol(at + strlen(key), NULL, 10) : 0;
+    h_reply_fini(&r);
+    return n;
+}
+
 static void validation(void **state)
 {
+    /* API refusals go through the one error path: each counted in /metrics */
+    long currency0 = errors_counted("CURRENCY_UNKNOWN"), json0 = errors_counted("JSON_INVALID");
     expect_field_error("{\"out_trade_no\":\"v1\",\"subject\":\"s\"}", 400, "FIELD_MISSING",
                        "amount");
     expect_field_error("{\"out_trade_no\":\"v1\",\"subject\":\"s\",\"amount\":{\"value\":"
@@ -291,6 +307,8 @@ static void validation(void **state)
                        "\"1.00000000000000000000000000000000000000\",\"currency\":\"CNY\"}}",
                        400, "FIELD_TOO_LONG", "amount.value");
     expect_field_error("{\"out_trade_no\":\"v1\"", 400, "JSON_INVALID", "");
+    assert_int_equal(errors_counted("CURRENCY_UNKNOWN"), currency0 + 1);
+    assert_int_equal(errors_counted("JSON_INVALID"), json0 + 1);
 }
 
 static void isolation(void **state)

@@ -22,6 +22,10 @@
 #     the ledger's tables stays in the ledger, whose API (ledger/ledger.h) the others use;
 #   - in src/, copies a string with snprintf(dst, n, "%s", src) (also with "%s" on the next
 #     line): pay_str_copy (core/buf.h) is the one bounded copy, and it says when it cut;
+#   - in src/ outside src/http/ (and the registry, src/core/errors.c), builds an error body
+#     itself (json_pack or json_object_set with an "error" object, or a literal {"error":...):
+#     errors become responses in one place, pay_http_respond_error (pay_http_error_json for
+#     an answer kept before it is sent), which counts them and logs the 5xx;
 #   - has a function longer than 70 lines between its braces (a function's braces stand at the
 #     start of their lines, as .clang-format puts them), unless tests/tools/long_functions.txt
 #     names it, at no more than the length written there; an entry whose function is within
@@ -76,6 +80,12 @@ problems=$(awk '
                 break
             }
         }
+    }
+    FILENAME ~ /^src\// && FILENAME !~ /^src\/http\// && FILENAME != "src/core/errors.c" {
+        if ($0 ~ /json_pack[ \t]*\(.*"error"[ \t]*,/ ||
+            $0 ~ /json_object_set(_new)?[ \t]*\([^,]*,[ \t]*"error"[ \t]*,[ \t]*json_(pack|object)/ ||
+            $0 ~ /\\"error\\"[ \t]*:/)
+            printf "%s:%d: an error body built outside the one response path: pay_http_respond_error (http/server.h)\n", FILENAME, FNR
     }
     FILENAME ~ /^src\// {
         c = $0
