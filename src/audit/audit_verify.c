@@ -3,15 +3,12 @@
 #include "audit/audit.h"
 
 #include "core/assertions.h"
+#include "core/limits.h"
 #include "crypto/sign.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Reports beyond this many are counted, not printed: a log rewritten from the start would
- * otherwise print one line per entry. */
-#define REPORT_LINES_MAX 100
 
 struct link {
     int64_t seq;
@@ -31,7 +28,7 @@ struct verify {
 static void report(struct verify *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void report(struct verify *v, const char *fmt, ...)
 {
-    if (++v->problems > REPORT_LINES_MAX)
+    if (++v->problems > PAY_AUDIT_REPORT_LINES_MAX)
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -245,8 +242,8 @@ static enum pay_err verify_tx(struct pay_store_tx *tx, void *ctx, struct pay_err
         rc = check_checkpoints(v, &last, err);
     if (rc != PAY_ERR_OK)
         return rc;
-    if (v->problems > REPORT_LINES_MAX)
-        fprintf(v->out, "... and %zu more\n", v->problems - REPORT_LINES_MAX);
+    if (v->problems > PAY_AUDIT_REPORT_LINES_MAX)
+        fprintf(v->out, "... and %zu more\n", v->problems - PAY_AUDIT_REPORT_LINES_MAX);
     fprintf(v->out,
             "audit verify: %zu entries, last signed checkpoint at entry %lld, %zu problem(s)\n",
             v->n, (long long)last, v->problems);

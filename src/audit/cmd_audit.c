@@ -4,14 +4,13 @@
 #include "audit/audit.h"
 #include "core/buf.h"
 #include "core/cli_opts.h"
+#include "core/limits.h"
 #include "crypto/sign.h"
 
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define KEY_FILE_MAX 65536
 
 static int usage(FILE *out, int status, const struct pay_cli_opt *opts)
 {
@@ -79,7 +78,7 @@ static int load_key(const char *db, const char *key_file, struct pay_sig_pubkey 
         return -1;
     }
     size_t len = 0;
-    char *pem = pay_file_read(key_file, KEY_FILE_MAX, &len);
+    char *pem = pay_file_read(key_file, PAY_AUDIT_KEY_FILE_MAX, &len);
     int rc = pem ? key_from_pem(pem, len, key, rsa) : -1;
     free(pem);
     if (rc != 0)

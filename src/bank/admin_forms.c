@@ -7,6 +7,7 @@
 #include "bank/bank.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/limits.h"
 #include "core/money.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
@@ -18,9 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ADMIN_COOKIE       "bank_admin"
-#define REVEAL_TTL_MS      (10 * 60 * 1000) /* an unseen card result is dropped after this */
-#define MOVEMENTS_PAGE_MAX 50
+#define ADMIN_COOKIE "bank_admin"
 
 bool pay_bank_admin_allowed(struct pay_http_request *req, struct pay_bank *b)
 {
@@ -159,7 +158,7 @@ static void reveal_put(struct pay_bank *b, const struct pay_bank_issued *c, char
     size_t at = 0; /* a free or expired slot, else the oldest */
     for (size_t i = 0; i < PAY_BANK_REVEAL_SLOTS; i++) {
         const struct pay_bank_reveal *s = &b->reveal[i];
-        if (!s->ticket[0] || now - s->created_ms > REVEAL_TTL_MS) {
+        if (!s->ticket[0] || now - s->created_ms > PAY_BANK_CARD_REVEAL_TTL_MS) {
             at = i;
             break;
         }
@@ -188,7 +187,7 @@ static bool reveal_take(struct pay_bank *b, const char *ticket, struct pay_bank_
         struct pay_bank_reveal *s = &b->reveal[i];
         if (!s->ticket[0] || !pay_ct_equal(s->ticket, ticket, 32))
             continue;
-        found = now - s->created_ms <= REVEAL_TTL_MS;
+        found = now - s->created_ms <= PAY_BANK_CARD_REVEAL_TTL_MS;
         if (found)
             *out = *s;
         pay_wipe(s, sizeof *s);
@@ -304,12 +303,12 @@ static enum pay_err movements_get(struct pay_http_request *req, struct pay_error
             return pay_error_set(err, PAY_ERR_FIELD_INVALID, "cursor", "not a page cursor");
         cursor = strtoll(cur, NULL, 10);
     }
-    struct pay_ledger_transfer *t = calloc(MOVEMENTS_PAGE_MAX, sizeof *t);
+    struct pay_ledger_transfer *t = calloc(PAY_BANK_MOVEMENTS_PAGE_MAX, sizeof *t);
     size_t n = 0;
     if (!t)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     enum pay_err rc =
-        pay_bank_admin_movements(b, acct, cursor, t, MOVEMENTS_PAGE_MAX, &n, &next, err);
+        pay_bank_admin_movements(b, acct, cursor, t, PAY_BANK_MOVEMENTS_PAGE_MAX, &n, &next, err);
     struct pay_ledger_account a;
     bool found = false;
     if (rc == PAY_ERR_OK)

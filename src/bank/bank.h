@@ -23,14 +23,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define PAY_BANK_RETRY_MAX   16 /* entries of the notification retry schedule */
-#define PAY_BANK_PAN_LEN     16 /* BIN 6 + serial 9 + Luhn 1 */
-#define PAY_BANK_CODE_MAX    16
-#define PAY_BANK_NAME_MAX    64
-#define PAY_BANK_CURRENCY    "CNY" /* the sandbox banks hold CNY accounts */
-#define PAY_BANK_PATH_MAX    1024
-#define PAY_BANK_MASKED_MAX  24 /* "622202******0015" */
-#define PAY_BANK_SESSION_MAX 64
+#define PAY_BANK_PAN_LEN  16    /* BIN 6 + serial 9 + Luhn 1 */
+#define PAY_BANK_CURRENCY "CNY" /* the sandbox banks hold CNY accounts */
 
 /* Ledger codes of the bank's transfers (docs/bank.md statement "kind"). */
 enum pay_bank_xfer_code {

@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "crypto/ids.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/money.h"
 #include "core/timeutil.h"
@@ -19,7 +20,6 @@
 #include <string.h>
 
 #define SESSION_COOKIE "bank_session"
-#define SESSION_TTL_MS (15 * 60 * 1000LL) /* a payment page older than this must start over */
 
 /* --- loading the session and its order ------------------------------------------------------ */
 
@@ -76,7 +76,7 @@ enum pay_err gw_session_load(struct pay_bank *b, const char *id, struct gw_sessi
     enum pay_err rc = pay_store_run_read(b->store, load_tx, s, err);
     if (rc != PAY_ERR_OK)
         return rc;
-    if (!s->found || pay_clock_now_ms() - s->created_ms > SESSION_TTL_MS)
+    if (!s->found || pay_clock_now_ms() - s->created_ms > PAY_BANK_SESSION_TTL_MS)
         return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "session",
                              N_("Your payment session has expired; start again from the "
                                 "merchant's page."));

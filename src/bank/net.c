@@ -5,6 +5,7 @@
 #include "bank/bank.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
@@ -13,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MEMBER_FILE_MAX 65536
 /* A bank that could not sign on (the switch down) tries again this often. */
 #define BANK_NET_SIGNON_RETRY_MS 2000
 
@@ -21,7 +21,7 @@ static char *member_file(const struct pay_bank *b, const char *name)
 {
     char path[PAY_BANK_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/%s", b->opt.switch_member_dir, name);
-    return pay_file_read(path, MEMBER_FILE_MAX, NULL);
+    return pay_file_read(path, PAY_BANK_MEMBER_FILE_MAX, NULL);
 }
 
 static enum pay_err bad(struct pay_error *err, const char *what)

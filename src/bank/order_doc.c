@@ -3,6 +3,7 @@
  * docs/bank.md: certificate, signature, fields, contract, merURL domain, Referer. */
 #include "bank/bank.h"
 #include "core/buf.h"
+#include "core/limits.h"
 #include "core/money.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
@@ -12,9 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define TRAN_DATA_MAX 8192 /* decoded order document; ours are ~500 bytes */
-#define CERT_PEM_MAX  8192
 
 bool pay_bank_id_ok(const char *s, size_t max)
 {
@@ -189,10 +187,10 @@ enum pay_err pay_bank_order_verify(struct pay_bank *b, struct pay_store_tx *tx,
 {
     memset(d, 0, sizeof *d);
     size_t raw_len = 0, pem_len = 0;
-    char *raw = b64_dup(tran_data, TRAN_DATA_MAX, &raw_len);
+    char *raw = b64_dup(tran_data, PAY_BANK_TRAN_DATA_MAX, &raw_len);
     if (!raw)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "tranData", "tranData is not base64");
-    char *pem = b64_dup(mer_cert, CERT_PEM_MAX, &pem_len);
+    char *pem = b64_dup(mer_cert, PAY_BANK_CERT_PEM_MAX, &pem_len);
     if (!pem) {
         free(raw);
         return pay_error_set(err, PAY_ERR_CERT_INVALID, "merCert", "merCert is not base64");

@@ -50,9 +50,6 @@ struct demo {
     char operator_token[33]; /* the platform's operator console, kept in the data folder */
 };
 
-/* The highest --base-port: the card network switch listens on N+4. */
-#define DEMO_BASE_PORT_MAX 65531
-
 static const char demo_intro[] =
     "usage: paygate demo [--data-dir DIR] [--base-port N] [--urls-file FILE]\n\n"
     "Runs the whole demo on 127.0.0.1: two sandbox banks (ports N and N+1), the payment\n"
@@ -69,9 +66,9 @@ static int parse_base_port(void *ctx, const char *v)
 {
     char *end = NULL;
     long port = strtol(v, &end, 10);
-    if (!*v || *end || (port != 0 && (port < 1024 || port > DEMO_BASE_PORT_MAX))) {
+    if (!*v || *end || (port != 0 && (port < 1024 || port > PAY_DEMO_BASE_PORT_MAX))) {
         fprintf(stderr, "paygate demo: --base-port '%s': 0 (any free ports) or 1024-%d\n", v,
-                DEMO_BASE_PORT_MAX);
+                PAY_DEMO_BASE_PORT_MAX);
         return -1;
     }
     ((struct demo *)ctx)->base_port = (int)port;
@@ -413,10 +410,6 @@ static int start_child(struct demo *d, int idx, char **argv, int timeout_ms)
     return d->pids[idx] > 0 ? wait_ready(d, idx, timeout_ms) : -1;
 }
 
-/* Start-up of the servers takes seconds (keys, demo customers hashed with Argon2id); these
- * bounds only catch a server that hangs, on a slow or loaded machine. */
-#define DEMO_START_TIMEOUT_MS 120000
-
 static int start_bank(struct demo *d, int i)
 {
     const struct demo_bank *b = &d->banks[i];
@@ -448,7 +441,7 @@ static int start_bank(struct demo *d, int i)
                     NULL,
                     NULL,
                     NULL};
-    return start_child(d, i, argv, DEMO_START_TIMEOUT_MS);
+    return start_child(d, i, argv, PAY_DEMO_START_TIMEOUT_MS);
 }
 
 /* The card network switch, started first: the banks sign on to it when they start. */
@@ -457,7 +450,7 @@ static int start_switch(struct demo *d)
     char data[1200];
     path_of(d, data, sizeof data, "switch");
     char *argv[] = {d->self, "switch", "serve", "--data-dir", data, NULL, NULL, NULL, NULL, NULL};
-    return start_child(d, DEMO_SWITCH, argv, DEMO_START_TIMEOUT_MS);
+    return start_child(d, DEMO_SWITCH, argv, PAY_DEMO_START_TIMEOUT_MS);
 }
 
 static int start_platform(struct demo *d)
@@ -471,7 +464,7 @@ static int start_platform(struct demo *d)
     }
     char *argv[] = {d->self, "platform", "--config", ini,  "--data-dir", data,
                     NULL,    NULL,       NULL,       NULL, NULL};
-    return start_child(d, DEMO_PLATFORM, argv, DEMO_START_TIMEOUT_MS);
+    return start_child(d, DEMO_PLATFORM, argv, PAY_DEMO_START_TIMEOUT_MS);
 }
 
 static int start_shop(struct demo *d)
@@ -511,7 +504,7 @@ static int start_shop(struct demo *d)
                     NULL,
                     NULL,
                     NULL};
-    return start_child(d, DEMO_SHOP, argv, DEMO_START_TIMEOUT_MS);
+    return start_child(d, DEMO_SHOP, argv, PAY_DEMO_START_TIMEOUT_MS);
 }
 
 /* --urls-file: one "NAME URL" line per server, written atomically once all are ready, so a

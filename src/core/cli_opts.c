@@ -2,11 +2,9 @@
 #include "core/cli_opts.h"
 
 #include "core/assertions.h"
+#include "core/limits.h"
 
 #include <string.h>
-
-/* More options than any command has: the table of seen options lives on the stack. */
-#define CLI_OPTS_MAX 64
 
 static int find(const struct pay_cli_opt *opts, const char *name)
 {
@@ -42,10 +40,10 @@ static int take(const char *cmd, const struct pay_cli_opt *o, int argc, char **a
 int pay_cli_parse(const char *cmd, const struct pay_cli_opt *opts, int argc, char **argv, int start,
                   pay_cli_other_fn other, void *ctx)
 {
-    bool seen[CLI_OPTS_MAX] = {false};
+    bool seen[PAY_CLI_OPTS_MAX] = {false};
     for (int i = start; i < argc;) {
         int k = find(opts, argv[i]), used = 0;
-        PAY_ASSERT(k < CLI_OPTS_MAX);
+        PAY_ASSERT(k < PAY_CLI_OPTS_MAX);
         if (k >= 0) {
             used = take(cmd, &opts[k], argc, argv, i, ctx);
             if (used < 0)

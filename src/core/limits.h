@@ -336,4 +336,239 @@
  * (10%: far above any card scheme's). */
 #define PAY_NET_FEE_BP_MAX 1000
 
+/* --- audit (src/audit) ----------------------------------------------------------------------- */
+
+/* Reports beyond this many are counted, not printed: a log rewritten from the start would
+ * otherwise print one line per entry. */
+#define PAY_AUDIT_REPORT_LINES_MAX 100
+#define PAY_AUDIT_KEY_FILE_MAX     65536
+
+/* --- bank (src/bank) ------------------------------------------------------------------------- */
+
+/* an unseen card result is dropped after this */
+#define PAY_BANK_CARD_REVEAL_TTL_MS (10 * 60 * 1000)
+#define PAY_BANK_MOVEMENTS_PAGE_MAX 50
+/* entries of the notification retry schedule */
+#define PAY_BANK_RETRY_MAX 16
+#define PAY_BANK_CODE_MAX  16
+#define PAY_BANK_NAME_MAX  64
+#define PAY_BANK_PATH_MAX  1024
+/* "622202******0015" */
+#define PAY_BANK_MASKED_MAX  24
+#define PAY_BANK_SESSION_MAX 64
+/* a payment page older than this must start over */
+#define PAY_BANK_SESSION_TTL_MS (15 * 60 * 1000LL)
+/* decoded order document; ours are ~500 bytes */
+#define PAY_BANK_TRAN_DATA_MAX   8192
+#define PAY_BANK_CERT_PEM_MAX    8192
+#define PAY_BANK_MEMBER_FILE_MAX 65536
+
+/* --- cli (src/cli) --------------------------------------------------------------------------- */
+
+/* The highest --base-port: the card network switch listens on N+4. */
+#define PAY_DEMO_BASE_PORT_MAX 65531
+/* Start-up of the servers takes seconds (keys, demo customers hashed with Argon2id); these
+ * bounds only catch a server that hangs, on a slow or loaded machine. */
+#define PAY_DEMO_START_TIMEOUT_MS 120000
+
+/* --- core (src/core) ------------------------------------------------------------------------- */
+
+/* More options than any command has: the table of seen options lives on the stack. */
+#define PAY_CLI_OPTS_MAX 64
+/* Largest exponent in money.c's currency table; bounds its powers of ten. */
+#define PAY_MONEY_EXPONENT_MAX 4
+#define PAY_MONEY_DISPLAY_MAX  48
+#define PAY_TIME_TEXT_MAX      32
+
+/* --- crypto (src/crypto) --------------------------------------------------------------------- */
+
+#define PAY_AEAD_KEYS_MAX 16
+/* chars of a key id, [A-Za-z0-9_-]+ */
+#define PAY_AEAD_KEY_ID_MAX 16
+/* 48-bit time: ms since 1970, good until the year 10889. */
+#define PAY_ID_TIME_MAX_MS ((1LL << 48) - 1)
+/* Longest prefix: 1 to 4 lower-case ASCII letters ("tr", "rf", "mch", "acct"). */
+#define PAY_ID_PREFIX_MAX           4
+#define PAY_NONCE_CACHE_GEN_CAP_MIN 64
+#define PAY_TOTP_SECRET_TEXT_MAX    64
+/* longer passwords are refused (bounds the hashing input) */
+#define PAY_PASSWORD_MAX      256
+#define PAY_SIG_TS_DIGITS_MAX 18
+#define PAY_SIG_METHOD_MAX    16
+/* Key files are small: a 4096-bit RSA private key PEM is ~3.3 KiB. */
+#define PAY_KEY_FILE_MAX 16384
+#define PAY_RSA_BITS_MIN 2048
+#define PAY_RSA_BITS_MAX 4096
+/* bytes of a signature by a 4096-bit key */
+#define PAY_RSA_SIG_MAX  512
+#define PAY_X509_SIG_MAX 512
+/* Serial numbers are 16 random bytes (positive): 32 lowercase hex digits + NUL fits. */
+#define PAY_X509_SERIAL_HEX_MAX 48
+#define PAY_X509_DAYS_MAX       3650
+/* CN and O, as X.509's ub-common-name */
+#define PAY_X509_NAME_MAX  64
+#define PAY_CRYPTO_PEM_MAX 65536
+/* bytes of a context string */
+#define PAY_SEAL_CONTEXT_MAX 96
+/* bytes of a plaintext: card data, a code */
+#define PAY_SEAL_PLAIN_MAX 512
+
+/* --- http (src/http) ------------------------------------------------------------------------- */
+
+/* all response headers of one response */
+#define PAY_CLIENT_HEADERS_MAX 16384
+/* longest ?back= path the switch returns to */
+#define PAY_HTTP_LANG_BACK_MAX 2048
+/* largest file served from web_root/static */
+#define PAY_HTTP_STATIC_FILE_MAX 1048576
+#define PAY_HTTP_TPL_NAME_MAX    64
+/* nested sections */
+#define PAY_HTTP_TPL_STACK_MAX 32
+/* nested partials */
+#define PAY_HTTP_TPL_PARTIALS_MAX 8
+/* one template file */
+#define PAY_HTTP_TPL_FILE_MAX 262144
+/* a {{t "..."}} message in a template */
+#define PAY_HTTP_TPL_MSG_MAX 1024
+/* its ctx="..." */
+#define PAY_HTTP_TPL_CTXT_MAX 128
+
+/* --- i18n (src/i18n) ------------------------------------------------------------------------- */
+
+/* "2026-02-01 07:30:00" + NUL */
+#define PAY_TZ_TEXT_MAX 24
+
+/* --- ledger (src/ledger) --------------------------------------------------------------------- */
+
+/* Longest account or transfer id and user_data (ids: [A-Za-z0-9_.:-]). */
+#define PAY_LEDGER_ID_MAX 64
+/* Savepoints nested inside one transaction that the undo log can track. The committer uses
+ * 1 (the command) + 1 (a linked chain inside it); callbacks may nest a few more. */
+#define PAY_LEDGER_SAVEPOINT_DEPTH_MAX 32
+
+/* --- platform (src/platform) ----------------------------------------------------------------- */
+
+#define PAY_BALANCE_CURRENCIES_MAX   32
+#define PAY_OPERATOR_SESSION_S       3600
+#define PAY_DASHBOARD_CURRENCIES_MAX 16
+#define PAY_DASHBOARD_MERCHANTS_MAX  200
+/* the longest legacy value: a token, a TOTP secret, an account id */
+#define PAY_PLATFORM_LEGACY_PLAIN_MAX 64
+#define PAY_PLATFORM_NOTIFY_LEASE_MS  5000
+/* Most retry delays in a notification schedule. */
+#define PAY_PLATFORM_NOTIFY_SCHEDULE_MAX 16
+/* Longest merchant id: [a-z0-9_]{1,32} (it is also a keyId and part of ledger account ids). */
+#define PAY_PLATFORM_MERCHANT_ID_MAX 32
+/* Registered notify hosts per merchant, and the longest text of the list. */
+#define PAY_PLATFORM_NOTIFY_HOSTS_MAX      16
+#define PAY_PLATFORM_NOTIFY_HOSTS_TEXT_MAX 1024
+/* A merchant's own escrow auto-confirmation time: 1 hour to 90 days (Taobao: 10 days, longer
+ * for goods that travel far). */
+#define PAY_PLATFORM_ESCROW_CONFIRM_MIN_MS (3600LL * 1000)
+#define PAY_PLATFORM_ESCROW_CONFIRM_MAX_MS (90LL * 24 * 3600 * 1000)
+/* Trade timeout bounds: 1 minute to 15 days, as Alipay's timeout_express. */
+#define PAY_PLATFORM_TIMEOUT_MIN_MS (60LL * 1000)
+#define PAY_PLATFORM_TIMEOUT_MAX_MS (15LL * 24 * 3600 * 1000)
+#define PAY_PLATFORM_LOGIN_MAX      64
+/* base64url of 32 bytes is 43 chars */
+#define PAY_PLATFORM_TOKEN_TEXT_MAX 64
+#define PAY_PLATFORM_TOTP_TEXT_MAX  64
+/* An Idempotency-Key left "in_progress" (by a version that claimed keys in a transaction of
+ * their own) longer than this, its process having died mid-request, may be taken over by a
+ * retry; creating trades and refunds is safe to re-run because out_trade_no and out_refund_no
+ * are unique. */
+#define PAY_PLATFORM_IDEMPOTENCY_STALE_MS 60000
+/* Largest SVG we build: a version-10 code (57x57) at ~12 bytes per dark module. */
+#define PAY_QR_SVG_MAX 65536
+/* [bank.<code>] sections checked by name; more banks than this is not a real set-up. */
+#define PAY_PLATFORM_BANK_SECTIONS_MAX 32
+#define PAY_SVG_CHART_MAX              (256 * 1024)
+#define PAY_SVG_BARS_MAX               64
+#define PAY_WALLET_CARDS_MAX           16
+/* longer than one bank call */
+#define PAY_WITHDRAWAL_LEASE_MS (2 * 60 * 1000)
+/* backoff: 1 s, 2 s, 4 s, ... up to PAY_WITHDRAWAL_RETRY_MAX_MS */
+#define PAY_WITHDRAWAL_RETRY_MIN_MS 1000
+#define PAY_WITHDRAWAL_RETRY_MAX_MS (5 * 60 * 1000)
+
+/* Requests shown per list: the oldest waiting first would be better paged; the console shows
+ * the newest this many of each status. */
+#define PAY_PLATFORM_LIST_MAX 100
+/* Logistics company and tracking number of a shipment: bounded like other merchant fields. */
+#define PAY_PLATFORM_LOGISTICS_MAX 64
+/* Requests listed per trade (API, wallet page): a consumer asking again and again is bounded
+ * by one open request at a time and by what is left to refund; this caps the page. */
+#define PAY_PLATFORM_REQUESTS_PER_TRADE_MAX 32
+/* Trades listed on the wallet's front page (newest first). */
+#define PAY_PLATFORM_WALLET_TRADES_MAX 20
+/* A payout claimed for a bank call: not sent again before this (a process killed mid-call
+ * leaves it due again afterwards). */
+#define PAY_PLATFORM_SETTLE_LEASE_MS     (2 * 60 * 1000LL)
+#define PAY_PLATFORM_SETTLE_RETRY_MAX_MS (5 * 60 * 1000LL)
+/* Merchants paid per run, and transfers walked per merchant to find the cut-off. */
+#define PAY_PLATFORM_SETTLE_MERCHANTS_MAX 1000
+#define PAY_PLATFORM_SETTLE_WALK_PAGE     64
+/* Settlements listed at once, and trades or refunds listed with one. */
+#define PAY_PLATFORM_SETTLE_LIST_MAX  100
+#define PAY_PLATFORM_SETTLE_ITEMS_MAX 500
+/* Movements of a merchant's bill: a day's list; past this a bill is refused (asking for it
+ * by parts is not there yet). */
+#define PAY_PLATFORM_BILL_ROWS_MAX     65536
+#define PAY_PLATFORM_TB_CURRENCIES_MAX 16
+
+/* --- store (src/store) ----------------------------------------------------------------------- */
+
+#define PAY_STORE_ATTEMPTS_SQL_MAX 320
+/* Savepoint depths pay_store_keep can mark (bits of pay_store_tx.kept). */
+#define PAY_STORE_KEEP_DEPTH_MAX 63
+#define PAY_STORE_TX_HOOKS_MAX   4
+
+/* --- switch (src/switch) --------------------------------------------------------------------- */
+
+/* members settled in one run (the sandbox network has a few) */
+#define PAY_SWITCH_SETTLE_MEMBERS_MAX 256
+/* member and switch codes: [a-z0-9]{2,16} */
+#define PAY_NET_CODE_MAX 16
+/* "tok_" + 26 */
+#define PAY_NET_TOKEN_MAX   32
+#define PAY_SWITCH_PATH_MAX 1024
+#define PAY_SWITCH_NAME_MAX 64
+
+/* --- relations the values above must keep (checked by the compiler) ------------------------- */
+
+_Static_assert(PAY_HTTP_CONNECTIONS_PER_IP_MAX <= PAY_HTTP_CONNECTIONS_MAX,
+               "one client cannot be allowed more connections than the server has");
+_Static_assert(PAY_HTTP_CONNECTIONS_MAX <= PAY_HTTP_CONNECTIONS_CEILING,
+               "the default must be a value an operator may set");
+_Static_assert(PAY_CLIENT_CONNECT_TIMEOUT_MS < PAY_CLIENT_TOTAL_TIMEOUT_MS,
+               "connecting is part of the whole call");
+_Static_assert(PAY_SIG_NONCE_MIN <= PAY_SIG_NONCE_MAX, "nonce length bounds");
+_Static_assert(PAY_PLATFORM_TIMEOUT_MIN_MS < PAY_PLATFORM_TIMEOUT_MAX_MS, "trade timeout bounds");
+_Static_assert(PAY_PLATFORM_ESCROW_CONFIRM_MIN_MS < PAY_PLATFORM_ESCROW_CONFIRM_MAX_MS,
+               "escrow confirmation bounds");
+_Static_assert(PAY_WITHDRAWAL_RETRY_MIN_MS <= PAY_WITHDRAWAL_RETRY_MAX_MS,
+               "withdrawal backoff bounds");
+_Static_assert(PAY_WITHDRAWAL_LEASE_MS > PAY_CLIENT_TOTAL_TIMEOUT_MS,
+               "a withdrawal's lease outlasts the bank call it covers");
+_Static_assert(PAY_PLATFORM_NOTIFY_LEASE_MS >= PAY_CLIENT_TOTAL_TIMEOUT_MS / 2,
+               "a notification's lease covers most of a call to the merchant");
+_Static_assert(PAY_PLATFORM_IDEMPOTENCY_STALE_MS > PAY_CLIENT_TOTAL_TIMEOUT_MS,
+               "a claim is not taken over while its request may still be calling a bank");
+_Static_assert(PAY_RSA_BITS_MIN <= PAY_RSA_BITS_MAX, "RSA key size bounds");
+_Static_assert(PAY_RSA_SIG_MAX * 8 >= PAY_RSA_BITS_MAX,
+               "a signature buffer holds a signature by the largest key");
+_Static_assert(PAY_X509_SIG_MAX >= PAY_RSA_SIG_MAX, "a certificate's signature fits");
+_Static_assert(PAY_PLATFORM_MERCHANT_ID_MAX <= PAY_MERCHANT_ID_FIELD_MAX,
+               "a merchant id fits every field that carries it");
+_Static_assert(sizeof("pf.merchant.") - 1 + PAY_PLATFORM_MERCHANT_ID_MAX + 4 <= PAY_LEDGER_ID_MAX,
+               "a merchant's ledger account id (pf.merchant.<id>.<cur>) fits a ledger id");
+_Static_assert(PAY_ID_MAX <= PAY_LEDGER_ID_MAX, "an object id fits a ledger id (user_data)");
+_Static_assert(PAY_LOCKOUT_ATTEMPTS > 0 && PAY_LOCKOUT_DURATION_S > PAY_OTP_TTL_S,
+               "a lockout outlasts the code it guards");
+_Static_assert(PAY_CONFIG_VALUE_MAX <= PAY_CONFIG_FILE_MAX, "a value fits its file");
+_Static_assert(PAY_HTTP_TPL_MSG_MAX <= PAY_I18N_MESSAGE_MAX,
+               "a template's message fits the catalog's");
+_Static_assert(PAY_BANK_SESSION_TTL_MS > PAY_OTP_TTL_S * 1000LL,
+               "a payment page lives longer than its SMS code");
+
 #endif

@@ -44,9 +44,6 @@ static const struct pay_currency currencies[] = {
 
 #define CURRENCY_COUNT (sizeof currencies / sizeof currencies[0])
 
-/* Largest exponent in the table; bounds the powers of ten below. */
-#define EXPONENT_MAX 4
-
 static bool is_code_shape(const char *code)
 {
     for (int i = 0; i < 3; i++)
@@ -64,7 +61,8 @@ int pay_currency_lookup(const char *code)
         size_t mid = lo + (hi - lo) / 2;
         int c = memcmp(code, currencies[mid].code, 3);
         if (c == 0) {
-            PAY_ASSERT(currencies[mid].exponent >= 0 && currencies[mid].exponent <= EXPONENT_MAX);
+            PAY_ASSERT(currencies[mid].exponent >= 0 &&
+                       currencies[mid].exponent <= PAY_MONEY_EXPONENT_MAX);
             return currencies[mid].exponent;
         }
         if (c < 0)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/errors.h"
+#include "core/limits.h"
 
 /* An amount: 12.30 CNY is {1230, "CNY"}. currency is an upper-case ISO 4217 code, NUL-ended. */
 struct pay_money {
@@ -64,7 +65,6 @@ int pay_money_format(int64_t minor, const char *currency, char *out, size_t out_
  * after a no-break space: 1005 KWD -> "1.005\u00a0KWD". Exact (from the integer, never a
  * float). Returns the length, or -1 if the currency is unknown or out is too small (then
  * out is ""). PAY_MONEY_DISPLAY_MAX bytes always fit. */
-#define PAY_MONEY_DISPLAY_MAX 48
 int pay_money_format_display(int64_t minor, const char *currency, char *out, size_t out_len);
 
 /* Checked arithmetic on minor units of one currency: AMOUNT_OVERFLOW (and *out untouched)

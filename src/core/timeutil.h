@@ -7,10 +7,10 @@
 #include <stdint.h>
 
 #include "core/errors.h"
+#include "core/limits.h"
 
 /* Formats Unix ms as RFC 3339 UTC with seconds: "2026-01-31T23:59:59Z" (20 chars).
  * out must hold PAY_TIME_TEXT_MAX bytes. Returns the length, or -1 if ms is out of range. */
-#define PAY_TIME_TEXT_MAX 32
 int pay_time_format_rfc3339(int64_t ms, char out[PAY_TIME_TEXT_MAX]);
 
 /* Parses a duration "<digits><unit>" with unit ms, s, m, h or d ("250ms", "30s", "4m", "1h",

@@ -12,11 +12,10 @@
 #include <stdint.h>
 
 #include "crypto/crypto.h"
+#include "core/limits.h"
 
-#define PAY_AEAD_KEY_LEN    32
-#define PAY_AEAD_KEYS_MAX   16
-#define PAY_AEAD_KEY_ID_MAX 16 /* chars of a key id, [A-Za-z0-9_-]+ */
-#define PAY_AEAD_OVERHEAD   40 /* nonce 24 + tag 16 */
+#define PAY_AEAD_KEY_LEN  32
+#define PAY_AEAD_OVERHEAD 40 /* nonce 24 + tag 16 */
 /* Buffer size of the sealed text of n plaintext bytes, NUL included. */
 #define PAY_AEAD_SEALED_LEN(n)                                                                     \
     (PAY_AEAD_KEY_ID_MAX + 1 + PAY_BASE64URL_LEN((n) + PAY_AEAD_OVERHEAD))

@@ -3,6 +3,7 @@
 
 #include "core/assertions.h"
 #include "core/clock.h"
+#include "core/limits.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 
@@ -12,9 +13,6 @@
 __extension__ typedef unsigned __int128 u128;
 
 static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; /* Crockford: no I L O U */
-
-/* 48-bit time: ms since 1970, good until the year 10889. */
-#define TIME_MAX_MS ((INT64_C(1) << 48) - 1)
 
 /* The last id made by this process: its time and its 80 random bits (hi 16, lo 64). */
 static struct {
@@ -34,8 +32,8 @@ static void next_value(int64_t *ms, uint16_t *hi, uint64_t *lo)
     int64_t now = pay_clock_real_ms();
     if (now < 0)
         now = 0;
-    if (now > TIME_MAX_MS)
-        now = TIME_MAX_MS;
+    if (now > PAY_ID_TIME_MAX_MS)
+        now = PAY_ID_TIME_MAX_MS;
     pthread_mutex_lock(&last.lock);
     if (now > last.ms) {
         last.ms = now;

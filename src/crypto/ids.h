@@ -15,9 +15,6 @@
 #include "core/errors.h"
 #include "core/limits.h"
 
-/* Longest prefix: 1 to 4 lower-case ASCII letters ("tr", "rf", "mch", "acct"). */
-#define PAY_ID_PREFIX_MAX 4
-
 /* Characters after the '_'. */
 #define PAY_ID_BODY_LEN 26
 

@@ -1,6 +1,7 @@
 /* The key folder of a server (keydir.h). */
 #include "crypto/keydir.h"
 #include "core/buf.h"
+#include "core/limits.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
 
@@ -8,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define PEM_MAX 65536
 
 static void path_of(char *out, size_t n, const char *dir, const char *name)
 {
@@ -45,8 +44,8 @@ enum pay_err pay_keydir_certs_load(const char *dir, const char *org, const char 
             return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot write %s", cp);
         unlink(sp); /* a new CA: the old signing certificate no longer chains to it */
     }
-    out->ca_cert_pem = pay_file_read(cp, PEM_MAX, NULL);
-    out->ca_key_pem = pay_file_read(kp, PEM_MAX, NULL);
+    out->ca_cert_pem = pay_file_read(cp, PAY_CRYPTO_PEM_MAX, NULL);
+    out->ca_key_pem = pay_file_read(kp, PAY_CRYPTO_PEM_MAX, NULL);
     if (!out->ca_cert_pem || !out->ca_key_pem)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot read the CA in %s", dir);
     if (access(sp, R_OK) != 0) {
@@ -60,7 +59,7 @@ enum pay_err pay_keydir_certs_load(const char *dir, const char *org, const char 
         if (w != 0)
             return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot write %s", sp);
     }
-    out->sign_cert_pem = pay_file_read(sp, PEM_MAX, NULL);
+    out->sign_cert_pem = pay_file_read(sp, PAY_CRYPTO_PEM_MAX, NULL);
     if (!out->sign_cert_pem || pay_rsa_key_load(skp, &out->sign_key) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot read the signing key in %s", dir);
     return PAY_ERR_OK;

@@ -8,6 +8,7 @@
  * key is random per cache, so outsiders cannot aim nonces at one probe chain. */
 #include "crypto/sig.h"
 #include "core/assertions.h"
+#include "core/limits.h"
 #include "crypto/crypto.h"
 
 #include <pthread.h>
@@ -16,8 +17,7 @@
 
 #include <sodium.h>
 
-#define DIGEST_LEN  16
-#define GEN_CAP_MIN 64
+#define DIGEST_LEN 16
 
 struct gen {
     uint8_t (*slots)[DIGEST_LEN]; /* all-zero = empty; digests are never all zero */
@@ -68,7 +68,7 @@ static int gen_reserve(struct gen *g)
 {
     if ((g->count + 1) * 2 <= g->cap)
         return 0;
-    size_t cap = g->cap ? g->cap * 2 : GEN_CAP_MIN;
+    size_t cap = g->cap ? g->cap * 2 : PAY_NONCE_CACHE_GEN_CAP_MIN;
     struct gen bigger = {calloc(cap, DIGEST_LEN), cap, 0};
     if (bigger.slots == NULL)
         return -1;

@@ -2,6 +2,7 @@
  * that are stored only as keyed hashes. */
 #include "crypto/crypto.h"
 #include "core/assertions.h"
+#include "core/limits.h"
 #include "crypto/password.h"
 
 #include <inttypes.h>
@@ -12,8 +13,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <sodium.h>
-
-#define TOTP_SECRET_MAX 64
 
 void pay_totp_secret_generate(uint8_t secret[PAY_TOTP_SECRET_LEN])
 {
@@ -47,7 +46,7 @@ static int hotp(const uint8_t *secret, size_t secret_len, uint64_t counter, int 
 
 static int totp_args_ok(size_t secret_len, int digits)
 {
-    return secret_len >= 10 && secret_len <= TOTP_SECRET_MAX && digits >= 6 && digits <= 8;
+    return secret_len >= 10 && secret_len <= PAY_TOTP_SECRET_TEXT_MAX && digits >= 6 && digits <= 8;
 }
 
 int pay_totp_code(const uint8_t *secret, size_t secret_len, int64_t unix_s, int digits, char *out,
@@ -123,8 +122,8 @@ static int put_plain(char *out, size_t out_size, size_t *o, const char *s)
 int pay_totp_uri(char *out, size_t out_size, const char *issuer, const char *account,
                  const uint8_t *secret, size_t secret_len)
 {
-    char b32[PAY_BASE32_LEN(TOTP_SECRET_MAX)];
-    if (secret_len > TOTP_SECRET_MAX || out_size == 0 ||
+    char b32[PAY_BASE32_LEN(PAY_TOTP_SECRET_TEXT_MAX)];
+    if (secret_len > PAY_TOTP_SECRET_TEXT_MAX || out_size == 0 ||
         pay_base32_encode(b32, sizeof b32, secret, secret_len) != 0)
         return -1;
     size_t o = 0;

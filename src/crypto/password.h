@@ -3,6 +3,8 @@
 #ifndef PAY_CRYPTO_PASSWORD_H
 #define PAY_CRYPTO_PASSWORD_H
 
+#include "core/limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,7 +19,6 @@ enum pay_pwhash_level {
 };
 
 #define PAY_PWHASH_STR_LEN 128 /* "$argon2id$v=19$m=...": crypto_pwhash_STRBYTES */
-#define PAY_PASSWORD_MAX   256 /* longer passwords are refused (bounds the hashing input) */
 
 /* Chooses the limits for new hashes and for needs_rehash (process-wide; default
  * INTERACTIVE). Call before starting threads. */

@@ -16,13 +16,12 @@
 #include <stdint.h>
 
 #include "crypto/crypto.h"
+#include "core/limits.h"
 
 #define PAY_SEAL_PK_LEN       32
 #define PAY_SEAL_SK_LEN       32
-#define PAY_SEAL_KEY_TEXT_LEN 45  /* base64 of 32 bytes + NUL */
-#define PAY_SEAL_CONTEXT_MAX  96  /* bytes of a context string */
-#define PAY_SEAL_PLAIN_MAX    512 /* bytes of a plaintext: card data, a code */
-#define PAY_SEAL_OVERHEAD     48  /* crypto_box_SEALBYTES */
+#define PAY_SEAL_KEY_TEXT_LEN 45 /* base64 of 32 bytes + NUL */
+#define PAY_SEAL_OVERHEAD     48 /* crypto_box_SEALBYTES */
 /* Buffer size of the sealed text of n plaintext bytes under a context, NUL included. */
 #define PAY_SEAL_TEXT_LEN(n) PAY_BASE64URL_LEN((n) + 1 + PAY_SEAL_CONTEXT_MAX + PAY_SEAL_OVERHEAD)
 

@@ -2,6 +2,7 @@
  * strings, signing and verification (docs/protocol.md is the specification). */
 #include "crypto/sig.h"
 #include "core/assertions.h"
+#include "core/limits.h"
 #include "crypto/crypto.h"
 
 #include <inttypes.h>
@@ -11,8 +12,7 @@
 /* Unix seconds, bounded so the parse cannot overflow int64; far more digits than a real
  * time needs, so that a millisecond timestamp (13 digits) parses and is refused as
  * TIMESTAMP_STALE, the error that tells the sender what is wrong. */
-#define TS_DIGITS_MAX 18
-#define SIG_TEXT_MAX  PAY_BASE64URL_LEN(PAY_RSA_SIG_MAX)
+#define SIG_TEXT_MAX PAY_BASE64URL_LEN(PAY_RSA_SIG_MAX)
 
 static int is_alnum(int c)
 {
@@ -159,7 +159,7 @@ static enum pay_err bad(struct pay_error *e, const char *why)
 static const char *store_ts(const char *v, int64_t *ts)
 {
     size_t n = strlen(v);
-    if (n > TS_DIGITS_MAX || (n > 1 && v[0] == '0'))
+    if (n > PAY_SIG_TS_DIGITS_MAX || (n > 1 && v[0] == '0'))
         return "ts must be decimal Unix seconds";
     int64_t x = 0;
     for (size_t i = 0; i < n; i++) {

@@ -24,7 +24,6 @@
 #define PAY_SIG_SCHEME_RSA      "PAYGATE-RSA-SHA256"
 
 /* Longest canonical string: method, target (PAY_URL_MAX), ts, nonce, hash, newlines. */
-#define PAY_SIG_METHOD_MAX    16
 #define PAY_SIG_CANONICAL_MAX (PAY_SIG_METHOD_MAX + PAY_URL_MAX + 2 * PAY_SIG_NONCE_MAX + 128)
 
 enum pay_sig_alg {

@@ -2,6 +2,7 @@
 #include "crypto/sign.h"
 #include "core/assertions.h"
 #include "core/buf.h"
+#include "core/limits.h"
 #include "crypto/crypto.h"
 #include "crypto/internal.h"
 
@@ -12,9 +13,6 @@
 
 #include <openssl/err.h>
 #include <sodium.h>
-
-/* Key files are small: a 4096-bit RSA private key PEM is ~3.3 KiB. */
-#define KEY_FILE_MAX 16384
 
 void pay_ed25519_generate(struct pay_ed25519_key *k)
 {
@@ -101,7 +99,7 @@ int pay_ed25519_key_save(const char *path, const struct pay_ed25519_key *k)
 int pay_ed25519_key_load(const char *path, struct pay_ed25519_key *k)
 {
     size_t len = 0;
-    char *pem = pay_secret_file_read(path, KEY_FILE_MAX, &len);
+    char *pem = pay_secret_file_read(path, PAY_KEY_FILE_MAX, &len);
     if (pem == NULL)
         return -1;
     EVP_PKEY *pkey = pay_pkey_from_pem(pem, len, 1);
@@ -247,7 +245,7 @@ int pay_rsa_key_save(const char *path, const struct pay_rsa_key *k, int public_o
 int pay_rsa_key_load(const char *path, struct pay_rsa_key **out)
 {
     size_t len = 0;
-    char *pem = pay_secret_file_read(path, KEY_FILE_MAX, &len);
+    char *pem = pay_secret_file_read(path, PAY_KEY_FILE_MAX, &len);
     if (pem == NULL)
         return -1;
     int rc = pay_rsa_key_from_pem(pem, len, out);

@@ -4,6 +4,8 @@
 #ifndef PAY_CRYPTO_SIGN_H
 #define PAY_CRYPTO_SIGN_H
 
+#include "core/limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,10 +62,6 @@ int pay_ed25519_pk_from_pem(uint8_t pk[PAY_ED25519_PK_LEN], const char *pem, siz
 int pay_pem_key_describe(const char *pem, size_t len, char *out, size_t out_size);
 
 /* --- RSA-SHA256 -------------------------------------------------------------------------- */
-
-#define PAY_RSA_BITS_MIN 2048
-#define PAY_RSA_BITS_MAX 4096
-#define PAY_RSA_SIG_MAX  512 /* bytes of a signature by a 4096-bit key */
 
 /* An RSA public key, or key pair; heap object (wraps OpenSSL's EVP_PKEY). */
 struct pay_rsa_key;

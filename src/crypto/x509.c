@@ -3,6 +3,7 @@
 #include "crypto/x509.h"
 #include "crypto/crypto.h"
 #include "crypto/internal.h"
+#include "core/limits.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -15,7 +16,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#define SIG_MAX    512
 #define SERIAL_LEN 16
 #define BACKDATE_S 60 /* notBefore a minute early: tolerates small clock steps */
 
@@ -293,7 +293,7 @@ int pay_x509_info(const char *cert_pem, char serial_out[PAY_X509_SERIAL_HEX_MAX]
 int pay_x509_sign(const char *key_pem, const void *data, size_t len, char *sig_b64, size_t sig_size)
 {
     EVP_PKEY *key = key_pem != NULL ? pay_pkey_from_pem(key_pem, strlen(key_pem), 1) : NULL;
-    uint8_t sig[SIG_MAX];
+    uint8_t sig[PAY_X509_SIG_MAX];
     size_t n = 0;
     int rc = key != NULL && pay_pkey_sign(key, data, len, sig, sizeof sig, &n) == 0
                  ? pay_base64_encode(sig_b64, sig_size, sig, n)
@@ -305,7 +305,7 @@ int pay_x509_sign(const char *key_pem, const void *data, size_t len, char *sig_b
 int pay_x509_verify_data(const char *cert_pem, const void *data, size_t len, const char *sig_b64)
 {
     X509 *x = cert_from_pem(cert_pem);
-    uint8_t sig[SIG_MAX];
+    uint8_t sig[PAY_X509_SIG_MAX];
     size_t n = 0;
     int rc = -1;
     if (x != NULL && sig_b64 != NULL &&

@@ -10,11 +10,7 @@
 #include <stdint.h>
 
 #include "core/errors.h"
-
-/* Serial numbers are 16 random bytes (positive): 32 lowercase hex digits + NUL fits. */
-#define PAY_X509_SERIAL_HEX_MAX 48
-#define PAY_X509_DAYS_MAX       3650
-#define PAY_X509_NAME_MAX       64 /* CN and O, as X.509's ub-common-name */
+#include "core/limits.h"
 
 enum pay_x509_key_type {
     PAY_X509_KEY_RSA2048, /* what banks issue; merSignMsg is RSA-SHA256 */

@@ -15,8 +15,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define HEADERS_MAX 16384 /* all response headers of one response */
-
 struct call {
     const struct pay_http_client_options *opt;
     struct pay_http_client_response *out;
@@ -151,7 +149,7 @@ enum pay_err pay_http_client_request(const char *method, const char *url,
     PAY_ASSERT(method != NULL && out != NULL);
     struct call c = {.opt = opt ? opt : &defaults, .out = out};
     out->status = 0;
-    pay_buf_init(&out->headers, HEADERS_MAX);
+    pay_buf_init(&out->headers, PAY_CLIENT_HEADERS_MAX);
     pay_buf_init(&out->body, c.opt->response_max ? c.opt->response_max : PAY_CLIENT_RESPONSE_MAX);
     struct pay_url u;
     enum pay_err rc = pay_url_parse(url, "url", &u, err);

@@ -5,6 +5,7 @@
 #include "http/internal.h"
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/money.h"
 #include "i18n/i18n.h"
@@ -17,7 +18,6 @@
 
 #define LANG_COOKIE       "lang"
 #define LANG_COOKIE_AGE_S (365L * 86400) /* the choice sticks for a year */
-#define BACK_MAX          2048           /* longest ?back= path the switch returns to */
 
 /* The switch every page shows (a web root may bring its own lang_switch.html). */
 static const char lang_switch_tpl[] =
@@ -215,7 +215,8 @@ void pay_http_respond_page_url(struct pay_http_request *req, const char *url)
  * read as another host), printable ASCII, bounded. Else "/". */
 static const char *local_path(const char *p)
 {
-    if (p == NULL || p[0] != '/' || p[1] == '/' || p[1] == '\\' || strlen(p) > BACK_MAX)
+    if (p == NULL || p[0] != '/' || p[1] == '/' || p[1] == '\\' ||
+        strlen(p) > PAY_HTTP_LANG_BACK_MAX)
         return "/";
     for (const char *c = p; *c; c++)
         if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f || *c == '\\')
@@ -237,7 +238,7 @@ json_t *pay_http_page_globals(struct pay_http_request *req)
     const struct pay_i18n_lang *cur = pay_http_req_lang(req);
     json_t *langs = json_array();
     struct pay_buf back;
-    pay_buf_init(&back, 4 * BACK_MAX);
+    pay_buf_init(&back, 4 * PAY_HTTP_LANG_BACK_MAX);
     int bad = pay_url_escape(&back, page_url(req));
     for (size_t i = 0; langs && i < pay_i18n_count(req->srv->i18n); i++) {
         const struct pay_i18n_lang *l = pay_i18n_at(req->srv->i18n, i);

@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/faults.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
@@ -24,8 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STATIC_FILE_MAX 1048576                  /* largest file served from web_root/static */
-#define DRAIN_MAX       (16 * PAY_HTTP_BODY_MAX) /* oversized chunked body read and dropped */
+#define DRAIN_MAX (16 * PAY_HTTP_BODY_MAX) /* oversized chunked body read and dropped */
 
 static enum pay_err h_healthz(struct pay_http_request *req, struct pay_error *err);
 static enum pay_err h_metrics(struct pay_http_request *req, struct pay_error *err);
@@ -174,8 +174,8 @@ static enum pay_err configure(struct pay_http_server *srv, const struct pay_http
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
             return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "tls_cert_file",
                                  "libmicrohttpd was built without TLS");
-        srv->cert_pem = pay_file_read(cfg->tls_cert_file, STATIC_FILE_MAX, NULL);
-        srv->key_pem = pay_file_read(cfg->tls_key_file, STATIC_FILE_MAX, NULL);
+        srv->cert_pem = pay_file_read(cfg->tls_cert_file, PAY_HTTP_STATIC_FILE_MAX, NULL);
+        srv->key_pem = pay_file_read(cfg->tls_key_file, PAY_HTTP_STATIC_FILE_MAX, NULL);
         if (srv->cert_pem == NULL || srv->key_pem == NULL)
             return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "tls_cert_file",
                                  "cannot read the TLS certificate or key file");
@@ -842,7 +842,7 @@ static enum pay_err h_static(struct pay_http_request *req, struct pay_error *err
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", srv->static_dir, name);
     size_t len;
-    char *data = pay_file_read(path, STATIC_FILE_MAX, &len);
+    char *data = pay_file_read(path, PAY_HTTP_STATIC_FILE_MAX, &len);
     if (data == NULL)
         return PAY_ERR_NOT_FOUND;
     pay_http_respond_bytes(req, 200, content_type_of(name), data, len);

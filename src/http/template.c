@@ -17,13 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TPL_NAME_MAX     64
-#define TPL_STACK_MAX    32     /* nested sections */
-#define TPL_PARTIALS_MAX 8      /* nested partials */
-#define TPL_FILE_MAX     262144 /* one template file */
-#define TRUSTED_KEY      "__pay_trusted_html"
-#define TPL_MSG_MAX      1024 /* a {{t "..."}} message in a template */
-#define TPL_CTXT_MAX     128  /* its ctx="..." */
+#define TRUSTED_KEY "__pay_trusted_html"
 
 struct tpl {
     char *name;
@@ -51,7 +45,7 @@ struct render {
     const struct pay_i18n_lang *lang; /* {{t}}; NULL: the English source */
     enum html_ctx html;
     const char *tpl_name; /* for messages */
-    const json_t *stack[TPL_STACK_MAX];
+    const json_t *stack[PAY_HTTP_TPL_STACK_MAX];
     int depth;
     int partials;
     struct pay_buf *out;
@@ -141,13 +135,13 @@ enum pay_err pay_tpl_set_load(const char *dir, struct pay_tpl_set **out, struct 
     struct dirent *e;
     while (rc == PAY_ERR_OK && (e = readdir(d)) != NULL) {
         size_t n = strlen(e->d_name);
-        if (e->d_name[0] == '.' || n <= 5 || n - 5 >= TPL_NAME_MAX ||
+        if (e->d_name[0] == '.' || n <= 5 || n - 5 >= PAY_HTTP_TPL_NAME_MAX ||
             strcmp(e->d_name + n - 5, ".html") != 0)
             continue;
-        char path[4096], name[TPL_NAME_MAX];
+        char path[4096], name[PAY_HTTP_TPL_NAME_MAX];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         snprintf(name, sizeof name, "%.*s", (int)(n - 5), e->d_name);
-        char *text = pay_file_read(path, TPL_FILE_MAX, NULL);
+        char *text = pay_file_read(path, PAY_HTTP_TPL_FILE_MAX, NULL);
         rc = text ? pay_tpl_set_add(*out, name, text)
                   : pay_error_set(err, PAY_ERR_CONFIG_INVALID, "web_root",
                                   "cannot read template %.150s", path);
@@ -167,7 +161,7 @@ enum pay_err pay_tpl_set_load(const char *dir, struct pay_tpl_set **out, struct 
 struct tag {
     size_t start, end;
     char sigil; /* 0 for a value, '#', '^', '/', '!', '>', '&' (raw), 't' (translated text) */
-    char name[TPL_NAME_MAX];
+    char name[PAY_HTTP_TPL_NAME_MAX];
     /* 't': the message and its optional context, as offsets into the text */
     size_t msg_at, msg_len, ctxt_at, ctxt_len;
     bool has_ctxt;
@@ -204,7 +198,7 @@ static int translation_tag(const char *t, size_t body, size_t end, struct tag *t
     while (at < end && t[at] == ' ')
         at++;
     if (quoted(t, &at, end, &tg->msg_at, &tg->msg_len) != 0 || tg->msg_len == 0 ||
-        tg->msg_len >= TPL_MSG_MAX)
+        tg->msg_len >= PAY_HTTP_TPL_MSG_MAX)
         return -1;
     while (at < end && t[at] == ' ')
         at++;
@@ -212,7 +206,7 @@ static int translation_tag(const char *t, size_t body, size_t end, struct tag *t
     if (tg->has_ctxt) {
         at += 4;
         if (quoted(t, &at, end, &tg->ctxt_at, &tg->ctxt_len) != 0 || tg->ctxt_len == 0 ||
-            tg->ctxt_len >= TPL_CTXT_MAX)
+            tg->ctxt_len >= PAY_HTTP_TPL_CTXT_MAX)
             return -1;
         while (at < end && t[at] == ' ')
             at++;
@@ -288,7 +282,7 @@ static const json_t *lookup(const struct render *r, const char *name)
 {
     if (strcmp(name, ".") == 0)
         return r->depth > 0 ? r->stack[r->depth - 1] : NULL;
-    char part[TPL_NAME_MAX];
+    char part[PAY_HTTP_TPL_NAME_MAX];
     size_t n = strcspn(name, ".");
     snprintf(part, sizeof part, "%.*s", (int)n, name);
     const json_t *v = NULL;
@@ -430,7 +424,7 @@ static int escaped_emit(void *ctx, const char *s, size_t n, bool is_value)
 {
     struct render *r = ctx;
     (void)is_value;
-    char piece[TPL_MSG_MAX];
+    char piece[PAY_HTTP_TPL_MSG_MAX];
     for (size_t done = 0; done < n;) { /* escape_text wants NUL-terminated pieces */
         size_t k = n - done < sizeof piece - 1 ? n - done : sizeof piece - 1;
         memcpy(piece, s + done, k);
@@ -446,7 +440,7 @@ static int escaped_emit(void *ctx, const char *s, size_t n, bool is_value)
  * (a translation is text, never markup). */
 static enum pay_err render_translation(struct render *r, const char *t, const struct tag *tg)
 {
-    char msgid[TPL_MSG_MAX], ctxt[TPL_CTXT_MAX], missing[64];
+    char msgid[PAY_HTTP_TPL_MSG_MAX], ctxt[PAY_HTTP_TPL_CTXT_MAX], missing[64];
     snprintf(msgid, sizeof msgid, "%.*s", (int)tg->msg_len, t + tg->msg_at);
     snprintf(ctxt, sizeof ctxt, "%.*s", (int)tg->ctxt_len, t + tg->ctxt_at);
     const char *text = pay_i18n_trc(r->lang, tg->has_ctxt ? ctxt : NULL, msgid);
@@ -468,7 +462,7 @@ static enum pay_err render_section(struct render *r, const char *t, const struct
         return on ? PAY_ERR_OK : render_range(r, t, open->end, close->start);
     if (!on)
         return PAY_ERR_OK;
-    if (r->depth >= TPL_STACK_MAX)
+    if (r->depth >= PAY_HTTP_TPL_STACK_MAX)
         return fail(r, open->start, "sections nested too deeply");
     size_t n = json_is_array(v) ? json_array_size(v) : 1;
     enum pay_err rc = PAY_ERR_OK;
@@ -489,7 +483,7 @@ static enum pay_err render_partial(struct render *r, const struct tag *tg)
     const struct tpl *p = set_find(r->set, tg->name);
     if (p == NULL)
         return fail(r, tg->start, "unknown partial");
-    if (r->partials >= TPL_PARTIALS_MAX)
+    if (r->partials >= PAY_HTTP_TPL_PARTIALS_MAX)
         return fail(r, tg->start, "partials nested too deeply");
     const char *saved = r->tpl_name;
     r->partials++;
@@ -596,7 +590,7 @@ static enum pay_err template_messages(const struct tpl *tp, pay_tpl_message_fn f
         from = tg.end;
         if (tg.sigil != 't')
             continue;
-        char msgid[TPL_MSG_MAX], ctxt[TPL_CTXT_MAX];
+        char msgid[PAY_HTTP_TPL_MSG_MAX], ctxt[PAY_HTTP_TPL_CTXT_MAX];
         snprintf(msgid, sizeof msgid, "%.*s", (int)tg.msg_len, t + tg.msg_at);
         snprintf(ctxt, sizeof ctxt, "%.*s", (int)tg.ctxt_len, t + tg.ctxt_at);
         const char *why = pay_po_placeholders_check(msgid);

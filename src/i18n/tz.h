@@ -8,11 +8,11 @@
 #define PAY_I18N_TZ_H
 
 #include "core/errors.h"
+#include "core/limits.h"
 
 #include <stdint.h>
 
-#define PAY_TZ_DEFAULT  "Asia/Shanghai"
-#define PAY_TZ_TEXT_MAX 24 /* "2026-02-01 07:30:00" + NUL */
+#define PAY_TZ_DEFAULT "Asia/Shanghai"
 
 struct pay_tz; /* immutable after loading: shared by threads */
 

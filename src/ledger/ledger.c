@@ -415,7 +415,7 @@ void ledger_mark_dirty(struct pay_ledger *lg, struct acct *a)
 static void hook_savepoint(void *ctx, int depth)
 {
     struct pay_ledger *lg = ctx;
-    PAY_ASSERT(depth == lg->depth + 1 && depth <= LEDGER_SAVEPOINT_DEPTH_MAX);
+    PAY_ASSERT(depth == lg->depth + 1 && depth <= PAY_LEDGER_SAVEPOINT_DEPTH_MAX);
     lg->marks[depth] = lg->n_undo;
     memcpy(lg->net_marks[depth], lg->net, sizeof lg->net);
     lg->depth = depth;

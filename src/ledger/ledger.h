@@ -8,15 +8,13 @@
 #define PAY_LEDGER_LEDGER_H
 
 #include "core/errors.h"
+#include "core/limits.h"
 #include "store/store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-
-/* Longest account or transfer id and user_data (ids: [A-Za-z0-9_.:-]). */
-#define PAY_LEDGER_ID_MAX 64
 
 /* --- result codes (precise, per transfer / account) ------------------------------------- */
 #define PAY_LEDGER_RESULTS(X)                                                                      \

@@ -8,10 +8,7 @@
 #define PAY_LEDGER_INTERNAL_H
 
 #include "ledger/ledger.h"
-
-/* Savepoints nested inside one transaction that the undo log can track. The committer uses
- * 1 (the command) + 1 (a linked chain inside it); callbacks may nest a few more. */
-#define LEDGER_SAVEPOINT_DEPTH_MAX 32
+#include "core/limits.h"
 
 enum { BAL_DP, BAL_DPO, BAL_CP, BAL_CPO }; /* debits pending/posted, credits pending/posted */
 
@@ -59,11 +56,11 @@ struct pay_ledger {
     size_t keep_max; /* entries kept between transactions: the byte budget / LEDGER_ACCT_BYTES */
     size_t hand;     /* CLOCK hand: the next entry eviction looks at */
     struct pay_ledger_cache_stats stats; /* written by the transaction's thread only */
-    size_t marks[LEDGER_SAVEPOINT_DEPTH_MAX + 1];
+    size_t marks[PAY_LEDGER_SAVEPOINT_DEPTH_MAX + 1];
     /* Debits minus credits this transaction moved, pending [0] and posted [1]: every transfer
      * debits and credits the same amount, so both are 0 when it commits (asserted). Saved per
      * savepoint like the undo log. */
-    int64_t net[2], net_marks[LEDGER_SAVEPOINT_DEPTH_MAX + 1][2];
+    int64_t net[2], net_marks[PAY_LEDGER_SAVEPOINT_DEPTH_MAX + 1][2];
     int depth;
     /* The cache outlives a committed transaction: it is still exact in the store's next
      * write transaction if nothing else wrote in between (pay_store_tx_generation). */

@@ -6,12 +6,11 @@
 #include "platform/platform.h"
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "core/money.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#define BALANCE_CURRENCIES_MAX 32
 
 struct bal_row {
     char currency[4];
@@ -21,7 +20,7 @@ struct bal_row {
 
 struct bal_ctx {
     const char *merchant_id, *currency;
-    struct bal_row rows[BALANCE_CURRENCIES_MAX];
+    struct bal_row rows[PAY_BALANCE_CURRENCIES_MAX];
     size_t n;
 };
 
@@ -34,11 +33,11 @@ static enum pay_err fees_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
                         "SELECT currency, SUM(fee_minor - fee_refunded_minor) FROM pf_trades"
                         " WHERE merchant_id = $1 AND ($2 IS NULL OR currency = $2)"
                         " GROUP BY currency ORDER BY currency LIMIT $3",
-                        "tti", b->merchant_id, b->currency, (int64_t)BALANCE_CURRENCIES_MAX);
+                        "tti", b->merchant_id, b->currency, (int64_t)PAY_BALANCE_CURRENCIES_MAX);
     if (!st)
         return err->code;
     int rc;
-    while (b->n < BALANCE_CURRENCIES_MAX && (rc = pay_store_step(st, err)) == 1) {
+    while (b->n < PAY_BALANCE_CURRENCIES_MAX && (rc = pay_store_step(st, err)) == 1) {
         struct bal_row *r = &b->rows[b->n++];
         pay_store_col_copy(st, 0, r->currency, sizeof r->currency);
         r->fees = pay_store_col_int64(st, 1);

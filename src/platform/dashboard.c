@@ -15,6 +15,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/limits.h"
 #include "core/money.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
@@ -32,11 +33,8 @@
 
 #define OP_COOKIE      "pf_operator"
 #define OP_CSRF_COOKIE "pf_op_csrf"
-#define OP_SESSION_S   3600
 #define DAY_MS         86400000LL
 #define CHART_DAYS     14
-#define CUR_MAX        16
-#define MERCH_MAX      200
 
 static const char *const states[] = {PAY_TRADE_WAIT_BUYER_PAY, PAY_TRADE_SUCCESS,
                                      PAY_TRADE_WAIT_SEND,      PAY_TRADE_WAIT_CONFIRM,
@@ -61,11 +59,11 @@ struct dash {
     const struct pay_tz *tz;
     int64_t now, today, week, chart_start;
     int64_t chart_day0; /* days since 1970 of chart_start's local date */
-    struct cur_row cur[CUR_MAX];
+    struct cur_row cur[PAY_DASHBOARD_CURRENCIES_MAX];
     size_t n_cur;
     int64_t by_state[STATES_N], by_method[4];
     int64_t out_pending, out_failed, out_delivered_hour;
-    struct merch_row *m; /* MERCH_MAX, heap */
+    struct merch_row *m; /* PAY_DASHBOARD_MERCHANTS_MAX, heap */
     size_t n_m;
 };
 
@@ -84,7 +82,7 @@ static bool session_ok(const struct pay_platform *p, const char *c)
 {
     char *end = NULL;
     long long exp = c ? strtoll(c, &end, 10) : 0, now = pay_clock_now_ms() / 1000;
-    if (!c || end == c || *end != '.' || exp < now || exp > now + OP_SESSION_S + 60)
+    if (!c || end == c || *end != '.' || exp < now || exp > now + PAY_OPERATOR_SESSION_S + 60)
         return false;
     char hex[65];
     session_mac(p, exp, hex);
@@ -136,12 +134,12 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
     }
     pay_platform_audit_event(p, &(struct pay_audit_entry){
                                     .actor = "operator", .action = "operator.login", .source = ip});
-    long long exp = pay_clock_now_ms() / 1000 + OP_SESSION_S;
+    long long exp = pay_clock_now_ms() / 1000 + PAY_OPERATOR_SESSION_S;
     char hex[65], value[96];
     session_mac(p, exp, hex);
     snprintf(value, sizeof value, "%lld.%s", exp, hex);
     PAY_INFO("operator.login", "ip=%s", ip);
-    pay_http_respond_cookie(req, OP_COOKIE, value, OP_SESSION_S, PAY_HTTP_COOKIE_STRICT);
+    pay_http_respond_cookie(req, OP_COOKIE, value, PAY_OPERATOR_SESSION_S, PAY_HTTP_COOKIE_STRICT);
     pay_http_respond_redirect(req, "/operator/dashboard");
     return PAY_ERR_OK;
 }
@@ -153,7 +151,7 @@ static struct cur_row *cur_of(struct dash *d, const char *cur)
     for (size_t i = 0; i < d->n_cur; i++)
         if (strcmp(d->cur[i].cur, cur) == 0)
             return &d->cur[i];
-    if (d->n_cur == CUR_MAX || strlen(cur) != 3)
+    if (d->n_cur == PAY_DASHBOARD_CURRENCIES_MAX || strlen(cur) != 3)
         return NULL;
     struct cur_row *r = &d->cur[d->n_cur++];
     pay_str_copy(r->cur, sizeof r->cur, cur);
@@ -239,7 +237,7 @@ static void row_outbox(struct dash *d, struct pay_store_stmt *st)
 
 static void row_merchant(struct dash *d, struct pay_store_stmt *st)
 {
-    if (d->n_m == MERCH_MAX)
+    if (d->n_m == PAY_DASHBOARD_MERCHANTS_MAX)
         return;
     struct merch_row *m = &d->m[d->n_m++];
     pay_store_col_copy(st, 0, m->id, sizeof m->id);
@@ -308,7 +306,7 @@ static enum pay_err read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
                  " COALESCE(SUM(CASE WHEN t.paid_ms > 0 THEN t.amount_minor END), 0)"
                  " FROM pf_merchants m LEFT JOIN pf_trades t ON t.merchant_id = m.id"
                  " GROUP BY m.id, t.currency ORDER BY m.id, t.currency LIMIT $1",
-                 "i", (int64_t)MERCH_MAX, 0);
+                 "i", (int64_t)PAY_DASHBOARD_MERCHANTS_MAX, 0);
     if (s == PAY_ERR_OK)
         s = merchant_balances(tx, d, err);
     return s;
@@ -446,7 +444,7 @@ static enum pay_err h_dashboard(struct pay_http_request *req, struct pay_error *
     struct pay_tz_civil c0;
     pay_tz_civil(d.tz, d.chart_start + DAY_MS / 2, &c0);
     d.chart_day0 = pay_tz_days_from_civil(c0.year, c0.month, c0.day);
-    d.m = pay_http_req_alloc(req, MERCH_MAX * sizeof *d.m);
+    d.m = pay_http_req_alloc(req, PAY_DASHBOARD_MERCHANTS_MAX * sizeof *d.m);
     if (!d.m)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     enum pay_err e = pay_store_run_read(p->store, read_tx, &d, err);

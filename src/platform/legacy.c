@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/limits.h"
 #include "core/log.h"
 
-#define BATCH     32
-#define PLAIN_MAX 64 /* the longest legacy value: a token, a TOTP secret, an account id */
-#define SEALED    PAY_AEAD_SEALED_LEN(PLAIN_MAX)
+#define BATCH  32
+#define SEALED PAY_AEAD_SEALED_LEN(PAY_PLATFORM_LEGACY_PLAIN_MAX)
 
 struct legacy_ctx {
     struct pay_platform *p;
@@ -35,7 +35,7 @@ static int seal_value(const struct legacy_ctx *l, const char *id, const char *va
     out[0] = '\0';
     if (!value || !value[0])
         return 0;
-    if (an < 0 || (size_t)an >= sizeof aad || strlen(value) > PLAIN_MAX)
+    if (an < 0 || (size_t)an >= sizeof aad || strlen(value) > PAY_PLATFORM_LEGACY_PLAIN_MAX)
         return -1;
     return pay_aead_seal(&l->p->aead, value, strlen(value), aad, (size_t)an, out, SEALED);
 }

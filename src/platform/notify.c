@@ -8,6 +8,7 @@
 #include "core/assertions.h"
 #include "core/clock.h"
 #include "crypto/ids.h"
+#include "core/limits.h"
 #include "core/timeutil.h"
 #include "http/client.h"
 #include "http/codec.h"
@@ -19,8 +20,7 @@
 #include "core/log.h" /* after errors.h users: errors.h redefines PAY_ERROR */
 
 /* Rows claimed per round, and how long a claim lasts beyond the delivery timeout. */
-#define NOTIFY_BATCH    8
-#define NOTIFY_LEASE_MS 5000
+#define NOTIFY_BATCH 8
 
 enum pay_err pay_platform_notify_enqueue(struct pay_store_tx *tx,
                                          const struct pay_platform_trade *t, const char *event,
@@ -107,7 +107,7 @@ static enum pay_err claim_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
             rc = -1;
     }
     pay_store_done(st);
-    int64_t until = now + c->p->set.notify_timeout_ms + NOTIFY_LEASE_MS;
+    int64_t until = now + c->p->set.notify_timeout_ms + PAY_PLATFORM_NOTIFY_LEASE_MS;
     for (size_t i = 0; i < c->n; i++) {
         enum pay_err e = pay_store_exec(
             tx, err, "UPDATE pf_notify_outbox SET next_attempt_ms = $1 WHERE id = $2", "it", until,

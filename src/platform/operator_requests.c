@@ -5,6 +5,7 @@
 #include "platform/platform.h"
 
 #include "crypto/ids.h"
+#include "core/limits.h"
 #include "core/money.h"
 #include "crypto/crypto.h"
 #include "http/server.h"
@@ -18,18 +19,15 @@
 #include "core/log.h"
 
 #define CSRF_COOKIE "pf_op_csrf"
-/* Requests shown per list: the oldest waiting first would be better paged; the console shows
- * the newest this many of each status. */
-#define LIST_MAX 100
 
 static json_t *list_json(struct pay_platform *p, struct pay_http_request *req, const char *status)
 {
-    struct pay_platform_refund_request *rr = calloc(LIST_MAX, sizeof *rr);
+    struct pay_platform_refund_request *rr = calloc(PAY_PLATFORM_LIST_MAX, sizeof *rr);
     size_t n = 0;
     struct pay_error e = {0};
     json_t *arr = json_array();
-    if (rr &&
-        pay_platform_refund_requests_list(p, NULL, status, rr, LIST_MAX, &n, &e) == PAY_ERR_OK)
+    if (rr && pay_platform_refund_requests_list(p, NULL, status, rr, PAY_PLATFORM_LIST_MAX, &n,
+                                                &e) == PAY_ERR_OK)
         for (size_t i = 0; i < n; i++) {
             char amount[PAY_MONEY_TEXT_MAX + 1] = "";
             pay_money_format(rr[i].amount_minor, rr[i].currency, amount, sizeof amount);

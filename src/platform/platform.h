@@ -29,21 +29,6 @@ struct pay_http_server;
 /* The platform's schema (component "platform"), to pass to pay_store_open(). */
 extern const struct pay_store_component pay_platform_schema;
 
-/* Most retry delays in a notification schedule. */
-#define PAY_PLATFORM_NOTIFY_SCHEDULE_MAX 16
-/* Longest merchant id: [a-z0-9_]{1,32} (it is also a keyId and part of ledger account ids). */
-#define PAY_PLATFORM_MERCHANT_ID_MAX 32
-/* Registered notify hosts per merchant, and the longest text of the list. */
-#define PAY_PLATFORM_NOTIFY_HOSTS_MAX      16
-#define PAY_PLATFORM_NOTIFY_HOSTS_TEXT_MAX 1024
-/* A merchant's own escrow auto-confirmation time: 1 hour to 90 days (Taobao: 10 days, longer
- * for goods that travel far). */
-#define PAY_PLATFORM_ESCROW_CONFIRM_MIN_MS (3600LL * 1000)
-#define PAY_PLATFORM_ESCROW_CONFIRM_MAX_MS (90LL * 24 * 3600 * 1000)
-/* Trade timeout bounds: 1 minute to 15 days, as Alipay's timeout_express. */
-#define PAY_PLATFORM_TIMEOUT_MIN_MS (60LL * 1000)
-#define PAY_PLATFORM_TIMEOUT_MAX_MS (15LL * 24 * 3600 * 1000)
-
 /* Settings read from the INI file and flags (all have defaults). */
 struct pay_platform_settings {
     char name[64];
@@ -232,8 +217,6 @@ void pay_platform_merchant_key_release(void *ctx, struct pay_sig_pubkey *key);
 /* Escrow trades (product "escrow"): paid, the money held until the buyer confirms receipt. */
 #define PAY_TRADE_WAIT_SEND    "WAIT_SELLER_SEND_GOODS"
 #define PAY_TRADE_WAIT_CONFIRM "WAIT_BUYER_CONFIRM_GOODS"
-/* Logistics company and tracking number of a shipment: bounded like other merchant fields. */
-#define PAY_PLATFORM_LOGISTICS_MAX 64
 
 struct pay_platform_trade {
     char id[PAY_ID_MAX];
@@ -383,9 +366,6 @@ json_t *pay_platform_refund_json(const struct pay_platform_refund *r);
 #define PAY_RR_WAIT_OPERATOR "WAIT_OPERATOR"
 #define PAY_RR_APPROVED      "APPROVED"
 #define PAY_RR_REJECTED      "REJECTED"
-/* Requests listed per trade (API, wallet page): a consumer asking again and again is bounded
- * by one open request at a time and by what is left to refund; this caps the page. */
-#define PAY_PLATFORM_REQUESTS_PER_TRADE_MAX 32
 
 struct pay_platform_refund_request {
     char id[PAY_ID_MAX]; /* rq_... */
@@ -469,9 +449,7 @@ enum pay_err pay_platform_merchant_balance(struct pay_platform *p, const char *m
 
 /* --- consumers (consumers.c) --------------------------------------------------------------- */
 
-#define PAY_PLATFORM_LOGIN_MAX           64
 #define PAY_PLATFORM_SESSION_TOKEN_BYTES 32
-#define PAY_PLATFORM_TOKEN_TEXT_MAX      64 /* base64url of 32 bytes is 43 chars */
 
 /* Registers a consumer: login is a phone number (+ and 6-15 digits) or an e-mail address;
  * password 8+ characters; pay_password exactly 6 digits. id_out gets "cu_...". DUPLICATE when
@@ -489,7 +467,6 @@ enum pay_err pay_platform_consumer_login(struct pay_platform *p, const char *log
 /* --- TOTP (totp.c) ---------------------------------------------------------------------- */
 
 /* A TOTP secret as text (base32) and sealed (platform-aead.keys). */
-#define PAY_PLATFORM_TOTP_TEXT_MAX   64
 #define PAY_PLATFORM_TOTP_SEALED_MAX PAY_AEAD_SEALED_LEN(PAY_PLATFORM_TOTP_TEXT_MAX)
 /* Optional TOTP: a new secret (base32, 64 bytes) waits for its first code; confirmed, every
  * login needs a fresh code too. Confirming counts its tries (subject "totp:<consumer id>"). */
@@ -707,9 +684,6 @@ void pay_platform_settle_work(struct pay_platform *p);
  * JSON (new reference). SETTLEMENT_NOT_FOUND. */
 enum pay_err pay_platform_settlements_json(struct pay_platform *p, const char *merchant_id,
                                            const char *id, json_t **out, struct pay_error *err);
-/* Movements of a merchant's bill: a day's list; past this a bill is refused (asking for it
- * by parts is not there yet). */
-#define PAY_PLATFORM_BILL_ROWS_MAX 65536
 /* The merchant's bill of local day date (YYYY-MM-DD) as CSV into out (docs/api.md, "GET
  * /v1/bills"): type "trade" (payments, fees, escrow releases, refunds) or "settlement"
  * (payouts and payouts returned), one row per ledger transfer of pf.merchant.<id>.CNY, and
@@ -729,12 +703,6 @@ size_t pay_platform_due_ids(struct pay_platform *p, const char *sql, int64_t cut
                             char (*ids)[PAY_ID_MAX], size_t max);
 
 /* --- open API (api.c, api_trades.c, idempotency.c) ---------------------------------------- */
-
-/* An Idempotency-Key left "in_progress" (by a version that claimed keys in a transaction of
- * their own) longer than this, its process having died mid-request, may be taken over by a
- * retry; creating trades and refunds is safe to re-run because out_trade_no and out_refund_no
- * are unique. */
-#define PAY_PLATFORM_IDEMPOTENCY_STALE_MS 60000
 
 enum pay_idem_state {
     PAY_IDEM_NEW,    /* no record: go ahead, then store the answer */

@@ -3,12 +3,10 @@
 #include "platform/platform.h"
 
 #include "core/buf.h"
+#include "core/limits.h"
 
 #include <qrencode.h>
 #include <stdlib.h>
-
-/* Largest SVG we build: a version-10 code (57x57) at ~12 bytes per dark module. */
-#define QR_SVG_MAX 65536
 
 char *pay_platform_qr_svg(const char *text)
 {
@@ -17,7 +15,7 @@ char *pay_platform_qr_svg(const char *text)
         return NULL;
     int w = q->width, quiet = 4, size = w + 2 * quiet;
     struct pay_buf b;
-    pay_buf_init(&b, QR_SVG_MAX);
+    pay_buf_init(&b, PAY_QR_SVG_MAX);
     int bad = pay_buf_printf(&b,
                              "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\""
                              " width=\"240\" height=\"240\" shape-rendering=\"crispEdges\""

@@ -5,6 +5,7 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/limits.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "http/server.h"
@@ -25,8 +26,6 @@
 #define KEY_FILE  "platform-signing-key.pem"
 #define DB_FILE   "platform.db"
 #define AEAD_FILE "platform-aead.keys"
-/* [bank.<code>] sections checked by name; more banks than this is not a real set-up. */
-#define BANK_SECTIONS_MAX 32
 
 static void defaults(struct pay_platform_settings *s)
 {
@@ -64,13 +63,13 @@ static void copy_opt(const struct pay_config *c, const char *sec, const char *ke
  * section is a typo (or a bank left out of the list). */
 static enum pay_err check_sections(const struct pay_config *c, struct pay_error *err)
 {
-    char names[BANK_SECTIONS_MAX][40];
-    const char *allowed[BANK_SECTIONS_MAX + 4] = {"server", "platform", "notify"};
+    char names[PAY_PLATFORM_BANK_SECTIONS_MAX][40];
+    const char *allowed[PAY_PLATFORM_BANK_SECTIONS_MAX + 4] = {"server", "platform", "notify"};
     size_t n = 3;
     char buf[256];
     pay_str_copy(buf, sizeof buf, pay_config_get(c, "platform", "banks", ""));
     char *save = NULL;
-    for (char *code = strtok_r(buf, ",", &save); code && n - 3 < BANK_SECTIONS_MAX;
+    for (char *code = strtok_r(buf, ",", &save); code && n - 3 < PAY_PLATFORM_BANK_SECTIONS_MAX;
          code = strtok_r(NULL, ",", &save)) {
         snprintf(names[n - 3], sizeof names[0], "bank.%.30s", code);
         allowed[n] = names[n - 3];

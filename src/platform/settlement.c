@@ -12,6 +12,7 @@
 #include "core/assertions.h"
 #include "core/clock.h"
 #include "crypto/ids.h"
+#include "core/limits.h"
 #include "core/money.h"
 #include "i18n/tz.h"
 
@@ -22,13 +23,6 @@
 #include "core/log.h"
 
 #define DAY_MS 86400000LL
-/* A payout claimed for a bank call: not sent again before this (a process killed mid-call
- * leaves it due again afterwards). */
-#define SETTLE_LEASE_MS     (2 * 60 * 1000LL)
-#define SETTLE_RETRY_MAX_MS (5 * 60 * 1000LL)
-/* Merchants paid per run, and transfers walked per merchant to find the cut-off. */
-#define SETTLE_MERCHANTS_MAX 1000
-#define SETTLE_WALK_PAGE     64
 
 bool pay_platform_business_day(const struct pay_platform *p, int64_t days)
 {
@@ -92,14 +86,14 @@ static enum pay_err walk(struct pay_platform *p, struct pay_cmd *c, const char *
     c->credits_seen = found ? a.credits_posted : 0;
     c->debits_seen = found ? a.debits_posted : 0;
     c->net_after = 0;
-    struct pay_ledger_transfer t[SETTLE_WALK_PAGE];
+    struct pay_ledger_transfer t[PAY_PLATFORM_SETTLE_WALK_PAGE];
     int64_t cursor = 0;
     bool older = false;
     while (e == PAY_ERR_OK && found && !older) {
         size_t n = 0;
         int64_t next = 0;
-        e = pay_ledger_account_transfers(p->ledger, acct, cursor, t, SETTLE_WALK_PAGE, &n, &next,
-                                         err);
+        e = pay_ledger_account_transfers(p->ledger, acct, cursor, t, PAY_PLATFORM_SETTLE_WALK_PAGE,
+                                         &n, &next, err);
         for (size_t i = 0; e == PAY_ERR_OK && i < n && !older; i++) {
             older = t[i].created_ms < c->cutoff_ms;
             bool in = strcmp(t[i].credit_account_id, acct) == 0;
@@ -271,10 +265,10 @@ static enum pay_err payees_tx(struct pay_store_tx *tx, void *ctx, struct pay_err
         "SELECT id, settle_bank, settle_account, settle_days, settle_min_minor FROM pf_merchants"
         " WHERE settle_bank <> '' AND settle_account <> '' AND status = 'active' ORDER BY id"
         " LIMIT $1",
-        "i", (int64_t)SETTLE_MERCHANTS_MAX);
+        "i", (int64_t)PAY_PLATFORM_SETTLE_MERCHANTS_MAX);
     if (!st)
         return err->code;
-    while (l->n < SETTLE_MERCHANTS_MAX && pay_store_step(st, err) == 1) {
+    while (l->n < PAY_PLATFORM_SETTLE_MERCHANTS_MAX && pay_store_step(st, err) == 1) {
         struct payee *m = &l->m[l->n++];
         pay_store_col_copy(st, 0, m->id, sizeof m->id);
         pay_store_col_copy(st, 1, m->bank, sizeof m->bank);
@@ -322,7 +316,7 @@ static void settle_run(struct pay_platform *p, const struct pay_tz *tz, int64_t 
     if (!run.fresh && now - p->settle_checked_ms < DAY_MS / 24)
         return; /* done today; look again (an interrupted run) at most hourly */
     p->settle_checked_ms = now;
-    struct payees_ctx l = {calloc(SETTLE_MERCHANTS_MAX, sizeof *l.m), 0};
+    struct payees_ctx l = {calloc(PAY_PLATFORM_SETTLE_MERCHANTS_MAX, sizeof *l.m), 0};
     if (l.m && pay_store_run_read(p->store, payees_tx, &l, &err) == PAY_ERR_OK)
         for (size_t i = 0; i < l.n && !atomic_load(&p->stopping); i++)
             settle_merchant(p, tz, &l.m[i], date, today, now);
@@ -350,9 +344,9 @@ struct step_cmd {
 static int64_t retry_delay_ms(int64_t attempts)
 {
     int64_t d = 1000;
-    for (int64_t i = 0; i < attempts && d < SETTLE_RETRY_MAX_MS; i++)
+    for (int64_t i = 0; i < attempts && d < PAY_PLATFORM_SETTLE_RETRY_MAX_MS; i++)
         d *= 2;
-    return d < SETTLE_RETRY_MAX_MS ? d : SETTLE_RETRY_MAX_MS;
+    return d < PAY_PLATFORM_SETTLE_RETRY_MAX_MS ? d : PAY_PLATFORM_SETTLE_RETRY_MAX_MS;
 }
 
 static enum pay_err step_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
@@ -365,7 +359,7 @@ static enum pay_err step_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
             pay_store_exec(tx, err,
                            "UPDATE pf_settlements SET next_attempt_ms = $1, attempts = attempts + 1"
                            " WHERE id = $2 AND status = 'pending' AND next_attempt_ms <= $3",
-                           "iti", now + SETTLE_LEASE_MS, d->id, now);
+                           "iti", now + PAY_PLATFORM_SETTLE_LEASE_MS, d->id, now);
         c->claimed = e == PAY_ERR_OK && pay_store_changes(tx) == 1;
         return e;
     }
@@ -473,9 +467,6 @@ void pay_platform_settle_work(struct pay_platform *p)
 #define SETTLE_COLS                                                                                \
     "id, business_date, currency, bank, to_account, amount_minor, from_ms, cutoff_ms,"             \
     " reserved_minor, status, last_error, created_ms, done_ms"
-/* Settlements listed at once, and trades or refunds listed with one. */
-#define SETTLE_LIST_MAX  100
-#define SETTLE_ITEMS_MAX 500
 
 static json_t *settlement_row(struct pay_store_stmt *st)
 {
@@ -510,7 +501,7 @@ static enum pay_err covered(struct pay_store_tx *tx, const char *merchant_id, in
         " WHERE merchant_id = $1 AND ((product <> 'escrow' AND paid_ms >= $2 AND paid_ms < $3)"
         " OR (product = 'escrow' AND state = 'TRADE_FINISHED' AND finished_ms >= $2"
         " AND finished_ms < $3)) ORDER BY paid_ms LIMIT $4",
-        "tiii", merchant_id, from, cutoff, (int64_t)SETTLE_ITEMS_MAX);
+        "tiii", merchant_id, from, cutoff, (int64_t)PAY_PLATFORM_SETTLE_ITEMS_MAX);
     if (!st)
         return err->code;
     while (pay_store_step(st, err) == 1) {
@@ -528,7 +519,7 @@ static enum pay_err covered(struct pay_store_tx *tx, const char *merchant_id, in
                          " WHERE r.merchant_id = $1 AND r.created_ms >= $2 AND r.created_ms < $3"
                          " AND NOT (t.product = 'escrow' AND t.state <> 'TRADE_FINISHED'"
                          " AND t.finished_ms = 0) ORDER BY r.created_ms LIMIT $4",
-                         "tiii", merchant_id, from, cutoff, (int64_t)SETTLE_ITEMS_MAX);
+                         "tiii", merchant_id, from, cutoff, (int64_t)PAY_PLATFORM_SETTLE_ITEMS_MAX);
     if (!st)
         return err->code;
     while (pay_store_step(st, err) == 1) {
@@ -562,7 +553,7 @@ static enum pay_err list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
               : pay_store_query(tx, err,
                                 "SELECT " SETTLE_COLS " FROM pf_settlements WHERE merchant_id = $1"
                                 " ORDER BY created_ms DESC, id DESC LIMIT $2",
-                                "ti", l->merchant_id, (int64_t)SETTLE_LIST_MAX);
+                                "ti", l->merchant_id, (int64_t)PAY_PLATFORM_SETTLE_LIST_MAX);
     if (!st)
         return err->code;
     json_t *arr = json_array();

@@ -2,6 +2,7 @@
 #include "platform/svgchart.h"
 
 #include "core/buf.h"
+#include "core/limits.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,6 @@
 #define LEFT    8
 #define BAR_W   40
 #define BAR_GAP 12
-#define SVG_MAX (256 * 1024)
 /* Values above this are scaled down first, so value * PLOT_H never overflows int64. */
 #define SAFE_MAX (INT64_MAX / (PLOT_H + 1))
 
@@ -93,7 +93,7 @@ char *pay_svg_bar_chart(const char *title, const struct pay_svg_bar *bars, size_
             max = bars[i].value;
     long w = LEFT * 2 + (long)n * (BAR_W + BAR_GAP), h = TOP + PLOT_H + BOTTOM;
     struct pay_buf b;
-    pay_buf_init(&b, SVG_MAX);
+    pay_buf_init(&b, PAY_SVG_CHART_MAX);
     int bad = pay_buf_printf(&b,
                              "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" "
                              "viewBox=\"0 0 %ld %ld\" width=\"%ld\" height=\"%ld\" role=\"img\" "

@@ -6,6 +6,8 @@
 #ifndef PAY_PLATFORM_SVGCHART_H
 #define PAY_PLATFORM_SVGCHART_H
 
+#include "core/limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,7 +20,6 @@ struct pay_svg_bar {
 /* Renders n bars (n <= PAY_SVG_BARS_MAX) as an <svg> element titled `title` (aria-label and
  * <title>). Returns a malloc'd NUL-terminated string the caller frees, or NULL (out of memory
  * or n too large). Every bar is one <rect class="bar">, so a page's bar count is countable. */
-#define PAY_SVG_BARS_MAX 64
 char *pay_svg_bar_chart(const char *title, const struct pay_svg_bar *bars, size_t n);
 
 /* Appends s to out XML-escaped (& < > " '); returns 0, or -1 when out is full. */

@@ -5,14 +5,13 @@
  * flagged on the page (data-balanced="false"). */
 #include "platform/platform.h"
 
+#include "core/limits.h"
 #include "core/money.h"
 #include "http/server.h"
 #include "http/template.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#define TB_CURRENCIES_MAX 16
 
 /* Account kinds in the page's order, with the side they count on. */
 static const struct {
@@ -37,7 +36,7 @@ struct tb_row {
 };
 
 struct tb {
-    struct tb_row rows[TB_CURRENCIES_MAX];
+    struct tb_row rows[PAY_PLATFORM_TB_CURRENCIES_MAX];
     size_t n;
 };
 
@@ -58,7 +57,7 @@ static enum pay_err read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
         const char *cur = pay_store_col_text(st, 0);
         struct tb_row *r = t->n ? &t->rows[t->n - 1] : NULL;
         if (!r || strcmp(r->cur, cur) != 0) {
-            if (t->n == TB_CURRENCIES_MAX)
+            if (t->n == PAY_PLATFORM_TB_CURRENCIES_MAX)
                 break;
             r = &t->rows[t->n++];
             memset(r, 0, sizeof *r);

@@ -6,6 +6,7 @@
 
 #include "crypto/ids.h"
 #include "core/buf.h"
+#include "core/limits.h"
 #include "core/money.h"
 #include "crypto/crypto.h"
 #include "crypto/password.h"
@@ -18,8 +19,6 @@
 #include <string.h>
 
 #include "core/log.h"
-
-#define CARDS_MAX 16
 
 struct wpage {
     struct pay_platform *p;
@@ -130,10 +129,11 @@ static void add_wallet(struct wpage *w, json_t *ctx)
         pay_money_format(bal, "CNY", text, sizeof text);
     json_object_set_new(ctx, "balance", json_string(text));
     json_object_set_new(ctx, "balance_text", json_string(pay_http_req_money(w->req, bal, "CNY")));
-    struct pay_platform_card cards[CARDS_MAX];
+    struct pay_platform_card cards[PAY_WALLET_CARDS_MAX];
     size_t n = 0;
     json_t *arr = json_array();
-    if (pay_platform_cards_list(w->p, w->consumer_id, NULL, cards, CARDS_MAX, &n, &e) == PAY_ERR_OK)
+    if (pay_platform_cards_list(w->p, w->consumer_id, NULL, cards, PAY_WALLET_CARDS_MAX, &n, &e) ==
+        PAY_ERR_OK)
         for (size_t i = 0; i < n; i++)
             json_array_append_new(arr,
                                   json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", cards[i].id, "bank",

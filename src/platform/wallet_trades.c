@@ -5,6 +5,7 @@
 
 #include "core/buf.h"
 #include "crypto/ids.h"
+#include "core/limits.h"
 #include "core/money.h"
 #include "crypto/crypto.h"
 #include "http/server.h"
@@ -16,9 +17,6 @@
 #include <string.h>
 
 #include "core/log.h"
-
-/* Trades listed on the wallet's front page (newest first). */
-#define WALLET_TRADES_MAX 20
 
 struct tpage {
     struct pay_platform *p;
@@ -220,16 +218,16 @@ struct list_ctx {
 static enum pay_err list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct list_ctx *l = ctx;
-    char ids[WALLET_TRADES_MAX][PAY_ID_MAX];
+    char ids[PAY_PLATFORM_WALLET_TRADES_MAX][PAY_ID_MAX];
     size_t n = 0;
     l->n = 0;
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         "SELECT id FROM pf_trades WHERE buyer_id = $1 ORDER BY created_ms DESC, id DESC LIMIT $2",
-        "ti", l->consumer_id, (int64_t)WALLET_TRADES_MAX);
+        "ti", l->consumer_id, (int64_t)PAY_PLATFORM_WALLET_TRADES_MAX);
     if (!st)
         return err->code;
-    while (n < WALLET_TRADES_MAX && pay_store_step(st, err) == 1)
+    while (n < PAY_PLATFORM_WALLET_TRADES_MAX && pay_store_step(st, err) == 1)
         pay_str_copy(ids[n++], PAY_ID_MAX, pay_store_col_text(st, 0));
     pay_store_done(st);
     for (size_t i = 0; i < n; i++) {
@@ -244,7 +242,8 @@ static enum pay_err list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
 json_t *pay_platform_wallet_trades_json(struct pay_platform *p, struct pay_http_request *req,
                                         const char *consumer_id)
 {
-    struct pay_platform_trade *t = calloc(WALLET_TRADES_MAX, sizeof *t); /* ~60 KB: heap */
+    struct pay_platform_trade *t =
+        calloc(PAY_PLATFORM_WALLET_TRADES_MAX, sizeof *t); /* ~60 KB: heap */
     json_t *arr = json_array();
     struct pay_error err = {0};
     struct list_ctx l = {consumer_id, t, 0};

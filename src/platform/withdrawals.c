@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "i18n/i18n.h"
 #include "crypto/ids.h"
+#include "core/limits.h"
 #include "core/money.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
@@ -27,10 +28,7 @@
 
 #include "core/log.h"
 
-#define WD_BATCH        16
-#define WD_LEASE_MS     (2 * 60 * 1000) /* longer than one bank call */
-#define WD_RETRY_MIN_MS 1000            /* backoff: 1 s, 2 s, 4 s, ... up to WD_RETRY_MAX_MS */
-#define WD_RETRY_MAX_MS (5 * 60 * 1000)
+#define WD_BATCH 16
 
 #define ACCOUNT_SEALED_MAX PAY_AEAD_SEALED_LEN(PAY_MERCHANT_ID_FIELD_MAX)
 
@@ -97,7 +95,7 @@ static enum pay_err record_apply(struct pay_store_tx *tx, struct wd_cmd *c, stru
         " to_account_sealed, amount_minor, currency, status, next_attempt_ms, created_ms)"
         " VALUES ($1,$2,$3,'',$4,1,$5,$6,'pending',$7,$8)",
         "ttttitii", w->id, w->consumer_id, w->bank, w->card_id, w->amount_minor, w->currency,
-        now + WD_LEASE_MS, now);
+        now + PAY_WITHDRAWAL_LEASE_MS, now);
     if (e == PAY_ERR_OK)
         e = wd_xfer(c, tx, "out", PAY_PF_ACCT_WALLET, w->consumer_id, PAY_PF_ACCT_REFUND_FLIGHT, "",
                     err);
@@ -116,10 +114,10 @@ static enum pay_err record_apply(struct pay_store_tx *tx, struct wd_cmd *c, stru
 
 static int64_t retry_delay_ms(int64_t attempts)
 {
-    int64_t d = WD_RETRY_MIN_MS;
-    for (int64_t i = 0; i < attempts && d < WD_RETRY_MAX_MS; i++)
+    int64_t d = PAY_WITHDRAWAL_RETRY_MIN_MS;
+    for (int64_t i = 0; i < attempts && d < PAY_WITHDRAWAL_RETRY_MAX_MS; i++)
         d *= 2;
-    return d < WD_RETRY_MAX_MS ? d : WD_RETRY_MAX_MS;
+    return d < PAY_WITHDRAWAL_RETRY_MAX_MS ? d : PAY_WITHDRAWAL_RETRY_MAX_MS;
 }
 
 static enum pay_err wd_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
@@ -311,7 +309,7 @@ static enum pay_err claim_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
     enum pay_err e = pay_store_exec(tx, err,
                                     "UPDATE pf_withdrawals SET next_attempt_ms = $1 WHERE id = $2"
                                     " AND status = 'pending' AND next_attempt_ms <= $3",
-                                    "iti", now + WD_LEASE_MS, c->id, now);
+                                    "iti", now + PAY_WITHDRAWAL_LEASE_MS, c->id, now);
     c->claimed = e == PAY_ERR_OK && pay_store_changes(tx) == 1;
     return e;
 }

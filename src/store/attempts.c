@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SQL_MAX 320
-
 struct row {
     int64_t seq, forgiven_seq, lock_seq, locked_until_ms;
 };
@@ -24,7 +22,7 @@ static bool table_ok(const char *table)
 static enum pay_err read_row(struct pay_store_tx *tx, const char *table, const char *subject,
                              struct row *r, struct pay_error *err)
 {
-    char sql[SQL_MAX];
+    char sql[PAY_STORE_ATTEMPTS_SQL_MAX];
     snprintf(sql, sizeof sql,
              "SELECT seq, forgiven_seq, lock_seq, locked_until_ms FROM %s WHERE subject = $1",
              table);
@@ -46,7 +44,7 @@ static enum pay_err read_row(struct pay_store_tx *tx, const char *table, const c
 static enum pay_err write_row(struct pay_store_tx *tx, const char *table, const char *subject,
                               const struct row *r, struct pay_error *err)
 {
-    char sql[SQL_MAX];
+    char sql[PAY_STORE_ATTEMPTS_SQL_MAX];
     snprintf(sql, sizeof sql,
              "INSERT INTO %s (subject, seq, forgiven_seq, lock_seq, locked_until_ms)"
              " VALUES ($1,$2,$3,$4,$5) ON CONFLICT (subject) DO UPDATE SET seq = excluded.seq,"
@@ -101,7 +99,7 @@ enum pay_err pay_store_attempt_succeeded(struct pay_store_tx *tx, const char *ta
                                          struct pay_error *err)
 {
     PAY_ASSERT(table_ok(table) && pay_store_tx_is_write(tx) && a->seq > 0);
-    char sql[SQL_MAX];
+    char sql[PAY_STORE_ATTEMPTS_SQL_MAX];
     snprintf(sql, sizeof sql,
              "UPDATE %s SET forgiven_seq = MAX(forgiven_seq, $2),"
              " locked_until_ms = CASE WHEN lock_seq = $2 THEN 0 ELSE locked_until_ms END,"

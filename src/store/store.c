@@ -378,26 +378,23 @@ bool pay_store_retryable(enum pay_err code)
     return code == PAY_ERR_DB_BUSY;
 }
 
-/* Savepoint depths pay_store_keep can mark (bits of pay_store_tx.kept). */
-#define KEEP_DEPTH_MAX 63
-
 enum pay_err pay_store_keep(struct pay_store_tx *tx, enum pay_err code)
 {
     PAY_ASSERT(code != PAY_ERR_OK && !pay_store_retryable(code));
-    PAY_ASSERT(tx->depth <= KEEP_DEPTH_MAX);
+    PAY_ASSERT(tx->depth <= PAY_STORE_KEEP_DEPTH_MAX);
     tx->kept |= UINT64_C(1) << tx->depth;
     return code;
 }
 
 bool pay_store_tx_kept(const struct pay_store_tx *tx)
 {
-    return tx->depth <= KEEP_DEPTH_MAX && (tx->kept >> tx->depth & 1u) != 0;
+    return tx->depth <= PAY_STORE_KEEP_DEPTH_MAX && (tx->kept >> tx->depth & 1u) != 0;
 }
 
 /* A savepoint level ends: what was kept inside it is the outer level's business now. */
 static void forget_keep(struct pay_store_tx *tx)
 {
-    if (tx->depth <= KEEP_DEPTH_MAX)
+    if (tx->depth <= PAY_STORE_KEEP_DEPTH_MAX)
         tx->kept &= ~(UINT64_C(1) << tx->depth);
 }
 

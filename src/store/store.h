@@ -10,6 +10,7 @@
 #define PAY_STORE_STORE_H
 
 #include "core/errors.h"
+#include "core/limits.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -129,7 +130,6 @@ struct pay_store_tx_hooks {
     void (*rollback_to)(void *ctx, int depth);    /* ... was rolled back (and ended) */
     void (*release)(void *ctx, int depth);        /* ... was released */
 };
-#define PAY_STORE_TX_HOOKS_MAX 4
 enum pay_err pay_store_tx_observe(struct pay_store_tx *tx, const struct pay_store_tx_hooks *hooks,
                                   void *ctx, struct pay_error *err);
 

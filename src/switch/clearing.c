@@ -9,14 +9,13 @@
 #include "core/assertions.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/money.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SETTLE_MEMBERS_MAX 256 /* members settled in one run (the sandbox network has a few) */
 
 void pay_switch_clearing_account(const char *code, char out[PAY_LEDGER_ID_MAX + 1])
 {
@@ -72,7 +71,7 @@ struct position {
 struct settle_op {
     struct pay_switch *sw;
     const char *date;
-    struct position p[SETTLE_MEMBERS_MAX];
+    struct position p[PAY_SWITCH_SETTLE_MEMBERS_MAX];
     size_t n;
     int settled;
 };
@@ -103,10 +102,10 @@ static enum pay_err add_side(struct pay_store_tx *tx, struct settle_op *o, bool 
         while (i < o->n && strcmp(o->p[i].member, code) != 0)
             i++;
         if (i == o->n) {
-            if (o->n == SETTLE_MEMBERS_MAX) {
+            if (o->n == PAY_SWITCH_SETTLE_MEMBERS_MAX) {
                 pay_store_done(st);
                 return pay_error_set(err, PAY_ERR_INTERNAL, "", "more than %d members",
-                                     SETTLE_MEMBERS_MAX);
+                                     PAY_SWITCH_SETTLE_MEMBERS_MAX);
             }
             memset(&o->p[i], 0, sizeof o->p[i]);
             pay_str_copy(o->p[i].member, sizeof o->p[i].member, code);

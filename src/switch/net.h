@@ -18,10 +18,8 @@
 
 struct pay_http_request;
 
-#define PAY_NET_CODE_MAX  16 /* member and switch codes: [a-z0-9]{2,16} */
-#define PAY_NET_TOKEN_MAX 32 /* "tok_" + 26 */
-#define PAY_NET_RC_LEN    3  /* two characters + NUL */
-#define PAY_NET_DATE_LEN  11 /* "2026-11-25" + NUL */
+#define PAY_NET_RC_LEN   3  /* two characters + NUL */
+#define PAY_NET_DATE_LEN 11 /* "2026-11-25" + NUL */
 
 /* Message type indicators (MTI). */
 #define PAY_NET_MTI_AUTH          "0100"

@@ -23,8 +23,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define PAY_SWITCH_PATH_MAX 1024
-#define PAY_SWITCH_NAME_MAX 64
 #define PAY_SWITCH_CURRENCY "CNY" /* the sandbox network clears in CNY */
 
 /* Ledger codes of the switch's transfers and accounts. */

@@ -26,6 +26,10 @@
 #     itself (json_pack or json_object_set with an "error" object, or a literal {"error":...):
 #     errors become responses in one place, pay_http_respond_error (pay_http_error_json for
 #     an answer kept before it is sent), which counts them and logs the 5xx;
+#   - in src/ outside src/core/limits.h, defines a limit as a number: a macro named *_MAX,
+#     *_MIN (also *_MAX_MS, ...), or with TTL, TIMEOUT, LEASE, STALE or SESSION_S in its name,
+#     whose value is a number (a value derived from other constants may live beside its use):
+#     every limit lives in limits.h, with its reason and _Static_asserts of its relations;
 #   - has a function longer than 70 lines between its braces (a function's braces stand at the
 #     start of their lines, as .clang-format puts them), unless tests/tools/long_functions.txt
 #     names it, at no more than the length written there; an entry whose function is within
@@ -80,6 +84,20 @@ problems=$(awk '
                 break
             }
         }
+    }
+    FILENAME ~ /^src\// && FILENAME != "src/core/limits.h" && /^#[ \t]*define[ \t]+[A-Z][A-Z0-9_]*[ \t]+[^ \t]/ {
+        name = $0
+        sub(/^#[ \t]*define[ \t]+/, "", name)
+        value = name
+        sub(/[ \t].*$/, "", name)
+        sub(/^[A-Z0-9_]+[ \t]+/, "", value)
+        sub(/\/\*.*$/, "", value)
+        v = value
+        gsub(/U?INT64_C/, "", v)
+        gsub(/[0-9]+(ULL|LL|UL|L|U)?/, "", v)
+        if ((name ~ /(_MAX|_MIN)(_[A-Z]+)?$/ || name ~ /TTL|TIMEOUT|LEASE|STALE|SESSION_S/) &&
+            value ~ /[0-9]/ && value !~ /\\[ \t]*$/ && v ~ /^[ \t()*+\/<>-]*$/)
+            printf "%s:%d: limit %s defined outside src/core/limits.h: move it there, with its reason\n", FILENAME, FNR, name
     }
     FILENAME ~ /^src\// && FILENAME !~ /^src\/http\// && FILENAME != "src/core/errors.c" {
         if ($0 ~ /json_pack[ \t]*\(.*"error"[ \t]*,/ ||
