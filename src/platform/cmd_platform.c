@@ -111,6 +111,25 @@ static int opt_copy(char *dst, size_t size, const char *opt, const char *value)
     return -1;
 }
 
+/* --fee-bp and --escrow-confirm (either NULL: the default) into m; -1, saying why, when one
+ * does not parse. */
+static int merchant_values(struct pay_platform_merchant *m, const char *fee, const char *confirm)
+{
+    char *end = NULL;
+    if (fee && ((m->fee_bp = strtoll(fee, &end, 10)), !*fee || *end)) {
+        fprintf(stderr, "paygate platform merchant add: --fee-bp '%s': a whole number\n", fee);
+        return -1;
+    }
+    struct pay_error perr = {0};
+    if (confirm &&
+        pay_time_parse_duration_ms(confirm, &m->escrow_confirm_ms, &perr) != PAY_ERR_OK) {
+        fprintf(stderr, "paygate platform merchant add: --escrow-confirm '%s': a duration (10d)\n",
+                confirm);
+        return -1;
+    }
+    return 0;
+}
+
 static int merchant_add(int argc, char **argv)
 {
     struct pay_platform_merchant m = {.fee_bp = 60, .settle_days = 1};
@@ -147,18 +166,8 @@ static int merchant_add(int argc, char **argv)
     int bad = pay_cli_parse("platform merchant add", opts, argc, argv, 1, NULL, &m);
     if (bad)
         return bad;
-    char *end = NULL;
-    if (fee && ((m.fee_bp = strtoll(fee, &end, 10)), !*fee || *end)) {
-        fprintf(stderr, "paygate platform merchant add: --fee-bp '%s': a whole number\n", fee);
-        return PAY_CLI_USAGE;
-    }
-    struct pay_error perr = {0};
-    if (confirm && pay_time_parse_duration_ms(confirm, &m.escrow_confirm_ms, &perr) != PAY_ERR_OK) {
-        fprintf(stderr, "paygate platform merchant add: --escrow-confirm '%s': a duration (10d)\n",
-                confirm);
-        return PAY_CLI_USAGE;
-    }
-    if (opt_copy(m.id, sizeof m.id, "id", id) || opt_copy(m.name, sizeof m.name, "name", name) ||
+    if (merchant_values(&m, fee, confirm) || opt_copy(m.id, sizeof m.id, "id", id) ||
+        opt_copy(m.name, sizeof m.name, "name", name) ||
         opt_copy(m.settle_bank, sizeof m.settle_bank, "settle-bank", bank) ||
         opt_copy(m.settle_account, sizeof m.settle_account, "settle-account", acct))
         return PAY_CLI_USAGE;
