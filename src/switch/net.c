@@ -361,13 +361,7 @@ void pay_net_reply(struct pay_http_request *req, int status, json_t *j)
 
 void pay_net_fail(struct pay_http_request *req, const struct pay_error *e)
 {
-    enum pay_err code = e->code ? e->code : PAY_ERR_INTERNAL;
-    json_t *inner = json_pack("{s:s, s:s}", "code", pay_err_name(code), "message",
-                              e->detail[0] ? e->detail : pay_err_message(code));
-    if (inner && e->field[0])
-        json_object_set_new(inner, "field", json_string(e->field));
-    pay_net_reply(req, pay_err_http_status(code),
-                  inner ? json_pack("{s:o}", "error", inner) : NULL);
+    pay_http_respond_error(req, e); /* the one error path; signed by the server's hook */
 }
 
 enum pay_err pay_net_cert_key_lookup(void *ctx, const char *key_id, struct pay_sig_pubkey *out)
