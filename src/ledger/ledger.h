@@ -215,6 +215,14 @@ enum pay_err pay_ledger_tx_each_balance(struct pay_store_tx *tx, const char *id_
                                         uint32_t code, pay_ledger_balance_fn fn, void *ctx,
                                         struct pay_error *err);
 
+/* For reports: calls fn(ctx, currency, code, Σ debits_posted, Σ credits_posted) for each
+ * (currency, code) of the accounts whose id starts with id_prefix, by currency, as committed
+ * when tx (a read transaction of the ledger's store) began. */
+typedef void (*pay_ledger_total_fn)(void *ctx, const char *currency, uint32_t code,
+                                    int64_t debits_posted, int64_t credits_posted);
+enum pay_err pay_ledger_tx_each_total(struct pay_store_tx *tx, const char *id_prefix,
+                                      pay_ledger_total_fn fn, void *ctx, struct pay_error *err);
+
 /* An account's transfers (debit or credit side), newest first, at most `max` into out[].
  * Paging: pass cursor 0 for the first page; *next_cursor is 0 when there are no more,
  * otherwise pass it back for the next page. */

@@ -104,6 +104,27 @@ enum pay_err pay_ledger_tx_each_balance(struct pay_store_tx *tx, const char *id_
     return rc < 0 ? err->code : PAY_ERR_OK;
 }
 
+enum pay_err pay_ledger_tx_each_total(struct pay_store_tx *tx, const char *id_prefix,
+                                      pay_ledger_total_fn fn, void *ctx, struct pay_error *err)
+{
+    struct pay_error local;
+    if (!err)
+        err = &local;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT currency, code, SUM(debits_posted), SUM(credits_posted) FROM ledger_accounts"
+        " WHERE id >= $1 AND id < $1 || char(127) GROUP BY currency, code ORDER BY currency",
+        "t", id_prefix);
+    if (!st)
+        return err->code;
+    int rc;
+    while ((rc = pay_store_step(st, err)) == 1)
+        fn(ctx, pay_store_col_text(st, 0), (uint32_t)pay_store_col_int64(st, 1),
+           pay_store_col_int64(st, 2), pay_store_col_int64(st, 3));
+    pay_store_done(st);
+    return rc < 0 ? err->code : PAY_ERR_OK;
+}
+
 struct page_ctx {
     const char *account_id;
     int64_t cursor;

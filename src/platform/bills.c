@@ -53,7 +53,7 @@ static void out_trade_no(struct pay_platform *p, const char *id, char out[PAY_ID
     out[0] = '\0';
     if (strncmp(id, "tr_", 3) == 0 &&
         pay_platform_trade_get(p, NULL, id, NULL, &t, &err) == PAY_ERR_OK)
-        snprintf(out, PAY_ID_MAX * 3, "%s", t.out_trade_no);
+        pay_str_copy(out, PAY_ID_MAX * 3, t.out_trade_no);
 }
 
 static int add_row(struct bill *b, const struct pay_ledger_transfer *t, const char *acct)

@@ -5,6 +5,7 @@
  * flagged on the page (data-balanced="false"). */
 #include "platform/platform.h"
 
+#include "core/buf.h"
 #include "core/limits.h"
 #include "core/money.h"
 #include "http/server.h"
@@ -40,39 +41,39 @@ struct tb {
     size_t n;
 };
 
+struct tb_read {
+    struct tb *t;
+    bool overflow;
+};
+
+static void tb_total(void *ctx, const char *cur, uint32_t code, int64_t debits, int64_t credits)
+{
+    struct tb_read *rd = ctx;
+    struct tb *t = rd->t;
+    struct tb_row *r = t->n ? &t->rows[t->n - 1] : NULL;
+    if (!r || strcmp(r->cur, cur) != 0) {
+        if (t->n == PAY_PLATFORM_TB_CURRENCIES_MAX)
+            return;
+        r = &t->rows[t->n++];
+        memset(r, 0, sizeof *r);
+        pay_str_copy(r->cur, sizeof r->cur, cur);
+    }
+    int64_t bal = 0;
+    if (pay_money_sub(debits, credits, &bal) != PAY_ERR_OK)
+        rd->overflow = true;
+    for (size_t k = 0; k < KINDS; k++)
+        if (code == kinds[k].kind)
+            r->debit_balance[k] = bal;
+}
+
 static enum pay_err read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
-    struct tb *t = ctx;
-    t->n = 0;
-    struct pay_store_stmt *st =
-        pay_store_query(tx, err,
-                        "SELECT currency, code, SUM(debits_posted), SUM(credits_posted)"
-                        " FROM ledger_accounts WHERE id LIKE 'pf.%' GROUP BY currency, code"
-                        " ORDER BY currency",
-                        "");
-    if (!st)
-        return err->code;
-    int rc;
-    while ((rc = pay_store_step(st, err)) == 1) {
-        const char *cur = pay_store_col_text(st, 0);
-        struct tb_row *r = t->n ? &t->rows[t->n - 1] : NULL;
-        if (!r || strcmp(r->cur, cur) != 0) {
-            if (t->n == PAY_PLATFORM_TB_CURRENCIES_MAX)
-                break;
-            r = &t->rows[t->n++];
-            memset(r, 0, sizeof *r);
-            snprintf(r->cur, sizeof r->cur, "%s", cur);
-        }
-        int64_t code = pay_store_col_int64(st, 1), bal = 0;
-        if (pay_money_sub(pay_store_col_int64(st, 2), pay_store_col_int64(st, 3), &bal) !=
-            PAY_ERR_OK)
-            return pay_error_set(err, PAY_ERR_INTERNAL, "", "balance out of range");
-        for (size_t k = 0; k < KINDS; k++)
-            if (code == (int64_t)kinds[k].kind)
-                r->debit_balance[k] = bal;
-    }
-    pay_store_done(st);
-    return rc < 0 ? err->code : PAY_ERR_OK;
+    struct tb_read rd = {ctx, false};
+    rd.t->n = 0;
+    enum pay_err e = pay_ledger_tx_each_total(tx, "pf.", tb_total, &rd, err);
+    if (e == PAY_ERR_OK && rd.overflow)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "balance out of range");
+    return e;
 }
 
 static json_t *money(struct pay_http_request *req, int64_t minor, const char *cur)
