@@ -15,6 +15,7 @@
 #include "crypto/password.h"
 #include "http/client.h"
 #include "http/codec.h"
+#include "sdk/paygate.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -572,6 +573,19 @@ static void keys_rotate_overlap_revoke(void **state)
     advance_days(2);
     assert_int_equal(api_get_status("m_a.k1", &k1), 401);
     assert_int_equal(api_get_status("m_a.k2", &k2), 200);
+    /* the SDK signs with a portal key given as its merchant_id, and still knows its trades */
+    char keyfile[512];
+    snprintf(keyfile, sizeof keyfile, "%s/k2.pem", pf.dir);
+    assert_int_equal(pay_ed25519_key_save(keyfile, &k2), 0);
+    paygate_config cfg = {
+        .platform_url = pf.url, .merchant_id = "m_a.k2", .key_file = keyfile, .allow_loopback = 1};
+    paygate_error perr;
+    paygate_client *c = paygate_client_new(&cfg, &perr);
+    assert_non_null(c);
+    paygate_trade t;
+    assert_int_equal(paygate_trade_query(c, "order-1", &t, &perr), PAYGATE_OK);
+    assert_string_equal(t.merchant_id, "m_a");
+    paygate_client_free(c);
     pay_ed25519_key_fini(&k1);
     pay_ed25519_key_fini(&k2);
 }
