@@ -176,7 +176,7 @@ static enum pay_err h_resend(struct pay_http_request *req, struct pay_error *err
         return e;
     struct resend_ctx r = {u->merchant_id, pay_http_req_param(req, "id"),
                            pay_http_req_param(req, "nid"), false};
-    e = pay_store_run_tx(p->store, resend_tx, &r, err);
+    e = pay_platform_write(p, resend_tx, &r, err);
     PAY_INFO("portal.resend", "user=%s trade=%s notify=%s result=%s", u->id, r.trade_id,
              r.notify_id, pay_err_name(e));
     if (e != PAY_ERR_OK)

@@ -216,7 +216,7 @@ enum pay_err pay_portal_key_add(struct pay_platform *p, const char *merchant_id,
         return e;
     struct rot_ctx r = {.merchant_id = merchant_id, .m = &m, .now = pay_clock_now_ms()};
     r.end_ms = r.now + overlap_days * DAY_MS;
-    e = pay_store_run_tx(p->store, add_tx, &r, err);
+    e = pay_platform_write(p, add_tx, &r, err);
     pay_platform_merchant_fini(&m);
     if (e == PAY_ERR_OK)
         snprintf(key_id_out, PAY_SIG_KEY_ID_MAX + 1, "%s", r.new_id);
@@ -258,7 +258,7 @@ enum pay_err pay_portal_key_revoke(struct pay_platform *p, const char *merchant_
 {
     struct rot_ctx r = {
         .merchant_id = merchant_id, .key_id = key_id ? key_id : "", .now = pay_clock_now_ms()};
-    return pay_store_run_tx(p->store, revoke_tx, &r, err);
+    return pay_platform_write(p, revoke_tx, &r, err);
 }
 
 struct hosts_ctx {
@@ -279,5 +279,5 @@ enum pay_err pay_portal_hosts_set(struct pay_platform *p, const char *merchant_i
     if (e != PAY_ERR_OK)
         return e;
     struct hosts_ctx h = {merchant_id, hosts};
-    return pay_store_run_tx(p->store, hosts_tx, &h, err);
+    return pay_platform_write(p, hosts_tx, &h, err);
 }

@@ -134,7 +134,7 @@ enum pay_err pay_portal_member_add(struct pay_platform *p, const char *merchant_
         pay_pwhash_hash(hash, password, strlen(password)) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot hash or seal a secret");
     struct add_ctx a = {id_out, merchant_id, login, hash, role, sealed};
-    e = pay_store_run_tx(p->store, add_tx, &a, err);
+    e = pay_platform_write(p, add_tx, &a, err);
     if (e != PAY_ERR_OK)
         pay_wipe(totp_out, PAY_PLATFORM_TOTP_TEXT_MAX);
     return e;
@@ -244,7 +244,7 @@ enum pay_err pay_portal_login(struct pay_platform *p, const char *login, const c
     if (e == PAY_ERR_OK && !l.found)
         return pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "password", NULL);
     snprintf(l.subject, sizeof l.subject, "portal:%s", l.id);
-    if (e == PAY_ERR_OK && (e = pay_store_run_tx(p->store, reserve_tx, &l, err)) == PAY_ERR_LOCKED)
+    if (e == PAY_ERR_OK && (e = pay_platform_write(p, reserve_tx, &l, err)) == PAY_ERR_LOCKED)
         pay_platform_locked_error(err, "password", false);
     if (e != PAY_ERR_OK) {
         pay_wipe(l.hash, sizeof l.hash);
@@ -261,7 +261,7 @@ enum pay_err pay_portal_login(struct pay_platform *p, const char *login, const c
         pay_random_token(l.csrf, sizeof l.csrf, PAY_PLATFORM_SESSION_TOKEN_BYTES) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
     pay_sha256_hex(l.token_hash, token_out, strlen(token_out));
-    e = pay_store_run_tx(p->store, success_tx, &l, err);
+    e = pay_platform_write(p, success_tx, &l, err);
     return e == PAY_ERR_CREDENTIALS_INVALID ? wrong(&l, err) : e;
 }
 
@@ -322,7 +322,7 @@ enum pay_err pay_portal_session_get(struct pay_platform *p, const char *token,
         return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", NULL);
     struct session_ctx s = {.idle_ms = p->set.session_idle_ms, .u = u};
     pay_sha256_hex(s.token_hash, token, strlen(token));
-    enum pay_err e = pay_store_run_tx(p->store, session_tx, &s, err);
+    enum pay_err e = pay_platform_write(p, session_tx, &s, err);
     if (e == PAY_ERR_OK && (!s.found || !u->role))
         return pay_error_set(err, PAY_ERR_UNAUTHENTICATED, "", NULL);
     return e;
@@ -341,7 +341,7 @@ void pay_portal_session_end(struct pay_platform *p, const char *token)
     char h[PAY_SHA256_HEX_LEN];
     struct pay_error err = {0};
     pay_sha256_hex(h, token, strlen(token));
-    (void)pay_store_run_tx(p->store, end_tx, h, &err);
+    (void)pay_platform_write(p, end_tx, h, &err);
 }
 
 struct list_ctx {
