@@ -40,21 +40,25 @@ struct pay_portal_user {
     char csrf[PAY_PLATFORM_TOKEN_TEXT_MAX];
 };
 
+/* The writes below record themselves in the audit trail (docs/audit.md) in their own
+ * transaction, as actor: "operator" (the CLI) or "portal:<member id>"; a login records the
+ * client's address (source) and its failures too. */
+
 /* Adds a member of merchant_id: login an e-mail address, password 10 to PAY_PASSWORD_MAX
  * characters (Argon2id), a fresh TOTP secret (sealed) whose base32 text goes to
  * totp_out for the member's authenticator app (shown once, never again). id_out "pu_...".
  * DUPLICATE (login), NOT_FOUND (merchant_id), FIELD_INVALID naming the field. */
-enum pay_err pay_portal_member_add(struct pay_platform *p, const char *merchant_id,
-                                   const char *login, const char *password, const char *role,
-                                   char id_out[PAY_ID_MAX],
+enum pay_err pay_portal_member_add(struct pay_platform *p, const char *actor,
+                                   const char *merchant_id, const char *login, const char *password,
+                                   const char *role, char id_out[PAY_ID_MAX],
                                    char totp_out[PAY_PLATFORM_TOTP_TEXT_MAX],
                                    struct pay_error *err);
 /* Checks login + password + TOTP code (each try counted first, store/attempts.h; a code is
  * used once) and opens a session: token_out is the cookie value. CREDENTIALS_INVALID (the
  * same for an unknown login) or LOCKED. */
 enum pay_err pay_portal_login(struct pay_platform *p, const char *login, const char *password,
-                              const char *totp, char token_out[PAY_PLATFORM_TOKEN_TEXT_MAX],
-                              struct pay_error *err);
+                              const char *totp, const char *source,
+                              char token_out[PAY_PLATFORM_TOKEN_TEXT_MAX], struct pay_error *err);
 /* The member of a live session (idle less than session_idle), touching it; UNAUTHENTICATED
  * otherwise (also for a disabled member or a suspended merchant). */
 enum pay_err pay_portal_session_get(struct pay_platform *p, const char *token,
@@ -80,16 +84,18 @@ enum pay_err pay_portal_keys_list(struct pay_platform *p, const char *merchant_i
  * "<merchant>.k<n>" (into key_id_out); every key in use until now ends overlap_days days later
  * (0..PAY_PORTAL_KEY_OVERLAP_DAYS_MAX). FIELD_INVALID (public_key, overlap_days, or more than
  * PAY_PORTAL_KEYS_MAX usable keys). */
-enum pay_err pay_portal_key_add(struct pay_platform *p, const char *merchant_id,
+enum pay_err pay_portal_key_add(struct pay_platform *p, const char *actor, const char *merchant_id,
                                 const char *public_key, int64_t overlap_days,
                                 char key_id_out[PAY_SIG_KEY_ID_MAX + 1], struct pay_error *err);
 /* Revokes one of the merchant's keys now. NOT_FOUND (key_id); FIELD_INVALID for the key in use
  * (the newest, the one without an end: upload its successor first, then revoke it). */
-enum pay_err pay_portal_key_revoke(struct pay_platform *p, const char *merchant_id,
-                                   const char *key_id, struct pay_error *err);
+enum pay_err pay_portal_key_revoke(struct pay_platform *p, const char *actor,
+                                   const char *merchant_id, const char *key_id,
+                                   struct pay_error *err);
 /* Replaces the merchant's notify hosts (comma-separated) after the checks of onboarding. */
-enum pay_err pay_portal_hosts_set(struct pay_platform *p, const char *merchant_id,
-                                  const char *hosts, struct pay_error *err);
+enum pay_err pay_portal_hosts_set(struct pay_platform *p, const char *actor,
+                                  const char *merchant_id, const char *hosts,
+                                  struct pay_error *err);
 
 /* --- pages (portal_pages.c, portal_actions.c) --------------------------------------------- */
 

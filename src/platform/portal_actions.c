@@ -31,6 +31,12 @@ static struct pay_portal_user *member(struct pay_http_request *req, enum pay_por
     return u;
 }
 
+/* The member as the audit trail names it. Request memory. */
+static const char *actor_of(struct pay_http_request *req, const struct pay_portal_user *u)
+{
+    return pay_http_req_printf(req, "portal:%s", u->id);
+}
+
 static const char *form(struct pay_http_request *req, const char *name)
 {
     const char *v = pay_http_req_form_get(req, name);
@@ -103,6 +109,14 @@ static enum pay_err refund_do(struct pay_http_request *req, struct pay_platform 
              t->id, r.id, (long long)minor, pay_err_name(e));
     if (e != PAY_ERR_OK)
         return e;
+    /* who in the merchant's team asked (refunds.c records the refund itself) */
+    pay_platform_audit_event(p, &(struct pay_audit_entry){
+                                    .actor = actor_of(req, u),
+                                    .action = "portal.refund",
+                                    .target = r.id,
+                                    .source = pay_http_req_remote_ip(req),
+                                    .detail = pay_http_req_printf(req, "trade=%s amount_minor=%lld",
+                                                                  t->id, (long long)minor)});
     pay_platform_wake(p); /* the refund's notification */
     pay_http_respond_redirect(req,
                               pay_http_req_printf(req, "/portal/trades/%s?done=refunded", t->id));
@@ -130,7 +144,8 @@ static enum pay_err h_refund(struct pay_http_request *req, struct pay_error *err
 /* --- notifications ------------------------------------------------------------------------- */
 
 struct resend_ctx {
-    const char *merchant_id, *trade_id, *notify_id;
+    struct pay_platform *p;
+    const char *actor, *merchant_id, *trade_id, *notify_id;
     bool found;
 };
 
@@ -164,7 +179,15 @@ static enum pay_err resend_tx(struct pay_store_tx *tx, void *ctx, struct pay_err
         return err->code;
     if (rc == 0)
         return pay_error_set(err, PAY_ERR_NOT_FOUND, "notify_id", NULL);
-    return pay_platform_notify_enqueue(tx, &t, event, refund[0] ? refund : NULL, err);
+    enum pay_err e2 = pay_platform_notify_enqueue(tx, &t, event, refund[0] ? refund : NULL, err);
+    return e2 == PAY_ERR_OK
+               ? pay_platform_audit(r->p, tx,
+                                    &(struct pay_audit_entry){.actor = r->actor,
+                                                              .action = "portal.resend",
+                                                              .target = r->notify_id,
+                                                              .detail = t.id},
+                                    err)
+               : e2;
 }
 
 static enum pay_err h_resend(struct pay_http_request *req, struct pay_error *err)
@@ -174,8 +197,12 @@ static enum pay_err h_resend(struct pay_http_request *req, struct pay_error *err
     struct pay_portal_user *u = member(req, PAY_PORTAL_RESEND, &e, err);
     if (!u)
         return e;
-    struct resend_ctx r = {u->merchant_id, pay_http_req_param(req, "id"),
-                           pay_http_req_param(req, "nid"), false};
+    struct resend_ctx r = {p,
+                           actor_of(req, u),
+                           u->merchant_id,
+                           pay_http_req_param(req, "id"),
+                           pay_http_req_param(req, "nid"),
+                           false};
     e = pay_platform_write(p, resend_tx, &r, err);
     PAY_INFO("portal.resend", "user=%s trade=%s notify=%s result=%s", u->id, r.trade_id,
              r.notify_id, pay_err_name(e));
@@ -253,7 +280,8 @@ static enum pay_err h_key_add(struct pay_http_request *req, struct pay_error *er
     long long d = strtoll(days, &end, 10);
     if (!days[0] || *end)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "overlap_days", "a number of days");
-    e = pay_portal_key_add(p, u->merchant_id, form(req, "public_key"), d, key_id, err);
+    e = pay_portal_key_add(p, actor_of(req, u), u->merchant_id, form(req, "public_key"), d, key_id,
+                           err);
     PAY_INFO("portal.key_add", "user=%s merchant=%s key=%s result=%s", u->id, u->merchant_id,
              e == PAY_ERR_OK ? key_id : "-", pay_err_name(e));
     if (e != PAY_ERR_OK)
@@ -270,7 +298,7 @@ static enum pay_err h_key_revoke(struct pay_http_request *req, struct pay_error 
     struct pay_portal_user *u = member(req, PAY_PORTAL_KEYS, &e, err);
     if (!u)
         return e;
-    e = pay_portal_key_revoke(p, u->merchant_id, form(req, "key_id"), err);
+    e = pay_portal_key_revoke(p, actor_of(req, u), u->merchant_id, form(req, "key_id"), err);
     PAY_INFO("portal.key_revoke", "user=%s merchant=%s result=%s", u->id, u->merchant_id,
              pay_err_name(e));
     if (e != PAY_ERR_OK)
@@ -293,7 +321,7 @@ static enum pay_err h_hosts(struct pay_http_request *req, struct pay_error *err)
         if (*c != ' ' && *c != '\r' && *c != '\n' && o + 1 < sizeof hosts)
             hosts[o++] = *c;
     hosts[o] = '\0';
-    e = pay_portal_hosts_set(p, u->merchant_id, hosts, err);
+    e = pay_portal_hosts_set(p, actor_of(req, u), u->merchant_id, hosts, err);
     PAY_INFO("portal.hosts", "user=%s merchant=%s result=%s", u->id, u->merchant_id,
              pay_err_name(e));
     if (e != PAY_ERR_OK)
@@ -350,8 +378,8 @@ static enum pay_err h_team_add(struct pay_http_request *req, struct pay_error *e
     uint8_t key[PAY_TOTP_SECRET_LEN + 8];
     size_t kn = 0;
     const char *login = form(req, "login");
-    e = pay_portal_member_add(p, u->merchant_id, login, form(req, "password"), form(req, "role"),
-                              id, totp, err);
+    e = pay_portal_member_add(p, actor_of(req, u), u->merchant_id, login, form(req, "password"),
+                              form(req, "role"), id, totp, err);
     PAY_INFO("portal.member_add", "user=%s merchant=%s member=%s result=%s", u->id, u->merchant_id,
              e == PAY_ERR_OK ? id : "-", pay_err_name(e));
     if (e != PAY_ERR_OK)

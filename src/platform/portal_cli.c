@@ -58,7 +58,7 @@ int pay_portal_cli_member_add(int argc, char **argv)
     size_t kn = 0;
     enum pay_err e = pay_platform_open_offline(v[0], &p, &err);
     if (e == PAY_ERR_OK)
-        e = pay_portal_member_add(p, v[1], v[2], v[4], v[3], id, totp, &err);
+        e = pay_portal_member_add(p, "operator", v[1], v[2], v[4], v[3], id, totp, &err);
     pay_platform_close(p);
     if (e != PAY_ERR_OK) {
         fprintf(stderr, "paygate platform: %s %s: %s\n", pay_err_name(e), err.field,

@@ -141,8 +141,20 @@ enum pay_err pay_portal_keys_list(struct pay_platform *p, const char *merchant_i
 
 /* --- rotation ------------------------------------------------------------------------- */
 
+static enum pay_err audit(struct pay_platform *p, struct pay_store_tx *tx, const char *actor,
+                          const char *action, const char *target, const char *detail,
+                          struct pay_error *err)
+{
+    return pay_platform_audit(
+        p, tx,
+        &(struct pay_audit_entry){
+            .actor = actor, .action = action, .target = target, .detail = detail},
+        err);
+}
+
 struct rot_ctx {
-    const char *merchant_id, *key_id;
+    struct pay_platform *p;
+    const char *actor, *merchant_id, *key_id;
     const struct pay_platform_merchant *m; /* the new key (add) */
     int64_t now, end_ms;
     char new_id[PAY_SIG_KEY_ID_MAX + 1];
@@ -195,6 +207,12 @@ static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
                        "tii", r->merchant_id, r->now, r->end_ms);
     if (e != PAY_ERR_OK)
         return e;
+    char detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(detail, sizeof detail, "merchant=%s older keys end at %lld", r->merchant_id,
+             (long long)r->end_ms);
+    e = audit(r->p, tx, r->actor, "portal.key_add", r->new_id, detail, err);
+    if (e != PAY_ERR_OK)
+        return e;
     return pay_store_exec(tx, err,
                           "INSERT INTO pf_merchant_keys (key_id, merchant_id, key_alg,"
                           " public_key, created_ms) VALUES ($1,$2,$3,$4,$5)",
@@ -203,7 +221,7 @@ static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
                           r->now);
 }
 
-enum pay_err pay_portal_key_add(struct pay_platform *p, const char *merchant_id,
+enum pay_err pay_portal_key_add(struct pay_platform *p, const char *actor, const char *merchant_id,
                                 const char *public_key, int64_t overlap_days,
                                 char key_id_out[PAY_SIG_KEY_ID_MAX + 1], struct pay_error *err)
 {
@@ -214,7 +232,8 @@ enum pay_err pay_portal_key_add(struct pay_platform *p, const char *merchant_id,
     enum pay_err e = pay_platform_merchant_key_set(&m, public_key ? public_key : "", err);
     if (e != PAY_ERR_OK)
         return e;
-    struct rot_ctx r = {.merchant_id = merchant_id, .m = &m, .now = pay_clock_now_ms()};
+    struct rot_ctx r = {
+        .p = p, .actor = actor, .merchant_id = merchant_id, .m = &m, .now = pay_clock_now_ms()};
     r.end_ms = r.now + overlap_days * DAY_MS;
     e = pay_platform_write(p, add_tx, &r, err);
     pay_platform_merchant_fini(&m);
@@ -250,34 +269,43 @@ static enum pay_err revoke_tx(struct pay_store_tx *tx, void *ctx, struct pay_err
     if (lasting == 0) /* the transaction rolls back: nothing revoked */
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "key_id",
                              "the key in use; upload its successor first");
-    return PAY_ERR_OK;
+    return audit(r->p, tx, r->actor, "portal.key_revoke", r->key_id, r->merchant_id, err);
 }
 
-enum pay_err pay_portal_key_revoke(struct pay_platform *p, const char *merchant_id,
-                                   const char *key_id, struct pay_error *err)
+enum pay_err pay_portal_key_revoke(struct pay_platform *p, const char *actor,
+                                   const char *merchant_id, const char *key_id,
+                                   struct pay_error *err)
 {
-    struct rot_ctx r = {
-        .merchant_id = merchant_id, .key_id = key_id ? key_id : "", .now = pay_clock_now_ms()};
+    struct rot_ctx r = {.p = p,
+                        .actor = actor,
+                        .merchant_id = merchant_id,
+                        .key_id = key_id ? key_id : "",
+                        .now = pay_clock_now_ms()};
     return pay_platform_write(p, revoke_tx, &r, err);
 }
 
 struct hosts_ctx {
-    const char *merchant_id, *hosts;
+    struct pay_platform *p;
+    const char *actor, *merchant_id, *hosts;
 };
 
 static enum pay_err hosts_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct hosts_ctx *h = ctx;
-    return pay_store_exec(tx, err, "UPDATE pf_merchants SET notify_hosts = $1 WHERE id = $2", "tt",
-                          h->hosts, h->merchant_id);
+    enum pay_err e =
+        pay_store_exec(tx, err, "UPDATE pf_merchants SET notify_hosts = $1 WHERE id = $2", "tt",
+                       h->hosts, h->merchant_id);
+    return e == PAY_ERR_OK
+               ? audit(h->p, tx, h->actor, "portal.notify_hosts", h->merchant_id, h->hosts, err)
+               : e;
 }
 
-enum pay_err pay_portal_hosts_set(struct pay_platform *p, const char *merchant_id,
-                                  const char *hosts, struct pay_error *err)
+enum pay_err pay_portal_hosts_set(struct pay_platform *p, const char *actor,
+                                  const char *merchant_id, const char *hosts, struct pay_error *err)
 {
     enum pay_err e = pay_platform_merchant_hosts_check(p, hosts ? hosts : "", err);
     if (e != PAY_ERR_OK)
         return e;
-    struct hosts_ctx h = {merchant_id, hosts};
+    struct hosts_ctx h = {p, actor, merchant_id, hosts};
     return pay_platform_write(p, hosts_tx, &h, err);
 }

@@ -69,7 +69,8 @@ static bool email_valid(const char *s)
 }
 
 struct add_ctx {
-    const char *id, *merchant_id, *login, *hash, *role, *sealed;
+    struct pay_platform *p;
+    const char *actor, *id, *merchant_id, *login, *hash, *role, *sealed;
 };
 
 static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
@@ -95,6 +96,16 @@ static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
                                     a->sealed, pay_clock_now_ms());
     if (e == PAY_ERR_DB_CONSTRAINT)
         pay_error_set(err, PAY_ERR_DUPLICATE, "login", "this login is already a member");
+    char detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(detail, sizeof detail, "merchant=%s login=%.64s role=%s", a->merchant_id, a->login,
+             a->role);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_audit(a->p, tx,
+                               &(struct pay_audit_entry){.actor = a->actor,
+                                                         .action = "portal.member_add",
+                                                         .target = a->id,
+                                                         .detail = detail},
+                               err);
     return e;
 }
 
@@ -115,9 +126,9 @@ static enum pay_err member_check(struct pay_platform *p, const char *merchant_id
     return e;
 }
 
-enum pay_err pay_portal_member_add(struct pay_platform *p, const char *merchant_id,
-                                   const char *login, const char *password, const char *role,
-                                   char id_out[PAY_ID_MAX],
+enum pay_err pay_portal_member_add(struct pay_platform *p, const char *actor,
+                                   const char *merchant_id, const char *login, const char *password,
+                                   const char *role, char id_out[PAY_ID_MAX],
                                    char totp_out[PAY_PLATFORM_TOTP_TEXT_MAX], struct pay_error *err)
 {
     enum pay_err e = member_check(p, merchant_id, login, password, role, err);
@@ -133,7 +144,7 @@ enum pay_err pay_portal_member_add(struct pay_platform *p, const char *merchant_
     if (rc != 0 || pay_platform_totp_seal(p, id_out, totp_out, sealed) != 0 ||
         pay_pwhash_hash(hash, password, strlen(password)) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot hash or seal a secret");
-    struct add_ctx a = {id_out, merchant_id, login, hash, role, sealed};
+    struct add_ctx a = {p, actor, id_out, merchant_id, login, hash, role, sealed};
     e = pay_platform_write(p, add_tx, &a, err);
     if (e != PAY_ERR_OK)
         pay_wipe(totp_out, PAY_PLATFORM_TOTP_TEXT_MAX);
@@ -144,7 +155,7 @@ enum pay_err pay_portal_member_add(struct pay_platform *p, const char *merchant_
 
 struct login_ctx {
     struct pay_platform *p;
-    const char *login, *totp;
+    const char *login, *totp, *source;
     char id[PAY_ID_MAX], subject[PAY_ID_MAX + 8];
     char hash[PAY_PWHASH_STR_LEN];
     char sealed[PAY_PLATFORM_TOTP_SEALED_MAX];
@@ -203,10 +214,19 @@ static enum pay_err success_tx(struct pay_store_tx *tx, void *ctx, struct pay_er
         PAY_ERR_OK)
         return e;
     int64_t now = pay_clock_now_ms();
-    return pay_store_exec(tx, err,
-                          "INSERT INTO pf_portal_sessions (token_hash, user_id, csrf, created_ms,"
-                          " last_seen_ms) VALUES ($1,$2,$3,$4,$5)",
-                          "tttii", l->token_hash, l->id, l->csrf, now, now);
+    char actor[PAY_AUDIT_TEXT_MAX];
+    snprintf(actor, sizeof actor, "portal:%s", l->id);
+    e = pay_store_exec(tx, err,
+                       "INSERT INTO pf_portal_sessions (token_hash, user_id, csrf, created_ms,"
+                       " last_seen_ms) VALUES ($1,$2,$3,$4,$5)",
+                       "tttii", l->token_hash, l->id, l->csrf, now, now);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_audit(
+            l->p, tx,
+            &(struct pay_audit_entry){
+                .actor = actor, .action = "portal.login", .target = l->login, .source = l->source},
+            err);
+    return e;
 }
 
 static bool totp_ok(struct login_ctx *l)
@@ -235,34 +255,46 @@ static enum pay_err wrong(const struct login_ctx *l, struct pay_error *err)
     return pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "password", NULL);
 }
 
-enum pay_err pay_portal_login(struct pay_platform *p, const char *login, const char *password,
-                              const char *totp, char token_out[PAY_PLATFORM_TOKEN_TEXT_MAX],
-                              struct pay_error *err)
+/* A refused login in the audit trail (its own transaction). */
+static enum pay_err refused(const struct login_ctx *l, enum pay_err e)
 {
-    struct login_ctx l = {.p = p, .login = login ? login : "", .totp = totp ? totp : ""};
+    pay_platform_audit_event(l->p, &(struct pay_audit_entry){.actor = "portal",
+                                                             .action = "portal.login",
+                                                             .target = l->login,
+                                                             .outcome = pay_err_name(e),
+                                                             .source = l->source});
+    return e;
+}
+
+enum pay_err pay_portal_login(struct pay_platform *p, const char *login, const char *password,
+                              const char *totp, const char *source,
+                              char token_out[PAY_PLATFORM_TOKEN_TEXT_MAX], struct pay_error *err)
+{
+    struct login_ctx l = {
+        .p = p, .login = login ? login : "", .totp = totp ? totp : "", .source = source};
     enum pay_err e = pay_store_run_read(p->store, read_tx, &l, err);
     if (e == PAY_ERR_OK && !l.found)
-        return pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "password", NULL);
+        return refused(&l, pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "password", NULL));
     snprintf(l.subject, sizeof l.subject, "portal:%s", l.id);
     if (e == PAY_ERR_OK && (e = pay_platform_write(p, reserve_tx, &l, err)) == PAY_ERR_LOCKED)
         pay_platform_locked_error(err, "password", false);
     if (e != PAY_ERR_OK) {
         pay_wipe(l.hash, sizeof l.hash);
-        return e;
+        return e == PAY_ERR_LOCKED ? refused(&l, e) : e;
     }
     bool right =
         pay_pwhash_verify(l.hash, password ? password : "", password ? strlen(password) : 0) == 0 &&
         totp_ok(&l);
     pay_wipe(l.hash, sizeof l.hash);
     if (!right)
-        return wrong(&l, err);
+        return refused(&l, wrong(&l, err));
     if (pay_random_token(token_out, PAY_PLATFORM_TOKEN_TEXT_MAX,
                          PAY_PLATFORM_SESSION_TOKEN_BYTES) != 0 ||
         pay_random_token(l.csrf, sizeof l.csrf, PAY_PLATFORM_SESSION_TOKEN_BYTES) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
     pay_sha256_hex(l.token_hash, token_out, strlen(token_out));
     e = pay_platform_write(p, success_tx, &l, err);
-    return e == PAY_ERR_CREDENTIALS_INVALID ? wrong(&l, err) : e;
+    return e == PAY_ERR_CREDENTIALS_INVALID ? refused(&l, wrong(&l, err)) : e;
 }
 
 /* --- sessions -------------------------------------------------------------------------- */

@@ -152,7 +152,8 @@ static enum pay_err h_login_post(struct pay_http_request *req, struct pay_error 
     char token[PAY_PLATFORM_TOKEN_TEXT_MAX];
     struct pay_error lerr = {0};
     enum pay_err e = pay_portal_login(p, login, pay_http_req_form_get(req, "password"),
-                                      pay_http_req_form_get(req, "totp"), token, &lerr);
+                                      pay_http_req_form_get(req, "totp"),
+                                      pay_http_req_remote_ip(req), token, &lerr);
     if (e != PAY_ERR_OK) {
         PAY_WARN("portal.login_failed", "ip=%s result=%s", pay_http_req_remote_ip(req),
                  pay_err_name(e));

@@ -15,6 +15,7 @@
 #include "crypto/password.h"
 #include "http/client.h"
 #include "http/codec.h"
+#include "store/store.h"
 #include "sdk/paygate.h"
 
 #include <setjmp.h>
@@ -203,6 +204,32 @@ static void api_refunded(const char *trade_id, char *out, size_t n)
     h_reply_fini(&r);
 }
 
+struct audit_count {
+    int64_t login_ok, login_refused, refund, resend, key_add, key_revoke, member_add;
+};
+
+static enum pay_err audit_count_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct audit_count *c = ctx;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err, "SELECT action, outcome, actor FROM audit_log WHERE action LIKE 'portal.%'", "");
+    if (!st)
+        return err ? err->code : PAY_ERR_INTERNAL;
+    while (pay_store_step(st, err) == 1) {
+        const char *a = pay_store_col_text(st, 0), *o = pay_store_col_text(st, 1);
+        bool ok = strcmp(o, "ok") == 0;
+        c->login_ok += strcmp(a, "portal.login") == 0 && ok;
+        c->login_refused += strcmp(a, "portal.login") == 0 && !ok;
+        c->refund += strcmp(a, "portal.refund") == 0;
+        c->resend += strcmp(a, "portal.resend") == 0;
+        c->key_add += strcmp(a, "portal.key_add") == 0;
+        c->key_revoke += strcmp(a, "portal.key_revoke") == 0;
+        c->member_add += strcmp(a, "portal.member_add") == 0;
+    }
+    pay_store_done(st);
+    return PAY_ERR_OK;
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -224,13 +251,35 @@ static int group_setup(void **state)
     return 0;
 }
 
-/* The ledger verifies after everything the portal did. */
-static int group_teardown(void **state)
+/* After everything the portal did: the ledger verifies, the audit trail's chain holds and it
+ * names what the team did (checked here, not in the teardown, so a failure fails a test). */
+static void ledger_and_audit_trail(void **state)
 {
     (void)state;
     h_sink_stop(&sink);
     h_stop(&pf, SIGTERM);
     assert_int_equal(h_ledger_verify(&pf), 0);
+    char db[300];
+    snprintf(db, sizeof db, "%s/platform.db", pf.dir);
+    const char *verify[] = {h_paygate, "audit", "verify", "--database", db, NULL};
+    assert_int_equal(h_run(verify), 0);
+    struct pay_store *s = NULL;
+    struct pay_ledger *lg = h_ledger_open(&pf, &s);
+    struct audit_count c = {0};
+    assert_int_equal(pay_store_run_read(s, audit_count_tx, &c, NULL), PAY_ERR_OK);
+    h_ledger_close(s, lg);
+    assert_int_equal(c.login_ok, 4);      /* support, finance, owner, owner_b */
+    assert_int_equal(c.login_refused, 8); /* 2 at first, 6 in the lockout test */
+    assert_int_equal(c.refund, 2);        /* the confirmation sent twice: two asks of one refund */
+    assert_int_equal(c.resend, 1);
+    assert_int_equal(c.key_add, 2);
+    assert_int_equal(c.key_revoke, 1);
+    assert_int_equal(c.member_add, 6); /* five by the CLI (operator), one in the portal */
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
     h_teardown(&pf);
     return 0;
 }
@@ -651,7 +700,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(resend_notification),
         cmocka_unit_test(hosts_and_team),
         cmocka_unit_test(logout_ends_session),
-        cmocka_unit_test(keys_rotate_overlap_revoke), /* last: it moves the clock 2 days */
+        cmocka_unit_test(keys_rotate_overlap_revoke), /* it moves the clock 2 days */
+        cmocka_unit_test(ledger_and_audit_trail),     /* stops the platform */
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
