@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import {
-  skipWithoutBrowser, tempDir, removeDir, run, spawnServer, waitPrintedUrl, stopServer,
+  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer,
 } from './servers.mjs';
 
-skipWithoutBrowser();
+requireBrowser();
 const { launch, shot, expect } = await import('./browser.mjs');
 const dir = tempDir('portal-browser');
 
@@ -42,9 +42,9 @@ run(['platform', 'consumer', 'add', '--data-dir', `${dir}/pf`, '--login', '13800
 run(['platform', 'wallet', 'credit', '--data-dir', `${dir}/pf`, '--consumer', '13800000001',
   '--amount', '500.00']);
 const pf = spawnServer(['platform', '--config', `${dir}/pf/platform.ini`, '--data-dir',
-  `${dir}/pf`, '--listen', '127.0.0.1:0'],
-['ignore', 'pipe', fs.openSync(`${dir}/pf.log`, 'w')]);
-const pfUrl = await waitPrintedUrl(pf);
+  `${dir}/pf`, '--listen', '127.0.0.1:0', '--print-url-file', `${dir}/pf-url`],
+['ignore', 'ignore', fs.openSync(`${dir}/pf.log`, 'w')]);
+const pfUrl = await waitFile(`${dir}/pf-url`, pf);
 
 async function api(method, target, body) {
   const ts = Math.floor(Date.now() / 1000).toString();
@@ -135,6 +135,6 @@ try {
       console.error('ledger verify failed', e.stdout);
     }
   }
-  removeDir(dir);
+  removeDir(dir, failed);
 }
 process.exit(failed ? 1 : 0);
