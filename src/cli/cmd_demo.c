@@ -219,6 +219,12 @@ static int seed_platform(struct demo *d)
         "demo-pass-1", "--pay-password", "123456");
     RUN(d, "platform", "wallet", "credit", "--data-dir", pf, "--consumer", "13800000001",
         "--amount", "10000.00");
+    char totp[1300];
+    snprintf(totp, sizeof totp, "%s/portal-owner-totp", pf);
+    if (!exists(totp)) /* the shop's owner in the merchant portal (docs/portal.md) */
+        RUN(d, "platform", "member", "add", "--data-dir", pf, "--merchant", "shop", "--login",
+            "owner@shop.example", "--role", "owner", "--password", "demo-portal-1", "--secret-file",
+            totp);
     FILE *f = fopen(marker, "w");
     return f && fclose(f) == 0 ? 0 : -1;
 }
@@ -569,7 +575,9 @@ static void print_summary(const struct demo *d)
            "  bank %-10s %s/admin     (SMS codes: /sandbox/sms)\n"
            "  bank %-10s %s/admin     (SMS codes: /sandbox/sms)\n"
            "  operator        %s/operator/dashboard  (token %s)\n"
-           "  card network    %s  (both banks members: a %s card pays at %s)\n\n"
+           "  card network    %s  (both banks members: a %s card pays at %s)\n"
+           "  merchant portal %s/portal  (owner@shop.example / demo-portal-1,\n"
+           "                  TOTP secret in %s/platform/portal-owner-totp)\n\n"
            "  consumer login  13800000001 / demo-pass-1, payment password 123456 (wallet ¥10,000)\n"
            "  cards           %s (debit), %s (credit) at %s; %s at %s\n"
            "                  card password 123456, expiry 12/30; SMS codes at the bank's\n"
@@ -578,9 +586,9 @@ static void print_summary(const struct demo *d)
            "paygate demo: ready. Ctrl-C stops everything.\n",
            d->dir, d->urls[DEMO_SHOP], d->urls[DEMO_PLATFORM], d->banks[0].name_en,
            d->urls[DEMO_BANK0], d->banks[1].name_en, d->urls[DEMO_BANK1], d->urls[DEMO_PLATFORM],
-           d->operator_token, d->urls[DEMO_SWITCH], d->banks[1].name_en, d->banks[0].name_en, c1,
-           c5, d->banks[0].name_en, c2, d->banks[1].name_en, d->urls[DEMO_BANK0], d->dir,
-           d->banks[0].code);
+           d->operator_token, d->urls[DEMO_SWITCH], d->banks[1].name_en, d->banks[0].name_en,
+           d->urls[DEMO_PLATFORM], d->dir, c1, c5, d->banks[0].name_en, c2, d->banks[1].name_en,
+           d->urls[DEMO_BANK0], d->dir, d->banks[0].code);
     fflush(stdout);
 }
 

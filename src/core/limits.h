@@ -250,6 +250,22 @@
 /* SMS messages kept in memory for the sandbox outbox page. */
 #define PAY_BANK_SMS_OUTBOX_MAX 200
 
+/* --- the merchant portal (docs/portal.md) -------------------------------------------------- */
+
+/* Trades on one page of the portal's list: a screenful on a phone, and a bounded read. */
+#define PAY_PORTAL_PAGE_ROWS 50
+/* Rows of one CSV export: a month of a busy small merchant; more is a report job, not a
+ * download made inside one request (the read holds a snapshot while it runs). */
+#define PAY_PORTAL_EXPORT_ROWS_MAX 10000
+/* Keys a merchant may hold at once (usable, not revoked and not past their end): the one in
+ * use, the next one and a spare; a longer list is a rotation that never finished. */
+#define PAY_PORTAL_KEYS_MAX 3
+/* How long the keys in use keep working after a new one is uploaded, at most: long enough
+ * to roll a fleet of servers, short enough that a leaked old key dies soon. */
+#define PAY_PORTAL_KEY_OVERLAP_DAYS_MAX 30
+/* Team members of one merchant. */
+#define PAY_PORTAL_MEMBERS_MAX 50
+
 /* --- languages and time zones (docs/i18n.md) ---------------------------------------------- */
 
 /* Largest message catalog (a .po file in web/po/). Every page's text in one language is ~60 KiB; 1
@@ -515,6 +531,8 @@
  * by parts is not there yet). */
 #define PAY_PLATFORM_BILL_ROWS_MAX     65536
 #define PAY_PLATFORM_TB_CURRENCIES_MAX 16
+/* A portal password guards refunds and keys: longer than a wallet's. */
+#define PAY_PLATFORM_PORTAL_PASSWORD_MIN 10
 
 /* --- store (src/store) ----------------------------------------------------------------------- */
 

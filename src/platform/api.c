@@ -4,6 +4,7 @@
  * command, and answer with a body signed by the platform. Error answers are signed too, so a
  * merchant can trust a refusal as much as a success. */
 #include "platform/api.h"
+#include "platform/portal.h"
 
 #include "core/assertions.h"
 #include "core/buf.h"
@@ -108,15 +109,22 @@ static enum pay_err call_key_lookup(void *ctx, const char *key_id, struct pay_si
     struct api_call *c = ctx;
     struct pay_platform_merchant m;
     struct pay_error err = {0};
+    char mid[PAY_PLATFORM_MERCHANT_ID_MAX + 1];
+    bool row = false;
     memset(out, 0, sizeof *out);
-    if (!pay_platform_merchant_id_valid(key_id))
+    /* keyId: the merchant id, or a key of its portal's rotations "<merchant id>.k<n>" */
+    if (pay_platform_merchant_of_key(key_id, mid) != 0)
         return PAY_ERR_SIGNATURE_INVALID;
-    enum pay_err g = pay_platform_merchant_get(c->p, key_id, &m, &err);
+    enum pay_err g = pay_platform_merchant_get(c->p, mid, &m, &err);
     if (g == PAY_ERR_DB_BUSY || pay_store_failure(g))
         return g; /* the database could not say: 503, not "bad signature" */
     if (g != PAY_ERR_OK)
         return PAY_ERR_SIGNATURE_INVALID; /* unknown keyId: same answer as a bad signature */
-    enum pay_err e = pay_platform_merchant_pubkey(&m, out);
+    /* a row of the portal's keys decides (revoked, ended); without one, the onboarding key */
+    enum pay_err e = pay_portal_key_row(c->p, key_id, mid, &row, out);
+    if (e == PAY_ERR_OK && !row)
+        e = strcmp(key_id, mid) == 0 ? pay_platform_merchant_pubkey(&m, out)
+                                     : PAY_ERR_SIGNATURE_INVALID;
     c->fee_bp = m.fee_bp;
     pay_str_copy(c->notify_hosts, sizeof c->notify_hosts, m.notify_hosts);
     c->merchant_active = strcmp(m.status, "active") == 0;
@@ -139,9 +147,9 @@ static enum pay_err authenticate(struct api_call *c, const struct api_route *r,
                                c->body_len, pay_clock_real_ms() / 1000, &parsed, err);
     if (e != PAY_ERR_OK)
         return err->code == e ? e : pay_error_set(err, e, "Authorization", NULL);
-    if (strlen(parsed.key_id) >= sizeof c->merchant_id) /* lookup refuses these already */
+    /* keyId: the merchant id, or one of its portal keys "<merchant id>.k<n>" */
+    if (pay_platform_merchant_of_key(parsed.key_id, c->merchant_id) != 0) /* lookup refused */
         return pay_error_set(err, PAY_ERR_SIGNATURE_INVALID, "Authorization", NULL);
-    memcpy(c->merchant_id, parsed.key_id, strlen(parsed.key_id) + 1);
     PAY_ASSERT(c->merchant_read); /* a signature checks out only with the looked-up key */
     if (!c->merchant_active)
         return pay_error_set(err, PAY_ERR_MERCHANT_SUSPENDED, "", NULL);

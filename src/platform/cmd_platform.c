@@ -2,6 +2,7 @@
  * (`merchant add`, `keygen`). Offline subcommands open the database directly; SQLite's locking
  * makes them safe next to a running server. */
 #include "platform/platform.h"
+#include "platform/portal.h"
 
 #include "core/buf.h"
 #include "core/cli_opts.h"
@@ -25,6 +26,8 @@ static const char platform_commands[] =
     "                        [--settle-bank CODE --settle-account NO] [--allow-private-hosts]\n"
     "       paygate platform merchant suspend|activate --data-dir DIR --id ID\n"
     "       paygate platform keygen --out FILE [--rsa]\n"
+    "       paygate platform member add --data-dir DIR --merchant ID --login EMAIL\n"
+    "                        --role owner|finance|support --password PW   (portal)\n"
     "       paygate platform consumer add --data-dir DIR --login PHONE|EMAIL\n"
     "                        --password PW --pay-password NNNNNN\n"
     "       paygate platform wallet credit --data-dir DIR --consumer LOGIN\n"
@@ -496,6 +499,7 @@ static const struct {
     {"wallet", "credit", wallet_credit},
     {"keygen", NULL, keygen},
     {"merchant", "settlement", merchant_settlement},
+    {"member", "add", pay_portal_cli_member_add},
 };
 
 int pay_cmd_platform(int argc, char **argv)

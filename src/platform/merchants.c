@@ -3,6 +3,7 @@
  * notify-host allow list, and the key look-up that authenticates every open-API request
  * (keyId = merchant id). */
 #include "platform/platform.h"
+#include "platform/portal.h"
 
 #include "core/clock.h"
 #include "core/timeutil.h"
@@ -114,6 +115,16 @@ static enum pay_err hosts_public(const char *list, struct pay_error *err)
         list += len + (list[len] == ',');
     }
     return PAY_ERR_OK;
+}
+
+enum pay_err pay_platform_merchant_hosts_check(const struct pay_platform *p, const char *list,
+                                               struct pay_error *err)
+{
+    if (!hosts_valid(list))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "notify_hosts",
+                             "lower-case host names (a-z 0-9 - . :), at most %d",
+                             PAY_PLATFORM_NOTIFY_HOSTS_MAX);
+    return p->set.allow_private_hosts ? PAY_ERR_OK : hosts_public(list, err);
 }
 
 static enum pay_err key_check(const struct pay_platform_merchant *m, struct pay_error *err)
@@ -272,6 +283,16 @@ enum pay_err pay_platform_merchant_pubkey(const struct pay_platform_merchant *m,
         return PAY_ERR_SIGNATURE_INVALID;
     out->rsa = k;
     return PAY_ERR_OK;
+}
+
+int pay_platform_merchant_of_key(const char *key_id, char out[PAY_PLATFORM_MERCHANT_ID_MAX + 1])
+{
+    size_t n = strcspn(key_id, ".");
+    if (n == 0 || n > PAY_PLATFORM_MERCHANT_ID_MAX)
+        return -1;
+    memcpy(out, key_id, n);
+    out[n] = '\0';
+    return pay_platform_merchant_id_valid(out) ? 0 : -1;
 }
 
 void pay_platform_merchant_key_release(void *ctx, struct pay_sig_pubkey *key)

@@ -206,6 +206,13 @@ bool pay_platform_merchant_host_allowed(const struct pay_platform_merchant *m, c
  * it does not parse. Released by pay_platform_merchant_key_release (ctx unused). */
 enum pay_err pay_platform_merchant_pubkey(const struct pay_platform_merchant *m,
                                           struct pay_sig_pubkey *out);
+/* FIELD_INVALID (notify_hosts) unless list is a valid comma-separated host list (and, without
+ * allow_private_hosts, holds no special-purpose IP literal: URL_FORBIDDEN). */
+enum pay_err pay_platform_merchant_hosts_check(const struct pay_platform *p, const char *list,
+                                               struct pay_error *err);
+/* The merchant a keyId belongs to: the keyId itself, or its part before '.' for a key added
+ * in the portal ("shop.k2"). 0, or -1 when that is not a merchant id. */
+int pay_platform_merchant_of_key(const char *key_id, char out[PAY_PLATFORM_MERCHANT_ID_MAX + 1]);
 void pay_platform_merchant_key_release(void *ctx, struct pay_sig_pubkey *key);
 
 /* --- trades (trades.c): the state machine ------------------------------------------------- */

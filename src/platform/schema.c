@@ -334,6 +334,40 @@ static const struct pay_store_migration migrations[] = {
      "CREATE TABLE pf_settlement_runs ("
      " business_date TEXT PRIMARY KEY,"
      " ran_ms INTEGER NOT NULL)"},
+    {15,
+     /* The merchant portal (docs/portal.md). Team members of a merchant log in with a
+      * password (Argon2id) and a TOTP code (secret sealed, associated data "totp:<id>");
+      * their tries are counted in pf_attempts ("portal:<id>"). Sessions keep the SHA-256 of
+      * the cookie only. Merchant keys beside the one of pf_merchants: each has its own keyId
+      * ("<merchant>.k<n>"), an end (not_after_ms, 0: none) and a revocation; a row whose
+      * key_id is the merchant id governs the key of pf_merchants once a rotation began. */
+     "CREATE TABLE pf_portal_users ("
+     " id TEXT PRIMARY KEY,"
+     " merchant_id TEXT NOT NULL REFERENCES pf_merchants(id),"
+     " login TEXT NOT NULL UNIQUE,"
+     " password_hash TEXT NOT NULL,"
+     " role TEXT NOT NULL CHECK (role IN ('owner','finance','support')),"
+     " totp_secret TEXT NOT NULL,"
+     " totp_last_step INTEGER NOT NULL DEFAULT 0,"
+     " status TEXT NOT NULL CHECK (status IN ('active','disabled')),"
+     " created_ms INTEGER NOT NULL);"
+     "CREATE INDEX pf_portal_users_merchant ON pf_portal_users(merchant_id);"
+     "CREATE TABLE pf_portal_sessions ("
+     " token_hash TEXT PRIMARY KEY,"
+     " user_id TEXT NOT NULL REFERENCES pf_portal_users(id),"
+     " csrf TEXT NOT NULL,"
+     " created_ms INTEGER NOT NULL,"
+     " last_seen_ms INTEGER NOT NULL);"
+     "CREATE TABLE pf_merchant_keys ("
+     " key_id TEXT PRIMARY KEY,"
+     " merchant_id TEXT NOT NULL REFERENCES pf_merchants(id),"
+     " key_alg TEXT NOT NULL CHECK (key_alg IN ('ed25519','rsa')),"
+     " public_key TEXT NOT NULL,"
+     " created_ms INTEGER NOT NULL,"
+     " not_after_ms INTEGER NOT NULL DEFAULT 0,"
+     " revoked_ms INTEGER NOT NULL DEFAULT 0);"
+     "CREATE INDEX pf_merchant_keys_merchant ON pf_merchant_keys(merchant_id);"
+     "CREATE INDEX pf_trades_merchant ON pf_trades(merchant_id, created_ms)"},
 };
 
 const struct pay_store_component pay_platform_schema = {"platform", migrations,

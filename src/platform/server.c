@@ -2,6 +2,7 @@
  * database and signing key, the committer, the HTTP server and the two workers (sweeper,
  * notifier), and an orderly stop. */
 #include "platform/platform.h"
+#include "platform/portal.h"
 
 #include "core/buf.h"
 #include "core/config.h"
@@ -404,6 +405,8 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
         (e = pay_platform_audit_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_operator_requests_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_trial_balance_routes_add(p, err)) != PAY_ERR_OK ||
+        (e = pay_portal_pages_routes_add(p, err)) != PAY_ERR_OK ||
+        (e = pay_portal_actions_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_sms_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_http_server_start(p->http, err)) != PAY_ERR_OK)
         return e;

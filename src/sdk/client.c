@@ -18,7 +18,8 @@
 
 struct paygate_client {
     char url[512];
-    char merchant_id[PAY_SIG_KEY_ID_MAX + 1];
+    char key_id[PAY_SIG_KEY_ID_MAX + 1];      /* as configured: "shop" or "shop.k1" */
+    char merchant_id[PAY_SIG_KEY_ID_MAX + 1]; /* the merchant: the key id up to its '.' */
     struct pay_ed25519_key key;
     uint8_t platform_pk[PAY_ED25519_PK_LEN];
     char platform_pk_text[PAY_ED25519_KEY_TEXT_LEN];
@@ -162,7 +163,10 @@ paygate_client *paygate_client_new(const paygate_config *cfg, paygate_error *err
     size_t ul = strlen(c->url);
     while (ul > 0 && c->url[ul - 1] == '/')
         c->url[--ul] = '\0';
-    pay_str_copy(c->merchant_id, sizeof c->merchant_id, cfg->merchant_id);
+    /* a key added in the merchant portal has its own keyId, "<merchant id>.k<n>" */
+    pay_str_copy(c->key_id, sizeof c->key_id, cfg->merchant_id);
+    snprintf(c->merchant_id, sizeof c->merchant_id, "%.*s", (int)strcspn(cfg->merchant_id, "."),
+             cfg->merchant_id);
     c->http.total_timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
     c->http.allow_private_addresses = cfg->allow_loopback != 0;
     c->nonces = pay_nonce_cache_mem_new(65536, PAY_SIGNATURE_WINDOW_S);
@@ -246,8 +250,7 @@ static int call(paygate_client *c, const char *method, const char *target, const
 {
     char nonce[PAY_SIG_NONCE_MAX + 1], sig[PAY_SIG_HEADER_MAX + 1];
     pay_sig_nonce_generate(nonce);
-    struct pay_sig_signer s = {
-        .alg = PAY_SIG_ED25519, .key_id = c->merchant_id, .ed25519 = &c->key};
+    struct pay_sig_signer s = {.alg = PAY_SIG_ED25519, .key_id = c->key_id, .ed25519 = &c->key};
     size_t blen = body ? strlen(body) : 0;
     if (pay_sig_sign_request(&s, method, target, body ? body : "", blen, (int64_t)time(NULL), nonce,
                              sig, sizeof sig, NULL) != PAY_ERR_OK)

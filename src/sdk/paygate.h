@@ -47,8 +47,10 @@ typedef struct paygate_client paygate_client;
 
 typedef struct {
     const char *platform_url; /* base URL, e.g. "http://127.0.0.1:8083" */
-    const char *merchant_id;  /* your id at the platform: the keyId of your signatures */
-    const char *key_file;     /* your Ed25519 private key, PEM (`paygate platform keygen`) */
+    /* your id at the platform, the keyId of your signatures; for a key added in the merchant
+     * portal its own keyId, "<merchant id>.k<n>" (docs/portal.md) */
+    const char *merchant_id;
+    const char *key_file; /* your Ed25519 private key, PEM (`paygate platform keygen`) */
     /* The platform's public key (base64, 44 chars) as published at
      * /.well-known/paygate-platform-key. NULL: fetched once by paygate_client_new (pin it in
      * production: a fetched key is only as trustworthy as the connection). */

@@ -41,6 +41,11 @@ grep -q '13800000001' "$dir/out" || fail "credentials not printed"
 grep -q "$BANK0/sandbox/sms" "$dir/out" || fail "SMS page not printed"
 curl -s "$SHOP/" | grep -q 'id="add-tea"' || fail "no catalogue"
 curl -s "$PLATFORM/.well-known/paygate-platform-key" | grep -q public_key || fail "no platform key"
+# the shop's owner in the merchant portal: its TOTP secret kept in a file, never in the log
+grep -q "$PLATFORM/portal" "$dir/out" || fail "portal URL not printed"
+grep -q '^totp_secret [A-Z2-7]\{16,\}$' "$dir/data/platform/portal-owner-totp" || fail "no portal TOTP secret"
+if grep -q "$(sed -n 's/^totp_secret //p' "$dir/data/platform/portal-owner-totp")" "$dir/data/logs/setup.log"; then fail "TOTP secret in the log"; fi
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$PLATFORM/portal/login")" = 200 ] || fail "no portal login page"
 for f in banks/icbc/bank.db banks/ccb/bank.db platform/platform.db shop/shop.db shop/shop.key; do
   [ -f "$dir/data/$f" ] || fail "missing $f"
 done

@@ -289,6 +289,26 @@ static void settlement_after_the_cut_off(void **state)
     assert_int_equal(th_count_in_file(log, "switch.settled"), 1);
 }
 
+/* The card number and CVN2 the shopper typed on ICBC's page are nowhere in ICBC's or the
+ * switch's data or logs (the acquirer keeps a token and the last four, the switch a token). */
+static void no_card_data_at_the_acquirer_or_the_switch(void **state)
+{
+    (void)state;
+    char needles[6][64];
+    size_t n = 0;
+    snprintf(needles[n++], 64, "%s", pan);
+    snprintf(needles[n++], 64, "%s", pan_poor);
+    snprintf(needles[n++], 64, "cvn2=%s", cvv);
+    snprintf(needles[n++], 64, "\"cvn2\":\"%s\"", cvv);
+    snprintf(needles[n++], 64, "cvn2=%s", cvv_poor);
+    const char *bank_files[] = {"data/bank.db", "data/bank.db-wal", "bank.log", "stdout.txt",
+                                "cli.log"};
+    assert_int_equal(th_scan_files(icbc.dir, bank_files, 5, (const char(*)[64])needles, n), 0);
+    const char *sw_files[] = {"data/switch.db", "data/switch.db-wal", "switch.log", "stdout.txt",
+                              "cli.log"};
+    assert_int_equal(th_scan_files(sw.dir, sw_files, 5, (const char(*)[64])needles, n), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +317,7 @@ int main(void)
         cmocka_unit_test(declines_leave_the_order_unpaid),
         cmocka_unit_test(switch_down_is_a_clear_decline),
         cmocka_unit_test(settlement_after_the_cut_off),
+        cmocka_unit_test(no_card_data_at_the_acquirer_or_the_switch),
     };
     return th_finish(cmocka_run_group_tests(tests, setup, teardown));
 }
