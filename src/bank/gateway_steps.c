@@ -48,6 +48,7 @@ struct result_ctx {
     char card_id[PAY_ID_MAX];
     struct pay_bank_card card;
     bool have_card;
+    char net_last4[5]; /* paid with another bank's card: its last four (docs/switch.md) */
     char notify_status[16];
 };
 
@@ -66,8 +67,17 @@ static enum pay_err result_tx(struct pay_store_tx *tx, void *ctx, struct pay_err
         pay_store_col_copy(st, 1, r->notify_status, sizeof r->notify_status);
     }
     pay_store_done(st);
-    if (r->card_id[0])
+    if (r->card_id[0]) {
         r->have_card = pay_bank_card_get(tx, r->card_id, &r->card, err) == PAY_ERR_OK;
+        return PAY_ERR_OK;
+    }
+    st = pay_store_query(tx, err,
+                         "SELECT last4 FROM bank_net_acquired WHERE order_pk = $1 AND mti = '0100'"
+                         " AND response_code = '00'",
+                         "t", r->s->order_pk);
+    if (st && pay_store_step(st, err) == 1)
+        pay_store_col_copy(st, 0, r->net_last4, sizeof r->net_last4);
+    pay_store_done(st);
     return PAY_ERR_OK;
 }
 
@@ -88,6 +98,11 @@ void gw_render_result(struct pay_http_request *req, struct pay_bank *b, const ch
     }
     if (r.have_card)
         gw_card_ctx(ctx, &r.card);
+    else if (r.net_last4[0]) { /* the acquirer knows only the last four of another bank's card */
+        char masked[PAY_BANK_MASKED_MAX];
+        snprintf(masked, sizeof masked, "**** %s", r.net_last4);
+        json_object_set_new(ctx, "card_masked", json_string(masked));
+    }
     char when[PAY_TIME_TEXT_MAX] = "";
     if (s.paid_ms)
         pay_time_format_rfc3339(s.paid_ms, when);

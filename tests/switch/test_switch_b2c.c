@@ -127,6 +127,8 @@ static void ccb_card_pays_at_icbc(void **state)
     pay_net(pan, "12/30", cvv, cookie, sizeof cookie, &r);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "data-status=\"paid\""));
+    assert_non_null(strstr(r.body, "**** 0014")); /* the card by its last four only */
+    assert_null(strstr(r.body, pan));
     h_resp_fini(&r);
     bank_acct(&ccb, card_acct, card1);
     assert_int_equal(card1[1], card0[1] + 12345); /* captured at the issuer: posted */
