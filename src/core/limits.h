@@ -265,6 +265,9 @@
 #define PAY_PORTAL_KEY_OVERLAP_DAYS_MAX 30
 /* Team members of one merchant. */
 #define PAY_PORTAL_MEMBERS_MAX 50
+/* Applications waiting for the operator at once: the public form writes to the database, so
+ * its backlog is bounded (a flood is refused with RATE_LIMITED, nothing written). */
+#define PAY_PORTAL_APPLICATIONS_PENDING_MAX 1000
 
 /* --- languages and time zones (docs/i18n.md) ---------------------------------------------- */
 

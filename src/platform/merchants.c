@@ -175,6 +175,26 @@ struct add_ctx {
     const struct pay_platform_merchant *m;
 };
 
+static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err);
+
+enum pay_err pay_platform_merchant_check(const struct pay_platform *p,
+                                         const struct pay_platform_merchant *m,
+                                         struct pay_error *err)
+{
+    enum pay_err e = merchant_validate(m, err);
+    if (e == PAY_ERR_OK && !p->set.allow_private_hosts)
+        e = hosts_public(m->notify_hosts, err);
+    return e;
+}
+
+enum pay_err pay_platform_merchant_insert_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                             const struct pay_platform_merchant *m,
+                                             struct pay_error *err)
+{
+    struct add_ctx a = {p, m};
+    return add_tx(tx, &a, err);
+}
+
 static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     const struct add_ctx *a = ctx;
@@ -207,9 +227,7 @@ static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
 enum pay_err pay_platform_merchant_add(struct pay_platform *p,
                                        const struct pay_platform_merchant *m, struct pay_error *err)
 {
-    enum pay_err e = merchant_validate(m, err);
-    if (e == PAY_ERR_OK && !p->set.allow_private_hosts)
-        e = hosts_public(m->notify_hosts, err);
+    enum pay_err e = pay_platform_merchant_check(p, m, err);
     if (e != PAY_ERR_OK)
         return e;
     struct add_ctx a = {p, m};

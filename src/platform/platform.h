@@ -189,6 +189,14 @@ enum pay_err pay_platform_merchant_key_set(struct pay_platform_merchant *m, cons
 enum pay_err pay_platform_merchant_add(struct pay_platform *p,
                                        const struct pay_platform_merchant *m,
                                        struct pay_error *err);
+/* pay_platform_merchant_add in two steps: the checks (nothing written), then the insert
+ * inside the caller's transaction (self-service onboarding approves in one). */
+enum pay_err pay_platform_merchant_check(const struct pay_platform *p,
+                                         const struct pay_platform_merchant *m,
+                                         struct pay_error *err);
+enum pay_err pay_platform_merchant_insert_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                             const struct pay_platform_merchant *m,
+                                             struct pay_error *err);
 /* Reads merchant id into *m (caller _fini's it). NOT_FOUND when absent. */
 enum pay_err pay_platform_merchant_get(struct pay_platform *p, const char *id,
                                        struct pay_platform_merchant *m, struct pay_error *err);

@@ -53,6 +53,16 @@ enum pay_err pay_portal_member_add(struct pay_platform *p, const char *actor,
                                    const char *role, char id_out[PAY_ID_MAX],
                                    char totp_out[PAY_PLATFORM_TOTP_TEXT_MAX],
                                    struct pay_error *err);
+/* The same inside the caller's transaction, for a member whose password was hashed before
+ * (an approved application's owner); nothing checked but the database's constraints. */
+enum pay_err pay_portal_member_insert_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                         const char *actor, const char *merchant_id,
+                                         const char *login, const char *password_hash,
+                                         const char *role, char id_out[PAY_ID_MAX],
+                                         char totp_out[PAY_PLATFORM_TOTP_TEXT_MAX],
+                                         struct pay_error *err);
+/* something@something.tld of [A-Za-z0-9._+-], at most PAY_PLATFORM_LOGIN_MAX bytes. */
+bool pay_portal_email_valid(const char *s);
 /* Checks login + password + TOTP code (each try counted first, store/attempts.h; a code is
  * used once) and opens a session: token_out is the cookie value. CREDENTIALS_INVALID (the
  * same for an unknown login) or LOCKED. */
@@ -97,6 +107,57 @@ enum pay_err pay_portal_hosts_set(struct pay_platform *p, const char *actor,
                                   const char *merchant_id, const char *hosts,
                                   struct pay_error *err);
 
+/* --- onboarding (portal_apply.c, portal_approve.c) ----------------------------------------- */
+
+/* An application as the public form sends it (strings borrowed). */
+struct pay_portal_application {
+    const char *company, *contact, *email, *phone, *website;
+    const char *settle_bank, *settle_account;
+    int64_t volume_minor; /* expected monthly volume, CNY */
+    const char *password; /* the future owner's */
+};
+/* Checks every field (FIELD_MISSING / FIELD_INVALID / FIELD_TOO_LONG / ENCODING_INVALID naming
+ * it); host gets the website's host (the merchant's notify host once approved). */
+enum pay_err pay_portal_application_check(const struct pay_portal_application *a,
+                                          const char *password2, char host[256],
+                                          struct pay_error *err);
+/* Records a pending application (the password as an Argon2id hash); token_out is the private
+ * link's token (only its SHA-256 is kept). DUPLICATE (email) when the address has an account or
+ * a pending application; RATE_LIMITED past PAY_PORTAL_APPLICATIONS_PENDING_MAX waiting. */
+enum pay_err pay_portal_apply(struct pay_platform *p, const struct pay_portal_application *a,
+                              const char *password2, const char *source,
+                              char token_out[PAY_PLATFORM_TOKEN_TEXT_MAX], struct pay_error *err);
+/* An application as its link shows it. */
+struct pay_portal_application_status {
+    char id[PAY_ID_MAX];
+    char status[16]; /* pending | approved | rejected */
+    char company[PAY_TEXT_FIELD_MAX + 1];
+    char email[PAY_PLATFORM_LOGIN_MAX + 1];
+    char merchant_id[PAY_PLATFORM_MERCHANT_ID_MAX + 1];
+    char note[PAY_TEXT_FIELD_MAX + 1];
+    int64_t created_ms, decided_ms, revealed_ms;
+};
+/* NOT_FOUND for an unknown token. */
+enum pay_err pay_portal_application_status(struct pay_platform *p, const char *token,
+                                           struct pay_portal_application_status *s,
+                                           struct pay_error *err);
+/* The approved application's credentials {merchant_id, key_id, login, totp_secret,
+ * private_key}, once (new reference in *out; the caller wipes nothing: they are gone from the
+ * database). FORBIDDEN when not approved or shown already. */
+enum pay_err pay_portal_application_reveal(struct pay_platform *p, const char *token,
+                                           const char *source, json_t **out, struct pay_error *err);
+/* Approves a pending application as merchant merchant_id with fee_bp (see portal_approve.c).
+ * FIELD_INVALID (merchant_id; id when decided already), DUPLICATE (a merchant or login taken),
+ * URL_FORBIDDEN (the website's host as notify host), NOT_FOUND. */
+enum pay_err pay_portal_application_approve(struct pay_platform *p, const char *app_id,
+                                            const char *merchant_id, int64_t fee_bp,
+                                            struct pay_error *err);
+enum pay_err pay_portal_application_reject(struct pay_platform *p, const char *app_id,
+                                           const char *note, struct pay_error *err);
+/* The latest 100 applications, pending first, as JSON (new reference). */
+enum pay_err pay_portal_applications_list(struct pay_platform *p, json_t **out,
+                                          struct pay_error *err);
+
 /* --- pages (portal_pages.c, portal_actions.c) --------------------------------------------- */
 
 #define PAY_PORTAL_COOKIE      "pf_portal"
@@ -118,6 +179,9 @@ json_t *pay_portal_money(struct pay_http_request *req, int64_t minor, const char
 
 enum pay_err pay_portal_pages_routes_add(struct pay_platform *p, struct pay_error *err);
 enum pay_err pay_portal_actions_routes_add(struct pay_platform *p, struct pay_error *err);
+/* /portal/apply... (portal_apply_pages.c) and /operator/applications... (operator_apps.c). */
+enum pay_err pay_portal_apply_routes_add(struct pay_platform *p, struct pay_error *err);
+enum pay_err pay_platform_operator_apps_routes_add(struct pay_platform *p, struct pay_error *err);
 
 /* `paygate platform member add` (portal_cli.c). */
 int pay_portal_cli_member_add(int argc, char **argv);

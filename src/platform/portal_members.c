@@ -51,8 +51,7 @@ const char *pay_portal_role_name(enum pay_portal_role r)
                                      : "";
 }
 
-/* something@something.tld of [A-Za-z0-9._+-], at most PAY_PLATFORM_LOGIN_MAX bytes */
-static bool email_valid(const char *s)
+bool pay_portal_email_valid(const char *s)
 {
     size_t n = strnlen(s, PAY_PLATFORM_LOGIN_MAX + 1), at = 0;
     if (n < 3 || n > PAY_PLATFORM_LOGIN_MAX || s[0] == '@')
@@ -112,7 +111,7 @@ static enum pay_err member_check(struct pay_platform *p, const char *merchant_id
                                  const char *password, const char *role, struct pay_error *err)
 {
     struct pay_platform_merchant m;
-    if (!email_valid(login))
+    if (!pay_portal_email_valid(login))
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "login", "an e-mail address");
     size_t pl = strlen(password);
     if (pl < PAY_PLATFORM_PORTAL_PASSWORD_MIN || pl > PAY_PASSWORD_MAX)
@@ -125,6 +124,18 @@ static enum pay_err member_check(struct pay_platform *p, const char *merchant_id
     return e;
 }
 
+/* A fresh TOTP secret of member id: its text into totp_out, sealed into sealed. 0 or -1. */
+static int totp_new(const struct pay_platform *p, const char *id,
+                    char totp_out[PAY_PLATFORM_TOTP_TEXT_MAX],
+                    char sealed[PAY_PLATFORM_TOTP_SEALED_MAX])
+{
+    uint8_t key[PAY_TOTP_SECRET_LEN];
+    pay_totp_secret_generate(key);
+    int rc = pay_base32_encode(totp_out, PAY_PLATFORM_TOTP_TEXT_MAX, key, sizeof key);
+    pay_wipe(key, sizeof key);
+    return rc == 0 && pay_platform_totp_seal(p, id, totp_out, sealed) == 0 ? 0 : -1;
+}
+
 enum pay_err pay_portal_member_add(struct pay_platform *p, const char *actor,
                                    const char *merchant_id, const char *login, const char *password,
                                    const char *role, char id_out[PAY_ID_MAX],
@@ -134,13 +145,9 @@ enum pay_err pay_portal_member_add(struct pay_platform *p, const char *actor,
     if (e != PAY_ERR_OK)
         return e;
     char hash[PAY_PWHASH_STR_LEN], sealed[PAY_PLATFORM_TOTP_SEALED_MAX];
-    uint8_t key[PAY_TOTP_SECRET_LEN];
     if (pay_id_new("pu", id_out) != PAY_ERR_OK)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "no randomness for an id");
-    pay_totp_secret_generate(key);
-    int rc = pay_base32_encode(totp_out, PAY_PLATFORM_TOTP_TEXT_MAX, key, sizeof key);
-    pay_wipe(key, sizeof key);
-    if (rc != 0 || pay_platform_totp_seal(p, id_out, totp_out, sealed) != 0 ||
+    if (totp_new(p, id_out, totp_out, sealed) != 0 ||
         pay_pwhash_hash(hash, password, strlen(password)) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot hash or seal a secret");
     struct add_ctx a = {p, actor, id_out, merchant_id, login, hash, role, sealed};
@@ -148,6 +155,20 @@ enum pay_err pay_portal_member_add(struct pay_platform *p, const char *actor,
     if (e != PAY_ERR_OK)
         pay_wipe(totp_out, PAY_PLATFORM_TOTP_TEXT_MAX);
     return e;
+}
+
+enum pay_err pay_portal_member_insert_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                         const char *actor, const char *merchant_id,
+                                         const char *login, const char *password_hash,
+                                         const char *role, char id_out[PAY_ID_MAX],
+                                         char totp_out[PAY_PLATFORM_TOTP_TEXT_MAX],
+                                         struct pay_error *err)
+{
+    char sealed[PAY_PLATFORM_TOTP_SEALED_MAX];
+    if (pay_id_new("pu", id_out) != PAY_ERR_OK || totp_new(p, id_out, totp_out, sealed) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot make or seal a TOTP secret");
+    struct add_ctx a = {p, actor, id_out, merchant_id, login, password_hash, role, sealed};
+    return add_tx(tx, &a, err);
 }
 
 /* --- login ----------------------------------------------------------------------------- */

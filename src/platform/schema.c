@@ -368,6 +368,34 @@ static const struct pay_store_migration migrations[] = {
      " revoked_ms INTEGER NOT NULL DEFAULT 0);"
      "CREATE INDEX pf_merchant_keys_merchant ON pf_merchant_keys(merchant_id);"
      "CREATE INDEX pf_trades_merchant ON pf_trades(merchant_id, created_ms)"},
+    {16,
+     /* Self-service onboarding (docs/portal.md, "Becoming a merchant"): an application from
+      * the public page, waiting for the operator. The applicant follows it by a link whose
+      * token is kept as its SHA-256 only; the owner's password is an Argon2id hash from the
+      * start. Approved: the merchant, its owner and a sandbox key are made in one transaction,
+      * and what the applicant must see once (the TOTP secret, the private key) waits sealed
+      * (credentials, associated data "application:<id>") until it is shown, then is gone. */
+     "CREATE TABLE pf_applications ("
+     " id TEXT PRIMARY KEY,"
+     " status TEXT NOT NULL CHECK (status IN ('pending','approved','rejected')),"
+     " company TEXT NOT NULL,"
+     " contact TEXT NOT NULL,"
+     " email TEXT NOT NULL,"
+     " phone TEXT NOT NULL,"
+     " website TEXT NOT NULL,"
+     " settle_bank TEXT NOT NULL,"
+     " settle_account TEXT NOT NULL,"
+     " volume_minor INTEGER NOT NULL CHECK (volume_minor >= 0),"
+     " currency TEXT NOT NULL,"
+     " password_hash TEXT NOT NULL,"
+     " token_hash TEXT NOT NULL UNIQUE,"
+     " merchant_id TEXT NOT NULL DEFAULT '',"
+     " credentials TEXT NOT NULL DEFAULT '',"
+     " note TEXT NOT NULL DEFAULT '',"
+     " created_ms INTEGER NOT NULL,"
+     " decided_ms INTEGER NOT NULL DEFAULT 0,"
+     " revealed_ms INTEGER NOT NULL DEFAULT 0);"
+     "CREATE INDEX pf_applications_status ON pf_applications(status, created_ms)"},
 };
 
 const struct pay_store_component pay_platform_schema = {"platform", migrations,

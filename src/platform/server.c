@@ -407,6 +407,8 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
         (e = pay_platform_trial_balance_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_portal_pages_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_portal_actions_routes_add(p, err)) != PAY_ERR_OK ||
+        (e = pay_portal_apply_routes_add(p, err)) != PAY_ERR_OK ||
+        (e = pay_platform_operator_apps_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_sms_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_http_server_start(p->http, err)) != PAY_ERR_OK)
         return e;
