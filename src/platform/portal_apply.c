@@ -7,7 +7,7 @@
 #include "platform/portal.h"
 
 #include "core/clock.h"
-#include "core/ids.h"
+#include "crypto/ids.h"
 #include "core/money.h"
 #include "crypto/crypto.h"
 #include "crypto/password.h"
@@ -78,7 +78,7 @@ enum pay_err pay_portal_application_check(const struct pay_portal_application *a
                              PAY_PASSWORD_MAX);
     if (!password2 || strcmp(a->password, password2) != 0)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "password2", "the passwords differ");
-    snprintf(host, 256, "%s", u.host);
+    pay_str_copy(host, 256, u.host);
     return PAY_ERR_OK;
 }
 

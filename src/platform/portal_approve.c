@@ -5,6 +5,7 @@
  * once; rejecting records why. A decided application cannot be decided again. */
 #include "platform/portal.h"
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "crypto/crypto.h"
 #include "crypto/password.h"
@@ -104,7 +105,7 @@ static enum pay_err approve_tx(struct pay_store_tx *tx, void *ctx, struct pay_er
     struct pay_url u;
     enum pay_err e = approve_read(tx, c, err);
     if (e == PAY_ERR_OK && (e = pay_url_parse(c->website, "website", &u, err)) == PAY_ERR_OK)
-        snprintf(c->m->notify_hosts, sizeof c->m->notify_hosts, "%s", u.host);
+        pay_str_copy(c->m->notify_hosts, sizeof c->m->notify_hosts, u.host);
     if (e == PAY_ERR_OK)
         e = pay_platform_merchant_check(c->p, c->m, err);
     if (e == PAY_ERR_OK)
@@ -140,7 +141,7 @@ enum pay_err pay_portal_application_approve(struct pay_platform *p, const char *
     char pk[PAY_ED25519_KEY_TEXT_LEN], pem[256];
     if (!pay_platform_merchant_id_valid(merchant_id ? merchant_id : ""))
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "merchant_id", "1-32 of a-z, 0-9 and _");
-    snprintf(m.id, sizeof m.id, "%s", merchant_id);
+    pay_str_copy(m.id, sizeof m.id, merchant_id);
     pay_ed25519_generate(&k); /* the sandbox key: the merchant uploads its own in the portal */
     pay_ed25519_pk_to_text(pk, k.pk);
     int rc = private_pem(&k, pem, sizeof pem);
