@@ -57,6 +57,8 @@ void pay_http_req_free(struct pay_http_request *req)
     pay_buf_fini(&req->body);
     pay_buf_fini(&req->form_action);
     free(req->resp_body);
+    if (req->answer != NULL) /* built by a worker for a connection closed before it was queued */
+        MHD_destroy_response(req->answer);
     for (struct arena_block *b = req->arena, *next; b != NULL; b = next) {
         next = b->next;
         free(b);
