@@ -646,6 +646,9 @@ enum pay_err pay_platform_sms_routes_add(struct pay_platform *p, struct pay_erro
 enum pay_err pay_platform_operator_routes_add(struct pay_platform *p, struct pay_error *err);
 /* The operator console (dashboard.c): GET /operator/dashboard, POST /operator/login. */
 enum pay_err pay_platform_dashboard_routes_add(struct pay_platform *p, struct pay_error *err);
+/* The console's payouts (operator_settlements.c): GET /operator/settlements. */
+enum pay_err pay_platform_operator_settlements_routes_add(struct pay_platform *p,
+                                                          struct pay_error *err);
 /* The console's trial balance (trial_balance.c): GET /operator/trial-balance. */
 enum pay_err pay_platform_trial_balance_routes_add(struct pay_platform *p, struct pay_error *err);
 /* The console's refund requests (operator_requests.c): GET /operator/refund-requests and the

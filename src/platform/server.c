@@ -409,6 +409,7 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
         (e = pay_portal_actions_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_portal_apply_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_operator_apps_routes_add(p, err)) != PAY_ERR_OK ||
+        (e = pay_platform_operator_settlements_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_sms_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_http_server_start(p->http, err)) != PAY_ERR_OK)
         return e;

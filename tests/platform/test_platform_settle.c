@@ -441,6 +441,20 @@ static void trial_balance(void **state)
     assert_non_null(strstr(page, "data-kind=\"difference\"><td colspan=\"2\">"));
     assert_non_null(strstr(page, "data-amount=\"0.00\">"));
     pay_http_client_response_fini(&res);
+    /* the console's payouts: m_a's paid, m_b's refused and flagged with the bank's answer */
+    snprintf(url, sizeof url, "%s/operator/settlements", pf.url);
+    assert_int_equal(pay_http_client_request("GET", url, hdr, NULL, 0, &opt, &res, NULL),
+                     PAY_ERR_OK);
+    assert_int_equal(res.status, 200);
+    page = pay_buf_str(&res.body);
+    assert_non_null(strstr(page, "data-status=\"paid\"><td>"));
+    assert_non_null(strstr(page, "data-status=\"failed\"><td>"));
+    assert_non_null(strstr(page, "<span class=\"error\">NOT_FOUND"));
+    pay_http_client_response_fini(&res);
+    assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, &opt, &res, NULL),
+                     PAY_ERR_OK);
+    assert_int_equal(res.status, 401); /* the console's login */
+    pay_http_client_response_fini(&res);
 }
 
 static void ledger_at_the_end(void **state)
