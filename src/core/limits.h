@@ -592,4 +592,8 @@ _Static_assert(PAY_HTTP_TPL_MSG_MAX <= PAY_I18N_MESSAGE_MAX,
 _Static_assert(PAY_BANK_SESSION_TTL_MS > PAY_OTP_TTL_S * 1000LL,
                "a payment page lives longer than its SMS code");
 
+/* Payouts the operator console's settlements page lists, newest first: a page people read;
+ * older ones stay in GET /v1/settlements of each merchant. */
+#define PAY_OPERATOR_SETTLEMENTS_MAX 200
+
 #endif

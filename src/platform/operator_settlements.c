@@ -3,15 +3,13 @@
  * the dashboard. */
 #include "platform/platform.h"
 
+#include "core/limits.h"
 #include "core/money.h"
 #include "http/server.h"
 #include "http/template.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/* Payouts shown, newest first. */
-#define OP_SETTLEMENTS_MAX 200
 
 struct page_ctx {
     struct pay_http_request *req;
@@ -26,7 +24,7 @@ static enum pay_err read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
         tx, err,
         "SELECT id, merchant_id, business_date, bank, amount_minor, currency, status, last_error,"
         " attempts FROM pf_settlements ORDER BY created_ms DESC, id DESC LIMIT $1",
-        "i", (int64_t)OP_SETTLEMENTS_MAX);
+        "i", (int64_t)PAY_OPERATOR_SETTLEMENTS_MAX);
     if (!st)
         return err->code;
     int rc;
