@@ -116,15 +116,19 @@ static int64_t balance_of(struct pay_bank *b, const char *acct)
 /* Customers and their accounts (the ids the forms ask for), newest first. */
 static enum pay_err people_tx(struct pay_store_tx *tx, struct admin_ctx *a, struct pay_error *err)
 {
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err, "SELECT id, name, phone FROM bank_customers ORDER BY created_ms DESC LIMIT 200",
-        "");
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT id, name, phone, CASE WHEN reserved_sealed = '' THEN 0 ELSE 1 END"
+                        " FROM bank_customers"
+                        " ORDER BY created_ms DESC LIMIT 200",
+                        "");
     if (!st)
         return err->code;
-    while (pay_store_step(st, err) == 1)
+    while (pay_store_step(st, err) == 1) /* whether a reserved message is set, never what */
         json_array_append_new(
-            a->customers, json_pack("{s:s, s:s, s:s}", "id", pay_store_col_text(st, 0), "name",
-                                    pay_store_col_text(st, 1), "phone", pay_store_col_text(st, 2)));
+            a->customers, json_pack("{s:s, s:s, s:s, s:b}", "id", pay_store_col_text(st, 0), "name",
+                                    pay_store_col_text(st, 1), "phone", pay_store_col_text(st, 2),
+                                    "reserved", pay_store_col_int64(st, 3) != 0));
     pay_store_done(st);
     st = pay_store_query(tx, err,
                          "SELECT id, kind, owner FROM bank_accounts WHERE kind <> 'merchant'"
@@ -230,13 +234,16 @@ static enum pay_err admin_handler(struct pay_http_request *req, struct pay_error
     const char *tok = pay_http_req_query(req, "token"); /* allowed: it is the admin token */
     if (ctx && tok && tok[0])
         json_object_set_new(ctx, "token", json_string(tok));
-    if (ctx && done && id && (strcmp(done, "customer") == 0 || strcmp(done, "account") == 0))
+    const char *done_text =
+        !done                           ? NULL
+        : strcmp(done, "customer") == 0 ? pay_http_req_tr(req, "Customer created")
+        : strcmp(done, "account") == 0  ? pay_http_req_tr(req, "Account opened")
+        : strcmp(done, "reserved") == 0 ? pay_http_req_tr(req, "Reserved message set")
+                                        : NULL;
+    if (ctx && done_text && id)
         json_object_set_new(ctx, "done",
-                            json_pack("{s:s, s:s, s:s}", "what", done, "what_text",
-                                      strcmp(done, "customer") == 0
-                                          ? pay_http_req_tr(req, "Customer created")
-                                          : pay_http_req_tr(req, "Account opened"),
-                                      "id", id)); /* escaped */
+                            json_pack("{s:s, s:s, s:s}", "what", done, "what_text", done_text, "id",
+                                      id)); /* escaped */
     if (rc == PAY_ERR_OK)
         pay_http_respond_template(req, 200, "admin", ctx);
     json_decref(ctx);

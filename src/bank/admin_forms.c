@@ -131,6 +131,19 @@ static enum pay_err customer_post(struct pay_http_request *req, struct pay_error
     return rc;
 }
 
+static enum pay_err reserved_post(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    const char *customer = pay_http_req_form_get(req, "customer");
+    enum pay_err rc = admin_post_begin(req, b, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_admin_customer_reserved(b, customer, pay_http_req_form_get(req, "message"),
+                                              err);
+    if (rc == PAY_ERR_OK)
+        redirect_to(req, "/admin?done=reserved&", "id", customer);
+    return rc;
+}
+
 static enum pay_err account_post(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_bank *b = pay_http_req_ctx(req);
@@ -334,6 +347,7 @@ static enum pay_err movements_get(struct pay_http_request *req, struct pay_error
 
 static struct pay_http_route routes[] = {
     {"POST", "/admin/customers", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, customer_post, NULL},
+    {"POST", "/admin/customers/reserved", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, reserved_post, NULL},
     {"POST", "/admin/accounts", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, account_post, NULL},
     {"POST", "/admin/cards", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, card_post, NULL},
     {"GET", "/admin/cards/issued", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, card_issued_get, NULL},

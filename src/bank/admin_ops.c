@@ -78,6 +78,36 @@ enum pay_err pay_bank_admin_customer_add(struct pay_bank *b, const char *name, c
     return rc;
 }
 
+struct reserved_op {
+    struct pay_bank *b;
+    const char *customer_id, *message;
+};
+
+static enum pay_err reserved_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct reserved_op *r = ctx;
+    enum pay_err rc = pay_bank_reserved_set(r->b, tx, r->customer_id, r->message, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    return pay_bank_audit(r->b, tx,
+                          &(struct pay_audit_entry){.actor = "admin",
+                                                    .action = "customer.reserved_message",
+                                                    .target = r->customer_id},
+                          err); /* that it changed, never what it says */
+}
+
+enum pay_err pay_bank_admin_customer_reserved(struct pay_bank *b, const char *customer_id,
+                                              const char *message, struct pay_error *err)
+{
+    enum pay_err rc = need(customer_id, "customer", err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_reserved_check(message, err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    struct reserved_op r = {.b = b, .customer_id = customer_id, .message = message};
+    return pay_committer_submit(b->committer, reserved_apply, &r, err);
+}
+
 /* --- accounts ------------------------------------------------------------------------------- */
 
 /* The phone of customer_id into phone (sized 24); NOT_FOUND (field "customer") if none. */

@@ -191,6 +191,9 @@ struct pay_bank_card {
     char phone[24];
     char password_hash[PAY_PWHASH_STR_LEN];
     int64_t locked_until_ms; /* from bank_attempts; in the past or 0 when not locked */
+    char customer_id[PAY_ID_MAX];
+    /* the customer's reserved message, sealed ("" when none): pay_bank_reserved_open */
+    char reserved_sealed[PAY_AEAD_SEALED_LEN(PAY_RESERVED_MESSAGE_MAX)];
 };
 /* Looks a card up by PAN inside tx. PAY_ERR_CARD_INVALID when unknown. */
 enum pay_err pay_bank_card_find(struct pay_bank *b, struct pay_store_tx *tx, const char *pan,
@@ -246,10 +249,28 @@ enum pay_err pay_bank_customer_create(struct pay_bank *b, struct pay_store_tx *t
                                       const char *phone, char id_out[PAY_ID_MAX],
                                       struct pay_error *err);
 
+/* --- reserved.c: the customer's reserved message (预留信息, docs/bank.md) ------------------ */
+/* Checks a reserved message: 1..PAY_RESERVED_MESSAGE_CHARS_MAX characters of UTF-8 without
+ * control characters (field "message"). */
+enum pay_err pay_bank_reserved_check(const char *message, struct pay_error *err);
+/* Seals message (checked) for customer_id and stores it inside tx; NOT_FOUND (field
+ * "customer") when there is no such customer. The text goes nowhere else: not the log, not
+ * the audit trail. */
+enum pay_err pay_bank_reserved_set(struct pay_bank *b, struct pay_store_tx *tx,
+                                   const char *customer_id, const char *message,
+                                   struct pay_error *err);
+/* Opens the reserved message of card c's customer into out; false (out "") when the customer
+ * has none or it cannot be opened (a key gone from the keyring). The caller wipes out. */
+bool pay_bank_reserved_open(const struct pay_bank *b, const struct pay_bank_card *c,
+                            char out[PAY_RESERVED_MESSAGE_MAX + 1]);
+
 /* --- admin_ops.c: sandbox administration, shared by the CLI and the /admin forms -------- */
 /* Each validates its input (err->field names the bad one) and commits one write. */
 enum pay_err pay_bank_admin_customer_add(struct pay_bank *b, const char *name, const char *phone,
                                          char id_out[PAY_ID_MAX], struct pay_error *err);
+/* Sets (replaces) a customer's reserved message, as a customer asks at the counter. */
+enum pay_err pay_bank_admin_customer_reserved(struct pay_bank *b, const char *customer_id,
+                                              const char *message, struct pay_error *err);
 /* kind "deposit" or "credit"; limit_minor: the credit line (credit only, >= 0). */
 enum pay_err pay_bank_admin_account_open(struct pay_bank *b, const char *customer_id,
                                          const char *kind, int64_t limit_minor,

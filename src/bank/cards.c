@@ -105,8 +105,9 @@ void pay_bank_pan_index(const struct pay_bank *b, const char *pan, char out[PAY_
 
 static const char card_cols[] =
     "SELECT c.id, c.bin, c.last4, c.expiry, c.kind, c.account_id, c.phone, c.password_hash,"
-    " COALESCE(a.locked_until_ms, 0) FROM bank_cards c"
-    " LEFT JOIN bank_attempts a ON a.subject = 'card:' || c.id";
+    " COALESCE(a.locked_until_ms, 0), c.customer_id, COALESCE(u.reserved_sealed, '')"
+    " FROM bank_cards c LEFT JOIN bank_attempts a ON a.subject = 'card:' || c.id"
+    " LEFT JOIN bank_customers u ON u.id = c.customer_id";
 
 static enum pay_err card_row(struct pay_store_stmt *st, struct pay_bank_card *c,
                              struct pay_error *err)
@@ -130,6 +131,8 @@ static enum pay_err card_row(struct pay_store_stmt *st, struct pay_bank_card *c,
     pay_store_col_copy(st, 6, c->phone, sizeof c->phone);
     pay_store_col_copy(st, 7, c->password_hash, sizeof c->password_hash);
     c->locked_until_ms = pay_store_col_int64(st, 8);
+    pay_store_col_copy(st, 9, c->customer_id, sizeof c->customer_id);
+    pay_store_col_copy(st, 10, c->reserved_sealed, sizeof c->reserved_sealed);
     pay_store_done(st);
     return PAY_ERR_OK;
 }

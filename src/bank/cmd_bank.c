@@ -82,6 +82,13 @@ static const struct pay_cli_opt customer_add_flags[] = {
     PAY_CLI_REQ("--name", "NAME", "the customer's name", NULL),
     PAY_CLI_REQ("--phone", "PHONE", "mobile number for SMS codes: 5-20 digits, optional '+'", NULL),
     PAY_CLI_END};
+static const struct pay_cli_opt customer_reserved_flags[] = {
+    PAY_CLI_REQ("--customer", "C", "the customer id (cus_...)", NULL),
+    PAY_CLI_REQ("--message", "TEXT",
+                "the customer's reserved message (预留信息), 1-30 characters, shown on the "
+                "payment pages before the card password",
+                NULL),
+    PAY_CLI_END};
 static const struct pay_cli_opt account_add_flags[] = {
     PAY_CLI_REQ("--customer", "C", "the customer id (cust_...)", NULL),
     PAY_CLI_OPT("--kind", "deposit|credit", "account kind (default deposit)", NULL),
@@ -118,6 +125,9 @@ static const struct bank_cmd {
     {"merchant", "revoke", "--data-dir D (--serial HEX | --mer-id M)",
      "Revokes merchant certificates.", merchant_revoke_flags},
     {"customer", "add", "--data-dir D --name N --phone P", "Adds a customer.", customer_add_flags},
+    {"customer", "reserved-message", "--data-dir D --customer C --message TEXT",
+     "Sets a customer's reserved message (shown, never printed or logged).",
+     customer_reserved_flags},
     {"account", "add", "--data-dir D --customer C [--kind deposit|credit] [--limit MINOR]",
      "Opens an account.", account_add_flags},
     {"card", "add", "--data-dir D (--customer C | --account A) [--kind debit|credit] ...",
@@ -445,14 +455,19 @@ static enum pay_err minor_arg(const struct opts *in, const char *k, int64_t dflt
     return PAY_ERR_OK;
 }
 
-/* customer add / account add / card add / deposit: the shared operations of admin_ops.c. */
-static int admin_cmd(struct pay_bank *b, const char *what, const struct opts *in)
+/* customer add / customer reserved-message / account add / card add / deposit: the shared
+ * operations of admin_ops.c. */
+static int admin_cmd(struct pay_bank *b, const char *what, const char *verb, const struct opts *in)
 {
     struct pay_error e = {0};
     char id[PAY_LEDGER_ID_MAX + 1] = "";
     int64_t minor = 0;
     enum pay_err rc;
-    if (strcmp(what, "customer") == 0) {
+    if (strcmp(what, "customer") == 0 && verb && strcmp(verb, "reserved-message") == 0) {
+        rc = pay_bank_admin_customer_reserved(b, get(in, "customer"), get(in, "message"), &e);
+        if (rc == PAY_ERR_OK)
+            printf("reserved message set for %s\n", get(in, "customer")); /* never the text */
+    } else if (strcmp(what, "customer") == 0) {
         rc = pay_bank_admin_customer_add(b, get(in, "name"), get(in, "phone"), id, &e);
         if (rc == PAY_ERR_OK)
             printf("customer %s\n", id);
@@ -575,7 +590,7 @@ int pay_cmd_bank(int argc, char **argv)
                 ? 0
                 : (fprintf(stderr, "paygate bank demo-cards: no demo cards (--demo-data)\n"), 1);
     else
-        status = admin_cmd(b, cmd, &in);
+        status = admin_cmd(b, cmd, c->verb, &in);
     pay_bank_close(b);
     return status;
 }

@@ -15,16 +15,18 @@
 struct demo_card {
     int serial;
     const char *name, *kind, *expiry, *state;
+    const char *reserved; /* the customer's reserved message (docs/bank.md) */
     int64_t balance_minor, limit_minor;
     bool locked;
 };
 
 static const struct demo_card demo[] = {
-    {1, "Alice Success", "debit", "12/30", "always succeeds", 10000000, 0, false},
-    {2, "Bob NoFunds", "debit", "12/30", "no funds", 0, 0, false},
-    {3, "Carol Expired", "debit", "01/20", "expired", 10000000, 0, false},
-    {4, "Dave Locked", "debit", "12/30", "locked", 10000000, 0, true},
-    {5, "Erin Credit", "credit", "12/30", "credit card, limit 50000.00", 0, 5000000, false},
+    {1, "Alice Success", "debit", "12/30", "always succeeds", "春眠不觉晓", 10000000, 0, false},
+    {2, "Bob NoFunds", "debit", "12/30", "no funds", "处处闻啼鸟", 0, 0, false},
+    {3, "Carol Expired", "debit", "01/20", "expired", "夜来风雨声", 10000000, 0, false},
+    {4, "Dave Locked", "debit", "12/30", "locked", "花落知多少", 10000000, 0, true},
+    {5, "Erin Credit", "credit", "12/30", "credit card, limit 50000.00", "床前明月光", 0, 5000000,
+     false},
 };
 
 struct demo_op {
@@ -51,6 +53,8 @@ static enum pay_err demo_apply(struct pay_store_tx *tx, void *ctx, struct pay_er
     char phone[24], cus[PAY_ID_MAX], card_id[PAY_ID_MAX];
     snprintf(phone, sizeof phone, "1380000000%d", o->d->serial);
     enum pay_err rc = pay_bank_customer_create(b, tx, o->d->name, phone, cus, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_reserved_set(b, tx, cus, o->d->reserved, err);
     struct pay_bank_card_new n = {.customer_id = cus,
                                   .kind = o->d->kind,
                                   .password = "123456",

@@ -21,8 +21,17 @@ static void render(struct pay_http_request *req, int status, const char *tpl,
                    const struct gw_session *s, const struct pay_bank_card *c, const char *error)
 {
     json_t *ctx = gw_page_ctx(req, s, error);
-    if (ctx && c)
+    if (ctx && c) {
         gw_card_ctx(ctx, c);
+        /* the customer's reserved message, after the card number and before any secret is
+         * asked: only the real bank can show it (docs/bank.md, "Reserved message") */
+        char reserved[PAY_RESERVED_MESSAGE_MAX + 1];
+        json_object_set_new(ctx, "reserved",
+                            pay_bank_reserved_open(pay_http_req_ctx(req), c, reserved)
+                                ? json_string(reserved)
+                                : json_false());
+        pay_wipe(reserved, sizeof reserved);
+    }
     pay_http_respond_template(req, status, tpl, ctx);
     json_decref(ctx);
 }

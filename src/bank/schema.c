@@ -115,6 +115,8 @@ static const struct pay_store_migration migrations[] = {
         "CREATE INDEX bank_net_acquired_due ON bank_net_acquired(state, next_attempt_ms);"
         "CREATE TABLE bank_net_trace (next BIGINT NOT NULL);"
         "INSERT INTO bank_net_trace (next) VALUES (1)"},
+    /* The customer's reserved message (预留信息, reserved.c), sealed; '' when none. */
+    {6, "ALTER TABLE bank_customers ADD COLUMN reserved_sealed TEXT NOT NULL DEFAULT ''"},
 };
 
 const struct pay_store_component pay_bank_schema = {"bank", migrations,

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,4 +180,49 @@ bool pay_str_copy(char *dst, size_t size, const char *src)
     memmove(dst, src, n);
     dst[n] = '\0';
     return false;
+}
+
+long pay_utf8_bad_at(const char *text, size_t n, const char *allowed_ctl)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            if ((c < 0x20 || c == 0x7f) && (c == 0 || strchr(allowed_ctl, (int)c) == NULL))
+                return (long)i;
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t cp, min;
+        if (c >= 0xc2 && c <= 0xdf)
+            k = 1, cp = c & 0x1f, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef)
+            k = 2, cp = c & 0x0f, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4)
+            k = 3, cp = c & 0x07, min = 0x10000;
+        else
+            return (long)i;
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
+                return (long)i;
+            cp = (cp << 6) | (s[i + j] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return (long)i;
+        i += k + 1;
+    }
+    return -1;
+}
+
+long pay_utf8_chars(const char *s)
+{
+    size_t n = strlen(s);
+    if (pay_utf8_bad_at(s, n, "") >= 0)
+        return -1;
+    long chars = 0;
+    for (size_t i = 0; i < n; i++)
+        chars += ((unsigned char)s[i] & 0xc0) != 0x80; /* count lead bytes only */
+    return chars;
 }

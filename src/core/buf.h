@@ -40,6 +40,16 @@ const char *pay_buf_str(const struct pay_buf *b);
  * refuses what does not fit (FIELD_TOO_LONG, a usage error) instead of going on with less. */
 bool pay_str_copy(char *dst, size_t size, const char *src);
 
+/* Validates n bytes of UTF-8 (no overlongs, no surrogates, <= U+10FFFF, no NUL) and refuses
+ * control characters other than those in allowed_ctl. Returns the offset of the first bad
+ * byte, or -1 when all of it is good. */
+long pay_utf8_bad_at(const char *s, size_t n, const char *allowed_ctl);
+
+/* The number of characters (code points) of the NUL-terminated s, or -1 when it is not valid
+ * UTF-8 or holds a control character: how text people type is measured against a limit
+ * counted in characters (a Chinese character is 3 bytes). */
+long pay_utf8_chars(const char *s);
+
 /* Reads the whole file at path into a NUL-terminated heap string that the caller frees.
  * NULL when it cannot be opened or read (errno tells why) or is larger than max bytes
  * (errno = EFBIG). *len (may be NULL) receives the length. For secrets use

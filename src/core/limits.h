@@ -362,6 +362,15 @@
 #define PAY_AUDIT_REPORT_LINES_MAX 100
 #define PAY_AUDIT_KEY_FILE_MAX     65536
 
+/* --- reserved messages (预留信息: bank customers, wallet users) ------------------------------ */
+
+/* A reserved message is a short phrase its owner chose and a real page shows before it asks for
+ * a secret, so a phishing copy (which cannot know it) gives itself away. Banks allow a few
+ * dozen characters (ICBC: 30); measured in characters, stored sealed, so the byte bound is
+ * four bytes per character of UTF-8. */
+#define PAY_RESERVED_MESSAGE_CHARS_MAX 30
+#define PAY_RESERVED_MESSAGE_MAX       (4 * PAY_RESERVED_MESSAGE_CHARS_MAX)
+
 /* --- bank (src/bank) ------------------------------------------------------------------------- */
 
 /* an unseen card result is dropped after this */

@@ -64,43 +64,6 @@ enum pay_err pay_json_decode(const char *data, size_t len, json_t **out, struct 
     return PAY_ERR_OK;
 }
 
-/* --- UTF-8 ------------------------------------------------------------------------------ */
-
-/* Validates UTF-8 (no overlongs, no surrogates, <= U+10FFFF) and refuses control characters
- * other than those in `allowed_ctl`. Returns the offset of the first bad byte or -1. */
-static long utf8_bad_at(const unsigned char *s, size_t n, const char *allowed_ctl)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            if ((c < 0x20 || c == 0x7f) && (c == 0 || strchr(allowed_ctl, (int)c) == NULL))
-                return (long)i;
-            i++;
-            continue;
-        }
-        size_t k;
-        uint32_t cp, min;
-        if (c >= 0xc2 && c <= 0xdf)
-            k = 1, cp = c & 0x1f, min = 0x80;
-        else if (c >= 0xe0 && c <= 0xef)
-            k = 2, cp = c & 0x0f, min = 0x800;
-        else if (c >= 0xf0 && c <= 0xf4)
-            k = 3, cp = c & 0x07, min = 0x10000;
-        else
-            return (long)i;
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
-                return (long)i;
-            cp = (cp << 6) | (s[i + j] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return (long)i;
-        i += k + 1;
-    }
-    return -1;
-}
-
 /* --- forms ------------------------------------------------------------------------------ */
 
 static int hexval(int c)
@@ -180,7 +143,7 @@ static enum pay_err form_pair(const char *p, size_t n, size_t index, struct pay_
     size_t name_len, value_len;
     long bad;
     char *name = pct_decode(p, (size_t)(eq - p), &name_len, &bad);
-    if (name == NULL || utf8_bad_at((unsigned char *)name, name_len, "") >= 0) {
+    if (name == NULL || pay_utf8_bad_at(name, name_len, "") >= 0) {
         free(name);
         return pay_error_set(err, PAY_ERR_FORM_INVALID, "",
                              "field #%zu: name has a bad %%-escape or is not UTF-8", index);
@@ -192,7 +155,7 @@ static enum pay_err form_pair(const char *p, size_t n, size_t index, struct pay_
         free(name);
         return PAY_ERR_FORM_INVALID;
     }
-    long u = utf8_bad_at((unsigned char *)value, value_len, "\t\r\n");
+    long u = pay_utf8_bad_at(value, value_len, "\t\r\n");
     if (u >= 0) {
         pay_error_set(err, PAY_ERR_FORM_INVALID, name,
                       "value is not UTF-8 text (bad byte at offset %ld)", u);

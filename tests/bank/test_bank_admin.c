@@ -446,6 +446,97 @@ static void test_merchant_cli(void **state)
     assert_string_not_equal(serial1b, serial1); /* ... under a new certificate */
 }
 
+/* n characters of 字 (3 bytes each), percent-encoded, into out (n * 9 + 1 bytes). */
+static void zi_times(char *out, int n)
+{
+    for (int i = 0; i < n; i++)
+        memcpy(out + 9 * i, "%E5%AD%97", 9);
+    out[9 * n] = '\0';
+}
+
+/* POSTs the reserved message form; the status. */
+static long reserved_post(const char *tok, const char *customer, const char *message,
+                          struct resp *r)
+{
+    char form[900];
+    snprintf(form, sizeof form, "csrf=%s&customer=%s&message=%s", tok, customer, message);
+    req("/admin/customers/reserved", form, true, r);
+    return r->status;
+}
+
+/* The reserved message (预留信息): refusals name the field and change nothing; set at the
+ * counter (the form) and by the CLI, 30 Chinese characters fit; the admin page says only
+ * whether one is set; the audit trail records that it changed, never the text; and the text is
+ * in neither the database, its WAL nor the logs (stored sealed). */
+static const char reserved_form[] = "%E7%8C%AB%E5%92%AA%E5%8F%AB%E5%B0%8F%E7%99%BD42";
+static const char reserved_text[] = "猫咪叫小白42"; /* reserved_form decoded */
+static const char reserved_cli[] = "tea-at-four-o-clock";
+
+static void test_reserved_message(void **state)
+{
+    (void)state;
+    char tok[80], zi30[30 * 9 + 1], zi31[31 * 9 + 1];
+    struct resp r;
+    csrf(tok);
+    zi_times(zi30, 30);
+    zi_times(zi31, 31);
+    const struct {
+        const char *customer, *message;
+        long status;
+        const char *field, *why;
+    } refused[] = {
+        {"", "abc", 400, "customer", "required"},
+        {cus, "", 400, "message", "required"},
+        {cus, zi31, 400, "message", "at most 30 characters"},
+        {"cus_nope", "abc", 404, "customer", "no customer"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "<code id=\"field\">%s</code>", refused[i].field);
+        assert_int_equal(reserved_post(tok, refused[i].customer, refused[i].message, &r),
+                         refused[i].status);
+        assert_non_null(strstr(r.body, want));
+        assert_non_null(strstr(r.body, refused[i].why));
+        resp_fini(&r);
+    }
+    req("/admin", NULL, true, &r);
+    char want[200];
+    snprintf(want, sizeof want, "<td>%s</td>", cus);
+    assert_non_null(strstr(strstr(r.body, want), "data-reserved=\"false\""));
+    resp_fini(&r);
+    assert_int_equal(reserved_post(tok, cus, zi30, &r), 303); /* 30 characters, 90 bytes */
+    assert_non_null(strstr(r.location, "done=reserved"));
+    resp_fini(&r);
+    assert_int_equal(reserved_post(tok, cus, reserved_form, &r), 303);
+    resp_fini(&r);
+    req("/admin", NULL, true, &r);
+    assert_non_null(strstr(strstr(r.body, want), "data-reserved=\"true\""));
+    assert_null(strstr(r.body, reserved_text));
+    resp_fini(&r);
+    assert_int_equal(h_paygate(NULL,
+                               "bank customer reserved-message --data-dir %s/data --customer %s"
+                               " --message %s >>%s/cli.log 2>&1",
+                               bank.dir, cus, reserved_cli, bank.dir),
+                     0);
+    assert_int_not_equal(h_paygate(NULL,
+                                   "bank customer reserved-message --data-dir %s/data --customer"
+                                   " cus_nope --message x >>%s/cli.log 2>&1",
+                                   bank.dir, bank.dir),
+                         0);
+    req("/admin/audit?action=customer.reserved_message", NULL, true, &r);
+    assert_int_equal(count_of(r.body, "class=\"audit-entry\""), 3); /* 2 forms, 1 CLI */
+    assert_null(strstr(r.body, reserved_text));
+    assert_null(strstr(r.body, reserved_cli));
+    resp_fini(&r);
+    char needles[2][64];
+    snprintf(needles[0], 64, "%s", reserved_text);
+    snprintf(needles[1], 64, "%s", reserved_cli);
+    const char *files[] = {"data/bank.db", "data/bank.db-wal", "bank.log", "cli.log"};
+    assert_int_equal(th_scan_files(bank.dir, files, sizeof files / sizeof files[0],
+                                   (const char(*)[64])needles, 2),
+                     0);
+}
+
 static void test_card_not_at_rest(void **state)
 {
     (void)state;
@@ -529,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_csrf_refused),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_refusals_name_the_field),
+        cmocka_unit_test(test_reserved_message),
         cmocka_unit_test(test_cli_same_operations),
         cmocka_unit_test(test_merchant_cli),
         cmocka_unit_test(test_card_not_at_rest),

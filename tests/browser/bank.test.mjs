@@ -73,6 +73,14 @@ try {
   await Promise.all([page.waitForNavigation(), page.click('#next')]);
   expect(await page.getAttribute('body', 'data-page') === 'password', 'password page');
   expect(!(await page.content()).includes(CARD), 'the page shows no full card number');
+  // the reserved message (预留信息) the demo customer set, after the card number and before the
+  // password is asked: a phishing copy of this page cannot show it
+  expect(await page.textContent('#reserved-message') === '春眠不觉晓',
+    `the customer's reserved message (${await page.textContent('#reserved')})`);
+  expect(await page.$eval('#reserved', (r) => Boolean(r.compareDocumentPosition(
+    document.querySelector('#password')) & Node.DOCUMENT_POSITION_FOLLOWING)),
+  'the reserved message comes before the password field');
+  expect(await page.isVisible('#reserved-message'), 'and is visible');
   await shot(page, 'bank-2-password');
   await page.fill('#password', '123456');
   await Promise.all([page.waitForNavigation(), page.click('#send-sms')]);
@@ -115,6 +123,15 @@ try {
   await submit('#form-customer');
   const cus = await admin.textContent('#done-id');
   expect(cus.startsWith('cus_'), `customer created (${cus})`);
+  expect(await admin.getAttribute(`#customers tr:has(td:text-is("${cus}")) td[data-reserved]`,
+    'data-reserved') === 'false', 'a new customer has no reserved message');
+  await admin.fill('#form-reserved input[name=customer]', cus);
+  await admin.fill('#form-reserved input[name=message]', '窗外的梧桐树');
+  await submit('#form-reserved');
+  expect(await admin.getAttribute('#done', 'data-done') === 'reserved', 'reserved message set');
+  expect(await admin.getAttribute(`#customers tr:has(td:text-is("${cus}")) td[data-reserved]`,
+    'data-reserved') === 'true', 'the customer has a reserved message now');
+  expect(!(await admin.content()).includes('窗外的梧桐树'), 'the admin page never shows it');
   await admin.fill('#form-account input[name=customer]', cus);
   await submit('#form-account');
   const acct = await admin.textContent('#done-id');
@@ -136,6 +153,14 @@ try {
     'the deposit is on the account');
   expect((await admin.textContent('#balance')) === '¥88.80', 'shown as ¥88.80');
   await shot(admin, 'bank-8-admin-movements');
+  // reserved messages are stored sealed and never logged: not in the database, its WAL, the log
+  for (const f of ['data/bank.db', 'data/bank.db-wal', 'bank.log']) {
+    if (!fs.existsSync(`${dir}/${f}`)) continue;
+    const bytes = fs.readFileSync(`${dir}/${f}`);
+    for (const m of ['春眠不觉晓', '窗外的梧桐树']) {
+      expect(!bytes.includes(Buffer.from(m)), `${f} holds the reserved message ${m} in clear`);
+    }
+  }
   console.log('bank browser test: ok');
 } catch (e) {
   failed = true;
