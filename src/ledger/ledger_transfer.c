@@ -135,33 +135,43 @@ static enum pay_err check_existing(struct pay_ledger *lg, const struct pay_ledge
     return e;
 }
 
-/* INSERTs the row, linked to the previous transfer of each account (d->last_rid, c->last_rid);
- * a unique violation on the id turns into EXISTS / EXISTS_WITH_DIFFERENT_*. */
+/* INSERTs the row, linked to the previous transfer of each account (d->last_rid, c->last_rid),
+ * and returns its rid in *rid; an existing id turns into EXISTS / EXISTS_WITH_DIFFERENT_*. The
+ * id's conflict is skipped (ON CONFLICT), not raised: on PostgreSQL a failed statement would
+ * abort the whole batch's transaction. */
 static enum pay_err insert_row(struct pay_ledger *lg, const struct pay_ledger_transfer *t,
                                const struct acct *d, const struct acct *c, int64_t amount,
-                               const char *currency, int64_t pending_rid, int64_t now,
+                               const char *currency, int64_t pending_rid, int64_t now, int64_t *rid,
                                enum pay_ledger_result *res, struct pay_error *err)
 {
     static const char sql[] =
         "INSERT INTO ledger_transfers (id, debit_rid, credit_rid, amount, currency, code,"
         " flags, pending_rid, timeout_s, user_data, created_ms, debit_prev, credit_prev)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
-    enum pay_err e =
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        " ON CONFLICT (id) DO NOTHING RETURNING rid";
+    struct pay_store_stmt *st =
         pending_rid
-            ? pay_store_exec(lg->tx, err, sql, "tiiitiiiitiii", t->id, d->rid, c->rid, amount,
-                             currency, (int64_t)t->code, (int64_t)t->flags, pending_rid,
-                             (int64_t)t->timeout_s, t->user_data, now, d->last_rid, c->last_rid)
-            : pay_store_exec(lg->tx, err, sql, "tiiitiinitiii", t->id, d->rid, c->rid, amount,
-                             currency, (int64_t)t->code, (int64_t)t->flags, (int64_t)t->timeout_s,
-                             t->user_data, now, d->last_rid, c->last_rid);
-    if (e != PAY_ERR_DB_CONSTRAINT) {
-        *res = e == PAY_ERR_OK ? PAY_LEDGER_OK : *res;
-        return e;
+            ? pay_store_query(lg->tx, err, sql, "tiiitiiiitiii", t->id, d->rid, c->rid, amount,
+                              currency, (int64_t)t->code, (int64_t)t->flags, pending_rid,
+                              (int64_t)t->timeout_s, t->user_data, now, d->last_rid, c->last_rid)
+            : pay_store_query(lg->tx, err, sql, "tiiitiinitiii", t->id, d->rid, c->rid, amount,
+                              currency, (int64_t)t->code, (int64_t)t->flags, (int64_t)t->timeout_s,
+                              t->user_data, now, d->last_rid, c->last_rid);
+    if (!st)
+        return err->code;
+    int rc = pay_store_step(st, err);
+    *rid = rc == 1 ? pay_store_col_int64(st, 0) : 0;
+    pay_store_done(st);
+    if (rc < 0)
+        return err->code;
+    if (rc == 1) {
+        *res = PAY_LEDGER_OK;
+        return PAY_ERR_OK;
     }
     bool found = false;
-    e = check_existing(lg, t, res, &found, err);
+    enum pay_err e = check_existing(lg, t, res, &found, err);
     if (e == PAY_ERR_OK && !found)
-        e = pay_error_set(err, PAY_ERR_INTERNAL, "", "transfer %s: constraint without duplicate",
+        e = pay_error_set(err, PAY_ERR_INTERNAL, "", "transfer %s: conflict without duplicate",
                           t->id);
     return e;
 }
@@ -250,11 +260,10 @@ static enum pay_err apply_new(struct pay_ledger *lg, struct pay_ledger_transfer 
         bool found;
         return check_existing(lg, t, res, &found, err);
     }
-    int64_t now = pay_clock_now_ms();
-    e = insert_row(lg, t, d, c, t->amount_minor, t->currency, 0, now, res, err);
+    int64_t now = pay_clock_now_ms(), rid = 0;
+    e = insert_row(lg, t, d, c, t->amount_minor, t->currency, 0, now, &rid, res, err);
     if (e != PAY_ERR_OK || *res != PAY_LEDGER_OK)
         return e;
-    int64_t rid = pay_store_last_insert_id(lg->tx);
     bool pending = t->flags & PAY_LEDGER_TF_PENDING;
     if (pending && t->timeout_s) {
         e = pay_store_exec(lg->tx, err,
@@ -356,10 +365,10 @@ static enum pay_err apply_resolve(struct pay_ledger *lg, struct pay_ledger_trans
     }
     if (*res != PAY_LEDGER_OK)
         return expire ? PAY_ERR_OK : check_existing(lg, t, res, &found, err);
-    e = insert_row(lg, t, d, c, amt, p.t.currency, p.rid, now, res, err);
+    int64_t rid = 0;
+    e = insert_row(lg, t, d, c, amt, p.t.currency, p.rid, now, &rid, res, err);
     if (e != PAY_ERR_OK || *res != PAY_LEDGER_OK)
         return e;
-    int64_t rid = pay_store_last_insert_id(lg->tx);
     if (p.t.timeout_s)
         e = pay_store_exec(
             lg->tx, err, "DELETE FROM ledger_pending_timeouts WHERE transfer_rid = $1", "i", p.rid);

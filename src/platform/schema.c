@@ -12,17 +12,17 @@ static const struct pay_store_migration migrations[] = {
      " key_alg TEXT NOT NULL CHECK (key_alg IN ('ed25519','rsa')),"
      " public_key TEXT NOT NULL,"
      " notify_hosts TEXT NOT NULL,"
-     " fee_bp INTEGER NOT NULL CHECK (fee_bp BETWEEN 0 AND 10000),"
+     " fee_bp BIGINT NOT NULL CHECK (fee_bp BETWEEN 0 AND 10000),"
      " settle_bank TEXT NOT NULL DEFAULT '',"
      " settle_account TEXT NOT NULL DEFAULT '',"
      " status TEXT NOT NULL CHECK (status IN ('active','suspended')),"
-     " created_ms INTEGER NOT NULL);"
+     " created_ms BIGINT NOT NULL);"
      /* Trades: one row per merchant order, with its state machine fields. */
      "CREATE TABLE pf_trades ("
      " id TEXT PRIMARY KEY,"
      " merchant_id TEXT NOT NULL REFERENCES pf_merchants(id),"
      " out_trade_no TEXT NOT NULL,"
-     " amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),"
+     " amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),"
      " currency TEXT NOT NULL,"
      " subject TEXT NOT NULL,"
      " body TEXT NOT NULL DEFAULT '',"
@@ -31,17 +31,17 @@ static const struct pay_store_migration migrations[] = {
      " product TEXT NOT NULL,"
      " state TEXT NOT NULL CHECK (state IN"
      "  ('WAIT_BUYER_PAY','TRADE_SUCCESS','TRADE_CLOSED','TRADE_FINISHED')),"
-     " created_ms INTEGER NOT NULL,"
-     " expire_ms INTEGER NOT NULL,"
-     " paid_ms INTEGER NOT NULL DEFAULT 0,"
-     " closed_ms INTEGER NOT NULL DEFAULT 0,"
-     " finished_ms INTEGER NOT NULL DEFAULT 0,"
+     " created_ms BIGINT NOT NULL,"
+     " expire_ms BIGINT NOT NULL,"
+     " paid_ms BIGINT NOT NULL DEFAULT 0,"
+     " closed_ms BIGINT NOT NULL DEFAULT 0,"
+     " finished_ms BIGINT NOT NULL DEFAULT 0,"
      " pay_method TEXT NOT NULL DEFAULT '',"
      " payer TEXT NOT NULL DEFAULT '',"
-     " fee_minor INTEGER NOT NULL DEFAULT 0 CHECK (fee_minor >= 0),"
-     " refunded_minor INTEGER NOT NULL DEFAULT 0"
+     " fee_minor BIGINT NOT NULL DEFAULT 0 CHECK (fee_minor >= 0),"
+     " refunded_minor BIGINT NOT NULL DEFAULT 0"
      "  CHECK (refunded_minor >= 0 AND refunded_minor <= amount_minor),"
-     " fee_refunded_minor INTEGER NOT NULL DEFAULT 0"
+     " fee_refunded_minor BIGINT NOT NULL DEFAULT 0"
      "  CHECK (fee_refunded_minor >= 0 AND fee_refunded_minor <= fee_minor),"
      " close_reason TEXT NOT NULL DEFAULT '',"
      " UNIQUE (merchant_id, out_trade_no));"
@@ -53,12 +53,12 @@ static const struct pay_store_migration migrations[] = {
      " trade_id TEXT NOT NULL REFERENCES pf_trades(id),"
      " merchant_id TEXT NOT NULL,"
      " out_refund_no TEXT NOT NULL,"
-     " amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),"
-     " fee_minor INTEGER NOT NULL CHECK (fee_minor >= 0),"
+     " amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),"
+     " fee_minor BIGINT NOT NULL CHECK (fee_minor >= 0),"
      " currency TEXT NOT NULL,"
      " reason TEXT NOT NULL DEFAULT '',"
      " status TEXT NOT NULL CHECK (status IN ('SUCCESS','PROCESSING')),"
-     " created_ms INTEGER NOT NULL,"
+     " created_ms BIGINT NOT NULL,"
      " UNIQUE (trade_id, out_refund_no));"
      /* Idempotency-Key records: the first answer to a POST, replayed for the same body. */
      "CREATE TABLE pf_idempotency ("
@@ -66,9 +66,9 @@ static const struct pay_store_migration migrations[] = {
      " key TEXT NOT NULL,"
      " request_hash TEXT NOT NULL,"
      " status TEXT NOT NULL CHECK (status IN ('in_progress','done')),"
-     " response_status INTEGER NOT NULL DEFAULT 0,"
+     " response_status BIGINT NOT NULL DEFAULT 0,"
      " response_body TEXT NOT NULL DEFAULT '',"
-     " created_ms INTEGER NOT NULL,"
+     " created_ms BIGINT NOT NULL,"
      " PRIMARY KEY (merchant_id, key));"
      /* The notification outbox and every delivery attempt. */
      "CREATE TABLE pf_notify_outbox ("
@@ -79,17 +79,17 @@ static const struct pay_store_migration migrations[] = {
      " url TEXT NOT NULL,"
      " payload TEXT NOT NULL,"
      " status TEXT NOT NULL CHECK (status IN ('pending','delivered','failed')),"
-     " attempts INTEGER NOT NULL DEFAULT 0,"
-     " next_attempt_ms INTEGER NOT NULL,"
-     " created_ms INTEGER NOT NULL,"
-     " delivered_ms INTEGER NOT NULL DEFAULT 0);"
+     " attempts BIGINT NOT NULL DEFAULT 0,"
+     " next_attempt_ms BIGINT NOT NULL,"
+     " created_ms BIGINT NOT NULL,"
+     " delivered_ms BIGINT NOT NULL DEFAULT 0);"
      "CREATE INDEX pf_notify_due ON pf_notify_outbox(status, next_attempt_ms);"
      "CREATE INDEX pf_notify_trade ON pf_notify_outbox(trade_id);"
      "CREATE TABLE pf_notify_attempts ("
      " notify_id TEXT NOT NULL REFERENCES pf_notify_outbox(id),"
-     " attempt INTEGER NOT NULL,"
-     " started_ms INTEGER NOT NULL,"
-     " http_status INTEGER NOT NULL,"
+     " attempt BIGINT NOT NULL,"
+     " started_ms BIGINT NOT NULL,"
+     " http_status BIGINT NOT NULL,"
      " result TEXT NOT NULL,"
      " PRIMARY KEY (notify_id, attempt))"},
     {2,
@@ -101,17 +101,17 @@ static const struct pay_store_migration migrations[] = {
      " password_hash TEXT NOT NULL,"
      " pay_password_hash TEXT NOT NULL,"
      " totp_secret TEXT NOT NULL DEFAULT '',"
-     " failed_logins INTEGER NOT NULL DEFAULT 0,"
-     " login_locked_until_ms INTEGER NOT NULL DEFAULT 0,"
-     " failed_pays INTEGER NOT NULL DEFAULT 0,"
-     " pay_locked_until_ms INTEGER NOT NULL DEFAULT 0,"
-     " created_ms INTEGER NOT NULL);"
+     " failed_logins BIGINT NOT NULL DEFAULT 0,"
+     " login_locked_until_ms BIGINT NOT NULL DEFAULT 0,"
+     " failed_pays BIGINT NOT NULL DEFAULT 0,"
+     " pay_locked_until_ms BIGINT NOT NULL DEFAULT 0,"
+     " created_ms BIGINT NOT NULL);"
      "CREATE TABLE pf_sessions ("
      " token_hash TEXT PRIMARY KEY,"
      " consumer_id TEXT NOT NULL REFERENCES pf_consumers(id),"
      " csrf TEXT NOT NULL,"
-     " created_ms INTEGER NOT NULL,"
-     " last_seen_ms INTEGER NOT NULL)"},
+     " created_ms BIGINT NOT NULL,"
+     " last_seen_ms BIGINT NOT NULL)"},
     {3,
      /* Orders the platform sent to a bank's B2C gateway for a trade (one per attempt: banks
       * refuse a reused order id). status: created -> paid, or late (paid after the trade
@@ -120,11 +120,11 @@ static const struct pay_store_migration migrations[] = {
      " order_id TEXT PRIMARY KEY,"
      " trade_id TEXT NOT NULL REFERENCES pf_trades(id),"
      " bank TEXT NOT NULL,"
-     " amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),"
+     " amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),"
      " currency TEXT NOT NULL,"
      " status TEXT NOT NULL CHECK (status IN ('created','paid','late','late_refunded')),"
      " serial TEXT NOT NULL DEFAULT '',"
-     " created_ms INTEGER NOT NULL);"
+     " created_ms BIGINT NOT NULL);"
      "CREATE INDEX pf_bank_orders_trade ON pf_bank_orders(trade_id);"
      "CREATE INDEX pf_bank_orders_status ON pf_bank_orders(status)"},
     {4,
@@ -136,7 +136,7 @@ static const struct pay_store_migration migrations[] = {
      " agreement_token TEXT NOT NULL,"
      " bin TEXT NOT NULL,"
      " last4 TEXT NOT NULL,"
-     " created_ms INTEGER NOT NULL);"
+     " created_ms BIGINT NOT NULL);"
      "CREATE INDEX pf_cards_consumer ON pf_cards(consumer_id)"},
     {5,
      /* Agreements: a consumer lets a merchant charge the wallet without the cashier
@@ -146,13 +146,13 @@ static const struct pay_store_migration migrations[] = {
      " consumer_id TEXT NOT NULL REFERENCES pf_consumers(id),"
      " merchant_id TEXT NOT NULL REFERENCES pf_merchants(id),"
      " status TEXT NOT NULL CHECK (status IN ('active','revoked')),"
-     " created_ms INTEGER NOT NULL,"
+     " created_ms BIGINT NOT NULL,"
      " UNIQUE (consumer_id, merchant_id))"},
     {6,
      /* Optional TOTP: a secret waiting for its first code, and the last accepted time step
       * (a code is accepted once). */
      "ALTER TABLE pf_consumers ADD COLUMN totp_pending TEXT NOT NULL DEFAULT '';"
-     "ALTER TABLE pf_consumers ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0"},
+     "ALTER TABLE pf_consumers ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0"},
     {7,
      /* One-time SMS codes (stored as keyed hashes only), bound to their purpose. */
      "CREATE TABLE pf_sms_codes ("
@@ -160,14 +160,14 @@ static const struct pay_store_migration migrations[] = {
      " consumer_id TEXT NOT NULL,"
      " purpose TEXT NOT NULL,"
      " code_hash TEXT NOT NULL,"
-     " expires_ms INTEGER NOT NULL,"
-     " attempts INTEGER NOT NULL DEFAULT 0,"
-     " used INTEGER NOT NULL DEFAULT 0,"
-     " created_ms INTEGER NOT NULL)"},
+     " expires_ms BIGINT NOT NULL,"
+     " attempts BIGINT NOT NULL DEFAULT 0,"
+     " used BIGINT NOT NULL DEFAULT 0,"
+     " created_ms BIGINT NOT NULL)"},
     {8,
      /* Agreement tokens are sealed (AEAD, cards.c); rows of older versions hold them in clear
       * (token_sealed = 0) until pay_platform_seal_legacy seals them at open. */
-     "ALTER TABLE pf_cards ADD COLUMN token_sealed INTEGER NOT NULL DEFAULT 0"},
+     "ALTER TABLE pf_cards ADD COLUMN token_sealed BIGINT NOT NULL DEFAULT 0"},
     {9,
      /* Withdrawals: the id is the bank's transferId (the transfer is idempotent by it); a
       * pending row is retried until the bank answers definitively (withdrawals.c). */
@@ -176,14 +176,14 @@ static const struct pay_store_migration migrations[] = {
      " consumer_id TEXT NOT NULL REFERENCES pf_consumers(id),"
      " bank TEXT NOT NULL,"
      " to_account TEXT NOT NULL,"
-     " amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),"
+     " amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),"
      " currency TEXT NOT NULL,"
      " status TEXT NOT NULL CHECK (status IN ('pending','succeeded','failed')),"
-     " attempts INTEGER NOT NULL DEFAULT 0,"
-     " next_attempt_ms INTEGER NOT NULL,"
+     " attempts BIGINT NOT NULL DEFAULT 0,"
+     " next_attempt_ms BIGINT NOT NULL,"
      " last_error TEXT NOT NULL DEFAULT '',"
-     " created_ms INTEGER NOT NULL,"
-     " done_ms INTEGER NOT NULL DEFAULT 0);"
+     " created_ms BIGINT NOT NULL,"
+     " done_ms BIGINT NOT NULL DEFAULT 0);"
      "CREATE INDEX pf_withdrawals_due ON pf_withdrawals(status, next_attempt_ms);"
      "CREATE INDEX pf_withdrawals_consumer ON pf_withdrawals(consumer_id, created_ms)"},
     {10,
@@ -193,15 +193,17 @@ static const struct pay_store_migration migrations[] = {
       * and locks of migration 2 move here (a running lock keeps its end). */
      "CREATE TABLE pf_attempts ("
      " subject TEXT PRIMARY KEY,"
-     " seq INTEGER NOT NULL DEFAULT 0,"
-     " forgiven_seq INTEGER NOT NULL DEFAULT 0,"
-     " lock_seq INTEGER NOT NULL DEFAULT 0,"
-     " locked_until_ms INTEGER NOT NULL DEFAULT 0);"
+     " seq BIGINT NOT NULL DEFAULT 0,"
+     " forgiven_seq BIGINT NOT NULL DEFAULT 0,"
+     " lock_seq BIGINT NOT NULL DEFAULT 0,"
+     " locked_until_ms BIGINT NOT NULL DEFAULT 0);"
      "INSERT INTO pf_attempts (subject, seq, locked_until_ms)"
-     " SELECT 'login:' || id, MIN(failed_logins, 4), login_locked_until_ms FROM pf_consumers"
+     " SELECT 'login:' || id, CASE WHEN failed_logins < 4 THEN failed_logins ELSE 4 END,"
+     " login_locked_until_ms FROM pf_consumers"
      " WHERE failed_logins > 0 OR login_locked_until_ms > 0;"
      "INSERT INTO pf_attempts (subject, seq, locked_until_ms)"
-     " SELECT 'pay:' || id, MIN(failed_pays, 4), pay_locked_until_ms FROM pf_consumers"
+     " SELECT 'pay:' || id, CASE WHEN failed_pays < 4 THEN failed_pays ELSE 4 END,"
+     " pay_locked_until_ms FROM pf_consumers"
      " WHERE failed_pays > 0 OR pay_locked_until_ms > 0;"
      "ALTER TABLE pf_consumers DROP COLUMN failed_logins;"
      "ALTER TABLE pf_consumers DROP COLUMN login_locked_until_ms;"
@@ -210,14 +212,14 @@ static const struct pay_store_migration migrations[] = {
     {11,
      /* TOTP secrets are sealed (AEAD, totp.c); rows of older versions hold them in clear
       * (totp_sealed = 0) until pay_platform_seal_legacy seals them at open. */
-     "ALTER TABLE pf_consumers ADD COLUMN totp_sealed INTEGER NOT NULL DEFAULT 0"},
+     "ALTER TABLE pf_consumers ADD COLUMN totp_sealed BIGINT NOT NULL DEFAULT 0"},
     {12,
      /* Withdrawals go to a bound card chosen from a list (card_id; to_account stays ''), never
       * to a typed account. Rows of older versions hold a typed account in clear
       * (to_account_sealed = 0) until pay_platform_seal_legacy seals it at open; a pending one
       * is retried to it. */
      "ALTER TABLE pf_withdrawals ADD COLUMN card_id TEXT NOT NULL DEFAULT '';"
-     "ALTER TABLE pf_withdrawals ADD COLUMN to_account_sealed INTEGER NOT NULL DEFAULT 0"},
+     "ALTER TABLE pf_withdrawals ADD COLUMN to_account_sealed BIGINT NOT NULL DEFAULT 0"},
     {13,
      /* Escrow trades (担保交易, docs/platform.md): two more states, the shipment and its
       * deadlines, and the consumer who paid (buyer_id: whoever confirms receipt). The state's
@@ -398,5 +400,5 @@ static const struct pay_store_migration migrations[] = {
      "CREATE INDEX pf_applications_status ON pf_applications(status, created_ms)"},
 };
 
-const struct pay_store_component pay_platform_schema = {"platform", migrations,
-                                                        sizeof migrations / sizeof migrations[0]};
+const struct pay_store_component pay_platform_schema = {
+    .name = "platform", .migrations = migrations, .count = sizeof migrations / sizeof migrations[0]};

@@ -349,11 +349,6 @@ int64_t pay_store_changes(struct pay_store_tx *tx)
     return tx->s->be->changes(tx->c->raw);
 }
 
-int64_t pay_store_last_insert_id(struct pay_store_tx *tx)
-{
-    return tx->s->be->last_insert_id(tx->c->raw);
-}
-
 bool pay_store_tx_is_write(const struct pay_store_tx *tx)
 {
     return tx->write;
@@ -523,7 +518,8 @@ static enum pay_err number_write(struct pay_store_tx *tx, struct pay_error *err)
         pay_store_done(st);
         if (rc != 1)
             return rc < 0 ? err->code : pay_error_set(err, PAY_ERR_INTERNAL, "", "no data_version");
-        step = v == s->data_version ? 1 : 2;
+        int64_t expect = s->data_version + (s->be->data_version_counts_writes ? 1 : 0);
+        step = v == expect ? 1 : 2;
         s->data_version = v;
     } else {
         step = 2; /* cannot tell: never claim continuity */
@@ -700,7 +696,7 @@ enum pay_err pay_store_run_read(struct pay_store *s, pay_store_tx_fn fn, void *c
 
 static const char schema_migrations_sql[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    " component TEXT NOT NULL, version INTEGER NOT NULL, applied_ms INTEGER NOT NULL,"
+    " component TEXT NOT NULL, version BIGINT NOT NULL, applied_ms BIGINT NOT NULL,"
     " PRIMARY KEY (component, version))";
 
 static enum pay_err read_version(struct pay_store_tx *tx, const char *component, int *version,
@@ -716,6 +712,20 @@ static enum pay_err read_version(struct pay_store_tx *tx, const char *component,
         *version = (int)pay_store_col_int64(st, 0);
     pay_store_done(st);
     return rc == 1 ? PAY_ERR_OK : err->code;
+}
+
+/* The SQL of c's migration i on s's backend. */
+static const char *migration_sql(const struct pay_store *s, const struct pay_store_component *c,
+                                 size_t i)
+{
+    if (s->be->dialect != PAY_STORE_POSTGRESQL || !c->pg)
+        return c->migrations[i].sql;
+    for (size_t k = 0; k <= i && c->pg[k].version; k++)
+        if (k == i) {
+            PAY_ASSERT(c->pg[k].version == c->migrations[i].version);
+            return c->pg[k].sql;
+        }
+    return c->migrations[i].sql;
 }
 
 static enum pay_err migrate_one(struct pay_store_tx *tx, const struct pay_store_component *c,
@@ -737,7 +747,8 @@ static enum pay_err migrate_one(struct pay_store_tx *tx, const struct pay_store_
         PAY_ASSERT(m->version == (int)i + 1); /* numbered 1..n without gaps */
         if (m->version <= have)
             continue;
-        e = script(tx, m->sql, err);
+        const char *sql = migration_sql(tx->s, c, i);
+        e = sql[0] ? script(tx, sql, err) : PAY_ERR_OK;
         if (e == PAY_ERR_OK)
             e = pay_store_exec(tx, err,
                                "INSERT INTO schema_migrations (component, version, applied_ms)"
@@ -748,6 +759,31 @@ static enum pay_err migrate_one(struct pay_store_tx *tx, const struct pay_store_
             return e;
     }
     return PAY_ERR_OK;
+}
+
+/* PostgreSQL's INTEGER is 32 bits: a column declared so would overflow on the first
+ * millisecond time or large amount. Refuse such a schema at once, loudly, rather than fail on
+ * data later (SQLite's INTEGER is 64 bits: declare BIGINT, which means the same there). */
+static enum pay_err check_integer_widths(struct pay_store_tx *tx, struct pay_error *err)
+{
+    if (tx->s->be->dialect != PAY_STORE_POSTGRESQL)
+        return PAY_ERR_OK;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT table_name || '.' || column_name FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND data_type IN ('smallint', 'integer')"
+        " AND table_name <> 'store_generation' ORDER BY 1 LIMIT 1",
+        NULL);
+    if (!st)
+        return err->code;
+    int rc = pay_store_step(st, err);
+    enum pay_err e = rc < 0 ? err->code : PAY_ERR_OK;
+    if (rc == 1)
+        e = pay_error_set(err, PAY_ERR_INTERNAL, "",
+                          "column %s is a 32-bit integer on PostgreSQL: declare it BIGINT",
+                          pay_store_col_text(st, 0));
+    pay_store_done(st);
+    return e;
 }
 
 struct migrate_ctx {
@@ -763,6 +799,8 @@ static enum pay_err migrate_body(struct pay_store_tx *tx, void *ctx, struct pay_
         e = migrate_one(tx, m->one, err);
     for (size_t i = 0; e == PAY_ERR_OK && m->list && m->list[i]; i++)
         e = migrate_one(tx, m->list[i], err);
+    if (e == PAY_ERR_OK)
+        e = check_integer_widths(tx, err);
     return e;
 }
 
@@ -812,20 +850,78 @@ static enum pay_err open_readers(struct pay_store *s, int n, int busy_ms, struct
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_store_open(const char *path, const struct pay_store_options *opts,
+bool pay_store_is_postgres(const char *database)
+{
+    return strncmp(database, "postgresql://", 13) == 0 || strncmp(database, "postgres://", 11) == 0;
+}
+
+void pay_store_redact(const char *database, char *out, size_t n)
+{
+    PAY_ASSERT(n > 0);
+    snprintf(out, n, "%s", database);
+    char *auth = strstr(out, "://");
+    if (!pay_store_is_postgres(database) || !auth)
+        return;
+    /* user:PASSWORD@ in the authority (before the first '/', '?' after the scheme) */
+    auth += 3;
+    char *end = auth + strcspn(auth, "/?");
+    char *at = memrchr(auth, '@', (size_t)(end - auth));
+    char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    char tail[1024];
+    if (colon) {
+        snprintf(tail, sizeof tail, "%s", at);
+        snprintf(colon + 1, n - (size_t)(colon + 1 - out), "***%s", tail);
+    }
+    /* password=... among the parameters */
+    for (char *p = strchr(out, '?'); p; p = strchr(p + 1, '&')) {
+        if (strncmp(p + 1, "password=", 9) != 0)
+            continue;
+        char *v = p + 10;
+        snprintf(tail, sizeof tail, "%s", v + strcspn(v, "&"));
+        snprintf(v, n - (size_t)(v - out), "***%s", tail);
+    }
+}
+
+enum pay_store_dialect pay_store_dialect(const struct pay_store *s)
+{
+    return s->be->dialect;
+}
+
+static enum pay_err pick_backend(const char *database, const struct pay_store_backend **be,
+                                 struct pay_error *err)
+{
+    *be = &pay_store_sqlite_backend;
+    if (!pay_store_is_postgres(database))
+        return PAY_ERR_OK;
+#ifdef PAY_STORE_HAVE_PG
+    *be = &pay_store_pg_backend;
+    return PAY_ERR_OK;
+#else
+    return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "database",
+                         "this paygate was built without PostgreSQL (libpq); rebuild with"
+                         " meson -Dpostgres=enabled");
+#endif
+}
+
+enum pay_err pay_store_open(const char *database, const struct pay_store_options *opts,
                             const struct pay_store_component *const *components,
                             struct pay_store **out, struct pay_error *err)
 {
     struct pay_store_options o = opts ? *opts : (struct pay_store_options){0};
     int readers = o.readers > 0 ? o.readers : 4;
     int busy_ms = o.busy_timeout_ms > 0 ? o.busy_timeout_ms : PAY_STORE_BUSY_TIMEOUT_MS;
+    const char *path = database;
     *out = NULL;
+    const struct pay_store_backend *be;
+    enum pay_err pe = pick_backend(database, &be, err);
+    if (pe != PAY_ERR_OK)
+        return pe;
     struct pay_store *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     }
-    s->be = &pay_store_sqlite_backend;
+    s->be = be;
     s->busy_timeout_ms = busy_ms;
     s->no_sync = o.unsafe_no_sync;
     s->writer.be = s->be;

@@ -1,5 +1,5 @@
 /* The store: paygate's database behind one small interface (after GNU Taler's DB plugin).
- * A store is one database (SQLite file today, PostgreSQL later) with one writer connection
+ * A store is one database (an SQLite file, or a PostgreSQL database) with one writer connection
  * and a pool of reader connections, numbered per-component migrations, one retry loop for
  * busy/serialisation failures (pay_store_run_tx) and a thin query API with a prepared
  * statement cache. SQL uses `$1`, `$2`, ... parameters so that it runs on both backends.
@@ -21,18 +21,25 @@ struct pay_store_tx;   /* an open transaction on one connection (opaque) */
 struct pay_store_stmt; /* a prepared statement inside a transaction (opaque) */
 
 /* One numbered migration: `version` starts at 1 and increases by 1; `sql` may hold several
- * statements separated by ';'. */
+ * statements separated by ';' and runs on both backends (docs/store.md, "Portable SQL"). */
 struct pay_store_migration {
     int version;
     const char *sql;
 };
 
+/* Which SQL a store speaks, for the rare statement that must differ. */
+enum pay_store_dialect { PAY_STORE_SQLITE, PAY_STORE_POSTGRESQL };
+
 /* A module's schema: its name (the key in table schema_migrations) and its migrations in
- * version order. Static storage; the store keeps the pointer. */
+ * version order. Static storage; the store keeps the pointer. `pg`, for the rare migration
+ * that one dialect cannot write for both: NULL, or migrations 1..k as PostgreSQL runs them
+ * instead (same versions in order, "" applies nothing), ended by {0, NULL}; versions after
+ * k run `migrations` on both. */
 struct pay_store_component {
     const char *name; /* "ledger", "bank", "platform", ... */
     const struct pay_store_migration *migrations;
     size_t count;
+    const struct pay_store_migration *pg;
 };
 
 struct pay_store_options {
@@ -42,14 +49,29 @@ struct pay_store_options {
     int busy_timeout_ms; /* 0 means PAY_STORE_BUSY_TIMEOUT_MS */
 };
 
-/* Opens (creating if needed) the SQLite database at path with WAL, synchronous=FULL,
- * foreign_keys=ON and the busy timeout, then applies every component's pending migrations
- * in one transaction. `components` is NULL-terminated and may be NULL. Refuses with
- * PAY_ERR_DB_SCHEMA_TOO_NEW when the file has a version newer than a component knows.
- * opts may be NULL. On success *out is the store; free it with pay_store_close(). */
-enum pay_err pay_store_open(const char *path, const struct pay_store_options *opts,
+/* Opens a database, then applies every component's pending migrations in one transaction.
+ * `database` is a PostgreSQL URL (postgresql://... or postgres://..., see
+ * pay_store_is_postgres; the database must exist) or else the path of an SQLite file, created
+ * if needed, opened with WAL, synchronous=FULL, foreign_keys=ON and the busy timeout.
+ * `components` is NULL-terminated and may be NULL. Refuses with PAY_ERR_DB_SCHEMA_TOO_NEW
+ * when the database has a version newer than a component knows, CONFIG_INVALID (field
+ * "database") for a PostgreSQL URL when this binary was built without libpq or the server
+ * is unfit (encoding, fsync off, too old), DB_IO when it cannot connect. opts may be NULL.
+ * On success *out is the store; free it with pay_store_close(). */
+enum pay_err pay_store_open(const char *database, const struct pay_store_options *opts,
                             const struct pay_store_component *const *components,
                             struct pay_store **out, struct pay_error *err);
+
+/* true when database names a PostgreSQL database: it starts with postgresql:// or
+ * postgres:// (libpq's URL forms). Anything else is an SQLite path. */
+bool pay_store_is_postgres(const char *database);
+
+/* database as it may be logged or shown: the password of a URL (user:PASSWORD@ or a
+ * password= parameter) replaced by "***". Always NUL-terminates out (n > 0). */
+void pay_store_redact(const char *database, char *out, size_t n);
+
+/* Which backend s runs on. */
+enum pay_store_dialect pay_store_dialect(const struct pay_store *s);
 
 /* Applies one component's pending migrations (same rules as at open). */
 enum pay_err pay_store_migrate(struct pay_store *s, const struct pay_store_component *c,
@@ -175,10 +197,9 @@ bool pay_store_col_is_null(struct pay_store_stmt *st, int col);
 /* Resets the statement and returns it to the cache. st may be NULL. */
 void pay_store_done(struct pay_store_stmt *st);
 
-/* Rows changed by the last INSERT/UPDATE/DELETE and the last inserted integer key, on the
- * transaction's connection. */
+/* Rows changed by the last INSERT/UPDATE/DELETE on the transaction's connection. (A new
+ * row's generated key: INSERT ... RETURNING, which both backends run.) */
 int64_t pay_store_changes(struct pay_store_tx *tx);
-int64_t pay_store_last_insert_id(struct pay_store_tx *tx);
 
 /* Counters for tests and the bench (summed over connections). */
 struct pay_store_stats {

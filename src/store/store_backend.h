@@ -5,6 +5,7 @@
 #define PAY_STORE_BACKEND_H
 
 #include "core/errors.h"
+#include "store/store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 struct pay_store_backend {
     const char *name;
+    enum pay_store_dialect dialect;
     /* Opens one connection to `path`; *conn is backend-owned until conn_close. */
     enum pay_err (*conn_open)(const char *path, bool writer, int busy_timeout_ms, bool no_sync,
                               void **conn, struct pay_error *err);
@@ -22,8 +24,12 @@ struct pay_store_backend {
     const char *begin_write_sql;
     const char *begin_read_sql;
     /* A statement whose one integer column changes when another connection changed the
-     * database (SQLite: PRAGMA data_version); NULL if the backend cannot tell. */
+     * database (SQLite: PRAGMA data_version); NULL if the backend cannot tell. Run first in
+     * every write transaction. */
     const char *data_version_sql;
+    /* The value also counts this connection's own write transactions, one each (PostgreSQL's
+     * store_generation row): nobody else wrote when it is the last value + 1. */
+    bool data_version_counts_writes;
     void *(*prepare)(void *conn, const char *sql, struct pay_error *err);
     void (*finalize)(void *stmt);
     void (*reset)(void *stmt); /* also clears bindings */
@@ -42,9 +48,11 @@ struct pay_store_backend {
     const void *(*col_blob)(void *stmt, int col, size_t *len);
     bool (*col_is_null)(void *stmt, int col);
     int64_t (*changes)(void *conn);
-    int64_t (*last_insert_id)(void *conn);
 };
 
 extern const struct pay_store_backend pay_store_sqlite_backend;
+#ifdef PAY_STORE_HAVE_PG
+extern const struct pay_store_backend pay_store_pg_backend;
+#endif
 
 #endif

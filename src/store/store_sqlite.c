@@ -263,13 +263,9 @@ static int64_t sq_changes(void *conn)
     return sqlite3_changes64(conn);
 }
 
-static int64_t sq_last_insert_id(void *conn)
-{
-    return sqlite3_last_insert_rowid(conn);
-}
-
 const struct pay_store_backend pay_store_sqlite_backend = {
     .name = "sqlite",
+    .dialect = PAY_STORE_SQLITE,
     .conn_open = sq_conn_open,
     .conn_close = sq_conn_close,
     .exec_script = sq_exec_script,
@@ -291,5 +287,4 @@ const struct pay_store_backend pay_store_sqlite_backend = {
     .col_blob = sq_col_blob,
     .col_is_null = sq_col_is_null,
     .changes = sq_changes,
-    .last_insert_id = sq_last_insert_id,
 };

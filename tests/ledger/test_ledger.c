@@ -20,7 +20,7 @@
 static const struct pay_store_migration app_migrations[] = {
     {1, "CREATE TABLE orders (id TEXT PRIMARY KEY, state TEXT NOT NULL)"},
 };
-static const struct pay_store_component app_schema = {"app", app_migrations, 1};
+static const struct pay_store_component app_schema = {"app", app_migrations, 1, NULL};
 
 struct env {
     char dir[256], path[300];

@@ -1,0 +1,640 @@
+/* The PostgreSQL backend of the store (libpq): one server connection per store connection,
+ * statements prepared once per connection (PQprepare on first use, kept by store.c's cache),
+ * parameters sent as text (blobs as binary bytea), results read as text.
+ *
+ * Write transactions: READ COMMITTED, and their first statement (store.c's data_version_sql)
+ * bumps the one row of store_generation. That row lock serialises every paygate writer on the
+ * database, in this process or another, as SQLite's BEGIN IMMEDIATE does, so a body sees
+ * nothing change under it; and the counter tells store.c exactly whether anyone else wrote
+ * since this connection's last write transaction (the ledger's account cache depends on it).
+ * Several writer processes per database (later) need finer locks instead: docs/store.md.
+ *
+ * Errors by SQLSTATE: class 23 → DB_CONSTRAINT; serialisation failure, deadlock, lock timeout
+ * → DB_BUSY (the store retries); a lost connection → DB_BUSY while no COMMIT was sent (the
+ * server rolled the transaction back; the retry reconnects), and after a COMMIT whose answer
+ * was lost the backend reconnects and asks the server (pg_xact_status) whether that
+ * transaction committed: OK, DB_BUSY (aborted: safe to retry), or DB_IO when it cannot tell
+ * — never a blind retry that could apply a batch twice. */
+#include "store/store_backend.h"
+
+#include "core/limits.h"
+
+#include <libpq-fe.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define OID_BYTEA 17
+#define OID_INT8  20
+#define OID_TEXT  25
+
+/* Parameters of one statement: more than any paygate query binds. */
+#define PG_PARAMS_MAX 64
+
+struct pg_conn {
+    PGconn *pg;
+    bool writer, no_sync;
+    int lock_timeout_ms;
+    uint64_t epoch;     /* +1 per (re)connection: statements prepared before are gone */
+    uint64_t next_name; /* server-side statement names pay_1, pay_2, ... */
+    int64_t changes;    /* rows changed by the last statement */
+    char xact_id[24];   /* the open write transaction's id, "" when unknown */
+};
+
+struct pg_stmt {
+    struct pg_conn *c;
+    char *sql;
+    char name[24];
+    uint64_t epoch; /* of c when prepared; 0: not prepared yet */
+    int n_params;   /* highest $N in sql */
+    Oid types[PG_PARAMS_MAX];
+    char *values[PG_PARAMS_MAX]; /* NULL: SQL NULL; heap copies (ints in num[]) */
+    int lengths[PG_PARAMS_MAX], formats[PG_PARAMS_MAX];
+    char num[PG_PARAMS_MAX][24];
+    PGresult *res;
+    int row, rows;
+    unsigned char *blob; /* the last column read as bytea (PQfreemem) */
+};
+
+static const char begin_write[] = "BEGIN ISOLATION LEVEL READ COMMITTED";
+static const char begin_read[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+static const char generation_sql[] =
+    "UPDATE store_generation SET generation = generation + 1 WHERE id = 1 RETURNING generation";
+
+static bool sqlstate_is(const PGresult *r, const char *code, size_t n)
+{
+    const char *s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    return s && strncmp(s, code, n) == 0;
+}
+
+static bool conn_lost(const struct pg_conn *c, const PGresult *r)
+{
+    return PQstatus(c->pg) == CONNECTION_BAD || sqlstate_is(r, "08", 2) ||
+           sqlstate_is(r, "57P0", 4); /* admin shutdown, crash shutdown, cannot connect now */
+}
+
+static enum pay_err map_state(const struct pg_conn *c, const PGresult *r)
+{
+    if (conn_lost(c, r))
+        return PAY_ERR_DB_BUSY; /* nothing was committed: the retry reconnects */
+    if (sqlstate_is(r, "23", 2))
+        return PAY_ERR_DB_CONSTRAINT;
+    if (sqlstate_is(r, "40001", 5) || sqlstate_is(r, "40P01", 5) || sqlstate_is(r, "55P03", 5))
+        return PAY_ERR_DB_BUSY;
+    if (sqlstate_is(r, "53", 2) || sqlstate_is(r, "58", 2) || sqlstate_is(r, "25006", 5))
+        return PAY_ERR_DB_IO; /* disk full, I/O error, read-only transaction */
+    return PAY_ERR_INTERNAL;
+}
+
+static enum pay_err fail(struct pg_conn *c, const PGresult *r, struct pay_error *err)
+{
+    const char *msg = r ? PQresultErrorMessage(r) : "";
+    if (!msg[0])
+        msg = PQerrorMessage(c->pg);
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    size_t n = strcspn(msg, "\n");
+    return pay_error_set(err, map_state(c, r), "", "postgresql: %.*s (%s)", (int)n, msg,
+                         state ? state : "no sqlstate");
+}
+
+/* Runs sql (one or more statements, no parameters) and keeps the last result for the caller
+ * when want is non-NULL (else clears it). */
+static enum pay_err run(struct pg_conn *c, const char *sql, PGresult **want, struct pay_error *err)
+{
+    PGresult *r = PQexec(c->pg, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        enum pay_err e = fail(c, r, err);
+        PQclear(r);
+        return e;
+    }
+    if (want)
+        *want = r;
+    else
+        PQclear(r);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err setting(struct pg_conn *c, const char *name, char *out, size_t n,
+                            struct pay_error *err)
+{
+    char sql[80];
+    snprintf(sql, sizeof sql, "SELECT current_setting('%s')", name);
+    PGresult *r = NULL;
+    enum pay_err e = run(c, sql, &r, err);
+    if (e == PAY_ERR_OK)
+        snprintf(out, n, "%s", PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+    PQclear(r);
+    return e;
+}
+
+/* What every session needs: a server new enough, UTF-8, durable commits, our lock timeout.
+ * The store refuses a server that runs with fsync off (nothing it acknowledges would be
+ * durable) and never accepts less than synchronous_commit=local (on unless the operator set
+ * something stronger, such as remote_apply for a synchronous standby). */
+static enum pay_err session_setup(struct pg_conn *c, struct pay_error *err)
+{
+    if (PQserverVersion(c->pg) < 130000)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "database",
+                             "PostgreSQL %d is too old: paygate needs 13 or newer",
+                             PQserverVersion(c->pg) / 10000);
+    char v[64];
+    enum pay_err e = setting(c, "server_encoding", v, sizeof v, err);
+    if (e == PAY_ERR_OK && strcmp(v, "UTF8") != 0)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "database",
+                             "the database's encoding is %s; create it with ENCODING 'UTF8'", v);
+    if (e == PAY_ERR_OK)
+        e = setting(c, "fsync", v, sizeof v, err);
+    if (e == PAY_ERR_OK && strcmp(v, "on") != 0)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "database",
+                             "the PostgreSQL server runs with fsync=%s: commits would not be"
+                             " durable",
+                             v);
+    if (e == PAY_ERR_OK)
+        e = setting(c, "synchronous_commit", v, sizeof v, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    bool weak = strcmp(v, "off") == 0;
+    char sql[200];
+    snprintf(sql, sizeof sql, "SET lock_timeout = %d;%s", c->lock_timeout_ms,
+             c->no_sync ? " SET synchronous_commit = off;"
+             : weak     ? " SET synchronous_commit = on;"
+                        : "");
+    return run(c, sql, NULL, err);
+}
+
+/* The row whose lock serialises writers and whose counter numbers write transactions; made
+ * once, under an advisory lock so that two processes starting together do not race. */
+static enum pay_err generation_setup(struct pg_conn *c, struct pay_error *err)
+{
+    return run(c,
+               "BEGIN; SELECT pg_advisory_xact_lock(8245917001);"
+               "CREATE TABLE IF NOT EXISTS store_generation (id INTEGER PRIMARY KEY"
+               " CHECK (id = 1), generation BIGINT NOT NULL);"
+               "INSERT INTO store_generation VALUES (1, 0) ON CONFLICT (id) DO NOTHING; COMMIT",
+               NULL, err);
+}
+
+/* Server notices ("relation already exists, skipping", "no transaction in progress") are
+ * expected chatter; errors come back as results. */
+static void ignore_notice(void *arg, const PGresult *r)
+{
+    (void)arg;
+    (void)r;
+}
+
+static enum pay_err connect_to(struct pg_conn *c, const char *url, struct pay_error *err)
+{
+    /* Before dbname: defaults the URL may override; after it: what the store relies on. */
+    const char *const keys[] = {"application_name", "connect_timeout", "dbname", "client_encoding",
+                                NULL};
+    const char *const vals[] = {"paygate", "10", url, "UTF8", NULL};
+    c->pg = PQconnectdbParams(keys, vals, 1);
+    if (!c->pg)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    PQsetNoticeReceiver(c->pg, ignore_notice, NULL);
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        const char *msg = PQerrorMessage(c->pg);
+        /* libpq's message names host and user, never the password */
+        return pay_error_set(err, PAY_ERR_DB_IO, "database", "postgresql: %.*s",
+                             (int)strcspn(msg, "\n"), msg);
+    }
+    c->epoch++;
+    return session_setup(c, err);
+}
+
+static void pg_conn_close(void *conn)
+{
+    struct pg_conn *c = conn;
+    if (!c)
+        return;
+    PQfinish(c->pg);
+    free(c);
+}
+
+static enum pay_err pg_conn_open(const char *path, bool writer, int busy_timeout_ms, bool no_sync,
+                                 void **conn, struct pay_error *err)
+{
+    struct pg_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    c->writer = writer;
+    c->no_sync = no_sync;
+    c->lock_timeout_ms = busy_timeout_ms;
+    enum pay_err e = connect_to(c, path, err);
+    if (e == PAY_ERR_OK && writer)
+        e = generation_setup(c, err);
+    if (e != PAY_ERR_OK) {
+        pg_conn_close(c);
+        return e;
+    }
+    *conn = c;
+    return PAY_ERR_OK;
+}
+
+/* A connection that broke between transactions is made again (a server restart or, later, a
+ * failover); its prepared statements are gone, so every statement prepares again (epoch). */
+static enum pay_err reconnect(struct pg_conn *c, struct pay_error *err)
+{
+    PQreset(c->pg);
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        const char *msg = PQerrorMessage(c->pg);
+        return pay_error_set(err, PAY_ERR_DB_IO, "database", "postgresql: reconnect: %.*s",
+                             (int)strcspn(msg, "\n"), msg);
+    }
+    c->epoch++;
+    return session_setup(c, err);
+}
+
+static enum pay_err begin(struct pg_conn *c, const char *sql, struct pay_error *err)
+{
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        enum pay_err e = reconnect(c, err);
+        if (e != PAY_ERR_OK)
+            return e;
+    }
+    c->xact_id[0] = '\0';
+    if (sql != begin_write)
+        return run(c, sql, NULL, err);
+    /* The id lets a COMMIT whose answer was lost be resolved (commit_resolve). */
+    PGresult *r = NULL;
+    enum pay_err e =
+        run(c, "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_current_xact_id()", &r, err);
+    if (e == PAY_ERR_OK && PQntuples(r) == 1)
+        snprintf(c->xact_id, sizeof c->xact_id, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return e;
+}
+
+/* The COMMIT of transaction c->xact_id got no answer. Ask a new session what became of it;
+ * a transaction the server is still finishing reads "in progress" for a moment. */
+static enum pay_err commit_resolve(struct pg_conn *c, struct pay_error *err)
+{
+    char xid[24], lost[200];
+    snprintf(xid, sizeof xid, "%s", c->xact_id);
+    snprintf(lost, sizeof lost, "%s", err->detail);
+    const char *s = "";
+    PGresult *r = NULL;
+    for (int i = 0; xid[0] && i < 50 && reconnect(c, err) == PAY_ERR_OK; i++) {
+        const char *vals[] = {xid};
+        PQclear(r);
+        r = PQexecParams(c->pg, "SELECT pg_xact_status($1::xid8)", 1, NULL, vals, NULL, NULL, 0);
+        bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+        s = ok && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "";
+        if (strcmp(s, "in progress") != 0)
+            break;
+        nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+    }
+    enum pay_err e = PAY_ERR_OK;
+    if (strcmp(s, "aborted") == 0)
+        e = pay_error_set(err, PAY_ERR_DB_BUSY, "",
+                          "postgresql: connection lost at COMMIT; transaction %s rolled back", xid);
+    else if (strcmp(s, "committed") != 0)
+        e = pay_error_set(err, PAY_ERR_DB_IO, "",
+                          "postgresql: connection lost at COMMIT of transaction %s; whether it"
+                          " committed is unknown (%s)",
+                          xid[0] ? xid : "(no id)", lost);
+    PQclear(r);
+    return e;
+}
+
+static enum pay_err commit(struct pg_conn *c, struct pay_error *err)
+{
+    PGresult *r = PQexec(c->pg, "COMMIT");
+    ExecStatusType st = PQresultStatus(r);
+    enum pay_err e = PAY_ERR_OK;
+    if (st != PGRES_COMMAND_OK) {
+        bool lost = conn_lost(c, r);
+        e = fail(c, r, err);
+        PQclear(r);
+        return lost && c->writer ? commit_resolve(c, err) : e;
+    }
+    /* A COMMIT of a transaction that had failed answers ROLLBACK: not a commit. */
+    if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
+        e = pay_error_set(err, PAY_ERR_INTERNAL, "", "postgresql: COMMIT rolled back");
+    PQclear(r);
+    return e;
+}
+
+static enum pay_err pg_exec_script(void *conn, const char *sql, struct pay_error *err)
+{
+    struct pg_conn *c = conn;
+    if (sql == begin_write || sql == begin_read)
+        return begin(c, sql, err);
+    if (strcmp(sql, "COMMIT") == 0)
+        return commit(c, err);
+    if (strcmp(sql, "ROLLBACK") == 0 && PQstatus(c->pg) != CONNECTION_OK)
+        return PAY_ERR_OK; /* the server rolled back when the connection broke */
+    return run(c, sql, NULL, err);
+}
+
+/* --- statements --------------------------------------------------------------------------- */
+
+/* The highest $N in sql outside quotes and comments. */
+static int count_params(const char *s)
+{
+    int max = 0;
+    while (*s) {
+        if (*s == '\'' || *s == '"') {
+            char q = *s++;
+            while (*s && *s != q)
+                s++;
+            s += *s ? 1 : 0;
+        } else if (s[0] == '-' && s[1] == '-') {
+            s += strcspn(s, "\n");
+        } else if (*s == '$' && s[1] >= '0' && s[1] <= '9') {
+            int n = 0;
+            for (s++; *s >= '0' && *s <= '9' && n < 10000; s++)
+                n = n * 10 + (*s - '0');
+            max = n > max ? n : max;
+        } else {
+            s++;
+        }
+    }
+    return max;
+}
+
+static void *pg_prepare(void *conn, const char *sql, struct pay_error *err)
+{
+    struct pg_stmt *st = calloc(1, sizeof *st);
+    if (st)
+        st->sql = strdup(sql);
+    if (!st || !st->sql) {
+        free(st);
+        pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+        return NULL;
+    }
+    st->c = conn;
+    st->n_params = count_params(sql);
+    if (st->n_params > PG_PARAMS_MAX) {
+        free(st->sql);
+        free(st);
+        pay_error_set(err, PAY_ERR_INTERNAL, "", "more than %d parameters in: %.80s", PG_PARAMS_MAX,
+                      sql);
+        return NULL;
+    }
+    st->row = -1;
+    return st;
+}
+
+static void clear_params(struct pg_stmt *st)
+{
+    for (int i = 0; i < st->n_params; i++) {
+        if (st->values[i] && st->values[i] != st->num[i])
+            free(st->values[i]);
+        st->values[i] = NULL;
+    }
+}
+
+static void pg_reset(void *stmt)
+{
+    struct pg_stmt *st = stmt;
+    PQclear(st->res);
+    st->res = NULL;
+    st->row = -1;
+    st->rows = 0;
+    PQfreemem(st->blob);
+    st->blob = NULL;
+    clear_params(st);
+}
+
+static void pg_finalize(void *stmt)
+{
+    struct pg_stmt *st = stmt;
+    if (!st)
+        return;
+    pg_reset(st);
+    /* The server keeps a prepared statement until the session ends; drop an evicted one. */
+    if (st->epoch == st->c->epoch && PQstatus(st->c->pg) == CONNECTION_OK &&
+        PQtransactionStatus(st->c->pg) != PQTRANS_INERROR) {
+        char sql[40];
+        snprintf(sql, sizeof sql, "DEALLOCATE %s", st->name);
+        PQclear(PQexec(st->c->pg, sql));
+    }
+    free(st->sql);
+    free(st);
+}
+
+static int pg_param_slot(void *stmt, int n)
+{
+    (void)stmt;
+    return n;
+}
+
+static bool pg_params_in_order(void *stmt)
+{
+    (void)stmt;
+    return true; /* $N is native */
+}
+
+static bool param_ok(const struct pg_stmt *st, int idx)
+{
+    return idx >= 1 && idx <= st->n_params;
+}
+
+/* v: NULL for SQL NULL, st->num[idx - 1], or a heap copy (owned by st from here on). */
+static void set_param(struct pg_stmt *st, int idx, Oid type, char *v, int len, int fmt)
+{
+    int i = idx - 1;
+    if (st->values[i] && st->values[i] != st->num[i])
+        free(st->values[i]);
+    /* The type only steers the server's inference when the statement is prepared; a NULL or
+     * a text ("unknown") keeps what an earlier binding said. */
+    if (type)
+        st->types[i] = type;
+    st->values[i] = v;
+    st->lengths[i] = len;
+    st->formats[i] = fmt;
+}
+
+static enum pay_err pg_bind_int64(void *stmt, int idx, int64_t v)
+{
+    struct pg_stmt *st = stmt;
+    if (!param_ok(st, idx))
+        return PAY_ERR_INTERNAL;
+    snprintf(st->num[idx - 1], sizeof st->num[idx - 1], "%lld", (long long)v);
+    set_param(st, idx, OID_INT8, st->num[idx - 1], 0, 0);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err pg_bind_text(void *stmt, int idx, const char *s)
+{
+    struct pg_stmt *st = stmt;
+    char *copy = s ? strdup(s) : NULL;
+    if (!param_ok(st, idx) || (s && !copy)) {
+        free(copy);
+        return PAY_ERR_INTERNAL;
+    }
+    set_param(st, idx, 0, copy, 0, 0);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err pg_bind_blob(void *stmt, int idx, const void *p, size_t n)
+{
+    struct pg_stmt *st = stmt;
+    if (!param_ok(st, idx) || n > INT32_MAX)
+        return PAY_ERR_INTERNAL;
+    char *copy = malloc(n ? n : 1);
+    if (!copy)
+        return PAY_ERR_INTERNAL;
+    if (n)
+        memcpy(copy, p, n);
+    set_param(st, idx, OID_BYTEA, copy, (int)n, 1);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err pg_bind_null(void *stmt, int idx)
+{
+    struct pg_stmt *st = stmt;
+    if (!param_ok(st, idx))
+        return PAY_ERR_INTERNAL;
+    set_param(st, idx, 0, NULL, 0, 0);
+    return PAY_ERR_OK;
+}
+
+/* Prepares st on its connection (again after a reconnection). A text parameter is sent as
+ * "unknown" so the server infers its type from where it stands; where nothing tells (a bare
+ * `SELECT $1`), it is prepared again as text. */
+static enum pay_err ensure_prepared(struct pg_stmt *st, struct pay_error *err)
+{
+    struct pg_conn *c = st->c;
+    if (st->epoch == c->epoch)
+        return PAY_ERR_OK;
+    snprintf(st->name, sizeof st->name, "pay_%llu", (unsigned long long)++c->next_name);
+    /* A failed prepare would fail the transaction: inside one, it runs in a savepoint (once
+     * per statement and connection, so the round trips do not matter). */
+    bool in_tx = PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
+    struct pay_error ignored;
+    if (in_tx && run(c, "SAVEPOINT pay_prepare", NULL, err) != PAY_ERR_OK)
+        return err->code;
+    PGresult *r = PQprepare(c->pg, st->name, st->sql, st->n_params, st->types);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && sqlstate_is(r, "42P18", 5)) {
+        PQclear(r);
+        for (int i = 0; i < st->n_params; i++)
+            st->types[i] = st->types[i] ? st->types[i] : OID_TEXT;
+        r = NULL;
+        if (!in_tx || run(c, "ROLLBACK TO SAVEPOINT pay_prepare", NULL, &ignored) == PAY_ERR_OK)
+            r = PQprepare(c->pg, st->name, st->sql, st->n_params, st->types);
+    }
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (in_tx && !ok)
+        run(c, "ROLLBACK TO SAVEPOINT pay_prepare", NULL, &ignored);
+    if (in_tx)
+        run(c, "RELEASE SAVEPOINT pay_prepare", NULL, &ignored);
+    if (!ok) {
+        struct pay_error why = {0};
+        enum pay_err e = fail(c, r, &why);
+        PQclear(r);
+        return pay_error_set(err, e, "", "%.200s in: %.100s", why.detail, st->sql);
+    }
+    PQclear(r);
+    st->epoch = c->epoch;
+    return PAY_ERR_OK;
+}
+
+static int pg_step(void *stmt, struct pay_error *err)
+{
+    struct pg_stmt *st = stmt;
+    if (st->row < 0) {
+        if (ensure_prepared(st, err) != PAY_ERR_OK)
+            return -1;
+        st->res = PQexecPrepared(st->c->pg, st->name, st->n_params, (const char *const *)st->values,
+                                 st->lengths, st->formats, 0);
+        ExecStatusType s = PQresultStatus(st->res);
+        if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
+            fail(st->c, st->res, err);
+            PQclear(st->res);
+            st->res = NULL;
+            return -1;
+        }
+        const char *n = PQcmdTuples(st->res);
+        st->c->changes = n[0] ? strtoll(n, NULL, 10) : 0;
+        st->rows = s == PGRES_TUPLES_OK ? PQntuples(st->res) : 0;
+    }
+    if (st->row + 1 >= st->rows) {
+        st->row = st->rows; /* done; stays done until reset */
+        return 0;
+    }
+    st->row++;
+    return 1;
+}
+
+static bool have_cell(const struct pg_stmt *st, int col)
+{
+    return st->res && st->row >= 0 && st->row < st->rows && col >= 0 && col < PQnfields(st->res);
+}
+
+static int64_t pg_col_int64(void *stmt, int col)
+{
+    struct pg_stmt *st = stmt;
+    if (!have_cell(st, col) || PQgetisnull(st->res, st->row, col))
+        return 0;
+    const char *v = PQgetvalue(st->res, st->row, col);
+    if (v[0] == 't' || v[0] == 'f') /* a boolean expression */
+        return v[0] == 't';
+    return strtoll(v, NULL, 10); /* bigint; numeric from sum() with no fraction */
+}
+
+static const char *pg_col_text(void *stmt, int col)
+{
+    struct pg_stmt *st = stmt;
+    if (!have_cell(st, col) || PQgetisnull(st->res, st->row, col))
+        return NULL;
+    return PQgetvalue(st->res, st->row, col);
+}
+
+static const void *pg_col_blob(void *stmt, int col, size_t *len)
+{
+    struct pg_stmt *st = stmt;
+    *len = 0;
+    if (!have_cell(st, col) || PQgetisnull(st->res, st->row, col))
+        return NULL;
+    const char *v = PQgetvalue(st->res, st->row, col);
+    if (PQftype(st->res, col) != OID_BYTEA) {
+        *len = (size_t)PQgetlength(st->res, st->row, col);
+        return v;
+    }
+    PQfreemem(st->blob);
+    st->blob = PQunescapeBytea((const unsigned char *)v, len);
+    return st->blob;
+}
+
+static bool pg_col_is_null(void *stmt, int col)
+{
+    struct pg_stmt *st = stmt;
+    return !have_cell(st, col) || PQgetisnull(st->res, st->row, col);
+}
+
+static int64_t pg_changes(void *conn)
+{
+    return ((struct pg_conn *)conn)->changes;
+}
+
+const struct pay_store_backend pay_store_pg_backend = {
+    .name = "postgresql",
+    .dialect = PAY_STORE_POSTGRESQL,
+    .conn_open = pg_conn_open,
+    .conn_close = pg_conn_close,
+    .exec_script = pg_exec_script,
+    .begin_write_sql = begin_write,
+    .begin_read_sql = begin_read,
+    .data_version_sql = generation_sql,
+    .data_version_counts_writes = true,
+    .prepare = pg_prepare,
+    .finalize = pg_finalize,
+    .reset = pg_reset,
+    .param_slot = pg_param_slot,
+    .params_in_order = pg_params_in_order,
+    .bind_int64 = pg_bind_int64,
+    .bind_text = pg_bind_text,
+    .bind_blob = pg_bind_blob,
+    .bind_null = pg_bind_null,
+    .step = pg_step,
+    .col_int64 = pg_col_int64,
+    .col_text = pg_col_text,
+    .col_blob = pg_col_blob,
+    .col_is_null = pg_col_is_null,
+    .changes = pg_changes,
+};
