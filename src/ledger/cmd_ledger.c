@@ -1,6 +1,6 @@
-/* `paygate ledger verify DB`: checks every ledger invariant of a database file and prints a
- * readable report; exit 0 when clean, 1 when an invariant is violated, 2 on usage or I/O
- * errors. */
+/* `paygate ledger verify DB`: checks every ledger invariant of a database (an SQLite file or
+ * a postgresql:// URL) and prints a readable report; exit 0 when clean, 1 when an invariant is
+ * violated, 2 on usage or I/O errors. */
 #include "core/cli_opts.h"
 #include "ledger/ledger.h"
 
@@ -11,7 +11,8 @@
 static int usage(FILE *out, int status)
 {
     fprintf(out, "usage: paygate ledger verify DB\n\n"
-                 "Checks the ledger in the SQLite file DB: debits equal credits per currency\n"
+                 "Checks the ledger in DB (an SQLite file, or a postgresql:// URL as in a\n"
+                 "server's `database` setting): debits equal credits per currency\n"
                  "(posted and pending), every account's balances equal the sums over its\n"
                  "transfers, no flagged account crosses zero, every pending transfer resolved\n"
                  "at most once. Exit 0 when clean, 1 with a report of each violation, 2 when\n"
@@ -19,7 +20,7 @@ static int usage(FILE *out, int status)
     return status;
 }
 
-/* `verify DB`: the database path, or NULL after saying what is wrong with the command line. */
+/* `verify DB`: the database (path or URL), or NULL after saying what is wrong with the command line. */
 static const char *verify_args(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "verify") != 0) {
@@ -39,7 +40,7 @@ static const char *verify_args(int argc, char **argv)
         path = argv[i];
     }
     if (!path)
-        fprintf(stderr, "paygate ledger verify: the database file DB is required (see --help)\n");
+        fprintf(stderr, "paygate ledger verify: the database DB is required (see --help)\n");
     return path;
 }
 
@@ -47,10 +48,12 @@ int pay_cmd_ledger(int argc, char **argv)
 {
     if (pay_cli_wants_help(argc, argv))
         return usage(stdout, 0);
-    const char *path = verify_args(argc, argv);
-    if (!path)
+    const char *db = verify_args(argc, argv);
+    if (!db)
         return PAY_CLI_USAGE;
-    if (access(path, R_OK | W_OK) != 0) {
+    char path[600]; /* what we print: a URL's password masked */
+    pay_store_redact(db, path, sizeof path);
+    if (!pay_store_is_postgres(db) && access(db, R_OK | W_OK) != 0) {
         fprintf(stderr, "paygate ledger verify: cannot open %s\n", path);
         return 2;
     }
@@ -58,7 +61,7 @@ int pay_cmd_ledger(int argc, char **argv)
     struct pay_store_options opts = {.readers = 1};
     struct pay_store *s = NULL;
     struct pay_error err = {0};
-    enum pay_err e = pay_store_open(path, &opts, schema, &s, &err);
+    enum pay_err e = pay_store_open(db, &opts, schema, &s, &err);
     size_t violations = 0;
     if (e == PAY_ERR_OK)
         e = pay_ledger_verify(s, stdout, &violations, &err);

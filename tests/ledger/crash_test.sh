@@ -2,24 +2,41 @@
 # Crash test of the ledger: starts the load process, kills it with SIGKILL at a random moment,
 # restarts it, again and again (CRASH_KILLS times, default 50); after every kill
 # `paygate ledger verify` must be clean and every acknowledged transfer stored exactly once.
+# In the pg suite (tests/lib/pg_cluster.sh) the ledger is a PostgreSQL database, and every
+# third round the server crashes instead (immediate shutdown: recovery from its WAL) while the
+# load runs, before the load is killed and the server started again: an acknowledged transfer
+# must survive that too.
 # usage: crash_test.sh <crash_load binary> <paygate binary>
 set -uo pipefail
 load=$1 paygate=$2
+. "$(dirname "$0")/../lib/pg.sh"
 kills=${CRASH_KILLS:-50}
 source "$(dirname "$0")/../lib/tmp.sh"
 test_tmpdir crash
 trap 'test_finish $?' EXIT
 db=$dir/ledger.db log=$dir/acks.log
+if pg_test_active; then
+  db=$(pg_test_database crash) || { echo "cannot make the test database"; exit 1; }
+fi
 seed=${CRASH_SEED:-$RANDOM}
 RANDOM=$seed
-echo "crash test: $kills kills, seed $seed, dir $dir"
+echo "crash test: $kills kills, seed $seed, dir $dir, database $db"
+server_crashes=0
 for i in $(seq 1 "$kills"); do
   "$load" load "$db" "$log" "r$i" &
   pid=$!
   # Random moment: 20..400 ms after start (start-up, account creation, or full load).
   sleep "0.$(printf '%03d' $((20 + RANDOM % 380)))"
+  if pg_test_active && [ $((i % 3)) = 0 ]; then
+    pg_test_crash_server || { echo "kill $i: the server did not stop"; exit 1; }
+    server_crashes=$((server_crashes + 1))
+    sleep 0.1 # the load meets the dead server
+  fi
   kill -KILL "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
+  if pg_test_active && [ $((i % 3)) = 0 ]; then
+    pg_test_start_server || { echo "kill $i: the server did not start again"; exit 1; }
+  fi
   if ! out=$("$paygate" ledger verify "$db"); then
     echo "kill $i: ledger verify failed:"; echo "$out"; exit 1
   fi
@@ -27,7 +44,7 @@ for i in $(seq 1 "$kills"); do
     echo "kill $i: acknowledged transfers lost or duplicated:"; echo "$out"; exit 1
   fi
 done
-echo "after $kills kills: $out"
+echo "after $kills kills ($server_crashes server crashes): $out"
 acked=$(wc -l <"$log")
 [ "$acked" -gt 0 ] || { echo "no transfer was ever acknowledged: the test proves nothing"; exit 1; }
 echo "crash test passed"

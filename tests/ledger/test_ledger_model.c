@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "ledger/ledger.h"
 #include "lib/harness.h"
+#include "lib/testdb.h"
 
 #define N_ACCTS 48
 #define MAX_T   400000
@@ -671,9 +672,10 @@ static void run_model(size_t cache_bytes)
     M.now = 1700000000000LL;
     pay_log_set_level(PAY_LOG_WARN); /* not a line per clock move */
     pay_clock_use_fake(M.now);
-    char dir[256], path[300];
+    char dir[256], file[300], path[300];
     assert_int_equal(th_tmpdir(dir, sizeof dir, "paygate-model"), 0);
-    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    snprintf(file, sizeof file, "%s/ledger.db", dir);
+    assert_int_equal(th_db_new("model", file, path, sizeof path), 0);
     const struct pay_store_component *schema[] = {&pay_ledger_schema, NULL};
     struct pay_store_options o = {.unsafe_no_sync = true};
     struct pay_store *s;

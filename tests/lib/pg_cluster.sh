@@ -6,7 +6,8 @@
 # synchronous_commit=on as in production; stopped and removed afterwards.
 # The command sees PAYGATE_TEST_PG (the socket folder), PAYGATE_TEST_PG_DATA (the data folder,
 # for scans of what reached the disk) and PAYGATE_TEST_PG_USER; each test makes its own
-# database in it (tests/lib/testdb.h, or pg_test_database in tests/lib/pg.sh).
+# database in it (tests/lib/testdb.h, or pg_test_database in tests/lib/pg.sh, which also
+# crashes and restarts the server for the crash test).
 # usage: pg_cluster.sh COMMAND [ARGS...]
 # exit: the command's status; 77 (meson: skipped, counted and shown) when PostgreSQL's server
 # programs are missing (scripts/deps.sh test installs them).
@@ -18,20 +19,17 @@ for t in initdb pg_ctl; do
     exit 77
   fi
 done
+. "$(dirname "$0")/pg.sh"
 tmp=$(mktemp -d /tmp/paygate-pg-XXXXXX)
-as=()
-if [ "$(id -u)" = 0 ]; then
-  chown postgres: "$tmp"
-  as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
-fi
+[ "$(id -u)" = 0 ] && chown postgres: "$tmp"
 stop() {
-  "${as[@]}" "$pgbin/pg_ctl" -D "$tmp/data" -m immediate -w stop >/dev/null 2>&1
+  pg_as "$pgbin/pg_ctl" -D "$tmp/data" -m immediate -w stop >/dev/null 2>&1
   [ -n "${PAYGATE_KEEP_TMP:-}" ] || rm -rf "$tmp"
 }
 trap stop EXIT
 # --no-sync: initdb's own files need not survive a crash of this machine; the server's commits
 # are durable (fsync=on) from the start.
-if ! "${as[@]}" "$pgbin/initdb" -D "$tmp/data" -U postgres -A trust -E UTF8 --locale=C --no-sync \
+if ! pg_as "$pgbin/initdb" -D "$tmp/data" -U postgres -A trust -E UTF8 --locale=C --no-sync \
     >"$tmp/initdb.log" 2>&1; then
   cat "$tmp/initdb.log" >&2
   echo "pg_cluster: initdb failed" >&2
@@ -44,7 +42,7 @@ unix_socket_directories = '$tmp'
 fsync = on
 synchronous_commit = on
 EOF
-if ! "${as[@]}" "$pgbin/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 start >/dev/null; then
+if ! pg_as "$pgbin/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 start >/dev/null; then
   cat "$tmp/server.log" >&2
   echo "pg_cluster: the server did not start" >&2
   exit 1

@@ -94,7 +94,7 @@ says "--data-dir is required"
 run 2 shop --platform-url http://127.0.0.1:1 --merchant-id shop --key-file k
 says "--data-dir (or [server] data_dir) is required"
 run 2 ledger verify
-says "the database file DB is required"
+says "the database DB is required"
 run 2 audit verify
 says "paygate audit verify: --database is required"
 run 2 audit verify --database x.db --bogus
