@@ -269,7 +269,7 @@ int main(int argc, char **argv)
         return 1;
     }
     struct pay_platform_merchant m;
-    enum pay_err e = pay_platform_open_offline(dir, &s.p, &err);
+    enum pay_err e = pay_platform_open_offline(dir, NULL, &s.p, &err);
     if (e == PAY_ERR_OK && (e = pay_platform_merchant_get(s.p, s.merchant, &m, &err)) == PAY_ERR_OK)
         pay_platform_merchant_fini(&m);
     int rc = e == PAY_ERR_OK ? 0 : 1;

@@ -236,8 +236,12 @@ enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **o
     if (mkdir(o->data_dir, 0700) != 0 && errno != EEXIST)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "cannot create %s",
                              o->data_dir);
-    char db[PAY_BANK_PATH_MAX + 16];
-    snprintf(db, sizeof db, "%s/bank.db", o->data_dir);
+    /* [server] database, else the data dir's file */
+    char db[PAY_DATABASE_MAX + PAY_BANK_PATH_MAX + 16];
+    if (o->server.database[0])
+        snprintf(db, sizeof db, "%s", o->server.database);
+    else
+        snprintf(db, sizeof db, "%s/bank.db", o->data_dir);
     const struct pay_store_component *comps[] = {&pay_ledger_schema, &pay_bank_schema,
                                                  &pay_audit_schema, NULL};
     /* A test server (on the test clock) opens its database through the fault-injection layer,

@@ -182,6 +182,9 @@
  * past its cache, each account a batch touches costs an indexed lookup (two b-tree seeks)
  * before the transfer. The memory is used only as accounts are touched. */
 #define PAY_LEDGER_ACCOUNT_CACHE_BYTES (256u * 1024 * 1024)
+/* Longest `database` setting: an SQLite path or a PostgreSQL URL with its parameters (host
+ * lists, sslmode, certificate paths). */
+#define PAY_DATABASE_MAX 1024
 
 /* Prepared statements cached per store connection. */
 #define PAY_STORE_STMT_CACHE_MAX 128

@@ -20,6 +20,7 @@ const char pay_server_settings_usage[] =
     "  --listen HOST:PORT        address to listen on (port 0 picks a free one)\n"
     "  --public-url URL          base URL others reach this server at (default: bound URL)\n"
     "  --data-dir DIR            folder for the database, keys and logs\n"
+    "  --database DB             SQLite file or postgresql:// URL (default: in --data-dir)\n"
     "  --tls-cert FILE           PEM certificate chain; with --tls-key, serve HTTPS only\n"
     "  --tls-key FILE            PEM private key\n"
     "  --tls-priorities TEXT     GnuTLS priority string of HTTPS (default: TLS 1.2 and 1.3,\n"
@@ -140,7 +141,8 @@ enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struc
                                       struct pay_error *err)
 {
     static const char *const keys[] = {"listen",          "public_url",
-                                       "data_dir",        "tls_cert",
+                                       "data_dir",        "database",
+                                       "tls_cert",
                                        "tls_key",         "tls_priorities",
                                        "insecure_http",   "log_level",
                                        "max_connections", "max_connections_per_ip",
@@ -155,6 +157,7 @@ enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struc
         (e = copy_key(cfg, "listen", s->listen, sizeof s->listen, err)) != PAY_ERR_OK ||
         (e = copy_key(cfg, "public_url", s->public_url, sizeof s->public_url, err)) != PAY_ERR_OK ||
         (e = copy_key(cfg, "data_dir", s->data_dir, sizeof s->data_dir, err)) != PAY_ERR_OK ||
+        (e = copy_key(cfg, "database", s->database, sizeof s->database, err)) != PAY_ERR_OK ||
         (e = copy_key(cfg, "tls_cert", s->tls_cert_file, sizeof s->tls_cert_file, err)) !=
             PAY_ERR_OK ||
         (e = copy_key(cfg, "tls_key", s->tls_key_file, sizeof s->tls_key_file, err)) !=
@@ -235,6 +238,7 @@ int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **arg
         {"--listen", offsetof(struct pay_server_settings, listen), sizeof s->listen},
         {"--public-url", offsetof(struct pay_server_settings, public_url), sizeof s->public_url},
         {"--data-dir", offsetof(struct pay_server_settings, data_dir), sizeof s->data_dir},
+        {"--database", offsetof(struct pay_server_settings, database), sizeof s->database},
         {"--tls-cert", offsetof(struct pay_server_settings, tls_cert_file),
          sizeof s->tls_cert_file},
         {"--tls-key", offsetof(struct pay_server_settings, tls_key_file), sizeof s->tls_key_file},
@@ -294,6 +298,11 @@ enum pay_err pay_server_settings_check(const struct pay_server_settings *s, stru
         if (files[i][1][0] && access(files[i][1], R_OK) != 0)
             return pay_error_set(err, PAY_ERR_CONFIG_INVALID, files[i][0], "%s: cannot read %s",
                                  files[i][0], files[i][1]);
+    /* a URL of another scheme (or a typo) would otherwise become an odd SQLite file name */
+    if (strstr(s->database, "://") && strncmp(s->database, "postgresql://", 13) != 0 &&
+        strncmp(s->database, "postgres://", 11) != 0)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "database",
+                             "database: a postgresql:// URL or the path of an SQLite file");
     struct sockaddr_storage addr;
     socklen_t len;
     bool loopback = false;
@@ -326,6 +335,14 @@ enum pay_err pay_server_settings_announce(const struct pay_server_settings *s,
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "print_url_file", "cannot write %s: %s",
                              s->print_url_file, strerror(errno));
     return PAY_ERR_OK;
+}
+
+int pay_server_settings_database(const struct pay_server_settings *s, const char *file, char *out,
+                                 size_t n)
+{
+    int len = s->database[0] ? snprintf(out, n, "%s", s->database)
+                             : snprintf(out, n, "%s/%s", s->data_dir, file);
+    return len >= 0 && (size_t)len < n ? 0 : -1;
 }
 
 void pay_server_settings_apply(const struct pay_server_settings *s, struct pay_http_config *cfg)

@@ -1,8 +1,8 @@
 /* The [server] section that every paygate server (bank, platform, shop) reads from its INI
  * file, and the matching command-line flags: where to listen, TLS and its priorities, the
- * public URL, the data folder, the log level, and the connection limits and timeouts that
- * keep slow clients from taking the server down. One place, so the servers cannot drift
- * apart. */
+ * public URL, the data folder, the database, the log level, and the connection limits and
+ * timeouts that keep slow clients from taking the server down. One place, so the servers
+ * cannot drift apart. */
 #ifndef PAY_HTTP_SETTINGS_H
 #define PAY_HTTP_SETTINGS_H
 
@@ -17,8 +17,11 @@
 struct pay_server_settings {
     char listen[128];                 /* host:port; port 0 picks a free one */
     char public_url[PAY_URL_MAX + 1]; /* "" means the bound URL */
-    char data_dir[512];               /* database, keys, logs */
-    char tls_cert_file[512];          /* both set: HTTPS only */
+    char data_dir[512];               /* database (unless `database`), keys, logs */
+    /* "": the SQLite file <data_dir>/<server>.db; else a path of an SQLite file, or a
+     * postgresql:// (postgres://) URL of a PostgreSQL database (docs/store.md). */
+    char database[PAY_DATABASE_MAX + 1];
+    char tls_cert_file[512]; /* both set: HTTPS only */
     char tls_key_file[512];
     bool insecure_http; /* plain HTTP on a non-loopback address */
     bool fake_clock;    /* tests: business time is a test clock moved by POST /sandbox/clock */
@@ -41,7 +44,7 @@ struct pay_server_settings {
 void pay_server_settings_init(struct pay_server_settings *s, const char *listen,
                               const char *data_dir);
 
-/* Reads [server] (listen, public_url, data_dir, tls_cert, tls_key, tls_priorities,
+/* Reads [server] (listen, public_url, data_dir, database, tls_cert, tls_key, tls_priorities,
  * insecure_http, fake_clock, log_level, max_connections, max_connections_per_ip, read_timeout,
  * idle_timeout, threads, language, time_zone, print_url_file) over what *s holds; an unknown key,
  * a bad boolean, level, number, duration or priority string, or only one of the TLS files is
@@ -50,20 +53,26 @@ enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struc
                                       struct pay_error *err);
 
 /* Takes one command-line option if it is a [server] one: --listen, --public-url, --data-dir,
- * --tls-cert, --tls-key, --tls-priorities, --insecure-http, --fake-clock, --log-level,
- * --max-connections, --max-connections-per-ip, --read-timeout, --idle-timeout, --threads,
- * --language, --time-zone, --print-url-file. Returns the number of argv entries used (1 or 2),
- * 0 when the option is not one of these, -1 when its value is missing or too long. A bad number
- * or duration is kept in flag_error for _check. */
+ * --database, --tls-cert, --tls-key, --tls-priorities, --insecure-http, --fake-clock,
+ * --log-level, --max-connections, --max-connections-per-ip, --read-timeout, --idle-timeout,
+ * --threads, --language, --time-zone, --print-url-file. Returns the number of argv entries used
+ * (1 or 2), 0 when the option is not one of these, -1 when its value is missing or too long. A
+ * bad number or duration is kept in flag_error for _check. */
 int pay_server_settings_flag(struct pay_server_settings *s, int argc, char **argv, int i);
 
 /* Everything about *s that can be checked without starting: the log level, the language tag's
  * form and the time zone (loaded from tzdata), TLS files given together and readable, the TLS
  * priorities readable by GnuTLS, the limits in range, the listen address well-formed, no plain
- * HTTP on a non-loopback address unless insecure_http (INSECURE_LISTEN), and the test clock only
+ * HTTP on a non-loopback address unless insecure_http (INSECURE_LISTEN), the test clock only
  * on a loopback address (CONFIG_INVALID, "fake_clock": a server anyone can reach must not let
- * anyone move its time). The field names the key. */
+ * anyone move its time), and a database URL of a known scheme. The field names the key. */
 enum pay_err pay_server_settings_check(const struct pay_server_settings *s, struct pay_error *err);
+
+/* The database the server opens: `database`, or <data_dir>/<file> (its SQLite default, e.g.
+ * "bank.db"). Into out (n bytes); -1 when it does not fit. Pass it to pay_store_open; log it
+ * only through pay_store_redact (a URL may hold a password). */
+int pay_server_settings_database(const struct pay_server_settings *s, const char *file, char *out,
+                                 size_t n);
 
 /* The usage lines of those flags, for --help texts. */
 extern const char pay_server_settings_usage[];

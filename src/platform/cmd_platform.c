@@ -18,21 +18,27 @@
 
 #include "core/log.h"
 
-/* The subcommands of `paygate platform` (each has its own --help); without one, it serves. */
+/* The subcommands of `paygate platform` (each has its own --help); without one, it serves. The
+ * offline ones take --database DB to open the database the server uses. */
 static const char platform_commands[] =
     "usage: paygate platform [--config FILE] [--check-config] [server options]\n"
-    "       paygate platform merchant add --data-dir DIR --id ID --name NAME\n"
+    "       paygate platform merchant add --data-dir DIR [--database DB] --id ID --name NAME\n"
     "                        --public-key-file FILE [--notify-host HOST]... [--fee-bp N]\n"
     "                        [--settle-bank CODE --settle-account NO] [--allow-private-hosts]\n"
-    "       paygate platform merchant suspend|activate --data-dir DIR --id ID\n"
+    "       paygate platform merchant suspend|activate --data-dir DIR [--database DB] --id ID\n"
     "       paygate platform keygen --out FILE [--rsa]\n"
-    "       paygate platform member add --data-dir DIR --merchant ID --login EMAIL\n"
-    "                        --role owner|finance|support --password PW   (portal)\n"
-    "       paygate platform consumer add --data-dir DIR --login PHONE|EMAIL\n"
+    "       paygate platform member add --data-dir DIR [--database DB] --merchant ID\n"
+    "                        --login EMAIL --role owner|finance|support --password PW (portal)\n"
+    "       paygate platform consumer add --data-dir DIR [--database DB] --login PHONE|EMAIL\n"
     "                        --password PW --pay-password NNNNNN\n"
-    "       paygate platform wallet credit --data-dir DIR --consumer LOGIN\n"
+    "       paygate platform wallet credit --data-dir DIR [--database DB] --consumer LOGIN\n"
     "                        --amount 100.00 [--currency CNY]   (SANDBOX funding)\n"
     "  (`paygate platform <command> --help` describes each command's options)\n\n";
+
+/* --database of the offline commands */
+#define PF_DATABASE_HELP                                                                           \
+    "the database the server uses, as its [server] database (a postgresql:// URL);"               \
+    " default DIR/platform.db"
 
 static void serve_usage(const struct pay_cli_opt *opts)
 {
@@ -137,10 +143,11 @@ static int merchant_add(int argc, char **argv)
 {
     struct pay_platform_merchant m = {.fee_bp = 60, .settle_days = 1};
     const char *dir = NULL, *keyfile = NULL, *id = NULL, *name = NULL, *fee = NULL, *bank = NULL,
-               *acct = NULL, *confirm = NULL;
+               *acct = NULL, *confirm = NULL, *database = NULL;
     bool allow_private = false;
     const struct pay_cli_opt opts[] = {
         PAY_CLI_REQ("--data-dir", "DIR", "the platform's data folder", &dir),
+        PAY_CLI_OPT("--database", "DB", PF_DATABASE_HELP, &database),
         PAY_CLI_REQ("--id", "ID", "merchant id: 1-32 of a-z, 0-9 and _", &id),
         PAY_CLI_REQ("--name", "NAME", "the merchant's name, shown on the cashier", &name),
         PAY_CLI_REQ("--public-key-file", "FILE", "its Ed25519 (base64 or PEM) or RSA public key",
@@ -182,7 +189,7 @@ static int merchant_add(int argc, char **argv)
         return 1;
     }
     struct pay_platform *p = NULL;
-    enum pay_err e = pay_platform_open_offline(dir, &p, &err);
+    enum pay_err e = pay_platform_open_offline(dir, database, &p, &err);
     if (e == PAY_ERR_OK) {
         p->set.allow_private_hosts = allow_private; /* as [notify] allow_private_hosts */
         e = pay_platform_merchant_add(p, &m, &err);
@@ -258,13 +265,14 @@ static int report(enum pay_err e, const struct pay_error *err)
     return 1;
 }
 
-/* `merchant suspend|activate --data-dir D --id M` (argv[0] is the verb) */
+/* `merchant suspend|activate --data-dir D [--database DB] --id M` (argv[0] is the verb) */
 static int merchant_status(int argc, char **argv, const char *status)
 {
-    const char *v[2] = {NULL, NULL};
+    const char *v[3] = {NULL, NULL, NULL};
     const struct pay_cli_opt opts[] = {
         PAY_CLI_REQ("--data-dir", "DIR", "the platform's data folder", &v[0]),
-        PAY_CLI_REQ("--id", "ID", "the merchant", &v[1]), PAY_CLI_END};
+        PAY_CLI_REQ("--id", "ID", "the merchant", &v[1]),
+        PAY_CLI_OPT("--database", "DB", PF_DATABASE_HELP, &v[2]), PAY_CLI_END};
     char words[32];
     snprintf(words, sizeof words, "merchant %s", argv[0]);
     if (pay_cli_wants_help(argc, argv))
@@ -277,7 +285,7 @@ static int merchant_status(int argc, char **argv, const char *status)
         return bad;
     struct pay_platform *p = NULL;
     struct pay_error err = {0};
-    enum pay_err e = pay_platform_open_offline(v[0], &p, &err);
+    enum pay_err e = pay_platform_open_offline(v[0], v[2], &p, &err);
     if (e == PAY_ERR_OK)
         e = pay_platform_merchant_set_status(p, v[1], status, &err);
     pay_platform_close(p);
@@ -286,15 +294,16 @@ static int merchant_status(int argc, char **argv, const char *status)
     return report(e, &err);
 }
 
-/* `consumer add --data-dir D --login L --password P --pay-password NNNNNN` */
+/* `consumer add --data-dir D [--database DB] --login L --password P --pay-password NNNNNN` */
 static int consumer_add(int argc, char **argv)
 {
-    const char *v[4] = {NULL};
+    const char *v[5] = {NULL};
     const struct pay_cli_opt opts[] = {
         PAY_CLI_REQ("--data-dir", "DIR", "the platform's data folder", &v[0]),
         PAY_CLI_REQ("--login", "LOGIN", "the consumer's phone number or e-mail address", &v[1]),
         PAY_CLI_REQ("--password", "PW", "login password of the wallet", &v[2]),
-        PAY_CLI_REQ("--pay-password", "NNNNNN", "6-digit payment password", &v[3]), PAY_CLI_END};
+        PAY_CLI_REQ("--pay-password", "NNNNNN", "6-digit payment password", &v[3]),
+        PAY_CLI_OPT("--database", "DB", PF_DATABASE_HELP, &v[4]), PAY_CLI_END};
     if (pay_cli_wants_help(argc, argv))
         return command_usage("consumer add", "Adds a consumer with an empty wallet.\n", opts);
     int bad = pay_cli_parse("platform consumer add", opts, argc, argv, 1, NULL, NULL);
@@ -303,7 +312,7 @@ static int consumer_add(int argc, char **argv)
     struct pay_platform *p = NULL;
     struct pay_error err = {0};
     char id[PAY_ID_MAX];
-    enum pay_err e = pay_platform_open_offline(v[0], &p, &err);
+    enum pay_err e = pay_platform_open_offline(v[0], v[4], &p, &err);
     if (e == PAY_ERR_OK)
         e = pay_platform_consumer_add(p, v[1], v[2], v[3], id, &err);
     pay_platform_close(p);
@@ -312,16 +321,17 @@ static int consumer_add(int argc, char **argv)
     return report(e, &err);
 }
 
-/* `wallet credit --data-dir D --consumer LOGIN --amount 100.00 [--currency CNY]`: SANDBOX
- * funding, booked from pf.sandbox.<cur>. */
+/* `wallet credit --data-dir D [--database DB] --consumer LOGIN --amount 100.00
+ * [--currency CNY]`: SANDBOX funding, booked from pf.sandbox.<cur>. */
 static int wallet_credit(int argc, char **argv)
 {
-    const char *v[4] = {NULL, NULL, NULL, "CNY"};
+    const char *v[5] = {NULL, NULL, NULL, "CNY", NULL};
     const struct pay_cli_opt opts[] = {
         PAY_CLI_REQ("--data-dir", "DIR", "the platform's data folder", &v[0]),
         PAY_CLI_REQ("--consumer", "LOGIN", "the consumer's login", &v[1]),
         PAY_CLI_REQ("--amount", "100.00", "amount in major units", &v[2]),
-        PAY_CLI_OPT("--currency", "CUR", "ISO 4217 currency (default CNY)", &v[3]), PAY_CLI_END};
+        PAY_CLI_OPT("--currency", "CUR", "ISO 4217 currency (default CNY)", &v[3]),
+        PAY_CLI_OPT("--database", "DB", PF_DATABASE_HELP, &v[4]), PAY_CLI_END};
     if (pay_cli_wants_help(argc, argv))
         return command_usage("wallet credit",
                              "SANDBOX funding: credits a wallet from pf.sandbox.<currency>.\n",
@@ -336,7 +346,7 @@ static int wallet_credit(int argc, char **argv)
     /* > 0 and at most PAY_AMOUNT_MAX_MINOR, like every amount that moves money */
     enum pay_err e = pay_money_parse_amount(v[2], v[3], "amount", &minor, &err);
     if (e == PAY_ERR_OK)
-        e = pay_platform_open_offline(v[0], &p, &err);
+        e = pay_platform_open_offline(v[0], v[4], &p, &err);
     if (e == PAY_ERR_OK)
         e = pay_platform_consumer_find(p, v[1], id, &err);
     if (e == PAY_ERR_OK)

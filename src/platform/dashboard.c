@@ -295,14 +295,15 @@ static enum pay_err read_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
             "i", d->chart_start, 0);
     if (s == PAY_ERR_OK)
         s = each(tx, err, d, row_outbox,
-                 "SELECT COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'failed'), 0),"
-                 " COALESCE(SUM(status = 'delivered' AND delivered_ms >= $1), 0)"
+                 "SELECT COUNT(*) FILTER (WHERE status = 'pending'),"
+                 " COUNT(*) FILTER (WHERE status = 'failed'),"
+                 " COUNT(*) FILTER (WHERE status = 'delivered' AND delivered_ms >= $1)"
                  " FROM pf_notify_outbox",
                  "i", d->now - 3600000, 0);
     if (s == PAY_ERR_OK)
         s = each(tx, err, d, row_merchant,
                  "SELECT m.id, m.name, COALESCE(t.currency, ''), COUNT(t.id),"
-                 " COALESCE(SUM(t.paid_ms > 0), 0),"
+                 " COUNT(t.id) FILTER (WHERE t.paid_ms > 0),"
                  " COALESCE(SUM(CASE WHEN t.paid_ms > 0 THEN t.amount_minor END), 0)"
                  " FROM pf_merchants m LEFT JOIN pf_trades t ON t.merchant_id = m.id"
                  " GROUP BY m.id, t.currency ORDER BY m.id, t.currency LIMIT $1",

@@ -112,11 +112,11 @@ void pay_platform_close(struct pay_platform *p); /* stops everything; NULL ok */
 bool pay_platform_wait(struct pay_platform *p, struct pay_clock_worker *w, int64_t ms);
 void pay_platform_wake(struct pay_platform *p);
 
-/* The database file inside a data dir, into out. */
-int pay_platform_db_path(const char *data_dir, char *out, size_t n);
-/* Opens just the store and ledger (for offline CLI commands). Free with pay_platform_close. */
-enum pay_err pay_platform_open_offline(const char *data_dir, struct pay_platform **out,
-                                       struct pay_error *err);
+/* Opens just the store and ledger (for offline CLI commands) of the platform whose data dir
+ * is data_dir and whose database is `database` (a path or postgresql:// URL; NULL or "": the
+ * data dir's platform.db). Free with pay_platform_close. */
+enum pay_err pay_platform_open_offline(const char *data_dir, const char *database,
+                                       struct pay_platform **out, struct pay_error *err);
 
 /* --- chart of accounts (accounts.c) ------------------------------------------------------- */
 

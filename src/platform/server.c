@@ -218,12 +218,6 @@ void pay_platform_settings_fini(struct pay_platform_settings *s)
     s->n_banks = 0;
 }
 
-int pay_platform_db_path(const char *data_dir, char *out, size_t n)
-{
-    int len = snprintf(out, n, "%s/%s", data_dir, DB_FILE);
-    return len > 0 && (size_t)len < n ? 0 : -1;
-}
-
 static enum pay_err open_store(struct pay_platform *p, struct pay_error *err)
 {
     if (pay_crypto_init() != 0)
@@ -231,8 +225,8 @@ static enum pay_err open_store(struct pay_platform *p, struct pay_error *err)
     if (mkdir(p->set.server.data_dir, 0700) != 0 && errno != EEXIST)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "cannot create %s: %s",
                              p->set.server.data_dir, strerror(errno));
-    char path[600];
-    if (pay_platform_db_path(p->set.server.data_dir, path, sizeof path) != 0)
+    char db[PAY_DATABASE_MAX + 1];
+    if (pay_server_settings_database(&p->set.server, DB_FILE, db, sizeof db) != 0)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "path too long");
     const struct pay_store_component *comps[] = {&pay_ledger_schema, &pay_platform_schema,
                                                  &pay_audit_schema, NULL};
@@ -240,7 +234,7 @@ static enum pay_err open_store(struct pay_platform *p, struct pay_error *err)
      * so that tests can fail its disk (POST /sandbox/faults, docs/store.md). */
     if (p->set.server.fake_clock && pay_store_faults_install() != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot install the fault-injection VFS");
-    enum pay_err e = pay_store_open(path, NULL, comps, &p->store, err);
+    enum pay_err e = pay_store_open(db, NULL, comps, &p->store, err);
     if (e != PAY_ERR_OK)
         return e;
     return pay_ledger_new(p->store, &p->ledger, err);
@@ -337,12 +331,13 @@ static struct pay_platform *platform_alloc(const struct pay_platform_settings *s
     return p;
 }
 
-enum pay_err pay_platform_open_offline(const char *data_dir, struct pay_platform **out,
-                                       struct pay_error *err)
+enum pay_err pay_platform_open_offline(const char *data_dir, const char *database,
+                                       struct pay_platform **out, struct pay_error *err)
 {
     struct pay_platform_settings s;
     defaults(&s);
     pay_str_copy(s.server.data_dir, sizeof s.server.data_dir, data_dir);
+    pay_str_copy(s.server.database, sizeof s.server.database, database ? database : "");
     return pay_platform_open(&s, out, err);
 }
 

@@ -125,11 +125,16 @@ static int shop_args(int argc, char **argv, struct shop_opts *o, const struct pa
 /* Opens the database and the payment clients. */
 static int shop_open(struct shop *s, const struct shop_opts *o)
 {
-    char path[1024];
+    char path[PAY_DATABASE_MAX + 1], shown[PAY_DATABASE_MAX + 1];
+    struct pay_error err = {0};
     mkdir(o->srv.data_dir, 0700);
-    snprintf(path, sizeof path, "%s/shop.db", o->srv.data_dir);
-    if (shop_db_open(s, path) != 0)
-        return fprintf(stderr, "paygate shop: cannot open %s\n", path), -1;
+    if (pay_server_settings_database(&o->srv, "shop.db", path, sizeof path) != 0)
+        return fprintf(stderr, "paygate shop: data_dir: path too long\n"), -1;
+    pay_store_redact(path, shown, sizeof shown);
+    if (shop_db_open(s, path, &err) != 0)
+        return fprintf(stderr, "paygate shop: cannot open %s: %s %s\n", shown,
+                       pay_err_name(err.code), err.detail),
+               -1;
     snprintf(path, sizeof path, "%s/notify-seen.db", o->srv.data_dir);
     s->seen = paygate_seen_db_open(path);
     paygate_error e = {0};
@@ -165,7 +170,7 @@ static void shop_close(struct shop *s)
     paygate_bank_free(s->bank);
     paygate_client_free(s->platform);
     paygate_seen_db_close(s->seen);
-    if (s->db)
+    if (s->store)
         shop_db_close(s);
 }
 

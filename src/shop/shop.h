@@ -2,15 +2,15 @@
  * payments: catalogue, cart, checkout through the platform's cashier or a bank's online
  * banking, notification handlers that mark an order paid exactly once, an order page that
  * queries the platform when a notification is late, "my orders" and an admin page with
- * refunds. Storage is its own SQLite file (shop.db). */
+ * refunds. Storage is the store (src/store): shop.db in its data folder, or the [server]
+ * database (a PostgreSQL URL). */
 #ifndef PAY_SHOP_SHOP_H
 #define PAY_SHOP_SHOP_H
 
 #include "http/server.h"
 #include "sdk/paygate.h"
+#include "store/store.h"
 
-#include <pthread.h>
-#include <sqlite3.h>
 #include <stdint.h>
 
 struct shop_product {
@@ -20,8 +20,7 @@ struct shop_product {
 };
 
 struct shop {
-    sqlite3 *db;
-    pthread_mutex_t mu; /* one connection, used by the request threads in turn */
+    struct pay_store *store; /* the orders */
     paygate_client *platform;
     paygate_bank *bank; /* NULL when the shop has no bank contract */
     paygate_seen_db *seen;
@@ -48,7 +47,9 @@ struct shop_order {
     int64_t created_at;
 };
 
-int shop_db_open(struct shop *s, const char *path);
+/* Opens (creating, migrating) the orders' database: a path or a postgresql:// URL. 0, or -1
+ * with *err filled. */
+int shop_db_open(struct shop *s, const char *database, struct pay_error *err);
 void shop_db_close(struct shop *s);
 int shop_order_insert(struct shop *s, const struct shop_order *o);
 int shop_order_get(struct shop *s, const char *id, struct shop_order *o); /* 0 or -1 */

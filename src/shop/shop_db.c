@@ -1,84 +1,120 @@
-/* The shop's orders in SQLite. One connection behind a mutex: the shop is small, and the
- * state changes that matter (pending -> paid) are single conditional UPDATEs, so a
- * notification and a query racing each other cannot both fulfil an order. */
+/* The shop's orders, in the store (src/store: an SQLite file by default, or PostgreSQL): one
+ * table under component "shop". The state changes that matter (pending -> paid) are single
+ * conditional UPDATEs in their own write transaction, so a notification and a query racing
+ * each other cannot both fulfil an order. */
 #include "shop/shop.h"
 
 #include "core/assertions.h"
 #include "core/buf.h"
 #include "core/clock.h"
 
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-int shop_db_open(struct shop *s, const char *path)
+static const struct pay_store_migration migrations[] = {
+    /* As the shop made it before it used the store (IF NOT EXISTS: such a file upgrades). */
+    {1, "CREATE TABLE IF NOT EXISTS orders(id TEXT PRIMARY KEY, sid TEXT NOT NULL,"
+        " items TEXT NOT NULL, amount BIGINT NOT NULL CHECK(amount > 0),"
+        " method TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
+        " trade_id TEXT NOT NULL DEFAULT '', refunded BIGINT NOT NULL DEFAULT 0,"
+        " fulfilments BIGINT NOT NULL DEFAULT 0, paid_via TEXT NOT NULL DEFAULT"
+        " '', created_at BIGINT NOT NULL)"},
+    /* Newest first by an explicit sequence (it was SQLite's rowid). */
+    {2, "ALTER TABLE orders ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;"
+        "UPDATE orders SET seq = rowid;"
+        "CREATE INDEX orders_seq ON orders(seq)"},
+};
+/* PostgreSQL has no rowid (and no old rows). */
+static const struct pay_store_migration migrations_pg[] = {
+    {1, NULL},
+    {2, "ALTER TABLE orders ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;"
+        "CREATE INDEX orders_seq ON orders(seq)"},
+    {0, NULL},
+};
+static const struct pay_store_component shop_schema = {
+    .name = "shop",
+    .migrations = migrations,
+    .count = sizeof migrations / sizeof migrations[0],
+    .pg = migrations_pg,
+};
+
+int shop_db_open(struct shop *s, const char *database, struct pay_error *err)
 {
-    pthread_mutex_init(&s->mu, NULL);
-    /* private: created 0600 before SQLite opens it (its -wal and -shm get the same mode) */
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 || fchmod(fd, 0600) != 0 || close(fd) != 0)
-        return -1;
-    if (sqlite3_open(path, &s->db) != SQLITE_OK)
-        return -1;
-    sqlite3_busy_timeout(s->db, 5000);
-    return sqlite3_exec(s->db,
-                        "PRAGMA journal_mode=WAL;"
-                        "CREATE TABLE IF NOT EXISTS orders(id TEXT PRIMARY KEY, sid TEXT NOT NULL,"
-                        " items TEXT NOT NULL, amount INTEGER NOT NULL CHECK(amount > 0),"
-                        " method TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
-                        " trade_id TEXT NOT NULL DEFAULT '', refunded INTEGER NOT NULL DEFAULT 0,"
-                        " fulfilments INTEGER NOT NULL DEFAULT 0, paid_via TEXT NOT NULL DEFAULT"
-                        " '', created_at INTEGER NOT NULL)",
-                        NULL, NULL, NULL) == SQLITE_OK
-               ? 0
-               : -1;
+    const struct pay_store_component *comps[] = {&shop_schema, NULL};
+    struct pay_store_options o = {.readers = 2};
+    return pay_store_open(database, &o, comps, &s->store, err) == PAY_ERR_OK ? 0 : -1;
 }
 
 void shop_db_close(struct shop *s)
 {
-    sqlite3_close(s->db);
-    pthread_mutex_destroy(&s->mu);
+    pay_store_close(s->store);
+    s->store = NULL;
 }
 
-/* Runs one statement with text/int parameters ("s" / "i" in types); returns changes or -1. */
-static int exec(struct shop *s, const char *sql, const char *types, ...)
+/* One write statement: what it does and its parameters. */
+struct write {
+    enum { W_INSERT, W_PAID, W_REFUNDED, W_TRADE } op;
+    const char *t[4];
+    int64_t i;
+    int changes;
+};
+
+static enum pay_store_status write_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
-    va_list ap;
-    va_start(ap, types);
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        for (int i = 0; types[i]; i++) {
-            if (types[i] == 's')
-                sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
-            else
-                sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-        }
-        if (sqlite3_step(st) == SQLITE_DONE)
-            rc = sqlite3_changes(s->db);
+    struct write *w = ctx;
+    enum pay_err e = PAY_ERR_INTERNAL;
+    switch (w->op) {
+    case W_INSERT: /* seq: newest first in the lists (writers are serialised by the store) */
+        e = pay_store_exec(tx, err,
+                           "INSERT INTO orders(id, sid, items, amount, method, created_at, seq)"
+                           " VALUES ($1, $2, $3, $4, $5, $6,"
+                           " (SELECT coalesce(max(seq), 0) + 1 FROM orders))",
+                           "tttiti", w->t[0], w->t[1], w->t[2], w->i, w->t[3],
+                           pay_clock_now_ms() / 1000);
+        break;
+    case W_PAID:
+        e = pay_store_exec(tx, err,
+                           "UPDATE orders SET state = 'paid', fulfilments = fulfilments + 1,"
+                           " paid_via = $1, trade_id = CASE WHEN $2 = '' THEN trade_id ELSE $2 END"
+                           " WHERE id = $3 AND state = 'pending'",
+                           "ttt", w->t[0], w->t[1], w->t[2]);
+        break;
+    case W_REFUNDED:
+        e = pay_store_exec(
+            tx, err,
+            "UPDATE orders SET refunded = $1, state = 'refunded' WHERE id = $2 AND state = 'paid'",
+            "it", w->i, w->t[0]);
+        break;
+    case W_TRADE:
+        e = pay_store_exec(tx, err, "UPDATE orders SET trade_id = $1 WHERE id = $2", "tt", w->t[0],
+                           w->t[1]);
+        break;
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    va_end(ap);
-    return rc;
+    w->changes = e == PAY_ERR_OK ? (int)pay_store_changes(tx) : -1;
+    return pay_store_status_of(e);
+}
+
+/* Returns the rows changed, or -1. */
+static int run_write(struct shop *s, struct write *w)
+{
+    struct pay_error err = {0};
+    return pay_store_run_tx(s->store, write_body, w, &err) == PAY_ERR_OK ? w->changes : -1;
 }
 
 int shop_order_insert(struct shop *s, const struct shop_order *o)
 {
-    return exec(s,
-                "INSERT INTO orders(id, sid, items, amount, method, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                "sssisi", o->id, o->sid, o->items, o->amount, o->method,
-                pay_clock_now_ms() / 1000) == 1
-               ? 0
-               : -1;
+    struct write w = {.op = W_INSERT, .t = {o->id, o->sid, o->items, o->method}, .i = o->amount};
+    return run_write(s, &w) == 1 ? 0 : -1;
 }
+
+/* An order: pending until paid (once), then refunded (in full, once). */
+static const struct pay_state_move order_moves[] = {
+    {"pending", "paid"},
+    {"paid", "refunded"},
+};
 
 /* An order: pending until paid (once), then refunded (in full, once). */
 static const struct pay_state_move order_moves[] = {
@@ -89,87 +125,83 @@ static const struct pay_state_move order_moves[] = {
 int shop_order_mark_paid(struct shop *s, const char *id, const char *trade_id, const char *via)
 {
     PAY_ASSERT(pay_state_move_legal(order_moves, PAY_STATE_MOVES(order_moves), "pending", "paid"));
-    return exec(s,
-                "UPDATE orders SET state = 'paid', fulfilments = fulfilments + 1, paid_via = ?,"
-                " trade_id = CASE WHEN ? = '' THEN trade_id ELSE ? END"
-                " WHERE id = ? AND state = 'pending'",
-                "ssss", via, trade_id, trade_id, id);
+    struct write w = {.op = W_PAID, .t = {via, trade_id, id}};
+    return run_write(s, &w);
 }
 
 int shop_order_set_refunded(struct shop *s, const char *id, int64_t refunded)
 {
     PAY_ASSERT(pay_state_move_legal(order_moves, PAY_STATE_MOVES(order_moves), "paid", "refunded"));
     PAY_ASSERT_MSG(refunded > 0, "order %s", id);
-    return exec(
-        s, "UPDATE orders SET refunded = ?, state = 'refunded' WHERE id = ? AND state = 'paid'",
-        "is", refunded, id);
+    struct write w = {.op = W_REFUNDED, .t = {id}, .i = refunded};
+    return run_write(s, &w);
 }
 
 int shop_order_set_trade(struct shop *s, const char *id, const char *trade_id)
 {
-    return exec(s, "UPDATE orders SET trade_id = ? WHERE id = ?", "ss", trade_id, id);
+    struct write w = {.op = W_TRADE, .t = {trade_id, id}};
+    return run_write(s, &w);
 }
 
-static void row(sqlite3_stmt *st, struct shop_order *o)
+static void row(struct pay_store_stmt *st, struct shop_order *o)
 {
-#define COL(i, f) pay_str_copy(o->f, sizeof o->f, (const char *)sqlite3_column_text(st, i))
+#define COL(i, f) pay_store_col_copy(st, i, o->f, sizeof o->f)
     memset(o, 0, sizeof *o);
     COL(0, id);
     COL(1, sid);
     COL(2, items);
-    o->amount = sqlite3_column_int64(st, 3);
+    o->amount = pay_store_col_int64(st, 3);
     COL(4, method);
     COL(5, state);
     COL(6, trade_id);
-    o->refunded = sqlite3_column_int64(st, 7);
-    o->fulfilments = sqlite3_column_int(st, 8);
+    o->refunded = pay_store_col_int64(st, 7);
+    o->fulfilments = (int)pay_store_col_int64(st, 8);
     COL(9, paid_via);
-    o->created_at = sqlite3_column_int64(st, 10);
+    o->created_at = pay_store_col_int64(st, 10);
 #undef COL
 }
 
 #define COLS                                                                                       \
     "id, sid, items, amount, method, state, trade_id, refunded, fulfilments, paid_via, created_at"
 
+/* Reads up to cap rows of sql (one text parameter, or none when arg is NULL) into rows. */
+struct read {
+    const char *sql, *arg;
+    struct shop_order *rows;
+    int cap, n;
+};
+
+static enum pay_store_status read_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct read *r = ctx;
+    struct pay_store_stmt *st = r->arg ? pay_store_query(tx, err, r->sql, "t", r->arg)
+                                       : pay_store_query(tx, err, r->sql, NULL);
+    if (!st)
+        return pay_store_status_of(err->code);
+    int rc = 0;
+    r->n = 0;
+    while (r->n < r->cap && (rc = pay_store_step(st, err)) == 1)
+        row(st, &r->rows[r->n++]);
+    pay_store_done(st);
+    return rc < 0 ? pay_store_status_of(err->code) : PAY_STORE_COMMIT;
+}
+
 int shop_order_get(struct shop *s, const char *id, struct shop_order *o)
 {
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(s->db, "SELECT " COLS " FROM orders WHERE id = ?", -1, &st, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            row(st, o);
-            rc = 0;
-        }
-    }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    struct read r = {"SELECT " COLS " FROM orders WHERE id = $1", id, o, 1, 0};
+    struct pay_error err = {0};
+    return pay_store_run_read(s->store, read_body, &r, &err) == PAY_ERR_OK && r.n == 1 ? 0 : -1;
 }
 
 void shop_order_list(struct shop *s, const char *sid,
                      void (*fn)(void *ctx, const struct shop_order *o), void *ctx)
 {
-    struct shop_order *rows = calloc(100, sizeof *rows);
-    int n = 0;
-    if (!rows)
-        return;
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
-    const char *sql = sid ? "SELECT " COLS
-                            " FROM orders WHERE sid = ? ORDER BY rowid DESC LIMIT 100"
-                          : "SELECT " COLS " FROM orders ORDER BY rowid DESC LIMIT 100";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sid)
-            sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
-        while (n < 100 && sqlite3_step(st) == SQLITE_ROW)
-            row(st, &rows[n++]);
-    }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    for (int i = 0; i < n; i++) /* outside the lock: fn may query */
-        fn(ctx, &rows[i]);
-    free(rows);
+    struct read r = {sid ? "SELECT " COLS " FROM orders WHERE sid = $1 ORDER BY seq DESC LIMIT 100"
+                         : "SELECT " COLS " FROM orders ORDER BY seq DESC LIMIT 100",
+                     sid, calloc(100, sizeof *r.rows), 100, 0};
+    struct pay_error err = {0};
+    if (r.rows && pay_store_run_read(s->store, read_body, &r, &err) == PAY_ERR_OK)
+        for (int i = 0; i < r.n; i++) /* outside the transaction: fn may query */
+            fn(ctx, &r.rows[i]);
+    free(r.rows);
 }

@@ -723,7 +723,7 @@ static const char *migration_sql(const struct pay_store *s, const struct pay_sto
     for (size_t k = 0; k <= i && c->pg[k].version; k++)
         if (k == i) {
             PAY_ASSERT(c->pg[k].version == c->migrations[i].version);
-            return c->pg[k].sql;
+            return c->pg[k].sql ? c->pg[k].sql : c->migrations[i].sql;
         }
     return c->migrations[i].sql;
 }

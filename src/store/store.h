@@ -33,8 +33,8 @@ enum pay_store_dialect { PAY_STORE_SQLITE, PAY_STORE_POSTGRESQL };
 /* A module's schema: its name (the key in table schema_migrations) and its migrations in
  * version order. Static storage; the store keeps the pointer. `pg`, for the rare migration
  * that one dialect cannot write for both: NULL, or migrations 1..k as PostgreSQL runs them
- * instead (same versions in order, "" applies nothing), ended by {0, NULL}; versions after
- * k run `migrations` on both. */
+ * instead (same versions in order; "" applies nothing, NULL runs the common one), ended by
+ * {0, NULL}; versions after k run `migrations` on both. */
 struct pay_store_component {
     const char *name; /* "ledger", "bank", "platform", ... */
     const struct pay_store_migration *migrations;

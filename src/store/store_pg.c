@@ -510,7 +510,9 @@ static enum pay_err ensure_prepared(struct pg_stmt *st, struct pay_error *err)
     if (in_tx && run(c, "SAVEPOINT pay_prepare", NULL, err) != PAY_ERR_OK)
         return err->code;
     PGresult *r = PQprepare(c->pg, st->name, st->sql, st->n_params, st->types);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && sqlstate_is(r, "42P18", 5)) {
+    /* 42P18 indeterminate, 42P08 ambiguous parameter: the server found no type for one */
+    if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+        (sqlstate_is(r, "42P18", 5) || sqlstate_is(r, "42P08", 5))) {
         PQclear(r);
         for (int i = 0; i < st->n_params; i++)
             st->types[i] = st->types[i] ? st->types[i] : OID_TEXT;

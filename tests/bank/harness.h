@@ -5,8 +5,10 @@
 #define PAY_TESTS_BANK_HARNESS_H
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "http/client.h"
 #include "lib/harness.h" /* the shared part: processes, temp dirs, file scans */
+#include "lib/testdb.h"  /* its own PostgreSQL database in the pg suite */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,6 +18,10 @@ struct bank_proc {
     char dir[256];
     char url[128];
     pid_t pid;
+    char db[PAY_DATABASE_MAX + 1]; /* its database: <dir>/data/bank.db, or a PostgreSQL URL */
+    /* " --database 'URL'" in the pg suite, else "": append it to every `paygate bank` command
+     * on this bank's data dir */
+    char db_flag[PAY_DATABASE_MAX + 20];
 };
 
 /* Runs `paygate <args>` (a shell-quoted string), stdout into out (may be NULL); exit status. */
@@ -27,6 +33,10 @@ void h_bank_stop(struct bank_proc *b); /* SIGTERM and reap; the dir stays */
 int h_bank_remove(const struct bank_proc *b);
 /* `paygate ledger verify` on the bank's database: its exit status (0 = clean). */
 int h_bank_ledger_verify(const struct bank_proc *b);
+/* The secrets scan of what the bank wrote: the files (relative to its dir; its SQLite
+ * database among them) and, in the pg suite, the cluster's files (tests/lib/testdb.h). */
+size_t h_bank_scan(const struct bank_proc *b, const char *const *files, size_t n_files,
+                   const char (*needles)[64], size_t n_needles);
 
 /* The CVV2 of demo card pan, from `paygate bank demo-cards` (it depends on the bank's
  * cvv.key; the server itself prints no card data). 0, or -1 when there is no such card. */

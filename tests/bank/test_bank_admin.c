@@ -354,14 +354,14 @@ static void test_cli_same_operations(void **state)
 {
     (void)state;
     assert_int_equal(h_paygate(NULL,
-                               "bank deposit --data-dir %s/data --account %s --amount 55"
+                               "bank deposit --data-dir %s/data%s --account %s --amount 55"
                                " >/dev/null 2>>%s/cli.log",
-                               bank.dir, acct, bank.dir),
+                               bank.dir, bank.db_flag, acct, bank.dir),
                      0);
     assert_int_not_equal(h_paygate(NULL,
-                                   "bank deposit --data-dir %s/data --account %s --amount 1.5"
+                                   "bank deposit --data-dir %s/data%s --account %s --amount 1.5"
                                    " >/dev/null 2>>%s/cli.log",
-                                   bank.dir, acct, bank.dir),
+                                   bank.dir, bank.db_flag, acct, bank.dir),
                          0);
     struct resp r;
     movements(&r);
@@ -372,9 +372,9 @@ static void test_cli_same_operations(void **state)
     struct pay_buf out;
     pay_buf_init(&out, 4096);
     assert_int_equal(h_paygate(&out,
-                               "bank account add --data-dir %s/data --customer %s --kind credit"
+                               "bank account add --data-dir %s/data%s --customer %s --kind credit"
                                " --limit 500000 2>>%s/cli.log",
-                               bank.dir, cus, bank.dir),
+                               bank.dir, bank.db_flag, cus, bank.dir),
                      0);
     char credit[64] = "";
     assert_int_equal(sscanf(pay_buf_str(&out), "account %63s", credit), 1);
@@ -548,9 +548,9 @@ static void test_card_not_at_rest(void **state)
     snprintf(needles[3], 64, "\"cvv2\":\"%s\"", cvv);
     snprintf(needles[4], 64, "cvv2 %s", cvv);
     const char *files[] = {"data/bank.db", "data/bank.db-wal", "bank.log", "cli.log"};
-    assert_int_equal(th_scan_files(bank.dir, files, sizeof files / sizeof files[0],
-                                   (const char(*)[64])needles, 5),
-                     0);
+    assert_int_equal(
+        h_bank_scan(&bank, files, sizeof files / sizeof files[0], (const char(*)[64])needles, 5),
+        0);
     /* the scan can fail: the bank's log is where it should be and has the admin requests */
     char path[400];
     snprintf(path, sizeof path, "%s/bank.log", bank.dir);

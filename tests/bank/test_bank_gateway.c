@@ -94,8 +94,8 @@ static int64_t movements_of(const char *order_id)
     char *acct = strstr(js, "acct_");
     if (acct)
         acct[strcspn(acct, "\"")] = '\0';
-    assert_int_equal(h_paygate(&out, "bank movements --data-dir %s/data --account %s 2>/dev/null",
-                               bank.dir, acct ? acct : "none"),
+    assert_int_equal(h_paygate(&out, "bank movements --data-dir %s/data%s --account %s 2>/dev/null",
+                               bank.dir, bank.db_flag, acct ? acct : "none"),
                      0);
     int64_t n = 0;
     for (const char *p = pay_buf_str(&out); (p = strstr(p, order_id)) != NULL; p++)
@@ -182,9 +182,9 @@ static void test_refusals(void **state)
     assert_int_equal(start(&f, "M2", doc, false, REFERER), 200);
     h_resp_fini(&f.r);
     assert_int_equal(h_paygate(NULL,
-                               "bank merchant revoke --data-dir %s/data --mer-id M2"
+                               "bank merchant revoke --data-dir %s/data%s --mer-id M2"
                                " >/dev/null 2>&1",
-                               bank.dir),
+                               bank.dir, bank.db_flag),
                      0);
     free(doc);
     doc = h_order_doc(&bank, "M2", "R-5", 1000, "HS", NULL);
@@ -418,7 +418,8 @@ static void test_no_card_data_at_rest(void **state)
     /* the CVV2s of the demo cards, which only `bank demo-cards` shows (on its terminal) */
     struct pay_buf out;
     pay_buf_init(&out, 65536);
-    assert_int_equal(h_paygate(&out, "bank demo-cards --data-dir %s/data", bank.dir), 0);
+    assert_int_equal(
+        h_paygate(&out, "bank demo-cards --data-dir %s/data%s", bank.dir, bank.db_flag), 0);
     assert_non_null(strstr(pay_buf_str(&out), CARD_OK)); /* the needles are real ones */
     for (const char *c = pay_buf_str(&out); (c = strstr(c, "cvv2 ")) != NULL && nn < 60; c++) {
         snprintf(needles[nn++], 64, "cvv2=%.3s", c + 5);
@@ -427,9 +428,9 @@ static void test_no_card_data_at_rest(void **state)
     }
     pay_buf_fini(&out);
     assert_true(nn > 12);
-    assert_int_equal(th_scan_files(bank.dir, files, sizeof files / sizeof files[0],
-                                   (const char(*)[64])needles, nn),
-                     0);
+    assert_int_equal(
+        h_bank_scan(&bank, files, sizeof files / sizeof files[0], (const char(*)[64])needles, nn),
+        0);
 }
 
 static void test_ledger_verify(void **state)

@@ -65,7 +65,7 @@ void th_db_flag(const char *database, char *out, size_t n)
         snprintf(out, n, "%s", "");
 }
 
-static size_t scan_file(const char *path, const char (*needles)[64], size_t n_needles)
+static size_t scan_file(const char *path, const char (*needles)[64], size_t n_needles, bool report)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -81,7 +81,8 @@ static size_t scan_file(const char *path, const char (*needles)[64], size_t n_ne
         size_t nl = strlen(needles[k]);
         for (const char *p = buf; nl && (p = memmem(p, len - (size_t)(p - buf), needles[k], nl));
              p++) {
-            fprintf(stderr, "found %s in %s\n", needles[k], path);
+            if (report)
+                fprintf(stderr, "found %s in %s\n", needles[k], path);
             hits++;
         }
     }
@@ -89,7 +90,7 @@ static size_t scan_file(const char *path, const char (*needles)[64], size_t n_ne
     return hits;
 }
 
-static size_t scan_tree(const char *dir, const char (*needles)[64], size_t n_needles)
+static size_t scan_tree(const char *dir, const char (*needles)[64], size_t n_needles, bool report)
 {
     DIR *d = opendir(dir);
     size_t hits = 0;
@@ -102,16 +103,16 @@ static size_t scan_tree(const char *dir, const char (*needles)[64], size_t n_nee
         if (lstat(path, &st) != 0)
             continue;
         if (S_ISDIR(st.st_mode))
-            hits += scan_tree(path, needles, n_needles);
+            hits += scan_tree(path, needles, n_needles, report);
         else if (S_ISREG(st.st_mode))
-            hits += scan_file(path, needles, n_needles);
+            hits += scan_file(path, needles, n_needles, report);
     }
     if (d)
         closedir(d);
     return hits;
 }
 
-size_t th_db_scan_cluster(const char (*needles)[64], size_t n_needles)
+size_t th_db_scan_cluster(const char (*needles)[64], size_t n_needles, bool report)
 {
     const char *data = getenv("PAYGATE_TEST_PG_DATA");
     if (!th_db_is_pg() || !data || !data[0])
@@ -119,5 +120,5 @@ size_t th_db_scan_cluster(const char (*needles)[64], size_t n_needles)
     /* a checkpoint writes every table and index page to its file (the WAL has them already) */
     if (th_db_admin("CHECKPOINT") != 0)
         fprintf(stderr, "testdb: CHECKPOINT failed; scanning anyway\n");
-    return scan_tree(data, needles, n_needles);
+    return scan_tree(data, needles, n_needles, report);
 }

@@ -26,8 +26,9 @@ int th_db_admin(const char *sql);
 
 /* How often each of the n_needles needles occurs in what the pg suite's cluster wrote to its
  * disk (every file of its data folder: tables, indexes, WAL), printing "found <needle> in
- * <file>" on stderr for each hit; 0 outside the pg suite. Call it where a test scans the SQLite
- * files for secrets. */
-size_t th_db_scan_cluster(const char (*needles)[64], size_t n_needles);
+ * <file>" on stderr for each hit when report; 0 outside the pg suite. Call it where a test
+ * scans the SQLite files for secrets (and once for a value that is stored, so a scan that
+ * cannot find anything does not pass). */
+size_t th_db_scan_cluster(const char (*needles)[64], size_t n_needles, bool report);
 
 #endif

@@ -53,20 +53,35 @@ int h_run(const char *const *argv)
     return rc;
 }
 
+int h_run_pf(const struct h_platform *pf, const char *const *argv)
+{
+    const char *full[32];
+    size_t n = 0;
+    while (argv[n] && n < 29) {
+        full[n] = argv[n];
+        n++;
+    }
+    assert_null(argv[n]);
+    full[n++] = "--database";
+    full[n++] = pf->db;
+    full[n] = NULL;
+    return h_run(full);
+}
+
 void h_add_consumer(struct h_platform *pf, const char *login, const char *password,
                     const char *pay_password)
 {
     const char *argv[] = {h_paygate,        "platform",   "consumer", "add",        "--data-dir",
                           pf->dir,          "--login",    login,      "--password", password,
                           "--pay-password", pay_password, NULL};
-    assert_int_equal(h_run(argv), 0);
+    assert_int_equal(h_run_pf(pf, argv), 0);
 }
 
 void h_wallet_credit(struct h_platform *pf, const char *login, const char *amount)
 {
     const char *argv[] = {h_paygate,    "platform", "wallet",   "credit", "--data-dir", pf->dir,
                           "--consumer", login,      "--amount", amount,   NULL};
-    assert_int_equal(h_run(argv), 0);
+    assert_int_equal(h_run_pf(pf, argv), 0);
 }
 
 static void add_merchant(struct h_platform *pf, struct h_merchant *m, const char *id, int seed)
@@ -100,7 +115,7 @@ static void add_merchant(struct h_platform *pf, struct h_merchant *m, const char
                           "--fee-bp",
                           "60",
                           NULL};
-    assert_int_equal(h_run(argv), 0);
+    assert_int_equal(h_run_pf(pf, argv), 0);
 }
 
 void h_setup(struct h_platform *pf, struct h_merchant *ma, struct h_merchant *mb,
@@ -110,6 +125,8 @@ void h_setup(struct h_platform *pf, struct h_merchant *ma, struct h_merchant *mb
     memset(pf, 0, sizeof *pf);
     assert_int_equal(th_tmpdir(pf->dir, sizeof pf->dir, "paygate-pf"), 0);
     char path[300];
+    snprintf(path, sizeof path, "%s/platform.db", pf->dir);
+    assert_int_equal(th_db_new("platform", path, pf->db, sizeof pf->db), 0);
     snprintf(path, sizeof path, "%s/platform.ini", pf->dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -139,7 +156,7 @@ void h_start(struct h_platform *pf)
         dup2(lfd, 2);
         close(fds[0]);
         execl(h_paygate, h_paygate, "platform", "--config", ini, "--listen", "127.0.0.1:0",
-              "--data-dir", pf->dir, (char *)NULL);
+              "--data-dir", pf->dir, "--database", pf->db, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -373,9 +390,7 @@ int h_sink_wait(struct h_notify_sink *s, int n, int ms)
 
 size_t h_ledger_verify(struct h_platform *pf)
 {
-    char db[300];
-    snprintf(db, sizeof db, "%s/platform.db", pf->dir);
-    return (size_t)th_ledger_verify(h_paygate, db);
+    return (size_t)th_ledger_verify(h_paygate, pf->db);
 }
 
 /* --- a minimal browser for the cashier ---------------------------------------------------------

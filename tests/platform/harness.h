@@ -5,9 +5,11 @@
 #ifndef PAY_TESTS_PLATFORM_HARNESS_H
 #define PAY_TESTS_PLATFORM_HARNESS_H
 
+#include "core/limits.h"
 #include "crypto/sig.h"
 #include "crypto/sign.h"
 #include "http/server.h"
+#include "lib/testdb.h" /* its own PostgreSQL database in the pg suite */
 
 #include <jansson.h>
 #include <pthread.h>
@@ -21,6 +23,7 @@ struct h_platform {
     char dir[256];
     char url[128];
     pid_t pid;
+    char db[PAY_DATABASE_MAX + 1];  /* <dir>/platform.db, or a PostgreSQL URL in the pg suite */
     uint8_t pk[PAY_ED25519_PK_LEN]; /* the platform's key, from the well-known URL */
 };
 
@@ -54,6 +57,9 @@ void h_teardown(struct h_platform *pf);      /* removes the dir */
  * violation in its database, then removes the dir. */
 void h_teardown_verified(struct h_platform *pf);
 int h_run(const char *const *argv); /* runs the binary, returns exit status */
+/* Runs an offline `paygate platform ...` command (argv as for h_run) on pf's database: adds
+ * --database pf->db. Its exit status. */
+int h_run_pf(const struct h_platform *pf, const char *const *argv);
 /* `paygate platform consumer add` on the data dir (login, password, payment password);
  * asserts it succeeded. */
 void h_add_consumer(struct h_platform *pf, const char *login, const char *password,
@@ -158,7 +164,8 @@ void h_ledger_close(struct pay_store *s, struct pay_ledger *lg);
 /* debits_posted - credits_posted of account id; 0 when there is no such account. */
 int64_t h_ledger_debit_balance(struct pay_ledger *lg, const char *id);
 
-/* Platform ledger verification on the data dir's database: violations count. */
+/* Platform ledger verification on the platform's database: `paygate ledger verify`'s exit
+ * status (0 = clean). */
 size_t h_ledger_verify(struct h_platform *pf);
 
 #endif

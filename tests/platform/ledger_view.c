@@ -14,14 +14,12 @@
 
 struct pay_ledger *h_ledger_open(struct h_platform *pf, struct pay_store **s)
 {
-    char db[300];
-    snprintf(db, sizeof db, "%s/platform.db", pf->dir);
     const struct pay_store_component *comps[] = {&pay_ledger_schema, NULL};
     struct pay_ledger *lg = NULL;
     *s = NULL;
-    struct pay_error err = {0};
-    if (pay_store_open(db, NULL, comps, s, &err) != PAY_ERR_OK)
-        fail_msg("pay_store_open %s: %s %s", db, pay_err_name(err.code), err.detail);
+    struct pay_error err = {0}; /* pf->db: platform.db, or its PostgreSQL URL */
+    if (pay_store_open(pf->db, NULL, comps, s, &err) != PAY_ERR_OK)
+        fail_msg("pay_store_open %s: %s %s", pf->db, pay_err_name(err.code), err.detail);
     assert_int_equal(pay_ledger_new(*s, &lg, NULL), PAY_ERR_OK);
     return lg;
 }

@@ -593,7 +593,7 @@ static void special_notify_hosts_refused(struct h_platform *p2)
                              "0xc0000201",
                              i ? "--allow-private-hosts" : NULL,
                              NULL};
-        assert_int_equal(h_run(add), i ? 0 : 1);
+        assert_int_equal(h_run_pf(p2, add), i ? 0 : 1);
     }
 }
 
@@ -701,7 +701,7 @@ static void rsa_merchant(void **state)
                          "127.0.0.1",
                          "--allow-private-hosts",
                          NULL};
-    assert_int_equal(h_run(add), 0);
+    assert_int_equal(h_run_pf(&pf, add), 0);
     struct pay_rsa_key *k = NULL;
     assert_int_equal(pay_rsa_key_load(key, &k), 0);
     const char *body = "{\"out_trade_no\":\"rsa-1\",\"amount\":{\"value\":\"1.00\","
@@ -735,14 +735,14 @@ static void suspended_merchant(void **state)
                          pf.dir,    "--id",     "m_b",      NULL};
     const char *none[] = {h_paygate, "platform", "merchant", "suspend", "--data-dir",
                           pf.dir,    "--id",     "nobody",   NULL};
-    assert_int_equal(h_run(sus), 0);
-    assert_int_not_equal(h_run(none), 0);
+    assert_int_equal(h_run_pf(&pf, sus), 0);
+    assert_int_not_equal(h_run_pf(&pf, none), 0);
     struct h_reply r;
     h_call(&pf, &mb, "GET", "/v1/trades?out_trade_no=dup-1", NULL, NULL, &r);
     assert_int_equal(r.status, 403);
     assert_string_equal(h_err_code(&r), "MERCHANT_SUSPENDED");
     h_reply_fini(&r);
-    assert_int_equal(h_run(act), 0);
+    assert_int_equal(h_run_pf(&pf, act), 0);
     h_call(&pf, &mb, "GET", "/v1/trades?out_trade_no=dup-1", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     h_reply_fini(&r);

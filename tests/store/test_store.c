@@ -513,6 +513,59 @@ static void files_are_private(void **state)
     rm_db(path);
 }
 
+/* A parameter bound NULL where nothing else gives its type ("$2 IS NULL OR ..."): the
+ * statement prepares once per connection and finds the rows either way. */
+struct optional_ctx {
+    const char *name; /* NULL: all */
+    int64_t rows;
+};
+
+static enum pay_store_status optional_body(struct pay_store_tx *tx, void *ctx,
+                                           struct pay_error *err)
+{
+    struct optional_ctx *o = ctx;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err, "SELECT count(*) FROM t WHERE n >= $1 AND ($2 IS NULL OR name = $2)", "it",
+        (int64_t)0, o->name);
+    if (!st)
+        return PAY_STORE_HARD;
+    int rc = pay_store_step(st, err);
+    o->rows = rc == 1 ? pay_store_col_int64(st, 0) : -1;
+    pay_store_done(st);
+    return rc == 1 ? PAY_STORE_COMMIT : PAY_STORE_HARD;
+}
+
+static void null_parameter_typed_by_context(void **state)
+{
+    (void)state;
+    char *path = temp_db();
+    const struct pay_store_component *list[] = {&comp_v1, NULL};
+    struct pay_store_options one = {.readers = 1};
+    struct pay_store *s = NULL;
+    assert_int_equal(pay_store_open(path, &one, list, &s, NULL), PAY_ERR_OK);
+    struct insert_ctx c = {"a", 1, 0};
+    assert_int_equal(pay_store_run_tx(s, insert_body, &c, NULL), PAY_ERR_OK);
+    c.name = "b";
+    assert_int_equal(pay_store_run_tx(s, insert_body, &c, NULL), PAY_ERR_OK);
+    struct pay_store_stats before, after;
+    pay_store_get_stats(s, &before);
+    for (int i = 0; i < 5; i++) {
+        struct optional_ctx all = {NULL, 0}, b = {"b", 0};
+        struct pay_error err;
+        enum pay_err e = pay_store_run_read(s, optional_body, &all, &err);
+        if (e != PAY_ERR_OK)
+            fprintf(stderr, "optional: %s %s\n", pay_err_name(e), err.detail);
+        assert_int_equal(e, PAY_ERR_OK);
+        assert_int_equal(all.rows, 2);
+        assert_int_equal(pay_store_run_read(s, optional_body, &b, &err), PAY_ERR_OK);
+        assert_int_equal(b.rows, 1);
+    }
+    pay_store_get_stats(s, &after);
+    assert_int_equal(after.prepares - before.prepares, 1); /* one reader connection */
+    pay_store_close(s);
+    rm_db(path);
+}
+
 /* --- the write generation: +1 per write transaction, more when another store wrote --------- */
 
 static enum pay_err gen_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
@@ -695,6 +748,7 @@ int main(void)
         cmocka_unit_test(soft_gives_up),
         cmocka_unit_test(generation_sees_other_writers),
         cmocka_unit_test(redact_passwords),
+        cmocka_unit_test(null_parameter_typed_by_context),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(files_are_private),
