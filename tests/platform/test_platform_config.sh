@@ -39,6 +39,15 @@ set +e
 "$bin" platform --config "$dir/bad.ini" --check-config >"$dir/out" 2>&1; rc=$?
 set -e
 [ $rc -eq 2 ] && grep -q "bad.ini:2: \[server\] insecure_http" "$dir/out" || fail "bad boolean"
+# database: a PostgreSQL URL checks without connecting; another scheme is refused by name
+"$bin" platform --config "$src/etc/platform.example.ini" --data-dir "$dir/pf" \
+  --database 'postgresql://pay@db.invalid/pf' --check-config >"$dir/out" 2>&1 ||
+  fail "a postgresql:// database does not pass --check-config"
+printf '[server]\ndatabase = mysql://pay@db/pf\n' >"$dir/bad.ini"
+set +e
+"$bin" platform --config "$dir/bad.ini" --check-config >"$dir/out" 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "database" "$dir/out" || fail "a mysql:// database is not refused"
 printf '[sever]\nlisten = 127.0.0.1:1\n' >"$dir/bad.ini"
 set +e
 "$bin" platform --config "$dir/bad.ini" --check-config >"$dir/out" 2>&1; rc=$?

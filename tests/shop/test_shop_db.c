@@ -1,0 +1,136 @@
+/* The shop's orders on the store: an order is paid once however often the notification and the
+ * query race to mark it; lists come newest first; a shop.db made before the shop used the store
+ * (no schema_migrations, ordered by rowid) upgrades with its orders in order. On SQLite, and
+ * in the pg suite on PostgreSQL (the upgrade is SQLite's alone). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/testdb.h"
+#include "shop/shop.h"
+
+static char dir[64], db[600];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/paygate-shopdb-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char file[128];
+    snprintf(file, sizeof file, "%s/shop.db", dir);
+    return th_db_new("shop", file, db, sizeof db);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void order(struct shop_order *o, const char *id, int64_t amount)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->id, sizeof o->id, "%s", id);
+    snprintf(o->sid, sizeof o->sid, "sess1");
+    snprintf(o->items, sizeof o->items, "tea:1");
+    snprintf(o->method, sizeof o->method, "platform");
+    o->amount = amount;
+}
+
+struct listed {
+    char ids[8][40];
+    int n;
+};
+
+static void collect(void *ctx, const struct shop_order *o)
+{
+    struct listed *l = ctx;
+    if (l->n < 8)
+        snprintf(l->ids[l->n++], sizeof l->ids[0], "%s", o->id);
+}
+
+static void paid_once_newest_first(void **state)
+{
+    (void)state;
+    struct shop s = {0};
+    struct pay_error err = {0};
+    assert_int_equal(shop_db_open(&s, db, &err), 0);
+    struct shop_order o;
+    order(&o, "o1", 1200);
+    assert_int_equal(shop_order_insert(&s, &o), 0);
+    assert_int_equal(shop_order_insert(&s, &o), -1); /* the id is taken */
+    order(&o, "o2", 300);
+    assert_int_equal(shop_order_insert(&s, &o), 0);
+    assert_int_equal(shop_order_mark_paid(&s, "o1", "T1", "notify"), 1);
+    assert_int_equal(shop_order_mark_paid(&s, "o1", "T1", "query"), 0); /* already paid */
+    assert_int_equal(shop_order_get(&s, "o1", &o), 0);
+    assert_string_equal(o.state, "paid");
+    assert_string_equal(o.trade_id, "T1");
+    assert_string_equal(o.paid_via, "notify");
+    assert_int_equal(o.fulfilments, 1);
+    assert_int_equal(o.amount, 1200);
+    assert_int_equal(shop_order_set_refunded(&s, "o1", 1200), 1);
+    assert_int_equal(shop_order_get(&s, "o1", &o), 0);
+    assert_string_equal(o.state, "refunded");
+    assert_int_equal(shop_order_get(&s, "nope", &o), -1);
+    struct listed l = {0};
+    shop_order_list(&s, "sess1", collect, &l);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.ids[0], "o2");
+    assert_string_equal(l.ids[1], "o1");
+    shop_db_close(&s);
+}
+
+/* SQLite only: the table as the shop made it itself, rows out of id order. */
+static void old_file_upgrades(void **state)
+{
+    (void)state;
+    sqlite3 *raw = NULL;
+    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(raw,
+                     "CREATE TABLE IF NOT EXISTS orders(id TEXT PRIMARY KEY, sid TEXT NOT NULL,"
+                     " items TEXT NOT NULL, amount INTEGER NOT NULL CHECK(amount > 0),"
+                     " method TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
+                     " trade_id TEXT NOT NULL DEFAULT '', refunded INTEGER NOT NULL DEFAULT 0,"
+                     " fulfilments INTEGER NOT NULL DEFAULT 0, paid_via TEXT NOT NULL DEFAULT"
+                     " '', created_at INTEGER NOT NULL);"
+                     "INSERT INTO orders(id, sid, items, amount, method, created_at)"
+                     " VALUES ('zz-first', 'sess1', 'tea:1', 100, 'bank', 1),"
+                     " ('aa-second', 'sess1', 'tea:2', 200, 'platform', 1)",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(raw);
+    struct shop s = {0};
+    struct pay_error err = {0};
+    assert_int_equal(shop_db_open(&s, db, &err), 0);
+    struct shop_order o;
+    order(&o, "mm-third", 300);
+    assert_int_equal(shop_order_insert(&s, &o), 0);
+    struct listed l = {0};
+    shop_order_list(&s, NULL, collect, &l);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.ids[0], "mm-third");
+    assert_string_equal(l.ids[1], "aa-second");
+    assert_string_equal(l.ids[2], "zz-first");
+    assert_int_equal(shop_order_mark_paid(&s, "zz-first", "", "query"), 1);
+    shop_db_close(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(paid_once_newest_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(old_file_upgrades, setup, teardown), /* SQLite only */
+    };
+    size_t n = sizeof tests / sizeof tests[0] - (th_db_is_pg() ? 1 : 0);
+    return _cmocka_run_group_tests("shop orders", tests, n, NULL, NULL);
+}
