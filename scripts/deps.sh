@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what paygate needs from Debian's packages, only when something is missing.
 # usage: scripts/deps.sh [build|test|coverage|bench]
-#   test: adds what the test suites need (browsers, node, abigail-tools for the SDK's ABI check)
+#   test: adds what the test suites need (browsers, node, abigail-tools for the SDK's ABI check,
+#     the PostgreSQL server for the pg suite)
 #   coverage: test's, and gcovr for `make coverage`
 #   bench: the references bench/e2e measures against (PostgreSQL, nginx, wrk)
 set -euo pipefail
@@ -12,7 +13,9 @@ pkgs=(build-essential meson ninja-build pkg-config
       libcurl4-openssl-dev libinih-dev libqrencode-dev libpq-dev libcmocka-dev
       sqlite3 openssl ca-certificates curl tzdata)
 if [ "$want" = test ] || [ "$want" = coverage ]; then
-  pkgs+=(clang-format clang chromium testssl.sh abigail-tools gettext
+  # postgresql: the pg suite's throwaway clusters (tests/lib/pg_cluster.sh; installing it also
+  # starts Debian's own cluster on port 5432, which the tests never use)
+  pkgs+=(clang-format clang chromium testssl.sh abigail-tools gettext postgresql
          fonts-wqy-zenhei) # CJK fonts: screenshots
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds paygate twice (normal, and address+undefined sanitizers) with warnings as errors,
-# runs every test suite in both, and ends with one line: "N passed, N failed, N skipped".
+# runs every test suite in both, and ends with one line: "N passed, N failed, N skipped (sqlite:
+# ..., postgresql: ...)" — the pg suite's tests (the store, ledger, bank and platform suites
+# again on PostgreSQL) counted apart from the rest.
 # A browser test that cannot run (no node, Chromium or playwright-core) fails here
 # (PAYGATE_REQUIRE_BROWSER); a plain `meson test` would skip it.
 # usage: scripts/test.sh [--quick]   (--quick: normal build only)
@@ -56,6 +58,21 @@ scripts/deps.sh test || { echo "scripts/deps.sh could not install what the tests
 export PAYGATE_REQUIRE_BROWSER=1
 browser_packages tests/browser # on failure the browser tests fail, naming what is missing
 
+declare -A by=() # backend:result -> tests, from meson's one line per test
+count_backends() { # test log
+  local line backend result re='^ *[0-9]+/[0-9]+ paygate:([^ ]+) / [^ ]+ +([A-Z]+)'
+  while read -r line; do
+    [[ $line =~ $re ]] || continue
+    backend=sqlite
+    [[ ${BASH_REMATCH[1]} == pg ]] && backend=postgresql
+    case ${BASH_REMATCH[2]} in OK) result=passed ;; SKIP) result=skipped ;; *) result=failed ;; esac
+    by[$backend:$result]=$((${by[$backend:$result]:-0} + 1))
+  done <"$1"
+}
+backend_line() { # name
+  echo "$1: ${by[$1:passed]:-0} passed, ${by[$1:failed]:-0} failed, ${by[$1:skipped]:-0} skipped"
+}
+
 run_build() { # name, meson options...
   local dir=$1; shift
   echo "== build $dir: $*"
@@ -68,6 +85,7 @@ run_build() { # name, meson options...
   meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier "${TIMEOUT_MULT:-1}" \
     | tee "$dir.test.log" | grep -vE '^ *[0-9]+/[0-9]+ .* OK ' || true
   summarize "$dir.test.log"
+  count_backends "$dir.test.log"
 }
 
 run_build build
@@ -75,5 +93,5 @@ if [ "${1:-}" != "--quick" ]; then
   TIMEOUT_MULT=4 run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false \
     "-Dc_args=-fno-sanitize-recover=all -fno-omit-frame-pointer"
 fi
-echo "$passed passed, $failed failed, $skipped skipped"
+echo "$passed passed, $failed failed, $skipped skipped ($(backend_line sqlite); $(backend_line postgresql))"
 [ "$failed" -eq 0 ]
