@@ -1,9 +1,13 @@
 /* bench/ledger: durable transfers per second through the committer with 64 submitting
- * threads between N accounts, and two baselines on the same disk in the same run: one SQLite
- * transaction per transfer (synchronous=FULL) and a raw write+fdatasync loop. Prints all
- * three, the ratios and the CPU per transfer (whole process and committer thread).
- * usage: bench_ledger [dir] [seconds] [transfers per command] [accounts] [ids]
- *        (defaults: /var/tmp 5 1 1000 thread)
+ * threads between N accounts, and two baselines on the same disk in the same run: one
+ * database transaction per transfer (SQLite synchronous=FULL, or PostgreSQL
+ * synchronous_commit=on) and a raw write+fdatasync loop. Prints all three, the ratios, the CPU
+ * per transfer (whole process and committer thread), the store's commits and statements per
+ * batch and, on PostgreSQL, its WAL syncs per batch (pg_stat_wal).
+ * usage: bench_ledger [--database URL] [dir] [seconds] [transfers per command] [accounts] [ids]
+ *        (defaults: an SQLite file in /var/tmp, 5 1 1000 thread; --database: a PostgreSQL
+ *        database whose ledger tables are dropped first, so give it one of its own;
+ *        bench/ledger_pg runs both engines on a throwaway cluster next to pgbench)
  * ids: "thread" (b<thread>-<n>: 64 insertion points in the transfer id index, as in the
  * earlier rounds) or "time" (a process-wide counter first, like the platform's time-ordered
  * ids: new ids go to the right edge of the index). */
@@ -28,6 +32,7 @@
 
 static int n_accounts = 1000;
 static bool time_ids;
+static const char *database; /* --database: a PostgreSQL URL, else NULL (an SQLite file) */
 static unsigned long id_seq; /* time-ordered ids: atomically incremented */
 
 static double now_s(void)
@@ -86,6 +91,50 @@ static double written_bytes(void)
     if (f)
         fclose(f);
     return v;
+}
+
+static enum pay_store_status drop_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    (void)ctx;
+    return pay_store_status_of(pay_store_exec(
+        tx, err,
+        "DROP TABLE IF EXISTS ledger_accounts, ledger_transfers, ledger_pending_timeouts,"
+        " schema_migrations",
+        NULL));
+}
+
+/* An empty PostgreSQL database for the run: the ledger's tables of an earlier run dropped. */
+static void pg_wipe(void)
+{
+    struct pay_store *s = NULL;
+    struct pay_error err;
+    if (pay_store_open(database, NULL, NULL, &s, &err) != PAY_ERR_OK ||
+        pay_store_run_tx(s, drop_body, NULL, &err) != PAY_ERR_OK) {
+        fprintf(stderr, "bench: cannot empty the database: %s\n", err.detail);
+        exit(1);
+    }
+    pay_store_close(s);
+}
+
+/* PostgreSQL's count of WAL syncs (pg_stat_wal.wal_sync, the whole cluster), -1 elsewhere. */
+static enum pay_store_status wal_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(tx, err, "SELECT wal_sync FROM pg_stat_wal", NULL);
+    int rc = st ? pay_store_step(st, err) : -1;
+    *(int64_t *)ctx = rc == 1 ? pay_store_col_int64(st, 0) : -1;
+    pay_store_done(st);
+    return PAY_STORE_COMMIT;
+}
+
+static int64_t wal_syncs(void)
+{
+    int64_t n = -1;
+    struct pay_store *s = NULL;
+    struct pay_store_options o = {.readers = 1};
+    if (database && pay_store_open(database, &o, NULL, &s, NULL) == PAY_ERR_OK)
+        pay_store_run_read(s, wal_body, &n, NULL);
+    pay_store_close(s);
+    return n;
 }
 
 static struct pay_ledger *open_ledger(const char *path, struct pay_store **s)
@@ -176,13 +225,20 @@ struct committer_run {
     double cpu_us;       /* CPU per transfer, every thread of the process */
     double committer_us; /* CPU per transfer, the committer thread alone */
     double written_b;    /* bytes written (write syscalls) per transfer */
+    double commits;      /* the store's commits per batch: 1 */
+    double statements;   /* statements run (prepared or from the cache) per batch */
+    double wal_syncs;    /* PostgreSQL: pg_stat_wal.wal_sync per batch; -1 on SQLite */
 };
 
-static struct committer_run bench_committer(struct pay_committer *c, double seconds, int per_cmd)
+static struct committer_run bench_committer(struct pay_committer *c, struct pay_store *s,
+                                            double seconds, int per_cmd)
 {
     struct shared sh = {.c = c, .per_cmd = per_cmd};
     struct pay_committer_stats before, after;
+    struct pay_store_stats s0, s1;
     pay_committer_get_stats(c, &before);
+    pay_store_get_stats(s, &s0);
+    int64_t wal0 = wal_syncs();
     pthread_t th[THREADS];
     struct worker w[THREADS];
     double t0 = now_s(), c0 = cpu_s(), k0 = thread_cpu_s("pay-committer"), w0 = written_bytes();
@@ -202,8 +258,14 @@ static struct committer_run bench_committer(struct pay_committer *c, double seco
     run.committer_us = (thread_cpu_s("pay-committer") - k0) * 1e6 / per;
     run.written_b = (written_bytes() - w0) / per;
     pay_committer_get_stats(c, &after);
+    pay_store_get_stats(s, &s1);
     uint64_t batches = after.batches - before.batches;
-    run.batch_avg = (double)(after.commands - before.commands) / (double)(batches ? batches : 1);
+    double nb = (double)(batches ? batches : 1);
+    run.batch_avg = (double)(after.commands - before.commands) / nb;
+    run.commits = (double)(s1.commits - s0.commits) / nb;
+    run.statements = (double)(s1.prepares + s1.cache_hits - s0.prepares - s0.cache_hits) / nb;
+    int64_t wal1 = wal_syncs(); /* the writer reports its WAL counters at least once a second */
+    run.wal_syncs = wal0 >= 0 && wal1 >= 0 ? (double)(wal1 - wal0) / nb : -1;
     return run;
 }
 
@@ -222,7 +284,7 @@ static enum pay_err one_body(struct pay_store_tx *tx, void *ctx, struct pay_erro
     return e;
 }
 
-/* Baseline 1: the same ledger, one SQLite transaction (one commit, one fsync) per transfer. */
+/* Baseline 1: the same ledger, one transaction (one commit, one fsync) per transfer. */
 static double bench_tx_per_transfer(struct pay_ledger *lg, double seconds)
 {
     unsigned seed = 1;
@@ -264,6 +326,10 @@ static double bench_fdatasync(const char *dir, double seconds)
 
 static void remove_db(const char *path)
 {
+    if (database) {
+        pg_wipe();
+        return;
+    }
     char side[600];
     unlink(path);
     snprintf(side, sizeof side, "%s-wal", path);
@@ -274,6 +340,11 @@ static void remove_db(const char *path)
 
 int main(int argc, char **argv)
 {
+    if (argc > 2 && strcmp(argv[1], "--database") == 0) {
+        database = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
     const char *dir = argc > 1 ? argv[1] : "/var/tmp";
     double seconds = argc > 2 ? strtod(argv[2], NULL) : 5.0;
     int per_cmd = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 1;
@@ -281,16 +352,20 @@ int main(int argc, char **argv)
     const char *ids = argc > 5 ? argv[5] : "thread";
     time_ids = strcmp(ids, "time") == 0;
     if (per_cmd < 1 || per_cmd > MAX_PER_CMD || seconds <= 0 || n_accounts < 2 ||
-        n_accounts > ACCOUNTS_MAX || (!time_ids && strcmp(ids, "thread") != 0)) {
+        n_accounts > ACCOUNTS_MAX || (!time_ids && strcmp(ids, "thread") != 0) ||
+        (database && !pay_store_is_postgres(database))) {
         fprintf(stderr,
-                "usage: bench_ledger [dir] [seconds] [transfers per command 1..64]"
-                " [accounts 2..%d] [ids thread|time]\n",
+                "usage: bench_ledger [--database postgresql://...] [dir] [seconds]"
+                " [transfers per command 1..64] [accounts 2..%d] [ids thread|time]\n",
                 ACCOUNTS_MAX);
         return 2;
     }
     double fsyncs = bench_fdatasync(dir, seconds / 2);
-    char path[512];
-    snprintf(path, sizeof path, "%s/bench-ledger.db", dir);
+    char path[1024];
+    if (database)
+        snprintf(path, sizeof path, "%s", database);
+    else
+        snprintf(path, sizeof path, "%s/bench-ledger.db", dir);
     remove_db(path);
     struct pay_store *s;
     struct pay_ledger *lg = open_ledger(path, &s);
@@ -308,7 +383,7 @@ int main(int argc, char **argv)
         abort();
     /* For profilers: attach to the thread named pay-committer now (perf record -t). */
     fprintf(stderr, "bench: timed committer run starts (pid %d, %.0f s)\n", (int)getpid(), seconds);
-    struct committer_run run = bench_committer(c, seconds, per_cmd);
+    struct committer_run run = bench_committer(c, s, seconds, per_cmd);
     pay_committer_stop(c);
     pay_ledger_get_cache_stats(lg, &cache1);
     double loads = (double)(cache1.loads - cache0.loads) / (run.rate * seconds);
@@ -320,9 +395,12 @@ int main(int argc, char **argv)
     pay_ledger_free(lg);
     pay_store_close(s);
     remove_db(path);
-    printf("bench/ledger on %s, %d submitting threads, %d transfer(s) per command, %d accounts,"
-           " %s ids\n",
-           dir, THREADS, per_cmd, n_accounts, ids);
+    char where[1024]; /* a URL's password masked */
+    pay_store_redact(database ? database : dir, where, sizeof where);
+    const char *engine = database ? "PostgreSQL" : "SQLite";
+    printf("bench/ledger on %s (%s), %d submitting threads, %d transfer(s) per command,"
+           " %d accounts, %s ids\n",
+           where, engine, THREADS, per_cmd, n_accounts, ids);
     printf("  committer (batched, durable)       %10.0f transfers/s  (%.1f commands/batch)\n",
            run.rate, run.batch_avg);
     printf("  CPU per transfer, all threads       %10.1f us\n", run.cpu_us);
@@ -331,7 +409,11 @@ int main(int argc, char **argv)
            run.written_b);
     printf("  account loads from the database     %10.3f per transfer (%zu cached)\n", loads,
            cache1.entries);
-    printf("  one SQLite transaction per transfer %10.0f transfers/s\n", single);
+    printf("  commits per batch                   %10.2f\n", run.commits);
+    printf("  statements per batch                %10.1f\n", run.statements);
+    if (run.wal_syncs >= 0)
+        printf("  WAL syncs per batch (pg_stat_wal)   %10.2f\n", run.wal_syncs);
+    printf("  one %-10s transaction/transfer %10.0f transfers/s\n", engine, single);
     printf("  raw write+fdatasync loop            %10.0f fsyncs/s\n", fsyncs);
     printf("  committer / one-tx-per-transfer     %10.1fx\n", run.rate / single);
     printf("  committer / fdatasync loop          %10.1fx\n", run.rate / fsyncs);
@@ -343,9 +425,11 @@ int main(int argc, char **argv)
     printf("  setup: %d accounts created in %.1f s; ledger verify clean in %.1f s\n", n_accounts,
            create_s, verify_s);
     /* One line for scripts (bench/ledger_rounds.sh). */
-    printf("result per_cmd=%d accounts=%d ids=%s rate=%.0f batch=%.1f cpu_us=%.2f committer_us=%.2f"
-           " written_b=%.0f loads=%.3f single=%.0f fsyncs=%.0f ratio=%.2f\n",
-           per_cmd, n_accounts, ids, run.rate, run.batch_avg, run.cpu_us, run.committer_us,
-           run.written_b, loads, single, fsyncs, run.rate / single);
+    printf("result engine=%s per_cmd=%d accounts=%d ids=%s rate=%.0f batch=%.1f cpu_us=%.2f"
+           " committer_us=%.2f written_b=%.0f loads=%.3f single=%.0f fsyncs=%.0f ratio=%.2f"
+           " commits=%.2f statements=%.1f wal_syncs=%.2f\n",
+           database ? "postgresql" : "sqlite", per_cmd, n_accounts, ids, run.rate, run.batch_avg,
+           run.cpu_us, run.committer_us, run.written_b, loads, single, fsyncs, run.rate / single,
+           run.commits, run.statements, run.wal_syncs);
     return 0;
 }

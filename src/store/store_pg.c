@@ -18,6 +18,7 @@
 #include "store/store_backend.h"
 
 #include "core/limits.h"
+#include "core/log.h"
 
 #include <libpq-fe.h>
 #include <stdint.h>
@@ -185,6 +186,21 @@ static void ignore_notice(void *arg, const PGresult *r)
     (void)r;
 }
 
+/* Text sorts by the database's collation on PostgreSQL, by bytes on SQLite: lists ordered by
+ * an id would differ (and a linguistic collation changes with the C library). Said once. */
+static void warn_collation(struct pg_conn *c)
+{
+    PGresult *r = PQexec(c->pg, "SELECT datcollate FROM pg_database"
+                                " WHERE datname = current_database()");
+    const char *v =
+        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "C";
+    if (strcmp(v, "C") != 0 && strcmp(v, "POSIX") != 0)
+        PAY_WARN("store.collation",
+                 "collation=%s detail=\"create the database with LC_COLLATE 'C' (docs/store.md)\"",
+                 v);
+    PQclear(r);
+}
+
 static enum pay_err connect_to(struct pg_conn *c, const char *url, struct pay_error *err)
 {
     /* Before dbname: defaults the URL may override; after it: what the store relies on. */
@@ -226,6 +242,8 @@ static enum pay_err pg_conn_open(const char *path, bool writer, int busy_timeout
     enum pay_err e = connect_to(c, path, err);
     if (e == PAY_ERR_OK && writer)
         e = generation_setup(c, err);
+    if (e == PAY_ERR_OK && writer)
+        warn_collation(c);
     if (e != PAY_ERR_OK) {
         pg_conn_close(c);
         return e;

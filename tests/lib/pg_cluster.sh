@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs a command next to a throwaway PostgreSQL cluster, for the `pg` suite (tests/meson.build):
-# initdb into a fresh temp folder (as the postgres user when run as root: the server refuses
-# root), the server listening on a unix socket in that folder only (listen_addresses='': no TCP
+# Runs a command next to a throwaway PostgreSQL cluster, for the `pg` suite (tests/meson.build)
+# and bench/ledger_pg: initdb into a fresh temp folder in $TMPDIR (else /tmp), as the postgres
+# user when run as root (the server refuses root), the server listening on a unix socket in that folder only (listen_addresses='': no TCP
 # port, so nothing to race for and the system's cluster on 5432 is never touched), fsync=on and
 # synchronous_commit=on as in production; stopped and removed afterwards.
 # The command sees PAYGATE_TEST_PG (the socket folder), PAYGATE_TEST_PG_DATA (the data folder,
@@ -20,7 +20,7 @@ for t in initdb pg_ctl; do
   fi
 done
 . "$(dirname "$0")/pg.sh"
-tmp=$(mktemp -d /tmp/paygate-pg-XXXXXX)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/paygate-pg-XXXXXX")
 [ "$(id -u)" = 0 ] && chown postgres: "$tmp"
 stop() {
   pg_as "$pgbin/pg_ctl" -D "$tmp/data" -m immediate -w stop >/dev/null 2>&1
