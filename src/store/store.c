@@ -940,6 +940,9 @@ enum pay_err pay_store_open(const char *database, const struct pay_store_options
         pay_store_close(s);
         return e;
     }
+    char shown[PAY_DATABASE_MAX + 1]; /* a URL's password masked */
+    pay_store_redact(database, shown, sizeof shown);
+    PAY_INFO("store.opened", "backend=%s database=\"%s\"", be->name, shown);
     *out = s;
     return PAY_ERR_OK;
 }

@@ -41,7 +41,8 @@ int th_db_new(const char *label, const char *sqlite_path, char *out, size_t n)
         fprintf(stderr, "testdb: CREATE DATABASE %s failed (%s)\n", name, cmd);
         return -1;
     }
-    int len = snprintf(out, n, "postgresql:///%s?host=%s&user=%s", name, sock, pg_user());
+    int len = snprintf(out, n, "postgresql:///%s?host=%s&user=%s&password=%s", name, sock,
+                       pg_user(), TH_DB_PASSWORD);
     return len >= 0 && (size_t)len < n ? 0 : -1;
 }
 

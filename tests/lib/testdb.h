@@ -11,9 +11,13 @@
 /* true in the pg suite. */
 bool th_db_is_pg(void);
 
+/* The password every pg-suite URL carries (the cluster trusts local users and never asks for
+ * it), so that a test can check it reaches no log. */
+#define TH_DB_PASSWORD "pgtest-never-logged"
+
 /* The database for one test (label: a-z, 0-9, _): sqlite_path copied when not in the pg suite,
- * else the URL of a new, empty database label_<pid>_<n> (UTF8, C collation). Into out (n
- * bytes). 0, or -1 (why printed on stderr). */
+ * else the URL of a new, empty database label_<pid>_<n> (UTF8, C collation), with
+ * TH_DB_PASSWORD in it. Into out (n bytes). 0, or -1 (why printed on stderr). */
 int th_db_new(const char *label, const char *sqlite_path, char *out, size_t n);
 
 /* The command-line flag naming database for a paygate command: " --database 'URL'" when it is

@@ -859,6 +859,24 @@ static void operator_api(void **state)
     h_create_trade(&pf, &mc, "op-1", "1.00", NULL); /* the new merchant signs and is served */
 }
 
+/* The platform names its database in its log once, a URL's password masked (in the pg suite
+ * the URL carries TH_DB_PASSWORD). */
+static void database_logged_without_password(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/platform.log", pf.dir);
+    assert_true(th_count_in_file(path, "store.opened") > 0);
+    if (!th_db_is_pg()) {
+        assert_true(th_count_in_file(path, "backend=sqlite") > 0);
+        return;
+    }
+    assert_non_null(strstr(pf.db, TH_DB_PASSWORD)); /* the secret was there to leak */
+    assert_true(th_count_in_file(path, "backend=postgresql") > 0);
+    assert_true(th_count_in_file(path, "password=***") > 0);
+    assert_int_equal(th_count_in_file(path, TH_DB_PASSWORD), 0);
+}
+
 int main(int argc, char **argv)
 {
     h_paygate = th_binary_arg(argc, argv);
@@ -879,6 +897,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(rsa_merchant),
         cmocka_unit_test(suspended_merchant),
         cmocka_unit_test(refund_window_and_session_idle),
+        cmocka_unit_test(database_logged_without_password),
     };
     return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }
