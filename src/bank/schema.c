@@ -73,11 +73,12 @@ static const struct pay_store_migration migrations[] = {
      * counted here before it is checked, so parallel tries cannot pass the lock; subject
      * "card:<card id>". The card's counter and lock of migration 1 move here (a running lock
      * keeps its end). */
-    {3, "CREATE TABLE bank_attempts (subject TEXT PRIMARY KEY, seq INTEGER NOT NULL DEFAULT 0,"
-        "  forgiven_seq INTEGER NOT NULL DEFAULT 0, lock_seq INTEGER NOT NULL DEFAULT 0,"
-        "  locked_until_ms INTEGER NOT NULL DEFAULT 0);"
+    {3, "CREATE TABLE bank_attempts (subject TEXT PRIMARY KEY, seq BIGINT NOT NULL DEFAULT 0,"
+        "  forgiven_seq BIGINT NOT NULL DEFAULT 0, lock_seq BIGINT NOT NULL DEFAULT 0,"
+        "  locked_until_ms BIGINT NOT NULL DEFAULT 0);"
         "INSERT INTO bank_attempts (subject, seq, locked_until_ms)"
-        "  SELECT 'card:' || id, MIN(failed_attempts, 4), locked_until_ms FROM bank_cards"
+        "  SELECT 'card:' || id, CASE WHEN failed_attempts < 4 THEN failed_attempts ELSE 4 END,"
+        "  locked_until_ms FROM bank_cards"
         "  WHERE failed_attempts > 0 OR locked_until_ms > 0;"
         "ALTER TABLE bank_cards DROP COLUMN failed_attempts;"
         "ALTER TABLE bank_cards DROP COLUMN locked_until_ms"},

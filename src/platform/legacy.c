@@ -67,7 +67,8 @@ static enum pay_err legacy_tx(struct pay_store_tx *tx, void *ctx, struct pay_err
     struct legacy_ctx *l = ctx;
     const struct pay_platform_legacy *s = l->spec;
     l->sealed = 0;
-    if (pay_store_exec(tx, err, "PRAGMA secure_delete = ON", "") != PAY_ERR_OK)
+    if (pay_store_dialect(pay_store_tx_store(tx)) == PAY_STORE_SQLITE && /* SQLite files only */
+        pay_store_exec(tx, err, "PRAGMA secure_delete = ON", "") != PAY_ERR_OK)
         return err->code;
     struct legacy_row rows[BATCH];
     size_t n = 0;

@@ -400,5 +400,7 @@ static const struct pay_store_migration migrations[] = {
      "CREATE INDEX pf_applications_status ON pf_applications(status, created_ms)"},
 };
 
-const struct pay_store_component pay_platform_schema = {
-    .name = "platform", .migrations = migrations, .count = sizeof migrations / sizeof migrations[0]};
+const struct pay_store_component pay_platform_schema = {.name = "platform",
+                                                        .migrations = migrations,
+                                                        .count = sizeof migrations /
+                                                                 sizeof migrations[0]};

@@ -100,11 +100,12 @@ enum pay_err pay_store_attempt_succeeded(struct pay_store_tx *tx, const char *ta
 {
     PAY_ASSERT(table_ok(table) && pay_store_tx_is_write(tx) && a->seq > 0);
     char sql[PAY_STORE_ATTEMPTS_SQL_MAX];
-    snprintf(sql, sizeof sql,
-             "UPDATE %s SET forgiven_seq = MAX(forgiven_seq, $2),"
-             " locked_until_ms = CASE WHEN lock_seq = $2 THEN 0 ELSE locked_until_ms END,"
-             " lock_seq = CASE WHEN lock_seq = $2 THEN 0 ELSE lock_seq END WHERE subject = $1",
-             table);
+    snprintf(
+        sql, sizeof sql,
+        "UPDATE %s SET forgiven_seq = CASE WHEN forgiven_seq > $2 THEN forgiven_seq ELSE $2 END,"
+        " locked_until_ms = CASE WHEN lock_seq = $2 THEN 0 ELSE locked_until_ms END,"
+        " lock_seq = CASE WHEN lock_seq = $2 THEN 0 ELSE lock_seq END WHERE subject = $1",
+        table);
     return pay_store_exec(tx, err, sql, "ti", subject, a->seq);
 }
 

@@ -1,7 +1,7 @@
-/* Attempt guards (store/attempts.h) on a real SQLite file: 50 parallel reservations admit
- * exactly the limit, a success forgives its own try and the earlier ones but never the later
- * ones, it lifts only the lock its own try set, an administrator's lock holds, and an expired
- * lock starts afresh (time is the now_ms argument: no sleeping). */
+/* Attempt guards (store/attempts.h) on a real SQLite file (in the pg suite, PostgreSQL): 50
+ * parallel reservations admit exactly the limit, a success forgives its own try and the earlier
+ * ones but never the later ones, it lifts only the lock its own try set, an administrator's lock
+ * holds, and an expired lock starts afresh (time is the now_ms argument: no sleeping). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/limits.h"
+#include "lib/testdb.h"
 #include "store/attempts.h"
 #include "store/store.h"
 #include "lib/harness.h"
@@ -22,11 +23,11 @@
 #define PARALLEL 50
 
 static const struct pay_store_migration mig[] = {
-    {1, "CREATE TABLE guards (subject TEXT PRIMARY KEY, seq INTEGER NOT NULL DEFAULT 0,"
-        " forgiven_seq INTEGER NOT NULL DEFAULT 0, lock_seq INTEGER NOT NULL DEFAULT 0,"
-        " locked_until_ms INTEGER NOT NULL DEFAULT 0)"},
+    {1, "CREATE TABLE guards (subject TEXT PRIMARY KEY, seq BIGINT NOT NULL DEFAULT 0,"
+        " forgiven_seq BIGINT NOT NULL DEFAULT 0, lock_seq BIGINT NOT NULL DEFAULT 0,"
+        " locked_until_ms BIGINT NOT NULL DEFAULT 0)"},
 };
-static const struct pay_store_component comp = {"guards", mig, 1};
+static const struct pay_store_component comp = {"guards", mig, 1, NULL};
 
 struct fixture {
     char dir[256], path[300];
@@ -37,7 +38,9 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     assert_int_equal(th_tmpdir(f->dir, sizeof f->dir, "paygate-attempts"), 0);
-    snprintf(f->path, sizeof f->path, "%s/db", f->dir);
+    char file[300];
+    snprintf(file, sizeof file, "%s/db", f->dir);
+    assert_int_equal(th_db_new("attempts", file, f->path, sizeof f->path), 0);
     const struct pay_store_component *list[] = {&comp, NULL};
     struct pay_store_options o = {.unsafe_no_sync = true};
     assert_int_equal(pay_store_open(f->path, &o, list, &f->s, NULL), PAY_ERR_OK);
