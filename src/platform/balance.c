@@ -31,7 +31,7 @@ static enum pay_err fees_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
     struct pay_store_stmt *st =
         pay_store_query(tx, err,
                         "SELECT currency, SUM(fee_minor - fee_refunded_minor) FROM pf_trades"
-                        " WHERE merchant_id = $1 AND ($2 IS NULL OR currency = $2)"
+                        " WHERE merchant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR currency = $2)"
                         " GROUP BY currency ORDER BY currency LIMIT $3",
                         "tti", b->merchant_id, b->currency, (int64_t)PAY_BALANCE_CURRENCIES_MAX);
     if (!st)

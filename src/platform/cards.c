@@ -49,7 +49,7 @@ static enum pay_err list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         "SELECT id, bank, agreement_token, bin, last4 FROM pf_cards WHERE consumer_id = $1"
-        " AND ($2 IS NULL OR id = $2) ORDER BY id",
+        " AND (CAST($2 AS TEXT) IS NULL OR id = $2) ORDER BY id",
         "tt", l->consumer_id, l->card_id);
     if (!st)
         return err->code;

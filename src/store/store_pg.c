@@ -89,10 +89,11 @@ static enum pay_err map_state(const struct pg_conn *c, const PGresult *r)
     return PAY_ERR_INTERNAL;
 }
 
+/* The primary message only: its DETAIL line may quote the values of a row. */
 static enum pay_err fail(struct pg_conn *c, const PGresult *r, struct pay_error *err)
 {
-    const char *msg = r ? PQresultErrorMessage(r) : "";
-    if (!msg[0])
+    const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!msg || !msg[0])
         msg = PQerrorMessage(c->pg);
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     size_t n = strcspn(msg, "\n");

@@ -306,8 +306,9 @@ static void late_notification_refunded(void **state)
 /* The demo card's CVV2, as `paygate bank demo-cards` shows it (on a pipe, never in a file). */
 static void demo_cvv2(const struct bank *bk, const char *pan, char out[4])
 {
-    char cmd[600], text[4096] = "";
-    snprintf(cmd, sizeof cmd, "'%s' bank demo-cards --data-dir %s/data", h_paygate, bk->dir);
+    char cmd[2048], text[4096] = "";
+    snprintf(cmd, sizeof cmd, "'%s' bank demo-cards --data-dir %s/data%s", h_paygate, bk->dir,
+             bk->db_flag);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t n = fread(text, 1, sizeof text - 1, p);
@@ -901,7 +902,9 @@ static int scan_file(const char *path, const struct stat *st, int type, struct F
     if (type != FTW_F || st->st_size == 0)
         return 0;
     size_t plen = strlen(path);
-    bool binary = strstr(path, ".db") && (plen < 3 || strcmp(path + plen - 4, ".log") != 0);
+    const char *cluster = getenv("PAYGATE_TEST_PG_DATA"); /* the pg suite's: all binary pages */
+    bool binary = (strstr(path, ".db") && (plen < 3 || strcmp(path + plen - 4, ".log") != 0)) ||
+                  (th_db_is_pg() && cluster && strncmp(path, cluster, strlen(cluster)) == 0);
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
     char *buf = malloc((size_t)st->st_size);
@@ -1011,6 +1014,12 @@ static void every_route_then_no_secret_anywhere(void **state)
     for (int i = 0; i < 2; i++)
         assert_int_equal(nftw(banks[i].dir, scan_file, 16, FTW_PHYS), 0);
     assert_true(scanned >= 12); /* databases, logs and outputs of three servers */
+    if (th_db_is_pg()) {        /* the three databases: every file of the cluster, WAL included */
+        assert_int_equal(th_db_admin("CHECKPOINT"), 0);
+        size_t before = scanned;
+        assert_int_equal(nftw(getenv("PAYGATE_TEST_PG_DATA"), scan_file, 16, FTW_PHYS), 0);
+        assert_true(scanned > before + 100);
+    }
     assert_int_equal(hits, 0);
 }
 
