@@ -93,14 +93,14 @@ static double written_bytes(void)
     return v;
 }
 
-static enum pay_store_status drop_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err drop_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     (void)ctx;
-    return pay_store_status_of(pay_store_exec(
+    return pay_store_exec(
         tx, err,
         "DROP TABLE IF EXISTS ledger_accounts, ledger_transfers, ledger_pending_timeouts,"
         " schema_migrations",
-        NULL));
+        NULL);
 }
 
 /* An empty PostgreSQL database for the run: the ledger's tables of an earlier run dropped. */
@@ -117,13 +117,13 @@ static void pg_wipe(void)
 }
 
 /* PostgreSQL's count of WAL syncs (pg_stat_wal.wal_sync, the whole cluster), -1 elsewhere. */
-static enum pay_store_status wal_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err wal_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pay_store_stmt *st = pay_store_query(tx, err, "SELECT wal_sync FROM pg_stat_wal", NULL);
     int rc = st ? pay_store_step(st, err) : -1;
     *(int64_t *)ctx = rc == 1 ? pay_store_col_int64(st, 0) : -1;
     pay_store_done(st);
-    return PAY_STORE_COMMIT;
+    return PAY_ERR_OK;
 }
 
 static int64_t wal_syncs(void)

@@ -62,7 +62,7 @@ struct write {
     int changes;
 };
 
-static enum pay_store_status write_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err write_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct write *w = ctx;
     enum pay_err e = PAY_ERR_INTERNAL;
@@ -94,7 +94,7 @@ static enum pay_store_status write_body(struct pay_store_tx *tx, void *ctx, stru
         break;
     }
     w->changes = e == PAY_ERR_OK ? (int)pay_store_changes(tx) : -1;
-    return pay_store_status_of(e);
+    return e;
 }
 
 /* Returns the rows changed, or -1. */
@@ -171,19 +171,19 @@ struct read {
     int cap, n;
 };
 
-static enum pay_store_status read_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+static enum pay_err read_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct read *r = ctx;
     struct pay_store_stmt *st = r->arg ? pay_store_query(tx, err, r->sql, "t", r->arg)
                                        : pay_store_query(tx, err, r->sql, NULL);
     if (!st)
-        return pay_store_status_of(err->code);
+        return err->code;
     int rc = 0;
     r->n = 0;
     while (r->n < r->cap && (rc = pay_store_step(st, err)) == 1)
         row(st, &r->rows[r->n++]);
     pay_store_done(st);
-    return rc < 0 ? pay_store_status_of(err->code) : PAY_STORE_COMMIT;
+    return rc < 0 ? err->code : PAY_ERR_OK;
 }
 
 int shop_order_get(struct shop *s, const char *id, struct shop_order *o)

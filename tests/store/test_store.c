@@ -520,19 +520,18 @@ struct optional_ctx {
     int64_t rows;
 };
 
-static enum pay_store_status optional_body(struct pay_store_tx *tx, void *ctx,
-                                           struct pay_error *err)
+static enum pay_err optional_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct optional_ctx *o = ctx;
     struct pay_store_stmt *st = pay_store_query(
         tx, err, "SELECT count(*) FROM t WHERE n >= $1 AND ($2 IS NULL OR name = $2)", "it",
         (int64_t)0, o->name);
     if (!st)
-        return PAY_STORE_HARD;
+        return err->code;
     int rc = pay_store_step(st, err);
     o->rows = rc == 1 ? pay_store_col_int64(st, 0) : -1;
     pay_store_done(st);
-    return rc == 1 ? PAY_STORE_COMMIT : PAY_STORE_HARD;
+    return rc == 1 ? PAY_ERR_OK : err->code;
 }
 
 static void null_parameter_typed_by_context(void **state)
