@@ -116,12 +116,6 @@ static const struct pay_state_move order_moves[] = {
     {"paid", "refunded"},
 };
 
-/* An order: pending until paid (once), then refunded (in full, once). */
-static const struct pay_state_move order_moves[] = {
-    {"pending", "paid"},
-    {"paid", "refunded"},
-};
-
 int shop_order_mark_paid(struct shop *s, const char *id, const char *trade_id, const char *via)
 {
     PAY_ASSERT(pay_state_move_legal(order_moves, PAY_STATE_MOVES(order_moves), "pending", "paid"));
