@@ -202,6 +202,15 @@ static void warn_collation(struct pg_conn *c)
     PQclear(r);
 }
 
+/* The connection could not be made (what: "" or "reconnect: "). libpq's message names the
+ * host and the user, never the password. */
+static enum pay_err conn_failed(struct pg_conn *c, const char *what, struct pay_error *err)
+{
+    const char *msg = PQerrorMessage(c->pg);
+    return pay_error_set(err, PAY_ERR_DB_IO, "database", "postgresql: %s%.*s", what,
+                         (int)strcspn(msg, "\n"), msg);
+}
+
 static enum pay_err connect_to(struct pg_conn *c, const char *url, struct pay_error *err)
 {
     /* Before dbname: defaults the URL may override; after it: what the store relies on. */
@@ -212,12 +221,8 @@ static enum pay_err connect_to(struct pg_conn *c, const char *url, struct pay_er
     if (!c->pg)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     PQsetNoticeReceiver(c->pg, ignore_notice, NULL);
-    if (PQstatus(c->pg) != CONNECTION_OK) {
-        const char *msg = PQerrorMessage(c->pg);
-        /* libpq's message names host and user, never the password */
-        return pay_error_set(err, PAY_ERR_DB_IO, "database", "postgresql: %.*s",
-                             (int)strcspn(msg, "\n"), msg);
-    }
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return conn_failed(c, "", err);
     c->epoch++;
     return session_setup(c, err);
 }
@@ -258,11 +263,8 @@ static enum pay_err pg_conn_open(const char *path, bool writer, int busy_timeout
 static enum pay_err reconnect(struct pg_conn *c, struct pay_error *err)
 {
     PQreset(c->pg);
-    if (PQstatus(c->pg) != CONNECTION_OK) {
-        const char *msg = PQerrorMessage(c->pg);
-        return pay_error_set(err, PAY_ERR_DB_IO, "database", "postgresql: reconnect: %.*s",
-                             (int)strcspn(msg, "\n"), msg);
-    }
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return conn_failed(c, "reconnect: ", err);
     c->epoch++;
     return session_setup(c, err);
 }
