@@ -418,8 +418,8 @@ static void test_merchant_cli(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         pay_buf_reset(&out);
         assert_int_not_equal(h_paygate(&out,
-                                       "bank merchant add --data-dir %s/data %s --out %s/MX 2>&1",
-                                       bank.dir, bad[i].args, bank.dir),
+                                       "bank merchant add --data-dir %s/data%s %s --out %s/MX 2>&1",
+                                       bank.dir, bank.db_flag, bad[i].args, bank.dir),
                              0);
         if (!strstr(pay_buf_str(&out), bad[i].says))
             fail_msg("%s: no \"%s\" in: %s", bad[i].args, bad[i].says, pay_buf_str(&out));
@@ -431,10 +431,10 @@ static void test_merchant_cli(void **state)
 
     assert_int_equal(
         h_paygate(NULL,
-                  "bank merchant add --data-dir %s/data --mer-id M1 --name 'Test Shop 1'"
+                  "bank merchant add --data-dir %s/data%s --mer-id M1 --name 'Test Shop 1'"
                   " --referrer-domain shop.test --notify-domain 127.0.0.1 --out %s/M1b"
                   " >/dev/null 2>>%s/cli.log",
-                  bank.dir, bank.dir, bank.dir),
+                  bank.dir, bank.db_flag, bank.dir, bank.dir),
         0);
     char acct1[64], acct1b[64], serial1[64], serial1b[64];
     merchant_json("M1", "merAcct", acct1, sizeof acct1);

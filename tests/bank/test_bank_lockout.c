@@ -116,8 +116,7 @@ static struct tally burst(const struct flow *f, const char *path, const char *fi
     return n;
 }
 
-/* --- the card's counters in bank.db ------------------------------------------------------------
- */
+/* --- the card's counters in the bank's database ----------------------------------------------- */
 
 struct seq_ctx {
     const char *pan_last4;
@@ -143,10 +142,8 @@ static enum pay_err seq_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
 /* How many tries of the card were counted (= checked) since its last right secret. */
 static int64_t tries_counted(const char *pan)
 {
-    char db[300];
-    snprintf(db, sizeof db, "%s/data/bank.db", bank.dir);
-    struct pay_store *s = NULL;
-    assert_int_equal(pay_store_open(db, NULL, NULL, &s, NULL), PAY_ERR_OK);
+    struct pay_store *s = NULL; /* bank.db: data/bank.db, or its PostgreSQL database */
+    assert_int_equal(pay_store_open(bank.db, NULL, NULL, &s, NULL), PAY_ERR_OK);
     struct seq_ctx c = {pan + strlen(pan) - 4, -1};
     struct pay_error err = {0};
     assert_int_equal(pay_store_run_read(s, seq_tx, &c, &err), PAY_ERR_OK);

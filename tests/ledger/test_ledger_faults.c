@@ -31,7 +31,7 @@
 static const struct pay_store_migration order_sql[] = {
     {1, "CREATE TABLE fx_orders (id TEXT PRIMARY KEY, amount_minor INTEGER NOT NULL)"},
 };
-static const struct pay_store_component order_schema = {"fx", order_sql, 1};
+static const struct pay_store_component order_schema = {"fx", order_sql, 1, NULL};
 
 struct env {
     char dir[256], path[300];

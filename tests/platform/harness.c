@@ -202,6 +202,23 @@ void h_teardown(struct h_platform *pf)
     assert_int_equal(th_tmpdir_done(pf->dir), 0);
 }
 
+size_t h_count_in_db(const struct h_platform *pf, const char *needle)
+{
+    if (th_db_is_pg()) {
+        char n[1][64];
+        snprintf(n[0], sizeof n[0], "%s", needle);
+        return th_db_scan_cluster((const char(*)[64])n, 1, true);
+    }
+    size_t total = 0;
+    static const char *const suffix[] = {"/platform.db", "/platform.db-wal"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[300];
+        snprintf(path, sizeof path, "%s%s", pf->dir, suffix[i]);
+        total += th_count_in_file(path, needle);
+    }
+    return total;
+}
+
 void h_teardown_verified(struct h_platform *pf)
 {
     h_stop(pf, SIGTERM);

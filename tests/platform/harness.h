@@ -60,6 +60,9 @@ int h_run(const char *const *argv); /* runs the binary, returns exit status */
 /* Runs an offline `paygate platform ...` command (argv as for h_run) on pf's database: adds
  * --database pf->db. Its exit status. */
 int h_run_pf(const struct h_platform *pf, const char *const *argv);
+/* How often needle occurs in what the platform wrote of its database: platform.db and its WAL,
+ * or in the pg suite every file of the cluster (tables, indexes, WAL; tests/lib/testdb.h). */
+size_t h_count_in_db(const struct h_platform *pf, const char *needle);
 /* `paygate platform consumer add` on the data dir (login, password, payment password);
  * asserts it succeeded. */
 void h_add_consumer(struct h_platform *pf, const char *login, const char *password,

@@ -357,23 +357,11 @@ static void platform_sms(char out[8])
     remember(out);
 }
 
-/* Bytes of the platform's database file and its WAL contain needle? (Agreement tokens are
- * sealed: "agt_" must never be stored in clear.) In the pg suite: any file of the cluster. */
+/* Bytes of the platform's database contain needle? (Agreement tokens are sealed: "agt_" must
+ * never be stored in clear.) */
 static bool db_contains(const char *needle)
 {
-    static const char *const suffix[] = {"/platform.db", "/platform.db-wal"};
-    if (th_db_is_pg()) {
-        char n[1][64];
-        snprintf(n[0], sizeof n[0], "%s", needle);
-        return th_db_scan_cluster((const char(*)[64])n, 1, true) > 0;
-    }
-    bool found = false;
-    for (int i = 0; i < 2 && !found; i++) {
-        char path[300];
-        snprintf(path, sizeof path, "%s%s", pf.dir, suffix[i]);
-        found = th_count_in_file(path, needle) > 0;
-    }
-    return found;
+    return h_count_in_db(&pf, needle) > 0;
 }
 
 static char bound_card[64]; /* the card bound by bind_card_topup_and_pay */

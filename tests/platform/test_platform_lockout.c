@@ -97,10 +97,8 @@ static enum pay_err counters_tx(struct pay_store_tx *tx, void *ctx, struct pay_e
 /* The login counters of a consumer, read from the running platform's database. */
 static struct counters login_counters(const char *login)
 {
-    char db[300];
-    snprintf(db, sizeof db, "%s/platform.db", pf.dir);
-    struct pay_store *s = NULL;
-    assert_int_equal(pay_store_open(db, NULL, NULL, &s, NULL), PAY_ERR_OK);
+    struct pay_store *s = NULL; /* pf.db: platform.db, or its PostgreSQL database */
+    assert_int_equal(pay_store_open(pf.db, NULL, NULL, &s, NULL), PAY_ERR_OK);
     struct counters c = {.subject = login};
     struct pay_error err = {0};
     assert_int_equal(pay_store_run_read(s, counters_tx, &c, &err), PAY_ERR_OK);

@@ -50,13 +50,13 @@ static const struct pay_store_migration mig[] = {
     {1, "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, data BLOB)"},
     {2, "CREATE TABLE u (id INTEGER PRIMARY KEY, t_id INTEGER NOT NULL REFERENCES t(id))"},
 };
-static const struct pay_store_component comp = {"test", mig, 2};
+static const struct pay_store_component comp = {"test", mig, 2, NULL};
 /* A second component whose second migration fails after its first one ran. */
 static const struct pay_store_migration bad_mig[] = {
     {1, "CREATE TABLE w (id INTEGER PRIMARY KEY)"},
     {2, "CREATE TABLE w (id INTEGER PRIMARY KEY)"}, /* already exists */
 };
-static const struct pay_store_component bad = {"bad", bad_mig, 2};
+static const struct pay_store_component bad = {"bad", bad_mig, 2, NULL};
 
 static char *temp_db(void)
 {
@@ -196,7 +196,7 @@ static void failed_migration_applies_nothing(void **state)
     assert_int_not_equal(pay_store_migrate(s, &bad, &err), PAY_ERR_OK);
     assert_int_equal(pay_store_schema_version(s, "bad", &v, NULL), PAY_ERR_OK);
     assert_int_equal(v, 0);
-    static const struct pay_store_component good = {"bad", bad_mig, 1};
+    static const struct pay_store_component good = {"bad", bad_mig, 1, NULL};
     assert_int_equal(pay_store_migrate(s, &good, NULL), PAY_ERR_OK);
     assert_int_equal(pay_store_schema_version(s, "bad", &v, NULL), PAY_ERR_OK);
     assert_int_equal(v, 1);

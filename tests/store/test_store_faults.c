@@ -20,7 +20,7 @@
 static const struct pay_store_migration v1[] = {
     {1, "CREATE TABLE t (name TEXT PRIMARY KEY)"},
 };
-static const struct pay_store_component comp = {"faults", v1, 1};
+static const struct pay_store_component comp = {"faults", v1, 1, NULL};
 
 struct db {
     char dir[256];
