@@ -199,12 +199,11 @@ static enum pay_err insert_claim(struct pay_store_tx *tx, void *ctx, struct pay_
  * request (the running platform sees it like any other writer's row). */
 static void legacy_claim(const char *key, const char *body, int64_t age_ms)
 {
-    char db[300], material[512], hash[PAY_SHA256_HEX_LEN];
-    snprintf(db, sizeof db, "%s/platform.db", pf.dir);
+    char material[512], hash[PAY_SHA256_HEX_LEN];
     int n = snprintf(material, sizeof material, "POST /v1/trades\n%s", body);
     pay_sha256_hex(hash, material, (size_t)n);
     struct pay_store *st = NULL;
-    assert_int_equal(pay_store_open(db, NULL, NULL, &st, NULL), PAY_ERR_OK);
+    assert_int_equal(pay_store_open(pf.db, NULL, NULL, &st, NULL), PAY_ERR_OK); /* or its URL */
     int64_t now = th_clock_now_ms(pf.url); /* the platform's business time (a test clock) */
     assert_true(now > 0);
     struct legacy_claim l = {key, hash, now - age_ms};
