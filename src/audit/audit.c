@@ -30,8 +30,34 @@ static const struct pay_store_migration migrations[] = {
         "CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
         " BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END"},
 };
-const struct pay_store_component pay_audit_schema = {"audit", migrations,
-                                                     sizeof migrations / sizeof migrations[0]};
+/* PostgreSQL: BIGINT and BYTEA for SQLite's INTEGER and BLOB, and the append-only rule as a
+ * trigger function (also against TRUNCATE) that fails as a constraint does (SQLSTATE 23000,
+ * DB_CONSTRAINT, as SQLite's RAISE(ABORT)). */
+static const struct pay_store_migration migrations_pg[] = {
+    {1, "CREATE TABLE audit_log ("
+        " seq BIGINT PRIMARY KEY,"
+        " at_ms BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,"
+        " target TEXT NOT NULL, outcome TEXT NOT NULL, source TEXT NOT NULL,"
+        " detail TEXT NOT NULL, prev_hash BYTEA NOT NULL, hash BYTEA NOT NULL);"
+        "CREATE INDEX audit_log_at ON audit_log(at_ms);"
+        "CREATE TABLE audit_checkpoints ("
+        " seq BIGINT PRIMARY KEY, hash BYTEA NOT NULL, at_ms BIGINT NOT NULL,"
+        " key_id TEXT NOT NULL, alg TEXT NOT NULL, sig BYTEA NOT NULL);"
+        "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+        " RAISE EXCEPTION '% is append-only', TG_TABLE_NAME"
+        " USING ERRCODE = 'integrity_constraint_violation'; END $f$;"
+        "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log"
+        " FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
+        "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log"
+        " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();"
+        "CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE"
+        " ON audit_checkpoints FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
+        "CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints"
+        " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()"},
+    {0, NULL},
+};
+const struct pay_store_component pay_audit_schema = {
+    "audit", migrations, sizeof migrations / sizeof migrations[0], migrations_pg};
 
 static const char ENTRY_TAG[] = "paygate audit entry v1";           /* + its NUL */
 static const char CHECKPOINT_TAG[] = "paygate audit checkpoint v1"; /* + its NUL */
