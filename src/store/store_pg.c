@@ -17,6 +17,7 @@
  * — never a blind retry that could apply a batch twice. */
 #include "store/store_backend.h"
 
+#include "core/assertions.h"
 #include "core/limits.h"
 #include "core/log.h"
 
@@ -33,6 +34,8 @@
 
 /* Parameters of one statement: more than any paygate query binds. */
 #define PG_PARAMS_MAX 64
+/* Columns of a row whose bytea can be read at once: more than any paygate query selects. */
+#define PG_BLOB_COLS 32
 
 struct pg_conn {
     PGconn *pg;
@@ -56,7 +59,10 @@ struct pg_stmt {
     char num[PG_PARAMS_MAX][24];
     PGresult *res;
     int row, rows;
-    unsigned char *blob; /* the last column read as bytea (PQfreemem) */
+    /* The bytea columns of the current row read so far, decoded (PQfreemem): each stays valid
+     * until the next step or reset, as SQLite's column blobs do, so a row's blobs can be read
+     * side by side. */
+    unsigned char *blob[PG_BLOB_COLS];
 };
 
 static const char begin_write[] = "BEGIN ISOLATION LEVEL READ COMMITTED";
@@ -409,6 +415,14 @@ static void clear_params(struct pg_stmt *st)
     }
 }
 
+static void free_blobs(struct pg_stmt *st)
+{
+    for (int i = 0; i < PG_BLOB_COLS; i++) {
+        PQfreemem(st->blob[i]);
+        st->blob[i] = NULL;
+    }
+}
+
 static void pg_reset(void *stmt)
 {
     struct pg_stmt *st = stmt;
@@ -416,8 +430,7 @@ static void pg_reset(void *stmt)
     st->res = NULL;
     st->row = -1;
     st->rows = 0;
-    PQfreemem(st->blob);
-    st->blob = NULL;
+    free_blobs(st);
     clear_params(st);
 }
 
@@ -576,6 +589,7 @@ static int pg_step(void *stmt, struct pay_error *err)
         st->c->changes = n[0] ? strtoll(n, NULL, 10) : 0;
         st->rows = s == PGRES_TUPLES_OK ? PQntuples(st->res) : 0;
     }
+    free_blobs(st); /* the previous row's */
     if (st->row + 1 >= st->rows) {
         st->row = st->rows; /* done; stays done until reset */
         return 0;
@@ -619,9 +633,10 @@ static const void *pg_col_blob(void *stmt, int col, size_t *len)
         *len = (size_t)PQgetlength(st->res, st->row, col);
         return v;
     }
-    PQfreemem(st->blob);
-    st->blob = PQunescapeBytea((const unsigned char *)v, len);
-    return st->blob;
+    PAY_ASSERT(col < PG_BLOB_COLS);
+    PQfreemem(st->blob[col]); /* read twice: decoded again */
+    st->blob[col] = PQunescapeBytea((const unsigned char *)v, len);
+    return st->blob[col];
 }
 
 static bool pg_col_is_null(void *stmt, int col)
