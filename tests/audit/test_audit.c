@@ -1,4 +1,5 @@
-/* The audit log on a real SQLite file (docs/audit.md): the canonical encoding's test vector,
+/* The audit log on a real SQLite file, or in the pg suite a PostgreSQL database of its own
+ * (docs/audit.md): the canonical encoding's test vector,
  * the chain and its signed checkpoints (Ed25519 and RSA), appends that roll back with their
  * transaction, refused entries, the append-only triggers, the consoles' filters, and every
  * kind of tampering `paygate audit verify` must name: an edited, removed or reordered entry,
@@ -17,6 +18,7 @@
 #include "crypto/crypto.h"
 #include "crypto/sign.h"
 #include "lib/harness.h"
+#include "lib/testdb.h"
 
 /* docs/audit.md's vector: the entry below, first in its log, at 1764000000000 (its Python
  * reference implementation gives the same). */
@@ -26,7 +28,7 @@ static struct pay_ed25519_key key, other_key;
 static pay_audit_signer signer;
 
 struct fixture {
-    char dir[256], path[300];
+    char dir[256], path[600]; /* path: the SQLite file or the PostgreSQL URL */
     struct pay_store *s;
 };
 
@@ -44,7 +46,9 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     assert_int_equal(th_tmpdir(f->dir, sizeof f->dir, "paygate-audit"), 0);
-    snprintf(f->path, sizeof f->path, "%s/audit.db", f->dir);
+    char file[300];
+    snprintf(file, sizeof file, "%s/audit.db", f->dir);
+    assert_int_equal(th_db_new("audit", file, f->path, sizeof f->path), 0);
     f->s = open_store(f->path);
     *state = f;
     return 0;
@@ -123,16 +127,52 @@ static void expect_clean(struct pay_store *s, const char *summary)
     free(out);
 }
 
-/* Tampers with the file as someone with write access would: triggers dropped, then sql. */
+/* Runs ctx's statements (separated by ';', none inside a literal) one by one. */
+static enum pay_err script_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    enum pay_err e = PAY_ERR_OK;
+    for (const char *p = ctx; *p && e == PAY_ERR_OK;) {
+        size_t n = strcspn(p, ";");
+        char one[512];
+        assert_true(n < sizeof one);
+        memcpy(one, p, n);
+        one[n] = '\0';
+        if (one[strspn(one, " ")])
+            e = pay_store_exec(tx, err, one, "");
+        p += n + (p[n] == ';');
+    }
+    return e;
+}
+
+/* Tampers with the database as someone with write access would: the append-only triggers
+ * disabled (SQLite: dropped, with the sqlite3 tool), then sql. */
 static void tamper(struct fixture *f, const char *sql)
 {
+    if (th_db_is_pg()) {
+        size_t cap = strlen(sql) + 200;
+        char *all = malloc(cap);
+        assert_non_null(all);
+        snprintf(all, cap,
+                 "ALTER TABLE audit_log DISABLE TRIGGER USER;"
+                 " ALTER TABLE audit_checkpoints DISABLE TRIGGER USER; %s",
+                 sql);
+        struct pay_error err = {0};
+        assert_int_equal(pay_store_run_tx(f->s, script_tx, all, &err), PAY_ERR_OK);
+        free(all);
+        return;
+    }
     pay_store_close(f->s);
-    assert_int_equal(th_sh("sqlite3 '%s' \"DROP TRIGGER audit_log_no_update;"
-                           " DROP TRIGGER audit_log_no_delete;"
-                           " DROP TRIGGER audit_checkpoints_no_update;"
-                           " DROP TRIGGER audit_checkpoints_no_delete; %s\"",
-                           f->path, sql),
-                     0);
+    char file[400];
+    snprintf(file, sizeof file, "%s/tamper.sql", f->dir);
+    FILE *out = fopen(file, "w");
+    assert_non_null(out);
+    fprintf(out,
+            "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;"
+            " DROP TRIGGER audit_checkpoints_no_update; DROP TRIGGER audit_checkpoints_no_delete;"
+            " %s\n",
+            sql);
+    fclose(out);
+    assert_int_equal(th_sh("sqlite3 '%s' < '%s'", f->path, file), 0);
     f->s = open_store(f->path);
 }
 
@@ -184,6 +224,23 @@ static void vector(void **state)
     assert_memory_not_equal(a, b, sizeof a);
 }
 
+/* The seqs of the checkpoints, "32,64", into ctx (64 bytes). */
+static enum pay_err checkpoint_seqs_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    char *out = ctx;
+    out[0] = '\0';
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err, "SELECT seq FROM audit_checkpoints ORDER BY seq", "");
+    if (!st)
+        return err->code;
+    while (pay_store_step(st, err) == 1) {
+        size_t n = strlen(out);
+        snprintf(out + n, 64 - n, "%s%lld", n ? "," : "", (long long)pay_store_col_int64(st, 0));
+    }
+    pay_store_done(st);
+    return PAY_ERR_OK;
+}
+
 static void chain_and_checkpoints(void **state)
 {
     struct fixture *f = *state;
@@ -191,10 +248,10 @@ static void chain_and_checkpoints(void **state)
     append(f->s, 41, 30);
     expect_clean(f->s, "70 entries, last signed checkpoint at entry 64, 0 problem(s)");
     /* the checkpoints: every 32nd entry */
-    assert_int_equal(th_sh("test \"$(sqlite3 '%s' 'SELECT group_concat(seq) FROM"
-                           " audit_checkpoints')\" = 32,64",
-                           f->path),
-                     0);
+    struct pay_error err = {0};
+    char seqs[64] = "";
+    assert_int_equal(pay_store_run_read(f->s, checkpoint_seqs_tx, seqs, &err), PAY_ERR_OK);
+    assert_string_equal(seqs, "32,64");
 }
 
 static void rollback_takes_the_entry(void **state)
@@ -377,18 +434,14 @@ static void tamper_rehashed(void **state)
 {
     struct fixture *f = *state;
     append(f->s, 1, 70);
-    pay_store_close(f->s);
     char sql[65536];
-    size_t n =
-        (size_t)snprintf(sql, sizeof sql,
-                         "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;"
-                         " UPDATE audit_log SET detail = 'amount_minor=1' WHERE seq = 50;");
+    size_t n = (size_t)snprintf(sql, sizeof sql,
+                                "UPDATE audit_log SET detail = 'amount_minor=1' WHERE seq = 50;");
     uint8_t prev[PAY_SHA256_LEN];
-    f->s = open_store(f->path);
     struct list_ctx l = {.f = {.limit = 100}};
     json_t *a = list(f->s, &l); /* newest first */
-    pay_store_close(f->s);
-    f->s = NULL;
+    /* a blob literal: SQLite's x'..', PostgreSQL's bytea '\x..' */
+    const char *hex_open = th_db_is_pg() ? "'\\x" : "x'";
     assert_int_equal(
         pay_hex_decode(prev, sizeof prev,
                        json_string_value(json_object_get(json_array_get(a, 70 - 49), "hash")), 64,
@@ -411,19 +464,13 @@ static void tamper_rehashed(void **state)
         pay_hex_encode(hh, sizeof hh, h, sizeof h);
         n += (size_t)snprintf(
             sql + n, sizeof sql - n,
-            " UPDATE audit_log SET prev_hash = x'%s', hash = x'%s' WHERE seq = %d;", ph, hh, seq);
+            " UPDATE audit_log SET prev_hash = %s%s', hash = %s%s' WHERE seq = %d;", hex_open, ph,
+            hex_open, hh, seq);
         memcpy(prev, h, sizeof prev);
     }
     json_decref(l.out);
     assert_true(n < sizeof sql);
-    char file[400];
-    snprintf(file, sizeof file, "%s/rehash.sql", f->dir);
-    FILE *out = fopen(file, "w");
-    assert_non_null(out);
-    fputs(sql, out);
-    fclose(out);
-    assert_int_equal(th_sh("sqlite3 '%s' < '%s'", f->path, file), 0);
-    f->s = open_store(f->path);
+    tamper(f, sql);
     expect_caught(f, "entry 64: does not match its signed checkpoint (rewritten)");
 }
 
