@@ -140,16 +140,25 @@ static enum pay_err copy_key(const struct pay_config *c, const char *key, char *
 enum pay_err pay_server_settings_read(struct pay_server_settings *s, const struct pay_config *cfg,
                                       struct pay_error *err)
 {
-    static const char *const keys[] = {"listen",          "public_url",
-                                       "data_dir",        "database",
+    static const char *const keys[] = {"listen",
+                                       "public_url",
+                                       "data_dir",
+                                       "database",
                                        "tls_cert",
-                                       "tls_key",         "tls_priorities",
-                                       "insecure_http",   "log_level",
-                                       "max_connections", "max_connections_per_ip",
-                                       "read_timeout",    "idle_timeout",
-                                       "fake_clock",      "threads",
-                                       "language",        "time_zone",
-                                       "print_url_file",  NULL};
+                                       "tls_key",
+                                       "tls_priorities",
+                                       "insecure_http",
+                                       "log_level",
+                                       "max_connections",
+                                       "max_connections_per_ip",
+                                       "read_timeout",
+                                       "idle_timeout",
+                                       "fake_clock",
+                                       "threads",
+                                       "language",
+                                       "time_zone",
+                                       "print_url_file",
+                                       NULL};
     if (cfg == NULL)
         return PAY_ERR_OK;
     enum pay_err e;

@@ -20,7 +20,8 @@ static int usage(FILE *out, int status)
     return status;
 }
 
-/* `verify DB`: the database (path or URL), or NULL after saying what is wrong with the command line. */
+/* `verify DB`: the database (path or URL), or NULL after saying what is wrong with the command
+ * line. */
 static const char *verify_args(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "verify") != 0) {

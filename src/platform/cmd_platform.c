@@ -37,7 +37,7 @@ static const char platform_commands[] =
 
 /* --database of the offline commands */
 #define PF_DATABASE_HELP                                                                           \
-    "the database the server uses, as its [server] database (a postgresql:// URL);"               \
+    "the database the server uses, as its [server] database (a postgresql:// URL);"                \
     " default DIR/platform.db"
 
 static void serve_usage(const struct pay_cli_opt *opts)
@@ -303,7 +303,8 @@ static int consumer_add(int argc, char **argv)
         PAY_CLI_REQ("--login", "LOGIN", "the consumer's phone number or e-mail address", &v[1]),
         PAY_CLI_REQ("--password", "PW", "login password of the wallet", &v[2]),
         PAY_CLI_REQ("--pay-password", "NNNNNN", "6-digit payment password", &v[3]),
-        PAY_CLI_OPT("--database", "DB", PF_DATABASE_HELP, &v[4]), PAY_CLI_END};
+        PAY_CLI_OPT("--database", "DB", PF_DATABASE_HELP, &v[4]),
+        PAY_CLI_END};
     if (pay_cli_wants_help(argc, argv))
         return command_usage("consumer add", "Adds a consumer with an empty wallet.\n", opts);
     int bad = pay_cli_parse("platform consumer add", opts, argc, argv, 1, NULL, NULL);
@@ -331,7 +332,8 @@ static int wallet_credit(int argc, char **argv)
         PAY_CLI_REQ("--consumer", "LOGIN", "the consumer's login", &v[1]),
         PAY_CLI_REQ("--amount", "100.00", "amount in major units", &v[2]),
         PAY_CLI_OPT("--currency", "CUR", "ISO 4217 currency (default CNY)", &v[3]),
-        PAY_CLI_OPT("--database", "DB", PF_DATABASE_HELP, &v[4]), PAY_CLI_END};
+        PAY_CLI_OPT("--database", "DB", PF_DATABASE_HELP, &v[4]),
+        PAY_CLI_END};
     if (pay_cli_wants_help(argc, argv))
         return command_usage("wallet credit",
                              "SANDBOX funding: credits a wallet from pf.sandbox.<currency>.\n",
