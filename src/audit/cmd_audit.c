@@ -1,4 +1,4 @@
-/* `paygate audit verify --database PATH [--public-key FILE]`: checks a server's audit log
+/* `paygate audit verify --database DB [--public-key FILE]`: checks a server's audit log
  * (docs/audit.md) and names every edited, removed or reordered entry. Exit 0 when intact, 1
  * with a report of each problem, 2 on usage or I/O errors. */
 #include "audit/audit.h"
@@ -14,9 +14,9 @@
 
 static int usage(FILE *out, int status, const struct pay_cli_opt *opts)
 {
-    fprintf(out, "usage: paygate audit verify --database PATH [--public-key FILE]\n\n"
-                 "Checks the audit log in the SQLite file PATH (a platform's platform.db or a\n"
-                 "bank's bank.db): entries numbered 1..n without gaps, each entry's SHA-256 over\n"
+    fprintf(out, "usage: paygate audit verify --database DB [--public-key FILE]\n\n"
+                 "Checks the audit log in DB (a platform's platform.db or a bank's bank.db, or\n"
+                 "the postgresql:// URL of a server's database): entries numbered 1..n without gaps, each entry's SHA-256 over\n"
                  "its contents, each chained to the one before it, every checkpoint signed by the\n"
                  "server's key and matching its entry, none past the end. Prints one line per\n"
                  "problem naming the entry (edited, missing, out of order) and a summary.\n\n"
@@ -72,9 +72,12 @@ static int load_key(const char *db, const char *key_file, struct pay_sig_pubkey 
                     struct pay_rsa_key **rsa)
 {
     if (!key_file) {
-        if (key_beside(db, key, rsa) == 0)
+        if (!pay_store_is_postgres(db) && key_beside(db, key, rsa) == 0)
             return 0;
-        fprintf(stderr, "paygate audit verify: no server key beside %s; give --public-key\n", db);
+        char shown[600]; /* a URL's password masked */
+        pay_store_redact(db, shown, sizeof shown);
+        fprintf(stderr, "paygate audit verify: no server key beside %s; give --public-key\n",
+                shown);
         return -1;
     }
     size_t len = 0;
@@ -88,8 +91,10 @@ static int load_key(const char *db, const char *key_file, struct pay_sig_pubkey 
 
 static int verify(const char *db, const char *key_file)
 {
-    if (access(db, R_OK | W_OK) != 0) {
-        fprintf(stderr, "paygate audit verify: cannot open %s\n", db);
+    char shown[600]; /* what we print: a URL's password masked */
+    pay_store_redact(db, shown, sizeof shown);
+    if (!pay_store_is_postgres(db) && access(db, R_OK | W_OK) != 0) {
+        fprintf(stderr, "paygate audit verify: cannot open %s\n", shown);
         return 2;
     }
     struct pay_sig_pubkey key = {0};
@@ -111,7 +116,7 @@ static int verify(const char *db, const char *key_file)
                 err.detail[0] ? err.detail : pay_err_message(e));
         return 2;
     }
-    printf("audit verify: %s is %s\n", db, problems ? "NOT intact" : "intact");
+    printf("audit verify: %s is %s\n", shown, problems ? "NOT intact" : "intact");
     return problems ? 1 : 0;
 }
 
@@ -119,7 +124,10 @@ int pay_cmd_audit(int argc, char **argv)
 {
     const char *db = NULL, *key_file = NULL;
     const struct pay_cli_opt opts[] = {
-        PAY_CLI_REQ("--database", "PATH", "the server's SQLite file (platform.db or bank.db)", &db),
+        PAY_CLI_REQ("--database", "DB",
+                    "the server's database: its SQLite file (platform.db or bank.db) or its"
+                    " postgresql:// URL (then give --public-key)",
+                    &db),
         PAY_CLI_OPT("--public-key", "FILE",
                     "its public key, PEM (Ed25519 or RSA; a bank's: /api/v1/bank-key.pem)",
                     &key_file),

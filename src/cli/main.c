@@ -20,7 +20,7 @@ static const struct pay_command commands[] = {
     {"platform", "run the payment platform; merchant add, keygen", pay_cmd_platform},
     {"shop", "run the demo shop (built on libpaygate, the merchant SDK)", pay_cmd_shop},
     {"ledger", "ledger verify <db>: check every ledger invariant", pay_cmd_ledger},
-    {"audit", "audit verify --database PATH: find edited, removed or reordered entries",
+    {"audit", "audit verify --database DB: find edited, removed or reordered entries",
      pay_cmd_audit},
     {"errors", "print the error registry (--markdown for docs/errors.md)", pay_cmd_errors},
 };
