@@ -16,7 +16,8 @@ static int usage(FILE *out, int status, const struct pay_cli_opt *opts)
 {
     fprintf(out, "usage: paygate audit verify --database DB [--public-key FILE]\n\n"
                  "Checks the audit log in DB (a platform's platform.db or a bank's bank.db, or\n"
-                 "the postgresql:// URL of a server's database): entries numbered 1..n without gaps, each entry's SHA-256 over\n"
+                 "the postgresql:// URL of a server's database): entries numbered 1..n without "
+                 "gaps, each entry's SHA-256 over\n"
                  "its contents, each chained to the one before it, every checkpoint signed by the\n"
                  "server's key and matching its entry, none past the end. Prints one line per\n"
                  "problem naming the entry (edited, missing, out of order) and a summary.\n\n"
