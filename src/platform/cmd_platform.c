@@ -442,10 +442,11 @@ static int serve(int argc, char **argv)
     return 0;
 }
 
-/* `merchant settlement --data-dir D --id M --bank B --account A [--days N] [--min 100.00]` */
+/* `merchant settlement --data-dir D [--database DB] --id M --bank B --account A [--days N]
+ * [--min 100.00]` */
 static int merchant_settlement(int argc, char **argv)
 {
-    const char *v[6] = {NULL};
+    const char *v[7] = {NULL};
     const struct pay_cli_opt opts[] = {
         PAY_CLI_REQ("--data-dir", "DIR", "the platform's data folder", &v[0]),
         PAY_CLI_REQ("--id", "ID", "the merchant", &v[1]),
@@ -453,6 +454,7 @@ static int merchant_settlement(int argc, char **argv)
         PAY_CLI_REQ("--account", "NO", "its settlement account at that bank", &v[3]),
         PAY_CLI_OPT("--days", "N", "paid out T+N business days (0-30, default 1)", &v[4]),
         PAY_CLI_OPT("--min", "AMOUNT", "no payout below this (CNY, default 0)", &v[5]),
+        PAY_CLI_OPT("--database", "DB", PF_DATABASE_HELP, &v[6]),
         PAY_CLI_END};
     if (pay_cli_wants_help(argc, argv))
         return command_usage("merchant settlement",
@@ -479,7 +481,7 @@ static int merchant_settlement(int argc, char **argv)
     pay_str_copy(m.settle_bank, sizeof m.settle_bank, v[2]);
     pay_str_copy(m.settle_account, sizeof m.settle_account, v[3]);
     struct pay_platform *p = NULL;
-    enum pay_err e = pay_platform_open_offline(v[0], &p, &err);
+    enum pay_err e = pay_platform_open_offline(v[0], v[6], &p, &err);
     if (e == PAY_ERR_OK)
         e = pay_platform_merchant_set_settlement(p, &m, &err);
     pay_platform_close(p);

@@ -400,7 +400,92 @@ static const struct pay_store_migration migrations[] = {
      "CREATE INDEX pf_applications_status ON pf_applications(status, created_ms)"},
 };
 
+/* PostgreSQL runs 1..12 as written; 13 and 14 are written for SQLite (its table rebuild, its
+ * INTEGER): there the same changes in place, with BIGINT. pf_trades keeps its rows, indexes and
+ * the foreign keys that refer to it; only the state's CHECK (named by PostgreSQL after the
+ * column) is replaced. */
+static const struct pay_store_migration migrations_pg[] = {
+    {1, NULL},
+    {2, NULL},
+    {3, NULL},
+    {4, NULL},
+    {5, NULL},
+    {6, NULL},
+    {7, NULL},
+    {8, NULL},
+    {9, NULL},
+    {10, NULL},
+    {11, NULL},
+    {12, NULL},
+    {13, "ALTER TABLE pf_trades DROP CONSTRAINT pf_trades_state_check;"
+         "ALTER TABLE pf_trades ADD CONSTRAINT pf_trades_state_check CHECK (state IN"
+         " ('WAIT_BUYER_PAY','TRADE_SUCCESS','TRADE_CLOSED','TRADE_FINISHED',"
+         "  'WAIT_SELLER_SEND_GOODS','WAIT_BUYER_CONFIRM_GOODS'));"
+         "ALTER TABLE pf_trades ADD COLUMN buyer_id TEXT NOT NULL DEFAULT '';"
+         "ALTER TABLE pf_trades ADD COLUMN ship_due_ms BIGINT NOT NULL DEFAULT 0;"
+         "ALTER TABLE pf_trades ADD COLUMN shipped_ms BIGINT NOT NULL DEFAULT 0;"
+         "ALTER TABLE pf_trades ADD COLUMN confirm_due_ms BIGINT NOT NULL DEFAULT 0;"
+         "ALTER TABLE pf_trades ADD COLUMN logistics_company TEXT NOT NULL DEFAULT '';"
+         "ALTER TABLE pf_trades ADD COLUMN tracking_no TEXT NOT NULL DEFAULT '';"
+         "UPDATE pf_trades SET buyer_id = payer WHERE pay_method IN ('wallet','qr','agreement');"
+         "CREATE INDEX pf_trades_ship_due ON pf_trades(state, ship_due_ms);"
+         "CREATE INDEX pf_trades_confirm_due ON pf_trades(state, confirm_due_ms);"
+         "CREATE INDEX pf_trades_buyer ON pf_trades(buyer_id, created_ms);"
+         "ALTER TABLE pf_merchants ADD COLUMN escrow_confirm_ms BIGINT NOT NULL DEFAULT 0"
+         " CHECK (escrow_confirm_ms >= 0);"
+         "CREATE TABLE pf_refund_requests ("
+         " id TEXT PRIMARY KEY,"
+         " trade_id TEXT NOT NULL REFERENCES pf_trades(id),"
+         " merchant_id TEXT NOT NULL,"
+         " consumer_id TEXT NOT NULL,"
+         " amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),"
+         " currency TEXT NOT NULL,"
+         " reason TEXT NOT NULL,"
+         " goods_returned BIGINT NOT NULL CHECK (goods_returned IN (0, 1)),"
+         " status TEXT NOT NULL CHECK (status IN"
+         "  ('WAIT_MERCHANT','WAIT_OPERATOR','APPROVED','REJECTED')),"
+         " deadline_ms BIGINT NOT NULL,"
+         " created_ms BIGINT NOT NULL,"
+         " decided_ms BIGINT NOT NULL DEFAULT 0,"
+         " decided_by TEXT NOT NULL DEFAULT '' CHECK (decided_by IN ('','merchant','operator')),"
+         " reject_reason TEXT NOT NULL DEFAULT '',"
+         " refund_id TEXT NOT NULL DEFAULT '');"
+         "CREATE INDEX pf_refund_requests_trade ON pf_refund_requests(trade_id);"
+         "CREATE INDEX pf_refund_requests_due ON pf_refund_requests(status, deadline_ms);"
+         "CREATE UNIQUE INDEX pf_refund_requests_open ON pf_refund_requests(trade_id)"
+         " WHERE status IN ('WAIT_MERCHANT','WAIT_OPERATOR')"},
+    {14, "ALTER TABLE pf_merchants ADD COLUMN settle_days BIGINT NOT NULL DEFAULT 1"
+         " CHECK (settle_days BETWEEN 0 AND 30);"
+         "ALTER TABLE pf_merchants ADD COLUMN settle_min_minor BIGINT NOT NULL DEFAULT 0"
+         " CHECK (settle_min_minor >= 0);"
+         "CREATE TABLE pf_settlements ("
+         " id TEXT PRIMARY KEY,"
+         " merchant_id TEXT NOT NULL REFERENCES pf_merchants(id),"
+         " business_date TEXT NOT NULL,"
+         " currency TEXT NOT NULL,"
+         " bank TEXT NOT NULL,"
+         " to_account TEXT NOT NULL,"
+         " amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),"
+         " from_ms BIGINT NOT NULL,"
+         " cutoff_ms BIGINT NOT NULL,"
+         " reserved_minor BIGINT NOT NULL CHECK (reserved_minor >= 0),"
+         " status TEXT NOT NULL CHECK (status IN ('pending','paid','failed')),"
+         " attempts BIGINT NOT NULL DEFAULT 0,"
+         " next_attempt_ms BIGINT NOT NULL,"
+         " last_error TEXT NOT NULL DEFAULT '',"
+         " created_ms BIGINT NOT NULL,"
+         " done_ms BIGINT NOT NULL DEFAULT 0,"
+         " UNIQUE (merchant_id, business_date, currency));"
+         "CREATE INDEX pf_settlements_due ON pf_settlements(status, next_attempt_ms);"
+         "CREATE INDEX pf_settlements_merchant ON pf_settlements(merchant_id, created_ms);"
+         "CREATE TABLE pf_settlement_runs ("
+         " business_date TEXT PRIMARY KEY,"
+         " ran_ms BIGINT NOT NULL)"},
+    {0, NULL},
+};
+
 const struct pay_store_component pay_platform_schema = {.name = "platform",
                                                         .migrations = migrations,
                                                         .count = sizeof migrations /
-                                                                 sizeof migrations[0]};
+                                                                 sizeof migrations[0],
+                                                        .pg = migrations_pg};

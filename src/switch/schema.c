@@ -56,5 +56,5 @@ static const struct pay_store_migration migrations[] = {
         "  created_ms BIGINT NOT NULL, PRIMARY KEY (settle_date, member))"},
 };
 
-const struct pay_store_component pay_switch_schema = {"switch", migrations,
-                                                      sizeof migrations / sizeof migrations[0]};
+const struct pay_store_component pay_switch_schema = {
+    "switch", migrations, sizeof migrations / sizeof migrations[0], NULL};

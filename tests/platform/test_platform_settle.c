@@ -119,14 +119,16 @@ static int group_setup(void **state)
             "allow_private = true\n",
             bk.url, bk.acct, bk.dir, bk.dir, bk.dir, bk.dir);
     fclose(f);
-    assert_int_equal(th_sh("'%s' platform merchant settlement --data-dir %s --id m_a --bank icbc"
-                           " --account %s --days 1 --min 10.00 >/dev/null",
-                           h_paygate, pf.dir, bk.shop_acct),
+    /* on the platform's own database (its PostgreSQL one in the pg suite) */
+    assert_int_equal(th_sh("'%s' platform merchant settlement --data-dir %s --database '%s'"
+                           " --id m_a --bank icbc --account %s --days 1 --min 10.00 >/dev/null",
+                           h_paygate, pf.dir, pf.db, bk.shop_acct),
                      0);
     /* m_b is paid to an account the bank does not have: the bank refuses */
-    assert_int_equal(th_sh("'%s' platform merchant settlement --data-dir %s --id m_b --bank icbc"
-                           " --account acct_01KC8ZQ7V4M8Y3G6W2H5N9R1TZ >/dev/null",
-                           h_paygate, pf.dir),
+    assert_int_equal(th_sh("'%s' platform merchant settlement --data-dir %s --database '%s'"
+                           " --id m_b --bank icbc --account acct_01KC8ZQ7V4M8Y3G6W2H5N9R1TZ"
+                           " >/dev/null",
+                           h_paygate, pf.dir, pf.db),
                      0);
     h_start(&pf);
     return 0;
