@@ -547,6 +547,12 @@ static enum pay_err control(struct pay_store_tx *tx, enum control which, const c
                             struct pay_error *err)
 {
     const struct pay_store_backend *be = tx->s->be;
+    /* PostgreSQL's BEGIN and COMMIT are its backend's script: its BEGIN of a write records the
+     * transaction's id and its COMMIT asks the server whether a commit whose answer was lost
+     * happened (store_pg.c); a prepared statement's step would take a lost COMMIT for "not
+     * committed" and let the retry apply the batch twice. */
+    if (be->dialect == PAY_STORE_POSTGRESQL)
+        return script(tx, sql, err);
     void **stmt = &tx->c->control[which];
     if (*stmt == NULL && (*stmt = be->prepare(tx->c->raw, sql, err)) == NULL)
         return note(tx->c, err->code, err);
