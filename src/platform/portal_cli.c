@@ -31,9 +31,13 @@ static int secret_file(const char *path, const char *secret, const char *uri)
 
 int pay_portal_cli_member_add(int argc, char **argv)
 {
-    const char *v[6] = {NULL};
+    const char *v[7] = {NULL};
     const struct pay_cli_opt opts[] = {
         PAY_CLI_REQ("--data-dir", "DIR", "the platform's data folder", &v[0]),
+        PAY_CLI_OPT("--database", "DB",
+                    "the database the server uses, as its [server] database (a postgresql://"
+                    " URL); default DIR/platform.db",
+                    &v[6]),
         PAY_CLI_REQ("--merchant", "ID", "the merchant the member works for", &v[1]),
         PAY_CLI_REQ("--login", "EMAIL", "the member's e-mail address", &v[2]),
         PAY_CLI_REQ("--role", "ROLE", "owner, finance or support", &v[3]),
@@ -56,7 +60,7 @@ int pay_portal_cli_member_add(int argc, char **argv)
     char id[PAY_ID_MAX], totp[PAY_PLATFORM_TOTP_TEXT_MAX], uri[512];
     uint8_t key[PAY_TOTP_SECRET_LEN + 8];
     size_t kn = 0;
-    enum pay_err e = pay_platform_open_offline(v[0], &p, &err);
+    enum pay_err e = pay_platform_open_offline(v[0], v[6], &p, &err);
     if (e == PAY_ERR_OK)
         e = pay_portal_member_add(p, "operator", v[1], v[2], v[4], v[3], id, totp, &err);
     pay_platform_close(p);

@@ -400,8 +400,8 @@ static const struct pay_store_migration migrations[] = {
      "CREATE INDEX pf_applications_status ON pf_applications(status, created_ms)"},
 };
 
-/* PostgreSQL runs 1..12 as written; 13 and 14 are written for SQLite (its table rebuild, its
- * INTEGER): there the same changes in place, with BIGINT. pf_trades keeps its rows, indexes and
+/* PostgreSQL runs 1..12 as written; 13, 14 and 15 are written for SQLite (its table rebuild,
+ * its INTEGER): there the same changes in place, with BIGINT. pf_trades keeps its rows, indexes and
  * the foreign keys that refer to it; only the state's CHECK (named by PostgreSQL after the
  * column) is replaced. */
 static const struct pay_store_migration migrations_pg[] = {
@@ -481,6 +481,35 @@ static const struct pay_store_migration migrations_pg[] = {
          "CREATE TABLE pf_settlement_runs ("
          " business_date TEXT PRIMARY KEY,"
          " ran_ms BIGINT NOT NULL)"},
+    {15,
+     /* 15 with BIGINT for SQLite's INTEGER */
+     "CREATE TABLE pf_portal_users ("
+     " id TEXT PRIMARY KEY,"
+     " merchant_id TEXT NOT NULL REFERENCES pf_merchants(id),"
+     " login TEXT NOT NULL UNIQUE,"
+     " password_hash TEXT NOT NULL,"
+     " role TEXT NOT NULL CHECK (role IN ('owner','finance','support')),"
+     " totp_secret TEXT NOT NULL,"
+     " totp_last_step BIGINT NOT NULL DEFAULT 0,"
+     " status TEXT NOT NULL CHECK (status IN ('active','disabled')),"
+     " created_ms BIGINT NOT NULL);"
+     "CREATE INDEX pf_portal_users_merchant ON pf_portal_users(merchant_id);"
+     "CREATE TABLE pf_portal_sessions ("
+     " token_hash TEXT PRIMARY KEY,"
+     " user_id TEXT NOT NULL REFERENCES pf_portal_users(id),"
+     " csrf TEXT NOT NULL,"
+     " created_ms BIGINT NOT NULL,"
+     " last_seen_ms BIGINT NOT NULL);"
+     "CREATE TABLE pf_merchant_keys ("
+     " key_id TEXT PRIMARY KEY,"
+     " merchant_id TEXT NOT NULL REFERENCES pf_merchants(id),"
+     " key_alg TEXT NOT NULL CHECK (key_alg IN ('ed25519','rsa')),"
+     " public_key TEXT NOT NULL,"
+     " created_ms BIGINT NOT NULL,"
+     " not_after_ms BIGINT NOT NULL DEFAULT 0,"
+     " revoked_ms BIGINT NOT NULL DEFAULT 0);"
+     "CREATE INDEX pf_merchant_keys_merchant ON pf_merchant_keys(merchant_id);"
+     "CREATE INDEX pf_trades_merchant ON pf_trades(merchant_id, created_ms)"},
     {0, NULL},
 };
 
