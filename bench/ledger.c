@@ -348,6 +348,62 @@ static void remove_db(const char *path)
     unlink(side);
 }
 
+/* What main measured, for print_report. */
+struct report {
+    const struct committer_run *run;
+    int per_cmd;
+    const char *ids;
+    double loads;
+    size_t cached;
+    double single, fsyncs, create_s, verify_s;
+};
+
+/* The human-readable report and the one line for scripts. */
+static void print_report(const struct report *rep, const char *dir)
+{
+    const struct committer_run *run = rep->run;
+    int per_cmd = rep->per_cmd;
+    const char *ids = rep->ids;
+    double loads = rep->loads, single = rep->single, fsyncs = rep->fsyncs;
+    double create_s = rep->create_s, verify_s = rep->verify_s;
+    char where[1024]; /* a URL's password masked */
+    pay_store_redact(database ? database : dir, where, sizeof where);
+    const char *engine = database ? "PostgreSQL" : "SQLite";
+    printf("bench/ledger on %s (%s), %d submitting threads, %d transfer(s) per command,"
+           " %d accounts, %s ids\n",
+           where, engine, THREADS, per_cmd, n_accounts, ids);
+    printf("  committer (batched, durable)       %10.0f transfers/s  (%.1f commands/batch)\n",
+           run->rate, run->batch_avg);
+    printf("  CPU per transfer, all threads       %10.1f us\n", run->cpu_us);
+    printf("  CPU per transfer, committer thread  %10.1f us\n", run->committer_us);
+    printf("  bytes written per transfer          %10.0f (WAL frames and checkpoints)\n",
+           run->written_b);
+    printf("  account loads from the database     %10.3f per transfer (%zu cached)\n", loads,
+           rep->cached);
+    printf("  commits per batch                   %10.2f\n", run->commits);
+    printf("  statements per batch                %10.1f\n", run->statements);
+    if (run->wal_syncs >= 0)
+        printf("  WAL syncs per batch (pg_stat_wal)   %10.2f\n", run->wal_syncs);
+    printf("  one %-10s transaction/transfer %10.0f transfers/s\n", engine, single);
+    printf("  raw write+fdatasync loop            %10.0f fsyncs/s\n", fsyncs);
+    printf("  committer / one-tx-per-transfer     %10.1fx\n", run->rate / single);
+    printf("  committer / fdatasync loop          %10.1fx\n", run->rate / fsyncs);
+    /* A batch holds at most one command per caller and costs one fsync: at 1 transfer per
+     * command the rate is at most THREADS x batches/s. */
+    double batches = run->rate / (run->batch_avg * per_cmd);
+    printf("  batches (commits) per second        %10.0f  (%.0f us each)\n", batches,
+           1e6 / batches);
+    printf("  setup: %d accounts created in %.1f s; ledger verify clean in %.1f s\n", n_accounts,
+           create_s, verify_s);
+    /* One line for scripts (bench/ledger_rounds.sh). */
+    printf("result engine=%s per_cmd=%d accounts=%d ids=%s rate=%.0f batch=%.1f cpu_us=%.2f"
+           " committer_us=%.2f written_b=%.0f loads=%.3f single=%.0f fsyncs=%.0f ratio=%.2f"
+           " commits=%.2f statements=%.1f wal_syncs=%.2f\n",
+           database ? "postgresql" : "sqlite", per_cmd, n_accounts, ids, run->rate, run->batch_avg,
+           run->cpu_us, run->committer_us, run->written_b, loads, single, fsyncs,
+           run->rate / single, run->commits, run->statements, run->wal_syncs);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 2 && strcmp(argv[1], "--database") == 0) {
@@ -405,41 +461,8 @@ int main(int argc, char **argv)
     pay_ledger_free(lg);
     pay_store_close(s);
     remove_db(path);
-    char where[1024]; /* a URL's password masked */
-    pay_store_redact(database ? database : dir, where, sizeof where);
-    const char *engine = database ? "PostgreSQL" : "SQLite";
-    printf("bench/ledger on %s (%s), %d submitting threads, %d transfer(s) per command,"
-           " %d accounts, %s ids\n",
-           where, engine, THREADS, per_cmd, n_accounts, ids);
-    printf("  committer (batched, durable)       %10.0f transfers/s  (%.1f commands/batch)\n",
-           run.rate, run.batch_avg);
-    printf("  CPU per transfer, all threads       %10.1f us\n", run.cpu_us);
-    printf("  CPU per transfer, committer thread  %10.1f us\n", run.committer_us);
-    printf("  bytes written per transfer          %10.0f (WAL frames and checkpoints)\n",
-           run.written_b);
-    printf("  account loads from the database     %10.3f per transfer (%zu cached)\n", loads,
-           cache1.entries);
-    printf("  commits per batch                   %10.2f\n", run.commits);
-    printf("  statements per batch                %10.1f\n", run.statements);
-    if (run.wal_syncs >= 0)
-        printf("  WAL syncs per batch (pg_stat_wal)   %10.2f\n", run.wal_syncs);
-    printf("  one %-10s transaction/transfer %10.0f transfers/s\n", engine, single);
-    printf("  raw write+fdatasync loop            %10.0f fsyncs/s\n", fsyncs);
-    printf("  committer / one-tx-per-transfer     %10.1fx\n", run.rate / single);
-    printf("  committer / fdatasync loop          %10.1fx\n", run.rate / fsyncs);
-    /* A batch holds at most one command per caller and costs one fsync: at 1 transfer per
-     * command the rate is at most THREADS x batches/s. */
-    double batches = run.rate / (run.batch_avg * per_cmd);
-    printf("  batches (commits) per second        %10.0f  (%.0f us each)\n", batches,
-           1e6 / batches);
-    printf("  setup: %d accounts created in %.1f s; ledger verify clean in %.1f s\n", n_accounts,
-           create_s, verify_s);
-    /* One line for scripts (bench/ledger_rounds.sh). */
-    printf("result engine=%s per_cmd=%d accounts=%d ids=%s rate=%.0f batch=%.1f cpu_us=%.2f"
-           " committer_us=%.2f written_b=%.0f loads=%.3f single=%.0f fsyncs=%.0f ratio=%.2f"
-           " commits=%.2f statements=%.1f wal_syncs=%.2f\n",
-           database ? "postgresql" : "sqlite", per_cmd, n_accounts, ids, run.rate, run.batch_avg,
-           run.cpu_us, run.committer_us, run.written_b, loads, single, fsyncs, run.rate / single,
-           run.commits, run.statements, run.wal_syncs);
+    struct report r = {&run,   per_cmd, ids,      loads,   cache1.entries,
+                       single, fsyncs,  create_s, verify_s};
+    print_report(&r, dir);
     return 0;
 }

@@ -239,7 +239,7 @@ enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **o
     /* [server] database, else the data dir's file */
     char db[PAY_DATABASE_MAX + PAY_BANK_PATH_MAX + 16];
     if (o->server.database[0])
-        snprintf(db, sizeof db, "%s", o->server.database);
+        pay_str_copy(db, sizeof db, o->server.database); /* db holds any database */
     else
         snprintf(db, sizeof db, "%s/bank.db", o->data_dir);
     const struct pay_store_component *comps[] = {&pay_ledger_schema, &pay_bank_schema,

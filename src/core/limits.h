@@ -194,6 +194,11 @@
 
 /* Milliseconds SQLite waits on a lock before reporting busy. */
 #define PAY_STORE_BUSY_TIMEOUT_MS 5000
+/* PostgreSQL backend (store_pg.c): parameters of one statement and bytea columns of one row read
+ * side by side, more than any paygate query binds or selects (a statement past either is an
+ * INTERNAL error, a column past the second an assertion). */
+#define PAY_STORE_PG_PARAMS_MAX 64
+#define PAY_STORE_PG_BLOB_COLS  32
 
 /* --- money (core) ----------------------------------------------------------------------- */
 

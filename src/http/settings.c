@@ -349,8 +349,9 @@ enum pay_err pay_server_settings_announce(const struct pay_server_settings *s,
 int pay_server_settings_database(const struct pay_server_settings *s, const char *file, char *out,
                                  size_t n)
 {
-    int len = s->database[0] ? snprintf(out, n, "%s", s->database)
-                             : snprintf(out, n, "%s/%s", s->data_dir, file);
+    if (s->database[0])
+        return pay_str_copy(out, n, s->database) ? 0 : -1;
+    int len = snprintf(out, n, "%s/%s", s->data_dir, file);
     return len >= 0 && (size_t)len < n ? 0 : -1;
 }
 

@@ -864,7 +864,7 @@ bool pay_store_is_postgres(const char *database)
 void pay_store_redact(const char *database, char *out, size_t n)
 {
     PAY_ASSERT(n > 0);
-    snprintf(out, n, "%s", database);
+    (void)pay_str_copy(out, n, database); /* shown: a cut end is fine */
     char *auth = strstr(out, "://");
     if (!pay_store_is_postgres(database) || !auth)
         return;
@@ -875,7 +875,7 @@ void pay_store_redact(const char *database, char *out, size_t n)
     char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
     char tail[1024];
     if (colon) {
-        snprintf(tail, sizeof tail, "%s", at);
+        (void)pay_str_copy(tail, sizeof tail, at);
         snprintf(colon + 1, n - (size_t)(colon + 1 - out), "***%s", tail);
     }
     /* password=... among the parameters */
@@ -883,7 +883,7 @@ void pay_store_redact(const char *database, char *out, size_t n)
         if (strncmp(p + 1, "password=", 9) != 0)
             continue;
         char *v = p + 10;
-        snprintf(tail, sizeof tail, "%s", v + strcspn(v, "&"));
+        (void)pay_str_copy(tail, sizeof tail, v + strcspn(v, "&"));
         snprintf(v, n - (size_t)(v - out), "***%s", tail);
     }
 }

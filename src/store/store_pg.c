@@ -18,6 +18,7 @@
 #include "store/store_backend.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/limits.h"
 #include "core/log.h"
 
@@ -31,11 +32,6 @@
 #define OID_BYTEA 17
 #define OID_INT8  20
 #define OID_TEXT  25
-
-/* Parameters of one statement: more than any paygate query binds. */
-#define PG_PARAMS_MAX 64
-/* Columns of a row whose bytea can be read at once: more than any paygate query selects. */
-#define PG_BLOB_COLS 32
 
 struct pg_conn {
     PGconn *pg;
@@ -53,16 +49,16 @@ struct pg_stmt {
     char name[24];
     uint64_t epoch; /* of c when prepared; 0: not prepared yet */
     int n_params;   /* highest $N in sql */
-    Oid types[PG_PARAMS_MAX];
-    char *values[PG_PARAMS_MAX]; /* NULL: SQL NULL; heap copies (ints in num[]) */
-    int lengths[PG_PARAMS_MAX], formats[PG_PARAMS_MAX];
-    char num[PG_PARAMS_MAX][24];
+    Oid types[PAY_STORE_PG_PARAMS_MAX];
+    char *values[PAY_STORE_PG_PARAMS_MAX]; /* NULL: SQL NULL; heap copies (ints in num[]) */
+    int lengths[PAY_STORE_PG_PARAMS_MAX], formats[PAY_STORE_PG_PARAMS_MAX];
+    char num[PAY_STORE_PG_PARAMS_MAX][24];
     PGresult *res;
     int row, rows;
     /* The bytea columns of the current row read so far, decoded (PQfreemem): each stays valid
      * until the next step or reset, as SQLite's column blobs do, so a row's blobs can be read
      * side by side. */
-    unsigned char *blob[PG_BLOB_COLS];
+    unsigned char *blob[PAY_STORE_PG_BLOB_COLS];
 };
 
 static const char begin_write[] = "BEGIN ISOLATION LEVEL READ COMMITTED";
@@ -133,7 +129,7 @@ static enum pay_err setting(struct pg_conn *c, const char *name, char *out, size
     PGresult *r = NULL;
     enum pay_err e = run(c, sql, &r, err);
     if (e == PAY_ERR_OK)
-        snprintf(out, n, "%s", PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+        (void)pay_str_copy(out, n, PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
     PQclear(r);
     return e;
 }
@@ -290,7 +286,7 @@ static enum pay_err begin(struct pg_conn *c, const char *sql, struct pay_error *
     enum pay_err e =
         run(c, "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_current_xact_id()", &r, err);
     if (e == PAY_ERR_OK && PQntuples(r) == 1)
-        snprintf(c->xact_id, sizeof c->xact_id, "%s", PQgetvalue(r, 0, 0));
+        (void)pay_str_copy(c->xact_id, sizeof c->xact_id, PQgetvalue(r, 0, 0));
     PQclear(r);
     return e;
 }
@@ -300,8 +296,8 @@ static enum pay_err begin(struct pg_conn *c, const char *sql, struct pay_error *
 static enum pay_err commit_resolve(struct pg_conn *c, struct pay_error *err)
 {
     char xid[24], lost[200];
-    snprintf(xid, sizeof xid, "%s", c->xact_id);
-    snprintf(lost, sizeof lost, "%s", err->detail);
+    (void)pay_str_copy(xid, sizeof xid, c->xact_id);
+    (void)pay_str_copy(lost, sizeof lost, err->detail);
     const char *s = "";
     PGresult *r = NULL;
     for (int i = 0; xid[0] && i < 50 && reconnect(c, err) == PAY_ERR_OK; i++) {
@@ -395,11 +391,11 @@ static void *pg_prepare(void *conn, const char *sql, struct pay_error *err)
     }
     st->c = conn;
     st->n_params = count_params(sql);
-    if (st->n_params > PG_PARAMS_MAX) {
+    if (st->n_params > PAY_STORE_PG_PARAMS_MAX) {
         free(st->sql);
         free(st);
-        pay_error_set(err, PAY_ERR_INTERNAL, "", "more than %d parameters in: %.80s", PG_PARAMS_MAX,
-                      sql);
+        pay_error_set(err, PAY_ERR_INTERNAL, "", "more than %d parameters in: %.80s",
+                      PAY_STORE_PG_PARAMS_MAX, sql);
         return NULL;
     }
     st->row = -1;
@@ -417,7 +413,7 @@ static void clear_params(struct pg_stmt *st)
 
 static void free_blobs(struct pg_stmt *st)
 {
-    for (int i = 0; i < PG_BLOB_COLS; i++) {
+    for (int i = 0; i < PAY_STORE_PG_BLOB_COLS; i++) {
         PQfreemem(st->blob[i]);
         st->blob[i] = NULL;
     }
@@ -633,7 +629,7 @@ static const void *pg_col_blob(void *stmt, int col, size_t *len)
         *len = (size_t)PQgetlength(st->res, st->row, col);
         return v;
     }
-    PAY_ASSERT(col < PG_BLOB_COLS);
+    PAY_ASSERT(col < PAY_STORE_PG_BLOB_COLS);
     PQfreemem(st->blob[col]); /* read twice: decoded again */
     st->blob[col] = PQunescapeBytea((const unsigned char *)v, len);
     return st->blob[col];
