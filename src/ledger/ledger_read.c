@@ -81,6 +81,21 @@ enum pay_err pay_ledger_transfer_get(struct pay_ledger *lg, const char *transfer
     return pay_store_run_read(lg->s, transfer_body, &g, err);
 }
 
+/* The end of the id range of a prefix: the prefix followed by 0x7f. ids are ASCII below 0x7f
+ * (ledger_id_valid): every id with the prefix sorts in [prefix, end), a range of the primary
+ * key, on both engines (bytes on SQLite, collation C on PostgreSQL: docs/store.md). Computed
+ * here, not in SQL: SQLite's char(127) is chr(127) on PostgreSQL. -1 when it does not fit. */
+static int prefix_end(const char *prefix, char out[PAY_LEDGER_ID_MAX + 2])
+{
+    size_t n = strlen(prefix);
+    if (n > PAY_LEDGER_ID_MAX)
+        return -1;
+    memcpy(out, prefix, n);
+    out[n] = 0x7f;
+    out[n + 1] = '\0';
+    return 0;
+}
+
 enum pay_err pay_ledger_tx_each_balance(struct pay_store_tx *tx, const char *id_prefix,
                                         uint32_t code, pay_ledger_balance_fn fn, void *ctx,
                                         struct pay_error *err)
@@ -88,13 +103,14 @@ enum pay_err pay_ledger_tx_each_balance(struct pay_store_tx *tx, const char *id_
     struct pay_error local;
     if (!err)
         err = &local;
-    /* ids are ASCII below 0x7f (ledger_id_valid): every id with the prefix sorts in
-     * [prefix, prefix || char(127)), a range of the primary key */
+    char end[PAY_LEDGER_ID_MAX + 2];
+    if (prefix_end(id_prefix, end) != 0)
+        return pay_error_set(err, PAY_ERR_FIELD_TOO_LONG, "id_prefix", NULL);
     struct pay_store_stmt *st =
         pay_store_query(tx, err,
                         "SELECT id, credits_posted - debits_posted FROM ledger_accounts"
-                        " WHERE id >= $1 AND id < $1 || char(127) AND code = $2 ORDER BY id",
-                        "ti", id_prefix, (int64_t)code);
+                        " WHERE id >= $1 AND id < $2 AND code = $3 ORDER BY id",
+                        "tti", id_prefix, end, (int64_t)code);
     if (!st)
         return err->code;
     int rc;
@@ -110,11 +126,14 @@ enum pay_err pay_ledger_tx_each_total(struct pay_store_tx *tx, const char *id_pr
     struct pay_error local;
     if (!err)
         err = &local;
+    char end[PAY_LEDGER_ID_MAX + 2];
+    if (prefix_end(id_prefix, end) != 0)
+        return pay_error_set(err, PAY_ERR_FIELD_TOO_LONG, "id_prefix", NULL);
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         "SELECT currency, code, SUM(debits_posted), SUM(credits_posted) FROM ledger_accounts"
-        " WHERE id >= $1 AND id < $1 || char(127) GROUP BY currency, code ORDER BY currency",
-        "t", id_prefix);
+        " WHERE id >= $1 AND id < $2 GROUP BY currency, code ORDER BY currency",
+        "tt", id_prefix, end);
     if (!st)
         return err->code;
     int rc;
