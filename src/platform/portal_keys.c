@@ -167,9 +167,9 @@ static enum pay_err base_row(struct pay_store_tx *tx, const char *merchant_id,
                              struct pay_error *err)
 {
     return pay_store_exec(tx, err,
-                          "INSERT OR IGNORE INTO pf_merchant_keys (key_id, merchant_id, key_alg,"
+                          "INSERT INTO pf_merchant_keys (key_id, merchant_id, key_alg,"
                           " public_key, created_ms) SELECT id, id, key_alg, public_key, created_ms"
-                          " FROM pf_merchants WHERE id = $1",
+                          " FROM pf_merchants WHERE id = $1 ON CONFLICT (key_id) DO NOTHING",
                           "t", merchant_id);
 }
 
