@@ -400,7 +400,7 @@ static const struct pay_store_migration migrations[] = {
      "CREATE INDEX pf_applications_status ON pf_applications(status, created_ms)"},
 };
 
-/* PostgreSQL runs 1..12 as written; 13, 14 and 15 are written for SQLite (its table rebuild,
+/* PostgreSQL runs 1..12 as written; 13 to 16 are written for SQLite (its table rebuild,
  * its INTEGER): there the same changes in place, with BIGINT. pf_trades keeps its rows, indexes and
  * the foreign keys that refer to it; only the state's CHECK (named by PostgreSQL after the
  * column) is replaced. */
@@ -510,6 +510,29 @@ static const struct pay_store_migration migrations_pg[] = {
      " revoked_ms BIGINT NOT NULL DEFAULT 0);"
      "CREATE INDEX pf_merchant_keys_merchant ON pf_merchant_keys(merchant_id);"
      "CREATE INDEX pf_trades_merchant ON pf_trades(merchant_id, created_ms)"},
+    {16,
+     /* 16 with BIGINT for SQLite's INTEGER */
+     "CREATE TABLE pf_applications ("
+     " id TEXT PRIMARY KEY,"
+     " status TEXT NOT NULL CHECK (status IN ('pending','approved','rejected')),"
+     " company TEXT NOT NULL,"
+     " contact TEXT NOT NULL,"
+     " email TEXT NOT NULL,"
+     " phone TEXT NOT NULL,"
+     " website TEXT NOT NULL,"
+     " settle_bank TEXT NOT NULL,"
+     " settle_account TEXT NOT NULL,"
+     " volume_minor BIGINT NOT NULL CHECK (volume_minor >= 0),"
+     " currency TEXT NOT NULL,"
+     " password_hash TEXT NOT NULL,"
+     " token_hash TEXT NOT NULL UNIQUE,"
+     " merchant_id TEXT NOT NULL DEFAULT '',"
+     " credentials TEXT NOT NULL DEFAULT '',"
+     " note TEXT NOT NULL DEFAULT '',"
+     " created_ms BIGINT NOT NULL,"
+     " decided_ms BIGINT NOT NULL DEFAULT 0,"
+     " revealed_ms BIGINT NOT NULL DEFAULT 0);"
+     "CREATE INDEX pf_applications_status ON pf_applications(status, created_ms)"},
     {0, NULL},
 };
 
