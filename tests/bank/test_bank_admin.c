@@ -514,14 +514,14 @@ static void test_reserved_message(void **state)
     assert_null(strstr(r.body, reserved_text));
     resp_fini(&r);
     assert_int_equal(h_paygate(NULL,
-                               "bank customer reserved-message --data-dir %s/data --customer %s"
+                               "bank customer reserved-message --data-dir %s/data%s --customer %s"
                                " --message %s >>%s/cli.log 2>&1",
-                               bank.dir, cus, reserved_cli, bank.dir),
+                               bank.dir, bank.db_flag, cus, reserved_cli, bank.dir),
                      0);
     assert_int_not_equal(h_paygate(NULL,
-                                   "bank customer reserved-message --data-dir %s/data --customer"
+                                   "bank customer reserved-message --data-dir %s/data%s --customer"
                                    " cus_nope --message x >>%s/cli.log 2>&1",
-                                   bank.dir, bank.dir),
+                                   bank.dir, bank.db_flag, bank.dir),
                          0);
     req("/admin/audit?action=customer.reserved_message", NULL, true, &r);
     assert_int_equal(count_of(r.body, "class=\"audit-entry\""), 3); /* 2 forms, 1 CLI */
@@ -532,9 +532,9 @@ static void test_reserved_message(void **state)
     snprintf(needles[0], 64, "%s", reserved_text);
     snprintf(needles[1], 64, "%s", reserved_cli);
     const char *files[] = {"data/bank.db", "data/bank.db-wal", "bank.log", "cli.log"};
-    assert_int_equal(th_scan_files(bank.dir, files, sizeof files / sizeof files[0],
-                                   (const char(*)[64])needles, 2),
-                     0);
+    assert_int_equal(
+        h_bank_scan(&bank, files, sizeof files / sizeof files[0], (const char(*)[64])needles, 2),
+        0);
 }
 
 static void test_card_not_at_rest(void **state)
