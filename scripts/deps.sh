@@ -10,7 +10,7 @@ want=${1:-build}
 
 pkgs=(build-essential meson ninja-build pkg-config
       libmicrohttpd-dev libgnutls28-dev libjansson-dev libsqlite3-dev libsodium-dev libssl-dev
-      libcurl4-openssl-dev libinih-dev libqrencode-dev libpq-dev libcmocka-dev
+      libcurl4-openssl-dev libinih-dev libqrencode-dev libpq-dev libcmocka-dev libcbor-dev
       sqlite3 openssl ca-certificates curl tzdata)
 if [ "$want" = test ] || [ "$want" = coverage ]; then
   # postgresql: the pg suite's throwaway clusters (tests/lib/pg_cluster.sh; installing it also

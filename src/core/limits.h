@@ -572,6 +572,22 @@
 #define PAY_SWITCH_PATH_MAX 1024
 #define PAY_SWITCH_NAME_MAX 64
 
+/* --- passkeys (WebAuthn; src/crypto/webauthn.h, docs/platform.md) -------------------------- */
+
+/* Longest credential id: WebAuthn allows up to 1023 bytes; platform authenticators use 16-64. */
+#define PAY_WEBAUTHN_CRED_ID_MAX 1023
+/* Largest attestation object accepted: "none" attestation is ~200 bytes, "packed" with a
+ * certificate chain a few KiB; bounds what a bad client makes us parse. */
+#define PAY_WEBAUTHN_ATTESTATION_MAX 16384
+/* Largest clientDataJSON and authenticator data: browsers send ~150-400 bytes and ~37-200. */
+#define PAY_WEBAUTHN_CLIENT_DATA_MAX 4096
+#define PAY_WEBAUTHN_AUTH_DATA_MAX   4096
+/* A registration or payment challenge lives this long (business time) and is used once: the
+ * browser's prompt waits for a finger or face, a minute or two at most. */
+#define PAY_WEBAUTHN_CHALLENGE_TTL_MS (5 * 60 * 1000)
+/* Passkeys one consumer may register (one per phone and computer, with room to spare). */
+#define PAY_WEBAUTHN_PASSKEYS_MAX 10
+
 /* --- relations the values above must keep (checked by the compiler) ------------------------- */
 
 _Static_assert(PAY_HTTP_CONNECTIONS_PER_IP_MAX <= PAY_HTTP_CONNECTIONS_MAX,

@@ -131,6 +131,9 @@ static void add_wallet(struct page *pg, json_t *ctx)
                                "last4", cards[i].last4));
     pay_wipe(cards, sizeof cards);
     json_object_set_new(ctx, "has_cards", json_boolean(n > 0));
+    json_t *keys = pay_platform_passkeys_list(pg->p, pg->consumer_id);
+    json_object_set_new(ctx, "has_passkeys", json_boolean(json_array_size(keys) > 0));
+    json_decref(keys);
     json_object_set_new(ctx, "cards", arr);
 }
 

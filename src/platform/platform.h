@@ -57,6 +57,8 @@ struct pay_platform_settings {
     char operator_token[128];               /* enables the operator API; "" = off */
     bool sandbox_sms;                       /* show SMS codes at /sandbox/sms (sandboxes, tests) */
     char config_sha256[PAY_SHA256_HEX_LEN]; /* of the INI file read ("" none); audit trail */
+    char passkey_rp_id[256];                /* WebAuthn RP ID; "" = the public URL's host */
+    char passkey_origin[PAY_URL_MAX + 1];   /* the pages' origin; "" = from the public URL */
 };
 
 /* The running platform. Created by pay_platform_open, freed by pay_platform_close. */
@@ -655,6 +657,17 @@ enum pay_err pay_platform_trial_balance_routes_add(struct pay_platform *p, struc
  * operator's decision. */
 enum pay_err pay_platform_operator_requests_routes_add(struct pay_platform *p,
                                                        struct pay_error *err);
+
+/* --- passkeys (passkeys.c; docs/platform.md "Passkeys") ----------------------------------- */
+
+/* Fills passkey_rp_id and passkey_origin from the public URL where not configured (start). */
+void pay_platform_passkeys_configure(struct pay_platform *p);
+/* POST /wallet/passkeys/options, /wallet/passkeys, /cashier/{id}/passkey/options and
+ * /cashier/{id}/pay/passkey. */
+enum pay_err pay_platform_passkey_routes_add(struct pay_platform *p, struct pay_error *err);
+/* The consumer's passkeys as JSON [{id, alg, name, created_ms, last_used_ms, sign_count}]
+ * (new reference; empty on a read error). */
+json_t *pay_platform_passkeys_list(struct pay_platform *p, const char *consumer_id);
 
 /* --- audit trail (audit_log.c; docs/audit.md) ---------------------------------------------- */
 

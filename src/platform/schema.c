@@ -398,6 +398,19 @@ static const struct pay_store_migration migrations[] = {
      " decided_ms INTEGER NOT NULL DEFAULT 0,"
      " revealed_ms INTEGER NOT NULL DEFAULT 0);"
      "CREATE INDEX pf_applications_status ON pf_applications(status, created_ms)"},
+    {17,
+     /* Passkeys (WebAuthn, passkeys.c): a consumer's credentials (id = base64url of the
+      * credential id; the public key as the verifier needs it: a P-256 point or an Ed25519
+      * key) and the challenges in flight, each used once before it expires. Written for both
+      * backends: BIGINT, and BYTEA for the key (PostgreSQL's binary type; to SQLite a type
+      * of NUMERIC affinity, which keeps a bound blob as it is). */
+     "CREATE TABLE pf_passkeys (id TEXT PRIMARY KEY,"
+     " consumer_id TEXT NOT NULL REFERENCES pf_consumers(id), alg BIGINT NOT NULL,"
+     " public_key BYTEA NOT NULL, sign_count BIGINT NOT NULL, name TEXT NOT NULL,"
+     " created_ms BIGINT NOT NULL, last_used_ms BIGINT NOT NULL DEFAULT 0);"
+     "CREATE INDEX pf_passkeys_consumer ON pf_passkeys(consumer_id);"
+     "CREATE TABLE pf_webauthn_challenges (challenge TEXT PRIMARY KEY,"
+     " consumer_id TEXT NOT NULL, purpose TEXT NOT NULL, expires_ms BIGINT NOT NULL)"},
 };
 
 /* PostgreSQL runs 1..12 as written; 13 to 16 are written for SQLite (its table rebuild,

@@ -143,6 +143,8 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
                                                 "refund_request_timeout",
                                                 "settle_time",
                                                 "holidays",
+                                                "passkey_rp_id",
+                                                "passkey_origin",
                                                 NULL};
     static const char *const notify_keys[] = {"retry_schedule", "timeout", "allow_private_hosts",
                                               "poll_interval", NULL};
@@ -155,6 +157,8 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
     copy_opt(c, "platform", "name", s->name, sizeof s->name);
     copy_opt(c, "platform", "web_root", s->web_root, sizeof s->web_root);
     copy_opt(c, "platform", "operator_token", s->operator_token, sizeof s->operator_token);
+    copy_opt(c, "platform", "passkey_rp_id", s->passkey_rp_id, sizeof s->passkey_rp_id);
+    copy_opt(c, "platform", "passkey_origin", s->passkey_origin, sizeof s->passkey_origin);
     if (s->operator_token[0] && strlen(s->operator_token) < 24)
         return pay_config_error(c, "platform", "operator_token", err, "at least 24 characters");
     if ((e = pay_config_get_int(c, "platform", "fee_bp", s->default_fee_bp, 0, 10000,
@@ -405,12 +409,14 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
         (e = pay_portal_apply_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_operator_apps_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_operator_settlements_routes_add(p, err)) != PAY_ERR_OK ||
+        (e = pay_platform_passkey_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_platform_sms_routes_add(p, err)) != PAY_ERR_OK ||
         (e = pay_http_server_start(p->http, err)) != PAY_ERR_OK)
         return e;
     pay_str_copy(p->set.public_url, sizeof p->set.public_url, p->set.server.public_url);
     if (p->set.public_url[0] == '\0')
         pay_str_copy(p->set.public_url, sizeof p->set.public_url, pay_http_server_url(p->http));
+    pay_platform_passkeys_configure(p);
     pay_clock_worker_add(&p->sweeper_clock, "sweeper", &p->wake_mu, &p->wake_cv);
     if (pthread_create(&p->sweeper, NULL, pay_platform_sweeper, p) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot start the sweeper");

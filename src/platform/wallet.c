@@ -150,6 +150,16 @@ static void add_wallet(struct wpage *w, json_t *ctx)
     json_object_set_new(ctx, "history", history(w));
     json_object_set_new(ctx, "trades",
                         pay_platform_wallet_trades_json(w->p, w->req, w->consumer_id));
+    json_t *keys = pay_platform_passkeys_list(w->p, w->consumer_id);
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k) /* when, as people read it */
+    {
+        json_object_set_new(k, "created_text",
+                            json_string(pay_http_req_time(
+                                w->req, json_integer_value(json_object_get(k, "created_ms")))));
+    }
+    json_object_set_new(ctx, "passkeys", keys);
     json_t *wds = NULL;
     if (pay_platform_withdrawals_list(w->p, w->consumer_id, &wds, &e) == PAY_ERR_OK) {
         humanise_withdrawals(w, wds);
