@@ -6,7 +6,7 @@
 // the amount, `paygate ledger verify` clean, the authenticator's counter moved. Then what must
 // fail fails and moves no money: the same answer posted again (its challenge is used), a
 // challenge answered after the platform's test clock moved past its 5 minutes, an
-// authenticator that cannot verify the user. `paygate audit verify` finds the log intact, with
+// authenticator that cannot verify the user, a copy of the passkey whose counter starts again. `paygate audit verify` finds the log intact, with
 // the passkey's entries. Exit 77 (skip) when Chromium or playwright-core is missing.
 import fs from 'node:fs';
 import crypto from 'node:crypto';
@@ -158,6 +158,25 @@ try {
   await page.click('#pay-passkey');
   await page.waitForSelector('#passkey-error:not([hidden])');
   expect((await state(t2.trade_id)).state === 'WAIT_BUYER_PAY', 'still unpaid without UV');
+
+  // (f) a copy of the passkey (its private key moved to another authenticator, its counter
+  // starting again): the counter did not go up, so the platform refuses it
+  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+  const copy = (await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
+      hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
+    },
+  })).authenticatorId;
+  await cdp.send('WebAuthn.addCredential', {
+    authenticatorId: copy,
+    credential: { ...creds[0], signCount: 0 },
+  });
+  await page.goto(t2.cashier_url.replace('127.0.0.1', 'localhost'));
+  await Promise.all([page.waitForNavigation(), page.click('#pay-passkey')]);
+  expect(await page.textContent('#code') === 'PASSKEY_INVALID' &&
+    await page.textContent('#field') === 'authenticatorData', 'a copied passkey refused');
+  expect((await state(t2.trade_id)).state === 'WAIT_BUYER_PAY', 'still unpaid with a copy');
   expect(await balance(page) === '87.70', 'no money moved by the refusals');
   await ctx.close();
 } catch (e) {
