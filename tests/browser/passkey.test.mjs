@@ -7,14 +7,14 @@
 // fail fails and moves no money: the same answer posted again (its challenge is used), a
 // challenge answered after the platform's test clock moved past its 5 minutes, an
 // authenticator that cannot verify the user, a copy of the passkey whose counter starts again. `paygate audit verify` finds the log intact, with
-// the passkey's entries. Exit 77 (skip) when Chromium or playwright-core is missing.
+// the passkey's entries. Needs Chromium and playwright-core (see requireBrowser in servers.mjs).
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import {
-  skipWithoutBrowser, tempDir, removeDir, run, spawnServer, waitPrintedUrl, stopServer,
+  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer,
 } from './servers.mjs';
 
-skipWithoutBrowser();
+requireBrowser();
 const { launch, shot, expect } = await import('./browser.mjs');
 const dir = tempDir('passkey-browser');
 
@@ -38,8 +38,9 @@ run(['platform', 'consumer', 'add', '--data-dir', `${dir}/pf`, '--login', '13800
 run(['platform', 'wallet', 'credit', '--data-dir', `${dir}/pf`, '--consumer', '13800000002',
   '--amount', '100.00']);
 const pf = spawnServer(['platform', '--config', `${dir}/pf/platform.ini`, '--data-dir',
-  `${dir}/pf`, '--listen', '127.0.0.1:0'], ['ignore', 'pipe', fs.openSync(`${dir}/pf.log`, 'w')]);
-const pfUrl = await waitPrintedUrl(pf);
+  `${dir}/pf`, '--listen', '127.0.0.1:0', '--print-url-file', `${dir}/pf-url`],
+['ignore', 'ignore', fs.openSync(`${dir}/pf.log`, 'w')]);
+const pfUrl = (await waitFile(`${dir}/pf-url`, pf)).trim();
 // WebAuthn needs a host name (an IP address is no RP ID): the pages are opened on localhost.
 const site = pfUrl.replace('127.0.0.1', 'localhost');
 
@@ -186,13 +187,18 @@ try {
   await browser.close();
   const code = await stopServer(pf);
   if (!failed) {
-    expect(code === 0, `the platform stopped cleanly (${code})`);
-    const ledger = run(['ledger', 'verify', `${dir}/pf/platform.db`]);
-    expect(ledger.includes('is clean'), ledger);
-    const audit = run(['audit', 'verify', '--database', `${dir}/pf/platform.db`]);
-    expect(audit.includes('is intact'), audit);
+    try {
+      expect(code === 0, `the platform stopped cleanly (${code})`);
+      const ledger = run(['ledger', 'verify', `${dir}/pf/platform.db`]);
+      expect(ledger.includes('is clean'), ledger);
+      const audit = run(['audit', 'verify', '--database', `${dir}/pf/platform.db`]);
+      expect(audit.includes('is intact'), audit);
+    } catch (e) {
+      failed = true;
+      console.error(e.stdout || e);
+    }
   }
-  if (!failed) removeDir(dir);
+  removeDir(dir, failed);
 }
-if (failed) process.exit(1);
-console.log('passkey browser test passed');
+if (!failed) console.log('passkey browser test: ok');
+process.exit(failed ? 1 : 0);
