@@ -394,8 +394,8 @@ static enum pay_err pay_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
     if (e != PAY_ERR_OK)
         return e;
     snprintf(c->reference, sizeof c->reference, "passkey:%.16s", c->cred_id);
-    struct pay_platform_payment pm = {"wallet",     PAY_PF_ACCT_WALLET, c->consumer_id,
-                                      c->reference, false,              c->consumer_id};
+    struct pay_platform_payment pm = {"wallet", PAY_PF_ACCT_WALLET, c->consumer_id, c->reference,
+                                      false,    c->consumer_id};
     e = pay_platform_trade_pay_tx(c->p, tx, c->trade_id, &pm, err);
     struct pay_error ignore = {0};
     if (e == PAY_ERR_OK)
