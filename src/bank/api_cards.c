@@ -41,6 +41,10 @@ static enum pay_err verify_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     bool ok = strcmp(v->expiry, v->card.expiry) == 0 && strlen(v->cvv2) == 3 &&
               pay_ct_equal(cvv, v->cvv2, 3) && (!v->phone || strcmp(v->phone, v->card.phone) == 0);
     pay_wipe(cvv, sizeof cvv);
+    if (!ok &&
+        (rc = pay_bank_audit_card_refused(v->b, tx, "merchant", v->mer_id, "card.verify",
+                                          v->card.id, PAY_ERR_CARD_INVALID, err)) != PAY_ERR_OK)
+        return rc;
     if (!ok) /* the reservation is the failure: it stays counted on the card */
         return pay_store_keep(tx, pay_error_set(err, PAY_ERR_CARD_INVALID, "cvv2", NULL));
     rc = pay_bank_card_attempt_succeeded(tx, v->card.id, &attempt, err);
@@ -137,8 +141,13 @@ static enum pay_err confirm_apply(struct pay_store_tx *tx, void *ctx, struct pay
     rc = pay_bank_card_attempt_reserve(tx, card_id, now, &attempt, err);
     if (rc != PAY_ERR_OK)
         return rc; /* LOCKED: nothing counted, nothing checked */
-    if (pay_otp_verify(hash, f->b->keys.otp_key, f->vid, f->code) != 0) /* the reservation */
-        return pay_store_keep(tx, pay_error_set(err, PAY_ERR_SMS_CODE_INVALID, "smsCode", NULL));
+    if (pay_otp_verify(hash, f->b->keys.otp_key, f->vid, f->code) != 0) { /* the reservation */
+        rc = pay_bank_audit_card_refused(f->b, tx, "merchant", f->mer_id, "card.sms_code", card_id,
+                                         PAY_ERR_SMS_CODE_INVALID, err);
+        return rc != PAY_ERR_OK ? rc
+                                : pay_store_keep(tx, pay_error_set(err, PAY_ERR_SMS_CODE_INVALID,
+                                                                   "smsCode", NULL));
+    }
     rc = pay_bank_card_attempt_succeeded(tx, card_id, &attempt, err);
     if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err, "UPDATE bank_verifications SET used = 1 WHERE id = $1", "t",

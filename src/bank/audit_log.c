@@ -119,3 +119,19 @@ enum pay_err pay_bank_audit_money(struct pay_bank *b, struct pay_store_tx *tx, c
                               .actor = actor, .action = action, .target = target, .detail = detail},
                           err);
 }
+
+enum pay_err pay_bank_audit_card_refused(struct pay_bank *b, struct pay_store_tx *tx,
+                                         const char *who, const char *who_id, const char *action,
+                                         const char *card_id, enum pay_err code,
+                                         struct pay_error *err)
+{
+    char actor[PAY_AUDIT_TEXT_MAX + 1];
+    snprintf(actor, sizeof actor, "%s%s%.*s", who, who_id ? ":" : "", PAY_AUDIT_TEXT_MAX / 2,
+             who_id ? who_id : "");
+    struct pay_audit_entry e = {
+        .actor = actor, .action = action, .target = card_id, .outcome = pay_err_name(code)};
+    if (tx)
+        return pay_bank_audit(b, tx, &e, err);
+    pay_bank_audit_event(b, &e);
+    return PAY_ERR_OK;
+}

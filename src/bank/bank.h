@@ -423,6 +423,13 @@ void pay_bank_audit_refused(struct pay_bank *b, struct pay_http_request *req, co
 /* The server's start (not the command-line tools'): its entry with a checkpoint,
  * "server.start", or "config.change" when the options differ from the previous start's. */
 enum pay_err pay_bank_audit_start(struct pay_bank *b, struct pay_error *err);
+/* A refused card secret (PCI DSS 10.2.1.4: CVV2, card password, SMS code): actor "<who>:<who_id>"
+ * (who alone when who_id is NULL), the card by id, outcome the refusal's code. Inside tx, the
+ * transaction that keeps the attempt counted; with tx NULL in a write of its own. */
+enum pay_err pay_bank_audit_card_refused(struct pay_bank *b, struct pay_store_tx *tx,
+                                         const char *who, const char *who_id, const char *action,
+                                         const char *card_id, enum pay_err code,
+                                         struct pay_error *err);
 /* A money-moving entry inside tx: actor "<who>:<who_id>" (who alone when who_id is NULL),
  * detail "amount_minor=N currency=CNY <note>". */
 enum pay_err pay_bank_audit_money(struct pay_bank *b, struct pay_store_tx *tx, const char *who,

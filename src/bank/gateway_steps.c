@@ -309,6 +309,9 @@ enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error 
     if (!pay_bank_rate_allow(b, "card", p.card.id, PAY_BANK_RATE_PER_CARD_PER_MIN))
         return pay_error_set(err, PAY_ERR_RATE_LIMITED, "password", NULL);
     rc = pay_committer_submit(b->committer, pw_reserve_apply, &p, err);
+    if (rc == PAY_ERR_LOCKED)
+        (void)pay_bank_audit_card_refused(b, NULL, "cardholder", NULL, "card.password", p.card.id,
+                                          rc, NULL);
     if (rc == PAY_ERR_LOCKED || rc == PAY_ERR_CARD_EXPIRED) {
         render(req, pay_err_http_status(rc), "password", &s, &p.card, msg_of(req, err));
         return PAY_ERR_OK;
@@ -319,6 +322,9 @@ enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error 
           pay_pwhash_verify(p.card.password_hash, pw, strlen(pw)) == 0)) {
         PAY_WARN("bank.card_password_wrong", "card=%s left=%lld", p.card.id,
                  (long long)p.attempt.left);
+        (void)pay_bank_audit_card_refused(
+            b, NULL, "cardholder", NULL, "card.password", p.card.id,
+            p.attempt.left == 0 ? PAY_ERR_LOCKED : PAY_ERR_CREDENTIALS_INVALID, NULL);
         render(req, p.attempt.left == 0 ? 423 : 401, "password", &s, &p.card,
                wrong_text(req, false, &p.attempt));
         return PAY_ERR_OK;
@@ -384,10 +390,13 @@ static enum pay_err sms_apply(struct pay_store_tx *tx, void *ctx, struct pay_err
     if (rc != PAY_ERR_OK)
         return rc; /* LOCKED: nothing counted, the code not checked */
     if (!(m->code && strlen(m->code) == PAY_OTP_DIGITS &&
-          pay_otp_verify(hash, m->b->keys.otp_key, m->s->id, m->code) == 0)) /* committed */
-        return pay_store_keep(
-            tx, pay_error_set(err, m->attempt.left == 0 ? PAY_ERR_LOCKED : PAY_ERR_SMS_CODE_INVALID,
-                              "smsCode", NULL)); /* the reservation: a failure */
+          pay_otp_verify(hash, m->b->keys.otp_key, m->s->id, m->code) == 0)) { /* committed */
+        enum pay_err code = m->attempt.left == 0 ? PAY_ERR_LOCKED : PAY_ERR_SMS_CODE_INVALID;
+        rc = pay_bank_audit_card_refused(m->b, tx, "cardholder", NULL, "card.sms_code", m->card.id,
+                                         code, err);
+        return rc != PAY_ERR_OK ? rc
+                                : pay_store_keep(tx, pay_error_set(err, code, "smsCode", NULL));
+    } /* the reservation: a failure */
     rc = pay_bank_card_attempt_succeeded(tx, m->card.id, &m->attempt, err);
     if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err,

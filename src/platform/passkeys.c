@@ -296,6 +296,47 @@ static enum pay_err h_register(struct pay_http_request *req, struct pay_error *e
     return PAY_ERR_OK;
 }
 
+struct remove_ctx {
+    struct pay_platform *p;
+    const char *consumer_id, *id, *source;
+};
+
+static enum pay_err remove_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct remove_ctx *r = ctx;
+    enum pay_err e =
+        pay_store_exec(tx, err, "DELETE FROM pf_passkeys WHERE id = $1 AND consumer_id = $2", "tt",
+                       r->id, r->consumer_id);
+    if (e == PAY_ERR_OK && pay_store_changes(tx) != 1)
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "id", "not a passkey of yours");
+    char actor[PAY_AUDIT_TEXT_MAX];
+    snprintf(actor, sizeof actor, "consumer:%s", r->consumer_id);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_audit(
+            r->p, tx,
+            &(struct pay_audit_entry){
+                .actor = actor, .action = "passkey.remove", .target = r->id, .source = r->source},
+            err);
+    return e;
+}
+
+/* POST /wallet/passkeys/remove: csrf, id (a lost phone's passkey pays no more). */
+static enum pay_err h_remove(struct pay_http_request *req, struct pay_error *err)
+{
+    struct who w;
+    enum pay_err e = who_posts(req, &w, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    const char *id = pay_http_req_form_get(req, "id");
+    if (!id || !id[0] || strlen(id) >= CRED_TEXT_MAX)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "id", "not a passkey id");
+    struct remove_ctx r = {w.p, w.consumer_id, id, pay_http_req_remote_ip(req)};
+    if ((e = pay_platform_write(w.p, remove_tx, &r, err)) != PAY_ERR_OK)
+        return e;
+    pay_http_respond_redirect(req, "/wallet#passkeys");
+    return PAY_ERR_OK;
+}
+
 /* --- paying ---------------------------------------------------------------------------------- */
 
 /* POST /cashier/{trade_id}/passkey/options: PublicKeyCredentialRequestOptions as JSON. */
@@ -492,6 +533,7 @@ enum pay_err pay_platform_passkey_routes_add(struct pay_platform *p, struct pay_
         {"POST", "/wallet/passkeys/options", PAY_HTTP_API, PAY_HTTP_BODY_FORM, h_register_options,
          p},
         {"POST", "/wallet/passkeys", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_register, p},
+        {"POST", "/wallet/passkeys/remove", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_remove, p},
         {"POST", "/cashier/{trade_id}/passkey/options", PAY_HTTP_API, PAY_HTTP_BODY_FORM,
          h_pay_options, p},
         {"POST", "/cashier/{trade_id}/pay/passkey", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay, p},

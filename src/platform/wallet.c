@@ -153,8 +153,9 @@ static void add_wallet(struct wpage *w, json_t *ctx)
     json_t *keys = pay_platform_passkeys_list(w->p, w->consumer_id);
     size_t i;
     json_t *k;
-    json_array_foreach(keys, i, k) /* when, as people read it */
+    json_array_foreach(keys, i, k) /* when, as people read it; the remove form's token */
     {
+        json_object_set_new(k, "csrf", json_string(w->csrf));
         json_object_set_new(k, "created_text",
                             json_string(pay_http_req_time(
                                 w->req, json_integer_value(json_object_get(k, "created_ms")))));

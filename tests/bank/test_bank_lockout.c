@@ -189,6 +189,38 @@ static void parallel_wrong_sms_codes(void **state)
     h_resp_fini(&f.r);
 }
 
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* Every refused card secret is in the audit trail (docs/audit.md): each wrong or locked
+ * password try (checked or refused unchecked, the right one after the lock too), and each
+ * counted wrong SMS code in the transaction that keeps it counted; the log intact. */
+static void refusals_audited(void **state)
+{
+    (void)state;
+    char url[300];
+    struct h_resp r = {0};
+    snprintf(url, sizeof url, "%s/admin/audit?action=card.password&outcome=refused", bank.url);
+    assert_int_equal(h_get(url, &r), 0);
+    assert_int_equal(count(r.body, "data-action=\"card.password\""), BURST + 1);
+    assert_int_equal(count(r.body, "data-outcome=\"CREDENTIALS_INVALID\""),
+                     PAY_LOCKOUT_ATTEMPTS - 1);
+    h_resp_fini(&r);
+    snprintf(url, sizeof url, "%s/admin/audit?action=card.sms_code", bank.url);
+    assert_int_equal(h_get(url, &r), 0);
+    assert_int_equal(count(r.body, "data-action=\"card.sms_code\""), PAY_LOCKOUT_ATTEMPTS);
+    h_resp_fini(&r);
+    struct pay_buf out;
+    pay_buf_init(&out, 65536);
+    assert_int_equal(h_paygate(&out, "audit verify --database '%s/data/bank.db'", bank.dir), 0);
+    pay_buf_fini(&out);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -213,6 +245,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parallel_wrong_card_passwords),
         cmocka_unit_test(parallel_wrong_sms_codes),
+        cmocka_unit_test(refusals_audited),
     };
     return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }

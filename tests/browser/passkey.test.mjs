@@ -6,7 +6,8 @@
 // the amount, `paygate ledger verify` clean, the authenticator's counter moved. Then what must
 // fail fails and moves no money: the same answer posted again (its challenge is used), a
 // challenge answered after the platform's test clock moved past its 5 minutes, an
-// authenticator that cannot verify the user, a copy of the passkey whose counter starts again. `paygate audit verify` finds the log intact, with
+// authenticator that cannot verify the user, a copy of the passkey whose counter starts again;
+// a removed passkey is offered no more. `paygate audit verify` finds the log intact, with
 // the passkey's entries. Needs Chromium and playwright-core (see requireBrowser in servers.mjs).
 import fs from 'node:fs';
 import crypto from 'node:crypto';
@@ -179,6 +180,13 @@ try {
     await page.textContent('#field') === 'authenticatorData', 'a copied passkey refused');
   expect((await state(t2.trade_id)).state === 'WAIT_BUYER_PAY', 'still unpaid with a copy');
   expect(await balance(page) === '87.70', 'no money moved by the refusals');
+
+  // (g) the passkey removed in the wallet (a lost phone): the cashier offers it no more
+  await Promise.all([page.waitForNavigation(), page.click('li.passkey form.passkey-remove button')]);
+  expect(await page.$('li.passkey') === null && await page.$('#no-passkeys') !== null,
+    'the passkey removed');
+  await page.goto(t2.cashier_url.replace('127.0.0.1', 'localhost'));
+  expect(await page.$('#pay-passkey') === null, 'no passkey payment without a passkey');
   await ctx.close();
 } catch (e) {
   failed = true;
