@@ -144,7 +144,7 @@ static bool bytes_of(cbor_item_t *it, size_t want, const uint8_t **p)
 }
 
 /* ES256 on P-256 from an uncompressed point; checked to be on the curve. NULL if not. */
-static EVP_PKEY *p256_key(const uint8_t pk[PAY_WEBAUTHN_PK_MAX])
+static EVP_PKEY *p256_key(const uint8_t pk[PAY_WEBAUTHN_PK_BYTES])
 {
     OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
     OSSL_PARAM *params = NULL;
@@ -152,7 +152,7 @@ static EVP_PKEY *p256_key(const uint8_t pk[PAY_WEBAUTHN_PK_MAX])
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
     if (b && ctx &&
         OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
-        OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pk, PAY_WEBAUTHN_PK_MAX) ==
+        OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pk, PAY_WEBAUTHN_PK_BYTES) ==
             1 &&
         (params = OSSL_PARAM_BLD_to_param(b)) != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
         EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) == 1) {
@@ -186,7 +186,7 @@ static enum pay_err cose_key(cbor_item_t *map, struct pay_webauthn_credential *c
         c->public_key[0] = 0x04;
         memcpy(c->public_key + 1, x, COORD_LEN);
         memcpy(c->public_key + 1 + COORD_LEN, y, COORD_LEN);
-        c->public_key_len = PAY_WEBAUTHN_PK_MAX;
+        c->public_key_len = PAY_WEBAUTHN_PK_BYTES;
         EVP_PKEY *k = p256_key(c->public_key);
         if (!k)
             return bad(err, "attestationObject", "the ES256 key is not a point of P-256");
@@ -309,7 +309,7 @@ static bool signature_ok(int alg, const uint8_t *pk, size_t pk_len, const uint8_
     if (alg == PAY_WEBAUTHN_EDDSA)
         return pk_len == PAY_ED25519_PK_LEN && sig_len == PAY_ED25519_SIG_LEN &&
                pay_ed25519_verify(sig, msg, len, pk) == 0;
-    if (alg != PAY_WEBAUTHN_ES256 || pk_len != PAY_WEBAUTHN_PK_MAX)
+    if (alg != PAY_WEBAUTHN_ES256 || pk_len != PAY_WEBAUTHN_PK_BYTES)
         return false;
     EVP_PKEY *key = p256_key(pk);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();

@@ -22,8 +22,9 @@
 /* COSE algorithm numbers the server accepts (IANA COSE Algorithms). */
 #define PAY_WEBAUTHN_ES256 (-7)
 #define PAY_WEBAUTHN_EDDSA (-8)
-/* Public key bytes: an uncompressed P-256 point 0x04 || x || y (65), or Ed25519 (32). */
-#define PAY_WEBAUTHN_PK_MAX 65
+/* Room for a public key, fixed by the formats (not a policy): an uncompressed P-256 point
+ * 0x04 || x || y (65), or Ed25519 (32). */
+#define PAY_WEBAUTHN_PK_BYTES 65
 
 /* Authenticator data flags (WebAuthn 6.1). */
 #define PAY_WEBAUTHN_FLAG_UP 0x01 /* user present: touched */
@@ -43,7 +44,7 @@ struct pay_webauthn_credential {
     uint8_t id[PAY_WEBAUTHN_CRED_ID_MAX];
     size_t id_len;
     int alg; /* PAY_WEBAUTHN_ES256 or PAY_WEBAUTHN_EDDSA */
-    uint8_t public_key[PAY_WEBAUTHN_PK_MAX];
+    uint8_t public_key[PAY_WEBAUTHN_PK_BYTES];
     size_t public_key_len;
     uint32_t sign_count;
     uint8_t flags; /* of the registration's authenticator data */

@@ -375,7 +375,7 @@ struct pay_ctx {
 
 /* The consumer's credential by id: alg, public key and counter. PASSKEY_INVALID if none. */
 static enum pay_err cred_load(struct pay_store_tx *tx, const struct pay_ctx *c, int *alg,
-                              uint8_t pk[PAY_WEBAUTHN_PK_MAX], size_t *pk_len, uint32_t *count,
+                              uint8_t pk[PAY_WEBAUTHN_PK_BYTES], size_t *pk_len, uint32_t *count,
                               struct pay_error *err)
 {
     struct pay_store_stmt *st = pay_store_query(
@@ -387,7 +387,7 @@ static enum pay_err cred_load(struct pay_store_tx *tx, const struct pay_ctx *c, 
     int r = pay_store_step(st, err);
     size_t n = 0;
     const void *b = r == 1 ? pay_store_col_blob(st, 1, &n) : NULL;
-    if (r == 1 && n <= PAY_WEBAUTHN_PK_MAX) {
+    if (r == 1 && n <= PAY_WEBAUTHN_PK_BYTES) {
         *alg = (int)pay_store_col_int64(st, 0);
         memcpy(pk, b, n);
         *pk_len = n;
@@ -396,7 +396,7 @@ static enum pay_err cred_load(struct pay_store_tx *tx, const struct pay_ctx *c, 
     pay_store_done(st);
     if (r < 0)
         return err->code;
-    return r == 1 && n <= PAY_WEBAUTHN_PK_MAX
+    return r == 1 && n <= PAY_WEBAUTHN_PK_BYTES
                ? PAY_ERR_OK
                : pay_error_set(err, PAY_ERR_PASSKEY_INVALID, "id", "not a passkey of yours");
 }
@@ -410,7 +410,7 @@ static enum pay_err pay_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
     char purpose[PAY_ID_MAX + 8];
     snprintf(purpose, sizeof purpose, "pay:%s", c->trade_id);
     int alg = 0;
-    uint8_t pk[PAY_WEBAUTHN_PK_MAX];
+    uint8_t pk[PAY_WEBAUTHN_PK_BYTES];
     size_t pk_len = 0;
     uint32_t stored = 0, now = 0;
     struct pay_webauthn_expect x;
