@@ -587,6 +587,8 @@
 #define PAY_WEBAUTHN_CHALLENGE_TTL_MS (5 * 60 * 1000)
 /* Passkeys one consumer may register (one per phone and computer, with room to spare). */
 #define PAY_WEBAUTHN_PASSKEYS_MAX 10
+/* A passkey's name ("My phone") as the consumer typed it; a longer one is refused. */
+#define PAY_WEBAUTHN_NAME_MAX 64
 
 /* --- relations the values above must keep (checked by the compiler) ------------------------- */
 

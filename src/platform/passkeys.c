@@ -215,7 +215,7 @@ static enum pay_err reg_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
         return pay_error_set(err, PAY_ERR_DUPLICATE, "id", "this passkey is registered already");
     char actor[PAY_AUDIT_TEXT_MAX], detail[PAY_AUDIT_DETAIL_MAX];
     snprintf(actor, sizeof actor, "consumer:%s", r->consumer_id);
-    snprintf(detail, sizeof detail, "alg=%s name=%.64s",
+    snprintf(detail, sizeof detail, "alg=%s name=%s",
              r->cred->alg == PAY_WEBAUTHN_ES256 ? "ES256" : "EdDSA", r->name);
     if (e == PAY_ERR_OK)
         e = pay_platform_audit(r->p, tx,
@@ -259,6 +259,10 @@ static enum pay_err h_register(struct pay_http_request *req, struct pay_error *e
     enum pay_err e = who_posts(req, &w, err);
     if (e != PAY_ERR_OK)
         return e;
+    const char *name = pay_http_req_form_get(req, "name");
+    if (name && strlen(name) > PAY_WEBAUTHN_NAME_MAX)
+        return pay_error_set(err, PAY_ERR_FIELD_TOO_LONG, "name", "at most %d bytes",
+                             PAY_WEBAUTHN_NAME_MAX);
     uint8_t *att = malloc(PAY_WEBAUTHN_ATTESTATION_MAX), cdj[PAY_WEBAUTHN_CLIENT_DATA_MAX];
     uint8_t raw_id[PAY_WEBAUTHN_CRED_ID_MAX];
     size_t att_len = 0, cdj_len = 0, id_len = 0;
@@ -275,14 +279,13 @@ static enum pay_err h_register(struct pay_http_request *req, struct pay_error *e
         e = pay_webauthn_register(att, att_len, cdj, cdj_len, raw_id, id_len,
                                   expect_of(w.p, challenge, &x), &cred, err);
     free(att);
-    const char *name = pay_http_req_form_get(req, "name");
     struct reg_ctx r = {w.p,
                         w.consumer_id,
                         challenge,
                         pay_http_req_remote_ip(req),
                         &cred,
                         "",
-                        name && name[0] && strlen(name) <= 64 ? name : "passkey"};
+                        name && name[0] ? name : "passkey"};
     if (e == PAY_ERR_OK && pay_base64url_encode(r.id, sizeof r.id, cred.id, cred.id_len) != 0)
         e = pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
     if (e == PAY_ERR_OK)

@@ -94,6 +94,15 @@ try {
   await page.fill('#login-form input[name=password]', 'correct horse');
   await Promise.all([page.waitForNavigation(), page.click('#login-form button')]);
   expect(await page.$('#no-passkeys') !== null, 'no passkey before');
+  // a name longer than 64 bytes (past the field's maxlength) is refused, nothing stored
+  await page.$eval('#passkey-register-form input[name=name]', (i) => i.removeAttribute('maxlength'));
+  await page.fill('#passkey-register-form input[name=name]', 'x'.repeat(65));
+  await Promise.all([page.waitForNavigation(), page.click('#passkey-register')]);
+  expect(await page.textContent('#code') === 'FIELD_TOO_LONG' &&
+    await page.textContent('#field') === 'name', `a long name refused (${await page.textContent('body')})`);
+  await cdp.send('WebAuthn.clearCredentials', { authenticatorId });
+  await page.goto(`${site}/wallet`);
+  expect(await page.$('#no-passkeys') !== null, 'still no passkey');
   await page.fill('#passkey-register-form input[name=name]', 'My phone');
   await Promise.all([page.waitForNavigation(), page.click('#passkey-register')]);
   const li = await page.$('li.passkey');
