@@ -253,38 +253,6 @@ static enum pay_err set_orig(struct pay_store_tx *tx, struct iss_msg *m, const c
                           refunded_minor);
 }
 
-static enum pay_err capture_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *e)
-{
-    struct iss_msg *m = ctx;
-    bool found = false;
-    struct orig o;
-    enum pay_err r = replay(tx, m, &found, e);
-    if (r != PAY_ERR_OK || found || (r = load_orig(tx, m, &o, e)) != PAY_ERR_OK)
-        return r;
-    if (!o.found || strcmp(o.state, "VOID") == 0)
-        return iss_store(tx, m, "", "25", "", NULL, e);
-    if (strcmp(o.state, "APPROVED") != 0)
-        return iss_store(tx, m, "", "12", "",
-                         strcmp(o.state, "CAPTURED") == 0   ? "already captured"
-                         : strcmp(o.state, "REVERSED") == 0 ? "the authorization was reversed"
-                                                            : "the authorization was declined",
-                         e);
-    if (m->amount > o.amount_minor)
-        return iss_store(tx, m, "", "13", "", "more than the authorization", e);
-    enum pay_ledger_result res;
-    r = net_transfer(m, tx, 'c', m->trace, PAY_LEDGER_TF_POST_PENDING, m->orig, NULL, NULL,
-                     PAY_BANK_XFER_NET_PURCHASE, &res, e);
-    if (r != PAY_ERR_OK)
-        return r;
-    if (res != PAY_LEDGER_OK)
-        return iss_store(tx, m, "", "12", "",
-                         res == PAY_LEDGER_PENDING_TRANSFER_EXPIRED ? "the authorization expired"
-                                                                    : pay_ledger_result_name(res),
-                         e);
-    r = set_orig(tx, m, "CAPTURED", m->amount, 0, e);
-    return r == PAY_ERR_OK ? iss_store(tx, m, "", "00", "", NULL, e) : r;
-}
-
 /* A reversal whose authorization has not arrived: the authorization is refused when it does. */
 static enum pay_err tombstone(struct pay_store_tx *tx, struct iss_msg *m, struct pay_error *e)
 {
@@ -295,58 +263,107 @@ static enum pay_err tombstone(struct pay_store_tx *tx, struct iss_msg *m, struct
                           "ttti", m->acq, m->orig, PAY_NET_MTI_AUTH, pay_clock_now_ms());
 }
 
-static enum pay_err reversal_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *e)
+/* What every follow-up does first: a repeat is answered again, else its original is loaded;
+ * an original that never arrived or was voided is answered 25 (a reversal of one that never
+ * arrived leaves a tombstone, so the authorization is refused when it comes). *done: answered. */
+static enum pay_err followup_begin(struct pay_store_tx *tx, struct iss_msg *m, struct orig *o,
+                                   bool *done, struct pay_error *e)
 {
-    struct iss_msg *m = ctx;
     bool found = false;
-    struct orig o;
+    *done = true;
     enum pay_err r = replay(tx, m, &found, e);
-    if (r != PAY_ERR_OK || found || (r = load_orig(tx, m, &o, e)) != PAY_ERR_OK)
+    if (r != PAY_ERR_OK || found || (r = load_orig(tx, m, o, e)) != PAY_ERR_OK)
         return r;
-    if (!o.found) {
+    bool reversal = strcmp(m->mti, PAY_NET_MTI_REVERSAL) == 0;
+    if (!o->found && reversal) {
         r = tombstone(tx, m, e);
         return r == PAY_ERR_OK ? iss_store(tx, m, "", "25", "",
                                            "original not found: refused if it arrives later", e)
                                : r;
     }
-    if (strcmp(o.state, "VOID") == 0)
+    if (!o->found || strcmp(o->state, "VOID") == 0)
         return iss_store(tx, m, "", "25", "", NULL, e);
-    if (strcmp(o.state, "CAPTURED") == 0)
+    *done = false;
+    return PAY_ERR_OK;
+}
+
+/* What every follow-up does last, after its ledger transfer: a transfer the ledger refused is
+ * declined with rc and the ledger's reason (why: the text for it, NULL: the result's name);
+ * otherwise the original moves to state with its sums and the message is approved. */
+static enum pay_err followup_end(struct pay_store_tx *tx, struct iss_msg *m,
+                                 enum pay_ledger_result res, const char *rc, const char *why,
+                                 const char *state, int64_t captured_minor, int64_t refunded_minor,
+                                 struct pay_error *e)
+{
+    if (res != PAY_LEDGER_OK)
+        return iss_store(tx, m, "", rc, "", why ? why : pay_ledger_result_name(res), e);
+    enum pay_err r = set_orig(tx, m, state, captured_minor, refunded_minor, e);
+    return r == PAY_ERR_OK ? iss_store(tx, m, "", "00", "", NULL, e) : r;
+}
+
+/* The authorization's hold (m->orig) posted by a capture (its amount, m->amount) or voided. */
+static enum pay_err hold_close(struct pay_store_tx *tx, struct iss_msg *m, bool post,
+                               enum pay_ledger_result *res, struct pay_error *e)
+{
+    return net_transfer(m, tx, post ? 'c' : 'v', post ? m->trace : m->orig,
+                        post ? PAY_LEDGER_TF_POST_PENDING : PAY_LEDGER_TF_VOID_PENDING, m->orig,
+                        NULL, NULL, PAY_BANK_XFER_NET_PURCHASE, res, e);
+}
+
+static enum pay_err capture(struct pay_store_tx *tx, struct iss_msg *m, const struct orig *o,
+                            struct pay_error *e)
+{
+    enum pay_err r;
+    if (strcmp(o->state, "APPROVED") != 0)
+        return iss_store(tx, m, "", "12", "",
+                         strcmp(o->state, "CAPTURED") == 0   ? "already captured"
+                         : strcmp(o->state, "REVERSED") == 0 ? "the authorization was reversed"
+                                                             : "the authorization was declined",
+                         e);
+    if (m->amount > o->amount_minor)
+        return iss_store(tx, m, "", "13", "", "more than the authorization", e);
+    enum pay_ledger_result res;
+    r = hold_close(tx, m, true, &res, e);
+    if (r != PAY_ERR_OK)
+        return r;
+    return followup_end(tx, m, res, "12",
+                        res == PAY_LEDGER_PENDING_TRANSFER_EXPIRED ? "the authorization expired"
+                                                                   : NULL,
+                        "CAPTURED", m->amount, 0, e);
+}
+
+static enum pay_err reversal(struct pay_store_tx *tx, struct iss_msg *m, const struct orig *o,
+                             struct pay_error *e)
+{
+    enum pay_err r;
+    if (strcmp(o->state, "CAPTURED") == 0)
         return iss_store(tx, m, "", "12", "", "captured: refund it instead", e);
-    if (strcmp(o.state, "APPROVED") != 0) /* declined or reversed: nothing is held */
+    if (strcmp(o->state, "APPROVED") != 0) /* declined or reversed: nothing is held */
         return iss_store(tx, m, "", "00", "", "nothing is held", e);
     enum pay_ledger_result res;
-    r = net_transfer(m, tx, 'v', m->orig, PAY_LEDGER_TF_VOID_PENDING, m->orig, NULL, NULL,
-                     PAY_BANK_XFER_NET_PURCHASE, &res, e);
+    r = hold_close(tx, m, false, &res, e);
     if (r != PAY_ERR_OK)
         return r;
     /* an expired hold is released already: the reversal is done all the same */
     if (res != PAY_LEDGER_OK && res != PAY_LEDGER_PENDING_TRANSFER_EXPIRED)
         return pay_error_set(e, PAY_ERR_INTERNAL, "", "void of %s: %s", m->orig,
                              pay_ledger_result_name(res));
-    r = set_orig(tx, m, "REVERSED", 0, 0, e);
-    return r == PAY_ERR_OK ? iss_store(tx, m, "", "00", "", NULL, e) : r;
+    return followup_end(tx, m, PAY_LEDGER_OK, "", NULL, "REVERSED", 0, 0, e);
 }
 
-static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *e)
+static enum pay_err refund(struct pay_store_tx *tx, struct iss_msg *m, const struct orig *o,
+                           struct pay_error *e)
 {
-    struct iss_msg *m = ctx;
-    bool found = false;
-    struct orig o;
-    enum pay_err r = replay(tx, m, &found, e);
-    if (r != PAY_ERR_OK || found || (r = load_orig(tx, m, &o, e)) != PAY_ERR_OK)
-        return r;
-    if (!o.found || strcmp(o.state, "VOID") == 0)
-        return iss_store(tx, m, "", "25", "", NULL, e);
-    if (strcmp(o.state, "CAPTURED") != 0)
+    enum pay_err r;
+    if (strcmp(o->state, "CAPTURED") != 0)
         return iss_store(tx, m, "", "12", "", "only a captured purchase is refunded", e);
     int64_t left = 0, after = 0;
-    r = pay_money_sub(o.captured_minor, o.refunded_minor, &left);
+    r = pay_money_sub(o->captured_minor, o->refunded_minor, &left);
     PAY_ASSERT_MSG(r == PAY_ERR_OK && left >= 0, "refunds of %s:%s", m->acq, m->orig);
     if (m->amount > left)
         return iss_store(tx, m, "", "13", "", "more than is left to refund", e);
-    r = pay_money_add(o.refunded_minor, m->amount, &after);
-    PAY_ASSERT(r == PAY_ERR_OK && after <= o.captured_minor);
+    r = pay_money_add(o->refunded_minor, m->amount, &after);
+    PAY_ASSERT(r == PAY_ERR_OK && after <= o->captured_minor);
     char card_id[PAY_ID_MAX];
     pay_str_copy(card_id, sizeof card_id, m->card.id);
     r = pay_bank_card_get(tx, card_id, &m->card, e);
@@ -356,10 +373,24 @@ static enum pay_err refund_apply(struct pay_store_tx *tx, void *ctx, struct pay_
                          PAY_BANK_XFER_NET_REFUND, &res, e);
     if (r != PAY_ERR_OK)
         return r;
-    if (res != PAY_LEDGER_OK)
-        return iss_store(tx, m, "", "05", "", pay_ledger_result_name(res), e);
-    r = set_orig(tx, m, "CAPTURED", o.captured_minor, after, e);
-    return r == PAY_ERR_OK ? iss_store(tx, m, "", "00", "", NULL, e) : r;
+    return followup_end(tx, m, res, "05", NULL, "CAPTURED", o->captured_minor, after, e);
+}
+
+typedef enum pay_err (*followup_fn)(struct pay_store_tx *tx, struct iss_msg *m,
+                                    const struct orig *o, struct pay_error *e);
+struct followup_op {
+    struct iss_msg *m;
+    followup_fn fn;
+};
+
+/* A capture, reversal or refund: followup_begin, then what the kind does with its original. */
+static enum pay_err followup_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *e)
+{
+    struct followup_op *op = ctx;
+    struct orig o;
+    bool done = false;
+    enum pay_err r = followup_begin(tx, op->m, &o, &done, e);
+    return r != PAY_ERR_OK || done ? r : op->fn(tx, op->m, &o, e);
 }
 
 /* --- the handlers
@@ -446,34 +477,37 @@ void iss_end(struct pay_http_request *req, struct iss_msg *m, enum pay_err rc,
     json_decref(m->in);
 }
 
+/* An authorization (apply) or a follow-up (fn) from the switch, applied in one transaction. */
 static enum pay_err handle(struct pay_http_request *req, const char *mti, const char *proc,
-                           pay_store_tx_fn apply, struct pay_error *err)
+                           pay_store_tx_fn apply, followup_fn fn, struct pay_error *err)
 {
     struct iss_msg m;
     if (!iss_begin(req, &m))
         return PAY_ERR_OK;
+    struct followup_op op = {&m, fn};
     enum pay_err rc = iss_parse(&m, mti, proc, err);
     if (rc == PAY_ERR_OK)
-        rc = pay_committer_submit(m.b->committer, apply, &m, err);
+        rc = fn ? pay_committer_submit(m.b->committer, followup_apply, &op, err)
+                : pay_committer_submit(m.b->committer, apply, &m, err);
     iss_end(req, &m, rc, err);
     return PAY_ERR_OK;
 }
 
 static enum pay_err auth_handler(struct pay_http_request *req, struct pay_error *err)
 {
-    return handle(req, PAY_NET_MTI_AUTH, PAY_NET_PROC_PURCHASE, auth_apply, err);
+    return handle(req, PAY_NET_MTI_AUTH, PAY_NET_PROC_PURCHASE, auth_apply, NULL, err);
 }
 static enum pay_err capture_handler(struct pay_http_request *req, struct pay_error *err)
 {
-    return handle(req, PAY_NET_MTI_CAPTURE, PAY_NET_PROC_PURCHASE, capture_apply, err);
+    return handle(req, PAY_NET_MTI_CAPTURE, PAY_NET_PROC_PURCHASE, NULL, capture, err);
 }
 static enum pay_err reversal_handler(struct pay_http_request *req, struct pay_error *err)
 {
-    return handle(req, PAY_NET_MTI_REVERSAL, PAY_NET_PROC_PURCHASE, reversal_apply, err);
+    return handle(req, PAY_NET_MTI_REVERSAL, PAY_NET_PROC_PURCHASE, NULL, reversal, err);
 }
 static enum pay_err refund_handler(struct pay_http_request *req, struct pay_error *err)
 {
-    return handle(req, PAY_NET_MTI_REFUND, PAY_NET_PROC_REFUND, refund_apply, err);
+    return handle(req, PAY_NET_MTI_REFUND, PAY_NET_PROC_REFUND, NULL, refund, err);
 }
 
 static struct pay_http_route routes[] = {
