@@ -84,10 +84,10 @@ static void send_answer(struct api_call *c, enum pay_err e, const struct pay_err
 
 /* The signed target is the request target exactly as sent (docs/protocol.md); a GET by
  * merchant key also needs its one query parameter, checked here. */
-static enum pay_err build_target(struct api_call *c, const struct api_route *r,
+static enum pay_err build_target(struct api_call *c, const struct api_op_def *def,
                                  struct pay_error *err)
 {
-    const char *param = r->def->query_param;
+    const char *param = def->query_param;
     if (param) {
         const char *v = pay_http_req_query(c->req, param);
         if (!v)
@@ -133,12 +133,12 @@ static enum pay_err call_key_lookup(void *ctx, const char *key_id, struct pay_si
     return e;
 }
 
-static enum pay_err authenticate(struct api_call *c, const struct api_route *r,
+static enum pay_err authenticate(struct api_call *c, const struct api_op_def *def,
                                  struct pay_error *err)
 {
     const char *hdr = pay_http_req_header(c->req, PAY_SIG_REQUEST_HEADER);
     struct pay_sig_header parsed;
-    enum pay_err e = build_target(c, r, err);
+    enum pay_err e = build_target(c, def, err);
     if (e != PAY_ERR_OK)
         return e;
     struct pay_sig_verifier v = {call_key_lookup, pay_platform_merchant_key_release, c,
@@ -179,7 +179,7 @@ static enum pay_err idem_key(struct api_call *c, struct pay_error *err)
 /* A POST in flight: in the request's arena, alive until the answer is sent. */
 struct post_call {
     struct api_call c;
-    const struct api_route *r;
+    const struct api_op_def *def;
     struct pay_platform_idem idem;
     char hash[PAY_SHA256_HEX_LEN];
     enum pay_err prepared; /* what decoding the body and prepare said */
@@ -212,7 +212,7 @@ static enum pay_err post_run_apply(struct post_call *pc, struct pay_store_tx *tx
     enum pay_err e = pay_store_savepoint(tx, operr);
     if (e != PAY_ERR_OK)
         return e;
-    e = pc->r->def->apply(&pc->c, tx, status, out, operr);
+    e = pc->def->apply(&pc->c, tx, status, out, operr);
     enum pay_err end = e == PAY_ERR_OK || pc->c.keep ? pay_store_release(tx, &serr)
                                                      : pay_store_rollback_to(tx, &serr);
     if (end != PAY_ERR_OK) {
@@ -308,7 +308,7 @@ static void post_prepare(struct post_call *pc)
         pc->prepared = pay_error_set(&pc->prepare_err, PAY_ERR_INTERNAL, "", "out of memory");
     }
     if (pc->prepared == PAY_ERR_OK)
-        pc->prepared = pc->r->def->prepare(c, &pc->prepare_err);
+        pc->prepared = pc->def->prepare(c, &pc->prepare_err);
 }
 
 static void run_post(struct post_call *pc, struct pay_error *err)
@@ -341,44 +341,34 @@ static void run_post(struct post_call *pc, struct pay_error *err)
     /* from here on the request belongs to the command: touch nothing */
 }
 
-static enum pay_err api_entry(struct pay_http_request *req, struct pay_error *err)
+enum pay_err pay_platform_api_entry(struct pay_http_request *req, struct pay_error *err)
 {
-    const struct api_route *r = pay_http_req_ctx(req);
+    const struct pay_platform_route_ctx *rc = pay_http_req_ctx(req);
+    const struct api_op_def *def = rc->arg;
     struct post_call *pc = pay_http_req_alloc(req, sizeof *pc);
     if (pc == NULL)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     memset(pc, 0, sizeof *pc);
-    pc->r = r;
+    pc->def = def;
     struct api_call *c = &pc->c;
-    c->p = r->p;
+    c->p = rc->p;
     c->req = req;
     c->body = pay_http_req_body(req, &c->body_len);
-    enum pay_err e = authenticate(c, r, err);
+    enum pay_err e = authenticate(c, def, err);
     if (e != PAY_ERR_OK) {
         PAY_INFO("api.refused", "path=%s code=%s", pay_http_req_path(req), pay_err_name(e));
         send_answer(c, e, err, NULL, 0);
-    } else if (r->def->apply != NULL) {
+    } else if (def->apply != NULL) {
         run_post(pc, err); /* answered later, by the committer's done callback */
     } else {
         json_t *out = NULL;
         int status = 200;
-        e = r->def->op(c, &status, &out, err);
+        e = def->op(c, &status, &out, err);
         if (e != PAY_ERR_OK || out || status != API_ANSWERED)
             send_answer(c, e, err, out, status);
         json_decref(out);
     }
     return PAY_ERR_OK;
-}
-
-bool pay_platform_api_token_valid(const char *s, size_t max)
-{
-    size_t n = strnlen(s, max + 1);
-    if (n == 0 || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!(isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-' || s[i] == '.'))
-            return false;
-    return true;
 }
 
 /* GET /.well-known/paygate-platform-key: how merchants learn the key that signs our answers
@@ -398,27 +388,11 @@ static enum pay_err h_key(struct pay_http_request *req, struct pay_error *err)
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_platform_routes_add(struct pay_platform *p, struct pay_error *err)
+const struct pay_http_route *pay_platform_api_key_routes(size_t *n)
 {
-    size_t n = 0;
-    const struct api_op_def *defs = pay_platform_api_ops(&n);
-    struct api_route *ctx = calloc(n, sizeof *ctx);
-    struct pay_http_route *routes = calloc(n + 1, sizeof *routes);
-    if (!ctx || !routes) {
-        free(ctx);
-        free(routes);
-        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
-    }
-    for (size_t i = 0; i < n; i++) {
-        PAY_ASSERT((defs[i].apply != NULL) == (strcmp(defs[i].method, "POST") == 0));
-        ctx[i] = (struct api_route){p, &defs[i]};
-        routes[i] = (struct pay_http_route){defs[i].method,    defs[i].pattern, PAY_HTTP_API,
-                                            PAY_HTTP_BODY_RAW, api_entry,       &ctx[i]};
-    }
-    routes[n] = (struct pay_http_route){
-        "GET", "/.well-known/paygate-platform-key", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_key, p};
-    p->api_routes = ctx;
-    enum pay_err e = pay_http_server_add_routes(p->http, routes, n + 1, err);
-    free(routes);
-    return e;
+    static const struct pay_http_route routes[] = {
+        {"GET", "/.well-known/paygate-platform-key", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_key, NULL},
+    };
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

@@ -44,24 +44,17 @@ typedef enum pay_err (*api_prepare)(struct api_call *c, struct pay_error *err);
 typedef enum pay_err (*api_apply)(struct api_call *c, struct pay_store_tx *tx, int *status,
                                   json_t **out, struct pay_error *err);
 
+/* An endpoint's definition: the argument its route hands pay_platform_api_entry (api_trades.c's
+ * table makes both with API_GET / API_POST, so a GET has an op and a POST prepare and apply). */
 struct api_op_def {
-    const char *method;
-    const char *pattern;
     api_op op;               /* GET */
     const char *query_param; /* GET by merchant key: the one query parameter signed */
     api_prepare prepare;     /* POST */
     api_apply apply;         /* POST */
 };
 
-struct api_route {
-    struct pay_platform *p;
-    const struct api_op_def *def;
-};
-
-/* The endpoint table (api_trades.c); static storage. */
-const struct api_op_def *pay_platform_api_ops(size_t *n);
-
-/* 1..max of [A-Za-z0-9_.-]: out_trade_no, out_refund_no, Idempotency-Key. */
-bool pay_platform_api_token_valid(const char *s, size_t max);
+/* Every endpoint's handler (api.c): runs the request phases above for the route's definition
+ * (its pay_http_req_ctx is a struct pay_platform_route_ctx whose arg is the api_op_def). */
+enum pay_err pay_platform_api_entry(struct pay_http_request *req, struct pay_error *err);
 
 #endif

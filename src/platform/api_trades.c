@@ -13,25 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-enum pay_err pay_platform_json_only_fields(json_t *o, const char *const *allowed,
-                                           const char *prefix, struct pay_error *err)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; allowed[i] && !ok; i++)
-            ok = strcmp(allowed[i], k) == 0;
-        if (!ok) {
-            char field[sizeof err->field];
-            snprintf(field, sizeof field, "%s%s", prefix, k);
-            return pay_error_set(err, PAY_ERR_FIELD_INVALID, field, "unknown field");
-        }
-    }
-    return PAY_ERR_OK;
-}
-
 /* A string field: absent -> *out = NULL (FIELD_MISSING if required). Control characters are
  * refused; length is in bytes. */
 static enum pay_err str_field(json_t *o, const char *name, const char *field, bool required,
@@ -540,30 +521,48 @@ static enum pay_err op_balance(struct api_call *c, int *status, json_t **out, st
     return pay_platform_merchant_balance(c->p, c->merchant_id, cur, out, err);
 }
 
-static const struct api_op_def ops[] = {
-    {"POST", "/v1/trades", NULL, NULL, prepare_trade_create, apply_trade_create},
-    {"GET", "/v1/trades", op_trade_query, "out_trade_no", NULL, NULL},
-    {"GET", "/v1/trades/{trade_id}", op_trade_get, NULL, NULL, NULL},
-    {"POST", "/v1/trades/{trade_id}/close", NULL, NULL, prepare_trade_close, apply_trade_close},
-    {"POST", "/v1/trades/{trade_id}/refunds", NULL, NULL, prepare_refund_create,
-     apply_refund_create},
-    {"GET", "/v1/trades/{trade_id}/refunds", op_refund_query, "out_refund_no", NULL, NULL},
-    {"GET", "/v1/trades/{trade_id}/refunds/{refund_id}", op_refund_get, NULL, NULL, NULL},
-    {"POST", "/v1/trades/{trade_id}/ship", NULL, NULL, prepare_trade_ship, apply_trade_ship},
-    {"GET", "/v1/trades/{trade_id}/refund_requests", op_requests_list, NULL, NULL, NULL},
-    {"POST", "/v1/trades/{trade_id}/refund_requests/{request_id}/approve", NULL, NULL,
-     prepare_request_approve, apply_request_decide},
-    {"POST", "/v1/trades/{trade_id}/refund_requests/{request_id}/reject", NULL, NULL,
-     prepare_request_reject, apply_request_decide},
-    {"GET", "/v1/bills", op_bill, NULL, NULL, NULL},
-    {"GET", "/v1/settlements", op_settlements, NULL, NULL, NULL},
-    {"GET", "/v1/settlements/{settlement_id}", op_settlement_get, NULL, NULL, NULL},
-    {"GET", "/v1/notifications", op_notifications, "trade_id", NULL, NULL},
-    {"GET", "/v1/balance", op_balance, NULL, NULL, NULL},
+/* The open API's route table (docs/hacking.md, "Platform routes"): every endpoint runs api.c's
+ * request phases (pay_platform_api_entry) with its definition as the route's own argument. */
+#define API_GET(pattern, op, query_param)                                                          \
+    {                                                                                              \
+        "GET", pattern, PAY_HTTP_API, PAY_HTTP_BODY_RAW, pay_platform_api_entry,                   \
+            &(struct api_op_def)                                                                   \
+        {                                                                                          \
+            op, query_param, NULL, NULL                                                            \
+        }                                                                                          \
+    }
+#define API_POST(pattern, prepare, apply)                                                          \
+    {                                                                                              \
+        "POST", pattern, PAY_HTTP_API, PAY_HTTP_BODY_RAW, pay_platform_api_entry,                  \
+            &(struct api_op_def)                                                                   \
+        {                                                                                          \
+            NULL, NULL, prepare, apply                                                             \
+        }                                                                                          \
+    }
+
+static const struct pay_http_route routes[] = {
+    API_POST("/v1/trades", prepare_trade_create, apply_trade_create),
+    API_GET("/v1/trades", op_trade_query, "out_trade_no"),
+    API_GET("/v1/trades/{trade_id}", op_trade_get, NULL),
+    API_POST("/v1/trades/{trade_id}/close", prepare_trade_close, apply_trade_close),
+    API_POST("/v1/trades/{trade_id}/refunds", prepare_refund_create, apply_refund_create),
+    API_GET("/v1/trades/{trade_id}/refunds", op_refund_query, "out_refund_no"),
+    API_GET("/v1/trades/{trade_id}/refunds/{refund_id}", op_refund_get, NULL),
+    API_POST("/v1/trades/{trade_id}/ship", prepare_trade_ship, apply_trade_ship),
+    API_GET("/v1/trades/{trade_id}/refund_requests", op_requests_list, NULL),
+    API_POST("/v1/trades/{trade_id}/refund_requests/{request_id}/approve", prepare_request_approve,
+             apply_request_decide),
+    API_POST("/v1/trades/{trade_id}/refund_requests/{request_id}/reject", prepare_request_reject,
+             apply_request_decide),
+    API_GET("/v1/bills", op_bill, NULL),
+    API_GET("/v1/settlements", op_settlements, NULL),
+    API_GET("/v1/settlements/{settlement_id}", op_settlement_get, NULL),
+    API_GET("/v1/notifications", op_notifications, "trade_id"),
+    API_GET("/v1/balance", op_balance, NULL),
 };
 
-const struct api_op_def *pay_platform_api_ops(size_t *n)
+const struct pay_http_route *pay_platform_api_routes(size_t *n)
 {
-    *n = sizeof ops / sizeof ops[0];
-    return ops;
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

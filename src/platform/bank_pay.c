@@ -451,11 +451,13 @@ void pay_platform_bank_work(struct pay_platform *p)
     }
 }
 
-enum pay_err pay_platform_bank_routes_add(struct pay_platform *p, struct pay_error *err)
+const struct pay_http_route *pay_platform_bank_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
-        {"POST", "/cashier/{trade_id}/pay/bank", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_bank, p},
-        {"POST", "/bank-notify/{bank}", PAY_HTTP_API, PAY_HTTP_BODY_FORM, h_bank_notify, p},
+    static const struct pay_http_route routes[] = {
+        {"POST", "/cashier/{trade_id}/pay/bank", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_bank,
+         NULL},
+        {"POST", "/bank-notify/{bank}", PAY_HTTP_API, PAY_HTTP_BODY_FORM, h_bank_notify, NULL},
     };
-    return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

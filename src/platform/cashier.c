@@ -378,19 +378,22 @@ static enum pay_err h_pay_card_confirm(struct pay_http_request *req, struct pay_
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_platform_cashier_routes_add(struct pay_platform *p, struct pay_error *err)
+const struct pay_http_route *pay_platform_cashier_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
-        {"GET", "/m/pay/{trade_id}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_cashier, p},
-        {"POST", "/m/pay/{trade_id}/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, p},
-        {"POST", "/m/pay/{trade_id}/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_wallet, p},
-        {"GET", "/cashier/{trade_id}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_cashier, p},
-        {"POST", "/cashier/{trade_id}/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, p},
+    static const struct pay_http_route routes[] = {
+        {"GET", "/m/pay/{trade_id}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_cashier, NULL},
+        {"POST", "/m/pay/{trade_id}/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, NULL},
+        {"POST", "/m/pay/{trade_id}/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_wallet,
+         NULL},
+        {"GET", "/cashier/{trade_id}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_cashier, NULL},
+        {"POST", "/cashier/{trade_id}/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, NULL},
         {"POST", "/cashier/{trade_id}/pay/wallet", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_wallet,
-         p},
-        {"POST", "/cashier/{trade_id}/pay/card", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_card, p},
+         NULL},
+        {"POST", "/cashier/{trade_id}/pay/card", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_card,
+         NULL},
         {"POST", "/cashier/{trade_id}/pay/card/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM,
-         h_pay_card_confirm, p},
+         h_pay_card_confirm, NULL},
     };
-    return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

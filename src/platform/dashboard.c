@@ -459,11 +459,12 @@ static enum pay_err h_dashboard(struct pay_http_request *req, struct pay_error *
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_platform_dashboard_routes_add(struct pay_platform *p, struct pay_error *err)
+const struct pay_http_route *pay_platform_dashboard_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
-        {"GET", "/operator/dashboard", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_dashboard, p},
-        {"POST", "/operator/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, p},
+    static const struct pay_http_route routes[] = {
+        {"GET", "/operator/dashboard", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_dashboard, NULL},
+        {"POST", "/operator/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, NULL},
     };
-    return pay_http_server_add_routes(p->http, routes, 2, err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

@@ -144,10 +144,11 @@ static enum pay_err h_add(struct pay_http_request *req, struct pay_error *err)
     return e;
 }
 
-enum pay_err pay_platform_operator_routes_add(struct pay_platform *p, struct pay_error *err)
+const struct pay_http_route *pay_platform_operator_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
-        {"POST", "/operator/v1/merchants", PAY_HTTP_API, PAY_HTTP_BODY_JSON, h_add, p},
+    static const struct pay_http_route routes[] = {
+        {"POST", "/operator/v1/merchants", PAY_HTTP_API, PAY_HTTP_BODY_JSON, h_add, NULL},
     };
-    return pay_http_server_add_routes(p->http, routes, 1, err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

@@ -139,14 +139,15 @@ static enum pay_err h_reject(struct pay_http_request *req, struct pay_error *err
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_platform_operator_apps_routes_add(struct pay_platform *p, struct pay_error *err)
+const struct pay_http_route *pay_platform_operator_apps_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
-        {"GET", "/operator/applications", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_list, p},
+    static const struct pay_http_route routes[] = {
+        {"GET", "/operator/applications", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_list, NULL},
         {"POST", "/operator/applications/{id}/approve", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM,
-         h_approve, p},
+         h_approve, NULL},
         {"POST", "/operator/applications/{id}/reject", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_reject,
-         p},
+         NULL},
     };
-    return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

@@ -120,13 +120,13 @@ static enum pay_err h_decide(struct pay_http_request *req, struct pay_error *err
                   err);
 }
 
-enum pay_err pay_platform_operator_requests_routes_add(struct pay_platform *p,
-                                                       struct pay_error *err)
+const struct pay_http_route *pay_platform_operator_requests_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
-        {"GET", "/operator/refund-requests", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_list, p},
+    static const struct pay_http_route routes[] = {
+        {"GET", "/operator/refund-requests", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_list, NULL},
         {"POST", "/operator/refund-requests/{request_id}/decide", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM,
-         h_decide, p},
+         h_decide, NULL},
     };
-    return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

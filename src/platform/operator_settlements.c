@@ -66,11 +66,11 @@ static enum pay_err h_settlements(struct pay_http_request *req, struct pay_error
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_platform_operator_settlements_routes_add(struct pay_platform *p,
-                                                          struct pay_error *err)
+const struct pay_http_route *pay_platform_operator_settlements_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
-        {"GET", "/operator/settlements", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_settlements, p},
+    static const struct pay_http_route routes[] = {
+        {"GET", "/operator/settlements", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_settlements, NULL},
     };
-    return pay_http_server_add_routes(p->http, routes, 1, err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

@@ -530,16 +530,17 @@ json_t *pay_platform_passkeys_list(struct pay_platform *p, const char *consumer_
     return l.out;
 }
 
-enum pay_err pay_platform_passkey_routes_add(struct pay_platform *p, struct pay_error *err)
+const struct pay_http_route *pay_platform_passkey_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
+    static const struct pay_http_route routes[] = {
         {"POST", "/wallet/passkeys/options", PAY_HTTP_API, PAY_HTTP_BODY_FORM, h_register_options,
-         p},
-        {"POST", "/wallet/passkeys", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_register, p},
-        {"POST", "/wallet/passkeys/remove", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_remove, p},
+         NULL},
+        {"POST", "/wallet/passkeys", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_register, NULL},
+        {"POST", "/wallet/passkeys/remove", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_remove, NULL},
         {"POST", "/cashier/{trade_id}/passkey/options", PAY_HTTP_API, PAY_HTTP_BODY_FORM,
-         h_pay_options, p},
-        {"POST", "/cashier/{trade_id}/pay/passkey", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay, p},
+         h_pay_options, NULL},
+        {"POST", "/cashier/{trade_id}/pay/passkey", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay, NULL},
     };
-    return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

@@ -25,6 +25,7 @@
 struct pay_config;
 struct pay_platform_bank;
 struct pay_http_server;
+struct pay_http_route;
 
 /* The platform's schema (component "platform"), to pass to pay_store_open(). */
 extern const struct pay_store_component pay_platform_schema;
@@ -85,7 +86,8 @@ struct pay_platform {
         char code[8]; /* the code in the text, apart for test scripts (sandbox only) */
     } sms[32];
     size_t sms_next, sms_count;
-    void *api_routes;        /* api.c's per-route contexts, freed by pay_platform_close */
+    struct pay_platform_route_ctx
+        *route_ctx;          /* routes with an argument (server.c); freed at close */
     pthread_mutex_t wake_mu; /* wakes the workers early (stop, new outbox row, clock move) */
     pthread_cond_t wake_cv;
     struct pay_clock_worker sweeper_clock, notifier_clock; /* core/clock.h */
@@ -108,11 +110,41 @@ enum pay_err pay_platform_open(const struct pay_platform_settings *s, struct pay
 /* Starts the committer, the HTTP server and the workers. */
 enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err);
 void pay_platform_close(struct pay_platform *p); /* stops everything; NULL ok */
-/* Ends the evaluation of worker w (core/clock.h), sleeps up to ms of monotonic time or until
- * woken (pay_platform_wake, a move of the test clock, stop), and begins the next one. Returns
- * true when stopping. */
-bool pay_platform_wait(struct pay_platform *p, struct pay_clock_worker *w, int64_t ms);
-void pay_platform_wake(struct pay_platform *p);
+
+/* --- routes (docs/hacking.md, "Platform routes") ------------------------------------------- *
+ * Every file that serves pages or endpoints exports ONE table of its routes, a function like
+ * the bank's: `const struct pay_http_route *pay_platform_<file>_routes(size_t *n)` returning a
+ * static array. server.c walks the tables (its list route_tables) and adds them to the HTTP
+ * server; no file registers routes itself, so server.c calls handlers' files only through their
+ * tables and none of them calls back into server.c. In a table a route's ctx is NULL, and its
+ * handler gets the platform from pay_http_req_ctx(); a route that needs an argument of its own
+ * (the open API's endpoint definitions) puts it in ctx, and its handler gets a
+ * struct pay_platform_route_ctx instead. */
+typedef const struct pay_http_route *(*pay_platform_routes_fn)(size_t *n);
+struct pay_platform_route_ctx {
+    struct pay_platform *p;
+    void *arg; /* the table's ctx of the route */
+};
+const struct pay_http_route *pay_platform_api_routes(size_t *n);          /* api_trades.c: /v1 */
+const struct pay_http_route *pay_platform_api_key_routes(size_t *n);      /* api.c: our key */
+const struct pay_http_route *pay_platform_cashier_routes(size_t *n);      /* cashier.c */
+const struct pay_http_route *pay_platform_bank_routes(size_t *n);         /* bank_pay.c */
+const struct pay_http_route *pay_platform_wallet_routes(size_t *n);       /* wallet.c */
+const struct pay_http_route *pay_platform_wallet_trade_routes(size_t *n); /* wallet_trades.c */
+const struct pay_http_route *pay_platform_operator_routes(size_t *n);     /* operator.c */
+const struct pay_http_route *pay_platform_dashboard_routes(size_t *n);    /* dashboard.c */
+const struct pay_http_route *pay_platform_audit_routes(size_t *n);        /* operator_audit.c */
+const struct pay_http_route *pay_platform_operator_requests_routes(size_t *n);
+const struct pay_http_route *pay_platform_trial_balance_routes(size_t *n);
+const struct pay_http_route *pay_platform_operator_apps_routes(size_t *n);
+const struct pay_http_route *pay_platform_operator_settlements_routes(size_t *n);
+/* passkeys.c: POST /wallet/passkeys/options, /wallet/passkeys, /cashier/{id}/passkey/options,
+ * /cashier/{id}/pay/passkey */
+const struct pay_http_route *pay_platform_passkey_routes(size_t *n);
+const struct pay_http_route *pay_platform_sms_routes(size_t *n);   /* sms.c: /sandbox/sms */
+const struct pay_http_route *pay_portal_pages_routes(size_t *n);   /* portal_pages.c */
+const struct pay_http_route *pay_portal_actions_routes(size_t *n); /* portal_actions.c */
+const struct pay_http_route *pay_portal_apply_routes(size_t *n);   /* portal_apply_pages.c */
 
 /* Opens just the store and ledger (for offline CLI commands) of the platform whose data dir
  * is data_dir and whose database is `database` (a path or postgresql:// URL; NULL or "": the
@@ -317,8 +349,6 @@ enum pay_err pay_platform_trade_close_tx(struct pay_platform *p, struct pay_stor
 /* TRADE_SUCCESS -> TRADE_FINISHED once the refund window has passed. */
 enum pay_err pay_platform_trade_finish(struct pay_platform *p, const char *trade_id,
                                        struct pay_error *err);
-/* Trade as API JSON (new reference). */
-json_t *pay_platform_trade_json(const struct pay_platform_trade *t);
 /* True in the states whose money is in escrow (WAIT_SELLER_SEND_GOODS,
  * WAIT_BUYER_CONFIRM_GOODS): refunds come from pf.escrow, not the merchant's balance. */
 bool pay_platform_trade_in_escrow(const struct pay_platform_trade *t);
@@ -451,7 +481,14 @@ enum pay_err pay_platform_notify_enqueue_with(struct pay_store_tx *tx,
                                               struct pay_error *err);
 /* The delivery worker's thread body (arg = struct pay_platform *). */
 void *pay_platform_notify_worker(void *arg);
-/* Notifications of a merchant's trade with their attempts, as API JSON (new reference). */
+/* Ends the evaluation of worker w (core/clock.h), sleeps up to ms of monotonic time or until
+ * woken (pay_platform_wake, a move of the test clock, stop), and begins the next one. Returns
+ * true when stopping. The notifier and the sweeper wait here. */
+bool pay_platform_wait(struct pay_platform *p, struct pay_clock_worker *w, int64_t ms);
+/* Wakes the workers now (a new outbox row, a retry due). */
+void pay_platform_wake(struct pay_platform *p);
+/* Notifications of a merchant's trade with their attempts, as API JSON (new reference;
+ * notify_list.c). */
 enum pay_err pay_platform_notify_list(struct pay_platform *p, const char *merchant_id,
                                       const char *trade_id, json_t **out, struct pay_error *err);
 
@@ -523,11 +560,6 @@ enum pay_err pay_platform_wallet_credit_sandbox(struct pay_platform *p, const ch
                                                 int64_t minor, const char *currency,
                                                 struct pay_error *err);
 
-/* --- cashier (cashier.c) -------------------------------------------------------------------- */
-
-/* Adds the cashier's pages to p->http. */
-enum pay_err pay_platform_cashier_routes_add(struct pay_platform *p, struct pay_error *err);
-
 /* --- banks (banks.c, bank_pay.c) ----------------------------------------------------------- */
 
 /* Reads [platform] banks and each [bank.<code>] section into s->banks. */
@@ -536,8 +568,6 @@ enum pay_err pay_platform_banks_load(struct pay_platform_settings *s, const stru
 void pay_platform_banks_free(struct pay_platform_bank *banks, size_t n);
 const struct pay_platform_bank *pay_platform_bank_find(const struct pay_platform *p,
                                                        const char *code);
-/* Cashier online-banking and the bank notification routes. */
-enum pay_err pay_platform_bank_routes_add(struct pay_platform *p, struct pay_error *err);
 /* A consumer's bound card. */
 struct pay_platform_card {
     char id[PAY_ID_MAX];
@@ -594,11 +624,6 @@ void pay_platform_withdraw_work(struct pay_platform *p);
  * (new reference in *out). */
 enum pay_err pay_platform_withdrawals_list(struct pay_platform *p, const char *consumer_id,
                                            json_t **out, struct pay_error *err);
-/* The wallet pages (wallet.c). */
-enum pay_err pay_platform_wallet_routes_add(struct pay_platform *p, struct pay_error *err);
-/* The consumer's trades in the wallet (wallet_trades.c): GET /wallet/trades/{trade_id}, and its
- * confirm and refund-request forms. */
-enum pay_err pay_platform_wallet_trade_routes_add(struct pay_platform *p, struct pay_error *err);
 /* The consumer's latest trades for the wallet's page: [{id, subject, state, state_text,
  * amount_text}] (new reference). */
 json_t *pay_platform_wallet_trades_json(struct pay_platform *p, struct pay_http_request *req,
@@ -641,30 +666,11 @@ enum pay_err pay_platform_sms_challenge(struct pay_platform *p, struct pay_http_
 enum pay_err pay_platform_sms_verify(struct pay_platform *p, const char *consumer_id,
                                      const char *id, const char *purpose, const char *code,
                                      struct pay_error *err);
-/* GET /sandbox/sms (only with [platform] sandbox_sms = true). */
-enum pay_err pay_platform_sms_routes_add(struct pay_platform *p, struct pay_error *err);
-
-/* The operator API (operator.c): POST /operator/v1/merchants. */
-enum pay_err pay_platform_operator_routes_add(struct pay_platform *p, struct pay_error *err);
-/* The operator console (dashboard.c): GET /operator/dashboard, POST /operator/login. */
-enum pay_err pay_platform_dashboard_routes_add(struct pay_platform *p, struct pay_error *err);
-/* The console's payouts (operator_settlements.c): GET /operator/settlements. */
-enum pay_err pay_platform_operator_settlements_routes_add(struct pay_platform *p,
-                                                          struct pay_error *err);
-/* The console's trial balance (trial_balance.c): GET /operator/trial-balance. */
-enum pay_err pay_platform_trial_balance_routes_add(struct pay_platform *p, struct pay_error *err);
-/* The console's refund requests (operator_requests.c): GET /operator/refund-requests and the
- * operator's decision. */
-enum pay_err pay_platform_operator_requests_routes_add(struct pay_platform *p,
-                                                       struct pay_error *err);
 
 /* --- passkeys (passkeys.c; docs/platform.md "Passkeys") ----------------------------------- */
 
 /* Fills passkey_rp_id and passkey_origin from the public URL where not configured (start). */
 void pay_platform_passkeys_configure(struct pay_platform *p);
-/* POST /wallet/passkeys/options, /wallet/passkeys, /cashier/{id}/passkey/options and
- * /cashier/{id}/pay/passkey. */
-enum pay_err pay_platform_passkey_routes_add(struct pay_platform *p, struct pay_error *err);
 /* The consumer's passkeys as JSON [{id, alg, name, created_ms, last_used_ms, sign_count}]
  * (new reference; empty on a read error). */
 json_t *pay_platform_passkeys_list(struct pay_platform *p, const char *consumer_id);
@@ -680,14 +686,12 @@ void pay_platform_audit_event(struct pay_platform *p, const struct pay_audit_ent
 /* The start's entry, with a checkpoint: "server.start", or "config.change" when the INI file's
  * SHA-256 differs from the one the previous start recorded. */
 enum pay_err pay_platform_audit_start(struct pay_platform *p, struct pay_error *err);
-/* GET /operator/audit. */
-enum pay_err pay_platform_audit_routes_add(struct pay_platform *p, struct pay_error *err);
 /* The operator console's gate (dashboard.c): FORBIDDEN when there is no operator token; the
  * login page (401, *allowed false, OK) without a session or bearer token; else *allowed. */
 enum pay_err pay_platform_operator_gate(struct pay_http_request *req, struct pay_platform *p,
                                         bool *allowed, struct pay_error *err);
 
-/* --- workers (sweeper.c) ------------------------------------------------------------------ */
+/* --- the database paths every file shares (db.c) and the workers (sweeper.c) ------------- */
 
 /* The platform's one write path: runs a write transaction body as one command of the
  * committer's next batch (sharing its transaction and its fsync) while the server runs, or
@@ -728,7 +732,7 @@ enum pay_err pay_platform_bill_csv(struct pay_platform *p, const char *merchant_
 bool pay_platform_bank_error_transient(enum pay_err e);
 /* Trades (or requests) a worker handles per round and per kind. */
 #define PAY_PLATFORM_SWEEP_BATCH 64
-/* The ids (first column) of up to max rows of sql, whose $1 is cutoff_ms and $2 the limit,
+/* The ids (first column) of up to max rows of sql (db.c), whose $1 is cutoff_ms and $2 the limit,
  * read on a reader connection; the count (0 on a read error, logged). */
 size_t pay_platform_due_ids(struct pay_platform *p, const char *sql, int64_t cutoff_ms,
                             char (*ids)[PAY_ID_MAX], size_t max);
@@ -759,8 +763,6 @@ enum pay_err pay_platform_idem_check_tx(struct pay_store_tx *tx, struct pay_plat
 enum pay_err pay_platform_idem_store_tx(struct pay_store_tx *tx, const struct pay_platform_idem *id,
                                         int status, const char *body, struct pay_error *err);
 
-/* Adds every route of the platform to p->http. */
-enum pay_err pay_platform_routes_add(struct pay_platform *p, struct pay_error *err);
 /* The http framework's response signer (pay_http_sign_fn; ctx = the platform): the platform
  * key's Paygate-Signature on every non-HTML answer. */
 void pay_platform_sign_answer(void *ctx, struct pay_http_request *req, int status, const void *body,
@@ -768,6 +770,8 @@ void pay_platform_sign_answer(void *ctx, struct pay_http_request *req, int statu
 
 /* Helpers for the apply callbacks: map a ledger result to an error. */
 enum pay_err pay_platform_ledger_error(enum pay_ledger_result r, struct pay_error *err);
+
+/* --- the API's JSON (api_json.c), shared by every file; it calls nothing of the platform --- */
 
 /* Refuses (FIELD_INVALID, field = prefix + the name, "amount.foo") any member of object o
  * not in the NULL-terminated allowed list, so a typo ("notify_ur1") never passes silently. */
@@ -778,6 +782,10 @@ enum pay_err pay_platform_json_only_fields(json_t *o, const char *const *allowed
 json_t *pay_platform_money_json(int64_t minor, const char *currency);
 /* Unix ms as RFC 3339 JSON string, or null for 0. */
 json_t *pay_platform_time_json(int64_t ms);
+/* 1..max of [A-Za-z0-9_.-]: out_trade_no, out_refund_no, Idempotency-Key. */
+bool pay_platform_api_token_valid(const char *s, size_t max);
+/* Trade as API JSON (new reference). */
+json_t *pay_platform_trade_json(const struct pay_platform_trade *t);
 
 /* labels.c: human names in the request's language (codes stay in data-* attributes). Each
  * returns the code itself when it does not know it. */

@@ -177,12 +177,6 @@ json_t *pay_portal_page_ctx(struct pay_http_request *req, const struct pay_platf
 /* An amount for a page: {"value": "20.00", "text": "¥20.00"} (new reference). */
 json_t *pay_portal_money(struct pay_http_request *req, int64_t minor, const char *currency);
 
-enum pay_err pay_portal_pages_routes_add(struct pay_platform *p, struct pay_error *err);
-enum pay_err pay_portal_actions_routes_add(struct pay_platform *p, struct pay_error *err);
-/* /portal/apply... (portal_apply_pages.c) and /operator/applications... (operator_apps.c). */
-enum pay_err pay_portal_apply_routes_add(struct pay_platform *p, struct pay_error *err);
-enum pay_err pay_platform_operator_apps_routes_add(struct pay_platform *p, struct pay_error *err);
-
 /* `paygate platform member add` (portal_cli.c). */
 int pay_portal_cli_member_add(int argc, char **argv);
 

@@ -398,18 +398,19 @@ static enum pay_err h_team_add(struct pay_http_request *req, struct pay_error *e
     return team_page(req, p, u, added, err);
 }
 
-enum pay_err pay_portal_actions_routes_add(struct pay_platform *p, struct pay_error *err)
+const struct pay_http_route *pay_portal_actions_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
-        {"POST", "/portal/trades/{id}/refund", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_refund, p},
+    static const struct pay_http_route routes[] = {
+        {"POST", "/portal/trades/{id}/refund", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_refund, NULL},
         {"POST", "/portal/trades/{id}/notifications/{nid}/resend", PAY_HTTP_PAGE,
-         PAY_HTTP_BODY_FORM, h_resend, p},
-        {"GET", "/portal/keys", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_keys, p},
-        {"POST", "/portal/keys", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_key_add, p},
-        {"POST", "/portal/keys/revoke", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_key_revoke, p},
-        {"POST", "/portal/notify-hosts", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_hosts, p},
-        {"GET", "/portal/team", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_team, p},
-        {"POST", "/portal/team", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_team_add, p},
+         PAY_HTTP_BODY_FORM, h_resend, NULL},
+        {"GET", "/portal/keys", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_keys, NULL},
+        {"POST", "/portal/keys", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_key_add, NULL},
+        {"POST", "/portal/keys/revoke", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_key_revoke, NULL},
+        {"POST", "/portal/notify-hosts", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_hosts, NULL},
+        {"GET", "/portal/team", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_team, NULL},
+        {"POST", "/portal/team", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_team_add, NULL},
     };
-    return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

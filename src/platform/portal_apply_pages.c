@@ -188,13 +188,14 @@ static enum pay_err h_reveal(struct pay_http_request *req, struct pay_error *err
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_portal_apply_routes_add(struct pay_platform *p, struct pay_error *err)
+const struct pay_http_route *pay_portal_apply_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
-        {"GET", "/portal/apply", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_apply_get, p},
-        {"POST", "/portal/apply", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_apply_post, p},
-        {"GET", "/portal/apply/{token}", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_status, p},
-        {"POST", "/portal/apply/{token}/reveal", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_reveal, p},
+    static const struct pay_http_route routes[] = {
+        {"GET", "/portal/apply", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_apply_get, NULL},
+        {"POST", "/portal/apply", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_apply_post, NULL},
+        {"GET", "/portal/apply/{token}", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_status, NULL},
+        {"POST", "/portal/apply/{token}/reveal", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_reveal, NULL},
     };
-    return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

@@ -604,16 +604,17 @@ static enum pay_err h_trade(struct pay_http_request *req, struct pay_error *err)
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_portal_pages_routes_add(struct pay_platform *p, struct pay_error *err)
+const struct pay_http_route *pay_portal_pages_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
-        {"GET", "/portal", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_root, p},
-        {"GET", "/portal/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_login_get, p},
-        {"POST", "/portal/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login_post, p},
-        {"POST", "/portal/logout", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_logout, p},
-        {"GET", "/portal/trades", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_trades, p},
-        {"GET", "/portal/trades.csv", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_trades_csv, p},
-        {"GET", "/portal/trades/{id}", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_trade, p},
+    static const struct pay_http_route routes[] = {
+        {"GET", "/portal", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_root, NULL},
+        {"GET", "/portal/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_login_get, NULL},
+        {"POST", "/portal/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login_post, NULL},
+        {"POST", "/portal/logout", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_logout, NULL},
+        {"GET", "/portal/trades", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_trades, NULL},
+        {"GET", "/portal/trades.csv", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_trades_csv, NULL},
+        {"GET", "/portal/trades/{id}", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_trade, NULL},
     };
-    return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

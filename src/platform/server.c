@@ -4,6 +4,7 @@
 #include "platform/platform.h"
 #include "platform/portal.h"
 
+#include "core/assertions.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/limits.h"
@@ -376,6 +377,64 @@ static int health(void *ctx, struct pay_error *err)
     return pay_store_schema_version(p->store, "platform", &v, err) == PAY_ERR_OK ? 0 : 1;
 }
 
+/* Every file's route table (docs/hacking.md, "Platform routes"), in the order they are
+ * matched. A new page or endpoint goes into its file's table; a new file's table, here. */
+static const pay_platform_routes_fn route_tables[] = {
+    pay_platform_api_routes,                  /* api_trades.c: /v1/... */
+    pay_platform_api_key_routes,              /* api.c: /.well-known/paygate-platform-key */
+    pay_platform_cashier_routes,              /* cashier.c: /cashier/..., /m/pay/... */
+    pay_platform_bank_routes,                 /* bank_pay.c: online banking, /bank-notify */
+    pay_platform_wallet_routes,               /* wallet.c: /wallet, /register */
+    pay_platform_wallet_trade_routes,         /* wallet_trades.c: /wallet/trades/... */
+    pay_platform_operator_routes,             /* operator.c: /operator/v1/merchants */
+    pay_platform_dashboard_routes,            /* dashboard.c: /operator/dashboard, login */
+    pay_platform_audit_routes,                /* operator_audit.c: /operator/audit */
+    pay_platform_operator_requests_routes,    /* operator_requests.c: /operator/refund-... */
+    pay_platform_trial_balance_routes,        /* trial_balance.c: /operator/trial-balance */
+    pay_portal_pages_routes,                  /* portal_pages.c: /portal, trades */
+    pay_portal_actions_routes,                /* portal_actions.c: refunds, keys, team */
+    pay_portal_apply_routes,                  /* portal_apply_pages.c: /portal/apply... */
+    pay_platform_operator_apps_routes,        /* operator_apps.c: /operator/applications */
+    pay_platform_operator_settlements_routes, /* operator_settlements.c */
+    pay_platform_passkey_routes,              /* passkeys.c: /wallet/passkeys, /cashier/... */
+    pay_platform_sms_routes,                  /* sms.c: /sandbox/sms */
+};
+
+/* Adds every route of every table to p->http: a route whose ctx is NULL gets the platform as
+ * its pay_http_req_ctx(); one with an argument of its own gets a struct pay_platform_route_ctx
+ * holding the platform and that argument (p->route_ctx, freed by pay_platform_close). */
+static enum pay_err add_routes(struct pay_platform *p, struct pay_error *err)
+{
+    const size_t n_tables = sizeof route_tables / sizeof route_tables[0];
+    size_t total = 0, used = 0;
+    for (size_t t = 0; t < n_tables; t++) {
+        size_t n = 0;
+        route_tables[t](&n);
+        total += n;
+    }
+    p->route_ctx = calloc(total, sizeof *p->route_ctx);
+    if (!p->route_ctx)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    for (size_t t = 0; t < n_tables; t++) {
+        size_t n = 0;
+        const struct pay_http_route *table = route_tables[t](&n);
+        for (size_t i = 0; i < n; i++) {
+            struct pay_http_route r = table[i];
+            if (r.ctx != NULL) {
+                PAY_ASSERT(used < total);
+                p->route_ctx[used] = (struct pay_platform_route_ctx){p, r.ctx};
+                r.ctx = &p->route_ctx[used++];
+            } else {
+                r.ctx = p;
+            }
+            enum pay_err e = pay_http_server_add_routes(p->http, &r, 1, err);
+            if (e != PAY_ERR_OK)
+                return e;
+        }
+    }
+    return PAY_ERR_OK;
+}
+
 enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
 {
     enum pay_err e = pay_platform_audit_start(p, err);
@@ -394,23 +453,7 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
                                  .sign_ctx = p};
     pay_server_settings_apply(&p->set.server, &hc);
     if ((e = pay_http_server_new(&hc, &p->http, err)) != PAY_ERR_OK ||
-        (e = pay_platform_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_platform_cashier_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_platform_bank_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_platform_wallet_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_platform_wallet_trade_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_platform_operator_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_platform_dashboard_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_platform_audit_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_platform_operator_requests_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_platform_trial_balance_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_portal_pages_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_portal_actions_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_portal_apply_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_platform_operator_apps_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_platform_operator_settlements_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_platform_passkey_routes_add(p, err)) != PAY_ERR_OK ||
-        (e = pay_platform_sms_routes_add(p, err)) != PAY_ERR_OK ||
+        (e = add_routes(p, err)) != PAY_ERR_OK ||
         (e = pay_http_server_start(p->http, err)) != PAY_ERR_OK)
         return e;
     pay_str_copy(p->set.public_url, sizeof p->set.public_url, p->set.server.public_url);
@@ -426,32 +469,6 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot start the notifier");
     p->notifier_started = true;
     return PAY_ERR_OK;
-}
-
-bool pay_platform_wait(struct pay_platform *p, struct pay_clock_worker *w, int64_t ms)
-{
-    pay_clock_worker_end(w);
-    pthread_mutex_lock(&p->wake_mu);
-    if (!atomic_load(&p->stopping))
-        pay_clock_worker_sleep(w, ms);
-    pthread_mutex_unlock(&p->wake_mu);
-    pay_clock_worker_begin(w);
-    return atomic_load(&p->stopping);
-}
-
-enum pay_err pay_platform_write(struct pay_platform *p, pay_store_tx_fn fn, void *ctx,
-                                struct pay_error *err)
-{
-    if (p->committer != NULL)
-        return pay_committer_submit(p->committer, fn, ctx, err);
-    return pay_store_run_tx(p->store, fn, ctx, err);
-}
-
-void pay_platform_wake(struct pay_platform *p)
-{
-    pthread_mutex_lock(&p->wake_mu);
-    pthread_cond_broadcast(&p->wake_cv);
-    pthread_mutex_unlock(&p->wake_mu);
 }
 
 void pay_platform_close(struct pay_platform *p)
@@ -477,7 +494,7 @@ void pay_platform_close(struct pay_platform *p)
     pay_ledger_free(p->ledger);
     pay_store_close(p->store);
     pay_ed25519_key_fini(&p->key);
-    free(p->api_routes);
+    free(p->route_ctx);
     pay_platform_banks_free(p->set.banks, p->set.n_banks);
     pthread_mutex_destroy(&p->wake_mu);
     pthread_mutex_destroy(&p->sms_mu);

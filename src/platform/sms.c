@@ -163,9 +163,11 @@ static enum pay_err h_outbox(struct pay_http_request *req, struct pay_error *err
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_platform_sms_routes_add(struct pay_platform *p, struct pay_error *err)
+const struct pay_http_route *pay_platform_sms_routes(size_t *n)
 {
-    const struct pay_http_route r = {
-        "GET", "/sandbox/sms", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_outbox, p};
-    return pay_http_server_add_routes(p->http, &r, 1, err);
+    static const struct pay_http_route routes[] = {
+        {"GET", "/sandbox/sms", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_outbox, NULL},
+    };
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

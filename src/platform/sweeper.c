@@ -15,40 +15,6 @@
 
 #include "core/log.h"
 
-struct due_ctx {
-    const char *sql;
-    int64_t cutoff_ms;
-    char (*ids)[PAY_ID_MAX];
-    size_t max, n;
-};
-
-static enum pay_err due_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
-{
-    struct due_ctx *d = ctx;
-    d->n = 0;
-    struct pay_store_stmt *st =
-        pay_store_query(tx, err, d->sql, "ii", d->cutoff_ms, (int64_t)d->max);
-    if (!st)
-        return err->code;
-    int rc;
-    while (d->n < d->max && (rc = pay_store_step(st, err)) == 1)
-        pay_str_copy(d->ids[d->n++], PAY_ID_MAX, pay_store_col_text(st, 0));
-    pay_store_done(st);
-    return PAY_ERR_OK;
-}
-
-size_t pay_platform_due_ids(struct pay_platform *p, const char *sql, int64_t cutoff_ms,
-                            char (*ids)[PAY_ID_MAX], size_t max)
-{
-    struct pay_error err = {0};
-    struct due_ctx d = {.sql = sql, .cutoff_ms = cutoff_ms, .ids = ids, .max = max};
-    if (pay_store_run_read(p->store, due_tx, &d, &err) != PAY_ERR_OK) {
-        PAY_WARN("sweep.read_failed", "code=%s", pay_err_name(err.code));
-        return 0;
-    }
-    return d.n;
-}
-
 static void sweep_once(struct pay_platform *p)
 {
     struct pay_error err = {0};

@@ -124,10 +124,12 @@ static enum pay_err h_trial_balance(struct pay_http_request *req, struct pay_err
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_platform_trial_balance_routes_add(struct pay_platform *p, struct pay_error *err)
+const struct pay_http_route *pay_platform_trial_balance_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
-        {"GET", "/operator/trial-balance", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_trial_balance, p},
+    static const struct pay_http_route routes[] = {
+        {"GET", "/operator/trial-balance", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_trial_balance,
+         NULL},
     };
-    return pay_http_server_add_routes(p->http, routes, 1, err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

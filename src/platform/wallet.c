@@ -449,20 +449,21 @@ static enum pay_err h_register(struct pay_http_request *req, struct pay_error *e
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_platform_wallet_routes_add(struct pay_platform *p, struct pay_error *err)
+const struct pay_http_route *pay_platform_wallet_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
-        {"GET", "/wallet", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_wallet, p},
-        {"GET", "/register", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_register_page, p},
-        {"POST", "/register", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_register, p},
-        {"POST", "/wallet/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, p},
-        {"POST", "/wallet/cards/verify", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_card_verify, p},
-        {"POST", "/wallet/cards/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_card_confirm, p},
-        {"POST", "/wallet/topup", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_topup, p},
-        {"POST", "/wallet/withdraw", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_withdraw, p},
-        {"POST", "/wallet/agreements", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_agreement, p},
-        {"POST", "/wallet/totp", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_totp, p},
-        {"POST", "/wallet/totp/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_totp_confirm, p},
+    static const struct pay_http_route routes[] = {
+        {"GET", "/wallet", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_wallet, NULL},
+        {"GET", "/register", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_register_page, NULL},
+        {"POST", "/register", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_register, NULL},
+        {"POST", "/wallet/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, NULL},
+        {"POST", "/wallet/cards/verify", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_card_verify, NULL},
+        {"POST", "/wallet/cards/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_card_confirm, NULL},
+        {"POST", "/wallet/topup", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_topup, NULL},
+        {"POST", "/wallet/withdraw", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_withdraw, NULL},
+        {"POST", "/wallet/agreements", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_agreement, NULL},
+        {"POST", "/wallet/totp", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_totp, NULL},
+        {"POST", "/wallet/totp/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_totp_confirm, NULL},
     };
-    return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

@@ -258,14 +258,15 @@ json_t *pay_platform_wallet_trades_json(struct pay_platform *p, struct pay_http_
     return arr;
 }
 
-enum pay_err pay_platform_wallet_trade_routes_add(struct pay_platform *p, struct pay_error *err)
+const struct pay_http_route *pay_platform_wallet_trade_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
-        {"GET", "/wallet/trades/{trade_id}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_trade, p},
+    static const struct pay_http_route routes[] = {
+        {"GET", "/wallet/trades/{trade_id}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_trade, NULL},
         {"POST", "/wallet/trades/{trade_id}/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_confirm,
-         p},
+         NULL},
         {"POST", "/wallet/trades/{trade_id}/refund-request", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM,
-         h_request, p},
+         h_request, NULL},
     };
-    return pay_http_server_add_routes(p->http, routes, sizeof routes / sizeof routes[0], err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

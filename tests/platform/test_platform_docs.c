@@ -60,11 +60,11 @@ static int group_teardown(void **state)
 static void every_endpoint_documented(void **state)
 {
     size_t n = 0;
-    const struct api_op_def *ops = pay_platform_api_ops(&n);
+    const struct pay_http_route *routes = pay_platform_api_routes(&n);
     assert_true(n >= 8);
     for (size_t i = 0; i < n; i++) {
         char heading[256];
-        snprintf(heading, sizeof heading, "%s %s", ops[i].method, ops[i].pattern);
+        snprintf(heading, sizeof heading, "%s %s", routes[i].method, routes[i].pattern);
         if (!strstr(doc, heading))
             fprintf(stderr, "not in docs/api.md: %s\n", heading);
         assert_non_null(strstr(doc, heading));
