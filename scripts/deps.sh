@@ -2,7 +2,7 @@
 # Installs what paygate needs from Debian's packages, only when something is missing.
 # usage: scripts/deps.sh [build|test|coverage|bench]
 #   test: adds what the test suites need (browsers, node, abigail-tools for the SDK's ABI check,
-#     the PostgreSQL server for the pg suite)
+#     the PostgreSQL server for the pg suite, debhelper and mmdebstrap for the Debian package's)
 #   coverage: test's, and gcovr for `make coverage`
 #   bench: the references bench/e2e measures against (PostgreSQL, nginx, wrk)
 set -euo pipefail
@@ -16,7 +16,8 @@ if [ "$want" = test ] || [ "$want" = coverage ]; then
   # postgresql: the pg suite's throwaway clusters (tests/lib/pg_cluster.sh; installing it also
   # starts Debian's own cluster on port 5432, which the tests never use)
   pkgs+=(clang-format clang chromium testssl.sh abigail-tools gettext postgresql
-         fonts-wqy-zenhei) # CJK fonts: screenshots
+         fonts-wqy-zenhei # CJK fonts: screenshots
+         debhelper mmdebstrap systemd) # tests/deb: build the package, a Debian 12 tree, units
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 if [ "$want" = coverage ]; then pkgs+=(gcovr); fi

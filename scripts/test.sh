@@ -84,7 +84,9 @@ run_build() { # name, meson options...
   if ! ninja -C "$dir" >"$dir.ninja.log" 2>&1; then
     tail -50 "$dir.ninja.log"; failed=$((failed+1)); return
   fi
-  meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier "${TIMEOUT_MULT:-1}" \
+  # setup full: every suite, the deb suite included (quick, meson's default, leaves it out)
+  meson test -C "$dir" --setup "$setup" --print-errorlogs --num-processes 2 \
+    --timeout-multiplier "${TIMEOUT_MULT:-1}" \
     | tee "$dir.test.log" | grep -vE '^ *[0-9]+/[0-9]+ .* OK ' || true
   summarize "$dir.test.log"
   count_backends "$dir.test.log"
@@ -94,6 +96,8 @@ run_build() { # name, meson options...
   fi
 }
 
+setup=full
+[ "${1:-}" != "--quick" ] || setup=quick
 run_build build
 if [ "${1:-}" != "--quick" ]; then
   TIMEOUT_MULT=4 run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false \
