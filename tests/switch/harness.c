@@ -100,6 +100,8 @@ int sw_bank_start(struct bank_proc *b, const struct sw_proc *s, const char *code
     snprintf(prefix, sizeof prefix, "paygate-switch-%s", code);
     if (th_tmpdir(b->dir, sizeof b->dir, prefix) != 0)
         return -1;
+    /* the switch's suites run on SQLite only: the bank's database is its file in data/ */
+    snprintf(b->db, sizeof b->db, "%s/data/bank.db", b->dir);
     /* merchant M1 (the bank harness's test merchant: <dir>/M1, shop.test, notify on loopback) */
     if (h_paygate(NULL,
                   "bank merchant add --data-dir %s/data --code %s --bin %s --fast-hash --mer-id M1"
