@@ -118,6 +118,11 @@ static const struct pay_store_migration migrations[] = {
         "INSERT INTO bank_net_trace (next) VALUES (1)"},
     /* The customer's reserved message (预留信息, reserved.c), sealed; '' when none. */
     {6, "ALTER TABLE bank_customers ADD COLUMN reserved_sealed TEXT NOT NULL DEFAULT ''"},
+    /* Replay nonces of signed API requests (store/nonces.h), shared by every bank process on a
+     * PostgreSQL database; unused on SQLite, where one process keeps them in memory. */
+    {7, "CREATE TABLE bank_nonces (key_id TEXT NOT NULL, nonce TEXT NOT NULL,"
+        "  expires_s BIGINT NOT NULL, PRIMARY KEY (key_id, nonce));"
+        "CREATE INDEX bank_nonces_expires ON bank_nonces(expires_s)"},
 };
 
 const struct pay_store_component pay_bank_schema = {

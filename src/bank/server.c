@@ -10,6 +10,7 @@
 #include "core/timeutil.h"
 #include "crypto/sig.h"
 #include "http/server.h"
+#include "store/nonces.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,12 @@ static enum pay_err start_http(struct pay_bank *b, struct pay_error *err)
     return PAY_ERR_OK;
 }
 
+/* The bank's committer as the nonce cache's write path (store/nonces.h). */
+static enum pay_err bank_write(void *owner, pay_store_tx_fn fn, void *ctx, struct pay_error *err)
+{
+    return pay_committer_submit(owner, fn, ctx, err);
+}
+
 int pay_bank_serve(struct pay_bank_options *o)
 {
     pay_http_signals_block();
@@ -135,7 +142,11 @@ int pay_bank_serve(struct pay_bank_options *o)
         rc = pay_bank_demo_data(b, true, &err);
     if (rc == PAY_ERR_OK) {
         b->rate = calloc(1, sizeof *b->rate);
-        b->nonces = pay_nonce_cache_mem_new(65536, PAY_SIGNATURE_WINDOW_S);
+        /* several bank processes may share a PostgreSQL database: their nonces with it */
+        b->nonces = pay_store_dialect(b->store) == PAY_STORE_POSTGRESQL
+                        ? pay_store_nonces_new(b->store, "bank_nonces", PAY_SIGNATURE_WINDOW_S,
+                                               bank_write, b->committer)
+                        : pay_nonce_cache_mem_new(65536, PAY_SIGNATURE_WINDOW_S);
         if (!b->rate || !b->nonces)
             rc = pay_error_set(&err, PAY_ERR_INTERNAL, "", "out of memory");
         else

@@ -411,6 +411,15 @@ static const struct pay_store_migration migrations[] = {
      "CREATE INDEX pf_passkeys_consumer ON pf_passkeys(consumer_id);"
      "CREATE TABLE pf_webauthn_challenges (challenge TEXT PRIMARY KEY,"
      " consumer_id TEXT NOT NULL, purpose TEXT NOT NULL, expires_ms BIGINT NOT NULL)"},
+    {18,
+     /* Replay nonces of signed API requests (store/nonces.h), shared by every platform process
+      * on a PostgreSQL database; unused on SQLite, where one process keeps them in memory. */
+     "CREATE TABLE pf_nonces ("
+     " key_id TEXT NOT NULL,"
+     " nonce TEXT NOT NULL,"
+     " expires_s BIGINT NOT NULL,"
+     " PRIMARY KEY (key_id, nonce));"
+     "CREATE INDEX pf_nonces_expires ON pf_nonces(expires_s)"},
 };
 
 /* PostgreSQL runs 1..12 as written; 13 to 16 are written for SQLite (its table rebuild,

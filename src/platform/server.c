@@ -13,6 +13,7 @@
 #include "http/server.h"
 #include "i18n/tz.h"
 #include "store/faults.h"
+#include "store/nonces.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -435,6 +436,13 @@ static enum pay_err add_routes(struct pay_platform *p, struct pay_error *err)
     return PAY_ERR_OK;
 }
 
+/* pay_platform_write for the nonce cache (store/nonces.h). */
+static enum pay_err platform_write(void *owner, pay_store_tx_fn fn, void *ctx,
+                                   struct pay_error *err)
+{
+    return pay_platform_write(owner, fn, ctx, err);
+}
+
 enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
 {
     enum pay_err e = pay_platform_audit_start(p, err);
@@ -442,7 +450,11 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
         e = pay_committer_start(p->ledger, NULL, &p->committer, err);
     if (e != PAY_ERR_OK)
         return e;
-    p->nonces = pay_nonce_cache_mem_new(PAY_NONCE_CACHE_MAX, PAY_SIGNATURE_WINDOW_S);
+    /* several platform processes may share a PostgreSQL database: their nonces with it */
+    p->nonces =
+        pay_store_dialect(p->store) == PAY_STORE_POSTGRESQL
+            ? pay_store_nonces_new(p->store, "pf_nonces", PAY_SIGNATURE_WINDOW_S, platform_write, p)
+            : pay_nonce_cache_mem_new(PAY_NONCE_CACHE_MAX, PAY_SIGNATURE_WINDOW_S);
     if (!p->nonces)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     struct pay_http_config hc = {.name = "platform",

@@ -12,13 +12,6 @@ struct row {
     int64_t seq, forgiven_seq, lock_seq, locked_until_ms;
 };
 
-/* A table name is a constant of the caller's code, never input: letters and '_' only. */
-static bool table_ok(const char *table)
-{
-    size_t n = strlen(table);
-    return n > 0 && n < 64 && strspn(table, "abcdefghijklmnopqrstuvwxyz_") == n;
-}
-
 static enum pay_err read_row(struct pay_store_tx *tx, const char *table, const char *subject,
                              struct row *r, struct pay_error *err)
 {
@@ -69,7 +62,7 @@ enum pay_err pay_store_attempt_reserve(struct pay_store_tx *tx, const char *tabl
                                        const char *subject, int64_t now_ms,
                                        struct pay_store_attempt *out, struct pay_error *err)
 {
-    PAY_ASSERT(table_ok(table) && pay_store_tx_is_write(tx));
+    PAY_ASSERT(pay_store_table_name_ok(table) && pay_store_tx_is_write(tx));
     memset(out, 0, sizeof *out);
     struct row r;
     enum pay_err e = read_row(tx, table, subject, &r, err);
@@ -98,7 +91,7 @@ enum pay_err pay_store_attempt_succeeded(struct pay_store_tx *tx, const char *ta
                                          const char *subject, const struct pay_store_attempt *a,
                                          struct pay_error *err)
 {
-    PAY_ASSERT(table_ok(table) && pay_store_tx_is_write(tx) && a->seq > 0);
+    PAY_ASSERT(pay_store_table_name_ok(table) && pay_store_tx_is_write(tx) && a->seq > 0);
     char sql[PAY_STORE_ATTEMPTS_SQL_MAX];
     snprintf(
         sql, sizeof sql,
@@ -113,7 +106,7 @@ enum pay_err pay_store_attempt_state(struct pay_store_tx *tx, const char *table,
                                      const char *subject, int64_t now_ms, int64_t *locked_until_ms,
                                      int64_t *left, struct pay_error *err)
 {
-    PAY_ASSERT(table_ok(table));
+    PAY_ASSERT(pay_store_table_name_ok(table));
     struct row r;
     enum pay_err e = read_row(tx, table, subject, &r, err);
     if (e != PAY_ERR_OK)
@@ -132,7 +125,7 @@ enum pay_err pay_store_attempt_state(struct pay_store_tx *tx, const char *table,
 enum pay_err pay_store_attempt_lock(struct pay_store_tx *tx, const char *table, const char *subject,
                                     int64_t until_ms, struct pay_error *err)
 {
-    PAY_ASSERT(table_ok(table) && pay_store_tx_is_write(tx));
+    PAY_ASSERT(pay_store_table_name_ok(table) && pay_store_tx_is_write(tx));
     struct row r;
     enum pay_err e = read_row(tx, table, subject, &r, err);
     if (e != PAY_ERR_OK)

@@ -893,6 +893,12 @@ enum pay_store_dialect pay_store_dialect(const struct pay_store *s)
     return s->be->dialect;
 }
 
+bool pay_store_table_name_ok(const char *table)
+{
+    size_t n = strlen(table);
+    return n > 0 && n < 64 && strspn(table, "abcdefghijklmnopqrstuvwxyz_") == n;
+}
+
 static enum pay_err pick_backend(const char *database, const struct pay_store_backend **be,
                                  struct pay_error *err)
 {

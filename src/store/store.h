@@ -73,6 +73,10 @@ void pay_store_redact(const char *database, char *out, size_t n);
 /* Which backend s runs on. */
 enum pay_store_dialect pay_store_dialect(const struct pay_store *s);
 
+/* A table name the helpers that build SQL around one (attempts.h, nonces.h) accept: a
+ * constant of the caller's code, never input; lowercase letters and '_', 1..63 of them. */
+bool pay_store_table_name_ok(const char *table);
+
 /* Applies one component's pending migrations (same rules as at open). */
 enum pay_err pay_store_migrate(struct pay_store *s, const struct pay_store_component *c,
                                struct pay_error *err);

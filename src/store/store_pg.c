@@ -10,11 +10,12 @@
  * Several writer processes per database (later) need finer locks instead: docs/store.md.
  *
  * Errors by SQLSTATE: class 23 → DB_CONSTRAINT; serialisation failure, deadlock, lock timeout
- * → DB_BUSY (the store retries); a lost connection → DB_BUSY while no COMMIT was sent (the
- * server rolled the transaction back; the retry reconnects), and after a COMMIT whose answer
- * was lost the backend reconnects and asks the server (pg_xact_status) whether that
- * transaction committed: OK, DB_BUSY (aborted: safe to retry), or DB_IO when it cannot tell
- * — never a blind retry that could apply a batch twice. */
+ * → DB_BUSY (the store retries); disk full → DB_FULL; other resources (class 53), I/O errors
+ * (58) and a read-only server (25006: a standby) → DB_UNAVAILABLE; a lost connection → DB_BUSY
+ * while no COMMIT was sent (the server rolled the transaction back; the retry reconnects), and
+ * after a COMMIT whose answer was lost the backend reconnects and asks the server (pg_xact_status)
+ * whether that transaction committed: OK, DB_BUSY (aborted: safe to retry), or DB_IO when it cannot
+ * tell — never a blind retry that could apply a batch twice. */
 #include "store/store_backend.h"
 
 #include "core/assertions.h"
@@ -86,8 +87,11 @@ static enum pay_err map_state(const struct pg_conn *c, const PGresult *r)
         return PAY_ERR_DB_CONSTRAINT;
     if (sqlstate_is(r, "40001", 5) || sqlstate_is(r, "40P01", 5) || sqlstate_is(r, "55P03", 5))
         return PAY_ERR_DB_BUSY;
+    /* the storage failures of docs/store.md, "When the disk fails": 503, retry later */
+    if (sqlstate_is(r, "53100", 5))
+        return PAY_ERR_DB_FULL; /* disk full */
     if (sqlstate_is(r, "53", 2) || sqlstate_is(r, "58", 2) || sqlstate_is(r, "25006", 5))
-        return PAY_ERR_DB_IO; /* disk full, I/O error, read-only transaction */
+        return PAY_ERR_DB_UNAVAILABLE; /* out of resources, I/O error, a read-only server */
     return PAY_ERR_INTERNAL;
 }
 

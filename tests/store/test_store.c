@@ -733,6 +733,33 @@ static void fsync_off_refused(void **state)
     rm_db(path);
 }
 
+/* A server that only reads (a standby, here a database whose sessions are read-only) is
+ * DB_UNAVAILABLE (503: retry later), and writing works again once it writes. */
+static void read_only_server_unavailable(void **state)
+{
+    (void)state;
+    char *path = temp_db();
+    struct pay_store *s = open_with(path, &comp_v1); /* migrated */
+    pay_store_close(s);
+    const char *name = strstr(path, ":///") + 4;
+    char sql[256];
+    snprintf(sql, sizeof sql, "ALTER DATABASE %.*s SET default_transaction_read_only = on",
+             (int)strcspn(name, "?"), name);
+    assert_int_equal(th_db_admin(sql), 0);
+    const struct pay_store_component *list[] = {&comp_v1, NULL};
+    struct pay_error err;
+    s = NULL;
+    assert_int_equal(pay_store_open(path, NULL, list, &s, &err), PAY_ERR_DB_UNAVAILABLE);
+    assert_non_null(strstr(err.detail, "25006"));
+    assert_null(s);
+    snprintf(sql, sizeof sql, "ALTER DATABASE %.*s RESET default_transaction_read_only",
+             (int)strcspn(name, "?"), name);
+    assert_int_equal(th_db_admin(sql), 0);
+    s = open_with(path, &comp_v1);
+    pay_store_close(s);
+    rm_db(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest both[] = {
@@ -756,6 +783,7 @@ int main(void)
         cmocka_unit_test(lost_connection_retried),
         cmocka_unit_test(int32_column_refused),
         cmocka_unit_test(fsync_off_refused),
+        cmocka_unit_test(read_only_server_unavailable),
     };
     bool pg = th_db_is_pg();
     int failed = _cmocka_run_group_tests("store", both, sizeof both / sizeof both[0], NULL, NULL);
