@@ -74,6 +74,10 @@ void h_wallet_credit(struct h_platform *pf, const char *login, const char *amoun
 /* A signed call. body may be NULL (GET). idem may be NULL (no header). */
 void h_call(struct h_platform *pf, const struct h_merchant *m, const char *method,
             const char *target, const char *body, const char *idem, struct h_reply *out);
+/* h_call that does not assert an answer came: false (out zeroed) when the connection failed
+ * (the node is gone); calls from other threads than the test's use this one. */
+bool h_call_try(struct h_platform *pf, const struct h_merchant *m, const char *method,
+                const char *target, const char *body, const char *idem, struct h_reply *out);
 /* Same, with a raw Authorization header (or NULL: unsigned) instead of signing. */
 void h_call_raw(struct h_platform *pf, const char *method, const char *target, const char *body,
                 const char *auth, const char *idem, const char *req_nonce, struct h_reply *out);
