@@ -557,6 +557,9 @@
 /* --- store (src/store) ----------------------------------------------------------------------- */
 
 #define PAY_STORE_ATTEMPTS_SQL_MAX 320
+/* The nonce cache's two statements (store/nonces.c) around a table name of at most 63
+ * characters: the longest, the INSERT, is 115 characters plus the name. */
+#define PAY_STORE_NONCES_SQL_MAX 200
 /* Savepoint depths pay_store_keep can mark (bits of pay_store_tx.kept). */
 #define PAY_STORE_KEEP_DEPTH_MAX 63
 #define PAY_STORE_TX_HOOKS_MAX   4

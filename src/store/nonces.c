@@ -3,12 +3,11 @@
 #include "store/nonces.h"
 
 #include "core/assertions.h"
+#include "core/limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SQL_MAX 200
 
 struct db_nonces {
     struct pay_nonce_cache base; /* first, so the interface pointer converts back */
@@ -16,7 +15,7 @@ struct db_nonces {
     pay_store_write_fn write; /* NULL: pay_store_run_tx */
     void *owner;
     int64_t window_s;
-    char purge_sql[SQL_MAX], insert_sql[SQL_MAX];
+    char purge_sql[PAY_STORE_NONCES_SQL_MAX], insert_sql[PAY_STORE_NONCES_SQL_MAX];
 };
 
 struct check_ctx {
