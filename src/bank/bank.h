@@ -85,7 +85,7 @@ struct pay_bank_sms {
     char code[8]; /* the code in the text, for test scripts (sandbox only, like the text) */
 };
 
-struct pay_bank_rate; /* server.c */
+struct pay_bank_rate; /* rate.c */
 
 /* The bank as a member of the card network (net.c): what `paygate switch member add` wrote to
  * its member folder, and its interbank accounts. */
@@ -399,7 +399,13 @@ int pay_bank_demo_cards_print(struct pay_bank *b, FILE *out);
 
 /* --- server.c ------------------------------------------------------------------------------ */
 int pay_bank_serve(struct pay_bank_options *o);
-/* Token bucket: true when the key may go on (per-IP / per-card limits). */
+
+/* --- rate.c -------------------------------------------------------------------------------- */
+/* The rate limiter's buckets: in the database (bank_rates: the bank processes sharing a
+ * PostgreSQL database share them) or in this process's memory. NULL when out of memory. */
+struct pay_bank_rate *pay_bank_rate_new(bool in_db);
+void pay_bank_rate_free(struct pay_bank_rate *r);
+/* Token bucket: true when the key may go on (per-IP / per-card limits of per_min a minute). */
 bool pay_bank_rate_allow(struct pay_bank *b, const char *kind, const char *key, int per_min);
 
 /* --- routes (gateway.c, api.c, admin.c) ---------------------------------------------------- */

@@ -223,7 +223,8 @@ struct claim_op {
 };
 
 /* Claims due notifications by pushing their next attempt past the send timeout, so that
- * a slow attempt is not started twice. */
+ * a slow attempt is not started twice (by this process or another bank process on the
+ * database: on PostgreSQL rows another's claim holds are passed over). */
 static enum pay_err claim_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct claim_op *c = ctx;
@@ -232,8 +233,8 @@ static enum pay_err claim_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
     c->n = 0;
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
-        "SELECT id FROM bank_notifications WHERE status = 'PENDING' AND next_attempt_ms <= $1"
-        " ORDER BY next_attempt_ms LIMIT 16",
+        PAY_STORE_CLAIM_SQL(tx, "SELECT id FROM bank_notifications WHERE status = 'PENDING'"
+                                " AND next_attempt_ms <= $1 ORDER BY next_attempt_ms LIMIT 16"),
         "i", now);
     if (!st)
         return err->code;

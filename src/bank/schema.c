@@ -123,6 +123,12 @@ static const struct pay_store_migration migrations[] = {
     {7, "CREATE TABLE bank_nonces (key_id TEXT NOT NULL, nonce TEXT NOT NULL,"
         "  expires_s BIGINT NOT NULL, PRIMARY KEY (key_id, nonce));"
         "CREATE INDEX bank_nonces_expires ON bank_nonces(expires_s)"},
+    /* The rate limiter's buckets (rate.c), shared by every bank process on a PostgreSQL
+     * database; unused on SQLite, where one process keeps them in memory. key: the keyed hash
+     * of "<kind>:<key>"; units: 60000 a token. */
+    {8, "CREATE TABLE bank_rates (key TEXT PRIMARY KEY, units BIGINT NOT NULL,"
+        "  last_ms BIGINT NOT NULL);"
+        "CREATE INDEX bank_rates_last ON bank_rates(last_ms)"},
 };
 
 const struct pay_store_component pay_bank_schema = {

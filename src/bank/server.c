@@ -1,6 +1,6 @@
 /* The bank server: opens the data dir, seeds demo data if asked, assembles the routes of the
  * gateway, the API and the sandbox/admin pages, starts the notification worker and serves
- * until SIGTERM/SIGINT. Also the per-IP / per-card rate limiter (token buckets). */
+ * until SIGTERM/SIGINT. */
 #include "bank/api.h"
 #include "bank/bank.h"
 #include "core/buf.h"
@@ -15,53 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define RATE_SLOTS 4096 /* buckets kept; a full table forgets the oldest, never refuses */
-
-struct rate_slot {
-    char key[72];
-    double tokens;
-    int64_t last_ms;
-};
-
-struct pay_bank_rate {
-    pthread_mutex_t lock;
-    struct rate_slot slots[RATE_SLOTS];
-};
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-bool pay_bank_rate_allow(struct pay_bank *b, const char *kind, const char *key, int per_min)
-{
-    if (!b->rate || !key)
-        return true;
-    char k[72];
-    snprintf(k, sizeof k, "%s:%s", kind, key);
-    struct rate_slot *s = &b->rate->slots[fnv1a(k) % RATE_SLOTS];
-    int64_t now = pay_clock_window_ms();
-    pthread_mutex_lock(&b->rate->lock);
-    if (strcmp(s->key, k) != 0) { /* new key (or a collision: the newer key takes the slot) */
-        pay_str_copy(s->key, sizeof s->key, k);
-        s->tokens = per_min;
-        s->last_ms = now;
-    }
-    if (now > s->last_ms) /* a test clock set back: no time passed */
-        s->tokens += (double)(now - s->last_ms) * per_min / 60000.0;
-    if (s->tokens > per_min)
-        s->tokens = per_min;
-    s->last_ms = now;
-    bool ok = s->tokens >= 1.0;
-    if (ok)
-        s->tokens -= 1.0;
-    pthread_mutex_unlock(&b->rate->lock);
-    return ok;
-}
 
 static int health(void *ctx, struct pay_error *err)
 {
@@ -141,16 +94,15 @@ int pay_bank_serve(struct pay_bank_options *o)
     if (rc == PAY_ERR_OK && o->demo_data)
         rc = pay_bank_demo_data(b, true, &err);
     if (rc == PAY_ERR_OK) {
-        b->rate = calloc(1, sizeof *b->rate);
-        /* several bank processes may share a PostgreSQL database: their nonces with it */
-        b->nonces = pay_store_dialect(b->store) == PAY_STORE_POSTGRESQL
-                        ? pay_store_nonces_new(b->store, "bank_nonces", PAY_SIGNATURE_WINDOW_S,
-                                               bank_write, b->committer)
-                        : pay_nonce_cache_mem_new(65536, PAY_SIGNATURE_WINDOW_S);
+        /* several bank processes may share a PostgreSQL database: their nonces and rate
+         * buckets with it */
+        bool shared = pay_store_dialect(b->store) == PAY_STORE_POSTGRESQL;
+        b->rate = pay_bank_rate_new(shared);
+        b->nonces = shared ? pay_store_nonces_new(b->store, "bank_nonces", PAY_SIGNATURE_WINDOW_S,
+                                                  bank_write, b->committer)
+                           : pay_nonce_cache_mem_new(65536, PAY_SIGNATURE_WINDOW_S);
         if (!b->rate || !b->nonces)
             rc = pay_error_set(&err, PAY_ERR_INTERNAL, "", "out of memory");
-        else
-            pthread_mutex_init(&b->rate->lock, NULL);
     }
     if (rc == PAY_ERR_OK)
         rc = start_http(b, &err);
@@ -167,9 +119,7 @@ int pay_bank_serve(struct pay_bank_options *o)
     if (b) {
         pay_http_server_free(b->http);
         pay_bank_notify_worker_stop(b);
-        if (b->rate)
-            pthread_mutex_destroy(&b->rate->lock);
-        free(b->rate);
+        pay_bank_rate_free(b->rate);
         pay_nonce_cache_free(b->nonces);
     }
     pay_bank_close(b);

@@ -83,7 +83,8 @@ static void claim_reset(struct claim_ctx *c)
 }
 
 /* Takes up to NOTIFY_BATCH due rows and pushes their due time past the lease, so no other
- * worker (or process) sends them meanwhile. */
+ * worker (or process) sends them meanwhile. Every platform node runs a notifier; on
+ * PostgreSQL a row another node's claim holds is passed over (PAY_STORE_CLAIM_SQL). */
 static enum pay_err claim_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct claim_ctx *c = ctx;
@@ -91,8 +92,9 @@ static enum pay_err claim_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
     int64_t now = pay_clock_now_ms();
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
-        "SELECT id, url, payload, attempts FROM pf_notify_outbox WHERE status = 'pending'"
-        " AND next_attempt_ms <= $1 ORDER BY next_attempt_ms LIMIT $2",
+        PAY_STORE_CLAIM_SQL(tx, "SELECT id, url, payload, attempts FROM pf_notify_outbox"
+                                " WHERE status = 'pending' AND next_attempt_ms <= $1"
+                                " ORDER BY next_attempt_ms LIMIT $2"),
         "ii", now, (int64_t)NOTIFY_BATCH);
     if (!st)
         return err->code;

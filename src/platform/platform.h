@@ -700,8 +700,13 @@ enum pay_err pay_platform_operator_gate(struct pay_http_request *req, struct pay
 enum pay_err pay_platform_write(struct pay_platform *p, pay_store_tx_fn fn, void *ctx,
                                 struct pay_error *err);
 
-/* Closes expired unpaid trades and finishes trades past their refund window. */
+/* Closes expired unpaid trades and finishes trades past their refund window, and runs the
+ * other deadlines, bank refunds, withdrawals and settlement; on the one platform node that
+ * holds the seat PAY_PLATFORM_SWEEPER_SEAT on the database (store.h, pay_store_seat). */
 void *pay_platform_sweeper(void *arg);
+/* The sweeper's seat: a PostgreSQL advisory lock key, apart from the one the store takes while
+ * it makes its tables (8245917001). */
+#define PAY_PLATFORM_SWEEPER_SEAT 8245917101LL
 
 /* --- settlement (settlement.c; docs/settlement.md) ------------------------------------------ */
 

@@ -1,9 +1,9 @@
-/* The sweeper: closes unpaid trades whose timeout has passed (WAIT_BUYER_PAY -> TRADE_CLOSED,
- * reason "expired") and finishes paid trades whose refund window is over (TRADE_SUCCESS ->
- * TRADE_FINISHED); each round also runs the escrow deadlines (escrow.c), the refund requests'
- * deadlines (aftersales.c), bank refunds and withdrawal retries. Each transition goes through
- * the state machine, which checks the state again inside its transaction, so a payment racing
- * an expiry cannot both win. */
+/* The sweeper (on one node at a time: the holder of its seat, store.h): closes unpaid trades whose
+ * timeout has passed (WAIT_BUYER_PAY -> TRADE_CLOSED, reason "expired") and finishes paid trades
+ * whose refund window is over (TRADE_SUCCESS -> TRADE_FINISHED); each round also runs the escrow
+ * deadlines (escrow.c), the refund requests' deadlines (aftersales.c), bank refunds and withdrawal
+ * retries. Each transition goes through the state machine, which checks the state again inside its
+ * transaction, so a payment racing an expiry cannot both win. */
 #include "platform/platform.h"
 
 #include "core/buf.h"
@@ -41,14 +41,21 @@ static void sweep_once(struct pay_platform *p)
 void *pay_platform_sweeper(void *arg)
 {
     struct pay_platform *p = arg;
+    /* Several platform nodes on one database: one of them sweeps, the one holding the seat
+     * (docs/store.md); when it dies, another takes the seat on its next round. Without a seat
+     * (out of memory) every round sweeps: each transition checks its state anyway. */
+    struct pay_store_seat *seat = pay_store_seat_new(p->store, PAY_PLATFORM_SWEEPER_SEAT);
     while (!atomic_load(&p->stopping)) {
-        sweep_once(p);
-        pay_platform_refund_request_work(p);
-        pay_platform_escrow_work(p);
-        pay_platform_bank_work(p);
-        pay_platform_withdraw_work(p);
-        pay_platform_settle_work(p);
+        if (!seat || pay_store_seat_hold(seat)) {
+            sweep_once(p);
+            pay_platform_refund_request_work(p);
+            pay_platform_escrow_work(p);
+            pay_platform_bank_work(p);
+            pay_platform_withdraw_work(p);
+            pay_platform_settle_work(p);
+        }
         pay_platform_wait(p, &p->sweeper_clock, p->set.sweep_interval_ms);
     }
+    pay_store_seat_free(seat);
     return NULL;
 }

@@ -893,6 +893,61 @@ enum pay_store_dialect pay_store_dialect(const struct pay_store *s)
     return s->be->dialect;
 }
 
+struct pay_store_seat {
+    struct pay_store *s;
+    int64_t key;
+    void *conn; /* the seat's own connection; NULL until opened, or after it broke */
+    bool held;
+};
+
+struct pay_store_seat *pay_store_seat_new(struct pay_store *s, int64_t key)
+{
+    struct pay_store_seat *seat = calloc(1, sizeof *seat);
+    if (seat) {
+        seat->s = s;
+        seat->key = key;
+    }
+    return seat;
+}
+
+bool pay_store_seat_hold(struct pay_store_seat *seat)
+{
+    const struct pay_store_backend *be = seat->s->be;
+    if (!be->seat_hold)
+        return true;
+    struct pay_error err = {0};
+    enum pay_err e = PAY_ERR_OK;
+    if (!seat->conn)
+        e = be->conn_open(seat->s->path, false, seat->s->busy_timeout_ms, false, &seat->conn, &err);
+    bool now = false;
+    if (e == PAY_ERR_OK)
+        e = be->seat_hold(seat->conn, seat->key, seat->held, &now, &err);
+    if (e != PAY_ERR_OK) { /* the session (and so the lock) is gone: a new one next time */
+        PAY_WARN("store.seat_failed", "seat=%lld code=%s detail=\"%s\"", (long long)seat->key,
+                 pay_err_name(e), err.detail);
+        if (seat->conn)
+            be->conn_close(seat->conn);
+        seat->conn = NULL;
+        now = false;
+    }
+    if (now != seat->held)
+        PAY_INFO(now ? "store.seat_taken" : "store.seat_lost", "seat=%lld", (long long)seat->key);
+    seat->held = now;
+    return now;
+}
+
+void pay_store_seat_free(struct pay_store_seat *seat)
+{
+    if (!seat)
+        return;
+    if (seat->conn) {
+        if (seat->held)
+            seat->s->be->seat_release(seat->conn, seat->key);
+        seat->s->be->conn_close(seat->conn);
+    }
+    free(seat);
+}
+
 bool pay_store_table_name_ok(const char *table)
 {
     size_t n = strlen(table);

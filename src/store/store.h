@@ -77,6 +77,36 @@ enum pay_store_dialect pay_store_dialect(const struct pay_store *s);
  * constant of the caller's code, never input; lowercase letters and '_', 1..63 of them. */
 bool pay_store_table_name_ok(const char *table);
 
+/* A claim of due work rows by a background worker that may run in several processes on one
+ * database: sql (a SELECT of the rows to claim, in a write transaction) as SQLite runs it (one
+ * writer at a time), and on PostgreSQL the same with FOR UPDATE SKIP LOCKED, so that rows
+ * another process's claim holds are passed over instead of waited for. sql must be a string
+ * literal. */
+#define PAY_STORE_CLAIM_SQL(tx, sql)                                                               \
+    (pay_store_dialect(pay_store_tx_store(tx)) == PAY_STORE_POSTGRESQL ? sql                       \
+         " FOR UPDATE SKIP LOCKED"                                                                 \
+                                                                       : sql)
+
+/* A seat for work that one process of a role should do at a time (the platform's sweeper),
+ * among the processes that share a database (docs/store.md, "Several nodes on one
+ * database"). On PostgreSQL a session-level advisory lock (pg_try_advisory_lock(key)) on a
+ * connection of the seat's own: held until the seat is freed or that session ends (the process
+ * died, the connection broke), and then free for another process's next try. On SQLite, one
+ * process per database file: always held. */
+struct pay_store_seat;
+
+/* A seat on s for the lock key (a constant of the caller's code, one per kind of work); not
+ * tried yet. NULL when out of memory. Free it (and so release it) before closing s. */
+struct pay_store_seat *pay_store_seat_new(struct pay_store *s, int64_t key);
+
+/* Whether this process holds the seat now: takes it when it is free, or checks that the
+ * session holding it is still there (one round trip). A lost connection loses the seat; the
+ * next call connects again and tries. Never blocks on another holder. */
+bool pay_store_seat_hold(struct pay_store_seat *seat);
+
+/* Releases the seat (closes its connection) and frees it. seat may be NULL. */
+void pay_store_seat_free(struct pay_store_seat *seat);
+
 /* Applies one component's pending migrations (same rules as at open). */
 enum pay_err pay_store_migrate(struct pay_store *s, const struct pay_store_component *c,
                                struct pay_error *err);

@@ -48,6 +48,14 @@ struct pay_store_backend {
     const void *(*col_blob)(void *stmt, int col, size_t *len);
     bool (*col_is_null)(void *stmt, int col);
     int64_t (*changes)(void *conn);
+    /* A seat (store.h, pay_store_seat) on conn, a connection of its own: when held is false,
+     * tries to take the session lock key (*now true when taken); when true, checks that the
+     * session is still there (*now false when it is gone: the lock went with it). NULL: one
+     * process per database (SQLite), always held. */
+    enum pay_err (*seat_hold)(void *conn, int64_t key, bool held, bool *now, struct pay_error *err);
+    /* Gives the lock back before conn closes, so that it is free when the call returns (a
+     * closing session frees it a moment later). */
+    void (*seat_release)(void *conn, int64_t key);
 };
 
 extern const struct pay_store_backend pay_store_sqlite_backend;

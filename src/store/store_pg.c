@@ -650,6 +650,44 @@ static int64_t pg_changes(void *conn)
     return ((struct pg_conn *)conn)->changes;
 }
 
+/* A seat's session lock (store_backend.h): taken with pg_try_advisory_lock, which never
+ * waits; once held it lasts as long as the session, so holding it is checked by a round trip
+ * on that session. A broken connection is made again only to try anew. */
+static enum pay_err pg_seat_hold(void *conn, int64_t key, bool held, bool *now,
+                                 struct pay_error *err)
+{
+    struct pg_conn *c = conn;
+    *now = false;
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        if (held)
+            return PAY_ERR_OK; /* the session, and the lock with it, is gone */
+        enum pay_err e = reconnect(c, err);
+        if (e != PAY_ERR_OK)
+            return e;
+    }
+    char sql[96];
+    if (held)
+        snprintf(sql, sizeof sql, "SELECT 1");
+    else
+        snprintf(sql, sizeof sql, "SELECT CASE WHEN pg_try_advisory_lock(%lld) THEN 1 ELSE 0 END",
+                 (long long)key);
+    PGresult *r = NULL;
+    enum pay_err e = run(c, sql, &r, err);
+    if (e == PAY_ERR_OK)
+        *now = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "1") == 0;
+    PQclear(r);
+    return e;
+}
+
+static void pg_seat_release(void *conn, int64_t key)
+{
+    struct pg_conn *c = conn;
+    char sql[64];
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%lld)", (long long)key);
+    struct pay_error err = {0};
+    (void)run(c, sql, NULL, &err); /* failed: the session is gone, and the lock with it */
+}
+
 const struct pay_store_backend pay_store_pg_backend = {
     .name = "postgresql",
     .dialect = PAY_STORE_POSTGRESQL,
@@ -675,4 +713,6 @@ const struct pay_store_backend pay_store_pg_backend = {
     .col_blob = pg_col_blob,
     .col_is_null = pg_col_is_null,
     .changes = pg_changes,
+    .seat_hold = pg_seat_hold,
+    .seat_release = pg_seat_release,
 };

@@ -622,6 +622,60 @@ static void redact_passwords(void **state)
     assert_false(pay_store_is_postgres("/tmp/postgres://x"));
 }
 
+/* The holder of a seat's lock, by pg_locks (the seat's session is not one of the store's). */
+static enum pay_err seat_pid_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = 4242"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        NULL);
+    *(int64_t *)ctx = st && pay_store_step(st, err) == 1 ? pay_store_col_int64(st, 0) : 0;
+    pay_store_done(st);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err terminate_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err);
+
+/* One process of a role at a time holds a seat: on PostgreSQL the first store to try takes it,
+ * another store on the database does not (also not by asking again), a seat of another key is
+ * apart; freed, or its session killed, the other takes it on its next try, and the one that
+ * lost it hears so. On SQLite (one process per file) a seat is always held. */
+static void one_seat_per_database(void **state)
+{
+    (void)state;
+    char *path = temp_db();
+    struct pay_store *a = open_with(path, &comp_v1), *b = open_with(path, &comp_v1);
+    struct pay_store_seat *sa = pay_store_seat_new(a, 4242), *sb = pay_store_seat_new(b, 4242),
+                          *other = pay_store_seat_new(b, 4243);
+    assert_true(pay_store_seat_hold(sa));
+    assert_true(pay_store_seat_hold(other));
+    if (!th_db_is_pg()) {
+        assert_true(pay_store_seat_hold(sb));
+    } else {
+        assert_false(pay_store_seat_hold(sb));
+        assert_true(pay_store_seat_hold(sa)); /* still held: its session is there */
+        assert_false(pay_store_seat_hold(sb));
+        pay_store_seat_free(sa); /* released: the other's next try takes it */
+        assert_true(pay_store_seat_hold(sb));
+        sa = pay_store_seat_new(a, 4242);
+        assert_false(pay_store_seat_hold(sa));
+        int64_t pid = 0; /* the holder's session dies (a crash, a cut connection) */
+        assert_int_equal(pay_store_run_read(a, seat_pid_body, &pid, NULL), PAY_ERR_OK);
+        assert_true(pid > 0);
+        assert_int_equal(pay_store_run_read(a, terminate_body, &pid, NULL), PAY_ERR_OK);
+        assert_false(pay_store_seat_hold(sb)); /* it hears the seat is lost */
+        assert_true(pay_store_seat_hold(sa));
+        assert_false(pay_store_seat_hold(sb)); /* its new session does not take it back */
+    }
+    pay_store_seat_free(sa);
+    pay_store_seat_free(sb);
+    pay_store_seat_free(other);
+    pay_store_close(a);
+    pay_store_close(b);
+    rm_db(path);
+}
+
 /* --- PostgreSQL only ------------------------------------------------------------------------ */
 
 struct kill_ctx {
@@ -775,6 +829,7 @@ int main(void)
         cmocka_unit_test(generation_sees_other_writers),
         cmocka_unit_test(redact_passwords),
         cmocka_unit_test(null_parameter_typed_by_context),
+        cmocka_unit_test(one_seat_per_database),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(files_are_private),
