@@ -13,13 +13,15 @@
  * the database holds no operation that was not acknowledged; every wallet holds its credit
  * minus its payments plus its refunds to the cent, the merchant and the fees the rest; and
  * `ledger verify` is clean. The survivor sweeps (expires a trade: it holds the sweeper's seat or
- * takes it over), and the killed node, restarted, serves again. The pg suite only.
+ * takes it over) and delivers every notification, also those the killed node had claimed; and
+ * the killed node, restarted, serves again. The pg suite only.
  * argv: the paygate binary. */
 #include "harness.h"
 #include "lib/clock.h"
 #include "lib/harness.h"
 
 #include "core/clock.h"
+#include "core/limits.h"
 #include "ledger/ledger.h"
 #include "store/store.h"
 
@@ -57,6 +59,7 @@ struct op {
 };
 
 static struct op ops[CLIENTS][OPS];
+static struct h_notify_sink sink; /* the merchant's notify_url */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t acked_cv = PTHREAD_COND_INITIALIZER;
 static int acked, finished; /* operations acknowledged; clients done */
@@ -98,6 +101,7 @@ static int group_setup(void **state)
         h_wallet_credit(&node[0], login, "100.00");
     }
     h_start(&node[0]);
+    h_sink_start(&sink, node[0].pk, 0);
     node[1] = node[0]; /* the same dir (keys) and database */
     node[1].pid = 0;
     node[1].url[0] = '\0';
@@ -133,8 +137,9 @@ static void run_op(int c, int i, struct op *o)
         snprintf(path, sizeof path, "/v1/trades");
         snprintf(body, sizeof body,
                  "{\"out_trade_no\":\"%s\",\"amount\":{\"value\":\"5.00\",\"currency\":\"CNY\"},"
-                 "\"subject\":\"monthly\",\"product\":\"agreement\",\"agreement_no\":\"%s\"}",
-                 o->key, agreement[c]);
+                 "\"subject\":\"monthly\",\"product\":\"agreement\",\"agreement_no\":\"%s\","
+                 "\"notify_url\":\"%s\"}",
+                 o->key, agreement[c], sink.url);
     }
     int n = (c + i) % 2;
     for (o->tries = 1; o->tries <= TRIES_MAX; o->tries++, n = 1 - n) {
@@ -246,6 +251,51 @@ static void survivor_sweeps(void **state)
         assert_int_equal(th_clock_advance(n->url, 0), 0); /* one more round */
     }
     assert_string_equal(state_now, "TRADE_CLOSED");
+}
+
+/* Rows of the merchant's outbox: all, and those not delivered yet. */
+static enum pay_err outbox_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    int64_t *n = ctx;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT count(*), COALESCE(SUM(CASE WHEN status = 'delivered' THEN 0 ELSE 1 END), 0)"
+        " FROM pf_notify_outbox WHERE merchant_id = 'm_a'",
+        NULL);
+    if (st && pay_store_step(st, err) == 1) {
+        n[0] = pay_store_col_int64(st, 0);
+        n[1] = pay_store_col_int64(st, 1);
+    }
+    pay_store_done(st);
+    return PAY_ERR_OK;
+}
+
+/* Every notification (one per payment, one per refund) is delivered in the end, signed, also
+ * those the killed node had claimed and not sent: their lease runs out on the survivor's
+ * clock, and its notifier claims and sends them. */
+static void every_notification_delivered(void **state)
+{
+    (void)state;
+    struct h_platform *n = &node[1 - victim];
+    struct pay_store *s = NULL;
+    struct pay_ledger *lg = h_ledger_open(n, &s);
+    int64_t rows[2] = {0, -1}; /* all, not delivered */
+    for (int round = 0; round < ROUNDS_MAX; round++) {
+        assert_int_equal(pay_store_run_read(s, outbox_tx, rows, NULL), PAY_ERR_OK);
+        if (rows[1] == 0)
+            break;
+        /* past a dead claim's lease (and the 2 s delivery timeout of this test's ini) */
+        assert_int_equal(th_clock_advance(n->url, PAY_PLATFORM_NOTIFY_LEASE_MS + 2000), 0);
+    }
+    h_ledger_close(s, lg);
+    printf("%lld notifications, %lld not delivered; the merchant got %d requests\n",
+           (long long)rows[0], (long long)rows[1], sink.hits);
+    assert_int_equal(rows[0], CLIENTS * OPS);
+    assert_int_equal(rows[1], 0);
+    pthread_mutex_lock(&sink.mu);
+    assert_int_equal(sink.bad_sigs, 0);
+    assert_true(sink.hits >= CLIENTS * OPS);
+    pthread_mutex_unlock(&sink.mu);
 }
 
 /* --- the database once the survivor stopped ------------------------------------------------ */
@@ -391,6 +441,7 @@ static int group_teardown(void **state)
     for (int n = 0; n < 2; n++)
         if (node[n].pid > 0)
             h_stop(&node[n], SIGKILL);
+    h_sink_stop(&sink);
     h_teardown(&node[0]);
     return 0;
 }
@@ -402,6 +453,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(kill_one_under_load),
         cmocka_unit_test(survivor_sweeps),
+        cmocka_unit_test(every_notification_delivered),
         cmocka_unit_test(every_ack_once_and_ledger_exact), /* the survivor stopped */
         cmocka_unit_test(killed_node_serves_again),
     };
