@@ -6,6 +6,7 @@
 #include "core/errors.h"
 #include "ledger/ledger.h"
 #include "platform/platform.h"
+#include "store/backup.h"
 #include "shop/shop.h"
 #include "switch/switch.h"
 
@@ -22,6 +23,8 @@ static const struct pay_command commands[] = {
     {"ledger", "ledger verify <db>: check every ledger invariant", pay_cmd_ledger},
     {"audit", "audit verify --database DB: find edited, removed or reordered entries",
      pay_cmd_audit},
+    {"backup", "backup --data-dir D --out DIR: copy a server's data folder while it runs",
+     pay_cmd_backup},
     {"errors", "print the error registry (--markdown for docs/errors.md)", pay_cmd_errors},
 };
 

@@ -186,6 +186,14 @@
  * lists, sslmode, certificate paths). */
 #define PAY_DATABASE_MAX 1024
 
+/* `paygate backup` (store/backup.c, store/cmd_backup.c): the longest path of a file it copies
+ * or writes (a data folder is a few levels deep; longer is refused, naming the path), the
+ * folder depth it walks (a server's data folder is at most 3 deep: demo banks/<code>/keys),
+ * and the read/write chunk of a plain file's copy. */
+#define PAY_PATH_MAX          1024
+#define PAY_BACKUP_DEPTH_MAX  8
+#define PAY_BACKUP_COPY_CHUNK 65536
+
 /* Prepared statements cached per store connection. */
 #define PAY_STORE_STMT_CACHE_MAX 128
 

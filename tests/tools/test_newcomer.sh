@@ -26,7 +26,7 @@ commands=("demo" "bank" "bank serve" "bank merchant add" "bank merchant revoke" 
   "bank account add" "bank card add" "bank deposit" "bank movements" "platform"
   "platform merchant add" "platform merchant suspend" "platform merchant activate"
   "platform keygen" "platform consumer add" "platform wallet credit" "shop" "ledger verify"
-  "errors")
+  "errors" "backup")
 
 # 1. --help: every option line has its help text, on the same line after two spaces or on the
 #    next line, indented
