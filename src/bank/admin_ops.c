@@ -8,6 +8,7 @@
 #include "crypto/ids.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
+#include "http/codec.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -101,7 +102,7 @@ enum pay_err pay_bank_admin_customer_reserved(struct pay_bank *b, const char *cu
 {
     enum pay_err rc = need(customer_id, "customer", err);
     if (rc == PAY_ERR_OK)
-        rc = pay_bank_reserved_check(message, err);
+        rc = pay_reserved_message_check(message, err);
     if (rc != PAY_ERR_OK)
         return rc;
     struct reserved_op r = {.b = b, .customer_id = customer_id, .message = message};

@@ -250,12 +250,9 @@ enum pay_err pay_bank_customer_create(struct pay_bank *b, struct pay_store_tx *t
                                       struct pay_error *err);
 
 /* --- reserved.c: the customer's reserved message (预留信息, docs/bank.md) ------------------ */
-/* Checks a reserved message: 1..PAY_RESERVED_MESSAGE_CHARS_MAX characters of UTF-8 without
- * control characters (field "message"). */
-enum pay_err pay_bank_reserved_check(const char *message, struct pay_error *err);
-/* Seals message (checked) for customer_id and stores it inside tx; NOT_FOUND (field
- * "customer") when there is no such customer. The text goes nowhere else: not the log, not
- * the audit trail. */
+/* Seals message (checked by pay_reserved_message_check) for customer_id and stores it inside tx;
+ * NOT_FOUND (field "customer") when there is no such customer. The text goes nowhere else: not the
+ * log, not the audit trail. */
 enum pay_err pay_bank_reserved_set(struct pay_bank *b, struct pay_store_tx *tx,
                                    const char *customer_id, const char *message,
                                    struct pay_error *err);

@@ -3,8 +3,8 @@
  * password is asked, so that a phishing copy of the page — which cannot know it — gives itself
  * away. Stored sealed (keys/aead.key, associated data "reserved:<customer id>"), never logged. */
 #include "bank/bank.h"
-#include "core/buf.h"
 #include "crypto/crypto.h"
+#include "http/codec.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,25 +14,11 @@ static void aad_of(const char *customer_id, char out[PAY_ID_MAX + 16])
     snprintf(out, PAY_ID_MAX + 16, "reserved:%s", customer_id);
 }
 
-enum pay_err pay_bank_reserved_check(const char *message, struct pay_error *err)
-{
-    if (!message || !message[0])
-        return pay_error_set(err, PAY_ERR_FIELD_MISSING, "message", "message is required");
-    long chars = pay_utf8_chars(message);
-    if (chars < 0)
-        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "message",
-                             "text without control characters");
-    if (chars > PAY_RESERVED_MESSAGE_CHARS_MAX || strlen(message) > PAY_RESERVED_MESSAGE_MAX)
-        return pay_error_set(err, PAY_ERR_FIELD_TOO_LONG, "message", "at most %d characters",
-                             PAY_RESERVED_MESSAGE_CHARS_MAX);
-    return PAY_ERR_OK;
-}
-
 enum pay_err pay_bank_reserved_set(struct pay_bank *b, struct pay_store_tx *tx,
                                    const char *customer_id, const char *message,
                                    struct pay_error *err)
 {
-    enum pay_err rc = pay_bank_reserved_check(message, err);
+    enum pay_err rc = pay_reserved_message_check(message, err);
     if (rc != PAY_ERR_OK)
         return rc;
     char aad[PAY_ID_MAX + 16], sealed[PAY_AEAD_SEALED_LEN(PAY_RESERVED_MESSAGE_MAX)];

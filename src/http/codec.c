@@ -64,6 +64,22 @@ enum pay_err pay_json_decode(const char *data, size_t len, json_t **out, struct 
     return PAY_ERR_OK;
 }
 
+/* --- text people choose -------------------------------------------------------------------- */
+
+enum pay_err pay_reserved_message_check(const char *message, struct pay_error *err)
+{
+    if (!message || !message[0])
+        return pay_error_set(err, PAY_ERR_FIELD_MISSING, "message", "message is required");
+    long chars = pay_utf8_chars(message);
+    if (chars < 0)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "message",
+                             "text without control characters");
+    if (chars > PAY_RESERVED_MESSAGE_CHARS_MAX || strlen(message) > PAY_RESERVED_MESSAGE_MAX)
+        return pay_error_set(err, PAY_ERR_FIELD_TOO_LONG, "message", "at most %d characters",
+                             PAY_RESERVED_MESSAGE_CHARS_MAX);
+    return PAY_ERR_OK;
+}
+
 /* --- forms ------------------------------------------------------------------------------ */
 
 static int hexval(int c)

@@ -66,6 +66,13 @@ struct pay_url {
 enum pay_err pay_url_parse(const char *url, const char *field, struct pay_url *out,
                            struct pay_error *err);
 
+/* --- text people choose -------------------------------------------------------------------- */
+
+/* Checks a reserved message (预留信息: a bank customer's, a wallet user's): 1 to
+ * PAY_RESERVED_MESSAGE_CHARS_MAX characters of UTF-8 without control characters. Errors name
+ * field "message": FIELD_MISSING, FIELD_INVALID, FIELD_TOO_LONG. */
+enum pay_err pay_reserved_message_check(const char *message, struct pay_error *err);
+
 /* --- HTML --------------------------------------------------------------------------------- */
 
 /* Appends s with & < > " ' ` = escaped (safe in element text and in quoted attributes). */

@@ -120,6 +120,13 @@ static void add_wallet(struct page *pg, json_t *ctx)
     json_object_set_new(ctx, "balance_text",
                         json_string(pay_http_req_money(pg->req, bal, pg->t.currency)));
     json_object_set_new(ctx, "enough", json_boolean(bal >= pg->t.amount_minor));
+    /* the user's reserved message, before the payment password is asked (docs/platform.md) */
+    char reserved[PAY_RESERVED_MESSAGE_MAX + 1];
+    json_object_set_new(ctx, "reserved",
+                        pay_platform_reserved_get(pg->p, pg->consumer_id, reserved)
+                            ? json_string(reserved)
+                            : json_false());
+    pay_wipe(reserved, sizeof reserved);
     struct pay_platform_card cards[8];
     size_t n = 0;
     json_t *arr = json_array();

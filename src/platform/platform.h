@@ -543,6 +543,14 @@ enum pay_err pay_platform_session_get(struct pay_platform *p, const char *token,
                                       struct pay_error *err);
 void pay_platform_session_end(struct pay_platform *p, const char *token);
 /* Checks the payment password, with its own lockout. */
+/* The wallet user's reserved message (预留信息, reserved.c; docs/platform.md): set (checked by
+ * pay_reserved_message_check, sealed with platform-aead.keys, associated data
+ * "reserved:<consumer id>", never logged), and opened into out for the cashier, which shows it
+ * before it asks for the payment password (false, out "", when none). The caller wipes out. */
+enum pay_err pay_platform_reserved_set(struct pay_platform *p, const char *consumer_id,
+                                       const char *message, struct pay_error *err);
+bool pay_platform_reserved_get(struct pay_platform *p, const char *consumer_id,
+                               char out[PAY_RESERVED_MESSAGE_MAX + 1]);
 enum pay_err pay_platform_consumer_check_pay_password(struct pay_platform *p,
                                                       const char *consumer_id,
                                                       const char *pay_password,

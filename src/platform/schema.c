@@ -420,6 +420,8 @@ static const struct pay_store_migration migrations[] = {
      " expires_s BIGINT NOT NULL,"
      " PRIMARY KEY (key_id, nonce));"
      "CREATE INDEX pf_nonces_expires ON pf_nonces(expires_s)"},
+    /* The wallet user's reserved message (预留信息, reserved.c), sealed; '' when none. */
+    {19, "ALTER TABLE pf_consumers ADD COLUMN reserved_sealed TEXT NOT NULL DEFAULT ''"},
 };
 
 /* PostgreSQL runs 1..12 as written; 13 to 16 are written for SQLite (its table rebuild,

@@ -10,6 +10,7 @@
 #include "core/money.h"
 #include "crypto/crypto.h"
 #include "crypto/password.h"
+#include "http/codec.h"
 #include "http/server.h"
 #include "http/template.h"
 #include "i18n/i18n.h"
@@ -148,6 +149,12 @@ static void add_wallet(struct wpage *w, json_t *ctx)
                              pay_platform_bank_text(w->p, w->req, w->p->set.banks[i].code)));
     json_object_set_new(ctx, "banks", banks);
     json_object_set_new(ctx, "history", history(w));
+    char reserved[PAY_RESERVED_MESSAGE_MAX + 1];
+    json_object_set_new(ctx, "reserved",
+                        pay_platform_reserved_get(w->p, w->consumer_id, reserved)
+                            ? json_string(reserved)
+                            : json_false());
+    pay_wipe(reserved, sizeof reserved);
     json_object_set_new(ctx, "trades",
                         pay_platform_wallet_trades_json(w->p, w->req, w->consumer_id));
     json_t *keys = pay_platform_passkeys_list(w->p, w->consumer_id);
@@ -369,6 +376,28 @@ static enum pay_err h_agreement(struct pay_http_request *req, struct pay_error *
     return PAY_ERR_OK;
 }
 
+/* POST /wallet/reserved (message, pay_password): the reserved message the cashier shows before
+ * it asks for the payment password; changing it takes the payment password. */
+static enum pay_err h_reserved(struct pay_http_request *req, struct pay_error *err)
+{
+    struct wpage w;
+    enum pay_err e = wpost(&w, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    e = pay_reserved_message_check(f(req, "message"), err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_consumer_check_pay_password(w.p, w.consumer_id, f(req, "pay_password"),
+                                                     err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_reserved_set(w.p, w.consumer_id, f(req, "message"), err);
+    wrender(&w, pay_err_http_status(e), pay_platform_error_for(req, e, err),
+            e == PAY_ERR_OK
+                ? pay_platform_notice("reserved-set", pay_http_req_tr(req, "Reserved message set."))
+                : NULL,
+            NULL);
+    return PAY_ERR_OK;
+}
+
 /* POST /wallet/totp: a new authenticator secret, shown as text and as a QR code. */
 static enum pay_err h_totp(struct pay_http_request *req, struct pay_error *err)
 {
@@ -463,6 +492,7 @@ const struct pay_http_route *pay_platform_wallet_routes(size_t *n)
         {"POST", "/wallet/agreements", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_agreement, NULL},
         {"POST", "/wallet/totp", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_totp, NULL},
         {"POST", "/wallet/totp/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_totp_confirm, NULL},
+        {"POST", "/wallet/reserved", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_reserved, NULL},
     };
     *n = sizeof routes / sizeof routes[0];
     return routes;

@@ -23,6 +23,7 @@ const bank = spawnServer(['bank', 'serve', '--data-dir', `${dir}/bank`, '--code'
 ['ignore', fs.openSync(`${dir}/bank-stdout`, 'w'), fs.openSync(`${dir}/bank.log`, 'w')]);
 const bankUrl = await waitFile(`${dir}/bank-url`, bank);
 const CARD = '6222020000000015';
+const RESERVED = '西湖边的白猫'; // the wallet user's reserved message
 const cvv2 = /6222020000000015\s+exp 12\/30\s+cvv2 (\d{3})/.exec(run(['bank', 'demo-cards', '--data-dir', `${dir}/bank`]))[1];
 
 // --- the platform, a merchant (Ed25519 key made here) and a consumer ------------------------------
@@ -107,6 +108,9 @@ try {
   await page.fill('#login-form input[name=login]', '13800000001');
   await page.fill('#login-form input[name=password]', 'correct horse');
   await Promise.all([page.waitForNavigation(), page.click('#login-form button')]);
+  expect(await page.getAttribute('#reserved', 'data-reserved') === 'none' &&
+    await page.getAttribute('#reserved a', 'href') === '/wallet#reserved-form',
+  'no reserved message yet: the cashier says where to set one');
   await page.fill('#wallet-form input[name=pay_password]', '246810');
   await shot(page, 'platform-2-wallet-form');
   await Promise.all([page.waitForNavigation(), page.click('#wallet-form button')]);
@@ -133,8 +137,24 @@ try {
     'the card by its bank\'s name');
   expect(!(await page.content()).includes(CARD), 'no full card number on the page');
   await shot(page, 'platform-5-wallet-card');
+  // the reserved message (预留信息): set in the wallet with the payment password (a wrong one
+  // sets nothing), then shown by the cashier before it asks for the payment password
+  await page.fill('#reserved-form input[name=message]', RESERVED);
+  await page.fill('#reserved-form input[name=pay_password]', '135790');
+  await Promise.all([page.waitForNavigation(), page.click('#reserved-form button')]);
+  expect(await page.$('#error') && await page.$('#reserved-none'), 'a wrong payment password sets nothing');
+  await page.fill('#reserved-form input[name=message]', RESERVED);
+  await page.fill('#reserved-form input[name=pay_password]', '246810');
+  await Promise.all([page.waitForNavigation(), page.click('#reserved-form button')]);
+  expect(await page.getAttribute('#notice', 'data-notice') === 'reserved-set', 'reserved message set');
+  expect(await page.textContent('#reserved-message') === RESERVED, 'the wallet shows it to its owner');
   t = await trade('45.00');
   await page.goto(t.cashier_url);
+  expect(await page.textContent('#reserved-message') === RESERVED, 'the cashier shows it');
+  expect(await page.$eval('#reserved', (r) => Boolean(r.compareDocumentPosition(
+    document.querySelector('#card-form input[name=pay_password]')) & Node.DOCUMENT_POSITION_FOLLOWING)),
+  'before the payment password is asked');
+  await shot(page, 'platform-5b-cashier-reserved');
   await page.fill('#card-form input[name=pay_password]', '246810');
   await Promise.all([page.waitForNavigation(), page.click('#pay-card')]);
   const outbox = await (await fetch(`${pfUrl}/sandbox/sms`)).json();
@@ -191,6 +211,7 @@ try {
   await phone.fill('#login-form input[name=login]', '13800000001');
   await phone.fill('#login-form input[name=password]', 'correct horse');
   await Promise.all([phone.waitForNavigation(), phone.click('#login-form button')]);
+  expect(await phone.textContent('#reserved-message') === RESERVED, 'the phone page shows it too');
   await phone.fill('#confirm-form input[name=pay_password]', '246810');
   await shot(phone, 'platform-11-mobile-confirm');
   await Promise.all([phone.waitForNavigation(), phone.click('#confirm')]);
@@ -202,6 +223,13 @@ try {
   await qrDesk.waitForSelector('#paid', { timeout: 60000 });
   expect(await qrDesk.isVisible('#paid'), 'the desktop cashier shows the payment');
   expect((await state(t.trade_id)).pay_method === 'qr', 'trade paid (qr)');
+  // stored sealed, never logged
+  for (const f of ['pf/platform.db', 'pf/platform.db-wal', 'pf.log']) {
+    if (fs.existsSync(`${dir}/${f}`)) {
+      expect(!fs.readFileSync(`${dir}/${f}`).includes(Buffer.from(RESERVED)),
+        `${f} holds the reserved message in clear`);
+    }
+  }
   console.log('platform browser test: ok');
 } catch (e) {
   failed = true;
