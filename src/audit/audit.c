@@ -3,6 +3,7 @@
 #include "audit/audit.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/sign.h"
@@ -62,35 +63,6 @@ const struct pay_store_component pay_audit_schema = {
 static const char ENTRY_TAG[] = "paygate audit entry v1";           /* + its NUL */
 static const char CHECKPOINT_TAG[] = "paygate audit checkpoint v1"; /* + its NUL */
 
-/* A bounded writer of the canonical encoding (big-endian integers, length-prefixed text). */
-struct enc {
-    uint8_t *p;
-    size_t len, size;
-};
-
-static void put(struct enc *w, const void *src, size_t n)
-{
-    PAY_ASSERT(n <= w->size - w->len);
-    memcpy(w->p + w->len, src, n);
-    w->len += n;
-}
-
-static void put_u64(struct enc *w, uint64_t v)
-{
-    uint8_t b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(v >> (56 - 8 * i));
-    put(w, b, sizeof b);
-}
-
-static void put_text(struct enc *w, const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    uint8_t b[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
-    put(w, b, sizeof b);
-    put(w, s ? s : "", n);
-}
-
 static const char *or_empty(const char *s)
 {
     return s ? s : "";
@@ -107,16 +79,17 @@ void pay_audit_entry_hash(const uint8_t prev[PAY_SHA256_LEN], int64_t at_ms,
                           const struct pay_audit_entry *e, uint8_t hash_out[PAY_SHA256_LEN])
 {
     uint8_t buf[ENTRY_ENC_MAX];
-    struct enc w = {buf, 0, sizeof buf};
-    put(&w, ENTRY_TAG, sizeof ENTRY_TAG); /* with its NUL: no tag is a prefix of another */
-    put(&w, prev, PAY_SHA256_LEN);
-    put_u64(&w, (uint64_t)at_ms);
-    put_text(&w, e->actor);
-    put_text(&w, e->action);
-    put_text(&w, e->target);
-    put_text(&w, outcome_of(e));
-    put_text(&w, e->source);
-    put_text(&w, e->detail);
+    struct pay_enc w = {buf, 0, sizeof buf};
+    pay_enc_bytes(&w, ENTRY_TAG,
+                  sizeof ENTRY_TAG); /* with its NUL: no tag is a prefix of another */
+    pay_enc_bytes(&w, prev, PAY_SHA256_LEN);
+    pay_enc_u64(&w, (uint64_t)at_ms);
+    pay_enc_text(&w, e->actor);
+    pay_enc_text(&w, e->action);
+    pay_enc_text(&w, e->target);
+    pay_enc_text(&w, outcome_of(e));
+    pay_enc_text(&w, e->source);
+    pay_enc_text(&w, e->detail);
     pay_sha256(hash_out, buf, w.len);
 }
 
@@ -124,12 +97,12 @@ size_t pay_audit_checkpoint_message(int64_t seq, const uint8_t hash[PAY_SHA256_L
                                     const char *key_id, uint8_t *buf, size_t size)
 {
     PAY_ASSERT(size >= PAY_AUDIT_CHECKPOINT_MSG_MAX && strlen(key_id) <= PAY_AUDIT_TEXT_MAX);
-    struct enc w = {buf, 0, size};
-    put(&w, CHECKPOINT_TAG, sizeof CHECKPOINT_TAG);
-    put_u64(&w, (uint64_t)seq);
-    put(&w, hash, PAY_SHA256_LEN);
-    put_u64(&w, (uint64_t)at_ms);
-    put_text(&w, key_id);
+    struct pay_enc w = {buf, 0, size};
+    pay_enc_bytes(&w, CHECKPOINT_TAG, sizeof CHECKPOINT_TAG);
+    pay_enc_u64(&w, (uint64_t)seq);
+    pay_enc_bytes(&w, hash, PAY_SHA256_LEN);
+    pay_enc_u64(&w, (uint64_t)at_ms);
+    pay_enc_text(&w, key_id);
     return w.len;
 }
 

@@ -226,3 +226,28 @@ long pay_utf8_chars(const char *s)
         chars += ((unsigned char)s[i] & 0xc0) != 0x80; /* count lead bytes only */
     return chars;
 }
+
+void pay_enc_bytes(struct pay_enc *w, const void *src, size_t n)
+{
+    PAY_ASSERT(n <= w->size - w->len);
+    if (n > 0)
+        memcpy(w->p + w->len, src, n);
+    w->len += n;
+}
+
+void pay_enc_u64(struct pay_enc *w, uint64_t v)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (56 - 8 * i));
+    pay_enc_bytes(w, b, sizeof b);
+}
+
+void pay_enc_text(struct pay_enc *w, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    PAY_ASSERT(n <= UINT32_MAX);
+    uint8_t b[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+    pay_enc_bytes(w, b, sizeof b);
+    pay_enc_bytes(w, s ? s : "", n);
+}

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct pay_buf {
     char *data; /* NULL until the first append; owned by the buffer */
@@ -60,5 +61,17 @@ char *pay_file_read(const char *path, size_t max, size_t *len);
  * then renamed over path, so a reader sees the old file, no file, or the whole new one (never
  * a partial write). 0, or -1 (errno tells why; the temporary file is removed). */
 int pay_file_write(const char *path, const void *data, size_t len, int mode);
+
+/* A writer of canonical encodings into a fixed buffer, for what is hashed or signed (the audit
+ * log's entries, the transparency log's leaves and tree heads): big-endian integers, and texts
+ * as a 4-byte big-endian byte length and the bytes. The caller sizes the buffer for the
+ * largest encoding; writing past it is a bug (asserted). */
+struct pay_enc {
+    uint8_t *p;
+    size_t len, size;
+};
+void pay_enc_bytes(struct pay_enc *w, const void *src, size_t n);
+void pay_enc_u64(struct pay_enc *w, uint64_t v);
+void pay_enc_text(struct pay_enc *w, const char *s); /* NULL as "" */
 
 #endif

@@ -324,6 +324,32 @@
 /* Bytes of a checkpoint's signed message: a tag, seq, hash, time and the key id. */
 #define PAY_AUDIT_CHECKPOINT_MSG_MAX (64 + 8 + 32 + 8 + 4 + PAY_AUDIT_TEXT_MAX)
 
+/* --- transparency log and receipts (docs/receipts.md) -------------------------------------- */
+
+/* Hashes in one inclusion or consistency proof: a tree of n leaves needs at most
+ * ceil(log2(n)) + 1, so 65 covers every size a 64-bit count can name. */
+#define PAY_MERKLE_PROOF_MAX 65
+/* Bytes of one leaf's encoding: a tag, four texts of at most 64 bytes with their lengths, the
+ * amount and the time; far below this. */
+#define PAY_TRANSLOG_LEAF_MAX 1024
+/* Longest text of a leaf (an id, an out_trade_no, a method, a currency): the API's ids are at
+ * most 64 bytes. */
+#define PAY_TRANSLOG_TEXT_MAX 64
+/* Leaves a proof is computed over in memory (their hashes, 32 bytes each: 64 MiB at most).
+ * Above it the log answers UNAVAILABLE for proofs until it keeps its inner nodes. */
+#define PAY_TRANSLOG_TREE_MAX (2 * 1024 * 1024)
+/* A signed tree head at most this often (business time) while payments arrive: a receipt is
+ * complete, co-signed, within a minute of its payment. */
+#define PAY_TRANSLOG_HEAD_INTERVAL_MS (60 * 1000)
+/* Witnesses (banks) a head is sent to, and co-signatures a receipt carries. */
+#define PAY_TRANSLOG_WITNESS_MAX 16
+/* Bytes of a tree head's signed message and of a co-signature's: tags, names, numbers, root. */
+#define PAY_TRANSLOG_HEAD_MSG_MAX  (64 + 4 + PAY_TRANSLOG_TEXT_MAX + 8 + 8 + 32)
+#define PAY_TRANSLOG_COSIG_MSG_MAX (64 + 4 + PAY_TRANSLOG_TEXT_MAX + PAY_TRANSLOG_HEAD_MSG_MAX)
+/* Largest receipt file `paygate receipt verify` reads, and largest public key file. */
+#define PAY_TRANSLOG_RECEIPT_FILE_MAX 65536
+#define PAY_TRANSLOG_KEY_FILE_MAX     65536
+
 /* --- card network (docs/switch.md) -------------------------------------------------------- */
 
 /* Digits of a systems trace audit number (data element 11). ISO 8583 has six and lets them

@@ -338,6 +338,10 @@ enum pay_err pay_platform_trade_pay(struct pay_platform *p, const char *trade_id
 enum pay_err pay_platform_trade_pay_tx(struct pay_platform *p, struct pay_store_tx *tx,
                                        const char *trade_id, const struct pay_platform_payment *pm,
                                        struct pay_error *err);
+/* The paid trade t's leaf in the transparency log (receipts.c, docs/receipts.md), appended
+ * inside the payment's transaction tx. */
+enum pay_err pay_platform_receipt_leaf(struct pay_store_tx *tx, const struct pay_platform_trade *t,
+                                       struct pay_error *err);
 /* WAIT_BUYER_PAY -> TRADE_CLOSED (reason "closed" or "expired"). merchant_id may be NULL. */
 enum pay_err pay_platform_trade_close(struct pay_platform *p, const char *merchant_id,
                                       const char *trade_id, const char *reason,

@@ -2,6 +2,7 @@
  * database and signing key, the committer, the HTTP server and the two workers (sweeper,
  * notifier), and an orderly stop. */
 #include "platform/platform.h"
+#include "translog/translog.h"
 #include "platform/portal.h"
 
 #include "core/assertions.h"
@@ -235,7 +236,7 @@ static enum pay_err open_store(struct pay_platform *p, struct pay_error *err)
     if (pay_server_settings_database(&p->set.server, DB_FILE, db, sizeof db) != 0)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "path too long");
     const struct pay_store_component *comps[] = {&pay_ledger_schema, &pay_platform_schema,
-                                                 &pay_audit_schema, NULL};
+                                                 &pay_audit_schema, &pay_translog_schema, NULL};
     /* A test server (on the test clock) opens its database through the fault-injection layer,
      * so that tests can fail its disk (POST /sandbox/faults, docs/store.md). */
     if (p->set.server.fake_clock && pay_store_faults_install() != 0)

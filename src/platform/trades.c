@@ -346,6 +346,8 @@ static enum pay_err pay_apply(struct pay_store_tx *tx, void *ctx, struct pay_err
     e = pay_platform_trade_save(tx, &t, err);
     if (e == PAY_ERR_OK)
         e = audit_payment(c, tx, &t, err);
+    if (e == PAY_ERR_OK) /* its leaf in the transparency log: with the payment or not at all */
+        e = pay_platform_receipt_leaf(tx, &t, err);
     if (e != PAY_ERR_OK)
         return e;
     return pay_platform_notify_enqueue(tx, &t, "trade.state", NULL, err);
