@@ -30,21 +30,6 @@ static int usage(FILE *out, int status, const struct pay_cli_opt *opts)
     return status;
 }
 
-/* The key in a PEM text: an Ed25519 public key, else an RSA key (public or private). */
-static int key_from_pem(const char *pem, size_t len, struct pay_sig_pubkey *key,
-                        struct pay_rsa_key **rsa)
-{
-    if (pay_ed25519_pk_from_pem(key->ed25519, pem, len) == 0) {
-        key->alg = PAY_SIG_ED25519;
-        return 0;
-    }
-    if (pay_rsa_key_from_pem(pem, len, rsa) != 0)
-        return -1;
-    key->alg = PAY_SIG_RSA_SHA256;
-    key->rsa = *rsa;
-    return 0;
-}
-
 /* The server's key beside the database (the server's data dir). */
 static int key_beside(const char *db, struct pay_sig_pubkey *key, struct pay_rsa_key **rsa)
 {
@@ -83,7 +68,7 @@ static int load_key(const char *db, const char *key_file, struct pay_sig_pubkey 
     }
     size_t len = 0;
     char *pem = pay_file_read(key_file, PAY_AUDIT_KEY_FILE_MAX, &len);
-    int rc = pem ? key_from_pem(pem, len, key, rsa) : -1;
+    int rc = pem ? pay_sig_pubkey_from_pem(pem, len, key, rsa) : -1;
     free(pem);
     if (rc != 0)
         fprintf(stderr, "paygate audit verify: %s: not an Ed25519 or RSA key in PEM\n", key_file);

@@ -1,6 +1,7 @@
 /* The bank object: opening a data dir (keys, database, ledger, committer), the one write
  * helper every money movement goes through, and the account/customer primitives. */
 #include "bank/bank.h"
+#include "translog/translog.h"
 #include "core/assertions.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -243,7 +244,8 @@ enum pay_err pay_bank_open(const struct pay_bank_options *o, struct pay_bank **o
     else
         snprintf(db, sizeof db, "%s/bank.db", o->data_dir);
     const struct pay_store_component *comps[] = {&pay_ledger_schema, &pay_bank_schema,
-                                                 &pay_audit_schema, NULL};
+                                                 &pay_audit_schema, &pay_translog_witness_schema,
+                                                 NULL};
     /* A test server (on the test clock) opens its database through the fault-injection layer,
      * so that tests can fail its disk (POST /sandbox/faults, docs/store.md). */
     if (o->server.fake_clock && pay_store_faults_install() != 0)

@@ -412,6 +412,8 @@ const struct pay_http_route *pay_bank_api_routes(size_t *n);
 const struct pay_http_route *pay_bank_admin_routes(size_t *n);
 const struct pay_http_route *pay_bank_admin_form_routes(size_t *n);
 const struct pay_http_route *pay_bank_audit_routes(size_t *n); /* GET /admin/audit */
+/* POST /api/v1/witness/cosign (witness.c): co-signs the platform's payment log's heads. */
+const struct pay_http_route *pay_bank_witness_routes(size_t *n);
 
 /* --- audit_log.c: the audit trail (docs/audit.md) ------------------------------------------ */
 /* Appends e to the bank's audit log inside tx, the transaction of what it records. */

@@ -2,6 +2,7 @@
 #include "audit/audit.h"
 #include "bank/bank.h"
 #include "cli/commands.h"
+#include "translog/translog.h"
 #include "core/cli_opts.h"
 #include "core/errors.h"
 #include "ledger/ledger.h"
@@ -25,6 +26,8 @@ static const struct pay_command commands[] = {
      pay_cmd_audit},
     {"backup", "backup --data-dir D --out DIR: copy a server's data folder while it runs",
      pay_cmd_backup},
+    {"receipt", "receipt verify FILE: check a payment's receipt offline (docs/receipts.md)",
+     pay_cmd_receipt},
     {"errors", "print the error registry (--markdown for docs/errors.md)", pay_cmd_errors},
 };
 

@@ -426,3 +426,18 @@ enum pay_err pay_sig_verify_response(const struct pay_sig_verifier *v, const cha
         *out = h;
     return rc;
 }
+
+int pay_sig_pubkey_from_pem(const char *pem, size_t len, struct pay_sig_pubkey *key,
+                            struct pay_rsa_key **rsa)
+{
+    memset(key, 0, sizeof *key);
+    if (pay_ed25519_pk_from_pem(key->ed25519, pem, len) == 0) {
+        key->alg = PAY_SIG_ED25519;
+        return 0;
+    }
+    if (pay_rsa_key_from_pem(pem, len, rsa) != 0)
+        return -1;
+    key->alg = PAY_SIG_RSA_SHA256;
+    key->rsa = *rsa;
+    return 0;
+}

@@ -101,6 +101,12 @@ struct pay_sig_pubkey {
     const struct pay_rsa_key *rsa; /* borrowed; valid until release (or verify) returns */
 };
 
+/* The public key in a PEM text: an Ed25519 public key, else an RSA key (public or private;
+ * *rsa gets it, freed by the caller with pay_rsa_key_free, and key->rsa borrows it). 0, or -1
+ * when it is neither. */
+int pay_sig_pubkey_from_pem(const char *pem, size_t len, struct pay_sig_pubkey *key,
+                            struct pay_rsa_key **rsa) __attribute__((warn_unused_result));
+
 /* Remembers nonces inside the replay window. A small interface so a database-backed cache
  * (shared by several processes) can replace the in-memory one. */
 struct pay_nonce_cache {

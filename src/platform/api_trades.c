@@ -248,6 +248,20 @@ static enum pay_err op_trade_get(struct api_call *c, int *status, json_t **out,
     return e;
 }
 
+/* GET /v1/trades/{trade_id}/receipt: the paid trade's receipt (docs/receipts.md). */
+static enum pay_err op_trade_receipt(struct api_call *c, int *status, json_t **out,
+                                     struct pay_error *err)
+{
+    struct pay_platform_trade t;
+    const char *id;
+    enum pay_err e = trade_id_param(c, &id, err);
+    if (e == PAY_ERR_OK) /* the merchant's own trade: another's is TRADE_NOT_FOUND */
+        e = pay_platform_trade_get(c->p, c->merchant_id, id, NULL, &t, err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_receipt_json(c->p, t.id, out, err);
+    return e;
+}
+
 static enum pay_err op_trade_query(struct api_call *c, int *status, json_t **out,
                                    struct pay_error *err)
 {
@@ -544,6 +558,7 @@ static const struct pay_http_route routes[] = {
     API_POST("/v1/trades", prepare_trade_create, apply_trade_create),
     API_GET("/v1/trades", op_trade_query, "out_trade_no"),
     API_GET("/v1/trades/{trade_id}", op_trade_get, NULL),
+    API_GET("/v1/trades/{trade_id}/receipt", op_trade_receipt, NULL),
     API_POST("/v1/trades/{trade_id}/close", prepare_trade_close, apply_trade_close),
     API_POST("/v1/trades/{trade_id}/refunds", prepare_refund_create, apply_refund_create),
     API_GET("/v1/trades/{trade_id}/refunds", op_refund_query, "out_refund_no"),

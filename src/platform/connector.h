@@ -60,6 +60,11 @@ struct pay_platform_connector {
     enum pay_err (*transfer)(const struct pay_platform_bank *b, const char *transfer_id,
                              const char *agreement_token, const char *to_account,
                              int64_t amount_minor, const char *currency, struct pay_error *err);
+    /* Asks the bank, as a witness of the payment log, to co-sign a tree head (docs/receipts.md,
+     * "Witnesses"): req is the body (consumed); *out the bank's answer object (caller decrefs).
+     * LOG_INCONSISTENT when the bank refuses the head as rewriting history. */
+    enum pay_err (*witness_cosign)(const struct pay_platform_bank *b, json_t *req, json_t **out,
+                                   struct pay_error *err);
 };
 
 /* A bank the platform integrates ([bank.<code>] in the INI file). */

@@ -303,6 +303,12 @@ static enum pay_err transfer(const struct pay_platform_bank *b, const char *tran
     return e;
 }
 
+static enum pay_err witness_cosign(const struct pay_platform_bank *b, json_t *req, json_t **out,
+                                   struct pay_error *err)
+{
+    return call(b, "/api/v1/witness/cosign", req, out, err);
+}
+
 const struct pay_platform_connector pay_connector_paygate_bank = {
-    "paygate-bank", gateway_form, parse_notice,    refund,
-    card_verify,    card_confirm, agreement_debit, transfer};
+    "paygate-bank", gateway_form,    parse_notice, refund,        card_verify,
+    card_confirm,   agreement_debit, transfer,     witness_cosign};

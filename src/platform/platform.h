@@ -24,6 +24,7 @@
 
 struct pay_config;
 struct pay_platform_bank;
+struct pay_translog_head;
 struct pay_http_server;
 struct pay_http_route;
 
@@ -93,6 +94,13 @@ struct pay_platform {
     struct pay_clock_worker sweeper_clock, notifier_clock; /* core/clock.h */
     struct pay_tz *settle_tz;  /* [server] time_zone: business days and the cut-off */
     int64_t settle_checked_ms; /* the sweeper's last look at today's settlement run */
+    /* The payment log (receipts.c): the head size each bank was last asked to co-sign (the
+     * sweeper's own; a bank is asked again at the next head), and the anchoring hook. */
+    int64_t receipts_asked[PAY_TRANSLOG_WITNESS_MAX];
+    /* Called by the sweeper after each round of the payment log with the newest signed head
+     * and its co-signatures so far (docs/receipts.md, "Anchoring"); NULL: heads are not
+     * anchored. It remembers what it anchored itself: it is called again with the same head. */
+    void (*receipts_anchor)(struct pay_platform *p, const struct pay_translog_head *head);
 };
 
 /* --- lifecycle (server.c) ----------------------------------------------------------------- */
@@ -141,10 +149,11 @@ const struct pay_http_route *pay_platform_operator_settlements_routes(size_t *n)
 /* passkeys.c: POST /wallet/passkeys/options, /wallet/passkeys, /cashier/{id}/passkey/options,
  * /cashier/{id}/pay/passkey */
 const struct pay_http_route *pay_platform_passkey_routes(size_t *n);
-const struct pay_http_route *pay_platform_sms_routes(size_t *n);   /* sms.c: /sandbox/sms */
-const struct pay_http_route *pay_portal_pages_routes(size_t *n);   /* portal_pages.c */
-const struct pay_http_route *pay_portal_actions_routes(size_t *n); /* portal_actions.c */
-const struct pay_http_route *pay_portal_apply_routes(size_t *n);   /* portal_apply_pages.c */
+const struct pay_http_route *pay_platform_sms_routes(size_t *n);      /* sms.c: /sandbox/sms */
+const struct pay_http_route *pay_portal_pages_routes(size_t *n);      /* portal_pages.c */
+const struct pay_http_route *pay_portal_actions_routes(size_t *n);    /* portal_actions.c */
+const struct pay_http_route *pay_portal_apply_routes(size_t *n);      /* portal_apply_pages.c */
+const struct pay_http_route *pay_platform_receipts_routes(size_t *n); /* receipts.c: /v1/log */
 
 /* Opens just the store and ledger (for offline CLI commands) of the platform whose data dir
  * is data_dir and whose database is `database` (a path or postgresql:// URL; NULL or "": the
@@ -711,6 +720,16 @@ enum pay_err pay_platform_operator_gate(struct pay_http_request *req, struct pay
  * start). Same contract as pay_store_run_tx. Never call it from inside a committer command. */
 enum pay_err pay_platform_write(struct pay_platform *p, pay_store_tx_fn fn, void *ctx,
                                 struct pay_error *err);
+
+/* A paid trade's receipt (docs/receipts.md; new reference in *out). TRADE_STATE_INVALID when
+ * the trade is not paid, RECEIPT_PENDING before a signed head covers it, TRANSLOG_CORRUPT.
+ * The caller has checked that the asker may see the trade. */
+enum pay_err pay_platform_receipt_json(struct pay_platform *p, const char *trade_id, json_t **out,
+                                       struct pay_error *err);
+/* The payment log's round (receipts.c, from the sweeper): signs a tree head when the log grew
+ * and PAY_TRANSLOG_HEAD_INTERVAL_MS passed since the last one, asks each bank to co-sign the
+ * newest head, and calls the anchoring hook. */
+void pay_platform_receipts_work(struct pay_platform *p);
 
 /* Closes expired unpaid trades and finishes trades past their refund window, and runs the
  * other deadlines, bank refunds, withdrawals and settlement; on the one platform node that

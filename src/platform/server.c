@@ -400,6 +400,7 @@ static const pay_platform_routes_fn route_tables[] = {
     pay_platform_operator_settlements_routes, /* operator_settlements.c */
     pay_platform_passkey_routes,              /* passkeys.c: /wallet/passkeys, /cashier/... */
     pay_platform_sms_routes,                  /* sms.c: /sandbox/sms */
+    pay_platform_receipts_routes,             /* receipts.c: /v1/log/head, /v1/log/consistency */
 };
 
 /* Adds every route of every table to p->http: a route whose ctx is NULL gets the platform as

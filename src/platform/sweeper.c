@@ -53,6 +53,7 @@ void *pay_platform_sweeper(void *arg)
             pay_platform_bank_work(p);
             pay_platform_withdraw_work(p);
             pay_platform_settle_work(p);
+            pay_platform_receipts_work(p); /* heads signed on one node only */
         }
         pay_platform_wait(p, &p->sweeper_clock, p->set.sweep_interval_ms);
     }

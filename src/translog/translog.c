@@ -139,18 +139,29 @@ static enum pay_err check_leaf(const struct pay_translog_leaf *l, struct pay_err
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_translog_size(struct pay_store_tx *tx, int64_t *size, struct pay_error *err)
+/* The one integer a query without parameters answers (0 when it answers no row). */
+static enum pay_err scalar(struct pay_store_tx *tx, const char *sql, int64_t *out,
+                           struct pay_error *err)
 {
-    *size = 0;
-    struct pay_store_stmt *st =
-        pay_store_query(tx, err, "SELECT COUNT(*) FROM translog_leaves", "");
+    *out = 0;
+    struct pay_store_stmt *st = pay_store_query(tx, err, sql, "");
     if (!st)
         return err->code;
     int rc = pay_store_step(st, err);
     if (rc == 1)
-        *size = pay_store_col_int64(st, 0);
+        *out = pay_store_col_int64(st, 0);
     pay_store_done(st);
     return rc < 0 ? err->code : PAY_ERR_OK;
+}
+
+enum pay_err pay_translog_size(struct pay_store_tx *tx, int64_t *size, struct pay_error *err)
+{
+    return scalar(tx, "SELECT COUNT(*) FROM translog_leaves", size, err);
+}
+
+enum pay_err pay_translog_first_paid_ms(struct pay_store_tx *tx, int64_t *ms, struct pay_error *err)
+{
+    return scalar(tx, "SELECT paid_ms FROM translog_leaves WHERE idx = 0", ms, err);
 }
 
 enum pay_err pay_translog_append(struct pay_store_tx *tx, const struct pay_translog_leaf *l,

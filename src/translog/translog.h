@@ -86,6 +86,9 @@ enum pay_sig_alg pay_translog_alg_parse(const char *name); /* PAY_SIG_ALG_NONE: 
 
 /* Leaves in the log inside tx. */
 enum pay_err pay_translog_size(struct pay_store_tx *tx, int64_t *size, struct pay_error *err);
+/* When the log's first payment was paid (its leaf's paid_ms; 0 for an empty log). */
+enum pay_err pay_translog_first_paid_ms(struct pay_store_tx *tx, int64_t *ms,
+                                        struct pay_error *err);
 /* The hashes of leaves 0..n-1 (malloc'd into *out, caller frees; NULL for n = 0).
  * UNAVAILABLE above PAY_TRANSLOG_TREE_MAX; TRANSLOG_CORRUPT when a leaf is missing. */
 enum pay_err pay_translog_leaf_hashes(struct pay_store_tx *tx, int64_t n, pay_merkle_hash **out,
@@ -157,6 +160,35 @@ enum pay_err pay_translog_head_from_json(const json_t *o, const char *field,
 /* Reads up to max hex hashes from a JSON array (field names it in errors). */
 enum pay_err pay_translog_hashes_from_json(const json_t *a, const char *field, pay_merkle_hash *out,
                                            size_t max, size_t *n, struct pay_error *err);
+
+/* --- witnesses (witness.c) ----------------------------------------------------------------------
+ */
+
+/* A witness's schema (component "witness"): table witness_logs, the last head it co-signed
+ * per log. Pass it to pay_store_open beside the witness's own (the banks'). */
+extern const struct pay_store_component pay_translog_witness_schema;
+
+/* A head a log asks a witness to co-sign. */
+struct pay_witness_request {
+    const char *log_id;                  /* who asks (authenticated by the caller) */
+    uint8_t log_key[PAY_ED25519_PK_LEN]; /* the log's public key: pinned at the first head */
+    struct pay_translog_head head;
+    int64_t proof_from; /* the size the consistency proof starts from: the witness's last */
+    pay_merkle_hash proof[PAY_MERKLE_PROOF_MAX];
+    size_t proof_len;
+};
+
+/* Inside tx: checks r (the head signed by log_key; the key the one pinned for log_id; the head
+ * consistent with the last one co-signed for log_id: not smaller, not older, the same root at
+ * the same size, a consistency proof from the last size that verifies), remembers it as the
+ * last, and co-signs it with witness (key_id = the witness's name) into *out.
+ * SIGNATURE_INVALID (field head.signature), LOG_INCONSISTENT (field head, the detail says why
+ * and the last size), FIELD_INVALID (consistencyFrom: not the last size); nothing is changed
+ * then. The first head of a log is co-signed as it comes (trust on first use). */
+enum pay_err pay_translog_witness_cosign(struct pay_store_tx *tx,
+                                         const struct pay_sig_signer *witness,
+                                         struct pay_witness_request *r, int64_t now_ms,
+                                         struct pay_translog_cosig *out, struct pay_error *err);
 
 /* `paygate receipt` (cmd_receipt.c, linked into the paygate binary): verify a receipt. Takes
  * the arguments after the command's name (argv[0] is it), returns the exit status. */

@@ -527,23 +527,38 @@ void h_bank_sms_code(const char *bank_url, const char *phone, char out[7])
     assert_int_equal(strlen(out), 6);
 }
 
-long h_cashier_pay_wallet(struct h_platform *pf, const char *trade_id, const char *login,
-                          const char *password, const char *pay_password)
+/* The desktop cashier (/cashier, paying at .../pay/wallet) or the page a scanned QR code opens
+ * (/m/pay, paying at .../confirm). */
+static long pay_wallet_at(struct h_platform *pf, const char *base, const char *pay,
+                          const char *trade_id, const char *login, const char *password,
+                          const char *pay_password)
 {
     struct h_browser b = {0};
     char path[128], form[512];
-    snprintf(path, sizeof path, "/cashier/%s", trade_id);
+    snprintf(path, sizeof path, "%s/%s", base, trade_id);
     hb_req(pf, &b, "GET", path, NULL);
     snprintf(form, sizeof form, "csrf=%s&login=%s&password=%s", b.last_csrf, login, password);
-    snprintf(path, sizeof path, "/cashier/%s/login", trade_id);
+    snprintf(path, sizeof path, "%s/%s/login", base, trade_id);
     hb_req(pf, &b, "POST", path, form);
-    snprintf(path, sizeof path, "/cashier/%s", trade_id);
+    snprintf(path, sizeof path, "%s/%s", base, trade_id);
     hb_req(pf, &b, "GET", path, NULL);
     snprintf(form, sizeof form, "csrf=%s&pay_password=%s", b.last_csrf, pay_password);
-    snprintf(path, sizeof path, "/cashier/%s/pay/wallet", trade_id);
+    snprintf(path, sizeof path, "%s/%s/%s", base, trade_id, pay);
     hb_req(pf, &b, "POST", path, form);
     h_browser_fini(&b);
     return b.status;
+}
+
+long h_cashier_pay_wallet(struct h_platform *pf, const char *trade_id, const char *login,
+                          const char *password, const char *pay_password)
+{
+    return pay_wallet_at(pf, "/cashier", "pay/wallet", trade_id, login, password, pay_password);
+}
+
+long h_qr_pay_wallet(struct h_platform *pf, const char *trade_id, const char *login,
+                     const char *password, const char *pay_password)
+{
+    return pay_wallet_at(pf, "/m/pay", "confirm", trade_id, login, password, pay_password);
 }
 
 const char *h_wallet_login(struct h_platform *pf, const char *login, const char *password)

@@ -157,6 +157,10 @@ void h_bank_sms_code(const char *bank_url, const char *phone, char out[7]);
 long h_cashier_pay_wallet(struct h_platform *pf, const char *trade_id, const char *login,
                           const char *password, const char *pay_password);
 
+/* The same on the phone's page a scanned QR code opens (/m/pay): the trade is paid "qr". */
+long h_qr_pay_wallet(struct h_platform *pf, const char *trade_id, const char *login,
+                     const char *password, const char *pay_password);
+
 /* Logs in on /wallet; returns the session cookie value (static buffer) or "" on failure. */
 const char *h_wallet_login(struct h_platform *pf, const char *login, const char *password);
 /* GET /wallet with that session: 1 when the page shows a logged-in wallet, else 0. */

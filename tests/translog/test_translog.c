@@ -369,6 +369,118 @@ static void test_consistency(void **state)
     assert_string_equal(err.field, "first");
 }
 
+/* --- the witness (witness.c) --------------------------------------------------------------- */
+
+struct wit {
+    struct pay_store *log, *bank; /* the platform's log and the bank's memory of it */
+    struct pay_witness_request r;
+    struct pay_translog_cosig out;
+    const struct pay_ed25519_key *log_key;
+};
+
+static enum pay_err cosign_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct wit *w = ctx;
+    struct pay_sig_signer s = {PAY_SIG_RSA_SHA256, "icbc", NULL, witness_rsa};
+    return pay_translog_witness_cosign(tx, &s, &w->r, 5000, &w->out, err);
+}
+
+/* The newest head of the log and the proof from size `from` into w->r. */
+static enum pay_err head_and_proof_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct wit *w = ctx;
+    enum pay_err e = pay_translog_head_latest(tx, &w->r.head, err);
+    w->r.proof_len = 0;
+    if (e != PAY_ERR_OK || w->r.proof_from == 0 || w->r.proof_from >= w->r.head.tree_size)
+        return e;
+    pay_merkle_hash *leaves = NULL;
+    if ((e = pay_translog_leaf_hashes(tx, w->r.head.tree_size, &leaves, err)) != PAY_ERR_OK)
+        return e;
+    w->r.proof_len = pay_merkle_consistency_proof(leaves, (uint64_t)w->r.head.tree_size,
+                                                  (uint64_t)w->r.proof_from, w->r.proof);
+    free(leaves);
+    return PAY_ERR_OK;
+}
+
+/* Asks the witness to co-sign the log's newest head with a proof from size `from`. */
+static enum pay_err ask(struct wit *w, int64_t from, struct pay_error *err)
+{
+    w->r.proof_from = from;
+    assert_int_equal(pay_store_run_read(w->log, head_and_proof_tx, w, err), PAY_ERR_OK);
+    memcpy(w->r.log_key, w->log_key->pk, PAY_ED25519_PK_LEN);
+    return pay_store_run_tx(w->bank, cosign_tx, w, err);
+}
+
+/* Re-signs w->r.head with the log's key (a head the log really signed, whatever it says). */
+static void resign(struct wit *w)
+{
+    uint8_t msg[PAY_TRANSLOG_HEAD_MSG_MAX];
+    size_t len = pay_translog_head_message(&w->r.head, msg, sizeof msg);
+    pay_ed25519_sign(w->r.head.sig, msg, len, w->log_key);
+}
+
+static void test_witness(void **state)
+{
+    struct fixture *f = *state;
+    char path[320];
+    snprintf(path, sizeof path, "%s/bank.db", f->dir);
+    const struct pay_store_component *schema[] = {&pay_translog_witness_schema, NULL};
+    struct pay_store_options o = {.readers = 1, .unsafe_no_sync = true};
+    struct pay_error err = {0};
+    struct wit w = {.log = f->s, .r = {.log_id = "PAYGATE"}, .log_key = &platform_key};
+    assert_int_equal(pay_store_open(path, &o, schema, &w.bank, &err), PAY_ERR_OK);
+    struct op op = {.from = 0, .n = 3, .head = true, .now_ms = 1000};
+    assert_int_equal(run(f->s, &op), PAY_ERR_OK);
+    assert_int_equal(ask(&w, 0, &err), PAY_ERR_OK); /* the first head: trusted as it comes */
+    struct pay_translog_head three = w.r.head;
+    /* its co-signature verifies with the bank's key over the co-signature message */
+    uint8_t msg[PAY_TRANSLOG_COSIG_MSG_MAX];
+    size_t len = pay_translog_cosig_message("icbc", &w.r.head, msg, sizeof msg);
+    struct pay_sig_pubkey bank_pk = {.alg = PAY_SIG_RSA_SHA256, .rsa = witness_rsa};
+    assert_true(pay_translog_verify_sig(&bank_pk, msg, len, w.out.sig, w.out.sig_len));
+    assert_string_equal(w.out.witness, "icbc");
+    assert_int_equal(ask(&w, 0, &err), PAY_ERR_OK); /* the same head again: co-signed again */
+    op = (struct op){.from = 3, .n = 4, .head = true, .now_ms = 2000};
+    assert_int_equal(run(f->s, &op), PAY_ERR_OK);
+    assert_int_equal(ask(&w, 2, &err), PAY_ERR_FIELD_INVALID); /* not from its last size */
+    assert_string_equal(err.field, "consistencyFrom");
+    w.r.proof[0][0] ^= 1; /* a proof that fails */
+    w.r.proof_from = 3;
+    assert_int_equal(pay_store_run_tx(w.bank, cosign_tx, &w, &err), PAY_ERR_LOG_INCONSISTENT);
+    /* a fork: another tree of 7 leaves, signed by the log's key, whose first 3 are not the
+     * ones co-signed (a proof computed over it cannot exist; the honest one fails) */
+    assert_int_equal(ask(&w, 3, &err), PAY_ERR_OK); /* the honest extension: 3 -> 7 */
+    struct pay_translog_head seven = w.r.head;
+    w.r.head.root[5] ^= 1;
+    resign(&w);
+    w.r.proof_len = 0;
+    assert_int_equal(pay_store_run_tx(w.bank, cosign_tx, &w, &err), PAY_ERR_LOG_INCONSISTENT);
+    assert_non_null(strstr(err.detail, "fork"));
+    w.r.head = three; /* back to a smaller tree */
+    assert_int_equal(pay_store_run_tx(w.bank, cosign_tx, &w, &err), PAY_ERR_LOG_INCONSISTENT);
+    assert_non_null(strstr(err.detail, "smaller"));
+    w.r.head = seven; /* the same head, older */
+    w.r.head.timestamp_ms = 1500;
+    resign(&w);
+    assert_int_equal(pay_store_run_tx(w.bank, cosign_tx, &w, &err), PAY_ERR_LOG_INCONSISTENT);
+    w.r.head = seven; /* not signed by the log's key */
+    w.r.head.sig[0] ^= 1;
+    assert_int_equal(pay_store_run_tx(w.bank, cosign_tx, &w, &err), PAY_ERR_SIGNATURE_INVALID);
+    w.r.head = seven; /* another log key for the same log */
+    w.log_key = &other_key;
+    resign(&w);
+    memcpy(w.r.log_key, other_key.pk, PAY_ED25519_PK_LEN);
+    assert_int_equal(pay_store_run_tx(w.bank, cosign_tx, &w, &err), PAY_ERR_LOG_INCONSISTENT);
+    assert_non_null(strstr(err.detail, "key"));
+    /* the refusals changed nothing: the next honest head extends 7 */
+    w.log_key = &platform_key;
+    op = (struct op){.from = 7, .n = 2, .head = true, .now_ms = 3000};
+    assert_int_equal(run(f->s, &op), PAY_ERR_OK);
+    assert_int_equal(ask(&w, 7, &err), PAY_ERR_OK);
+    assert_int_equal(w.r.head.tree_size, 9);
+    pay_store_close(w.bank);
+}
+
 int main(void)
 {
     assert_int_equal(pay_crypto_init(), 0);
@@ -382,6 +494,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tampered_receipts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edited_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consistency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_witness, setup, teardown),
     };
     int failures = cmocka_run_group_tests(tests, NULL, NULL);
     pay_rsa_key_free(witness_rsa);
