@@ -34,6 +34,11 @@
 #     start of their lines, as .clang-format puts them), unless tests/tools/long_functions.txt
 #     names it, at no more than the length written there; an entry whose function is within
 #     the limit again or gone must go (the list only shrinks);
+#   - in a module with a src/<m>/server.c (bank, platform, switch; not src/http), defines a route table
+#     (`const struct pay_http_route *NAME(size_t *n)`) that its server.c does not name (its
+#     routes would never be served), or, outside server.c, registers routes itself with
+#     pay_http_server_add_routes: each file exports its table and server.c walks them
+#     (docs/hacking.md, "Platform routes");
 #   - is not formatted as .clang-format says (skipped, with a notice, without clang-format).
 # Comment lines (starting with /*, * or //) are not searched. In a git checkout the files
 # checked are the tracked ones, as CI sees them; elsewhere every *.c and *.h.
@@ -188,6 +193,27 @@ long=$(awk -v max="$function_lines_max" -v allowfile="$allowlist" '
 ' "${files[@]}")
 if [ -n "$long" ]; then
     problems=$(printf '%s\n%s' "$problems" "$long" | sed '/^$/d')
+fi
+
+# Route tables: each one named by its module's server.c, which alone registers routes (src/http
+# is the framework that does the registering).
+routes=""
+for f in "${files[@]}"; do
+    case $f in src/http/*) continue ;; src/*/*.c) ;; *) continue ;; esac
+    server=${f%/*}/server.c
+    [ -f "$server" ] && [ "$f" != "$server" ] || continue
+    while read -r line name; do
+        grep -qw "$name" "$server" ||
+            routes+="$f:$line: route table $name is not listed in $server: its routes are never served"$'\n'
+    done < <(awk 'match($0, /^const struct pay_http_route \*[a-z0-9_]+\(size_t \*n\)$/) {
+                      name = $0; sub(/^const struct pay_http_route \*/, "", name); sub(/\(.*/, "", name)
+                      print FNR, name }' "$f")
+    while IFS=: read -r line _; do
+        routes+="$f:$line: registers routes itself: export a route table for $server to walk (docs/hacking.md, \"Platform routes\")"$'\n'
+    done < <(grep -n 'pay_http_server_add\(_inline\)\?_routes[ \t]*(' "$f")
+done
+if [ -n "$routes" ]; then
+    problems=$(printf '%s\n%s' "$problems" "$routes" | sed '/^$/d')
 fi
 
 status=0
