@@ -447,5 +447,5 @@ int main(void)
         cmocka_unit_test(test_bad_signatures_and_revoke),
         cmocka_unit_test(test_ledger_verify),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

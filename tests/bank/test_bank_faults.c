@@ -331,5 +331,5 @@ int main(void)
         cmocka_unit_test(api_refund_fails_at_each_step),
         cmocka_unit_test(ledger_is_clean),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

@@ -259,5 +259,5 @@ int main(void)
         cmocka_unit_test(parallel_wrong_sms_codes),
         cmocka_unit_test(refusals_audited),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

@@ -301,5 +301,5 @@ int main(void)
         cmocka_unit_test(configured_default_and_zone),
         cmocka_unit_test(drift_stops_the_start),
     };
-    return th_finish(cmocka_run_group_tests(tests, setup, teardown));
+    return th_finish(cmocka_run_group_tests(tests, setup, th_teardown(teardown)));
 }

@@ -6,6 +6,7 @@
 #define PAY_TESTS_LIB_HARNESS_H
 
 #include "http/server.h"
+#include "tmp.h" /* temp dirs, th_finish, th_teardown, th_sh */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,22 +18,6 @@ const char *th_binary_arg(int argc, char **argv);
 /* The paygate binary from $PAYGATE_BIN, else "paygate" on PATH (static, do not free). */
 const char *th_binary_env(void);
 
-/* Makes a fresh directory $PAYGATE_TMP/<prefix>-XXXXXX (PAYGATE_TMP: the suite's own <build>/tmp,
- * set by tests/meson.build, made here when missing; /tmp without it) into dir (caller's buffer of n
- * bytes), says where on stderr, and remembers it for th_finish. 0, or -1 when it could not be
- * made or does not fit. */
-int th_tmpdir(char *dir, size_t n, const char *prefix);
-/* The test is done with dir: th_finish removes it after a run without failures. 0. */
-int th_tmpdir_done(const char *dir);
-/* The end of a test program: `return th_finish(cmocka_run_group_tests(...));`. With no
- * failures it removes the dirs of th_tmpdir_done, unless $PAYGATE_KEEP_TMP is set; after a
- * failure it keeps every dir of th_tmpdir, so the logs in them can be read, and names them.
- * Returns failures. */
-int th_finish(int failures);
-
-/* Runs a printf-formatted shell command with system(); its exit status, -1 when it did not
- * exit normally. */
-int th_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Runs argv (argv[0] is the path, NULL-terminated) with stdout to /dev/null and waits; its
  * exit status, 128 when killed by a signal, -1 when it could not be started. */
 int th_run(const char *const *argv);

@@ -898,5 +898,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(refund_window_and_session_idle),
         cmocka_unit_test(database_logged_without_password),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

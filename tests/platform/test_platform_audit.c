@@ -264,5 +264,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(config_change),
         cmocka_unit_test(verify_catches),
     };
-    return th_finish(cmocka_run_group_tests(tests, setup, teardown));
+    return th_finish(cmocka_run_group_tests(tests, setup, th_teardown(teardown)));
 }

@@ -1030,6 +1030,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         if (!th_db_is_pg() || tests[i].test_func != legacy_secrets_sealed_at_start)
             run[n++] = tests[i];
-    return th_finish(
-        _cmocka_run_group_tests("platform and banks", run, n, group_setup, group_teardown));
+    return th_finish(_cmocka_run_group_tests("platform and banks", run, n, group_setup,
+                                             th_teardown(group_teardown)));
 }

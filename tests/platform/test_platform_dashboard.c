@@ -253,5 +253,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(totals_and_charts),
         cmocka_unit_test(off_without_token),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

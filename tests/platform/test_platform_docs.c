@@ -231,5 +231,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(examples_run),
         cmocka_unit_test(notifications_as_documented),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

@@ -625,5 +625,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(request_decided_by_operator),
         cmocka_unit_test(ledger_at_the_end),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

@@ -393,5 +393,5 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(read_failure, disk_back),
         cmocka_unit_test_teardown(crash_keeps_everything, disk_back),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

@@ -254,5 +254,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(right_login_among_wrong_ones),
         cmocka_unit_test(parallel_wrong_payment_passwords),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

@@ -172,5 +172,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(notify_endpoint_starts),       cmocka_unit_test(create_and_notify),
         cmocka_unit_test(forged_notifications_refused),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

@@ -339,5 +339,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(operator_approves), cmocka_unit_test(first_paid_sandbox_trade),
         cmocka_unit_test(operator_rejects),  cmocka_unit_test(ledger_and_audit),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

@@ -654,5 +654,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(cashier_in_the_readers_language),
         cmocka_unit_test(ledger_after_everything),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

@@ -703,5 +703,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(keys_rotate_overlap_revoke), /* it moves the clock 2 days */
         cmocka_unit_test(ledger_and_audit_trail),     /* stops the platform */
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

@@ -484,5 +484,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(trial_balance),
         cmocka_unit_test(ledger_at_the_end),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

@@ -263,5 +263,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(refunds_through_the_bank),
         cmocka_unit_test(wrong_bank_code_refused),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

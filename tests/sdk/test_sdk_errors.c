@@ -474,5 +474,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(bank_calls_refused),
         cmocka_unit_test(bank_notifications_checked),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

@@ -333,5 +333,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(balance_through_sdk),
         cmocka_unit_test(wrong_platform_key_refused),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

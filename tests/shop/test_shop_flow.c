@@ -751,5 +751,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(late_notification_found_by_query),
         cmocka_unit_test(platform_down),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

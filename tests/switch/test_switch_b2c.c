@@ -321,5 +321,5 @@ int main(void)
         cmocka_unit_test(settlement_after_the_cut_off),
         cmocka_unit_test(no_card_data_at_the_acquirer_or_the_switch),
     };
-    return th_finish(cmocka_run_group_tests(tests, setup, teardown));
+    return th_finish(cmocka_run_group_tests(tests, setup, th_teardown(teardown)));
 }

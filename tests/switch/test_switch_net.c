@@ -345,5 +345,5 @@ int main(void)
         cmocka_unit_test(switch_killed_mid_authorization),
         cmocka_unit_test(no_card_data_at_the_switch),
     };
-    return th_finish(cmocka_run_group_tests(tests, setup, teardown));
+    return th_finish(cmocka_run_group_tests(tests, setup, th_teardown(teardown)));
 }
