@@ -7,8 +7,10 @@
 # usage: test_bench_smoke.sh <source root> <build dir>
 set -euo pipefail
 src=$1 build=$2
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+source "$src/tests/lib/tmp.sh"
+test_tmpdir bench-smoke
+out=$dir/out.txt
+trap 'test_finish $?' EXIT
 fail() { cat "$out"; echo "FAIL: $*"; exit 1; }
 run() { "$src/bench/e2e" --payments-only --rounds 1 --seconds 2 --connections 4 --consumers 8 \
   --build "$build" "$@" >"$out" 2>&1; }

@@ -6,8 +6,10 @@
 # usage: test_switch_bench_smoke.sh <source root> <build dir>
 set -euo pipefail
 src=$1 build=$2
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+source "$src/tests/lib/tmp.sh"
+test_tmpdir switch-bench-smoke
+out=$dir/out.txt
+trap 'test_finish $?' EXIT
 fail() { cat "$out"; echo "FAIL: $*"; exit 1; }
 
 "$src/bench/switch" --rounds 1 --seconds 1 --threads 2 --build "$build" >"$out" 2>&1 \

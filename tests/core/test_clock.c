@@ -1,6 +1,8 @@
 /* The clock (core/clock.h): business time real or a test clock, steps refused beyond the cap,
  * monotonic timed waits, and a worker woken at once by a move of the test clock (a sleep of a
  * minute ends as soon as the clock moves), reporting what it has looked at. */
+#include "lib/tmp.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,8 +67,8 @@ static void test_clock_moves_only_when_moved(void **state)
 static void test_clock_survives_restart(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/paygate-clock-XXXXXX", path[64];
-    assert_non_null(mkdtemp(dir));
+    char dir[256], path[320];
+    assert_int_equal(th_tmpdir(dir, sizeof dir, "paygate-clock"), 0);
     snprintf(path, sizeof path, "%s/fake-clock", dir);
     assert_int_equal(pay_clock_use_fake_file(path), 0); /* no file yet: the real time */
     int64_t start = pay_clock_now_ms();
@@ -82,8 +84,7 @@ static void test_clock_survives_restart(void **state)
     fclose(f);
     assert_int_equal(pay_clock_use_fake_file(path), -1);
     pay_clock_use_real();
-    assert_int_equal(unlink(path), 0);
-    assert_int_equal(rmdir(dir), 0);
+    th_tmpdir_done(dir);
 }
 
 static void monotonic_timed_wait(void **state)
@@ -188,5 +189,5 @@ int main(void)
         cmocka_unit_test(monotonic_timed_wait),
         cmocka_unit_test(worker_wakes_when_the_clock_moves),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -1,5 +1,7 @@
 /* Config files: loading real files, typed getters, and every error naming file, line and key:
  * bad values, syntax errors, duplicates, unknown keys and sections, size limits. */
+#include "lib/tmp.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,10 +38,17 @@ static void parse_bad(const char *text, const char *want)
         fail_msg("detail '%s' lacks '%s'", e.detail, want);
 }
 
-/* Writes text to a new temporary file; the caller unlinks path. */
-static void write_temp(char path[64], const char *text, size_t len)
+#define TEMP_PATH_MAX 300
+
+/* Writes text to a new temporary file in the test's dir (made on first use, removed by
+ * th_finish); the caller unlinks path. */
+static void write_temp(char path[TEMP_PATH_MAX], const char *text, size_t len)
 {
-    snprintf(path, 64, "/tmp/paygate-test-config-XXXXXX");
+    static char dir[256];
+    if (!dir[0])
+        assert_int_equal(th_tmpdir(dir, sizeof dir, "paygate-test-config"), 0);
+    th_tmpdir_done(dir);
+    snprintf(path, TEMP_PATH_MAX, "%s/ini-XXXXXX", dir);
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, text, len), (ssize_t)len);
@@ -186,7 +195,7 @@ static void limits(void **state)
     memset(big, ';', PAY_CONFIG_FILE_MAX + 1);
     big[PAY_CONFIG_FILE_MAX + 1] = '\0';
     parse_bad(big, "larger than");
-    char path[64];
+    char path[TEMP_PATH_MAX];
     write_temp(path, big, PAY_CONFIG_FILE_MAX + 1);
     struct pay_error e = {0};
     assert_int_equal(pay_config_load(path, &cfg, &e), PAY_ERR_CONFIG_INVALID);
@@ -204,7 +213,7 @@ static void files(void **state)
     assert_null(cfg);
     assert_string_equal(e.detail,
                         "cannot open /nonexistent/paygate.ini: No such file or directory");
-    char path[64];
+    char path[TEMP_PATH_MAX];
     const char good[] = "[server]\nlisten = 127.0.0.1:9000\n";
     write_temp(path, good, sizeof good - 1);
     assert_int_equal(pay_config_load(path, &cfg, &e), PAY_ERR_OK);
@@ -317,5 +326,5 @@ int main(void)
         cmocka_unit_test(unknown_keys_and_sections),
         cmocka_unit_test(example_file),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -1,4 +1,6 @@
 /* Logging: format, request id, and that card numbers and secrets never come out. */
+#include "lib/tmp.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,11 +13,28 @@
 
 #include "core/log.h"
 
+/* A new file in the test's dir under PAYGATE_TMP (made on first use), already unlinked. */
+static FILE *temp_file(void)
+{
+    static char dir[256];
+    if (!dir[0]) {
+        assert_int_equal(th_tmpdir(dir, sizeof dir, "paygate-log"), 0);
+        th_tmpdir_done(dir);
+    }
+    char path[320];
+    snprintf(path, sizeof path, "%s/log-XXXXXX", dir);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    FILE *f = fdopen(fd, "w+");
+    assert_non_null(f);
+    return f;
+}
+
 /* What fn logs, through a file (the descriptor path every server takes); caller frees. */
 static char *capture(void (*fn)(void))
 {
-    FILE *f = tmpfile();
-    assert_non_null(f);
+    FILE *f = temp_file();
     pay_log_init(f, PAY_LOG_DEBUG);
     fn();
     pay_log_init(stderr, PAY_LOG_INFO);
@@ -197,5 +216,5 @@ int main(void)
         cmocka_unit_test(concurrent_lines_stay_whole),
         cmocka_unit_test(level_filter_and_parse),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

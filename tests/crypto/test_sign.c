@@ -1,5 +1,7 @@
 /* Ed25519 and RSA-SHA256 keys and signatures: RFC 8032 vector, tampering, wrong keys, text
  * and PEM forms, key files (mode 0600). */
+#include "lib/tmp.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +15,7 @@
 #include "crypto/crypto.h"
 #include "crypto/sign.h"
 
-static char dir[] = "/tmp/paygate-test-sign-XXXXXX";
+static char dir[256];
 
 static void path_in_dir(char *out, size_t n, const char *name)
 {
@@ -81,7 +83,7 @@ static void ed25519_text_and_files(void **state)
     assert_int_equal(pay_ed25519_sk_from_text(&back, sk_text), 0);
     assert_memory_equal(&back, &k, sizeof k);
 
-    char path[256];
+    char path[320];
     path_in_dir(path, sizeof path, "ed.pem");
     assert_int_equal(pay_ed25519_key_save(path, &k), 0);
     struct stat st;
@@ -156,7 +158,7 @@ static void rsa_pem_and_files(void **state)
     assert_int_equal(pay_rsa_key_from_pem(ed_pem, strlen(ed_pem), &loaded), -1);
     free(ed_pem);
 
-    char path[256];
+    char path[320];
     path_in_dir(path, sizeof path, "rsa.pem");
     assert_int_equal(pay_rsa_key_save(path, k, 0), 0);
     struct stat st;
@@ -183,24 +185,17 @@ static void rsa_pem_and_files(void **state)
 static int cleanup(void **state)
 {
     (void)state;
-    const char *names[] = {"ed.pem", "garbage.pem", "rsa.pem", "rsa.pub"};
-    char path[256];
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        path_in_dir(path, sizeof path, names[i]);
-        unlink(path);
-    }
-    rmdir(dir);
-    return 0;
+    return th_tmpdir_done(dir);
 }
 
 int main(void)
 {
-    if (pay_crypto_init() != 0 || mkdtemp(dir) == NULL)
+    if (pay_crypto_init() != 0 || th_tmpdir(dir, sizeof dir, "paygate-test-sign") != 0)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ed25519_rfc8032),        cmocka_unit_test(ed25519_rejects),
         cmocka_unit_test(ed25519_text_and_files), cmocka_unit_test(rsa_sign_verify),
         cmocka_unit_test(rsa_pem_and_files),
     };
-    return cmocka_run_group_tests(tests, NULL, cleanup);
+    return th_finish(cmocka_run_group_tests(tests, NULL, th_teardown(cleanup)));
 }

@@ -2,6 +2,8 @@
  * the built-in routes, limits, error rendering, security headers, no-redirect and SSRF guard
  * of the client, graceful shutdown, TLS with a certificate made by `openssl`, and the refusal
  * to serve plain HTTP on a public address. */
+#include "lib/tmp.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -499,8 +501,8 @@ static void shutdown_waits_for_in_flight(void **state)
 
 static void tls_serving(void **state)
 {
-    char dir[] = "/tmp/paygate-tls-XXXXXX", cert[128], key[128], cmd[1024];
-    assert_non_null(mkdtemp(dir));
+    char dir[256], cert[320], key[320], cmd[1024];
+    assert_int_equal(th_tmpdir(dir, sizeof dir, "paygate-tls"), 0);
     snprintf(cert, sizeof cert, "%s/cert.pem", dir);
     snprintf(key, sizeof key, "%s/key.pem", dir);
     snprintf(cmd, sizeof cmd,
@@ -526,9 +528,7 @@ static void tls_serving(void **state)
                      PAY_ERR_UPSTREAM_FAILED);
     pay_http_client_response_fini(&r);
     pay_http_server_free(srv);
-    remove(cert);
-    remove(key);
-    remove(dir);
+    th_tmpdir_done(dir);
 }
 
 static void insecure_listen_refused(void **state)
@@ -651,5 +651,5 @@ int main(void)
         cmocka_unit_test(signed_answers),
         cmocka_unit_test(json_media_type),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return th_finish(cmocka_run_group_tests(tests, setup, th_teardown(teardown)));
 }

@@ -1,5 +1,7 @@
 /* Templates: escaping by default, trusted raw values, sections, inverted sections, partials,
  * errors, and loading the shipped web/ directory. */
+#include "lib/tmp.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -139,9 +141,8 @@ static int collect(void *ctx, const char *tpl, int line, const char *msgctxt, co
 static void loads_directory(void **state)
 {
     (void)state;
-    char dir[4096], path[4200];
-    snprintf(dir, sizeof dir, "/tmp/paygate-tpl-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    char dir[256], path[320];
+    assert_int_equal(th_tmpdir(dir, sizeof dir, "paygate-tpl"), 0);
     snprintf(path, sizeof path, "%s/hello.html", dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -160,8 +161,7 @@ static void loads_directory(void **state)
     pay_buf_fini(&b);
     json_decref(ctx);
     pay_tpl_set_free(set);
-    remove(path);
-    remove(dir);
+    th_tmpdir_done(dir);
     assert_int_equal(pay_tpl_set_load("/nonexistent/dir", &set, &e), PAY_ERR_CONFIG_INVALID);
 }
 
@@ -171,9 +171,8 @@ static void loads_directory(void **state)
 static void translation_tag(void **state)
 {
     (void)state;
-    char dir[64], path[128];
-    snprintf(dir, sizeof dir, "/tmp/paygate-tpl-i18n-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    char dir[256], path[320];
+    assert_int_equal(th_tmpdir(dir, sizeof dir, "paygate-tpl-i18n"), 0);
     snprintf(path, sizeof path, "%s/zh_CN.po", dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -236,8 +235,7 @@ static void translation_tag(void **state)
     json_decref(globals);
     pay_tpl_set_free(set);
     pay_i18n_free(i18n);
-    remove(path);
-    remove(dir);
+    th_tmpdir_done(dir);
 }
 
 static void output_cap(void **state)
@@ -263,5 +261,5 @@ int main(void)
         cmocka_unit_test(loads_directory),    cmocka_unit_test(output_cap),
         cmocka_unit_test(translation_tag),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -1,6 +1,8 @@
 /* Languages: loading a catalog directory, the default, translation with contexts and fallbacks,
  * {name} placeholders, and the negotiation of a request's language (cookie beats
  * Accept-Language; q-values; primary-subtag matches; the default). */
+#include "lib/tmp.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,8 +33,7 @@ static void write_file(const char *name, const char *text)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/paygate-i18n-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(th_tmpdir(dir, sizeof dir, "paygate-i18n"), 0);
     write_file("zh_CN.po", HEADER("zh_CN") "msgctxt \"language name\"\nmsgid \"English\"\n"
                                            "msgstr \"中文\"\n\n"
                                            "msgid \"Pay {amount} to {merchant}\"\n"
@@ -56,14 +57,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char path[512];
-    const char *files[] = {"zh_CN.po", "ja.po", "paygate.pot", "xx_YY.po"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
-    return 0;
+    return th_tmpdir_done(dir);
 }
 
 static struct pay_i18n *load(const char *def)
@@ -270,5 +264,5 @@ int main(void)
         cmocka_unit_test(expands_placeholders),
         cmocka_unit_test(details_with_values),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return th_finish(cmocka_run_group_tests(tests, setup, th_teardown(teardown)));
 }

@@ -1,6 +1,8 @@
 /* Time zones: times stored in UTC shown in the configured zone, from the system's tzdata and
  * the POSIX rule of its footer, without the process-global TZ; the calendar arithmetic under
  * it; names refused; the built-in zones without tzdata. */
+#include "lib/tmp.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,9 +125,8 @@ static void refuses_bad_names(void **state)
 static void builtin_zones_without_tzdata(void **state)
 {
     (void)state;
-    char empty[64];
-    snprintf(empty, sizeof empty, "/tmp/paygate-tz-XXXXXX");
-    assert_non_null(mkdtemp(empty));
+    char empty[256];
+    assert_int_equal(th_tmpdir(empty, sizeof empty, "paygate-tz"), 0);
     setenv("TZDIR", empty, 1);
     struct pay_tz *sh = zone("Asia/Shanghai"), *u = zone("UTC"), *be = NULL;
     assert_string_equal(fmt(sh, utc(2026, 1, 31, 23, 30, 0)), "2026-02-01 07:30:00");
@@ -134,7 +135,7 @@ static void builtin_zones_without_tzdata(void **state)
     assert_int_equal(pay_tz_load("Europe/Berlin", &be, &e), PAY_ERR_CONFIG_INVALID);
     assert_non_null(strstr(e.detail, "install tzdata"));
     unsetenv("TZDIR");
-    rmdir(empty);
+    th_tmpdir_done(empty);
     pay_tz_free(sh);
     pay_tz_free(u);
 }
@@ -176,5 +177,5 @@ int main(void)
         cmocka_unit_test(builtin_zones_without_tzdata),
         cmocka_unit_test(calendar_round_trips),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -2,6 +2,8 @@
  * query race to mark it; lists come newest first; a shop.db made before the shop used the store
  * (no schema_migrations, ordered by rowid) upgrades with its orders in order. On SQLite, and
  * in the pg suite on PostgreSQL (the upgrade is SQLite's alone). */
+#include "lib/tmp.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,14 +17,13 @@
 #include "lib/testdb.h"
 #include "shop/shop.h"
 
-static char dir[64], db[600];
+static char dir[256], db[600];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/paygate-shopdb-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    char file[128];
+    assert_int_equal(th_tmpdir(dir, sizeof dir, "paygate-shopdb"), 0);
+    char file[320];
     snprintf(file, sizeof file, "%s/shop.db", dir);
     return th_db_new("shop", file, db, sizeof db);
 }
@@ -30,9 +31,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return th_tmpdir_done(dir);
 }
 
 static void order(struct shop_order *o, const char *id, int64_t amount)
@@ -132,5 +131,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(old_file_upgrades, setup, teardown), /* SQLite only */
     };
     size_t n = sizeof tests / sizeof tests[0] - (th_db_is_pg() ? 1 : 0);
-    return _cmocka_run_group_tests("shop orders", tests, n, NULL, NULL);
+    return th_finish(_cmocka_run_group_tests("shop orders", tests, n, NULL, NULL));
 }
