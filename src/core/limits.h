@@ -573,7 +573,9 @@
 #define PAY_PLATFORM_WALLET_TRADES_MAX 20
 /* A payout claimed for a bank call: not sent again before this (a process killed mid-call
  * leaves it due again afterwards). */
-#define PAY_PLATFORM_SETTLE_LEASE_MS     (2 * 60 * 1000LL)
+#define PAY_PLATFORM_SETTLE_LEASE_MS (2 * 60 * 1000LL)
+/* A payout the bank could not answer is sent again after 1 s, 2 s, 4 s, ... at most 5 min. */
+#define PAY_PLATFORM_SETTLE_RETRY_MIN_MS 1000LL
 #define PAY_PLATFORM_SETTLE_RETRY_MAX_MS (5 * 60 * 1000LL)
 /* Merchants paid per run, and transfers walked per merchant to find the cut-off. */
 #define PAY_PLATFORM_SETTLE_MERCHANTS_MAX 1000
@@ -641,6 +643,9 @@ _Static_assert(PAY_PLATFORM_ESCROW_CONFIRM_MIN_MS < PAY_PLATFORM_ESCROW_CONFIRM_
                "escrow confirmation bounds");
 _Static_assert(PAY_WITHDRAWAL_RETRY_MIN_MS <= PAY_WITHDRAWAL_RETRY_MAX_MS,
                "withdrawal backoff bounds");
+_Static_assert(PAY_PLATFORM_SETTLE_RETRY_MIN_MS > 0 &&
+                   PAY_PLATFORM_SETTLE_RETRY_MIN_MS <= PAY_PLATFORM_SETTLE_RETRY_MAX_MS,
+               "a payout's backoff starts above 0 and below its cap");
 _Static_assert(PAY_WITHDRAWAL_LEASE_MS > PAY_CLIENT_TOTAL_TIMEOUT_MS,
                "a withdrawal's lease outlasts the bank call it covers");
 _Static_assert(PAY_PLATFORM_NOTIFY_LEASE_MS >= PAY_CLIENT_TOTAL_TIMEOUT_MS / 2,

@@ -763,9 +763,29 @@ struct pay_buf;
 enum pay_err pay_platform_bill_csv(struct pay_platform *p, const char *merchant_id,
                                    const char *date, const char *type, struct pay_buf *out,
                                    struct pay_error *err);
+/* --- outgoing bank transfers (transfers.c): payouts and withdrawals ------------------------ */
+
 /* True for a bank error after which a transfer may or may not have happened (timeouts, 5xx,
  * rate limits): sent again later with the same transferId; anything else is a refusal. */
 bool pay_platform_bank_error_transient(enum pay_err e);
+/* What a bank's answer to a transfer means for its row (the values the workers' own step
+ * enums take for these three). */
+enum pay_platform_transfer_outcome {
+    PAY_TRANSFER_SUCCEEDED = 1, /* it happened */
+    PAY_TRANSFER_FAILED = 2,    /* refused: it did not happen */
+    PAY_TRANSFER_RETRY = 3,     /* maybe: sent again later with the same transferId */
+};
+enum pay_platform_transfer_outcome pay_platform_transfer_outcome(enum pay_err bank_result);
+/* The wait before the next try after attempts tries: min_ms doubled per try, at most max_ms. */
+int64_t pay_platform_transfer_retry_ms(int64_t attempts, int64_t min_ms, int64_t max_ms);
+/* Takes the lease on due row id of table (pf_settlements or pf_withdrawals): next_attempt_ms
+ * moved to now_ms + lease_ms (and attempts counted when count_attempt) if the row is still
+ * pending and due; *claimed says whether this call took it (another worker or process that
+ * took it first wins). Inside the caller's transaction. */
+enum pay_err pay_platform_transfer_claim_tx(struct pay_store_tx *tx, const char *table,
+                                            const char *id, int64_t now_ms, int64_t lease_ms,
+                                            bool count_attempt, bool *claimed,
+                                            struct pay_error *err);
 /* Trades (or requests) a worker handles per round and per kind. */
 #define PAY_PLATFORM_SWEEP_BATCH 64
 /* The ids (first column) of up to max rows of sql (db.c), whose $1 is cutoff_ms and $2 the limit,

@@ -331,7 +331,12 @@ struct due_payout {
     int64_t amount, attempts;
 };
 
-enum payout_step { CLAIM, PAID, REFUSED, RETRY };
+enum payout_step {
+    CLAIM = 0,
+    PAID = PAY_TRANSFER_SUCCEEDED,
+    REFUSED = PAY_TRANSFER_FAILED,
+    RETRY = PAY_TRANSFER_RETRY,
+};
 
 struct step_cmd {
     struct pay_platform *p;
@@ -341,34 +346,22 @@ struct step_cmd {
     bool claimed; /* out (CLAIM) */
 };
 
-static int64_t retry_delay_ms(int64_t attempts)
-{
-    int64_t d = 1000;
-    for (int64_t i = 0; i < attempts && d < PAY_PLATFORM_SETTLE_RETRY_MAX_MS; i++)
-        d *= 2;
-    return d < PAY_PLATFORM_SETTLE_RETRY_MAX_MS ? d : PAY_PLATFORM_SETTLE_RETRY_MAX_MS;
-}
-
 static enum pay_err step_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct step_cmd *c = ctx;
     const struct due_payout *d = c->d;
     int64_t now = pay_clock_now_ms();
-    if (c->step == CLAIM) { /* a lease: nobody else sends it meanwhile */
-        enum pay_err e =
-            pay_store_exec(tx, err,
-                           "UPDATE pf_settlements SET next_attempt_ms = $1, attempts = attempts + 1"
-                           " WHERE id = $2 AND status = 'pending' AND next_attempt_ms <= $3",
-                           "iti", now + PAY_PLATFORM_SETTLE_LEASE_MS, d->id, now);
-        c->claimed = e == PAY_ERR_OK && pay_store_changes(tx) == 1;
-        return e;
-    }
+    if (c->step == CLAIM) /* a lease: nobody else sends it meanwhile */
+        return pay_platform_transfer_claim_tx(tx, "pf_settlements", d->id, now,
+                                              PAY_PLATFORM_SETTLE_LEASE_MS, true, &c->claimed, err);
     static const char *const status[] = {"", "paid", "failed", "pending"};
     enum pay_err e = pay_store_exec(
         tx, err,
         "UPDATE pf_settlements SET status = $1, last_error = $2, next_attempt_ms = $3,"
         " done_ms = $4 WHERE id = $5 AND status = 'pending'",
-        "ttiit", status[c->step], c->detail, now + retry_delay_ms(d->attempts),
+        "ttiit", status[c->step], c->detail,
+        now + pay_platform_transfer_retry_ms(d->attempts, PAY_PLATFORM_SETTLE_RETRY_MIN_MS,
+                                             PAY_PLATFORM_SETTLE_RETRY_MAX_MS),
         c->step == RETRY ? (int64_t)0 : now, d->id);
     if (e != PAY_ERR_OK || c->step == RETRY)
         return e;
@@ -439,7 +432,7 @@ static void send_payout(struct pay_platform *p, const struct due_payout *d)
         b ? b->conn->transfer(b, d->id, NULL, d->account, d->amount, d->currency, &berr)
           : pay_error_set(&berr, PAY_ERR_FIELD_INVALID, "settle_bank",
                           "bank %s is not one of the platform's banks", d->bank);
-    c.step = be == PAY_ERR_OK ? PAID : pay_platform_bank_error_transient(be) ? RETRY : REFUSED;
+    c.step = (enum payout_step)pay_platform_transfer_outcome(be);
     char detail[300] = "";
     if (be != PAY_ERR_OK)
         snprintf(detail, sizeof detail, "%s: %s", pay_err_name(be), berr.detail);

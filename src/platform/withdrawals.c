@@ -43,7 +43,12 @@ struct wd_row {
     int64_t attempts;
 };
 
-enum wd_outcome { WD_RECORD, WD_SUCCEEDED, WD_FAILED, WD_RETRY };
+enum wd_outcome {
+    WD_RECORD = 0,
+    WD_SUCCEEDED = PAY_TRANSFER_SUCCEEDED,
+    WD_FAILED = PAY_TRANSFER_FAILED,
+    WD_RETRY = PAY_TRANSFER_RETRY,
+};
 
 struct wd_cmd {
     struct pay_platform *p;
@@ -112,14 +117,6 @@ static enum pay_err record_apply(struct pay_store_tx *tx, struct wd_cmd *c, stru
         err);
 }
 
-static int64_t retry_delay_ms(int64_t attempts)
-{
-    int64_t d = PAY_WITHDRAWAL_RETRY_MIN_MS;
-    for (int64_t i = 0; i < attempts && d < PAY_WITHDRAWAL_RETRY_MAX_MS; i++)
-        d *= 2;
-    return d < PAY_WITHDRAWAL_RETRY_MAX_MS ? d : PAY_WITHDRAWAL_RETRY_MAX_MS;
-}
-
 static enum pay_err wd_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct wd_cmd *c = ctx;
@@ -135,7 +132,10 @@ static enum pay_err wd_apply(struct pay_store_tx *tx, void *ctx, struct pay_erro
         "UPDATE pf_withdrawals SET status = $1, attempts = attempts + 1, last_error = $2,"
         " next_attempt_ms = $3, done_ms = $4 WHERE id = $5 AND status = 'pending'",
         "ttiit", status[c->what], c->detail ? c->detail : "",
-        c->what == WD_RETRY ? now + retry_delay_ms(w->attempts) : now,
+        c->what == WD_RETRY
+            ? now + pay_platform_transfer_retry_ms(w->attempts, PAY_WITHDRAWAL_RETRY_MIN_MS,
+                                                   PAY_WITHDRAWAL_RETRY_MAX_MS)
+            : now,
         c->what == WD_RETRY ? (int64_t)0 : now, w->id);
     if (e != PAY_ERR_OK)
         return e;
@@ -161,16 +161,6 @@ static enum pay_err wd_apply(struct pay_store_tx *tx, void *ctx, struct pay_erro
         return wd_xfer(c, tx, "back", PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_WALLET,
                        w->consumer_id, err);
     return PAY_ERR_OK;
-}
-
-/* The bank did not answer, answered that it failed, or asked us to come back later: the
- * transfer may or may not have happened, so it is sent again later with the same transferId.
- * Any other error is the bank refusing the transfer: it did not happen. */
-bool pay_platform_bank_error_transient(enum pay_err e)
-{
-    return e == PAY_ERR_UPSTREAM_TIMEOUT || e == PAY_ERR_UPSTREAM_FAILED || e == PAY_ERR_DB_BUSY ||
-           e == PAY_ERR_DB_FULL || e == PAY_ERR_DB_UNAVAILABLE || e == PAY_ERR_INTERNAL ||
-           e == PAY_ERR_UNAVAILABLE || e == PAY_ERR_RATE_LIMITED;
 }
 
 /* Sends the transfer of w to its card (its agreement token, opened from the card row only for
@@ -211,9 +201,7 @@ static enum pay_err wd_attempt(struct pay_platform *p, const struct wd_row *w,
     enum pay_err be =
         b ? wd_send(p, b, w, berr)
           : pay_error_set(berr, PAY_ERR_UPSTREAM_FAILED, "", "bank %s is not configured", w->bank);
-    *outcome = be == PAY_ERR_OK                        ? WD_SUCCEEDED
-               : pay_platform_bank_error_transient(be) ? WD_RETRY
-                                                       : WD_FAILED;
+    *outcome = (enum wd_outcome)pay_platform_transfer_outcome(be);
     struct pay_error err = {0};
     struct wd_cmd c = {.p = p, .w = w, .what = *outcome, .detail = be ? berr->detail : ""};
     enum pay_err e = pay_committer_submit(p->committer, wd_apply, &c, &err);
@@ -301,17 +289,12 @@ struct claim_ctx {
     bool claimed;
 };
 
-/* Takes the lease on a due row; another worker (or process) that took it first wins. */
+/* Takes the lease on a due row (attempts are counted when the answer is booked). */
 static enum pay_err claim_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct claim_ctx *c = ctx;
-    int64_t now = pay_clock_now_ms();
-    enum pay_err e = pay_store_exec(tx, err,
-                                    "UPDATE pf_withdrawals SET next_attempt_ms = $1 WHERE id = $2"
-                                    " AND status = 'pending' AND next_attempt_ms <= $3",
-                                    "iti", now + PAY_WITHDRAWAL_LEASE_MS, c->id, now);
-    c->claimed = e == PAY_ERR_OK && pay_store_changes(tx) == 1;
-    return e;
+    return pay_platform_transfer_claim_tx(tx, "pf_withdrawals", c->id, pay_clock_now_ms(),
+                                          PAY_WITHDRAWAL_LEASE_MS, false, &c->claimed, err);
 }
 
 void pay_platform_withdraw_work(struct pay_platform *p)
