@@ -368,15 +368,24 @@ static json_t *filter_json(struct pay_http_request *req, const struct filter *f)
     return o;
 }
 
+/* The member asking for a list (the page or its CSV) and the list's filter; NULL with *e set
+ * (the login page, or the refused filter) otherwise. */
+static struct pay_portal_user *list_request(struct pay_http_request *req, struct filter *f,
+                                            enum pay_err *e, struct pay_error *err)
+{
+    struct pay_portal_user *u = pay_portal_page_user(req, e, err);
+    if (u && (*e = filter_read(req, f, err)) != PAY_ERR_OK)
+        return NULL;
+    return u;
+}
+
 static enum pay_err h_trades(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_platform *p = pay_http_req_ctx(req);
     enum pay_err e;
-    struct pay_portal_user *u = pay_portal_page_user(req, &e, err);
     struct filter f;
+    struct pay_portal_user *u = list_request(req, &f, &e, err);
     if (!u)
-        return e;
-    if ((e = filter_read(req, &f, err)) != PAY_ERR_OK)
         return e;
     struct page_rows rows = {req, json_array()};
     struct list_ctx l = {
@@ -455,11 +464,9 @@ static enum pay_err h_trades_csv(struct pay_http_request *req, struct pay_error 
 {
     struct pay_platform *p = pay_http_req_ctx(req);
     enum pay_err e;
-    struct pay_portal_user *u = pay_portal_page_user(req, &e, err);
     struct filter f;
+    struct pay_portal_user *u = list_request(req, &f, &e, err);
     if (!u)
-        return e;
-    if ((e = filter_read(req, &f, err)) != PAY_ERR_OK)
         return e;
     struct csv c = {.failed = false};
     pay_buf_init(&c.b, (size_t)PAY_PORTAL_EXPORT_ROWS_MAX * 1024);
