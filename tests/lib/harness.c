@@ -177,14 +177,29 @@ int th_notify_server_start(const char *name, pay_http_handler fn, void *ctx,
     return 0;
 }
 
+/* The character of an entity our templates write ("&#61;" -> '='); '?' for another. */
+static char th_entity(const char *p, const char **end)
+{
+    static const struct {
+        const char *text;
+        char c;
+    } known[] = {{"&amp;", '&'},  {"&#61;", '='}, {"&#43;", '+'}, {"&#47;", '/'}, {"&quot;", '"'},
+                 {"&#39;", '\''}, {"&lt;", '<'},  {"&gt;", '>'},  {"&#96;", '`'}};
+    const char *semi = strchr(p, ';');
+    *end = semi ? semi + 1 : p + 1;
+    for (size_t i = 0; semi && i < sizeof known / sizeof known[0]; i++)
+        if (strncmp(p, known[i].text, strlen(known[i].text)) == 0)
+            return known[i].c;
+    return '?';
+}
+
 void th_input_value(const char *html, const char *name, char *out, size_t n)
 {
     char pat[128];
     snprintf(pat, sizeof pat, "name=\"%s\" value=\"", name);
-    const char *m = html ? strstr(html, pat) : NULL;
-    out[0] = '\0';
-    if (m) {
-        m += strlen(pat);
-        snprintf(out, n, "%.*s", (int)strcspn(m, "\""), m);
-    }
+    const char *p = html ? strstr(html, pat) : NULL;
+    size_t o = 0;
+    for (p = p ? p + strlen(pat) : ""; *p && *p != '"' && o + 1 < n;)
+        out[o++] = *p == '&' ? th_entity(p, &p) : *p++;
+    out[o] = '\0';
 }

@@ -61,8 +61,10 @@ int th_loopback_socket(bool listening, char *url, size_t n);
 int th_notify_server_start(const char *name, pay_http_handler fn, void *ctx,
                            struct pay_http_server **srv, char *url, size_t n);
 
-/* The value of the first <input ... name="NAME" value="..."> in html, copied raw (no
- * unescaping) into out (n bytes); "" when there is none or html is NULL. */
+/* The value of the first <input ... name="NAME" value="..."> in html into out (n bytes), with
+ * the entities our templates write unescaped as a browser would (&amp; &#61; &#43; &#47;
+ * &quot; &#39; &lt; &gt; &#96;; another one becomes '?'); "" when there is none or html is
+ * NULL. */
 void th_input_value(const char *html, const char *name, char *out, size_t n);
 
 #endif

@@ -478,6 +478,24 @@ void h_browser_fini(struct h_browser *b)
     b->page = NULL;
 }
 
+void h_pf_post(const struct h_platform *pf, struct h_browser *b, const char *path,
+               const char *fields)
+{
+    char csrf[128], url[256], form[1024];
+    th_input_value(b->page, "csrf", csrf, sizeof csrf);
+    snprintf(form, sizeof form, "csrf=%s&%s", csrf, fields);
+    snprintf(url, sizeof url, "%s%s", pf->url, path);
+    h_browser_req(b, "POST", url, form, false);
+}
+
+void h_pf_get(const struct h_platform *pf, struct h_browser *b, const char *path)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", pf->url, path);
+    h_browser_req(b, "GET", url, NULL, false);
+    assert_int_equal(b->status, 200);
+}
+
 /* A request to the platform's path. */
 static void hb_req(struct h_platform *pf, struct h_browser *b, const char *method, const char *path,
                    const char *form)

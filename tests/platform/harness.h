@@ -132,6 +132,12 @@ struct h_browser {
 void h_browser_req(struct h_browser *b, const char *method, const char *url, const char *form,
                    bool to_bank);
 void h_browser_fini(struct h_browser *b); /* frees the page */
+/* A wallet or cashier form of pf posted like a browser: path on pf's URL, the last page's csrf
+ * input plus fields ("a=1&b=2", escaped). */
+void h_pf_post(const struct h_platform *pf, struct h_browser *b, const char *path,
+               const char *fields);
+/* GET path on pf's URL; asserts 200. */
+void h_pf_get(const struct h_platform *pf, struct h_browser *b, const char *path);
 
 /* Parallel posts: every shot is prepared (url, urlencoded form, "Cookie: ..." header or ""),
  * then h_fire_all sends them all at once (one thread each, released together by a barrier)

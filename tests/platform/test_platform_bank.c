@@ -142,41 +142,6 @@ static int group_teardown(void **state)
 
 /* --- browsing two sites (h_browser in harness.h) ------------------------------------------- */
 
-/* The value of <input ... name="NAME" value="..."> in the page, HTML-unescaped for the few
- * entities our templates write. */
-static void input_value(const char *page, const char *name, char *out, size_t n)
-{
-    char key[80];
-    snprintf(key, sizeof key, "name=\"%s\" value=\"", name);
-    const char *p = strstr(page, key);
-    out[0] = '\0';
-    if (!p)
-        return;
-    p += strlen(key);
-    size_t o = 0;
-    while (*p && *p != '"' && o + 1 < n) {
-        if (*p == '&') {
-            const char *semi = strchr(p, ';');
-            char ent[12] = "";
-            snprintf(ent, sizeof ent, "%.*s", semi ? (int)(semi - p) : 0, p);
-            char c = strcmp(ent, "&amp") == 0    ? '&'
-                     : strcmp(ent, "&#61") == 0  ? '='
-                     : strcmp(ent, "&#43") == 0  ? '+'
-                     : strcmp(ent, "&#47") == 0  ? '/'
-                     : strcmp(ent, "&quot") == 0 ? '"'
-                     : strcmp(ent, "&#39") == 0  ? '\''
-                     : strcmp(ent, "&lt") == 0   ? '<'
-                     : strcmp(ent, "&gt") == 0   ? '>'
-                     : strcmp(ent, "&#96") == 0  ? '`'
-                                                 : '?';
-            out[o++] = c;
-            p = semi ? semi + 1 : p + 1;
-        } else
-            out[o++] = *p++;
-    }
-    out[o] = '\0';
-}
-
 /* The bank's newest SMS code for phone, remembered for the secrets scan. */
 static void sms_code(const struct bank *bk, const char *phone, char out[7])
 {
@@ -205,7 +170,7 @@ static void to_bank_confirm(struct h_browser *b, const char *trade_id, const str
     pay_buf_init(&f, 65536);
     for (size_t i = 0; i < 5; i++) {
         char *v = calloc(1, 16384);
-        input_value(b->page, names[i], v, 16384);
+        th_input_value(b->page, names[i], v, 16384);
         assert_true(v[0] != '\0');
         assert_int_equal(pay_form_append(&f, names[i], v), 0);
         free(v);
@@ -320,24 +285,6 @@ static void demo_cvv2(const struct bank *bk, const char *pan, char out[4])
     remember(out);
 }
 
-/* POST a wallet/cashier form with the page's CSRF token plus fields ("a=1&b=2", escaped). */
-static void pf_post(struct h_browser *b, const char *path, const char *fields)
-{
-    char csrf[128], url[256], form[1024];
-    input_value(b->page, "csrf", csrf, sizeof csrf);
-    snprintf(form, sizeof form, "csrf=%s&%s", csrf, fields);
-    snprintf(url, sizeof url, "%s%s", pf.url, path);
-    h_browser_req(b, "POST", url, form, false);
-}
-
-static void pf_get(struct h_browser *b, const char *path)
-{
-    char url[256];
-    snprintf(url, sizeof url, "%s%s", pf.url, path);
-    h_browser_req(b, "GET", url, NULL, false);
-    assert_int_equal(b->status, 200);
-}
-
 /* The newest code in the platform's sandbox SMS outbox. */
 static void platform_sms(char out[8])
 {
@@ -369,25 +316,25 @@ static char bound_card[64]; /* the card bound by bind_card_topup_and_pay */
 static void bind_card_topup_and_pay(void **state)
 {
     struct h_browser b = {0};
-    pf_get(&b, "/wallet");
-    pf_post(&b, "/wallet/login", "login=13900000009&password=correct+horse");
+    h_pf_get(&pf, &b, "/wallet");
+    h_pf_post(&pf, &b, "/wallet/login", "login=13900000009&password=correct+horse");
     assert_int_equal(b.status, 303);
-    pf_get(&b, "/wallet");
+    h_pf_get(&pf, &b, "/wallet");
     assert_non_null(strstr(b.page, "bind-form"));
     char cvv[4], form[256], pan[20];
     snprintf(pan, sizeof pan, "%s0000000015", banks[0].bin);
     demo_cvv2(&banks[0], pan, cvv);
     snprintf(form, sizeof form, "bank=icbc&cardNo=%s&expiry=12%%2F30&cvv2=%s", pan, cvv);
-    pf_post(&b, "/wallet/cards/verify", form);
+    h_pf_post(&pf, &b, "/wallet/cards/verify", form);
     if (b.status != 200)
         fprintf(stderr, "verify: %ld %.500s\n", b.status, b.page);
     assert_int_equal(b.status, 200);
     char vid[80], code[7];
-    input_value(b.page, "verification_id", vid, sizeof vid);
+    th_input_value(b.page, "verification_id", vid, sizeof vid);
     assert_true(vid[0] != '\0');
     sms_code(&banks[0], "13800000001", code);
     snprintf(form, sizeof form, "bank=icbc&verification_id=%s&smsCode=%s", vid, code);
-    pf_post(&b, "/wallet/cards/confirm", form);
+    h_pf_post(&pf, &b, "/wallet/cards/confirm", form);
     assert_int_equal(b.status, 200);
     assert_non_null(strstr(b.page, "data-notice=\"card-bound\""));
     assert_non_null(strstr(b.page, "0015")); /* BIN + last four only */
@@ -400,7 +347,7 @@ static void bind_card_topup_and_pay(void **state)
     snprintf(bound_card, sizeof bound_card, "%s", card_id);
     /* top up 300.00 from the card */
     snprintf(form, sizeof form, "card_id=%s&amount=300.00&pay_password=135790", card_id);
-    pf_post(&b, "/wallet/topup", form);
+    h_pf_post(&pf, &b, "/wallet/topup", form);
     if (b.status != 200)
         fprintf(stderr, "topup: %ld %.500s\n", b.status, b.page);
     assert_int_equal(b.status, 200);
@@ -408,7 +355,7 @@ static void bind_card_topup_and_pay(void **state)
     /* withdraw 100.00 to the bound card, chosen from the list: the form has no account field */
     assert_null(strstr(b.page, "name=\"to_account\""));
     snprintf(form, sizeof form, "card_id=%s&amount=100.00&pay_password=135790", card_id);
-    pf_post(&b, "/wallet/withdraw", form);
+    h_pf_post(&pf, &b, "/wallet/withdraw", form);
     if (b.status != 200)
         fprintf(stderr, "withdraw: %ld %.500s\n", b.status, b.page);
     assert_int_equal(b.status, 200);
@@ -423,37 +370,37 @@ static void bind_card_topup_and_pay(void **state)
     snprintf(form, sizeof form, "bank=icbc&to_account=%s&amount=1.00&pay_password=135790",
              h_str(dm, "merAcct"));
     json_decref(dm);
-    pf_post(&b, "/wallet/withdraw", form);
+    h_pf_post(&pf, &b, "/wallet/withdraw", form);
     assert_int_equal(b.status, 400);
     assert_non_null(strstr(b.page, "请选择一张已绑定的银行卡")); /* in Chinese, the default */
     assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"200.00\""));
     snprintf(form, sizeof form, "card_id=%s&amount=900.00&pay_password=135790", card_id);
-    pf_post(&b, "/wallet/withdraw", form); /* more than the wallet holds */
+    h_pf_post(&pf, &b, "/wallet/withdraw", form); /* more than the wallet holds */
     assert_int_equal(b.status, 409);
     /* pay a trade with the bound card on the cashier */
     char id[64], path[128];
     snprintf(id, sizeof id, "%s", h_create_trade(&pf, &ma, "card-1", "45.00", NULL));
     snprintf(path, sizeof path, "/cashier/%s", id);
-    pf_get(&b, path);
+    h_pf_get(&pf, &b, path);
     assert_non_null(strstr(b.page, "card-form"));
     snprintf(form, sizeof form, "card_id=%s&pay_password=135790", card_id);
     snprintf(path, sizeof path, "/cashier/%s/pay/card", id);
-    pf_post(&b, path, form);
+    h_pf_post(&pf, &b, path, form);
     assert_int_equal(b.status, 200);
     assert_non_null(strstr(b.page, "sms-form")); /* a code went to the consumer's phone */
     assert_non_null(strstr(b.page, "data-page=\"cashier-sms\""));
     char challenge[64], pf_code[8];
-    input_value(b.page, "challenge", challenge, sizeof challenge);
+    th_input_value(b.page, "challenge", challenge, sizeof challenge);
     platform_sms(pf_code);
     snprintf(form, sizeof form, "card_id=%s&challenge=%s&smsCode=000000", card_id, challenge);
     if (strcmp(pf_code, "000000") == 0)
         snprintf(form, sizeof form, "card_id=%s&challenge=%s&smsCode=111111", card_id, challenge);
     snprintf(path, sizeof path, "/cashier/%s/pay/card/confirm", id);
-    pf_post(&b, path, form); /* a wrong code */
+    h_pf_post(&pf, &b, path, form); /* a wrong code */
     assert_int_equal(b.status, 401);
     assert_string_equal(trade_state(id, "state"), "WAIT_BUYER_PAY");
     snprintf(form, sizeof form, "card_id=%s&challenge=%s&smsCode=%s", card_id, challenge, pf_code);
-    pf_post(&b, path, form);
+    h_pf_post(&pf, &b, path, form);
     if (b.status != 200)
         fprintf(stderr, "card pay: %ld %.500s\n", b.status, b.page);
     assert_int_equal(b.status, 200);
@@ -524,17 +471,17 @@ static void replace_in_ini(const char *from, const char *to)
 static void withdrawal_survives_bank_outage(void **state)
 {
     struct h_browser b = {0};
-    pf_get(&b, "/wallet");
-    pf_post(&b, "/wallet/login", "login=13900000009&password=correct+horse");
+    h_pf_get(&pf, &b, "/wallet");
+    h_pf_post(&pf, &b, "/wallet/login", "login=13900000009&password=correct+horse");
     assert_int_equal(b.status, 303);
-    pf_get(&b, "/wallet");
+    h_pf_get(&pf, &b, "/wallet");
     assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"200.00\""));
     char form[256], id[64], st[16];
     kill(banks[0].pid, SIGTERM); /* the bank is unreachable */
     waitpid(banks[0].pid, NULL, 0);
     banks[0].pid = 0;
     snprintf(form, sizeof form, "card_id=%s&amount=50.00&pay_password=135790", bound_card);
-    pf_post(&b, "/wallet/withdraw", form);
+    h_pf_post(&pf, &b, "/wallet/withdraw", form);
     assert_int_equal(b.status, 200);
     assert_non_null(strstr(b.page, "data-notice=\"withdrawal-pending\""));
     assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"150.00\"")); /* held, not lost */
@@ -546,7 +493,7 @@ static void withdrawal_survives_bank_outage(void **state)
     assert_int_equal(withdraw_attempts(id), 1);
     assert_int_equal(th_clock_advance(pf.url, 1), 0);
     assert_int_equal(withdraw_attempts(id), 2); /* the retry happened, and failed */
-    pf_get(&b, "/wallet");
+    h_pf_get(&pf, &b, "/wallet");
     assert_string_equal(withdrawal_status(b.page, id, st), "pending");
     h_stop(&pf, SIGTERM); /* the pending withdrawal survives a restart of the platform */
     /* the bank comes back on a new free port (its old one may have been taken meanwhile),
@@ -560,7 +507,7 @@ static void withdrawal_survives_bank_outage(void **state)
     assert_int_equal(withdraw_attempts(id), 2);
     assert_int_equal(th_clock_advance(pf.url, 1), 0); /* the third attempt, 2 s later */
     assert_int_equal(withdraw_attempts(id), 3);
-    pf_get(&b, "/wallet");
+    h_pf_get(&pf, &b, "/wallet");
     assert_string_equal(withdrawal_status(b.page, id, st), "succeeded");
     assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"150.00\""));
     /* exactly one transfer at the bank with that transferId */
@@ -573,9 +520,9 @@ static void withdrawal_survives_bank_outage(void **state)
      * larger than the platform's reserve there (295.00 by now); the sandbox funds the wallet */
     h_wallet_credit(&pf, "13900000009", "1000.00");
     snprintf(form, sizeof form, "card_id=%s&amount=900.00&pay_password=135790", bound_card);
-    pf_post(&b, "/wallet/withdraw", form);
+    h_pf_post(&pf, &b, "/wallet/withdraw", form);
     assert_int_equal(b.status, 402);
-    pf_get(&b, "/wallet");
+    h_pf_get(&pf, &b, "/wallet");
     newest_withdrawal(b.page, id);
     assert_string_equal(withdrawal_status(b.page, id, st), "failed");
     assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"1150.00\""));
@@ -589,19 +536,19 @@ static void parallel_wrong_sms_codes(void **state)
 {
     enum { N = 50 };
     struct h_browser b = {0};
-    pf_get(&b, "/wallet");
-    pf_post(&b, "/wallet/login", "login=13900000009&password=correct+horse");
+    h_pf_get(&pf, &b, "/wallet");
+    h_pf_post(&pf, &b, "/wallet/login", "login=13900000009&password=correct+horse");
     assert_int_equal(b.status, 303);
     char id[64], path[128], form[256], challenge[64], code[8], wrong[8], csrf[128];
     snprintf(id, sizeof id, "%s", h_create_trade(&pf, &ma, "card-burst", "5.00", NULL));
     snprintf(path, sizeof path, "/cashier/%s", id);
-    pf_get(&b, path);
+    h_pf_get(&pf, &b, path);
     snprintf(form, sizeof form, "card_id=%s&pay_password=135790", bound_card);
     snprintf(path, sizeof path, "/cashier/%s/pay/card", id);
-    pf_post(&b, path, form);
+    h_pf_post(&pf, &b, path, form);
     assert_int_equal(b.status, 200);
-    input_value(b.page, "challenge", challenge, sizeof challenge);
-    input_value(b.page, "csrf", csrf, sizeof csrf);
+    th_input_value(b.page, "challenge", challenge, sizeof challenge);
+    th_input_value(b.page, "csrf", csrf, sizeof csrf);
     platform_sms(code);
     snprintf(wrong, sizeof wrong, "%s", code);
     wrong[5] = (char)(wrong[5] == '9' ? '0' : wrong[5] + 1);
@@ -736,14 +683,14 @@ static void pay_wallet_and_qr(void)
     h_reply_fini(&r);
     struct h_browser phone = {0};
     snprintf(path, sizeof path, "/m/pay/%s", id);
-    pf_get(&phone, path);
+    h_pf_get(&pf, &phone, path);
     snprintf(path, sizeof path, "/m/pay/%s/login", id);
-    pf_post(&phone, path, "login=13900000009&password=correct+horse");
+    h_pf_post(&pf, &phone, path, "login=13900000009&password=correct+horse");
     assert_int_equal(phone.status, 303);
     snprintf(path, sizeof path, "/m/pay/%s", id);
-    pf_get(&phone, path);
+    h_pf_get(&pf, &phone, path);
     snprintf(path, sizeof path, "/m/pay/%s/confirm", id);
-    pf_post(&phone, path, "pay_password=135790");
+    h_pf_post(&pf, &phone, path, "pay_password=135790");
     assert_int_equal(phone.status, 200);
     h_browser_fini(&phone);
     assert_string_equal(trade_state(id, "pay_method"), "qr");
@@ -799,11 +746,11 @@ static void pay_direct_at_bank(const struct bank *bk)
 static void use_totp(void)
 {
     struct h_browser b = {0};
-    pf_get(&b, "/wallet");
-    pf_post(&b, "/wallet/login", "login=13900000009&password=correct+horse");
+    h_pf_get(&pf, &b, "/wallet");
+    h_pf_post(&pf, &b, "/wallet/login", "login=13900000009&password=correct+horse");
     assert_int_equal(b.status, 303);
-    pf_get(&b, "/wallet");
-    pf_post(&b, "/wallet/totp", "x=1");
+    h_pf_get(&pf, &b, "/wallet");
+    h_pf_post(&pf, &b, "/wallet/totp", "x=1");
     const char *m = strstr(b.page, "id=\"totp-secret\">");
     assert_non_null(m);
     char secret[64], code[8], form[128];
@@ -818,13 +765,13 @@ static void use_totp(void)
         remember(code);
         if (step == 0) {
             snprintf(form, sizeof form, "code=%s", code);
-            pf_post(&b, "/wallet/totp/confirm", form);
+            h_pf_post(&pf, &b, "/wallet/totp/confirm", form);
             assert_non_null(strstr(b.page, "data-notice=\"totp-on\""));
         } else {
             struct h_browser c = {0};
-            pf_get(&c, "/wallet");
+            h_pf_get(&pf, &c, "/wallet");
             snprintf(form, sizeof form, "login=13900000009&password=correct+horse&totp=%s", code);
-            pf_post(&c, "/wallet/login", form);
+            h_pf_post(&pf, &c, "/wallet/login", form);
             assert_int_equal(c.status, 303);
             h_browser_fini(&c);
         }

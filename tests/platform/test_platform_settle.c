@@ -144,33 +144,6 @@ static int group_teardown(void **state)
 
 /* --- helpers ----------------------------------------------------------------------------- */
 
-static void input_value(const char *page, const char *name, char *out, size_t n)
-{
-    char key[80];
-    snprintf(key, sizeof key, "name=\"%s\" value=\"", name);
-    const char *p = strstr(page, key);
-    out[0] = '\0';
-    if (p)
-        snprintf(out, n, "%.*s", (int)strcspn(p + strlen(key), "\""), p + strlen(key));
-}
-
-static void pf_post(struct h_browser *b, const char *path, const char *fields)
-{
-    char csrf[128], url[256], form[1024];
-    input_value(b->page, "csrf", csrf, sizeof csrf);
-    snprintf(form, sizeof form, "csrf=%s&%s", csrf, fields);
-    snprintf(url, sizeof url, "%s%s", pf.url, path);
-    h_browser_req(b, "POST", url, form, false);
-}
-
-static void pf_get(struct h_browser *b, const char *path)
-{
-    char url[256];
-    snprintf(url, sizeof url, "%s%s", pf.url, path);
-    h_browser_req(b, "GET", url, NULL, false);
-    assert_int_equal(b->status, 200);
-}
-
 static void advance_to(int64_t utc_ms)
 {
     int64_t now = th_clock_now_ms(pf.url);
@@ -246,10 +219,10 @@ static void settled(const struct h_merchant *m, size_t n)
 static void money_comes_in_through_the_bank(void **state)
 {
     struct h_browser b = {0};
-    pf_get(&b, "/wallet");
-    pf_post(&b, "/wallet/login", "login=" BUYER "&password=correct+horse");
+    h_pf_get(&pf, &b, "/wallet");
+    h_pf_post(&pf, &b, "/wallet/login", "login=" BUYER "&password=correct+horse");
     assert_int_equal(b.status, 303);
-    pf_get(&b, "/wallet");
+    h_pf_get(&pf, &b, "/wallet");
     char cvv[4] = "", form[256], pan[20], cmd[600], text[4096] = "";
     snprintf(pan, sizeof pan, "%s0000000015", bk.bin);
     snprintf(cmd, sizeof cmd, "'%s' bank demo-cards --data-dir %s/data", h_paygate, bk.dir);
@@ -261,19 +234,19 @@ static void money_comes_in_through_the_bank(void **state)
     assert_non_null(c);
     snprintf(cvv, sizeof cvv, "%.3s", c + 5);
     snprintf(form, sizeof form, "bank=icbc&cardNo=%s&expiry=12%%2F30&cvv2=%s", pan, cvv);
-    pf_post(&b, "/wallet/cards/verify", form);
+    h_pf_post(&pf, &b, "/wallet/cards/verify", form);
     assert_int_equal(b.status, 200);
     char vid[80], code[7];
-    input_value(b.page, "verification_id", vid, sizeof vid);
+    th_input_value(b.page, "verification_id", vid, sizeof vid);
     h_bank_sms_code(bk.url, "13800000001", code);
     snprintf(form, sizeof form, "bank=icbc&verification_id=%s&smsCode=%s", vid, code);
-    pf_post(&b, "/wallet/cards/confirm", form);
+    h_pf_post(&pf, &b, "/wallet/cards/confirm", form);
     assert_int_equal(b.status, 200);
     const char *card = strstr(b.page, "data-card=\"");
     assert_non_null(card);
     snprintf(form, sizeof form, "card_id=%.*s&amount=500.00&pay_password=" PAYPW,
              (int)strcspn(card + 11, "\""), card + 11);
-    pf_post(&b, "/wallet/topup", form);
+    h_pf_post(&pf, &b, "/wallet/topup", form);
     assert_int_equal(b.status, 200);
     assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"500.00\""));
     h_browser_fini(&b);
