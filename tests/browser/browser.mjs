@@ -32,6 +32,16 @@ export async function shot(page, name) {
   return file;
 }
 
+// Logs a consumer in through the page's #login-form (the cashier, its mobile page, the wallet)
+// and waits for the page it leads to. With ifAsked, a page without the form (the consumer is
+// logged in already) is left as it is.
+export async function consumerLogin(page, login, password, { ifAsked = false } = {}) {
+  if (ifAsked && !(await page.$('#login-form'))) return;
+  await page.fill('#login-form input[name=login]', login);
+  await page.fill('#login-form input[name=password]', password);
+  await Promise.all([page.waitForNavigation(), page.click('#login-form button')]);
+}
+
 // A tiny assertion helper that fails the process with a clear message.
 export function expect(cond, message) {
   if (!cond) {

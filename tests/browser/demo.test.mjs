@@ -11,7 +11,7 @@ import {
 } from './servers.mjs';
 
 requireBrowser();
-const { launch, shot, expect } = await import('./browser.mjs');
+const { launch, shot, expect, consumerLogin } = await import('./browser.mjs');
 const dir = tempDir('demo-browser');
 const digits = (s) => s.replace(/[^0-9.]/g, '');
 
@@ -57,11 +57,7 @@ async function newestOrder(page) {
 
 async function walletBalance(page, name) {
   await page.goto(`${PLATFORM}/wallet`);
-  if (await page.$('#login-form')) {
-    await page.fill('#login-form input[name=login]', '13800000001');
-    await page.fill('#login-form input[name=password]', 'demo-pass-1');
-    await Promise.all([page.waitForNavigation(), page.click('#login-form button')]);
-  }
+  await consumerLogin(page, '13800000001', 'demo-pass-1', { ifAsked: true });
   await shot(page, name);
   return digits(await page.textContent('#balance'));
 }
@@ -89,11 +85,7 @@ async function payByWallet(page) {
   await Promise.all([page.waitForNavigation(), page.click('#checkout')]);
   expect(page.url().startsWith(`${PLATFORM}/cashier/`), `on the cashier: ${page.url()}`);
   await shot(page, 'demo-03-cashier');
-  if (await page.$('#login-form')) { // not logged in on the platform yet
-    await page.fill('#login-form input[name=login]', '13800000001');
-    await page.fill('#login-form input[name=password]', 'demo-pass-1');
-    await Promise.all([page.waitForNavigation(), page.click('#login-form button')]);
-  }
+  await consumerLogin(page, '13800000001', 'demo-pass-1', { ifAsked: true });
   await page.fill('#wallet-form input[name=pay_password]', '123456');
   await shot(page, 'demo-04-cashier-wallet');
   await Promise.all([page.waitForNavigation(), page.click('#wallet-form button')]);

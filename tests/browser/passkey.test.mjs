@@ -12,11 +12,11 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import {
-  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer,
+  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer, platformApi,
 } from './servers.mjs';
 
 requireBrowser();
-const { launch, shot, expect } = await import('./browser.mjs');
+const { launch, shot, expect, consumerLogin } = await import('./browser.mjs');
 const dir = tempDir('passkey-browser');
 
 // --- the platform (on its test clock, RP ID localhost), a merchant and a consumer --------------
@@ -45,20 +45,7 @@ const pfUrl = (await waitFile(`${dir}/pf-url`, pf)).trim();
 // WebAuthn needs a host name (an IP address is no RP ID): the pages are opened on localhost.
 const site = pfUrl.replace('127.0.0.1', 'localhost');
 
-async function api(method, target, body) {
-  const ts = Math.floor(Date.now() / 1000).toString();
-  const nonce = crypto.randomBytes(16).toString('base64url');
-  const hash = crypto.createHash('sha256').update(body || '').digest('hex');
-  const sig = crypto.sign(null, Buffer.from(`${method}\n${target}\n${ts}\n${nonce}\n${hash}\n`),
-    privateKey).toString('base64url');
-  const headers = {
-    Authorization: `PAYGATE-ED25519 keyId="m_key", ts="${ts}", nonce="${nonce}", sig="${sig}"`,
-    'Content-Type': 'application/json',
-  };
-  if (method === 'POST') headers['Idempotency-Key'] = crypto.randomUUID();
-  const r = await fetch(pfUrl + target, { method, headers, body });
-  return { status: r.status, json: await r.json() };
-}
+const api = platformApi(pfUrl, 'm_key', privateKey);
 let n = 0;
 async function trade(amount) {
   const r = await api('POST', '/v1/trades', JSON.stringify({
@@ -90,9 +77,7 @@ try {
 
   // (a) log in to the wallet and register a passkey
   await page.goto(`${site}/wallet`);
-  await page.fill('#login-form input[name=login]', '13800000002');
-  await page.fill('#login-form input[name=password]', 'correct horse');
-  await Promise.all([page.waitForNavigation(), page.click('#login-form button')]);
+  await consumerLogin(page, '13800000002', 'correct horse');
   expect(await page.$('#no-passkeys') !== null, 'no passkey before');
   // a name longer than 64 bytes (past the field's maxlength) is refused, nothing stored
   await page.$eval('#passkey-register-form input[name=name]', (i) => i.removeAttribute('maxlength'));

@@ -6,11 +6,11 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import {
-  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer,
+  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer, platformApi,
 } from './servers.mjs';
 
 requireBrowser();
-const { launch, shot, expect } = await import('./browser.mjs');
+const { launch, shot, expect, consumerLogin } = await import('./browser.mjs');
 const dir = tempDir('platform-browser');
 
 // --- a bank ------------------------------------------------------------------------------------
@@ -59,21 +59,7 @@ const pf = spawnServer(['platform', '--config', `${dir}/pf/platform.ini`, '--dat
 ['ignore', 'ignore', fs.openSync(`${dir}/pf.log`, 'w')]);
 const pfUrl = await waitFile(`${dir}/pf-url`, pf);
 
-// A signed call of the open API (docs/protocol.md).
-async function api(method, target, body) {
-  const ts = Math.floor(Date.now() / 1000).toString();
-  const nonce = crypto.randomBytes(16).toString('base64url');
-  const hash = crypto.createHash('sha256').update(body || '').digest('hex');
-  const canon = `${method}\n${target}\n${ts}\n${nonce}\n${hash}\n`;
-  const sig = crypto.sign(null, Buffer.from(canon), privateKey).toString('base64url');
-  const headers = {
-    Authorization: `PAYGATE-ED25519 keyId="m_web", ts="${ts}", nonce="${nonce}", sig="${sig}"`,
-    'Content-Type': 'application/json',
-  };
-  if (method === 'POST') headers['Idempotency-Key'] = crypto.randomUUID();
-  const r = await fetch(pfUrl + target, { method, headers, body });
-  return { status: r.status, json: await r.json() };
-}
+const api = platformApi(pfUrl, 'm_web', privateKey);
 let n = 0;
 async function trade(amount, product = 'page') {
   const r = await api('POST', '/v1/trades', JSON.stringify({
@@ -105,9 +91,7 @@ try {
   const resp = await page.goto(t.cashier_url);
   expect(resp.headers()['x-frame-options'] === 'DENY', 'the cashier cannot be framed');
   await shot(page, 'platform-1-cashier');
-  await page.fill('#login-form input[name=login]', '13800000001');
-  await page.fill('#login-form input[name=password]', 'correct horse');
-  await Promise.all([page.waitForNavigation(), page.click('#login-form button')]);
+  await consumerLogin(page, '13800000001', 'correct horse');
   expect(await page.getAttribute('#reserved', 'data-reserved') === 'none' &&
     await page.getAttribute('#reserved a', 'href') === '/wallet#reserved-form',
   'no reserved message yet: the cashier says where to set one');
@@ -208,9 +192,7 @@ try {
   const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 },
     isMobile: true, hasTouch: true, locale: 'en-US' })).newPage();
   await phone.goto(await qrDesk.getAttribute('#qr-link', 'href'));
-  await phone.fill('#login-form input[name=login]', '13800000001');
-  await phone.fill('#login-form input[name=password]', 'correct horse');
-  await Promise.all([phone.waitForNavigation(), phone.click('#login-form button')]);
+  await consumerLogin(phone, '13800000001', 'correct horse');
   expect(await phone.textContent('#reserved-message') === RESERVED, 'the phone page shows it too');
   await phone.fill('#confirm-form input[name=pay_password]', '246810');
   await shot(phone, 'platform-11-mobile-confirm');

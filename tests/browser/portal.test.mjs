@@ -6,11 +6,11 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import {
-  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer,
+  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer, platformApi,
 } from './servers.mjs';
 
 requireBrowser();
-const { launch, shot, expect } = await import('./browser.mjs');
+const { launch, shot, expect, consumerLogin } = await import('./browser.mjs');
 const dir = tempDir('portal-browser');
 
 // RFC 6238 code of a base32 secret at step offset `ahead` (each login uses a later step).
@@ -46,19 +46,7 @@ const pf = spawnServer(['platform', '--config', `${dir}/pf/platform.ini`, '--dat
 ['ignore', 'ignore', fs.openSync(`${dir}/pf.log`, 'w')]);
 const pfUrl = await waitFile(`${dir}/pf-url`, pf);
 
-async function api(method, target, body) {
-  const ts = Math.floor(Date.now() / 1000).toString();
-  const nonce = crypto.randomBytes(16).toString('base64url');
-  const hash = crypto.createHash('sha256').update(body || '').digest('hex');
-  const sig = crypto.sign(null, Buffer.from(`${method}\n${target}\n${ts}\n${nonce}\n${hash}\n`),
-    privateKey).toString('base64url');
-  const headers = {
-    Authorization: `PAYGATE-ED25519 keyId="m_web", ts="${ts}", nonce="${nonce}", sig="${sig}"`,
-    'Content-Type': 'application/json', 'Idempotency-Key': crypto.randomUUID(),
-  };
-  const r = await fetch(pfUrl + target, { method, headers, body });
-  return { status: r.status, json: await r.json() };
-}
+const api = platformApi(pfUrl, 'm_web', privateKey);
 
 // Every page: no horizontal overflow at the window's width, then the screenshot.
 async function check(page, name, width) {
@@ -75,9 +63,7 @@ try {
   }))).json;
   const buyer = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
   await buyer.goto(t.cashier_url);
-  await buyer.fill('#login-form input[name=login]', '13800000001');
-  await buyer.fill('#login-form input[name=password]', 'correct horse');
-  await Promise.all([buyer.waitForNavigation(), buyer.click('#login-form button')]);
+  await consumerLogin(buyer, '13800000001', 'correct horse');
   await buyer.fill('#wallet-form input[name=pay_password]', '246810');
   await Promise.all([buyer.waitForNavigation(), buyer.click('#wallet-form button')]);
   expect(await buyer.getAttribute('#notice', 'data-notice') === 'paid', 'paid by wallet');

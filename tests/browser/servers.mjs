@@ -3,6 +3,7 @@
 // waiting for the URL file they write once they listen (`--print-url-file`, the demo's
 // `--urls-file`), stopping them with SIGTERM. Only Node's own modules here, so it loads even
 // when playwright-core is missing (the check needs it).
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -100,4 +101,24 @@ export async function stopServer(child) {
   const exited = new Promise((r) => child.on('exit', r));
   child.kill('SIGTERM');
   return exited;
+}
+
+// The open API as a merchant calls it (docs/protocol.md): api(method, target, body) signs the
+// request with the merchant's Ed25519 privateKey under keyId, adds an Idempotency-Key to a
+// POST, and resolves to { status, json }.
+export function platformApi(baseUrl, keyId, privateKey) {
+  return async (method, target, body) => {
+    const ts = Math.floor(Date.now() / 1000).toString();
+    const nonce = crypto.randomBytes(16).toString('base64url');
+    const hash = crypto.createHash('sha256').update(body || '').digest('hex');
+    const canon = `${method}\n${target}\n${ts}\n${nonce}\n${hash}\n`;
+    const sig = crypto.sign(null, Buffer.from(canon), privateKey).toString('base64url');
+    const headers = {
+      Authorization: `PAYGATE-ED25519 keyId="${keyId}", ts="${ts}", nonce="${nonce}", sig="${sig}"`,
+      'Content-Type': 'application/json',
+    };
+    if (method === 'POST') headers['Idempotency-Key'] = crypto.randomUUID();
+    const r = await fetch(baseUrl + target, { method, headers, body });
+    return { status: r.status, json: await r.json() };
+  };
 }
