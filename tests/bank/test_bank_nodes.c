@@ -73,5 +73,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(one_bucket_over_both_nodes),
     };
-    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

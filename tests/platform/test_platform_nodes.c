@@ -432,5 +432,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(replay_refused_by_the_other_node),
         cmocka_unit_test(ledger_exact_after_both), /* both nodes stopped */
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

@@ -457,5 +457,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(every_ack_once_and_ledger_exact), /* the survivor stopped */
         cmocka_unit_test(killed_node_serves_again),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }
