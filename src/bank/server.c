@@ -91,6 +91,8 @@ int pay_bank_serve(struct pay_bank_options *o)
     struct pay_error err = {0};
     enum pay_err rc = pay_bank_open(o, &b, &err);
     if (rc == PAY_ERR_OK)
+        rc = pay_store_serve_alone(b->store, "bank", &err);
+    if (rc == PAY_ERR_OK)
         rc = pay_bank_audit_start(b, &err);
     if (rc == PAY_ERR_OK && o->demo_data)
         rc = pay_bank_demo_data(b, true, &err);

@@ -447,7 +447,9 @@ static enum pay_err platform_write(void *owner, pay_store_tx_fn fn, void *ctx,
 
 enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
 {
-    enum pay_err e = pay_platform_audit_start(p, err);
+    enum pay_err e = pay_store_serve_alone(p->store, "platform", err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_audit_start(p, err);
     if (e == PAY_ERR_OK)
         e = pay_committer_start(p->ledger, NULL, &p->committer, err);
     if (e != PAY_ERR_OK)

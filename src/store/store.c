@@ -10,11 +10,15 @@
 #include "crypto/crypto.h"
 #include "store/store_backend.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 struct cache_entry;
 
@@ -83,6 +87,7 @@ struct pay_store {
     pthread_mutex_t readers_lock;
     pthread_cond_t readers_free;
     struct pay_store_stats stats; /* updated with __atomic builtins */
+    int serve_lock_fd;            /* pay_store_serve_alone's lock + 1; 0: none */
 };
 
 static void stat_add(uint64_t *p, uint64_t n)
@@ -948,6 +953,27 @@ void pay_store_seat_free(struct pay_store_seat *seat)
     free(seat);
 }
 
+enum pay_err pay_store_serve_alone(struct pay_store *s, const char *role, struct pay_error *err)
+{
+    if (s->be->dialect != PAY_STORE_SQLITE || s->serve_lock_fd > 0)
+        return PAY_ERR_OK;
+    char lock[PAY_DATABASE_MAX + 8];
+    if (snprintf(lock, sizeof lock, "%s.lock", s->path) >= (int)sizeof lock)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "database", "the path is too long");
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return pay_error_set(err, PAY_ERR_DB_IO, "database", "cannot open %s", lock);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) { /* held by a live process: the kernel frees it */
+        close(fd);
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "database",
+                             "another %s process serves %s: on SQLite one process serves a"
+                             " database; several need PostgreSQL (docs/deploy.md)",
+                             role, s->path);
+    }
+    s->serve_lock_fd = fd + 1;
+    return PAY_ERR_OK;
+}
+
 bool pay_store_table_name_ok(const char *table)
 {
     size_t n = strlen(table);
@@ -1025,6 +1051,8 @@ void pay_store_close(struct pay_store *s)
     pthread_mutex_destroy(&s->writer_lock);
     pthread_mutex_destroy(&s->readers_lock);
     pthread_cond_destroy(&s->readers_free);
+    if (s->serve_lock_fd > 0)
+        close(s->serve_lock_fd - 1); /* frees the lock */
     free(s->path);
     free(s);
 }

@@ -73,6 +73,15 @@ void pay_store_redact(const char *database, char *out, size_t n);
 /* Which backend s runs on. */
 enum pay_store_dialect pay_store_dialect(const struct pay_store *s);
 
+/* For a server (not an offline command): on SQLite, makes this process the only server of the
+ * database for the life of s, by an exclusive lock (flock) on the file "<path>.lock" (0600),
+ * which the kernel frees when the process ends however it ends. CONFIG_INVALID (field
+ * "database", naming role) when another live process holds it: the nonces of signed requests
+ * and the rate-limit buckets of a server on SQLite are in its memory, so a second server of
+ * the file would accept what the first refused. PostgreSQL: OK, several processes per role
+ * share the database (docs/store.md, "Several nodes on one database"). */
+enum pay_err pay_store_serve_alone(struct pay_store *s, const char *role, struct pay_error *err);
+
 /* A table name the helpers that build SQL around one (attempts.h, nonces.h) accept: a
  * constant of the caller's code, never input; lowercase letters and '_', 1..63 of them. */
 bool pay_store_table_name_ok(const char *table);

@@ -2,7 +2,8 @@
 # Integration: the platform's and the shop's INI files and their [server] flags. The shipped
 # examples pass --check-config; a misspelled key fails it (exit 2) naming file, line and key;
 # the platform serves /healthz over HTTPS with a self-signed certificate (made here with the
-# openssl command line) and refuses plain HTTP on 0.0.0.0 naming insecure_http.
+# openssl command line) and refuses plain HTTP on 0.0.0.0 naming insecure_http; a second
+# platform process on the same SQLite database is refused at start.
 # usage: test_platform_config.sh <paygate binary> <source root>
 set -euo pipefail
 bin=$1
@@ -91,4 +92,14 @@ body=$(curl -sS --cacert "$dir/cert.pem" "$url/healthz") || fail "https /healthz
 case $body in *ok*) ;; *) fail "healthz: $body" ;; esac
 curl -s --cacert "$dir/cert.pem" "${url/https/http}/healthz" -o /dev/null -m 5 &&
   fail "plain HTTP answered on the TLS port"
+
+# 4. on SQLite one process serves a database: a second platform on the same data dir is
+#    refused at start, naming PostgreSQL (docs/deploy.md); the first still serves
+set +e
+"$bin" platform --data-dir "$dir/pf" --listen 127.0.0.1:0 >"$dir/out2" 2>&1; rc=$?
+set -e
+[ $rc -ne 0 ] && grep -q "another platform process serves .*PostgreSQL" "$dir/out2" ||
+  fail "a second platform on one SQLite file: exit $rc, $(cat "$dir/out2")"
+body=$(curl -sS --cacert "$dir/cert.pem" "$url/healthz") || fail "https /healthz after"
+case $body in *ok*) ;; *) fail "healthz after: $body" ;; esac
 echo ok

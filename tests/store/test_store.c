@@ -676,6 +676,29 @@ static void one_seat_per_database(void **state)
     rm_db(path);
 }
 
+/* One server per SQLite file: a second store of the file cannot serve it while the first
+ * does (another process, in life: flock locks belong to the open file), and can once the
+ * first closed. */
+static void one_server_per_sqlite_file(void **state)
+{
+    (void)state;
+    char *path = temp_db();
+    struct pay_store *a = open_with(path, &comp_v1), *b = open_with(path, &comp_v1);
+    struct pay_error err;
+    assert_int_equal(pay_store_serve_alone(a, "test", &err), PAY_ERR_OK);
+    assert_int_equal(pay_store_serve_alone(a, "test", &err), PAY_ERR_OK); /* already */
+    assert_int_equal(pay_store_serve_alone(b, "test", &err), PAY_ERR_CONFIG_INVALID);
+    assert_string_equal(err.field, "database");
+    assert_non_null(strstr(err.detail, "another test process serves"));
+    pay_store_close(a);
+    assert_int_equal(pay_store_serve_alone(b, "test", &err), PAY_ERR_OK);
+    pay_store_close(b);
+    char lock[600];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    unlink(lock);
+    rm_db(path);
+}
+
 /* --- PostgreSQL only ------------------------------------------------------------------------ */
 
 struct kill_ctx {
@@ -833,6 +856,7 @@ int main(void)
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(files_are_private),
+        cmocka_unit_test(one_server_per_sqlite_file),
     };
     const struct CMUnitTest pg_only[] = {
         cmocka_unit_test(lost_connection_retried),
