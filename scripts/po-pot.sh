@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes the POT of every message people read (docs/i18n.md): xgettext over the C sources (the
 # calls that translate: pay_http_req_tr/trc/trf, pay_i18n_tr/trc/trf, and N_() marks) joined
-# with `po_tool templates` (every {{t}} of web/bank, web/platform and web/shop, the built-in
+# with `po_tool templates` (every {{t}} of web/bank, web/platform, web/shop and web/switch, the built-in
 # templates, the error registry and the language name).
 # usage: scripts/po-pot.sh PO_TOOL OUT.pot     (PO_TOOL: build/tests/i18n/po_tool)
 set -euo pipefail
@@ -20,5 +20,5 @@ xgettext --language=C --from-code=UTF-8 --no-wrap --add-location=file --add-comm
   -kpay_i18n_tr:2 -kpay_i18n_trc:2c,3 -kpay_i18n_trf:3 -kpay_i18n_trfn:4 -kpay_i18n_error_set:4 \
   --flag=pay_http_req_trf:2:python-brace-format --flag=pay_i18n_trf:3:python-brace-format \
   --flag=pay_i18n_trfn:4:python-brace-format --flag=pay_i18n_error_set:4:python-brace-format
-"$tool" templates web/bank web/platform web/shop > "$tmp/t.pot"
+"$tool" templates web/bank web/platform web/shop web/switch > "$tmp/t.pot"
 msgcat --use-first --no-wrap -o "$out" "$tmp/t.pot" "$tmp/c.pot"

@@ -361,7 +361,8 @@ struct pay_net_card;
 struct pay_bank_net_auth {
     const char *order_pk, *mer_id, *mer_name;
     int64_t amount_minor;
-    const struct pay_net_card *card;
+    const struct pay_net_card *card; /* the card data (CVN2), or: */
+    const char *token, *vid;         /* the token and verification of an SMS-verified card */
     enum pay_err (*on_approved)(struct pay_store_tx *tx, void *ctx, const char *trace, bool *taken,
                                 struct pay_error *err);
     void *ctx;

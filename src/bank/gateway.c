@@ -178,6 +178,26 @@ static enum pay_err create_apply(struct pay_store_tx *tx, void *ctx, struct pay_
                           "ttti", c->session, c->order_pk, c->csrf, now);
 }
 
+/* payMethod (outside tranData; docs/bank.md): absent for the bank's own pages, UNIONPAY for the
+ * card network's online payment page, which needs a member acquirer and an order in CNY. */
+static enum pay_err pay_method(struct pay_http_request *req, const struct pay_bank_order_doc *d,
+                               bool *unionpay, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    const char *m = pay_http_req_form_get(req, "payMethod");
+    *unionpay = m && strcmp(m, "UNIONPAY") == 0;
+    if (m && !*unionpay)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "payMethod",
+                             "payMethod is UNIONPAY or absent");
+    if (*unionpay && (!b->net.enabled || !b->net.acquirer))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "payMethod",
+                             "this bank takes no cards of the card network");
+    if (*unionpay && strcmp(d->currency, PAY_BANK_CURRENCY) != 0)
+        return pay_error_set(err, PAY_ERR_CURRENCY_MISMATCH, "currency",
+                             "the card network clears CNY only");
+    return PAY_ERR_OK;
+}
+
 static enum pay_err pay_handler(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_bank *b = pay_http_req_ctx(req);
@@ -196,7 +216,10 @@ static enum pay_err pay_handler(struct pay_http_request *req, struct pay_error *
     if (!v.tran_data || !v.sign_msg || !v.mer_cert)
         return pay_error_set(err, PAY_ERR_FIELD_MISSING, "tranData",
                              "tranData, merSignMsg and merCert are required");
+    bool unionpay = false;
     enum pay_err rc = pay_store_run_read(b->store, verify_tx, &v, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_method(req, &v.doc, &unionpay, err);
     if (rc != PAY_ERR_OK) {
         PAY_WARN("bank.order_refused", "code=%s field=%s detail=\"%s\"", pay_err_name(rc),
                  err->field, err->detail);
@@ -219,6 +242,8 @@ static enum pay_err pay_handler(struct pay_http_request *req, struct pay_error *
         return rc;
     pay_http_respond_cookie(req, SESSION_COOKIE, c.session, -1, 0);
     pay_http_respond_page_url(req, "/b2c/page");
+    if (unionpay)
+        return gw_upop_start(req, &s, err);
     json_t *ctx = gw_page_ctx(req, &s, NULL);
     pay_http_respond_template(req, 200, "card", ctx);
     json_decref(ctx);
@@ -238,6 +263,7 @@ static struct pay_http_route routes[] = {
     {"POST", "/b2c/card", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_card_handler, NULL},
     {"POST", "/b2c/password", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_password_handler, NULL},
     {"POST", "/b2c/sms", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_sms_handler, NULL},
+    {"GET", "/b2c/upop/return", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, gw_upop_return_handler, NULL},
     {"POST", "/b2c/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_confirm_handler, NULL},
     {"POST", "/b2c/net", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_net_handler, NULL},
     {"GET", "/b2c/page", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, gw_page_handler, NULL},

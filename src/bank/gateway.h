@@ -52,8 +52,27 @@ bool gw_net_offered(const struct pay_bank *b, const char *card_no);
  * response code (data-rc) of a decline; error and rc may be NULL. */
 void gw_net_card_page(struct pay_http_request *req, const struct gw_session *s, int status,
                       const char *card_no, const char *error, const char *rc);
+/* What the shopper reads for a response code (data element 39): a msgid to translate. */
+const char *gw_net_decline_text(const char *rc);
+/* An approval through the network, in the transaction that records it (the on_approved of
+ * pay_bank_net_auth, ctx a struct gw_net_paid): the order paid, the merchant credited from the
+ * interbank receivable (the network owes us until settlement), the notification queued. */
+struct gw_net_paid {
+    struct pay_bank *b;
+    const struct gw_session *s;
+    char notify_id[PAY_ID_MAX];
+};
+enum pay_err gw_net_paid_apply(struct pay_store_tx *tx, void *ctx, const char *trace, bool *taken,
+                               struct pay_error *err);
 /* POST /b2c/net: the authorization through the switch, then the result. */
 enum pay_err gw_net_handler(struct pay_http_request *req, struct pay_error *err);
+/* The card network's online payment page (银联在线支付): opens the switch's session for the
+ * order and sends the browser there (a page that moves on by itself). */
+enum pay_err gw_upop_start(struct pay_http_request *req, const struct gw_session *s,
+                           struct pay_error *err);
+/* GET /b2c/upop/return: back from the switch's page; the payment authorized with the card the
+ * issuer verified there, then the result (or the switch's page again when it is not done). */
+enum pay_err gw_upop_return_handler(struct pay_http_request *req, struct pay_error *err);
 /* GET /b2c/page: the session's current step again (a reload, or the language switch). */
 enum pay_err gw_page_handler(struct pay_http_request *req, struct pay_error *err);
 

@@ -34,46 +34,15 @@ void gw_net_card_page(struct pay_http_request *req, const struct gw_session *s, 
     json_decref(ctx);
 }
 
-/* "MM/YY", "MMYY" or "MM / YY" into YYMM (data element 14); -1 when it is none of these. */
-static int expiry_yymm(const char *in, char out[5])
-{
-    char d[5];
-    size_t n = 0;
-    for (const char *p = in; p && *p; p++) {
-        if (*p >= '0' && *p <= '9') {
-            if (n == 4)
-                return -1;
-            d[n++] = *p;
-        } else if (*p != '/' && *p != ' ') {
-            return -1;
-        }
-    }
-    int month = n == 4 ? (d[0] - '0') * 10 + (d[1] - '0') : 0;
-    if (month < 1 || month > 12)
-        return -1;
-    snprintf(out, 5, "%c%c%c%c", d[2], d[3], d[0], d[1]);
-    return 0;
-}
-
 /* The card data from the form, or the message that says what is wrong with it. */
 static const char *read_card(struct pay_http_request *req, struct pay_net_card *c)
 {
-    memset(c, 0, sizeof *c);
-    const char *no = pay_http_req_form_get(req, "cardNo");
-    const char *exp = pay_http_req_form_get(req, "expiry");
-    const char *cvn2 = pay_http_req_form_get(req, "cvn2");
-    if (!no || pay_bank_pan_normalise(no, c->pan) != 0 || !pay_net_luhn_valid(c->pan))
-        return N_("This is not a valid card number.");
-    if (!exp || expiry_yymm(exp, c->exp) != 0)
-        return N_("Enter the card's expiry date as MM/YY.");
-    if (!cvn2 || strlen(cvn2) != 3 || strspn(cvn2, "0123456789") != 3)
-        return N_("Enter the 3-digit CVN2 from the back of the card.");
-    memcpy(c->cvn2, cvn2, 4);
-    return NULL;
+    return pay_net_card_read(pay_http_req_form_get(req, "cardNo"),
+                             pay_http_req_form_get(req, "expiry"),
+                             pay_http_req_form_get(req, "cvn2"), c);
 }
 
-/* What the shopper reads for a response code (data element 39). */
-static const char *decline_text(const char *rc)
+const char *gw_net_decline_text(const char *rc)
 {
     static const struct {
         const char *rc, *text;
@@ -96,18 +65,10 @@ static const char *decline_text(const char *rc)
     return N_("The card's bank declined the payment.");
 }
 
-struct paid_op {
-    struct pay_bank *b;
-    const struct gw_session *s;
-    char notify_id[PAY_ID_MAX];
-};
-
-/* The approval, in the transaction that records it: the order paid, the merchant credited from
- * the interbank receivable (the network owes us until settlement), the notification queued. */
-static enum pay_err paid_apply(struct pay_store_tx *tx, void *ctx, const char *trace, bool *taken,
+enum pay_err gw_net_paid_apply(struct pay_store_tx *tx, void *ctx, const char *trace, bool *taken,
                                struct pay_error *err)
 {
-    struct paid_op *p = ctx;
+    struct gw_net_paid *p = ctx;
     const struct gw_session *s = p->s;
     int64_t now = pay_clock_now_ms();
     *taken = false;
@@ -163,13 +124,13 @@ enum pay_err gw_net_handler(struct pay_http_request *req, struct pay_error *err)
             gw_net_card_page(req, &s, 400, no, pay_http_req_tr(req, bad), NULL);
         return rc;
     }
-    struct paid_op p = {.b = b, .s = &s};
+    struct gw_net_paid p = {.b = b, .s = &s};
     struct pay_bank_net_auth a = {.order_pk = s.order_pk,
                                   .mer_id = s.mer_id,
                                   .mer_name = s.merchant_name,
                                   .amount_minor = s.amount_minor,
                                   .card = &card,
-                                  .on_approved = paid_apply,
+                                  .on_approved = gw_net_paid_apply,
                                   .ctx = &p};
     rc = pay_bank_net_authorize(b, &a, err);
     pay_net_card_wipe(&card);
@@ -177,7 +138,7 @@ enum pay_err gw_net_handler(struct pay_http_request *req, struct pay_error *err)
         return rc;
     if (!a.approved) {
         PAY_WARN("bank.payment_refused", "order=%s trace=%s rc=%s", s.order_pk, a.trace, a.rc);
-        gw_net_card_page(req, &s, 402, no, pay_http_req_tr(req, decline_text(a.rc)), a.rc);
+        gw_net_card_page(req, &s, 402, no, pay_http_req_tr(req, gw_net_decline_text(a.rc)), a.rc);
         return PAY_ERR_OK;
     }
     PAY_INFO("bank.order_paid", "order=%s mer_id=%s order_id=%s amount=%lld network_trace=%s",

@@ -148,21 +148,42 @@ static enum pay_err answer_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     return rc;
 }
 
-static char *auth_body(struct pay_bank *b, const struct pay_bank_net_auth *a, struct pay_error *e)
+/* de2 and de61 of the authorization: the card data sealed to the switch for this trace
+ * (verified by CVN2 at the issuer), or the token of a card the issuer verified by SMS code on
+ * the switch's page and that verification. NULL when the card cannot be sealed. */
+static json_t *auth_card_fields(struct pay_bank *b, const struct pay_bank_net_auth *a,
+                                json_t **de61, struct pay_error *e)
 {
+    if (a->vid) {
+        *de61 = json_pack("{s:s, s:s}", "method", "SMS", "verificationId", a->vid);
+        return json_pack("{s:s}", "token", a->token);
+    }
     char ctx[PAY_SEAL_CONTEXT_MAX + 1], *sealed = NULL;
     snprintf(ctx, sizeof ctx, "de2:%s:%s", b->opt.code, a->trace);
     if (pay_net_card_seal(b->net.switch_seal_pk, ctx, a->card, &sealed, e) != PAY_ERR_OK)
         return NULL;
-    json_t *m = json_pack("{s:s, s:{s:s}, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "mti",
-                          PAY_NET_MTI_AUTH, "de2", "sealed", sealed, "de3", PAY_NET_PROC_PURCHASE,
-                          "de4", (json_int_t)a->amount_minor, "de11", a->trace, "de32", b->opt.code,
-                          "de42", a->mer_id, "de43", a->mer_name, "de49", PAY_BANK_CURRENCY, "de61",
-                          "method", "CVN2");
-    char *body = m ? json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(m);
+    json_t *de2 = json_pack("{s:s}", "sealed", sealed);
     pay_wipe(sealed, strlen(sealed));
     free(sealed);
+    *de61 = json_pack("{s:s}", "method", "CVN2");
+    return de2;
+}
+
+static char *auth_body(struct pay_bank *b, const struct pay_bank_net_auth *a, struct pay_error *e)
+{
+    json_t *de61 = NULL, *de2 = auth_card_fields(b, a, &de61, e);
+    json_t *m = de2 && de61 ? json_pack("{s:s, s:o, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:o}", "mti",
+                                        PAY_NET_MTI_AUTH, "de2", de2, "de3", PAY_NET_PROC_PURCHASE,
+                                        "de4", (json_int_t)a->amount_minor, "de11", a->trace,
+                                        "de32", b->opt.code, "de42", a->mer_id, "de43", a->mer_name,
+                                        "de49", PAY_BANK_CURRENCY, "de61", de61)
+                            : NULL;
+    if (!m) {
+        json_decref(de2);
+        json_decref(de61);
+    }
+    char *body = m ? json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(m);
     if (!body)
         pay_error_set(e, PAY_ERR_INTERNAL, "", "cannot write the authorization");
     return body;
@@ -172,6 +193,7 @@ enum pay_err pay_bank_net_authorize(struct pay_bank *b, struct pay_bank_net_auth
                                     struct pay_error *err)
 {
     PAY_ASSERT(b->net.enabled && a->amount_minor > 0 && a->on_approved);
+    PAY_ASSERT_MSG(!a->card != !a->vid && (!a->vid || a->token), "card data or token and vid");
     a->rc[0] = a->text[0] = a->last4[0] = '\0';
     a->approved = false;
     enum pay_err rc = pay_committer_submit(b->committer, begin_apply, a, err);

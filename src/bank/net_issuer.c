@@ -125,10 +125,8 @@ static enum pay_err net_transfer(struct iss_msg *m, struct pay_store_tx *tx, cha
 /* --- authorization -----------------------------------------------------------------------------
  */
 
-/* The card data against the card: expiry (YYMM against MM/YY) and CVN2, each try counted on
- * the card's lock before it is checked. *rc: "" when right, else the decline. */
-static enum pay_err check_card_data(struct pay_store_tx *tx, struct iss_msg *m, int64_t now,
-                                    const char **rc, struct pay_error *e)
+enum pay_err iss_check_card_data(struct pay_store_tx *tx, struct iss_msg *m, int64_t now,
+                                 const char **rc, struct pay_error *e)
 {
     struct pay_store_attempt attempt;
     *rc = "";
@@ -144,13 +142,26 @@ static enum pay_err check_card_data(struct pay_store_tx *tx, struct iss_msg *m, 
     pay_bank_cvv2(m->b, m->data.pan, m->card.expiry, cvv);
     snprintf(yymm, sizeof yymm, "%.2s%.2s", m->card.expiry + 3, m->card.expiry);
     bool ok = strcmp(m->data.exp, yymm) == 0 && strlen(m->data.cvn2) == 3 &&
-              pay_ct_equal(cvv, m->data.cvn2, 3);
+              pay_ct_equal(cvv, m->data.cvn2, 3) &&
+              (!m->data.phone[0] || strcmp(m->data.phone, m->card.phone) == 0);
     pay_wipe(cvv, sizeof cvv);
     if (!ok) { /* the reservation stays counted: a failure */
         *rc = attempt.left == 0 ? "75" : "N7";
         return PAY_ERR_OK;
     }
     return pay_bank_card_attempt_succeeded(tx, m->card.id, &attempt, e);
+}
+
+enum pay_err iss_card_usable(struct iss_msg *m, int64_t now, const char **rc, struct pay_error *e)
+{
+    enum pay_err r = pay_bank_card_usable(&m->card, now, e);
+    *rc = "";
+    if (r == PAY_ERR_LOCKED || r == PAY_ERR_CARD_EXPIRED) {
+        memset(e, 0, sizeof *e);
+        *rc = r == PAY_ERR_LOCKED ? "75" : "54";
+        return PAY_ERR_OK;
+    }
+    return r;
 }
 
 /* The card of the message and whether it may pay; *rc "" when it may. */
@@ -170,14 +181,9 @@ static enum pay_err auth_card(struct pay_store_tx *tx, struct iss_msg *m, int64_
     }
     if (r != PAY_ERR_OK || (*rc)[0])
         return r;
-    r = pay_bank_card_usable(&m->card, now, e);
-    if (r == PAY_ERR_LOCKED || r == PAY_ERR_CARD_EXPIRED) {
-        memset(e, 0, sizeof *e);
-        *rc = r == PAY_ERR_LOCKED ? "75" : "54";
-        return PAY_ERR_OK;
-    }
-    if (r == PAY_ERR_OK && strcmp(m->method, "CVN2") == 0)
-        r = check_card_data(tx, m, now, rc, e);
+    r = iss_card_usable(m, now, rc, e);
+    if (r == PAY_ERR_OK && !(*rc)[0] && strcmp(m->method, "CVN2") == 0)
+        r = iss_check_card_data(tx, m, now, rc, e);
     return r;
 }
 
@@ -515,6 +521,10 @@ static struct pay_http_route routes[] = {
     {"POST", "/net/v1/issuer/captures", PAY_HTTP_API, PAY_HTTP_BODY_RAW, capture_handler, NULL},
     {"POST", "/net/v1/issuer/reversals", PAY_HTTP_API, PAY_HTTP_BODY_RAW, reversal_handler, NULL},
     {"POST", "/net/v1/issuer/refunds", PAY_HTTP_API, PAY_HTTP_BODY_RAW, refund_handler, NULL},
+    {"POST", "/net/v1/issuer/verifications", PAY_HTTP_API, PAY_HTTP_BODY_RAW, iss_verify_handler,
+     NULL},
+    {"POST", "/net/v1/issuer/verifications/confirm", PAY_HTTP_API, PAY_HTTP_BODY_RAW,
+     iss_confirm_handler, NULL},
 };
 
 const struct pay_http_route *pay_bank_net_issuer_routes(size_t *n)

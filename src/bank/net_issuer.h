@@ -37,6 +37,14 @@ enum pay_err iss_store(struct pay_store_tx *tx, struct iss_msg *m, const char *s
                        const char *rc, const char *auth_code, const char *text,
                        struct pay_error *e);
 
+/* The card data (m->data) against the card (m->card): expiry (YYMM against MM/YY), CVN2 and,
+ * when given, the phone, each try counted on the card's lock before it is checked. *rc: ""
+ * when right, else the decline (N7, 75 once the card locks). */
+enum pay_err iss_check_card_data(struct pay_store_tx *tx, struct iss_msg *m, int64_t now,
+                                 const char **rc, struct pay_error *e);
+/* The decline of a card that cannot pay now (*rc "" when it can): 75 locked, 54 expired. */
+enum pay_err iss_card_usable(struct iss_msg *m, int64_t now, const char **rc, struct pay_error *e);
+
 /* net_verify.c: an SMS-verified authorization's card (its verification, m->vid, must be
  * verified, unused, for this token, amount and acquirer); *rc "" or the decline. */
 enum pay_err iss_verified_card(struct pay_store_tx *tx, struct iss_msg *m, int64_t now,
@@ -44,5 +52,8 @@ enum pay_err iss_verified_card(struct pay_store_tx *tx, struct iss_msg *m, int64
 /* ... and the verification is used by the approved authorization. */
 enum pay_err iss_mark_verification_used(struct pay_store_tx *tx, struct iss_msg *m,
                                         struct pay_error *e);
+/* POST /net/v1/issuer/verifications and .../verifications/confirm (the switch's page). */
+enum pay_err iss_verify_handler(struct pay_http_request *req, struct pay_error *err);
+enum pay_err iss_confirm_handler(struct pay_http_request *req, struct pay_error *err);
 
 #endif

@@ -129,6 +129,21 @@ static const struct pay_store_migration migrations[] = {
     {8, "CREATE TABLE bank_rates (key TEXT PRIMARY KEY, units BIGINT NOT NULL,"
         "  last_ms BIGINT NOT NULL);"
         "CREATE INDEX bank_rates_last ON bank_rates(last_ms)"},
+    /* The online payment page of the card network (docs/switch.md, 银联在线支付). Issuer side:
+     * one verification per card the switch brought (its trace), with the SMS code's keyed hash
+     * (never the code), the wrong tries, its expiry; SENT, then VERIFIED by the right code
+     * (FAILED after too many wrong ones, EXPIRED), then USED by the one authorization that
+     * names it. Acquirer side: the switch's session of each order sent to the page. */
+    {9, "CREATE TABLE bank_net_verifications (id TEXT PRIMARY KEY, trace TEXT NOT NULL UNIQUE,"
+        "  acquirer TEXT NOT NULL, card_id TEXT NOT NULL, token TEXT NOT NULL,"
+        "  amount_minor BIGINT NOT NULL CHECK (amount_minor > 0), code_hash TEXT NOT NULL,"
+        "  tries BIGINT NOT NULL DEFAULT 0,"
+        "  state TEXT NOT NULL CHECK (state IN ('SENT','VERIFIED','FAILED','EXPIRED','USED')),"
+        "  used_trace TEXT NOT NULL DEFAULT '', expires_ms BIGINT NOT NULL,"
+        "  created_ms BIGINT NOT NULL);"
+        "CREATE TABLE bank_net_online (session_id TEXT PRIMARY KEY, order_pk TEXT NOT NULL,"
+        "  bank_session TEXT NOT NULL, created_ms BIGINT NOT NULL);"
+        "CREATE INDEX bank_net_online_order ON bank_net_online(order_pk)"},
 };
 
 const struct pay_store_component pay_bank_schema = {

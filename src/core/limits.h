@@ -610,6 +610,9 @@
 #define PAY_NET_TOKEN_MAX   32
 #define PAY_SWITCH_PATH_MAX 1024
 #define PAY_SWITCH_NAME_MAX 64
+/* ids of the online payment page: a session (32 characters of a 24-byte random token), an
+ * acquirer's reference to its order, an issuer's verification ("vrf_" + 26) */
+#define PAY_NET_ONLINE_ID_MAX 64
 
 /* --- passkeys (WebAuthn; src/crypto/webauthn.h, docs/platform.md) -------------------------- */
 

@@ -64,6 +64,12 @@ static enum pay_err h_pay_bank(struct pay_http_request *req, struct pay_error *e
         pay_platform_bank_find(p, pay_http_req_form_get(req, "bank"));
     if (!b)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "bank", "no such bank");
+    const char *method = pay_http_req_form_get(req, "method"); /* "unionpay": 银联卡支付 */
+    bool unionpay = method && strcmp(method, "unionpay") == 0;
+    if ((method && !unionpay) || (unionpay && !b->unionpay))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "method",
+                             "method is unionpay (at a bank that acquires for the card network)"
+                             " or absent");
     struct pay_platform_trade t;
     enum pay_err e =
         pay_platform_trade_get(p, NULL, pay_http_req_param(req, "trade_id"), NULL, &t, err);
@@ -81,6 +87,8 @@ static enum pay_err h_pay_bank(struct pay_http_request *req, struct pay_error *e
     if ((e = b->conn->gateway_form(b, o.order_id, t.amount_minor, t.currency, t.subject, notify,
                                    ret, t.id, action, &fields, err)) != PAY_ERR_OK)
         return e;
+    if (unionpay) /* the bank's gateway sends the shopper on to the card network's page */
+        json_object_set_new(fields, "payMethod", json_string("UNIONPAY"));
     json_t *list = json_array();
     const char *k;
     json_t *v;

@@ -1,7 +1,8 @@
 /* The banks the platform integrates, from the INI file:
  *   [platform] banks = icbc,abc
  *   [bank.icbc] name, protocol (paygate-bank), gateway_url, api_url, mer_id, mer_acct,
- *               key_file, cert_file, bank_cert_file, ca_file, allow_private
+ *               key_file, cert_file, bank_cert_file, ca_file, allow_private, unionpay (a card
+ *               network acquirer: the cashier offers 银联卡支付 through it)
  * The bank's signing certificate is checked against its CA (CN = bank code) at start-up. */
 #include "platform/connector.h"
 #include "platform/platform.h"
@@ -53,10 +54,10 @@ static enum pay_err cfg_copy(const struct pay_config *c, const char *sec, const 
 static enum pay_err load_bank(struct pay_platform_bank *b, const struct pay_config *c,
                               const char *code, struct pay_error *err)
 {
-    static const char *const keys[] = {"name",      "name_en",        "protocol", "gateway_url",
-                                       "api_url",   "mer_id",         "mer_acct", "key_file",
-                                       "cert_file", "bank_cert_file", "ca_file",  "allow_private",
-                                       NULL};
+    static const char *const keys[] = {
+        "name",    "name_en",       "protocol", "gateway_url", "api_url",
+        "mer_id",  "mer_acct",      "key_file", "cert_file",   "bank_cert_file",
+        "ca_file", "allow_private", "unionpay", NULL};
     char sec[64];
     snprintf(sec, sizeof sec, "bank.%s", code);
     pay_str_copy(b->code, sizeof b->code, code);
@@ -81,6 +82,7 @@ static enum pay_err load_bank(struct pay_platform_bank *b, const struct pay_conf
                                 "gateway_url, mer_id and mer_acct are required");
     if ((e = pay_config_get_bool(c, sec, "allow_private", false, &b->allow_private, err)) !=
             PAY_ERR_OK ||
+        (e = pay_config_get_bool(c, sec, "unionpay", false, &b->unionpay, err)) != PAY_ERR_OK ||
         (e = load_file(c, sec, "key_file", &b->key_pem, err)) != PAY_ERR_OK ||
         (e = load_file(c, sec, "cert_file", &b->cert_pem, err)) != PAY_ERR_OK ||
         (e = load_file(c, sec, "bank_cert_file", &b->bank_cert_pem, err)) != PAY_ERR_OK ||

@@ -145,6 +145,21 @@ static void add_wallet(struct page *pg, json_t *ctx)
 }
 
 /* error: shown in #error; notice: a pay_platform_notice() (taken). */
+/* 银联卡支付 (docs/platform.md): any member bank's card, on the card network's page, through the
+ * first bank that acquires for the network (CNY trades: the network clears CNY). */
+static void add_unionpay(struct page *pg, json_t *ctx)
+{
+    for (size_t i = 0; i < pg->p->set.n_banks; i++) {
+        const struct pay_platform_bank *b = &pg->p->set.banks[i];
+        if (!b->unionpay || strcmp(pg->t.currency, "CNY") != 0)
+            continue;
+        json_object_set_new(ctx, "unionpay",
+                            json_pack("{s:s, s:s, s:s}", "bank", b->code, "trade_id", pg->t.id,
+                                      "csrf", pg->anon_csrf));
+        return;
+    }
+}
+
 static void render(struct page *pg, int status, const char *error, json_t *notice)
 {
     char amount[PAY_MONEY_TEXT_MAX + 1] = "";
@@ -181,6 +196,7 @@ static void render(struct page *pg, int status, const char *error, json_t *notic
     if (ctx) {
         json_object_set_new(ctx, "banks", banks);
         json_object_set_new(ctx, "has_banks", json_boolean(pg->p->set.n_banks > 0));
+        add_unionpay(pg, ctx);
     } else
         json_decref(banks);
     if (ctx && pg->sms_challenge && pg->sms_challenge[0])

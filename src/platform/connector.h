@@ -81,6 +81,7 @@ struct pay_platform_bank {
     char *bank_cert_pem;               /* the bank's signing certificate (checked against ca) */
     char *ca_pem;                      /* the bank's CA certificate */
     bool allow_private;                /* the bank's API on a loopback address (sandbox) */
+    bool unionpay; /* a card network acquirer: the cashier's 银联卡支付 goes through it */
     const struct pay_platform_connector *conn;
 };
 

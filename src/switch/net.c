@@ -9,6 +9,7 @@
 #include "http/client.h"
 #include "http/codec.h"
 #include "http/server.h"
+#include "i18n/i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,47 @@ bool pay_net_luhn_valid(const char *pan)
         sum += d;
     }
     return sum % 10 == 0;
+}
+
+/* "MM/YY", "MMYY" or "MM / YY" into YYMM; -1 when it is none of these. */
+static int expiry_yymm(const char *in, char out[5])
+{
+    char d[5];
+    size_t n = 0;
+    for (const char *p = in; p && *p; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (n == 4)
+                return -1;
+            d[n++] = *p;
+        } else if (*p != '/' && *p != ' ') {
+            return -1;
+        }
+    }
+    int month = n == 4 ? (d[0] - '0') * 10 + (d[1] - '0') : 0;
+    if (month < 1 || month > 12)
+        return -1;
+    snprintf(out, 5, "%c%c%c%c", d[2], d[3], d[0], d[1]);
+    return 0;
+}
+
+const char *pay_net_card_read(const char *no, const char *exp, const char *cvn2,
+                              struct pay_net_card *c)
+{
+    memset(c, 0, sizeof *c);
+    size_t n = 0;
+    for (const char *p = no; p && *p && n < sizeof c->pan; p++)
+        if (*p != ' ' && *p != '-')
+            c->pan[n++] = *p;
+    if (!no || n >= sizeof c->pan || !pay_net_luhn_valid((c->pan[n] = '\0', c->pan))) {
+        pay_net_card_wipe(c);
+        return N_("This is not a valid card number.");
+    }
+    if (!exp || expiry_yymm(exp, c->exp) != 0)
+        return N_("Enter the card's expiry date as MM/YY.");
+    if (!cvn2 || strlen(cvn2) != 3 || strspn(cvn2, "0123456789") != 3)
+        return N_("Enter the 3-digit CVN2 from the back of the card.");
+    memcpy(c->cvn2, cvn2, 4);
+    return NULL;
 }
 
 enum pay_err pay_net_card_seal(const uint8_t pk[PAY_SEAL_PK_LEN], const char *context,

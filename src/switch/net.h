@@ -94,6 +94,13 @@ enum pay_err pay_net_card_open(const struct pay_seal_key *k, const char *context
 /* Luhn check of a 13-19 digit number. */
 bool pay_net_luhn_valid(const char *pan);
 
+/* The card data a shopper typed on a page: the number (spaces and dashes allowed, Luhn
+ * checked), the expiry "MM/YY" (or MMYY) into YYMM, the 3-digit CVN2; into c. NULL when it is
+ * all right, else the message (a msgid to translate) that says what is wrong; c is wiped by the
+ * caller either way. */
+const char *pay_net_card_read(const char *no, const char *exp, const char *cvn2,
+                              struct pay_net_card *c);
+
 /* --- signed calls -------------------------------------------------------------------------- */
 
 /* The other side of a call and who we are to it. Strings borrowed. */

@@ -205,26 +205,54 @@ static enum pay_err record_sent(struct pay_store_tx *tx, struct route_msg *m, st
 static enum pay_err card_token(struct pay_store_tx *tx, struct route_msg *m, bool *known,
                                struct pay_error *e)
 {
+    return pay_switch_token_find(tx, m->token_in, m->token_in ? NULL : m->pan_index, m->token,
+                                 m->issuer, m->bin, m->last4, known, e);
+}
+
+enum pay_err pay_switch_token_find(struct pay_store_tx *tx, const char *token,
+                                   const char *pan_index, char token_out[PAY_NET_TOKEN_MAX + 1],
+                                   char issuer[PAY_NET_CODE_MAX + 1], char bin[7], char last4[5],
+                                   bool *known, struct pay_error *e)
+{
     struct pay_store_stmt *st =
-        m->token_in
+        token
             ? pay_store_query(
                   tx, e, "SELECT token, issuer, bin, last4 FROM switch_tokens WHERE token = $1",
-                  "t", m->token_in)
+                  "t", token)
             : pay_store_query(
                   tx, e, "SELECT token, issuer, bin, last4 FROM switch_tokens WHERE pan_index = $1",
-                  "t", m->pan_index);
+                  "t", pan_index);
     if (!st)
         return e->code;
     int r = pay_store_step(st, e);
     if (r == 1) {
-        pay_store_col_copy(st, 0, m->token, sizeof m->token);
-        pay_store_col_copy(st, 1, m->issuer, sizeof m->issuer);
-        pay_store_col_copy(st, 2, m->bin, sizeof m->bin);
-        pay_store_col_copy(st, 3, m->last4, sizeof m->last4);
+        pay_store_col_copy(st, 0, token_out, PAY_NET_TOKEN_MAX + 1);
+        pay_store_col_copy(st, 1, issuer, PAY_NET_CODE_MAX + 1);
+        pay_store_col_copy(st, 2, bin, 7);
+        pay_store_col_copy(st, 3, last4, 5);
     }
     pay_store_done(st);
     *known = r == 1;
     return r < 0 ? e->code : PAY_ERR_OK;
+}
+
+enum pay_err pay_switch_token_make(struct pay_store_tx *tx, const char *pan, const char *pan_index,
+                                   char token[PAY_NET_TOKEN_MAX + 1],
+                                   char issuer[PAY_NET_CODE_MAX + 1], char bin[7], char last4[5],
+                                   struct pay_error *e)
+{
+    enum pay_err rc = pay_switch_route(tx, pan, issuer, e);
+    if (rc == PAY_ERR_OK)
+        rc = pay_id_new("tok", token);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    size_t n = strlen(pan);
+    snprintf(bin, 7, "%.6s", pan);
+    pay_str_copy(last4, 5, pan + n - 4);
+    return pay_store_exec(tx, e,
+                          "INSERT INTO switch_tokens (token, pan_index, issuer, bin, last4,"
+                          " created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+                          "ttttti", token, pan_index, issuer, bin, last4, pay_clock_now_ms());
 }
 
 enum pay_err route_token_for_card(struct pay_store_tx *tx, struct route_msg *m, bool *routable,
@@ -239,23 +267,13 @@ enum pay_err route_token_for_card(struct pay_store_tx *tx, struct route_msg *m, 
         *routable = false;
         return route_final(tx, m, "14", "unknown token", e);
     }
-    rc = pay_switch_route(tx, m->card.pan, m->issuer, e);
+    rc = pay_switch_token_make(tx, m->card.pan, m->pan_index, m->token, m->issuer, m->bin, m->last4,
+                               e);
     if (rc == PAY_ERR_NOT_FOUND) {
         memset(e, 0, sizeof *e);
         *routable = false;
         return route_final(tx, m, "92", "no member issues this card", e);
     }
-    if (rc == PAY_ERR_OK)
-        rc = pay_id_new("tok", m->token);
-    size_t n = strlen(m->card.pan);
-    snprintf(m->bin, sizeof m->bin, "%.6s", m->card.pan);
-    pay_str_copy(m->last4, sizeof m->last4, m->card.pan + n - 4);
-    if (rc == PAY_ERR_OK)
-        rc = pay_store_exec(tx, e,
-                            "INSERT INTO switch_tokens (token, pan_index, issuer, bin, last4,"
-                            " created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
-                            "ttttti", m->token, m->pan_index, m->issuer, m->bin, m->last4,
-                            pay_clock_now_ms());
     return rc;
 }
 

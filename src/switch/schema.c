@@ -54,6 +54,19 @@ static const struct pay_store_migration migrations[] = {
         "  acquired_minor BIGINT NOT NULL, issued_minor BIGINT NOT NULL,"
         "  net_minor BIGINT NOT NULL, transfer_id TEXT NOT NULL DEFAULT '',"
         "  created_ms BIGINT NOT NULL, PRIMARY KEY (settle_date, member))"},
+    /* The online payment page (银联在线支付): one session per acquirer's order (ref), opened by
+     * the acquirer; NEW until the issuer has sent the cardholder an SMS code (CODE_SENT), then
+     * VERIFIED when the code was right: the acquirer authorizes with the token and the
+     * verification. No card data: the card is its token, BIN and last four digits. */
+    {3, "CREATE TABLE switch_online (id TEXT PRIMARY KEY, acquirer TEXT NOT NULL,"
+        "  ref TEXT NOT NULL, amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),"
+        "  merchant_id TEXT NOT NULL, merchant_name TEXT NOT NULL, return_url TEXT NOT NULL,"
+        "  csrf TEXT NOT NULL,"
+        "  state TEXT NOT NULL CHECK (state IN ('NEW','CODE_SENT','VERIFIED')),"
+        "  issuer TEXT NOT NULL DEFAULT '', token TEXT NOT NULL DEFAULT '',"
+        "  bin TEXT NOT NULL DEFAULT '', last4 TEXT NOT NULL DEFAULT '',"
+        "  phone_hint TEXT NOT NULL DEFAULT '', verification_id TEXT NOT NULL DEFAULT '',"
+        "  expires_ms BIGINT NOT NULL, created_ms BIGINT NOT NULL, UNIQUE (acquirer, ref))"},
 };
 
 const struct pay_store_component pay_switch_schema = {

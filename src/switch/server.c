@@ -22,7 +22,7 @@ static enum pay_err add_routes(struct pay_switch *sw, struct pay_error *err)
 {
     const struct pay_http_route *(*lists[])(size_t *) = {
         pay_switch_api_routes, pay_switch_route_routes, pay_switch_page_routes,
-        pay_switch_clearing_routes};
+        pay_switch_clearing_routes, pay_switch_online_routes};
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
         size_t n = 0;
         const struct pay_http_route *src = lists[l](&n);

@@ -160,6 +160,62 @@ const struct pay_http_route *pay_switch_route_routes(size_t *n);
 /* The text of an answer to an acquirer (JSON, keys sorted); heap, caller frees. */
 char *pay_switch_answer_text(json_t *answer);
 
+/* The card with pan_index (or, when token is not NULL, with that token): its token, issuer,
+ * BIN and last four digits; *known false when the network has not seen it (inside tx). */
+enum pay_err pay_switch_token_find(struct pay_store_tx *tx, const char *token,
+                                   const char *pan_index, char token_out[PAY_NET_TOKEN_MAX + 1],
+                                   char issuer[PAY_NET_CODE_MAX + 1], char bin[7], char last4[5],
+                                   bool *known, struct pay_error *e);
+/* A new token for a card the network has not seen, routed by the BIN table (inside tx);
+ * NOT_FOUND when no member issues it. */
+enum pay_err pay_switch_token_make(struct pay_store_tx *tx, const char *pan, const char *pan_index,
+                                   char token[PAY_NET_TOKEN_MAX + 1],
+                                   char issuer[PAY_NET_CODE_MAX + 1], char bin[7], char last4[5],
+                                   struct pay_error *e);
+
+/* --- online.c: the online payment page's sessions (银联在线支付) ----------------------------- */
+/* One session of the page: opened by the acquirer for one of its orders (ref). */
+struct pay_switch_online {
+    char id[PAY_NET_ONLINE_ID_MAX + 1];
+    char acquirer[PAY_NET_CODE_MAX + 1];
+    char ref[PAY_NET_ONLINE_ID_MAX + 1];
+    int64_t amount_minor, expires_ms;
+    char merchant_id[PAY_MERCHANT_ID_FIELD_MAX + 1];
+    char merchant_name[PAY_TEXT_FIELD_MAX + 1];
+    char return_url[PAY_URL_MAX + 1];
+    char csrf[PAY_NET_ONLINE_ID_MAX + 1];
+    char state[16]; /* NEW, CODE_SENT, VERIFIED */
+    char issuer[PAY_NET_CODE_MAX + 1];
+    char token[PAY_NET_TOKEN_MAX + 1], bin[7], last4[5];
+    char phone_hint[24];
+    char verification_id[PAY_NET_ONLINE_ID_MAX + 1];
+};
+/* The session id (a bearer secret of the shopper's browser): UNAUTHENTICATED (field session)
+ * when there is no such session or it has expired (the switch's clock). */
+enum pay_err pay_switch_online_load(struct pay_switch *sw, const char *id,
+                                    struct pay_switch_online *out, struct pay_error *err);
+/* What the issuer answered the page: its response code and text; for a code, the state of the
+ * verification (SENT: another try, VERIFIED, FAILED or EXPIRED: back to the card) and the
+ * tries left. */
+struct pay_switch_online_answer {
+    char rc[PAY_NET_RC_LEN];
+    char text[PAY_TEXT_FIELD_MAX + 1];
+    char state[16];
+    int tries_left;
+};
+/* The card the shopper typed: routed by the BIN table to its issuer (92 when none), sealed to
+ * it with the verification request; an issuer that checks it (00) has sent an SMS code to the
+ * card's phone and the session is CODE_SENT. No answer: 91. */
+enum pay_err pay_switch_online_card(struct pay_switch *sw, struct pay_switch_online *s,
+                                    const struct pay_net_card *card,
+                                    struct pay_switch_online_answer *a, struct pay_error *err);
+/* The SMS code, sealed to the issuer: a right one makes the session VERIFIED. */
+enum pay_err pay_switch_online_code(struct pay_switch *sw, struct pay_switch_online *s,
+                                    const char *code, struct pay_switch_online_answer *a,
+                                    struct pay_error *err);
+/* POST /net/v1/online/sessions and GET /net/v1/online/sessions/{id} (acquirers, signed). */
+const struct pay_http_route *pay_switch_online_routes(size_t *n);
+
 /* --- pages.c: the online payment page (银联在线支付) ---------------------------------------- */
 const struct pay_http_route *pay_switch_page_routes(size_t *n);
 
