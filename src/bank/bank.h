@@ -385,6 +385,21 @@ enum pay_err pay_bank_net_refund_tx(struct pay_bank *b, struct pay_store_tx *tx,
 /* Sends the captures, refunds and reversals that are due (the worker; also right after an
  * approval). */
 void pay_bank_net_send_due(struct pay_bank *b);
+/* --- net_clearing.c: the daily clearing file, reconciled and booked ----------------------- */
+struct pay_bank_net_import {
+    bool booked; /* false: the same file was booked before, nothing changed */
+    int64_t records, acquired_minor, issued_minor, interchange_minor, fees_minor, net_minor;
+    char sha256[PAY_SHA256_HEX_LEN];
+};
+/* Downloads the clearing file of settled business day date from the switch, checks it, reconciles
+ * every line against our records and books the day's position against net:settlement (one
+ * transaction, once per day). SETTLEMENT_NOT_FOUND when the switch has not settled the day;
+ * FIELD_INVALID (file) naming the line or record that does not fit or reconcile; DUPLICATE
+ * (date) when another file was booked for the day. Nothing moves on any error. */
+enum pay_err pay_bank_net_clearing_import(struct pay_bank *b, const char *date,
+                                          struct pay_bank_net_import *out, struct pay_error *err);
+/* POST /admin/net/clearing. */
+const struct pay_http_route *pay_bank_net_clearing_routes(size_t *n);
 /* The issuer endpoints the switch calls (net_issuer.c). */
 const struct pay_http_route *pay_bank_net_issuer_routes(size_t *n);
 

@@ -144,6 +144,13 @@ static const struct pay_store_migration migrations[] = {
         "CREATE TABLE bank_net_online (session_id TEXT PRIMARY KEY, order_pk TEXT NOT NULL,"
         "  bank_session TEXT NOT NULL, created_ms BIGINT NOT NULL);"
         "CREATE INDEX bank_net_online_order ON bank_net_online(order_pk)"},
+    /* The card network's clearing files booked (docs/switch.md, "Clearing files"): one row per
+     * business day, with the file's hash (a second import of it changes nothing) and what it
+     * booked against net:settlement. */
+    {10, "CREATE TABLE bank_net_clearing (settle_date TEXT PRIMARY KEY,"
+         "  file_sha256 TEXT NOT NULL, records BIGINT NOT NULL, acquired_minor BIGINT NOT NULL,"
+         "  issued_minor BIGINT NOT NULL, interchange_minor BIGINT NOT NULL,"
+         "  fees_minor BIGINT NOT NULL, net_minor BIGINT NOT NULL, imported_ms BIGINT NOT NULL)"},
 };
 
 const struct pay_store_component pay_bank_schema = {

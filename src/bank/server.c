@@ -26,9 +26,9 @@ static int health(void *ctx, struct pay_error *err)
 static enum pay_err add_routes(struct pay_bank *b, struct pay_error *err)
 {
     const struct pay_http_route *(*lists[])(size_t *) = {
-        pay_bank_gateway_routes,    pay_bank_api_routes,   pay_bank_admin_routes,
-        pay_bank_admin_form_routes, pay_bank_audit_routes, pay_bank_net_issuer_routes,
-        pay_bank_witness_routes};
+        pay_bank_gateway_routes,    pay_bank_api_routes,         pay_bank_admin_routes,
+        pay_bank_admin_form_routes, pay_bank_audit_routes,       pay_bank_net_issuer_routes,
+        pay_bank_witness_routes,    pay_bank_net_clearing_routes};
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
         size_t n = 0;
         const struct pay_http_route *src = lists[l](&n);

@@ -47,17 +47,56 @@ static enum pay_err transfer(struct pay_switch *sw, struct pay_store_tx *tx, con
     return rc;
 }
 
-enum pay_err pay_switch_clear_tx(struct pay_switch *sw, struct pay_store_tx *tx, const char *id,
-                                 const char *proc, const char *acquirer, const char *issuer,
-                                 int64_t amount_minor, const char *settle_date,
+/* The fees of a cleared purchase of amount: the interchange and the network's fee of each side
+ * (each rounded as fees are, docs/money.md), written on the message's row. */
+static enum pay_err purchase_fees(struct pay_switch *sw, struct pay_store_tx *tx,
+                                  const char *acquirer, const char *trace, int64_t amount,
+                                  int64_t *interchange, int64_t *network_fee, struct pay_error *err)
+{
+    if (pay_money_mul_bp(amount, sw->opt.interchange_bp, PAY_ROUND_FEE, interchange) !=
+            PAY_ERR_OK ||
+        pay_money_mul_bp(amount, sw->opt.network_fee_bp, PAY_ROUND_FEE, network_fee) != PAY_ERR_OK)
+        return pay_error_set(err, PAY_ERR_AMOUNT_OVERFLOW, "de4", NULL);
+    /* the rates are at most PAY_NET_FEE_BP_MAX (10%) each: the fees never pass the amount */
+    PAY_ASSERT(*interchange >= 0 && *network_fee >= 0 && *interchange + *network_fee <= amount);
+    return pay_store_exec(tx, err,
+                          "UPDATE switch_msgs SET interchange_minor = $3, acq_fee_minor = $4,"
+                          " iss_fee_minor = $4 WHERE acquirer = $1 AND trace = $2",
+                          "ttii", acquirer, trace, *interchange, *network_fee);
+}
+
+enum pay_err pay_switch_clear_tx(struct pay_switch *sw, struct pay_store_tx *tx,
+                                 const char *acquirer, const char *trace, const char *proc,
+                                 const char *issuer, int64_t amount_minor, const char *settle_date,
                                  struct pay_error *err)
 {
-    char acq[PAY_LEDGER_ID_MAX + 1], iss[PAY_LEDGER_ID_MAX + 1];
+    char acq[PAY_LEDGER_ID_MAX + 1], iss[PAY_LEDGER_ID_MAX + 1], id[PAY_LEDGER_ID_MAX + 1];
     pay_switch_clearing_account(acquirer, acq);
     pay_switch_clearing_account(issuer, iss);
     bool refund = strcmp(proc, PAY_NET_PROC_REFUND) == 0;
-    return transfer(sw, tx, id, refund ? acq : iss, refund ? iss : acq, amount_minor,
-                    PAY_SWITCH_XFER_CLEARING, settle_date, err);
+    snprintf(id, sizeof id, "clr:%s:%s", acquirer, trace);
+    enum pay_err rc = transfer(sw, tx, id, refund ? acq : iss, refund ? iss : acq, amount_minor,
+                               PAY_SWITCH_XFER_CLEARING, settle_date, err);
+    if (rc != PAY_ERR_OK || refund) /* refunds carry no fees */
+        return rc;
+    int64_t interchange = 0, fee = 0;
+    rc = purchase_fees(sw, tx, acquirer, trace, amount_minor, &interchange, &fee, err);
+    const struct {
+        char kind;
+        const char *from, *to;
+        int64_t amount;
+        int32_t code;
+    } fees[] = {{'i', acq, iss, interchange, PAY_SWITCH_XFER_INTERCHANGE},
+                {'a', acq, sw->fees_account, fee, PAY_SWITCH_XFER_NETWORK_FEE},
+                {'s', iss, sw->fees_account, fee, PAY_SWITCH_XFER_NETWORK_FEE}};
+    for (size_t i = 0; rc == PAY_ERR_OK && i < 3; i++) {
+        if (fees[i].amount == 0)
+            continue;
+        snprintf(id, sizeof id, "fee%c:%s:%s", fees[i].kind, acquirer, trace);
+        rc = transfer(sw, tx, id, fees[i].from, fees[i].to, fees[i].amount, fees[i].code,
+                      settle_date, err);
+    }
+    return rc;
 }
 
 /* --- settlement ------------------------------------------------------------------------------ */
@@ -66,6 +105,8 @@ struct position {
     char member[PAY_NET_CODE_MAX + 1];
     char settle_account[PAY_LEDGER_ID_MAX + 1];
     int64_t acquired, issued; /* what the day brought it as acquirer, as issuer (net of refunds) */
+    int64_t interchange;      /* received as issuer less paid as acquirer */
+    int64_t fees;             /* the network's fees it paid, on both sides */
 };
 
 struct settle_op {
@@ -74,48 +115,76 @@ struct settle_op {
     struct position p[PAY_SWITCH_SETTLE_MEMBERS_MAX];
     size_t n;
     int settled;
+    int64_t fees; /* the network's fee income of the day */
 };
 
-/* Sums of one side: approved captures less approved refunds of the day, per member. */
+/* The position of member code in o (added when new). NULL when there are too many members. */
+static struct position *position_of(struct settle_op *o, const char *code, const char *settle)
+{
+    size_t i = 0;
+    while (i < o->n && strcmp(o->p[i].member, code) != 0)
+        i++;
+    if (i < o->n)
+        return &o->p[i];
+    if (o->n == PAY_SWITCH_SETTLE_MEMBERS_MAX)
+        return NULL;
+    memset(&o->p[i], 0, sizeof o->p[i]);
+    pay_str_copy(o->p[i].member, sizeof o->p[i].member, code);
+    pay_str_copy(o->p[i].settle_account, sizeof o->p[i].settle_account, settle);
+    o->n++;
+    return &o->p[i];
+}
+
+/* Sums of one side: approved captures less approved refunds of the day, the interchange and the
+ * network's fees, per member. */
 static enum pay_err add_side(struct pay_store_tx *tx, struct settle_op *o, bool acquirer,
                              struct pay_error *err)
 {
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         acquirer ? "SELECT m.acquirer, SUM(CASE WHEN m.proc = '200000' THEN -m.amount_minor ELSE"
-                   " m.amount_minor END), b.settle_account FROM switch_msgs m JOIN switch_members"
-                   " b ON b.code = m.acquirer WHERE m.settle_date = $1 AND m.state = 'ANSWERED'"
-                   " AND m.response_code = '00' AND m.mti IN ('0220', '0200') GROUP BY m.acquirer,"
+                   " m.amount_minor END), b.settle_account, SUM(m.interchange_minor),"
+                   " SUM(m.acq_fee_minor) FROM switch_msgs m JOIN switch_members b ON b.code ="
+                   " m.acquirer WHERE m.settle_date = $1 AND m.state = 'ANSWERED' AND"
+                   " m.response_code = '00' AND m.mti IN ('0220', '0200') GROUP BY m.acquirer,"
                    " b.settle_account ORDER BY m.acquirer"
                  : "SELECT m.issuer, SUM(CASE WHEN m.proc = '200000' THEN -m.amount_minor ELSE"
-                   " m.amount_minor END), b.settle_account FROM switch_msgs m JOIN switch_members"
-                   " b ON b.code = m.issuer WHERE m.settle_date = $1 AND m.state = 'ANSWERED'"
-                   " AND m.response_code = '00' AND m.mti IN ('0220', '0200') GROUP BY m.issuer,"
+                   " m.amount_minor END), b.settle_account, SUM(m.interchange_minor),"
+                   " SUM(m.iss_fee_minor) FROM switch_msgs m JOIN switch_members b ON b.code ="
+                   " m.issuer WHERE m.settle_date = $1 AND m.state = 'ANSWERED' AND"
+                   " m.response_code = '00' AND m.mti IN ('0220', '0200') GROUP BY m.issuer,"
                    " b.settle_account ORDER BY m.issuer",
         "t", o->date);
     if (!st)
         return err->code;
     int r;
     while ((r = pay_store_step(st, err)) == 1) {
-        const char *code = pay_store_col_text(st, 0);
-        size_t i = 0;
-        while (i < o->n && strcmp(o->p[i].member, code) != 0)
-            i++;
-        if (i == o->n) {
-            if (o->n == PAY_SWITCH_SETTLE_MEMBERS_MAX) {
-                pay_store_done(st);
-                return pay_error_set(err, PAY_ERR_INTERNAL, "", "more than %d members",
-                                     PAY_SWITCH_SETTLE_MEMBERS_MAX);
-            }
-            memset(&o->p[i], 0, sizeof o->p[i]);
-            pay_str_copy(o->p[i].member, sizeof o->p[i].member, code);
-            pay_store_col_copy(st, 2, o->p[i].settle_account, sizeof o->p[i].settle_account);
-            o->n++;
+        struct position *p = position_of(o, pay_store_col_text(st, 0), pay_store_col_text(st, 2));
+        if (!p) {
+            pay_store_done(st);
+            return pay_error_set(err, PAY_ERR_INTERNAL, "", "more than %d members",
+                                 PAY_SWITCH_SETTLE_MEMBERS_MAX);
         }
-        *(acquirer ? &o->p[i].acquired : &o->p[i].issued) = pay_store_col_int64(st, 1);
+        int64_t sum = pay_store_col_int64(st, 1), ic = pay_store_col_int64(st, 3), neg = 0;
+        *(acquirer ? &p->acquired : &p->issued) = sum;
+        PAY_ASSERT(pay_money_sub(0, ic, &neg) == PAY_ERR_OK);
+        PAY_ASSERT(pay_money_add(p->interchange, acquirer ? neg : ic, &p->interchange) ==
+                   PAY_ERR_OK);
+        PAY_ASSERT(pay_money_add(p->fees, pay_store_col_int64(st, 4), &p->fees) == PAY_ERR_OK);
+        PAY_ASSERT(pay_money_add(o->fees, pay_store_col_int64(st, 4), &o->fees) == PAY_ERR_OK);
     }
     pay_store_done(st);
     return r < 0 ? err->code : PAY_ERR_OK;
+}
+
+/* A member's net position: acquired less issued, plus the interchange, less the fees. */
+static int64_t net_of(const struct position *p)
+{
+    int64_t net = 0;
+    PAY_ASSERT(pay_money_sub(p->acquired, p->issued, &net) == PAY_ERR_OK);
+    PAY_ASSERT(pay_money_add(net, p->interchange, &net) == PAY_ERR_OK);
+    PAY_ASSERT(pay_money_sub(net, p->fees, &net) == PAY_ERR_OK);
+    return net;
 }
 
 /* One member's net position moved between its clearing and settlement accounts. */
@@ -137,10 +206,10 @@ static enum pay_err settle_member(struct pay_store_tx *tx, struct settle_op *o,
     if (rc == PAY_ERR_OK)
         rc = pay_store_exec(tx, err,
                             "INSERT INTO switch_settlements (settle_date, member, acquired_minor,"
-                            " issued_minor, net_minor, transfer_id, created_ms) VALUES ($1, $2,"
-                            " $3, $4, $5, $6, $7)",
-                            "ttiiiti", o->date, p->member, p->acquired, p->issued, net, id,
-                            pay_clock_now_ms());
+                            " issued_minor, interchange_minor, fees_minor, net_minor, transfer_id,"
+                            " created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                            "ttiiiiiti", o->date, p->member, p->acquired, p->issued, p->interchange,
+                            p->fees, net, id, pay_clock_now_ms());
     return rc;
 }
 
@@ -149,6 +218,7 @@ static enum pay_err settle_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     struct settle_op *o = ctx;
     o->n = 0;
     o->settled = 0;
+    o->fees = 0;
     struct pay_store_stmt *st = pay_store_query(
         tx, err, "SELECT 1 FROM switch_settlement_runs WHERE settle_date = $1", "t", o->date);
     if (!st)
@@ -162,8 +232,7 @@ static enum pay_err settle_apply(struct pay_store_tx *tx, void *ctx, struct pay_
         rc = add_side(tx, o, false, err);
     int64_t sum = 0, moved = 0;
     for (size_t i = 0; rc == PAY_ERR_OK && i < o->n; i++) {
-        int64_t net = 0, abs_net = 0;
-        PAY_ASSERT(pay_money_sub(o->p[i].acquired, o->p[i].issued, &net) == PAY_ERR_OK);
+        int64_t net = net_of(&o->p[i]), abs_net = 0;
         PAY_ASSERT(pay_money_add(sum, net, &sum) == PAY_ERR_OK);
         PAY_ASSERT(pay_money_sub(0, net, &abs_net) == PAY_ERR_OK);
         PAY_ASSERT(pay_money_add(moved, net > 0 ? net : abs_net, &moved) == PAY_ERR_OK);
@@ -171,12 +240,14 @@ static enum pay_err settle_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     }
     if (rc != PAY_ERR_OK)
         return rc;
-    PAY_ASSERT_MSG(sum == 0, "positions of %s sum to %lld", o->date, (long long)sum);
+    /* what the members paid the network is its fee income: the rest sums to zero */
+    PAY_ASSERT(pay_money_add(sum, o->fees, &sum) == PAY_ERR_OK);
+    PAY_ASSERT_MSG(sum == 0, "positions of %s and the fees sum to %lld", o->date, (long long)sum);
     o->settled = (int)o->n;
     return pay_store_exec(tx, err,
                           "INSERT INTO switch_settlement_runs (settle_date, members, moved_minor,"
-                          " created_ms) VALUES ($1, $2, $3, $4)",
-                          "tiii", o->date, (int64_t)o->n, moved, pay_clock_now_ms());
+                          " fees_minor, created_ms) VALUES ($1, $2, $3, $4, $5)",
+                          "tiiii", o->date, (int64_t)o->n, moved, o->fees, pay_clock_now_ms());
 }
 
 enum pay_err pay_switch_settle(struct pay_switch *sw, const char *date, int *members,
@@ -247,7 +318,7 @@ void pay_switch_clearing_run(struct pay_switch *sw)
 struct position_io {
     const char *date, *member;
     bool run, found;
-    int64_t acquired, issued, net;
+    int64_t acquired, issued, interchange, fees, net;
     char transfer_id[PAY_LEDGER_ID_MAX + 1];
 };
 
@@ -261,8 +332,9 @@ static enum pay_err position_tx(struct pay_store_tx *tx, void *ctx, struct pay_e
     io->run = pay_store_step(st, err) == 1;
     pay_store_done(st);
     st = pay_store_query(tx, err,
-                         "SELECT acquired_minor, issued_minor, net_minor, transfer_id FROM"
-                         " switch_settlements WHERE settle_date = $1 AND member = $2",
+                         "SELECT acquired_minor, issued_minor, net_minor, transfer_id,"
+                         " interchange_minor, fees_minor FROM switch_settlements WHERE"
+                         " settle_date = $1 AND member = $2",
                          "tt", io->date, io->member);
     if (!st)
         return err->code;
@@ -271,6 +343,8 @@ static enum pay_err position_tx(struct pay_store_tx *tx, void *ctx, struct pay_e
         io->issued = pay_store_col_int64(st, 1);
         io->net = pay_store_col_int64(st, 2);
         pay_store_col_copy(st, 3, io->transfer_id, sizeof io->transfer_id);
+        io->interchange = pay_store_col_int64(st, 4);
+        io->fees = pay_store_col_int64(st, 5);
     }
     pay_store_done(st);
     return PAY_ERR_OK;
@@ -291,11 +365,13 @@ static enum pay_err settlement_handler(struct pay_http_request *req, struct pay_
             : pay_error_set(err, PAY_ERR_FIELD_INVALID, "date", "date must be YYYY-MM-DD");
     if (rc == PAY_ERR_OK)
         pay_net_reply(req, 200,
-                      json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:s, s:s}", "de15", io.date,
-                                "member", m.code, "de49", PAY_SWITCH_CURRENCY, "settled", io.run,
-                                "acquiredMinor", (json_int_t)io.acquired, "issuedMinor",
-                                (json_int_t)io.issued, "netMinor", (json_int_t)io.net, "transferId",
-                                io.transfer_id, "de100", sw->opt.code));
+                      json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "de15",
+                                io.date, "member", m.code, "de49", PAY_SWITCH_CURRENCY, "settled",
+                                io.run, "acquiredMinor", (json_int_t)io.acquired, "issuedMinor",
+                                (json_int_t)io.issued, "interchangeMinor",
+                                (json_int_t)io.interchange, "feesMinor", (json_int_t)io.fees,
+                                "netMinor", (json_int_t)io.net, "transferId", io.transfer_id,
+                                "de100", sw->opt.code));
     else
         pay_net_fail(req, err);
     json_decref(body);
@@ -306,6 +382,8 @@ static enum pay_err settlement_handler(struct pay_http_request *req, struct pay_
 static struct pay_http_route routes[] = {
     {"GET", "/net/v1/settlements/{date}", PAY_HTTP_API, PAY_HTTP_BODY_RAW, settlement_handler,
      NULL},
+    {"GET", "/net/v1/clearing/{date}", PAY_HTTP_API, PAY_HTTP_BODY_RAW,
+     pay_switch_clearing_file_handler, NULL},
 };
 
 const struct pay_http_route *pay_switch_clearing_routes(size_t *n)

@@ -154,12 +154,9 @@ static enum pay_err answer_apply(struct pay_store_tx *tx, void *ctx, struct pay_
         m->answer = NULL;
         return kept_answer(tx, m, e);
     }
-    if (rc == PAY_ERR_OK && cleared) { /* the positions move with the answer that clears it */
-        char id[PAY_LEDGER_ID_MAX + 1];
-        snprintf(id, sizeof id, "clr:%s:%s", m->acq->code, m->trace);
-        rc = pay_switch_clear_tx(m->sw, tx, id, m->kind->proc, m->acq->code, m->issuer, m->amount,
-                                 date, e);
-    }
+    if (rc == PAY_ERR_OK && cleared) /* the positions move with the answer that clears it */
+        rc = pay_switch_clear_tx(m->sw, tx, m->acq->code, m->trace, m->kind->proc, m->issuer,
+                                 m->amount, date, e);
     return rc;
 }
 

@@ -1,9 +1,11 @@
 /* The card network's message layer (net.h): fields, response codes, sealed card data and
  * signed calls, shared by the switch and the banks. */
 #include "switch/net.h"
+#include "core/assertions.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/money.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
 #include "http/client.h"
@@ -145,6 +147,22 @@ bool pay_net_date_parse(const char *s, int64_t *day_ms)
         return false;
     *day_ms = ms;
     return true;
+}
+
+int64_t pay_net_clearing_net(bool acquired, bool refund, int64_t amount, int64_t interchange,
+                             int64_t fee)
+{
+    PAY_ASSERT(amount > 0 && amount <= PAY_AMOUNT_MAX_MINOR && interchange >= 0 && fee >= 0 &&
+               interchange <= amount && fee <= amount);
+    int64_t net = 0;
+    if (refund)
+        PAY_ASSERT(pay_money_sub(0, acquired ? amount : 0, &net) == PAY_ERR_OK &&
+                   pay_money_add(net, acquired ? 0 : amount, &net) == PAY_ERR_OK);
+    else
+        PAY_ASSERT(pay_money_sub(acquired ? amount : interchange, acquired ? interchange : amount,
+                                 &net) == PAY_ERR_OK &&
+                   pay_money_sub(net, fee, &net) == PAY_ERR_OK);
+    return net;
 }
 
 /* --- card data ----------------------------------------------------------------------------- */

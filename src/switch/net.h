@@ -71,6 +71,13 @@ void pay_net_date(int64_t ms, char out[PAY_NET_DATE_LEN]);
 /* True when s is a date "YYYY-MM-DD" that pay_net_date could write; *day_ms its midnight. */
 bool pay_net_date_parse(const char *s, int64_t *day_ms);
 
+/* What one record of a clearing file (docs/switch.md, "Clearing files") does to its member's
+ * position: an acquired capture amount - interchange - fee, an issued one interchange - amount
+ * - fee, an acquired refund -amount, an issued one +amount. The values are a cleared message's
+ * (0 < amount <= PAY_AMOUNT_MAX_MINOR, fees within it: asserted). */
+int64_t pay_net_clearing_net(bool acquired, bool refund, int64_t amount, int64_t interchange,
+                             int64_t fee);
+
 /* --- card data (data element 2, sealed) -------------------------------------------------- */
 
 /* Card data as it travels sealed: the number, expiry YYMM (data element 14), CVN2, and for

@@ -67,6 +67,15 @@ static const struct pay_store_migration migrations[] = {
         "  bin TEXT NOT NULL DEFAULT '', last4 TEXT NOT NULL DEFAULT '',"
         "  phone_hint TEXT NOT NULL DEFAULT '', verification_id TEXT NOT NULL DEFAULT '',"
         "  expires_ms BIGINT NOT NULL, created_ms BIGINT NOT NULL, UNIQUE (acquirer, ref))"},
+    /* Fees (docs/switch.md, "Clearing and settlement"): each cleared purchase's interchange
+     * (acquirer -> issuer) and the network's fee from each side, booked with its clearing; a
+     * member's settlement nets them too, and a day's run records the network's fee income. */
+    {4, "ALTER TABLE switch_msgs ADD COLUMN interchange_minor BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE switch_msgs ADD COLUMN acq_fee_minor BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE switch_msgs ADD COLUMN iss_fee_minor BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE switch_settlements ADD COLUMN interchange_minor BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE switch_settlements ADD COLUMN fees_minor BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE switch_settlement_runs ADD COLUMN fees_minor BIGINT NOT NULL DEFAULT 0"},
 };
 
 const struct pay_store_component pay_switch_schema = {

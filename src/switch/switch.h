@@ -27,9 +27,11 @@
 
 /* Ledger codes of the switch's transfers and accounts. */
 enum pay_switch_xfer_code {
-    PAY_SWITCH_XFER_FUNDING = 1,    /* central bank money into a settlement account */
-    PAY_SWITCH_XFER_SETTLEMENT = 2, /* a member's net position of one business day */
-    PAY_SWITCH_XFER_CLEARING = 3,   /* an approved capture or refund: issuer <-> acquirer */
+    PAY_SWITCH_XFER_FUNDING = 1,     /* central bank money into a settlement account */
+    PAY_SWITCH_XFER_SETTLEMENT = 2,  /* a member's net position of one business day */
+    PAY_SWITCH_XFER_CLEARING = 3,    /* an approved capture or refund: issuer <-> acquirer */
+    PAY_SWITCH_XFER_INTERCHANGE = 4, /* a cleared purchase's interchange: acquirer -> issuer */
+    PAY_SWITCH_XFER_NETWORK_FEE = 5, /* the network's fee of one side of a cleared purchase */
 };
 enum pay_switch_acct_code {
     PAY_SWITCH_ACCT_SETTLEMENT = 1, /* a member's settlement account */
@@ -229,10 +231,13 @@ void pay_switch_reversals_run(struct pay_switch *sw);
 /* A member's clearing account: "clear:<code>". */
 void pay_switch_clearing_account(const char *code, char out[PAY_LEDGER_ID_MAX + 1]);
 /* Books an approved capture (de3 000000) or refund (200000) of amount between the issuer's and
- * the acquirer's clearing accounts (inside tx, with the answer). id: unique per message. */
-enum pay_err pay_switch_clear_tx(struct pay_switch *sw, struct pay_store_tx *tx, const char *id,
-                                 const char *proc, const char *acquirer, const char *issuer,
-                                 int64_t amount_minor, const char *settle_date,
+ * the acquirer's clearing accounts (inside tx, with the answer; transfer ids from the
+ * acquirer's trace). A capture's fees too: the interchange (interchange_bp, acquirer ->
+ * issuer) and the network's fee from each side (network_fee_bp -> the fee account), kept on
+ * the message's row. */
+enum pay_err pay_switch_clear_tx(struct pay_switch *sw, struct pay_store_tx *tx,
+                                 const char *acquirer, const char *trace, const char *proc,
+                                 const char *issuer, int64_t amount_minor, const char *settle_date,
                                  struct pay_error *err);
 /* Settles business day date ("YYYY-MM-DD", ended: before today's business date): each member's
  * net position moves between its clearing and its settlement account, one balanced transfer
@@ -245,8 +250,17 @@ enum pay_err pay_switch_settle(struct pay_switch *sw, const char *date, int *mem
                                struct pay_error *err);
 /* Settles every ended business day that has cleared messages and no run yet (the worker). */
 void pay_switch_clearing_run(struct pay_switch *sw);
-/* GET /net/v1/settlements/{date}: the calling member's position and settlement of a day. */
+/* GET /net/v1/settlements/{date}: the calling member's position and settlement of a day;
+ * GET /net/v1/clearing/{date}: its clearing file (clearing_file.c). */
 const struct pay_http_route *pay_switch_clearing_routes(size_t *n);
+/* --- clearing_file.c ------------------------------------------------------------------------- */
+/* The clearing file of member for settled day date (docs/switch.md, "Clearing files"): heap text,
+ * caller frees; *records and *net_minor its count and the member's net. SETTLEMENT_NOT_FOUND
+ * (field date) when the day is not settled. */
+enum pay_err pay_switch_clearing_file(struct pay_switch *sw, const char *member, const char *date,
+                                      char **out, int64_t *records, int64_t *net_minor,
+                                      struct pay_error *err);
+enum pay_err pay_switch_clearing_file_handler(struct pay_http_request *req, struct pay_error *err);
 
 /* --- server.c ------------------------------------------------------------------------------ */
 int pay_switch_serve(struct pay_switch_options *o);

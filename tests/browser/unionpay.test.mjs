@@ -7,7 +7,7 @@
 // counted), then the right one; ICBC authorizes with the verified card and the trade is paid.
 // Then the money: the CCB card debited and CCB's interbank payable credited, ICBC's interbank
 // receivable debited and the platform's reserve at ICBC credited, the switch's clearing moved
-// from clear:ccb to clear:icbc; `ledger verify` clean on all four databases; no card number,
+// from clear:ccb to clear:icbc with its fees; `ledger verify` clean on all four databases; no card number,
 // CVN2 or SMS code in any server's log. Screenshots go to the artefacts directory. Needs
 // Chromium and playwright-core (see requireBrowser in servers.mjs).
 import fs from 'node:fs';
@@ -116,6 +116,7 @@ const watch = () => ({
   reserve: balances(`${dir}/icbc/bank.db`, mer.merAcct),
   clearCcb: balances(`${dir}/switch/switch.db`, 'clear:ccb'),
   clearIcbc: balances(`${dir}/switch/switch.db`, 'clear:icbc'),
+  fees: balances(`${dir}/switch/switch.db`, 'cup:fees'),
 });
 
 const browser = await launch();
@@ -186,8 +187,11 @@ try {
   expect(moved('card', 'dp') === 0, 'no hold left on the card');
   expect(moved('receivable', 'dpo') === AMOUNT && moved('reserve', 'cpo') === AMOUNT,
     'ICBC: its interbank receivable debited, the platform\'s reserve credited');
-  expect(moved('clearCcb', 'dpo') === AMOUNT && moved('clearIcbc', 'cpo') === AMOUNT,
-    'the switch: cleared from clear:ccb to clear:icbc');
+  // the switch: the amount cleared from clear:ccb to clear:icbc, less the interchange (50 bp:
+  // 33) ICBC pays CCB and the network's fee (5 bp: 3) each side pays it (docs/switch.md)
+  const net = (k) => moved(k, 'cpo') - moved(k, 'dpo');
+  expect(net('clearIcbc') === AMOUNT - 33 - 3 && net('clearCcb') === -AMOUNT + 33 - 3
+    && net('fees') === 6, `the switch: cleared with its fees (${net('clearIcbc')}, ${net('clearCcb')})`);
   console.log('unionpay browser test: ok');
 } catch (e) {
   failed = true;

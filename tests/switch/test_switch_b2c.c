@@ -25,6 +25,7 @@
 static struct sw_proc sw;
 static struct bank_proc ccb, icbc;
 static char pan[20], cvv[4], pan_poor[20], cvv_poor[4];
+static char settled_day[PAY_NET_DATE_LEN]; /* the business day settlement_after_the_cut_off ends */
 
 static int setup(void **state)
 {
@@ -139,8 +140,13 @@ static void ccb_card_pays_at_icbc(void **state)
     assert_int_equal(rec1[1], 12345);
     switch_acct("clear:icbc", ci);
     switch_acct("clear:ccb", cc);
-    assert_int_equal(net_of(ci), 12345); /* the network owes ICBC */
-    assert_int_equal(net_of(cc), -12345);
+    /* the network owes ICBC the amount less the interchange (50 bp: 62) and its fee (5 bp: 6);
+     * CCB owes it less the interchange, and its own fee */
+    assert_int_equal(net_of(ci), 12345 - 62 - 6);
+    assert_int_equal(net_of(cc), -12345 + 62 - 6);
+    int64_t fees[4];
+    switch_acct("cup:fees", fees);
+    assert_int_equal(net_of(fees), 12);
     /* notified before the result page was shown (as for the bank's own cards) */
     assert_int_equal(h_merchant_notified(), notified + 1);
     /* the acquirer keeps a token and the last four, never the number */
@@ -205,8 +211,8 @@ static void refund_flows_back_to_the_ccb_card(void **state)
     assert_int_equal(c1[3], c0[3] + 2345); /* credited back to the card */
     switch_acct("clear:icbc", ci);
     switch_acct("clear:ccb", cc);
-    assert_int_equal(net_of(ci), 10000);
-    assert_int_equal(net_of(cc), -10000);
+    assert_int_equal(net_of(ci), 10000 - 68); /* a refund carries no fees back */
+    assert_int_equal(net_of(cc), -10000 + 56);
     /* the same refund again: the bank answers it as before, nothing is sent twice */
     assert_int_equal(merchant_post("/api/v1/refunds",
                                    "{\"orderId\":\"NET-1\",\"refundId\":\"r-1\",\"amount\":2345}",
@@ -276,19 +282,91 @@ static void settlement_after_the_cut_off(void **state)
     int64_t si0[4], sc0[4], si1[4], sc1[4], ci[4], cc[4];
     switch_acct("settle:icbc", si0);
     switch_acct("settle:ccb", sc0);
+    pay_net_date(th_clock_now_ms(sw.url), settled_day);
     assert_int_equal(th_clock_advance(sw.url, 24LL * 3600 * 1000), 0);
     char log[300];
     snprintf(log, sizeof log, "%s/switch.log", sw.dir);
     assert_int_equal(sw_wait_log(log, "switch.settled rid=- date=", 20000), 0);
     switch_acct("settle:icbc", si1);
     switch_acct("settle:ccb", sc1);
-    assert_int_equal(net_of(si1) - net_of(si0), 10000); /* 12345 paid, 2345 refunded */
-    assert_int_equal(net_of(sc1) - net_of(sc0), -10000);
+    /* 12345 paid, 2345 refunded; the interchange (62) and each side's fee (6) */
+    assert_int_equal(net_of(si1) - net_of(si0), 10000 - 62 - 6);
+    assert_int_equal(net_of(sc1) - net_of(sc0), -10000 + 62 - 6);
     switch_acct("clear:icbc", ci);
     switch_acct("clear:ccb", cc);
     assert_int_equal(net_of(ci), 0);
     assert_int_equal(net_of(cc), 0);
     assert_int_equal(th_count_in_file(log, "switch.settled"), 1);
+}
+
+/* POST /admin/net/clearing at bank b (docs/switch.md, "Clearing files"): its JSON answer. */
+static json_t *import_clearing(const struct bank_proc *b, const char *date, long *status)
+{
+    char url[PAY_URL_MAX], body[64];
+    snprintf(url, sizeof url, "%s/admin/net/clearing", b->url);
+    snprintf(body, sizeof body, "{\"date\":\"%s\"}", date);
+    const char *headers[] = {"Content-Type: application/json", NULL};
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response r;
+    struct pay_error e = {0};
+    memset(&r, 0, sizeof r);
+    assert_int_equal(
+        pay_http_client_request("POST", url, headers, body, strlen(body), &opt, &r, &e),
+        PAY_ERR_OK);
+    json_t *j = json_loads(pay_buf_str(&r.body), 0, NULL);
+    *status = r.status;
+    pay_http_client_response_fini(&r);
+    assert_non_null(j);
+    return j;
+}
+
+static int64_t int_of(const json_t *j, const char *k)
+{
+    return (int64_t)json_integer_value(json_object_get(j, k));
+}
+
+/* Each bank downloads its clearing file of the settled day and books it: the file's nets (and
+ * the network's fees) sum to zero and equal what moved on the banks' settlement accounts at the
+ * switch and on their own net:settlement; the interbank receivable and payable are back at 0; a
+ * second import changes nothing; a day not settled is refused. */
+static void clearing_files_booked_once(void **state)
+{
+    (void)state;
+    long status = 0;
+    json_t *j = import_clearing(&icbc, settled_day, &status);
+    assert_int_equal(status, 200);
+    assert_true(json_is_true(json_object_get(j, "booked")));
+    assert_int_equal(int_of(j, "records"), 2); /* NET-1's capture and its refund */
+    int64_t icbc_net = int_of(j, "netMinor");
+    json_decref(j);
+    j = import_clearing(&ccb, settled_day, &status);
+    assert_int_equal(status, 200);
+    int64_t ccb_net = int_of(j, "netMinor");
+    json_decref(j);
+    assert_int_equal(icbc_net, 10000 - 62 - 6);
+    assert_int_equal(ccb_net, -10000 + 62 - 6);
+    int64_t fees[4], is[4], cs[4], rec[4], pay[4], is2[4];
+    switch_acct("cup:fees", fees);
+    assert_int_equal(icbc_net + ccb_net + net_of(fees), 0);
+    bank_acct(&icbc, "icbc:net:settlement", is);
+    bank_acct(&ccb, "ccb:net:settlement", cs);
+    assert_int_equal(is[1] - is[3], icbc_net); /* debits less credits: what the switch paid in */
+    assert_int_equal(cs[1] - cs[3], ccb_net);
+    bank_acct(&icbc, "icbc:net:receivable", rec);
+    bank_acct(&ccb, "ccb:net:payable", pay);
+    assert_int_equal(rec[1], rec[3]);                 /* what the network owed ICBC is settled */
+    assert_int_equal(pay[1], pay[3]);                 /* what CCB owed it too */
+    j = import_clearing(&icbc, settled_day, &status); /* again: nothing changes */
+    assert_int_equal(status, 200);
+    assert_true(json_is_false(json_object_get(j, "booked")));
+    json_decref(j);
+    bank_acct(&icbc, "icbc:net:settlement", is2);
+    assert_memory_equal(is, is2, sizeof is);
+    char today[PAY_NET_DATE_LEN];
+    pay_net_date(th_clock_now_ms(sw.url), today);
+    j = import_clearing(&icbc, today, &status); /* not settled: refused */
+    assert_int_equal(status, 404);
+    json_decref(j);
 }
 
 /* The card number and CVN2 the shopper typed on ICBC's page are nowhere in ICBC's or the
@@ -319,6 +397,7 @@ int main(void)
         cmocka_unit_test(declines_leave_the_order_unpaid),
         cmocka_unit_test(switch_down_is_a_clear_decline),
         cmocka_unit_test(settlement_after_the_cut_off),
+        cmocka_unit_test(clearing_files_booked_once),
         cmocka_unit_test(no_card_data_at_the_acquirer_or_the_switch),
     };
     return th_finish(cmocka_run_group_tests(tests, setup, th_teardown(teardown)));
