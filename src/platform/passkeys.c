@@ -164,8 +164,7 @@ static enum pay_err h_register_options(struct pay_http_request *req, struct pay_
         "public-key", "alg", PAY_WEBAUTHN_ES256, "type", "public-key", "alg", PAY_WEBAUTHN_EDDSA,
         "timeout", PAY_WEBAUTHN_CHALLENGE_TTL_MS, "attestation", "none", "authenticatorSelection",
         "residentKey", "preferred", "userVerification", "required", "excludeCredentials", c.creds);
-    pay_http_respond_json(req, 200, o);
-    json_decref(o);
+    pay_http_respond_json(req, 200, o); /* takes o */
     return PAY_ERR_OK;
 }
 
@@ -362,8 +361,7 @@ static enum pay_err h_pay_options(struct pay_http_request *req, struct pay_error
     json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:i}", "challenge", c.challenge, "rpId",
                           w.p->set.passkey_rp_id, "allowCredentials", c.creds, "userVerification",
                           "required", "timeout", PAY_WEBAUTHN_CHALLENGE_TTL_MS);
-    pay_http_respond_json(req, 200, o);
-    json_decref(o);
+    pay_http_respond_json(req, 200, o); /* takes o */
     return PAY_ERR_OK;
 }
 
