@@ -17,6 +17,7 @@ if [ "$want" = test ] || [ "$want" = coverage ]; then
   # starts Debian's own cluster on port 5432, which the tests never use)
   pkgs+=(clang-format clang chromium testssl.sh abigail-tools gettext postgresql
          fonts-wqy-zenhei # CJK fonts: screenshots
+         python3-cryptography # the receipts' verifier of docs/receipts.md, run by its test
          debhelper mmdebstrap systemd) # tests/deb: build the package, a Debian 12 tree, units
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi

@@ -110,6 +110,8 @@ static void trender(struct tpage *w, int status, const char *error, json_t *noti
         "escrow", strcmp(t->product, "escrow") == 0);
     if (have_m)
         pay_platform_merchant_fini(&m);
+    if (ctx) /* a paid trade has its receipt (docs/receipts.md) */
+        json_object_set_new(ctx, "paid", json_boolean(t->paid_ms > 0));
     if (ctx && t->confirm_due_ms > 0)
         json_object_set_new(ctx, "confirm_by",
                             json_string(pay_http_req_time(w->req, t->confirm_due_ms)));
@@ -258,10 +260,37 @@ json_t *pay_platform_wallet_trades_json(struct pay_platform *p, struct pay_http_
     return arr;
 }
 
+/* GET /wallet/trades/{trade_id}/receipt: the payer's copy of the trade's receipt
+ * (docs/receipts.md), a JSON file to keep; the same the merchant gets. */
+static enum pay_err h_receipt(struct pay_http_request *req, struct pay_error *err)
+{
+    struct tpage w;
+    if (!tload(&w, req))
+        return PAY_ERR_OK;
+    json_t *r = NULL;
+    enum pay_err e = tget(&w, err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_receipt_json(w.p, w.t.id, &r, err);
+    char *text = e == PAY_ERR_OK ? json_dumps(r, JSON_COMPACT) : NULL;
+    json_decref(r);
+    if (e == PAY_ERR_OK && !text)
+        e = pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    if (e != PAY_ERR_OK)
+        return e;
+    pay_http_respond_header(
+        req, "Content-Disposition",
+        pay_http_req_printf(req, "attachment; filename=\"receipt-%s.json\"", w.t.id));
+    pay_http_respond_bytes(req, 200, "application/json", text, strlen(text));
+    free(text);
+    return PAY_ERR_OK;
+}
+
 const struct pay_http_route *pay_platform_wallet_trade_routes(size_t *n)
 {
     static const struct pay_http_route routes[] = {
         {"GET", "/wallet/trades/{trade_id}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_trade, NULL},
+        {"GET", "/wallet/trades/{trade_id}/receipt", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_receipt,
+         NULL},
         {"POST", "/wallet/trades/{trade_id}/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_confirm,
          NULL},
         {"POST", "/wallet/trades/{trade_id}/refund-request", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM,

@@ -280,6 +280,79 @@ static void every_payment_has_a_verifying_receipt(void **state)
     assert_string_equal(code, "TRADE_NOT_FOUND");
 }
 
+/* The payer's copy, from the wallet (its session): the same receipt as the merchant's. */
+static void payer_downloads_the_receipt(void **state)
+{
+    (void)state;
+    const char *session = h_wallet_login(&pf, "13900000021", "correct horse");
+    assert_true(session[0] != '\0');
+    char url[300], cookie[300];
+    snprintf(url, sizeof url, "%s/wallet/trades/%s/receipt", pf.url, paid[1]);
+    snprintf(cookie, sizeof cookie, "Cookie: pf_session=%s", session);
+    const char *headers[] = {cookie, NULL};
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response r = {0};
+    assert_int_equal(pay_http_client_request("GET", url, headers, NULL, 0, &opt, &r, NULL), 0);
+    assert_int_equal(r.status, 200);
+    char path[300], mine_path[300], out[4096];
+    snprintf(mine_path, sizeof mine_path, "%s/payer-copy.json", pf.dir);
+    FILE *f = fopen(mine_path, "w");
+    assert_non_null(f);
+    fputs(pay_buf_str(&r.body), f);
+    fclose(f);
+    pay_http_client_response_fini(&r);
+    json_t *mine = load_json(mine_path);
+    receipt_file(1, path, sizeof path);
+    json_t *merchants = load_json(path);
+    /* the same payment at the same place; the head is the newest one when it is asked for */
+    assert_true(json_equal(json_object_get(mine, "leaf"), json_object_get(merchants, "leaf")));
+    assert_true(
+        json_equal(json_object_get(mine, "leaf_index"), json_object_get(merchants, "leaf_index")));
+    json_decref(mine);
+    json_decref(merchants);
+    if (verify_cli(mine_path, NULL, out, sizeof out) != 0)
+        fail_msg("%s", out);
+}
+
+/* The verifier docs/receipts.md gives in Python, copied from the page and run as it is: it
+ * accepts every real receipt and refuses an edited one, as `paygate receipt verify` does. */
+static void docs_python_verifier_agrees(void **state)
+{
+    (void)state;
+    const char *root = getenv("PAYGATE_SOURCE_ROOT");
+    assert_non_null(root);
+    char script[300], path[300], out[300];
+    snprintf(script, sizeof script, "%s/verify_receipt.py", pf.dir);
+    snprintf(out, sizeof out, "%s/py.out", pf.dir);
+    assert_int_equal(
+        th_sh("awk '/^# verify_receipt.py/{f=1} f&&/^```/{exit} f' '%s/docs/receipts.md'"
+              " >'%s' && test -s '%s'",
+              root, script, script),
+        0);
+    if (th_sh("python3 -c 'import cryptography' 2>/dev/null") != 0)
+        fail_msg("python3's cryptography package is missing (scripts/deps.sh test installs it)");
+    for (int i = 0; i < 3; i++) {
+        receipt_file(i, path, sizeof path);
+        int rc = th_sh("python3 '%s' '%s' '%s/platform.pem' icbc='%s/icbc.pem' abc='%s/abc.pem'"
+                       " >'%s' 2>&1",
+                       script, path, keys_dir, keys_dir, keys_dir, out);
+        char text[512];
+        th_read_text(out, text, sizeof text);
+        if (rc != 0 || strcmp(text, "valid\n") != 0)
+            fail_msg("receipt %d: exit %d: %s", i, rc, text);
+    }
+    receipt_file(0, path, sizeof path);
+    json_t *r = load_json(path);
+    json_object_set_new(json_object_get(r, "leaf"), "amount_minor", json_integer(1));
+    snprintf(path, sizeof path, "%s/py-tampered.json", pf.dir);
+    assert_int_equal(json_dump_file(r, path, JSON_COMPACT), 0);
+    json_decref(r);
+    assert_int_equal(th_sh("python3 '%s' '%s' '%s/platform.pem' icbc='%s/icbc.pem' >'%s' 2>&1",
+                           script, path, keys_dir, keys_dir, out),
+                     1);
+    assert_true(th_count_in_file(out, "RECEIPT_PROOF_INVALID") == 1);
+}
+
 /* GET path (public) and its JSON. */
 static json_t *get_public(const char *path, long want)
 {
@@ -512,6 +585,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(every_payment_has_a_verifying_receipt),
         cmocka_unit_test(next_head_is_consistent),
         cmocka_unit_test(tampered_receipt_is_caught),
+        cmocka_unit_test(payer_downloads_the_receipt),
+        cmocka_unit_test(docs_python_verifier_agrees),
         cmocka_unit_test(forked_head_is_refused_by_the_banks),
         cmocka_unit_test(edited_log_row_is_caught),
     };
