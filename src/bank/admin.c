@@ -262,7 +262,22 @@ static enum pay_err brand_handler(struct pay_http_request *req, struct pay_error
     return PAY_ERR_OK;
 }
 
+/* GET /: the bank's start page, where its error pages lead: what this server is, where a
+ * payment starts, and its sandbox pages. */
+static enum pay_err home_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    json_t *ctx = json_pack("{s:s, s:s}", "bank_name", pay_bank_display_name(b, req), "bank_code",
+                            b->opt.code);
+    if (!ctx)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    pay_http_respond_template(req, 200, "home", ctx);
+    json_decref(ctx);
+    return PAY_ERR_OK;
+}
+
 static struct pay_http_route routes[] = {
+    {"GET", "/", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, home_handler, NULL},
     {"GET", "/brand.css", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, brand_handler, NULL},
     {"GET", "/ca.pem", PAY_HTTP_API, PAY_HTTP_BODY_AUTO, ca_handler, NULL},
     {"GET", "/b2c/bank-cert.pem", PAY_HTTP_API, PAY_HTTP_BODY_AUTO, ca_handler, NULL},

@@ -100,7 +100,20 @@ enum pay_err gw_step_begin(struct pay_http_request *req, struct gw_session *s,
     return PAY_ERR_OK;
 }
 
-/* The page context: bank, order summary and the CSRF token. Caller json_decref()s. */
+void gw_back_url(const struct gw_session *s, char out[PAY_URL_MAX + 1])
+{
+    struct pay_url u;
+    struct pay_error err = {0};
+    if (s->return_url[0])
+        pay_str_copy(out, PAY_URL_MAX + 1, s->return_url);
+    else if (pay_url_parse(s->mer_url, "merURL", &u, &err) == PAY_ERR_OK)
+        snprintf(out, PAY_URL_MAX + 1, "%s://%s:%d/", u.scheme, u.host, u.port);
+    else
+        out[0] = '\0';
+}
+
+/* The page context: bank, order summary, the way back to the merchant and the CSRF token.
+ * Caller json_decref()s. */
 json_t *gw_page_ctx(struct pay_http_request *req, const struct gw_session *s, const char *error)
 {
     struct pay_bank *b = pay_http_req_ctx(req);
@@ -115,6 +128,10 @@ json_t *gw_page_ctx(struct pay_http_request *req, const struct gw_session *s, co
                   "currency", s->currency, "csrf", s->csrf);
     if (ctx && error)
         json_object_set_new(ctx, "error", json_string(error));
+    char back[PAY_URL_MAX + 1];
+    gw_back_url(s, back);
+    if (ctx && back[0]) /* every step can be given up: back to the merchant */
+        json_object_set_new(ctx, "back_url", json_string(back));
     return ctx;
 }
 
@@ -267,6 +284,7 @@ static struct pay_http_route routes[] = {
     {"POST", "/b2c/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_confirm_handler, NULL},
     {"POST", "/b2c/net", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_net_handler, NULL},
     {"GET", "/b2c/page", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, gw_page_handler, NULL},
+    {"POST", "/b2c/restart", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, gw_restart_handler, NULL},
 };
 
 const struct pay_http_route *pay_bank_gateway_routes(size_t *n)

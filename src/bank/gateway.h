@@ -73,6 +73,11 @@ enum pay_err gw_upop_start(struct pay_http_request *req, const struct gw_session
 /* GET /b2c/upop/return: back from the switch's page; the payment authorized with the card the
  * issuer verified there, then the result (or the switch's page again when it is not done). */
 enum pay_err gw_upop_return_handler(struct pay_http_request *req, struct pay_error *err);
+/* Where "back to the merchant" goes: returnURL, else merURL's origin ("" when neither). */
+void gw_back_url(const struct gw_session *s, char out[PAY_URL_MAX + 1]);
+/* POST /b2c/restart: another card (after a refusal, or a change of mind): the session goes back
+ * to the card number step and forgets the card and its SMS code. */
+enum pay_err gw_restart_handler(struct pay_http_request *req, struct pay_error *err);
 /* GET /b2c/page: the session's current step again (a reload, or the language switch). */
 enum pay_err gw_page_handler(struct pay_http_request *req, struct pay_error *err);
 

@@ -115,19 +115,10 @@ void gw_render_result(struct pay_http_request *req, struct pay_bank *b, const ch
     char when[PAY_TIME_TEXT_MAX] = "";
     if (s.paid_ms)
         pay_time_format_rfc3339(s.paid_ms, when);
-    struct pay_url u;
-    char back[PAY_URL_MAX + 1];
-    if (s.return_url[0])
-        pay_str_copy(back, sizeof back, s.return_url);
-    else if (pay_url_parse(s.mer_url, "merURL", &u, &err) == PAY_ERR_OK)
-        snprintf(back, sizeof back, "%s://%s:%d/", u.scheme, u.host, u.port);
-    else
-        back[0] = '\0';
     json_object_set_new(ctx, "paid", json_boolean(strcmp(s.status, "CREATED") != 0));
     json_object_set_new(ctx, "tran_serial_no", json_string(s.order_pk));
     json_object_set_new(ctx, "tran_time", json_string(when));
     json_object_set_new(ctx, "tran_time_text", json_string(pay_http_req_time(req, s.paid_ms)));
-    json_object_set_new(ctx, "back_url", json_string(back));
     if (r.notify_status[0]) {
         json_object_set_new(ctx, "notify_status", json_string(r.notify_status));
         json_object_set_new(ctx, "notify_text", json_string(notify_text(req, r.notify_status)));
@@ -509,6 +500,30 @@ enum pay_err gw_confirm_handler(struct pay_http_request *req, struct pay_error *
             pay_bank_notify_attempt(b, c.notify_id);
     }
     gw_render_result(req, b, s.id);
+    return PAY_ERR_OK;
+}
+
+/* --- POST /b2c/restart: another card ---------------------------------------------------- */
+
+static enum pay_err restart_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    const struct gw_session *s = ctx;
+    return pay_store_exec(tx, err,
+                          "UPDATE bank_sessions SET stage = 'card', card_id = NULL,"
+                          " sms_hash = NULL, sms_expires_ms = 0 WHERE id = $1 AND stage <> 'done'",
+                          "t", s->id);
+}
+
+enum pay_err gw_restart_handler(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    struct gw_session s;
+    enum pay_err rc = gw_step_begin(req, &s, err);
+    if (rc != PAY_ERR_OK || gw_already_paid(req, &s))
+        return rc;
+    if ((rc = pay_committer_submit(b->committer, restart_apply, &s, err)) != PAY_ERR_OK)
+        return rc;
+    render(req, 200, "card", &s, NULL, NULL);
     return PAY_ERR_OK;
 }
 

@@ -28,7 +28,24 @@
 #define DRAIN_MAX (16 * PAY_HTTP_BODY_MAX) /* oversized chunked body read and dropped */
 
 static enum pay_err h_healthz(struct pay_http_request *req, struct pay_error *err);
+/* GET /favicon.ico: every browser asks for it on every site; an answer (a small SVG, which
+ * browsers take whatever the name says) instead of a 404 in every page's console. */
+static enum pay_err h_favicon(struct pay_http_request *req, struct pay_error *err)
+{
+    (void)err;
+    static const char icon[] =
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\">"
+        "<rect width=\"32\" height=\"32\" rx=\"6\" fill=\"#1d4ed8\"/>"
+        "<path d=\"M9 7l7 9 7-9M16 16v10M10 17h12M10 21h12\" stroke=\"#fff\" stroke-width=\"2.5\" "
+        "fill=\"none\" stroke-linecap=\"round\"/></svg>";
+    req->probe = true; /* not a request worth a log line */
+    pay_http_respond_header(req, "Cache-Control", "public, max-age=86400");
+    pay_http_respond_bytes(req, 200, "image/svg+xml", icon, sizeof icon - 1);
+    return PAY_ERR_OK;
+}
+
 static enum pay_err h_metrics(struct pay_http_request *req, struct pay_error *err);
+static enum pay_err h_favicon(struct pay_http_request *req, struct pay_error *err);
 static enum pay_err h_static(struct pay_http_request *req, struct pay_error *err);
 static void stop_threads(struct pay_http_server *srv);
 
@@ -219,12 +236,13 @@ enum pay_err pay_http_server_new(const struct pay_http_config *cfg, struct pay_h
         const struct pay_http_route fast[] = {
             {"GET", "/healthz", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_healthz, srv},
             {"GET", "/metrics", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_metrics, srv},
+            {"GET", "/favicon.ico", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_favicon, srv},
         };
         const struct pay_http_route pages[] = {
             {"GET", "/lang/{tag}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, pay_http_lang_switch, srv},
             {"GET", "/static/{file}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_static, srv},
         };
-        rc = pay_http_server_add_inline_routes(srv, fast, 2, err);
+        rc = pay_http_server_add_inline_routes(srv, fast, sizeof fast / sizeof fast[0], err);
         if (rc == PAY_ERR_OK)
             rc = pay_http_server_add_routes(srv, pages, srv->static_dir ? 2 : 1, err);
     }

@@ -62,27 +62,10 @@ static enum pay_err amount_field(json_t *o, int64_t *minor, char currency[4], st
     return PAY_ERR_OK;
 }
 
-/* notify_url: http(s), on a host the merchant registered, never a special-purpose address
- * literal in any spelling unless the operator allows private hosts (names are checked on
- * every resolved address at connect time by the client). */
+/* notify_url: checked as every notify URL is (notify.c). */
 static enum pay_err notify_url_check(struct api_call *c, const char *url, struct pay_error *err)
 {
-    struct pay_url u;
-    if (pay_url_parse(url, "notify_url", &u, err) != PAY_ERR_OK)
-        return pay_error_set(err, PAY_ERR_NOTIFY_URL_INVALID, "notify_url", "%s", err->detail);
-    struct pay_platform_merchant m = {0};
-    pay_str_copy(m.notify_hosts, sizeof m.notify_hosts, c->notify_hosts);
-    if (!pay_platform_merchant_host_allowed(&m, u.host))
-        return pay_error_set(err, PAY_ERR_NOTIFY_URL_INVALID, "notify_url",
-                             "host %s is not one of the merchant's registered notify hosts",
-                             u.host);
-    const struct pay_addr_range *r = NULL;
-    char why[160];
-    if (!c->p->set.allow_private_hosts && pay_addr_text_special(u.host, &r) == 1)
-        return pay_error_set(err, PAY_ERR_URL_FORBIDDEN, "notify_url",
-                             "%s is a special-purpose address (%s)", u.host,
-                             pay_addr_range_describe(r, why, sizeof why));
-    return PAY_ERR_OK;
+    return pay_platform_notify_url_check(c->p, c->notify_hosts, url, err);
 }
 
 static enum pay_err product_check(const char *product, struct pay_error *err)

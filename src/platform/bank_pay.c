@@ -95,9 +95,9 @@ static enum pay_err h_pay_bank(struct pay_http_request *req, struct pay_error *e
     json_object_foreach(fields, k, v) json_array_append_new(
         list, json_pack("{s:s, s:s}", "name", k, "value", json_string_value(v)));
     json_decref(fields);
-    json_t *ctx =
-        json_pack("{s:s, s:s, s:o, s:s}", "action", action, "bank",
-                  pay_platform_bank_text(p, req, b->code), "fields", list, "platform", p->set.name);
+    json_t *ctx = json_pack("{s:s, s:s, s:o, s:s, s:s}", "action", action, "bank",
+                            pay_platform_bank_text(p, req, b->code), "fields", list, "platform",
+                            p->set.name, "trade_id", t.id);
     pay_http_respond_page_url(req, pay_http_req_printf(req, "/cashier/%s", t.id));
     struct pay_url u;
     if (pay_url_parse(action, "action", &u, err) == PAY_ERR_OK) {

@@ -209,9 +209,15 @@ static void render(struct page *pg, int status, const char *error, json_t *notic
     if (ctx && notice)
         json_object_set(ctx, "notice", notice);
     json_decref(notice);
-    const char *ret = paid ? signed_return(pg) : NULL;
+    /* paid: back to the merchant and the receipt; open: a way out, back to the merchant (the
+     * signed state says unpaid) */
+    const char *ret = paid || open ? signed_return(pg) : NULL;
     if (ctx && ret)
-        json_object_set_new(ctx, "return_url", json_string(ret));
+        json_object_set_new(ctx, paid ? "return_url" : "cancel_url", json_string(ret));
+    if (ctx && paid)
+        json_object_set_new(
+            ctx, "receipt_url",
+            json_string(pay_http_req_printf(pg->req, "/cashier/%s/receipt", pg->t.id)));
     if (ctx && open && strcmp(pg->t.product, "qr") == 0 && !pg->mobile)
         add_qr(pg, ctx);
     pay_http_respond_page_url(pg->req, page_path(pg));

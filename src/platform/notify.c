@@ -11,6 +11,7 @@
 #include "core/limits.h"
 #include "core/timeutil.h"
 #include "http/client.h"
+#include "http/addr.h"
 #include "http/codec.h"
 
 #include <stdio.h>
@@ -60,6 +61,28 @@ enum pay_err pay_platform_notify_enqueue_with(struct pay_store_tx *tx,
         "ttttttii", id, t->merchant_id, t->id, event, t->notify_url, payload, now, now);
     free(payload);
     return e;
+}
+
+/* Names are checked on every resolved address at connect time by the client. */
+enum pay_err pay_platform_notify_url_check(const struct pay_platform *p, const char *notify_hosts,
+                                           const char *url, struct pay_error *err)
+{
+    struct pay_url u;
+    if (pay_url_parse(url, "notify_url", &u, err) != PAY_ERR_OK)
+        return pay_error_set(err, PAY_ERR_NOTIFY_URL_INVALID, "notify_url", "%s", err->detail);
+    struct pay_platform_merchant m = {0};
+    pay_str_copy(m.notify_hosts, sizeof m.notify_hosts, notify_hosts);
+    if (!pay_platform_merchant_host_allowed(&m, u.host))
+        return pay_error_set(err, PAY_ERR_NOTIFY_URL_INVALID, "notify_url",
+                             "host %s is not one of the merchant's registered notify hosts",
+                             u.host);
+    const struct pay_addr_range *r = NULL;
+    char why[160];
+    if (!p->set.allow_private_hosts && pay_addr_text_special(u.host, &r) == 1)
+        return pay_error_set(err, PAY_ERR_URL_FORBIDDEN, "notify_url",
+                             "%s is a special-purpose address (%s)", u.host,
+                             pay_addr_range_describe(r, why, sizeof why));
+    return PAY_ERR_OK;
 }
 
 struct due {
@@ -208,6 +231,39 @@ static void deliver(struct pay_platform *p, struct result_ctx *r)
         r->result = r->ok ? "success" : "answer was not \"success\"";
     }
     pay_http_client_response_fini(&resp);
+}
+
+enum pay_err pay_platform_notify_test(struct pay_platform *p, const char *merchant_id,
+                                      const char *notify_hosts, const char *url, long *http_status,
+                                      const char **result, struct pay_error *err)
+{
+    *http_status = 0;
+    *result = "";
+    enum pay_err e = pay_platform_notify_url_check(p, notify_hosts, url, err);
+    char id[PAY_ID_MAX], at[PAY_TIME_TEXT_MAX];
+    if (e == PAY_ERR_OK && pay_id_new("nt", id) != PAY_ERR_OK)
+        e = pay_error_set(err, PAY_ERR_INTERNAL, "", "no randomness for an id");
+    if (e != PAY_ERR_OK)
+        return e;
+    pay_time_format_rfc3339(pay_clock_real_ms(), at);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "event", "test", "merchant_id", merchant_id,
+                          "notify_id", id, "sent_at", at);
+    struct due d = {.payload = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL};
+    json_decref(o);
+    if (!d.payload || !pay_str_copy(d.url, sizeof d.url, url)) {
+        free(d.payload);
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "test notification");
+    }
+    pay_str_copy(d.id, sizeof d.id, id);
+    struct result_ctx r = {.p = p, .d = &d};
+    deliver(p, &r);
+    free(d.payload);
+    *http_status = r.http_status;
+    *result = r.result ? r.result : "";
+    PAY_INFO("notify.test", "merchant=%s notify=%s status=%ld ok=%d", merchant_id, id,
+             r.http_status, r.ok);
+    return r.ok ? PAY_ERR_OK
+                : pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "notify_url", "%s", *result);
 }
 
 void *pay_platform_notify_worker(void *arg)

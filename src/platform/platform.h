@@ -154,6 +154,11 @@ const struct pay_http_route *pay_portal_pages_routes(size_t *n);      /* portal_
 const struct pay_http_route *pay_portal_actions_routes(size_t *n);    /* portal_actions.c */
 const struct pay_http_route *pay_portal_apply_routes(size_t *n);      /* portal_apply_pages.c */
 const struct pay_http_route *pay_platform_receipts_routes(size_t *n); /* receipts.c: /v1/log */
+const struct pay_http_route *pay_portal_money_routes(size_t *n);      /* portal_money.c */
+const struct pay_http_route *pay_portal_overview_routes(size_t *n);   /* portal_overview.c */
+const struct pay_http_route *pay_platform_home_routes(size_t *n);     /* home.c: GET / */
+/* payment_receipt.c: GET /cashier/{trade_id}/receipt, /portal/trades/{id}/receipt */
+const struct pay_http_route *pay_platform_payment_receipt_routes(size_t *n);
 
 /* Opens just the store and ledger (for offline CLI commands) of the platform whose data dir
  * is data_dir and whose database is `database` (a path or postgresql:// URL; NULL or "": the
@@ -482,6 +487,19 @@ void pay_platform_refund_request_work(struct pay_platform *p);
 
 /* --- notifications (notify.c) ------------------------------------------------------------- */
 
+/* notify_url's checks (docs/api.md): http(s), on one of notify_hosts (the merchant's, comma
+ * separated), never a special-purpose address literal unless [notify] allow_private_hosts.
+ * NOTIFY_URL_INVALID or URL_FORBIDDEN, field "notify_url". */
+enum pay_err pay_platform_notify_url_check(const struct pay_platform *p, const char *notify_hosts,
+                                           const char *url, struct pay_error *err);
+/* A test notification (docs/portal.md, "Send a test notification"): one signed POST of
+ * {"event":"test","merchant_id","notify_id","sent_at"} to url (checked as above), sent now and
+ * not retried. *http_status gets the answer's status (0: none), result what happened
+ * ("success", "answer was not \"success\"", an error name); OK when the merchant answered
+ * "success". */
+enum pay_err pay_platform_notify_test(struct pay_platform *p, const char *merchant_id,
+                                      const char *notify_hosts, const char *url, long *http_status,
+                                      const char **result, struct pay_error *err);
 /* Queues a notification of trade t's current state inside tx (event "trade.state" or
  * "refund"). No-op when the trade has no notify_url. */
 enum pay_err pay_platform_notify_enqueue(struct pay_store_tx *tx,

@@ -21,6 +21,7 @@ enum pay_portal_action {
     PAY_PORTAL_REFUND,   /* owner, finance */
     PAY_PORTAL_KEYS,     /* keys and notify hosts: owner */
     PAY_PORTAL_TEAM,     /* members: owner */
+    PAY_PORTAL_PAYOUTS,  /* payouts and bills: owner, finance */
 };
 bool pay_portal_may(enum pay_portal_role role, enum pay_portal_action action);
 /* "owner" | "finance" | "support" <-> the enum; 0 for anything else. */

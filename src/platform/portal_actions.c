@@ -239,19 +239,20 @@ static void keys_humanise(struct pay_http_request *req, json_t *keys)
     }
 }
 
-static enum pay_err h_keys(struct pay_http_request *req, struct pay_error *err)
+/* The keys page; test: the answer to a test notification to show (taken), or NULL. */
+static enum pay_err keys_page(struct pay_http_request *req, struct pay_platform *p,
+                              const struct pay_portal_user *u, json_t *test, struct pay_error *err)
 {
-    struct pay_platform *p = pay_http_req_ctx(req);
     enum pay_err e;
-    struct pay_portal_user *u = member(req, PAY_PORTAL_KEYS, &e, err);
-    if (!u)
-        return e;
     json_t *keys = NULL;
     struct pay_platform_merchant m;
-    if ((e = pay_portal_keys_list(p, u->merchant_id, &keys, err)) != PAY_ERR_OK)
+    if ((e = pay_portal_keys_list(p, u->merchant_id, &keys, err)) != PAY_ERR_OK) {
+        json_decref(test);
         return e;
+    }
     if ((e = pay_platform_merchant_get(p, u->merchant_id, &m, err)) != PAY_ERR_OK) {
         json_decref(keys);
+        json_decref(test);
         return e;
     }
     keys_humanise(req, keys);
@@ -262,10 +263,56 @@ static enum pay_err h_keys(struct pay_http_request *req, struct pay_error *err)
     const char *added = pay_http_req_query(req, "key_id");
     if (added && strlen(added) <= PAY_SIG_KEY_ID_MAX && pay_platform_api_token_valid(added, 64))
         json_object_set_new(ctx, "added_key_id", json_string(added));
+    if (ctx && test)
+        json_object_set(ctx, "test", test);
+    json_decref(test);
+    json_object_set_new(
+        ctx, "test_url",
+        json_string(pay_http_req_printf(req, "http://%.*s/notify",
+                                        (int)strcspn(m.notify_hosts, ","), m.notify_hosts)));
     pay_platform_merchant_fini(&m);
     pay_http_respond_template(req, 200, "portal_keys", ctx);
     json_decref(ctx);
     return PAY_ERR_OK;
+}
+
+static enum pay_err h_keys(struct pay_http_request *req, struct pay_error *err)
+{
+    enum pay_err e;
+    struct pay_portal_user *u = member(req, PAY_PORTAL_KEYS, &e, err);
+    return u ? keys_page(req, pay_http_req_ctx(req), u, NULL, err) : e;
+}
+
+/* POST /portal/notify-test (url): a test notification, sent now; the answer on the keys page. */
+static enum pay_err h_notify_test(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_platform *p = pay_http_req_ctx(req);
+    enum pay_err e;
+    struct pay_portal_user *u = member(req, PAY_PORTAL_KEYS, &e, err);
+    if (!u)
+        return e;
+    struct pay_platform_merchant m;
+    if ((e = pay_platform_merchant_get(p, u->merchant_id, &m, err)) != PAY_ERR_OK)
+        return e;
+    long status = 0;
+    const char *result = "";
+    struct pay_error terr = {0};
+    e = pay_platform_notify_test(p, u->merchant_id, m.notify_hosts, form(req, "url"), &status,
+                                 &result, &terr);
+    pay_platform_merchant_fini(&m);
+    if (e != PAY_ERR_OK && e != PAY_ERR_UPSTREAM_FAILED) { /* the URL itself: which field, why */
+        *err = terr;
+        return e;
+    }
+    char st[24];
+    snprintf(st, sizeof st, "%ld", status);
+    return keys_page(req, p, u,
+                     json_pack("{s:b, s:s, s:s, s:s}", "ok", e == PAY_ERR_OK, "url",
+                               form(req, "url"), "status", status ? st : "-", "result",
+                               e == PAY_ERR_OK
+                                   ? pay_http_req_tr(req, "The merchant answered \"success\".")
+                                   : result),
+                     err);
 }
 
 static enum pay_err h_key_add(struct pay_http_request *req, struct pay_error *err)
@@ -408,6 +455,7 @@ const struct pay_http_route *pay_portal_actions_routes(size_t *n)
         {"POST", "/portal/keys", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_key_add, NULL},
         {"POST", "/portal/keys/revoke", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_key_revoke, NULL},
         {"POST", "/portal/notify-hosts", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_hosts, NULL},
+        {"POST", "/portal/notify-test", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_notify_test, NULL},
         {"GET", "/portal/team", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, h_team, NULL},
         {"POST", "/portal/team", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_team_add, NULL},
     };

@@ -24,6 +24,7 @@ bool pay_portal_may(enum pay_portal_role role, enum pay_portal_action action)
     case PAY_PORTAL_RESEND:
         return role == PAY_PORTAL_OWNER || role == PAY_PORTAL_FINANCE || role == PAY_PORTAL_SUPPORT;
     case PAY_PORTAL_REFUND:
+    case PAY_PORTAL_PAYOUTS:
         return role == PAY_PORTAL_OWNER || role == PAY_PORTAL_FINANCE;
     case PAY_PORTAL_KEYS:
     case PAY_PORTAL_TEAM:

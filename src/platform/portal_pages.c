@@ -94,10 +94,11 @@ json_t *pay_portal_page_ctx(struct pay_http_request *req, const struct pay_platf
                             const struct pay_portal_user *u, const char *section)
 {
     json_t *ctx = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b}", "platform", p->set.name,
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b}", "platform", p->set.name,
         "merchant_id", u->merchant_id, "merchant_name", u->merchant_name, "login", u->login, "role",
         pay_portal_role_name(u->role), "role_text", pay_portal_role_text(req, u->role), "csrf",
-        u->csrf, "may_refund", pay_portal_may(u->role, PAY_PORTAL_REFUND), "may_keys",
+        u->csrf, "may_refund", pay_portal_may(u->role, PAY_PORTAL_REFUND), "may_payouts",
+        pay_portal_may(u->role, PAY_PORTAL_PAYOUTS), "may_keys",
         pay_portal_may(u->role, PAY_PORTAL_KEYS), "may_team",
         pay_portal_may(u->role, PAY_PORTAL_TEAM));
     if (ctx)
@@ -572,8 +573,8 @@ static json_t *trade_json(struct pay_http_request *req, const struct pay_platfor
     bool refundable = left > 0 && (strcmp(t->state, PAY_TRADE_SUCCESS) == 0 ||
                                    (strcmp(t->state, PAY_TRADE_CLOSED) == 0 && t->paid_ms > 0));
     return json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "id",
-        t->id, "out_trade_no", t->out_trade_no, "subject", t->subject, "state", t->state,
+        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:b}",
+        "id", t->id, "out_trade_no", t->out_trade_no, "subject", t->subject, "state", t->state,
         "state_text", pay_platform_state_text(req, t->state), "amount",
         pay_portal_money(req, t->amount_minor, t->currency), "fee",
         pay_portal_money(req, t->fee_minor, t->currency), "refunded",
@@ -581,7 +582,8 @@ static json_t *trade_json(struct pay_http_request *req, const struct pay_platfor
         pay_portal_money(req, left, t->currency), "method", t->pay_method, "method_text",
         t->pay_method[0] ? pay_platform_method_text(req, t->pay_method) : "", "created",
         pay_http_req_time(req, t->created_ms), "paid", pay_http_req_time(req, t->paid_ms), "closed",
-        pay_http_req_time(req, t->closed_ms), "refundable", refundable, "currency", t->currency);
+        pay_http_req_time(req, t->closed_ms), "refundable", refundable, "currency", t->currency,
+        "has_receipt", t->paid_ms > 0 && t->pay_method[0] != '\0');
 }
 
 static enum pay_err h_trade(struct pay_http_request *req, struct pay_error *err)

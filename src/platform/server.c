@@ -401,6 +401,10 @@ static const pay_platform_routes_fn route_tables[] = {
     pay_platform_passkey_routes,              /* passkeys.c: /wallet/passkeys, /cashier/... */
     pay_platform_sms_routes,                  /* sms.c: /sandbox/sms */
     pay_platform_receipts_routes,             /* receipts.c: /v1/log/head, /v1/log/consistency */
+    pay_platform_home_routes,                 /* home.c: / */
+    pay_platform_payment_receipt_routes,      /* payment_receipt.c: .../receipt */
+    pay_portal_money_routes,                  /* portal_money.c: /portal/payouts, bills */
+    pay_portal_overview_routes,               /* portal_overview.c: /portal/overview */
 };
 
 /* Adds every route of every table to p->http: a route whose ctx is NULL gets the platform as

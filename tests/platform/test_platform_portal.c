@@ -541,6 +541,120 @@ static void resend_notification(void **state)
     resp_fini(&r);
 }
 
+/* The overview: three charts of 14 daily bars and the paid total (any role). Payouts and bills:
+ * owner and finance, not support; a bill is the day's ledger movements with a TOTAL; a bad date
+ * names the field. */
+static void overview_payouts_bills(void **state)
+{
+    (void)state;
+    struct resp r;
+    get(&support, "/portal/overview", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "data-page=\"portal-overview\""));
+    assert_int_equal(count(r.body, "<rect class=\"bar\""), 3 * 14);
+    assert_non_null(strstr(r.body, "id=\"total-paid\" data-amount=\"30.00\""));
+    assert_null(strstr(r.body, "<script"));
+    assert_null(strstr(r.body, "href=\"/portal/payouts\"")); /* not in support's menu */
+    resp_fini(&r);
+    const char *money_pages[] = {"/portal/payouts", "/portal/bills"};
+    for (size_t i = 0; i < 2; i++) {
+        get(&support, money_pages[i], &r);
+        assert_int_equal(r.status, 403);
+        assert_string_equal(page_code(r.body), "FORBIDDEN");
+        resp_fini(&r);
+        get(&finance, money_pages[i], &r);
+        assert_int_equal(r.status, 200);
+        resp_fini(&r);
+    }
+    get(&finance, "/portal/payouts", &r);
+    assert_non_null(strstr(r.body, "id=\"no-payouts\""));
+    resp_fini(&r);
+    get(&finance, "/portal/bills", &r);
+    assert_int_equal(count(r.body, "class=\"bill-trade\""), 14);
+    const char *d = strstr(r.body, "data-date=\"");
+    assert_non_null(d);
+    char path[128];
+    snprintf(path, sizeof path, "/portal/bills.csv?date=%.10s&type=trade", d + 11);
+    resp_fini(&r);
+    get(&finance, path, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.ctype, "text/csv"));
+    assert_true(strncmp(r.body, "time,type,trade_id,", 19) == 0);
+    assert_non_null(strstr(r.body, "\r\nTOTAL,"));
+    resp_fini(&r);
+    get(&support, path, &r);
+    assert_int_equal(r.status, 403);
+    resp_fini(&r);
+    get(&finance, "/portal/bills.csv?date=2026-13-01&type=trade", &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(page_code(r.body), "FIELD_INVALID");
+    assert_non_null(strstr(r.body, ">date<"));
+    resp_fini(&r);
+}
+
+/* Receipts: a paid trade's for the merchant (with fee and net) and for the shopper (without),
+ * none for an unpaid trade, none of another merchant's trade. */
+static void receipts(void **state)
+{
+    (void)state;
+    struct resp r;
+    char path[128];
+    snprintf(path, sizeof path, "/portal/trades/%s/receipt", trade2);
+    get(&support, path, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "data-page=\"receipt\""));
+    assert_non_null(strstr(r.body, "data-amount=\"20.00\""));
+    assert_non_null(strstr(r.body, "id=\"fee\""));
+    assert_non_null(strstr(r.body, "id=\"net\""));
+    assert_non_null(strstr(r.body, "/static/receipt.css"));
+    resp_fini(&r);
+    snprintf(path, sizeof path, "/portal/trades/%s/receipt", trade3);
+    get(&owner, path, &r);
+    assert_int_equal(r.status, 409);
+    assert_string_equal(page_code(r.body), "TRADE_STATE_INVALID");
+    resp_fini(&r);
+    snprintf(path, sizeof path, "/portal/trades/%s/receipt", trade_b);
+    get(&owner, path, &r);
+    assert_int_equal(r.status, 404);
+    resp_fini(&r);
+    snprintf(path, sizeof path, "/cashier/%s/receipt", trade2);
+    req("GET", path, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "data-amount=\"20.00\""));
+    assert_null(strstr(r.body, "id=\"fee\""));
+    assert_null(strstr(r.body, CONSUMER)); /* nothing names the payer */
+    resp_fini(&r);
+}
+
+/* A test notification: signed, sent at once to the sink, which answers success, and the page
+ * says so; not on a registered host: refused naming the field, nothing sent; support may not. */
+static void test_notification(void **state)
+{
+    (void)state;
+    struct resp r;
+    char form[300];
+    int before = h_sink_wait(&sink, 0, 0);
+    snprintf(form, sizeof form, "url=%s", sink.url);
+    post(&owner, "/portal/notify-test", form, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "id=\"test-result\" data-ok=\"true\" data-status=\"200\""));
+    resp_fini(&r);
+    assert_int_equal(h_sink_wait(&sink, before + 1, 20000), before + 1);
+    pthread_mutex_lock(&sink.mu);
+    assert_int_equal(sink.bad_sigs, 0);
+    assert_non_null(strstr(sink.bodies[sink.n_ids - 1], "\"event\":\"test\""));
+    assert_non_null(strstr(sink.bodies[sink.n_ids - 1], "\"merchant_id\":\"m_a\""));
+    pthread_mutex_unlock(&sink.mu);
+    post(&owner, "/portal/notify-test", "url=http://evil.example/notify", &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(page_code(r.body), "NOTIFY_URL_INVALID");
+    resp_fini(&r);
+    post(&support, "/portal/notify-test", form, &r);
+    assert_int_equal(r.status, 403);
+    resp_fini(&r);
+    assert_int_equal(h_sink_wait(&sink, 0, 0), before + 1);
+}
+
 static long api_get_status(const char *key_id, const struct pay_ed25519_key *key)
 {
     struct h_merchant m;
@@ -699,6 +813,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(refund_two_steps_once),
         cmocka_unit_test(resend_notification),
         cmocka_unit_test(hosts_and_team),
+        cmocka_unit_test(overview_payouts_bills),
+        cmocka_unit_test(receipts),
+        cmocka_unit_test(test_notification),
         cmocka_unit_test(logout_ends_session),
         cmocka_unit_test(keys_rotate_overlap_revoke), /* it moves the clock 2 days */
         cmocka_unit_test(ledger_and_audit_trail),     /* stops the platform */
