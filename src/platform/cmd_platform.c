@@ -3,6 +3,8 @@
  * makes them safe next to a running server. */
 #include "platform/platform.h"
 #include "platform/portal.h"
+#include "platform/connector.h"
+#include "platform/recon.h"
 
 #include "core/buf.h"
 #include "core/cli_opts.h"
@@ -33,6 +35,7 @@ static const char platform_commands[] =
     "                        --password PW --pay-password NNNNNN\n"
     "       paygate platform wallet credit --data-dir DIR [--database DB] --consumer LOGIN\n"
     "                        --amount 100.00 [--currency CNY]   (SANDBOX funding)\n"
+    "       paygate platform reconcile --config FILE --date YYYY-MM-DD [--bank CODE]\n"
     "  (`paygate platform <command> --help` describes each command's options)\n\n";
 
 /* --database of the offline commands */
@@ -491,6 +494,62 @@ static int merchant_settlement(int argc, char **argv)
     return report(e, &err);
 }
 
+/* One bank's run of `reconcile`; prints its outcome. 0 when stored, 1 when it failed. */
+static int reconcile_bank(struct pay_platform *p, const char *bank, const char *date)
+{
+    char id[PAY_ID_MAX] = "", status[16] = "";
+    struct pay_error err = {0};
+    enum pay_err e = pay_platform_reconcile(p, bank, date, "command", id, status, &err);
+    if (e == PAY_ERR_OK)
+        printf("reconciliation %s %s: %s (run %s)\n", bank, date, status, id);
+    else if (id[0])
+        printf("reconciliation %s %s: failed (run %s)\n", bank, date, id);
+    return report(e, &err);
+}
+
+/* `reconcile --config FILE --date D [--bank B] [--data-dir DIR]` */
+static int reconcile(int argc, char **argv)
+{
+    const char *v[4] = {NULL};
+    const struct pay_cli_opt opts[] = {
+        PAY_CLI_REQ("--config", "FILE", "the platform's INI file (its [bank.<code>] sections)",
+                    &v[0]),
+        PAY_CLI_REQ("--date", "YYYY-MM-DD", "the bank's day to reconcile", &v[1]),
+        PAY_CLI_OPT("--bank", "CODE", "one bank (default: every bank of the file)", &v[2]),
+        PAY_CLI_OPT("--data-dir", "DIR", "the data folder (default: [server] data_dir)", &v[3]),
+        PAY_CLI_END};
+    if (pay_cli_wants_help(argc, argv))
+        return command_usage("reconcile",
+                             "Fetches each bank's statement file of the day, matches it with the"
+                             " platform's\nrecords and stores the run and its differences"
+                             " (docs/reconciliation.md);\nagain for the same day, it updates"
+                             " them. Moves no money. Exit 0: every run\nstored (matched or with"
+                             " differences, shown on the console); 1: a run failed.\n",
+                             opts);
+    int bad = pay_cli_parse("platform reconcile", opts, argc, argv, 1, NULL, NULL);
+    if (bad)
+        return bad;
+    struct pay_platform_settings s;
+    struct pay_error err = {0};
+    enum pay_err e = pay_platform_settings_load(&s, v[0], &err);
+    if (e == PAY_ERR_OK && v[3] && !pay_str_copy(s.server.data_dir, sizeof s.server.data_dir, v[3]))
+        e = pay_error_set(&err, PAY_ERR_FIELD_TOO_LONG, "data-dir", NULL);
+    struct pay_platform *p = NULL;
+    if (e == PAY_ERR_OK)
+        e = pay_platform_open(&s, &p, &err); /* p owns s.banks from here */
+    else
+        pay_platform_settings_fini(&s);
+    if (e != PAY_ERR_OK) {
+        pay_platform_close(p);
+        return report(e, &err);
+    }
+    int rc = v[2] ? reconcile_bank(p, v[2], v[1]) : 0;
+    for (size_t i = 0; !v[2] && i < p->set.n_banks; i++)
+        rc |= reconcile_bank(p, p->set.banks[i].code, v[1]);
+    pay_platform_close(p);
+    return rc;
+}
+
 static int merchant_suspend(int argc, char **argv)
 {
     return merchant_status(argc, argv, "suspended");
@@ -514,6 +573,7 @@ static const struct {
     {"keygen", NULL, keygen},
     {"merchant", "settlement", merchant_settlement},
     {"member", "add", pay_portal_cli_member_add},
+    {"reconcile", NULL, reconcile},
 };
 
 int pay_cmd_platform(int argc, char **argv)

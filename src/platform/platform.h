@@ -46,6 +46,7 @@ struct pay_platform_settings {
     int64_t refund_request_timeout_ms; /* a request the merchant leaves unanswered goes to the
                                         * operator after this */
     int settle_minute;         /* settlement runs on business days from this local time (minutes) */
+    int recon_minute;          /* yesterday's reconciliation runs from this local time (minutes) */
     char holidays[1024];       /* days off besides weekends: "2026-10-01,2026-10-02" */
     int64_t sweep_interval_ms; /* expiry worker period */
     int64_t notify_schedule_ms[PAY_PLATFORM_NOTIFY_SCHEDULE_MAX];
@@ -101,6 +102,7 @@ struct pay_platform {
      * and its co-signatures so far (docs/receipts.md, "Anchoring"); NULL: heads are not
      * anchored. It remembers what it anchored itself: it is called again with the same head. */
     void (*receipts_anchor)(struct pay_platform *p, const struct pay_translog_head *head);
+    int64_t recon_checked_ms; /* ... and at yesterday's reconciliation (recon.c) */
 };
 
 /* --- lifecycle (server.c) ----------------------------------------------------------------- */
@@ -146,6 +148,7 @@ const struct pay_http_route *pay_platform_operator_requests_routes(size_t *n);
 const struct pay_http_route *pay_platform_trial_balance_routes(size_t *n);
 const struct pay_http_route *pay_platform_operator_apps_routes(size_t *n);
 const struct pay_http_route *pay_platform_operator_settlements_routes(size_t *n);
+const struct pay_http_route *pay_platform_operator_recon_routes(size_t *n); /* operator_recon.c */
 /* passkeys.c: POST /wallet/passkeys/options, /wallet/passkeys, /cashier/{id}/passkey/options,
  * /cashier/{id}/pay/passkey */
 const struct pay_http_route *pay_platform_passkey_routes(size_t *n);
@@ -172,6 +175,7 @@ enum pay_platform_account_kind {
     PAY_PF_ACCT_SANDBOX = 6,       /* sandbox only: operator funding of wallets */
     PAY_PF_ACCT_ESCROW = 7,        /* liability: escrow trades' money until receipt confirmed */
     PAY_PF_ACCT_PAYOUT_FLIGHT = 8, /* liability: payouts to merchants sent, not yet confirmed */
+    PAY_PF_ACCT_SUSPENSE = 9,      /* reconciliation differences written off, to be cleared */
 };
 
 /* Ledger transfer codes of the platform. */
@@ -187,6 +191,7 @@ enum pay_platform_transfer_code {
     PAY_PF_XFER_PAYOUT = 130,      /* merchant available -> payouts in flight: a settlement */
     PAY_PF_XFER_PAYOUT_BANK = 131, /* payouts in flight -> reserve(bank): the bank paid it */
     PAY_PF_XFER_PAYOUT_BACK = 132, /* payouts in flight -> merchant: the bank refused it */
+    PAY_PF_XFER_RECON = 140,       /* reserve(bank) <-> suspense: a difference written off */
     /* wallet -> in flight -> reserve(bank): a withdrawal */ /* reserve(bank) -> wallet: top-up from
                                                                 a bound card */
 };
@@ -730,6 +735,15 @@ enum pay_err pay_platform_receipt_json(struct pay_platform *p, const char *trade
  * and PAY_TRANSLOG_HEAD_INTERVAL_MS passed since the last one, asks each bank to co-sign the
  * newest head, and calls the anchoring hook. */
 void pay_platform_receipts_work(struct pay_platform *p);
+/* Books a payment bank reports for our order order_id (its serial, amount, currency; card: an
+ * agreement debit, else online banking) inside tx exactly as the bank's notification would
+ * have: the trade paid, or, when it closed meanwhile, the money held to go back (*late).
+ * Reconciliation's repair of a notification that never came (recon_resolve.c). An order
+ * already booked changes nothing; an unknown order or another amount is FIELD_INVALID. */
+enum pay_err pay_platform_bank_notice_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                         const char *bank, const char *order_id, const char *serial,
+                                         int64_t amount_minor, const char *currency, bool card,
+                                         bool *late, struct pay_error *err);
 
 /* Closes expired unpaid trades and finishes trades past their refund window, and runs the
  * other deadlines, bank refunds, withdrawals and settlement; on the one platform node that
