@@ -42,7 +42,8 @@ struct run {
     struct pay_recon_file f;
     struct entry *e;
     size_t n;
-    json_t *index; /* reference -> position in e */
+    json_t *index;   /* reference -> position in e */
+    json_t *repairs; /* our transfers that repaired another day (accept_bank): not this day's */
     char reserve[PAY_LEDGER_ID_MAX + 1];
     int64_t our_opening, our_closing;
     int64_t matched, found, open;
@@ -128,7 +129,7 @@ static enum pay_err add_ours(struct run *r, const struct pay_ledger_transfer *t,
 {
     char ref[PAY_LEDGER_ID_MAX + 1], trade[PAY_ID_MAX];
     const char *kind;
-    if (!our_reference(t, ref, trade, &kind))
+    if (!our_reference(t, ref, trade, &kind) || json_object_get(r->repairs, t->id))
         return PAY_ERR_OK;
     /* a trade's payment is keyed by the trade until its order is known */
     struct entry *x = entry_of(r, trade[0] ? trade : ref);
@@ -145,6 +146,24 @@ static enum pay_err add_ours(struct run *r, const struct pay_ledger_transfer *t,
             : pay_money_sub(*sum, t->amount_minor, sum)) != PAY_ERR_OK)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "reference total overflows");
     return PAY_ERR_OK;
+}
+
+/* The transfers by which accept_bank booked another day's bank movement: they match that day,
+ * never the day they were made on. */
+static enum pay_err repairs_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct run *r = ctx;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT transfer_id FROM pf_recon_diffs WHERE bank = $1 AND resolution = 'accept_bank'"
+        " AND business_date <> $2",
+        "tt", r->b->code, r->date);
+    if (!st)
+        return err->code;
+    while (pay_store_step(st, err) == 1)
+        json_object_set_new(r->repairs, pay_store_col_text(st, 0), json_true());
+    pay_store_done(st);
+    return err->code;
 }
 
 /* Our reserve mirror's movements of the day (and its edges), newest first back to the day's
@@ -350,6 +369,7 @@ static enum pay_err run_apply(struct pay_store_tx *tx, void *ctx, struct pay_err
     pay_str_copy(r->status, sizeof r->status,
                  r->error[0] ? "failed"
                  : r->open   ? "differences"
+                 : r->found  ? "resolved"
                              : "matched");
     if (e == PAY_ERR_OK)
         e = pay_store_exec(
@@ -397,8 +417,9 @@ static enum pay_err match_day(struct run *r, struct pay_error *berr, struct pay_
     }
     if (pay_platform_account_id(PAY_PF_ACCT_RESERVE, r->b->code, r->f.currency, r->reserve) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "reserve account id");
-    if ((e = add_bank_lines(r, err)) != PAY_ERR_OK || (e = collect_ours(r, err)) != PAY_ERR_OK ||
-        (e = resolve_trades(r, err)) != PAY_ERR_OK)
+    if ((e = add_bank_lines(r, err)) != PAY_ERR_OK ||
+        (e = pay_store_run_read(r->p->store, repairs_tx, r, err)) != PAY_ERR_OK ||
+        (e = collect_ours(r, err)) != PAY_ERR_OK || (e = resolve_trades(r, err)) != PAY_ERR_OK)
         return e;
     for (size_t i = 0; i < r->n && e == PAY_ERR_OK; i++) {
         e = classify(r, i, err);
@@ -430,9 +451,14 @@ enum pay_err pay_platform_reconcile(struct pay_platform *p, const char *bank, co
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "bank", "not one of the platform's banks");
     if (!date_valid(date))
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "date", "a day, YYYY-MM-DD");
-    struct run r = {.p = p, .b = b, .date = date, .source = source, .index = json_object()};
+    struct run r = {.p = p,
+                    .b = b,
+                    .date = date,
+                    .source = source,
+                    .index = json_object(),
+                    .repairs = json_object()};
     struct pay_error bank_err = {0};
-    enum pay_err e = r.index && pay_id_new("rc", r.id) == PAY_ERR_OK
+    enum pay_err e = r.index && r.repairs && pay_id_new("rc", r.id) == PAY_ERR_OK
                          ? match_day(&r, &bank_err, err)
                          : pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
     if (e == PAY_ERR_OK)
@@ -442,6 +468,7 @@ enum pay_err pay_platform_reconcile(struct pay_platform *p, const char *bank, co
     pay_str_copy(run_id, PAY_ID_MAX, r.id);
     pay_str_copy(status, 16, e == PAY_ERR_OK ? r.status : "failed");
     json_decref(r.index);
+    json_decref(r.repairs);
     free(r.e);
     pay_recon_file_fini(&r.f);
     if (e == PAY_ERR_OK && r.error[0]) { /* the failed run is stored; the caller hears why */

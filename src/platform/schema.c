@@ -433,7 +433,7 @@ static const struct pay_store_migration migrations[] = {
      " bank TEXT NOT NULL,"
      " business_date TEXT NOT NULL,"
      " source TEXT NOT NULL CHECK (source IN ('scheduler','command')),"
-     " status TEXT NOT NULL CHECK (status IN ('matched','differences','failed')),"
+     " status TEXT NOT NULL CHECK (status IN ('matched','differences','resolved','failed')),"
      " error TEXT NOT NULL DEFAULT '',"
      " from_ms BIGINT NOT NULL,"
      " to_ms BIGINT NOT NULL,"
