@@ -30,13 +30,15 @@ static const char *doc_records(void)
     assert_non_null(f);
     text[fread(text, 1, (1 << 17) - 1, f)] = '\0';
     fclose(f);
-    out[0] = '\0';
+    size_t o = 0;
     for (const char *l = strstr(text, "\n    H,"); l && (l[5] == 'H' || l[5] == 'D');
          l = strchr(l + 1, '\n')) {
-        size_t n = strcspn(l + 5, "\n");
-        strncat(out, l + 5, n);
-        strcat(out, "\r\n");
+        int n = (int)strcspn(l + 5, "\n");
+        int w = snprintf(out + o, sizeof out - o, "%.*s\r\n", n, l + 5);
+        assert_true(w > 0 && (size_t)w < sizeof out - o);
+        o += (size_t)w;
     }
+    out[o] = '\0';
     free(text);
     assert_non_null(strstr(out, "H,PAYGATE-STATEMENT,1,icbc,"));
     return out;
