@@ -71,7 +71,7 @@ static enum pay_err diffs_tx(struct pay_store_tx *tx, struct page_ctx *c, bool o
         tx, err,
         "SELECT id, bank, business_date, reference, class, kind, currency, bank_minor, our_minor,"
         " bank_serial, our_status, status, resolution, note, resolved_by, transfer_id"
-        " FROM pf_recon_diffs WHERE (status = 'open') = $1"
+        " FROM pf_recon_diffs WHERE (CASE WHEN status = 'open' THEN 1 ELSE 0 END) = $1"
         " ORDER BY business_date DESC, created_ms DESC, id LIMIT $2",
         "ii", (int64_t)open, (int64_t)PAY_RECON_DIFFS_SHOWN_MAX);
     if (!st)
