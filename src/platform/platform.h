@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/limits.h"
+#include "core/money.h"
 #include "crypto/aead.h"
 #include "crypto/sig.h"
 #include "crypto/sign.h"
@@ -215,6 +216,7 @@ struct pay_platform_merchant {
     char *public_key; /* base64 Ed25519 or RSA SPKI PEM; heap, freed by _fini */
     char notify_hosts[PAY_PLATFORM_NOTIFY_HOSTS_TEXT_MAX + 1]; /* comma-separated */
     int64_t fee_bp;
+    int64_t fee_min_minor, fee_cap_minor; /* per payment, minor units; cap 0: none */
     char settle_bank[16];
     char settle_account[64];
     char status[16];           /* active | suspended */
@@ -248,6 +250,18 @@ enum pay_err pay_platform_merchant_insert_tx(struct pay_platform *p, struct pay_
 /* Reads merchant id into *m (caller _fini's it). NOT_FOUND when absent. */
 enum pay_err pay_platform_merchant_get(struct pay_platform *p, const char *id,
                                        struct pay_platform_merchant *m, struct pay_error *err);
+/* The merchant's fee terms (rate, minimum, cap), as struct pay_fee_terms. */
+struct pay_fee_terms pay_platform_merchant_fee_terms(const struct pay_platform_merchant *m);
+/* The fee merchant_id pays on amount_minor under its terms as they stand inside tx (the terms
+ * at payment, or at an escrow trade's release): pay_money_fee. */
+enum pay_err pay_platform_merchant_fee_tx(struct pay_store_tx *tx, const char *merchant_id,
+                                          int64_t amount_minor, int64_t *fee_minor,
+                                          struct pay_error *err);
+/* Sets m's fee terms (m->id, fee_bp, fee_min_minor, fee_cap_minor): FIELD_INVALID naming
+ * fee_bp, fee_min or fee_cap; NOT_FOUND for an unknown merchant. Audited (merchant.fee). */
+enum pay_err pay_platform_merchant_set_fee(struct pay_platform *p,
+                                           const struct pay_platform_merchant *m,
+                                           struct pay_error *err);
 /* Suspends ("suspended": every API call is refused) or reactivates ("active") a merchant. */
 enum pay_err pay_platform_merchant_set_status(struct pay_platform *p, const char *id,
                                               const char *status, struct pay_error *err);

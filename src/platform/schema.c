@@ -474,6 +474,13 @@ static const struct pay_store_migration migrations[] = {
      " resolved_ms BIGINT NOT NULL DEFAULT 0,"
      " UNIQUE (bank, business_date, reference));"
      "CREATE INDEX pf_recon_diffs_status ON pf_recon_diffs(status, business_date)"},
+    {21,
+     /* Fees with a minimum and a cap per merchant (docs/platform.md, "Fees"): per payment, in
+      * minor units of its currency; a cap of 0 is none. */
+     "ALTER TABLE pf_merchants ADD COLUMN fee_min_minor BIGINT NOT NULL DEFAULT 0"
+     " CHECK (fee_min_minor >= 0);"
+     "ALTER TABLE pf_merchants ADD COLUMN fee_cap_minor BIGINT NOT NULL DEFAULT 0"
+     " CHECK (fee_cap_minor >= 0)"},
 };
 
 /* PostgreSQL runs 1..12 as written; 13 to 16 are written for SQLite (its table rebuild,
