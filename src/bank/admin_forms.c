@@ -269,16 +269,35 @@ static enum pay_err deposit_post(struct pay_http_request *req, struct pay_error 
     return rc;
 }
 
+/* POST /admin/adjustments: the bank corrects an account (调账), naming what it corrects. */
+static enum pay_err adjustment_post(struct pay_http_request *req, struct pay_error *err)
+{
+    struct pay_bank *b = pay_http_req_ctx(req);
+    struct pay_bank_adjustment a = {.account_id = pay_http_req_form_get(req, "account"),
+                                    .direction = pay_http_req_form_get(req, "direction"),
+                                    .reference = pay_http_req_form_get(req, "reference"),
+                                    .note = pay_http_req_form_get(req, "note")};
+    enum pay_err rc = admin_post_begin(req, b, err);
+    if (rc == PAY_ERR_OK)
+        rc = amount_field(req, "amount", true, &a.amount_minor, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_admin_adjust(b, &a, NULL, err);
+    if (rc == PAY_ERR_OK)
+        redirect_to(req, "/admin/movements?", "account", a.account_id);
+    return rc;
+}
+
 static json_t *movement_rows(struct pay_http_request *req, const char *acct,
                              const struct pay_ledger_transfer *t, size_t n)
 {
     static const char *const kinds[] = {
-        "", "DEPOSIT", "PAYMENT", "REFUND", "AGREEMENT_DEBIT", "TRANSFER", "CREDIT_LINE"};
+        "",         "DEPOSIT",     "PAYMENT",   "REFUND", "AGREEMENT_DEBIT",
+        "TRANSFER", "CREDIT_LINE", "ADJUSTMENT"};
     static const struct pay_i18n_msg kind_texts[] = {
         NC_("movement", "Other"),           NC_("movement", "Deposit"),
         NC_("movement", "Card payment"),    NC_("movement", "Refund"),
         NC_("movement", "Agreement debit"), NC_("movement", "Transfer"),
-        NC_("movement", "Credit line")};
+        NC_("movement", "Credit line"),     NC_("movement", "Adjustment")};
     json_t *rows = json_array();
     for (size_t i = 0; i < n; i++) {
         char when[PAY_TIME_TEXT_MAX], amt[PAY_MONEY_TEXT_MAX];
@@ -286,8 +305,8 @@ static json_t *movement_rows(struct pay_http_request *req, const char *acct,
         if (pay_money_format(t[i].amount_minor, t[i].currency, amt, sizeof amt) < 0)
             snprintf(amt, sizeof amt, "%lld", (long long)t[i].amount_minor);
         bool credit = strcmp(t[i].credit_account_id, acct) == 0;
-        int32_t k = t[i].code;
-        bool known = k >= 1 && k <= 6;
+        int32_t k = t[i].code == PAY_BANK_XFER_ADJUSTMENT ? 7 : t[i].code;
+        bool known = k >= 1 && k <= 7;
         json_array_append_new(
             rows, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "time", when,
                             "time_text", pay_http_req_time(req, t[i].created_ms), "id", t[i].id,
@@ -352,6 +371,7 @@ static struct pay_http_route routes[] = {
     {"POST", "/admin/cards", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, card_post, NULL},
     {"GET", "/admin/cards/issued", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, card_issued_get, NULL},
     {"POST", "/admin/deposits", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, deposit_post, NULL},
+    {"POST", "/admin/adjustments", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, adjustment_post, NULL},
     {"GET", "/admin/movements", PAY_HTTP_PAGE, PAY_HTTP_BODY_AUTO, movements_get, NULL},
 };
 

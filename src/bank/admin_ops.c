@@ -328,6 +328,72 @@ enum pay_err pay_bank_admin_deposit(struct pay_bank *b, const char *account_id,
     return rc;
 }
 
+/* --- adjustments (调账) ------------------------------------------------------------------------
+ */
+
+struct adjust_op {
+    struct pay_bank *b;
+    const struct pay_bank_adjustment *a;
+    char id[PAY_LEDGER_ID_MAX + 1];
+};
+
+static enum pay_err adjust_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct adjust_op *o = ctx;
+    const struct pay_bank_adjustment *a = o->a;
+    char kind[16], owner[PAY_ID_MAX];
+    enum pay_err rc = account_row(tx, a->account_id, kind, owner, err);
+    if (rc == PAY_ERR_OK)
+        rc = pay_id_new("adj", o->id);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    bool credit = strcmp(a->direction, "credit") == 0;
+    rc = pay_bank_transfer(o->b, tx, o->id, credit ? o->b->cash_account : a->account_id,
+                           credit ? a->account_id : o->b->cash_account, a->amount_minor,
+                           PAY_BANK_XFER_ADJUSTMENT, a->reference, err);
+    char note[PAY_AUDIT_DETAIL_MAX / 2];
+    snprintf(note, sizeof note, "%s %s reference=%.64s note=%.64s", o->id, a->direction,
+             a->reference, nz(a->note));
+    if (rc == PAY_ERR_OK)
+        rc = pay_bank_audit_money(o->b, tx, "admin", NULL, "adjustment", a->account_id,
+                                  a->amount_minor, note, err);
+    return rc;
+}
+
+/* A reference names another movement: the charset of order, refund and transfer ids. */
+static bool reference_ok(const char *r)
+{
+    size_t n = strlen(r);
+    return n <= 64 &&
+           strspn(r, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-") == n;
+}
+
+enum pay_err pay_bank_admin_adjust(struct pay_bank *b, const struct pay_bank_adjustment *a,
+                                   char id_out[PAY_LEDGER_ID_MAX + 1], struct pay_error *err)
+{
+    enum pay_err rc = need(a->account_id, "account", err);
+    if (rc != PAY_ERR_OK)
+        return rc;
+    if (!a->direction || (strcmp(a->direction, "credit") != 0 && strcmp(a->direction, "debit")))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "direction", "credit or debit");
+    if (a->amount_minor <= 0)
+        return pay_error_set(err, PAY_ERR_AMOUNT_NOT_POSITIVE, "amount", NULL);
+    if (a->amount_minor > PAY_AMOUNT_MAX_MINOR)
+        return pay_error_set(err, PAY_ERR_AMOUNT_TOO_LARGE, "amount", "at most %lld minor units",
+                             (long long)PAY_AMOUNT_MAX_MINOR);
+    if (!a->reference || !reference_ok(a->reference))
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "reference",
+                             "up to 64 of A-Z a-z 0-9 _ . : -");
+    if (a->note && a->note[0] &&
+        (rc = text_ok(a->note, "note", PAY_BANK_NAME_MAX, err)) != PAY_ERR_OK)
+        return rc;
+    struct adjust_op o = {.b = b, .a = a};
+    rc = pay_committer_submit(b->committer, adjust_apply, &o, err);
+    if (rc == PAY_ERR_OK && id_out)
+        pay_str_copy(id_out, PAY_LEDGER_ID_MAX + 1, o.id);
+    return rc;
+}
+
 enum pay_err pay_bank_admin_movements(struct pay_bank *b, const char *account_id, int64_t cursor,
                                       struct pay_ledger_transfer *out, size_t max, size_t *n,
                                       int64_t *next, struct pay_error *err)

@@ -633,6 +633,8 @@ static struct pay_http_route routes[] = {
     {"POST", "/api/v1/refunds", PAY_HTTP_API, PAY_HTTP_BODY_RAW, refund_handler, NULL},
     {"POST", "/api/v1/transfers", PAY_HTTP_API, PAY_HTTP_BODY_RAW, transfer_handler, NULL},
     {"GET", "/api/v1/statements", PAY_HTTP_API, PAY_HTTP_BODY_RAW, statement_handler, NULL},
+    {"GET", "/api/v1/statement-file", PAY_HTTP_API, PAY_HTTP_BODY_RAW, pay_bank_statement_file_get,
+     NULL},
     {"POST", "/api/v1/cards/verify", PAY_HTTP_API, PAY_HTTP_BODY_RAW, api_cards_verify, NULL},
     {"POST", "/api/v1/cards/confirm", PAY_HTTP_API, PAY_HTTP_BODY_RAW, api_cards_confirm, NULL},
     {"POST", "/api/v1/agreements/revoke", PAY_HTTP_API, PAY_HTTP_BODY_RAW, api_agreements_revoke,

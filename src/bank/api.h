@@ -33,6 +33,8 @@ void api_fail(struct api_call *c, const struct pay_error *e);
 const char *api_str(struct api_call *c, const char *k, size_t max, struct pay_error *e);
 bool api_amount(struct api_call *c, const char *k, int64_t *out, struct pay_error *e);
 
+/* GET /api/v1/statement-file?date=YYYY-MM-DD (statement_file.c) */
+enum pay_err pay_bank_statement_file_get(struct pay_http_request *req, struct pay_error *err);
 enum pay_err api_cards_verify(struct pay_http_request *req, struct pay_error *err);
 enum pay_err api_cards_confirm(struct pay_http_request *req, struct pay_error *err);
 enum pay_err api_agreements_revoke(struct pay_http_request *req, struct pay_error *err);

@@ -37,6 +37,7 @@ enum pay_bank_xfer_code {
     PAY_BANK_XFER_NET_PURCHASE = 7,   /* issuer: a card's authorization hold and its capture */
     PAY_BANK_XFER_NET_REFUND = 8,     /* issuer: a refund to a card through the network */
     PAY_BANK_XFER_NET_SETTLEMENT = 9, /* a business day's interbank positions settled */
+    PAY_BANK_XFER_ADJUSTMENT = 10,    /* the bank's own correction of an account (调账) */
 };
 
 /* Ledger codes of accounts. */
@@ -295,6 +296,16 @@ enum pay_err pay_bank_admin_deposit(struct pay_bank *b, const char *account_id,
                                     int64_t amount_minor, char id_out[PAY_LEDGER_ID_MAX + 1],
                                     struct pay_error *err);
 /* A page of an account's movements, newest first (cursor 0 = first page; *next 0 = last). */
+/* An adjustment (调账) of account_id by the bank itself: credit (money in from the bank's cash)
+ * or debit (out to it) of amount_minor, naming the movement it corrects in reference (1-64 of
+ * [A-Za-z0-9_.:-], or "": the statement's reference column) with a note (audit trail). The
+ * transfer's id into id_out (may be NULL). */
+struct pay_bank_adjustment {
+    const char *account_id, *direction, *reference, *note;
+    int64_t amount_minor;
+};
+enum pay_err pay_bank_admin_adjust(struct pay_bank *b, const struct pay_bank_adjustment *a,
+                                   char id_out[PAY_LEDGER_ID_MAX + 1], struct pay_error *err);
 enum pay_err pay_bank_admin_movements(struct pay_bank *b, const char *account_id, int64_t cursor,
                                       struct pay_ledger_transfer *out, size_t max, size_t *n,
                                       int64_t *next, struct pay_error *err);

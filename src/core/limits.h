@@ -672,6 +672,30 @@ _Static_assert(PAY_HTTP_TPL_MSG_MAX <= PAY_I18N_MESSAGE_MAX,
 _Static_assert(PAY_BANK_SESSION_TTL_MS > PAY_OTP_TTL_S * 1000LL,
                "a payment page lives longer than its SMS code");
 
+/* Reconciliation (docs/reconciliation.md): a movement we booked this long after (or before) the
+ * bank's day ends (or starts) still matches that day's bank movement (a notification that
+ * arrived just after midnight); later than that it is a difference of the day. */
+#define PAY_RECON_EDGE_MS (10 * 60 * 1000LL)
+/* The sweeper looks for yesterday's reconciliation at most this often (so a bank that failed is
+ * asked again an hour later, not every second). */
+#define PAY_RECON_LOOK_MS (60 * 60 * 1000LL)
+/* A bank's daily statement file (docs/reconciliation.md): the most a bank writes and the
+ * platform reads (about 100 000 movements a day of one merchant account), so neither side
+ * holds an unbounded answer in memory. */
+#define PAY_STATEMENT_FILE_MAX (16 * 1024 * 1024)
+/* Fields of a statement file's record the platform splits: the longest record, the header, has
+ * 11; one more to tell a record with too many fields from a right one. */
+#define PAY_RECON_RECORD_FIELDS_MAX 12
+/* Transfers the bank reads from its ledger at a time while writing a statement file. */
+#define PAY_BANK_STATEMENT_PAGE 256
+/* Differences the operator console's reconciliation page lists, newest day first; the rest are
+ * read per day (?date=). */
+#define PAY_RECON_DIFFS_SHOWN_MAX 200
+/* Reconciliation runs the console's page lists, newest first. */
+#define PAY_RECON_RUNS_SHOWN_MAX 60
+/* An operator's note on a resolution (who asked the bank, the case number...). */
+#define PAY_RECON_NOTE_MAX 200
+
 /* Payouts the operator console's settlements page lists, newest first: a page people read;
  * older ones stay in GET /v1/settlements of each merchant. */
 #define PAY_OPERATOR_SETTLEMENTS_MAX 200

@@ -322,6 +322,38 @@ enum pay_err pay_money_mul_bp(int64_t minor, int64_t basis_points, enum pay_roun
     return PAY_ERR_OK;
 }
 
+enum pay_err pay_money_fee_terms_check(const struct pay_fee_terms *terms, const char **field)
+{
+    *field = terms->bp < 0 || terms->bp > 10000                                ? "fee_bp"
+             : terms->min_minor < 0 || terms->min_minor > PAY_AMOUNT_MAX_MINOR ? "fee_min"
+             : terms->cap_minor < 0 || terms->cap_minor > PAY_AMOUNT_MAX_MINOR ||
+                     (terms->cap_minor > 0 && terms->cap_minor < terms->min_minor)
+                 ? "fee_cap"
+                 : NULL;
+    return *field ? PAY_ERR_FIELD_INVALID : PAY_ERR_OK;
+}
+
+enum pay_err pay_money_fee(int64_t amount_minor, const struct pay_fee_terms *terms, int64_t *out)
+{
+    const char *field;
+    int64_t fee = 0;
+    if (amount_minor < 0 || pay_money_fee_terms_check(terms, &field) != PAY_ERR_OK)
+        return PAY_ERR_FIELD_INVALID;
+    enum pay_err e = pay_money_mul_bp(amount_minor, terms->bp, PAY_ROUND_FEE, &fee);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (fee < terms->min_minor)
+        fee = terms->min_minor;
+    if (terms->cap_minor > 0 && fee > terms->cap_minor)
+        fee = terms->cap_minor;
+    if (fee > amount_minor)
+        fee = amount_minor;
+    PAY_ASSERT_MSG(fee >= 0 && fee <= amount_minor, "fee %lld of %lld", (long long)fee,
+                   (long long)amount_minor);
+    *out = fee;
+    return PAY_ERR_OK;
+}
+
 enum pay_err pay_money_split(int64_t total, const int64_t *weights, size_t n, int64_t *parts_out)
 {
     if (n == 0 || n > PAY_MONEY_SPLIT_PARTS_MAX || total < 0 || weights == NULL ||

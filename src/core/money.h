@@ -96,6 +96,23 @@ enum pay_rounding {
 enum pay_err pay_money_mul_bp(int64_t minor, int64_t basis_points, enum pay_rounding rounding,
                               int64_t *out) __attribute__((warn_unused_result));
 
+/* A merchant's fee terms: a rate in basis points (0..10000), a minimum and a cap in minor units
+ * of the payment's currency (cap 0: none; else at least the minimum). */
+struct pay_fee_terms {
+    int64_t bp, min_minor, cap_minor;
+};
+/* FIELD_INVALID naming the bad term ("fee_bp", "fee_min", "fee_cap") when terms are out of
+ * range. */
+enum pay_err pay_money_fee_terms_check(const struct pay_fee_terms *terms, const char **field)
+    __attribute__((warn_unused_result));
+/* The fee of a payment of amount_minor (>= 0) under terms: amount x bp / 10000 rounded half to
+ * even (PAY_ROUND_FEE), raised to the minimum, lowered to the cap, and never more than the
+ * amount itself (a payment below the minimum pays all of it). FIELD_INVALID for bad terms or
+ * a negative amount (*out untouched). 100.00 at 60 bp, min 1.00 -> 1.00; 10 000.00 at 60 bp,
+ * cap 25.00 -> 25.00; 0.50 at min 1.00 -> 0.50. */
+enum pay_err pay_money_fee(int64_t amount_minor, const struct pay_fee_terms *terms, int64_t *out)
+    __attribute__((warn_unused_result));
+
 /* Splits total (>= 0) into n parts in proportion to weights (each >= 0, sum > 0 and fitting
  * int64_t), so that the parts add up to total exactly: each part gets the floor of its share
  * and the units left over go one each to the parts with the largest remainders (ties: lower

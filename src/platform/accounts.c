@@ -26,6 +26,8 @@ static const char *kind_tag(enum pay_platform_account_kind kind)
         return "escrow";
     case PAY_PF_ACCT_PAYOUT_FLIGHT:
         return "payouts";
+    case PAY_PF_ACCT_SUSPENSE:
+        return "suspense";
     }
     return "unknown";
 }
@@ -46,6 +48,7 @@ static uint32_t kind_flags(enum pay_platform_account_kind kind)
     case PAY_PF_ACCT_RESERVE:
         return PAY_LEDGER_AF_CREDITS_MUST_NOT_EXCEED_DEBITS;
     case PAY_PF_ACCT_SANDBOX:
+    case PAY_PF_ACCT_SUSPENSE: /* a write-off goes either way: the bank had more, or less */
         return 0;
     }
     return 0;

@@ -226,6 +226,25 @@ static enum pay_err notice_apply(struct pay_store_tx *tx, void *ctx, struct pay_
                           "ttt", to, n->serial, n->order_id);
 }
 
+enum pay_err pay_platform_bank_notice_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                         const char *bank, const char *order_id, const char *serial,
+                                         int64_t amount_minor, const char *currency, bool card,
+                                         bool *late, struct pay_error *err)
+{
+    const struct pay_platform_bank *b = pay_platform_bank_find(p, bank);
+    if (!b)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "bank", "not one of the platform's banks");
+    struct pay_bank_notice n = {.amount_minor = amount_minor, .success = true};
+    if (!pay_str_copy(n.order_id, sizeof n.order_id, order_id) ||
+        !pay_str_copy(n.serial, sizeof n.serial, serial) ||
+        !pay_str_copy(n.currency, sizeof n.currency, currency))
+        return pay_error_set(err, PAY_ERR_FIELD_TOO_LONG, "reference", NULL);
+    struct notice_cmd c = {.p = p, .b = b, .n = &n, .method = card ? "card" : "bank"};
+    enum pay_err e = notice_apply(tx, &c, err);
+    *late = c.late;
+    return e;
+}
+
 /* POST /bank-notify/{bank}: answered 200 "success" once booked (the bank retries otherwise). */
 static enum pay_err h_bank_notify(struct pay_http_request *req, struct pay_error *err)
 {

@@ -3,6 +3,8 @@
  * makes them safe next to a running server. */
 #include "platform/platform.h"
 #include "platform/portal.h"
+#include "platform/connector.h"
+#include "platform/recon.h"
 
 #include "core/buf.h"
 #include "core/cli_opts.h"
@@ -33,6 +35,7 @@ static const char platform_commands[] =
     "                        --password PW --pay-password NNNNNN\n"
     "       paygate platform wallet credit --data-dir DIR [--database DB] --consumer LOGIN\n"
     "                        --amount 100.00 [--currency CNY]   (SANDBOX funding)\n"
+    "       paygate platform reconcile --config FILE --date YYYY-MM-DD [--bank CODE]\n"
     "  (`paygate platform <command> --help` describes each command's options)\n\n";
 
 /* --database of the offline commands */
@@ -139,11 +142,25 @@ static int merchant_values(struct pay_platform_merchant *m, const char *fee, con
     return 0;
 }
 
+/* A fee term given in yuan ("0.10", "0"): its minor units into *out; absent: untouched. 0, or
+ * -1 after saying why. */
+static int fee_amount(const char *cmd, const char *flag, const char *text, int64_t *out)
+{
+    struct pay_error err = {0};
+    if (!text)
+        return 0;
+    if (pay_money_parse(text, "CNY", out, &err) == PAY_ERR_OK)
+        return 0;
+    fprintf(stderr, "paygate platform %s: %s '%s': %s\n", cmd, flag, text,
+            err.detail[0] ? err.detail : "an amount such as 0.10");
+    return -1;
+}
+
 static int merchant_add(int argc, char **argv)
 {
     struct pay_platform_merchant m = {.fee_bp = 60, .settle_days = 1};
     const char *dir = NULL, *keyfile = NULL, *id = NULL, *name = NULL, *fee = NULL, *bank = NULL,
-               *acct = NULL, *confirm = NULL, *database = NULL;
+               *acct = NULL, *confirm = NULL, *database = NULL, *fee_min = NULL, *fee_cap = NULL;
     bool allow_private = false;
     const struct pay_cli_opt opts[] = {
         PAY_CLI_REQ("--data-dir", "DIR", "the platform's data folder", &dir),
@@ -155,6 +172,10 @@ static int merchant_add(int argc, char **argv)
         PAY_CLI_EACH("--notify-host", "HOST", "a host its notify URLs may use (repeat for more)",
                      add_notify_host),
         PAY_CLI_OPT("--fee-bp", "N", "fee in basis points, 0-10000 (default 60 = 0.60%)", &fee),
+        PAY_CLI_OPT("--fee-min", "AMOUNT", "least fee of a payment (e.g. 0.10; default 0)",
+                    &fee_min),
+        PAY_CLI_OPT("--fee-cap", "AMOUNT", "most fee of a payment (e.g. 25.00; default 0: none)",
+                    &fee_cap),
         PAY_CLI_OPT("--settle-bank", "CODE", "the bank of its settlement account", &bank),
         PAY_CLI_OPT("--settle-account", "NO", "its settlement account at that bank", &acct),
         PAY_CLI_SWITCH("--allow-private-hosts",
@@ -176,8 +197,10 @@ static int merchant_add(int argc, char **argv)
     int bad = pay_cli_parse("platform merchant add", opts, argc, argv, 1, NULL, &m);
     if (bad)
         return bad;
-    if (merchant_values(&m, fee, confirm) || opt_copy(m.id, sizeof m.id, "id", id) ||
-        opt_copy(m.name, sizeof m.name, "name", name) ||
+    if (merchant_values(&m, fee, confirm) ||
+        fee_amount("merchant add", "--fee-min", fee_min, &m.fee_min_minor) ||
+        fee_amount("merchant add", "--fee-cap", fee_cap, &m.fee_cap_minor) ||
+        opt_copy(m.id, sizeof m.id, "id", id) || opt_copy(m.name, sizeof m.name, "name", name) ||
         opt_copy(m.settle_bank, sizeof m.settle_bank, "settle-bank", bank) ||
         opt_copy(m.settle_account, sizeof m.settle_account, "settle-account", acct))
         return PAY_CLI_USAGE;
@@ -491,6 +514,108 @@ static int merchant_settlement(int argc, char **argv)
     return report(e, &err);
 }
 
+/* One bank's run of `reconcile`; prints its outcome. 0 when stored, 1 when it failed. */
+static int reconcile_bank(struct pay_platform *p, const char *bank, const char *date)
+{
+    char id[PAY_ID_MAX] = "", status[16] = "";
+    struct pay_error err = {0};
+    enum pay_err e = pay_platform_reconcile(p, bank, date, "command", id, status, &err);
+    if (e == PAY_ERR_OK)
+        printf("reconciliation %s %s: %s (run %s)\n", bank, date, status, id);
+    else if (id[0])
+        printf("reconciliation %s %s: failed (run %s)\n", bank, date, id);
+    return report(e, &err);
+}
+
+/* `reconcile --config FILE --date D [--bank B] [--data-dir DIR] [--database DB]` */
+static int reconcile(int argc, char **argv)
+{
+    const char *v[5] = {NULL};
+    const struct pay_cli_opt opts[] = {
+        PAY_CLI_REQ("--config", "FILE", "the platform's INI file (its [bank.<code>] sections)",
+                    &v[0]),
+        PAY_CLI_REQ("--date", "YYYY-MM-DD", "the bank's day to reconcile", &v[1]),
+        PAY_CLI_OPT("--bank", "CODE", "one bank (default: every bank of the file)", &v[2]),
+        PAY_CLI_OPT("--data-dir", "DIR", "the data folder (default: [server] data_dir)", &v[3]),
+        PAY_CLI_OPT("--database", "DB", PF_DATABASE_HELP, &v[4]),
+        PAY_CLI_END};
+    if (pay_cli_wants_help(argc, argv))
+        return command_usage("reconcile",
+                             "Fetches each bank's statement file of the day, matches it with the"
+                             " platform's\nrecords and stores the run and its differences"
+                             " (docs/reconciliation.md);\nagain for the same day, it updates"
+                             " them. Moves no money. Exit 0: every run\nstored (matched or with"
+                             " differences, shown on the console); 1: a run failed.\n",
+                             opts);
+    int bad = pay_cli_parse("platform reconcile", opts, argc, argv, 1, NULL, NULL);
+    if (bad)
+        return bad;
+    struct pay_platform_settings s;
+    struct pay_error err = {0};
+    enum pay_err e = pay_platform_settings_load(&s, v[0], &err);
+    if (e == PAY_ERR_OK && v[3] && !pay_str_copy(s.server.data_dir, sizeof s.server.data_dir, v[3]))
+        e = pay_error_set(&err, PAY_ERR_FIELD_TOO_LONG, "data-dir", NULL);
+    if (e == PAY_ERR_OK && v[4] && !pay_str_copy(s.server.database, sizeof s.server.database, v[4]))
+        e = pay_error_set(&err, PAY_ERR_FIELD_TOO_LONG, "database", NULL);
+    struct pay_platform *p = NULL;
+    if (e == PAY_ERR_OK)
+        e = pay_platform_open(&s, &p, &err); /* p owns s.banks from here */
+    else
+        pay_platform_settings_fini(&s);
+    if (e != PAY_ERR_OK) {
+        pay_platform_close(p);
+        return report(e, &err);
+    }
+    int rc = v[2] ? reconcile_bank(p, v[2], v[1]) : 0;
+    for (size_t i = 0; !v[2] && i < p->set.n_banks; i++)
+        rc |= reconcile_bank(p, p->set.banks[i].code, v[1]);
+    pay_platform_close(p);
+    return rc;
+}
+
+/* `merchant fee --data-dir D --id M --fee-bp N [--fee-min X] [--fee-cap Y]` */
+static int merchant_fee(int argc, char **argv)
+{
+    const char *v[6] = {NULL};
+    const struct pay_cli_opt opts[] = {
+        PAY_CLI_REQ("--data-dir", "DIR", "the platform's data folder", &v[0]),
+        PAY_CLI_OPT("--database", "DB", PF_DATABASE_HELP, &v[1]),
+        PAY_CLI_REQ("--id", "ID", "the merchant", &v[2]),
+        PAY_CLI_REQ("--fee-bp", "N", "fee in basis points, 0-10000 (60 = 0.60%)", &v[3]),
+        PAY_CLI_OPT("--fee-min", "AMOUNT", "least fee of a payment (e.g. 0.10; default 0)", &v[4]),
+        PAY_CLI_OPT("--fee-cap", "AMOUNT", "most fee of a payment (e.g. 25.00; default 0: none)",
+                    &v[5]),
+        PAY_CLI_END};
+    if (pay_cli_wants_help(argc, argv))
+        return command_usage("merchant fee",
+                             "Sets a merchant's fee: a rate, a minimum and a cap per payment\n"
+                             "(docs/platform.md, \"Fees\"); payments from now on pay it.\n",
+                             opts);
+    int bad = pay_cli_parse("platform merchant fee", opts, argc, argv, 1, NULL, NULL);
+    if (bad)
+        return bad;
+    struct pay_platform_merchant m = {0};
+    char *end = NULL;
+    if (((m.fee_bp = strtoll(v[3], &end, 10)), !*v[3] || *end)) {
+        fprintf(stderr, "paygate platform merchant fee: --fee-bp '%s': a whole number\n", v[3]);
+        return PAY_CLI_USAGE;
+    }
+    if (fee_amount("merchant fee", "--fee-min", v[4], &m.fee_min_minor) ||
+        fee_amount("merchant fee", "--fee-cap", v[5], &m.fee_cap_minor) ||
+        opt_copy(m.id, sizeof m.id, "id", v[2]))
+        return PAY_CLI_USAGE;
+    struct pay_platform *p = NULL;
+    struct pay_error err = {0};
+    enum pay_err e = pay_platform_open_offline(v[0], v[1], &p, &err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_merchant_set_fee(p, &m, &err);
+    pay_platform_close(p);
+    if (e == PAY_ERR_OK)
+        printf("merchant %s pays %lld bp, at least %lld and at most %lld minor units a payment\n",
+               m.id, (long long)m.fee_bp, (long long)m.fee_min_minor, (long long)m.fee_cap_minor);
+    return report(e, &err);
+}
+
 static int merchant_suspend(int argc, char **argv)
 {
     return merchant_status(argc, argv, "suspended");
@@ -514,6 +639,8 @@ static const struct {
     {"keygen", NULL, keygen},
     {"merchant", "settlement", merchant_settlement},
     {"member", "add", pay_portal_cli_member_add},
+    {"reconcile", NULL, reconcile},
+    {"merchant", "fee", merchant_fee},
 };
 
 int pay_cmd_platform(int argc, char **argv)

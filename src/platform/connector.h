@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct pay_buf;
 struct pay_form;
 struct pay_platform_bank;
 
@@ -65,6 +66,10 @@ struct pay_platform_connector {
      * LOG_INCONSISTENT when the bank refuses the head as rewriting history. */
     enum pay_err (*witness_cosign)(const struct pay_platform_bank *b, json_t *req, json_t **out,
                                    struct pay_error *err);
+    /* The bank's statement file of our reserve account for date (YYYY-MM-DD, the bank's day)
+     * into out, as the bank signed it (docs/reconciliation.md); not yet checked. */
+    enum pay_err (*statement_file)(const struct pay_platform_bank *b, const char *date,
+                                   struct pay_buf *out, struct pay_error *err);
 };
 
 /* A bank the platform integrates ([bank.<code>] in the INI file). */

@@ -159,9 +159,11 @@ static enum pay_err verify_answer(const struct pay_platform_bank *b,
     return PAY_ERR_OK;
 }
 
-/* POSTs a JSON body to the bank's API, signed with our certificate's key. */
-static enum pay_err api_post(const struct pay_platform_bank *b, const char *path, const char *body,
-                             json_t **out, struct pay_error *err)
+/* Sends a request to the bank's API signed with our certificate's key (body "" for a GET)
+ * and checks the answer's signature; r is the caller's (fini it). */
+static enum pay_err api_call(const struct pay_platform_bank *b, const char *method,
+                             const char *path, const char *body, size_t response_max,
+                             struct pay_http_client_response *r, struct pay_error *err)
 {
     struct pay_rsa_key *k = NULL;
     if (pay_rsa_key_from_pem(b->key_pem, strlen(b->key_pem), &k) != 0)
@@ -169,20 +171,29 @@ static enum pay_err api_post(const struct pay_platform_bank *b, const char *path
     char nonce[PAY_SIG_NONCE_MAX + 1], sig[PAY_SIG_HEADER_MAX], auth[PAY_SIG_HEADER_MAX + 32];
     pay_sig_nonce_generate(nonce);
     struct pay_sig_signer s = {PAY_SIG_RSA_SHA256, b->mer_id, NULL, k};
-    enum pay_err e = pay_sig_sign_request(&s, "POST", path, body, strlen(body),
+    enum pay_err e = pay_sig_sign_request(&s, method, path, body, strlen(body),
                                           pay_clock_real_ms() / 1000, nonce, sig, sizeof sig, err);
     pay_rsa_key_free(k);
     if (e != PAY_ERR_OK)
         return e;
     snprintf(auth, sizeof auth, "Authorization: %s", sig);
-    const char *headers[] = {"Content-Type: application/json", auth, NULL};
+    const char *headers[] = {auth, body[0] ? "Content-Type: application/json" : NULL, NULL};
     char url[PAY_URL_MAX + 64];
     snprintf(url, sizeof url, "%s%s", b->api_url, path);
-    struct pay_http_client_options opt = {.allow_private_addresses = b->allow_private};
-    struct pay_http_client_response r = {0};
-    e = pay_http_client_request("POST", url, headers, body, strlen(body), &opt, &r, err);
+    struct pay_http_client_options opt = {.allow_private_addresses = b->allow_private,
+                                          .response_max = response_max};
+    e = pay_http_client_request(method, url, headers, body, strlen(body), &opt, r, err);
     if (e == PAY_ERR_OK)
-        e = verify_answer(b, &r, nonce, err);
+        e = verify_answer(b, r, nonce, err);
+    return e;
+}
+
+/* POSTs a JSON body to the bank's API; *out is the answer's object (caller decrefs). */
+static enum pay_err api_post(const struct pay_platform_bank *b, const char *path, const char *body,
+                             json_t **out, struct pay_error *err)
+{
+    struct pay_http_client_response r = {0};
+    enum pay_err e = api_call(b, "POST", path, body, 0, &r, err);
     if (e == PAY_ERR_OK) {
         *out = json_loads(pay_buf_str(&r.body), 0, NULL);
         if (r.status != 200)
@@ -309,6 +320,26 @@ static enum pay_err witness_cosign(const struct pay_platform_bank *b, json_t *re
     return call(b, "/api/v1/witness/cosign", req, out, err);
 }
 
+/* GET /api/v1/statement-file?date=D: the signed CSV, kept byte for byte. */
+static enum pay_err statement_file(const struct pay_platform_bank *b, const char *date,
+                                   struct pay_buf *out, struct pay_error *err)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/statement-file?date=%.10s", date);
+    struct pay_http_client_response r = {0};
+    enum pay_err e = api_call(b, "GET", path, "", PAY_STATEMENT_FILE_MAX, &r, err);
+    if (e == PAY_ERR_OK && r.status != 200) {
+        json_t *o = json_loads(pay_buf_str(&r.body), 0, NULL);
+        e = bank_error(b, r.status, o, err);
+        json_decref(o);
+    }
+    if (e == PAY_ERR_OK && pay_buf_append(out, r.body.data ? r.body.data : "", r.body.len) != 0)
+        e = pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "", "bank %s: statement too large",
+                          b->code);
+    pay_http_client_response_fini(&r);
+    return e;
+}
+
 const struct pay_platform_connector pay_connector_paygate_bank = {
-    "paygate-bank", gateway_form,    parse_notice, refund,        card_verify,
-    card_confirm,   agreement_debit, transfer,     witness_cosign};
+    "paygate-bank", gateway_form,    parse_notice, refund,         card_verify,
+    card_confirm,   agreement_debit, transfer,     witness_cosign, statement_file};

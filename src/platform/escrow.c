@@ -94,22 +94,14 @@ static enum pay_err release(struct pay_platform *p, struct pay_store_tx *tx,
                             struct pay_platform_trade *t, int64_t *released_out,
                             struct pay_error *err)
 {
-    int64_t released = 0, fee_bp = 0;
+    int64_t released = 0;
     enum pay_err e = pay_money_sub(t->amount_minor, t->refunded_minor, &released);
     /* a fully refunded escrow trade is closed, never confirmed */
     PAY_ASSERT_MSG(e == PAY_ERR_OK && released > 0 && t->fee_minor == 0, "trade %s", t->id);
     *released_out = released;
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err, "SELECT fee_bp FROM pf_merchants WHERE id = $1", "t", t->merchant_id);
-    if (!st)
-        return err->code;
-    int rc = pay_store_step(st, err);
-    fee_bp = rc == 1 ? pay_store_col_int64(st, 0) : 0;
-    pay_store_done(st);
-    if (rc != 1)
-        return rc < 0 ? err->code : pay_error_set(err, PAY_ERR_INTERNAL, "", "merchant");
-    if ((e = pay_money_mul_bp(released, fee_bp, PAY_ROUND_FEE, &t->fee_minor)) != PAY_ERR_OK)
-        return pay_error_set(err, e, "amount", NULL);
+    if ((e = pay_platform_merchant_fee_tx(tx, t->merchant_id, released, &t->fee_minor, err)) !=
+        PAY_ERR_OK)
+        return e;
     char esc[PAY_LEDGER_ID_MAX + 1], mch[PAY_LEDGER_ID_MAX + 1], fees[PAY_LEDGER_ID_MAX + 1];
     if ((e = pay_platform_account_ensure(p, tx, PAY_PF_ACCT_ESCROW, t->merchant_id, t->currency,
                                          esc, err)) != PAY_ERR_OK ||

@@ -155,8 +155,14 @@ static enum pay_err merchant_validate(const struct pay_platform_merchant *m, str
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "notify_hosts",
                              "lower-case host names (a-z 0-9 - . :), at most %d",
                              PAY_PLATFORM_NOTIFY_HOSTS_MAX);
-    if (m->fee_bp < 0 || m->fee_bp > 10000)
-        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "fee_bp", "0..10000 basis points");
+    struct pay_fee_terms terms = pay_platform_merchant_fee_terms(m);
+    const char *bad = NULL;
+    if (pay_money_fee_terms_check(&terms, &bad) != PAY_ERR_OK)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, bad, "%s",
+                             strcmp(bad, "fee_bp") == 0 ? "0..10000 basis points"
+                             : strcmp(bad, "fee_min") == 0
+                                 ? "0 or more minor units, at most the largest amount"
+                                 : "0 (none) or at least the minimum");
     if (m->escrow_confirm_ms != 0 && (m->escrow_confirm_ms < PAY_PLATFORM_ESCROW_CONFIRM_MIN_MS ||
                                       m->escrow_confirm_ms > PAY_PLATFORM_ESCROW_CONFIRM_MAX_MS))
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "escrow_confirm_timeout",
@@ -203,20 +209,25 @@ static enum pay_err add_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
         tx, err,
         "INSERT INTO pf_merchants (id, name, key_alg, public_key, notify_hosts, fee_bp,"
         " settle_bank, settle_account, status, created_ms, escrow_confirm_ms, settle_days,"
-        " settle_min_minor) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+        " settle_min_minor, fee_min_minor, fee_cap_minor)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
         "tttttittti"
-        "iii",
+        "iiiii",
         m->id, m->name, m->alg == PAY_SIG_ED25519 ? "ed25519" : "rsa", m->public_key,
         m->notify_hosts, m->fee_bp, m->settle_bank, m->settle_account,
         m->status[0] ? m->status : "active", pay_clock_now_ms(), m->escrow_confirm_ms,
-        m->settle_days, m->settle_min_minor);
+        m->settle_days, m->settle_min_minor, m->fee_min_minor, m->fee_cap_minor);
     if (e == PAY_ERR_DB_CONSTRAINT)
         pay_error_set(err, PAY_ERR_DUPLICATE, "id", "merchant %s exists", m->id);
     if (e != PAY_ERR_OK)
         return e;
     char detail[PAY_AUDIT_DETAIL_MAX];
-    snprintf(detail, sizeof detail, "name=%.128s fee_bp=%lld key=%s notify_hosts=%.256s", m->name,
-             (long long)m->fee_bp, m->alg == PAY_SIG_ED25519 ? "ed25519" : "rsa", m->notify_hosts);
+    snprintf(detail, sizeof detail,
+             "name=%.128s fee_bp=%lld fee_min_minor=%lld fee_cap_minor=%lld key=%s"
+             " notify_hosts=%.200s",
+             m->name, (long long)m->fee_bp, (long long)m->fee_min_minor,
+             (long long)m->fee_cap_minor, m->alg == PAY_SIG_ED25519 ? "ed25519" : "rsa",
+             m->notify_hosts);
     return pay_platform_audit(
         a->p, tx,
         &(struct pay_audit_entry){
@@ -246,8 +257,8 @@ static enum pay_err get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
     struct pay_store_stmt *st =
         pay_store_query(tx, err,
                         "SELECT id, name, key_alg, public_key, notify_hosts, fee_bp, settle_bank,"
-                        " settle_account, status, escrow_confirm_ms, settle_days, settle_min_minor"
-                        " FROM pf_merchants WHERE id = $1",
+                        " settle_account, status, escrow_confirm_ms, settle_days, settle_min_minor,"
+                        " fee_min_minor, fee_cap_minor FROM pf_merchants WHERE id = $1",
                         "t", g->id);
     if (!st)
         return err->code;
@@ -269,6 +280,8 @@ static enum pay_err get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
         m->escrow_confirm_ms = pay_store_col_int64(st, 9);
         m->settle_days = pay_store_col_int64(st, 10);
         m->settle_min_minor = pay_store_col_int64(st, 11);
+        m->fee_min_minor = pay_store_col_int64(st, 12);
+        m->fee_cap_minor = pay_store_col_int64(st, 13);
         if (!m->public_key)
             rc = -1, pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
     }
@@ -389,4 +402,77 @@ enum pay_err pay_platform_merchant_set_settlement(struct pay_platform *p,
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "settle_min", "0 or more");
     struct settle_ctx c = {p, m};
     return pay_platform_write(p, settle_tx, &c, err);
+}
+
+/* --- fees ------------------------------------------------------------------------------------ */
+
+struct pay_fee_terms pay_platform_merchant_fee_terms(const struct pay_platform_merchant *m)
+{
+    return (struct pay_fee_terms){m->fee_bp, m->fee_min_minor, m->fee_cap_minor};
+}
+
+enum pay_err pay_platform_merchant_fee_tx(struct pay_store_tx *tx, const char *merchant_id,
+                                          int64_t amount_minor, int64_t *fee_minor,
+                                          struct pay_error *err)
+{
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT fee_bp, fee_min_minor, fee_cap_minor FROM pf_merchants"
+                        " WHERE id = $1",
+                        "t", merchant_id);
+    if (!st)
+        return err->code;
+    struct pay_fee_terms t = {0, 0, 0};
+    int rc = pay_store_step(st, err);
+    if (rc == 1)
+        t = (struct pay_fee_terms){pay_store_col_int64(st, 0), pay_store_col_int64(st, 1),
+                                   pay_store_col_int64(st, 2)};
+    pay_store_done(st);
+    if (rc != 1)
+        return rc < 0 ? err->code : pay_error_set(err, PAY_ERR_INTERNAL, "", "merchant");
+    enum pay_err e = pay_money_fee(amount_minor, &t, fee_minor);
+    return e == PAY_ERR_OK ? PAY_ERR_OK : pay_error_set(err, e, "amount", NULL);
+}
+
+struct fee_ctx {
+    struct pay_platform *p;
+    const struct pay_platform_merchant *m;
+};
+
+static enum pay_err fee_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct fee_ctx *c = ctx;
+    const struct pay_platform_merchant *m = c->m;
+    enum pay_err e = pay_store_exec(tx, err,
+                                    "UPDATE pf_merchants SET fee_bp = $1, fee_min_minor = $2,"
+                                    " fee_cap_minor = $3 WHERE id = $4",
+                                    "iiit", m->fee_bp, m->fee_min_minor, m->fee_cap_minor, m->id);
+    if (e == PAY_ERR_OK && pay_store_changes(tx) != 1)
+        return pay_error_set(err, PAY_ERR_NOT_FOUND, "id", "no merchant %s", m->id);
+    if (e != PAY_ERR_OK)
+        return e;
+    char detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(detail, sizeof detail, "fee_bp=%lld fee_min_minor=%lld fee_cap_minor=%lld",
+             (long long)m->fee_bp, (long long)m->fee_min_minor, (long long)m->fee_cap_minor);
+    return pay_platform_audit(
+        c->p, tx,
+        &(struct pay_audit_entry){
+            .actor = "operator", .action = "merchant.fee", .target = m->id, .detail = detail},
+        err);
+}
+
+enum pay_err pay_platform_merchant_set_fee(struct pay_platform *p,
+                                           const struct pay_platform_merchant *m,
+                                           struct pay_error *err)
+{
+    struct pay_fee_terms terms = pay_platform_merchant_fee_terms(m);
+    const char *bad = NULL;
+    if (pay_money_fee_terms_check(&terms, &bad) != PAY_ERR_OK)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, bad, "%s",
+                             strcmp(bad, "fee_bp") == 0 ? "0..10000 basis points"
+                             : strcmp(bad, "fee_min") == 0
+                                 ? "0 or more minor units, at most the largest amount"
+                                 : "0 (none) or at least the minimum");
+    struct fee_ctx c = {p, m};
+    return pay_platform_write(p, fee_tx, &c, err);
 }

@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/limits.h"
+#include "core/money.h"
 #include "crypto/aead.h"
 #include "crypto/sig.h"
 #include "crypto/sign.h"
@@ -46,6 +47,7 @@ struct pay_platform_settings {
     int64_t refund_request_timeout_ms; /* a request the merchant leaves unanswered goes to the
                                         * operator after this */
     int settle_minute;         /* settlement runs on business days from this local time (minutes) */
+    int recon_minute;          /* yesterday's reconciliation runs from this local time (minutes) */
     char holidays[1024];       /* days off besides weekends: "2026-10-01,2026-10-02" */
     int64_t sweep_interval_ms; /* expiry worker period */
     int64_t notify_schedule_ms[PAY_PLATFORM_NOTIFY_SCHEDULE_MAX];
@@ -101,6 +103,7 @@ struct pay_platform {
      * and its co-signatures so far (docs/receipts.md, "Anchoring"); NULL: heads are not
      * anchored. It remembers what it anchored itself: it is called again with the same head. */
     void (*receipts_anchor)(struct pay_platform *p, const struct pay_translog_head *head);
+    int64_t recon_checked_ms; /* ... and at yesterday's reconciliation (recon.c) */
 };
 
 /* --- lifecycle (server.c) ----------------------------------------------------------------- */
@@ -146,6 +149,7 @@ const struct pay_http_route *pay_platform_operator_requests_routes(size_t *n);
 const struct pay_http_route *pay_platform_trial_balance_routes(size_t *n);
 const struct pay_http_route *pay_platform_operator_apps_routes(size_t *n);
 const struct pay_http_route *pay_platform_operator_settlements_routes(size_t *n);
+const struct pay_http_route *pay_platform_operator_recon_routes(size_t *n); /* operator_recon.c */
 /* passkeys.c: POST /wallet/passkeys/options, /wallet/passkeys, /cashier/{id}/passkey/options,
  * /cashier/{id}/pay/passkey */
 const struct pay_http_route *pay_platform_passkey_routes(size_t *n);
@@ -177,6 +181,7 @@ enum pay_platform_account_kind {
     PAY_PF_ACCT_SANDBOX = 6,       /* sandbox only: operator funding of wallets */
     PAY_PF_ACCT_ESCROW = 7,        /* liability: escrow trades' money until receipt confirmed */
     PAY_PF_ACCT_PAYOUT_FLIGHT = 8, /* liability: payouts to merchants sent, not yet confirmed */
+    PAY_PF_ACCT_SUSPENSE = 9,      /* reconciliation differences written off, to be cleared */
 };
 
 /* Ledger transfer codes of the platform. */
@@ -192,6 +197,7 @@ enum pay_platform_transfer_code {
     PAY_PF_XFER_PAYOUT = 130,      /* merchant available -> payouts in flight: a settlement */
     PAY_PF_XFER_PAYOUT_BANK = 131, /* payouts in flight -> reserve(bank): the bank paid it */
     PAY_PF_XFER_PAYOUT_BACK = 132, /* payouts in flight -> merchant: the bank refused it */
+    PAY_PF_XFER_RECON = 140,       /* reserve(bank) <-> suspense: a difference written off */
     /* wallet -> in flight -> reserve(bank): a withdrawal */ /* reserve(bank) -> wallet: top-up from
                                                                 a bound card */
 };
@@ -215,6 +221,7 @@ struct pay_platform_merchant {
     char *public_key; /* base64 Ed25519 or RSA SPKI PEM; heap, freed by _fini */
     char notify_hosts[PAY_PLATFORM_NOTIFY_HOSTS_TEXT_MAX + 1]; /* comma-separated */
     int64_t fee_bp;
+    int64_t fee_min_minor, fee_cap_minor; /* per payment, minor units; cap 0: none */
     char settle_bank[16];
     char settle_account[64];
     char status[16];           /* active | suspended */
@@ -248,6 +255,18 @@ enum pay_err pay_platform_merchant_insert_tx(struct pay_platform *p, struct pay_
 /* Reads merchant id into *m (caller _fini's it). NOT_FOUND when absent. */
 enum pay_err pay_platform_merchant_get(struct pay_platform *p, const char *id,
                                        struct pay_platform_merchant *m, struct pay_error *err);
+/* The merchant's fee terms (rate, minimum, cap), as struct pay_fee_terms. */
+struct pay_fee_terms pay_platform_merchant_fee_terms(const struct pay_platform_merchant *m);
+/* The fee merchant_id pays on amount_minor under its terms as they stand inside tx (the terms
+ * at payment, or at an escrow trade's release): pay_money_fee. */
+enum pay_err pay_platform_merchant_fee_tx(struct pay_store_tx *tx, const char *merchant_id,
+                                          int64_t amount_minor, int64_t *fee_minor,
+                                          struct pay_error *err);
+/* Sets m's fee terms (m->id, fee_bp, fee_min_minor, fee_cap_minor): FIELD_INVALID naming
+ * fee_bp, fee_min or fee_cap; NOT_FOUND for an unknown merchant. Audited (merchant.fee). */
+enum pay_err pay_platform_merchant_set_fee(struct pay_platform *p,
+                                           const struct pay_platform_merchant *m,
+                                           struct pay_error *err);
 /* Suspends ("suspended": every API call is refused) or reactivates ("active") a merchant. */
 enum pay_err pay_platform_merchant_set_status(struct pay_platform *p, const char *id,
                                               const char *status, struct pay_error *err);
@@ -748,6 +767,15 @@ enum pay_err pay_platform_receipt_json(struct pay_platform *p, const char *trade
  * and PAY_TRANSLOG_HEAD_INTERVAL_MS passed since the last one, asks each bank to co-sign the
  * newest head, and calls the anchoring hook. */
 void pay_platform_receipts_work(struct pay_platform *p);
+/* Books a payment bank reports for our order order_id (its serial, amount, currency; card: an
+ * agreement debit, else online banking) inside tx exactly as the bank's notification would
+ * have: the trade paid, or, when it closed meanwhile, the money held to go back (*late).
+ * Reconciliation's repair of a notification that never came (recon_resolve.c). An order
+ * already booked changes nothing; an unknown order or another amount is FIELD_INVALID. */
+enum pay_err pay_platform_bank_notice_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                         const char *bank, const char *order_id, const char *serial,
+                                         int64_t amount_minor, const char *currency, bool card,
+                                         bool *late, struct pay_error *err);
 
 /* Closes expired unpaid trades and finishes trades past their refund window, and runs the
  * other deadlines, bank refunds, withdrawals and settlement; on the one platform node that

@@ -380,6 +380,32 @@ static struct pay_portal_user *list_request(struct pay_http_request *req, struct
     return u;
 }
 
+/* The merchant's fee terms for the trades page: rate, minimum and cap (data-* for scripts). */
+static void fee_terms_ctx(struct pay_http_request *req, struct pay_platform *p, const char *id,
+                          json_t *ctx)
+{
+    struct pay_platform_merchant m;
+    struct pay_error err = {0};
+    if (pay_platform_merchant_get(p, id, &m, &err) != PAY_ERR_OK)
+        return;
+    char rate[32], min[PAY_MONEY_TEXT_MAX + 1] = "", cap[PAY_MONEY_TEXT_MAX + 1] = "";
+    snprintf(rate, sizeof rate, "%lld.%02lld%%", (long long)(m.fee_bp / 100),
+             (long long)(m.fee_bp % 100));
+    pay_money_format(m.fee_min_minor, "CNY", min, sizeof min);
+    pay_money_format(m.fee_cap_minor, "CNY", cap, sizeof cap);
+    json_object_set_new(ctx, "fee_bp", json_integer((json_int_t)m.fee_bp));
+    json_object_set_new(ctx, "fee_rate", json_string(rate));
+    json_object_set_new(ctx, "fee_min", json_string(min));
+    json_object_set_new(ctx, "fee_cap", json_string(cap));
+    if (m.fee_min_minor > 0)
+        json_object_set_new(ctx, "fee_min_text",
+                            json_string(pay_http_req_money(req, m.fee_min_minor, "CNY")));
+    if (m.fee_cap_minor > 0)
+        json_object_set_new(ctx, "fee_cap_text",
+                            json_string(pay_http_req_money(req, m.fee_cap_minor, "CNY")));
+    pay_platform_merchant_fini(&m);
+}
+
 static enum pay_err h_trades(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_platform *p = pay_http_req_ctx(req);
@@ -400,6 +426,7 @@ static enum pay_err h_trades(struct pay_http_request *req, struct pay_error *err
     json_object_set_new(ctx, "trades", rows.arr);
     json_object_set_new(ctx, "filter", filter_json(req, &f));
     json_object_set_new(ctx, "page", json_integer(f.page));
+    fee_terms_ctx(req, p, u->merchant_id, ctx);
     if (f.page > 1)
         json_object_set_new(ctx, "prev", json_string(filter_query(req, &f, f.page - 1)));
     if (l.n > PAY_PORTAL_PAGE_ROWS)

@@ -422,6 +422,65 @@ static const struct pay_store_migration migrations[] = {
      "CREATE INDEX pf_nonces_expires ON pf_nonces(expires_s)"},
     /* The wallet user's reserved message (预留信息, reserved.c), sealed; '' when none. */
     {19, "ALTER TABLE pf_consumers ADD COLUMN reserved_sealed TEXT NOT NULL DEFAULT ''"},
+    {20,
+     /* Reconciliation with the banks (docs/reconciliation.md): every run of a bank's day, with
+      * the statement file's totals and both sides' balances; the differences it found, one per
+      * bank, day and reference (a rerun updates them), each open until the operator resolves
+      * it (accept_bank, accept_ours, write_off with its ledger transfer) or a rerun no longer
+      * finds it (cleared). */
+     "CREATE TABLE pf_recon_runs ("
+     " id TEXT PRIMARY KEY,"
+     " bank TEXT NOT NULL,"
+     " business_date TEXT NOT NULL,"
+     " source TEXT NOT NULL CHECK (source IN ('scheduler','command')),"
+     " status TEXT NOT NULL CHECK (status IN ('matched','differences','resolved','failed')),"
+     " error TEXT NOT NULL DEFAULT '',"
+     " from_ms BIGINT NOT NULL,"
+     " to_ms BIGINT NOT NULL,"
+     " bank_count BIGINT NOT NULL,"
+     " bank_credit_minor BIGINT NOT NULL,"
+     " bank_debit_minor BIGINT NOT NULL,"
+     " bank_opening_minor BIGINT NOT NULL,"
+     " bank_closing_minor BIGINT NOT NULL,"
+     " our_opening_minor BIGINT NOT NULL,"
+     " our_closing_minor BIGINT NOT NULL,"
+     " matched BIGINT NOT NULL,"
+     " differences BIGINT NOT NULL,"
+     " file_sha256 TEXT NOT NULL DEFAULT '',"
+     " created_ms BIGINT NOT NULL);"
+     "CREATE INDEX pf_recon_runs_day ON pf_recon_runs(bank, business_date, created_ms);"
+     "CREATE INDEX pf_recon_runs_created ON pf_recon_runs(created_ms);"
+     "CREATE TABLE pf_recon_diffs ("
+     " id TEXT PRIMARY KEY,"
+     " bank TEXT NOT NULL,"
+     " business_date TEXT NOT NULL,"
+     " reference TEXT NOT NULL,"
+     " class TEXT NOT NULL CHECK (class IN ('bank_only','ours_only','amount','status')),"
+     " kind TEXT NOT NULL,"
+     " currency TEXT NOT NULL,"
+     " bank_minor BIGINT NOT NULL,"
+     " our_minor BIGINT NOT NULL,"
+     " bank_serial TEXT NOT NULL DEFAULT '',"
+     " our_status TEXT NOT NULL DEFAULT '',"
+     " status TEXT NOT NULL CHECK (status IN ('open','resolved','cleared')),"
+     " resolution TEXT NOT NULL DEFAULT ''"
+     "  CHECK (resolution IN ('','accept_bank','accept_ours','write_off')),"
+     " note TEXT NOT NULL DEFAULT '',"
+     " resolved_by TEXT NOT NULL DEFAULT '',"
+     " transfer_id TEXT NOT NULL DEFAULT '',"
+     " first_run TEXT NOT NULL,"
+     " last_run TEXT NOT NULL,"
+     " created_ms BIGINT NOT NULL,"
+     " resolved_ms BIGINT NOT NULL DEFAULT 0,"
+     " UNIQUE (bank, business_date, reference));"
+     "CREATE INDEX pf_recon_diffs_status ON pf_recon_diffs(status, business_date)"},
+    {21,
+     /* Fees with a minimum and a cap per merchant (docs/platform.md, "Fees"): per payment, in
+      * minor units of its currency; a cap of 0 is none. */
+     "ALTER TABLE pf_merchants ADD COLUMN fee_min_minor BIGINT NOT NULL DEFAULT 0"
+     " CHECK (fee_min_minor >= 0);"
+     "ALTER TABLE pf_merchants ADD COLUMN fee_cap_minor BIGINT NOT NULL DEFAULT 0"
+     " CHECK (fee_cap_minor >= 0)"},
 };
 
 /* PostgreSQL runs 1..12 as written; 13 to 16 are written for SQLite (its table rebuild,

@@ -46,6 +46,7 @@ static void defaults(struct pay_platform_settings *s)
     s->escrow_confirm_timeout_ms = 10LL * 24 * 3600 * 1000; /* Taobao: 10 days after shipping */
     s->refund_request_timeout_ms = 2LL * 24 * 3600 * 1000;  /* the merchant answers in 48 h */
     s->settle_minute = 10 * 60;                             /* payouts from 10:00 local */
+    s->recon_minute = 9 * 60; /* yesterday's statements reconciled from 09:00 local */
     s->sweep_interval_ms = 1000;
     static const int64_t alipay[] = {4, 10, 10, 60, 120, 360, 900}; /* minutes */
     for (size_t i = 0; i < sizeof alipay / sizeof alipay[0]; i++)
@@ -83,16 +84,20 @@ static enum pay_err check_sections(const struct pay_config *c, struct pay_error 
     return pay_config_check_sections(c, allowed, err);
 }
 
-/* settle_time = HH:MM (local); holidays = YYYY-MM-DD,... (each a real date). */
+/* settle_time, reconcile_time = HH:MM (local); holidays = YYYY-MM-DD,... (each a real date). */
 static enum pay_err read_settlement(struct pay_platform_settings *s, const struct pay_config *c,
                                     struct pay_error *err)
 {
-    const char *t = pay_config_get(c, "platform", "settle_time", NULL);
-    if (t) {
+    static const char *const keys[] = {"settle_time", "reconcile_time"};
+    int *minutes[] = {&s->settle_minute, &s->recon_minute};
+    for (size_t i = 0; i < 2; i++) {
+        const char *t = pay_config_get(c, "platform", keys[i], NULL);
         int h = -1, m = -1, n = 0;
+        if (!t)
+            continue;
         if (sscanf(t, "%2d:%2d%n", &h, &m, &n) != 2 || t[n] || h < 0 || h > 23 || m < 0 || m > 59)
-            return pay_config_error(c, "platform", "settle_time", err, "HH:MM, e.g. 10:00");
-        s->settle_minute = h * 60 + m;
+            return pay_config_error(c, "platform", keys[i], err, "HH:MM, e.g. 10:00");
+        *minutes[i] = h * 60 + m;
     }
     const char *hol = pay_config_get(c, "platform", "holidays", "");
     if (strlen(hol) >= sizeof s->holidays)
@@ -145,6 +150,7 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
                                                 "escrow_confirm_timeout",
                                                 "refund_request_timeout",
                                                 "settle_time",
+                                                "reconcile_time",
                                                 "holidays",
                                                 "passkey_rp_id",
                                                 "passkey_origin",
@@ -398,6 +404,7 @@ static const pay_platform_routes_fn route_tables[] = {
     pay_portal_apply_routes,                  /* portal_apply_pages.c: /portal/apply... */
     pay_platform_operator_apps_routes,        /* operator_apps.c: /operator/applications */
     pay_platform_operator_settlements_routes, /* operator_settlements.c */
+    pay_platform_operator_recon_routes,       /* operator_recon.c: /operator/reconciliation */
     pay_platform_passkey_routes,              /* passkeys.c: /wallet/passkeys, /cashier/... */
     pay_platform_sms_routes,                  /* sms.c: /sandbox/sms */
     pay_platform_receipts_routes,             /* receipts.c: /v1/log/head, /v1/log/consistency */

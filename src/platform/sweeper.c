@@ -5,6 +5,7 @@
  * retries. Each transition goes through the state machine, which checks the state again inside its
  * transaction, so a payment racing an expiry cannot both win. */
 #include "platform/platform.h"
+#include "platform/recon.h"
 
 #include "core/buf.h"
 #include "core/clock.h"
@@ -54,6 +55,7 @@ void *pay_platform_sweeper(void *arg)
             pay_platform_withdraw_work(p);
             pay_platform_settle_work(p);
             pay_platform_receipts_work(p); /* heads signed on one node only */
+            pay_platform_recon_work(p);
         }
         pay_platform_wait(p, &p->sweeper_clock, p->set.sweep_interval_ms);
     }

@@ -315,22 +315,12 @@ static enum pay_err pay_apply(struct pay_store_tx *tx, void *ctx, struct pay_err
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", "trade is %s",
                              expired && strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) == 0 ? "expired"
                                                                                        : t.state);
-    struct pay_platform_merchant m;
-    /* The fee rate is read inside the transaction so it is the rate at payment time. */
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err, "SELECT fee_bp FROM pf_merchants WHERE id = $1", "t", t.merchant_id);
-    if (!st)
-        return err->code;
-    int rc = pay_store_step(st, err);
-    m.fee_bp = rc == 1 ? pay_store_col_int64(st, 0) : 0;
-    pay_store_done(st);
-    if (rc != 1)
-        return (rc < 0 ? err->code : pay_error_set(err, PAY_ERR_INTERNAL, "", "merchant"));
     bool escrow = strcmp(t.product, "escrow") == 0;
     t.fee_minor = 0;
-    if (!escrow &&
-        (e = pay_money_mul_bp(t.amount_minor, m.fee_bp, PAY_ROUND_FEE, &t.fee_minor)) != PAY_ERR_OK)
-        return pay_error_set(err, e, "amount", NULL);
+    /* The fee terms are read inside the transaction so they are those at payment time. */
+    if (!escrow && (e = pay_platform_merchant_fee_tx(tx, t.merchant_id, t.amount_minor,
+                                                     &t.fee_minor, err)) != PAY_ERR_OK)
+        return e;
     if ((e = book_payment(c, tx, &t, escrow, err)) != PAY_ERR_OK)
         return e;
     pay_platform_trade_move(&t, escrow ? PAY_TRADE_WAIT_SEND : PAY_TRADE_SUCCESS);

@@ -28,6 +28,7 @@ static const struct {
     {PAY_PF_ACCT_FEES, "fees", false},
     {PAY_PF_ACCT_REFUND_FLIGHT, "refunds_in_flight", false},
     {PAY_PF_ACCT_PAYOUT_FLIGHT, "payouts_in_flight", false},
+    {PAY_PF_ACCT_SUSPENSE, "suspense", false},
 };
 #define KINDS (sizeof kinds / sizeof kinds[0])
 

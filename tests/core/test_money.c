@@ -382,6 +382,46 @@ static void fee_extremes_do_not_overflow(void **state)
     assert_int_equal(out, 99);
 }
 
+static int64_t fee(int64_t amount, int64_t bp, int64_t min, int64_t cap)
+{
+    int64_t out = -1;
+    struct pay_fee_terms t = {bp, min, cap};
+    assert_int_equal(pay_money_fee(amount, &t, &out), PAY_ERR_OK);
+    return out;
+}
+
+/* A fee with a minimum and a cap: the rate's fee, raised to the minimum, lowered to the cap,
+ * never more than the payment; terms out of range refused, naming the term. */
+static void fee_min_cap(void **state)
+{
+    (void)state;
+    assert_int_equal(fee(10000, 60, 0, 0), 60);          /* 100.00 at 0.6% */
+    assert_int_equal(fee(10000, 60, 100, 0), 100);       /* raised to the minimum 1.00 */
+    assert_int_equal(fee(1000000, 60, 100, 2500), 2500); /* 10 000.00: capped at 25.00 */
+    assert_int_equal(fee(416667, 60, 100, 2500), 2500);  /* 2 500.00x at 0.6% is 25.00 */
+    assert_int_equal(fee(416583, 60, 100, 2500), 2499);  /* 24.99495 -> 24.99 */
+    assert_int_equal(fee(50, 60, 100, 2500), 50);        /* below the minimum: all of it */
+    assert_int_equal(fee(0, 60, 100, 2500), 0);
+    assert_int_equal(fee(250, 200, 0, 0), 5); /* 5.0: exact */
+    assert_int_equal(fee(125, 200, 0, 0), 2); /* 2.5 -> 2, half to even */
+    assert_int_equal(fee(PAY_AMOUNT_MAX_MINOR, 10000, 0, PAY_AMOUNT_MAX_MINOR),
+                     PAY_AMOUNT_MAX_MINOR);
+    struct pay_fee_terms bad[] = {{-1, 0, 0},  {10001, 0, 0},  {60, -1, 0},
+                                  {60, 0, -1}, {60, 200, 100}, {60, PAY_AMOUNT_MAX_MINOR + 1, 0}};
+    const char *field[] = {"fee_bp", "fee_bp", "fee_min", "fee_cap", "fee_cap", "fee_min"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *f = NULL;
+        int64_t out = 7;
+        assert_int_equal(pay_money_fee_terms_check(&bad[i], &f), PAY_ERR_FIELD_INVALID);
+        assert_string_equal(f, field[i]);
+        assert_int_equal(pay_money_fee(100, &bad[i], &out), PAY_ERR_FIELD_INVALID);
+        assert_int_equal(out, 7);
+    }
+    int64_t out = 7;
+    assert_int_equal(pay_money_fee(-1, &(struct pay_fee_terms){60, 0, 0}, &out),
+                     PAY_ERR_FIELD_INVALID);
+}
+
 static void split_parts(void **state)
 {
     (void)state;
@@ -481,6 +521,7 @@ int main(void)
         cmocka_unit_test(fee_rounding_half_even),
         cmocka_unit_test(fee_rounding_is_unbiased),
         cmocka_unit_test(fee_extremes_do_not_overflow),
+        cmocka_unit_test(fee_min_cap),
         cmocka_unit_test(split_parts),
         cmocka_unit_test(split_random_conserves),
         cmocka_unit_test(parse_amount_bounds),
