@@ -103,8 +103,8 @@ struct pay_platform {
      * and its co-signatures so far (docs/receipts.md, "Anchoring"); NULL: heads are not
      * anchored. It remembers what it anchored itself: it is called again with the same head. */
     void (*receipts_anchor)(struct pay_platform *p, const struct pay_translog_head *head);
-    struct pay_risk risk;      /* the rules in force (risk.h), reloaded on SIGHUP */
-    bool risk_ready;           /* risk initialised: pay_platform_close finalises it */
+    struct pay_risk risk; /* the rules in force (risk.h), reloaded on SIGHUP */
+    bool risk_ready;      /* risk initialised: pay_platform_close finalises it */
 };
 
 /* --- lifecycle (server.c) ----------------------------------------------------------------- */
