@@ -22,6 +22,8 @@ static const struct pay_command commands[] = {
     {"platform", "run the payment platform; merchant add, keygen", pay_cmd_platform},
     {"shop", "run the demo shop (built on libpaygate, the merchant SDK)", pay_cmd_shop},
     {"ledger", "ledger verify <db>: check every ledger invariant", pay_cmd_ledger},
+    {"risk", "risk check / simulate: read risk rules, replay payment attempts against them",
+     pay_cmd_risk},
     {"audit", "audit verify --database DB: find edited, removed or reordered entries",
      pay_cmd_audit},
     {"backup", "backup --data-dir D --out DIR: copy a server's data folder while it runs",

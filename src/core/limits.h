@@ -632,6 +632,26 @@
 /* A passkey's name ("My phone") as the consumer typed it; a longer one is refused. */
 #define PAY_WEBAUTHN_NAME_MAX 64
 
+/* --- risk control (src/platform/risk*.c, docs/risk.md) ---------------------------------------- */
+
+/* A rule's name ([a-z0-9_]) and a blacklisted value (a device id, an IP address, a login). */
+#define PAY_RISK_NAME_MAX  32
+#define PAY_RISK_VALUE_MAX 64
+/* Rules in one file, and the file's size: a rule set an operator can still read through. */
+#define PAY_RISK_RULES_MAX 256
+#define PAY_RISK_FILE_MAX  (256 * 1024)
+#define PAY_RISK_PATH_MAX  1024
+/* The longest counting window: the counters' index is read back this far at most. */
+#define PAY_RISK_WINDOW_MAX_MS (30LL * 24 * 3600 * 1000)
+/* A velocity rule's count. */
+#define PAY_RISK_COUNT_MAX 1000000
+/* The names of the rules that fired, recorded with a decision (a longer list ends in "+"). */
+#define PAY_RISK_REASONS_MAX 255
+/* The device cookie lives two years: a device seen before stays known. */
+#define PAY_RISK_DEVICE_COOKIE_S (2L * 365 * 24 * 3600)
+/* The attempts file `paygate risk simulate` reads whole (a day of a busy shop's payments). */
+#define PAY_RISK_SIM_FILE_MAX (64L * 1024 * 1024)
+
 /* --- relations the values above must keep (checked by the compiler) ------------------------- */
 
 _Static_assert(PAY_HTTP_CONNECTIONS_PER_IP_MAX <= PAY_HTTP_CONNECTIONS_MAX,
@@ -671,6 +691,9 @@ _Static_assert(PAY_HTTP_TPL_MSG_MAX <= PAY_I18N_MESSAGE_MAX,
                "a template's message fits the catalog's");
 _Static_assert(PAY_BANK_SESSION_TTL_MS > PAY_OTP_TTL_S * 1000LL,
                "a payment page lives longer than its SMS code");
+_Static_assert(PAY_RISK_VALUE_MAX >= PAY_ID_MAX, "a consumer's id can be blacklisted");
+_Static_assert(PAY_RISK_REASONS_MAX >= PAY_RISK_NAME_MAX + 1,
+               "a fired rule's name fits the reasons");
 
 /* Reconciliation (docs/reconciliation.md): a movement we booked this long after (or before) the
  * bank's day ends (or starts) still matches that day's bank movement (a notification that

@@ -165,26 +165,19 @@ static enum pay_err prepare_trade_create(struct api_call *c, struct pay_error *e
     return e;
 }
 
-/* Server-to-server: paid from the consumer's wallet at once, in a savepoint of its own. A
- * refusal (balance) leaves the trade open for the cashier, and is the answer. */
+/* Server-to-server: paid from the consumer's wallet at once, if risk control allows it, in a
+ * savepoint of its own. A refusal (risk, balance) leaves the trade open for the cashier and the
+ * attempt recorded, and is the answer. */
 static enum pay_err pay_by_agreement(struct api_call *c, struct pay_store_tx *tx,
                                      const struct create_op *op, const char *consumer,
                                      struct pay_error *err)
 {
     struct pay_platform_payment pm = {
         "agreement", PAY_PF_ACCT_WALLET, consumer, op->agreement_no, false, NULL};
-    struct pay_error serr = {0};
-    enum pay_err e = pay_store_savepoint(tx, err);
-    if (e != PAY_ERR_OK)
-        return e;
-    e = pay_platform_trade_pay_tx(c->p, tx, op->t.id, &pm, err);
-    enum pay_err end =
-        e == PAY_ERR_OK ? pay_store_release(tx, &serr) : pay_store_rollback_to(tx, &serr);
-    if (end != PAY_ERR_OK) {
-        *err = serr;
-        return end;
-    }
-    c->keep = e != PAY_ERR_OK; /* the trade stays, open */
+    struct pay_risk_attempt a = {.trade_id = op->t.id, .method = "agreement"};
+    a.value[PAY_RISK_CONSUMER] = consumer;
+    enum pay_err e = pay_platform_risk_pay_tx(c->p, tx, &a, &pm, err);
+    c->keep = pay_platform_is_refusal(e); /* the trade stays, open */
     c->wake = e == PAY_ERR_OK;
     return e;
 }

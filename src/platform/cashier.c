@@ -36,6 +36,7 @@ struct page {
     char login[PAY_PLATFORM_LOGIN_MAX + 1];
     bool logged_in;
     bool mobile;                          /* the /m/pay page a scanned QR code opens */
+    const char *device;                   /* the pf_device cookie's id (risk control) */
     const char *sms_challenge, *sms_card; /* a card payment waiting for its SMS code */
 };
 
@@ -254,6 +255,7 @@ static enum pay_err page_load(struct page *pg, struct pay_http_request *req, str
     }
     if (!pg->logged_in)
         pay_str_copy(pg->csrf, sizeof pg->csrf, pg->anon_csrf);
+    pg->device = pay_platform_device_id(req);
     return PAY_ERR_OK;
 }
 
@@ -318,11 +320,16 @@ static enum pay_err h_pay_wallet(struct pay_http_request *req, struct pay_error 
     if (e == PAY_ERR_OK) {
         struct pay_platform_payment pm = {
             pg.mobile ? "qr" : "wallet", PAY_PF_ACCT_WALLET, pg.consumer_id, "", false, NULL};
-        e = pay_platform_trade_pay(pg.p, pg.t.id, &pm, err);
+        struct pay_risk_attempt a = {.trade_id = pg.t.id, .method = pm.method, .login = pg.login};
+        a.value[PAY_RISK_CONSUMER] = pg.consumer_id;
+        a.value[PAY_RISK_DEVICE] = pg.device;
+        a.value[PAY_RISK_IP] = pay_http_req_remote_ip(req);
+        e = pay_platform_risk_pay(pg.p, &a, &pm, err);
         PAY_INFO("cashier.pay", "trade=%s method=wallet result=%s", pg.t.id, pay_err_name(e));
     }
     if (e != PAY_ERR_OK && e != PAY_ERR_CREDENTIALS_INVALID && e != PAY_ERR_LOCKED &&
-        e != PAY_ERR_BALANCE_INSUFFICIENT && e != PAY_ERR_TRADE_STATE_INVALID)
+        e != PAY_ERR_BALANCE_INSUFFICIENT && e != PAY_ERR_TRADE_STATE_INVALID &&
+        e != PAY_ERR_RISK_DENIED && e != PAY_ERR_RISK_REVIEW && e != PAY_ERR_RISK_STEP_UP)
         return e;
     if (e == PAY_ERR_OK) {
         pay_platform_wake(pg.p); /* the notifier: a new outbox row */

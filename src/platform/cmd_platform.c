@@ -14,6 +14,8 @@
 #include "crypto/crypto.h"
 #include "http/server.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,6 +430,24 @@ static int load_settings(int argc, char **argv, struct pay_platform_settings *s,
     return 0;
 }
 
+/* Waits for SIGTERM or SIGINT (returned); a SIGHUP meanwhile reloads the risk rules. */
+static int stop_or_reload(struct pay_platform *p)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGTERM);
+    sigaddset(&s, SIGINT);
+    sigaddset(&s, SIGHUP);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&s, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            return sig;
+        pay_platform_risk_reload(p);
+    }
+}
+
 static int serve(int argc, char **argv)
 {
     struct pay_platform_settings s;
@@ -439,6 +459,11 @@ static int serve(int argc, char **argv)
         pay_platform_settings_fini(&s);
         return 0;
     }
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup,
+                    NULL); /* every thread inherits it: only stop_or_reload sees it */
     pay_http_signals_block();
     struct pay_error err = {0};
     struct pay_platform *p = NULL;
@@ -459,7 +484,7 @@ static int serve(int argc, char **argv)
         pay_platform_close(p);
         return 1;
     }
-    int sig = pay_http_signals_wait();
+    int sig = stop_or_reload(p);
     PAY_INFO("platform.stopping", "signal=%d", sig);
     pay_platform_close(p);
     return 0;

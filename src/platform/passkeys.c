@@ -367,7 +367,7 @@ static enum pay_err h_pay_options(struct pay_http_request *req, struct pay_error
 
 struct pay_ctx {
     struct pay_platform *p;
-    const char *consumer_id, *trade_id, *challenge, *source;
+    const char *consumer_id, *trade_id, *challenge, *source, *device, *login;
     char cred_id[CRED_TEXT_MAX];
     const uint8_t *auth_data, *cdj, *sig;
     size_t ad_len, cdj_len, sig_len;
@@ -431,20 +431,18 @@ static enum pay_err pay_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
     e = pay_store_exec(tx, err,
                        "UPDATE pf_passkeys SET sign_count = $1, last_used_ms = $2 WHERE id = $3",
                        "iit", (int64_t)now, pay_clock_now_ms(), c->cred_id);
-    if (e == PAY_ERR_OK)
-        e = pay_store_savepoint(tx, err);
     if (e != PAY_ERR_OK)
         return e;
     snprintf(c->reference, sizeof c->reference, "passkey:%.16s", c->cred_id);
     struct pay_platform_payment pm = {"wallet", PAY_PF_ACCT_WALLET, c->consumer_id, c->reference,
                                       false,    c->consumer_id};
-    e = pay_platform_trade_pay_tx(c->p, tx, c->trade_id, &pm, err);
-    struct pay_error ignore = {0};
-    if (e == PAY_ERR_OK)
-        return pay_store_release(tx, err);
-    if (pay_store_retryable(e) || pay_store_rollback_to(tx, &ignore) != PAY_ERR_OK)
-        return e;
-    return pay_store_keep(tx, e);
+    /* the fingerprint or face is the second factor a step-up rule asks for */
+    struct pay_risk_attempt a = {
+        .trade_id = c->trade_id, .method = "passkey", .login = c->login, .stepped_up = true};
+    a.value[PAY_RISK_CONSUMER] = c->consumer_id;
+    a.value[PAY_RISK_DEVICE] = c->device;
+    a.value[PAY_RISK_IP] = c->source;
+    return pay_platform_risk_keep(tx, pay_platform_risk_pay_tx(c->p, tx, &a, &pm, err));
 }
 
 /* POST /cashier/{trade_id}/pay/passkey: challenge, id, client_data, authenticator_data,
@@ -462,6 +460,8 @@ static enum pay_err h_pay(struct pay_http_request *req, struct pay_error *err)
                         .trade_id = pay_http_req_param(req, "trade_id"),
                         .challenge = pay_http_req_form_get(req, "challenge"),
                         .source = pay_http_req_remote_ip(req),
+                        .device = pay_platform_device_id(req),
+                        .login = w.login,
                         .auth_data = ad,
                         .cdj = cdj,
                         .sig = sig};

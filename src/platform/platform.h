@@ -15,6 +15,7 @@
 #include "crypto/sign.h"
 #include "http/settings.h"
 #include "ledger/ledger.h"
+#include "platform/risk.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -63,6 +64,7 @@ struct pay_platform_settings {
     char config_sha256[PAY_SHA256_HEX_LEN]; /* of the INI file read ("" none); audit trail */
     char passkey_rp_id[256];                /* WebAuthn RP ID; "" = the public URL's host */
     char passkey_origin[PAY_URL_MAX + 1];   /* the pages' origin; "" = from the public URL */
+    char risk_rules[PAY_RISK_PATH_MAX + 1]; /* the risk rules file (docs/risk.md); "" none */
 };
 
 /* The running platform. Created by pay_platform_open, freed by pay_platform_close. */
@@ -104,6 +106,8 @@ struct pay_platform {
      * anchored. It remembers what it anchored itself: it is called again with the same head. */
     void (*receipts_anchor)(struct pay_platform *p, const struct pay_translog_head *head);
     int64_t recon_checked_ms; /* ... and at yesterday's reconciliation (recon.c) */
+    struct pay_risk risk; /* the rules in force (risk.h), reloaded on SIGHUP */
+    bool risk_ready;      /* risk initialised: pay_platform_close finalises it */
 };
 
 /* --- lifecycle (server.c) ----------------------------------------------------------------- */
@@ -725,6 +729,32 @@ enum pay_err pay_platform_sms_verify(struct pay_platform *p, const char *consume
                                      const char *id, const char *purpose, const char *code,
                                      struct pay_error *err);
 
+/* --- risk control at the payment points (risk_pay.c; docs/risk.md) -------------------------- */
+
+struct pay_http_request;
+/* The device of a cashier request: the id in its signed pf_device cookie, or (none, or not
+ * signed by us) a new id, whose cookie a page (GET) sets on its answer. Request-scoped. */
+const char *pay_platform_device_id(struct pay_http_request *req);
+/* Judges attempt a (its trade_id, method and scope values set; amount, currency and merchant
+ * come from the trade) and, allowed, pays the trade by pm in a savepoint of its own, then marks
+ * the attempt paid. Refusals — RISK_DENIED, RISK_REVIEW, RISK_STEP_UP, or the payment's own
+ * (balance, state) — come back with the attempt and its decision written in tx: keep them
+ * (pay_platform_risk_keep). */
+enum pay_err pay_platform_risk_pay_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                      struct pay_risk_attempt *a,
+                                      const struct pay_platform_payment *pm, struct pay_error *err);
+/* The same as one command of its own, the refusals kept. */
+enum pay_err pay_platform_risk_pay(struct pay_platform *p, struct pay_risk_attempt *a,
+                                   const struct pay_platform_payment *pm, struct pay_error *err);
+/* SIGHUP: reads the risk rules file again (a bad one is logged and the rules in force stay) and
+ * records the reload in the audit trail (risk.rules_reload: the file's SHA-256 now in force, or
+ * why the new one was refused). */
+void pay_platform_risk_reload(struct pay_platform *p);
+/* A refusal to keep (pay_store_keep): not OK, a database failure, a retry or a bug. */
+bool pay_platform_is_refusal(enum pay_err e);
+/* pay_store_keep(tx, e) for a refusal; any other code as it is. */
+enum pay_err pay_platform_risk_keep(struct pay_store_tx *tx, enum pay_err e);
+
 /* --- passkeys (passkeys.c; docs/platform.md "Passkeys") ----------------------------------- */
 
 /* Fills passkey_rp_id and passkey_origin from the public URL where not configured (start). */
@@ -917,5 +947,7 @@ json_t *pay_platform_notice(const char *key, const char *text);
  * merchants, keys. Takes the arguments after the command's name (argv[0] is it), handles --help,
  * returns the exit status. */
 int pay_cmd_platform(int argc, char **argv);
+/* `paygate risk check|simulate` (cmd_risk.c, docs/risk.md). */
+int pay_cmd_risk(int argc, char **argv);
 
 #endif

@@ -481,9 +481,27 @@ static const struct pay_store_migration migrations[] = {
      " CHECK (fee_min_minor >= 0);"
      "ALTER TABLE pf_merchants ADD COLUMN fee_cap_minor BIGINT NOT NULL DEFAULT 0"
      " CHECK (fee_cap_minor >= 0)"},
+    {22,
+     /* Risk control (risk.c, docs/risk.md): every payment attempt judged, with what it was
+      * judged on, the decision, the rules that fired and which rule file (its SHA-256); paid
+      * once the payment went through. The velocity counters are counts and sums over these
+      * rows by scope and time, hence one index per scope. Portable SQL (BIGINT). */
+     "CREATE TABLE pf_risk_attempts (id TEXT PRIMARY KEY, at_ms BIGINT NOT NULL,"
+     " trade_id TEXT NOT NULL, method TEXT NOT NULL, consumer_id TEXT NOT NULL,"
+     " card TEXT NOT NULL, device TEXT NOT NULL, ip TEXT NOT NULL, merchant_id TEXT NOT NULL,"
+     " amount_minor BIGINT NOT NULL CHECK (amount_minor > 0), currency TEXT NOT NULL,"
+     " decision TEXT NOT NULL CHECK (decision IN ('allow','step-up','review','deny')),"
+     " reasons TEXT NOT NULL, stepped_up BIGINT NOT NULL, rules_sha256 TEXT NOT NULL,"
+     " paid BIGINT NOT NULL);"
+     "CREATE INDEX pf_risk_consumer ON pf_risk_attempts(consumer_id, at_ms);"
+     "CREATE INDEX pf_risk_card ON pf_risk_attempts(card, at_ms);"
+     "CREATE INDEX pf_risk_device ON pf_risk_attempts(device, at_ms);"
+     "CREATE INDEX pf_risk_ip ON pf_risk_attempts(ip, at_ms);"
+     "CREATE INDEX pf_risk_merchant ON pf_risk_attempts(merchant_id, at_ms);"
+     "CREATE INDEX pf_risk_trade ON pf_risk_attempts(trade_id)"},
 };
 
-/* PostgreSQL runs 1..12 as written; 13 to 16 are written for SQLite (its table rebuild,
+/* PostgreSQL runs 1..12 and 17 on as written; 13 to 16 are written for SQLite (its table rebuild,
  * its INTEGER): there the same changes in place, with BIGINT. pf_trades keeps its rows, indexes and
  * the foreign keys that refer to it; only the state's CHECK (named by PostgreSQL after the
  * column) is replaced. */

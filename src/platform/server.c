@@ -2,6 +2,7 @@
  * database and signing key, the committer, the HTTP server and the two workers (sweeper,
  * notifier), and an orderly stop. */
 #include "platform/platform.h"
+#include "platform/risk.h"
 #include "translog/translog.h"
 #include "platform/portal.h"
 
@@ -132,6 +133,20 @@ static enum pay_err read_escrow(struct pay_platform_settings *s, const struct pa
     return read_settlement(s, c, err);
 }
 
+/* [platform] risk_rules: the file is read and checked now, so that --check-config and a start
+ * with a bad file both fail naming its line (the platform reads it again when it opens). */
+static enum pay_err risk_rules_setting(struct pay_platform_settings *s, const struct pay_config *c,
+                                       struct pay_error *err)
+{
+    const char *v = pay_config_get(c, "platform", "risk_rules", "");
+    struct pay_risk_rules *rules = NULL;
+    if (!pay_str_copy(s->risk_rules, sizeof s->risk_rules, v))
+        return pay_config_error(c, "platform", "risk_rules", err, "path too long");
+    enum pay_err e = v[0] ? pay_risk_rules_load(v, &rules, err) : PAY_ERR_OK;
+    pay_risk_rules_free(rules);
+    return e;
+}
+
 static enum pay_err read_config(struct pay_platform_settings *s, const struct pay_config *c,
                                 struct pay_error *err)
 {
@@ -154,6 +169,7 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
                                                 "holidays",
                                                 "passkey_rp_id",
                                                 "passkey_origin",
+                                                "risk_rules",
                                                 NULL};
     static const char *const notify_keys[] = {"retry_schedule", "timeout", "allow_private_hosts",
                                               "poll_interval", NULL};
@@ -168,6 +184,8 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
     copy_opt(c, "platform", "operator_token", s->operator_token, sizeof s->operator_token);
     copy_opt(c, "platform", "passkey_rp_id", s->passkey_rp_id, sizeof s->passkey_rp_id);
     copy_opt(c, "platform", "passkey_origin", s->passkey_origin, sizeof s->passkey_origin);
+    if ((e = risk_rules_setting(s, c, err)) != PAY_ERR_OK)
+        return e;
     if (s->operator_token[0] && strlen(s->operator_token) < 24)
         return pay_config_error(c, "platform", "operator_token", err, "at least 24 characters");
     if ((e = pay_config_get_int(c, "platform", "fee_bp", s->default_fee_bp, 0, 10000,
@@ -361,7 +379,10 @@ enum pay_err pay_platform_open(const struct pay_platform_settings *s, struct pay
     struct pay_platform *p = platform_alloc(s);
     if (!p)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
-    enum pay_err e = open_store(p, err);
+    enum pay_err e = pay_risk_init(&p->risk, s->risk_rules, err);
+    p->risk_ready = true;
+    if (e == PAY_ERR_OK)
+        e = open_store(p, err);
     if (e == PAY_ERR_OK)
         e = open_key(p, err);
     if (e == PAY_ERR_OK)
@@ -528,5 +549,7 @@ void pay_platform_close(struct pay_platform *p)
     pay_wipe(p->otp_key, sizeof p->otp_key);
     pay_keyring_fini(&p->aead);
     pthread_cond_destroy(&p->wake_cv);
+    if (p->risk_ready)
+        pay_risk_fini(&p->risk);
     free(p);
 }

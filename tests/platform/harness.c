@@ -430,29 +430,34 @@ size_t h_ledger_verify(struct h_platform *pf)
 /* --- a minimal browser for the cashier ---------------------------------------------------------
  */
 
+/* Keeps the cookies of every Set-Cookie line (pf_csrf, pf_session, pf_device; the bank's one). */
 static void browser_cookie(struct h_browser *b, struct pay_http_client_response *r, bool to_bank)
 {
-    char v[512];
-    if (!pay_http_client_response_header(r, "Set-Cookie", v, sizeof v))
-        return;
-    v[strcspn(v, ";")] = '\0';
-    if (strncmp(v, "pf_csrf=", 8) == 0)
-        snprintf(b->csrf_cookie, sizeof b->csrf_cookie, "%.127s", v + 8);
-    else if (strncmp(v, "pf_session=", 11) == 0)
-        snprintf(b->session, sizeof b->session, "%.127s", v + 11);
-    else if (to_bank)
-        snprintf(b->bank_cookie, sizeof b->bank_cookie, "%.255s", v);
+    const char *h = pay_buf_str(&r->headers);
+    for (const char *p = h; (p = strcasestr(p, "Set-Cookie: ")) != NULL;) {
+        p += strlen("Set-Cookie: ");
+        char v[512];
+        snprintf(v, sizeof v, "%.*s", (int)strcspn(p, ";\r\n"), p);
+        if (strncmp(v, "pf_csrf=", 8) == 0)
+            snprintf(b->csrf_cookie, sizeof b->csrf_cookie, "%.127s", v + 8);
+        else if (strncmp(v, "pf_session=", 11) == 0)
+            snprintf(b->session, sizeof b->session, "%.127s", v + 11);
+        else if (strncmp(v, "pf_device=", 10) == 0) /* risk control's device cookie */
+            snprintf(b->device, sizeof b->device, "%.127s", v + 10);
+        else if (to_bank)
+            snprintf(b->bank_cookie, sizeof b->bank_cookie, "%.255s", v);
+    }
 }
 
 void h_browser_req(struct h_browser *b, const char *method, const char *url, const char *form,
                    bool to_bank)
 {
-    char cookie[400];
+    char cookie[512];
     if (to_bank)
         snprintf(cookie, sizeof cookie, "Cookie: %s", b->bank_cookie);
     else
-        snprintf(cookie, sizeof cookie, "Cookie: pf_csrf=%s; pf_session=%s", b->csrf_cookie,
-                 b->session);
+        snprintf(cookie, sizeof cookie, "Cookie: pf_csrf=%s; pf_session=%s%s%s", b->csrf_cookie,
+                 b->session, b->device[0] ? "; pf_device=" : "", b->device);
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", cookie, NULL};
     struct pay_http_client_options opt = {.allow_private_addresses = true,
                                           .total_timeout_ms = 30000};

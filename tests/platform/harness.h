@@ -123,6 +123,7 @@ struct h_browser {
     char session[128];     /* pf_session */
     char bank_cookie[256]; /* name=value of the bank's last Set-Cookie */
     char last_csrf[128];   /* from the last page's hidden csrf input */
+    char device[128];      /* pf_device: the device cookie risk control gave this browser */
     long status;
     char *page; /* the last page; heap, freed by h_browser_fini and the next request */
 };

@@ -1,0 +1,127 @@
+/* Risk control (风控, docs/risk.md): the rules a payment attempt is judged by, read from a
+ * commented text file (risk_rules.c), and the decision taken on the attempt in the transaction
+ * that records it, with counters read from the database (risk.c) so that every platform process
+ * on one database sees the same ones. */
+#ifndef PAY_PLATFORM_RISK_H
+#define PAY_PLATFORM_RISK_H
+
+#include "core/errors.h"
+#include "core/limits.h"
+#include "crypto/crypto.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pay_store_tx;
+struct pay_platform;
+
+/* Decisions, in rising order of severity: the strictest rule that fires decides. */
+enum pay_risk_action {
+    PAY_RISK_ALLOW = 0,
+    PAY_RISK_STEP_UP = 1, /* pay only after a second factor (a passkey: fingerprint or face) */
+    PAY_RISK_REVIEW = 2,  /* not paid until an operator looks at it */
+    PAY_RISK_DENY = 3,
+};
+
+/* What a rule counts or compares against: the attempt's consumer (wallet), card, device, client
+ * address or merchant. */
+enum pay_risk_scope {
+    PAY_RISK_CONSUMER = 0,
+    PAY_RISK_CARD,
+    PAY_RISK_DEVICE,
+    PAY_RISK_IP,
+    PAY_RISK_MERCHANT,
+    PAY_RISK_SCOPES
+};
+
+enum pay_risk_kind {
+    PAY_RISK_VELOCITY_COUNT,  /* attempts of a scope within a window, this one included */
+    PAY_RISK_VELOCITY_AMOUNT, /* amounts paid or held of a scope within a window, plus this one */
+    PAY_RISK_SINGLE,          /* this attempt's amount */
+    PAY_RISK_BLACKLIST,       /* the scope's value is listed */
+    PAY_RISK_NEW_DEVICE,      /* a device the consumer never paid from, and the amount */
+};
+
+struct pay_risk_rule {
+    char name[PAY_RISK_NAME_MAX + 1];
+    enum pay_risk_kind kind;
+    enum pay_risk_scope scope;
+    int64_t window_ms;
+    int64_t threshold;                  /* a count, or minor units of currency */
+    char currency[4];                   /* amount rules apply to attempts in this currency only */
+    char value[PAY_RISK_VALUE_MAX + 1]; /* the blacklisted value */
+    enum pay_risk_action action;
+    int line;
+};
+
+/* A rule set as read from one file; immutable once loaded (shared by reference). */
+struct pay_risk_rules {
+    struct pay_risk_rule *rule; /* heap */
+    size_t n;
+    char sha256[PAY_SHA256_HEX_LEN]; /* of the file's bytes: which rules decided */
+};
+
+/* Reads and checks the rules file at path into *out (free with pay_risk_rules_free). Every
+ * mistake is CONFIG_INVALID with "path:line" in field and what is wrong in detail; nothing is
+ * kept of a bad file. */
+enum pay_err pay_risk_rules_load(const char *path, struct pay_risk_rules **out,
+                                 struct pay_error *err);
+/* The same from text (origin names it in errors). */
+enum pay_err pay_risk_rules_parse(const char *text, const char *origin, struct pay_risk_rules **out,
+                                  struct pay_error *err);
+void pay_risk_rules_free(struct pay_risk_rules *r);
+
+const char *pay_risk_action_name(enum pay_risk_action a); /* "allow", "step-up", ... */
+const char *pay_risk_scope_name(enum pay_risk_scope s);   /* "consumer", "card", ... */
+
+/* One payment attempt as the engine sees it; strings borrowed, "" when unknown. */
+struct pay_risk_attempt {
+    const char *trade_id;
+    const char *method; /* wallet | passkey | agreement | card */
+    int64_t amount_minor;
+    const char *currency;
+    const char *value[PAY_RISK_SCOPES]; /* consumer id, card id, device id, ip, merchant id */
+    const char *login;                  /* the consumer's login: blacklists match it too */
+    bool stepped_up;                    /* confirmed by a passkey: step-up is satisfied */
+    int64_t at_ms;                      /* when (simulations); 0: the business clock's now */
+};
+
+/* The decision: the action and the names of the rules that fired, space-separated. */
+struct pay_risk_decision {
+    enum pay_risk_action action;
+    char reasons[PAY_RISK_REASONS_MAX + 1];
+    char id[PAY_ID_MAX]; /* the recorded attempt (ra_...) */
+};
+
+/* The engine's own state in a platform: the rules now in force and the file they came from. A
+ * decision holds mu while it reads the rules; a reload parses the file first and only swaps the
+ * pointer under mu, so no request waits for the file or is refused during a reload. */
+struct pay_risk {
+    pthread_mutex_t mu;
+    struct pay_risk_rules *rules; /* NULL: no rules file, everything allowed and recorded */
+    char path[PAY_RISK_PATH_MAX + 1];
+};
+
+/* Loads path ("" = no rules) into r. CONFIG_INVALID as pay_risk_rules_load. */
+enum pay_err pay_risk_init(struct pay_risk *r, const char *path, struct pay_error *err);
+void pay_risk_fini(struct pay_risk *r);
+/* Reads the file again (SIGHUP): a good file replaces the rules at once, between two decisions;
+ * a bad one is logged (risk.reload_failed, file:line and why) and the old rules stay. Returns
+ * the load's code. */
+enum pay_err pay_risk_reload(struct pay_risk *r, struct pay_error *err);
+
+/* Decides attempt a inside tx: the counters of its scopes from pf_risk_attempts, the rules,
+ * then the attempt recorded with its decision and reasons (the caller's transaction: recorded
+ * exactly when what it decided is). */
+enum pay_err pay_risk_decide_tx(struct pay_risk *r, struct pay_store_tx *tx,
+                                const struct pay_risk_attempt *a, struct pay_risk_decision *d,
+                                struct pay_error *err);
+/* Marks the recorded attempt id as paid (its amount counts towards amount rules from now on). */
+enum pay_err pay_risk_paid_tx(struct pay_store_tx *tx, const char *id, struct pay_error *err);
+
+/* The code a refused decision answers with: RISK_DENIED, RISK_REVIEW or RISK_STEP_UP
+ * (PAY_ERR_OK for allow), field "risk", the registry's plain message: never the rule. */
+enum pay_err pay_risk_refusal(const struct pay_risk_decision *d, struct pay_error *err);
+
+#endif

@@ -1,0 +1,132 @@
+/* Risk control at the platform's payment points (docs/risk.md): the attempt's inputs (the
+ * signed device cookie, the client address, the trade) and a payment that runs only when the
+ * risk engine allows it, recorded with its decision in the payment's own transaction. */
+#include "core/assertions.h"
+#include "core/buf.h"
+#include "crypto/crypto.h"
+#include "http/server.h"
+#include "platform/platform.h"
+#include "platform/risk.h"
+
+#include <string.h>
+
+#define DEVICE_COOKIE   "pf_device"
+#define DEVICE_RAW      16                            /* random bytes of a device id */
+#define DEVICE_MAC      16                            /* bytes of its HMAC kept in the cookie */
+#define DEVICE_ID_TEXT  PAY_BASE64URL_LEN(DEVICE_RAW) /* with its NUL */
+#define DEVICE_MAC_TEXT PAY_BASE64URL_LEN(DEVICE_MAC)
+
+/* The cookie's MAC of id, as text: HMAC-SHA256 under a key derived from the signing key. */
+static void device_mac(const struct pay_platform *p, const char *id, char out[DEVICE_MAC_TEXT])
+{
+    static const char label[] = "paygate platform device cookie v1";
+    uint8_t key[PAY_HMAC_SHA256_LEN], mac[PAY_HMAC_SHA256_LEN];
+    pay_hmac_sha256(key, p->key.sk, sizeof p->key.sk, label, sizeof label - 1);
+    pay_hmac_sha256(mac, key, sizeof key, id, strlen(id));
+    pay_wipe(key, sizeof key);
+    PAY_ASSERT(pay_base64url_encode(out, DEVICE_MAC_TEXT, mac, DEVICE_MAC) == 0);
+}
+
+const char *pay_platform_device_id(struct pay_http_request *req)
+{
+    struct pay_platform *p = pay_http_req_ctx(req);
+    const char *c = pay_http_req_cookie(req, DEVICE_COOKIE);
+    const char *dot = c ? strchr(c, '.') : NULL;
+    char id[DEVICE_ID_TEXT], want[DEVICE_MAC_TEXT];
+    if (dot && (size_t)(dot - c) == DEVICE_ID_TEXT - 1 && strlen(dot + 1) == DEVICE_MAC_TEXT - 1) {
+        memcpy(id, c, DEVICE_ID_TEXT - 1);
+        id[DEVICE_ID_TEXT - 1] = '\0';
+        device_mac(p, id, want);
+        if (pay_ct_equal(want, dot + 1, DEVICE_MAC_TEXT - 1))
+            return pay_http_req_printf(req, "%s", id);
+    }
+    /* none, or not ours: a device we have not seen. A page (GET) gives it its id for good; a
+     * form posted without one is judged as a device never seen, as it is. */
+    uint8_t raw[DEVICE_RAW];
+    pay_random_bytes(raw, sizeof raw);
+    PAY_ASSERT(pay_base64url_encode(id, sizeof id, raw, sizeof raw) == 0);
+    device_mac(p, id, want);
+    if (strcmp(pay_http_req_method(req), "GET") == 0)
+        pay_http_respond_cookie(req, DEVICE_COOKIE, pay_http_req_printf(req, "%s.%s", id, want),
+                                PAY_RISK_DEVICE_COOKIE_S, 0);
+    return pay_http_req_printf(req, "%s", id);
+}
+
+bool pay_platform_is_refusal(enum pay_err e)
+{
+    return e != PAY_ERR_OK && e != PAY_ERR_INTERNAL && !pay_store_retryable(e) &&
+           !pay_store_failure(e);
+}
+
+enum pay_err pay_platform_risk_pay_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                      struct pay_risk_attempt *a,
+                                      const struct pay_platform_payment *pm, struct pay_error *err)
+{
+    struct pay_platform_trade t;
+    struct pay_risk_decision d;
+    struct pay_error ignore = {0};
+    enum pay_err e = pay_platform_trade_load(tx, NULL, a->trade_id, NULL, &t, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0) /* refused below; nothing to judge */
+        return pay_platform_trade_pay_tx(p, tx, t.id, pm, err);
+    a->amount_minor = t.amount_minor;
+    a->currency = t.currency;
+    a->value[PAY_RISK_MERCHANT] = t.merchant_id;
+    if ((e = pay_risk_decide_tx(&p->risk, tx, a, &d, err)) != PAY_ERR_OK)
+        return e;
+    if (d.action != PAY_RISK_ALLOW)
+        return pay_risk_refusal(&d, err); /* recorded: the caller keeps it */
+    if ((e = pay_store_savepoint(tx, err)) != PAY_ERR_OK)
+        return e;
+    e = pay_platform_trade_pay_tx(p, tx, t.id, pm, err);
+    if (e == PAY_ERR_OK && (e = pay_risk_paid_tx(tx, d.id, err)) == PAY_ERR_OK)
+        return pay_store_release(tx, err);
+    if (pay_platform_is_refusal(e) && pay_store_rollback_to(tx, &ignore) != PAY_ERR_OK)
+        return ignore.code;
+    return e; /* a refused payment (balance, state) stays counted as an attempt */
+}
+
+struct wallet_pay {
+    struct pay_platform *p;
+    struct pay_risk_attempt a;
+    struct pay_platform_payment pm;
+};
+
+static enum pay_err wallet_pay_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct wallet_pay *w = ctx;
+    enum pay_err e = pay_platform_risk_pay_tx(w->p, tx, &w->a, &w->pm, err);
+    return pay_platform_is_refusal(e) ? pay_store_keep(tx, e) : e;
+}
+
+enum pay_err pay_platform_risk_pay(struct pay_platform *p, struct pay_risk_attempt *a,
+                                   const struct pay_platform_payment *pm, struct pay_error *err)
+{
+    struct wallet_pay w = {.p = p, .a = *a, .pm = *pm};
+    return pay_platform_write(p, wallet_pay_tx, &w, err);
+}
+
+enum pay_err pay_platform_risk_keep(struct pay_store_tx *tx, enum pay_err e)
+{
+    return pay_platform_is_refusal(e) ? pay_store_keep(tx, e) : e;
+}
+
+void pay_platform_risk_reload(struct pay_platform *p)
+{
+    struct pay_error err = {0};
+    enum pay_err e = pay_risk_reload(&p->risk, &err);
+    char detail[PAY_AUDIT_DETAIL_MAX];
+    pthread_mutex_lock(&p->risk.mu);
+    snprintf(detail, sizeof detail, "file=%.200s sha256=%s%s%.190s", p->risk.path,
+             p->risk.rules ? p->risk.rules->sha256 : "",
+             e == PAY_ERR_OK ? "" : " refused: ", e == PAY_ERR_OK ? "" : err.detail);
+    pthread_mutex_unlock(&p->risk.mu);
+    pay_platform_audit_event(
+        p, &(struct pay_audit_entry){.actor = "operator",
+                                     .action = "risk.rules_reload",
+                                     .target = "rules",
+                                     .outcome = e == PAY_ERR_OK ? "ok" : pay_err_name(e),
+                                     .source = "SIGHUP",
+                                     .detail = detail});
+}

@@ -1,0 +1,377 @@
+/* Risk control through the real `paygate platform` (docs/risk.md): consumers pay on the cashier
+ * (and a merchant by agreement, signed), the rules file decides, and each test checks through the
+ * merchant's signed API whether money moved: limits per payment and per day, a burst of attempts
+ * denied until the (test) clock moves on, a blacklisted account, a large payment from a new
+ * device asked to step up, a payment held for review, rules reloaded on SIGHUP (a bad file
+ * keeps the old rules), and counters shared by two platform processes on one database. */
+#include "harness.h"
+#include "lib/clock.h"
+#include "lib/harness.h"
+#include "lib/testdb.h"
+
+#include "core/buf.h"
+#include "core/money.h"
+#include "http/codec.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct h_platform pf;
+static struct h_merchant ma, mb;
+
+static const char rules_v1[] =
+    "# test rules (docs/risk.md)\n"
+    "burst        velocity consumer 1m count 4 deny   # card testing: many tries at once\n"
+    "big_single   single 500.00 CNY review\n"
+    "daily_cap    daily consumer 1000.00 CNY deny\n"
+    "stolen       blacklist consumer 13900000003 deny\n"
+    "big_new_dev  new_device 200.00 CNY step-up\n";
+
+static void write_rules(const char *text)
+{
+    char path[300], tmp[310];
+    snprintf(path, sizeof path, "%s/risk.rules", pf.dir);
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(rename(tmp, path), 0); /* the platform reads the old file or the new one */
+}
+
+static const char *const logins[] = {"13900000001", "13900000002", "13900000003", "13900000004",
+                                     "13900000005", "13900000006", "13900000007", "13900000008"};
+
+/* The rules file's path goes in [platform] of the harness's platform.ini (the data dir's name
+ * is known only once h_setup made it), with the test clock in [server]. */
+static void ini_add_rules(void)
+{
+    char path[300], text[4096], out[4600];
+    snprintf(path, sizeof path, "%s/platform.ini", pf.dir);
+    assert_true(th_read_text(path, text, sizeof text) > 0);
+    const char *rest = strstr(text, "[platform]\n");
+    assert_non_null(rest);
+    rest += strlen("[platform]\n");
+    snprintf(out, sizeof out,
+             "[server]\nfake_clock = true\n[platform]\nrisk_rules = %s/risk.rules\n%s", pf.dir,
+             rest);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(out, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static int group_setup(void **state)
+{
+    h_setup(&pf, &ma, &mb, NULL);
+    write_rules(rules_v1);
+    ini_add_rules();
+    for (size_t i = 0; i < sizeof logins / sizeof logins[0]; i++) {
+        h_add_consumer(&pf, logins[i], "correct horse", "246810");
+        h_wallet_credit(&pf, logins[i], "2000.00");
+    }
+    h_start(&pf);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    h_teardown_verified(&pf);
+    return 0;
+}
+
+/* m's available balance in minor units, by the signed GET /v1/balance. */
+static int64_t available(const struct h_merchant *m)
+{
+    struct h_reply r;
+    h_call(&pf, m, "GET", "/v1/balance", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(r.sig_ok);
+    json_t *b = json_array_get(json_object_get(r.json, "balances"), 0);
+    int64_t v = 0;
+    if (b)
+        assert_int_equal(pay_money_parse(h_str(b, "available.value"), "CNY", &v, NULL), PAY_ERR_OK);
+    h_reply_fini(&r);
+    return v;
+}
+
+/* The trade's state, by the merchant's signed GET /v1/trades/{id}. */
+static const char *trade_state(const struct h_merchant *m, const char *id)
+{
+    static char state[32];
+    char path[128];
+    struct h_reply r;
+    snprintf(path, sizeof path, "/v1/trades/%s", id);
+    h_call(&pf, m, "GET", path, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    snprintf(state, sizeof state, "%s", h_str(r.json, "state"));
+    h_reply_fini(&r);
+    return state;
+}
+
+static void b_req(struct h_platform *p, struct h_browser *b, const char *method, const char *path,
+                  const char *form)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", p->url, path);
+    h_browser_req(b, method, url, form, false);
+}
+
+/* A browser (one device: it keeps its pf_device cookie) logged in as login at trade id. */
+static void b_login(struct h_platform *p, struct h_browser *b, const char *id, const char *login)
+{
+    char path[128], form[400];
+    snprintf(path, sizeof path, "/cashier/%s", id);
+    b_req(p, b, "GET", path, NULL);
+    assert_int_equal(b->status, 200);
+    snprintf(form, sizeof form, "csrf=%s&login=%s&password=correct+horse", b->last_csrf, login);
+    snprintf(path, sizeof path, "/cashier/%s/login", id);
+    b_req(p, b, "POST", path, form);
+    assert_int_equal(b->status, 303);
+}
+
+/* Creates a trade of m for amount and pays it with b (logged in on its first use): the status of
+ * the payment's answer. The trade's id in id_out (64 bytes). */
+static long pay_on(struct h_platform *p, struct h_browser *b, const struct h_merchant *m,
+                   const char *login, const char *amount, char *id_out)
+{
+    static int n;
+    char otn[64], path[128], form[300];
+    snprintf(otn, sizeof otn, "risk-%d-%ld", ++n, (long)getpid());
+    snprintf(id_out, 64, "%s", h_create_trade(p, m, otn, amount, NULL));
+    if (!b->session[0])
+        b_login(p, b, id_out, login);
+    snprintf(path, sizeof path, "/cashier/%s", id_out);
+    b_req(p, b, "GET", path, NULL);
+    assert_int_equal(b->status, 200);
+    snprintf(form, sizeof form, "csrf=%s&pay_password=246810", b->last_csrf);
+    snprintf(path, sizeof path, "/cashier/%s/pay/wallet", id_out);
+    b_req(p, b, "POST", path, form);
+    return b->status;
+}
+
+static long pay(struct h_browser *b, const struct h_merchant *m, const char *login,
+                const char *amount, char *id_out)
+{
+    return pay_on(&pf, b, m, login, amount, id_out);
+}
+
+/* 10 (the device becomes known), 450 and 450 paid; another 450 would pass 1000.00 in a day:
+ * denied, nothing moved. */
+static void daily_limit(void **state)
+{
+    struct h_browser b = {0};
+    char id[64];
+    int64_t before = available(&ma);
+    assert_int_equal(pay(&b, &ma, logins[0], "10.00", id), 200);
+    assert_int_equal(pay(&b, &ma, logins[0], "450.00", id), 200);
+    assert_string_equal(trade_state(&ma, id), "TRADE_SUCCESS");
+    assert_int_equal(pay(&b, &ma, logins[0], "450.00", id), 200);
+    assert_int_equal(available(&ma) - before, 91000 - 546); /* less the 0.6% fee */
+    assert_int_equal(pay(&b, &ma, logins[0], "450.00", id), 403);
+    assert_non_null(strstr(b.page, "账户安全")); /* the plain message (zh-CN), never the rule */
+    assert_null(strstr(b.page, "daily_cap"));
+    assert_string_equal(trade_state(&ma, id), "WAIT_BUYER_PAY");
+    assert_int_equal(available(&ma) - before, 91000 - 546);
+    h_browser_fini(&b);
+}
+
+/* Above 500.00 at once: held for a check, not charged; the merchant sees the trade unpaid. */
+static void single_limit_review(void **state)
+{
+    struct h_browser b = {0};
+    char id[64];
+    int64_t before = available(&ma);
+    assert_int_equal(pay(&b, &ma, logins[1], "600.00", id), 409);
+    assert_non_null(strstr(b.page, "尚未扣款")); /* "nothing was charged" */
+    assert_string_equal(trade_state(&ma, id), "WAIT_BUYER_PAY");
+    assert_int_equal(available(&ma), before);
+    h_browser_fini(&b);
+}
+
+/* A fifth attempt within a minute is denied; a minute later (the test clock) it passes. */
+static void burst_then_clock(void **state)
+{
+    struct h_browser b = {0};
+    char id[64];
+    int64_t before = available(&mb);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pay(&b, &mb, logins[3], "10.00", id), 200);
+    assert_int_equal(pay(&b, &mb, logins[3], "10.00", id), 403);
+    assert_string_equal(trade_state(&mb, id), "WAIT_BUYER_PAY");
+    assert_int_equal(available(&mb) - before, 4 * (1000 - 6));
+    assert_int_equal(th_clock_advance(pf.url, 61 * 1000), 0);
+    assert_int_equal(pay(&b, &mb, logins[3], "10.00", id), 200);
+    assert_string_equal(trade_state(&mb, id), "TRADE_SUCCESS");
+    assert_int_equal(available(&mb) - before, 5 * (1000 - 6));
+    h_browser_fini(&b);
+}
+
+/* A blacklisted account cannot pay at all. */
+static void blacklisted_account(void **state)
+{
+    struct h_browser b = {0};
+    char id[64];
+    int64_t before = available(&mb);
+    assert_int_equal(pay(&b, &mb, logins[2], "1.00", id), 403);
+    assert_string_equal(trade_state(&mb, id), "WAIT_BUYER_PAY");
+    assert_int_equal(available(&mb), before);
+    h_browser_fini(&b);
+}
+
+/* 300.00 from the device the consumer paid from before passes; from another device it asks
+ * for a step-up (a passkey), nothing charged. */
+static void new_device_step_up(void **state)
+{
+    struct h_browser home = {0}, other = {0};
+    char id[64];
+    int64_t before = available(&ma);
+    assert_int_equal(pay(&home, &ma, logins[4], "10.00", id), 200);
+    assert_true(home.device[0] != '\0');
+    assert_int_equal(pay(&home, &ma, logins[4], "300.00", id), 200);
+    assert_int_equal(pay(&other, &ma, logins[4], "300.00", id), 401);
+    assert_non_null(strstr(other.page, "通行密钥")); /* "passkey" */
+    assert_string_equal(trade_state(&ma, id), "WAIT_BUYER_PAY");
+    assert_int_equal(available(&ma) - before, 31000 - 186);
+    /* a forged device cookie is a device never seen */
+    snprintf(other.device, sizeof other.device, "%s", home.device);
+    other.device[5] = other.device[5] == 'A' ? 'B' : 'A';
+    assert_int_equal(pay(&other, &ma, logins[4], "300.00", id), 401);
+    h_browser_fini(&home);
+    h_browser_fini(&other);
+}
+
+/* The consumer's agreement with merchant m (signed in the wallet): its number into out. */
+static void agreement_of(const char *login, const char *merchant, char out[64])
+{
+    struct h_browser b = {0};
+    char form[400];
+    b_req(&pf, &b, "GET", "/wallet", NULL);
+    snprintf(form, sizeof form, "csrf=%s&login=%s&password=correct+horse", b.last_csrf, login);
+    b_req(&pf, &b, "POST", "/wallet/login", form);
+    assert_int_equal(b.status, 303);
+    b_req(&pf, &b, "GET", "/wallet", NULL);
+    snprintf(form, sizeof form, "csrf=%s&merchant_id=%s&pay_password=246810", b.last_csrf,
+             merchant);
+    b_req(&pf, &b, "POST", "/wallet/agreements", form);
+    assert_int_equal(b.status, 200);
+    const char *m = strstr(b.page, "id=\"agreement-no\">");
+    assert_non_null(m);
+    m += strlen("id=\"agreement-no\">");
+    snprintf(out, 64, "%.*s", (int)strcspn(m, "<"), m);
+    h_browser_fini(&b);
+}
+
+/* A merchant's agreement debit (server to server, signed) is judged too: 600.00 is held for a
+ * check, the answer says so, the trade stays open and nothing moved; 20.00 is paid at once. */
+static void agreement_review(void **state)
+{
+    char ag[64], body[512];
+    struct h_reply r;
+    agreement_of(logins[5], "m_a", ag);
+    int64_t before = available(&ma);
+#define AGREEMENT_TRADE                                                                            \
+    "{\"out_trade_no\":\"%s\",\"amount\":{\"value\":\"%s\",\"currency\":\"CNY\"},"                 \
+    "\"subject\":\"monthly\",\"product\":\"agreement\",\"agreement_no\":\"%s\"}"
+    snprintf(body, sizeof body, AGREEMENT_TRADE, "risk-ag-1", "600.00", ag);
+    h_call(&pf, &ma, "POST", "/v1/trades", body, "risk-ag-1", &r);
+    assert_int_equal(r.status, 409);
+    assert_true(r.sig_ok);
+    assert_string_equal(h_err_code(&r), "RISK_REVIEW");
+    h_reply_fini(&r);
+    h_call(&pf, &ma, "GET", "/v1/trades?out_trade_no=risk-ag-1", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(h_str(r.json, "state"), "WAIT_BUYER_PAY");
+    h_reply_fini(&r);
+    assert_int_equal(available(&ma), before);
+    snprintf(body, sizeof body, AGREEMENT_TRADE, "risk-ag-2", "20.00", ag);
+    h_call(&pf, &ma, "POST", "/v1/trades", body, "risk-ag-2", &r);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(h_str(r.json, "state"), "TRADE_SUCCESS");
+    h_reply_fini(&r);
+    assert_int_equal(available(&ma) - before, 2000 - 12);
+}
+
+/* Waits (up to 20 s: an event, not a pause) until the platform's log holds needle n times. */
+static void log_wait(const char *needle, size_t n)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/platform.log", pf.dir);
+    for (int i = 0; i < 2000 && th_count_in_file(path, needle) < n; i++)
+        usleep(10 * 1000);
+    assert_int_equal(th_count_in_file(path, needle), n);
+}
+
+/* SIGHUP reads the rules again: a new blacklist entry bites at once; a broken file is refused
+ * (its line named in the log) and the rules in force stay; the entry removed, the account pays. */
+static void reload_on_sighup(void **state)
+{
+    struct h_browser b = {0};
+    char id[64], v2[1024];
+    int64_t before = available(&mb);
+    snprintf(v2, sizeof v2, "%sgone blacklist consumer %s deny\n", rules_v1, logins[6]);
+    write_rules(v2);
+    assert_int_equal(kill(pf.pid, SIGHUP), 0);
+    log_wait("risk.reloaded", 1);
+    assert_int_equal(pay(&b, &mb, logins[6], "5.00", id), 403);
+    write_rules("gone blacklist consumer\n");
+    assert_int_equal(kill(pf.pid, SIGHUP), 0);
+    log_wait("risk.reload_failed", 1);
+    log_wait("risk.rules:1: blacklist SCOPE VALUE ACTION", 1);
+    assert_int_equal(pay(&b, &mb, logins[6], "5.00", id), 403); /* the old rules still */
+    assert_int_equal(available(&mb), before);
+    write_rules(rules_v1);
+    assert_int_equal(kill(pf.pid, SIGHUP), 0);
+    log_wait("risk.reloaded", 2);
+    assert_int_equal(pay(&b, &mb, logins[6], "5.00", id), 200);
+    assert_int_equal(available(&mb) - before, 500 - 3);
+    h_browser_fini(&b);
+}
+
+/* The counters are in the database: four payments through one platform process, the fifth
+ * through another process on the same database is the burst's fifth and denied. On PostgreSQL
+ * the two run side by side; on SQLite (one server process per database) the first is stopped
+ * and a new one started: a restart forgets nothing either. */
+static void counters_shared_by_processes(void **state)
+{
+    struct h_platform second = pf;
+    struct h_browser b1 = {0}, b2 = {0};
+    char id[64];
+    int64_t before = available(&mb);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pay_on(&pf, &b1, &mb, logins[7], "10.00", id), 200);
+    bool side_by_side = th_db_is_pg();
+    if (!side_by_side)
+        h_stop(&pf, SIGTERM);
+    second.pid = 0;
+    h_start(&second);
+    assert_int_equal(pay_on(&second, &b2, &mb, logins[7], "10.00", id), 403);
+    if (side_by_side)
+        h_stop(&second, SIGTERM);
+    else
+        pf = second; /* the group's teardown stops this one */
+    assert_string_equal(trade_state(&mb, id), "WAIT_BUYER_PAY");
+    assert_int_equal(available(&mb) - before, 4 * (1000 - 6));
+    h_browser_fini(&b1);
+    h_browser_fini(&b2);
+}
+
+int main(int argc, char **argv)
+{
+    h_paygate = th_binary_arg(argc, argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(daily_limit),        cmocka_unit_test(single_limit_review),
+        cmocka_unit_test(burst_then_clock),   cmocka_unit_test(blacklisted_account),
+        cmocka_unit_test(new_device_step_up), cmocka_unit_test(agreement_review),
+        cmocka_unit_test(reload_on_sighup),   cmocka_unit_test(counters_shared_by_processes),
+    };
+    return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
+}
