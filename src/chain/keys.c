@@ -4,6 +4,7 @@
 
 #include "chain/keccak.h"
 #include "core/assertions.h"
+#include "core/limits.h"
 #include "crypto/crypto.h"
 
 #include <pthread.h>
@@ -15,8 +16,6 @@
 #define XKEY_CHECKED (XKEY_LEN + 4)
 #define VERSION_XPUB 0x0488B21Eu
 #define VERSION_XPRV 0x0488ADE4u
-#define SEED_MIN     16
-#define SEED_MAX     64
 
 static secp256k1_context *ctx;
 static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
@@ -242,7 +241,7 @@ static enum pay_err xprv_fill_public(struct pay_chain_xprv *k, struct pay_error 
 enum pay_err pay_chain_xprv_from_seed(const uint8_t *seed, size_t seed_len,
                                       struct pay_chain_xprv *out, struct pay_error *err)
 {
-    if (seed_len < SEED_MIN || seed_len > SEED_MAX)
+    if (seed_len < PAY_CHAIN_SEED_MIN || seed_len > PAY_CHAIN_SEED_MAX)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "seed", "a seed has 16 to 64 bytes");
     uint8_t I[PAY_HMAC_SHA512_LEN];
     static const char salt[] = "Bitcoin seed";
@@ -344,6 +343,13 @@ void pay_chain_address_of(const uint8_t pubkey[33], uint8_t addr[PAY_CHAIN_ADDRE
                len == 65);
     pay_keccak256(h, full + 1, 64);
     memcpy(addr, h + 12, PAY_CHAIN_ADDRESS_LEN);
+}
+
+void pay_chain_address_lower(const uint8_t addr[PAY_CHAIN_ADDRESS_LEN], char *out)
+{
+    out[0] = '0', out[1] = 'x';
+    PAY_ASSERT(
+        pay_hex_encode(out + 2, PAY_CHAIN_ADDRESS_TEXT_LEN - 2, addr, PAY_CHAIN_ADDRESS_LEN) == 0);
 }
 
 void pay_chain_address_format(const uint8_t addr[PAY_CHAIN_ADDRESS_LEN], char *out)

@@ -65,6 +65,9 @@ int pay_chain_key_public(const uint8_t key[32], uint8_t pubkey[33]);
 void pay_chain_address_of(const uint8_t pubkey[33], uint8_t addr[PAY_CHAIN_ADDRESS_LEN]);
 /* "0x" + EIP-55 mixed-case hex into out (PAY_CHAIN_ADDRESS_TEXT_LEN). */
 void pay_chain_address_format(const uint8_t addr[PAY_CHAIN_ADDRESS_LEN], char *out);
+/* "0x" + 40 lower-case hex digits (how addresses are stored and compared) into out
+ * (PAY_CHAIN_ADDRESS_TEXT_LEN). */
+void pay_chain_address_lower(const uint8_t addr[PAY_CHAIN_ADDRESS_LEN], char *out);
 /* "0x" + 40 hex digits: all lower case, all upper case, or mixed case with a right EIP-55
  * checksum (a mistyped mixed-case address is refused). FIELD_INVALID naming field. */
 enum pay_err pay_chain_address_parse(const char *text, const char *field,

@@ -5,11 +5,10 @@
 #define PAY_CHAIN_URI_H
 
 #include "chain/keys.h"
+#include "core/limits.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-#define PAY_CHAIN_URI_MAX 200 /* "ethereum:" + 2 addresses + chain id + amount: ~160 */
 
 /* Writes the ERC-20 transfer request of amount_minor (> 0) token units to `to` on chain
  * chain_id (> 0); addresses in EIP-55 form. Returns the length, or -1 when out is too small. */

@@ -645,6 +645,11 @@
 #define PAY_CHAIN_CONFIRMATIONS_MAX 64
 /* Transfer logs one block may hold for our token before the block is refused as implausible. */
 #define PAY_CHAIN_LOGS_PER_BLOCK_MAX 10000
+/* A BIP-32 seed: 128 to 512 bits, as the BIP says. */
+#define PAY_CHAIN_SEED_MIN 16
+#define PAY_CHAIN_SEED_MAX 64
+/* An EIP-681 transfer URI: "ethereum:" + two addresses + a chain id + an amount is ~160. */
+#define PAY_CHAIN_URI_MAX 200
 /* Non-ISO assets the money layer knows (core/money.h, pay_asset_register): a few tokens. */
 #define PAY_MONEY_ASSETS_MAX 8
 /* Decimals of a registered asset: ERC-20 tokens have up to 18 (then int64_t minor units hold

@@ -14,6 +14,7 @@
 #include "crypto/sign.h"
 #include "http/settings.h"
 #include "ledger/ledger.h"
+#include "platform/chain.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -61,6 +62,7 @@ struct pay_platform_settings {
     char config_sha256[PAY_SHA256_HEX_LEN]; /* of the INI file read ("" none); audit trail */
     char passkey_rp_id[256];                /* WebAuthn RP ID; "" = the public URL's host */
     char passkey_origin[PAY_URL_MAX + 1];   /* the pages' origin; "" = from the public URL */
+    struct pay_platform_chain_settings chain; /* [chain]: the chain rail (docs/chain.md) */
 };
 
 /* The running platform. Created by pay_platform_open, freed by pay_platform_close. */
@@ -74,8 +76,8 @@ struct pay_platform {
     pay_audit_signer audit_signer; /* signs the audit log's checkpoints with key */
     struct pay_nonce_cache *nonces;
     struct pay_http_server *http;
-    pthread_t sweeper, notifier;
-    bool sweeper_started, notifier_started;
+    pthread_t sweeper, notifier, chain_watcher;
+    bool sweeper_started, notifier_started, chain_watcher_started;
     atomic_bool stopping;
     uint8_t otp_key[32];     /* keys the SMS code hashes; derived from the signing key */
     struct pay_keyring aead; /* seals stored secrets (agreement tokens); platform-aead.keys */
@@ -91,7 +93,7 @@ struct pay_platform {
         *route_ctx;          /* routes with an argument (server.c); freed at close */
     pthread_mutex_t wake_mu; /* wakes the workers early (stop, new outbox row, clock move) */
     pthread_cond_t wake_cv;
-    struct pay_clock_worker sweeper_clock, notifier_clock; /* core/clock.h */
+    struct pay_clock_worker sweeper_clock, notifier_clock, chain_clock; /* core/clock.h */
     struct pay_tz *settle_tz;  /* [server] time_zone: business days and the cut-off */
     int64_t settle_checked_ms; /* the sweeper's last look at today's settlement run */
     /* The payment log (receipts.c): the head size each bank was last asked to co-sign (the
@@ -172,6 +174,10 @@ enum pay_platform_account_kind {
     PAY_PF_ACCT_SANDBOX = 6,       /* sandbox only: operator funding of wallets */
     PAY_PF_ACCT_ESCROW = 7,        /* liability: escrow trades' money until receipt confirmed */
     PAY_PF_ACCT_PAYOUT_FLIGHT = 8, /* liability: payouts to merchants sent, not yet confirmed */
+    PAY_PF_ACCT_CHAIN_HELD = 9,    /* liability: tokens received on chain, held for payers until
+                                    * they pay a trade (else owed back: over, late, short) */
+    PAY_PF_ACCT_FX = 10,           /* conversion: tokens taken in (asset side) against trades
+                                    * paid in their currency (currency side), docs/chain.md */
 };
 
 /* Ledger transfer codes of the platform. */
@@ -187,6 +193,8 @@ enum pay_platform_transfer_code {
     PAY_PF_XFER_PAYOUT = 130,      /* merchant available -> payouts in flight: a settlement */
     PAY_PF_XFER_PAYOUT_BANK = 131, /* payouts in flight -> reserve(bank): the bank paid it */
     PAY_PF_XFER_PAYOUT_BACK = 132, /* payouts in flight -> merchant: the bank refused it */
+    PAY_PF_XFER_CHAIN_IN = 140,    /* reserve(chain) -> held: a confirmed token transfer */
+    PAY_PF_XFER_CHAIN_APPLY = 141, /* held -> fx(chain): the tokens that paid a trade */
     /* wallet -> in flight -> reserve(bank): a withdrawal */ /* reserve(bank) -> wallet: top-up from
                                                                 a bound card */
 };

@@ -422,6 +422,42 @@ static const struct pay_store_migration migrations[] = {
      "CREATE INDEX pf_nonces_expires ON pf_nonces(expires_s)"},
     /* The wallet user's reserved message (预留信息, reserved.c), sealed; '' when none. */
     {19, "ALTER TABLE pf_consumers ADD COLUMN reserved_sealed TEXT NOT NULL DEFAULT ''"},
+    {20,
+     /* The chain rail (docs/chain.md). A trade's deposit: its own address (child addr_index of
+      * the platform's xpub), the tokens asked at the rate locked when it was made, what has
+      * been confirmed and what of it paid the trade. The watcher's blocks: the hashes of the
+      * last blocks it read (its durable position, and where a reorganisation forked). The
+      * token transfers to deposit addresses it saw: 'seen' until confirmed, then 'credited'
+      * (booked in the ledger); a 'seen' one whose block is reorganised away is deleted. */
+     "CREATE TABLE pf_chain_deposits ("
+     " trade_id TEXT PRIMARY KEY REFERENCES pf_trades(id),"
+     " address TEXT NOT NULL UNIQUE,"
+     " addr_index BIGINT NOT NULL UNIQUE CHECK (addr_index >= 0),"
+     " asset TEXT NOT NULL,"
+     " due_minor BIGINT NOT NULL CHECK (due_minor > 0),"
+     " received_minor BIGINT NOT NULL DEFAULT 0 CHECK (received_minor >= 0),"
+     " applied_minor BIGINT NOT NULL DEFAULT 0 CHECK (applied_minor >= 0),"
+     " status TEXT NOT NULL CHECK (status IN ('waiting','paid')),"
+     " rate_minor BIGINT NOT NULL CHECK (rate_minor > 0),"
+     " created_ms BIGINT NOT NULL);"
+     "CREATE TABLE pf_chain_blocks ("
+     " number BIGINT PRIMARY KEY,"
+     " hash TEXT NOT NULL);"
+     "CREATE TABLE pf_chain_transfers ("
+     " id TEXT PRIMARY KEY,"
+     " tx_hash TEXT NOT NULL,"
+     " log_index BIGINT NOT NULL,"
+     " block_number BIGINT NOT NULL,"
+     " block_hash TEXT NOT NULL,"
+     " trade_id TEXT NOT NULL REFERENCES pf_chain_deposits(trade_id),"
+     " from_address TEXT NOT NULL,"
+     " amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),"
+     " status TEXT NOT NULL CHECK (status IN ('seen','credited')),"
+     " seen_ms BIGINT NOT NULL,"
+     " credited_ms BIGINT NOT NULL DEFAULT 0,"
+     " UNIQUE (tx_hash, log_index));"
+     "CREATE INDEX pf_chain_transfers_status ON pf_chain_transfers(status, block_number);"
+     "CREATE INDEX pf_chain_transfers_trade ON pf_chain_transfers(trade_id)"},
 };
 
 /* PostgreSQL runs 1..12 as written; 13 to 16 are written for SQLite (its table rebuild,
