@@ -650,6 +650,12 @@
 #define PAY_CHAIN_SEED_MAX 64
 /* An EIP-681 transfer URI: "ethereum:" + two addresses + a chain id + an amount is ~160. */
 #define PAY_CHAIN_URI_MAX 200
+/* Call data of a transaction the platform signs: an ERC-20 transfer is 68 bytes. */
+#define PAY_CHAIN_TX_DATA_MAX 1024
+/* A signed raw transaction as 0x-hex: its RLP (data plus ~200 bytes of fields) twice, + 3. */
+#define PAY_CHAIN_RAW_TX_MAX (2 * (PAY_CHAIN_TX_DATA_MAX + 256) + 3)
+/* Returns one run of `paygate platform chain return` follows, and starts: the rest next run. */
+#define PAY_CHAIN_RETURNS_BATCH 32
 /* Non-ISO assets the money layer knows (core/money.h, pay_asset_register): a few tokens. */
 #define PAY_MONEY_ASSETS_MAX 8
 /* Decimals of a registered asset: ERC-20 tokens have up to 18 (then int64_t minor units hold

@@ -79,6 +79,24 @@ enum pay_err pay_platform_chain_pass(struct pay_platform *p, struct pay_error *e
 /* The watcher thread (started by pay_platform_start when [chain] is on). */
 void *pay_platform_chain_watcher(void *arg);
 
+/* `paygate platform chain return` (chain_return.c): returns held tokens on chain, signed with
+ * the deposits' keys derived from `account` (the account key whose /0 is the [chain] xpub; its
+ * /1/0 pays gas). One run: follows the returns sent before (settled at the rail's
+ * confirmations), then starts the returns now due. */
+struct pay_platform_chain_return_stats {
+    int signed_n;  /* returns signed and stored (and sent) by this run */
+    int confirmed; /* returns this run found confirmed and booked */
+    int failed;    /* returns that failed on chain: the tokens are held again */
+};
+enum pay_err pay_platform_chain_return_run(struct pay_platform *p,
+                                           const struct pay_chain_xprv *account,
+                                           struct pay_platform_chain_return_stats *out,
+                                           struct pay_error *err);
+
+/* The command line of the return job (chain_cli.c), argv[0] being "return". */
+int pay_platform_chain_cli_return(int argc, char **argv);
+
+
 /* The cashier's chain page (chain_pages.c): its route table (docs/hacking.md, "Platform
  * routes"); the page is NOT_FOUND while [chain] is off. */
 struct pay_http_route;

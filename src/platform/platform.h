@@ -190,11 +190,14 @@ enum pay_platform_transfer_code {
     PAY_PF_XFER_SANDBOX_CREDIT = 120,
     PAY_PF_XFER_TOPUP = 121,
     PAY_PF_XFER_WITHDRAW = 122,
-    PAY_PF_XFER_PAYOUT = 130,      /* merchant available -> payouts in flight: a settlement */
-    PAY_PF_XFER_PAYOUT_BANK = 131, /* payouts in flight -> reserve(bank): the bank paid it */
-    PAY_PF_XFER_PAYOUT_BACK = 132, /* payouts in flight -> merchant: the bank refused it */
-    PAY_PF_XFER_CHAIN_IN = 140,    /* reserve(chain) -> held: a confirmed token transfer */
-    PAY_PF_XFER_CHAIN_APPLY = 141, /* held -> fx(chain): the tokens that paid a trade */
+    PAY_PF_XFER_PAYOUT = 130,            /* merchant available -> payouts in flight: a settlement */
+    PAY_PF_XFER_PAYOUT_BANK = 131,       /* payouts in flight -> reserve(bank): the bank paid it */
+    PAY_PF_XFER_PAYOUT_BACK = 132,       /* payouts in flight -> merchant: the bank refused it */
+    PAY_PF_XFER_CHAIN_IN = 140,          /* reserve(chain) -> held: a confirmed token transfer */
+    PAY_PF_XFER_CHAIN_APPLY = 141,       /* held -> fx(chain): the tokens that paid a trade */
+    PAY_PF_XFER_CHAIN_RETURN = 142,      /* held -> refunds: a return signed and stored */
+    PAY_PF_XFER_CHAIN_RETURN_DONE = 143, /* refunds -> reserve(chain): it is confirmed */
+    PAY_PF_XFER_CHAIN_RETURN_BACK = 144, /* refunds -> held: it failed on chain */
     /* wallet -> in flight -> reserve(bank): a withdrawal */ /* reserve(bank) -> wallet: top-up from
                                                                 a bound card */
 };

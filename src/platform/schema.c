@@ -428,7 +428,9 @@ static const struct pay_store_migration migrations[] = {
       * been confirmed and what of it paid the trade. The watcher's blocks: the hashes of the
       * last blocks it read (its durable position, and where a reorganisation forked). The
       * token transfers to deposit addresses it saw: 'seen' until confirmed, then 'credited'
-      * (booked in the ledger); a 'seen' one whose block is reorganised away is deleted. */
+      * (booked in the ledger); a 'seen' one whose block is reorganised away is deleted. The
+      * returns of held tokens: signed and stored before they are sent (a rerun sends the same
+      * transaction again, never a second one), then confirmed or failed. */
      "CREATE TABLE pf_chain_deposits ("
      " trade_id TEXT PRIMARY KEY REFERENCES pf_trades(id),"
      " address TEXT NOT NULL UNIQUE,"
@@ -437,6 +439,7 @@ static const struct pay_store_migration migrations[] = {
      " due_minor BIGINT NOT NULL CHECK (due_minor > 0),"
      " received_minor BIGINT NOT NULL DEFAULT 0 CHECK (received_minor >= 0),"
      " applied_minor BIGINT NOT NULL DEFAULT 0 CHECK (applied_minor >= 0),"
+     " returned_minor BIGINT NOT NULL DEFAULT 0 CHECK (returned_minor >= 0),"
      " status TEXT NOT NULL CHECK (status IN ('waiting','paid')),"
      " rate_minor BIGINT NOT NULL CHECK (rate_minor > 0),"
      " created_ms BIGINT NOT NULL);"
@@ -457,7 +460,19 @@ static const struct pay_store_migration migrations[] = {
      " credited_ms BIGINT NOT NULL DEFAULT 0,"
      " UNIQUE (tx_hash, log_index));"
      "CREATE INDEX pf_chain_transfers_status ON pf_chain_transfers(status, block_number);"
-     "CREATE INDEX pf_chain_transfers_trade ON pf_chain_transfers(trade_id)"},
+     "CREATE INDEX pf_chain_transfers_trade ON pf_chain_transfers(trade_id);"
+     "CREATE TABLE pf_chain_returns ("
+     " id TEXT PRIMARY KEY,"
+     " trade_id TEXT NOT NULL REFERENCES pf_chain_deposits(trade_id),"
+     " to_address TEXT NOT NULL,"
+     " amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),"
+     " nonce BIGINT NOT NULL,"
+     " raw_tx TEXT NOT NULL,"
+     " tx_hash TEXT NOT NULL UNIQUE,"
+     " status TEXT NOT NULL CHECK (status IN ('signed','sent','confirmed','failed')),"
+     " created_ms BIGINT NOT NULL,"
+     " done_ms BIGINT NOT NULL DEFAULT 0);"
+     "CREATE INDEX pf_chain_returns_status ON pf_chain_returns(status)"},
 };
 
 /* PostgreSQL runs 1..12 as written; 13 to 16 are written for SQLite (its table rebuild,

@@ -36,6 +36,7 @@ static struct h_platform pf;
 static struct h_merchant ma;
 static struct h_notify_sink sink;
 static struct pay_chain_xprv account; /* the test's m/44'/60'/0'/0: the platform gets its xpub */
+static struct pay_chain_xprv account_root; /* m/44'/60'/0': the return job's key file */
 static struct {
     pid_t pid;
     char dir[300];
@@ -44,7 +45,8 @@ static struct {
     char token[43];
     char payer[43], payer2[43];
 } node;
-static int64_t expect_held; /* tokens owed back to payers (over, late) */
+static int64_t expect_held;     /* tokens owed back to payers (over, late) */
+static int64_t expect_returned; /* tokens returned to them on chain */
 
 /* --- the node ------------------------------------------------------------------------------ */
 
@@ -236,6 +238,8 @@ static int group_setup(void **state)
     assert_int_equal(pay_chain_xprv_from_seed(seed, sizeof seed, &m, &err), PAY_ERR_OK);
     uint32_t path[] = {PAY_CHAIN_HARDENED | 44, PAY_CHAIN_HARDENED | 60, PAY_CHAIN_HARDENED, 0};
     for (size_t i = 0; i < 4; i++) {
+        if (i == 3)
+            account_root = m;
         assert_int_equal(pay_chain_xprv_child(&m, path[i], &k, &err), PAY_ERR_OK);
         m = k;
     }
@@ -263,6 +267,7 @@ static int group_teardown(void **state)
     th_stop(&node.pid, SIGTERM);
     th_tmpdir_done(node.dir);
     pay_chain_xprv_wipe(&account);
+    pay_chain_xprv_wipe(&account_root);
     return 0;
 }
 
@@ -473,6 +478,100 @@ static void under_over_late(void **state)
     h_reply_fini(&r);
 }
 
+/* The token balance of addr on chain (balanceOf), in minor units. */
+static int64_t token_balance(const char *addr)
+{
+    char data[80], lower[43];
+    for (int i = 0; i < 43; i++)
+        lower[i] = (char)((addr[i] >= 'A' && addr[i] <= 'F') ? addr[i] + 32 : addr[i]);
+    snprintf(data, sizeof data, "0x70a08231000000000000000000000000%s", lower + 2);
+    json_t *r =
+        rpc("eth_call", json_pack("[{s:s, s:s}, s]", "to", node.token, "data", data, "latest"));
+    int64_t v = -1;
+    assert_int_equal(pay_chain_word_amount(json_string_value(r), &v), 0);
+    json_decref(r);
+    return v;
+}
+
+/* `paygate platform chain return` with key file `key`: its exit status; its output in *out. */
+static int return_job(const char *key, char *out, size_t n)
+{
+    char cmd[2048], log[400];
+    snprintf(log, sizeof log, "%s/return.out", node.dir);
+    snprintf(cmd, sizeof cmd,
+             "'%s' platform chain return --config '%s/platform.ini' --data-dir '%s'"
+             " --database '%s' --key-file '%s' >'%s' 2>&1",
+             h_paygate, pf.dir, pf.dir, pf.db, key, log);
+    int rc = th_sh("%s", cmd);
+    th_read_text(log, out, n);
+    return rc;
+}
+
+static void write_key(const char *path, const struct pay_chain_xprv *k, int mode)
+{
+    char text[PAY_CHAIN_XKEY_TEXT_LEN + 1];
+    assert_int_equal(pay_chain_xprv_format(k, text, sizeof text), 0);
+    unlink(path);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", text);
+    fclose(f);
+    assert_int_equal(chmod(path, (mode_t)mode), 0);
+}
+
+/* The held tokens (1 PTD over-paid, 1 PTD late) go back to their payer in signed EIP-1559
+ * transactions from the deposits' own keys, gas paid from the gas wallet; booked in flight when
+ * signed, out of our holdings at 3 confirmations; a rerun sends nothing twice. A key file
+ * others can read, or another wallet's key, is refused and changes nothing. */
+static void returns_on_chain(void **state)
+{
+    (void)state;
+    char key[400], out[2048];
+    snprintf(key, sizeof key, "%s/account.key", node.dir);
+    write_key(key, &account_root, 0644);
+    assert_int_not_equal(return_job(key, out, sizeof out), 0);
+    assert_non_null(strstr(out, "chmod 600"));
+    uint8_t seed[32];
+    memset(seed, 8, sizeof seed);
+    struct pay_chain_xprv other;
+    struct pay_error err;
+    assert_int_equal(pay_chain_xprv_from_seed(seed, sizeof seed, &other, &err), PAY_ERR_OK);
+    write_key(key, &other, 0600);
+    assert_int_not_equal(return_job(key, out, sizeof out), 0);
+    assert_non_null(strstr(out, "another wallet"));
+    write_key(key, &account_root, 0600);
+    /* the gas wallet (account/1/0) gets 1 ether from a test account */
+    struct pay_chain_xprv branch, gas;
+    uint8_t a[PAY_CHAIN_ADDRESS_LEN];
+    char gas_addr[43];
+    assert_int_equal(pay_chain_xprv_child(&account_root, 1, &branch, &err), PAY_ERR_OK);
+    assert_int_equal(pay_chain_xprv_child(&branch, 0, &gas, &err), PAY_ERR_OK);
+    pay_chain_address_of(gas.pub.pubkey, a);
+    pay_chain_address_format(a, gas_addr);
+    json_t *tx = json_pack("{s:s, s:s, s:s}", "from", node.payer2, "to", gas_addr, "value",
+                           "0xde0b6b3a7640000");
+    json_decref(rpc("eth_sendTransaction", json_pack("[o]", tx)));
+    int64_t before = token_balance(node.payer);
+    assert_int_equal(return_job(key, out, sizeof out), 0);
+    assert_non_null(strstr(out, "2 signed and sent, 0 confirmed"));
+    assert_int_equal(token_balance(node.payer), before + 2 * PTD);
+    /* one block each: the first deposit's gas, its return, the second's gas, its return; so
+     * the first return has its 3 confirmations now, the second 1 */
+    assert_int_equal(return_job(key, out, sizeof out), 0);
+    assert_non_null(strstr(out, "0 signed and sent, 1 confirmed, 0 failed"));
+    mine(CONFIRMATIONS - 2); /* 2 of 3 */
+    assert_int_equal(return_job(key, out, sizeof out), 0);
+    assert_non_null(strstr(out, "0 signed and sent, 0 confirmed, 0 failed"));
+    mine(1);
+    assert_int_equal(return_job(key, out, sizeof out), 0);
+    assert_non_null(strstr(out, "0 signed and sent, 1 confirmed, 0 failed"));
+    assert_int_equal(return_job(key, out, sizeof out), 0);
+    assert_non_null(strstr(out, "0 signed and sent, 0 confirmed, 0 failed"));
+    assert_int_equal(token_balance(node.payer), before + 2 * PTD);
+    expect_returned = expect_held;
+    expect_held = 0;
+}
+
 static int64_t debit_balance(struct pay_ledger *lg, const char *id)
 {
     return h_ledger_debit_balance(lg, id);
@@ -486,8 +585,9 @@ static void ledger_at_the_end(void **state)
     struct pay_store *s = NULL;
     struct pay_ledger *lg = h_ledger_open(&pf, &s);
     int64_t in = 10 * PTD + 1 * PTD + 2 * PTD + 3 * PTD + 1 * PTD + 6 * PTD + 1 * PTD;
-    int64_t applied = in - expect_held;
-    assert_int_equal(debit_balance(lg, "pf.reserve.chain.PTD"), in);
+    int64_t applied = in - expect_held - expect_returned;
+    assert_int_equal(debit_balance(lg, "pf.reserve.chain.PTD"), in - expect_returned);
+    assert_int_equal(-debit_balance(lg, "pf.refunds.PTD"), 0); /* nothing left in flight */
     assert_int_equal(-debit_balance(lg, "pf.held.PTD"), expect_held);
     assert_int_equal(-debit_balance(lg, "pf.fx.chain.PTD"), applied);
     assert_int_equal(debit_balance(lg, "pf.fx.chain.CNY"), paid_minor);
@@ -506,6 +606,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(restart_neither_misses_nor_repeats),
         cmocka_unit_test(node_restarted),
         cmocka_unit_test(under_over_late),
+        cmocka_unit_test(returns_on_chain),
         cmocka_unit_test(ledger_at_the_end),
     };
     return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
