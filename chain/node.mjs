@@ -1,7 +1,8 @@
 // The sandbox chain (docs/chain.md): a local EVM node (ganache, pinned in package.json) on
 // 127.0.0.1, with the sandbox token PayToken deployed and test accounts funded with it.
-// Once it listens it writes a JSON file {url, chain_id, token, accounts} (written whole,
-// then renamed), so tests and `paygate demo` wait for that file, never for a time.
+// It also serves the sandbox wallet page (wallet.mjs) on a port of its own. Once both listen
+// it writes a JSON file {url, chain_id, token, accounts, wallet_url, pid} (written whole, then
+// renamed), so tests wait for that file, never for a time.
 //
 // usage: node node.mjs --info-file F [--port N] [--db DIR] [--chain-id N]
 //   --port 0 (the default) lets the system choose a free port; a restart of a killed node
@@ -13,6 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import ganache from 'ganache';
+import { serveWallet } from './wallet.mjs';
 
 function args() {
   const a = { port: 0, db: '', infoFile: '', chainId: 1337 };
@@ -81,10 +83,14 @@ const { port } = server.address();
 const p = server.provider;
 const accounts = await p.request({ method: 'eth_accounts', params: [] });
 const addr = await deploy(p, accounts, a.db);
-const info = { url: `http://127.0.0.1:${port}/`, chain_id: a.chainId, token: addr, accounts, pid: process.pid };
+const wallet = await serveWallet(p, addr, a.chainId, accounts.slice(1));
+const walletUrl = `http://127.0.0.1:${wallet.address().port}/`;
+const info = { url: `http://127.0.0.1:${port}/`, chain_id: a.chainId, token: addr, accounts,
+  wallet_url: walletUrl, pid: process.pid };
 fs.writeFileSync(a.infoFile + '.tmp', JSON.stringify(info) + '\n');
 fs.renameSync(a.infoFile + '.tmp', a.infoFile);
 const stop = async () => {
+  wallet.close();
   await server.close();
   process.exit(0);
 };

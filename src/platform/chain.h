@@ -96,7 +96,6 @@ enum pay_err pay_platform_chain_return_run(struct pay_platform *p,
 /* The command line of the return job (chain_cli.c), argv[0] being "return". */
 int pay_platform_chain_cli_return(int argc, char **argv);
 
-
 /* The cashier's chain page (chain_pages.c): its route table (docs/hacking.md, "Platform
  * routes"); the page is NOT_FOUND while [chain] is off. */
 struct pay_http_route;
