@@ -307,12 +307,18 @@ enum pay_err pay_platform_chain_pass(struct pay_platform *p, struct pay_error *e
 void *pay_platform_chain_watcher(void *arg)
 {
     struct pay_platform *p = arg;
+    /* Several platform nodes on one database: the one holding the seat follows the chain
+     * (docs/store.md); without a seat (out of memory) every node does, each write checking its
+     * rows again. */
+    struct pay_store_seat *seat = pay_store_seat_new(p->store, PAY_PLATFORM_CHAIN_SEAT);
     while (!atomic_load(&p->stopping)) {
         struct pay_error err = {0};
-        enum pay_err e = pay_platform_chain_pass(p, &err);
+        enum pay_err e =
+            !seat || pay_store_seat_hold(seat) ? pay_platform_chain_pass(p, &err) : PAY_ERR_OK;
         if (e != PAY_ERR_OK)
             PAY_WARN("chain.pass_failed", "code=%s detail=\"%s\"", pay_err_name(e), err.detail);
         pay_platform_wait(p, &p->chain_clock, p->set.chain.poll_ms);
     }
+    pay_store_seat_free(seat);
     return NULL;
 }

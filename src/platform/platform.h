@@ -749,6 +749,8 @@ void *pay_platform_sweeper(void *arg);
 /* The sweeper's seat: a PostgreSQL advisory lock key, apart from the one the store takes while
  * it makes its tables (8245917001). */
 #define PAY_PLATFORM_SWEEPER_SEAT 8245917101LL
+/* The chain watcher's seat (docs/chain.md): one node follows the chain at a time. */
+#define PAY_PLATFORM_CHAIN_SEAT 8245917102LL
 
 /* --- settlement (settlement.c; docs/settlement.md) ------------------------------------------ */
 
