@@ -3,6 +3,7 @@
 # usage: scripts/deps.sh [build|test|coverage|bench]
 #   test: adds what the test suites need (browsers, node, abigail-tools for the SDK's ABI check,
 #     the PostgreSQL server for the pg suite, debhelper and mmdebstrap for the Debian package's)
+#     and the sandbox chain's npm packages (chain/package-lock.json: ganache, solc)
 #   coverage: test's, and gcovr for `make coverage`
 #   bench: the references bench/e2e measures against (PostgreSQL, nginx, wrk)
 set -euo pipefail
@@ -11,6 +12,7 @@ want=${1:-build}
 pkgs=(build-essential meson ninja-build pkg-config
       libmicrohttpd-dev libgnutls28-dev libjansson-dev libsqlite3-dev libsodium-dev libssl-dev
       libcurl4-openssl-dev libinih-dev libqrencode-dev libpq-dev libcmocka-dev libcbor-dev
+      libsecp256k1-dev
       sqlite3 openssl ca-certificates curl tzdata)
 if [ "$want" = test ] || [ "$want" = coverage ]; then
   # postgresql: the pg suite's throwaway clusters (tests/lib/pg_cluster.sh; installing it also
@@ -30,11 +32,20 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "paygate: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-echo "paygate: installing ${missing[*]}" >&2
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The sandbox chain (docs/chain.md): its node and compiler, as pinned by the lock file.
+if [ "$want" = test ] || [ "$want" = coverage ]; then
+  chain="$(dirname "$0")/../chain"
+  if [ ! -d "$chain/node_modules/ganache" ]; then
+    echo "paygate: npm ci in chain/ (ganache, solc)" >&2
+    (cd "$chain" && npm ci --no-audit --no-fund >/dev/null)
+  fi
+fi

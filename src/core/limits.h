@@ -652,6 +652,39 @@
 /* The attempts file `paygate risk simulate` reads whole (a day of a busy shop's payments). */
 #define PAY_RISK_SIM_FILE_MAX (64L * 1024 * 1024)
 
+/* --- chain (src/chain, docs/chain.md) --------------------------------------------------------- */
+/* A JSON-RPC answer: eth_getLogs of one block with every Transfer in it stays far below this;
+ * a node that sends more is broken or hostile, and the call fails instead of filling memory. */
+#define PAY_CHAIN_RPC_RESPONSE_MAX (4 * 1024 * 1024)
+/* One call to the node: a local node answers in milliseconds; a remote one that takes longer is
+ * treated as down for this pass (the watcher tries again at its next pass). */
+#define PAY_CHAIN_RPC_TIMEOUT_MS 10000
+/* Blocks the watcher keeps the hashes of, to find where a reorganisation forked: deeper than
+ * this is not a reorganisation a payment system can follow by itself (it stops and says so). */
+#define PAY_CHAIN_REORG_DEPTH_MAX 128
+/* Blocks one watcher pass reads, so that a long catch-up still lets the process stop. */
+#define PAY_CHAIN_PASS_BLOCKS_MAX 256
+/* Confirmations a payment may be asked to wait for (config [chain] confirmations). */
+#define PAY_CHAIN_CONFIRMATIONS_MAX 64
+/* Transfer logs one block may hold for our token before the block is refused as implausible. */
+#define PAY_CHAIN_LOGS_PER_BLOCK_MAX 10000
+/* A BIP-32 seed: 128 to 512 bits, as the BIP says. */
+#define PAY_CHAIN_SEED_MIN 16
+#define PAY_CHAIN_SEED_MAX 64
+/* An EIP-681 transfer URI: "ethereum:" + two addresses + a chain id + an amount is ~160. */
+#define PAY_CHAIN_URI_MAX 200
+/* Call data of a transaction the platform signs: an ERC-20 transfer is 68 bytes. */
+#define PAY_CHAIN_TX_DATA_MAX 1024
+/* A signed raw transaction as 0x-hex: its RLP (data plus ~200 bytes of fields) twice, + 3. */
+#define PAY_CHAIN_RAW_TX_MAX (2 * (PAY_CHAIN_TX_DATA_MAX + 256) + 3)
+/* Returns one run of `paygate platform chain return` follows, and starts: the rest next run. */
+#define PAY_CHAIN_RETURNS_BATCH 32
+/* Non-ISO assets the money layer knows (core/money.h, pay_asset_register): a few tokens. */
+#define PAY_MONEY_ASSETS_MAX 8
+/* Decimals of a registered asset: ERC-20 tokens have up to 18 (then int64_t minor units hold
+ * at most 9.2 tokens; the sandbox token has 6). Bounds the digits money.c produces. */
+#define PAY_MONEY_ASSET_EXPONENT_MAX 18
+
 /* --- relations the values above must keep (checked by the compiler) ------------------------- */
 
 _Static_assert(PAY_HTTP_CONNECTIONS_PER_IP_MAX <= PAY_HTTP_CONNECTIONS_MAX,
@@ -675,6 +708,10 @@ _Static_assert(PAY_PLATFORM_NOTIFY_LEASE_MS >= PAY_CLIENT_TOTAL_TIMEOUT_MS / 2,
                "a notification's lease covers most of a call to the merchant");
 _Static_assert(PAY_PLATFORM_IDEMPOTENCY_STALE_MS > PAY_CLIENT_TOTAL_TIMEOUT_MS,
                "a claim is not taken over while its request may still be calling a bank");
+_Static_assert(PAY_MONEY_ASSET_EXPONENT_MAX + 4 <= PAY_MONEY_TEXT_MAX,
+               "an asset amount's text (its decimals, the point, a digit, a sign) fits");
+_Static_assert(PAY_CHAIN_CONFIRMATIONS_MAX < PAY_CHAIN_REORG_DEPTH_MAX,
+               "a block is still remembered when its payments reach their confirmations");
 _Static_assert(PAY_RSA_BITS_MIN <= PAY_RSA_BITS_MAX, "RSA key size bounds");
 _Static_assert(PAY_RSA_SIG_MAX * 8 >= PAY_RSA_BITS_MAX,
                "a signature buffer holds a signature by the largest key");

@@ -5,6 +5,7 @@
 
 #include "core/assertions.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,10 +53,22 @@ static bool is_code_shape(const char *code)
     return code[3] == '\0';
 }
 
-int pay_currency_lookup(const char *code)
+/* Registered non-ISO assets: written at start-up only; count published last (release), so a
+ * reader that sees an entry sees it whole. */
+static struct pay_currency assets[PAY_MONEY_ASSETS_MAX];
+static _Atomic size_t assets_n;
+
+static int asset_lookup(const char *code)
 {
-    if (code == NULL || !is_code_shape(code))
-        return -1;
+    size_t n = atomic_load_explicit(&assets_n, memory_order_acquire);
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(code, assets[i].code, 4) == 0)
+            return assets[i].exponent;
+    return -1;
+}
+
+static int iso_lookup(const char *code)
+{
     size_t lo = 0, hi = CURRENCY_COUNT;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -71,6 +84,37 @@ int pay_currency_lookup(const char *code)
             lo = mid + 1;
     }
     return -1;
+}
+
+enum pay_err pay_asset_register(const char *code, int exponent, struct pay_error *err)
+{
+    if (code == NULL || !is_code_shape(code) || iso_lookup(code) >= 0)
+        return pay_error_set(err, PAY_ERR_CURRENCY_UNKNOWN, "asset",
+                             "an asset code is three upper-case letters that are no ISO 4217 code");
+    if (exponent < 0 || exponent > PAY_MONEY_ASSET_EXPONENT_MAX)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "asset", "an asset has 0 to %d decimals",
+                             PAY_MONEY_ASSET_EXPONENT_MAX);
+    int have = asset_lookup(code);
+    if (have == exponent)
+        return PAY_ERR_OK;
+    if (have >= 0)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "asset",
+                             "%s is registered with %d decimals", code, have);
+    size_t n = atomic_load_explicit(&assets_n, memory_order_acquire);
+    if (n == PAY_MONEY_ASSETS_MAX)
+        return pay_error_set(err, PAY_ERR_FIELD_INVALID, "asset", "no room for more assets");
+    memcpy(assets[n].code, code, 4);
+    assets[n].exponent = exponent;
+    atomic_store_explicit(&assets_n, n + 1, memory_order_release);
+    return PAY_ERR_OK;
+}
+
+int pay_currency_lookup(const char *code)
+{
+    if (code == NULL || !is_code_shape(code))
+        return -1;
+    int exp = iso_lookup(code);
+    return exp >= 0 ? exp : asset_lookup(code);
 }
 
 const struct pay_currency *pay_currency_table(size_t *count_out)
@@ -157,11 +201,12 @@ static enum pay_err parse(const char *text, const char *currency, bool allow_sig
                              "amount has %zu decimal places; %s allows at most %d", d.frac_len,
                              currency, exp);
     }
-    /* At most PAY_MONEY_TEXT_MAX digits plus 4 more from the exponent: < 10^37 < 2^127. */
-    u128 mag = 0;
-    for (size_t k = 0; k < d.int_len; k++)
+    /* Digits are added while the value is at most 2^63, so each step stays below 2^67: with an
+     * asset's 18 decimals the text may have more digits than 128 bits hold. */
+    u128 mag = 0, cap = (u128)INT64_MAX + 1;
+    for (size_t k = 0; k < d.int_len && mag <= cap; k++)
         mag = mag * 10 + (u128)(d.int_digits[k] - '0');
-    for (int k = 0; k < exp; k++)
+    for (int k = 0; k < exp && mag <= cap; k++)
         mag = mag * 10 + ((size_t)k < d.frac_len ? (u128)(d.frac_digits[k] - '0') : 0);
     if (d.negative && mag == 0)
         return pay_error_set(err, PAY_ERR_AMOUNT_INVALID, "amount",

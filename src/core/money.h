@@ -23,9 +23,20 @@ struct pay_currency {
     int exponent; /* decimal places of the minor unit: CNY 2, JPY 0, KWD 3, CLF 4 */
 };
 
-/* The exponent of an active ISO 4217 code ("CNY" -> 2, "JPY" -> 0, "KWD" -> 3), or -1 when
- * code is NULL, not three upper-case letters, or not in the table. */
+/* The exponent of an active ISO 4217 code ("CNY" -> 2, "JPY" -> 0, "KWD" -> 3) or of a
+ * registered asset (pay_asset_register: "PTD" -> 6), or -1 when code is NULL, not three
+ * upper-case letters, or neither. */
 int pay_currency_lookup(const char *code);
+
+/* Registers a non-ISO asset (a token, docs/chain.md) with its own code and scale, so that
+ * lookup, parsing and formatting accept it like a currency: three upper-case letters that are
+ * no ISO 4217 code, exponent 0..PAY_MONEY_ASSET_EXPONENT_MAX. Call it at start-up, before other
+ * threads use the money layer (the registry is only read after that). Registering the same
+ * code with the same exponent again is OK; CURRENCY_UNKNOWN (field "asset") when the code is
+ * malformed or an ISO code, FIELD_INVALID for a bad exponent, a different exponent for a known
+ * asset, or a full registry (PAY_MONEY_ASSETS_MAX). */
+enum pay_err pay_asset_register(const char *code, int exponent, struct pay_error *err)
+    __attribute__((warn_unused_result));
 
 /* The table, sorted by code, for listings and tests. Static storage; never freed. */
 const struct pay_currency *pay_currency_table(size_t *count_out);

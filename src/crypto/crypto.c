@@ -1,4 +1,5 @@
-/* Start-up, randomness, text encodings, hashes and memory helpers over libsodium. */
+/* Start-up, randomness, text encodings, hashes and memory helpers over libsodium (and OpenSSL
+ * for RIPEMD-160, which libsodium lacks). */
 #include "crypto/crypto.h"
 #include "core/assertions.h"
 #include "crypto/internal.h"
@@ -7,6 +8,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 static atomic_int ready;
@@ -140,6 +142,25 @@ void pay_hmac_sha256(uint8_t out[PAY_HMAC_SHA256_LEN], const void *key, size_t k
     crypto_auth_hmacsha256_update(&st, data, len);
     crypto_auth_hmacsha256_final(&st, out);
     pay_wipe(&st, sizeof st);
+}
+
+void pay_hmac_sha512(uint8_t out[PAY_HMAC_SHA512_LEN], const void *key, size_t key_len,
+                     const void *data, size_t len)
+{
+    crypto_auth_hmacsha512_state st;
+    crypto_auth_hmacsha512_init(&st, key, key_len);
+    crypto_auth_hmacsha512_update(&st, data, len);
+    crypto_auth_hmacsha512_final(&st, out);
+    pay_wipe(&st, sizeof st);
+}
+
+void pay_hash160(uint8_t out[PAY_HASH160_LEN], const void *data, size_t len)
+{
+    uint8_t sha[PAY_SHA256_LEN];
+    unsigned int n = 0;
+    pay_sha256(sha, data, len);
+    PAY_ASSERT(EVP_Digest(sha, sizeof sha, out, &n, EVP_ripemd160(), NULL) == 1 &&
+               n == PAY_HASH160_LEN);
 }
 
 void pay_keyed_hash(uint8_t out[PAY_KEYED_HASH_LEN], const uint8_t key[PAY_KEYED_HASH_KEY_LEN],

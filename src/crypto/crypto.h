@@ -10,6 +10,7 @@
 #define PAY_SHA256_LEN         32
 #define PAY_SHA256_HEX_LEN     65 /* 64 lowercase hex digits + NUL */
 #define PAY_HMAC_SHA256_LEN    32
+#define PAY_HMAC_SHA512_LEN    64
 #define PAY_KEYED_HASH_LEN     32 /* BLAKE2b-256 */
 #define PAY_KEYED_HASH_KEY_LEN 32
 
@@ -60,6 +61,13 @@ void pay_sha256_hex(char out[PAY_SHA256_HEX_LEN], const void *data, size_t len);
 /* HMAC-SHA256 with a key of any length. */
 void pay_hmac_sha256(uint8_t out[PAY_HMAC_SHA256_LEN], const void *key, size_t key_len,
                      const void *data, size_t len);
+/* HMAC-SHA512 with a key of any length (BIP-32 key derivation, src/chain). */
+void pay_hmac_sha512(uint8_t out[PAY_HMAC_SHA512_LEN], const void *key, size_t key_len,
+                     const void *data, size_t len);
+
+/* HASH160 = RIPEMD-160(SHA-256(data)): BIP-32 key fingerprints (src/chain). */
+#define PAY_HASH160_LEN 20
+void pay_hash160(uint8_t out[PAY_HASH160_LEN], const void *data, size_t len);
 
 /* Keyed BLAKE2b-256: a lookup index for secrets (e.g. card numbers) that cannot be computed
  * without the key. Use a key of its own, never the AEAD key. */

@@ -28,6 +28,10 @@ static const char *kind_tag(enum pay_platform_account_kind kind)
         return "payouts";
     case PAY_PF_ACCT_SUSPENSE:
         return "suspense";
+    case PAY_PF_ACCT_CHAIN_HELD:
+        return "held";
+    case PAY_PF_ACCT_FX:
+        return "fx";
     }
     return "unknown";
 }
@@ -44,11 +48,13 @@ static uint32_t kind_flags(enum pay_platform_account_kind kind)
     case PAY_PF_ACCT_REFUND_FLIGHT:
     case PAY_PF_ACCT_ESCROW:
     case PAY_PF_ACCT_PAYOUT_FLIGHT:
+    case PAY_PF_ACCT_CHAIN_HELD:
         return PAY_LEDGER_AF_DEBITS_MUST_NOT_EXCEED_CREDITS;
     case PAY_PF_ACCT_RESERVE:
         return PAY_LEDGER_AF_CREDITS_MUST_NOT_EXCEED_DEBITS;
     case PAY_PF_ACCT_SANDBOX:
     case PAY_PF_ACCT_SUSPENSE: /* a write-off goes either way: the bank had more, or less */
+    case PAY_PF_ACCT_FX: /* a token side in credit, a currency side in debit */
         return 0;
     }
     return 0;

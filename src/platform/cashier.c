@@ -219,6 +219,11 @@ static void render(struct page *pg, int status, const char *error, json_t *notic
         json_object_set_new(
             ctx, "receipt_url",
             json_string(pay_http_req_printf(pg->req, "/cashier/%s/receipt", pg->t.id)));
+    if (ctx && open && pg->p->set.chain.enabled && !pg->mobile &&
+        strcmp(pg->t.currency, pg->p->set.chain.rate_currency) == 0) { /* docs/chain.md */
+        json_object_set_new(ctx, "has_chain", json_true());
+        json_object_set_new(ctx, "chain_asset", json_string(pg->p->set.chain.asset));
+    }
     if (ctx && open && strcmp(pg->t.product, "qr") == 0 && !pg->mobile)
         add_qr(pg, ctx);
     pay_http_respond_page_url(pg->req, page_path(pg));

@@ -38,6 +38,8 @@ static const char platform_commands[] =
     "       paygate platform wallet credit --data-dir DIR [--database DB] --consumer LOGIN\n"
     "                        --amount 100.00 [--currency CNY]   (SANDBOX funding)\n"
     "       paygate platform reconcile --config FILE --date YYYY-MM-DD [--bank CODE]\n"
+    "       paygate platform chain return --config FILE --data-dir DIR [--database DB]\n"
+    "                        --key-file FILE   (returns held tokens on chain, docs/chain.md)\n"
     "  (`paygate platform <command> --help` describes each command's options)\n\n";
 
 /* --database of the offline commands */
@@ -666,6 +668,7 @@ static const struct {
     {"member", "add", pay_portal_cli_member_add},
     {"reconcile", NULL, reconcile},
     {"merchant", "fee", merchant_fee},
+    {"chain", "return", pay_platform_chain_cli_return},
 };
 
 int pay_cmd_platform(int argc, char **argv)

@@ -55,6 +55,7 @@ const char *pay_platform_method_text(struct pay_http_request *req, const char *m
         {"card", NC_("payment method", "Bound bank card")},
         {"bank", NC_("payment method", "Online banking")},
         {"qr", NC_("payment method", "QR code")},
+        {"chain", NC_("payment method", "Stablecoin on chain")},
     };
     return find(req, l, sizeof l / sizeof l[0], method);
 }

@@ -16,6 +16,7 @@
 #include "http/settings.h"
 #include "ledger/ledger.h"
 #include "platform/risk.h"
+#include "platform/chain.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -65,6 +66,7 @@ struct pay_platform_settings {
     char passkey_rp_id[256];                /* WebAuthn RP ID; "" = the public URL's host */
     char passkey_origin[PAY_URL_MAX + 1];   /* the pages' origin; "" = from the public URL */
     char risk_rules[PAY_RISK_PATH_MAX + 1]; /* the risk rules file (docs/risk.md); "" none */
+    struct pay_platform_chain_settings chain; /* [chain]: the chain rail (docs/chain.md) */
 };
 
 /* The running platform. Created by pay_platform_open, freed by pay_platform_close. */
@@ -78,8 +80,8 @@ struct pay_platform {
     pay_audit_signer audit_signer; /* signs the audit log's checkpoints with key */
     struct pay_nonce_cache *nonces;
     struct pay_http_server *http;
-    pthread_t sweeper, notifier;
-    bool sweeper_started, notifier_started;
+    pthread_t sweeper, notifier, chain_watcher;
+    bool sweeper_started, notifier_started, chain_watcher_started;
     atomic_bool stopping;
     uint8_t otp_key[32];     /* keys the SMS code hashes; derived from the signing key */
     struct pay_keyring aead; /* seals stored secrets (agreement tokens); platform-aead.keys */
@@ -95,7 +97,7 @@ struct pay_platform {
         *route_ctx;          /* routes with an argument (server.c); freed at close */
     pthread_mutex_t wake_mu; /* wakes the workers early (stop, new outbox row, clock move) */
     pthread_cond_t wake_cv;
-    struct pay_clock_worker sweeper_clock, notifier_clock; /* core/clock.h */
+    struct pay_clock_worker sweeper_clock, notifier_clock, chain_clock; /* core/clock.h */
     struct pay_tz *settle_tz;  /* [server] time_zone: business days and the cut-off */
     int64_t settle_checked_ms; /* the sweeper's last look at today's settlement run */
     /* The payment log (receipts.c): the head size each bank was last asked to co-sign (the
@@ -186,6 +188,10 @@ enum pay_platform_account_kind {
     PAY_PF_ACCT_ESCROW = 7,        /* liability: escrow trades' money until receipt confirmed */
     PAY_PF_ACCT_PAYOUT_FLIGHT = 8, /* liability: payouts to merchants sent, not yet confirmed */
     PAY_PF_ACCT_SUSPENSE = 9,      /* reconciliation differences written off, to be cleared */
+    PAY_PF_ACCT_CHAIN_HELD = 10,   /* liability: tokens received on chain, held for payers until
+                                    * they pay a trade (else owed back: over, late, short) */
+    PAY_PF_ACCT_FX = 11,           /* conversion: tokens taken in (asset side) against trades
+                                    * paid in their currency (currency side), docs/chain.md */
 };
 
 /* Ledger transfer codes of the platform. */
@@ -202,6 +208,11 @@ enum pay_platform_transfer_code {
     PAY_PF_XFER_PAYOUT_BANK = 131, /* payouts in flight -> reserve(bank): the bank paid it */
     PAY_PF_XFER_PAYOUT_BACK = 132, /* payouts in flight -> merchant: the bank refused it */
     PAY_PF_XFER_RECON = 140,       /* reserve(bank) <-> suspense: a difference written off */
+    PAY_PF_XFER_CHAIN_IN = 150,          /* reserve(chain) -> held: a confirmed token transfer */
+    PAY_PF_XFER_CHAIN_APPLY = 151,       /* held -> fx(chain): the tokens that paid a trade */
+    PAY_PF_XFER_CHAIN_RETURN = 152,      /* held -> refunds: a return signed and stored */
+    PAY_PF_XFER_CHAIN_RETURN_DONE = 153, /* refunds -> reserve(chain): it is confirmed */
+    PAY_PF_XFER_CHAIN_RETURN_BACK = 154, /* refunds -> held: it failed on chain */
     /* wallet -> in flight -> reserve(bank): a withdrawal */ /* reserve(bank) -> wallet: top-up from
                                                                 a bound card */
 };
@@ -814,6 +825,8 @@ void *pay_platform_sweeper(void *arg);
 /* The sweeper's seat: a PostgreSQL advisory lock key, apart from the one the store takes while
  * it makes its tables (8245917001). */
 #define PAY_PLATFORM_SWEEPER_SEAT 8245917101LL
+/* The chain watcher's seat (docs/chain.md): one node follows the chain at a time. */
+#define PAY_PLATFORM_CHAIN_SEAT 8245917102LL
 
 /* --- settlement (settlement.c; docs/settlement.md) ------------------------------------------ */
 

@@ -145,6 +145,10 @@ static enum pay_err refund_check(struct cmd *c, struct pay_store_tx *tx,
     if (!paid && !(strcmp(t->state, PAY_TRADE_CLOSED) == 0 && t->paid_ms > 0))
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
                              "trade is %s; only a paid trade can be refunded", t->state);
+    if (strcmp(t->pay_method, "chain") == 0) /* docs/chain.md, "Refunds": not built yet */
+        return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
+                             "a trade paid on chain is refunded on chain, which this version does"
+                             " not do yet");
     pay_platform_trade_check(t); /* refunded <= paid, as written */
     int64_t left = 0;
     e = pay_money_sub(t->amount_minor, t->refunded_minor, &left);

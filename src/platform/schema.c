@@ -499,6 +499,57 @@ static const struct pay_store_migration migrations[] = {
      "CREATE INDEX pf_risk_ip ON pf_risk_attempts(ip, at_ms);"
      "CREATE INDEX pf_risk_merchant ON pf_risk_attempts(merchant_id, at_ms);"
      "CREATE INDEX pf_risk_trade ON pf_risk_attempts(trade_id)"},
+    {23,
+     /* The chain rail (docs/chain.md). A trade's deposit: its own address (child addr_index of
+      * the platform's xpub), the tokens asked at the rate locked when it was made, what has
+      * been confirmed and what of it paid the trade. The watcher's blocks: the hashes of the
+      * last blocks it read (its durable position, and where a reorganisation forked). The
+      * token transfers to deposit addresses it saw: 'seen' until confirmed, then 'credited'
+      * (booked in the ledger); a 'seen' one whose block is reorganised away is deleted. The
+      * returns of held tokens: signed and stored before they are sent (a rerun sends the same
+      * transaction again, never a second one), then confirmed or failed. */
+     "CREATE TABLE pf_chain_deposits ("
+     " trade_id TEXT PRIMARY KEY REFERENCES pf_trades(id),"
+     " address TEXT NOT NULL UNIQUE,"
+     " addr_index BIGINT NOT NULL UNIQUE CHECK (addr_index >= 0),"
+     " asset TEXT NOT NULL,"
+     " due_minor BIGINT NOT NULL CHECK (due_minor > 0),"
+     " received_minor BIGINT NOT NULL DEFAULT 0 CHECK (received_minor >= 0),"
+     " applied_minor BIGINT NOT NULL DEFAULT 0 CHECK (applied_minor >= 0),"
+     " returned_minor BIGINT NOT NULL DEFAULT 0 CHECK (returned_minor >= 0),"
+     " status TEXT NOT NULL CHECK (status IN ('waiting','paid')),"
+     " rate_minor BIGINT NOT NULL CHECK (rate_minor > 0),"
+     " created_ms BIGINT NOT NULL);"
+     "CREATE TABLE pf_chain_blocks ("
+     " number BIGINT PRIMARY KEY,"
+     " hash TEXT NOT NULL);"
+     "CREATE TABLE pf_chain_transfers ("
+     " id TEXT PRIMARY KEY,"
+     " tx_hash TEXT NOT NULL,"
+     " log_index BIGINT NOT NULL,"
+     " block_number BIGINT NOT NULL,"
+     " block_hash TEXT NOT NULL,"
+     " trade_id TEXT NOT NULL REFERENCES pf_chain_deposits(trade_id),"
+     " from_address TEXT NOT NULL,"
+     " amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),"
+     " status TEXT NOT NULL CHECK (status IN ('seen','credited')),"
+     " seen_ms BIGINT NOT NULL,"
+     " credited_ms BIGINT NOT NULL DEFAULT 0,"
+     " UNIQUE (tx_hash, log_index));"
+     "CREATE INDEX pf_chain_transfers_status ON pf_chain_transfers(status, block_number);"
+     "CREATE INDEX pf_chain_transfers_trade ON pf_chain_transfers(trade_id);"
+     "CREATE TABLE pf_chain_returns ("
+     " id TEXT PRIMARY KEY,"
+     " trade_id TEXT NOT NULL REFERENCES pf_chain_deposits(trade_id),"
+     " to_address TEXT NOT NULL,"
+     " amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),"
+     " nonce BIGINT NOT NULL,"
+     " raw_tx TEXT NOT NULL,"
+     " tx_hash TEXT NOT NULL UNIQUE,"
+     " status TEXT NOT NULL CHECK (status IN ('signed','sent','confirmed','failed')),"
+     " created_ms BIGINT NOT NULL,"
+     " done_ms BIGINT NOT NULL DEFAULT 0);"
+     "CREATE INDEX pf_chain_returns_status ON pf_chain_returns(status)"},
 };
 
 /* PostgreSQL runs 1..12 and 17 on as written; 13 to 16 are written for SQLite (its table rebuild,

@@ -70,15 +70,16 @@ static void copy_opt(const struct pay_config *c, const char *sec, const char *ke
 static enum pay_err check_sections(const struct pay_config *c, struct pay_error *err)
 {
     char names[PAY_PLATFORM_BANK_SECTIONS_MAX][40];
-    const char *allowed[PAY_PLATFORM_BANK_SECTIONS_MAX + 4] = {"server", "platform", "notify"};
-    size_t n = 3;
+    const char *allowed[PAY_PLATFORM_BANK_SECTIONS_MAX + 5] = {"server", "platform", "notify",
+                                                               "chain"};
+    size_t n = 4;
     char buf[256];
     pay_str_copy(buf, sizeof buf, pay_config_get(c, "platform", "banks", ""));
     char *save = NULL;
-    for (char *code = strtok_r(buf, ",", &save); code && n - 3 < PAY_PLATFORM_BANK_SECTIONS_MAX;
+    for (char *code = strtok_r(buf, ",", &save); code && n - 4 < PAY_PLATFORM_BANK_SECTIONS_MAX;
          code = strtok_r(NULL, ",", &save)) {
-        snprintf(names[n - 3], sizeof names[0], "bank.%.30s", code);
-        allowed[n] = names[n - 3];
+        snprintf(names[n - 4], sizeof names[0], "bank.%.30s", code);
+        allowed[n] = names[n - 4];
         n++;
     }
     allowed[n] = NULL;
@@ -211,7 +212,8 @@ static enum pay_err read_config(struct pay_platform_settings *s, const struct pa
     if ((e = pay_config_get_bool(c, "platform", "sandbox_sms", false, &s->sandbox_sms, err)) !=
         PAY_ERR_OK)
         return e;
-    if ((e = pay_platform_banks_load(s, c, err)) != PAY_ERR_OK)
+    if ((e = pay_platform_banks_load(s, c, err)) != PAY_ERR_OK ||
+        (e = pay_platform_chain_settings_read(&s->chain, c, err)) != PAY_ERR_OK)
         return e;
     const char *sched = pay_config_get(c, "notify", "retry_schedule", NULL);
     if (sched &&
@@ -433,6 +435,7 @@ static const pay_platform_routes_fn route_tables[] = {
     pay_platform_payment_receipt_routes,      /* payment_receipt.c: .../receipt */
     pay_portal_money_routes,                  /* portal_money.c: /portal/payouts, bills */
     pay_portal_overview_routes,               /* portal_overview.c: /portal/overview */
+    pay_platform_chain_routes,                /* chain_pages.c: /cashier/{id}/chain */
 };
 
 /* Adds every route of every table to p->http: a route whose ctx is NULL gets the platform as
@@ -516,6 +519,12 @@ enum pay_err pay_platform_start(struct pay_platform *p, struct pay_error *err)
     if (pthread_create(&p->notifier, NULL, pay_platform_notify_worker, p) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot start the notifier");
     p->notifier_started = true;
+    if (p->set.chain.enabled) { /* docs/chain.md */
+        pay_clock_worker_add(&p->chain_clock, "chain", &p->wake_mu, &p->wake_cv);
+        if (pthread_create(&p->chain_watcher, NULL, pay_platform_chain_watcher, p) != 0)
+            return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot start the chain watcher");
+        p->chain_watcher_started = true;
+    }
     return PAY_ERR_OK;
 }
 
@@ -533,8 +542,11 @@ void pay_platform_close(struct pay_platform *p)
         pthread_join(p->sweeper, NULL);
     if (p->notifier_started)
         pthread_join(p->notifier, NULL);
+    if (p->chain_watcher_started)
+        pthread_join(p->chain_watcher, NULL);
     pay_clock_worker_remove(&p->sweeper_clock);
     pay_clock_worker_remove(&p->notifier_clock);
+    pay_clock_worker_remove(&p->chain_clock);
     pay_tz_free(p->settle_tz);
     pay_http_server_free(p->http);
     pay_committer_stop(p->committer);

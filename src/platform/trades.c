@@ -288,7 +288,12 @@ static enum pay_err audit_payment(struct cmd *c, struct pay_store_tx *tx,
 {
     bool consumer = c->pm->source_kind == PAY_PF_ACCT_WALLET;
     char actor[PAY_AUDIT_TEXT_MAX], detail[PAY_AUDIT_DETAIL_MAX];
-    snprintf(actor, sizeof actor, "%s:%s", consumer ? "consumer" : "bank", c->pm->source_owner);
+    bool chain = strcmp(c->pm->method, "chain") == 0; /* docs/chain.md: the watcher */
+    snprintf(actor, sizeof actor, "%s:%s",
+             consumer ? "consumer"
+             : chain  ? "chain"
+                      : "bank",
+             c->pm->source_owner);
     snprintf(detail, sizeof detail,
              "amount_minor=%lld currency=%s method=%s fee_minor=%lld merchant=%s%s%s",
              (long long)t->amount_minor, t->currency, c->pm->method, (long long)t->fee_minor,

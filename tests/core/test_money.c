@@ -504,6 +504,48 @@ static void parse_amount_bounds(void **state)
     assert_int_equal(pay_money_parse_amount("100000000000.00", "CNY", "a", &m, &e), PAY_ERR_OK);
 }
 
+/* Non-ISO assets (tokens, docs/chain.md) with an explicit scale: unknown until registered,
+ * then parsed, formatted and shown like a currency; ISO codes and bad scales are refused. */
+static void assets_registered(void **state)
+{
+    (void)state;
+    struct pay_error err;
+    int64_t v = 0;
+    assert_int_equal(pay_currency_lookup("PTD"), -1);
+    expect_bad("1", "PTD", PAY_ERR_CURRENCY_UNKNOWN);
+    assert_int_equal(pay_asset_register("PTD", 6, &err), PAY_ERR_OK);
+    assert_int_equal(pay_asset_register("PTD", 6, &err), PAY_ERR_OK); /* again: same */
+    assert_int_equal(pay_currency_lookup("PTD"), 6);
+    expect_ok("12.5", "PTD", 12500000);
+    expect_ok("0.000001", "PTD", 1);
+    expect_bad("0.0000001", "PTD", PAY_ERR_AMOUNT_INVALID);
+    expect_format(12500000, "PTD", "12.500000");
+    expect_format(INT64_MIN, "PTD", "-9223372036854.775808");
+    char shown[PAY_MONEY_DISPLAY_MAX];
+    assert_true(pay_money_format_display(123456789000, "PTD", shown, sizeof shown) > 0);
+    assert_string_equal(shown, "123,456.789000\u00a0PTD");
+    /* 18 decimals (most ERC-20 tokens): at most 9.2 tokens fit, and more is an overflow even
+     * with more digits than 128 bits hold */
+    assert_int_equal(pay_asset_register("WEI", 18, &err), PAY_ERR_OK);
+    expect_ok("9.223372036854775807", "WEI", INT64_MAX);
+    expect_bad("9.223372036854775808", "WEI", PAY_ERR_AMOUNT_OVERFLOW);
+    expect_bad("99999999999999999999999999999.9", "WEI", PAY_ERR_AMOUNT_OVERFLOW);
+    expect_format(1, "WEI", "0.000000000000000001");
+    expect_format(INT64_MIN, "WEI", "-9.223372036854775808");
+    /* refusals */
+    assert_int_equal(pay_asset_register("PTD", 2, &err), PAY_ERR_FIELD_INVALID);
+    assert_int_equal(pay_currency_lookup("PTD"), 6);
+    assert_int_equal(pay_asset_register("CNY", 2, &err), PAY_ERR_CURRENCY_UNKNOWN);
+    assert_string_equal(err.field, "asset");
+    assert_int_equal(pay_currency_lookup("CNY"), 2);
+    assert_int_equal(pay_asset_register("ptd", 6, &err), PAY_ERR_CURRENCY_UNKNOWN);
+    assert_int_equal(pay_asset_register("PTDX", 6, &err), PAY_ERR_CURRENCY_UNKNOWN);
+    assert_int_equal(pay_asset_register("ABC", 19, &err), PAY_ERR_FIELD_INVALID);
+    assert_int_equal(pay_asset_register("ABC", -1, &err), PAY_ERR_FIELD_INVALID);
+    assert_int_equal(pay_currency_lookup("ABC"), -1);
+    (void)v;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -525,6 +567,7 @@ int main(void)
         cmocka_unit_test(split_parts),
         cmocka_unit_test(split_random_conserves),
         cmocka_unit_test(parse_amount_bounds),
+        cmocka_unit_test(assets_registered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
