@@ -54,7 +54,7 @@ static uint32_t kind_flags(enum pay_platform_account_kind kind)
         return PAY_LEDGER_AF_CREDITS_MUST_NOT_EXCEED_DEBITS;
     case PAY_PF_ACCT_SANDBOX:
     case PAY_PF_ACCT_SUSPENSE: /* a write-off goes either way: the bank had more, or less */
-    case PAY_PF_ACCT_FX: /* a token side in credit, a currency side in debit */
+    case PAY_PF_ACCT_FX:       /* a token side in credit, a currency side in debit */
         return 0;
     }
     return 0;

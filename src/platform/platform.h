@@ -108,8 +108,8 @@ struct pay_platform {
      * anchored. It remembers what it anchored itself: it is called again with the same head. */
     void (*receipts_anchor)(struct pay_platform *p, const struct pay_translog_head *head);
     int64_t recon_checked_ms; /* ... and at yesterday's reconciliation (recon.c) */
-    struct pay_risk risk; /* the rules in force (risk.h), reloaded on SIGHUP */
-    bool risk_ready;      /* risk initialised: pay_platform_close finalises it */
+    struct pay_risk risk;     /* the rules in force (risk.h), reloaded on SIGHUP */
+    bool risk_ready;          /* risk initialised: pay_platform_close finalises it */
 };
 
 /* --- lifecycle (server.c) ----------------------------------------------------------------- */
@@ -204,10 +204,10 @@ enum pay_platform_transfer_code {
     PAY_PF_XFER_SANDBOX_CREDIT = 120,
     PAY_PF_XFER_TOPUP = 121,
     PAY_PF_XFER_WITHDRAW = 122,
-    PAY_PF_XFER_PAYOUT = 130,      /* merchant available -> payouts in flight: a settlement */
-    PAY_PF_XFER_PAYOUT_BANK = 131, /* payouts in flight -> reserve(bank): the bank paid it */
-    PAY_PF_XFER_PAYOUT_BACK = 132, /* payouts in flight -> merchant: the bank refused it */
-    PAY_PF_XFER_RECON = 140,       /* reserve(bank) <-> suspense: a difference written off */
+    PAY_PF_XFER_PAYOUT = 130,            /* merchant available -> payouts in flight: a settlement */
+    PAY_PF_XFER_PAYOUT_BANK = 131,       /* payouts in flight -> reserve(bank): the bank paid it */
+    PAY_PF_XFER_PAYOUT_BACK = 132,       /* payouts in flight -> merchant: the bank refused it */
+    PAY_PF_XFER_RECON = 140,             /* reserve(bank) <-> suspense: a difference written off */
     PAY_PF_XFER_CHAIN_IN = 150,          /* reserve(chain) -> held: a confirmed token transfer */
     PAY_PF_XFER_CHAIN_APPLY = 151,       /* held -> fx(chain): the tokens that paid a trade */
     PAY_PF_XFER_CHAIN_RETURN = 152,      /* held -> refunds: a return signed and stored */
