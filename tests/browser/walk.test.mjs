@@ -125,7 +125,12 @@ class Walker {
     this.count++;
     const here = new URL(page.url());
     here.hash = '';
-    const hrefs = await page.$$eval('a[href]', (as) => as.map((a) => a.href));
+    const anchors = await page.$$eval('a[href]', (as) => as.map((a) => ({
+      href: a.href, download: a.hasAttribute('download'),
+    })));
+    const hrefs = anchors.map((a) => a.href);
+    // a download (a CSV, a receipt file) is no page to walk; its link is still checked below
+    const downloads = new Set(anchors.filter((a) => a.download).map((a) => a.href));
     const onward = hrefs.filter((h) => {
       try {
         const u = new URL(h);
@@ -138,7 +143,7 @@ class Walker {
       // the language switch of an error page the walk asked for leads back to that error
       if (expectStatus && /\/lang\//.test(h)) continue;
       if (!this.links.has(h)) this.links.set(h, where);
-      if (followable(h) && !this.kinds.has(kindOf(h))) this.queue.push(h);
+      if (followable(h) && !downloads.has(h) && !this.kinds.has(kindOf(h))) this.queue.push(h);
     }
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: 900 });
