@@ -171,8 +171,9 @@ enum pay_err pay_switch_open(const struct pay_switch_options *o, struct pay_swit
     if (mkdir(o->data_dir, 0700) != 0 && errno != EEXIST)
         return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "cannot create %s",
                              o->data_dir);
-    char db[PAY_SWITCH_PATH_MAX + 16];
-    snprintf(db, sizeof db, "%s/switch.db", o->data_dir);
+    char db[PAY_DATABASE_MAX + PAY_SWITCH_PATH_MAX + 16]; /* [server] database, else the file */
+    if (pay_server_settings_database(&o->server, "switch.db", db, sizeof db) != 0)
+        return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "data_dir", "data_dir too long");
     const struct pay_store_component *comps[] = {&pay_ledger_schema, &pay_switch_schema, NULL};
     rc = pay_store_open(db, NULL, comps, &sw->store, err);
     if (rc == PAY_ERR_OK)

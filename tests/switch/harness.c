@@ -5,6 +5,7 @@
 #include "core/clock.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
+#include "lib/testdb.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -20,20 +21,20 @@ static const char *bin(void)
 static int add_member(struct sw_proc *s, const char *code, const char *name, const char *bin_)
 {
     return h_paygate(NULL,
-                     "switch member add --data-dir %s/data --member %s --name '%s' --roles"
+                     "switch member add --data-dir %s/data%s --member %s --name '%s' --roles"
                      " issuer,acquirer --bin %s --funds 1000000000 --out %s/%s 2>>%s/cli.log",
-                     s->dir, code, name, bin_, s->dir, code, s->dir);
+                     s->dir, s->db_flag, code, name, bin_, s->dir, code, s->dir);
 }
 
 static int spawn_switch(struct sw_proc *s)
 {
-    char cmd[2048], path[300];
+    char cmd[4096], path[300];
     snprintf(path, sizeof path, "%s/url", s->dir);
     unlink(path);
     snprintf(cmd, sizeof cmd,
-             "exec '%s' switch serve --data-dir %s/data --fake-clock --print-url-file %s %s"
+             "exec '%s' switch serve --data-dir %s/data%s --fake-clock --print-url-file %s %s"
              " >>%s/stdout.txt 2>>%s/switch.log",
-             bin(), s->dir, path, s->extra, s->dir, s->dir);
+             bin(), s->dir, s->db_flag, path, s->extra, s->dir, s->dir);
     s->pid = th_spawn_sh(cmd);
     return th_wait_url_file(s->pid, path, s->url, sizeof s->url, TH_START_TIMEOUT_MS);
 }
@@ -44,6 +45,11 @@ int sw_start(struct sw_proc *s, const char *extra)
     if (th_tmpdir(s->dir, sizeof s->dir, "paygate-switch-test") != 0)
         return -1;
     snprintf(s->extra, sizeof s->extra, "%s", extra ? extra : "");
+    char file[300];
+    snprintf(file, sizeof file, "%s/data/switch.db", s->dir);
+    if (th_db_new("switch", file, s->db, sizeof s->db) != 0)
+        return -1;
+    th_db_flag(s->db, s->db_flag, sizeof s->db_flag);
     if (add_member(s, "icbc", "ICBC Sandbox", SW_ICBC_BIN) != 0 ||
         add_member(s, "ccb", "CCB Sandbox", SW_CCB_BIN) != 0)
         return -1;
@@ -78,16 +84,16 @@ void sw_member_dir(const struct sw_proc *s, const char *code, char *out, size_t 
 static int spawn_bank(struct bank_proc *b, const struct sw_proc *s, const char *code,
                       const char *bin_, const char *extra)
 {
-    char cmd[2600], path[300];
+    char cmd[4096], path[300];
     snprintf(path, sizeof path, "%s/url", b->dir);
     unlink(path);
     snprintf(cmd, sizeof cmd,
-             "exec '%s' bank serve --data-dir %s/data --code %s --bin %s --name '%s Sandbox'"
+             "exec '%s' bank serve --data-dir %s/data%s --code %s --bin %s --name '%s Sandbox'"
              " --demo-data --fast-hash --fake-clock --print-url-file %s --notify-timeout 1s"
              " --notify-retry 1s,1s,1s,1s --switch-url %s --switch-member-dir %s/%s %s"
              " >>%s/stdout.txt 2>>%s/bank.log",
-             bin(), b->dir, code, bin_, code, path, s->url, s->dir, code, extra ? extra : "",
-             b->dir, b->dir);
+             bin(), b->dir, b->db_flag, code, bin_, code, path, s->url, s->dir, code,
+             extra ? extra : "", b->dir, b->dir);
     b->pid = th_spawn_sh(cmd);
     return th_wait_url_file(b->pid, path, b->url, sizeof b->url, TH_START_TIMEOUT_MS);
 }
@@ -100,14 +106,17 @@ int sw_bank_start(struct bank_proc *b, const struct sw_proc *s, const char *code
     snprintf(prefix, sizeof prefix, "paygate-switch-%s", code);
     if (th_tmpdir(b->dir, sizeof b->dir, prefix) != 0)
         return -1;
-    /* the switch's suites run on SQLite only: the bank's database is its file in data/ */
-    snprintf(b->db, sizeof b->db, "%s/data/bank.db", b->dir);
+    char file[300];
+    snprintf(file, sizeof file, "%s/data/bank.db", b->dir);
+    if (th_db_new("bank", file, b->db, sizeof b->db) != 0)
+        return -1;
+    th_db_flag(b->db, b->db_flag, sizeof b->db_flag);
     /* merchant M1 (the bank harness's test merchant: <dir>/M1, shop.test, notify on loopback) */
     if (h_paygate(NULL,
-                  "bank merchant add --data-dir %s/data --code %s --bin %s --fast-hash --mer-id M1"
-                  " --name 'Test Shop 1' --referrer-domain shop.test --notify-domain 127.0.0.1"
-                  " --out %s/M1/ 2>>%s/cli.log",
-                  b->dir, code, bin_, b->dir, b->dir) != 0)
+                  "bank merchant add --data-dir %s/data%s --code %s --bin %s --fast-hash"
+                  " --mer-id M1 --name 'Test Shop 1' --referrer-domain shop.test --notify-domain"
+                  " 127.0.0.1 --out %s/M1/ 2>>%s/cli.log",
+                  b->dir, b->db_flag, code, bin_, b->dir, b->dir) != 0)
         return -1;
     return spawn_bank(b, s, code, bin_, extra);
 }
@@ -263,8 +272,7 @@ int sw_db_text(const char *db, const char *sql, const char *arg, char *out, size
 
 int sw_bank_account(const struct bank_proc *b, const char *account_id, int64_t out[4])
 {
-    char db[300];
-    snprintf(db, sizeof db, "%s/data/bank.db", b->dir);
+    const char *db = b->db;
     struct q q = {.sql = "SELECT debits_pending, debits_posted, credits_pending, credits_posted"
                          " FROM ledger_accounts WHERE id = $1",
                   .arg = account_id,
@@ -276,8 +284,7 @@ int sw_bank_account(const struct bank_proc *b, const char *account_id, int64_t o
 
 int sw_switch_account(const struct sw_proc *s, const char *account_id, int64_t out[4])
 {
-    char db[300];
-    snprintf(db, sizeof db, "%s/data/switch.db", s->dir);
+    const char *db = s->db;
     struct q q = {.sql = "SELECT debits_pending, debits_posted, credits_pending, credits_posted"
                          " FROM ledger_accounts WHERE id = $1",
                   .arg = account_id,
@@ -289,8 +296,8 @@ int sw_switch_account(const struct sw_proc *s, const char *account_id, int64_t o
 
 int sw_card_account(const struct bank_proc *b, int serial, char out[65])
 {
-    char db[300], phone[24];
-    snprintf(db, sizeof db, "%s/data/bank.db", b->dir);
+    char phone[24];
+    const char *db = b->db;
     snprintf(phone, sizeof phone, "1380000000%d", serial);
     int rc = sw_db_text(db,
                         "SELECT c.account_id FROM bank_cards c JOIN bank_customers u"
@@ -321,4 +328,17 @@ int sw_wait_log(const char *path, const char *needle, int ms)
         usleep(20000);
     }
     return -1;
+}
+
+int sw_scan(const char *dir, const char *const *files, size_t n_files, const char (*needles)[64],
+            size_t n_needles)
+{
+    /* control: the cluster's files do hold what the switch stores in clear (a member's name) */
+    static const char stored[1][64] = {"CCB Sandbox"};
+    if (th_db_is_pg() && th_db_scan_cluster(stored, 1, false) == 0) {
+        fprintf(stderr, "sw_scan: the cluster's files lack a stored value: scan is blind\n");
+        return 1;
+    }
+    return th_scan_files(dir, files, n_files, needles, n_needles) +
+           (int)th_db_scan_cluster(needles, n_needles, true);
 }

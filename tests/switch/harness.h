@@ -23,7 +23,9 @@ struct sw_proc {
     char dir[256];
     char url[128];
     pid_t pid;
-    char extra[256]; /* extra serve flags, kept for restarts */
+    char extra[256];                     /* extra serve flags, kept for restarts */
+    char db[PAY_DATABASE_MAX + 1];       /* data/switch.db, or a PostgreSQL URL in the pg suite */
+    char db_flag[PAY_DATABASE_MAX + 20]; /* " --database 'URL'" in the pg suite, else "" */
 };
 
 /* A switch in a new temp dir with members icbc and ccb (issuer,acquirer; BINs 622202 and
@@ -85,6 +87,12 @@ int sw_card_account(const struct bank_proc *b, int serial, char out[65]);
 int sw_db_text(const char *db, const char *sql, const char *arg, char *out, size_t n);
 /* The demo card with serial n of BIN bin (bin + 9 digits + Luhn). */
 void sw_demo_pan(const char *bin, int serial, char out[20]);
+
+/* Scans the files (relative to dir) for the needles, and in the pg suite the cluster's files
+ * too (after checking that they do hold a value the switch stores: else the scan is blind).
+ * The number of hits (0: none). */
+int sw_scan(const char *dir, const char *const *files, size_t n_files, const char (*needles)[64],
+            size_t n_needles);
 
 /* Waits up to ms for needle to appear in file path (a log line: an event). 0 or -1. */
 int sw_wait_log(const char *path, const char *needle, int ms);

@@ -47,8 +47,7 @@ static int teardown(void **state)
     h_bank_stop(&icbc);
     h_bank_stop(&ccb);
     sw_stop(&sw, SIGTERM);
-    char db[300];
-    snprintf(db, sizeof db, "%s/data/switch.db", sw.dir);
+    const char *db = sw.db;
     int rc = h_bank_ledger_verify(&ccb) | h_bank_ledger_verify(&icbc) |
              th_ledger_verify(th_binary_env(), db);
     if (rc == 0) {
@@ -113,8 +112,7 @@ static void ccb_card_pays_at_icbc(void **state)
     (void)state;
     char card_acct[65], mer_acct[65] = "";
     assert_int_equal(sw_card_account(&ccb, 1, card_acct), 0);
-    char db[300];
-    snprintf(db, sizeof db, "%s/data/bank.db", icbc.dir);
+    const char *db = icbc.db;
     assert_int_equal(sw_db_text(db, "SELECT account_id FROM bank_merchants WHERE mer_id = $1", "M1",
                                 mer_acct, sizeof mer_acct),
                      0);
@@ -383,10 +381,10 @@ static void no_card_data_at_the_acquirer_or_the_switch(void **state)
     snprintf(needles[n++], 64, "cvn2=%s", cvv_poor);
     const char *bank_files[] = {"data/bank.db", "data/bank.db-wal", "bank.log", "stdout.txt",
                                 "cli.log"};
-    assert_int_equal(th_scan_files(icbc.dir, bank_files, 5, (const char(*)[64])needles, n), 0);
+    assert_int_equal(sw_scan(icbc.dir, bank_files, 5, (const char(*)[64])needles, n), 0);
     const char *sw_files[] = {"data/switch.db", "data/switch.db-wal", "switch.log", "stdout.txt",
                               "cli.log"};
-    assert_int_equal(th_scan_files(sw.dir, sw_files, 5, (const char(*)[64])needles, n), 0);
+    assert_int_equal(sw_scan(sw.dir, sw_files, 5, (const char(*)[64])needles, n), 0);
 }
 
 int main(void)

@@ -55,8 +55,7 @@ static int teardown(void **state)
     h_bank_stop(&ccb);
     sw_stop(&sw, SIGTERM);
     int rc = h_bank_ledger_verify(&ccb);
-    char db[300];
-    snprintf(db, sizeof db, "%s/data/switch.db", sw.dir);
+    const char *db = sw.db;
     rc |= th_ledger_verify(th_binary_env(), db);
     if (rc == 0) {
         h_bank_remove(&ccb);
@@ -330,9 +329,9 @@ static void no_card_data_at_the_switch(void **state)
     }
     const char *files[] = {"data/switch.db", "data/switch.db-wal", "data/switch.db-shm",
                            "switch.log",     "stdout.txt",         "cli.log"};
-    assert_int_equal(th_scan_files(sw.dir, files, 6, (const char(*)[64])needles, n), 0);
+    assert_int_equal(sw_scan(sw.dir, files, 6, (const char(*)[64])needles, n), 0);
     const char *bank_files[] = {"bank.log", "stdout.txt"};
-    assert_int_equal(th_scan_files(ccb.dir, bank_files, 2, (const char(*)[64])needles, n), 0);
+    assert_int_equal(sw_scan(ccb.dir, bank_files, 2, (const char(*)[64])needles, n), 0);
 }
 
 int main(void)

@@ -48,8 +48,7 @@ static int teardown(void **state)
     sw_acq_close(&other);
     h_bank_stop(&ccb);
     sw_stop(&sw, SIGTERM);
-    char db[300];
-    snprintf(db, sizeof db, "%s/data/switch.db", sw.dir);
+    const char *db = sw.db;
     int rc = h_bank_ledger_verify(&ccb) | th_ledger_verify(th_binary_env(), db);
     if (rc == 0) {
         h_bank_remove(&ccb);
@@ -195,10 +194,10 @@ static void codes_are_hashed_and_wrong_ones_lock_the_card(void **state)
 {
     (void)state;
     struct h_resp r = {0};
-    char code[7], bad[7], db[300], hash[80] = "";
+    char code[7], bad[7], hash[80] = "";
+    const char *db = ccb.db;
     char *id = code_sent(500, pan5, cvv5, "13800000005", &r, code);
     snprintf(bad, sizeof bad, "%s", strcmp(code, "000000") == 0 ? "111111" : "000000");
-    snprintf(db, sizeof db, "%s/data/bank.db", ccb.dir);
     assert_int_equal(sw_db_text(db,
                                 "SELECT code_hash FROM bank_net_verifications WHERE state ="
                                 " $1",
@@ -305,9 +304,9 @@ static void no_card_data_or_codes_kept(void **state)
         snprintf(needles[n++], 64, "\"%s\"", codes[i]);
     }
     const char *files[] = {"data/switch.db", "data/switch.db-wal", "switch.log", "stdout.txt"};
-    assert_int_equal(th_scan_files(sw.dir, files, 4, (const char(*)[64])needles, n), 0);
+    assert_int_equal(sw_scan(sw.dir, files, 4, (const char(*)[64])needles, n), 0);
     const char *bank_files[] = {"bank.log", "stdout.txt"};
-    assert_int_equal(th_scan_files(ccb.dir, bank_files, 2, (const char(*)[64])needles, n), 0);
+    assert_int_equal(sw_scan(ccb.dir, bank_files, 2, (const char(*)[64])needles, n), 0);
 }
 
 int main(void)
