@@ -58,11 +58,11 @@ static enum pay_err transfer_load(struct pay_store_tx *tx, const char *id, struc
     return PAY_ERR_OK;
 }
 
-/* One ledger transfer between two platform accounts of the asset (made when missing). */
-static enum pay_err book(struct pay_platform *p, struct pay_store_tx *tx, const char *id,
-                         enum pay_platform_account_kind from, const char *from_owner,
-                         enum pay_platform_account_kind to, const char *to_owner, int64_t amount,
-                         int32_t code, const char *trade_id, struct pay_error *err)
+enum pay_err pay_platform_chain_book(struct pay_platform *p, struct pay_store_tx *tx,
+                                     const char *id, enum pay_platform_account_kind from,
+                                     const char *from_owner, enum pay_platform_account_kind to,
+                                     const char *to_owner, int64_t amount, int32_t code,
+                                     const char *trade_id, struct pay_error *err)
 {
     const char *asset = p->set.chain.asset;
     struct pay_ledger_transfer x;
@@ -102,8 +102,9 @@ static enum pay_err apply_to_trade(struct credit_cmd *c, struct pay_store_tx *tx
     }
     char id[PAY_LEDGER_ID_MAX + 1];
     snprintf(id, sizeof id, "%s.chain", trade_id);
-    if ((e = book(c->p, tx, id, PAY_PF_ACCT_CHAIN_HELD, "", PAY_PF_ACCT_FX, "chain", due,
-                  PAY_PF_XFER_CHAIN_APPLY, trade_id, err)) != PAY_ERR_OK)
+    if ((e = pay_platform_chain_book(c->p, tx, id, PAY_PF_ACCT_CHAIN_HELD, "", PAY_PF_ACCT_FX,
+                                     "chain", due, PAY_PF_XFER_CHAIN_APPLY, trade_id, err)) !=
+        PAY_ERR_OK)
         return e;
     /* the trade's currency side: conversion account -> merchant, fee and notification */
     struct pay_platform_payment pm = {.method = "chain",
@@ -129,8 +130,9 @@ static enum pay_err credit_apply(struct pay_store_tx *tx, void *ctx, struct pay_
         return e; /* credited already: once only */
     char id[PAY_LEDGER_ID_MAX + 1];
     snprintf(id, sizeof id, "%s.in", c->transfer_id);
-    if ((e = book(c->p, tx, id, PAY_PF_ACCT_RESERVE, "chain", PAY_PF_ACCT_CHAIN_HELD, "",
-                  x.amount_minor, PAY_PF_XFER_CHAIN_IN, x.trade_id, err)) != PAY_ERR_OK ||
+    if ((e = pay_platform_chain_book(c->p, tx, id, PAY_PF_ACCT_RESERVE, "chain",
+                                     PAY_PF_ACCT_CHAIN_HELD, "", x.amount_minor,
+                                     PAY_PF_XFER_CHAIN_IN, x.trade_id, err)) != PAY_ERR_OK ||
         (e = pay_store_exec(tx, err,
                             "UPDATE pf_chain_transfers SET status = 'credited', credited_ms = $1"
                             " WHERE id = $2 AND status = 'seen'",

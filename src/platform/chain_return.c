@@ -136,33 +136,6 @@ static enum pay_err fund_gas(struct returner *rt, const uint8_t to[PAY_CHAIN_ADD
 
 /* --- the books ------------------------------------------------------------------------------ */
 
-/* One ledger transfer of the asset between two platform accounts. */
-static enum pay_err book(struct pay_platform *p, struct pay_store_tx *tx, const char *id,
-                         enum pay_platform_account_kind from, const char *from_owner,
-                         enum pay_platform_account_kind to, const char *to_owner, int64_t amount,
-                         int32_t code, const char *trade_id, struct pay_error *err)
-{
-    struct pay_ledger_transfer x;
-    memset(&x, 0, sizeof x);
-    const char *asset = p->set.chain.asset;
-    enum pay_err e;
-    if ((e = pay_platform_account_ensure(p, tx, from, from_owner, asset, x.debit_account_id,
-                                         err)) != PAY_ERR_OK ||
-        (e = pay_platform_account_ensure(p, tx, to, to_owner, asset, x.credit_account_id, err)) !=
-            PAY_ERR_OK)
-        return e;
-    PAY_ASSERT(amount > 0 && amount <= PAY_AMOUNT_MAX_MINOR);
-    pay_str_copy(x.id, sizeof x.id, id);
-    memcpy(x.currency, asset, 4);
-    x.amount_minor = amount;
-    x.code = code;
-    pay_str_copy(x.user_data, sizeof x.user_data, trade_id);
-    enum pay_ledger_result r;
-    if ((e = pay_ledger_tx_transfer(p->ledger, tx, &x, &r, err)) != PAY_ERR_OK)
-        return e;
-    return pay_platform_ledger_error(r, err);
-}
-
 struct ret {
     char id[PAY_ID_MAX];
     char trade_id[PAY_ID_MAX];
@@ -200,8 +173,9 @@ static enum pay_err store_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
                            " WHERE trade_id = $2",
                            "it", r->amount_minor, r->trade_id);
     if (e == PAY_ERR_OK)
-        e = book(c->p, tx, id, PAY_PF_ACCT_CHAIN_HELD, "", PAY_PF_ACCT_REFUND_FLIGHT, "",
-                 r->amount_minor, PAY_PF_XFER_CHAIN_RETURN, r->trade_id, err);
+        e = pay_platform_chain_book(c->p, tx, id, PAY_PF_ACCT_CHAIN_HELD, "",
+                                    PAY_PF_ACCT_REFUND_FLIGHT, "", r->amount_minor,
+                                    PAY_PF_XFER_CHAIN_RETURN, r->trade_id, err);
     if (e == PAY_ERR_OK)
         e = pay_platform_audit(c->p, tx,
                                &(struct pay_audit_entry){.actor = "system",
@@ -234,11 +208,12 @@ static enum pay_err settle_apply(struct pay_store_tx *tx, void *ctx, struct pay_
         return rc < 0 ? err->code : PAY_ERR_OK; /* settled already */
     char id[PAY_LEDGER_ID_MAX + 1];
     snprintf(id, sizeof id, "%s.%s", r->id, ok ? "done" : "back");
-    enum pay_err e =
-        ok ? book(c->p, tx, id, PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_RESERVE, "chain",
-                  r->amount_minor, PAY_PF_XFER_CHAIN_RETURN_DONE, r->trade_id, err)
-           : book(c->p, tx, id, PAY_PF_ACCT_REFUND_FLIGHT, "", PAY_PF_ACCT_CHAIN_HELD, "",
-                  r->amount_minor, PAY_PF_XFER_CHAIN_RETURN_BACK, r->trade_id, err);
+    enum pay_err e = ok ? pay_platform_chain_book(c->p, tx, id, PAY_PF_ACCT_REFUND_FLIGHT, "",
+                                                  PAY_PF_ACCT_RESERVE, "chain", r->amount_minor,
+                                                  PAY_PF_XFER_CHAIN_RETURN_DONE, r->trade_id, err)
+                        : pay_platform_chain_book(c->p, tx, id, PAY_PF_ACCT_REFUND_FLIGHT, "",
+                                                  PAY_PF_ACCT_CHAIN_HELD, "", r->amount_minor,
+                                                  PAY_PF_XFER_CHAIN_RETURN_BACK, r->trade_id, err);
     if (e == PAY_ERR_OK && !ok)
         e = pay_store_exec(tx, err,
                            "UPDATE pf_chain_deposits SET returned_minor = returned_minor - $1"

@@ -227,6 +227,14 @@ enum pay_err pay_platform_account_ensure(struct pay_platform *p, struct pay_stor
                                          enum pay_platform_account_kind kind, const char *owner,
                                          const char *currency, char *id_out, struct pay_error *err);
 
+/* One ledger transfer of the chain's asset between two platform accounts (made when missing),
+ * with code and the trade in user_data; the ledger's refusal as an error (chain_credit.c). */
+enum pay_err pay_platform_chain_book(struct pay_platform *p, struct pay_store_tx *tx,
+                                     const char *id, enum pay_platform_account_kind from,
+                                     const char *from_owner, enum pay_platform_account_kind to,
+                                     const char *to_owner, int64_t amount, int32_t code,
+                                     const char *trade_id, struct pay_error *err);
+
 /* --- merchants (merchants.c) -------------------------------------------------------------- */
 
 struct pay_platform_merchant {
