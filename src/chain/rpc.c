@@ -260,3 +260,79 @@ enum pay_err pay_chain_rpc_transfer_logs(const struct pay_chain_rpc *c, const ch
     *n = k;
     return PAY_ERR_OK;
 }
+
+/* --- sending transactions ------------------------------------------------------------------- */
+
+enum pay_err pay_chain_rpc_quantity(const struct pay_chain_rpc *c, const char *method,
+                                    json_t *params, int64_t *out, struct pay_error *err)
+{
+    json_t *r;
+    enum pay_err e = pay_chain_rpc_call(c, method, params, &r, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    const char *t = json_string_value(r);
+    if (t && strncmp(t, "0x", 2) == 0 && strlen(t) > 18 && is_hex_digits(t + 2, strlen(t) - 2))
+        *out = INT64_MAX;
+    else if (pay_chain_quantity_parse(t, out) != 0)
+        e = bad_answer(err, method, "not a quantity");
+    json_decref(r);
+    return e;
+}
+
+enum pay_err pay_chain_rpc_fees(const struct pay_chain_rpc *c, uint64_t *max_fee,
+                                uint64_t *priority_fee, struct pay_error *err)
+{
+    json_t *b;
+    enum pay_err e =
+        pay_chain_rpc_call(c, "eth_getBlockByNumber", json_pack("[s, b]", "latest", 0), &b, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    int64_t base = 0, tip = 0;
+    int bad =
+        pay_chain_quantity_parse(json_string_value(json_object_get(b, "baseFeePerGas")), &base);
+    json_decref(b);
+    if (bad || base > INT32_MAX * 1000LL)
+        return bad_answer(err, "eth_getBlockByNumber", "no usable base fee");
+    if (pay_chain_rpc_quantity(c, "eth_maxPriorityFeePerGas", NULL, &tip, NULL) != PAY_ERR_OK ||
+        tip > INT32_MAX * 1000LL)
+        tip = 1000000000; /* 1 gwei when the node has no suggestion */
+    *priority_fee = (uint64_t)tip;
+    *max_fee = 2 * (uint64_t)base + (uint64_t)tip;
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_chain_rpc_send_raw(const struct pay_chain_rpc *c, const char *raw,
+                                    struct pay_error *err)
+{
+    json_t *r;
+    struct pay_error e2 = {0};
+    enum pay_err e =
+        pay_chain_rpc_call(c, "eth_sendRawTransaction", json_pack("[s]", raw), &r, &e2);
+    json_decref(r);
+    if (e == PAY_ERR_OK || (e == PAY_ERR_UPSTREAM_FAILED &&
+                            (strstr(e2.detail, "known") || strstr(e2.detail, "nonce too low"))))
+        return PAY_ERR_OK;
+    if (err)
+        *err = e2;
+    return e;
+}
+
+enum pay_err pay_chain_rpc_tx_receipt(const struct pay_chain_rpc *c, const char *tx_hash,
+                                      struct pay_chain_tx_receipt *out, struct pay_error *err)
+{
+    memset(out, 0, sizeof *out);
+    json_t *r;
+    enum pay_err e =
+        pay_chain_rpc_call(c, "eth_getTransactionReceipt", json_pack("[s]", tx_hash), &r, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (!json_is_null(r)) {
+        const char *status = json_string_value(json_object_get(r, "status"));
+        out->succeeded = status && strcmp(status, "0x1") == 0;
+        out->mined = pay_chain_quantity_parse(json_string_value(json_object_get(r, "blockNumber")),
+                                              &out->block_number) == 0 &&
+                     hash_copy(json_string_value(json_object_get(r, "blockHash")), out->block_hash);
+    }
+    json_decref(r);
+    return e;
+}

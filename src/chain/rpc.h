@@ -66,4 +66,37 @@ enum pay_err pay_chain_rpc_transfer_logs(const struct pay_chain_rpc *c, const ch
                                          struct pay_chain_transfer_log **out, size_t *n,
                                          struct pay_error *err) __attribute__((warn_unused_result));
 
+/* --- sending transactions (the return job, anchoring) ------------------------------------------
+ */
+
+/* A quantity answered by method(params) (params stolen): eth_getBalance, eth_getTransactionCount.
+ * A value beyond 63 bits saturates at INT64_MAX (more than any amount here). */
+enum pay_err pay_chain_rpc_quantity(const struct pay_chain_rpc *c, const char *method,
+                                    json_t *params, int64_t *out, struct pay_error *err)
+    __attribute__((warn_unused_result));
+
+/* The fees a new EIP-1559 transaction offers: twice the latest block's base fee plus the node's
+ * suggested tip (1 gwei when it has none). */
+enum pay_err pay_chain_rpc_fees(const struct pay_chain_rpc *c, uint64_t *max_fee,
+                                uint64_t *priority_fee, struct pay_error *err)
+    __attribute__((warn_unused_result));
+
+/* eth_sendRawTransaction of raw (0x-hex). "Already known" and "nonce too low" mean it (or its
+ * nonce's transaction) was sent before: OK, the receipt tells how it went. */
+enum pay_err pay_chain_rpc_send_raw(const struct pay_chain_rpc *c, const char *raw,
+                                    struct pay_error *err) __attribute__((warn_unused_result));
+
+/* A transaction's receipt: mined false when the node has none, or one without a block (pending,
+ * dropped, or removed by a reorganisation); else its block, that block's hash (67) and whether it
+ * succeeded. */
+struct pay_chain_tx_receipt {
+    bool mined;
+    int64_t block_number;
+    char block_hash[67];
+    bool succeeded;
+};
+enum pay_err pay_chain_rpc_tx_receipt(const struct pay_chain_rpc *c, const char *tx_hash,
+                                      struct pay_chain_tx_receipt *out, struct pay_error *err)
+    __attribute__((warn_unused_result));
+
 #endif

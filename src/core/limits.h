@@ -346,6 +346,9 @@
 /* Bytes of a tree head's signed message and of a co-signature's: tags, names, numbers, root. */
 #define PAY_TRANSLOG_HEAD_MSG_MAX  (64 + 4 + PAY_TRANSLOG_TEXT_MAX + 8 + 8 + 32)
 #define PAY_TRANSLOG_COSIG_MSG_MAX (64 + 4 + PAY_TRANSLOG_TEXT_MAX + PAY_TRANSLOG_HEAD_MSG_MAX)
+/* What a head's anchor transaction carries (docs/receipts.md, "Anchoring on the chain"): the
+ * head's signed message and its 64-byte Ed25519 signature. */
+#define PAY_TRANSLOG_ANCHOR_DATA_MAX (PAY_TRANSLOG_HEAD_MSG_MAX + 64)
 /* Largest receipt file `paygate receipt verify` reads, and largest public key file. */
 #define PAY_TRANSLOG_RECEIPT_FILE_MAX 65536
 #define PAY_TRANSLOG_KEY_FILE_MAX     65536
@@ -677,6 +680,9 @@
 #define PAY_CHAIN_TX_DATA_MAX 1024
 /* A signed raw transaction as 0x-hex: its RLP (data plus ~200 bytes of fields) twice, + 3. */
 #define PAY_CHAIN_RAW_TX_MAX (2 * (PAY_CHAIN_TX_DATA_MAX + 256) + 3)
+/* Anchoring (docs/receipts.md): heads are anchored at most this often by default, so that a
+ * busy log costs one transaction an hour, not one a minute (config [chain] anchor_interval). */
+#define PAY_CHAIN_ANCHOR_INTERVAL_MS (3600 * 1000)
 /* Returns one run of `paygate platform chain return` follows, and starts: the rest next run. */
 #define PAY_CHAIN_RETURNS_BATCH 32
 /* Non-ISO assets the money layer knows (core/money.h, pay_asset_register): a few tokens. */

@@ -372,7 +372,7 @@ enum pay_err pay_platform_api_entry(struct pay_http_request *req, struct pay_err
 }
 
 /* GET /.well-known/paygate-platform-key: how merchants learn the key that signs our answers
- * and notifications. */
+ * and notifications, and where the payment log's heads are anchored. */
 static enum pay_err h_key(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_platform *p = pay_http_req_ctx(req);
@@ -381,10 +381,14 @@ static enum pay_err h_key(struct pay_http_request *req, struct pay_error *err)
     char *pem = pay_ed25519_pk_to_pem(p->key.pk);
     if (!pem)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
-    pay_http_respond_json(req, 200,
-                          json_pack("{s:s, s:s, s:s, s:s}", "key_id", p->key_id, "alg", "ed25519",
-                                    "public_key", text, "public_key_pem", pem));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "key_id", p->key_id, "alg", "ed25519",
+                          "public_key", text, "public_key_pem", pem);
     free(pem);
+    if (o && p->set.chain.anchoring) /* where the payment log is anchored (docs/receipts.md) */
+        json_object_set_new(o, "anchor",
+                            json_pack("{s:I, s:s}", "chain_id", (json_int_t)p->set.chain.chain_id,
+                                      "address", p->set.chain.anchor_address));
+    pay_http_respond_json(req, 200, o);
     return PAY_ERR_OK;
 }
 

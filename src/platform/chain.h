@@ -35,6 +35,11 @@ struct pay_platform_chain_settings {
     int64_t poll_ms;            /* the watcher's period */
     char rate_currency[4];      /* trades in this currency may be paid on chain */
     int64_t rate_minor;         /* minor units of rate_currency per whole token */
+    /* Anchoring of the payment log's heads (chain_anchor.c); on when anchor_key_file is set. */
+    bool anchoring;
+    uint8_t anchor_key[32]; /* secp256k1: spends only the gas of anchor transactions */
+    char anchor_address[PAY_CHAIN_ADDRESS_TEXT_LEN]; /* its address, EIP-55 */
+    int64_t anchor_interval_ms;                      /* at most one anchor this often */
 };
 
 /* Reads [chain] (every key checked; nothing enabled without the section) and registers the
@@ -93,8 +98,32 @@ enum pay_err pay_platform_chain_return_run(struct pay_platform *p,
                                            struct pay_platform_chain_return_stats *out,
                                            struct pay_error *err);
 
+/* Anchoring the payment log's signed heads on the chain (chain_anchor.c, docs/receipts.md):
+ * follows the anchor in flight (sent again while not mined; confirmed at the rail's
+ * confirmations; a dropped one is forgotten), else anchors the newest head when it is newer than
+ * the last anchored one and, unless `now`, anchor_interval has passed since. One anchor at a
+ * time, in a transaction from the anchor key to itself whose data is the head's message and
+ * signature, stored before it is sent. */
+struct pay_platform_chain_anchor {
+    int64_t tree_size;
+    char address[PAY_CHAIN_ADDRESS_TEXT_LEN]; /* the anchor key's, EIP-55 */
+    char tx_hash[67];
+    char status[16]; /* signed | sent | confirmed | dropped */
+    int64_t block_number;
+};
+enum pay_err pay_platform_chain_anchor_step(struct pay_platform *p, bool now,
+                                            struct pay_platform_chain_anchor *last,
+                                            struct pay_error *err);
+/* The newest confirmed anchor (tree_size 0 when none), inside tx. */
+struct pay_store_tx;
+enum pay_err pay_platform_chain_anchor_latest(struct pay_store_tx *tx,
+                                              struct pay_platform_chain_anchor *out,
+                                              struct pay_error *err);
+
 /* The command line of the return job (chain_cli.c), argv[0] being "return". */
 int pay_platform_chain_cli_return(int argc, char **argv);
+/* `paygate platform chain anchor`: anchors the newest head now (chain_cli.c). */
+int pay_platform_chain_cli_anchor(int argc, char **argv);
 
 /* The cashier's chain page (chain_pages.c): its route table (docs/hacking.md, "Platform
  * routes"); the page is NOT_FOUND while [chain] is off. */

@@ -1,6 +1,8 @@
 /* `paygate platform chain return` (docs/chain.md, "Returning held tokens"): the one process
- * that loads a private key of the chain rail, from a file of mode 0600 given on its command
- * line, for one run of the return job; the platform server never reads that file. */
+ * that loads a key of the deposits, from a file of mode 0600 given on its command line, for one
+ * run of the return job; the platform server never reads that file. And `paygate platform chain
+ * anchor` (docs/receipts.md, "Anchoring on the chain"): the payment log's newest head anchored
+ * now, with the anchor key of the [chain] section. */
 #include "platform/chain.h"
 #include "platform/platform.h"
 
@@ -89,5 +91,49 @@ int pay_platform_chain_cli_return(int argc, char **argv)
                 err.detail[0] ? err.detail : pay_err_message(e));
         return 1;
     }
+    return 0;
+}
+
+int pay_platform_chain_cli_anchor(int argc, char **argv)
+{
+    const char *v[3] = {NULL};
+    const struct pay_cli_opt opts[] = {
+        PAY_CLI_REQ("--config", "FILE", "the platform's INI file (its [chain] section)", &v[0]),
+        PAY_CLI_REQ("--data-dir", "DIR", "the platform's data folder", &v[1]),
+        PAY_CLI_OPT("--database", "DB",
+                    "the database the server uses, as its [server] database; default"
+                    " DIR/platform.db",
+                    &v[2]),
+        PAY_CLI_END};
+    if (pay_cli_wants_help(argc, argv)) {
+        printf("usage: paygate platform chain anchor [options]\n\nAnchors the payment log's"
+               " newest signed head on the chain now (or follows\nthe anchor in flight), with"
+               " [chain] anchor_key_file (docs/receipts.md).\nOptions:\n");
+        pay_cli_usage(stdout, opts);
+        return 0;
+    }
+    int bad = pay_cli_parse("platform chain anchor", opts, argc, argv, 1, NULL, NULL);
+    if (bad)
+        return bad;
+    struct pay_error err = {0};
+    struct pay_platform *p = NULL;
+    struct pay_platform_chain_anchor a = {0};
+    enum pay_err e = open_platform(v[0], v[1], v[2], &p, &err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_chain_anchor_step(p, true, &a, &err);
+    pay_platform_close(p);
+    if (e != PAY_ERR_OK) {
+        fprintf(stderr, "paygate platform chain anchor: %s %s: %s\n", pay_err_name(e), err.field,
+                err.detail[0] ? err.detail : pay_err_message(e));
+        return 1;
+    }
+    if (a.tree_size == 0)
+        printf("anchor: no signed head yet\n");
+    else if (strcmp(a.status, "confirmed") == 0)
+        printf("anchor: head of %lld leaves confirmed in block %lld, tx %s\n",
+               (long long)a.tree_size, (long long)a.block_number, a.tx_hash);
+    else
+        printf("anchor: head of %lld leaves %s, tx %s\n", (long long)a.tree_size, a.status,
+               a.tx_hash);
     return 0;
 }

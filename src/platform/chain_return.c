@@ -37,66 +37,16 @@ struct returner {
 
 /* --- the node ------------------------------------------------------------------------------- */
 
-static enum pay_err quantity_of(const struct pay_chain_rpc *rpc, const char *method, json_t *params,
-                                int64_t *out, struct pay_error *err)
-{
-    json_t *r;
-    enum pay_err e = pay_chain_rpc_call(rpc, method, params, &r, err);
-    if (e != PAY_ERR_OK)
-        return e;
-    const char *t = json_string_value(r);
-    /* a balance beyond 63 bits is more than any amount here: saturate */
-    if (t && strncmp(t, "0x", 2) == 0 && strlen(t) > 18)
-        *out = INT64_MAX;
-    else if (pay_chain_quantity_parse(t, out) != 0)
-        e = pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "chain", "%s: not a quantity", method);
-    json_decref(r);
-    return e;
-}
-
-/* The fees a new transaction offers: twice the latest base fee plus the node's suggested tip. */
-static enum pay_err fees(struct returner *rt, struct pay_error *err)
-{
-    json_t *b;
-    enum pay_err e = pay_chain_rpc_call(&rt->cs->rpc, "eth_getBlockByNumber",
-                                        json_pack("[s, b]", "latest", 0), &b, err);
-    if (e != PAY_ERR_OK)
-        return e;
-    int64_t base = 0, tip = 0;
-    int bad =
-        pay_chain_quantity_parse(json_string_value(json_object_get(b, "baseFeePerGas")), &base);
-    json_decref(b);
-    if (bad || base > INT32_MAX * 1000LL)
-        return pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, "chain", "no usable base fee");
-    if (quantity_of(&rt->cs->rpc, "eth_maxPriorityFeePerGas", NULL, &tip, err) != PAY_ERR_OK ||
-        tip > INT32_MAX * 1000LL)
-        tip = 1000000000; /* 1 gwei when the node has no suggestion */
-    rt->prio_fee = (uint64_t)tip;
-    rt->max_fee = 2 * (uint64_t)base + (uint64_t)tip;
-    return PAY_ERR_OK;
-}
-
 static enum pay_err address_quantity(struct returner *rt, const char *method, const char *addr,
                                      int64_t *out, struct pay_error *err)
 {
-    return quantity_of(&rt->cs->rpc, method, json_pack("[s, s]", addr, "pending"), out, err);
+    return pay_chain_rpc_quantity(&rt->cs->rpc, method, json_pack("[s, s]", addr, "pending"), out,
+                                  err);
 }
 
-/* Sends a signed raw transaction. "Already known" and the like mean it was sent before: the
- * receipt says how it went, so they are not errors here. */
 static enum pay_err send_raw(struct returner *rt, const char *raw, struct pay_error *err)
 {
-    json_t *r;
-    struct pay_error e2 = {0};
-    enum pay_err e =
-        pay_chain_rpc_call(&rt->cs->rpc, "eth_sendRawTransaction", json_pack("[s]", raw), &r, &e2);
-    json_decref(r);
-    if (e == PAY_ERR_OK || (e == PAY_ERR_UPSTREAM_FAILED &&
-                            (strstr(e2.detail, "known") || strstr(e2.detail, "nonce too low"))))
-        return PAY_ERR_OK;
-    if (err)
-        *err = e2;
-    return e;
+    return pay_chain_rpc_send_raw(&rt->cs->rpc, raw, err);
 }
 
 /* Gas for a deposit address that has less than a return costs: ether from the gas wallet. */
@@ -277,18 +227,12 @@ static enum pay_err mark_sent(struct pay_platform *p, struct ret *r, struct pay_
 static enum pay_err follow_return(struct returner *rt, struct ret *r, int64_t head,
                                   struct pay_error *err)
 {
-    json_t *rc;
-    enum pay_err e = pay_chain_rpc_call(&rt->cs->rpc, "eth_getTransactionReceipt",
-                                        json_pack("[s]", r->hash), &rc, err);
+    struct pay_chain_tx_receipt rc;
+    enum pay_err e = pay_chain_rpc_tx_receipt(&rt->cs->rpc, r->hash, &rc, err);
     if (e != PAY_ERR_OK)
         return e;
-    int64_t block = -1;
-    const char *status = json_string_value(json_object_get(rc, "status"));
-    bool ok = status && strcmp(status, "0x1") == 0;
-    bool mined = !json_is_null(rc) &&
-                 pay_chain_quantity_parse(json_string_value(json_object_get(rc, "blockNumber")),
-                                          &block) == 0;
-    json_decref(rc);
+    bool ok = rc.succeeded, mined = rc.mined;
+    int64_t block = rc.block_number;
     if (!mined) { /* not on chain (yet, or dropped): send it again, the same bytes */
         if ((e = send_raw(rt, r->raw, err)) == PAY_ERR_OK && strcmp(r->status, "signed") == 0)
             e = mark_sent(rt->p, r, err);
@@ -423,7 +367,7 @@ static enum pay_err run(struct returner *rt, struct pay_error *err)
                              "the node is on chain %lld, not %lld", (long long)chain_id,
                              (long long)rt->cs->chain_id);
     if (e != PAY_ERR_OK || (e = pay_chain_rpc_head(&rt->cs->rpc, &head, err)) != PAY_ERR_OK ||
-        (e = fees(rt, err)) != PAY_ERR_OK)
+        (e = pay_chain_rpc_fees(&rt->cs->rpc, &rt->max_fee, &rt->prio_fee, err)) != PAY_ERR_OK)
         return e;
     static struct ret open_rows[PAY_CHAIN_RETURNS_BATCH];
     struct list_cmd l = {.rows = open_rows, .max = PAY_CHAIN_RETURNS_BATCH};

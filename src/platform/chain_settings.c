@@ -4,12 +4,27 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/money.h"
+#include "crypto/crypto.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
 
 #include <string.h>
 
-static const char *const chain_keys[] = {
-    "rpc_url", "allow_private", "chain_id",      "token", "asset",         "decimals",
-    "xpub",    "confirmations", "poll_interval", "rate",  "rate_currency", NULL};
+static const char *const chain_keys[] = {"rpc_url",
+                                         "allow_private",
+                                         "chain_id",
+                                         "token",
+                                         "asset",
+                                         "decimals",
+                                         "xpub",
+                                         "confirmations",
+                                         "poll_interval",
+                                         "rate",
+                                         "rate_currency",
+                                         "anchor_key_file",
+                                         "anchor_interval",
+                                         NULL};
 
 static enum pay_err required(const struct pay_config *c, const char *key, const char **out,
                              struct pay_error *err)
@@ -84,6 +99,45 @@ static enum pay_err read_node(struct pay_platform_chain_settings *s, const struc
     return PAY_ERR_OK;
 }
 
+/* anchor_key_file: one line of 64 hex digits (0x allowed), a file only its owner may read. */
+static enum pay_err read_anchor(struct pay_platform_chain_settings *s, const struct pay_config *c,
+                                struct pay_error *err)
+{
+    s->anchor_interval_ms = PAY_CHAIN_ANCHOR_INTERVAL_MS;
+    enum pay_err e = pay_config_get_duration_ms(c, "chain", "anchor_interval",
+                                                s->anchor_interval_ms, &s->anchor_interval_ms, err);
+    const char *path = pay_config_get(c, "chain", "anchor_key_file", NULL);
+    if (e != PAY_ERR_OK || path == NULL || path[0] == '\0')
+        return e;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return pay_config_error(c, "chain", "anchor_key_file", err, "cannot read %s", path);
+    if ((st.st_mode & 077) != 0)
+        return pay_config_error(c, "chain", "anchor_key_file", err,
+                                "%s can be read by others: chmod 600 it", path);
+    size_t len = 0, n = 0;
+    char *text = pay_file_read(path, 80, &len);
+    if (text == NULL)
+        return pay_config_error(c, "chain", "anchor_key_file", err, "cannot read %s", path);
+    text[strcspn(text, "\r\n")] = '\0';
+    const char *hex = strncmp(text, "0x", 2) == 0 ? text + 2 : text;
+    uint8_t pub[33], addr[PAY_CHAIN_ADDRESS_LEN];
+    bool ok = strlen(hex) == 64 &&
+              pay_hex_decode(s->anchor_key, sizeof s->anchor_key, hex, 64, &n) == 0 && n == 32 &&
+              pay_chain_key_public(s->anchor_key, pub) == 0;
+    pay_wipe(text, len);
+    free(text);
+    if (!ok) {
+        pay_wipe(s->anchor_key, sizeof s->anchor_key);
+        return pay_config_error(c, "chain", "anchor_key_file", err,
+                                "not a secp256k1 private key as 64 hex digits");
+    }
+    pay_chain_address_of(pub, addr);
+    pay_chain_address_format(addr, s->anchor_address);
+    s->anchoring = true;
+    return PAY_ERR_OK;
+}
+
 enum pay_err pay_platform_chain_settings_read(struct pay_platform_chain_settings *s,
                                               const struct pay_config *c, struct pay_error *err)
 {
@@ -103,6 +157,8 @@ enum pay_err pay_platform_chain_settings_read(struct pay_platform_chain_settings
         return e;
     if (s->poll_ms < 10)
         return pay_config_error(c, "chain", "poll_interval", err, "at least 10ms");
+    if ((e = read_anchor(s, c, err)) != PAY_ERR_OK)
+        return e;
     s->enabled = true;
     return PAY_ERR_OK;
 }

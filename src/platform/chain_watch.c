@@ -313,10 +313,14 @@ void *pay_platform_chain_watcher(void *arg)
     struct pay_store_seat *seat = pay_store_seat_new(p->store, PAY_PLATFORM_CHAIN_SEAT);
     while (!atomic_load(&p->stopping)) {
         struct pay_error err = {0};
-        enum pay_err e =
-            !seat || pay_store_seat_hold(seat) ? pay_platform_chain_pass(p, &err) : PAY_ERR_OK;
+        bool seated = !seat || pay_store_seat_hold(seat);
+        enum pay_err e = seated ? pay_platform_chain_pass(p, &err) : PAY_ERR_OK;
         if (e != PAY_ERR_OK)
             PAY_WARN("chain.pass_failed", "code=%s detail=\"%s\"", pay_err_name(e), err.detail);
+        else if (seated && p->set.chain.anchoring && /* docs/receipts.md, "Anchoring" */
+                 (e = pay_platform_chain_anchor_step(p, false, NULL, &err)) != PAY_ERR_OK)
+            PAY_WARN("chain.anchor_step_failed", "code=%s detail=\"%s\"", pay_err_name(e),
+                     err.detail);
         pay_platform_wait(p, &p->chain_clock, p->set.chain.poll_ms);
     }
     pay_store_seat_free(seat);

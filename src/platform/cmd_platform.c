@@ -40,6 +40,8 @@ static const char platform_commands[] =
     "       paygate platform reconcile --config FILE --date YYYY-MM-DD [--bank CODE]\n"
     "       paygate platform chain return --config FILE --data-dir DIR [--database DB]\n"
     "                        --key-file FILE   (returns held tokens on chain, docs/chain.md)\n"
+    "       paygate platform chain anchor --config FILE --data-dir DIR [--database DB]\n"
+    "                        (anchors the payment log's newest head now, docs/receipts.md)\n"
     "  (`paygate platform <command> --help` describes each command's options)\n\n";
 
 /* --database of the offline commands */
@@ -669,6 +671,7 @@ static const struct {
     {"reconcile", NULL, reconcile},
     {"merchant", "fee", merchant_fee},
     {"chain", "return", pay_platform_chain_cli_return},
+    {"chain", "anchor", pay_platform_chain_cli_anchor},
 };
 
 int pay_cmd_platform(int argc, char **argv)

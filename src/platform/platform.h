@@ -101,12 +101,9 @@ struct pay_platform {
     struct pay_tz *settle_tz;  /* [server] time_zone: business days and the cut-off */
     int64_t settle_checked_ms; /* the sweeper's last look at today's settlement run */
     /* The payment log (receipts.c): the head size each bank was last asked to co-sign (the
-     * sweeper's own; a bank is asked again at the next head), and the anchoring hook. */
+     * sweeper's own; a bank is asked again at the next head). Heads are anchored on the chain
+     * by the chain watcher (chain_anchor.c). */
     int64_t receipts_asked[PAY_TRANSLOG_WITNESS_MAX];
-    /* Called by the sweeper after each round of the payment log with the newest signed head
-     * and its co-signatures so far (docs/receipts.md, "Anchoring"); NULL: heads are not
-     * anchored. It remembers what it anchored itself: it is called again with the same head. */
-    void (*receipts_anchor)(struct pay_platform *p, const struct pay_translog_head *head);
     int64_t recon_checked_ms; /* ... and at yesterday's reconciliation (recon.c) */
     struct pay_risk risk;     /* the rules in force (risk.h), reloaded on SIGHUP */
     bool risk_ready;          /* risk initialised: pay_platform_close finalises it */

@@ -1,7 +1,8 @@
 /* The platform's side of the transparency log (docs/receipts.md): each paid trade's leaf,
  * appended in the transaction that records the payment (trades.c), so a payment never exists
  * without its leaf; the sweeper's round that signs tree heads and has the banks co-sign them
- * as witnesses; and the anchoring hook. */
+ * as witnesses; and the receipts served, with the anchor of their head on the chain when it has
+ * one (chain_anchor.c). */
 #include "platform/platform.h"
 
 #include "core/buf.h"
@@ -203,17 +204,41 @@ void pay_platform_receipts_work(struct pay_platform *p)
         return;
     for (size_t i = 0; i < p->set.n_banks && i < PAY_TRANSLOG_WITNESS_MAX; i++)
         ask_witness(p, i, &c.head);
-    if (p->receipts_anchor)
-        p->receipts_anchor(p, &c.head);
 }
 
 /* --- what the platform serves (docs/receipts.md, "Getting receipts and proofs") ------------- */
 
 struct serve_ctx {
+    struct pay_platform *p;
     const char *trade_id; /* a receipt; else the newest head, or a consistency proof */
     int64_t first, second;
     json_t *out;
 };
+
+/* A trade's receipt: with the newest head anchored on the chain when that head covers the
+ * payment, and its anchor (docs/receipts.md, "Anchoring on the chain"); else with the newest
+ * head. */
+static enum pay_err receipt_tx(struct pay_store_tx *tx, struct serve_ctx *s, struct pay_error *err)
+{
+    struct pay_translog_leaf l;
+    int64_t index = 0;
+    struct pay_platform_chain_anchor a = {0};
+    enum pay_err e = pay_translog_leaf_of(tx, s->trade_id, &l, &index, err);
+    if (e == PAY_ERR_OK && s->p->set.chain.enabled)
+        e = pay_platform_chain_anchor_latest(tx, &a, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (a.tree_size <= index)
+        return pay_translog_receipt(tx, s->trade_id, &s->out, err);
+    if ((e = pay_translog_receipt_at(tx, s->trade_id, a.tree_size, &s->out, err)) != PAY_ERR_OK)
+        return e;
+    json_t *anchor = json_pack("{s:I, s:s, s:s, s:I}", "chain_id",
+                               (json_int_t)s->p->set.chain.chain_id, "address", a.address,
+                               "tx_hash", a.tx_hash, "block_number", (json_int_t)a.block_number);
+    if (anchor == NULL || json_object_set_new(s->out, "anchor", anchor) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+    return PAY_ERR_OK;
+}
 
 static enum pay_err serve_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
@@ -221,7 +246,7 @@ static enum pay_err serve_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
     json_decref(s->out);
     s->out = NULL;
     if (s->trade_id)
-        return pay_translog_receipt(tx, s->trade_id, &s->out, err);
+        return receipt_tx(tx, s, err);
     if (s->second > 0)
         return pay_translog_consistency(tx, s->first, s->second, &s->out, err);
     struct pay_translog_head h;
@@ -234,7 +259,7 @@ static enum pay_err serve_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
 enum pay_err pay_platform_receipt_json(struct pay_platform *p, const char *trade_id, json_t **out,
                                        struct pay_error *err)
 {
-    struct serve_ctx s = {.trade_id = trade_id};
+    struct serve_ctx s = {.p = p, .trade_id = trade_id};
     enum pay_err e = pay_store_run_read(p->store, serve_tx, &s, err);
     if (e == PAY_ERR_NOT_FOUND) /* the trade has no leaf: it is not paid */
         e = pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
@@ -264,7 +289,7 @@ static bool size_param(struct pay_http_request *req, const char *name, int64_t *
 static enum pay_err h_log(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_platform *p = pay_http_req_ctx(req);
-    struct serve_ctx s = {0};
+    struct serve_ctx s = {.p = p};
     bool consistency = strcmp(pay_http_req_path(req), "/v1/log/consistency") == 0;
     if (consistency &&
         (!size_param(req, "first", &s.first, err) || !size_param(req, "second", &s.second, err)))

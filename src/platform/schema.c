@@ -550,6 +550,21 @@ static const struct pay_store_migration migrations[] = {
      " created_ms BIGINT NOT NULL,"
      " done_ms BIGINT NOT NULL DEFAULT 0);"
      "CREATE INDEX pf_chain_returns_status ON pf_chain_returns(status)"},
+    /* 24: anchors of the payment log's heads on the chain (chain_anchor.c, docs/receipts.md) */
+    {24,
+     "CREATE TABLE pf_chain_anchors ("
+     " id TEXT PRIMARY KEY,"
+     " tree_size BIGINT NOT NULL CHECK (tree_size > 0),"
+     " address TEXT NOT NULL,"
+     " nonce BIGINT NOT NULL,"
+     " raw_tx TEXT NOT NULL,"
+     " tx_hash TEXT NOT NULL UNIQUE,"
+     " status TEXT NOT NULL CHECK (status IN ('signed','sent','confirmed','dropped')),"
+     " block_number BIGINT NOT NULL DEFAULT 0,"
+     " block_hash TEXT NOT NULL DEFAULT '',"
+     " created_ms BIGINT NOT NULL,"
+     " done_ms BIGINT NOT NULL DEFAULT 0);"
+     "CREATE INDEX pf_chain_anchors_status ON pf_chain_anchors(status, tree_size)"},
 };
 
 /* PostgreSQL runs 1..12 and 17 on as written; 13 to 16 are written for SQLite (its table rebuild,

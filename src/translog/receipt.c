@@ -93,13 +93,20 @@ static enum pay_err signed_leaves(struct pay_store_tx *tx, const struct pay_tran
 enum pay_err pay_translog_receipt(struct pay_store_tx *tx, const char *trade_id, json_t **out,
                                   struct pay_error *err)
 {
+    return pay_translog_receipt_at(tx, trade_id, 0, out, err);
+}
+
+enum pay_err pay_translog_receipt_at(struct pay_store_tx *tx, const char *trade_id,
+                                     int64_t tree_size, json_t **out, struct pay_error *err)
+{
     *out = NULL;
     struct pay_translog_leaf l;
     struct pay_translog_head head;
     int64_t index = 0;
     enum pay_err e = pay_translog_leaf_of(tx, trade_id, &l, &index, err);
     if (e == PAY_ERR_OK)
-        e = pay_translog_head_latest(tx, &head, err);
+        e = tree_size > 0 ? pay_translog_head_at(tx, tree_size, &head, err)
+                          : pay_translog_head_latest(tx, &head, err);
     if (e != PAY_ERR_OK)
         return e;
     if (head.tree_size <= index)

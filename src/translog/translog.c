@@ -68,6 +68,14 @@ size_t pay_translog_head_message(const struct pay_translog_head *h, uint8_t *buf
     return w.len;
 }
 
+size_t pay_translog_anchor_data(const struct pay_translog_head *h, uint8_t *buf, size_t size)
+{
+    PAY_ASSERT(size >= PAY_TRANSLOG_ANCHOR_DATA_MAX);
+    size_t n = pay_translog_head_message(h, buf, size);
+    memcpy(buf + n, h->sig, PAY_ED25519_SIG_LEN);
+    return n + PAY_ED25519_SIG_LEN;
+}
+
 size_t pay_translog_cosig_message(const char *witness, const struct pay_translog_head *h,
                                   uint8_t *buf, size_t size)
 {

@@ -73,6 +73,11 @@ size_t pay_translog_head_message(const struct pay_translog_head *h, uint8_t *buf
 size_t pay_translog_cosig_message(const char *witness, const struct pay_translog_head *h,
                                   uint8_t *buf, size_t size);
 
+/* The bytes a head's anchor transaction carries as its data (docs/receipts.md, "Anchoring on
+ * the chain"): the head's message, then its Ed25519 signature. buf: PAY_TRANSLOG_ANCHOR_DATA_MAX;
+ * returns the length. */
+size_t pay_translog_anchor_data(const struct pay_translog_head *h, uint8_t *buf, size_t size);
+
 /* Signs msg with s (Ed25519 or RSA-SHA256) into sig (PAY_RSA_SIG_MAX); verifies with key. */
 enum pay_err pay_translog_sign(const struct pay_sig_signer *s, const uint8_t *msg, size_t len,
                                uint8_t *sig, size_t *sig_len, struct pay_error *err);
@@ -126,6 +131,10 @@ enum pay_err pay_translog_head_json(struct pay_store_tx *tx, const struct pay_tr
  * hash to the signed root (a row was edited). */
 enum pay_err pay_translog_receipt(struct pay_store_tx *tx, const char *trade_id, json_t **out,
                                   struct pay_error *err);
+/* The same with the head of tree_size (NOT_FOUND when there is none; RECEIPT_PENDING when it
+ * does not cover the payment); 0 is the newest. */
+enum pay_err pay_translog_receipt_at(struct pay_store_tx *tx, const char *trade_id,
+                                     int64_t tree_size, json_t **out, struct pay_error *err);
 /* The consistency proof between sizes first and second (0 < first <= second <= the newest
  * head's size) as {first, second, proof} (new reference). FIELD_INVALID naming "first" or
  * "second" otherwise. */

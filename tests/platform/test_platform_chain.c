@@ -7,6 +7,7 @@
  * and late payment; a refund of a chain trade refused; the ledger's token and currency sides
  * checked to the unit, and `paygate ledger verify` clean. Each watcher pass is one move of the
  * test clock (the watcher is a clock worker): no sleeps. */
+#include "chain_node.h"
 #include "harness.h"
 #include "lib/clock.h"
 #include "lib/harness.h"
@@ -37,14 +38,7 @@ static struct h_merchant ma;
 static struct h_notify_sink sink;
 static struct pay_chain_xprv account; /* the test's m/44'/60'/0'/0: the platform gets its xpub */
 static struct pay_chain_xprv account_root; /* m/44'/60'/0': the return job's key file */
-static struct {
-    pid_t pid;
-    char dir[300];
-    int port;
-    struct pay_chain_rpc rpc;
-    char token[43];
-    char payer[43], payer2[43];
-} node;
+static struct chain_node node;
 static int64_t expect_held;     /* tokens owed back to payers (over, late) */
 static int64_t expect_returned; /* tokens returned to them on chain */
 
@@ -52,46 +46,17 @@ static int64_t expect_returned; /* tokens returned to them on chain */
 
 static int node_start(int port)
 {
-    const char *src = getenv("PAYGATE_SOURCE_ROOT");
-    char cmd[1600], info[400], text[4096];
-    snprintf(info, sizeof info, "%s/node.json", node.dir);
-    unlink(info);
-    snprintf(cmd, sizeof cmd,
-             "exec node '%s/chain/node.mjs' --info-file '%s' --db '%s/db' --port %d "
-             ">>'%s/node.log' 2>&1",
-             src, info, node.dir, port, node.dir);
-    node.pid = th_spawn_sh(cmd);
-    if (th_wait_url_file(node.pid, info, text, sizeof text, TH_START_TIMEOUT_MS) != 0)
-        return -1;
-    json_t *j = json_loads(text, 0, NULL);
-    assert_non_null(j);
-    pay_str_copy(node.rpc.url, sizeof node.rpc.url, json_string_value(json_object_get(j, "url")));
-    node.rpc.allow_private = true;
-    pay_str_copy(node.token, sizeof node.token, json_string_value(json_object_get(j, "token")));
-    json_t *acc = json_object_get(j, "accounts");
-    pay_str_copy(node.payer, sizeof node.payer, json_string_value(json_array_get(acc, 1)));
-    pay_str_copy(node.payer2, sizeof node.payer2, json_string_value(json_array_get(acc, 2)));
-    const char *colon = strrchr(node.rpc.url, ':');
-    node.port = colon ? (int)strtol(colon + 1, NULL, 10) : 0;
-    json_decref(j);
-    return 0;
+    return chain_node_start(&node, port);
 }
 
 static json_t *rpc(const char *method, json_t *params)
 {
-    json_t *r = NULL;
-    struct pay_error err = {0};
-    enum pay_err e = pay_chain_rpc_call(&node.rpc, method, params, &r, &err);
-    if (e != PAY_ERR_OK)
-        fprintf(stderr, "%s: %s\n", method, err.detail);
-    assert_int_equal(e, PAY_ERR_OK);
-    return r;
+    return chain_node_rpc(&node, method, params);
 }
 
 static void mine(int n)
 {
-    for (int i = 0; i < n; i++)
-        json_decref(rpc("evm_mine", NULL));
+    chain_node_mine(&node, n);
 }
 
 /* transfer(to, amount) of the token from `from` (an unlocked test account): a wallet paying. */
@@ -113,11 +78,7 @@ static void pay(const char *from, const char *to, int64_t amount_minor)
 
 static int64_t block_number(void)
 {
-    json_t *r = rpc("eth_blockNumber", NULL);
-    int64_t n = -1;
-    assert_int_equal(pay_chain_quantity_parse(json_string_value(r), &n), 0);
-    json_decref(r);
-    return n;
+    return chain_node_block_number(&node);
 }
 
 /* One watcher pass: the test clock moves, and every worker (the watcher too) has looked. */
@@ -215,18 +176,7 @@ static void child_address(uint32_t i, char out[43])
 static int group_setup(void **state)
 {
     (void)state;
-    const char *src = getenv("PAYGATE_SOURCE_ROOT");
-    char probe[600];
-    snprintf(probe, sizeof probe, "%s/chain/node_modules/ganache/package.json", src ? src : ".");
-    struct stat st;
-    if (src == NULL || stat(probe, &st) != 0) {
-        bool required = getenv("PAYGATE_REQUIRE_CHAIN") || getenv("PAYGATE_REQUIRE_BROWSER");
-        fprintf(stderr,
-                "%s: the sandbox chain is not installed (scripts/deps.sh test runs npm ci"
-                " in chain/)\n",
-                required ? "FAIL" : "SKIP");
-        exit(required ? 1 : 77);
-    }
+    chain_node_require();
     assert_int_equal(pay_crypto_init(), 0);
     assert_int_equal(th_tmpdir(node.dir, sizeof node.dir, "paygate-chain"), 0);
     assert_int_equal(node_start(0), 0);
