@@ -550,8 +550,8 @@ static const struct pay_store_migration migrations[] = {
      " created_ms BIGINT NOT NULL,"
      " done_ms BIGINT NOT NULL DEFAULT 0);"
      "CREATE INDEX pf_chain_returns_status ON pf_chain_returns(status)"},
-    /* 24: anchors of the payment log's heads on the chain (chain_anchor.c, docs/receipts.md) */
     {24,
+     /* anchors of the payment log's heads on the chain (chain_anchor.c, docs/receipts.md) */
      "CREATE TABLE pf_chain_anchors ("
      " id TEXT PRIMARY KEY,"
      " tree_size BIGINT NOT NULL CHECK (tree_size > 0),"
