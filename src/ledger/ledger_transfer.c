@@ -135,20 +135,24 @@ static enum pay_err check_existing(struct pay_ledger *lg, const struct pay_ledge
     return e;
 }
 
-/* INSERTs the row, linked to the previous transfer of each account (d->last_rid, c->last_rid),
- * and returns its rid in *rid; an existing id turns into EXISTS / EXISTS_WITH_DIFFERENT_*. The
- * id's conflict is skipped (ON CONFLICT), not raised: on PostgreSQL a failed statement would
- * abort the whole batch's transaction. */
-static enum pay_err insert_row(struct pay_ledger *lg, const struct pay_ledger_transfer *t,
-                               const struct acct *d, const struct acct *c, int64_t amount,
-                               const char *currency, int64_t pending_rid, int64_t now, int64_t *rid,
-                               enum pay_ledger_result *res, struct pay_error *err)
+/* The transfer row's columns and values, with and without RETURNING (see insert_row). */
+#define INSERT_SQL                                                                                 \
+    "INSERT INTO ledger_transfers (id, debit_rid, credit_rid, amount, currency, code,"             \
+    " flags, pending_rid, timeout_s, user_data, created_ms, debit_prev, credit_prev)"              \
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"                             \
+    " ON CONFLICT (id) DO NOTHING"
+
+/* Runs the INSERT; *inserted tells whether the row went in (else its id existed) and *rid is
+ * its row id. SQLite runs RETURNING through a temporary table it opens and closes for every
+ * execution, so there the row id comes from the connection instead. */
+static enum pay_err insert_exec(struct pay_ledger *lg, const struct pay_ledger_transfer *t,
+                                const struct acct *d, const struct acct *c, int64_t amount,
+                                const char *currency, int64_t pending_rid, int64_t now,
+                                int64_t *rid, bool *inserted, struct pay_error *err)
 {
-    static const char sql[] =
-        "INSERT INTO ledger_transfers (id, debit_rid, credit_rid, amount, currency, code,"
-        " flags, pending_rid, timeout_s, user_data, created_ms, debit_prev, credit_prev)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        " ON CONFLICT (id) DO NOTHING RETURNING rid";
+    static const char returning_sql[] = INSERT_SQL " RETURNING rid", plain_sql[] = INSERT_SQL;
+    bool returning = pay_store_dialect(lg->s) != PAY_STORE_SQLITE;
+    const char *sql = returning ? returning_sql : plain_sql;
     struct pay_store_stmt *st =
         pending_rid
             ? pay_store_query(lg->tx, err, sql, "tiiitiiiitiii", t->id, d->rid, c->rid, amount,
@@ -164,12 +168,32 @@ static enum pay_err insert_row(struct pay_ledger *lg, const struct pay_ledger_tr
     pay_store_done(st);
     if (rc < 0)
         return err->code;
-    if (rc == 1) {
+    *inserted = returning ? rc == 1 : pay_store_changes(lg->tx) == 1;
+    if (!returning && *inserted && !pay_store_last_insert_rid(lg->tx, rid))
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "no row id for transfer %s", t->id);
+    return PAY_ERR_OK;
+}
+
+/* INSERTs the row, linked to the previous transfer of each account (d->last_rid, c->last_rid),
+ * and returns its rid in *rid; an existing id turns into EXISTS / EXISTS_WITH_DIFFERENT_*. The
+ * id's conflict is skipped (ON CONFLICT), not raised: on PostgreSQL a failed statement would
+ * abort the whole batch's transaction. */
+static enum pay_err insert_row(struct pay_ledger *lg, const struct pay_ledger_transfer *t,
+                               const struct acct *d, const struct acct *c, int64_t amount,
+                               const char *currency, int64_t pending_rid, int64_t now, int64_t *rid,
+                               enum pay_ledger_result *res, struct pay_error *err)
+{
+    bool inserted = false;
+    enum pay_err e =
+        insert_exec(lg, t, d, c, amount, currency, pending_rid, now, rid, &inserted, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (inserted) {
         *res = PAY_LEDGER_OK;
         return PAY_ERR_OK;
     }
     bool found = false;
-    enum pay_err e = check_existing(lg, t, res, &found, err);
+    e = check_existing(lg, t, res, &found, err);
     if (e == PAY_ERR_OK && !found)
         e = pay_error_set(err, PAY_ERR_INTERNAL, "", "transfer %s: conflict without duplicate",
                           t->id);

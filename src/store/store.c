@@ -354,6 +354,14 @@ int64_t pay_store_changes(struct pay_store_tx *tx)
     return tx->s->be->changes(tx->c->raw);
 }
 
+bool pay_store_last_insert_rid(struct pay_store_tx *tx, int64_t *rid)
+{
+    if (!tx->s->be->last_insert_rid)
+        return false;
+    *rid = tx->s->be->last_insert_rid(tx->c->raw);
+    return true;
+}
+
 bool pay_store_tx_is_write(const struct pay_store_tx *tx)
 {
     return tx->write;

@@ -244,6 +244,12 @@ void pay_store_done(struct pay_store_stmt *st);
  * row's generated key: INSERT ... RETURNING, which both backends run.) */
 int64_t pay_store_changes(struct pay_store_tx *tx);
 
+/* The row id of the newest row an INSERT added on the transaction's connection (after an
+ * INSERT whose pay_store_changes is 1): true on SQLite, false on PostgreSQL (use RETURNING).
+ * For hot inserts: SQLite runs INSERT ... RETURNING through a temporary table opened and
+ * closed for every execution (measured: a fifth of the ledger's transfer insert). */
+bool pay_store_last_insert_rid(struct pay_store_tx *tx, int64_t *rid);
+
 /* Counters for tests and the bench (summed over connections). */
 struct pay_store_stats {
     uint64_t prepares;   /* statements compiled */

@@ -48,6 +48,9 @@ struct pay_store_backend {
     const void *(*col_blob)(void *stmt, int col, size_t *len);
     bool (*col_is_null)(void *stmt, int col);
     int64_t (*changes)(void *conn);
+    /* The row id of the last row an INSERT added on conn (SQLite's rowid); NULL when the
+     * backend has none (PostgreSQL: INSERT ... RETURNING). */
+    int64_t (*last_insert_rid)(void *conn);
     /* A seat (store.h, pay_store_seat) on conn, a connection of its own: when held is false,
      * tries to take the session lock key (*now true when taken); when true, checks that the
      * session is still there (*now false when it is gone: the lock went with it). NULL: one

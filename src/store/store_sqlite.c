@@ -263,6 +263,11 @@ static int64_t sq_changes(void *conn)
     return sqlite3_changes64(conn);
 }
 
+static int64_t sq_last_insert_rid(void *conn)
+{
+    return sqlite3_last_insert_rowid(conn);
+}
+
 const struct pay_store_backend pay_store_sqlite_backend = {
     .name = "sqlite",
     .dialect = PAY_STORE_SQLITE,
@@ -287,4 +292,5 @@ const struct pay_store_backend pay_store_sqlite_backend = {
     .col_blob = sq_col_blob,
     .col_is_null = sq_col_is_null,
     .changes = sq_changes,
+    .last_insert_rid = sq_last_insert_rid,
 };

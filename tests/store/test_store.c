@@ -255,6 +255,54 @@ static void parameters_by_number(void **state)
     rm_db(path);
 }
 
+/* The row id of an INSERT: SQLite gives the new row's (the ledger's transfer insert uses it
+ * instead of RETURNING), equal to what RETURNING gives; an INSERT that ON CONFLICT skipped
+ * changes nothing and leaves the last id as it was. PostgreSQL has none: false. */
+static enum pay_err rid_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    (void)ctx;
+    int64_t rid = -1;
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "r%d", i);
+        struct pay_store_stmt *st = pay_store_query(
+            tx, err, "INSERT INTO t (name, n) VALUES ($1, 1) RETURNING id", "t", name);
+        assert_int_equal(pay_store_step(st, err), 1);
+        int64_t returned = pay_store_col_int64(st, 0);
+        pay_store_done(st);
+        if (!pay_store_last_insert_rid(tx, &rid)) {
+            assert_true(th_db_is_pg());
+            return PAY_ERR_OK;
+        }
+        assert_false(th_db_is_pg());
+        assert_int_equal(rid, returned);
+    }
+    int64_t before = rid;
+    assert_int_equal(pay_store_exec(tx, err,
+                                    "INSERT INTO t (name, n) VALUES ('r1', 1)"
+                                    " ON CONFLICT (name) DO NOTHING",
+                                    NULL),
+                     PAY_ERR_OK);
+    assert_int_equal(pay_store_changes(tx), 0);
+    assert_true(pay_store_last_insert_rid(tx, &rid));
+    assert_int_equal(rid, before);
+    assert_int_equal(pay_store_exec(tx, err, "INSERT INTO t (name, n) VALUES ('r9', 1)", NULL),
+                     PAY_ERR_OK);
+    assert_true(pay_store_last_insert_rid(tx, &rid));
+    assert_int_equal(rid, before + 1);
+    return PAY_ERR_OK;
+}
+
+static void last_insert_rid(void **state)
+{
+    (void)state;
+    char *path = temp_db();
+    struct pay_store *s = open_with(path, &comp_v1);
+    assert_int_equal(pay_store_run_tx(s, rid_body, NULL, NULL), PAY_ERR_OK);
+    pay_store_close(s);
+    rm_db(path);
+}
+
 static void statement_cache(void **state)
 {
     (void)state;
@@ -845,6 +893,7 @@ int main(void)
         cmocka_unit_test(constraints_map_to_db_constraint),
         cmocka_unit_test(statement_cache),
         cmocka_unit_test(parameters_by_number),
+        cmocka_unit_test(last_insert_rid),
         cmocka_unit_test(savepoints_nest),
         cmocka_unit_test(one_contract),
         cmocka_unit_test(retry_on_busy),
