@@ -59,7 +59,10 @@ struct pay_committer {
     bool stopping;
     struct cmd **batch;
     size_t n_batch;
-    struct cmd *async_head; /* the batch's asynchronous commands, in order */
+    struct cmd *async_head;     /* the batch's asynchronous commands, in order */
+    struct cmd **async_tail;    /* where the next one is linked */
+    size_t gather_target;       /* commands the batch waits for (the previous batch's count) */
+    struct timespec gather_end; /* ... until then (CLOCK_MONOTONIC) */
     int64_t last_expire_ms;
     size_t expired_in_batch; /* set by the batch body (which may run again on a retry) */
     /* Business time is pay_clock_now_ms(): a move of the test clock wakes the committer (its
@@ -98,12 +101,57 @@ static enum pay_err run_cmd(struct pay_committer *c, struct pay_store_tx *tx, st
     return pay_store_rollback_to(tx, err);
 }
 
+/* Moves queued commands into the batch (up to batch_max). Called with mu held. */
+static void take_queued(struct pay_committer *c)
+{
+    size_t taken = 0;
+    while (c->head && c->n_batch < c->batch_max) {
+        struct cmd *m = c->head;
+        c->batch[c->n_batch++] = m;
+        c->head = m->next;
+        taken++;
+        if (m->done != NULL) { /* kept in a list of their own for finish_batch */
+            *c->async_tail = m;
+            c->async_tail = &m->next;
+            m->next = NULL;
+        }
+    }
+    c->queued -= taken;
+    if (!c->head)
+        c->tail = NULL;
+}
+
+/* The gather window, inside the batch's transaction: the callers of the previous batch are
+ * still being woken when it starts, so wait up to GATHER_US for as many commands as last time
+ * (batches stay large: one fsync for more commands; a lone caller, last batch of 1, never
+ * waits). The commands taken so far are applied while the others arrive, so on 2 cores the
+ * committer's work overlaps the callers' (measured: docs/performance.md, round 4). Returns
+ * whether it took more. */
+#define GATHER_US 500
+static bool gather_more(struct pay_committer *c)
+{
+    pthread_mutex_lock(&c->mu);
+    size_t had = c->n_batch;
+    while (!c->head && c->n_batch < c->gather_target && !c->stopping)
+        if (pthread_cond_timedwait(&c->work, &c->mu, &c->gather_end) != 0)
+            break;
+    take_queued(c);
+    pthread_mutex_unlock(&c->mu);
+    return c->n_batch > had;
+}
+
+/* Runs every command taken (all again when the transaction is retried) and those that arrive
+ * in the gather window, then the expiry scan. */
 static enum pay_err batch_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pay_committer *c = ctx;
     enum pay_err e = ledger_begin(c->lg, tx, err);
-    for (size_t i = 0; i < c->n_batch && e == PAY_ERR_OK; i++)
-        e = run_cmd(c, tx, c->batch[i], err);
+    for (size_t i = 0; e == PAY_ERR_OK;) {
+        for (; i < c->n_batch && e == PAY_ERR_OK; i++)
+            e = run_cmd(c, tx, c->batch[i], err);
+        if (e != PAY_ERR_OK || c->n_batch == c->batch_max || !gather_more(c))
+            break;
+    }
     int64_t now = pay_clock_now_ms();
     c->expired_in_batch = 0;
     c->scanning_moves = c->scanned_moves;
@@ -168,20 +216,6 @@ static void finish_batch(struct pay_committer *c, enum pay_err e, const struct p
  * deadline from the wall clock would stretch by however far the system clock is stepped back
  * while we wait (issue 11: 15 s stalls). */
 
-/* The callers of the previous batch are still being woken when the queue is first seen:
- * wait up to GATHER_US for as many commands as last time, so batches stay large (one fsync
- * for more commands). A lone caller (last batch of 1) never waits. Called with mu held. */
-#define GATHER_US 500
-static void gather(struct pay_committer *c)
-{
-    if (c->queued >= c->last_batch || c->stopping)
-        return;
-    struct timespec ts = pay_clock_deadline_us(GATHER_US);
-    while (c->queued < c->last_batch && !c->stopping)
-        if (pthread_cond_timedwait(&c->work, &c->mu, &ts) != 0)
-            break;
-}
-
 static void *committer_main(void *arg)
 {
     struct pay_committer *c = arg;
@@ -192,24 +226,12 @@ static void *committer_main(void *arg)
                 break; /* the interval is over or the clock moved: scan for expired transfers */
         if (!c->head && c->stopping)
             break;
-        if (c->head)
-            gather(c);
         c->n_batch = 0;
-        struct cmd **async_tail = &c->async_head;
-        while (c->head && c->n_batch < c->batch_max) {
-            struct cmd *m = c->head;
-            c->batch[c->n_batch++] = m;
-            c->head = m->next;
-            if (m->done != NULL) { /* kept in a list of their own for finish_batch */
-                *async_tail = m;
-                async_tail = &m->next;
-                m->next = NULL;
-            }
-        }
-        c->queued -= c->n_batch;
-        c->last_batch = c->n_batch;
-        if (!c->head)
-            c->tail = NULL;
+        c->async_head = NULL;
+        c->async_tail = &c->async_head;
+        c->gather_target = c->last_batch;
+        c->gather_end = pay_clock_deadline_us(GATHER_US);
+        take_queued(c);
         pthread_mutex_unlock(&c->mu);
         pay_clock_worker_begin(&c->clock);
         struct pay_error err = {0};
@@ -217,6 +239,7 @@ static void *committer_main(void *arg)
         if (e != PAY_ERR_OK)
             PAY_ERROR("ledger.batch_failed", "commands=%zu code=%s detail=\"%s\"", c->n_batch,
                       pay_err_name(e), err.detail);
+        c->last_batch = c->n_batch;
         finish_batch(c, e, &err);
         pay_clock_worker_end(&c->clock);
         pthread_mutex_lock(&c->mu);

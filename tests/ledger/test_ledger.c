@@ -312,6 +312,64 @@ static void async_commands_answered_after_commit(void **state)
     sem_destroy(&async_done);
 }
 
+/* A command queued while the committer is running a batch joins that batch (the commands
+ * are applied as they arrive, inside the one transaction, while the batch waits for the
+ * previous batch's count or the gather window ends): the first command's body blocks until the
+ * second is queued, and both run in the same write transaction (one generation, one commit).
+ * Before, a batch was fixed when it began, and the second command waited for the next. */
+struct joiner {
+    sem_t started, go;
+    uint64_t generation;
+    bool block;
+};
+
+static enum pay_err joiner_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    (void)err;
+    struct joiner *j = ctx;
+    j->generation = pay_store_tx_generation(tx);
+    if (j->block) {
+        j->block = false; /* a retried batch does not wait again */
+        sem_post(&j->started);
+        while (sem_wait(&j->go) != 0)
+            ;
+    }
+    return PAY_ERR_OK;
+}
+
+static void joiner_done(void *ctx, enum pay_err code, const struct pay_error *err)
+{
+    (void)ctx, (void)err;
+    assert_int_equal(code, PAY_ERR_OK);
+    sem_post(&async_done);
+}
+
+static void command_queued_during_a_batch_joins_it(void **state)
+{
+    struct env *e = *state;
+    struct joiner first = {.block = true}, second = {0};
+    sem_init(&first.started, 0, 0);
+    sem_init(&first.go, 0, 0);
+    sem_init(&async_done, 0, 0);
+    assert_int_equal(
+        pay_committer_submit_async(e->c, joiner_apply, &first, joiner_done, NULL, NULL),
+        PAY_ERR_OK);
+    while (sem_wait(&first.started) != 0) /* the committer is inside the first's body */
+        ;
+    assert_int_equal(
+        pay_committer_submit_async(e->c, joiner_apply, &second, joiner_done, NULL, NULL),
+        PAY_ERR_OK);
+    sem_post(&first.go);
+    for (int i = 0; i < 2; i++)
+        while (sem_wait(&async_done) != 0)
+            ;
+    assert_true(first.generation > 0);
+    assert_int_equal(second.generation, first.generation);
+    sem_destroy(&first.started);
+    sem_destroy(&first.go);
+    sem_destroy(&async_done);
+}
+
 /* A retryable code from a command reruns the whole batch (the store's retry loop): the caller
  * sees only the successful run. */
 struct busy_once {
@@ -786,6 +844,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(generic_commands_isolated, setup, teardown),
         cmocka_unit_test_setup_teardown(retryable_reruns_the_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(async_commands_answered_after_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(command_queued_during_a_batch_joins_it, setup, teardown),
         cmocka_unit_test_setup_teardown(linked_and_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(two_phase_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(balances_by_prefix, setup, teardown),
