@@ -30,7 +30,7 @@ i=0
 for bin in "$@"; do
     i=$((i + 1))
     echo "$bin ($rounds runs, args: $args): median (min-max)"
-    for key in rate committer_us cpu_us written_b batch single ratio; do
+    for key in rate committer_us cpu_us written_b batch single fsyncs ratio; do
         grep "^$i " "$out" | tr ' ' '\n' | sed -n "s/^$key=//p" | sort -g |
             awk -v k="$key" '{ v[NR] = $1 }
                 END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
