@@ -80,7 +80,7 @@ function followable(href) {
   let u;
   try { u = new URL(href); } catch { return false; }
   return ORIGINS.has(u.origin) && !/\/lang\/|logout|\.csv|\.pem|\/static\/|\/healthz|\/metrics/
-    .test(u.pathname) && !/^\/wallet\/trades\/[^/]+\/receipt$/.test(u.pathname); // a JSON download
+    .test(u.pathname);
 }
 
 function nameOf(u) {
