@@ -536,6 +536,20 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     *socket_context = ci != NULL ? pay_http_conns_opened(&srv->conns, ci->connect_fd) : NULL;
 }
 
+/* The accept policy: once stopping, a newcomer is closed at once, unread. This, not
+ * MHD_quiesce_daemon, is how the server stops accepting: with event threads in epoll loops,
+ * quiescing races them (both take the listen socket out of the same epoll set and the loser
+ * aborts the process with "Failed to remove listen FD from epoll set"), and the socket it
+ * hands back must stay open until MHD_stop_daemon anyway. The listen socket closes there. */
+static enum MHD_Result accept_unless_stopping(void *cls, const struct sockaddr *addr,
+                                              socklen_t addrlen)
+{
+    (void)addr;
+    (void)addrlen;
+    const struct pay_http_server *srv = cls;
+    return atomic_load(&srv->stopping) ? MHD_NO : MHD_YES;
+}
+
 /* Raises the soft limit on open files so that the connection cap, not the file limit, bounds
  * connections (systemd and login shells start services at 1,024). */
 static void raise_fd_limit(const struct pay_http_server *srv)
@@ -615,9 +629,9 @@ enum pay_err pay_http_server_start(struct pay_http_server *srv, struct pay_error
      * a pool it splits the cap between the event threads, and one at its share stops
      * accepting while the others take the newcomers. */
     srv->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-        MHD_OPTION_THREAD_POOL_SIZE, srv->threads, MHD_OPTION_SOCK_ADDR, &srv->addr,
-        MHD_OPTION_CONNECTION_LIMIT, srv->conns.max + PAY_HTTP_CONNECTIONS_HEADROOM,
+        flags, 0, accept_unless_stopping, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, srv, MHD_OPTION_THREAD_POOL_SIZE, srv->threads, MHD_OPTION_SOCK_ADDR,
+        &srv->addr, MHD_OPTION_CONNECTION_LIMIT, srv->conns.max + PAY_HTTP_CONNECTIONS_HEADROOM,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->max_connections_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(4 * PAY_HTTP_HEADER_MAX), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
@@ -670,10 +684,7 @@ void pay_http_server_stop(struct pay_http_server *srv)
 {
     if (srv == NULL || srv->daemon == NULL)
         return;
-    atomic_store(&srv->stopping, true);
-    MHD_socket s = MHD_quiesce_daemon(srv->daemon);
-    if (s != MHD_INVALID_SOCKET)
-        close(s);
+    atomic_store(&srv->stopping, true); /* accept_unless_stopping closes newcomers */
     struct timespec deadline = pay_clock_deadline_us(PAY_HTTP_SHUTDOWN_GRACE_S * 1000000LL);
     pthread_mutex_lock(&srv->mu);
     int rc = 0;
