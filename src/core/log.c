@@ -1,5 +1,7 @@
-/* Structured, redacting logger. */
-#include "core/buf.h"
+/* Structured, redacting logger. It is the failure path of PAY_ASSERT (assertions.c logs one
+ * line, then aborts), so it calls nothing in core that may assert: an assertion failing
+ * inside the report of another would recurse, and the call graph would loop (log -> buf ->
+ * assertions -> log; tests/tools/call_loops.py). */
 #include "core/log.h"
 
 #include "core/limits.h"
@@ -43,9 +45,15 @@ int pay_log_level_parse(const char *s, enum pay_log_level *out)
     return -1;
 }
 
+/* Copied here rather than with pay_str_copy (buf.c asserts; see the top). A request id is
+ * ASCII, shorter than PAY_ID_MAX (server.c makes or checks it), so it always fits whole; a
+ * longer one would be cut at a byte, which for ASCII is a character. */
 void pay_log_set_request_id(const char *rid)
 {
-    pay_str_copy(request_id, sizeof request_id, (rid && *rid) ? rid : "-");
+    const char *src = (rid && *rid) ? rid : "-";
+    size_t n = strnlen(src, sizeof request_id - 1);
+    memcpy(request_id, src, n);
+    request_id[n] = '\0';
 }
 
 const char *pay_log_request_id(void)

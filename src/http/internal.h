@@ -234,8 +234,10 @@ void pay_http_req_free(struct pay_http_request *req); /* runs defers, frees ever
 /* Builds libmicrohttpd's response with every header; NULL when out of memory. */
 struct MHD_Response *pay_http_req_build_response(struct pay_http_request *req);
 
-/* sandbox_clock.c: GET and POST /sandbox/clock (only on a server on the test clock) */
-enum pay_err pay_http_sandbox_clock_add(struct pay_http_server *srv, struct pay_error *err);
+/* sandbox_clock.c: GET and POST /sandbox/clock (server.c adds them only on a server on the
+ * test clock). Like every file that serves routes, it exports a table and registers nothing
+ * itself, so that nothing calls back into server.c. */
+const struct pay_http_route *pay_http_sandbox_clock_routes(size_t *n);
 
 /* dispatch.c: runs a request that has arrived whole (its access handler's last call) inline or
  * on a worker; queues a parked request's answer once resumed. Event thread only. */
@@ -252,11 +254,17 @@ enum pay_err pay_http_lang_load(struct pay_http_server *srv, const struct pay_ht
  * for the catalog tools (tests/i18n/po_tool.c), which must see every message a page shows. */
 enum pay_err pay_http_templates_builtin(struct pay_tpl_set *set);
 void pay_http_lang_free(struct pay_http_server *srv);
-enum pay_err pay_http_lang_switch(struct pay_http_request *req, struct pay_error *err);
 json_t *pay_http_page_globals(struct pay_http_request *req);
-/* sandbox_faults.c: GET, POST and DELETE /sandbox/faults (only on a server on the test clock
- * whose store goes through the fault-injection layer) */
-enum pay_err pay_http_sandbox_faults_add(struct pay_http_server *srv, struct pay_error *err);
+/* The cookie that remembers a reader's language. */
+#define PAY_HTTP_LANG_COOKIE "lang"
+/* A path on this server to go back to: "/..." but not "//host" or "/\host" (which browsers
+ * read as another host), printable ASCII, bounded by PAY_HTTP_LANG_BACK_MAX. Else "/". */
+const char *pay_http_local_path(const char *p);
+/* lang_switch.c: GET /lang/{tag}?back=/path, remembers the choice and goes back. */
+enum pay_err pay_http_lang_switch(struct pay_http_request *req, struct pay_error *err);
+/* sandbox_faults.c: GET, POST and DELETE /sandbox/faults (server.c adds them only on a server
+ * on the test clock whose store goes through the fault-injection layer) */
+const struct pay_http_route *pay_http_sandbox_faults_routes(size_t *n);
 
 /* metrics.c */
 void pay_http_metric_observe(struct pay_http_metric *m, int status, long elapsed_us);

@@ -1,7 +1,8 @@
 /* Pages in the reader's language (docs/i18n.md): the server's catalogs and time zone, loaded
  * at start and checked against its templates; the language of each request (lang cookie >
- * Accept-Language > the configured default); the language switch (GET /lang/{tag}); and the
- * helpers handlers use to translate, show money and show times. */
+ * Accept-Language > the configured default); the values the language switch shows on every
+ * page (the route itself is lang_switch.c); and the helpers handlers use to translate, show
+ * money and show times. */
 #include "http/internal.h"
 
 #include "core/buf.h"
@@ -15,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#define LANG_COOKIE       "lang"
-#define LANG_COOKIE_AGE_S (365L * 86400) /* the choice sticks for a year */
 
 /* The switch every page shows (a web root may bring its own lang_switch.html). */
 static const char lang_switch_tpl[] =
@@ -128,8 +126,9 @@ void pay_http_lang_free(struct pay_http_server *srv)
 const struct pay_i18n_lang *pay_http_req_lang(struct pay_http_request *req)
 {
     if (req->lang == NULL)
-        req->lang = pay_i18n_negotiate(req->srv->i18n, pay_http_req_cookie(req, LANG_COOKIE),
-                                       pay_http_req_header(req, "Accept-Language"));
+        req->lang =
+            pay_i18n_negotiate(req->srv->i18n, pay_http_req_cookie(req, PAY_HTTP_LANG_COOKIE),
+                               pay_http_req_header(req, "Accept-Language"));
     return req->lang;
 }
 
@@ -209,11 +208,10 @@ void pay_http_respond_page_url(struct pay_http_request *req, const char *url)
     req->page_url = url ? pay_http_req_strdup(req, url) : NULL;
 }
 
-/* --- the switch ------------------------------------------------------------------------- */
+/* --- the switch on every page
+ * ------------------------------------------------------------------------- */
 
-/* A path on this server to go back to: "/..." but not "//host" or "/\host" (which browsers
- * read as another host), printable ASCII, bounded. Else "/". */
-static const char *local_path(const char *p)
+const char *pay_http_local_path(const char *p)
 {
     if (p == NULL || p[0] != '/' || p[1] == '/' || p[1] == '\\' ||
         strlen(p) > PAY_HTTP_LANG_BACK_MAX)
@@ -230,7 +228,7 @@ static const char *page_url(const struct pay_http_request *req)
     if (req->page_url != NULL)
         return req->page_url;
     bool get = req->method && (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0);
-    return get && req->target ? local_path(req->target) : "/";
+    return get && req->target ? pay_http_local_path(req->target) : "/";
 }
 
 json_t *pay_http_page_globals(struct pay_http_request *req)
@@ -251,17 +249,4 @@ json_t *pay_http_page_globals(struct pay_http_request *req)
     pay_buf_fini(&back);
     return json_pack("{s:{s:s, s:o, s:b}}", "i18n", "lang", pay_i18n_tag(cur), "languages",
                      langs ? langs : json_array(), "switch", pay_i18n_count(req->srv->i18n) > 1);
-}
-
-/* GET /lang/{tag}?back=/path: remembers the choice in the lang cookie, then goes back. */
-enum pay_err pay_http_lang_switch(struct pay_http_request *req, struct pay_error *err)
-{
-    const struct pay_i18n_lang *l = pay_i18n_find(req->srv->i18n, pay_http_req_param(req, "tag"));
-    if (l == NULL)
-        return pay_error_set(err, PAY_ERR_NOT_FOUND, "lang", "no pages in this language");
-    if (pay_http_respond_cookie(req, LANG_COOKIE, pay_i18n_tag(l), LANG_COOKIE_AGE_S, 0) != 0)
-        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
-    req->lang = l;
-    pay_http_respond_redirect(req, local_path(pay_http_req_query(req, "back")));
-    return PAY_ERR_OK;
 }

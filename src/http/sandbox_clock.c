@@ -48,11 +48,12 @@ static enum pay_err h_clock_post(struct pay_http_request *req, struct pay_error 
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_http_sandbox_clock_add(struct pay_http_server *srv, struct pay_error *err)
+const struct pay_http_route *pay_http_sandbox_clock_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
-        {"GET", "/sandbox/clock", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_clock_get, srv},
-        {"POST", "/sandbox/clock", PAY_HTTP_API, PAY_HTTP_BODY_JSON, h_clock_post, srv},
+    static const struct pay_http_route routes[] = {
+        {"GET", "/sandbox/clock", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_clock_get, NULL},
+        {"POST", "/sandbox/clock", PAY_HTTP_API, PAY_HTTP_BODY_JSON, h_clock_post, NULL},
     };
-    return pay_http_server_add_routes(srv, routes, sizeof routes / sizeof routes[0], err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

@@ -126,12 +126,13 @@ static enum pay_err h_faults_delete(struct pay_http_request *req, struct pay_err
     return PAY_ERR_OK;
 }
 
-enum pay_err pay_http_sandbox_faults_add(struct pay_http_server *srv, struct pay_error *err)
+const struct pay_http_route *pay_http_sandbox_faults_routes(size_t *n)
 {
-    const struct pay_http_route routes[] = {
-        {"GET", "/sandbox/faults", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_faults_get, srv},
-        {"POST", "/sandbox/faults", PAY_HTTP_API, PAY_HTTP_BODY_JSON, h_faults_post, srv},
-        {"DELETE", "/sandbox/faults", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_faults_delete, srv},
+    static const struct pay_http_route routes[] = {
+        {"GET", "/sandbox/faults", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_faults_get, NULL},
+        {"POST", "/sandbox/faults", PAY_HTTP_API, PAY_HTTP_BODY_JSON, h_faults_post, NULL},
+        {"DELETE", "/sandbox/faults", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_faults_delete, NULL},
     };
-    return pay_http_server_add_routes(srv, routes, sizeof routes / sizeof routes[0], err);
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
 }

@@ -246,10 +246,16 @@ enum pay_err pay_http_server_new(const struct pay_http_config *cfg, struct pay_h
         if (rc == PAY_ERR_OK)
             rc = pay_http_server_add_routes(srv, pages, srv->static_dir ? 2 : 1, err);
     }
-    if (rc == PAY_ERR_OK && pay_clock_is_fake())
-        rc = pay_http_sandbox_clock_add(srv, err);
-    if (rc == PAY_ERR_OK && pay_clock_is_fake() && pay_fault_layer_present())
-        rc = pay_http_sandbox_faults_add(srv, err);
+    size_t n = 0;
+    const struct pay_http_route *sandbox = NULL;
+    if (rc == PAY_ERR_OK && pay_clock_is_fake()) {
+        sandbox = pay_http_sandbox_clock_routes(&n);
+        rc = pay_http_server_add_routes(srv, sandbox, n, err);
+    }
+    if (rc == PAY_ERR_OK && pay_clock_is_fake() && pay_fault_layer_present()) {
+        sandbox = pay_http_sandbox_faults_routes(&n);
+        rc = pay_http_server_add_routes(srv, sandbox, n, err);
+    }
     if (rc != PAY_ERR_OK) {
         pay_http_server_free(srv);
         return rc;
