@@ -1,5 +1,5 @@
-/* Shared by the signed API's files (api.c, api_cards.c): authentication of the merchant and
- * signed replies. */
+/* Shared by the signed API's files (api.c, api_cards.c, statement_file.c): authentication of
+ * the merchant and signed replies (api_call.c). */
 #ifndef PAY_BANK_API_H
 #define PAY_BANK_API_H
 

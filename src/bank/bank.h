@@ -438,7 +438,8 @@ const struct pay_http_route *pay_bank_gateway_routes(size_t *n);
 const struct pay_http_route *pay_bank_api_routes(size_t *n);
 const struct pay_http_route *pay_bank_admin_routes(size_t *n);
 const struct pay_http_route *pay_bank_admin_form_routes(size_t *n);
-const struct pay_http_route *pay_bank_audit_routes(size_t *n); /* GET /admin/audit */
+const struct pay_http_route *
+pay_bank_audit_routes(size_t *n); /* GET /admin/audit (admin_audit.c) */
 /* POST /api/v1/witness/cosign (witness.c): co-signs the platform's payment log's heads. */
 const struct pay_http_route *pay_bank_witness_routes(size_t *n);
 

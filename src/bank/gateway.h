@@ -1,4 +1,6 @@
-/* Shared by the gateway's page handlers (gateway.c, gateway_steps.c). */
+/* Shared by the gateway's page handlers (gateway.c: the order's arrival and the routes;
+ * gateway_session.c: the session and the page frame; gateway_steps.c, gateway_net.c,
+ * gateway_upop.c: the ways to pay; gateway_result.c: the result page). */
 #ifndef PAY_BANK_GATEWAY_H
 #define PAY_BANK_GATEWAY_H
 
@@ -28,6 +30,9 @@ struct gw_session {
     char merchant_name[PAY_TEXT_FIELD_MAX + 1];
 };
 
+/* gateway_session.c */
+/* The cookie that carries a payment's session from step to step. */
+#define GW_SESSION_COOKIE "bank_session"
 enum pay_err gw_session_load(struct pay_bank *b, const char *id, struct gw_session *s,
                              struct pay_error *err);
 enum pay_err gw_step_begin(struct pay_http_request *req, struct gw_session *s,
@@ -40,7 +45,7 @@ enum pay_err gw_card_handler(struct pay_http_request *req, struct pay_error *err
 enum pay_err gw_password_handler(struct pay_http_request *req, struct pay_error *err);
 enum pay_err gw_sms_handler(struct pay_http_request *req, struct pay_error *err);
 enum pay_err gw_confirm_handler(struct pay_http_request *req, struct pay_error *err);
-/* The result page of the session's order. */
+/* gateway_result.c: the result page of the session's order. */
 void gw_render_result(struct pay_http_request *req, struct pay_bank *b, const char *session);
 /* A step posted after the order was paid (back button, double submit) shows the result: true. */
 bool gw_already_paid(struct pay_http_request *req, const struct gw_session *s);

@@ -14,9 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A bank that could not sign on (the switch down) tries again this often. */
-#define BANK_NET_SIGNON_RETRY_MS 2000
-
 static char *member_file(const struct pay_bank *b, const char *name)
 {
     char path[PAY_BANK_PATH_MAX + 32];
@@ -181,20 +178,6 @@ enum pay_err pay_bank_net_signon(struct pay_bank *b, struct pay_error *err)
     free(body);
     json_decref(a);
     return rc;
-}
-
-void pay_bank_net_run(struct pay_bank *b)
-{
-    if (!b->net.enabled)
-        return;
-    struct pay_error err = {0};
-    if (!b->net.signed_on && b->url[0] && pay_clock_mono_ms() >= b->net.signon_after_ms &&
-        pay_bank_net_signon(b, &err) != PAY_ERR_OK) {
-        PAY_WARN("bank.net_signon_failed", "switch=%s error=\"%s\"", b->net.switch_code,
-                 err.detail);
-        b->net.signon_after_ms = pay_clock_mono_ms() + BANK_NET_SIGNON_RETRY_MS;
-    }
-    pay_bank_net_send_due(b); /* the acquirer's captures and reversals */
 }
 
 const struct pay_rsa_key *pay_bank_net_answer_key(struct pay_bank *b, const char *path)

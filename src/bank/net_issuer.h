@@ -1,5 +1,6 @@
-/* Shared by the issuer's files (net_issuer.c: the financial messages; net_verify.c: the
- * cardholder's verification for the online payment page). Internal to src/bank. */
+/* Shared by the issuer's files (net_issuer_msg.c: the frame of every message; net_issuer.c:
+ * the financial messages; net_verify.c: the cardholder's verification for the online payment
+ * page). Internal to src/bank. */
 #ifndef PAY_BANK_NET_ISSUER_H
 #define PAY_BANK_NET_ISSUER_H
 
@@ -22,7 +23,8 @@ struct iss_msg {
     char rc[PAY_NET_RC_LEN];
 };
 
-/* Verifies the switch's signature and reads the body; on failure it has answered. */
+/* net_issuer_msg.c: verifies the switch's signature and reads the body; on failure it has
+ * answered. */
 bool iss_begin(struct pay_http_request *req, struct iss_msg *m);
 /* Reads the common fields (mti, de3, de4, de11, de32, de49, de90 unless an authorization) and
  * for an authorization de61 and the card data. */
