@@ -8,7 +8,7 @@ symbols that tie it, then a summary line:
     <lib>: F files, E calls between files, L loops, W files in loops (largest S)
 
 Exits 1 when a library has more files in loops than --max allows (default 0), so that a loop
-broken stays broken (tests/tools/meson.build runs it on the platform's library)."""
+broken stays broken (tests/tools/meson.build runs it on every module's library)."""
 import subprocess
 import sys
 from collections import defaultdict
@@ -117,7 +117,7 @@ def main(argv):
     worst = max(measure(lib) for lib in argv[1:])
     if worst > most:
         print(f"call-loops: {worst} files in loops (at most {most}): break the loop "
-              "(docs/hacking.md, 'Platform routes')")
+              "(docs/hacking.md, 'Call loops')")
         return 1
     return 0
 
