@@ -1,13 +1,17 @@
-/* Load process of the crash test. `crash_load load <db> <ack-log> <run>` submits transfers
- * (plain, linked pairs, generic callbacks) from 8 threads through the committer forever and
- * appends the id of every acknowledged transfer to <ack-log>, one line per id written with a
- * single write(2) after the committer answered; the driver kills it with SIGKILL at random.
+/* Load process of the crash test. `crash_load load <db> <ack-log> <run> [<failed-file>]` submits
+ * transfers (plain, linked pairs, generic callbacks) from 8 threads through the committer
+ * forever and appends the id of every acknowledged transfer to <ack-log>, one line per id
+ * written with a single write(2) after the committer answered; the driver kills it with
+ * SIGKILL at random. <failed-file> is created at the first commit that fails: the event the
+ * driver waits for after crashing the database server (the load has met the dead server).
  * `crash_load check <db> <ack-log>` then requires every acknowledged id to be stored exactly
  * once (ids are unique in the table and in the log) and prints the counts. */
 #include "ledger/ledger.h"
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,18 @@ static struct pay_ledger *lg;
 static struct pay_committer *committer;
 static int ack_fd;
 static const char *run_tag;
+static const char *failed_file; /* NULL: not asked */
+
+/* A commit failed: says so once, by creating failed_file. */
+static void failed(void)
+{
+    static atomic_bool said;
+    if (failed_file == NULL || atomic_exchange(&said, true))
+        return;
+    int fd = open(failed_file, O_WRONLY | O_CREAT, 0600);
+    if (fd >= 0)
+        close(fd);
+}
 
 static void ack(const char *id)
 {
@@ -59,22 +75,29 @@ static void *worker(void *arg)
         enum pay_ledger_result r[2];
         int kind = (int)(n % 3);
         fill(&t[0], &seed, th, n, 0);
+        enum pay_err e;
         if (kind == 0) {
-            if (pay_committer_transfers(committer, t, 1, r, NULL) == PAY_ERR_OK &&
-                r[0] == PAY_LEDGER_OK)
+            e = pay_committer_transfers(committer, t, 1, r, NULL);
+            if (e == PAY_ERR_OK && r[0] == PAY_LEDGER_OK)
                 ack(t[0].id);
         } else if (kind == 1) {
             fill(&t[1], &seed, th, n, 1);
             t[0].flags = PAY_LEDGER_TF_LINKED;
-            if (pay_committer_transfers(committer, t, 2, r, NULL) == PAY_ERR_OK &&
-                r[0] == PAY_LEDGER_OK && r[1] == PAY_LEDGER_OK) {
+            e = pay_committer_transfers(committer, t, 2, r, NULL);
+            if (e == PAY_ERR_OK && r[0] == PAY_LEDGER_OK && r[1] == PAY_LEDGER_OK) {
                 ack(t[0].id);
                 ack(t[1].id);
             }
         } else {
-            if (pay_committer_submit(committer, generic_apply, &t[0], NULL) == PAY_ERR_OK)
+            e = pay_committer_submit(committer, generic_apply, &t[0], NULL);
+            /* the generic callback refuses an overdraft itself: not a failed commit */
+            if (e == PAY_ERR_OK)
                 ack(t[0].id);
+            else if (e == PAY_ERR_BALANCE_INSUFFICIENT)
+                e = PAY_ERR_OK;
         }
+        if (e != PAY_ERR_OK)
+            failed();
     }
     return NULL;
 }
@@ -161,12 +184,14 @@ static int check(const char *db, const char *log)
 
 int main(int argc, char **argv)
 {
-    if (argc == 5 && strcmp(argv[1], "load") == 0) {
+    if ((argc == 5 || argc == 6) && strcmp(argv[1], "load") == 0) {
         run_tag = argv[4];
+        failed_file = argc == 6 ? argv[5] : NULL;
         return load(argv[2], argv[3]);
     }
     if (argc == 4 && strcmp(argv[1], "check") == 0)
         return check(argv[2], argv[3]);
-    fprintf(stderr, "usage: crash_load load <db> <ack-log> <run> | check <db> <ack-log>\n");
+    fprintf(stderr,
+            "usage: crash_load load <db> <ack-log> <run> [<failed-file>] | check <db> <ack-log>\n");
     return 2;
 }

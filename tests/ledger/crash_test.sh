@@ -23,14 +23,20 @@ RANDOM=$seed
 echo "crash test: $kills kills, seed $seed, dir $dir, database $db"
 server_crashes=0
 for i in $(seq 1 "$kills"); do
-  "$load" load "$db" "$log" "r$i" &
+  "$load" load "$db" "$log" "r$i" "$dir/failed.$i" &
   pid=$!
   # Random moment: 20..400 ms after start (start-up, account creation, or full load).
   sleep "0.$(printf '%03d' $((20 + RANDOM % 380)))"
   if pg_test_active && [ $((i % 3)) = 0 ]; then
     pg_test_crash_server || { echo "kill $i: the server did not stop"; exit 1; }
     server_crashes=$((server_crashes + 1))
-    sleep 0.1 # the load meets the dead server
+    # the load meets the dead server: its first failed commit (or its end, when the crash
+    # came while it was still opening the database), 10 s at most
+    for _ in $(seq 200); do
+      [ -e "$dir/failed.$i" ] && break
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
   fi
   kill -KILL "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
