@@ -260,8 +260,7 @@ def sdk_symbols(tree):
         return None, "meson setup failed"
     targets = subprocess.run(["ninja", "-C", build, "-t", "targets", "all"], capture_output=True,
                              text=True).stdout
-    want = [t for t in ("src/sdk/libpaygate.so", "src/sdk/libpaygate.a")
-            if re.search(r"^" + re.escape(t) + r":", targets, re.M)]
+    want = re.findall(r"^(src/sdk/libpaygate\.(?:so[.0-9]*|a)):", targets, re.M)
     if not want or subprocess.run(["ninja", "-C", build, "-j", "2"] + want,
                                   capture_output=True).returncode != 0:
         return None, "SDK build failed"
@@ -275,7 +274,8 @@ def sdk_symbols(tree):
             parts = line.split()
             if len(parts) == 3 and parts[1] not in ("A", "U", "w", "v"):
                 names.add(parts[2].split("@")[0])
-        out[os.path.basename(t)] = (len(names), sum(1 for n in names if n.startswith("paygate_")))
+        lib = "libpaygate.so" if ".so" in t else "libpaygate.a"
+        out[lib] = (len(names), sum(1 for n in names if n.startswith("paygate_")))
     return out, None
 
 
