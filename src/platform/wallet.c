@@ -177,6 +177,21 @@ static void add_wallet(struct wpage *w, json_t *ctx)
 
 /* error: shown in #error; notice: a pay_platform_notice() (taken); extra: more values
  * (taken). */
+/* Where the login goes on to (next, from the query or the login form): one of the consumer's
+ * trade pages (a shop's "confirm receipt" or "request a refund" link), else NULL (the wallet).
+ * Nothing else: an open redirect would send a phishing page the wallet's logins. */
+static const char *login_next(struct pay_http_request *req)
+{
+    const char *next = pay_http_req_form_get(req, "next");
+    if (!next || !next[0])
+        next = pay_http_req_query(req, "next");
+    static const char prefix[] = "/wallet/trades/";
+    if (!next || strncmp(next, prefix, sizeof prefix - 1) != 0 ||
+        !pay_id_valid(next + sizeof prefix - 1, "tr"))
+        return NULL;
+    return next;
+}
+
 static void wrender(struct wpage *w, int status, const char *error, json_t *notice, json_t *extra)
 {
     json_t *ctx = json_pack("{s:s, s:b, s:s, s:s}", "platform", w->p->set.name, "logged_in",
@@ -185,6 +200,8 @@ static void wrender(struct wpage *w, int status, const char *error, json_t *noti
         add_wallet(w, ctx);
     if (ctx && error)
         json_object_set_new(ctx, "error", json_string(error));
+    if (ctx && !w->logged_in && login_next(w->req))
+        json_object_set_new(ctx, "next", json_string(login_next(w->req)));
     if (ctx && notice)
         json_object_set(ctx, "notice", notice);
     json_decref(notice);
@@ -227,7 +244,8 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
     if (e != PAY_ERR_OK)
         return e;
     pay_http_respond_cookie(req, "pf_session", token, -1, PAY_HTTP_COOKIE_STRICT);
-    pay_http_respond_redirect(req, "/wallet");
+    const char *next = login_next(req);
+    pay_http_respond_redirect(req, next ? next : "/wallet");
     return PAY_ERR_OK;
 }
 

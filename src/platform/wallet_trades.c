@@ -37,7 +37,12 @@ static bool tload(struct tpage *w, struct pay_http_request *req)
     if (pay_platform_session_get(w->p, pay_http_req_cookie(req, "pf_session"), w->consumer_id,
                                  w->csrf, w->login, &ignore) == PAY_ERR_OK)
         return true;
-    pay_http_respond_redirect(req, "/wallet");
+    /* back to this trade after the login (a shop's "confirm receipt" link, say) */
+    const char *id = pay_http_req_param(req, "trade_id");
+    pay_http_respond_redirect(req,
+                              id && pay_id_valid(id, "tr")
+                                  ? pay_http_req_printf(req, "/wallet?next=/wallet/trades/%s", id)
+                                  : "/wallet");
     return false;
 }
 

@@ -307,8 +307,9 @@ static void set_opt(json_t *o, const char *key, const char *v)
         json_object_set_new(o, key, json_string(v));
 }
 
-int paygate_trade_create(paygate_client *c, const paygate_trade_request *req, paygate_trade *out,
-                         paygate_error *err)
+/* POST /v1/trades of product `product` (NULL: the platform's default, page). */
+static int trade_create(paygate_client *c, const paygate_trade_request *req, const char *product,
+                        paygate_trade *out, paygate_error *err)
 {
     if (!c || !req || !valid_ref(req->out_trade_no) || req->amount <= 0 || !req->subject)
         return pay_sdk_fail(err, PAYGATE_ERR_ARG, 0, NULL,
@@ -322,6 +323,7 @@ int paygate_trade_create(paygate_client *c, const paygate_trade_request *req, pa
     set_opt(o, "notify_url", req->notify_url);
     set_opt(o, "return_url", req->return_url);
     set_opt(o, "timeout", req->timeout);
+    set_opt(o, "product", product);
     char *body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     const char *idem = req->out_trade_no; /* unique per merchant, same alphabet and length */
@@ -332,6 +334,18 @@ int paygate_trade_create(paygate_client *c, const paygate_trade_request *req, pa
         pay_sdk_trade_from_json(ans, out);
     json_decref(ans);
     return rc;
+}
+
+int paygate_trade_create(paygate_client *c, const paygate_trade_request *req, paygate_trade *out,
+                         paygate_error *err)
+{
+    return trade_create(c, req, NULL, out, err);
+}
+
+int paygate_trade_create_escrow(paygate_client *c, const paygate_trade_request *req,
+                                paygate_trade *out, paygate_error *err)
+{
+    return trade_create(c, req, "escrow", out, err);
 }
 
 static int trade_call(paygate_client *c, const char *method, const char *target, const char *body,
@@ -364,6 +378,34 @@ int paygate_trade_close(paygate_client *c, const char *trade_id, paygate_trade *
     snprintf(target, sizeof target, "/v1/trades/%s/close", trade_id);
     derived_key(idem, "close", trade_id, "");
     return trade_call(c, "POST", target, "{}", idem, out, err);
+}
+
+/* 1-64 bytes without control characters (the platform's rule for the shipment's fields). */
+static int valid_text(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return n > 0 && n <= 64;
+}
+
+int paygate_trade_ship(paygate_client *c, const char *trade_id, const char *logistics_company,
+                       const char *tracking_no, paygate_trade *out, paygate_error *err)
+{
+    if (!c || !valid_ref(trade_id) || !valid_text(logistics_company) || !valid_text(tracking_no))
+        return pay_sdk_fail(err, PAYGATE_ERR_ARG, 0, NULL,
+                            "trade_id; logistics_company and tracking_no: 1-64 bytes, no controls");
+    json_t *o =
+        json_pack("{s:s,s:s}", "logistics_company", logistics_company, "tracking_no", tracking_no);
+    char *body = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    char target[128], idem[80];
+    snprintf(target, sizeof target, "/v1/trades/%s/ship", trade_id);
+    derived_key(idem, "ship", trade_id, tracking_no);
+    int rc = body ? trade_call(c, "POST", target, body, idem, out, err) : PAYGATE_ERR_INTERNAL;
+    free(body);
+    return rc;
 }
 
 int paygate_trade_refund(paygate_client *c, const char *trade_id, const char *out_refund_no,

@@ -98,12 +98,25 @@ typedef struct {
  * differed). */
 int paygate_trade_create(paygate_client *c, const paygate_trade_request *req, paygate_trade *out,
                          paygate_error *err);
+/* POST /v1/trades with product "escrow" (担保交易, docs/api.md "Escrow trades"): paid on the
+ * cashier like paygate_trade_create's, but the money is held until the buyer confirms receipt;
+ * paid, the trade is WAIT_SELLER_SEND_GOODS until you ship it (paygate_trade_ship).
+ * Idempotent like paygate_trade_create. (Note: state[24] holds the 24-character state
+ * WAIT_BUYER_CONFIRM_GOODS cut to 23 characters; test it with a prefix.) */
+int paygate_trade_create_escrow(paygate_client *c, const paygate_trade_request *req,
+                                paygate_trade *out, paygate_error *err);
 /* GET /v1/trades?out_trade_no=X: the query fallback when a notification is late. */
 int paygate_trade_query(paygate_client *c, const char *out_trade_no, paygate_trade *out,
                         paygate_error *err);
 /* POST /v1/trades/{trade_id}/close (only while WAIT_BUYER_PAY). */
 int paygate_trade_close(paygate_client *c, const char *trade_id, paygate_trade *out,
                         paygate_error *err);
+
+/* POST /v1/trades/{trade_id}/ship: an escrow trade shipped (logistics company and tracking
+ * number, 1-64 bytes each); the buyer confirms receipt next. Shipping again is refused
+ * (PAYGATE_ERR_REFUSED, TRADE_STATE_INVALID). */
+int paygate_trade_ship(paygate_client *c, const char *trade_id, const char *logistics_company,
+                       const char *tracking_no, paygate_trade *out, paygate_error *err);
 
 typedef struct {
     char refund_id[40];

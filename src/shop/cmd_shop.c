@@ -135,6 +135,10 @@ static int shop_open(struct shop *s, const struct shop_opts *o)
         return fprintf(stderr, "paygate shop: cannot open %s: %s %s\n", shown,
                        pay_err_name(err.code), err.detail),
                -1;
+    if (!pay_str_copy(s->platform_url, sizeof s->platform_url, o->platform_url))
+        return fprintf(stderr, "paygate shop: platform_url: longer than %zu bytes\n",
+                       sizeof s->platform_url - 1),
+               -1;
     snprintf(path, sizeof path, "%s/notify-seen.db", o->srv.data_dir);
     s->seen = paygate_seen_db_open(path);
     paygate_error e = {0};

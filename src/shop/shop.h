@@ -8,6 +8,7 @@
 #define PAY_SHOP_SHOP_H
 
 #include "http/server.h"
+#include "core/limits.h" /* PAY_PLATFORM_LOGISTICS_MAX: a shipment's fields, the platform's rule */
 #include "sdk/paygate.h"
 #include "store/store.h"
 
@@ -25,26 +26,33 @@ struct shop {
     paygate_bank *bank; /* NULL when the shop has no bank contract */
     paygate_seen_db *seen;
     char public_url[256];
-    char bank_name[64];    /* the shop's bank on its pages */
-    char bank_name_en[64]; /* on English pages; "": bank_name */
+    char platform_url[256]; /* where the shopper's wallet is (confirm receipt, after-sales) */
+    char bank_name[64];     /* the shop's bank on its pages */
+    char bank_name_en[64];  /* on English pages; "": bank_name */
 };
 
 extern const struct shop_product shop_products[];
 extern const size_t shop_n_products;
 
-/* An order row. */
+/* An order row. Its life (docs/shop.md):
+ *   pending --paid--> paid --shipped--> shipped --receipt confirmed (escrow)--> received
+ *   paid, shipped --refunded in full--> refunded  (partial refunds keep the state) */
 struct shop_order {
     char id[40];
     char sid[40];
     char items[512];
     int64_t amount;
-    char method[12]; /* platform, bank */
-    char state[12];  /* pending, paid, refunded */
+    char method[12]; /* platform, escrow (担保交易 on the platform), bank */
+    char state[12];  /* pending, paid, shipped, received, refunded */
     char trade_id[40];
     int64_t refunded;
     int fulfilments; /* how many times the order was fulfilled: must end at 1 */
     char paid_via[12];
     int64_t created_at;
+    char logistics_company[72]; /* the shipment ("" until shipped) */
+    char tracking_no[72];
+    int64_t shipped_at;
+    int refunds; /* refunds made from the admin page: the next one's number is refunds + 1 */
 };
 
 /* Opens (creating, migrating) the orders' database: a path or a postgresql:// URL. 0, or -1
@@ -55,7 +63,18 @@ int shop_order_insert(struct shop *s, const struct shop_order *o);
 int shop_order_get(struct shop *s, const char *id, struct shop_order *o); /* 0 or -1 */
 /* Marks a pending order paid; 1 when this call did it (fulfil now), 0 when it was not pending. */
 int shop_order_mark_paid(struct shop *s, const char *id, const char *trade_id, const char *via);
-int shop_order_set_refunded(struct shop *s, const char *id, int64_t refunded);
+/* Refund number seq (refunds + 1) made from the admin page: refunded becomes total (what the
+ * order has had back with it), the order refunded when that is all of it. 1 when this call
+ * recorded it, 0 when refund seq was recorded already (or the order is not paid or shipped). */
+int shop_order_refund_add(struct shop *s, const char *id, int seq, int64_t total);
+/* What the platform says the order has had back (a refund notification): refunded only grows;
+ * all of it makes the order refunded. 1 when it changed the order, else 0. */
+int shop_order_refund_sync(struct shop *s, const char *id, int64_t total);
+/* A paid order shipped (the shipment's fields already checked). 1 when this call did it. */
+int shop_order_ship(struct shop *s, const char *id, const char *company, const char *tracking_no);
+/* An escrow order whose buyer confirmed receipt (the platform's TRADE_FINISHED). 1 when this
+ * call did it. */
+int shop_order_received(struct shop *s, const char *id);
 int shop_order_set_trade(struct shop *s, const char *id, const char *trade_id);
 /* Orders of a session (sid) or all (sid NULL), newest first; calls fn for each. */
 void shop_order_list(struct shop *s, const char *sid,

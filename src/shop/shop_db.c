@@ -14,6 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define MIGRATION_3                                                                                \
+    "ALTER TABLE orders ADD COLUMN logistics_company TEXT NOT NULL DEFAULT '';"                    \
+    "ALTER TABLE orders ADD COLUMN tracking_no TEXT NOT NULL DEFAULT '';"                          \
+    "ALTER TABLE orders ADD COLUMN shipped_at BIGINT NOT NULL DEFAULT 0;"                          \
+    "ALTER TABLE orders ADD COLUMN refunds BIGINT NOT NULL DEFAULT 0"
+
 static const struct pay_store_migration migrations[] = {
     /* As the shop made it before it used the store (IF NOT EXISTS: such a file upgrades). */
     {1, "CREATE TABLE IF NOT EXISTS orders(id TEXT PRIMARY KEY, sid TEXT NOT NULL,"
@@ -26,12 +32,15 @@ static const struct pay_store_migration migrations[] = {
     {2, "ALTER TABLE orders ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;"
         "UPDATE orders SET seq = rowid;"
         "CREATE INDEX orders_seq ON orders(seq)"},
+    /* Shipping and partial refunds (docs/shop.md). */
+    {3, MIGRATION_3},
 };
 /* PostgreSQL has no rowid (and no old rows). */
 static const struct pay_store_migration migrations_pg[] = {
     {1, NULL},
     {2, "ALTER TABLE orders ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;"
         "CREATE INDEX orders_seq ON orders(seq)"},
+    {3, MIGRATION_3},
     {0, NULL},
 };
 static const struct pay_store_component shop_schema = {
@@ -56,9 +65,9 @@ void shop_db_close(struct shop *s)
 
 /* One write statement: what it does and its parameters. */
 struct write {
-    enum { W_INSERT, W_PAID, W_REFUNDED, W_TRADE } op;
+    enum { W_INSERT, W_PAID, W_REFUND_ADD, W_REFUND_SYNC, W_TRADE, W_SHIP, W_RECEIVED } op;
     const char *t[4];
-    int64_t i;
+    int64_t i, seq;
     int changes;
 };
 
@@ -82,11 +91,34 @@ static enum pay_err write_body(struct pay_store_tx *tx, void *ctx, struct pay_er
                            " WHERE id = $3 AND state = 'pending'",
                            "ttt", w->t[0], w->t[1], w->t[2]);
         break;
-    case W_REFUNDED:
-        e = pay_store_exec(
-            tx, err,
-            "UPDATE orders SET refunded = $1, state = 'refunded' WHERE id = $2 AND state = 'paid'",
-            "it", w->i, w->t[0]);
+    case W_REFUND_ADD: /* $3: the refund's number; refunded never shrinks (a notification
+                          of this very refund may have raised it first) */
+        e = pay_store_exec(tx, err,
+                           "UPDATE orders SET refunds = $3,"
+                           " refunded = CASE WHEN refunded < $1 THEN $1 ELSE refunded END,"
+                           " state = CASE WHEN $1 >= amount THEN 'refunded' ELSE state END"
+                           " WHERE id = $2 AND refunds = $3 - 1 AND state IN ('paid', 'shipped')",
+                           "iti", w->i, w->t[0], w->seq);
+        break;
+    case W_REFUND_SYNC:
+        e = pay_store_exec(tx, err,
+                           "UPDATE orders SET refunded = $1,"
+                           " state = CASE WHEN $1 >= amount THEN 'refunded' ELSE state END"
+                           " WHERE id = $2 AND refunded < $1"
+                           " AND state IN ('paid', 'shipped', 'received')",
+                           "it", w->i, w->t[0]);
+        break;
+    case W_SHIP:
+        e = pay_store_exec(tx, err,
+                           "UPDATE orders SET state = 'shipped', logistics_company = $1,"
+                           " tracking_no = $2, shipped_at = $3 WHERE id = $4 AND state = 'paid'",
+                           "ttit", w->t[0], w->t[1], pay_clock_now_ms() / 1000, w->t[2]);
+        break;
+    case W_RECEIVED:
+        e = pay_store_exec(tx, err,
+                           "UPDATE orders SET state = 'received' WHERE id = $1"
+                           " AND state IN ('paid', 'shipped')",
+                           "t", w->t[0]);
         break;
     case W_TRADE:
         e = pay_store_exec(tx, err, "UPDATE orders SET trade_id = $1 WHERE id = $2", "tt", w->t[0],
@@ -110,10 +142,10 @@ int shop_order_insert(struct shop *s, const struct shop_order *o)
     return run_write(s, &w) == 1 ? 0 : -1;
 }
 
-/* An order: pending until paid (once), then refunded (in full, once). */
+/* An order: pending until paid (once), shipped, received (escrow), or refunded in full. */
 static const struct pay_state_move order_moves[] = {
-    {"pending", "paid"},
-    {"paid", "refunded"},
+    {"pending", "paid"},  {"paid", "shipped"},     {"shipped", "received"},  {"paid", "received"},
+    {"paid", "refunded"}, {"shipped", "refunded"}, {"received", "refunded"},
 };
 
 int shop_order_mark_paid(struct shop *s, const char *id, const char *trade_id, const char *via)
@@ -123,11 +155,35 @@ int shop_order_mark_paid(struct shop *s, const char *id, const char *trade_id, c
     return run_write(s, &w);
 }
 
-int shop_order_set_refunded(struct shop *s, const char *id, int64_t refunded)
+int shop_order_refund_add(struct shop *s, const char *id, int seq, int64_t total)
 {
     PAY_ASSERT(pay_state_move_legal(order_moves, PAY_STATE_MOVES(order_moves), "paid", "refunded"));
-    PAY_ASSERT_MSG(refunded > 0, "order %s", id);
-    struct write w = {.op = W_REFUNDED, .t = {id}, .i = refunded};
+    PAY_ASSERT_MSG(total > 0 && seq > 0, "order %s", id);
+    struct write w = {.op = W_REFUND_ADD, .t = {id}, .i = total, .seq = seq};
+    return run_write(s, &w);
+}
+
+int shop_order_refund_sync(struct shop *s, const char *id, int64_t total)
+{
+    PAY_ASSERT_MSG(total >= 0, "order %s", id);
+    struct write w = {.op = W_REFUND_SYNC, .t = {id}, .i = total};
+    return total > 0 ? run_write(s, &w) : 0;
+}
+
+int shop_order_ship(struct shop *s, const char *id, const char *company, const char *tracking_no)
+{
+    PAY_ASSERT(pay_state_move_legal(order_moves, PAY_STATE_MOVES(order_moves), "paid", "shipped"));
+    PAY_ASSERT(strlen(company) <= PAY_PLATFORM_LOGISTICS_MAX &&
+               strlen(tracking_no) <= PAY_PLATFORM_LOGISTICS_MAX);
+    struct write w = {.op = W_SHIP, .t = {company, tracking_no, id}};
+    return run_write(s, &w);
+}
+
+int shop_order_received(struct shop *s, const char *id)
+{
+    PAY_ASSERT(
+        pay_state_move_legal(order_moves, PAY_STATE_MOVES(order_moves), "shipped", "received"));
+    struct write w = {.op = W_RECEIVED, .t = {id}};
     return run_write(s, &w);
 }
 
@@ -152,11 +208,17 @@ static void row(struct pay_store_stmt *st, struct shop_order *o)
     o->fulfilments = (int)pay_store_col_int64(st, 8);
     COL(9, paid_via);
     o->created_at = pay_store_col_int64(st, 10);
+    COL(11, logistics_company);
+    COL(12, tracking_no);
+    o->shipped_at = pay_store_col_int64(st, 13);
+    o->refunds = (int)pay_store_col_int64(st, 14);
 #undef COL
 }
 
 #define COLS                                                                                       \
-    "id, sid, items, amount, method, state, trade_id, refunded, fulfilments, paid_via, created_at"
+    "id, sid, items, amount, method, state, trade_id, refunded, fulfilments, paid_via, "           \
+    "created_at,"                                                                                  \
+    " logistics_company, tracking_no, shipped_at, refunds"
 
 /* Reads up to cap rows of sql (one text parameter, or none when arg is NULL) into rows. */
 struct read {

@@ -4,6 +4,7 @@
  * or script). */
 #include "shop/shop_internal.h"
 
+#include "core/assertions.h"
 #include "core/money.h"
 #include "crypto/crypto.h"
 #include "http/codec.h"
@@ -157,34 +158,70 @@ static enum pay_err h_cart(struct pay_http_request *req, struct pay_error *err)
     return PAY_ERR_OK;
 }
 
+/* The human name of code in table (n entries), else the code itself. */
+struct shop_name {
+    const char *code;
+    struct pay_i18n_msg text;
+};
+static const char *name_of(struct pay_http_request *req, const struct shop_name *table, size_t n,
+                           const char *code)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(code, table[i].code) == 0)
+            return pay_http_req_msg(req, &table[i].text);
+    return code;
+}
+
+/* What the shopper and the admin may do next with o (docs/shop.md "After-sales"). */
+static void order_actions(struct pay_http_request *req, const struct shop_order *o, json_t *j)
+{
+    const struct shop *s = pay_http_req_ctx(req);
+    bool paid_or_shipped = strcmp(o->state, "paid") == 0 || strcmp(o->state, "shipped") == 0;
+    bool on_platform = strcmp(o->method, "bank") != 0 && o->trade_id[0];
+    int64_t left = o->amount - o->refunded; /* 0 <= refunded <= amount: the store's rows */
+    PAY_ASSERT_MSG(o->refunded >= 0 && left >= 0, "order %s", o->id);
+    json_object_set_new(j, "refundable", json_boolean(paid_or_shipped && left > 0));
+    json_object_set_new(j, "shippable", json_boolean(strcmp(o->state, "paid") == 0));
+    json_object_set_new(j, "shipped", json_boolean(o->tracking_no[0] != '\0'));
+    json_object_set_new(j, "logistics_company", json_string(o->logistics_company));
+    json_object_set_new(j, "tracking_no", json_string(o->tracking_no));
+    /* confirming receipt and asking for a refund happen in the shopper's wallet, with its
+     * password and the platform's after-sales requests (the shop holds neither) */
+    json_object_set_new(j, "can_confirm",
+                        json_boolean(on_platform && strcmp(o->method, "escrow") == 0 &&
+                                     strcmp(o->state, "shipped") == 0));
+    json_object_set_new(j, "can_request", json_boolean(on_platform && paid_or_shipped && left > 0));
+    if (on_platform)
+        json_object_set_new(j, "wallet_url",
+                            json_string(pay_http_req_printf(req, "%s/wallet/trades/%s",
+                                                            s->platform_url, o->trade_id)));
+    shop_money_json(req, j, "left", left);
+}
+
 json_t *shop_order_json(struct pay_http_request *req, const struct shop_order *o)
 {
-    static const struct {
-        const char *code;
-        struct pay_i18n_msg text;
-    } states[] = {{"pending", NC_("shop order", "Awaiting payment")},
-                  {"paid", NC_("shop order", "Paid")},
-                  {"refunded", NC_("shop order", "Refunded")}},
-      methods[] = {{"platform", NC_("shop payment", "PayGate")},
-                   {"bank", NC_("shop payment", "Online banking")}},
-      vias[] = {{"notify", NC_("marked paid by", "Notification")},
-                {"query", NC_("marked paid by", "Query")}};
-    const char *state = o->state, *method = o->method, *via = o->paid_via;
-    for (size_t i = 0; i < 3; i++)
-        if (strcmp(o->state, states[i].code) == 0)
-            state = pay_http_req_msg(req, &states[i].text);
-    for (size_t i = 0; i < 2; i++) {
-        if (strcmp(o->method, methods[i].code) == 0)
-            method = pay_http_req_msg(req, &methods[i].text);
-        if (strcmp(o->paid_via, vias[i].code) == 0)
-            via = pay_http_req_msg(req, &vias[i].text);
-    }
+    static const struct shop_name states[] = {{"pending", NC_("shop order", "Awaiting payment")},
+                                              {"paid", NC_("shop order", "Paid")},
+                                              {"shipped", NC_("shop order", "Shipped")},
+                                              {"received", NC_("shop order", "Received")},
+                                              {"refunded", NC_("shop order", "Refunded")}},
+                                  methods[] = {{"platform", NC_("shop payment", "PayGate")},
+                                               {"escrow", NC_("shop payment", "PayGate escrow")},
+                                               {"bank", NC_("shop payment", "Online banking")}},
+                                  vias[] = {{"notify", NC_("marked paid by", "Notification")},
+                                            {"query", NC_("marked paid by", "Query")}};
+#define N(t) (sizeof t / sizeof t[0])
     json_t *j = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:b, s:b}", "id", o->id, "items", o->items,
-        "method", o->method, "method_text", method, "state", o->state, "state_text", state,
-        "fulfilments", o->fulfilments, "paid_via", o->paid_via, "paid_via_text", via, "pending",
-        strcmp(o->state, "pending") == 0, "refundable", strcmp(o->state, "paid") == 0);
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:b}", "id", o->id, "items", o->items,
+        "method", o->method, "method_text", name_of(req, methods, N(methods), o->method), "state",
+        o->state, "state_text", name_of(req, states, N(states), o->state), "fulfilments",
+        o->fulfilments, "paid_via", o->paid_via, "paid_via_text",
+        name_of(req, vias, N(vias), o->paid_via), "pending", strcmp(o->state, "pending") == 0);
+#undef N
+    if (!j)
+        return NULL;
     shop_money_json(req, j, "amount", o->amount);
+    order_actions(req, o, j);
     return o->refunded > 0 ? shop_money_json(req, j, "refunded", o->refunded) : j;
 }
 

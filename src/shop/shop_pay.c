@@ -1,7 +1,9 @@
 /* The shop's payment handlers, all through libpaygate: checkout (a platform trade and a
  * redirect to its cashier, or the signed order form of the shop's own bank), the two
  * notification endpoints (verified, amount checked, order marked paid exactly once), the
- * order page (asks the platform when a notification is late) and the admin refund. */
+ * order page (asks the platform when a notification is late). An escrow order (担保交易) is a
+ * platform trade of product escrow: paid, the platform holds the money until the shopper
+ * confirms receipt in the wallet, which the shop hears as TRADE_FINISHED. */
 #include "shop/shop_internal.h"
 
 #include "core/assertions.h"
@@ -73,7 +75,10 @@ static enum pay_err pay_platform(struct shop *s, struct pay_http_request *req,
                                 .timeout = "30m"};
     paygate_trade t;
     paygate_error pe = {0};
-    if (paygate_trade_create(s->platform, &tr, &t, &pe) != PAYGATE_OK) {
+    int rc = strcmp(o->method, "escrow") == 0
+                 ? paygate_trade_create_escrow(s->platform, &tr, &t, &pe)
+                 : paygate_trade_create(s->platform, &tr, &t, &pe);
+    if (rc != PAYGATE_OK) {
         PAY_WARN("shop.trade_create_failed", "order=%s code=%s msg=\"%s\"", o->id, pe.code,
                  pe.message);
         return pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, NULL, "the platform: %s", pe.code);
@@ -114,7 +119,8 @@ static enum pay_err h_checkout(struct pay_http_request *req, struct pay_error *e
     if (!shop_same_origin(req, s))
         return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL, "form posted from another site");
     const char *method = pay_http_req_form_get(req, "method");
-    int bank = method && strcmp(method, "bank") == 0;
+    int bank = method && strcmp(method, "bank") == 0,
+        escrow = method && strcmp(method, "escrow") == 0;
     if (bank && !s->bank)
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "method", "no bank contract");
     struct shop_order o;
@@ -122,13 +128,23 @@ static enum pay_err h_checkout(struct pay_http_request *req, struct pay_error *e
         pay_http_respond_redirect(req, "/cart");
         return PAY_ERR_OK;
     }
-    pay_str_copy(o.method, sizeof o.method, bank ? "bank" : "platform");
+    pay_str_copy(o.method, sizeof o.method, bank ? "bank" : escrow ? "escrow" : "platform");
     if (shop_order_insert(s, &o) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, NULL, "cannot store the order");
     (void)pay_http_respond_cookie(req, "shop_cart", "", 0, 0);
     PAY_INFO("shop.order_created", "order=%s amount=%lld method=%s", o.id, (long long)o.amount,
              o.method);
     return bank ? pay_bank(s, req, &o, err) : pay_platform(s, req, &o, err);
+}
+
+/* A platform trade's state that means the order is paid: TRADE_SUCCESS, and an escrow trade's
+ * money in escrow (WAIT_SELLER_SEND_GOODS, or WAIT_BUYER_CONFIRM_GOOD[S]: the SDK's state field
+ * holds 23 characters) or released (TRADE_FINISHED). */
+static bool trade_paid(const char *state)
+{
+    return strcmp(state, "TRADE_SUCCESS") == 0 || strcmp(state, "TRADE_FINISHED") == 0 ||
+           strcmp(state, "WAIT_SELLER_SEND_GOODS") == 0 ||
+           strncmp(state, "WAIT_BUYER_CONFIRM_GOOD", 23) == 0;
 }
 
 /* The query fallback: a pending order whose notification has not arrived yet is looked up
@@ -140,11 +156,10 @@ static void query_if_late(struct shop *s, struct shop_order *o)
     paygate_error pe = {0};
     int paid = 0;
     char ref[48] = "";
-    if (strcmp(o->method, "platform") == 0) {
+    if (strcmp(o->method, "bank") != 0) {
         paygate_trade t;
         paid = paygate_trade_query(s->platform, o->id, &t, &pe) == PAYGATE_OK &&
-               (strcmp(t.state, "TRADE_SUCCESS") == 0 || strcmp(t.state, "TRADE_FINISHED") == 0) &&
-               t.amount == o->amount;
+               trade_paid(t.state) && t.amount == o->amount;
         pay_str_copy(ref, sizeof ref, paid ? t.trade_id : "");
     } else if (s->bank) {
         paygate_bank_order_status st;
@@ -170,6 +185,25 @@ static enum pay_err h_order(struct pay_http_request *req, struct pay_error *err)
     return PAY_ERR_OK;
 }
 
+/* What a verified platform notification (a trade's state, a refund, an after-sales step: each
+ * carries the trade as it is now) changes in order o: paid once; an escrow order received when
+ * the shopper confirmed receipt (TRADE_FINISHED); what was refunded, whoever refunded it (the
+ * admin, an approved refund request, the platform's refund of an escrow trade never shipped). */
+static void platform_outcome(struct shop *s, const struct shop_order *o,
+                             const paygate_notification *n)
+{
+    if (trade_paid(n->trade.state) &&
+        shop_order_mark_paid(s, o->id, n->trade.trade_id, "notify") == 1)
+        PAY_INFO("shop.order_paid", "order=%s via=notify notify_id=%s", o->id, n->notify_id);
+    if (strcmp(n->trade.state, "TRADE_FINISHED") == 0 && strcmp(o->method, "escrow") == 0 &&
+        shop_order_received(s, o->id) == 1)
+        PAY_INFO("shop.order_received", "order=%s notify_id=%s", o->id, n->notify_id);
+    if (n->trade.refunded > 0 && n->trade.refunded <= o->amount &&
+        shop_order_refund_sync(s, o->id, n->trade.refunded) == 1)
+        PAY_INFO("shop.order_refund_synced", "order=%s refunded=%lld event=%s", o->id,
+                 (long long)n->trade.refunded, n->event);
+}
+
 /* POST /notify/platform: answer "success" only once the outcome is stored. */
 static enum pay_err h_notify_platform(struct pay_http_request *req, struct pay_error *err)
 {
@@ -193,9 +227,8 @@ static enum pay_err h_notify_platform(struct pay_http_request *req, struct pay_e
         return PAY_ERR_OK;
     }
     rc = paygate_notify_once(n.notify_id, paygate_seen_db_fn, s->seen);
-    if (rc == PAYGATE_OK && strcmp(n.trade.state, "TRADE_SUCCESS") == 0 &&
-        shop_order_mark_paid(s, o.id, n.trade.trade_id, "notify") == 1)
-        PAY_INFO("shop.order_paid", "order=%s via=notify notify_id=%s", o.id, n.notify_id);
+    if (rc == PAYGATE_OK)
+        platform_outcome(s, &o, &n);
     if (rc == PAYGATE_DUPLICATE)
         PAY_INFO("shop.notify_duplicate", "order=%s notify_id=%s", o.id, n.notify_id);
     pay_http_respond_text(req, rc == PAYGATE_ERR_INTERNAL ? 500 : 200,
@@ -232,40 +265,6 @@ static enum pay_err h_notify_bank(struct pay_http_request *req, struct pay_error
     return PAY_ERR_OK;
 }
 
-/* POST /admin/orders/{id}/refund: refunds what is left, through whoever took the money. */
-static enum pay_err h_refund(struct pay_http_request *req, struct pay_error *err)
-{
-    struct shop *s = pay_http_req_ctx(req);
-    if (!shop_same_origin(req, s))
-        return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL, "form posted from another site");
-    struct shop_order o;
-    const char *id = pay_http_req_param(req, "id");
-    if (!shop_is_admin(req))
-        return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL, "admin is for loopback clients");
-    if (!id || shop_order_get(s, id, &o) != 0)
-        return pay_error_set(err, PAY_ERR_NOT_FOUND, NULL, "no such order");
-    if (strcmp(o.state, "paid") != 0)
-        return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, NULL, "only paid orders");
-    char rid[48];
-    snprintf(rid, sizeof rid, "R%s", o.id);
-    int64_t left = 0;
-    enum pay_err e = pay_money_sub(o.amount, o.refunded, &left);
-    PAY_ASSERT_MSG(e == PAY_ERR_OK && o.refunded >= 0 && left > 0, "order %s", o.id); /* paid */
-    paygate_error pe = {0};
-    paygate_refund r;
-    int rc = strcmp(o.method, "bank") == 0
-                 ? (s->bank ? paygate_bank_refund(s->bank, o.id, rid, left, &pe) : PAYGATE_ERR_ARG)
-                 : paygate_trade_refund(s->platform, o.trade_id, rid, left, "CNY",
-                                        "refund from the shop admin", &r, &pe);
-    if (rc != PAYGATE_OK)
-        return pay_error_set(err, PAY_ERR_UPSTREAM_FAILED, NULL, "refund: %s %s", pe.code,
-                             pe.message);
-    (void)shop_order_set_refunded(s, o.id, o.amount);
-    PAY_INFO("shop.order_refunded", "order=%s amount=%lld", o.id, (long long)left);
-    pay_http_respond_redirect(req, "/admin");
-    return PAY_ERR_OK;
-}
-
 enum pay_err shop_add_pay_routes(struct shop *s, struct pay_http_server *srv, struct pay_error *err)
 {
     const struct pay_http_route r[] = {
@@ -273,7 +272,7 @@ enum pay_err shop_add_pay_routes(struct shop *s, struct pay_http_server *srv, st
         {"GET", "/orders/{id}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_order, s},
         {"POST", "/notify/platform", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_notify_platform, s},
         {"POST", "/notify/bank", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_notify_bank, s},
-        {"POST", "/admin/orders/{id}/refund", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_refund, s},
     };
-    return pay_http_server_add_routes(srv, r, sizeof r / sizeof r[0], err);
+    enum pay_err e = pay_http_server_add_routes(srv, r, sizeof r / sizeof r[0], err);
+    return e != PAY_ERR_OK ? e : shop_add_admin_routes(s, srv, err);
 }

@@ -2,12 +2,13 @@
 // consumer buys two products in the shop and pays on the platform's cashier with the wallet,
 // buys again and pays directly through the shop's bank (card, password, SMS code from the
 // sandbox outbox, confirm); both orders show "paid" in the shop; the wallet, the card
-// account and the shop's balance at the platform show the right amounts; one order is refunded from the shop's admin page and the
-// refund shows in the shop and in the wallet. Screenshots go to the artefacts directory
+// account and the shop's balance at the platform show the right amounts; one order is refunded
+// from the shop's admin page (through its confirmation page) and the refund shows in the shop
+// and in the wallet. Screenshots go to the artefacts directory
 // ($PAYGATE_ARTIFACTS). Needs Chromium and playwright-core (see requireBrowser in servers.mjs).
 // The demo runs on free ports (--base-port 0) and says where in its --urls-file.
 import {
-  requireBrowser, tempDir, removeDir, spawnServer, stopServer, waitFile,
+  requireBrowser, tempDir, removeDir, startDemo, stopServer,
 } from './servers.mjs';
 
 requireBrowser();
@@ -15,19 +16,7 @@ const { launch, shot, expect, consumerLogin } = await import('./browser.mjs');
 const dir = tempDir('demo-browser');
 const digits = (s) => s.replace(/[^0-9.]/g, '');
 
-let out = '';
-const demo = spawnServer(['demo', '--data-dir', `${dir}/data`, '--base-port', '0',
-  '--urls-file', `${dir}/urls`], ['ignore', 'pipe', 'pipe']);
-demo.stdout.on('data', (c) => { out += c; });
-demo.stderr.on('data', (c) => { out += c; });
-let urls;
-try {
-  urls = Object.fromEntries((await waitFile(`${dir}/urls`, demo)).trim().split('\n')
-    .map((line) => line.split(' ')));
-} catch (e) {
-  console.error(`the demo did not get ready: ${e.message}\n${out}`);
-  process.exit(1);
-}
+const { demo, urls, log } = await startDemo(dir);
 const BANK = urls['bank-icbc'];
 const PLATFORM = urls.platform;
 const SHOP = urls.shop;
@@ -155,6 +144,9 @@ try {
     expect((await page.textContent(`#row-${o} .fulfilments`)).trim() === '1', `${o} fulfilled once`);
   }
   await Promise.all([page.waitForNavigation(), page.click(`#refund-${o1}`)]);
+  expect(await page.getAttribute('#refund-amount', 'data-amount') === '103.00', 'confirm 103.00');
+  await shot(page, 'demo-15b-shop-refund-confirm');
+  await Promise.all([page.waitForNavigation(), page.click('#confirm-refund')]);
   expect(await page.getAttribute(`#row-${o1}`, 'data-state') === 'refunded', 'refunded in admin');
   await shot(page, 'demo-16-shop-admin-refunded');
   await orderState(page, o1, 'refunded');
@@ -166,7 +158,7 @@ try {
 } catch (e) {
   failed = true;
   console.error(e);
-  console.error(out);
+  console.error(log());
 } finally {
   await browser.close();
   const code = await stopServer(demo);

@@ -122,3 +122,22 @@ export function platformApi(baseUrl, keyId, privateKey) {
     return { status: r.status, json: await r.json() };
   };
 }
+
+// Starts `paygate demo` in dir/data on free ports and waits until it is ready; resolves to
+// { demo (the child), urls ({ shop, platform, 'bank-icbc', … } from its --urls-file), log()
+// (what it printed so far) }. Exits the test (1) with that output when it does not start.
+export async function startDemo(dir) {
+  let out = '';
+  const demo = spawnServer(['demo', '--data-dir', `${dir}/data`, '--base-port', '0',
+    '--urls-file', `${dir}/urls`], ['ignore', 'pipe', 'pipe']);
+  demo.stdout.on('data', (c) => { out += c; });
+  demo.stderr.on('data', (c) => { out += c; });
+  try {
+    const urls = Object.fromEntries((await waitFile(`${dir}/urls`, demo)).trim().split('\n')
+      .map((line) => line.split(' ')));
+    return { demo, urls, log: () => out };
+  } catch (e) {
+    console.error(`the demo did not get ready: ${e.message}\n${out}`);
+    process.exit(1);
+  }
+}

@@ -39,7 +39,7 @@ inc=$(find "$tmp/root" -type d -path '*/include/paygate')
 [ -f "$inc/paygate.h" ] || fail "paygate.h is not in include/paygate/"
 [ "$(ls "$inc")" = paygate.h ] || fail "include/paygate holds more than paygate.h: $(ls "$inc")"
 [ ! -e "$(dirname "$inc")/paygate.h" ] || fail "paygate.h installed at the top of include/"
-[ -f "$lib/libpaygate.so.0.1.0" ] && [ "$(readlink "$lib/libpaygate.so.0")" = libpaygate.so.0.1.0 ] &&
+[ -f "$lib/libpaygate.so.0.2.0" ] && [ "$(readlink "$lib/libpaygate.so.0")" = libpaygate.so.0.2.0 ] &&
   [ "$(readlink "$lib/libpaygate.so")" = libpaygate.so.0 ] || fail "libpaygate.so.0 links: $(ls -l "$lib")"
 [ -f "$lib/libpaygate.a" ] || fail "no libpaygate.a"
 [ -z "$(find "$tmp/root" -name 'libpay*.a' ! -name libpaygate.a)" ] || fail "module archives installed"

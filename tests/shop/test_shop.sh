@@ -100,7 +100,11 @@ done
 code=$(c -X POST -H 'Origin: http://evil.example' "$S/admin/orders/$o1/refund" -o /dev/null -w '%{http_code}')
 [ "$code" = 403 ] || fail "cross-site refund post answered $code"
 for o in "$o1" "$o2"; do
-  code=$(c -X POST -H "Origin: $S" "$S/admin/orders/$o/refund" -o /dev/null -w '%{http_code}')
+  # the refund button shows a confirmation page first; nothing moves until it is confirmed
+  c -X POST -H "Origin: $S" "$S/admin/orders/$o/refund" | grep -q 'data-page="refund_confirm"' ||
+    fail "no confirmation page for the refund of $o"
+  c "$S/orders/$o" | grep -q 'data-state="paid"' || fail "$o refunded before the confirmation"
+  code=$(c -H "Origin: $S" -d confirm=1 -d seq=1 "$S/admin/orders/$o/refund" -o /dev/null -w '%{http_code}')
   [ "$code" = 303 ] || fail "refund of $o answered $code"
   wait_state "$o" refunded
 done

@@ -76,15 +76,69 @@ static void paid_once_newest_first(void **state)
     assert_string_equal(o.paid_via, "notify");
     assert_int_equal(o.fulfilments, 1);
     assert_int_equal(o.amount, 1200);
-    assert_int_equal(shop_order_set_refunded(&s, "o1", 1200), 1);
+    assert_int_equal(shop_order_refund_add(&s, "o1", 1, 1200), 1);
     assert_int_equal(shop_order_get(&s, "o1", &o), 0);
     assert_string_equal(o.state, "refunded");
+    assert_int_equal(o.refunds, 1);
     assert_int_equal(shop_order_get(&s, "nope", &o), -1);
     struct listed l = {0};
     shop_order_list(&s, "sess1", collect, &l);
     assert_int_equal(l.n, 2);
     assert_string_equal(l.ids[0], "o2");
     assert_string_equal(l.ids[1], "o1");
+    shop_db_close(&s);
+}
+
+/* Shipping, partial refunds counted once whichever of the admin's record and the platform's
+ * notification comes first, receipt, and the moves that are refused. */
+static void shipped_refunded_in_parts(void **state)
+{
+    (void)state;
+    struct shop s = {0};
+    struct pay_error err = {0};
+    assert_int_equal(shop_db_open(&s, db, &err), 0);
+    struct shop_order o;
+    order(&o, "e1", 10000);
+    assert_int_equal(shop_order_insert(&s, &o), 0);
+    assert_int_equal(shop_order_ship(&s, "e1", "SF Express", "SF1"), 0); /* not paid */
+    assert_int_equal(shop_order_refund_add(&s, "e1", 1, 100), 0);
+    assert_int_equal(shop_order_mark_paid(&s, "e1", "T2", "notify"), 1);
+    assert_int_equal(shop_order_ship(&s, "e1", "顺丰速运", "SF1234567890"), 1);
+    assert_int_equal(shop_order_ship(&s, "e1", "EMS", "E2"), 0); /* shipped once */
+    assert_int_equal(shop_order_get(&s, "e1", &o), 0);
+    assert_string_equal(o.state, "shipped");
+    assert_string_equal(o.logistics_company, "顺丰速运");
+    assert_string_equal(o.tracking_no, "SF1234567890");
+    assert_true(o.shipped_at > 0);
+    /* refund 1 (30.00): the notification of it first, then the admin's record */
+    assert_int_equal(shop_order_refund_sync(&s, "e1", 3000), 1);
+    assert_int_equal(shop_order_refund_add(&s, "e1", 1, 3000), 1);
+    assert_int_equal(shop_order_refund_add(&s, "e1", 1, 3000), 0); /* its form posted again */
+    assert_int_equal(shop_order_refund_sync(&s, "e1", 3000), 0);   /* its notification again */
+    assert_int_equal(shop_order_get(&s, "e1", &o), 0);
+    assert_int_equal(o.refunded, 3000);
+    assert_int_equal(o.refunds, 1);
+    assert_string_equal(o.state, "shipped");
+    /* refund 2 (20.00) recorded before its notification; an older notification changes nothing */
+    assert_int_equal(shop_order_refund_add(&s, "e1", 2, 5000), 1);
+    assert_int_equal(shop_order_refund_sync(&s, "e1", 3000), 0);
+    assert_int_equal(shop_order_refund_sync(&s, "e1", 5000), 0);
+    assert_int_equal(shop_order_get(&s, "e1", &o), 0);
+    assert_int_equal(o.refunded, 5000);
+    /* the buyer confirms receipt; then nothing more is shipped or refunded from the admin */
+    assert_int_equal(shop_order_received(&s, "e1"), 1);
+    assert_int_equal(shop_order_received(&s, "e1"), 0);
+    assert_int_equal(shop_order_refund_add(&s, "e1", 3, 6000), 0);
+    assert_int_equal(shop_order_get(&s, "e1", &o), 0);
+    assert_string_equal(o.state, "received");
+    /* a refund the platform made of all of it (an approved request) refunds the order */
+    order(&o, "e2", 4500);
+    assert_int_equal(shop_order_insert(&s, &o), 0);
+    assert_int_equal(shop_order_mark_paid(&s, "e2", "T3", "notify"), 1);
+    assert_int_equal(shop_order_refund_sync(&s, "e2", 4500), 1);
+    assert_int_equal(shop_order_get(&s, "e2", &o), 0);
+    assert_string_equal(o.state, "refunded");
+    assert_int_equal(o.refunded, 4500);
     shop_db_close(&s);
 }
 
@@ -128,6 +182,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(paid_once_newest_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(shipped_refunded_in_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(old_file_upgrades, setup, teardown), /* SQLite only */
     };
     size_t n = sizeof tests / sizeof tests[0] - (th_db_is_pg() ? 1 : 0);

@@ -656,20 +656,45 @@ static void refunds_return_the_money(void **state)
     post(&s, shop_url, "/admin/orders/S20990101000000nosuch/refund", "");
     assert_int_equal(s.status, 404);
 
-    post(&s, shop_url, path, "");
-    assert_int_equal(s.status, 303);
-    assert_string_equal(s.location, "/admin");
+    /* the button shows what will be refunded; nothing moves before the confirmation */
+    post(&s, shop_url, path, "amount=71.00");
+    assert_int_equal(s.status, 200);
+    assert_non_null(strstr(s.page, "data-page=\"refund_confirm\""));
+    assert_non_null(strstr(s.page, "id=\"refund-amount\" data-amount=\"71.00\""));
+    assert_non_null(strstr(admin_row(shop_url, pf_order), "state-paid"));
+    post(&s, shop_url, path, "amount=171.01"); /* more than was paid */
+    assert_int_equal(s.status, 409);
+    assert_non_null(strstr(s.page, "REFUND_EXCEEDS_PAID"));
+    post(&s, shop_url, path, "amount=71.00&confirm=1&seq=2"); /* not the refund it showed */
+    assert_int_equal(s.status, 400);
+    /* confirmed: 71.00 back, the order still paid; the same form again refunds nothing more */
+    for (int i = 0; i < 2; i++) {
+        post(&s, shop_url, path, "amount=71.00&confirm=1&seq=1");
+        assert_int_equal(s.status, 303);
+        assert_string_equal(s.location, "/admin");
+    }
     const char *row = admin_row(shop_url, pf_order);
+    assert_non_null(strstr(row, "state-paid"));
+    assert_non_null(strstr(row, "<td data-amount=\"71.00\">¥71.00</td>"));
+    assert_string_equal(wallet_balance(), "900.00"); /* 1000.00 - 171.00 + 71.00 */
+    /* the rest (100.00, the form's default) in a second refund */
+    post(&s, shop_url, path, "");
+    assert_int_equal(s.status, 200);
+    assert_non_null(strstr(s.page, "id=\"refund-amount\" data-amount=\"100.00\""));
+    post(&s, shop_url, path, "amount=100.00&confirm=1&seq=2");
+    assert_int_equal(s.status, 303);
+    row = admin_row(shop_url, pf_order);
     assert_non_null(strstr(row, "state-refunded"));
-    assert_non_null(
-        strstr(row, "<td data-amount=\"171.00\">¥171.00</td><td class=\"fulfilments\">"));
+    assert_non_null(strstr(row, "<td data-amount=\"171.00\">¥171.00</td>"));
     assert_string_equal(wallet_balance(), "1000.00"); /* all of it back, fee share included */
     assert_string_equal(platform_balance(shop_url), "0.00/0.00");
     post(&s, shop_url, path, ""); /* refunded already */
     assert_int_equal(s.status, 409);
+    post(&s, shop_url, path, "amount=1.00&confirm=1&seq=3");
+    assert_int_equal(s.status, 409);
 
     snprintf(path, sizeof path, "/admin/orders/%s/refund", bank_order);
-    post(&s, shop_url, path, "");
+    post(&s, shop_url, path, "confirm=1&seq=1");
     assert_int_equal(s.status, 303);
     assert_non_null(strstr(admin_row(shop_url, bank_order), "state-refunded"));
     paygate_bank_order_status st;
