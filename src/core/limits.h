@@ -567,6 +567,9 @@
 /* Requests shown per list: the oldest waiting first would be better paged; the console shows
  * the newest this many of each status. */
 #define PAY_PLATFORM_LIST_MAX 100
+/* The demo shop's books page (src/shop/shop_books.c) lists this many of the newest entries; the
+ * balances above it sum every entry. */
+#define PAY_SHOP_BOOK_ENTRIES_MAX 200
 /* Logistics company and tracking number of a shipment: bounded like other merchant fields. */
 #define PAY_PLATFORM_LOGISTICS_MAX 64
 /* Requests listed per trade (API, wallet page): a consumer asking again and again is bounded

@@ -208,7 +208,7 @@ static int request_load(struct pay_store_tx *tx, const char *id,
 }
 
 struct list_ctx {
-    const char *trade_id, *status;
+    const char *trade_id, *status, *merchant_id;
     struct pay_platform_refund_request *out;
     size_t max, n;
 };
@@ -218,15 +218,21 @@ static enum pay_err list_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
     struct list_ctx *l = ctx;
     l->n = 0;
     struct pay_store_stmt *st =
-        l->trade_id
+        l->merchant_id /* open ones first, then newest first */
             ? pay_store_query(tx, err,
-                              "SELECT " RR_COLS " FROM pf_refund_requests WHERE trade_id = $1"
-                              " ORDER BY created_ms, id LIMIT $2",
-                              "ti", l->trade_id, (int64_t)l->max)
-            : pay_store_query(tx, err,
-                              "SELECT " RR_COLS " FROM pf_refund_requests WHERE status = $1"
-                              " ORDER BY created_ms DESC, id DESC LIMIT $2",
-                              "ti", l->status, (int64_t)l->max);
+                              "SELECT " RR_COLS " FROM pf_refund_requests WHERE merchant_id = $1"
+                              " ORDER BY CASE WHEN status IN ('WAIT_MERCHANT', 'WAIT_OPERATOR')"
+                              " THEN 0 ELSE 1 END, created_ms DESC, id DESC LIMIT $2",
+                              "ti", l->merchant_id, (int64_t)l->max)
+            : l->trade_id
+                  ? pay_store_query(tx, err,
+                                    "SELECT " RR_COLS " FROM pf_refund_requests WHERE trade_id = $1"
+                                    " ORDER BY created_ms, id LIMIT $2",
+                                    "ti", l->trade_id, (int64_t)l->max)
+                  : pay_store_query(tx, err,
+                                    "SELECT " RR_COLS " FROM pf_refund_requests WHERE status = $1"
+                                    " ORDER BY created_ms DESC, id DESC LIMIT $2",
+                                    "ti", l->status, (int64_t)l->max);
     if (!st)
         return err->code;
     int rc;
@@ -241,10 +247,49 @@ enum pay_err pay_platform_refund_requests_list(struct pay_platform *p, const cha
                                                struct pay_platform_refund_request *out, size_t max,
                                                size_t *n_out, struct pay_error *err)
 {
-    struct list_ctx l = {trade_id, status, out, max, 0};
+    struct list_ctx l = {trade_id, status, NULL, out, max, 0};
     enum pay_err e = pay_store_run_read(p->store, list_tx, &l, err);
     *n_out = l.n;
     return e;
+}
+
+enum pay_err pay_platform_refund_requests_of_merchant(struct pay_platform *p,
+                                                      const char *merchant_id,
+                                                      struct pay_platform_refund_request *out,
+                                                      size_t max, size_t *n_out,
+                                                      struct pay_error *err)
+{
+    struct list_ctx l = {NULL, NULL, merchant_id, out, max, 0};
+    enum pay_err e = pay_store_run_read(p->store, list_tx, &l, err);
+    *n_out = l.n;
+    return e;
+}
+
+struct get_ctx {
+    const char *merchant_id, *id;
+    struct pay_platform_refund_request *r;
+};
+
+static enum pay_err get_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct get_ctx *g = ctx;
+    int rc = request_load(tx, g->id, g->r, err);
+    if (rc < 0)
+        return err->code;
+    if (rc == 0 || strcmp(g->r->merchant_id, g->merchant_id) != 0) /* not the caller's */
+        return pay_error_set(err, PAY_ERR_REFUND_REQUEST_NOT_FOUND, "request_id", NULL);
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_platform_refund_request_get(struct pay_platform *p, const char *merchant_id,
+                                             const char *request_id,
+                                             struct pay_platform_refund_request *r,
+                                             struct pay_error *err)
+{
+    if (!request_id || !pay_id_valid(request_id, "rq"))
+        return pay_error_set(err, PAY_ERR_REFUND_REQUEST_NOT_FOUND, "request_id", NULL);
+    struct get_ctx g = {merchant_id, request_id, r};
+    return pay_store_run_read(p->store, get_tx, &g, err);
 }
 
 /* --- deciding --------------------------------------------------------------------------- */

@@ -162,6 +162,7 @@ const struct pay_http_route *pay_portal_actions_routes(size_t *n);    /* portal_
 const struct pay_http_route *pay_portal_apply_routes(size_t *n);      /* portal_apply_pages.c */
 const struct pay_http_route *pay_platform_receipts_routes(size_t *n); /* receipts.c: /v1/log */
 const struct pay_http_route *pay_portal_money_routes(size_t *n);      /* portal_money.c */
+const struct pay_http_route *pay_portal_requests_routes(size_t *n);   /* portal_requests.c */
 const struct pay_http_route *pay_portal_overview_routes(size_t *n);   /* portal_overview.c */
 const struct pay_http_route *pay_platform_home_routes(size_t *n);     /* home.c: GET / */
 /* payment_receipt.c: GET /cashier/{trade_id}/receipt, /portal/trades/{id}/receipt */
@@ -520,6 +521,19 @@ enum pay_err pay_platform_refund_requests_list(struct pay_platform *p, const cha
 enum pay_err pay_platform_refund_request_open_tx(struct pay_store_tx *tx, const char *trade_id,
                                                  bool *open, struct pay_error *err);
 /* API JSON of a request (new reference). */
+/* The merchant's requests, open ones (WAIT_MERCHANT, WAIT_OPERATOR) first, then newest first:
+ * up to max into out (the caller's), the count in *n_out. The merchant portal's list. */
+enum pay_err pay_platform_refund_requests_of_merchant(struct pay_platform *p,
+                                                      const char *merchant_id,
+                                                      struct pay_platform_refund_request *out,
+                                                      size_t max, size_t *n_out,
+                                                      struct pay_error *err);
+/* One request of the merchant's; REFUND_REQUEST_NOT_FOUND (field request_id) for an unknown
+ * id or another merchant's. */
+enum pay_err pay_platform_refund_request_get(struct pay_platform *p, const char *merchant_id,
+                                             const char *request_id,
+                                             struct pay_platform_refund_request *r,
+                                             struct pay_error *err);
 json_t *pay_platform_refund_request_json(const struct pay_platform_refund_request *r);
 /* The sweeper's round: requests past their deadline go to the operator. */
 void pay_platform_refund_request_work(struct pay_platform *p);

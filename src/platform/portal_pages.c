@@ -111,6 +111,8 @@ json_t *pay_portal_page_ctx(struct pay_http_request *req, const struct pay_platf
         {"key_added", N_("Key added. Sign with its key ID from now on.")},
         {"key_revoked", N_("Key revoked. Requests signed with it are refused.")},
         {"hosts_saved", N_("Notify hosts saved.")},
+        {"request_accepted", N_("Accepted: the refund is made and the consumer told.")},
+        {"request_refused", N_("Refused: the consumer sees your note.")},
     };
     const char *done = pay_http_req_query(req, "done");
     for (size_t i = 0; ctx && done && i < sizeof notices / sizeof notices[0]; i++)

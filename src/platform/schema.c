@@ -565,6 +565,9 @@ static const struct pay_store_migration migrations[] = {
      " created_ms BIGINT NOT NULL,"
      " done_ms BIGINT NOT NULL DEFAULT 0);"
      "CREATE INDEX pf_chain_anchors_status ON pf_chain_anchors(status, tree_size)"},
+    {25,
+     /* The merchant portal's refund requests, a merchant's newest first (docs/portal.md). */
+     "CREATE INDEX pf_refund_requests_merchant ON pf_refund_requests(merchant_id, created_ms)"},
 };
 
 /* PostgreSQL runs 1..12 and 17 on as written; 13 to 16 are written for SQLite (its table rebuild,

@@ -434,6 +434,7 @@ static const pay_platform_routes_fn route_tables[] = {
     pay_platform_home_routes,                 /* home.c: / */
     pay_platform_payment_receipt_routes,      /* payment_receipt.c: .../receipt */
     pay_portal_money_routes,                  /* portal_money.c: /portal/payouts, bills */
+    pay_portal_requests_routes,               /* portal_requests.c: /portal/refund-requests */
     pay_portal_overview_routes,               /* portal_overview.c: /portal/overview */
     pay_platform_chain_routes,                /* chain_pages.c: /cashier/{id}/chain */
 };

@@ -36,14 +36,15 @@ extern const size_t shop_n_products;
 
 /* An order row. Its life (docs/shop.md):
  *   pending --paid--> paid --shipped--> shipped --receipt confirmed (escrow)--> received
- *   paid, shipped --refunded in full--> refunded  (partial refunds keep the state) */
+ *   paid, shipped --refunded in full--> refunded  (partial refunds keep the state)
+ *   cod --shipped--> shipped;  cod, shipped --cash collected--> received | --refused--> closed */
 struct shop_order {
     char id[40];
     char sid[40];
     char items[512];
     int64_t amount;
-    char method[12]; /* platform, escrow (担保交易 on the platform), bank */
-    char state[12];  /* pending, paid, shipped, received, refunded */
+    char method[12]; /* platform, escrow (担保交易 on the platform), bank, cod (货到付款) */
+    char state[12];  /* pending, cod, paid, shipped, received, refunded, closed */
     char trade_id[40];
     int64_t refunded;
     int fulfilments; /* how many times the order was fulfilled: must end at 1 */
@@ -79,6 +80,31 @@ int shop_order_set_trade(struct shop *s, const char *id, const char *trade_id);
 /* Orders of a session (sid) or all (sid NULL), newest first; calls fn for each. */
 void shop_order_list(struct shop *s, const char *sid,
                      void (*fn)(void *ctx, const struct shop_order *o), void *ctx);
+
+/* Cash on delivery and the books (shop_books.c). */
+#define SHOP_BOOK_ACCOUNTS 3
+extern const char *const shop_book_accounts[SHOP_BOOK_ACCOUNTS]; /* cod_receivable, cash, sales */
+struct shop_book_entry {
+    char order_id[40];
+    char kind[12]; /* owed, collected, refused */
+    char debit[16], credit[16];
+    int64_t amount;
+    int64_t created_at;
+};
+struct shop_books {
+    int64_t balance[SHOP_BOOK_ACCOUNTS]; /* debits - credits, per shop_book_accounts */
+    struct shop_book_entry entries[PAY_SHOP_BOOK_ENTRIES_MAX]; /* newest first */
+    size_t n;
+};
+/* Stores a new COD order (o's id, sid, items, amount): it goes to fulfilment unpaid (state
+ * cod), and the books owe its amount. 0, or -1 (its id taken, or the store failed). */
+int shop_cod_place(struct shop *s, const struct shop_order *o);
+/* The courier's record of a COD order's delivery: cash collected (the order received, the
+ * cash booked) or refused (closed, nothing owed). 1 when this call recorded it, 0 when the
+ * order is no COD order out for delivery (delivered already), -1 on a store failure. */
+int shop_cod_deliver(struct shop *s, const char *id, bool collected);
+/* The books: every account's balance, the newest entries. 0, or -1. Asserts they balance. */
+int shop_books_read(struct shop *s, struct shop_books *b);
 
 /* The routes (shop_pages.c, shop_pay.c). */
 enum pay_err shop_add_routes(struct shop *s, struct pay_http_server *srv, struct pay_error *err);

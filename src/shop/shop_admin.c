@@ -57,8 +57,9 @@ static enum pay_err h_ship(struct pay_http_request *req, struct pay_error *err)
     enum pay_err e = admin_order(req, &o, err);
     if (e != PAY_ERR_OK)
         return e;
-    if (strcmp(o.state, "paid") != 0)
-        return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, NULL, N_("only a paid order ships"));
+    if (strcmp(o.state, "paid") != 0 && strcmp(o.state, "cod") != 0)
+        return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, NULL,
+                             N_("only a paid or cash-on-delivery order ships"));
     const char *company = form(req, "logistics_company"), *tracking = form(req, "tracking_no");
     if ((e = shipment_text(company, "logistics_company", err)) != PAY_ERR_OK ||
         (e = shipment_text(tracking, "tracking_no", err)) != PAY_ERR_OK)
@@ -79,6 +80,8 @@ static enum pay_err h_ship(struct pay_http_request *req, struct pay_error *err)
 /* What is left to refund of a paid or shipped order (0: nothing can be). */
 static int64_t refundable(const struct shop_order *o)
 {
+    if (strcmp(o->method, "cod") == 0) /* cash goes back by hand */
+        return 0;
     if (strcmp(o->state, "paid") != 0 && strcmp(o->state, "shipped") != 0)
         return 0;
     int64_t left = 0;
@@ -177,5 +180,6 @@ enum pay_err shop_add_admin_routes(struct shop *s, struct pay_http_server *srv,
         {"POST", "/admin/orders/{id}/refund", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_refund, s},
         {"POST", "/admin/orders/{id}/ship", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_ship, s},
     };
-    return pay_http_server_add_routes(srv, r, sizeof r / sizeof r[0], err);
+    enum pay_err e = pay_http_server_add_routes(srv, r, sizeof r / sizeof r[0], err);
+    return e != PAY_ERR_OK ? e : shop_add_courier_routes(s, srv, err);
 }

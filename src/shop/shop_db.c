@@ -20,6 +20,13 @@
     "ALTER TABLE orders ADD COLUMN shipped_at BIGINT NOT NULL DEFAULT 0;"                          \
     "ALTER TABLE orders ADD COLUMN refunds BIGINT NOT NULL DEFAULT 0"
 
+/* Cash on delivery's books (shop_books.c): a journal of balanced entries. */
+#define MIGRATION_4                                                                                \
+    "CREATE TABLE books(id TEXT PRIMARY KEY, order_id TEXT NOT NULL, kind TEXT NOT NULL,"          \
+    " debit TEXT NOT NULL, credit TEXT NOT NULL, amount BIGINT NOT NULL CHECK(amount > 0),"        \
+    " created_at BIGINT NOT NULL, seq BIGINT NOT NULL);"                                           \
+    "CREATE INDEX books_seq ON books(seq)"
+
 static const struct pay_store_migration migrations[] = {
     /* As the shop made it before it used the store (IF NOT EXISTS: such a file upgrades). */
     {1, "CREATE TABLE IF NOT EXISTS orders(id TEXT PRIMARY KEY, sid TEXT NOT NULL,"
@@ -34,6 +41,7 @@ static const struct pay_store_migration migrations[] = {
         "CREATE INDEX orders_seq ON orders(seq)"},
     /* Shipping and partial refunds (docs/shop.md). */
     {3, MIGRATION_3},
+    {4, MIGRATION_4},
 };
 /* PostgreSQL has no rowid (and no old rows). */
 static const struct pay_store_migration migrations_pg[] = {
@@ -41,6 +49,7 @@ static const struct pay_store_migration migrations_pg[] = {
     {2, "ALTER TABLE orders ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;"
         "CREATE INDEX orders_seq ON orders(seq)"},
     {3, MIGRATION_3},
+    {4, MIGRATION_4},
     {0, NULL},
 };
 static const struct pay_store_component shop_schema = {
@@ -111,7 +120,8 @@ static enum pay_err write_body(struct pay_store_tx *tx, void *ctx, struct pay_er
     case W_SHIP:
         e = pay_store_exec(tx, err,
                            "UPDATE orders SET state = 'shipped', logistics_company = $1,"
-                           " tracking_no = $2, shipped_at = $3 WHERE id = $4 AND state = 'paid'",
+                           " tracking_no = $2, shipped_at = $3 WHERE id = $4"
+                           " AND state IN ('paid', 'cod')",
                            "ttit", w->t[0], w->t[1], pay_clock_now_ms() / 1000, w->t[2]);
         break;
     case W_RECEIVED:
@@ -145,7 +155,8 @@ int shop_order_insert(struct shop *s, const struct shop_order *o)
 /* An order: pending until paid (once), shipped, received (escrow), or refunded in full. */
 static const struct pay_state_move order_moves[] = {
     {"pending", "paid"},  {"paid", "shipped"},     {"shipped", "received"},  {"paid", "received"},
-    {"paid", "refunded"}, {"shipped", "refunded"}, {"received", "refunded"},
+    {"paid", "refunded"}, {"shipped", "refunded"}, {"received", "refunded"}, {"cod", "shipped"},
+    {"cod", "received"},  {"cod", "closed"},       {"shipped", "closed"},
 };
 
 int shop_order_mark_paid(struct shop *s, const char *id, const char *trade_id, const char *via)

@@ -176,12 +176,19 @@ static const char *name_of(struct pay_http_request *req, const struct shop_name 
 static void order_actions(struct pay_http_request *req, const struct shop_order *o, json_t *j)
 {
     const struct shop *s = pay_http_req_ctx(req);
-    bool paid_or_shipped = strcmp(o->state, "paid") == 0 || strcmp(o->state, "shipped") == 0;
-    bool on_platform = strcmp(o->method, "bank") != 0 && o->trade_id[0];
+    bool cod = strcmp(o->method, "cod") == 0; /* cash: refunded by hand, not here */
+    bool paid_or_shipped =
+        !cod && (strcmp(o->state, "paid") == 0 || strcmp(o->state, "shipped") == 0);
+    bool on_platform = strcmp(o->method, "bank") != 0 && !cod && o->trade_id[0];
     int64_t left = o->amount - o->refunded; /* 0 <= refunded <= amount: the store's rows */
     PAY_ASSERT_MSG(o->refunded >= 0 && left >= 0, "order %s", o->id);
     json_object_set_new(j, "refundable", json_boolean(paid_or_shipped && left > 0));
-    json_object_set_new(j, "shippable", json_boolean(strcmp(o->state, "paid") == 0));
+    json_object_set_new(
+        j, "shippable",
+        json_boolean(strcmp(o->state, "paid") == 0 || strcmp(o->state, "cod") == 0));
+    json_object_set_new(
+        j, "cod_out",
+        json_boolean(cod && (strcmp(o->state, "cod") == 0 || strcmp(o->state, "shipped") == 0)));
     json_object_set_new(j, "shipped", json_boolean(o->tracking_no[0] != '\0'));
     json_object_set_new(j, "logistics_company", json_string(o->logistics_company));
     json_object_set_new(j, "tracking_no", json_string(o->tracking_no));
@@ -204,12 +211,19 @@ json_t *shop_order_json(struct pay_http_request *req, const struct shop_order *o
                                               {"paid", NC_("shop order", "Paid")},
                                               {"shipped", NC_("shop order", "Shipped")},
                                               {"received", NC_("shop order", "Received")},
-                                              {"refunded", NC_("shop order", "Refunded")}},
+                                              {"refunded", NC_("shop order", "Refunded")},
+                                              {"cod", NC_("shop order",
+                                                          "Cash on delivery: to be delivered")},
+                                              {"closed",
+                                               NC_("shop order", "Closed: refused on delivery")}},
                                   methods[] = {{"platform", NC_("shop payment", "PayGate")},
                                                {"escrow", NC_("shop payment", "PayGate escrow")},
-                                               {"bank", NC_("shop payment", "Online banking")}},
+                                               {"bank", NC_("shop payment", "Online banking")},
+                                               {"cod", NC_("shop payment", "Cash on delivery")}},
                                   vias[] = {{"notify", NC_("marked paid by", "Notification")},
-                                            {"query", NC_("marked paid by", "Query")}};
+                                            {"query", NC_("marked paid by", "Query")},
+                                            {"cash", NC_("marked paid by", "Cash to the courier")},
+                                            {"cod", NC_("marked paid by", "Not paid yet (COD)")}};
 #define N(t) (sizeof t / sizeof t[0])
     json_t *j = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:b}", "id", o->id, "items", o->items,

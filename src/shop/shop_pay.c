@@ -113,6 +113,19 @@ static enum pay_err pay_bank(struct shop *s, struct pay_http_request *req,
     return PAY_ERR_OK;
 }
 
+/* Cash on delivery: the order goes to fulfilment unpaid, owed in the books; the shopper sees
+ * its page. */
+static enum pay_err checkout_cod(struct shop *s, struct pay_http_request *req,
+                                 const struct shop_order *o, struct pay_error *err)
+{
+    if (shop_cod_place(s, o) != 0)
+        return pay_error_set(err, PAY_ERR_INTERNAL, NULL, "cannot store the order");
+    (void)pay_http_respond_cookie(req, "shop_cart", "", 0, 0);
+    PAY_INFO("shop.order_created", "order=%s amount=%lld method=cod", o->id, (long long)o->amount);
+    pay_http_respond_redirect(req, pay_http_req_printf(req, "/orders/%s", o->id));
+    return PAY_ERR_OK;
+}
+
 static enum pay_err h_checkout(struct pay_http_request *req, struct pay_error *err)
 {
     struct shop *s = pay_http_req_ctx(req);
@@ -128,6 +141,8 @@ static enum pay_err h_checkout(struct pay_http_request *req, struct pay_error *e
         pay_http_respond_redirect(req, "/cart");
         return PAY_ERR_OK;
     }
+    if (method && strcmp(method, "cod") == 0)
+        return checkout_cod(s, req, &o, err);
     pay_str_copy(o.method, sizeof o.method, bank ? "bank" : escrow ? "escrow" : "platform");
     if (shop_order_insert(s, &o) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, NULL, "cannot store the order");

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,65 @@ static void shipped_refunded_in_parts(void **state)
     shop_db_close(&s);
 }
 
+static int64_t book_balance(struct shop *s, const char *account)
+{
+    struct shop_books *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    assert_int_equal(shop_books_read(s, b), 0); /* asserts the books balance */
+    int64_t v = INT64_MIN;
+    for (size_t i = 0; i < SHOP_BOOK_ACCOUNTS; i++)
+        if (strcmp(shop_book_accounts[i], account) == 0)
+            v = b->balance[i];
+    free(b);
+    return v;
+}
+
+/* Cash on delivery: placed unpaid and owed in the books, shipped, collected once; another
+ * refused: closed, nothing owed; each entry written once whatever is posted twice. */
+static void cash_on_delivery_books(void **state)
+{
+    (void)state;
+    struct shop s = {0};
+    struct pay_error err = {0};
+    assert_int_equal(shop_db_open(&s, db, &err), 0);
+    struct shop_order o;
+    order(&o, "c1", 6800);
+    assert_int_equal(shop_cod_place(&s, &o), 0);
+    assert_int_equal(shop_cod_place(&s, &o), -1); /* the id is taken: nothing booked twice */
+    order(&o, "c2", 4500);
+    assert_int_equal(shop_cod_place(&s, &o), 0);
+    assert_int_equal(shop_order_get(&s, "c1", &o), 0);
+    assert_string_equal(o.state, "cod");
+    assert_string_equal(o.method, "cod");
+    assert_int_equal(o.fulfilments, 1); /* goes to fulfilment unpaid */
+    assert_int_equal(book_balance(&s, "cod_receivable"), 11300);
+    assert_int_equal(book_balance(&s, "sales"), -11300);
+    assert_int_equal(book_balance(&s, "cash"), 0);
+    assert_int_equal(shop_order_ship(&s, "c1", "顺丰速运", "SF9"), 1);
+    assert_int_equal(shop_cod_deliver(&s, "c1", true), 1);
+    assert_int_equal(shop_cod_deliver(&s, "c1", true), 0);  /* recorded once */
+    assert_int_equal(shop_cod_deliver(&s, "c1", false), 0); /* and not refused after */
+    assert_int_equal(shop_order_get(&s, "c1", &o), 0);
+    assert_string_equal(o.state, "received");
+    assert_string_equal(o.paid_via, "cash");
+    assert_int_equal(book_balance(&s, "cod_receivable"), 4500);
+    assert_int_equal(book_balance(&s, "cash"), 6800);
+    assert_int_equal(shop_cod_deliver(&s, "c2", false), 1);
+    assert_int_equal(shop_cod_deliver(&s, "c2", true), 0);
+    assert_int_equal(shop_order_get(&s, "c2", &o), 0);
+    assert_string_equal(o.state, "closed");
+    assert_int_equal(book_balance(&s, "cod_receivable"), 0); /* nothing owed */
+    assert_int_equal(book_balance(&s, "sales"), -6800);
+    assert_int_equal(book_balance(&s, "cash"), 6800);
+    /* an order paid online is no COD order */
+    order(&o, "p1", 100);
+    assert_int_equal(shop_order_insert(&s, &o), 0);
+    assert_int_equal(shop_order_mark_paid(&s, "p1", "T", "notify"), 1);
+    assert_int_equal(shop_cod_deliver(&s, "p1", true), 0);
+    assert_int_equal(book_balance(&s, "cash"), 6800);
+    shop_db_close(&s);
+}
+
 /* SQLite only: the table as the shop made it itself, rows out of id order. */
 static void old_file_upgrades(void **state)
 {
@@ -183,6 +243,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(paid_once_newest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(shipped_refunded_in_parts, setup, teardown),
+        cmocka_unit_test_setup_teardown(cash_on_delivery_books, setup, teardown),
         cmocka_unit_test_setup_teardown(old_file_upgrades, setup, teardown), /* SQLite only */
     };
     size_t n = sizeof tests / sizeof tests[0] - (th_db_is_pg() ? 1 : 0);
