@@ -316,7 +316,7 @@ def rows(ms):
                 ["{} / {} / {}".format(*[sum(v[i] for v in m["asserts"].values())
                                          for i in range(3)]) for m in ms]))
     for mod in mods:
-        out.append((f"  {mod}", ["{} / {} / {}".format(*m["asserts"][mod])
+        out.append((f"  src/{mod}", ["{} / {} / {}".format(*m["asserts"][mod])
                                  if mod in m["asserts"] else "-" for m in ms]))
     for lib in ("libpaygate.so", "libpaygate.a"):
         out.append((f"SDK {lib}: exported symbols (paygate_*)",
