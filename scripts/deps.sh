@@ -2,7 +2,8 @@
 # Installs what paygate needs from Debian's packages, only when something is missing.
 # usage: scripts/deps.sh [build|test|coverage|bench]
 #   test: adds what the test suites need (browsers, node, abigail-tools for the SDK's ABI check,
-#     the PostgreSQL server for the pg suite, debhelper and mmdebstrap for the Debian package's)
+#     the PostgreSQL server for the pg suite, Patroni, etcd and HAProxy for its failover test,
+#     debhelper and mmdebstrap for the Debian package's)
 #     and the sandbox chain's npm packages (chain/package-lock.json: ganache, solc)
 #   coverage: test's, and gcovr for `make coverage`
 #   bench: the references bench/e2e measures against (PostgreSQL, nginx, wrk)
@@ -20,7 +21,8 @@ if [ "$want" = test ] || [ "$want" = coverage ]; then
   pkgs+=(clang-format clang chromium testssl.sh abigail-tools gettext postgresql
          fonts-wqy-zenhei # CJK fonts: screenshots
          python3-cryptography # the receipts' verifier of docs/receipts.md, run by its test
-         debhelper mmdebstrap systemd) # tests/deb: build the package, a Debian 12 tree, units
+         debhelper mmdebstrap systemd # tests/deb: build the package, a Debian 12 tree, units
+         patroni etcd-server haproxy) # scripts/cluster: the failover test's HA cluster
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 if [ "$want" = coverage ]; then pkgs+=(gcovr); fi

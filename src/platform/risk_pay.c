@@ -82,7 +82,9 @@ enum pay_err pay_platform_risk_pay_tx(struct pay_platform *p, struct pay_store_t
     e = pay_platform_trade_pay_tx(p, tx, t.id, pm, err);
     if (e == PAY_ERR_OK && (e = pay_risk_paid_tx(tx, d.id, err)) == PAY_ERR_OK)
         return pay_store_release(tx, err);
-    if (pay_platform_is_refusal(e) && pay_store_rollback_to(tx, &ignore) != PAY_ERR_OK)
+    /* Our savepoint is closed whatever failed (a refusal, or a lost connection the committer
+     * retries): a callback leaves no savepoint open. */
+    if (pay_store_rollback_to(tx, &ignore) != PAY_ERR_OK && pay_platform_is_refusal(e))
         return ignore.code;
     return e; /* a refused payment (balance, state) stays counted as an attempt */
 }

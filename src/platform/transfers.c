@@ -16,8 +16,8 @@
 bool pay_platform_bank_error_transient(enum pay_err e)
 {
     return e == PAY_ERR_UPSTREAM_TIMEOUT || e == PAY_ERR_UPSTREAM_FAILED || e == PAY_ERR_DB_BUSY ||
-           e == PAY_ERR_DB_FULL || e == PAY_ERR_DB_UNAVAILABLE || e == PAY_ERR_INTERNAL ||
-           e == PAY_ERR_UNAVAILABLE || e == PAY_ERR_RATE_LIMITED;
+           e == PAY_ERR_DB_FULL || e == PAY_ERR_DB_UNAVAILABLE || e == PAY_ERR_DB_UNREACHABLE ||
+           e == PAY_ERR_INTERNAL || e == PAY_ERR_UNAVAILABLE || e == PAY_ERR_RATE_LIMITED;
 }
 
 enum pay_platform_transfer_outcome pay_platform_transfer_outcome(enum pay_err bank_result)

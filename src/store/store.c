@@ -97,7 +97,8 @@ static void stat_add(uint64_t *p, uint64_t n)
 
 bool pay_store_failure(enum pay_err code)
 {
-    return code == PAY_ERR_DB_FULL || code == PAY_ERR_DB_UNAVAILABLE || code == PAY_ERR_DB_IO;
+    return code == PAY_ERR_DB_FULL || code == PAY_ERR_DB_UNAVAILABLE || code == PAY_ERR_DB_IO ||
+           code == PAY_ERR_DB_UNREACHABLE;
 }
 
 /* Remembers the first storage failure on c (see struct conn.failed). Returns e. */
@@ -449,13 +450,14 @@ static void level_ended(struct pay_store_tx *tx, bool kept)
     tx->depth--;
 }
 
-/* After a storage failure the transaction is lost whatever happens to its savepoints: the
- * level ends in memory as rolled back (so that the callers' nesting stays straight) and the
- * caller hears the failure. */
+/* A RELEASE or ROLLBACK TO that failed ends its level anyway, in memory as rolled back (so that
+ * the callers' nesting stays straight), and the caller hears why: after a storage failure, or
+ * a lost connection (a PostgreSQL server that died or failed over, DB_BUSY), the transaction
+ * is lost whatever happens to its savepoints, and a level whose end failed cannot be used
+ * again. */
 static enum pay_err level_failed(struct pay_store_tx *tx, enum pay_err e)
 {
-    if (tx->c->failed.code != PAY_ERR_OK)
-        level_ended(tx, false);
+    level_ended(tx, false);
     return e;
 }
 

@@ -146,7 +146,9 @@ typedef enum pay_err (*pay_store_tx_fn)(struct pay_store_tx *tx, void *ctx, stru
 bool pay_store_retryable(enum pay_err code);
 
 /* True for the storage failures: DB_FULL (no space left), DB_UNAVAILABLE (an I/O error),
- * DB_IO (a damaged or unreadable database). Once a statement, BEGIN or COMMIT of a
+ * DB_IO (a damaged or unreadable database), DB_UNREACHABLE (a PostgreSQL server that cannot be
+ * reached: stopped, restarting, failing over; or a COMMIT whose outcome it could not learn).
+ * Once a statement, BEGIN or COMMIT of a
  * transaction fails so, the transaction cannot commit whatever its body returns (every later
  * statement in it is refused with the same failure, its savepoints end as rolled back), the
  * caller hears the failure, and the connection is closed and opened again before it is used

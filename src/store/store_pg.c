@@ -14,8 +14,10 @@
  * (58) and a read-only server (25006: a standby) → DB_UNAVAILABLE; a lost connection → DB_BUSY
  * while no COMMIT was sent (the server rolled the transaction back; the retry reconnects), and
  * after a COMMIT whose answer was lost the backend reconnects and asks the server (pg_xact_status)
- * whether that transaction committed: OK, DB_BUSY (aborted: safe to retry), or DB_IO when it cannot
- * tell — never a blind retry that could apply a batch twice. */
+ * whether that transaction committed: OK, DB_BUSY (aborted: safe to retry), or DB_UNREACHABLE
+ * when it cannot tell — never a blind retry that could apply a batch twice. A server that cannot
+ * be reached (stopped, restarting, failing over to a standby) is DB_UNREACHABLE (503): the
+ * connection is made again at the next transaction. */
 #include "store/store_backend.h"
 
 #include "core/assertions.h"
@@ -42,6 +44,9 @@ struct pg_conn {
     uint64_t next_name; /* server-side statement names pay_1, pay_2, ... */
     int64_t changes;    /* rows changed by the last statement */
     char xact_id[24];   /* the open write transaction's id, "" when unknown */
+    /* The server's WAL timeline, read at each (re)connection ("" on a standby): a promoted
+     * standby writes on a new one. A transaction id names one transaction on one timeline. */
+    char timeline[12], xact_timeline[12];
 };
 
 struct pg_stmt {
@@ -208,13 +213,30 @@ static void warn_collation(struct pg_conn *c)
     PQclear(r);
 }
 
-/* The connection could not be made (what: "" or "reconnect: "). libpq's message names the
+/* The connection could not be made (what: "" or "reconnect: "): the server is down, restarting
+ * or failing over, and a later try may reach it (or its successor). libpq's message names the
  * host and the user, never the password. */
 static enum pay_err conn_failed(struct pg_conn *c, const char *what, struct pay_error *err)
 {
     const char *msg = PQerrorMessage(c->pg);
-    return pay_error_set(err, PAY_ERR_DB_IO, "database", "postgresql: %s%.*s", what,
+    return pay_error_set(err, PAY_ERR_DB_UNREACHABLE, "database", "postgresql: %s%.*s", what,
                          (int)strcspn(msg, "\n"), msg);
+}
+
+/* The timeline the server writes its WAL on (the first 8 hex digits of its current WAL file's
+ * name), "" on a standby; into c->timeline. */
+static enum pay_err read_timeline(struct pg_conn *c, struct pay_error *err)
+{
+    PGresult *r = NULL;
+    enum pay_err e = run(c,
+                         "SELECT CASE WHEN pg_is_in_recovery() THEN '' ELSE"
+                         " substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END",
+                         &r, err);
+    if (e == PAY_ERR_OK)
+        (void)pay_str_copy(c->timeline, sizeof c->timeline,
+                           PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+    PQclear(r);
+    return e;
 }
 
 static enum pay_err connect_to(struct pg_conn *c, const char *url, struct pay_error *err)
@@ -230,7 +252,8 @@ static enum pay_err connect_to(struct pg_conn *c, const char *url, struct pay_er
     if (PQstatus(c->pg) != CONNECTION_OK)
         return conn_failed(c, "", err);
     c->epoch++;
-    return session_setup(c, err);
+    enum pay_err e = session_setup(c, err);
+    return e == PAY_ERR_OK && c->writer ? read_timeline(c, err) : e;
 }
 
 static void pg_conn_close(void *conn)
@@ -272,7 +295,8 @@ static enum pay_err reconnect(struct pg_conn *c, struct pay_error *err)
     if (PQstatus(c->pg) != CONNECTION_OK)
         return conn_failed(c, "reconnect: ", err);
     c->epoch++;
-    return session_setup(c, err);
+    enum pay_err e = session_setup(c, err);
+    return e == PAY_ERR_OK && c->writer ? read_timeline(c, err) : e;
 }
 
 static enum pay_err begin(struct pg_conn *c, const char *sql, struct pay_error *err)
@@ -283,6 +307,7 @@ static enum pay_err begin(struct pg_conn *c, const char *sql, struct pay_error *
             return e;
     }
     c->xact_id[0] = '\0';
+    (void)pay_str_copy(c->xact_timeline, sizeof c->xact_timeline, c->timeline);
     if (sql != begin_write)
         return run(c, sql, NULL, err);
     /* The id lets a COMMIT whose answer was lost be resolved (commit_resolve). */
@@ -295,13 +320,29 @@ static enum pay_err begin(struct pg_conn *c, const char *sql, struct pay_error *
     return e;
 }
 
+/* What pg_xact_status says of transaction xid on a server whose timeline is not the one the
+ * transaction began on (a standby promoted meanwhile). The new primary holds what the old one
+ * had replicated to it. If that included our transaction, its status is ours; if not, the new
+ * primary never heard of it, and may already have given the same id to a transaction of its
+ * own: then "committed" could be someone else's. So only a status that says ours is not there
+ * is trusted: an id in its future (22023), aborted, or in progress (ours cannot be: its
+ * session died with the old primary). */
+static const char *promoted_status(const char *status, const PGresult *r)
+{
+    if (sqlstate_is(r, "22023", 5) || strcmp(status, "aborted") == 0 ||
+        strcmp(status, "in progress") == 0)
+        return "aborted";
+    return ""; /* "committed", or no answer: unknown */
+}
+
 /* The COMMIT of transaction c->xact_id got no answer. Ask a new session what became of it;
  * a transaction the server is still finishing reads "in progress" for a moment. */
 static enum pay_err commit_resolve(struct pg_conn *c, struct pay_error *err)
 {
-    char xid[24], lost[200];
+    char xid[24], lost[200], began_on[12];
     (void)pay_str_copy(xid, sizeof xid, c->xact_id);
     (void)pay_str_copy(lost, sizeof lost, err->detail);
+    (void)pay_str_copy(began_on, sizeof began_on, c->xact_timeline);
     const char *s = "";
     PGresult *r = NULL;
     for (int i = 0; xid[0] && i < 50 && reconnect(c, err) == PAY_ERR_OK; i++) {
@@ -310,6 +351,10 @@ static enum pay_err commit_resolve(struct pg_conn *c, struct pay_error *err)
         r = PQexecParams(c->pg, "SELECT pg_xact_status($1::xid8)", 1, NULL, vals, NULL, NULL, 0);
         bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
         s = ok && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "";
+        if (!began_on[0] || strcmp(began_on, c->timeline) != 0) {
+            s = promoted_status(s, r);
+            break;
+        }
         if (strcmp(s, "in progress") != 0)
             break;
         nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
@@ -319,7 +364,7 @@ static enum pay_err commit_resolve(struct pg_conn *c, struct pay_error *err)
         e = pay_error_set(err, PAY_ERR_DB_BUSY, "",
                           "postgresql: connection lost at COMMIT; transaction %s rolled back", xid);
     else if (strcmp(s, "committed") != 0)
-        e = pay_error_set(err, PAY_ERR_DB_IO, "",
+        e = pay_error_set(err, PAY_ERR_DB_UNREACHABLE, "",
                           "postgresql: connection lost at COMMIT of transaction %s; whether it"
                           " committed is unknown (%s)",
                           xid[0] ? xid : "(no id)", lost);

@@ -41,7 +41,15 @@ int th_db_new(const char *label, const char *sqlite_path, char *out, size_t n)
         fprintf(stderr, "testdb: CREATE DATABASE %s failed (%s)\n", name, cmd);
         return -1;
     }
-    int len = snprintf(out, n, "postgresql:///%s?host=%s&user=%s&password=%s", name, sock,
+    /* A cluster reached over TCP with passwords (tests/lib/ha_cluster.sh: HAProxy in front of
+     * Patroni's nodes) names its port and password file; pg_cluster.sh's trusts local users. */
+    const char *port = getenv("PAYGATE_TEST_PG_PORT"), *passfile = getenv("PGPASSFILE");
+    int len;
+    if (port && port[0] && passfile && passfile[0])
+        len = snprintf(out, n, "postgresql:///%s?host=%s&port=%s&user=%s&passfile=%s", name, sock,
+                       port, pg_user(), passfile);
+    else
+        len = snprintf(out, n, "postgresql:///%s?host=%s&user=%s&password=%s", name, sock,
                        pg_user(), TH_DB_PASSWORD);
     return len >= 0 && (size_t)len < n ? 0 : -1;
 }
