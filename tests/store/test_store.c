@@ -811,6 +811,68 @@ static void lost_connection_retried(void **state)
     }
 }
 
+/* The connection breaks inside a savepoint: its RELEASE fails (DB_BUSY: nothing committed), and
+ * the level ends anyway, so the body's caller (the committer checks it) finds the nesting
+ * straight; the retry commits once. */
+struct sp_kill_ctx {
+    struct kill_ctx k;
+    enum pay_err release;
+    int depth_after;
+};
+
+static enum pay_err savepoint_killed_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct sp_kill_ctx *c = ctx;
+    enum pay_err e = pay_store_savepoint(tx, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    c->k.then_statement = false;
+    e = killed_body(tx, &c->k, err); /* the first run: the session is gone after it */
+    if (e == PAY_ERR_OK)
+        e = pay_store_release(tx, err);
+    else
+        (void)pay_store_rollback_to(tx, &(struct pay_error){0});
+    if (c->k.runs == 1) {
+        c->release = e;
+        c->depth_after = pay_store_savepoint_depth(tx);
+    }
+    return e;
+}
+
+static void lost_connection_in_savepoint(void **state)
+{
+    (void)state;
+    char *path = temp_db();
+    struct pay_store *s = open_with(path, &comp_v1), *killer = open_with(path, &comp_v1);
+    struct sp_kill_ctx c = {.k = {killer, 0, false}, .release = PAY_ERR_OK, .depth_after = -1};
+    struct pay_error err;
+    assert_int_equal(pay_store_run_tx(s, savepoint_killed_body, &c, &err), PAY_ERR_OK);
+    assert_int_equal(c.release, PAY_ERR_DB_BUSY);
+    assert_int_equal(c.depth_after, 0);
+    assert_int_equal(c.k.runs, 2);
+    int64_t n = 0;
+    assert_int_equal(pay_store_run_read(s, count_body, &n, NULL), PAY_ERR_OK);
+    assert_int_equal(n, 1);
+    pay_store_close(killer);
+    pay_store_close(s);
+    rm_db(path);
+}
+
+/* A server nobody listens for is DB_UNREACHABLE (503: retry later), not an I/O error. */
+static void unreachable_server(void **state)
+{
+    (void)state;
+    const struct pay_store_component *list[] = {&comp_v1, NULL};
+    struct pay_store *s = NULL;
+    struct pay_error err;
+    /* port 1 on loopback: nothing listens there (tcpmux, never served) */
+    assert_int_equal(pay_store_open("postgresql://paygate@127.0.0.1:1/none?connect_timeout=2", NULL,
+                                    list, &s, &err),
+                     PAY_ERR_DB_UNREACHABLE);
+    assert_null(s);
+    assert_int_equal(pay_err_http_status(PAY_ERR_DB_UNREACHABLE), 503);
+}
+
 static void int32_column_refused(void **state)
 {
     (void)state;
@@ -908,10 +970,9 @@ int main(void)
         cmocka_unit_test(one_server_per_sqlite_file),
     };
     const struct CMUnitTest pg_only[] = {
-        cmocka_unit_test(lost_connection_retried),
-        cmocka_unit_test(int32_column_refused),
-        cmocka_unit_test(fsync_off_refused),
-        cmocka_unit_test(read_only_server_unavailable),
+        cmocka_unit_test(lost_connection_retried), cmocka_unit_test(lost_connection_in_savepoint),
+        cmocka_unit_test(unreachable_server),      cmocka_unit_test(int32_column_refused),
+        cmocka_unit_test(fsync_off_refused),       cmocka_unit_test(read_only_server_unavailable),
     };
     bool pg = th_db_is_pg();
     int failed = _cmocka_run_group_tests("store", both, sizeof both / sizeof both[0], NULL, NULL);
