@@ -10,7 +10,9 @@
  * them; every consumer shares one Argon2id hash (hashing a million passwords would take a day).
  *
  * usage: e2e_seed --data-dir D --merchant ID --consumers N [--trades M] [--credit 1000.00]
- *                 [--agreements FILE] [--batch 5000]
+ *                 [--agreements FILE] [--batch 5000] [--database URL]
+ * --database: the platform's database when not the data folder's SQLite file (a
+ * postgresql:// URL, docs/store.md).
  * The merchant must exist (`paygate platform merchant add`). FILE receives the agreement
  * numbers, one a line, for bench/e2e_driver. */
 #include "platform/platform.h"
@@ -220,7 +222,8 @@ static int write_agreements(const struct seed *s, const char *path)
 static int usage(void)
 {
     fprintf(stderr, "usage: e2e_seed --data-dir D --merchant ID --consumers N [--trades M]\n"
-                    "                [--credit 1000.00] [--agreements FILE] [--batch 5000]\n");
+                    "                [--credit 1000.00] [--agreements FILE] [--batch 5000]\n"
+                    "                [--database URL]\n");
     return 2;
 }
 
@@ -233,13 +236,17 @@ static size_t count_arg(const char *v)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"data-dir", required_argument, NULL, 'd'},  {"merchant", required_argument, NULL, 'm'},
-        {"consumers", required_argument, NULL, 'c'}, {"trades", required_argument, NULL, 't'},
-        {"credit", required_argument, NULL, 'a'},    {"agreements", required_argument, NULL, 'o'},
-        {"batch", required_argument, NULL, 'b'},     {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"data-dir", required_argument, NULL, 'd'},
+                                         {"merchant", required_argument, NULL, 'm'},
+                                         {"consumers", required_argument, NULL, 'c'},
+                                         {"trades", required_argument, NULL, 't'},
+                                         {"credit", required_argument, NULL, 'a'},
+                                         {"agreements", required_argument, NULL, 'o'},
+                                         {"batch", required_argument, NULL, 'b'},
+                                         {"database", required_argument, NULL, 'D'},
+                                         {NULL, 0, NULL, 0}};
     struct seed s = {.batch = 5000, .credit_minor = 100000};
-    const char *dir = NULL, *out = NULL, *amount = "1000.00";
+    const char *dir = NULL, *out = NULL, *amount = "1000.00", *database = NULL;
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         if (c == 'd')
             dir = optarg;
@@ -255,6 +262,8 @@ int main(int argc, char **argv)
             out = optarg;
         else if (c == 'b')
             s.batch = count_arg(optarg);
+        else if (c == 'D')
+            database = optarg;
         else
             return usage();
     }
@@ -269,7 +278,7 @@ int main(int argc, char **argv)
         return 1;
     }
     struct pay_platform_merchant m;
-    enum pay_err e = pay_platform_open_offline(dir, NULL, &s.p, &err);
+    enum pay_err e = pay_platform_open_offline(dir, database, &s.p, &err);
     if (e == PAY_ERR_OK && (e = pay_platform_merchant_get(s.p, s.merchant, &m, &err)) == PAY_ERR_OK)
         pay_platform_merchant_fini(&m);
     int rc = e == PAY_ERR_OK ? 0 : 1;
