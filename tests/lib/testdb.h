@@ -18,7 +18,8 @@ bool th_db_is_pg(void);
 /* The database for one test (label: a-z, 0-9, _): sqlite_path copied when not in the pg suite,
  * else the URL of a new, empty database label_<pid>_<n> (UTF8, C collation), with
  * TH_DB_PASSWORD in it (or, on a cluster reached over TCP, tests/lib/ha_cluster.sh's: the port
- * PAYGATE_TEST_PG_PORT and the password file PGPASSFILE). Into out (n bytes). 0, or -1 (why printed on stderr). */
+ * PAYGATE_TEST_PG_PORT and the password file PGPASSFILE). Into out (n bytes). 0, or -1 (why printed
+ * on stderr). */
 int th_db_new(const char *label, const char *sqlite_path, char *out, size_t n);
 
 /* The command-line flag naming database for a paygate command: " --database 'URL'" when it is
