@@ -1,6 +1,7 @@
 /* `paygate shop`: runs the demo shop (src/shop/shop.h) against a platform and, optionally,
  * the shop's own bank. Stops cleanly on SIGINT/SIGTERM. */
 #include "shop/shop.h"
+#include "shop/shop_internal.h"
 #include "core/buf.h"
 
 #include "core/cli_opts.h"
@@ -176,6 +177,16 @@ static void shop_close(struct shop *s)
     paygate_seen_db_close(s->seen);
     if (s->store)
         shop_db_close(s);
+}
+
+enum pay_err shop_add_routes(struct shop *s, struct pay_http_server *srv, struct pay_error *err)
+{
+    enum pay_err (*const tables[])(struct shop *, struct pay_http_server *, struct pay_error *) = {
+        shop_add_page_routes, shop_add_pay_routes, shop_add_admin_routes, shop_add_courier_routes};
+    enum pay_err e = PAY_ERR_OK;
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0] && e == PAY_ERR_OK; i++)
+        e = tables[i](s, srv, err);
+    return e;
 }
 
 static int shop_serve(struct shop *s, const struct shop_opts *o)

@@ -106,7 +106,8 @@ int shop_cod_deliver(struct shop *s, const char *id, bool collected);
 /* The books: every account's balance, the newest entries. 0, or -1. Asserts they balance. */
 int shop_books_read(struct shop *s, struct shop_books *b);
 
-/* The routes (shop_pages.c, shop_pay.c). */
+/* The routes of every file (cmd_shop.c adds shop_pages.c's, shop_pay.c's, shop_admin.c's and
+ * shop_courier.c's). */
 enum pay_err shop_add_routes(struct shop *s, struct pay_http_server *srv, struct pay_error *err);
 
 /* `paygate shop` (cmd_shop.c, linked into the paygate binary, src/cli): run the demo shop. Takes

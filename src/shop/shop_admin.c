@@ -180,6 +180,5 @@ enum pay_err shop_add_admin_routes(struct shop *s, struct pay_http_server *srv,
         {"POST", "/admin/orders/{id}/refund", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_refund, s},
         {"POST", "/admin/orders/{id}/ship", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_ship, s},
     };
-    enum pay_err e = pay_http_server_add_routes(srv, r, sizeof r / sizeof r[0], err);
-    return e != PAY_ERR_OK ? e : shop_add_courier_routes(s, srv, err);
+    return pay_http_server_add_routes(srv, r, sizeof r / sizeof r[0], err);
 }

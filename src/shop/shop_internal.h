@@ -26,6 +26,11 @@ const char *shop_sid(struct pay_http_request *req);
 void shop_cart_read(struct pay_http_request *req, int qty[]);
 int shop_is_admin(struct pay_http_request *req);
 int shop_same_origin(struct pay_http_request *req, const struct shop *s);
+/* Each file's routes, added in this order by shop_add_routes (cmd_shop.c): no file adds
+ * another's, so none calls back into the files that use its helpers (docs/hacking.md, "Call
+ * loops"). */
+enum pay_err shop_add_page_routes(struct shop *s, struct pay_http_server *srv,
+                                  struct pay_error *err);
 enum pay_err shop_add_courier_routes(struct shop *s, struct pay_http_server *srv,
                                      struct pay_error *err);
 enum pay_err shop_add_admin_routes(struct shop *s, struct pay_http_server *srv,

@@ -318,7 +318,8 @@ static enum pay_err h_admin(struct pay_http_request *req, struct pay_error *err)
     return PAY_ERR_OK;
 }
 
-enum pay_err shop_add_routes(struct shop *s, struct pay_http_server *srv, struct pay_error *err)
+enum pay_err shop_add_page_routes(struct shop *s, struct pay_http_server *srv,
+                                  struct pay_error *err)
 {
     const struct pay_http_route r[] = {
         {"GET", "/", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_catalogue, s},
@@ -328,6 +329,5 @@ enum pay_err shop_add_routes(struct shop *s, struct pay_http_server *srv, struct
         {"GET", "/orders", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_orders, s},
         {"GET", "/admin", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_admin, s},
     };
-    enum pay_err e = pay_http_server_add_routes(srv, r, sizeof r / sizeof r[0], err);
-    return e != PAY_ERR_OK ? e : shop_add_pay_routes(s, srv, err);
+    return pay_http_server_add_routes(srv, r, sizeof r / sizeof r[0], err);
 }

@@ -288,6 +288,5 @@ enum pay_err shop_add_pay_routes(struct shop *s, struct pay_http_server *srv, st
         {"POST", "/notify/platform", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_notify_platform, s},
         {"POST", "/notify/bank", PAY_HTTP_API, PAY_HTTP_BODY_RAW, h_notify_bank, s},
     };
-    enum pay_err e = pay_http_server_add_routes(srv, r, sizeof r / sizeof r[0], err);
-    return e != PAY_ERR_OK ? e : shop_add_admin_routes(s, srv, err);
+    return pay_http_server_add_routes(srv, r, sizeof r / sizeof r[0], err);
 }
