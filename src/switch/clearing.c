@@ -17,11 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void pay_switch_clearing_account(const char *code, char out[PAY_LEDGER_ID_MAX + 1])
-{
-    snprintf(out, PAY_LEDGER_ID_MAX + 1, "clear:%s", code);
-}
-
 static enum pay_err transfer(struct pay_switch *sw, struct pay_store_tx *tx, const char *id,
                              const char *from, const char *to, int64_t amount_minor, int32_t code,
                              const char *user_data, struct pay_error *err)

@@ -14,11 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static bool is_auth(const struct route_msg *m)
-{
-    return strcmp(m->kind->mti, PAY_NET_MTI_AUTH) == 0;
-}
-
 /* The message as the issuer gets it (new reference; NULL when it cannot be made). */
 static json_t *issuer_msg(const struct route_msg *m, struct pay_error *e)
 {
@@ -33,7 +28,7 @@ static json_t *issuer_msg(const struct route_msg *m, struct pay_error *e)
         return NULL;
     }
     json_object_set_new(o, "de2", de2);
-    if (!is_auth(m)) {
+    if (!route_is_auth(m)) {
         json_object_set_new(o, "de90", json_string(m->orig));
         return o;
     }
@@ -103,7 +98,7 @@ static enum pay_err record_no_answer(struct pay_store_tx *tx, struct route_msg *
     m->answer = pay_switch_answer_text(route_answer(m, "91", "", "", "the issuer did not answer"));
     if (!m->answer)
         return pay_error_set(e, PAY_ERR_INTERNAL, "", "cannot write the answer");
-    if (!is_auth(m)) /* not kept: the acquirer's repeat forwards it again */
+    if (!route_is_auth(m)) /* not kept: the acquirer's repeat forwards it again */
         return PAY_ERR_OK;
     enum pay_err rc = pay_store_exec(tx, e,
                                      "UPDATE switch_msgs SET state = 'NO_ANSWER', response_code ="
@@ -133,7 +128,7 @@ static enum pay_err answer_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     if (!op->a)
         return record_no_answer(tx, m, e);
     char date[PAY_NET_DATE_LEN] = "";
-    bool cleared = !is_auth(m) && strcmp(m->kind->mti, PAY_NET_MTI_REVERSAL) != 0 &&
+    bool cleared = !route_is_auth(m) && strcmp(m->kind->mti, PAY_NET_MTI_REVERSAL) != 0 &&
                    strcmp(op->a->rc, "00") == 0; /* approved captures and refunds */
     if (cleared)                                 /* the business day the switch clears it in */
         pay_net_date(pay_clock_now_ms(), date);
@@ -164,7 +159,7 @@ static enum pay_err answer_apply(struct pay_store_tx *tx, void *ctx, struct pay_
  * and the acquirer never hears it, until the test kills the switch. */
 static void fault_stall(const struct route_msg *m)
 {
-    if (strcmp(m->sw->opt.test_fault, "stall-after-issuer") != 0 || !is_auth(m))
+    if (strcmp(m->sw->opt.test_fault, "stall-after-issuer") != 0 || !route_is_auth(m))
         return;
     PAY_WARN("switch.fault_stall", "acquirer=%s trace=%s rc=%s", m->acq->code, m->trace, m->rc);
     for (;;)

@@ -38,11 +38,6 @@ const struct route_kind *route_kind_of_mti(const char *mti)
     return NULL;
 }
 
-static bool is_auth(const struct route_msg *m)
-{
-    return strcmp(m->kind->mti, PAY_NET_MTI_AUTH) == 0;
-}
-
 /* --- the message's fields ------------------------------------------------------------------ */
 
 static enum pay_err parse_card(struct route_msg *m, struct pay_error *e)
@@ -100,7 +95,7 @@ static enum pay_err parse(struct route_msg *m, struct pay_error *e)
         return pay_error_set(e, PAY_ERR_CURRENCY_MISMATCH, "de49", "the network clears CNY");
     if (!cur || !pay_net_amount(m->in, "de4", &m->amount, e))
         return e->code;
-    if (!is_auth(m)) {
+    if (!route_is_auth(m)) {
         m->orig = pay_net_trace(m->in, "de90", e);
         if (!m->orig)
             return e->code;
@@ -109,43 +104,7 @@ static enum pay_err parse(struct route_msg *m, struct pay_error *e)
                                  "de90 names the original message, not this one");
     }
     pay_net_fingerprint(m->in, m->fp);
-    return is_auth(m) ? parse_card(m, e) : PAY_ERR_OK;
-}
-
-/* --- answers -------------------------------------------------------------------------------- */
-
-json_t *route_answer(const struct route_msg *m, const char *rc, const char *auth_code,
-                     const char *settle_date, const char *text)
-{
-    char today[PAY_NET_DATE_LEN];
-    pay_net_date(pay_clock_now_ms(), today);
-    json_t *a = json_pack(
-        "{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "mti", m->kind->resp_mti, "de3",
-        m->kind->proc, "de4", (json_int_t)m->amount, "de11", m->trace, "de15",
-        settle_date && settle_date[0] ? settle_date : today, "de32", m->acq->code, "de39", rc,
-        "de44", text && text[0] ? text : pay_net_rc_text(rc), "de49", PAY_SWITCH_CURRENCY);
-    if (!a)
-        return NULL;
-    if (m->rrn[0])
-        json_object_set_new(a, "de37", json_string(m->rrn));
-    if (auth_code && auth_code[0])
-        json_object_set_new(a, "de38", json_string(auth_code));
-    if (m->orig)
-        json_object_set_new(a, "de90", json_string(m->orig));
-    if (m->issuer[0])
-        json_object_set_new(a, "de100", json_string(m->issuer));
-    if (is_auth(m) && m->token[0])
-        json_object_set_new(
-            a, "de2",
-            json_pack("{s:s, s:s, s:s}", "token", m->token, "bin", m->bin, "last4", m->last4));
-    return a;
-}
-
-char *pay_switch_answer_text(json_t *answer)
-{
-    char *t = answer ? json_dumps(answer, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(answer);
-    return t;
+    return route_is_auth(m) ? parse_card(m, e) : PAY_ERR_OK;
 }
 
 /* Records this message as answered by the switch itself (rc) and keeps the answer. */
@@ -389,7 +348,7 @@ static enum pay_err record_repeat(struct pay_store_tx *tx, struct route_msg *m,
     bool known = false; /* forwarded again: the token's BIN and last four for the answer */
     const char *token_in = m->token_in;
     m->token_in = m->token;
-    enum pay_err rc = is_auth(m) ? card_token(tx, m, &known, e) : PAY_ERR_OK;
+    enum pay_err rc = route_is_auth(m) ? card_token(tx, m, &known, e) : PAY_ERR_OK;
     m->token_in = token_in;
     if (rc == PAY_ERR_OK)
         rc = pay_switch_member_get(tx, m->issuer, &m->iss, e);
@@ -416,7 +375,7 @@ static enum pay_err record_apply(struct pay_store_tx *tx, void *ctx, struct pay_
     pay_store_done(st);
     if (r != 0)
         return rc;
-    return is_auth(m) ? record_auth(tx, m, e) : record_followup(tx, m, e);
+    return route_is_auth(m) ? record_auth(tx, m, e) : record_followup(tx, m, e);
 }
 
 /* --- the handler ---------------------------------------------------------------------------- */

@@ -38,6 +38,8 @@ struct route_msg {
 };
 
 void route_msg_reset(struct route_msg *m);
+/* route_answer.c: whether m is an authorization (0100). */
+bool route_is_auth(const struct route_msg *m);
 /* The answer to the acquirer (new reference). settle_date "" = today; text NULL = rc's. */
 json_t *route_answer(const struct route_msg *m, const char *rc, const char *auth_code,
                      const char *settle_date, const char *text);

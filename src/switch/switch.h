@@ -228,7 +228,7 @@ void pay_switch_worker_stop(struct pay_switch *sw);
 void pay_switch_reversals_run(struct pay_switch *sw);
 
 /* --- clearing.c: the daily clearing and settlement ----------------------------------------- */
-/* A member's clearing account: "clear:<code>". */
+/* A member's clearing account: "clear:<code>" (members.c). */
 void pay_switch_clearing_account(const char *code, char out[PAY_LEDGER_ID_MAX + 1]);
 /* Books an approved capture (de3 000000) or refund (200000) of amount between the issuer's and
  * the acquirer's clearing accounts (inside tx, with the answer; transfer ids from the
