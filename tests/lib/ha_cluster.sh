@@ -18,11 +18,18 @@ stop() {
   [ -n "${PAYGATE_KEEP_TMP:-}" ] || rm -rf "$tmp"
 }
 trap stop EXIT
-if ! "$cluster" start --dir "$tmp/c" --nodes 3 --platforms 0 >"$tmp/env" 2>"$tmp/start.log"; then
+# The script checks its ports free before it binds them, but another program may take one in
+# between (a second cluster of a parallel build, say): a start that fails is stopped and made
+# again, on other ports, up to START_TRIES times.
+START_TRIES=3
+for try in $(seq "$START_TRIES"); do
+  "$cluster" start --dir "$tmp/c" --nodes 3 --platforms 0 >"$tmp/env" 2>"$tmp/start.log" && break
   cat "$tmp/start.log" >&2
-  echo "ha_cluster: the cluster did not start" >&2
-  exit 1
-fi
+  "$cluster" stop --dir "$tmp/c" >/dev/null 2>&1
+  rm -rf "$tmp/c"
+  [ "$try" -lt "$START_TRIES" ] || { echo "ha_cluster: the cluster did not start" >&2; exit 1; }
+  echo "ha_cluster: starting again (try $((try + 1)) of $START_TRIES)" >&2
+done
 cat "$tmp/start.log"
 # shellcheck disable=SC1091
 . "$tmp/env"
