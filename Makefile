@@ -1,5 +1,5 @@
 # Thin wrapper around Meson for the README's two commands.
-.PHONY: demo test check coverage build deps format clean
+.PHONY: demo test check coverage build deps format clean screenshots
 
 build:
 	@scripts/deps.sh build
@@ -20,6 +20,10 @@ check:
 # Line and branch coverage of src/ per module (gcovr), in build-cov; HTML report there.
 coverage:
 	@scripts/coverage.sh
+
+# The docs' screenshots, taken again by the page walk (docs/quickstart.md, "截图").
+screenshots: build
+	@scripts/doc-screenshots.sh build
 
 format:
 	@clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]' 'fuzz/*.[ch]')

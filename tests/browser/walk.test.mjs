@@ -10,7 +10,9 @@
 //   - has no console errors and no failed requests,
 //   - has no axe-core (npm axe-core) violation of serious or critical impact;
 // and every link on it answers below 400. Screenshots of each page at each width and language go
-// to <build>/walk/ ($PAYGATE_WALK_DIR), which is not committed. Fails listing every finding.
+// to <build>/walk/ ($PAYGATE_WALK_DIR), which is not committed; the docs' screenshots are copied
+// from there (scripts/doc-screenshots.sh): each page docs/img/walk-labels.txt lists must have
+// been taken in each language, else a finding. Fails listing every finding.
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -29,6 +31,10 @@ fs.mkdirSync(outDir, { recursive: true });
 const WIDTHS = [390, 1280];
 const LANGS = ['zh-CN', 'en'];
 const MAX_PAGES = 120; // per language: the demo has about 40 kinds of page
+// the pages the docs show (scripts/doc-screenshots.sh copies them into docs/img/<lang>/)
+const DOC_LABELS = fs.readFileSync(path.join(process.env.PAYGATE_SOURCE_ROOT ||
+  path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..'), 'docs', 'img',
+'walk-labels.txt'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
 
 let out = '';
 const demo = spawnServer(['demo', '--data-dir', `${dir}/data`, '--base-port', '0',
@@ -99,6 +105,7 @@ class Walker {
     this.queue = [];
     this.errors = [];
     this.count = 0;
+    this.taken = new Set(); // the labels of this run's screenshots
   }
 
   // Watches a page for console errors and failed requests (a 4xx/5xx the walk did not ask for).
@@ -162,6 +169,7 @@ class Walker {
         path: path.join(outDir, `${this.lang}-${width}-${label}.png`), fullPage: true,
       });
     }
+    this.taken.add(label);
     for (const e of this.errors.splice(0)) problem(where, e);
   }
 
@@ -253,6 +261,9 @@ async function shopper(w, page, browser) {
     await w.check(page, `bank-confirm-${label}`, { status: await submitted(page, '#verify') });
     const st = await submitted(page, '#confirm');
     await w.check(page, `bank-result-${label}`, { status: st, expectStatus: label === 'paid' ? 200 : 402 });
+    if (label === 'paid') { // back at the shop: the order, paid
+      await w.check(page, 'shop-order-paid', { status: await submitted(page, '#back') });
+    }
     if (label === 'no-funds') { // refused: the reason, another card, and the way back
       expect(await page.$('#error') && await page.$('#other-card') && await page.$('#cancel'),
         'after a refusal: the reason, another card, cancel');
@@ -260,9 +271,27 @@ async function shopper(w, page, browser) {
       expect(await page.getAttribute('body', 'data-page') === 'card', 'back at the card number');
     }
   }
+  await shopAdmin(w, page);
   for (const base of [SHOP, PLATFORM, ...BANKS]) {
     await w.visit(page, `${base}/no-such-page`, `${nameOf(base)}-not-found`, 404);
   }
+}
+
+// The shop's own staff: my orders, the admin with a refund up to its confirmation, a
+// cash-on-delivery order, the courier's page and the books.
+async function shopAdmin(w, page) {
+  await w.visit(page, `${SHOP}/orders`, 'shop-my-orders');
+  await w.visit(page, `${SHOP}/admin`, 'shop-admin');
+  const refund = '#all-orders tr:has(td[data-method="platform"]) form.refund button';
+  if (await page.$(refund)) {
+    await w.check(page, 'shop-refund-confirm', { status: await submitted(page, refund) });
+  }
+  await page.goto(`${SHOP}/`);
+  await click(page, '#add-fan');
+  await page.check('#pay-cod');
+  await w.check(page, 'shop-order-cod', { status: await submitted(page, '#checkout') });
+  await w.visit(page, `${SHOP}/courier`, 'shop-courier');
+  await w.visit(page, `${SHOP}/admin/books`, 'shop-books');
 }
 
 // The wallet user, the merchant's owner in the portal (a refund up to its confirmation), an
@@ -273,6 +302,18 @@ async function staff(w, page) {
     await page.fill('#login-form input[name=login]', '13800000001');
     await page.fill('#login-form input[name=password]', 'demo-pass-1');
     await w.check(page, 'wallet', { status: await submitted(page, '#login-form button') });
+  } else { // logged in at the cashier already: the wallet itself (the docs show it)
+    await w.check(page, 'wallet');
+  }
+  // an after-sales request of the paid tea, for the merchant's refund requests below
+  const paid = await page.getAttribute('#trades tr.trade[data-state="TRADE_SUCCESS"]', 'data-trade');
+  if (paid) {
+    await w.visit(page, `${PLATFORM}/wallet/trades/${paid}`, 'wallet-trade');
+    if (await page.$('#refund-request-form')) {
+      await page.fill('#refund-request-form input[name=amount]', '10.00');
+      await page.fill('#refund-request-form input[name=reason]', w.lang === 'en' ? 'a damp tin' : '茶叶受潮');
+      await w.check(page, 'wallet-trade-requested', { status: await submitted(page, '#refund-request-form button') });
+    }
   }
   await w.visit(page, `${PLATFORM}/portal/login`, 'portal-login');
   const secret = /totp_secret (\S+)/.exec(
@@ -290,6 +331,7 @@ async function staff(w, page) {
       await w.check(page, 'portal-refund-confirm', { status: await submitted(page, '#refund-form button') });
     }
   }
+  await w.visit(page, `${PLATFORM}/portal/refund-requests`, 'portal-refund-requests');
   await w.visit(page, `${PLATFORM}/portal/keys`, 'portal-keys');
   await page.fill('#notify-test-form input[name=url]', `${SHOP}/notify/platform`);
   await w.check(page, 'portal-notify-test', { status: await submitted(page, '#notify-test-form button') });
@@ -332,6 +374,9 @@ try {
     await staff(w, page);
     await w.crawl(page);
     await w.checkLinks();
+    for (const label of DOC_LABELS) {
+      if (!w.taken.has(label)) problem(lang, `the docs' screenshot ${label} was not taken (docs/img/walk-labels.txt)`);
+    }
     console.log(`${lang}: ${w.count} pages, ${w.kinds.size} kinds, ${w.links.size} links`);
     await context.close();
   }
