@@ -657,6 +657,13 @@
 #define PAY_RISK_DEVICE_COOKIE_S (2L * 365 * 24 * 3600)
 /* The attempts file `paygate risk simulate` reads whole (a day of a busy shop's payments). */
 #define PAY_RISK_SIM_FILE_MAX (64L * 1024 * 1024)
+/* The operator's note on a risk review (why it was rejected: support reads it to the consumer). */
+#define PAY_RISK_NOTE_MAX 200
+/* A rule as the console shows it: its words joined by one space (the longest rule, a blacklist
+ * of a 64-byte value under a 32-byte name, takes about 120). */
+#define PAY_RISK_RULE_TEXT_MAX 160
+/* Reviews the console lists: those waiting (oldest first) and those decided (newest first). */
+#define PAY_RISK_REVIEWS_SHOWN_MAX 100
 
 /* --- chain (src/chain, docs/chain.md) --------------------------------------------------------- */
 /* A JSON-RPC answer: eth_getLogs of one block with every Transfer in it stays far below this;

@@ -385,7 +385,7 @@ struct pay_platform_payment {
     const char *buyer;  /* the consumer paying, when known (NULL: the wallet's owner, if any) */
 };
 /* WAIT_BUYER_PAY -> TRADE_SUCCESS with the ledger transfers, the fee and the notification,
- * in one transaction. TRADE_STATE_INVALID when not payable, WALLET_BALANCE_INSUFFICIENT. */
+ * in one transaction. TRADE_STATE_INVALID when not payable, BALANCE_INSUFFICIENT. */
 enum pay_err pay_platform_trade_pay(struct pay_platform *p, const char *trade_id,
                                     const struct pay_platform_payment *pm, struct pay_error *err);
 /* The same inside the caller's transaction (the bank notification's apply). */
@@ -784,6 +784,32 @@ void pay_platform_risk_reload(struct pay_platform *p);
 bool pay_platform_is_refusal(enum pay_err e);
 /* pay_store_keep(tx, e) for a refusal; any other code as it is. */
 enum pay_err pay_platform_risk_keep(struct pay_store_tx *tx, enum pay_err e);
+
+/* --- risk reviews (held: risk_pay.c; decided: risk_review.c; docs/risk.md "Review") ------- */
+
+/* The console's risk page (operator_risk.c: /operator/risk, the reviews' decisions). */
+const struct pay_http_route *pay_platform_operator_risk_routes(size_t *n);
+
+/* Holds payment pm of attempt a, which the rules sent to review (decision d), for an operator:
+ * one review per trade (another attempt while it waits adds nothing). Inside the attempt's tx. */
+enum pay_err pay_platform_risk_review_hold_tx(struct pay_store_tx *tx,
+                                              const struct pay_risk_attempt *a,
+                                              const struct pay_risk_decision *d,
+                                              const struct pay_platform_payment *pm,
+                                              struct pay_error *err);
+/* Whether trade_id has a review waiting (*pending): no other payment is tried meanwhile. */
+enum pay_err pay_platform_risk_review_pending_tx(struct pay_store_tx *tx, const char *trade_id,
+                                                 bool *pending, struct pay_error *err);
+/* The operator's decision on the review of trade_id, one command with its audit entry
+ * (risk.review_approve / risk.review_reject; a refusal is audited with its code): approve makes
+ * the held payment (its money moved, the merchant notified); reject (note required, at most
+ * PAY_RISK_NOTE_MAX bytes) closes the trade unpaid ("risk_rejected"). RISK_REVIEW_NOT_FOUND,
+ * RISK_REVIEW_DECIDED (decided before: nothing moves twice), FIELD_MISSING / FIELD_TOO_LONG
+ * (note), or the payment's refusal (BALANCE_INSUFFICIENT, TRADE_STATE_INVALID): then
+ * nothing changed and the review still waits. */
+enum pay_err pay_platform_risk_review_decide(struct pay_platform *p, const char *trade_id,
+                                             bool approve, const char *note, const char *actor,
+                                             const char *source, struct pay_error *err);
 
 /* --- passkeys (passkeys.c; docs/platform.md "Passkeys") ----------------------------------- */
 

@@ -53,6 +53,7 @@ struct pay_risk_rule {
     char value[PAY_RISK_VALUE_MAX + 1]; /* the blacklisted value */
     enum pay_risk_action action;
     int line;
+    char text[PAY_RISK_RULE_TEXT_MAX + 1]; /* its words as written, one space apart (console) */
 };
 
 /* A rule set as read from one file; immutable once loaded (shared by reference). */

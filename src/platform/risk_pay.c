@@ -1,8 +1,10 @@
 /* Risk control at the platform's payment points (docs/risk.md): the attempt's inputs (the
  * signed device cookie, the client address, the trade) and a payment that runs only when the
- * risk engine allows it, recorded with its decision in the payment's own transaction. */
+ * risk engine allows it, recorded with its decision in the payment's own transaction; a payment
+ * the rules send to review is held there for the operator (risk_review.c decides it). */
 #include "core/assertions.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "crypto/crypto.h"
 #include "http/server.h"
 #include "platform/platform.h"
@@ -58,6 +60,38 @@ bool pay_platform_is_refusal(enum pay_err e)
            !pay_store_failure(e);
 }
 
+enum pay_err pay_platform_risk_review_hold_tx(struct pay_store_tx *tx,
+                                              const struct pay_risk_attempt *a,
+                                              const struct pay_risk_decision *d,
+                                              const struct pay_platform_payment *pm,
+                                              struct pay_error *err)
+{
+    PAY_ASSERT(d->action == PAY_RISK_REVIEW && pm->source_kind == PAY_PF_ACCT_WALLET);
+    return pay_store_exec(
+        tx, err,
+        "INSERT INTO pf_risk_reviews (trade_id, attempt_id, method, pay_method, consumer_id,"
+        " reference, merchant_id, amount_minor, currency, reasons, status, created_ms)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11)"
+        " ON CONFLICT (trade_id) DO NOTHING",
+        "tttttttitti", a->trade_id, d->id, a->method, pm->method, pm->source_owner,
+        pm->reference ? pm->reference : "", a->value[PAY_RISK_MERCHANT], a->amount_minor,
+        a->currency, d->reasons, pay_clock_now_ms());
+}
+
+enum pay_err pay_platform_risk_review_pending_tx(struct pay_store_tx *tx, const char *trade_id,
+                                                 bool *pending, struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err, "SELECT 1 FROM pf_risk_reviews WHERE trade_id = $1 AND status = 'pending'", "t",
+        trade_id);
+    if (!st)
+        return err->code;
+    int rc = pay_store_step(st, err);
+    pay_store_done(st);
+    *pending = rc == 1;
+    return rc < 0 ? err->code : PAY_ERR_OK;
+}
+
 enum pay_err pay_platform_risk_pay_tx(struct pay_platform *p, struct pay_store_tx *tx,
                                       struct pay_risk_attempt *a,
                                       const struct pay_platform_payment *pm, struct pay_error *err)
@@ -70,13 +104,21 @@ enum pay_err pay_platform_risk_pay_tx(struct pay_platform *p, struct pay_store_t
         return e;
     if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0) /* refused below; nothing to judge */
         return pay_platform_trade_pay_tx(p, tx, t.id, pm, err);
+    bool held = false;
+    if ((e = pay_platform_risk_review_pending_tx(tx, t.id, &held, err)) != PAY_ERR_OK)
+        return e;
+    if (held) /* waiting for the operator: no other try meanwhile (nothing to record) */
+        return pay_error_set(err, PAY_ERR_RISK_REVIEW, "risk", NULL);
     a->amount_minor = t.amount_minor;
     a->currency = t.currency;
     a->value[PAY_RISK_MERCHANT] = t.merchant_id;
     if ((e = pay_risk_decide_tx(&p->risk, tx, a, &d, err)) != PAY_ERR_OK)
         return e;
+    if (d.action == PAY_RISK_REVIEW &&
+        (e = pay_platform_risk_review_hold_tx(tx, a, &d, pm, err)) != PAY_ERR_OK)
+        return e;
     if (d.action != PAY_RISK_ALLOW)
-        return pay_risk_refusal(&d, err); /* recorded: the caller keeps it */
+        return pay_risk_refusal(&d, err); /* recorded (and held): the caller keeps it */
     if ((e = pay_store_savepoint(tx, err)) != PAY_ERR_OK)
         return e;
     e = pay_platform_trade_pay_tx(p, tx, t.id, pm, err);

@@ -228,6 +228,13 @@ static enum pay_err add_line(struct pay_risk_rules *rs, struct line *l, char *te
     struct pay_risk_rule *r = &rs->rule[rs->n];
     if ((e = rule_of_line(l, r, err)) != PAY_ERR_OK)
         return e;
+    for (int i = 0, used = 0; i < l->n; i++) {
+        int w =
+            snprintf(r->text + used, sizeof r->text - (size_t)used, "%s%s", i ? " " : "", l->w[i]);
+        if (w < 0 || (size_t)w >= sizeof r->text - (size_t)used)
+            return bad(l, err, "the rule is longer than 160 bytes");
+        used += w;
+    }
     for (size_t i = 0; i < rs->n; i++)
         if (strcmp(rs->rule[i].name, r->name) == 0)
             return bad(l, err, "a rule of this name is above: names are unique");

@@ -568,6 +568,27 @@ static const struct pay_store_migration migrations[] = {
     {25,
      /* The merchant portal's refund requests, a merchant's newest first (docs/portal.md). */
      "CREATE INDEX pf_refund_requests_merchant ON pf_refund_requests(merchant_id, created_ms)"},
+    {26,
+     /* Risk reviews (docs/risk.md, "Review"): a payment the rules held for a check, one per
+      * trade, with what the payment would have been (method, the consumer's wallet, reference)
+      * so that an approval makes exactly that payment; then who decided, when and why. */
+     "CREATE TABLE pf_risk_reviews ("
+     " trade_id TEXT PRIMARY KEY REFERENCES pf_trades(id),"
+     " attempt_id TEXT NOT NULL,"
+     " method TEXT NOT NULL,"
+     " pay_method TEXT NOT NULL,"
+     " consumer_id TEXT NOT NULL,"
+     " reference TEXT NOT NULL,"
+     " merchant_id TEXT NOT NULL,"
+     " amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),"
+     " currency TEXT NOT NULL,"
+     " reasons TEXT NOT NULL,"
+     " status TEXT NOT NULL CHECK (status IN ('pending','approved','rejected')),"
+     " note TEXT NOT NULL DEFAULT '',"
+     " decided_by TEXT NOT NULL DEFAULT '',"
+     " created_ms BIGINT NOT NULL,"
+     " decided_ms BIGINT NOT NULL DEFAULT 0);"
+     "CREATE INDEX pf_risk_reviews_status ON pf_risk_reviews(status, created_ms)"},
 };
 
 /* PostgreSQL runs 1..12 and 17 on as written; 13 to 16 are written for SQLite (its table rebuild,

@@ -428,6 +428,7 @@ static const pay_platform_routes_fn route_tables[] = {
     pay_platform_operator_apps_routes,        /* operator_apps.c: /operator/applications */
     pay_platform_operator_settlements_routes, /* operator_settlements.c */
     pay_platform_operator_recon_routes,       /* operator_recon.c: /operator/reconciliation */
+    pay_platform_operator_risk_routes,        /* operator_risk.c: /operator/risk */
     pay_platform_passkey_routes,              /* passkeys.c: /wallet/passkeys, /cashier/... */
     pay_platform_sms_routes,                  /* sms.c: /sandbox/sms */
     pay_platform_receipts_routes,             /* receipts.c: /v1/log/head, /v1/log/consistency */

@@ -1,6 +1,7 @@
 /* The sweeper (on one node at a time: the holder of its seat, store.h): closes unpaid trades whose
  * timeout has passed (WAIT_BUYER_PAY -> TRADE_CLOSED, reason "expired") and finishes paid trades
- * whose refund window is over (TRADE_SUCCESS -> TRADE_FINISHED); each round also runs the escrow
+ * whose refund window is over (TRADE_SUCCESS -> TRADE_FINISHED) — a trade whose payment waits for a
+ * risk review does not expire (docs/risk.md, "Review") —; each round also runs the escrow
  * deadlines (escrow.c), the refund requests' deadlines (aftersales.c), bank refunds and withdrawal
  * retries. Each transition goes through the state machine, which checks the state again inside its
  * transaction, so a payment racing an expiry cannot both win. */
@@ -23,7 +24,9 @@ static void sweep_once(struct pay_platform *p)
     char ids[PAY_PLATFORM_SWEEP_BATCH][PAY_ID_MAX];
     size_t n = pay_platform_due_ids(p,
                                     "SELECT id FROM pf_trades WHERE state = 'WAIT_BUYER_PAY'"
-                                    " AND expire_ms <= $1 ORDER BY expire_ms LIMIT $2",
+                                    " AND expire_ms <= $1 AND NOT EXISTS (SELECT 1 FROM"
+                                    " pf_risk_reviews r WHERE r.trade_id = pf_trades.id AND"
+                                    " r.status = 'pending') ORDER BY expire_ms LIMIT $2",
                                     now, ids, PAY_PLATFORM_SWEEP_BATCH);
     for (size_t i = 0; i < n; i++) {
         enum pay_err e = pay_platform_trade_close(p, NULL, ids[i], "expired", &err);

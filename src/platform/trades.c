@@ -374,6 +374,7 @@ static enum pay_err close_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
         return e;
     int64_t now = pay_clock_now_ms();
     bool expire = strcmp(c->reason, "expired") == 0;
+    bool rejected = strcmp(c->reason, "risk_rejected") == 0; /* the operator's risk review */
     if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || (expire && now < t.expire_ms))
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
                              "trade is %s; only an unpaid trade can be closed", t.state);
@@ -388,7 +389,9 @@ static enum pay_err close_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
     snprintf(actor, sizeof actor, "merchant:%s", t.merchant_id);
     if (e == PAY_ERR_OK)
         e = pay_platform_audit(c->p, tx,
-                               &(struct pay_audit_entry){.actor = expire ? "system" : actor,
+                               &(struct pay_audit_entry){.actor = expire     ? "system"
+                                                                  : rejected ? "operator"
+                                                                             : actor,
                                                          .action = "trade.close",
                                                          .target = t.id,
                                                          .detail = c->reason},

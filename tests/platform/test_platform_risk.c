@@ -3,7 +3,9 @@
  * merchant's signed API whether money moved: limits per payment and per day, a burst of attempts
  * denied until the (test) clock moves on, a blacklisted account, a large payment from a new
  * device asked to step up, a payment held for review, rules reloaded on SIGHUP (a bad file
- * keeps the old rules), and counters shared by two platform processes on one database. */
+ * keeps the old rules), counters shared by two platform processes on one database, and the
+ * operator's review queue: a held payment approved is paid once (a second approval moves nothing),
+ * one rejected closes unpaid, a held trade does not expire while it waits. */
 #include "harness.h"
 #include "lib/clock.h"
 #include "lib/harness.h"
@@ -11,6 +13,7 @@
 
 #include "core/buf.h"
 #include "core/money.h"
+#include "http/client.h"
 #include "http/codec.h"
 
 #include <setjmp.h>
@@ -23,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#define OP_TOKEN "risk-operator-token-0123456789abcdef"
 
 static struct h_platform pf;
 static struct h_merchant ma, mb;
@@ -47,8 +52,9 @@ static void write_rules(const char *text)
     assert_int_equal(rename(tmp, path), 0); /* the platform reads the old file or the new one */
 }
 
-static const char *const logins[] = {"13900000001", "13900000002", "13900000003", "13900000004",
-                                     "13900000005", "13900000006", "13900000007", "13900000008"};
+static const char *const logins[] = {"13900000001", "13900000002", "13900000003",
+                                     "13900000004", "13900000005", "13900000006",
+                                     "13900000007", "13900000008", "13900000009"};
 
 /* The rules file's path goes in [platform] of the harness's platform.ini (the data dir's name
  * is known only once h_setup made it), with the test clock in [server]. */
@@ -71,7 +77,7 @@ static void ini_add_rules(void)
 
 static int group_setup(void **state)
 {
-    h_setup(&pf, &ma, &mb, NULL);
+    h_setup(&pf, &ma, &mb, "operator_token = " OP_TOKEN);
     write_rules(rules_v1);
     ini_add_rules();
     for (size_t i = 0; i < sizeof logins / sizeof logins[0]; i++) {
@@ -364,14 +370,137 @@ static void counters_shared_by_processes(void **state)
     h_browser_fini(&b2);
 }
 
+/* The operator console as a script drives it (Bearer token, no CSRF needed): GET or POST path
+ * with form; the status, the page into page (caller frees). */
+static long op_req(const char *method, const char *path, const char *form, char **page)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", pf.url, path);
+    const char *headers[] = {"Authorization: Bearer " OP_TOKEN,
+                             "Content-Type: application/x-www-form-urlencoded", NULL};
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response r = {0};
+    assert_int_equal(pay_http_client_request(method, url, headers, form, form ? strlen(form) : 0,
+                                             &opt, &r, NULL),
+                     0);
+    long st = r.status;
+    *page = strdup(r.body.data ? (const char *)r.body.data : "");
+    pay_http_client_response_fini(&r);
+    return st;
+}
+
+static long decide(const char *id, const char *form, char **page)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/operator/risk/reviews/%s/decide", id);
+    return op_req("POST", path, form, page);
+}
+
+/* How often rule name fired in all, as the console's rules table says. */
+static long rule_hits(const char *name)
+{
+    char *page = NULL, key[80];
+    assert_int_equal(op_req("GET", "/operator/risk", NULL, &page), 200);
+    snprintf(key, sizeof key, "data-rule=\"%s\"", name);
+    const char *row = strstr(page, key);
+    assert_non_null(row);
+    const char *hits = strstr(row, "hits-all\">");
+    assert_non_null(hits);
+    long n = strtol(hits + strlen("hits-all\">"), NULL, 10);
+    free(page);
+    return n;
+}
+
+/* The consumer's wallet balance in minor units, as the wallet page shows it (data-amount). */
+static int64_t wallet_of(const char *login)
+{
+    struct h_browser b = {0};
+    char form[200];
+    b_req(&pf, &b, "GET", "/wallet", NULL);
+    snprintf(form, sizeof form, "csrf=%s&login=%s&password=correct+horse", b.last_csrf, login);
+    b_req(&pf, &b, "POST", "/wallet/login", form);
+    b_req(&pf, &b, "GET", "/wallet", NULL);
+    const char *a = strstr(b.page, "id=\"balance\" data-amount=\"");
+    assert_non_null(a);
+    int64_t v = 0;
+    char text[32];
+    snprintf(text, sizeof text, "%.*s", (int)strcspn(a + 26, "\""), a + 26);
+    assert_int_equal(pay_money_parse(text, "CNY", &v, NULL), PAY_ERR_OK);
+    h_browser_fini(&b);
+    return v;
+}
+
+/* Two payments above 500.00 held: the consumer trying again is still held (no new attempt);
+ * the trades outlive their 15 minutes while held (an unheld trade expires beside them). The
+ * first approved: paid from the wallet, the merchant's money moved once, a second approval 409
+ * and nothing more; the second rejected (a note needed) closes unpaid (risk_rejected). */
+static void review_approve_reject(void **state)
+{
+    struct h_browser b = {0};
+    char held[64], held2[64], plain[64], *page = NULL;
+    const char *who = logins[8];
+    long hits = rule_hits("big_single");
+    int64_t before = available(&ma), wallet = wallet_of(who);
+    assert_int_equal(pay(&b, &ma, who, "600.00", held), 409);
+    assert_int_equal(pay(&b, &ma, who, "700.00", held2), 409);
+    snprintf(plain, sizeof plain, "%s", h_create_trade(&pf, &ma, "risk-unheld", "1.00", NULL));
+    char path[128], form[300];
+    snprintf(path, sizeof path, "/cashier/%s", held);
+    b_req(&pf, &b, "GET", path, NULL);
+    snprintf(form, sizeof form, "csrf=%s&pay_password=246810", b.last_csrf);
+    snprintf(path, sizeof path, "/cashier/%s/pay/wallet", held);
+    b_req(&pf, &b, "POST", path, form);
+    assert_int_equal(b.status, 409); /* still held */
+    assert_int_equal(rule_hits("big_single"), hits + 2);
+    /* the 15 minutes pass: the unheld trade expires, the held ones wait */
+    assert_int_equal(th_clock_advance(pf.url, 16 * 60 * 1000), 0);
+    char needle[128];
+    snprintf(needle, sizeof needle, "trade.expired rid=- trade=%s", plain);
+    log_wait(needle, 1);
+    assert_string_equal(trade_state(&ma, held), "WAIT_BUYER_PAY");
+    assert_string_equal(trade_state(&ma, held2), "WAIT_BUYER_PAY");
+    assert_int_equal(op_req("GET", "/operator/risk", NULL, &page), 200);
+    assert_non_null(strstr(page, held));
+    free(page);
+    /* approve the first: paid, once */
+    assert_int_equal(decide(held, "decision=approve&note=called+the+buyer", &page), 200);
+    assert_non_null(strstr(page, "data-notice=\"approved\""));
+    free(page);
+    assert_string_equal(trade_state(&ma, held), "TRADE_SUCCESS");
+    assert_int_equal(available(&ma) - before, 60000 - 360);
+    assert_int_equal(wallet - wallet_of(who), 60000);
+    assert_int_equal(decide(held, "decision=approve", &page), 409);
+    assert_non_null(strstr(page, "RISK_REVIEW_DECIDED"));
+    free(page);
+    assert_int_equal(available(&ma) - before, 60000 - 360);
+    /* reject the second: a note is needed; then closed unpaid */
+    assert_int_equal(decide(held2, "decision=reject", &page), 400);
+    assert_non_null(strstr(page, "FIELD_MISSING"));
+    free(page);
+    assert_string_equal(trade_state(&ma, held2), "WAIT_BUYER_PAY");
+    assert_int_equal(decide(held2, "decision=reject&note=stolen+phone", &page), 200);
+    assert_non_null(strstr(page, "data-notice=\"rejected\""));
+    free(page);
+    assert_string_equal(trade_state(&ma, held2), "TRADE_CLOSED");
+    assert_int_equal(decide(held2, "decision=approve", &page), 409);
+    free(page);
+    assert_int_equal(decide(plain, "decision=approve", &page), 404);
+    assert_non_null(strstr(page, "RISK_REVIEW_NOT_FOUND"));
+    free(page);
+    assert_int_equal(available(&ma) - before, 60000 - 360);
+    assert_int_equal(wallet - wallet_of(who), 60000);
+    h_browser_fini(&b);
+}
+
 int main(int argc, char **argv)
 {
     h_paygate = th_binary_arg(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(daily_limit),        cmocka_unit_test(single_limit_review),
-        cmocka_unit_test(burst_then_clock),   cmocka_unit_test(blacklisted_account),
-        cmocka_unit_test(new_device_step_up), cmocka_unit_test(agreement_review),
-        cmocka_unit_test(reload_on_sighup),   cmocka_unit_test(counters_shared_by_processes),
+        cmocka_unit_test(daily_limit),           cmocka_unit_test(single_limit_review),
+        cmocka_unit_test(burst_then_clock),      cmocka_unit_test(blacklisted_account),
+        cmocka_unit_test(new_device_step_up),    cmocka_unit_test(agreement_review),
+        cmocka_unit_test(reload_on_sighup),      cmocka_unit_test(counters_shared_by_processes),
+        cmocka_unit_test(review_approve_reject),
     };
     return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }

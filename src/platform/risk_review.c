@@ -1,0 +1,157 @@
+/* Risk reviews (docs/risk.md, "Review"): a payment the rules held for a check (risk_pay.c) waits,
+ * one per trade, with what it would have moved; the operator approves it (that payment made now,
+ * its money moved in the same command) or rejects it with a note (the trade closed unpaid). Each
+ * decision is one command with its audit entry; a second decision of the same review changes
+ * nothing (RISK_REVIEW_DECIDED), so money moves at most once. */
+#include "platform/platform.h"
+#include "platform/risk.h"
+
+#include "core/assertions.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "crypto/ids.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* A review as stored. */
+struct review {
+    char attempt_id[PAY_ID_MAX], pay_method[16], consumer_id[PAY_ID_MAX], status[16];
+    char reference[PAY_TEXT_FIELD_MAX + 1], reasons[PAY_RISK_REASONS_MAX + 1], currency[4];
+    int64_t amount_minor;
+};
+
+struct decide_cmd {
+    struct pay_platform *p;
+    const char *trade_id, *note, *actor, *source;
+    bool approve;
+    struct review r;
+};
+
+static enum pay_err review_load(struct pay_store_tx *tx, const char *trade_id, struct review *r,
+                                struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT attempt_id, pay_method, consumer_id, status, reference, reasons, currency,"
+        " amount_minor FROM pf_risk_reviews WHERE trade_id = $1",
+        "t", trade_id);
+    if (!st)
+        return err->code;
+    int rc = pay_store_step(st, err);
+    if (rc == 1) {
+        char *f[] = {r->attempt_id, r->pay_method, r->consumer_id, r->status,
+                     r->reference,  r->reasons,    r->currency};
+        size_t n[] = {sizeof r->attempt_id, sizeof r->pay_method, sizeof r->consumer_id,
+                      sizeof r->status,     sizeof r->reference,  sizeof r->reasons,
+                      sizeof r->currency};
+        for (int i = 0; i < 7; i++)
+            pay_store_col_copy(st, i, f[i], n[i]);
+        r->amount_minor = pay_store_col_int64(st, 7);
+    }
+    pay_store_done(st);
+    if (rc < 0)
+        return err->code;
+    return rc == 1 ? PAY_ERR_OK
+                   : pay_error_set(err, PAY_ERR_RISK_REVIEW_NOT_FOUND, "trade_id", NULL);
+}
+
+/* Approve: exactly the payment that was held, from the consumer's wallet, even past the trade's
+ * timeout (the consumer paid in time; the check took longer). A refusal (balance, the trade
+ * closed or paid meanwhile) is the answer and changes nothing: the review still waits. */
+static enum pay_err approve_tx(struct decide_cmd *c, struct pay_store_tx *tx, struct pay_error *err)
+{
+    struct pay_platform_payment pm = {
+        c->r.pay_method, PAY_PF_ACCT_WALLET, c->r.consumer_id, c->r.reference, true,
+        c->r.consumer_id};
+    enum pay_err e = pay_platform_trade_pay_tx(c->p, tx, c->trade_id, &pm, err);
+    return e == PAY_ERR_OK ? pay_risk_paid_tx(tx, c->r.attempt_id, err) : e;
+}
+
+/* Reject: the trade closes unpaid ("risk_rejected", the merchant notified) unless it was closed
+ * or paid otherwise meanwhile; nothing was taken, so nothing is given back. */
+static enum pay_err reject_tx(struct decide_cmd *c, struct pay_store_tx *tx, struct pay_error *err)
+{
+    struct pay_platform_trade t;
+    enum pay_err e = pay_platform_trade_load(tx, NULL, c->trade_id, NULL, &t, err);
+    if (e != PAY_ERR_OK || strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0)
+        return e;
+    return pay_platform_trade_close_tx(c->p, tx, NULL, c->trade_id, "risk_rejected", err);
+}
+
+static enum pay_err decide_apply(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct decide_cmd *c = ctx;
+    const char *status = c->approve ? "approved" : "rejected";
+    enum pay_err e = review_load(tx, c->trade_id, &c->r, err);
+    if (e == PAY_ERR_OK && strcmp(c->r.status, "pending") != 0)
+        e = pay_error_set(err, PAY_ERR_RISK_REVIEW_DECIDED, "trade_id", "it was %s", c->r.status);
+    if (e == PAY_ERR_OK)
+        e = pay_store_exec(tx, err,
+                           "UPDATE pf_risk_reviews SET status = $1, note = $2, decided_by = $3,"
+                           " decided_ms = $4 WHERE trade_id = $5 AND status = 'pending'",
+                           "tttit", status, c->note, c->actor, pay_clock_now_ms(), c->trade_id);
+    if (e != PAY_ERR_OK)
+        return e;
+    PAY_ASSERT_MSG(pay_store_changes(tx) == 1, "review of %s decided twice", c->trade_id);
+    e = c->approve ? approve_tx(c, tx, err) : reject_tx(c, tx, err);
+    char detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(detail, sizeof detail,
+             "amount_minor=%lld %s consumer=%s method=%s reasons=%.200s note=%.200s",
+             (long long)c->r.amount_minor, c->r.currency, c->r.consumer_id, c->r.pay_method,
+             c->r.reasons, c->note);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_audit(c->p, tx,
+                               &(struct pay_audit_entry){.actor = c->actor,
+                                                         .action = c->approve
+                                                                       ? "risk.review_approve"
+                                                                       : "risk.review_reject",
+                                                         .target = c->trade_id,
+                                                         .source = c->source,
+                                                         .detail = detail},
+                               err);
+    return e;
+}
+
+/* The refusals a decision can meet before it runs: the trade's id and the note. */
+static enum pay_err decide_check(const char *trade_id, bool approve, const char *note,
+                                 struct pay_error *err)
+{
+    if (!trade_id || !pay_id_valid(trade_id, "tr"))
+        return pay_error_set(err, PAY_ERR_RISK_REVIEW_NOT_FOUND, "trade_id", NULL);
+    if (strlen(note) > PAY_RISK_NOTE_MAX)
+        return pay_error_set(err, PAY_ERR_FIELD_TOO_LONG, "note", "at most %d bytes",
+                             PAY_RISK_NOTE_MAX);
+    if (!approve && !note[0])
+        return pay_error_set(err, PAY_ERR_FIELD_MISSING, "note",
+                             "a rejection says why (the consumer's support will read it)");
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_platform_risk_review_decide(struct pay_platform *p, const char *trade_id,
+                                             bool approve, const char *note, const char *actor,
+                                             const char *source, struct pay_error *err)
+{
+    struct decide_cmd c = {.p = p,
+                           .trade_id = trade_id,
+                           .note = note ? note : "",
+                           .actor = actor,
+                           .source = source ? source : "",
+                           .approve = approve};
+    const char *action = approve ? "risk.review_approve" : "risk.review_reject";
+    enum pay_err e = decide_check(trade_id, approve, c.note, err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_write(p, decide_apply, &c, err);
+    PAY_INFO("risk.review", "decision=%s result=%s", action, pay_err_name(e));
+    if (e == PAY_ERR_OK)
+        pay_platform_wake(p);            /* the notifier: the trade paid or closed */
+    else if (pay_platform_is_refusal(e)) /* refused, audited all the same (nothing changed) */
+        pay_platform_audit_event(p, &(struct pay_audit_entry){.actor = actor,
+                                                              .action = action,
+                                                              .target = trade_id ? trade_id : "",
+                                                              .outcome = pay_err_name(e),
+                                                              .source = c.source,
+                                                              .detail = err->detail});
+    return e;
+}
