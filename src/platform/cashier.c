@@ -38,6 +38,7 @@ struct page {
     bool mobile;                          /* the /m/pay page a scanned QR code opens */
     const char *device;                   /* the pf_device cookie's id (risk control) */
     const char *sms_challenge, *sms_card; /* a card payment waiting for its SMS code */
+    const char *stepup_challenge;         /* a wallet payment's risk step-up by SMS code */
 };
 
 static bool same_token(const char *a, const char *b)
@@ -94,10 +95,12 @@ static const char *page_marker(const struct page *pg, bool open, bool paid)
                                        "cashier-paid", "cashier-closed"};
     static const char *const mobile[] = {"mobile-login", "mobile-confirm", "mobile-confirm",
                                          "mobile-paid", "mobile-closed"};
-    int step = !open                                       ? (paid ? 3 : 4)
-               : !pg->logged_in                            ? 0
-               : pg->sms_challenge && pg->sms_challenge[0] ? 2
-                                                           : 1;
+    int step = !open            ? (paid ? 3 : 4)
+               : !pg->logged_in ? 0
+               : (pg->sms_challenge && pg->sms_challenge[0]) ||
+                       (pg->stepup_challenge && pg->stepup_challenge[0])
+                   ? 2
+                   : 1;
     return pg->mobile ? mobile[step] : desk[step];
 }
 
@@ -205,6 +208,13 @@ static void render(struct page *pg, int status, const char *error, json_t *notic
                             json_pack("{s:s, s:s, s:s, s:s}", "challenge", pg->sms_challenge,
                                       "card_id", pg->sms_card ? pg->sms_card : "", "csrf", pg->csrf,
                                       "trade_id", pg->t.id));
+    if (ctx && pg->stepup_challenge && pg->stepup_challenge[0])
+        json_object_set_new(
+            ctx, "stepup",
+            json_pack("{s:s, s:s, s:s}", "challenge", pg->stepup_challenge, "csrf", pg->csrf,
+                      "action",
+                      pay_http_req_printf(pg->req, "%s/%s", pg->mobile ? "/m/pay" : "/cashier",
+                                          pg->t.id)));
     if (ctx && error)
         json_object_set_new(ctx, "error", json_string(error));
     if (ctx && notice)
@@ -314,38 +324,99 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
     return PAY_ERR_OK;
 }
 
-static enum pay_err h_pay_wallet(struct pay_http_request *req, struct pay_error *err)
+/* The wallet payment of a logged-in consumer, judged by risk control; stepped_up: the SMS code
+ * of a step-up was right. The answer's code. */
+static enum pay_err wallet_pay(struct page *pg, bool stepped_up, struct pay_error *err)
 {
-    struct page pg;
-    enum pay_err e = page_load_post(&pg, req, err);
-    if (e != PAY_ERR_OK)
+    struct pay_platform_payment pm = {
+        pg->mobile ? "qr" : "wallet", PAY_PF_ACCT_WALLET, pg->consumer_id, "", false, NULL};
+    struct pay_risk_attempt a = {
+        .trade_id = pg->t.id, .method = pm.method, .login = pg->login, .stepped_up = stepped_up};
+    a.value[PAY_RISK_CONSUMER] = pg->consumer_id;
+    a.value[PAY_RISK_DEVICE] = pg->device;
+    a.value[PAY_RISK_IP] = pay_http_req_remote_ip(pg->req);
+    enum pay_err e = pay_platform_risk_pay(pg->p, &a, &pm, err);
+    PAY_INFO("cashier.pay", "trade=%s method=wallet stepped_up=%d result=%s", pg->t.id, stepped_up,
+             pay_err_name(e));
+    return e;
+}
+
+/* A step-up asked of a consumer without a passkey: a code to their phone instead (purpose
+ * "stepup:<trade>"), the page then asks for it. A consumer with a passkey is asked for it. */
+static enum pay_err stepup_by_sms(struct page *pg, char challenge[PAY_ID_MAX],
+                                  struct pay_error *err)
+{
+    json_t *keys = pay_platform_passkeys_list(pg->p, pg->consumer_id);
+    bool has_passkey = json_array_size(keys) > 0;
+    json_decref(keys);
+    if (has_passkey)
+        return PAY_ERR_RISK_STEP_UP;
+    char *purpose = pay_http_req_printf(pg->req, "stepup:%s", pg->t.id);
+    struct pay_error sms = {0};
+    enum pay_err e = pay_platform_sms_challenge(pg->p, pg->req, pg->consumer_id, pg->login, purpose,
+                                                challenge, &sms);
+    if (e != PAY_ERR_OK) {
+        *err = sms;
         return e;
-    const char *pw = pay_http_req_form_get(req, "pay_password");
-    e = pay_platform_consumer_check_pay_password(pg.p, pg.consumer_id, pw ? pw : "", err);
-    if (e == PAY_ERR_OK) {
-        struct pay_platform_payment pm = {
-            pg.mobile ? "qr" : "wallet", PAY_PF_ACCT_WALLET, pg.consumer_id, "", false, NULL};
-        struct pay_risk_attempt a = {.trade_id = pg.t.id, .method = pm.method, .login = pg.login};
-        a.value[PAY_RISK_CONSUMER] = pg.consumer_id;
-        a.value[PAY_RISK_DEVICE] = pg.device;
-        a.value[PAY_RISK_IP] = pay_http_req_remote_ip(req);
-        e = pay_platform_risk_pay(pg.p, &a, &pm, err);
-        PAY_INFO("cashier.pay", "trade=%s method=wallet result=%s", pg.t.id, pay_err_name(e));
     }
+    pg->stepup_challenge = challenge;
+    return pay_error_set(err, PAY_ERR_RISK_STEP_UP, "risk",
+                         N_("For your safety, confirm this payment with the code we sent to"
+                            " your phone."));
+}
+
+/* The answer to a wallet payment (paid, or the page with the refusal). */
+static enum pay_err wallet_answer(struct page *pg, enum pay_err e, struct pay_error *err)
+{
     if (e != PAY_ERR_OK && e != PAY_ERR_CREDENTIALS_INVALID && e != PAY_ERR_LOCKED &&
         e != PAY_ERR_BALANCE_INSUFFICIENT && e != PAY_ERR_TRADE_STATE_INVALID &&
         e != PAY_ERR_RISK_DENIED && e != PAY_ERR_RISK_REVIEW && e != PAY_ERR_RISK_STEP_UP)
         return e;
     if (e == PAY_ERR_OK) {
-        pay_platform_wake(pg.p); /* the notifier: a new outbox row */
+        pay_platform_wake(pg->p); /* the notifier: a new outbox row */
         struct pay_error ignore = {0};
-        (void)pay_platform_trade_get(pg.p, NULL, pg.t.id, NULL, &pg.t, &ignore);
+        (void)pay_platform_trade_get(pg->p, NULL, pg->t.id, NULL, &pg->t, &ignore);
     }
-    render(&pg, pay_err_http_status(e), pay_platform_error_for(req, e, err),
+    render(pg, pay_err_http_status(e), pay_platform_error_for(pg->req, e, err),
            e == PAY_ERR_OK
-               ? pay_platform_notice("paid", pay_http_req_tr(req, "Payment successful."))
+               ? pay_platform_notice("paid", pay_http_req_tr(pg->req, "Payment successful."))
                : NULL);
     return PAY_ERR_OK;
+}
+
+static enum pay_err h_pay_wallet(struct pay_http_request *req, struct pay_error *err)
+{
+    struct page pg;
+    char challenge[PAY_ID_MAX] = "";
+    enum pay_err e = page_load_post(&pg, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    const char *pw = pay_http_req_form_get(req, "pay_password");
+    e = pay_platform_consumer_check_pay_password(pg.p, pg.consumer_id, pw ? pw : "", err);
+    if (e == PAY_ERR_OK)
+        e = wallet_pay(&pg, false, err);
+    if (e == PAY_ERR_RISK_STEP_UP)
+        e = stepup_by_sms(&pg, challenge, err);
+    return wallet_answer(&pg, e, err);
+}
+
+/* The step-up's SMS code (docs/risk.md, "Step-up"): right, the payment is tried again with the
+ * step-up satisfied; wrong, counted towards the lock of the consumer's codes, and asked again. */
+static enum pay_err h_pay_wallet_sms(struct pay_http_request *req, struct pay_error *err)
+{
+    struct page pg;
+    enum pay_err e = page_load_post(&pg, req, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    const char *challenge = pay_http_req_form_get(req, "challenge");
+    char *purpose = pay_http_req_printf(req, "stepup:%s", pg.t.id);
+    e = pay_platform_sms_verify(pg.p, pg.consumer_id, challenge ? challenge : "", purpose,
+                                pay_http_req_form_get(req, "smsCode"), err);
+    if (e == PAY_ERR_OK)
+        e = wallet_pay(&pg, true, err);
+    else if (e == PAY_ERR_CREDENTIALS_INVALID && challenge && strlen(challenge) < PAY_ID_MAX)
+        pg.stepup_challenge = challenge; /* let them try the code again */
+    return wallet_answer(&pg, e, err);
 }
 
 /* Bound card, step 1: the payment password; then a code goes to the consumer's phone. */
@@ -426,9 +497,13 @@ const struct pay_http_route *pay_platform_cashier_routes(size_t *n)
         {"POST", "/m/pay/{trade_id}/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, NULL},
         {"POST", "/m/pay/{trade_id}/confirm", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_wallet,
          NULL},
+        {"POST", "/m/pay/{trade_id}/stepup", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_wallet_sms,
+         NULL},
         {"GET", "/cashier/{trade_id}", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_cashier, NULL},
         {"POST", "/cashier/{trade_id}/login", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_login, NULL},
         {"POST", "/cashier/{trade_id}/pay/wallet", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_wallet,
+         NULL},
+        {"POST", "/cashier/{trade_id}/stepup", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_wallet_sms,
          NULL},
         {"POST", "/cashier/{trade_id}/pay/card", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_pay_card,
          NULL},

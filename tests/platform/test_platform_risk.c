@@ -12,6 +12,7 @@
 #include "lib/testdb.h"
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "core/money.h"
 #include "http/client.h"
 #include "http/codec.h"
@@ -52,9 +53,9 @@ static void write_rules(const char *text)
     assert_int_equal(rename(tmp, path), 0); /* the platform reads the old file or the new one */
 }
 
-static const char *const logins[] = {"13900000001", "13900000002", "13900000003",
-                                     "13900000004", "13900000005", "13900000006",
-                                     "13900000007", "13900000008", "13900000009"};
+static const char *const logins[] = {"13900000001", "13900000002", "13900000003", "13900000004",
+                                     "13900000005", "13900000006", "13900000007", "13900000008",
+                                     "13900000009", "13900000010"};
 
 /* The rules file's path goes in [platform] of the harness's platform.ini (the data dir's name
  * is known only once h_setup made it), with the test clock in [server]. */
@@ -77,7 +78,7 @@ static void ini_add_rules(void)
 
 static int group_setup(void **state)
 {
-    h_setup(&pf, &ma, &mb, "operator_token = " OP_TOKEN);
+    h_setup(&pf, &ma, &mb, "operator_token = " OP_TOKEN "\nsandbox_sms = true");
     write_rules(rules_v1);
     ini_add_rules();
     for (size_t i = 0; i < sizeof logins / sizeof logins[0]; i++) {
@@ -233,24 +234,100 @@ static void blacklisted_account(void **state)
     h_browser_fini(&b);
 }
 
+/* A six-digit code's value. */
+static int atoi_digits(const char *s)
+{
+    return (int)strtol(s, NULL, 10);
+}
+
+/* The newest code in the platform's sandbox SMS outbox, for phone to. */
+static void sms_code(const char *to, char out[8])
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/sandbox/sms", pf.url);
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response r = {0};
+    assert_int_equal(pay_http_client_request("GET", url, NULL, NULL, 0, &opt, &r, NULL), 0);
+    json_t *j = json_loads(pay_buf_str(&r.body), 0, NULL);
+    pay_http_client_response_fini(&r);
+    json_t *m = json_array_get(json_object_get(j, "messages"), 0);
+    assert_string_equal(h_str(m, "to"), to);
+    snprintf(out, 8, "%s", h_str(m, "code"));
+    assert_int_equal(strlen(out), 6);
+    json_decref(j);
+}
+
+/* Answers the step-up form on b's page (trade id) with code: the answer's status. */
+static long stepup(struct h_browser *b, const char *id, const char *code)
+{
+    const char *f = strstr(b->page, "id=\"stepup-form\"");
+    assert_non_null(f);
+    const char *c = strstr(f, "name=\"challenge\" value=\"");
+    assert_non_null(c);
+    c += strlen("name=\"challenge\" value=\"");
+    char form[400], path[128];
+    snprintf(form, sizeof form, "csrf=%s&challenge=%.*s&smsCode=%s", b->last_csrf,
+             (int)strcspn(c, "\""), c, code);
+    snprintf(path, sizeof path, "/cashier/%s/stepup", id);
+    b_req(&pf, b, "POST", path, form);
+    return b->status;
+}
+
 /* 300.00 from the device the consumer paid from before passes; from another device it asks
- * for a step-up (a passkey), nothing charged. */
+ * for a step-up: this consumer has no passkey, so a code to the phone; nothing charged until
+ * it is answered. A wrong code is counted and asked again; the right one pays. */
 static void new_device_step_up(void **state)
 {
     struct h_browser home = {0}, other = {0};
-    char id[64];
+    char id[64], code[8], wrong[8];
     int64_t before = available(&ma);
     assert_int_equal(pay(&home, &ma, logins[4], "10.00", id), 200);
     assert_true(home.device[0] != '\0');
     assert_int_equal(pay(&home, &ma, logins[4], "300.00", id), 200);
     assert_int_equal(pay(&other, &ma, logins[4], "300.00", id), 401);
-    assert_non_null(strstr(other.page, "通行密钥")); /* "passkey" */
+    assert_non_null(strstr(other.page, "验证码")); /* "the code we sent to your phone" */
+    assert_non_null(strstr(other.page, "data-page=\"cashier-sms\""));
+    assert_null(strstr(other.page, "new_device"));
     assert_string_equal(trade_state(&ma, id), "WAIT_BUYER_PAY");
     assert_int_equal(available(&ma) - before, 31000 - 186);
-    /* a forged device cookie is a device never seen */
+    sms_code(logins[4], code);
+    snprintf(wrong, sizeof wrong, "%06d", (atoi_digits(code) + 1) % 1000000);
+    assert_int_equal(stepup(&other, id, wrong), 401);
+    assert_non_null(strstr(other.page, "stepup-form")); /* asked again */
+    assert_string_equal(trade_state(&ma, id), "WAIT_BUYER_PAY");
+    assert_int_equal(stepup(&other, id, code), 200);
+    assert_string_equal(trade_state(&ma, id), "TRADE_SUCCESS");
+    assert_int_equal(available(&ma) - before, 61000 - 366);
+    /* a forged device cookie is a device never seen (a minute later: not a burst) */
+    assert_int_equal(th_clock_advance(pf.url, 61 * 1000), 0);
     snprintf(other.device, sizeof other.device, "%s", home.device);
     other.device[5] = other.device[5] == 'A' ? 'B' : 'A';
     assert_int_equal(pay(&other, &ma, logins[4], "300.00", id), 401);
+    h_browser_fini(&home);
+    h_browser_fini(&other);
+}
+
+/* Wrong step-up codes are limited: the fifth locks the consumer's codes, and then even the right
+ * code does not pay; nothing moved. */
+static void step_up_codes_locked(void **state)
+{
+    struct h_browser home = {0}, other = {0};
+    char id[64], code[8], wrong[8];
+    const char *who = logins[9];
+    assert_int_equal(pay(&home, &mb, who, "10.00", id), 200);
+    int64_t before = available(&mb);
+    assert_int_equal(pay(&other, &mb, who, "250.00", id), 401);
+    sms_code(who, code);
+    snprintf(wrong, sizeof wrong, "%06d", (atoi_digits(code) + 7) % 1000000);
+    for (int i = 0; i < PAY_LOCKOUT_ATTEMPTS - 1; i++)
+        assert_int_equal(stepup(&other, id, wrong), 401);
+    assert_int_equal(stepup(&other, id, wrong), 423);
+    assert_null(strstr(other.page, "id=\"stepup-form\""));      /* not asked again */
+    assert_int_equal(pay(&other, &mb, who, "250.00", id), 401); /* a new code, still locked */
+    sms_code(who, code);
+    assert_int_equal(stepup(&other, id, code), 423);
+    assert_string_equal(trade_state(&mb, id), "WAIT_BUYER_PAY");
+    assert_int_equal(available(&mb), before);
     h_browser_fini(&home);
     h_browser_fini(&other);
 }
@@ -500,7 +577,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(burst_then_clock),      cmocka_unit_test(blacklisted_account),
         cmocka_unit_test(new_device_step_up),    cmocka_unit_test(agreement_review),
         cmocka_unit_test(reload_on_sighup),      cmocka_unit_test(counters_shared_by_processes),
-        cmocka_unit_test(review_approve_reject),
+        cmocka_unit_test(review_approve_reject), cmocka_unit_test(step_up_codes_locked),
     };
     return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }
