@@ -164,6 +164,20 @@ static void add_unionpay(struct page *pg, json_t *ctx)
     }
 }
 
+/* The forms that ask for an SMS code: a bound card's payment, a risk step-up. */
+static void add_code_forms(struct page *pg, json_t *ctx)
+{
+    if (pg->sms_challenge && pg->sms_challenge[0])
+        json_object_set_new(ctx, "sms",
+                            json_pack("{s:s, s:s, s:s, s:s}", "challenge", pg->sms_challenge,
+                                      "card_id", pg->sms_card ? pg->sms_card : "", "csrf", pg->csrf,
+                                      "trade_id", pg->t.id));
+    if (pg->stepup_challenge && pg->stepup_challenge[0])
+        json_object_set_new(ctx, "stepup",
+                            json_pack("{s:s, s:s, s:s}", "challenge", pg->stepup_challenge, "csrf",
+                                      pg->csrf, "action", page_path(pg)));
+}
+
 static void render(struct page *pg, int status, const char *error, json_t *notice)
 {
     char amount[PAY_MONEY_TEXT_MAX + 1] = "";
@@ -203,18 +217,8 @@ static void render(struct page *pg, int status, const char *error, json_t *notic
         add_unionpay(pg, ctx);
     } else
         json_decref(banks);
-    if (ctx && pg->sms_challenge && pg->sms_challenge[0])
-        json_object_set_new(ctx, "sms",
-                            json_pack("{s:s, s:s, s:s, s:s}", "challenge", pg->sms_challenge,
-                                      "card_id", pg->sms_card ? pg->sms_card : "", "csrf", pg->csrf,
-                                      "trade_id", pg->t.id));
-    if (ctx && pg->stepup_challenge && pg->stepup_challenge[0])
-        json_object_set_new(
-            ctx, "stepup",
-            json_pack("{s:s, s:s, s:s}", "challenge", pg->stepup_challenge, "csrf", pg->csrf,
-                      "action",
-                      pay_http_req_printf(pg->req, "%s/%s", pg->mobile ? "/m/pay" : "/cashier",
-                                          pg->t.id)));
+    if (ctx)
+        add_code_forms(pg, ctx);
     if (ctx && error)
         json_object_set_new(ctx, "error", json_string(error));
     if (ctx && notice)
