@@ -657,6 +657,8 @@
 #define PAY_RISK_DEVICE_COOKIE_S (2L * 365 * 24 * 3600)
 /* The attempts file `paygate risk simulate` reads whole (a day of a busy shop's payments). */
 #define PAY_RISK_SIM_FILE_MAX (64L * 1024 * 1024)
+/* A model file of `paygate risk train`: a dozen lines of numbers and the comments above them. */
+#define PAY_RISK_MODEL_FILE_MAX (64 * 1024)
 /* The operator's note on a risk review (why it was rejected: support reads it to the consumer). */
 #define PAY_RISK_NOTE_MAX 200
 /* A rule as the console shows it: its words joined by one space (the longest rule, a blacklist

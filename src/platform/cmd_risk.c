@@ -16,34 +16,30 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Simulated time starts here (2026-01-01T00:00:00Z); each attempt's t= is an offset from it. */
-#define SIM_EPOCH_MS 1767225600000LL
-#define SIM_LABELS   32
+#define SIM_LABELS 32
 
 static int usage(FILE *out, int status, const struct pay_cli_opt *opts)
 {
     fprintf(out, "usage: paygate risk check --rules FILE\n"
-                 "       paygate risk simulate --rules FILE --attempts FILE [--database PATH]\n\n"
+                 "       paygate risk simulate --rules FILE --attempts FILE [--database PATH]\n"
+                 "       paygate risk generate [--seed N] [--consumers N] [--days N] [--out FILE]\n"
+                 "       paygate risk train --attempts FILE --out MODEL [--holdout-every N]\n\n"
                  "check reads a risk rules file (docs/risk.md, \"Rules\") and names the first\n"
                  "mistake by line. simulate replays the payment attempts of a file, one a line:\n"
                  "  t=90s label=normal consumer=c1 device=d1 ip=10.0.0.1 merchant=m1 amount=35.00\n"
                  "  (also login=, card=, currency= (CNY), method= (wallet), stepped_up=1, paid=0)\n"
                  "through the platform's risk engine, counters included, and prints each decision\n"
-                 "and a summary by label. An allowed attempt counts as paid unless paid=0.\n\n"
+                 "and a summary by label. An allowed attempt counts as paid unless paid=0.\n"
+                 "generate writes labelled traffic for simulate (normal shoppers, card testing,\n"
+                 "account takeover, velocity bursts); train fits the learned score on such a file\n"
+                 "and prints precision and recall on a held-out part (docs/risk.md).\n\n"
                  "Options:\n");
     pay_cli_usage(out, opts);
     fprintf(out, "\nExit 0, 1 when a file is refused (naming its line), 2 on usage errors.\n");
     return status;
 }
 
-/* One line of the attempts file, its words pointing into the line. */
-struct sim_line {
-    struct pay_risk_attempt a;
-    const char *label, *amount;
-    int64_t t_ms;
-    bool unpaid;
-    char trade_id[32];
-};
+#define sim_line pay_risk_sim_line
 
 static int sim_word(struct sim_line *s, char *w)
 {
@@ -82,8 +78,7 @@ static int sim_word(struct sim_line *s, char *w)
     return -1;
 }
 
-/* Parses line (modified) into *s; 0 (an attempt), 1 (blank or comment) or -1 with why. */
-static int sim_parse(char *line, int no, struct sim_line *s, const char **why)
+int pay_risk_sim_parse(char *line, int no, struct pay_risk_sim_line *s, const char **why)
 {
     memset(s, 0, sizeof *s);
     s->a.currency = "CNY";
@@ -108,7 +103,7 @@ static int sim_parse(char *line, int no, struct sim_line *s, const char **why)
     }
     snprintf(s->trade_id, sizeof s->trade_id, "sim-%d", no);
     s->a.trade_id = s->trade_id;
-    s->a.at_ms = SIM_EPOCH_MS + s->t_ms;
+    s->a.at_ms = PAY_RISK_SIM_EPOCH_MS + s->t_ms;
     return 0;
 }
 
@@ -151,7 +146,7 @@ static enum pay_err sim_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
         no++;
         struct sim_line l;
         struct pay_risk_decision d;
-        int r = sim_parse(s, no, &l, &sim->why);
+        int r = pay_risk_sim_parse(s, no, &l, &sim->why);
         if (r < 0) {
             sim->bad_line = no;
             return pay_error_set(err, PAY_ERR_FIELD_INVALID, "attempts", "line %d", no);
@@ -260,12 +255,14 @@ int pay_cmd_risk(int argc, char **argv)
                     "simulate: keep the counters in this SQLite file (default: a temporary one)",
                     &database),
         PAY_CLI_END};
+    if (argc >= 2 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "generate") == 0))
+        return pay_cmd_risk_train(argc, argv); /* cmd_risk_train.c */
     if (pay_cli_wants_help(argc, argv))
         return usage(stdout, 0, opts);
     bool sim = argc >= 2 && strcmp(argv[1], "simulate") == 0;
     if (argc < 2 || (!sim && strcmp(argv[1], "check") != 0)) {
         fprintf(stderr, "paygate risk: %s (see --help)\n",
-                argc < 2 ? "which command? check or simulate" : "unknown command");
+                argc < 2 ? "which command? check, simulate, generate or train" : "unknown command");
         return PAY_CLI_USAGE;
     }
     if (pay_cli_parse(sim ? "risk simulate" : "risk check", opts, argc, argv, 2, NULL, NULL) != 0)

@@ -1007,5 +1007,7 @@ json_t *pay_platform_notice(const char *key, const char *text);
 int pay_cmd_platform(int argc, char **argv);
 /* `paygate risk check|simulate` (cmd_risk.c, docs/risk.md). */
 int pay_cmd_risk(int argc, char **argv);
+/* `paygate risk generate|train` (cmd_risk_train.c), reached through pay_cmd_risk. */
+int pay_cmd_risk_train(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@
 #include "crypto/ids.h"
 #include "store/store.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -101,10 +102,103 @@ static enum pay_err device_known(struct pay_store_tx *tx, const struct pay_risk_
     return e;
 }
 
+/* --- the learned score's features (docs/risk.md, "The learned score") ---------------------- */
+
+#define MINUTE_MS  (60LL * 1000)
+#define HOUR_MS    (60 * MINUTE_MS)
+#define DAY_MS     (24 * HOUR_MS)
+#define HISTORY_MS (30 * DAY_MS) /* "the consumer's usual": their last 30 days */
+
+/* Features are numbers for the score only (never money): log2 of a positive integer. */
+static double log2_of(int64_t v)
+{
+    return v > 0 ? log2((double)v) : 0;
+}
+
+/* log2 of v over the mean of n values summing to sum (0 without history). */
+static double log2_vs_mean(int64_t v, int64_t sum, int64_t n)
+{
+    return n > 0 && sum > 0 && v > 0 ? log2((double)v * (double)n / (double)sum) : 0;
+}
+
+/* The consumer's counters in one range scan of their last 30 days. */
+static enum pay_err consumer_features(struct pay_store_tx *tx, const struct pay_risk_attempt *a,
+                                      int64_t now, double x[PAY_RISK_FEATURES],
+                                      struct pay_error *err)
+{
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT COALESCE(SUM(CASE WHEN at_ms > $2 THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN at_ms > $3 THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN at_ms > $4 THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN at_ms > $3 AND paid = 0 THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN paid = 1 AND currency = $6 THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN paid = 1 AND currency = $6 THEN amount_minor ELSE 0 END), 0)"
+        " FROM pf_risk_attempts WHERE consumer_id = $1 AND at_ms > $5",
+        "tiiiit", a->value[PAY_RISK_CONSUMER], now - MINUTE_MS, now - HOUR_MS, now - DAY_MS,
+        now - HISTORY_MS, a->currency);
+    if (!st)
+        return err->code;
+    int rc = pay_store_step(st, err);
+    int64_t v[6] = {0};
+    for (int i = 0; rc == 1 && i < 6; i++)
+        v[i] = pay_store_col_int64(st, i);
+    pay_store_done(st);
+    if (rc < 0)
+        return err->code;
+    x[PAY_RISK_F_CONSUMER_1M] = (double)v[0];
+    x[PAY_RISK_F_CONSUMER_1H] = (double)v[1];
+    x[PAY_RISK_F_CONSUMER_24H] = (double)v[2];
+    x[PAY_RISK_F_UNPAID_1H] = (double)v[3];
+    x[PAY_RISK_F_HISTORY_LOG2] = log2(1.0 + (double)v[4]);
+    x[PAY_RISK_F_AMOUNT_VS_USUAL] = log2_vs_mean(a->amount_minor, v[5], v[4]);
+    return PAY_ERR_OK;
+}
+
+enum pay_err pay_risk_features_tx(struct pay_store_tx *tx, const struct pay_risk_attempt *a,
+                                  int64_t now_ms, double x[PAY_RISK_FEATURES],
+                                  struct pay_error *err)
+{
+    int64_t now = now_ms ? now_ms : pay_clock_now_ms();
+    memset(x, 0, PAY_RISK_FEATURES * sizeof *x);
+    x[PAY_RISK_F_AMOUNT_LOG2] = log2_of(a->amount_minor);
+    x[PAY_RISK_F_WITHDRAWAL] = a->method && strcmp(a->method, "withdrawal") == 0;
+    enum pay_err e = PAY_ERR_OK;
+    if (a->value[PAY_RISK_CONSUMER] && a->value[PAY_RISK_CONSUMER][0])
+        e = consumer_features(tx, a, now, x, err);
+    static const struct {
+        enum pay_risk_scope scope;
+        enum pay_risk_feature f;
+    } per_hour[] = {{PAY_RISK_DEVICE, PAY_RISK_F_DEVICE_1H},
+                    {PAY_RISK_IP, PAY_RISK_F_IP_1H},
+                    {PAY_RISK_CARD, PAY_RISK_F_CARD_1H}};
+    for (size_t i = 0; i < sizeof per_hour / sizeof per_hour[0] && e == PAY_ERR_OK; i++) {
+        const char *v = a->value[per_hour[i].scope];
+        int64_t n = 0;
+        if (v && v[0])
+            e = one_int(
+                pay_store_query(tx, err, count_sql[per_hour[i].scope], "ti", v, now - HOUR_MS), &n,
+                err);
+        x[per_hour[i].f] = (double)n;
+    }
+    bool known = true;
+    if (e == PAY_ERR_OK && a->value[PAY_RISK_DEVICE] && a->value[PAY_RISK_DEVICE][0] &&
+        a->value[PAY_RISK_CONSUMER] && a->value[PAY_RISK_CONSUMER][0])
+        e = device_known(tx, a, &known, err);
+    x[PAY_RISK_F_NEW_DEVICE] = known ? 0 : 1;
+    return e;
+}
+
+/* The features of the attempt being decided, read once for all its score rules. */
+struct features {
+    bool read;
+    double x[PAY_RISK_FEATURES];
+};
+
 /* Whether rule u fires on attempt a (now_ms: the business clock). */
 static enum pay_err fires(struct pay_store_tx *tx, const struct pay_risk_rule *u,
-                          const struct pay_risk_attempt *a, int64_t now_ms, bool *hit,
-                          struct pay_error *err)
+                          const struct pay_risk_attempt *a, int64_t now_ms, struct features *f,
+                          bool *hit, struct pay_error *err)
 {
     const char *v = a->value[u->scope] ? a->value[u->scope] : "";
     bool money = u->kind == PAY_RISK_VELOCITY_AMOUNT || u->kind == PAY_RISK_SINGLE ||
@@ -112,9 +206,15 @@ static enum pay_err fires(struct pay_store_tx *tx, const struct pay_risk_rule *u
     int64_t n = 0, total = 0;
     enum pay_err e = PAY_ERR_OK;
     *hit = false;
-    if ((money && strcmp(u->currency, a->currency) != 0) || (u->kind != PAY_RISK_SINGLE && !v[0]))
+    bool any_scope = u->kind == PAY_RISK_SINGLE || u->kind == PAY_RISK_SCORE;
+    if ((money && strcmp(u->currency, a->currency) != 0) || (!any_scope && !v[0]))
         return PAY_ERR_OK; /* another currency, or nothing known of this scope */
     switch (u->kind) {
+    case PAY_RISK_SCORE:
+        if (!f->read && (e = pay_risk_features_tx(tx, a, now_ms, f->x, err)) == PAY_ERR_OK)
+            f->read = true;
+        *hit = e == PAY_ERR_OK && pay_risk_model_score(u->model, f->x) > u->threshold;
+        break;
     case PAY_RISK_SINGLE:
         *hit = a->amount_minor > u->threshold;
         break;
@@ -165,10 +265,11 @@ static enum pay_err judge(struct pay_risk *r, struct pay_store_tx *tx,
     enum pay_err e = PAY_ERR_OK;
     pthread_mutex_lock(&r->mu);
     const struct pay_risk_rules *rs = r->rules;
+    struct features f = {.read = false};
     pay_str_copy(sha, PAY_SHA256_HEX_LEN, rs ? rs->sha256 : "");
     for (size_t i = 0; rs && i < rs->n && e == PAY_ERR_OK; i++) {
         bool hit = false;
-        e = fires(tx, &rs->rule[i], a, now_ms, &hit, err);
+        e = fires(tx, &rs->rule[i], a, now_ms, &f, &hit, err);
         if (e != PAY_ERR_OK || !hit)
             continue;
         reason_add(d, rs->rule[i].name);

@@ -41,7 +41,46 @@ enum pay_risk_kind {
     PAY_RISK_SINGLE,          /* this attempt's amount */
     PAY_RISK_BLACKLIST,       /* the scope's value is listed */
     PAY_RISK_NEW_DEVICE,      /* a device the consumer never paid from, and the amount */
+    PAY_RISK_SCORE,           /* the learned model's score of the attempt (risk_model.c) */
 };
+
+/* --- the learned score (risk_model.c; docs/risk.md, "The learned score") ------------------- */
+
+/* What the model reads of an attempt, each a number computed by pay_risk_features_tx from the
+ * attempt and the counters of pf_risk_attempts (names: pay_risk_feature_names). */
+enum pay_risk_feature {
+    PAY_RISK_F_AMOUNT_LOG2,     /* log2 of the amount in minor units */
+    PAY_RISK_F_CONSUMER_1M,     /* the consumer's attempts in the last minute */
+    PAY_RISK_F_CONSUMER_1H,     /* ... hour */
+    PAY_RISK_F_CONSUMER_24H,    /* ... day */
+    PAY_RISK_F_UNPAID_1H,       /* the consumer's attempts of the last hour that did not pay */
+    PAY_RISK_F_HISTORY_LOG2,    /* log2(1 + the consumer's paid attempts in 30 days) */
+    PAY_RISK_F_AMOUNT_VS_USUAL, /* log2 of amount over the consumer's mean paid amount (30 d) */
+    PAY_RISK_F_NEW_DEVICE,      /* 1: the consumer never paid from this device */
+    PAY_RISK_F_DEVICE_1H,       /* the device's attempts in the last hour */
+    PAY_RISK_F_IP_1H,           /* the client address's attempts in the last hour */
+    PAY_RISK_F_CARD_1H,         /* the card's attempts in the last hour */
+    PAY_RISK_F_WITHDRAWAL,      /* 1: the attempt takes money out (method withdrawal) */
+    PAY_RISK_FEATURES
+};
+extern const char *const pay_risk_feature_names[PAY_RISK_FEATURES];
+
+/* A logistic regression over the standardised features, as `paygate risk train` writes it: the
+ * score is 1 / (1 + e^-(bias + sum w[i] * (x[i] - mean[i]) / sd[i])). Doubles live in the score
+ * only; a rule compares it, in thousandths, with its threshold. Immutable once loaded. */
+struct pay_risk_model {
+    double bias, w[PAY_RISK_FEATURES], mean[PAY_RISK_FEATURES], sd[PAY_RISK_FEATURES];
+    char sha256[PAY_SHA256_HEX_LEN]; /* of the file: which model decided */
+};
+
+/* Reads the model file at path (CONFIG_INVALID naming the file and line). Free with free(). */
+enum pay_err pay_risk_model_load(const char *path, struct pay_risk_model **out,
+                                 struct pay_error *err);
+/* Writes m to path (0600, through a temporary file and a rename) with a header of comments
+ * (lines of text, may be NULL). 0 or -1 with errno. */
+int pay_risk_model_write(const char *path, const struct pay_risk_model *m, const char *comments);
+/* The score of features x, in thousandths (0..1000). */
+int pay_risk_model_score(const struct pay_risk_model *m, const double x[PAY_RISK_FEATURES]);
 
 struct pay_risk_rule {
     char name[PAY_RISK_NAME_MAX + 1];
@@ -54,6 +93,7 @@ struct pay_risk_rule {
     enum pay_risk_action action;
     int line;
     char text[PAY_RISK_RULE_TEXT_MAX + 1]; /* its words as written, one space apart (console) */
+    struct pay_risk_model *model;          /* a score rule's model (owned by the rule set) */
 };
 
 /* A rule set as read from one file; immutable once loaded (shared by reference). */
@@ -121,8 +161,30 @@ enum pay_err pay_risk_decide_tx(struct pay_risk *r, struct pay_store_tx *tx,
 /* Marks the recorded attempt id as paid (its amount counts towards amount rules from now on). */
 enum pay_err pay_risk_paid_tx(struct pay_store_tx *tx, const char *id, struct pay_error *err);
 
+/* The features of attempt a at now_ms (0: the business clock) into x, read inside tx from the
+ * attempts recorded before it: the same numbers at training and at decision time. */
+enum pay_err pay_risk_features_tx(struct pay_store_tx *tx, const struct pay_risk_attempt *a,
+                                  int64_t now_ms, double x[PAY_RISK_FEATURES],
+                                  struct pay_error *err);
+
 /* The code a refused decision answers with: RISK_DENIED, RISK_REVIEW or RISK_STEP_UP
  * (PAY_ERR_OK for allow), field "risk", the registry's plain message: never the rule. */
 enum pay_err pay_risk_refusal(const struct pay_risk_decision *d, struct pay_error *err);
+
+/* --- simulations (`paygate risk simulate|generate|train`, cmd_risk*.c) ---------------------- */
+
+/* Simulated time starts here (2026-01-01T00:00:00Z); each attempt's t= is an offset from it. */
+#define PAY_RISK_SIM_EPOCH_MS 1767225600000LL
+
+/* One line of an attempts file, its words pointing into the line. */
+struct pay_risk_sim_line {
+    struct pay_risk_attempt a;
+    const char *label, *amount;
+    int64_t t_ms;
+    bool unpaid;
+    char trade_id[32];
+};
+/* Parses line (modified) into *s; 0 (an attempt), 1 (blank or comment) or -1 with why. */
+int pay_risk_sim_parse(char *line, int no, struct pay_risk_sim_line *s, const char **why);
 
 #endif

@@ -9,6 +9,7 @@
 #include "core/timeutil.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@ void pay_risk_rules_free(struct pay_risk_rules *r)
 {
     if (!r)
         return;
+    for (size_t i = 0; r->rule && i < r->n; i++)
+        free(r->rule[i].model);
     free(r->rule);
     free(r);
 }
@@ -176,6 +179,50 @@ static enum pay_err rule_blacklist(const struct line *l, struct pay_risk_rule *r
     return e == PAY_ERR_OK ? word_action(l, l->w[4], r, err) : e;
 }
 
+/* "0.85": a score threshold from 0.001 to 0.999, kept in thousandths. */
+static bool word_threshold(const char *w, int64_t *out)
+{
+    size_t n = strlen(w);
+    if (n < 3 || n > 5 || w[0] != '0' || w[1] != '.')
+        return false;
+    int64_t v = 0;
+    for (size_t i = 2; i < 5; i++) {
+        if (i < n && !isdigit((unsigned char)w[i]))
+            return false;
+        v = v * 10 + (i < n ? w[i] - '0' : 0);
+    }
+    *out = v;
+    return v > 0 && v < 1000;
+}
+
+/* NAME score MODEL THRESHOLD ACTION: the learned score of the model file (relative to the
+ * rules file's folder) above the threshold. The model is read with the rules: a reload reads
+ * it again, and a bad model refuses the file. */
+static enum pay_err rule_score(const struct line *l, struct pay_risk_rule *r, struct pay_error *err)
+{
+    if (l->n != 5)
+        return bad(l, err, "score MODEL_FILE THRESHOLD ACTION");
+    r->kind = PAY_RISK_SCORE;
+    r->scope = PAY_RISK_CONSUMER;
+    if (!word_threshold(l->w[3], &r->threshold))
+        return bad(l, err, "the threshold is a score from 0.001 to 0.999, such as 0.85");
+    enum pay_err e = word_action(l, l->w[4], r, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    const char *slash = strrchr(l->origin, '/');
+    char path[PAY_RISK_PATH_MAX + 1];
+    bool fits = l->w[2][0] == '/' || !slash
+                    ? pay_str_copy(path, sizeof path, l->w[2])
+                    : snprintf(path, sizeof path, "%.*s/%s", (int)(slash - l->origin), l->origin,
+                               l->w[2]) < (int)sizeof path;
+    if (!fits)
+        return bad(l, err, "the model file's path is too long");
+    struct pay_error merr = {0};
+    if (pay_risk_model_load(path, &r->model, &merr) != PAY_ERR_OK)
+        return bad(l, err, merr.detail);
+    return PAY_ERR_OK;
+}
+
 static enum pay_err rule_of_line(const struct line *l, struct pay_risk_rule *r,
                                  struct pay_error *err)
 {
@@ -193,7 +240,9 @@ static enum pay_err rule_of_line(const struct line *l, struct pay_risk_rule *r,
         return rule_amount(l, r, err);
     if (strcmp(kind, "blacklist") == 0)
         return rule_blacklist(l, r, err);
-    return bad(l, err, "the kind is velocity, daily, single, new_device or blacklist");
+    if (strcmp(kind, "score") == 0)
+        return rule_score(l, r, err);
+    return bad(l, err, "the kind is velocity, daily, single, new_device, blacklist or score");
 }
 
 /* Splits line s (modified) into words up to a `#`; too many words is an error. */
@@ -226,7 +275,9 @@ static enum pay_err add_line(struct pay_risk_rules *rs, struct line *l, char *te
     if (rs->n == PAY_RISK_RULES_MAX)
         return bad(l, err, "more than 256 rules");
     struct pay_risk_rule *r = &rs->rule[rs->n];
-    if ((e = rule_of_line(l, r, err)) != PAY_ERR_OK)
+    e = rule_of_line(l, r, err);
+    rs->n++; /* from here on the set owns the rule and its model (freed with it) */
+    if (e != PAY_ERR_OK)
         return e;
     for (int i = 0, used = 0; i < l->n; i++) {
         int w =
@@ -235,10 +286,9 @@ static enum pay_err add_line(struct pay_risk_rules *rs, struct line *l, char *te
             return bad(l, err, "the rule is longer than 160 bytes");
         used += w;
     }
-    for (size_t i = 0; i < rs->n; i++)
+    for (size_t i = 0; i + 1 < rs->n; i++)
         if (strcmp(rs->rule[i].name, r->name) == 0)
             return bad(l, err, "a rule of this name is above: names are unique");
-    rs->n++;
     return PAY_ERR_OK;
 }
 

@@ -3,7 +3,8 @@
 # runs them: the shipped example rules check clean, a mistake is named by file and line (and
 # stops `platform --check-config`), and a replayed day of attempts gets the decisions the rules
 # say: normal shopping allowed, card testing denied from the sixth try, a large payment held
-# for review, a listed address denied, a new device stepped up and then allowed with a passkey.
+# for review, a listed address denied, a new device stepped up and then allowed with a passkey;
+# then the learned score: generated traffic, a model trained and used by a score rule.
 # usage: test_risk_cli.sh <paygate binary> <source root>
 set -euo pipefail
 bin=$1
@@ -78,4 +79,41 @@ rc=$?
 set -e
 [ $rc -eq 1 ] || fail "bad attempts: exit $rc, not 1"
 grep -q "bad.txt:2: amount= is missing" "$dir/out" || fail "the bad attempts line is not named"
+# 4. the learned score: labelled traffic from a seed (the same seed, the same file), a model
+# trained on it with precision and recall on held-out consumers, a score rule that uses it on
+# traffic of another seed: fraud held, normal shoppers (almost) never challenged
+"$bin" risk generate --seed 7 --consumers 500 --days 7 --out "$dir/train.txt" 2>"$dir/err" ||
+  fail "generate: $(cat "$dir/err")"
+"$bin" risk generate --seed 7 --consumers 500 --days 7 >"$dir/again.txt" 2>/dev/null
+cmp -s "$dir/train.txt" "$dir/again.txt" || fail "the same seed gave other traffic"
+for l in normal card_testing account_takeover velocity_burst; do
+  grep -q "label=$l " "$dir/train.txt" || fail "no $l in the generated traffic"
+done
+grep -q "method=withdrawal" "$dir/train.txt" || fail "no takeover ends in a withdrawal"
+"$bin" risk train --attempts "$dir/train.txt" --out "$dir/risk.model" >"$dir/out" 2>"$dir/err" ||
+  fail "train: $(cat "$dir/err")"
+line=$(grep '^held-out at 0.500: ' "$dir/out") || fail "no held-out report at 0.5"
+awk -v l="$line" 'BEGIN { split(l, w, " "); if (w[5] + 0 < 0.9 || w[7] + 0 < 0.75 || w[10] + 0 > 0.01 || w[4] != "precision") exit 1 }' ||
+  fail "precision < 0.9, recall < 0.75 or false positives > 1% at 0.5: $line"
+[ "$(stat -c %a "$dir/risk.model")" = 600 ] || fail "the model file is not 0600"
+head -1 "$dir/risk.model" | grep -qx "paygate-risk-model 1" || fail "the model's first line"
+printf 'learned score risk.model 0.70 review\nburst velocity consumer 1m count 30 deny\n' \
+  >"$dir/score.rules"
+"$bin" risk check --rules "$dir/score.rules" >"$dir/out" 2>&1 || fail "score rules: $(cat "$dir/out")"
+"$bin" risk generate --seed 8 --consumers 500 --days 7 --out "$dir/test.txt" 2>/dev/null
+"$bin" risk simulate --rules "$dir/score.rules" --attempts "$dir/test.txt" >"$dir/out" 2>"$dir/err" ||
+  fail "simulate with the score: $(cat "$dir/err")"
+awk '$1 == "normal" { n = $2 + $3 + $4 + $5; c = $3 + $4 + $5; if (n < 1000 || c > n / 100) exit 1; ok = 1 }
+     END { exit ok ? 0 : 1 }' "$dir/out" || fail "more than 1% of normal shoppers challenged: $(tail -5 "$dir/out")"
+awk '$1 == "card_testing" || $1 == "velocity_burst" { n += $2 + $3 + $4 + $5; h += $4 + $5 }
+     END { exit n > 0 && h >= n * 0.7 ? 0 : 1 }' "$dir/out" ||
+  fail "less than 70% of card testing and bursts held: $(tail -5 "$dir/out")"
+# a broken model refuses the rules file, naming the model's line
+sed -i 's/^feature new_device .*/feature new_device 1 x 1/' "$dir/risk.model"
+set +e
+"$bin" risk check --rules "$dir/score.rules" >"$dir/out" 2>&1; rc=$?
+set -e
+[ $rc -eq 1 ] || fail "a broken model: exit $rc, not 1"
+grep -q "score.rules:1: .*risk.model:[0-9]*: WEIGHT MEAN SD are numbers" "$dir/out" ||
+  fail "the broken model's line is not named: $(cat "$dir/out")"
 echo "risk cli: ok"
