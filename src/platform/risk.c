@@ -189,17 +189,20 @@ enum pay_err pay_risk_features_tx(struct pay_store_tx *tx, const struct pay_risk
     return e;
 }
 
-/* The features of the attempt being decided, read once for all its score rules. */
-struct features {
-    bool read;
+/* What the rules read of the database for one decision: the features, read once for all its
+ * score rules. */
+struct judging {
+    const struct pay_risk_attempt *a;
+    int64_t now_ms;
+    bool features_read;
     double x[PAY_RISK_FEATURES];
 };
 
-/* Whether rule u fires on attempt a (now_ms: the business clock). */
-static enum pay_err fires(struct pay_store_tx *tx, const struct pay_risk_rule *u,
-                          const struct pay_risk_attempt *a, int64_t now_ms, struct features *f,
+/* Whether rule u fires on the attempt being judged. */
+static enum pay_err fires(struct pay_store_tx *tx, const struct pay_risk_rule *u, struct judging *j,
                           bool *hit, struct pay_error *err)
 {
+    const struct pay_risk_attempt *a = j->a;
     const char *v = a->value[u->scope] ? a->value[u->scope] : "";
     bool money = u->kind == PAY_RISK_VELOCITY_AMOUNT || u->kind == PAY_RISK_SINGLE ||
                  u->kind == PAY_RISK_NEW_DEVICE;
@@ -211,9 +214,10 @@ static enum pay_err fires(struct pay_store_tx *tx, const struct pay_risk_rule *u
         return PAY_ERR_OK; /* another currency, or nothing known of this scope */
     switch (u->kind) {
     case PAY_RISK_SCORE:
-        if (!f->read && (e = pay_risk_features_tx(tx, a, now_ms, f->x, err)) == PAY_ERR_OK)
-            f->read = true;
-        *hit = e == PAY_ERR_OK && pay_risk_model_score(u->model, f->x) > u->threshold;
+        if (!j->features_read &&
+            (e = pay_risk_features_tx(tx, a, j->now_ms, j->x, err)) == PAY_ERR_OK)
+            j->features_read = true;
+        *hit = e == PAY_ERR_OK && pay_risk_model_score(u->model, j->x) > u->threshold;
         break;
     case PAY_RISK_SINGLE:
         *hit = a->amount_minor > u->threshold;
@@ -223,12 +227,13 @@ static enum pay_err fires(struct pay_store_tx *tx, const struct pay_risk_rule *u
                (u->scope == PAY_RISK_CONSUMER && a->login && strcmp(a->login, u->value) == 0);
         break;
     case PAY_RISK_VELOCITY_COUNT:
-        e = one_int(pay_store_query(tx, err, count_sql[u->scope], "ti", v, now_ms - u->window_ms),
-                    &n, err);
+        e = one_int(
+            pay_store_query(tx, err, count_sql[u->scope], "ti", v, j->now_ms - u->window_ms), &n,
+            err);
         *hit = e == PAY_ERR_OK && n + 1 > u->threshold;
         break;
     case PAY_RISK_VELOCITY_AMOUNT:
-        e = one_int(pay_store_query(tx, err, sum_sql[u->scope], "tit", v, now_ms - u->window_ms,
+        e = one_int(pay_store_query(tx, err, sum_sql[u->scope], "tit", v, j->now_ms - u->window_ms,
                                     a->currency),
                     &n, err);
         *hit = e == PAY_ERR_OK &&
@@ -265,11 +270,11 @@ static enum pay_err judge(struct pay_risk *r, struct pay_store_tx *tx,
     enum pay_err e = PAY_ERR_OK;
     pthread_mutex_lock(&r->mu);
     const struct pay_risk_rules *rs = r->rules;
-    struct features f = {.read = false};
+    struct judging j = {.a = a, .now_ms = now_ms};
     pay_str_copy(sha, PAY_SHA256_HEX_LEN, rs ? rs->sha256 : "");
     for (size_t i = 0; rs && i < rs->n && e == PAY_ERR_OK; i++) {
         bool hit = false;
-        e = fires(tx, &rs->rule[i], a, now_ms, &f, &hit, err);
+        e = fires(tx, &rs->rule[i], &j, &hit, err);
         if (e != PAY_ERR_OK || !hit)
             continue;
         reason_add(d, rs->rule[i].name);
