@@ -805,7 +805,8 @@ enum pay_err pay_platform_risk_review_pending_tx(struct pay_store_tx *tx, const 
  * the held payment (its money moved, the merchant notified); reject (note required, at most
  * PAY_RISK_NOTE_MAX bytes) closes the trade unpaid ("risk_rejected"). RISK_REVIEW_NOT_FOUND,
  * RISK_REVIEW_DECIDED (decided before: nothing moves twice), FIELD_MISSING / FIELD_TOO_LONG
- * (note), or the payment's refusal (BALANCE_INSUFFICIENT, TRADE_STATE_INVALID): then
+ * (note), or the payment's refusal (BALANCE_INSUFFICIENT, AGREEMENT_INVALID,
+ * TRADE_STATE_INVALID): then
  * nothing changed and the review still waits. */
 enum pay_err pay_platform_risk_review_decide(struct pay_platform *p, const char *trade_id,
                                              bool approve, const char *note, const char *actor,

@@ -18,6 +18,7 @@
 /* A review as stored. */
 struct review {
     char attempt_id[PAY_ID_MAX], pay_method[16], consumer_id[PAY_ID_MAX], status[16];
+    char merchant_id[PAY_PLATFORM_MERCHANT_ID_MAX + 1];
     char reference[PAY_TEXT_FIELD_MAX + 1], reasons[PAY_RISK_REASONS_MAX + 1], currency[4];
     int64_t amount_minor;
 };
@@ -35,20 +36,20 @@ static enum pay_err review_load(struct pay_store_tx *tx, const char *trade_id, s
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         "SELECT attempt_id, pay_method, consumer_id, status, reference, reasons, currency,"
-        " amount_minor FROM pf_risk_reviews WHERE trade_id = $1",
+        " merchant_id, amount_minor FROM pf_risk_reviews WHERE trade_id = $1",
         "t", trade_id);
     if (!st)
         return err->code;
     int rc = pay_store_step(st, err);
     if (rc == 1) {
         char *f[] = {r->attempt_id, r->pay_method, r->consumer_id, r->status,
-                     r->reference,  r->reasons,    r->currency};
+                     r->reference,  r->reasons,    r->currency,    r->merchant_id};
         size_t n[] = {sizeof r->attempt_id, sizeof r->pay_method, sizeof r->consumer_id,
                       sizeof r->status,     sizeof r->reference,  sizeof r->reasons,
-                      sizeof r->currency};
-        for (int i = 0; i < 7; i++)
+                      sizeof r->currency,   sizeof r->merchant_id};
+        for (int i = 0; i < 8; i++)
             pay_store_col_copy(st, i, f[i], n[i]);
-        r->amount_minor = pay_store_col_int64(st, 7);
+        r->amount_minor = pay_store_col_int64(st, 8);
     }
     pay_store_done(st);
     if (rc < 0)
@@ -58,14 +59,23 @@ static enum pay_err review_load(struct pay_store_tx *tx, const char *trade_id, s
 }
 
 /* Approve: exactly the payment that was held, from the consumer's wallet, even past the trade's
- * timeout (the consumer paid in time; the check took longer). A refusal (balance, the trade
- * closed or paid meanwhile) is the answer and changes nothing: the review still waits. */
+ * timeout (the consumer paid in time; the check took longer); an agreement debit only while
+ * its agreement is still active. A refusal (balance, the agreement revoked, the trade closed
+ * or paid meanwhile) is the answer and changes nothing: the review still waits. */
 static enum pay_err approve_tx(struct decide_cmd *c, struct pay_store_tx *tx, struct pay_error *err)
 {
     struct pay_platform_payment pm = {
         c->r.pay_method, PAY_PF_ACCT_WALLET, c->r.consumer_id, c->r.reference, true,
         c->r.consumer_id};
-    enum pay_err e = pay_platform_trade_pay_tx(c->p, tx, c->trade_id, &pm, err);
+    enum pay_err e = PAY_ERR_OK;
+    if (strcmp(c->r.pay_method, "agreement") == 0) { /* still signed, by the same consumer */
+        char owner[PAY_ID_MAX] = "";
+        e = pay_platform_agreement_consumer_tx(tx, c->r.reference, c->r.merchant_id, owner, err);
+        if (e == PAY_ERR_OK && strcmp(owner, c->r.consumer_id) != 0)
+            e = pay_error_set(err, PAY_ERR_AGREEMENT_INVALID, "agreement_no", NULL);
+    }
+    if (e == PAY_ERR_OK)
+        e = pay_platform_trade_pay_tx(c->p, tx, c->trade_id, &pm, err);
     return e == PAY_ERR_OK ? pay_risk_paid_tx(tx, c->r.attempt_id, err) : e;
 }
 

@@ -353,8 +353,11 @@ static void agreement_of(const char *login, const char *merchant, char out[64])
     h_browser_fini(&b);
 }
 
+static long decide(const char *id, const char *form, char **page);
+
 /* A merchant's agreement debit (server to server, signed) is judged too: 600.00 is held for a
- * check, the answer says so, the trade stays open and nothing moved; 20.00 is paid at once. */
+ * check, the answer says so, the trade stays open and nothing moved until the operator approves
+ * it (then paid by the agreement); 20.00 is paid at once. */
 static void agreement_review(void **state)
 {
     char ag[64], body[512];
@@ -373,8 +376,17 @@ static void agreement_review(void **state)
     h_call(&pf, &ma, "GET", "/v1/trades?out_trade_no=risk-ag-1", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(h_str(r.json, "state"), "WAIT_BUYER_PAY");
+    char held[64];
+    snprintf(held, sizeof held, "%s", h_str(r.json, "trade_id"));
     h_reply_fini(&r);
     assert_int_equal(available(&ma), before);
+    /* the operator approves it: the agreement debit is made now, once */
+    char *page = NULL;
+    assert_int_equal(decide(held, "decision=approve", &page), 200);
+    free(page);
+    assert_string_equal(trade_state(&ma, held), "TRADE_SUCCESS");
+    assert_int_equal(available(&ma) - before, 60000 - 360);
+    before = available(&ma);
     snprintf(body, sizeof body, AGREEMENT_TRADE, "risk-ag-2", "20.00", ag);
     h_call(&pf, &ma, "POST", "/v1/trades", body, "risk-ag-2", &r);
     assert_int_equal(r.status, 201);
