@@ -7,6 +7,7 @@ build:
 	@ninja -C build
 
 demo: build
+	@scripts/deps.sh demo
 	./build/paygate demo
 
 # Every test, in a normal and a sanitizer build (what CI runs).

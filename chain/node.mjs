@@ -4,9 +4,10 @@
 // it writes a JSON file {url, chain_id, token, accounts, wallet_url, pid} (written whole, then
 // renamed), so tests wait for that file, never for a time.
 //
-// usage: node node.mjs --info-file F [--port N] [--db DIR] [--chain-id N]
+// usage: node node.mjs --info-file F [--port N] [--wallet-port N] [--db DIR] [--chain-id N]
 //   --port 0 (the default) lets the system choose a free port; a restart of a killed node
-//   passes the port it had, with the same --db, to come back where it was.
+//   passes the port it had, with the same --db, to come back where it was. --wallet-port: the
+//   wallet page's (0, the default: any free one).
 //   --db keeps the chain in DIR (a restart finds its blocks and the token there).
 // Accounts come from ganache's deterministic wallet: each holds 1000 ETH and, but for the
 // deployer (accounts[0]), 1,000,000 PTD. Mining is instant: one block per transaction;
@@ -17,19 +18,22 @@ import ganache from 'ganache';
 import { serveWallet } from './wallet.mjs';
 
 function args() {
-  const a = { port: 0, db: '', infoFile: '', chainId: 1337 };
+  const a = { port: 0, walletPort: 0, db: '', infoFile: '', chainId: 1337 };
   const v = process.argv.slice(2);
   for (let i = 0; i < v.length; i += 2) {
     const [k, x] = [v[i], v[i + 1]];
     if (x === undefined) fail(`${k} needs a value`);
     if (k === '--port') a.port = Number(x);
+    else if (k === '--wallet-port') a.walletPort = Number(x);
     else if (k === '--db') a.db = x;
     else if (k === '--info-file') a.infoFile = x;
     else if (k === '--chain-id') a.chainId = Number(x);
     else fail(`unknown option ${k}`);
   }
   if (!a.infoFile) fail('--info-file is required');
-  if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) fail('--port: 0..65535');
+  for (const [k, n] of [['--port', a.port], ['--wallet-port', a.walletPort]]) {
+    if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`${k}: 0..65535`);
+  }
   return a;
 }
 
@@ -83,7 +87,7 @@ const { port } = server.address();
 const p = server.provider;
 const accounts = await p.request({ method: 'eth_accounts', params: [] });
 const addr = await deploy(p, accounts, a.db);
-const wallet = await serveWallet(p, addr, a.chainId, accounts.slice(1));
+const wallet = await serveWallet(p, addr, a.chainId, accounts.slice(1), a.walletPort);
 const walletUrl = `http://127.0.0.1:${wallet.address().port}/`;
 const info = { url: `http://127.0.0.1:${port}/`, chain_id: a.chainId, token: addr, accounts,
   wallet_url: walletUrl, pid: process.pid };

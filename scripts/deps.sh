@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what paygate needs from Debian's packages, only when something is missing.
-# usage: scripts/deps.sh [build|test|coverage|bench]
+# usage: scripts/deps.sh [build|demo|test|coverage|bench]
+#   demo: build's, and Node.js with the sandbox chain's npm packages (`make demo` starts the
+#     chain: docs/chain.md)
 #   test: adds what the test suites need (browsers, node, abigail-tools for the SDK's ABI check,
 #     the PostgreSQL server for the pg suite, Patroni, etcd and HAProxy for its failover test,
 #     debhelper and mmdebstrap for the Debian package's)
@@ -25,6 +27,7 @@ if [ "$want" = test ] || [ "$want" = coverage ]; then
          patroni etcd-server haproxy) # scripts/cluster: the failover test's HA cluster
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
+if [ "$want" = demo ]; then command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm); fi
 if [ "$want" = coverage ]; then pkgs+=(gcovr); fi
 if [ "$want" = bench ]; then
   pkgs+=(postgresql nginx-light wrk iproute2)
@@ -44,7 +47,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The sandbox chain (docs/chain.md): its node and compiler, as pinned by the lock file.
-if [ "$want" = test ] || [ "$want" = coverage ]; then
+if [ "$want" = test ] || [ "$want" = coverage ] || [ "$want" = demo ]; then
   chain="$(dirname "$0")/../chain"
   if [ ! -d "$chain/node_modules/ganache" ]; then
     echo "paygate: npm ci in chain/ (ganache, solc)" >&2

@@ -271,7 +271,10 @@ enum pay_err pay_chain_rpc_quantity(const struct pay_chain_rpc *c, const char *m
     if (e != PAY_ERR_OK)
         return e;
     const char *t = json_string_value(r);
-    if (t && strncmp(t, "0x", 2) == 0 && strlen(t) > 18 && is_hex_digits(t + 2, strlen(t) - 2))
+    size_t digits = t && strncmp(t, "0x", 2) == 0 ? strlen(t) - 2 : 0;
+    /* beyond 63 bits: 17 digits or more, or 16 from 8 up (10 ether is 0x8ac7230489e80000) */
+    if (digits > 0 && t[2] != '0' && is_hex_digits(t + 2, digits) &&
+        (digits > 16 || (digits == 16 && strchr("89abcdefABCDEF", t[2]) != NULL)))
         *out = INT64_MAX;
     else if (pay_chain_quantity_parse(t, out) != 0)
         e = bad_answer(err, method, "not a quantity");

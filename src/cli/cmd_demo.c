@@ -6,8 +6,10 @@
  * children in order (shop, platform, banks) and waits for them. Running it again reuses the
  * data folder. */
 #include "cli/commands.h"
+#include "cli/demo.h"
 #include "core/buf.h"
 #include "core/cli_opts.h"
+#include "core/clock.h"
 #include "core/limits.h"
 #include "crypto/crypto.h"
 #include "http/client.h"
@@ -30,33 +32,15 @@
 
 #include <jansson.h>
 
-struct demo_bank {
-    const char *code, *name, *name_en, *color, *bin; /* name: on Chinese pages and SMS */
-    char acct[64]; /* the platform's merchant account at this bank */
-};
-
-/* The children, in start order; a child's index is also its port's offset from --base-port. */
-enum { DEMO_BANK0, DEMO_BANK1, DEMO_PLATFORM, DEMO_SHOP, DEMO_SWITCH, DEMO_N };
-
-struct demo {
-    char self[1024];
-    char dir[1024];
-    int base_port; /* 0: every server on a free port of the kernel's choosing */
-    const char *urls_file;
-    struct demo_bank banks[2];
-    pid_t pids[DEMO_N];
-    const char *names[DEMO_N];
-    char urls[DEMO_N][PAY_URL_MAX + 1]; /* what each child announced once it listened */
-    char operator_token[33]; /* the platform's operator console, kept in the data folder */
-};
-
 static const char demo_intro[] =
     "usage: paygate demo [--data-dir DIR] [--base-port N] [--urls-file FILE]\n\n"
     "Runs the whole demo on 127.0.0.1: two sandbox banks (ports N and N+1), the payment\n"
-    "platform (N+2), the demo shop (N+3) and the card network switch (N+4, both banks its\n"
-    "members: a CCB card pays at ICBC); N is 8081 by default, and 0 puts every server on\n"
-    "a free port. The first run creates DIR with the SQLite databases, keys and certificates\n"
-    "and seeds demo data; later runs reuse it. Once every server answers, prints their URLs,\n"
+    "platform (N+2), the demo shop (N+3), the card network switch (N+4, both banks its\n"
+    "members: a CCB card pays at ICBC) and, when Node.js and chain/'s npm packages are there\n"
+    "(scripts/deps.sh demo), the sandbox chain (N+5, its wallet page N+6: pay in PTD); N is\n"
+    "8081 by default, and 0 puts every server on a free port. The first run creates DIR with\n"
+    "the SQLite databases, keys and certificates and seeds demo data; later runs reuse it.\n"
+    "Says which server is ready as it goes; once every server answers, prints their URLs,\n"
     "the demo credentials and \"ready\"; a server that cannot start (a port in use) is named\n"
     "and the demo exits 1. Ctrl-C or SIGTERM stops everything cleanly. Logs: DIR/logs/.\n\n"
     "Options:\n";
@@ -81,7 +65,8 @@ static int demo_args(int argc, char **argv, struct demo *d, const char **dir)
     const struct pay_cli_opt opts[] = {
         PAY_CLI_OPT("--data-dir", "DIR", "data folder (default ./paygate-data), reused later", dir),
         PAY_CLI_EACH("--base-port", "N",
-                     "banks N, N+1, platform N+2, shop N+3, switch N+4 (8081); 0: free",
+                     "banks N, N+1, platform N+2, shop N+3, switch N+4, chain N+5 and N+6"
+                     " (8081); 0: free",
                      parse_base_port),
         PAY_CLI_OPT("--urls-file", "FILE", "once ready, write a line \"NAME URL\" per server here",
                     &d->urls_file),
@@ -94,9 +79,7 @@ static int demo_args(int argc, char **argv, struct demo *d, const char **dir)
     return pay_cli_parse("demo", opts, argc, argv, 1, NULL, d);
 }
 
-static void path_of(const struct demo *d, char *out, size_t n, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void path_of(const struct demo *d, char *out, size_t n, const char *fmt, ...)
+void demo_path(const struct demo *d, char *out, size_t n, const char *fmt, ...)
 {
     int k = snprintf(out, n, "%s/", d->dir);
     va_list ap;
@@ -111,13 +94,12 @@ static int exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-/* Starts `paygate argv...` with output appended to DIR/logs/<log>.log; returns the pid. The
- * child gets its own process group, so a terminal's Ctrl-C reaches only us and we stop the
+/* The child gets its own process group, so a terminal's Ctrl-C reaches only us and we stop the
  * children in order. */
-static pid_t spawn(const struct demo *d, const char *log, char *const argv[])
+pid_t demo_spawn(const struct demo *d, const char *log, char *const argv[], bool private)
 {
     char lp[1200];
-    path_of(d, lp, sizeof lp, "logs/%s.log", log);
+    demo_path(d, lp, sizeof lp, "logs/%s.log", log);
     pid_t pid = fork();
     if (pid != 0)
         return pid;
@@ -133,14 +115,16 @@ static pid_t spawn(const struct demo *d, const char *log, char *const argv[])
     }
     if (nul >= 0)
         dup2(nul, 0);
-    execv(d->self, argv);
+    if (private)
+        umask(077);
+    execvp(argv[0], argv);
     _exit(127);
 }
 
 /* Runs an offline command to completion; its exit status. */
 static int run(const struct demo *d, char *const argv[])
 {
-    pid_t pid = spawn(d, "setup", argv);
+    pid_t pid = demo_spawn(d, "setup", argv, false);
     int st = 0;
     if (pid < 0 || waitpid(pid, &st, 0) < 0)
         return -1;
@@ -174,8 +158,8 @@ static int seed_bank_merchant(struct demo *d, struct demo_bank *b, const char *m
                               const char *name, const char *out_name)
 {
     char data[1200], out[1200], json[1300];
-    path_of(d, data, sizeof data, "banks/%s", b->code);
-    path_of(d, out, sizeof out, "banks/%s-%s", b->code, out_name);
+    demo_path(d, data, sizeof data, "banks/%s", b->code);
+    demo_path(d, out, sizeof out, "banks/%s-%s", b->code, out_name);
     snprintf(json, sizeof json, "%s/merchant.json", out);
     if (!exists(json))
         RUN(d, "bank", "merchant", "add", "--data-dir", data, "--code", (char *)b->code, "--bin",
@@ -190,8 +174,8 @@ static int seed_bank_merchant(struct demo *d, struct demo_bank *b, const char *m
 static int seed_member(struct demo *d, const struct demo_bank *b)
 {
     char data[1200], out[1200], json[1300];
-    path_of(d, data, sizeof data, "switch");
-    path_of(d, out, sizeof out, "banks/%s-member", b->code);
+    demo_path(d, data, sizeof data, "switch");
+    demo_path(d, out, sizeof out, "banks/%s-member", b->code);
     snprintf(json, sizeof json, "%s/member.json", out);
     if (!exists(json))
         RUN(d, "switch", "member", "add", "--data-dir", data, "--member", (char *)b->code, "--name",
@@ -204,10 +188,10 @@ static int seed_member(struct demo *d, const struct demo_bank *b)
 static int seed_platform(struct demo *d)
 {
     char pf[1200], key[1200], pub[1300], marker[1200];
-    path_of(d, pf, sizeof pf, "platform");
-    path_of(d, key, sizeof key, "shop/shop.key");
+    demo_path(d, pf, sizeof pf, "platform");
+    demo_path(d, key, sizeof key, "shop/shop.key");
     snprintf(pub, sizeof pub, "%s.pub", key);
-    path_of(d, marker, sizeof marker, "platform/.demo-seeded");
+    demo_path(d, marker, sizeof marker, "platform/.demo-seeded");
     if (exists(marker))
         return 0;
     if (!exists(key))
@@ -234,7 +218,7 @@ static int seed_platform(struct demo *d)
 static int load_operator_token(struct demo *d)
 {
     char path[1200];
-    path_of(d, path, sizeof path, "platform/operator-token");
+    demo_path(d, path, sizeof path, "platform/operator-token");
     FILE *f = fopen(path, "r");
     if (f) {
         size_t n = fread(d->operator_token, 1, 32, f);
@@ -261,7 +245,7 @@ static int write_platform_ini(struct demo *d)
     if (load_operator_token(d) != 0)
         return -1;
     char ini[1200];
-    path_of(d, ini, sizeof ini, "platform/platform.ini");
+    demo_path(d, ini, sizeof ini, "platform/platform.ini");
     /* it holds the operator token: 0600, also when an older run left it 0644 */
     int fd = open(ini, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     FILE *f = fd >= 0 && fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
@@ -286,6 +270,7 @@ static int write_platform_ini(struct demo *d)
                 b->code, b->name, b->name_en, d->urls[i], b->acct, d->dir, b->code, d->dir, b->code,
                 d->dir, b->code, d->dir, b->code);
     }
+    demo_chain_ini(d, f);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -294,7 +279,7 @@ static int seed(struct demo *d)
     char p[1200];
     const char *dirs[] = {"", "logs", "run", "banks", "platform", "shop", "switch"};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        path_of(d, p, sizeof p, "%s", dirs[i]);
+        demo_path(d, p, sizeof p, "%s", dirs[i]);
         if (mkdir(p, 0700) != 0 && errno != EEXIST) {
             fprintf(stderr, "paygate demo: cannot create %s: %s\n", p, strerror(errno));
             return -1;
@@ -327,7 +312,7 @@ static bool port_in_use(int port)
 /* DIR/run/<name>.url: where child idx announces its URL (--print-url-file). */
 static void url_file(const struct demo *d, int idx, char *out, size_t n)
 {
-    path_of(d, out, n, "run/%s.url", d->names[idx]);
+    demo_path(d, out, n, "run/%s.url", d->names[idx]);
 }
 
 /* The listen address of child idx: its fixed port, or port 0. */
@@ -396,6 +381,13 @@ static int wait_ready(struct demo *d, int idx, int timeout_ms)
     return -1;
 }
 
+void demo_progress(const char *name, const char *url, int64_t t0_ms)
+{
+    printf("paygate demo: %-9s up at %s (%.1f s)\n", name, url,
+           (double)(pay_clock_mono_ms() - t0_ms) / 1000.0);
+    fflush(stdout);
+}
+
 /* Starts child idx: `paygate ARGV... --listen L --print-url-file F`, argv NULL-terminated with
  * room for those four entries, then waits until it is ready (wait_ready). 0 or -1. */
 static int start_child(struct demo *d, int idx, char **argv, int timeout_ms)
@@ -412,16 +404,20 @@ static int start_child(struct demo *d, int idx, char **argv, int timeout_ms)
     argv[n + 2] = "--print-url-file";
     argv[n + 3] = file;
     argv[n + 4] = NULL;
-    d->pids[idx] = spawn(d, d->names[idx], argv);
-    return d->pids[idx] > 0 ? wait_ready(d, idx, timeout_ms) : -1;
+    int64_t t0 = pay_clock_mono_ms();
+    d->pids[idx] = demo_spawn(d, d->names[idx], argv, false);
+    if (d->pids[idx] <= 0 || wait_ready(d, idx, timeout_ms) != 0)
+        return -1;
+    demo_progress(d->names[idx], d->urls[idx], t0);
+    return 0;
 }
 
 static int start_bank(struct demo *d, int i)
 {
     const struct demo_bank *b = &d->banks[i];
     char data[1200], member[1200];
-    path_of(d, data, sizeof data, "banks/%s", b->code);
-    path_of(d, member, sizeof member, "banks/%s-member", b->code);
+    demo_path(d, data, sizeof data, "banks/%s", b->code);
+    demo_path(d, member, sizeof member, "banks/%s-member", b->code);
     char *argv[] = {d->self,
                     "bank",
                     "serve",
@@ -454,7 +450,7 @@ static int start_bank(struct demo *d, int i)
 static int start_switch(struct demo *d)
 {
     char data[1200];
-    path_of(d, data, sizeof data, "switch");
+    demo_path(d, data, sizeof data, "switch");
     char *argv[] = {d->self, "switch", "serve", "--data-dir", data, NULL, NULL, NULL, NULL, NULL};
     return start_child(d, DEMO_SWITCH, argv, PAY_DEMO_START_TIMEOUT_MS);
 }
@@ -462,8 +458,8 @@ static int start_switch(struct demo *d)
 static int start_platform(struct demo *d)
 {
     char data[1200], ini[1200];
-    path_of(d, data, sizeof data, "platform");
-    path_of(d, ini, sizeof ini, "platform/platform.ini");
+    demo_path(d, data, sizeof data, "platform");
+    demo_path(d, ini, sizeof ini, "platform/platform.ini");
     if (write_platform_ini(d) != 0) {
         fprintf(stderr, "paygate demo: cannot write %s\n", ini);
         return -1;
@@ -476,11 +472,11 @@ static int start_platform(struct demo *d)
 static int start_shop(struct demo *d)
 {
     char data[1200], key[1200], mer[1200], cert[1200], ca[1200];
-    path_of(d, data, sizeof data, "shop");
-    path_of(d, key, sizeof key, "shop/shop.key");
-    path_of(d, mer, sizeof mer, "banks/%s-shop", d->banks[0].code);
-    path_of(d, cert, sizeof cert, "banks/%s/keys/sign.crt", d->banks[0].code);
-    path_of(d, ca, sizeof ca, "banks/%s/keys/ca.crt", d->banks[0].code);
+    demo_path(d, data, sizeof data, "shop");
+    demo_path(d, key, sizeof key, "shop/shop.key");
+    demo_path(d, mer, sizeof mer, "banks/%s-shop", d->banks[0].code);
+    demo_path(d, cert, sizeof cert, "banks/%s/keys/sign.crt", d->banks[0].code);
+    demo_path(d, ca, sizeof ca, "banks/%s/keys/ca.crt", d->banks[0].code);
     char *argv[] = {d->self,
                     "shop",
                     "--data-dir",
@@ -519,10 +515,13 @@ static int write_urls_file(const struct demo *d)
 {
     if (!d->urls_file)
         return 0;
-    char text[DEMO_N * (PAY_URL_MAX + 32)];
+    char text[(DEMO_N + 1) * (PAY_URL_MAX + 32)];
     size_t n = 0;
     for (int i = 0; i < DEMO_N; i++)
-        n += (size_t)snprintf(text + n, sizeof text - n, "%s %s\n", d->names[i], d->urls[i]);
+        if (d->urls[i][0]) /* the chain's is empty when it is off */
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s %s\n", d->names[i], d->urls[i]);
+    if (d->chain.on)
+        n += (size_t)snprintf(text + n, sizeof text - n, "wallet %s\n", d->chain.wallet_url);
     if (pay_file_write(d->urls_file, text, n, 0600) == 0)
         return 0;
     fprintf(stderr, "paygate demo: cannot write %s: %s\n", d->urls_file, strerror(errno));
@@ -565,7 +564,14 @@ static void demo_card(const char *bin, int serial, char out[17])
 
 static void print_summary(const struct demo *d)
 {
-    char c1[17], c2[17], c5[17];
+    char c1[17], c2[17], c5[17], chain[2 * PAY_URL_MAX + 600] = "";
+    if (d->chain.on) /* docs/chain.md */
+        snprintf(chain, sizeof chain,
+                 "  chain           %s  (local EVM node, chain 1337; PTD token %s)\n"
+                 "  sandbox wallet  %s  (pays the payment request of the cashier's PTD page\n"
+                 "                  from a funded test account; 1 PTD = 7.25 CNY)\n"
+                 "  payment log     anchored on the chain by %s\n\n",
+                 d->urls[DEMO_CHAIN], d->chain.token, d->chain.wallet_url, d->chain.anchor_address);
     demo_card(d->banks[0].bin, 1, c1);
     demo_card(d->banks[0].bin, 5, c5);
     demo_card(d->banks[1].bin, 1, c2);
@@ -583,12 +589,13 @@ static void print_summary(const struct demo *d)
            "                  card password 123456, expiry 12/30; SMS codes at the bank's\n"
            "                  %s/sandbox/sms; CVV2s (to bind a card):\n"
            "                  paygate bank demo-cards --data-dir %s/banks/%s\n\n"
+           "%s"
            "paygate demo: ready. Ctrl-C stops everything.\n",
            d->dir, d->urls[DEMO_SHOP], d->urls[DEMO_PLATFORM], d->banks[0].name_en,
            d->urls[DEMO_BANK0], d->banks[1].name_en, d->urls[DEMO_BANK1], d->urls[DEMO_PLATFORM],
            d->operator_token, d->urls[DEMO_SWITCH], d->banks[1].name_en, d->banks[0].name_en,
            d->urls[DEMO_PLATFORM], d->dir, c1, c5, d->banks[0].name_en, c2, d->banks[1].name_en,
-           d->urls[DEMO_BANK0], d->dir, d->banks[0].code);
+           d->urls[DEMO_BANK0], d->dir, d->banks[0].code, chain);
     fflush(stdout);
 }
 
@@ -623,7 +630,7 @@ int pay_cmd_demo(int argc, char **argv)
     struct demo d = {.base_port = 8081,
                      .banks = {{"icbc", "中国工商银行", "ICBC", "#c7000b", "622202", ""},
                                {"ccb", "中国建设银行", "CCB", "#0066b3", "621700", ""}},
-                     .names = {"bank-icbc", "bank-ccb", "platform", "shop", "switch"}};
+                     .names = {"bank-icbc", "bank-ccb", "platform", "shop", "switch", "chain"}};
     int bad = demo_args(argc, argv, &d, &dir);
     if (bad)
         return bad < 0 ? 0 : bad;
@@ -645,9 +652,10 @@ int pay_cmd_demo(int argc, char **argv)
     fflush(stdout);
     if (d.urls_file)
         unlink(d.urls_file);
-    int rc = seed(&d) == 0 && start_switch(&d) == 0 && start_bank(&d, DEMO_BANK0) == 0 &&
-                     start_bank(&d, DEMO_BANK1) == 0 && start_platform(&d) == 0 &&
-                     start_shop(&d) == 0 && write_urls_file(&d) == 0
+    int rc = seed(&d) == 0 && demo_chain_begin(&d) == 0 && start_switch(&d) == 0 &&
+                     start_bank(&d, DEMO_BANK0) == 0 && start_bank(&d, DEMO_BANK1) == 0 &&
+                     demo_chain_ready(&d) == 0 && start_platform(&d) == 0 && start_shop(&d) == 0 &&
+                     write_urls_file(&d) == 0
                  ? 0
                  : 1;
     if (rc == 0) {

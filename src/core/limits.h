@@ -438,8 +438,11 @@
 
 /* --- cli (src/cli) --------------------------------------------------------------------------- */
 
-/* The highest --base-port: the card network switch listens on N+4. */
-#define PAY_DEMO_BASE_PORT_MAX 65531
+/* The highest --base-port: the sandbox chain's wallet page listens on N+6. */
+#define PAY_DEMO_BASE_PORT_MAX 65529
+/* The demo's anchor key and gas wallet get ether from the sandbox chain when they hold less than
+ * 1 ether: hundreds of transactions' gas at the sandbox's fees. */
+#define PAY_DEMO_CHAIN_GAS_MIN_WEI 1000000000000000000LL
 /* Start-up of the servers takes seconds (keys, demo customers hashed with Argon2id); these
  * bounds only catch a server that hangs, on a slow or loaded machine. */
 #define PAY_DEMO_START_TIMEOUT_MS 120000

@@ -77,6 +77,10 @@ static enum pay_err h_chain_page(struct pay_http_request *req, struct pay_error 
     enum pay_err e = pay_platform_trade_get(p, NULL, id, NULL, &t, err);
     if (e == PAY_ERR_OK)
         e = pay_platform_chain_deposit_open(p, t.id, &d, err);
+    if (e == PAY_ERR_TRADE_STATE_INVALID) { /* paid otherwise, closed, expired: the cashier says */
+        pay_http_respond_redirect(req, pay_http_req_printf(req, "/cashier/%s", t.id));
+        return PAY_ERR_OK;
+    }
     if (e != PAY_ERR_OK)
         return e;
     char amount[PAY_MONEY_TEXT_MAX + 1] = "";

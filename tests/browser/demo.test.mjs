@@ -4,15 +4,25 @@
 // sandbox outbox, confirm); both orders show "paid" in the shop; the wallet, the card
 // account and the shop's balance at the platform show the right amounts; one order is refunded
 // from the shop's admin page (through its confirmation page) and the refund shows in the shop
-// and in the wallet. Screenshots go to the artefacts directory
+// and in the wallet. Then, on the sandbox chain the demo starts (docs/chain.md), an order is
+// paid in PTD: the cashier's stablecoin page, its payment request paid from the sandbox wallet
+// page, the order paid in the shop, the shop credited in CNY; the platform publishes where its
+// payment log is anchored. Screenshots go to the artefacts directory
 // ($PAYGATE_ARTIFACTS). Needs Chromium and playwright-core (see requireBrowser in servers.mjs).
 // The demo runs on free ports (--base-port 0) and says where in its --urls-file.
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   requireBrowser, tempDir, removeDir, startDemo, stopServer,
 } from './servers.mjs';
 
 requireBrowser();
-const { launch, shot, expect, consumerLogin } = await import('./browser.mjs');
+const { launch, shot, expect, consumerLogin, artifacts } = await import('./browser.mjs');
+// the sandbox wallet is the chain node's test tool, not a paygate page: no languages to check
+const walletShot = (page, name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+const src = process.env.PAYGATE_SOURCE_ROOT || path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+// with the chain's npm packages installed, the demo must start the chain
+const chainInstalled = fs.existsSync(path.join(src, 'chain', 'node_modules', 'ganache', 'package.json'));
 const dir = tempDir('demo-browser');
 const digits = (s) => s.replace(/[^0-9.]/g, '');
 
@@ -119,6 +129,35 @@ async function payAtBank(browser, page) {
   return id;
 }
 
+// The sandbox chain: the tea (68.00 CNY, 9.379311 PTD at 7.25) paid from the sandbox wallet.
+async function payOnChain(browser, page) {
+  await page.goto(`${SHOP}/`);
+  await Promise.all([page.waitForNavigation(), page.click('#add-tea')]);
+  await page.check('#pay-platform');
+  await Promise.all([page.waitForNavigation(), page.click('#checkout')]);
+  expect(page.url().startsWith(`${PLATFORM}/cashier/`), `on the cashier: ${page.url()}`);
+  await Promise.all([page.waitForNavigation(), page.click('#pay-chain')]);
+  expect(await page.getAttribute('body', 'data-page') === 'cashier-chain', 'the chain page');
+  await shot(page, 'demo-20-cashier-chain');
+  const uri = await page.getAttribute('#chain-pay', 'data-uri');
+  expect(await page.getAttribute('#chain-pay', 'data-due') === '9.379311', '68.00 CNY is 9.379311 PTD');
+  expect(await page.getAttribute('#chain-pay', 'data-status') === 'waiting', 'waiting');
+  const wallet = await browser.newPage();
+  await wallet.goto(`${urls.wallet}?uri=${encodeURIComponent(uri)}`);
+  await walletShot(wallet, 'demo-21-sandbox-wallet');
+  await Promise.all([wallet.waitForNavigation(), wallet.click('#pay')]);
+  expect(await wallet.isVisible('#paid'), 'the sandbox wallet sent it');
+  await walletShot(wallet, 'demo-22-sandbox-wallet-paid');
+  await wallet.close();
+  // the platform's watcher credits it at its next look (1 s); the page reloads itself
+  await page.waitForSelector('#chain-pay[data-status=paid]', { timeout: 60000 });
+  await shot(page, 'demo-23-cashier-chain-paid');
+  const id = await newestOrder(page);
+  await orderState(page, id, 'paid');
+  await shot(page, 'demo-24-order-paid-chain');
+  return id;
+}
+
 const browser = await launch();
 let failed = false;
 try {
@@ -154,6 +193,16 @@ try {
   expect(await walletBalance(page, 'demo-18-wallet-after-refund') === '10000.00', 'refund back in the wallet');
   const mb2 = await merchantBalance(page, 'demo-19-shop-platform-balance'); // a full refund returns the fee too
   expect(mb2 === '0.00', `merchant balance 0.00 after the refund (${mb2})`);
+  expect(!chainInstalled || urls.chain, `chain/ is installed but the demo did not start the chain:\n${log()}`);
+  if (urls.chain) {
+    await payOnChain(browser, page);
+    const mb3 = await merchantBalance(page, 'demo-25-shop-platform-balance'); // 68.00 less 0.41
+    expect(mb3 === '67.59', `merchant balance 67.59 after the chain payment (${mb3})`);
+    const key = await (await fetch(`${PLATFORM}/.well-known/paygate-platform-key`)).json();
+    expect(/^0x[0-9a-fA-F]{40}$/.test(key.anchor?.address || '') && key.anchor.chain_id === 1337,
+      `the anchor address published with the key (${JSON.stringify(key.anchor)})`);
+    expect(log().includes(key.anchor.address), 'the demo names the anchor address');
+  }
   console.log('demo browser test: ok');
 } catch (e) {
   failed = true;

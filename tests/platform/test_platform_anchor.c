@@ -225,6 +225,13 @@ static void anchored_and_verified(void **state)
     (void)state;
     pay_trade(0);
     assert_int_equal(anchors_mined(), 0);
+    /* the chain page of a trade paid otherwise sends the browser back to the cashier */
+    struct h_browser b = {0};
+    char url[300];
+    snprintf(url, sizeof url, "%s/cashier/%s/chain", pf.url, paid[0]);
+    h_browser_req(&b, "GET", url, NULL, false);
+    assert_int_equal(b.status, 303);
+    h_browser_fini(&b);
     pass(PAY_TRANSLOG_HEAD_INTERVAL_MS); /* the sweeper signs the head of 1 */
     pass(1000);                          /* the watcher has seen it: anchored */
     assert_int_equal(anchors_mined(), 1);
