@@ -46,6 +46,17 @@ static bool tload(struct tpage *w, struct pay_http_request *req)
     return false;
 }
 
+/* Whether the trade's receipt can be had now: a signed head covers its payment (until the
+ * sweeper's next head, about a minute after paying, the receipt answers RECEIPT_PENDING). */
+static bool receipt_ready(struct pay_platform *p, const char *trade_id)
+{
+    json_t *r = NULL;
+    struct pay_error e = {0};
+    bool ready = pay_platform_receipt_json(p, trade_id, &r, &e) == PAY_ERR_OK;
+    json_decref(r);
+    return ready;
+}
+
 /* The consumer's own trade of the path; TRADE_NOT_FOUND for anyone else's. */
 static enum pay_err tget(struct tpage *w, struct pay_error *err)
 {
@@ -117,6 +128,8 @@ static void trender(struct tpage *w, int status, const char *error, json_t *noti
         pay_platform_merchant_fini(&m);
     if (ctx) /* a paid trade has its receipt (docs/receipts.md) */
         json_object_set_new(ctx, "paid", json_boolean(t->paid_ms > 0));
+    if (ctx && t->paid_ms > 0) /* its link once a signed head covers it, else when it will */
+        json_object_set_new(ctx, "receipt_ready", json_boolean(receipt_ready(w->p, t->id)));
     if (ctx && t->confirm_due_ms > 0)
         json_object_set_new(ctx, "confirm_by",
                             json_string(pay_http_req_time(w->req, t->confirm_due_ms)));
