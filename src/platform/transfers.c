@@ -10,14 +10,13 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The bank did not answer, answered that it failed, or asked us to come back later: the
- * transfer may or may not have happened, so it is sent again later with the same transferId.
- * Any other error is the bank refusing the transfer: it did not happen. */
+/* The bank did not answer, failed while handling it (any 5xx: its database, its disk, a bug,
+ * shutting down) or asked us to come back later (429): the transfer may or may not have
+ * happened, so it is sent again later with the same transferId. Any other error (4xx) is the
+ * bank refusing the transfer: it did not happen. */
 bool pay_platform_bank_error_transient(enum pay_err e)
 {
-    return e == PAY_ERR_UPSTREAM_TIMEOUT || e == PAY_ERR_UPSTREAM_FAILED || e == PAY_ERR_DB_BUSY ||
-           e == PAY_ERR_DB_FULL || e == PAY_ERR_DB_UNAVAILABLE || e == PAY_ERR_DB_UNREACHABLE ||
-           e == PAY_ERR_INTERNAL || e == PAY_ERR_UNAVAILABLE || e == PAY_ERR_RATE_LIMITED;
+    return e == PAY_ERR_RATE_LIMITED || pay_err_http_status(e) >= 500;
 }
 
 enum pay_platform_transfer_outcome pay_platform_transfer_outcome(enum pay_err bank_result)
