@@ -15,7 +15,7 @@ case ${1:-} in
 dump) dump "$2" "$3" ;;
 update)
   so=$2 sdk=$3/src/sdk
-  nm -D --defined-only "$so" | awk '{print $3}' | sed -n 's/@@PAYGATE_0$//p' |
+  nm -D --defined-only "$so" | awk '{print $3}' | sed -n 's/@@PAYGATE_1$//p' |
     LC_ALL=C sort >"$sdk/paygate.symbols"
   dump "$so" "$sdk" >"$sdk/paygate.abi"
   echo "updated $sdk/paygate.symbols ($(wc -l <"$sdk/paygate.symbols") symbols) and" \

@@ -67,10 +67,10 @@ const char *paygate_status_name(int status)
     }
 }
 
-void pay_sdk_str(json_t *o, const char *key, char *out, size_t n)
+bool pay_sdk_str(json_t *o, const char *key, char *out, size_t n)
 {
     const char *s = json_string_value(json_object_get(o, key));
-    pay_str_copy(out, n, s ? s : "");
+    return pay_str_copy(out, n, s ? s : "");
 }
 
 int pay_sdk_money(json_t *o, const char *key, int64_t *minor, char currency[4])
@@ -87,20 +87,35 @@ int pay_sdk_money(json_t *o, const char *key, int64_t *minor, char currency[4])
     return 0;
 }
 
-void pay_sdk_trade_from_json(json_t *o, paygate_trade *t)
+int pay_sdk_trade_from_json(json_t *o, paygate_trade *t, paygate_error *err)
 {
     memset(t, 0, sizeof *t);
-    pay_sdk_str(o, "trade_id", t->trade_id, sizeof t->trade_id);
-    pay_sdk_str(o, "merchant_id", t->merchant_id, sizeof t->merchant_id);
-    pay_sdk_str(o, "out_trade_no", t->out_trade_no, sizeof t->out_trade_no);
-    pay_sdk_str(o, "state", t->state, sizeof t->state);
-    pay_sdk_str(o, "pay_method", t->pay_method, sizeof t->pay_method);
-    pay_sdk_str(o, "cashier_url", t->cashier_url, sizeof t->cashier_url);
-    pay_sdk_str(o, "close_reason", t->close_reason, sizeof t->close_reason);
+    struct {
+        const char *key;
+        char *out;
+        size_t n;
+    } fields[] = {
+        {"trade_id", t->trade_id, sizeof t->trade_id},
+        {"merchant_id", t->merchant_id, sizeof t->merchant_id},
+        {"out_trade_no", t->out_trade_no, sizeof t->out_trade_no},
+        {"state", t->state, sizeof t->state},
+        {"pay_method", t->pay_method, sizeof t->pay_method},
+        {"cashier_url", t->cashier_url, sizeof t->cashier_url},
+        {"close_reason", t->close_reason, sizeof t->close_reason},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (!pay_sdk_str(o, fields[i].key, fields[i].out, fields[i].n)) {
+            memset(t, 0, sizeof *t);
+            return pay_sdk_fail(err, PAYGATE_ERR_INTERNAL, 0, "FIELD_TOO_LONG",
+                                "the trade's %s is longer than paygate_trade holds (%zu bytes): "
+                                "upgrade libpaygate",
+                                fields[i].key, fields[i].n - 1);
+        }
     if (pay_sdk_money(o, "amount", &t->amount, t->currency) != 0)
         t->amount = -1;
     (void)pay_sdk_money(o, "refunded", &t->refunded, NULL);
     (void)pay_sdk_money(o, "fee", &t->fee, NULL);
+    return PAYGATE_OK;
 }
 
 const unsigned char *pay_sdk_client_pk(const paygate_client *c)
@@ -331,7 +346,7 @@ static int trade_create(paygate_client *c, const paygate_trade_request *req, con
     int rc = body ? call(c, "POST", "/v1/trades", body, idem, &ans, err) : PAYGATE_ERR_INTERNAL;
     free(body);
     if (rc == PAYGATE_OK && out)
-        pay_sdk_trade_from_json(ans, out);
+        rc = pay_sdk_trade_from_json(ans, out, err);
     json_decref(ans);
     return rc;
 }
@@ -354,7 +369,7 @@ static int trade_call(paygate_client *c, const char *method, const char *target,
     json_t *ans = NULL;
     int rc = call(c, method, target, body, idem, &ans, err);
     if (rc == PAYGATE_OK && out)
-        pay_sdk_trade_from_json(ans, out);
+        rc = pay_sdk_trade_from_json(ans, out, err);
     json_decref(ans);
     return rc;
 }

@@ -44,20 +44,23 @@ int paygate_notify_verify(paygate_client *c, const char *target, const char *sig
     int rc = PAYGATE_OK;
     if (!json_is_object(t)) {
         rc = pay_sdk_fail(err, PAYGATE_ERR_ARG, 400, "JSON_INVALID", "no trade in notification");
-    } else {
-        pay_sdk_str(j, "notify_id", out->notify_id, sizeof out->notify_id);
-        pay_sdk_str(j, "event", out->event, sizeof out->event);
-        pay_sdk_str(j, "refund_id", out->refund_id, sizeof out->refund_id);
-        pay_sdk_trade_from_json(t, &out->trade);
-        if (strcmp(out->trade.merchant_id, pay_sdk_client_merchant(c)) != 0)
-            rc = pay_sdk_fail(err, PAYGATE_ERR_MISMATCH, 400, "MERCHANT_MISMATCH",
-                              "notification for merchant %s", out->trade.merchant_id);
-        else if (out->trade.amount <= 0 || !out->notify_id[0])
-            rc = pay_sdk_fail(err, PAYGATE_ERR_ARG, 400, "FIELD_INVALID", "amount or notify_id");
-        else if (expected_amount > 0 && out->trade.amount != expected_amount)
-            rc = pay_sdk_fail(err, PAYGATE_ERR_MISMATCH, 400, "AMOUNT_MISMATCH",
-                              "amount %lld, expected %lld", (long long)out->trade.amount,
-                              (long long)expected_amount);
+    } else if (!pay_sdk_str(j, "notify_id", out->notify_id, sizeof out->notify_id) ||
+               !pay_sdk_str(j, "event", out->event, sizeof out->event) ||
+               !pay_sdk_str(j, "refund_id", out->refund_id, sizeof out->refund_id)) {
+        rc = pay_sdk_fail(err, PAYGATE_ERR_INTERNAL, 0, "FIELD_TOO_LONG",
+                          "notify_id, event or refund_id is longer than paygate_notification "
+                          "holds: upgrade libpaygate");
+    } else if ((rc = pay_sdk_trade_from_json(t, &out->trade, err)) != PAYGATE_OK) {
+        /* err says which field */
+    } else if (strcmp(out->trade.merchant_id, pay_sdk_client_merchant(c)) != 0) {
+        rc = pay_sdk_fail(err, PAYGATE_ERR_MISMATCH, 400, "MERCHANT_MISMATCH",
+                          "notification for merchant %s", out->trade.merchant_id);
+    } else if (out->trade.amount <= 0 || !out->notify_id[0]) {
+        rc = pay_sdk_fail(err, PAYGATE_ERR_ARG, 400, "FIELD_INVALID", "amount or notify_id");
+    } else if (expected_amount > 0 && out->trade.amount != expected_amount) {
+        rc = pay_sdk_fail(err, PAYGATE_ERR_MISMATCH, 400, "AMOUNT_MISMATCH",
+                          "amount %lld, expected %lld", (long long)out->trade.amount,
+                          (long long)expected_amount);
     }
     json_decref(j);
     /* What the merchant acts on: verified, theirs, and the amount it expects. */

@@ -73,14 +73,15 @@ typedef struct {
     char trade_id[40];
     char merchant_id[40];
     char out_trade_no[72];
-    char state[24]; /* WAIT_BUYER_PAY, TRADE_SUCCESS, TRADE_CLOSED, TRADE_FINISHED */
+    char state[32]; /* WAIT_BUYER_PAY, WAIT_SELLER_SEND_GOODS, WAIT_BUYER_CONFIRM_GOODS,
+                       TRADE_SUCCESS, TRADE_CLOSED, TRADE_FINISHED */
     int64_t amount;
     char currency[4];
     int64_t refunded;
     int64_t fee;
     char pay_method[16];   /* "wallet", "bank" or "" (unpaid) */
     char cashier_url[512]; /* where to send the consumer while WAIT_BUYER_PAY */
-    char close_reason[16];
+    char close_reason[24]; /* closed, expired, refunded, risk_rejected */
 } paygate_trade;
 
 typedef struct {
@@ -101,8 +102,7 @@ int paygate_trade_create(paygate_client *c, const paygate_trade_request *req, pa
 /* POST /v1/trades with product "escrow" (担保交易, docs/api.md "Escrow trades"): paid on the
  * cashier like paygate_trade_create's, but the money is held until the buyer confirms receipt;
  * paid, the trade is WAIT_SELLER_SEND_GOODS until you ship it (paygate_trade_ship).
- * Idempotent like paygate_trade_create. (Note: state[24] holds the 24-character state
- * WAIT_BUYER_CONFIRM_GOODS cut to 23 characters; test it with a prefix.) */
+ * Idempotent like paygate_trade_create. */
 int paygate_trade_create_escrow(paygate_client *c, const paygate_trade_request *req,
                                 paygate_trade *out, paygate_error *err);
 /* GET /v1/trades?out_trade_no=X: the query fallback when a notification is late. */

@@ -153,13 +153,13 @@ static enum pay_err h_checkout(struct pay_http_request *req, struct pay_error *e
 }
 
 /* A platform trade's state that means the order is paid: TRADE_SUCCESS, and an escrow trade's
- * money in escrow (WAIT_SELLER_SEND_GOODS, or WAIT_BUYER_CONFIRM_GOOD[S]: the SDK's state field
- * holds 23 characters) or released (TRADE_FINISHED). */
+ * money in escrow (WAIT_SELLER_SEND_GOODS, WAIT_BUYER_CONFIRM_GOODS) or released
+ * (TRADE_FINISHED). */
 static bool trade_paid(const char *state)
 {
     return strcmp(state, "TRADE_SUCCESS") == 0 || strcmp(state, "TRADE_FINISHED") == 0 ||
            strcmp(state, "WAIT_SELLER_SEND_GOODS") == 0 ||
-           strncmp(state, "WAIT_BUYER_CONFIRM_GOOD", 23) == 0;
+           strcmp(state, "WAIT_BUYER_CONFIRM_GOODS") == 0;
 }
 
 /* The query fallback: a pending order whose notification has not arrived yet is looked up

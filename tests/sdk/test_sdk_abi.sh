@@ -33,10 +33,10 @@ if [ "$rc" -ne 0 ]; then
   cat "$tmp/report"
   if [ $((rc & 8)) -ne 0 ]; then
     echo "FAIL: an incompatible ABI change (a function removed): programs built against"
-    echo "libpaygate.so.0 would no longer load."
+    echo "libpaygate.so.1 would no longer load."
   else
     echo "FAIL: the ABI changed. A new function is compatible; a changed struct layout, enum"
-    echo "value or parameter (see the report) breaks programs built against libpaygate.so.0."
+    echo "value or parameter (see the report) breaks programs built against libpaygate.so.1."
   fi
   echo "When the change is deliberate: ninja -C <build> sdk-abi-update, bump the version as"
   echo "docs/sdk.md \"ABI\" says, and commit src/sdk/paygate.abi and src/sdk/paygate.symbols."

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Integration: libpaygate as a merchant gets it. `meson install` into a temp root puts the
-# shared library (soname libpaygate.so.0), the static archive, include/paygate/paygate.h and
+# shared library (soname libpaygate.so.1), the static archive, include/paygate/paygate.h and
 # paygate.pc there, and nothing internal; every example compiles with
 # `cc $(pkg-config --cflags --libs paygate)` alone (warnings as errors; paygate.h from C++ too)
 # and needs no server library (ldd: no libmicrohttpd); the protocol vectors pass against the
@@ -39,8 +39,8 @@ inc=$(find "$tmp/root" -type d -path '*/include/paygate')
 [ -f "$inc/paygate.h" ] || fail "paygate.h is not in include/paygate/"
 [ "$(ls "$inc")" = paygate.h ] || fail "include/paygate holds more than paygate.h: $(ls "$inc")"
 [ ! -e "$(dirname "$inc")/paygate.h" ] || fail "paygate.h installed at the top of include/"
-[ -f "$lib/libpaygate.so.0.2.0" ] && [ "$(readlink "$lib/libpaygate.so.0")" = libpaygate.so.0.2.0 ] &&
-  [ "$(readlink "$lib/libpaygate.so")" = libpaygate.so.0 ] || fail "libpaygate.so.0 links: $(ls -l "$lib")"
+[ -f "$lib/libpaygate.so.1.0.0" ] && [ "$(readlink "$lib/libpaygate.so.1")" = libpaygate.so.1.0.0 ] &&
+  [ "$(readlink "$lib/libpaygate.so")" = libpaygate.so.1 ] || fail "libpaygate.so.1 links: $(ls -l "$lib")"
 [ -f "$lib/libpaygate.a" ] || fail "no libpaygate.a"
 [ -z "$(find "$tmp/root" -name 'libpay*.a' ! -name libpaygate.a)" ] || fail "module archives installed"
 
@@ -57,7 +57,7 @@ for ex in take_payment handle_notification query_and_refund bank_order_form bank
   cc_ -o "$tmp/$ex" "$src/examples/$ex.c" $cflags $libs 2>"$tmp/cc.log" ||
     { cat "$tmp/cc.log"; fail "example $ex does not build with pkg-config's flags"; }
   ldd "$tmp/$ex" >"$tmp/ldd"
-  grep -q "libpaygate.so.0 => $lib/libpaygate.so.0" "$tmp/ldd" || { cat "$tmp/ldd"; fail "$ex: not the installed libpaygate"; }
+  grep -q "libpaygate.so.1 => $lib/libpaygate.so.1" "$tmp/ldd" || { cat "$tmp/ldd"; fail "$ex: not the installed libpaygate"; }
   ! grep -qE 'libmicrohttpd|libinih|libqrencode|libpq' "$tmp/ldd" || { cat "$tmp/ldd"; fail "$ex loads server libraries"; }
 done
 # shellcheck disable=SC2086

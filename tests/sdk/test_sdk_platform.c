@@ -322,6 +322,26 @@ static void wrong_platform_key_refused(void **state)
     paygate_client_free(c);
 }
 
+/* An escrow trade's states reach the merchant whole: WAIT_BUYER_CONFIRM_GOODS (24 characters)
+ * fits paygate_trade.state (libpaygate.so.0 cut it to 23). */
+static void escrow_states_whole(void **state)
+{
+    paygate_trade t, s;
+    paygate_error e = {0};
+    paygate_trade_request req = {.out_trade_no = "sdk-escrow", .amount = 800, .subject = "Kettle"};
+    assert_int_equal(paygate_trade_create_escrow(cli, &req, &t, &e), PAYGATE_OK);
+    assert_string_equal(t.state, "WAIT_BUYER_PAY");
+    pay_by_wallet(t.trade_id);
+    assert_int_equal(paygate_trade_query(cli, "sdk-escrow", &t, &e), PAYGATE_OK);
+    assert_string_equal(t.state, "WAIT_SELLER_SEND_GOODS");
+    assert_int_equal(paygate_trade_ship(cli, t.trade_id, "SF Express", "SF1234567890", &s, &e),
+                     PAYGATE_OK);
+    assert_string_equal(s.state, "WAIT_BUYER_CONFIRM_GOODS");
+    assert_int_equal(paygate_trade_query(cli, "sdk-escrow", &t, &e), PAYGATE_OK);
+    assert_string_equal(t.state, "WAIT_BUYER_CONFIRM_GOODS");
+    assert_int_equal(t.amount, 800);
+}
+
 int main(int argc, char **argv)
 {
     h_paygate = th_binary_arg(argc, argv);
@@ -332,6 +352,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(refund_through_sdk),
         cmocka_unit_test(balance_through_sdk),
         cmocka_unit_test(wrong_platform_key_refused),
+        cmocka_unit_test(escrow_states_whole),
     };
     return th_finish(cmocka_run_group_tests(tests, group_setup, th_teardown(group_teardown)));
 }

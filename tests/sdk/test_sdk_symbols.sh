@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Unit: what libpaygate shows a merchant's program. The shared library exports only the
-# paygate_* functions (versioned PAYGATE_0) and has the soname libpaygate.so.0; its exports are
+# paygate_* functions (versioned PAYGATE_1) and has the soname libpaygate.so.1; its exports are
 # exactly the committed list src/sdk/paygate.symbols, which is exactly what paygate.h declares;
 # it needs no server library (libmicrohttpd, inih, qrencode, libpq). The static archive defines
 # the same globals and nothing else, and refers to no server code.
@@ -15,16 +15,16 @@ test_tmpdir sdk-symbols
 tmp=$dir
 trap 'test_finish $?' EXIT
 
-# 1. the dynamic symbol table: paygate_* at version PAYGATE_0, the version node, nothing else
+# 1. the dynamic symbol table: paygate_* at version PAYGATE_1, the version node, nothing else
 nm -D --defined-only "$so" | awk '{print $3}' >"$tmp/dyn"
 [ -s "$tmp/dyn" ] || fail "nm -D lists nothing for $so"
-grep -vE '^(paygate_[a-z0-9_]+@@PAYGATE_0|PAYGATE_0)$' "$tmp/dyn" >"$tmp/stray" || true
+grep -vE '^(paygate_[a-z0-9_]+@@PAYGATE_1|PAYGATE_1)$' "$tmp/dyn" >"$tmp/stray" || true
 [ -s "$tmp/stray" ] && fail "$so exports more than paygate_*: $(tr '\n' ' ' <"$tmp/stray")"
-sed -n 's/@@PAYGATE_0$//p' "$tmp/dyn" | LC_ALL=C sort >"$tmp/exported"
+sed -n 's/@@PAYGATE_1$//p' "$tmp/dyn" | LC_ALL=C sort >"$tmp/exported"
 
 # 2. the soname and what the library needs
 soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-[ "$soname" = libpaygate.so.0 ] || fail "soname is '$soname', want libpaygate.so.0"
+[ "$soname" = libpaygate.so.1 ] || fail "soname is '$soname', want libpaygate.so.1"
 readelf -d "$so" | grep '(NEEDED)' >"$tmp/needed"
 for lib in libmicrohttpd libinih libqrencode libpq; do
   grep -q "\[$lib" "$tmp/needed" && fail "$so needs $lib (server code inside)"
