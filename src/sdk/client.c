@@ -62,6 +62,8 @@ const char *paygate_status_name(int status)
         return "MISMATCH";
     case PAYGATE_DUPLICATE:
         return "DUPLICATE";
+    case PAYGATE_TEST:
+        return "TEST";
     default:
         return "INTERNAL";
     }

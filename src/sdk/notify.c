@@ -41,8 +41,21 @@ int paygate_notify_verify(paygate_client *c, const char *target, const char *sig
                             e.detail[0] ? e.detail : pay_err_message(ve));
     json_t *j = json_loadb(body, len, 0, NULL);
     json_t *t = json_object_get(j, "trade");
+    const char *event = json_string_value(json_object_get(j, "event"));
+    const char *merchant = json_string_value(json_object_get(j, "merchant_id"));
     int rc = PAYGATE_OK;
-    if (!json_is_object(t)) {
+    if (event && strcmp(event, "test") == 0) {
+        /* the portal's test notification (docs/portal.md): no trade, but still only ours */
+        if (!merchant || strcmp(merchant, pay_sdk_client_merchant(c)) != 0)
+            rc = pay_sdk_fail(err, PAYGATE_ERR_MISMATCH, 400, "MERCHANT_MISMATCH",
+                              "test notification for merchant %s", merchant ? merchant : "(none)");
+        else if (!pay_sdk_str(j, "notify_id", out->notify_id, sizeof out->notify_id) ||
+                 !out->notify_id[0])
+            rc = pay_sdk_fail(err, PAYGATE_ERR_ARG, 400, "FIELD_INVALID", "notify_id");
+        else
+            rc = pay_sdk_str(j, "event", out->event, sizeof out->event) ? PAYGATE_TEST
+                                                                        : PAYGATE_ERR_INTERNAL;
+    } else if (!json_is_object(t)) {
         rc = pay_sdk_fail(err, PAYGATE_ERR_ARG, 400, "JSON_INVALID", "no trade in notification");
     } else if (!pay_sdk_str(j, "notify_id", out->notify_id, sizeof out->notify_id) ||
                !pay_sdk_str(j, "event", out->event, sizeof out->event) ||

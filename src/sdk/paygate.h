@@ -29,6 +29,8 @@ typedef enum {
     PAYGATE_ERR_MISMATCH = -7,  /* a notification for another merchant or another amount */
     PAYGATE_DUPLICATE = -8,     /* paygate_notify_once: this notify id was handled before */
     PAYGATE_ERR_INTERNAL = -9,
+    PAYGATE_TEST = -10, /* paygate_notify_verify: the portal's signed test notification for you
+                           (event "test", no trade): answer "success", nothing to fulfil */
 } paygate_status;
 
 /* What went wrong, for logs and pages. */
@@ -146,7 +148,7 @@ int paygate_balance_query(paygate_client *c, const char *currency, paygate_balan
 
 typedef struct {
     char notify_id[40]; /* the same on every retry: de-duplicate by it */
-    char event[24];     /* "trade.state" or "refund" */
+    char event[24];     /* "trade.state", "refund" or "test" */
     char refund_id[40]; /* for "refund" */
     paygate_trade trade;
 } paygate_notification;
@@ -158,7 +160,9 @@ typedef struct {
  * (NULL when absent), body/len the raw body. Checks the platform's signature, the 300 s
  * timestamp window and nonce replay, that the trade is yours, and, when expected_amount > 0,
  * that the trade's amount equals it (PAYGATE_ERR_MISMATCH otherwise). On PAYGATE_OK answer
- * the platform HTTP 200 with the body "success" once you have stored the outcome. */
+ * the platform HTTP 200 with the body "success" once you have stored the outcome.
+ * PAYGATE_TEST: a signed test notification for you sent from the merchant portal (event "test",
+ * notify_id set, no trade): answer "success" and do nothing else. */
 int paygate_notify_verify(paygate_client *c, const char *target, const char *signature,
                           const void *body, size_t len, int64_t expected_amount,
                           paygate_notification *out, paygate_error *err);

@@ -433,11 +433,10 @@ static void platform_purchase_paid_once(void **state)
     shopper_fini(&s);
 }
 
-/* A platform notification for the shop, signed with the platform's real signing key (or, with
- * other_key, a key of our own). Returns the shop's status; its answer into answer (32). */
-static long notify_platform(const char *order, const char *amount, const char *currency,
-                            const char *merchant, const char *state_, const char *notify_id,
-                            bool other_key, bool sign, char *answer)
+/* body POSTed to the shop's /notify/platform, signed with the platform's real signing key (or,
+ * with other_key, a key of our own; not at all without sign). Returns the shop's status; its
+ * answer into answer (32). */
+static long notify_platform_body(const char *body, bool other_key, bool sign, char *answer)
 {
     struct pay_ed25519_key key;
     if (other_key) {
@@ -446,12 +445,7 @@ static long notify_platform(const char *order, const char *amount, const char *c
         pay_ed25519_from_seed(&key, seed);
     } else
         assert_int_equal(pay_ed25519_key_load(path_in("platform-signing-key.pem"), &key), 0);
-    char body[1024], nonce[PAY_SIG_NONCE_MAX + 1], sig[PAY_SIG_HEADER_MAX + 1], h[1200];
-    snprintf(body, sizeof body,
-             "{\"event\":\"trade.state\",\"notify_id\":\"%s\",\"trade\":{\"trade_id\":\"%s\","
-             "\"merchant_id\":\"%s\",\"out_trade_no\":\"%s\",\"state\":\"%s\",\"amount\":"
-             "{\"value\":\"%s\",\"currency\":\"%s\"}}}",
-             notify_id, pf_trade, merchant, order, state_, amount, currency);
+    char nonce[PAY_SIG_NONCE_MAX + 1], sig[PAY_SIG_HEADER_MAX + 1], h[1200];
     pay_sig_nonce_generate(nonce);
     struct pay_sig_signer sg = {
         .alg = PAY_SIG_ED25519, .key_id = "paygate-platform", .ed25519 = &key};
@@ -471,6 +465,39 @@ static long notify_platform(const char *order, const char *amount, const char *c
     long status = r.status;
     pay_http_client_response_fini(&r);
     return status;
+}
+
+/* A trade notification for the shop (see notify_platform_body). */
+static long notify_platform(const char *order, const char *amount, const char *currency,
+                            const char *merchant, const char *state_, const char *notify_id,
+                            bool other_key, bool sign, char *answer)
+{
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"event\":\"trade.state\",\"notify_id\":\"%s\",\"trade\":{\"trade_id\":\"%s\","
+             "\"merchant_id\":\"%s\",\"out_trade_no\":\"%s\",\"state\":\"%s\",\"amount\":"
+             "{\"value\":\"%s\",\"currency\":\"%s\"}}}",
+             notify_id, pf_trade, merchant, order, state_, amount, currency);
+    return notify_platform_body(body, other_key, sign, answer);
+}
+
+/* The merchant portal's test notification (docs/portal.md): the shop answers success to the
+ * platform's, for itself, and refuses one unsigned, signed by another key or for another
+ * merchant; nothing is fulfilled. */
+static void portal_test_notification_answered(void **state)
+{
+    (void)state;
+    char a[32];
+    const char *shop_test = "{\"event\":\"test\",\"merchant_id\":\"shop\",\"notify_id\":"
+                            "\"nt_test1\",\"sent_at\":\"2026-12-07T01:00:00Z\"}";
+    const char *other_test = "{\"event\":\"test\",\"merchant_id\":\"m_other\",\"notify_id\":"
+                             "\"nt_test2\",\"sent_at\":\"2026-12-07T01:00:00Z\"}";
+    assert_int_equal(notify_platform_body(shop_test, false, true, a), 200);
+    assert_string_equal(a, "success");
+    assert_int_equal(notify_platform_body(shop_test, false, false, a), 400); /* unsigned */
+    assert_int_equal(notify_platform_body(shop_test, true, true, a), 400);   /* not the platform */
+    assert_int_equal(notify_platform_body(other_test, false, true, a), 400);
+    assert_string_equal(a, "refused");
 }
 
 static void platform_notifications_checked(void **state)
@@ -770,6 +797,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(empty_cart_checkout_goes_back_to_the_cart),
         cmocka_unit_test(platform_purchase_paid_once),
         cmocka_unit_test(platform_notifications_checked),
+        cmocka_unit_test(portal_test_notification_answered),
         cmocka_unit_test(bank_purchase_paid_once),
         cmocka_unit_test(bank_notifications_checked),
         cmocka_unit_test(refunds_return_the_money),
