@@ -429,6 +429,35 @@ enum pay_err pay_platform_operator_gate(struct pay_http_request *req, struct pay
     return PAY_ERR_OK;
 }
 
+enum pay_err pay_platform_operator_form_gate(struct pay_http_request *req, struct pay_platform *p,
+                                             bool *allowed, struct pay_error *err)
+{
+    enum pay_err e = pay_platform_operator_gate(req, p, allowed, err);
+    if (e != PAY_ERR_OK || !*allowed)
+        return e;
+    if (pay_http_req_header(req, "Authorization") != NULL)
+        return PAY_ERR_OK; /* a script with the Bearer token sends no cookie: nothing to forge */
+    const char *c = pay_http_req_cookie(req, OP_CSRF_COOKIE),
+               *f = pay_http_req_form_get(req, "csrf");
+    if (!c || !f || strlen(c) < 16 || strlen(c) != strlen(f) || !pay_ct_equal(c, f, strlen(c))) {
+        *allowed = false;
+        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
+    }
+    return PAY_ERR_OK;
+}
+
+const char *pay_platform_operator_csrf(struct pay_http_request *req,
+                                       char fresh[PAY_PLATFORM_TOKEN_TEXT_MAX])
+{
+    const char *csrf = pay_http_req_cookie(req, OP_CSRF_COOKIE);
+    if (csrf && strlen(csrf) >= 16 && strlen(csrf) < PAY_PLATFORM_TOKEN_TEXT_MAX)
+        return csrf;
+    if (pay_random_token(fresh, PAY_PLATFORM_TOKEN_TEXT_MAX, 32) != 0)
+        return NULL;
+    pay_http_respond_cookie(req, OP_CSRF_COOKIE, fresh, -1, PAY_HTTP_COOKIE_STRICT);
+    return fresh;
+}
+
 static enum pay_err h_dashboard(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_platform *p = pay_http_req_ctx(req);

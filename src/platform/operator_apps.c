@@ -15,8 +15,6 @@
 
 #include "core/log.h"
 
-#define CSRF_COOKIE "pf_op_csrf"
-
 /* A merchant id to suggest: the first label of the e-mail's domain, [a-z0-9_] only. */
 static void suggest_id(const char *email, char out[PAY_PLATFORM_MERCHANT_ID_MAX + 1])
 {
@@ -67,13 +65,9 @@ static enum pay_err h_list(struct pay_http_request *req, struct pay_error *err)
     if (e != PAY_ERR_OK || !allowed)
         return e;
     char fresh[PAY_PLATFORM_TOKEN_TEXT_MAX];
-    const char *csrf = pay_http_req_cookie(req, CSRF_COOKIE);
-    if (!csrf || strlen(csrf) < 16 || strlen(csrf) >= sizeof fresh) {
-        if (pay_random_token(fresh, sizeof fresh, 32) != 0)
-            return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
-        pay_http_respond_cookie(req, CSRF_COOKIE, fresh, -1, PAY_HTTP_COOKIE_STRICT);
-        csrf = fresh;
-    }
+    const char *csrf = pay_platform_operator_csrf(req, fresh);
+    if (!csrf)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
     json_t *apps = NULL;
     if ((e = pay_portal_applications_list(p, &apps, err)) != PAY_ERR_OK)
         return e;
@@ -88,26 +82,11 @@ static enum pay_err h_list(struct pay_http_request *req, struct pay_error *err)
     return PAY_ERR_OK;
 }
 
-/* The gate, then the CSRF token of a console session (a Bearer script sends no cookie). */
-static enum pay_err decide_gate(struct pay_http_request *req, struct pay_platform *p, bool *allowed,
-                                struct pay_error *err)
-{
-    enum pay_err e = pay_platform_operator_gate(req, p, allowed, err);
-    if (e != PAY_ERR_OK || !*allowed)
-        return e;
-    const char *c = pay_http_req_cookie(req, CSRF_COOKIE), *f = pay_http_req_form_get(req, "csrf");
-    bool bearer = pay_http_req_header(req, "Authorization") != NULL;
-    if (!bearer &&
-        (!c || !f || strlen(c) < 16 || strlen(c) != strlen(f) || !pay_ct_equal(c, f, strlen(c))))
-        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
-    return PAY_ERR_OK;
-}
-
 static enum pay_err h_approve(struct pay_http_request *req, struct pay_error *err)
 {
     struct pay_platform *p = pay_http_req_ctx(req);
     bool allowed = false;
-    enum pay_err e = decide_gate(req, p, &allowed, err);
+    enum pay_err e = pay_platform_operator_form_gate(req, p, &allowed, err);
     if (e != PAY_ERR_OK || !allowed)
         return e;
     const char *fee = pay_http_req_form_get(req, "fee_bp"), *id = pay_http_req_param(req, "id");
@@ -127,7 +106,7 @@ static enum pay_err h_reject(struct pay_http_request *req, struct pay_error *err
 {
     struct pay_platform *p = pay_http_req_ctx(req);
     bool allowed = false;
-    enum pay_err e = decide_gate(req, p, &allowed, err);
+    enum pay_err e = pay_platform_operator_form_gate(req, p, &allowed, err);
     if (e != PAY_ERR_OK || !allowed)
         return e;
     const char *id = pay_http_req_param(req, "id");

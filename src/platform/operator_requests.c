@@ -18,8 +18,6 @@
 
 #include "core/log.h"
 
-#define CSRF_COOKIE "pf_op_csrf"
-
 static json_t *list_json(struct pay_platform *p, struct pay_http_request *req, const char *status)
 {
     struct pay_platform_refund_request *rr = calloc(PAY_PLATFORM_LIST_MAX, sizeof *rr);
@@ -49,14 +47,10 @@ static enum pay_err render(struct pay_platform *p, struct pay_http_request *req,
                            const char *error, json_t *notice, struct pay_error *err)
 {
     char fresh[PAY_PLATFORM_TOKEN_TEXT_MAX];
-    const char *csrf = pay_http_req_cookie(req, CSRF_COOKIE);
-    if (!csrf || strlen(csrf) < 16 || strlen(csrf) >= sizeof fresh) {
-        if (pay_random_token(fresh, sizeof fresh, 32) != 0) {
-            json_decref(notice);
-            return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
-        }
-        pay_http_respond_cookie(req, CSRF_COOKIE, fresh, -1, PAY_HTTP_COOKIE_STRICT);
-        csrf = fresh;
+    const char *csrf = pay_platform_operator_csrf(req, fresh);
+    if (!csrf) {
+        json_decref(notice);
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", NULL);
     }
     json_t *ctx = json_pack("{s:s, s:s, s:o, s:o}", "platform", p->set.name, "csrf", csrf,
                             "waiting_operator", list_json(p, req, PAY_RR_WAIT_OPERATOR),
@@ -89,14 +83,9 @@ static enum pay_err h_decide(struct pay_http_request *req, struct pay_error *err
 {
     struct pay_platform *p = pay_http_req_ctx(req);
     bool allowed = false;
-    enum pay_err gate = pay_platform_operator_gate(req, p, &allowed, err);
+    enum pay_err gate = pay_platform_operator_form_gate(req, p, &allowed, err);
     if (gate != PAY_ERR_OK || !allowed)
         return gate;
-    const char *c = pay_http_req_cookie(req, CSRF_COOKIE), *f = pay_http_req_form_get(req, "csrf");
-    bool bearer = pay_http_req_header(req, "Authorization") != NULL;
-    if (!bearer &&
-        (!c || !f || strlen(c) < 16 || strlen(c) != strlen(f) || !pay_ct_equal(c, f, strlen(c))))
-        return pay_error_set(err, PAY_ERR_CSRF_INVALID, "csrf", NULL);
     const char *id = pay_http_req_param(req, "request_id"),
                *trade = pay_http_req_form_get(req, "trade_id"),
                *decision = pay_http_req_form_get(req, "decision"),

@@ -835,6 +835,15 @@ enum pay_err pay_platform_audit_start(struct pay_platform *p, struct pay_error *
  * login page (401, *allowed false, OK) without a session or bearer token; else *allowed. */
 enum pay_err pay_platform_operator_gate(struct pay_http_request *req, struct pay_platform *p,
                                         bool *allowed, struct pay_error *err);
+/* The gate of a console form's POST: pay_platform_operator_gate, then the double-submit CSRF
+ * token (form field `csrf` = the console's cookie; CSRF_INVALID naming `csrf`), which a call
+ * with the Bearer token does not need. */
+enum pay_err pay_platform_operator_form_gate(struct pay_http_request *req, struct pay_platform *p,
+                                             bool *allowed, struct pay_error *err);
+/* The CSRF token a console page puts in its forms: the cookie's, or a fresh one (in fresh) set
+ * on the answer. NULL when no random token could be made. */
+const char *pay_platform_operator_csrf(struct pay_http_request *req,
+                                       char fresh[PAY_PLATFORM_TOKEN_TEXT_MAX]);
 
 /* --- the database paths every file shares (db.c) and the workers (sweeper.c) ------------- */
 
