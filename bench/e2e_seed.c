@@ -153,7 +153,7 @@ static enum pay_err one_trade(struct seed *s, struct pay_store_tx *tx, size_t i,
         "tttittii", trade_id, s->merchant, otn, (int64_t)TRADE_AMOUNT, SEED_CURRENCY,
         PAY_TRADE_WAIT_BUYER_PAY, s->now_ms, s->now_ms + 15 * 60 * 1000);
     struct pay_platform_payment pm = {
-        "agreement", PAY_PF_ACCT_WALLET, id->consumer, id->agreement, false, NULL};
+        "agreement", PAY_PF_ACCT_WALLET, id->consumer, id->agreement, false, NULL, NULL};
     if (e == PAY_ERR_OK)
         e = pay_platform_trade_pay_tx(s->p, tx, trade_id, &pm, err);
     if (e == PAY_ERR_OK)

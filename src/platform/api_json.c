@@ -74,6 +74,8 @@ json_t *pay_platform_trade_json(const struct pay_platform_trade *t)
         json_object_set_new(o, "pay_method", json_string(t->pay_method));
     if (o && t->close_reason[0])
         json_object_set_new(o, "close_reason", json_string(t->close_reason));
+    if (o && t->risk_review[0]) /* its payment was held for a risk review (docs/risk.md) */
+        json_object_set_new(o, "risk_review", json_string(t->risk_review));
     if (o && strcmp(t->product, "escrow") == 0) /* the shipment and the escrow's deadlines */
         json_object_update_new(o, json_pack("{s:o, s:o, s:o, s:s, s:s}", "ship_by",
                                             pay_platform_time_json(t->ship_due_ms), "shipped_at",

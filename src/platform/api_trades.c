@@ -173,7 +173,7 @@ static enum pay_err pay_by_agreement(struct api_call *c, struct pay_store_tx *tx
                                      struct pay_error *err)
 {
     struct pay_platform_payment pm = {
-        "agreement", PAY_PF_ACCT_WALLET, consumer, op->agreement_no, false, NULL};
+        "agreement", PAY_PF_ACCT_WALLET, consumer, op->agreement_no, false, NULL, NULL};
     struct pay_risk_attempt a = {.trade_id = op->t.id, .method = "agreement"};
     a.value[PAY_RISK_CONSUMER] = consumer;
     enum pay_err e = pay_platform_risk_pay_tx(c->p, tx, &a, &pm, err);

@@ -192,8 +192,8 @@ static enum pay_err notice_apply(struct pay_store_tx *tx, void *ctx, struct pay_
                              "unknown order or amount mismatch");
     if (strcmp(status, "created") != 0)
         return PAY_ERR_OK; /* a repeated notification: already booked */
-    struct pay_platform_payment pm = {c->method, PAY_PF_ACCT_RESERVE,     c->b->code, n->order_id,
-                                      true,      c->buyer ? c->buyer : ""};
+    struct pay_platform_payment pm = {c->method, PAY_PF_ACCT_RESERVE,      c->b->code, n->order_id,
+                                      true,      c->buyer ? c->buyer : "", NULL};
     struct pay_error perr = {0};
     if (pay_store_savepoint(tx, err) != PAY_ERR_OK)
         return err->code;

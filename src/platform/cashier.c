@@ -116,7 +116,7 @@ static void add_wallet(struct page *pg, json_t *ctx)
     struct pay_error err = {0};
     int64_t bal = 0;
     char text[PAY_MONEY_TEXT_MAX + 1] = "";
-    if (pay_platform_wallet_balance(pg->p, pg->consumer_id, pg->t.currency, &bal, &err) ==
+    if (pay_platform_wallet_balance(pg->p, pg->consumer_id, pg->t.currency, &bal, NULL, &err) ==
         PAY_ERR_OK)
         pay_money_format(bal, pg->t.currency, text, sizeof text);
     json_object_set_new(ctx, "login", json_string(pg->login));
@@ -333,7 +333,7 @@ static enum pay_err h_login(struct pay_http_request *req, struct pay_error *err)
 static enum pay_err wallet_pay(struct page *pg, bool stepped_up, struct pay_error *err)
 {
     struct pay_platform_payment pm = {
-        pg->mobile ? "qr" : "wallet", PAY_PF_ACCT_WALLET, pg->consumer_id, "", false, NULL};
+        pg->mobile ? "qr" : "wallet", PAY_PF_ACCT_WALLET, pg->consumer_id, "", false, NULL, NULL};
     struct pay_risk_attempt a = {
         .trade_id = pg->t.id, .method = pm.method, .login = pg->login, .stepped_up = stepped_up};
     a.value[PAY_RISK_CONSUMER] = pg->consumer_id;

@@ -401,7 +401,7 @@ enum pay_err pay_platform_consumer_find(struct pay_platform *p, const char *logi
 }
 
 enum pay_err pay_platform_wallet_balance(struct pay_platform *p, const char *consumer_id,
-                                         const char *currency, int64_t *minor,
+                                         const char *currency, int64_t *minor, int64_t *held,
                                          struct pay_error *err)
 {
     char id[PAY_LEDGER_ID_MAX + 1];
@@ -410,7 +410,13 @@ enum pay_err pay_platform_wallet_balance(struct pay_platform *p, const char *con
     struct pay_ledger_account a;
     bool found = false;
     enum pay_err e = pay_ledger_account_get(p->ledger, id, &a, &found, err);
-    *minor = e == PAY_ERR_OK && found ? pay_ledger_account_net_credit(&a) : 0;
+    bool have = e == PAY_ERR_OK && found;
+    /* The platform's only pending debits of a wallet are risk holds (docs/risk.md, "Review"):
+     * the ledger keeps debits_pending + debits_posted <= credits_posted, so this is >= 0. */
+    *minor = have ? pay_ledger_account_net_credit(&a) - a.debits_pending : 0;
+    PAY_ASSERT_MSG(*minor >= 0, "wallet %s spendable below zero", id);
+    if (held)
+        *held = have ? a.debits_pending : 0;
     return e;
 }
 

@@ -68,6 +68,8 @@ const char *pay_platform_movement_text(struct pay_http_request *req, const char 
         {"withdrawal", NC_("wallet movement", "Withdrawal")},
         {"sandbox credit", NC_("wallet movement", "Sandbox credit")},
         {"refund", NC_("wallet movement", "Refund")},
+        {"held", NC_("wallet movement", "Held for a safety check")},
+        {"released", NC_("wallet movement", "Hold released")},
     };
     return find(req, l, sizeof l / sizeof l[0], kind);
 }

@@ -434,8 +434,8 @@ static enum pay_err pay_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
     if (e != PAY_ERR_OK)
         return e;
     snprintf(c->reference, sizeof c->reference, "passkey:%.16s", c->cred_id);
-    struct pay_platform_payment pm = {"wallet", PAY_PF_ACCT_WALLET, c->consumer_id, c->reference,
-                                      false,    c->consumer_id};
+    struct pay_platform_payment pm = {
+        "wallet", PAY_PF_ACCT_WALLET, c->consumer_id, c->reference, false, c->consumer_id, NULL};
     /* the fingerprint or face is the second factor a step-up rule asks for */
     struct pay_risk_attempt a = {
         .trade_id = c->trade_id, .method = "passkey", .login = c->login, .stepped_up = true};

@@ -211,6 +211,12 @@ enum pay_platform_transfer_code {
     PAY_PF_XFER_CHAIN_RETURN = 152,      /* held -> refunds: a return signed and stored */
     PAY_PF_XFER_CHAIN_RETURN_DONE = 153, /* refunds -> reserve(chain): it is confirmed */
     PAY_PF_XFER_CHAIN_RETURN_BACK = 154, /* refunds -> held: it failed on chain */
+    /* A payment held for a risk review (docs/risk.md, "Review"): a pending transfer
+     * "<trade>.hold" from the consumer's wallet to the account the payment would credit (the
+     * merchant's, or its escrow's); approval posts it as the payment ("<trade>.pay", code 100),
+     * rejection voids it ("<trade>.release", code 161). */
+    PAY_PF_XFER_RISK_HOLD = 160,
+    PAY_PF_XFER_RISK_RELEASE = 161,
     /* wallet -> in flight -> reserve(bank): a withdrawal */ /* reserve(bank) -> wallet: top-up from
                                                                 a bound card */
 };
@@ -342,6 +348,7 @@ struct pay_platform_trade {
     int64_t ship_due_ms, shipped_ms, confirm_due_ms; /* escrow */
     char logistics_company[PAY_PLATFORM_LOGISTICS_MAX + 1];
     char tracking_no[PAY_PLATFORM_LOGISTICS_MAX + 1];
+    char risk_review[16]; /* its payment's risk review: "" none, pending, approved, rejected */
 };
 
 /* The trade state machine, the only legal moves (docs/platform.md): WAIT_BUYER_PAY ->
@@ -383,6 +390,10 @@ struct pay_platform_payment {
     const char *reference;                      /* bank order id etc., may be "" */
     bool allow_expired; /* a bank already took the money: pay until the trade is closed */
     const char *buyer;  /* the consumer paying, when known (NULL: the wallet's owner, if any) */
+    /* An approved risk review's pending transfer (docs/risk.md, "Review"): the payment posts the
+     * money held there instead of moving it afresh ("" a review held before holds existed).
+     * NULL: any other payment, refused while the trade's payment is held. */
+    const char *hold_id;
 };
 /* WAIT_BUYER_PAY -> TRADE_SUCCESS with the ledger transfers, the fee and the notification,
  * in one transaction. TRADE_STATE_INVALID when not payable, BALANCE_INSUFFICIENT. */
@@ -642,9 +653,10 @@ enum pay_err pay_platform_consumer_check_pay_password(struct pay_platform *p,
 /* Finds a consumer id by login; NOT_FOUND. */
 enum pay_err pay_platform_consumer_find(struct pay_platform *p, const char *login,
                                         char id_out[PAY_ID_MAX], struct pay_error *err);
-/* Posted wallet balance (0 when the wallet has never been used). */
+/* The wallet's spendable balance (posted, less what risk reviews hold) into *minor and the
+ * amount held into *held (may be NULL); 0 when the wallet has never been used. */
 enum pay_err pay_platform_wallet_balance(struct pay_platform *p, const char *consumer_id,
-                                         const char *currency, int64_t *minor,
+                                         const char *currency, int64_t *minor, int64_t *held,
                                          struct pay_error *err);
 /* SANDBOX ONLY: credits a wallet from pf.sandbox.<cur> (operator funding for tests and demos;
  * real money arrives by top-up from a bound card through the bank). */
@@ -790,16 +802,17 @@ enum pay_err pay_platform_risk_keep(struct pay_store_tx *tx, enum pay_err e);
 /* The console's risk page (operator_risk.c: /operator/risk, the reviews' decisions). */
 const struct pay_http_route *pay_platform_operator_risk_routes(size_t *n);
 
-/* Holds payment pm of attempt a, which the rules sent to review (decision d), for an operator:
- * one review per trade (another attempt while it waits adds nothing). Inside the attempt's tx. */
-enum pay_err pay_platform_risk_review_hold_tx(struct pay_store_tx *tx,
+/* Holds payment pm of attempt a on trade t, which the rules sent to review (decision d), for an
+ * operator, inside the attempt's tx: the amount reserved in the consumer's wallet by a pending
+ * ledger transfer (PAY_PF_XFER_RISK_HOLD; BALANCE_INSUFFICIENT holds nothing), the review
+ * written (one per trade), t->risk_review "pending", audited (risk.review_hold) and the
+ * merchant notified (trade.review). */
+enum pay_err pay_platform_risk_review_hold_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                              struct pay_platform_trade *t,
                                               const struct pay_risk_attempt *a,
                                               const struct pay_risk_decision *d,
                                               const struct pay_platform_payment *pm,
                                               struct pay_error *err);
-/* Whether trade_id has a review waiting (*pending): no other payment is tried meanwhile. */
-enum pay_err pay_platform_risk_review_pending_tx(struct pay_store_tx *tx, const char *trade_id,
-                                                 bool *pending, struct pay_error *err);
 /* The operator's decision on the review of trade_id, one command with its audit entry
  * (risk.review_approve / risk.review_reject; a refusal is audited with its code): approve makes
  * the held payment (its money moved, the merchant notified); reject (note required, at most

@@ -1,7 +1,8 @@
 /* Risk control at the platform's payment points (docs/risk.md): the attempt's inputs (the
  * signed device cookie, the client address, the trade) and a payment that runs only when the
  * risk engine allows it, recorded with its decision in the payment's own transaction; a payment
- * the rules send to review is held there for the operator (risk_review.c decides it). */
+ * the rules send to review is held there for the operator, its amount reserved in the consumer's
+ * wallet (risk_review.c decides it). */
 #include "core/assertions.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -60,36 +61,71 @@ bool pay_platform_is_refusal(enum pay_err e)
            !pay_store_failure(e);
 }
 
-enum pay_err pay_platform_risk_review_hold_tx(struct pay_store_tx *tx,
+/* The pending ledger transfer "<trade>.hold" reserving trade t's amount in the consumer's
+ * wallet for the account the payment would credit (the merchant's, or its escrow's): posted on
+ * approval, voided on rejection (risk_review.c). BALANCE_INSUFFICIENT holds nothing. */
+static enum pay_err hold_money_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                  const struct pay_platform_trade *t, const char *consumer_id,
+                                  char hold_id[PAY_LEDGER_ID_MAX + 1], struct pay_error *err)
+{
+    struct pay_ledger_transfer x = {.amount_minor = t->amount_minor,
+                                    .code = PAY_PF_XFER_RISK_HOLD,
+                                    .flags = PAY_LEDGER_TF_PENDING}; /* no timeout: the operator */
+    bool escrow = strcmp(t->product, "escrow") == 0;
+    enum pay_ledger_result r = PAY_LEDGER_OK;
+    enum pay_err e;
+    if ((e = pay_platform_account_ensure(p, tx, PAY_PF_ACCT_WALLET, consumer_id, t->currency,
+                                         x.debit_account_id, err)) != PAY_ERR_OK ||
+        (e = pay_platform_account_ensure(p, tx, escrow ? PAY_PF_ACCT_ESCROW : PAY_PF_ACCT_MERCHANT,
+                                         t->merchant_id, t->currency, x.credit_account_id, err)) !=
+            PAY_ERR_OK)
+        return e;
+    snprintf(x.id, sizeof x.id, "%s.hold", t->id);
+    pay_str_copy(x.currency, sizeof x.currency, t->currency);
+    pay_str_copy(x.user_data, sizeof x.user_data, t->id);
+    if ((e = pay_ledger_tx_transfer(p->ledger, tx, &x, &r, err)) != PAY_ERR_OK)
+        return e;
+    pay_str_copy(hold_id, PAY_LEDGER_ID_MAX + 1, x.id);
+    return pay_platform_ledger_error(r, err);
+}
+
+enum pay_err pay_platform_risk_review_hold_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                              struct pay_platform_trade *t,
                                               const struct pay_risk_attempt *a,
                                               const struct pay_risk_decision *d,
                                               const struct pay_platform_payment *pm,
                                               struct pay_error *err)
 {
     PAY_ASSERT(d->action == PAY_RISK_REVIEW && pm->source_kind == PAY_PF_ACCT_WALLET);
-    return pay_store_exec(
-        tx, err,
-        "INSERT INTO pf_risk_reviews (trade_id, attempt_id, method, pay_method, consumer_id,"
-        " reference, merchant_id, amount_minor, currency, reasons, status, created_ms)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11)"
-        " ON CONFLICT (trade_id) DO NOTHING",
-        "tttttttitti", a->trade_id, d->id, a->method, pm->method, pm->source_owner,
-        pm->reference ? pm->reference : "", a->value[PAY_RISK_MERCHANT], a->amount_minor,
-        a->currency, d->reasons, pay_clock_now_ms());
-}
-
-enum pay_err pay_platform_risk_review_pending_tx(struct pay_store_tx *tx, const char *trade_id,
-                                                 bool *pending, struct pay_error *err)
-{
-    struct pay_store_stmt *st = pay_store_query(
-        tx, err, "SELECT 1 FROM pf_risk_reviews WHERE trade_id = $1 AND status = 'pending'", "t",
-        trade_id);
-    if (!st)
-        return err->code;
-    int rc = pay_store_step(st, err);
-    pay_store_done(st);
-    *pending = rc == 1;
-    return rc < 0 ? err->code : PAY_ERR_OK;
+    PAY_ASSERT(t->amount_minor == a->amount_minor && !t->risk_review[0]);
+    char hold_id[PAY_LEDGER_ID_MAX + 1];
+    enum pay_err e = hold_money_tx(p, tx, t, pm->source_owner, hold_id, err);
+    if (e == PAY_ERR_OK)
+        e = pay_store_exec(
+            tx, err,
+            "INSERT INTO pf_risk_reviews (trade_id, attempt_id, method, pay_method, consumer_id,"
+            " reference, merchant_id, amount_minor, currency, reasons, status, created_ms,"
+            " hold_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12)"
+            " ON CONFLICT (trade_id) DO NOTHING",
+            "tttttttittit", t->id, d->id, a->method, pm->method, pm->source_owner,
+            pm->reference ? pm->reference : "", t->merchant_id, t->amount_minor, t->currency,
+            d->reasons, pay_clock_now_ms(), hold_id);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (pay_store_changes(tx) != 1) /* not a refusal: the whole attempt is rolled back */
+        return pay_error_set(err, PAY_ERR_INTERNAL, "trade_id", "reviewed before");
+    pay_str_copy(t->risk_review, sizeof t->risk_review, "pending");
+    char actor[PAY_AUDIT_TEXT_MAX], detail[PAY_AUDIT_DETAIL_MAX];
+    snprintf(actor, sizeof actor, "consumer:%s", pm->source_owner);
+    snprintf(detail, sizeof detail, "amount_minor=%lld %s method=%s merchant=%s reasons=%.200s",
+             (long long)t->amount_minor, t->currency, pm->method, t->merchant_id, d->reasons);
+    e = pay_platform_audit(
+        p, tx,
+        &(struct pay_audit_entry){
+            .actor = actor, .action = "risk.review_hold", .target = t->id, .detail = detail},
+        err);
+    /* the merchant is told the trade is under review (docs/api.md, "Notifications") */
+    return e == PAY_ERR_OK ? pay_platform_notify_enqueue(tx, t, "trade.review", NULL, err) : e;
 }
 
 enum pay_err pay_platform_risk_pay_tx(struct pay_platform *p, struct pay_store_tx *tx,
@@ -104,10 +140,7 @@ enum pay_err pay_platform_risk_pay_tx(struct pay_platform *p, struct pay_store_t
         return e;
     if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0) /* refused below; nothing to judge */
         return pay_platform_trade_pay_tx(p, tx, t.id, pm, err);
-    bool held = false;
-    if ((e = pay_platform_risk_review_pending_tx(tx, t.id, &held, err)) != PAY_ERR_OK)
-        return e;
-    if (held) /* waiting for the operator: no other try meanwhile (nothing to record) */
+    if (strcmp(t.risk_review, "pending") == 0) /* waiting for the operator: nothing to record */
         return pay_error_set(err, PAY_ERR_RISK_REVIEW, "risk", NULL);
     a->amount_minor = t.amount_minor;
     a->currency = t.currency;
@@ -115,8 +148,8 @@ enum pay_err pay_platform_risk_pay_tx(struct pay_platform *p, struct pay_store_t
     if ((e = pay_risk_decide_tx(&p->risk, tx, a, &d, err)) != PAY_ERR_OK)
         return e;
     if (d.action == PAY_RISK_REVIEW &&
-        (e = pay_platform_risk_review_hold_tx(tx, a, &d, pm, err)) != PAY_ERR_OK)
-        return e;
+        (e = pay_platform_risk_review_hold_tx(p, tx, &t, a, &d, pm, err)) != PAY_ERR_OK)
+        return e; /* BALANCE_INSUFFICIENT: nothing held, the attempt still recorded */
     if (d.action != PAY_RISK_ALLOW)
         return pay_risk_refusal(&d, err); /* recorded (and held): the caller keeps it */
     if ((e = pay_store_savepoint(tx, err)) != PAY_ERR_OK)

@@ -1,6 +1,7 @@
 /* Risk reviews (docs/risk.md, "Review"): a payment the rules held for a check (risk_pay.c) waits,
- * one per trade, with what it would have moved; the operator approves it (that payment made now,
- * its money moved in the same command) or rejects it with a note (the trade closed unpaid). Each
+ * one per trade, its amount reserved in the consumer's wallet by a pending ledger transfer; the
+ * operator approves it (the hold posted as that payment in the same command) or rejects it with a
+ * note (the hold voided, the trade closed unpaid). Each
  * decision is one command with its audit entry; a second decision of the same review changes
  * nothing (RISK_REVIEW_DECIDED), so money moves at most once. */
 #include "platform/platform.h"
@@ -20,6 +21,7 @@ struct review {
     char attempt_id[PAY_ID_MAX], pay_method[16], consumer_id[PAY_ID_MAX], status[16];
     char merchant_id[PAY_PLATFORM_MERCHANT_ID_MAX + 1];
     char reference[PAY_TEXT_FIELD_MAX + 1], reasons[PAY_RISK_REASONS_MAX + 1], currency[4];
+    char hold_id[PAY_LEDGER_ID_MAX + 1]; /* its pending transfer ("": held before holds) */
     int64_t amount_minor;
 };
 
@@ -36,7 +38,7 @@ static enum pay_err review_load(struct pay_store_tx *tx, const char *trade_id, s
     struct pay_store_stmt *st = pay_store_query(
         tx, err,
         "SELECT attempt_id, pay_method, consumer_id, status, reference, reasons, currency,"
-        " merchant_id, amount_minor FROM pf_risk_reviews WHERE trade_id = $1",
+        " merchant_id, amount_minor, hold_id FROM pf_risk_reviews WHERE trade_id = $1",
         "t", trade_id);
     if (!st)
         return err->code;
@@ -50,6 +52,7 @@ static enum pay_err review_load(struct pay_store_tx *tx, const char *trade_id, s
         for (int i = 0; i < 8; i++)
             pay_store_col_copy(st, i, f[i], n[i]);
         r->amount_minor = pay_store_col_int64(st, 8);
+        pay_store_col_copy(st, 9, r->hold_id, sizeof r->hold_id);
     }
     pay_store_done(st);
     if (rc < 0)
@@ -58,15 +61,15 @@ static enum pay_err review_load(struct pay_store_tx *tx, const char *trade_id, s
                    : pay_error_set(err, PAY_ERR_RISK_REVIEW_NOT_FOUND, "trade_id", NULL);
 }
 
-/* Approve: exactly the payment that was held, from the consumer's wallet, even past the trade's
- * timeout (the consumer paid in time; the check took longer); an agreement debit only while
- * its agreement is still active. A refusal (balance, the agreement revoked, the trade closed
- * or paid meanwhile) is the answer and changes nothing: the review still waits. */
+/* Approve: exactly the payment that was held, its money posted from the hold in the consumer's
+ * wallet, even past the trade's timeout (the consumer paid in time; the check took longer); an
+ * agreement debit only while its agreement is still active. A refusal (the agreement revoked)
+ * is the answer and changes nothing: the review still waits. */
 static enum pay_err approve_tx(struct decide_cmd *c, struct pay_store_tx *tx, struct pay_error *err)
 {
     struct pay_platform_payment pm = {
-        c->r.pay_method, PAY_PF_ACCT_WALLET, c->r.consumer_id, c->r.reference, true,
-        c->r.consumer_id};
+        c->r.pay_method,  PAY_PF_ACCT_WALLET, c->r.consumer_id, c->r.reference, true,
+        c->r.consumer_id, c->r.hold_id};
     enum pay_err e = PAY_ERR_OK;
     if (strcmp(c->r.pay_method, "agreement") == 0) { /* still signed, by the same consumer */
         char owner[PAY_ID_MAX] = "";
@@ -79,12 +82,28 @@ static enum pay_err approve_tx(struct decide_cmd *c, struct pay_store_tx *tx, st
     return e == PAY_ERR_OK ? pay_risk_paid_tx(tx, c->r.attempt_id, err) : e;
 }
 
-/* Reject: the trade closes unpaid ("risk_rejected", the merchant notified) unless it was closed
- * or paid otherwise meanwhile; nothing was taken, so nothing is given back. */
+/* The hold voided: the consumer's wallet whole again, to the cent ("<trade>.release"). */
+static enum pay_err release_tx(struct decide_cmd *c, struct pay_store_tx *tx, struct pay_error *err)
+{
+    struct pay_ledger_transfer x = {.code = PAY_PF_XFER_RISK_RELEASE,
+                                    .flags = PAY_LEDGER_TF_VOID_PENDING};
+    enum pay_ledger_result r = PAY_LEDGER_OK;
+    snprintf(x.id, sizeof x.id, "%s.release", c->trade_id);
+    pay_str_copy(x.pending_id, sizeof x.pending_id, c->r.hold_id);
+    pay_str_copy(x.user_data, sizeof x.user_data, c->trade_id);
+    enum pay_err e = pay_ledger_tx_transfer(c->p->ledger, tx, &x, &r, err);
+    return e == PAY_ERR_OK ? pay_platform_ledger_error(r, err) : e;
+}
+
+/* Reject: the money held goes back to the consumer and the trade closes unpaid
+ * ("risk_rejected", the merchant notified) unless it was closed or paid otherwise meanwhile
+ * (a review held before holds existed). */
 static enum pay_err reject_tx(struct decide_cmd *c, struct pay_store_tx *tx, struct pay_error *err)
 {
     struct pay_platform_trade t;
-    enum pay_err e = pay_platform_trade_load(tx, NULL, c->trade_id, NULL, &t, err);
+    enum pay_err e = c->r.hold_id[0] ? release_tx(c, tx, err) : PAY_ERR_OK;
+    if (e == PAY_ERR_OK)
+        e = pay_platform_trade_load(tx, NULL, c->trade_id, NULL, &t, err);
     if (e != PAY_ERR_OK || strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0)
         return e;
     return pay_platform_trade_close_tx(c->p, tx, NULL, c->trade_id, "risk_rejected", err);
@@ -102,9 +121,11 @@ static enum pay_err decide_apply(struct pay_store_tx *tx, void *ctx, struct pay_
                            "UPDATE pf_risk_reviews SET status = $1, note = $2, decided_by = $3,"
                            " decided_ms = $4 WHERE trade_id = $5 AND status = 'pending'",
                            "tttit", status, c->note, c->actor, pay_clock_now_ms(), c->trade_id);
+    /* another node decided it between our read and our write (PostgreSQL): decided */
+    if (e == PAY_ERR_OK && pay_store_changes(tx) != 1)
+        e = pay_error_set(err, PAY_ERR_RISK_REVIEW_DECIDED, "trade_id", "it was decided meanwhile");
     if (e != PAY_ERR_OK)
         return e;
-    PAY_ASSERT_MSG(pay_store_changes(tx) == 1, "review of %s decided twice", c->trade_id);
     e = c->approve ? approve_tx(c, tx, err) : reject_tx(c, tx, err);
     char detail[PAY_AUDIT_DETAIL_MAX];
     snprintf(detail, sizeof detail,

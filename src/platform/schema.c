@@ -603,6 +603,11 @@ static const struct pay_store_migration migrations[] = {
      "CREATE INDEX pf_risk_ip ON pf_risk_attempts(ip, at_ms, paid, currency, amount_minor);"
      "CREATE INDEX pf_risk_merchant ON pf_risk_attempts"
      " (merchant_id, at_ms, paid, currency, amount_minor)"},
+    {27,
+     /* A review holds the money (docs/risk.md, "Review"): the pending ledger transfer that
+      * reserves the payment in the consumer's wallet until the operator decides; "" for a
+      * review held before (its approval pays afresh, its rejection has nothing to release). */
+     "ALTER TABLE pf_risk_reviews ADD COLUMN hold_id TEXT NOT NULL DEFAULT ''"},
 };
 
 /* PostgreSQL runs 1..12 and 17 on as written; 13 to 16 are written for SQLite (its table rebuild,

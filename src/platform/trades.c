@@ -18,7 +18,8 @@
     "id, merchant_id, out_trade_no, amount_minor, currency, subject, body, notify_url,"            \
     " return_url, product, state, created_ms, expire_ms, paid_ms, closed_ms, finished_ms,"         \
     " pay_method, payer, fee_minor, refunded_minor, fee_refunded_minor, close_reason,"             \
-    " buyer_id, ship_due_ms, shipped_ms, confirm_due_ms, logistics_company, tracking_no"
+    " buyer_id, ship_due_ms, shipped_ms, confirm_due_ms, logistics_company, tracking_no,"          \
+    " COALESCE((SELECT r.status FROM pf_risk_reviews r WHERE r.trade_id = pf_trades.id), '')"
 
 static const struct pay_state_move trade_moves[] = {
     {PAY_TRADE_WAIT_BUYER_PAY, PAY_TRADE_SUCCESS},
@@ -93,6 +94,7 @@ static void trade_from_row(struct pay_store_stmt *st, struct pay_platform_trade 
     t->confirm_due_ms = pay_store_col_int64(st, 25);
     pay_store_col_copy(st, 26, t->logistics_company, sizeof t->logistics_company);
     pay_store_col_copy(st, 27, t->tracking_no, sizeof t->tracking_no);
+    pay_store_col_copy(st, 28, t->risk_review, sizeof t->risk_review);
 }
 
 enum pay_err pay_platform_trade_save(struct pay_store_tx *tx, const struct pay_platform_trade *t,
@@ -273,6 +275,10 @@ static enum pay_err book_payment(struct cmd *c, struct pay_store_tx *tx,
     size_t n = t->fee_minor > 0 ? 2 : 1;
     xfer(&x[0], "pay", t->id, src, mch, t->amount_minor, t->currency, PAY_PF_XFER_PAY);
     xfer(&x[1], "fee", t->id, mch, fees, t->fee_minor, t->currency, PAY_PF_XFER_FEE);
+    if (c->pm->hold_id && c->pm->hold_id[0]) { /* an approved risk review: the money held */
+        x[0].flags = PAY_LEDGER_TF_POST_PENDING;
+        pay_str_copy(x[0].pending_id, sizeof x[0].pending_id, c->pm->hold_id);
+    }
     if (n == 2)
         x[0].flags |= PAY_LEDGER_TF_LINKED;
     e = pay_ledger_tx_transfers(c->p->ledger, tx, x, n, r, err);
@@ -320,6 +326,11 @@ static enum pay_err pay_apply(struct pay_store_tx *tx, void *ctx, struct pay_err
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id", "trade is %s",
                              expired && strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) == 0 ? "expired"
                                                                                        : t.state);
+    /* Held for a risk review: only the operator's approval pays it (its money is reserved in
+     * the consumer's wallet); a bank's money for it is sent back as for a closed trade. */
+    if (strcmp(t.risk_review, "pending") == 0 && !c->pm->hold_id)
+        return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
+                             "its payment is held for a risk review");
     bool escrow = strcmp(t.product, "escrow") == 0;
     t.fee_minor = 0;
     /* The fee terms are read inside the transaction so they are those at payment time. */
@@ -378,6 +389,12 @@ static enum pay_err close_apply(struct pay_store_tx *tx, void *ctx, struct pay_e
     if (strcmp(t.state, PAY_TRADE_WAIT_BUYER_PAY) != 0 || (expire && now < t.expire_ms))
         return pay_error_set(err, PAY_ERR_TRADE_STATE_INVALID, "trade_id",
                              "trade is %s; only an unpaid trade can be closed", t.state);
+    /* Its payment is held (the consumer's money reserved): the operator's decision closes or
+     * pays it, neither the merchant nor the clock (docs/risk.md, "Review"). */
+    if (strcmp(t.risk_review, "pending") == 0)
+        return pay_error_set(err, PAY_ERR_RISK_REVIEW, "trade_id",
+                             "its payment is held for a risk review: the platform approves it"
+                             " (then refund it) or rejects it (then it closes)");
     pay_platform_trade_move(&t, PAY_TRADE_CLOSED);
     t.closed_ms = now;
     pay_str_copy(t.close_reason, sizeof t.close_reason, c->reason);

@@ -73,13 +73,18 @@ static json_t *history(struct wpage *w)
         return arr;
     for (size_t i = 0; i < n; i++) {
         bool in = strcmp(t[i].credit_account_id, id) == 0;
+        /* a risk hold and its release move nothing (docs/risk.md, "Review"): no sign; its
+         * approval is the payment */
+        bool hold = t[i].code == PAY_PF_XFER_RISK_HOLD || t[i].code == PAY_PF_XFER_RISK_RELEASE;
         char amount[PAY_MONEY_TEXT_MAX + 2] = "";
-        amount[0] = in ? '+' : '-';
-        pay_money_format(t[i].amount_minor, t[i].currency, amount + 1, sizeof amount - 1);
+        amount[0] = hold ? '\0' : in ? '+' : '-';
+        pay_money_format(t[i].amount_minor, t[i].currency, amount + !hold, sizeof amount - 1);
         const char *kind = t[i].code == PAY_PF_XFER_PAY              ? "payment"
                            : t[i].code == PAY_PF_XFER_TOPUP          ? "top-up"
                            : t[i].code == PAY_PF_XFER_WITHDRAW       ? "withdrawal"
                            : t[i].code == PAY_PF_XFER_SANDBOX_CREDIT ? "sandbox credit"
+                           : t[i].code == PAY_PF_XFER_RISK_HOLD      ? "held"
+                           : t[i].code == PAY_PF_XFER_RISK_RELEASE   ? "released"
                                                                      : "refund";
         json_array_append_new(
             arr,
@@ -88,7 +93,10 @@ static json_t *history(struct wpage *w)
                 pay_platform_time_json(t[i].created_ms), "at_text",
                 pay_http_req_time(w->req, t[i].created_ms), "kind", kind, "kind_text",
                 pay_platform_movement_text(w->req, kind), "amount", amount, "amount_text",
-                pay_http_req_printf(w->req, "%s%s", in ? "+" : "-",
+                pay_http_req_printf(w->req, "%s%s",
+                                    hold ? ""
+                                    : in ? "+"
+                                         : "-",
                                     pay_http_req_money(w->req, t[i].amount_minor, t[i].currency)),
                 "ref", t[i].user_data));
     }
@@ -123,13 +131,19 @@ static void humanise_withdrawals(struct wpage *w, json_t *list)
 /* The logged-in wallet: balance, cards, banks, movements, withdrawals. */
 static void add_wallet(struct wpage *w, json_t *ctx)
 {
-    int64_t bal = 0;
-    char text[PAY_MONEY_TEXT_MAX + 1] = "0.00";
+    int64_t bal = 0, held = 0;
+    char text[PAY_MONEY_TEXT_MAX + 1] = "0.00", held_text[PAY_MONEY_TEXT_MAX + 1] = "0.00";
     struct pay_error e = {0};
-    if (pay_platform_wallet_balance(w->p, w->consumer_id, "CNY", &bal, &e) == PAY_ERR_OK)
+    if (pay_platform_wallet_balance(w->p, w->consumer_id, "CNY", &bal, &held, &e) == PAY_ERR_OK) {
         pay_money_format(bal, "CNY", text, sizeof text);
+        pay_money_format(held, "CNY", held_text, sizeof held_text);
+    }
     json_object_set_new(ctx, "balance", json_string(text));
     json_object_set_new(ctx, "balance_text", json_string(pay_http_req_money(w->req, bal, "CNY")));
+    if (held > 0) /* payments held for a risk review: not spendable until decided */
+        json_object_set_new(ctx, "held",
+                            json_pack("{s:s, s:s}", "amount", held_text, "text",
+                                      pay_http_req_money(w->req, held, "CNY")));
     struct pay_platform_card cards[PAY_WALLET_CARDS_MAX];
     size_t n = 0;
     json_t *arr = json_array();

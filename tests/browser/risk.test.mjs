@@ -1,11 +1,11 @@
 // Browser test of the risk console (docs/risk.md, "Review"): two consumers pay above the rules'
-// review limit at the cashier in Chromium and are told the payment waits for a check, nothing
-// charged; the operator logs in to the console (the token form), sees both payments held and the
+// review limit at the cashier in Chromium and are told the payment waits for a check, its amount
+// held in the wallet (shown as held, not spendable); the operator logs in to the console (the token form), sees both payments held and the
 // rules with how often each fired, in Chinese and in English, approves one (paid now: the
 // merchant's signed API shows it paid and its balance up by the amount less the fee, the wallet
 // down by the amount), posts the same approval again (409 RISK_REVIEW_DECIDED, nothing more
 // moves), tries to reject the other without a note (refused), then rejects it with one (the
-// trade closed unpaid, close_reason risk_rejected). A form without the console's CSRF token is
+// trade closed unpaid, close_reason risk_rejected, the held amount back in the wallet). A form without the console's CSRF token is
 // refused. The operator's decisions are in the audit trail (/operator/audit); then `paygate
 // ledger verify` is clean and `paygate audit verify` intact. Needs Chromium and playwright-core (requireBrowser).
 import fs from 'node:fs';
@@ -69,6 +69,11 @@ async function wallet(page) {
   await page.goto(`${pfUrl}/wallet`);
   return page.getAttribute('#balance', 'data-amount');
 }
+// What reviews hold in the wallet (#held), '0.00' when the page shows none.
+async function heldIn(page) {
+  await page.goto(`${pfUrl}/wallet`);
+  return (await page.$('#held')) ? page.getAttribute('#held', 'data-amount') : '0.00';
+}
 
 // A consumer pays t from the wallet at the cashier; the page that answers.
 async function payHeld(ctx, login, t) {
@@ -83,7 +88,7 @@ async function payHeld(ctx, login, t) {
 const browser = await launch();
 let failed = false;
 try {
-  // (a) two payments held: the consumer is told plainly, never the rule; nothing charged
+  // (a) two payments held: the consumer is told plainly, never the rule; the amount held
   const before = await available();
   const buyer1 = await browser.newContext({ locale: 'zh-CN' });
   const buyer2 = await browser.newContext({ locale: 'zh-CN' });
@@ -91,14 +96,18 @@ try {
   const t2 = await trade('720.50');
   const p1 = await payHeld(buyer1, '13800000011', t1);
   const said = await p1.textContent('body');
-  expect(said.includes('尚未扣款') && !said.includes('big_single'),
+  expect(said.includes('冻结') && !said.includes('big_single'),
     `told it waits for a check, not the rule (${said.slice(0, 400)})`);
   await shot(p1, 'risk-1-cashier-held');
   await payHeld(buyer2, '13800000012', t2);
   expect((await tradeOf(t1.trade_id)).state === 'WAIT_BUYER_PAY' &&
     (await tradeOf(t2.trade_id)).state === 'WAIT_BUYER_PAY', 'both trades unpaid');
   expect(await available() === before, 'the merchant got nothing yet');
-  expect(await wallet(p1) === '1000.00', 'the wallet was not charged');
+  expect(await wallet(p1) === '400.00' && await heldIn(p1) === '600.00',
+    'the wallet holds 600.00, 400.00 left to spend');
+  expect((await p1.textContent('#held')).includes('冻结'), 'the held line, in Chinese');
+  expect((await tradeOf(t1.trade_id)).risk_review === 'pending', 'the merchant sees it under review');
+  await shot(p1, 'risk-1b-wallet-held');
 
   // (b) the operator's console, in Chinese: both held, the rule's hits counted
   const opCtx = await browser.newContext({ locale: 'zh-CN' });
@@ -142,7 +151,8 @@ try {
   const afterOne = await available();
   expect(Math.round((Number(afterOne) - Number(before)) * 100) === 60000 - fee,
     `the merchant's balance up by 600.00 less the fee (${before} -> ${afterOne})`);
-  expect(await wallet(p1) === '400.00', 'the wallet paid exactly 600.00');
+  expect(await wallet(p1) === '400.00' && await heldIn(p1) === '0.00',
+    'the wallet paid exactly 600.00, from the hold');
   expect(await op.$(`#decided tr[data-trade="${t1.trade_id}"][data-status="approved"]`) !== null,
     'listed as approved');
   // the same approval again: decided, nothing more moves
@@ -175,7 +185,8 @@ try {
     `closed unpaid (${JSON.stringify(closed)})`);
   expect(await available() === afterOne, 'the merchant got nothing for it');
   const p2 = await buyer2.newPage();
-  expect(await wallet(p2) === '1000.00', 'the second wallet untouched');
+  expect(await wallet(p2) === '1000.00' && await heldIn(p2) === '0.00',
+    'the second wallet whole again, nothing held');
   expect(await en.$('#reviews tr.risk-review') === null, 'nothing left to decide');
   // the operator's decisions in the audit trail: the two done, the second approval refused
   await en.goto(`${pfUrl}/operator/audit?action=risk.review_approve`);

@@ -17,6 +17,7 @@
 #include "http/client.h"
 #include "http/codec.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,9 +54,11 @@ static void write_rules(const char *text)
     assert_int_equal(rename(tmp, path), 0); /* the platform reads the old file or the new one */
 }
 
+#define POOR "13900000099"
+
 static const char *const logins[] = {"13900000001", "13900000002", "13900000003", "13900000004",
                                      "13900000005", "13900000006", "13900000007", "13900000008",
-                                     "13900000009", "13900000010"};
+                                     "13900000009", "13900000010", "13900000011"};
 
 /* The rules file's path goes in [platform] of the harness's platform.ini (the data dir's name
  * is known only once h_setup made it), with the test clock in [server]. */
@@ -85,6 +88,8 @@ static int group_setup(void **state)
         h_add_consumer(&pf, logins[i], "correct horse", "246810");
         h_wallet_credit(&pf, logins[i], "2000.00");
     }
+    h_add_consumer(&pf, POOR, "correct horse", "246810"); /* less than a review's amount */
+    h_wallet_credit(&pf, POOR, "550.00");
     h_start(&pf);
     return 0;
 }
@@ -110,18 +115,30 @@ static int64_t available(const struct h_merchant *m)
     return v;
 }
 
-/* The trade's state, by the merchant's signed GET /v1/trades/{id}. */
-static const char *trade_state(const struct h_merchant *m, const char *id)
+/* A string of the trade as the merchant's signed GET /v1/trades/{id} shows it ("" absent). */
+static const char *trade_field(const struct h_merchant *m, const char *id, const char *key)
 {
-    static char state[32];
+    static char value[32];
     char path[128];
     struct h_reply r;
     snprintf(path, sizeof path, "/v1/trades/%s", id);
     h_call(&pf, m, "GET", path, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
-    snprintf(state, sizeof state, "%s", h_str(r.json, "state"));
+    assert_true(r.sig_ok);
+    snprintf(value, sizeof value, "%s", h_str(r.json, key));
     h_reply_fini(&r);
-    return state;
+    return value;
+}
+
+static const char *trade_state(const struct h_merchant *m, const char *id)
+{
+    return trade_field(m, id, "state");
+}
+
+/* Its payment's risk review: "", pending, approved, rejected. */
+static const char *trade_review(const struct h_merchant *m, const char *id)
+{
+    return trade_field(m, id, "risk_review");
 }
 
 static void b_req(struct h_platform *p, struct h_browser *b, const char *method, const char *path,
@@ -191,16 +208,41 @@ static void daily_limit(void **state)
     h_browser_fini(&b);
 }
 
-/* Above 500.00 at once: held for a check, not charged; the merchant sees the trade unpaid. */
+static int64_t wallet_of(const char *login, int64_t *held);
+
+/* Above 500.00 at once: held for a check, its amount reserved in the wallet (not spendable, shown
+ * as held); the merchant sees the trade unpaid and under review and cannot close it meanwhile. A
+ * second review the wallet cannot cover is refused as the payment would be, nothing held. */
 static void single_limit_review(void **state)
 {
     struct h_browser b = {0};
-    char id[64];
-    int64_t before = available(&ma);
+    char id[64], id2[64], path[128];
+    int64_t before = available(&ma), held = 0;
     assert_int_equal(pay(&b, &ma, logins[1], "600.00", id), 409);
-    assert_non_null(strstr(b.page, "尚未扣款")); /* "nothing was charged" */
+    assert_non_null(strstr(b.page, "冻结")); /* "the amount is held in your wallet" */
     assert_string_equal(trade_state(&ma, id), "WAIT_BUYER_PAY");
+    assert_string_equal(trade_review(&ma, id), "pending");
     assert_int_equal(available(&ma), before);
+    assert_int_equal(wallet_of(logins[1], &held), 200000 - 60000);
+    assert_int_equal(held, 60000);
+    struct h_reply r;
+    snprintf(path, sizeof path, "/v1/trades/%s/close", id);
+    h_call(&pf, &ma, "POST", path, NULL, "risk-close-held", &r);
+    assert_int_equal(r.status, 409);
+    assert_string_equal(h_err_code(&r), "RISK_REVIEW");
+    h_reply_fini(&r);
+    assert_string_equal(trade_review(&ma, id), "pending");
+    /* held for review, but 600.00 is more than a wallet of 550.00: refused as the payment would
+     * be (BALANCE_INSUFFICIENT), nothing held */
+    struct h_browser poor = {0};
+    assert_int_equal(pay(&poor, &ma, POOR, "600.00", id2), 409);
+    assert_non_null(strstr(poor.page, "余额不足"));
+    assert_string_equal(trade_state(&ma, id2), "WAIT_BUYER_PAY");
+    assert_string_equal(trade_review(&ma, id2), "");
+    assert_int_equal(wallet_of(POOR, &held), 55000);
+    assert_int_equal(held, 0);
+    assert_int_equal(available(&ma), before);
+    h_browser_fini(&poor);
     h_browser_fini(&b);
 }
 
@@ -385,6 +427,7 @@ static void agreement_review(void **state)
     assert_int_equal(decide(held, "decision=approve", &page), 200);
     free(page);
     assert_string_equal(trade_state(&ma, held), "TRADE_SUCCESS");
+    assert_string_equal(trade_review(&ma, held), "approved");
     assert_int_equal(available(&ma) - before, 60000 - 360);
     before = available(&ma);
     snprintf(body, sizeof body, AGREEMENT_TRADE, "risk-ag-2", "20.00", ag);
@@ -500,8 +543,9 @@ static long rule_hits(const char *name)
     return n;
 }
 
-/* The consumer's wallet balance in minor units, as the wallet page shows it (data-amount). */
-static int64_t wallet_of(const char *login)
+/* The consumer's spendable wallet balance in minor units, as the wallet page shows it
+ * (#balance data-amount), and what reviews hold there (#held, 0 when not shown) into *held. */
+static int64_t wallet_of(const char *login, int64_t *held)
 {
     struct h_browser b = {0};
     char form[200];
@@ -509,14 +553,23 @@ static int64_t wallet_of(const char *login)
     snprintf(form, sizeof form, "csrf=%s&login=%s&password=correct+horse", b.last_csrf, login);
     b_req(&pf, &b, "POST", "/wallet/login", form);
     b_req(&pf, &b, "GET", "/wallet", NULL);
-    const char *a = strstr(b.page, "id=\"balance\" data-amount=\"");
-    assert_non_null(a);
-    int64_t v = 0;
-    char text[32];
-    snprintf(text, sizeof text, "%.*s", (int)strcspn(a + 26, "\""), a + 26);
-    assert_int_equal(pay_money_parse(text, "CNY", &v, NULL), PAY_ERR_OK);
+    const char *keys[] = {"id=\"balance\" data-amount=\"", "id=\"held\" data-amount=\""};
+    int64_t v[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        const char *a = strstr(b.page, keys[i]);
+        if (i == 0)
+            assert_non_null(a);
+        if (!a)
+            continue;
+        a += strlen(keys[i]);
+        char text[32];
+        snprintf(text, sizeof text, "%.*s", (int)strcspn(a, "\""), a);
+        assert_int_equal(pay_money_parse(text, "CNY", &v[i], NULL), PAY_ERR_OK);
+    }
+    if (held)
+        *held = v[1];
     h_browser_fini(&b);
-    return v;
+    return v[0];
 }
 
 /* Two payments above 500.00 held: the consumer trying again is still held (no new attempt);
@@ -529,7 +582,7 @@ static void review_approve_reject(void **state)
     char held[64], held2[64], plain[64], *page = NULL;
     const char *who = logins[8];
     long hits = rule_hits("big_single");
-    int64_t before = available(&ma), wallet = wallet_of(who);
+    int64_t before = available(&ma), wallet = wallet_of(who, NULL), held_now = 0;
     assert_int_equal(pay(&b, &ma, who, "600.00", held), 409);
     assert_int_equal(pay(&b, &ma, who, "700.00", held2), 409);
     snprintf(plain, sizeof plain, "%s", h_create_trade(&pf, &ma, "risk-unheld", "1.00", NULL));
@@ -541,6 +594,8 @@ static void review_approve_reject(void **state)
     b_req(&pf, &b, "POST", path, form);
     assert_int_equal(b.status, 409); /* still held */
     assert_int_equal(rule_hits("big_single"), hits + 2);
+    assert_int_equal(wallet - wallet_of(who, &held_now), 130000); /* both held, to the cent */
+    assert_int_equal(held_now, 130000);
     /* the 15 minutes pass: the unheld trade expires, the held ones wait */
     assert_int_equal(th_clock_advance(pf.url, 16 * 60 * 1000), 0);
     char needle[128];
@@ -557,7 +612,8 @@ static void review_approve_reject(void **state)
     free(page);
     assert_string_equal(trade_state(&ma, held), "TRADE_SUCCESS");
     assert_int_equal(available(&ma) - before, 60000 - 360);
-    assert_int_equal(wallet - wallet_of(who), 60000);
+    assert_int_equal(wallet - wallet_of(who, &held_now), 130000); /* paid from the hold */
+    assert_int_equal(held_now, 70000);
     assert_int_equal(decide(held, "decision=approve", &page), 409);
     assert_non_null(strstr(page, "RISK_REVIEW_DECIDED"));
     free(page);
@@ -577,7 +633,85 @@ static void review_approve_reject(void **state)
     assert_non_null(strstr(page, "RISK_REVIEW_NOT_FOUND"));
     free(page);
     assert_int_equal(available(&ma) - before, 60000 - 360);
-    assert_int_equal(wallet - wallet_of(who), 60000);
+    assert_int_equal(wallet - wallet_of(who, &held_now), 60000); /* the 700.00 back */
+    assert_int_equal(held_now, 0);
+    assert_string_equal(trade_review(&ma, held2), "rejected");
+    h_browser_fini(&b);
+}
+
+/* One approval posted by a thread of its own (the console's form, by the Bearer token). */
+struct approval {
+    const char *trade_id;
+    long status;
+};
+
+static void *approve_thread(void *arg)
+{
+    struct approval *a = arg;
+    char url[512];
+    snprintf(url, sizeof url, "%s/operator/risk/reviews/%s/decide", pf.url, a->trade_id);
+    const char *headers[] = {"Authorization: Bearer " OP_TOKEN,
+                             "Content-Type: application/x-www-form-urlencoded", NULL};
+    struct pay_http_client_options opt = {.allow_private_addresses = true};
+    struct pay_http_client_response r = {0};
+    static const char form[] = "decision=approve&note=both+operators+clicked";
+    a->status =
+        pay_http_client_request("POST", url, headers, form, sizeof form - 1, &opt, &r, NULL) == 0
+            ? r.status
+            : -1;
+    pay_http_client_response_fini(&r);
+    return NULL;
+}
+
+/* The merchant is told a payment is under review: a signed trade.review notification with the
+ * trade (WAIT_BUYER_PAY, risk_review pending). Two operators approve at once: one approval
+ * pays (trade.state TRADE_SUCCESS), the other is RISK_REVIEW_DECIDED; the money moved once, the
+ * consumer's wallet down by exactly the amount and nothing left held. */
+static void review_notified_and_approved_once(void **state)
+{
+    struct h_notify_sink sink = {0};
+    struct h_browser b = {0};
+    char id[64], path[128], form[300];
+    const char *who = logins[10];
+    h_sink_start(&sink, pf.pk, 0);
+    int64_t before = available(&mb), wallet = wallet_of(who, NULL), held = 0;
+    snprintf(id, sizeof id, "%s", h_create_trade(&pf, &mb, "risk-notified", "800.00", sink.url));
+    b_login(&pf, &b, id, who);
+    snprintf(path, sizeof path, "/cashier/%s", id);
+    b_req(&pf, &b, "GET", path, NULL);
+    snprintf(form, sizeof form, "csrf=%s&pay_password=246810", b.last_csrf);
+    snprintf(path, sizeof path, "/cashier/%s/pay/wallet", id);
+    b_req(&pf, &b, "POST", path, form);
+    assert_int_equal(b.status, 409);
+    assert_int_equal(h_sink_wait(&sink, 1, 20000), 1);
+    json_t *n = json_loads(sink.bodies[0], 0, NULL);
+    assert_string_equal(h_str(n, "event"), "trade.review");
+    assert_string_equal(h_str(n, "trade.trade_id"), id);
+    assert_string_equal(h_str(n, "trade.state"), "WAIT_BUYER_PAY");
+    assert_string_equal(h_str(n, "trade.risk_review"), "pending");
+    json_decref(n);
+    assert_int_equal(sink.bad_sigs, 0);
+    assert_int_equal(wallet - wallet_of(who, &held), 80000);
+    assert_int_equal(held, 80000);
+    struct approval a[2] = {{.trade_id = id}, {.trade_id = id}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, approve_thread, &a[i]), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_true((a[0].status == 200 && a[1].status == 409) ||
+                (a[0].status == 409 && a[1].status == 200));
+    assert_string_equal(trade_state(&mb, id), "TRADE_SUCCESS");
+    assert_string_equal(trade_review(&mb, id), "approved");
+    assert_int_equal(available(&mb) - before, 80000 - 480); /* less the 0.6% fee, once */
+    assert_int_equal(wallet - wallet_of(who, &held), 80000);
+    assert_int_equal(held, 0);
+    assert_int_equal(h_sink_wait(&sink, 2, 20000), 2);
+    n = json_loads(sink.bodies[1], 0, NULL);
+    assert_string_equal(h_str(n, "event"), "trade.state");
+    assert_string_equal(h_str(n, "trade.state"), "TRADE_SUCCESS");
+    json_decref(n);
+    h_sink_stop(&sink);
     h_browser_fini(&b);
 }
 
@@ -585,11 +719,17 @@ int main(int argc, char **argv)
 {
     h_paygate = th_binary_arg(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(daily_limit),           cmocka_unit_test(single_limit_review),
-        cmocka_unit_test(burst_then_clock),      cmocka_unit_test(blacklisted_account),
-        cmocka_unit_test(new_device_step_up),    cmocka_unit_test(agreement_review),
-        cmocka_unit_test(reload_on_sighup),      cmocka_unit_test(counters_shared_by_processes),
-        cmocka_unit_test(review_approve_reject), cmocka_unit_test(step_up_codes_locked),
+        cmocka_unit_test(daily_limit),
+        cmocka_unit_test(single_limit_review),
+        cmocka_unit_test(burst_then_clock),
+        cmocka_unit_test(blacklisted_account),
+        cmocka_unit_test(new_device_step_up),
+        cmocka_unit_test(agreement_review),
+        cmocka_unit_test(reload_on_sighup),
+        cmocka_unit_test(counters_shared_by_processes),
+        cmocka_unit_test(review_approve_reject),
+        cmocka_unit_test(step_up_codes_locked),
+        cmocka_unit_test(review_notified_and_approved_once),
     };
     return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }
