@@ -603,8 +603,12 @@
 
 #define PAY_STORE_ATTEMPTS_SQL_MAX 320
 /* The nonce cache's two statements (store/nonces.c) around a table name of at most 63
- * characters: the longest, the INSERT, is 115 characters plus the name. */
-#define PAY_STORE_NONCES_SQL_MAX 200
+ * characters: the longest, the INSERT, is 171 characters plus the name twice. */
+#define PAY_STORE_NONCES_SQL_MAX 320
+/* The nonce cache purges expired rows at most this often (seconds of the checks' time): an
+ * expired nonce is taken over by its insert anyway, so the purge only keeps the table small,
+ * and a purge per signed request was a statement of its own in every check. */
+#define PAY_STORE_NONCES_PURGE_S 60
 /* Savepoint depths pay_store_keep can mark (bits of pay_store_tx.kept). */
 #define PAY_STORE_KEEP_DEPTH_MAX 63
 #define PAY_STORE_TX_HOOKS_MAX   4

@@ -162,9 +162,14 @@ static enum pay_err scalar(struct pay_store_tx *tx, const char *sql, int64_t *ou
     return rc < 0 ? err->code : PAY_ERR_OK;
 }
 
+/* The leaves are 0..n-1 without gaps, so the size is the last index + 1: a look-up in the primary
+ * key's index. COUNT(*) read every leaf (PostgreSQL scans the table): one per payment under the
+ * writer lock, growing with the log (docs/performance.md). */
+#define NEXT_IDX "COALESCE(MAX(idx) + 1, 0)"
+
 enum pay_err pay_translog_size(struct pay_store_tx *tx, int64_t *size, struct pay_error *err)
 {
-    return scalar(tx, "SELECT COUNT(*) FROM translog_leaves", size, err);
+    return scalar(tx, "SELECT " NEXT_IDX " FROM translog_leaves", size, err);
 }
 
 enum pay_err pay_translog_first_paid_ms(struct pay_store_tx *tx, int64_t *ms, struct pay_error *err)
@@ -175,18 +180,17 @@ enum pay_err pay_translog_first_paid_ms(struct pay_store_tx *tx, int64_t *ms, st
 enum pay_err pay_translog_append(struct pay_store_tx *tx, const struct pay_translog_leaf *l,
                                  int64_t *index_out, struct pay_error *err)
 {
+    /* One statement (one round trip on PostgreSQL): the next index is read by the insert. */
     enum pay_err e = check_leaf(l, err);
-    int64_t idx = 0;
-    if (e == PAY_ERR_OK)
-        e = pay_translog_size(tx, &idx, err); /* leaves are 0..n-1: the next is n */
     if (e == PAY_ERR_OK)
         e = pay_store_exec(tx, err,
                            "INSERT INTO translog_leaves (idx, trade_id, merchant_id, out_trade_no,"
                            " amount_minor, currency, method, paid_ms)"
-                           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                           "itttitti", idx, l->trade_id, l->merchant_id, l->out_trade_no,
-                           l->amount_minor, l->currency, l->method, l->paid_ms);
-    if (e == PAY_ERR_OK && index_out)
-        *index_out = idx;
+                           " SELECT " NEXT_IDX ", $1, $2, $3, $4, $5, $6, $7 FROM translog_leaves",
+                           "tttitti", l->trade_id, l->merchant_id, l->out_trade_no, l->amount_minor,
+                           l->currency, l->method, l->paid_ms);
+    int64_t size = 0;
+    if (e == PAY_ERR_OK && index_out && (e = pay_translog_size(tx, &size, err)) == PAY_ERR_OK)
+        *index_out = size - 1;
     return e;
 }

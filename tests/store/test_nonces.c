@@ -1,8 +1,9 @@
 /* The database nonce cache (store/nonces.h) on a real SQLite file (in the pg suite,
  * PostgreSQL): a nonce is accepted once per key, also across two stores on one database (two
  * processes), and once only when 20 threads on the two stores send it at once; it is kept for
- * two windows after its timestamp and purged after that (time is the now argument: no
- * sleeping); a table name that is not a plain name is refused. */
+ * two windows after its timestamp and fresh again after that, its row purged by the next purge
+ * (at most one per PAY_STORE_NONCES_PURGE_S; time is the now argument: no sleeping); a table name
+ * that is not a plain name is refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,9 +113,38 @@ static void kept_two_windows_then_purged(void **state)
     assert_int_equal(check(f->c[1], "m_a", "old", TS, TS + 2 * WINDOW), PAY_ERR_NONCE_REPLAYED);
     assert_int_equal(rows(f), 1);
     int64_t later = TS + 2 * WINDOW + 1;
-    assert_int_equal(check(f->c[1], "m_a", "new", later, later), PAY_ERR_OK);
-    assert_int_equal(rows(f), 1); /* "old" purged, "new" kept */
-    assert_int_equal(check(f->c[0], "m_a", "new", later, later + 1), PAY_ERR_NONCE_REPLAYED);
+    assert_int_equal(check(f->c[0], "m_a", "new", later, later), PAY_ERR_OK);
+    assert_int_equal(rows(f), 1); /* "old" purged (c[0]'s first purge since TS), "new" kept */
+    assert_int_equal(check(f->c[1], "m_a", "new", later, later + 1), PAY_ERR_NONCE_REPLAYED);
+}
+
+static uint64_t statements(struct fixture *f, int i)
+{
+    struct pay_store_stats st;
+    pay_store_get_stats(f->s[i], &st);
+    return st.prepares + st.cache_hits;
+}
+
+/* The purge runs at most once per PAY_STORE_NONCES_PURGE_S per cache, so a check between
+ * purges is one statement (after the write transaction's own); meanwhile an expired nonce's
+ * row is still there, and the nonce is fresh again all the same (once). */
+static void expired_fresh_again_between_purges(void **state)
+{
+    struct fixture *f = *state;
+    assert_true(PAY_STORE_NONCES_PURGE_S > 1 && PAY_STORE_NONCES_PURGE_S <= 2 * WINDOW);
+    assert_int_equal(check(f->c[0], "m_a", "old", TS, TS), PAY_ERR_OK); /* c[0] purged */
+    uint64_t n0 = statements(f, 1);
+    assert_int_equal(check(f->c[1], "m_a", "x", TS, TS + 2 * WINDOW), PAY_ERR_OK); /* purged */
+    uint64_t n1 = statements(f, 1);
+    assert_int_equal(n1 - n0, 3);        /* its transaction's generation, the purge, the insert */
+    int64_t later = TS + 2 * WINDOW + 1; /* "old" expired; c[1]'s next purge is not due */
+    assert_int_equal(check(f->c[1], "m_a", "old", later, later), PAY_ERR_OK);
+    assert_int_equal(statements(f, 1) - n1, 2); /* no purge */
+    assert_int_equal(rows(f), 2);               /* "old" taken over, "x" there */
+    assert_int_equal(check(f->c[1], "m_a", "old", later, later + 1), PAY_ERR_NONCE_REPLAYED);
+    /* c[0]'s purge is due: "x" (expired) goes, "old" (fresh again) stays */
+    assert_int_equal(check(f->c[0], "m_a", "old", later, later + 1), PAY_ERR_NONCE_REPLAYED);
+    assert_int_equal(rows(f), 1);
 }
 
 struct racer {
@@ -166,6 +196,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(once_per_key_and_across_stores, setup, teardown),
         cmocka_unit_test_setup_teardown(kept_two_windows_then_purged, setup, teardown),
+        cmocka_unit_test_setup_teardown(expired_fresh_again_between_purges, setup, teardown),
         cmocka_unit_test_setup_teardown(parallel_on_two_stores_accept_one, setup, teardown),
         cmocka_unit_test_setup_teardown(table_name_checked, setup, teardown),
     };
