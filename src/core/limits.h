@@ -207,6 +207,11 @@
  * INTERNAL error, a column past the second an assertion). */
 #define PAY_STORE_PG_PARAMS_MAX 64
 #define PAY_STORE_PG_BLOB_COLS  32
+/* Statements whose answer nobody waits for (a read transaction's BEGIN, savepoints), held to go
+ * with the next statement in one round trip, and the longest of them; past the count they are
+ * sent on their own (store_pg.c, "Deferred statements"). */
+#define PAY_STORE_PG_PENDING_MAX     16
+#define PAY_STORE_PG_PENDING_SQL_MAX 64
 
 /* --- money (core) ----------------------------------------------------------------------- */
 

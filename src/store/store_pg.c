@@ -17,7 +17,17 @@
  * whether that transaction committed: OK, DB_BUSY (aborted: safe to retry), or DB_UNREACHABLE
  * when it cannot tell — never a blind retry that could apply a batch twice. A server that cannot
  * be reached (stopped, restarting, failing over to a standby) is DB_UNREACHABLE (503): the
- * connection is made again at the next transaction. */
+ * connection is made again at the next transaction.
+ *
+ * Deferred statements: on PostgreSQL every statement is a client-server round trip, and the
+ * committer's batch is one chain of them under the writer lock. Statements whose answer nobody
+ * reads — a read transaction's BEGIN and the savepoints (SAVEPOINT, RELEASE, ROLLBACK TO) — are
+ * held and sent with the next statement in one round trip (libpq's pipeline mode), the first
+ * failure among them being that statement's error (those after it do not run: the transaction
+ * is failed, and its COMMIT cannot succeed). A write transaction's COMMIT sends what is still
+ * held first and waits as before; a read transaction's COMMIT is sent without waiting for its
+ * answer (a read-only transaction has nothing to make durable), which is read before the
+ * connection's next use. */
 #include "store/store_backend.h"
 
 #include "core/assertions.h"
@@ -47,6 +57,13 @@ struct pg_conn {
     /* The server's WAL timeline, read at each (re)connection ("" on a standby): a promoted
      * standby writes on a new one. A transaction id names one transaction on one timeline. */
     char timeline[12], xact_timeline[12];
+    /* Deferred statements (above), in order; begin_held: the first is a read transaction's
+     * BEGIN, so nothing of the transaction reached the server yet. */
+    char pending[PAY_STORE_PG_PENDING_MAX][PAY_STORE_PG_PENDING_SQL_MAX];
+    int n_pending;
+    bool begin_held;
+    bool unread;             /* a read transaction's COMMIT was sent; its answers are not read */
+    bool tx_read, tx_failed; /* the open transaction reads only; one of its statements failed */
 };
 
 struct pg_stmt {
@@ -59,6 +76,7 @@ struct pg_stmt {
     char *values[PAY_STORE_PG_PARAMS_MAX]; /* NULL: SQL NULL; heap copies (ints in num[]) */
     int lengths[PAY_STORE_PG_PARAMS_MAX], formats[PAY_STORE_PG_PARAMS_MAX];
     char num[PAY_STORE_PG_PARAMS_MAX][24];
+    bool deferred; /* a savepoint statement: held for the next one (above) */
     PGresult *res;
     int row, rows;
     /* The bytea columns of the current row read so far, decoded (PQfreemem): each stays valid
@@ -112,10 +130,115 @@ static enum pay_err fail(struct pg_conn *c, const PGresult *r, struct pay_error 
                          state ? state : "no sqlstate");
 }
 
+/* --- deferred statements (the file's comment) ---------------------------------------------- */
+
+/* Reads the answers of one pipeline up to its sync point (or until the connection is gone). */
+static void drain_to_sync(struct pg_conn *c)
+{
+    for (int nulls = 0; nulls < 2;) {
+        PGresult *r = PQgetResult(c->pg);
+        if (!r) {
+            if (PQstatus(c->pg) == CONNECTION_BAD)
+                return;
+            nulls++; /* the end of one statement's answers; two in a row: nothing more */
+            continue;
+        }
+        nulls = 0;
+        ExecStatusType st = PQresultStatus(r);
+        PQclear(r);
+        if (st == PGRES_PIPELINE_SYNC)
+            return;
+    }
+}
+
+/* Before anything else goes out on c: the answers of a read transaction's COMMIT sent without
+ * waiting (a COMMIT of a read-only transaction cannot lose anything, so they are only read). */
+static void settle(struct pg_conn *c)
+{
+    if (!c->unread)
+        return;
+    c->unread = false;
+    drain_to_sync(c);
+    (void)PQexitPipelineMode(c->pg);
+}
+
+static void forget_pending(struct pg_conn *c)
+{
+    c->n_pending = 0;
+    c->begin_held = false;
+}
+
+/* Queues the held statements (and then st's execution, unless NULL) and a sync point in
+ * pipeline mode, and flushes them: one round trip. false when libpq refused (the connection
+ * is gone); the caller reads the answers. */
+static bool send_held(struct pg_conn *c, const struct pg_stmt *st, const char *then_sql)
+{
+    bool ok = PQenterPipelineMode(c->pg) == 1;
+    for (int i = 0; ok && i < c->n_pending; i++)
+        ok = PQsendQueryParams(c->pg, c->pending[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
+    if (ok && st)
+        ok = PQsendQueryPrepared(c->pg, st->name, st->n_params, (const char *const *)st->values,
+                                 st->lengths, st->formats, 0) == 1;
+    if (ok && then_sql)
+        ok = PQsendQueryParams(c->pg, then_sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
+    return PQpipelineSync(c->pg) == 1 && ok;
+}
+
+/* Sends the held statements, then st (NULL: none), in one round trip and reads the answers: the
+ * first failure is the error (those after it did not run); st's result goes to *res. */
+static enum pay_err flush_with(struct pg_conn *c, const struct pg_stmt *st, PGresult **res,
+                               struct pay_error *err)
+{
+    int n = c->n_pending + (st ? 1 : 0);
+    bool sent = send_held(c, st, NULL);
+    forget_pending(c);
+    enum pay_err e = sent ? PAY_ERR_OK : fail(c, NULL, err);
+    for (int q = 0; sent && q < n; q++) {
+        PGresult *r = PQgetResult(c->pg);
+        if (!r) { /* the connection broke */
+            e = e != PAY_ERR_OK ? e : fail(c, NULL, err);
+            break;
+        }
+        ExecStatusType s = PQresultStatus(r);
+        bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+        if (!ok && e == PAY_ERR_OK)
+            e = fail(c, r, err);
+        if (ok && st && q == n - 1)
+            *res = r;
+        else
+            PQclear(r);
+        PQclear(PQgetResult(c->pg)); /* NULL: the end of this statement's answers */
+    }
+    drain_to_sync(c);
+    (void)PQexitPipelineMode(c->pg);
+    if (e != PAY_ERR_OK)
+        c->tx_failed = true;
+    return e;
+}
+
+/* Holds sql (no parameters) for the next statement; sends what is held first when full. */
+static enum pay_err hold(struct pg_conn *c, const char *sql, struct pay_error *err)
+{
+    PAY_ASSERT(strlen(sql) < PAY_STORE_PG_PENDING_SQL_MAX);
+    if (c->n_pending == PAY_STORE_PG_PENDING_MAX) {
+        enum pay_err e = flush_with(c, NULL, NULL, err);
+        if (e != PAY_ERR_OK)
+            return e;
+    }
+    (void)pay_str_copy(c->pending[c->n_pending++], PAY_STORE_PG_PENDING_SQL_MAX, sql);
+    return PAY_ERR_OK;
+}
+
 /* Runs sql (one or more statements, no parameters) and keeps the last result for the caller
- * when want is non-NULL (else clears it). */
+ * when want is non-NULL (else clears it). What is held goes first. */
 static enum pay_err run(struct pg_conn *c, const char *sql, PGresult **want, struct pay_error *err)
 {
+    settle(c);
+    if (c->n_pending > 0) {
+        enum pay_err e = flush_with(c, NULL, NULL, err);
+        if (e != PAY_ERR_OK)
+            return e;
+    }
     PGresult *r = PQexec(c->pg, sql);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -291,6 +414,8 @@ static enum pay_err pg_conn_open(const char *path, bool writer, int busy_timeout
  * failover); its prepared statements are gone, so every statement prepares again (epoch). */
 static enum pay_err reconnect(struct pg_conn *c, struct pay_error *err)
 {
+    forget_pending(c); /* they belonged to the transaction the broken session rolled back */
+    c->unread = false;
     PQreset(c->pg);
     if (PQstatus(c->pg) != CONNECTION_OK)
         return conn_failed(c, "reconnect: ", err);
@@ -301,6 +426,8 @@ static enum pay_err reconnect(struct pg_conn *c, struct pay_error *err)
 
 static enum pay_err begin(struct pg_conn *c, const char *sql, struct pay_error *err)
 {
+    settle(c);
+    forget_pending(c);
     if (PQstatus(c->pg) != CONNECTION_OK) {
         enum pay_err e = reconnect(c, err);
         if (e != PAY_ERR_OK)
@@ -308,8 +435,12 @@ static enum pay_err begin(struct pg_conn *c, const char *sql, struct pay_error *
     }
     c->xact_id[0] = '\0';
     (void)pay_str_copy(c->xact_timeline, sizeof c->xact_timeline, c->timeline);
-    if (sql != begin_write)
-        return run(c, sql, NULL, err);
+    c->tx_read = sql != begin_write;
+    c->tx_failed = false;
+    if (c->tx_read) { /* goes with the first statement (the file's comment) */
+        c->begin_held = true;
+        return hold(c, sql, err);
+    }
     /* The id lets a COMMIT whose answer was lost be resolved (commit_resolve). */
     PGresult *r = NULL;
     enum pay_err e =
@@ -372,8 +503,38 @@ static enum pay_err commit_resolve(struct pg_conn *c, struct pay_error *err)
     return e;
 }
 
+/* A read transaction's COMMIT, sent without waiting (the file's comment): its answers are read
+ * by settle before the connection's next use. A transaction none of whose statements was sent
+ * has nothing to end. */
+static enum pay_err commit_read(struct pg_conn *c)
+{
+    if (c->begin_held) {
+        forget_pending(c);
+        return PAY_ERR_OK;
+    }
+    c->unread = true;
+    (void)send_held(c, NULL, "COMMIT"); /* refused: the connection broke; settle reads nothing */
+    forget_pending(c);
+    return PAY_ERR_OK;
+}
+
 static enum pay_err commit(struct pg_conn *c, struct pay_error *err)
 {
+    if (c->tx_read && !c->tx_failed)
+        return commit_read(c);
+    settle(c);
+    if (c->n_pending > 0) {
+        /* nothing reached the server: no statement ran, so there is nothing to commit */
+        if (c->begin_held) {
+            forget_pending(c);
+            return PAY_ERR_OK;
+        }
+        /* the held statements first; a failure means no COMMIT was sent (DB_BUSY when the
+         * connection broke: the server rolled back, the retry is safe) */
+        enum pay_err e = flush_with(c, NULL, NULL, err);
+        if (e != PAY_ERR_OK)
+            return e;
+    }
     PGresult *r = PQexec(c->pg, "COMMIT");
     ExecStatusType st = PQresultStatus(r);
     enum pay_err e = PAY_ERR_OK;
@@ -397,8 +558,12 @@ static enum pay_err pg_exec_script(void *conn, const char *sql, struct pay_error
         return begin(c, sql, err);
     if (strcmp(sql, "COMMIT") == 0)
         return commit(c, err);
-    if (strcmp(sql, "ROLLBACK") == 0 && PQstatus(c->pg) != CONNECTION_OK)
-        return PAY_ERR_OK; /* the server rolled back when the connection broke */
+    if (strcmp(sql, "ROLLBACK") == 0) {
+        bool nothing_sent = c->begin_held;
+        forget_pending(c); /* what is held belongs to the transaction being ended */
+        if (nothing_sent || PQstatus(c->pg) != CONNECTION_OK)
+            return PAY_ERR_OK; /* nothing to end, or the server rolled back as it broke */
+    }
     return run(c, sql, NULL, err);
 }
 
@@ -448,6 +613,10 @@ static void *pg_prepare(void *conn, const char *sql, struct pay_error *err)
         return NULL;
     }
     st->row = -1;
+    st->deferred =
+        st->n_params == 0 && strlen(sql) < PAY_STORE_PG_PENDING_SQL_MAX &&
+        (strncmp(sql, "SAVEPOINT ", 10) == 0 || strncmp(sql, "RELEASE SAVEPOINT ", 18) == 0 ||
+         strncmp(sql, "ROLLBACK TO SAVEPOINT ", 22) == 0);
     return st;
 }
 
@@ -485,6 +654,7 @@ static void pg_finalize(void *stmt)
     if (!st)
         return;
     pg_reset(st);
+    settle(st->c);
     /* The server keeps a prepared statement until the session ends; drop an evicted one. */
     if (st->epoch == st->c->epoch && PQstatus(st->c->pg) == CONNECTION_OK &&
         PQtransactionStatus(st->c->pg) != PQTRANS_INERROR) {
@@ -618,14 +788,33 @@ static enum pay_err ensure_prepared(struct pg_stmt *st, struct pay_error *err)
 static int pg_step(void *stmt, struct pay_error *err)
 {
     struct pg_stmt *st = stmt;
+    struct pg_conn *c = st->c;
+    if (st->row < 0 && st->deferred) { /* held for the next statement (the file's comment) */
+        c->changes = 0;
+        if (hold(c, st->sql, err) != PAY_ERR_OK)
+            return -1;
+        st->row = st->rows = 0;
+        return 0;
+    }
     if (st->row < 0) {
+        settle(c);
+        /* a statement prepared now (once per connection) needs the held ones sent first */
+        if (st->epoch != c->epoch && c->n_pending > 0 &&
+            flush_with(c, NULL, NULL, err) != PAY_ERR_OK)
+            return -1;
         if (ensure_prepared(st, err) != PAY_ERR_OK)
             return -1;
-        st->res = PQexecPrepared(st->c->pg, st->name, st->n_params, (const char *const *)st->values,
-                                 st->lengths, st->formats, 0);
+        if (c->n_pending > 0) {
+            if (flush_with(c, st, &st->res, err) != PAY_ERR_OK)
+                return -1;
+        } else {
+            st->res = PQexecPrepared(c->pg, st->name, st->n_params, (const char *const *)st->values,
+                                     st->lengths, st->formats, 0);
+        }
         ExecStatusType s = PQresultStatus(st->res);
         if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
-            fail(st->c, st->res, err);
+            fail(c, st->res, err);
+            c->tx_failed = true;
             PQclear(st->res);
             st->res = NULL;
             return -1;

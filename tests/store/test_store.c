@@ -352,6 +352,55 @@ static void savepoints_nest(void **state)
     rm_db(path);
 }
 
+/* More savepoint statements in a row than PostgreSQL's backend holds for the next statement
+ * (PAY_STORE_PG_PENDING_MAX, store_pg.c "Deferred statements"), and a failed statement undone by
+ * a held ROLLBACK TO that goes out with the next statement: the held ones run in order. */
+#define DEEP 40
+static int64_t rows(struct pay_store *s);
+
+static enum pay_err held_savepoints_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    (void)ctx;
+    for (int i = 0; i < DEEP; i++)
+        assert_int_equal(pay_store_savepoint(tx, err), PAY_ERR_OK);
+    assert_int_equal(pay_store_exec(tx, err, "INSERT INTO t (name, n) VALUES ('deep', 1)", NULL),
+                     PAY_ERR_OK);
+    for (int i = 0; i < DEEP - 1; i++)
+        assert_int_equal(pay_store_release(tx, err), PAY_ERR_OK);
+    assert_int_equal(pay_store_savepoint(tx, err), PAY_ERR_OK);
+    assert_int_equal(pay_store_exec(tx, err, "INSERT INTO t (name, n) VALUES ('deep', 2)", NULL),
+                     PAY_ERR_DB_CONSTRAINT);
+    assert_int_equal(pay_store_rollback_to(tx, err), PAY_ERR_OK);
+    assert_int_equal(pay_store_exec(tx, err, "INSERT INTO t (name, n) VALUES ('after', 1)", NULL),
+                     PAY_ERR_OK);
+    assert_int_equal(pay_store_release(tx, err), PAY_ERR_OK);
+    assert_int_equal(pay_store_savepoint_depth(tx), 0);
+    return PAY_ERR_OK;
+}
+
+static enum pay_err no_statement_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    (void)tx, (void)err;
+    ++*(int *)ctx;
+    return PAY_ERR_OK;
+}
+
+static void savepoints_held_in_order(void **state)
+{
+    (void)state;
+    char *path = temp_db();
+    struct pay_store *s = open_with(path, &comp_v1);
+    assert_int_equal(pay_store_run_tx(s, held_savepoints_body, NULL, NULL), PAY_ERR_OK);
+    assert_int_equal(rows(s), 2); /* 'deep' and 'after' */
+    int runs = 0; /* a read transaction that runs no statement: nothing to send, and fine */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pay_store_run_read(s, no_statement_body, &runs, NULL), PAY_ERR_OK);
+    assert_int_equal(runs, 3);
+    assert_int_equal(rows(s), 2);
+    pay_store_close(s);
+    rm_db(path);
+}
+
 /* --- the transaction contract (pay_store_tx_fn) ------------------------------------------ */
 
 enum body_end { BODY_OK, BODY_REFUSE, BODY_KEEP, BODY_KEEP_INNER };
@@ -811,12 +860,14 @@ static void lost_connection_retried(void **state)
     }
 }
 
-/* The connection breaks inside a savepoint: its RELEASE fails (DB_BUSY: nothing committed), and
- * the level ends anyway, so the body's caller (the committer checks it) finds the nesting
- * straight; the retry commits once. */
+/* The connection breaks inside a savepoint. The RELEASE is held to go with the next statement
+ * (store_pg.c, "Deferred statements"): it answers OK and its level ends at once, so the body's
+ * caller (the committer checks it) finds the nesting straight; the next statement, which takes
+ * the RELEASE with it, finds the connection gone (DB_BUSY: nothing committed); the retry
+ * commits once. */
 struct sp_kill_ctx {
     struct kill_ctx k;
-    enum pay_err release;
+    enum pay_err release, after;
     int depth_after;
 };
 
@@ -835,6 +886,8 @@ static enum pay_err savepoint_killed_body(struct pay_store_tx *tx, void *ctx, st
     if (c->k.runs == 1) {
         c->release = e;
         c->depth_after = pay_store_savepoint_depth(tx);
+        if (e == PAY_ERR_OK)
+            e = c->after = pay_store_exec(tx, err, "UPDATE t SET n = 2 WHERE name = 'once'", NULL);
     }
     return e;
 }
@@ -844,11 +897,15 @@ static void lost_connection_in_savepoint(void **state)
     (void)state;
     char *path = temp_db();
     struct pay_store *s = open_with(path, &comp_v1), *killer = open_with(path, &comp_v1);
-    struct sp_kill_ctx c = {.k = {killer, 0, false}, .release = PAY_ERR_OK, .depth_after = -1};
+    struct sp_kill_ctx c = {.k = {killer, 0, false},
+                            .release = PAY_ERR_INTERNAL,
+                            .after = PAY_ERR_OK,
+                            .depth_after = -1};
     struct pay_error err;
     assert_int_equal(pay_store_run_tx(s, savepoint_killed_body, &c, &err), PAY_ERR_OK);
-    assert_int_equal(c.release, PAY_ERR_DB_BUSY);
+    assert_int_equal(c.release, PAY_ERR_OK);
     assert_int_equal(c.depth_after, 0);
+    assert_int_equal(c.after, PAY_ERR_DB_BUSY);
     assert_int_equal(c.k.runs, 2);
     int64_t n = 0;
     assert_int_equal(pay_store_run_read(s, count_body, &n, NULL), PAY_ERR_OK);
@@ -957,6 +1014,7 @@ int main(void)
         cmocka_unit_test(parameters_by_number),
         cmocka_unit_test(last_insert_rid),
         cmocka_unit_test(savepoints_nest),
+        cmocka_unit_test(savepoints_held_in_order),
         cmocka_unit_test(one_contract),
         cmocka_unit_test(retry_on_busy),
         cmocka_unit_test(soft_gives_up),
