@@ -13,9 +13,11 @@
  *
  * A nonce is kept until its message's timestamp is out of the window (ts + window_s), after
  * which the message is refused as stale anyway, and one window more (another node's clock may
- * be ahead of this one's). Each check is one write: the expired rows purged, the nonce
- * inserted unless present, through the server's write path (its committer, so that checks
- * share the commits of other writes) or a transaction of its own. */
+ * be ahead of this one's). Each check is one write: the nonce inserted unless a live row holds
+ * it (an expired row of the same nonce is taken over: the nonce is fresh again), through the
+ * server's write path (its committer, so that checks share the commits of other writes) or a
+ * transaction of its own; the expired rows are purged by at most one check per
+ * PAY_STORE_NONCES_PURGE_S (core/limits.h) of each cache. */
 #ifndef PAY_STORE_NONCES_H
 #define PAY_STORE_NONCES_H
 
