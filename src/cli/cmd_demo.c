@@ -564,7 +564,13 @@ static void demo_card(const char *bin, int serial, char out[17])
 
 static void print_summary(const struct demo *d)
 {
-    char c1[17], c2[17], c5[17], chain[2 * PAY_URL_MAX + 600] = "";
+    char c1[17], c2[17], c5[17], chain[2 * PAY_URL_MAX + 600] = "", staff[1300];
+    /* the shop's first admin (docs/shop.md "Staff login"): where its password is, never the
+     * password itself (this banner may end up in a log) */
+    demo_path(d, staff, sizeof staff, "shop/shop-admin.txt");
+    const char *where = exists(staff) ? "password in " : "";
+    if (!where[0])
+        snprintf(staff, sizeof staff, "password set with paygate shop staff");
     if (d->chain.on) /* docs/chain.md */
         snprintf(chain, sizeof chain,
                  "  chain           %s  (local EVM node, chain 1337; PTD token %s)\n"
@@ -577,6 +583,7 @@ static void print_summary(const struct demo *d)
     demo_card(d->banks[1].bin, 1, c2);
     printf("\npaygate demo is running (data: %s)\n\n"
            "  shop            %s/          (order admin: /admin)\n"
+           "  shop staff      %s/admin/login  (login admin, %s%s)\n"
            "  platform        %s/wallet    (consumer wallet)\n"
            "  bank %-10s %s/admin     (SMS codes: /sandbox/sms)\n"
            "  bank %-10s %s/admin     (SMS codes: /sandbox/sms)\n"
@@ -591,11 +598,11 @@ static void print_summary(const struct demo *d)
            "                  paygate bank demo-cards --data-dir %s/banks/%s\n\n"
            "%s"
            "paygate demo: ready. Ctrl-C stops everything.\n",
-           d->dir, d->urls[DEMO_SHOP], d->urls[DEMO_PLATFORM], d->banks[0].name_en,
-           d->urls[DEMO_BANK0], d->banks[1].name_en, d->urls[DEMO_BANK1], d->urls[DEMO_PLATFORM],
-           d->operator_token, d->urls[DEMO_SWITCH], d->banks[1].name_en, d->banks[0].name_en,
-           d->urls[DEMO_PLATFORM], d->dir, c1, c5, d->banks[0].name_en, c2, d->banks[1].name_en,
-           d->urls[DEMO_BANK0], d->dir, d->banks[0].code, chain);
+           d->dir, d->urls[DEMO_SHOP], d->urls[DEMO_SHOP], where, staff, d->urls[DEMO_PLATFORM],
+           d->banks[0].name_en, d->urls[DEMO_BANK0], d->banks[1].name_en, d->urls[DEMO_BANK1],
+           d->urls[DEMO_PLATFORM], d->operator_token, d->urls[DEMO_SWITCH], d->banks[1].name_en,
+           d->banks[0].name_en, d->urls[DEMO_PLATFORM], d->dir, c1, c5, d->banks[0].name_en, c2,
+           d->banks[1].name_en, d->urls[DEMO_BANK0], d->dir, d->banks[0].code, chain);
     fflush(stdout);
 }
 

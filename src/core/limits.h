@@ -578,6 +578,17 @@
 /* The demo shop's books page (src/shop/shop_books.c) lists this many of the newest entries; the
  * balances above it sum every entry. */
 #define PAY_SHOP_BOOK_ENTRIES_MAX 200
+/* The shop's staff accounts (src/shop/shop_staff.c, docs/shop.md "Staff login"): a login of
+ * 1..PAY_SHOP_LOGIN_MAX characters of [a-z0-9._-]; a password of at least PAY_SHOP_PASSWORD_MIN
+ * characters (it guards refunds, like the merchant portal's); one made by the shop has
+ * PAY_SHOP_PASSWORD_BYTES random bytes (22 characters, 128 bits). Session and CSRF tokens:
+ * PAY_SHOP_TOKEN_BYTES random bytes as base64url text; a session ends after PAY_SESSION_IDLE_S
+ * without a request. */
+#define PAY_SHOP_LOGIN_MAX      32
+#define PAY_SHOP_PASSWORD_MIN   10
+#define PAY_SHOP_PASSWORD_BYTES 16
+#define PAY_SHOP_TOKEN_BYTES    32
+#define PAY_SHOP_TOKEN_TEXT_MAX 64
 /* Logistics company and tracking number of a shipment: bounded like other merchant fields. */
 #define PAY_PLATFORM_LOGISTICS_MAX 64
 /* Requests listed per trade (API, wallet page): a consumer asking again and again is bounded

@@ -7,6 +7,7 @@
 #include "core/cli_opts.h"
 
 #include "core/config.h"
+#include "crypto/crypto.h"
 #include "http/settings.h"
 /* after errors.h: log.h defines PAY_ERROR, which errors.def also uses */
 #include "core/log.h"
@@ -20,7 +21,7 @@
  * pointers point into argv or into cfg, which lives as long as the opts. */
 struct shop_opts {
     const char *platform_url, *merchant_id, *key_file, *platform_key, *bank_url, *bank_name,
-        *bank_merchant_dir, *bank_cert, *bank_ca, *bank_code, *web_root, *bank_name_en;
+        *bank_merchant_dir, *bank_cert, *bank_ca, *bank_code, *web_root, *bank_name_en, *staff_from;
     struct pay_server_settings srv; /* [server]: listen, TLS, public URL, data dir, log */
     struct pay_config *cfg;         /* --config FILE, or NULL */
     const char *config;             /* its path */
@@ -29,16 +30,19 @@ struct shop_opts {
 
 /* [shop] keys, in the order of the pointers of struct shop_opts. */
 static const char *const shop_keys[] = {
-    "platform_url", "merchant_id",       "key_file",  "platform_key", "bank_url",
-    "bank_name",    "bank_merchant_dir", "bank_cert", "bank_ca",      "bank_code",
-    "web_root",     "bank_name_en",      NULL};
+    "platform_url",      "merchant_id", "key_file", "platform_key", "bank_url", "bank_name",
+    "bank_merchant_dir", "bank_cert",   "bank_ca",  "bank_code",    "web_root", "bank_name_en",
+    "staff_from",        NULL};
 
 static void shop_usage(const struct pay_cli_opt *opts)
 {
     printf("usage: paygate shop [--config FILE] [--check-config] [options] [server options]\n\n"
            "Runs the demo shop: catalogue, cart, checkout through the platform's cashier or the\n"
-           "shop's own bank (the --bank-* options), order pages, my orders and /admin (loopback\n"
-           "only) with refunds. Orders live in DIR/shop.db. `paygate demo` starts it with\n"
+           "shop's own bank (the --bank-* options), order pages, my orders, and behind the staff\n"
+           "login (/admin/login) the order admin with refunds, the courier page and the books.\n"
+           "Orders live in DIR/shop.db. A shop without staff makes login admin on first start\n"
+           "(password in DIR/shop-admin.txt); `paygate shop staff --help` sets passwords and\n"
+           "adds couriers. `paygate demo` starts it with\n"
            "everything configured. Each option overrides its [shop] key of the INI file\n"
            "(--platform-url is platform_url, and so on); --data-dir (or [server] data_dir),\n"
            "--platform-url, --merchant-id and --key-file are required.\n\n"
@@ -103,6 +107,11 @@ static int shop_check(const struct shop_opts *o)
                     required[i].key);
             return 2;
         }
+    if (o->staff_from && strcmp(o->staff_from, "loopback") != 0 &&
+        strcmp(o->staff_from, "any") != 0) {
+        fprintf(stderr, "paygate shop: staff_from: loopback or any\n");
+        return 2;
+    }
     if (strlen(o->srv.public_url) >= sizeof((struct shop *)0)->public_url) {
         fprintf(stderr, "paygate shop: public_url: longer than 255 bytes\n");
         return 2;
@@ -136,6 +145,9 @@ static int shop_open(struct shop *s, const struct shop_opts *o)
         return fprintf(stderr, "paygate shop: cannot open %s: %s %s\n", shown,
                        pay_err_name(err.code), err.detail),
                -1;
+    s->staff_from_anywhere = o->staff_from && strcmp(o->staff_from, "any") == 0;
+    if (shop_staff_first(s, o->srv.data_dir) != 0)
+        return -1;
     if (!pay_str_copy(s->platform_url, sizeof s->platform_url, o->platform_url))
         return fprintf(stderr, "paygate shop: platform_url: longer than %zu bytes\n",
                        sizeof s->platform_url - 1),
@@ -182,7 +194,8 @@ static void shop_close(struct shop *s)
 enum pay_err shop_add_routes(struct shop *s, struct pay_http_server *srv, struct pay_error *err)
 {
     enum pay_err (*const tables[])(struct shop *, struct pay_http_server *, struct pay_error *) = {
-        shop_add_page_routes, shop_add_pay_routes, shop_add_admin_routes, shop_add_courier_routes};
+        shop_add_login_routes, shop_add_page_routes, shop_add_pay_routes, shop_add_admin_routes,
+        shop_add_courier_routes};
     enum pay_err e = PAY_ERR_OK;
     for (size_t i = 0; i < sizeof tables / sizeof tables[0] && e == PAY_ERR_OK; i++)
         e = tables[i](s, srv, err);
@@ -250,7 +263,12 @@ int pay_cmd_shop(int argc, char **argv)
                     &o.bank_code),
         PAY_CLI_OPT("--web-root", "DIR", "templates and static files (default: the source tree)",
                     &o.web_root),
+        PAY_CLI_OPT("--staff-from", "WHO",
+                    "loopback (default): staff pages for loopback clients only; any: all",
+                    &o.staff_from),
         PAY_CLI_END};
+    if (argc > 1 && strcmp(argv[1], "staff") == 0)
+        return shop_cmd_staff(argc - 1, argv + 1);
     if (pay_cli_wants_help(argc, argv)) {
         shop_usage(opts);
         return 0;
@@ -261,6 +279,11 @@ int pay_cmd_shop(int argc, char **argv)
             pay_cli_config_ok("shop", o.config);
         pay_config_free(o.cfg);
         return bad ? 2 : 0;
+    }
+    if (pay_crypto_init() != 0) {
+        fprintf(stderr, "paygate shop: the crypto library did not start\n");
+        pay_config_free(o.cfg);
+        return 1;
     }
     pay_http_signals_block(); /* before any thread exists */
     struct shop s = {0};

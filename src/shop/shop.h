@@ -26,9 +26,11 @@ struct shop {
     paygate_bank *bank; /* NULL when the shop has no bank contract */
     paygate_seen_db *seen;
     char public_url[256];
-    char platform_url[256]; /* where the shopper's wallet is (confirm receipt, after-sales) */
-    char bank_name[64];     /* the shop's bank on its pages */
-    char bank_name_en[64];  /* on English pages; "": bank_name */
+    char platform_url[256];   /* where the shopper's wallet is (confirm receipt, after-sales) */
+    char bank_name[64];       /* the shop's bank on its pages */
+    char bank_name_en[64];    /* on English pages; "": bank_name */
+    bool staff_from_anywhere; /* [shop] staff_from = any: staff pages for every client (else
+                                 loopback clients only, docs/shop.md "Staff login") */
 };
 
 extern const struct shop_product shop_products[];
@@ -105,6 +107,50 @@ int shop_cod_place(struct shop *s, const struct shop_order *o);
 int shop_cod_deliver(struct shop *s, const char *id, bool collected);
 /* The books: every account's balance, the newest entries. 0, or -1. Asserts they balance. */
 int shop_books_read(struct shop *s, struct shop_books *b);
+
+/* Staff: the people who log in to the shop's back office (shop_staff.c; docs/shop.md "Staff
+ * login"). An admin may do everything, a courier only the courier page. Passwords are
+ * Argon2id hashes (crypto/password.h); every login try is counted before its password is
+ * checked (store/attempts.h: subject "staff:<login>", every unknown login sharing "staff:?"),
+ * so parallel tries cannot pass PAY_LOCKOUT_ATTEMPTS. */
+enum shop_role {
+    SHOP_ROLE_ADMIN = 1, /* orders, refunds, shipping, books, and the courier page */
+    SHOP_ROLE_COURIER,   /* the courier page only */
+};
+/* "admin" | "courier" <-> the enum (0 for anything else). */
+enum shop_role shop_role_parse(const char *s);
+const char *shop_role_name(enum shop_role r);
+/* A logged-in member of staff, as a session gives it. */
+struct shop_staff {
+    char login[PAY_SHOP_LOGIN_MAX + 1];
+    enum shop_role role;
+    char csrf[PAY_SHOP_TOKEN_TEXT_MAX]; /* every form of the session carries it */
+};
+/* 1..PAY_SHOP_LOGIN_MAX of [a-z0-9._-]. */
+bool shop_login_valid(const char *login);
+/* Creates login, or gives it a new password and role (its sessions end). FIELD_INVALID naming
+ * login, password (shorter than PAY_SHOP_PASSWORD_MIN or longer than PAY_PASSWORD_MAX) or
+ * role. */
+enum pay_err shop_staff_set(struct shop *s, const char *login, const char *password,
+                            enum shop_role role, struct pay_error *err);
+/* How many accounts exist (into *n). */
+enum pay_err shop_staff_count(struct shop *s, int64_t *n, struct pay_error *err);
+/* Checks login + password, the try counted first, and opens a session: token_out is the
+ * cookie's value, *who its member. CREDENTIALS_INVALID (its detail says how many tries are
+ * left) or LOCKED (nothing checked). */
+enum pay_err shop_staff_login(struct shop *s, const char *login, const char *password,
+                              char token_out[PAY_SHOP_TOKEN_TEXT_MAX], struct shop_staff *who,
+                              struct pay_error *err);
+/* The member of a live session (used within PAY_SESSION_IDLE_S), touching it;
+ * UNAUTHENTICATED otherwise. */
+enum pay_err shop_staff_session(struct shop *s, const char *token, struct shop_staff *who,
+                                struct pay_error *err);
+void shop_staff_logout(struct shop *s, const char *token);
+/* At start (cmd_shop_staff.c): a shop without any account makes login admin with a new
+ * password, written to <data_dir>/shop-admin.txt (0600) and nowhere else. 0 or -1. */
+int shop_staff_first(struct shop *s, const char *data_dir);
+/* `paygate shop staff` (argv[0] "staff"): sets a login's password and role. Exit status. */
+int shop_cmd_staff(int argc, char **argv);
 
 /* The routes of every file (cmd_shop.c adds shop_pages.c's, shop_pay.c's, shop_admin.c's and
  * shop_courier.c's). */

@@ -14,15 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The admin's order of the path; answers the reason it may not act. */
+/* The admin's order of the path (*who: the admin, request memory); answers the reason it may
+ * not act (shop_staff_page: a session, its CSRF token, the admin's role). */
 static enum pay_err admin_order(struct pay_http_request *req, struct shop_order *o,
-                                struct pay_error *err)
+                                const struct shop_staff **who, struct pay_error *err)
 {
     struct shop *s = pay_http_req_ctx(req);
-    if (!shop_same_origin(req, s))
-        return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL, "form posted from another site");
-    if (!shop_is_admin(req))
-        return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL, "admin is for loopback clients");
+    enum pay_err e;
+    if (!(*who = shop_staff_page(req, SHOP_ROLE_ADMIN, &e, err))) {
+        PAY_ASSERT(e != PAY_ERR_OK); /* POST routes only: refused, never redirected */
+        return e;
+    }
     const char *id = pay_http_req_param(req, "id");
     if (!id || shop_order_get(s, id, o) != 0)
         return pay_error_set(err, PAY_ERR_NOT_FOUND, NULL, "no such order");
@@ -54,7 +56,8 @@ static enum pay_err h_ship(struct pay_http_request *req, struct pay_error *err)
 {
     struct shop *s = pay_http_req_ctx(req);
     struct shop_order o;
-    enum pay_err e = admin_order(req, &o, err);
+    const struct shop_staff *who;
+    enum pay_err e = admin_order(req, &o, &who, err);
     if (e != PAY_ERR_OK)
         return e;
     if (strcmp(o.state, "paid") != 0 && strcmp(o.state, "cod") != 0)
@@ -107,10 +110,10 @@ static enum pay_err refund_amount(struct pay_http_request *req, int64_t left, in
 }
 
 /* The confirmation page: nothing moves until its button is pressed. */
-static void confirm_page(struct pay_http_request *req, const struct shop_order *o, int64_t amount,
-                         int64_t left)
+static void confirm_page(struct pay_http_request *req, const struct shop_staff *who,
+                         const struct shop_order *o, int64_t amount, int64_t left)
 {
-    json_t *ctx = shop_order_json(req, o);
+    json_t *ctx = shop_staff_ctx(req, who, shop_order_json(req, o));
     if (ctx) {
         json_object_set_new(ctx, "seq", json_integer(o->refunds + 1));
         shop_money_json(req, ctx, "refund", amount);
@@ -139,7 +142,8 @@ static enum pay_err h_refund(struct pay_http_request *req, struct pay_error *err
 {
     struct shop *s = pay_http_req_ctx(req);
     struct shop_order o;
-    enum pay_err e = admin_order(req, &o, err);
+    const struct shop_staff *who;
+    enum pay_err e = admin_order(req, &o, &who, err);
     if (e != PAY_ERR_OK)
         return e;
     bool confirmed = strcmp(form(req, "confirm"), "1") == 0;
@@ -155,7 +159,7 @@ static enum pay_err h_refund(struct pay_http_request *req, struct pay_error *err
     if ((e = refund_amount(req, left, &amount, err)) != PAY_ERR_OK)
         return e;
     if (!confirmed) {
-        confirm_page(req, &o, amount, left);
+        confirm_page(req, who, &o, amount, left);
         return PAY_ERR_OK;
     }
     if (seq != o.refunds + 1)

@@ -1,10 +1,11 @@
 /* The courier's page and the shop's books (docs/shop.md "Cash on delivery"). The courier sees
  * the cash-on-delivery orders out for delivery and records each: cash collected (exactly the
- * order's amount) or refused. Both pages are the admin's: loopback clients only, like /admin.
- * The books page shows what couriers owe (COD owed), the cash they collected and every
+ * order's amount) or refused: staff with a courier's or an admin's login (shop_login.c). The
+ * books page, an admin's, shows what couriers owe (COD owed), the cash they collected and every
  * entry. */
 #include "shop/shop_internal.h"
 
+#include "core/assertions.h"
 #include "core/log.h"
 #include "core/money.h"
 #include "i18n/i18n.h"
@@ -29,12 +30,14 @@ static void out_row(void *ctx, const struct shop_order *o)
 static enum pay_err h_courier(struct pay_http_request *req, struct pay_error *err)
 {
     struct shop *s = pay_http_req_ctx(req);
-    if (!shop_is_admin(req))
-        return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL,
-                             "the courier page is for loopback clients");
+    enum pay_err e;
+    const struct shop_staff *who = shop_staff_page(req, SHOP_ROLE_COURIER, &e, err);
+    if (!who)
+        return e;
     struct out_ctx c = {req, json_array()};
     shop_order_list(s, NULL, out_row, &c);
-    shop_render(req, 200, "courier", json_pack("{s:o}", "orders", c.rows));
+    shop_render(req, 200, "courier",
+                shop_staff_ctx(req, who, json_pack("{s:o}", "orders", c.rows)));
     return PAY_ERR_OK;
 }
 
@@ -43,11 +46,11 @@ static enum pay_err h_courier(struct pay_http_request *req, struct pay_error *er
 static enum pay_err deliver(struct pay_http_request *req, bool collected, struct pay_error *err)
 {
     struct shop *s = pay_http_req_ctx(req);
-    if (!shop_same_origin(req, s))
-        return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL, "form posted from another site");
-    if (!shop_is_admin(req))
-        return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL,
-                             "the courier page is for loopback clients");
+    enum pay_err e;
+    if (!shop_staff_page(req, SHOP_ROLE_COURIER, &e, err)) {
+        PAY_ASSERT(e != PAY_ERR_OK); /* POST routes only: refused, never redirected */
+        return e;
+    }
     struct shop_order o;
     const char *id = pay_http_req_param(req, "id");
     if (!id || shop_order_get(s, id, &o) != 0 || strcmp(o.method, "cod") != 0)
@@ -55,7 +58,7 @@ static enum pay_err deliver(struct pay_http_request *req, bool collected, struct
     if (collected) {
         const char *text = pay_http_req_form_get(req, "collected");
         int64_t cash = 0;
-        enum pay_err e = pay_money_parse_amount(text ? text : "", "CNY", "collected", &cash, err);
+        e = pay_money_parse_amount(text ? text : "", "CNY", "collected", &cash, err);
         if (e != PAY_ERR_OK)
             return e;
         if (cash != o.amount)
@@ -117,8 +120,10 @@ static json_t *entry_json(struct pay_http_request *req, const struct shop_book_e
 static enum pay_err h_books(struct pay_http_request *req, struct pay_error *err)
 {
     struct shop *s = pay_http_req_ctx(req);
-    if (!shop_is_admin(req))
-        return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL, "admin is for loopback clients");
+    enum pay_err e;
+    const struct shop_staff *who = shop_staff_page(req, SHOP_ROLE_ADMIN, &e, err);
+    if (!who)
+        return e;
     struct shop_books *b = malloc(sizeof *b); /* ~25 KB: the heap */
     if (!b || shop_books_read(s, b) != 0) {
         free(b);
@@ -134,8 +139,9 @@ static enum pay_err h_books(struct pay_http_request *req, struct pay_error *err)
         json_array_append_new(entries, entry_json(req, &b->entries[i]));
     free(b);
     shop_render(req, 200, "books",
-                json_pack("{s:o, s:o, s:b}", "accounts", accounts, "entries", entries,
-                          "has_entries", json_array_size(entries) > 0));
+                shop_staff_ctx(req, who,
+                               json_pack("{s:o, s:o, s:b}", "accounts", accounts, "entries",
+                                         entries, "has_entries", json_array_size(entries) > 0)));
     return PAY_ERR_OK;
 }
 

@@ -27,6 +27,16 @@
     " created_at BIGINT NOT NULL, seq BIGINT NOT NULL);"                                           \
     "CREATE INDEX books_seq ON books(seq)"
 
+/* Staff accounts, their sessions and the attempt guard of their logins (shop_staff.c). */
+#define MIGRATION_5                                                                                \
+    "CREATE TABLE staff(login TEXT PRIMARY KEY, password_hash TEXT NOT NULL,"                      \
+    " role TEXT NOT NULL, created_at BIGINT NOT NULL);"                                            \
+    "CREATE TABLE staff_sessions(token_hash TEXT PRIMARY KEY, login TEXT NOT NULL,"                \
+    " csrf TEXT NOT NULL, created_ms BIGINT NOT NULL, last_seen_ms BIGINT NOT NULL);"              \
+    "CREATE TABLE staff_attempts(subject TEXT PRIMARY KEY, seq BIGINT NOT NULL DEFAULT 0,"         \
+    " forgiven_seq BIGINT NOT NULL DEFAULT 0, lock_seq BIGINT NOT NULL DEFAULT 0,"                 \
+    " locked_until_ms BIGINT NOT NULL DEFAULT 0)"
+
 static const struct pay_store_migration migrations[] = {
     /* As the shop made it before it used the store (IF NOT EXISTS: such a file upgrades). */
     {1, "CREATE TABLE IF NOT EXISTS orders(id TEXT PRIMARY KEY, sid TEXT NOT NULL,"
@@ -42,6 +52,7 @@ static const struct pay_store_migration migrations[] = {
     /* Shipping and partial refunds (docs/shop.md). */
     {3, MIGRATION_3},
     {4, MIGRATION_4},
+    {5, MIGRATION_5},
 };
 /* PostgreSQL has no rowid (and no old rows). */
 static const struct pay_store_migration migrations_pg[] = {

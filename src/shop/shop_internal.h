@@ -24,11 +24,22 @@ json_t *shop_order_json(struct pay_http_request *req, const struct shop_order *o
 const char *shop_bank_name(const struct shop *s, struct pay_http_request *req);
 const char *shop_sid(struct pay_http_request *req);
 void shop_cart_read(struct pay_http_request *req, int qty[]);
-int shop_is_admin(struct pay_http_request *req);
+/* The member of staff of req, who may do what need's role may (an admin may do everything), or
+ * NULL: a GET without a session was answered with a redirect to the login page (*e OK); a POST
+ * without one gets UNAUTHENTICATED, a POST whose csrf is not the session's CSRF_INVALID, a
+ * client not on loopback (unless [shop] staff_from = any) or a courier on an admin's page
+ * FORBIDDEN. The struct is request memory (shop_login.c). */
+struct shop_staff *shop_staff_page(struct pay_http_request *req, enum shop_role need,
+                                   enum pay_err *e, struct pay_error *err);
+/* Adds ctx.staff {login, role, role_text, csrf, admin} for the staff's bar (its logout form) and
+ * every form's csrf; returns ctx (NULL stays NULL). */
+json_t *shop_staff_ctx(struct pay_http_request *req, const struct shop_staff *who, json_t *ctx);
 int shop_same_origin(struct pay_http_request *req, const struct shop *s);
 /* Each file's routes, added in this order by shop_add_routes (cmd_shop.c): no file adds
  * another's, so none calls back into the files that use its helpers (docs/hacking.md, "Call
  * loops"). */
+enum pay_err shop_add_login_routes(struct shop *s, struct pay_http_server *srv,
+                                   struct pay_error *err);
 enum pay_err shop_add_page_routes(struct shop *s, struct pay_http_server *srv,
                                   struct pay_error *err);
 enum pay_err shop_add_courier_routes(struct shop *s, struct pay_http_server *srv,

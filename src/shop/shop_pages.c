@@ -1,7 +1,7 @@
 /* The shop's pages: catalogue, cart (a cookie), "my orders" (orders of the browser's session
- * cookie) and the admin list, rendered from web/shop/templates in the reader's language
- * (docs/i18n.md); the styles are in web/shop/static/shop.css (the CSP allows no inline style
- * or script). */
+ * cookie) and the admin's list of every order (shop_login.c guards it), rendered from
+ * web/shop/templates in the reader's language (docs/i18n.md); the styles are in
+ * web/shop/static/shop.css (the CSP allows no inline style or script). */
 #include "shop/shop_internal.h"
 
 #include "core/assertions.h"
@@ -269,13 +269,6 @@ int shop_same_origin(struct pay_http_request *req, const struct shop *s)
     return !origin || strcmp(origin, s->public_url) == 0;
 }
 
-/* The admin page: loopback clients only (the demo's operator). */
-int shop_is_admin(struct pay_http_request *req)
-{
-    const char *ip = pay_http_req_remote_ip(req);
-    return ip && (strcmp(ip, "127.0.0.1") == 0 || strcmp(ip, "::1") == 0);
-}
-
 /* The shop's balance at the platform (what the platform owes it), asked through the SDK
  * (GET /v1/balance) each time the page is shown. */
 static void platform_balance(struct shop *s, struct pay_http_request *req, json_t *ctx)
@@ -307,11 +300,13 @@ static void platform_balance(struct shop *s, struct pay_http_request *req, json_
 static enum pay_err h_admin(struct pay_http_request *req, struct pay_error *err)
 {
     struct shop *s = pay_http_req_ctx(req);
-    if (!shop_is_admin(req))
-        return pay_error_set(err, PAY_ERR_FORBIDDEN, NULL, "admin is for loopback clients");
+    enum pay_err e;
+    const struct shop_staff *who = shop_staff_page(req, SHOP_ROLE_ADMIN, &e, err);
+    if (!who)
+        return e;
     struct list_ctx l = {req, json_array()};
     shop_order_list(s, NULL, order_row, &l);
-    json_t *ctx = json_pack("{s:o}", "orders", l.rows);
+    json_t *ctx = shop_staff_ctx(req, who, json_pack("{s:o}", "orders", l.rows));
     if (ctx)
         platform_balance(s, req, ctx);
     shop_render(req, 200, "admin", ctx);

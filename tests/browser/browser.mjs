@@ -48,3 +48,18 @@ export function expect(cond, message) {
     throw new Error(`expectation failed: ${message}`);
   }
 }
+
+// Opens url, a page of the shop's back office (docs/shop.md "Staff login"): when the shop asks
+// for the staff login, logs in — as the demo's first admin by default, whose password the shop
+// wrote to <dataDir>/shop/shop-admin.txt — and opens url again.
+export async function shopStaffGoto(page, url, dataDir, { login = 'admin', password } = {}) {
+  await page.goto(url);
+  if (!(await page.$('#login-form[action="/admin/login"]'))) return;
+  const pw = password || /^password (\S+)$/m.exec(
+    fs.readFileSync(`${dataDir}/shop/shop-admin.txt`, 'utf8'))[1];
+  await page.fill('#login', login);
+  await page.fill('#password', pw);
+  await Promise.all([page.waitForNavigation(), page.click('#login-button')]);
+  expect(!(await page.$('#login-form[action="/admin/login"]')), `the staff login as ${login} failed`);
+  if (page.url() !== url) await page.goto(url);
+}

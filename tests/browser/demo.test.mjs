@@ -17,7 +17,9 @@ import {
 } from './servers.mjs';
 
 requireBrowser();
-const { launch, shot, expect, consumerLogin, artifacts } = await import('./browser.mjs');
+const {
+  launch, shot, expect, consumerLogin, artifacts, shopStaffGoto,
+} = await import('./browser.mjs');
 // the sandbox wallet is the chain node's test tool, not a paygate page: no languages to check
 const walletShot = (page, name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
 const src = process.env.PAYGATE_SOURCE_ROOT || path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
@@ -34,7 +36,7 @@ const SHOP = urls.shop;
 // The shop's balance at the platform, as its admin page shows it (the shop asks the platform
 // through the SDK: GET /v1/balance).
 async function merchantBalance(page, name) {
-  await page.goto(`${SHOP}/admin`);
+  await shopStaffGoto(page, `${SHOP}/admin`, `${dir}/data`);
   await shot(page, name);
   return digits(await page.textContent('#platform-balance tr[data-currency="CNY"] .available'));
 }
@@ -177,7 +179,7 @@ try {
   await page.goto(`${BANK}/admin`);
   await shot(page, 'demo-14-bank-admin');
   expect(digits(await page.textContent('body')).includes('99712.00'), 'card account paid 288.00');
-  await page.goto(`${SHOP}/admin`);
+  await shopStaffGoto(page, `${SHOP}/admin`, `${dir}/data`);
   await shot(page, 'demo-15-shop-admin');
   for (const o of [o1, o2]) {
     expect((await page.textContent(`#row-${o} .fulfilments`)).trim() === '1', `${o} fulfilled once`);

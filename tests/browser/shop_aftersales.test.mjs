@@ -17,7 +17,7 @@ import {
 } from './servers.mjs';
 
 requireBrowser();
-const { launch, shot, expect, consumerLogin } = await import('./browser.mjs');
+const { launch, shot, expect, consumerLogin, shopStaffGoto } = await import('./browser.mjs');
 const dir = tempDir('shop-aftersales');
 const digits = (s) => s.replace(/[^0-9.]/g, '');
 
@@ -91,7 +91,7 @@ async function escrowConfirmed(page) {
   expect(!(await page.$(`#confirm-${id}`)), 'no receipt to confirm before shipping');
 
   // the admin ships it with a tracking number
-  await page.goto(`${SHOP}/admin`);
+  await shopStaffGoto(page, `${SHOP}/admin`, `${dir}/data`);
   await page.fill(`#ship-form-${id} input[name=logistics_company]`, '顺丰速运');
   await page.fill(`#ship-form-${id} input[name=tracking_no]`, 'SF1234567890');
   await shot(page, 'shop-aftersales-02-admin-ship');
@@ -161,7 +161,7 @@ async function escrowRefundRequested(page) {
 async function partialRefund(page) {
   const id = await buy(page, 'fan', 'platform');
   const wallet = Number(await walletBalance(page));
-  await page.goto(`${SHOP}/admin`);
+  await shopStaffGoto(page, `${SHOP}/admin`, `${dir}/data`);
   await page.fill(`#refund-amount-${id}`, '20.00');
   await Promise.all([page.waitForNavigation(), page.click(`#refund-${id}`)]);
   expect(await page.getAttribute('body', 'data-page') === 'refund_confirm', 'a confirmation page');

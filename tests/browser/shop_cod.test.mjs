@@ -12,7 +12,7 @@ import {
 } from './servers.mjs';
 
 requireBrowser();
-const { launch, shot, expect } = await import('./browser.mjs');
+const { launch, shot, expect, shopStaffGoto } = await import('./browser.mjs');
 const dir = tempDir('shop-cod');
 const { demo, urls, log } = await startDemo(dir);
 const SHOP = urls.shop;
@@ -27,7 +27,7 @@ async function platformBalance() {
 
 // The books as the admin's books page shows them: { cod_receivable, cash, sales }.
 async function books(page, name) {
-  await page.goto(`${SHOP}/admin/books`);
+  await shopStaffGoto(page, `${SHOP}/admin/books`, `${dir}/data`);
   if (name) await shot(page, name);
   const rows = await page.$$eval('#books-balances tr[data-account]', (trs) => trs.map((tr) =>
     [tr.dataset.account, tr.querySelector('.balance').dataset.amount]));
@@ -60,7 +60,7 @@ try {
     `COD owed 68.00: ${JSON.stringify(b)}`);
 
   // the admin ships it; the courier takes the cash at the door
-  await page.goto(`${SHOP}/admin`);
+  await shopStaffGoto(page, `${SHOP}/admin`, `${dir}/data`);
   await page.fill(`#ship-form-${o1} input[name=logistics_company]`, '中通快递');
   await page.fill(`#ship-form-${o1} input[name=tracking_no]`, 'ZTO778899');
   await Promise.all([page.waitForNavigation(), page.click(`#ship-${o1}`)]);
@@ -73,8 +73,9 @@ try {
   await Promise.all([page.waitForNavigation(), page.click(`#collect-${o1}`)]);
   expect(!(await page.$(`#row-${o1}`)), 'delivered: off the courier\'s list');
   // the same record posted again is refused: the cash is booked once
+  const csrf = await page.getAttribute('#logout input[name=csrf]', 'value');
   const again = await page.request.post(`${SHOP}/courier/orders/${o1}/delivered`,
-    { form: { collected: '68.00' }, headers: { Origin: SHOP }, maxRedirects: 0 });
+    { form: { collected: '68.00', csrf }, headers: { Origin: SHOP }, maxRedirects: 0 });
   expect(again.status() === 409, `a second delivery record: ${again.status()}`);
   await Promise.all([page.waitForNavigation(), page.click(`#refuse-${o2}`)]);
   expect(await page.$('#no-deliveries'), 'nothing left to deliver');

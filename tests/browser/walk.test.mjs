@@ -277,11 +277,24 @@ async function shopper(w, page, browser) {
   }
 }
 
-// The shop's own staff: my orders, the admin with a refund up to its confirmation, a
-// cash-on-delivery order, the courier's page and the books.
+// The shop's own staff: my orders; the staff login (docs/shop.md "Staff login": the admin's
+// page leads to it, a wrong password says the tries left, the demo's first admin's password is
+// in its 0600 file); the admin with a refund up to its confirmation, a cash-on-delivery order,
+// the courier's page and the books, each with the logout; then the logout.
 async function shopAdmin(w, page) {
   await w.visit(page, `${SHOP}/orders`, 'shop-my-orders');
-  await w.visit(page, `${SHOP}/admin`, 'shop-admin');
+  await w.visit(page, `${SHOP}/admin`, 'shop-login');
+  expect(page.url() === `${SHOP}/admin/login`, `the admin without a session: ${page.url()}`);
+  await page.fill('#login', 'admin');
+  await page.fill('#password', 'wrong-password');
+  await w.check(page, 'shop-login-refused', { status: await submitted(page, '#login-button'), expectStatus: 401 });
+  expect(/\d/.test(await page.textContent('#error')), 'a wrong password says how many tries are left');
+  const password = /^password (\S+)$/m.exec(
+    fs.readFileSync(`${dir}/data/shop/shop-admin.txt`, 'utf8'))[1];
+  await page.fill('#login', 'admin');
+  await page.fill('#password', password);
+  await w.check(page, 'shop-admin', { status: await submitted(page, '#login-button') });
+  expect(page.url() === `${SHOP}/admin`, `logged in: the admin (${page.url()})`);
   const refund = '#all-orders tr:has(td[data-method="platform"]) form.refund button';
   if (await page.$(refund)) {
     await w.check(page, 'shop-refund-confirm', { status: await submitted(page, refund) });
@@ -292,6 +305,14 @@ async function shopAdmin(w, page) {
   await w.check(page, 'shop-order-cod', { status: await submitted(page, '#checkout') });
   await w.visit(page, `${SHOP}/courier`, 'shop-courier');
   await w.visit(page, `${SHOP}/admin/books`, 'shop-books');
+  for (const p of ['/admin', '/courier', '/admin/books']) {
+    await page.goto(`${SHOP}${p}`);
+    expect(await page.$('#logout-button'), `${p}: the logout`);
+  }
+  await w.check(page, 'shop-logged-out', { status: await submitted(page, '#logout-button') });
+  expect(page.url() === `${SHOP}/admin/login`, `logged out: the login page (${page.url()})`);
+  await page.goto(`${SHOP}/admin`);
+  expect(page.url() === `${SHOP}/admin/login`, 'after the logout the admin asks for the login again');
 }
 
 // The wallet user, the merchant's owner in the portal (a refund up to its confirmation), an

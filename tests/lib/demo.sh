@@ -41,3 +41,18 @@ demo_start() {
 demo_url() {
   awk -v n="$2" '$1 == n { print $2 }' "$1/urls"
 }
+
+# shop_staff_login SHOP JAR DATA_DIR [LOGIN PASSWORD]: logs in to the shop's back office
+# (docs/shop.md "Staff login") with curl's cookie jar JAR, as LOGIN/PASSWORD or else as the
+# first admin whose password the shop wrote to DATA_DIR/shop-admin.txt; the login form's
+# token first (a double-submit cookie). Prints the session's CSRF token (every staff form
+# needs it); returns 1 when the login did not open the back office.
+shop_staff_login() {
+  local s=$1 jar=$2 data=$3 login=${4:-admin} pw=${5:-} t
+  [ -n "$pw" ] || pw=$(sed -n 's/^password //p' "$data/shop-admin.txt")
+  t=$(curl -s -c "$jar" -b "$jar" "$s/admin/login" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+  [ -n "$t" ] || return 1
+  curl -s -c "$jar" -b "$jar" -o /dev/null --data-urlencode "csrf=$t" --data-urlencode "login=$login" \
+    --data-urlencode "password=$pw" "$s/admin/login"
+  curl -s -c "$jar" -b "$jar" "$s/courier" | sed -n 's/.*id="logout"><input type="hidden" name="csrf" value="\([^"]*\)".*/\1/p' | grep . || return 1
+}

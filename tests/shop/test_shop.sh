@@ -3,8 +3,10 @@
 # A consumer buys through the platform's cashier (wallet) and directly at the shop's bank
 # (card, password, SMS code, confirm); each order becomes "paid" once (the admin page counts
 # fulfilments); a forged notification is refused and changes nothing; both orders are
-# refunded from the admin page; a shop whose notifications cannot arrive marks its order paid
-# through the query fallback of the order page. usage: test_shop.sh <paygate binary>
+# refunded from the admin page behind the staff login (the demo's first admin from its 0600
+# file, never in a log; no session, no CSRF token or another site's form refused); a shop
+# whose notifications cannot arrive marks its order paid through the query fallback of the
+# order page; logout ends the session. usage: test_shop.sh <paygate binary>
 set -euo pipefail
 source "$(dirname "$0")/../lib/demo.sh"
 bin=$1
@@ -90,25 +92,37 @@ echo "$page" | grep -q 'data-page="confirm"' || fail "no confirm page"
 c --data-urlencode "csrf=$(echo "$page" | csrf)" "$B/b2c/confirm" -o /dev/null
 wait_state "$o2" paid
 
-# 4. each order fulfilled exactly once
+# 4. each order fulfilled exactly once (the admin's pages need the staff login: docs/shop.md)
+[ "$(c "$S/admin" -o /dev/null -w '%{http_code} %{redirect_url}')" = "303 $S/admin/login" ] ||
+  fail "the admin page without a session did not go to the login"
+grep -q '^password ' "$dir/data/shop/shop-admin.txt" || fail "the demo shop wrote no first admin"
+[ "$(stat -c %a "$dir/data/shop/shop-admin.txt")" = 600 ] || fail "shop-admin.txt is not 0600"
+! grep -rqF "$(sed -n 's/^password //p' "$dir/data/shop/shop-admin.txt")" "$dir/data/logs" "$dir/out" ||
+  fail "the shop admin's password is in a log"
+k=$(shop_staff_login "$S" "$jar" "$dir/data/shop") || fail "the staff login failed"
 admin=$(c "$S/admin")
 for o in "$o1" "$o2"; do
   echo "$admin" | grep -o "id=\"row-$o\".*" | sed 's/<\/tr>.*//' | grep -q 'class="fulfilments">1<' || fail "$o not fulfilled exactly once"
 done
 
 # 5. refunds from the admin page, through the platform and through the bank
-code=$(c -X POST -H 'Origin: http://evil.example' "$S/admin/orders/$o1/refund" -o /dev/null -w '%{http_code}')
+code=$(c -H 'Origin: http://evil.example' -d "csrf=$k" "$S/admin/orders/$o1/refund" -o /dev/null -w '%{http_code}')
 [ "$code" = 403 ] || fail "cross-site refund post answered $code"
+code=$(c -H "Origin: $S" -d confirm=1 -d seq=1 "$S/admin/orders/$o1/refund" -o /dev/null -w '%{http_code}')
+[ "$code" = 403 ] || fail "a refund without the CSRF token answered $code"
+code=$(curl -s -H "Origin: $S" -d "csrf=$k" -d confirm=1 -d seq=1 "$S/admin/orders/$o1/refund" -o /dev/null -w '%{http_code}')
+[ "$code" = 401 ] || fail "a refund without a session answered $code"
 for o in "$o1" "$o2"; do
   # the refund button shows a confirmation page first; nothing moves until it is confirmed
-  c -X POST -H "Origin: $S" "$S/admin/orders/$o/refund" | grep -q 'data-page="refund_confirm"' ||
-    fail "no confirmation page for the refund of $o"
+  page=$(c -H "Origin: $S" -d "csrf=$k" "$S/admin/orders/$o/refund")
+  has "$page" 'data-page="refund_confirm"' || fail "no confirmation page for the refund of $o"
+  has "$page" "name=\"csrf\" value=\"$k\"" || fail "the confirmation form lacks the CSRF token"
   c "$S/orders/$o" | grep -q 'data-state="paid"' || fail "$o refunded before the confirmation"
-  code=$(c -H "Origin: $S" -d confirm=1 -d seq=1 "$S/admin/orders/$o/refund" -o /dev/null -w '%{http_code}')
+  code=$(c -H "Origin: $S" -d "csrf=$k" -d confirm=1 -d seq=1 "$S/admin/orders/$o/refund" -o /dev/null -w '%{http_code}')
   [ "$code" = 303 ] || fail "refund of $o answered $code"
   wait_state "$o" refunded
 done
-c -X POST "$S/admin/orders/$o1/refund" -o /dev/null -w '%{http_code}' | grep -q 409 || fail "second refund not refused"
+c -d "csrf=$k" "$S/admin/orders/$o1/refund" -o /dev/null -w '%{http_code}' | grep -q 409 || fail "second refund not refused"
 # the admin page shows the shop's balance at the platform (GET /v1/balance via the SDK): the
 # platform-paid order was refunded in full, fee included
 c "$S/admin" | grep -q '<tr data-currency="CNY"><td>CNY</td><td class="available" data-amount="0.00">' ||
@@ -135,7 +149,15 @@ c2 --data-urlencode "csrf=$t" -d login=13800000001 --data-urlencode password=dem
 t=$(c2 "$loc" | csrf)
 c2 --data-urlencode "csrf=$t" -d pay_password=123456 "$loc/pay/wallet" -o /dev/null
 c2 "$S2/orders/$o3" | grep -q 'id="order-state" class="state state-paid"' || fail "query fallback did not mark $o3 paid"
+shop_staff_login "$S2" "$jar2" "$dir/shop2" >/dev/null || fail "the staff login of the second shop failed"
 c2 "$S2/admin" | grep -o "id=\"row-$o3\".*" | sed 's/<\/tr>.*//' | grep -q 'class="via" data-via="query">' || fail "$o3 not marked paid by the query"
+# 7. logout ends the session: its cookie opens nothing any more
+k=$(c "$S/admin" | sed -n 's/.*id="logout"><input type="hidden" name="csrf" value="\([^"]*\)".*/\1/p')
+cp "$jar" "$dir/jar.old"
+[ "$(c -H "Origin: $S" -d "csrf=$k" "$S/admin/logout" -o /dev/null -w '%{http_code} %{redirect_url}')" = "303 $S/admin/login" ] ||
+  fail "logout did not go to the login page"
+[ "$(curl -s -b "$dir/jar.old" "$S/admin" -o /dev/null -w '%{http_code}')" = 303 ] ||
+  fail "the session still opens the admin after logout"
 kill -TERM $pid2
 wait $pid2 || fail "second shop did not stop cleanly"
 pid2=

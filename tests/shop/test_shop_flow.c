@@ -140,6 +140,8 @@ static int group_teardown(void **state)
 struct shopper {
     char sid[64];
     char cart[256];
+    char staff[80], login_csrf[80]; /* the back office's session and its login form's token */
+    char csrf[80];                  /* the staff session's CSRF token (post() sends it) */
     long status;
     char location[600];
     char *page;
@@ -149,12 +151,14 @@ static void take_cookie(struct shopper *s, const char *line)
 {
     const char *v = line + strlen("Set-Cookie: ");
     size_t n = strcspn(v, ";\r\n");
-    char *slot = strncmp(v, "shop_sid=", 9) == 0     ? s->sid
-                 : strncmp(v, "shop_cart=", 10) == 0 ? s->cart
-                                                     : NULL;
+    char *slot = strncmp(v, "shop_sid=", 9) == 0           ? s->sid
+                 : strncmp(v, "shop_cart=", 10) == 0       ? s->cart
+                 : strncmp(v, "shop_staff=", 11) == 0      ? s->staff
+                 : strncmp(v, "shop_login_csrf=", 16) == 0 ? s->login_csrf
+                                                           : NULL;
     if (slot) {
         const char *eq = strchr(v, '=') + 1;
-        snprintf(slot, slot == s->sid ? sizeof s->sid : sizeof s->cart, "%.*s",
+        snprintf(slot, slot == s->cart ? sizeof s->cart : sizeof s->sid, "%.*s",
                  (int)(n - (size_t)(eq - v)), eq);
     }
 }
@@ -164,9 +168,11 @@ static void take_cookie(struct shopper *s, const char *line)
 static void shop_req(struct shopper *s, const char *base, const char *method, const char *path,
                      const char *form, const char *origin)
 {
-    char url[700], cookie[400], origin_h[200];
+    char url[700], cookie[600], origin_h[200];
     snprintf(url, sizeof url, "%s%s", base, path);
-    snprintf(cookie, sizeof cookie, "Cookie: shop_sid=%s; shop_cart=%s", s->sid, s->cart);
+    snprintf(cookie, sizeof cookie,
+             "Cookie: shop_sid=%s; shop_cart=%s; shop_staff=%s; shop_login_csrf=%s", s->sid,
+             s->cart, s->staff, s->login_csrf);
     snprintf(origin_h, sizeof origin_h, "Origin: %s", origin ? origin : "");
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", cookie,
                              origin ? origin_h : NULL, NULL};
@@ -195,9 +201,13 @@ static void get(struct shopper *s, const char *base, const char *path)
 {
     shop_req(s, base, "GET", path, NULL, NULL);
 }
+/* A form posted from the shop's own page: with the staff session's CSRF token when logged in. */
 static void post(struct shopper *s, const char *base, const char *path, const char *form)
 {
-    shop_req(s, base, "POST", path, form, base);
+    char f[1024];
+    if (s->csrf[0])
+        snprintf(f, sizeof f, "%s%scsrf=%s", form, form[0] ? "&" : "", s->csrf);
+    shop_req(s, base, "POST", path, s->csrf[0] ? f : form, base);
 }
 static void shopper_fini(struct shopper *s)
 {
@@ -243,20 +253,77 @@ static const char *newest_order(struct shopper *s, const char *base)
     return id;
 }
 
+/* The value of the first hidden input named name after marker in page ("" when absent). */
+static const char *hidden_after(const char *page, const char *marker, const char *name)
+{
+    static char out[128];
+    char key[64];
+    snprintf(key, sizeof key, "name=\"%s\" value=\"", name);
+    const char *p = page ? strstr(page, marker) : NULL;
+    p = p ? strstr(p, key) : NULL;
+    out[0] = '\0';
+    if (p)
+        snprintf(out, sizeof out, "%.*s", (int)strcspn(p + strlen(key), "\""), p + strlen(key));
+    return out;
+}
+
+/* Logs s in to base's back office (docs/shop.md "Staff login") as the first admin, whose
+ * password the shop wrote to <its data folder>/shop-admin.txt. */
+static void staff_login(struct shopper *s, const char *base, const char *data)
+{
+    char file[400], form[300];
+    snprintf(file, sizeof file, "%s/shop-admin.txt", path_in(data));
+    char *text = pay_file_read(file, 4096, NULL);
+    assert_non_null(text);
+    const char *pw = strstr(text, "password ");
+    assert_non_null(pw);
+    get(s, base, "/admin/login");
+    assert_int_equal(s->status, 200);
+    snprintf(form, sizeof form, "csrf=%s&login=admin&password=%.*s",
+             hidden_after(s->page, "id=\"login-form\"", "csrf"), (int)strcspn(pw + 9, "\n"),
+             pw + 9);
+    free(text);
+    /* without Origin (a client, not a browser): the late shop's public URL is not its own */
+    shop_req(s, base, "POST", "/admin/login", form, NULL);
+    assert_int_equal(s->status, 303);
+    assert_string_equal(s->location, "/admin");
+    get(s, base, "/courier");
+    assert_int_equal(s->status, 200);
+    snprintf(s->csrf, sizeof s->csrf, "%s", hidden_after(s->page, "id=\"logout\"", "csrf"));
+    assert_true(strlen(s->csrf) > 16);
+}
+
+/* The logged-in admin of base (one per shop, for the whole run). */
+static struct shopper *admin_of(const char *base)
+{
+    static struct shopper admins[3];
+    static const char *bases[3];
+    const char *const data[3] = {"shop", "late", "down"};
+    const char *const urls[3] = {shop_url, late_url, down_url};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(base, urls[i]) == 0) {
+            if (bases[i] != base)
+                staff_login(&admins[i], base, data[i]);
+            bases[i] = base;
+            return &admins[i];
+        }
+    fail_msg("no shop at %s", base);
+    return NULL;
+}
+
 /* The admin page's row of an order (its HTML, "" when absent). */
 static const char *admin_row(const char *base, const char *order)
 {
     static char row[2048];
-    struct shopper a = {0};
-    get(&a, base, "/admin");
-    assert_int_equal(a.status, 200);
+    struct shopper *a = admin_of(base);
+    get(a, base, "/admin");
+    assert_int_equal(a->status, 200);
     char key[80];
     snprintf(key, sizeof key, "<tr id=\"row-%s\"", order);
-    const char *p = strstr(a.page, key), *e = p ? strstr(p, "</tr>") : NULL;
+    const char *p = strstr(a->page, key), *e = p ? strstr(p, "</tr>") : NULL;
     row[0] = '\0';
     if (p && e)
         snprintf(row, sizeof row, "%.*s", (int)(e - p), p);
-    shopper_fini(&a);
     return row;
 }
 
@@ -291,9 +358,9 @@ static const char *wallet_balance(void)
 static const char *platform_balance(const char *base)
 {
     static char out[64];
-    struct shopper a = {0};
-    get(&a, base, "/admin");
-    const char *row = strstr(a.page, "<tr data-currency=\"CNY\">");
+    struct shopper *a = admin_of(base);
+    get(a, base, "/admin");
+    const char *row = strstr(a->page, "<tr data-currency=\"CNY\">");
     char avail[24] = "", fees[24] = "";
     if (row) {
         static const char a_key[] = "class=\"available\" data-amount=\"";
@@ -307,7 +374,6 @@ static const char *platform_balance(const char *base)
                      q + strlen(f_key));
     }
     snprintf(out, sizeof out, "%s/%s", avail, fees);
-    shopper_fini(&a);
     return out;
 }
 
@@ -549,9 +615,10 @@ static void platform_notifications_checked(void **state)
     /* and cannot be refunded */
     char path[80];
     snprintf(path, sizeof path, "/admin/orders/%s/refund", order);
-    post(&s, shop_url, path, "");
-    assert_int_equal(s.status, 409);
-    assert_non_null(strstr(s.page, "TRADE_STATE_INVALID"));
+    struct shopper *admin = admin_of(shop_url);
+    post(admin, shop_url, path, "");
+    assert_int_equal(admin->status, 409);
+    assert_non_null(strstr(admin->page, "TRADE_STATE_INVALID"));
     shopper_fini(&s);
 }
 
@@ -677,8 +744,14 @@ static void refunds_return_the_money(void **state)
     struct shopper s = {0};
     char path[80];
     snprintf(path, sizeof path, "/admin/orders/%s/refund", pf_order);
+    post(&s, shop_url, path, "amount=1.00&confirm=1&seq=1"); /* no session */
+    assert_int_equal(s.status, 401);
+    staff_login(&s, shop_url, "shop");
     shop_req(&s, shop_url, "POST", path, "", "http://evil.example");
     assert_int_equal(s.status, 403);
+    shop_req(&s, shop_url, "POST", path, "amount=1.00&confirm=1&seq=1", shop_url); /* no token */
+    assert_int_equal(s.status, 403);
+    assert_non_null(strstr(s.page, "CSRF_INVALID"));
     assert_non_null(strstr(admin_row(shop_url, pf_order), "state-paid"));
     post(&s, shop_url, "/admin/orders/S20990101000000nosuch/refund", "");
     assert_int_equal(s.status, 404);
@@ -771,9 +844,12 @@ static void late_notification_found_by_query(void **state)
 static void platform_down(void **state)
 {
     struct shopper s = {0};
-    get(&s, down_url, "/admin");
-    assert_int_equal(s.status, 200);
-    assert_non_null(strstr(s.page, "id=\"platform-balance-error\""));
+    get(&s, down_url, "/admin"); /* no session: the login page */
+    assert_int_equal(s.status, 303);
+    assert_string_equal(s.location, "/admin/login");
+    get(admin_of(down_url), down_url, "/admin");
+    assert_int_equal(admin_of(down_url)->status, 200);
+    assert_non_null(strstr(admin_of(down_url)->page, "id=\"platform-balance-error\""));
     get(&s, down_url, "/");
     post(&s, down_url, "/cart/add", "product=tea");
     shop_req(&s, down_url, "POST", "/checkout", "method=platform", NULL);
