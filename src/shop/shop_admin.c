@@ -1,4 +1,5 @@
-/* The shop admin's order actions (docs/shop.md): shipping with a tracking number (an escrow
+/* The shop admin's page (every order, the balance at the platform) and order actions
+ * (docs/shop.md): shipping with a tracking number (an escrow
  * order ships on the platform too: POST /v1/trades/{id}/ship, through libpaygate) and refunds
  * of any part of what is left, each shown on a confirmation page before any money moves. A
  * refund has a number (the order's refunds + 1), carried by the confirmation form: the refund's
@@ -177,10 +178,67 @@ static enum pay_err h_refund(struct pay_http_request *req, struct pay_error *err
     return PAY_ERR_OK;
 }
 
+/* The shop's balance at the platform (what the platform owes it), asked through the SDK
+ * (GET /v1/balance) each time the page is shown. */
+static void platform_balance(struct shop *s, struct pay_http_request *req, json_t *ctx)
+{
+    paygate_balance bal[8];
+    size_t n = 0;
+    paygate_error pe = {0};
+    int rc = s->platform ? paygate_balance_query(s->platform, NULL, bal, 8, &n, &pe) : PAYGATE_OK;
+    if (rc != PAYGATE_OK) {
+        json_object_set_new(ctx, "balance_error", json_string(pe.message));
+        return;
+    }
+    json_t *rows = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char avail[48] = "", fees[48] = "";
+        if (pay_money_format(bal[i].available, bal[i].currency, avail, sizeof avail) < 0 ||
+            pay_money_format(bal[i].fees_charged, bal[i].currency, fees, sizeof fees) < 0)
+            continue;
+        json_array_append_new(
+            rows,
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "currency", bal[i].currency, "available", avail,
+                      "available_text", pay_http_req_money(req, bal[i].available, bal[i].currency),
+                      "fees", fees, "fees_text",
+                      pay_http_req_money(req, bal[i].fees_charged, bal[i].currency)));
+    }
+    json_object_set_new(ctx, "balances", rows);
+}
+
+struct rows_ctx {
+    struct pay_http_request *req;
+    json_t *rows;
+};
+
+static void order_row(void *ctx, const struct shop_order *o)
+{
+    struct rows_ctx *r = ctx;
+    json_array_append_new(r->rows, shop_order_json(r->req, o));
+}
+
+/* GET /admin: every order with its actions, and the shop's balance at the platform. */
+static enum pay_err h_admin(struct pay_http_request *req, struct pay_error *err)
+{
+    struct shop *s = pay_http_req_ctx(req);
+    enum pay_err e;
+    const struct shop_staff *who = shop_staff_page(req, SHOP_ROLE_ADMIN, &e, err);
+    if (!who)
+        return e;
+    struct rows_ctx r = {req, json_array()};
+    shop_order_list(s, NULL, order_row, &r);
+    json_t *ctx = shop_staff_ctx(req, who, json_pack("{s:o}", "orders", r.rows));
+    if (ctx)
+        platform_balance(s, req, ctx);
+    shop_render(req, 200, "admin", ctx);
+    return PAY_ERR_OK;
+}
+
 enum pay_err shop_add_admin_routes(struct shop *s, struct pay_http_server *srv,
                                    struct pay_error *err)
 {
     const struct pay_http_route r[] = {
+        {"GET", "/admin", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_admin, s},
         {"POST", "/admin/orders/{id}/refund", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_refund, s},
         {"POST", "/admin/orders/{id}/ship", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_ship, s},
     };

@@ -1,7 +1,6 @@
-/* The shop's pages: catalogue, cart (a cookie), "my orders" (orders of the browser's session
- * cookie) and the admin's list of every order (shop_login.c guards it), rendered from
- * web/shop/templates in the reader's language (docs/i18n.md); the styles are in
- * web/shop/static/shop.css (the CSP allows no inline style or script). */
+/* The shop's pages: catalogue, cart (a cookie) and "my orders" (orders of the browser's session
+ * cookie), rendered from web/shop/templates in the reader's language (docs/i18n.md); the styles
+ * are in web/shop/static/shop.css (the CSP allows no inline style or script). */
 #include "shop/shop_internal.h"
 
 #include "core/assertions.h"
@@ -269,50 +268,6 @@ int shop_same_origin(struct pay_http_request *req, const struct shop *s)
     return !origin || strcmp(origin, s->public_url) == 0;
 }
 
-/* The shop's balance at the platform (what the platform owes it), asked through the SDK
- * (GET /v1/balance) each time the page is shown. */
-static void platform_balance(struct shop *s, struct pay_http_request *req, json_t *ctx)
-{
-    paygate_balance bal[8];
-    size_t n = 0;
-    paygate_error pe = {0};
-    int rc = s->platform ? paygate_balance_query(s->platform, NULL, bal, 8, &n, &pe) : PAYGATE_OK;
-    if (rc != PAYGATE_OK) {
-        json_object_set_new(ctx, "balance_error", json_string(pe.message));
-        return;
-    }
-    json_t *rows = json_array();
-    for (size_t i = 0; i < n; i++) {
-        char avail[48] = "", fees[48] = "";
-        if (pay_money_format(bal[i].available, bal[i].currency, avail, sizeof avail) < 0 ||
-            pay_money_format(bal[i].fees_charged, bal[i].currency, fees, sizeof fees) < 0)
-            continue;
-        json_array_append_new(
-            rows,
-            json_pack("{s:s, s:s, s:s, s:s, s:s}", "currency", bal[i].currency, "available", avail,
-                      "available_text", pay_http_req_money(req, bal[i].available, bal[i].currency),
-                      "fees", fees, "fees_text",
-                      pay_http_req_money(req, bal[i].fees_charged, bal[i].currency)));
-    }
-    json_object_set_new(ctx, "balances", rows);
-}
-
-static enum pay_err h_admin(struct pay_http_request *req, struct pay_error *err)
-{
-    struct shop *s = pay_http_req_ctx(req);
-    enum pay_err e;
-    const struct shop_staff *who = shop_staff_page(req, SHOP_ROLE_ADMIN, &e, err);
-    if (!who)
-        return e;
-    struct list_ctx l = {req, json_array()};
-    shop_order_list(s, NULL, order_row, &l);
-    json_t *ctx = shop_staff_ctx(req, who, json_pack("{s:o}", "orders", l.rows));
-    if (ctx)
-        platform_balance(s, req, ctx);
-    shop_render(req, 200, "admin", ctx);
-    return PAY_ERR_OK;
-}
-
 enum pay_err shop_add_page_routes(struct shop *s, struct pay_http_server *srv,
                                   struct pay_error *err)
 {
@@ -322,7 +277,6 @@ enum pay_err shop_add_page_routes(struct shop *s, struct pay_http_server *srv,
         {"POST", "/cart/add", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_cart_add, s},
         {"POST", "/cart/clear", PAY_HTTP_PAGE, PAY_HTTP_BODY_FORM, h_cart_clear, s},
         {"GET", "/orders", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_orders, s},
-        {"GET", "/admin", PAY_HTTP_PAGE, PAY_HTTP_BODY_RAW, h_admin, s},
     };
     return pay_http_server_add_routes(srv, r, sizeof r / sizeof r[0], err);
 }

@@ -5,6 +5,7 @@
 #include "shop/shop.h"
 
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "crypto/crypto.h"
 #include "crypto/password.h"
@@ -224,9 +225,11 @@ enum pay_err shop_staff_login(struct shop *s, const char *login, const char *pas
         pay_wipe(token_out, PAY_SHOP_TOKEN_TEXT_MAX);
         return e;
     }
-    snprintf(who->login, sizeof who->login, "%s", l.login);
+    /* both fit: a valid login (shop_login_valid), a token of the same size */
+    bool fit = pay_str_copy(who->login, sizeof who->login, l.login) &&
+               pay_str_copy(who->csrf, sizeof who->csrf, l.csrf);
+    PAY_ASSERT(fit);
     who->role = shop_role_parse(l.role);
-    snprintf(who->csrf, sizeof who->csrf, "%s", l.csrf);
     return PAY_ERR_OK;
 }
 

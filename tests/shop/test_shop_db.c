@@ -1,6 +1,7 @@
 /* The shop's orders on the store: an order is paid once however often the notification and the
  * query race to mark it; lists come newest first; a shop.db made before the shop used the store
- * (no schema_migrations, ordered by rowid) upgrades with its orders in order. On SQLite, and
+ * (no schema_migrations, ordered by rowid) upgrades with its orders in order; the staff's
+ * accounts, login tries and sessions. On SQLite, and
  * in the pg suite on PostgreSQL (the upgrade is SQLite's alone). */
 #include "lib/tmp.h"
 
@@ -15,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crypto/crypto.h"
+#include "crypto/password.h"
 #include "lib/testdb.h"
 #include "shop/shop.h"
 
@@ -202,6 +205,78 @@ static void cash_on_delivery_books(void **state)
     shop_db_close(&s);
 }
 
+/* The staff (shop_staff.c): accounts as Argon2id hashes, replaced by a new password (its sessions
+ * end); logins counted before their check: tries left on each wrong password, then locked, and
+ * the right password refused while locked; unknown logins answer the same from one shared
+ * counter; sessions with their CSRF token, ended by logout. */
+static void staff_logins_and_sessions(void **state)
+{
+    (void)state;
+    struct shop s = {0};
+    struct pay_error err = {0};
+    struct shop_staff who;
+    char token[PAY_SHOP_TOKEN_TEXT_MAX], token2[PAY_SHOP_TOKEN_TEXT_MAX];
+    int64_t n = -1;
+    assert_int_equal(shop_db_open(&s, db, &err), 0);
+    assert_int_equal(shop_staff_count(&s, &n, &err), PAY_ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(shop_staff_set(&s, "Admin", "long-enough-1", SHOP_ROLE_ADMIN, &err),
+                     PAY_ERR_FIELD_INVALID);
+    assert_int_equal(shop_staff_set(&s, "admin", "short", SHOP_ROLE_ADMIN, &err),
+                     PAY_ERR_FIELD_INVALID);
+    assert_string_equal(err.field, "password");
+    assert_int_equal(shop_staff_set(&s, "admin", "long-enough-1", SHOP_ROLE_ADMIN, &err),
+                     PAY_ERR_OK);
+    assert_int_equal(shop_staff_set(&s, "courier1", "long-enough-2", SHOP_ROLE_COURIER, &err),
+                     PAY_ERR_OK);
+    assert_int_equal(shop_staff_count(&s, &n, &err), PAY_ERR_OK);
+    assert_int_equal(n, 2);
+    /* right: a session of the courier, with its CSRF token */
+    assert_int_equal(shop_staff_login(&s, "courier1", "long-enough-2", token, &who, &err),
+                     PAY_ERR_OK);
+    assert_int_equal(who.role, SHOP_ROLE_COURIER);
+    assert_true(strlen(who.csrf) > 40 && strlen(token) > 40);
+    char csrf[PAY_SHOP_TOKEN_TEXT_MAX];
+    snprintf(csrf, sizeof csrf, "%s", who.csrf);
+    assert_int_equal(shop_staff_session(&s, token, &who, &err), PAY_ERR_OK);
+    assert_string_equal(who.login, "courier1");
+    assert_string_equal(who.csrf, csrf);
+    assert_int_equal(shop_staff_session(&s, "not-a-session", &who, &err), PAY_ERR_UNAUTHENTICATED);
+    shop_staff_logout(&s, token);
+    assert_int_equal(shop_staff_session(&s, token, &who, &err), PAY_ERR_UNAUTHENTICATED);
+    /* wrong: the tries left, then the lock; the right password is then refused unchecked */
+    for (int left = 4; left >= 1; left--) {
+        assert_int_equal(shop_staff_login(&s, "admin", "wrong-password", token, &who, &err),
+                         PAY_ERR_CREDENTIALS_INVALID);
+        char want[64];
+        snprintf(want, sizeof want, "; %d attempt%s left", left, left == 1 ? "" : "s");
+        assert_non_null(strstr(err.detail, want));
+    }
+    assert_int_equal(shop_staff_login(&s, "admin", "wrong-password", token, &who, &err),
+                     PAY_ERR_LOCKED);
+    assert_int_equal(shop_staff_login(&s, "admin", "long-enough-1", token, &who, &err),
+                     PAY_ERR_LOCKED);
+    /* the courier's count is its own; unknown logins share one that answers alike */
+    assert_int_equal(shop_staff_login(&s, "courier1", "long-enough-2", token, &who, &err),
+                     PAY_ERR_OK);
+    assert_int_equal(shop_staff_login(&s, "nobody", "wrong-password", token2, &who, &err),
+                     PAY_ERR_CREDENTIALS_INVALID);
+    assert_non_null(strstr(err.detail, "; 4 attempts left"));
+    assert_int_equal(shop_staff_login(&s, "other", "wrong-password", token2, &who, &err),
+                     PAY_ERR_CREDENTIALS_INVALID);
+    assert_non_null(strstr(err.detail, "; 3 attempts left"));
+    /* a new password ends the login's sessions */
+    assert_int_equal(shop_staff_session(&s, token, &who, &err), PAY_ERR_OK);
+    assert_int_equal(shop_staff_set(&s, "courier1", "long-enough-3", SHOP_ROLE_COURIER, &err),
+                     PAY_ERR_OK);
+    assert_int_equal(shop_staff_session(&s, token, &who, &err), PAY_ERR_UNAUTHENTICATED);
+    assert_int_equal(shop_staff_login(&s, "courier1", "long-enough-2", token, &who, &err),
+                     PAY_ERR_CREDENTIALS_INVALID);
+    assert_int_equal(shop_staff_login(&s, "courier1", "long-enough-3", token, &who, &err),
+                     PAY_ERR_OK);
+    shop_db_close(&s);
+}
+
 /* SQLite only: the table as the shop made it itself, rows out of id order. */
 static void old_file_upgrades(void **state)
 {
@@ -244,8 +319,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(paid_once_newest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(shipped_refunded_in_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(cash_on_delivery_books, setup, teardown),
+        cmocka_unit_test_setup_teardown(staff_logins_and_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(old_file_upgrades, setup, teardown), /* SQLite only */
     };
     size_t n = sizeof tests / sizeof tests[0] - (th_db_is_pg() ? 1 : 0);
+    if (pay_crypto_init() != 0)
+        return 1;
+    pay_pwhash_set_level(PAY_PWHASH_TEST_MIN); /* the staff's hashes: Argon2id's minimum */
     return th_finish(_cmocka_run_group_tests("shop orders", tests, n, NULL, NULL));
 }
