@@ -5,6 +5,7 @@
 
 #include "core/buf.h"
 #include "core/cli_opts.h"
+#include "core/config.h"
 #include "crypto/crypto.h"
 #include "http/settings.h"
 
@@ -71,9 +72,29 @@ static int password_read(const char *file, char *pw, size_t n)
 }
 
 struct staff_opts {
-    const char *login, *role, *password_file;
+    const char *login, *role, *password_file, *config;
     struct pay_server_settings srv;
 };
+
+/* --config FILE's [server] (data_dir, database), before the flags that override it. 0 or 2. */
+static int staff_config(struct staff_opts *o, int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--config") != 0)
+            continue;
+        struct pay_config *cfg = NULL;
+        struct pay_error err = {0};
+        enum pay_err e = pay_config_load(argv[i + 1], &cfg, &err);
+        if (e == PAY_ERR_OK)
+            e = pay_server_settings_read(&o->srv, cfg, &err);
+        pay_config_free(cfg);
+        if (e != PAY_ERR_OK)
+            return fprintf(stderr, "paygate shop staff: %s %s: %s\n", pay_err_name(e), err.field,
+                           err.detail),
+                   2;
+    }
+    return 0;
+}
 
 static int server_flag(void *ctx, int argc, char **argv, int i)
 {
@@ -82,8 +103,8 @@ static int server_flag(void *ctx, int argc, char **argv, int i)
 
 static void staff_usage(const struct pay_cli_opt *opts)
 {
-    printf("usage: paygate shop staff --data-dir DIR --login NAME [--role admin|courier]\n"
-           "                          [--password-file FILE] [--database URL]\n\n"
+    printf("usage: paygate shop staff (--config FILE | --data-dir DIR) --login NAME\n"
+           "                          [--role admin|courier] [--password-file FILE]\n\n"
            "Sets the password (and role) of a login of the shop's staff, creating it when new;\n"
            "its open sessions end. Without --password-file a password is made and printed once.\n"
            "An admin may do everything; a courier opens only the courier page. A shop without\n"
@@ -91,7 +112,8 @@ static void staff_usage(const struct pay_cli_opt *opts)
            "setting admin's password here removes that file).\n\n"
            "Options:\n");
     pay_cli_usage(stdout, opts);
-    printf("  --data-dir DIR, --database URL   the shop's data folder and database\n");
+    printf("  --data-dir DIR, --database URL   the shop's data folder and database (override\n"
+           "                                   [server] of --config)\n");
 }
 
 /* Sets the account; the first admin's file goes when its password changes. 0 or 1. */
@@ -121,6 +143,8 @@ int shop_cmd_staff(int argc, char **argv)
 {
     struct staff_opts o = {.role = "admin"};
     const struct pay_cli_opt opts[] = {
+        PAY_CLI_OPT("--config", "FILE", "the shop's INI file: its [server] data_dir, database",
+                    &o.config),
         PAY_CLI_REQ("--login", "NAME", "the login (1-32 of a-z 0-9 . _ -)", &o.login),
         PAY_CLI_OPT("--role", "ROLE", "admin (default) or courier", &o.role),
         PAY_CLI_OPT("--password-file", "FILE", "the password, its first line (-: stdin)",
@@ -132,10 +156,12 @@ int shop_cmd_staff(int argc, char **argv)
     }
     pay_server_settings_init(&o.srv, "127.0.0.1:0", NULL);
     o.srv.data_dir[0] = '\0';
+    if (staff_config(&o, argc, argv) != 0)
+        return 2;
     if (pay_cli_parse("shop staff", opts, argc, argv, 1, server_flag, &o) != 0)
         return 2;
     if (!o.srv.data_dir[0])
-        return fprintf(stderr, "paygate shop staff: --data-dir is required\n"), 2;
+        return fprintf(stderr, "paygate shop staff: --data-dir (or --config) is required\n"), 2;
     if (pay_crypto_init() != 0)
         return fprintf(stderr, "paygate shop staff: the crypto library did not start\n"), 1;
     char pw[PAY_PASSWORD_MAX + 2];

@@ -87,7 +87,8 @@ login() { # JAR LOGIN PASSWORD [curl options]
 printf 'clerk-password-1\n' >"$dir/pw"
 "$bin" shop staff --data-dir "$data" --login clerk --password-file "$dir/pw" >"$dir/staff.out" ||
   fail "shop staff --login clerk failed"
-cpw=$("$bin" shop staff --data-dir "$data" --login courier1 --role courier | sed -n 's/.*: password //p')
+printf '[server]\ndata_dir = %s\n[shop]\nmerchant_id = shop\n' "$data" >"$dir/shop.ini" # the INI's data_dir
+cpw=$("$bin" shop staff --config "$dir/shop.ini" --login courier1 --role courier | sed -n 's/.*: password //p')
 [ ${#cpw} -ge 20 ] || fail "no password printed for the courier"
 rc=0
 "$bin" shop staff --data-dir "$data" --login Bad! --password-file "$dir/pw" >/dev/null 2>&1 || rc=$?
