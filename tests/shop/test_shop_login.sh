@@ -7,7 +7,8 @@
 # (the rest 423, unchecked) and the right password after them is refused too; `paygate shop
 # staff` adds a courier, who opens the courier page only, and sets a new password (the first
 # admin's file goes, its sessions end); a form without the session's CSRF token is refused;
-# logout ends the session; no page may be framed. usage: test_shop_login.sh <paygate binary>
+# logout ends the session; no page may be framed; under TLS the session cookie is Secure.
+# usage: test_shop_login.sh <paygate binary>
 set -euo pipefail
 source "$(dirname "$0")/../lib/demo.sh"
 bin=$1
@@ -164,4 +165,16 @@ start
 [ "$(login "$dir/a4" admin new-admin-password)" = 303 ] || fail "the account did not survive a restart"
 ! grep -rqF -e "$pw" -e "$cpw" -e new-admin-password -e clerk-password-1 "$dir/shop.out" ||
   fail "a password is in the shop's output"
+# 11. under TLS the session cookie is Secure too (docs/shop.md "Staff login")
+kill -TERM $pid
+wait $pid || fail "the shop did not stop cleanly"
+pid=
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -days 1 -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null ||
+  fail "openssl could not make a certificate"
+start --tls-cert "$dir/tls.crt" --tls-key "$dir/tls.key"
+case $S in https://*) ;; *) fail "the shop does not serve TLS: $S" ;; esac
+[ "$(login "$dir/a5" admin new-admin-password --cacert "$dir/tls.crt" -D "$dir/th")" = 303 ] ||
+  fail "the login over TLS failed"
+has "$(grep -i '^set-cookie: shop_staff=' "$dir/th")" 'Secure' || fail "the session cookie over TLS is not Secure"
 echo "shop login test passed"
