@@ -96,6 +96,8 @@ wait_state "$o2" paid
 [ "$(c "$S/admin" -o /dev/null -w '%{http_code} %{redirect_url}')" = "303 $S/admin/login" ] ||
   fail "the admin page without a session did not go to the login"
 grep -q '^password ' "$dir/data/shop/shop-admin.txt" || fail "the demo shop wrote no first admin"
+grep -qF "shop staff      $S/admin/login  (login admin, password in $dir/data/shop/shop-admin.txt)" "$dir/out" ||
+  fail "the demo's banner does not say where the shop admin's password is"
 [ "$(stat -c %a "$dir/data/shop/shop-admin.txt")" = 600 ] || fail "shop-admin.txt is not 0600"
 ! grep -rqF "$(sed -n 's/^password //p' "$dir/data/shop/shop-admin.txt")" "$dir/data/logs" "$dir/out" ||
   fail "the shop admin's password is in a log"
