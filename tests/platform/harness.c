@@ -334,6 +334,19 @@ const char *h_create_trade(struct h_platform *pf, const struct h_merchant *m, co
     return id;
 }
 
+const char *h_trade_field(struct h_platform *pf, const struct h_merchant *m, const char *trade_id,
+                          const char *field)
+{
+    static char out[64];
+    char path[128];
+    struct h_reply r;
+    snprintf(path, sizeof path, "/v1/trades/%s", trade_id);
+    h_call(pf, m, "GET", path, NULL, NULL, &r);
+    snprintf(out, sizeof out, "%s", h_str(r.json, field));
+    h_reply_fini(&r);
+    return out;
+}
+
 bool h_notifications_delivered(struct h_platform *pf, const struct h_merchant *m,
                                const char *trade_id, int ms)
 {

@@ -90,6 +90,11 @@ void h_call_typed(struct h_platform *pf, const char *method, const char *target,
 const char *h_create_trade(struct h_platform *pf, const struct h_merchant *m, const char *otn,
                            const char *amount, const char *notify_url);
 
+/* A field of the trade as GET /v1/trades/{id} answers it ("state", "pay_method"; "" when none;
+ * static buffer, copy it). */
+const char *h_trade_field(struct h_platform *pf, const struct h_merchant *m, const char *trade_id,
+                          const char *field);
+
 /* Waits up to ms until the trade has notifications and the platform records every one as
  * delivered (it does so after the merchant's answer: an event to poll for, with a deadline).
  * true when they are. */

@@ -195,14 +195,7 @@ static void to_bank_confirm(struct h_browser *b, const char *trade_id, const str
 
 static const char *trade_state(const char *id, const char *field)
 {
-    static char out[64];
-    char path[128];
-    struct h_reply r;
-    snprintf(path, sizeof path, "/v1/trades/%s", id);
-    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
-    snprintf(out, sizeof out, "%s", h_str(r.json, field));
-    h_reply_fini(&r);
-    return out;
+    return h_trade_field(&pf, &ma, id, field);
 }
 
 static char paid_id[64];

@@ -12,6 +12,7 @@
 #include "harness.h"
 #include "lib/clock.h"
 #include "lib/harness.h"
+#include "sandbox_bank.h"
 
 #include "core/buf.h"
 #include "http/client.h"
@@ -37,43 +38,19 @@
 #define PAYPW    "135790"
 #define OPTOKEN  "op-token-0123456789abcdefghij"
 
-struct bank {
-    char code[16], bin[8], dir[256], url[128], acct[80];
-    pid_t pid;
-};
-
 static struct h_platform pf;
 static struct h_merchant ma;
-static struct bank bk = {.code = "icbc", .bin = "622202"};
+static struct h_bank bk = {.code = "icbc", .bin = "622202"};
 static int dead_fd = -1; /* the platform's public URL: refused, so notifications never come */
 static int64_t day_ms;   /* 10:00 local of the day reconciled (UTC ms) */
 static char day[16];     /* its date */
 static char paid_trade[64], closed_trade[64], topup2[80], withdrawal[80];
 
+/* The bank's notifications are retried a month later: within the test, a lost one stays lost. */
 static void bank_start(void)
 {
-    assert_int_equal(th_tmpdir(bk.dir, sizeof bk.dir, "paygate-rcbank"), 0);
-    assert_int_equal(th_sh("'%s' bank merchant add --data-dir %s/data --code %s --bin %s"
-                           " --fast-hash --mer-id PAYGATE --name PayGate --referrer-domain"
-                           " 127.0.0.1 --notify-domain 127.0.0.1 --allow-no-referer --out %s/mer"
-                           " >>%s/cli.log 2>&1",
-                           h_paygate, bk.dir, bk.code, bk.bin, bk.dir, bk.dir),
-                     0);
-    char json[1024], path[300], cmd[4096];
-    snprintf(path, sizeof path, "%s/mer/merchant.json", bk.dir);
-    th_read_text(path, json, sizeof json);
-    json_t *j = json_loads(json, 0, NULL);
-    snprintf(bk.acct, sizeof bk.acct, "%s", h_str(j, "merAcct"));
-    json_decref(j);
-    snprintf(path, sizeof path, "%s/url", bk.dir);
-    /* its notifications are retried a month later: within the test, a lost one stays lost */
-    snprintf(cmd, sizeof cmd,
-             "exec '%s' bank serve --data-dir %s/data --code %s --bin %s --demo-data"
-             " --fast-hash --fake-clock --notify-timeout 1s --notify-retry 30d"
-             " --listen 127.0.0.1:0 --print-url-file %s/url >>%s/stdout.txt 2>>%s/bank.log",
-             h_paygate, bk.dir, bk.code, bk.bin, bk.dir, bk.dir, bk.dir);
-    bk.pid = th_spawn_sh(cmd);
-    assert_int_equal(th_wait_url_file(bk.pid, path, bk.url, sizeof bk.url, TH_START_TIMEOUT_MS), 0);
+    h_bank_init(&bk, "paygate-rcbank");
+    h_bank_serve(&bk, " --fake-clock --notify-timeout 1s --notify-retry 30d");
 }
 
 /* Both clocks to the same instant (each started at its own real start time). */
@@ -107,17 +84,7 @@ static int group_setup(void **state)
              dead);
     h_setup(&pf, &ma, NULL, extra);
     h_add_consumer(&pf, BUYER, "correct horse", PAYPW);
-    char ini[300];
-    snprintf(ini, sizeof ini, "%s/platform.ini", pf.dir);
-    FILE *f = fopen(ini, "a");
-    assert_non_null(f);
-    fprintf(f,
-            "[bank.icbc]\nname = Bank icbc\ngateway_url = %s\nmer_id = PAYGATE\nmer_acct = %s\n"
-            "key_file = %s/mer/merchant.key\ncert_file = %s/mer/merchant.crt\n"
-            "bank_cert_file = %s/data/keys/sign.crt\nca_file = %s/data/keys/ca.crt\n"
-            "allow_private = true\n",
-            bk.url, bk.acct, bk.dir, bk.dir, bk.dir, bk.dir);
-    fclose(f);
+    h_bank_configure(&pf, &bk);
     h_start(&pf);
     /* the day: 10:00 local, two days ahead of both clocks */
     int64_t now = th_clock_now_ms(bk.url), pnow = th_clock_now_ms(pf.url);
@@ -131,33 +98,13 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     h_teardown(&pf);
-    th_stop(&bk.pid, SIGTERM);
-    th_tmpdir_done(bk.dir);
+    h_bank_stop(&bk);
     if (dead_fd >= 0)
         close(dead_fd);
     return 0;
 }
 
 /* --- helpers ----------------------------------------------------------------------------- */
-
-static void input_value(const char *page, const char *name, char *out, size_t n)
-{
-    char key[80];
-    snprintf(key, sizeof key, "name=\"%s\" value=\"", name);
-    const char *p = strstr(page, key);
-    out[0] = '\0';
-    if (p)
-        snprintf(out, n, "%.*s", (int)strcspn(p + strlen(key), "\""), p + strlen(key));
-}
-
-static void pf_req(struct h_browser *b, const char *method, const char *path, const char *fields)
-{
-    char csrf[128], url[256], form[1024];
-    input_value(b->page ? b->page : "", "csrf", csrf, sizeof csrf);
-    snprintf(form, sizeof form, "csrf=%s&%s", csrf, fields ? fields : "");
-    snprintf(url, sizeof url, "%s%s", pf.url, path);
-    h_browser_req(b, method, url, fields ? form : NULL, false);
-}
 
 /* The value of attribute attr after the first occurrence of marker in page ("" if none). */
 static void attr_after(const char *page, const char *marker, const char *attr, char *out, size_t n)
@@ -245,14 +192,7 @@ static long resolve(const char *id, const char *resolution, char **page)
 
 static const char *trade_field(const char *id, const char *field)
 {
-    static char out[64];
-    char path[128];
-    struct h_reply r;
-    snprintf(path, sizeof path, "/v1/trades/%s", id);
-    h_call(&pf, &ma, "GET", path, NULL, NULL, &r);
-    snprintf(out, sizeof out, "%s", h_str(r.json, field));
-    h_reply_fini(&r);
-    return out;
+    return h_trade_field(&pf, &ma, id, field);
 }
 
 /* `paygate platform reconcile` for the day; its exit status, stdout into out. */
@@ -269,25 +209,6 @@ static int reconcile_cli(char *out, size_t n)
     out[fread(out, 1, n - 1, p)] = '\0';
     int rc = pclose(p);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-/* The value of <input name="NAME" value="..."> with the entities our templates write undone
- * (the bank's order form carries base64). */
-static void form_value(const char *page, const char *name, char *out, size_t n)
-{
-    char raw[16384];
-    input_value(page, name, raw, sizeof raw);
-    static const char *const ents[][2] = {{"&amp;", "&"}, {"&#61;", "="},   {"&#43;", "+"},
-                                          {"&#47;", "/"}, {"&quot;", "\""}, {"&#39;", "'"}};
-    size_t o = 0;
-    for (const char *p = raw; *p && o + 1 < n;) {
-        size_t k = 0;
-        while (k < 6 && strncmp(p, ents[k][0], strlen(ents[k][0])) != 0)
-            k++;
-        out[o++] = k < 6 ? ents[k][1][0] : *p;
-        p += k < 6 ? strlen(ents[k][0]) : 1;
-    }
-    out[o] = '\0';
 }
 
 /* A trade paid at the bank's pages; the bank's notification goes to our dead public URL. */
@@ -316,7 +237,7 @@ static void pay_at_the_bank(const char *otn, const char *amount, const char *tim
     pay_buf_init(&f, 65536);
     char *v = malloc(16384);
     for (size_t i = 0; i < 5; i++) {
-        form_value(b.page, names[i], v, 16384);
+        th_input_value(b.page, names[i], v, 16384); /* entities undone */
         assert_int_equal(pay_form_append(&f, names[i], v), 0);
     }
     free(v);
@@ -343,38 +264,16 @@ static void pay_at_the_bank(const char *otn, const char *amount, const char *tim
 static void money_in_and_out(void **state)
 {
     struct h_browser b = {0};
-    pf_req(&b, "GET", "/wallet", NULL);
-    pf_req(&b, "POST", "/wallet/login", "login=" BUYER "&password=correct+horse");
-    assert_int_equal(b.status, 303);
-    pf_req(&b, "GET", "/wallet", NULL);
-    char cvv[4] = "", form[256], pan[20], cmd[600], text[4096] = "";
-    snprintf(pan, sizeof pan, "%s0000000015", bk.bin);
-    snprintf(cmd, sizeof cmd, "'%s' bank demo-cards --data-dir %s/data", h_paygate, bk.dir);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    text[fread(text, 1, sizeof text - 1, p)] = '\0';
-    assert_int_equal(pclose(p), 0);
-    const char *c = strstr(text, pan) ? strstr(strstr(text, pan), "cvv2 ") : NULL;
-    assert_non_null(c);
-    snprintf(cvv, sizeof cvv, "%.3s", c + 5);
-    snprintf(form, sizeof form, "bank=icbc&cardNo=%s&expiry=12%%2F30&cvv2=%s", pan, cvv);
-    pf_req(&b, "POST", "/wallet/cards/verify", form);
-    assert_int_equal(b.status, 200);
-    char vid[80], code[7], card[64];
-    input_value(b.page, "verification_id", vid, sizeof vid);
-    h_bank_sms_code(bk.url, "13800000001", code);
-    snprintf(form, sizeof form, "bank=icbc&verification_id=%s&smsCode=%s", vid, code);
-    pf_req(&b, "POST", "/wallet/cards/confirm", form);
-    assert_int_equal(b.status, 200);
-    attr_after(b.page, "data-card=", "data-card", card, sizeof card);
+    char card[64], form[256];
+    h_bank_bind_card(&pf, &bk, &b, BUYER, card);
     const char *amounts[] = {"500.00", "20.00"};
     for (int i = 0; i < 2; i++) {
         snprintf(form, sizeof form, "card_id=%s&amount=%s&pay_password=" PAYPW, card, amounts[i]);
-        pf_req(&b, "POST", "/wallet/topup", form);
+        h_pf_post(&pf, &b, "/wallet/topup", form);
         assert_int_equal(b.status, 200);
     }
     snprintf(form, sizeof form, "card_id=%s&amount=50.00&pay_password=" PAYPW, card);
-    pf_req(&b, "POST", "/wallet/withdraw", form);
+    h_pf_post(&pf, &b, "/wallet/withdraw", form);
     assert_int_equal(b.status, 200);
     assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"470.00\""));
     attr_after(b.page, "class=\"withdrawal\"", "data-id", withdrawal, sizeof withdrawal);

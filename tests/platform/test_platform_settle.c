@@ -9,6 +9,7 @@
 #include "harness.h"
 #include "lib/clock.h"
 #include "lib/harness.h"
+#include "sandbox_bank.h"
 
 #include "core/clock.h"
 #include "http/client.h"
@@ -31,50 +32,18 @@
 #define BUYER    "13900000009"
 #define PAYPW    "135790"
 
-struct bank {
-    char code[16], bin[8], dir[256], url[128], acct[80], shop_acct[80];
-    pid_t pid;
-};
-
 static struct h_platform pf;
 static struct h_merchant ma, mb;
-static struct bank bk = {.code = "icbc", .bin = "622202"};
+static struct h_bank bk = {.code = "icbc", .bin = "622202"};
+static char shop_acct[80];  /* m_a's account at the bank */
 static int64_t thursday_ms; /* 09:00 local of the Thursday the story starts on (UTC ms) */
 static int64_t thursday;    /* its local day number */
 
-/* A merchant of the bank (its certificate in dir/name, its account into acct). */
-static void bank_merchant(const char *mer_id, const char *name, char acct[80])
-{
-    assert_int_equal(th_sh("'%s' bank merchant add --data-dir %s/data --code %s --bin %s"
-                           " --fast-hash --mer-id %s --name %s --referrer-domain 127.0.0.1"
-                           " --notify-domain 127.0.0.1 --allow-no-referer --out %s/%s"
-                           " >>%s/cli.log 2>&1",
-                           h_paygate, bk.dir, bk.code, bk.bin, mer_id, mer_id, bk.dir, name,
-                           bk.dir),
-                     0);
-    char json[1024], path[300];
-    snprintf(path, sizeof path, "%s/%s/merchant.json", bk.dir, name);
-    th_read_text(path, json, sizeof json);
-    json_t *j = json_loads(json, 0, NULL);
-    snprintf(acct, 80, "%s", h_str(j, "merAcct"));
-    json_decref(j);
-    assert_true(acct[0] != '\0');
-}
-
 static void bank_start(void)
 {
-    assert_int_equal(th_tmpdir(bk.dir, sizeof bk.dir, "paygate-stbank"), 0);
-    bank_merchant("PAYGATE", "mer", bk.acct);
-    bank_merchant("TEASHOP", "shop", bk.shop_acct);
-    char path[300], cmd[4096];
-    snprintf(path, sizeof path, "%s/url", bk.dir);
-    snprintf(cmd, sizeof cmd,
-             "exec '%s' bank serve --data-dir %s/data --code %s --bin %s --demo-data"
-             " --fast-hash --listen 127.0.0.1:0 --print-url-file %s/url >>%s/stdout.txt"
-             " 2>>%s/bank.log",
-             h_paygate, bk.dir, bk.code, bk.bin, bk.dir, bk.dir, bk.dir);
-    bk.pid = th_spawn_sh(cmd);
-    assert_int_equal(th_wait_url_file(bk.pid, path, bk.url, sizeof bk.url, TH_START_TIMEOUT_MS), 0);
+    h_bank_init(&bk, "paygate-stbank");
+    h_bank_merchant(&bk, "TEASHOP", "shop", shop_acct);
+    h_bank_serve(&bk, "");
 }
 
 /* Local day number (Asia/Shanghai) of a UTC time, and its weekday (0 Sunday). */
@@ -108,21 +77,11 @@ static int group_setup(void **state)
              holiday);
     h_setup(&pf, &ma, &mb, extra);
     h_add_consumer(&pf, BUYER, "correct horse", PAYPW);
-    char ini[300];
-    snprintf(ini, sizeof ini, "%s/platform.ini", pf.dir);
-    FILE *f = fopen(ini, "a");
-    assert_non_null(f);
-    fprintf(f,
-            "[bank.icbc]\nname = Bank icbc\ngateway_url = %s\nmer_id = PAYGATE\nmer_acct = %s\n"
-            "key_file = %s/mer/merchant.key\ncert_file = %s/mer/merchant.crt\n"
-            "bank_cert_file = %s/data/keys/sign.crt\nca_file = %s/data/keys/ca.crt\n"
-            "allow_private = true\n",
-            bk.url, bk.acct, bk.dir, bk.dir, bk.dir, bk.dir);
-    fclose(f);
+    h_bank_configure(&pf, &bk);
     /* on the platform's own database (its PostgreSQL one in the pg suite) */
     assert_int_equal(th_sh("'%s' platform merchant settlement --data-dir %s --database '%s'"
                            " --id m_a --bank icbc --account %s --days 1 --min 10.00 >/dev/null",
-                           h_paygate, pf.dir, pf.db, bk.shop_acct),
+                           h_paygate, pf.dir, pf.db, shop_acct),
                      0);
     /* m_b is paid to an account the bank does not have: the bank refuses */
     assert_int_equal(th_sh("'%s' platform merchant settlement --data-dir %s --database '%s'"
@@ -137,8 +96,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     h_teardown(&pf);
-    th_stop(&bk.pid, SIGTERM);
-    th_tmpdir_done(bk.dir);
+    h_bank_stop(&bk);
     return 0;
 }
 
@@ -153,36 +111,12 @@ static void advance_to(int64_t utc_ms)
 
 static void pay(const char *otn, const struct h_merchant *m, const char *amount)
 {
-    char body[512];
-    snprintf(body, sizeof body,
-             "{\"out_trade_no\":\"%s\",\"amount\":{\"value\":\"%s\",\"currency\":\"CNY\"},"
-             "\"subject\":\"Tea\",\"timeout\":\"1d\"}",
-             otn, amount);
-    struct h_reply r;
-    h_call(&pf, m, "POST", "/v1/trades", body, otn, &r);
-    assert_int_equal(r.status, 201);
-    char id[64];
-    snprintf(id, sizeof id, "%s", h_str(r.json, "trade_id"));
-    h_reply_fini(&r);
-    assert_int_equal(h_cashier_pay_wallet(&pf, id, BUYER, "correct+horse", PAYPW), 200);
-}
-
-static int64_t minor(const char *v)
-{
-    long long yuan = 0, fen = 0;
-    assert_int_equal(sscanf(v, "%lld.%lld", &yuan, &fen), 2);
-    return yuan * 100 + fen;
+    h_pay_by_wallet(&pf, m, otn, amount, BUYER, PAYPW);
 }
 
 static int64_t available(const struct h_merchant *m)
 {
-    struct h_reply r;
-    h_call(&pf, m, "GET", "/v1/balance?currency=CNY", NULL, NULL, &r);
-    assert_int_equal(r.status, 200);
-    int64_t v =
-        minor(h_str(json_array_get(json_object_get(r.json, "balances"), 0), "available.value"));
-    h_reply_fini(&r);
-    return v;
+    return h_available_minor(&pf, m);
 }
 
 /* The merchant's settlements, newest first (caller h_reply_fini's r). */
@@ -219,33 +153,9 @@ static void settled(const struct h_merchant *m, size_t n)
 static void money_comes_in_through_the_bank(void **state)
 {
     struct h_browser b = {0};
-    h_pf_get(&pf, &b, "/wallet");
-    h_pf_post(&pf, &b, "/wallet/login", "login=" BUYER "&password=correct+horse");
-    assert_int_equal(b.status, 303);
-    h_pf_get(&pf, &b, "/wallet");
-    char cvv[4] = "", form[256], pan[20], cmd[600], text[4096] = "";
-    snprintf(pan, sizeof pan, "%s0000000015", bk.bin);
-    snprintf(cmd, sizeof cmd, "'%s' bank demo-cards --data-dir %s/data", h_paygate, bk.dir);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    text[fread(text, 1, sizeof text - 1, p)] = '\0';
-    assert_int_equal(pclose(p), 0);
-    const char *c = strstr(text, pan) ? strstr(strstr(text, pan), "cvv2 ") : NULL;
-    assert_non_null(c);
-    snprintf(cvv, sizeof cvv, "%.3s", c + 5);
-    snprintf(form, sizeof form, "bank=icbc&cardNo=%s&expiry=12%%2F30&cvv2=%s", pan, cvv);
-    h_pf_post(&pf, &b, "/wallet/cards/verify", form);
-    assert_int_equal(b.status, 200);
-    char vid[80], code[7];
-    th_input_value(b.page, "verification_id", vid, sizeof vid);
-    h_bank_sms_code(bk.url, "13800000001", code);
-    snprintf(form, sizeof form, "bank=icbc&verification_id=%s&smsCode=%s", vid, code);
-    h_pf_post(&pf, &b, "/wallet/cards/confirm", form);
-    assert_int_equal(b.status, 200);
-    const char *card = strstr(b.page, "data-card=\"");
-    assert_non_null(card);
-    snprintf(form, sizeof form, "card_id=%.*s&amount=500.00&pay_password=" PAYPW,
-             (int)strcspn(card + 11, "\""), card + 11);
+    char card[64], form[256];
+    h_bank_bind_card(&pf, &bk, &b, BUYER, card);
+    snprintf(form, sizeof form, "card_id=%s&amount=500.00&pay_password=" PAYPW, card);
     h_pf_post(&pf, &b, "/wallet/topup", form);
     assert_int_equal(b.status, 200);
     assert_non_null(strstr(b.page, "id=\"balance\" data-amount=\"500.00\""));
@@ -279,7 +189,7 @@ static void thursday_paid_on_friday(void **state)
     json_t *s = json_array_get(json_object_get(r.json, "settlements"), 0);
     assert_string_equal(h_str(s, "status"), "paid");
     assert_string_equal(h_str(s, "amount.value"), "99.40");
-    assert_string_equal(h_str(s, "to_account"), bk.shop_acct);
+    assert_string_equal(h_str(s, "to_account"), shop_acct);
     char path[128], id[64];
     snprintf(id, sizeof id, "%s", h_str(s, "settlement_id"));
     h_reply_fini(&r);
@@ -299,7 +209,7 @@ static void thursday_paid_on_friday(void **state)
     /* at the bank: the transfer, from our reserve to the shop, named by the settlement id */
     char out[8192] = "", cmd[600];
     snprintf(cmd, sizeof cmd, "'%s' bank movements --data-dir %s/data --account %s", h_paygate,
-             bk.dir, bk.shop_acct);
+             bk.dir, shop_acct);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     out[fread(out, 1, sizeof out - 1, p)] = '\0';

@@ -9,6 +9,7 @@
 #include "harness.h"
 #include "lib/clock.h"
 #include "lib/harness.h"
+#include "sandbox_bank.h"
 
 #include "core/buf.h"
 #include "core/clock.h"
@@ -37,50 +38,19 @@
 #define DAYS           5
 #define KILL_WITHIN_US 40000 /* the kill comes 0..40 ms after the clock reaches 10:00 */
 
-struct bank {
-    char code[16], bin[8], dir[256], url[128], acct[80], acct_a[80], acct_b[80];
-    pid_t pid;
-};
-
 static struct h_platform pf;
 static struct h_merchant ma, mb;
-static struct bank bk = {.code = "icbc", .bin = "622202"};
-static int64_t monday_ms; /* 09:00 local of the first day */
+static struct h_bank bk = {.code = "icbc", .bin = "622202"};
+static char acct_a[80], acct_b[80]; /* m_a's and m_b's accounts at the bank */
+static int64_t monday_ms;           /* 09:00 local of the first day */
 static int64_t earned_a, earned_b;
-
-static void bank_merchant(const char *mer_id, const char *name, char acct[80])
-{
-    assert_int_equal(th_sh("'%s' bank merchant add --data-dir %s/data --code %s --bin %s"
-                           " --fast-hash --mer-id %s --name %s --referrer-domain 127.0.0.1"
-                           " --notify-domain 127.0.0.1 --allow-no-referer --out %s/%s"
-                           " >>%s/cli.log 2>&1",
-                           h_paygate, bk.dir, bk.code, bk.bin, mer_id, mer_id, bk.dir, name,
-                           bk.dir),
-                     0);
-    char json[1024], path[300];
-    snprintf(path, sizeof path, "%s/%s/merchant.json", bk.dir, name);
-    th_read_text(path, json, sizeof json);
-    json_t *j = json_loads(json, 0, NULL);
-    snprintf(acct, 80, "%s", h_str(j, "merAcct"));
-    json_decref(j);
-    assert_true(acct[0] != '\0');
-}
 
 static void bank_start(void)
 {
-    assert_int_equal(th_tmpdir(bk.dir, sizeof bk.dir, "paygate-scbank"), 0);
-    bank_merchant("PAYGATE", "mer", bk.acct);
-    bank_merchant("TEASHOP", "shop_a", bk.acct_a);
-    bank_merchant("COFFEE", "shop_b", bk.acct_b);
-    char path[300], cmd[4096];
-    snprintf(path, sizeof path, "%s/url", bk.dir);
-    snprintf(cmd, sizeof cmd,
-             "exec '%s' bank serve --data-dir %s/data --code %s --bin %s --demo-data"
-             " --fast-hash --listen 127.0.0.1:0 --print-url-file %s/url >>%s/stdout.txt"
-             " 2>>%s/bank.log",
-             h_paygate, bk.dir, bk.code, bk.bin, bk.dir, bk.dir, bk.dir);
-    bk.pid = th_spawn_sh(cmd);
-    assert_int_equal(th_wait_url_file(bk.pid, path, bk.url, sizeof bk.url, TH_START_TIMEOUT_MS), 0);
+    h_bank_init(&bk, "paygate-scbank");
+    h_bank_merchant(&bk, "TEASHOP", "shop_a", acct_a);
+    h_bank_merchant(&bk, "COFFEE", "shop_b", acct_b);
+    h_bank_serve(&bk, "");
 }
 
 static int group_setup(void **state)
@@ -95,18 +65,8 @@ static int group_setup(void **state)
             "banks = icbc\nsandbox_sms = true\nsettle_time = 10:00\nreconcile_time = 23:59\n"
             "[server]\nfake_clock = true");
     h_add_consumer(&pf, BUYER, "correct horse", PAYPW);
-    char ini[300];
-    snprintf(ini, sizeof ini, "%s/platform.ini", pf.dir);
-    FILE *f = fopen(ini, "a");
-    assert_non_null(f);
-    fprintf(f,
-            "[bank.icbc]\nname = Bank icbc\ngateway_url = %s\nmer_id = PAYGATE\nmer_acct = %s\n"
-            "key_file = %s/mer/merchant.key\ncert_file = %s/mer/merchant.crt\n"
-            "bank_cert_file = %s/data/keys/sign.crt\nca_file = %s/data/keys/ca.crt\n"
-            "allow_private = true\n",
-            bk.url, bk.acct, bk.dir, bk.dir, bk.dir, bk.dir);
-    fclose(f);
-    const char *ids[] = {"m_a", "m_b"}, *accts[] = {bk.acct_a, bk.acct_b};
+    h_bank_configure(&pf, &bk);
+    const char *ids[] = {"m_a", "m_b"}, *accts[] = {acct_a, acct_b};
     for (int i = 0; i < 2; i++) /* T+0: everything up to the run */
         assert_int_equal(th_sh("'%s' platform merchant settlement --data-dir %s --database '%s'"
                                " --id %s --bank icbc --account %s --days 0 >/dev/null",
@@ -119,31 +79,11 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     h_teardown(&pf);
-    th_stop(&bk.pid, SIGTERM);
-    th_tmpdir_done(bk.dir);
+    h_bank_stop(&bk);
     return 0;
 }
 
 /* --- helpers ------------------------------------------------------------------------------- */
-
-static void input_value(const char *page, const char *name, char *out, size_t n)
-{
-    char key[80];
-    snprintf(key, sizeof key, "name=\"%s\" value=\"", name);
-    const char *p = strstr(page ? page : "", key);
-    out[0] = '\0';
-    if (p)
-        snprintf(out, n, "%.*s", (int)strcspn(p + strlen(key), "\""), p + strlen(key));
-}
-
-static void pf_req(struct h_browser *b, const char *method, const char *path, const char *fields)
-{
-    char csrf[128], url[256], form[1024];
-    input_value(b->page, "csrf", csrf, sizeof csrf);
-    snprintf(form, sizeof form, "csrf=%s&%s", csrf, fields ? fields : "");
-    snprintf(url, sizeof url, "%s%s", pf.url, path);
-    h_browser_req(b, method, url, fields ? form : NULL, false);
-}
 
 /* The test clock to utc_ms; wait: for every worker to have looked (th_clock_advance), or not
  * at all (the run is in progress when this returns). */
@@ -169,33 +109,15 @@ static void clock_to(int64_t utc_ms, bool wait)
 
 static int64_t available(const struct h_merchant *m)
 {
-    struct h_reply r;
-    h_call(&pf, m, "GET", "/v1/balance?currency=CNY", NULL, NULL, &r);
-    assert_int_equal(r.status, 200);
-    long long yuan = 0, fen = 0;
-    const char *v =
-        h_str(json_array_get(json_object_get(r.json, "balances"), 0), "available.value");
-    assert_int_equal(sscanf(v, "%lld.%lld", &yuan, &fen), 2);
-    h_reply_fini(&r);
-    return yuan * 100 + fen;
+    return h_available_minor(&pf, m);
 }
 
 static void pay(const struct h_merchant *m, const char *otn, int64_t minor)
 {
-    char body[512], amount[32];
+    char amount[32];
     snprintf(amount, sizeof amount, "%lld.%02lld", (long long)(minor / 100),
              (long long)(minor % 100));
-    snprintf(body, sizeof body,
-             "{\"out_trade_no\":\"%s\",\"amount\":{\"value\":\"%s\",\"currency\":\"CNY\"},"
-             "\"subject\":\"Tea\",\"timeout\":\"1d\"}",
-             otn, amount);
-    struct h_reply r;
-    h_call(&pf, m, "POST", "/v1/trades", body, otn, &r);
-    assert_int_equal(r.status, 201);
-    char id[64];
-    snprintf(id, sizeof id, "%s", h_str(r.json, "trade_id"));
-    h_reply_fini(&r);
-    assert_int_equal(h_cashier_pay_wallet(&pf, id, BUYER, "correct+horse", PAYPW), 200);
+    h_pay_by_wallet(&pf, m, otn, amount, BUYER, PAYPW);
 }
 
 /* Transfers into account at the bank (its admin page): their count and sum. */
@@ -255,34 +177,10 @@ static void money_comes_in(void **state)
 {
     clock_to(monday_ms, true);
     struct h_browser b = {0};
-    pf_req(&b, "GET", "/wallet", NULL);
-    pf_req(&b, "POST", "/wallet/login", "login=" BUYER "&password=correct+horse");
-    assert_int_equal(b.status, 303);
-    pf_req(&b, "GET", "/wallet", NULL);
-    char cvv[4] = "", form[256], pan[20], cmd[600], text[4096] = "";
-    snprintf(pan, sizeof pan, "%s0000000015", bk.bin);
-    snprintf(cmd, sizeof cmd, "'%s' bank demo-cards --data-dir %s/data", h_paygate, bk.dir);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    text[fread(text, 1, sizeof text - 1, p)] = '\0';
-    assert_int_equal(pclose(p), 0);
-    const char *c = strstr(text, pan) ? strstr(strstr(text, pan), "cvv2 ") : NULL;
-    assert_non_null(c);
-    snprintf(cvv, sizeof cvv, "%.3s", c + 5);
-    snprintf(form, sizeof form, "bank=icbc&cardNo=%s&expiry=12%%2F30&cvv2=%s", pan, cvv);
-    pf_req(&b, "POST", "/wallet/cards/verify", form);
-    assert_int_equal(b.status, 200);
-    char vid[80], code[7], card[64];
-    input_value(b.page, "verification_id", vid, sizeof vid);
-    h_bank_sms_code(bk.url, "13800000001", code);
-    snprintf(form, sizeof form, "bank=icbc&verification_id=%s&smsCode=%s", vid, code);
-    pf_req(&b, "POST", "/wallet/cards/confirm", form);
-    assert_int_equal(b.status, 200);
-    const char *k = strstr(b.page, "data-card=\"");
-    assert_non_null(k);
-    snprintf(card, sizeof card, "%.*s", (int)strcspn(k + 11, "\""), k + 11);
+    char card[64], form[256];
+    h_bank_bind_card(&pf, &bk, &b, BUYER, card);
     snprintf(form, sizeof form, "card_id=%s&amount=5000.00&pay_password=" PAYPW, card);
-    pf_req(&b, "POST", "/wallet/topup", form);
+    h_pf_post(&pf, &b, "/wallet/topup", form);
     assert_int_equal(b.status, 200);
     h_browser_fini(&b);
 }
@@ -317,7 +215,7 @@ static void one_day(int d)
     }
     assert_int_equal(pending, 0);
     const struct h_merchant *ms[] = {&ma, &mb};
-    const char *accts[] = {bk.acct_a, bk.acct_b};
+    const char *accts[] = {acct_a, acct_b};
     int64_t earned[] = {earned_a, earned_b};
     for (int i = 0; i < 2; i++) {
         int p = 0, count = 0;
