@@ -4,11 +4,9 @@
 // merchant. Screenshots of each page go to the artefacts directory. Needs Chromium and
 // playwright-core (see requireBrowser in servers.mjs).
 import fs from 'node:fs';
-import http from 'node:http';
-import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import {
-  paygate, requireBrowser, tempDir, removeDir, spawnServer, waitFile, stopServer,
+  paygate, requireBrowser, tempDir, spawnServer, waitFile, stopServer, startWebShop, finish,
 } from './servers.mjs';
 
 requireBrowser();
@@ -19,9 +17,6 @@ const CARD = '6222020000000015';
 execFileSync(paygate, ['bank', 'merchant', 'add', '--data-dir', `${dir}/data`, '--code', 'web',
   '--fast-hash', '--mer-id', 'WEB1', '--name', 'Web Shop', '--referrer-domain', '127.0.0.1',
   '--notify-domain', '127.0.0.1', '--out', `${dir}/m`], { stdio: 'ignore' });
-const merchant = JSON.parse(fs.readFileSync(`${dir}/m/merchant.json`, 'utf8'));
-const key = fs.readFileSync(`${dir}/m/merchant.key`, 'utf8');
-const cert = fs.readFileSync(`${dir}/m/merchant.crt`, 'utf8');
 
 const bank = spawnServer(['bank', 'serve', '--data-dir', `${dir}/data`, '--demo-data',
   '--fast-hash', '--print-url-file', `${dir}/url`],
@@ -30,40 +25,15 @@ const bankUrl = await waitFile(`${dir}/url`, bank);
 expect(bankUrl, 'the bank printed its URL');
 
 // The merchant: a shop page with the signed order form, and the notification endpoint.
-let notified = 0;
-const shop = http.createServer((req, res) => {
-  if (req.method === 'POST' && req.url === '/notify') {
-    let body = '';
-    req.on('data', (c) => { body += c; });
-    req.on('end', () => { notified++; res.end('OK'); });
-    return;
-  }
-  const port = shop.address().port;
-  const doc = JSON.stringify({
-    interfaceName: 'PAYGATE_B2C_PAY', interfaceVersion: '1.0', orderId: `WEB-${Date.now()}`,
-    orderDate: '20261125103000', amount: 12300, currency: 'CNY', merID: 'WEB1',
-    merAcct: merchant.merAcct, merURL: `http://127.0.0.1:${port}/notify`, notifyType: 'HS',
-    resultType: '0', merVAR: 'browser', goodsName: 'Green tea',
-    returnURL: `http://127.0.0.1:${port}/done`,
-  });
-  const sig = crypto.createSign('RSA-SHA256').update(doc).sign(key, 'base64');
-  const field = (n, v) => `<input type="hidden" name="${n}" value="${v}">`;
-  res.setHeader('Content-Type', 'text/html; charset=utf-8');
-  res.end(`<!doctype html><title>Web Shop</title><h1>Green tea — ¥123.00</h1>
-<form method="post" action="${bankUrl}/b2c/pay">
-${field('interfaceName', 'PAYGATE_B2C_PAY')}${field('interfaceVersion', '1.0')}
-${field('tranData', Buffer.from(doc).toString('base64'))}${field('merSignMsg', sig)}
-${field('merCert', Buffer.from(cert).toString('base64'))}
-<button id="pay" type="submit">Pay with the bank</button></form>`);
-});
-await new Promise((r) => shop.listen(0, '127.0.0.1', r));
+const shop = await startWebShop(`${dir}/m`, bankUrl,
+  { order: 'WEB', amount: 12300, goods: 'Green tea' });
 
 const browser = await launch();
 let failed = false;
 try {
   // a shopper whose browser asks for Chinese (the bank's pages would be Chinese anyway)
   const page = await browser.newPage({ locale: 'zh-CN' });
-  await page.goto(`http://127.0.0.1:${shop.address().port}/`);
+  await page.goto(shop.url);
   const [resp] = await Promise.all([page.waitForNavigation(), page.click('#pay')]);
   expect(resp.status() === 200, `order accepted (status ${resp.status()})`);
   expect(resp.headers()['x-frame-options'] === 'DENY', 'the payment page cannot be framed');
@@ -105,7 +75,7 @@ try {
   expect(await page.getAttribute('#notify', 'data-status') === 'DELIVERED',
     'merchant notified first');
   expect((await page.textContent('#order-amount')).includes('¥123.00'), 'the amount as ¥123.00');
-  expect(notified === 1, `one notification (${notified})`);
+  expect(shop.notified() === 1, `one notification (${shop.notified()})`);
   expect((await page.getAttribute('#back', 'href')).endsWith('/done'), 'link back to the shop');
   await shot(page, 'bank-6-result');
   // the switch on a page a POST made: back to the same step (GET /b2c/page), in English
@@ -169,6 +139,5 @@ try {
   await browser.close();
   shop.close();
   await stopServer(bank);
-  removeDir(dir, failed);
+  finish(dir, failed);
 }
-process.exit(failed ? 1 : 0);

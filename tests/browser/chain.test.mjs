@@ -6,10 +6,9 @@
 // Needs Chromium and playwright-core (requireBrowser) and the sandbox chain (npm ci in chain/).
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import { spawn } from 'node:child_process';
 import {
-  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer,
+  requireBrowser, tempDir, waitFile, stopServer, startPlatform, ledgerClean, finish,
 } from './servers.mjs';
 
 requireBrowser();
@@ -41,11 +40,9 @@ async function rpc(method, params = []) {
 }
 
 // --- the platform on the test clock, with [chain]; a merchant ------------------------------------
-const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
-fs.writeFileSync(`${dir}/m.pub`, publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64') + '\n');
-fs.mkdirSync(`${dir}/pf`);
 // the deposit addresses: children of BIP-32 test vector 1's m/0H (public only)
-fs.writeFileSync(`${dir}/pf/platform.ini`, `[server]
+const { pf, pfUrl, api } = await startPlatform(dir, {
+  ini: `[server]
 fake_clock = true
 [notify]
 allow_private_hosts = true
@@ -61,25 +58,10 @@ confirmations = 2
 poll_interval = 1h
 rate = 7.25
 rate_currency = CNY
-`);
-run(['platform', 'merchant', 'add', '--data-dir', `${dir}/pf`, '--id', 'm_web', '--name',
-  'Tea House', '--public-key-file', `${dir}/m.pub`, '--notify-host', '127.0.0.1', '--allow-private-hosts']);
-const pf = spawnServer(['platform', '--config', `${dir}/pf/platform.ini`, '--data-dir',
-  `${dir}/pf`, '--listen', '127.0.0.1:0', '--print-url-file', `${dir}/pf-url`],
-['ignore', 'ignore', fs.openSync(`${dir}/pf.log`, 'w')]);
-const pfUrl = await waitFile(`${dir}/pf-url`, pf);
+`,
+  merchant: { id: 'm_web', name: 'Tea House' },
+});
 
-async function api(method, target, body) {
-  const ts = Math.floor(Date.now() / 1000).toString();
-  const nonce = crypto.randomBytes(16).toString('base64url');
-  const hash = crypto.createHash('sha256').update(body || '').digest('hex');
-  const sig = crypto.sign(null, Buffer.from(`${method}\n${target}\n${ts}\n${nonce}\n${hash}\n`), privateKey).toString('base64url');
-  const headers = { Authorization: `PAYGATE-ED25519 keyId="m_web", ts="${ts}", nonce="${nonce}", sig="${sig}"`,
-    'Content-Type': 'application/json' };
-  if (method === 'POST') headers['Idempotency-Key'] = crypto.randomUUID();
-  const r = await fetch(pfUrl + target, { method, headers, body });
-  return { status: r.status, json: await r.json() };
-}
 // One watcher pass: move the test clock (the watcher is one of its workers), then wait until
 // every worker has looked at the new time (GET /sandbox/clock, docs/http.md).
 async function pass() {
@@ -149,14 +131,5 @@ try {
   await browser.close();
   await stopServer(pf);
   node.kill('SIGTERM');
-  if (!failed) {
-    try {
-      run(['ledger', 'verify', `${dir}/pf/platform.db`]);
-    } catch (e) {
-      failed = true;
-      console.error('ledger verify failed', e.stdout);
-    }
-  }
-  removeDir(dir, failed);
+  finish(dir, failed, [ledgerClean(`${dir}/pf/platform.db`)]);
 }
-process.exit(failed ? 1 : 0);

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  requireBrowser, tempDir, removeDir, startDemo, stopServer,
+  requireBrowser, tempDir, startDemo, stopServer, stoppedCleanly, finish,
 } from './servers.mjs';
 
 requireBrowser();
@@ -212,8 +212,5 @@ try {
   console.error(log());
 } finally {
   await browser.close();
-  const code = await stopServer(demo);
-  if (code !== 0) { failed = true; console.error(`demo exited with ${code}`); }
-  removeDir(dir, failed);
+  finish(dir, failed, [stoppedCleanly('the demo', await stopServer(demo))]);
 }
-process.exit(failed ? 1 : 0);

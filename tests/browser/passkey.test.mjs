@@ -9,10 +9,9 @@
 // authenticator that cannot verify the user, a copy of the passkey whose counter starts again;
 // a removed passkey is offered no more. `paygate audit verify` finds the log intact, with
 // the passkey's entries. Needs Chromium and playwright-core (see requireBrowser in servers.mjs).
-import fs from 'node:fs';
-import crypto from 'node:crypto';
 import {
-  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer, platformApi,
+  requireBrowser, tempDir, stopServer, startPlatform, stoppedCleanly, ledgerClean, auditIntact,
+  finish,
 } from './servers.mjs';
 
 requireBrowser();
@@ -20,32 +19,20 @@ const { launch, shot, expect, consumerLogin } = await import('./browser.mjs');
 const dir = tempDir('passkey-browser');
 
 // --- the platform (on its test clock, RP ID localhost), a merchant and a consumer --------------
-const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
-fs.writeFileSync(`${dir}/m.pub`,
-  publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64') + '\n');
-fs.mkdirSync(`${dir}/pf`);
-fs.writeFileSync(`${dir}/pf/platform.ini`, `[server]
+const { pf, pfUrl, api } = await startPlatform(dir, {
+  ini: `[server]
 fake_clock = true
 [platform]
 passkey_rp_id = localhost
 [notify]
 allow_private_hosts = true
-`);
-run(['platform', 'merchant', 'add', '--data-dir', `${dir}/pf`, '--id', 'm_key', '--name',
-  'Tea House', '--public-key-file', `${dir}/m.pub`, '--notify-host', '127.0.0.1',
-  '--allow-private-hosts']);
-run(['platform', 'consumer', 'add', '--data-dir', `${dir}/pf`, '--login', '13800000002',
-  '--password', 'correct horse', '--pay-password', '246810']);
-run(['platform', 'wallet', 'credit', '--data-dir', `${dir}/pf`, '--consumer', '13800000002',
-  '--amount', '100.00']);
-const pf = spawnServer(['platform', '--config', `${dir}/pf/platform.ini`, '--data-dir',
-  `${dir}/pf`, '--listen', '127.0.0.1:0', '--print-url-file', `${dir}/pf-url`],
-['ignore', 'ignore', fs.openSync(`${dir}/pf.log`, 'w')]);
-const pfUrl = (await waitFile(`${dir}/pf-url`, pf)).trim();
+`,
+  merchant: { id: 'm_key', name: 'Tea House' },
+  consumers: [['13800000002', '100.00']],
+});
 // WebAuthn needs a host name (an IP address is no RP ID): the pages are opened on localhost.
 const site = pfUrl.replace('127.0.0.1', 'localhost');
 
-const api = platformApi(pfUrl, 'm_key', privateKey);
 let n = 0;
 async function trade(amount) {
   const r = await api('POST', '/v1/trades', JSON.stringify({
@@ -187,20 +174,9 @@ try {
   console.error(e);
 } finally {
   await browser.close();
-  const code = await stopServer(pf);
-  if (!failed) {
-    try {
-      expect(code === 0, `the platform stopped cleanly (${code})`);
-      const ledger = run(['ledger', 'verify', `${dir}/pf/platform.db`]);
-      expect(ledger.includes('is clean'), ledger);
-      const audit = run(['audit', 'verify', '--database', `${dir}/pf/platform.db`]);
-      expect(audit.includes('is intact'), audit);
-    } catch (e) {
-      failed = true;
-      console.error(e.stdout || e);
-    }
-  }
-  removeDir(dir, failed);
+  finish(dir, failed, [
+    stoppedCleanly('the platform', await stopServer(pf)),
+    ledgerClean(`${dir}/pf/platform.db`),
+    auditIntact(`${dir}/pf/platform.db`),
+  ], 'passkey browser test: ok');
 }
-if (!failed) console.log('passkey browser test: ok');
-process.exit(failed ? 1 : 0);

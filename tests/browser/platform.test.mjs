@@ -4,9 +4,9 @@
 // code confirmed on the mobile wallet page. Screenshots of each step go to the artefacts
 // directory. Needs Chromium and playwright-core (see requireBrowser in servers.mjs).
 import fs from 'node:fs';
-import crypto from 'node:crypto';
 import {
-  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer, platformApi,
+  requireBrowser, tempDir, run, spawnServer, waitFile, stopServer, startPlatform, ledgerClean,
+  finish,
 } from './servers.mjs';
 
 requireBrowser();
@@ -27,11 +27,8 @@ const RESERVED = '西湖边的白猫'; // the wallet user's reserved message
 const cvv2 = /6222020000000015\s+exp 12\/30\s+cvv2 (\d{3})/.exec(run(['bank', 'demo-cards', '--data-dir', `${dir}/bank`]))[1];
 
 // --- the platform, a merchant (Ed25519 key made here) and a consumer ------------------------------
-const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
-const rawPk = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
-fs.writeFileSync(`${dir}/m.pub`, rawPk.toString('base64') + '\n');
-fs.mkdirSync(`${dir}/pf`);
-fs.writeFileSync(`${dir}/pf/platform.ini`, `[platform]
+const { pf, pfUrl, api } = await startPlatform(dir, {
+  ini: `[platform]
 banks = icbc
 sandbox_sms = true
 [notify]
@@ -47,19 +44,11 @@ cert_file = ${dir}/mer/merchant.crt
 bank_cert_file = ${dir}/bank/keys/sign.crt
 ca_file = ${dir}/bank/keys/ca.crt
 allow_private = true
-`);
-run(['platform', 'merchant', 'add', '--data-dir', `${dir}/pf`, '--id', 'm_web', '--name',
-  'Tea House', '--public-key-file', `${dir}/m.pub`, '--notify-host', '127.0.0.1', '--allow-private-hosts']);
-run(['platform', 'consumer', 'add', '--data-dir', `${dir}/pf`, '--login', '13800000001',
-  '--password', 'correct horse', '--pay-password', '246810']);
-run(['platform', 'wallet', 'credit', '--data-dir', `${dir}/pf`, '--consumer', '13800000001',
-  '--amount', '500.00']);
-const pf = spawnServer(['platform', '--config', `${dir}/pf/platform.ini`, '--data-dir',
-  `${dir}/pf`, '--listen', '127.0.0.1:0', '--print-url-file', `${dir}/pf-url`],
-['ignore', 'ignore', fs.openSync(`${dir}/pf.log`, 'w')]);
-const pfUrl = await waitFile(`${dir}/pf-url`, pf);
+`,
+  merchant: { id: 'm_web', name: 'Tea House' },
+  consumers: [['13800000001', '500.00']],
+});
 
-const api = platformApi(pfUrl, 'm_web', privateKey);
 let n = 0;
 async function trade(amount, product = 'page') {
   const r = await api('POST', '/v1/trades', JSON.stringify({
@@ -220,14 +209,5 @@ try {
   await browser.close();
   await stopServer(pf);
   await stopServer(bank);
-  if (!failed) {
-    try {
-      run(['ledger', 'verify', `${dir}/pf/platform.db`]);
-    } catch (e) {
-      failed = true;
-      console.error('ledger verify failed', e.stdout);
-    }
-  }
-  removeDir(dir, failed);
+  finish(dir, failed, [ledgerClean(`${dir}/pf/platform.db`)]);
 }
-process.exit(failed ? 1 : 0);

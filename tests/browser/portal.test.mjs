@@ -3,50 +3,21 @@
 // phone (390 px) and a desktop (1280 px) — nothing wider than the window, no console errors,
 // no failed requests — and refunds part of a trade through the confirmation step. Exit 77
 // (skip) when Chromium or playwright-core is missing.
-import fs from 'node:fs';
-import crypto from 'node:crypto';
 import {
-  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer, platformApi,
+  requireBrowser, tempDir, stopServer, startPlatform, totp, ledgerClean, finish,
 } from './servers.mjs';
 
 requireBrowser();
 const { launch, shot, expect, consumerLogin } = await import('./browser.mjs');
 const dir = tempDir('portal-browser');
 
-// RFC 6238 code of a base32 secret at step offset `ahead` (each login uses a later step).
-function totp(secret, ahead) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const step = Buffer.alloc(8);
-  step.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + ahead));
-  const h = crypto.createHmac('sha1', key).update(step).digest();
-  const o = h[h.length - 1] & 15;
-  return ((h.readUInt32BE(o) & 0x7fffffff) % 1000000).toString().padStart(6, '0');
-}
-
-const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
-fs.mkdirSync(`${dir}/pf`);
-fs.writeFileSync(`${dir}/m.pub`, publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)
-  .toString('base64') + '\n');
-fs.writeFileSync(`${dir}/pf/platform.ini`, '[notify]\nallow_private_hosts = true\n');
-run(['platform', 'merchant', 'add', '--data-dir', `${dir}/pf`, '--id', 'm_web', '--name',
-  '茶馆 Tea House', '--public-key-file', `${dir}/m.pub`, '--notify-host', '127.0.0.1',
-  '--allow-private-hosts']);
-const out = run(['platform', 'member', 'add', '--data-dir', `${dir}/pf`, '--merchant', 'm_web',
-  '--login', 'boss@tea.example', '--role', 'owner', '--password', 'owner-password-1']);
-const secret = /totp_secret (\S+)/.exec(out)[1];
-run(['platform', 'consumer', 'add', '--data-dir', `${dir}/pf`, '--login', '13800000001',
-  '--password', 'correct horse', '--pay-password', '246810']);
-run(['platform', 'wallet', 'credit', '--data-dir', `${dir}/pf`, '--consumer', '13800000001',
-  '--amount', '500.00']);
-const pf = spawnServer(['platform', '--config', `${dir}/pf/platform.ini`, '--data-dir',
-  `${dir}/pf`, '--listen', '127.0.0.1:0', '--print-url-file', `${dir}/pf-url`],
-['ignore', 'ignore', fs.openSync(`${dir}/pf.log`, 'w')]);
-const pfUrl = await waitFile(`${dir}/pf-url`, pf);
-
-const api = platformApi(pfUrl, 'm_web', privateKey);
+const { pf, pfUrl, api, secrets } = await startPlatform(dir, {
+  ini: '[notify]\nallow_private_hosts = true\n',
+  merchant: { id: 'm_web', name: '茶馆 Tea House' },
+  members: [['boss@tea.example', 'owner', 'owner-password-1']],
+  consumers: [['13800000001', '500.00']],
+});
+const secret = secrets['boss@tea.example'];
 
 // Every page: no horizontal overflow at the window's width, then the screenshot.
 async function check(page, name, width) {
@@ -113,14 +84,5 @@ try {
 } finally {
   await browser.close();
   await stopServer(pf);
-  if (!failed) {
-    try {
-      run(['ledger', 'verify', `${dir}/pf/platform.db`]);
-    } catch (e) {
-      failed = true;
-      console.error('ledger verify failed', e.stdout);
-    }
-  }
-  removeDir(dir, failed);
+  finish(dir, failed, [ledgerClean(`${dir}/pf/platform.db`)]);
 }
-process.exit(failed ? 1 : 0);

@@ -5,52 +5,24 @@
 // page — the money goes back once (the signed API shows the request APPROVED and the trade
 // refunded; accepting again is 409 and moves nothing; the wallet has it back) — and refuses the
 // second with a note the consumer reads in the wallet. ledger verify passes at the end.
-import fs from 'node:fs';
-import crypto from 'node:crypto';
 import {
-  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer, platformApi,
+  requireBrowser, tempDir, stopServer, startPlatform, totp, ledgerClean, finish,
 } from './servers.mjs';
 
 requireBrowser();
 const { launch, shot, expect, consumerLogin } = await import('./browser.mjs');
 const dir = tempDir('portal-requests');
 
-// RFC 6238 code of a base32 secret at step offset `ahead` (each login uses a later step).
-function totp(secret, ahead) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const step = Buffer.alloc(8);
-  step.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + ahead));
-  const h = crypto.createHmac('sha1', key).update(step).digest();
-  const o = h[h.length - 1] & 15;
-  return ((h.readUInt32BE(o) & 0x7fffffff) % 1000000).toString().padStart(6, '0');
-}
-
-const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
-fs.mkdirSync(`${dir}/pf`);
-fs.writeFileSync(`${dir}/m.pub`, publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)
-  .toString('base64') + '\n');
-fs.writeFileSync(`${dir}/pf/platform.ini`, '[notify]\nallow_private_hosts = true\n');
-run(['platform', 'merchant', 'add', '--data-dir', `${dir}/pf`, '--id', 'm_web', '--name',
-  '茶馆 Tea House', '--public-key-file', `${dir}/m.pub`, '--notify-host', '127.0.0.1',
-  '--allow-private-hosts']);
-const secrets = {};
-for (const [login, role] of [['help@tea.example', 'support'], ['money@tea.example', 'finance']]) {
-  const out = run(['platform', 'member', 'add', '--data-dir', `${dir}/pf`, '--merchant', 'm_web',
-    '--login', login, '--role', role, '--password', `${role}-password-1`]);
-  secrets[role] = /totp_secret (\S+)/.exec(out)[1];
-}
-run(['platform', 'consumer', 'add', '--data-dir', `${dir}/pf`, '--login', '13800000001',
-  '--password', 'correct horse', '--pay-password', '246810']);
-run(['platform', 'wallet', 'credit', '--data-dir', `${dir}/pf`, '--consumer', '13800000001',
-  '--amount', '500.00']);
-const pf = spawnServer(['platform', '--config', `${dir}/pf/platform.ini`, '--data-dir',
-  `${dir}/pf`, '--listen', '127.0.0.1:0', '--print-url-file', `${dir}/pf-url`],
-['ignore', 'ignore', fs.openSync(`${dir}/pf.log`, 'w')]);
-const pfUrl = await waitFile(`${dir}/pf-url`, pf);
-const api = platformApi(pfUrl, 'm_web', privateKey);
+const started = await startPlatform(dir, {
+  ini: '[notify]\nallow_private_hosts = true\n',
+  merchant: { id: 'm_web', name: '茶馆 Tea House' },
+  members: [['help@tea.example', 'support', 'support-password-1'],
+    ['money@tea.example', 'finance', 'finance-password-1']],
+  consumers: [['13800000001', '500.00']],
+});
+const { pf, pfUrl, api } = started;
+const secrets = { support: started.secrets['help@tea.example'],
+  finance: started.secrets['money@tea.example'] };
 
 // A trade paid by the consumer on the cashier, then a refund of `amount` asked in the wallet.
 async function paidAndRequested(buyer, no, amount, reason) {
@@ -162,14 +134,5 @@ try {
 } finally {
   await browser.close();
   await stopServer(pf);
-  if (!failed) {
-    try {
-      run(['ledger', 'verify', `${dir}/pf/platform.db`]);
-    } catch (e) {
-      failed = true;
-      console.error('ledger verify failed', e.stdout);
-    }
-  }
-  removeDir(dir, failed);
+  finish(dir, failed, [ledgerClean(`${dir}/pf/platform.db`)]);
 }
-process.exit(failed ? 1 : 0);

@@ -11,7 +11,8 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import {
-  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer, platformApi,
+  requireBrowser, tempDir, stopServer, startPlatform, stoppedCleanly, ledgerClean, auditIntact,
+  finish,
 } from './servers.mjs';
 
 requireBrowser();
@@ -20,36 +21,23 @@ const dir = tempDir('risk-browser');
 
 // --- the platform with a rules file and an operator, a merchant, two consumers ----------------
 const token = crypto.randomBytes(24).toString('hex');
-const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
-fs.writeFileSync(`${dir}/m.pub`,
-  publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64') + '\n');
 fs.mkdirSync(`${dir}/pf`);
 fs.writeFileSync(`${dir}/pf/risk.rules`, `# the console's test rules
 big_single   single 500.00 CNY review
 huge_single  single 5000.00 CNY deny
 burst        velocity consumer 1m count 20 deny
 `);
-fs.writeFileSync(`${dir}/pf/platform.ini`, `[platform]
+const { pf, pfUrl, api } = await startPlatform(dir, {
+  ini: `[platform]
 operator_token = ${token}
 risk_rules = ${dir}/pf/risk.rules
 [notify]
 allow_private_hosts = true
-`);
-run(['platform', 'merchant', 'add', '--data-dir', `${dir}/pf`, '--id', 'm_risk', '--name',
-  'Tea House', '--public-key-file', `${dir}/m.pub`, '--notify-host', '127.0.0.1',
-  '--allow-private-hosts']);
-for (const login of ['13800000011', '13800000012']) {
-  run(['platform', 'consumer', 'add', '--data-dir', `${dir}/pf`, '--login', login,
-    '--password', 'correct horse', '--pay-password', '246810']);
-  run(['platform', 'wallet', 'credit', '--data-dir', `${dir}/pf`, '--consumer', login,
-    '--amount', '1000.00']);
-}
-const pf = spawnServer(['platform', '--config', `${dir}/pf/platform.ini`, '--data-dir',
-  `${dir}/pf`, '--listen', '127.0.0.1:0', '--print-url-file', `${dir}/pf-url`],
-['ignore', 'ignore', fs.openSync(`${dir}/pf.log`, 'w')]);
-const pfUrl = (await waitFile(`${dir}/pf-url`, pf)).trim();
+`,
+  merchant: { id: 'm_risk', name: 'Tea House' },
+  consumers: [['13800000011', '1000.00'], ['13800000012', '1000.00']],
+});
 
-const api = platformApi(pfUrl, 'm_risk', privateKey);
 let n = 0;
 async function trade(amount) {
   const r = await api('POST', '/v1/trades', JSON.stringify({
@@ -206,20 +194,9 @@ try {
   console.error(e);
 } finally {
   await browser.close();
-  const code = await stopServer(pf);
-  if (!failed) {
-    try {
-      expect(code === 0, `the platform stopped cleanly (${code})`);
-      const ledger = run(['ledger', 'verify', `${dir}/pf/platform.db`]);
-      expect(ledger.includes('is clean'), ledger);
-      const audit = run(['audit', 'verify', '--database', `${dir}/pf/platform.db`]);
-      expect(audit.includes('is intact'), audit);
-    } catch (e) {
-      failed = true;
-      console.error(e.stdout || e);
-    }
-  }
-  removeDir(dir, failed);
+  finish(dir, failed, [
+    stoppedCleanly('the platform', await stopServer(pf)),
+    ledgerClean(`${dir}/pf/platform.db`),
+    auditIntact(`${dir}/pf/platform.db`),
+  ], 'risk browser test: ok');
 }
-if (!failed) console.log('risk browser test: ok');
-process.exit(failed ? 1 : 0);

@@ -5,6 +5,7 @@
 // when playwright-core is missing (the check needs it).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, execFileSync } from 'node:child_process';
@@ -123,6 +124,74 @@ export function platformApi(baseUrl, keyId, privateKey) {
   };
 }
 
+// The card network of the switch's browser tests (docs/switch.md): the switch in dir/switch with
+// ICBC (BIN 622202) and CCB (621700) as members, each issuer and acquirer, and both banks with
+// their demo data in dir/icbc and dir/ccb joined to it. beforeServe(): what goes into the data
+// dirs before the servers start (a bank's merchant); stdio(name): each server's ('switch',
+// 'icbc', 'ccb'). Resolves to { sw, icbc, ccb (the children), switchUrl, icbcUrl, ccbUrl }.
+export async function startCardNetwork(dir, { beforeServe = () => {}, stdio }) {
+  const banks = [['icbc', '622202'], ['ccb', '621700']];
+  for (const [code, bin] of banks) {
+    run(['switch', 'member', 'add', '--data-dir', `${dir}/switch`, '--member', code, '--name', code,
+      '--roles', 'issuer,acquirer', '--bin', bin, '--funds', '100000000', '--out',
+      `${dir}/${code}-member`]);
+  }
+  beforeServe();
+  const sw = spawnServer(['switch', 'serve', '--data-dir', `${dir}/switch`, '--print-url-file',
+    `${dir}/switch.url`], stdio('switch'));
+  const switchUrl = await waitFile(`${dir}/switch.url`, sw);
+  const [icbc, ccb] = banks.map(([code, bin]) => spawnServer(['bank', 'serve', '--data-dir',
+    `${dir}/${code}`, '--code', code, '--bin', bin, '--demo-data', '--fast-hash',
+    '--print-url-file', `${dir}/${code}.url`, '--switch-url', switchUrl, '--switch-member-dir',
+    `${dir}/${code}-member`], stdio(code)));
+  const icbcUrl = await waitFile(`${dir}/icbc.url`, icbc);
+  const ccbUrl = await waitFile(`${dir}/ccb.url`, ccb);
+  return { sw, icbc, ccb, switchUrl, icbcUrl, ccbUrl };
+}
+
+// A bank merchant's web shop on a free loopback port, for the bank's B2C pages: its page (GET
+// anything) is a product with a Pay button, the order (orderId `${order}-<ms>`, amount in fen,
+// goods) signed with the merchant's key from merchantDir (what `bank merchant add --out` wrote)
+// as the bank's form posts it to bankUrl/b2c/pay; POST /notify counts the bank's
+// notifications. Resolves to { url, notified() (how many), close() }.
+export async function startWebShop(merchantDir, bankUrl, { order, amount, goods }) {
+  const merchant = JSON.parse(fs.readFileSync(`${merchantDir}/merchant.json`, 'utf8'));
+  const key = fs.readFileSync(`${merchantDir}/merchant.key`, 'utf8');
+  const cert = fs.readFileSync(`${merchantDir}/merchant.crt`, 'utf8');
+  let notified = 0;
+  const shop = http.createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/notify') {
+      req.on('data', () => {});
+      req.on('end', () => { notified++; res.end('OK'); });
+      return;
+    }
+    const port = shop.address().port;
+    const doc = JSON.stringify({
+      interfaceName: 'PAYGATE_B2C_PAY', interfaceVersion: '1.0', orderId: `${order}-${Date.now()}`,
+      orderDate: '20261125103000', amount, currency: 'CNY', merID: merchant.merID,
+      merAcct: merchant.merAcct, merURL: `http://127.0.0.1:${port}/notify`, notifyType: 'HS',
+      resultType: '0', merVAR: 'browser', goodsName: goods,
+      returnURL: `http://127.0.0.1:${port}/done`,
+    });
+    const sig = crypto.createSign('RSA-SHA256').update(doc).sign(key, 'base64');
+    const field = (n, v) => `<input type="hidden" name="${n}" value="${v}">`;
+    const price = `¥${Math.floor(amount / 100)}.${String(amount % 100).padStart(2, '0')}`;
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.end(`<!doctype html><title>Web Shop</title><h1>${goods} — ${price}</h1>
+<form method="post" action="${bankUrl}/b2c/pay">
+${field('interfaceName', 'PAYGATE_B2C_PAY')}${field('interfaceVersion', '1.0')}
+${field('tranData', Buffer.from(doc).toString('base64'))}${field('merSignMsg', sig)}
+${field('merCert', Buffer.from(cert).toString('base64'))}
+<button id="pay" type="submit">Pay with the bank</button></form>`);
+  });
+  await new Promise((r) => shop.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${shop.address().port}/`,
+    notified: () => notified,
+    close: () => shop.close(),
+  };
+}
+
 // Starts `paygate demo` in dir/data on free ports and waits until it is ready; resolves to
 // { demo (the child), urls ({ shop, platform, 'bank-icbc', … } from its --urls-file), log()
 // (what it printed so far) }. Exits the test (1) with that output when it does not start.
@@ -140,4 +209,85 @@ export async function startDemo(dir) {
     console.error(`the demo did not get ready: ${e.message}\n${out}`);
     process.exit(1);
   }
+}
+
+// RFC 6238 code of a base32 secret at step offset `ahead` (each login uses a later step).
+export function totp(secret, ahead) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const step = Buffer.alloc(8);
+  step.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + ahead));
+  const h = crypto.createHmac('sha1', key).update(step).digest();
+  const o = h[h.length - 1] & 15;
+  return ((h.readUInt32BE(o) & 0x7fffffff) % 1000000).toString().padStart(6, '0');
+}
+
+// The platform of a browser test in dir/pf, started on a free port: its platform.ini (`ini`),
+// a merchant (`merchant`: { id, name }) with an Ed25519 key made here (public key in dir/m.pub),
+// its `members` ([login, role, password]: their TOTP secrets by login), its `consumers`
+// ([login, amount]: password "correct horse", payment password 246810, the amount in the
+// wallet). stdio: the platform's (default: its stderr to dir/pf.log). Resolves to { pf (the
+// child), pfUrl, privateKey, api (platformApi as the merchant), secrets }.
+export async function startPlatform(dir, { ini, merchant, members = [], consumers = [], stdio }) {
+  const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
+  fs.writeFileSync(`${dir}/m.pub`,
+    publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64') + '\n');
+  fs.mkdirSync(`${dir}/pf`, { recursive: true }); // a test may have put files there first
+  fs.writeFileSync(`${dir}/pf/platform.ini`, ini);
+  run(['platform', 'merchant', 'add', '--data-dir', `${dir}/pf`, '--id', merchant.id, '--name',
+    merchant.name, '--public-key-file', `${dir}/m.pub`, '--notify-host', '127.0.0.1',
+    '--allow-private-hosts']);
+  const secrets = {};
+  for (const [login, role, password] of members) {
+    const out = run(['platform', 'member', 'add', '--data-dir', `${dir}/pf`, '--merchant',
+      merchant.id, '--login', login, '--role', role, '--password', password]);
+    secrets[login] = /totp_secret (\S+)/.exec(out)[1];
+  }
+  for (const [login, amount] of consumers) {
+    run(['platform', 'consumer', 'add', '--data-dir', `${dir}/pf`, '--login', login,
+      '--password', 'correct horse', '--pay-password', '246810']);
+    run(['platform', 'wallet', 'credit', '--data-dir', `${dir}/pf`, '--consumer', login,
+      '--amount', amount]);
+  }
+  const pf = spawnServer(['platform', '--config', `${dir}/pf/platform.ini`, '--data-dir',
+    `${dir}/pf`, '--listen', '127.0.0.1:0', '--print-url-file', `${dir}/pf-url`],
+  stdio || ['ignore', 'ignore', fs.openSync(`${dir}/pf.log`, 'w')]);
+  const pfUrl = (await waitFile(`${dir}/pf-url`, pf)).trim();
+  return { pf, pfUrl, privateKey, api: platformApi(pfUrl, merchant.id, privateKey), secrets };
+}
+
+// `paygate ledger verify` of a database clean (a check for finish).
+export const ledgerClean = (db) => () => {
+  const out = run(['ledger', 'verify', db]);
+  if (!out.includes('is clean')) throw new Error(`ledger verify ${db}: ${out}`);
+};
+
+// `paygate audit verify` of a database intact (a check for finish).
+export const auditIntact = (db) => () => {
+  const out = run(['audit', 'verify', '--database', db]);
+  if (!out.includes('is intact')) throw new Error(`audit verify ${db}: ${out}`);
+};
+
+// A server's exit code 0 after stopServer (a check for finish).
+export const stoppedCleanly = (what, code) => () => {
+  if (code !== 0) throw new Error(`${what} did not stop cleanly (exit ${code})`);
+};
+
+// The end of a browser test, once its browser is closed and its servers are stopped: after a
+// pass, each of `checks` (functions that throw, e.g. ledgerClean: one that does fails the test)
+// and then `ok` printed; the temp dir removed (kept after a failure); the exit, 0 or 1.
+export function finish(dir, failed, checks = [], ok = '') {
+  if (!failed) {
+    try {
+      for (const check of checks) check();
+    } catch (e) {
+      failed = true;
+      console.error(e.stdout || e);
+    }
+  }
+  if (!failed && ok) console.log(ok);
+  removeDir(dir, failed);
+  process.exit(failed ? 1 : 0);
 }

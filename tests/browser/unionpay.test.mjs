@@ -11,10 +11,9 @@
 // CVN2 or SMS code in any server's log. Screenshots go to the artefacts directory. Needs
 // Chromium and playwright-core (see requireBrowser in servers.mjs).
 import fs from 'node:fs';
-import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import {
-  requireBrowser, tempDir, removeDir, run, spawnServer, waitFile, stopServer,
+  requireBrowser, tempDir, run, stopServer, startCardNetwork, startPlatform, ledgerClean, finish,
 } from './servers.mjs';
 
 requireBrowser();
@@ -24,37 +23,22 @@ const CCB_CARD = '6217000000000014'; // CCB's demo card 1 (docs/bank.md), phone 
 const AMOUNT = 6600; // fen
 
 // --- the network: a switch, ICBC (the platform's bank, an acquirer) and CCB (the card's bank) --
-for (const [code, bin] of [['icbc', '622202'], ['ccb', '621700']]) {
-  run(['switch', 'member', 'add', '--data-dir', `${dir}/switch`, '--member', code, '--name', code,
-    '--roles', 'issuer,acquirer', '--bin', bin, '--funds', '100000000', '--out',
-    `${dir}/${code}-member`]);
-}
-run(['bank', 'merchant', 'add', '--data-dir', `${dir}/icbc`, '--code', 'icbc', '--bin', '622202',
-  '--fast-hash', '--mer-id', 'PAYGATE', '--name', 'PayGate', '--referrer-domain', '127.0.0.1',
-  '--notify-domain', '127.0.0.1', '--allow-no-referer', '--out', `${dir}/mer`]);
-const mer = JSON.parse(fs.readFileSync(`${dir}/mer/merchant.json`, 'utf8'));
 const logs = {};
 const log = (name) => ['ignore', 'ignore', fs.openSync(logs[name] = `${dir}/${name}.log`, 'w')];
-const sw = spawnServer(['switch', 'serve', '--data-dir', `${dir}/switch`, '--print-url-file',
-  `${dir}/switch.url`], log('switch'));
-const switchUrl = await waitFile(`${dir}/switch.url`, sw);
-const bank = (code, bin) => spawnServer(['bank', 'serve', '--data-dir', `${dir}/${code}`,
-  '--code', code, '--bin', bin, '--demo-data', '--fast-hash', '--print-url-file',
-  `${dir}/${code}.url`, '--switch-url', switchUrl, '--switch-member-dir', `${dir}/${code}-member`],
-log(code));
-const icbc = bank('icbc', '622202');
-const ccb = bank('ccb', '621700');
-const icbcUrl = await waitFile(`${dir}/icbc.url`, icbc);
-const ccbUrl = await waitFile(`${dir}/ccb.url`, ccb);
+const { sw, icbc, ccb, switchUrl, icbcUrl, ccbUrl } = await startCardNetwork(dir, {
+  beforeServe: () => run(['bank', 'merchant', 'add', '--data-dir', `${dir}/icbc`, '--code', 'icbc',
+    '--bin', '622202', '--fast-hash', '--mer-id', 'PAYGATE', '--name', 'PayGate',
+    '--referrer-domain', '127.0.0.1', '--notify-domain', '127.0.0.1', '--allow-no-referer',
+    '--out', `${dir}/mer`]),
+  stdio: log,
+});
+const mer = JSON.parse(fs.readFileSync(`${dir}/mer/merchant.json`, 'utf8'));
 const cvn2 = /cvv2 (\d{3})/.exec(run(['bank', 'demo-cards', '--data-dir', `${dir}/ccb`])
   .split('\n').find((l) => l.includes(CCB_CARD)))[1];
 
 // --- the platform with ICBC as its bank, a merchant (Ed25519 key made here) ---------------------
-const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
-fs.writeFileSync(`${dir}/m.pub`,
-  publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64') + '\n');
-fs.mkdirSync(`${dir}/pf`);
-fs.writeFileSync(`${dir}/pf/platform.ini`, `[platform]
+const { pf, pfUrl, api } = await startPlatform(dir, {
+  ini: `[platform]
 banks = icbc
 [notify]
 allow_private_hosts = true
@@ -70,29 +54,11 @@ bank_cert_file = ${dir}/icbc/keys/sign.crt
 ca_file = ${dir}/icbc/keys/ca.crt
 allow_private = true
 unionpay = true
-`);
-run(['platform', 'merchant', 'add', '--data-dir', `${dir}/pf`, '--id', 'm_web', '--name',
-  'Tea House', '--public-key-file', `${dir}/m.pub`, '--notify-host', '127.0.0.1',
-  '--allow-private-hosts']);
-const pf = spawnServer(['platform', '--config', `${dir}/pf/platform.ini`, '--data-dir',
-  `${dir}/pf`, '--listen', '127.0.0.1:0', '--print-url-file', `${dir}/pf-url`], log('platform'));
-const pfUrl = await waitFile(`${dir}/pf-url`, pf);
+`,
+  merchant: { id: 'm_web', name: 'Tea House' },
+  stdio: log('platform'),
+});
 
-// A signed call of the open API (docs/protocol.md).
-async function api(method, target, body) {
-  const ts = Math.floor(Date.now() / 1000).toString();
-  const nonce = crypto.randomBytes(16).toString('base64url');
-  const hash = crypto.createHash('sha256').update(body || '').digest('hex');
-  const sig = crypto.sign(null, Buffer.from(`${method}\n${target}\n${ts}\n${nonce}\n${hash}\n`),
-    privateKey).toString('base64url');
-  const headers = {
-    Authorization: `PAYGATE-ED25519 keyId="m_web", ts="${ts}", nonce="${nonce}", sig="${sig}"`,
-    'Content-Type': 'application/json',
-  };
-  if (method === 'POST') headers['Idempotency-Key'] = crypto.randomUUID();
-  const r = await fetch(pfUrl + target, { method, headers, body });
-  return { status: r.status, json: await r.json() };
-}
 // CCB's sandbox outbox (docs/bank.md): the newest text to the card's phone
 async function smsCodes() {
   const r = await (await fetch(`${ccbUrl}/sandbox/sms?format=json`)).json();
@@ -199,11 +165,10 @@ try {
 } finally {
   await browser.close();
   for (const s of [pf, icbc, ccb, sw]) await stopServer(s);
-  if (!failed) {
-    try {
-      for (const db of ['pf/platform.db', 'icbc/bank.db', 'ccb/bank.db', 'switch/switch.db']) {
-        run(['ledger', 'verify', `${dir}/${db}`]);
-      }
+  finish(dir, failed, [
+    ...['pf/platform.db', 'icbc/bank.db', 'ccb/bank.db', 'switch/switch.db']
+      .map((db) => ledgerClean(`${dir}/${db}`)),
+    () => {
       for (const [name, file] of Object.entries(logs)) {
         const text = fs.readFileSync(file, 'utf8');
         expect(!text.includes(CCB_CARD), `no card number in the ${name} log`);
@@ -212,11 +177,6 @@ try {
         expect(!code || !new RegExp(`(?<![0-9A-Za-z])${code}(?![0-9A-Za-z])`).test(text),
           `no SMS code in the ${name} log`);
       }
-    } catch (e) {
-      failed = true;
-      console.error(e.stdout || e);
-    }
-  }
-  removeDir(dir, failed);
+    },
+  ]);
 }
-process.exit(failed ? 1 : 0);

@@ -15,10 +15,9 @@
 // been taken in each language, else a finding. Fails listing every finding.
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import {
-  requireBrowser, tempDir, removeDir, spawnServer, stopServer, waitFile,
+  requireBrowser, tempDir, stopServer, startDemo, totp, stoppedCleanly, finish,
 } from './servers.mjs';
 
 requireBrowser();
@@ -36,37 +35,13 @@ const DOC_LABELS = fs.readFileSync(path.join(process.env.PAYGATE_SOURCE_ROOT ||
   path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..'), 'docs', 'img',
 'walk-labels.txt'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
 
-let out = '';
-const demo = spawnServer(['demo', '--data-dir', `${dir}/data`, '--base-port', '0',
-  '--urls-file', `${dir}/urls`], ['ignore', 'pipe', 'pipe']);
-demo.stdout.on('data', (c) => { out += c; });
-demo.stderr.on('data', (c) => { out += c; });
-let urls;
-try {
-  urls = Object.fromEntries((await waitFile(`${dir}/urls`, demo)).trim().split('\n')
-    .map((line) => line.split(' ')));
-} catch (e) {
-  console.error(`the demo did not get ready: ${e.message}\n${out}`);
-  process.exit(1);
-}
+const { demo, urls, log: demoLog } = await startDemo(dir);
 const SHOP = urls.shop;
 const PLATFORM = urls.platform;
 const BANKS = Object.keys(urls).filter((k) => k.startsWith('bank-')).map((k) => urls[k]);
 const ORIGINS = new Set(Object.values(urls).map((u) => new URL(u).origin));
 
-// RFC 6238 code of a base32 secret at step offset `ahead` (each login takes a later step:
-// a code is accepted once).
-function totp(secret, ahead) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const step = Buffer.alloc(8);
-  step.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + ahead));
-  const h = crypto.createHmac('sha1', key).update(step).digest();
-  const o = h[h.length - 1] & 15;
-  return ((h.readUInt32BE(o) & 0x7fffffff) % 1000000).toString().padStart(6, '0');
-}
+// each login takes a later TOTP step: a code is accepted once
 let totpStep = 0;
 
 const findings = [];
@@ -411,11 +386,8 @@ try {
   failed = true;
   console.error(e);
   if (findings.length > 0) console.error(`findings so far:\n${findings.join('\n')}`);
-  console.error(out.slice(-4000));
+  console.error(demoLog().slice(-4000));
 } finally {
   await browser.close();
-  const code = await stopServer(demo);
-  if (code !== 0) { failed = true; console.error(`demo exited with ${code}`); }
-  removeDir(dir, failed);
+  finish(dir, failed, [stoppedCleanly('the demo', await stopServer(demo))]);
 }
-process.exit(failed ? 1 : 0);
