@@ -137,10 +137,63 @@ static enum pay_err check_entry(const struct pay_audit_entry *e, struct pay_erro
     return PAY_ERR_OK;
 }
 
+/* The chain's head as this thread's open write transaction last left it, so that its next
+ * append does not read it again: the committer's batch appends twice per payment, and on
+ * PostgreSQL each read is a round trip under the writer lock (docs/performance.md). Valid only
+ * in the transaction (store and generation) that wrote it; forgotten when that transaction ends
+ * and when any of its savepoints is rolled back (the head may be one of the undone entries).
+ * Nothing else writes audit_log inside a write transaction: every writer holds the store's
+ * write lock and appends through here. */
+struct head_memo {
+    const struct pay_store *s;
+    uint64_t generation;
+    bool valid;
+    int64_t seq;
+    uint8_t hash[PAY_SHA256_LEN];
+};
+static _Thread_local struct head_memo memo;
+
+static void memo_after_end(void *ctx, bool committed)
+{
+    (void)committed;
+    ((struct head_memo *)ctx)->valid = false;
+}
+
+static void memo_rollback_to(void *ctx, int depth)
+{
+    (void)depth;
+    ((struct head_memo *)ctx)->valid = false;
+}
+
+static const struct pay_store_tx_hooks memo_hooks = {.after_end = memo_after_end,
+                                                     .rollback_to = memo_rollback_to};
+
+static bool memo_holds(struct pay_store_tx *tx)
+{
+    return memo.valid && memo.s == pay_store_tx_store(tx) &&
+           memo.generation == pay_store_tx_generation(tx);
+}
+
+/* After an append: the head is (seq, hash) until tx ends or rolls a savepoint back. */
+static void memo_keep(struct pay_store_tx *tx, int64_t seq, const uint8_t hash[PAY_SHA256_LEN])
+{
+    struct pay_error ignored;
+    memo.valid = false;
+    if (pay_store_tx_observe(tx, &memo_hooks, &memo, &ignored) != PAY_ERR_OK)
+        return; /* no observer slot left: read the head each time */
+    memo = (struct head_memo){pay_store_tx_store(tx), pay_store_tx_generation(tx), true, seq, {0}};
+    memcpy(memo.hash, hash, PAY_SHA256_LEN);
+}
+
 /* The chain's head inside tx: its number and hash (0 and zeros for an empty log). */
 static enum pay_err head(struct pay_store_tx *tx, int64_t *seq, uint8_t hash[PAY_SHA256_LEN],
                          struct pay_error *err)
 {
+    if (memo_holds(tx)) {
+        *seq = memo.seq;
+        memcpy(hash, memo.hash, PAY_SHA256_LEN);
+        return PAY_ERR_OK;
+    }
     *seq = 0;
     memset(hash, 0, PAY_SHA256_LEN);
     struct pay_store_stmt *st =
@@ -211,6 +264,10 @@ enum pay_err pay_audit_append(struct pay_store_tx *tx, const pay_audit_signer *s
                        (size_t)PAY_SHA256_LEN, hash, (size_t)PAY_SHA256_LEN);
     if (rc == PAY_ERR_OK && (e->checkpoint || seq % PAY_AUDIT_CHECKPOINT_EVERY == 0))
         rc = checkpoint(tx, signer, seq, hash, at_ms, err);
+    if (rc == PAY_ERR_OK)
+        memo_keep(tx, seq, hash);
+    else
+        memo.valid = false; /* whatever the caller makes of it, read the head again */
     if (rc == PAY_ERR_OK && seq_out)
         *seq_out = seq;
     return rc;

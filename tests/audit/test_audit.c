@@ -265,6 +265,51 @@ static void rollback_takes_the_entry(void **state)
     expect_clean(f->s, "5 entries, last signed checkpoint at entry 0, 0 problem(s)");
 }
 
+static uint64_t statements(struct pay_store *s)
+{
+    struct pay_store_stats st;
+    pay_store_get_stats(s, &st);
+    return st.prepares + st.cache_hits;
+}
+
+/* The head is read once per write transaction: its appends remember it (a round trip each on
+ * PostgreSQL otherwise). 10 appends: the transaction's generation, one read, 10 inserts. */
+static void appends_read_the_head_once(void **state)
+{
+    struct fixture *f = *state;
+    append(f->s, 1, 2);
+    uint64_t before = statements(f->s);
+    append(f->s, 3, 10);
+    assert_int_equal(statements(f->s) - before, 12);
+    expect_clean(f->s, "12 entries, last signed checkpoint at entry 0, 0 problem(s)");
+}
+
+/* A savepoint rolled back inside the transaction undoes an append: the next append reads the
+ * head again and follows the entry before it. */
+static enum pay_err undone_inside_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct append_ctx a = {&signer, 1, 1, PAY_ERR_OK};
+    (void)ctx;
+    enum pay_err e = append_tx(tx, &a, err);
+    if (e == PAY_ERR_OK)
+        e = pay_store_savepoint(tx, err);
+    a.from = 2;
+    if (e == PAY_ERR_OK && (e = append_tx(tx, &a, err)) == PAY_ERR_OK)
+        e = pay_store_rollback_to(tx, err);
+    a.from = 3;
+    return e == PAY_ERR_OK ? append_tx(tx, &a, err) : e;
+}
+
+static void savepoint_rollback_forgets_the_head(void **state)
+{
+    struct fixture *f = *state;
+    struct pay_error err = {0};
+    assert_int_equal(pay_store_run_tx(f->s, undone_inside_tx, NULL, &err), PAY_ERR_OK);
+    expect_clean(f->s, "2 entries, last signed checkpoint at entry 0, 0 problem(s)");
+    append(f->s, 4, 1); /* and the next transaction follows them */
+    expect_clean(f->s, "3 entries, last signed checkpoint at entry 0, 0 problem(s)");
+}
+
 struct one_ctx {
     struct pay_audit_entry e;
 };
@@ -525,6 +570,8 @@ int main(void)
         cmocka_unit_test(vector),
         cmocka_unit_test_setup_teardown(chain_and_checkpoints, setup, teardown),
         cmocka_unit_test_setup_teardown(rollback_takes_the_entry, setup, teardown),
+        cmocka_unit_test_setup_teardown(appends_read_the_head_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(savepoint_rollback_forgets_the_head, setup, teardown),
         cmocka_unit_test_setup_teardown(refused_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(append_only, setup, teardown),
         cmocka_unit_test_setup_teardown(filters, setup, teardown),
