@@ -689,6 +689,11 @@
 #define PAY_RISK_RULE_TEXT_MAX 160
 /* Reviews the console lists: those waiting (oldest first) and those decided (newest first). */
 #define PAY_RISK_REVIEWS_SHOWN_MAX 100
+/* A review's features as text, "name=%.17g" for each of the 12 (pay_risk_features_text): a
+ * name of at most 16 bytes, a number of at most 24, a space: 12 x 42 = 504. */
+#define PAY_RISK_FEATURES_TEXT_MAX 512
+/* Decided reviews `paygate risk train --database` reads as labels (the newest first). */
+#define PAY_RISK_TRAIN_REVIEWS_MAX 1000000
 
 /* --- chain (src/chain, docs/chain.md) --------------------------------------------------------- */
 /* A JSON-RPC answer: eth_getLogs of one block with every Transfer in it stays far below this;

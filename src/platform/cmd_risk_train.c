@@ -115,7 +115,8 @@ static void gen_takeover(struct gen *g, long k, long victim, long base, long day
     snprintf(who, sizeof who, "c%ld", victim);
     snprintf(dev, sizeof dev, "dato%ld", k);
     snprintf(ip, sizeof ip, "198.51.100.%ld", k % 250);
-    long t = uniform(&g->seed, 2 * 86400, days * 86400 - 3600);
+    /* after the victim's first two days of history (from the start in a shorter run) */
+    long t = uniform(&g->seed, days > 2 ? 2 * 86400 : 0, days * 86400 - 3600);
     for (long i = uniform(&g->seed, 1, 3); i > 0; i--) {
         t += uniform(&g->seed, 60, 600);
         emit(g, t, "account_takeover", who, dev, ip, "", uniform(&g->seed, 1, 20),
@@ -205,6 +206,22 @@ static uint64_t consumer_hash(const char *s) /* FNV-1a */
     return h;
 }
 
+/* A new sample at the end of t's (zeroed), or NULL out of memory. */
+static struct sample *sample_new(struct train *t)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 4096;
+        struct sample *m = realloc(t->s, cap * sizeof *m);
+        if (!m)
+            return NULL;
+        t->s = m;
+        t->cap = cap;
+    }
+    struct sample *x = &t->s[t->n++];
+    memset(x, 0, sizeof *x);
+    return x;
+}
+
 /* Each attempt's features from the attempts before it, then the attempt recorded (and marked
  * paid unless paid=0), exactly as the platform would see them. */
 static enum pay_err features_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
@@ -225,15 +242,9 @@ static enum pay_err features_tx(struct pay_store_tx *tx, void *ctx, struct pay_e
         }
         if (r > 0)
             continue;
-        if (t->n == t->cap) {
-            size_t cap = t->cap ? t->cap * 2 : 4096;
-            struct sample *m = realloc(t->s, cap * sizeof *m);
-            if (!m)
-                return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
-            t->s = m;
-            t->cap = cap;
-        }
-        struct sample *x = &t->s[t->n];
+        struct sample *x = sample_new(t);
+        if (!x)
+            return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
         x->fraud = strcmp(l.label, "normal") != 0;
         x->held_out = consumer_hash(l.a.value[PAY_RISK_CONSUMER]) % (uint64_t)t->holdout_every ==
                       0; /* by consumer: none of a held-out consumer's attempts is learnt from */
@@ -241,8 +252,59 @@ static enum pay_err features_tx(struct pay_store_tx *tx, void *ctx, struct pay_e
             e = pay_risk_decide_tx(&t->risk, tx, &l.a, &d, err);
         if (e == PAY_ERR_OK && !l.unpaid)
             e = pay_risk_paid_tx(tx, d.id, err);
-        t->n++;
     }
+    return e;
+}
+
+/* Labels from the operator's reviews (docs/risk.md, "A learned score"): each decided review's
+ * features as its attempt was judged, approved = legitimate, rejected = fraud. All of them are
+ * learnt from (the held-out figures stay those of the attempts file). */
+struct reviews {
+    struct train *t;
+    long approved, rejected, skipped; /* skipped: held before features were kept */
+};
+
+static enum pay_err reviews_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct reviews *r = ctx;
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err,
+                        "SELECT status, features FROM pf_risk_reviews WHERE status IN"
+                        " ('approved', 'rejected') ORDER BY decided_ms DESC, trade_id LIMIT $1",
+                        "i", (int64_t)PAY_RISK_TRAIN_REVIEWS_MAX);
+    if (!st)
+        return err->code;
+    int rc;
+    while ((rc = pay_store_step(st, err)) == 1) {
+        double x[PAY_RISK_FEATURES];
+        bool fraud = strcmp(pay_store_col_text(st, 0), "rejected") == 0;
+        if (pay_risk_features_parse(pay_store_col_text(st, 1), x) != 0) {
+            r->skipped++;
+            continue;
+        }
+        struct sample *s = sample_new(r->t);
+        if (!s) {
+            pay_store_done(st);
+            return pay_error_set(err, PAY_ERR_INTERNAL, "", "out of memory");
+        }
+        memcpy(s->x, x, sizeof x);
+        s->fraud = fraud;
+        s->held_out = false;
+        *(fraud ? &r->rejected : &r->approved) += 1;
+    }
+    pay_store_done(st);
+    return rc < 0 ? err->code : PAY_ERR_OK;
+}
+
+/* The decided reviews of the platform whose data dir or database is given. */
+static enum pay_err read_reviews(const char *data_dir, const char *database, struct reviews *r,
+                                 struct pay_error *err)
+{
+    struct pay_platform *p = NULL;
+    enum pay_err e = pay_platform_open_offline(data_dir ? data_dir : ".", database, &p, err);
+    if (e == PAY_ERR_OK)
+        e = pay_store_run_read(p->store, reviews_tx, r, err);
+    pay_platform_close(p);
     return e;
 }
 
@@ -347,9 +409,11 @@ static enum pay_err read_features(struct train *t, struct pay_error *err)
     return e;
 }
 
-static int train(const char *attempts, const char *out, long holdout_every)
+static int train(const char *attempts, const char *out, long holdout_every, const char *data_dir,
+                 const char *database)
 {
     struct train t = {.holdout_every = holdout_every};
+    struct reviews rv = {.t = &t};
     struct pay_error err = {0};
     size_t len = 0;
     if (!(t.text = pay_file_read(attempts, PAY_RISK_SIM_FILE_MAX, &len))) {
@@ -361,13 +425,18 @@ static int train(const char *attempts, const char *out, long holdout_every)
     enum pay_err e = pay_risk_init(&t.risk, "", &err);
     if (e == PAY_ERR_OK)
         e = read_features(&t, &err);
+    size_t n_file = t.n; /* the file's attempts; the reviews' labels come after them */
+    bool reviews = e == PAY_ERR_OK && (data_dir || database);
+    if (reviews)
+        e = read_reviews(data_dir, database, &rv, &err);
     pay_risk_fini(&t.risk);
     free(t.text);
     if (e != PAY_ERR_OK) {
         if (t.bad_line)
             fprintf(stderr, "paygate risk train: %s:%d: %s\n", attempts, t.bad_line, t.why);
         else
-            fprintf(stderr, "paygate risk train: %s: %s\n", pay_err_name(e), err.detail);
+            fprintf(stderr, "paygate risk train: %s%s: %s\n",
+                    reviews ? "the platform's reviews: " : "", pay_err_name(e), err.detail);
         free(t.s);
         return 1;
     }
@@ -377,14 +446,21 @@ static int train(const char *attempts, const char *out, long holdout_every)
     char report[4][200], comments[1200];
     static const int at[4] = {300, 500, 700, 900};
     long held = 0, fraud = 0;
-    for (size_t i = 0; i < t.n; i++) {
+    for (size_t i = 0; i < n_file; i++) {
         held += t.s[i].held_out;
         fraud += t.s[i].fraud;
     }
+    char from_reviews[160] = "";
+    if (data_dir || database)
+        snprintf(from_reviews, sizeof from_reviews,
+                 "%ld labels from operator reviews (%ld approved: legitimate, %ld rejected: fraud;"
+                 " %ld without features skipped)",
+                 rv.approved + rv.rejected, rv.approved, rv.rejected, rv.skipped);
     int used = snprintf(comments, sizeof comments,
                         "trained on %s (sha256 %.16s...): %zu attempts, %ld labelled fraud;"
-                        " the consumers of one hash bucket in %ld held out (%ld attempts)\n",
-                        attempts, sha, t.n, fraud, holdout_every, held);
+                        " the consumers of one hash bucket in %ld held out (%ld attempts)\n%s%s",
+                        attempts, sha, n_file, fraud, holdout_every, held, from_reviews,
+                        from_reviews[0] ? "\n" : "");
     for (int i = 0; i < 4; i++) {
         evaluate(&t, &m, at[i], report[i], sizeof report[i]);
         printf("%s\n", report[i]);
@@ -395,15 +471,17 @@ static int train(const char *attempts, const char *out, long holdout_every)
         fprintf(stderr, "paygate risk train: %s: %s\n", out, strerror(errno));
         return 1;
     }
-    printf("risk train: %zu attempts (%ld fraud), %ld held out; model written to %s\n", t.n, fraud,
-           held, out);
+    if (from_reviews[0])
+        printf("risk train: %s\n", from_reviews);
+    printf("risk train: %zu attempts (%ld fraud), %ld held out; model written to %s\n", n_file,
+           fraud, held, out);
     return 0;
 }
 
 int pay_cmd_risk_train(int argc, char **argv)
 {
     const char *attempts = NULL, *out = NULL, *every = "4", *seed = "1", *consumers = "500",
-               *days = "7";
+               *days = "7", *data_dir = NULL, *database = NULL;
     bool gen = argc >= 2 && strcmp(argv[1], "generate") == 0;
     const struct pay_cli_opt train_opts[] = {
         PAY_CLI_REQ("--attempts", "FILE", "the labelled attempts (label=normal is legitimate)",
@@ -411,6 +489,10 @@ int pay_cmd_risk_train(int argc, char **argv)
         PAY_CLI_REQ("--out", "FILE", "where to write the model (0600)", &out),
         PAY_CLI_OPT("--holdout-every", "N",
                     "hold out the attempts of 1 consumer in N, by a hash (default 4)", &every),
+        PAY_CLI_OPT("--data-dir", "DIR",
+                    "a platform's data dir: its decided risk reviews are labels too", &data_dir),
+        PAY_CLI_OPT("--database", "PATH|URL",
+                    "that platform's database (default: the data dir's platform.db)", &database),
         PAY_CLI_END};
     const struct pay_cli_opt gen_opts[] = {
         PAY_CLI_OPT("--seed", "N", "the same seed gives the same traffic (default 1)", &seed),
@@ -431,5 +513,6 @@ int pay_cmd_risk_train(int argc, char **argv)
                 gen ? "generate" : "train");
         return PAY_CLI_USAGE;
     }
-    return gen ? generate(n_seed, n_consumers, n_days, out) : train(attempts, out, n_every);
+    return gen ? generate(n_seed, n_consumers, n_days, out)
+               : train(attempts, out, n_every, data_dir, database);
 }

@@ -299,6 +299,10 @@ enum pay_err pay_risk_decide_tx(struct pay_risk *r, struct pay_store_tx *tx,
         d->action = PAY_RISK_ALLOW; /* the passkey was the second factor the rule asked for */
     if (e == PAY_ERR_OK)
         e = pay_id_new("ra", d->id);
+    /* a review's features before it is recorded, as training reads them (reviews are rare) */
+    if (e == PAY_ERR_OK && d->action == PAY_RISK_REVIEW &&
+        (e = pay_risk_features_tx(tx, a, now, d->x, err)) == PAY_ERR_OK)
+        d->have_features = true;
     if (e != PAY_ERR_OK)
         return e;
     const char *const *v = a->value;

@@ -79,6 +79,11 @@ enum pay_err pay_risk_model_load(const char *path, struct pay_risk_model **out,
 /* Writes m to path (0600, through a temporary file and a rename) with a header of comments
  * (lines of text, may be NULL). 0 or -1 with errno. */
 int pay_risk_model_write(const char *path, const struct pay_risk_model *m, const char *comments);
+/* Features x as text, "amount_log2=… consumer_1m=… …" (every feature by name, exactly: %.17g),
+ * into out (PAY_RISK_FEATURES_TEXT_MAX), as a review keeps them; and back: 0, or -1 when a
+ * feature is missing, repeated, unknown or not a finite number. */
+void pay_risk_features_text(const double x[PAY_RISK_FEATURES], char *out, size_t size);
+int pay_risk_features_parse(const char *text, double x[PAY_RISK_FEATURES]);
 /* The score of features x, in thousandths (0..1000). */
 int pay_risk_model_score(const struct pay_risk_model *m, const double x[PAY_RISK_FEATURES]);
 
@@ -133,6 +138,10 @@ struct pay_risk_decision {
     enum pay_risk_action action;
     char reasons[PAY_RISK_REASONS_MAX + 1];
     char id[PAY_ID_MAX]; /* the recorded attempt (ra_...) */
+    /* A review's features as the attempt was judged (from the attempts before it): kept with
+     * the review so that its outcome can label them for `risk train`. Only for a review. */
+    bool have_features;
+    double x[PAY_RISK_FEATURES];
 };
 
 /* The engine's own state in a platform: the rules now in force and the file they came from. A

@@ -34,6 +34,43 @@ int pay_risk_model_score(const struct pay_risk_model *m, const double x[PAY_RISK
     return (int)(s < 0 ? 0 : s > 1000 ? 1000 : s);
 }
 
+void pay_risk_features_text(const double x[PAY_RISK_FEATURES], char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < PAY_RISK_FEATURES && used < size; i++) {
+        int n = snprintf(out + used, size - used, "%s%s=%.17g", i ? " " : "",
+                         pay_risk_feature_names[i], x[i]);
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
+static bool number(const char *s, double *out);
+
+int pay_risk_features_parse(const char *text, double x[PAY_RISK_FEATURES])
+{
+    bool seen[PAY_RISK_FEATURES] = {false};
+    char buf[PAY_RISK_FEATURES_TEXT_MAX], *save = NULL;
+    if (strlen(text) >= sizeof buf)
+        return -1;
+    memcpy(buf, text, strlen(text) + 1);
+    for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(w, '=');
+        int i = 0;
+        if (eq)
+            *eq = '\0';
+        while (i < PAY_RISK_FEATURES && strcmp(w, pay_risk_feature_names[i]) != 0)
+            i++;
+        if (!eq || i == PAY_RISK_FEATURES || seen[i] || !number(eq + 1, &x[i]))
+            return -1;
+        seen[i] = true;
+    }
+    for (int i = 0; i < PAY_RISK_FEATURES; i++)
+        if (!seen[i])
+            return -1;
+    return 0;
+}
+
 static enum pay_err bad(const char *path, int no, struct pay_error *err, const char *why)
 {
     return pay_error_set(err, PAY_ERR_CONFIG_INVALID, "model", "%s:%d: %s", path, no, why);

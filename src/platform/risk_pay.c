@@ -98,18 +98,20 @@ enum pay_err pay_platform_risk_review_hold_tx(struct pay_platform *p, struct pay
 {
     PAY_ASSERT(d->action == PAY_RISK_REVIEW && pm->source_kind == PAY_PF_ACCT_WALLET);
     PAY_ASSERT(t->amount_minor == a->amount_minor && !t->risk_review[0]);
-    char hold_id[PAY_LEDGER_ID_MAX + 1];
+    char hold_id[PAY_LEDGER_ID_MAX + 1], features[PAY_RISK_FEATURES_TEXT_MAX] = "";
+    if (d->have_features) /* the outcome labels them for `risk train` */
+        pay_risk_features_text(d->x, features, sizeof features);
     enum pay_err e = hold_money_tx(p, tx, t, pm->source_owner, hold_id, err);
     if (e == PAY_ERR_OK)
         e = pay_store_exec(
             tx, err,
             "INSERT INTO pf_risk_reviews (trade_id, attempt_id, method, pay_method, consumer_id,"
             " reference, merchant_id, amount_minor, currency, reasons, status, created_ms,"
-            " hold_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12)"
-            " ON CONFLICT (trade_id) DO NOTHING",
-            "tttttttittit", t->id, d->id, a->method, pm->method, pm->source_owner,
+            " hold_id, features) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending',"
+            " $11, $12, $13) ON CONFLICT (trade_id) DO NOTHING",
+            "tttttttittitt", t->id, d->id, a->method, pm->method, pm->source_owner,
             pm->reference ? pm->reference : "", t->merchant_id, t->amount_minor, t->currency,
-            d->reasons, pay_clock_now_ms(), hold_id);
+            d->reasons, pay_clock_now_ms(), hold_id, features);
     if (e != PAY_ERR_OK)
         return e;
     if (pay_store_changes(tx) != 1) /* not a refusal: the whole attempt is rolled back */

@@ -608,6 +608,10 @@ static const struct pay_store_migration migrations[] = {
       * reserves the payment in the consumer's wallet until the operator decides; "" for a
       * review held before (its approval pays afresh, its rejection has nothing to release). */
      "ALTER TABLE pf_risk_reviews ADD COLUMN hold_id TEXT NOT NULL DEFAULT ''"},
+    {28,
+     /* A review's outcome is a label for `paygate risk train` (docs/risk.md, "A learned score"):
+      * the features the attempt was judged by, kept with it ("name=value ..."; "" before). */
+     "ALTER TABLE pf_risk_reviews ADD COLUMN features TEXT NOT NULL DEFAULT ''"},
 };
 
 /* PostgreSQL runs 1..12 and 17 on as written; 13 to 16 are written for SQLite (its table rebuild,

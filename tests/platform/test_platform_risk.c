@@ -715,6 +715,38 @@ static void review_notified_and_approved_once(void **state)
     h_browser_fini(&b);
 }
 
+/* The operator's decisions are labels for the learned score: `paygate risk train` given the
+ * platform's database reads each decided review (the features its attempt was judged by;
+ * approved = legitimate, rejected = fraud) beside the attempts file, and says how many. Three
+ * approvals and one rejection were made above (the review still pending is no label). Last: the
+ * platform is stopped for it. */
+static void reviews_label_training(void **state)
+{
+    char attempts[300], model[300], out[300], cmd[4096], text[8192];
+    h_stop(&pf, SIGTERM);
+    snprintf(attempts, sizeof attempts, "%s/train.txt", pf.dir);
+    snprintf(model, sizeof model, "%s/risk.model", pf.dir);
+    snprintf(out, sizeof out, "%s/train.out", pf.dir);
+    const char *gen[] = {h_paygate, "risk",   "generate", "--seed", "3",      "--consumers",
+                         "40",      "--days", "2",        "--out",  attempts, NULL};
+    assert_int_equal(h_run(gen), 0);
+    snprintf(cmd, sizeof cmd,
+             "\"$0\" risk train --attempts '%s' --out '%s' --data-dir '%s' --database '%s'"
+             " >'%s' 2>&1",
+             attempts, model, pf.dir, pf.db, out);
+    const char *train[] = {"/bin/sh", "-c", cmd, h_paygate, NULL};
+    int rc = h_run(train);
+    assert_true(th_read_text(out, text, sizeof text) > 0);
+    if (rc != 0)
+        fprintf(stderr, "%s", text);
+    assert_int_equal(rc, 0);
+    static const char want[] = "4 labels from operator reviews (3 approved: legitimate, 1 "
+                               "rejected: fraud; 0 without features skipped)";
+    assert_non_null(strstr(text, want));
+    assert_true(th_read_text(model, text, sizeof text) > 0);
+    assert_non_null(strstr(text, want)); /* and the model says what it learnt from */
+}
+
 int main(int argc, char **argv)
 {
     h_paygate = th_binary_arg(argc, argv);
@@ -730,6 +762,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(review_approve_reject),
         cmocka_unit_test(step_up_codes_locked),
         cmocka_unit_test(review_notified_and_approved_once),
+        cmocka_unit_test(reviews_label_training), /* last: it stops the platform */
     };
     return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }
