@@ -53,6 +53,16 @@ struct api_op_def {
     api_apply apply;         /* POST */
 };
 
+/* The SMS step-up of an agreement debit (api_stepup.c; docs/risk.md "Step-up"): a code sent to
+ * the consumer of trade_id inside the debit's tx, answered RISK_STEP_UP saying so; and POST
+ * /v1/trades/{trade_id}/confirm, the code the buyer typed relayed by the merchant. */
+enum pay_err pay_platform_api_stepup_send_tx(struct api_call *c, struct pay_store_tx *tx,
+                                             const char *trade_id, const char *consumer_id,
+                                             struct pay_error *err);
+enum pay_err pay_platform_api_confirm_prepare(struct api_call *c, struct pay_error *err);
+enum pay_err pay_platform_api_confirm_apply(struct api_call *c, struct pay_store_tx *tx,
+                                            int *status, json_t **out, struct pay_error *err);
+
 /* Every endpoint's handler (api.c): runs the request phases above for the route's definition
  * (its pay_http_req_ctx is a struct pay_platform_route_ctx whose arg is the api_op_def). */
 enum pay_err pay_platform_api_entry(struct pay_http_request *req, struct pay_error *err);

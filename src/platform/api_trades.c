@@ -177,6 +177,8 @@ static enum pay_err pay_by_agreement(struct api_call *c, struct pay_store_tx *tx
     struct pay_risk_attempt a = {.trade_id = op->t.id, .method = "agreement"};
     a.value[PAY_RISK_CONSUMER] = consumer;
     enum pay_err e = pay_platform_risk_pay_tx(c->p, tx, &a, &pm, err);
+    if (e == PAY_ERR_RISK_STEP_UP) /* the buyer is not here: a code to their phone */
+        e = pay_platform_api_stepup_send_tx(c, tx, op->t.id, consumer, err);
     c->keep = pay_platform_is_refusal(e); /* the trade stays, open */
     c->wake = e == PAY_ERR_OK;
     return e;
@@ -536,6 +538,8 @@ static const struct pay_http_route routes[] = {
     API_GET("/v1/trades/{trade_id}", op_trade_get, NULL),
     API_GET("/v1/trades/{trade_id}/receipt", op_trade_receipt, NULL),
     API_POST("/v1/trades/{trade_id}/close", prepare_trade_close, apply_trade_close),
+    API_POST("/v1/trades/{trade_id}/confirm", pay_platform_api_confirm_prepare,
+             pay_platform_api_confirm_apply),
     API_POST("/v1/trades/{trade_id}/refunds", prepare_refund_create, apply_refund_create),
     API_GET("/v1/trades/{trade_id}/refunds", op_refund_query, "out_refund_no"),
     API_GET("/v1/trades/{trade_id}/refunds/{refund_id}", op_refund_get, NULL),

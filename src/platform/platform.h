@@ -770,6 +770,17 @@ enum pay_err pay_platform_sms_challenge(struct pay_platform *p, struct pay_http_
 enum pay_err pay_platform_sms_verify(struct pay_platform *p, const char *consumer_id,
                                      const char *id, const char *purpose, const char *code,
                                      struct pay_error *err);
+/* The same inside the caller's transaction (an API call's command): the challenge's row is
+ * written in tx (the text sent at once); the check takes the purpose's newest live code (an
+ * API caller relays a code, not its challenge), and *counted says a wrong code's try was
+ * counted: the caller keeps its writes although the answer is a refusal. */
+enum pay_err pay_platform_sms_challenge_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                           struct pay_http_request *req, const char *consumer_id,
+                                           const char *to, const char *purpose,
+                                           char id_out[PAY_ID_MAX], struct pay_error *err);
+enum pay_err pay_platform_sms_verify_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                        const char *consumer_id, const char *purpose,
+                                        const char *code, bool *counted, struct pay_error *err);
 
 /* --- risk control at the payment points (risk_pay.c; docs/risk.md) -------------------------- */
 

@@ -612,6 +612,10 @@ static const struct pay_store_migration migrations[] = {
      /* A review's outcome is a label for `paygate risk train` (docs/risk.md, "A learned score"):
       * the features the attempt was judged by, kept with it ("name=value ..."; "" before). */
      "ALTER TABLE pf_risk_reviews ADD COLUMN features TEXT NOT NULL DEFAULT ''"},
+    {29,
+     /* An agreement debit's step-up (docs/risk.md, "Step-up"): the merchant relays the code,
+      * not its challenge; the trade's codes ("stepup:<trade>") are found by purpose. */
+     "CREATE INDEX pf_sms_codes_purpose ON pf_sms_codes(purpose, created_ms)"},
 };
 
 /* PostgreSQL runs 1..12 and 17 on as written; 13 to 16 are written for SQLite (its table rebuild,

@@ -40,7 +40,8 @@ static const char rules_v1[] =
     "big_single   single 500.00 CNY review\n"
     "daily_cap    daily consumer 1000.00 CNY deny\n"
     "stolen       blacklist consumer 13900000003 deny\n"
-    "big_new_dev  new_device 200.00 CNY step-up\n";
+    "big_new_dev  new_device 200.00 CNY step-up\n"
+    "ask_more     single 480.00 CNY step-up # just below a review: a second factor\n";
 
 static void write_rules(const char *text)
 {
@@ -58,7 +59,7 @@ static void write_rules(const char *text)
 
 static const char *const logins[] = {"13900000001", "13900000002", "13900000003", "13900000004",
                                      "13900000005", "13900000006", "13900000007", "13900000008",
-                                     "13900000009", "13900000010", "13900000011"};
+                                     "13900000009", "13900000010", "13900000011", "13900000012"};
 
 /* The rules file's path goes in [platform] of the harness's platform.ini (the data dir's name
  * is known only once h_setup made it), with the test clock in [server]. */
@@ -715,6 +716,104 @@ static void review_notified_and_approved_once(void **state)
     h_browser_fini(&b);
 }
 
+/* POST /v1/trades/{id}/confirm with body (NULL: {}), signed: the reply in *r. */
+static void confirm(const char *id, const char *body, const char *idem, struct h_reply *r)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/trades/%s/confirm", id);
+    h_call(&pf, &mb, "POST", path, body ? body : "{}", idem, r);
+    assert_true(r->sig_ok);
+}
+
+static long confirm_code(const char *id, const char *code, const char *idem, const char **err)
+{
+    static char got[64];
+    char body[64];
+    struct h_reply r;
+    snprintf(body, sizeof body, "{\"sms_code\":\"%s\"}", code);
+    confirm(id, body, idem, &r);
+    snprintf(got, sizeof got, "%s", r.status >= 400 ? h_err_code(&r) : h_str(r.json, "state"));
+    *err = got;
+    long st = r.status;
+    h_reply_fini(&r);
+    return st;
+}
+
+/* An agreement debit the rules ask to step up (above 480.00): the buyer is not at the
+ * merchant's server, so the 401 sends a code to their phone; the merchant relays what the buyer
+ * typed (POST /v1/trades/{id}/confirm, signed): a wrong code is counted and refused, the right
+ * one pays (judged again, stepped up), once. On a second debit five wrong codes lock the
+ * consumer's codes (shared with the cashier's): then neither the right code nor a new one (asked
+ * with {}) pays, and nothing moved. Bad input is refused by field. */
+static void agreement_step_up(void **state)
+{
+    char ag[64], body[512], code[8], wrong[8], id[64], idem[64];
+    const char *who = logins[11], *got = NULL;
+    struct h_reply r;
+    agreement_of(who, "m_b", ag);
+    int64_t before = available(&mb);
+    snprintf(body, sizeof body, AGREEMENT_TRADE, "risk-su-1", "490.00", ag);
+    h_call(&pf, &mb, "POST", "/v1/trades", body, "risk-su-1", &r);
+    assert_int_equal(r.status, 401);
+    assert_string_equal(h_err_code(&r), "RISK_STEP_UP");
+    assert_non_null(strstr(r.body, "/confirm"));
+    h_reply_fini(&r);
+    h_call(&pf, &mb, "GET", "/v1/trades?out_trade_no=risk-su-1", NULL, NULL, &r);
+    snprintf(id, sizeof id, "%s", h_str(r.json, "trade_id"));
+    assert_string_equal(h_str(r.json, "state"), "WAIT_BUYER_PAY");
+    h_reply_fini(&r);
+    sms_code(who, code);
+    snprintf(wrong, sizeof wrong, "%06d", (atoi_digits(code) + 3) % 1000000);
+    /* bad input: by field, nothing counted */
+    confirm(id, "{\"sms_code\":\"12ab56\"}", "su-bad-1", &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(h_str(r.json, "error.field"), "sms_code");
+    h_reply_fini(&r);
+    confirm(id, "{\"smscode\":\"123456\"}", "su-bad-2", &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(h_str(r.json, "error.field"), "smscode");
+    h_reply_fini(&r);
+    assert_int_equal(confirm_code(id, wrong, "su-1-wrong", &got), 401);
+    assert_string_equal(got, "CREDENTIALS_INVALID");
+    assert_string_equal(trade_state(&mb, id), "WAIT_BUYER_PAY");
+    assert_int_equal(available(&mb), before);
+    assert_int_equal(confirm_code(id, code, "su-1-right", &got), 200);
+    assert_string_equal(got, "TRADE_SUCCESS");
+    assert_int_equal(available(&mb) - before, 49000 - 294);            /* less the 0.6% fee */
+    assert_int_equal(confirm_code(id, code, "su-1-again", &got), 409); /* paid: once */
+    assert_string_equal(got, "TRADE_STATE_INVALID");
+    assert_int_equal(available(&mb) - before, 49000 - 294);
+    /* a second debit: five wrong codes lock; then nothing pays */
+    snprintf(body, sizeof body, AGREEMENT_TRADE, "risk-su-2", "495.00", ag);
+    h_call(&pf, &mb, "POST", "/v1/trades", body, "risk-su-2", &r);
+    assert_int_equal(r.status, 401);
+    h_reply_fini(&r);
+    h_call(&pf, &mb, "GET", "/v1/trades?out_trade_no=risk-su-2", NULL, NULL, &r);
+    snprintf(id, sizeof id, "%s", h_str(r.json, "trade_id"));
+    h_reply_fini(&r);
+    sms_code(who, code);
+    snprintf(wrong, sizeof wrong, "%06d", (atoi_digits(code) + 3) % 1000000);
+    for (int i = 0; i < PAY_LOCKOUT_ATTEMPTS; i++) {
+        snprintf(idem, sizeof idem, "su-2-wrong-%d", i);
+        assert_int_equal(confirm_code(id, wrong, idem, &got),
+                         i < PAY_LOCKOUT_ATTEMPTS - 1 ? 401 : 423);
+    }
+    assert_int_equal(confirm_code(id, code, "su-2-right", &got), 423);
+    assert_string_equal(got, "LOCKED");
+    confirm(id, NULL, "su-2-resend", &r); /* judged again: a new code is sent */
+    assert_int_equal(r.status, 401);
+    assert_string_equal(h_err_code(&r), "RISK_STEP_UP");
+    h_reply_fini(&r);
+    sms_code(who, code);
+    assert_int_equal(confirm_code(id, code, "su-2-new", &got), 423);
+    assert_string_equal(trade_state(&mb, id), "WAIT_BUYER_PAY");
+    assert_int_equal(available(&mb) - before, 49000 - 294);
+    /* a trade no step-up was asked for */
+    snprintf(id, sizeof id, "%s", h_create_trade(&pf, &mb, "risk-su-none", "5.00", NULL));
+    assert_int_equal(confirm_code(id, code, "su-none", &got), 409);
+    assert_string_equal(got, "TRADE_STATE_INVALID");
+}
+
 /* The operator's decisions are labels for the learned score: `paygate risk train` given the
  * platform's database reads each decided review (the features its attempt was judged by;
  * approved = legitimate, rejected = fraud) beside the attempts file, and says how many. Three
@@ -762,6 +861,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(review_approve_reject),
         cmocka_unit_test(step_up_codes_locked),
         cmocka_unit_test(review_notified_and_approved_once),
+        cmocka_unit_test(agreement_step_up),
         cmocka_unit_test(reviews_label_training), /* last: it stops the platform */
     };
     return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
