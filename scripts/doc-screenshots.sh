@@ -18,12 +18,14 @@ mkdir -p "$shots"
 PAYGATE_REQUIRE_BROWSER=1 PAYGATE_WALK_DIR=$shots meson test -C "$build" walk_browser \
   --print-errorlogs
 mapfile -t labels < <(sed -e '/^#/d' -e '/^[[:space:]]*$/d' "$root/docs/img/walk-labels.txt")
+declare -A is_label=() # a set: `printf | grep -q` under pipefail can fail on SIGPIPE
+for l in "${labels[@]}"; do is_label[$l]=1; done
 for lang in zh-CN en; do
   dest=$root/docs/img/$lang
   mkdir -p "$dest"
   for f in "$dest"/*.png; do
     [ -e "$f" ] || continue
-    printf '%s\n' "${labels[@]}" | grep -qxF "$(basename "$f" .png)" || rm -f "$f"
+    [ -n "${is_label[$(basename "$f" .png)]+set}" ] || rm -f "$f"
   done
   for l in "${labels[@]}"; do
     cp "$shots/$lang-1280-$l.png" "$dest/$l.png"

@@ -11,7 +11,12 @@ docs=$root/docs
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 mapfile -t labels < <(sed -e '/^#/d' -e '/^[[:space:]]*$/d' "$docs/img/walk-labels.txt")
-listed() { printf '%s\n' "${labels[@]}" | grep -qxF "$1"; }
+# a set, not `printf | grep -q`: under pipefail grep -q leaving at the first match can kill
+# printf with SIGPIPE, and the pipeline then says "not listed" for a listed page (it did, one
+# run in five)
+declare -A is_label=()
+for l in "${labels[@]}"; do is_label[$l]=1; done
+listed() { [ -n "${is_label[$1]+set}" ]; }
 [ "${#labels[@]}" -gt 0 ] || bad "docs/img/walk-labels.txt lists no page"
 for md in "$docs"/*.md; do
   while IFS= read -r img; do
