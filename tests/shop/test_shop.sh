@@ -8,6 +8,8 @@
 # whose notifications cannot arrive marks its order paid through the query fallback of the
 # order page; logout ends the session. usage: test_shop.sh <paygate binary>
 set -euo pipefail
+# pages are piped into `grep >/dev/null`, not `grep -q`: under pipefail, grep -q leaving at its
+# first match can kill curl with SIGPIPE while it still writes, and the check then fails
 source "$(dirname "$0")/../lib/demo.sh"
 bin=$1
 demo_vars
@@ -24,7 +26,7 @@ c() { curl -s -c "$jar" -b "$jar" "$@"; }
 csrf() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1; }
 field() { sed -n "s/.*name=\"$1\" value=\"\\([^\"]*\\)\".*/\\1/p" | head -1; }
 wait_state() { # order state
-  for _ in $(seq 100); do c "$S/orders/$1" | grep -q "id=\"order-state\" class=\"state state-$2\"" && return 0; sleep 0.2; done
+  for _ in $(seq 100); do c "$S/orders/$1" | grep "id=\"order-state\" class=\"state state-$2\"" >/dev/null && return 0; sleep 0.2; done
   fail "order $1 never became $2"
 }
 
@@ -55,7 +57,7 @@ has "$(curl -s "$B/brand.css")" '--brand: #c7000b' || fail "the demo bank has no
 # 1. two products, paid through the platform's cashier by wallet
 c -d product=tea "$S/cart/add" -o /dev/null
 c -d product=cup "$S/cart/add" -o /dev/null
-c "$S/cart" | grep -q 'cart-total" data-amount="103.00">¥103.00' || fail "cart total"
+c "$S/cart" | grep 'cart-total" data-amount="103.00">¥103.00' >/dev/null || fail "cart total"
 loc=$(c -d method=platform "$S/checkout" -o /dev/null -w '%{redirect_url}')
 case $loc in "$P/cashier/tr_"*) ;; *) fail "checkout did not go to the cashier: $loc" ;; esac
 o1=$(c "$S/orders" | grep -o 'row-S[0-9A-Za-z]*' | head -1); o1=${o1#row-}
@@ -119,7 +121,7 @@ for o in "$o1" "$o2"; do
   page=$(c -H "Origin: $S" -d "csrf=$k" "$S/admin/orders/$o/refund")
   has "$page" 'data-page="refund_confirm"' || fail "no confirmation page for the refund of $o"
   has "$page" "name=\"csrf\" value=\"$k\"" || fail "the confirmation form lacks the CSRF token"
-  c "$S/orders/$o" | grep -q 'data-state="paid"' || fail "$o refunded before the confirmation"
+  c "$S/orders/$o" | grep 'data-state="paid"' >/dev/null || fail "$o refunded before the confirmation"
   code=$(c -H "Origin: $S" -d "csrf=$k" -d confirm=1 -d seq=1 "$S/admin/orders/$o/refund" -o /dev/null -w '%{http_code}')
   [ "$code" = 303 ] || fail "refund of $o answered $code"
   wait_state "$o" refunded
@@ -127,7 +129,7 @@ done
 c -d "csrf=$k" "$S/admin/orders/$o1/refund" -o /dev/null -w '%{http_code}' | grep -q 409 || fail "second refund not refused"
 # the admin page shows the shop's balance at the platform (GET /v1/balance via the SDK): the
 # platform-paid order was refunded in full, fee included
-c "$S/admin" | grep -q '<tr data-currency="CNY"><td>CNY</td><td class="available" data-amount="0.00">' ||
+c "$S/admin" | grep '<tr data-currency="CNY"><td>CNY</td><td class="available" data-amount="0.00">' >/dev/null ||
   fail "admin page lacks the platform balance 0.00"
 # 6. the query fallback: a second shop process (same platform merchant, no bank) whose
 #    notify URL is unreachable; its order page asks the platform and marks the order paid
@@ -150,7 +152,7 @@ t=$(c2 "$loc" | csrf)
 c2 --data-urlencode "csrf=$t" -d login=13800000001 --data-urlencode password=demo-pass-1 "$loc/login" -o /dev/null
 t=$(c2 "$loc" | csrf)
 c2 --data-urlencode "csrf=$t" -d pay_password=123456 "$loc/pay/wallet" -o /dev/null
-c2 "$S2/orders/$o3" | grep -q 'id="order-state" class="state state-paid"' || fail "query fallback did not mark $o3 paid"
+c2 "$S2/orders/$o3" | grep 'id="order-state" class="state state-paid"' >/dev/null || fail "query fallback did not mark $o3 paid"
 shop_staff_login "$S2" "$jar2" "$dir/shop2" >/dev/null || fail "the staff login of the second shop failed"
 c2 "$S2/admin" | grep -o "id=\"row-$o3\".*" | sed 's/<\/tr>.*//' | grep -q 'class="via" data-via="query">' || fail "$o3 not marked paid by the query"
 # 7. logout ends the session: its cookie opens nothing any more
