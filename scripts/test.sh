@@ -62,6 +62,7 @@ declare -A by=() # backend:result -> tests, from meson's one line per test
 count_backends() { # test log
   local line backend result re='^ *[0-9]+/[0-9]+ paygate:([^ ]+) / [^ ]+ +([A-Z]+)'
   while read -r line; do
+    [[ $line == "Summary of Failures:"* ]] && break # it lists the failed tests a second time
     [[ $line =~ $re ]] || continue
     backend=sqlite
     [[ ${BASH_REMATCH[1]} == pg ]] && backend=postgresql
