@@ -238,9 +238,10 @@ static int load_options(const struct switch_cmd *c, int argc, char **argv, int a
     return PAY_CLI_USAGE;
 }
 
-static int fail(const char *what, enum pay_err rc, const struct pay_error *e)
+static int fail(const struct switch_cmd *c, enum pay_err rc, const struct pay_error *e)
 {
-    fprintf(stderr, "paygate switch %s: %s: %s%s%s\n", what, pay_err_name(rc),
+    fprintf(stderr, "paygate switch %s%s%s: %s: %s%s%s\n", c->noun, c->verb ? " " : "",
+            c->verb ? c->verb : "", pay_err_name(rc),
             e->detail[0] ? e->detail : pay_err_message(rc), e->field[0] ? " field=" : "", e->field);
     return 1;
 }
@@ -279,7 +280,7 @@ static int run(struct pay_switch *sw, const struct switch_cmd *c)
     } else {
         rc = pay_switch_members_print(sw, stdout, &e);
     }
-    return rc == PAY_ERR_OK ? 0 : fail(c->verb ? c->verb : c->noun, rc, &e);
+    return rc == PAY_ERR_OK ? 0 : fail(c, rc, &e);
 }
 
 int pay_cmd_switch(int argc, char **argv)
@@ -303,7 +304,7 @@ int pay_cmd_switch(int argc, char **argv)
     struct pay_switch *sw = NULL;
     struct pay_error e = {0};
     enum pay_err rc = pay_switch_open(&o, &sw, &e);
-    int status = rc != PAY_ERR_OK ? fail(c->noun, rc, &e) : run(sw, c);
+    int status = rc != PAY_ERR_OK ? fail(c, rc, &e) : run(sw, c);
     pay_switch_close(sw);
     return status;
 }

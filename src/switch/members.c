@@ -368,6 +368,11 @@ enum pay_err pay_switch_route(struct pay_store_tx *tx, const char *pan,
 
 /* --- listing -------------------------------------------------------------------------------- */
 
+static void print_balance(void *ctx, const char *account_id, int64_t net_credit)
+{
+    fprintf(ctx, "  %-22s %lld\n", account_id, (long long)net_credit);
+}
+
 static enum pay_err print_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     FILE *out = ctx;
@@ -392,7 +397,15 @@ static enum pay_err print_tx(struct pay_store_tx *tx, void *ctx, struct pay_erro
     while (pay_store_step(st, err) == 1)
         fprintf(out, "  %-12s %s\n", pay_store_col_text(st, 0), pay_store_col_text(st, 1));
     pay_store_done(st);
-    return PAY_ERR_OK;
+    /* The money, as of the same read: what each member holds at the central bank and its
+     * position towards the network since the last settlement (docs/switch.md). */
+    fprintf(out, "balances (minor units; settle: money held, clear: owed to (+) or by (-) the "
+                 "member until settlement):\n");
+    enum pay_err rc = pay_ledger_tx_each_balance(tx, "settle:", PAY_SWITCH_ACCT_SETTLEMENT,
+                                                 print_balance, out, err);
+    return rc != PAY_ERR_OK ? rc
+                            : pay_ledger_tx_each_balance(tx, "clear:", PAY_SWITCH_ACCT_CLEARING,
+                                                         print_balance, out, err);
 }
 
 enum pay_err pay_switch_members_print(struct pay_switch *sw, FILE *out, struct pay_error *err)

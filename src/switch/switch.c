@@ -88,7 +88,9 @@ static enum pay_err load_keys(struct pay_switch *sw, struct pay_error *err)
     return pay_keydir_certs_load(dir, sw->opt.name, sw->opt.code, &sw->keys.certs, err);
 }
 
-/* switch_info holds name and code from the first start: one data dir = one switch. */
+/* switch_info holds name and code from the first start: one data dir = one switch. The code is
+ * fixed (it names the switch's keys and accounts); a name given later replaces the stored one,
+ * as a bank's does. */
 static enum pay_err info_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct pay_switch_options *o = ctx;
@@ -107,14 +109,18 @@ static enum pay_err info_tx(struct pay_store_tx *tx, void *ctx, struct pay_error
         int r = pay_store_step(st, err);
         if (r == 1) {
             const char *v = pay_store_col_text(st, 0);
-            bool clash = f[i].v[0] && strcmp(v, f[i].v) != 0 && strcmp(f[i].k, "code") == 0;
+            bool differs = f[i].v[0] && strcmp(v, f[i].v) != 0;
+            bool clash = differs && strcmp(f[i].k, "code") == 0;
             if (clash)
                 pay_error_set(err, PAY_ERR_CONFIG_INVALID, "code",
                               "this data dir belongs to the switch with code %s", v);
-            else
+            else if (!differs)
                 pay_str_copy(f[i].v, f[i].n, v);
             pay_store_done(st);
             if (clash)
+                return err->code;
+            if (differs && pay_store_exec(tx, err, "UPDATE switch_info SET v = $2 WHERE k = $1",
+                                          "tt", f[i].k, f[i].v) != PAY_ERR_OK)
                 return err->code;
             continue;
         }

@@ -8,6 +8,7 @@ set -euo pipefail
 bin=$(realpath "$1")
 src=$2
 source "$(dirname "$0")/../lib/tmp.sh"
+source "$(dirname "$0")/../lib/server.sh"
 test_tmpdir bank-config
 pid=
 trap 'rc=$?; [ -n "$pid" ] && kill -TERM $pid 2>/dev/null; wait 2>/dev/null; test_finish $rc' EXIT
@@ -44,14 +45,7 @@ set -e
   fail "[bank] listen accepted"
 
 # waits for the URL file of the bank started last; fails if it exits first
-wait_url() {
-  for _ in $(seq 1200); do
-    [ -s "$dir/url" ] && return 0
-    kill -0 $pid 2>/dev/null || fail "bank exited (its log: $dir/err)"
-    sleep 0.1
-  done
-  fail "bank did not start (its log: $dir/err)"
-}
+wait_url() { wait_url_file $pid "$dir/url" "$dir/err"; }
 stop() { kill -TERM $pid; wait $pid || fail "bank exited with $? on SIGTERM"; pid=; rm -f "$dir/url"; }
 
 # 4. HTTPS with a self-signed certificate for 127.0.0.1

@@ -9,6 +9,7 @@ set -euo pipefail
 bin=$1
 src=$2
 source "$(dirname "$0")/../lib/tmp.sh"
+source "$(dirname "$0")/../lib/server.sh"
 test_tmpdir platform-config
 pid=
 trap 'rc=$?; [ -n "$pid" ] && kill -TERM $pid 2>/dev/null && wait $pid; test_finish $rc' EXIT
@@ -80,12 +81,8 @@ printf '[server]\nlisten = 127.0.0.1:1\ndata_dir = %s/pf\n' "$dir" >"$dir/tls.in
 "$bin" platform --config "$dir/tls.ini" --listen 127.0.0.1:0 --tls-cert "$dir/cert.pem" \
   --tls-key "$dir/key.pem" --print-url-file "$dir/url" >"$dir/out" 2>&1 &
 pid=$!
-for _ in $(seq 1200); do
-  [ -s "$dir/url" ] && break
-  kill -0 $pid 2>/dev/null || fail "platform exited"
-  sleep 0.1
-done
-url=$(cat "$dir/url" 2>/dev/null) || fail "platform did not start"
+wait_url_file $pid "$dir/url" "$dir/out"
+url=$(cat "$dir/url")
 grep -q "^platform listening on $url\$" "$dir/out" || fail "the startup line does not name $url"
 case $url in https://127.0.0.1:*) ;; *) fail "not an https URL: '$url'" ;; esac
 body=$(curl -sS --cacert "$dir/cert.pem" "$url/healthz") || fail "https /healthz"

@@ -11,6 +11,7 @@ set -euo pipefail
 # pages are piped into `grep >/dev/null`, not `grep -q`: under pipefail, grep -q leaving at its
 # first match can kill curl with SIGPIPE while it still writes, and the check then fails
 source "$(dirname "$0")/../lib/demo.sh"
+source "$(dirname "$0")/../lib/server.sh"
 bin=$1
 demo_vars
 pid2=
@@ -137,12 +138,8 @@ c "$S/admin" | grep '<tr data-currency="CNY"><td>CNY</td><td class="available" d
   --public-url http://127.0.0.1:9 --platform-url "$P" --merchant-id shop \
   --key-file "$dir/data/shop/shop.key" >"$dir/shop2.log" 2>&1 &
 pid2=$!
-for _ in $(seq 1200); do
-  [ -s "$dir/shop2.url" ] && break
-  kill -0 $pid2 2>/dev/null || fail "the second shop exited (log: $dir/shop2.log)"
-  sleep 0.1
-done
-S2=$(cat "$dir/shop2.url") || fail "the second shop did not start (log: $dir/shop2.log)"
+wait_url_file $pid2 "$dir/shop2.url" "$dir/shop2.log"
+S2=$(cat "$dir/shop2.url")
 jar2=$dir/jar2
 c2() { curl -s -c "$jar2" -b "$jar2" "$@"; }
 c2 -d product=fan "$S2/cart/add" -o /dev/null

@@ -102,7 +102,7 @@ says "unknown option '--bogus'"
 [ ! -e "$dir/pf" ] && [ ! -e "$dir/bank" ] || fail "a refused command line created a data dir"
 
 # 5. --check-config: the same words everywhere, naming the file
-for s in bank platform shop; do
+for s in bank platform shop switch; do
   run 0 "$s" --config "$src/etc/$s.example.ini" --data-dir "$dir/$s" --check-config
   grep -qx "paygate $s: configuration OK: $src/etc/$s.example.ini" "$dir/out" ||
     fail "$s --check-config: $(cat "$dir/out")"
