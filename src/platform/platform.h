@@ -789,9 +789,10 @@ struct pay_http_request;
  * signed by us) a new id, whose cookie a page (GET) sets on its answer. Request-scoped. */
 const char *pay_platform_device_id(struct pay_http_request *req);
 /* Judges attempt a (its trade_id, method and scope values set; amount, currency and merchant
- * come from the trade) and, allowed, pays the trade by pm in a savepoint of its own, then marks
- * the attempt paid. Refusals — RISK_DENIED, RISK_REVIEW, RISK_STEP_UP, or the payment's own
- * (balance, state) — come back with the attempt and its decision written in tx: keep them
+ * come from the trade; the consumer's login, when only the id is given, from their account) and,
+ * allowed, pays the trade by pm in a savepoint of its own, then marks the attempt paid.
+ * Refusals — RISK_DENIED, RISK_REVIEW, RISK_STEP_UP, or the payment's own (balance, state) —
+ * come back with the attempt and its decision written in tx: keep them
  * (pay_platform_risk_keep). */
 enum pay_err pay_platform_risk_pay_tx(struct pay_platform *p, struct pay_store_tx *tx,
                                       struct pay_risk_attempt *a,

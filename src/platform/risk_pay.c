@@ -130,9 +130,34 @@ enum pay_err pay_platform_risk_review_hold_tx(struct pay_platform *p, struct pay
     return e == PAY_ERR_OK ? pay_platform_notify_enqueue(tx, t, "trade.review", NULL, err) : e;
 }
 
-enum pay_err pay_platform_risk_pay_tx(struct pay_platform *p, struct pay_store_tx *tx,
-                                      struct pay_risk_attempt *a,
-                                      const struct pay_platform_payment *pm, struct pay_error *err)
+/* The login of the attempt's consumer, read in tx when the route knows only the id (an
+ * agreement debit, its step-up confirmed: the merchant's server names the agreement, not the
+ * buyer): a consumer blacklist names either (docs/risk.md, "Rules"), so each route is judged on
+ * both. login: PAY_PLATFORM_LOGIN_MAX + 1 bytes, the attempt's login then points into it. */
+static enum pay_err attempt_login_tx(struct pay_store_tx *tx, struct pay_risk_attempt *a,
+                                     char *login, struct pay_error *err)
+{
+    const char *id = a->value[PAY_RISK_CONSUMER];
+    if ((a->login && a->login[0]) || !id || !id[0])
+        return PAY_ERR_OK;
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err, "SELECT login FROM pf_consumers WHERE id = $1", "t", id);
+    if (!st)
+        return err->code;
+    int rc = pay_store_step(st, err);
+    login[0] = '\0';
+    if (rc == 1)
+        pay_store_col_copy(st, 0, login, PAY_PLATFORM_LOGIN_MAX + 1);
+    pay_store_done(st);
+    if (rc < 0)
+        return err->code;
+    a->login = login;
+    return PAY_ERR_OK;
+}
+
+static enum pay_err risk_pay_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                struct pay_risk_attempt *a, const struct pay_platform_payment *pm,
+                                struct pay_error *err)
 {
     struct pay_platform_trade t;
     struct pay_risk_decision d;
@@ -164,6 +189,19 @@ enum pay_err pay_platform_risk_pay_tx(struct pay_platform *p, struct pay_store_t
     if (pay_store_rollback_to(tx, &ignore) != PAY_ERR_OK && pay_platform_is_refusal(e))
         return ignore.code;
     return e; /* a refused payment (balance, state) stays counted as an attempt */
+}
+
+enum pay_err pay_platform_risk_pay_tx(struct pay_platform *p, struct pay_store_tx *tx,
+                                      struct pay_risk_attempt *a,
+                                      const struct pay_platform_payment *pm, struct pay_error *err)
+{
+    char login[PAY_PLATFORM_LOGIN_MAX + 1];
+    const char *given = a->login; /* the committer may run tx again: no pointer to our stack */
+    enum pay_err e = attempt_login_tx(tx, a, login, err);
+    if (e == PAY_ERR_OK)
+        e = risk_pay_tx(p, tx, a, pm, err);
+    a->login = given;
+    return e;
 }
 
 struct wallet_pay {

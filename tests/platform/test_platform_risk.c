@@ -1,7 +1,8 @@
 /* Risk control through the real `paygate platform` (docs/risk.md): consumers pay on the cashier
  * (and a merchant by agreement, signed), the rules file decides, and each test checks through the
  * merchant's signed API whether money moved: limits per payment and per day, a burst of attempts
- * denied until the (test) clock moves on, a blacklisted account, a large payment from a new
+ * denied until the (test) clock moves on, a blacklisted account (by login or id, on the cashier,
+ * the QR code's page and an agreement debit), a large payment from a new
  * device asked to step up, a payment held for review, rules reloaded on SIGHUP (a bad file
  * keeps the old rules), counters shared by two platform processes on one database, and the
  * operator's review queue: a held payment approved is paid once (a second approval moves nothing),
@@ -16,6 +17,8 @@
 #include "core/money.h"
 #include "http/client.h"
 #include "http/codec.h"
+#include "ledger/ledger.h"
+#include "store/store.h"
 
 #include <pthread.h>
 #include <setjmp.h>
@@ -56,6 +59,13 @@ static void write_rules(const char *text)
 }
 
 #define POOR "13900000099"
+/* Blacklisted by their id (the rules name it once the consumer exists), and a consumer nobody
+ * blacklisted: agreement debits of each (agreement_blacklisted). */
+#define BLACK_BY_ID "13900000013"
+#define CLEAN_PAYER "13900000014"
+
+static char black_id[64];                     /* BLACK_BY_ID's consumer id */
+static char rules_now[sizeof rules_v1 + 128]; /* rules_v1 and the blacklist of black_id */
 
 static const char *const logins[] = {"13900000001", "13900000002", "13900000003", "13900000004",
                                      "13900000005", "13900000006", "13900000007", "13900000008",
@@ -80,10 +90,36 @@ static void ini_add_rules(void)
     assert_int_equal(fclose(f), 0);
 }
 
+/* Adds a consumer as h_add_consumer does and reads the id it got from the command's answer
+ * ("consumer LOGIN added as ID") into id (64 bytes). */
+static void add_consumer_id(const char *login, char *id)
+{
+    char out[300], cmd[2048], text[512];
+    snprintf(out, sizeof out, "%s/consumer-add.out", pf.dir);
+    snprintf(cmd, sizeof cmd,
+             "\"$0\" platform consumer add --data-dir '%s' --database '%s' --login '%s'"
+             " --password 'correct horse' --pay-password 246810 >'%s'",
+             pf.dir, pf.db, login, out);
+    const char *argv[] = {"/bin/sh", "-c", cmd, h_paygate, NULL};
+    assert_int_equal(h_run(argv), 0);
+    assert_true(th_read_text(out, text, sizeof text) > 0);
+    const char *as = strstr(text, " added as ");
+    assert_non_null(as);
+    as += strlen(" added as ");
+    snprintf(id, 64, "%.*s", (int)strcspn(as, "\n"), as);
+    assert_true(strncmp(id, "cu_", 3) == 0 && strlen(id) > 8);
+}
+
 static int group_setup(void **state)
 {
     h_setup(&pf, &ma, &mb, "operator_token = " OP_TOKEN "\nsandbox_sms = true");
-    write_rules(rules_v1);
+    add_consumer_id(BLACK_BY_ID, black_id);
+    h_wallet_credit(&pf, BLACK_BY_ID, "100.00");
+    h_add_consumer(&pf, CLEAN_PAYER, "correct horse", "246810");
+    h_wallet_credit(&pf, CLEAN_PAYER, "100.00");
+    snprintf(rules_now, sizeof rules_now, "%sstolen_id    blacklist consumer %s deny\n", rules_v1,
+             black_id);
+    write_rules(rules_now);
     ini_add_rules();
     for (size_t i = 0; i < sizeof logins / sizeof logins[0]; i++) {
         h_add_consumer(&pf, logins[i], "correct horse", "246810");
@@ -456,7 +492,7 @@ static void reload_on_sighup(void **state)
     struct h_browser b = {0};
     char id[64], v2[1024];
     int64_t before = available(&mb);
-    snprintf(v2, sizeof v2, "%sgone blacklist consumer %s deny\n", rules_v1, logins[6]);
+    snprintf(v2, sizeof v2, "%sgone blacklist consumer %s deny\n", rules_now, logins[6]);
     write_rules(v2);
     assert_int_equal(kill(pf.pid, SIGHUP), 0);
     log_wait("risk.reloaded", 1);
@@ -467,7 +503,7 @@ static void reload_on_sighup(void **state)
     log_wait("risk.rules:1: blacklist SCOPE VALUE ACTION", 1);
     assert_int_equal(pay(&b, &mb, logins[6], "5.00", id), 403); /* the old rules still */
     assert_int_equal(available(&mb), before);
-    write_rules(rules_v1);
+    write_rules(rules_now);
     assert_int_equal(kill(pf.pid, SIGHUP), 0);
     log_wait("risk.reloaded", 2);
     assert_int_equal(pay(&b, &mb, logins[6], "5.00", id), 200);
@@ -814,6 +850,76 @@ static void agreement_step_up(void **state)
     assert_string_equal(got, "TRADE_STATE_INVALID");
 }
 
+/* Whether the platform's ledger holds transfer id (read beside the running platform). */
+static bool ledger_has(const char *id)
+{
+    struct pay_store *s = NULL;
+    struct pay_ledger *lg = h_ledger_open(&pf, &s);
+    struct pay_ledger_transfer x;
+    bool found = false;
+    assert_int_equal(pay_ledger_transfer_get(lg, id, &x, &found, NULL), PAY_ERR_OK);
+    h_ledger_close(s, lg);
+    return found;
+}
+
+/* A consumer blacklisted by login (rule stolen) or by id (stolen_id) is refused on an agreement
+ * debit (its attempt used to carry the id but not the login) as on the cashier and the QR code's
+ * page: 403 RISK_DENIED (field risk), the trade left open, no transfer in the ledger, the wallet
+ * and the merchant's balance as they were. A consumer nobody blacklisted pays the same debit. */
+static void agreement_blacklisted(void **state)
+{
+    const char *const black[] = {logins[2], BLACK_BY_ID};
+    char ag[64], body[512], otn[32], id[64], xfer[96];
+    struct h_reply r;
+    int64_t held = 0;
+    for (size_t i = 0; i < 2; i++) {
+        agreement_of(black[i], "m_a", ag);
+        int64_t before = available(&ma), wallet = wallet_of(black[i], NULL);
+        snprintf(otn, sizeof otn, "risk-black-%zu", i);
+        snprintf(body, sizeof body, AGREEMENT_TRADE, otn, "5.00", ag);
+        h_call(&pf, &ma, "POST", "/v1/trades", body, otn, &r);
+        assert_int_equal(r.status, 403);
+        assert_true(r.sig_ok);
+        assert_string_equal(h_err_code(&r), "RISK_DENIED");
+        assert_string_equal(h_str(r.json, "error.field"), "risk");
+        assert_null(strstr(r.body, "stolen")); /* never the rule */
+        h_reply_fini(&r);
+        snprintf(body, sizeof body, "/v1/trades?out_trade_no=%s", otn);
+        h_call(&pf, &ma, "GET", body, NULL, NULL, &r);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(h_str(r.json, "state"), "WAIT_BUYER_PAY");
+        snprintf(id, sizeof id, "%s", h_str(r.json, "trade_id"));
+        h_reply_fini(&r);
+        snprintf(xfer, sizeof xfer, "%s.pay", id);
+        assert_false(ledger_has(xfer));
+        snprintf(xfer, sizeof xfer, "%s.hold", id);
+        assert_false(ledger_has(xfer));
+        /* the cashier's wallet payment and the phone's page of a QR code judge them the same */
+        snprintf(otn, sizeof otn, "risk-black-desk-%zu", i);
+        snprintf(id, sizeof id, "%s", h_create_trade(&pf, &ma, otn, "5.00", NULL));
+        assert_int_equal(h_cashier_pay_wallet(&pf, id, black[i], "correct horse", "246810"), 403);
+        assert_string_equal(trade_state(&ma, id), "WAIT_BUYER_PAY");
+        snprintf(otn, sizeof otn, "risk-black-qr-%zu", i);
+        snprintf(id, sizeof id, "%s", h_create_trade(&pf, &ma, otn, "5.00", NULL));
+        assert_int_equal(h_qr_pay_wallet(&pf, id, black[i], "correct horse", "246810"), 403);
+        assert_string_equal(trade_state(&ma, id), "WAIT_BUYER_PAY");
+        assert_int_equal(wallet_of(black[i], &held), wallet);
+        assert_int_equal(held, 0);
+        assert_int_equal(available(&ma), before);
+    }
+    agreement_of(CLEAN_PAYER, "m_a", ag);
+    int64_t before = available(&ma), wallet = wallet_of(CLEAN_PAYER, NULL);
+    snprintf(body, sizeof body, AGREEMENT_TRADE, "risk-black-clean", "5.00", ag);
+    h_call(&pf, &ma, "POST", "/v1/trades", body, "risk-black-clean", &r);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(h_str(r.json, "state"), "TRADE_SUCCESS");
+    snprintf(xfer, sizeof xfer, "%s.pay", h_str(r.json, "trade_id"));
+    h_reply_fini(&r);
+    assert_true(ledger_has(xfer));
+    assert_int_equal(wallet - wallet_of(CLEAN_PAYER, NULL), 500);
+    assert_int_equal(available(&ma) - before, 500 - 3); /* less the 0.6% fee */
+}
+
 /* The operator's decisions are labels for the learned score: `paygate risk train` given the
  * platform's database reads each decided review (the features its attempt was judged by;
  * approved = legitimate, rejected = fraud) beside the attempts file, and says how many. Three
@@ -862,6 +968,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(step_up_codes_locked),
         cmocka_unit_test(review_notified_and_approved_once),
         cmocka_unit_test(agreement_step_up),
+        cmocka_unit_test(agreement_blacklisted),
         cmocka_unit_test(reviews_label_training), /* last: it stops the platform */
     };
     return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
