@@ -22,7 +22,7 @@ if [ "$want" = test ] || [ "$want" = coverage ]; then
   # starts Debian's own cluster on port 5432, which the tests never use)
   pkgs+=(clang-format clang chromium testssl.sh abigail-tools gettext postgresql
          fonts-wqy-zenhei # CJK fonts: screenshots
-         python3-cryptography # the receipts' verifier of docs/receipts.md, run by its test
+         python3-cryptography # the receipts' verifier (docs/receipts.md); tests/integration/merchant_client.py
          debhelper mmdebstrap systemd # tests/deb: build the package, a Debian 12 tree, units
          patroni etcd-server haproxy) # scripts/cluster: the failover test's HA cluster
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)

@@ -2,6 +2,7 @@
  * strings, signing and verification (docs/protocol.md is the specification). */
 #include "crypto/sig.h"
 #include "core/assertions.h"
+#include "core/buf.h"
 #include "core/limits.h"
 #include "crypto/crypto.h"
 
@@ -389,6 +390,16 @@ static enum pay_err finish_verify(const struct pay_sig_verifier *v, const struct
     return PAY_ERR_OK;
 }
 
+/* A refused signature blames the header it came in (docs/api.md, "Errors": `field` names the
+ * request field, a header such as Idempotency-Key), not a field called "signature", which no
+ * request has. */
+static enum pay_err blame_header(enum pay_err rc, struct pay_error *e, const char *header_name)
+{
+    if (rc != PAY_ERR_OK && e != NULL && e->field[0] != '\0')
+        pay_str_copy(e->field, sizeof e->field, header_name);
+    return rc;
+}
+
 enum pay_err pay_sig_verify_request(const struct pay_sig_verifier *v, const char *header,
                                     const char *method, const char *target, const void *body,
                                     size_t body_len, int64_t now, struct pay_sig_header *out,
@@ -398,14 +409,14 @@ enum pay_err pay_sig_verify_request(const struct pay_sig_verifier *v, const char
     struct pay_sig_header h;
     enum pay_err rc = parse_and_check_time(v, header, now, &h, e);
     if (rc != PAY_ERR_OK)
-        return rc;
+        return blame_header(rc, e, PAY_SIG_REQUEST_HEADER);
     char canonical[PAY_SIG_CANONICAL_MAX];
     int n = pay_sig_canonical_request(canonical, sizeof canonical, method, target, h.ts, h.nonce,
                                       body, body_len);
     rc = finish_verify(v, &h, canonical, n, now, e);
     if (rc == PAY_ERR_OK && out != NULL)
         *out = h;
-    return rc;
+    return blame_header(rc, e, PAY_SIG_REQUEST_HEADER);
 }
 
 enum pay_err pay_sig_verify_response(const struct pay_sig_verifier *v, const char *header,
@@ -417,14 +428,14 @@ enum pay_err pay_sig_verify_response(const struct pay_sig_verifier *v, const cha
     struct pay_sig_header h;
     enum pay_err rc = parse_and_check_time(v, header, now, &h, e);
     if (rc != PAY_ERR_OK)
-        return rc;
+        return blame_header(rc, e, PAY_SIG_RESPONSE_HEADER);
     char canonical[PAY_SIG_CANONICAL_MAX];
     int n = pay_sig_canonical_response(canonical, sizeof canonical, status, h.ts, h.nonce,
                                        request_nonce, body, body_len);
     rc = finish_verify(v, &h, canonical, n, now, e);
     if (rc == PAY_ERR_OK && out != NULL)
         *out = h;
-    return rc;
+    return blame_header(rc, e, PAY_SIG_RESPONSE_HEADER);
 }
 
 int pay_sig_pubkey_from_pem(const char *pem, size_t len, struct pay_sig_pubkey *key,

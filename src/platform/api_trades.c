@@ -49,11 +49,22 @@ static enum pay_err amount_field(json_t *o, int64_t *minor, char currency[4], st
                              "must be {\"value\": \"12.30\", \"currency\": \"CNY\"}");
     const char *value, *cur;
     enum pay_err e;
-    if ((e = pay_platform_json_only_fields(a, keys, "amount.", err)) != PAY_ERR_OK ||
-        (e = str_field(a, "value", "amount.value", true, PAY_MONEY_TEXT_MAX, &value, err)) !=
+    json_t *v = json_object_get(a, "value");
+    if ((e = pay_platform_json_only_fields(a, keys, "amount.", err)) != PAY_ERR_OK)
+        return e;
+    /* docs/api.md, "Money": value is never a number; a malformed value is AMOUNT_INVALID */
+    if (v && !json_is_string(v))
+        return pay_error_set(err, PAY_ERR_AMOUNT_INVALID, "amount.value",
+                             "a decimal string such as \"12.30\", not a JSON %s",
+                             json_is_number(v) ? "number" : "value of another type");
+    /* optional here only so that "" is parsed, and refused as the money parser does
+     * (docs/money.md: AMOUNT_INVALID), not as an empty string field */
+    if ((e = str_field(a, "value", "amount.value", false, PAY_MONEY_TEXT_MAX, &value, err)) !=
             PAY_ERR_OK ||
         (e = str_field(a, "currency", "amount.currency", true, 3, &cur, err)) != PAY_ERR_OK)
         return e;
+    if (value == NULL)
+        return pay_error_set(err, PAY_ERR_FIELD_MISSING, "amount.value", NULL);
     if (pay_currency_lookup(cur) < 0)
         return pay_error_set(err, PAY_ERR_CURRENCY_UNKNOWN, "amount.currency", NULL);
     if ((e = pay_money_parse_amount(value, cur, "amount.value", minor, err)) != PAY_ERR_OK)

@@ -429,6 +429,18 @@ static void verify_failures(void **state)
                                             strlen(BODY), NOW, NULL, &me),
                      PAY_ERR_TIMESTAMP_STALE);
     assert_non_null(strstr(me.detail, "milliseconds"));
+    /* the field is the header to blame (docs/protocol.md), on a request and on an answer */
+    assert_string_equal(me.field, PAY_SIG_REQUEST_HEADER);
+    memset(&me, 0, sizeof me);
+    assert_int_equal(pay_sig_verify_request(&f->v, "PAYGATE-ED25519 nope", "POST", "/v1/x", BODY,
+                                            strlen(BODY), NOW, NULL, &me),
+                     PAY_ERR_SIGNATURE_MALFORMED);
+    assert_string_equal(me.field, "Authorization");
+    memset(&me, 0, sizeof me);
+    assert_int_equal(
+        pay_sig_verify_response(&f->v, NULL, 200, "n", BODY, strlen(BODY), NOW, NULL, &me),
+        PAY_ERR_SIGNATURE_MISSING);
+    assert_string_equal(me.field, "Paygate-Signature");
     /* Tampered body, target, query, method. */
     assert_int_equal(verify(f, hdr, "POST", "/v1/refunds?x=1", "{\"amount\":\"9.00\"}", NOW),
                      PAY_ERR_SIGNATURE_INVALID);
