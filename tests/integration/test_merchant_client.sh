@@ -83,7 +83,7 @@ pfdir=$dir/pf
 # 3. two merchants, each with a key the client made (PEM, 0600), onboarded by the operator
 for m in tea cup; do
   rsa=; [ $m = cup ] && rsa=--rsa # the other merchant signs with RSA (PAYGATE-RSA-SHA256)
-  python3 "$here/merchant_client.py" keygen "$dir/$m.key" $rsa || fail "keygen $m"
+  python3 -B "$here/merchant_client.py" keygen "$dir/$m.key" $rsa || fail "keygen $m"
   "$bin" platform merchant add --data-dir "$pfdir" --id "$m" --name "$m shop" \
     --public-key-file "$dir/$m.key.pub" --notify-host 127.0.0.1 --fee-bp 60 \
     --allow-private-hosts >>"$dir/setup.log" 2>&1 || { cat "$dir/setup.log"; fail "merchant add $m"; }
@@ -95,7 +95,7 @@ pf_pid=$!
 platform=$(wait_url "$pf_pid" "$dir/pf.url" platform)
 
 # 4. the merchant's run
-python3 "$here/merchant_client.py" run --platform "$platform" --bank "$bank" \
+python3 -B "$here/merchant_client.py" run --platform "$platform" --bank "$bank" \
   --merchant tea --key "$dir/tea.key" --other-merchant cup --other-key "$dir/cup.key" \
   --consumer 13800000001 --password demo-pass-1 --pay-password 123456 ||
   fail "the merchant client failed (platform log: $dir/platform.log, bank log: $dir/bank.log)"
