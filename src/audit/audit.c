@@ -254,14 +254,16 @@ enum pay_err pay_audit_append(struct pay_store_tx *tx, const pay_audit_signer *s
     seq++;
     int64_t at_ms = pay_clock_now_ms();
     pay_audit_entry_hash(prev, at_ms, e, hash);
-    rc =
-        pay_store_exec(tx, err,
-                       "INSERT INTO audit_log (seq, at_ms, actor, action, target, outcome,"
-                       " source, detail, prev_hash, hash)"
-                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                       "iittttttbb", seq, at_ms, or_empty(e->actor), e->action, or_empty(e->target),
-                       outcome_of(e), or_empty(e->source), or_empty(e->detail), prev,
-                       (size_t)PAY_SHA256_LEN, hash, (size_t)PAY_SHA256_LEN);
+    /* Its answer is not needed to go on (the next entry's head is memo): queued on PostgreSQL,
+     * its failure the caller's body's (pay_store_exec_deferred). */
+    rc = pay_store_exec_deferred(
+        tx, err,
+        "INSERT INTO audit_log (seq, at_ms, actor, action, target, outcome,"
+        " source, detail, prev_hash, hash)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "iittttttbb", seq, at_ms, or_empty(e->actor), e->action, or_empty(e->target), outcome_of(e),
+        or_empty(e->source), or_empty(e->detail), prev, (size_t)PAY_SHA256_LEN, hash,
+        (size_t)PAY_SHA256_LEN);
     if (rc == PAY_ERR_OK && (e->checkpoint || seq % PAY_AUDIT_CHECKPOINT_EVERY == 0))
         rc = checkpoint(tx, signer, seq, hash, at_ms, err);
     if (rc == PAY_ERR_OK)

@@ -212,6 +212,10 @@
  * sent on their own (store_pg.c, "Deferred statements"). */
 #define PAY_STORE_PG_PENDING_MAX     16
 #define PAY_STORE_PG_PENDING_SQL_MAX 64
+/* Statements a write transaction queued with pay_store_exec_deferred (and the savepoints behind
+ * them) before their answers are read: past it they are collected in one round trip. Bounds
+ * what libpq buffers and what one failure can leave unanswered; a payment queues ~6. */
+#define PAY_STORE_PG_QUEUED_MAX 64
 
 /* --- money (core) ----------------------------------------------------------------------- */
 

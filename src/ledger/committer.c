@@ -92,6 +92,9 @@ static enum pay_err run_cmd(struct pay_committer *c, struct pay_store_tx *tx, st
         m->fn_err.code = m->result; /* the caller hears exactly fn's code */
     /* A callback must close every savepoint it opened. */
     PAY_ASSERT(pay_store_savepoint_depth(tx) == 1);
+    /* The answers of the statements it queued (pay_store_exec_deferred): one that failed is the
+     * command's failure, rolled back below like any other. */
+    m->result = pay_store_settle(tx, m->result, &m->fn_err);
     if (pay_store_retryable(m->result)) { /* the batch as a whole must run again */
         *err = m->fn_err;
         return m->result;

@@ -54,7 +54,8 @@ enum pay_err pay_platform_notify_enqueue_with(struct pay_store_tx *tx,
     if (!payload)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "notification payload");
     int64_t now = pay_clock_now_ms();
-    enum pay_err e = pay_store_exec(
+    /* queued on PostgreSQL; its failure the body's (pay_store_exec_deferred) */
+    enum pay_err e = pay_store_exec_deferred(
         tx, err,
         "INSERT INTO pf_notify_outbox (id, merchant_id, trade_id, event, url, payload, status,"
         " next_attempt_ms, created_ms) VALUES ($1,$2,$3,$4,$5,$6,'pending',$7,$8)",

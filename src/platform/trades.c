@@ -101,7 +101,9 @@ enum pay_err pay_platform_trade_save(struct pay_store_tx *tx, const struct pay_p
                                      struct pay_error *err)
 {
     pay_platform_trade_check(t);
-    return pay_store_exec(
+    /* Nobody reads its answer (the row is the caller's, loaded in this transaction): queued on
+     * PostgreSQL, its failure the body's (pay_store_exec_deferred). */
+    return pay_store_exec_deferred(
         tx, err,
         "UPDATE pf_trades SET state = $1, paid_ms = $2, closed_ms = $3, finished_ms = $4,"
         " pay_method = $5, payer = $6, fee_minor = $7, refunded_minor = $8,"

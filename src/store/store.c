@@ -55,6 +55,11 @@ struct conn {
     /* BEGIN and COMMIT, prepared on first use and kept until the connection closes (outside
      * the cache: they are in every transaction and must never be evicted) */
     void *control[CONTROL_N];
+    /* The last statement was pay_store_exec_deferred: pay_store_changes has no answer yet. */
+    bool changes_unknown;
+    /* The first pay_store_exec_deferred that failed at once (SQLite runs them at once) since the
+     * last pay_store_settle: the body's failure all the same, on both backends. */
+    struct pay_error deferred_failed;
 };
 
 struct hook_slot {
@@ -313,10 +318,41 @@ enum pay_err pay_store_exec(struct pay_store_tx *tx, struct pay_error *err, cons
     return rc == 0 ? PAY_ERR_OK : e->code;
 }
 
+/* Queues (or, on a backend that does not queue, runs) a statement whose answer is not needed
+ * now: store.h. A read transaction has nothing to gain from it and runs it at once. */
+enum pay_err pay_store_exec_deferred(struct pay_store_tx *tx, struct pay_error *err,
+                                     const char *sql, const char *types, ...)
+{
+    struct pay_error local;
+    struct pay_error *e = err ? err : &local;
+    va_list ap;
+    va_start(ap, types);
+    struct pay_store_stmt *st = vquery(tx, e, sql, types, ap);
+    va_end(ap);
+    if (!st)
+        return e->code;
+    const struct pay_store_backend *be = tx->s->be;
+    int rc;
+    if (tx->write && be->step_deferred) {
+        rc = be->step_deferred(st->raw, e);
+        if (rc < 0)
+            note(tx->c, e->code, e);
+    } else {
+        while ((rc = pay_store_step(st, e)) == 1)
+            ;
+    }
+    if (rc < 0 && tx->write && tx->c->deferred_failed.code == PAY_ERR_OK)
+        tx->c->deferred_failed = *e;
+    pay_store_done(st);
+    tx->c->changes_unknown = true;
+    return rc == 0 ? PAY_ERR_OK : e->code;
+}
+
 int pay_store_step(struct pay_store_stmt *st, struct pay_error *err)
 {
     struct pay_error local;
     struct pay_error *e = err ? err : &local;
+    st->conn->changes_unknown = false;
     int rc = be_of(st)->step(st->raw, e);
     if (rc < 0)
         note(st->conn, e->code, e);
@@ -352,6 +388,7 @@ bool pay_store_col_is_null(struct pay_store_stmt *st, int col)
 
 int64_t pay_store_changes(struct pay_store_tx *tx)
 {
+    PAY_ASSERT_MSG(!tx->c->changes_unknown, "pay_store_changes after pay_store_exec_deferred");
     return tx->s->be->changes(tx->c->raw);
 }
 
@@ -407,6 +444,33 @@ static void forget_keep(struct pay_store_tx *tx)
         tx->kept &= ~(UINT64_C(1) << tx->depth);
 }
 
+/* Collects the answers of the statements queued so far (one round trip when any is) and takes
+ * the first failure among them since the last collection into *why: OK when none failed. */
+static enum pay_err collect(struct pay_store_tx *tx, struct pay_error *why)
+{
+    const struct pay_store_backend *be = tx->s->be;
+    *why = tx->c->deferred_failed;
+    tx->c->deferred_failed = (struct pay_error){0};
+    struct pay_error queued = {0};
+    if (tx->write && be->settle && tx->c->raw &&
+        note(tx->c, be->settle(tx->c->raw, &queued), &queued) != PAY_ERR_OK &&
+        why->code == PAY_ERR_OK)
+        *why = queued;
+    return why->code;
+}
+
+enum pay_err pay_store_settle(struct pay_store_tx *tx, enum pay_err body, struct pay_error *err)
+{
+    struct pay_error why;
+    enum pay_err e = collect(tx, &why);
+    if (e == PAY_ERR_OK || pay_store_retryable(body) || pay_store_failure(body))
+        return body; /* nothing failed; or the transaction is lost anyway */
+    forget_keep(tx); /* a kept refusal is not kept: its body failed */
+    if (err)
+        *err = why;
+    return e;
+}
+
 /* --- savepoints and observers ------------------------------------------------------------ */
 
 enum pay_err pay_store_tx_observe(struct pay_store_tx *tx, const struct pay_store_tx_hooks *hooks,
@@ -425,6 +489,15 @@ enum pay_err pay_store_tx_observe(struct pay_store_tx *tx, const struct pay_stor
 enum pay_err pay_store_savepoint(struct pay_store_tx *tx, struct pay_error *err)
 {
     PAY_ASSERT(tx->write);
+    /* Queued statements belong to the level they were sent in: their answers come first, and a
+     * failure among them stays that level's (for its end) and is this call's error too. */
+    struct pay_error why;
+    if (collect(tx, &why) != PAY_ERR_OK) {
+        tx->c->deferred_failed = why;
+        if (err)
+            *err = why;
+        return why.code;
+    }
     enum pay_err e = pay_store_exec(tx, err, "SAVEPOINT pay_sp", NULL);
     if (e != PAY_ERR_OK)
         return e;
@@ -461,9 +534,24 @@ static enum pay_err level_failed(struct pay_store_tx *tx, enum pay_err e)
     return e;
 }
 
+static enum pay_err rollback_level(struct pay_store_tx *tx, struct pay_error *err);
+
+/* A statement the level queued that failed (pay_store_exec_deferred) makes the release a roll
+ * back: the level's failure, as if that statement had failed at once and the body returned it. */
 enum pay_err pay_store_release(struct pay_store_tx *tx, struct pay_error *err)
 {
     PAY_ASSERT(tx->depth > 0);
+    struct pay_error why;
+    if (collect(tx, &why) != PAY_ERR_OK) {
+        if (pay_store_failure(why.code) || pay_store_retryable(why.code))
+            return level_failed(tx, why.code); /* lost anyway */
+        enum pay_err e = rollback_level(tx, err);
+        if (e != PAY_ERR_OK)
+            return e;
+        if (err)
+            *err = why;
+        return why.code;
+    }
     enum pay_err e = pay_store_exec(tx, err, "RELEASE SAVEPOINT pay_sp", NULL);
     if (e != PAY_ERR_OK)
         return level_failed(tx, e);
@@ -471,9 +559,23 @@ enum pay_err pay_store_release(struct pay_store_tx *tx, struct pay_error *err)
     return PAY_ERR_OK;
 }
 
+/* What the level queued is undone with it: its answers are read first (a ROLLBACK TO in their
+ * pipeline would not run after a failure among them), and a failure among them forgotten. */
 enum pay_err pay_store_rollback_to(struct pay_store_tx *tx, struct pay_error *err)
 {
     PAY_ASSERT(tx->depth > 0);
+    struct pay_error why;
+    if (collect(tx, &why) != PAY_ERR_OK &&
+        (pay_store_failure(why.code) || pay_store_retryable(why.code))) {
+        if (err)
+            *err = why;
+        return level_failed(tx, why.code); /* lost anyway */
+    }
+    return rollback_level(tx, err);
+}
+
+static enum pay_err rollback_level(struct pay_store_tx *tx, struct pay_error *err)
+{
     enum pay_err e = pay_store_exec(tx, err, "ROLLBACK TO SAVEPOINT pay_sp", NULL);
     if (e == PAY_ERR_OK)
         e = pay_store_exec(tx, err, "RELEASE SAVEPOINT pay_sp", NULL);
@@ -604,9 +706,11 @@ static enum pay_err attempt(struct pay_store_tx *tx, pay_store_tx_fn fn, void *c
         be->exec_script(tx->c->raw, "ROLLBACK", &(struct pay_error){0});
     if (e != PAY_ERR_OK)
         return e;
+    tx->c->deferred_failed = (struct pay_error){0};
     enum pay_err body = fn(tx, ctx, err);
     if (body != PAY_ERR_OK)
         err->code = body; /* the caller hears exactly the body's code */
+    body = pay_store_settle(tx, body, err);
     bool failed = tx->c->failed.code != PAY_ERR_OK;
     PAY_ASSERT(tx->depth == 0 || failed || (body != PAY_ERR_OK && !pay_store_tx_kept(tx)));
     bool done =

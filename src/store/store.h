@@ -226,6 +226,29 @@ struct pay_store_stmt *pay_store_query(struct pay_store_tx *tx, struct pay_error
 enum pay_err pay_store_exec(struct pay_store_tx *tx, struct pay_error *err, const char *sql,
                             const char *types, ...);
 
+/* pay_store_exec for a statement whose answer the caller does not need before going on (an
+ * INSERT or UPDATE with no RETURNING it reads, whose pay_store_changes it does not look at,
+ * and whose only possible failure it would return at once as the body's error). On SQLite it
+ * runs at once, exactly as pay_store_exec. In a PostgreSQL write transaction it is queued
+ * (libpq's pipeline mode) and goes to the server with the next statement that needs an answer;
+ * its answer is collected then, or at the latest by pay_store_settle, which the committer calls
+ * after every command and pay_store_run_tx after the body (docs/store.md, "Round trips on
+ * PostgreSQL"). Its failure is the failure of the body that sent it, whatever the body returned:
+ * the command (the transaction) is rolled back and its caller hears that statement's code and
+ * detail. Until then a later statement of the body may fail with that error instead of its own
+ * (it did not run). OK, or an error at once (as pay_store_exec) when it could not be queued. */
+enum pay_err pay_store_exec_deferred(struct pay_store_tx *tx, struct pay_error *err,
+                                     const char *sql, const char *types, ...);
+
+/* For whatever runs a body (pay_store_run_tx, the committer), after it returned `body`: collects
+ * the answers of every statement it queued with pay_store_exec_deferred (one round trip when any
+ * is queued; nothing on SQLite, where they ran at once). Returns body, or the code of the first
+ * queued statement that failed (*err filled), also when a later statement already reported it:
+ * then the body has failed, whatever it returned, and its level must be rolled back (a
+ * pay_store_keep of the level is forgotten). A retryable code or a storage failure is returned
+ * as it is (the transaction is lost anyway). */
+enum pay_err pay_store_settle(struct pay_store_tx *tx, enum pay_err body, struct pay_error *err);
+
 /* Returns 1 when a row is ready, 0 when done, -1 on error (*err filled; code as above). */
 int pay_store_step(struct pay_store_stmt *st, struct pay_error *err);
 
@@ -243,7 +266,8 @@ bool pay_store_col_is_null(struct pay_store_stmt *st, int col);
 void pay_store_done(struct pay_store_stmt *st);
 
 /* Rows changed by the last INSERT/UPDATE/DELETE on the transaction's connection. (A new
- * row's generated key: INSERT ... RETURNING, which both backends run.) */
+ * row's generated key: INSERT ... RETURNING, which both backends run.) Not after
+ * pay_store_exec_deferred (an assertion): its answer may not be there yet. */
 int64_t pay_store_changes(struct pay_store_tx *tx);
 
 /* The row id of the newest row an INSERT added on the transaction's connection (after an

@@ -43,6 +43,12 @@ struct pay_store_backend {
     enum pay_err (*bind_blob)(void *stmt, int idx, const void *p, size_t n);
     enum pay_err (*bind_null)(void *stmt, int idx);
     int (*step)(void *stmt, struct pay_error *err); /* 1 row, 0 done, -1 error */
+    /* A statement whose answer is not needed now (pay_store_exec_deferred): sent later with the
+     * next one, 0 queued (or run), -1 error. NULL: the backend runs it at once (step). */
+    int (*step_deferred)(void *stmt, struct pay_error *err);
+    /* Collects the queued statements' answers: OK, or the first that failed since the last
+     * call (also one whose failure a later statement already reported). NULL: none queue. */
+    enum pay_err (*settle)(void *conn, struct pay_error *err);
     int64_t (*col_int64)(void *stmt, int col);
     const char *(*col_text)(void *stmt, int col);
     const void *(*col_blob)(void *stmt, int col, size_t *len);

@@ -62,7 +62,14 @@ struct pg_conn {
     char pending[PAY_STORE_PG_PENDING_MAX][PAY_STORE_PG_PENDING_SQL_MAX];
     int n_pending;
     bool begin_held;
-    bool unread;             /* a read transaction's COMMIT was sent; its answers are not read */
+    bool unread; /* a read transaction's COMMIT was sent; its answers are not read */
+    /* Statements of a write transaction queued in libpq's pipeline whose answers are not read
+     * yet (pay_store_exec_deferred, and the held statements that went before them): while
+     * there are any, the connection is in pipeline mode and nothing is held in pending[]. */
+    int queued;
+    /* The first failure among queued or held statements since the last settle, to be the error
+     * of the body that sent them (store.h, pay_store_exec_deferred); code OK: none. */
+    struct pay_error deferred_failed;
     bool tx_read, tx_failed; /* the open transaction reads only; one of its statements failed */
 };
 
@@ -168,6 +175,21 @@ static void forget_pending(struct pg_conn *c)
     c->begin_held = false;
 }
 
+/* The transaction is being rolled back (or begins): what is held or queued belongs to the one
+ * that ends, and so does a failure among it. Queued statements are ended by a sync point and
+ * their answers read and dropped. */
+static void forget_queued(struct pg_conn *c)
+{
+    forget_pending(c);
+    c->deferred_failed = (struct pay_error){0};
+    if (c->queued == 0)
+        return;
+    c->queued = 0;
+    if (PQpipelineSync(c->pg) == 1)
+        drain_to_sync(c);
+    (void)PQexitPipelineMode(c->pg);
+}
+
 /* Queues the held statements (and then st's execution, unless NULL) and a sync point in
  * pipeline mode, and flushes them: one round trip. false when libpq refused (the connection
  * is gone); the caller reads the answers. */
@@ -189,9 +211,10 @@ static bool send_held(struct pg_conn *c, const struct pg_stmt *st, const char *t
 static enum pay_err flush_with(struct pg_conn *c, const struct pg_stmt *st, PGresult **res,
                                struct pay_error *err)
 {
-    int n = c->n_pending + (st ? 1 : 0);
+    int before = c->queued + c->n_pending, n = before + (st ? 1 : 0);
     bool sent = send_held(c, st, NULL);
     forget_pending(c);
+    c->queued = 0;
     enum pay_err e = sent ? PAY_ERR_OK : fail(c, NULL, err);
     for (int q = 0; sent && q < n; q++) {
         PGresult *r = PQgetResult(c->pg);
@@ -201,8 +224,11 @@ static enum pay_err flush_with(struct pg_conn *c, const struct pg_stmt *st, PGre
         }
         ExecStatusType s = PQresultStatus(r);
         bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
-        if (!ok && e == PAY_ERR_OK)
+        if (!ok && e == PAY_ERR_OK) {
             e = fail(c, r, err);
+            if (q < before && c->deferred_failed.code == PAY_ERR_OK)
+                c->deferred_failed = *err; /* the body that sent it has failed */
+        }
         if (ok && st && q == n - 1)
             *res = r;
         else
@@ -216,10 +242,44 @@ static enum pay_err flush_with(struct pg_conn *c, const struct pg_stmt *st, PGre
     return e;
 }
 
+/* Queues what is held in pipeline mode: from here on, held statements are queued too. */
+static bool queue_pending(struct pg_conn *c)
+{
+    bool ok = PQenterPipelineMode(c->pg) == 1;
+    for (int i = 0; ok && i < c->n_pending; i++)
+        ok = PQsendQueryParams(c->pg, c->pending[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
+    c->queued += ok ? c->n_pending : 0;
+    forget_pending(c);
+    return ok;
+}
+
+/* Collects every queued answer when the queue is full (PAY_STORE_PG_QUEUED_MAX). */
+static enum pay_err make_room(struct pg_conn *c, struct pay_error *err)
+{
+    return c->queued + c->n_pending < PAY_STORE_PG_QUEUED_MAX ? PAY_ERR_OK
+                                                              : flush_with(c, NULL, NULL, err);
+}
+
+/* Queues sql (no parameters) behind the queued statements. */
+static enum pay_err queue_sql(struct pg_conn *c, const char *sql, struct pay_error *err)
+{
+    enum pay_err e = make_room(c, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    if (!queue_pending(c) || PQsendQueryParams(c->pg, sql, 0, NULL, NULL, NULL, NULL, 0) != 1) {
+        c->tx_failed = true;
+        return fail(c, NULL, err);
+    }
+    c->queued++;
+    return PAY_ERR_OK;
+}
+
 /* Holds sql (no parameters) for the next statement; sends what is held first when full. */
 static enum pay_err hold(struct pg_conn *c, const char *sql, struct pay_error *err)
 {
     PAY_ASSERT(strlen(sql) < PAY_STORE_PG_PENDING_SQL_MAX);
+    if (c->queued > 0) /* behind the queued statements, in order */
+        return queue_sql(c, sql, err);
     if (c->n_pending == PAY_STORE_PG_PENDING_MAX) {
         enum pay_err e = flush_with(c, NULL, NULL, err);
         if (e != PAY_ERR_OK)
@@ -234,7 +294,7 @@ static enum pay_err hold(struct pg_conn *c, const char *sql, struct pay_error *e
 static enum pay_err run(struct pg_conn *c, const char *sql, PGresult **want, struct pay_error *err)
 {
     settle(c);
-    if (c->n_pending > 0) {
+    if (c->n_pending > 0 || c->queued > 0) {
         enum pay_err e = flush_with(c, NULL, NULL, err);
         if (e != PAY_ERR_OK)
             return e;
@@ -414,7 +474,10 @@ static enum pay_err pg_conn_open(const char *path, bool writer, int busy_timeout
  * failover); its prepared statements are gone, so every statement prepares again (epoch). */
 static enum pay_err reconnect(struct pg_conn *c, struct pay_error *err)
 {
-    forget_pending(c); /* they belonged to the transaction the broken session rolled back */
+    /* they belonged to the transaction the broken session rolled back */
+    forget_pending(c);
+    c->queued = 0;
+    c->deferred_failed = (struct pay_error){0};
     c->unread = false;
     PQreset(c->pg);
     if (PQstatus(c->pg) != CONNECTION_OK)
@@ -427,7 +490,7 @@ static enum pay_err reconnect(struct pg_conn *c, struct pay_error *err)
 static enum pay_err begin(struct pg_conn *c, const char *sql, struct pay_error *err)
 {
     settle(c);
-    forget_pending(c);
+    forget_queued(c);
     if (PQstatus(c->pg) != CONNECTION_OK) {
         enum pay_err e = reconnect(c, err);
         if (e != PAY_ERR_OK)
@@ -523,7 +586,7 @@ static enum pay_err commit(struct pg_conn *c, struct pay_error *err)
     if (c->tx_read && !c->tx_failed)
         return commit_read(c);
     settle(c);
-    if (c->n_pending > 0) {
+    if (c->n_pending > 0 || c->queued > 0) {
         /* nothing reached the server: no statement ran, so there is nothing to commit */
         if (c->begin_held) {
             forget_pending(c);
@@ -560,7 +623,7 @@ static enum pay_err pg_exec_script(void *conn, const char *sql, struct pay_error
         return commit(c, err);
     if (strcmp(sql, "ROLLBACK") == 0) {
         bool nothing_sent = c->begin_held;
-        forget_pending(c); /* what is held belongs to the transaction being ended */
+        forget_queued(c); /* what is held belongs to the transaction being ended */
         if (nothing_sent || PQstatus(c->pg) != CONNECTION_OK)
             return PAY_ERR_OK; /* nothing to end, or the server rolled back as it broke */
     }
@@ -655,6 +718,12 @@ static void pg_finalize(void *stmt)
         return;
     pg_reset(st);
     settle(st->c);
+    /* Queued statements first (one may be st's execution): their failure is kept for the body's
+     * settle; DEALLOCATE cannot go in the pipeline's middle. */
+    if (st->c->queued > 0) {
+        struct pay_error ignored;
+        (void)flush_with(st->c, NULL, NULL, &ignored);
+    }
     /* The server keeps a prepared statement until the session ends; drop an evicted one. */
     if (st->epoch == st->c->epoch && PQstatus(st->c->pg) == CONNECTION_OK &&
         PQtransactionStatus(st->c->pg) != PQTRANS_INERROR) {
@@ -799,12 +868,12 @@ static int pg_step(void *stmt, struct pay_error *err)
     if (st->row < 0) {
         settle(c);
         /* a statement prepared now (once per connection) needs the held ones sent first */
-        if (st->epoch != c->epoch && c->n_pending > 0 &&
+        if (st->epoch != c->epoch && (c->n_pending > 0 || c->queued > 0) &&
             flush_with(c, NULL, NULL, err) != PAY_ERR_OK)
             return -1;
         if (ensure_prepared(st, err) != PAY_ERR_OK)
             return -1;
-        if (c->n_pending > 0) {
+        if (c->n_pending > 0 || c->queued > 0) {
             if (flush_with(c, st, &st->res, err) != PAY_ERR_OK)
                 return -1;
         } else {
@@ -830,6 +899,52 @@ static int pg_step(void *stmt, struct pay_error *err)
     }
     st->row++;
     return 1;
+}
+
+/* pay_store_exec_deferred (the file's comment): st's execution is queued behind what is held and
+ * queued, without a sync point, and its answer read with the next statement that needs one, or
+ * by pg_settle. A statement not prepared on this connection yet (once per connection), a
+ * savepoint statement, or one outside a write transaction runs at once. */
+static int pg_step_deferred(void *stmt, struct pay_error *err)
+{
+    struct pg_stmt *st = stmt;
+    struct pg_conn *c = st->c;
+    PAY_ASSERT(st->row < 0);
+    if (!c->writer || c->tx_read || st->deferred || st->epoch != c->epoch) {
+        int rc;
+        while ((rc = pg_step(st, err)) == 1)
+            ;
+        return rc;
+    }
+    c->changes = 0;
+    st->row = st->rows = 0; /* done: no rows to read */
+    if (make_room(c, err) != PAY_ERR_OK)
+        return -1;
+    if (!queue_pending(c) ||
+        PQsendQueryPrepared(c->pg, st->name, st->n_params, (const char *const *)st->values,
+                            st->lengths, st->formats, 0) != 1) {
+        fail(c, NULL, err);
+        c->tx_failed = true;
+        return -1;
+    }
+    c->queued++;
+    return 0;
+}
+
+/* The body's statements are all sent: what is queued is sent with a sync point and its answers
+ * read (one round trip); then the first failure since the last settle, if any, is the body's. */
+static enum pay_err pg_settle(void *conn, struct pay_error *err)
+{
+    struct pg_conn *c = conn;
+    struct pay_error why = {0};
+    if (c->queued > 0 && flush_with(c, NULL, NULL, &why) != PAY_ERR_OK &&
+        c->deferred_failed.code == PAY_ERR_OK)
+        c->deferred_failed = why; /* the connection broke before an answer came */
+    if (c->deferred_failed.code == PAY_ERR_OK)
+        return PAY_ERR_OK;
+    *err = c->deferred_failed;
+    c->deferred_failed = (struct pay_error){0};
+    return err->code;
 }
 
 static bool have_cell(const struct pg_stmt *st, int col)
@@ -942,6 +1057,8 @@ const struct pay_store_backend pay_store_pg_backend = {
     .bind_blob = pg_bind_blob,
     .bind_null = pg_bind_null,
     .step = pg_step,
+    .step_deferred = pg_step_deferred,
+    .settle = pg_settle,
     .col_int64 = pg_col_int64,
     .col_text = pg_col_text,
     .col_blob = pg_col_blob,

@@ -180,15 +180,18 @@ enum pay_err pay_translog_first_paid_ms(struct pay_store_tx *tx, int64_t *ms, st
 enum pay_err pay_translog_append(struct pay_store_tx *tx, const struct pay_translog_leaf *l,
                                  int64_t *index_out, struct pay_error *err)
 {
-    /* One statement (one round trip on PostgreSQL): the next index is read by the insert. */
+    /* One statement: the next index is read by the insert. Without index_out nobody needs its
+     * answer now: queued on PostgreSQL, its failure the body's (pay_store_exec_deferred). */
     enum pay_err e = check_leaf(l, err);
+    enum pay_err (*exec)(struct pay_store_tx *, struct pay_error *, const char *, const char *,
+                         ...) = index_out ? pay_store_exec : pay_store_exec_deferred;
     if (e == PAY_ERR_OK)
-        e = pay_store_exec(tx, err,
-                           "INSERT INTO translog_leaves (idx, trade_id, merchant_id, out_trade_no,"
-                           " amount_minor, currency, method, paid_ms)"
-                           " SELECT " NEXT_IDX ", $1, $2, $3, $4, $5, $6, $7 FROM translog_leaves",
-                           "tttitti", l->trade_id, l->merchant_id, l->out_trade_no, l->amount_minor,
-                           l->currency, l->method, l->paid_ms);
+        e = exec(tx, err,
+                 "INSERT INTO translog_leaves (idx, trade_id, merchant_id, out_trade_no,"
+                 " amount_minor, currency, method, paid_ms)"
+                 " SELECT " NEXT_IDX ", $1, $2, $3, $4, $5, $6, $7 FROM translog_leaves",
+                 "tttitti", l->trade_id, l->merchant_id, l->out_trade_no, l->amount_minor,
+                 l->currency, l->method, l->paid_ms);
     int64_t size = 0;
     if (e == PAY_ERR_OK && index_out && (e = pay_translog_size(tx, &size, err)) == PAY_ERR_OK)
         *index_out = size - 1;

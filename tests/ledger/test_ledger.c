@@ -88,9 +88,11 @@ static int64_t available(struct env *e, const char *id)
 
 /* An order payment: order row → PAID and the ledger transfer, in one transaction. */
 enum order_end {
-    END_COMMIT,     /* returns OK */
-    END_FAIL_AFTER, /* fails after writing: everything of this command must vanish */
-    END_KEEP_AFTER, /* refuses after writing, kept: the caller hears the refusal, rows stay */
+    END_COMMIT,       /* returns OK */
+    END_FAIL_AFTER,   /* fails after writing: everything of this command must vanish */
+    END_KEEP_AFTER,   /* refuses after writing, kept: the caller hears the refusal, rows stay */
+    END_DEFERRED,     /* after the transfer, two rows queued (pay_store_exec_deferred); OK */
+    END_DEFERRED_DUP, /* the same, the second a duplicate key: the command returns OK anyway */
 };
 
 struct pay_order {
@@ -123,6 +125,13 @@ static enum pay_err pay_order_apply(struct pay_store_tx *tx, void *ctx, struct p
                              pay_ledger_result_name(p->result));
     if (p->end == END_FAIL_AFTER)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "failed after writing");
+    if (p->end == END_DEFERRED || p->end == END_DEFERRED_DUP) {
+        static const char add[] = "INSERT INTO orders (id, state) VALUES ($1 || $2, 'NOTED')";
+        const char *second = p->end == END_DEFERRED_DUP ? "-note" : "-note2";
+        if ((e = pay_store_exec_deferred(tx, err, add, "tt", p->order_id, "-note")) != PAY_ERR_OK ||
+            (e = pay_store_exec_deferred(tx, err, add, "tt", p->order_id, second)) != PAY_ERR_OK)
+            return e; /* SQLite: the duplicate fails here, PostgreSQL's at the settle */
+    }
     if (p->end == END_KEEP_AFTER)
         return pay_store_keep(
             tx, pay_error_set(err, PAY_ERR_CREDENTIALS_INVALID, "password", "wrong, and counted"));
@@ -196,6 +205,41 @@ static void generic_commands_isolated(void **state)
     assert_true(found);
     assert_string_equal(t.user_data, "o1");
     assert_int_equal(t.amount_minor, 1000);
+}
+
+/* A statement the command queued (pay_store_exec_deferred, pipelined on PostgreSQL) fails after
+ * the command returned OK: the command is rolled back whole — its transfer and rows gone — and
+ * its caller hears the statement's DB_CONSTRAINT; the commands around it commit. */
+static void deferred_failure_rolls_back_its_command(void **state)
+{
+    struct env *e = *state;
+    struct pay_order o[3];
+    pthread_t th[3];
+    static const char *const ids[] = {"d1", "d2", "d3"};
+    for (int i = 0; i < 3; i++) {
+        o[i] = (struct pay_order){e, ids[i], 1000, END_DEFERRED, PAY_LEDGER_OK, PAY_ERR_OK, {0}};
+        if (i == 1)
+            o[i].end = END_DEFERRED_DUP;
+        pthread_create(&th[i], NULL, submit_thread, &o[i]);
+    }
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(o[0].code, PAY_ERR_OK);
+    assert_int_equal(o[2].code, PAY_ERR_OK);
+    assert_int_equal(o[1].code, PAY_ERR_DB_CONSTRAINT);
+    assert_int_equal(o[1].err.code, PAY_ERR_DB_CONSTRAINT);
+    assert_non_null(strstr(o[1].err.detail, th_db_is_pg() ? "23505" : "UNIQUE"));
+    assert_int_equal(available(e, "alice"), 8000);
+    assert_int_equal(available(e, "shop"), 2000);
+    int64_t n = 0;
+    assert_int_equal(pay_store_run_read(e->s, count_orders, &n, NULL), PAY_ERR_OK);
+    assert_int_equal(n, 6); /* d1, d3 and two notes each */
+    struct pay_ledger_transfer t;
+    bool found = true;
+    assert_int_equal(pay_ledger_transfer_get(e->lg, "pay-d2", &t, &found, NULL), PAY_ERR_OK);
+    assert_false(found);
+    assert_int_equal(pay_ledger_transfer_get(e->lg, "pay-d3", &t, &found, NULL), PAY_ERR_OK);
+    assert_true(found);
 }
 
 /* --- asynchronous commands -------------------------------------------------------------- */
@@ -843,6 +887,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(generic_commands_isolated, setup, teardown),
         cmocka_unit_test_setup_teardown(retryable_reruns_the_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(deferred_failure_rolls_back_its_command, setup, teardown),
         cmocka_unit_test_setup_teardown(async_commands_answered_after_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(command_queued_during_a_batch_joins_it, setup, teardown),
         cmocka_unit_test_setup_teardown(linked_and_idempotent, setup, teardown),

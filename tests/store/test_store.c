@@ -495,6 +495,140 @@ static void one_contract(void **state)
     rm_db(path);
 }
 
+/* --- statements whose answer is not needed now (pay_store_exec_deferred) ------------------ */
+
+enum deferred_case {
+    DEFER_ALL_GOOD,        /* more than the queue holds (PAY_STORE_PG_QUEUED_MAX): all applied */
+    DEFER_DUPLICATE,       /* a unique violation, the body goes on and returns OK */
+    DEFER_CHECK_THEN_READ, /* a CHECK violation, then a read: the read cannot run */
+    DEFER_KEPT,            /* a refusal kept with pay_store_keep after a failed statement */
+    DEFER_COMMANDS,        /* a committer's commands: only the failed one rolled back */
+    DEFER_NESTED, /* in a savepoint the body releases: the release fails, the level undone */
+};
+
+struct deferred_ctx {
+    enum deferred_case which;
+    enum pay_err read_said, second_said; /* what the body saw */
+    struct pay_error second;             /* DEFER_COMMANDS: the failed command's error */
+};
+
+static const char insert_t[] = "INSERT INTO t (name, n) VALUES ($1, $2)";
+
+static enum pay_err clear_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    (void)ctx;
+    return pay_store_exec(tx, err, "DELETE FROM t", NULL);
+}
+
+/* Two commands the way the committer runs them (its run_cmd): a savepoint, the body, the
+ * queued answers settled, then released or rolled back. The second's queued insert fails. */
+static enum pay_err deferred_commands(struct pay_store_tx *tx, struct deferred_ctx *d,
+                                      struct pay_error *err)
+{
+    for (int cmd = 0; cmd < 3; cmd++) {
+        assert_int_equal(pay_store_savepoint(tx, err), PAY_ERR_OK);
+        char name[16], other[16];
+        snprintf(name, sizeof name, "cmd%d", cmd);
+        snprintf(other, sizeof other, "%s%d", cmd == 1 ? "cmd" : "x", cmd == 1 ? 0 : cmd);
+        enum pay_err e = pay_store_exec_deferred(tx, err, insert_t, "ti", name, (int64_t)1);
+        if (e == PAY_ERR_OK) /* the second command's is cmd0 again: a unique violation */
+            e = pay_store_exec_deferred(tx, err, insert_t, "ti", other, (int64_t)1);
+        struct pay_error cerr = {0};
+        e = pay_store_settle(tx, e, &cerr);
+        if (cmd == 1) {
+            d->second_said = e;
+            d->second = cerr;
+        } else {
+            assert_int_equal(e, PAY_ERR_OK);
+        }
+        e = e == PAY_ERR_OK ? pay_store_release(tx, err) : pay_store_rollback_to(tx, err);
+        assert_int_equal(e, PAY_ERR_OK);
+    }
+    return PAY_ERR_OK;
+}
+
+static enum pay_err deferred_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    struct deferred_ctx *d = ctx;
+    d->read_said = d->second_said = PAY_ERR_OK;
+    if (d->which == DEFER_COMMANDS)
+        return deferred_commands(tx, d, err);
+    if (d->which == DEFER_NESTED) { /* as an endpoint that stores its refusal as the answer */
+        assert_int_equal(pay_store_exec_deferred(tx, err, insert_t, "ti", "outer", 1), PAY_ERR_OK);
+        assert_int_equal(pay_store_savepoint(tx, err), PAY_ERR_OK);
+        (void)pay_store_exec_deferred(tx, err, insert_t, "ti", "inner", (int64_t)1);
+        (void)pay_store_exec_deferred(tx, err, insert_t, "ti", "outer", (int64_t)2);
+        d->second_said = pay_store_release(tx, &d->second);
+        assert_int_equal(pay_store_savepoint_depth(tx), 0);
+        return pay_store_exec_deferred(tx, err, insert_t, "ti", "answer", 1);
+    }
+    int n = d->which == DEFER_ALL_GOOD ? PAY_STORE_PG_QUEUED_MAX * 2 + 3 : 3;
+    for (int i = 0; i < n; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "q%d", i);
+        enum pay_err e = pay_store_exec_deferred(tx, err, insert_t, "ti", name, (int64_t)i);
+        if (e != PAY_ERR_OK)
+            return e;
+    }
+    if (d->which == DEFER_DUPLICATE) /* unique violation: SQLite says so at once */
+        (void)pay_store_exec_deferred(tx, err, insert_t, "ti", "q1", (int64_t)7);
+    if (d->which == DEFER_CHECK_THEN_READ || d->which == DEFER_KEPT) {
+        (void)pay_store_exec_deferred(tx, err, insert_t, "ti", "neg", (int64_t)-1);
+        int64_t n_rows = 0;
+        d->read_said = count_body(tx, &n_rows, err);
+    }
+    if (d->which == DEFER_KEPT)
+        return pay_store_keep(tx, pay_error_set(err, PAY_ERR_LOCKED, "password", "counted"));
+    return PAY_ERR_OK; /* a body that ignored what it was told: the store does not */
+}
+
+/* A queued statement's failure is the failure of the body (the command) that sent it, on both
+ * backends alike: rolled back, its code and detail reported, whatever the body returned; the
+ * others of a batch commit; queued statements that succeed all commit, in order. */
+static void deferred_failure_fails_its_body(void **state)
+{
+    (void)state;
+    char *path = temp_db();
+    struct pay_store *s = open_with(path, &comp_v1);
+    struct pay_error err;
+    struct deferred_ctx d = {.which = DEFER_ALL_GOOD};
+    assert_int_equal(pay_store_run_tx(s, deferred_body, &d, &err), PAY_ERR_OK);
+    assert_int_equal(rows(s), PAY_STORE_PG_QUEUED_MAX * 2 + 3);
+    assert_int_equal(pay_store_run_tx(s, clear_body, NULL, &err), PAY_ERR_OK);
+
+    d = (struct deferred_ctx){.which = DEFER_DUPLICATE};
+    assert_int_equal(pay_store_run_tx(s, deferred_body, &d, &err), PAY_ERR_DB_CONSTRAINT);
+    assert_int_equal(err.code, PAY_ERR_DB_CONSTRAINT);
+    assert_non_null(strstr(err.detail, th_db_is_pg() ? "23505" : "UNIQUE"));
+    assert_int_equal(rows(s), 0); /* nothing half applied */
+
+    d = (struct deferred_ctx){.which = DEFER_CHECK_THEN_READ};
+    assert_int_equal(pay_store_run_tx(s, deferred_body, &d, &err), PAY_ERR_DB_CONSTRAINT);
+    assert_non_null(strstr(err.detail, th_db_is_pg() ? "23514" : "CHECK"));
+    /* PostgreSQL: the read went with the failed insert and did not run; SQLite ran both */
+    assert_int_equal(d.read_said, th_db_is_pg() ? PAY_ERR_DB_CONSTRAINT : PAY_ERR_OK);
+    assert_int_equal(rows(s), 0);
+
+    d = (struct deferred_ctx){.which = DEFER_KEPT}; /* a kept refusal does not keep a failed body */
+    assert_int_equal(pay_store_run_tx(s, deferred_body, &d, &err), PAY_ERR_DB_CONSTRAINT);
+    assert_int_equal(rows(s), 0);
+
+    d = (struct deferred_ctx){.which = DEFER_COMMANDS};
+    assert_int_equal(pay_store_run_tx(s, deferred_body, &d, &err), PAY_ERR_OK);
+    assert_int_equal(d.second_said, PAY_ERR_DB_CONSTRAINT);
+    assert_int_equal(d.second.code, PAY_ERR_DB_CONSTRAINT);
+    assert_int_equal(rows(s), 4); /* cmd0, x0, cmd2, x2: the second command rolled back */
+    assert_int_equal(pay_store_run_tx(s, clear_body, NULL, &err), PAY_ERR_OK);
+
+    d = (struct deferred_ctx){.which = DEFER_NESTED};
+    assert_int_equal(pay_store_run_tx(s, deferred_body, &d, &err), PAY_ERR_OK);
+    assert_int_equal(d.second_said, PAY_ERR_DB_CONSTRAINT);
+    assert_int_equal(d.second.code, PAY_ERR_DB_CONSTRAINT);
+    assert_int_equal(rows(s), 2); /* outer and answer: the level with inner undone */
+    pay_store_close(s);
+    rm_db(path);
+}
+
 /* --- busy: a second store on the same file holds the write lock until the first retried --- */
 
 struct holder {
@@ -1016,6 +1150,7 @@ int main(void)
         cmocka_unit_test(savepoints_nest),
         cmocka_unit_test(savepoints_held_in_order),
         cmocka_unit_test(one_contract),
+        cmocka_unit_test(deferred_failure_fails_its_body),
         cmocka_unit_test(retry_on_busy),
         cmocka_unit_test(soft_gives_up),
         cmocka_unit_test(generation_sees_other_writers),
