@@ -149,6 +149,70 @@ static enum pay_err payout_xfer(struct pay_platform *p, struct pay_store_tx *tx,
     return pay_platform_ledger_error(r, err);
 }
 
+/* What the platform's books say its reserve at bank can still pay out in cur: the mirror's
+ * balance less the payouts from it still in flight. The bank may hold more (money never booked
+ * here), but a payout beyond this could not be booked once the bank paid it (the mirror never
+ * crosses zero), so it is not sent. */
+static enum pay_err reserve_free(struct pay_platform *p, struct pay_store_tx *tx, const char *bank,
+                                 const char *cur, int64_t *out, struct pay_error *err)
+{
+    char acct[PAY_LEDGER_ID_MAX + 1];
+    struct pay_ledger_account a;
+    enum pay_ledger_result r;
+    enum pay_err e = pay_platform_account_ensure(p, tx, PAY_PF_ACCT_RESERVE, bank, cur, acct, err);
+    if (e == PAY_ERR_OK)
+        e = pay_ledger_tx_account_get(p->ledger, tx, acct, &a, &r, err);
+    if (e != PAY_ERR_OK)
+        return e;
+    struct pay_store_stmt *st = pay_store_query(
+        tx, err,
+        "SELECT COALESCE(SUM(amount_minor), 0) FROM pf_settlements WHERE status = 'pending'"
+        " AND bank = $1 AND currency = $2",
+        "tt", bank, cur);
+    if (!st)
+        return err->code;
+    int rc = pay_store_step(st, err);
+    int64_t flight = rc == 1 ? pay_store_col_int64(st, 0) : 0;
+    pay_store_done(st);
+    if (rc < 0)
+        return err->code;
+    if (pay_money_sub(-pay_ledger_account_net_credit(&a), flight, out) != PAY_ERR_OK)
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "reserve arithmetic");
+    return PAY_ERR_OK;
+}
+
+/* A payout the reserve's books cannot cover is refused as a bank's refusal is: recorded
+ * failed, its money out and back in the same transaction, to wait for the next run. */
+static enum pay_err refuse_uncovered(struct pay_cmd *c, struct pay_store_tx *tx, int64_t due,
+                                     int64_t can_pay, struct pay_error *err)
+{
+    char why[200], have[40], want[40];
+    pay_money_format(can_pay > 0 ? can_pay : 0, c->currency, have, sizeof have);
+    pay_money_format(due, c->currency, want, sizeof want);
+    snprintf(why, sizeof why,
+             "the platform's reserve at %s can pay %s of %s by its books: reconcile or fund it",
+             c->m->bank, have, want);
+    enum pay_err e = pay_store_exec(tx, err,
+                                    "UPDATE pf_settlements SET status = 'failed', last_error = $1,"
+                                    " done_ms = created_ms WHERE id = $2",
+                                    "tt", why, c->id);
+    if (e == PAY_ERR_OK)
+        e = payout_xfer(c->p, tx, c->id, "back", PAY_PF_ACCT_PAYOUT_FLIGHT, "",
+                        PAY_PF_ACCT_MERCHANT, c->m->id, due, c->currency, PAY_PF_XFER_PAYOUT_BACK,
+                        err);
+    if (e == PAY_ERR_OK)
+        e = pay_platform_audit(c->p, tx,
+                               &(struct pay_audit_entry){.actor = "system",
+                                                         .action = "settlement.result",
+                                                         .target = c->id,
+                                                         .source = "worker",
+                                                         .detail = why},
+                               err);
+    PAY_WARN("settlement.uncovered", "id=%s merchant=%s bank=%s due=%s free=%s", c->id, c->m->id,
+             c->m->bank, want, have);
+    return e;
+}
+
 /* The previous payout's cut-off: where this one's trades start. */
 static enum pay_err last_cutoff(struct pay_store_tx *tx, const char *merchant_id, const char *cur,
                                 int64_t *out, struct pay_error *err)
@@ -197,6 +261,9 @@ static enum pay_err record_apply(struct pay_store_tx *tx, void *ctx, struct pay_
         return PAY_ERR_OK; /* nothing due, or below the minimum: it waits for the next run */
     PAY_ASSERT_MSG(due <= avail, "settlement %s: %lld > %lld", c->id, (long long)due,
                    (long long)avail);
+    int64_t can_pay = 0;
+    if ((e = reserve_free(c->p, tx, c->m->bank, c->currency, &can_pay, err)) != PAY_ERR_OK)
+        return e;
     int64_t now = pay_clock_now_ms();
     e = pay_store_exec(tx, err,
                        "INSERT INTO pf_settlements (id, merchant_id, business_date, currency, bank,"
@@ -222,6 +289,8 @@ static enum pay_err record_apply(struct pay_store_tx *tx, void *ctx, struct pay_
                                                          .source = "worker",
                                                          .detail = detail},
                                err);
+    if (e == PAY_ERR_OK && due > can_pay)
+        e = refuse_uncovered(c, tx, due, can_pay, err);
     if (e == PAY_ERR_OK)
         c->amount = due;
     return e;

@@ -18,6 +18,7 @@ Python 3 standard library plus python3-cryptography (Ed25519, RSA).
 
 import argparse
 import base64
+import calendar
 import hashlib
 import html.parser
 import http.client
@@ -32,6 +33,7 @@ import time
 import urllib.parse
 from decimal import Decimal
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
@@ -159,16 +161,22 @@ class PlatformKey:
 
     def verify(self, params, canonical, now=None):
         now = unix_seconds() if now is None else now
-        expect_eq(params['scheme'], 'PAYGATE-ED25519', 'scheme of the platform signature')
-        expect_eq(params['keyId'], self.key_id, 'keyId of the platform signature')
+        is_rsa = isinstance(self.public, rsa.RSAPublicKey)
+        expect_eq(params['scheme'], 'PAYGATE-RSA-SHA256' if is_rsa else 'PAYGATE-ED25519',
+                  f'scheme of {self.key_id}\'s signature')
+        expect_eq(params['keyId'], self.key_id, 'keyId of the signature')
         check(abs(int(params['ts']) - now) <= WINDOW_S,
-              f'platform signature ts {params["ts"]} is not within {WINDOW_S} s of {now}')
+              f'signature ts {params["ts"]} is not within {WINDOW_S} s of {now}')
         sig = b64url_decode(params['sig'])
-        expect_eq(len(sig), 64, 'length of an Ed25519 signature')
         try:
-            self.public.verify(sig, canonical)
+            if is_rsa:  # protocol.md: at least 256 bytes for RSA
+                check(len(sig) >= 256, 'length of an RSA signature')
+                self.public.verify(sig, canonical, padding.PKCS1v15(), hashes.SHA256())
+            else:
+                expect_eq(len(sig), 64, 'length of an Ed25519 signature')
+                self.public.verify(sig, canonical)
         except InvalidSignature:
-            raise Failure('the platform signature does not verify') from None
+            raise Failure(f'{self.key_id}\'s signature does not verify') from None
 
 
 # ---------------------------------------------------------------- the test vectors
@@ -495,6 +503,8 @@ class Notifications:
         self.seen_ids = set()       # notify_ids applied (de-duplication, step 3)
         self.seen_nonces = set()
         self.fail_once = set()      # out_trade_nos whose next notification gets a wrong answer
+        self.bank_cert = None       # the bank's signing certificate, checked against its CA
+        self.bank_received = []     # the bank's notifications (docs/bank.md, "Notification")
         self.problems = []          # anything refused: the test fails on any
         self.cond = threading.Condition()
         notes = self
@@ -508,7 +518,10 @@ class Notifications:
             def do_POST(self):
                 n = int(self.headers.get('Content-Length') or 0)
                 body = self.rfile.read(n)
-                status, answer = notes.handle(self.path, self.headers, body)
+                if self.path.startswith('/banknotify'):
+                    status, answer = notes.handle_bank(self.headers, body)
+                else:
+                    status, answer = notes.handle(self.path, self.headers, body)
                 self.send_response(status)
                 self.send_header('Content-Type', 'text/plain')
                 self.send_header('Content-Length', str(len(answer)))
@@ -565,6 +578,38 @@ class Notifications:
             self.cond.notify_all()
         return 200, b'success'
 
+    def handle_bank(self, headers, body):
+        """docs/bank.md, "Notification (HS)": notifyData verified with the bank's certificate
+        over its decoded bytes before they are parsed; any 2xx answers it."""
+        rec = {'content_type': headers.get('Content-Type'), 'data': None}
+        try:
+            form = dict(urllib.parse.parse_qsl(body.decode('ascii'), strict_parsing=True))
+            data = base64.b64decode(form['notifyData'], validate=True)
+            sig = base64.b64decode(form['signMsg'], validate=True)
+            self.bank_cert.public_key().verify(sig, data, padding.PKCS1v15(), hashes.SHA256())
+            rec['data'] = json.loads(data)
+            rec['merVAR'] = form.get('merVAR')
+        except (ValueError, KeyError, InvalidSignature, AttributeError) as e:
+            with self.cond:
+                self.problems.append(f'bank notification refused: {e!r}: {body[:300]!r}')
+                self.cond.notify_all()
+            return 400, b'refused'
+        with self.cond:
+            self.bank_received.append(rec)
+            self.cond.notify_all()
+        return 200, b'OK'
+
+    def wait_bank(self, pred, what):
+        deadline = time.monotonic() + WAIT_S
+        with self.cond:
+            while True:
+                for r in self.bank_received:
+                    if pred(r['data']):
+                        return r
+                left = deadline - time.monotonic()
+                check(left > 0, f'no bank notification {what} within {WAIT_S} s')
+                self.cond.wait(left)
+
     def wait(self, pred, what):
         """The first delivery matching pred, waiting for it at most WAIT_S seconds."""
         deadline = time.monotonic() + WAIT_S
@@ -604,6 +649,11 @@ TRADE_FIELDS = {'trade_id', 'merchant_id', 'out_trade_no', 'subject', 'product',
                 'paid_at', 'closed_at', 'finished_at'}
 RFC3339 = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$')
 TRADE_ID = re.compile(r'^tr_[0-9A-Z]{26}$')
+
+
+def iso_ms(text):
+    """An RFC 3339 UTC time as Unix milliseconds."""
+    return calendar.timegm(time.strptime(text[:19], '%Y-%m-%dT%H:%M:%S')) * 1000
 
 
 def check_trade(t, what, state=None):
@@ -782,7 +832,11 @@ class Run:
                   'tranData amount in minor units (docs/bank.md)')
         check(re.fullmatch(r'\d{14}', order['orderDate']), 'orderDate YYYYMMDDhhmmss')
         st, p, url = b.submit(p, url, f, expect='card')  # Referer: the platform's page
-        expect_eq(p.ids.get('order-amount', {}).get('data-amount'), t['amount']['value'],
+        return self.bank_pages(b, p, url, t['amount']['value'], card, phone)
+
+    def bank_pages(self, b, p, url, value, card='6222020000000015', phone='13800000001'):
+        """docs/bank.md, "B2C gateway": card number, card password, SMS code, confirmation."""
+        expect_eq(p.ids.get('order-amount', {}).get('data-amount'), value,
                   'the bank\'s #order-amount')
         st, p, url = b.submit(p, url, self.form_with(p, 'cardNo'), {'cardNo': card},
                               expect='password')
@@ -1054,6 +1108,196 @@ class Run:
         expect_answer(a, 409, 'TRADE_STATE_INVALID', 'trade_id', 'refunding a finished trade')
         self.step('escrow: paid into escrow, shipped, confirmed by the clock 10 days on, '
                   'released less its fee; no refund after')
+
+    def sign_agreement(self, merchant_id):
+        """integration.md §10: the wallet's #agreement-form gives the consumer's ag_… number."""
+        b = Browser()
+        st, p, url = self.login(b, f'{self.base}/wallet', 'wallet-login', 'wallet')
+        st, p, url = b.submit(p, url, p.form('agreement-form'),
+                              {'merchant_id': merchant_id, 'pay_password': self.args.pay_password},
+                              expect='wallet')
+        expect_eq(p.ids.get('notice', {}).get('data-notice'), 'agreement-signed', '#notice')
+        ag = p.text.get('agreement-no', '').strip()
+        check(re.fullmatch(r'ag_[0-9A-Z]{26}', ag), f'#agreement-no {ag!r}')
+        return ag
+
+    def bank_direct(self):
+        """integration.md §8 and docs/bank.md: the merchant's own contract with the bank — the
+        signed B2C form, the bank's pages, its signed notification, and its signed
+        server-to-server API (query, refunds) with the contract's RSA key."""
+        d = self.args.bank_merchant_dir
+        with open(os.path.join(d, 'merchant.json'), encoding='utf-8') as f:
+            contract = json.load(f)
+        with open(os.path.join(d, 'merchant.crt'), 'rb') as f:
+            cert_pem = f.read()
+        mkey = Key.load(os.path.join(d, 'merchant.key'), contract['merID'])
+        # the bank's signing certificate, issued by its CA, CN = the bank's code
+        st, _, ca_pem, _ = raw_request(self.bank, 'GET', '/ca.pem')
+        st2, _, bank_pem, _ = raw_request(self.bank, 'GET', '/b2c/bank-cert.pem')
+        expect_eq((st, st2), (200, 200), 'the bank\'s CA and signing certificate')
+        ca = x509.load_pem_x509_certificate(ca_pem)
+        cert = x509.load_pem_x509_certificate(bank_pem)
+        cert.verify_directly_issued_by(ca)
+        cn = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+        expect_eq(cn, contract['bankCode'], 'the bank certificate\'s CN')
+        self.notes.bank_cert = cert
+        bank_api = Platform(self.bank, mkey, PlatformKey(cn, cert.public_key()))
+
+        order_id = self.otn('B2C')
+        doc = json.dumps({
+            'interfaceName': 'PAYGATE_B2C_PAY', 'interfaceVersion': '1.0', 'orderId': order_id,
+            'orderDate': time.strftime('%Y%m%d%H%M%S', time.gmtime()), 'amount': 4560,
+            'currency': 'CNY', 'merID': contract['merID'], 'merAcct': contract['merAcct'],
+            'merURL': f'http://127.0.0.1:{self.notes.port}/banknotify', 'notifyType': 'HS',
+            'resultType': '0', 'merVAR': 'tea-7', 'goodsName': 'Tea',
+            'returnURL': 'http://127.0.0.1:9/done'}, ensure_ascii=False).encode()
+        form = {'interfaceName': 'PAYGATE_B2C_PAY', 'interfaceVersion': '1.0',
+                'tranData': base64.b64encode(doc).decode(),
+                'merSignMsg': base64.b64encode(mkey.sign(doc)).decode(),
+                'merCert': base64.b64encode(cert_pem).decode()}
+        b = Browser()
+        st, p, url = b.open('POST', f'{self.bank}/b2c/pay', form,
+                            referer=f'http://127.0.0.1:{self.notes.port}/checkout')
+        expect_eq((st, p.data_page), (200, 'card'), f'the signed B2C form: {p.text.get("code")}')
+        p = self.bank_pages(b, p, url, '45.60')
+        expect_eq(p.ids.get('notify', {}).get('data-status'), 'DELIVERED',
+                  'the result page says the merchant was notified')
+        n = self.notes.wait_bank(lambda x: x['orderId'] == order_id, 'of the B2C payment')
+        expect_eq(set(n['data']), {'merID', 'orderId', 'amount', 'currency', 'tranSerialNo',
+                                   'tranStatus', 'tranTime', 'merVAR', 'notifyId'},
+                  'the notifyData fields')
+        expect_eq((n['data']['amount'], n['data']['tranStatus'], n['data']['merVAR'],
+                   n['merVAR']), (4560, 'SUCCESS', 'tea-7', 'tea-7'), 'the bank notification')
+        self.step('direct at the bank: signed B2C form, card pages, notification verified with '
+                  'the bank\'s certificate (issued by its CA)')
+
+        q = json.dumps({'orderId': order_id}).encode()
+        a = bank_api.post('/api/v1/orders/query', q, None)
+        o = expect_answer(a, 200, what='the bank\'s order query')
+        expect_eq((o['status'], o['amount'], o['refundedAmount'], o['channel'],
+                   o['notify']['status'], o['notify']['notifyId']),
+                  ('PAID', 4560, 0, 'b2c', 'DELIVERED', n['data']['notifyId']), 'the order')
+        expect_eq(o['tranSerialNo'], n['data']['tranSerialNo'], 'the order\'s tranSerialNo')
+        r = json.dumps({'orderId': order_id, 'refundId': 'r-1', 'amount': 560}).encode()
+        first = bank_api.post('/api/v1/refunds', r, None)
+        rf = expect_answer(first, 200, what='a bank refund')
+        expect_eq((rf['amount'], rf['status'], rf['refundedAmount']), (560, 'SUCCESS', 560),
+                  'the bank refund')
+        again = bank_api.post('/api/v1/refunds', r, None)
+        expect_eq((again.status, again.body), (200, first.body), 'the refund replayed')
+        other = json.dumps({'orderId': order_id, 'refundId': 'r-1', 'amount': 561}).encode()
+        self.error(bank_api.post('/api/v1/refunds', other, None), 422, 'IDEMPOTENCY_KEY_REUSED',
+                   'refundId', 'the same refundId, another amount')
+        big = json.dumps({'orderId': order_id, 'refundId': 'r-2', 'amount': 4001}).encode()
+        self.error(bank_api.post('/api/v1/refunds', big, None), 409, 'REFUND_EXCEEDS', 'amount',
+                   'more than is left at the bank')
+        dec = b'{"orderId":"' + order_id.encode() + b'","refundId":"r-3","amount":5.60}'
+        self.error(bank_api.post('/api/v1/refunds', dec, None), 400, 'AMOUNT_INVALID', 'amount',
+                   'a decimal amount at the bank')
+        self.error(bank_api.post('/api/v1/orders/query', b'{"orderId":"nope"}', None), 404,
+                   'NOT_FOUND', 'orderId', 'an unknown order at the bank')
+        o = expect_answer(bank_api.post('/api/v1/orders/query', q, None), 200)
+        expect_eq((o['status'], o['refundedAmount']), ('PAID', 560), 'refunded once')
+        self.step('the bank\'s signed API (RSA both ways): query, refund, its replay and errors')
+
+    def trade_agreement(self):
+        """api.md, product agreement: paid from the wallet at once, no cashier."""
+        ag = self.sign_agreement(self.args.merchant)
+        otn = self.otn('G')
+        payload = {'out_trade_no': otn, 'amount': money('8.80'), 'subject': 'Tea G',
+                   'notify_url': self.notes.url(), 'product': 'agreement', 'agreement_no': ag}
+        self.notes.orders[otn] = ('8.80', 'CNY')
+        a = self.api.post('/v1/trades', payload, f'create-{otn}')
+        t = check_trade(expect_answer(a, 201, what='agreement debit'), 'agreement debit',
+                        'TRADE_SUCCESS')
+        expect_eq((t['product'], t['pay_method']), ('agreement', 'agreement'),
+                  'an agreement debit')
+        fee = fee_of('8.80')
+        expect_eq(t['fee'], money(str(fee)), 'fee')
+        self.available += Decimal('8.80') - fee
+        self.fees += fee
+        self.notification(t, 'trade.state', 'the agreement debit\'s notification')
+        r = expect_answer(self.refund(t, {'out_refund_no': 'g1', 'amount': money('0.80')}), 201,
+                          what='refund of an agreement debit')
+        expect_eq(r['status'], 'SUCCESS', 'a wallet refund is SUCCESS at once')
+        share = (fee * Decimal('0.80') / Decimal('8.80')).quantize(MINOR, rounding='ROUND_DOWN')
+        self.available -= Decimal('0.80') - share
+        self.fees -= share
+        theirs = {'out_trade_no': self.otn('G2'), 'amount': money('1.00'), 'subject': 'Cup',
+                  'product': 'agreement', 'agreement_no': ag}
+        self.error(self.other.post('/v1/trades', theirs, f'create-{self.otn("G2")}'), 403,
+                   'AGREEMENT_INVALID', 'agreement_no', 'another merchant\'s agreement')
+        self.step('agreement signed in the wallet (documented form), debited server to server, '
+                  'refunded; another merchant cannot use it')
+
+    def trade_expired(self):
+        """A trade with timeout 1m closes as expired once the test clock passes expires_at."""
+        t, _ = self.create('X', '2.00', extra={'timeout': '1m'})
+        expect_eq(iso_ms(t['expires_at']) - iso_ms(t['created_at']), 60000, 'timeout 1m')
+        self.advance(61000)
+        x = self.wait_trade(t['trade_id'], lambda q: q['state'] == 'TRADE_CLOSED', 'expiry')
+        expect_eq(x['close_reason'], 'expired', 'close_reason of an expired trade')
+        self.notification(t, 'trade.state', 'the expiry\'s notification')
+        st, p, _ = Browser().open('GET', t['cashier_url'])
+        expect_eq(p.data_page, 'cashier-closed', 'the cashier of an expired trade')
+        self.step('a 1m trade expired when the test clock passed expires_at: closed, notified')
+
+    def concurrent_replays(self):
+        """api.md, "Idempotency": the same key and bytes sent at once are applied once; every
+        other answer is the first one replayed."""
+        t, _ = self.create('R', '6.00')
+        self.pay_wallet(t)
+        fee = fee_of('6.00')
+        self.available += Decimal('6.00') - fee
+        self.fees += fee
+        self.notification(t, 'trade.state', 'R paid')
+        before = self.check_balance('before the parallel refunds')
+        body = json.dumps({'out_refund_no': 'p1', 'amount': money('1.50')}).encode()
+        answers = [None] * 8
+
+        def send(i):
+            try:
+                answers[i] = self.refund(t, body, '-parallel')
+            except Exception as e:  # noqa: BLE001 - reported below
+                answers[i] = e
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(answers))]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        for a in answers:
+            check(isinstance(a, Answer), f'a parallel refund failed: {a}')
+        first = [a for a in answers if a.header('Idempotent-Replayed') != 'true']
+        expect_eq(len(first), 1, 'answers not replayed among 8 identical refunds')
+        for a in answers:
+            expect_eq((a.status, a.body), (201, first[0].body), 'every answer is the first one')
+        share = (fee * Decimal('1.50') / Decimal('6.00')).quantize(MINOR, rounding='ROUND_DOWN')
+        self.available -= Decimal('1.50') - share
+        self.fees -= share
+        after = self.check_balance('after 8 identical refunds')
+        expect_eq(Decimal(before['available']['value']) - Decimal(after['available']['value']),
+                  Decimal('1.50') - share, 'the money moved once')
+        expect_eq(self.query(t['trade_id'], 'R')['refunded'], money('1.50'), 'refunded once')
+        self.step('8 identical refunds at once: one applied, 7 replayed byte for byte, '
+                  'the balance moved once')
+
+    def forged_notification(self):
+        """Our handler refuses what the platform did not sign (integration.md §6, step 1)."""
+        body = b'{"event":"trade.state","notify_id":"nt_X","trade":{}}'
+        for sig in (None, 'PAYGATE-ED25519 keyId="paygate-platform", ts="1", '
+                          'nonce="aaaaaaaaaaaaaaaa", sig="AAAA"'):
+            headers = {'Content-Type': 'application/json'}
+            if sig:
+                headers['Paygate-Signature'] = sig
+            status, _, data, _ = raw_request(f'http://127.0.0.1:{self.notes.port}', 'POST',
+                                             '/notify?shop=tea', body, headers)
+            expect_eq((status, data), (400, b'refused'), 'a forged notification')
+        with self.notes.cond:
+            expect_eq(len(self.notes.problems), 2, 'both forgeries refused')
+            self.notes.problems.clear()
+            self.notes.received = [r for r in self.notes.received if r['answer'] != 400]
+        self.step('our notify handler refuses an unsigned and a badly signed notification')
 
     def notify_retry(self):
         """A wrong answer once: retried after 4m (api.md) with the same notify_id, signed anew."""
@@ -1328,13 +1572,130 @@ class Run:
                   f'{self.in_escrow} as paid and refunded; {rows} bill rows over {len(days)} '
                   f'days add up to it')
 
+    def settlement(self):
+        """docs/settlement.md, with the other merchant (paid out T+1 to its bank account): a
+        bank payment, part refunded; on the next business day from 10:00 Beijing time the
+        payout of its whole balance reaches its account at the bank."""
+        otn = self.otn('S')
+        payload = {'out_trade_no': otn, 'amount': money('300.00'), 'subject': 'Cups',
+                   'return_url': 'http://127.0.0.1:9/cups'}
+        t = check_trade(expect_answer(self.other.post('/v1/trades', payload, f'c-{otn}'), 201,
+                                      what='cup\'s trade'), 'cup\'s trade', 'WAIT_BUYER_PAY')
+        self.pay_bank(t)
+        self.wait_trade_of(self.other, t['trade_id'], 'TRADE_SUCCESS')
+        refund = {'out_refund_no': 's1', 'amount': money('20.00')}
+        r = expect_answer(self.other.post(f'/v1/trades/{t["trade_id"]}/refunds', refund,
+                                          f'c-r-{otn}'), 201, what='cup\'s refund')
+        fee = fee_of('300.00')
+        due = Decimal('280.00') - (fee - Decimal(r['fee_refunded']['value']))
+        # tea's balance, mostly wallet money, grows past what the platform's books hold at the
+        # bank (its bank payments less refunds: 100.00 of tea's, 280.00 of cup's)
+        w, _ = self.create('W', '500.00')
+        self.pay_wallet(w)
+        self.notification(w, 'trade.state', 'W paid')
+        self.available += Decimal('500.00') - fee_of('500.00')
+        self.fees += fee_of('500.00')
+        tea_before = self.check_balance('before the payouts')
+        now_ms = self.clock()['now_ms']
+        local = now_ms // 1000 + 8 * 3600  # Asia/Shanghai, no daylight saving
+        day = local - local % 86400
+        while True:  # the next business day: not a Saturday or Sunday (no holidays configured)
+            day += 86400
+            if time.gmtime(day).tm_wday < 5:
+                break
+        self.advance((day + 10 * 3600 + 60 - 8 * 3600) * 1000 - now_ms)  # 10:01 that day
+        business_date = time.strftime('%Y-%m-%d', time.gmtime(day))
+        deadline = time.monotonic() + WAIT_S
+        while True:  # the sweeper runs it and the bank answers: wait for that
+            body = expect_answer(self.other.get('/v1/settlements'), 200, what='settlements')
+            ours = body['settlements']
+            if ours and all(x['status'] != 'pending' for x in ours):
+                break
+            check(time.monotonic() < deadline, f'no payout done on {business_date}: {body}')
+            time.sleep(0.1)
+        expect_eq(len(ours), 1, 'one payout')
+        x = ours[0]
+        want = {'settlement_id', 'business_date', 'amount', 'bank', 'to_account',
+                'period_start', 'cutoff', 'reserved', 'status', 'created_at', 'done_at'}
+        expect_eq(set(x), want, 'the settlement object')
+        expect_eq((x['status'], x['bank'], x['to_account'], x['business_date'], x['amount']),
+                  ('paid', 'icbc', self.args.settle_account, business_date,
+                   money(f'{due:.2f}')), 'the payout')
+        one = expect_answer(self.other.get(f'/v1/settlements/{x["settlement_id"]}'), 200)
+        expect_eq({k: one[k] for k in want}, x, 'the settlement by id')
+        b = expect_answer(self.other.get('/v1/balance?currency=CNY'), 200)['balances'][0]
+        expect_eq(b['available'], money('0.00'), 'cup\'s balance after the payout')
+        self.error(self.api.get(f'/v1/settlements/{x["settlement_id"]}'), 404,
+                   'SETTLEMENT_NOT_FOUND', 'settlement_id', 'another merchant\'s settlement')
+        self.error(self.other.get('/v1/settlements/st_' + '0' * 26), 404,
+                   'SETTLEMENT_NOT_FOUND', 'settlement_id', 'an unknown settlement')
+        a = self.other.get(f'/v1/bills?date={business_date}&type=settlement')
+        lines = a.body.decode('utf-8').split('\r\n')
+        expect_eq((a.status, lines[-2]), (200, f'TOTAL,1,,,,-{due:.2f},CNY'),
+                  'the payout\'s bill')
+        check(lines[1].split(',')[1:2] == ['PAYOUT'] and x['settlement_id'] in lines[1],
+              f'the bill\'s PAYOUT row: {lines[1]}')
+        # the merchant's account at the bank (docs/bank.md, "Sandbox administration")
+        st, p, _ = Browser().open(
+            'GET', f'{self.bank}/admin/movements?account={self.args.settle_account}')
+        expect_eq((st, p.data_page), (200, 'admin-movements'), 'the bank\'s movements page')
+        expect_eq(Decimal(p.ids.get('balance', {}).get('data-amount', 'NaN')), due,
+                  'the merchant\'s bank account holds the payout')
+        self.step(f'settlement: the other merchant\'s {due} (300.00 by bank, 20.00 refunded, '
+                  f'fee) paid out on {business_date} 10:00 Beijing time into its bank account; '
+                  f'its balance 0.00, its bill says PAYOUT')
+        self.settlement_uncovered(business_date, tea_before)
+
+    def settlement_uncovered(self, business_date, before):
+        """tea's payout is more than the platform's books hold at the bank, though the bank
+        holds more: refused before it is sent (failed, the money back), never left pending."""
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            ours = expect_answer(self.api.get('/v1/settlements'), 200)['settlements']
+            if ours and all(x['status'] != 'pending' for x in ours):
+                break
+            check(time.monotonic() < deadline, f'tea\'s payouts still pending: {ours}')
+            time.sleep(0.1)
+        last = [x for x in ours if x['business_date'] == business_date]
+        expect_eq(len(last), 1, f'tea\'s payout of {business_date}')
+        x = last[0]
+        expect_eq((x['status'], x['amount']), ('failed', before['available']),
+                  'a payout the books cannot cover')
+        check('reserve at icbc' in x.get('failure', ''), f'the failure says why: {x}')
+        for y in ours:
+            expect_eq(y['status'], 'failed', 'every payout of tea\'s wallet money')
+        self.check_balance('after the refused payout: the money is back')
+        a = self.api.get(f'/v1/bills?date={business_date}&type=settlement')
+        rows = [ln.split(',') for ln in a.body.decode('utf-8').split('\r\n')[1:-2]]
+        expect_eq(sorted((r[1], r[5]) for r in rows),
+                  sorted([('PAYOUT', f'-{x["amount"]["value"]}'),
+                          ('PAYOUT_RETURNED', x['amount']['value'])]), 'the refused payout\'s bill')
+        st, p, _ = Browser().open(
+            'GET', f'{self.bank}/admin/movements?account={self.args.tea_account}')
+        expect_eq(Decimal(p.ids.get('balance', {}).get('data-amount', 'NaN')), Decimal(0),
+                  'nothing reached tea\'s bank account')
+        self.step(f'settlement: tea\'s {x["amount"]["value"]} (wallet money beyond the books of '
+                  f'the reserve) refused before it was sent: failed, the money back, nothing paid')
+
+    def clock(self):
+        status, _, data, _ = raw_request(self.base, 'GET', '/sandbox/clock')
+        expect_eq(status, 200, 'GET /sandbox/clock')
+        return json.loads(data)
+
+    def wait_trade_of(self, api, trade_id, state):
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            t = expect_answer(api.get(f'/v1/trades/{trade_id}'), 200)
+            if t['state'] == state:
+                return t
+            check(time.monotonic() < deadline, f'{trade_id} not {state}: {t}')
+            time.sleep(0.1)
+
     def bill_days(self):
         """The days (Beijing time, platform.md) from the first trade to the test clock's now."""
-        status, _, data, _ = raw_request(self.base, 'GET', '/sandbox/clock')
-        now_ms = json.loads(data)['now_ms']
+        now_ms = self.clock()['now_ms']
         first = json.loads(self._first_create_body[next(iter(self._first_create_body))])
-        start = time.mktime(time.strptime(first['created_at'][:19], '%Y-%m-%dT%H:%M:%S'))
-        start -= time.timezone  # created_at is UTC
+        start = iso_ms(first['created_at']) / 1000
         days = []
         t = start - 86400
         while t <= now_ms / 1000 + 86400:
@@ -1353,12 +1714,18 @@ class Run:
         self.trade_qr()
         self.trade_mobile_page()
         self.trade_bank()
+        self.bank_direct()
+        self.trade_agreement()
+        self.concurrent_replays()
+        self.forged_notification()
         self.notify_retry()
+        self.trade_expired()
         self.trade_escrow()
         self.errors_signature()
         self.errors_fields()
         self.errors_lookup()
         self.money_checks()
+        self.settlement()
         check(not getattr(self, 'mismatches', 0), f'{getattr(self, "mismatches", 0)} mismatches')
         check(not self.notes.problems, f'refused notifications: {self.notes.problems}')
         dups = [r for r in self.notes.received if r.get('duplicate')]
@@ -1376,7 +1743,8 @@ def main():
     sub.add_parser('selftest')
     r = sub.add_parser('run')
     for name in ('platform', 'bank', 'merchant', 'key', 'other-merchant', 'other-key',
-                 'consumer', 'password', 'pay-password'):
+                 'consumer', 'password', 'pay-password', 'settle-account', 'tea-account',
+                 'bank-merchant-dir'):
         r.add_argument('--' + name, required=True)
     args = ap.parse_args()
     try:
