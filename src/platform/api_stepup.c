@@ -164,6 +164,7 @@ enum pay_err pay_platform_api_confirm_apply(struct api_call *c, struct pay_store
         e = pay_platform_api_stepup_send_tx(c, tx, t.id, consumer, err);
     if (pay_platform_is_refusal(e)) {
         c->keep = true; /* the attempt recorded, the code used or the new one sent */
+        c->wake = pay_platform_risk_notifies(e); /* held for review: trade.review */
         return e;
     }
     if (e == PAY_ERR_OK)

@@ -190,8 +190,8 @@ static enum pay_err pay_by_agreement(struct api_call *c, struct pay_store_tx *tx
     enum pay_err e = pay_platform_risk_pay_tx(c->p, tx, &a, &pm, err);
     if (e == PAY_ERR_RISK_STEP_UP) /* the buyer is not here: a code to their phone */
         e = pay_platform_api_stepup_send_tx(c, tx, op->t.id, consumer, err);
-    c->keep = pay_platform_is_refusal(e); /* the trade stays, open */
-    c->wake = e == PAY_ERR_OK;
+    c->keep = pay_platform_is_refusal(e);    /* the trade stays, open */
+    c->wake = pay_platform_risk_notifies(e); /* paid, or held for review: the merchant is told */
     return e;
 }
 

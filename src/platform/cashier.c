@@ -376,8 +376,9 @@ static enum pay_err wallet_answer(struct page *pg, enum pay_err e, struct pay_er
         e != PAY_ERR_BALANCE_INSUFFICIENT && e != PAY_ERR_TRADE_STATE_INVALID &&
         e != PAY_ERR_RISK_DENIED && e != PAY_ERR_RISK_REVIEW && e != PAY_ERR_RISK_STEP_UP)
         return e;
+    if (pay_platform_risk_notifies(e))
+        pay_platform_wake(pg->p); /* the notifier: trade.state, or trade.review when held */
     if (e == PAY_ERR_OK) {
-        pay_platform_wake(pg->p); /* the notifier: a new outbox row */
         struct pay_error ignore = {0};
         (void)pay_platform_trade_get(pg->p, NULL, pg->t.id, NULL, &pg->t, &ignore);
     }

@@ -477,9 +477,10 @@ static enum pay_err h_pay(struct pay_http_request *req, struct pay_error *err)
     PAY_INFO("cashier.pay", "trade=%s method=passkey result=%s", c.trade_id, pay_err_name(e));
     if (e == PAY_ERR_PASSKEY_INVALID)
         audit_refused(w.p, req, w.consumer_id, "passkey.pay", c.trade_id, err);
+    if (pay_platform_risk_notifies(e))
+        pay_platform_wake(w.p); /* the notifier: trade.state, or trade.review when held */
     if (e != PAY_ERR_OK)
         return e;
-    pay_platform_wake(w.p); /* the notifier: a new outbox row */
     pay_http_respond_redirect(req, pay_http_req_printf(req, "/cashier/%s", c.trade_id));
     return PAY_ERR_OK;
 }

@@ -797,6 +797,11 @@ const char *pay_platform_device_id(struct pay_http_request *req);
 enum pay_err pay_platform_risk_pay_tx(struct pay_platform *p, struct pay_store_tx *tx,
                                       struct pay_risk_attempt *a,
                                       const struct pay_platform_payment *pm, struct pay_error *err);
+/* Whether a judged payment that answered e committed a notification to the merchant: paid
+ * (trade.state) or held for review (trade.review; a try of a trade already held adds none: a
+ * needless wake costs one look at the outbox). The caller then wakes the notifier
+ * (pay_platform_wake) once the command is durable, as every other notification's does. */
+bool pay_platform_risk_notifies(enum pay_err e);
 /* The same as one command of its own, the refusals kept. */
 enum pay_err pay_platform_risk_pay(struct pay_platform *p, struct pay_risk_attempt *a,
                                    const struct pay_platform_payment *pm, struct pay_error *err);

@@ -224,6 +224,11 @@ enum pay_err pay_platform_risk_pay(struct pay_platform *p, struct pay_risk_attem
     return pay_platform_write(p, wallet_pay_tx, &w, err);
 }
 
+bool pay_platform_risk_notifies(enum pay_err e)
+{
+    return e == PAY_ERR_OK || e == PAY_ERR_RISK_REVIEW;
+}
+
 enum pay_err pay_platform_risk_keep(struct pay_store_tx *tx, enum pay_err e)
 {
     return pay_platform_is_refusal(e) ? pay_store_keep(tx, e) : e;

@@ -63,6 +63,8 @@ static void write_rules(const char *text)
  * blacklisted: agreement debits of each (agreement_blacklisted). */
 #define BLACK_BY_ID "13900000013"
 #define CLEAN_PAYER "13900000014"
+/* An agreement debit held for review (agreement_review_wakes). */
+#define HELD_BY_API "13900000015"
 
 static char black_id[64];                     /* BLACK_BY_ID's consumer id */
 static char rules_now[sizeof rules_v1 + 128]; /* rules_v1 and the blacklist of black_id */
@@ -72,18 +74,25 @@ static const char *const logins[] = {"13900000001", "13900000002", "13900000003"
                                      "13900000009", "13900000010", "13900000011", "13900000012"};
 
 /* The rules file's path goes in [platform] of the harness's platform.ini (the data dir's name
- * is known only once h_setup made it), with the test clock in [server]. */
+ * is known only once h_setup made it), with the test clock in [server]. The outbox is polled
+ * once an hour (the harness's 100ms made the notifier find anything soon): a notification comes
+ * at once only when its command wakes the notifier, as each must (trade.review included). */
 static void ini_add_rules(void)
 {
+    static const char poll[] = "poll_interval = 100ms\n";
     char path[300], text[4096], out[4600];
     snprintf(path, sizeof path, "%s/platform.ini", pf.dir);
     assert_true(th_read_text(path, text, sizeof text) > 0);
     const char *rest = strstr(text, "[platform]\n");
     assert_non_null(rest);
     rest += strlen("[platform]\n");
+    char *at = strstr(text, poll);
+    assert_non_null(at);
+    *at = '\0';
     snprintf(out, sizeof out,
-             "[server]\nfake_clock = true\n[platform]\nrisk_rules = %s/risk.rules\n%s", pf.dir,
-             rest);
+             "[server]\nfake_clock = true\n[platform]\nrisk_rules = %s/risk.rules\n%s"
+             "poll_interval = 1h\n%s",
+             pf.dir, rest, at + strlen(poll));
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs(out, f);
@@ -117,6 +126,8 @@ static int group_setup(void **state)
     h_wallet_credit(&pf, BLACK_BY_ID, "100.00");
     h_add_consumer(&pf, CLEAN_PAYER, "correct horse", "246810");
     h_wallet_credit(&pf, CLEAN_PAYER, "100.00");
+    h_add_consumer(&pf, HELD_BY_API, "correct horse", "246810");
+    h_wallet_credit(&pf, HELD_BY_API, "2000.00");
     snprintf(rules_now, sizeof rules_now, "%sstolen_id    blacklist consumer %s deny\n", rules_v1,
              black_id);
     write_rules(rules_now);
@@ -701,9 +712,10 @@ static void *approve_thread(void *arg)
 }
 
 /* The merchant is told a payment is under review: a signed trade.review notification with the
- * trade (WAIT_BUYER_PAY, risk_review pending). Two operators approve at once: one approval
- * pays (trade.state TRADE_SUCCESS), the other is RISK_REVIEW_DECIDED; the money moved once, the
- * consumer's wallet down by exactly the amount and nothing left held. */
+ * trade (WAIT_BUYER_PAY, risk_review pending), at once: the notifier polls once an hour here and
+ * the test clock does not move, so only the hold's wake brings it. Two operators approve at once:
+ * one approval pays (trade.state TRADE_SUCCESS), the other is RISK_REVIEW_DECIDED; the money moved
+ * once, the consumer's wallet down by exactly the amount and nothing left held. */
 static void review_notified_and_approved_once(void **state)
 {
     struct h_notify_sink sink = {0};
@@ -850,6 +862,35 @@ static void agreement_step_up(void **state)
     assert_string_equal(got, "TRADE_STATE_INVALID");
 }
 
+/* An agreement debit held for review (600.00, by the merchant's signed POST /v1/trades with a
+ * notify_url) wakes the notifier too: trade.review reaches the merchant without the hour's poll
+ * or a move of the test clock. The review stays pending (no label for reviews_label_training). */
+static void agreement_review_wakes(void **state)
+{
+    struct h_notify_sink sink = {0};
+    char ag[64], body[768];
+    struct h_reply r;
+    h_sink_start(&sink, pf.pk, 0);
+    agreement_of(HELD_BY_API, "m_b", ag);
+    snprintf(body, sizeof body,
+             "{\"out_trade_no\":\"risk-ag-wake\",\"amount\":{\"value\":\"600.00\","
+             "\"currency\":\"CNY\"},\"subject\":\"monthly\",\"product\":\"agreement\","
+             "\"agreement_no\":\"%s\",\"notify_url\":\"%s\"}",
+             ag, sink.url);
+    h_call(&pf, &mb, "POST", "/v1/trades", body, "risk-ag-wake", &r);
+    assert_int_equal(r.status, 409);
+    assert_string_equal(h_err_code(&r), "RISK_REVIEW");
+    h_reply_fini(&r);
+    assert_int_equal(h_sink_wait(&sink, 1, 20000), 1); /* the event, or 20 s: an hour's poll */
+    json_t *n = json_loads(sink.bodies[0], 0, NULL);
+    assert_string_equal(h_str(n, "event"), "trade.review");
+    assert_string_equal(h_str(n, "trade.out_trade_no"), "risk-ag-wake");
+    assert_string_equal(h_str(n, "trade.risk_review"), "pending");
+    json_decref(n);
+    assert_int_equal(sink.bad_sigs, 0);
+    h_sink_stop(&sink);
+}
+
 /* Whether the platform's ledger holds transfer id (read beside the running platform). */
 static bool ledger_has(const char *id)
 {
@@ -969,6 +1010,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(review_notified_and_approved_once),
         cmocka_unit_test(agreement_step_up),
         cmocka_unit_test(agreement_blacklisted),
+        cmocka_unit_test(agreement_review_wakes),
         cmocka_unit_test(reviews_label_training), /* last: it stops the platform */
     };
     return th_finish(cmocka_run_group_tests(tests, group_setup, group_teardown));
