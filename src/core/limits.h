@@ -593,6 +593,10 @@
 #define PAY_SHOP_PASSWORD_BYTES 16
 #define PAY_SHOP_TOKEN_BYTES    32
 #define PAY_SHOP_TOKEN_TEXT_MAX 64
+/* The admin page shows this many of the newest entries of the staff's audit trail (logins,
+ * failed tries, lockouts, logouts, passwords set: src/shop/shop_staff_audit.c); the table keeps
+ * every entry. */
+#define PAY_SHOP_STAFF_EVENTS_SHOWN 50
 /* Logistics company and tracking number of a shipment: bounded like other merchant fields. */
 #define PAY_PLATFORM_LOGISTICS_MAX 64
 /* Requests listed per trade (API, wallet page): a consumer asking again and again is bounded

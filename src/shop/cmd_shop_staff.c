@@ -44,7 +44,7 @@ int shop_staff_first(struct shop *s, const char *data_dir)
     if (password_new(pw) == 0 &&
         (len += snprintf(text + len, sizeof text - (size_t)len, "%s\n", pw)) < (int)sizeof text &&
         pay_file_write(path, text, (size_t)len, 0600) == 0 &&
-        shop_staff_set(s, FIRST_ADMIN_LOGIN, pw, SHOP_ROLE_ADMIN, &err) == PAY_ERR_OK)
+        shop_staff_set(s, FIRST_ADMIN_LOGIN, pw, SHOP_ROLE_ADMIN, "start", &err) == PAY_ERR_OK)
         rc = 0;
     pay_wipe(pw, sizeof pw);
     pay_wipe(text, sizeof text);
@@ -127,7 +127,7 @@ static int staff_set(const struct staff_opts *o, const char *pw)
         return fprintf(stderr, "paygate shop staff: cannot open the database: %s %s\n",
                        pay_err_name(err.code), err.detail),
                1;
-    enum pay_err e = shop_staff_set(&s, o->login, pw, shop_role_parse(o->role), &err);
+    enum pay_err e = shop_staff_set(&s, o->login, pw, shop_role_parse(o->role), "cli", &err);
     shop_db_close(&s);
     if (e != PAY_ERR_OK)
         return fprintf(stderr, "paygate shop staff: %s %s: %s\n", pay_err_name(e), err.field,

@@ -128,24 +128,48 @@ struct shop_staff {
 };
 /* 1..PAY_SHOP_LOGIN_MAX of [a-z0-9._-]. */
 bool shop_login_valid(const char *login);
-/* Creates login, or gives it a new password and role (its sessions end). FIELD_INVALID naming
- * login, password (shorter than PAY_SHOP_PASSWORD_MIN or longer than PAY_PASSWORD_MAX) or
- * role. */
+/* Creates login, or gives it a new password and role (its sessions end), audited in the same
+ * transaction (account_created or password_changed, from source: "cli", "start"). FIELD_INVALID
+ * naming login, password (shorter than PAY_SHOP_PASSWORD_MIN or longer than PAY_PASSWORD_MAX)
+ * or role. */
 enum pay_err shop_staff_set(struct shop *s, const char *login, const char *password,
-                            enum shop_role role, struct pay_error *err);
+                            enum shop_role role, const char *source, struct pay_error *err);
 /* How many accounts exist (into *n). */
 enum pay_err shop_staff_count(struct shop *s, int64_t *n, struct pay_error *err);
 /* Checks login + password, the try counted first, and opens a session: token_out is the
  * cookie's value, *who its member. CREDENTIALS_INVALID (its detail says how many tries are
- * left) or LOCKED (nothing checked). */
+ * left) or LOCKED (nothing checked). Audited with source (the client's address): login (with
+ * the session), login_failed, lockout (the wrong try that locked it) or login_locked. */
 enum pay_err shop_staff_login(struct shop *s, const char *login, const char *password,
-                              char token_out[PAY_SHOP_TOKEN_TEXT_MAX], struct shop_staff *who,
-                              struct pay_error *err);
+                              const char *source, char token_out[PAY_SHOP_TOKEN_TEXT_MAX],
+                              struct shop_staff *who, struct pay_error *err);
 /* The member of a live session (used within PAY_SESSION_IDLE_S), touching it;
  * UNAUTHENTICATED otherwise. */
 enum pay_err shop_staff_session(struct shop *s, const char *token, struct shop_staff *who,
                                 struct pay_error *err);
-void shop_staff_logout(struct shop *s, const char *token);
+/* Ends the session of token; audited as logout of login from source when it was live. */
+void shop_staff_logout(struct shop *s, const char *token, const char *login, const char *source);
+
+/* The staff's audit trail (shop_staff_audit.c; docs/shop.md "Staff audit trail"): one entry per
+ * login, failed try, lockout, logout and password set; never a password. */
+struct shop_staff_event {
+    int64_t at_ms;
+    char login[PAY_SHOP_LOGIN_MAX + 1]; /* the login (tried): "?" when not a valid login name */
+    char action[24]; /* login, login_failed, lockout, login_locked, logout, account_created,
+                      * password_changed */
+    char source[64]; /* the client's address; "cli" (`paygate shop staff`); "start" */
+    char detail[64]; /* "role=admin", "left=3" */
+};
+/* Appends an entry inside tx (the transaction of what it records). login: a valid login
+ * (shop_login_valid), or "?" for a name tried that is none (never kept: it may be a password). */
+enum pay_err shop_staff_audit_tx(struct pay_store_tx *tx, const char *login, const char *action,
+                                 const char *source, const char *detail, struct pay_error *err);
+/* The same in a transaction of its own (a refused login changes nothing else); a failure is
+ * logged. */
+void shop_staff_audit(struct shop *s, const char *login, const char *action, const char *source,
+                      const char *detail);
+/* The newest max entries, newest first, into out (*n of them). 0, or -1. */
+int shop_staff_audit_read(struct shop *s, struct shop_staff_event *out, size_t max, size_t *n);
 /* At start (cmd_shop_staff.c): a shop without any account makes login admin with a new
  * password, written to <data_dir>/shop-admin.txt (0600) and nowhere else. 0 or -1. */
 int shop_staff_first(struct shop *s, const char *data_dir);

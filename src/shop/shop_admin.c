@@ -217,7 +217,8 @@ static void order_row(void *ctx, const struct shop_order *o)
     json_array_append_new(r->rows, shop_order_json(r->req, o));
 }
 
-/* GET /admin: every order with its actions, and the shop's balance at the platform. */
+/* GET /admin: every order with its actions, the shop's balance at the platform, and the newest
+ * entries of the staff's audit trail. */
 static enum pay_err h_admin(struct pay_http_request *req, struct pay_error *err)
 {
     struct shop *s = pay_http_req_ctx(req);
@@ -230,6 +231,12 @@ static enum pay_err h_admin(struct pay_http_request *req, struct pay_error *err)
     json_t *ctx = shop_staff_ctx(req, who, json_pack("{s:o}", "orders", r.rows));
     if (ctx)
         platform_balance(s, req, ctx);
+    json_t *events = ctx ? shop_staff_events_json(req, s) : NULL;
+    if (ctx) /* without the trail the page still shows the orders, and says so */
+        json_object_set_new(ctx, events ? "has_staff_events" : "staff_events_error",
+                            json_boolean(!events || json_array_size(events) > 0));
+    if (events)
+        json_object_set_new(ctx, "staff_events", events);
     shop_render(req, 200, "admin", ctx);
     return PAY_ERR_OK;
 }

@@ -37,6 +37,13 @@
     " forgiven_seq BIGINT NOT NULL DEFAULT 0, lock_seq BIGINT NOT NULL DEFAULT 0,"                 \
     " locked_until_ms BIGINT NOT NULL DEFAULT 0)"
 
+/* The staff's audit trail (shop_staff_audit.c): logins, failed tries, lockouts, logouts and
+ * passwords set, never a password. */
+#define MIGRATION_6                                                                                \
+    "CREATE TABLE staff_audit(seq BIGINT NOT NULL, at_ms BIGINT NOT NULL, login TEXT NOT NULL,"    \
+    " action TEXT NOT NULL, source TEXT NOT NULL, detail TEXT NOT NULL);"                          \
+    "CREATE INDEX staff_audit_seq ON staff_audit(seq)"
+
 static const struct pay_store_migration migrations[] = {
     /* As the shop made it before it used the store (IF NOT EXISTS: such a file upgrades). */
     {1, "CREATE TABLE IF NOT EXISTS orders(id TEXT PRIMARY KEY, sid TEXT NOT NULL,"
@@ -53,6 +60,7 @@ static const struct pay_store_migration migrations[] = {
     {3, MIGRATION_3},
     {4, MIGRATION_4},
     {5, MIGRATION_5},
+    {6, MIGRATION_6},
 };
 /* PostgreSQL has no rowid (and no old rows). */
 static const struct pay_store_migration migrations_pg[] = {

@@ -35,6 +35,10 @@ struct shop_staff *shop_staff_page(struct pay_http_request *req, enum shop_role 
  * every form's csrf; returns ctx (NULL stays NULL). */
 json_t *shop_staff_ctx(struct pay_http_request *req, const struct shop_staff *who, json_t *ctx);
 int shop_same_origin(struct pay_http_request *req, const struct shop *s);
+/* The newest PAY_SHOP_STAFF_EVENTS_SHOWN entries of the staff's audit trail as the admin's page
+ * shows them (local time, the event in the reader's language), newest first; NULL when the
+ * store cannot be read. New reference (shop_staff_audit.c). */
+json_t *shop_staff_events_json(struct pay_http_request *req, struct shop *s);
 /* Each file's routes, added in this order by shop_add_routes (cmd_shop.c): no file adds
  * another's, so none calls back into the files that use its helpers (docs/hacking.md, "Call
  * loops"). */

@@ -137,7 +137,8 @@ static enum pay_err h_login_post(struct pay_http_request *req, struct pay_error 
     struct shop_staff who;
     struct pay_error lerr = {0};
     enum pay_err e = shop_staff_login(s, pay_http_req_form_get(req, "login"),
-                                      pay_http_req_form_get(req, "password"), token, &who, &lerr);
+                                      pay_http_req_form_get(req, "password"),
+                                      pay_http_req_remote_ip(req), token, &who, &lerr);
     if (e != PAY_ERR_OK) {
         PAY_WARN("shop.login_failed", "ip=%s result=%s", pay_http_req_remote_ip(req),
                  pay_err_name(e));
@@ -161,9 +162,11 @@ static enum pay_err h_logout(struct pay_http_request *req, struct pay_error *err
 {
     struct shop *s = pay_http_req_ctx(req);
     enum pay_err e;
-    if (!shop_staff_page(req, SHOP_ROLE_COURIER, &e, err))
+    struct shop_staff *who = shop_staff_page(req, SHOP_ROLE_COURIER, &e, err);
+    if (!who)
         return e;
-    shop_staff_logout(s, pay_http_req_cookie(req, STAFF_COOKIE));
+    shop_staff_logout(s, pay_http_req_cookie(req, STAFF_COOKIE), who->login,
+                      pay_http_req_remote_ip(req));
     pay_http_respond_cookie(req, STAFF_COOKIE, "", 0, PAY_HTTP_COOKIE_STRICT);
     PAY_INFO("shop.logout", "ip=%s", pay_http_req_remote_ip(req));
     pay_http_respond_redirect(req, "/admin/login");

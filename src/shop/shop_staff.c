@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/log.h"
+
 #define ATTEMPTS_TABLE "staff_attempts"
 
 enum shop_role shop_role_parse(const char *s)
@@ -47,18 +49,40 @@ bool shop_login_valid(const char *login)
 /* --- accounts ------------------------------------------------------------------------------ */
 
 struct set_ctx {
-    const char *login, *hash, *role;
+    const char *login, *hash, *role, *source;
 };
+
+/* Whether login has an account (into *found). */
+static enum pay_err account_exists(struct pay_store_tx *tx, const char *login, bool *found,
+                                   struct pay_error *err)
+{
+    struct pay_store_stmt *st =
+        pay_store_query(tx, err, "SELECT 1 FROM staff WHERE login = $1", "t", login);
+    if (!st)
+        return err->code;
+    int rc = pay_store_step(st, err);
+    pay_store_done(st);
+    *found = rc == 1;
+    return rc < 0 ? err->code : PAY_ERR_OK;
+}
 
 static enum pay_err set_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
     struct set_ctx *c = ctx;
-    enum pay_err e = pay_store_exec(
-        tx, err,
-        "INSERT INTO staff(login, password_hash, role, created_at) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (login) DO UPDATE SET password_hash = excluded.password_hash,"
-        " role = excluded.role",
-        "ttti", c->login, c->hash, c->role, pay_clock_now_ms() / 1000);
+    bool existed = false;
+    char detail[32];
+    snprintf(detail, sizeof detail, "role=%s", c->role);
+    enum pay_err e = account_exists(tx, c->login, &existed, err);
+    if (e == PAY_ERR_OK)
+        e = shop_staff_audit_tx(tx, c->login, existed ? "password_changed" : "account_created",
+                                c->source, detail, err);
+    if (e == PAY_ERR_OK)
+        e = pay_store_exec(
+            tx, err,
+            "INSERT INTO staff(login, password_hash, role, created_at) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (login) DO UPDATE SET password_hash = excluded.password_hash,"
+            " role = excluded.role",
+            "ttti", c->login, c->hash, c->role, pay_clock_now_ms() / 1000);
     /* a new password ends the sessions the old one opened */
     return e == PAY_ERR_OK ? pay_store_exec(tx, err, "DELETE FROM staff_sessions WHERE login = $1",
                                             "t", c->login)
@@ -66,7 +90,7 @@ static enum pay_err set_tx(struct pay_store_tx *tx, void *ctx, struct pay_error 
 }
 
 enum pay_err shop_staff_set(struct shop *s, const char *login, const char *password,
-                            enum shop_role role, struct pay_error *err)
+                            enum shop_role role, const char *source, struct pay_error *err)
 {
     if (!shop_login_valid(login))
         return pay_error_set(err, PAY_ERR_FIELD_INVALID, "login", "1 to %d of a-z 0-9 . _ -",
@@ -80,7 +104,7 @@ enum pay_err shop_staff_set(struct shop *s, const char *login, const char *passw
     char hash[PAY_PWHASH_STR_LEN];
     if (pay_pwhash_hash(hash, password, n) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "cannot hash the password");
-    struct set_ctx c = {login, hash, shop_role_name(role)};
+    struct set_ctx c = {login, hash, shop_role_name(role), source};
     return pay_store_run_tx(s->store, set_tx, &c, err);
 }
 
@@ -103,7 +127,7 @@ enum pay_err shop_staff_count(struct shop *s, int64_t *n, struct pay_error *err)
 /* --- login --------------------------------------------------------------------------------- */
 
 struct login_ctx {
-    const char *login;
+    const char *login, *source;
     char subject[PAY_SHOP_LOGIN_MAX + 8];
     char hash[PAY_PWHASH_STR_LEN];
     char role[16];
@@ -149,7 +173,9 @@ static enum pay_err success_tx(struct pay_store_tx *tx, void *ctx, struct pay_er
                            "INSERT INTO staff_sessions(token_hash, login, csrf, created_ms,"
                            " last_seen_ms) VALUES ($1, $2, $3, $4, $5)",
                            "tttii", l->token_hash, l->login, l->csrf, now, now);
-    return e;
+    char detail[32];
+    snprintf(detail, sizeof detail, "role=%s", l->role);
+    return e == PAY_ERR_OK ? shop_staff_audit_tx(tx, l->login, "login", l->source, detail, err) : e;
 }
 
 /* A hash no password matches, checked for unknown logins so that they take as long. */
@@ -163,11 +189,15 @@ static void dummy_init(void)
     pay_wipe(pw, sizeof pw);
 }
 
-/* A wrong password: how many tries are left, or the lock this try set. */
-static enum pay_err wrong(const struct login_ctx *l, struct pay_error *err)
+/* A wrong password: how many tries are left, or the lock this try set; audited (the name
+ * tried, never the password). */
+static enum pay_err wrong(struct shop *s, const struct login_ctx *l, struct pay_error *err)
 {
-    char left[24], minutes[24], attempts[24];
+    char left[24], minutes[24], attempts[24], detail[32];
     snprintf(left, sizeof left, "%lld", (long long)l->attempt.left);
+    snprintf(detail, sizeof detail, "left=%lld", (long long)l->attempt.left);
+    shop_staff_audit(s, l->login, l->attempt.left == 0 ? "lockout" : "login_failed", l->source,
+                     detail);
     snprintf(minutes, sizeof minutes, "%d", PAY_LOCKOUT_DURATION_S / 60);
     snprintf(attempts, sizeof attempts, "%d", PAY_LOCKOUT_ATTEMPTS);
     if (l->attempt.left == 0)
@@ -196,16 +226,18 @@ static enum pay_err locked(struct pay_error *err)
 }
 
 enum pay_err shop_staff_login(struct shop *s, const char *login, const char *password,
-                              char token_out[PAY_SHOP_TOKEN_TEXT_MAX], struct shop_staff *who,
-                              struct pay_error *err)
+                              const char *source, char token_out[PAY_SHOP_TOKEN_TEXT_MAX],
+                              struct shop_staff *who, struct pay_error *err)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     memset(who, 0, sizeof *who);
     token_out[0] = '\0';
-    struct login_ctx l = {.login = shop_login_valid(login) ? login : "?"};
+    struct login_ctx l = {.login = shop_login_valid(login) ? login : "?", .source = source};
     enum pay_err e = pay_store_run_tx(s->store, reserve_tx, &l, err);
-    if (e == PAY_ERR_LOCKED)
+    if (e == PAY_ERR_LOCKED) {
+        shop_staff_audit(s, l.login, "login_locked", source, "not checked");
         return locked(err);
+    }
     if (e != PAY_ERR_OK)
         return e;
     if (!l.found)
@@ -216,7 +248,7 @@ enum pay_err shop_staff_login(struct shop *s, const char *login, const char *pas
         l.found && shop_role_parse(l.role) != 0;
     pay_wipe(l.hash, sizeof l.hash);
     if (!right)
-        return wrong(&l, err);
+        return wrong(s, &l, err);
     if (pay_random_token(token_out, PAY_SHOP_TOKEN_TEXT_MAX, PAY_SHOP_TOKEN_BYTES) != 0 ||
         pay_random_token(l.csrf, sizeof l.csrf, PAY_SHOP_TOKEN_BYTES) != 0)
         return pay_error_set(err, PAY_ERR_INTERNAL, "", "no randomness for a session");
@@ -284,18 +316,28 @@ enum pay_err shop_staff_session(struct shop *s, const char *token, struct shop_s
     return e;
 }
 
+struct end_ctx {
+    char token_hash[PAY_SHA256_HEX_LEN];
+    const char *login, *source;
+};
+
 static enum pay_err end_tx(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
 {
-    return pay_store_exec(tx, err, "DELETE FROM staff_sessions WHERE token_hash = $1", "t",
-                          (const char *)ctx);
+    const struct end_ctx *c = ctx;
+    enum pay_err e = pay_store_exec(tx, err, "DELETE FROM staff_sessions WHERE token_hash = $1",
+                                    "t", c->token_hash);
+    if (e != PAY_ERR_OK || pay_store_changes(tx) == 0) /* no live session: nothing ended */
+        return e;
+    return shop_staff_audit_tx(tx, c->login, "logout", c->source, "", err);
 }
 
-void shop_staff_logout(struct shop *s, const char *token)
+void shop_staff_logout(struct shop *s, const char *token, const char *login, const char *source)
 {
     if (!token || !token[0] || strlen(token) >= PAY_SHOP_TOKEN_TEXT_MAX)
         return;
-    char h[PAY_SHA256_HEX_LEN];
+    struct end_ctx c = {.login = login, .source = source};
     struct pay_error err = {0};
-    pay_sha256_hex(h, token, strlen(token));
-    (void)pay_store_run_tx(s->store, end_tx, h, &err);
+    pay_sha256_hex(c.token_hash, token, strlen(token));
+    if (pay_store_run_tx(s->store, end_tx, &c, &err) != PAY_ERR_OK)
+        PAY_WARN("shop.logout_failed", "login=%s code=%s", login, pay_err_name(err.code));
 }

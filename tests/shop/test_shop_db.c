@@ -205,6 +205,54 @@ static void cash_on_delivery_books(void **state)
     shop_db_close(&s);
 }
 
+/* The audit trail of staff_logins_and_sessions, newest first: every account set, login, wrong
+ * try (the name tried), lockout, locked try and logout, and never a password. */
+static void staff_audit_as_done(struct shop *s)
+{
+    static const char *const want[][2] = {
+        {"login", "courier1"},       {"login_failed", "courier1"}, {"password_changed", "courier1"},
+        {"login_failed", "other"},   {"login_failed", "nobody"},   {"login", "courier1"},
+        {"login_locked", "admin"},   {"lockout", "admin"},         {"login_failed", "admin"},
+        {"login_failed", "admin"},   {"login_failed", "admin"},    {"login_failed", "admin"},
+        {"logout", "courier1"},      {"login", "courier1"},        {"account_created", "courier1"},
+        {"account_created", "admin"}};
+    struct shop_staff_event ev[20];
+    size_t n_ev = 0;
+    assert_int_equal(shop_staff_audit_read(s, ev, 20, &n_ev), 0);
+    assert_int_equal(n_ev, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < n_ev; i++) {
+        assert_string_equal(ev[i].action, want[i][0]);
+        assert_string_equal(ev[i].login, want[i][1]);
+        assert_string_equal(ev[i].source, i >= 14 || i == 2 ? "cli" : "127.0.0.1");
+        assert_null(strstr(ev[i].detail, "long-enough"));
+        assert_null(strstr(ev[i].detail, "wrong-password"));
+        assert_true(ev[i].at_ms > 0 && (i == 0 || ev[i].at_ms <= ev[i - 1].at_ms));
+    }
+    assert_string_equal(ev[7].detail, "left=0");
+    assert_string_equal(ev[8].detail, "left=1");
+    assert_string_equal(ev[15].detail, "role=admin");
+}
+
+/* Accounts admin and courier1 made in an empty store; a bad login or password refused. */
+static void staff_accounts_made(struct shop *s)
+{
+    struct pay_error err = {0};
+    int64_t n = -1;
+    assert_int_equal(shop_staff_count(s, &n, &err), PAY_ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(shop_staff_set(s, "Admin", "long-enough-1", SHOP_ROLE_ADMIN, "cli", &err),
+                     PAY_ERR_FIELD_INVALID);
+    assert_int_equal(shop_staff_set(s, "admin", "short", SHOP_ROLE_ADMIN, "cli", &err),
+                     PAY_ERR_FIELD_INVALID);
+    assert_string_equal(err.field, "password");
+    assert_int_equal(shop_staff_set(s, "admin", "long-enough-1", SHOP_ROLE_ADMIN, "cli", &err),
+                     PAY_ERR_OK);
+    assert_int_equal(shop_staff_set(s, "courier1", "long-enough-2", SHOP_ROLE_COURIER, "cli", &err),
+                     PAY_ERR_OK);
+    assert_int_equal(shop_staff_count(s, &n, &err), PAY_ERR_OK);
+    assert_int_equal(n, 2);
+}
+
 /* The staff (shop_staff.c): accounts as Argon2id hashes, replaced by a new password (its sessions
  * end); logins counted before their check: tries left on each wrong password, then locked, and
  * the right password refused while locked; unknown logins answer the same from one shared
@@ -216,24 +264,12 @@ static void staff_logins_and_sessions(void **state)
     struct pay_error err = {0};
     struct shop_staff who;
     char token[PAY_SHOP_TOKEN_TEXT_MAX], token2[PAY_SHOP_TOKEN_TEXT_MAX];
-    int64_t n = -1;
     assert_int_equal(shop_db_open(&s, db, &err), 0);
-    assert_int_equal(shop_staff_count(&s, &n, &err), PAY_ERR_OK);
-    assert_int_equal(n, 0);
-    assert_int_equal(shop_staff_set(&s, "Admin", "long-enough-1", SHOP_ROLE_ADMIN, &err),
-                     PAY_ERR_FIELD_INVALID);
-    assert_int_equal(shop_staff_set(&s, "admin", "short", SHOP_ROLE_ADMIN, &err),
-                     PAY_ERR_FIELD_INVALID);
-    assert_string_equal(err.field, "password");
-    assert_int_equal(shop_staff_set(&s, "admin", "long-enough-1", SHOP_ROLE_ADMIN, &err),
-                     PAY_ERR_OK);
-    assert_int_equal(shop_staff_set(&s, "courier1", "long-enough-2", SHOP_ROLE_COURIER, &err),
-                     PAY_ERR_OK);
-    assert_int_equal(shop_staff_count(&s, &n, &err), PAY_ERR_OK);
-    assert_int_equal(n, 2);
+    staff_accounts_made(&s);
     /* right: a session of the courier, with its CSRF token */
-    assert_int_equal(shop_staff_login(&s, "courier1", "long-enough-2", token, &who, &err),
-                     PAY_ERR_OK);
+    assert_int_equal(
+        shop_staff_login(&s, "courier1", "long-enough-2", "127.0.0.1", token, &who, &err),
+        PAY_ERR_OK);
     assert_int_equal(who.role, SHOP_ROLE_COURIER);
     assert_true(strlen(who.csrf) > 40 && strlen(token) > 40);
     char csrf[PAY_SHOP_TOKEN_TEXT_MAX];
@@ -242,38 +278,47 @@ static void staff_logins_and_sessions(void **state)
     assert_string_equal(who.login, "courier1");
     assert_string_equal(who.csrf, csrf);
     assert_int_equal(shop_staff_session(&s, "not-a-session", &who, &err), PAY_ERR_UNAUTHENTICATED);
-    shop_staff_logout(&s, token);
+    shop_staff_logout(&s, token, "courier1", "127.0.0.1");
     assert_int_equal(shop_staff_session(&s, token, &who, &err), PAY_ERR_UNAUTHENTICATED);
     /* wrong: the tries left, then the lock; the right password is then refused unchecked */
     for (int left = 4; left >= 1; left--) {
-        assert_int_equal(shop_staff_login(&s, "admin", "wrong-password", token, &who, &err),
-                         PAY_ERR_CREDENTIALS_INVALID);
+        assert_int_equal(
+            shop_staff_login(&s, "admin", "wrong-password", "127.0.0.1", token, &who, &err),
+            PAY_ERR_CREDENTIALS_INVALID);
         char want[64];
         snprintf(want, sizeof want, "; %d attempt%s left", left, left == 1 ? "" : "s");
         assert_non_null(strstr(err.detail, want));
     }
-    assert_int_equal(shop_staff_login(&s, "admin", "wrong-password", token, &who, &err),
-                     PAY_ERR_LOCKED);
-    assert_int_equal(shop_staff_login(&s, "admin", "long-enough-1", token, &who, &err),
+    assert_int_equal(
+        shop_staff_login(&s, "admin", "wrong-password", "127.0.0.1", token, &who, &err),
+        PAY_ERR_LOCKED);
+    assert_int_equal(shop_staff_login(&s, "admin", "long-enough-1", "127.0.0.1", token, &who, &err),
                      PAY_ERR_LOCKED);
     /* the courier's count is its own; unknown logins share one that answers alike */
-    assert_int_equal(shop_staff_login(&s, "courier1", "long-enough-2", token, &who, &err),
-                     PAY_ERR_OK);
-    assert_int_equal(shop_staff_login(&s, "nobody", "wrong-password", token2, &who, &err),
-                     PAY_ERR_CREDENTIALS_INVALID);
+    assert_int_equal(
+        shop_staff_login(&s, "courier1", "long-enough-2", "127.0.0.1", token, &who, &err),
+        PAY_ERR_OK);
+    assert_int_equal(
+        shop_staff_login(&s, "nobody", "wrong-password", "127.0.0.1", token2, &who, &err),
+        PAY_ERR_CREDENTIALS_INVALID);
     assert_non_null(strstr(err.detail, "; 4 attempts left"));
-    assert_int_equal(shop_staff_login(&s, "other", "wrong-password", token2, &who, &err),
-                     PAY_ERR_CREDENTIALS_INVALID);
+    assert_int_equal(
+        shop_staff_login(&s, "other", "wrong-password", "127.0.0.1", token2, &who, &err),
+        PAY_ERR_CREDENTIALS_INVALID);
     assert_non_null(strstr(err.detail, "; 3 attempts left"));
     /* a new password ends the login's sessions */
     assert_int_equal(shop_staff_session(&s, token, &who, &err), PAY_ERR_OK);
-    assert_int_equal(shop_staff_set(&s, "courier1", "long-enough-3", SHOP_ROLE_COURIER, &err),
-                     PAY_ERR_OK);
+    assert_int_equal(
+        shop_staff_set(&s, "courier1", "long-enough-3", SHOP_ROLE_COURIER, "cli", &err),
+        PAY_ERR_OK);
     assert_int_equal(shop_staff_session(&s, token, &who, &err), PAY_ERR_UNAUTHENTICATED);
-    assert_int_equal(shop_staff_login(&s, "courier1", "long-enough-2", token, &who, &err),
-                     PAY_ERR_CREDENTIALS_INVALID);
-    assert_int_equal(shop_staff_login(&s, "courier1", "long-enough-3", token, &who, &err),
-                     PAY_ERR_OK);
+    assert_int_equal(
+        shop_staff_login(&s, "courier1", "long-enough-2", "127.0.0.1", token, &who, &err),
+        PAY_ERR_CREDENTIALS_INVALID);
+    assert_int_equal(
+        shop_staff_login(&s, "courier1", "long-enough-3", "127.0.0.1", token, &who, &err),
+        PAY_ERR_OK);
+    staff_audit_as_done(&s);
     shop_db_close(&s);
 }
 
