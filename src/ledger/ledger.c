@@ -532,8 +532,10 @@ static enum pay_err hook_before_commit(struct pay_store_tx *tx, void *ctx, struc
                            sum_at_most(a->bal[BAL_CP], a->bal[BAL_CPO], a->bal[BAL_DPO]),
                        "account %s", a->id);
         /* Parameters numbered in the order they appear: the store then binds by position
-         * instead of looking each name up (two UPDATEs per transfer at 1 per command). */
-        enum pay_err e = pay_store_exec(
+         * instead of looking each name up (two UPDATEs per transfer at 1 per command). Nobody
+         * reads the answers: queued on PostgreSQL and sent with the COMMIT in one round trip,
+         * which commits only when all of them succeeded (pay_store_exec_deferred). */
+        enum pay_err e = pay_store_exec_deferred(
             tx, err,
             "UPDATE ledger_accounts SET flags = $1, debits_pending = $2, debits_posted = $3,"
             " credits_pending = $4, credits_posted = $5, last_transfer_rid = $6 WHERE rid = $7",

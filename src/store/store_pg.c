@@ -27,7 +27,14 @@
  * is failed, and its COMMIT cannot succeed). A write transaction's COMMIT sends what is still
  * held first and waits as before; a read transaction's COMMIT is sent without waiting for its
  * answer (a read-only transaction has nothing to make durable), which is read before the
- * connection's next use. */
+ * connection's next use.
+ *
+ * Queued statements (pay_store_exec_deferred, store.h): a write transaction's statements whose
+ * answer the caller does not need now go into libpq's pipeline without a sync point, behind
+ * what is held, and their answers are read with the next statement that needs one (one round
+ * trip), by pg_settle (store.c: when a level ends or opens, after a body) or with the COMMIT.
+ * The first failure among them is kept (deferred_failed) for store.c to make the failure of
+ * the body that sent them (docs/store.md, "Round trips on PostgreSQL"). */
 #include "store/store_backend.h"
 
 #include "core/assertions.h"
@@ -581,12 +588,56 @@ static enum pay_err commit_read(struct pg_conn *c)
     return PAY_ERR_OK;
 }
 
+/* A write transaction's COMMIT behind queued statements (the ledger's account updates, queued by
+ * its before_commit): all in one round trip. After a failure among them the pipeline skips the
+ * rest, the COMMIT too, so the transaction commits only when every one succeeded; when the
+ * connection breaks on the way, whether it committed is asked as for any lost COMMIT. */
+static enum pay_err commit_queued(struct pg_conn *c, struct pay_error *err)
+{
+    int before = c->queued + c->n_pending;
+    bool sent = send_held(c, NULL, "COMMIT"), lost = !sent, committed = false;
+    forget_pending(c);
+    c->queued = 0;
+    enum pay_err e = PAY_ERR_OK;
+    for (int q = 0; sent && q <= before; q++) {
+        PGresult *r = PQgetResult(c->pg);
+        if (!r) {
+            lost = true;
+            break;
+        }
+        ExecStatusType s = PQresultStatus(r);
+        bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+        if (ok && q == before)
+            committed = strcmp(PQcmdStatus(r), "COMMIT") == 0;
+        if (!ok && e == PAY_ERR_OK) {
+            lost = conn_lost(c, r);
+            e = fail(c, r, err);
+        }
+        PQclear(r);
+        PQclear(PQgetResult(c->pg)); /* NULL: the end of this statement's answers */
+    }
+    drain_to_sync(c);
+    (void)PQexitPipelineMode(c->pg);
+    if (lost) {
+        if (e == PAY_ERR_OK)
+            e = fail(c, NULL, err);
+        return c->writer ? commit_resolve(c, err) : e;
+    }
+    if (e != PAY_ERR_OK)
+        return e;   /* a queued statement failed: the COMMIT did not run */
+    if (!committed) /* a COMMIT of a transaction that had failed answers ROLLBACK */
+        return pay_error_set(err, PAY_ERR_INTERNAL, "", "postgresql: COMMIT rolled back");
+    return PAY_ERR_OK;
+}
+
 static enum pay_err commit(struct pg_conn *c, struct pay_error *err)
 {
     if (c->tx_read && !c->tx_failed)
         return commit_read(c);
     settle(c);
-    if (c->n_pending > 0 || c->queued > 0) {
+    if (c->queued > 0)
+        return commit_queued(c, err);
+    if (c->n_pending > 0) {
         /* nothing reached the server: no statement ran, so there is nothing to commit */
         if (c->begin_held) {
             forget_pending(c);

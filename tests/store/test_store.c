@@ -629,6 +629,45 @@ static void deferred_failure_fails_its_body(void **state)
     rm_db(path);
 }
 
+/* Statements an observer queues in before_commit (the ledger's account updates) go with the
+ * COMMIT in one round trip on PostgreSQL: the transaction commits only when they all succeed. */
+static enum pay_err queue_at_commit(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    int64_t n = *(int64_t *)ctx;
+    enum pay_err e = pay_store_exec_deferred(tx, err, insert_t, "ti", "at commit", n);
+    if (e == PAY_ERR_OK)
+        e = pay_store_exec_deferred(tx, err, insert_t, "ti", "at commit 2", (int64_t)1);
+    return e;
+}
+
+static const struct pay_store_tx_hooks commit_hooks = {.before_commit = queue_at_commit};
+
+static enum pay_err observed_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
+{
+    enum pay_err e = pay_store_tx_observe(tx, &commit_hooks, ctx, err);
+    return e == PAY_ERR_OK ? pay_store_exec(tx, err, insert_t, "ti", "body", (int64_t)1) : e;
+}
+
+static void deferred_with_the_commit(void **state)
+{
+    (void)state;
+    char *path = temp_db();
+    struct pay_store *s = open_with(path, &comp_v1);
+    struct pay_error err;
+    int64_t n = -1; /* the CHECK fails: nothing commits, the caller hears it */
+    assert_int_equal(pay_store_run_tx(s, observed_body, &n, &err), PAY_ERR_DB_CONSTRAINT);
+    assert_non_null(strstr(err.detail, th_db_is_pg() ? "23514" : "CHECK"));
+    assert_int_equal(rows(s), 0);
+    n = 1;
+    assert_int_equal(pay_store_run_tx(s, observed_body, &n, &err), PAY_ERR_OK);
+    assert_int_equal(rows(s), 3);
+    struct pay_store_stats st;
+    pay_store_get_stats(s, &st);
+    assert_int_equal(st.retries, 0);
+    pay_store_close(s);
+    rm_db(path);
+}
+
 /* --- busy: a second store on the same file holds the write lock until the first retried --- */
 
 struct holder {
@@ -936,6 +975,7 @@ struct kill_ctx {
     struct pay_store *killer; /* another store: terminates the writer's server process */
     int runs;
     bool then_statement; /* after the kill: one more statement (else straight to COMMIT) */
+    bool then_queued;    /* after the kill: a statement queued (pay_store_exec_deferred) */
 };
 
 static enum pay_err terminate_body(struct pay_store_tx *tx, void *ctx, struct pay_error *err)
@@ -959,7 +999,14 @@ static enum pay_err killed_body(struct pay_store_tx *tx, void *ctx, struct pay_e
     assert_int_equal(pay_store_step(st, err), 1);
     int64_t pid = pay_store_col_int64(st, 0);
     pay_store_done(st);
+    static const char update[] = "UPDATE t SET n = n + 1 WHERE name = 'once'";
+    if (k->then_queued) /* prepared on this session: a first use runs at once */
+        assert_int_equal(pay_store_exec(tx, err, update, NULL), PAY_ERR_OK);
     assert_int_equal(pay_store_run_read(k->killer, terminate_body, &pid, NULL), PAY_ERR_OK);
+    if (k->then_queued) { /* queued in the pipeline: the settle after the body finds it gone */
+        assert_int_equal(pay_store_exec_deferred(tx, err, update, NULL), PAY_ERR_OK);
+        return PAY_ERR_OK;
+    }
     if (!k->then_statement)
         return PAY_ERR_OK; /* the COMMIT finds the connection gone */
     e = pay_store_exec(tx, err, "UPDATE t SET n = 2 WHERE name = 'once'", NULL);
@@ -967,15 +1014,16 @@ static enum pay_err killed_body(struct pay_store_tx *tx, void *ctx, struct pay_e
     return e;
 }
 
-/* A lost connection is retried on a new one, in the body (no COMMIT sent) and at the COMMIT
+/* A lost connection is retried on a new one, in the body (no COMMIT sent), with a statement
+ * queued in the pipeline (the new connection is not left in pipeline mode) and at the COMMIT
  * (whose outcome the backend asks the server about: here "aborted", so the retry is safe). */
 static void lost_connection_retried(void **state)
 {
     (void)state;
-    for (int at_commit = 0; at_commit < 2; at_commit++) {
+    for (int at_commit = 0; at_commit < 3; at_commit++) {
         char *path = temp_db();
         struct pay_store *s = open_with(path, &comp_v1), *killer = open_with(path, &comp_v1);
-        struct kill_ctx k = {killer, 0, !at_commit};
+        struct kill_ctx k = {killer, 0, at_commit == 0, at_commit == 2};
         struct pay_error err;
         enum pay_err e = pay_store_run_tx(s, killed_body, &k, &err);
         if (e != PAY_ERR_OK)
@@ -988,6 +1036,11 @@ static void lost_connection_retried(void **state)
         struct pay_store_stats st;
         pay_store_get_stats(s, &st);
         assert_int_equal(st.retries, 1);
+        struct deferred_ctx d = {.which = DEFER_ALL_GOOD}; /* queues again on the new session */
+        e = pay_store_run_tx(s, deferred_body, &d, &err);
+        if (e != PAY_ERR_OK)
+            fprintf(stderr, "then: %d %s %s\n", at_commit, pay_err_name(e), err.detail);
+        assert_int_equal(e, PAY_ERR_OK);
         pay_store_close(killer);
         pay_store_close(s);
         rm_db(path);
@@ -1151,6 +1204,7 @@ int main(void)
         cmocka_unit_test(savepoints_held_in_order),
         cmocka_unit_test(one_contract),
         cmocka_unit_test(deferred_failure_fails_its_body),
+        cmocka_unit_test(deferred_with_the_commit),
         cmocka_unit_test(retry_on_busy),
         cmocka_unit_test(soft_gives_up),
         cmocka_unit_test(generation_sees_other_writers),
