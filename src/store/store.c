@@ -543,11 +543,10 @@ enum pay_err pay_store_release(struct pay_store_tx *tx, struct pay_error *err)
     PAY_ASSERT(tx->depth > 0);
     struct pay_error why;
     if (collect(tx, &why) != PAY_ERR_OK) {
-        if (pay_store_failure(why.code) || pay_store_retryable(why.code))
-            return level_failed(tx, why.code); /* lost anyway */
-        enum pay_err e = rollback_level(tx, err);
-        if (e != PAY_ERR_OK)
-            return e;
+        bool lost = pay_store_failure(why.code) || pay_store_retryable(why.code);
+        enum pay_err e = lost ? level_failed(tx, why.code) : rollback_level(tx, err);
+        if (e != PAY_ERR_OK && !lost)
+            return e; /* the roll back failed too: its error */
         if (err)
             *err = why;
         return why.code;
