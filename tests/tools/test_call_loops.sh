@@ -4,6 +4,7 @@
 # them); with b.c calling nothing back, no loop (exit 0); --max 2 allows the loop.
 set -u
 checker=$1
+mkdir -p "${PAYGATE_TMP:-/tmp}" || exit 2 # the suite's tmp folder may not exist yet if this test runs first
 dir=$(mktemp -d "${PAYGATE_TMP:-/tmp}/call-loops.XXXXXX") || exit 2
 trap 'rm -rf "$dir"' EXIT
 cd "$dir" || exit 2

@@ -5,6 +5,7 @@
 # usage: test_check_doc_screenshots.sh SOURCE_ROOT CHECKER
 set -euo pipefail
 root=$1 check=$2
+mkdir -p "${PAYGATE_TMP:-/tmp}" # the suite's tmp folder may not exist yet if this test runs first
 tmp=$(mktemp -d "${PAYGATE_TMP:-/tmp}/paygate-docshots-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fresh() { rm -rf "$tmp/t"; mkdir -p "$tmp/t"; cp -r "$root/docs" "$tmp/t/docs"; }
